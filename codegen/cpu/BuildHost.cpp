@@ -1,0 +1,236 @@
+//===- BuildHost.cpp - weft-cpu-build-host -------------------------------===//
+//
+// Turns the planned entry function into the host program: every tensor is
+// given an address (caller input/output, arena offset, weight global, or an
+// alias for reshapes), and every dispatch becomes a call into the runtime's
+// parallel dispatcher with a stack array of bindings. Nothing is allocated.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cpu/Passes.h"
+#include "dialects/weft/IR/WeftDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace weft::cpu {
+#define GEN_PASS_DEF_BUILDHOST
+#include "codegen/cpu/Passes.h.inc"
+} // namespace weft::cpu
+
+using namespace mlir;
+using namespace weft;
+using namespace weft::cpu;
+
+namespace {
+
+struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
+  using BuildHostBase::BuildHostBase;
+
+  Type ptrTy() { return LLVM::LLVMPointerType::get(&getContext()); }
+
+  /// `(bindings, workgroup_id)` entry for a dispatch: rebuilds the memref
+  /// descriptors from raw base pointers and calls the dispatch function.
+  func::FuncOp buildWrapper(OpBuilder &b, func::FuncOp fn) {
+    Location loc = fn.getLoc();
+    Type i64 = b.getI64Type(), ptr = ptrTy();
+    auto type = b.getFunctionType({ptr, b.getIndexType()}, {});
+    auto wrapper = func::FuncOp::create(b, loc, (fn.getName() + "_wg").str(), type);
+    wrapper.setPrivate();
+    Block *entry = wrapper.addEntryBlock();
+    OpBuilder ib = OpBuilder::atBlockBegin(entry);
+    SmallVector<Value> args;
+    auto argTypes = fn.getArgumentTypes();
+    for (auto [i, t] : llvm::enumerate(argTypes.drop_back())) {
+      auto mt = cast<MemRefType>(t);
+      Value slot = LLVM::GEPOp::create(ib, loc, ptr, ptr, entry->getArgument(0),
+                                       ArrayRef<LLVM::GEPArg>{(int32_t)i});
+      Value base = LLVM::LoadOp::create(ib, loc, ptr, slot);
+      int64_t rank = mt.getRank();
+      SmallVector<Type> fields = {ptr, ptr, i64};
+      if (rank > 0) {
+        fields.push_back(LLVM::LLVMArrayType::get(i64, rank));
+        fields.push_back(LLVM::LLVMArrayType::get(i64, rank));
+      }
+      auto descTy = LLVM::LLVMStructType::getLiteral(&getContext(), fields);
+      Value desc = LLVM::UndefOp::create(ib, loc, descTy);
+      desc = LLVM::InsertValueOp::create(ib, loc, desc, base, ArrayRef<int64_t>{0});
+      desc = LLVM::InsertValueOp::create(ib, loc, desc, base, ArrayRef<int64_t>{1});
+      auto c = [&](int64_t v) {
+        return LLVM::ConstantOp::create(ib, loc, i64, ib.getI64IntegerAttr(v));
+      };
+      desc = LLVM::InsertValueOp::create(ib, loc, desc, c(0), ArrayRef<int64_t>{2});
+      int64_t stride = 1;
+      for (int64_t d = rank - 1; d >= 0; --d) {
+        desc = LLVM::InsertValueOp::create(ib, loc, desc, c(mt.getShape()[d]),
+                                           ArrayRef<int64_t>{3, d});
+        desc = LLVM::InsertValueOp::create(ib, loc, desc, c(stride),
+                                           ArrayRef<int64_t>{4, d});
+        stride *= mt.getShape()[d];
+      }
+      args.push_back(
+          UnrealizedConversionCastOp::create(ib, loc, TypeRange{mt}, desc).getResult(0));
+    }
+    args.push_back(entry->getArgument(1));
+    func::CallOp::create(ib, loc, fn, args);
+    func::ReturnOp::create(ib, loc);
+    return wrapper;
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    func::FuncOp entryFn;
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (!fn->hasAttr(kDispatchFnAttr) && !fn.isExternal())
+        entryFn = fn;
+    if (!entryFn) {
+      module.emitError("no entry function to build a host program from");
+      return signalPassFailure();
+    }
+    MLIRContext *ctx = &getContext();
+    OpBuilder b(ctx);
+    Type ptr = ptrTy(), i64 = b.getI64Type();
+    Location loc = entryFn.getLoc();
+
+    // Runtime entry point.
+    b.setInsertionPointToStart(module.getBody());
+    auto dispatchFnTy = LLVM::LLVMFunctionType::get(ptr, {ptr, ptr, ptr, i64});
+    auto runtimeDispatch = module.lookupSymbol<LLVM::LLVMFuncOp>("weft_device_dispatch");
+    if (!runtimeDispatch)
+      runtimeDispatch = LLVM::LLVMFuncOp::create(b, loc, "weft_device_dispatch", dispatchFnTy);
+
+    // Wrappers for every dispatch function.
+    llvm::StringMap<func::FuncOp> wrappers;
+    for (auto fn : llvm::to_vector(module.getOps<func::FuncOp>()))
+      if (fn->hasAttr(kDispatchFnAttr)) {
+        b.setInsertionPointAfter(fn);
+        wrappers[fn.getName()] = buildWrapper(b, fn);
+      }
+
+    // The host function.
+    b.setInsertionPoint(entryFn);
+    auto hostTy = b.getFunctionType({ptr, ptr, ptr, ptr}, {ptr});
+    auto host = func::FuncOp::create(b, loc, (modelName + "_entry"), hostTy);
+    Block *entry = host.addEntryBlock();
+    Block *exit = new Block();
+    exit->addArgument(ptr, loc);
+    host.getBody().push_back(exit);
+    {
+      OpBuilder eb = OpBuilder::atBlockBegin(exit);
+      func::ReturnOp::create(eb, loc, exit->getArgument(0));
+    }
+    OpBuilder hb = OpBuilder::atBlockBegin(entry);
+    Value device = entry->getArgument(0), arena = entry->getArgument(1),
+          inputs = entry->getArgument(2), outputs = entry->getArgument(3);
+    auto loadSlot = [&](Value array, int64_t i) -> Value {
+      Value slot = LLVM::GEPOp::create(hb, loc, ptr, ptr, array,
+                                       ArrayRef<LLVM::GEPArg>{(int32_t)i});
+      return LLVM::LoadOp::create(hb, loc, ptr, slot);
+    };
+
+    Block &body = entryFn.getBody().front();
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    DenseMap<Value, Value> address;
+    for (BlockArgument arg : body.getArguments())
+      address[arg] = loadSlot(inputs, arg.getArgNumber());
+    int64_t globalIndex = 0;
+    for (Operation &op : body) {
+      if (auto cst = dyn_cast<ConstantOp>(op)) {
+        auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
+        if (!dense) {
+          cst.emitError("only dense weights can be embedded");
+          return signalPassFailure();
+        }
+        auto type = cst.getType();
+        auto flat = RankedTensorType::get({type.getNumElements()}, type.getElementType());
+        OpBuilder gb(ctx);
+        gb.setInsertionPoint(host);
+        std::string name = "__weft_weight_" + std::to_string(globalIndex++);
+        auto global = LLVM::GlobalOp::create(
+            gb, cst.getLoc(), LLVM::LLVMArrayType::get(type.getElementType(), type.getNumElements()),
+            /*isConstant=*/true, LLVM::Linkage::Private, name, dense.reshape(flat),
+            /*alignment=*/64);
+        address[cst] = LLVM::AddressOfOp::create(hb, loc, global);
+        (void)flat;
+        continue;
+      }
+      if (auto reshape = dyn_cast<ReshapeOp>(op)) {
+        address[reshape] = address.lookup(reshape.getInput());
+        continue;
+      }
+      auto call = dyn_cast<DispatchCallOp>(op);
+      if (!call) {
+        if (&op == ret.getOperation())
+          continue;
+        op.emitError("unexpected op in the planned entry function");
+        return signalPassFailure();
+      }
+      auto offsets = call->getAttrOfType<DenseI64ArrayAttr>(kResultOffsetsAttr);
+      if (!offsets) {
+        call.emitError("dispatch has no memory plan (run weft-plan-memory)");
+        return signalPassFailure();
+      }
+      for (auto [r, off] : llvm::zip(call.getResults(), offsets.asArrayRef())) {
+        if (off >= 0) {
+          address[r] = LLVM::GEPOp::create(hb, loc, ptr, b.getI8Type(), arena,
+                                           ArrayRef<LLVM::GEPArg>{(int64_t)off});
+          continue;
+        }
+        for (OpOperand &use : ret->getOpOperands())
+          if (use.get() == r)
+            address[r] = loadSlot(outputs, use.getOperandNumber());
+      }
+      SmallVector<Value> bindings;
+      for (Value v : call.getInputs())
+        bindings.push_back(address.lookup(v));
+      for (Value v : call.getResults())
+        bindings.push_back(address.lookup(v));
+      if (llvm::any_of(bindings, [](Value v) { return !v; })) {
+        call.emitError("a dispatch operand has no address");
+        return signalPassFailure();
+      }
+      Value one = LLVM::ConstantOp::create(hb, loc, i64, hb.getI64IntegerAttr(1));
+      auto arrTy = LLVM::LLVMArrayType::get(ptr, bindings.size());
+      Value array = LLVM::AllocaOp::create(hb, loc, ptr, arrTy, one, 8);
+      for (auto [i, v] : llvm::enumerate(bindings)) {
+        Value slot = LLVM::GEPOp::create(hb, loc, ptr, ptr, array,
+                                         ArrayRef<LLVM::GEPArg>{(int32_t)i});
+        LLVM::StoreOp::create(hb, loc, v, slot);
+      }
+      auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
+      auto count = callee->getAttrOfType<IntegerAttr>(kWorkgroupCountAttr);
+      func::FuncOp wrapper = wrappers.lookup(call.getCallee());
+      Value fnRef = func::ConstantOp::create(hb, loc, wrapper.getFunctionType(),
+                                             SymbolRefAttr::get(wrapper.getSymNameAttr()));
+      Value fnPtr = UnrealizedConversionCastOp::create(hb, loc, TypeRange{ptr}, fnRef)
+                        .getResult(0);
+      Value wgCount = LLVM::ConstantOp::create(
+          hb, loc, i64, hb.getI64IntegerAttr(count ? count.getInt() : 1));
+      Value status = LLVM::CallOp::create(hb, loc, runtimeDispatch,
+                                          ValueRange{device, fnPtr, array, wgCount})
+                         .getResult();
+      Value null = LLVM::ZeroOp::create(hb, loc, ptr);
+      Value failed = LLVM::ICmpOp::create(hb, loc, LLVM::ICmpPredicate::ne, status, null);
+      Block *next = new Block();
+      host.getBody().getBlocks().insert(Region::iterator(exit), next);
+      cf::CondBranchOp::create(hb, loc, failed, exit, ValueRange{status}, next, ValueRange{});
+      hb.setInsertionPointToStart(next);
+    }
+    Value null = LLVM::ZeroOp::create(hb, loc, ptr);
+    cf::BranchOp::create(hb, loc, exit, ValueRange{null});
+
+    // Keep what later stages need to describe the model.
+    for (StringRef attr : {"weft.input_names", "weft.output_names"})
+      if (Attribute a = entryFn->getAttr(attr))
+        module->setAttr(attr, a);
+    module->setAttr("weft.input_types", b.getTypeArrayAttr(entryFn.getArgumentTypes()));
+    module->setAttr("weft.output_types", b.getTypeArrayAttr(entryFn.getResultTypes()));
+    module->setAttr(kArenaSizeAttr,
+                    entryFn->getAttr(kArenaSizeAttr) ? entryFn->getAttr(kArenaSizeAttr)
+                                                     : b.getI64IntegerAttr(0));
+    module->setAttr("weft.model_name", b.getStringAttr(modelName));
+    entryFn.erase();
+  }
+};
+
+} // namespace

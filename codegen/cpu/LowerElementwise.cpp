@@ -1,0 +1,331 @@
+//===- LowerElementwise.cpp - elementwise weft ops -> linalg.generic ------===//
+//
+// Every elementwise op becomes one linalg.generic over the result shape with
+// broadcasting expressed in the indexing maps, so tiling and vectorization
+// treat all of them alike. The scalar math is chosen per element type.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cpu/Lowering.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace weft;
+using namespace weft::cpu;
+
+Value cpu::scalarConstant(OpBuilder &b, Location loc, Type type, double v) {
+  if (auto ft = dyn_cast<FloatType>(type))
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(ft, v));
+  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(type, (int64_t)v));
+}
+
+Value cpu::emptyLike(OpBuilder &b, Location loc, RankedTensorType type) {
+  return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+}
+
+Value cpu::filled(OpBuilder &b, Location loc, RankedTensorType type, double v) {
+  Value c = scalarConstant(b, loc, type.getElementType(), v);
+  return linalg::FillOp::create(b, loc, c, emptyLike(b, loc, type)).getResult(0);
+}
+
+Value cpu::buildBroadcastGeneric(
+    OpBuilder &b, Location loc, RankedTensorType outType, ValueRange inputs,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  int64_t rank = outType.getRank();
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps;
+  for (Value in : inputs) {
+    auto t = cast<RankedTensorType>(in.getType());
+    SmallVector<AffineExpr> exprs;
+    int64_t shift = rank - t.getRank();
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      exprs.push_back(t.getShape()[i] == 1 && outType.getShape()[i + shift] != 1
+                          ? getAffineConstantExpr(0, ctx)
+                          : getAffineDimExpr(i + shift, ctx));
+    maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{outType}, inputs, ValueRange{emptyLike(b, loc, outType)},
+      maps, iters, [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value r = body(nb, nl, args.drop_back());
+        linalg::YieldOp::create(nb, nl, r);
+      });
+  return generic.getResult(0);
+}
+
+namespace {
+
+bool isFloat(Type t) { return isa<FloatType>(t); }
+
+Value cst(OpBuilder &b, Location loc, Type t, double v) {
+  return scalarConstant(b, loc, t, v);
+}
+
+Value exp(OpBuilder &b, Location l, Value x) { return math::ExpOp::create(b, l, x); }
+
+/// Scalar body of a float unary op; nullptr when the op is not one.
+Value floatUnary(Operation *op, OpBuilder &b, Location l, Value x) {
+  Type t = x.getType();
+  auto one = [&] { return cst(b, l, t, 1.0); };
+  auto zero = [&] { return cst(b, l, t, 0.0); };
+  return TypeSwitch<Operation *, Value>(op)
+      .Case([&](ReluOp) { return arith::MaximumFOp::create(b, l, x, zero()); })
+      .Case([&](SigmoidOp) {
+        Value e = exp(b, l, arith::NegFOp::create(b, l, x));
+        return arith::DivFOp::create(b, l, one(), arith::AddFOp::create(b, l, one(), e));
+      })
+      .Case([&](TanhOp) { return math::TanhOp::create(b, l, x); })
+      .Case([&](ExpOp) { return exp(b, l, x); })
+      .Case([&](LogOp) { return math::LogOp::create(b, l, x); })
+      .Case([&](SqrtOp) { return math::SqrtOp::create(b, l, x); })
+      .Case([&](NegOp) { return arith::NegFOp::create(b, l, x); })
+      .Case([&](AbsOp) { return math::AbsFOp::create(b, l, x); })
+      .Case([&](ReciprocalOp) { return arith::DivFOp::create(b, l, one(), x); })
+      .Case([&](FloorOp) { return math::FloorOp::create(b, l, x); })
+      .Case([&](CeilOp) { return math::CeilOp::create(b, l, x); })
+      .Case([&](RoundOp) { return math::RoundEvenOp::create(b, l, x); })
+      .Case([&](SinOp) { return math::SinOp::create(b, l, x); })
+      .Case([&](CosOp) { return math::CosOp::create(b, l, x); })
+      .Case([&](TanOp) { return math::TanOp::create(b, l, x); })
+      .Case([&](AtanOp) { return math::AtanOp::create(b, l, x); })
+      .Case([&](SinhOp) { return math::SinhOp::create(b, l, x); })
+      .Case([&](CoshOp) { return math::CoshOp::create(b, l, x); })
+      .Case([&](ErfOp) { return math::ErfOp::create(b, l, x); })
+      .Case([&](SignOp) {
+        Value pos = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x, zero());
+        Value neg = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, x, zero());
+        Value r = arith::SelectOp::create(b, l, neg, cst(b, l, t, -1.0), zero());
+        return arith::SelectOp::create(b, l, pos, one(), r);
+      })
+      .Case([&](SoftplusOp) {
+        return math::Log1pOp::create(b, l, exp(b, l, x));
+      })
+      .Case([&](SoftsignOp) {
+        Value d = arith::AddFOp::create(b, l, one(), math::AbsFOp::create(b, l, x));
+        return arith::DivFOp::create(b, l, x, d);
+      })
+      .Case([&](IdentityOp) { return x; })
+      .Default([](Operation *) { return Value(); });
+}
+
+Value intUnary(Operation *op, OpBuilder &b, Location l, Value x) {
+  Type t = x.getType();
+  return TypeSwitch<Operation *, Value>(op)
+      .Case([&](ReluOp) { return arith::MaxSIOp::create(b, l, x, cst(b, l, t, 0)); })
+      .Case([&](NegOp) { return arith::SubIOp::create(b, l, cst(b, l, t, 0), x); })
+      .Case([&](AbsOp) { return math::AbsIOp::create(b, l, x); })
+      .Case([&](SignOp) {
+        Value zero = cst(b, l, t, 0);
+        Value pos = arith::CmpIOp::create(b, l, arith::CmpIPredicate::sgt, x, zero);
+        Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, x, zero);
+        Value r = arith::SelectOp::create(b, l, neg, cst(b, l, t, -1), zero);
+        return arith::SelectOp::create(b, l, pos, cst(b, l, t, 1), r);
+      })
+      .Case([&](NotOp) { return arith::XOrIOp::create(b, l, x, cst(b, l, t, 1)); })
+      .Case([&](IdentityOp) { return x; })
+      .Default([](Operation *) { return Value(); });
+}
+
+Value activation(ActivationOp op, OpBuilder &b, Location l, Value x) {
+  Type t = x.getType();
+  double alpha = op.getAlpha().convertToDouble(), beta = op.getBeta().convertToDouble();
+  auto c = [&](double v) { return cst(b, l, t, v); };
+  auto lt = [&](Value a, Value v) {
+    return arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, a, v);
+  };
+  auto mul = [&](Value a, Value v) { return arith::MulFOp::create(b, l, a, v); };
+  auto clamp01 = [&](Value v) {
+    return arith::MinimumFOp::create(b, l, arith::MaximumFOp::create(b, l, v, c(0)), c(1));
+  };
+  switch (op.getKind()) {
+  case ActivationKind::leaky_relu:
+    return arith::SelectOp::create(b, l, lt(x, c(0)), mul(x, c(alpha)), x);
+  case ActivationKind::elu: {
+    Value e = arith::SubFOp::create(b, l, exp(b, l, x), c(1));
+    return arith::SelectOp::create(b, l, lt(x, c(0)), mul(e, c(alpha)), x);
+  }
+  case ActivationKind::selu: {
+    Value e = arith::SubFOp::create(b, l, mul(exp(b, l, x), c(alpha)), c(alpha));
+    Value le = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLE, x, c(0));
+    return mul(arith::SelectOp::create(b, l, le, e, x), c(beta));
+  }
+  case ActivationKind::hard_sigmoid:
+    return clamp01(arith::AddFOp::create(b, l, mul(x, c(alpha)), c(beta)));
+  case ActivationKind::celu: {
+    Value e = arith::SubFOp::create(
+        b, l, exp(b, l, arith::DivFOp::create(b, l, x, c(alpha))), c(1));
+    Value neg = arith::MinimumFOp::create(b, l, mul(e, c(alpha)), c(0));
+    return arith::AddFOp::create(b, l, arith::MaximumFOp::create(b, l, x, c(0)), neg);
+  }
+  case ActivationKind::thresholded_relu: {
+    Value gt = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x, c(alpha));
+    return arith::SelectOp::create(b, l, gt, x, c(0));
+  }
+  case ActivationKind::hard_swish:
+    return mul(x, clamp01(arith::AddFOp::create(b, l, mul(x, c(alpha)), c(beta))));
+  case ActivationKind::shrink: {
+    // alpha = bias, beta = lambd.
+    Value below = lt(x, c(-beta));
+    Value above = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x, c(beta));
+    Value r = arith::SelectOp::create(b, l, above,
+                                      arith::SubFOp::create(b, l, x, c(alpha)), c(0));
+    return arith::SelectOp::create(b, l, below,
+                                   arith::AddFOp::create(b, l, x, c(alpha)), r);
+  }
+  }
+  return Value();
+}
+
+Value binary(Operation *op, OpBuilder &b, Location l, Value x, Value y) {
+  Type t = x.getType();
+  bool f = isFloat(t);
+  return TypeSwitch<Operation *, Value>(op)
+      .Case([&](AddOp) -> Value {
+        return f ? (Value)arith::AddFOp::create(b, l, x, y) : arith::AddIOp::create(b, l, x, y);
+      })
+      .Case([&](SubOp) -> Value {
+        return f ? (Value)arith::SubFOp::create(b, l, x, y) : arith::SubIOp::create(b, l, x, y);
+      })
+      .Case([&](MulOp) -> Value {
+        return f ? (Value)arith::MulFOp::create(b, l, x, y) : arith::MulIOp::create(b, l, x, y);
+      })
+      .Case([&](DivOp) -> Value {
+        return f ? (Value)arith::DivFOp::create(b, l, x, y) : arith::DivSIOp::create(b, l, x, y);
+      })
+      .Case([&](MaxOp) -> Value {
+        return f ? (Value)arith::MaximumFOp::create(b, l, x, y) : arith::MaxSIOp::create(b, l, x, y);
+      })
+      .Case([&](MinOp) -> Value {
+        return f ? (Value)arith::MinimumFOp::create(b, l, x, y) : arith::MinSIOp::create(b, l, x, y);
+      })
+      .Case([&](PowOp) -> Value {
+        if (!f)
+          return Value();
+        Value e = y;
+        if (!isFloat(y.getType()))
+          e = arith::SIToFPOp::create(b, l, t, y);
+        else if (y.getType() != t)
+          e = y.getType().getIntOrFloatBitWidth() > t.getIntOrFloatBitWidth()
+                  ? (Value)arith::TruncFOp::create(b, l, t, y)
+                  : arith::ExtFOp::create(b, l, t, y);
+        return math::PowFOp::create(b, l, x, e);
+      })
+      .Case([&](PReluOp) -> Value {
+        if (!f)
+          return Value();
+        Value neg = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, x,
+                                          cst(b, l, t, 0));
+        return arith::SelectOp::create(b, l, neg, arith::MulFOp::create(b, l, x, y), x);
+      })
+      .Case([&](AndOp) { return arith::AndIOp::create(b, l, x, y); })
+      .Case([&](OrOp) { return arith::OrIOp::create(b, l, x, y); })
+      .Case([&](XorOp) { return arith::XOrIOp::create(b, l, x, y); })
+      .Default([](Operation *) { return Value(); });
+}
+
+Value compare(CompareOp op, OpBuilder &b, Location l, Value x, Value y) {
+  if (isFloat(x.getType())) {
+    arith::CmpFPredicate p;
+    switch (op.getKind()) {
+    case CompareKind::eq: p = arith::CmpFPredicate::OEQ; break;
+    case CompareKind::lt: p = arith::CmpFPredicate::OLT; break;
+    case CompareKind::le: p = arith::CmpFPredicate::OLE; break;
+    case CompareKind::gt: p = arith::CmpFPredicate::OGT; break;
+    case CompareKind::ge: p = arith::CmpFPredicate::OGE; break;
+    }
+    return arith::CmpFOp::create(b, l, p, x, y);
+  }
+  arith::CmpIPredicate p;
+  switch (op.getKind()) {
+  case CompareKind::eq: p = arith::CmpIPredicate::eq; break;
+  case CompareKind::lt: p = arith::CmpIPredicate::slt; break;
+  case CompareKind::le: p = arith::CmpIPredicate::sle; break;
+  case CompareKind::gt: p = arith::CmpIPredicate::sgt; break;
+  case CompareKind::ge: p = arith::CmpIPredicate::sge; break;
+  }
+  return arith::CmpIOp::create(b, l, p, x, y);
+}
+
+Value castScalar(OpBuilder &b, Location l, Value x, Type to) {
+  Type from = x.getType();
+  if (from == to)
+    return x;
+  bool ff = isFloat(from), tf = isFloat(to);
+  unsigned fw = from.getIntOrFloatBitWidth(), tw = to.getIntOrFloatBitWidth();
+  if (to.isInteger(1)) {
+    if (ff)
+      return arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNE, x, cst(b, l, from, 0));
+    return arith::CmpIOp::create(b, l, arith::CmpIPredicate::ne, x, cst(b, l, from, 0));
+  }
+  if (ff && tf)
+    return tw > fw ? (Value)arith::ExtFOp::create(b, l, to, x)
+                   : arith::TruncFOp::create(b, l, to, x);
+  if (ff)
+    return arith::FPToSIOp::create(b, l, to, x);
+  if (tf)
+    return from.isInteger(1) ? (Value)arith::UIToFPOp::create(b, l, to, x)
+                             : arith::SIToFPOp::create(b, l, to, x);
+  if (tw > fw)
+    return from.isInteger(1) ? (Value)arith::ExtUIOp::create(b, l, to, x)
+                             : arith::ExtSIOp::create(b, l, to, x);
+  return arith::TruncIOp::create(b, l, to, x);
+}
+
+} // namespace
+
+FailureOr<Value> cpu::lowerElementwise(OpBuilder &b, Operation *op, bool &handled) {
+  handled = op->hasTrait<OpTrait::Elementwise>();
+  if (!handled)
+    return failure();
+  Location loc = op->getLoc();
+  auto outType = cast<RankedTensorType>(op->getResult(0).getType());
+  bool failedBody = false;
+  Value result = buildBroadcastGeneric(
+      b, loc, outType, op->getOperands(),
+      [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+        Value r;
+        if (auto act = dyn_cast<ActivationOp>(op)) {
+          if (isFloat(args[0].getType()))
+            r = activation(act, nb, l, args[0]);
+        } else if (auto clip = dyn_cast<ClipOp>(op)) {
+          Type t = args[0].getType();
+          Value lo = cst(nb, l, t, clip.getMin().convertToDouble());
+          Value hi = cst(nb, l, t, clip.getMax().convertToDouble());
+          if (isFloat(t))
+            r = arith::MinimumFOp::create(nb, l, arith::MaximumFOp::create(nb, l, args[0], lo), hi);
+          else
+            r = arith::MinSIOp::create(nb, l, arith::MaxSIOp::create(nb, l, args[0], lo), hi);
+        } else if (isa<CastOp>(op)) {
+          r = castScalar(nb, l, args[0], outType.getElementType());
+        } else if (auto cmp = dyn_cast<CompareOp>(op)) {
+          r = compare(cmp, nb, l, args[0], args[1]);
+        } else if (isa<WhereOp>(op)) {
+          r = arith::SelectOp::create(nb, l, args[0], args[1], args[2]);
+        } else if (args.size() == 2) {
+          r = binary(op, nb, l, args[0], args[1]);
+        } else if (isFloat(args[0].getType())) {
+          r = floatUnary(op, nb, l, args[0]);
+        } else {
+          r = intUnary(op, nb, l, args[0]);
+        }
+        if (!r) {
+          failedBody = true;
+          r = ub::PoisonOp::create(nb, l, outType.getElementType());
+        }
+        return r;
+      });
+  if (failedBody) {
+    result.getDefiningOp()->erase();
+    return op->emitError("'") << op->getName() << "' is not supported for element type "
+                              << cast<RankedTensorType>(op->getOperand(0).getType())
+                                     .getElementType();
+  }
+  return result;
+}

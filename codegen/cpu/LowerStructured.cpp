@@ -1,0 +1,540 @@
+//===- LowerStructured.cpp - contractions, windows, reductions -> linalg --===//
+//
+// Non-elementwise weft ops. Named linalg ops are used where upstream tiling
+// and vectorization know them (matmul, conv, pooling, transpose); everything
+// else is a linalg.generic, so every dispatch root implements TilingInterface.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cpu/Lowering.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace weft;
+using namespace weft::cpu;
+
+namespace {
+
+using IT = utils::IteratorType;
+
+bool isFloat(Type t) { return isa<FloatType>(t); }
+
+Value add(OpBuilder &b, Location l, Value x, Value y) {
+  return isFloat(x.getType()) ? (Value)arith::AddFOp::create(b, l, x, y)
+                              : arith::AddIOp::create(b, l, x, y);
+}
+Value mul(OpBuilder &b, Location l, Value x, Value y) {
+  return isFloat(x.getType()) ? (Value)arith::MulFOp::create(b, l, x, y)
+                              : arith::MulIOp::create(b, l, x, y);
+}
+
+double lowest(Type t) {
+  if (isFloat(t))
+    return -std::numeric_limits<double>::infinity();
+  return t.isInteger(64) ? (double)std::numeric_limits<int64_t>::min()
+                         : -std::ldexp(1.0, t.getIntOrFloatBitWidth() - 1);
+}
+double highest(Type t) {
+  if (isFloat(t))
+    return std::numeric_limits<double>::infinity();
+  return t.isInteger(64) ? (double)std::numeric_limits<int64_t>::max()
+                         : std::ldexp(1.0, t.getIntOrFloatBitWidth() - 1) - 1;
+}
+
+/// Broadcast `bias` (shape broadcastable to `type`, or empty) into a new
+/// tensor, scaled by `beta`; zeros without a bias. Serves as a matmul/conv
+/// accumulator so the bias costs no extra pass over the output.
+Value accumulatorInit(OpBuilder &b, Location l, RankedTensorType type,
+                      Value bias, double beta, ArrayRef<int64_t> biasDims = {}) {
+  if (!bias)
+    return filled(b, l, type, 0.0);
+  auto bt = cast<RankedTensorType>(bias.getType());
+  if (biasDims.empty())
+    return buildBroadcastGeneric(b, l, type, bias,
+                                 [&](OpBuilder &nb, Location nl, ValueRange a) {
+                                   if (beta == 1.0)
+                                     return a[0];
+                                   return mul(nb, nl, a[0],
+                                              scalarConstant(nb, nl, bt.getElementType(), beta));
+                                 });
+  // Bias laid along specific output dims (conv: [F] along dim 1).
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineExpr> exprs;
+  for (int64_t d : biasDims)
+    exprs.push_back(getAffineDimExpr(d, ctx));
+  AffineMap in = AffineMap::get(type.getRank(), 0, exprs, ctx);
+  AffineMap out = AffineMap::getMultiDimIdentityMap(type.getRank(), ctx);
+  SmallVector<IT> iters(type.getRank(), IT::parallel);
+  return linalg::GenericOp::create(
+             b, l, TypeRange{type}, ValueRange{bias},
+             ValueRange{emptyLike(b, l, type)}, ArrayRef<AffineMap>{in, out}, iters,
+             [](OpBuilder &nb, Location nl, ValueRange a) {
+               linalg::YieldOp::create(nb, nl, a[0]);
+             })
+      .getResult(0);
+}
+
+/// A contraction out[b..., m, n] += alpha * A[.., m, k] * B[.., k, n] with
+/// batch broadcasting and optional transposes, as one generic.
+Value contraction(OpBuilder &b, Location l, Value lhs, Value rhs, Value init,
+                  bool transA, bool transB, double alpha) {
+  auto lt = cast<RankedTensorType>(lhs.getType());
+  auto rt = cast<RankedTensorType>(rhs.getType());
+  auto ot = cast<RankedTensorType>(init.getType());
+  int64_t batch = ot.getRank() - 2;
+  int64_t nLoops = ot.getRank() + 1; // batch..., m, n, k
+  MLIRContext *ctx = b.getContext();
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  AffineExpr m = d(batch), n = d(batch + 1), k = d(batch + 2);
+  auto operandMap = [&](RankedTensorType t, AffineExpr r, AffineExpr c) {
+    SmallVector<AffineExpr> exprs;
+    int64_t tb = t.getRank() - 2, shift = batch - tb;
+    for (int64_t i = 0; i < tb; ++i)
+      exprs.push_back(t.getShape()[i] == 1 && ot.getShape()[i + shift] != 1
+                          ? getAffineConstantExpr(0, ctx)
+                          : d(i + shift));
+    exprs.push_back(r);
+    exprs.push_back(c);
+    return AffineMap::get(nLoops, 0, exprs, ctx);
+  };
+  SmallVector<AffineExpr> outExprs;
+  for (int64_t i = 0; i < batch; ++i)
+    outExprs.push_back(d(i));
+  outExprs.push_back(m);
+  outExprs.push_back(n);
+  SmallVector<AffineMap> maps = {
+      transA ? operandMap(lt, k, m) : operandMap(lt, m, k),
+      transB ? operandMap(rt, n, k) : operandMap(rt, k, n),
+      AffineMap::get(nLoops, 0, outExprs, ctx)};
+  SmallVector<IT> iters(nLoops, IT::parallel);
+  iters.back() = IT::reduction;
+  return linalg::GenericOp::create(
+             b, l, TypeRange{ot}, ValueRange{lhs, rhs}, ValueRange{init}, maps,
+             iters,
+             [&](OpBuilder &nb, Location nl, ValueRange a) {
+               Value p = mul(nb, nl, a[0], a[1]);
+               if (alpha != 1.0)
+                 p = mul(nb, nl, p, scalarConstant(nb, nl, p.getType(), alpha));
+               linalg::YieldOp::create(nb, nl, add(nb, nl, a[2], p));
+             })
+      .getResult(0);
+}
+
+FailureOr<Value> lowerMatMul(OpBuilder &b, MatMulOp op) {
+  Location l = op.getLoc();
+  auto type = op.getType();
+  Value init = filled(b, l, type, 0.0);
+  if (type.getRank() == 2)
+    return linalg::MatmulOp::create(b, l, TypeRange{type},
+                                    ValueRange{op.getLhs(), op.getRhs()},
+                                    ValueRange{init})
+        .getResult(0);
+  return contraction(b, l, op.getLhs(), op.getRhs(), init, false, false, 1.0);
+}
+
+FailureOr<Value> lowerGemm(OpBuilder &b, GemmOp op) {
+  Location l = op.getLoc();
+  auto type = op.getType();
+  Value init = accumulatorInit(b, l, type, op.getC(), op.getBeta().convertToDouble());
+  double alpha = op.getAlpha().convertToDouble();
+  if (!op.getTransA() && !op.getTransB() && alpha == 1.0)
+    return linalg::MatmulOp::create(b, l, TypeRange{type},
+                                    ValueRange{op.getA(), op.getB()},
+                                    ValueRange{init})
+        .getResult(0);
+  return contraction(b, l, op.getA(), op.getB(), init, op.getTransA(),
+                     op.getTransB(), alpha);
+}
+
+FailureOr<Value> lowerConv(OpBuilder &b, ConvOp op) {
+  Location l = op.getLoc();
+  if (llvm::any_of(op.getPads(), [](int64_t p) { return p != 0; }))
+    return op.emitError("conv padding must be decomposed before lowering");
+  auto type = op.getType();
+  Value init = accumulatorInit(b, l, type, op.getBias(), 1.0, {1});
+  auto strides = b.getI64TensorAttr(op.getStrides());
+  auto dilations = b.getI64TensorAttr(op.getDilations());
+  int64_t g = op.getGroup();
+  auto in = op.getInput().getType(), w = op.getFilter().getType();
+  if (g == 1)
+    return linalg::Conv2DNchwFchwOp::create(b, l, TypeRange{type},
+                                            ValueRange{op.getInput(), op.getFilter()},
+                                            ValueRange{init}, strides, dilations)
+        .getResult(0);
+  // Grouped: split channels into [G, C/G] and run the grouped named op.
+  int64_t n = in.getShape()[0], c = in.getShape()[1], f = w.getShape()[0];
+  auto elt = in.getElementType();
+  auto inG = RankedTensorType::get({n, g, c / g, in.getShape()[2], in.getShape()[3]}, elt);
+  auto wG = RankedTensorType::get({g, f / g, w.getShape()[1], w.getShape()[2], w.getShape()[3]}, elt);
+  auto outG = RankedTensorType::get({n, g, f / g, type.getShape()[2], type.getShape()[3]}, elt);
+  SmallVector<ReassociationIndices> nchw = {{0}, {1, 2}, {3}, {4}};
+  SmallVector<ReassociationIndices> fchw = {{0, 1}, {2}, {3}, {4}};
+  Value x = tensor::ExpandShapeOp::create(b, l, inG, op.getInput(), nchw);
+  Value k = tensor::ExpandShapeOp::create(b, l, wG, op.getFilter(), fchw);
+  Value acc = tensor::ExpandShapeOp::create(b, l, outG, init, nchw);
+  Value r = linalg::Conv2DNgchwGfchwOp::create(b, l, TypeRange{outG}, ValueRange{x, k},
+                                               ValueRange{acc}, strides, dilations)
+                .getResult(0);
+  return tensor::CollapseShapeOp::create(b, l, type, r, nchw).getResult();
+}
+
+FailureOr<Value> lowerPool(OpBuilder &b, PoolOp op) {
+  Location l = op.getLoc();
+  auto in = op.getInput().getType();
+  auto type = op.getType();
+  Type elt = type.getElementType();
+  bool isMax = op.getKind() == PoolKind::max;
+  if (!isMax && !isFloat(elt))
+    return op.emitError("average pooling needs a floating-point input");
+  ArrayRef<int64_t> k = op.getKernel(), s = op.getStrides(), dl = op.getDilations(),
+                    p = op.getPads();
+  int64_t h = in.getShape()[2], w = in.getShape()[3];
+  int64_t oh = type.getShape()[2], ow = type.getShape()[3];
+  // Padding so every window (ceil mode included) stays inside the input.
+  int64_t needH = (oh - 1) * s[0] + (k[0] - 1) * dl[0] + 1;
+  int64_t needW = (ow - 1) * s[1] + (k[1] - 1) * dl[1] + 1;
+  int64_t highH = std::max<int64_t>(0, needH - h - p[0]);
+  int64_t highW = std::max<int64_t>(0, needW - w - p[1]);
+  Value x = op.getInput();
+  bool padded = p[0] || p[1] || highH || highW;
+  if (padded) {
+    Value pv = scalarConstant(b, l, elt, isMax ? lowest(elt) : 0.0);
+    SmallVector<OpFoldResult> lo = {b.getIndexAttr(0), b.getIndexAttr(0),
+                                    b.getIndexAttr(p[0]), b.getIndexAttr(p[1])};
+    SmallVector<OpFoldResult> hi = {b.getIndexAttr(0), b.getIndexAttr(0),
+                                    b.getIndexAttr(highH), b.getIndexAttr(highW)};
+    auto padType = RankedTensorType::get(
+        {in.getShape()[0], in.getShape()[1], h + p[0] + highH, w + p[1] + highW}, elt);
+    x = tensor::PadOp::create(b, l, padType, x, lo, hi, pv);
+  }
+  Value window = tensor::EmptyOp::create(b, l, k, elt);
+  auto strides = b.getI64TensorAttr(s);
+  auto dilations = b.getI64TensorAttr(dl);
+  if (isMax) {
+    Value init = filled(b, l, type, lowest(elt));
+    return linalg::PoolingNchwMaxOp::create(b, l, TypeRange{type}, ValueRange{x, window},
+                                            ValueRange{init}, strides, dilations)
+        .getResult(0);
+  }
+  Value sum = linalg::PoolingNchwSumOp::create(b, l, TypeRange{type}, ValueRange{x, window},
+                                               ValueRange{filled(b, l, type, 0.0)},
+                                               strides, dilations)
+                  .getResult(0);
+  // Divisors per output position, known at compile time.
+  bool include = op.getCountIncludePad();
+  SmallVector<float> counts(oh * ow);
+  for (int64_t i = 0; i < oh; ++i)
+    for (int64_t j = 0; j < ow; ++j) {
+      int64_t c = 0;
+      for (int64_t a = 0; a < k[0]; ++a)
+        for (int64_t bb = 0; bb < k[1]; ++bb) {
+          int64_t y = i * s[0] + a * dl[0] - p[0], xx = j * s[1] + bb * dl[1] - p[1];
+          bool inReal = y >= 0 && y < h && xx >= 0 && xx < w;
+          bool inPadded = y >= -p[0] && y < h + p[2] && xx >= -p[1] && xx < w + p[3];
+          c += include ? inPadded : inReal;
+        }
+      counts[i * ow + j] = (float)std::max<int64_t>(c, 1);
+    }
+  auto countType = RankedTensorType::get({oh, ow}, elt);
+  Attribute countAttr;
+  if (elt.isF32())
+    countAttr = DenseElementsAttr::get(countType, ArrayRef<float>(counts));
+  else {
+    SmallVector<APFloat> vals;
+    for (float c : counts) {
+      APFloat f(c);
+      bool lost;
+      f.convert(cast<FloatType>(elt).getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+      vals.push_back(f);
+    }
+    countAttr = DenseElementsAttr::get(countType, vals);
+  }
+  Value divisor = arith::ConstantOp::create(b, l, cast<TypedAttr>(countAttr));
+  return buildBroadcastGeneric(b, l, type, ValueRange{sum, divisor},
+                               [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                                 return arith::DivFOp::create(nb, nl, a[0], a[1]);
+                               });
+}
+
+FailureOr<Value> lowerReduce(OpBuilder &b, ReduceOp op) {
+  Location l = op.getLoc();
+  auto in = op.getInput().getType();
+  Type elt = in.getElementType();
+  ReduceKind kind = op.getKind();
+  bool f = isFloat(elt);
+  if (!f && kind != ReduceKind::sum && kind != ReduceKind::max &&
+      kind != ReduceKind::min && kind != ReduceKind::prod &&
+      kind != ReduceKind::sum_square && kind != ReduceKind::l1)
+    return op.emitError("reduction '") << stringifyReduceKind(kind)
+                                       << "' needs a floating-point input";
+  int64_t rank = in.getRank();
+  ArrayRef<int64_t> axes = op.getAxes();
+  auto reduced = [&](int64_t i) { return axes.empty() || llvm::is_contained(axes, i); };
+  // Accumulate into the shape without kept unit dims, then restore them.
+  SmallVector<int64_t> accShape;
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<IT> iters;
+  int64_t count = 1;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (reduced(i)) {
+      iters.push_back(IT::reduction);
+      count *= in.getShape()[i];
+    } else {
+      iters.push_back(IT::parallel);
+      accShape.push_back(in.getShape()[i]);
+      outExprs.push_back(getAffineDimExpr(i, b.getContext()));
+    }
+  }
+  auto accType = RankedTensorType::get(accShape, elt);
+  double init = 0.0;
+  if (kind == ReduceKind::max)
+    init = lowest(elt);
+  else if (kind == ReduceKind::min)
+    init = highest(elt);
+  else if (kind == ReduceKind::prod)
+    init = 1.0;
+  SmallVector<AffineMap> maps = {
+      AffineMap::getMultiDimIdentityMap(rank, b.getContext()),
+      AffineMap::get(rank, 0, outExprs, b.getContext())};
+  Value acc = linalg::GenericOp::create(
+                  b, l, TypeRange{accType}, ValueRange{op.getInput()},
+                  ValueRange{filled(b, l, accType, init)}, maps, iters,
+                  [&](OpBuilder &nb, Location nl, ValueRange a) {
+                    Value x = a[0], r = a[1], out;
+                    switch (kind) {
+                    case ReduceKind::max:
+                      out = f ? (Value)arith::MaximumFOp::create(nb, nl, r, x)
+                              : arith::MaxSIOp::create(nb, nl, r, x);
+                      break;
+                    case ReduceKind::min:
+                      out = f ? (Value)arith::MinimumFOp::create(nb, nl, r, x)
+                              : arith::MinSIOp::create(nb, nl, r, x);
+                      break;
+                    case ReduceKind::prod:
+                      out = mul(nb, nl, r, x);
+                      break;
+                    case ReduceKind::l1:
+                      out = add(nb, nl, r,
+                                f ? (Value)math::AbsFOp::create(nb, nl, x)
+                                  : math::AbsIOp::create(nb, nl, x));
+                      break;
+                    case ReduceKind::l2:
+                    case ReduceKind::sum_square:
+                      out = add(nb, nl, r, mul(nb, nl, x, x));
+                      break;
+                    case ReduceKind::log_sum_exp:
+                      out = add(nb, nl, r, math::ExpOp::create(nb, nl, x));
+                      break;
+                    default:
+                      out = add(nb, nl, r, x);
+                    }
+                    linalg::YieldOp::create(nb, nl, out);
+                  })
+                  .getResult(0);
+  if (kind == ReduceKind::mean || kind == ReduceKind::l2 ||
+      kind == ReduceKind::log_sum || kind == ReduceKind::log_sum_exp)
+    acc = buildBroadcastGeneric(
+        b, l, accType, acc, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+          if (kind == ReduceKind::mean)
+            return arith::DivFOp::create(nb, nl, a[0],
+                                         scalarConstant(nb, nl, elt, (double)count));
+          if (kind == ReduceKind::l2)
+            return math::SqrtOp::create(nb, nl, a[0]);
+          return math::LogOp::create(nb, nl, a[0]);
+        });
+  if (accType == op.getType())
+    return acc;
+  // keepdims: the kept unit dims join their neighbours.
+  SmallVector<ReassociationIndices> groups;
+  auto outShape = op.getType().getShape();
+  if (accShape.empty())
+    return tensor::ExpandShapeOp::create(b, l, op.getType(), acc,
+                                         ArrayRef<ReassociationIndices>{})
+        .getResult();
+  ReassociationIndices current;
+  int64_t accDim = 0;
+  for (int64_t i = 0; i < (int64_t)outShape.size(); ++i) {
+    current.push_back(i);
+    if (!reduced(i)) {
+      ++accDim;
+      bool lastKept = accDim == (int64_t)accShape.size();
+      if (!lastKept) {
+        groups.push_back(current);
+        current.clear();
+      }
+    }
+  }
+  groups.push_back(current);
+  return tensor::ExpandShapeOp::create(b, l, op.getType(), acc, groups).getResult();
+}
+
+/// softmax(x) = exp(x - max) / sum(exp(x - max)); log-softmax subtracts
+/// log(sum) instead of dividing.
+FailureOr<Value> lowerSoftmax(OpBuilder &b, SoftmaxOp op) {
+  Location l = op.getLoc();
+  auto type = op.getType();
+  Type elt = type.getElementType();
+  int64_t rank = type.getRank(), axis = op.getAxis();
+  MLIRContext *ctx = b.getContext();
+  SmallVector<int64_t> redShape;
+  SmallVector<AffineExpr> redExprs;
+  SmallVector<IT> iters;
+  for (int64_t i = 0; i < rank; ++i) {
+    iters.push_back(i == axis ? IT::reduction : IT::parallel);
+    if (i != axis) {
+      redShape.push_back(type.getShape()[i]);
+      redExprs.push_back(getAffineDimExpr(i, ctx));
+    }
+  }
+  auto redType = RankedTensorType::get(redShape, elt);
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap red = AffineMap::get(rank, 0, redExprs, ctx);
+  Value x = op.getInput();
+  Value max = linalg::GenericOp::create(
+                  b, l, TypeRange{redType}, ValueRange{x},
+                  ValueRange{filled(b, l, redType, lowest(elt))},
+                  ArrayRef<AffineMap>{id, red}, iters,
+                  [](OpBuilder &nb, Location nl, ValueRange a) {
+                    linalg::YieldOp::create(nb, nl,
+                                            arith::MaximumFOp::create(nb, nl, a[1], a[0]).getResult());
+                  })
+                  .getResult(0);
+  Value sum = linalg::GenericOp::create(
+                  b, l, TypeRange{redType}, ValueRange{x, max},
+                  ValueRange{filled(b, l, redType, 0.0)},
+                  ArrayRef<AffineMap>{id, red, red}, iters,
+                  [](OpBuilder &nb, Location nl, ValueRange a) {
+                    Value e = math::ExpOp::create(nb, nl, arith::SubFOp::create(nb, nl, a[0], a[1]));
+                    linalg::YieldOp::create(nb, nl, arith::AddFOp::create(nb, nl, a[2], e).getResult());
+                  })
+                  .getResult(0);
+  SmallVector<IT> par(rank, IT::parallel);
+  bool log = op.getLog();
+  return linalg::GenericOp::create(
+             b, l, TypeRange{type}, ValueRange{x, max, sum},
+             ValueRange{emptyLike(b, l, type)}, ArrayRef<AffineMap>{id, red, red, id}, par,
+             [log](OpBuilder &nb, Location nl, ValueRange a) {
+               Value shifted = arith::SubFOp::create(nb, nl, a[0], a[1]);
+               Value r = log ? (Value)arith::SubFOp::create(nb, nl, shifted,
+                                                            math::LogOp::create(nb, nl, a[2]))
+                             : arith::DivFOp::create(nb, nl, math::ExpOp::create(nb, nl, shifted),
+                                                     a[2]);
+               linalg::YieldOp::create(nb, nl, r);
+             })
+      .getResult(0);
+}
+
+/// out[i] = in[start + i * step] (slice) or in-bounds(in[i - low]) ? .. : v
+/// (pad), as a generic that reads its input with tensor.extract.
+Value gatherGeneric(OpBuilder &b, Location l, RankedTensorType type, Value input,
+                    function_ref<Value(OpBuilder &, Location, ValueRange)> index,
+                    function_ref<Value(OpBuilder &, Location, ValueRange)> inBounds,
+                    Value padValue) {
+  int64_t rank = type.getRank();
+  SmallVector<IT> par(rank, IT::parallel);
+  return linalg::GenericOp::create(
+             b, l, TypeRange{type}, ValueRange{}, ValueRange{emptyLike(b, l, type)},
+             ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, b.getContext())},
+             par,
+             [&](OpBuilder &nb, Location nl, ValueRange) {
+               SmallVector<Value> ivs;
+               for (int64_t i = 0; i < rank; ++i)
+                 ivs.push_back(linalg::IndexOp::create(nb, nl, i));
+               SmallVector<Value> src;
+               for (int64_t i = 0; i < rank; ++i)
+                 src.push_back(index(nb, nl, {ivs[i], arith::ConstantIndexOp::create(nb, nl, i)}));
+               Value v = tensor::ExtractOp::create(nb, nl, input, src);
+               if (inBounds)
+                 v = arith::SelectOp::create(nb, nl, inBounds(nb, nl, ivs), v, padValue);
+               linalg::YieldOp::create(nb, nl, v);
+             })
+      .getResult(0);
+}
+
+} // namespace
+
+FailureOr<Value> cpu::lowerStructured(OpBuilder &b, Operation *op, bool &handled) {
+  handled = true;
+  Location l = op->getLoc();
+  return TypeSwitch<Operation *, FailureOr<Value>>(op)
+      .Case([&](ConstantOp c) -> FailureOr<Value> {
+        return arith::ConstantOp::create(b, l, cast<TypedAttr>(c.getValue())).getResult();
+      })
+      .Case([&](MatMulOp m) { return lowerMatMul(b, m); })
+      .Case([&](GemmOp g) { return lowerGemm(b, g); })
+      .Case([&](ConvOp c) { return lowerConv(b, c); })
+      .Case([&](PoolOp p) { return lowerPool(b, p); })
+      .Case([&](ReduceOp r) { return lowerReduce(b, r); })
+      .Case([&](SoftmaxOp s) { return lowerSoftmax(b, s); })
+      .Case([&](TransposeOp t) -> FailureOr<Value> {
+        return linalg::TransposeOp::create(b, l, t.getInput(),
+                                           emptyLike(b, l, t.getType()), t.getPerm())
+            .getResult()[0];
+      })
+      .Case([&](ConcatOp c) -> FailureOr<Value> {
+        auto type = c.getType();
+        Value acc = emptyLike(b, l, type);
+        int64_t offset = 0, axis = c.getAxis();
+        for (Value in : c.getInputs()) {
+          auto t = cast<RankedTensorType>(in.getType());
+          SmallVector<OpFoldResult> offs(type.getRank(), b.getIndexAttr(0));
+          SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
+          for (int64_t d : t.getShape())
+            sizes.push_back(b.getIndexAttr(d));
+          offs[axis] = b.getIndexAttr(offset);
+          offset += t.getShape()[axis];
+          acc = tensor::InsertSliceOp::create(b, l, in, acc, offs, sizes, strides);
+        }
+        return acc;
+      })
+      .Case([&](PadOp p) -> FailureOr<Value> {
+        auto type = p.getType();
+        auto in = p.getInput().getType();
+        ArrayRef<int64_t> low = p.getLow();
+        Value pv = scalarConstant(b, l, type.getElementType(), p.getValue().convertToDouble());
+        // Index pairs are (iv, dim) so one callback serves every dimension.
+        auto index = [&](OpBuilder &nb, Location nl, ValueRange v) -> Value {
+          int64_t d = cast<arith::ConstantIndexOp>(v[1].getDefiningOp()).value();
+          Value lo = arith::ConstantIndexOp::create(nb, nl, low[d]);
+          Value s = arith::SubIOp::create(nb, nl, v[0], lo);
+          Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+          Value top = arith::ConstantIndexOp::create(nb, nl, in.getShape()[d] - 1);
+          return arith::MinSIOp::create(nb, nl, arith::MaxSIOp::create(nb, nl, s, zero), top);
+        };
+        auto inBounds = [&](OpBuilder &nb, Location nl, ValueRange ivs) -> Value {
+          Value ok = arith::ConstantIntOp::create(nb, nl, 1, 1);
+          for (int64_t d = 0; d < in.getRank(); ++d) {
+            Value lo = arith::ConstantIndexOp::create(nb, nl, low[d]);
+            Value hi = arith::ConstantIndexOp::create(nb, nl, low[d] + in.getShape()[d]);
+            Value ge = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sge, ivs[d], lo);
+            Value lt = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, ivs[d], hi);
+            ok = arith::AndIOp::create(nb, nl, ok, arith::AndIOp::create(nb, nl, ge, lt));
+          }
+          return ok;
+        };
+        return gatherGeneric(b, l, type, p.getInput(), index, inBounds, pv);
+      })
+      .Case([&](SliceOp s) -> FailureOr<Value> {
+        ArrayRef<int64_t> starts = s.getStarts(), steps = s.getSteps();
+        auto index = [&](OpBuilder &nb, Location nl, ValueRange v) -> Value {
+          int64_t d = cast<arith::ConstantIndexOp>(v[1].getDefiningOp()).value();
+          Value st = arith::ConstantIndexOp::create(nb, nl, starts[d]);
+          Value sp = arith::ConstantIndexOp::create(nb, nl, steps[d]);
+          return arith::AddIOp::create(nb, nl, st, arith::MulIOp::create(nb, nl, v[0], sp));
+        };
+        return gatherGeneric(b, l, s.getType(), s.getInput(), index, nullptr, Value());
+      })
+      .Case([&](BatchNormOp bn) -> FailureOr<Value> {
+        return bn.emitError("batch_norm must be decomposed before lowering");
+      })
+      .Default([&](Operation *) -> FailureOr<Value> {
+        handled = false;
+        return failure();
+      });
+}

@@ -1,0 +1,54 @@
+//===- Lowering.h - weft -> linalg lowering helpers --------------*- C++ -*-===//
+//
+// Shared pieces of the weft-to-linalg lowering: each lower* function builds
+// the linalg/tensor/arith form of one weft op at the builder's insertion
+// point and returns the replacement value, or fails with a diagnostic at the
+// op's location (its ONNX node).
+//
+//===----------------------------------------------------------------------===//
+#ifndef WEFT_CODEGEN_CPU_LOWERING_H
+#define WEFT_CODEGEN_CPU_LOWERING_H
+
+#include "dialects/weft/IR/WeftDialect.h"
+#include "mlir/IR/Builders.h"
+
+namespace weft {
+namespace cpu {
+
+/// Elementwise ops (unary, binary with broadcasting, compare, where, clip,
+/// cast, activations) -> one linalg.generic. Returns nullptr-free failure for
+/// ops it does not handle (`handled` is false then).
+mlir::FailureOr<mlir::Value> lowerElementwise(mlir::OpBuilder &b,
+                                              mlir::Operation *op,
+                                              bool &handled);
+
+/// Contractions, windows, reductions and data movement.
+mlir::FailureOr<mlir::Value> lowerStructured(mlir::OpBuilder &b,
+                                             mlir::Operation *op,
+                                             bool &handled);
+
+/// A generic over `outType`'s iteration space whose inputs broadcast
+/// numpy-style; `body` maps the scalar inputs to the scalar result.
+mlir::Value buildBroadcastGeneric(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType outType,
+    mlir::ValueRange inputs,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                   mlir::ValueRange)>
+        body);
+
+/// Scalar constant of `type` (float or integer) with value `v`.
+mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Type type, double v);
+
+/// tensor.empty of the given static type.
+mlir::Value emptyLike(mlir::OpBuilder &b, mlir::Location loc,
+                      mlir::RankedTensorType type);
+
+/// linalg.fill of a new empty tensor with `v`.
+mlir::Value filled(mlir::OpBuilder &b, mlir::Location loc,
+                   mlir::RankedTensorType type, double v);
+
+} // namespace cpu
+} // namespace weft
+
+#endif // WEFT_CODEGEN_CPU_LOWERING_H

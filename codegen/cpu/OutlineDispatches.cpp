@@ -1,0 +1,116 @@
+//===- OutlineDispatches.cpp - weft-cpu-outline-dispatches ---------------===//
+//
+// Gives every dispatch body a function of its own, in destination-passing
+// style over buffers, so the rest of codegen works on one kernel at a time
+// and the host only needs the function's name and buffers.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cpu/Passes.h"
+#include "dialects/weft/IR/WeftDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace weft::cpu {
+#define GEN_PASS_DEF_OUTLINEDISPATCHES
+#include "codegen/cpu/Passes.h.inc"
+} // namespace weft::cpu
+
+using namespace mlir;
+using namespace weft;
+using namespace weft::cpu;
+
+namespace {
+
+MemRefType bufferType(Type t) {
+  auto tt = cast<RankedTensorType>(t);
+  return MemRefType::get(tt.getShape(), tt.getElementType());
+}
+
+/// Follows destination operands from `v` to the tensor.empty that seeds
+/// them, so the computation can write straight into the output buffer.
+tensor::EmptyOp findSeed(Value v) {
+  while (v) {
+    if (auto empty = v.getDefiningOp<tensor::EmptyOp>())
+      return empty;
+    auto dps = v.getDefiningOp<DestinationStyleOpInterface>();
+    if (!dps)
+      return nullptr;
+    v = dps.getTiedOpOperand(cast<OpResult>(v))->get();
+  }
+  return nullptr;
+}
+
+struct OutlineDispatchesPass : weft::cpu::impl::OutlineDispatchesBase<OutlineDispatchesPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
+    for (func::FuncOp func : funcs) {
+      int64_t n = 0;
+      SmallVector<DispatchOp> dispatches;
+      func.walk([&](DispatchOp d) { dispatches.push_back(d); });
+      for (DispatchOp d : dispatches)
+        outline(symbols, func, d, n++);
+    }
+  }
+
+  void outline(SymbolTable &symbols, func::FuncOp parent, DispatchOp dispatch,
+               int64_t index) {
+    Location loc = dispatch.getLoc();
+    OpBuilder b(&getContext());
+    SmallVector<Type> argTypes;
+    for (Value in : dispatch.getInputs())
+      argTypes.push_back(bufferType(in.getType()));
+    for (Type r : dispatch.getResultTypes())
+      argTypes.push_back(bufferType(r));
+    b.setInsertionPoint(parent);
+    std::string name = (parent.getName() + "_dispatch_" + Twine(index)).str();
+    auto fn = func::FuncOp::create(b, loc, name, b.getFunctionType(argTypes, {}));
+    fn.setPrivate();
+    fn->setAttr(kDispatchFnAttr, b.getUnitAttr());
+    symbols.insert(fn);
+
+    Block *entry = fn.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    IRMapping mapping;
+    Block &body = dispatch.getBody().front();
+    for (auto [i, arg] : llvm::enumerate(body.getArguments()))
+      mapping.map(arg, bufferization::ToTensorOp::create(
+                           b, loc, arg.getType(), entry->getArgument(i),
+                           /*restrict=*/true, /*writable=*/false));
+    for (Operation &op : body.without_terminator())
+      b.clone(op, mapping);
+    auto yield = cast<YieldOp>(body.getTerminator());
+    unsigned numIn = dispatch.getInputs().size();
+    for (auto [i, v] : llvm::enumerate(yield.getValues())) {
+      Value result = mapping.lookupOrDefault(v);
+      Value out = entry->getArgument(numIn + i);
+      if (tensor::EmptyOp seed = findSeed(result)) {
+        OpBuilder sb(seed);
+        Value dest = bufferization::ToTensorOp::create(
+            sb, seed.getLoc(), seed.getType(), out, /*restrict=*/true,
+            /*writable=*/true);
+        seed.replaceAllUsesWith(dest);
+        seed.erase();
+      }
+      auto mat = bufferization::MaterializeInDestinationOp::create(b, loc, result, out);
+      mat.setRestrict(true);
+      mat.setWritable(true);
+    }
+    func::ReturnOp::create(b, loc);
+
+    b.setInsertionPoint(dispatch);
+    auto call = DispatchCallOp::create(b, loc, dispatch.getResultTypes(),
+                                       FlatSymbolRefAttr::get(fn.getSymNameAttr()),
+                                       dispatch.getInputs());
+    if (Attribute offsets = dispatch->getAttr(kResultOffsetsAttr))
+      call->setAttr(kResultOffsetsAttr, offsets);
+    dispatch.replaceAllUsesWith(call.getResults());
+    dispatch.erase();
+  }
+};
+
+} // namespace

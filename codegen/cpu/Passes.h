@@ -1,0 +1,55 @@
+//===- Passes.h - CPU codegen passes -----------------------------*- C++ -*-===//
+//
+// The CPU backend: weft -> linalg, outlining of dispatches into functions,
+// workgroup tiling, vectorization, host program construction, and the named
+// pipeline that strings them together down to the LLVM dialect.
+//
+//===----------------------------------------------------------------------===//
+#ifndef WEFT_CODEGEN_CPU_PASSES_H
+#define WEFT_CODEGEN_CPU_PASSES_H
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace weft {
+namespace cpu {
+#define GEN_PASS_DECL
+#include "codegen/cpu/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "codegen/cpu/Passes.h.inc"
+
+/// Attribute on dispatch functions: number of workgroups to launch.
+inline constexpr llvm::StringLiteral kWorkgroupCountAttr = "weft.workgroup_count";
+/// Unit attribute marking outlined dispatch functions.
+inline constexpr llvm::StringLiteral kDispatchFnAttr = "weft.dispatch_fn";
+
+struct CpuPipelineOptions {
+  std::string modelName = "model";
+  int64_t targetWorkgroups = 32;
+  int64_t vectorWidth = 16;
+};
+
+/// Dispatch bodies (linalg on tensors) -> bufferized, tiled, vectorized
+/// dispatch functions plus the host entry, all in the LLVM dialect.
+void buildCpuCodegenPipeline(mlir::OpPassManager &pm,
+                             const CpuPipelineOptions &options);
+
+/// Registers the pipeline as `weft-cpu-codegen` for weft-opt.
+void registerCpuPipelines();
+} // namespace cpu
+} // namespace weft
+
+#endif // WEFT_CODEGEN_CPU_PASSES_H

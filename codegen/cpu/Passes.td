@@ -1,0 +1,126 @@
+//===- Passes.td - CPU codegen passes ----------------------*- tablegen -*-===//
+#ifndef WEFT_CODEGEN_CPU_PASSES_TD
+#define WEFT_CODEGEN_CPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def LowerToLinalg : Pass<"weft-lower-to-linalg", "mlir::ModuleOp"> {
+  let summary = "Lower weft compute ops inside dispatches to linalg on tensors";
+  let description = [{
+    Each weft op in a `weft.dispatch` body becomes linalg (named ops for
+    matmul, conv, pooling and transpose; `linalg.generic` elsewhere), tensor
+    and arith/math ops. Ops outside dispatches (constants, reshapes) stay.
+
+    Before:
+    ```mlir
+    %1 = weft.relu %a : tensor<4xf32>
+    ```
+    After:
+    ```mlir
+    %e = tensor.empty() : tensor<4xf32>
+    %1 = linalg.generic {...} ins(%a : tensor<4xf32>) outs(%e : tensor<4xf32>) {
+      ^bb0(%x: f32, %o: f32):
+        %m = arith.maximumf %x, %cst : f32
+        linalg.yield %m : f32
+    } -> tensor<4xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect", "::mlir::ub::UBDialect"];
+}
+
+def OutlineDispatches : Pass<"weft-cpu-outline-dispatches", "mlir::ModuleOp"> {
+  let summary = "Move each dispatch body into its own function over buffers";
+  let description = [{
+    A dispatch becomes `func.func @<entry>_dispatch_<n>(%in..: memref, %out..:
+    memref)` whose body reads its inputs with `bufferization.to_tensor` and
+    writes each result into its output buffer. The dispatch's root op writes
+    straight into the output buffer (its `tensor.empty` init is replaced), so
+    bufferization needs no copy. The host function keeps a
+    `weft.dispatch_call` with the memory plan's offsets.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::func::FuncDialect"];
+}
+
+def TileWorkgroups : Pass<"weft-cpu-tile-workgroups", "mlir::func::FuncOp"> {
+  let summary = "Tile a dispatch's root op into independent workgroup tiles";
+  let description = [{
+    Splits the outer parallel loops of the root op of each dispatch function
+    into an `scf.forall` whose iterations are the workgroups, fusing the
+    producers inside the dispatch into each tile. Tile sizes divide the loop
+    bounds and aim at `target-workgroups` tiles of at least `min-work`
+    iterations each. The count is recorded as `weft.workgroup_count`.
+  }];
+  let options = [
+    Option<"targetWorkgroups", "target-workgroups", "int64_t", "32",
+           "Upper bound on workgroups per dispatch">,
+    Option<"minWork", "min-work", "int64_t", "16384",
+           "Minimum loop iterations (multiply-adds or elements) per workgroup">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::affine::AffineDialect"];
+}
+
+def DistributeWorkgroups : Pass<"weft-cpu-distribute-workgroups", "mlir::func::FuncOp"> {
+  let summary = "Turn the workgroup scf.forall into a workgroup id argument";
+  let description = [{
+    After bufferization, the single `scf.forall` of a dispatch function is
+    replaced by its body, indexed by a new trailing `index` argument (the
+    workgroup id, delinearized over the forall's iteration space). The
+    runtime calls the function once per workgroup, on its thread pool.
+  }];
+  let dependentDialects = ["::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect"];
+}
+
+def TileAndVectorize : Pass<"weft-cpu-tile-and-vectorize", "mlir::func::FuncOp"> {
+  let summary = "Tile linalg ops to register-sized pieces and vectorize them";
+  let description = [{
+    Inside each workgroup, contractions are tiled to an MxNx1 register block
+    and other ops to one vector along their innermost loop; static tiles are
+    vectorized (`linalg::vectorize`), convolutions and pooling first reduced
+    to 1-D windows. Loop-invariant transfers are hoisted so a matmul
+    accumulator stays in registers across the reduction loop. Ops that
+    cannot be vectorized remain loops.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", "16",
+           "Elements per vector of the innermost dimension">
+  ];
+  let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::linalg::LinalgDialect"];
+}
+
+def BuildHost : Pass<"weft-cpu-build-host", "mlir::ModuleOp"> {
+  let summary = "Emit the host entry that runs the dispatches through the runtime";
+  let description = [{
+    Replaces the planned entry function with an LLVM function
+    `<name>_entry(device, arena, inputs, outputs) -> status` that computes each
+    buffer's address (input, output, arena offset, or embedded weight),
+    stores the bindings on the stack and calls `weft_device_dispatch` per
+    dispatch, returning the first non-null status. Each dispatch function gets
+    a `(bindings, workgroup_id)` wrapper matching `weft_workgroup_fn_t`.
+    Weights become private constant globals.
+  }];
+  let options = [
+    Option<"modelName", "model-name", "std::string", "\"model\"",
+           "Prefix of the emitted symbols">
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def Bufferize : Pass<"weft-cpu-bufferize", "mlir::ModuleOp"> {
+  let summary = "One-shot bufferization of the dispatch functions";
+  let description = [{
+    Runs upstream one-shot bufferization on every dispatch function only
+    (the host function keeps its tensors until weft-cpu-build-host).
+    Temporaries a workgroup needs are stack allocations (`memref.alloca`),
+    so no kernel calls the allocator while the model runs.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+    "::mlir::bufferization::BufferizationDialect"];
+}
+
+#endif // WEFT_CODEGEN_CPU_PASSES_TD

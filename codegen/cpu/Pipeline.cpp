@@ -1,0 +1,40 @@
+//===- Pipeline.cpp - the CPU codegen pipeline ---------------------------===//
+//
+// One place that orders the CPU backend: outline, tile into workgroups,
+// bufferize, distribute, vectorize, build the host, lower to LLVM.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cpu/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace weft;
+
+void cpu::buildCpuCodegenPipeline(OpPassManager &pm, const CpuPipelineOptions &o) {
+  std::string pipeline = llvm::formatv(
+      "weft-cpu-outline-dispatches,canonicalize,cse,"
+      "func.func(weft-cpu-tile-workgroups{{target-workgroups={0}}),"
+      "canonicalize,cse,weft-cpu-bufferize,canonicalize,"
+      "func.func(weft-cpu-distribute-workgroups),canonicalize,cse,"
+      "func.func(weft-cpu-tile-and-vectorize{{vector-width={1}}),"
+      "weft-cpu-build-host{{model-name={2}},"
+      "func.func(convert-linalg-to-loops),canonicalize,cse,"
+      "expand-strided-metadata,lower-affine,convert-vector-to-scf,"
+      "convert-scf-to-cf,canonicalize,"
+      "convert-vector-to-llvm{{vector-contract-lowering=outerproduct},"
+      "finalize-memref-to-llvm,convert-math-to-llvm,convert-math-to-libm,"
+      "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
+      "convert-cf-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts,"
+      "canonicalize,cse",
+      o.targetWorkgroups, o.vectorWidth, o.modelName);
+  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
+    llvm::errs() << "internal error: cannot parse the CPU pipeline\n";
+}
+
+void cpu::registerCpuPipelines() {
+  PassPipelineRegistration<>(
+      "weft-cpu-codegen", "Dispatch bodies in linalg -> LLVM dialect for the CPU",
+      [](OpPassManager &pm) { buildCpuCodegenPipeline(pm, CpuPipelineOptions()); });
+}

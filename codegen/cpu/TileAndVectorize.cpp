@@ -1,0 +1,136 @@
+//===- TileAndVectorize.cpp - weft-cpu-tile-and-vectorize ----------------===//
+//
+// Second-level tiling inside a workgroup, on buffers: each linalg op is cut
+// into pieces that fit vector registers and vectorized. Contractions get an
+// MxN register block with the reduction loop outermost-free so the
+// accumulator can be hoisted; convolutions and pooling are reduced to 1-D
+// windows, which upstream vectorizes.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cpu/Passes.h"
+
+#include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace weft::cpu {
+#define GEN_PASS_DEF_TILEANDVECTORIZE
+#include "codegen/cpu/Passes.h.inc"
+} // namespace weft::cpu
+
+using namespace mlir;
+using namespace weft;
+using namespace weft::cpu;
+
+namespace {
+
+/// Largest value in `choices` (descending) that divides `n`.
+int64_t divisorFrom(int64_t n, ArrayRef<int64_t> choices) {
+  for (int64_t c : choices)
+    if (c <= n && n % c == 0)
+      return c;
+  return 1;
+}
+
+struct TileAndVectorizePass : weft::cpu::impl::TileAndVectorizeBase<TileAndVectorizePass> {
+  using TileAndVectorizeBase::TileAndVectorizeBase;
+
+  SmallVector<int64_t> tileSizes(linalg::LinalgOp op, ArrayRef<int64_t> ranges) {
+    SmallVector<int64_t> v = {vectorWidth, vectorWidth / 2, vectorWidth / 4, 2, 1};
+    SmallVector<int64_t> tiles(ranges.size(), 1);
+    if (isa<linalg::Conv2DNchwFchwOp>(op)) {
+      // (n, f, oh, ow, c, kh, kw): 1-D windows along ow.
+      tiles[3] = divisorFrom(ranges[3], v);
+      tiles[6] = 0;
+      return tiles;
+    }
+    if (isa<linalg::PoolingNchwMaxOp, linalg::PoolingNchwSumOp>(op)) {
+      // (n, c, oh, ow, kh, kw)
+      tiles[3] = divisorFrom(ranges[3], v);
+      tiles[5] = 0;
+      return tiles;
+    }
+    if (linalg::isaContractionOpInterface(op)) {
+      FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
+      if (succeeded(dims) && dims->m.size() == 1 && dims->n.size() == 1 &&
+          dims->k.size() == 1) {
+        tiles[dims->m[0]] = divisorFrom(ranges[dims->m[0]], {8, 4, 2, 1});
+        tiles[dims->n[0]] = divisorFrom(ranges[dims->n[0]],
+                                        {2 * vectorWidth, vectorWidth, vectorWidth / 2, 4, 2, 1});
+        tiles[dims->k[0]] = 1;
+        return tiles;
+      }
+    }
+    tiles.back() = divisorFrom(ranges.back(), v);
+    return tiles;
+  }
+
+  void runOnOperation() override {
+    func::FuncOp fn = getOperation();
+    if (!fn->hasAttr(kDispatchFnAttr))
+      return;
+    IRRewriter rewriter(&getContext());
+    SmallVector<linalg::LinalgOp> ops;
+    fn.walk([&](linalg::LinalgOp op) { ops.push_back(op); });
+    for (linalg::LinalgOp op : ops) {
+      if (!op.hasPureBufferSemantics())
+        continue;
+      SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+      if (ShapedType::isDynamicShape(ranges))
+        continue;
+      SmallVector<int64_t> tiles = tileSizes(op, ranges);
+      bool whole = true;
+      for (auto [t, r] : llvm::zip(tiles, ranges))
+        whole &= (t == 0 || t == r);
+      if (whole)
+        continue;
+      scf::SCFTilingOptions options;
+      options.setLoopType(scf::SCFTilingOptions::LoopType::ForOp);
+      SmallVector<OpFoldResult> sizes;
+      for (int64_t t : tiles)
+        sizes.push_back(rewriter.getIndexAttr(t));
+      options.setTileSizes(sizes);
+      rewriter.setInsertionPoint(op);
+      FailureOr<scf::SCFTilingResult> tiled =
+          scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
+      if (succeeded(tiled))
+        rewriter.eraseOp(op);
+    }
+
+    // 2-D windows of height one become 1-D convolutions that vectorize.
+    {
+      RewritePatternSet patterns(&getContext());
+      linalg::populateDecomposeConvolutionPatterns(patterns);
+      (void)applyPatternsGreedily(fn, std::move(patterns));
+    }
+
+    SmallVector<linalg::LinalgOp> tiledOps;
+    fn.walk([&](linalg::LinalgOp op) { tiledOps.push_back(op); });
+    for (linalg::LinalgOp op : tiledOps) {
+      if (ShapedType::isDynamicShape(op.getStaticLoopRanges()) ||
+          failed(linalg::vectorizeOpPrecondition(op)))
+        continue;
+      rewriter.setInsertionPoint(op);
+      if (succeeded(linalg::vectorize(rewriter, op)))
+        rewriter.eraseOp(op);
+    }
+
+    {
+      RewritePatternSet patterns(&getContext());
+      vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+      vector::populateVectorReductionToContractPatterns(patterns);
+      for (Dialect *d : getContext().getLoadedDialects())
+        d->getCanonicalizationPatterns(patterns);
+      for (RegisteredOperationName name : getContext().getRegisteredOperations())
+        name.getCanonicalizationPatterns(patterns, &getContext());
+      (void)applyPatternsGreedily(fn, std::move(patterns));
+    }
+    linalg::hoistRedundantVectorTransfers(fn);
+  }
+};
+
+} // namespace

@@ -1,0 +1,269 @@
+//===- Compiler.cpp - the weftc flow -------------------------------------===//
+//
+// import -> graph passes -> weft-lower-to-linalg -> CPU codegen -> LLVM IR ->
+// object code through an in-process TargetMachine. Each --emit stops at its
+// stage. Shared libraries are linked by the system compiler driver.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Compiler.h"
+
+#include "codegen/cpu/Passes.h"
+#include "compiler/ModelInfo.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+
+using namespace mlir;
+using namespace weft;
+
+std::string weft::modelNameFromPath(llvm::StringRef path) {
+  std::string stem = llvm::sys::path::stem(path).str();
+  std::string out;
+  for (char c : stem)
+    out += llvm::isAlnum(c) ? c : '_';
+  if (out.empty() || llvm::isDigit(out[0]))
+    out = "model_" + out;
+  return out;
+}
+
+namespace {
+
+LogicalResult fail(MLIRContext &ctx, const llvm::Twine &msg) {
+  emitError(UnknownLoc::get(&ctx), msg);
+  return failure();
+}
+
+LogicalResult writeText(MLIRContext &ctx, StringRef path, StringRef text) {
+  std::error_code ec;
+  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_Text);
+  if (ec)
+    return fail(ctx, "cannot open '" + path + "': " + ec.message());
+  out.os() << text;
+  out.keep();
+  return success();
+}
+
+LogicalResult printModule(MLIRContext &ctx, ModuleOp module, StringRef path) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  module.print(os, OpPrintingFlags().elideLargeElementsAttrs(16));
+  if (path == "-") {
+    llvm::outs() << text;
+    return success();
+  }
+  return writeText(ctx, path, text);
+}
+
+LogicalResult runStage(ModuleOp module, const CompileOptions &o, StringRef stage,
+                       llvm::function_ref<void(PassManager &)> build) {
+  PassManager pm(module.getContext());
+  if (failed(applyPassManagerCLOptions(pm)))
+    return failure();
+  if (!o.dumpIrDir.empty()) {
+    module.getContext()->disableMultithreading();
+    pm.enableIRPrintingToFileTree(
+        [](Pass *, Operation *) { return false; },
+        [](Pass *, Operation *) { return true; },
+        /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false,
+        /*printAfterOnlyOnFailure=*/false, (o.dumpIrDir + "/" + stage).str(),
+        OpPrintingFlags().elideLargeElementsAttrs(16));
+  }
+  build(pm);
+  return pm.run(module);
+}
+
+std::unique_ptr<llvm::TargetMachine> createTargetMachine(MLIRContext &ctx,
+                                                         const CompileOptions &o,
+                                                         llvm::Triple &triple) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  triple = llvm::Triple(llvm::sys::getDefaultTargetTriple());
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target) {
+    (void)fail(ctx, "no LLVM target for " + triple.str() + ": " + error);
+    return nullptr;
+  }
+  std::string cpu = o.cpu == "native" ? llvm::sys::getHostCPUName().str() : o.cpu;
+  std::string features;
+  if (o.cpu == "native") {
+    llvm::SmallVector<std::string> list;
+    for (auto &f : llvm::sys::getHostCPUFeatures())
+      list.push_back((f.second ? "+" : "-") + f.first().str());
+    features = llvm::join(list, ",");
+  }
+  llvm::TargetOptions options;
+  return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
+      triple, cpu, features, options, llvm::Reloc::PIC_, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
+}
+
+void optimize(llvm::Module &m, llvm::TargetMachine *tm) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(tm);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
+}
+
+LogicalResult emitMachineCode(MLIRContext &ctx, llvm::Module &m, llvm::TargetMachine *tm,
+                              StringRef path, bool assembly) {
+  std::error_code ec;
+  llvm::ToolOutputFile out(path, ec,
+                           assembly ? llvm::sys::fs::OF_Text : llvm::sys::fs::OF_None);
+  if (ec)
+    return fail(ctx, "cannot open '" + path + "': " + ec.message());
+  llvm::legacy::PassManager pm;
+  if (tm->addPassesToEmitFile(pm, out.os(), nullptr,
+                              assembly ? llvm::CodeGenFileType::AssemblyFile
+                                       : llvm::CodeGenFileType::ObjectFile))
+    return fail(ctx, "the target cannot emit this file type");
+  pm.run(m);
+  out.keep();
+  return success();
+}
+
+LogicalResult linkSharedLibrary(MLIRContext &ctx, const CompileOptions &o,
+                                StringRef object) {
+  auto cc = llvm::sys::findProgramByName("cc");
+  if (!cc)
+    return fail(ctx, "--emit=lib needs a system C compiler driver ('cc') to link");
+  std::vector<std::string> args = {*cc, "-shared", "-o", o.outputPath, object.str()};
+  if (!o.runtimeLibDir.empty()) {
+    args.push_back("-L" + o.runtimeLibDir);
+    args.push_back("-Wl,-rpath," + o.runtimeLibDir);
+  }
+  args.push_back("-lweft_runtime");
+  args.push_back("-lm");
+  std::vector<llvm::StringRef> refs(args.begin(), args.end());
+  std::string error;
+  int rc = llvm::sys::ExecuteAndWait(*cc, refs, std::nullopt, {}, 0, 0, &error);
+  if (rc != 0)
+    return fail(ctx, "linking '" + o.outputPath + "' failed (exit " + std::to_string(rc) +
+                         ") " + error);
+  return success();
+}
+
+} // namespace
+
+LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
+  auto imported = importOnnxFile(ctx, o.inputPath, o.import);
+  if (failed(imported))
+    return failure();
+  ModuleOp module = imported->get();
+  std::string name = o.modelName.empty()
+                         ? modelNameFromPath(o.outputPath == "-" ? o.inputPath : o.outputPath)
+                         : o.modelName;
+  if (!o.dumpIrDir.empty()) {
+    llvm::sys::fs::create_directories(o.dumpIrDir);
+    if (failed(printModule(ctx, module, o.dumpIrDir + "/0-import.mlir")))
+      return failure();
+  }
+
+  if (failed(runStage(module, o, "1-graph", [](PassManager &pm) {
+        pm.addPass(createCanonicalizerPass());
+        pm.addNestedPass<func::FuncOp>(createDecompose());
+        pm.addPass(createCanonicalizerPass());
+        pm.addPass(createCSEPass());
+        pm.addNestedPass<func::FuncOp>(createFormDispatches());
+        pm.addNestedPass<func::FuncOp>(createPlanMemory());
+      })))
+    return failure();
+  if (o.emit == EmitKind::Weft)
+    return printModule(ctx, module, o.outputPath);
+
+  if (failed(runStage(module, o, "2-linalg", [](PassManager &pm) {
+        pm.addPass(cpu::createLowerToLinalg());
+        pm.addPass(createCanonicalizerPass());
+        pm.addPass(createCSEPass());
+      })))
+    return failure();
+  if (o.emit == EmitKind::Linalg)
+    return printModule(ctx, module, o.outputPath);
+
+  cpu::CpuPipelineOptions cpuOptions;
+  cpuOptions.modelName = name;
+  cpuOptions.targetWorkgroups = o.targetWorkgroups;
+  if (failed(runStage(module, o, "3-codegen", [&](PassManager &pm) {
+        cpu::buildCpuCodegenPipeline(pm, cpuOptions);
+      })))
+    return failure();
+
+  FailureOr<ModelDesc> desc = describeModel(module);
+  if (failed(desc))
+    return failure();
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, llvmContext, name);
+  if (!llvmModule)
+    return fail(ctx, "translation to LLVM IR failed");
+  llvm::Triple triple;
+  std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(ctx, o, triple);
+  if (!tm)
+    return failure();
+  llvmModule->setTargetTriple(triple);
+  llvmModule->setDataLayout(tm->createDataLayout());
+  emitModelInfo(*llvmModule, *desc, o.emit == EmitKind::Lib);
+  optimize(*llvmModule, tm.get());
+  if (!o.dumpIrDir.empty()) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    llvmModule->print(os, nullptr);
+    if (failed(writeText(ctx, o.dumpIrDir + "/4-llvm.ll", text)))
+      return failure();
+  }
+
+  switch (o.emit) {
+  case EmitKind::LLVM: {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    llvmModule->print(os, nullptr);
+    if (o.outputPath == "-") {
+      llvm::outs() << text;
+      return success();
+    }
+    return writeText(ctx, o.outputPath, text);
+  }
+  case EmitKind::Asm:
+    return emitMachineCode(ctx, *llvmModule, tm.get(), o.outputPath, true);
+  case EmitKind::Obj: {
+    if (failed(emitMachineCode(ctx, *llvmModule, tm.get(), o.outputPath, false)))
+      return failure();
+    llvm::SmallString<256> header(o.outputPath);
+    llvm::sys::path::replace_extension(header, ".h");
+    return writeText(ctx, header, renderHeader(*desc));
+  }
+  case EmitKind::Lib: {
+    llvm::SmallString<256> tmp;
+    if (auto ec = llvm::sys::fs::createTemporaryFile("weft-" + name, "o", tmp))
+      return fail(ctx, "cannot create a temporary object file: " + ec.message());
+    llvm::FileRemover remover(tmp);
+    if (failed(emitMachineCode(ctx, *llvmModule, tm.get(), tmp, false)))
+      return failure();
+    return linkSharedLibrary(ctx, o, tmp);
+  }
+  default:
+    return success();
+  }
+}

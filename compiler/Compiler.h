@@ -1,0 +1,41 @@
+//===- Compiler.h - the weftc pipeline as a library --------------*- C++ -*-===//
+//
+// Everything weftc does, callable from C++: import, graph passes, codegen,
+// and output of IR, object code, a shared library and the C header. Errors
+// are MLIR diagnostics; nothing here exits the process.
+//
+//===----------------------------------------------------------------------===//
+#ifndef WEFT_COMPILER_COMPILER_H
+#define WEFT_COMPILER_COMPILER_H
+
+#include "compiler/import/OnnxImporter.h"
+#include "mlir/IR/MLIRContext.h"
+
+#include <string>
+
+namespace weft {
+
+enum class EmitKind { Weft, Linalg, LLVM, Asm, Obj, Lib };
+
+struct CompileOptions {
+  std::string inputPath;
+  std::string outputPath; ///< "-" prints text output to stdout
+  EmitKind emit = EmitKind::Obj;
+  ImportOptions import;
+  std::string modelName;   ///< C prefix; derived from outputPath if empty
+  std::string cpu = "native";
+  std::string dumpIrDir;   ///< IR after every pass, one tree per stage
+  std::string runtimeLibDir; ///< where libweft_runtime.so lives (for --emit=lib)
+  int64_t targetWorkgroups = 32;
+};
+
+/// Runs the whole flow. Returns failure after reporting diagnostics.
+mlir::LogicalResult compileModel(mlir::MLIRContext &context,
+                                 const CompileOptions &options);
+
+/// A C identifier derived from a path's stem ("my-model.o" -> "my_model").
+std::string modelNameFromPath(llvm::StringRef path);
+
+} // namespace weft
+
+#endif // WEFT_COMPILER_COMPILER_H

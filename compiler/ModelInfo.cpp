@@ -1,0 +1,173 @@
+//===- ModelInfo.cpp - model metadata in the object and the header -------===//
+#include "compiler/ModelInfo.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/DerivedTypes.h"
+#include "llvm/IR/Function.h"
+#include "llvm/IR/GlobalVariable.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace weft;
+
+static int dtypeCode(Type t) {
+  if (t.isF32()) return 1;
+  if (t.isF64()) return 11;
+  if (t.isF16()) return 10;
+  if (t.isBF16()) return 16;
+  if (t.isInteger(1)) return 9;
+  if (t.isInteger(8)) return 3;
+  if (t.isInteger(16)) return 5;
+  if (t.isInteger(32)) return 6;
+  if (t.isInteger(64)) return 7;
+  return 0;
+}
+
+static const char *dtypeName(int code) {
+  switch (code) {
+  case 1: return "f32"; case 11: return "f64"; case 10: return "f16";
+  case 16: return "bf16"; case 9: return "bool"; case 3: return "i8";
+  case 5: return "i16"; case 6: return "i32"; case 7: return "i64";
+  }
+  return "invalid";
+}
+
+FailureOr<ModelDesc> weft::describeModel(ModuleOp module) {
+  ModelDesc desc;
+  auto name = module->getAttrOfType<StringAttr>("weft.model_name");
+  auto inTypes = module->getAttrOfType<ArrayAttr>("weft.input_types");
+  auto outTypes = module->getAttrOfType<ArrayAttr>("weft.output_types");
+  if (!name || !inTypes || !outTypes)
+    return module.emitError("module carries no model description"), failure();
+  desc.name = name.str();
+  if (auto arena = module->getAttrOfType<IntegerAttr>("weft.arena_size"))
+    desc.arenaSize = arena.getInt();
+  auto names = [&](StringRef attr, size_t i, const char *prefix) {
+    if (auto arr = module->getAttrOfType<ArrayAttr>(attr))
+      if (i < arr.size())
+        if (auto s = dyn_cast<StringAttr>(arr[i]))
+          return s.str();
+    return std::string(prefix) + std::to_string(i);
+  };
+  auto fill = [&](ArrayAttr types, StringRef attr, const char *prefix,
+                  std::vector<TensorDesc> &out) -> LogicalResult {
+    for (auto [i, t] : llvm::enumerate(types)) {
+      auto tt = cast<RankedTensorType>(cast<TypeAttr>(t).getValue());
+      TensorDesc d{names(attr, i, prefix), dtypeCode(tt.getElementType()),
+                   std::vector<int64_t>(tt.getShape().begin(), tt.getShape().end())};
+      if (!d.dtype)
+        return module.emitError("tensor '") << d.name << "' has element type "
+                                            << tt.getElementType()
+                                            << " which the runtime ABI cannot describe";
+      out.push_back(d);
+    }
+    return success();
+  };
+  if (failed(fill(inTypes, "weft.input_names", "input_", desc.inputs)) ||
+      failed(fill(outTypes, "weft.output_names", "output_", desc.outputs)))
+    return failure();
+  return desc;
+}
+
+void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGeneric) {
+  llvm::LLVMContext &ctx = m.getContext();
+  auto *ptr = llvm::PointerType::get(ctx, 0);
+  auto *i32 = llvm::Type::getInt32Ty(ctx), *i64 = llvm::Type::getInt64Ty(ctx);
+  auto str = [&](const std::string &s, const std::string &label) {
+    auto *init = llvm::ConstantDataArray::getString(ctx, s);
+    return new llvm::GlobalVariable(m, init->getType(), true,
+                                    llvm::GlobalValue::PrivateLinkage, init,
+                                    "__weft_str_" + label);
+  };
+  auto *tensorTy = llvm::StructType::get(ctx, {ptr, i32, i32, ptr});
+  auto tensors = [&](const std::vector<TensorDesc> &list, const char *kind) -> llvm::Constant * {
+    std::vector<llvm::Constant *> elems;
+    for (auto [i, t] : llvm::enumerate(list)) {
+      std::string label = std::string(kind) + std::to_string(i);
+      std::vector<llvm::Constant *> dims;
+      for (int64_t d : t.shape)
+        dims.push_back(llvm::ConstantInt::get(i64, d));
+      auto *shapeTy = llvm::ArrayType::get(i64, dims.size());
+      auto *shape = new llvm::GlobalVariable(m, shapeTy, true, llvm::GlobalValue::PrivateLinkage,
+                                             llvm::ConstantArray::get(shapeTy, dims),
+                                             "__weft_shape_" + label);
+      elems.push_back(llvm::ConstantStruct::get(
+          tensorTy, {str(t.name, label), llvm::ConstantInt::get(i32, t.dtype),
+                     llvm::ConstantInt::get(i32, t.shape.size()), shape}));
+    }
+    auto *arrTy = llvm::ArrayType::get(tensorTy, elems.size());
+    return new llvm::GlobalVariable(m, arrTy, true, llvm::GlobalValue::PrivateLinkage,
+                                    llvm::ConstantArray::get(arrTy, elems),
+                                    std::string("__weft_") + kind + "s");
+  };
+  llvm::Function *entry = m.getFunction(desc.name + "_entry");
+  auto *infoTy = llvm::StructType::get(ctx, {i32, ptr, i32, ptr, i32, ptr, i64, i64, ptr});
+  auto *info = new llvm::GlobalVariable(
+      m, infoTy, true, llvm::GlobalValue::PrivateLinkage,
+      llvm::ConstantStruct::get(
+          infoTy, {llvm::ConstantInt::get(i32, 1), str(desc.name, "model"),
+                   llvm::ConstantInt::get(i32, desc.inputs.size()), tensors(desc.inputs, "input"),
+                   llvm::ConstantInt::get(i32, desc.outputs.size()), tensors(desc.outputs, "output"),
+                   llvm::ConstantInt::get(i64, desc.arenaSize),
+                   llvm::ConstantInt::get(i64, desc.arenaAlignment),
+                   entry ? (llvm::Constant *)entry : llvm::ConstantPointerNull::get(ptr)}),
+      "__weft_model_info");
+  auto addGetter = [&](const std::string &name) {
+    auto *fn = llvm::Function::Create(llvm::FunctionType::get(ptr, false),
+                                      llvm::GlobalValue::ExternalLinkage, name, m);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+    b.CreateRet(info);
+  };
+  addGetter(desc.name + "_info");
+  if (exportGeneric)
+    addGetter("weft_model_info");
+}
+
+static std::string shapeString(const TensorDesc &t) {
+  std::string s = "[";
+  for (size_t i = 0; i < t.shape.size(); ++i)
+    s += (i ? "," : "") + std::to_string(t.shape[i]);
+  return s + "]";
+}
+
+std::string weft::renderHeader(const ModelDesc &d) {
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  std::string guard = "WEFT_MODEL_" + llvm::StringRef(d.name).upper() + "_H";
+  const std::string &n = d.name;
+  os << "/* Generated by weftc: the compiled model '" << n << "'.\n"
+     << " *\n"
+     << " * Link the object with libweft_runtime. Create the model once on a\n"
+     << " * device, run it any number of times (run does not allocate), destroy it.\n"
+     << " * Tensors are dense row-major; shapes and dtypes are fixed:\n";
+  for (auto [i, t] : llvm::enumerate(d.inputs))
+    os << " *   input  " << i << " '" << t.name << "': " << dtypeName(t.dtype) << " "
+       << shapeString(t) << "\n";
+  for (auto [i, t] : llvm::enumerate(d.outputs))
+    os << " *   output " << i << " '" << t.name << "': " << dtypeName(t.dtype) << " "
+       << shapeString(t) << "\n";
+  os << " * Arena (intermediate tensors, allocated once by create): " << d.arenaSize
+     << " bytes on the CPU device.\n */\n"
+     << "#ifndef " << guard << "\n#define " << guard << "\n\n"
+     << "#include <weft/runtime.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+     << "#define " << llvm::StringRef(n).upper() << "_NUM_INPUTS " << d.inputs.size() << "\n"
+     << "#define " << llvm::StringRef(n).upper() << "_NUM_OUTPUTS " << d.outputs.size() << "\n"
+     << "#define " << llvm::StringRef(n).upper() << "_ARENA_SIZE " << d.arenaSize << "ull\n\n"
+     << "/* Static description: names, dtypes, shapes, arena size, entry. */\n"
+     << "const weft_model_info_t *" << n << "_info(void);\n\n"
+     << "/* Allocates the arena with `allocator` (NULL: default). */\n"
+     << "static inline weft_status_t " << n << "_create(weft_device_t *device,\n"
+     << "    const weft_allocator_t *allocator, weft_model_t **out_model) {\n"
+     << "  return weft_model_create(" << n << "_info(), device, allocator, out_model);\n}\n\n"
+     << "/* Checks every tensor's count, dtype and shape, then runs. */\n"
+     << "static inline weft_status_t " << n << "_run(weft_model_t *model,\n"
+     << "    const weft_tensor_view_t *inputs, size_t num_inputs,\n"
+     << "    const weft_tensor_view_t *outputs, size_t num_outputs) {\n"
+     << "  return weft_model_run(model, inputs, num_inputs, outputs, num_outputs);\n}\n\n"
+     << "static inline void " << n << "_destroy(weft_model_t *model) {\n"
+     << "  weft_model_destroy(model);\n}\n\n"
+     << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard << " */\n";
+  return out;
+}

@@ -1,0 +1,43 @@
+//===- ModelInfo.h - the compiled model's C-facing description ---*- C++ -*-===//
+//
+// What the runtime and the user see of a compiled model: the
+// weft_model_info_t constant in the object file and the generated C header.
+//
+//===----------------------------------------------------------------------===//
+#ifndef WEFT_COMPILER_MODELINFO_H
+#define WEFT_COMPILER_MODELINFO_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/IR/Module.h"
+
+#include <string>
+#include <vector>
+
+namespace weft {
+
+struct TensorDesc {
+  std::string name;
+  int dtype = 0; ///< weft_dtype_t value
+  std::vector<int64_t> shape;
+};
+
+struct ModelDesc {
+  std::string name;
+  std::vector<TensorDesc> inputs, outputs;
+  uint64_t arenaSize = 0;
+  uint64_t arenaAlignment = 64;
+};
+
+/// Reads the description that weft-cpu-build-host left on the module.
+mlir::FailureOr<ModelDesc> describeModel(mlir::ModuleOp module);
+
+/// Adds `<name>_info()` (and `weft_model_info()` when `exportGeneric`) with
+/// the weft_model_info_t constant to `module`.
+void emitModelInfo(llvm::Module &module, const ModelDesc &desc, bool exportGeneric);
+
+/// The C header declaring create/run/destroy and documenting the tensors.
+std::string renderHeader(const ModelDesc &desc);
+
+} // namespace weft
+
+#endif // WEFT_COMPILER_MODELINFO_H

@@ -1,0 +1,508 @@
+//===- ConvertMath.cpp - elementwise ONNX ops -> weft ---------------------===//
+//
+// Arithmetic, logic, comparisons, unary math, parameterised activations,
+// Clip, Cast, and the value-forwarding ops (Identity, Dropout). Small integer
+// constants are folded here so that shape arithmetic in exported graphs
+// (Shape -> Mul -> Concat -> Reshape) stays static.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/import/ImportContext.h"
+
+#include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/APSInt.h"
+
+#include <cfloat>
+#include <functional>
+#include <limits>
+
+using namespace mlir;
+using namespace weft;
+
+namespace {
+
+using Node = onnx::NodeProto;
+
+//===----------------------------------------------------------------------===//
+// Import-time folding of small integer constants
+//===----------------------------------------------------------------------===//
+
+// Index into a broadcast operand of `shape` for the result position `index`
+// of `outShape` (numpy broadcasting: size-1 dimensions repeat).
+int64_t broadcastIndex(ArrayRef<int64_t> outShape, ArrayRef<int64_t> shape,
+                       int64_t index) {
+  int64_t result = 0, stride = 1;
+  size_t offset = outShape.size() - shape.size();
+  for (int64_t d = (int64_t)outShape.size() - 1; d >= 0; --d) {
+    int64_t coord = index % outShape[d];
+    index /= outShape[d];
+    if (d < (int64_t)offset)
+      continue;
+    int64_t size = shape[d - offset];
+    if (size != 1)
+      result += coord * stride;
+    stride *= size;
+  }
+  return result;
+}
+
+using IntFn = std::function<std::optional<int64_t>(int64_t, int64_t)>;
+
+// Folds an elementwise op on two small integer constants; null when the
+// operands are not such constants or `fn` declines (division by zero).
+DenseElementsAttr foldIntBinary(Value lhs, Value rhs, const IntFn &fn) {
+  auto a = ImportContext::getConstantValue(lhs);
+  auto b = ImportContext::getConstantValue(rhs);
+  if (!a || !b)
+    return {};
+  Type elt = a.getElementType();
+  if (!elt.isSignlessInteger() || elt.isInteger(1) || elt != b.getElementType())
+    return {};
+  auto shape = broadcastShapes(a.getType().getShape(), b.getType().getShape());
+  if (failed(shape))
+    return {};
+  auto type = RankedTensorType::get(*shape, elt);
+  if (type.getNumElements() > ImportContext::kFoldLimit ||
+      a.getNumElements() > ImportContext::kFoldLimit ||
+      b.getNumElements() > ImportContext::kFoldLimit)
+    return {};
+  SmallVector<int64_t> av = ImportContext::toInts(a),
+                       bv = ImportContext::toInts(b);
+  SmallVector<APInt> out;
+  unsigned width = elt.getIntOrFloatBitWidth();
+  for (int64_t i = 0, e = type.getNumElements(); i < e; ++i) {
+    auto r = fn(av[broadcastIndex(*shape, a.getType().getShape(), i)],
+                bv[broadcastIndex(*shape, b.getType().getShape(), i)]);
+    if (!r)
+      return {};
+    out.push_back(APInt(width, (uint64_t)*r, /*isSigned=*/true));
+  }
+  return DenseElementsAttr::get(type, out);
+}
+
+// The integer semantics of the foldable binary ops, by ONNX op type.
+IntFn intFnFor(StringRef opType) {
+  if (opType == "Add")
+    return [](int64_t x, int64_t y) -> std::optional<int64_t> { return x + y; };
+  if (opType == "Sub")
+    return [](int64_t x, int64_t y) -> std::optional<int64_t> { return x - y; };
+  if (opType == "Mul")
+    return [](int64_t x, int64_t y) -> std::optional<int64_t> { return x * y; };
+  if (opType == "Div")
+    return [](int64_t x, int64_t y) -> std::optional<int64_t> {
+      if (y == 0 || (x == INT64_MIN && y == -1))
+        return std::nullopt;
+      return x / y; // C++ truncation, as onnxruntime does for integers.
+    };
+  if (opType == "Max")
+    return [](int64_t x, int64_t y) -> std::optional<int64_t> {
+      return std::max(x, y);
+    };
+  if (opType == "Min")
+    return [](int64_t x, int64_t y) -> std::optional<int64_t> {
+      return std::min(x, y);
+    };
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Binary and variadic ops
+//===----------------------------------------------------------------------===//
+
+template <typename OpTy>
+FailureOr<Value> binary(ImportContext &ctx, Value lhs, Value rhs) {
+  if (IntFn fn = intFnFor(ctx.getOpType()))
+    if (auto folded = foldIntBinary(lhs, rhs, fn))
+      return ctx.constant(folded);
+  return ctx.createInferred<OpTy>(lhs, rhs);
+}
+
+template <typename OpTy>
+LogicalResult convertBinary(ImportContext &ctx, const Node &node, int64_t) {
+  auto lhs = ctx.input(node, 0);
+  if (failed(lhs))
+    return failure();
+  auto rhs = ctx.input(node, 1);
+  if (failed(rhs))
+    return failure();
+  auto result = binary<OpTy>(ctx, *lhs, *rhs);
+  if (failed(result))
+    return failure();
+  ctx.setOutput(node, 0, *result);
+  return success();
+}
+
+// Sum, Mean, Max, Min take one or more inputs: a left-to-right chain of
+// broadcasting binary ops (Mean then divides by the input count).
+template <typename OpTy, bool IsMean = false>
+LogicalResult convertVariadic(ImportContext &ctx, const Node &node, int64_t) {
+  if (node.input_size() == 0)
+    return ctx.fail("needs at least one input");
+  auto acc = ctx.input(node, 0);
+  if (failed(acc))
+    return failure();
+  Value result = *acc;
+  for (int i = 1; i < node.input_size(); ++i) {
+    auto next = ctx.input(node, i);
+    if (failed(next))
+      return failure();
+    auto combined = binary<OpTy>(ctx, result, *next);
+    if (failed(combined))
+      return failure();
+    result = *combined;
+  }
+  if (IsMean && node.input_size() > 1) {
+    Type elt = ImportContext::typeOf(result).getElementType();
+    if (!isa<FloatType>(elt))
+      return ctx.fail("Mean needs floating-point inputs");
+    Value count = ctx.splat(RankedTensorType::get({}, elt), node.input_size());
+    auto divided = ctx.createInferred<DivOp>(result, count);
+    if (failed(divided))
+      return failure();
+    result = *divided;
+  }
+  ctx.setOutput(node, 0, result);
+  return success();
+}
+
+template <CompareKind Kind>
+LogicalResult convertCompare(ImportContext &ctx, const Node &node, int64_t) {
+  auto lhs = ctx.input(node, 0);
+  if (failed(lhs))
+    return failure();
+  auto rhs = ctx.input(node, 1);
+  if (failed(rhs))
+    return failure();
+  auto result = ctx.createInferred<CompareOp>(Kind, *lhs, *rhs);
+  if (failed(result))
+    return failure();
+  ctx.setOutput(node, 0, *result);
+  return success();
+}
+
+LogicalResult convertWhere(ImportContext &ctx, const Node &node, int64_t) {
+  auto cond = ctx.input(node, 0);
+  if (failed(cond))
+    return failure();
+  auto lhs = ctx.input(node, 1);
+  if (failed(lhs))
+    return failure();
+  auto rhs = ctx.input(node, 2);
+  if (failed(rhs))
+    return failure();
+  auto result = ctx.createInferred<WhereOp>(*cond, *lhs, *rhs);
+  if (failed(result))
+    return failure();
+  ctx.setOutput(node, 0, *result);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Unary ops
+//===----------------------------------------------------------------------===//
+
+template <typename OpTy>
+LogicalResult convertUnary(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  ctx.setOutput(node, 0, ctx.create<OpTy>(*x));
+  return success();
+}
+
+LogicalResult convertNot(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  if (!ImportContext::typeOf(*x).getElementType().isInteger(1))
+    return ctx.fail("Not needs a bool input");
+  ctx.setOutput(node, 0, ctx.create<NotOp>(*x));
+  return success();
+}
+
+LogicalResult activation(ImportContext &ctx, const Node &node,
+                         ActivationKind kind, float alpha, float beta) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  if (!isa<FloatType>(ImportContext::typeOf(*x).getElementType()))
+    return ctx.fail("needs a floating-point input");
+  OpBuilder &b = ctx.getBuilder();
+  ctx.setOutput(node, 0,
+                ctx.create<ActivationOp>(*x,
+                                         ActivationKindAttr::get(
+                                             ctx.getContext(), kind),
+                                         b.getF32FloatAttr(alpha),
+                                         b.getF32FloatAttr(beta)));
+  return success();
+}
+
+// ONNX's published defaults, spelled out once.
+constexpr float kSeluAlpha = 1.67326319217681884765625f;
+constexpr float kSeluGamma = 1.05070102214813232421875f;
+
+void registerActivations(ConverterTable &t) {
+  t["LeakyRelu"] = [](ImportContext &c, const Node &n, int64_t) {
+    return activation(c, n, ActivationKind::leaky_relu,
+                      c.getFloat(n, "alpha", 0.01f), 0.0f);
+  };
+  t["Elu"] = [](ImportContext &c, const Node &n, int64_t) {
+    return activation(c, n, ActivationKind::elu, c.getFloat(n, "alpha", 1.0f),
+                      0.0f);
+  };
+  t["Selu"] = [](ImportContext &c, const Node &n, int64_t) {
+    return activation(c, n, ActivationKind::selu,
+                      c.getFloat(n, "alpha", kSeluAlpha),
+                      c.getFloat(n, "gamma", kSeluGamma));
+  };
+  t["HardSigmoid"] = [](ImportContext &c, const Node &n, int64_t) {
+    return activation(c, n, ActivationKind::hard_sigmoid,
+                      c.getFloat(n, "alpha", 0.2f), c.getFloat(n, "beta", 0.5f));
+  };
+  t["Celu"] = [](ImportContext &c, const Node &n, int64_t) {
+    return activation(c, n, ActivationKind::celu, c.getFloat(n, "alpha", 1.0f),
+                      0.0f);
+  };
+  t["ThresholdedRelu"] = [](ImportContext &c, const Node &n, int64_t) {
+    return activation(c, n, ActivationKind::thresholded_relu,
+                      c.getFloat(n, "alpha", 1.0f), 0.0f);
+  };
+  // HardSwish has no attributes; ONNX defines it as x * HardSigmoid(x) with
+  // alpha = 1/6 and beta = 0.5, which we record so the op is self-describing.
+  t["HardSwish"] = [](ImportContext &c, const Node &n, int64_t) {
+    return activation(c, n, ActivationKind::hard_swish, 1.0f / 6.0f, 0.5f);
+  };
+  t["Shrink"] = [](ImportContext &c, const Node &n, int64_t) {
+    return activation(c, n, ActivationKind::shrink, c.getFloat(n, "bias", 0.0f),
+                      c.getFloat(n, "lambd", 0.5f));
+  };
+}
+
+//===----------------------------------------------------------------------===//
+// Clip and Cast
+//===----------------------------------------------------------------------===//
+
+// The lowest and highest values of `elt`, as doubles.
+std::pair<double, double> typeRange(Type elt) {
+  if (elt.isF16())
+    return {-65504.0, 65504.0};
+  if (elt.isBF16())
+    return {-3.3895313892515355e38, 3.3895313892515355e38};
+  if (elt.isF32())
+    return {-(double)FLT_MAX, (double)FLT_MAX};
+  if (isa<FloatType>(elt))
+    return {-DBL_MAX, DBL_MAX};
+  unsigned width = elt.getIntOrFloatBitWidth();
+  if (width == 1)
+    return {0.0, 1.0};
+  APInt lo = APInt::getSignedMinValue(width), hi = APInt::getSignedMaxValue(width);
+  return {(double)lo.getSExtValue(), (double)hi.getSExtValue()};
+}
+
+LogicalResult convertClip(ImportContext &ctx, const Node &node, int64_t opset) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  Type elt = ImportContext::typeOf(*x).getElementType();
+  auto [lo, hi] = typeRange(elt);
+  if (opset < 11) {
+    lo = ctx.getFloat(node, "min", (float)std::max(lo, -(double)FLT_MAX));
+    hi = ctx.getFloat(node, "max", (float)std::min(hi, (double)FLT_MAX));
+  } else {
+    if (ImportContext::hasInput(node, 1)) {
+      auto v = ctx.constantScalar(node, 1, "min");
+      if (failed(v))
+        return failure();
+      lo = *v;
+    }
+    if (ImportContext::hasInput(node, 2)) {
+      auto v = ctx.constantScalar(node, 2, "max");
+      if (failed(v))
+        return failure();
+      hi = *v;
+    }
+  }
+  // ONNX: when min > max every element becomes max.
+  if (lo > hi)
+    lo = hi;
+  OpBuilder &b = ctx.getBuilder();
+  ctx.setOutput(node, 0,
+                ctx.create<ClipOp>(*x, b.getF64FloatAttr(lo),
+                                   b.getF64FloatAttr(hi)));
+  return success();
+}
+
+// Casts a small constant at import time (shape subgraphs cast i64 <-> f32).
+DenseElementsAttr foldCast(DenseElementsAttr attr, Type to) {
+  if (!attr || (!attr.isSplat() &&
+                attr.getNumElements() > ImportContext::kFoldLimit))
+    return {};
+  Type from = attr.getElementType();
+  auto type = RankedTensorType::get(attr.getType().getShape(), to);
+  auto convert = [&](Attribute value) -> Attribute {
+    bool isBoolFrom = from.isInteger(1);
+    if (auto ft = dyn_cast<FloatType>(to)) {
+      APFloat f = isa<FloatType>(from)
+                      ? cast<FloatAttr>(value).getValue()
+                      : APFloat((double)(isBoolFrom
+                                             ? cast<IntegerAttr>(value).getValue().getZExtValue()
+                                             : cast<IntegerAttr>(value).getValue().getSExtValue()));
+      bool lost;
+      f.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+      return FloatAttr::get(to, f);
+    }
+    unsigned width = to.getIntOrFloatBitWidth();
+    if (isa<FloatType>(from)) {
+      APFloat f = cast<FloatAttr>(value).getValue();
+      if (width == 1)
+        return IntegerAttr::get(to, APInt(1, f.isZero() ? 0 : 1));
+      if (!f.isFinite())
+        return {};
+      APSInt i(width, /*isUnsigned=*/false);
+      bool exact;
+      f.convertToInteger(i, APFloat::rmTowardZero, &exact);
+      return IntegerAttr::get(to, i);
+    }
+    APInt v = cast<IntegerAttr>(value).getValue();
+    if (width == 1)
+      return IntegerAttr::get(to, APInt(1, v.isZero() ? 0 : 1));
+    return IntegerAttr::get(to, isBoolFrom ? v.zextOrTrunc(width)
+                                           : v.sextOrTrunc(width));
+  };
+  if (attr.isSplat()) {
+    Attribute v = convert(attr.getSplatValue<Attribute>());
+    return v ? DenseElementsAttr::get(type, v) : DenseElementsAttr();
+  }
+  SmallVector<Attribute> values;
+  for (Attribute a : attr.getValues<Attribute>()) {
+    Attribute v = convert(a);
+    if (!v)
+      return {};
+    values.push_back(v);
+  }
+  return DenseElementsAttr::get(type, values);
+}
+
+LogicalResult castTo(ImportContext &ctx, const Node &node, Value x, Type to) {
+  auto inType = ImportContext::typeOf(x);
+  if (inType.getElementType() == to) {
+    ctx.setOutput(node, 0, x);
+    return success();
+  }
+  if (auto folded = foldCast(ImportContext::getConstantValue(x), to)) {
+    ctx.setOutput(node, 0, ctx.constant(folded));
+    return success();
+  }
+  auto outType = RankedTensorType::get(inType.getShape(), to);
+  ctx.setOutput(node, 0, ctx.create<CastOp>(outType, x));
+  return success();
+}
+
+LogicalResult convertCast(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  if (!ImportContext::hasAttr(node, "to"))
+    return ctx.fail("missing required attribute 'to'");
+  int64_t to = ctx.getInt(node, "to", 0);
+  Type elt = convertElementType(ctx.getContext(), (int32_t)to);
+  if (!elt)
+    return ctx.fail("casting to " + onnxTypeName((int32_t)to) +
+                    " is not supported");
+  return castTo(ctx, node, *x, elt);
+}
+
+LogicalResult convertCastLike(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto like = ctx.input(node, 1);
+  if (failed(like))
+    return failure();
+  return castTo(ctx, node, *x, ImportContext::typeOf(*like).getElementType());
+}
+
+//===----------------------------------------------------------------------===//
+// Forwarding ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult convertIdentity(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  ctx.setOutput(node, 0, *x);
+  return success();
+}
+
+// Inference-mode Dropout is the identity; the mask output is not produced,
+// so a node that consumes it gets a precise error.
+LogicalResult convertDropout(ImportContext &ctx, const Node &node,
+                             int64_t opset) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  if (opset >= 12 && ImportContext::hasInput(node, 2)) {
+    auto training = ctx.constantScalar(node, 2, "training_mode");
+    if (failed(training))
+      return failure();
+    if (*training != 0)
+      return ctx.fail("training_mode=true is not supported (Weft compiles "
+                      "inference graphs)");
+  }
+  ctx.setOutput(node, 0, *x);
+  return success();
+}
+
+} // namespace
+
+void weft::registerMathConverters(ConverterTable &t) {
+  t["Add"] = convertBinary<AddOp>;
+  t["Sub"] = convertBinary<SubOp>;
+  t["Mul"] = convertBinary<MulOp>;
+  t["Div"] = convertBinary<DivOp>;
+  t["Pow"] = convertBinary<PowOp>;
+  t["PRelu"] = convertBinary<PReluOp>;
+  t["And"] = convertBinary<AndOp>;
+  t["Or"] = convertBinary<OrOp>;
+  t["Xor"] = convertBinary<XorOp>;
+  t["Max"] = convertVariadic<MaxOp>;
+  t["Min"] = convertVariadic<MinOp>;
+  t["Sum"] = convertVariadic<AddOp>;
+  t["Mean"] = convertVariadic<AddOp, true>;
+  t["Equal"] = convertCompare<CompareKind::eq>;
+  t["Less"] = convertCompare<CompareKind::lt>;
+  t["LessOrEqual"] = convertCompare<CompareKind::le>;
+  t["Greater"] = convertCompare<CompareKind::gt>;
+  t["GreaterOrEqual"] = convertCompare<CompareKind::ge>;
+  t["Where"] = convertWhere;
+  t["Not"] = convertNot;
+
+  t["Relu"] = convertUnary<ReluOp>;
+  t["Sigmoid"] = convertUnary<SigmoidOp>;
+  t["Tanh"] = convertUnary<TanhOp>;
+  t["Exp"] = convertUnary<ExpOp>;
+  t["Log"] = convertUnary<LogOp>;
+  t["Sqrt"] = convertUnary<SqrtOp>;
+  t["Neg"] = convertUnary<NegOp>;
+  t["Abs"] = convertUnary<AbsOp>;
+  t["Reciprocal"] = convertUnary<ReciprocalOp>;
+  t["Floor"] = convertUnary<FloorOp>;
+  t["Ceil"] = convertUnary<CeilOp>;
+  t["Round"] = convertUnary<RoundOp>;
+  t["Sin"] = convertUnary<SinOp>;
+  t["Cos"] = convertUnary<CosOp>;
+  t["Tan"] = convertUnary<TanOp>;
+  t["Atan"] = convertUnary<AtanOp>;
+  t["Sinh"] = convertUnary<SinhOp>;
+  t["Cosh"] = convertUnary<CoshOp>;
+  t["Erf"] = convertUnary<ErfOp>;
+  t["Sign"] = convertUnary<SignOp>;
+  t["Softplus"] = convertUnary<SoftplusOp>;
+  t["Softsign"] = convertUnary<SoftsignOp>;
+  registerActivations(t);
+
+  t["Clip"] = convertClip;
+  t["Cast"] = convertCast;
+  t["CastLike"] = convertCastLike;
+  t["Identity"] = convertIdentity;
+  t["Dropout"] = convertDropout;
+}

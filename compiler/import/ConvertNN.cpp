@@ -1,0 +1,370 @@
+//===- ConvertNN.cpp - neural-network ONNX ops -> weft --------------------===//
+//
+// Contractions (MatMul, Gemm), 2-D windows (Conv, MaxPool, AveragePool,
+// global pooling), BatchNormalization, Softmax/LogSoftmax and the Reduce*
+// family. auto_pad is resolved to explicit [top, left, bottom, right] pads
+// here, so no ONNX padding rule survives import.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/import/ImportContext.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace weft;
+
+namespace {
+
+using Node = onnx::NodeProto;
+
+//===----------------------------------------------------------------------===//
+// MatMul and Gemm
+//===----------------------------------------------------------------------===//
+
+// numpy matmul: a 1-D left operand is a row vector, a 1-D right operand a
+// column vector, and the added dimension is dropped from the result.
+LogicalResult convertMatMul(ImportContext &ctx, const Node &node, int64_t) {
+  auto a = ctx.input(node, 0);
+  if (failed(a))
+    return failure();
+  auto b = ctx.input(node, 1);
+  if (failed(b))
+    return failure();
+  auto at = ImportContext::typeOf(*a), bt = ImportContext::typeOf(*b);
+  if (at.getRank() == 0 || bt.getRank() == 0)
+    return ctx.fail("MatMul operands must have rank >= 1");
+  Value lhs = *a, rhs = *b;
+  if (at.getRank() == 1) {
+    auto r = ctx.reshape(lhs, {1, at.getShape()[0]});
+    if (failed(r))
+      return failure();
+    lhs = *r;
+  }
+  if (bt.getRank() == 1) {
+    auto r = ctx.reshape(rhs, {bt.getShape()[0], 1});
+    if (failed(r))
+      return failure();
+    rhs = *r;
+  }
+  auto product = ctx.createInferred<MatMulOp>(lhs, rhs);
+  if (failed(product))
+    return failure();
+  Value result = *product;
+  if (at.getRank() == 1 || bt.getRank() == 1) {
+    SmallVector<int64_t> shape(ImportContext::typeOf(result).getShape());
+    if (bt.getRank() == 1)
+      shape.pop_back();
+    if (at.getRank() == 1)
+      shape.erase(shape.end() - (bt.getRank() == 1 ? 1 : 2));
+    auto r = ctx.reshape(result, shape);
+    if (failed(r))
+      return failure();
+    result = *r;
+  }
+  ctx.setOutput(node, 0, result);
+  return success();
+}
+
+LogicalResult convertGemm(ImportContext &ctx, const Node &node, int64_t) {
+  auto a = ctx.input(node, 0);
+  if (failed(a))
+    return failure();
+  auto b = ctx.input(node, 1);
+  if (failed(b))
+    return failure();
+  auto c = ctx.optionalInput(node, 2);
+  if (failed(c))
+    return failure();
+  if (ImportContext::typeOf(*a).getRank() != 2 ||
+      ImportContext::typeOf(*b).getRank() != 2)
+    return ctx.fail("Gemm operands A and B must be 2-D");
+  OpBuilder &bld = ctx.getBuilder();
+  auto result = ctx.createInferred<GemmOp>(
+      *a, *b, *c, bld.getF32FloatAttr(ctx.getFloat(node, "alpha", 1.0f)),
+      bld.getF32FloatAttr(ctx.getFloat(node, "beta", 1.0f)),
+      bld.getBoolAttr(ctx.getInt(node, "transA", 0) != 0),
+      bld.getBoolAttr(ctx.getInt(node, "transB", 0) != 0));
+  if (failed(result))
+    return failure();
+  ctx.setOutput(node, 0, *result);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Windows: Conv and pooling
+//===----------------------------------------------------------------------===//
+
+struct Window {
+  SmallVector<int64_t> strides, dilations, pads;
+};
+
+// Reads strides, dilations and the padding (explicit or auto_pad) of a 2-D
+// window op over spatial extents `in` with kernel `kernel`.
+FailureOr<Window> readWindow(ImportContext &ctx, const Node &node,
+                             ArrayRef<int64_t> in, ArrayRef<int64_t> kernel) {
+  Window w;
+  w.strides = ctx.getInts(node, "strides", {1, 1});
+  w.dilations = ctx.getInts(node, "dilations", {1, 1});
+  if (w.strides.size() != 2 || w.dilations.size() != 2)
+    return ctx.fail("expects 2 strides and 2 dilations (2-D windows only)");
+  if (llvm::any_of(w.strides, [](int64_t s) { return s <= 0; }) ||
+      llvm::any_of(w.dilations, [](int64_t d) { return d <= 0; }))
+    return ctx.fail("strides and dilations must be positive");
+  std::string autoPad = ctx.getString(node, "auto_pad", "NOTSET");
+  if (autoPad == "NOTSET") {
+    w.pads = ctx.getInts(node, "pads", {0, 0, 0, 0});
+    if (w.pads.size() != 4)
+      return ctx.fail("expects 4 pads [top, left, bottom, right]");
+    if (llvm::any_of(w.pads, [](int64_t p) { return p < 0; }))
+      return ctx.fail("pads must be non-negative");
+  } else if (autoPad == "VALID") {
+    w.pads = {0, 0, 0, 0};
+  } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    // The output keeps ceil(in / stride) positions; the extra padding goes
+    // at the end (SAME_UPPER) or the beginning (SAME_LOWER) when odd.
+    w.pads = {0, 0, 0, 0};
+    for (int i = 0; i < 2; ++i) {
+      int64_t out = (in[i] + w.strides[i] - 1) / w.strides[i];
+      int64_t span = (kernel[i] - 1) * w.dilations[i] + 1;
+      int64_t total = std::max<int64_t>(0, (out - 1) * w.strides[i] + span - in[i]);
+      int64_t small = total / 2, large = total - small;
+      w.pads[i] = autoPad == "SAME_UPPER" ? small : large;
+      w.pads[i + 2] = autoPad == "SAME_UPPER" ? large : small;
+    }
+  } else {
+    return ctx.fail("unknown auto_pad '" + autoPad + "'");
+  }
+  return w;
+}
+
+LogicalResult convertConv(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto w = ctx.input(node, 1);
+  if (failed(w))
+    return failure();
+  auto bias = ctx.optionalInput(node, 2);
+  if (failed(bias))
+    return failure();
+  auto xt = ImportContext::typeOf(*x), wt = ImportContext::typeOf(*w);
+  if (xt.getRank() != 4 || wt.getRank() != 4)
+    return ctx.fail("only 2-D convolution (rank-4 NCHW input and weight) is "
+                    "supported; the input has rank " +
+                    Twine(xt.getRank()) + " and the weight rank " +
+                    Twine(wt.getRank()));
+  ArrayRef<int64_t> kernel = wt.getShape().drop_front(2);
+  if (auto ks = ctx.getOptionalInts(node, "kernel_shape"))
+    if (ArrayRef<int64_t>(*ks) != kernel)
+      return ctx.fail("kernel_shape does not match the weight's spatial "
+                      "dimensions");
+  auto window = readWindow(ctx, node, xt.getShape().drop_front(2), kernel);
+  if (failed(window))
+    return failure();
+  int64_t group = ctx.getInt(node, "group", 1);
+  if (group <= 0)
+    return ctx.fail("group must be positive");
+  auto result = ctx.createInferred<ConvOp>(
+      *x, *w, *bias, ArrayRef<int64_t>(window->strides),
+      ArrayRef<int64_t>(window->dilations), ArrayRef<int64_t>(window->pads),
+      (uint64_t)group);
+  if (failed(result))
+    return failure();
+  ctx.setOutput(node, 0, *result);
+  return success();
+}
+
+template <PoolKind Kind>
+LogicalResult convertPool(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  if (Kind == PoolKind::max && ImportContext::hasOutput(node, 1))
+    return ctx.fail("the Indices output of MaxPool is not supported");
+  auto xt = ImportContext::typeOf(*x);
+  if (xt.getRank() != 4)
+    return ctx.fail("only 2-D pooling (rank-4 NCHW input) is supported; the "
+                    "input has rank " +
+                    Twine(xt.getRank()));
+  auto kernel = ctx.getOptionalInts(node, "kernel_shape");
+  if (!kernel)
+    return ctx.fail("missing required attribute 'kernel_shape'");
+  if (kernel->size() != 2 ||
+      llvm::any_of(*kernel, [](int64_t k) { return k <= 0; }))
+    return ctx.fail("kernel_shape must hold two positive sizes");
+  auto window = readWindow(ctx, node, xt.getShape().drop_front(2), *kernel);
+  if (failed(window))
+    return failure();
+  bool ceilMode = ctx.getInt(node, "ceil_mode", 0) != 0;
+  bool countIncludePad =
+      Kind == PoolKind::avg && ctx.getInt(node, "count_include_pad", 0) != 0;
+  auto result = ctx.createInferred<PoolOp>(
+      Kind, *x, ArrayRef<int64_t>(*kernel), ArrayRef<int64_t>(window->strides),
+      ArrayRef<int64_t>(window->dilations), ArrayRef<int64_t>(window->pads),
+      ceilMode, countIncludePad);
+  if (failed(result))
+    return failure();
+  ctx.setOutput(node, 0, *result);
+  return success();
+}
+
+// storage_order only changes the Indices output, which is rejected above;
+// a model that sets it without asking for Indices computes the same values.
+LogicalResult convertMaxPool(ImportContext &ctx, const Node &node,
+                             int64_t opset) {
+  if (ctx.getInt(node, "storage_order", 0) != 0 &&
+      ImportContext::hasOutput(node, 1))
+    return ctx.fail("storage_order=1 is not supported");
+  return convertPool<PoolKind::max>(ctx, node, opset);
+}
+
+template <ReduceKind Kind>
+LogicalResult convertGlobalPool(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  int64_t rank = ImportContext::typeOf(*x).getRank();
+  if (rank < 3)
+    return ctx.fail("expects an N x C x D1 x ... input of rank >= 3, got rank " +
+                    Twine(rank));
+  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(2, rank));
+  auto result = ctx.createInferred<ReduceOp>(Kind, *x, ArrayRef<int64_t>(axes),
+                                             /*keepdims=*/true);
+  if (failed(result))
+    return failure();
+  ctx.setOutput(node, 0, *result);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization and softmax
+//===----------------------------------------------------------------------===//
+
+// Inference form only. Extra outputs (running statistics) are left
+// unproduced: a model that merely names them still imports, one that uses
+// them gets an error at the consumer.
+LogicalResult convertBatchNorm(ImportContext &ctx, const Node &node,
+                               int64_t opset) {
+  if (opset >= 14 && ctx.getInt(node, "training_mode", 0) != 0)
+    return ctx.fail("training_mode=1 is not supported (Weft compiles "
+                    "inference graphs)");
+  SmallVector<Value, 5> in;
+  for (int i = 0; i < 5; ++i) {
+    auto v = ctx.input(node, i);
+    if (failed(v))
+      return failure();
+    in.push_back(*v);
+  }
+  auto result = ctx.createInferred<BatchNormOp>(
+      in[0], in[1], in[2], in[3], in[4],
+      ctx.getBuilder().getF32FloatAttr(ctx.getFloat(node, "epsilon", 1e-5f)));
+  if (failed(result))
+    return failure();
+  ctx.setOutput(node, 0, *result);
+  return success();
+}
+
+template <bool Log>
+LogicalResult convertSoftmax(ImportContext &ctx, const Node &node,
+                             int64_t opset) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  if (!isa<FloatType>(type.getElementType()))
+    return ctx.fail("needs a floating-point input");
+  int64_t rank = type.getRank();
+  auto axis = ctx.normalizeAxis(ctx.getInt(node, "axis", opset < 13 ? 1 : -1),
+                                rank);
+  if (failed(axis))
+    return failure();
+  // Before opset 13 the input is coerced to 2-D [prod(d[:axis]),
+  // prod(d[axis:])] and normalized over the second dimension; when axis is
+  // the last dimension that is the same as normalizing along it.
+  if (opset >= 13 || *axis == rank - 1) {
+    ctx.setOutput(node, 0, ctx.create<SoftmaxOp>(*x, (uint64_t)*axis, Log));
+    return success();
+  }
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < rank; ++i)
+    (i < *axis ? outer : inner) *= type.getShape()[i];
+  auto flat = ctx.reshape(*x, {outer, inner});
+  if (failed(flat))
+    return failure();
+  Value sm = ctx.create<SoftmaxOp>(*flat, (uint64_t)1, Log);
+  auto back = ctx.reshape(sm, type.getShape());
+  if (failed(back))
+    return failure();
+  ctx.setOutput(node, 0, *back);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+template <ReduceKind Kind>
+LogicalResult convertReduce(ImportContext &ctx, const Node &node,
+                            int64_t opset) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  int64_t rank = ImportContext::typeOf(*x).getRank();
+  // axes moved from an attribute to an optional input: in opset 13 for
+  // ReduceSum, in opset 18 for the others.
+  int64_t axesInputOpset = Kind == ReduceKind::sum ? 13 : 18;
+  SmallVector<int64_t> axes;
+  if (opset >= axesInputOpset) {
+    if (ImportContext::hasInput(node, 1)) {
+      auto v = ctx.constantInts(node, 1, "axes");
+      if (failed(v))
+        return failure();
+      axes = *v;
+    }
+  } else {
+    axes = ctx.getInts(node, "axes", {});
+  }
+  bool keepdims = ctx.getInt(node, "keepdims", 1) != 0;
+  if (axes.empty()) {
+    if (ctx.getInt(node, "noop_with_empty_axes", 0) != 0) {
+      ctx.setOutput(node, 0, *x);
+      return success();
+    }
+    axes = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+  }
+  auto normalized = ctx.normalizeAxes(axes, rank);
+  if (failed(normalized))
+    return failure();
+  llvm::sort(*normalized);
+  auto result = ctx.createInferred<ReduceOp>(
+      Kind, *x, ArrayRef<int64_t>(*normalized), keepdims);
+  if (failed(result))
+    return failure();
+  ctx.setOutput(node, 0, *result);
+  return success();
+}
+
+} // namespace
+
+void weft::registerNNConverters(ConverterTable &t) {
+  t["MatMul"] = convertMatMul;
+  t["Gemm"] = convertGemm;
+  t["Conv"] = convertConv;
+  t["MaxPool"] = convertMaxPool;
+  t["AveragePool"] = convertPool<PoolKind::avg>;
+  t["GlobalAveragePool"] = convertGlobalPool<ReduceKind::mean>;
+  t["GlobalMaxPool"] = convertGlobalPool<ReduceKind::max>;
+  t["BatchNormalization"] = convertBatchNorm;
+  t["Softmax"] = convertSoftmax<false>;
+  t["LogSoftmax"] = convertSoftmax<true>;
+  t["ReduceSum"] = convertReduce<ReduceKind::sum>;
+  t["ReduceMean"] = convertReduce<ReduceKind::mean>;
+  t["ReduceMax"] = convertReduce<ReduceKind::max>;
+  t["ReduceMin"] = convertReduce<ReduceKind::min>;
+  t["ReduceProd"] = convertReduce<ReduceKind::prod>;
+  t["ReduceL1"] = convertReduce<ReduceKind::l1>;
+  t["ReduceL2"] = convertReduce<ReduceKind::l2>;
+  t["ReduceLogSum"] = convertReduce<ReduceKind::log_sum>;
+  t["ReduceLogSumExp"] = convertReduce<ReduceKind::log_sum_exp>;
+  t["ReduceSumSquare"] = convertReduce<ReduceKind::sum_square>;
+}

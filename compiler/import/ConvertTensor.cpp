@@ -1,0 +1,908 @@
+//===- ConvertTensor.cpp - data-movement and constant ONNX ops -> weft ----===//
+//
+// Reshape-like ops (Reshape, Flatten, Squeeze, Unsqueeze) become weft.reshape
+// with the static target shape; Transpose, Concat, Pad, Slice, Split, Tile,
+// Expand and Gather with constant indices become static weft ops; Constant,
+// ConstantOfShape, Shape, Size and Range become weft.constant. Every
+// shape-valued input must be a constant: small constants are folded through
+// these ops at import time so exported shape subgraphs stay static.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/import/ImportContext.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+#include <cmath>
+#include <functional>
+#include <numeric>
+
+using namespace mlir;
+using namespace weft;
+
+namespace {
+
+using Node = onnx::NodeProto;
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> strides(shape.size(), 1);
+  for (int64_t i = (int64_t)shape.size() - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+SmallVector<int64_t> delinearize(int64_t index, ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> coords(shape.size());
+  for (int64_t d = (int64_t)shape.size() - 1; d >= 0; --d) {
+    coords[d] = shape[d] ? index % shape[d] : 0;
+    index = shape[d] ? index / shape[d] : 0;
+  }
+  return coords;
+}
+
+int64_t product(ArrayRef<int64_t> dims) {
+  int64_t p = 1;
+  for (int64_t d : dims)
+    p *= d;
+  return p;
+}
+
+// Builds a constant of `outType` whose element i is element srcIndex(i) of
+// `in`; null when `in` is too large to fold at import time.
+DenseElementsAttr remap(DenseElementsAttr in, RankedTensorType outType,
+                        llvm::function_ref<int64_t(int64_t)> srcIndex) {
+  if (!in)
+    return {};
+  if (in.isSplat())
+    return DenseElementsAttr::get(outType, in.getSplatValue<Attribute>());
+  if (in.getNumElements() > ImportContext::kFoldLimit ||
+      outType.getNumElements() > ImportContext::kFoldLimit)
+    return {};
+  SmallVector<Attribute> values(in.getValues<Attribute>());
+  SmallVector<Attribute> out;
+  out.reserve(outType.getNumElements());
+  for (int64_t i = 0, e = outType.getNumElements(); i < e; ++i)
+    out.push_back(values[srcIndex(i)]);
+  return DenseElementsAttr::get(outType, out);
+}
+
+// weft.slice with full starts/sizes/steps, folded for small constants.
+FailureOr<Value> slice(ImportContext &ctx, Value x, ArrayRef<int64_t> starts,
+                       ArrayRef<int64_t> sizes, ArrayRef<int64_t> steps) {
+  auto type = ImportContext::typeOf(x);
+  if (type.getShape() == sizes &&
+      llvm::all_of(starts, [](int64_t s) { return s == 0; }) &&
+      llvm::all_of(steps, [](int64_t s) { return s == 1; }))
+    return x;
+  auto outType = RankedTensorType::get(sizes, type.getElementType());
+  SmallVector<int64_t> inStrides = stridesOf(type.getShape());
+  auto folded = remap(ImportContext::getConstantValue(x), outType,
+                      [&](int64_t i) {
+                        auto c = delinearize(i, sizes);
+                        int64_t src = 0;
+                        for (size_t d = 0; d < c.size(); ++d)
+                          src += (starts[d] + c[d] * steps[d]) * inStrides[d];
+                        return src;
+                      });
+  if (folded)
+    return ctx.constant(folded);
+  return ctx.createInferred<SliceOp>(x, starts, sizes, steps);
+}
+
+// A slice of `size` elements from `start` (step `step`) along `axis`.
+FailureOr<Value> sliceAxis(ImportContext &ctx, Value x, int64_t axis,
+                           int64_t start, int64_t size, int64_t step = 1) {
+  auto shape = ImportContext::typeOf(x).getShape();
+  SmallVector<int64_t> starts(shape.size(), 0), sizes(shape),
+      steps(shape.size(), 1);
+  starts[axis] = start;
+  sizes[axis] = size;
+  steps[axis] = step;
+  return slice(ctx, x, starts, sizes, steps);
+}
+
+// weft.concat, folded when every input is a small constant.
+FailureOr<Value> concat(ImportContext &ctx, ArrayRef<Value> inputs,
+                        int64_t axis) {
+  if (inputs.size() == 1)
+    return inputs[0];
+  SmallVector<DenseElementsAttr> attrs;
+  for (Value v : inputs)
+    attrs.push_back(ImportContext::getConstantValue(v));
+  bool allConstant = llvm::all_of(attrs, [](DenseElementsAttr a) { return a; });
+  auto first = ImportContext::typeOf(inputs[0]);
+  bool sameShapes = llvm::all_of(inputs, [&](Value v) {
+    auto t = ImportContext::typeOf(v);
+    if (t.getRank() != first.getRank() ||
+        t.getElementType() != first.getElementType())
+      return false;
+    for (int64_t d = 0; d < t.getRank(); ++d)
+      if (d != axis && t.getShape()[d] != first.getShape()[d])
+        return false;
+    return true;
+  });
+  if (allConstant && sameShapes) {
+    SmallVector<int64_t> shape(first.getShape());
+    shape[axis] = 0;
+    int64_t total = 0;
+    for (Value v : inputs) {
+      shape[axis] += ImportContext::typeOf(v).getShape()[axis];
+      total += ImportContext::typeOf(v).getNumElements();
+    }
+    if (total <= ImportContext::kFoldLimit) {
+      SmallVector<Attribute> out;
+      auto outType = RankedTensorType::get(shape, first.getElementType());
+      SmallVector<SmallVector<Attribute>> values;
+      for (auto a : attrs)
+        values.emplace_back(a.getValues<Attribute>());
+      for (int64_t i = 0, e = outType.getNumElements(); i < e; ++i) {
+        auto c = delinearize(i, shape);
+        int64_t pos = c[axis];
+        size_t k = 0;
+        while (pos >= ImportContext::typeOf(inputs[k]).getShape()[axis])
+          pos -= ImportContext::typeOf(inputs[k++]).getShape()[axis];
+        c[axis] = pos;
+        auto inShape = ImportContext::typeOf(inputs[k]).getShape();
+        int64_t src = 0;
+        auto strides = stridesOf(inShape);
+        for (size_t d = 0; d < c.size(); ++d)
+          src += c[d] * strides[d];
+        out.push_back(values[k][src]);
+      }
+      return ctx.constant(DenseElementsAttr::get(outType, out));
+    }
+  }
+  return ctx.createInferred<ConcatOp>(ValueRange(inputs), (uint64_t)axis);
+}
+
+LogicalResult setReshaped(ImportContext &ctx, const Node &node, Value x,
+                          ArrayRef<int64_t> shape) {
+  auto r = ctx.reshape(x, shape);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(node, 0, *r);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Reshape family
+//===----------------------------------------------------------------------===//
+
+LogicalResult convertReshape(ImportContext &ctx, const Node &node,
+                             int64_t opset) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto in = ImportContext::typeOf(*x);
+  SmallVector<int64_t> target;
+  if (opset < 5) {
+    target = ctx.getInts(node, "shape", {});
+  } else {
+    auto s = ctx.constantInts(node, 1, "shape");
+    if (failed(s))
+      return failure();
+    target = *s;
+  }
+  bool allowZero = ctx.getInt(node, "allowzero", 0) != 0;
+  int64_t inferred = -1, known = 1;
+  SmallVector<int64_t> shape;
+  for (auto [i, d] : llvm::enumerate(target)) {
+    if (d == -1) {
+      if (inferred >= 0)
+        return ctx.fail("shape has more than one -1");
+      inferred = i;
+      shape.push_back(1);
+      continue;
+    }
+    if (d == 0 && !allowZero) {
+      if ((int64_t)i >= in.getRank())
+        return ctx.fail("shape entry " + Twine(i) +
+                        " is 0 (copy the input dimension) but the input has "
+                        "rank " +
+                        Twine(in.getRank()));
+      d = in.getShape()[i];
+    }
+    if (d < 0)
+      return ctx.fail("shape entry " + Twine(d) + " is invalid");
+    shape.push_back(d);
+    known *= d;
+  }
+  if (inferred >= 0) {
+    if (known == 0 || in.getNumElements() % known != 0)
+      return ctx.fail("cannot infer the -1 dimension: " +
+                      Twine(in.getNumElements()) +
+                      " elements do not divide into the other dimensions");
+    shape[inferred] = in.getNumElements() / known;
+  }
+  return setReshaped(ctx, node, *x, shape);
+}
+
+LogicalResult convertFlatten(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto shape = ImportContext::typeOf(*x).getShape();
+  int64_t rank = shape.size();
+  int64_t axis = ctx.getInt(node, "axis", 1);
+  if (axis < -rank || axis > rank)
+    return ctx.fail("axis " + Twine(axis) + " is out of range for rank " +
+                    Twine(rank));
+  if (axis < 0)
+    axis += rank;
+  return setReshaped(ctx, node, *x,
+                     {product(shape.take_front(axis)),
+                      product(shape.drop_front(axis))});
+}
+
+LogicalResult convertSqueeze(ImportContext &ctx, const Node &node,
+                             int64_t opset) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto shape = ImportContext::typeOf(*x).getShape();
+  std::optional<SmallVector<int64_t>> axes;
+  if (opset < 13) {
+    axes = ctx.getOptionalInts(node, "axes");
+  } else if (ImportContext::hasInput(node, 1)) {
+    auto v = ctx.constantInts(node, 1, "axes");
+    if (failed(v))
+      return failure();
+    axes = *v;
+  }
+  SmallVector<int64_t> out;
+  if (!axes) {
+    for (int64_t d : shape)
+      if (d != 1)
+        out.push_back(d);
+  } else {
+    auto norm = ctx.normalizeAxes(*axes, shape.size());
+    if (failed(norm))
+      return failure();
+    for (int64_t a : *norm)
+      if (shape[a] != 1)
+        return ctx.fail("cannot squeeze axis " + Twine(a) + " of size " +
+                        Twine(shape[a]));
+    for (auto [i, d] : llvm::enumerate(shape))
+      if (!llvm::is_contained(*norm, (int64_t)i))
+        out.push_back(d);
+  }
+  return setReshaped(ctx, node, *x, out);
+}
+
+LogicalResult convertUnsqueeze(ImportContext &ctx, const Node &node,
+                               int64_t opset) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto shape = ImportContext::typeOf(*x).getShape();
+  SmallVector<int64_t> axes;
+  if (opset < 13) {
+    auto a = ctx.getOptionalInts(node, "axes");
+    if (!a)
+      return ctx.fail("missing required attribute 'axes'");
+    axes = *a;
+  } else {
+    auto a = ctx.constantInts(node, 1, "axes");
+    if (failed(a))
+      return failure();
+    axes = *a;
+  }
+  int64_t outRank = shape.size() + axes.size();
+  auto norm = ctx.normalizeAxes(axes, outRank);
+  if (failed(norm))
+    return failure();
+  SmallVector<int64_t> out;
+  size_t next = 0;
+  for (int64_t i = 0; i < outRank; ++i)
+    out.push_back(llvm::is_contained(*norm, i) ? 1 : shape[next++]);
+  return setReshaped(ctx, node, *x, out);
+}
+
+//===----------------------------------------------------------------------===//
+// Permutation, joins, padding, slicing
+//===----------------------------------------------------------------------===//
+
+LogicalResult convertTranspose(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  int64_t rank = ImportContext::typeOf(*x).getRank();
+  SmallVector<int64_t> perm = ctx.getInts(
+      node, "perm", llvm::to_vector(llvm::reverse(llvm::seq<int64_t>(0, rank))));
+  if ((int64_t)perm.size() != rank)
+    return ctx.fail("perm has " + Twine(perm.size()) +
+                    " entries but the input has rank " + Twine(rank));
+  auto norm = ctx.normalizeAxes(perm, rank, "perm");
+  if (failed(norm))
+    return failure();
+  if (llvm::equal(*norm, llvm::seq<int64_t>(0, rank))) {
+    ctx.setOutput(node, 0, *x);
+    return success();
+  }
+  auto r = ctx.createInferred<TransposeOp>(*x, ArrayRef<int64_t>(*norm));
+  if (failed(r))
+    return failure();
+  ctx.setOutput(node, 0, *r);
+  return success();
+}
+
+LogicalResult convertConcat(ImportContext &ctx, const Node &node, int64_t) {
+  SmallVector<Value> inputs;
+  for (int i = 0; i < node.input_size(); ++i) {
+    auto v = ctx.input(node, i);
+    if (failed(v))
+      return failure();
+    inputs.push_back(*v);
+  }
+  if (inputs.empty())
+    return ctx.fail("needs at least one input");
+  if (!ImportContext::hasAttr(node, "axis"))
+    return ctx.fail("missing required attribute 'axis'");
+  auto axis = ctx.normalizeAxis(ctx.getInt(node, "axis", 0),
+                                ImportContext::typeOf(inputs[0]).getRank());
+  if (failed(axis))
+    return failure();
+  auto r = concat(ctx, inputs, *axis);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(node, 0, *r);
+  return success();
+}
+
+LogicalResult convertPad(ImportContext &ctx, const Node &node, int64_t opset) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto shape = ImportContext::typeOf(*x).getShape();
+  int64_t rank = shape.size();
+  std::string mode = ctx.getString(node, "mode", "constant");
+  if (mode != "constant")
+    return ctx.fail("mode '" + mode + "' is not supported (only 'constant')");
+  SmallVector<int64_t> pads, axes = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+  double value = 0.0;
+  if (opset < 11) {
+    auto p = ctx.getOptionalInts(node, "pads");
+    if (!p)
+      return ctx.fail("missing required attribute 'pads'");
+    pads = *p;
+    value = ctx.getFloat(node, "value", 0.0f);
+  } else {
+    auto p = ctx.constantInts(node, 1, "pads");
+    if (failed(p))
+      return failure();
+    pads = *p;
+    if (ImportContext::hasInput(node, 2)) {
+      auto v = ctx.constantScalar(node, 2, "constant_value");
+      if (failed(v))
+        return failure();
+      value = *v;
+    }
+    if (ImportContext::hasInput(node, 3)) {
+      auto a = ctx.constantInts(node, 3, "axes");
+      if (failed(a))
+        return failure();
+      auto norm = ctx.normalizeAxes(*a, rank);
+      if (failed(norm))
+        return failure();
+      axes = *norm;
+    }
+  }
+  if (pads.size() != 2 * axes.size())
+    return ctx.fail("expects " + Twine(2 * axes.size()) + " pads, got " +
+                    Twine(pads.size()));
+  SmallVector<int64_t> low(rank, 0), high(rank, 0);
+  for (auto [i, axis] : llvm::enumerate(axes)) {
+    low[axis] = pads[i];
+    high[axis] = pads[i + axes.size()];
+  }
+  // Negative pads crop: slice those away first, then pad the rest.
+  Value v = *x;
+  if (llvm::any_of(low, [](int64_t p) { return p < 0; }) ||
+      llvm::any_of(high, [](int64_t p) { return p < 0; })) {
+    SmallVector<int64_t> starts(rank, 0), sizes(shape), steps(rank, 1);
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t cropLow = std::max<int64_t>(-low[d], 0);
+      int64_t cropHigh = std::max<int64_t>(-high[d], 0);
+      if (cropLow + cropHigh > shape[d])
+        return ctx.fail("negative pads remove more than dimension " +
+                        Twine(d) + " holds");
+      starts[d] = cropLow;
+      sizes[d] = shape[d] - cropLow - cropHigh;
+      low[d] = std::max<int64_t>(low[d], 0);
+      high[d] = std::max<int64_t>(high[d], 0);
+    }
+    auto s = slice(ctx, v, starts, sizes, steps);
+    if (failed(s))
+      return failure();
+    v = *s;
+  }
+  if (llvm::all_of(low, [](int64_t p) { return p == 0; }) &&
+      llvm::all_of(high, [](int64_t p) { return p == 0; })) {
+    ctx.setOutput(node, 0, v);
+    return success();
+  }
+  auto r = ctx.createInferred<PadOp>(v, ArrayRef<int64_t>(low),
+                                     ArrayRef<int64_t>(high),
+                                     llvm::APFloat(value));
+  if (failed(r))
+    return failure();
+  ctx.setOutput(node, 0, *r);
+  return success();
+}
+
+LogicalResult convertSlice(ImportContext &ctx, const Node &node,
+                           int64_t opset) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto shape = ImportContext::typeOf(*x).getShape();
+  int64_t rank = shape.size();
+  SmallVector<int64_t> starts, ends, axes, steps;
+  if (opset < 10) {
+    starts = ctx.getInts(node, "starts", {});
+    ends = ctx.getInts(node, "ends", {});
+    axes = ctx.getInts(node, "axes",
+                       llvm::to_vector(llvm::seq<int64_t>(0, starts.size())));
+  } else {
+    auto s = ctx.constantInts(node, 1, "starts");
+    if (failed(s))
+      return failure();
+    auto e = ctx.constantInts(node, 2, "ends");
+    if (failed(e))
+      return failure();
+    starts = *s;
+    ends = *e;
+    if (ImportContext::hasInput(node, 3)) {
+      auto a = ctx.constantInts(node, 3, "axes");
+      if (failed(a))
+        return failure();
+      axes = *a;
+    } else {
+      axes = llvm::to_vector(llvm::seq<int64_t>(0, starts.size()));
+    }
+    if (ImportContext::hasInput(node, 4)) {
+      auto st = ctx.constantInts(node, 4, "steps");
+      if (failed(st))
+        return failure();
+      steps = *st;
+    }
+  }
+  if (steps.empty())
+    steps.assign(starts.size(), 1);
+  if (ends.size() != starts.size() || axes.size() != starts.size() ||
+      steps.size() != starts.size())
+    return ctx.fail("starts, ends, axes and steps must have the same length");
+  auto norm = ctx.normalizeAxes(axes, rank);
+  if (failed(norm))
+    return failure();
+  SmallVector<int64_t> outStarts(rank, 0), outSizes(shape), outSteps(rank, 1);
+  for (auto [i, axis] : llvm::enumerate(*norm)) {
+    int64_t dim = shape[axis], step = steps[i];
+    if (step == 0)
+      return ctx.fail("steps must be non-zero");
+    int64_t start = starts[i], end = ends[i];
+    if (start < 0)
+      start += dim;
+    if (end < 0)
+      end += dim;
+    int64_t size;
+    // ONNX clamping: [0, dim] for positive steps, [0, dim-1] / [-1, dim-1]
+    // for negative ones.
+    if (step > 0) {
+      start = std::clamp<int64_t>(start, 0, dim);
+      end = std::clamp<int64_t>(end, 0, dim);
+      size = end > start ? (end - start + step - 1) / step : 0;
+    } else {
+      start = dim == 0 ? 0 : std::clamp<int64_t>(start, 0, dim - 1);
+      end = std::clamp<int64_t>(end, -1, std::max<int64_t>(dim - 1, -1));
+      size = start > end ? (start - end + (-step) - 1) / (-step) : 0;
+      if (dim == 0)
+        size = 0;
+    }
+    outStarts[axis] = size ? start : 0;
+    outSizes[axis] = size;
+    outSteps[axis] = step;
+  }
+  auto r = slice(ctx, *x, outStarts, outSizes, outSteps);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(node, 0, *r);
+  return success();
+}
+
+LogicalResult convertSplit(ImportContext &ctx, const Node &node,
+                           int64_t opset) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto shape = ImportContext::typeOf(*x).getShape();
+  auto axis = ctx.normalizeAxis(ctx.getInt(node, "axis", 0), shape.size());
+  if (failed(axis))
+    return failure();
+  int64_t dim = shape[*axis];
+  int64_t outputs = node.output_size();
+  SmallVector<int64_t> sizes;
+  if (opset >= 13 && ImportContext::hasInput(node, 1)) {
+    auto s = ctx.constantInts(node, 1, "split");
+    if (failed(s))
+      return failure();
+    sizes = *s;
+  } else if (opset < 13 && ImportContext::hasAttr(node, "split")) {
+    sizes = ctx.getInts(node, "split", {});
+  } else if (opset >= 18 && ImportContext::hasAttr(node, "num_outputs")) {
+    // Opset 18: ceil-sized chunks, the last one smaller.
+    int64_t n = ctx.getInt(node, "num_outputs", outputs);
+    if (n <= 0 || n != outputs)
+      return ctx.fail("num_outputs " + Twine(n) + " does not match the " +
+                      Twine(outputs) + " outputs");
+    int64_t chunk = (dim + n - 1) / n;
+    for (int64_t i = 0; i < n; ++i)
+      sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - i * chunk)));
+  } else {
+    if (outputs == 0 || dim % outputs != 0)
+      return ctx.fail("dimension " + Twine(*axis) + " of size " + Twine(dim) +
+                      " does not split evenly into " + Twine(outputs) +
+                      " outputs");
+    sizes.assign(outputs, dim / outputs);
+  }
+  if ((int64_t)sizes.size() != outputs)
+    return ctx.fail("split has " + Twine(sizes.size()) +
+                    " sizes but the node has " + Twine(outputs) + " outputs");
+  if (llvm::any_of(sizes, [](int64_t s) { return s < 0; }) ||
+      std::accumulate(sizes.begin(), sizes.end(), int64_t(0)) != dim)
+    return ctx.fail("split sizes do not add up to dimension size " +
+                    Twine(dim));
+  int64_t offset = 0;
+  for (int64_t i = 0; i < outputs; ++i) {
+    if (ImportContext::hasOutput(node, i)) {
+      auto part = sliceAxis(ctx, *x, *axis, offset, sizes[i]);
+      if (failed(part))
+        return failure();
+      ctx.setOutput(node, i, *part);
+    }
+    offset += sizes[i];
+  }
+  return success();
+}
+
+LogicalResult convertTile(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto repeats = ctx.constantInts(node, 1, "repeats");
+  if (failed(repeats))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  int64_t rank = type.getRank();
+  if ((int64_t)repeats->size() != rank ||
+      llvm::any_of(*repeats, [](int64_t r) { return r < 0; }))
+    return ctx.fail("repeats must hold one non-negative count per dimension");
+  SmallVector<int64_t> outShape;
+  for (int64_t d = 0; d < rank; ++d)
+    outShape.push_back(type.getShape()[d] * (*repeats)[d]);
+  auto outType = RankedTensorType::get(outShape, type.getElementType());
+  auto inStrides = stridesOf(type.getShape());
+  if (auto folded = remap(ImportContext::getConstantValue(*x), outType,
+                          [&](int64_t i) {
+                            auto c = delinearize(i, outShape);
+                            int64_t src = 0;
+                            for (int64_t d = 0; d < rank; ++d)
+                              src += (c[d] % type.getShape()[d]) * inStrides[d];
+                            return src;
+                          })) {
+    ctx.setOutput(node, 0, ctx.constant(folded));
+    return success();
+  }
+  Value v = *x;
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t r = (*repeats)[d];
+    if (r == 1)
+      continue;
+    if (r == 0) {
+      auto empty = sliceAxis(ctx, v, d, 0, 0);
+      if (failed(empty))
+        return failure();
+      v = *empty;
+      continue;
+    }
+    SmallVector<Value> copies(r, v);
+    auto c = concat(ctx, copies, d);
+    if (failed(c))
+      return failure();
+    v = *c;
+  }
+  ctx.setOutput(node, 0, v);
+  return success();
+}
+
+// Expand broadcasts x to a constant shape. weft has no broadcast op, so the
+// value goes through weft.where with an all-true condition of the target
+// shape: exact for every element type (x + 0 would turn -0.0 into +0.0).
+LogicalResult convertExpand(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto target = ctx.constantInts(node, 1, "shape");
+  if (failed(target))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  auto shape = broadcastShapes(type.getShape(), *target);
+  if (failed(shape))
+    return ctx.fail("the input shape does not broadcast to the requested "
+                    "shape");
+  if (ArrayRef<int64_t>(*shape) == type.getShape()) {
+    ctx.setOutput(node, 0, *x);
+    return success();
+  }
+  auto outType = RankedTensorType::get(*shape, type.getElementType());
+  auto inStrides = stridesOf(type.getShape());
+  size_t offset = shape->size() - type.getRank();
+  if (auto folded = remap(ImportContext::getConstantValue(*x), outType,
+                          [&](int64_t i) {
+                            auto c = delinearize(i, *shape);
+                            int64_t src = 0;
+                            for (int64_t d = 0; d < type.getRank(); ++d)
+                              if (type.getShape()[d] != 1)
+                                src += c[d + offset] * inStrides[d];
+                            return src;
+                          })) {
+    ctx.setOutput(node, 0, ctx.constant(folded));
+    return success();
+  }
+  Value all = ctx.splat(
+      RankedTensorType::get(*shape, ctx.getBuilder().getI1Type()), 1.0);
+  auto r = ctx.createInferred<WhereOp>(all, *x, *x);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(node, 0, *r);
+  return success();
+}
+
+// Gather with constant indices: folded for constant data, otherwise one
+// strided slice when the indices form an arithmetic progression, or a
+// concat of single-index slices.
+LogicalResult convertGather(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto indicesValue = ctx.input(node, 1);
+  if (failed(indicesValue))
+    return failure();
+  auto indicesAttr = ImportContext::getConstantValue(*indicesValue);
+  if (!indicesAttr)
+    return ctx.fail("indices computed at run time are not supported (weft "
+                    "has no gather op); only constant indices are");
+  auto type = ImportContext::typeOf(*x);
+  auto axis = ctx.normalizeAxis(ctx.getInt(node, "axis", 0), type.getRank());
+  if (failed(axis))
+    return failure();
+  int64_t dim = type.getShape()[*axis];
+  SmallVector<int64_t> indices = ImportContext::toInts(indicesAttr);
+  for (int64_t &i : indices) {
+    if (i < -dim || i >= dim)
+      return ctx.fail("index " + Twine(i) + " is out of range for dimension " +
+                      Twine(*axis) + " of size " + Twine(dim));
+    if (i < 0)
+      i += dim;
+  }
+  auto indexShape = indicesAttr.getType().getShape();
+  SmallVector<int64_t> outShape(type.getShape().take_front(*axis));
+  outShape.append(indexShape.begin(), indexShape.end());
+  outShape.append(type.getShape().begin() + *axis + 1, type.getShape().end());
+  auto outType = RankedTensorType::get(outShape, type.getElementType());
+  auto inStrides = stridesOf(type.getShape());
+  int64_t q = indexShape.size();
+  if (auto folded = remap(ImportContext::getConstantValue(*x), outType,
+                          [&](int64_t i) {
+                            auto c = delinearize(i, outShape);
+                            int64_t flat = 0;
+                            for (int64_t k = 0; k < q; ++k)
+                              flat = flat * indexShape[k] + c[*axis + k];
+                            int64_t src = 0;
+                            for (int64_t d = 0; d < type.getRank(); ++d) {
+                              int64_t coord =
+                                  d < *axis   ? c[d]
+                                  : d == *axis ? indices[flat]
+                                               : c[d - 1 + q];
+                              src += coord * inStrides[d];
+                            }
+                            return src;
+                          })) {
+    ctx.setOutput(node, 0, ctx.constant(folded));
+    return success();
+  }
+  int64_t n = indices.size();
+  int64_t step = n > 1 ? indices[1] - indices[0] : 1;
+  bool progression = step != 0 || n == 1;
+  for (int64_t k = 1; k < n && progression; ++k)
+    progression = indices[k] - indices[k - 1] == step;
+  Value gathered;
+  if (n == 0 || progression) {
+    auto s = sliceAxis(ctx, *x, *axis, n ? indices[0] : 0, n, step);
+    if (failed(s))
+      return failure();
+    gathered = *s;
+  } else {
+    constexpr int64_t kMaxPieces = 256;
+    if (n > kMaxPieces)
+      return ctx.fail(Twine(n) + " scattered indices are too many to express "
+                                 "as slices (weft has no gather op)");
+    SmallVector<Value> pieces;
+    for (int64_t i : indices) {
+      auto s = sliceAxis(ctx, *x, *axis, i, 1);
+      if (failed(s))
+        return failure();
+      pieces.push_back(*s);
+    }
+    auto c = concat(ctx, pieces, *axis);
+    if (failed(c))
+      return failure();
+    gathered = *c;
+  }
+  return setReshaped(ctx, node, gathered, outShape);
+}
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+LogicalResult convertConstant(ImportContext &ctx, const Node &node, int64_t) {
+  OpBuilder &b = ctx.getBuilder();
+  for (const auto &attr : node.attribute()) {
+    const std::string &name = attr.name();
+    DenseElementsAttr value;
+    if (name == "value") {
+      auto v = convertTensorProto(ctx.getContext(), attr.t(), ctx.getLoc(),
+                                  "the value of node '" +
+                                      ctx.getNodeName().str() + "'");
+      if (failed(v))
+        return failure();
+      value = *v;
+    } else if (name == "value_float") {
+      value = DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
+                                     b.getF32FloatAttr(attr.f()));
+    } else if (name == "value_floats") {
+      SmallVector<float> v(attr.floats().begin(), attr.floats().end());
+      value = DenseElementsAttr::get(
+          RankedTensorType::get({(int64_t)v.size()}, b.getF32Type()),
+          ArrayRef<float>(v));
+    } else if (name == "value_int") {
+      value = DenseElementsAttr::get(RankedTensorType::get({}, b.getI64Type()),
+                                     b.getI64IntegerAttr(attr.i()));
+    } else if (name == "value_ints") {
+      SmallVector<int64_t> v(attr.ints().begin(), attr.ints().end());
+      value = DenseElementsAttr::get(
+          RankedTensorType::get({(int64_t)v.size()}, b.getI64Type()),
+          ArrayRef<int64_t>(v));
+    } else if (name == "sparse_value" || name == "value_string" ||
+               name == "value_strings") {
+      return ctx.fail("a constant given as '" + name + "' is not supported");
+    } else {
+      continue;
+    }
+    ctx.setOutput(node, 0, ctx.constant(value));
+    return success();
+  }
+  return ctx.fail("has no value attribute");
+}
+
+LogicalResult convertConstantOfShape(ImportContext &ctx, const Node &node,
+                                     int64_t) {
+  auto shape = ctx.constantInts(node, 0, "shape");
+  if (failed(shape))
+    return failure();
+  if (llvm::any_of(*shape, [](int64_t d) { return d < 0; }))
+    return ctx.fail("shape has a negative dimension");
+  OpBuilder &b = ctx.getBuilder();
+  Attribute element = b.getF32FloatAttr(0.0f);
+  Type elt = b.getF32Type();
+  if (const auto *attr = ImportContext::findAttr(node, "value")) {
+    auto v = convertTensorProto(ctx.getContext(), attr->t(), ctx.getLoc(),
+                                "the value of node '" +
+                                    ctx.getNodeName().str() + "'");
+    if (failed(v))
+      return failure();
+    if (v->getNumElements() != 1)
+      return ctx.fail("value must hold exactly one element");
+    element = v->getSplatValue<Attribute>();
+    elt = v->getElementType();
+  }
+  ctx.setOutput(node, 0,
+                ctx.constant(DenseElementsAttr::get(
+                    RankedTensorType::get(*shape, elt), element)));
+  return success();
+}
+
+LogicalResult convertShape(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto shape = ImportContext::typeOf(*x).getShape();
+  int64_t rank = shape.size();
+  auto clampIndex = [&](int64_t i) {
+    if (i < 0)
+      i += rank;
+    return std::clamp<int64_t>(i, 0, rank);
+  };
+  int64_t start = clampIndex(ctx.getInt(node, "start", 0));
+  int64_t end = clampIndex(ctx.getInt(node, "end", rank));
+  SmallVector<int64_t> dims;
+  for (int64_t i = start; i < end; ++i)
+    dims.push_back(shape[i]);
+  auto type = RankedTensorType::get({(int64_t)dims.size()},
+                                    ctx.getBuilder().getI64Type());
+  ctx.setOutput(node, 0,
+                ctx.constant(DenseElementsAttr::get(type, ArrayRef<int64_t>(dims))));
+  return success();
+}
+
+LogicalResult convertSize(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  OpBuilder &b = ctx.getBuilder();
+  ctx.setOutput(node, 0,
+                ctx.constant(DenseElementsAttr::get(
+                    RankedTensorType::get({}, b.getI64Type()),
+                    b.getI64IntegerAttr(
+                        ImportContext::typeOf(*x).getNumElements()))));
+  return success();
+}
+
+// Range with constant operands (the only kind with a static result shape).
+LogicalResult convertRange(ImportContext &ctx, const Node &node, int64_t) {
+  auto start = ctx.constantScalar(node, 0, "start");
+  if (failed(start))
+    return failure();
+  auto limit = ctx.constantScalar(node, 1, "limit");
+  if (failed(limit))
+    return failure();
+  auto delta = ctx.constantScalar(node, 2, "delta");
+  if (failed(delta))
+    return failure();
+  if (*delta == 0)
+    return ctx.fail("delta must be non-zero");
+  auto startValue = ctx.input(node, 0);
+  Type elt = ImportContext::typeOf(*startValue).getElementType();
+  int64_t n = std::max<int64_t>(
+      0, (int64_t)std::ceil((*limit - *start) / *delta));
+  if (n > (int64_t(1) << 24))
+    return ctx.fail("the range has too many elements");
+  auto type = RankedTensorType::get({n}, elt);
+  SmallVector<Attribute> values;
+  OpBuilder &b = ctx.getBuilder();
+  for (int64_t i = 0; i < n; ++i) {
+    double v = *start + i * *delta;
+    if (auto ft = dyn_cast<FloatType>(elt))
+      values.push_back(b.getFloatAttr(ft, v));
+    else
+      values.push_back(b.getIntegerAttr(elt, (int64_t)v));
+  }
+  ctx.setOutput(node, 0, ctx.constant(DenseElementsAttr::get(type, values)));
+  return success();
+}
+
+} // namespace
+
+void weft::registerTensorConverters(ConverterTable &t) {
+  t["Reshape"] = convertReshape;
+  t["Flatten"] = convertFlatten;
+  t["Squeeze"] = convertSqueeze;
+  t["Unsqueeze"] = convertUnsqueeze;
+  t["Transpose"] = convertTranspose;
+  t["Concat"] = convertConcat;
+  t["Pad"] = convertPad;
+  t["Slice"] = convertSlice;
+  t["Split"] = convertSplit;
+  t["Tile"] = convertTile;
+  t["Expand"] = convertExpand;
+  t["Gather"] = convertGather;
+  t["Constant"] = convertConstant;
+  t["ConstantOfShape"] = convertConstantOfShape;
+  t["Shape"] = convertShape;
+  t["Size"] = convertSize;
+  t["Range"] = convertRange;
+}

@@ -1,0 +1,241 @@
+//===- ImportContext.h - state shared by the ONNX op converters --*- C++ -*-===//
+//
+// The importer walks the ONNX graph once, in order, and hands each node to a
+// converter picked by op type. Converters share this context: the builder
+// (positioned at the end of the function body), the map from ONNX value
+// names to SSA values, attribute getters whose defaults are always spelled
+// out at the call site (so no ONNX default survives import implicitly),
+// access to constant inputs (initializers and Constant nodes alike, both
+// become weft.constant), and diagnostics located at the current node.
+//
+// Converters are grouped by op family (math, nn, tensor); each family file
+// exposes one registration function that fills the op-type table.
+//
+//===----------------------------------------------------------------------===//
+#ifndef WEFT_COMPILER_IMPORT_IMPORTCONTEXT_H
+#define WEFT_COMPILER_IMPORT_IMPORTCONTEXT_H
+
+#include "dialects/weft/IR/WeftDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <optional>
+#include <string>
+
+namespace weft {
+
+class ImportContext;
+
+/// Converts one ONNX node. `opset` is the model's default-domain opset
+/// version (after any upgrade), which selects between the op's versions.
+using ConvertFn = mlir::LogicalResult (*)(ImportContext &ctx,
+                                          const onnx::NodeProto &node,
+                                          int64_t opset);
+using ConverterTable = llvm::StringMap<ConvertFn>;
+
+void registerMathConverters(ConverterTable &table);
+void registerNNConverters(ConverterTable &table);
+void registerTensorConverters(ConverterTable &table);
+
+/// Maps an ONNX TensorProto data type to the MLIR element type Weft uses:
+/// signless integers (ONNX's unsigned types lose their signedness), i1 for
+/// bool. Returns a null type for strings, complex and 8-bit/4-bit floats.
+mlir::Type convertElementType(mlir::MLIRContext *context, int32_t onnxType);
+
+/// Human-readable name of an ONNX data type, for diagnostics.
+llvm::StringRef onnxTypeName(int32_t onnxType);
+
+/// Builds the dense attribute of a tensor from its raw bytes or typed
+/// repeated fields. `what` names the tensor in diagnostics, which are
+/// emitted at `loc`. External data must already have been loaded.
+mlir::FailureOr<mlir::DenseElementsAttr>
+convertTensorProto(mlir::MLIRContext *context, const onnx::TensorProto &tensor,
+                   mlir::Location loc, llvm::StringRef what);
+
+/// Location of ONNX node `name` of type `opType`: loc("name"("OpType")).
+mlir::Location nodeLocation(mlir::MLIRContext *context, llvm::StringRef name,
+                            llvm::StringRef opType);
+
+class ImportContext {
+public:
+  /// Constants at most this large are reshaped and folded while importing,
+  /// which keeps shape computations (Shape -> Gather -> Concat -> Reshape)
+  /// static without duplicating weights.
+  static constexpr int64_t kFoldLimit = 4096;
+
+  ImportContext(mlir::OpBuilder &builder, int64_t opset);
+
+  mlir::MLIRContext *getContext() { return builder.getContext(); }
+  mlir::OpBuilder &getBuilder() { return builder; }
+  int64_t getOpset() const { return opset; }
+
+  //===--------------------------------------------------------------------===//
+  // The node being converted
+  //===--------------------------------------------------------------------===//
+
+  /// Makes `node` (shown as `displayName`) the current node: new ops get its
+  /// location and diagnostics name it.
+  void beginNode(const onnx::NodeProto &node, llvm::StringRef displayName);
+  mlir::Location getLoc() const { return loc; }
+  llvm::StringRef getNodeName() const { return nodeName; }
+  llvm::StringRef getOpType() const { return opType; }
+
+  /// Reports `reason` at the current node as "node 'n' (Op): reason".
+  mlir::InFlightDiagnostic emitError(const llvm::Twine &reason);
+  /// emitError + failure, for `return ctx.fail(...)`.
+  mlir::LogicalResult fail(const llvm::Twine &reason);
+  /// True once an attribute getter met a malformed attribute (and reported it).
+  bool hadAttributeError() const { return attributeError; }
+
+  //===--------------------------------------------------------------------===//
+  // Values
+  //===--------------------------------------------------------------------===//
+
+  /// Binds ONNX value `name` to `value`.
+  void define(llvm::StringRef name, mlir::Value value);
+  /// Registers an initializer that becomes a weft.constant on first use.
+  void addLazyInitializer(llvm::StringRef name,
+                          const onnx::TensorProto *tensor);
+  /// Records that `name` is an output the converter of `producer` did not
+  /// produce, so a later use reports that instead of "undefined".
+  void markUnproduced(llvm::StringRef name, std::string producer);
+  /// Looks up ONNX value `name`; reports an error and returns failure when it
+  /// is not defined (yet).
+  mlir::FailureOr<mlir::Value> lookup(llvm::StringRef name);
+  bool isDefined(llvm::StringRef name) const;
+  /// Describes the producer of `name` when it is an output a converter did
+  /// not produce.
+  std::optional<std::string> unproducedBy(llvm::StringRef name) const {
+    auto it = unproduced.find(name);
+    if (it == unproduced.end())
+      return std::nullopt;
+    return it->second;
+  }
+
+  /// Input `index` is present (not omitted and not the empty name).
+  static bool hasInput(const onnx::NodeProto &node, int index);
+  /// Output `index` is requested (present with a non-empty name).
+  static bool hasOutput(const onnx::NodeProto &node, int index);
+  /// The value of required input `index`.
+  mlir::FailureOr<mlir::Value> input(const onnx::NodeProto &node, int index);
+  /// The value of optional input `index`, or a null value when absent.
+  mlir::FailureOr<mlir::Value> optionalInput(const onnx::NodeProto &node,
+                                             int index);
+  /// Binds output `index` of `node` (ignored when that output is unnamed).
+  void setOutput(const onnx::NodeProto &node, int index, mlir::Value value);
+
+  //===--------------------------------------------------------------------===//
+  // Attributes (every getter takes the ONNX default explicitly)
+  //===--------------------------------------------------------------------===//
+
+  static const onnx::AttributeProto *findAttr(const onnx::NodeProto &node,
+                                              llvm::StringRef name);
+  static bool hasAttr(const onnx::NodeProto &node, llvm::StringRef name) {
+    return findAttr(node, name) != nullptr;
+  }
+  int64_t getInt(const onnx::NodeProto &node, llvm::StringRef name,
+                 int64_t defaultValue);
+  float getFloat(const onnx::NodeProto &node, llvm::StringRef name,
+                 float defaultValue);
+  std::string getString(const onnx::NodeProto &node, llvm::StringRef name,
+                        llvm::StringRef defaultValue);
+  llvm::SmallVector<int64_t> getInts(const onnx::NodeProto &node,
+                                     llvm::StringRef name,
+                                     llvm::ArrayRef<int64_t> defaultValue);
+  /// The ints of attribute `name`, or nullopt when it is absent.
+  std::optional<llvm::SmallVector<int64_t>>
+  getOptionalInts(const onnx::NodeProto &node, llvm::StringRef name);
+  llvm::SmallVector<float> getFloats(const onnx::NodeProto &node,
+                                     llvm::StringRef name,
+                                     llvm::ArrayRef<float> defaultValue);
+
+  //===--------------------------------------------------------------------===//
+  // Constants
+  //===--------------------------------------------------------------------===//
+
+  /// The dense value of `value` when it is defined by a weft.constant.
+  static mlir::DenseElementsAttr getConstantValue(mlir::Value value);
+  /// Input `index` as a constant; `what` names it in the error emitted when
+  /// it is computed at run time.
+  mlir::FailureOr<mlir::DenseElementsAttr>
+  constantInput(const onnx::NodeProto &node, int index, llvm::StringRef what);
+  /// Input `index` as a list of integers (a constant integer tensor).
+  mlir::FailureOr<llvm::SmallVector<int64_t>>
+  constantInts(const onnx::NodeProto &node, int index, llvm::StringRef what);
+  /// Input `index` as one number (a constant with a single element).
+  mlir::FailureOr<double> constantScalar(const onnx::NodeProto &node,
+                                         int index, llvm::StringRef what);
+  /// The elements of an integer attribute value as int64 (signless, read as
+  /// signed).
+  static llvm::SmallVector<int64_t> toInts(mlir::DenseElementsAttr attr);
+
+  //===--------------------------------------------------------------------===//
+  // Building ops at the current node
+  //===--------------------------------------------------------------------===//
+
+  /// A weft.constant holding `value`.
+  mlir::Value constant(mlir::DenseElementsAttr value);
+  /// A splat constant of `type` whose every element is `value` (converted to
+  /// the element type).
+  mlir::Value splat(mlir::RankedTensorType type, double value);
+  /// weft.reshape of `value` to `shape` (no op when the shape is unchanged;
+  /// small constants are reshaped at import time).
+  mlir::FailureOr<mlir::Value> reshape(mlir::Value value,
+                                       llvm::ArrayRef<int64_t> shape);
+
+  /// Creates an op whose result type comes from InferTypeOpInterface. Unlike
+  /// the generated inferring builders (which abort when inference fails),
+  /// this reports the failure at the node and returns failure.
+  template <typename OpTy, typename... Args>
+  mlir::FailureOr<mlir::Value> createInferred(Args &&...args) {
+    auto op = OpTy::create(builder, loc, mlir::TypeRange{placeholderType()},
+                           std::forward<Args>(args)...);
+    return finishInferred(op.getOperation());
+  }
+
+  /// Creates an op with an explicit or trait-derived result type.
+  template <typename OpTy, typename... Args>
+  mlir::Value create(Args &&...args) {
+    return OpTy::create(builder, loc, std::forward<Args>(args)...)
+        ->getResult(0);
+  }
+
+  static mlir::RankedTensorType typeOf(mlir::Value value) {
+    return mlir::cast<mlir::RankedTensorType>(value.getType());
+  }
+
+  /// Normalizes `axis` (which may be negative) for a tensor of `rank`;
+  /// reports an error naming `what` when it is out of range.
+  mlir::FailureOr<int64_t> normalizeAxis(int64_t axis, int64_t rank,
+                                         llvm::StringRef what = "axis");
+  /// Normalizes a list of axes, rejecting duplicates; the order is kept.
+  mlir::FailureOr<llvm::SmallVector<int64_t>>
+  normalizeAxes(llvm::ArrayRef<int64_t> axes, int64_t rank,
+                llvm::StringRef what = "axes");
+
+private:
+  mlir::Type placeholderType();
+  mlir::FailureOr<mlir::Value> finishInferred(mlir::Operation *op);
+  void attrError(const llvm::Twine &message);
+
+  mlir::OpBuilder &builder;
+  int64_t opset;
+  mlir::Location loc;
+  std::string nodeName;
+  std::string opType;
+  bool attributeError = false;
+  llvm::StringMap<mlir::Value> values;
+  llvm::StringMap<const onnx::TensorProto *> lazyInitializers;
+  llvm::StringMap<std::string> unproduced;
+};
+
+} // namespace weft
+
+#endif // WEFT_COMPILER_IMPORT_IMPORTCONTEXT_H

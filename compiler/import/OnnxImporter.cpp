@@ -1,0 +1,530 @@
+//===- OnnxImporter.cpp - ONNX model -> weft dialect ----------------------===//
+//
+// The import driver: reads the file (never trusting its bytes), loads
+// external tensor data, runs the ONNX checker, upgrades opsets below 11 with
+// the ONNX version converter, rejects unsupported operators in one
+// diagnostic, then builds one func.func whose arguments are the non-constant
+// graph inputs (symbolic dimensions pinned from the options) and whose body
+// is the graph, node by node, through the op-family converters.
+//
+// libonnx reports problems with C++ exceptions; every call into it is
+// wrapped so that a bad model becomes a diagnostic, never a crash.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/import/OnnxImporter.h"
+#include "compiler/import/ImportContext.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <onnx/checker.h>
+#include <onnx/defs/schema.h>
+#include <onnx/version_converter/convert.h>
+
+#include <climits>
+#include <exception>
+
+using namespace mlir;
+using namespace weft;
+
+namespace {
+
+// Opsets below this are upgraded first, so converters only ever see the
+// operator versions of opset 11 and later.
+constexpr int64_t kMinOpset = 11;
+
+bool isDefaultDomain(StringRef domain) {
+  return domain.empty() || domain == "ai.onnx";
+}
+
+// One table for the whole process would be global mutable state; the table
+// is cheap to build per import.
+ConverterTable buildConverterTable() {
+  ConverterTable table;
+  registerMathConverters(table);
+  registerNNConverters(table);
+  registerTensorConverters(table);
+  return table;
+}
+
+std::string displayName(const onnx::NodeProto &node, int index) {
+  if (!node.name().empty())
+    return node.name();
+  return node.op_type() + "_" + std::to_string(index);
+}
+
+class Importer {
+public:
+  Importer(MLIRContext &context, StringRef path, const ImportOptions &options)
+      : context(context), path(path.str()), options(options),
+        fileLoc(FileLineColLoc::get(&context, path, 0, 0)) {}
+
+  FailureOr<OwningOpRef<ModuleOp>> run();
+
+private:
+  LogicalResult parse();
+  LogicalResult loadExternalData();
+  LogicalResult loadExternalTensor(onnx::TensorProto &tensor,
+                                   StringRef what);
+  LogicalResult findOpset();
+  LogicalResult check();
+  LogicalResult upgrade();
+  LogicalResult checkSupported(const ConverterTable &table);
+  FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &info);
+  LogicalResult checkOutputType(const onnx::ValueInfoProto &info, Value value);
+  FailureOr<OwningOpRef<ModuleOp>> build(const ConverterTable &table);
+
+  InFlightDiagnostic error() { return emitError(fileLoc); }
+
+  MLIRContext &context;
+  std::string path;
+  const ImportOptions &options;
+  Location fileLoc;
+  onnx::ModelProto model;
+  int64_t opset = 0;
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Loading
+//===----------------------------------------------------------------------===//
+
+LogicalResult Importer::parse() {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return error() << "cannot open ONNX model '" << path
+                   << "': " << buffer.getError().message();
+  StringRef bytes = (*buffer)->getBuffer();
+  if (bytes.empty())
+    return error() << "cannot parse ONNX model '" << path
+                   << "': file is empty";
+  if (bytes.size() > (size_t)INT_MAX)
+    return error() << "cannot parse ONNX model '" << path
+                   << "': the file is larger than 2 GiB (protobuf's limit); "
+                      "store the weights as external data";
+  bool parsed = false;
+  try {
+    parsed = model.ParseFromArray(bytes.data(), (int)bytes.size());
+  } catch (const std::exception &e) {
+    return error() << "cannot parse ONNX model '" << path << "': " << e.what();
+  }
+  // Random bytes can happen to decode as a message of unknown fields; a
+  // model without a graph or IR version is not a model.
+  if (!parsed || !model.has_graph() || model.ir_version() <= 0)
+    return error() << "cannot parse ONNX model '" << path
+                   << "': not a valid ModelProto";
+  // "ai.onnx" and "" name the same domain; use one spelling so the checker,
+  // the version converter and the converter table agree.
+  for (auto &imp : *model.mutable_opset_import())
+    if (imp.domain() == "ai.onnx")
+      imp.set_domain("");
+  for (auto &node : *model.mutable_graph()->mutable_node())
+    if (node.domain() == "ai.onnx")
+      node.set_domain("");
+  return success();
+}
+
+LogicalResult Importer::loadExternalTensor(onnx::TensorProto &tensor,
+                                           StringRef what) {
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const auto &entry : tensor.external_data()) {
+    StringRef value = entry.value();
+    if (entry.key() == "location") {
+      location = entry.value();
+    } else if (entry.key() == "offset") {
+      if (value.getAsInteger(10, offset) || offset < 0)
+        return error() << "external data of " << what << " has invalid offset '"
+                       << value << "'";
+    } else if (entry.key() == "length") {
+      if (value.getAsInteger(10, length) || length < 0)
+        return error() << "external data of " << what << " has invalid length '"
+                       << value << "'";
+    }
+  }
+  if (location.empty())
+    return error() << "external data of " << what << " has no location";
+  // External data must live next to the model, as the ONNX spec says.
+  if (llvm::sys::path::is_absolute(location) ||
+      llvm::any_of(llvm::make_range(llvm::sys::path::begin(location),
+                                    llvm::sys::path::end(location)),
+                   [](StringRef c) { return c == ".."; }))
+    return error() << "external data of " << what << " has location '"
+                   << location
+                   << "', which is not inside the model's directory";
+  SmallString<256> file = llvm::sys::path::parent_path(path);
+  llvm::sys::path::append(file, location);
+  uint64_t size = 0;
+  if (std::error_code ec = llvm::sys::fs::file_size(file, size))
+    return error() << "cannot read external data of " << what << " from '"
+                   << file << "': " << ec.message();
+  if ((uint64_t)offset > size)
+    return error() << "external data of " << what << " starts at offset "
+                   << offset << " but '" << file << "' has only " << size
+                   << " bytes";
+  if (length < 0)
+    length = size - offset;
+  if ((uint64_t)offset + (uint64_t)length > size)
+    return error() << "external data of " << what << " needs bytes ["
+                   << offset << ", " << offset + length << ") but '" << file
+                   << "' has only " << size << " bytes";
+  std::string data;
+  if (length > 0) {
+    auto slice = llvm::MemoryBuffer::getFileSlice(file, length, offset,
+                                                  /*IsVolatile=*/false);
+    if (!slice)
+      return error() << "cannot read external data of " << what << " from '"
+                     << file << "': " << slice.getError().message();
+    data.assign((*slice)->getBufferStart(), (*slice)->getBufferSize());
+  }
+  tensor.set_raw_data(std::move(data));
+  tensor.clear_external_data();
+  tensor.set_data_location(onnx::TensorProto_DataLocation_DEFAULT);
+  return success();
+}
+
+LogicalResult Importer::loadExternalData() {
+  auto *graph = model.mutable_graph();
+  for (auto &tensor : *graph->mutable_initializer())
+    if (tensor.data_location() == onnx::TensorProto_DataLocation_EXTERNAL)
+      if (failed(loadExternalTensor(
+              tensor, ("initializer '" + tensor.name() + "'"))))
+        return failure();
+  for (auto &node : *graph->mutable_node())
+    for (auto &attr : *node.mutable_attribute())
+      if (attr.has_t() && attr.t().data_location() ==
+                              onnx::TensorProto_DataLocation_EXTERNAL)
+        if (failed(loadExternalTensor(*attr.mutable_t(),
+                                      ("attribute '" + attr.name() +
+                                       "' of node '" + node.name() + "'"))))
+          return failure();
+  return success();
+}
+
+LogicalResult Importer::findOpset() {
+  for (const auto &imp : model.opset_import())
+    if (isDefaultDomain(imp.domain())) {
+      opset = imp.version();
+      break;
+    }
+  if (opset > 0)
+    return success();
+  // A graph of other domains only: the unsupported-operator scan reports it.
+  if (llvm::any_of(model.graph().node(), [](const onnx::NodeProto &node) {
+        return isDefaultDomain(node.domain());
+      }))
+    return error() << "ONNX model '" << path
+                   << "' uses default-domain (ai.onnx) operators but does not "
+                      "import that operator set";
+  return success();
+}
+
+LogicalResult Importer::check() {
+  int maxKnown = 0;
+  try {
+    const auto &ranges =
+        onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+    auto it = ranges.find(onnx::ONNX_DOMAIN);
+    if (it != ranges.end())
+      maxKnown = it->second.second;
+  } catch (const std::exception &) {
+  }
+  // libonnx's operator tables stop at its release; newer opsets are Weft's
+  // own converters' business, so the checker would only reject them.
+  if (opset == 0 || opset > maxKnown)
+    return success();
+  // The checker refuses IR versions newer than its own even when the model
+  // uses nothing new; check such models under the newest IR it knows.
+  int64_t irVersion = model.ir_version();
+  if (irVersion > onnx::Version::IR_VERSION)
+    model.set_ir_version(onnx::Version::IR_VERSION);
+  std::string message;
+  try {
+    onnx::checker::check_model(model);
+  } catch (const onnx::checker::ValidationError &e) {
+    message = e.what();
+  } catch (const std::exception &e) {
+    message = e.what();
+    if (message.empty())
+      message = "unknown error";
+  }
+  model.set_ir_version(irVersion);
+  if (!message.empty())
+    return error() << "ONNX checker rejected model '" << path
+                   << "': " << StringRef(message).trim();
+  return success();
+}
+
+LogicalResult Importer::upgrade() {
+  if (opset == 0 || opset >= kMinOpset)
+    return success();
+  std::string message;
+  try {
+    model = onnx::version_conversion::ConvertVersion(model, kMinOpset);
+  } catch (const std::exception &e) {
+    message = e.what();
+    if (message.empty())
+      message = "unknown error";
+  }
+  if (!message.empty())
+    return error() << "cannot upgrade opset " << opset << " to " << kMinOpset
+                   << ": " << StringRef(message).trim();
+  int64_t before = opset;
+  opset = 0;
+  if (failed(findOpset()) || opset < kMinOpset)
+    return error() << "cannot upgrade opset " << before << " to " << kMinOpset
+                   << ": the converted model imports opset " << opset;
+  return success();
+}
+
+LogicalResult Importer::checkSupported(const ConverterTable &table) {
+  // Op type -> node names, in order of first appearance.
+  std::vector<std::pair<std::string, SmallVector<std::string>>> unsupported;
+  llvm::StringMap<size_t> position;
+  const auto &graph = model.graph();
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const auto &node = graph.node(i);
+    bool known = isDefaultDomain(node.domain()) &&
+                 table.count(node.op_type());
+    if (known)
+      continue;
+    std::string key = isDefaultDomain(node.domain())
+                          ? node.op_type()
+                          : node.domain() + "." + node.op_type();
+    auto [it, inserted] = position.try_emplace(key, unsupported.size());
+    if (inserted)
+      unsupported.emplace_back(key, SmallVector<std::string>());
+    unsupported[it->second].second.push_back(displayName(node, i));
+  }
+  if (unsupported.empty())
+    return success();
+  // Keep the line readable for models with hundreds of such nodes.
+  constexpr size_t kMaxNames = 8;
+  std::string list;
+  for (auto [i, entry] : llvm::enumerate(unsupported)) {
+    if (i)
+      list += "; ";
+    list += entry.first + " (nodes: ";
+    const auto &names = entry.second;
+    for (size_t j = 0; j < std::min(names.size(), kMaxNames); ++j)
+      list += (j ? ", " : "") + names[j];
+    if (names.size() > kMaxNames)
+      list += ", and " + std::to_string(names.size() - kMaxNames) + " more";
+    list += ")";
+  }
+  return error() << "unsupported ONNX operators: " << list;
+}
+
+//===----------------------------------------------------------------------===//
+// Building the function
+//===----------------------------------------------------------------------===//
+
+FailureOr<RankedTensorType>
+Importer::inputType(const onnx::ValueInfoProto &info) {
+  const std::string &name = info.name();
+  if (!info.type().has_tensor_type())
+    return error() << "input '" << name
+                   << "' is not a tensor (sequence, map and optional inputs "
+                      "are not supported)";
+  const auto &tt = info.type().tensor_type();
+  Type elt = convertElementType(&context, tt.elem_type());
+  if (!elt)
+    return error() << "input '" << name << "' has element type "
+                   << onnxTypeName(tt.elem_type())
+                   << ", which Weft does not support";
+  if (!tt.has_shape())
+    return error() << "input '" << name
+                   << "' has no shape (unknown rank); Weft compiles static "
+                      "shapes only";
+  SmallVector<int64_t> shape;
+  bool ok = true;
+  for (int i = 0; i < tt.shape().dim_size(); ++i) {
+    const auto &dim = tt.shape().dim(i);
+    if (dim.has_dim_value()) {
+      if (dim.dim_value() < 0) {
+        error() << "input '" << name << "' has negative dimension "
+                << dim.dim_value();
+        ok = false;
+      }
+      shape.push_back(dim.dim_value());
+    } else if (dim.has_dim_param() && !dim.dim_param().empty()) {
+      auto it = options.dims.find(dim.dim_param());
+      if (it == options.dims.end()) {
+        error() << "input '" << name << "' has symbolic dimension '"
+                << dim.dim_param() << "'; pin it with --dim "
+                << dim.dim_param() << "=N";
+        ok = false;
+        shape.push_back(0);
+        continue;
+      }
+      if (it->second < 0) {
+        error() << "dimension '" << dim.dim_param()
+                << "' is pinned to a negative size " << it->second;
+        ok = false;
+      }
+      shape.push_back(it->second);
+    } else {
+      error() << "input '" << name << "' has unknown dimension #" << i
+              << " (neither a size nor a name to pin with --dim); Weft "
+                 "compiles static shapes only";
+      ok = false;
+      shape.push_back(0);
+    }
+  }
+  if (!ok)
+    return failure();
+  return RankedTensorType::get(shape, elt);
+}
+
+LogicalResult Importer::checkOutputType(const onnx::ValueInfoProto &info,
+                                        Value value) {
+  if (!info.type().has_tensor_type())
+    return error() << "graph output '" << info.name() << "' is not a tensor";
+  auto actual = cast<RankedTensorType>(value.getType());
+  const auto &tt = info.type().tensor_type();
+  if (Type elt = convertElementType(&context, tt.elem_type()))
+    if (elt != actual.getElementType())
+      return error() << "graph output '" << info.name()
+                     << "' is declared with element type "
+                     << onnxTypeName(tt.elem_type())
+                     << " but the graph computes " << actual;
+  if (!tt.has_shape())
+    return success();
+  SmallVector<int64_t> declared;
+  for (const auto &dim : tt.shape().dim()) {
+    if (!dim.has_dim_value())
+      return success(); // Not fully static: nothing to compare.
+    declared.push_back(dim.dim_value());
+  }
+  if (ArrayRef<int64_t>(declared) != actual.getShape()) {
+    std::string decl;
+    llvm::raw_string_ostream os(decl);
+    os << "[";
+    llvm::interleaveComma(declared, os);
+    os << "]";
+    return error() << "graph output '" << info.name()
+                   << "' is declared with shape " << decl
+                   << " but the graph computes " << actual;
+  }
+  return success();
+}
+
+FailureOr<OwningOpRef<ModuleOp>>
+Importer::build(const ConverterTable &table) {
+  const auto &graph = model.graph();
+  llvm::StringMap<const onnx::TensorProto *> initializers;
+  for (const auto &init : graph.initializer())
+    initializers[init.name()] = &init;
+
+  SmallVector<Type> argTypes;
+  SmallVector<std::string> argNames;
+  bool inputsOk = true;
+  for (const auto &in : graph.input()) {
+    if (initializers.count(in.name()))
+      continue; // An input with a default value is a constant to Weft.
+    auto type = inputType(in);
+    if (failed(type)) {
+      inputsOk = false;
+      continue;
+    }
+    argTypes.push_back(*type);
+    argNames.push_back(in.name());
+  }
+  if (!inputsOk)
+    return failure();
+  if (graph.output_size() == 0)
+    return error() << "ONNX model '" << path << "' has no graph outputs";
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  OpBuilder builder(&context);
+  builder.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(builder, fileLoc, options.entryName,
+                                   builder.getFunctionType(argTypes, {}));
+  Block *body = func.addEntryBlock();
+  builder.setInsertionPointToEnd(body);
+
+  ImportContext ctx(builder, opset);
+  for (auto [i, name] : llvm::enumerate(argNames)) {
+    body->getArgument(i).setLoc(NameLoc::get(builder.getStringAttr(name)));
+    ctx.define(name, body->getArgument(i));
+  }
+  for (const auto &init : graph.initializer())
+    if (!ctx.isDefined(init.name()))
+      ctx.addLazyInitializer(init.name(), &init);
+
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const auto &node = graph.node(i);
+    std::string name = displayName(node, i);
+    ctx.beginNode(node, name);
+    ConvertFn convert = table.lookup(node.op_type());
+    if (failed(convert(ctx, node, opset)) || ctx.hadAttributeError())
+      return failure();
+    for (int j = 0; j < node.output_size(); ++j)
+      if (!node.output(j).empty() && !ctx.isDefined(node.output(j)))
+        ctx.markUnproduced(node.output(j),
+                           "output #" + std::to_string(j) + " of node '" +
+                               name + "' (" + node.op_type() + ")");
+  }
+
+  // Graph outputs are looked up as uses of a final pseudo-node.
+  SmallVector<Value> results;
+  SmallVector<Attribute> outputNames;
+  for (const auto &out : graph.output()) {
+    if (auto producer = ctx.unproducedBy(out.name()))
+      return error() << "graph output '" << out.name() << "' is " << *producer
+                     << ", which Weft does not support";
+    if (!ctx.isDefined(out.name()))
+      return error() << "graph output '" << out.name()
+                     << "' is not computed by any node";
+    auto value = ctx.lookup(out.name());
+    if (failed(value) || failed(checkOutputType(out, *value)))
+      return failure();
+    results.push_back(*value);
+    outputNames.push_back(builder.getStringAttr(out.name()));
+  }
+  func::ReturnOp::create(builder, fileLoc, results);
+  func.setType(builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
+
+  SmallVector<Attribute> inputNames;
+  for (const auto &name : argNames)
+    inputNames.push_back(builder.getStringAttr(name));
+  func->setAttr("weft.input_names", builder.getArrayAttr(inputNames));
+  func->setAttr("weft.output_names", builder.getArrayAttr(outputNames));
+
+  if (failed(mlir::verify(*module)))
+    return failure();
+  return module;
+}
+
+FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
+  context.loadDialect<WeftDialect, func::FuncDialect>();
+  if (failed(parse()) || failed(loadExternalData()) || failed(findOpset()) ||
+      failed(check()) || failed(upgrade()))
+    return failure();
+  ConverterTable table = buildConverterTable();
+  if (failed(checkSupported(table)))
+    return failure();
+  return build(table);
+}
+
+FailureOr<OwningOpRef<ModuleOp>>
+weft::importOnnxFile(MLIRContext &context, StringRef path,
+                     const ImportOptions &options) {
+  Importer importer(context, path, options);
+  try {
+    return importer.run();
+  } catch (const std::exception &e) {
+    // Converters do not throw; this guards protobuf/libonnx surprises.
+    emitError(FileLineColLoc::get(&context, path, 0, 0))
+        << "cannot import ONNX model '" << path << "': " << e.what();
+    return failure();
+  }
+}

@@ -1,0 +1,37 @@
+//===- OnnxImporter.h - ONNX model -> weft dialect ---------------*- C++ -*-===//
+//
+// Loads an ONNX model (with external data), checks it with the ONNX checker,
+// upgrades old opsets with the ONNX version converter, pins symbolic
+// dimensions and builds a `func.func` of weft ops whose locations name the
+// ONNX node and op type. All failures are reported as MLIR diagnostics.
+//
+//===----------------------------------------------------------------------===//
+#ifndef WEFT_COMPILER_IMPORT_ONNXIMPORTER_H
+#define WEFT_COMPILER_IMPORT_ONNXIMPORTER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <string>
+
+namespace weft {
+
+struct ImportOptions {
+  /// Values for symbolic dimensions, e.g. {"batch": 1}.
+  llvm::StringMap<int64_t> dims;
+  /// Name of the generated function.
+  std::string entryName = "main";
+};
+
+/// Imports the model at `path`. The module holds one function `entryName`
+/// with attributes `weft.input_names` / `weft.output_names` (arrays of
+/// strings, in model order). Returns failure after emitting diagnostics.
+mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>>
+importOnnxFile(mlir::MLIRContext &context, llvm::StringRef path,
+               const ImportOptions &options);
+
+} // namespace weft
+
+#endif // WEFT_COMPILER_IMPORT_ONNXIMPORTER_H

@@ -1,0 +1,37 @@
+//===- WeftDialect.h - the weft dialect --------------------------*- C++ -*-===//
+//
+// Declares the weft dialect and its ops. Include this header, not the
+// generated .inc files, from everywhere else.
+//
+//===----------------------------------------------------------------------===//
+#ifndef WEFT_DIALECTS_WEFT_IR_WEFTDIALECT_H
+#define WEFT_DIALECTS_WEFT_IR_WEFTDIALECT_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "dialects/weft/IR/WeftDialect.h.inc"
+#include "dialects/weft/IR/WeftEnums.h.inc"
+
+#define GET_OP_CLASSES
+#include "dialects/weft/IR/WeftOps.h.inc"
+
+namespace weft {
+/// Computes the numpy-style broadcast of two static shapes; failure if they
+/// are incompatible.
+llvm::FailureOr<llvm::SmallVector<int64_t>>
+broadcastShapes(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> b);
+
+/// Output extent of a sliding window along one dimension (conv and pooling).
+int64_t windowOutputSize(int64_t in, int64_t kernel, int64_t stride,
+                         int64_t dilation, int64_t padBegin, int64_t padEnd,
+                         bool ceilMode);
+} // namespace weft
+
+#endif // WEFT_DIALECTS_WEFT_IR_WEFTDIALECT_H

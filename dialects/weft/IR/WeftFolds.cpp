@@ -1,0 +1,153 @@
+//===- WeftFolds.cpp - weft folders --------------------------------------===//
+//
+// Folds that shrink the graph before dispatch formation: constant folding of
+// elementwise arithmetic on weights (e.g. batch-norm parameters), algebraic
+// identities, and collapsing of no-op data movement.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/weft/IR/WeftDialect.h"
+
+#include "mlir/Dialect/CommonFolders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+using namespace weft;
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+OpFoldResult IdentityOp::fold(FoldAdaptor) { return getInput(); }
+
+OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
+  if (auto inner = getInput().getDefiningOp<NegOp>())
+    return inner.getInput();
+  return constFoldUnaryOp<FloatAttr, APFloat, void>(adaptor.getOperands(),
+                                     [](const APFloat &a) { return -a; });
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor) {
+  if (getInput().getType() == getOutput().getType())
+    return getInput();
+  return {};
+}
+
+// True when `attr` is a splat equal to `value` (integer or float).
+static bool isSplatOf(Attribute attr, double value) {
+  auto splat = dyn_cast_or_null<SplatElementsAttr>(attr);
+  if (!splat)
+    return false;
+  Type elt = splat.getElementType();
+  if (isa<FloatType>(elt))
+    return splat.getSplatValue<APFloat>().convertToDouble() == value;
+  if (elt.isInteger() && !elt.isInteger(1))
+    return splat.getSplatValue<APInt>().getSExtValue() == (int64_t)value;
+  return false;
+}
+
+// Folds `op` on two constants of identical type (broadcasting cases are left
+// to the generic code, which is rare for weights).
+template <typename Fn>
+static OpFoldResult foldFloatBinary(Operation *op, ArrayRef<Attribute> operands,
+                                    Fn &&fn) {
+  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+  if (!isa<FloatType>(resultType.getElementType()))
+    return {};
+  auto lhs = dyn_cast_or_null<DenseElementsAttr>(operands[0]);
+  auto rhs = dyn_cast_or_null<DenseElementsAttr>(operands[1]);
+  if (!lhs || !rhs)
+    return {};
+  if ((lhs.getType() != resultType && !lhs.isSplat()) ||
+      (rhs.getType() != resultType && !rhs.isSplat()))
+    return {};
+  // Keep folding bounded: large broadcasted constants stay runtime work.
+  if (resultType.getNumElements() > (1 << 22))
+    return {};
+  if (lhs.isSplat() && rhs.isSplat())
+    return DenseElementsAttr::get(
+        resultType, fn(lhs.getSplatValue<APFloat>(), rhs.getSplatValue<APFloat>()));
+  SmallVector<APFloat> out;
+  out.reserve(resultType.getNumElements());
+  auto lv = lhs.getValues<APFloat>(), rv = rhs.getValues<APFloat>();
+  for (int64_t i = 0, e = resultType.getNumElements(); i < e; ++i)
+    out.push_back(fn(lhs.isSplat() ? lv[0] : lv[i], rhs.isSplat() ? rv[0] : rv[i]));
+  return DenseElementsAttr::get(resultType, out);
+}
+
+OpFoldResult AddOp::fold(FoldAdaptor a) {
+  if (isSplatOf(a.getRhs(), 0) && getLhs().getType() == getType())
+    return getLhs();
+  if (isSplatOf(a.getLhs(), 0) && getRhs().getType() == getType())
+    return getRhs();
+  return foldFloatBinary(*this, a.getOperands(),
+                         [](APFloat x, const APFloat &y) { return x + y; });
+}
+
+OpFoldResult SubOp::fold(FoldAdaptor a) {
+  if (isSplatOf(a.getRhs(), 0) && getLhs().getType() == getType())
+    return getLhs();
+  return foldFloatBinary(*this, a.getOperands(),
+                         [](APFloat x, const APFloat &y) { return x - y; });
+}
+
+OpFoldResult MulOp::fold(FoldAdaptor a) {
+  if (isSplatOf(a.getRhs(), 1) && getLhs().getType() == getType())
+    return getLhs();
+  if (isSplatOf(a.getLhs(), 1) && getRhs().getType() == getType())
+    return getRhs();
+  return foldFloatBinary(*this, a.getOperands(),
+                         [](APFloat x, const APFloat &y) { return x * y; });
+}
+
+OpFoldResult DivOp::fold(FoldAdaptor a) {
+  if (isSplatOf(a.getRhs(), 1) && getLhs().getType() == getType())
+    return getLhs();
+  return foldFloatBinary(*this, a.getOperands(),
+                         [](APFloat x, const APFloat &y) { return x / y; });
+}
+
+OpFoldResult PowOp::fold(FoldAdaptor a) {
+  if (isSplatOf(a.getRhs(), 1) && getLhs().getType() == getType())
+    return getLhs();
+  return {};
+}
+
+OpFoldResult MaxOp::fold(FoldAdaptor a) {
+  if (getLhs() == getRhs() && getLhs().getType() == getType())
+    return getLhs();
+  return {};
+}
+OpFoldResult MinOp::fold(FoldAdaptor a) {
+  if (getLhs() == getRhs() && getLhs().getType() == getType())
+    return getLhs();
+  return {};
+}
+OpFoldResult PReluOp::fold(FoldAdaptor) { return {}; }
+OpFoldResult AndOp::fold(FoldAdaptor) { return {}; }
+OpFoldResult OrOp::fold(FoldAdaptor) { return {}; }
+OpFoldResult XorOp::fold(FoldAdaptor) { return {}; }
+
+OpFoldResult ReshapeOp::fold(FoldAdaptor a) {
+  if (getInput().getType() == getType())
+    return getInput();
+  if (auto dense = dyn_cast_or_null<DenseElementsAttr>(a.getInput()))
+    return dense.reshape(getType());
+  // reshape(reshape(x)) only depends on x's bytes: skip the middle one.
+  if (auto inner = getInput().getDefiningOp<ReshapeOp>()) {
+    getInputMutable().assign(inner.getInput());
+    return getResult();
+  }
+  return {};
+}
+
+OpFoldResult TransposeOp::fold(FoldAdaptor a) {
+  ArrayRef<int64_t> perm = getPerm();
+  bool identity = true;
+  for (auto [i, p] : llvm::enumerate(perm))
+    identity &= (int64_t)i == p;
+  if (identity)
+    return getInput();
+  // Transposing a splat only changes the shape.
+  if (auto splat = dyn_cast_or_null<SplatElementsAttr>(a.getInput()))
+    return splat.resizeSplat(getType());
+  return {};
+}

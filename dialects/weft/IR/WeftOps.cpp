@@ -1,0 +1,512 @@
+//===- WeftOps.cpp - weft op verifiers and shape inference ----------------===//
+//
+// Every graph op infers its static result type from its operands and
+// attributes, so the importer never has to trust ONNX value_info, and
+// verifiers reject malformed attributes with a message at the op's location
+// (the ONNX node name).
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/weft/IR/WeftDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace weft;
+
+//===----------------------------------------------------------------------===//
+// Shared helpers
+//===----------------------------------------------------------------------===//
+
+FailureOr<SmallVector<int64_t>> weft::broadcastShapes(ArrayRef<int64_t> a,
+                                                      ArrayRef<int64_t> b) {
+  size_t rank = std::max(a.size(), b.size());
+  SmallVector<int64_t> out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (da != db && da != 1 && db != 1)
+      return failure();
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+int64_t weft::windowOutputSize(int64_t in, int64_t kernel, int64_t stride,
+                               int64_t dilation, int64_t padBegin,
+                               int64_t padEnd, bool ceilMode) {
+  int64_t span = (kernel - 1) * dilation + 1;
+  int64_t avail = in + padBegin + padEnd - span;
+  if (avail < 0)
+    return 0;
+  int64_t out = (ceilMode ? (avail + stride - 1) / stride : avail / stride) + 1;
+  // A ceil-mode window must start inside the input or its leading padding.
+  if (ceilMode && (out - 1) * stride >= in + padBegin)
+    --out;
+  return out;
+}
+
+static LogicalResult emitInferError(std::optional<Location> loc,
+                                    const Twine &message) {
+  if (loc)
+    return emitError(*loc, message);
+  return failure();
+}
+
+static RankedTensorType tensorOf(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
+
+// Wraps the generic InferTypeOpInterface hook around an adaptor-based body.
+#define WEFT_INFER(OP)                                                         \
+  LogicalResult OP::inferReturnTypes(                                          \
+      MLIRContext *ctx, std::optional<Location> loc, ValueRange operands,      \
+      DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,       \
+      SmallVectorImpl<Type> &results) {                                        \
+    OP::Adaptor adaptor(operands, attrs, props, regions);                      \
+    return infer##OP(ctx, loc, adaptor, results);                              \
+  }
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+static LogicalResult inferBroadcast(std::optional<Location> loc,
+                                    ArrayRef<Value> values, Type elementType,
+                                    SmallVectorImpl<Type> &results) {
+  SmallVector<int64_t> shape;
+  for (Value v : values) {
+    auto t = tensorOf(v);
+    auto b = broadcastShapes(shape, t.getShape());
+    if (failed(b))
+      return emitInferError(loc, "operands are not broadcast-compatible");
+    shape = *b;
+  }
+  results.push_back(RankedTensorType::get(shape, elementType));
+  return success();
+}
+
+template <typename AdaptorT>
+static LogicalResult inferBinary(MLIRContext *, std::optional<Location> loc,
+                                 AdaptorT adaptor,
+                                 SmallVectorImpl<Type> &results) {
+  Type lhsElt = tensorOf(adaptor.getLhs()).getElementType();
+  if (lhsElt != tensorOf(adaptor.getRhs()).getElementType())
+    return emitInferError(loc, "operand element types differ");
+  return inferBroadcast(loc, {adaptor.getLhs(), adaptor.getRhs()}, lhsElt,
+                        results);
+}
+
+#define WEFT_BINARY(OP)                                                        \
+  static LogicalResult infer##OP(MLIRContext *c, std::optional<Location> l,    \
+                                 OP::Adaptor a, SmallVectorImpl<Type> &r) {    \
+    return inferBinary(c, l, a, r);                                            \
+  }                                                                            \
+  WEFT_INFER(OP)
+WEFT_BINARY(AddOp)
+WEFT_BINARY(SubOp)
+WEFT_BINARY(MulOp)
+WEFT_BINARY(DivOp)
+WEFT_BINARY(MaxOp)
+WEFT_BINARY(MinOp)
+WEFT_BINARY(PReluOp)
+WEFT_BINARY(AndOp)
+WEFT_BINARY(OrOp)
+WEFT_BINARY(XorOp)
+#undef WEFT_BINARY
+
+// Pow allows different base and exponent types; the result takes the base's.
+static LogicalResult inferPowOp(MLIRContext *, std::optional<Location> loc,
+                                PowOp::Adaptor a, SmallVectorImpl<Type> &r) {
+  return inferBroadcast(loc, {a.getLhs(), a.getRhs()},
+                        tensorOf(a.getLhs()).getElementType(), r);
+}
+WEFT_INFER(PowOp)
+
+static LogicalResult inferCompareOp(MLIRContext *ctx,
+                                    std::optional<Location> loc,
+                                    CompareOp::Adaptor a,
+                                    SmallVectorImpl<Type> &r) {
+  if (tensorOf(a.getLhs()).getElementType() !=
+      tensorOf(a.getRhs()).getElementType())
+    return emitInferError(loc, "operand element types differ");
+  return inferBroadcast(loc, {a.getLhs(), a.getRhs()},
+                        IntegerType::get(ctx, 1), r);
+}
+WEFT_INFER(CompareOp)
+
+static LogicalResult inferWhereOp(MLIRContext *, std::optional<Location> loc,
+                                  WhereOp::Adaptor a,
+                                  SmallVectorImpl<Type> &r) {
+  if (!tensorOf(a.getCondition()).getElementType().isInteger(1))
+    return emitInferError(loc, "condition must be a tensor of i1");
+  Type elt = tensorOf(a.getLhs()).getElementType();
+  if (elt != tensorOf(a.getRhs()).getElementType())
+    return emitInferError(loc, "value operand element types differ");
+  return inferBroadcast(loc, {a.getCondition(), a.getLhs(), a.getRhs()}, elt,
+                        r);
+}
+WEFT_INFER(WhereOp)
+
+LogicalResult ClipOp::verify() {
+  if (getMin().convertToDouble() > getMax().convertToDouble())
+    return emitOpError("min ") << getMin().convertToDouble()
+                               << " is greater than max "
+                               << getMax().convertToDouble();
+  return success();
+}
+
+LogicalResult CastOp::verify() {
+  if (getInput().getType().getShape() != getOutput().getType().getShape())
+    return emitOpError("input and output shapes differ");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions
+//===----------------------------------------------------------------------===//
+
+static LogicalResult inferMatMulOp(MLIRContext *, std::optional<Location> loc,
+                                   MatMulOp::Adaptor a,
+                                   SmallVectorImpl<Type> &r) {
+  auto lhs = tensorOf(a.getLhs()), rhs = tensorOf(a.getRhs());
+  if (lhs.getRank() < 2 || rhs.getRank() < 2)
+    return emitInferError(loc, "matmul operands must have rank >= 2");
+  if (lhs.getElementType() != rhs.getElementType())
+    return emitInferError(loc, "operand element types differ");
+  int64_t m = lhs.getShape()[lhs.getRank() - 2];
+  int64_t k = lhs.getShape().back();
+  int64_t k2 = rhs.getShape()[rhs.getRank() - 2];
+  int64_t n = rhs.getShape().back();
+  if (k != k2)
+    return emitInferError(loc, "matmul contraction sizes differ");
+  auto batch = broadcastShapes(lhs.getShape().drop_back(2),
+                               rhs.getShape().drop_back(2));
+  if (failed(batch))
+    return emitInferError(loc, "batch dimensions are not broadcast-compatible");
+  SmallVector<int64_t> shape = *batch;
+  shape.push_back(m);
+  shape.push_back(n);
+  r.push_back(RankedTensorType::get(shape, lhs.getElementType()));
+  return success();
+}
+WEFT_INFER(MatMulOp)
+
+static LogicalResult inferGemmOp(MLIRContext *, std::optional<Location> loc,
+                                 GemmOp::Adaptor a, SmallVectorImpl<Type> &r) {
+  auto at = tensorOf(a.getA()), bt = tensorOf(a.getB());
+  if (at.getRank() != 2 || bt.getRank() != 2)
+    return emitInferError(loc, "gemm operands A and B must be 2-D");
+  int64_t m = at.getShape()[a.getTransA() ? 1 : 0];
+  int64_t k = at.getShape()[a.getTransA() ? 0 : 1];
+  int64_t k2 = bt.getShape()[a.getTransB() ? 1 : 0];
+  int64_t n = bt.getShape()[a.getTransB() ? 0 : 1];
+  if (k != k2)
+    return emitInferError(loc, "gemm contraction sizes differ");
+  r.push_back(RankedTensorType::get({m, n}, at.getElementType()));
+  return success();
+}
+WEFT_INFER(GemmOp)
+
+LogicalResult GemmOp::verify() {
+  if (Value c = getC()) {
+    auto b = broadcastShapes(getOutput().getType().getShape(),
+                             tensorOf(c).getShape());
+    if (failed(b) || ArrayRef<int64_t>(*b) != getOutput().getType().getShape())
+      return emitOpError("C does not broadcast to the result shape");
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Windows: conv and pooling
+//===----------------------------------------------------------------------===//
+
+static LogicalResult checkWindowAttrs(Operation *op, ArrayRef<int64_t> strides,
+                                      ArrayRef<int64_t> dilations,
+                                      ArrayRef<int64_t> pads) {
+  if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4)
+    return op->emitOpError(
+        "expects 2 strides, 2 dilations and 4 pads (2-D windows only)");
+  if (llvm::any_of(strides, [](int64_t s) { return s <= 0; }) ||
+      llvm::any_of(dilations, [](int64_t d) { return d <= 0; }))
+    return op->emitOpError("strides and dilations must be positive");
+  if (llvm::any_of(pads, [](int64_t p) { return p < 0; }))
+    return op->emitOpError("pads must be non-negative");
+  return success();
+}
+
+static LogicalResult inferConvOp(MLIRContext *, std::optional<Location> loc,
+                                 ConvOp::Adaptor a, SmallVectorImpl<Type> &r) {
+  auto in = tensorOf(a.getInput()), w = tensorOf(a.getFilter());
+  if (in.getRank() != 4 || w.getRank() != 4)
+    return emitInferError(loc, "conv supports 2-D (rank-4 NCHW) inputs only");
+  ArrayRef<int64_t> s = a.getStrides(), d = a.getDilations(), p = a.getPads();
+  if (s.size() != 2 || d.size() != 2 || p.size() != 4)
+    return emitInferError(loc, "conv expects 2 strides, 2 dilations, 4 pads");
+  int64_t oh = windowOutputSize(in.getShape()[2], w.getShape()[2], s[0], d[0],
+                                p[0], p[2], false);
+  int64_t ow = windowOutputSize(in.getShape()[3], w.getShape()[3], s[1], d[1],
+                                p[1], p[3], false);
+  r.push_back(RankedTensorType::get({in.getShape()[0], w.getShape()[0], oh, ow},
+                                    in.getElementType()));
+  return success();
+}
+WEFT_INFER(ConvOp)
+
+LogicalResult ConvOp::verify() {
+  if (failed(checkWindowAttrs(*this, getStrides(), getDilations(), getPads())))
+    return failure();
+  auto in = getInput().getType(), w = getFilter().getType();
+  int64_t g = getGroup();
+  if (g <= 0 || in.getShape()[1] % g != 0 || w.getShape()[0] % g != 0)
+    return emitOpError("group ") << g << " does not divide the channels";
+  if (in.getShape()[1] / g != w.getShape()[1])
+    return emitOpError("filter expects ")
+           << w.getShape()[1] * g << " input channels but the input has "
+           << in.getShape()[1];
+  if (Value b = getBias())
+    if (tensorOf(b).getRank() != 1 || tensorOf(b).getShape()[0] != w.getShape()[0])
+      return emitOpError("bias must be 1-D with one value per output channel");
+  return success();
+}
+
+static LogicalResult inferPoolOp(MLIRContext *, std::optional<Location> loc,
+                                 PoolOp::Adaptor a, SmallVectorImpl<Type> &r) {
+  auto in = tensorOf(a.getInput());
+  ArrayRef<int64_t> k = a.getKernel(), s = a.getStrides(),
+                    d = a.getDilations(), p = a.getPads();
+  if (in.getRank() != 4 || k.size() != 2 || s.size() != 2 || d.size() != 2 ||
+      p.size() != 4)
+    return emitInferError(loc, "pool supports 2-D (rank-4 NCHW) inputs only");
+  bool ceil = a.getCeilMode();
+  int64_t oh = windowOutputSize(in.getShape()[2], k[0], s[0], d[0], p[0], p[2],
+                                ceil);
+  int64_t ow = windowOutputSize(in.getShape()[3], k[1], s[1], d[1], p[1], p[3],
+                                ceil);
+  r.push_back(RankedTensorType::get(
+      {in.getShape()[0], in.getShape()[1], oh, ow}, in.getElementType()));
+  return success();
+}
+WEFT_INFER(PoolOp)
+
+LogicalResult PoolOp::verify() {
+  if (getKernel().size() != 2 ||
+      llvm::any_of(getKernel(), [](int64_t k) { return k <= 0; }))
+    return emitOpError("kernel must hold two positive sizes");
+  return checkWindowAttrs(*this, getStrides(), getDilations(), getPads());
+}
+
+static LogicalResult inferBatchNormOp(MLIRContext *,
+                                      std::optional<Location> loc,
+                                      BatchNormOp::Adaptor a,
+                                      SmallVectorImpl<Type> &r) {
+  auto in = tensorOf(a.getInput());
+  if (in.getRank() < 2)
+    return emitInferError(loc, "batch_norm input must have rank >= 2");
+  for (Value v : {a.getScale(), a.getBias(), a.getMean(), a.getVariance()})
+    if (tensorOf(v).getRank() != 1 ||
+        tensorOf(v).getShape()[0] != in.getShape()[1])
+      return emitInferError(loc, "batch_norm parameters must be 1-D of size C");
+  r.push_back(in);
+  return success();
+}
+WEFT_INFER(BatchNormOp)
+
+LogicalResult SoftmaxOp::verify() {
+  int64_t rank = getInput().getType().getRank();
+  if (getAxis() < 0 || getAxis() >= rank)
+    return emitOpError("axis ") << getAxis() << " is out of range for rank "
+                                << rank;
+  return success();
+}
+
+static SmallVector<int64_t> reducedShape(ArrayRef<int64_t> shape,
+                                         ArrayRef<int64_t> axes, bool keep) {
+  SmallVector<int64_t> out;
+  for (auto [i, d] : llvm::enumerate(shape)) {
+    bool reduced = axes.empty() || llvm::is_contained(axes, (int64_t)i);
+    if (!reduced)
+      out.push_back(d);
+    else if (keep)
+      out.push_back(1);
+  }
+  return out;
+}
+
+static LogicalResult inferReduceOp(MLIRContext *, std::optional<Location> loc,
+                                   ReduceOp::Adaptor a,
+                                   SmallVectorImpl<Type> &r) {
+  auto in = tensorOf(a.getInput());
+  r.push_back(RankedTensorType::get(
+      reducedShape(in.getShape(), a.getAxes(), a.getKeepdims()),
+      in.getElementType()));
+  return success();
+}
+WEFT_INFER(ReduceOp)
+
+LogicalResult ReduceOp::verify() {
+  int64_t rank = getInput().getType().getRank();
+  int64_t prev = -1;
+  for (int64_t axis : getAxes()) {
+    if (axis <= prev || axis >= rank)
+      return emitOpError("axes must be sorted, unique and in [0, ")
+             << rank << ")";
+    prev = axis;
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReshapeOp::verify() {
+  auto in = getInput().getType(), out = getOutput().getType();
+  if (in.getNumElements() != out.getNumElements())
+    return emitOpError("cannot reshape ")
+           << in.getNumElements() << " elements into " << out;
+  if (in.getElementType() != out.getElementType())
+    return emitOpError("element type must not change");
+  return success();
+}
+
+static LogicalResult inferTransposeOp(MLIRContext *,
+                                      std::optional<Location> loc,
+                                      TransposeOp::Adaptor a,
+                                      SmallVectorImpl<Type> &r) {
+  auto in = tensorOf(a.getInput());
+  ArrayRef<int64_t> perm = a.getPerm();
+  if ((int64_t)perm.size() != in.getRank())
+    return emitInferError(loc, "perm size must equal the input rank");
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm) {
+    if (p < 0 || p >= in.getRank())
+      return emitInferError(loc, "perm entry out of range");
+    shape.push_back(in.getShape()[p]);
+  }
+  r.push_back(RankedTensorType::get(shape, in.getElementType()));
+  return success();
+}
+WEFT_INFER(TransposeOp)
+
+LogicalResult TransposeOp::verify() {
+  SmallVector<bool> seen(getPerm().size(), false);
+  for (int64_t p : getPerm()) {
+    if (seen[p])
+      return emitOpError("perm is not a permutation");
+    seen[p] = true;
+  }
+  return success();
+}
+
+static LogicalResult inferConcatOp(MLIRContext *, std::optional<Location> loc,
+                                   ConcatOp::Adaptor a,
+                                   SmallVectorImpl<Type> &r) {
+  if (a.getInputs().empty())
+    return emitInferError(loc, "concat needs at least one input");
+  auto first = tensorOf(a.getInputs()[0]);
+  int64_t axis = a.getAxis();
+  if (axis < 0 || axis >= first.getRank())
+    return emitInferError(loc, "concat axis out of range");
+  SmallVector<int64_t> shape(first.getShape());
+  shape[axis] = 0;
+  for (Value v : a.getInputs()) {
+    auto t = tensorOf(v);
+    if (t.getRank() != first.getRank() ||
+        t.getElementType() != first.getElementType())
+      return emitInferError(loc, "concat inputs differ in rank or type");
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      if (i != axis && t.getShape()[i] != first.getShape()[i])
+        return emitInferError(loc, "concat inputs differ off the axis");
+    shape[axis] += t.getShape()[axis];
+  }
+  r.push_back(RankedTensorType::get(shape, first.getElementType()));
+  return success();
+}
+WEFT_INFER(ConcatOp)
+
+LogicalResult ConcatOp::verify() { return success(); }
+
+static LogicalResult inferPadOp(MLIRContext *, std::optional<Location> loc,
+                                PadOp::Adaptor a, SmallVectorImpl<Type> &r) {
+  auto in = tensorOf(a.getInput());
+  if ((int64_t)a.getLow().size() != in.getRank() ||
+      (int64_t)a.getHigh().size() != in.getRank())
+    return emitInferError(loc, "pad needs low/high per dimension");
+  SmallVector<int64_t> shape;
+  for (int64_t i = 0; i < in.getRank(); ++i)
+    shape.push_back(in.getShape()[i] + a.getLow()[i] + a.getHigh()[i]);
+  r.push_back(RankedTensorType::get(shape, in.getElementType()));
+  return success();
+}
+WEFT_INFER(PadOp)
+
+LogicalResult PadOp::verify() {
+  if (llvm::any_of(getLow(), [](int64_t v) { return v < 0; }) ||
+      llvm::any_of(getHigh(), [](int64_t v) { return v < 0; }))
+    return emitOpError("negative padding is not supported");
+  return success();
+}
+
+static LogicalResult inferSliceOp(MLIRContext *, std::optional<Location> loc,
+                                  SliceOp::Adaptor a,
+                                  SmallVectorImpl<Type> &r) {
+  auto in = tensorOf(a.getInput());
+  r.push_back(RankedTensorType::get(a.getSizes(), in.getElementType()));
+  return success();
+}
+WEFT_INFER(SliceOp)
+
+LogicalResult SliceOp::verify() {
+  auto in = getInput().getType();
+  int64_t rank = in.getRank();
+  if ((int64_t)getStarts().size() != rank || (int64_t)getSizes().size() != rank ||
+      (int64_t)getSteps().size() != rank)
+    return emitOpError("starts, sizes and steps need one entry per dimension");
+  for (int64_t i = 0; i < rank; ++i) {
+    int64_t start = getStarts()[i], size = getSizes()[i], step = getSteps()[i];
+    if (step == 0 || size < 0)
+      return emitOpError("invalid step or size in dimension ") << i;
+    if (size == 0)
+      continue;
+    int64_t last = start + (size - 1) * step;
+    if (start < 0 || start >= in.getShape()[i] || last < 0 ||
+        last >= in.getShape()[i])
+      return emitOpError("slice leaves the input in dimension ") << i;
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Dispatch regions
+//===----------------------------------------------------------------------===//
+
+void DispatchOp::build(OpBuilder &builder, OperationState &state,
+                       TypeRange resultTypes, ValueRange inputs) {
+  state.addOperands(inputs);
+  state.addTypes(resultTypes);
+  Region *body = state.addRegion();
+  Block *block = new Block();
+  body->push_back(block);
+  for (Value v : inputs)
+    block->addArgument(v.getType(), v.getLoc());
+}
+
+LogicalResult DispatchOp::verify() {
+  Block &block = getBody().front();
+  if (block.getNumArguments() != getInputs().size())
+    return emitOpError("body must take one argument per input");
+  for (auto [arg, in] : llvm::zip(block.getArguments(), getInputs()))
+    if (arg.getType() != in.getType())
+      return emitOpError("body argument types must match the inputs");
+  auto yield = cast<YieldOp>(block.getTerminator());
+  if (yield.getValues().getTypes() != getResultTypes())
+    return emitOpError("yielded types must match the results");
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "dialects/weft/IR/WeftOps.cpp.inc"

@@ -1,0 +1,393 @@
+//===- WeftOps.td - weft graph and structural ops ----------*- tablegen -*-===//
+//
+// Op definitions. Folders and canonicalizations live in WeftFolds.cpp,
+// verifiers and shape inference in WeftOps.cpp.
+//
+//===----------------------------------------------------------------------===//
+#ifndef WEFT_OPS_TD
+#define WEFT_OPS_TD
+
+include "dialects/weft/IR/WeftDialect.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/IR/EnumAttr.td"
+include "mlir/IR/RegionKindInterface.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Weft_Tensor : RankedTensorOf<[AnyType]>;
+def Weft_FloatTensor : RankedTensorOf<[AnyFloat]>;
+
+class Weft_InferredOp<string mnemonic, list<Trait> traits = []>
+    : Weft_Op<mnemonic, !listconcat(traits,
+        [Pure, DeclareOpInterfaceMethods<InferTypeOpInterface>])>;
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+def Weft_ConstantOp : Weft_Op<"constant", [ConstantLike, Pure,
+    AllTypesMatch<["value", "result"]>]> {
+  let summary = "A constant tensor (an ONNX initializer or Constant node)";
+  let description = [{
+    Holds weights and other compile-time tensors. Import builds the attribute
+    from the raw initializer bytes, never through text. Weights end up in the
+    object file's read-only data.
+
+    ```mlir
+    %w = weft.constant dense<1.0> : tensor<4x4xf32>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs Weft_Tensor:$result);
+  let assemblyFormat = "attr-dict $value";
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise unary ops
+//===----------------------------------------------------------------------===//
+
+class Weft_UnaryOp<string mnemonic, string onnxName, list<Trait> traits = []>
+    : Weft_Op<mnemonic, !listconcat(traits,
+        [Pure, SameOperandsAndResultType, Elementwise])> {
+  let summary = "Elementwise " # onnxName;
+  let description = "Applies ONNX `" # onnxName # "` to every element; "
+      # "the result has the operand's type.";
+  let arguments = (ins Weft_Tensor:$input);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($output)";
+}
+
+def Weft_ReluOp : Weft_UnaryOp<"relu", "Relu">;
+def Weft_SigmoidOp : Weft_UnaryOp<"sigmoid", "Sigmoid">;
+def Weft_TanhOp : Weft_UnaryOp<"tanh", "Tanh">;
+def Weft_ExpOp : Weft_UnaryOp<"exp", "Exp">;
+def Weft_LogOp : Weft_UnaryOp<"log", "Log">;
+def Weft_SqrtOp : Weft_UnaryOp<"sqrt", "Sqrt">;
+def Weft_NegOp : Weft_UnaryOp<"neg", "Neg"> { let hasFolder = 1; }
+def Weft_AbsOp : Weft_UnaryOp<"abs", "Abs">;
+def Weft_ReciprocalOp : Weft_UnaryOp<"reciprocal", "Reciprocal">;
+def Weft_FloorOp : Weft_UnaryOp<"floor", "Floor">;
+def Weft_CeilOp : Weft_UnaryOp<"ceil", "Ceil">;
+def Weft_RoundOp : Weft_UnaryOp<"round", "Round">;
+def Weft_SinOp : Weft_UnaryOp<"sin", "Sin">;
+def Weft_CosOp : Weft_UnaryOp<"cos", "Cos">;
+def Weft_TanOp : Weft_UnaryOp<"tan", "Tan">;
+def Weft_AtanOp : Weft_UnaryOp<"atan", "Atan">;
+def Weft_SinhOp : Weft_UnaryOp<"sinh", "Sinh">;
+def Weft_CoshOp : Weft_UnaryOp<"cosh", "Cosh">;
+def Weft_ErfOp : Weft_UnaryOp<"erf", "Erf">;
+def Weft_SignOp : Weft_UnaryOp<"sign", "Sign">;
+def Weft_SoftplusOp : Weft_UnaryOp<"softplus", "Softplus">;
+def Weft_SoftsignOp : Weft_UnaryOp<"softsign", "Softsign">;
+def Weft_NotOp : Weft_UnaryOp<"not", "Not">;
+def Weft_IdentityOp : Weft_UnaryOp<"identity", "Identity"> {
+  let hasFolder = 1;
+}
+
+// Unary ops with float parameters. One op with a kind enum keeps the family
+// small while every parameter stays explicit in the IR.
+def Weft_ActKind : I32EnumAttr<"ActivationKind", "parameterised activation", [
+    I32EnumAttrCase<"leaky_relu", 0>, I32EnumAttrCase<"elu", 1>,
+    I32EnumAttrCase<"selu", 2>, I32EnumAttrCase<"hard_sigmoid", 3>,
+    I32EnumAttrCase<"celu", 4>, I32EnumAttrCase<"thresholded_relu", 5>,
+    I32EnumAttrCase<"hard_swish", 6>, I32EnumAttrCase<"shrink", 7>]> {
+  let cppNamespace = "::weft";
+}
+
+def Weft_ActivationOp : Weft_Op<"activation",
+    [Pure, SameOperandsAndResultType, Elementwise]> {
+  let summary = "Parameterised elementwise activation";
+  let description = [{
+    LeakyRelu, Elu, Selu, HardSigmoid, Celu, ThresholdedRelu, HardSwish and
+    Shrink. `alpha` and `beta` hold the op's two parameters (Selu: alpha,
+    gamma; HardSigmoid: alpha, beta; Shrink: bias, lambd); unused ones are 0.
+  }];
+  let arguments = (ins Weft_Tensor:$input, Weft_ActKind:$kind,
+                   F32Attr:$alpha, F32Attr:$beta);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$kind $input attr-dict `:` type($output)";
+}
+
+def Weft_ClipOp : Weft_Op<"clip", [Pure, SameOperandsAndResultType,
+    Elementwise]> {
+  let summary = "Elementwise clamp to [min, max]";
+  let description = "ONNX `Clip` with constant bounds folded into attributes.";
+  let arguments = (ins Weft_Tensor:$input, F64Attr:$min, F64Attr:$max);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($output)";
+  let hasVerifier = 1;
+}
+
+def Weft_CastOp : Weft_Op<"cast", [Pure, Elementwise]> {
+  let summary = "Elementwise element-type conversion (ONNX Cast)";
+  let arguments = (ins Weft_Tensor:$input);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($output)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise binary ops with ONNX (numpy) broadcasting
+//===----------------------------------------------------------------------===//
+
+class Weft_BinaryOp<string mnemonic, string onnxName, list<Trait> traits = []>
+    : Weft_InferredOp<mnemonic, !listconcat(traits, [Elementwise])> {
+  let summary = "Elementwise " # onnxName # " with multidirectional broadcasting";
+  let description = "ONNX `" # onnxName # "`: operands broadcast numpy-style "
+      # "to the result shape.";
+  let arguments = (ins Weft_Tensor:$lhs, Weft_Tensor:$rhs);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def Weft_AddOp : Weft_BinaryOp<"add", "Add", [Commutative]>;
+def Weft_SubOp : Weft_BinaryOp<"sub", "Sub">;
+def Weft_MulOp : Weft_BinaryOp<"mul", "Mul", [Commutative]>;
+def Weft_DivOp : Weft_BinaryOp<"div", "Div">;
+def Weft_PowOp : Weft_BinaryOp<"pow", "Pow">;
+def Weft_MaxOp : Weft_BinaryOp<"max", "Max", [Commutative]>;
+def Weft_MinOp : Weft_BinaryOp<"min", "Min", [Commutative]>;
+def Weft_PReluOp : Weft_BinaryOp<"prelu", "PRelu">;
+def Weft_AndOp : Weft_BinaryOp<"and", "And", [Commutative]>;
+def Weft_OrOp : Weft_BinaryOp<"or", "Or", [Commutative]>;
+def Weft_XorOp : Weft_BinaryOp<"xor", "Xor", [Commutative]>;
+
+def Weft_CmpKind : I32EnumAttr<"CompareKind", "comparison predicate", [
+    I32EnumAttrCase<"eq", 0>, I32EnumAttrCase<"lt", 1>, I32EnumAttrCase<"le", 2>,
+    I32EnumAttrCase<"gt", 3>, I32EnumAttrCase<"ge", 4>]> {
+  let cppNamespace = "::weft";
+}
+
+def Weft_CompareOp : Weft_InferredOp<"compare", [Elementwise]> {
+  let summary = "Elementwise comparison with broadcasting, i1 result";
+  let description = "ONNX `Equal`, `Less`, `LessOrEqual`, `Greater`, `GreaterOrEqual`.";
+  let arguments = (ins Weft_CmpKind:$kind, Weft_Tensor:$lhs, Weft_Tensor:$rhs);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$kind $lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
+def Weft_WhereOp : Weft_InferredOp<"where", [Elementwise]> {
+  let summary = "Elementwise select with three-way broadcasting (ONNX Where)";
+  let arguments = (ins Weft_Tensor:$condition, Weft_Tensor:$lhs, Weft_Tensor:$rhs);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$condition `,` $lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions
+//===----------------------------------------------------------------------===//
+
+def Weft_MatMulOp : Weft_InferredOp<"matmul"> {
+  let summary = "Batched matrix product with broadcast batch dimensions";
+  let description = [{
+    ONNX `MatMul` on operands of rank >= 2 (import reshapes 1-D operands).
+    Leading batch dimensions broadcast numpy-style.
+  }];
+  let arguments = (ins Weft_Tensor:$lhs, Weft_Tensor:$rhs);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
+def Weft_GemmOp : Weft_InferredOp<"gemm"> {
+  let summary = "alpha * op(A) * op(B) + beta * C (ONNX Gemm)";
+  let description = [{
+    `A` and `B` are 2-D; `C` is optional and broadcasts to the result. Every
+    ONNX default (alpha = beta = 1, no transposes) is explicit.
+  }];
+  let arguments = (ins Weft_Tensor:$a, Weft_Tensor:$b, Optional<Weft_Tensor>:$c,
+                   F32Attr:$alpha, F32Attr:$beta, BoolAttr:$trans_a,
+                   BoolAttr:$trans_b);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$a `,` $b (`,` $c^)? attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Neural-network ops
+//===----------------------------------------------------------------------===//
+
+def Weft_ConvOp : Weft_InferredOp<"conv"> {
+  let summary = "2-D convolution, NCHW input, FCHW filter (ONNX Conv)";
+  let description = [{
+    `pads` is [top, left, bottom, right]. `weft-decompose` moves non-zero pads
+    into a `weft.pad`, so codegen sees convolutions without padding.
+  }];
+  let arguments = (ins Weft_Tensor:$input, Weft_Tensor:$filter,
+                   Optional<Weft_Tensor>:$bias, DenseI64ArrayAttr:$strides,
+                   DenseI64ArrayAttr:$dilations, DenseI64ArrayAttr:$pads,
+                   I64Attr:$group);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$input `,` $filter (`,` $bias^)? attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Weft_PoolKind : I32EnumAttr<"PoolKind", "pooling reduction", [
+    I32EnumAttrCase<"max", 0>, I32EnumAttrCase<"avg", 1>]> {
+  let cppNamespace = "::weft";
+}
+
+def Weft_PoolOp : Weft_InferredOp<"pool"> {
+  let summary = "2-D max or average pooling over NCHW (ONNX MaxPool/AveragePool)";
+  let description = [{
+    `pads` is [top, left, bottom, right]. `ceil_mode` rounds the output size
+    up; windows that hang over the padded input only see real elements.
+    `count_include_pad` applies to average pooling.
+  }];
+  let arguments = (ins Weft_PoolKind:$kind, Weft_Tensor:$input,
+                   DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$strides,
+                   DenseI64ArrayAttr:$dilations, DenseI64ArrayAttr:$pads,
+                   BoolAttr:$ceil_mode, BoolAttr:$count_include_pad);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$kind $input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Weft_BatchNormOp : Weft_InferredOp<"batch_norm"> {
+  let summary = "Inference batch normalization over axis 1";
+  let description = "Decomposed by `weft-decompose` into a multiply and an add.";
+  let arguments = (ins Weft_Tensor:$input, Weft_Tensor:$scale, Weft_Tensor:$bias,
+                   Weft_Tensor:$mean, Weft_Tensor:$variance, F32Attr:$epsilon);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$input `,` $scale `,` $bias `,` $mean `,` $variance attr-dict `:` functional-type(operands, results)";
+}
+
+def Weft_SoftmaxOp : Weft_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "Softmax (or log-softmax) along one axis (ONNX opset >= 13 semantics)";
+  let arguments = (ins Weft_FloatTensor:$input, I64Attr:$axis, BoolAttr:$log);
+  let results = (outs Weft_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($output)";
+  let hasVerifier = 1;
+}
+
+def Weft_ReduceKind : I32EnumAttr<"ReduceKind", "reduction", [
+    I32EnumAttrCase<"sum", 0>, I32EnumAttrCase<"mean", 1>,
+    I32EnumAttrCase<"max", 2>, I32EnumAttrCase<"min", 3>,
+    I32EnumAttrCase<"prod", 4>, I32EnumAttrCase<"l1", 5>,
+    I32EnumAttrCase<"l2", 6>, I32EnumAttrCase<"log_sum", 7>,
+    I32EnumAttrCase<"log_sum_exp", 8>, I32EnumAttrCase<"sum_square", 9>]> {
+  let cppNamespace = "::weft";
+}
+
+def Weft_ReduceOp : Weft_InferredOp<"reduce"> {
+  let summary = "Reduction over a set of axes (ONNX Reduce*, GlobalAveragePool)";
+  let description = [{
+    `axes` are non-negative and sorted; an empty list means all axes.
+    `keepdims` keeps reduced axes as size 1.
+  }];
+  let arguments = (ins Weft_ReduceKind:$kind, Weft_Tensor:$input,
+                   DenseI64ArrayAttr:$axes, BoolAttr:$keepdims);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$kind $input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+def Weft_ReshapeOp : Weft_Op<"reshape", [Pure]> {
+  let summary = "Reinterpret a tensor with a new static shape";
+  let description = [{
+    The result type carries the target shape; element count must match. A
+    reshape moves no data: memory planning treats it as an alias.
+  }];
+  let arguments = (ins Weft_Tensor:$input);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Weft_TransposeOp : Weft_InferredOp<"transpose"> {
+  let summary = "Permute dimensions (ONNX Transpose)";
+  let arguments = (ins Weft_Tensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Weft_ConcatOp : Weft_InferredOp<"concat"> {
+  let summary = "Join tensors along an axis (ONNX Concat)";
+  let arguments = (ins Variadic<Weft_Tensor>:$inputs, I64Attr:$axis);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Weft_PadOp : Weft_InferredOp<"pad"> {
+  let summary = "Constant padding (ONNX Pad, mode=constant)";
+  let description = "`low`/`high` give the padding before/after each dimension.";
+  let arguments = (ins Weft_Tensor:$input, DenseI64ArrayAttr:$low,
+                   DenseI64ArrayAttr:$high, F64Attr:$value);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Weft_SliceOp : Weft_InferredOp<"slice"> {
+  let summary = "Strided slice with static starts/sizes/steps (ONNX Slice)";
+  let arguments = (ins Weft_Tensor:$input, DenseI64ArrayAttr:$starts,
+                   DenseI64ArrayAttr:$sizes, DenseI64ArrayAttr:$steps);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Structure: dispatch regions
+//===----------------------------------------------------------------------===//
+
+def Weft_DispatchOp : Weft_Op<"dispatch", [IsolatedFromAbove,
+    SingleBlockImplicitTerminator<"YieldOp">, RecursiveMemoryEffects]> {
+  let summary = "A region that becomes one kernel";
+  let description = [{
+    Formed by `weft-form-dispatches`. The body is isolated from above: the
+    operands are the block arguments, the yielded values are the results.
+    Codegen turns each body into a function over a workgroup id; memory
+    planning annotates `result_offsets` (byte offset of each result in the
+    arena, -1 for a result written straight into a model output).
+
+    ```mlir
+    %r = weft.dispatch(%x, %w) : (tensor<1x8xf32>, tensor<8x4xf32>) -> tensor<1x4xf32> {
+    ^bb0(%a: tensor<1x8xf32>, %b: tensor<8x4xf32>):
+      %0 = weft.matmul %a, %b : (tensor<1x8xf32>, tensor<8x4xf32>) -> tensor<1x4xf32>
+      weft.yield %0 : tensor<1x4xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<Weft_Tensor>:$inputs);
+  let results = (outs Variadic<Weft_Tensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "`(` $inputs `)` attr-dict `:` functional-type($inputs, $results) $body";
+  let hasVerifier = 1;
+  let skipDefaultBuilders = 1;
+  let builders = [OpBuilder<(ins "mlir::TypeRange":$resultTypes,
+                                 "mlir::ValueRange":$inputs)>];
+}
+
+def Weft_YieldOp : Weft_Op<"yield", [Pure, Terminator, ReturnLike,
+    HasParent<"DispatchOp">]> {
+  let summary = "Ends a dispatch region and names its results";
+  let arguments = (ins Variadic<Weft_Tensor>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+  let builders = [OpBuilder<(ins), [{ (void)$_state; }]>];
+}
+
+def Weft_DispatchCallOp : Weft_Op<"dispatch_call"> {
+  let summary = "Runs an outlined dispatch function (host-level)";
+  let description = [{
+    Created by `weft-cpu-outline-dispatches` from a `weft.dispatch` whose body
+    became the function `callee`. Keeps the memory plan's `result_offsets`.
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$callee, Variadic<Weft_Tensor>:$inputs);
+  let results = (outs Variadic<Weft_Tensor>:$results);
+  let assemblyFormat = "$callee `(` $inputs `)` attr-dict `:` functional-type($inputs, $results)";
+}
+
+#endif // WEFT_OPS_TD

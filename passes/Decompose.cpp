@@ -1,0 +1,121 @@
+//===- Decompose.cpp - weft-decompose ------------------------------------===//
+//
+// Rewrites composite ops into simpler ones so later stages handle fewer
+// shapes of problem: batch norm becomes scale-and-shift, convolution padding
+// becomes its own pad.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace weft {
+#define GEN_PASS_DEF_DECOMPOSE
+#include "passes/Passes.h.inc"
+} // namespace weft
+
+using namespace mlir;
+using namespace weft;
+
+namespace {
+
+static std::optional<SmallVector<double>> constantValues(Value v) {
+  auto cst = v.getDefiningOp<ConstantOp>();
+  if (!cst)
+    return std::nullopt;
+  auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
+  if (!dense || !isa<FloatType>(dense.getElementType()))
+    return std::nullopt;
+  SmallVector<double> out;
+  for (APFloat f : dense.getValues<APFloat>())
+    out.push_back(f.convertToDouble());
+  return out;
+}
+
+static Value floatConstant(PatternRewriter &rewriter, Location loc,
+                           RankedTensorType type, ArrayRef<double> values) {
+  SmallVector<APFloat> data;
+  auto ft = cast<FloatType>(type.getElementType());
+  for (double v : values) {
+    APFloat f(v);
+    bool lost;
+    f.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+    data.push_back(f);
+  }
+  return ConstantOp::create(rewriter, loc, DenseElementsAttr::get(type, data));
+}
+
+/// y = x * s + t with s = scale / sqrt(var + eps), t = bias - mean * s.
+struct DecomposeBatchNorm : OpRewritePattern<BatchNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BatchNormOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = op.getType();
+    int64_t c = type.getShape()[1];
+    // Parameters broadcast along axis 1: shape [C, 1, ..., 1].
+    SmallVector<int64_t> paramShape(type.getRank() - 1, 1);
+    paramShape[0] = c;
+    auto paramType = RankedTensorType::get(paramShape, type.getElementType());
+    Location loc = op.getLoc();
+    auto scale = constantValues(op.getScale()), bias = constantValues(op.getBias()),
+         mean = constantValues(op.getMean()), var = constantValues(op.getVariance());
+    Value s, t;
+    if (scale && bias && mean && var) {
+      SmallVector<double> sv(c), tv(c);
+      for (int64_t i = 0; i < c; ++i) {
+        sv[i] = (*scale)[i] / std::sqrt((*var)[i] + op.getEpsilon().convertToDouble());
+        tv[i] = (*bias)[i] - (*mean)[i] * sv[i];
+      }
+      s = floatConstant(rewriter, loc, paramType, sv);
+      t = floatConstant(rewriter, loc, paramType, tv);
+    } else {
+      auto vecType = cast<RankedTensorType>(op.getScale().getType());
+      Value eps = floatConstant(rewriter, loc,
+                                RankedTensorType::get({1}, vecType.getElementType()),
+                                {op.getEpsilon().convertToDouble()});
+      Value ve = AddOp::create(rewriter, loc, op.getVariance(), eps);
+      Value sd = SqrtOp::create(rewriter, loc, ve);
+      Value s1 = DivOp::create(rewriter, loc, op.getScale(), sd);
+      Value ms = MulOp::create(rewriter, loc, op.getMean(), s1);
+      Value t1 = SubOp::create(rewriter, loc, op.getBias(), ms);
+      s = ReshapeOp::create(rewriter, loc, paramType, s1);
+      t = ReshapeOp::create(rewriter, loc, paramType, t1);
+    }
+    Value scaled = MulOp::create(rewriter, loc, op.getInput(), s);
+    rewriter.replaceOpWithNewOp<AddOp>(op, scaled, t);
+    return success();
+  }
+};
+
+/// conv(x, pads) -> conv(pad(x), no pads).
+struct DecomposeConvPadding : OpRewritePattern<ConvOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConvOp op,
+                                PatternRewriter &rewriter) const override {
+    ArrayRef<int64_t> pads = op.getPads();
+    if (llvm::all_of(pads, [](int64_t p) { return p == 0; }))
+      return failure();
+    Value padded = PadOp::create(
+        rewriter, op.getLoc(), op.getInput(),
+        rewriter.getDenseI64ArrayAttr({0, 0, pads[0], pads[1]}),
+        rewriter.getDenseI64ArrayAttr({0, 0, pads[2], pads[3]}),
+        rewriter.getF64FloatAttr(0.0));
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getInputMutable().assign(padded);
+      op.setPads(ArrayRef<int64_t>{0, 0, 0, 0});
+    });
+    return success();
+  }
+};
+
+struct DecomposePass : weft::impl::DecomposeBase<DecomposePass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<DecomposeBatchNorm, DecomposeConvPadding>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,27 @@
+//===- Passes.h - graph-level weft passes ------------------------*- C++ -*-===//
+//
+// Graph passes run on the entry function before codegen: decomposition,
+// dispatch formation and static memory planning.
+//
+//===----------------------------------------------------------------------===//
+#ifndef WEFT_PASSES_PASSES_H
+#define WEFT_PASSES_PASSES_H
+
+#include "dialects/weft/IR/WeftDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace weft {
+#define GEN_PASS_DECL
+#include "passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "passes/Passes.h.inc"
+
+/// Name of the function attribute holding the arena size in bytes.
+inline constexpr llvm::StringLiteral kArenaSizeAttr = "weft.arena_size";
+/// Name of the dispatch attribute holding each result's arena offset.
+inline constexpr llvm::StringLiteral kResultOffsetsAttr = "result_offsets";
+} // namespace weft
+
+#endif // WEFT_PASSES_PASSES_H

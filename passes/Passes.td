@@ -1,0 +1,80 @@
+//===- Passes.td - graph-level weft passes -----------------*- tablegen -*-===//
+#ifndef WEFT_PASSES_TD
+#define WEFT_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def Decompose : Pass<"weft-decompose", "mlir::func::FuncOp"> {
+  let summary = "Rewrite composite ops into simpler weft ops";
+  let description = [{
+    Inference batch normalization becomes one multiply and one add whose
+    per-channel constants fold at compile time; convolution padding moves into
+    its own `weft.pad` so kernels see unpadded windows.
+
+    Before:
+    ```mlir
+    %y = weft.batch_norm %x, %s, %b, %m, %v {epsilon = 1e-5 : f32} : ...
+    ```
+    After (constants folded by canonicalization):
+    ```mlir
+    %0 = weft.mul %x, %scale : (tensor<1x3x4x4xf32>, tensor<3x1x1xf32>) -> ...
+    %y = weft.add %0, %shift : ...
+    ```
+  }];
+  let dependentDialects = ["::weft::WeftDialect"];
+}
+
+def FormDispatches : Pass<"weft-form-dispatches", "mlir::func::FuncOp"> {
+  let summary = "Wrap each compute op in a weft.dispatch region";
+  let description = [{
+    Every op that does work becomes the body of its own `weft.dispatch`, the
+    unit that codegen turns into one kernel. Pure aliases (`weft.reshape`) and
+    large constants stay outside; small constants are cloned into the bodies
+    that use them so kernels see their values. Values returned by the function
+    that no dispatch produces (inputs, constants, aliases, repeats) get a copy
+    dispatch so each model output is written by exactly one kernel.
+
+    Before:
+    ```mlir
+    %0 = weft.relu %x : tensor<4xf32>
+    return %0 : tensor<4xf32>
+    ```
+    After:
+    ```mlir
+    %0 = weft.dispatch(%x) : (tensor<4xf32>) -> tensor<4xf32> {
+    ^bb0(%a: tensor<4xf32>):
+      %1 = weft.relu %a : tensor<4xf32>
+      weft.yield %1 : tensor<4xf32>
+    }
+    return %0 : tensor<4xf32>
+    ```
+  }];
+  let options = [
+    Option<"cloneConstantLimit", "clone-constant-limit", "int64_t", "64",
+           "Constants with at most this many elements are cloned into dispatches">
+  ];
+  let dependentDialects = ["::weft::WeftDialect"];
+}
+
+def PlanMemory : Pass<"weft-plan-memory", "mlir::func::FuncOp"> {
+  let summary = "Assign every intermediate tensor a static offset in one arena";
+  let description = [{
+    Walks the dispatches in program order, computes each intermediate's live
+    range (extended through reshape aliases), and packs the buffers greedily,
+    largest first, into the lowest offset that no live buffer overlaps.
+    Results returned by the function are written straight into the caller's
+    output buffers and get offset -1.
+
+    After:
+    ```mlir
+    %0 = weft.dispatch(%x) {result_offsets = [0]} : ...
+    func.func @main(...) attributes {weft.arena_size = 4096 : i64}
+    ```
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", "64",
+           "Byte alignment of every buffer in the arena">
+  ];
+}
+
+#endif // WEFT_PASSES_TD

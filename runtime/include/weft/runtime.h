@@ -1,0 +1,224 @@
+/* Weft runtime C API.
+ *
+ * The runtime is the small library that code emitted by `weftc` links against.
+ * It owns devices (a CPU device with a thread pool first), allocators, the
+ * per-model arena and status objects. It holds no operator kernels: every
+ * kernel is compiled into the model's object file. All functions that can fail
+ * return a weft_status_t, where NULL means success; a non-NULL status carries a
+ * code and a message and must be released with weft_status_free.
+ */
+#ifndef WEFT_RUNTIME_H
+#define WEFT_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*===------------------------------------------------------------------===*
+ * Status
+ *===------------------------------------------------------------------===*/
+
+typedef enum weft_status_code_t {
+  WEFT_OK = 0,
+  WEFT_INVALID_ARGUMENT = 1,
+  WEFT_OUT_OF_MEMORY = 2,
+  WEFT_UNAVAILABLE = 3, /* e.g. a device that does not exist here */
+  WEFT_INTERNAL = 4,
+} weft_status_code_t;
+
+typedef struct weft_status_s *weft_status_t; /* NULL == OK */
+
+/* Creates a status with a printf-style message. Never returns NULL for a
+ * code other than WEFT_OK (falls back to a static out-of-memory status). */
+weft_status_t weft_status_create(weft_status_code_t code, const char *fmt, ...);
+weft_status_code_t weft_status_code(weft_status_t status);
+/* The message; "OK" for a NULL status. Valid until the status is freed. */
+const char *weft_status_message(weft_status_t status);
+void weft_status_free(weft_status_t status);
+
+/*===------------------------------------------------------------------===*
+ * Allocator
+ *===------------------------------------------------------------------===*/
+
+typedef struct weft_allocator_t {
+  void *user_data;
+  /* Returns memory aligned to `alignment` (a power of two) or NULL. */
+  void *(*alloc)(void *user_data, size_t size, size_t alignment);
+  void (*free)(void *user_data, void *ptr);
+} weft_allocator_t;
+
+/* The process-wide default allocator (aligned_alloc/free). */
+const weft_allocator_t *weft_allocator_default(void);
+
+/*===------------------------------------------------------------------===*
+ * Element types and tensor views
+ *===------------------------------------------------------------------===*/
+
+/* Values match ONNX TensorProto.DataType so tools can map them directly. */
+typedef enum weft_dtype_t {
+  WEFT_DTYPE_INVALID = 0,
+  WEFT_DTYPE_F32 = 1,
+  WEFT_DTYPE_U8 = 2,
+  WEFT_DTYPE_I8 = 3,
+  WEFT_DTYPE_U16 = 4,
+  WEFT_DTYPE_I16 = 5,
+  WEFT_DTYPE_I32 = 6,
+  WEFT_DTYPE_I64 = 7,
+  WEFT_DTYPE_BOOL = 9,
+  WEFT_DTYPE_F16 = 10,
+  WEFT_DTYPE_F64 = 11,
+  WEFT_DTYPE_U32 = 12,
+  WEFT_DTYPE_U64 = 13,
+  WEFT_DTYPE_BF16 = 16,
+} weft_dtype_t;
+
+/* Size in bytes of one element; 0 for an unknown dtype. */
+size_t weft_dtype_size(weft_dtype_t dtype);
+const char *weft_dtype_name(weft_dtype_t dtype);
+
+#define WEFT_MAX_RANK 8
+
+/* A non-owning view of a dense, row-major tensor. */
+typedef struct weft_tensor_view_t {
+  void *data;
+  weft_dtype_t dtype;
+  int32_t rank;
+  int64_t shape[WEFT_MAX_RANK];
+} weft_tensor_view_t;
+
+/* The product of the dims (1 for rank 0); -1 for a NULL view, a rank outside
+ * [0, WEFT_MAX_RANK], a negative dim or an int64 overflow. */
+int64_t weft_tensor_view_num_elements(const weft_tensor_view_t *view);
+/* num_elements * dtype size; 0 for an empty tensor and also for an invalid
+ * view, an unknown dtype or a size that does not fit in size_t. */
+size_t weft_tensor_view_byte_size(const weft_tensor_view_t *view);
+
+/*===------------------------------------------------------------------===*
+ * Devices
+ *===------------------------------------------------------------------===*/
+
+typedef struct weft_device_t weft_device_t;
+
+typedef enum weft_device_kind_t {
+  WEFT_DEVICE_CPU = 0,
+  WEFT_DEVICE_CUDA = 1,
+} weft_device_kind_t;
+
+typedef struct weft_cpu_device_options_t {
+  /* Number of threads that run workgroups, the calling thread included.
+   * 0 means the number of online CPUs. */
+  int32_t num_threads;
+} weft_cpu_device_options_t;
+
+/* Starts num_threads - 1 worker threads (none for 1) with 8 MiB stacks.
+ * NULL options mean num_threads = 0; NULL allocator means the default one.
+ * A negative num_threads is WEFT_INVALID_ARGUMENT. */
+weft_status_t weft_cpu_device_create(const weft_cpu_device_options_t *options,
+                                     const weft_allocator_t *allocator,
+                                     weft_device_t **out_device);
+/* Joins the device's threads. NULL is a no-op. */
+void weft_device_destroy(weft_device_t *device);
+weft_device_kind_t weft_device_kind(const weft_device_t *device);
+int32_t weft_device_num_threads(const weft_device_t *device);
+
+/* The signature of a compiled dispatch: runs workgroup `workgroup_id` over the
+ * buffers in `bindings` (an array of base pointers, one per operand/result). */
+typedef void (*weft_workgroup_fn_t)(void *const *bindings,
+                                    int64_t workgroup_id);
+
+/* Runs fn(bindings, i) for every i in [0, workgroup_count) on the device's
+ * threads and returns when all have finished. Workgroups must be independent.
+ * Calls from several application threads on one device are serialized.
+ * A count of 0 returns at once; a NULL device or fn or a negative count is
+ * WEFT_INVALID_ARGUMENT. A workgroup that dispatches on its own device runs
+ * that inner dispatch serially on its own thread. */
+weft_status_t weft_device_dispatch(weft_device_t *device,
+                                   weft_workgroup_fn_t fn,
+                                   void *const *bindings,
+                                   int64_t workgroup_count);
+
+/*===------------------------------------------------------------------===*
+ * Arena
+ *===------------------------------------------------------------------===*/
+
+/* One contiguous block that holds every intermediate tensor of a model at the
+ * offsets its memory plan chose at compile time. */
+typedef struct weft_arena_t weft_arena_t;
+
+/* `alignment` must be a power of two; a NULL allocator means the default one.
+ * A zero-byte arena is valid and its data is NULL. */
+weft_status_t weft_arena_create(const weft_allocator_t *allocator, size_t size,
+                                size_t alignment, weft_arena_t **out_arena);
+void weft_arena_destroy(weft_arena_t *arena);
+void *weft_arena_data(const weft_arena_t *arena);
+size_t weft_arena_size(const weft_arena_t *arena);
+
+/*===------------------------------------------------------------------===*
+ * Compiled models
+ *===------------------------------------------------------------------===*/
+
+typedef struct weft_tensor_info_t {
+  const char *name;
+  weft_dtype_t dtype;
+  int32_t rank;
+  const int64_t *shape;
+} weft_tensor_info_t;
+
+/* The entry point weftc emits for a model. `inputs`/`outputs` are data
+ * pointers in model order; `arena` holds arena_size bytes. Returns NULL or the
+ * first failing status of a dispatch. */
+typedef weft_status_t (*weft_model_entry_fn_t)(weft_device_t *device,
+                                               void *arena,
+                                               void *const *inputs,
+                                               void *const *outputs);
+
+/* Static description of a compiled model, emitted as a constant by weftc and
+ * returned by `<name>_info()` (and `weft_model_info()` in a shared library). */
+typedef struct weft_model_info_t {
+  uint32_t abi_version; /* WEFT_MODEL_ABI_VERSION */
+  const char *name;
+  int32_t num_inputs;
+  const weft_tensor_info_t *inputs;
+  int32_t num_outputs;
+  const weft_tensor_info_t *outputs;
+  uint64_t arena_size;
+  uint64_t arena_alignment;
+  weft_model_entry_fn_t entry;
+} weft_model_info_t;
+
+#define WEFT_MODEL_ABI_VERSION 1u
+
+typedef struct weft_model_t weft_model_t;
+
+/* Creates an instance: allocates its arena once with `allocator` (NULL means
+ * the default allocator). The device is borrowed and must outlive the model.
+ * `info` is borrowed too (it is normally a constant in the model's object).
+ * arena_alignment 0 means 64. A model may have at most 64 inputs and 64
+ * outputs. */
+weft_status_t weft_model_create(const weft_model_info_t *info,
+                                weft_device_t *device,
+                                const weft_allocator_t *allocator,
+                                weft_model_t **out_model);
+void weft_model_destroy(weft_model_t *model);
+const weft_model_info_t *weft_model_get_info(const weft_model_t *model);
+
+/* Checks every view against the model's metadata (count, NULL data, dtype,
+ * rank, shape) and returns WEFT_INVALID_ARGUMENT naming the tensor on a
+ * mismatch; then runs the model. Never allocates. A tensor with no elements
+ * may have NULL data. One instance runs one call at a time (its arena holds
+ * that run's intermediates): a concurrent second call on the same instance
+ * returns WEFT_INVALID_ARGUMENT; use one instance per application thread. */
+weft_status_t weft_model_run(weft_model_t *model,
+                             const weft_tensor_view_t *inputs,
+                             size_t num_inputs,
+                             const weft_tensor_view_t *outputs,
+                             size_t num_outputs);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* WEFT_RUNTIME_H */

@@ -1,0 +1,47 @@
+/* Private declarations shared by the runtime's source files: the layouts of
+ * the opaque objects of runtime.h and the device "vtable" through which the
+ * generic device functions reach a concrete backend (CPU now, CUDA later). */
+#ifndef WEFT_RUNTIME_INTERNAL_H
+#define WEFT_RUNTIME_INTERNAL_H
+
+#include "weft/runtime.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A status is one heap block: the header followed by the message bytes.
+ * `message` points into the same block (or at a literal for the static
+ * out-of-memory status), so one free releases everything. */
+struct weft_status_s {
+  weft_status_code_t code;
+  const char *message;
+};
+
+/* The operations every device backend provides. Kept as function pointers so
+ * that weft_device_* can stay backend-agnostic and a CUDA device can be added
+ * without touching callers. */
+typedef struct weft_device_vtable_t {
+  void (*destroy)(weft_device_t *device);
+  weft_status_t (*dispatch)(weft_device_t *device, weft_workgroup_fn_t fn,
+                            void *const *bindings, int64_t workgroup_count);
+} weft_device_vtable_t;
+
+/* The common head of every device; backends embed it as their first member. */
+struct weft_device_t {
+  weft_device_kind_t kind;
+  const weft_device_vtable_t *vtable;
+  /* Copied by value so the caller's allocator struct need not outlive us. */
+  weft_allocator_t allocator;
+  int32_t num_threads;
+};
+
+/* Returns true when `x` is a non-zero power of two. */
+static inline bool weft_is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+/* `allocator` or the default one when NULL. */
+static inline const weft_allocator_t *
+weft_allocator_or_default(const weft_allocator_t *allocator) {
+  return allocator ? allocator : weft_allocator_default();
+}
+
+#endif /* WEFT_RUNTIME_INTERNAL_H */

@@ -1,0 +1,304 @@
+/* Compiled-model instances: checks a model's static description once at
+ * creation, owns its arena, and on every run checks the caller's tensor views
+ * against that description before calling the compiled entry point. A run
+ * allocates nothing: data pointers are gathered into stack arrays, which is
+ * why a model may have at most WEFT_MAX_MODEL_IO inputs and outputs. */
+#include "internal.h"
+
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define WEFT_MAX_MODEL_IO 64
+#define WEFT_DEFAULT_ARENA_ALIGNMENT 64
+
+struct weft_model_t {
+  const weft_model_info_t *info;
+  weft_device_t *device;
+  weft_allocator_t allocator;
+  weft_arena_t *arena;
+  /* One run at a time: the arena holds the intermediates of a single run. */
+  atomic_bool running;
+};
+
+static const char *model_name(const weft_model_info_t *info) {
+  return info->name && info->name[0] ? info->name : "<unnamed>";
+}
+
+/* Writes "[d0,d1,...]" into buf (always NUL-terminated). */
+static void format_shape(char *buf, size_t size, int32_t rank,
+                         const int64_t *shape) {
+  size_t used = 0;
+  used += (size_t)snprintf(buf, size, "[");
+  for (int32_t i = 0; i < rank && used < size; ++i)
+    used += (size_t)snprintf(buf + used, size - used, "%s%" PRId64,
+                             i ? "," : "", shape[i]);
+  if (used < size)
+    snprintf(buf + used, size - used, "]");
+}
+
+/* Writes the dtype's name, with its number when the runtime does not know it. */
+static void format_dtype(char *buf, size_t size, weft_dtype_t dtype) {
+  if (weft_dtype_size(dtype) != 0)
+    snprintf(buf, size, "%s", weft_dtype_name(dtype));
+  else
+    snprintf(buf, size, "%s (%d)", weft_dtype_name(dtype), (int)dtype);
+}
+
+/* "input 'x'" or, for an unnamed tensor, "input #3". */
+#define TENSOR_LABEL_FMT "%s %s%s%s"
+#define TENSOR_LABEL_ARGS(kind, info, index_buf)                               \
+  (kind), ((info)->name && (info)->name[0] ? "'" : "#"),                       \
+      ((info)->name && (info)->name[0] ? (info)->name : (index_buf)),          \
+      ((info)->name && (info)->name[0] ? "'" : "")
+
+static bool info_is_empty(const weft_tensor_info_t *info) {
+  for (int32_t i = 0; i < info->rank; ++i)
+    if (info->shape[i] == 0)
+      return true;
+  return false;
+}
+
+static weft_status_t check_tensor_infos(const weft_model_info_t *model,
+                                        const char *kind, int32_t count,
+                                        const weft_tensor_info_t *infos) {
+  if (count < 0 || count > WEFT_MAX_MODEL_IO)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "weft_model_create: model '%s' has %d %ss; the "
+                              "runtime supports 0 to %d",
+                              model_name(model), (int)count, kind,
+                              WEFT_MAX_MODEL_IO);
+  if (count > 0 && !infos)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "weft_model_create: model '%s' has %d %ss but "
+                              "no %s descriptions",
+                              model_name(model), (int)count, kind, kind);
+  for (int32_t i = 0; i < count; ++i) {
+    const weft_tensor_info_t *info = &infos[i];
+    char index_buf[16];
+    snprintf(index_buf, sizeof(index_buf), "%d", (int)i);
+    if (info->rank < 0 || info->rank > WEFT_MAX_RANK)
+      return weft_status_create(
+          WEFT_INVALID_ARGUMENT,
+          "weft_model_create: " TENSOR_LABEL_FMT " has rank %d; the runtime "
+          "supports 0 to %d",
+          TENSOR_LABEL_ARGS(kind, info, index_buf), (int)info->rank,
+          WEFT_MAX_RANK);
+    if (info->rank > 0 && !info->shape)
+      return weft_status_create(WEFT_INVALID_ARGUMENT,
+                                "weft_model_create: " TENSOR_LABEL_FMT
+                                " has rank %d but no shape",
+                                TENSOR_LABEL_ARGS(kind, info, index_buf),
+                                (int)info->rank);
+    for (int32_t d = 0; d < info->rank; ++d)
+      if (info->shape[d] < 0)
+        return weft_status_create(WEFT_INVALID_ARGUMENT,
+                                  "weft_model_create: " TENSOR_LABEL_FMT
+                                  " has negative dimension %" PRId64
+                                  " at index %d",
+                                  TENSOR_LABEL_ARGS(kind, info, index_buf),
+                                  info->shape[d], (int)d);
+    if (weft_dtype_size(info->dtype) == 0)
+      return weft_status_create(WEFT_INVALID_ARGUMENT,
+                                "weft_model_create: " TENSOR_LABEL_FMT
+                                " has unknown dtype %d",
+                                TENSOR_LABEL_ARGS(kind, info, index_buf),
+                                (int)info->dtype);
+  }
+  return NULL;
+}
+
+weft_status_t weft_model_create(const weft_model_info_t *info,
+                                weft_device_t *device,
+                                const weft_allocator_t *allocator,
+                                weft_model_t **out_model) {
+  if (!out_model)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "weft_model_create: out_model is NULL");
+  *out_model = NULL;
+  if (!info)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "weft_model_create: model info is NULL");
+  if (info->abi_version != WEFT_MODEL_ABI_VERSION)
+    return weft_status_create(
+        WEFT_INVALID_ARGUMENT,
+        "weft_model_create: model '%s' was compiled for runtime ABI version "
+        "%u but this runtime implements version %u",
+        model_name(info), (unsigned)info->abi_version,
+        (unsigned)WEFT_MODEL_ABI_VERSION);
+  if (!info->entry)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "weft_model_create: model '%s' has no entry "
+                              "function",
+                              model_name(info));
+  if (!device)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "weft_model_create: device is NULL");
+  weft_status_t status =
+      check_tensor_infos(info, "input", info->num_inputs, info->inputs);
+  if (status)
+    return status;
+  status = check_tensor_infos(info, "output", info->num_outputs, info->outputs);
+  if (status)
+    return status;
+
+  uint64_t alignment = info->arena_alignment ? info->arena_alignment
+                                             : WEFT_DEFAULT_ARENA_ALIGNMENT;
+  if (alignment > SIZE_MAX || !weft_is_pow2((size_t)alignment))
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "weft_model_create: model '%s' asks for arena "
+                              "alignment %" PRIu64
+                              ", which is not a power of two",
+                              model_name(info), alignment);
+  if (info->arena_size > SIZE_MAX)
+    return weft_status_create(WEFT_OUT_OF_MEMORY,
+                              "weft_model_create: model '%s' needs an arena of "
+                              "%" PRIu64 " bytes, more than this machine can "
+                              "address",
+                              model_name(info), info->arena_size);
+
+  allocator = weft_allocator_or_default(allocator);
+  if (!allocator->alloc || !allocator->free)
+    return weft_status_create(
+        WEFT_INVALID_ARGUMENT,
+        "weft_model_create: allocator has a NULL alloc or free function");
+  weft_model_t *model = allocator->alloc(allocator->user_data, sizeof(*model),
+                                         _Alignof(weft_model_t));
+  if (!model)
+    return weft_status_create(WEFT_OUT_OF_MEMORY,
+                              "weft_model_create: out of memory");
+  model->info = info;
+  model->device = device;
+  model->allocator = *allocator;
+  model->arena = NULL;
+  atomic_init(&model->running, false);
+  status = weft_arena_create(allocator, (size_t)info->arena_size,
+                             (size_t)alignment, &model->arena);
+  if (status) {
+    allocator->free(allocator->user_data, model);
+    return status;
+  }
+  *out_model = model;
+  return NULL;
+}
+
+void weft_model_destroy(weft_model_t *model) {
+  if (!model)
+    return;
+  weft_allocator_t allocator = model->allocator;
+  weft_arena_destroy(model->arena);
+  allocator.free(allocator.user_data, model);
+}
+
+const weft_model_info_t *weft_model_get_info(const weft_model_t *model) {
+  return model ? model->info : NULL;
+}
+
+static weft_status_t check_view(const char *kind, int32_t index,
+                                const weft_tensor_info_t *info,
+                                const weft_tensor_view_t *view) {
+  char index_buf[16];
+  snprintf(index_buf, sizeof(index_buf), "%d", (int)index);
+  /* An empty tensor has no bytes to point at; std::vector and friends hand
+   * out NULL for it, so only tensors with elements need data. */
+  if (!view->data && !info_is_empty(info))
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              TENSOR_LABEL_FMT ": data pointer is NULL",
+                              TENSOR_LABEL_ARGS(kind, info, index_buf));
+  if (view->dtype != info->dtype) {
+    char expected[32], actual[32];
+    format_dtype(expected, sizeof(expected), info->dtype);
+    format_dtype(actual, sizeof(actual), view->dtype);
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              TENSOR_LABEL_FMT
+                              ": expected dtype %s but got %s",
+                              TENSOR_LABEL_ARGS(kind, info, index_buf),
+                              expected, actual);
+  }
+  char expected_shape[256];
+  format_shape(expected_shape, sizeof(expected_shape), info->rank,
+               info->shape);
+  if (view->rank < 0 || view->rank > WEFT_MAX_RANK)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              TENSOR_LABEL_FMT ": expected rank %d (shape %s) "
+                              "but got rank %d",
+                              TENSOR_LABEL_ARGS(kind, info, index_buf),
+                              (int)info->rank, expected_shape,
+                              (int)view->rank);
+  char actual_shape[256];
+  format_shape(actual_shape, sizeof(actual_shape), view->rank, view->shape);
+  if (view->rank != info->rank)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              TENSOR_LABEL_FMT ": expected rank %d but got "
+                              "rank %d (expected shape %s but got %s)",
+                              TENSOR_LABEL_ARGS(kind, info, index_buf),
+                              (int)info->rank, (int)view->rank,
+                              expected_shape, actual_shape);
+  for (int32_t d = 0; d < info->rank; ++d)
+    if (view->shape[d] != info->shape[d])
+      return weft_status_create(WEFT_INVALID_ARGUMENT,
+                                TENSOR_LABEL_FMT
+                                ": expected shape %s but got %s",
+                                TENSOR_LABEL_ARGS(kind, info, index_buf),
+                                expected_shape, actual_shape);
+  return NULL;
+}
+
+static weft_status_t check_views(const weft_model_info_t *info,
+                                 const char *kind, int32_t expected_count,
+                                 const weft_tensor_info_t *infos,
+                                 const weft_tensor_view_t *views,
+                                 size_t count, void **out_data) {
+  if (count != (size_t)expected_count)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "model '%s': expected %d %ss but got %zu",
+                              model_name(info), (int)expected_count, kind,
+                              count);
+  if (count > 0 && !views)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "model '%s': the %s array is NULL but %d %ss "
+                              "are expected",
+                              model_name(info), kind, (int)expected_count,
+                              kind);
+  for (int32_t i = 0; i < expected_count; ++i) {
+    weft_status_t status = check_view(kind, i, &infos[i], &views[i]);
+    if (status)
+      return status;
+    out_data[i] = views[i].data;
+  }
+  return NULL;
+}
+
+weft_status_t weft_model_run(weft_model_t *model,
+                             const weft_tensor_view_t *inputs,
+                             size_t num_inputs,
+                             const weft_tensor_view_t *outputs,
+                             size_t num_outputs) {
+  if (!model)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "weft_model_run: model is NULL");
+  const weft_model_info_t *info = model->info;
+  void *input_data[WEFT_MAX_MODEL_IO];
+  void *output_data[WEFT_MAX_MODEL_IO];
+  weft_status_t status = check_views(info, "input", info->num_inputs,
+                                     info->inputs, inputs, num_inputs,
+                                     input_data);
+  if (status)
+    return status;
+  status = check_views(info, "output", info->num_outputs, info->outputs,
+                       outputs, num_outputs, output_data);
+  if (status)
+    return status;
+
+  if (atomic_exchange_explicit(&model->running, true, memory_order_acquire))
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "model '%s': already running on another thread; "
+                              "create one model instance per thread",
+                              model_name(info));
+  status = info->entry(model->device, weft_arena_data(model->arena),
+                       input_data, output_data);
+  atomic_store_explicit(&model->running, false, memory_order_release);
+  return status;
+}

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Writes the small ONNX models Weft's end-to-end checks and benchmarks use.
+
+Each model is built with onnx.helper at opset 17, checked with onnx.checker,
+and accompanied by one ONNX backend-test style data set computed by
+onnxruntime on the CPU:
+
+    OUTDIR/<model>.onnx
+    OUTDIR/<model>_data/test_data_set_0/input_0.pb
+    OUTDIR/<model>_data/test_data_set_0/output_0.pb
+
+Models:
+    mlp         x: f32[1,784] -> Gemm 512 + Relu -> Gemm 256 + Relu -> Gemm 10
+                -> Softmax(axis=-1)
+    cnn         x: f32[1,1,28,28] -> Conv 8 3x3 + Relu + MaxPool 2x2
+                -> Conv 16 3x3 + Relu + MaxPool 2x2 -> Flatten -> Gemm 10
+    gemm_large  x: f32[512,1024] MatMul a constant f32[1024,1024]
+
+Everything is a pure function of --seed, so two runs give identical files.
+Only onnx, onnxruntime and numpy are needed.
+"""
+
+import argparse
+import os
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 17
+# libonnx 1.12 (what weftc links) refuses models whose IR version is newer than
+# it knows; IR 8 is the version that goes with opset 17.
+IR_VERSION = 8
+
+MODEL_NAMES = ("mlp", "cnn", "gemm_large")
+
+
+def _weight(rng, shape, fan_in):
+    """Std 1/sqrt(fan_in) keeps activations O(1) through the layers: logits
+    spread enough that softmax is far from uniform, yet not saturated, so an
+    error in either the GEMMs or the softmax shows in the output."""
+    return (rng.standard_normal(shape) / np.sqrt(fan_in)).astype(np.float32)
+
+
+def _finish(graph, doc):
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="weft-make-models",
+        doc_string=doc,
+    )
+    model.ir_version = IR_VERSION
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def make_mlp(rng):
+    sizes = [784, 512, 256, 10]
+    inits, nodes = [], []
+    cur = "x"
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        w, b = f"fc{i}.weight", f"fc{i}.bias"
+        # [out, in] with transB=1 is how PyTorch exports nn.Linear, so the
+        # importer sees the layout it will meet most often.
+        inits.append(numpy_helper.from_array(_weight(rng, (fan_out, fan_in), fan_in), w))
+        inits.append(numpy_helper.from_array(_weight(rng, (fan_out,), fan_in), b))
+        out = f"fc{i}"
+        nodes.append(helper.make_node("Gemm", [cur, w, b], [out], name=f"fc{i}",
+                                      alpha=1.0, beta=1.0, transA=0, transB=1))
+        cur = out
+        if i < len(sizes) - 2:
+            nodes.append(helper.make_node("Relu", [cur], [f"relu{i}"], name=f"relu{i}"))
+            cur = f"relu{i}"
+    nodes.append(helper.make_node("Softmax", [cur], ["y"], name="softmax", axis=-1))
+    graph = helper.make_graph(
+        nodes, "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 784])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
+        initializer=inits)
+    return _finish(graph, "784-512-256-10 MLP classifier with softmax")
+
+
+def make_cnn(rng):
+    inits, nodes = [], []
+    cur = "x"
+    for i, (cin, cout) in enumerate([(1, 8), (8, 16)]):
+        w, b = f"conv{i}.weight", f"conv{i}.bias"
+        fan_in = cin * 3 * 3
+        inits.append(numpy_helper.from_array(_weight(rng, (cout, cin, 3, 3), fan_in), w))
+        inits.append(numpy_helper.from_array(_weight(rng, (cout,), fan_in), b))
+        nodes.append(helper.make_node(
+            "Conv", [cur, w, b], [f"conv{i}"], name=f"conv{i}",
+            kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1], dilations=[1, 1],
+            group=1))
+        nodes.append(helper.make_node("Relu", [f"conv{i}"], [f"relu{i}"], name=f"relu{i}"))
+        nodes.append(helper.make_node(
+            "MaxPool", [f"relu{i}"], [f"pool{i}"], name=f"pool{i}",
+            kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 0, 0]))
+        cur = f"pool{i}"
+    nodes.append(helper.make_node("Flatten", [cur], ["flat"], name="flatten", axis=1))
+    fan_in = 16 * 7 * 7
+    inits.append(numpy_helper.from_array(_weight(rng, (10, fan_in), fan_in), "fc.weight"))
+    inits.append(numpy_helper.from_array(_weight(rng, (10,), fan_in), "fc.bias"))
+    nodes.append(helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["y"],
+                                  name="fc", alpha=1.0, beta=1.0, transA=0, transB=1))
+    graph = helper.make_graph(
+        nodes, "cnn",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 28, 28])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
+        initializer=inits)
+    return _finish(graph, "LeNet-style CNN for 28x28 grayscale images")
+
+
+def make_gemm_large(rng):
+    m, k, n = 512, 1024, 1024
+    w = _weight(rng, (k, n), k)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="matmul")],
+        "gemm_large",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [m, k])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [m, n])],
+        initializer=[numpy_helper.from_array(w, "w")])
+    return _finish(graph, "f32[512,1024] x f32[1024,1024] MatMul (thread scaling)")
+
+
+def make_input(name, rng):
+    """The input each model is tested and benchmarked with."""
+    if name == "mlp":
+        return {"x": rng.standard_normal((1, 784)).astype(np.float32)}
+    if name == "cnn":
+        # Image-like: non-negative, so the first Relu is not trivially half-zero.
+        return {"x": rng.uniform(0.0, 1.0, (1, 1, 28, 28)).astype(np.float32)}
+    if name == "gemm_large":
+        return {"x": rng.standard_normal((512, 1024)).astype(np.float32)}
+    raise ValueError(f"unknown model {name!r}")
+
+
+BUILDERS = {"mlp": make_mlp, "cnn": make_cnn, "gemm_large": make_gemm_large}
+
+
+def reference_outputs(model_path, feeds):
+    """Runs onnxruntime on the CPU provider; the reference Weft is held to."""
+    sess = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    return names, sess.run(names, feeds)
+
+
+def write_test_data(model, model_path, feeds, data_dir):
+    os.makedirs(data_dir, exist_ok=True)
+    # Inputs are numbered in graph order, as the ONNX backend tests do.
+    for i, inp in enumerate(model.graph.input):
+        tensor = numpy_helper.from_array(feeds[inp.name], inp.name)
+        with open(os.path.join(data_dir, f"input_{i}.pb"), "wb") as f:
+            f.write(tensor.SerializeToString())
+    names, outs = reference_outputs(model_path, feeds)
+    for i, (name, value) in enumerate(zip(names, outs)):
+        tensor = numpy_helper.from_array(np.asarray(value), name)
+        with open(os.path.join(data_dir, f"output_{i}.pb"), "wb") as f:
+            f.write(tensor.SerializeToString())
+
+
+def write_model(outdir, name, seed=0):
+    """Writes OUTDIR/<name>.onnx and its data set; returns (model, data) paths."""
+    # Seeds derive from the model's fixed position in MODEL_NAMES (not from the
+    # subset asked for) so `--models cnn` writes the same cnn as a full run and
+    # adding a model later leaves the others' bytes unchanged.
+    idx = MODEL_NAMES.index(name)
+    weight_rng = np.random.default_rng([seed, idx, 0])
+    input_rng = np.random.default_rng([seed, idx, 1])
+    model = BUILDERS[name](weight_rng)
+    os.makedirs(outdir, exist_ok=True)
+    path = os.path.join(outdir, f"{name}.onnx")
+    onnx.save(model, path)
+    data_dir = os.path.join(outdir, f"{name}_data", "test_data_set_0")
+    write_test_data(model, path, make_input(name, input_rng), data_dir)
+    return path, data_dir
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Write Weft's test models (opset 17) and onnxruntime "
+                    "reference data sets into OUTDIR.")
+    parser.add_argument("outdir", help="directory to write <model>.onnx and "
+                        "<model>_data/test_data_set_0/ into (created if missing)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="base seed for weights and inputs (default: 0)")
+    parser.add_argument("--models", default=",".join(MODEL_NAMES),
+                        help="comma-separated subset of: %s (default: all)"
+                        % ", ".join(MODEL_NAMES))
+    args = parser.parse_args(argv)
+
+    names = [n for n in args.models.split(",") if n]
+    unknown = [n for n in names if n not in BUILDERS]
+    if unknown:
+        parser.error("unknown model(s): %s" % ", ".join(unknown))
+    for name in names:
+        path, data_dir = write_model(args.outdir, name, args.seed)
+        print(f"wrote {path} and {data_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,529 @@
+//===- WeftRun.cpp - Run a compiled Weft model on ONNX test tensors -------===//
+//
+// weft-run loads a shared library made by `weftc --emit=lib`, feeds it the
+// input_N.pb tensors of an ONNX backend-test directory, and then writes,
+// compares or times the outputs:
+//
+//   weft-run model.so --input-dir test_data_set_0 --compare
+//   weft-run model.so --input-dir in --output-dir out --bench 100 --threads 4
+//
+// It is the bridge between the compiler and the conformance suites, so its
+// exit status is the contract: 0 when the run (and any comparison) succeeded,
+// 1 for a failure or a mismatch, 2 for a bad command line. It goes through the
+// runtime's public C API only, like any application embedding a model.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TensorCompare.h"
+#include "TensorIO.h"
+
+#include "weft/runtime.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/ADT/Twine.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <vector>
+
+using namespace weft;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory runCategory("weft-run options");
+
+static cl::opt<std::string>
+    libraryPath(cl::Positional, cl::Required,
+                cl::desc("<model library, from weftc --emit=lib>"),
+                cl::cat(runCategory));
+
+static cl::opt<std::string>
+    inputDir("input-dir", cl::Required,
+             cl::desc("Directory holding input_0.pb, input_1.pb, ... "
+                      "(serialized ONNX TensorProto) and, for --compare, "
+                      "output_0.pb, ..."),
+             cl::value_desc("dir"), cl::cat(runCategory));
+
+static cl::opt<std::string>
+    outputDir("output-dir",
+              cl::desc("Write the outputs as output_N.pb into this directory "
+                       "(created if missing)"),
+              cl::value_desc("dir"), cl::cat(runCategory));
+
+static cl::opt<bool>
+    compareOutputs("compare",
+                   cl::desc("Compare the outputs with <input-dir>/output_N.pb "
+                            "and exit with 1 on a mismatch"),
+                   cl::cat(runCategory));
+
+static cl::opt<double>
+    relativeTolerance("rtol", cl::init(1e-3),
+                      cl::desc("Relative tolerance of --compare for floating "
+                               "point outputs"),
+                      cl::cat(runCategory));
+
+static cl::opt<double>
+    absoluteTolerance("atol", cl::init(1e-7),
+                      cl::desc("Absolute tolerance of --compare for floating "
+                               "point outputs"),
+                      cl::cat(runCategory));
+
+static cl::opt<unsigned>
+    benchRuns("bench", cl::init(0),
+              cl::desc("Time N runs after the first and print latency "
+                       "statistics"),
+              cl::value_desc("N"), cl::cat(runCategory));
+
+static cl::opt<unsigned>
+    warmupRuns("warmup", cl::init(3),
+               cl::desc("Untimed runs before the --bench runs"),
+               cl::value_desc("N"), cl::cat(runCategory));
+
+// Created by registerThreadsOption(): libLLVM.so already registers a global
+// option of that name when it loads, and a second registration aborts.
+static std::optional<cl::opt<int>> numThreads;
+
+// weft-run checks inputs itself to name the offending file; this lets tests
+// reach the runtime's own validation of the same mistakes.
+static cl::opt<bool> skipInputCheck(
+    "skip-input-check", cl::Hidden,
+    cl::desc("Pass inputs to the runtime without checking their dtype and "
+             "shape against the model first"),
+    cl::cat(runCategory));
+
+static void registerThreadsOption() {
+  // The clashing option is an LLVM internal nothing here reads; moving it to
+  // another name leaves it working for whoever does.
+  if (cl::Option *clash = cl::getRegisteredOptions().lookup("threads")) {
+    clash->setArgStr("llvm-internal-threads");
+    clash->setHiddenFlag(cl::ReallyHidden);
+  }
+  numThreads.emplace("threads", cl::init(1),
+                     cl::desc("Threads of the CPU device, the calling thread "
+                              "included (0: one per online CPU)"),
+                     cl::value_desc("T"), cl::cat(runCategory));
+}
+
+//===----------------------------------------------------------------------===//
+// Errors and runtime objects
+//===----------------------------------------------------------------------===//
+
+static constexpr const char *kErrorPrefix = "weft-run: error: ";
+
+static llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+static void printError(const llvm::Twine &message) {
+  llvm::outs().flush();
+  llvm::errs() << kErrorPrefix << message << "\n";
+}
+
+/// Turns a runtime status into an llvm::Error carrying its message, and frees
+/// it.
+static llvm::Error takeStatus(weft_status_t status,
+                              const llvm::Twine &context = "") {
+  if (!status)
+    return llvm::Error::success();
+  std::string message = weft_status_message(status);
+  weft_status_free(status);
+  return makeError(context + message);
+}
+
+namespace {
+struct LibraryCloser {
+  void operator()(void *handle) const { dlclose(handle); }
+};
+struct DeviceDestroyer {
+  void operator()(weft_device_t *device) const { weft_device_destroy(device); }
+};
+struct ModelDestroyer {
+  void operator()(weft_model_t *model) const { weft_model_destroy(model); }
+};
+using LibraryHandle = std::unique_ptr<void, LibraryCloser>;
+using DeviceHandle = std::unique_ptr<weft_device_t, DeviceDestroyer>;
+using ModelHandle = std::unique_ptr<weft_model_t, ModelDestroyer>;
+} // namespace
+
+static std::string tensorLabel(llvm::StringRef kind, size_t index,
+                               const char *name) {
+  std::string label = (kind + " " + llvm::Twine(index)).str();
+  if (name && name[0])
+    label += (" '" + llvm::Twine(name) + "'").str();
+  return label;
+}
+
+static std::string tensorFile(llvm::StringRef dir, llvm::StringRef kind,
+                              size_t index) {
+  llvm::SmallString<256> path(dir);
+  llvm::sys::path::append(path, (kind + "_" + llvm::Twine(index) + ".pb"));
+  return std::string(path);
+}
+
+//===----------------------------------------------------------------------===//
+// Steps
+//===----------------------------------------------------------------------===//
+
+/// Opens the library and returns its model description. The library stays
+/// loaded as long as `handle` lives, and with it the description.
+static llvm::Expected<const weft_model_info_t *>
+loadModelLibrary(llvm::StringRef path, LibraryHandle &handle) {
+  if (!llvm::sys::fs::exists(path))
+    return makeError("cannot open model library '" + path +
+                     "': no such file");
+  // Without a slash dlopen searches the library path instead of the current
+  // directory, which is never what `weft-run model.so` means.
+  std::string openPath = path.str();
+  if (!path.contains('/'))
+    openPath = "./" + openPath;
+  dlerror();
+  handle.reset(dlopen(openPath.c_str(), RTLD_NOW | RTLD_LOCAL));
+  if (!handle) {
+    const char *reason = dlerror();
+    return makeError("cannot load model library '" + path +
+                     "': " + (reason ? reason : "unknown dlopen error"));
+  }
+  dlerror();
+  void *symbol = dlsym(handle.get(), "weft_model_info");
+  if (!symbol)
+    return makeError("'" + path + "' is not a Weft model library: it " +
+                     "defines no 'weft_model_info' function (build it with " +
+                     "weftc --emit=lib)");
+  auto infoFn = reinterpret_cast<const weft_model_info_t *(*)(void)>(symbol);
+  const weft_model_info_t *info = infoFn();
+  if (!info)
+    return makeError("weft_model_info() in '" + path + "' returned NULL");
+  if (info->abi_version != WEFT_MODEL_ABI_VERSION)
+    return makeError("'" + path + "' was compiled for model ABI version " +
+                     llvm::Twine(info->abi_version) +
+                     " but this weft-run supports version " +
+                     llvm::Twine(WEFT_MODEL_ABI_VERSION) +
+                     "; recompile it with a matching weftc");
+  return info;
+}
+
+static llvm::Error checkDirectory(llvm::StringRef dir, llvm::StringRef what) {
+  if (!llvm::sys::fs::exists(dir))
+    return makeError(what + " '" + dir + "' does not exist");
+  if (!llvm::sys::fs::is_directory(dir))
+    return makeError(what + " '" + dir + "' is not a directory");
+  return llvm::Error::success();
+}
+
+/// Reads `<dir>/<kind>_N.pb` for N < count, and fails if there are more such
+/// files than the model has tensors of that kind.
+static llvm::Expected<std::vector<HostTensor>>
+readTensorFiles(llvm::StringRef dir, llvm::StringRef kind, int32_t count,
+                const weft_model_info_t &info) {
+  std::vector<HostTensor> tensors;
+  for (int32_t i = 0; i < count; ++i) {
+    std::string path = tensorFile(dir, kind, i);
+    if (!llvm::sys::fs::exists(path))
+      return makeError("missing " + kind + " file '" + path + "': model '" +
+                       (info.name ? info.name : "") + "' has " +
+                       llvm::Twine(count) + " " + kind + "(s)");
+    llvm::Expected<HostTensor> tensor = readTensorProto(path);
+    if (!tensor)
+      return tensor.takeError();
+    tensors.push_back(std::move(*tensor));
+  }
+  std::string extra = tensorFile(dir, kind, count);
+  if (llvm::sys::fs::exists(extra))
+    return makeError("found '" + extra + "' but model '" +
+                     (info.name ? info.name : "") + "' has only " +
+                     llvm::Twine(count) + " " + kind + "(s)");
+  return std::move(tensors);
+}
+
+static llvm::Error checkInputs(const weft_model_info_t &info,
+                               llvm::ArrayRef<HostTensor> inputs) {
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const weft_tensor_info_t &expected = info.inputs[i];
+    llvm::ArrayRef<int64_t> expectedShape(expected.shape,
+                                          static_cast<size_t>(expected.rank));
+    if (inputs[i].dtype() == expected.dtype &&
+        inputs[i].shape() == expectedShape)
+      continue;
+    return makeError(tensorLabel("input", i, expected.name) + " ('" +
+                     tensorFile(inputDir, "input", i) + "'): model expects " +
+                     formatType(expected.dtype, expectedShape) + " but got " +
+                     formatType(inputs[i].dtype(), inputs[i].shape()));
+  }
+  return llvm::Error::success();
+}
+
+static llvm::Error writeOutputs(llvm::StringRef dir,
+                                llvm::ArrayRef<HostTensor> outputs) {
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+    return makeError("cannot create output directory '" + dir +
+                     "': " + ec.message());
+  for (size_t i = 0; i < outputs.size(); ++i)
+    if (llvm::Error error =
+            writeTensorProto(tensorFile(dir, "output", i), outputs[i]))
+      return error;
+  return llvm::Error::success();
+}
+
+/// Prints one line per output; returns whether all matched.
+static bool compareWithExpected(const weft_model_info_t &info,
+                                llvm::ArrayRef<HostTensor> outputs,
+                                llvm::ArrayRef<HostTensor> expected) {
+  bool allMatch = true;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    CompareResult result = compareTensors(
+        outputs[i], expected[i], relativeTolerance, absoluteTolerance);
+    llvm::outs() << tensorLabel("output", i, info.outputs[i].name) << ": ";
+    if (result.ok) {
+      llvm::outs() << "OK (max abs err "
+                   << llvm::format("%.3g", result.maxAbsError) << ")\n";
+      continue;
+    }
+    allMatch = false;
+    llvm::outs() << "MISMATCH" << (result.valuesDiffer ? " " : ": ")
+                 << result.detail << "\n";
+  }
+  llvm::outs().flush();
+  return allMatch;
+}
+
+static double percentile(llvm::ArrayRef<double> sorted, double fraction) {
+  // Nearest rank: the smallest sample with at least `fraction` of the
+  // samples at or below it.
+  size_t rank = static_cast<size_t>(std::ceil(fraction * sorted.size()));
+  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+}
+
+static llvm::Error runBenchmark(weft_model_t *model, weft_device_t *device,
+                                llvm::ArrayRef<weft_tensor_view_t> inputs,
+                                llvm::ArrayRef<weft_tensor_view_t> outputs) {
+  auto runOnce = [&]() {
+    return takeStatus(weft_model_run(model, inputs.data(), inputs.size(),
+                                     outputs.data(), outputs.size()));
+  };
+  for (unsigned i = 0; i < warmupRuns; ++i)
+    if (llvm::Error error = runOnce())
+      return error;
+
+  std::vector<double> latenciesMs;
+  latenciesMs.reserve(benchRuns);
+  for (unsigned i = 0; i < benchRuns; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    weft_status_t status = weft_model_run(model, inputs.data(), inputs.size(),
+                                          outputs.data(), outputs.size());
+    auto end = std::chrono::steady_clock::now();
+    if (llvm::Error error = takeStatus(status))
+      return error;
+    latenciesMs.push_back(
+        std::chrono::duration<double, std::milli>(end - start).count());
+  }
+
+  std::sort(latenciesMs.begin(), latenciesMs.end());
+  size_t n = latenciesMs.size();
+  double median = n % 2 ? latenciesMs[n / 2]
+                        : (latenciesMs[n / 2 - 1] + latenciesMs[n / 2]) / 2;
+  double mean =
+      std::accumulate(latenciesMs.begin(), latenciesMs.end(), 0.0) / n;
+  llvm::outs() << "latency_ms: min " << llvm::format("%.4g", latenciesMs.front())
+               << " median " << llvm::format("%.4g", median) << " mean "
+               << llvm::format("%.4g", mean) << " p90 "
+               << llvm::format("%.4g", percentile(latenciesMs, 0.9))
+               << " max " << llvm::format("%.4g", latenciesMs.back()) << " ("
+               << n << " runs, " << weft_device_num_threads(device)
+               << " threads)\n";
+  llvm::outs().flush();
+  return llvm::Error::success();
+}
+
+/// The whole tool after option parsing. Sets `exitCode` to 1 on a mismatch;
+/// every other failure is the returned error.
+static llvm::Error runModel(int &exitCode) {
+  LibraryHandle library;
+  llvm::Expected<const weft_model_info_t *> infoOrError =
+      loadModelLibrary(libraryPath, library);
+  if (!infoOrError)
+    return infoOrError.takeError();
+  const weft_model_info_t &info = **infoOrError;
+
+  // Declared after `library` so both are destroyed before it is unloaded.
+  DeviceHandle device;
+  ModelHandle model;
+  weft_cpu_device_options_t deviceOptions = {};
+  deviceOptions.num_threads = numThreads->getValue();
+  weft_device_t *rawDevice = nullptr;
+  if (llvm::Error error = takeStatus(
+          weft_cpu_device_create(&deviceOptions, nullptr, &rawDevice),
+          "cannot create the CPU device: "))
+    return error;
+  device.reset(rawDevice);
+  weft_model_t *rawModel = nullptr;
+  if (llvm::Error error = takeStatus(
+          weft_model_create(&info, device.get(), nullptr, &rawModel)))
+    return error;
+  model.reset(rawModel);
+
+  if (llvm::Error error = checkDirectory(inputDir, "input directory"))
+    return error;
+  llvm::Expected<std::vector<HostTensor>> inputs =
+      readTensorFiles(inputDir, "input", info.num_inputs, info);
+  if (!inputs)
+    return inputs.takeError();
+  if (!skipInputCheck)
+    if (llvm::Error error = checkInputs(info, *inputs))
+      return error;
+  // Read the references before running so a missing one fails fast.
+  std::vector<HostTensor> expected;
+  if (compareOutputs) {
+    llvm::Expected<std::vector<HostTensor>> loaded =
+        readTensorFiles(inputDir, "output", info.num_outputs, info);
+    if (!loaded)
+      return loaded.takeError();
+    expected = std::move(*loaded);
+  }
+
+  std::vector<HostTensor> outputs;
+  for (int32_t i = 0; i < info.num_outputs; ++i) {
+    const weft_tensor_info_t &outInfo = info.outputs[i];
+    // Outputs start as 0xff bytes (NaN for floats) so that an element the
+    // model never writes cannot pass --compare by matching a zero.
+    llvm::Expected<HostTensor> output = HostTensor::allocate(
+        outInfo.dtype,
+        llvm::ArrayRef<int64_t>(outInfo.shape,
+                                static_cast<size_t>(outInfo.rank)),
+        outInfo.name ? outInfo.name : "", /*fillByte=*/0xff);
+    if (!output)
+      return makeError(tensorLabel("output", i, outInfo.name) + ": " +
+                       llvm::toString(output.takeError()));
+    outputs.push_back(std::move(*output));
+  }
+
+  std::vector<weft_tensor_view_t> inputViews, outputViews;
+  for (HostTensor &input : *inputs)
+    inputViews.push_back(input.view());
+  for (HostTensor &output : outputs)
+    outputViews.push_back(output.view());
+  if (llvm::Error error = takeStatus(
+          weft_model_run(model.get(), inputViews.data(), inputViews.size(),
+                         outputViews.data(), outputViews.size())))
+    return error;
+
+  if (!outputDir.empty())
+    if (llvm::Error error = writeOutputs(outputDir, outputs))
+      return error;
+  if (compareOutputs && !compareWithExpected(info, outputs, expected))
+    exitCode = 1;
+  if (benchRuns > 0)
+    if (llvm::Error error = runBenchmark(model.get(), device.get(), inputViews,
+                                         outputViews))
+      return error;
+  return llvm::Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Command line
+//===----------------------------------------------------------------------===//
+
+/// Re-prints what llvm::cl reported ("<prog>: <message>") in weft-run's error
+/// format.
+static void reportUsageErrors(llvm::StringRef text, llvm::StringRef argv0) {
+  std::string programPrefix =
+      (llvm::sys::path::filename(argv0) + ": ").str();
+  llvm::SmallVector<llvm::StringRef> lines;
+  text.split(lines, '\n', /*MaxSplit=*/-1, /*KeepEmpty=*/false);
+  for (llvm::StringRef line : lines) {
+    line.consume_front(programPrefix);
+    printError(line.trim());
+  }
+  if (lines.empty())
+    printError("invalid command line; see weft-run --help");
+}
+
+static std::optional<std::string> checkOptionValues() {
+  if (!std::isfinite(relativeTolerance) || relativeTolerance < 0)
+    return "--rtol must be a finite, non-negative number";
+  if (!std::isfinite(absoluteTolerance) || absoluteTolerance < 0)
+    return "--atol must be a finite, non-negative number";
+  if (numThreads->getValue() < 0)
+    return "--threads must be 0 (one per online CPU) or more";
+  if (inputDir.empty())
+    return "--input-dir must not be empty";
+  return std::nullopt;
+}
+
+/// Parses the command line; on failure fills `errors` with what llvm::cl
+/// reported. Part of that (a bad value, a missing required option) is written
+/// straight to stderr by cl::Option::error rather than to the stream passed
+/// in, so stderr is captured in a temporary file while parsing to give every
+/// message weft-run's format.
+static bool parseCommandLine(int argc, char **argv, std::string &errors) {
+  llvm::raw_string_ostream errorStream(errors);
+  llvm::errs().flush();
+  std::fflush(stderr);
+  FILE *capture = std::tmpfile();
+  int savedStderr = capture ? dup(STDERR_FILENO) : -1;
+  bool redirected =
+      savedStderr >= 0 && dup2(fileno(capture), STDERR_FILENO) >= 0;
+  bool ok = cl::ParseCommandLineOptions(
+      argc, argv,
+      "weft-run: run a model compiled with `weftc --emit=lib` on ONNX "
+      "TensorProto inputs\n",
+      &errorStream);
+  errorStream.flush();
+  if (redirected) {
+    llvm::errs().flush();
+    std::fflush(stderr);
+    dup2(savedStderr, STDERR_FILENO);
+    std::string captured;
+    std::rewind(capture);
+    char buffer[4096];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof(buffer), capture)) > 0)
+      captured.append(buffer, n);
+    errors.insert(0, captured);
+  }
+  if (savedStderr >= 0)
+    close(savedStderr);
+  if (capture)
+    std::fclose(capture);
+  return ok;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  registerThreadsOption();
+  cl::HideUnrelatedOptions(runCategory);
+  cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << "weft-run (Weft), model ABI version " << WEFT_MODEL_ABI_VERSION
+       << "\n";
+  });
+  std::string parseErrors;
+  if (!parseCommandLine(argc, argv, parseErrors)) {
+    reportUsageErrors(parseErrors, argv[0]);
+    return 2;
+  }
+  if (std::optional<std::string> problem = checkOptionValues()) {
+    printError(*problem);
+    return 2;
+  }
+
+  int exitCode = 0;
+  if (llvm::Error error = runModel(exitCode)) {
+    printError(llvm::toString(std::move(error)));
+    return 1;
+  }
+  return exitCode;
+}

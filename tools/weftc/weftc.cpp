@@ -1,0 +1,104 @@
+//===- weftc.cpp - the Weft compiler driver ------------------------------===//
+//
+// Thin command-line front end over weft::compileModel.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Compiler.h"
+#include "compiler/InitAll.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+
+using namespace llvm;
+
+static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"),
+                                      cl::Required);
+static cl::opt<std::string> outputPath("o", cl::desc("Output file ('-' for stdout)"),
+                                       cl::value_desc("path"), cl::init(""));
+static cl::opt<weft::EmitKind> emit(
+    "emit", cl::desc("What to produce"), cl::init(weft::EmitKind::Obj),
+    cl::values(clEnumValN(weft::EmitKind::Weft, "weft", "weft dialect after graph passes"),
+               clEnumValN(weft::EmitKind::Linalg, "linalg", "linalg on tensors"),
+               clEnumValN(weft::EmitKind::LLVM, "llvm", "optimized LLVM IR"),
+               clEnumValN(weft::EmitKind::Asm, "asm", "assembly"),
+               clEnumValN(weft::EmitKind::Obj, "obj", "object file + C header"),
+               clEnumValN(weft::EmitKind::Lib, "lib", "shared library")));
+static cl::list<std::string> dims("dim", cl::desc("Pin a symbolic dimension: name=value"),
+                                  cl::value_desc("name=value"));
+static cl::opt<std::string> modelName("name", cl::desc("C symbol prefix of the model"),
+                                      cl::init(""));
+static cl::opt<std::string> cpu("cpu", cl::desc("Target CPU ('native' = this host)"),
+                                cl::init("native"));
+static cl::opt<std::string> target("target", cl::desc("Target: cpu (cuda is not built yet)"),
+                                   cl::init("cpu"));
+static cl::opt<std::string> dumpIrDir("dump-ir-dir", cl::desc("Write the IR after every pass here"),
+                                      cl::init(""));
+static cl::opt<int64_t> workgroups("max-workgroups",
+                                   cl::desc("Upper bound on workgroups per dispatch"),
+                                   cl::init(32));
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  cl::ParseCommandLineOptions(argc, argv, "Weft ahead-of-time ONNX compiler\n");
+
+  weft::CompileOptions options;
+  options.inputPath = inputPath;
+  options.emit = emit;
+  options.cpu = cpu;
+  options.dumpIrDir = dumpIrDir;
+  options.modelName = modelName;
+  options.targetWorkgroups = workgroups;
+  if (target != "cpu") {
+    errs() << "weftc: error: --target=" << target << " is not supported yet (only cpu)\n";
+    return 1;
+  }
+  bool textual = emit == weft::EmitKind::Weft || emit == weft::EmitKind::Linalg ||
+                 emit == weft::EmitKind::LLVM || emit == weft::EmitKind::Asm;
+  if (outputPath.empty()) {
+    if (textual) {
+      options.outputPath = "-";
+    } else {
+      SmallString<256> out(sys::path::filename(inputPath));
+      sys::path::replace_extension(out, emit == weft::EmitKind::Lib ? ".so" : ".o");
+      options.outputPath = std::string(out);
+    }
+  } else {
+    options.outputPath = outputPath;
+  }
+  for (const std::string &d : dims) {
+    auto [key, value] = StringRef(d).split('=');
+    int64_t v;
+    if (key.empty() || value.getAsInteger(10, v) || v <= 0) {
+      errs() << "weftc: error: --dim expects name=positive-integer, got '" << d << "'\n";
+      return 2;
+    }
+    options.import.dims[key] = v;
+  }
+  // The runtime library sits in ../lib next to bin/weftc in the build tree.
+  std::string exe = sys::fs::getMainExecutable(argv[0], (void *)&main);
+  SmallString<256> libDir(sys::path::parent_path(sys::path::parent_path(exe)));
+  sys::path::append(libDir, "lib");
+  options.runtimeLibDir = std::string(libDir);
+
+  mlir::DialectRegistry registry;
+  weft::registerAllDialects(registry);
+  weft::registerAllPasses();
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  SourceMgr sourceMgr;
+  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  if (mlir::failed(weft::compileModel(context, options)))
+    return 1;
+  return 0;
+}
