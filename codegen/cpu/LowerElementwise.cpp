@@ -281,7 +281,11 @@ Value castScalar(OpBuilder &b, Location l, Value x, Type to) {
 } // namespace
 
 FailureOr<Value> cpu::lowerElementwise(OpBuilder &b, Operation *op, bool &handled) {
-  handled = op->hasTrait<OpTrait::Elementwise>();
+  // Broadcasting ops are elementwise too, but the upstream Elementwise trait
+  // would demand equal shapes.
+  handled = op->hasTrait<OpTrait::Elementwise>() ||
+            isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, PReluOp, AndOp,
+                OrOp, XorOp, CompareOp, WhereOp>(op);
   if (!handled)
     return failure();
   Location loc = op->getLoc();

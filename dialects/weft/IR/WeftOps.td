@@ -135,7 +135,7 @@ def Weft_CastOp : Weft_Op<"cast", [Pure, Elementwise]> {
 //===----------------------------------------------------------------------===//
 
 class Weft_BinaryOp<string mnemonic, string onnxName, list<Trait> traits = []>
-    : Weft_InferredOp<mnemonic, !listconcat(traits, [Elementwise])> {
+    : Weft_InferredOp<mnemonic, traits> {
   let summary = "Elementwise " # onnxName # " with multidirectional broadcasting";
   let description = "ONNX `" # onnxName # "`: operands broadcast numpy-style "
       # "to the result shape.";
@@ -163,7 +163,7 @@ def Weft_CmpKind : I32EnumAttr<"CompareKind", "comparison predicate", [
   let cppNamespace = "::weft";
 }
 
-def Weft_CompareOp : Weft_InferredOp<"compare", [Elementwise]> {
+def Weft_CompareOp : Weft_InferredOp<"compare"> {
   let summary = "Elementwise comparison with broadcasting, i1 result";
   let description = "ONNX `Equal`, `Less`, `LessOrEqual`, `Greater`, `GreaterOrEqual`.";
   let arguments = (ins Weft_CmpKind:$kind, Weft_Tensor:$lhs, Weft_Tensor:$rhs);
@@ -171,7 +171,7 @@ def Weft_CompareOp : Weft_InferredOp<"compare", [Elementwise]> {
   let assemblyFormat = "$kind $lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
 }
 
-def Weft_WhereOp : Weft_InferredOp<"where", [Elementwise]> {
+def Weft_WhereOp : Weft_InferredOp<"where"> {
   let summary = "Elementwise select with three-way broadcasting (ONNX Where)";
   let arguments = (ins Weft_Tensor:$condition, Weft_Tensor:$lhs, Weft_Tensor:$rhs);
   let results = (outs Weft_Tensor:$output);
