@@ -436,6 +436,10 @@ def main(argv=None):
     args.workdir = os.path.abspath(args.workdir or tempfile.mkdtemp(prefix="weft-conformance-"))
     os.makedirs(args.workdir, exist_ok=True)
 
+    # The tools run in their own sessions, so a SIGTERM to this process (CI
+    # cancelling a job) would otherwise orphan them; route it through the same
+    # cleanup as Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda signum, frame: signal.default_int_handler(signum, frame))
     results = []
     runner = ToolRunner()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs)
