@@ -36,6 +36,15 @@ int64_t divisorFrom(int64_t n, ArrayRef<int64_t> choices) {
   return 1;
 }
 
+/// Vectors of i1 are bit-packed in LLVM while memrefs of i1 hold one byte per
+/// element, so ops that load or store booleans stay scalar.
+bool touchesBooleans(linalg::LinalgOp op) {
+  return llvm::any_of(op->getOperandTypes(), [](Type t) {
+    auto shaped = dyn_cast<ShapedType>(t);
+    return shaped && shaped.getElementType().isInteger(1);
+  });
+}
+
 struct TileAndVectorizePass : weft::cpu::impl::TileAndVectorizeBase<TileAndVectorizePass> {
   using TileAndVectorizeBase::TileAndVectorizeBase;
 
@@ -112,7 +121,7 @@ struct TileAndVectorizePass : weft::cpu::impl::TileAndVectorizeBase<TileAndVecto
     fn.walk([&](linalg::LinalgOp op) { tiledOps.push_back(op); });
     for (linalg::LinalgOp op : tiledOps) {
       if (ShapedType::isDynamicShape(op.getStaticLoopRanges()) ||
-          failed(linalg::vectorizeOpPrecondition(op)))
+          touchesBooleans(op) || failed(linalg::vectorizeOpPrecondition(op)))
         continue;
       rewriter.setInsertionPoint(op);
       if (succeeded(linalg::vectorize(rewriter, op)))

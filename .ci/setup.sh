@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs everything Weft needs on a fresh Debian bookworm machine of this
+# kind (LLVM/MLIR 22, libonnx, build tools; onnx/onnxruntime/numpy for tests).
+# Idempotent: does nothing that is already done.
+set -euo pipefail
+
+APT_PACKAGES=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools lld-22
+  ninja-build ccache cmake g++ libonnx-dev libprotobuf-dev protobuf-compiler
+  libonnx-testdata libgtest-dev)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+PY=${PYTHON:-python3}
+if ! "$PY" -c 'import onnx, onnxruntime, numpy' >/dev/null 2>&1; then
+  echo "setup: installing Python test dependencies"
+  "$PY" -m pip install -q onnx==1.17.0 onnxruntime==1.32.0 numpy==2.4.6 2>/dev/null ||
+    "$PY" -m pip install -q onnx==1.17.0 onnxruntime "numpy<3"
+fi
