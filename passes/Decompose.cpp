@@ -109,10 +109,28 @@ struct DecomposeConvPadding : OpRewritePattern<ConvOp> {
   }
 };
 
+/// gemm(A, W, transB) with constant W -> gemm(A, transpose(W)): the
+/// transpose folds into the weights, so the kernel reads B row-major.
+struct PretransposeGemmWeights : OpRewritePattern<GemmOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GemmOp op, PatternRewriter &rewriter) const override {
+    if (!op.getTransB() || !op.getB().getDefiningOp<ConstantOp>())
+      return failure();
+    Value bt = TransposeOp::create(rewriter, op.getLoc(), op.getB(),
+                                   rewriter.getDenseI64ArrayAttr({1, 0}));
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getBMutable().assign(bt);
+      op.setTransB(false);
+    });
+    return success();
+  }
+};
+
 struct DecomposePass : weft::impl::DecomposeBase<DecomposePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<DecomposeBatchNorm, DecomposeConvPadding>(&getContext());
+    patterns.add<DecomposeBatchNorm, DecomposeConvPadding, PretransposeGemmWeights>(
+        &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

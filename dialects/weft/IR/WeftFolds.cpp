@@ -11,6 +11,8 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
 
+#include <cstring>
+
 using namespace mlir;
 using namespace weft;
 
@@ -149,5 +151,31 @@ OpFoldResult TransposeOp::fold(FoldAdaptor a) {
   // Transposing a splat only changes the shape.
   if (auto splat = dyn_cast_or_null<SplatElementsAttr>(a.getInput()))
     return splat.resizeSplat(getType());
-  return {};
+  // Weights are permuted once at compile time (e.g. Gemm's transB operand).
+  auto dense = dyn_cast_or_null<DenseElementsAttr>(a.getInput());
+  unsigned bits = dense ? dense.getElementType().getIntOrFloatBitWidth() : 0;
+  if (!dense || bits % 8 != 0)
+    return {};
+  size_t eltBytes = bits / 8;
+  ArrayRef<char> raw = dense.getRawData();
+  auto inShape = getInput().getType().getShape();
+  auto outShape = getType().getShape();
+  int64_t rank = inShape.size(), total = getType().getNumElements();
+  SmallVector<int64_t> inStrides(rank, 1);
+  for (int64_t d = rank - 2; d >= 0; --d)
+    inStrides[d] = inStrides[d + 1] * inShape[d + 1];
+  std::vector<char> out(total * eltBytes);
+  SmallVector<int64_t> idx(rank, 0);
+  for (int64_t linear = 0; linear < total; ++linear) {
+    int64_t src = 0;
+    for (int64_t d = 0; d < rank; ++d)
+      src += idx[d] * inStrides[perm[d]];
+    std::memcpy(out.data() + linear * eltBytes, raw.data() + src * eltBytes, eltBytes);
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      if (++idx[d] < outShape[d])
+        break;
+      idx[d] = 0;
+    }
+  }
+  return DenseElementsAttr::getFromRawBuffer(getType(), out);
 }
