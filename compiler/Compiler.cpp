@@ -169,13 +169,17 @@ LogicalResult linkSharedLibrary(MLIRContext &ctx, const CompileOptions &o,
 } // namespace
 
 LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
-  auto imported = importOnnxFile(ctx, o.inputPath, o.import);
-  if (failed(imported))
-    return failure();
-  ModuleOp module = imported->get();
   std::string name = o.modelName.empty()
                          ? modelNameFromPath(o.outputPath == "-" ? o.inputPath : o.outputPath)
                          : o.modelName;
+  // Every emitted symbol starts with the model name, so several models link
+  // into one program.
+  ImportOptions importOptions = o.import;
+  importOptions.entryName = name;
+  auto imported = importOnnxFile(ctx, o.inputPath, importOptions);
+  if (failed(imported))
+    return failure();
+  ModuleOp module = imported->get();
   if (!o.dumpIrDir.empty()) {
     llvm::sys::fs::create_directories(o.dumpIrDir);
     if (failed(printModule(ctx, module, o.dumpIrDir + "/0-import.mlir")))

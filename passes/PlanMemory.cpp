@@ -67,7 +67,9 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
           continue;
         int64_t size = llvm::alignTo(std::max<int64_t>(byteSize(r.getType()), 1),
                                      alignment);
-        buffers.push_back({r, size, index[&op], lastUse(r)});
+        // An unused result is still written: it lives at least during its
+        // own dispatch.
+        buffers.push_back({r, size, index[&op], std::max(index[&op], lastUse(r))});
       }
     }
 

@@ -12,6 +12,7 @@
 #include "llvm/ADT/APSInt.h"
 
 #include <cfloat>
+#include <cmath>
 #include <functional>
 #include <limits>
 
@@ -164,6 +165,36 @@ LogicalResult convertVariadic(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
+// PRelu's slope broadcasts to X numpy-style. Models exported for opset < 7
+// give a per-channel slope [C] for X [N, C, ...], which the version
+// converter leaves as is; it is reshaped to [C, 1, ..., 1] when plain
+// broadcasting would not apply.
+LogicalResult convertPRelu(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto slope = ctx.input(node, 1);
+  if (failed(slope))
+    return failure();
+  auto xt = ImportContext::typeOf(*x), st = ImportContext::typeOf(*slope);
+  Value s = *slope;
+  if (failed(broadcastShapes(xt.getShape(), st.getShape())) &&
+      st.getRank() == 1 && xt.getRank() >= 2 &&
+      st.getShape()[0] == xt.getShape()[1]) {
+    SmallVector<int64_t> shape(xt.getRank() - 1, 1);
+    shape[0] = st.getShape()[0];
+    auto r = ctx.reshape(s, shape);
+    if (failed(r))
+      return failure();
+    s = *r;
+  }
+  auto result = ctx.createInferred<PReluOp>(*x, s);
+  if (failed(result))
+    return failure();
+  ctx.setOutput(node, 0, *result);
+  return success();
+}
+
 template <CompareKind Kind>
 LogicalResult convertCompare(ImportContext &ctx, const Node &node, int64_t) {
   auto lhs = ctx.input(node, 0);
@@ -200,11 +231,32 @@ LogicalResult convertWhere(ImportContext &ctx, const Node &node, int64_t) {
 // Unary ops
 //===----------------------------------------------------------------------===//
 
+// Neg and Abs of small integer constants fold (shape arithmetic).
+DenseElementsAttr foldIntUnary(StringRef opType, Value x) {
+  auto a = ImportContext::getConstantValue(x);
+  if (!a || !a.getElementType().isSignlessInteger() ||
+      a.getElementType().isInteger(1) ||
+      a.getNumElements() > ImportContext::kFoldLimit)
+    return {};
+  if (opType != "Neg" && opType != "Abs")
+    return {};
+  unsigned width = a.getElementType().getIntOrFloatBitWidth();
+  SmallVector<APInt> out;
+  for (int64_t v : ImportContext::toInts(a))
+    out.push_back(APInt(width, (uint64_t)(opType == "Neg" ? -v : std::abs(v)),
+                        /*isSigned=*/true));
+  return DenseElementsAttr::get(a.getType(), out);
+}
+
 template <typename OpTy>
 LogicalResult convertUnary(ImportContext &ctx, const Node &node, int64_t) {
   auto x = ctx.input(node, 0);
   if (failed(x))
     return failure();
+  if (auto folded = foldIntUnary(ctx.getOpType(), *x)) {
+    ctx.setOutput(node, 0, ctx.constant(folded));
+    return success();
+  }
   ctx.setOutput(node, 0, ctx.create<OpTy>(*x));
   return success();
 }
@@ -275,6 +327,75 @@ void registerActivations(ConverterTable &t) {
     return activation(c, n, ActivationKind::shrink, c.getFloat(n, "bias", 0.0f),
                       c.getFloat(n, "lambd", 0.5f));
   };
+}
+
+// Gelu (opset 20) and Mish (opset 18) have no weft op; they are composed
+// from the elementwise ops, exactly as the ONNX function bodies define them.
+LogicalResult convertGelu(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  if (!isa<FloatType>(type.getElementType()))
+    return ctx.fail("needs a floating-point input");
+  std::string approximate = ctx.getString(node, "approximate", "none");
+  auto scalar = [&](double v) {
+    return ctx.splat(RankedTensorType::get({}, type.getElementType()), v);
+  };
+  FailureOr<Value> inner;
+  if (approximate == "none") {
+    // 0.5 * x * (1 + erf(x / sqrt(2)))
+    auto scaled = ctx.createInferred<MulOp>(*x, scalar(M_SQRT1_2));
+    if (failed(scaled))
+      return failure();
+    inner = ctx.create<ErfOp>(*scaled);
+  } else if (approximate == "tanh") {
+    // 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))
+    auto sq = ctx.createInferred<MulOp>(*x, *x);
+    if (failed(sq))
+      return failure();
+    auto cube = ctx.createInferred<MulOp>(*sq, *x);
+    if (failed(cube))
+      return failure();
+    auto term = ctx.createInferred<MulOp>(*cube, scalar(0.044715));
+    if (failed(term))
+      return failure();
+    auto sum = ctx.createInferred<AddOp>(*x, *term);
+    if (failed(sum))
+      return failure();
+    auto arg = ctx.createInferred<MulOp>(*sum, scalar(std::sqrt(2.0 / M_PI)));
+    if (failed(arg))
+      return failure();
+    inner = ctx.create<TanhOp>(*arg);
+  } else {
+    return ctx.fail("unknown approximate '" + approximate + "'");
+  }
+  auto onePlus = ctx.createInferred<AddOp>(*inner, scalar(1.0));
+  if (failed(onePlus))
+    return failure();
+  auto half = ctx.createInferred<MulOp>(*x, scalar(0.5));
+  if (failed(half))
+    return failure();
+  auto y = ctx.createInferred<MulOp>(*half, *onePlus);
+  if (failed(y))
+    return failure();
+  ctx.setOutput(node, 0, *y);
+  return success();
+}
+
+// Mish(x) = x * tanh(softplus(x)).
+LogicalResult convertMish(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  if (!isa<FloatType>(ImportContext::typeOf(*x).getElementType()))
+    return ctx.fail("needs a floating-point input");
+  Value t = ctx.create<TanhOp>(ctx.create<SoftplusOp>(*x));
+  auto y = ctx.createInferred<MulOp>(*x, t);
+  if (failed(y))
+    return failure();
+  ctx.setOutput(node, 0, *y);
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -460,7 +581,7 @@ void weft::registerMathConverters(ConverterTable &t) {
   t["Mul"] = convertBinary<MulOp>;
   t["Div"] = convertBinary<DivOp>;
   t["Pow"] = convertBinary<PowOp>;
-  t["PRelu"] = convertBinary<PReluOp>;
+  t["PRelu"] = convertPRelu;
   t["And"] = convertBinary<AndOp>;
   t["Or"] = convertBinary<OrOp>;
   t["Xor"] = convertBinary<XorOp>;
@@ -499,6 +620,8 @@ void weft::registerMathConverters(ConverterTable &t) {
   t["Softplus"] = convertUnary<SoftplusOp>;
   t["Softsign"] = convertUnary<SoftsignOp>;
   registerActivations(t);
+  t["Gelu"] = convertGelu;
+  t["Mish"] = convertMish;
 
   t["Clip"] = convertClip;
   t["Cast"] = convertCast;

@@ -299,6 +299,122 @@ LogicalResult convertSoftmax(ImportContext &ctx, const Node &node,
   return success();
 }
 
+// The ops below have no weft op of their own; they are decomposed into
+// reductions and elementwise ops that later stages already handle.
+
+#define WEFT_TRY(var, expr)                                                    \
+  auto var##OrFailure = (expr);                                                \
+  if (failed(var##OrFailure))                                                  \
+    return failure();                                                          \
+  Value var = *var##OrFailure
+
+struct Moments {
+  Value centered; // x - mean
+  Value mean;
+  Value invStdDev; // 1 / sqrt(var + epsilon)
+};
+
+// Mean and inverse standard deviation of `x` over `axes` (kept as size-1
+// dimensions), the shared core of LayerNormalization and
+// InstanceNormalization.
+FailureOr<Moments> moments(ImportContext &ctx, Value x, ArrayRef<int64_t> axes,
+                           float epsilon) {
+  WEFT_TRY(mean, ctx.createInferred<ReduceOp>(ReduceKind::mean, x, axes, true));
+  WEFT_TRY(centered, ctx.createInferred<SubOp>(x, mean));
+  WEFT_TRY(squared, ctx.createInferred<MulOp>(centered, centered));
+  WEFT_TRY(var,
+           ctx.createInferred<ReduceOp>(ReduceKind::mean, squared, axes, true));
+  Type elt = ImportContext::typeOf(x).getElementType();
+  Value eps = ctx.splat(RankedTensorType::get({}, elt), epsilon);
+  WEFT_TRY(shifted, ctx.createInferred<AddOp>(var, eps));
+  Value root = ctx.create<SqrtOp>(shifted);
+  return Moments{centered, mean, ctx.create<ReciprocalOp>(root)};
+}
+
+Value castIfNeeded(ImportContext &ctx, Value v, Type elt) {
+  auto type = ImportContext::typeOf(v);
+  if (type.getElementType() == elt)
+    return v;
+  return ctx.create<CastOp>(RankedTensorType::get(type.getShape(), elt), v);
+}
+
+// Y = (X - mean) * invStdDev * Scale + B over the axes from `axis` on,
+// computed in f32 when stash_type is 1 (the default) as ONNX specifies.
+LogicalResult convertLayerNorm(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto scale = ctx.input(node, 1);
+  if (failed(scale))
+    return failure();
+  auto bias = ctx.optionalInput(node, 2);
+  if (failed(bias))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  Type elt = type.getElementType();
+  if (!isa<FloatType>(elt))
+    return ctx.fail("needs a floating-point input");
+  auto axis = ctx.normalizeAxis(ctx.getInt(node, "axis", -1), type.getRank());
+  if (failed(axis))
+    return failure();
+  float epsilon = ctx.getFloat(node, "epsilon", 1e-5f);
+  int64_t stash = ctx.getInt(node, "stash_type", 1);
+  if (stash != 1 && stash != onnx::TensorProto_DataType_FLOAT16 &&
+      stash != onnx::TensorProto_DataType_DOUBLE &&
+      stash != onnx::TensorProto_DataType_BFLOAT16)
+    return ctx.fail("unsupported stash_type " + Twine(stash));
+  Type computeElt = convertElementType(ctx.getContext(), (int32_t)stash);
+  SmallVector<int64_t> axes =
+      llvm::to_vector(llvm::seq<int64_t>(*axis, type.getRank()));
+  auto m = moments(ctx, castIfNeeded(ctx, *x, computeElt), axes, epsilon);
+  if (failed(m))
+    return failure();
+  WEFT_TRY(normalized, ctx.createInferred<MulOp>(m->centered, m->invStdDev));
+  WEFT_TRY(scaled, ctx.createInferred<MulOp>(
+                       castIfNeeded(ctx, normalized, elt), *scale));
+  Value y = scaled;
+  if (*bias) {
+    WEFT_TRY(shifted, ctx.createInferred<AddOp>(y, *bias));
+    y = shifted;
+  }
+  ctx.setOutput(node, 0, y);
+  ctx.setOutput(node, 1, m->mean);
+  ctx.setOutput(node, 2, m->invStdDev);
+  return success();
+}
+
+LogicalResult convertInstanceNorm(ImportContext &ctx, const Node &node,
+                                  int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto scale = ctx.input(node, 1);
+  if (failed(scale))
+    return failure();
+  auto bias = ctx.input(node, 2);
+  if (failed(bias))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  if (type.getRank() < 3 || !isa<FloatType>(type.getElementType()))
+    return ctx.fail("expects a floating-point N x C x D1 x ... input");
+  int64_t channels = type.getShape()[1];
+  SmallVector<int64_t> axes =
+      llvm::to_vector(llvm::seq<int64_t>(2, type.getRank()));
+  auto m = moments(ctx, *x, axes, ctx.getFloat(node, "epsilon", 1e-5f));
+  if (failed(m))
+    return failure();
+  // Scale and B are per channel: [C] -> [C, 1, ..., 1] to broadcast.
+  SmallVector<int64_t> perChannel(type.getRank() - 1, 1);
+  perChannel[0] = channels;
+  WEFT_TRY(s, ctx.reshape(*scale, perChannel));
+  WEFT_TRY(b, ctx.reshape(*bias, perChannel));
+  WEFT_TRY(normalized, ctx.createInferred<MulOp>(m->centered, m->invStdDev));
+  WEFT_TRY(scaled, ctx.createInferred<MulOp>(normalized, s));
+  WEFT_TRY(y, ctx.createInferred<AddOp>(scaled, b));
+  ctx.setOutput(node, 0, y);
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Reductions
 //===----------------------------------------------------------------------===//
@@ -355,6 +471,8 @@ void weft::registerNNConverters(ConverterTable &t) {
   t["GlobalAveragePool"] = convertGlobalPool<ReduceKind::mean>;
   t["GlobalMaxPool"] = convertGlobalPool<ReduceKind::max>;
   t["BatchNormalization"] = convertBatchNorm;
+  t["LayerNormalization"] = convertLayerNorm;
+  t["InstanceNormalization"] = convertInstanceNorm;
   t["Softmax"] = convertSoftmax<false>;
   t["LogSoftmax"] = convertSoftmax<true>;
   t["ReduceSum"] = convertReduce<ReduceKind::sum>;

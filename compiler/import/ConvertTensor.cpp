@@ -745,6 +745,90 @@ LogicalResult convertGather(ImportContext &ctx, const Node &node, int64_t) {
   return setReshaped(ctx, node, gathered, outShape);
 }
 
+// Trilu keeps the upper (or lower) triangle of the last two dimensions:
+// weft.where with a constant mask, zero elsewhere.
+LogicalResult convertTrilu(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  int64_t k = 0;
+  if (ImportContext::hasInput(node, 1)) {
+    auto v = ctx.constantScalar(node, 1, "k");
+    if (failed(v))
+      return failure();
+    k = (int64_t)*v;
+  }
+  bool upper = ctx.getInt(node, "upper", 1) != 0;
+  auto type = ImportContext::typeOf(*x);
+  if (type.getRank() < 2)
+    return ctx.fail("expects an input of rank >= 2");
+  int64_t rows = type.getShape()[type.getRank() - 2];
+  int64_t cols = type.getShape().back();
+  SmallVector<bool> mask;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      mask.push_back(upper ? j - i >= k : j - i <= k);
+  Value cond = ctx.constant(DenseElementsAttr::get(
+      RankedTensorType::get({rows, cols}, ctx.getBuilder().getI1Type()),
+      ArrayRef<bool>(mask)));
+  Value zero = ctx.splat(RankedTensorType::get({}, type.getElementType()), 0.0);
+  auto r = ctx.createInferred<WhereOp>(cond, *x, zero);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(node, 0, *r);
+  return success();
+}
+
+// DepthToSpace / SpaceToDepth are a reshape, a transpose and a reshape.
+LogicalResult reshapeTransposeReshape(ImportContext &ctx, const Node &node,
+                                      Value x, ArrayRef<int64_t> split,
+                                      ArrayRef<int64_t> perm,
+                                      ArrayRef<int64_t> result) {
+  auto a = ctx.reshape(x, split);
+  if (failed(a))
+    return failure();
+  auto t = ctx.createInferred<TransposeOp>(*a, perm);
+  if (failed(t))
+    return failure();
+  return setReshaped(ctx, node, *t, result);
+}
+
+LogicalResult convertDepthToSpace(ImportContext &ctx, const Node &node,
+                                  int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto shape = ImportContext::typeOf(*x).getShape();
+  int64_t b = ctx.getInt(node, "blocksize", 0);
+  if (shape.size() != 4 || b <= 0 || shape[1] % (b * b) != 0)
+    return ctx.fail("expects a rank-4 input whose channels divide by "
+                    "blocksize^2");
+  int64_t n = shape[0], c = shape[1] / (b * b), h = shape[2], w = shape[3];
+  std::string mode = ctx.getString(node, "mode", "DCR");
+  if (mode == "DCR")
+    return reshapeTransposeReshape(ctx, node, *x, {n, b, b, c, h, w},
+                                   {0, 3, 4, 1, 5, 2}, {n, c, h * b, w * b});
+  if (mode == "CRD")
+    return reshapeTransposeReshape(ctx, node, *x, {n, c, b, b, h, w},
+                                   {0, 1, 4, 2, 5, 3}, {n, c, h * b, w * b});
+  return ctx.fail("unknown mode '" + mode + "'");
+}
+
+LogicalResult convertSpaceToDepth(ImportContext &ctx, const Node &node,
+                                  int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto shape = ImportContext::typeOf(*x).getShape();
+  int64_t b = ctx.getInt(node, "blocksize", 0);
+  if (shape.size() != 4 || b <= 0 || shape[2] % b != 0 || shape[3] % b != 0)
+    return ctx.fail("expects a rank-4 input whose spatial sizes divide by "
+                    "blocksize");
+  int64_t n = shape[0], c = shape[1], h = shape[2] / b, w = shape[3] / b;
+  return reshapeTransposeReshape(ctx, node, *x, {n, c, h, b, w, b},
+                                 {0, 3, 5, 1, 2, 4}, {n, c * b * b, h, w});
+}
+
 //===----------------------------------------------------------------------===//
 // Constants
 //===----------------------------------------------------------------------===//
@@ -900,6 +984,9 @@ void weft::registerTensorConverters(ConverterTable &t) {
   t["Tile"] = convertTile;
   t["Expand"] = convertExpand;
   t["Gather"] = convertGather;
+  t["Trilu"] = convertTrilu;
+  t["DepthToSpace"] = convertDepthToSpace;
+  t["SpaceToDepth"] = convertSpaceToDepth;
   t["Constant"] = convertConstant;
   t["ConstantOfShape"] = convertConstantOfShape;
   t["Shape"] = convertShape;

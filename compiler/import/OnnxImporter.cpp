@@ -25,6 +25,7 @@
 
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
 #include <onnx/version_converter/convert.h>
 
 #include <climits>
@@ -266,6 +267,13 @@ LogicalResult Importer::check() {
 LogicalResult Importer::upgrade() {
   if (opset == 0 || opset >= kMinOpset)
     return success();
+  // Some adapters (e.g. the broadcasting ones of opset 7) need the shapes of
+  // their inputs; shape inference records them as value_info. Its own
+  // failures are not the user's problem here.
+  try {
+    onnx::shape_inference::InferShapes(model);
+  } catch (const std::exception &) {
+  }
   std::string message;
   try {
     model = onnx::version_conversion::ConvertVersion(model, kMinOpset);
@@ -491,6 +499,11 @@ Importer::build(const ConverterTable &table) {
     outputNames.push_back(builder.getStringAttr(out.name()));
   }
   func::ReturnOp::create(builder, fileLoc, results);
+  // Shape inputs, folded shape arithmetic and attribute-like initializers
+  // leave constants nobody reads; drop them so the IR shows the graph.
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*body)))
+    if (isa<ConstantOp>(op) && op.use_empty())
+      op.erase();
   func.setType(builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
 
   SmallVector<Attribute> inputNames;

@@ -260,6 +260,8 @@ LogicalResult ConvOp::verify() {
   if (failed(checkWindowAttrs(*this, getStrides(), getDilations(), getPads())))
     return failure();
   auto in = getInput().getType(), w = getFilter().getType();
+  if (in.getRank() != 4 || w.getRank() != 4)
+    return emitOpError("expects rank-4 NCHW input and FCHW filter");
   int64_t g = getGroup();
   if (g <= 0 || in.getShape()[1] % g != 0 || w.getShape()[0] % g != 0)
     return emitOpError("group ") << g << " does not divide the channels";
@@ -317,9 +319,9 @@ WEFT_INFER(BatchNormOp)
 
 LogicalResult SoftmaxOp::verify() {
   int64_t rank = getInput().getType().getRank();
-  if (getAxis() < 0 || getAxis() >= rank)
-    return emitOpError("axis ") << getAxis() << " is out of range for rank "
-                                << rank;
+  int64_t axis = static_cast<int64_t>(getAxis());
+  if (axis < 0 || axis >= rank)
+    return emitOpError("axis ") << axis << " is out of range for rank " << rank;
   return success();
 }
 
@@ -393,8 +395,11 @@ static LogicalResult inferTransposeOp(MLIRContext *,
 WEFT_INFER(TransposeOp)
 
 LogicalResult TransposeOp::verify() {
-  SmallVector<bool> seen(getPerm().size(), false);
+  int64_t rank = getPerm().size();
+  SmallVector<bool> seen(rank, false);
   for (int64_t p : getPerm()) {
+    if (p < 0 || p >= rank)
+      return emitOpError("perm entry ") << p << " is out of range for rank " << rank;
     if (seen[p])
       return emitOpError("perm is not a permutation");
     seen[p] = true;

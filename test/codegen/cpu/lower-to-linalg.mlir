@@ -1,0 +1,406 @@
+// RUN: weft-opt %s -split-input-file -weft-lower-to-linalg -verify-diagnostics | FileCheck %s
+
+// A 2-D matmul becomes linalg.matmul accumulating into a zero-filled init.
+// CHECK-LABEL: func.func @matmul
+// CHECK: weft.dispatch
+// CHECK-NEXT: ^bb0(%[[A:.*]]: tensor<4x16xf32>, %[[B:.*]]: tensor<16x8xf32>):
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG: %[[E:.*]] = tensor.empty() : tensor<4x8xf32>
+// CHECK: %[[F:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%[[E]] : tensor<4x8xf32>)
+// CHECK: %[[M:.*]] = linalg.matmul ins(%[[A]], %[[B]] : tensor<4x16xf32>, tensor<16x8xf32>) outs(%[[F]] : tensor<4x8xf32>)
+// CHECK: weft.yield %[[M]]
+// CHECK-NOT: weft.matmul
+func.func @matmul(%a: tensor<4x16xf32>, %b: tensor<16x8xf32>) -> tensor<4x8xf32> {
+  %0 = weft.dispatch(%a, %b) : (tensor<4x16xf32>, tensor<16x8xf32>) -> tensor<4x8xf32> {
+  ^bb0(%x: tensor<4x16xf32>, %y: tensor<16x8xf32>):
+    %r = weft.matmul %x, %y : (tensor<4x16xf32>, tensor<16x8xf32>) -> tensor<4x8xf32>
+    weft.yield %r : tensor<4x8xf32>
+  }
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+// Batched matmul with a broadcast batch dim: one generic, k innermost as the
+// only reduction, the unit batch dim of the lhs read at index 0.
+// CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, 0, d2, d4)>
+// CHECK-DAG: #[[RHS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d4, d3)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @batch_matmul
+// CHECK: linalg.fill
+// CHECK: linalg.generic {indexing_maps = [#[[LHS]], #[[RHS]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+// CHECK-SAME: ins(%{{.*}}, %{{.*}} : tensor<2x1x4x16xf32>, tensor<3x16x8xf32>) outs(%{{.*}} : tensor<2x3x4x8xf32>)
+// CHECK: %[[P:.*]] = arith.mulf
+// CHECK: arith.addf %{{.*}}, %[[P]]
+func.func @batch_matmul(%a: tensor<2x1x4x16xf32>, %b: tensor<3x16x8xf32>) -> tensor<2x3x4x8xf32> {
+  %0 = weft.dispatch(%a, %b) : (tensor<2x1x4x16xf32>, tensor<3x16x8xf32>) -> tensor<2x3x4x8xf32> {
+  ^bb0(%x: tensor<2x1x4x16xf32>, %y: tensor<3x16x8xf32>):
+    %r = weft.matmul %x, %y : (tensor<2x1x4x16xf32>, tensor<3x16x8xf32>) -> tensor<2x3x4x8xf32>
+    weft.yield %r : tensor<2x3x4x8xf32>
+  }
+  return %0 : tensor<2x3x4x8xf32>
+}
+
+// -----
+
+// Gemm with transposes, alpha and beta: the init is beta * C broadcast, the
+// contraction reads A[k, m] and B[n, k] and scales by alpha.
+// CHECK-DAG: #[[C:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2) -> (d2, d0)>
+// CHECK-DAG: #[[B:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[O:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @gemm
+// CHECK: %[[INIT:.*]] = linalg.generic {indexing_maps = [#[[C]], #[[ID]]], iterator_types = ["parallel", "parallel"]} ins(%{{.*}} : tensor<8xf32>)
+// CHECK: arith.constant 5.000000e-01 : f32
+// CHECK: arith.mulf
+// CHECK: linalg.generic {indexing_maps = [#[[A]], #[[B]], #[[O]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME: outs(%[[INIT]] : tensor<4x8xf32>)
+// CHECK: arith.constant 2.000000e+00 : f32
+// CHECK-NOT: linalg.matmul
+func.func @gemm(%a: tensor<16x4xf32>, %b: tensor<8x16xf32>, %c: tensor<8xf32>) -> tensor<4x8xf32> {
+  %0 = weft.dispatch(%a, %b, %c) : (tensor<16x4xf32>, tensor<8x16xf32>, tensor<8xf32>) -> tensor<4x8xf32> {
+  ^bb0(%x: tensor<16x4xf32>, %y: tensor<8x16xf32>, %z: tensor<8xf32>):
+    %r = weft.gemm %x, %y, %z {alpha = 2.0 : f32, beta = 0.5 : f32, trans_a = true, trans_b = true} : (tensor<16x4xf32>, tensor<8x16xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+    weft.yield %r : tensor<4x8xf32>
+  }
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+// Broadcasting add: a missing leading dim is dropped from the map, a unit dim
+// that broadcasts is read at index 0.
+// CHECK-DAG: #[[X:.*]] = affine_map<(d0, d1, d2) -> (d0, 0, d2)>
+// CHECK-DAG: #[[Y:.*]] = affine_map<(d0, d1, d2) -> (d1, 0)>
+// CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-LABEL: func.func @broadcast_add
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<4x3x8xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[X]], #[[Y]], #[[ID]]], iterator_types = ["parallel", "parallel", "parallel"]}
+// CHECK-SAME: ins(%{{.*}}, %{{.*}} : tensor<4x1x8xf32>, tensor<3x1xf32>) outs(%[[E]] : tensor<4x3x8xf32>)
+// CHECK-NEXT: ^bb0(%[[I0:.*]]: f32, %[[I1:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: %[[S:.*]] = arith.addf %[[I0]], %[[I1]] : f32
+// CHECK-NEXT: linalg.yield %[[S]] : f32
+func.func @broadcast_add(%a: tensor<4x1x8xf32>, %b: tensor<3x1xf32>) -> tensor<4x3x8xf32> {
+  %0 = weft.dispatch(%a, %b) : (tensor<4x1x8xf32>, tensor<3x1xf32>) -> tensor<4x3x8xf32> {
+  ^bb0(%x: tensor<4x1x8xf32>, %y: tensor<3x1xf32>):
+    %r = weft.add %x, %y : (tensor<4x1x8xf32>, tensor<3x1xf32>) -> tensor<4x3x8xf32>
+    weft.yield %r : tensor<4x3x8xf32>
+  }
+  return %0 : tensor<4x3x8xf32>
+}
+
+// -----
+
+// Unary, where and cast pick their scalar ops from the element types.
+// CHECK-LABEL: func.func @elementwise
+// CHECK: weft.dispatch
+// CHECK: linalg.generic
+// CHECK: %[[Z:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: arith.maximumf %{{.*}}, %[[Z]] : f32
+// CHECK: weft.dispatch
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<2x3xi1>, tensor<2x3xf32>, tensor<2x1xf32>)
+// CHECK-NEXT: ^bb0(%[[C:.*]]: i1, %[[T:.*]]: f32, %[[F:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: arith.select %[[C]], %[[T]], %[[F]] : f32
+// CHECK: weft.dispatch
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<2x3xi32>)
+// CHECK: arith.fptosi %{{.*}} : f32 to i32
+func.func @elementwise(%c: tensor<2x3xi1>, %x: tensor<2x3xf32>, %y: tensor<2x1xf32>) -> (tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xi32>) {
+  %0 = weft.dispatch(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32> {
+  ^bb0(%a: tensor<2x3xf32>):
+    %r = weft.relu %a : tensor<2x3xf32>
+    weft.yield %r : tensor<2x3xf32>
+  }
+  %1 = weft.dispatch(%c, %x, %y) : (tensor<2x3xi1>, tensor<2x3xf32>, tensor<2x1xf32>) -> tensor<2x3xf32> {
+  ^bb0(%a: tensor<2x3xi1>, %b: tensor<2x3xf32>, %d: tensor<2x1xf32>):
+    %r = weft.where %a, %b, %d : (tensor<2x3xi1>, tensor<2x3xf32>, tensor<2x1xf32>) -> tensor<2x3xf32>
+    weft.yield %r : tensor<2x3xf32>
+  }
+  %2 = weft.dispatch(%x) : (tensor<2x3xf32>) -> tensor<2x3xi32> {
+  ^bb0(%a: tensor<2x3xf32>):
+    %r = weft.cast %a : tensor<2x3xf32> to tensor<2x3xi32>
+    weft.yield %r : tensor<2x3xi32>
+  }
+  return %0, %1, %2 : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xi32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @conv
+// CHECK: ^bb0(%[[X:.*]]: tensor<1x3x8x8xf32>):
+// CHECK-DAG: %[[W:.*]] = arith.constant dense<5.000000e-01> : tensor<4x3x3x3xf32>
+// CHECK-DAG: %[[Z:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[F:.*]] = linalg.fill ins(%[[Z]] : f32) outs(%{{.*}} : tensor<1x4x6x3xf32>)
+// CHECK: linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<[1, 2]> : tensor<2xi64>}
+// CHECK-SAME: ins(%[[X]], %[[W]] : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%[[F]] : tensor<1x4x6x3xf32>)
+func.func @conv(%x: tensor<1x3x8x8xf32>) -> tensor<1x4x6x3xf32> {
+  %0 = weft.dispatch(%x) : (tensor<1x3x8x8xf32>) -> tensor<1x4x6x3xf32> {
+  ^bb0(%i: tensor<1x3x8x8xf32>):
+    %w = weft.constant dense<0.5> : tensor<4x3x3x3xf32>
+    %r = weft.conv %i, %w {strides = array<i64: 1, 2>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 1 : i64} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x6x3xf32>
+    weft.yield %r : tensor<1x4x6x3xf32>
+  }
+  return %0 : tensor<1x4x6x3xf32>
+}
+
+// -----
+
+// A bias seeds the accumulator along the channel dim; groups split the
+// channels and use the grouped named op.
+// CHECK-DAG: #[[BIAS:.*]] = affine_map<(d0, d1, d2, d3) -> (d1)>
+// CHECK-LABEL: func.func @conv_grouped_bias
+// CHECK: ^bb0(%[[X:.*]]: tensor<1x4x8x8xf32>, %[[W:.*]]: tensor<6x2x3x3xf32>, %[[B:.*]]: tensor<6xf32>):
+// CHECK: %[[INIT:.*]] = linalg.generic {indexing_maps = [#[[BIAS]], #{{.*}}]{{.*}} ins(%[[B]] : tensor<6xf32>) outs(%{{.*}} : tensor<1x6x6x6xf32>)
+// CHECK: %[[XG:.*]] = tensor.expand_shape %[[X]] {{\[\[}}0], [1, 2], [3], [4]] {{.*}} : tensor<1x4x8x8xf32> into tensor<1x2x2x8x8xf32>
+// CHECK: %[[WG:.*]] = tensor.expand_shape %[[W]] {{\[\[}}0, 1], [2], [3], [4]] {{.*}} : tensor<6x2x3x3xf32> into tensor<2x3x2x3x3xf32>
+// CHECK: %[[IG:.*]] = tensor.expand_shape %[[INIT]] {{\[\[}}0], [1, 2], [3], [4]] {{.*}} : tensor<1x6x6x6xf32> into tensor<1x2x3x6x6xf32>
+// CHECK: %[[C:.*]] = linalg.conv_2d_ngchw_gfchw {{.*}} ins(%[[XG]], %[[WG]] : {{.*}}) outs(%[[IG]] : tensor<1x2x3x6x6xf32>)
+// CHECK: %[[R:.*]] = tensor.collapse_shape %[[C]] {{\[\[}}0], [1, 2], [3], [4]] : tensor<1x2x3x6x6xf32> into tensor<1x6x6x6xf32>
+// CHECK: weft.yield %[[R]]
+func.func @conv_grouped_bias(%x: tensor<1x4x8x8xf32>, %w: tensor<6x2x3x3xf32>, %b: tensor<6xf32>) -> tensor<1x6x6x6xf32> {
+  %0 = weft.dispatch(%x, %w, %b) : (tensor<1x4x8x8xf32>, tensor<6x2x3x3xf32>, tensor<6xf32>) -> tensor<1x6x6x6xf32> {
+  ^bb0(%i: tensor<1x4x8x8xf32>, %f: tensor<6x2x3x3xf32>, %bb: tensor<6xf32>):
+    %r = weft.conv %i, %f, %bb {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 2 : i64} : (tensor<1x4x8x8xf32>, tensor<6x2x3x3xf32>, tensor<6xf32>) -> tensor<1x6x6x6xf32>
+    weft.yield %r : tensor<1x6x6x6xf32>
+  }
+  return %0 : tensor<1x6x6x6xf32>
+}
+
+// -----
+
+// Max pooling starts from -inf; the window is a shape-only empty tensor.
+// CHECK-LABEL: func.func @max_pool
+// CHECK: ^bb0(%[[X:.*]]: tensor<1x4x6x6xf32>):
+// CHECK-DAG: %[[WIN:.*]] = tensor.empty() : tensor<2x2xf32>
+// CHECK-DAG: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK: %[[F:.*]] = linalg.fill ins(%[[NEGINF]] : f32) outs(%{{.*}} : tensor<1x4x3x3xf32>)
+// CHECK: linalg.pooling_nchw_max {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%[[X]], %[[WIN]] : tensor<1x4x6x6xf32>, tensor<2x2xf32>) outs(%[[F]] : tensor<1x4x3x3xf32>)
+// CHECK-NOT: tensor.pad
+func.func @max_pool(%x: tensor<1x4x6x6xf32>) -> tensor<1x4x3x3xf32> {
+  %0 = weft.dispatch(%x) : (tensor<1x4x6x6xf32>) -> tensor<1x4x3x3xf32> {
+  ^bb0(%i: tensor<1x4x6x6xf32>):
+    %r = weft.pool max %i {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, ceil_mode = false, count_include_pad = false} : (tensor<1x4x6x6xf32>) -> tensor<1x4x3x3xf32>
+    weft.yield %r : tensor<1x4x3x3xf32>
+  }
+  return %0 : tensor<1x4x3x3xf32>
+}
+
+// -----
+
+// Padded average pooling without count_include_pad: zero padding, a sum
+// pool, then division by the number of real elements in each window.
+// CHECK-LABEL: func.func @avg_pool_padded
+// CHECK: %[[P:.*]] = tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 1, 1]
+// CHECK: tensor.yield %{{.*}} : f32
+// CHECK: } : tensor<1x2x5x5xf32> to tensor<1x2x7x7xf32>
+// CHECK: %[[S:.*]] = linalg.pooling_nchw_sum {{.*}} strides = dense<2> : tensor<2xi64>} ins(%[[P]], %{{.*}} : tensor<1x2x7x7xf32>, tensor<3x3xf32>)
+// CHECK: %[[N:.*]] = arith.constant dense<{{\[\[}}4.000000e+00, 6.000000e+00, 4.000000e+00], [6.000000e+00, 9.000000e+00, 6.000000e+00], [4.000000e+00, 6.000000e+00, 4.000000e+00]]> : tensor<3x3xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[S]], %[[N]] : tensor<1x2x3x3xf32>, tensor<3x3xf32>)
+// CHECK: arith.divf
+func.func @avg_pool_padded(%x: tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32> {
+  %0 = weft.dispatch(%x) : (tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32> {
+  ^bb0(%i: tensor<1x2x5x5xf32>):
+    %r = weft.pool avg %i {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, ceil_mode = false, count_include_pad = false} : (tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32>
+    weft.yield %r : tensor<1x2x3x3xf32>
+  }
+  return %0 : tensor<1x2x3x3xf32>
+}
+
+// -----
+
+// With count_include_pad every window divides by the full kernel size.
+// CHECK-LABEL: func.func @avg_pool_include_pad
+// CHECK: arith.constant dense<9.000000e+00> : tensor<3x3xf32>
+func.func @avg_pool_include_pad(%x: tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32> {
+  %0 = weft.dispatch(%x) : (tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32> {
+  ^bb0(%i: tensor<1x2x5x5xf32>):
+    %r = weft.pool avg %i {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, ceil_mode = false, count_include_pad = true} : (tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32>
+    weft.yield %r : tensor<1x2x3x3xf32>
+  }
+  return %0 : tensor<1x2x3x3xf32>
+}
+
+// -----
+
+// Reductions accumulate into the kept dims; keepdims re-expands; mean divides
+// by the reduced element count.
+// CHECK-DAG: #[[ID3:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-DAG: #[[RED:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[ID4:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-DAG: #[[RED4:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1)>
+// CHECK-LABEL: func.func @reduce
+// CHECK: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK: %[[F:.*]] = linalg.fill ins(%[[NEGINF]] : f32) outs(%{{.*}} : tensor<2x4xf32>)
+// CHECK: %[[M:.*]] = linalg.generic {indexing_maps = [#[[ID3]], #[[RED]]], iterator_types = ["parallel", "reduction", "parallel"]} ins(%{{.*}} : tensor<2x3x4xf32>) outs(%[[F]] : tensor<2x4xf32>)
+// CHECK: arith.maximumf
+// CHECK: tensor.expand_shape %[[M]] {{\[\[}}0], [1, 2]] output_shape [2, 1, 4] : tensor<2x4xf32> into tensor<2x1x4xf32>
+// CHECK: weft.dispatch
+// CHECK: linalg.generic {indexing_maps = [#[[ID4]], #[[RED4]]], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+// CHECK: arith.addf
+// CHECK: linalg.generic
+// CHECK: arith.constant 6.400000e+01 : f32
+// CHECK: arith.divf
+func.func @reduce(%x: tensor<2x3x4xf32>, %y: tensor<1x3x8x8xf32>) -> (tensor<2x1x4xf32>, tensor<1x3xf32>) {
+  %0 = weft.dispatch(%x) : (tensor<2x3x4xf32>) -> tensor<2x1x4xf32> {
+  ^bb0(%i: tensor<2x3x4xf32>):
+    %r = weft.reduce max %i {axes = array<i64: 1>, keepdims = true} : (tensor<2x3x4xf32>) -> tensor<2x1x4xf32>
+    weft.yield %r : tensor<2x1x4xf32>
+  }
+  %1 = weft.dispatch(%y) : (tensor<1x3x8x8xf32>) -> tensor<1x3xf32> {
+  ^bb0(%i: tensor<1x3x8x8xf32>):
+    %r = weft.reduce mean %i {axes = array<i64: 2, 3>, keepdims = false} : (tensor<1x3x8x8xf32>) -> tensor<1x3xf32>
+    weft.yield %r : tensor<1x3xf32>
+  }
+  return %0, %1 : tensor<2x1x4xf32>, tensor<1x3xf32>
+}
+
+// -----
+
+// Softmax: a max reduction, a sum of shifted exponentials, then one
+// elementwise pass; log-softmax subtracts the log of the sum instead.
+// CHECK-LABEL: func.func @softmax
+// CHECK: %[[MAX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[X:.*]] : tensor<2x3x4xf32>) outs(%{{.*}} : tensor<2x4xf32>)
+// CHECK: arith.maximumf
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[X]], %[[MAX]] : tensor<2x3x4xf32>, tensor<2x4xf32>) outs(%{{.*}} : tensor<2x4xf32>)
+// CHECK: arith.subf
+// CHECK: math.exp
+// CHECK: arith.addf
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]} ins(%[[X]], %[[MAX]], %[[SUM]] : tensor<2x3x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>)
+// CHECK: math.exp
+// CHECK: arith.divf
+// CHECK: weft.dispatch
+// CHECK: linalg.generic
+// CHECK: linalg.generic
+// CHECK: linalg.generic
+// CHECK: %[[SH:.*]] = arith.subf
+// CHECK: %[[LOG:.*]] = math.log
+// CHECK: arith.subf %[[SH]], %[[LOG]]
+// CHECK-NOT: weft.softmax
+func.func @softmax(%x: tensor<2x3x4xf32>) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>) {
+  %0 = weft.dispatch(%x) : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32> {
+  ^bb0(%i: tensor<2x3x4xf32>):
+    %r = weft.softmax %i {axis = 1 : i64, log = false} : tensor<2x3x4xf32>
+    weft.yield %r : tensor<2x3x4xf32>
+  }
+  %1 = weft.dispatch(%x) : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32> {
+  ^bb0(%i: tensor<2x3x4xf32>):
+    %r = weft.softmax %i {axis = 1 : i64, log = true} : tensor<2x3x4xf32>
+    weft.yield %r : tensor<2x3x4xf32>
+  }
+  return %0, %1 : tensor<2x3x4xf32>, tensor<2x3x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @transpose
+// CHECK: ^bb0(%[[X:.*]]: tensor<2x3x4xf32>):
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<4x2x3xf32>
+// CHECK: %[[T:.*]] = linalg.transpose ins(%[[X]] : tensor<2x3x4xf32>) outs(%[[E]] : tensor<4x2x3xf32>) permutation = [2, 0, 1]
+// CHECK: weft.yield %[[T]]
+func.func @transpose(%x: tensor<2x3x4xf32>) -> tensor<4x2x3xf32> {
+  %0 = weft.dispatch(%x) : (tensor<2x3x4xf32>) -> tensor<4x2x3xf32> {
+  ^bb0(%i: tensor<2x3x4xf32>):
+    %r = weft.transpose %i {perm = array<i64: 2, 0, 1>} : (tensor<2x3x4xf32>) -> tensor<4x2x3xf32>
+    weft.yield %r : tensor<4x2x3xf32>
+  }
+  return %0 : tensor<4x2x3xf32>
+}
+
+// -----
+
+// Data movement: concat inserts slices at running offsets; pad and slice
+// gather with tensor.extract in a generic.
+// CHECK-LABEL: func.func @data_movement
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<2x8xf32>
+// CHECK: %[[S0:.*]] = tensor.insert_slice %{{.*}} into %[[E]][0, 0] [2, 3] [1, 1]
+// CHECK: tensor.insert_slice %{{.*}} into %[[S0]][0, 3] [2, 5] [1, 1]
+// CHECK: weft.dispatch
+// CHECK: %[[PV:.*]] = arith.constant 2.000000e+00 : f32
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<4x5xf32>)
+// CHECK: linalg.index 0
+// CHECK: tensor.extract
+// CHECK: arith.cmpi sge
+// CHECK: arith.cmpi slt
+// CHECK: arith.select %{{.*}}, %{{.*}}, %[[PV]] : f32
+// CHECK: weft.dispatch
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<2x2xf32>)
+// CHECK: %[[STEP:.*]] = arith.constant -2 : index
+// CHECK: arith.muli %{{.*}}, %[[STEP]] : index
+// CHECK: tensor.extract
+func.func @data_movement(%x: tensor<2x3xf32>, %z: tensor<2x5xf32>) -> (tensor<2x8xf32>, tensor<4x5xf32>, tensor<2x2xf32>) {
+  %0 = weft.dispatch(%x, %z) : (tensor<2x3xf32>, tensor<2x5xf32>) -> tensor<2x8xf32> {
+  ^bb0(%a: tensor<2x3xf32>, %b: tensor<2x5xf32>):
+    %r = weft.concat %a, %b {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x5xf32>) -> tensor<2x8xf32>
+    weft.yield %r : tensor<2x8xf32>
+  }
+  %1 = weft.dispatch(%z) : (tensor<2x5xf32>) -> tensor<4x5xf32> {
+  ^bb0(%a: tensor<2x5xf32>):
+    %r = weft.pad %a {low = array<i64: 1, 0>, high = array<i64: 1, 0>, value = 2.0 : f64} : (tensor<2x5xf32>) -> tensor<4x5xf32>
+    weft.yield %r : tensor<4x5xf32>
+  }
+  %2 = weft.dispatch(%z) : (tensor<2x5xf32>) -> tensor<2x2xf32> {
+  ^bb0(%a: tensor<2x5xf32>):
+    %r = weft.slice %a {starts = array<i64: 0, 4>, sizes = array<i64: 2, 2>, steps = array<i64: 1, -2>} : (tensor<2x5xf32>) -> tensor<2x2xf32>
+    weft.yield %r : tensor<2x2xf32>
+  }
+  return %0, %1, %2 : tensor<2x8xf32>, tensor<4x5xf32>, tensor<2x2xf32>
+}
+
+// -----
+
+// Ops outside dispatches stay weft ops; a reshape inside a body becomes
+// tensor.reshape.
+// CHECK-LABEL: func.func @outside_and_reshape
+// CHECK: weft.constant dense<1.000000e+00> : tensor<2x3xf32>
+// CHECK: %[[R:.*]] = weft.reshape %{{.*}} : (tensor<2x3xf32>) -> tensor<6xf32>
+// CHECK: weft.dispatch(%[[R]])
+// CHECK: %[[SHAPE:.*]] = arith.constant dense<[3, 2]> : tensor<2xi64>
+// CHECK: tensor.reshape %{{.*}}(%[[SHAPE]]) : (tensor<6xf32>, tensor<2xi64>) -> tensor<3x2xf32>
+// CHECK-NOT: weft.reshape
+// CHECK: return
+func.func @outside_and_reshape(%x: tensor<2x3xf32>) -> (tensor<3x2xf32>, tensor<2x3xf32>) {
+  %c = weft.constant dense<1.0> : tensor<2x3xf32>
+  %r = weft.reshape %x : (tensor<2x3xf32>) -> tensor<6xf32>
+  %0 = weft.dispatch(%r) : (tensor<6xf32>) -> tensor<3x2xf32> {
+  ^bb0(%i: tensor<6xf32>):
+    %s = weft.reshape %i : (tensor<6xf32>) -> tensor<3x2xf32>
+    weft.yield %s : tensor<3x2xf32>
+  }
+  return %0, %c : tensor<3x2xf32>, tensor<2x3xf32>
+}
+
+// -----
+
+func.func @conv_with_pads(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x8x8xf32> {
+  %0 = weft.dispatch(%x, %w) : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x8x8xf32> {
+  ^bb0(%i: tensor<1x3x8x8xf32>, %f: tensor<4x3x3x3xf32>):
+    // expected-error @below {{conv padding must be decomposed before lowering}}
+    %r = weft.conv %i, %f {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, group = 1 : i64} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x8x8xf32>
+    weft.yield %r : tensor<1x4x8x8xf32>
+  }
+  return %0 : tensor<1x4x8x8xf32>
+}
+
+// -----
+
+func.func @batch_norm_not_decomposed(%x: tensor<1x2x4x4xf32>, %p: tensor<2xf32>) -> tensor<1x2x4x4xf32> {
+  %0 = weft.dispatch(%x, %p) : (tensor<1x2x4x4xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32> {
+  ^bb0(%i: tensor<1x2x4x4xf32>, %q: tensor<2xf32>):
+    // expected-error @below {{batch_norm must be decomposed before lowering}}
+    %r = weft.batch_norm %i, %q, %q, %q, %q {epsilon = 1.0e-5 : f32} : (tensor<1x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32>
+    weft.yield %r : tensor<1x2x4x4xf32>
+  }
+  return %0 : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+func.func @integer_avg_pool(%x: tensor<1x1x4x4xi32>) -> tensor<1x1x2x2xi32> {
+  %0 = weft.dispatch(%x) : (tensor<1x1x4x4xi32>) -> tensor<1x1x2x2xi32> {
+  ^bb0(%i: tensor<1x1x4x4xi32>):
+    // expected-error @below {{average pooling needs a floating-point input}}
+    %r = weft.pool avg %i {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, ceil_mode = false, count_include_pad = false} : (tensor<1x1x4x4xi32>) -> tensor<1x1x2x2xi32>
+    weft.yield %r : tensor<1x1x2x2xi32>
+  }
+  return %0 : tensor<1x1x2x2xi32>
+}

@@ -1,0 +1,218 @@
+// RUN: weft-opt %s -canonicalize -split-input-file | FileCheck %s
+
+// Constant folding of elementwise arithmetic on constants of the same type.
+// CHECK-LABEL: func.func @fold_binary_constants
+// CHECK-DAG: %[[ADD:.*]] = weft.constant dense<[5.000000e+00, 1.000000e+01, 3.500000e+00]> : tensor<3xf32>
+// CHECK-DAG: %[[SUB:.*]] = weft.constant dense<[-3.000000e+00, -6.000000e+00, 2.500000e+00]> : tensor<3xf32>
+// CHECK-DAG: %[[MUL:.*]] = weft.constant dense<[2.000000e+00, 4.000000e+00, 6.000000e+00]> : tensor<3xf32>
+// CHECK-DAG: %[[DIV:.*]] = weft.constant dense<[2.500000e-01, 2.500000e-01, 6.000000e+00]> : tensor<3xf32>
+// CHECK-DAG: %[[SPLAT:.*]] = weft.constant dense<3.000000e+00> : tensor<2x2xf32>
+// CHECK-NOT: weft.add
+// CHECK-NOT: weft.sub
+// CHECK-NOT: weft.mul
+// CHECK-NOT: weft.div
+// CHECK: return %[[ADD]], %[[SUB]], %[[MUL]], %[[DIV]], %[[SPLAT]]
+func.func @fold_binary_constants() -> (tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<2x2xf32>) {
+  %a = weft.constant dense<[1.0, 2.0, 3.0]> : tensor<3xf32>
+  %b = weft.constant dense<[4.0, 8.0, 0.5]> : tensor<3xf32>
+  %s = weft.constant dense<2.0> : tensor<3xf32>
+  %0 = weft.add %a, %b : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  %1 = weft.sub %a, %b : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  %2 = weft.mul %a, %s : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  %3 = weft.div %a, %b : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  %c = weft.constant dense<1.5> : tensor<2x2xf32>
+  %d = weft.constant dense<2.0> : tensor<2x2xf32>
+  %4 = weft.mul %c, %d : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  return %0, %1, %2, %3, %4 : tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<2x2xf32>
+}
+
+// -----
+
+// A splat operand folds even when it broadcasts.
+// CHECK-LABEL: func.func @fold_splat_broadcast
+// CHECK-NEXT: %[[C:.*]] = weft.constant dense<{{\[}}[1.100000e+01, 1.200000e+01, 1.300000e+01], [1.400000e+01, 1.500000e+01, 1.600000e+01]]> : tensor<2x3xf32>
+// CHECK-NEXT: return %[[C]]
+func.func @fold_splat_broadcast() -> tensor<2x3xf32> {
+  %a = weft.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+  %b = weft.constant dense<10.0> : tensor<1xf32>
+  %0 = weft.add %a, %b : (tensor<2x3xf32>, tensor<1xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+// A non-splat broadcast operand and integer arithmetic are left alone.
+// CHECK-LABEL: func.func @no_fold_broadcast_or_integer
+// CHECK: weft.add %{{.*}}, %{{.*}} : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+// CHECK: weft.add %{{.*}}, %{{.*}} : (tensor<2xi32>, tensor<2xi32>) -> tensor<2xi32>
+func.func @no_fold_broadcast_or_integer() -> (tensor<2x3xf32>, tensor<2xi32>) {
+  %a = weft.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+  %b = weft.constant dense<[10.0, 20.0, 30.0]> : tensor<3xf32>
+  %0 = weft.add %a, %b : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  %i = weft.constant dense<[1, 2]> : tensor<2xi32>
+  %1 = weft.add %i, %i : (tensor<2xi32>, tensor<2xi32>) -> tensor<2xi32>
+  return %0, %1 : tensor<2x3xf32>, tensor<2xi32>
+}
+
+// -----
+
+// x + 0, 0 + x, x - 0, x * 1, 1 * x, x / 1, pow(x, 1), max(x, x) are x,
+// for float and integer zeros/ones, including a broadcast splat.
+// CHECK-LABEL: func.func @algebraic_identities
+// CHECK-SAME: (%[[X:.*]]: tensor<4xf32>, %[[I:.*]]: tensor<4xi32>, %[[Y:.*]]: tensor<2x4xf32>)
+// CHECK-NOT: weft.
+// CHECK: return %[[X]], %[[X]], %[[X]], %[[X]], %[[X]], %[[X]], %[[X]], %[[X]], %[[I]], %[[I]], %[[Y]] :
+func.func @algebraic_identities(%x: tensor<4xf32>, %i: tensor<4xi32>, %y: tensor<2x4xf32>)
+    -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xi32>, tensor<4xi32>, tensor<2x4xf32>) {
+  %zero = weft.constant dense<0.0> : tensor<4xf32>
+  %one = weft.constant dense<1.0> : tensor<4xf32>
+  %0 = weft.add %x, %zero : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %1 = weft.add %zero, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %2 = weft.sub %x, %zero : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %3 = weft.mul %x, %one : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %4 = weft.mul %one, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %5 = weft.div %x, %one : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %6 = weft.pow %x, %one : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %7 = weft.max %x, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %izero = weft.constant dense<0> : tensor<4xi32>
+  %ione = weft.constant dense<1> : tensor<4xi32>
+  %8 = weft.add %izero, %i : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi32>
+  %9 = weft.mul %i, %ione : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi32>
+  %bone = weft.constant dense<1.0> : tensor<1xf32>
+  %10 = weft.mul %y, %bone : (tensor<2x4xf32>, tensor<1xf32>) -> tensor<2x4xf32>
+  return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xi32>, tensor<4xi32>, tensor<2x4xf32>
+}
+
+// -----
+
+// Identities do not apply when the constant would grow the result, or on the
+// wrong side of a non-commutative op.
+// CHECK-LABEL: func.func @no_identity
+// CHECK-SAME: (%[[X:.*]]: tensor<3xf32>, %[[Y:.*]]: tensor<4xf32>)
+// CHECK-DAG: %[[Z23:.*]] = weft.constant dense<0.000000e+00> : tensor<2x3xf32>
+// CHECK-DAG: %[[Z:.*]] = weft.constant dense<0.000000e+00> : tensor<4xf32>
+// CHECK-DAG: %[[ONE:.*]] = weft.constant dense<1.000000e+00> : tensor<4xf32>
+// CHECK-DAG: %[[TWO:.*]] = weft.constant dense<2.000000e+00> : tensor<4xf32>
+// CHECK-DAG: %[[A:.*]] = weft.add %[[X]], %[[Z23]] : (tensor<3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+// CHECK-DAG: %[[S:.*]] = weft.sub %[[Z]], %[[Y]]
+// CHECK-DAG: %[[D:.*]] = weft.div %[[ONE]], %[[Y]]
+// CHECK-DAG: %[[M:.*]] = weft.mul %[[Y]], %[[TWO]]
+// CHECK: return %[[A]], %[[S]], %[[D]], %[[M]]
+func.func @no_identity(%x: tensor<3xf32>, %y: tensor<4xf32>) -> (tensor<2x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %z23 = weft.constant dense<0.0> : tensor<2x3xf32>
+  %0 = weft.add %x, %z23 : (tensor<3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  %zero = weft.constant dense<0.0> : tensor<4xf32>
+  %1 = weft.sub %zero, %y : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %one = weft.constant dense<1.0> : tensor<4xf32>
+  %2 = weft.div %one, %y : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %two = weft.constant dense<2.0> : tensor<4xf32>
+  %3 = weft.mul %y, %two : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %0, %1, %2, %3 : tensor<2x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @neg
+// CHECK-SAME: (%[[X:.*]]: tensor<4xf32>)
+// CHECK-DAG: %[[C:.*]] = weft.constant dense<[-1.000000e+00, 2.000000e+00, -3.000000e+00]> : tensor<3xf32>
+// CHECK-DAG: %[[N:.*]] = weft.neg %[[X]] : tensor<4xf32>
+// CHECK-NOT: weft.neg
+// CHECK: return %[[X]], %[[C]], %[[N]]
+func.func @neg(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<3xf32>, tensor<4xf32>) {
+  %0 = weft.neg %x : tensor<4xf32>
+  %1 = weft.neg %0 : tensor<4xf32>
+  %a = weft.constant dense<[1.0, -2.0, 3.0]> : tensor<3xf32>
+  %2 = weft.neg %a : tensor<3xf32>
+  %3 = weft.neg %x : tensor<4xf32>
+  return %1, %2, %3 : tensor<4xf32>, tensor<3xf32>, tensor<4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @identity
+// CHECK-SAME: (%[[X:.*]]: tensor<4xf32>)
+// CHECK-NOT: weft.identity
+// CHECK: %[[R:.*]] = weft.relu %[[X]] : tensor<4xf32>
+// CHECK-NOT: weft.identity
+// CHECK: return %[[R]], %[[X]]
+func.func @identity(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
+  %0 = weft.identity %x : tensor<4xf32>
+  %1 = weft.relu %0 : tensor<4xf32>
+  %2 = weft.identity %x : tensor<4xf32>
+  return %1, %2 : tensor<4xf32>, tensor<4xf32>
+}
+
+// -----
+
+// reshape(reshape(x)) reads x directly; a reshape to the same type is x;
+// a reshape of a constant is a constant of the new shape.
+// CHECK-LABEL: func.func @reshape
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3x4xf32>)
+// CHECK-DAG: %[[C:.*]] = weft.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00], [4.000000e+00, 5.000000e+00, 6.000000e+00]]> : tensor<2x3xf32>
+// CHECK-DAG: %[[R:.*]] = weft.reshape %[[X]] : (tensor<2x3x4xf32>) -> tensor<24xf32>
+// CHECK-NOT: weft.reshape
+// CHECK: return %[[R]], %[[C]], %[[X]]
+func.func @reshape(%x: tensor<2x3x4xf32>) -> (tensor<24xf32>, tensor<2x3xf32>, tensor<2x3x4xf32>) {
+  %0 = weft.reshape %x : (tensor<2x3x4xf32>) -> tensor<6x4xf32>
+  %1 = weft.reshape %0 : (tensor<6x4xf32>) -> tensor<24xf32>
+  %c = weft.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]> : tensor<6xf32>
+  %2 = weft.reshape %c : (tensor<6xf32>) -> tensor<2x3xf32>
+  %3 = weft.reshape %x : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+  return %1, %2, %3 : tensor<24xf32>, tensor<2x3xf32>, tensor<2x3x4xf32>
+}
+
+// -----
+
+// A chain of reshapes back to the input's shape vanishes.
+// CHECK-LABEL: func.func @reshape_round_trip
+// CHECK-SAME: (%[[X:.*]]: tensor<2x6xf32>)
+// CHECK-NEXT: return %[[X]]
+func.func @reshape_round_trip(%x: tensor<2x6xf32>) -> tensor<2x6xf32> {
+  %0 = weft.reshape %x : (tensor<2x6xf32>) -> tensor<12xf32>
+  %1 = weft.reshape %0 : (tensor<12xf32>) -> tensor<3x4xf32>
+  %2 = weft.reshape %1 : (tensor<3x4xf32>) -> tensor<2x6xf32>
+  return %2 : tensor<2x6xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @transpose
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3xf32>)
+// CHECK-DAG: %[[C:.*]] = weft.constant dense<7.000000e+00> : tensor<3x2xf32>
+// CHECK-DAG: %[[T:.*]] = weft.transpose %[[X]] {perm = array<i64: 1, 0>} : (tensor<2x3xf32>) -> tensor<3x2xf32>
+// CHECK: return %[[X]], %[[C]], %[[T]]
+func.func @transpose(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<3x2xf32>, tensor<3x2xf32>) {
+  %0 = weft.transpose %x {perm = array<i64: 0, 1>} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %c = weft.constant dense<7.0> : tensor<2x3xf32>
+  %1 = weft.transpose %c {perm = array<i64: 1, 0>} : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  %2 = weft.transpose %x {perm = array<i64: 1, 0>} : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  return %0, %1, %2 : tensor<2x3xf32>, tensor<3x2xf32>, tensor<3x2xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @cast
+// CHECK-SAME: (%[[X:.*]]: tensor<4xf32>)
+// CHECK: %[[C:.*]] = weft.cast %[[X]] : tensor<4xf32> to tensor<4xf16>
+// CHECK-NOT: weft.cast
+// CHECK: return %[[X]], %[[C]]
+func.func @cast(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf16>) {
+  %0 = weft.cast %x : tensor<4xf32> to tensor<4xf32>
+  %1 = weft.cast %x : tensor<4xf32> to tensor<4xf16>
+  return %0, %1 : tensor<4xf32>, tensor<4xf16>
+}
+
+// -----
+
+// Unused pure ops are erased; constants are deduplicated.
+// CHECK-LABEL: func.func @dead_and_duplicate
+// CHECK-NEXT: %[[C:.*]] = weft.constant dense<5.000000e-01> : tensor<4xf32>
+// CHECK-NEXT: %[[R:.*]] = weft.relu
+// CHECK-NEXT: return %[[R]], %[[C]], %[[C]]
+func.func @dead_and_duplicate(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %0 = weft.relu %x : tensor<4xf32>
+  %1 = weft.exp %x : tensor<4xf32>
+  %a = weft.constant dense<0.5> : tensor<4xf32>
+  %b = weft.constant dense<0.5> : tensor<4xf32>
+  return %0, %a, %b : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+}

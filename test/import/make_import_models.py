@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""Writes the small ONNX models the importer's lit tests read.
+
+Usage: make_import_models.py OUTDIR
+
+Every model is a pure function of this script (fixed weights, no randomness),
+built with onnx.helper at IR version 8 so that libonnx 1.12's checker accepts
+it. Besides valid models the script writes broken files on purpose: an empty
+file, a truncated model, random bytes, and models whose external data is
+missing or short.
+"""
+
+import os
+import sys
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+IR_VERSION = 8
+
+
+def model(nodes, inputs, outputs, initializers=(), opset=17, name="g"):
+    graph = helper.make_graph(nodes, name, inputs, outputs, list(initializers))
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = IR_VERSION
+    return m
+
+
+def tensor(name, elem, shape):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+F32 = TensorProto.FLOAT
+
+
+def save(outdir, filename, m):
+    with open(os.path.join(outdir, filename), "wb") as f:
+        f.write(m.SerializeToString())
+
+
+def weights(shape, scale=0.1):
+    n = int(np.prod(shape))
+    return (np.arange(n, dtype=np.float32).reshape(shape) % 7 - 3) * scale
+
+
+def mlp():
+    """x[1,8] -> Gemm(4, transB) + Relu -> Gemm(3) -> Softmax."""
+    inits = [
+        numpy_helper.from_array(weights([4, 8]), "fc1.weight"),
+        numpy_helper.from_array(weights([4]), "fc1.bias"),
+        numpy_helper.from_array(weights([4, 3]), "fc2.weight"),
+    ]
+    nodes = [
+        helper.make_node("Gemm", ["x", "fc1.weight", "fc1.bias"], ["h"],
+                         name="fc1", transB=1),
+        helper.make_node("Relu", ["h"], ["r"], name="relu1"),
+        # No name: the importer calls it "Gemm_2".
+        helper.make_node("Gemm", ["r", "fc2.weight"], ["logits"], alpha=0.5),
+        helper.make_node("Softmax", ["logits"], ["probs"], name="softmax"),
+    ]
+    return model(nodes, [tensor("x", F32, [1, 8])],
+                 [tensor("probs", F32, [1, 3])], inits)
+
+
+def unsupported():
+    """Two unsupported op types, one of them on two nodes, plus a custom domain."""
+    nodes = [
+        helper.make_node("TopK", ["x", "k"], ["v1", "i1"], name="top1"),
+        helper.make_node("NonZero", ["x"], ["nz"], name="nz0"),
+        helper.make_node("TopK", ["x", "k"], ["v2", "i2"], name="top2"),
+        helper.make_node("Relu", ["v1"], ["y"], name="ok"),
+        helper.make_node("FusedThing", ["x"], ["z"], name="custom0",
+                         domain="com.example"),
+    ]
+    g = helper.make_graph(
+        nodes, "g", [tensor("x", F32, [4])],
+        [tensor("y", F32, [2]), tensor("v2", F32, [2]),
+         tensor("nz", TensorProto.INT64, [1, "n"]), tensor("z", F32, [4])],
+        [numpy_helper.from_array(np.array([2], dtype=np.int64), "k")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17),
+                                            helper.make_opsetid("com.example", 1)])
+    m.ir_version = IR_VERSION
+    return m
+
+
+def symbolic():
+    """x[batch,4] -> Relu; 'batch' must be pinned with --dim."""
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="relu")]
+    return model(nodes, [tensor("x", F32, ["batch", 4])],
+                 [tensor("y", F32, ["batch", 4])])
+
+
+def external_tensor():
+    t = TensorProto()
+    t.name = "w"
+    t.data_type = F32
+    t.dims.extend([4, 2])
+    return t
+
+
+def external(outdir):
+    """A MatMul whose weight lives in weights.bin at offset 16."""
+    w = weights([4, 2])
+    with open(os.path.join(outdir, "weights.bin"), "wb") as f:
+        f.write(b"\0" * 16 + w.tobytes())
+    t = external_tensor()
+    t.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", "weights.bin"), ("offset", "16"),
+                 ("length", str(w.nbytes))):
+        e = t.external_data.add()
+        e.key, e.value = k, v
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")]
+    return model(nodes, [tensor("x", F32, [3, 4])], [tensor("y", F32, [3, 2])],
+                 [t])
+
+
+def external_broken(location, length):
+    t = external_tensor()
+    t.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", location), ("offset", "16"), ("length", length)):
+        e = t.external_data.add()
+        e.key, e.value = k, v
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")]
+    return model(nodes, [tensor("x", F32, [3, 4])], [tensor("y", F32, [3, 2])],
+                 [t])
+
+
+def conv_pool():
+    """Conv with SAME_UPPER padding, stride 2 -> MaxPool SAME_LOWER -> GlobalAveragePool."""
+    inits = [numpy_helper.from_array(weights([8, 3, 3, 3]), "conv.w"),
+             numpy_helper.from_array(weights([8]), "conv.b")]
+    nodes = [
+        helper.make_node("Conv", ["x", "conv.w", "conv.b"], ["c"], name="conv",
+                         auto_pad="SAME_UPPER", strides=[2, 2]),
+        helper.make_node("MaxPool", ["c"], ["p"], name="pool",
+                         kernel_shape=[2, 2], auto_pad="SAME_LOWER"),
+        helper.make_node("AveragePool", ["p"], ["a"], name="avg",
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                         count_include_pad=1, ceil_mode=1, strides=[2, 2]),
+        helper.make_node("GlobalAveragePool", ["a"], ["y"], name="gap"),
+    ]
+    return model(nodes, [tensor("x", F32, [1, 3, 10, 10])],
+                 [tensor("y", F32, [1, 8, 1, 1])], inits)
+
+
+def old_opset():
+    """Opset 9 (upgraded to 11): Clip with attribute bounds, BatchNorm, Softmax on axis 1 of a 3-D tensor."""
+    inits = [numpy_helper.from_array(np.ones([3], np.float32), n)
+             for n in ("s", "b", "m", "v")]
+    nodes = [
+        helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["n"],
+                         name="bn"),
+        helper.make_node("Clip", ["n"], ["c"], name="clip", min=-1.0, max=6.0),
+        helper.make_node("Softmax", ["c"], ["y"], name="sm", axis=1),
+    ]
+    return model(nodes, [tensor("x", F32, [2, 3, 4])],
+                 [tensor("y", F32, [2, 3, 4])], inits, opset=9)
+
+
+def opset18():
+    """Opset 18 (beyond libonnx 1.12's checker): Reduce* and Pad take axes as inputs, Split takes num_outputs."""
+    inits = [
+        numpy_helper.from_array(np.array([-1], np.int64), "axes"),
+        numpy_helper.from_array(np.array([1, 2], np.int64), "pads"),
+        numpy_helper.from_array(np.array([1], np.int64), "pad_axes"),
+    ]
+    nodes = [
+        helper.make_node("ReduceMean", ["x", "axes"], ["r"], name="mean",
+                         keepdims=0),
+        helper.make_node("Pad", ["x", "pads", "", "pad_axes"], ["p"], name="pad"),
+        helper.make_node("Split", ["p"], ["s0", "s1", "s2"], name="split",
+                         axis=1, num_outputs=3),
+    ]
+    return model(nodes, [tensor("x", F32, [2, 5])],
+                 [tensor("r", F32, [2]), tensor("s0", F32, [2, 3]),
+                  tensor("s1", F32, [2, 3]), tensor("s2", F32, [2, 2])],
+                 inits, opset=18)
+
+
+def shape_subgraph():
+    """The exporter idiom Shape -> Gather -> Unsqueeze -> Concat -> Reshape must fold to one static reshape."""
+    inits = [numpy_helper.from_array(np.array(0, np.int64), "zero"),
+             numpy_helper.from_array(np.array([-1], np.int64), "minus1"),
+             numpy_helper.from_array(np.array([0], np.int64), "ax0")]
+    nodes = [
+        helper.make_node("Shape", ["x"], ["shape"], name="shape"),
+        helper.make_node("Gather", ["shape", "zero"], ["n"], name="batch"),
+        helper.make_node("Unsqueeze", ["n", "ax0"], ["n1"], name="unsq"),
+        helper.make_node("Concat", ["n1", "minus1"], ["target"], name="cat",
+                         axis=0),
+        helper.make_node("Reshape", ["x", "target"], ["y"], name="flatten"),
+    ]
+    return model(nodes, [tensor("x", F32, [2, 3, 4])], [tensor("y", F32, [2, 12])],
+                 inits)
+
+
+def tensor_ops():
+    """Slice with a negative step, Transpose's default perm, Expand, 1-D MatMul, Squeeze/Flatten."""
+    inits = [
+        numpy_helper.from_array(np.array([-1], np.int64), "starts"),
+        numpy_helper.from_array(np.array([-100], np.int64), "ends"),
+        numpy_helper.from_array(np.array([1], np.int64), "axes"),
+        numpy_helper.from_array(np.array([-2], np.int64), "steps"),
+        numpy_helper.from_array(np.array([3, 1, 4], np.int64), "eshape"),
+        numpy_helper.from_array(weights([4]), "vec"),
+    ]
+    nodes = [
+        helper.make_node("Slice", ["x", "starts", "ends", "axes", "steps"],
+                         ["s"], name="rev"),
+        helper.make_node("Transpose", ["s"], ["t"], name="tr"),
+        helper.make_node("Expand", ["x", "eshape"], ["e"], name="expand"),
+        helper.make_node("MatMul", ["x", "vec"], ["mv"], name="matvec"),
+        helper.make_node("Flatten", ["e"], ["f"], name="flat", axis=-1),
+    ]
+    return model(nodes, [tensor("x", F32, [1, 4])],
+                 [tensor("t", F32, [2, 1]), tensor("f", F32, [3, 4]),
+                  tensor("mv", F32, [1])], inits)
+
+
+def constants():
+    """Initializers in typed fields (float_data, int32_data for f16 and int8, bool) and Constant attribute forms."""
+    # onnx.helper stores FLOAT16 values as bit patterns in int32_data.
+    f16 = helper.make_tensor("h", TensorProto.FLOAT16, [2], [1.5, -2.0])
+    i8 = helper.make_tensor("i8", TensorProto.INT8, [3], [-1, 0, 7])
+    flags = helper.make_tensor("flags", TensorProto.BOOL, [3], [True, False, True])
+    floats = helper.make_tensor("fd", F32, [2], [0.25, 4.0])
+    nodes = [
+        helper.make_node("Constant", [], ["ci"], name="cints", value_ints=[3, 4]),
+        helper.make_node("Constant", [], ["cf"], name="cfloat", value_float=2.5),
+        helper.make_node("Add", ["x", "fd"], ["y"], name="add"),
+        helper.make_node("Mul", ["y", "cf"], ["z"], name="scale"),
+        helper.make_node("Identity", ["h"], ["h_out"], name="id_h"),
+        helper.make_node("Identity", ["i8"], ["i8_out"], name="id_i8"),
+        helper.make_node("Not", ["flags"], ["nf"], name="not"),
+        helper.make_node("ConstantOfShape", ["ci"], ["ones"], name="fill",
+                         value=helper.make_tensor("v", TensorProto.INT32, [1], [1])),
+    ]
+    return model(nodes, [tensor("x", F32, [2])],
+                 [tensor("z", F32, [2]), tensor("h_out", TensorProto.FLOAT16, [2]),
+                  tensor("i8_out", TensorProto.INT8, [3]),
+                  tensor("nf", TensorProto.BOOL, [3]),
+                  tensor("ones", TensorProto.INT32, [3, 4])],
+                 [f16, i8, flags, floats])
+
+
+def output_mismatch():
+    """The graph declares y as [2,3] but Transpose makes it [3,2]."""
+    nodes = [helper.make_node("Transpose", ["x"], ["y"], name="tr")]
+    return model(nodes, [tensor("x", F32, [2, 3])], [tensor("y", F32, [2, 3])])
+
+
+def bad_conv():
+    """A 3-D convolution: a supported op type whose attributes are not."""
+    inits = [numpy_helper.from_array(weights([2, 1, 2, 2, 2]), "w")]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="conv3d")]
+    return model(nodes, [tensor("x", F32, [1, 1, 4, 4, 4])],
+                 [tensor("y", F32, [1, 2, 3, 3, 3])], inits)
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: make_import_models.py OUTDIR")
+    outdir = sys.argv[1]
+    os.makedirs(outdir, exist_ok=True)
+    save(outdir, "mlp.onnx", mlp())
+    save(outdir, "unsupported.onnx", unsupported())
+    save(outdir, "symbolic.onnx", symbolic())
+    save(outdir, "external.onnx", external(outdir))
+    save(outdir, "external_missing.onnx", external_broken("nothere.bin", "32"))
+    save(outdir, "external_short.onnx", external_broken("weights.bin", "64"))
+    save(outdir, "external_escape.onnx", external_broken("../weights.bin", "32"))
+    save(outdir, "conv_pool.onnx", conv_pool())
+    save(outdir, "old_opset.onnx", old_opset())
+    save(outdir, "opset18.onnx", opset18())
+    save(outdir, "shape_subgraph.onnx", shape_subgraph())
+    save(outdir, "tensor_ops.onnx", tensor_ops())
+    save(outdir, "constants.onnx", constants())
+    save(outdir, "output_mismatch.onnx", output_mismatch())
+    save(outdir, "bad_conv.onnx", bad_conv())
+    # Broken files.
+    open(os.path.join(outdir, "empty.onnx"), "wb").close()
+    data = mlp().SerializeToString()
+    with open(os.path.join(outdir, "truncated.onnx"), "wb") as f:
+        f.write(data[: len(data) // 2])
+    with open(os.path.join(outdir, "corrupt.onnx"), "wb") as f:
+        f.write(bytes((i * 37 + 11) % 256 for i in range(512)))
+    with open(os.path.join(outdir, "text.onnx"), "wb") as f:
+        f.write(b"this is not an onnx model\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches))' | FileCheck %s
+// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{clone-constant-limit=2}))' | FileCheck %s --check-prefix=LIMIT
+
+// One dispatch per compute op, in program order; a small constant is cloned
+// into the body that uses it and disappears from the top level.
+// CHECK-LABEL: func.func @chain
+// CHECK-SAME: (%[[X:.*]]: tensor<4x8xf32>)
+// CHECK-NOT: weft.constant
+// CHECK: %[[D0:.*]] = weft.dispatch(%[[X]]) : (tensor<4x8xf32>) -> tensor<4x8xf32> {
+// CHECK-NEXT: ^bb0(%[[A:.*]]: tensor<4x8xf32>):
+// CHECK-NEXT: %[[C:.*]] = weft.constant dense<2.000000e+00> : tensor<4x8xf32>
+// CHECK-NEXT: %[[S:.*]] = weft.add %[[A]], %[[C]]
+// CHECK-NEXT: weft.yield %[[S]] : tensor<4x8xf32>
+// CHECK-NEXT: }
+// CHECK-NEXT: %[[D1:.*]] = weft.dispatch(%[[D0]]) : (tensor<4x8xf32>) -> tensor<4x8xf32> {
+// CHECK-NEXT: ^bb0(%[[B:.*]]: tensor<4x8xf32>):
+// CHECK-NEXT: %[[R:.*]] = weft.relu %[[B]]
+// CHECK-NEXT: weft.yield %[[R]] : tensor<4x8xf32>
+// CHECK-NEXT: }
+// CHECK-NEXT: return %[[D1]]
+func.func @chain(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %c = weft.constant dense<2.0> : tensor<4x8xf32>
+  %0 = weft.add %x, %c : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %1 = weft.relu %0 : tensor<4x8xf32>
+  return %1 : tensor<4x8xf32>
+}
+
+// -----
+
+// Splats and constants of at most 64 elements are cloned in; a larger dense
+// constant stays at the top level and is passed as a dispatch operand (shared
+// by both users).
+// CHECK-LABEL: func.func @constants
+// CHECK-SAME: (%[[X:.*]]: tensor<1x100xf32>)
+// CHECK: %[[BIG:.*]] = weft.constant dense<{{.*}}> : tensor<17x4xf32>
+// CHECK-NOT: weft.constant
+// CHECK: %[[MM:.*]] = weft.dispatch(%[[X]]) : (tensor<1x100xf32>) -> tensor<1x4xf32> {
+// CHECK: weft.constant dense<5.000000e-01> : tensor<100x4xf32>
+// CHECK: weft.matmul
+// CHECK: }
+// CHECK: %[[BIAS:.*]] = weft.dispatch(%[[MM]]) : (tensor<1x4xf32>) -> tensor<1x4xf32> {
+// CHECK: weft.constant dense<[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]> : tensor<4xf32>
+// CHECK: weft.add
+// CHECK: }
+// CHECK: %[[ADD:.*]] = weft.dispatch(%[[BIAS]], %[[BIG]]) : (tensor<1x4xf32>, tensor<17x4xf32>) -> tensor<17x4xf32> {
+// CHECK-NEXT: ^bb0(%[[P:.*]]: tensor<1x4xf32>, %[[Q:.*]]: tensor<17x4xf32>):
+// CHECK-NEXT: weft.add %[[P]], %[[Q]]
+// CHECK: %[[SUB:.*]] = weft.dispatch(%[[BIG]], %[[ADD]]) : (tensor<17x4xf32>, tensor<17x4xf32>) -> tensor<17x4xf32> {
+// CHECK-NOT: weft.constant
+// CHECK: weft.sub
+// CHECK: return %[[SUB]]
+
+// With clone-constant-limit=2 only splats are cloned.
+// LIMIT-LABEL: func.func @constants
+// LIMIT: %[[B4:.*]] = weft.constant dense<[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]> : tensor<4xf32>
+// LIMIT: %[[MM:.*]] = weft.dispatch(%{{.*}}) : (tensor<1x100xf32>) -> tensor<1x4xf32> {
+// LIMIT: weft.constant dense<5.000000e-01> : tensor<100x4xf32>
+// LIMIT: weft.dispatch(%[[MM]], %[[B4]]) : (tensor<1x4xf32>, tensor<4xf32>) -> tensor<1x4xf32>
+func.func @constants(%x: tensor<1x100xf32>) -> tensor<17x4xf32> {
+  %w = weft.constant dense<0.5> : tensor<100x4xf32>
+  %b = weft.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32>
+  %big = weft.constant dense<[[1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 5.0]]> : tensor<17x4xf32>
+  %0 = weft.matmul %x, %w : (tensor<1x100xf32>, tensor<100x4xf32>) -> tensor<1x4xf32>
+  %1 = weft.add %0, %b : (tensor<1x4xf32>, tensor<4xf32>) -> tensor<1x4xf32>
+  %2 = weft.add %1, %big : (tensor<1x4xf32>, tensor<17x4xf32>) -> tensor<17x4xf32>
+  %3 = weft.sub %big, %2 : (tensor<17x4xf32>, tensor<17x4xf32>) -> tensor<17x4xf32>
+  return %3 : tensor<17x4xf32>
+}
+
+// -----
+
+// A reshape is an alias: it stays between the dispatches.
+// CHECK-LABEL: func.func @reshape_outside
+// CHECK: %[[D0:.*]] = weft.dispatch(%{{.*}}) : (tensor<2x3xf32>) -> tensor<2x3xf32> {
+// CHECK: weft.relu
+// CHECK: }
+// CHECK-NEXT: %[[R:.*]] = weft.reshape %[[D0]] : (tensor<2x3xf32>) -> tensor<6xf32>
+// CHECK-NEXT: %[[D1:.*]] = weft.dispatch(%[[R]]) : (tensor<6xf32>) -> tensor<6xf32> {
+// CHECK-NOT: weft.reshape
+// CHECK: weft.exp
+// CHECK: return %[[D1]]
+func.func @reshape_outside(%x: tensor<2x3xf32>) -> tensor<6xf32> {
+  %0 = weft.relu %x : tensor<2x3xf32>
+  %1 = weft.reshape %0 : (tensor<2x3xf32>) -> tensor<6xf32>
+  %2 = weft.exp %1 : tensor<6xf32>
+  return %2 : tensor<6xf32>
+}
+
+// -----
+
+// Every output is written by exactly one kernel: a returned input, a repeated
+// result, a reshape alias and a constant each get a copy dispatch.
+// CHECK-LABEL: func.func @outputs
+// CHECK-SAME: (%[[X:.*]]: tensor<4xf32>)
+// CHECK: %[[RELU:.*]] = weft.dispatch(%[[X]]) : (tensor<4xf32>) -> tensor<4xf32> {
+// CHECK: weft.relu
+// CHECK: }
+// CHECK-NEXT: %[[RS:.*]] = weft.reshape %[[RELU]] : (tensor<4xf32>) -> tensor<2x2xf32>
+// CHECK-NEXT: %[[CX:.*]] = weft.dispatch(%[[X]]) : (tensor<4xf32>) -> tensor<4xf32> {
+// CHECK-NEXT: ^bb0(%[[A:.*]]: tensor<4xf32>):
+// CHECK-NEXT: %[[I:.*]] = weft.identity %[[A]] : tensor<4xf32>
+// CHECK-NEXT: weft.yield %[[I]]
+// CHECK-NEXT: }
+// CHECK-NEXT: %[[CDUP:.*]] = weft.dispatch(%[[RELU]]) : (tensor<4xf32>) -> tensor<4xf32> {
+// CHECK: weft.identity
+// CHECK: }
+// CHECK-NEXT: %[[CRS:.*]] = weft.dispatch(%[[RS]]) : (tensor<2x2xf32>) -> tensor<2x2xf32> {
+// CHECK: weft.identity
+// CHECK: }
+// CHECK-NEXT: %[[CC:.*]] = weft.dispatch() : () -> tensor<4xf32> {
+// CHECK-NEXT: %[[K:.*]] = weft.constant dense<1.000000e+00> : tensor<4xf32>
+// CHECK-NEXT: %[[KI:.*]] = weft.identity %[[K]]
+// CHECK-NEXT: weft.yield %[[KI]]
+// CHECK-NEXT: }
+// CHECK-NEXT: return %[[CX]], %[[RELU]], %[[CDUP]], %[[CRS]], %[[CC]]
+func.func @outputs(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<2x2xf32>, tensor<4xf32>) {
+  %0 = weft.relu %x : tensor<4xf32>
+  %1 = weft.reshape %0 : (tensor<4xf32>) -> tensor<2x2xf32>
+  %c = weft.constant dense<1.0> : tensor<4xf32>
+  return %x, %0, %0, %1, %c : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<2x2xf32>, tensor<4xf32>
+}
+
+// -----
+
+// Existing dispatches are left as they are.
+// CHECK-LABEL: func.func @already_formed
+// CHECK-COUNT-1: weft.dispatch
+// CHECK-NOT: weft.dispatch
+func.func @already_formed(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = weft.dispatch(%x) : (tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%a: tensor<4xf32>):
+    %r = weft.relu %a : tensor<4xf32>
+    weft.yield %r : tensor<4xf32>
+  }
+  return %0 : tensor<4xf32>
+}
