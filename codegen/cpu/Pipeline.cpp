@@ -16,7 +16,7 @@ void cpu::buildCpuCodegenPipeline(OpPassManager &pm, const CpuPipelineOptions &o
   std::string pipeline = llvm::formatv(
       "weft-cpu-outline-dispatches,canonicalize,cse,"
       "func.func(weft-cpu-tile-workgroups{{target-workgroups={0}}),"
-      "canonicalize,cse,weft-cpu-bufferize,canonicalize,"
+      "canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,"
       "func.func(weft-cpu-distribute-workgroups),canonicalize,cse,"
       "func.func(weft-cpu-tile-and-vectorize{{vector-width={1}}),"
       "weft-cpu-build-host{{model-name={2}},"
