@@ -134,6 +134,15 @@ FailureOr<Window> readWindow(ImportContext &ctx, const Node &node,
   } else {
     return ctx.fail("unknown auto_pad '" + autoPad + "'");
   }
+  for (int i = 0; i < 2; ++i) {
+    int64_t span = (kernel[i] - 1) * w.dilations[i] + 1;
+    if (in[i] + w.pads[i] + w.pads[i + 2] < span)
+      return ctx.fail("the window (" + Twine(span) +
+                      " elements with dilation) is larger than the padded "
+                      "input (" +
+                      Twine(in[i] + w.pads[i] + w.pads[i + 2]) +
+                      ") in spatial dimension " + Twine(i));
+  }
   return w;
 }
 

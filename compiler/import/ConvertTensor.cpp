@@ -1,11 +1,11 @@
-//===- ConvertTensor.cpp - data-movement and constant ONNX ops -> weft ----===//
+//===- ConvertTensor.cpp - data-movement ONNX ops -> weft -----------------===//
 //
-// Reshape-like ops (Reshape, Flatten, Squeeze, Unsqueeze) become weft.reshape
-// with the static target shape; Transpose, Concat, Pad, Slice, Split, Tile,
-// Expand and Gather with constant indices become static weft ops; Constant,
-// ConstantOfShape, Shape, Size and Range become weft.constant. Every
-// shape-valued input must be a constant: small constants are folded through
-// these ops at import time so exported shape subgraphs stay static.
+// Reshape-like ops (Reshape, Flatten, Squeeze, Unsqueeze, DepthToSpace,
+// SpaceToDepth) become weft.reshape/transpose with static shapes; Transpose,
+// Concat, Pad, Slice, Split, Tile, Expand, Trilu and Gather with constant
+// indices become static weft ops. Every shape-valued input must be a
+// constant: small constants are folded through these ops at import time so
+// exported shape subgraphs stay static.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/import/ImportContext.h"
@@ -187,6 +187,10 @@ LogicalResult convertReshape(ImportContext &ctx, const Node &node,
     target = *s;
   }
   bool allowZero = ctx.getInt(node, "allowzero", 0) != 0;
+  if (failed(ctx.checkShape(llvm::to_vector(llvm::map_range(
+                                target, [](int64_t d) { return d < 0 ? 1 : d; })),
+                            "shape")))
+    return failure();
   int64_t inferred = -1, known = 1;
   SmallVector<int64_t> shape;
   for (auto [i, d] : llvm::enumerate(target)) {
@@ -393,6 +397,10 @@ LogicalResult convertPad(ImportContext &ctx, const Node &node, int64_t opset) {
   if (pads.size() != 2 * axes.size())
     return ctx.fail("expects " + Twine(2 * axes.size()) + " pads, got " +
                     Twine(pads.size()));
+  if (llvm::any_of(pads, [](int64_t p) {
+        return p > (int64_t(1) << 40) || p < -(int64_t(1) << 40);
+      }))
+    return ctx.fail("pads are too large");
   SmallVector<int64_t> low(rank, 0), high(rank, 0);
   for (auto [i, axis] : llvm::enumerate(axes)) {
     low[axis] = pads[i];
@@ -483,6 +491,10 @@ LogicalResult convertSlice(ImportContext &ctx, const Node &node,
     int64_t dim = shape[axis], step = steps[i];
     if (step == 0)
       return ctx.fail("steps must be non-zero");
+    // A step longer than the dimension selects at most one element; clamping
+    // it keeps the size arithmetic below free of overflow.
+    step = std::clamp<int64_t>(step, -std::max<int64_t>(dim, 1),
+                               std::max<int64_t>(dim, 1));
     int64_t start = starts[i], end = ends[i];
     if (start < 0)
       start += dim;
@@ -580,9 +592,13 @@ LogicalResult convertTile(ImportContext &ctx, const Node &node, int64_t) {
   if ((int64_t)repeats->size() != rank ||
       llvm::any_of(*repeats, [](int64_t r) { return r < 0; }))
     return ctx.fail("repeats must hold one non-negative count per dimension");
+  if (failed(ctx.checkShape(*repeats, "repeats")))
+    return failure();
   SmallVector<int64_t> outShape;
   for (int64_t d = 0; d < rank; ++d)
     outShape.push_back(type.getShape()[d] * (*repeats)[d]);
+  if (failed(ctx.checkShape(outShape, "the tiled tensor")))
+    return failure();
   auto outType = RankedTensorType::get(outShape, type.getElementType());
   auto inStrides = stridesOf(type.getShape());
   if (auto folded = remap(ImportContext::getConstantValue(*x), outType,
@@ -627,6 +643,8 @@ LogicalResult convertExpand(ImportContext &ctx, const Node &node, int64_t) {
     return failure();
   auto target = ctx.constantInts(node, 1, "shape");
   if (failed(target))
+    return failure();
+  if (failed(ctx.checkShape(*target, "shape")))
     return failure();
   auto type = ImportContext::typeOf(*x);
   auto shape = broadcastShapes(type.getShape(), *target);
@@ -829,146 +847,6 @@ LogicalResult convertSpaceToDepth(ImportContext &ctx, const Node &node,
                                  {0, 3, 5, 1, 2, 4}, {n, c * b * b, h, w});
 }
 
-//===----------------------------------------------------------------------===//
-// Constants
-//===----------------------------------------------------------------------===//
-
-LogicalResult convertConstant(ImportContext &ctx, const Node &node, int64_t) {
-  OpBuilder &b = ctx.getBuilder();
-  for (const auto &attr : node.attribute()) {
-    const std::string &name = attr.name();
-    DenseElementsAttr value;
-    if (name == "value") {
-      auto v = convertTensorProto(ctx.getContext(), attr.t(), ctx.getLoc(),
-                                  "the value of node '" +
-                                      ctx.getNodeName().str() + "'");
-      if (failed(v))
-        return failure();
-      value = *v;
-    } else if (name == "value_float") {
-      value = DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
-                                     b.getF32FloatAttr(attr.f()));
-    } else if (name == "value_floats") {
-      SmallVector<float> v(attr.floats().begin(), attr.floats().end());
-      value = DenseElementsAttr::get(
-          RankedTensorType::get({(int64_t)v.size()}, b.getF32Type()),
-          ArrayRef<float>(v));
-    } else if (name == "value_int") {
-      value = DenseElementsAttr::get(RankedTensorType::get({}, b.getI64Type()),
-                                     b.getI64IntegerAttr(attr.i()));
-    } else if (name == "value_ints") {
-      SmallVector<int64_t> v(attr.ints().begin(), attr.ints().end());
-      value = DenseElementsAttr::get(
-          RankedTensorType::get({(int64_t)v.size()}, b.getI64Type()),
-          ArrayRef<int64_t>(v));
-    } else if (name == "sparse_value" || name == "value_string" ||
-               name == "value_strings") {
-      return ctx.fail("a constant given as '" + name + "' is not supported");
-    } else {
-      continue;
-    }
-    ctx.setOutput(node, 0, ctx.constant(value));
-    return success();
-  }
-  return ctx.fail("has no value attribute");
-}
-
-LogicalResult convertConstantOfShape(ImportContext &ctx, const Node &node,
-                                     int64_t) {
-  auto shape = ctx.constantInts(node, 0, "shape");
-  if (failed(shape))
-    return failure();
-  if (llvm::any_of(*shape, [](int64_t d) { return d < 0; }))
-    return ctx.fail("shape has a negative dimension");
-  OpBuilder &b = ctx.getBuilder();
-  Attribute element = b.getF32FloatAttr(0.0f);
-  Type elt = b.getF32Type();
-  if (const auto *attr = ImportContext::findAttr(node, "value")) {
-    auto v = convertTensorProto(ctx.getContext(), attr->t(), ctx.getLoc(),
-                                "the value of node '" +
-                                    ctx.getNodeName().str() + "'");
-    if (failed(v))
-      return failure();
-    if (v->getNumElements() != 1)
-      return ctx.fail("value must hold exactly one element");
-    element = v->getSplatValue<Attribute>();
-    elt = v->getElementType();
-  }
-  ctx.setOutput(node, 0,
-                ctx.constant(DenseElementsAttr::get(
-                    RankedTensorType::get(*shape, elt), element)));
-  return success();
-}
-
-LogicalResult convertShape(ImportContext &ctx, const Node &node, int64_t) {
-  auto x = ctx.input(node, 0);
-  if (failed(x))
-    return failure();
-  auto shape = ImportContext::typeOf(*x).getShape();
-  int64_t rank = shape.size();
-  auto clampIndex = [&](int64_t i) {
-    if (i < 0)
-      i += rank;
-    return std::clamp<int64_t>(i, 0, rank);
-  };
-  int64_t start = clampIndex(ctx.getInt(node, "start", 0));
-  int64_t end = clampIndex(ctx.getInt(node, "end", rank));
-  SmallVector<int64_t> dims;
-  for (int64_t i = start; i < end; ++i)
-    dims.push_back(shape[i]);
-  auto type = RankedTensorType::get({(int64_t)dims.size()},
-                                    ctx.getBuilder().getI64Type());
-  ctx.setOutput(node, 0,
-                ctx.constant(DenseElementsAttr::get(type, ArrayRef<int64_t>(dims))));
-  return success();
-}
-
-LogicalResult convertSize(ImportContext &ctx, const Node &node, int64_t) {
-  auto x = ctx.input(node, 0);
-  if (failed(x))
-    return failure();
-  OpBuilder &b = ctx.getBuilder();
-  ctx.setOutput(node, 0,
-                ctx.constant(DenseElementsAttr::get(
-                    RankedTensorType::get({}, b.getI64Type()),
-                    b.getI64IntegerAttr(
-                        ImportContext::typeOf(*x).getNumElements()))));
-  return success();
-}
-
-// Range with constant operands (the only kind with a static result shape).
-LogicalResult convertRange(ImportContext &ctx, const Node &node, int64_t) {
-  auto start = ctx.constantScalar(node, 0, "start");
-  if (failed(start))
-    return failure();
-  auto limit = ctx.constantScalar(node, 1, "limit");
-  if (failed(limit))
-    return failure();
-  auto delta = ctx.constantScalar(node, 2, "delta");
-  if (failed(delta))
-    return failure();
-  if (*delta == 0)
-    return ctx.fail("delta must be non-zero");
-  auto startValue = ctx.input(node, 0);
-  Type elt = ImportContext::typeOf(*startValue).getElementType();
-  int64_t n = std::max<int64_t>(
-      0, (int64_t)std::ceil((*limit - *start) / *delta));
-  if (n > (int64_t(1) << 24))
-    return ctx.fail("the range has too many elements");
-  auto type = RankedTensorType::get({n}, elt);
-  SmallVector<Attribute> values;
-  OpBuilder &b = ctx.getBuilder();
-  for (int64_t i = 0; i < n; ++i) {
-    double v = *start + i * *delta;
-    if (auto ft = dyn_cast<FloatType>(elt))
-      values.push_back(b.getFloatAttr(ft, v));
-    else
-      values.push_back(b.getIntegerAttr(elt, (int64_t)v));
-  }
-  ctx.setOutput(node, 0, ctx.constant(DenseElementsAttr::get(type, values)));
-  return success();
-}
-
 } // namespace
 
 void weft::registerTensorConverters(ConverterTable &t) {
@@ -987,9 +865,4 @@ void weft::registerTensorConverters(ConverterTable &t) {
   t["Trilu"] = convertTrilu;
   t["DepthToSpace"] = convertDepthToSpace;
   t["SpaceToDepth"] = convertSpaceToDepth;
-  t["Constant"] = convertConstant;
-  t["ConstantOfShape"] = convertConstantOfShape;
-  t["Shape"] = convertShape;
-  t["Size"] = convertSize;
-  t["Range"] = convertRange;
 }

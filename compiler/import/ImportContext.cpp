@@ -501,6 +501,8 @@ FailureOr<Value> ImportContext::reshape(Value value, ArrayRef<int64_t> shape) {
   auto type = typeOf(value);
   if (type.getShape() == shape)
     return value;
+  if (failed(checkShape(shape, "the reshaped tensor")))
+    return failure();
   auto newType = RankedTensorType::get(shape, type.getElementType());
   if (newType.getNumElements() != type.getNumElements()) {
     (void)emitError("cannot reshape " + Twine(type.getNumElements()) +
@@ -550,6 +552,20 @@ FailureOr<Value> ImportContext::finishInferred(Operation *op) {
   return op->getResult(0);
 }
 
+LogicalResult ImportContext::checkShape(ArrayRef<int64_t> shape,
+                                        StringRef what) {
+  constexpr int64_t kMaxElements = int64_t(1) << 40;
+  int64_t total = 1;
+  for (int64_t d : shape) {
+    if (d < 0)
+      return fail(what + " has negative dimension " + Twine(d));
+    if (d > kMaxElements || (d && total > kMaxElements / d))
+      return fail(what + " has more than 2^40 elements");
+    total *= d;
+  }
+  return success();
+}
+
 FailureOr<int64_t> ImportContext::normalizeAxis(int64_t axis, int64_t rank,
                                                 StringRef what) {
   if (axis < -rank || axis >= rank) {
@@ -569,7 +585,7 @@ ImportContext::normalizeAxes(ArrayRef<int64_t> axes, int64_t rank,
     if (failed(a))
       return failure();
     if (llvm::is_contained(out, *a)) {
-      (void)emitError(what + " contain axis " + Twine(*a) + " twice");
+      (void)emitError(what + " name axis " + Twine(*a) + " twice");
       return failure();
     }
     out.push_back(*a);

@@ -8,7 +8,8 @@
 // access to constant inputs (initializers and Constant nodes alike, both
 // become weft.constant), and diagnostics located at the current node.
 //
-// Converters are grouped by op family (math, nn, tensor); each family file
+// Converters are grouped by op family (math, nn, tensor, constant); each
+// family file
 // exposes one registration function that fills the op-type table.
 //
 //===----------------------------------------------------------------------===//
@@ -43,6 +44,7 @@ using ConverterTable = llvm::StringMap<ConvertFn>;
 void registerMathConverters(ConverterTable &table);
 void registerNNConverters(ConverterTable &table);
 void registerTensorConverters(ConverterTable &table);
+void registerConstantConverters(ConverterTable &table);
 
 /// Maps an ONNX TensorProto data type to the MLIR element type Weft uses:
 /// signless integers (ONNX's unsigned types lose their signedness), i1 for
@@ -210,6 +212,11 @@ public:
   static mlir::RankedTensorType typeOf(mlir::Value value) {
     return mlir::cast<mlir::RankedTensorType>(value.getType());
   }
+
+  /// Checks that `shape` is a plausible static shape (no negative sizes, at
+  /// most 2^40 elements), so arithmetic on hostile models cannot overflow.
+  mlir::LogicalResult checkShape(llvm::ArrayRef<int64_t> shape,
+                                 llvm::StringRef what);
 
   /// Normalizes `axis` (which may be negative) for a tensor of `rank`;
   /// reports an error naming `what` when it is out of range.

@@ -51,6 +51,7 @@ ConverterTable buildConverterTable() {
   registerMathConverters(table);
   registerNNConverters(table);
   registerTensorConverters(table);
+  registerConstantConverters(table);
   return table;
 }
 
@@ -89,6 +90,7 @@ private:
   Location fileLoc;
   onnx::ModelProto model;
   int64_t opset = 0;
+  int64_t originalOpset = 0;
 };
 
 } // namespace
@@ -328,7 +330,11 @@ LogicalResult Importer::checkSupported(const ConverterTable &table) {
       list += ", and " + std::to_string(names.size() - kMaxNames) + " more";
     list += ")";
   }
-  return error() << "unsupported ONNX operators: " << list;
+  auto diag = error() << "unsupported ONNX operators: " << list;
+  if (originalOpset != opset)
+    diag << " (in the model upgraded from opset " << originalOpset << " to "
+         << opset << ")";
+  return diag;
 }
 
 //===----------------------------------------------------------------------===//
@@ -389,6 +395,12 @@ Importer::inputType(const onnx::ValueInfoProto &info) {
   }
   if (!ok)
     return failure();
+  int64_t total = 1;
+  for (int64_t d : shape) {
+    if (d && total > (int64_t(1) << 40) / d)
+      return error() << "input '" << name << "' has more than 2^40 elements";
+    total *= d;
+  }
   return RankedTensorType::get(shape, elt);
 }
 
@@ -519,8 +531,10 @@ Importer::build(const ConverterTable &table) {
 
 FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
   context.loadDialect<WeftDialect, func::FuncDialect>();
-  if (failed(parse()) || failed(loadExternalData()) || failed(findOpset()) ||
-      failed(check()) || failed(upgrade()))
+  if (failed(parse()) || failed(loadExternalData()) || failed(findOpset()))
+    return failure();
+  originalOpset = opset;
+  if (failed(check()) || failed(upgrade()))
     return failure();
   ConverterTable table = buildConverterTable();
   if (failed(checkSupported(table)))

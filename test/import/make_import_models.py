@@ -249,6 +249,22 @@ def output_mismatch():
     return model(nodes, [tensor("x", F32, [2, 3])], [tensor("y", F32, [2, 3])])
 
 
+def checker_fail():
+    """Concat without its required axis: libonnx's checker rejects it."""
+    nodes = [helper.make_node("Concat", ["a", "b"], ["y"], name="cat")]
+    return model(nodes, [tensor("a", F32, [2]), tensor("b", F32, [2])],
+                 [tensor("y", F32, [4])])
+
+
+def old_unsupported():
+    """Opset 9 Scatter: the upgrade to 11 turns it into ScatterElements."""
+    nodes = [helper.make_node("Scatter", ["x", "i", "u"], ["y"], name="sc")]
+    return model(nodes, [tensor("x", F32, [3, 3]),
+                         tensor("i", TensorProto.INT64, [1, 3]),
+                         tensor("u", F32, [1, 3])],
+                 [tensor("y", F32, [3, 3])], opset=9)
+
+
 def bad_conv():
     """A 3-D convolution: a supported op type whose attributes are not."""
     inits = [numpy_helper.from_array(weights([2, 1, 2, 2, 2]), "w")]
@@ -277,6 +293,8 @@ def main():
     save(outdir, "constants.onnx", constants())
     save(outdir, "output_mismatch.onnx", output_mismatch())
     save(outdir, "bad_conv.onnx", bad_conv())
+    save(outdir, "checker_fail.onnx", checker_fail())
+    save(outdir, "old_unsupported.onnx", old_unsupported())
     # Broken files.
     open(os.path.join(outdir, "empty.onnx"), "wb").close()
     data = mlp().SerializeToString()
