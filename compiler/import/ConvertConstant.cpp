@@ -141,12 +141,22 @@ LogicalResult convertRange(ImportContext &ctx, const Node &node, int64_t) {
   auto type = RankedTensorType::get({n}, elt);
   SmallVector<Attribute> values;
   OpBuilder &b = ctx.getBuilder();
+  // Integer ranges step in integers (doubles would lose precision past 2^53).
+  int64_t intStart = 0, intDelta = 0;
+  if (!isa<FloatType>(elt)) {
+    auto s = ctx.constantInts(node, 0, "start");
+    auto d = ctx.constantInts(node, 2, "delta");
+    if (failed(s) || failed(d) || s->size() != 1 || d->size() != 1)
+      return ctx.fail("start and delta must be single integers");
+    intStart = (*s)[0];
+    intDelta = (*d)[0];
+  }
   for (int64_t i = 0; i < n; ++i) {
-    double v = *start + i * *delta;
     if (auto ft = dyn_cast<FloatType>(elt))
-      values.push_back(b.getFloatAttr(ft, v));
+      values.push_back(b.getFloatAttr(ft, *start + i * *delta));
     else
-      values.push_back(b.getIntegerAttr(elt, (int64_t)v));
+      values.push_back(b.getIntegerAttr(
+          elt, (int64_t)((uint64_t)intStart + (uint64_t)i * (uint64_t)intDelta)));
   }
   ctx.setOutput(node, 0, ctx.constant(DenseElementsAttr::get(type, values)));
   return success();

@@ -75,7 +75,8 @@ DenseElementsAttr foldIntBinary(Value lhs, Value rhs, const IntFn &fn) {
                 bv[broadcastIndex(*shape, b.getType().getShape(), i)]);
     if (!r)
       return {};
-    out.push_back(APInt(width, (uint64_t)*r, /*isSigned=*/true));
+    out.push_back(APInt(width, (uint64_t)*r, /*isSigned=*/false,
+                        /*implicitTrunc=*/true));
   }
   return DenseElementsAttr::get(type, out);
 }
@@ -83,11 +84,17 @@ DenseElementsAttr foldIntBinary(Value lhs, Value rhs, const IntFn &fn) {
 // The integer semantics of the foldable binary ops, by ONNX op type.
 IntFn intFnFor(StringRef opType) {
   if (opType == "Add")
-    return [](int64_t x, int64_t y) -> std::optional<int64_t> { return x + y; };
+    return [](int64_t x, int64_t y) -> std::optional<int64_t> {
+      return (int64_t)((uint64_t)x + (uint64_t)y); // wraps like the hardware
+    };
   if (opType == "Sub")
-    return [](int64_t x, int64_t y) -> std::optional<int64_t> { return x - y; };
+    return [](int64_t x, int64_t y) -> std::optional<int64_t> {
+      return (int64_t)((uint64_t)x - (uint64_t)y);
+    };
   if (opType == "Mul")
-    return [](int64_t x, int64_t y) -> std::optional<int64_t> { return x * y; };
+    return [](int64_t x, int64_t y) -> std::optional<int64_t> {
+      return (int64_t)((uint64_t)x * (uint64_t)y);
+    };
   if (opType == "Div")
     return [](int64_t x, int64_t y) -> std::optional<int64_t> {
       if (y == 0 || (x == INT64_MIN && y == -1))
@@ -243,8 +250,9 @@ DenseElementsAttr foldIntUnary(StringRef opType, Value x) {
   unsigned width = a.getElementType().getIntOrFloatBitWidth();
   SmallVector<APInt> out;
   for (int64_t v : ImportContext::toInts(a))
-    out.push_back(APInt(width, (uint64_t)(opType == "Neg" ? -v : std::abs(v)),
-                        /*isSigned=*/true));
+    out.push_back(APInt(width,
+                        opType == "Neg" || v < 0 ? -(uint64_t)v : (uint64_t)v,
+                        /*isSigned=*/false, /*implicitTrunc=*/true));
   return DenseElementsAttr::get(a.getType(), out);
 }
 

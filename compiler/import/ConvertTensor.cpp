@@ -693,6 +693,9 @@ LogicalResult convertGather(ImportContext &ctx, const Node &node, int64_t) {
   if (!indicesAttr)
     return ctx.fail("indices computed at run time are not supported (weft "
                     "has no gather op); only constant indices are");
+  if (!indicesAttr.getElementType().isSignlessInteger() ||
+      indicesAttr.getElementType().isInteger(1))
+    return ctx.fail("indices must be integers");
   auto type = ImportContext::typeOf(*x);
   auto axis = ctx.normalizeAxis(ctx.getInt(node, "axis", 0), type.getRank());
   if (failed(axis))

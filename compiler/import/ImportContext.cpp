@@ -440,6 +440,14 @@ ImportContext::constantInput(const onnx::NodeProto &node, int index,
 
 SmallVector<int64_t> ImportContext::toInts(DenseElementsAttr attr) {
   SmallVector<int64_t> out;
+  if (isa<FloatType>(attr.getElementType())) {
+    for (const APFloat &v : attr.getValues<APFloat>()) {
+      double d = v.convertToDouble();
+      out.push_back(d >= 9.2e18 ? INT64_MAX : d <= -9.2e18 ? INT64_MIN
+                                                            : (int64_t)d);
+    }
+    return out;
+  }
   bool isBool = attr.getElementType().isInteger(1);
   for (const APInt &v : attr.getValues<APInt>())
     out.push_back(isBool ? (int64_t)v.getZExtValue() : v.getSExtValue());

@@ -175,7 +175,7 @@ public:
   mlir::FailureOr<double> constantScalar(const onnx::NodeProto &node,
                                          int index, llvm::StringRef what);
   /// The elements of an integer attribute value as int64 (signless, read as
-  /// signed).
+  /// signed; floats are truncated, NaN reads as 0).
   static llvm::SmallVector<int64_t> toInts(mlir::DenseElementsAttr attr);
 
   //===--------------------------------------------------------------------===//

@@ -74,6 +74,7 @@ private:
   LogicalResult loadExternalData();
   LogicalResult loadExternalTensor(onnx::TensorProto &tensor,
                                    StringRef what);
+  LogicalResult validateGraph();
   LogicalResult findOpset();
   LogicalResult check();
   LogicalResult upgrade();
@@ -209,6 +210,38 @@ LogicalResult Importer::loadExternalData() {
                                       ("attribute '" + attr.name() +
                                        "' of node '" + node.name() + "'"))))
           return failure();
+  return success();
+}
+
+// The graph must be in SSA form and topologically sorted, as the ONNX spec
+// requires. libonnx's version converter crashes on graphs that are not, so
+// this runs before it (and gives a clearer message than a later lookup).
+LogicalResult Importer::validateGraph() {
+  const auto &graph = model.graph();
+  llvm::StringSet<> defined;
+  for (const auto &in : graph.input())
+    defined.insert(in.name());
+  for (const auto &init : graph.initializer())
+    defined.insert(init.name());
+  for (const auto &sparse : graph.sparse_initializer())
+    defined.insert(sparse.values().name());
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const auto &node = graph.node(i);
+    for (const auto &name : node.input())
+      if (!name.empty() && !defined.count(name))
+        return error() << "node '" << displayName(node, i) << "' ("
+                       << node.op_type() << ") uses '" << name
+                       << "', which no earlier node, initializer or graph "
+                          "input defines";
+    for (const auto &name : node.output())
+      if (!name.empty() && !defined.insert(name).second)
+        return error() << "node '" << displayName(node, i) << "' ("
+                       << node.op_type() << ") redefines '" << name << "'";
+  }
+  for (const auto &out : graph.output())
+    if (!defined.count(out.name()))
+      return error() << "graph output '" << out.name()
+                     << "' is not computed by any node";
   return success();
 }
 
@@ -440,6 +473,10 @@ LogicalResult Importer::checkOutputType(const onnx::ValueInfoProto &info,
 FailureOr<OwningOpRef<ModuleOp>>
 Importer::build(const ConverterTable &table) {
   const auto &graph = model.graph();
+  if (graph.sparse_initializer_size() > 0)
+    return error() << "sparse initializers (such as '"
+                   << graph.sparse_initializer(0).values().name()
+                   << "') are not supported";
   llvm::StringMap<const onnx::TensorProto *> initializers;
   for (const auto &init : graph.initializer())
     initializers[init.name()] = &init;
@@ -531,7 +568,8 @@ Importer::build(const ConverterTable &table) {
 
 FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
   context.loadDialect<WeftDialect, func::FuncDialect>();
-  if (failed(parse()) || failed(loadExternalData()) || failed(findOpset()))
+  if (failed(parse()) || failed(validateGraph()) || failed(loadExternalData()) ||
+      failed(findOpset()))
     return failure();
   originalOpset = opset;
   if (failed(check()) || failed(upgrade()))
