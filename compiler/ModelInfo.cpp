@@ -18,10 +18,14 @@ static int dtypeCode(Type t) {
   if (t.isF16()) return 10;
   if (t.isBF16()) return 16;
   if (t.isInteger(1)) return 9;
-  if (t.isInteger(8)) return 3;
-  if (t.isInteger(16)) return 5;
-  if (t.isInteger(32)) return 6;
-  if (t.isInteger(64)) return 7;
+  if (t.isUnsignedInteger(8)) return 2;
+  if (t.isUnsignedInteger(16)) return 4;
+  if (t.isUnsignedInteger(32)) return 12;
+  if (t.isUnsignedInteger(64)) return 13;
+  if (t.isSignlessInteger(8) || t.isSignedInteger(8)) return 3;
+  if (t.isSignlessInteger(16) || t.isSignedInteger(16)) return 5;
+  if (t.isSignlessInteger(32) || t.isSignedInteger(32)) return 6;
+  if (t.isSignlessInteger(64) || t.isSignedInteger(64)) return 7;
   return 0;
 }
 
@@ -30,6 +34,7 @@ static const char *dtypeName(int code) {
   case 1: return "f32"; case 11: return "f64"; case 10: return "f16";
   case 16: return "bf16"; case 9: return "bool"; case 3: return "i8";
   case 5: return "i16"; case 6: return "i32"; case 7: return "i64";
+  case 2: return "u8"; case 4: return "u16"; case 12: return "u32"; case 13: return "u64";
   }
   return "invalid";
 }

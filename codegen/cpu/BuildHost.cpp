@@ -172,8 +172,11 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
       }
       for (auto [r, off] : llvm::zip(call.getResults(), offsets.asArrayRef())) {
         if (off >= 0) {
+          // A GEPArg constant holds only 29 bits (offsets below 256 MiB);
+          // larger arenas need the offset as an i64 value.
+          Value offset = LLVM::ConstantOp::create(hb, loc, i64, hb.getI64IntegerAttr(off));
           address[r] = LLVM::GEPOp::create(hb, loc, ptr, b.getI8Type(), arena,
-                                           ArrayRef<LLVM::GEPArg>{(int64_t)off});
+                                           ArrayRef<LLVM::GEPArg>{offset});
           continue;
         }
         for (OpOperand &use : ret->getOpOperands())
@@ -223,8 +226,16 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     for (StringRef attr : {"weft.input_names", "weft.output_names"})
       if (Attribute a = entryFn->getAttr(attr))
         module->setAttr(attr, a);
-    module->setAttr("weft.input_types", b.getTypeArrayAttr(entryFn.getArgumentTypes()));
-    module->setAttr("weft.output_types", b.getTypeArrayAttr(entryFn.getResultTypes()));
+    // The ABI types keep the signedness that weft-lower-to-linalg dropped.
+    auto abiTypes = [&](StringRef attr, TypeRange fallback) -> Attribute {
+      if (Attribute a = entryFn->getAttr(attr))
+        return a;
+      return b.getTypeArrayAttr(fallback);
+    };
+    module->setAttr("weft.input_types",
+                    abiTypes("weft.abi_input_types", entryFn.getArgumentTypes()));
+    module->setAttr("weft.output_types",
+                    abiTypes("weft.abi_output_types", entryFn.getResultTypes()));
     module->setAttr(kArenaSizeAttr,
                     entryFn->getAttr(kArenaSizeAttr) ? entryFn->getAttr(kArenaSizeAttr)
                                                      : b.getI64IntegerAttr(0));

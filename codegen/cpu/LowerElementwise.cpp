@@ -24,6 +24,21 @@ Value cpu::scalarConstant(OpBuilder &b, Location loc, Type type, double v) {
   return arith::ConstantOp::create(b, loc, b.getIntegerAttr(type, (int64_t)v));
 }
 
+TypedAttr cpu::extremeValue(Type type, bool max, bool isUnsigned) {
+  if (auto ft = dyn_cast<FloatType>(type))
+    return FloatAttr::get(ft, APFloat::getInf(ft.getFloatSemantics(), /*Negative=*/!max));
+  unsigned width = type.getIntOrFloatBitWidth();
+  if (isUnsigned || width == 1)
+    return IntegerAttr::get(type, max ? APInt::getMaxValue(width) : APInt::getMinValue(width));
+  return IntegerAttr::get(type, max ? APInt::getSignedMaxValue(width)
+                                    : APInt::getSignedMinValue(width));
+}
+
+Value cpu::filledWith(OpBuilder &b, Location loc, RankedTensorType type, TypedAttr v) {
+  Value c = arith::ConstantOp::create(b, loc, v);
+  return linalg::FillOp::create(b, loc, c, emptyLike(b, loc, type)).getResult(0);
+}
+
 Value cpu::emptyLike(OpBuilder &b, Location loc, RankedTensorType type) {
   return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
 }
@@ -117,6 +132,17 @@ Value floatUnary(Operation *op, OpBuilder &b, Location l, Value x) {
 
 Value intUnary(Operation *op, OpBuilder &b, Location l, Value x) {
   Type t = x.getType();
+  if (hasUnsignedOperands(op) && !t.isInteger(1)) {
+    // No unsigned value is negative: Relu and Abs are the identity, Sign is
+    // 0 or 1, and ONNX defines Neg for signed types only.
+    return TypeSwitch<Operation *, Value>(op)
+        .Case<ReluOp, AbsOp, IdentityOp>([&](Operation *) { return x; })
+        .Case([&](SignOp) {
+          Value nz = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ne, x, cst(b, l, t, 0));
+          return arith::ExtUIOp::create(b, l, t, nz);
+        })
+        .Default([](Operation *) { return Value(); });
+  }
   return TypeSwitch<Operation *, Value>(op)
       .Case([&](ReluOp) { return arith::MaxSIOp::create(b, l, x, cst(b, l, t, 0)); })
       .Case([&](NegOp) { return arith::SubIOp::create(b, l, cst(b, l, t, 0), x); })
@@ -183,9 +209,34 @@ Value activation(ActivationOp op, OpBuilder &b, Location l, Value x) {
   return Value();
 }
 
+/// Integer division that cannot trap: x / 0 is 0 and INT_MIN / -1 wraps to
+/// INT_MIN (ONNX leaves both undefined; a hardware trap would kill the
+/// application).
+Value safeIntDiv(OpBuilder &b, Location l, Value x, Value y, bool isUnsigned) {
+  Type t = x.getType();
+  unsigned width = t.getIntOrFloatBitWidth();
+  Value zero = cst(b, l, t, 0), one = cst(b, l, t, 1);
+  Value byZero = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, y, zero);
+  Value divisor = arith::SelectOp::create(b, l, byZero, one, y);
+  if (isUnsigned) {
+    Value q = arith::DivUIOp::create(b, l, x, divisor);
+    return arith::SelectOp::create(b, l, byZero, zero, q);
+  }
+  Value minusOne = arith::ConstantOp::create(b, l, IntegerAttr::get(t, APInt::getAllOnes(width)));
+  Value minInt = arith::ConstantOp::create(
+      b, l, IntegerAttr::get(t, APInt::getSignedMinValue(width)));
+  Value overflow = arith::AndIOp::create(
+      b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, x, minInt),
+      arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, divisor, minusOne));
+  divisor = arith::SelectOp::create(b, l, overflow, one, divisor);
+  Value q = arith::DivSIOp::create(b, l, x, divisor);
+  return arith::SelectOp::create(b, l, byZero, zero, q);
+}
+
 Value binary(Operation *op, OpBuilder &b, Location l, Value x, Value y) {
   Type t = x.getType();
   bool f = isFloat(t);
+  bool u = hasUnsignedOperands(op);
   return TypeSwitch<Operation *, Value>(op)
       .Case([&](AddOp) -> Value {
         return f ? (Value)arith::AddFOp::create(b, l, x, y) : arith::AddIOp::create(b, l, x, y);
@@ -197,20 +248,24 @@ Value binary(Operation *op, OpBuilder &b, Location l, Value x, Value y) {
         return f ? (Value)arith::MulFOp::create(b, l, x, y) : arith::MulIOp::create(b, l, x, y);
       })
       .Case([&](DivOp) -> Value {
-        return f ? (Value)arith::DivFOp::create(b, l, x, y) : arith::DivSIOp::create(b, l, x, y);
+        return f ? (Value)arith::DivFOp::create(b, l, x, y) : safeIntDiv(b, l, x, y, u);
       })
       .Case([&](MaxOp) -> Value {
-        return f ? (Value)arith::MaximumFOp::create(b, l, x, y) : arith::MaxSIOp::create(b, l, x, y);
+        if (f)
+          return arith::MaximumFOp::create(b, l, x, y);
+        return u ? (Value)arith::MaxUIOp::create(b, l, x, y) : arith::MaxSIOp::create(b, l, x, y);
       })
       .Case([&](MinOp) -> Value {
-        return f ? (Value)arith::MinimumFOp::create(b, l, x, y) : arith::MinSIOp::create(b, l, x, y);
+        if (f)
+          return arith::MinimumFOp::create(b, l, x, y);
+        return u ? (Value)arith::MinUIOp::create(b, l, x, y) : arith::MinSIOp::create(b, l, x, y);
       })
       .Case([&](PowOp) -> Value {
         if (!f)
           return Value();
         Value e = y;
         if (!isFloat(y.getType()))
-          e = arith::SIToFPOp::create(b, l, t, y);
+          e = u ? (Value)arith::UIToFPOp::create(b, l, t, y) : arith::SIToFPOp::create(b, l, t, y);
         else if (y.getType() != t)
           e = y.getType().getIntOrFloatBitWidth() > t.getIntOrFloatBitWidth()
                   ? (Value)arith::TruncFOp::create(b, l, t, y)
@@ -232,7 +287,7 @@ Value binary(Operation *op, OpBuilder &b, Location l, Value x, Value y) {
 
 Value compare(CompareOp op, OpBuilder &b, Location l, Value x, Value y) {
   if (isFloat(x.getType())) {
-    arith::CmpFPredicate p;
+    arith::CmpFPredicate p = arith::CmpFPredicate::OEQ;
     switch (op.getKind()) {
     case CompareKind::eq: p = arith::CmpFPredicate::OEQ; break;
     case CompareKind::lt: p = arith::CmpFPredicate::OLT; break;
@@ -242,21 +297,27 @@ Value compare(CompareOp op, OpBuilder &b, Location l, Value x, Value y) {
     }
     return arith::CmpFOp::create(b, l, p, x, y);
   }
-  arith::CmpIPredicate p;
+  // Bools compare as unsigned 0/1 (true > false).
+  bool u = hasUnsignedOperands(op) || x.getType().isInteger(1);
+  arith::CmpIPredicate p = arith::CmpIPredicate::eq;
   switch (op.getKind()) {
   case CompareKind::eq: p = arith::CmpIPredicate::eq; break;
-  case CompareKind::lt: p = arith::CmpIPredicate::slt; break;
-  case CompareKind::le: p = arith::CmpIPredicate::sle; break;
-  case CompareKind::gt: p = arith::CmpIPredicate::sgt; break;
-  case CompareKind::ge: p = arith::CmpIPredicate::sge; break;
+  case CompareKind::lt: p = u ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt; break;
+  case CompareKind::le: p = u ? arith::CmpIPredicate::ule : arith::CmpIPredicate::sle; break;
+  case CompareKind::gt: p = u ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt; break;
+  case CompareKind::ge: p = u ? arith::CmpIPredicate::uge : arith::CmpIPredicate::sge; break;
   }
   return arith::CmpIOp::create(b, l, p, x, y);
 }
 
-Value castScalar(OpBuilder &b, Location l, Value x, Type to) {
+/// Converts one element; `fromUnsigned`/`toUnsigned` give the signedness
+/// the (signless) integer types had in the weft dialect.
+Value castScalar(OpBuilder &b, Location l, Value x, Type to, bool fromUnsigned,
+                 bool toUnsigned) {
   Type from = x.getType();
   if (from == to)
     return x;
+  fromUnsigned |= from.isInteger(1);
   bool ff = isFloat(from), tf = isFloat(to);
   unsigned fw = from.getIntOrFloatBitWidth(), tw = to.getIntOrFloatBitWidth();
   if (to.isInteger(1)) {
@@ -268,13 +329,16 @@ Value castScalar(OpBuilder &b, Location l, Value x, Type to) {
     return tw > fw ? (Value)arith::ExtFOp::create(b, l, to, x)
                    : arith::TruncFOp::create(b, l, to, x);
   if (ff)
-    return arith::FPToSIOp::create(b, l, to, x);
+    return toUnsigned ? (Value)arith::FPToUIOp::create(b, l, to, x)
+                      : arith::FPToSIOp::create(b, l, to, x);
   if (tf)
-    return from.isInteger(1) ? (Value)arith::UIToFPOp::create(b, l, to, x)
-                             : arith::SIToFPOp::create(b, l, to, x);
+    return fromUnsigned ? (Value)arith::UIToFPOp::create(b, l, to, x)
+                        : arith::SIToFPOp::create(b, l, to, x);
+  if (tw == fw)
+    return x;
   if (tw > fw)
-    return from.isInteger(1) ? (Value)arith::ExtUIOp::create(b, l, to, x)
-                             : arith::ExtSIOp::create(b, l, to, x);
+    return fromUnsigned ? (Value)arith::ExtUIOp::create(b, l, to, x)
+                        : arith::ExtSIOp::create(b, l, to, x);
   return arith::TruncIOp::create(b, l, to, x);
 }
 
@@ -300,14 +364,17 @@ FailureOr<Value> cpu::lowerElementwise(OpBuilder &b, Operation *op, bool &handle
             r = activation(act, nb, l, args[0]);
         } else if (auto clip = dyn_cast<ClipOp>(op)) {
           Type t = args[0].getType();
-          Value lo = cst(nb, l, t, clip.getMin().convertToDouble());
-          Value hi = cst(nb, l, t, clip.getMax().convertToDouble());
+          Value lo = arith::ConstantOp::create(nb, l, clip.getMin());
+          Value hi = arith::ConstantOp::create(nb, l, clip.getMax());
           if (isFloat(t))
             r = arith::MinimumFOp::create(nb, l, arith::MaximumFOp::create(nb, l, args[0], lo), hi);
+          else if (hasUnsignedOperands(op))
+            r = arith::MinUIOp::create(nb, l, arith::MaxUIOp::create(nb, l, args[0], lo), hi);
           else
             r = arith::MinSIOp::create(nb, l, arith::MaxSIOp::create(nb, l, args[0], lo), hi);
         } else if (isa<CastOp>(op)) {
-          r = castScalar(nb, l, args[0], outType.getElementType());
+          r = castScalar(nb, l, args[0], outType.getElementType(), hasUnsignedOperands(op),
+                         hasUnsignedResult(op));
         } else if (auto cmp = dyn_cast<CompareOp>(op)) {
           r = compare(cmp, nb, l, args[0], args[1]);
         } else if (isa<WhereOp>(op)) {

@@ -34,18 +34,6 @@ Value mul(OpBuilder &b, Location l, Value x, Value y) {
                               : arith::MulIOp::create(b, l, x, y);
 }
 
-double lowest(Type t) {
-  if (isFloat(t))
-    return -std::numeric_limits<double>::infinity();
-  return t.isInteger(64) ? (double)std::numeric_limits<int64_t>::min()
-                         : -std::ldexp(1.0, t.getIntOrFloatBitWidth() - 1);
-}
-double highest(Type t) {
-  if (isFloat(t))
-    return std::numeric_limits<double>::infinity();
-  return t.isInteger(64) ? (double)std::numeric_limits<int64_t>::max()
-                         : std::ldexp(1.0, t.getIntOrFloatBitWidth() - 1) - 1;
-}
 
 /// Broadcast `bias` (shape broadcastable to `type`, or empty) into a new
 /// tensor, scaled by `beta`; zeros without a bias. Serves as a matmul/conv
@@ -192,6 +180,9 @@ FailureOr<Value> lowerPool(OpBuilder &b, PoolOp op) {
   bool isMax = op.getKind() == PoolKind::max;
   if (!isMax && !isFloat(elt))
     return op.emitError("average pooling needs a floating-point input");
+  // The named max-pooling op compares signed.
+  if (hasUnsignedOperands(op))
+    return op.emitError("max pooling of unsigned integers is not supported");
   ArrayRef<int64_t> k = op.getKernel(), s = op.getStrides(), dl = op.getDilations(),
                     p = op.getPads();
   int64_t h = in.getShape()[2], w = in.getShape()[3];
@@ -204,7 +195,8 @@ FailureOr<Value> lowerPool(OpBuilder &b, PoolOp op) {
   Value x = op.getInput();
   bool padded = p[0] || p[1] || highH || highW;
   if (padded) {
-    Value pv = scalarConstant(b, l, elt, isMax ? lowest(elt) : 0.0);
+    Value pv = isMax ? (Value)arith::ConstantOp::create(b, l, extremeValue(elt, false, false))
+                     : scalarConstant(b, l, elt, 0.0);
     SmallVector<OpFoldResult> lo = {b.getIndexAttr(0), b.getIndexAttr(0),
                                     b.getIndexAttr(p[0]), b.getIndexAttr(p[1])};
     SmallVector<OpFoldResult> hi = {b.getIndexAttr(0), b.getIndexAttr(0),
@@ -217,7 +209,7 @@ FailureOr<Value> lowerPool(OpBuilder &b, PoolOp op) {
   auto strides = b.getI64TensorAttr(s);
   auto dilations = b.getI64TensorAttr(dl);
   if (isMax) {
-    Value init = filled(b, l, type, lowest(elt));
+    Value init = filledWith(b, l, type, extremeValue(elt, false, false));
     return linalg::PoolingNchwMaxOp::create(b, l, TypeRange{type}, ValueRange{x, window},
                                             ValueRange{init}, strides, dilations)
         .getResult(0);
@@ -292,37 +284,39 @@ FailureOr<Value> lowerReduce(OpBuilder &b, ReduceOp op) {
     }
   }
   auto accType = RankedTensorType::get(accShape, elt);
-  double init = 0.0;
-  if (kind == ReduceKind::max)
-    init = lowest(elt);
-  else if (kind == ReduceKind::min)
-    init = highest(elt);
-  else if (kind == ReduceKind::prod)
-    init = 1.0;
+  bool u = hasUnsignedOperands(op);
+  Value init;
+  if (kind == ReduceKind::max || kind == ReduceKind::min)
+    init = filledWith(b, l, accType, extremeValue(elt, kind == ReduceKind::min, u));
+  else
+    init = filled(b, l, accType, kind == ReduceKind::prod ? 1.0 : 0.0);
   SmallVector<AffineMap> maps = {
       AffineMap::getMultiDimIdentityMap(rank, b.getContext()),
       AffineMap::get(rank, 0, outExprs, b.getContext())};
   Value acc = linalg::GenericOp::create(
                   b, l, TypeRange{accType}, ValueRange{op.getInput()},
-                  ValueRange{filled(b, l, accType, init)}, maps, iters,
+                  ValueRange{init}, maps, iters,
                   [&](OpBuilder &nb, Location nl, ValueRange a) {
                     Value x = a[0], r = a[1], out;
                     switch (kind) {
                     case ReduceKind::max:
-                      out = f ? (Value)arith::MaximumFOp::create(nb, nl, r, x)
-                              : arith::MaxSIOp::create(nb, nl, r, x);
+                      out = f   ? (Value)arith::MaximumFOp::create(nb, nl, r, x)
+                            : u ? (Value)arith::MaxUIOp::create(nb, nl, r, x)
+                                : arith::MaxSIOp::create(nb, nl, r, x);
                       break;
                     case ReduceKind::min:
-                      out = f ? (Value)arith::MinimumFOp::create(nb, nl, r, x)
-                              : arith::MinSIOp::create(nb, nl, r, x);
+                      out = f   ? (Value)arith::MinimumFOp::create(nb, nl, r, x)
+                            : u ? (Value)arith::MinUIOp::create(nb, nl, r, x)
+                                : arith::MinSIOp::create(nb, nl, r, x);
                       break;
                     case ReduceKind::prod:
                       out = mul(nb, nl, r, x);
                       break;
                     case ReduceKind::l1:
                       out = add(nb, nl, r,
-                                f ? (Value)math::AbsFOp::create(nb, nl, x)
-                                  : math::AbsIOp::create(nb, nl, x));
+                                f   ? (Value)math::AbsFOp::create(nb, nl, x)
+                                : u ? x
+                                    : (Value)math::AbsIOp::create(nb, nl, x));
                       break;
                     case ReduceKind::l2:
                     case ReduceKind::sum_square:
@@ -398,7 +392,7 @@ FailureOr<Value> lowerSoftmax(OpBuilder &b, SoftmaxOp op) {
   Value x = op.getInput();
   Value max = linalg::GenericOp::create(
                   b, l, TypeRange{redType}, ValueRange{x},
-                  ValueRange{filled(b, l, redType, lowest(elt))},
+                  ValueRange{filledWith(b, l, redType, extremeValue(elt, false, false))},
                   ArrayRef<AffineMap>{id, red}, iters,
                   [](OpBuilder &nb, Location nl, ValueRange a) {
                     linalg::YieldOp::create(nb, nl,

@@ -1,12 +1,16 @@
 //===- LowerToLinalg.cpp - weft-lower-to-linalg --------------------------===//
 //
-// Drives the per-op lowerings of Lowering.h over every dispatch body. Types
-// do not change (weft and linalg both work on builtin tensors), so each op is
+// Drives the per-op lowerings of Lowering.h over every dispatch body. First
+// signedness leaves the types (linalg and arith need signless integers): each
+// weft op that computed on unsigned integers is tagged, and the entry
+// function records its unsigned-aware signature for the ABI. Then each op is
 // replaced in place, in program order.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/Lowering.h"
 #include "codegen/cpu/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 
 namespace weft::cpu {
 #define GEN_PASS_DEF_LOWERTOLINALG
@@ -19,8 +23,73 @@ using namespace weft::cpu;
 
 namespace {
 
+bool isUnsignedElement(Type t) {
+  auto st = dyn_cast<ShapedType>(t);
+  return st && st.getElementType().isUnsignedInteger();
+}
+
+/// `t` with its (element) integer type made signless.
+Type signless(Type t) {
+  if (auto it = dyn_cast<IntegerType>(t))
+    return it.isSignless() ? t : IntegerType::get(t.getContext(), it.getWidth());
+  if (auto rt = dyn_cast<RankedTensorType>(t))
+    return rt.clone(signless(rt.getElementType()));
+  if (auto ft = dyn_cast<FunctionType>(t)) {
+    auto map = [](TypeRange r) {
+      return llvm::to_vector(llvm::map_range(r, [](Type x) { return signless(x); }));
+    };
+    return FunctionType::get(t.getContext(), map(ft.getInputs()), map(ft.getResults()));
+  }
+  return t;
+}
+
+Attribute signlessAttr(Attribute a) {
+  if (auto dense = dyn_cast<DenseElementsAttr>(a))
+    if (dense.getElementType().isUnsignedInteger())
+      return dense.bitcast(signless(dense.getElementType()));
+  if (auto i = dyn_cast<IntegerAttr>(a))
+    if (i.getType().isUnsignedInteger())
+      return IntegerAttr::get(signless(i.getType()), i.getValue());
+  return a;
+}
+
+/// Records on every weft op whether its integers were unsigned, then drops
+/// signedness from every type and attribute in the module. The entry
+/// functions keep their signed-aware signature for the ABI.
+void dropSignedness(ModuleOp module) {
+  Builder b(module.getContext());
+  module.walk([&](func::FuncOp fn) {
+    if (fn->hasAttr("weft.abi_input_types"))
+      return;
+    auto type = fn.getFunctionType();
+    fn->setAttr("weft.abi_input_types", b.getTypeArrayAttr(type.getInputs()));
+    fn->setAttr("weft.abi_output_types", b.getTypeArrayAttr(type.getResults()));
+  });
+  module.walk([&](Operation *op) {
+    if (isa<WeftDialect>(op->getDialect()) && !isa<DispatchOp, YieldOp>(op)) {
+      if (llvm::any_of(op->getOperandTypes(), isUnsignedElement))
+        op->setAttr(kUnsignedOperandsAttr, b.getUnitAttr());
+      if (llvm::any_of(op->getResultTypes(), isUnsignedElement))
+        op->setAttr(kUnsignedResultAttr, b.getUnitAttr());
+    }
+    for (Value r : op->getResults())
+      r.setType(signless(r.getType()));
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        for (BlockArgument arg : block.getArguments())
+          arg.setType(signless(arg.getType()));
+    if (auto fn = dyn_cast<func::FuncOp>(op))
+      fn.setType(cast<FunctionType>(signless(fn.getFunctionType())));
+    // Inherent attributes (constant values, clip bounds) included.
+    for (NamedAttribute attr : op->getAttrDictionary())
+      if (Attribute n = signlessAttr(attr.getValue()); n != attr.getValue())
+        op->setAttr(attr.getName(), n);
+  });
+}
+
 struct LowerToLinalgPass : weft::cpu::impl::LowerToLinalgBase<LowerToLinalgPass> {
   void runOnOperation() override {
+    dropSignedness(getOperation());
     SmallVector<DispatchOp> dispatches;
     getOperation().walk([&](DispatchOp d) { dispatches.push_back(d); });
     OpBuilder builder(&getContext());

@@ -48,6 +48,27 @@ mlir::Value emptyLike(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value filled(mlir::OpBuilder &b, mlir::Location loc,
                    mlir::RankedTensorType type, double v);
 
+/// Linalg and arith work on signless integers, so weft-lower-to-linalg
+/// first tags every op whose integer operands (or, for casts, result) are
+/// unsigned, then drops signedness from all types. The lowerings read the
+/// tags to pick unsigned arithmetic (divui, maxui, cmpi ult, uitofp, ...).
+constexpr llvm::StringLiteral kUnsignedOperandsAttr = "weft.unsigned_operands";
+constexpr llvm::StringLiteral kUnsignedResultAttr = "weft.unsigned_result";
+inline bool hasUnsignedOperands(mlir::Operation *op) {
+  return op->hasAttr(kUnsignedOperandsAttr);
+}
+inline bool hasUnsignedResult(mlir::Operation *op) {
+  return op->hasAttr(kUnsignedResultAttr);
+}
+
+/// The smallest (`max` false) or largest finite value of `type`, exact for
+/// every integer width; `isUnsigned` selects the unsigned range.
+mlir::TypedAttr extremeValue(mlir::Type type, bool max, bool isUnsigned);
+
+/// linalg.fill of a new empty tensor with the scalar attribute `v`.
+mlir::Value filledWith(mlir::OpBuilder &b, mlir::Location loc,
+                       mlir::RankedTensorType type, mlir::TypedAttr v);
+
 } // namespace cpu
 } // namespace weft
 

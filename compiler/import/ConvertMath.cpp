@@ -410,21 +410,27 @@ LogicalResult convertMish(ImportContext &ctx, const Node &node, int64_t) {
 // Clip and Cast
 //===----------------------------------------------------------------------===//
 
-// The lowest and highest values of `elt`, as doubles.
-std::pair<double, double> typeRange(Type elt) {
-  if (elt.isF16())
-    return {-65504.0, 65504.0};
-  if (elt.isBF16())
-    return {-3.3895313892515355e38, 3.3895313892515355e38};
-  if (elt.isF32())
-    return {-(double)FLT_MAX, (double)FLT_MAX};
-  if (isa<FloatType>(elt))
-    return {-DBL_MAX, DBL_MAX};
+// The lowest and highest finite values of `elt`, typed like it: exact for
+// every integer width and signedness (a double cannot hold INT64_MAX).
+std::pair<TypedAttr, TypedAttr> typeRange(Type elt) {
+  if (auto ft = dyn_cast<FloatType>(elt)) {
+    const llvm::fltSemantics &sem = ft.getFloatSemantics();
+    return {FloatAttr::get(ft, APFloat::getLargest(sem, /*Negative=*/true)),
+            FloatAttr::get(ft, APFloat::getLargest(sem, /*Negative=*/false))};
+  }
   unsigned width = elt.getIntOrFloatBitWidth();
-  if (width == 1)
-    return {0.0, 1.0};
-  APInt lo = APInt::getSignedMinValue(width), hi = APInt::getSignedMaxValue(width);
-  return {(double)lo.getSExtValue(), (double)hi.getSExtValue()};
+  if (width == 1 || elt.isUnsignedInteger())
+    return {IntegerAttr::get(elt, APInt::getMinValue(width)),
+            IntegerAttr::get(elt, APInt::getMaxValue(width))};
+  return {IntegerAttr::get(elt, APInt::getSignedMinValue(width)),
+          IntegerAttr::get(elt, APInt::getSignedMaxValue(width))};
+}
+
+bool greaterThan(TypedAttr a, TypedAttr b) {
+  if (auto fa = dyn_cast<FloatAttr>(a))
+    return fa.getValue() > cast<FloatAttr>(b).getValue();
+  const APInt &x = cast<IntegerAttr>(a).getValue(), &y = cast<IntegerAttr>(b).getValue();
+  return a.getType().isUnsignedInteger() ? x.ugt(y) : x.sgt(y);
 }
 
 LogicalResult convertClip(ImportContext &ctx, const Node &node, int64_t opset) {
@@ -432,31 +438,41 @@ LogicalResult convertClip(ImportContext &ctx, const Node &node, int64_t opset) {
   if (failed(x))
     return failure();
   Type elt = ImportContext::typeOf(*x).getElementType();
+  if (elt.isInteger(1))
+    return ctx.fail("does not accept bool tensors");
   auto [lo, hi] = typeRange(elt);
   if (opset < 11) {
-    lo = ctx.getFloat(node, "min", (float)std::max(lo, -(double)FLT_MAX));
-    hi = ctx.getFloat(node, "max", (float)std::min(hi, (double)FLT_MAX));
+    if (!isa<FloatType>(elt))
+      return ctx.fail("before opset 11 needs a floating-point input");
+    auto bound = [&](StringRef name, TypedAttr dflt) -> TypedAttr {
+      if (!ImportContext::hasAttr(node, name))
+        return dflt;
+      APFloat v((double)ctx.getFloat(node, name, 0.0f));
+      bool lost;
+      v.convert(cast<FloatType>(elt).getFloatSemantics(), APFloat::rmNearestTiesToEven,
+                &lost);
+      return FloatAttr::get(elt, v);
+    };
+    lo = bound("min", lo);
+    hi = bound("max", hi);
   } else {
     if (ImportContext::hasInput(node, 1)) {
-      auto v = ctx.constantScalar(node, 1, "min");
+      auto v = ctx.constantElement(node, 1, "min", elt);
       if (failed(v))
         return failure();
       lo = *v;
     }
     if (ImportContext::hasInput(node, 2)) {
-      auto v = ctx.constantScalar(node, 2, "max");
+      auto v = ctx.constantElement(node, 2, "max", elt);
       if (failed(v))
         return failure();
       hi = *v;
     }
   }
   // ONNX: when min > max every element becomes max.
-  if (lo > hi)
+  if (greaterThan(lo, hi))
     lo = hi;
-  OpBuilder &b = ctx.getBuilder();
-  ctx.setOutput(node, 0,
-                ctx.create<ClipOp>(*x, b.getF64FloatAttr(lo),
-                                   b.getF64FloatAttr(hi)));
+  ctx.setOutput(node, 0, ctx.create<ClipOp>(*x, lo, hi));
   return success();
 }
 

@@ -34,17 +34,21 @@ Type weft::convertElementType(MLIRContext *context, int32_t onnxType) {
   case onnx::TensorProto_DataType_BOOL:
     return b.getI1Type();
   case onnx::TensorProto_DataType_INT8:
-  case onnx::TensorProto_DataType_UINT8:
     return b.getIntegerType(8);
   case onnx::TensorProto_DataType_INT16:
-  case onnx::TensorProto_DataType_UINT16:
     return b.getIntegerType(16);
   case onnx::TensorProto_DataType_INT32:
-  case onnx::TensorProto_DataType_UINT32:
     return b.getIntegerType(32);
   case onnx::TensorProto_DataType_INT64:
-  case onnx::TensorProto_DataType_UINT64:
     return b.getIntegerType(64);
+  case onnx::TensorProto_DataType_UINT8:
+    return b.getIntegerType(8, /*isSigned=*/false);
+  case onnx::TensorProto_DataType_UINT16:
+    return b.getIntegerType(16, /*isSigned=*/false);
+  case onnx::TensorProto_DataType_UINT32:
+    return b.getIntegerType(32, /*isSigned=*/false);
+  case onnx::TensorProto_DataType_UINT64:
+    return b.getIntegerType(64, /*isSigned=*/false);
   default:
     return Type();
   }
@@ -466,6 +470,33 @@ ImportContext::constantInts(const onnx::NodeProto &node, int index,
     return failure();
   }
   return toInts(*attr);
+}
+
+static std::string typeName(Type t) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << t;
+  return s;
+}
+
+FailureOr<TypedAttr> ImportContext::constantElement(const onnx::NodeProto &node,
+                                                    int index, StringRef what,
+                                                    Type elementType) {
+  auto attr = constantInput(node, index, what);
+  if (failed(attr))
+    return failure();
+  if (attr->getNumElements() != 1) {
+    (void)emitError("input #" + Twine(index) + " (" + what +
+                    ") must hold exactly one value");
+    return failure();
+  }
+  if (attr->getElementType() != elementType) {
+    (void)emitError("input #" + Twine(index) + " (" + what + ") has element type " +
+                    typeName(attr->getElementType()) + " but must be " +
+                    typeName(elementType));
+    return failure();
+  }
+  return cast<TypedAttr>(*attr->getValues<Attribute>().begin());
 }
 
 FailureOr<double> ImportContext::constantScalar(const onnx::NodeProto &node,

@@ -47,8 +47,8 @@ void registerTensorConverters(ConverterTable &table);
 void registerConstantConverters(ConverterTable &table);
 
 /// Maps an ONNX TensorProto data type to the MLIR element type Weft uses:
-/// signless integers (ONNX's unsigned types lose their signedness), i1 for
-/// bool. Returns a null type for strings, complex and 8-bit/4-bit floats.
+/// signless integers for ONNX's signed types, unsigned integers (ui8..ui64)
+/// for its unsigned ones, i1 for bool. Returns a null type for strings, complex and 8-bit/4-bit floats.
 mlir::Type convertElementType(mlir::MLIRContext *context, int32_t onnxType);
 
 /// Human-readable name of an ONNX data type, for diagnostics.
@@ -174,6 +174,11 @@ public:
   /// Input `index` as one number (a constant with a single element).
   mlir::FailureOr<double> constantScalar(const onnx::NodeProto &node,
                                          int index, llvm::StringRef what);
+  /// Input `index` as one element of exactly `elementType` (an IntegerAttr
+  /// or FloatAttr), so int64/uint64 extremes stay exact.
+  mlir::FailureOr<mlir::TypedAttr>
+  constantElement(const onnx::NodeProto &node, int index, llvm::StringRef what,
+                  mlir::Type elementType);
   /// The elements of an integer attribute value as int64 (signless, read as
   /// signed; floats are truncated, NaN reads as 0).
   static llvm::SmallVector<int64_t> toInts(mlir::DenseElementsAttr attr);

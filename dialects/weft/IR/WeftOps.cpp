@@ -151,10 +151,30 @@ static LogicalResult inferWhereOp(MLIRContext *, std::optional<Location> loc,
 WEFT_INFER(WhereOp)
 
 LogicalResult ClipOp::verify() {
-  if (getMin().convertToDouble() > getMax().convertToDouble())
-    return emitOpError("min ") << getMin().convertToDouble()
+  Type elt = getInput().getType().getElementType();
+  auto lo = getMin(), hi = getMax();
+  if (lo.getType() != elt || hi.getType() != elt)
+    return emitOpError("bounds must have the element type ")
+           << elt << ", got " << lo.getType() << " and " << hi.getType();
+  if (auto flo = dyn_cast<FloatAttr>(lo)) {
+    auto fhi = dyn_cast<FloatAttr>(hi);
+    if (!fhi)
+      return emitOpError("bounds must both be float attributes");
+    if (flo.getValue() > fhi.getValue())
+      return emitOpError("min ") << flo.getValueAsDouble()
+                                 << " is greater than max "
+                                 << fhi.getValueAsDouble();
+    return success();
+  }
+  auto ilo = dyn_cast<IntegerAttr>(lo), ihi = dyn_cast<IntegerAttr>(hi);
+  if (!ilo || !ihi)
+    return emitOpError("bounds must be float or integer attributes");
+  bool isUnsigned = elt.isUnsignedInteger();
+  const APInt &a = ilo.getValue(), &b = ihi.getValue();
+  if (isUnsigned ? a.ugt(b) : a.sgt(b))
+    return emitOpError("min ") << (isUnsigned ? a.getZExtValue() : a.getSExtValue())
                                << " is greater than max "
-                               << getMax().convertToDouble();
+                               << (isUnsigned ? b.getZExtValue() : b.getSExtValue());
   return success();
 }
 

@@ -114,8 +114,18 @@ def Weft_ActivationOp : Weft_Op<"activation",
 def Weft_ClipOp : Weft_Op<"clip", [Pure, SameOperandsAndResultType,
     Elementwise]> {
   let summary = "Elementwise clamp to [min, max]";
-  let description = "ONNX `Clip` with constant bounds folded into attributes.";
-  let arguments = (ins Weft_Tensor:$input, F64Attr:$min, F64Attr:$max);
+  let description = [{
+    ONNX `Clip` with constant bounds folded into attributes. The bounds are
+    typed like the elements (a float attribute for float tensors, an integer
+    attribute for integer ones), so every int64/uint64 value is exact:
+
+    ```mlir
+    %0 = weft.clip %x {min = 0.0 : f32, max = 6.0 : f32} : tensor<8xf32>
+    %1 = weft.clip %i {min = 3 : i64, max = 9223372036854775807 : i64} : tensor<4xi64>
+    ```
+  }];
+  let arguments = (ins Weft_Tensor:$input, TypedAttrInterface:$min,
+                   TypedAttrInterface:$max);
   let results = (outs Weft_Tensor:$output);
   let assemblyFormat = "$input attr-dict `:` type($output)";
   let hasVerifier = 1;

@@ -39,7 +39,8 @@
 // CHECK: %[[X:.*]] = llvm.load %{{.*}} : !llvm.ptr -> !llvm.ptr
 // CHECK: %[[SC:.*]] = llvm.load %{{.*}} : !llvm.ptr -> !llvm.ptr
 // CHECK: %[[WP:.*]] = llvm.mlir.addressof @[[W]] : !llvm.ptr
-// CHECK: %[[T:.*]] = llvm.getelementptr %[[ARENA]][128] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK: %[[OFF:.*]] = llvm.mlir.constant(128 : i64) : i64
+// CHECK: %[[T:.*]] = llvm.getelementptr %[[ARENA]][%[[OFF]]] : (!llvm.ptr, i64) -> !llvm.ptr, i8
 // CHECK: %[[B0:.*]] = llvm.alloca %{{.*}} x !llvm.array<3 x ptr>
 // CHECK: llvm.store %[[X]], %{{.*}} : !llvm.ptr, !llvm.ptr
 // CHECK: llvm.store %[[WP]], %{{.*}} : !llvm.ptr, !llvm.ptr
@@ -131,4 +132,21 @@ func.func @main(%arg0: tensor<4xf32>) -> tensor<4xf32> {
   // expected-error @below {{unexpected op in the planned entry function}}
   %0 = weft.relu %arg0 : tensor<4xf32>
   return %0 : tensor<4xf32>
+}
+
+// -----
+
+// Arena offsets of 256 MiB and more do not fit a GEP's constant index
+// (29 bits): they stay exact as i64 values.
+// CHECK-LABEL: func.func @model_entry
+// CHECK: %[[BIG:.*]] = llvm.mlir.constant(320000000 : i64) : i64
+// CHECK: llvm.getelementptr %{{.*}}[%[[BIG]]] : (!llvm.ptr, i64) -> !llvm.ptr, i8
+// CHECK: %[[HUGE:.*]] = llvm.mlir.constant(8589934592 : i64) : i64
+// CHECK: llvm.getelementptr %{{.*}}[%[[HUGE]]] : (!llvm.ptr, i64) -> !llvm.ptr, i8
+func.func private @main_dispatch_0(%arg0: memref<4xf32>, %arg1: memref<4xf32>, %arg2: memref<4xf32>, %arg3: index) attributes {weft.dispatch_fn, weft.workgroup_count = 1 : i64} {
+  return
+}
+func.func @main(%arg0: tensor<4xf32>) -> tensor<4xf32> attributes {weft.arena_size = 8589934608 : i64} {
+  %0:2 = weft.dispatch_call @main_dispatch_0(%arg0) {result_offsets = array<i64: 320000000, 8589934592>} : (tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>)
+  return %0#0 : tensor<4xf32>
 }

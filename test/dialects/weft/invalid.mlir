@@ -6,7 +6,23 @@
 
 func.func @clip_min_above_max(%x: tensor<4xf32>) {
   // expected-error @below {{'weft.clip' op min 6.000000e+00 is greater than max 0.000000e+00}}
-  %0 = weft.clip %x {min = 6.0 : f64, max = 0.0 : f64} : tensor<4xf32>
+  %0 = weft.clip %x {min = 6.0 : f32, max = 0.0 : f32} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @clip_unsigned_min_above_max(%x: tensor<4xui8>) {
+  // expected-error @below {{'weft.clip' op min 200 is greater than max 100}}
+  %0 = weft.clip %x {min = 200 : ui8, max = 100 : ui8} : tensor<4xui8>
+  return
+}
+
+// -----
+
+func.func @clip_bound_type(%x: tensor<4xi64>) {
+  // expected-error @below {{'weft.clip' op bounds must have the element type 'i64', got 'f64' and 'f64'}}
+  %0 = weft.clip %x {min = 0.0 : f64, max = 1.0 : f64} : tensor<4xi64>
   return
 }
 

@@ -90,8 +90,8 @@ func.func @activation(%x: tensor<8xf32>) {
 
 // CHECK-LABEL: func.func @clip_cast
 func.func @clip_cast(%x: tensor<8xf32>) -> tensor<8xi32> {
-  // CHECK: weft.clip %{{.*}} {max = 6.000000e+00 : f64, min = 0.000000e+00 : f64} : tensor<8xf32>
-  %0 = weft.clip %x {min = 0.0 : f64, max = 6.0 : f64} : tensor<8xf32>
+  // CHECK: weft.clip %{{.*}} {max = 6.000000e+00 : f32, min = 0.000000e+00 : f32} : tensor<8xf32>
+  %0 = weft.clip %x {min = 0.0 : f32, max = 6.0 : f32} : tensor<8xf32>
   // CHECK: weft.cast %{{.*}} : tensor<8xf32> to tensor<8xi32>
   %1 = weft.cast %0 : tensor<8xf32> to tensor<8xi32>
   return %1 : tensor<8xi32>
@@ -271,4 +271,15 @@ func.func @dispatch_call(%x: tensor<4xf32>) -> tensor<4xf32> {
   weft.dispatch_call @side_effect() : () -> ()
   // CHECK: return %[[R]]
   return %0 : tensor<4xf32>
+}
+
+// Integer bounds are exact at every width; unsigned types keep their
+// signedness in the dialect.
+// CHECK-LABEL: func.func @clip_int_bounds
+func.func @clip_int_bounds(%x: tensor<4xi64>, %u: tensor<4xui8>) -> (tensor<4xi64>, tensor<4xui8>) {
+  // CHECK: weft.clip %{{.*}} {max = 9223372036854775807 : i64, min = -9223372036854775808 : i64} : tensor<4xi64>
+  %0 = weft.clip %x {min = -9223372036854775808 : i64, max = 9223372036854775807 : i64} : tensor<4xi64>
+  // CHECK: weft.clip %{{.*}} {max = 255 : ui8, min = 200 : ui8} : tensor<4xui8>
+  %1 = weft.clip %u {min = 200 : ui8, max = 255 : ui8} : tensor<4xui8>
+  return %0, %1 : tensor<4xi64>, tensor<4xui8>
 }
