@@ -271,6 +271,73 @@ static weft_status_t check_views(const weft_model_info_t *info,
   return NULL;
 }
 
+/* Byte size of a tensor described by `info` (the create-time checks bound
+ * it, so the product does not overflow). */
+static size_t info_byte_size(const weft_tensor_info_t *info) {
+  size_t bytes = weft_dtype_size(info->dtype);
+  for (int32_t d = 0; d < info->rank; ++d)
+    bytes *= (size_t)info->shape[d];
+  return bytes;
+}
+
+static bool ranges_overlap(const void *a, size_t a_size, const void *b,
+                           size_t b_size) {
+  if (!a || !b || a_size == 0 || b_size == 0)
+    return false;
+  uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+  return x < y + b_size && y < x + a_size;
+}
+
+/* Compiled code reads inputs while it writes outputs and arena tensors,
+ * tile by tile and from several threads, so no output may share a byte with
+ * an input, another output or the model's own arena. */
+static weft_status_t check_no_aliasing(const weft_model_t *model,
+                                       void *const *input_data,
+                                       void *const *output_data) {
+  const weft_model_info_t *info = model->info;
+  const void *arena = weft_arena_data(model->arena);
+  size_t arena_size = weft_arena_size(model->arena);
+  for (int32_t o = 0; o < info->num_outputs; ++o) {
+    const weft_tensor_info_t *out = &info->outputs[o];
+    size_t out_size = info_byte_size(out);
+    char out_index[16];
+    snprintf(out_index, sizeof(out_index), "%d", (int)o);
+    for (int32_t i = 0; i < info->num_inputs; ++i) {
+      const weft_tensor_info_t *in = &info->inputs[i];
+      char in_index[16];
+      snprintf(in_index, sizeof(in_index), "%d", (int)i);
+      if (ranges_overlap(output_data[o], out_size, input_data[i],
+                         info_byte_size(in)))
+        return weft_status_create(
+            WEFT_INVALID_ARGUMENT,
+            TENSOR_LABEL_FMT " overlaps " TENSOR_LABEL_FMT
+            ": outputs must not share memory with inputs (in-place runs are "
+            "not supported)",
+            TENSOR_LABEL_ARGS("output", out, out_index),
+            TENSOR_LABEL_ARGS("input", in, in_index));
+    }
+    for (int32_t j = 0; j < o; ++j) {
+      const weft_tensor_info_t *other = &info->outputs[j];
+      char other_index[16];
+      snprintf(other_index, sizeof(other_index), "%d", (int)j);
+      if (ranges_overlap(output_data[o], out_size, output_data[j],
+                         info_byte_size(other)))
+        return weft_status_create(
+            WEFT_INVALID_ARGUMENT,
+            TENSOR_LABEL_FMT " overlaps " TENSOR_LABEL_FMT
+            ": outputs must not share memory with each other",
+            TENSOR_LABEL_ARGS("output", out, out_index),
+            TENSOR_LABEL_ARGS("output", other, other_index));
+    }
+    if (ranges_overlap(output_data[o], out_size, arena, arena_size))
+      return weft_status_create(
+          WEFT_INVALID_ARGUMENT,
+          TENSOR_LABEL_FMT " overlaps the model's arena",
+          TENSOR_LABEL_ARGS("output", out, out_index));
+  }
+  return NULL;
+}
+
 weft_status_t weft_model_run(weft_model_t *model,
                              const weft_tensor_view_t *inputs,
                              size_t num_inputs,
@@ -289,6 +356,9 @@ weft_status_t weft_model_run(weft_model_t *model,
     return status;
   status = check_views(info, "output", info->num_outputs, info->outputs,
                        outputs, num_outputs, output_data);
+  if (status)
+    return status;
+  status = check_no_aliasing(model, input_data, output_data);
   if (status)
     return status;
 

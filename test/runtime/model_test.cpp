@@ -479,3 +479,48 @@ TEST(Model, CreateReportsAllocationFailureWithoutLeaks) {
     EXPECT_EQ(failing.allocs.load(), failing.frees.load());
   }
 }
+
+// Outputs that share bytes with an input, another output or the arena are
+// refused before the entry runs: compiled code would read what it has
+// already overwritten (an in-place transpose came out half wrong).
+TEST_F(AddFixture, OutputAliasingAnInputIsRefused) {
+  outputs[0] = makeView(a.data(), WEFT_DTYPE_F32, {kRows, kCols});
+  int callsBefore = gEntryCalls.load();
+  Captured c = capture(weft_model_run(model.get(), inputs, 2, outputs, 1));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  EXPECT_EQ(c.message, "output 'y' overlaps input 'a': outputs must not share "
+                       "memory with inputs (in-place runs are not supported)");
+  EXPECT_EQ(gEntryCalls.load(), callsBefore);
+}
+
+TEST_F(AddFixture, PartialOverlapIsRefused) {
+  // The output starts at the last element of input 'b'.
+  std::vector<float> big(2 * kRows * kCols, 0.0f);
+  inputs[1] = makeView(big.data(), WEFT_DTYPE_F32, {kRows, kCols});
+  outputs[0] = makeView(big.data() + kRows * kCols - 1, WEFT_DTYPE_F32, {kRows, kCols});
+  Captured c = capture(weft_model_run(model.get(), inputs, 2, outputs, 1));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  EXPECT_NE(c.message.find("overlaps input 'b'"), std::string::npos) << c.message;
+}
+
+TEST_F(AddFixture, AdjacentBuffersAndSharedInputsAreFine) {
+  std::vector<float> big(2 * kRows * kCols);
+  for (int64_t i = 0; i < kRows * kCols; ++i)
+    big[i] = static_cast<float>(i);
+  // Both inputs read the same bytes; the output starts right after them.
+  inputs[0] = makeView(big.data(), WEFT_DTYPE_F32, {kRows, kCols});
+  inputs[1] = makeView(big.data(), WEFT_DTYPE_F32, {kRows, kCols});
+  outputs[0] = makeView(big.data() + kRows * kCols, WEFT_DTYPE_F32, {kRows, kCols});
+  ASSERT_TRUE(isOk(weft_model_run(model.get(), inputs, 2, outputs, 1)));
+  for (int64_t i = 0; i < kRows * kCols; ++i)
+    ASSERT_EQ(big[kRows * kCols + i], 4.0f * static_cast<float>(i)) << i;
+}
+
+TEST_F(AddFixture, OutputInsideTheArenaIsRefused) {
+  ASSERT_TRUE(isOk(weft_model_run(model.get(), inputs, 2, outputs, 1)));
+  void *arena = reinterpret_cast<void *>(gLastArena.load());
+  outputs[0] = makeView(arena, WEFT_DTYPE_F32, {kRows, kCols});
+  Captured c = capture(weft_model_run(model.get(), inputs, 2, outputs, 1));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  EXPECT_EQ(c.message, "output 'y' overlaps the model's arena");
+}

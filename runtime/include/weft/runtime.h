@@ -207,7 +207,9 @@ const weft_model_info_t *weft_model_get_info(const weft_model_t *model);
 
 /* Checks every view against the model's metadata (count, NULL data, dtype,
  * rank, shape) and returns WEFT_INVALID_ARGUMENT naming the tensor on a
- * mismatch; then runs the model. Never allocates. A tensor with no elements
+ * mismatch; an output whose bytes overlap an input, another output or the
+ * model's arena is WEFT_INVALID_ARGUMENT too (no in-place runs; inputs may
+ * share memory with each other). Then runs the model. Never allocates. A tensor with no elements
  * may have NULL data. One instance runs one call at a time (its arena holds
  * that run's intermediates): a concurrent second call on the same instance
  * returns WEFT_INVALID_ARGUMENT; use one instance per application thread. */
