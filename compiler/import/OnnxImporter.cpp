@@ -101,6 +101,14 @@ private:
 //===----------------------------------------------------------------------===//
 
 LogicalResult Importer::parse() {
+  // Devices, FIFOs and directories have no size to bound a read by
+  // (/dev/zero would be read until memory runs out).
+  llvm::sys::fs::file_status st;
+  if (std::error_code ec = llvm::sys::fs::status(path, st))
+    return error() << "cannot open ONNX model '" << path << "': " << ec.message();
+  if (!llvm::sys::fs::is_regular_file(st))
+    return error() << "cannot open ONNX model '" << path
+                   << "': not a regular file";
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
@@ -166,10 +174,33 @@ LogicalResult Importer::loadExternalTensor(onnx::TensorProto &tensor,
                    << "', which is not inside the model's directory";
   SmallString<256> file = llvm::sys::path::parent_path(path);
   llvm::sys::path::append(file, location);
-  uint64_t size = 0;
-  if (std::error_code ec = llvm::sys::fs::file_size(file, size))
+  // Symlinks (of the file or of a folder on its way) must not lead out of
+  // the model's folder: compare the resolved paths. Nothing about a target
+  // outside (not even its size) is reported.
+  SmallString<256> modelDir = llvm::sys::path::parent_path(path), realDir, realFile;
+  if (modelDir.empty())
+    modelDir = ".";
+  if (std::error_code ec = llvm::sys::fs::real_path(modelDir, realDir))
+    return error() << "cannot resolve the model's directory '" << modelDir
+                   << "': " << ec.message();
+  if (std::error_code ec = llvm::sys::fs::real_path(file, realFile))
     return error() << "cannot read external data of " << what << " from '"
                    << file << "': " << ec.message();
+  StringRef resolved = realFile;
+  if (!resolved.consume_front(realDir) || resolved.empty() ||
+      !llvm::sys::path::is_separator(resolved.front()))
+    return error() << "external data of " << what << " has location '"
+                   << location
+                   << "', which resolves outside the model's directory "
+                      "(through a symbolic link)";
+  llvm::sys::fs::file_status st;
+  if (std::error_code ec = llvm::sys::fs::status(realFile, st))
+    return error() << "cannot read external data of " << what << " from '"
+                   << file << "': " << ec.message();
+  if (!llvm::sys::fs::is_regular_file(st))
+    return error() << "cannot read external data of " << what << " from '"
+                   << file << "': not a regular file";
+  uint64_t size = st.getSize();
   if ((uint64_t)offset > size)
     return error() << "external data of " << what << " starts at offset "
                    << offset << " but '" << file << "' has only " << size
@@ -182,7 +213,7 @@ LogicalResult Importer::loadExternalTensor(onnx::TensorProto &tensor,
                    << "' has only " << size << " bytes";
   std::string data;
   if (length > 0) {
-    auto slice = llvm::MemoryBuffer::getFileSlice(file, length, offset,
+    auto slice = llvm::MemoryBuffer::getFileSlice(realFile, length, offset,
                                                   /*IsVolatile=*/false);
     if (!slice)
       return error() << "cannot read external data of " << what << " from '"

@@ -1210,11 +1210,36 @@ def tensor_proto(arr, name, typed=False):
 ONNX_TO_DTYPE_BY_NP = {d.np: d for d in DTYPES.values()}
 
 
-def build_model(case):
+def build_model(case, promote=None):
+    """The case's model, shape-inferred. With `promote` (a map from element
+    type name to a wider one) every tensor of a promoted type is cast up on
+    the way in and the outputs cast back: the reference graph for an op that
+    onnxruntime implements only for wider types."""
+    promote = promote or {}
+    nodes, inits = [], []
+    renamed = {}
+    for i in case.inputs:
+        if i.dtype in promote:
+            renamed[i.name] = f"{i.name}__wide"
+            nodes.append(helper.make_node("Cast", [i.name], [renamed[i.name]], name=f"widen_{i.name}",
+                                          to=dt(promote[i.dtype]).onnx))
+    for c in case.consts:
+        name = _np_name(c.value)
+        value = c.value.astype(dt(promote[name]).np) if name in promote else c.value
+        inits.append(tensor_proto(value, c.name, c.typed))
+    out_types = {}
+    if promote:
+        original = build_model(case)
+        out_types = {o.name: o.type.tensor_type.elem_type for o in original.graph.output}
+    for k, (op, ins, outs, attrs) in enumerate(case.nodes):
+        ins = [renamed.get(n, n) for n in ins]
+        if promote:
+            outs = [f"{o}__wide" if o in case.outputs else o for o in outs]
+        nodes.append(helper.make_node(op, ins, outs, name=f"{op.lower()}_{k}", **attrs))
+    if promote:
+        for o in case.outputs:
+            nodes.append(helper.make_node("Cast", [f"{o}__wide"], [o], name=f"narrow_{o}", to=out_types[o]))
     inputs = [helper.make_tensor_value_info(i.name, dt(i.dtype).onnx, list(i.shape)) for i in case.inputs]
-    inits = [tensor_proto(c.value, c.name, c.typed) for c in case.consts]
-    nodes = [helper.make_node(op, ins, outs, name=f"{op.lower()}_{k}", **attrs)
-             for k, (op, ins, outs, attrs) in enumerate(case.nodes)]
     outputs = [helper.make_value_info(o, onnx.TypeProto()) for o in case.outputs]
     graph = helper.make_graph(nodes, case.name.replace(".", "_"), inputs, outputs, initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", case.opset)],
@@ -1222,6 +1247,38 @@ def build_model(case):
     if case.opset <= 17:
         model.ir_version = 8
     return shape_inference.infer_shapes(model, strict_mode=True)
+
+
+# Ops that only move data: any element type can stand in for another that
+# holds the same values, bool included.
+DATA_MOVEMENT = {"Reshape", "Transpose", "Concat", "Slice", "Split", "Tile", "Expand", "Gather", "Pad",
+                 "Squeeze", "Unsqueeze", "Flatten", "Identity", "Trilu", "DepthToSpace", "SpaceToDepth",
+                 "MaxPool", "GlobalMaxPool", "Max", "Min", "ReduceMax", "ReduceMin"}
+
+# Reference graphs tried, in order, when onnxruntime has no kernel for the
+# case's own types. Every promotion holds the narrow values exactly, and
+# casting the wide result back gives what the narrow op would (integer
+# wrap-around included: the low bits of a wide sum are the narrow sum).
+PROMOTIONS = [
+    {"f16": "f32", "i8": "i32", "i16": "i32", "u8": "i32", "u16": "i32", "u32": "i64"},
+    {"f16": "f64", "f32": "f64", "i8": "f64", "i16": "f64", "i32": "f64", "u8": "f64", "u16": "f64",
+     "u32": "f64", "bool": "f64"},
+    {"f16": "f32", "i8": "f32", "i16": "f32", "u8": "f32", "u16": "f32", "bool": "f32"},
+]
+
+
+def promotions_for(case):
+    if len(case.nodes) != 1:
+        return []
+    op = case.nodes[0][0]
+    plans = []
+    for k, plan in enumerate(PROMOTIONS):
+        if k > 0 and op not in DATA_MOVEMENT:
+            break
+        used = {i.dtype for i in case.inputs} | {_np_name(c.value) for c in case.consts}
+        if any(t in plan for t in used):
+            plans.append(plan)
+    return plans
 
 
 def case_rng(seed, case, dataset):
@@ -1457,6 +1514,7 @@ class Result:
         self.diffs = []          # [(dataset, output, diff dict, inputs at the index)]
         self.seconds = 0.0
         self.expected = None     # the matching expected-list entry, if any
+        self.reference_note = ""  # how the reference was computed, if not directly
         self.outcome = ""        # ok / expected / unexpected / skipped
 
 
@@ -1495,11 +1553,24 @@ def _run_case(case, opts, tools, work):
         r = Result(case, ORT_REJECTED, f"ONNX shape inference: {str(e).strip().splitlines()[0]}")
         return r
     datasets = make_datasets(case, opts.seed)
+    reference_note = ""
     try:
         refs = ort_reference(model, datasets)
     except Exception as e:
         msg = " ".join(str(e).split())
-        return Result(case, ORT_REJECTED, msg[:300])
+        refs = None
+        if "NOT_IMPLEMENTED" in msg:
+            for plan in promotions_for(case):
+                try:
+                    refs = ort_reference(build_model(case, plan), datasets)
+                except Exception:
+                    continue
+                used = sorted({i.dtype for i in case.inputs} | {_np_name(c.value) for c in case.consts})
+                reference_note = "reference computed via " + ", ".join(
+                    f"{t}->{plan[t]}" for t in used if t in plan)
+                break
+        if refs is None:
+            return Result(case, ORT_REJECTED, msg[:300])
     model_path = os.path.join(work, "model.onnx")
     onnx.save(model, model_path)
     set_dirs = []
@@ -1528,6 +1599,7 @@ def _run_case(case, opts, tools, work):
         return Result(case, CRASH, "weftc exited 0 but wrote no library")
 
     result = Result(case, PASS)
+    result.reference_note = reference_note
     for k, d in enumerate(set_dirs):
         out_dir = os.path.join(work, f"out_{k}")
         rc, out = tools.run([opts.weft_run, lib, "--input-dir", d, "--output-dir", out_dir] + opts.weft_run_args,
@@ -1564,6 +1636,8 @@ def _run_case(case, opts, tools, work):
     if result.mismatches:
         result.status = MISMATCH
         result.detail = format_diff(*result.diffs[0])
+        if reference_note:
+            result.detail += f" [{reference_note}]"
     result.seconds = time.monotonic() - t0
     return result
 
@@ -1766,6 +1840,7 @@ def write_report(path, results):
                      "detail": r.detail, "describe": r.case.describe(), "comparisons": r.comparisons,
                      "mismatches": r.mismatches, "seconds": round(r.seconds, 3),
                      "expected": r.expected.reason if r.expected else None,
+                     "reference": r.reference_note,
                      "diffs": [{"data_set": k, "output": n, "diff": d, "inputs_at": a}
                                for k, n, d, a in r.diffs]})
     with open(path, "w") as f:

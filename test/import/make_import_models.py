@@ -285,6 +285,12 @@ def main():
     save(outdir, "external_missing.onnx", external_broken("nothere.bin", "32"))
     save(outdir, "external_short.onnx", external_broken("weights.bin", "64"))
     save(outdir, "external_escape.onnx", external_broken("../weights.bin", "32"))
+    # The lit test makes these names symbolic links (out of the folder, into
+    # it) and a FIFO.
+    save(outdir, "external_symlink.onnx", external_broken("link.bin", "32"))
+    save(outdir, "external_symlink_dir.onnx", external_broken("linkdir/weights.bin", "32"))
+    save(outdir, "external_symlink_inside.onnx", external_broken("inner.bin", "32"))
+    save(outdir, "external_fifo.onnx", external_broken("fifo.bin", "32"))
     save(outdir, "conv_pool.onnx", conv_pool())
     save(outdir, "old_opset.onnx", old_opset())
     save(outdir, "opset18.onnx", opset18())
