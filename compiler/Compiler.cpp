@@ -9,6 +9,7 @@
 
 #include "codegen/cpu/Passes.h"
 #include "compiler/ModelInfo.h"
+#include "dialects/weft/IR/WeftNames.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -31,16 +32,6 @@
 
 using namespace mlir;
 using namespace weft;
-
-std::string weft::modelNameFromPath(llvm::StringRef path) {
-  std::string stem = llvm::sys::path::stem(path).str();
-  std::string out;
-  for (char c : stem)
-    out += llvm::isAlnum(c) ? c : '_';
-  if (out.empty() || llvm::isDigit(out[0]))
-    out = "model_" + out;
-  return out;
-}
 
 namespace {
 
@@ -166,12 +157,56 @@ LogicalResult linkSharedLibrary(MLIRContext &ctx, const CompileOptions &o,
   return success();
 }
 
+/// True when `a` and `b` name the same existing file, or the same path.
+bool sameFile(StringRef a, StringRef b) {
+  if (a == b)
+    return true;
+  bool same = false;
+  return !llvm::sys::fs::equivalent(a, b, same) && same;
+}
+
+/// Refuses output paths that would destroy the model or each other before
+/// any work is done.
+LogicalResult checkOutputPaths(MLIRContext &ctx, const CompileOptions &o) {
+  bool binary = o.emit == EmitKind::Obj || o.emit == EmitKind::Lib;
+  if (o.outputPath == "-") {
+    if (binary)
+      return fail(ctx, "cannot write an object file or a shared library to standard "
+                       "output; give -o a file name");
+    return success();
+  }
+  if (o.outputPath.empty())
+    return fail(ctx, "no output file given");
+  if (sameFile(o.outputPath, o.inputPath))
+    return fail(ctx, "the output file '" + o.outputPath + "' is the input model");
+  if (o.emit == EmitKind::Obj) {
+    std::string header = headerPathFor(o.outputPath);
+    if (sameFile(header, o.outputPath))
+      return fail(ctx, "the object file '" + o.outputPath +
+                           "' would be overwritten by its own header; give the object "
+                           "another extension (e.g. .o)");
+    if (sameFile(header, o.inputPath))
+      return fail(ctx, "the header '" + header + "' would overwrite the input model");
+  }
+  return success();
+}
+
 } // namespace
 
+std::string weft::headerPathFor(StringRef objectPath) {
+  llvm::SmallString<256> header(objectPath);
+  llvm::sys::path::replace_extension(header, ".h");
+  return std::string(header);
+}
+
 LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
-  std::string name = o.modelName.empty()
-                         ? modelNameFromPath(o.outputPath == "-" ? o.inputPath : o.outputPath)
-                         : o.modelName;
+  if (failed(checkOutputPaths(ctx, o)))
+    return failure();
+  std::string name = o.modelName;
+  if (name.empty())
+    name = modelNameFromPath(o.outputPath == "-" ? o.inputPath : o.outputPath);
+  else if (auto why = checkModelName(name))
+    return fail(ctx, "invalid model name '" + escapeForCComment(name) + "': " + *why);
   // Every emitted symbol starts with the model name, so several models link
   // into one program.
   ImportOptions importOptions = o.import;
@@ -254,9 +289,7 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
   case EmitKind::Obj: {
     if (failed(emitMachineCode(ctx, *llvmModule, tm.get(), o.outputPath, false)))
       return failure();
-    llvm::SmallString<256> header(o.outputPath);
-    llvm::sys::path::replace_extension(header, ".h");
-    return writeText(ctx, header, renderHeader(*desc));
+    return writeText(ctx, headerPathFor(o.outputPath), renderHeader(*desc));
   }
   case EmitKind::Lib: {
     llvm::SmallString<256> tmp;

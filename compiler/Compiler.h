@@ -22,7 +22,7 @@ struct CompileOptions {
   std::string outputPath; ///< "-" prints text output to stdout
   EmitKind emit = EmitKind::Obj;
   ImportOptions import;
-  std::string modelName;   ///< C prefix; derived from outputPath if empty
+  std::string modelName;   ///< C prefix (checkModelName); from outputPath if empty
   std::string cpu = "native";
   std::string dumpIrDir;   ///< IR after every pass, one tree per stage
   std::string runtimeLibDir; ///< where libweft_runtime.so lives (for --emit=lib)
@@ -33,8 +33,8 @@ struct CompileOptions {
 mlir::LogicalResult compileModel(mlir::MLIRContext &context,
                                  const CompileOptions &options);
 
-/// A C identifier derived from a path's stem ("my-model.o" -> "my_model").
-std::string modelNameFromPath(llvm::StringRef path);
+/// Where --emit=obj writes the header of `objectPath` ("m.o" -> "m.h").
+std::string headerPathFor(llvm::StringRef objectPath);
 
 } // namespace weft
 

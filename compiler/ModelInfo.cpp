@@ -1,5 +1,6 @@
 //===- ModelInfo.cpp - model metadata in the object and the header -------===//
 #include "compiler/ModelInfo.h"
+#include "dialects/weft/IR/WeftNames.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/IR/Constants.h"
@@ -138,6 +139,9 @@ static std::string shapeString(const TensorDesc &t) {
 }
 
 std::string weft::renderHeader(const ModelDesc &d) {
+  // The name prefixes every symbol and macro; compileModel checked it, and
+  // tensor names only ever appear escaped inside the comment.
+  assert(!checkModelName(d.name) && "unchecked model name");
   std::string out;
   llvm::raw_string_ostream os(out);
   std::string guard = "WEFT_MODEL_" + llvm::StringRef(d.name).upper() + "_H";
@@ -148,10 +152,10 @@ std::string weft::renderHeader(const ModelDesc &d) {
      << " * device, run it any number of times (run does not allocate), destroy it.\n"
      << " * Tensors are dense row-major; shapes and dtypes are fixed:\n";
   for (auto [i, t] : llvm::enumerate(d.inputs))
-    os << " *   input  " << i << " '" << t.name << "': " << dtypeName(t.dtype) << " "
+    os << " *   input  " << i << " '" << escapeForCComment(t.name) << "': " << dtypeName(t.dtype) << " "
        << shapeString(t) << "\n";
   for (auto [i, t] : llvm::enumerate(d.outputs))
-    os << " *   output " << i << " '" << t.name << "': " << dtypeName(t.dtype) << " "
+    os << " *   output " << i << " '" << escapeForCComment(t.name) << "': " << dtypeName(t.dtype) << " "
        << shapeString(t) << "\n";
   os << " * Arena (intermediate tensors, allocated once by create): " << d.arenaSize
      << " bytes on the CPU device.\n */\n"

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/Passes.h"
 #include "dialects/weft/IR/WeftDialect.h"
+#include "dialects/weft/IR/WeftNames.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
@@ -85,6 +86,11 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
         entryFn = fn;
     if (!entryFn) {
       module.emitError("no entry function to build a host program from");
+      return signalPassFailure();
+    }
+    if (auto why = checkModelName(modelName)) {
+      module.emitError("invalid model name '")
+          << escapeForCComment(modelName) << "': " << *why;
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();

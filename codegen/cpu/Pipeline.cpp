@@ -13,24 +13,32 @@ using namespace mlir;
 using namespace weft;
 
 void cpu::buildCpuCodegenPipeline(OpPassManager &pm, const CpuPipelineOptions &o) {
-  std::string pipeline = llvm::formatv(
+  // Only numbers are formatted into the textual pipelines; the model name is
+  // user input and goes to its pass as an option value, never as text that
+  // the pipeline parser would read.
+  std::string front = llvm::formatv(
       "weft-cpu-outline-dispatches,canonicalize,cse,"
       "func.func(weft-cpu-tile-workgroups{{target-workgroups={0}}),"
       "canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,"
       "func.func(weft-cpu-distribute-workgroups),canonicalize,cse,"
-      "func.func(weft-cpu-tile-and-vectorize{{vector-width={1}}),"
-      "weft-cpu-build-host{{model-name={2}},"
+      "func.func(weft-cpu-tile-and-vectorize{{vector-width={1}})",
+      o.targetWorkgroups, o.vectorWidth);
+  std::string back =
       "func.func(convert-linalg-to-loops),canonicalize,cse,"
       "func.func(lower-vector-multi-reduction),expand-strided-metadata,lower-affine,"
-      "convert-vector-to-scf{{full-unroll=true},"
+      "convert-vector-to-scf{full-unroll=true},"
       "convert-scf-to-cf,canonicalize,"
-      "convert-vector-to-llvm{{vector-contract-lowering=outerproduct},"
+      "convert-vector-to-llvm{vector-contract-lowering=outerproduct},"
       "finalize-memref-to-llvm,convert-math-to-llvm,convert-math-to-libm,"
       "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
       "convert-cf-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts,"
-      "canonicalize,cse",
-      o.targetWorkgroups, o.vectorWidth, o.modelName);
-  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
+      "canonicalize,cse";
+  if (failed(parsePassPipeline(front, pm, llvm::errs())))
+    llvm::errs() << "internal error: cannot parse the CPU pipeline\n";
+  BuildHostOptions hostOptions;
+  hostOptions.modelName = o.modelName;
+  pm.addPass(createBuildHost(hostOptions));
+  if (failed(parsePassPipeline(back, pm, llvm::errs())))
     llvm::errs() << "internal error: cannot parse the CPU pipeline\n";
 }
 

@@ -90,6 +90,14 @@ def symbolic():
                  [tensor("y", F32, ["batch", 4])])
 
 
+def hostile_names():
+    """Tensor names that try to end the header's comment and inject C."""
+    nodes = [helper.make_node("Relu", ["x*/ int injected = 1; /*"],
+                              ["y\\\n#define evil 1 /*/"], name="relu")]
+    return model(nodes, [tensor("x*/ int injected = 1; /*", F32, [2])],
+                 [tensor("y\\\n#define evil 1 /*/", F32, [2])])
+
+
 def external_tensor():
     t = TensorProto()
     t.name = "w"
@@ -281,6 +289,7 @@ def main():
     save(outdir, "mlp.onnx", mlp())
     save(outdir, "unsupported.onnx", unsupported())
     save(outdir, "symbolic.onnx", symbolic())
+    save(outdir, "hostile_names.onnx", hostile_names())
     save(outdir, "external.onnx", external(outdir))
     save(outdir, "external_missing.onnx", external_broken("nothere.bin", "32"))
     save(outdir, "external_short.onnx", external_broken("weights.bin", "64"))

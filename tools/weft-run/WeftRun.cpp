@@ -378,6 +378,14 @@ static llvm::Error runModel(int &exitCode) {
 
   if (llvm::Error error = checkDirectory(inputDir, "input directory"))
     return error;
+  // output_N.pb in the input folder are the references: never overwrite them.
+  bool sameDir = false;
+  if (!outputDir.empty() &&
+      (llvm::StringRef(outputDir) == inputDir ||
+       (!llvm::sys::fs::equivalent(outputDir, inputDir, sameDir) && sameDir)))
+    return makeError("--output-dir '" + outputDir +
+                     "' is the input directory; writing output_N.pb there "
+                     "would overwrite its reference outputs");
   llvm::Expected<std::vector<HostTensor>> inputs =
       readTensorFiles(inputDir, "input", info.num_inputs, info);
   if (!inputs)
