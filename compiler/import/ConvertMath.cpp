@@ -118,6 +118,17 @@ IntFn intFnFor(StringRef opType) {
 
 template <typename OpTy>
 FailureOr<Value> binary(ImportContext &ctx, Value lhs, Value rhs) {
+  // ONNX's type constraints, as onnxruntime enforces them: logic ops take
+  // bools only, arithmetic never takes bools.
+  bool isBool = ImportContext::typeOf(lhs).getElementType().isInteger(1) ||
+                ImportContext::typeOf(rhs).getElementType().isInteger(1);
+  bool logic = std::is_same_v<OpTy, AndOp> || std::is_same_v<OpTy, OrOp> ||
+               std::is_same_v<OpTy, XorOp>;
+  if (logic && !(ImportContext::typeOf(lhs).getElementType().isInteger(1) &&
+                 ImportContext::typeOf(rhs).getElementType().isInteger(1)))
+    return ctx.fail("needs bool tensors");
+  if (!logic && isBool)
+    return ctx.fail("does not accept bool tensors");
   if (IntFn fn = intFnFor(ctx.getOpType()))
     if (auto folded = foldIntBinary(lhs, rhs, fn))
       return ctx.constant(folded);

@@ -111,12 +111,19 @@ FailureOr<Window> readWindow(ImportContext &ctx, const Node &node,
       llvm::any_of(w.dilations, [](int64_t d) { return d <= 0; }))
     return ctx.fail("strides and dilations must be positive");
   std::string autoPad = ctx.getString(node, "auto_pad", "NOTSET");
+  if (autoPad != "NOTSET" && ImportContext::hasAttr(node, "pads"))
+    return ctx.fail("auto_pad '" + autoPad +
+                    "' and explicit pads cannot be used together");
   if (autoPad == "NOTSET") {
     w.pads = ctx.getInts(node, "pads", {0, 0, 0, 0});
     if (w.pads.size() != 4)
       return ctx.fail("expects 4 pads [top, left, bottom, right]");
     if (llvm::any_of(w.pads, [](int64_t p) { return p < 0; }))
       return ctx.fail("pads must be non-negative");
+    // A pad wider than the padded extent's plausible size only makes a
+    // tensor of zeros; bound it so shape arithmetic cannot overflow.
+    if (llvm::any_of(w.pads, [](int64_t p) { return p > (int64_t(1) << 31); }))
+      return ctx.fail("pads larger than 2^31 are not supported");
   } else if (autoPad == "VALID") {
     w.pads = {0, 0, 0, 0};
   } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {

@@ -319,6 +319,11 @@ LogicalResult convertTranspose(ImportContext &ctx, const Node &node, int64_t) {
   if ((int64_t)perm.size() != rank)
     return ctx.fail("perm has " + Twine(perm.size()) +
                     " entries but the input has rank " + Twine(rank));
+  // perm is a permutation of 0..rank-1: unlike axes, no negative entries.
+  for (int64_t p : perm)
+    if (p < 0 || p >= rank)
+      return ctx.fail("perm entry " + Twine(p) + " is out of range [0, " + Twine(rank) +
+                      ")");
   auto norm = ctx.normalizeAxes(perm, rank, "perm");
   if (failed(norm))
     return failure();

@@ -588,6 +588,12 @@ FailureOr<Value> ImportContext::finishInferred(Operation *op) {
   }
   for (auto [result, type] : llvm::zip(op->getResults(), types))
     result.setType(type);
+  // Every computed tensor stays within the bounds that static planning can
+  // handle (hostile pads or broadcasts could ask for petabytes).
+  for (Type t : types)
+    if (auto rt = dyn_cast<RankedTensorType>(t))
+      if (failed(checkShape(rt.getShape(), "the result")))
+        return failure();
   return op->getResult(0);
 }
 

@@ -39,6 +39,12 @@ namespace {
 // Opsets below this are upgraded first, so converters only ever see the
 // operator versions of opset 11 and later.
 constexpr int64_t kMinOpset = 11;
+// The newest default-domain opset and IR version whose semantics Weft's
+// converters implement (ONNX 1.18). A newer model may use operator versions
+// that mean something else, so it is refused rather than guessed at, as
+// onnxruntime does.
+constexpr int64_t kMaxOpset = 23;
+constexpr int64_t kMaxIrVersion = 11;
 
 bool isDefaultDomain(StringRef domain) {
   return domain.empty() || domain == "ai.onnx";
@@ -133,6 +139,10 @@ LogicalResult Importer::parse() {
   if (!parsed || !model.has_graph() || model.ir_version() <= 0)
     return error() << "cannot parse ONNX model '" << path
                    << "': not a valid ModelProto";
+  if (model.ir_version() > kMaxIrVersion)
+    return error() << "ONNX model '" << path << "' has IR version "
+                   << model.ir_version() << "; Weft supports IR versions up to "
+                   << kMaxIrVersion;
   // "ai.onnx" and "" name the same domain; use one spelling so the checker,
   // the version converter and the converter table agree.
   for (auto &imp : *model.mutable_opset_import())
@@ -282,6 +292,9 @@ LogicalResult Importer::findOpset() {
       opset = imp.version();
       break;
     }
+  if (opset > kMaxOpset)
+    return error() << "ONNX model '" << path << "' imports default-domain opset "
+                   << opset << "; Weft supports opsets up to " << kMaxOpset;
   if (opset > 0)
     return success();
   // A graph of other domains only: the unsupported-operator scan reports it.

@@ -281,6 +281,39 @@ def bad_conv():
                  [tensor("y", F32, [1, 2, 3, 3, 3])], inits)
 
 
+def refused():
+    """Models onnxruntime refuses and Weft once accepted, by file name."""
+    relu = [helper.make_node("Relu", ["x"], ["y"], name="relu")]
+    io = ([tensor("x", F32, [2, 2])], [tensor("y", F32, [2, 2])])
+    ir99 = model(relu, *io)
+    ir99.ir_version = 99
+    w = [numpy_helper.from_array(weights([1, 1, 3, 3]), "w")]
+    conv_io = [tensor("x", F32, [1, 1, 4, 4])]
+    return {
+        "opset99.onnx": model(relu, *io, opset=99),
+        "ir99.onnx": ir99,
+        "transpose_negperm.onnx": model(
+            [helper.make_node("Transpose", ["x"], ["y"], name="tr", perm=[-1, 0])], *io),
+        "add_bool.onnx": model(
+            [helper.make_node("Add", ["x", "x"], ["y"], name="add")],
+            [tensor("x", TensorProto.BOOL, [2])], [tensor("y", TensorProto.BOOL, [2])]),
+        "and_float.onnx": model(
+            [helper.make_node("And", ["x", "x"], ["y"], name="and")], *io),
+        "conv_autopad_pads.onnx": model(
+            [helper.make_node("Conv", ["x", "w"], ["y"], name="conv",
+                              auto_pad="SAME_LOWER", pads=[1, 1, 1, 1])],
+            conv_io, [tensor("y", F32, [1, 1, 4, 4])], w),
+        "conv_huge_pads.onnx": model(
+            [helper.make_node("Conv", ["x", "w"], ["y"], name="conv",
+                              pads=[2**40, 0, 2**40, 0])],
+            conv_io, [tensor("y", F32, [1, 1, 2**41 + 2, 2])], w),
+        "pad_huge.onnx": model(
+            [helper.make_node("Pad", ["x", "p"], ["y"], name="pad")],
+            *io, [numpy_helper.from_array(np.array([2**30, 2**30, 2**30, 2**30],
+                                                   dtype=np.int64), "p")]),
+    }
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: make_import_models.py OUTDIR")
@@ -310,6 +343,8 @@ def main():
     save(outdir, "bad_conv.onnx", bad_conv())
     save(outdir, "checker_fail.onnx", checker_fail())
     save(outdir, "old_unsupported.onnx", old_unsupported())
+    for name, m in refused().items():
+        save(outdir, name, m)
     # Broken files.
     open(os.path.join(outdir, "empty.onnx"), "wb").close()
     data = mlp().SerializeToString()
