@@ -14,6 +14,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
@@ -66,6 +67,8 @@ LogicalResult runStage(ModuleOp module, const CompileOptions &o, StringRef stage
   PassManager pm(module.getContext());
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();
+  // --mlir-timing reports each stage's passes.
+  applyDefaultTimingPassManagerCLOptions(pm);
   if (!o.dumpIrDir.empty()) {
     module.getContext()->disableMultithreading();
     pm.enableIRPrintingToFileTree(

@@ -25,10 +25,13 @@ def Decompose : Pass<"weft-decompose", "mlir::func::FuncOp"> {
 }
 
 def FormDispatches : Pass<"weft-form-dispatches", "mlir::func::FuncOp"> {
-  let summary = "Wrap each compute op in a weft.dispatch region";
+  let summary = "Group compute ops into weft.dispatch regions";
   let description = [{
-    Every op that does work becomes the body of its own `weft.dispatch`, the
-    unit that codegen turns into one kernel. Pure aliases (`weft.reshape`) and
+    Every op that does work goes into a `weft.dispatch`, the unit that codegen
+    turns into one kernel. A chain of elementwise ops over one shape, in which
+    each link's only user is the next, shares one region (at most 64 links,
+    which keeps compile time linear), and a region yields only the values used
+    outside it; every other op gets a region of its own. Pure aliases (`weft.reshape`) and
     large constants stay outside; small constants are cloned into the bodies
     that use them so kernels see their values. Values returned by the function
     that no dispatch produces (inputs, constants, aliases, repeats) get a copy
@@ -36,15 +39,17 @@ def FormDispatches : Pass<"weft-form-dispatches", "mlir::func::FuncOp"> {
 
     Before:
     ```mlir
-    %0 = weft.relu %x : tensor<4xf32>
-    return %0 : tensor<4xf32>
+    %0 = weft.exp %x : tensor<4xf32>
+    %1 = weft.relu %0 : tensor<4xf32>
+    return %1 : tensor<4xf32>
     ```
     After:
     ```mlir
     %0 = weft.dispatch(%x) : (tensor<4xf32>) -> tensor<4xf32> {
     ^bb0(%a: tensor<4xf32>):
-      %1 = weft.relu %a : tensor<4xf32>
-      weft.yield %1 : tensor<4xf32>
+      %1 = weft.exp %a : tensor<4xf32>
+      %2 = weft.relu %1 : tensor<4xf32>
+      weft.yield %2 : tensor<4xf32>
     }
     return %0 : tensor<4xf32>
     ```

@@ -1,7 +1,8 @@
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches))' | FileCheck %s
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{clone-constant-limit=2}))' | FileCheck %s --check-prefix=LIMIT
 
-// One dispatch per compute op, in program order; a small constant is cloned
+// An elementwise chain (each link used only by the next, one shape) shares
+// one dispatch and yields only its last value; a small constant is cloned
 // into the body that uses it and disappears from the top level.
 // CHECK-LABEL: func.func @chain
 // CHECK-SAME: (%[[X:.*]]: tensor<4x8xf32>)
@@ -10,14 +11,10 @@
 // CHECK-NEXT: ^bb0(%[[A:.*]]: tensor<4x8xf32>):
 // CHECK-NEXT: %[[C:.*]] = weft.constant dense<2.000000e+00> : tensor<4x8xf32>
 // CHECK-NEXT: %[[S:.*]] = weft.add %[[A]], %[[C]]
-// CHECK-NEXT: weft.yield %[[S]] : tensor<4x8xf32>
-// CHECK-NEXT: }
-// CHECK-NEXT: %[[D1:.*]] = weft.dispatch(%[[D0]]) : (tensor<4x8xf32>) -> tensor<4x8xf32> {
-// CHECK-NEXT: ^bb0(%[[B:.*]]: tensor<4x8xf32>):
-// CHECK-NEXT: %[[R:.*]] = weft.relu %[[B]]
+// CHECK-NEXT: %[[R:.*]] = weft.relu %[[S]]
 // CHECK-NEXT: weft.yield %[[R]] : tensor<4x8xf32>
 // CHECK-NEXT: }
-// CHECK-NEXT: return %[[D1]]
+// CHECK-NEXT: return %[[D0]]
 func.func @chain(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
   %c = weft.constant dense<2.0> : tensor<4x8xf32>
   %0 = weft.add %x, %c : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
@@ -27,9 +24,45 @@ func.func @chain(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
 
 // -----
 
+// A value with a second user, a change of shape, and a non-elementwise op
+// each end a chain; a later link may read a value from before the chain.
+// CHECK-LABEL: func.func @chain_breaks
+// CHECK: %[[E:.*]] = weft.dispatch(%{{.*}}) : (tensor<4xf32>) -> tensor<4xf32> {
+// CHECK: weft.exp
+// CHECK-NEXT: weft.yield
+// CHECK: %[[B:.*]] = weft.dispatch(%[[E]]) : (tensor<4xf32>) -> tensor<4xf32> {
+// CHECK-NEXT: ^bb0(%[[EA:.*]]: tensor<4xf32>):
+// CHECK-NEXT: %[[T:.*]] = weft.tanh %[[EA]]
+// CHECK-NEXT: %[[N:.*]] = weft.neg %[[T]]
+// CHECK-NEXT: weft.add %[[EA]], %[[N]]
+// CHECK-NEXT: weft.yield
+// CHECK: weft.dispatch(%[[B]], %{{.*}}) : (tensor<4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32> {
+// CHECK: weft.mul
+// CHECK-NEXT: weft.sigmoid
+// CHECK-NEXT: weft.yield
+// CHECK: weft.dispatch
+// CHECK: weft.softmax
+// CHECK-NEXT: weft.yield
+// CHECK: weft.dispatch
+// CHECK: weft.relu
+// CHECK-NEXT: weft.yield
+func.func @chain_breaks(%x: tensor<4xf32>, %y: tensor<3x4xf32>) -> tensor<3x4xf32> {
+  %0 = weft.exp %x : tensor<4xf32>
+  %1 = weft.tanh %0 : tensor<4xf32>
+  %2 = weft.neg %1 : tensor<4xf32>
+  %3 = weft.add %0, %2 : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %4 = weft.mul %3, %y : (tensor<4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+  %5 = weft.sigmoid %4 : tensor<3x4xf32>
+  %6 = weft.softmax %5 {axis = 1 : i64, log = false} : tensor<3x4xf32>
+  %7 = weft.relu %6 : tensor<3x4xf32>
+  return %7 : tensor<3x4xf32>
+}
+
+// -----
+
 // Splats and constants of at most 64 elements are cloned in; a larger dense
-// constant stays at the top level and is passed as a dispatch operand (shared
-// by both users).
+// constant stays at the top level and is passed as a dispatch operand (once,
+// for both of its users in the fused add/sub).
 // CHECK-LABEL: func.func @constants
 // CHECK-SAME: (%[[X:.*]]: tensor<1x100xf32>)
 // CHECK: %[[BIG:.*]] = weft.constant dense<{{.*}}> : tensor<17x4xf32>
@@ -45,10 +78,9 @@ func.func @chain(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
 // CHECK: %[[ADD:.*]] = weft.dispatch(%[[BIAS]], %[[BIG]]) : (tensor<1x4xf32>, tensor<17x4xf32>) -> tensor<17x4xf32> {
 // CHECK-NEXT: ^bb0(%[[P:.*]]: tensor<1x4xf32>, %[[Q:.*]]: tensor<17x4xf32>):
 // CHECK-NEXT: weft.add %[[P]], %[[Q]]
-// CHECK: %[[SUB:.*]] = weft.dispatch(%[[BIG]], %[[ADD]]) : (tensor<17x4xf32>, tensor<17x4xf32>) -> tensor<17x4xf32> {
+// CHECK-NEXT: weft.sub %[[Q]], %{{.*}}
 // CHECK-NOT: weft.constant
-// CHECK: weft.sub
-// CHECK: return %[[SUB]]
+// CHECK: return %[[ADD]]
 
 // With clone-constant-limit=2 only splats are cloned.
 // LIMIT-LABEL: func.func @constants
