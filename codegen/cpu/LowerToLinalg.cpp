@@ -11,6 +11,8 @@
 #include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace weft::cpu {
 #define GEN_PASS_DEF_LOWERTOLINALG
@@ -97,6 +99,8 @@ struct LowerToLinalgPass : weft::cpu::impl::LowerToLinalgBase<LowerToLinalgPass>
       SmallVector<Operation *> ops;
       for (Operation &op : dispatch.getBody().front().without_terminator())
         ops.push_back(&op);
+      int64_t numWeftOps = llvm::count_if(
+          ops, [](Operation *op) { return isa<WeftDialect>(op->getDialect()); });
       for (Operation *op : ops) {
         if (!isa<WeftDialect>(op->getDialect()))
           continue;
@@ -106,6 +110,15 @@ struct LowerToLinalgPass : weft::cpu::impl::LowerToLinalgBase<LowerToLinalgPass>
           return signalPassFailure();
         op->getResult(0).replaceAllUsesWith(*replacement);
         op->erase();
+      }
+      // A fused elementwise chain becomes one generic whose body computes
+      // the whole chain per element: no temporaries between the links.
+      if (numWeftOps > 1) {
+        RewritePatternSet patterns(&getContext());
+        linalg::populateElementwiseOpsFusionPatterns(
+            patterns, [](OpOperand *operand) { return operand->get().hasOneUse(); });
+        if (failed(applyPatternsGreedily(dispatch.getBody(), std::move(patterns))))
+          return signalPassFailure();
       }
     }
   }

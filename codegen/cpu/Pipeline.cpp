@@ -23,14 +23,16 @@ void cpu::buildCpuCodegenPipeline(OpPassManager &pm, const CpuPipelineOptions &o
       "func.func(weft-cpu-distribute-workgroups),canonicalize,cse,"
       "func.func(weft-cpu-tile-and-vectorize{{vector-width={1}})",
       o.targetWorkgroups, o.vectorWidth);
+  // Per-function lowering runs on all threads; only what needs the module
+  // (memref globals, libm declarations, function signatures) runs on it.
   std::string back =
-      "func.func(convert-linalg-to-loops),canonicalize,cse,"
-      "func.func(lower-vector-multi-reduction),expand-strided-metadata,lower-affine,"
-      "convert-vector-to-scf{full-unroll=true},"
-      "convert-scf-to-cf,canonicalize,"
+      "func.func(convert-linalg-to-loops,canonicalize,cse,"
+      "lower-vector-multi-reduction,expand-strided-metadata,lower-affine,"
+      "convert-vector-to-scf{full-unroll=true},convert-scf-to-cf,canonicalize,"
       "convert-vector-to-llvm{vector-contract-lowering=outerproduct},"
-      "finalize-memref-to-llvm,convert-math-to-llvm,convert-math-to-libm,"
-      "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
+      "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm),"
+      "finalize-memref-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
+      "convert-func-to-llvm{use-bare-ptr-memref-call-conv=true},"
       "convert-cf-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts,"
       "canonicalize,cse";
   if (failed(parsePassPipeline(front, pm, llvm::errs())))

@@ -10,11 +10,13 @@
 #include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Rewrite/FrozenRewritePatternSet.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace weft::cpu {
@@ -45,8 +47,33 @@ bool touchesBooleans(linalg::LinalgOp op) {
   });
 }
 
+/// f32 math that becomes vectorized polynomials (accurate to a few ulp, no
+/// libm call per lane). Others (sin, cos, atan, f64) stay libm calls.
+bool approximated(StringRef opName) {
+  return llvm::is_contained({"math.exp", "math.expm1", "math.log", "math.log1p",
+                             "math.log2", "math.tanh", "math.erf"},
+                            opName);
+}
+
 struct TileAndVectorizePass : weft::cpu::impl::TileAndVectorizeBase<TileAndVectorizePass> {
   using TileAndVectorizeBase::TileAndVectorizeBase;
+
+  // Built once per pass instance, not once per dispatch function: collecting
+  // every registered op's canonicalizations is expensive.
+  FrozenRewritePatternSet cleanup;
+
+  LogicalResult initialize(MLIRContext *context) override {
+    RewritePatternSet patterns(context);
+    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    vector::populateVectorReductionToContractPatterns(patterns);
+    populateMathPolynomialApproximationPatterns(patterns, approximated);
+    for (Dialect *d : context->getLoadedDialects())
+      d->getCanonicalizationPatterns(patterns);
+    for (RegisteredOperationName name : context->getRegisteredOperations())
+      name.getCanonicalizationPatterns(patterns, context);
+    cleanup = FrozenRewritePatternSet(std::move(patterns));
+    return success();
+  }
 
   SmallVector<int64_t> tileSizes(linalg::LinalgOp op, ArrayRef<int64_t> ranges) {
     SmallVector<int64_t> v = {vectorWidth, vectorWidth / 2, vectorWidth / 4, 2, 1};
@@ -128,16 +155,7 @@ struct TileAndVectorizePass : weft::cpu::impl::TileAndVectorizeBase<TileAndVecto
         rewriter.eraseOp(op);
     }
 
-    {
-      RewritePatternSet patterns(&getContext());
-      vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
-      vector::populateVectorReductionToContractPatterns(patterns);
-      for (Dialect *d : getContext().getLoadedDialects())
-        d->getCanonicalizationPatterns(patterns);
-      for (RegisteredOperationName name : getContext().getRegisteredOperations())
-        name.getCanonicalizationPatterns(patterns, &getContext());
-      (void)applyPatternsGreedily(fn, std::move(patterns));
-    }
+    (void)applyPatternsGreedily(fn, cleanup);
     linalg::hoistRedundantVectorTransfers(fn);
   }
 };
