@@ -134,6 +134,22 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
       return LLVM::LoadOp::create(hb, loc, ptr, slot);
     };
 
+    // Workgroup scratch lives after the planned tensors; dispatches run one
+    // at a time, so one region (the largest need) serves them all.
+    int64_t planned = 0;
+    if (auto a = entryFn->getAttrOfType<IntegerAttr>(kArenaSizeAttr))
+      planned = a.getInt();
+    int64_t scratchOffset = (planned + 63) / 64 * 64, scratchSize = 0;
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (auto s = fn->getAttrOfType<IntegerAttr>(kScratchSizeAttr))
+        scratchSize = std::max<int64_t>(scratchSize, s.getInt());
+    Value scratch;
+    if (scratchSize > 0) {
+      Value offset = LLVM::ConstantOp::create(hb, loc, i64, hb.getI64IntegerAttr(scratchOffset));
+      scratch = LLVM::GEPOp::create(hb, loc, ptr, b.getI8Type(), arena,
+                                    ArrayRef<LLVM::GEPArg>{offset});
+    }
+
     Block &body = entryFn.getBody().front();
     auto ret = cast<func::ReturnOp>(body.getTerminator());
     DenseMap<Value, Value> address;
@@ -194,6 +210,9 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
         bindings.push_back(address.lookup(v));
       for (Value v : call.getResults())
         bindings.push_back(address.lookup(v));
+      auto calleeFn = module.lookupSymbol<func::FuncOp>(call.getCallee());
+      if (calleeFn && calleeFn->hasAttr(kScratchSizeAttr))
+        bindings.push_back(scratch);
       if (llvm::any_of(bindings, [](Value v) { return !v; })) {
         call.emitError("a dispatch operand has no address");
         return signalPassFailure();
@@ -243,8 +262,7 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     module->setAttr("weft.output_types",
                     abiTypes("weft.abi_output_types", entryFn.getResultTypes()));
     module->setAttr(kArenaSizeAttr,
-                    entryFn->getAttr(kArenaSizeAttr) ? entryFn->getAttr(kArenaSizeAttr)
-                                                     : b.getI64IntegerAttr(0));
+                    b.getI64IntegerAttr(scratchSize > 0 ? scratchOffset + scratchSize : planned));
     module->setAttr("weft.model_name", b.getStringAttr(modelName));
     entryFn.erase();
   }

@@ -33,6 +33,9 @@ namespace cpu {
 
 /// Attribute on dispatch functions: number of workgroups to launch.
 inline constexpr llvm::StringLiteral kWorkgroupCountAttr = "weft.workgroup_count";
+/// Bytes of scratch (all workgroups) a dispatch function takes as its last
+/// buffer argument; set by weft-cpu-plan-scratch.
+inline constexpr llvm::StringLiteral kScratchSizeAttr = "weft.scratch_size";
 /// Unit attribute marking outlined dispatch functions.
 inline constexpr llvm::StringLiteral kDispatchFnAttr = "weft.dispatch_fn";
 

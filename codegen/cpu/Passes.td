@@ -93,6 +93,43 @@ def TileAndVectorize : Pass<"weft-cpu-tile-and-vectorize", "mlir::func::FuncOp">
     "::mlir::memref::MemRefDialect", "::mlir::linalg::LinalgDialect"];
 }
 
+def PlanScratch : Pass<"weft-cpu-plan-scratch", "mlir::func::FuncOp"> {
+  let summary = "Move workgroup temporaries from the stack into planned memory";
+  let description = [{
+    Bufferization leaves each temporary a dispatch needs as a static
+    `memref.alloca`. A workgroup may run on the application's own thread,
+    whose stack Weft does not size, and a temporary can be as large as a
+    whole output (a depthwise convolution, a keepdims reduction), so no
+    kernel keeps one on the stack. Every alloca of a dispatch function gets
+    a 64-byte aligned offset in a per-workgroup block; the function gets one
+    more buffer argument, `memref<Sxi8>` with S = workgroups x block bytes,
+    placed before the workgroup id, and each alloca becomes a `memref.view`
+    at `workgroup_id * block + offset`. `weft.scratch_size` records S; the
+    host passes a region at the end of the arena (shared by all dispatches,
+    which run one after another). A dynamically sized alloca is an error.
+
+    Before:
+    ```mlir
+    func.func private @d(%in: memref<8xf32>, %out: memref<8xf32>, %wg: index)
+        attributes {weft.dispatch_fn, weft.workgroup_count = 2 : i64} {
+      %t = memref.alloca() {alignment = 64 : i64} : memref<4xf32>
+      ...
+    }
+    ```
+    After:
+    ```mlir
+    func.func private @d(%in: memref<8xf32>, %out: memref<8xf32>,
+                         %scratch: memref<128xi8>, %wg: index)
+        attributes {weft.dispatch_fn, weft.scratch_size = 128 : i64, ...} {
+      %off = arith.muli %wg, %c64 : index
+      %t = memref.view %scratch[%off][] : memref<128xi8> to memref<4xf32>
+      ...
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
 def BuildHost : Pass<"weft-cpu-build-host", "mlir::ModuleOp"> {
   let summary = "Emit the host entry that runs the dispatches through the runtime";
   let description = [{
@@ -116,8 +153,9 @@ def Bufferize : Pass<"weft-cpu-bufferize", "mlir::ModuleOp"> {
   let description = [{
     Runs upstream one-shot bufferization on every dispatch function only
     (the host function keeps its tensors until weft-cpu-build-host).
-    Temporaries a workgroup needs are stack allocations (`memref.alloca`),
-    so no kernel calls the allocator while the model runs.
+    Temporaries a workgroup needs become `memref.alloca`s, which
+    weft-cpu-plan-scratch later moves into planned memory, so no kernel
+    calls the allocator or grows the stack while the model runs.
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect",
     "::mlir::bufferization::BufferizationDialect"];

@@ -21,7 +21,8 @@ void cpu::buildCpuCodegenPipeline(OpPassManager &pm, const CpuPipelineOptions &o
       "func.func(weft-cpu-tile-workgroups{{target-workgroups={0}}),"
       "canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,"
       "func.func(weft-cpu-distribute-workgroups),canonicalize,cse,"
-      "func.func(weft-cpu-tile-and-vectorize{{vector-width={1}})",
+      "func.func(weft-cpu-tile-and-vectorize{{vector-width={1}}),"
+      "func.func(weft-cpu-plan-scratch)",
       o.targetWorkgroups, o.vectorWidth);
   // Per-function lowering runs on all threads; only what needs the module
   // (memref globals, libm declarations, function signatures) runs on it.

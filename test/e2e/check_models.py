@@ -25,12 +25,17 @@ COMPILE_TIMEOUT_S = 300
 RUN_TIMEOUT_S = 120
 
 
-def run(cmd, timeout):
+def run(cmd, timeout, stack_kb=0):
     """Runs cmd, returning (ok, combined output). Never raises on failure, so
     one broken model does not hide the results of the others."""
+    def limit_stack():
+        if stack_kb:
+            import resource
+            resource.setrlimit(resource.RLIMIT_STACK, (stack_kb * 1024, stack_kb * 1024))
     try:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, errors="replace", timeout=timeout)
+                              text=True, errors="replace", timeout=timeout,
+                              preexec_fn=limit_stack)
     except subprocess.TimeoutExpired as e:
         out = e.output or ""
         if isinstance(out, bytes):
@@ -63,6 +68,10 @@ def main(argv=None):
                         help="comma-separated models to check (default: %(default)s)")
     parser.add_argument("--threads", default="1,2",
                         help="comma-separated CPU thread counts (default: %(default)s)")
+    parser.add_argument("--stack-kb", type=int, default=0,
+                        help="run weft-run with this stack limit (KiB), so a "
+                             "kernel that keeps temporaries on the calling "
+                             "thread's stack crashes (default: unlimited)")
     parser.add_argument("--python", default=sys.executable,
                         help="interpreter for make_models.py (default: this one)")
     args = parser.parse_args(argv)
@@ -102,7 +111,7 @@ def main(argv=None):
             ok, out = run([args.weft_run, lib, "--input-dir", data_dir,
                            "--output-dir", out_dir, "--compare",
                            "--rtol", RTOL, "--atol", ATOL, "--threads", str(t)],
-                          timeout=RUN_TIMEOUT_S)
+                          timeout=RUN_TIMEOUT_S, stack_kb=args.stack_kb)
             print(f"{'PASS' if ok else 'FAIL'} {model} threads={t}")
             if not ok:
                 print(indent(out), end="")

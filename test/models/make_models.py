@@ -15,6 +15,9 @@ Models:
     cnn         x: f32[1,1,28,28] -> Conv 8 3x3 + Relu + MaxPool 2x2
                 -> Conv 16 3x3 + Relu + MaxPool 2x2 -> Flatten -> Gemm 10
     gemm_large  x: f32[512,1024] MatMul a constant f32[1024,1024]
+    dwconv      x: f32[2,32,112,112] -> depthwise Conv 3x3 + Relu
+                -> ReduceMean(axes=[2,3], keepdims=1): kernels whose
+                temporaries are as large as their outputs
 
 Everything is a pure function of --seed, so two runs give identical files.
 Only onnx, onnxruntime and numpy are needed.
@@ -34,7 +37,7 @@ OPSET = 17
 # it knows; IR 8 is the version that goes with opset 17.
 IR_VERSION = 8
 
-MODEL_NAMES = ("mlp", "cnn", "gemm_large")
+MODEL_NAMES = ("mlp", "cnn", "gemm_large", "dwconv")
 
 
 def _weight(rng, shape, fan_in):
@@ -125,6 +128,25 @@ def make_gemm_large(rng):
     return _finish(graph, "f32[512,1024] x f32[1024,1024] MatMul (thread scaling)")
 
 
+def make_dwconv(rng):
+    c = 32
+    inits = [numpy_helper.from_array(_weight(rng, (c, 1, 3, 3), 9), "dw.weight"),
+             numpy_helper.from_array(_weight(rng, (c,), 9), "dw.bias")]
+    nodes = [
+        helper.make_node("Conv", ["x", "dw.weight", "dw.bias"], ["dw"], name="dw",
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1], group=c),
+        helper.make_node("Relu", ["dw"], ["act"], name="relu"),
+        helper.make_node("ReduceMean", ["act"], ["y"], name="mean", axes=[2, 3],
+                         keepdims=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "dwconv",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, c, 112, 112])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, c, 1, 1])],
+        initializer=inits)
+    return _finish(graph, "depthwise conv + keepdims mean, batch 2")
+
+
 def make_input(name, rng):
     """The input each model is tested and benchmarked with."""
     if name == "mlp":
@@ -134,10 +156,13 @@ def make_input(name, rng):
         return {"x": rng.uniform(0.0, 1.0, (1, 1, 28, 28)).astype(np.float32)}
     if name == "gemm_large":
         return {"x": rng.standard_normal((512, 1024)).astype(np.float32)}
+    if name == "dwconv":
+        return {"x": rng.standard_normal((2, 32, 112, 112)).astype(np.float32)}
     raise ValueError(f"unknown model {name!r}")
 
 
-BUILDERS = {"mlp": make_mlp, "cnn": make_cnn, "gemm_large": make_gemm_large}
+BUILDERS = {"mlp": make_mlp, "cnn": make_cnn, "gemm_large": make_gemm_large,
+            "dwconv": make_dwconv}
 
 
 def reference_outputs(model_path, feeds):

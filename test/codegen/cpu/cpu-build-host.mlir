@@ -150,3 +150,33 @@ func.func @main(%arg0: tensor<4xf32>) -> tensor<4xf32> attributes {weft.arena_si
   %0:2 = weft.dispatch_call @main_dispatch_0(%arg0) {result_offsets = array<i64: 320000000, 8589934592>} : (tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>)
   return %0#0 : tensor<4xf32>
 }
+
+// -----
+
+// Scratch for workgroup temporaries follows the planned tensors (aligned to
+// 64 bytes); the largest need is reserved once and bound after the results.
+// CHECK-LABEL: module attributes
+// CHECK-SAME: weft.arena_size = 320 : i64
+// CHECK-LABEL: func.func @model_entry
+// CHECK: %[[OFF:.*]] = llvm.mlir.constant(128 : i64) : i64
+// CHECK: %[[SCRATCH:.*]] = llvm.getelementptr %{{.*}}[%[[OFF]]] : (!llvm.ptr, i64) -> !llvm.ptr, i8
+// CHECK: llvm.alloca %{{.*}} x !llvm.array<3 x ptr>
+// CHECK: llvm.store
+// CHECK: llvm.store
+// CHECK: llvm.store %[[SCRATCH]]
+// CHECK: llvm.call @weft_device_dispatch
+// CHECK: llvm.alloca %{{.*}} x !llvm.array<3 x ptr>
+// CHECK: llvm.store
+// CHECK: llvm.store
+// CHECK: llvm.store %[[SCRATCH]]
+func.func private @main_dispatch_0(%arg0: memref<4xf32>, %arg1: memref<4xf32>, %s: memref<192xi8>, %arg3: index) attributes {weft.dispatch_fn, weft.scratch_size = 192 : i64, weft.workgroup_count = 1 : i64} {
+  return
+}
+func.func private @main_dispatch_1(%arg0: memref<4xf32>, %arg1: memref<4xf32>, %s: memref<64xi8>, %arg3: index) attributes {weft.dispatch_fn, weft.scratch_size = 64 : i64, weft.workgroup_count = 1 : i64} {
+  return
+}
+func.func @main(%arg0: tensor<4xf32>) -> tensor<4xf32> attributes {weft.arena_size = 100 : i64} {
+  %0 = weft.dispatch_call @main_dispatch_0(%arg0) {result_offsets = array<i64: 0>} : (tensor<4xf32>) -> tensor<4xf32>
+  %1 = weft.dispatch_call @main_dispatch_1(%0) {result_offsets = array<i64: -1>} : (tensor<4xf32>) -> tensor<4xf32>
+  return %1 : tensor<4xf32>
+}
