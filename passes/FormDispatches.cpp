@@ -4,7 +4,8 @@
 // kernel. A chain of elementwise ops over one shape, where each link's only
 // user is the next, shares a region (the intermediates never reach memory);
 // every other op gets a region of its own. A region yields only the values
-// used outside it.
+// used outside it. A Concat also takes in the elementwise chains that only
+// feed it, so its pieces are computed in place.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
@@ -52,10 +53,11 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     return elements.isSplat() || elements.getNumElements() <= cloneConstantLimit;
   }
 
-  /// Wraps `ops` (in program order; every operand defined before the first
-  /// op, by a member, or a clonable constant) into one dispatch placed
-  /// before the first op. It yields the last op's results first (codegen
-  /// tiles the first result's producer), then any other result used outside.
+  /// Wraps `ops` (each after the members it uses; only the last one's results
+  /// used outside) into one dispatch placed at the last op, where every
+  /// outside operand is already defined. It yields the last op's results
+  /// first (codegen tiles the first result's producer), then any other
+  /// result used outside.
   DispatchOp wrap(OpBuilder &builder, ArrayRef<Operation *> ops) {
     llvm::SetVector<Value> inputs;
     llvm::SetVector<Operation *> opSet(ops.begin(), ops.end());
@@ -79,8 +81,8 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
           results.push_back(r);
           resultTypes.push_back(r.getType());
         }
-    builder.setInsertionPoint(ops.front());
-    auto dispatch = DispatchOp::create(builder, ops.front()->getLoc(),
+    builder.setInsertionPoint(ops.back());
+    auto dispatch = DispatchOp::create(builder, ops.back()->getLoc(),
                                        resultTypes, inputs.getArrayRef());
     Block &body = dispatch.getBody().front();
     IRMapping mapping;
@@ -104,6 +106,40 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     return dispatch;
   }
 
+  /// A Concat takes in the elementwise groups whose only user it is, so the
+  /// pieces are computed straight into their windows of the output (one
+  /// kernel instead of one per branch plus a copy).
+  void absorbConcatProducers(ConcatOp concat, SmallVector<SmallVector<Operation *>> &groups,
+                             DenseMap<Operation *, size_t> &groupOf) {
+    size_t concatGroup = groupOf[concat];
+    SmallVector<size_t> producers;
+    for (Value in : concat.getInputs()) {
+      Operation *def = in.getDefiningOp();
+      auto it = def ? groupOf.find(def) : groupOf.end();
+      if (it == groupOf.end() || llvm::is_contained(producers, it->second))
+        continue;
+      SmallVector<Operation *> &g = groups[it->second];
+      bool absorbable = g.back() == def && llvm::all_of(g, isElementwiseLike) &&
+                        llvm::all_of(def->getUsers(), [&](Operation *u) { return u == concat; });
+      if (absorbable)
+        producers.push_back(it->second);
+    }
+    if (producers.empty())
+      return;
+    llvm::sort(producers, [&](size_t a, size_t b) {
+      return groups[a].front()->isBeforeInBlock(groups[b].front());
+    });
+    SmallVector<Operation *> merged;
+    for (size_t g : producers)
+      merged.append(groups[g].begin(), groups[g].end());
+    merged.push_back(concat);
+    for (size_t g : producers)
+      groups[g].clear();
+    for (Operation *op : merged)
+      groupOf[op] = concatGroup;
+    groups[concatGroup] = std::move(merged);
+  }
+
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     OpBuilder builder(&getContext());
@@ -112,8 +148,7 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
       if (!isStructural(&op) && !op.hasTrait<OpTrait::IsTerminator>())
         work.push_back(&op);
     // Chains: an elementwise op joins the group of its operand's producer
-    // when it is that producer's only user, has the group's shape, and reads
-    // nothing defined after the group starts.
+    // when it is that producer's only user and has the group's shape.
     SmallVector<SmallVector<Operation *>> groups;
     DenseMap<Operation *, size_t> groupOf;
     for (Operation *op : work) {
@@ -131,15 +166,8 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
               llvm::any_of(producer->getResult(0).getUsers(),
                            [&](Operation *u) { return u != op; }))
             continue;
-          bool operandsReady = llvm::all_of(op->getOperands(), [&](Value v) {
-            Operation *def = v.getDefiningOp();
-            return !def || def == producer || isClonable(v) ||
-                   def->isBeforeInBlock(g.front());
-          });
-          if (operandsReady) {
-            join = it->second;
-            break;
-          }
+          join = it->second;
+          break;
         }
       }
       if (join) {
@@ -148,10 +176,13 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
       } else {
         groupOf[op] = groups.size();
         groups.push_back({op});
+        if (auto concat = dyn_cast<ConcatOp>(op))
+          absorbConcatProducers(concat, groups, groupOf);
       }
     }
     for (SmallVector<Operation *> &g : groups)
-      wrap(builder, g);
+      if (!g.empty())
+        wrap(builder, g);
 
     // Each model output must be written by exactly one kernel.
     auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());

@@ -166,3 +166,27 @@ func.func @already_formed(%x: tensor<4xf32>) -> tensor<4xf32> {
   }
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// A Concat takes in the elementwise chains that only feed it; a branch with
+// another user stays a dispatch of its own.
+// CHECK-LABEL: func.func @concat_producers
+// CHECK: %[[SHARED:.*]] = weft.dispatch(%{{.*}}) : (tensor<2x4xf32>) -> tensor<2x4xf32> {
+// CHECK: weft.exp
+// CHECK-NEXT: weft.yield
+// CHECK: %[[C:.*]] = weft.dispatch(%{{.*}}, %[[SHARED]]) : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x12xf32> {
+// CHECK: weft.relu
+// CHECK-NEXT: weft.neg
+// CHECK-NEXT: weft.sigmoid
+// CHECK-NEXT: weft.concat
+// CHECK-NEXT: weft.yield
+// CHECK: return %[[C]], %[[SHARED]]
+func.func @concat_producers(%x: tensor<2x4xf32>) -> (tensor<2x12xf32>, tensor<2x4xf32>) {
+  %a = weft.relu %x : tensor<2x4xf32>
+  %b = weft.neg %a : tensor<2x4xf32>
+  %e = weft.exp %x : tensor<2x4xf32>
+  %s = weft.sigmoid %x : tensor<2x4xf32>
+  %c = weft.concat %b, %e, %s {axis = 1 : i64} : (tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x12xf32>
+  return %c, %e : tensor<2x12xf32>, tensor<2x4xf32>
+}
