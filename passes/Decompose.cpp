@@ -100,7 +100,7 @@ struct DecomposeConvPadding : OpRewritePattern<ConvOp> {
         rewriter, op.getLoc(), op.getInput(),
         rewriter.getDenseI64ArrayAttr({0, 0, pads[0], pads[1]}),
         rewriter.getDenseI64ArrayAttr({0, 0, pads[2], pads[3]}),
-        rewriter.getF64FloatAttr(0.0));
+        rewriter.getZeroAttr(op.getInput().getType().getElementType()));
     rewriter.modifyOpInPlace(op, [&] {
       op.getInputMutable().assign(padded);
       op.setPads(ArrayRef<int64_t>{0, 0, 0, 0});

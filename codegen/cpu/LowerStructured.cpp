@@ -491,7 +491,7 @@ FailureOr<Value> cpu::lowerStructured(OpBuilder &b, Operation *op, bool &handled
         auto type = p.getType();
         auto in = p.getInput().getType();
         ArrayRef<int64_t> low = p.getLow();
-        Value pv = scalarConstant(b, l, type.getElementType(), p.getValue().convertToDouble());
+        Value pv = arith::ConstantOp::create(b, l, p.getValue());
         // Index pairs are (iv, dim) so one callback serves every dimension.
         auto index = [&](OpBuilder &nb, Location nl, ValueRange v) -> Value {
           int64_t d = cast<arith::ConstantIndexOp>(v[1].getDefiningOp()).value();

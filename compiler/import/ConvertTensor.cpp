@@ -371,20 +371,24 @@ LogicalResult convertPad(ImportContext &ctx, const Node &node, int64_t opset) {
   if (mode != "constant")
     return ctx.fail("mode '" + mode + "' is not supported (only 'constant')");
   SmallVector<int64_t> pads, axes = llvm::to_vector(llvm::seq<int64_t>(0, rank));
-  double value = 0.0;
+  Type elt = ImportContext::typeOf(*x).getElementType();
+  OpBuilder &b = ctx.getBuilder();
+  TypedAttr value = isa<FloatType>(elt) ? (TypedAttr)b.getFloatAttr(elt, 0.0)
+                                        : (TypedAttr)b.getIntegerAttr(elt, 0);
   if (opset < 11) {
     auto p = ctx.getOptionalInts(node, "pads");
     if (!p)
       return ctx.fail("missing required attribute 'pads'");
     pads = *p;
-    value = ctx.getFloat(node, "value", 0.0f);
+    if (isa<FloatType>(elt))
+      value = b.getFloatAttr(elt, ctx.getFloat(node, "value", 0.0f));
   } else {
     auto p = ctx.constantInts(node, 1, "pads");
     if (failed(p))
       return failure();
     pads = *p;
     if (ImportContext::hasInput(node, 2)) {
-      auto v = ctx.constantScalar(node, 2, "constant_value");
+      auto v = ctx.constantElement(node, 2, "constant_value", elt);
       if (failed(v))
         return failure();
       value = *v;
@@ -438,8 +442,7 @@ LogicalResult convertPad(ImportContext &ctx, const Node &node, int64_t opset) {
     return success();
   }
   auto r = ctx.createInferred<PadOp>(v, ArrayRef<int64_t>(low),
-                                     ArrayRef<int64_t>(high),
-                                     llvm::APFloat(value));
+                                     ArrayRef<int64_t>(high), value);
   if (failed(r))
     return failure();
   ctx.setOutput(node, 0, *r);

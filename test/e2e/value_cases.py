@@ -94,6 +94,13 @@ def cases():
     yield make("i64_reduce_max",
                [helper.make_node("ReduceMax", ["x"], ["y"], keepdims=0)],
                [("x", I64, np.array([I64_MIN, I64_MIN + 7], dtype=np.int64))], [("y", I64)])
+    yield make("i64_pad_extreme", [helper.make_node("Pad", ["x", "p", "v"], ["y"])],
+               [("x", I64, np.array([1, -2], dtype=np.int64))], [("y", I64)],
+               [const("p", np.array([1, 2], dtype=np.int64)),
+                const("v", np.int64(I64_MAX - 1))])
+    yield make("u8_pad", [helper.make_node("Pad", ["x", "p", "v"], ["y"])],
+               [("x", U8, x_u8)], [("y", U8)],
+               [const("p", np.array([2, 1], dtype=np.int64)), const("v", np.uint8(250))])
     # x / 0 is 0 and INT_MIN / -1 wraps (a hardware trap would kill the
     # application); onnxruntime itself traps here, so the answer is spelled out.
     i32_min = np.iinfo(np.int32).min

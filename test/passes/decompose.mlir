@@ -89,7 +89,7 @@ func.func @batch_norm_runtime_rank2(%x: tensor<2x3xf32>, %s: tensor<3xf32>, %b: 
 // the spatial dims; the convolution keeps zero pads.
 // CHECK-LABEL: func.func @conv_pads
 // CHECK-SAME: (%[[X:.*]]: tensor<1x3x8x8xf32>, %[[W:.*]]: tensor<4x3x3x3xf32>)
-// CHECK: %[[P:.*]] = weft.pad %[[X]] {high = array<i64: 0, 0, 2, 2>, low = array<i64: 0, 0, 1, 0>, value = 0.000000e+00 : f64} : (tensor<1x3x8x8xf32>) -> tensor<1x3x11x10xf32>
+// CHECK: %[[P:.*]] = weft.pad %[[X]] {high = array<i64: 0, 0, 2, 2>, low = array<i64: 0, 0, 1, 0>, value = 0.000000e+00 : f32} : (tensor<1x3x8x8xf32>) -> tensor<1x3x11x10xf32>
 // CHECK: %[[C:.*]] = weft.conv %[[P]], %[[W]] {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x3x11x10xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x9x8xf32>
 // CHECK: return %[[C]]
 func.func @conv_pads(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x9x8xf32> {

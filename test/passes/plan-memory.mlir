@@ -150,7 +150,7 @@ func.func @sizes(%x: tensor<10xf32>) -> (tensor<10xf32>, tensor<10xf32>) {
   }
   %1 = weft.dispatch(%0) : (tensor<10xf32>) -> tensor<100xf32> {
   ^bb0(%a: tensor<10xf32>):
-    %r = weft.pad %a {low = array<i64: 0>, high = array<i64: 90>, value = 0.0 : f64} : (tensor<10xf32>) -> tensor<100xf32>
+    %r = weft.pad %a {low = array<i64: 0>, high = array<i64: 90>, value = 0.0 : f32} : (tensor<10xf32>) -> tensor<100xf32>
     weft.yield %r : tensor<100xf32>
   }
   %2 = weft.dispatch(%1) : (tensor<100xf32>) -> tensor<10xf32> {

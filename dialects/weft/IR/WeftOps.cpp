@@ -473,6 +473,10 @@ LogicalResult PadOp::verify() {
   if (llvm::any_of(getLow(), [](int64_t v) { return v < 0; }) ||
       llvm::any_of(getHigh(), [](int64_t v) { return v < 0; }))
     return emitOpError("negative padding is not supported");
+  Type elt = getInput().getType().getElementType();
+  if (getValue().getType() != elt || !isa<IntegerAttr, FloatAttr>(getValue()))
+    return emitOpError("pad value must be a scalar of the element type ")
+           << elt << ", got " << getValue();
   return success();
 }
 

@@ -332,9 +332,12 @@ def Weft_ConcatOp : Weft_InferredOp<"concat"> {
 
 def Weft_PadOp : Weft_InferredOp<"pad"> {
   let summary = "Constant padding (ONNX Pad, mode=constant)";
-  let description = "`low`/`high` give the padding before/after each dimension.";
+  let description = [{
+    `low`/`high` give the padding before/after each dimension; `value` is
+    typed like the elements, so integer pad values are exact.
+  }];
   let arguments = (ins Weft_Tensor:$input, DenseI64ArrayAttr:$low,
-                   DenseI64ArrayAttr:$high, F64Attr:$value);
+                   DenseI64ArrayAttr:$high, TypedAttrInterface:$value);
   let results = (outs Weft_Tensor:$output);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;

@@ -335,7 +335,7 @@ func.func @data_movement(%x: tensor<2x3xf32>, %z: tensor<2x5xf32>) -> (tensor<2x
   }
   %1 = weft.dispatch(%z) : (tensor<2x5xf32>) -> tensor<4x5xf32> {
   ^bb0(%a: tensor<2x5xf32>):
-    %r = weft.pad %a {low = array<i64: 1, 0>, high = array<i64: 1, 0>, value = 2.0 : f64} : (tensor<2x5xf32>) -> tensor<4x5xf32>
+    %r = weft.pad %a {low = array<i64: 1, 0>, high = array<i64: 1, 0>, value = 2.0 : f32} : (tensor<2x5xf32>) -> tensor<4x5xf32>
     weft.yield %r : tensor<4x5xf32>
   }
   %2 = weft.dispatch(%z) : (tensor<2x5xf32>) -> tensor<2x2xf32> {

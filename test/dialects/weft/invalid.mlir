@@ -28,6 +28,14 @@ func.func @clip_bound_type(%x: tensor<4xi64>) {
 
 // -----
 
+func.func @pad_value_type(%x: tensor<2xi64>) {
+  // expected-error @below {{'weft.pad' op pad value must be a scalar of the element type 'i64', got 0.000000e+00 : f32}}
+  %0 = weft.pad %x {low = array<i64: 1>, high = array<i64: 1>, value = 0.0 : f32} : (tensor<2xi64>) -> tensor<4xi64>
+  return
+}
+
+// -----
+
 func.func @cast_shape(%x: tensor<4xf32>) {
   // expected-error @below {{'weft.cast' op all non-scalar operands/results must have the same shape}}
   %0 = weft.cast %x : tensor<4xf32> to tensor<2xi32>
@@ -448,7 +456,7 @@ func.func @concat_empty() {
 
 func.func @pad_negative(%x: tensor<2x3xf32>) {
   // expected-error @below {{'weft.pad' op negative padding is not supported}}
-  %0 = weft.pad %x {low = array<i64: -1, 0>, high = array<i64: 1, 0>, value = 0.0 : f64} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %0 = weft.pad %x {low = array<i64: -1, 0>, high = array<i64: 1, 0>, value = 0.0 : f32} : (tensor<2x3xf32>) -> tensor<2x3xf32>
   return
 }
 
@@ -457,7 +465,7 @@ func.func @pad_negative(%x: tensor<2x3xf32>) {
 func.func @pad_rank(%x: tensor<2x3xf32>) {
   // expected-error @below {{pad needs low/high per dimension}}
   // expected-error @below {{'weft.pad' op failed to infer returned types}}
-  %0 = weft.pad %x {low = array<i64: 1>, high = array<i64: 1, 0>, value = 0.0 : f64} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %0 = weft.pad %x {low = array<i64: 1>, high = array<i64: 1, 0>, value = 0.0 : f32} : (tensor<2x3xf32>) -> tensor<2x3xf32>
   return
 }
 

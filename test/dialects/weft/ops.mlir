@@ -215,8 +215,8 @@ func.func @data_movement(%x: tensor<2x3x4xf32>, %y: tensor<2x5x4xf32>) {
   %1 = weft.transpose %x {perm = array<i64: 2, 0, 1>} : (tensor<2x3x4xf32>) -> tensor<4x2x3xf32>
   // CHECK: weft.concat %{{.*}}, %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<2x3x4xf32>, tensor<2x5x4xf32>, tensor<2x3x4xf32>) -> tensor<2x11x4xf32>
   %2 = weft.concat %x, %y, %x {axis = 1 : i64} : (tensor<2x3x4xf32>, tensor<2x5x4xf32>, tensor<2x3x4xf32>) -> tensor<2x11x4xf32>
-  // CHECK: weft.pad %{{.*}} {high = array<i64: 0, 2, 1>, low = array<i64: 1, 0, 1>, value = -1.500000e+00 : f64} : (tensor<2x3x4xf32>) -> tensor<3x5x6xf32>
-  %3 = weft.pad %x {low = array<i64: 1, 0, 1>, high = array<i64: 0, 2, 1>, value = -1.5 : f64} : (tensor<2x3x4xf32>) -> tensor<3x5x6xf32>
+  // CHECK: weft.pad %{{.*}} {high = array<i64: 0, 2, 1>, low = array<i64: 1, 0, 1>, value = -1.500000e+00 : f32} : (tensor<2x3x4xf32>) -> tensor<3x5x6xf32>
+  %3 = weft.pad %x {low = array<i64: 1, 0, 1>, high = array<i64: 0, 2, 1>, value = -1.5 : f32} : (tensor<2x3x4xf32>) -> tensor<3x5x6xf32>
   // CHECK: weft.slice %{{.*}} {sizes = array<i64: 1, 2, 2>, starts = array<i64: 1, 2, 0>, steps = array<i64: 1, -1, 2>} : (tensor<2x3x4xf32>) -> tensor<1x2x2xf32>
   %4 = weft.slice %x {starts = array<i64: 1, 2, 0>, sizes = array<i64: 1, 2, 2>, steps = array<i64: 1, -1, 2>} : (tensor<2x3x4xf32>) -> tensor<1x2x2xf32>
   return
