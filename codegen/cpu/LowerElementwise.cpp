@@ -34,6 +34,12 @@ TypedAttr cpu::extremeValue(Type type, bool max, bool isUnsigned) {
                                     : APInt::getSignedMinValue(width));
 }
 
+Value cpu::intAbs(OpBuilder &b, Location loc, Value x) {
+  Value zero = scalarConstant(b, loc, x.getType(), 0);
+  Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, zero);
+  return arith::SelectOp::create(b, loc, neg, arith::SubIOp::create(b, loc, zero, x), x);
+}
+
 Value cpu::filledWith(OpBuilder &b, Location loc, RankedTensorType type, TypedAttr v) {
   Value c = arith::ConstantOp::create(b, loc, v);
   return linalg::FillOp::create(b, loc, c, emptyLike(b, loc, type)).getResult(0);
@@ -113,14 +119,21 @@ Value floatUnary(Operation *op, OpBuilder &b, Location l, Value x) {
       .Case([&](SinhOp) { return math::SinhOp::create(b, l, x); })
       .Case([&](CoshOp) { return math::CoshOp::create(b, l, x); })
       .Case([&](ErfOp) { return math::ErfOp::create(b, l, x); })
-      .Case([&](SignOp) {
+      .Case([&](SignOp) -> Value {
         Value pos = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x, zero());
         Value neg = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, x, zero());
         Value r = arith::SelectOp::create(b, l, neg, cst(b, l, t, -1.0), zero());
-        return arith::SelectOp::create(b, l, pos, one(), r);
+        r = arith::SelectOp::create(b, l, pos, one(), r);
+        // Sign(NaN) is NaN.
+        Value nan = arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNO, x, x);
+        return arith::SelectOp::create(b, l, nan, x, r);
       })
-      .Case([&](SoftplusOp) {
-        return math::Log1pOp::create(b, l, exp(b, l, x));
+      .Case([&](SoftplusOp) -> Value {
+        // max(x, 0) + log1p(exp(-|x|)): log1p(exp(x)) overflows for x > ~88.
+        Value pos = arith::MaximumFOp::create(b, l, x, zero());
+        Value tail = math::Log1pOp::create(
+            b, l, exp(b, l, arith::NegFOp::create(b, l, math::AbsFOp::create(b, l, x))));
+        return arith::AddFOp::create(b, l, pos, tail);
       })
       .Case([&](SoftsignOp) {
         Value d = arith::AddFOp::create(b, l, one(), math::AbsFOp::create(b, l, x));
@@ -146,7 +159,7 @@ Value intUnary(Operation *op, OpBuilder &b, Location l, Value x) {
   return TypeSwitch<Operation *, Value>(op)
       .Case([&](ReluOp) { return arith::MaxSIOp::create(b, l, x, cst(b, l, t, 0)); })
       .Case([&](NegOp) { return arith::SubIOp::create(b, l, cst(b, l, t, 0), x); })
-      .Case([&](AbsOp) { return math::AbsIOp::create(b, l, x); })
+      .Case([&](AbsOp) { return intAbs(b, l, x); })
       .Case([&](SignOp) {
         Value zero = cst(b, l, t, 0);
         Value pos = arith::CmpIOp::create(b, l, arith::CmpIPredicate::sgt, x, zero);

@@ -129,7 +129,9 @@ FailureOr<Value> lowerMatMul(OpBuilder &b, MatMulOp op) {
 FailureOr<Value> lowerGemm(OpBuilder &b, GemmOp op) {
   Location l = op.getLoc();
   auto type = op.getType();
-  Value init = accumulatorInit(b, l, type, op.getC(), op.getBeta().convertToDouble());
+  // beta = 0 means C is not read at all (a NaN in C stays out), as in BLAS.
+  double beta = op.getBeta().convertToDouble();
+  Value init = accumulatorInit(b, l, type, beta == 0.0 ? Value() : op.getC(), beta);
   double alpha = op.getAlpha().convertToDouble();
   if (!op.getTransA() && !op.getTransB() && alpha == 1.0)
     return linalg::MatmulOp::create(b, l, TypeRange{type},
@@ -290,14 +292,39 @@ FailureOr<Value> lowerReduce(OpBuilder &b, ReduceOp op) {
     init = filledWith(b, l, accType, extremeValue(elt, kind == ReduceKind::min, u));
   else
     init = filled(b, l, accType, kind == ReduceKind::prod ? 1.0 : 0.0);
-  SmallVector<AffineMap> maps = {
-      AffineMap::getMultiDimIdentityMap(rank, b.getContext()),
-      AffineMap::get(rank, 0, outExprs, b.getContext())};
+  AffineMap inMap = AffineMap::getMultiDimIdentityMap(rank, b.getContext());
+  AffineMap accMap = AffineMap::get(rank, 0, outExprs, b.getContext());
+  SmallVector<AffineMap> maps = {inMap, accMap};
+  SmallVector<Value> inputs = {op.getInput()};
+  // log(sum(exp(x))) = m + log(sum(exp(x - m))) with m the finite max (0
+  // when the max is +-inf or NaN), so large inputs do not overflow.
+  Value shift;
+  if (kind == ReduceKind::log_sum_exp) {
+    Value max = linalg::GenericOp::create(
+                    b, l, TypeRange{accType}, ValueRange{op.getInput()},
+                    ValueRange{filledWith(b, l, accType, extremeValue(elt, false, false))},
+                    maps, iters,
+                    [&](OpBuilder &nb, Location nl, ValueRange a) {
+                      linalg::YieldOp::create(
+                          nb, nl, arith::MaximumFOp::create(nb, nl, a[1], a[0]).getResult());
+                    })
+                    .getResult(0);
+    shift = buildBroadcastGeneric(
+        b, l, accType, max, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+          Value inf = arith::ConstantOp::create(nb, nl, extremeValue(elt, true, false));
+          Value finite = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OLT,
+                                               math::AbsFOp::create(nb, nl, a[0]), inf);
+          return arith::SelectOp::create(nb, nl, finite, a[0],
+                                         scalarConstant(nb, nl, elt, 0.0));
+        });
+    inputs.push_back(shift);
+    maps.insert(maps.begin() + 1, accMap);
+  }
   Value acc = linalg::GenericOp::create(
-                  b, l, TypeRange{accType}, ValueRange{op.getInput()},
+                  b, l, TypeRange{accType}, inputs,
                   ValueRange{init}, maps, iters,
                   [&](OpBuilder &nb, Location nl, ValueRange a) {
-                    Value x = a[0], r = a[1], out;
+                    Value x = a[0], r = a.back(), out;
                     switch (kind) {
                     case ReduceKind::max:
                       out = f   ? (Value)arith::MaximumFOp::create(nb, nl, r, x)
@@ -316,14 +343,16 @@ FailureOr<Value> lowerReduce(OpBuilder &b, ReduceOp op) {
                       out = add(nb, nl, r,
                                 f   ? (Value)math::AbsFOp::create(nb, nl, x)
                                 : u ? x
-                                    : (Value)math::AbsIOp::create(nb, nl, x));
+                                    : intAbs(nb, nl, x));
                       break;
                     case ReduceKind::l2:
                     case ReduceKind::sum_square:
                       out = add(nb, nl, r, mul(nb, nl, x, x));
                       break;
                     case ReduceKind::log_sum_exp:
-                      out = add(nb, nl, r, math::ExpOp::create(nb, nl, x));
+                      out = add(nb, nl, r,
+                                math::ExpOp::create(nb, nl,
+                                                    arith::SubFOp::create(nb, nl, x, a[1])));
                       break;
                     default:
                       out = add(nb, nl, r, x);
@@ -342,6 +371,11 @@ FailureOr<Value> lowerReduce(OpBuilder &b, ReduceOp op) {
             return math::SqrtOp::create(nb, nl, a[0]);
           return math::LogOp::create(nb, nl, a[0]);
         });
+  if (shift)
+    acc = buildBroadcastGeneric(b, l, accType, ValueRange{acc, shift},
+                                [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                                  return arith::AddFOp::create(nb, nl, a[0], a[1]);
+                                });
   if (accType == op.getType())
     return acc;
   // keepdims: the kept unit dims join their neighbours.

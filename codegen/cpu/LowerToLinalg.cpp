@@ -67,6 +67,9 @@ void dropSignedness(ModuleOp module) {
     fn->setAttr("weft.abi_input_types", b.getTypeArrayAttr(type.getInputs()));
     fn->setAttr("weft.abi_output_types", b.getTypeArrayAttr(type.getResults()));
   });
+  // Tag everything before changing any type: a walk that did both at once
+  // would strip an operand (a constant, visited first) before its user is
+  // tagged.
   module.walk([&](Operation *op) {
     if (isa<WeftDialect>(op->getDialect()) && !isa<DispatchOp, YieldOp>(op)) {
       if (llvm::any_of(op->getOperandTypes(), isUnsignedElement))
@@ -74,6 +77,8 @@ void dropSignedness(ModuleOp module) {
       if (llvm::any_of(op->getResultTypes(), isUnsignedElement))
         op->setAttr(kUnsignedResultAttr, b.getUnitAttr());
     }
+  });
+  module.walk([&](Operation *op) {
     for (Value r : op->getResults())
       r.setType(signless(r.getType()));
     for (Region &region : op->getRegions())

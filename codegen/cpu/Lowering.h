@@ -65,6 +65,10 @@ inline bool hasUnsignedResult(mlir::Operation *op) {
 /// every integer width; `isUnsigned` selects the unsigned range.
 mlir::TypedAttr extremeValue(mlir::Type type, bool max, bool isUnsigned);
 
+/// |x| of a signed integer without math.absi (which has no CPU lowering):
+/// x < 0 ? 0 - x : x, wrapping at INT_MIN as ONNX's reference does.
+mlir::Value intAbs(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
+
 /// linalg.fill of a new empty tensor with the scalar attribute `v`.
 mlir::Value filledWith(mlir::OpBuilder &b, mlir::Location loc,
                        mlir::RankedTensorType type, mlir::TypedAttr v);

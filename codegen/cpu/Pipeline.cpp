@@ -33,7 +33,7 @@ void cpu::buildCpuCodegenPipeline(OpPassManager &pm, const CpuPipelineOptions &o
       "convert-vector-to-llvm{vector-contract-lowering=outerproduct},"
       "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm),"
       "finalize-memref-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
-      "convert-func-to-llvm{use-bare-ptr-memref-call-conv=true},"
+      "convert-func-to-llvm,"
       "convert-cf-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts,"
       "canonicalize,cse";
   if (failed(parsePassPipeline(front, pm, llvm::errs())))

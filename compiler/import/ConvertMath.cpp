@@ -495,15 +495,19 @@ DenseElementsAttr foldCast(DenseElementsAttr attr, Type to) {
   Type from = attr.getElementType();
   auto type = RankedTensorType::get(attr.getType().getShape(), to);
   auto convert = [&](Attribute value) -> Attribute {
-    bool isBoolFrom = from.isInteger(1);
+    // Bools and unsigned integers extend with zeros, signed ones with signs.
+    bool zeroExtend = from.isInteger(1) || from.isUnsignedInteger();
     if (auto ft = dyn_cast<FloatType>(to)) {
-      APFloat f = isa<FloatType>(from)
-                      ? cast<FloatAttr>(value).getValue()
-                      : APFloat((double)(isBoolFrom
-                                             ? cast<IntegerAttr>(value).getValue().getZExtValue()
-                                             : cast<IntegerAttr>(value).getValue().getSExtValue()));
-      bool lost;
-      f.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+      APFloat f(ft.getFloatSemantics());
+      if (isa<FloatType>(from)) {
+        f = cast<FloatAttr>(value).getValue();
+        bool lost;
+        f.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+      } else {
+        // Straight from the integer: one rounding, exact for every width.
+        f.convertFromAPInt(cast<IntegerAttr>(value).getValue(), /*IsSigned=*/!zeroExtend,
+                           APFloat::rmNearestTiesToEven);
+      }
       return FloatAttr::get(to, f);
     }
     unsigned width = to.getIntOrFloatBitWidth();
@@ -513,15 +517,17 @@ DenseElementsAttr foldCast(DenseElementsAttr attr, Type to) {
         return IntegerAttr::get(to, APInt(1, f.isZero() ? 0 : 1));
       if (!f.isFinite())
         return {};
-      APSInt i(width, /*isUnsigned=*/false);
+      APSInt i(width, /*isUnsigned=*/to.isUnsignedInteger());
       bool exact;
-      f.convertToInteger(i, APFloat::rmTowardZero, &exact);
+      // Out of range is undefined in ONNX; leave such casts to run time.
+      if (f.convertToInteger(i, APFloat::rmTowardZero, &exact) & APFloat::opInvalidOp)
+        return {};
       return IntegerAttr::get(to, i);
     }
     APInt v = cast<IntegerAttr>(value).getValue();
     if (width == 1)
       return IntegerAttr::get(to, APInt(1, v.isZero() ? 0 : 1));
-    return IntegerAttr::get(to, isBoolFrom ? v.zextOrTrunc(width)
+    return IntegerAttr::get(to, zeroExtend ? v.zextOrTrunc(width)
                                            : v.sextOrTrunc(width));
   };
   if (attr.isSplat()) {

@@ -620,6 +620,11 @@ LogicalResult convertTile(ImportContext &ctx, const Node &node, int64_t) {
     ctx.setOutput(node, 0, ctx.constant(folded));
     return success();
   }
+  // An empty result (a zero repeat) has no elements to copy.
+  if (outType.getNumElements() == 0) {
+    ctx.setOutput(node, 0, ctx.constant(DenseElementsAttr::get(outType, ArrayRef<Attribute>{})));
+    return success();
+  }
   Value v = *x;
   for (int64_t d = 0; d < rank; ++d) {
     int64_t r = (*repeats)[d];

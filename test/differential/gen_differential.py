@@ -28,6 +28,10 @@ Each graph ends in one status:
   CRASH             a signal, an LLVM fatal error or assertion, a timeout, or
                     a tool failing without saying why: always a failure
   ORT-REJECTED      onnxruntime refused the model or its inputs: skipped
+  ACCEPTED-INVALID  weftc compiled an Invalid.* model, one ONNX rejects
+
+When onnxruntime lacks a kernel for the case's element types, the reference
+runs the op on exactly-representing wider types and casts the result back.
 
 The expected-results list (--expected, default expected.txt next to this
 script) names the graphs known to be rejected or to mismatch, with a reason.
@@ -39,7 +43,8 @@ The last line is the summary:
   R rejected, X crashes, U unexpected
 where G counts the graphs run, C the output tensors compared (outputs times
 data sets), P and M those comparisons, R and X graphs, and U graphs whose
-result the list did not predict.
+result the list did not predict. README.md next to this script describes the
+comparison rules and the onnxruntime quirks the list records.
 """
 
 import argparse
@@ -99,9 +104,6 @@ class DType:
     def is_int(self):
         return self.np.kind in "iu"
 
-    @property
-    def onnx_name(self):
-        return TensorProto.DataType.Name(self.onnx).lower()
 
 
 DTYPES = {d.name: d for d in [
@@ -126,12 +128,10 @@ UINTS = ["u8", "u16", "u32", "u64"]
 INTS = SINTS + UINTS
 NUMERIC = FLOATS + INTS
 ALL = NUMERIC + ["bool"]
-# A smaller spread for variants whose logic does not depend on the width:
-# one of each kind, plus the 8-bit types that most often go wrong.
-SPREAD = ["f32", "f16", "i8", "i64", "u8", "bool"]
 
 # Comparison tolerances per element type: (rtol, atol).
-TOLERANCE = {"f32": (1e-4, 1e-6), "f64": (1e-9, 1e-12), "f16": (1e-2, 1e-3)}
+# f64 stays tight enough to catch a computation done in f32 (~6e-8 relative).
+TOLERANCE = {"f32": (1e-4, 1e-6), "f64": (1e-8, 1e-12), "f16": (1e-2, 1e-3)}
 
 
 def dt(name):
@@ -259,14 +259,24 @@ def random_values(d, domain, rng, n):
     return v.astype(d.np)
 
 
-def make_values(d, shape, domain, rng, dataset):
+# Accumulating ops (sums, dot products, normalizations) get no finite float
+# beyond these magnitudes: whether a partial sum of huge values overflows
+# depends on the summation order, which neither side promises. NaN and the
+# infinities stay: their effect does not depend on the order.
+ACCUMULATE_BOUND = {"f32": 1e4, "f64": 1e4, "f16": 10.0}
+
+
+def make_values(d, shape, domain, rng, dataset, bound=None):
     """Data set 0 draws from the edge values of the domain (all of them when
     the tensor is large enough, topped up with random values); data set 1 is
-    random."""
+    random. `bound` caps the magnitude of finite float values."""
     n = int(np.prod(shape, dtype=np.int64))
     if dataset != 0:
-        return random_values(d, domain, rng, n).reshape(shape)
+        v = random_values(d, domain, rng, n).reshape(shape)
+        return np.clip(v, -bound, bound).astype(d.np) if bound and d.is_float else v
     pool = edge_pool(d, domain)
+    if bound and d.is_float:
+        pool = [v for v in pool if not math.isfinite(v) or abs(v) <= bound]
     with np.errstate(over="ignore", invalid="ignore"):
         edges = np.array(pool, dtype=d.np) if pool else np.zeros(0, d.np)
     if n <= len(edges):
@@ -299,7 +309,7 @@ class Const:
 class Case:
     def __init__(self, name, op, nodes, inputs, outputs, consts=(), opset=DEFAULT_OPSET,
                  exact=False, accumulate=False, rtol=None, atol=None, data=None,
-                 typed_io=False, note=""):
+                 typed_io=False, invalid=False, out_types=None):
         self.name = name
         self.op = op                 # the op under test (--ops, stratification)
         self.nodes = nodes           # [(op_type, [inputs], [outputs], {attrs})]
@@ -312,7 +322,10 @@ class Case:
         self.rtol, self.atol = rtol, atol
         self.data = data             # optional fixed data sets: [{name: array}]
         self.typed_io = typed_io     # write .pb tensors in typed fields, not raw_data
-        self.note = note
+        # An invalid model (ONNX and onnxruntime refuse it): weftc must reject
+        # it with a diagnostic. out_types gives its outputs' element types.
+        self.invalid = invalid
+        self.out_types = out_types or {}
 
     def describe(self):
         parts = []
@@ -340,10 +353,6 @@ def _short(v, limit=60):
     return s if len(s) <= limit else s[:limit - 3] + "..."
 
 
-def fmt_shape(shape):
-    return "x".join(str(s) for s in shape) if shape else "scalar"
-
-
 class Generator:
     """Collects cases; names must be unique."""
 
@@ -352,7 +361,7 @@ class Generator:
         self.names = set()
 
     def add(self, case):
-        if not schema_allows(case):
+        if not case.invalid and not schema_allows(case):
             return
         if case.name in self.names:
             raise RuntimeError(f"duplicate case name {case.name}")
@@ -555,10 +564,9 @@ def gen_unary(g):
     g.single("Round", "ties_f32", [In("x", "f32", (12,))], dtypes="f32",
              data=[{"x": np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999997, 3.5, -3.5,
                                    8388609.0, 4.5, -0.0], np.float32)}])
-    for op in ["Relu", "Neg", "Abs", "Sign", "Erf"]:
+    # (onnxruntime refuses integer Erf although the ONNX schema allows it.)
+    for op in ["Relu", "Neg", "Abs", "Sign"]:
         for d in NUMERIC:
-            if op in ("Erf",) and d in FLOATS:
-                continue  # covered above
             g.single(op, "r2_4x7", [In("x", d, (4, 7))])
             if d in ("f32", "i64", "u8", "i8"):
                 g.single(op, "rank0", [In("x", d, ())])
@@ -575,8 +583,14 @@ def gen_unary(g):
     for d in ["i32", "i8", "u8"]:
         g.single("Shrink", "int_default", [In("x", d, (3, 4))])
     for d in FLOATS:
-        g.single("Gelu", "none", [In("x", d, (3, 4, 5))], opset=20)
-        g.single("Gelu", "tanh", [In("x", d, (3, 4, 5))], attrs={"approximate": "tanh"}, opset=20)
+        # (The f16 erf cancellation is pinned by Gelu.f16.erf_cancellation;
+        # here it would depend on the random values, so f16 is looser.)
+        g.single("Gelu", "none", [In("x", d, (3, 4, 5))], opset=20, **({"atol": 2e-3} if d == "f16" else {}))
+        # ONNX's function body for the tanh form spells its constants as
+        # floats, and onnxruntime follows it in f64 too; exact constants are
+        # as good, so f64 accepts the difference (~3e-8 relative).
+        g.single("Gelu", "tanh", [In("x", d, (3, 4, 5))], attrs={"approximate": "tanh"}, opset=20,
+                 **({"rtol": 1e-7, "atol": 1e-8} if d == "f64" else {}))
         g.single("Mish", "default", [In("x", d, (3, 4, 5))], opset=18)
 
 
@@ -683,7 +697,6 @@ def gen_matmul(g):
                                              Const("b", make_values(dt("f32"), (4, 5), "finite",
                                                                     np.random.default_rng(3), 1))],
              accumulate=True)
-    g.single("MatMul", "rank0_rejected", [In("a", "f32", ()), In("b", "f32", (3,))], accumulate=True)
     gemm = [("plain", {}, (3, 4), (4, 5), None), ("transA", {"transA": 1}, (4, 3), (4, 5), None),
             ("transB", {"transB": 1}, (3, 4), (5, 4), None),
             ("transAB", {"transA": 1, "transB": 1}, (4, 3), (5, 4), None),
@@ -776,16 +789,16 @@ def gen_pool(g):
     for d in ["f32", "f64", "f16", "i8", "u8"]:
         variants = POOL_VARIANTS if d in ("f32",) else POOL_VARIANTS[:3]
         for tag, xs, attrs in variants:
-            g.single("MaxPool", tag, [In("x", d, xs, "nonan")], attrs=attrs, exact=True)
+            g.single("MaxPool", tag, [In("x", d, xs, "nonan")], attrs=attrs)
         g.single("MaxPool", "dilations_2", [In("x", d, (1, 1, 7, 7), "nonan")],
-                 attrs={"kernel_shape": [2, 2], "dilations": [2, 2]}, exact=True)
+                 attrs={"kernel_shape": [2, 2], "dilations": [2, 2]})
     g.single("MaxPool", "nan_input", [In("x", "f32", (1, 1, 4, 4))],
-             attrs={"kernel_shape": [2, 2], "strides": [2, 2]}, exact=True,
+             attrs={"kernel_shape": [2, 2], "strides": [2, 2]},
              data=[{"x": np.array([[[[np.nan, 1, 2, 3], [4, 5, np.nan, np.nan],
                                      [-np.inf, -np.inf, 1, np.nan], [-np.inf, -np.inf, 0, 0]]]],
                                   np.float32)}])
-    g.single("MaxPool", "storage_order_1", [In("x", "f32", (1, 2, 4, 4))],
-             attrs={"kernel_shape": [2, 2], "storage_order": 1}, exact=True)
+    g.single("MaxPool", "storage_order_1", [In("x", "f32", (1, 2, 4, 4), "nonan")],
+             attrs={"kernel_shape": [2, 2], "storage_order": 1})
     g.single("MaxPool", "indices_rejected", [In("x", "f32", (1, 2, 4, 4))],
              attrs={"kernel_shape": [2, 2]}, outputs=2, exact=True)
     g.single("MaxPool", "pool1d_rejected", [In("x", "f32", (1, 2, 8))],
@@ -807,8 +820,7 @@ def gen_pool(g):
             for tag, xs in [("r4_2x3x4x5", (2, 3, 4, 5)), ("r3_2x3x7", (2, 3, 7)),
                             ("r5_1x2x3x2x2", (1, 2, 3, 2, 2)), ("1x1_spatial", (2, 3, 1, 1))]:
                 g.single(op, tag, [In("x", d, xs, "nonan" if op == "GlobalMaxPool" else "finite")],
-                         accumulate=op == "GlobalAveragePool", exact=op == "GlobalMaxPool")
-        g.single(op, "rank2_rejected", [In("x", "f32", (2, 3))])
+                         accumulate=op == "GlobalAveragePool")
 
 
 def gen_norm(g):
@@ -837,10 +849,15 @@ def gen_norm(g):
             args = [In("x", d, xs, "finite"), In("s", d, norm_shape, "finite")]
             if bias:
                 args.append(In("b", d, norm_shape, "finite"))
-            g.single("LayerNormalization", tag, args, attrs={"axis": axis}, opset=17, accumulate=True)
+            # stash_type 1 (the default) computes the statistics in f32 even for
+            # f64 inputs, as the ONNX function body does; onnxruntime stays in
+            # f64, so f64 gets f32's tolerance.
+            g.single("LayerNormalization", tag, args, attrs={"axis": axis}, opset=17, accumulate=True,
+                     **({"rtol": 1e-4, "atol": 1e-6} if d == "f64" else {}))
         g.single("LayerNormalization", "epsilon_0.5_const", [In("x", d, (2, 7), "finite"),
                                                              Const("s", np.full(7, 1.5, dt(d).np))],
-                 attrs={"epsilon": 0.5}, opset=17, accumulate=True, dtypes=d)
+                 attrs={"epsilon": 0.5}, opset=17, accumulate=True, dtypes=d,
+                 **({"rtol": 1e-4, "atol": 1e-6} if d == "f64" else {}))
     for d in FLOATS:
         for tag, xs in [("r4_2x3x4x5", (2, 3, 4, 5)), ("r3_2x3x6", (2, 3, 6))]:
             g.single("InstanceNormalization", tag, [In("x", d, xs, "finite"), In("s", d, (3,), "finite"),
@@ -859,7 +876,7 @@ def gen_softmax(g):
         for tag, xs, attrs, opset in [
                 ("opset11_axis_1_coerced", (2, 3, 4), {"axis": 1}, 11),
                 ("opset11_default", (2, 3, 4), {}, 11), ("opset11_axis_last", (2, 3, 4), {"axis": 2}, 11),
-                ("rank1_specials", (7,), {}, 13), ("large_4x300", (4, 300), {}, 13), ("rank0", (), {}, 13)]:
+                ("rank1_specials", (7,), {}, 13), ("large_4x300", (4, 300), {}, 13)]:
             dom = "any" if "specials" in tag else "finite"
             g.single(op, tag, [In("x", "f32", xs, dom)], attrs=attrs, opset=opset, accumulate=True)
         g.single(op, "huge_and_neg_inf_rows", [In("x", "f32", (4, 3))], accumulate=True,
@@ -888,7 +905,7 @@ def gen_reduce(g):
     variants = [("all_keep", (2, 3, 4), None, 1, 0), ("axis1_keep", (2, 3, 4), [1], 1, 0),
                 ("axis1_nokeep", (2, 3, 4), [1], 0, 0), ("axis_neg1_keep", (2, 3, 4), [-1], 1, 0),
                 ("axes_0_2_nokeep", (2, 3, 4), [0, 2], 0, 0), ("all_nokeep", (3, 5), None, 0, 0),
-                ("noop_empty_axes", (2, 3), None, 1, 1), ("axes_given_empty", (2, 3), [], 0, 0),
+                ("noop_empty_axes", (3, 9), None, 1, 1), ("axes_given_empty", (2, 3), [], 0, 0),
                 ("size1_axis", (3, 1, 4), [1], 0, 0), ("empty_other_dim", (0, 3), [1], 1, 0),
                 ("large_axis_last", (7, 130), [1], 0, 0), ("large_axis_first", (130, 7), [0], 0, 0)]
     for op in REDUCE_OPS:
@@ -910,13 +927,13 @@ def gen_reduce(g):
                         elif axes:
                             attrs["axes"] = axes
                     g.single(op, f"{tag}_op{opset}", args, attrs=attrs, opset=opset,
-                             accumulate=True, exact=op in ("ReduceMax", "ReduceMin"), dtypes=d)
+                             accumulate=True, dtypes=d)
         g.single(op, "specials_axis1_op18", [In("x", "f32", (3, 6)), Const("axes", i64(1))], opset=18,
                  attrs={"keepdims": 0}, accumulate=True)
         g.single(op, "rank0_op18", [In("x", "f32", (), reduce_domain(op, dt("f32")))], opset=18,
                  accumulate=True)
         g.single(op, "runtime_axes_op18", [In("x", "f32", (2, 3)), In("axes", "i64", (1,))], opset=18,
-                 accumulate=True)
+                 accumulate=True, data=[{"x": np.array([[1, 2, 3], [4, 5, 6]], np.float32), "axes": i64(1)}])
     # Reducing over an empty dimension: the identity of each reduction.
     for op in ["ReduceSum", "ReduceProd", "ReduceSumSquare", "ReduceL1", "ReduceL2"]:
         g.single(op, "over_empty_dim_op18", [In("x", "f32", (0, 3)), Const("axes", i64(0))], opset=18,
@@ -952,10 +969,10 @@ def gen_shape_ops(g):
                                   ("large_64x65", (64, 65), [65, 64], {})]:
         g.single("Reshape", tag, [In("x", d, xs), Const("s", np.array(shape, np.int64))], attrs=attrs,
                  exact=True, opset=14)
-    g.single("Reshape", "runtime_shape_rejected", [In("x", d, (2, 3)), In("s", "i64", (2,))], exact=True)
+    g.single("Reshape", "runtime_shape_rejected", [In("x", d, (2, 3)), In("s", "i64", (2,))], exact=True,
+             data=[{"x": np.arange(6, dtype=np.float32).reshape(2, 3), "s": i64(3, 2)}])
     for axis in [0, 1, -1, 3, -3]:
         g.single("Flatten", f"axis_{axis}", [In("x", "i64", (2, 3, 4))], attrs={"axis": axis}, exact=True)
-    g.single("Flatten", "rank0_rejected", [In("x", "f32", ())], exact=True)
     for tag, xs, axes, opset in [("all_ones", (1, 3, 1, 2), None, 13), ("axes_neg1", (3, 1), [-1], 13),
                                  ("opset11_attr", (1, 3, 1), [0, 2], 11), ("to_rank0", (1, 1), None, 13)]:
         if opset >= 13:
@@ -963,7 +980,6 @@ def gen_shape_ops(g):
             g.single("Squeeze", tag, args, opset=opset, exact=True)
         else:
             g.single("Squeeze", tag, [In("x", d, xs)], attrs={"axes": axes}, opset=opset, exact=True)
-    g.single("Squeeze", "non_one_rejected", [In("x", d, (2, 3)), Const("a", i64(0))], exact=True)
     for tag, xs, axes, opset in [("axes_0", (3,), [0], 13), ("axes_neg1", (2, 3), [-1], 13),
                                  ("axes_1_3", (2, 3), [1, 3], 13), ("rank0", (), [0], 13),
                                  ("opset11_attr", (2, 3), [0, 3], 11)]:
@@ -976,7 +992,6 @@ def gen_shape_ops(g):
                           ("identity", (2, 3), [0, 1]), ("rank1", (5,), None), ("empty_0x3", (0, 3), [1, 0]),
                           ("large_33x65", (33, 65), [1, 0]), ("r5", (2, 1, 3, 2, 2), [4, 2, 0, 3, 1])]:
         g.single("Transpose", tag, [In("x", d, xs)], attrs={"perm": perm} if perm else {}, exact=True)
-    g.single("Transpose", "bad_perm_rejected", [In("x", d, (2, 3))], attrs={"perm": [0, 0]}, exact=True)
     for tag, shapes, axis in [("axis0", [(2, 3), (1, 3)], 0), ("axis_neg1", [(2, 3), (2, 2)], -1),
                               ("with_empty", [(2, 3), (0, 3), (1, 3)], 0), ("single", [(2, 3)], 1),
                               ("rank1", [(3,), (4,)], 0), ("r3_axis1", [(2, 1, 3), (2, 2, 3)], 1)]:
@@ -1023,7 +1038,8 @@ def gen_shape_ops(g):
     g.single("Slice", "int32_indices", [In("x", d, (5, 6)), Const("st", np.array([1], np.int32)),
                                         Const("en", np.array([-1], np.int32))], exact=True, dtypes="f32")
     g.single("Slice", "runtime_starts_rejected", [In("x", d, (5, 6)), In("st", "i64", (1,)),
-                                                  Const("en", i64(3))], exact=True)
+                                                  Const("en", i64(3))], exact=True,
+             data=[{"x": np.arange(30, dtype=np.float32).reshape(5, 6), "st": i64(1)}])
     for tag, xs, attrs, split, outputs, opset in [
             ("sizes_1_3_axis1", (2, 4), {"axis": 1}, [1, 3], 2, 13),
             ("sizes_with_zero", (5, 2), {}, [2, 0, 3], 3, 13),
@@ -1043,7 +1059,8 @@ def gen_shape_ops(g):
                            ("to_empty", (3, 1), [3, 0]), ("same", (2, 3), [2, 3]),
                            ("large", (1, 67), [9, 67])]:
         g.single("Expand", tag, [In("x", d, xs), Const("s", np.array(shape, np.int64))], exact=True)
-    g.single("Expand", "runtime_shape_rejected", [In("x", d, (3, 1)), In("s", "i64", (2,))], exact=True)
+    g.single("Expand", "runtime_shape_rejected", [In("x", d, (3, 1)), In("s", "i64", (2,))], exact=True,
+             data=[{"x": np.arange(3, dtype=np.float32).reshape(3, 1), "s": i64(3, 4)}])
     for tag, xs, idx, axis in [("progression", (5, 3), i64(0, 1, 2), 0), ("negative", (5, 3), i64(-1, -5), 0),
                                ("scalar_index", (5, 3), np.array(2, np.int64), 0),
                                ("scalar_index_axis1", (5, 3), np.array(-1, np.int64), 1),
@@ -1054,7 +1071,8 @@ def gen_shape_ops(g):
                                ("int32_indices", (5, 3), np.array([4, 0], np.int32), 0)]:
         g.single("Gather", tag, [In("x", d, xs), Const("i", idx)], attrs={"axis": axis}, exact=True,
                  dtypes="f32")
-    g.single("Gather", "runtime_indices_rejected", [In("x", d, (5, 3)), In("i", "i64", (2,))], exact=True)
+    g.single("Gather", "runtime_indices_rejected", [In("x", d, (5, 3)), In("i", "i64", (2,))], exact=True,
+             data=[{"x": np.arange(15, dtype=np.float32).reshape(5, 3), "i": i64(4, 1)}])
     g.single("Gather", "const_data_folded", [Const("x", np.arange(12, dtype=np.int64).reshape(4, 3) - 6),
                                              Const("i", i64(2, 0, -1))], exact=True, dtypes="i64")
     for tag, xs, upper, k in [("lower", (4, 5), 0, None), ("upper_k1", (4, 5), 1, 1), ("lower_k_neg1", (5, 4), 0, -1),
@@ -1062,7 +1080,6 @@ def gen_shape_ops(g):
                               ("batched", (2, 3, 4), 1, None)]:
         args = [In("x", d, xs)] + ([Const("k", np.array(k, np.int64))] if k is not None else [])
         g.single("Trilu", tag, args, attrs={"upper": upper}, exact=True)
-    g.single("Trilu", "rank1_rejected", [In("x", d, (4,))], exact=True)
     g.single("DepthToSpace", "crd_b2", [In("x", d, (2, 8, 2, 3))], attrs={"blocksize": 2, "mode": "CRD"}, exact=True)
     g.single("DepthToSpace", "dcr_b3", [In("x", d, (1, 9, 2, 2))], attrs={"blocksize": 3}, exact=True)
     g.single("SpaceToDepth", "b3", [In("x", d, (2, 1, 3, 6))], attrs={"blocksize": 3}, exact=True)
@@ -1177,8 +1194,121 @@ def gen_chains(g):
                  "b": np.array([100, 200, 253, 1, 128, 0, 254, 10], np.uint8)}])
 
 
+def gen_f16_accumulation(g):
+    """f16 sums whose exact value fits in f16 but whose f16 partial sums
+    do not: onnxruntime accumulates in f32, as a careful f16 kernel must."""
+    def add(op, tag, xs, data, attrs=None, consts=(), **kw):
+        names = [i.name for i in xs] + [c.name for c in consts]
+        g.add(Case(f"{op}.f16.accumulation_{tag}", op, [(op, names, ["y"], attrs or {})], xs, ["y"], consts,
+                   data=[data], accumulate=True, **kw))
+    f16 = np.float16
+    add("ReduceMean", "sum_exceeds_f16", [In("x", "f16", (64,))],
+        {"x": np.full(64, 2000, f16)}, {"keepdims": 0}, opset=18)
+    add("ReduceSum", "many_ones", [In("x", "f16", (40000,))], {"x": np.ones(40000, f16)}, {"keepdims": 0},
+        opset=18)
+    add("Mean", "pair_sum_overflow", [In("a", "f16", (2,)), In("b", "f16", (2,))],
+        {"a": np.array([60000, -60000], f16), "b": np.array([60000, -60000], f16)})
+    add("MatMul", "products_exceed_f16", [In("a", "f16", (1, 4)), In("b", "f16", (4, 1))],
+        {"a": np.array([[300, 300, -300, -300]], f16), "b": np.full((4, 1), 300, f16)})
+    add("AveragePool", "window_sum_exceeds_f16", [In("x", "f16", (1, 1, 2, 2))],
+        {"x": np.full((1, 1, 2, 2), 40000, f16)}, {"kernel_shape": [2, 2]})
+    # Not a sum, the same lesson: 1 + erf(x / sqrt(2)) cancels for x < -2.5,
+    # so erf must not be rounded to f16 first.
+    g.add(Case("Gelu.f16.erf_cancellation", "Gelu", [("Gelu", ["x"], ["y"], {})], [In("x", "f16", (8,))], ["y"],
+               opset=20, data=[{"x": np.array([-2.701171875, -2.6, -2.8, -3.0, -3.2, -3.5, -2.5, -4.0], f16)}]))
+    add("InstanceNormalization", "variance_exceeds_f16",
+        [In("x", "f16", (1, 1, 4)), In("s", "f16", (1,)), In("b", "f16", (1,))],
+        {"x": np.array([[[300, -300, 310, -310]]], f16), "s": np.array([1], f16), "b": np.array([0.5], f16)})
+
+
+def gen_invalid(g):
+    """Models that ONNX and onnxruntime refuse: weftc must say why, not crash."""
+    def bad(op, tag, args, attrs=None, out="f32", outputs=1, opset=DEFAULT_OPSET):
+        ins = [a for a in args if isinstance(a, In)]
+        consts = [a for a in args if isinstance(a, Const)]
+        names = [a.name if a is not None else "" for a in args]
+        outs = ["y"] if outputs == 1 else [f"y{i}" for i in range(outputs)]
+        g.add(Case(f"Invalid.{op}.{tag}", op, [(op, names, outs, attrs or {})], ins, outs, consts,
+                   opset=opset, invalid=True, out_types={o: out for o in outs}))
+    x23 = In("x", "f32", (2, 3))
+    bad("Squeeze", "axis_not_one", [x23, Const("a", i64(0))])
+    bad("Transpose", "perm_repeats_axis", [x23], {"perm": [0, 0]})
+    bad("Transpose", "perm_out_of_range", [x23], {"perm": [0, 2]})
+    bad("Trilu", "rank1", [In("x", "f32", (4,))])
+    bad("Flatten", "axis_past_rank", [x23], {"axis": 3})
+    bad("MatMul", "rank0", [In("a", "f32", ()), In("b", "f32", (3,))])
+    bad("MatMul", "k_mismatch", [In("a", "f32", (3, 4)), In("b", "f32", (5, 2))])
+    bad("Gemm", "k_mismatch", [In("a", "f32", (3, 4)), In("b", "f32", (5, 2))])
+    bad("Gemm", "rank3", [In("a", "f32", (1, 3, 4)), In("b", "f32", (4, 2))])
+    bad("Conv", "channel_mismatch", [In("x", "f32", (1, 3, 5, 5)), In("w", "f32", (2, 2, 3, 3))])
+    bad("Conv", "kernel_larger_than_input", [In("x", "f32", (1, 1, 2, 2)), In("w", "f32", (1, 1, 3, 3))])
+    bad("Conv", "bad_auto_pad", [In("x", "f32", (1, 1, 4, 4)), In("w", "f32", (1, 1, 3, 3))],
+        {"auto_pad": "BOGUS"})
+    bad("Conv", "group_zero", [In("x", "f32", (1, 2, 4, 4)), In("w", "f32", (2, 2, 3, 3))], {"group": 0})
+    bad("Conv", "negative_pads", [In("x", "f32", (1, 1, 4, 4)), In("w", "f32", (1, 1, 3, 3))],
+        {"pads": [-1, 0, 0, 0]})
+    bad("Conv", "zero_stride", [In("x", "f32", (1, 1, 4, 4)), In("w", "f32", (1, 1, 3, 3))],
+        {"strides": [0, 1]})
+    bad("MaxPool", "kernel_larger_than_input", [In("x", "f32", (1, 1, 2, 2))], {"kernel_shape": [3, 3]})
+    bad("MaxPool", "no_kernel_shape", [In("x", "f32", (1, 1, 4, 4))])
+    bad("AveragePool", "zero_kernel", [In("x", "f32", (1, 1, 4, 4))], {"kernel_shape": [0, 2]})
+    bad("GlobalAveragePool", "rank2", [x23])
+    bad("Gather", "index_out_of_range", [In("x", "f32", (5, 3)), Const("i", i64(5))])
+    bad("Gather", "negative_index_out_of_range", [In("x", "f32", (5, 3)), Const("i", i64(-6))])
+    bad("Gather", "axis_out_of_range", [In("x", "f32", (5, 3)), Const("i", i64(0))], {"axis": 2})
+    bad("Reshape", "two_minus_one", [x23, Const("s", i64(-1, -1))])
+    bad("Reshape", "size_mismatch", [x23, Const("s", i64(4, 2))])
+    bad("Reshape", "negative_dim", [x23, Const("s", i64(-2, 3))])
+    bad("Slice", "zero_step", [x23, Const("st", i64(0)), Const("en", i64(2)), Const("ax", i64(0)),
+                               Const("sp", i64(0))])
+    bad("Slice", "axis_out_of_range", [x23, Const("st", i64(0)), Const("en", i64(2)), Const("ax", i64(2))])
+    bad("Split", "sizes_do_not_sum", [In("x", "f32", (5, 2)), Const("sp", i64(2, 2))], outputs=2)
+    bad("Split", "uneven_without_sizes", [In("x", "f32", (5, 2))], outputs=2)
+    bad("Concat", "rank_mismatch", [x23, In("b", "f32", (3,))], {"axis": 0})
+    bad("Concat", "axis_out_of_range", [x23, In("b", "f32", (2, 3))], {"axis": 2})
+    bad("Concat", "missing_axis", [x23, In("b", "f32", (2, 3))])
+    bad("Concat", "other_dim_mismatch", [x23, In("b", "f32", (2, 4))], {"axis": 0})
+    bad("Tile", "repeats_length", [x23, Const("r", i64(2))])
+    bad("Tile", "negative_repeat", [x23, Const("r", i64(2, -1))])
+    bad("Expand", "incompatible", [x23, Const("s", i64(4, 5))])
+    bad("Unsqueeze", "duplicate_axes", [x23, Const("a", i64(0, 0))])
+    bad("Unsqueeze", "axis_out_of_range", [x23, Const("a", i64(5))])
+    bad("ReduceSum", "axis_out_of_range", [x23, Const("a", i64(3))])
+    bad("ReduceMax", "duplicate_axes", [x23, Const("a", i64(1, -1))], opset=18)
+    bad("Add", "not_broadcastable", [In("a", "f32", (3, 4)), In("b", "f32", (5,))])
+    bad("Add", "mixed_types", [In("a", "f32", (3,)), In("b", "i32", (3,))])
+    bad("Where", "cond_not_bool", [In("c", "f32", (3,)), In("a", "f32", (3,)), In("b", "f32", (3,))])
+    bad("Not", "float_input", [In("x", "f32", (3,))])
+    bad("And", "float_inputs", [In("a", "f32", (3,)), In("b", "f32", (3,))], out="bool")
+    bad("Cast", "to_string", [In("x", "f32", (3,))], {"to": TensorProto.STRING})
+    bad("Cast", "to_float8", [In("x", "f32", (3,))], {"to": TensorProto.FLOAT8E4M3FN}, opset=19)
+    bad("Cast", "missing_to", [In("x", "f32", (3,))])
+    bad("DepthToSpace", "channels_not_divisible", [In("x", "f32", (1, 3, 2, 2))], {"blocksize": 2})
+    bad("DepthToSpace", "bad_mode", [In("x", "f32", (1, 4, 2, 2))], {"blocksize": 2, "mode": "XYZ"})
+    bad("SpaceToDepth", "spatial_not_divisible", [In("x", "f32", (1, 1, 3, 4))], {"blocksize": 2})
+    bad("Pad", "crop_beyond_dim", [x23, Const("p", i64(-3, 0, 0, 0))])
+    bad("Pad", "pads_length", [x23, Const("p", i64(1, 1))])
+    bad("Pad", "mode_wrap", [x23, Const("p", i64(1, 1, 1, 1))], {"mode": "wrap"}, opset=19)
+    bad("Range", "zero_delta", [Const("a", scalar(0, "i64")), Const("b", scalar(5, "i64")),
+                                Const("c", scalar(0, "i64"))], out="i64")
+    bad("Softmax", "axis_out_of_range", [x23], {"axis": 2})
+    bad("Gelu", "bad_approximate", [x23], {"approximate": "cubic"}, opset=20)
+    bad("Clip", "min_not_scalar", [x23, Const("lo", np.array([0.0, 1.0], np.float32))])
+    bad("Relu", "attribute_wrong_type", [x23], {"alpha": "x"})
+    bad("LeakyRelu", "alpha_as_int", [x23], {"alpha": 1})
+    bad("BatchNormalization", "stats_wrong_length",
+        [In("x", "f32", (2, 3, 4)), In("s", "f32", (2,)), In("b", "f32", (3,)), In("m", "f32", (3,)),
+         In("v", "f32", (3,))], opset=15)
+    bad("LayerNormalization", "axis_out_of_range", [x23, In("s", "f32", (3,))], {"axis": 2})
+    bad("Identity", "undefined_input", [In("x", "f32", (3,))])
+    g.cases[-1].nodes[0] = ("Identity", ["nowhere"], ["y"], {})
+    bad("Unknown", "op_type", [x23])
+    g.cases[-1].nodes[0] = ("NoSuchOp", ["x"], ["y"], {})
+
+
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
-            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_constant_ops, gen_chains]
+            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_constant_ops, gen_chains,
+            gen_f16_accumulation, gen_invalid]
 
 
 def generate_cases():
@@ -1240,12 +1370,20 @@ def build_model(case, promote=None):
         for o in case.outputs:
             nodes.append(helper.make_node("Cast", [f"{o}__wide"], [o], name=f"narrow_{o}", to=out_types[o]))
     inputs = [helper.make_tensor_value_info(i.name, dt(i.dtype).onnx, list(i.shape)) for i in case.inputs]
-    outputs = [helper.make_value_info(o, onnx.TypeProto()) for o in case.outputs]
+    if case.invalid:
+        # One symbolic dimension: the checker wants a shape, and a symbolic
+        # one leaves the output's real shape unchecked.
+        outputs = [helper.make_tensor_value_info(o, dt(case.out_types.get(o, "f32")).onnx, [f"{o}_dim"])
+                   for o in case.outputs]
+    else:
+        outputs = [helper.make_value_info(o, onnx.TypeProto()) for o in case.outputs]
     graph = helper.make_graph(nodes, case.name.replace(".", "_"), inputs, outputs, initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", case.opset)],
                               producer_name="weft-differential")
     if case.opset <= 17:
         model.ir_version = 8
+    if case.invalid:
+        return model
     return shape_inference.infer_shapes(model, strict_mode=True)
 
 
@@ -1282,7 +1420,9 @@ def promotions_for(case):
 
 
 def case_rng(seed, case, dataset):
-    return np.random.default_rng([seed, zlib.crc32(case.name.encode()), dataset])
+    """Data set 0 (the edge values) depends on the case alone, so the expected
+    list holds whatever the seed; --seed varies the random data set 1."""
+    return np.random.default_rng([seed if dataset else 0, zlib.crc32(case.name.encode()), dataset])
 
 
 def make_datasets(case, seed):
@@ -1303,12 +1443,10 @@ def make_datasets(case, seed):
                 else:
                     values[i.name] = fresh
             else:
-                values[i.name] = make_values(d, i.shape, i.domain, rng, k)
+                bound = ACCUMULATE_BOUND.get(i.dtype) if case.accumulate else None
+                values[i.name] = make_values(d, i.shape, i.domain, rng, k, bound)
         sets.append(values)
     return sets
-
-
-_ORT_LOCK = threading.Lock()
 
 
 def ort_reference(model, datasets):
@@ -1502,6 +1640,7 @@ RUN_REJECTED = "RUN-REJECTED"
 CRASH = "CRASH"
 ORT_REJECTED = "ORT-REJECTED"
 HARNESS_ERROR = "HARNESS-ERROR"
+ACCEPTED_INVALID = "ACCEPTED-INVALID"
 
 
 class Result:
@@ -1536,17 +1675,20 @@ def run_case(case, opts, tools):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     try:
-        return _run_case(case, opts, tools, work)
+        result = _run_case(case, opts, tools, work)
     except Exception as e:  # a generator bug must not hide the other results
         import traceback
-        return Result(case, HARNESS_ERROR, f"{e!r}: {traceback.format_exc(limit=3)}")
-    finally:
-        if not opts.keep_work:
-            shutil.rmtree(work, ignore_errors=True)
+        result = Result(case, HARNESS_ERROR, f"{e!r}: {traceback.format_exc(limit=3)}")
+    result.seconds = time.monotonic() - start
+    classify(result, opts.entries)
+    if opts.keep == "none" or (opts.keep == "failures" and result.outcome != "unexpected"):
+        shutil.rmtree(work, ignore_errors=True)
+    return result
 
 
 def _run_case(case, opts, tools, work):
-    t0 = time.monotonic()
+    if case.invalid:
+        return _run_invalid(case, opts, tools, work)
     try:
         model = build_model(case)
     except Exception as e:
@@ -1583,20 +1725,9 @@ def _run_case(case, opts, tools, work):
             _write(tensor_proto(arr, name, case.typed_io), os.path.join(d, f"output_{n}.pb"))
         set_dirs.append(d)
 
-    lib = os.path.join(work, "model.so")
-    rc, out = tools.run([opts.weftc, model_path, "-o", lib, "--emit=lib"] + opts.weftc_args,
-                        opts.compile_timeout, work)
-    if rc is None:
-        return Result(case, CRASH, f"weftc timed out after {opts.compile_timeout:g} s")
-    if crashed(rc, out):
-        return Result(case, CRASH, f"weftc {exit_text(rc)}: "
-                      + key_line(out, r"LLVM ERROR|Assertion|Stack dump|error|UNREACHABLE"))
-    if rc != 0:
-        if re.search(r"error", out, re.IGNORECASE):
-            return Result(case, COMPILE_REJECTED, key_line(out, r"error"))
-        return Result(case, CRASH, f"weftc {exit_text(rc)} without a diagnostic")
-    if not os.path.isfile(lib):
-        return Result(case, CRASH, "weftc exited 0 but wrote no library")
+    lib, failed = _compile(case, opts, tools, work, model_path)
+    if failed:
+        return failed
 
     result = Result(case, PASS)
     result.reference_note = reference_note
@@ -1638,8 +1769,35 @@ def _run_case(case, opts, tools, work):
         result.detail = format_diff(*result.diffs[0])
         if reference_note:
             result.detail += f" [{reference_note}]"
-    result.seconds = time.monotonic() - t0
     return result
+
+
+def _compile(case, opts, tools, work, model_path):
+    """Runs weftc; returns (library path, None) or (None, failed Result)."""
+    lib = os.path.join(work, "model.so")
+    rc, out = tools.run([opts.weftc, model_path, "-o", lib, "--emit=lib"] + opts.weftc_args,
+                        opts.compile_timeout, work)
+    if rc is None:
+        return None, Result(case, CRASH, f"weftc timed out after {opts.compile_timeout:g} s")
+    if crashed(rc, out):
+        return None, Result(case, CRASH, f"weftc {exit_text(rc)}: "
+                            + key_line(out, r"LLVM ERROR|Assertion|Stack dump|error|UNREACHABLE"))
+    if rc != 0:
+        if re.search(r"error", out, re.IGNORECASE):
+            return None, Result(case, COMPILE_REJECTED, key_line(out, r"error"))
+        return None, Result(case, CRASH, f"weftc {exit_text(rc)} without a diagnostic")
+    if not os.path.isfile(lib):
+        return None, Result(case, CRASH, "weftc exited 0 but wrote no library")
+    return lib, None
+
+
+def _run_invalid(case, opts, tools, work):
+    model_path = os.path.join(work, "model.onnx")
+    onnx.save(build_model(case), model_path)
+    lib, failed = _compile(case, opts, tools, work, model_path)
+    if failed:
+        return failed
+    return Result(case, ACCEPTED_INVALID, "weftc compiled a model that ONNX and onnxruntime reject")
 
 
 def _fail(result, status, detail):
@@ -1714,6 +1872,8 @@ def classify(result, entries):
         e.used = True
     if result.status == ORT_REJECTED:
         result.outcome = "skipped"
+    elif result.case.invalid:
+        result.outcome = "ok" if result.status == COMPILE_REJECTED else "unexpected"
     elif result.status in (CRASH, HARNESS_ERROR):
         result.outcome = "unexpected"
     elif result.status == PASS:
@@ -1784,9 +1944,12 @@ def parse_args(argv):
     p.add_argument("--weft-run", help="weft-run to use (default: build/bin/weft-run)")
     p.add_argument("--workdir", help="where case directories go; kept afterwards "
                    "(default: a temporary directory, removed afterwards)")
-    p.add_argument("--keep-work", action="store_true",
-                   help="keep every case directory (implied by --workdir)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random values and the subset")
+    p.add_argument("--keep", choices=["all", "failures", "none"],
+                   help="which case directories to keep: all (the default with --workdir), "
+                        "failures (the unexpected ones), none (the default without --workdir)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the random data set (test_data_set_1) and of the subset; "
+                        "the edge-value data set does not depend on it")
     p.add_argument("--subset", type=float, metavar="FRACTION",
                    help="run a seeded, per-op stratified fraction of the cases")
     p.add_argument("--max-cases", type=int, metavar="N",
@@ -1817,6 +1980,14 @@ def parse_args(argv):
     args.weftc = find_tool(args.weftc, "weftc")
     args.weft_run = find_tool(args.weft_run, "weft-run")
     return args
+
+
+def _stamp(path):
+    try:
+        st = os.stat(path)
+        return (st.st_mtime_ns, st.st_size)
+    except OSError:
+        return None
 
 
 def result_line(r):
@@ -1866,20 +2037,21 @@ def main(argv=None):
     entries = read_expected(args.expected) if args.expected else []
 
     own = args.workdir is None
-    if not own:
-        args.keep_work = True
+    if args.keep is None:
+        args.keep = "none" if own else "all"
+    args.entries = entries
     args.workdir = os.path.abspath(args.workdir or tempfile.mkdtemp(prefix="weft-differential-"))
     os.makedirs(args.workdir, exist_ok=True)
     signal.signal(signal.SIGTERM, lambda s, f: signal.default_int_handler(s, f))
     tools = Tools()
     results = []
     start = time.monotonic()
+    stamps = {t: _stamp(t) for t in (args.weftc, args.weft_run)}
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs)
     try:
         futures = {pool.submit(run_case, c, args, tools): c for c in cases}
         for fut in concurrent.futures.as_completed(futures):
             r = fut.result()
-            classify(r, entries)
             results.append(r)
             if args.verbose or r.outcome == "unexpected":
                 print(result_line(r), flush=True)
@@ -1889,9 +2061,15 @@ def main(argv=None):
         return 130
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        if own and not args.keep_work:
+        if own and args.keep == "none":
             shutil.rmtree(args.workdir, ignore_errors=True)
 
+    for tool, stamp in stamps.items():
+        if _stamp(tool) != stamp:
+            print(f"warning: {tool} changed while the cases ran; results may mix two builds", file=sys.stderr)
+    kept = sum(1 for r in results if r.outcome == "unexpected") if args.keep == "failures" else 0
+    if kept:
+        print(f"note: the directories of the {kept} unexpected cases are in {args.workdir}")
     if args.report:
         write_report(args.report, results)
     ran = [r for r in results if r.status != ORT_REJECTED]
