@@ -571,8 +571,17 @@ LogicalResult convertSplit(ImportContext &ctx, const Node &node,
   if ((int64_t)sizes.size() != outputs)
     return ctx.fail("split has " + Twine(sizes.size()) +
                     " sizes but the node has " + Twine(outputs) + " outputs");
-  if (llvm::any_of(sizes, [](int64_t s) { return s < 0; }) ||
-      std::accumulate(sizes.begin(), sizes.end(), int64_t(0)) != dim)
+  // Summed with a bound so hostile sizes cannot overflow.
+  int64_t total = 0;
+  bool valid = true;
+  for (int64_t s : sizes) {
+    if (s < 0 || s > dim - total) {
+      valid = false;
+      break;
+    }
+    total += s;
+  }
+  if (!valid || total != dim)
     return ctx.fail("split sizes do not add up to dimension size " +
                     Twine(dim));
   int64_t offset = 0;
@@ -603,8 +612,12 @@ LogicalResult convertTile(ImportContext &ctx, const Node &node, int64_t) {
   if (failed(ctx.checkShape(*repeats, "repeats")))
     return failure();
   SmallVector<int64_t> outShape;
-  for (int64_t d = 0; d < rank; ++d)
-    outShape.push_back(type.getShape()[d] * (*repeats)[d]);
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t extent;
+    if (llvm::MulOverflow(type.getShape()[d], (*repeats)[d], extent))
+      return ctx.fail("the tiled tensor has more than 2^40 elements");
+    outShape.push_back(extent);
+  }
   if (failed(ctx.checkShape(outShape, "the tiled tensor")))
     return failure();
   auto outType = RankedTensorType::get(outShape, type.getElementType());
@@ -625,25 +638,26 @@ LogicalResult convertTile(ImportContext &ctx, const Node &node, int64_t) {
     ctx.setOutput(node, 0, ctx.constant(DenseElementsAttr::get(outType, ArrayRef<Attribute>{})));
     return success();
   }
-  Value v = *x;
+  // [d0, d1, ..] -> [1, d0, 1, d1, ..], broadcast to [r0, d0, r1, d1, ..],
+  // then merged back: a constant number of ops however large the repeats
+  // (a concat of r copies took minutes for r in the millions).
+  SmallVector<int64_t> spread, broadcast;
   for (int64_t d = 0; d < rank; ++d) {
-    int64_t r = (*repeats)[d];
-    if (r == 1)
-      continue;
-    if (r == 0) {
-      auto empty = sliceAxis(ctx, v, d, 0, 0);
-      if (failed(empty))
-        return failure();
-      v = *empty;
-      continue;
-    }
-    SmallVector<Value> copies(r, v);
-    auto c = concat(ctx, copies, d);
-    if (failed(c))
-      return failure();
-    v = *c;
+    spread.append({1, type.getShape()[d]});
+    broadcast.append({(*repeats)[d], type.getShape()[d]});
   }
-  ctx.setOutput(node, 0, v);
+  auto spreadValue = ctx.reshape(*x, spread);
+  if (failed(spreadValue))
+    return failure();
+  Value all = ctx.splat(
+      RankedTensorType::get(broadcast, ctx.getBuilder().getI1Type()), 1.0);
+  auto wide = ctx.createInferred<WhereOp>(all, *spreadValue, *spreadValue);
+  if (failed(wide))
+    return failure();
+  auto r = ctx.reshape(*wide, outShape);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(node, 0, *r);
   return success();
 }
 
