@@ -30,6 +30,8 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Instrumentation/AddressSanitizer.h"
+#include "llvm/Transforms/Instrumentation/ThreadSanitizer.h"
 
 using namespace mlir;
 using namespace weft;
@@ -108,7 +110,15 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(MLIRContext &ctx,
       llvm::CodeGenOptLevel::Aggressive));
 }
 
-void optimize(llvm::Module &m, llvm::TargetMachine *tm) {
+void optimize(llvm::Module &m, llvm::TargetMachine *tm, Sanitizer sanitize) {
+  // The sanitizer passes only instrument functions that ask for it.
+  for (llvm::Function &f : m)
+    if (!f.isDeclaration()) {
+      if (sanitize == Sanitizer::Address)
+        f.addFnAttr(llvm::Attribute::SanitizeAddress);
+      else if (sanitize == Sanitizer::Thread)
+        f.addFnAttr(llvm::Attribute::SanitizeThread);
+    }
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
@@ -119,6 +129,17 @@ void optimize(llvm::Module &m, llvm::TargetMachine *tm) {
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
+  if (sanitize != Sanitizer::None)
+    pb.registerOptimizerLastEPCallback(
+        [sanitize](llvm::ModulePassManager &mpm, llvm::OptimizationLevel,
+                   llvm::ThinOrFullLTOPhase) {
+          if (sanitize == Sanitizer::Address) {
+            mpm.addPass(llvm::AddressSanitizerPass(llvm::AddressSanitizerOptions{}));
+          } else {
+            mpm.addPass(llvm::ModuleThreadSanitizerPass());
+            mpm.addPass(llvm::createModuleToFunctionPassAdaptor(llvm::ThreadSanitizerPass()));
+          }
+        });
   pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
 }
 
@@ -267,7 +288,7 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(tm->createDataLayout());
   emitModelInfo(*llvmModule, *desc, o.emit == EmitKind::Lib);
-  optimize(*llvmModule, tm.get());
+  optimize(*llvmModule, tm.get(), o.sanitize);
   if (!o.dumpIrDir.empty()) {
     std::string text;
     llvm::raw_string_ostream os(text);

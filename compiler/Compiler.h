@@ -17,6 +17,10 @@ namespace weft {
 
 enum class EmitKind { Weft, Linalg, LLVM, Asm, Obj, Lib };
 
+/// Instrumentation of the generated model code (for sanitizer builds of the
+/// application: the host must link the matching sanitizer runtime).
+enum class Sanitizer { None, Address, Thread };
+
 struct CompileOptions {
   std::string inputPath;
   std::string outputPath; ///< "-" prints text output to stdout
@@ -27,6 +31,7 @@ struct CompileOptions {
   std::string dumpIrDir;   ///< IR after every pass, one tree per stage
   std::string runtimeLibDir; ///< where libweft_runtime.so lives (for --emit=lib)
   int64_t targetWorkgroups = 32;
+  Sanitizer sanitize = Sanitizer::None;
 };
 
 /// Runs the whole flow. Returns failure after reporting diagnostics.

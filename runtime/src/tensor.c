@@ -23,10 +23,9 @@ size_t weft_dtype_size(weft_dtype_t dtype) {
   case WEFT_DTYPE_F64:
   case WEFT_DTYPE_U64:
     return 8;
-  case WEFT_DTYPE_INVALID:
+  default:
     return 0;
   }
-  return 0;
 }
 
 const char *weft_dtype_name(weft_dtype_t dtype) {
@@ -59,8 +58,9 @@ const char *weft_dtype_name(weft_dtype_t dtype) {
     return "bf16";
   case WEFT_DTYPE_INVALID:
     return "invalid";
+  default:
+    return "unknown";
   }
-  return "unknown";
 }
 
 /* -1 flags a view that describes no valid tensor (NULL, bad rank, negative

@@ -68,6 +68,9 @@ def main(argv=None):
                         help="comma-separated models to check (default: %(default)s)")
     parser.add_argument("--threads", default="1,2",
                         help="comma-separated CPU thread counts (default: %(default)s)")
+    parser.add_argument("--weftc-arg", action="append", default=[], dest="weftc_args",
+                        help="extra weftc argument (repeatable), e.g. "
+                             "--weftc-arg=--sanitize=address")
     parser.add_argument("--stack-kb", type=int, default=0,
                         help="run weft-run with this stack limit (KiB), so a "
                              "kernel that keeps temporaries on the calling "
@@ -97,7 +100,7 @@ def main(argv=None):
         if os.path.exists(lib):
             os.remove(lib)
         ok, out = run([args.weftc, os.path.join(workdir, f"{model}.onnx"),
-                       "--emit=lib", "-o", lib], timeout=COMPILE_TIMEOUT_S)
+                       "--emit=lib", "-o", lib] + args.weftc_args, timeout=COMPILE_TIMEOUT_S)
         if ok and not os.path.exists(lib):
             ok, out = False, out + f"\nweftc exited 0 but did not write {lib}"
         if not ok:

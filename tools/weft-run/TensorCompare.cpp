@@ -130,7 +130,7 @@ static std::string formatElement(const HostTensor &tensor, int64_t index) {
   case WEFT_DTYPE_U64:
     os << load<uint64_t>(tensor, index);
     break;
-  case WEFT_DTYPE_INVALID:
+  default:
     os << "?";
     break;
   }

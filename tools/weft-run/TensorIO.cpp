@@ -252,7 +252,7 @@ static void copyTypedData(const onnx::TensorProto &proto, HostTensor &tensor) {
       out[i] = field.Get(i) != 0;
     return;
   }
-  case WEFT_DTYPE_INVALID:
+  default:
     return;
   }
 }

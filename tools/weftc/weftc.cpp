@@ -40,6 +40,12 @@ static cl::opt<std::string> target("target", cl::desc("Target: cpu (cuda is not 
                                    cl::init("cpu"));
 static cl::opt<std::string> dumpIrDir("dump-ir-dir", cl::desc("Write the IR after every pass here"),
                                       cl::init(""));
+static cl::opt<weft::Sanitizer> sanitize(
+    "sanitize", cl::desc("Instrument the generated code (link the host with the same sanitizer)"),
+    cl::init(weft::Sanitizer::None),
+    cl::values(clEnumValN(weft::Sanitizer::None, "none", "no instrumentation"),
+               clEnumValN(weft::Sanitizer::Address, "address", "AddressSanitizer"),
+               clEnumValN(weft::Sanitizer::Thread, "thread", "ThreadSanitizer")));
 static cl::opt<int64_t> workgroups("max-workgroups",
                                    cl::desc("Upper bound on workgroups per dispatch"),
                                    cl::init(32));
@@ -59,6 +65,7 @@ int main(int argc, char **argv) {
   options.dumpIrDir = dumpIrDir;
   options.modelName = modelName;
   options.targetWorkgroups = workgroups;
+  options.sanitize = sanitize;
   if (target != "cpu") {
     errs() << "weftc: error: --target=" << target << " is not supported yet (only cpu)\n";
     return 1;

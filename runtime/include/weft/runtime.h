@@ -73,6 +73,11 @@ typedef enum weft_dtype_t {
   WEFT_DTYPE_U32 = 12,
   WEFT_DTYPE_U64 = 13,
   WEFT_DTYPE_BF16 = 16,
+  /* Not dtypes: they make every int32 value a valid weft_dtype_t, so C++
+   * callers may pass any number (the runtime answers "unknown") without
+   * undefined behaviour, and the enum stays 32 bits wide. */
+  WEFT_DTYPE_RANGE_MIN_ = -0x7fffffff - 1,
+  WEFT_DTYPE_RANGE_MAX_ = 0x7fffffff,
 } weft_dtype_t;
 
 /* Size in bytes of one element; 0 for an unknown dtype. */
