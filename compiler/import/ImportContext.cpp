@@ -479,17 +479,27 @@ static std::string typeName(Type t) {
   return s;
 }
 
-FailureOr<TypedAttr> ImportContext::constantElement(const onnx::NodeProto &node,
-                                                    int index, StringRef what,
-                                                    Type elementType) {
-  auto attr = constantInput(node, index, what);
+/// Input `index` of `node` as a constant with exactly one element.
+static FailureOr<DenseElementsAttr> singleConstant(ImportContext &ctx,
+                                                   const onnx::NodeProto &node,
+                                                   int index, StringRef what) {
+  auto attr = ctx.constantInput(node, index, what);
   if (failed(attr))
     return failure();
   if (attr->getNumElements() != 1) {
-    (void)emitError("input #" + Twine(index) + " (" + what +
-                    ") must hold exactly one value");
+    (void)ctx.emitError("input #" + Twine(index) + " (" + what +
+                        ") must hold exactly one value");
     return failure();
   }
+  return attr;
+}
+
+FailureOr<TypedAttr> ImportContext::constantElement(const onnx::NodeProto &node,
+                                                    int index, StringRef what,
+                                                    Type elementType) {
+  auto attr = singleConstant(*this, node, index, what);
+  if (failed(attr))
+    return failure();
   if (attr->getElementType() != elementType) {
     (void)emitError("input #" + Twine(index) + " (" + what + ") has element type " +
                     typeName(attr->getElementType()) + " but must be " +
@@ -501,14 +511,9 @@ FailureOr<TypedAttr> ImportContext::constantElement(const onnx::NodeProto &node,
 
 FailureOr<double> ImportContext::constantScalar(const onnx::NodeProto &node,
                                                 int index, StringRef what) {
-  auto attr = constantInput(node, index, what);
+  auto attr = singleConstant(*this, node, index, what);
   if (failed(attr))
     return failure();
-  if (attr->getNumElements() != 1) {
-    (void)emitError("input #" + Twine(index) + " (" + what +
-                    ") must hold exactly one value");
-    return failure();
-  }
   Type elt = attr->getElementType();
   if (isa<FloatType>(elt))
     return (*attr->getValues<APFloat>().begin()).convertToDouble();
