@@ -1,0 +1,918 @@
+"""The graph generators of the differential tests: one family of cases per
+op group (binary, unary, casts, matmul, conv, pooling, normalization,
+reductions, shape ops, chains, invalid models); see gen_differential.py."""
+
+import argparse
+import concurrent.futures
+import fnmatch
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zlib
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper, shape_inference
+import onnxruntime as ort
+
+from diff_model import *  # noqa: F401,F403 (the case vocabulary)
+from diff_model import _np_name, _short  # noqa: F401
+
+# ---------------------------------------------------------------------------
+# The case families
+# ---------------------------------------------------------------------------
+
+I64_MAX = np.iinfo(np.int64).max
+I64_MIN = np.iinfo(np.int64).min
+
+
+def i64(*v):
+    return np.array(v, dtype=np.int64)
+
+
+def scalar(value, dtype_name):
+    return np.array(value, dtype=dt(dtype_name).np)
+
+
+BINARY_SHAPES = [
+    ("same_2x3x5", (2, 3, 5), (2, 3, 5)),
+    ("bcast_3x1_1x4", (3, 1), (1, 4)),
+    ("bcast_rank_2x3x4_4", (2, 3, 4), (4,)),
+    ("scalar_rhs_2x3", (2, 3), ()),
+    ("rank0", (), ()),
+    ("empty_0x3_1x3", (0, 3), (1, 3)),
+    ("size1_1_7", (1,), (7,)),
+    ("large_9x67", (9, 67), (9, 67)),
+]
+
+
+def gen_binary(g):
+    for op in ["Add", "Sub", "Mul", "Div"]:
+        for d in NUMERIC:
+            full = d in ("f32", "i64", "i32", "f64")
+            shapes = BINARY_SHAPES if full else BINARY_SHAPES[:2]
+            rdom = "divisor" if op == "Div" else "any"
+            for tag, sa, sb in shapes:
+                g.single(op, tag, [In("a", d, sa), In("b", d, sb, rdom)])
+            # A constant right operand: the importer keeps it as a weft.constant.
+            b = make_values(dt(d), (4,), rdom, np.random.default_rng(7), 0)
+            g.single(op, "const_rhs_3x4", [In("a", d, (3, 4)), Const("b", b)])
+        if op == "Add":
+            for d in ALL:
+                b = make_values(dt(d), (4,), "any", np.random.default_rng(8), 0)
+                g.single(op if d != "bool" else "Or", "typed_const_rhs_3x4",
+                         [In("a", d, (3, 4)), Const("b", b, typed=True)])
+        # Both operands constant: folded at import time for integers.
+        for d in ["i64", "i32", "i8", "u8", "u64", "f32"]:
+            dd = dt(d)
+            a = make_values(dd, (2, 5), "any", np.random.default_rng(11), 0)
+            b = make_values(dd, (5,), "divisor" if op == "Div" else "any",
+                            np.random.default_rng(12), 0)
+            g.single(op, "const_fold_2x5", [Const("a", a), Const("b", b)])
+    # Pow: base and exponent types may differ.
+    for db, de, bdom, edom in [("f32", "f32", "any", "any"), ("f64", "f64", "any", "any"),
+                               ("f16", "f16", "small", "expo"), ("f32", "i64", "any", "expo"),
+                               ("f32", "i32", "any", "expo"), ("i32", "i32", "small", "expo"),
+                               ("i64", "i64", "small", "expo"), ("i64", "f32", "small", "expo"),
+                               ("f64", "i64", "any", "expo")]:
+        g.single("Pow", "same_3x4", [In("a", db, (3, 4), bdom), In("b", de, (3, 4), edom)],
+                 dtypes=f"{db}_{de}")
+        g.single("Pow", "bcast_2x3x4_scalar", [In("a", db, (2, 3, 4), bdom), In("b", de, (), edom)],
+                 dtypes=f"{db}_{de}")
+    g.single("Pow", "const_exp2_3x4", [In("a", "f32", (3, 4)), Const("b", scalar(2.0, "f32"))])
+    g.single("Pow", "const_exp_half_3x4", [In("a", "f32", (3, 4)), Const("b", scalar(0.5, "f32"))])
+    # PRelu: slope broadcasts to X.
+    for d in ["f32", "f64", "f16", "i32", "i64", "u32", "u64"]:
+        g.single("PRelu", "same_2x3x4", [In("x", d, (2, 3, 4)), In("s", d, (2, 3, 4))], opset=16)
+        g.single("PRelu", "per_channel_2x3x4x5_3x1x1",
+                 [In("x", d, (2, 3, 4, 5)), In("s", d, (3, 1, 1))], opset=16)
+    g.single("PRelu", "scalar_slope_2x3", [In("x", "f32", (2, 3)), In("s", "f32", (1,))])
+    g.single("PRelu", "const_slope_2x3", [In("x", "f32", (2, 3)),
+                                          Const("s", np.array([0.25, -1.5, 0.0], np.float32))])
+    # Boolean logic.
+    for op in ["And", "Or", "Xor"]:
+        for tag, sa, sb in [("same_2x3x5", (2, 3, 5), (2, 3, 5)), ("bcast_3x1_1x4", (3, 1), (1, 4)),
+                            ("rank0", (), ()), ("empty_0x3_3", (0, 3), (3,)),
+                            ("large_5x67", (5, 67), (5, 67))]:
+            g.single(op, tag, [In("a", "bool", sa), In("b", "bool", sb)])
+    for tag, s in [("r3_2x3x5", (2, 3, 5)), ("rank0", ()), ("empty_0x4", (0, 4)), ("large_130", (130,))]:
+        g.single("Not", tag, [In("x", "bool", s)])
+
+
+def gen_variadic(g):
+    for op in ["Max", "Min"]:
+        for d in NUMERIC:
+            g.single(op, "two_bcast_3x1_4", [In("a", d, (3, 1)), In("b", d, (4,))])
+            if d in ("f32", "i64", "u8", "f16"):
+                g.single(op, "one_2x3", [In("a", d, (2, 3))])
+                g.single(op, "three_2x3_3_1", [In("a", d, (2, 3)), In("b", d, (3,)), In("c", d, (1,))])
+                g.single(op, "same_4x33", [In("a", d, (4, 33)), In("b", d, (4, 33))])
+        g.single(op, "nan_vs_number_f32", [In("a", "f32", (8,)), In("b", "f32", (8,))],
+                 dtypes="f32", data=[{"a": np.array([np.nan, 1, np.nan, -np.inf, 0.0, -0.0, np.inf, 2],
+                                                    np.float32),
+                                      "b": np.array([1, np.nan, np.nan, 3, -0.0, 0.0, np.nan, -2],
+                                                    np.float32)}])
+    for op in ["Sum", "Mean"]:
+        for d in FLOATS:
+            g.single(op, "one_2x3", [In("a", d, (2, 3))])
+            g.single(op, "two_same_2x3x4", [In("a", d, (2, 3, 4)), In("b", d, (2, 3, 4))])
+            g.single(op, "three_bcast_2x3_3_1",
+                     [In("a", d, (2, 3)), In("b", d, (3,)), In("c", d, (1,))])
+        g.single(op, "int_two_2x3", [In("a", "i32", (2, 3)), In("b", "i32", (2, 3))])
+
+
+def gen_compare(g):
+    for op in ["Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual"]:
+        for d in ALL:
+            g.single(op, "same_3x5", [In("a", d, (3, 5)), In("b", d, (3, 5), ("like", "a"))])
+            if d in ("f32", "i64", "u8", "bool"):
+                g.single(op, "bcast_3x1_1x4", [In("a", d, (3, 1)), In("b", d, (1, 4))])
+                g.single(op, "rank0", [In("a", d, ()), In("b", d, ())])
+                g.single(op, "empty_0x3_3", [In("a", d, (0, 3)), In("b", d, (3,))])
+    for d in ALL:
+        g.single("Where", "same_3x5", [In("c", "bool", (3, 5)), In("a", d, (3, 5)), In("b", d, (3, 5))])
+    for d in ["f32", "i64", "u8", "bool", "f16"]:
+        g.single("Where", "bcast_3x1_1x4_scalar",
+                 [In("c", "bool", (3, 1)), In("a", d, (1, 4)), In("b", d, ())])
+        g.single("Where", "bcast_cond_4_2x3x4", [In("c", "bool", (4,)), In("a", d, (2, 3, 4)),
+                                                 In("b", d, (2, 1, 4))])
+    g.single("Where", "empty_0x4", [In("c", "bool", (0, 4)), In("a", "f32", (1, 4)), In("b", "f32", (0, 1))])
+    g.single("Where", "const_cond_2x3",
+             [Const("c", np.array([[True, False, True], [False, False, True]])),
+              In("a", "f32", (2, 3)), In("b", "f32", (2, 3))], dtypes="f32")
+
+
+UNARY_FLOAT = ["Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Reciprocal", "Floor", "Ceil", "Round",
+               "Sin", "Cos", "Tan", "Atan", "Sinh", "Cosh", "Erf", "Softplus", "Softsign"]
+UNARY_SHAPES = [("r3_3x5x7", (3, 5, 7)), ("rank0", ()), ("empty_2x0", (2, 0))]
+
+
+def gen_unary(g):
+    for op in UNARY_FLOAT:
+        for d in FLOATS:
+            for tag, s in UNARY_SHAPES:
+                g.single(op, tag, [In("x", d, s)])
+        g.single(op, "large_1000", [In("x", "f32", (1000,))])
+    # Round is half-to-even; these are the ties and near-ties.
+    g.single("Round", "ties_f32", [In("x", "f32", (12,))], dtypes="f32",
+             data=[{"x": np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999997, 3.5, -3.5,
+                                   8388609.0, 4.5, -0.0], np.float32)}])
+    # (onnxruntime refuses integer Erf although the ONNX schema allows it.)
+    for op in ["Relu", "Neg", "Abs", "Sign"]:
+        for d in NUMERIC:
+            g.single(op, "r2_4x7", [In("x", d, (4, 7))])
+            if d in ("f32", "i64", "u8", "i8"):
+                g.single(op, "rank0", [In("x", d, ())])
+                g.single(op, "empty_0x3", [In("x", d, (0, 3))])
+    # Neg/Abs of small integer constants fold at import time.
+    for op in ["Neg", "Abs"]:
+        for d in ["i64", "i32", "i8"]:
+            g.single(op, "const_fold_6", [Const("x", np.array(int_edges(dt(d))[-6:], dt(d).np))])
+    for op, variants in ACTIVATIONS.items():
+        for d in FLOATS:
+            for tag, attrs in variants:
+                g.single(op, tag, [In("x", d, (3, 4, 5))], attrs=attrs)
+        g.single(op, "rank0", [In("x", "f32", ())], attrs=variants[0][1])
+    for d in ["i32", "i8", "u8"]:
+        g.single("Shrink", "int_default", [In("x", d, (3, 4))])
+    for d in FLOATS:
+        # (The f16 erf cancellation is pinned by Gelu.f16.erf_cancellation;
+        # here it would depend on the random values, so f16 is looser.)
+        g.single("Gelu", "none", [In("x", d, (3, 4, 5))], opset=20, **({"atol": 2e-3} if d == "f16" else {}))
+        # ONNX's function body for the tanh form spells its constants as
+        # floats, and onnxruntime follows it in f64 too; exact constants are
+        # as good, so f64 accepts the difference (~3e-8 relative).
+        g.single("Gelu", "tanh", [In("x", d, (3, 4, 5))], attrs={"approximate": "tanh"}, opset=20,
+                 **({"rtol": 1e-7, "atol": 1e-8} if d == "f64" else {}))
+        g.single("Mish", "default", [In("x", d, (3, 4, 5))], opset=18)
+
+
+ACTIVATIONS = {
+    "LeakyRelu": [("default", {}), ("alpha_0.2", {"alpha": 0.2}), ("alpha_neg", {"alpha": -1.5})],
+    "Elu": [("default", {}), ("alpha_0.5", {"alpha": 0.5})],
+    "Selu": [("default", {}), ("custom", {"alpha": 2.0, "gamma": 0.5})],
+    "HardSigmoid": [("default", {}), ("custom", {"alpha": 0.5, "beta": 0.25})],
+    "Celu": [("default", {}), ("alpha_2", {"alpha": 2.0})],
+    "ThresholdedRelu": [("default", {}), ("alpha_0.5", {"alpha": 0.5}), ("alpha_neg", {"alpha": -1.0})],
+    "HardSwish": [("default", {})],
+    "Shrink": [("default", {}), ("bias_lambd", {"bias": 1.5, "lambd": 1.0})],
+}
+
+
+def cast_domain(s, t):
+    """Out-of-range and NaN float -> int conversions are undefined in C++ (and
+    so in onnxruntime): such casts stay inside the target's range."""
+    sd, td = dt(s), dt(t)
+    if not (sd.is_float and td.is_int):
+        return "any"
+    ii = np.iinfo(td.np)
+    fmax = float(np.finfo(sd.np).max)
+    hi = float(np.nextafter(sd.np.type(min(float(ii.max), fmax)), sd.np.type(0)))
+    lo = max(float(ii.min), -fmax)
+    return ("range", lo, hi)
+
+
+def gen_clip_cast(g):
+    for d in NUMERIC:
+        dd = dt(d)
+        lo = np.array(-2 if not dd.is_unsigned else 3, dd.np)
+        hi = np.array(5, dd.np)
+        g.single("Clip", "min_max", [In("x", d, (4, 7)), Const("lo", lo), Const("hi", hi)])
+        g.single("Clip", "min_only", [In("x", d, (4, 7)), Const("lo", lo)])
+        g.single("Clip", "max_only", [In("x", d, (4, 7)), None, Const("hi", hi)])
+        if d in ("f32", "i64", "u8", "i8", "f16"):
+            g.single("Clip", "none", [In("x", d, (4, 7))])
+            g.single("Clip", "min_gt_max", [In("x", d, (4, 7)), Const("lo", hi), Const("hi", lo)])
+            g.single("Clip", "min_eq_max", [In("x", d, (4, 7)), Const("lo", hi), Const("hi", hi)])
+            g.single("Clip", "rank0", [In("x", d, ()), Const("lo", lo), Const("hi", hi)])
+    g.single("Clip", "extreme_bounds_i64",
+             [In("x", "i64", (4, 7)), Const("lo", scalar(I64_MIN + 1, "i64")),
+              Const("hi", scalar(I64_MAX - 1, "i64"))], dtypes="i64")
+    g.single("Clip", "opset11_min_max", [In("x", "f32", (4, 7)), Const("lo", scalar(-1.5, "f32")),
+                                         Const("hi", scalar(0.5, "f32"))], opset=11)
+    g.single("Clip", "opset6_attrs", [In("x", "f32", (4, 7))], attrs={"min": -1.5, "max": 0.5}, opset=6)
+    g.single("Clip", "runtime_min", [In("x", "f32", (4, 7)), In("lo", "f32", ())])
+    g.single("Clip", "nan_bounds_f32", [In("x", "f32", (4, 7)), Const("lo", scalar(np.nan, "f32")),
+                                        Const("hi", scalar(1.0, "f32"))])
+    # Cast: every supported pair.
+    for s in ALL:
+        for t in ALL:
+            if s == t:
+                continue
+            sd, td = dt(s), dt(t)
+            g.single("Cast", f"to_{t}", [In("x", s, (4, 6), cast_domain(s, t))], attrs={"to": td.onnx},
+                     exact=sd.is_float and td.is_float)
+    g.single("Cast", "to_i64.rank0", [In("x", "f32", (), ("range", -1e6, 1e6))],
+             attrs={"to": TensorProto.INT64})
+    g.single("Cast", "to_f16.empty", [In("x", "f32", (0, 5))], attrs={"to": TensorProto.FLOAT16})
+    g.single("Cast", "to_same", [In("x", "f32", (3, 4))], attrs={"to": TensorProto.FLOAT}, exact=True)
+    g.single("Cast", "to_f32.const_fold", [Const("x", np.array([1, -2, 300, -(2 ** 40)], np.int64))],
+             attrs={"to": TensorProto.FLOAT})
+    g.single("Cast", "to_u8.const_fold", [Const("x", np.array([1.7, -0.2, 200.9, 255.0], np.float32))],
+             attrs={"to": TensorProto.UINT8})
+    g.single("Cast", "to_i8.const_fold_bool", [Const("x", np.array([True, False, True]))],
+             attrs={"to": TensorProto.INT8})
+    for s, t in [("f32", "i64"), ("i32", "f32"), ("u8", "f32"), ("bool", "f32"), ("f64", "f16")]:
+        g.single("CastLike", f"like_{t}", [In("x", s, (3, 4), cast_domain(s, t)),
+                                           In("l", t, (1,))],
+                 exact=dt(s).is_float and dt(t).is_float)
+    for d in ALL:
+        g.single("Identity", "r2_3x4", [In("x", d, (3, 4))], exact=True)
+    g.single("Identity", "rank0", [In("x", "f32", ())], exact=True)
+    g.single("Identity", "empty_0x2", [In("x", "i64", (0, 2))], exact=True)
+    for d in ALL:
+        g.add(Case(f"Identity.{d}.typed_io", "Identity", [("Identity", ["x"], ["y"], {})],
+                   [In("x", d, (2, 5))], ["y"], exact=True, typed_io=True))
+    g.single("Dropout", "default", [In("x", "f32", (3, 4))], exact=True)
+    g.single("Dropout", "ratio_training_false", [In("x", "f32", (3, 4)), Const("r", scalar(0.3, "f32")),
+                                                  Const("t", np.array(False))], exact=True)
+    g.single("Dropout", "opset10_ratio_attr", [In("x", "f32", (3, 4))], attrs={"ratio": 0.2},
+             opset=10, exact=True)
+    g.single("Dropout", "training_true", [In("x", "f32", (3, 4)), Const("r", scalar(0.0, "f32")),
+                                           Const("t", np.array(True))], exact=True)
+    g.single("Dropout", "mask_output", [In("x", "f32", (3, 4))], outputs=2, exact=True)
+
+
+def gen_matmul(g):
+    shapes = [("2d_3x4_4x5", (3, 4), (4, 5)), ("vec_lhs_4_4x5", (4,), (4, 5)),
+              ("vec_rhs_3x4_4", (3, 4), (4,)), ("vec_vec_4_4", (4,), (4,)),
+              ("batch_2x3x4_4x5", (2, 3, 4), (4, 5)), ("bcast_batch_2x1x3x4_3x4x2", (2, 1, 3, 4), (3, 4, 2)),
+              ("batch_1x3x4_2x4x5", (1, 3, 4), (2, 4, 5)), ("k0_3x0_0x5", (3, 0), (0, 5)),
+              ("m0_0x4_4x5", (0, 4), (4, 5)), ("large_17x33_33x9", (17, 33), (33, 9)),
+              ("vec_lhs_batch_4_2x4x3", (4,), (2, 4, 3))]
+    for d in ["f32", "f64", "f16", "i32", "i64", "u32", "u64"]:
+        dom = "mod" if dt(d).is_int else "finite"
+        for tag, sa, sb in (shapes if d in ("f32", "i64") else shapes[:5]):
+            g.single("MatMul", tag, [In("a", d, sa, dom), In("b", d, sb, dom)], accumulate=True)
+    g.single("MatMul", "specials_3x4_4x5", [In("a", "f32", (3, 4)), In("b", "f32", (4, 5))],
+             accumulate=True)
+    g.single("MatMul", "const_rhs_3x4_4x5", [In("a", "f32", (3, 4), "finite"),
+                                             Const("b", make_values(dt("f32"), (4, 5), "finite",
+                                                                    np.random.default_rng(3), 1))],
+             accumulate=True)
+    gemm = [("plain", {}, (3, 4), (4, 5), None), ("transA", {"transA": 1}, (4, 3), (4, 5), None),
+            ("transB", {"transB": 1}, (3, 4), (5, 4), None),
+            ("transAB", {"transA": 1, "transB": 1}, (4, 3), (5, 4), None),
+            ("alpha_beta_c_mn", {"alpha": 0.5, "beta": 2.0}, (3, 4), (4, 5), (3, 5)),
+            ("c_scalar", {}, (3, 4), (4, 5), ()), ("c_n", {}, (3, 4), (4, 5), (5,)),
+            ("c_1xn", {}, (3, 4), (4, 5), (1, 5)), ("c_mx1", {}, (3, 4), (4, 5), (3, 1)),
+            ("beta0_c", {"beta": 0.0}, (3, 4), (4, 5), (3, 5)),
+            ("alpha0", {"alpha": 0.0}, (3, 4), (4, 5), (3, 5)),
+            ("large_transB_c", {"transB": 1}, (13, 40), (17, 40), (17,))]
+    for d in ["f32", "f64", "f16", "i32", "i64", "u32", "u64"]:
+        dom = "mod" if dt(d).is_int else "finite"
+        for tag, attrs, sa, sb, sc in (gemm if d == "f32" else gemm[:5]):
+            if dt(d).is_int and ("alpha" in attrs or "beta" in attrs):
+                continue
+            args = [In("a", d, sa, dom), In("b", d, sb, dom)]
+            if sc is not None:
+                args.append(In("c", d, sc, dom))
+            g.single("Gemm", tag, args, attrs=attrs, accumulate=True)
+    g.single("Gemm", "beta0_c_nan", [In("a", "f32", (3, 4), "finite"), In("b", "f32", (4, 5), "finite"),
+                                     In("c", "f32", (3, 5))], attrs={"beta": 0.0}, accumulate=True,
+             dtypes="f32")
+    g.single("Gemm", "const_b_c", [In("a", "f32", (3, 4), "finite"),
+                                   Const("b", make_values(dt("f32"), (4, 5), "finite",
+                                                          np.random.default_rng(4), 1)),
+                                   Const("c", make_values(dt("f32"), (5,), "finite",
+                                                          np.random.default_rng(5), 1))],
+             accumulate=True, dtypes="f32")
+
+
+def gen_conv(g):
+    # (tag, x shape, w shape, attrs, with bias)
+    variants = [
+        ("basic_3x3", (1, 2, 5, 5), (3, 2, 3, 3), {}, False),
+        ("bias", (1, 2, 5, 5), (3, 2, 3, 3), {}, True),
+        ("pads_1", (1, 2, 5, 5), (3, 2, 3, 3), {"pads": [1, 1, 1, 1]}, True),
+        ("pads_asym", (1, 2, 5, 6), (2, 2, 3, 3), {"pads": [0, 1, 2, 1]}, False),
+        ("strides_2", (1, 2, 7, 7), (2, 2, 3, 3), {"strides": [2, 2]}, True),
+        ("strides_2x1_pads", (2, 3, 6, 5), (4, 3, 3, 2), {"strides": [2, 1], "pads": [1, 0, 1, 1]}, True),
+        ("dilations_2", (1, 2, 7, 7), (2, 2, 3, 3), {"dilations": [2, 2]}, False),
+        ("group_2", (1, 4, 5, 5), (6, 2, 3, 3), {"group": 2}, True),
+        ("depthwise", (2, 3, 6, 6), (3, 1, 3, 3), {"group": 3, "pads": [1, 1, 1, 1]}, True),
+        ("same_upper_s2", (1, 2, 6, 7), (3, 2, 4, 3), {"auto_pad": "SAME_UPPER", "strides": [2, 2]}, False),
+        ("same_lower_s2", (1, 2, 6, 7), (3, 2, 4, 3), {"auto_pad": "SAME_LOWER", "strides": [2, 2]}, False),
+        ("same_upper_s1", (1, 2, 5, 5), (2, 2, 2, 2), {"auto_pad": "SAME_UPPER"}, True),
+        ("valid", (1, 2, 5, 6), (2, 2, 3, 3), {"auto_pad": "VALID"}, False),
+        ("k1x1", (2, 5, 4, 4), (3, 5, 1, 1), {}, True),
+        ("k2x3_kernel_shape", (1, 2, 5, 6), (2, 2, 2, 3), {"kernel_shape": [2, 3]}, False),
+        ("large_8ch", (1, 8, 12, 12), (16, 8, 3, 3), {"pads": [1, 1, 1, 1]}, True),
+    ]
+    for d in FLOATS:
+        for tag, xs, ws, attrs, bias in (variants if d == "f32" else variants[:3] + variants[7:9]):
+            args = [In("x", d, xs, "finite"), In("w", d, ws, "finite")]
+            if bias:
+                args.append(In("b", d, (ws[0],), "finite"))
+            g.single("Conv", tag, args, attrs=attrs, accumulate=True)
+    g.single("Conv", "const_weights", [In("x", "f32", (1, 2, 5, 5), "finite"),
+                                       Const("w", make_values(dt("f32"), (3, 2, 3, 3), "finite",
+                                                              np.random.default_rng(6), 1)),
+                                       Const("b", np.array([0.5, -1.0, 2.0], np.float32))],
+             attrs={"pads": [1, 1, 1, 1]}, accumulate=True, dtypes="f32")
+    # -inf weight over the zero padding: 0 * -inf is NaN in the padded
+    # positions, as ONNX's zero padding implies.
+    w = np.ones((1, 1, 3, 3), np.float32)
+    w[0, 0, 0, 0] = -np.inf
+    g.single("Conv", "neg_inf_weight_pads", [In("x", "f32", (1, 1, 4, 4), "pos"), Const("w", w)],
+             attrs={"pads": [1, 1, 1, 1]}, accumulate=True, dtypes="f32")
+    g.single("Conv", "specials_input", [In("x", "f32", (1, 2, 5, 5)), In("w", "f32", (2, 2, 3, 3), "finite")],
+             accumulate=True)
+    g.single("Conv", "conv1d_rejected", [In("x", "f32", (1, 2, 7)), In("w", "f32", (3, 2, 3))],
+             accumulate=True)
+    g.single("Conv", "conv3d_rejected", [In("x", "f32", (1, 2, 4, 4, 4)), In("w", "f32", (3, 2, 2, 2, 2))],
+             accumulate=True)
+
+
+POOL_VARIANTS = [
+    ("k2_s2", (1, 2, 6, 6), {"kernel_shape": [2, 2], "strides": [2, 2]}),
+    ("k3_s1_p1", (2, 3, 5, 5), {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}),
+    ("k3_s2_ceil", (1, 2, 6, 6), {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1}),
+    ("k3_s2_ceil_pads", (1, 1, 7, 7), {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1,
+                                       "pads": [1, 1, 1, 1]}),
+    ("same_upper_s2", (1, 2, 5, 7), {"kernel_shape": [3, 2], "strides": [2, 2], "auto_pad": "SAME_UPPER"}),
+    ("same_lower_s2", (1, 2, 5, 7), {"kernel_shape": [3, 2], "strides": [2, 2], "auto_pad": "SAME_LOWER"}),
+    ("valid_k2x3", (1, 2, 5, 7), {"kernel_shape": [2, 3], "auto_pad": "VALID"}),
+    ("pads_asym", (1, 2, 5, 5), {"kernel_shape": [3, 3], "pads": [0, 1, 2, 0]}),
+    ("large_16x16", (1, 4, 16, 16), {"kernel_shape": [3, 3], "strides": [1, 1], "pads": [1, 1, 1, 1]}),
+]
+
+
+def gen_pool(g):
+    for d in ["f32", "f64", "f16", "i8", "u8"]:
+        variants = POOL_VARIANTS if d in ("f32",) else POOL_VARIANTS[:3]
+        for tag, xs, attrs in variants:
+            g.single("MaxPool", tag, [In("x", d, xs, "nonan")], attrs=attrs)
+        g.single("MaxPool", "dilations_2", [In("x", d, (1, 1, 7, 7), "nonan")],
+                 attrs={"kernel_shape": [2, 2], "dilations": [2, 2]})
+    g.single("MaxPool", "nan_input", [In("x", "f32", (1, 1, 4, 4))],
+             attrs={"kernel_shape": [2, 2], "strides": [2, 2]},
+             data=[{"x": np.array([[[[np.nan, 1, 2, 3], [4, 5, np.nan, np.nan],
+                                     [-np.inf, -np.inf, 1, np.nan], [-np.inf, -np.inf, 0, 0]]]],
+                                  np.float32)}])
+    g.single("MaxPool", "storage_order_1", [In("x", "f32", (1, 2, 4, 4), "nonan")],
+             attrs={"kernel_shape": [2, 2], "storage_order": 1})
+    g.single("MaxPool", "indices_rejected", [In("x", "f32", (1, 2, 4, 4))],
+             attrs={"kernel_shape": [2, 2]}, outputs=2, exact=True)
+    g.single("MaxPool", "pool1d_rejected", [In("x", "f32", (1, 2, 8))],
+             attrs={"kernel_shape": [2]}, exact=True)
+    for d in FLOATS:
+        variants = POOL_VARIANTS if d == "f32" else POOL_VARIANTS[:3]
+        for tag, xs, attrs in variants:
+            g.single("AveragePool", tag, [In("x", d, xs, "finite")], attrs=attrs, accumulate=True)
+            if "pads" in attrs or "auto_pad" in attrs or "ceil_mode" in attrs:
+                a = dict(attrs, count_include_pad=1)
+                g.single("AveragePool", tag + "_include_pad", [In("x", d, xs, "finite")], attrs=a,
+                         accumulate=True)
+        g.single("AveragePool", "dilations_2_op19", [In("x", d, (1, 1, 7, 7), "finite")],
+                 attrs={"kernel_shape": [2, 2], "dilations": [2, 2]}, opset=19, accumulate=True)
+    g.single("AveragePool", "specials", [In("x", "f32", (1, 2, 4, 4))],
+             attrs={"kernel_shape": [2, 2], "strides": [2, 2]}, accumulate=True)
+    for op in ["GlobalAveragePool", "GlobalMaxPool"]:
+        for d in FLOATS:
+            for tag, xs in [("r4_2x3x4x5", (2, 3, 4, 5)), ("r3_2x3x7", (2, 3, 7)),
+                            ("r5_1x2x3x2x2", (1, 2, 3, 2, 2)), ("1x1_spatial", (2, 3, 1, 1))]:
+                g.single(op, tag, [In("x", d, xs, "nonan" if op == "GlobalMaxPool" else "finite")],
+                         accumulate=op == "GlobalAveragePool")
+
+
+def gen_norm(g):
+    for d in FLOATS:
+        for tag, xs in [("r4_2x3x4x5", (2, 3, 4, 5)), ("r2_4x3", (4, 3)), ("r3_2x3x6", (2, 3, 6))]:
+            c = xs[1]
+            args = [In("x", d, xs, "finite"), In("s", d, (c,), "finite"), In("b", d, (c,), "finite"),
+                    In("m", d, (c,), "finite"), In("v", d, (c,), "pos")]
+            g.single("BatchNormalization", tag, args, opset=15, accumulate=True)
+        g.single("BatchNormalization", "epsilon_0.1_const_stats",
+                 [In("x", d, (2, 3, 4, 4), "finite"), Const("s", np.array([1, 0.5, -2], dt(d).np)),
+                  Const("b", np.array([0, 1, -1], dt(d).np)), Const("m", np.array([0.5, -1, 0], dt(d).np)),
+                  Const("v", np.array([1, 0, 4], dt(d).np))],
+                 attrs={"epsilon": 0.1}, opset=15, accumulate=True, dtypes=d)
+    g.single("BatchNormalization", "training_rejected",
+             [In("x", "f32", (2, 3, 4)), In("s", "f32", (3,)), In("b", "f32", (3,)),
+              In("m", "f32", (3,)), In("v", "f32", (3,), "pos")],
+             attrs={"training_mode": 1}, outputs=3, opset=15)
+    g.single("BatchNormalization", "opset9", [In("x", "f32", (2, 3, 4), "finite"), In("s", "f32", (3,), "finite"),
+                                              In("b", "f32", (3,), "finite"), In("m", "f32", (3,), "finite"),
+                                              In("v", "f32", (3,), "pos")], opset=9, accumulate=True)
+    for d in FLOATS:
+        for tag, xs, axis, bias in [("axis_last", (2, 3, 8), -1, True), ("axis_1", (2, 3, 4), 1, True),
+                                    ("axis_0_nobias", (3, 4), 0, False), ("axis_neg2", (2, 5, 3), -2, False)]:
+            norm_shape = xs[axis:] if axis >= 0 else xs[len(xs) + axis:]
+            args = [In("x", d, xs, "finite"), In("s", d, norm_shape, "finite")]
+            if bias:
+                args.append(In("b", d, norm_shape, "finite"))
+            # stash_type 1 (the default) computes the statistics in f32 even for
+            # f64 inputs, as the ONNX function body does; onnxruntime stays in
+            # f64, so f64 gets f32's tolerance.
+            g.single("LayerNormalization", tag, args, attrs={"axis": axis}, opset=17, accumulate=True,
+                     **({"rtol": 1e-4, "atol": 1e-6} if d == "f64" else {}))
+        g.single("LayerNormalization", "epsilon_0.5_const", [In("x", d, (2, 7), "finite"),
+                                                             Const("s", np.full(7, 1.5, dt(d).np))],
+                 attrs={"epsilon": 0.5}, opset=17, accumulate=True, dtypes=d,
+                 **({"rtol": 1e-4, "atol": 1e-6} if d == "f64" else {}))
+    for d in FLOATS:
+        for tag, xs in [("r4_2x3x4x5", (2, 3, 4, 5)), ("r3_2x3x6", (2, 3, 6))]:
+            g.single("InstanceNormalization", tag, [In("x", d, xs, "finite"), In("s", d, (3,), "finite"),
+                                                    In("b", d, (3,), "finite")], accumulate=True)
+        g.single("InstanceNormalization", "epsilon_0.1", [In("x", d, (1, 3, 5), "finite"),
+                                                          In("s", d, (3,), "finite"), In("b", d, (3,), "finite")],
+                 attrs={"epsilon": 0.1}, accumulate=True)
+
+
+def gen_softmax(g):
+    for op in ["Softmax", "LogSoftmax"]:
+        for d in FLOATS:
+            for tag, xs, attrs, opset in [("axis_last", (2, 3, 5), {}, 13), ("axis_0", (2, 3, 5), {"axis": 0}, 13),
+                                          ("axis_1", (2, 3, 5), {"axis": 1}, 13)]:
+                g.single(op, tag, [In("x", d, xs, "finite")], attrs=attrs, opset=opset, accumulate=True)
+        for tag, xs, attrs, opset in [
+                ("opset11_axis_1_coerced", (2, 3, 4), {"axis": 1}, 11),
+                ("opset11_default", (2, 3, 4), {}, 11), ("opset11_axis_last", (2, 3, 4), {"axis": 2}, 11),
+                ("rank1_specials", (7,), {}, 13), ("large_4x300", (4, 300), {}, 13)]:
+            dom = "any" if "specials" in tag else "finite"
+            g.single(op, tag, [In("x", "f32", xs, dom)], attrs=attrs, opset=opset, accumulate=True)
+        g.single(op, "huge_and_neg_inf_rows", [In("x", "f32", (4, 3))], accumulate=True,
+                 data=[{"x": np.array([[1e30, 1e30, -1e30], [-np.inf, -np.inf, 0.0],
+                                       [-np.inf, -np.inf, -np.inf], [np.inf, 1.0, 2.0]], np.float32)}])
+
+
+REDUCE_OPS = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1",
+              "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"]
+
+
+def reduce_domain(op, d):
+    if op == "ReduceLogSum":
+        return "pos"
+    if op == "ReduceProd":
+        return "small"
+    if d.is_int:
+        return "mod"
+    if op in ("ReduceMax", "ReduceMin"):
+        return "nonan"
+    return "finite"
+
+
+def gen_reduce(g):
+    # (tag, shape, axes or None, keepdims, noop_with_empty_axes)
+    variants = [("all_keep", (2, 3, 4), None, 1, 0), ("axis1_keep", (2, 3, 4), [1], 1, 0),
+                ("axis1_nokeep", (2, 3, 4), [1], 0, 0), ("axis_neg1_keep", (2, 3, 4), [-1], 1, 0),
+                ("axes_0_2_nokeep", (2, 3, 4), [0, 2], 0, 0), ("all_nokeep", (3, 5), None, 0, 0),
+                ("noop_empty_axes", (3, 9), None, 1, 1), ("axes_given_empty", (2, 3), [], 0, 0),
+                ("size1_axis", (3, 1, 4), [1], 0, 0), ("empty_other_dim", (0, 3), [1], 1, 0),
+                ("large_axis_last", (7, 130), [1], 0, 0), ("large_axis_first", (130, 7), [0], 0, 0)]
+    for op in REDUCE_OPS:
+        for d in ["f32", "f64", "f16", "i32", "i64", "u32", "u64", "i8", "u8"]:
+            dd = dt(d)
+            vs = variants if d == "f32" else [variants[0], variants[2], variants[3]]
+            for opset in ([13, 18] if d == "f32" else [18]):
+                for tag, xs, axes, keep, noop in vs:
+                    if noop and opset < 18 and op != "ReduceSum":
+                        continue
+                    attrs = {"keepdims": keep}
+                    if noop:
+                        attrs["noop_with_empty_axes"] = 1
+                    args = [In("x", d, xs, reduce_domain(op, dd))]
+                    axes_as_input = op == "ReduceSum" or opset >= 18
+                    if axes is not None:
+                        if axes_as_input:
+                            args.append(Const("axes", np.array(axes, np.int64)))
+                        elif axes:
+                            attrs["axes"] = axes
+                    g.single(op, f"{tag}_op{opset}", args, attrs=attrs, opset=opset,
+                             accumulate=True, dtypes=d)
+        g.single(op, "specials_axis1_op18", [In("x", "f32", (3, 6)), Const("axes", i64(1))], opset=18,
+                 attrs={"keepdims": 0}, accumulate=True)
+        g.single(op, "rank0_op18", [In("x", "f32", (), reduce_domain(op, dt("f32")))], opset=18,
+                 accumulate=True)
+        g.single(op, "runtime_axes_op18", [In("x", "f32", (2, 3)), In("axes", "i64", (1,))], opset=18,
+                 accumulate=True, data=[{"x": np.array([[1, 2, 3], [4, 5, 6]], np.float32), "axes": i64(1)}])
+    # Reducing over an empty dimension: the identity of each reduction.
+    for op in ["ReduceSum", "ReduceProd", "ReduceSumSquare", "ReduceL1", "ReduceL2"]:
+        g.single(op, "over_empty_dim_op18", [In("x", "f32", (0, 3)), Const("axes", i64(0))], opset=18,
+                 attrs={"keepdims": 0}, accumulate=True)
+    g.single("ReduceMean", "int_truncation_op18", [In("x", "i32", (2, 3))], opset=18,
+             data=[{"x": np.array([[1, 2, 2], [-1, -2, -2]], np.int32)}])
+
+
+def gen_shape_ops(g):
+    for d in ALL:
+        g.single("Reshape", "2x3x4_to_4x6", [In("x", d, (2, 3, 4)), Const("s", i64(4, 6))], exact=True)
+        g.single("Transpose", "perm_2_0_1", [In("x", d, (2, 3, 4))], attrs={"perm": [2, 0, 1]}, exact=True)
+        g.single("Concat", "axis1_three", [In("a", d, (2, 3)), In("b", d, (2, 1)), In("c", d, (2, 4))],
+                 attrs={"axis": 1}, exact=True)
+        g.single("Slice", "step2_neg", [In("x", d, (5, 6)), Const("st", i64(4, 0)), Const("en", i64(-6, 6)),
+                                        Const("ax", i64(0, 1)), Const("sp", i64(-2, 2))], exact=True)
+        g.single("Pad", "const_1_2", [In("x", d, (2, 3)), Const("p", i64(1, 0, 0, 2))], exact=True)
+        g.single("Split", "two_axis0", [In("x", d, (4, 3))], attrs={"axis": 0}, outputs=2, exact=True)
+        g.single("Tile", "2x3", [In("x", d, (2, 3)), Const("r", i64(2, 3))], exact=True)
+        g.single("Expand", "3x1_to_2x3x4", [In("x", d, (3, 1)), Const("s", i64(2, 3, 4))], exact=True)
+        g.single("Gather", "axis0_scattered", [In("x", d, (4, 3)), Const("i", i64(3, 0, 3))], exact=True)
+        g.single("Trilu", "upper_4x5", [In("x", d, (4, 5))], exact=True)
+        g.single("Squeeze", "axes_0", [In("x", d, (1, 3, 1)), Const("a", i64(0))], exact=True)
+        g.single("Unsqueeze", "axes_1", [In("x", d, (3, 2)), Const("a", i64(1))], exact=True)
+        g.single("Flatten", "axis_2", [In("x", d, (2, 3, 4))], attrs={"axis": 2}, exact=True)
+        g.single("DepthToSpace", "dcr_b2", [In("x", d, (1, 8, 2, 3))], attrs={"blocksize": 2}, exact=True)
+        g.single("SpaceToDepth", "b2", [In("x", d, (1, 2, 4, 6))], attrs={"blocksize": 2}, exact=True)
+    d = "f32"
+    for tag, xs, shape, attrs in [("minus1", (2, 3, 4), [-1, 4], {}), ("zero_copies", (2, 3, 4), [0, -1], {}),
+                                  ("to_rank0", (1,), [], {}), ("from_rank0", (), [1, 1], {}),
+                                  ("allowzero_empty", (0, 3), [3, 0], {"allowzero": 1}),
+                                  ("empty_minus1", (0, 3), [-1, 3], {}), ("to_rank1", (2, 3, 4), [24], {}),
+                                  ("large_64x65", (64, 65), [65, 64], {})]:
+        g.single("Reshape", tag, [In("x", d, xs), Const("s", np.array(shape, np.int64))], attrs=attrs,
+                 exact=True, opset=14)
+    g.single("Reshape", "runtime_shape_rejected", [In("x", d, (2, 3)), In("s", "i64", (2,))], exact=True,
+             data=[{"x": np.arange(6, dtype=np.float32).reshape(2, 3), "s": i64(3, 2)}])
+    for axis in [0, 1, -1, 3, -3]:
+        g.single("Flatten", f"axis_{axis}", [In("x", "i64", (2, 3, 4))], attrs={"axis": axis}, exact=True)
+    for tag, xs, axes, opset in [("all_ones", (1, 3, 1, 2), None, 13), ("axes_neg1", (3, 1), [-1], 13),
+                                 ("opset11_attr", (1, 3, 1), [0, 2], 11), ("to_rank0", (1, 1), None, 13)]:
+        if opset >= 13:
+            args = [In("x", d, xs)] + ([Const("a", np.array(axes, np.int64))] if axes else [])
+            g.single("Squeeze", tag, args, opset=opset, exact=True)
+        else:
+            g.single("Squeeze", tag, [In("x", d, xs)], attrs={"axes": axes}, opset=opset, exact=True)
+    for tag, xs, axes, opset in [("axes_0", (3,), [0], 13), ("axes_neg1", (2, 3), [-1], 13),
+                                 ("axes_1_3", (2, 3), [1, 3], 13), ("rank0", (), [0], 13),
+                                 ("opset11_attr", (2, 3), [0, 3], 11)]:
+        if opset >= 13:
+            g.single("Unsqueeze", tag, [In("x", d, xs), Const("a", np.array(axes, np.int64))], exact=True)
+        else:
+            g.single("Unsqueeze", tag, [In("x", d, xs)], attrs={"axes": axes}, opset=opset, exact=True)
+    for tag, xs, perm in [("default_reverse", (2, 3, 4), None), ("perm_1_0_2", (2, 3, 4), [1, 0, 2]),
+                          ("perm_0_2_1", (2, 3, 4), [0, 2, 1]), ("nchw_nhwc", (2, 3, 4, 5), [0, 2, 3, 1]),
+                          ("identity", (2, 3), [0, 1]), ("rank1", (5,), None), ("empty_0x3", (0, 3), [1, 0]),
+                          ("large_33x65", (33, 65), [1, 0]), ("r5", (2, 1, 3, 2, 2), [4, 2, 0, 3, 1])]:
+        g.single("Transpose", tag, [In("x", d, xs)], attrs={"perm": perm} if perm else {}, exact=True)
+    for tag, shapes, axis in [("axis0", [(2, 3), (1, 3)], 0), ("axis_neg1", [(2, 3), (2, 2)], -1),
+                              ("with_empty", [(2, 3), (0, 3), (1, 3)], 0), ("single", [(2, 3)], 1),
+                              ("rank1", [(3,), (4,)], 0), ("r3_axis1", [(2, 1, 3), (2, 2, 3)], 1)]:
+        ins = [In(f"x{i}", d, s) for i, s in enumerate(shapes)]
+        g.single("Concat", tag, ins, attrs={"axis": axis}, exact=True)
+    g.single("Concat", "const_and_input", [In("a", "i64", (2,)), Const("b", i64(I64_MIN, I64_MAX))],
+             attrs={"axis": 0}, exact=True, dtypes="i64")
+    for tag, xs, pads, extra, opset in [
+            ("zero_value", (2, 3), [1, 2, 0, 1], [], 13),
+            ("value_1.5", (2, 3), [0, 1, 2, 0], [Const("v", scalar(1.5, "f32"))], 13),
+            ("negative_crop", (4, 5), [-1, 1, 0, -2], [], 13),
+            ("rank1", (5,), [2, 3], [], 13),
+            ("r4_spatial", (1, 2, 3, 3), [0, 0, 1, 1, 0, 0, 1, 1], [], 13),
+            ("opset11", (2, 3), [1, 1, 1, 1], [Const("v", scalar(-2.0, "f32"))], 11),
+            ("axes_op18", (2, 3, 4), [1, 2], [None, Const("ax", i64(-1))], 18),
+            ("value_nan", (2, 2), [1, 1, 1, 1], [Const("v", scalar(np.nan, "f32"))], 13),
+            ("value_neg_inf", (2, 2), [1, 0, 1, 0], [Const("v", scalar(-np.inf, "f32"))], 13),
+            ("empty_dim", (0, 3), [1, 0, 1, 0], [], 13)]:
+        g.single("Pad", tag, [In("x", d, xs), Const("p", np.array(pads, np.int64))] + extra,
+                 opset=opset, exact=True)
+    for di in ["i32", "i8", "u8", "bool", "f16"]:
+        dd = dt(di)
+        g.single("Pad", "value_const", [In("x", di, (2, 3)), Const("p", i64(1, 1, 1, 1)),
+                                        Const("v", np.array(True if dd.is_bool else 7, dd.np))], exact=True)
+    for mode in ["reflect", "edge"]:
+        g.single("Pad", f"mode_{mode}_rejected", [In("x", d, (3, 4)), Const("p", i64(1, 1, 1, 1))],
+                 attrs={"mode": mode}, exact=True)
+    g.single("Pad", "opset2_attrs", [In("x", d, (2, 3))], attrs={"pads": [1, 0, 0, 1], "value": 3.0},
+             opset=2, exact=True)
+    for tag, xs, st, en, ax, sp in [
+            ("basic", (5, 6), [1, 2], [4, 5], None, None), ("negative_idx", (5, 6), [-3], [-1], [1], None),
+            ("reverse_all", (5, 6), [-1], [I64_MIN], [0], [-1]), ("int64_max_end", (5, 6), [2], [I64_MAX], [1], None),
+            ("clamp_out_of_range", (5, 6), [-100, 2], [100, 1000], [0, 1], None),
+            ("empty_result", (5, 6), [3], [2], [0], None), ("step_gt_dim", (5, 6), [0], [6], [1], [10]),
+            ("neg_step_gt_dim", (5, 6), [4], [-100], [0], [-7]), ("axes_neg", (2, 3, 4), [1], [3], [-1], None),
+            ("r3_steps", (4, 5, 6), [0, 4, 1], [4, 0, 6], [0, 1, 2], [3, -2, 2]),
+            ("empty_input", (0, 4), [0], [2], [1], None), ("rank1_step3", (10,), [1], [10], None, [3])]:
+        args = [In("x", d, xs), Const("st", np.array(st, np.int64)), Const("en", np.array(en, np.int64))]
+        if ax is not None or sp is not None:
+            args.append(Const("ax", np.array(ax if ax is not None else list(range(len(st))), np.int64)))
+        if sp is not None:
+            args.append(Const("sp", np.array(sp, np.int64)))
+        g.single("Slice", tag, args, exact=True)
+    g.single("Slice", "int32_indices", [In("x", d, (5, 6)), Const("st", np.array([1], np.int32)),
+                                        Const("en", np.array([-1], np.int32))], exact=True, dtypes="f32")
+    g.single("Slice", "runtime_starts_rejected", [In("x", d, (5, 6)), In("st", "i64", (1,)),
+                                                  Const("en", i64(3))], exact=True,
+             data=[{"x": np.arange(30, dtype=np.float32).reshape(5, 6), "st": i64(1)}])
+    for tag, xs, attrs, split, outputs, opset in [
+            ("sizes_1_3_axis1", (2, 4), {"axis": 1}, [1, 3], 2, 13),
+            ("sizes_with_zero", (5, 2), {}, [2, 0, 3], 3, 13),
+            ("num_outputs_3_uneven", (7, 2), {"num_outputs": 3}, None, 3, 18),
+            ("equal_axis_neg1", (2, 6), {"axis": -1}, None, 3, 13),
+            ("opset11_attr", (6, 2), {"split": [2, 4]}, None, 2, 11),
+            ("one_output", (3, 2), {}, None, 1, 13)]:
+        args = [In("x", d, xs)]
+        if split is not None:
+            args.append(Const("sp", np.array(split, np.int64)))
+        g.single("Split", tag, args, attrs=attrs, outputs=outputs, opset=opset, exact=True)
+    for tag, xs, reps in [("rank1_x3", (4,), [3]), ("zero_repeat", (2, 3), [0, 2]), ("r3", (2, 1, 3), [2, 3, 1]),
+                          ("ones", (2, 3), [1, 1]), ("large", (8, 9), [4, 5])]:
+        g.single("Tile", tag, [In("x", d, xs), Const("r", np.array(reps, np.int64))], exact=True)
+    for tag, xs, shape in [("1_to_2x3", (1,), [2, 3]), ("smaller_target", (2, 1, 3), [3]),
+                           ("ones_target", (3, 4), [1, 1]), ("rank0_to_3", (), [3]),
+                           ("to_empty", (3, 1), [3, 0]), ("same", (2, 3), [2, 3]),
+                           ("large", (1, 67), [9, 67])]:
+        g.single("Expand", tag, [In("x", d, xs), Const("s", np.array(shape, np.int64))], exact=True)
+    g.single("Expand", "runtime_shape_rejected", [In("x", d, (3, 1)), In("s", "i64", (2,))], exact=True,
+             data=[{"x": np.arange(3, dtype=np.float32).reshape(3, 1), "s": i64(3, 4)}])
+    for tag, xs, idx, axis in [("progression", (5, 3), i64(0, 1, 2), 0), ("negative", (5, 3), i64(-1, -5), 0),
+                               ("scalar_index", (5, 3), np.array(2, np.int64), 0),
+                               ("scalar_index_axis1", (5, 3), np.array(-1, np.int64), 1),
+                               ("indices_2d", (5, 3), np.array([[0, 1], [4, 2]], np.int64), 0),
+                               ("axis1_dup", (2, 4, 3), i64(1, 1, 3), 1), ("axis_neg1", (2, 4, 3), i64(2, 0), -1),
+                               ("empty_indices", (5, 3), np.zeros(0, np.int64), 0),
+                               ("stride2", (8, 2), i64(1, 3, 5, 7), 0),
+                               ("int32_indices", (5, 3), np.array([4, 0], np.int32), 0)]:
+        g.single("Gather", tag, [In("x", d, xs), Const("i", idx)], attrs={"axis": axis}, exact=True,
+                 dtypes="f32")
+    g.single("Gather", "runtime_indices_rejected", [In("x", d, (5, 3)), In("i", "i64", (2,))], exact=True,
+             data=[{"x": np.arange(15, dtype=np.float32).reshape(5, 3), "i": i64(4, 1)}])
+    g.single("Gather", "const_data_folded", [Const("x", np.arange(12, dtype=np.int64).reshape(4, 3) - 6),
+                                             Const("i", i64(2, 0, -1))], exact=True, dtypes="i64")
+    for tag, xs, upper, k in [("lower", (4, 5), 0, None), ("upper_k1", (4, 5), 1, 1), ("lower_k_neg1", (5, 4), 0, -1),
+                              ("upper_k_large", (3, 3), 1, 10), ("lower_k_neg_large", (3, 3), 0, -10),
+                              ("batched", (2, 3, 4), 1, None)]:
+        args = [In("x", d, xs)] + ([Const("k", np.array(k, np.int64))] if k is not None else [])
+        g.single("Trilu", tag, args, attrs={"upper": upper}, exact=True)
+    g.single("DepthToSpace", "crd_b2", [In("x", d, (2, 8, 2, 3))], attrs={"blocksize": 2, "mode": "CRD"}, exact=True)
+    g.single("DepthToSpace", "dcr_b3", [In("x", d, (1, 9, 2, 2))], attrs={"blocksize": 3}, exact=True)
+    g.single("SpaceToDepth", "b3", [In("x", d, (2, 1, 3, 6))], attrs={"blocksize": 3}, exact=True)
+
+
+def gen_constant_ops(g):
+    for d in ALL:
+        dd = dt(d)
+        value = make_values(dd, (2, 3), "any", np.random.default_rng(9), 0)
+        g.add(Case(f"Constant.{d}.value_2x3", "Constant",
+                   [("Constant", [], ["y"], {"value": numpy_helper.from_array(value, "v")})], [], ["y"],
+                   exact=True))
+    for tag, attrs in [("value_float", {"value_float": -2.5}), ("value_floats", {"value_floats": [1.0, -0.0, 3.5]}),
+                       ("value_int", {"value_int": -7}), ("value_ints", {"value_ints": [1, I64_MIN, I64_MAX]})]:
+        g.add(Case(f"Constant.attr.{tag}", "Constant", [("Constant", [], ["y"], attrs)], [], ["y"], exact=True))
+    typed = helper.make_tensor("v", TensorProto.UINT16, [3], [65535, 1, 40000])
+    g.add(Case("Constant.u16.typed_field", "Constant", [("Constant", [], ["y"], {"value": typed})], [], ["y"],
+               exact=True))
+    g.add(Case("Constant.f32.plus_input", "Constant",
+               [("Constant", [], ["c"], {"value": numpy_helper.from_array(np.array([1.5, -2.0], np.float32), "v")}),
+                ("Add", ["x", "c"], ["y"], {})], [In("x", "f32", (3, 2))], ["y"]))
+    for tag, value, shape in [("default_f32", None, [2, 3]), ("i64", np.array([-5], np.int64), [3, 2]),
+                              ("i32", np.array([7], np.int32), [4]), ("bool", np.array([True]), [2, 2]),
+                              ("f16", np.array([1.5], np.float16), [3]), ("u8", np.array([200], np.uint8), [2, 2]),
+                              ("f64", np.array([-0.0], np.float64), [2]), ("empty", np.array([1.0], np.float32), [0, 3]),
+                              ("rank0", np.array([3], np.int64), [])]:
+        attrs = {"value": numpy_helper.from_array(value, "v")} if value is not None else {}
+        g.add(Case(f"ConstantOfShape.{tag}", "ConstantOfShape",
+                   [("ConstantOfShape", ["s"], ["y"], attrs)], [], ["y"],
+                   consts=[Const("s", np.array(shape, np.int64))], exact=True))
+    for tag, xs, attrs, opset in [("r3", (2, 3, 4), {}, 13), ("rank0", (), {}, 13), ("start_1", (2, 3, 4), {"start": 1}, 15),
+                                  ("start_neg2_end_neg1", (2, 3, 4, 5), {"start": -2, "end": -1}, 15),
+                                  ("empty_dim", (0, 3), {}, 13)]:
+        g.add(Case(f"Shape.{tag}", "Shape", [("Shape", ["x"], ["y"], attrs)], [In("x", "f32", xs)], ["y"],
+                   opset=opset, exact=True))
+    g.add(Case("Shape.chain_reshape", "Shape",
+               [("Shape", ["r"], ["s"], {}), ("Reshape", ["x", "s"], ["y"], {})],
+               [In("x", "f32", (6, 2)), In("r", "f32", (3, 4))], ["y"], exact=True))
+    for tag, xs in [("r3", (2, 3, 4)), ("rank0", ()), ("empty", (0, 5))]:
+        g.add(Case(f"Size.{tag}", "Size", [("Size", ["x"], ["y"], {})], [In("x", "i8", xs)], ["y"], exact=True))
+    for tag, d, start, limit, delta in [("i64", "i64", 2, 11, 3), ("i64_neg", "i64", 10, -3, -4), ("i32", "i32", -5, 5, 2),
+                                        ("f32", "f32", 0.5, 3.0, 0.75), ("f64_neg", "f64", 1.0, -1.0, -0.3),
+                                        ("empty", "i64", 5, 5, 1), ("f32_empty", "f32", 3.0, 1.0, 0.5)]:
+        g.add(Case(f"Range.{tag}", "Range", [("Range", ["a", "b", "c"], ["y"], {})], [], ["y"],
+                   consts=[Const("a", scalar(start, d)), Const("b", scalar(limit, d)), Const("c", scalar(delta, d))],
+                   exact=d in INTS))
+    g.add(Case("Range.runtime_rejected", "Range", [("Range", ["a", "b", "c"], ["y"], {})],
+               [In("a", "i64", ())], ["y"], consts=[Const("b", scalar(5, "i64")), Const("c", scalar(1, "i64"))]))
+
+
+def gen_chains(g):
+    """Two or three ops chained: the fusion and dtype boundaries between ops."""
+    def chain(name, op, nodes, inputs, consts=(), **kw):
+        g.add(Case(f"Chain.{name}", op, nodes, inputs, ["y"], consts, **kw))
+
+    chain("add_relu.f32", "Add", [("Add", ["a", "b"], ["t"], {}), ("Relu", ["t"], ["y"], {})],
+          [In("a", "f32", (3, 4, 5)), In("b", "f32", (4, 5))])
+    chain("mul_add.f32", "Mul", [("Mul", ["a", "b"], ["t"], {}), ("Add", ["t", "c"], ["y"], {})],
+          [In("a", "f32", (4, 9), "finite"), In("b", "f32", (4, 9), "finite"), In("c", "f32", (9,), "finite")])
+    chain("cast_i32_mul.f32", "Cast", [("Cast", ["a"], ["t"], {"to": TensorProto.FLOAT}),
+                                       ("Mul", ["t", "b"], ["y"], {})],
+          [In("a", "i32", (3, 4)), In("b", "f32", (3, 4))])
+    chain("matmul_add_relu.f32", "MatMul", [("MatMul", ["a", "w"], ["t"], {}), ("Add", ["t", "b"], ["u"], {}),
+                                            ("Relu", ["u"], ["y"], {})],
+          [In("a", "f32", (5, 8), "finite")],
+          [Const("w", make_values(dt("f32"), (8, 6), "finite", np.random.default_rng(21), 1)),
+           Const("b", make_values(dt("f32"), (6,), "finite", np.random.default_rng(22), 1))], accumulate=True)
+    chain("conv_relu.f32", "Conv", [("Conv", ["x", "w", "b"], ["t"], {"pads": [1, 1, 1, 1]}),
+                                    ("Relu", ["t"], ["y"], {})],
+          [In("x", "f32", (1, 3, 6, 6), "finite")],
+          [Const("w", make_values(dt("f32"), (4, 3, 3, 3), "finite", np.random.default_rng(23), 1)),
+           Const("b", make_values(dt("f32"), (4,), "finite", np.random.default_rng(24), 1))], accumulate=True)
+    chain("conv_batchnorm.f32", "Conv",
+          [("Conv", ["x", "w"], ["t"], {}), ("BatchNormalization", ["t", "s", "b", "m", "v"], ["y"], {})],
+          [In("x", "f32", (2, 2, 5, 5), "finite")],
+          [Const("w", make_values(dt("f32"), (3, 2, 3, 3), "finite", np.random.default_rng(25), 1)),
+           Const("s", np.array([1.0, 0.5, 2.0], np.float32)), Const("b", np.array([0.0, 1.0, -1.0], np.float32)),
+           Const("m", np.array([0.1, -0.2, 0.3], np.float32)), Const("v", np.array([1.0, 2.0, 0.5], np.float32))],
+          accumulate=True, opset=15)
+    chain("transpose_add.f32", "Transpose", [("Transpose", ["a"], ["t"], {"perm": [1, 0]}),
+                                             ("Add", ["t", "b"], ["y"], {})],
+          [In("a", "f32", (5, 3)), In("b", "f32", (3, 5))])
+    chain("reshape_softmax.f32", "Softmax", [("Reshape", ["x", "s"], ["t"], {}), ("Softmax", ["t"], ["y"], {})],
+          [In("x", "f32", (2, 3, 4), "finite")], [Const("s", i64(6, 4))], accumulate=True)
+    chain("reducemean_sub.f32", "ReduceMean", [("ReduceMean", ["x"], ["m"], {"axes": [1]}),
+                                               ("Sub", ["x", "m"], ["y"], {})],
+          [In("x", "f32", (3, 7), "finite")], accumulate=True)
+    chain("exp_reducesum.f32", "Exp", [("Exp", ["x"], ["t"], {}), ("ReduceSum", ["t", "ax"], ["y"], {"keepdims": 0})],
+          [In("x", "f32", (4, 6), "small")], [Const("ax", i64(1))], accumulate=True)
+    chain("slice_concat.i64", "Slice", [("Slice", ["x", "st", "en"], ["t"], {}), ("Concat", ["t", "x"], ["y"], {"axis": 0})],
+          [In("x", "i64", (4, 3))], [Const("st", i64(1)), Const("en", i64(3))], exact=True)
+    chain("gather_cast.f32", "Gather", [("Gather", ["x", "i"], ["t"], {}), ("Cast", ["t"], ["y"], {"to": TensorProto.INT32})],
+          [In("x", "f32", (4, 3), ("range", -1e6, 1e6))], [Const("i", i64(2, 0))])
+    chain("greater_where.f32", "Where", [("Greater", ["a", "b"], ["c"], {}), ("Where", ["c", "a", "b"], ["y"], {})],
+          [In("a", "f32", (3, 5)), In("b", "f32", (3, 5), ("like", "a"))], exact=True)
+    chain("swish.f32", "Sigmoid", [("Sigmoid", ["x"], ["s"], {}), ("Mul", ["x", "s"], ["y"], {})],
+          [In("x", "f32", (4, 10))])
+    for via, dom in [("f16", "any"), ("f64", "any"), ("u8", ("range", 0, 255)), ("i8", ("range", -128, 127))]:
+        chain(f"cast_roundtrip_via_{via}.f32", "Cast",
+              [("Cast", ["x"], ["t"], {"to": dt(via).onnx}), ("Cast", ["t"], ["y"], {"to": TensorProto.FLOAT})],
+              [In("x", "f32", (4, 6), dom)])
+    chain("cast_roundtrip_via_bf16.f32", "Cast",
+          [("Cast", ["x"], ["t"], {"to": TensorProto.BFLOAT16}), ("Cast", ["t"], ["y"], {"to": TensorProto.FLOAT})],
+          [In("x", "f32", (4, 6))], rtol=1e-2, atol=1e-30)
+    chain("cast_i64_i8_i64", "Cast",
+          [("Cast", ["x"], ["t"], {"to": TensorProto.INT8}), ("Cast", ["t"], ["y"], {"to": TensorProto.INT64})],
+          [In("x", "i64", (4, 6))])
+    chain("u8_add_cast_i32", "Add",
+          [("Add", ["a", "b"], ["t"], {}), ("Cast", ["t"], ["y"], {"to": TensorProto.INT32})],
+          [In("a", "u8", (8,)), In("b", "u8", (8,))],
+          data=[{"a": np.array([200, 100, 3, 255, 128, 0, 1, 250], np.uint8),
+                 "b": np.array([100, 200, 253, 1, 128, 0, 254, 10], np.uint8)}])
+
+
+def gen_f16_accumulation(g):
+    """f16 sums whose exact value fits in f16 but whose f16 partial sums
+    do not: onnxruntime accumulates in f32, as a careful f16 kernel must."""
+    def add(op, tag, xs, data, attrs=None, consts=(), **kw):
+        names = [i.name for i in xs] + [c.name for c in consts]
+        g.add(Case(f"{op}.f16.accumulation_{tag}", op, [(op, names, ["y"], attrs or {})], xs, ["y"], consts,
+                   data=[data], accumulate=True, **kw))
+    f16 = np.float16
+    add("ReduceMean", "sum_exceeds_f16", [In("x", "f16", (64,))],
+        {"x": np.full(64, 2000, f16)}, {"keepdims": 0}, opset=18)
+    add("ReduceSum", "many_ones", [In("x", "f16", (40000,))], {"x": np.ones(40000, f16)}, {"keepdims": 0},
+        opset=18)
+    add("Mean", "pair_sum_overflow", [In("a", "f16", (2,)), In("b", "f16", (2,))],
+        {"a": np.array([60000, -60000], f16), "b": np.array([60000, -60000], f16)})
+    add("MatMul", "products_exceed_f16", [In("a", "f16", (1, 4)), In("b", "f16", (4, 1))],
+        {"a": np.array([[300, 300, -300, -300]], f16), "b": np.full((4, 1), 300, f16)})
+    add("AveragePool", "window_sum_exceeds_f16", [In("x", "f16", (1, 1, 2, 2))],
+        {"x": np.full((1, 1, 2, 2), 40000, f16)}, {"kernel_shape": [2, 2]})
+    # Not a sum, the same lesson: 1 + erf(x / sqrt(2)) cancels for x < -2.5,
+    # so erf must not be rounded to f16 first.
+    g.add(Case("Gelu.f16.erf_cancellation", "Gelu", [("Gelu", ["x"], ["y"], {})], [In("x", "f16", (8,))], ["y"],
+               opset=20, data=[{"x": np.array([-2.701171875, -2.6, -2.8, -3.0, -3.2, -3.5, -2.5, -4.0], f16)}]))
+    add("InstanceNormalization", "variance_exceeds_f16",
+        [In("x", "f16", (1, 1, 4)), In("s", "f16", (1,)), In("b", "f16", (1,))],
+        {"x": np.array([[[300, -300, 310, -310]]], f16), "s": np.array([1], f16), "b": np.array([0.5], f16)})
+
+
+def gen_invalid(g):
+    """Models that ONNX and onnxruntime refuse: weftc must say why, not crash."""
+    def bad(op, tag, args, attrs=None, out="f32", outputs=1, opset=DEFAULT_OPSET):
+        ins = [a for a in args if isinstance(a, In)]
+        consts = [a for a in args if isinstance(a, Const)]
+        names = [a.name if a is not None else "" for a in args]
+        outs = ["y"] if outputs == 1 else [f"y{i}" for i in range(outputs)]
+        g.add(Case(f"Invalid.{op}.{tag}", op, [(op, names, outs, attrs or {})], ins, outs, consts,
+                   opset=opset, invalid=True, out_types={o: out for o in outs}))
+    x23 = In("x", "f32", (2, 3))
+    bad("Squeeze", "axis_not_one", [x23, Const("a", i64(0))])
+    bad("Transpose", "perm_repeats_axis", [x23], {"perm": [0, 0]})
+    bad("Transpose", "perm_out_of_range", [x23], {"perm": [0, 2]})
+    bad("Trilu", "rank1", [In("x", "f32", (4,))])
+    bad("Flatten", "axis_past_rank", [x23], {"axis": 3})
+    bad("MatMul", "rank0", [In("a", "f32", ()), In("b", "f32", (3,))])
+    bad("MatMul", "k_mismatch", [In("a", "f32", (3, 4)), In("b", "f32", (5, 2))])
+    bad("Gemm", "k_mismatch", [In("a", "f32", (3, 4)), In("b", "f32", (5, 2))])
+    bad("Gemm", "rank3", [In("a", "f32", (1, 3, 4)), In("b", "f32", (4, 2))])
+    bad("Conv", "channel_mismatch", [In("x", "f32", (1, 3, 5, 5)), In("w", "f32", (2, 2, 3, 3))])
+    bad("Conv", "kernel_larger_than_input", [In("x", "f32", (1, 1, 2, 2)), In("w", "f32", (1, 1, 3, 3))])
+    bad("Conv", "bad_auto_pad", [In("x", "f32", (1, 1, 4, 4)), In("w", "f32", (1, 1, 3, 3))],
+        {"auto_pad": "BOGUS"})
+    bad("Conv", "group_zero", [In("x", "f32", (1, 2, 4, 4)), In("w", "f32", (2, 2, 3, 3))], {"group": 0})
+    bad("Conv", "negative_pads", [In("x", "f32", (1, 1, 4, 4)), In("w", "f32", (1, 1, 3, 3))],
+        {"pads": [-1, 0, 0, 0]})
+    bad("Conv", "zero_stride", [In("x", "f32", (1, 1, 4, 4)), In("w", "f32", (1, 1, 3, 3))],
+        {"strides": [0, 1]})
+    bad("MaxPool", "kernel_larger_than_input", [In("x", "f32", (1, 1, 2, 2))], {"kernel_shape": [3, 3]})
+    bad("MaxPool", "no_kernel_shape", [In("x", "f32", (1, 1, 4, 4))])
+    bad("AveragePool", "zero_kernel", [In("x", "f32", (1, 1, 4, 4))], {"kernel_shape": [0, 2]})
+    bad("GlobalAveragePool", "rank2", [x23])
+    bad("Gather", "index_out_of_range", [In("x", "f32", (5, 3)), Const("i", i64(5))])
+    bad("Gather", "negative_index_out_of_range", [In("x", "f32", (5, 3)), Const("i", i64(-6))])
+    bad("Gather", "axis_out_of_range", [In("x", "f32", (5, 3)), Const("i", i64(0))], {"axis": 2})
+    bad("Reshape", "two_minus_one", [x23, Const("s", i64(-1, -1))])
+    bad("Reshape", "size_mismatch", [x23, Const("s", i64(4, 2))])
+    bad("Reshape", "negative_dim", [x23, Const("s", i64(-2, 3))])
+    bad("Slice", "zero_step", [x23, Const("st", i64(0)), Const("en", i64(2)), Const("ax", i64(0)),
+                               Const("sp", i64(0))])
+    bad("Slice", "axis_out_of_range", [x23, Const("st", i64(0)), Const("en", i64(2)), Const("ax", i64(2))])
+    bad("Split", "sizes_do_not_sum", [In("x", "f32", (5, 2)), Const("sp", i64(2, 2))], outputs=2)
+    bad("Split", "uneven_without_sizes", [In("x", "f32", (5, 2))], outputs=2)
+    bad("Concat", "rank_mismatch", [x23, In("b", "f32", (3,))], {"axis": 0})
+    bad("Concat", "axis_out_of_range", [x23, In("b", "f32", (2, 3))], {"axis": 2})
+    bad("Concat", "missing_axis", [x23, In("b", "f32", (2, 3))])
+    bad("Concat", "other_dim_mismatch", [x23, In("b", "f32", (2, 4))], {"axis": 0})
+    bad("Tile", "repeats_length", [x23, Const("r", i64(2))])
+    bad("Tile", "negative_repeat", [x23, Const("r", i64(2, -1))])
+    bad("Expand", "incompatible", [x23, Const("s", i64(4, 5))])
+    bad("Unsqueeze", "duplicate_axes", [x23, Const("a", i64(0, 0))])
+    bad("Unsqueeze", "axis_out_of_range", [x23, Const("a", i64(5))])
+    bad("ReduceSum", "axis_out_of_range", [x23, Const("a", i64(3))])
+    bad("ReduceMax", "duplicate_axes", [x23, Const("a", i64(1, -1))], opset=18)
+    bad("Add", "not_broadcastable", [In("a", "f32", (3, 4)), In("b", "f32", (5,))])
+    bad("Add", "mixed_types", [In("a", "f32", (3,)), In("b", "i32", (3,))])
+    bad("Where", "cond_not_bool", [In("c", "f32", (3,)), In("a", "f32", (3,)), In("b", "f32", (3,))])
+    bad("Not", "float_input", [In("x", "f32", (3,))])
+    bad("And", "float_inputs", [In("a", "f32", (3,)), In("b", "f32", (3,))], out="bool")
+    bad("Cast", "to_string", [In("x", "f32", (3,))], {"to": TensorProto.STRING})
+    bad("Cast", "to_float8", [In("x", "f32", (3,))], {"to": TensorProto.FLOAT8E4M3FN}, opset=19)
+    bad("Cast", "missing_to", [In("x", "f32", (3,))])
+    bad("DepthToSpace", "channels_not_divisible", [In("x", "f32", (1, 3, 2, 2))], {"blocksize": 2})
+    bad("DepthToSpace", "bad_mode", [In("x", "f32", (1, 4, 2, 2))], {"blocksize": 2, "mode": "XYZ"})
+    bad("SpaceToDepth", "spatial_not_divisible", [In("x", "f32", (1, 1, 3, 4))], {"blocksize": 2})
+    bad("Pad", "crop_beyond_dim", [x23, Const("p", i64(-3, 0, 0, 0))])
+    bad("Pad", "pads_length", [x23, Const("p", i64(1, 1))])
+    bad("Pad", "mode_wrap", [x23, Const("p", i64(1, 1, 1, 1))], {"mode": "wrap"}, opset=19)
+    bad("Range", "zero_delta", [Const("a", scalar(0, "i64")), Const("b", scalar(5, "i64")),
+                                Const("c", scalar(0, "i64"))], out="i64")
+    bad("Softmax", "axis_out_of_range", [x23], {"axis": 2})
+    bad("Gelu", "bad_approximate", [x23], {"approximate": "cubic"}, opset=20)
+    bad("Clip", "min_not_scalar", [x23, Const("lo", np.array([0.0, 1.0], np.float32))])
+    bad("Relu", "attribute_wrong_type", [x23], {"alpha": "x"})
+    bad("LeakyRelu", "alpha_as_int", [x23], {"alpha": 1})
+    bad("BatchNormalization", "stats_wrong_length",
+        [In("x", "f32", (2, 3, 4)), In("s", "f32", (2,)), In("b", "f32", (3,)), In("m", "f32", (3,)),
+         In("v", "f32", (3,))], opset=15)
+    bad("LayerNormalization", "axis_out_of_range", [x23, In("s", "f32", (3,))], {"axis": 2})
+    bad("Identity", "undefined_input", [In("x", "f32", (3,))])
+    g.cases[-1].nodes[0] = ("Identity", ["nowhere"], ["y"], {})
+    bad("Unknown", "op_type", [x23])
+    g.cases[-1].nodes[0] = ("NoSuchOp", ["x"], ["y"], {})
+
+
+FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
+            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_constant_ops, gen_chains,
+            gen_f16_accumulation, gen_invalid]
+
+
+def generate_cases():
+    g = Generator()
+    for family in FAMILIES:
+        family(g)
+    return g.cases
