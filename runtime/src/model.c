@@ -300,40 +300,37 @@ static weft_status_t check_no_aliasing(const weft_model_t *model,
   for (int32_t o = 0; o < info->num_outputs; ++o) {
     const weft_tensor_info_t *out = &info->outputs[o];
     size_t out_size = info_byte_size(out);
-    char out_index[16];
-    snprintf(out_index, sizeof(out_index), "%d", (int)o);
-    for (int32_t i = 0; i < info->num_inputs; ++i) {
-      const weft_tensor_info_t *in = &info->inputs[i];
-      char in_index[16];
-      snprintf(in_index, sizeof(in_index), "%d", (int)i);
+    /* Find the first conflict; names are formatted only for the error. */
+    const char *kind = NULL;
+    const weft_tensor_info_t *other = NULL;
+    int32_t other_index = 0;
+    for (int32_t i = 0; i < info->num_inputs && !kind; ++i)
       if (ranges_overlap(output_data[o], out_size, input_data[i],
-                         info_byte_size(in)))
-        return weft_status_create(
-            WEFT_INVALID_ARGUMENT,
-            TENSOR_LABEL_FMT " overlaps " TENSOR_LABEL_FMT
-            ": outputs must not share memory with inputs (in-place runs are "
-            "not supported)",
-            TENSOR_LABEL_ARGS("output", out, out_index),
-            TENSOR_LABEL_ARGS("input", in, in_index));
-    }
-    for (int32_t j = 0; j < o; ++j) {
-      const weft_tensor_info_t *other = &info->outputs[j];
-      char other_index[16];
-      snprintf(other_index, sizeof(other_index), "%d", (int)j);
+                         info_byte_size(&info->inputs[i])))
+        kind = "input", other = &info->inputs[i], other_index = i;
+    for (int32_t j = 0; j < o && !kind; ++j)
       if (ranges_overlap(output_data[o], out_size, output_data[j],
-                         info_byte_size(other)))
-        return weft_status_create(
-            WEFT_INVALID_ARGUMENT,
-            TENSOR_LABEL_FMT " overlaps " TENSOR_LABEL_FMT
-            ": outputs must not share memory with each other",
-            TENSOR_LABEL_ARGS("output", out, out_index),
-            TENSOR_LABEL_ARGS("output", other, other_index));
-    }
-    if (ranges_overlap(output_data[o], out_size, arena, arena_size))
-      return weft_status_create(
-          WEFT_INVALID_ARGUMENT,
-          TENSOR_LABEL_FMT " overlaps the model's arena",
-          TENSOR_LABEL_ARGS("output", out, out_index));
+                         info_byte_size(&info->outputs[j])))
+        kind = "output", other = &info->outputs[j], other_index = j;
+    bool in_arena = !kind && ranges_overlap(output_data[o], out_size, arena, arena_size);
+    if (!kind && !in_arena)
+      continue;
+    char out_buf[16], other_buf[16];
+    snprintf(out_buf, sizeof(out_buf), "%d", (int)o);
+    if (in_arena)
+      return weft_status_create(WEFT_INVALID_ARGUMENT,
+                                TENSOR_LABEL_FMT " overlaps the model's arena",
+                                TENSOR_LABEL_ARGS("output", out, out_buf));
+    snprintf(other_buf, sizeof(other_buf), "%d", (int)other_index);
+    return weft_status_create(
+        WEFT_INVALID_ARGUMENT,
+        TENSOR_LABEL_FMT " overlaps " TENSOR_LABEL_FMT ": %s",
+        TENSOR_LABEL_ARGS("output", out, out_buf),
+        TENSOR_LABEL_ARGS(kind, other, other_buf),
+        kind[0] == 'i'
+            ? "outputs must not share memory with inputs (in-place runs are "
+              "not supported)"
+            : "outputs must not share memory with each other");
   }
   return NULL;
 }
