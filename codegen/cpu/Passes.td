@@ -93,6 +93,48 @@ def TileAndVectorize : Pass<"weft-cpu-tile-and-vectorize", "mlir::func::FuncOp">
     "::mlir::memref::MemRefDialect", "::mlir::linalg::LinalgDialect"];
 }
 
+def TileContractions : Pass<"weft-cpu-tile-contractions", "mlir::func::FuncOp"> {
+  let summary = "Cache and register tiling of contractions, vectorized on tensors";
+  let description = [{
+    Runs after workgroup tiling and before bufferization. Every f32
+    contraction with one m, n and k loop whose n is contiguous in B and in
+    the output (matmul, batched matmul, 1x1 convolutions and im2col
+    convolutions) is tiled as its KernelConfig says: reduction blocks of
+    `kBlock` steps, `mr` x `nr` register tiles with N outside M, and one
+    reduction step per `vector.contract`. The accumulator's
+    `transfer_read`/`transfer_write` pair is then hoisted out of the
+    reduction loop, so it stays in vector registers for a whole block; the
+    contraction later lowers to `mr` broadcast-FMA outer products.
+
+    Before (one workgroup's tile):
+    ```mlir
+    %r = linalg.matmul ins(%a, %b : tensor<16x1024xf32>, tensor<1024x1024xf32>)
+                       outs(%c : tensor<16x1024xf32>) -> tensor<16x1024xf32>
+    ```
+    After (kBlock = 128, mr = 8, nr = 32):
+    ```mlir
+    scf.for %kb = %c0 to %c1024 step %c128 iter_args(%c1 = %c) {
+      scf.for %j = %c0 to %c1024 step %c32 iter_args(%c2 = %c1) {
+        scf.for %i = %c0 to %c16 step %c8 iter_args(%c3 = %c2) {
+          %acc0 = vector.transfer_read %c3[%i, %j] : tensor<16x1024xf32>, vector<8x32xf32>
+          %acc = scf.for %k = %c0 to %c128 step %c1 iter_args(%v = %acc0) {
+            %x = vector.transfer_read %a[%i, %kk] : tensor<16x1024xf32>, vector<8x1xf32>
+            %y = vector.transfer_read %b[%kk, %j] : tensor<1024x1024xf32>, vector<1x32xf32>
+            %s = vector.contract ... %x, %y, %v : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
+            scf.yield %s
+          }
+          %w = vector.transfer_write %acc, %c3[%i, %j] : vector<8x32xf32>, tensor<16x1024xf32>
+          ...
+    ```
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", "16",
+           "f32 lanes per vector register">
+  ];
+  let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+}
+
 def PlanScratch : Pass<"weft-cpu-plan-scratch", "mlir::func::FuncOp"> {
   let summary = "Move workgroup temporaries from the stack into planned memory";
   let description = [{

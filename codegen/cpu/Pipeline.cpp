@@ -19,6 +19,7 @@ void cpu::buildCpuCodegenPipeline(OpPassManager &pm, const CpuPipelineOptions &o
   std::string front = llvm::formatv(
       "weft-cpu-outline-dispatches,canonicalize,cse,"
       "func.func(weft-cpu-tile-workgroups{{target-workgroups={0}}),"
+      "func.func(weft-cpu-tile-contractions{{vector-width={1}}),"
       "canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,"
       "func.func(weft-cpu-distribute-workgroups),canonicalize,cse,"
       "func.func(weft-cpu-tile-and-vectorize{{vector-width={1}}),"
@@ -28,8 +29,8 @@ void cpu::buildCpuCodegenPipeline(OpPassManager &pm, const CpuPipelineOptions &o
   // (memref globals, libm declarations, function signatures) runs on it.
   std::string back =
       "func.func(convert-linalg-to-loops,canonicalize,cse,"
-      "lower-vector-multi-reduction,expand-strided-metadata,lower-affine,"
-      "convert-vector-to-scf{full-unroll=true},convert-scf-to-cf,canonicalize,"
+      "lower-vector-multi-reduction,expand-strided-metadata,"
+      "convert-vector-to-scf{full-unroll=true},lower-affine,convert-scf-to-cf,canonicalize,"
       "convert-vector-to-llvm{vector-contract-lowering=outerproduct},"
       "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm),"
       "finalize-memref-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"

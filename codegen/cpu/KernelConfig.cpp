@@ -1,0 +1,73 @@
+//===- KernelConfig.cpp - per-root kernel strategy for the CPU ----------===//
+#include "codegen/cpu/KernelConfig.h"
+
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+
+using namespace mlir;
+using namespace weft::cpu;
+
+namespace {
+
+/// Largest value of `choices` (in order of preference) that divides `n`.
+int64_t firstDivisor(int64_t n, ArrayRef<int64_t> choices) {
+  for (int64_t c : choices)
+    if (c <= n && n % c == 0)
+      return c;
+  return 1;
+}
+
+/// Whether `map`'s last result is loop `d` (the dimension that is contiguous
+/// in memory for an identity-layout tensor).
+bool innermostIs(AffineMap map, int64_t d) {
+  if (map.getNumResults() == 0)
+    return false;
+  auto e = dyn_cast<AffineDimExpr>(map.getResults().back());
+  return e && (int64_t)e.getPosition() == d;
+}
+
+} // namespace
+
+std::optional<ContractionTiles>
+weft::cpu::chooseContractionTiles(linalg::LinalgOp op, const TargetInfo &target) {
+  if (!linalg::isaContractionOpInterface(op) || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1)
+    return std::nullopt;
+  FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
+  if (failed(dims) || dims->m.size() != 1 || dims->n.size() != 1 || dims->k.size() != 1)
+    return std::nullopt;
+  ContractionTiles t;
+  t.bounds = op.getStaticLoopRanges();
+  if (ShapedType::isDynamicShape(t.bounds))
+    return std::nullopt;
+  for (OpOperand &o : op->getOpOperands())
+    if (!getElementTypeOrSelf(o.get().getType()).isF32())
+      return std::nullopt;
+  t.m = dims->m[0];
+  t.n = dims->n[0];
+  t.k = dims->k[0];
+  t.batch.assign(dims->batch.begin(), dims->batch.end());
+  // Vectors run along n: it must be contiguous in B and in the output.
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (!innermostIs(maps[1], t.n) || !innermostIs(maps[2], t.n))
+    return std::nullopt;
+  int64_t vw = target.vectorWidth;
+  int64_t n = t.bounds[t.n], m = t.bounds[t.m], k = t.bounds[t.k];
+  if (n % vw != 0)
+    return std::nullopt;
+  t.nr = n % (2 * vw) == 0 ? 2 * vw : vw;
+  // Accumulators take mr * nr / vw registers; leave room for the B vectors
+  // and the broadcast A element.
+  if (t.nr == 2 * vw)
+    t.mr = firstDivisor(m, {8, 6, 4, 2, 1});
+  else
+    t.mr = firstDivisor(m, {16, 12, 8, 6, 4, 2, 1});
+  // A reduction block keeps its B panel (kBlock x nr) in half of L1.
+  int64_t maxBlock = std::max<int64_t>(1, target.l1Bytes / 2 / (t.nr * 4));
+  t.kBlock = k;
+  for (int64_t c = maxBlock; c >= 64; c /= 2)
+    if (k % c == 0 && c < k) {
+      t.kBlock = c;
+      break;
+    }
+  return t;
+}

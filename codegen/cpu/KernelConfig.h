@@ -1,0 +1,46 @@
+//===- KernelConfig.h - per-root kernel strategy for the CPU -----*- C++ -*-===//
+//
+// The one place that decides how a dispatch's root op becomes a CPU kernel:
+// which strategy its family uses and the tile shape at each level (cache
+// blocks, register tiles, vectors), from the iteration space and the target.
+// Passes ask here instead of carrying their own heuristics, so a change of
+// strategy for one op family is one edit, and another backend can choose its
+// own.
+//
+//===----------------------------------------------------------------------===//
+#ifndef WEFT_CODEGEN_CPU_KERNELCONFIG_H
+#define WEFT_CODEGEN_CPU_KERNELCONFIG_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+#include <optional>
+
+namespace weft::cpu {
+
+/// What the kernels are sized for.
+struct TargetInfo {
+  int64_t vectorWidth = 16;       ///< f32 lanes per vector register
+  int64_t vectorRegisters = 32;   ///< architectural vector registers
+  int64_t l1Bytes = 32 * 1024;    ///< data cache per core
+  int64_t l2Bytes = 1024 * 1024;
+};
+
+/// A contraction out[batch.., m, n] += A(m, k) * B(k, n) tiled as: blocks
+/// of `kBlock` reduction steps, `mr` x `nr` register tiles (N outside M),
+/// one reduction step per vector.contract.
+struct ContractionTiles {
+  llvm::SmallVector<int64_t> bounds; ///< static loop ranges of the op
+  llvm::SmallVector<int64_t> batch;  ///< batch loop positions
+  int64_t m = 0, n = 0, k = 0;       ///< loop positions
+  int64_t mr = 1, nr = 1, kBlock = 1;
+};
+
+/// The register/cache tiling of `op` when it is a contraction this backend
+/// vectorizes as outer products (static shape, one m/n/k dim each, floats,
+/// n innermost in the output and in B); std::nullopt otherwise.
+std::optional<ContractionTiles> chooseContractionTiles(mlir::linalg::LinalgOp op,
+                                                       const TargetInfo &target);
+
+} // namespace weft::cpu
+
+#endif // WEFT_CODEGEN_CPU_KERNELCONFIG_H
