@@ -249,6 +249,8 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
         pm.addPass(createCanonicalizerPass());
         pm.addNestedPass<func::FuncOp>(createDecompose());
         pm.addPass(createCanonicalizerPass());
+        pm.addNestedPass<func::FuncOp>(createConvertLayout());
+        pm.addPass(createCanonicalizerPass());
         pm.addPass(createCSEPass());
         pm.addNestedPass<func::FuncOp>(createFormDispatches());
         pm.addNestedPass<func::FuncOp>(createPlanMemory());

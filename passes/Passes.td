@@ -24,6 +24,38 @@ def Decompose : Pass<"weft-decompose", "mlir::func::FuncOp"> {
   let dependentDialects = ["::weft::WeftDialect"];
 }
 
+def ConvertLayout : Pass<"weft-convert-layout", "mlir::func::FuncOp"> {
+  let summary = "Channels-last convolutions, with the layout changes cancelled";
+  let description = [{
+    Every floating-point convolution with a constant filter that is plain
+    (group 1) or depthwise becomes `channels_last` (NHWC input and output,
+    HWCF filter: output channels innermost, where the CPU kernels vectorize),
+    between two `weft.transpose`s; the filter's transpose folds into the
+    constant. Transposes then sink through ops that do not depend on the
+    layout (elementwise ops, whose constant operands are re-laid at compile
+    time, pads, keepdims reductions, concats) and turn NCHW pooling into
+    channels-last pooling; two transposes that meet compose, and a
+    transpose that only moves unit dimensions becomes a reshape. A chain of
+    convolutions keeps one conversion at its start and one at its end.
+
+    Before:
+    ```mlir
+    %0 = weft.conv %x, %w {...} : (tensor<1x8x16x16xf32>, tensor<8x8x3x3xf32>) -> tensor<1x8x14x14xf32>
+    %1 = weft.relu %0 : tensor<1x8x14x14xf32>
+    %2 = weft.conv %1, %w2 {...} : (tensor<1x8x14x14xf32>, tensor<8x8x1x1xf32>) -> tensor<1x8x14x14xf32>
+    ```
+    After:
+    ```mlir
+    %t = weft.transpose %x {perm = array<i64: 0, 2, 3, 1>} : ... -> tensor<1x16x16x8xf32>
+    %0 = weft.conv %t, %w_hwcf {channels_last, ...} : ... -> tensor<1x14x14x8xf32>
+    %1 = weft.relu %0 : tensor<1x14x14x8xf32>
+    %2 = weft.conv %1, %w2_hwcf {channels_last, ...} : ... -> tensor<1x14x14x8xf32>
+    %y = weft.transpose %2 {perm = array<i64: 0, 3, 1, 2>} : ... -> tensor<1x8x14x14xf32>
+    ```
+  }];
+  let dependentDialects = ["::weft::WeftDialect"];
+}
+
 def FormDispatches : Pass<"weft-form-dispatches", "mlir::func::FuncOp"> {
   let summary = "Group compute ops into weft.dispatch regions";
   let description = [{

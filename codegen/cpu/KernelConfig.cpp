@@ -71,3 +71,30 @@ weft::cpu::chooseContractionTiles(linalg::LinalgOp op, const TargetInfo &target)
     }
   return t;
 }
+
+std::optional<ConvTiles> weft::cpu::chooseConvTiles(linalg::LinalgOp op,
+                                                    const TargetInfo &target) {
+  ConvTiles t;
+  if (isa<linalg::DepthwiseConv2DNhwcHwcOp>(op))
+    t.depthwise = true;
+  else if (!isa<linalg::Conv2DNhwcHwcfOp>(op))
+    return std::nullopt;
+  for (OpOperand &o : op->getOpOperands())
+    if (!getElementTypeOrSelf(o.get().getType()).isF32())
+      return std::nullopt;
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  if (ShapedType::isDynamicShape(bounds))
+    return std::nullopt;
+  // Loops: (n, oh, ow, f, kh, kw, c) or, depthwise, (n, oh, ow, c, kh, kw).
+  int64_t ow = bounds[2], channels = bounds[3], vw = target.vectorWidth;
+  if (channels % vw != 0)
+    return std::nullopt;
+  t.nr = channels % (2 * vw) == 0 ? 2 * vw : vw;
+  // mr * nr / vw accumulators plus the operands of one step stay within the
+  // vector registers.
+  t.mr = t.nr == 2 * vw ? firstDivisor(ow, {8, 7, 6, 5, 4, 3, 2})
+                        : firstDivisor(ow, {14, 12, 8, 7, 6, 5, 4, 3, 2});
+  auto strides = op->getAttrOfType<DenseIntElementsAttr>("strides");
+  t.strideW = strides ? strides.getValues<int64_t>()[1] : 1;
+  return t;
+}

@@ -41,6 +41,24 @@ struct ContractionTiles {
 std::optional<ContractionTiles> chooseContractionTiles(mlir::linalg::LinalgOp op,
                                                        const TargetInfo &target);
 
+/// A channels-last convolution (linalg conv_2d_nhwc_hwcf, or
+/// depthwise_conv_2d_nhwc_hwc) computed directly, without im2col: each
+/// register tile is `mr` output columns x `nr` channels, accumulated over
+/// the window and the input channels one element at a time. For a plain
+/// convolution a step is an (mr x 1) x (1 x nr) outer product of input
+/// elements and a filter row; for a depthwise one, an elementwise
+/// multiply-add of mr input rows by one filter row.
+struct ConvTiles {
+  bool depthwise = false;
+  int64_t mr = 1, nr = 1;
+  int64_t strideW = 1; ///< the input columns a tile reads are this far apart
+};
+
+/// The direct-convolution tiling of `op`, or std::nullopt when it is not a
+/// static f32 channels-last convolution whose channels fill whole vectors.
+std::optional<ConvTiles> chooseConvTiles(mlir::linalg::LinalgOp op,
+                                         const TargetInfo &target);
+
 } // namespace weft::cpu
 
 #endif // WEFT_CODEGEN_CPU_KERNELCONFIG_H

@@ -147,11 +147,30 @@ FailureOr<Value> lowerConv(OpBuilder &b, ConvOp op) {
   if (llvm::any_of(op.getPads(), [](int64_t p) { return p != 0; }))
     return op.emitError("conv padding must be decomposed before lowering");
   auto type = op.getType();
-  Value init = accumulatorInit(b, l, type, op.getBias(), 1.0, {1});
+  bool cl = op.getChannelsLast();
+  Value init = accumulatorInit(b, l, type, op.getBias(), 1.0, {cl ? 3 : 1});
   auto strides = b.getI64TensorAttr(op.getStrides());
   auto dilations = b.getI64TensorAttr(op.getDilations());
   int64_t g = op.getGroup();
   auto in = op.getInput().getType(), w = op.getFilter().getType();
+  if (cl) {
+    if (g == 1)
+      return linalg::Conv2DNhwcHwcfOp::create(b, l, TypeRange{type},
+                                              ValueRange{op.getInput(), op.getFilter()},
+                                              ValueRange{init}, strides, dilations)
+          .getResult(0);
+    // Depthwise: the HWCF filter is KH x KW x 1 x C.
+    if (w.getShape()[2] != 1 || w.getShape()[3] != in.getShape()[3] || g != w.getShape()[3])
+      return op.emitError("channels-last convolutions must be plain or depthwise");
+    auto hwc = RankedTensorType::get({w.getShape()[0], w.getShape()[1], w.getShape()[3]},
+                                     w.getElementType());
+    Value filter = tensor::CollapseShapeOp::create(
+        b, l, hwc, op.getFilter(), ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+    return linalg::DepthwiseConv2DNhwcHwcOp::create(b, l, TypeRange{type},
+                                                    ValueRange{op.getInput(), filter},
+                                                    ValueRange{init}, strides, dilations)
+        .getResult(0);
+  }
   if (g == 1)
     return linalg::Conv2DNchwFchwOp::create(b, l, TypeRange{type},
                                             ValueRange{op.getInput(), op.getFilter()},
@@ -187,8 +206,10 @@ FailureOr<Value> lowerPool(OpBuilder &b, PoolOp op) {
     return op.emitError("max pooling of unsigned integers is not supported");
   ArrayRef<int64_t> k = op.getKernel(), s = op.getStrides(), dl = op.getDilations(),
                     p = op.getPads();
-  int64_t h = in.getShape()[2], w = in.getShape()[3];
-  int64_t oh = type.getShape()[2], ow = type.getShape()[3];
+  bool cl = op.getChannelsLast();
+  ConvDims cd = convDims(cl);
+  int64_t h = in.getShape()[cd.h], w = in.getShape()[cd.w];
+  int64_t oh = type.getShape()[cd.h], ow = type.getShape()[cd.w];
   // Padding so every window (ceil mode included) stays inside the input.
   int64_t needH = (oh - 1) * s[0] + (k[0] - 1) * dl[0] + 1;
   int64_t needW = (ow - 1) * s[1] + (k[1] - 1) * dl[1] + 1;
@@ -199,12 +220,15 @@ FailureOr<Value> lowerPool(OpBuilder &b, PoolOp op) {
   if (padded) {
     Value pv = isMax ? (Value)arith::ConstantOp::create(b, l, extremeValue(elt, false, false))
                      : scalarConstant(b, l, elt, 0.0);
-    SmallVector<OpFoldResult> lo = {b.getIndexAttr(0), b.getIndexAttr(0),
-                                    b.getIndexAttr(p[0]), b.getIndexAttr(p[1])};
-    SmallVector<OpFoldResult> hi = {b.getIndexAttr(0), b.getIndexAttr(0),
-                                    b.getIndexAttr(highH), b.getIndexAttr(highW)};
-    auto padType = RankedTensorType::get(
-        {in.getShape()[0], in.getShape()[1], h + p[0] + highH, w + p[1] + highW}, elt);
+    SmallVector<OpFoldResult> lo(4, b.getIndexAttr(0)), hi(4, b.getIndexAttr(0));
+    lo[cd.h] = b.getIndexAttr(p[0]);
+    lo[cd.w] = b.getIndexAttr(p[1]);
+    hi[cd.h] = b.getIndexAttr(highH);
+    hi[cd.w] = b.getIndexAttr(highW);
+    SmallVector<int64_t> padShape = llvm::to_vector(in.getShape());
+    padShape[cd.h] = h + p[0] + highH;
+    padShape[cd.w] = w + p[1] + highW;
+    auto padType = RankedTensorType::get(padShape, elt);
     x = tensor::PadOp::create(b, l, padType, x, lo, hi, pv);
   }
   Value window = tensor::EmptyOp::create(b, l, k, elt);
@@ -212,14 +236,23 @@ FailureOr<Value> lowerPool(OpBuilder &b, PoolOp op) {
   auto dilations = b.getI64TensorAttr(dl);
   if (isMax) {
     Value init = filledWith(b, l, type, extremeValue(elt, false, false));
+    if (cl)
+      return linalg::PoolingNhwcMaxOp::create(b, l, TypeRange{type}, ValueRange{x, window},
+                                              ValueRange{init}, strides, dilations)
+          .getResult(0);
     return linalg::PoolingNchwMaxOp::create(b, l, TypeRange{type}, ValueRange{x, window},
                                             ValueRange{init}, strides, dilations)
         .getResult(0);
   }
-  Value sum = linalg::PoolingNchwSumOp::create(b, l, TypeRange{type}, ValueRange{x, window},
-                                               ValueRange{filled(b, l, type, 0.0)},
-                                               strides, dilations)
-                  .getResult(0);
+  Value zero = filled(b, l, type, 0.0);
+  Value sum = cl ? linalg::PoolingNhwcSumOp::create(b, l, TypeRange{type},
+                                                    ValueRange{x, window}, ValueRange{zero},
+                                                    strides, dilations)
+                       .getResult(0)
+                 : linalg::PoolingNchwSumOp::create(b, l, TypeRange{type},
+                                                    ValueRange{x, window}, ValueRange{zero},
+                                                    strides, dilations)
+                       .getResult(0);
   // Divisors per output position, known at compile time.
   bool include = op.getCountIncludePad();
   SmallVector<float> counts(oh * ow);
@@ -235,7 +268,9 @@ FailureOr<Value> lowerPool(OpBuilder &b, PoolOp op) {
         }
       counts[i * ow + j] = (float)std::max<int64_t>(c, 1);
     }
-  auto countType = RankedTensorType::get({oh, ow}, elt);
+  // [OH, OW] broadcasts against NCHW from the right; NHWC needs [OH, OW, 1].
+  auto countType = cl ? RankedTensorType::get({oh, ow, 1}, elt)
+                      : RankedTensorType::get({oh, ow}, elt);
   Attribute countAttr;
   if (elt.isF32())
     countAttr = DenseElementsAttr::get(countType, ArrayRef<float>(counts));

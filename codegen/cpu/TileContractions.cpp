@@ -113,6 +113,94 @@ struct TileContractionsPass
     return success();
   }
 
+  /// Direct channels-last convolution: register tiles of mr output columns
+  /// x nr channels (channels outside columns, so one filter panel serves a
+  /// whole row), then the window and input channels one step at a time; each
+  /// step's tile is rewritten as the small op it is (a matmul or a
+  /// multiply-add on rank-reduced slices) and vectorized.
+  LogicalResult tileConv(RewriterBase &rw, linalg::LinalgOp op, const ConvTiles &t) {
+    int64_t nLoops = op.getNumLoops();
+    SmallVector<int64_t> sizes(nLoops, 0);
+    sizes[0] = 1;
+    sizes[1] = 1;
+    sizes[2] = t.mr;
+    sizes[3] = t.nr;
+    SmallVector<int64_t> order = {0, 3, 1, 2};
+    for (int64_t d = 4; d < nLoops; ++d)
+      order.push_back(d);
+    FailureOr<scf::SCFTilingResult> r = tileWith(rw, op, sizes, order);
+    if (failed(r))
+      return failure();
+    auto current = cast<linalg::LinalgOp>(r->tiledOps.back());
+    SmallVector<int64_t> steps(nLoops, 1);
+    for (int64_t d = 0; d < 4; ++d)
+      steps[d] = 0;
+    r = tileWith(rw, current, steps);
+    if (failed(r))
+      return failure();
+    current = cast<linalg::LinalgOp>(r->tiledOps.back());
+
+    // The step's operands: input [1, 1, (mr-1)*s+1, c], filter [1, 1, 1, nr]
+    // (depthwise [1, 1, nr]), output [1, 1, mr, nr].
+    Location loc = current.getLoc();
+    rw.setInsertionPoint(current);
+    Value in = current.getDpsInputOperand(0)->get();
+    Value filter = current.getDpsInputOperand(1)->get();
+    Value out = current.getDpsInitOperand(0)->get();
+    Type f32 = rw.getF32Type();
+    auto idx = [&](int64_t v) -> OpFoldResult { return rw.getIndexAttr(v); };
+    int64_t cols = t.depthwise ? t.nr : 1;
+    Value rows = tensor::ExtractSliceOp::create(
+        rw, loc, RankedTensorType::get({t.mr, cols}, f32), in,
+        SmallVector<OpFoldResult>(4, idx(0)),
+        SmallVector<OpFoldResult>{idx(1), idx(1), idx(t.mr), idx(cols)},
+        SmallVector<OpFoldResult>{idx(1), idx(1), idx(t.strideW), idx(1)});
+    auto filterType = cast<RankedTensorType>(filter.getType());
+    SmallVector<OpFoldResult> filterSizes(filterType.getRank(), idx(1));
+    filterSizes.back() = idx(t.nr);
+    Value row = tensor::ExtractSliceOp::create(
+        rw, loc,
+        RankedTensorType::get(t.depthwise ? SmallVector<int64_t>{t.nr}
+                                          : SmallVector<int64_t>{1, t.nr},
+                              f32),
+        filter, SmallVector<OpFoldResult>(filterType.getRank(), idx(0)), filterSizes,
+        SmallVector<OpFoldResult>(filterType.getRank(), idx(1)));
+    SmallVector<OpFoldResult> outOffsets(4, idx(0));
+    SmallVector<OpFoldResult> outSizes = {idx(1), idx(1), idx(t.mr), idx(t.nr)};
+    SmallVector<OpFoldResult> unit(4, idx(1));
+    auto accType = RankedTensorType::get({t.mr, t.nr}, f32);
+    Value acc = tensor::ExtractSliceOp::create(rw, loc, accType, out, outOffsets, outSizes, unit);
+    linalg::LinalgOp step;
+    if (!t.depthwise) {
+      step = linalg::MatmulOp::create(rw, loc, TypeRange{accType}, ValueRange{rows, row},
+                                      ValueRange{acc});
+    } else {
+      MLIRContext *ctx = rw.getContext();
+      AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+      AffineMap col = AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
+      step = linalg::GenericOp::create(
+          rw, loc, TypeRange{accType}, ValueRange{rows, row}, ValueRange{acc},
+          ArrayRef<AffineMap>{id, col, id},
+          SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+          [](OpBuilder &b, Location l, ValueRange a) {
+            linalg::YieldOp::create(b, l,
+                                    math::FmaOp::create(b, l, a[0], a[1], a[2]).getResult());
+          });
+    }
+    Value back = tensor::InsertSliceOp::create(rw, loc, step->getResult(0), out, outOffsets,
+                                               outSizes, unit);
+    rw.replaceOp(current, back);
+    rw.setInsertionPoint(step);
+    FailureOr<linalg::VectorizationResult> v = linalg::vectorize(
+        rw, step, /*inputVectorSizes=*/{}, /*inputScalableVecDims=*/{},
+        /*vectorizeNDExtract=*/false, /*flatten1DDepthwiseConv=*/false,
+        /*assumeDynamicDimsMatchVecSizes=*/false, /*createNamedContraction=*/true);
+    if (failed(v))
+      return failure();
+    rw.replaceOp(step, v->replacements);
+    return success();
+  }
+
   void runOnOperation() override {
     func::FuncOp fn = getOperation();
     if (!fn->hasAttr(kDispatchFnAttr))
@@ -120,18 +208,26 @@ struct TileContractionsPass
     TargetInfo target;
     target.vectorWidth = vectorWidth;
     SmallVector<std::pair<linalg::LinalgOp, ContractionTiles>> work;
+    SmallVector<std::pair<linalg::LinalgOp, ConvTiles>> convs;
     fn.walk([&](linalg::LinalgOp op) {
       if (!op.hasPureTensorSemantics())
         return;
-      if (std::optional<ContractionTiles> t = chooseContractionTiles(op, target))
+      if (std::optional<ConvTiles> t = chooseConvTiles(op, target))
+        convs.push_back({op, *t});
+      else if (std::optional<ContractionTiles> t = chooseContractionTiles(op, target))
         work.push_back({op, *t});
     });
-    if (work.empty())
+    if (work.empty() && convs.empty())
       return;
     IRRewriter rw(&getContext());
     for (auto &[op, tiles] : work)
       if (failed(tileOne(rw, op, tiles))) {
         op->emitError("internal error: cannot tile this contraction");
+        return signalPassFailure();
+      }
+    for (auto &[op, tiles] : convs)
+      if (failed(tileConv(rw, op, tiles))) {
+        op->emitError("internal error: cannot tile this convolution");
         return signalPassFailure();
       }
 

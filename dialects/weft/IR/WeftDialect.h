@@ -32,6 +32,15 @@ broadcastShapes(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> b);
 int64_t windowOutputSize(int64_t in, int64_t kernel, int64_t stride,
                          int64_t dilation, int64_t padBegin, int64_t padEnd,
                          bool ceilMode);
+
+/// Dimension positions of a convolution's (or pooling's) input and filter:
+/// NCHW/FCHW by default, NHWC/HWCF with `channels_last`.
+struct ConvDims {
+  int64_t c, h, w;   ///< input channels, rows, columns
+  int64_t f, fc;     ///< filter output and input channels
+  int64_t kh, kw;    ///< filter rows, columns
+};
+ConvDims convDims(bool channelsLast);
 } // namespace weft
 
 #endif // WEFT_DIALECTS_WEFT_IR_WEFTDIALECT_H

@@ -258,6 +258,13 @@ static LogicalResult checkWindowAttrs(Operation *op, ArrayRef<int64_t> strides,
   return success();
 }
 
+/// Where each dimension of a convolution's input and filter is.
+ConvDims weft::convDims(bool channelsLast) {
+  if (channelsLast)
+    return ConvDims{/*c=*/3, /*h=*/1, /*w=*/2, /*f=*/3, /*fc=*/2, /*kh=*/0, /*kw=*/1};
+  return ConvDims{/*c=*/1, /*h=*/2, /*w=*/3, /*f=*/0, /*fc=*/1, /*kh=*/2, /*kw=*/3};
+}
+
 static LogicalResult inferConvOp(MLIRContext *, std::optional<Location> loc,
                                  ConvOp::Adaptor a, SmallVectorImpl<Type> &r) {
   auto in = tensorOf(a.getInput()), w = tensorOf(a.getFilter());
@@ -266,12 +273,16 @@ static LogicalResult inferConvOp(MLIRContext *, std::optional<Location> loc,
   ArrayRef<int64_t> s = a.getStrides(), d = a.getDilations(), p = a.getPads();
   if (s.size() != 2 || d.size() != 2 || p.size() != 4)
     return emitInferError(loc, "conv expects 2 strides, 2 dilations, 4 pads");
-  int64_t oh = windowOutputSize(in.getShape()[2], w.getShape()[2], s[0], d[0],
-                                p[0], p[2], false);
-  int64_t ow = windowOutputSize(in.getShape()[3], w.getShape()[3], s[1], d[1],
-                                p[1], p[3], false);
-  r.push_back(RankedTensorType::get({in.getShape()[0], w.getShape()[0], oh, ow},
-                                    in.getElementType()));
+  ConvDims cd = convDims(a.getChannelsLast());
+  int64_t oh = windowOutputSize(in.getShape()[cd.h], w.getShape()[cd.kh], s[0],
+                                d[0], p[0], p[2], false);
+  int64_t ow = windowOutputSize(in.getShape()[cd.w], w.getShape()[cd.kw], s[1],
+                                d[1], p[1], p[3], false);
+  int64_t n = in.getShape()[0], f = w.getShape()[cd.f];
+  SmallVector<int64_t> shape = a.getChannelsLast()
+                                   ? SmallVector<int64_t>{n, oh, ow, f}
+                                   : SmallVector<int64_t>{n, f, oh, ow};
+  r.push_back(RankedTensorType::get(shape, in.getElementType()));
   return success();
 }
 WEFT_INFER(ConvOp)
@@ -281,16 +292,18 @@ LogicalResult ConvOp::verify() {
     return failure();
   auto in = getInput().getType(), w = getFilter().getType();
   if (in.getRank() != 4 || w.getRank() != 4)
-    return emitOpError("expects rank-4 NCHW input and FCHW filter");
+    return emitOpError(getChannelsLast() ? "expects rank-4 NHWC input and HWCF filter"
+                                         : "expects rank-4 NCHW input and FCHW filter");
+  ConvDims cd = convDims(getChannelsLast());
   int64_t g = getGroup();
-  if (g <= 0 || in.getShape()[1] % g != 0 || w.getShape()[0] % g != 0)
+  int64_t c = in.getShape()[cd.c], f = w.getShape()[cd.f];
+  if (g <= 0 || c % g != 0 || f % g != 0)
     return emitOpError("group ") << g << " does not divide the channels";
-  if (in.getShape()[1] / g != w.getShape()[1])
+  if (c / g != w.getShape()[cd.fc])
     return emitOpError("filter expects ")
-           << w.getShape()[1] * g << " input channels but the input has "
-           << in.getShape()[1];
+           << w.getShape()[cd.fc] * g << " input channels but the input has " << c;
   if (Value b = getBias())
-    if (tensorOf(b).getRank() != 1 || tensorOf(b).getShape()[0] != w.getShape()[0])
+    if (tensorOf(b).getRank() != 1 || tensorOf(b).getShape()[0] != f)
       return emitOpError("bias must be 1-D with one value per output channel");
   return success();
 }
@@ -304,12 +317,15 @@ static LogicalResult inferPoolOp(MLIRContext *, std::optional<Location> loc,
       p.size() != 4)
     return emitInferError(loc, "pool supports 2-D (rank-4 NCHW) inputs only");
   bool ceil = a.getCeilMode();
-  int64_t oh = windowOutputSize(in.getShape()[2], k[0], s[0], d[0], p[0], p[2],
+  ConvDims cd = convDims(a.getChannelsLast());
+  int64_t oh = windowOutputSize(in.getShape()[cd.h], k[0], s[0], d[0], p[0], p[2],
                                 ceil);
-  int64_t ow = windowOutputSize(in.getShape()[3], k[1], s[1], d[1], p[1], p[3],
+  int64_t ow = windowOutputSize(in.getShape()[cd.w], k[1], s[1], d[1], p[1], p[3],
                                 ceil);
-  r.push_back(RankedTensorType::get(
-      {in.getShape()[0], in.getShape()[1], oh, ow}, in.getElementType()));
+  int64_t n = in.getShape()[0], c = in.getShape()[cd.c];
+  SmallVector<int64_t> shape = a.getChannelsLast() ? SmallVector<int64_t>{n, oh, ow, c}
+                                                   : SmallVector<int64_t>{n, c, oh, ow};
+  r.push_back(RankedTensorType::get(shape, in.getElementType()));
   return success();
 }
 WEFT_INFER(PoolOp)

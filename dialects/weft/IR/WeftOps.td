@@ -222,15 +222,21 @@ def Weft_GemmOp : Weft_InferredOp<"gemm"> {
 //===----------------------------------------------------------------------===//
 
 def Weft_ConvOp : Weft_InferredOp<"conv"> {
-  let summary = "2-D convolution, NCHW input, FCHW filter (ONNX Conv)";
+  let summary = "2-D convolution (ONNX Conv): NCHW/FCHW, or NHWC/HWCF";
   let description = [{
     `pads` is [top, left, bottom, right]. `weft-decompose` moves non-zero pads
     into a `weft.pad`, so codegen sees convolutions without padding.
+
+    By default the input is NCHW, the filter FCHW (F x C/group x KH x KW) and
+    the output NCHW, as in ONNX. With `channels_last` (set by
+    `weft-convert-layout`) the input and output are NHWC and the filter is
+    HWCF (KH x KW x C/group x F), the layouts whose innermost dimension is
+    the one kernels vectorize.
   }];
   let arguments = (ins Weft_Tensor:$input, Weft_Tensor:$filter,
                    Optional<Weft_Tensor>:$bias, DenseI64ArrayAttr:$strides,
                    DenseI64ArrayAttr:$dilations, DenseI64ArrayAttr:$pads,
-                   I64Attr:$group);
+                   I64Attr:$group, UnitAttr:$channels_last);
   let results = (outs Weft_Tensor:$output);
   let assemblyFormat = "$input `,` $filter (`,` $bias^)? attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
@@ -242,16 +248,18 @@ def Weft_PoolKind : I32EnumAttr<"PoolKind", "pooling reduction", [
 }
 
 def Weft_PoolOp : Weft_InferredOp<"pool"> {
-  let summary = "2-D max or average pooling over NCHW (ONNX MaxPool/AveragePool)";
+  let summary = "2-D max or average pooling (ONNX MaxPool/AveragePool)";
   let description = [{
     `pads` is [top, left, bottom, right]. `ceil_mode` rounds the output size
     up; windows that hang over the padded input only see real elements.
-    `count_include_pad` applies to average pooling.
+    `count_include_pad` applies to average pooling. The input and output are
+    NCHW, or NHWC with `channels_last`.
   }];
   let arguments = (ins Weft_PoolKind:$kind, Weft_Tensor:$input,
                    DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$strides,
                    DenseI64ArrayAttr:$dilations, DenseI64ArrayAttr:$pads,
-                   BoolAttr:$ceil_mode, BoolAttr:$count_include_pad);
+                   BoolAttr:$ceil_mode, BoolAttr:$count_include_pad,
+                   UnitAttr:$channels_last);
   let results = (outs Weft_Tensor:$output);
   let assemblyFormat = "$kind $input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;

@@ -65,3 +65,56 @@ func.func private @transposed_b(%arg0: memref<8x64xf32>, %arg1: memref<32x64xf32
   bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<8x32xf32>, memref<8x32xf32>) -> ()
   return
 }
+
+// -----
+
+// A channels-last 3x3 stride-2 convolution: 8 output columns x 32 channels
+// per register tile, the window and input channels one step at a time, each
+// step an (8x1) x (1x32) outer product of input elements two columns apart
+// and a filter row; the accumulator stays in registers over all three loops.
+// CHECK-LABEL: func.func private @conv
+// CHECK: %[[INIT:.*]] = vector.transfer_read {{.*}} : tensor<1x1x8x32xf32>, vector<8x32xf32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[INIT]]) -> (vector<8x32xf32>)
+// CHECK: scf.for {{.*}} -> (vector<8x32xf32>)
+// CHECK: scf.for {{.*}} iter_args(%[[V:.*]] = %{{.*}}) -> (vector<8x32xf32>)
+// CHECK: %[[ROWS:.*]] = tensor.extract_slice {{.*}} [1, 1, 8, 1] [1, 1, 2, 1] : tensor<1x1x15x1xf32> to tensor<8x1xf32>
+// CHECK: %[[X:.*]] = vector.transfer_read %[[ROWS]]{{.*}} vector<8x1xf32>
+// CHECK: %[[W:.*]] = vector.transfer_read {{.*}} : tensor<3x3x8x32xf32>, vector<1x32xf32>
+// CHECK: vector.contract {{.*}} %[[X]], %[[W]], %[[V]] : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
+// CHECK-NOT: linalg.conv
+// CHECK: return
+func.func private @conv(%arg0: memref<1x10x18x8xf32>, %arg1: memref<3x3x8x32xf32>, %arg2: memref<1x4x8x32xf32>) attributes {weft.dispatch_fn, weft.workgroup_count = 1 : i64} {
+  %cst = arith.constant 0.000000e+00 : f32
+  %x = bufferization.to_tensor %arg0 restrict : memref<1x10x18x8xf32> to tensor<1x10x18x8xf32>
+  %w = bufferization.to_tensor %arg1 restrict : memref<3x3x8x32xf32> to tensor<3x3x8x32xf32>
+  %o = bufferization.to_tensor %arg2 restrict writable : memref<1x4x8x32xf32> to tensor<1x4x8x32xf32>
+  %f = linalg.fill ins(%cst : f32) outs(%o : tensor<1x4x8x32xf32>) -> tensor<1x4x8x32xf32>
+  %r = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%x, %w : tensor<1x10x18x8xf32>, tensor<3x3x8x32xf32>) outs(%f : tensor<1x4x8x32xf32>) -> tensor<1x4x8x32xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<1x4x8x32xf32>, memref<1x4x8x32xf32>) -> ()
+  return
+}
+
+// -----
+
+// Depthwise, 7 columns x 16 channels: each window step is one multiply-add
+// of 7 input rows by a filter row broadcast across them.
+// CHECK-LABEL: func.func private @depthwise
+// CHECK: %[[INIT:.*]] = vector.transfer_read {{.*}} : tensor<1x1x7x16xf32>, vector<7x16xf32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[INIT]]) -> (vector<7x16xf32>)
+// CHECK: scf.for {{.*}} iter_args(%[[V:.*]] = %{{.*}}) -> (vector<7x16xf32>)
+// CHECK: %[[X:.*]] = vector.transfer_read {{.*}} : tensor<1x6x9x16xf32>, vector<7x16xf32>
+// CHECK: %[[W:.*]] = vector.transfer_read {{.*}} : tensor<3x3x16xf32>, vector<16xf32>
+// CHECK: %[[B:.*]] = vector.broadcast %[[W]] : vector<16xf32> to vector<7x16xf32>
+// CHECK: math.fma %[[X]], %[[B]], %[[V]] : vector<7x16xf32>
+// CHECK-NOT: linalg.depthwise
+// CHECK: return
+func.func private @depthwise(%arg0: memref<1x6x9x16xf32>, %arg1: memref<3x3x16xf32>, %arg2: memref<1x4x7x16xf32>) attributes {weft.dispatch_fn, weft.workgroup_count = 1 : i64} {
+  %cst = arith.constant 0.000000e+00 : f32
+  %x = bufferization.to_tensor %arg0 restrict : memref<1x6x9x16xf32> to tensor<1x6x9x16xf32>
+  %w = bufferization.to_tensor %arg1 restrict : memref<3x3x16xf32> to tensor<3x3x16xf32>
+  %o = bufferization.to_tensor %arg2 restrict writable : memref<1x4x7x16xf32> to tensor<1x4x7x16xf32>
+  %f = linalg.fill ins(%cst : f32) outs(%o : tensor<1x4x7x16xf32>) -> tensor<1x4x7x16xf32>
+  %r = linalg.depthwise_conv_2d_nhwc_hwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x6x9x16xf32>, tensor<3x3x16xf32>) outs(%f : tensor<1x4x7x16xf32>) -> tensor<1x4x7x16xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<1x4x7x16xf32>, memref<1x4x7x16xf32>) -> ()
+  return
+}

@@ -1,0 +1,269 @@
+//===- ConvertLayout.cpp - weft-convert-layout ---------------------------===//
+//
+// Moves convolutions to channels-last layouts, where the output channels
+// (or, for depthwise convolutions and pooling, the channels) are the
+// innermost, contiguous dimension that kernels vectorize, and cancels the
+// layout changes this introduces between neighbouring ops: each conversion
+// is a weft.transpose, transposes sink through ops that do not care about
+// layout (elementwise ops, pads, keepdims reductions, concats, pooling), and
+// two that meet compose, usually into nothing. A chain of convolutions pays
+// one conversion where it starts and one where it ends. Filters are
+// constants, so their transposes fold at compile time.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace weft {
+#define GEN_PASS_DEF_CONVERTLAYOUT
+#include "passes/Passes.h.inc"
+} // namespace weft
+
+using namespace mlir;
+using namespace weft;
+
+namespace {
+
+constexpr int64_t kToNHWC[] = {0, 2, 3, 1};
+constexpr int64_t kToNCHW[] = {0, 3, 1, 2};
+constexpr int64_t kFCHWToHWCF[] = {2, 3, 1, 0};
+
+Value transpose(PatternRewriter &rw, Location loc, Value v, ArrayRef<int64_t> perm) {
+  return TransposeOp::create(rw, loc, v, rw.getDenseI64ArrayAttr(perm));
+}
+
+/// `shape` as it is before transpose(., perm) produced it.
+SmallVector<int64_t> untransposedShape(ArrayRef<int64_t> shape, ArrayRef<int64_t> perm) {
+  SmallVector<int64_t> out(shape.size());
+  for (auto [i, p] : llvm::enumerate(perm))
+    out[p] = shape[i];
+  return out;
+}
+
+SmallVector<int64_t> inversePerm(ArrayRef<int64_t> perm) {
+  SmallVector<int64_t> inv(perm.size());
+  for (auto [i, p] : llvm::enumerate(perm))
+    inv[p] = i;
+  return inv;
+}
+
+RankedTensorType withShape(Type t, ArrayRef<int64_t> shape) {
+  return RankedTensorType::get(shape, cast<RankedTensorType>(t).getElementType());
+}
+
+/// conv (NCHW) -> transpose(conv_cl(transpose(x), filter'), to NCHW). Only
+/// plain and depthwise convolutions with constant filters: the filter is
+/// re-laid at compile time, never while the model runs.
+struct ConvToChannelsLast : OpRewritePattern<ConvOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConvOp op, PatternRewriter &rw) const override {
+    if (op.getChannelsLast() || !op.getFilter().getDefiningOp<ConstantOp>() ||
+        !isa<FloatType>(op.getType().getElementType()))
+      return failure();
+    auto in = op.getInput().getType();
+    auto w = op.getFilter().getType();
+    int64_t g = op.getGroup(), c = in.getShape()[1], f = w.getShape()[0];
+    bool depthwise = g == c && f == c && w.getShape()[1] == 1;
+    if (g != 1 && !depthwise)
+      return failure();
+    Location loc = op.getLoc();
+    Value x = transpose(rw, loc, op.getInput(), kToNHWC);
+    Value filter = transpose(rw, loc, op.getFilter(), kFCHWToHWCF);
+    auto conv = ConvOp::create(rw, loc, x, filter, op.getBias(), op.getStridesAttr(),
+                               op.getDilationsAttr(), op.getPadsAttr(),
+                               op.getGroupAttr(), rw.getUnitAttr());
+    rw.replaceOp(op, transpose(rw, loc, conv, kToNCHW));
+    return success();
+  }
+};
+
+/// pool(transpose(x, to NCHW)) -> transpose(pool_cl(x), to NCHW).
+struct SinkThroughPool : OpRewritePattern<PoolOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(PoolOp op, PatternRewriter &rw) const override {
+    auto t = op.getInput().getDefiningOp<TransposeOp>();
+    if (op.getChannelsLast() || !t || t.getPerm() != ArrayRef<int64_t>(kToNCHW))
+      return failure();
+    auto pool = PoolOp::create(rw, op.getLoc(), op.getKindAttr(), t.getInput(),
+                               op.getKernelAttr(), op.getStridesAttr(),
+                               op.getDilationsAttr(), op.getPadsAttr(),
+                               op.getCeilModeAttr(), op.getCountIncludePadAttr(),
+                               rw.getUnitAttr());
+    rw.replaceOp(op, transpose(rw, op.getLoc(), pool, kToNCHW));
+    return success();
+  }
+};
+
+bool isLayoutFree(Operation *op) {
+  return op->hasTrait<OpTrait::Elementwise>() ||
+         isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, AndOp, OrOp, XorOp,
+             CompareOp, WhereOp>(op);
+}
+
+/// op(transpose(a, p), transpose(b, p), constant c) ->
+/// transpose(op(a, b, c'), p) for elementwise ops, where c' is c reshaped to
+/// the full rank and transposed back (folded at compile time).
+struct SinkThroughElementwise : RewritePattern {
+  SinkThroughElementwise(MLIRContext *ctx)
+      : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx) {}
+  LogicalResult matchAndRewrite(Operation *op, PatternRewriter &rw) const override {
+    if (!isLayoutFree(op) || op->getNumResults() != 1 || op->getNumOperands() == 0)
+      return failure();
+    auto resultType = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+    if (!resultType)
+      return failure();
+    int64_t rank = resultType.getRank();
+    // The permutation: every non-constant operand must be a transpose by it.
+    std::optional<SmallVector<int64_t>> perm;
+    for (Value v : op->getOperands()) {
+      if (v.getDefiningOp<ConstantOp>())
+        continue;
+      auto t = v.getDefiningOp<TransposeOp>();
+      if (!t || t.getType().getRank() != rank)
+        return failure();
+      if (!perm)
+        perm = llvm::to_vector(t.getPerm());
+      else if (ArrayRef<int64_t>(*perm) != t.getPerm())
+        return failure();
+    }
+    if (!perm)
+      return failure();
+    SmallVector<int64_t> inv = inversePerm(*perm);
+    SmallVector<Value> operands;
+    for (Value v : op->getOperands()) {
+      if (auto t = v.getDefiningOp<TransposeOp>()) {
+        operands.push_back(t.getInput());
+        continue;
+      }
+      // A constant broadcasts from the right: give it the full rank first.
+      auto ct = cast<RankedTensorType>(v.getType());
+      Value c = v;
+      if (ct.getRank() < rank) {
+        SmallVector<int64_t> shape(rank - ct.getRank(), 1);
+        llvm::append_range(shape, ct.getShape());
+        c = ReshapeOp::create(rw, op->getLoc(), withShape(ct, shape), c);
+      } else if (ct.getRank() > rank) {
+        return failure();
+      }
+      operands.push_back(transpose(rw, op->getLoc(), c, inv));
+    }
+    Operation *moved = rw.clone(*op);
+    moved->setOperands(operands);
+    moved->getResult(0).setType(
+        withShape(resultType, untransposedShape(resultType.getShape(), *perm)));
+    rw.replaceOp(op, transpose(rw, op->getLoc(), moved->getResult(0), *perm));
+    return success();
+  }
+};
+
+/// pad(transpose(x, p)) -> transpose(pad(x, permuted pads), p).
+struct SinkThroughPad : OpRewritePattern<PadOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(PadOp op, PatternRewriter &rw) const override {
+    auto t = op.getInput().getDefiningOp<TransposeOp>();
+    if (!t)
+      return failure();
+    ArrayRef<int64_t> perm = t.getPerm();
+    SmallVector<int64_t> low = untransposedShape(op.getLow(), perm);
+    SmallVector<int64_t> high = untransposedShape(op.getHigh(), perm);
+    auto pad = PadOp::create(rw, op.getLoc(), t.getInput(), rw.getDenseI64ArrayAttr(low),
+                             rw.getDenseI64ArrayAttr(high), op.getValue());
+    rw.replaceOp(op, transpose(rw, op.getLoc(), pad, perm));
+    return success();
+  }
+};
+
+/// reduce(transpose(x, p), axes, keepdims) -> transpose(reduce(x, p[axes]), p).
+struct SinkThroughReduce : OpRewritePattern<ReduceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ReduceOp op, PatternRewriter &rw) const override {
+    auto t = op.getInput().getDefiningOp<TransposeOp>();
+    if (!t || !op.getKeepdims())
+      return failure();
+    ArrayRef<int64_t> perm = t.getPerm();
+    SmallVector<int64_t> axes;
+    if (op.getAxes().empty())
+      axes = llvm::to_vector(llvm::seq<int64_t>(0, perm.size()));
+    else
+      for (int64_t a : op.getAxes())
+        axes.push_back(perm[a]);
+    llvm::sort(axes);
+    auto reduce = ReduceOp::create(rw, op.getLoc(), op.getKindAttr(), t.getInput(),
+                                   rw.getDenseI64ArrayAttr(axes), op.getKeepdimsAttr());
+    rw.replaceOp(op, transpose(rw, op.getLoc(), reduce, perm));
+    return success();
+  }
+};
+
+/// concat(transpose(a, p), transpose(b, p), axis) ->
+/// transpose(concat(a, b, p[axis]), p).
+struct SinkThroughConcat : OpRewritePattern<ConcatOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConcatOp op, PatternRewriter &rw) const override {
+    SmallVector<Value> inputs;
+    std::optional<SmallVector<int64_t>> perm;
+    for (Value v : op.getInputs()) {
+      auto t = v.getDefiningOp<TransposeOp>();
+      if (!t || (perm && ArrayRef<int64_t>(*perm) != t.getPerm()))
+        return failure();
+      perm = llvm::to_vector(t.getPerm());
+      inputs.push_back(t.getInput());
+    }
+    if (!perm)
+      return failure();
+    int64_t axis = (*perm)[op.getAxis()];
+    auto concat = ConcatOp::create(rw, op.getLoc(), inputs, rw.getI64IntegerAttr(axis));
+    rw.replaceOp(op, transpose(rw, op.getLoc(), concat, *perm));
+    return success();
+  }
+};
+
+/// transpose(transpose(x, p), q) -> transpose(x, p o q); the identity folds.
+struct ComposeTransposes : OpRewritePattern<TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TransposeOp op, PatternRewriter &rw) const override {
+    auto inner = op.getInput().getDefiningOp<TransposeOp>();
+    if (!inner)
+      return failure();
+    SmallVector<int64_t> perm;
+    for (int64_t q : op.getPerm())
+      perm.push_back(inner.getPerm()[q]);
+    rw.replaceOp(op, transpose(rw, op.getLoc(), inner.getInput(), perm));
+    return success();
+  }
+};
+
+/// A transpose that keeps the order of the non-unit dimensions moves no
+/// data: it is a reshape (a global pool's [1,1,1,C] -> [1,C,1,1]).
+struct TransposeOfUnitDimsToReshape : OpRewritePattern<TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TransposeOp op, PatternRewriter &rw) const override {
+    auto shape = op.getInput().getType().getShape();
+    int64_t last = -1;
+    for (int64_t p : op.getPerm()) {
+      if (shape[p] == 1)
+        continue;
+      if (p < last)
+        return failure();
+      last = p;
+    }
+    rw.replaceOpWithNewOp<ReshapeOp>(op, op.getType(), op.getInput());
+    return success();
+  }
+};
+
+struct ConvertLayoutPass : weft::impl::ConvertLayoutBase<ConvertLayoutPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet patterns(ctx);
+    patterns.add<ConvToChannelsLast, SinkThroughPool, SinkThroughElementwise,
+                 SinkThroughPad, SinkThroughReduce, SinkThroughConcat,
+                 ComposeTransposes, TransposeOfUnitDimsToReshape>(ctx);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,67 @@
+// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-convert-layout))' | FileCheck %s
+
+// pad -> conv 3x3 -> bias -> relu -> conv 1x1 -> residual add: both convs go
+// channels-last, the bias constant is re-laid as [1,1,1,C], and only one
+// transpose is left at each end of the chain.
+// CHECK-LABEL: func.func @chain
+// CHECK-DAG: %[[W2:.*]] = weft.constant dense<2.000000e+00> : tensor<1x1x4x4xf32>
+// CHECK-DAG: %[[B:.*]] = weft.constant dense<{{\[\[\[\[}}1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]]]]> : tensor<1x1x1x4xf32>
+// CHECK-DAG: %[[W:.*]] = weft.constant dense<1.000000e+00> : tensor<3x3x4x4xf32>
+// CHECK: %[[P:.*]] = weft.pad %arg0
+// CHECK: %[[T:.*]] = weft.transpose %[[P]] {perm = array<i64: 0, 2, 3, 1>} : (tensor<1x4x10x10xf32>) -> tensor<1x10x10x4xf32>
+// CHECK: %[[C1:.*]] = weft.conv %[[T]], %[[W]] {channels_last, {{.*}}} : (tensor<1x10x10x4xf32>, tensor<3x3x4x4xf32>) -> tensor<1x8x8x4xf32>
+// CHECK: %[[A:.*]] = weft.add %[[C1]], %[[B]] : (tensor<1x8x8x4xf32>, tensor<1x1x1x4xf32>) -> tensor<1x8x8x4xf32>
+// CHECK: %[[R:.*]] = weft.relu %[[A]] : tensor<1x8x8x4xf32>
+// CHECK: %[[C2:.*]] = weft.conv %[[R]], %[[W2]] {channels_last, {{.*}}} : (tensor<1x8x8x4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x8x8x4xf32>
+// CHECK: %[[S:.*]] = weft.add %[[C2]], %[[R]] : (tensor<1x8x8x4xf32>, tensor<1x8x8x4xf32>) -> tensor<1x8x8x4xf32>
+// CHECK: %[[Y:.*]] = weft.transpose %[[S]] {perm = array<i64: 0, 3, 1, 2>} : (tensor<1x8x8x4xf32>) -> tensor<1x4x8x8xf32>
+// CHECK: return %[[Y]]
+func.func @chain(%x: tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32> {
+  %w = weft.constant dense<1.0> : tensor<4x4x3x3xf32>
+  %w2 = weft.constant dense<2.0> : tensor<4x4x1x1xf32>
+  %b = weft.constant dense<[[[1.0]], [[2.0]], [[3.0]], [[4.0]]]> : tensor<4x1x1xf32>
+  %p = weft.pad %x {low = array<i64: 0, 0, 1, 1>, high = array<i64: 0, 0, 1, 1>, value = 0.0 : f32} : (tensor<1x4x8x8xf32>) -> tensor<1x4x10x10xf32>
+  %0 = weft.conv %p, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x4x10x10xf32>, tensor<4x4x3x3xf32>) -> tensor<1x4x8x8xf32>
+  %1 = weft.add %0, %b : (tensor<1x4x8x8xf32>, tensor<4x1x1xf32>) -> tensor<1x4x8x8xf32>
+  %2 = weft.relu %1 : tensor<1x4x8x8xf32>
+  %3 = weft.conv %2, %w2 {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x4x8x8xf32>, tensor<4x4x1x1xf32>) -> tensor<1x4x8x8xf32>
+  %4 = weft.add %3, %2 : (tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+  return %4 : tensor<1x4x8x8xf32>
+}
+
+// -----
+
+// Depthwise conv -> max pool -> global mean: the pool follows the conv into
+// NHWC, the reduction axes move to (1, 2), and the last transpose only moves
+// unit dimensions, so it is a reshape.
+// CHECK-LABEL: func.func @dw_pool_mean
+// CHECK: %[[W:.*]] = weft.constant dense<1.000000e+00> : tensor<3x3x1x8xf32>
+// CHECK: %[[T:.*]] = weft.transpose %arg0 {perm = array<i64: 0, 2, 3, 1>}
+// CHECK: %[[C:.*]] = weft.conv %[[T]], %[[W]] {channels_last, {{.*}}group = 8 : i64{{.*}}} : (tensor<1x8x8x8xf32>, tensor<3x3x1x8xf32>) -> tensor<1x6x6x8xf32>
+// CHECK: %[[P:.*]] = weft.pool max %[[C]] {{{.*}}channels_last{{.*}}} : (tensor<1x6x6x8xf32>) -> tensor<1x3x3x8xf32>
+// CHECK: %[[M:.*]] = weft.reduce mean %[[P]] {axes = array<i64: 1, 2>, keepdims = true} : (tensor<1x3x3x8xf32>) -> tensor<1x1x1x8xf32>
+// CHECK: %[[Y:.*]] = weft.reshape %[[M]] : (tensor<1x1x1x8xf32>) -> tensor<1x8x1x1xf32>
+// CHECK-NOT: weft.transpose
+// CHECK: return %[[Y]]
+func.func @dw_pool_mean(%x: tensor<1x8x8x8xf32>) -> tensor<1x8x1x1xf32> {
+  %w = weft.constant dense<1.0> : tensor<8x1x3x3xf32>
+  %0 = weft.conv %x, %w {dilations = array<i64: 1, 1>, group = 8 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x8x8x8xf32>, tensor<8x1x3x3xf32>) -> tensor<1x8x6x6xf32>
+  %1 = weft.pool max %0 {ceil_mode = false, count_include_pad = false, dilations = array<i64: 1, 1>, kernel = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x8x6x6xf32>) -> tensor<1x8x3x3xf32>
+  %2 = weft.reduce mean %1 {axes = array<i64: 2, 3>, keepdims = true} : (tensor<1x8x3x3xf32>) -> tensor<1x8x1x1xf32>
+  return %2 : tensor<1x8x1x1xf32>
+}
+
+// -----
+
+// Grouped (not depthwise) convolutions and filters that are not constants
+// keep NCHW: re-laying them would cost a transpose while the model runs.
+// CHECK-LABEL: func.func @grouped
+// CHECK-NOT: channels_last
+// CHECK-NOT: weft.transpose
+// CHECK: return
+func.func @grouped(%x: tensor<1x8x8x8xf32>, %w: tensor<8x8x1x1xf32>) -> (tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>) {
+  %g = weft.constant dense<1.0> : tensor<8x4x1x1xf32>
+  %0 = weft.conv %x, %g {dilations = array<i64: 1, 1>, group = 2 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x8x8x8xf32>, tensor<8x4x1x1xf32>) -> tensor<1x8x8x8xf32>
+  %1 = weft.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x8x8x8xf32>, tensor<8x8x1x1xf32>) -> tensor<1x8x8x8xf32>
+  return %0, %1 : tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>
+}
