@@ -1,20 +1,43 @@
 #!/usr/bin/env python3
-"""Compares Weft's latency with onnxruntime's on the test models.
+"""Compares Weft's latency with onnxruntime's on small and real models.
 
-Builds mlp, cnn and gemm_large with test/models/make_models.py into a
-temporary directory, compiles each with `weftc --emit=lib`, and for every
-thread count measures:
+Models (default: all of them):
 
-  weft  the median reported by `weft-run LIB --bench N --threads T`
-  ort   the median of N timed InferenceSession.run calls in this process,
-        after a warmup, with intra_op_num_threads=T, inter_op_num_threads=1
-        and all graph optimizations enabled
+  mlp, cnn, gemm_large   built by test/models/make_models.py, with reference
+                         outputs from onnxruntime
+  resnet50, resnet18,    exported from PyTorch by bench/export_models.py,
+  mobilenet_v2,          which runs under --export-python (Debian's
+  transformer            /usr/bin/python3, the interpreter with torch); this
+                         script then writes their reference outputs
+                         (output_0.pb) with onnxruntime
 
-Both use the same input (the model's test_data_set_0). Before timing, each
-compiled model is checked against onnxruntime's output with --compare, so a
-fast wrong answer shows up as such. This is a benchmark, not a test: it
-reports numbers and exits non-zero only if something could not be built, run
-or was wrong.
+Each model is compiled with `weftc --emit=lib` and the wall time of that
+compile is reported. Before anything is timed, the library is run once per
+thread count with `weft-run --compare` against onnxruntime's output, with
+tolerance |weft - ort| <= --atol + --rtol * |ort| (default: 1e-4 absolute,
+no relative part); the "check" column shows "ok" or "FAIL" and the largest
+absolute difference. A mismatch is reported and the model is still timed.
+
+Timing is done in --rounds interleaved rounds so that a change in the
+machine's load while the script runs affects every engine alike. In each
+round, for every thread count T, each engine runs --warmup untimed and
+--runs timed inferences, with the engines taking turns at going first:
+
+  weft   `weft-run LIB --bench N --warmup W --threads T` (its reported median)
+  ort    one InferenceSession per T, kept for all rounds, with
+         intra_op_num_threads=T, inter_op_num_threads=1 and all graph
+         optimizations; the median of N timed session.run calls
+  numpy  gemm_large only: `a @ b` on f32 arrays of the MatMul's shapes, with
+         OpenBLAS limited to T threads (threadpoolctl if installed,
+         otherwise a subprocess with OPENBLAS_NUM_THREADS=T)
+
+The table shows the median over rounds of each round's median, the median
+of the per-round weft/ort ratios (each ratio pairs measurements taken
+seconds apart), the lowest and highest per-round ratio, and GFLOP/s for
+gemm_large. The load average is printed before and after.
+
+A benchmark, not a test: it exits non-zero only if something could not be
+built or run, or a compiled model's output was wrong.
 """
 
 import argparse
@@ -27,29 +50,62 @@ import sys
 import tempfile
 import time
 
+import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAKE_MODELS = os.path.join(HERE, os.pardir, "test", "models", "make_models.py")
+EXPORT_MODELS = os.path.join(HERE, "export_models.py")
 
-DEFAULT_MODELS = "mlp,cnn,gemm_large"
-# Floating-point work of the models whose FLOP count is the point: the
-# 512x1024 @ 1024x1024 MatMul is 2*M*K*N multiply-adds.
-MODEL_FLOPS = {"gemm_large": 2 * 512 * 1024 * 1024}
-COMPILE_TIMEOUT_S = 600
+SMALL_MODELS = ("mlp", "cnn", "gemm_large")  # from make_models.py
+REAL_MODELS = ("resnet50", "resnet18", "mobilenet_v2", "transformer")  # export_models.py
+ALL_MODELS = SMALL_MODELS + REAL_MODELS
+# gemm_large is f32[512,1024] @ f32[1024,1024]: 2*M*K*N floating-point
+# operations, the count its GFLOP/s columns divide by.
+GEMM_LARGE_MKN = (512, 1024, 1024)
+MODEL_FLOPS = {"gemm_large": 2 * GEMM_LARGE_MKN[0] * GEMM_LARGE_MKN[1] * GEMM_LARGE_MKN[2]}
+ENGINES = ("weft", "ort", "numpy")
+
+DEFAULT_EXPORT_PYTHON = "/usr/bin/python3"
+EXPORT_TIMEOUT_S = 1200
 RUN_TIMEOUT_S = 600
 
 LATENCY_RE = re.compile(r"latency_ms:.*?\bmedian\s+([0-9.eE+-]+)")
+NUMPY_MS_RE = re.compile(r"numpy_median_ms\s+([0-9.eE+-]+)")
+
+# Run as `python -c` with OPENBLAS_NUM_THREADS set when threadpoolctl is not
+# available: OpenBLAS reads its thread count once, when numpy loads it.
+NUMPY_WORKER = """
+import statistics, sys, time
+import numpy as np
+m, k, n, warmup, runs = map(int, sys.argv[1:6])
+rng = np.random.default_rng(0)
+a = rng.standard_normal((m, k), dtype=np.float32)
+b = rng.standard_normal((k, n), dtype=np.float32)
+for _ in range(warmup):
+    a @ b
+times = []
+for _ in range(runs):
+    start = time.perf_counter()
+    a @ b
+    times.append((time.perf_counter() - start) * 1e3)
+print("numpy_median_ms", statistics.median(times))
+"""
+
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:
+    threadpool_limits = None
 
 
-def run(cmd, timeout):
+def run(cmd, timeout, env=None):
     """Returns (ok, combined output) without raising, so one failing model
     still lets the others be measured."""
     try:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, errors="replace", timeout=timeout)
+                              text=True, errors="replace", timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return False, f"timed out after {timeout} s"
     except OSError as e:
@@ -64,39 +120,121 @@ def last_lines(text, n=5):
     return "\n".join("    " + l for l in lines[-n:])
 
 
+def progress(message):
+    """Progress goes to stderr, so stdout holds only the report."""
+    print(f".. {message}", file=sys.stderr, flush=True)
+
+
+def load_text():
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def graph_inputs(model_path):
+    model = onnx.load(model_path, load_external_data=False)
+    init_names = {t.name for t in model.graph.initializer}
+    return [i.name for i in model.graph.input if i.name not in init_names]
+
+
 def load_feeds(model_path, data_dir):
     """Inputs keyed by graph input name, read from input_N.pb in graph order
     (the layout weft-run reads too, so both time the same values)."""
-    model = onnx.load(model_path, load_external_data=False)
-    init_names = {t.name for t in model.graph.initializer}
-    inputs = [i.name for i in model.graph.input if i.name not in init_names]
     feeds = {}
-    for i, name in enumerate(inputs):
+    for i, name in enumerate(graph_inputs(model_path)):
         tensor = onnx.load_tensor(os.path.join(data_dir, f"input_{i}.pb"))
         feeds[name] = numpy_helper.to_array(tensor)
     return feeds
 
 
-def ort_median_ms(model_path, feeds, threads, runs, warmup):
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads  # counts the calling thread, like Weft
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(model_path, opts, providers=["CPUExecutionProvider"])
-    for _ in range(warmup):
-        sess.run(None, feeds)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        sess.run(None, feeds)
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+def make_small_models(workdir, models):
+    ok, out = run([sys.executable, MAKE_MODELS, workdir, "--models", ",".join(models)],
+                  EXPORT_TIMEOUT_S)
+    if not ok:
+        return "make_models.py failed:\n" + last_lines(out, 20)
+    return None
 
 
-def weft_median_ms(weft_run, lib, data_dir, threads, runs):
+def export_real_models(python, workdir, models, force):
+    """Runs export_models.py under `python` (the interpreter with torch);
+    returns an error message or None."""
+    ok, out = run([python, "-c", "import torch, torchvision, onnx"], 120)
+    if not ok:
+        return (f"{python} cannot import torch, torchvision and onnx, which "
+                f"export_models.py needs for {', '.join(models)}:\n{last_lines(out)}\n"
+                "Install them with `apt-get install python3-torch python3-torchvision "
+                "python3-onnx` (Debian's /usr/bin/python3), pass --export-python, "
+                "or leave these models out of --models.")
+    cmd = [python, EXPORT_MODELS, workdir, "--models", ",".join(models)]
+    if force:
+        cmd.append("--force")
+    ok, out = run(cmd, EXPORT_TIMEOUT_S)
+    if not ok:
+        return "export_models.py failed:\n" + last_lines(out, 20)
+    return None
+
+
+def write_reference_outputs(model_path, data_dir):
+    """Writes output_N.pb next to the inputs: onnxruntime's outputs on the
+    CPU provider with default options, the reference Weft is held to."""
+    sess = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    values = sess.run(names, load_feeds(model_path, data_dir))
+    for i, (name, value) in enumerate(zip(names, values)):
+        tensor = numpy_helper.from_array(np.asarray(value), name)
+        with open(os.path.join(data_dir, f"output_{i}.pb"), "wb") as f:
+            f.write(tensor.SerializeToString())
+
+
+def compile_model(weftc, model_path, lib, timeout):
+    """Returns (wall seconds or None, output)."""
+    start = time.perf_counter()
+    ok, out = run([weftc, model_path, "--emit=lib", "-o", lib], timeout)
+    return (time.perf_counter() - start if ok else None), out
+
+
+def max_abs_error(got_dir, ref_dir, count):
+    """Largest |got - ref| over output_0.pb .. output_{count-1}.pb; inf where
+    a NaN or infinity is not matched by the same value."""
+    worst = 0.0
+    for i in range(count):
+        got = numpy_helper.to_array(onnx.load_tensor(os.path.join(got_dir, f"output_{i}.pb")))
+        ref = numpy_helper.to_array(onnx.load_tensor(os.path.join(ref_dir, f"output_{i}.pb")))
+        if got.shape != ref.shape:
+            return float("inf")
+        got = got.astype(np.float64)
+        ref = ref.astype(np.float64)
+        same = (got == ref) | (np.isnan(got) & np.isnan(ref))
+        diff = np.where(same, 0.0, np.abs(got - ref))
+        diff = np.where(np.isnan(diff), np.inf, diff)
+        if diff.size:
+            worst = max(worst, float(diff.max()))
+    return worst
+
+
+def weft_check(weft_run, lib, data_dir, threads, atol, rtol, scratch):
+    """Runs `weft-run --compare`; returns (check column text, failed,
+    detail for stderr)."""
+    out_dir = os.path.join(scratch, f"weft-out-{threads}")
+    ok, out = run([weft_run, lib, "--input-dir", data_dir, "--compare",
+                   "--atol", repr(atol), "--rtol", repr(rtol), "--threads", str(threads),
+                   "--output-dir", out_dir], RUN_TIMEOUT_S)
+    count = len([f for f in os.listdir(data_dir)
+                 if f.startswith("output_") and f.endswith(".pb")])
+    err = None
+    if os.path.isdir(out_dir):
+        try:
+            err = max_abs_error(out_dir, data_dir, count)
+        except (OSError, ValueError) as e:
+            out += f"\ncannot read weft-run's outputs: {e}"
+    if ok:
+        return f"ok {err:.1e}" if err is not None else "ok", False, ""
+    if "MISMATCH" in out:
+        return f"FAIL {err:.1e}" if err is not None else "FAIL", True, out
+    return "error", True, out
+
+
+def weft_median_ms(weft_run, lib, data_dir, threads, runs, warmup):
     ok, out = run([weft_run, lib, "--input-dir", data_dir, "--bench", str(runs),
-                   "--threads", str(threads)], RUN_TIMEOUT_S)
+                   "--warmup", str(warmup), "--threads", str(threads)], RUN_TIMEOUT_S)
     if not ok:
         return None, out
     m = LATENCY_RE.search(out)
@@ -105,13 +243,46 @@ def weft_median_ms(weft_run, lib, data_dir, threads, runs):
     return float(m.group(1)), ""
 
 
-def weft_matches(weft_run, lib, data_dir, threads):
-    # Looser than the e2e check: gemm_large sums 1024 products per element,
-    # and a different (equally valid) summation order moves the last bits.
-    ok, out = run([weft_run, lib, "--input-dir", data_dir, "--compare",
-                   "--rtol", "1e-3", "--atol", "1e-4", "--threads", str(threads)],
-                  RUN_TIMEOUT_S)
-    return ok, out
+def ort_session(model_path, threads):
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads  # counts the calling thread, like Weft
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(model_path, opts, providers=["CPUExecutionProvider"])
+
+
+def median_ms_of(fn, runs, warmup):
+    """Median wall time of `runs` calls of fn after `warmup` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def numpy_median_ms(threads, runs, warmup):
+    """Median time of numpy's f32 `a @ b` with gemm_large's shapes on
+    `threads` OpenBLAS threads; returns (ms or None, error text)."""
+    m, k, n = GEMM_LARGE_MKN
+    if threadpool_limits is not None:
+        rng = np.random.default_rng(0)
+        a = rng.standard_normal((m, k), dtype=np.float32)
+        b = rng.standard_normal((k, n), dtype=np.float32)
+        with threadpool_limits(limits=threads, user_api="blas"):
+            return median_ms_of(lambda: a @ b, runs, warmup), ""
+    env = dict(os.environ)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    ok, out = run([sys.executable, "-c", NUMPY_WORKER, str(m), str(k), str(n),
+                   str(warmup), str(runs)], RUN_TIMEOUT_S, env=env)
+    match = NUMPY_MS_RE.search(out) if ok else None
+    if not match:
+        return None, out
+    return float(match.group(1)), ""
 
 
 def cpu_description():
@@ -133,18 +304,35 @@ def fmt(value, spec):
     return "-" if value is None else format(value, spec)
 
 
+def median_or_none(values):
+    return statistics.median(values) if values else None
+
+
+def summarize(row):
+    """Medians over rounds, and the per-round weft/ort ratios' median and
+    range, from the per-round samples in row["samples"]."""
+    s = row["samples"]
+    for engine in ENGINES:
+        row[engine] = median_or_none(s[engine])
+    # Only rounds in which both engines produced a time are paired.
+    ratios = [w / o for w, o in zip(s["weft_paired"], s["ort_paired"])]
+    row["ratio"] = median_or_none(ratios)
+    row["ratio_range"] = (min(ratios), max(ratios)) if len(ratios) > 1 else None
+
+
 def print_table(rows):
-    header = ("model", "threads", "weft ms", "ort ms", "weft/ort",
-              "weft GFLOP/s", "ort GFLOP/s", "check")
+    header = ("model", "threads", "weft ms", "ort ms", "weft/ort", "ratio min-max",
+              "weft GFLOP/s", "ort GFLOP/s", "numpy GFLOP/s", "check")
     table = [header]
     for r in rows:
         flops = MODEL_FLOPS.get(r["model"])
         gflops = lambda ms: None if (ms is None or flops is None) else flops / (ms * 1e6)
-        ratio = None if r["weft"] is None else r["weft"] / r["ort"]
+        rng = r["ratio_range"]
         table.append((r["model"], str(r["threads"]), fmt(r["weft"], ".3f"),
-                      fmt(r["ort"], ".3f"), fmt(ratio, ".2f"),
+                      fmt(r["ort"], ".3f"), fmt(r["ratio"], ".2f"),
+                      "-" if rng is None else f"{rng[0]:.2f}-{rng[1]:.2f}",
                       fmt(gflops(r["weft"]), ".1f"), fmt(gflops(r["ort"]), ".1f"),
-                      r["check"]))
+                      fmt(gflops(r["numpy"]), ".1f"), r["check"]))
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for i, row in enumerate(table):
         print("  ".join(c.ljust(w) if j == 0 else c.rjust(w)
@@ -157,6 +345,7 @@ def print_scaling(rows, threads):
     """Speedup of each thread count over the smallest one, per model."""
     base_t = min(threads)
     by_key = {(r["model"], r["threads"]): r for r in rows}
+    speedup = lambda base, r, e: (f"{base[e] / r[e]:.2f}x" if base[e] and r[e] else "-")
     lines = []
     for model in dict.fromkeys(r["model"] for r in rows):
         base = by_key.get((model, base_t))
@@ -164,13 +353,99 @@ def print_scaling(rows, threads):
             r = by_key.get((model, t))
             if t == base_t or not base or not r:
                 continue
-            weft = (f"{base['weft'] / r['weft']:.2f}x"
-                    if base["weft"] and r["weft"] else "-")
-            lines.append(f"  {model}: {t}-thread/{base_t}-thread speedup: "
-                         f"weft {weft}, ort {base['ort'] / r['ort']:.2f}x")
+            line = (f"  {model}: {t}-thread/{base_t}-thread speedup: "
+                    f"weft {speedup(base, r, 'weft')}, ort {speedup(base, r, 'ort')}")
+            if base["numpy"] or r["numpy"]:
+                line += f", numpy {speedup(base, r, 'numpy')}"
+            lines.append(line)
     if lines:
         print("\nThread scaling (higher is better):")
         print("\n".join(lines))
+
+
+def print_compile_times(compile_s):
+    print("\nweftc --emit=lib wall time:")
+    width = max(len(m) for m in compile_s)
+    for model, seconds in compile_s.items():
+        print(f"  {model.ljust(width)}  " + ("failed" if seconds is None else f"{seconds:.2f} s"))
+
+
+def measure_model(args, model, model_path, data_dir, lib, threads, rows_out):
+    """Checks and times one compiled model (lib None: it did not build);
+    appends one row per thread count to rows_out and returns the number of
+    failures."""
+    failures = 0
+    rows = {}
+    for t in threads:
+        rows[t] = {"model": model, "threads": t,
+                   "samples": {k: [] for k in ENGINES + ("weft_paired", "ort_paired")},
+                   "check": "no build" if lib is None else ""}
+    with tempfile.TemporaryDirectory(prefix="weft-check-") as scratch:
+        if lib is not None:
+            for t in threads:
+                check, failed, detail = weft_check(args.weft_run, lib, data_dir, t,
+                                                   args.atol, args.rtol, scratch)
+                rows[t]["check"] = check
+                if failed:
+                    failures += 1
+                    print(f"{model} threads={t}: weft-run --compare failed:\n"
+                          f"{last_lines(detail)}", file=sys.stderr)
+
+    try:
+        feeds = load_feeds(model_path, data_dir)
+        sessions = {}
+        for t in threads:
+            sessions[t] = ort_session(model_path, t)
+            sessions[t].run(None, feeds)  # the first run allocates; not timed
+    except Exception as e:  # onnxruntime raises its own exception types
+        print(f"{model}: onnxruntime failed: {e}", file=sys.stderr)
+        sessions = None
+        failures += 1
+
+    engines = []
+    if lib is not None:
+        engines.append("weft")
+    if sessions is not None:
+        engines.append("ort")
+    if model == "gemm_large":
+        engines.append("numpy")
+    broken = set()  # (engine, threads) that failed once; not retried
+    for rnd in range(args.rounds):
+        progress(f"{model}: round {rnd + 1}/{args.rounds}, load average {load_text()}")
+        # Rotate who goes first, so no engine always runs on a warmer or
+        # cooler machine than the others.
+        order = engines[rnd % len(engines):] + engines[:rnd % len(engines)] if engines else []
+        for t in threads:
+            times = {}
+            for engine in order:
+                if (engine, t) in broken:
+                    continue
+                if engine == "weft":
+                    ms, err = weft_median_ms(args.weft_run, lib, data_dir, t,
+                                             args.runs, args.warmup)
+                elif engine == "ort":
+                    sess = sessions[t]
+                    ms, err = median_ms_of(lambda: sess.run(None, feeds), args.runs,
+                                           args.warmup), ""
+                else:
+                    ms, err = numpy_median_ms(t, args.runs, args.warmup)
+                if ms is None:
+                    broken.add((engine, t))
+                    failures += 1
+                    if engine == "weft":
+                        rows[t]["check"] = "error"
+                    print(f"{model} threads={t}: {engine} timing failed:\n"
+                          f"{last_lines(err)}", file=sys.stderr)
+                    continue
+                times[engine] = ms
+                rows[t]["samples"][engine].append(ms)
+            if "weft" in times and "ort" in times:
+                rows[t]["samples"]["weft_paired"].append(times["weft"])
+                rows[t]["samples"]["ort_paired"].append(times["ort"])
+    for t in threads:
+        summarize(rows[t])
+        rows_out.append(rows[t])
+    return failures
 
 
 def main(argv=None):
@@ -180,14 +455,36 @@ def main(argv=None):
                "script; compare ratios, not absolute numbers, across machines.")
     parser.add_argument("--weftc", required=True, help="path to weftc")
     parser.add_argument("--weft-run", required=True, help="path to weft-run")
-    parser.add_argument("--runs", type=int, default=100,
-                        help="timed runs per measurement (default: %(default)s)")
+    parser.add_argument("--models", default=",".join(ALL_MODELS),
+                        help="comma-separated subset of: %s (default: all)"
+                        % ", ".join(ALL_MODELS))
+    parser.add_argument("--runs", type=int, default=20,
+                        help="timed runs per engine, thread count and round "
+                        "(default: %(default)s)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="interleaved rounds; the table shows medians over "
+                        "them (default: %(default)s)")
+    parser.add_argument("--warmup", type=int, default=3,
+                        help="untimed runs before the timed ones, per engine and "
+                        "round (default: %(default)s)")
     parser.add_argument("--threads", default="1,2",
                         help="comma-separated CPU thread counts (default: %(default)s)")
-    parser.add_argument("--models", default=DEFAULT_MODELS,
-                        help="comma-separated models (default: %(default)s)")
+    parser.add_argument("--atol", type=float, default=1e-4,
+                        help="absolute tolerance of the check against onnxruntime "
+                        "(default: %(default)s)")
+    parser.add_argument("--rtol", type=float, default=0.0,
+                        help="relative tolerance of the check (default: %(default)s)")
     parser.add_argument("--workdir", help="keep models and libraries here instead "
-                        "of a temporary directory")
+                        "of a temporary directory; exported models found there are "
+                        "reused")
+    parser.add_argument("--export-python", default=DEFAULT_EXPORT_PYTHON,
+                        help="interpreter with torch, torchvision and onnx that runs "
+                        "export_models.py (default: %(default)s)")
+    parser.add_argument("--force-export", action="store_true",
+                        help="export the PyTorch models again even if --workdir "
+                        "has them")
+    parser.add_argument("--compile-timeout", type=int, default=1800,
+                        help="seconds one weftc run may take (default: %(default)s)")
     args = parser.parse_args(argv)
 
     try:
@@ -196,65 +493,81 @@ def main(argv=None):
         parser.error("--threads takes integers, e.g. 1,2")
     if not threads or min(threads) < 1:
         parser.error("--threads needs positive thread counts")
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    models = [m for m in args.models.split(",") if m]
-    # Untimed runs first: ORT's first calls pay for thread-pool start-up and
-    # cold caches, which are not what the table is about.
-    warmup = max(5, args.runs // 10)
+    if args.runs < 1 or args.rounds < 1 or args.warmup < 0:
+        parser.error("--runs and --rounds must be at least 1, --warmup at least 0")
+    if not (args.atol >= 0 and args.rtol >= 0):
+        parser.error("--atol and --rtol must be non-negative")
+    models = list(dict.fromkeys(m for m in args.models.split(",") if m))
+    unknown = [m for m in models if m not in ALL_MODELS]
+    if unknown or not models:
+        parser.error("unknown model(s): %s; known: %s"
+                     % (", ".join(unknown) or "(none given)", ", ".join(ALL_MODELS)))
 
     with tempfile.TemporaryDirectory(prefix="weft-bench-") as tmp:
         workdir = os.path.abspath(args.workdir or tmp)
         os.makedirs(workdir, exist_ok=True)
-        ok, out = run([sys.executable, MAKE_MODELS, workdir, "--models", ",".join(models)],
-                      COMPILE_TIMEOUT_S)
-        if not ok:
-            print("make_models.py failed:\n" + last_lines(out, 20), file=sys.stderr)
-            return 1
+        small = [m for m in models if m in SMALL_MODELS]
+        real = [m for m in models if m in REAL_MODELS]
+        if small:
+            progress(f"writing {', '.join(small)} with make_models.py")
+            error = make_small_models(workdir, small)
+            if error:
+                print(error, file=sys.stderr)
+                return 1
+        if real:
+            progress(f"exporting {', '.join(real)} with {args.export_python}")
+            error = export_real_models(args.export_python, workdir, real,
+                                       args.force_export)
+            if error:
+                print(error, file=sys.stderr)
+                return 1
+            for model in real:
+                write_reference_outputs(
+                    os.path.join(workdir, f"{model}.onnx"),
+                    os.path.join(workdir, f"{model}_data", "test_data_set_0"))
 
         cpus = os.cpu_count()
-        print(f"Weft vs onnxruntime {ort.__version__}: median latency of {args.runs} runs "
-              f"per cell, CPU wall-clock on this machine ({cpu_description()}).")
+        print(f"Weft vs onnxruntime {ort.__version__} and numpy {np.__version__}: "
+              f"median over {args.rounds} interleaved rounds of the median of "
+              f"{args.runs} runs, CPU wall-clock on this machine ({cpu_description()}).")
         # Other work on the machine skews multi-thread cells most; say so.
-        print(f"1-minute load average before timing: {os.getloadavg()[0]:.2f}")
+        print(f"Load average (1, 5, 15 min) at start: {load_text()}")
         if max(threads) > (cpus or 1):
             print(f"note: {max(threads)} threads requested on {cpus} CPUs; "
                   "those cells measure oversubscription.")
-        print("weft/ort < 1 means Weft is faster.\n")
+        if "gemm_large" in models:
+            print("numpy threads set with "
+                  + ("threadpoolctl" if threadpool_limits else
+                     "OPENBLAS_NUM_THREADS in a subprocess (no threadpoolctl)"))
+        print(f"check: |weft - ort| <= {args.atol:g} + {args.rtol:g} * |ort|, "
+              "with the largest |weft - ort|")
+        print("weft/ort: median of per-round ratios; < 1 means Weft is faster.\n",
+              flush=True)
 
-        rows, failures = [], 0
+        # Loads weftc and its shared libraries once, untimed, so the first
+        # model's compile time does not include reading them from disk.
+        run([args.weftc, "--version"], 120)
+        rows, compile_s, failures = [], {}, 0
         for model in models:
             model_path = os.path.join(workdir, f"{model}.onnx")
             data_dir = os.path.join(workdir, f"{model}_data", "test_data_set_0")
             lib = os.path.join(workdir, f"{model}.so")
-            built, out = run([args.weftc, model_path, "--emit=lib", "-o", lib],
-                             COMPILE_TIMEOUT_S)
-            if not built:
+            progress(f"{model}: compiling, load average {load_text()}")
+            seconds, out = compile_model(args.weftc, model_path, lib, args.compile_timeout)
+            compile_s[model] = seconds
+            if seconds is None:
                 print(f"{model}: weftc failed:\n{last_lines(out)}", file=sys.stderr)
                 failures += 1
-            feeds = load_feeds(model_path, data_dir)
-            for t in threads:
-                row = {"model": model, "threads": t, "weft": None,
-                       "check": "no build" if not built else "ok"}
-                if built:
-                    matches, out = weft_matches(args.weft_run, lib, data_dir, t)
-                    if not matches:
-                        row["check"] = "FAIL"
-                        print(f"{model} threads={t}: weft-run --compare failed:\n"
-                              f"{last_lines(out)}", file=sys.stderr)
-                        failures += 1
-                    row["weft"], err = weft_median_ms(args.weft_run, lib, data_dir,
-                                                      t, args.runs)
-                    if row["weft"] is None:
-                        row["check"] = "FAIL"
-                        print(f"{model} threads={t}: weft-run --bench failed:\n"
-                              f"{last_lines(err)}", file=sys.stderr)
-                        failures += 1
-                row["ort"] = ort_median_ms(model_path, feeds, t, args.runs, warmup)
-                rows.append(row)
+                lib = None
+            else:
+                progress(f"{model}: weftc took {seconds:.2f} s")
+            failures += measure_model(args, model, model_path, data_dir, lib,
+                                      threads, rows)
 
         print_table(rows)
         print_scaling(rows, threads)
+        print_compile_times(compile_s)
+        print(f"\nLoad average (1, 5, 15 min) at end: {load_text()}")
         return 1 if failures else 0
 
 
