@@ -98,3 +98,43 @@ std::optional<ConvTiles> weft::cpu::chooseConvTiles(linalg::LinalgOp op,
   t.strideW = strides ? strides.getValues<int64_t>()[1] : 1;
   return t;
 }
+
+WorkgroupSplit weft::cpu::chooseWorkgroupSplit(Operation *op, ArrayRef<int64_t> bounds,
+                                               const TargetInfo &target) {
+  WorkgroupSplit split;
+  split.granule.assign(bounds.size(), 1);
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  int64_t vw = target.vectorWidth;
+  auto vectorGranule = [&](int64_t extent) -> int64_t {
+    if (extent % (2 * vw) == 0)
+      return 2 * vw;
+    return extent % vw == 0 ? vw : 1;
+  };
+  if (linalgOp && chooseConvTiles(linalgOp, target)) {
+    // (n, oh, ow, f|c, ...): columns stay whole (they are the register
+    // tile's rows); channels split in whole vector pairs.
+    split.granule[3] = vectorGranule(bounds[3]);
+    auto bytes = [](Value v) {
+      auto t = cast<ShapedType>(v.getType());
+      return t.getNumElements() * 4;
+    };
+    int64_t filterBytes = bytes(linalgOp.getDpsInputOperand(1)->get());
+    int64_t inputBytes = bytes(linalgOp.getDpsInputOperand(0)->get());
+    split.order = filterBytes > inputBytes ? SmallVector<int64_t>{3, 0, 1}
+                                           : SmallVector<int64_t>{0, 1, 3};
+    return split;
+  }
+  if (linalgOp) {
+    if (std::optional<ContractionTiles> t = chooseContractionTiles(linalgOp, target)) {
+      split.order.append(t->batch.begin(), t->batch.end());
+      split.order.push_back(t->m);
+      split.order.push_back(t->n);
+      split.granule[t->m] = t->mr;
+      split.granule[t->n] = t->nr;
+      return split;
+    }
+  }
+  for (int64_t d = 0; d < (int64_t)bounds.size(); ++d)
+    split.order.push_back(d);
+  return split;
+}

@@ -59,6 +59,23 @@ struct ConvTiles {
 std::optional<ConvTiles> chooseConvTiles(mlir::linalg::LinalgOp op,
                                          const TargetInfo &target);
 
+/// How a dispatch root's iteration space is split into workgroups: the
+/// parallel loops in the order they are split, and for each loop the
+/// granule every workgroup's extent must be a multiple of (so register
+/// tiles stay whole). A loop absent from `order` is never split.
+struct WorkgroupSplit {
+  llvm::SmallVector<int64_t> order;
+  llvm::SmallVector<int64_t> granule; ///< indexed by loop
+};
+
+/// The split for `op`, whose static loop ranges are `bounds`. A
+/// convolution whose filter outweighs its input is split along output
+/// channels first, so each workgroup reads its share of the filter once;
+/// otherwise along rows.
+WorkgroupSplit chooseWorkgroupSplit(mlir::Operation *op,
+                                    llvm::ArrayRef<int64_t> bounds,
+                                    const TargetInfo &target);
+
 } // namespace weft::cpu
 
 #endif // WEFT_CODEGEN_CPU_KERNELCONFIG_H

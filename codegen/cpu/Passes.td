@@ -57,7 +57,9 @@ def TileWorkgroups : Pass<"weft-cpu-tile-workgroups", "mlir::func::FuncOp"> {
     Option<"targetWorkgroups", "target-workgroups", "int64_t", "32",
            "Upper bound on workgroups per dispatch">,
     Option<"minWork", "min-work", "int64_t", "16384",
-           "Minimum loop iterations (multiply-adds or elements) per workgroup">
+           "Minimum loop iterations (multiply-adds or elements) per workgroup">,
+    Option<"vectorWidth", "vector-width", "int64_t", "16",
+           "f32 lanes per vector register (register tiles stay whole)">
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",

@@ -18,7 +18,7 @@ void cpu::buildCpuCodegenPipeline(OpPassManager &pm, const CpuPipelineOptions &o
   // the pipeline parser would read.
   std::string front = llvm::formatv(
       "weft-cpu-outline-dispatches,canonicalize,cse,"
-      "func.func(weft-cpu-tile-workgroups{{target-workgroups={0}}),"
+      "func.func(weft-cpu-tile-workgroups{{target-workgroups={0} vector-width={1}}),"
       "func.func(weft-cpu-tile-contractions{{vector-width={1}}),"
       "canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,"
       "func.func(weft-cpu-distribute-workgroups),canonicalize,cse,"

@@ -150,11 +150,19 @@ struct TileContractionsPass
     Type f32 = rw.getF32Type();
     auto idx = [&](int64_t v) -> OpFoldResult { return rw.getIndexAttr(v); };
     int64_t cols = t.depthwise ? t.nr : 1;
+    // The plain convolution's rows are one input channel: slice them as a
+    // 1-D tensor and expand it, since a strided rank-reducing subview that
+    // keeps a unit dimension is ambiguous to expand-strided-metadata.
     Value rows = tensor::ExtractSliceOp::create(
-        rw, loc, RankedTensorType::get({t.mr, cols}, f32), in,
-        SmallVector<OpFoldResult>(4, idx(0)),
+        rw, loc,
+        t.depthwise ? RankedTensorType::get({t.mr, cols}, f32)
+                    : RankedTensorType::get({t.mr}, f32),
+        in, SmallVector<OpFoldResult>(4, idx(0)),
         SmallVector<OpFoldResult>{idx(1), idx(1), idx(t.mr), idx(cols)},
         SmallVector<OpFoldResult>{idx(1), idx(1), idx(t.strideW), idx(1)});
+    if (!t.depthwise)
+      rows = tensor::ExpandShapeOp::create(rw, loc, RankedTensorType::get({t.mr, 1}, f32),
+                                           rows, ArrayRef<ReassociationIndices>{{0, 1}});
     auto filterType = cast<RankedTensorType>(filter.getType());
     SmallVector<OpFoldResult> filterSizes(filterType.getRank(), idx(1));
     filterSizes.back() = idx(t.nr);

@@ -6,6 +6,7 @@
 // runtime's thread pool.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/cpu/KernelConfig.h"
 #include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
@@ -44,8 +45,11 @@ bool isSharedSetup(Operation *op) {
 struct TileWorkgroupsPass : weft::cpu::impl::TileWorkgroupsBase<TileWorkgroupsPass> {
   using TileWorkgroupsBase::TileWorkgroupsBase;
 
-  /// Tile sizes (0 = untiled) for the root's loops; count = product of tiles.
-  SmallVector<int64_t> chooseTiles(ArrayRef<int64_t> bounds,
+  /// Tile sizes (0 = untiled) for the root's loops; count = product of
+  /// tiles. Loops are split in the order KernelConfig gives, each into the
+  /// most pieces (up to what is still wanted) that divide it into whole
+  /// granules, so every tile has the same static shape.
+  SmallVector<int64_t> chooseTiles(Operation *root, ArrayRef<int64_t> bounds,
                                    ArrayRef<utils::IteratorType> iters,
                                    int64_t &count) {
     int64_t work = 1;
@@ -53,17 +57,21 @@ struct TileWorkgroupsPass : weft::cpu::impl::TileWorkgroupsBase<TileWorkgroupsPa
       work *= std::max<int64_t>(b, 1);
     int64_t want = std::clamp<int64_t>(work / std::max<int64_t>(minWork, 1), 1,
                                        targetWorkgroups);
+    TargetInfo target;
+    target.vectorWidth = vectorWidth;
+    WorkgroupSplit split = chooseWorkgroupSplit(root, bounds, target);
     SmallVector<int64_t> tiles(bounds.size(), 0);
     count = 1;
-    for (size_t d = 0; d < bounds.size() && count < want; ++d) {
+    for (int64_t d : split.order) {
+      if (count >= want)
+        break;
       if (iters[d] != utils::IteratorType::parallel || bounds[d] <= 1)
         continue;
       int64_t remaining = want / count;
-      // Largest divisor of the bound not above what is still wanted keeps
-      // every tile the same static shape.
+      int64_t granule = std::max<int64_t>(split.granule[d], 1);
       int64_t pieces = 1;
       for (int64_t c = std::min(remaining, bounds[d]); c >= 2; --c)
-        if (bounds[d] % c == 0) {
+        if (bounds[d] % c == 0 && (bounds[d] / c) % granule == 0) {
           pieces = c;
           break;
         }
@@ -90,7 +98,7 @@ struct TileWorkgroupsPass : weft::cpu::impl::TileWorkgroupsBase<TileWorkgroupsPa
       bounds.push_back(*size);
     }
     SmallVector<utils::IteratorType> iters = root.getLoopIteratorTypes();
-    SmallVector<int64_t> tiles = chooseTiles(bounds, iters, count);
+    SmallVector<int64_t> tiles = chooseTiles(root, bounds, iters, count);
     if (count == 1)
       return success();
 

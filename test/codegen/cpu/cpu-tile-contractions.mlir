@@ -77,7 +77,8 @@ func.func private @transposed_b(%arg0: memref<8x64xf32>, %arg1: memref<32x64xf32
 // CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[INIT]]) -> (vector<8x32xf32>)
 // CHECK: scf.for {{.*}} -> (vector<8x32xf32>)
 // CHECK: scf.for {{.*}} iter_args(%[[V:.*]] = %{{.*}}) -> (vector<8x32xf32>)
-// CHECK: %[[ROWS:.*]] = tensor.extract_slice {{.*}} [1, 1, 8, 1] [1, 1, 2, 1] : tensor<1x1x15x1xf32> to tensor<8x1xf32>
+// CHECK: %[[ROW:.*]] = tensor.extract_slice {{.*}} [1, 1, 8, 1] [1, 1, 2, 1] : tensor<1x1x15x1xf32> to tensor<8xf32>
+// CHECK: %[[ROWS:.*]] = tensor.expand_shape %[[ROW]] {{\[\[}}0, 1]] output_shape [8, 1] : tensor<8xf32> into tensor<8x1xf32>
 // CHECK: %[[X:.*]] = vector.transfer_read %[[ROWS]]{{.*}} vector<8x1xf32>
 // CHECK: %[[W:.*]] = vector.transfer_read {{.*}} : tensor<3x3x8x32xf32>, vector<1x32xf32>
 // CHECK: vector.contract {{.*}} %[[X]], %[[W]], %[[V]] : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
