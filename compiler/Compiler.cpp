@@ -249,7 +249,10 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
         pm.addPass(createCanonicalizerPass());
         pm.addNestedPass<func::FuncOp>(createDecompose());
         pm.addPass(createCanonicalizerPass());
-        pm.addNestedPass<func::FuncOp>(createConvertLayout());
+        // Filters blocked by the CPU kernels' register tile width (two vectors).
+        ConvertLayoutOptions layout;
+        layout.filterBlock = 2 * cpu::CpuPipelineOptions().vectorWidth;
+        pm.addNestedPass<func::FuncOp>(createConvertLayout(layout));
         pm.addPass(createCanonicalizerPass());
         pm.addPass(createCSEPass());
         pm.addNestedPass<func::FuncOp>(createFormDispatches());

@@ -57,7 +57,9 @@ RankedTensorType withShape(Type t, ArrayRef<int64_t> shape) {
 /// plain and depthwise convolutions with constant filters: the filter is
 /// re-laid at compile time, never while the model runs.
 struct ConvToChannelsLast : OpRewritePattern<ConvOp> {
-  using OpRewritePattern::OpRewritePattern;
+  ConvToChannelsLast(MLIRContext *ctx, int64_t filterBlock)
+      : OpRewritePattern(ctx), filterBlock(filterBlock) {}
+  int64_t filterBlock;
   LogicalResult matchAndRewrite(ConvOp op, PatternRewriter &rw) const override {
     if (op.getChannelsLast() || !op.getFilter().getDefiningOp<ConstantOp>() ||
         !isa<FloatType>(op.getType().getElementType()))
@@ -70,7 +72,17 @@ struct ConvToChannelsLast : OpRewritePattern<ConvOp> {
       return failure();
     Location loc = op.getLoc();
     Value x = transpose(rw, loc, op.getInput(), kToNHWC);
-    Value filter = transpose(rw, loc, op.getFilter(), kFCHWToHWCF);
+    Value filter;
+    ArrayRef<int64_t> fs = w.getShape();
+    if (g == 1 && filterBlock > 1 && f % filterBlock == 0) {
+      // [F, C, KH, KW] -> [F/B, B, C, KH, KW] -> [F/B, KH, KW, C, B].
+      Value split = ReshapeOp::create(
+          rw, loc, withShape(w, {f / filterBlock, filterBlock, fs[1], fs[2], fs[3]}),
+          op.getFilter());
+      filter = transpose(rw, loc, split, {0, 3, 4, 2, 1});
+    } else {
+      filter = transpose(rw, loc, op.getFilter(), kFCHWToHWCF);
+    }
     auto conv = ConvOp::create(rw, loc, x, filter, op.getBias(), op.getStridesAttr(),
                                op.getDilationsAttr(), op.getPadsAttr(),
                                op.getGroupAttr(), rw.getUnitAttr());
@@ -255,10 +267,12 @@ struct TransposeOfUnitDimsToReshape : OpRewritePattern<TransposeOp> {
 };
 
 struct ConvertLayoutPass : weft::impl::ConvertLayoutBase<ConvertLayoutPass> {
+  using ConvertLayoutBase::ConvertLayoutBase;
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
-    patterns.add<ConvToChannelsLast, SinkThroughPool, SinkThroughElementwise,
+    patterns.add<ConvToChannelsLast>(ctx, filterBlock);
+    patterns.add<SinkThroughPool, SinkThroughElementwise,
                  SinkThroughPad, SinkThroughReduce, SinkThroughConcat,
                  ComposeTransposes, TransposeOfUnitDimsToReshape>(ctx);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

@@ -37,6 +37,9 @@ def ConvertLayout : Pass<"weft-convert-layout", "mlir::func::FuncOp"> {
     channels-last pooling; two transposes that meet compose, and a
     transpose that only moves unit dimensions becomes a reshape. A chain of
     convolutions keeps one conversion at its start and one at its end.
+    With `filter-block` B > 1, a group-1 filter whose F is a multiple of B
+    is blocked to [F/B, KH, KW, C, B], so the B output channels of a
+    kernel's register tile are contiguous for every reduction step.
 
     Before:
     ```mlir
@@ -53,6 +56,10 @@ def ConvertLayout : Pass<"weft-convert-layout", "mlir::func::FuncOp"> {
     %y = weft.transpose %2 {perm = array<i64: 0, 3, 1, 2>} : ... -> tensor<1x8x14x14xf32>
     ```
   }];
+  let options = [
+    Option<"filterBlock", "filter-block", "int64_t", "0",
+           "Output channels per filter block (0 or 1: HWCF, not blocked)">
+  ];
   let dependentDialects = ["::weft::WeftDialect"];
 }
 

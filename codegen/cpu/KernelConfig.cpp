@@ -77,6 +77,8 @@ std::optional<ConvTiles> weft::cpu::chooseConvTiles(linalg::LinalgOp op,
   ConvTiles t;
   if (isa<linalg::DepthwiseConv2DNhwcHwcOp>(op))
     t.depthwise = true;
+  else if (op->hasAttr(kBlockedConvAttr))
+    t.blocked = true;
   else if (!isa<linalg::Conv2DNhwcHwcfOp>(op))
     return std::nullopt;
   for (OpOperand &o : op->getOpOperands())
@@ -85,17 +87,29 @@ std::optional<ConvTiles> weft::cpu::chooseConvTiles(linalg::LinalgOp op,
   SmallVector<int64_t> bounds = op.getStaticLoopRanges();
   if (ShapedType::isDynamicShape(bounds))
     return std::nullopt;
-  // Loops: (n, oh, ow, f, kh, kw, c) or, depthwise, (n, oh, ow, c, kh, kw).
-  int64_t ow = bounds[2], channels = bounds[3], vw = target.vectorWidth;
+  // Loops: (n, oh, ow, f, kh, kw, c), blocked (n, oh, ow, fb, fi, kh, kw, c)
+  // or depthwise (n, oh, ow, c, kh, kw).
+  int64_t ow = bounds[2], vw = target.vectorWidth;
+  int64_t channels = t.blocked ? bounds[4] : bounds[3];
   if (channels % vw != 0)
     return std::nullopt;
-  t.nr = channels % (2 * vw) == 0 ? 2 * vw : vw;
+  if (t.blocked) {
+    if (channels > 2 * vw)
+      return std::nullopt;
+    t.nr = channels;
+  } else {
+    t.nr = channels % (2 * vw) == 0 ? 2 * vw : vw;
+  }
   // mr * nr / vw accumulators plus the operands of one step stay within the
   // vector registers.
   t.mr = t.nr == 2 * vw ? firstDivisor(ow, {8, 7, 6, 5, 4, 3, 2})
                         : firstDivisor(ow, {14, 12, 8, 7, 6, 5, 4, 3, 2});
-  auto strides = op->getAttrOfType<DenseIntElementsAttr>("strides");
-  t.strideW = strides ? strides.getValues<int64_t>()[1] : 1;
+  if (t.blocked) {
+    t.strideW = op->getAttrOfType<DenseI64ArrayAttr>(kBlockedConvAttr).asArrayRef()[1];
+  } else {
+    auto strides = op->getAttrOfType<DenseIntElementsAttr>("strides");
+    t.strideW = strides ? strides.getValues<int64_t>()[1] : 1;
+  }
   return t;
 }
 
@@ -110,10 +124,12 @@ WorkgroupSplit weft::cpu::chooseWorkgroupSplit(Operation *op, ArrayRef<int64_t> 
       return 2 * vw;
     return extent % vw == 0 ? vw : 1;
   };
-  if (linalgOp && chooseConvTiles(linalgOp, target)) {
-    // (n, oh, ow, f|c, ...): columns stay whole (they are the register
-    // tile's rows); channels split in whole vector pairs.
-    split.granule[3] = vectorGranule(bounds[3]);
+  if (std::optional<ConvTiles> conv =
+          linalgOp ? chooseConvTiles(linalgOp, target) : std::nullopt) {
+    // (n, oh, ow, f|c|fb, ...): columns stay whole (they are the register
+    // tile's rows); channels split in whole vector pairs, filter blocks
+    // (whole register tiles already) one by one.
+    split.granule[3] = conv->blocked ? 1 : vectorGranule(bounds[3]);
     auto bytes = [](Value v) {
       auto t = cast<ShapedType>(v.getType());
       return t.getNumElements() * 4;

@@ -17,6 +17,10 @@
 
 namespace weft::cpu {
 
+/// On a linalg.generic: a channels-last convolution with a blocked filter,
+/// loops (n, oh, ow, fb, fi, kh, kw, c); the value is its two strides.
+inline constexpr llvm::StringLiteral kBlockedConvAttr = "weft.blocked_conv";
+
 /// What the kernels are sized for.
 struct TargetInfo {
   int64_t vectorWidth = 16;       ///< f32 lanes per vector register
@@ -50,6 +54,7 @@ std::optional<ContractionTiles> chooseContractionTiles(mlir::linalg::LinalgOp op
 /// multiply-add of mr input rows by one filter row.
 struct ConvTiles {
   bool depthwise = false;
+  bool blocked = false; ///< a kBlockedConvAttr generic (filter block = nr)
   int64_t mr = 1, nr = 1;
   int64_t strideW = 1; ///< the input columns a tile reads are this far apart
 };

@@ -5,6 +5,7 @@
 // else is a linalg.generic, so every dispatch root implements TilingInterface.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/cpu/KernelConfig.h"
 #include "codegen/cpu/Lowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -142,6 +143,55 @@ FailureOr<Value> lowerGemm(OpBuilder &b, GemmOp op) {
                      op.getTransB(), alpha);
 }
 
+/// A channels-last convolution with a blocked filter [F/B, KH, KW, C, B]:
+/// one generic over (n, oh, ow, fb, fi, kh, kw, c) writing the output as
+/// [N, OH, OW, F/B, B], collapsed back to NHWC. It carries
+/// `weft.blocked_conv` = the strides, which tells the CPU kernel config
+/// what it is.
+Value blockedConv(OpBuilder &b, Location l, ConvOp op) {
+  auto type = op.getType();
+  auto w = op.getFilter().getType();
+  Type elt = type.getElementType();
+  MLIRContext *ctx = b.getContext();
+  ArrayRef<int64_t> os = type.getShape();
+  int64_t fb = w.getShape()[0], blk = w.getShape()[4];
+  auto out5 = RankedTensorType::get({os[0], os[1], os[2], fb, blk}, elt);
+  SmallVector<ReassociationIndices> groups = {{0}, {1}, {2}, {3, 4}};
+  Value init;
+  if (Value bias = op.getBias()) {
+    auto bt = RankedTensorType::get({fb, blk}, elt);
+    Value blocked = tensor::ExpandShapeOp::create(b, l, bt, bias,
+                                                  ArrayRef<ReassociationIndices>{{0, 1}});
+    AffineMap in = AffineMap::get(5, 0, {getAffineDimExpr(3, ctx), getAffineDimExpr(4, ctx)}, ctx);
+    init = linalg::GenericOp::create(
+               b, l, TypeRange{out5}, ValueRange{blocked}, ValueRange{emptyLike(b, l, out5)},
+               ArrayRef<AffineMap>{in, AffineMap::getMultiDimIdentityMap(5, ctx)},
+               SmallVector<IT>(5, IT::parallel),
+               [](OpBuilder &nb, Location nl, ValueRange a) {
+                 linalg::YieldOp::create(nb, nl, a[0]);
+               })
+               .getResult(0);
+  } else {
+    init = filled(b, l, out5, 0.0);
+  }
+  ArrayRef<int64_t> s = op.getStrides(), dl = op.getDilations();
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  AffineMap xMap = AffineMap::get(8, 0, {d(0), d(1) * s[0] + d(5) * dl[0],
+                                         d(2) * s[1] + d(6) * dl[1], d(7)}, ctx);
+  AffineMap wMap = AffineMap::get(8, 0, {d(3), d(5), d(6), d(7), d(4)}, ctx);
+  AffineMap oMap = AffineMap::get(8, 0, {d(0), d(1), d(2), d(3), d(4)}, ctx);
+  SmallVector<IT> iters(5, IT::parallel);
+  iters.append(3, IT::reduction);
+  auto gen = linalg::GenericOp::create(
+      b, l, TypeRange{out5}, ValueRange{op.getInput(), op.getFilter()}, ValueRange{init},
+      ArrayRef<AffineMap>{xMap, wMap, oMap}, iters,
+      [](OpBuilder &nb, Location nl, ValueRange a) {
+        linalg::YieldOp::create(nb, nl, add(nb, nl, a[2], mul(nb, nl, a[0], a[1])));
+      });
+  gen->setAttr(kBlockedConvAttr, b.getDenseI64ArrayAttr(s));
+  return tensor::CollapseShapeOp::create(b, l, type, gen.getResult(0), groups).getResult();
+}
+
 FailureOr<Value> lowerConv(OpBuilder &b, ConvOp op) {
   Location l = op.getLoc();
   if (llvm::any_of(op.getPads(), [](int64_t p) { return p != 0; }))
@@ -153,6 +203,8 @@ FailureOr<Value> lowerConv(OpBuilder &b, ConvOp op) {
   auto dilations = b.getI64TensorAttr(op.getDilations());
   int64_t g = op.getGroup();
   auto in = op.getInput().getType(), w = op.getFilter().getType();
+  if (cl && w.getRank() == 5)
+    return blockedConv(b, l, op);
   if (cl) {
     if (g == 1)
       return linalg::Conv2DNhwcHwcfOp::create(b, l, TypeRange{type},

@@ -30,11 +30,20 @@ MemRefType bufferType(Type t) {
 }
 
 /// Follows destination operands from `v` to the tensor.empty that seeds
-/// them, so the computation can write straight into the output buffer.
-tensor::EmptyOp findSeed(Value v) {
+/// them, so the computation can write straight into the output buffer. One
+/// collapse_shape on the way (a blocked conv computes [.., F/B, B] and
+/// collapses it) is allowed: `expand` then holds it, and the seed must be
+/// replaced by the expanded output buffer.
+tensor::EmptyOp findSeed(Value v, tensor::CollapseShapeOp &expand) {
+  expand = nullptr;
   while (v) {
     if (auto empty = v.getDefiningOp<tensor::EmptyOp>())
       return empty;
+    if (auto collapse = v.getDefiningOp<tensor::CollapseShapeOp>(); collapse && !expand) {
+      expand = collapse;
+      v = collapse.getSrc();
+      continue;
+    }
     auto dps = v.getDefiningOp<DestinationStyleOpInterface>();
     if (!dps)
       return nullptr;
@@ -88,11 +97,15 @@ struct OutlineDispatchesPass : weft::cpu::impl::OutlineDispatchesBase<OutlineDis
     for (auto [i, v] : llvm::enumerate(yield.getValues())) {
       Value result = mapping.lookupOrDefault(v);
       Value out = entry->getArgument(numIn + i);
-      if (tensor::EmptyOp seed = findSeed(result)) {
+      tensor::CollapseShapeOp collapse;
+      if (tensor::EmptyOp seed = findSeed(result, collapse)) {
         OpBuilder sb(seed);
         Value dest = bufferization::ToTensorOp::create(
-            sb, seed.getLoc(), seed.getType(), out, /*restrict=*/true,
-            /*writable=*/true);
+            sb, seed.getLoc(), collapse ? collapse.getResultType() : seed.getType(), out,
+            /*restrict=*/true, /*writable=*/true);
+        if (collapse)
+          dest = tensor::ExpandShapeOp::create(sb, seed.getLoc(), seed.getType(), dest,
+                                               collapse.getReassociationIndices());
         seed.replaceAllUsesWith(dest);
         seed.erase();
       }

@@ -120,11 +120,13 @@ struct TileContractionsPass
   /// multiply-add on rank-reduced slices) and vectorized.
   LogicalResult tileConv(RewriterBase &rw, linalg::LinalgOp op, const ConvTiles &t) {
     int64_t nLoops = op.getNumLoops();
+    // Parallel loops: (n, oh, ow, f) or, blocked, (n, oh, ow, fb, fi).
+    int64_t nParallel = t.blocked ? 5 : 4;
     SmallVector<int64_t> sizes(nLoops, 0);
     sizes[0] = 1;
     sizes[1] = 1;
     sizes[2] = t.mr;
-    sizes[3] = t.nr;
+    sizes[3] = t.blocked ? 1 : t.nr;
     SmallVector<int64_t> order = {0, 3, 1, 2};
     for (int64_t d = 4; d < nLoops; ++d)
       order.push_back(d);
@@ -133,7 +135,7 @@ struct TileContractionsPass
       return failure();
     auto current = cast<linalg::LinalgOp>(r->tiledOps.back());
     SmallVector<int64_t> steps(nLoops, 1);
-    for (int64_t d = 0; d < 4; ++d)
+    for (int64_t d = 0; d < nParallel; ++d)
       steps[d] = 0;
     r = tileWith(rw, current, steps);
     if (failed(r))
@@ -141,7 +143,8 @@ struct TileContractionsPass
     current = cast<linalg::LinalgOp>(r->tiledOps.back());
 
     // The step's operands: input [1, 1, (mr-1)*s+1, c], filter [1, 1, 1, nr]
-    // (depthwise [1, 1, nr]), output [1, 1, mr, nr].
+    // (depthwise [1, 1, nr], blocked [1, 1, 1, 1, nr]), output [1, 1, mr, nr]
+    // (blocked [1, 1, mr, 1, nr]).
     Location loc = current.getLoc();
     rw.setInsertionPoint(current);
     Value in = current.getDpsInputOperand(0)->get();
@@ -173,9 +176,11 @@ struct TileContractionsPass
                               f32),
         filter, SmallVector<OpFoldResult>(filterType.getRank(), idx(0)), filterSizes,
         SmallVector<OpFoldResult>(filterType.getRank(), idx(1)));
-    SmallVector<OpFoldResult> outOffsets(4, idx(0));
-    SmallVector<OpFoldResult> outSizes = {idx(1), idx(1), idx(t.mr), idx(t.nr)};
-    SmallVector<OpFoldResult> unit(4, idx(1));
+    SmallVector<OpFoldResult> outOffsets(nParallel, idx(0));
+    SmallVector<OpFoldResult> outSizes(nParallel, idx(1));
+    outSizes[2] = idx(t.mr);
+    outSizes.back() = idx(t.nr);
+    SmallVector<OpFoldResult> unit(nParallel, idx(1));
     auto accType = RankedTensorType::get({t.mr, t.nr}, f32);
     Value acc = tensor::ExtractSliceOp::create(rw, loc, accType, out, outOffsets, outSizes, unit);
     linalg::LinalgOp step;
@@ -242,7 +247,6 @@ struct TileContractionsPass
     {
       RewritePatternSet patterns(&getContext());
       tensor::populateFoldTensorSubsetIntoVectorTransferPatterns(patterns);
-      vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
       scf::ForOp::getCanonicalizationPatterns(patterns, &getContext());
       tensor::ExtractSliceOp::getCanonicalizationPatterns(patterns, &getContext());
       vector::TransferReadOp::getCanonicalizationPatterns(patterns, &getContext());

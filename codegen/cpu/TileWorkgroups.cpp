@@ -25,12 +25,21 @@ using namespace weft::cpu;
 
 namespace {
 
-/// The op whose result the dispatch writes out (the first output).
+/// The op whose result the dispatch writes out (the first output), seen
+/// through reshapes.
 TilingInterface findRoot(func::FuncOp fn) {
   TilingInterface root;
   fn.walk([&](bufferization::MaterializeInDestinationOp m) {
-    if (!root)
-      root = m.getSource().getDefiningOp<TilingInterface>();
+    if (root)
+      return;
+    // Reshapes only rename the root's result (a blocked conv's [.., F/B, B]).
+    Value v = m.getSource();
+    while (Operation *def = v.getDefiningOp()) {
+      if (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def))
+        break;
+      v = def->getOperand(0);
+    }
+    root = v.getDefiningOp<TilingInterface>();
   });
   return root;
 }

@@ -1,4 +1,5 @@
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-convert-layout))' | FileCheck %s
+// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-convert-layout{filter-block=2}))' | FileCheck %s --check-prefix=BLOCK
 
 // pad -> conv 3x3 -> bias -> relu -> conv 1x1 -> residual add: both convs go
 // channels-last, the bias constant is re-laid as [1,1,1,C], and only one
@@ -64,4 +65,21 @@ func.func @grouped(%x: tensor<1x8x8x8xf32>, %w: tensor<8x8x1x1xf32>) -> (tensor<
   %0 = weft.conv %x, %g {dilations = array<i64: 1, 1>, group = 2 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x8x8x8xf32>, tensor<8x4x1x1xf32>) -> tensor<1x8x8x8xf32>
   %1 = weft.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x8x8x8xf32>, tensor<8x8x1x1xf32>) -> tensor<1x8x8x8xf32>
   return %0, %1 : tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>
+}
+
+// -----
+
+// With filter-block=2 the FCHW filter [2, 1, 1, 2] becomes [F/2, KH, KW, C, 2]:
+// element (f, kh, kw, c) at [f / 2, kh, kw, c, f % 2]. Without the option it
+// is HWCF; a single input channel makes the input's transpose a reshape.
+// CHECK-LABEL: func.func @blocked
+// CHECK: weft.constant dense<{{\[\[\[\[}}1.000000e+00, 3.000000e+00]], {{\[\[}}2.000000e+00, 4.000000e+00]]]]> : tensor<1x2x1x2xf32>
+// BLOCK-LABEL: func.func @blocked
+// BLOCK: %[[W:.*]] = weft.constant dense<{{\[\[\[\[\[}}1.000000e+00, 3.000000e+00]], {{\[\[}}2.000000e+00, 4.000000e+00]]]]]> : tensor<1x1x2x1x2xf32>
+// BLOCK: %[[X:.*]] = weft.reshape %arg0 : (tensor<1x1x3x3xf32>) -> tensor<1x3x3x1xf32>
+// BLOCK: weft.conv %[[X]], %[[W]] {channels_last, {{.*}}} : (tensor<1x3x3x1xf32>, tensor<1x1x2x1x2xf32>) -> tensor<1x3x2x2xf32>
+func.func @blocked(%x: tensor<1x1x3x3xf32>) -> tensor<1x2x3x2xf32> {
+  %w = weft.constant dense<[[[[1.0, 2.0]]], [[[3.0, 4.0]]]]> : tensor<2x1x1x2xf32>
+  %0 = weft.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x1x3x3xf32>, tensor<2x1x1x2xf32>) -> tensor<1x2x3x2xf32>
+  return %0 : tensor<1x2x3x2xf32>
 }

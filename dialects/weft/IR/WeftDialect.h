@@ -34,13 +34,16 @@ int64_t windowOutputSize(int64_t in, int64_t kernel, int64_t stride,
                          bool ceilMode);
 
 /// Dimension positions of a convolution's (or pooling's) input and filter:
-/// NCHW/FCHW by default, NHWC/HWCF with `channels_last`.
+/// NCHW/FCHW by default, NHWC/HWCF with `channels_last`, and with a rank-5
+/// channels-last filter the blocked layout [F/B, KH, KW, C, B] (`f` is then
+/// the block index; convOutputChannels gives F).
 struct ConvDims {
   int64_t c, h, w;   ///< input channels, rows, columns
   int64_t f, fc;     ///< filter output and input channels
   int64_t kh, kw;    ///< filter rows, columns
 };
-ConvDims convDims(bool channelsLast);
+ConvDims convDims(bool channelsLast, int64_t filterRank = 4);
+int64_t convOutputChannels(llvm::ArrayRef<int64_t> filterShape, bool channelsLast);
 } // namespace weft
 
 #endif // WEFT_DIALECTS_WEFT_IR_WEFTDIALECT_H

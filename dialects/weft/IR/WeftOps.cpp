@@ -259,26 +259,36 @@ static LogicalResult checkWindowAttrs(Operation *op, ArrayRef<int64_t> strides,
 }
 
 /// Where each dimension of a convolution's input and filter is.
-ConvDims weft::convDims(bool channelsLast) {
+ConvDims weft::convDims(bool channelsLast, int64_t filterRank) {
+  if (channelsLast && filterRank == 5)
+    return ConvDims{/*c=*/3, /*h=*/1, /*w=*/2, /*f=*/0, /*fc=*/3, /*kh=*/1, /*kw=*/2};
   if (channelsLast)
     return ConvDims{/*c=*/3, /*h=*/1, /*w=*/2, /*f=*/3, /*fc=*/2, /*kh=*/0, /*kw=*/1};
   return ConvDims{/*c=*/1, /*h=*/2, /*w=*/3, /*f=*/0, /*fc=*/1, /*kh=*/2, /*kw=*/3};
 }
 
+int64_t weft::convOutputChannels(ArrayRef<int64_t> filterShape, bool channelsLast) {
+  if (filterShape.size() == 5)
+    return filterShape[0] * filterShape[4];
+  return filterShape[convDims(channelsLast).f];
+}
+
 static LogicalResult inferConvOp(MLIRContext *, std::optional<Location> loc,
                                  ConvOp::Adaptor a, SmallVectorImpl<Type> &r) {
   auto in = tensorOf(a.getInput()), w = tensorOf(a.getFilter());
-  if (in.getRank() != 4 || w.getRank() != 4)
+  bool blocked = a.getChannelsLast() && w.getRank() == 5;
+  if (in.getRank() != 4 || (w.getRank() != 4 && !blocked))
     return emitInferError(loc, "conv supports 2-D (rank-4 NCHW) inputs only");
   ArrayRef<int64_t> s = a.getStrides(), d = a.getDilations(), p = a.getPads();
   if (s.size() != 2 || d.size() != 2 || p.size() != 4)
     return emitInferError(loc, "conv expects 2 strides, 2 dilations, 4 pads");
-  ConvDims cd = convDims(a.getChannelsLast());
+  ConvDims cd = convDims(a.getChannelsLast(), w.getRank());
   int64_t oh = windowOutputSize(in.getShape()[cd.h], w.getShape()[cd.kh], s[0],
                                 d[0], p[0], p[2], false);
   int64_t ow = windowOutputSize(in.getShape()[cd.w], w.getShape()[cd.kw], s[1],
                                 d[1], p[1], p[3], false);
-  int64_t n = in.getShape()[0], f = w.getShape()[cd.f];
+  int64_t n = in.getShape()[0];
+  int64_t f = convOutputChannels(w.getShape(), a.getChannelsLast());
   SmallVector<int64_t> shape = a.getChannelsLast()
                                    ? SmallVector<int64_t>{n, oh, ow, f}
                                    : SmallVector<int64_t>{n, f, oh, ow};
@@ -291,12 +301,17 @@ LogicalResult ConvOp::verify() {
   if (failed(checkWindowAttrs(*this, getStrides(), getDilations(), getPads())))
     return failure();
   auto in = getInput().getType(), w = getFilter().getType();
-  if (in.getRank() != 4 || w.getRank() != 4)
-    return emitOpError(getChannelsLast() ? "expects rank-4 NHWC input and HWCF filter"
-                                         : "expects rank-4 NCHW input and FCHW filter");
-  ConvDims cd = convDims(getChannelsLast());
+  bool blocked = getChannelsLast() && w.getRank() == 5;
+  if (in.getRank() != 4 || (w.getRank() != 4 && !blocked))
+    return emitOpError(getChannelsLast()
+                           ? "expects rank-4 NHWC input and HWCF (or blocked) filter"
+                           : "expects rank-4 NCHW input and FCHW filter");
+  if (blocked && getGroup() != 1)
+    return emitOpError("a blocked filter needs group 1");
+  ConvDims cd = convDims(getChannelsLast(), w.getRank());
   int64_t g = getGroup();
-  int64_t c = in.getShape()[cd.c], f = w.getShape()[cd.f];
+  int64_t c = in.getShape()[cd.c];
+  int64_t f = convOutputChannels(w.getShape(), getChannelsLast());
   if (g <= 0 || c % g != 0 || f % g != 0)
     return emitOpError("group ") << g << " does not divide the channels";
   if (c / g != w.getShape()[cd.fc])

@@ -231,7 +231,10 @@ def Weft_ConvOp : Weft_InferredOp<"conv"> {
     the output NCHW, as in ONNX. With `channels_last` (set by
     `weft-convert-layout`) the input and output are NHWC and the filter is
     HWCF (KH x KW x C/group x F), the layouts whose innermost dimension is
-    the one kernels vectorize.
+    the one kernels vectorize. A channels-last filter may also be blocked,
+    rank 5: [F/B, KH, KW, C, B] holds filter element (f, kh, kw, c) at
+    [f / B, kh, kw, c, f % B], so the B output channels a kernel's register
+    tile computes are contiguous for every (kh, kw, c) (group 1 only).
   }];
   let arguments = (ins Weft_Tensor:$input, Weft_Tensor:$filter,
                    Optional<Weft_Tensor>:$bias, DenseI64ArrayAttr:$strides,

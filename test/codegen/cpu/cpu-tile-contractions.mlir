@@ -98,14 +98,14 @@ func.func private @conv(%arg0: memref<1x10x18x8xf32>, %arg1: memref<3x3x8x32xf32
 // -----
 
 // Depthwise, 7 columns x 16 channels: each window step is one multiply-add
-// of 7 input rows by a filter row broadcast across them.
+// of 7 input rows by a filter row broadcast across them (a broadcasting
+// read, lowered after bufferization).
 // CHECK-LABEL: func.func private @depthwise
 // CHECK: %[[INIT:.*]] = vector.transfer_read {{.*}} : tensor<1x1x7x16xf32>, vector<7x16xf32>
 // CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[INIT]]) -> (vector<7x16xf32>)
 // CHECK: scf.for {{.*}} iter_args(%[[V:.*]] = %{{.*}}) -> (vector<7x16xf32>)
 // CHECK: %[[X:.*]] = vector.transfer_read {{.*}} : tensor<1x6x9x16xf32>, vector<7x16xf32>
-// CHECK: %[[W:.*]] = vector.transfer_read {{.*}} : tensor<3x3x16xf32>, vector<16xf32>
-// CHECK: %[[B:.*]] = vector.broadcast %[[W]] : vector<16xf32> to vector<7x16xf32>
+// CHECK: %[[B:.*]] = vector.transfer_read {{.*}} permutation_map = {{.*}} : tensor<3x3x16xf32>, vector<7x16xf32>
 // CHECK: math.fma %[[X]], %[[B]], %[[V]] : vector<7x16xf32>
 // CHECK-NOT: linalg.depthwise
 // CHECK: return
@@ -117,5 +117,44 @@ func.func private @depthwise(%arg0: memref<1x6x9x16xf32>, %arg1: memref<3x3x16xf
   %f = linalg.fill ins(%cst : f32) outs(%o : tensor<1x4x7x16xf32>) -> tensor<1x4x7x16xf32>
   %r = linalg.depthwise_conv_2d_nhwc_hwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x6x9x16xf32>, tensor<3x3x16xf32>) outs(%f : tensor<1x4x7x16xf32>) -> tensor<1x4x7x16xf32>
   bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<1x4x7x16xf32>, memref<1x4x7x16xf32>) -> ()
+  return
+}
+
+// -----
+
+// A blocked-filter convolution (weft.blocked_conv, filter [F/32, KH, KW, C,
+// 32]): filter blocks outside rows, 8 columns x one 32-channel block per
+// register tile; each step reads one contiguous 32-wide filter row.
+// CHECK-LABEL: func.func private @blocked
+// CHECK: scf.for %[[FB:.*]] = %{{.*}} to %c2 step %c1
+// CHECK: scf.for %[[OH:.*]] = %{{.*}} to %c2 step %c1
+// CHECK: %[[TILE:.*]] = tensor.extract_slice %{{.*}}[0, %[[OH]], 0, %[[FB]], 0] [1, 1, 8, 1, 32]
+// CHECK: %[[INIT:.*]] = vector.transfer_read %[[TILE]]{{.*}} : tensor<1x1x8x1x32xf32>, vector<8x32xf32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[INIT]]) -> (vector<8x32xf32>)
+// CHECK: scf.for
+// CHECK: scf.for {{.*}} iter_args(%[[V:.*]] = %{{.*}}) -> (vector<8x32xf32>)
+// CHECK: %[[W:.*]] = vector.transfer_read %{{.*}}[%[[FB]], {{.*}} : tensor<2x3x3x8x32xf32>, vector<1x32xf32>
+// CHECK: vector.contract {{.*}} %{{.*}}, %[[W]], %[[V]] : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<8x32xf32>, tensor<1x1x8x1x32xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: tensor.collapse_shape
+#x = affine_map<(n, oh, ow, fb, fi, kh, kw, c) -> (n, oh + kh, ow * 2 + kw, c)>
+#w = affine_map<(n, oh, ow, fb, fi, kh, kw, c) -> (fb, kh, kw, c, fi)>
+#o = affine_map<(n, oh, ow, fb, fi, kh, kw, c) -> (n, oh, ow, fb, fi)>
+func.func private @blocked(%arg0: memref<1x4x17x8xf32>, %arg1: memref<2x3x3x8x32xf32>, %arg2: memref<1x2x8x64xf32>) attributes {weft.dispatch_fn, weft.workgroup_count = 1 : i64} {
+  %cst = arith.constant 0.000000e+00 : f32
+  %x = bufferization.to_tensor %arg0 restrict : memref<1x4x17x8xf32> to tensor<1x4x17x8xf32>
+  %w = bufferization.to_tensor %arg1 restrict : memref<2x3x3x8x32xf32> to tensor<2x3x3x8x32xf32>
+  %o = bufferization.to_tensor %arg2 restrict writable : memref<1x2x8x64xf32> to tensor<1x2x8x64xf32>
+  %o5 = tensor.expand_shape %o [[0], [1], [2], [3, 4]] output_shape [1, 2, 8, 2, 32] : tensor<1x2x8x64xf32> into tensor<1x2x8x2x32xf32>
+  %f = linalg.fill ins(%cst : f32) outs(%o5 : tensor<1x2x8x2x32xf32>) -> tensor<1x2x8x2x32xf32>
+  %r = linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%x, %w : tensor<1x4x17x8xf32>, tensor<2x3x3x8x32xf32>) outs(%f : tensor<1x2x8x2x32xf32>) attrs = {weft.blocked_conv = array<i64: 1, 2>} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x2x8x2x32xf32>
+  %c = tensor.collapse_shape %r [[0], [1], [2], [3, 4]] : tensor<1x2x8x2x32xf32> into tensor<1x2x8x64xf32>
+  bufferization.materialize_in_destination %c in restrict writable %arg2 : (tensor<1x2x8x64xf32>, memref<1x2x8x64xf32>) -> ()
   return
 }
