@@ -74,11 +74,18 @@ struct ConvToChannelsLast : OpRewritePattern<ConvOp> {
     Value x = transpose(rw, loc, op.getInput(), kToNHWC);
     Value filter;
     ArrayRef<int64_t> fs = w.getShape();
-    if (g == 1 && filterBlock > 1 && f % filterBlock == 0) {
+    // The widest block (filterBlock, or a half or a quarter of it) that
+    // divides F: 24 channels are three blocks of 8, not a scalar kernel.
+    int64_t block = 0;
+    for (int64_t b = filterBlock; g == 1 && b > 1 && 4 * b >= filterBlock; b /= 2)
+      if (f % b == 0) {
+        block = b;
+        break;
+      }
+    if (block) {
       // [F, C, KH, KW] -> [F/B, B, C, KH, KW] -> [F/B, KH, KW, C, B].
       Value split = ReshapeOp::create(
-          rw, loc, withShape(w, {f / filterBlock, filterBlock, fs[1], fs[2], fs[3]}),
-          op.getFilter());
+          rw, loc, withShape(w, {f / block, block, fs[1], fs[2], fs[3]}), op.getFilter());
       filter = transpose(rw, loc, split, {0, 3, 4, 2, 1});
     } else {
       filter = transpose(rw, loc, op.getFilter(), kFCHWToHWCF);

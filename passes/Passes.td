@@ -37,9 +37,10 @@ def ConvertLayout : Pass<"weft-convert-layout", "mlir::func::FuncOp"> {
     channels-last pooling; two transposes that meet compose, and a
     transpose that only moves unit dimensions becomes a reshape. A chain of
     convolutions keeps one conversion at its start and one at its end.
-    With `filter-block` B > 1, a group-1 filter whose F is a multiple of B
-    is blocked to [F/B, KH, KW, C, B], so the B output channels of a
-    kernel's register tile are contiguous for every reduction step.
+    With `filter-block` B > 1, a group-1 filter is blocked to
+    [F/b, KH, KW, C, b] with b the largest of B, B/2 and B/4 that divides
+    F, so the b output channels of a kernel's register tile are contiguous
+    for every reduction step; other filters stay HWCF.
 
     Before:
     ```mlir

@@ -91,13 +91,15 @@ std::optional<ConvTiles> weft::cpu::chooseConvTiles(linalg::LinalgOp op,
   // or depthwise (n, oh, ow, c, kh, kw).
   int64_t ow = bounds[2], vw = target.vectorWidth;
   int64_t channels = t.blocked ? bounds[4] : bounds[3];
-  if (channels % vw != 0)
-    return std::nullopt;
   if (t.blocked) {
-    if (channels > 2 * vw)
+    // A block is the register tile's width: two vectors, one, or half of
+    // one (AVX2-wide on an AVX-512 machine).
+    if (channels > 2 * vw || (channels % vw != 0 && channels != vw / 2))
       return std::nullopt;
     t.nr = channels;
   } else {
+    if (channels % vw != 0)
+      return std::nullopt;
     t.nr = channels % (2 * vw) == 0 ? 2 * vw : vw;
   }
   // mr * nr / vw accumulators plus the operands of one step stay within the
