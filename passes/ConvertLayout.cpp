@@ -90,9 +90,15 @@ struct ConvToChannelsLast : OpRewritePattern<ConvOp> {
     } else {
       filter = transpose(rw, loc, op.getFilter(), kFCHWToHWCF);
     }
-    auto conv = ConvOp::create(rw, loc, x, filter, op.getBias(), op.getStridesAttr(),
-                               op.getDilationsAttr(), op.getPadsAttr(),
-                               op.getGroupAttr(), rw.getUnitAttr());
+    Value conv = ConvOp::create(rw, loc, x, filter, op.getBias(), op.getStridesAttr(),
+                                op.getDilationsAttr(), op.getPadsAttr(),
+                                op.getGroupAttr(), rw.getUnitAttr());
+    if (block) {
+      // The blocked output is NHWC in memory: the 4-D view is an alias.
+      auto blocked = cast<RankedTensorType>(conv.getType());
+      ArrayRef<int64_t> bs = blocked.getShape();
+      conv = ReshapeOp::create(rw, loc, withShape(blocked, {bs[0], bs[1], bs[2], f}), conv);
+    }
     rw.replaceOp(op, transpose(rw, loc, conv, kToNCHW));
     return success();
   }
@@ -173,6 +179,72 @@ struct SinkThroughElementwise : RewritePattern {
     moved->getResult(0).setType(
         withShape(resultType, untransposedShape(resultType.getShape(), *perm)));
     rw.replaceOp(op, transpose(rw, op->getLoc(), moved->getResult(0), *perm));
+    return success();
+  }
+};
+
+/// The blocked form [N, H, W, C/B, B] of a 4-D NHWC shape broadcast
+/// against [N, H, W, C] (rank-padded; a last dim of 1 stays 1); failure
+/// when the channel dim is neither C nor 1.
+FailureOr<SmallVector<int64_t>> blockedShape(ArrayRef<int64_t> shape, int64_t c,
+                                             int64_t block) {
+  if (shape.size() > 4)
+    return failure();
+  SmallVector<int64_t> full(4 - shape.size(), 1);
+  llvm::append_range(full, shape);
+  if (full[3] != c && full[3] != 1)
+    return failure();
+  SmallVector<int64_t> out(full.begin(), full.begin() + 3);
+  out.push_back(full[3] == c ? c / block : 1);
+  out.push_back(full[3] == c ? block : 1);
+  return out;
+}
+
+/// op(reshape(x: [N, H, W, C/B, B] -> [N, H, W, C]), y) ->
+/// reshape(op(x, reshape(y)), [N, H, W, C]) for elementwise ops: the
+/// blocked output of a convolution flows through its activation and
+/// residual add, so they join its kernel as one loop nest. Reshapes move
+/// no data; broadcast operands ([C], [1, 1, 1, C], ...) get blocked shapes.
+struct SinkBlockedReshape : RewritePattern {
+  SinkBlockedReshape(MLIRContext *ctx)
+      : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx) {}
+  LogicalResult matchAndRewrite(Operation *op, PatternRewriter &rw) const override {
+    if (!isLayoutFree(op) || op->getNumResults() != 1)
+      return failure();
+    auto resultType = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+    if (!resultType || resultType.getRank() != 4)
+      return failure();
+    int64_t block = 0;
+    for (Value v : op->getOperands())
+      if (auto r = v.getDefiningOp<ReshapeOp>()) {
+        auto in = r.getInput().getType();
+        auto out = r.getType();
+        if (in.getRank() == 5 && out.getShape() == resultType.getShape() &&
+            in.getShape().take_front(3) == out.getShape().take_front(3) &&
+            in.getShape()[3] * in.getShape()[4] == out.getShape()[3])
+          block = in.getShape()[4];
+      }
+    if (!block)
+      return failure();
+    int64_t c = resultType.getShape()[3];
+    SmallVector<Value> operands;
+    for (Value v : op->getOperands()) {
+      auto t = cast<RankedTensorType>(v.getType());
+      FailureOr<SmallVector<int64_t>> shape = blockedShape(t.getShape(), c, block);
+      if (failed(shape))
+        return failure();
+      operands.push_back(v);
+    }
+    for (Value &v : operands) {
+      auto t = cast<RankedTensorType>(v.getType());
+      SmallVector<int64_t> shape = *blockedShape(t.getShape(), c, block);
+      v = ReshapeOp::create(rw, op->getLoc(), withShape(t, shape), v);
+    }
+    Operation *moved = rw.clone(*op);
+    moved->setOperands(operands);
+    moved->getResult(0).setType(
+        withShape(resultType, *blockedShape(resultType.getShape(), c, block)));
+    rw.replaceOpWithNewOp<ReshapeOp>(op, resultType, moved->getResult(0));
     return success();
   }
 };
@@ -279,7 +351,7 @@ struct ConvertLayoutPass : weft::impl::ConvertLayoutBase<ConvertLayoutPass> {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
     patterns.add<ConvToChannelsLast>(ctx, filterBlock);
-    patterns.add<SinkThroughPool, SinkThroughElementwise,
+    patterns.add<SinkThroughPool, SinkThroughElementwise, SinkBlockedReshape,
                  SinkThroughPad, SinkThroughReduce, SinkThroughConcat,
                  ComposeTransposes, TransposeOfUnitDimsToReshape>(ctx);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

@@ -144,19 +144,15 @@ FailureOr<Value> lowerGemm(OpBuilder &b, GemmOp op) {
 }
 
 /// A channels-last convolution with a blocked filter [F/B, KH, KW, C, B]:
-/// one generic over (n, oh, ow, fb, fi, kh, kw, c) writing the output as
-/// [N, OH, OW, F/B, B], collapsed back to NHWC. It carries
-/// `weft.blocked_conv` = the strides, which tells the CPU kernel config
-/// what it is.
+/// one generic over (n, oh, ow, fb, fi, kh, kw, c) writing the blocked
+/// output [N, OH, OW, F/B, B]. It carries `weft.blocked_conv` = the
+/// strides, which tells the CPU kernel config what it is.
 Value blockedConv(OpBuilder &b, Location l, ConvOp op) {
-  auto type = op.getType();
+  auto out5 = op.getType();
   auto w = op.getFilter().getType();
-  Type elt = type.getElementType();
+  Type elt = out5.getElementType();
   MLIRContext *ctx = b.getContext();
-  ArrayRef<int64_t> os = type.getShape();
   int64_t fb = w.getShape()[0], blk = w.getShape()[4];
-  auto out5 = RankedTensorType::get({os[0], os[1], os[2], fb, blk}, elt);
-  SmallVector<ReassociationIndices> groups = {{0}, {1}, {2}, {3, 4}};
   Value init;
   if (Value bias = op.getBias()) {
     auto bt = RankedTensorType::get({fb, blk}, elt);
@@ -189,7 +185,7 @@ Value blockedConv(OpBuilder &b, Location l, ConvOp op) {
         linalg::YieldOp::create(nb, nl, add(nb, nl, a[2], mul(nb, nl, a[0], a[1])));
       });
   gen->setAttr(kBlockedConvAttr, b.getDenseI64ArrayAttr(s));
-  return tensor::CollapseShapeOp::create(b, l, type, gen.getResult(0), groups).getResult();
+  return gen.getResult(0);
 }
 
 FailureOr<Value> lowerConv(OpBuilder &b, ConvOp op) {
@@ -198,13 +194,13 @@ FailureOr<Value> lowerConv(OpBuilder &b, ConvOp op) {
     return op.emitError("conv padding must be decomposed before lowering");
   auto type = op.getType();
   bool cl = op.getChannelsLast();
+  if (cl && op.getFilter().getType().getRank() == 5)
+    return blockedConv(b, l, op);
   Value init = accumulatorInit(b, l, type, op.getBias(), 1.0, {cl ? 3 : 1});
   auto strides = b.getI64TensorAttr(op.getStrides());
   auto dilations = b.getI64TensorAttr(op.getDilations());
   int64_t g = op.getGroup();
   auto in = op.getInput().getType(), w = op.getFilter().getType();
-  if (cl && w.getRank() == 5)
-    return blockedConv(b, l, op);
   if (cl) {
     if (g == 1)
       return linalg::Conv2DNhwcHwcfOp::create(b, l, TypeRange{type},

@@ -72,14 +72,39 @@ func.func @grouped(%x: tensor<1x8x8x8xf32>, %w: tensor<8x8x1x1xf32>) -> (tensor<
 // With filter-block=2 the FCHW filter [2, 1, 1, 2] becomes [F/2, KH, KW, C, 2]:
 // element (f, kh, kw, c) at [f / 2, kh, kw, c, f % 2]. Without the option it
 // is HWCF; a single input channel makes the input's transpose a reshape.
+// The blocked conv's output is blocked too, viewed as NHWC by a reshape.
 // CHECK-LABEL: func.func @blocked
 // CHECK: weft.constant dense<{{\[\[\[\[}}1.000000e+00, 3.000000e+00]], {{\[\[}}2.000000e+00, 4.000000e+00]]]]> : tensor<1x2x1x2xf32>
 // BLOCK-LABEL: func.func @blocked
 // BLOCK: %[[W:.*]] = weft.constant dense<{{\[\[\[\[\[}}1.000000e+00, 3.000000e+00]], {{\[\[}}2.000000e+00, 4.000000e+00]]]]]> : tensor<1x1x2x1x2xf32>
 // BLOCK: %[[X:.*]] = weft.reshape %arg0 : (tensor<1x1x3x3xf32>) -> tensor<1x3x3x1xf32>
-// BLOCK: weft.conv %[[X]], %[[W]] {channels_last, {{.*}}} : (tensor<1x3x3x1xf32>, tensor<1x1x2x1x2xf32>) -> tensor<1x3x2x2xf32>
+// BLOCK: %[[C:.*]] = weft.conv %[[X]], %[[W]] {channels_last, {{.*}}} : (tensor<1x3x3x1xf32>, tensor<1x1x2x1x2xf32>) -> tensor<1x3x2x1x2xf32>
+// BLOCK: weft.reshape %[[C]] : (tensor<1x3x2x1x2xf32>) -> tensor<1x3x2x2xf32>
 func.func @blocked(%x: tensor<1x1x3x3xf32>) -> tensor<1x2x3x2xf32> {
   %w = weft.constant dense<[[[[1.0, 2.0]]], [[[3.0, 4.0]]]]> : tensor<2x1x1x2xf32>
   %0 = weft.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x1x3x3xf32>, tensor<2x1x1x2xf32>) -> tensor<1x2x3x2xf32>
   return %0 : tensor<1x2x3x2xf32>
+}
+
+// -----
+
+// The blocked output [N, OH, OW, F/B, B] flows through elementwise ops as
+// is: the per-channel constant gets the blocked shape [1, 1, 1, 1, 2], and
+// the 4-D view (a reshape, no data moved) appears only where an op needs
+// it. The residual is an NCHW argument, so the transpose stops before it.
+// BLOCK-LABEL: func.func @blocked_epilogue
+// BLOCK-DAG: %[[B:.*]] = weft.constant dense<{{\[\[\[\[\[}}5.000000e+00, 6.000000e+00]]]]]> : tensor<1x1x1x1x2xf32>
+// BLOCK: %[[C:.*]] = weft.conv {{.*}} -> tensor<1x3x2x1x2xf32>
+// BLOCK: %[[A:.*]] = weft.add %[[C]], %[[B]] : (tensor<1x3x2x1x2xf32>, tensor<1x1x1x1x2xf32>) -> tensor<1x3x2x1x2xf32>
+// BLOCK: %[[V:.*]] = weft.reshape %[[A]] : (tensor<1x3x2x1x2xf32>) -> tensor<1x3x2x2xf32>
+// BLOCK: %[[T:.*]] = weft.transpose %[[V]] {perm = array<i64: 0, 3, 1, 2>}
+// BLOCK: weft.add %[[T]], %arg1
+func.func @blocked_epilogue(%x: tensor<1x1x3x3xf32>, %r: tensor<1x2x3x2xf32>) -> tensor<1x2x3x2xf32> {
+  %w = weft.constant dense<[[[[1.0, 2.0]]], [[[3.0, 4.0]]]]> : tensor<2x1x1x2xf32>
+  %b = weft.constant dense<[[[5.0]], [[6.0]]]> : tensor<2x1x1xf32>
+  %0 = weft.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x1x3x3xf32>, tensor<2x1x1x2xf32>) -> tensor<1x2x3x2xf32>
+  %1 = weft.add %0, %b : (tensor<1x2x3x2xf32>, tensor<2x1x1xf32>) -> tensor<1x2x3x2xf32>
+  %2 = weft.add %1, %r : (tensor<1x2x3x2xf32>, tensor<1x2x3x2xf32>) -> tensor<1x2x3x2xf32>
+  %3 = weft.relu %2 : tensor<1x2x3x2xf32>
+  return %3 : tensor<1x2x3x2xf32>
 }

@@ -292,6 +292,9 @@ static LogicalResult inferConvOp(MLIRContext *, std::optional<Location> loc,
   SmallVector<int64_t> shape = a.getChannelsLast()
                                    ? SmallVector<int64_t>{n, oh, ow, f}
                                    : SmallVector<int64_t>{n, f, oh, ow};
+  // A blocked filter gives a blocked output: [N, OH, OW, F/B, B].
+  if (blocked)
+    shape = {n, oh, ow, w.getShape()[0], w.getShape()[4]};
   r.push_back(RankedTensorType::get(shape, in.getElementType()));
   return success();
 }

@@ -234,7 +234,9 @@ def Weft_ConvOp : Weft_InferredOp<"conv"> {
     the one kernels vectorize. A channels-last filter may also be blocked,
     rank 5: [F/B, KH, KW, C, B] holds filter element (f, kh, kw, c) at
     [f / B, kh, kw, c, f % B], so the B output channels a kernel's register
-    tile computes are contiguous for every (kh, kw, c) (group 1 only).
+    tile computes are contiguous for every (kh, kw, c) (group 1 only); the
+    output is then blocked the same way, [N, OH, OW, F/B, B], which is NHWC
+    in memory (a `weft.reshape` gives the 4-D view).
   }];
   let arguments = (ins Weft_Tensor:$input, Weft_Tensor:$filter,
                    Optional<Weft_Tensor>:$bias, DenseI64ArrayAttr:$strides,
