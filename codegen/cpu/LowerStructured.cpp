@@ -118,6 +118,26 @@ Value contraction(OpBuilder &b, Location l, Value lhs, Value rhs, Value init,
 FailureOr<Value> lowerMatMul(OpBuilder &b, MatMulOp op) {
   Location l = op.getLoc();
   auto type = op.getType();
+  auto lt = op.getLhs().getType();
+  // [B.., M, K] x [K, N]: the batch dims are more rows of one matmul (a
+  // transformer's projections), which the contraction kernels tile as such.
+  if (type.getRank() > 2 && op.getRhs().getType().getRank() == 2 &&
+      lt.getRank() == type.getRank()) {
+    int64_t rows = 1;
+    for (int64_t d : lt.getShape().drop_back())
+      rows *= d;
+    ReassociationIndices lead;
+    for (int64_t i = 0; i + 1 < lt.getRank(); ++i)
+      lead.push_back(i);
+    SmallVector<ReassociationIndices> groups = {lead, {lt.getRank() - 1}};
+    auto lhs2 = RankedTensorType::get({rows, lt.getShape().back()}, lt.getElementType());
+    auto out2 = RankedTensorType::get({rows, type.getShape().back()}, type.getElementType());
+    Value lhs = tensor::CollapseShapeOp::create(b, l, lhs2, op.getLhs(), groups);
+    Value mm = linalg::MatmulOp::create(b, l, TypeRange{out2}, ValueRange{lhs, op.getRhs()},
+                                        ValueRange{filled(b, l, out2, 0.0)})
+                   .getResult(0);
+    return tensor::ExpandShapeOp::create(b, l, type, mm, groups).getResult();
+  }
   Value init = filled(b, l, type, 0.0);
   if (type.getRank() == 2)
     return linalg::MatmulOp::create(b, l, TypeRange{type},

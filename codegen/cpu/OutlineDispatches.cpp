@@ -31,17 +31,18 @@ MemRefType bufferType(Type t) {
 
 /// Follows destination operands from `v` to the tensor.empty that seeds
 /// them, so the computation can write straight into the output buffer. One
-/// collapse_shape on the way (a blocked conv computes [.., F/B, B] and
-/// collapses it) is allowed: `expand` then holds it, and the seed must be
-/// replaced by the expanded output buffer.
-tensor::EmptyOp findSeed(Value v, tensor::CollapseShapeOp &expand) {
-  expand = nullptr;
+/// reshape on the way (a batched matmul computed as one 2-D matmul and
+/// expanded) is allowed: `reshape` then holds it, and the seed must be
+/// replaced by the output buffer reshaped back.
+tensor::EmptyOp findSeed(Value v, Operation *&reshape) {
+  reshape = nullptr;
   while (v) {
     if (auto empty = v.getDefiningOp<tensor::EmptyOp>())
       return empty;
-    if (auto collapse = v.getDefiningOp<tensor::CollapseShapeOp>(); collapse && !expand) {
-      expand = collapse;
-      v = collapse.getSrc();
+    if (Operation *def = v.getDefiningOp();
+        def && !reshape && isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def)) {
+      reshape = def;
+      v = def->getOperand(0);
       continue;
     }
     auto dps = v.getDefiningOp<DestinationStyleOpInterface>();
@@ -97,15 +98,18 @@ struct OutlineDispatchesPass : weft::cpu::impl::OutlineDispatchesBase<OutlineDis
     for (auto [i, v] : llvm::enumerate(yield.getValues())) {
       Value result = mapping.lookupOrDefault(v);
       Value out = entry->getArgument(numIn + i);
-      tensor::CollapseShapeOp collapse;
-      if (tensor::EmptyOp seed = findSeed(result, collapse)) {
+      Operation *reshape = nullptr;
+      if (tensor::EmptyOp seed = findSeed(result, reshape)) {
         OpBuilder sb(seed);
         Value dest = bufferization::ToTensorOp::create(
-            sb, seed.getLoc(), collapse ? collapse.getResultType() : seed.getType(), out,
-            /*restrict=*/true, /*writable=*/true);
-        if (collapse)
+            sb, seed.getLoc(), reshape ? reshape->getResult(0).getType() : seed.getType(),
+            out, /*restrict=*/true, /*writable=*/true);
+        if (auto collapse = dyn_cast_or_null<tensor::CollapseShapeOp>(reshape))
           dest = tensor::ExpandShapeOp::create(sb, seed.getLoc(), seed.getType(), dest,
                                                collapse.getReassociationIndices());
+        else if (auto expand = dyn_cast_or_null<tensor::ExpandShapeOp>(reshape))
+          dest = tensor::CollapseShapeOp::create(sb, seed.getLoc(), seed.getType(), dest,
+                                                 expand.getReassociationIndices());
         seed.replaceAllUsesWith(dest);
         seed.erase();
       }

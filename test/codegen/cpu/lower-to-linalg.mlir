@@ -404,3 +404,20 @@ func.func @integer_avg_pool(%x: tensor<1x1x4x4xi32>) -> tensor<1x1x2x2xi32> {
   }
   return %0 : tensor<1x1x2x2xi32>
 }
+
+// -----
+
+// [B, M, K] x [K, N] (a transformer's projection): the batch rows are more
+// rows of one 2-D matmul, so the contraction kernels tile it like any other.
+// CHECK-LABEL: func.func @rows_matmul
+// CHECK: %[[A:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0, 1], [2]] : tensor<2x3x16xf32> into tensor<6x16xf32>
+// CHECK: %[[M:.*]] = linalg.matmul ins(%[[A]], %{{.*}} : tensor<6x16xf32>, tensor<16x8xf32>) outs(%{{.*}} : tensor<6x8xf32>)
+// CHECK: tensor.expand_shape %[[M]] {{\[\[}}0, 1], [2]] output_shape [2, 3, 8] : tensor<6x8xf32> into tensor<2x3x8xf32>
+func.func @rows_matmul(%a: tensor<2x3x16xf32>, %b: tensor<16x8xf32>) -> tensor<2x3x8xf32> {
+  %0 = weft.dispatch(%a, %b) : (tensor<2x3x16xf32>, tensor<16x8xf32>) -> tensor<2x3x8xf32> {
+  ^bb0(%x: tensor<2x3x16xf32>, %y: tensor<16x8xf32>):
+    %r = weft.matmul %x, %y : (tensor<2x3x16xf32>, tensor<16x8xf32>) -> tensor<2x3x8xf32>
+    weft.yield %r : tensor<2x3x8xf32>
+  }
+  return %0 : tensor<2x3x8xf32>
+}
