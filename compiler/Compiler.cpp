@@ -28,6 +28,7 @@
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/Transforms/Instrumentation/AddressSanitizer.h"
@@ -282,6 +283,16 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
   FailureOr<ModelDesc> desc = describeModel(module);
   if (failed(desc))
     return failure();
+  if (o.memoryReport) {
+    double ratio = desc->arenaLowerBound
+                       ? (double)desc->arenaTensors / (double)desc->arenaLowerBound
+                       : 1.0;
+    llvm::errs() << llvm::formatv(
+        "memory: arena {0} bytes = {1} bytes of tensors (lower bound {2}, {3:F3}x) + "
+        "{4} bytes of workgroup scratch\n",
+        desc->arenaSize, desc->arenaTensors, desc->arenaLowerBound, ratio,
+        desc->arenaSize - desc->arenaTensors);
+  }
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, llvmContext, name);
   if (!llvmModule)

@@ -32,6 +32,7 @@ struct CompileOptions {
   std::string runtimeLibDir; ///< where libweft_runtime.so lives (for --emit=lib)
   int64_t targetWorkgroups = 32;
   Sanitizer sanitize = Sanitizer::None;
+  bool memoryReport = false; ///< print the arena's make-up to stderr
 };
 
 /// Runs the whole flow. Returns failure after reporting diagnostics.

@@ -50,6 +50,13 @@ FailureOr<ModelDesc> weft::describeModel(ModuleOp module) {
   desc.name = name.str();
   if (auto arena = module->getAttrOfType<IntegerAttr>("weft.arena_size"))
     desc.arenaSize = arena.getInt();
+  auto bytes = [&](StringRef attr) -> uint64_t {
+    auto a = module->getAttrOfType<IntegerAttr>(attr);
+    return a ? a.getInt() : 0;
+  };
+  desc.arenaTensors = bytes("weft.arena_tensors");
+  desc.arenaLowerBound = bytes("weft.arena_lower_bound");
+  desc.arenaScratch = bytes("weft.arena_scratch");
   auto names = [&](StringRef attr, size_t i, const char *prefix) {
     if (auto arr = module->getAttrOfType<ArrayAttr>(attr))
       if (i < arr.size())
@@ -158,12 +165,16 @@ std::string weft::renderHeader(const ModelDesc &d) {
     os << " *   output " << i << " '" << escapeForCComment(t.name) << "': " << dtypeName(t.dtype) << " "
        << shapeString(t) << "\n";
   os << " * Arena (intermediate tensors, allocated once by create): " << d.arenaSize
-     << " bytes on the CPU device.\n */\n"
+     << " bytes on the CPU device:\n"
+     << " *   " << d.arenaTensors << " bytes of tensors (the most live at once: "
+     << d.arenaLowerBound << "), " << d.arenaScratch << " bytes of workgroup scratch.\n */\n"
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"
      << "#include <weft/runtime.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
      << "#define " << llvm::StringRef(n).upper() << "_NUM_INPUTS " << d.inputs.size() << "\n"
      << "#define " << llvm::StringRef(n).upper() << "_NUM_OUTPUTS " << d.outputs.size() << "\n"
-     << "#define " << llvm::StringRef(n).upper() << "_ARENA_SIZE " << d.arenaSize << "ull\n\n"
+     << "#define " << llvm::StringRef(n).upper() << "_ARENA_SIZE " << d.arenaSize << "ull\n"
+     << "#define " << llvm::StringRef(n).upper() << "_ARENA_LOWER_BOUND " << d.arenaLowerBound
+     << "ull\n\n"
      << "/* Static description: names, dtypes, shapes, arena size, entry. */\n"
      << "const weft_model_info_t *" << n << "_info(void);\n\n"
      << "/* Allocates the arena with `allocator` (NULL: default). */\n"

@@ -26,6 +26,9 @@ struct ModelDesc {
   std::vector<TensorDesc> inputs, outputs;
   uint64_t arenaSize = 0;
   uint64_t arenaAlignment = 64;
+  uint64_t arenaTensors = 0;    ///< bytes of planned intermediate tensors
+  uint64_t arenaLowerBound = 0; ///< most tensor bytes live at once
+  uint64_t arenaScratch = 0;    ///< bytes of workgroup scratch after them
 };
 
 /// Reads the description that weft-cpu-build-host left on the module.

@@ -20,6 +20,9 @@ namespace weft {
 
 /// Name of the function attribute holding the arena size in bytes.
 inline constexpr llvm::StringLiteral kArenaSizeAttr = "weft.arena_size";
+/// The most bytes of intermediate tensors live at once (each rounded up to
+/// the plan's alignment): no plan of these live ranges needs less.
+inline constexpr llvm::StringLiteral kArenaLowerBoundAttr = "weft.arena_lower_bound";
 /// Name of the dispatch attribute holding each result's arena offset.
 inline constexpr llvm::StringLiteral kResultOffsetsAttr = "result_offsets";
 } // namespace weft

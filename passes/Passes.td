@@ -110,10 +110,15 @@ def PlanMemory : Pass<"weft-plan-memory", "mlir::func::FuncOp"> {
     Results returned by the function are written straight into the caller's
     output buffers and get offset -1.
 
+    `weft.arena_lower_bound` records the most bytes that are live at once
+    (the sum over the buffers live at one op), which no plan can go below;
+    `weftc --memory-report` prints both.
+
     After:
     ```mlir
     %0 = weft.dispatch(%x) {result_offsets = [0]} : ...
-    func.func @main(...) attributes {weft.arena_size = 4096 : i64}
+    func.func @main(...) attributes {weft.arena_size = 4096 : i64,
+                                     weft.arena_lower_bound = 4096 : i64}
     ```
   }];
   let options = [

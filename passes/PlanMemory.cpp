@@ -109,6 +109,18 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
         dispatch->setAttr(kResultOffsetsAttr, builder.getDenseI64ArrayAttr(offs));
       }
     func->setAttr(kArenaSizeAttr, builder.getI64IntegerAttr(arenaSize));
+    // The lower bound: the largest sum of buffers live at one op.
+    std::vector<int64_t> live(block.getOperations().size() + 1, 0);
+    for (Buffer &b : buffers) {
+      live[b.begin] += b.size;
+      live[b.end + 1] -= b.size;
+    }
+    int64_t running = 0, bound = 0;
+    for (int64_t delta : live) {
+      running += delta;
+      bound = std::max(bound, running);
+    }
+    func->setAttr(kArenaLowerBoundAttr, builder.getI64IntegerAttr(bound));
   }
 };
 

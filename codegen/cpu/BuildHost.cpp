@@ -263,6 +263,11 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
                     abiTypes("weft.abi_output_types", entryFn.getResultTypes()));
     module->setAttr(kArenaSizeAttr,
                     b.getI64IntegerAttr(scratchSize > 0 ? scratchOffset + scratchSize : planned));
+    // What the arena holds, for the header and the memory report.
+    module->setAttr("weft.arena_tensors", b.getI64IntegerAttr(planned));
+    module->setAttr("weft.arena_scratch", b.getI64IntegerAttr(scratchSize));
+    if (auto bound = entryFn->getAttrOfType<IntegerAttr>(kArenaLowerBoundAttr))
+      module->setAttr(kArenaLowerBoundAttr, bound);
     module->setAttr("weft.model_name", b.getStringAttr(modelName));
     entryFn.erase();
   }

@@ -5,7 +5,7 @@
 // the first is dead, the second sits at 128, and the returned result is
 // written straight into the caller's output (-1).
 // CHECK-LABEL: func.func @chain
-// CHECK-SAME: attributes {weft.arena_size = 256 : i64}
+// CHECK-SAME: attributes {weft.arena_lower_bound = 256 : i64, weft.arena_size = 256 : i64}
 // CHECK: %[[D0:.*]] = weft.dispatch(%{{.*}}) {result_offsets = array<i64: 0>}
 // CHECK: weft.relu
 // CHECK: %[[D1:.*]] = weft.dispatch(%[[D0]]) {result_offsets = array<i64: 128>}
@@ -44,7 +44,7 @@ func.func @chain(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
 // The first result is read through a reshape by the last dispatch: the alias
 // keeps it alive, so the third result cannot reuse offset 0.
 // CHECK-LABEL: func.func @reshape_alias
-// CHECK-SAME: attributes {weft.arena_size = 384 : i64}
+// CHECK-SAME: attributes {weft.arena_lower_bound = 384 : i64, weft.arena_size = 384 : i64}
 // CHECK: %[[D0:.*]] = weft.dispatch(%{{.*}}) {result_offsets = array<i64: 0>}
 // CHECK: %[[R0:.*]] = weft.reshape %[[D0]]
 // CHECK: %[[D1:.*]] = weft.dispatch(%[[D0]]) {result_offsets = array<i64: 128>}
@@ -82,7 +82,7 @@ func.func @reshape_alias(%x: tensor<4x8xf32>) -> tensor<32xf32> {
 // A chain of reshapes is followed to the last reader: the first result stays
 // live until the add, so the add's result (live after it) reuses 64, not 0.
 // CHECK-LABEL: func.func @reshape_chain
-// CHECK-SAME: attributes {weft.arena_size = 192 : i64}
+// CHECK-SAME: attributes {weft.arena_lower_bound = 192 : i64, weft.arena_size = 192 : i64}
 // CHECK: %[[D0:.*]] = weft.dispatch(%{{.*}}) {result_offsets = array<i64: 0>}
 // CHECK: %[[D1:.*]] = weft.dispatch(%{{.*}}) {result_offsets = array<i64: 64>}
 // CHECK: %[[D2:.*]] = weft.dispatch(%[[D1]]) {result_offsets = array<i64: 128>}
@@ -128,7 +128,7 @@ func.func @reshape_chain(%x: tensor<16xf32>) -> tensor<16xf32> {
 // 20-byte f16 results round up to the alignment (64 by default, 16 with
 // alignment=16). The last small buffer reuses the big one's space.
 // CHECK-LABEL: func.func @sizes
-// CHECK-SAME: attributes {weft.arena_size = 576 : i64}
+// CHECK-SAME: attributes {weft.arena_lower_bound = 576 : i64, weft.arena_size = 576 : i64}
 // CHECK: weft.dispatch(%{{.*}}) {result_offsets = array<i64: 448>} : (tensor<10xf32>) -> tensor<10xf32>
 // CHECK: weft.dispatch(%{{.*}}) {result_offsets = array<i64: 0>} : (tensor<10xf32>) -> tensor<100xf32>
 // CHECK: weft.dispatch(%{{.*}}) {result_offsets = array<i64: 512>} : (tensor<100xf32>) -> tensor<10xf32>
@@ -137,7 +137,7 @@ func.func @reshape_chain(%x: tensor<16xf32>) -> tensor<16xf32> {
 // CHECK: weft.dispatch(%{{.*}}) {result_offsets = array<i64: -1>} : (tensor<10xf32>) -> tensor<10xf32>
 
 // ALIGN16-LABEL: func.func @sizes
-// ALIGN16-SAME: attributes {weft.arena_size = 496 : i64}
+// ALIGN16-SAME: attributes {weft.arena_lower_bound = 496 : i64, weft.arena_size = 496 : i64}
 // ALIGN16: weft.dispatch(%{{.*}}) {result_offsets = array<i64: 400>} : (tensor<10xf32>) -> tensor<10xf32>
 // ALIGN16: weft.dispatch(%{{.*}}) {result_offsets = array<i64: 0>} : (tensor<10xf32>) -> tensor<100xf32>
 // ALIGN16: weft.dispatch(%{{.*}}) {result_offsets = array<i64: 448>} : (tensor<100xf32>) -> tensor<10xf32>
@@ -181,7 +181,7 @@ func.func @sizes(%x: tensor<10xf32>) -> (tensor<10xf32>, tensor<10xf32>) {
 // Offsets are per result: a returned result gets -1 while its sibling gets
 // arena space.
 // CHECK-LABEL: func.func @multi_result
-// CHECK-SAME: attributes {weft.arena_size = 64 : i64}
+// CHECK-SAME: attributes {weft.arena_lower_bound = 64 : i64, weft.arena_size = 64 : i64}
 // CHECK: %[[D:.*]]:2 = weft.dispatch(%{{.*}}) {result_offsets = array<i64: -1, 0>}
 // CHECK: weft.dispatch(%[[D]]#1) {result_offsets = array<i64: -1>}
 func.func @multi_result(%x: tensor<8xf32>) -> (tensor<8xf32>, tensor<8xf32>) {
@@ -203,7 +203,7 @@ func.func @multi_result(%x: tensor<8xf32>) -> (tensor<8xf32>, tensor<8xf32>) {
 
 // Nothing to place: the arena is empty.
 // CHECK-LABEL: func.func @no_intermediates
-// CHECK-SAME: attributes {weft.arena_size = 0 : i64}
+// CHECK-SAME: attributes {weft.arena_lower_bound = 0 : i64, weft.arena_size = 0 : i64}
 // CHECK: weft.dispatch(%{{.*}}) {result_offsets = array<i64: -1>}
 func.func @no_intermediates(%x: tensor<8xf32>) -> tensor<8xf32> {
   %0 = weft.dispatch(%x) : (tensor<8xf32>) -> tensor<8xf32> {

@@ -46,6 +46,10 @@ static cl::opt<weft::Sanitizer> sanitize(
     cl::values(clEnumValN(weft::Sanitizer::None, "none", "no instrumentation"),
                clEnumValN(weft::Sanitizer::Address, "address", "AddressSanitizer"),
                clEnumValN(weft::Sanitizer::Thread, "thread", "ThreadSanitizer")));
+static cl::opt<bool> memoryReport(
+    "memory-report",
+    cl::desc("Print the arena's size, its tensors' lower bound and its scratch to stderr"),
+    cl::init(false));
 static cl::opt<int64_t> workgroups("max-workgroups",
                                    cl::desc("Upper bound on workgroups per dispatch"),
                                    cl::init(32));
@@ -66,6 +70,7 @@ int main(int argc, char **argv) {
   options.modelName = modelName;
   options.targetWorkgroups = workgroups;
   options.sanitize = sanitize;
+  options.memoryReport = memoryReport;
   if (target != "cpu") {
     errs() << "weftc: error: --target=" << target << " is not supported yet (only cpu)\n";
     return 1;
