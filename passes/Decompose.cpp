@@ -1,8 +1,8 @@
 //===- Decompose.cpp - weft-decompose ------------------------------------===//
 //
 // Rewrites composite ops into simpler ones so later stages handle fewer
-// shapes of problem: batch norm becomes scale-and-shift, convolution padding
-// becomes its own pad.
+// shapes of problem: batch norm becomes scale-and-shift, convolution and
+// max-pooling padding becomes its own pad.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
@@ -109,6 +109,43 @@ struct DecomposeConvPadding : OpRewritePattern<ConvOp> {
   }
 };
 
+/// maxpool(x, pads) -> maxpool(pad(x, lowest), no pads): the padded input
+/// is planned once in the arena; fused into the pool's kernel, every
+/// workgroup kept its own padded tile in scratch (8 MB of it for ResNet-50's
+/// first pool, more than the arena's tensors need at their peak).
+struct DecomposeMaxPoolPadding : OpRewritePattern<PoolOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(PoolOp op, PatternRewriter &rewriter) const override {
+    ArrayRef<int64_t> pads = op.getPads();
+    // With ceil_mode the last window's placement depends on the pads.
+    if (op.getKind() != PoolKind::max || op.getCeilMode() ||
+        llvm::all_of(pads, [](int64_t p) { return p == 0; }))
+      return failure();
+    Type elt = op.getInput().getType().getElementType();
+    TypedAttr lowest;
+    if (auto ft = dyn_cast<FloatType>(elt))
+      lowest = rewriter.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics(), true));
+    else if (auto it = dyn_cast<IntegerType>(elt); it && !it.isUnsigned())
+      lowest = rewriter.getIntegerAttr(it, APInt::getSignedMinValue(it.getWidth()));
+    else
+      return failure();
+    ConvDims cd = convDims(op.getChannelsLast());
+    SmallVector<int64_t> low(4, 0), high(4, 0);
+    low[cd.h] = pads[0];
+    low[cd.w] = pads[1];
+    high[cd.h] = pads[2];
+    high[cd.w] = pads[3];
+    Value padded = PadOp::create(rewriter, op.getLoc(), op.getInput(),
+                                 rewriter.getDenseI64ArrayAttr(low),
+                                 rewriter.getDenseI64ArrayAttr(high), lowest);
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getInputMutable().assign(padded);
+      op.setPads(ArrayRef<int64_t>{0, 0, 0, 0});
+    });
+    return success();
+  }
+};
+
 /// gemm(A, W, transB) with constant W -> gemm(A, transpose(W)): the
 /// transpose folds into the weights, so the kernel reads B row-major.
 struct PretransposeGemmWeights : OpRewritePattern<GemmOp> {
@@ -129,7 +166,8 @@ struct PretransposeGemmWeights : OpRewritePattern<GemmOp> {
 struct DecomposePass : weft::impl::DecomposeBase<DecomposePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<DecomposeBatchNorm, DecomposeConvPadding, PretransposeGemmWeights>(
+    patterns.add<DecomposeBatchNorm, DecomposeConvPadding, DecomposeMaxPoolPadding,
+                 PretransposeGemmWeights>(
         &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

@@ -8,8 +8,9 @@ def Decompose : Pass<"weft-decompose", "mlir::func::FuncOp"> {
   let summary = "Rewrite composite ops into simpler weft ops";
   let description = [{
     Inference batch normalization becomes one multiply and one add whose
-    per-channel constants fold at compile time; convolution padding moves into
-    its own `weft.pad` so kernels see unpadded windows.
+    per-channel constants fold at compile time; convolution padding, and the
+    padding of max pooling (with the lowest value of the element type), moves
+    into its own `weft.pad` so kernels see unpadded windows.
 
     Before:
     ```mlir

@@ -120,3 +120,23 @@ func.func @conv_no_pads(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> ten
   %0 = weft.conv %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 1 : i64} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32>
   return %0 : tensor<1x4x6x6xf32>
 }
+
+// -----
+
+// Max pooling's pads move into a weft.pad with the lowest value (-inf for
+// floats), so the pool's kernel reads an unpadded input; ceil_mode and
+// average pooling keep theirs (their window counts depend on the pads).
+// CHECK-LABEL: func.func @max_pool_pads
+// CHECK: %[[P:.*]] = weft.pad %arg0 {high = array<i64: 0, 0, 1, 1>, low = array<i64: 0, 0, 1, 1>, value = 0xFF800000 : f32} : (tensor<1x2x4x4xf32>) -> tensor<1x2x6x6xf32>
+// CHECK: weft.pool max %[[P]] {{{.*}}pads = array<i64: 0, 0, 0, 0>{{.*}}} : (tensor<1x2x6x6xf32>) -> tensor<1x2x2x2xf32>
+// CHECK-LABEL: func.func @avg_pool_pads
+// CHECK-NOT: weft.pad
+// CHECK: weft.pool avg %arg0 {{{.*}}pads = array<i64: 1, 1, 1, 1>
+func.func @max_pool_pads(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32> {
+  %0 = weft.pool max %x {ceil_mode = false, count_include_pad = false, dilations = array<i64: 1, 1>, kernel = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32>
+  return %0 : tensor<1x2x2x2xf32>
+}
+func.func @avg_pool_pads(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32> {
+  %0 = weft.pool avg %x {ceil_mode = false, count_include_pad = false, dilations = array<i64: 1, 1>, kernel = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32>
+  return %0 : tensor<1x2x2x2xf32>
+}
