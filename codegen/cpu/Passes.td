@@ -100,13 +100,20 @@ def TileContractions : Pass<"weft-cpu-tile-contractions", "mlir::func::FuncOp"> 
   let description = [{
     Runs after workgroup tiling and before bufferization. Every f32
     contraction with one m, n and k loop whose n is contiguous in B and in
-    the output (matmul, batched matmul, 1x1 convolutions and im2col
-    convolutions) is tiled as its KernelConfig says: reduction blocks of
-    `kBlock` steps, `mr` x `nr` register tiles with N outside M, and one
-    reduction step per `vector.contract`. The accumulator's
-    `transfer_read`/`transfer_write` pair is then hoisted out of the
-    reduction loop, so it stays in vector registers for a whole block; the
-    contraction later lowers to `mr` broadcast-FMA outer products.
+    the output (matmul, a batch of them with B shared) is tiled as its
+    KernelConfig says: reduction blocks of `kBlock` steps, `mr` x `nr`
+    register tiles with N outside M, and one reduction step per
+    `vector.contract`. Channels-last convolutions (conv_2d_nhwc_hwcf, the
+    blocked-filter generic tagged `weft.blocked_conv`, and
+    depthwise_conv_2d_nhwc_hwc) whose channels fill vectors are computed
+    directly: register tiles of `mr` output columns x `nr` channels, then
+    the window and the input channels one step at a time, each step an
+    (mr x 1) x (1 x nr) matmul of input elements and a filter row (depthwise:
+    one multiply-add of mr input rows by a filter row), vectorized. The
+    accumulator's `transfer_read`/`transfer_write` pair is then hoisted out
+    of the reduction loops, so it stays in vector registers for a whole
+    block or window; contractions later lower to `mr` broadcast-FMA outer
+    products.
 
     Before (one workgroup's tile):
     ```mlir
