@@ -1,12 +1,15 @@
 //===- TileContractions.cpp - weft-cpu-tile-contractions -----------------===//
 //
-// Cache and register tiling of contractions, on tensors, inside each
-// workgroup: the reduction is cut into blocks that keep both operand panels
-// in L2, every block into MR x NR register tiles whose accumulator lives in
-// vector registers for the whole block (the read/write pair is hoisted out
-// of the reduction loop), and each reduction step is one vector.contract
-// (MR x NR x 1) that lowers to MR broadcast-FMA outer products. The tile
-// shapes come from the root's KernelConfig.
+// Cache and register tiling of contractions and channels-last
+// convolutions, on tensors, inside each workgroup. A matmul's reduction is
+// cut into blocks whose B panel fits in half of L1, every block into MR x NR
+// register tiles whose accumulator lives in vector registers for the whole
+// block (the read/write pair is hoisted out of the reduction loop), and each
+// reduction step is one vector.contract (MR x NR x 1) that lowers to MR
+// broadcast-FMA outer products. A convolution is computed directly: register
+// tiles of output columns x channels, each window/input-channel step the same
+// kind of outer product (or, depthwise, one FMA). The tile shapes come from
+// KernelConfig.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/KernelConfig.h"
