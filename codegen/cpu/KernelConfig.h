@@ -40,8 +40,9 @@ struct ContractionTiles {
 };
 
 /// The register/cache tiling of `op` when it is a contraction this backend
-/// vectorizes as outer products (static shape, one m/n/k dim each, floats,
-/// n innermost in the output and in B); std::nullopt otherwise.
+/// vectorizes as outer products (static shape, one m/n/k dim each, f32,
+/// n innermost in the output and in B, n a multiple of the vector width);
+/// std::nullopt otherwise.
 std::optional<ContractionTiles> chooseContractionTiles(mlir::linalg::LinalgOp op,
                                                        const TargetInfo &target);
 
@@ -60,7 +61,8 @@ struct ConvTiles {
 };
 
 /// The direct-convolution tiling of `op`, or std::nullopt when it is not a
-/// static f32 channels-last convolution whose channels fill whole vectors.
+/// static f32 channels-last convolution whose channels fill whole vectors
+/// (a blocked filter's block may also be half of one).
 std::optional<ConvTiles> chooseConvTiles(mlir::linalg::LinalgOp op,
                                          const TargetInfo &target);
 
