@@ -18,40 +18,44 @@
 
 using namespace llvm;
 
-static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"),
+// Only weftc's own options appear in --help; --help-hidden also lists the
+// MLIR and LLVM ones (--mlir-timing among them), which all still work.
+static cl::OptionCategory weftcCategory("weftc options");
+
+static cl::opt<std::string> inputPath(cl::Positional, cl::cat(weftcCategory), cl::desc("<model.onnx>"),
                                       cl::Required);
-static cl::opt<std::string> outputPath("o", cl::desc("Output file ('-' for stdout)"),
+static cl::opt<std::string> outputPath("o", cl::cat(weftcCategory), cl::desc("Output file ('-' for stdout)"),
                                        cl::value_desc("path"), cl::init(""));
 static cl::opt<weft::EmitKind> emit(
-    "emit", cl::desc("What to produce"), cl::init(weft::EmitKind::Obj),
+    "emit", cl::cat(weftcCategory), cl::desc("What to produce"), cl::init(weft::EmitKind::Obj),
     cl::values(clEnumValN(weft::EmitKind::Weft, "weft", "weft dialect after graph passes"),
                clEnumValN(weft::EmitKind::Linalg, "linalg", "linalg on tensors"),
                clEnumValN(weft::EmitKind::LLVM, "llvm", "optimized LLVM IR"),
                clEnumValN(weft::EmitKind::Asm, "asm", "assembly"),
                clEnumValN(weft::EmitKind::Obj, "obj", "object file + C header"),
                clEnumValN(weft::EmitKind::Lib, "lib", "shared library")));
-static cl::list<std::string> dims("dim", cl::desc("Pin a symbolic dimension: name=value"),
+static cl::list<std::string> dims("dim", cl::cat(weftcCategory), cl::desc("Pin a symbolic dimension: name=value"),
                                   cl::value_desc("name=value"));
-static cl::opt<std::string> modelName("name", cl::desc("C symbol prefix of the model"),
+static cl::opt<std::string> modelName("name", cl::cat(weftcCategory), cl::desc("C symbol prefix of the model"),
                                       cl::init(""));
-static cl::opt<std::string> cpu("cpu", cl::desc("Target CPU ('native' = this host)"),
+static cl::opt<std::string> cpu("cpu", cl::cat(weftcCategory), cl::desc("Target CPU ('native' = this host)"),
                                 cl::init("native"));
-static cl::opt<std::string> target("target", cl::desc("Target: cpu (cuda is not built yet)"),
+static cl::opt<std::string> target("target", cl::cat(weftcCategory), cl::desc("Target: cpu (cuda is not built yet)"),
                                    cl::init("cpu"));
-static cl::opt<std::string> dumpIrDir("dump-ir-dir", cl::desc("Write the IR after every pass here"),
+static cl::opt<std::string> dumpIrDir("dump-ir-dir", cl::cat(weftcCategory), cl::desc("Write the IR after every pass here"),
                                       cl::init(""));
 static cl::opt<weft::Sanitizer> sanitize(
-    "sanitize", cl::desc("Instrument the generated code (link the host with the same sanitizer)"),
+    "sanitize", cl::cat(weftcCategory), cl::desc("Instrument the generated code (link the host with the same sanitizer)"),
     cl::init(weft::Sanitizer::None),
     cl::values(clEnumValN(weft::Sanitizer::None, "none", "no instrumentation"),
                clEnumValN(weft::Sanitizer::Address, "address", "AddressSanitizer"),
                clEnumValN(weft::Sanitizer::Thread, "thread", "ThreadSanitizer")));
 static cl::opt<bool> memoryReport(
     "memory-report",
-    cl::desc("Print the arena's size, its tensors' lower bound and its scratch to stderr"),
+    cl::cat(weftcCategory), cl::desc("Print the arena's size, its tensors' lower bound and its scratch to stderr"),
     cl::init(false));
 static cl::opt<int64_t> workgroups("max-workgroups",
-                                   cl::desc("Upper bound on workgroups per dispatch"),
+                                   cl::cat(weftcCategory), cl::desc("Upper bound on workgroups per dispatch"),
                                    cl::init(32));
 
 int main(int argc, char **argv) {
@@ -60,6 +64,7 @@ int main(int argc, char **argv) {
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
   mlir::registerDefaultTimingManagerCLOptions();
+  cl::HideUnrelatedOptions(weftcCategory);
   cl::ParseCommandLineOptions(argc, argv, "Weft ahead-of-time ONNX compiler\n");
 
   weft::CompileOptions options;
