@@ -88,24 +88,37 @@ struct DecomposeBatchNorm : OpRewritePattern<BatchNormOp> {
   }
 };
 
-/// conv(x, pads) -> conv(pad(x), no pads).
+/// Moves a window op's [top, left, bottom, right] pads into a weft.pad of
+/// its input (rows and columns where its layout has them) filled with
+/// `value`; failure when it has none.
+template <typename WindowOp>
+LogicalResult movePadsToInput(WindowOp op, TypedAttr value, PatternRewriter &rewriter) {
+  ArrayRef<int64_t> pads = op.getPads();
+  if (llvm::all_of(pads, [](int64_t p) { return p == 0; }))
+    return failure();
+  ConvDims cd = convDims(op.getChannelsLast());
+  SmallVector<int64_t> low(4, 0), high(4, 0);
+  low[cd.h] = pads[0];
+  low[cd.w] = pads[1];
+  high[cd.h] = pads[2];
+  high[cd.w] = pads[3];
+  Value padded = PadOp::create(rewriter, op.getLoc(), op.getInput(),
+                               rewriter.getDenseI64ArrayAttr(low),
+                               rewriter.getDenseI64ArrayAttr(high), value);
+  rewriter.modifyOpInPlace(op, [&] {
+    op.getInputMutable().assign(padded);
+    op.setPads(ArrayRef<int64_t>{0, 0, 0, 0});
+  });
+  return success();
+}
+
+/// conv(x, pads) -> conv(pad(x, 0), no pads).
 struct DecomposeConvPadding : OpRewritePattern<ConvOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ConvOp op,
                                 PatternRewriter &rewriter) const override {
-    ArrayRef<int64_t> pads = op.getPads();
-    if (llvm::all_of(pads, [](int64_t p) { return p == 0; }))
-      return failure();
-    Value padded = PadOp::create(
-        rewriter, op.getLoc(), op.getInput(),
-        rewriter.getDenseI64ArrayAttr({0, 0, pads[0], pads[1]}),
-        rewriter.getDenseI64ArrayAttr({0, 0, pads[2], pads[3]}),
-        rewriter.getZeroAttr(op.getInput().getType().getElementType()));
-    rewriter.modifyOpInPlace(op, [&] {
-      op.getInputMutable().assign(padded);
-      op.setPads(ArrayRef<int64_t>{0, 0, 0, 0});
-    });
-    return success();
+    return movePadsToInput(
+        op, rewriter.getZeroAttr(op.getInput().getType().getElementType()), rewriter);
   }
 };
 
@@ -116,10 +129,8 @@ struct DecomposeConvPadding : OpRewritePattern<ConvOp> {
 struct DecomposeMaxPoolPadding : OpRewritePattern<PoolOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(PoolOp op, PatternRewriter &rewriter) const override {
-    ArrayRef<int64_t> pads = op.getPads();
     // With ceil_mode the last window's placement depends on the pads.
-    if (op.getKind() != PoolKind::max || op.getCeilMode() ||
-        llvm::all_of(pads, [](int64_t p) { return p == 0; }))
+    if (op.getKind() != PoolKind::max || op.getCeilMode())
       return failure();
     Type elt = op.getInput().getType().getElementType();
     TypedAttr lowest;
@@ -129,20 +140,7 @@ struct DecomposeMaxPoolPadding : OpRewritePattern<PoolOp> {
       lowest = rewriter.getIntegerAttr(it, APInt::getSignedMinValue(it.getWidth()));
     else
       return failure();
-    ConvDims cd = convDims(op.getChannelsLast());
-    SmallVector<int64_t> low(4, 0), high(4, 0);
-    low[cd.h] = pads[0];
-    low[cd.w] = pads[1];
-    high[cd.h] = pads[2];
-    high[cd.w] = pads[3];
-    Value padded = PadOp::create(rewriter, op.getLoc(), op.getInput(),
-                                 rewriter.getDenseI64ArrayAttr(low),
-                                 rewriter.getDenseI64ArrayAttr(high), lowest);
-    rewriter.modifyOpInPlace(op, [&] {
-      op.getInputMutable().assign(padded);
-      op.setPads(ArrayRef<int64_t>{0, 0, 0, 0});
-    });
-    return success();
+    return movePadsToInput(op, lowest, rewriter);
   }
 };
 

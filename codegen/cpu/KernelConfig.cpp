@@ -8,14 +8,6 @@ using namespace weft::cpu;
 
 namespace {
 
-/// Largest value of `choices` (in order of preference) that divides `n`.
-int64_t firstDivisor(int64_t n, ArrayRef<int64_t> choices) {
-  for (int64_t c : choices)
-    if (c <= n && n % c == 0)
-      return c;
-  return 1;
-}
-
 /// Whether `map`'s last result is loop `d` (the dimension that is contiguous
 /// in memory for an identity-layout tensor).
 bool innermostIs(AffineMap map, int64_t d) {
@@ -26,6 +18,13 @@ bool innermostIs(AffineMap map, int64_t d) {
 }
 
 } // namespace
+
+int64_t weft::cpu::firstDivisor(int64_t n, ArrayRef<int64_t> choices) {
+  for (int64_t c : choices)
+    if (c <= n && n % c == 0)
+      return c;
+  return 1;
+}
 
 std::optional<ContractionTiles>
 weft::cpu::chooseContractionTiles(linalg::LinalgOp op, const TargetInfo &target) {

@@ -29,6 +29,10 @@ struct TargetInfo {
   int64_t l2Bytes = 1024 * 1024;
 };
 
+/// The first value of `choices` (in order of preference) that divides `n`,
+/// or 1.
+int64_t firstDivisor(int64_t n, llvm::ArrayRef<int64_t> choices);
+
 /// A contraction out[batch.., m, n] += A(m, k) * B(k, n) tiled as: blocks
 /// of `kBlock` reduction steps, `mr` x `nr` register tiles (N outside M),
 /// one reduction step per vector.contract.

@@ -7,6 +7,7 @@
 // windows, which upstream vectorizes.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/cpu/KernelConfig.h"
 #include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
@@ -29,14 +30,6 @@ using namespace weft;
 using namespace weft::cpu;
 
 namespace {
-
-/// Largest value in `choices` (descending) that divides `n`.
-int64_t divisorFrom(int64_t n, ArrayRef<int64_t> choices) {
-  for (int64_t c : choices)
-    if (c <= n && n % c == 0)
-      return c;
-  return 1;
-}
 
 /// Vectors of i1 are bit-packed in LLVM while memrefs of i1 hold one byte per
 /// element, so ops that load or store booleans stay scalar.
@@ -80,13 +73,13 @@ struct TileAndVectorizePass : weft::cpu::impl::TileAndVectorizeBase<TileAndVecto
     SmallVector<int64_t> tiles(ranges.size(), 1);
     if (isa<linalg::Conv2DNchwFchwOp>(op)) {
       // (n, f, oh, ow, c, kh, kw): 1-D windows along ow.
-      tiles[3] = divisorFrom(ranges[3], v);
+      tiles[3] = firstDivisor(ranges[3], v);
       tiles[6] = 0;
       return tiles;
     }
     if (isa<linalg::PoolingNchwMaxOp, linalg::PoolingNchwSumOp>(op)) {
       // (n, c, oh, ow, kh, kw)
-      tiles[3] = divisorFrom(ranges[3], v);
+      tiles[3] = firstDivisor(ranges[3], v);
       tiles[5] = 0;
       return tiles;
     }
@@ -94,14 +87,14 @@ struct TileAndVectorizePass : weft::cpu::impl::TileAndVectorizeBase<TileAndVecto
       FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
       if (succeeded(dims) && dims->m.size() == 1 && dims->n.size() == 1 &&
           dims->k.size() == 1) {
-        tiles[dims->m[0]] = divisorFrom(ranges[dims->m[0]], {8, 4, 2, 1});
-        tiles[dims->n[0]] = divisorFrom(ranges[dims->n[0]],
+        tiles[dims->m[0]] = firstDivisor(ranges[dims->m[0]], {8, 4, 2, 1});
+        tiles[dims->n[0]] = firstDivisor(ranges[dims->n[0]],
                                         {2 * vectorWidth, vectorWidth, vectorWidth / 2, 4, 2, 1});
         tiles[dims->k[0]] = 1;
         return tiles;
       }
     }
-    tiles.back() = divisorFrom(ranges.back(), v);
+    tiles.back() = firstDivisor(ranges.back(), v);
     return tiles;
   }
 
