@@ -20,10 +20,12 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
@@ -98,6 +100,17 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(MLIRContext &ctx,
     return nullptr;
   }
   std::string cpu = o.cpu == "native" ? llvm::sys::getHostCPUName().str() : o.cpu;
+  if (o.cpu != "native") {
+    // LLVM only warns about an unknown CPU and then targets a generic one.
+    // (Asked of a generic subtarget, so LLVM prints no warning of its own.)
+    std::unique_ptr<llvm::MCSubtargetInfo> sti(target->createMCSubtargetInfo(triple, "", ""));
+    if (!sti || !sti->isCPUStringValid(cpu)) {
+      (void)fail(ctx, "unknown --cpu '" + escapeForCComment(cpu) + "' for " + triple.str() +
+                          " (use 'native' or an LLVM CPU name such as x86-64-v3, "
+                          "skylake-avx512, znver3)");
+      return nullptr;
+    }
+  }
   std::string features;
   if (o.cpu == "native") {
     llvm::SmallVector<std::string> list;
@@ -110,6 +123,62 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(MLIRContext &ctx,
       triple, cpu, features, options, llvm::Reloc::PIC_, std::nullopt,
       llvm::CodeGenOptLevel::Aggressive));
 }
+
+/// The host's level-1 data cache per core, from Linux's sysfs; 0 when it
+/// cannot be read.
+int64_t hostL1DataBytes() {
+  for (int index = 0; index < 8; ++index) {
+    std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
+    auto read = [&](const char *name) -> std::string {
+      auto buf = llvm::MemoryBuffer::getFile(dir + name, /*IsText=*/true);
+      return buf ? (*buf)->getBuffer().trim().str() : std::string();
+    };
+    if (read("level") != "1" || read("type") != "Data")
+      continue;
+    llvm::StringRef size = read("size");
+    int64_t scale = 1;
+    if (size.consume_back("K"))
+      scale = 1024;
+    else if (size.consume_back("M"))
+      scale = 1024 * 1024;
+    int64_t v = 0;
+    if (size.getAsInteger(10, v) || v <= 0)
+      return 0;
+    return v * scale;
+  }
+  return 0;
+}
+
+} // namespace
+
+void weft::describeTarget(llvm::TargetMachine &tm, bool native, cpu::CpuPipelineOptions &o) {
+  const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
+  const llvm::Triple &triple = tm.getTargetTriple();
+  if (triple.isX86()) {
+    if (sti->checkFeatures("+avx512f")) {
+      o.vectorWidth = 16;
+      o.vectorRegisters = 32;
+    } else if (sti->checkFeatures("+avx")) {
+      o.vectorWidth = 8;
+      o.vectorRegisters = 16;
+    } else {
+      o.vectorWidth = 4;
+      o.vectorRegisters = 16;
+    }
+  } else if (triple.isAArch64()) {
+    o.vectorWidth = 4;
+    o.vectorRegisters = 32;
+  } else {
+    o.vectorWidth = 4;
+    o.vectorRegisters = 16;
+  }
+  o.l1Bytes = 32 * 1024;
+  if (native)
+    if (int64_t l1 = hostL1DataBytes())
+      o.l1Bytes = l1;
+}
+
+namespace {
 
 void optimize(llvm::Module &m, llvm::TargetMachine *tm, Sanitizer sanitize) {
   // The sanitizer passes only instrument functions that ask for it.
@@ -246,13 +315,24 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
       return failure();
   }
 
-  if (failed(runStage(module, o, "1-graph", [](PassManager &pm) {
+  // The target decides the kernels' vector width and register tiles, so it
+  // is known before the graph passes (filter blocks are sized for it).
+  llvm::Triple triple;
+  std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(ctx, o, triple);
+  if (!tm)
+    return failure();
+  cpu::CpuPipelineOptions cpuOptions;
+  describeTarget(*tm, o.cpu == "native", cpuOptions);
+  cpuOptions.modelName = name;
+  cpuOptions.targetWorkgroups = o.targetWorkgroups;
+
+  if (failed(runStage(module, o, "1-graph", [&](PassManager &pm) {
         pm.addPass(createCanonicalizerPass());
         pm.addNestedPass<func::FuncOp>(createDecompose());
         pm.addPass(createCanonicalizerPass());
         // Filters blocked by the CPU kernels' register tile width (two vectors).
         ConvertLayoutOptions layout;
-        layout.filterBlock = 2 * cpu::CpuPipelineOptions().vectorWidth;
+        layout.filterBlock = 2 * cpuOptions.vectorWidth;
         pm.addNestedPass<func::FuncOp>(createConvertLayout(layout));
         pm.addPass(createCanonicalizerPass());
         pm.addPass(createCSEPass());
@@ -272,9 +352,6 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
   if (o.emit == EmitKind::Linalg)
     return printModule(ctx, module, o.outputPath);
 
-  cpu::CpuPipelineOptions cpuOptions;
-  cpuOptions.modelName = name;
-  cpuOptions.targetWorkgroups = o.targetWorkgroups;
   if (failed(runStage(module, o, "3-codegen", [&](PassManager &pm) {
         cpu::buildCpuCodegenPipeline(pm, cpuOptions);
       })))
@@ -297,10 +374,6 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
   std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, llvmContext, name);
   if (!llvmModule)
     return fail(ctx, "translation to LLVM IR failed");
-  llvm::Triple triple;
-  std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(ctx, o, triple);
-  if (!tm)
-    return failure();
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(tm->createDataLayout());
   emitModelInfo(*llvmModule, *desc, o.emit == EmitKind::Lib);

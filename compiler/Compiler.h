@@ -8,10 +8,15 @@
 #ifndef WEFT_COMPILER_COMPILER_H
 #define WEFT_COMPILER_COMPILER_H
 
+#include "codegen/cpu/Passes.h"
 #include "compiler/import/OnnxImporter.h"
 #include "mlir/IR/MLIRContext.h"
 
 #include <string>
+
+namespace llvm {
+class TargetMachine;
+} // namespace llvm
 
 namespace weft {
 
@@ -34,6 +39,12 @@ struct CompileOptions {
   Sanitizer sanitize = Sanitizer::None;
   bool memoryReport = false; ///< print the arena's make-up to stderr
 };
+
+/// Sizes the CPU kernels for `tm`'s CPU: vector width and registers from
+/// its features (AVX-512: 16 f32 lanes, 32 registers; AVX/AVX2: 8 and 16;
+/// SSE: 4 and 16), the L1 data cache from the host when `native` (else
+/// 32 KiB).
+void describeTarget(llvm::TargetMachine &tm, bool native, cpu::CpuPipelineOptions &options);
 
 /// Runs the whole flow. Returns failure after reporting diagnostics.
 mlir::LogicalResult compileModel(mlir::MLIRContext &context,

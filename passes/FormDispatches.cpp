@@ -2,8 +2,11 @@
 //
 // Groups compute ops into weft.dispatch regions, the unit that becomes one
 // kernel. A chain of elementwise ops over one shape, where each link's only
-// user is the next, shares a region (the intermediates never reach memory);
-// every other op gets a region of its own. A region yields only the values
+// user is the next, shares a region (the intermediates never reach memory).
+// A convolution or a 2-D matmul/gemm heads such a chain when its result's
+// only user is the chain's first link (bias, activation, residual add): the
+// backend computes the epilogue on the root's tiles. Every other op gets a
+// region of its own. A region yields only the values
 // used outside it. A Concat also takes in the elementwise chains that only
 // feed it, so its pieces are computed in place.
 //
@@ -36,6 +39,17 @@ bool isElementwiseLike(Operation *op) {
   return op->hasTrait<OpTrait::Elementwise>() ||
          isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, PReluOp, AndOp, OrOp,
              XorOp, CompareOp, WhereOp>(op);
+}
+
+/// Ops whose elementwise consumers join their region (the epilogue is
+/// computed on the root's result tiles). A matmul whose result is not 2-D is
+/// computed through a reshape, which the tiling cannot fuse across.
+bool isFusionRoot(Operation *op) {
+  if (isa<ConvOp>(op))
+    return true;
+  if (isa<MatMulOp, GemmOp>(op))
+    return cast<ShapedType>(op->getResult(0).getType()).getRank() == 2;
+  return false;
 }
 
 /// Longest elementwise chain in one region: bounds the size of one kernel so
@@ -154,20 +168,28 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     for (Operation *op : work) {
       std::optional<size_t> join;
       if (isElementwiseLike(op) && op->getNumResults() == 1) {
-        for (Value operand : op->getOperands()) {
-          Operation *producer = operand.getDefiningOp();
-          auto it = producer ? groupOf.find(producer) : groupOf.end();
-          if (it == groupOf.end())
-            continue;
-          SmallVector<Operation *> &g = groups[it->second];
-          if (g.back() != producer || g.size() >= kMaxChain ||
-              !isElementwiseLike(producer) ||
-              producer->getResult(0).getType() != op->getResult(0).getType() ||
-              llvm::any_of(producer->getResult(0).getUsers(),
-                           [&](Operation *u) { return u != op; }))
-            continue;
-          join = it->second;
-          break;
+        // A root's group is preferred: its epilogue saves a pass over the
+        // root's (usually larger) result.
+        for (bool roots : {true, false}) {
+          for (Value operand : op->getOperands()) {
+            Operation *producer = operand.getDefiningOp();
+            auto it = producer ? groupOf.find(producer) : groupOf.end();
+            if (it == groupOf.end())
+              continue;
+            SmallVector<Operation *> &g = groups[it->second];
+            bool linkable = roots ? g.size() == 1 && isFusionRoot(producer)
+                                  : isElementwiseLike(producer);
+            if (!linkable || g.back() != producer || g.size() >= kMaxChain ||
+                producer->getNumResults() != 1 ||
+                producer->getResult(0).getType() != op->getResult(0).getType() ||
+                llvm::any_of(producer->getResult(0).getUsers(),
+                             [&](Operation *u) { return u != op; }))
+              continue;
+            join = it->second;
+            break;
+          }
+          if (join)
+            break;
         }
       }
       if (join) {

@@ -17,6 +17,23 @@ bool innermostIs(AffineMap map, int64_t d) {
   return e && (int64_t)e.getPosition() == d;
 }
 
+/// The most register-tile rows whose accumulators (`vectorsPerRow` each),
+/// one row of the other operand and a broadcast element fit in the vector
+/// registers: 6 rows of two vectors with AVX2's 16 registers, 14 with
+/// AVX-512's 32.
+int64_t maxRegisterRows(int64_t vectorsPerRow, const TargetInfo &target) {
+  return std::max<int64_t>(1, (target.vectorRegisters - vectorsPerRow - 1) / vectorsPerRow);
+}
+
+/// `choices` without the values above `cap`.
+SmallVector<int64_t> capped(std::initializer_list<int64_t> choices, int64_t cap) {
+  SmallVector<int64_t> r;
+  for (int64_t c : choices)
+    if (c <= cap)
+      r.push_back(c);
+  return r;
+}
+
 } // namespace
 
 int64_t weft::cpu::firstDivisor(int64_t n, ArrayRef<int64_t> choices) {
@@ -56,10 +73,11 @@ weft::cpu::chooseContractionTiles(linalg::LinalgOp op, const TargetInfo &target)
   t.nr = n % (2 * vw) == 0 ? 2 * vw : vw;
   // Accumulators take mr * nr / vw registers; leave room for the B vectors
   // and the broadcast A element.
+  int64_t maxMr = maxRegisterRows(t.nr / vw, target);
   if (t.nr == 2 * vw)
-    t.mr = firstDivisor(m, {8, 6, 4, 2, 1});
+    t.mr = firstDivisor(m, capped({8, 6, 4, 2, 1}, maxMr));
   else
-    t.mr = firstDivisor(m, {16, 12, 8, 6, 4, 2, 1});
+    t.mr = firstDivisor(m, capped({16, 12, 8, 6, 4, 2, 1}, maxMr));
   // A reduction block keeps its B panel (kBlock x nr) in half of L1.
   int64_t maxBlock = std::max<int64_t>(1, target.l1Bytes / 2 / (t.nr * 4));
   t.kBlock = k;
@@ -90,21 +108,42 @@ std::optional<ConvTiles> weft::cpu::chooseConvTiles(linalg::LinalgOp op,
   // or depthwise (n, oh, ow, c, kh, kw).
   int64_t ow = bounds[2], vw = target.vectorWidth;
   int64_t channels = t.blocked ? bounds[4] : bounds[3];
+  // Register tile width: two vectors or one (a blocked filter's block must
+  // be a multiple of it; a block of half a vector is its own tile). Each
+  // candidate takes the most output columns whose accumulators fit, and the
+  // one that keeps the FMA units busiest wins: enough independent
+  // accumulators to cover the FMA latency (about 8 in flight), and no more
+  // loads per step (mr broadcasts + nr / vw filter vectors) than FMAs.
+  SmallVector<int64_t> widths;
   if (t.blocked) {
-    // A block is the register tile's width: two vectors, one, or half of
-    // one (AVX2-wide on an AVX-512 machine).
     if (channels > 2 * vw || (channels % vw != 0 && channels != vw / 2))
       return std::nullopt;
-    t.nr = channels;
+    if (channels == vw / 2)
+      widths.push_back(channels);
+    for (int64_t nv : {2, 1})
+      if (channels % (nv * vw) == 0)
+        widths.push_back(nv * vw);
   } else {
     if (channels % vw != 0)
       return std::nullopt;
-    t.nr = channels % (2 * vw) == 0 ? 2 * vw : vw;
+    for (int64_t nv : {2, 1})
+      if (channels % (nv * vw) == 0)
+        widths.push_back(nv * vw);
   }
-  // mr * nr / vw accumulators plus the operands of one step stay within the
-  // vector registers.
-  t.mr = t.nr == 2 * vw ? firstDivisor(ow, {8, 7, 6, 5, 4, 3, 2})
-                        : firstDivisor(ow, {14, 12, 8, 7, 6, 5, 4, 3, 2});
+  double best = -1;
+  for (int64_t nr : widths) {
+    int64_t nv = std::max<int64_t>(nr / vw, 1);
+    int64_t maxMr = maxRegisterRows(nv, target);
+    int64_t mr = nv == 2 ? firstDivisor(ow, capped({8, 7, 6, 5, 4, 3, 2}, maxMr))
+                         : firstDivisor(ow, capped({14, 12, 8, 7, 6, 5, 4, 3, 2}, maxMr));
+    double fmas = double(mr * nv), loads = double(mr + nv);
+    double score = std::min(1.0, fmas / 8.0) * fmas / std::max(fmas, loads);
+    if (score > best + 1e-9) {
+      best = score;
+      t.nr = nr;
+      t.mr = mr;
+    }
+  }
   if (t.blocked) {
     t.strideW = op->getAttrOfType<DenseI64ArrayAttr>(kBlockedConvAttr).asArrayRef()[1];
   } else {
@@ -154,4 +193,40 @@ WorkgroupSplit weft::cpu::chooseWorkgroupSplit(Operation *op, ArrayRef<int64_t> 
   for (int64_t d = 0; d < (int64_t)bounds.size(); ++d)
     split.order.push_back(d);
   return split;
+}
+
+linalg::GenericOp weft::cpu::epilogueOf(linalg::LinalgOp root) {
+  if (root->getNumResults() != 1 || root.getNumReductionLoops() == 0 ||
+      !root->getResult(0).hasOneUse())
+    return {};
+  AffineMap rootOut = root.getIndexingMapMatchingResult(root->getResult(0));
+  int64_t rank = rootOut.getNumResults();
+  for (int64_t d = 0; d < rank; ++d) {
+    auto e = dyn_cast<AffineDimExpr>(rootOut.getResult(d));
+    if (!e || (int64_t)e.getPosition() != d)
+      return {};
+  }
+  OpOperand &use = *root->getResult(0).getUses().begin();
+  auto epilogue = dyn_cast<linalg::GenericOp>(use.getOwner());
+  if (!epilogue || epilogue.getNumDpsInits() != 1 || epilogue.getNumLoops() != rank ||
+      epilogue.getNumParallelLoops() != rank || !epilogue.isDpsInput(&use))
+    return {};
+  if (!epilogue.getMatchingIndexingMap(&use).isIdentity() ||
+      !epilogue.getMatchingIndexingMap(epilogue.getDpsInitOperand(0)).isIdentity())
+    return {};
+  for (AffineMap m : epilogue.getIndexingMapsArray())
+    if (!m.isProjectedPermutation())
+      return {};
+  return epilogue;
+}
+
+linalg::LinalgOp weft::cpu::epilogueRoot(Operation *op) {
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(op);
+  if (!generic)
+    return {};
+  for (OpOperand *in : generic.getDpsInputOperands())
+    if (auto root = in->get().getDefiningOp<linalg::LinalgOp>())
+      if (epilogueOf(root) == generic)
+        return root;
+  return {};
 }

@@ -26,7 +26,6 @@ struct TargetInfo {
   int64_t vectorWidth = 16;       ///< f32 lanes per vector register
   int64_t vectorRegisters = 32;   ///< architectural vector registers
   int64_t l1Bytes = 32 * 1024;    ///< data cache per core
-  int64_t l2Bytes = 1024 * 1024;
 };
 
 /// The first value of `choices` (in order of preference) that divides `n`,
@@ -59,7 +58,7 @@ std::optional<ContractionTiles> chooseContractionTiles(mlir::linalg::LinalgOp op
 /// multiply-add of mr input rows by one filter row.
 struct ConvTiles {
   bool depthwise = false;
-  bool blocked = false; ///< a kBlockedConvAttr generic (filter block = nr)
+  bool blocked = false; ///< a kBlockedConvAttr generic (nr divides its filter block)
   int64_t mr = 1, nr = 1;
   int64_t strideW = 1; ///< the input columns a tile reads are this far apart
 };
@@ -86,6 +85,16 @@ struct WorkgroupSplit {
 WorkgroupSplit chooseWorkgroupSplit(mlir::Operation *op,
                                     llvm::ArrayRef<int64_t> bounds,
                                     const TargetInfo &target);
+
+/// The elementwise epilogue of `root` (a convolution or contraction): the
+/// only user of its result, an all-parallel linalg.generic over the root's
+/// output loops (the root's output map is the identity on its first loops),
+/// whose output and whose operand from the root are identity maps. Its
+/// loop d is the root's loop d. Null when there is none.
+mlir::linalg::GenericOp epilogueOf(mlir::linalg::LinalgOp root);
+
+/// The inverse of epilogueOf: the op whose epilogue `op` is, or null.
+mlir::linalg::LinalgOp epilogueRoot(mlir::Operation *op);
 
 } // namespace weft::cpu
 

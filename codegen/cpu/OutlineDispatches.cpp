@@ -33,22 +33,28 @@ MemRefType bufferType(Type t) {
 /// them, so the computation can write straight into the output buffer. One
 /// reshape on the way (a batched matmul computed as one 2-D matmul and
 /// expanded) is allowed: `reshape` then holds it, and the seed must be
-/// replaced by the output buffer reshaped back.
-tensor::EmptyOp findSeed(Value v, Operation *&reshape) {
+/// replaced by the output buffer reshaped back. `use` is the seed's use on
+/// that chain (null when that is not a destination operand): other ops may
+/// share the same tensor.empty (CSE merges them), and they must not be
+/// given the output buffer too.
+tensor::EmptyOp findSeed(Value v, Operation *&reshape, OpOperand *&use) {
   reshape = nullptr;
+  use = nullptr;
   while (v) {
     if (auto empty = v.getDefiningOp<tensor::EmptyOp>())
       return empty;
     if (Operation *def = v.getDefiningOp();
         def && !reshape && isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def)) {
       reshape = def;
+      use = nullptr;
       v = def->getOperand(0);
       continue;
     }
     auto dps = v.getDefiningOp<DestinationStyleOpInterface>();
     if (!dps)
       return nullptr;
-    v = dps.getTiedOpOperand(cast<OpResult>(v))->get();
+    use = dps.getTiedOpOperand(cast<OpResult>(v));
+    v = use->get();
   }
   return nullptr;
 }
@@ -99,7 +105,8 @@ struct OutlineDispatchesPass : weft::cpu::impl::OutlineDispatchesBase<OutlineDis
       Value result = mapping.lookupOrDefault(v);
       Value out = entry->getArgument(numIn + i);
       Operation *reshape = nullptr;
-      if (tensor::EmptyOp seed = findSeed(result, reshape)) {
+      OpOperand *use = nullptr;
+      if (tensor::EmptyOp seed = findSeed(result, reshape, use)) {
         OpBuilder sb(seed);
         Value dest = bufferization::ToTensorOp::create(
             sb, seed.getLoc(), reshape ? reshape->getResult(0).getType() : seed.getType(),
@@ -110,8 +117,12 @@ struct OutlineDispatchesPass : weft::cpu::impl::OutlineDispatchesBase<OutlineDis
         else if (auto expand = dyn_cast_or_null<tensor::ExpandShapeOp>(reshape))
           dest = tensor::CollapseShapeOp::create(sb, seed.getLoc(), seed.getType(), dest,
                                                  expand.getReassociationIndices());
-        seed.replaceAllUsesWith(dest);
-        seed.erase();
+        if (use)
+          use->set(dest);
+        else
+          seed.replaceAllUsesWith(dest);
+        if (seed->use_empty())
+          seed.erase();
       }
       auto mat = bufferization::MaterializeInDestinationOp::create(b, loc, result, out);
       mat.setRestrict(true);

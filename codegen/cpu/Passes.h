@@ -42,7 +42,9 @@ inline constexpr llvm::StringLiteral kDispatchFnAttr = "weft.dispatch_fn";
 struct CpuPipelineOptions {
   std::string modelName = "model";
   int64_t targetWorkgroups = 32;
-  int64_t vectorWidth = 16;
+  int64_t vectorWidth = 16;     ///< f32 lanes per vector register
+  int64_t vectorRegisters = 32; ///< vector registers the register tiles may use
+  int64_t l1Bytes = 32 * 1024;  ///< data cache per core
 };
 
 /// Dispatch bodies (linalg on tensors) -> bufferized, tiled, vectorized

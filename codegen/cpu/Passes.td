@@ -59,7 +59,11 @@ def TileWorkgroups : Pass<"weft-cpu-tile-workgroups", "mlir::func::FuncOp"> {
     Option<"minWork", "min-work", "int64_t", "16384",
            "Minimum loop iterations (multiply-adds or elements) per workgroup">,
     Option<"vectorWidth", "vector-width", "int64_t", "16",
-           "f32 lanes per vector register (register tiles stay whole)">
+           "f32 lanes per vector register (register tiles stay whole)">,
+    Option<"vectorRegisters", "vector-registers", "int64_t", "32",
+           "Vector registers the register tiles may fill (16 for AVX2, 32 for AVX-512)">,
+    Option<"l1Bytes", "l1-bytes", "int64_t", "32768",
+           "Data cache per core (bytes) that reduction blocks are sized for">
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
@@ -113,7 +117,13 @@ def TileContractions : Pass<"weft-cpu-tile-contractions", "mlir::func::FuncOp"> 
     accumulator's `transfer_read`/`transfer_write` pair is then hoisted out
     of the reduction loops, so it stays in vector registers for a whole
     block or window; contractions later lower to `mr` broadcast-FMA outer
-    products.
+    products. A convolution whose result only feeds an elementwise
+    epilogue (bias, activation, residual add: see `epilogueOf` in
+    KernelConfig) is tiled through that epilogue instead: the register-tile
+    loops run over the epilogue, the convolution and its accumulator
+    initialization are fused into each tile, and the epilogue is vectorized
+    on the tile, so the accumulator goes from registers to the epilogue and
+    the convolution's result never reaches memory.
 
     Before (one workgroup's tile):
     ```mlir
@@ -138,10 +148,30 @@ def TileContractions : Pass<"weft-cpu-tile-contractions", "mlir::func::FuncOp"> 
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", "16",
-           "f32 lanes per vector register">
+           "f32 lanes per vector register">,
+    Option<"vectorRegisters", "vector-registers", "int64_t", "32",
+           "Vector registers the register tiles may fill (16 for AVX2, 32 for AVX-512)">,
+    Option<"l1Bytes", "l1-bytes", "int64_t", "32768",
+           "Data cache per core (bytes) that reduction blocks are sized for">
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+}
+
+def ExpandBF16 : Pass<"weft-cpu-expand-bf16", "mlir::func::FuncOp"> {
+  let summary = "Compute bf16 conversions with integer arithmetic";
+  let description = [{
+    Rewrites `arith.extf` from and `arith.truncf` to bf16 as integer
+    shifts and round-to-nearest-even arithmetic on the bit patterns
+    (`arith::populateExpandBFloat16Patterns`). A CPU without native bf16
+    conversions would otherwise call `__truncsfbf2`, which neither the
+    object file nor the runtime provides.
+
+    Before: `%h = arith.truncf %x : f32 to bf16`
+    After: `%h` is an `arith.bitcast` of the rounded upper 16 bits of
+    `arith.bitcast %x : f32 to i32` (NaN kept quiet).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
 def PlanScratch : Pass<"weft-cpu-plan-scratch", "mlir::func::FuncOp"> {

@@ -1,49 +1,95 @@
 //===- Pipeline.cpp - the CPU codegen pipeline ---------------------------===//
 //
 // One place that orders the CPU backend: outline, tile into workgroups,
-// bufferize, distribute, vectorize, build the host, lower to LLVM.
+// tile and vectorize contractions, bufferize, distribute, vectorize the
+// rest, build the host, lower to LLVM. The pipeline is built from
+// CpuPipelineOptions in C++: no option value is formatted into pipeline
+// text, so nothing can fail to parse.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/Passes.h"
 
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MathToLibm/MathToLibm.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
-#include "llvm/Support/FormatVariadic.h"
+#include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
 using namespace weft;
 
 void cpu::buildCpuCodegenPipeline(OpPassManager &pm, const CpuPipelineOptions &o) {
-  // Only numbers are formatted into the textual pipelines; the model name is
-  // user input and goes to its pass as an option value, never as text that
-  // the pipeline parser would read.
-  std::string front = llvm::formatv(
-      "weft-cpu-outline-dispatches,canonicalize,cse,"
-      "func.func(weft-cpu-tile-workgroups{{target-workgroups={0} vector-width={1}}),"
-      "func.func(weft-cpu-tile-contractions{{vector-width={1}}),"
-      "canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,"
-      "func.func(weft-cpu-distribute-workgroups),canonicalize,cse,"
-      "func.func(weft-cpu-tile-and-vectorize{{vector-width={1}}),"
-      "func.func(weft-cpu-plan-scratch)",
-      o.targetWorkgroups, o.vectorWidth);
-  // Per-function lowering runs on all threads; only what needs the module
-  // (memref globals, libm declarations, function signatures) runs on it.
-  std::string back =
-      "func.func(convert-linalg-to-loops,canonicalize,cse,"
-      "lower-vector-multi-reduction,expand-strided-metadata,"
-      "convert-vector-to-scf{full-unroll=true},lower-affine,convert-scf-to-cf,canonicalize,"
-      "convert-vector-to-llvm{vector-contract-lowering=outerproduct},"
-      "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm),"
-      "finalize-memref-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
-      "convert-func-to-llvm,"
-      "convert-cf-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts,"
-      "canonicalize,cse";
-  if (failed(parsePassPipeline(front, pm, llvm::errs())))
-    llvm::errs() << "internal error: cannot parse the CPU pipeline\n";
+  auto cleanup = [](OpPassManager &p) {
+    p.addPass(createCanonicalizerPass());
+    p.addPass(createCSEPass());
+  };
+  pm.addPass(createOutlineDispatches());
+  cleanup(pm);
+  TileWorkgroupsOptions workgroups;
+  workgroups.targetWorkgroups = o.targetWorkgroups;
+  workgroups.vectorWidth = o.vectorWidth;
+  workgroups.vectorRegisters = o.vectorRegisters;
+  workgroups.l1Bytes = o.l1Bytes;
+  pm.addNestedPass<func::FuncOp>(createTileWorkgroups(workgroups));
+  TileContractionsOptions contractions;
+  contractions.vectorWidth = o.vectorWidth;
+  contractions.vectorRegisters = o.vectorRegisters;
+  contractions.l1Bytes = o.l1Bytes;
+  pm.addNestedPass<func::FuncOp>(createTileContractions(contractions));
+  cleanup(pm);
+  pm.addPass(createBufferize());
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createDistributeWorkgroups());
+  cleanup(pm);
+  TileAndVectorizeOptions vectorize;
+  vectorize.vectorWidth = o.vectorWidth;
+  pm.addNestedPass<func::FuncOp>(createTileAndVectorize(vectorize));
+  pm.addNestedPass<func::FuncOp>(createPlanScratch());
+
   BuildHostOptions hostOptions;
   hostOptions.modelName = o.modelName;
   pm.addPass(createBuildHost(hostOptions));
-  if (failed(parsePassPipeline(back, pm, llvm::errs())))
-    llvm::errs() << "internal error: cannot parse the CPU pipeline\n";
+
+  // Per-function lowering runs on all threads; only what needs the module
+  // (memref globals, libm declarations, function signatures) runs on it.
+  OpPassManager &fn = pm.nest<func::FuncOp>();
+  fn.addPass(createConvertLinalgToLoopsPass());
+  cleanup(fn);
+  fn.addPass(vector::createLowerVectorMultiReductionPass());
+  fn.addPass(memref::createExpandStridedMetadataPass());
+  fn.addPass(createConvertVectorToSCFPass(VectorTransferToSCFOptions().enableFullUnroll()));
+  fn.addPass(createLowerAffinePass());
+  fn.addPass(createSCFToControlFlowPass());
+  fn.addPass(createCanonicalizerPass());
+  fn.addPass(createExpandBF16());
+  ConvertVectorToLLVMPassOptions toLLVM;
+  toLLVM.vectorContractLowering = vector::VectorContractLowering::OuterProduct;
+  fn.addPass(createConvertVectorToLLVMPass(toLLVM));
+  fn.addPass(createConvertMathToLLVMPass());
+  fn.addPass(createArithToLLVMConversionPass());
+  fn.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  cleanup(pm);
 }
 
 void cpu::registerCpuPipelines() {

@@ -121,7 +121,63 @@ struct TileContractionsPass
   /// whole row), then the window and input channels one step at a time; each
   /// step's tile is rewritten as the small op it is (a matmul or a
   /// multiply-add on rank-reduced slices) and vectorized.
-  LogicalResult tileConv(RewriterBase &rw, linalg::LinalgOp op, const ConvTiles &t) {
+  /// Tiles the epilogue of `root` with the root's register tile (`sizes`
+  /// and `order` over the root's parallel loops) and fuses the root and the
+  /// ops that initialize its accumulator into every tile, so the epilogue
+  /// reads the accumulator where it was computed. Returns the tiled root;
+  /// the other tiled ops are appended to `others`.
+  FailureOr<linalg::LinalgOp> tileWithEpilogue(RewriterBase &rw, linalg::LinalgOp root,
+                                               linalg::GenericOp epilogue,
+                                               ArrayRef<int64_t> sizes,
+                                               ArrayRef<int64_t> order,
+                                               SmallVectorImpl<Operation *> &others) {
+    llvm::SmallPtrSet<Operation *, 4> fusable = {root.getOperation()};
+    for (Value init = root.getDpsInitOperand(0)->get();;) {
+      auto producer = init.getDefiningOp<linalg::LinalgOp>();
+      if (!producer || producer.getNumDpsInits() != 1)
+        break;
+      fusable.insert(producer);
+      init = producer.getDpsInitOperand(0)->get();
+    }
+    scf::SCFTilingOptions tiling;
+    tiling.setLoopType(scf::SCFTilingOptions::LoopType::ForOp);
+    SmallVector<OpFoldResult> s;
+    for (int64_t v : sizes)
+      s.push_back(rw.getIndexAttr(v));
+    tiling.setTileSizes(s);
+    tiling.setInterchange(order);
+    scf::SCFTileAndFuseOptions options;
+    options.setTilingOptions(tiling);
+    options.setFusionControlFn(
+        [&](tensor::ExtractSliceOp, OpResult producer,
+            bool) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+          if (!fusable.contains(producer.getOwner()))
+            return std::nullopt;
+          return scf::SCFTileAndFuseOptions::ControlFnResult{};
+        });
+    rw.setInsertionPoint(epilogue);
+    FailureOr<scf::SCFTileAndFuseResult> r = scf::tileConsumerAndFuseProducersUsingSCF(
+        rw, cast<TilingInterface>(epilogue.getOperation()), options);
+    if (failed(r))
+      return failure();
+    linalg::LinalgOp tiledRoot;
+    for (Operation *op : r->tiledAndFusedOps) {
+      auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+      if (linalgOp && linalgOp.getNumReductionLoops() > 0)
+        tiledRoot = linalgOp;
+      else
+        others.push_back(op);
+    }
+    if (!tiledRoot)
+      return failure();
+    for (OpResult res : epilogue->getResults())
+      if (Value repl = r->replacements.lookup(res))
+        rw.replaceAllUsesWith(res, repl);
+    return tiledRoot;
+  }
+
+  LogicalResult tileConv(RewriterBase &rw, linalg::LinalgOp op, const ConvTiles &t,
+                         SmallVectorImpl<Operation *> &epilogueTiles) {
     int64_t nLoops = op.getNumLoops();
     // Parallel loops: (n, oh, ow, f) or, blocked, (n, oh, ow, fb, fi).
     int64_t nParallel = t.blocked ? 5 : 4;
@@ -130,17 +186,33 @@ struct TileContractionsPass
     sizes[1] = 1;
     sizes[2] = t.mr;
     sizes[3] = t.blocked ? 1 : t.nr;
+    // Channels (a blocked filter's block and the part of it a tile covers)
+    // outside rows and columns: one filter panel serves a whole row.
     SmallVector<int64_t> order = {0, 3, 1, 2};
-    for (int64_t d = 4; d < nLoops; ++d)
+    if (t.blocked) {
+      sizes[4] = t.nr;
+      order = {0, 3, 4, 1, 2};
+    }
+    for (int64_t d = order.size(); d < nLoops; ++d)
       order.push_back(d);
-    FailureOr<scf::SCFTilingResult> r = tileWith(rw, op, sizes, order);
-    if (failed(r))
-      return failure();
-    auto current = cast<linalg::LinalgOp>(r->tiledOps.back());
+    linalg::LinalgOp current;
+    if (linalg::GenericOp epilogue = epilogueOf(op)) {
+      FailureOr<linalg::LinalgOp> tiled = tileWithEpilogue(
+          rw, op, epilogue, ArrayRef<int64_t>(sizes).take_front(nParallel),
+          ArrayRef<int64_t>(order).take_front(nParallel), epilogueTiles);
+      if (failed(tiled))
+        return failure();
+      current = *tiled;
+    } else {
+      FailureOr<scf::SCFTilingResult> r = tileWith(rw, op, sizes, order);
+      if (failed(r))
+        return failure();
+      current = cast<linalg::LinalgOp>(r->tiledOps.back());
+    }
     SmallVector<int64_t> steps(nLoops, 1);
     for (int64_t d = 0; d < nParallel; ++d)
       steps[d] = 0;
-    r = tileWith(rw, current, steps);
+    FailureOr<scf::SCFTilingResult> r = tileWith(rw, current, steps);
     if (failed(r))
       return failure();
     current = cast<linalg::LinalgOp>(r->tiledOps.back());
@@ -223,6 +295,8 @@ struct TileContractionsPass
       return;
     TargetInfo target;
     target.vectorWidth = vectorWidth;
+    target.vectorRegisters = vectorRegisters;
+    target.l1Bytes = l1Bytes;
     SmallVector<std::pair<linalg::LinalgOp, ContractionTiles>> work;
     SmallVector<std::pair<linalg::LinalgOp, ConvTiles>> convs;
     fn.walk([&](linalg::LinalgOp op) {
@@ -241,11 +315,43 @@ struct TileContractionsPass
         op->emitError("internal error: cannot tile this contraction");
         return signalPassFailure();
       }
+    SmallVector<Operation *> epilogueTiles;
     for (auto &[op, tiles] : convs)
-      if (failed(tileConv(rw, op, tiles))) {
+      if (failed(tileConv(rw, op, tiles, epilogueTiles))) {
         op->emitError("internal error: cannot tile this convolution");
         return signalPassFailure();
       }
+    // The epilogue and accumulator-initialization tiles are register-tile
+    // sized: vectorize them here, so the accumulator passes through
+    // registers (one left scalar is still correct, only slower).
+    // Their unit dimensions are dropped first (rank-reducing slices), so
+    // their vectors have the accumulator's shape and the accumulator is
+    // forwarded to them instead of going through memory.
+    for (Operation *op : epilogueTiles) {
+      auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+      if (!linalgOp || !linalgOp.hasPureTensorSemantics())
+        continue;
+      rw.setInsertionPoint(op);
+      auto generic = dyn_cast<linalg::GenericOp>(op);
+      if (!generic) {
+        FailureOr<linalg::GenericOp> g = linalg::generalizeNamedOp(rw, linalgOp);
+        if (failed(g))
+          continue;
+        generic = *g;
+      }
+      linalg::ControlDropUnitDims control;
+      control.rankReductionStrategy =
+          linalg::ControlDropUnitDims::RankReductionStrategy::ExtractInsertSlice;
+      if (FailureOr<linalg::DropUnitDimsResult> d = linalg::dropUnitDims(rw, generic, control);
+          succeeded(d)) {
+        rw.replaceOp(generic, d->replacements);
+        generic = cast<linalg::GenericOp>(d->resultOp.getOperation());
+      }
+      rw.setInsertionPoint(generic);
+      FailureOr<linalg::VectorizationResult> v = linalg::vectorize(rw, generic);
+      if (succeeded(v))
+        rw.replaceOp(generic, v->replacements);
+    }
 
     {
       RewritePatternSet patterns(&getContext());
@@ -262,9 +368,12 @@ struct TileContractionsPass
     fn.walk([&](scf::ForOp loop) { loops.push_back(loop); });
     for (scf::ForOp loop : loops) // innermost first
       (void)hoistLoopInvariantSubsets(rw, cast<LoopLikeOpInterface>(loop.getOperation()));
-    // Drop the tensor iter_args the hoisting left unused.
+    // Drop the tensor iter_args the hoisting left unused, and forward each
+    // accumulator written to a tile tensor to the epilogue's read of it.
     RewritePatternSet patterns(&getContext());
     scf::ForOp::getCanonicalizationPatterns(patterns, &getContext());
+    vector::TransferReadOp::getCanonicalizationPatterns(patterns, &getContext());
+    vector::TransferWriteOp::getCanonicalizationPatterns(patterns, &getContext());
     (void)applyPatternsGreedily(fn, std::move(patterns));
   }
 };

@@ -2,7 +2,8 @@
 //
 // Splits each dispatch into independent workgroups: the root op's outer
 // parallel loops become an scf.forall, with the dispatch's other ops fused
-// into every tile. Each forall iteration later becomes one call from the
+// into every tile. When the root is a convolution's or contraction's
+// epilogue, the split is the one that op's kernel strategy asks for. Each forall iteration later becomes one call from the
 // runtime's thread pool.
 //
 //===----------------------------------------------------------------------===//
@@ -58,23 +59,30 @@ struct TileWorkgroupsPass : weft::cpu::impl::TileWorkgroupsBase<TileWorkgroupsPa
   /// tiles. Loops are split in the order KernelConfig gives, each into the
   /// most pieces (up to what is still wanted) that divide it into whole
   /// granules, so every tile has the same static shape.
-  SmallVector<int64_t> chooseTiles(Operation *root, ArrayRef<int64_t> bounds,
+  /// `planOp` (with static loop ranges `planBounds`) is the op whose kernel
+  /// strategy decides the split: the root itself, or the convolution or
+  /// contraction whose epilogue the root is (root loop d is its loop d).
+  SmallVector<int64_t> chooseTiles(Operation *planOp, ArrayRef<int64_t> planBounds,
+                                   ArrayRef<int64_t> bounds,
                                    ArrayRef<utils::IteratorType> iters,
                                    int64_t &count) {
     int64_t work = 1;
-    for (int64_t b : bounds)
+    for (int64_t b : planBounds)
       work *= std::max<int64_t>(b, 1);
     int64_t want = std::clamp<int64_t>(work / std::max<int64_t>(minWork, 1), 1,
                                        targetWorkgroups);
     TargetInfo target;
     target.vectorWidth = vectorWidth;
-    WorkgroupSplit split = chooseWorkgroupSplit(root, bounds, target);
+    target.vectorRegisters = vectorRegisters;
+    target.l1Bytes = l1Bytes;
+    WorkgroupSplit split = chooseWorkgroupSplit(planOp, planBounds, target);
     SmallVector<int64_t> tiles(bounds.size(), 0);
     count = 1;
     for (int64_t d : split.order) {
       if (count >= want)
         break;
-      if (iters[d] != utils::IteratorType::parallel || bounds[d] <= 1)
+      if (d >= (int64_t)bounds.size() || iters[d] != utils::IteratorType::parallel ||
+          bounds[d] <= 1)
         continue;
       int64_t remaining = want / count;
       int64_t granule = std::max<int64_t>(split.granule[d], 1);
@@ -107,7 +115,16 @@ struct TileWorkgroupsPass : weft::cpu::impl::TileWorkgroupsBase<TileWorkgroupsPa
       bounds.push_back(*size);
     }
     SmallVector<utils::IteratorType> iters = root.getLoopIteratorTypes();
-    SmallVector<int64_t> tiles = chooseTiles(root, bounds, iters, count);
+    Operation *planOp = root;
+    SmallVector<int64_t> planBounds = bounds;
+    if (linalg::LinalgOp anchor = epilogueRoot(root)) {
+      SmallVector<int64_t> anchorBounds = anchor.getStaticLoopRanges();
+      if (!ShapedType::isDynamicShape(anchorBounds)) {
+        planOp = anchor;
+        planBounds = anchorBounds;
+      }
+    }
+    SmallVector<int64_t> tiles = chooseTiles(planOp, planBounds, bounds, iters, count);
     if (count == 1)
       return success();
 

@@ -62,16 +62,15 @@ func.func @chain_breaks(%x: tensor<4xf32>, %y: tensor<3x4xf32>) -> tensor<3x4xf3
 
 // Splats and constants of at most 64 elements are cloned in; a larger dense
 // constant stays at the top level and is passed as a dispatch operand (once,
-// for both of its users in the fused add/sub).
+// for both of its users in the fused add/sub). The bias add is the matmul's
+// epilogue; the broadcasting add changes the shape and starts a new chain.
 // CHECK-LABEL: func.func @constants
 // CHECK-SAME: (%[[X:.*]]: tensor<1x100xf32>)
 // CHECK: %[[BIG:.*]] = weft.constant dense<{{.*}}> : tensor<17x4xf32>
 // CHECK-NOT: weft.constant
-// CHECK: %[[MM:.*]] = weft.dispatch(%[[X]]) : (tensor<1x100xf32>) -> tensor<1x4xf32> {
+// CHECK: %[[BIAS:.*]] = weft.dispatch(%[[X]]) : (tensor<1x100xf32>) -> tensor<1x4xf32> {
 // CHECK: weft.constant dense<5.000000e-01> : tensor<100x4xf32>
 // CHECK: weft.matmul
-// CHECK: }
-// CHECK: %[[BIAS:.*]] = weft.dispatch(%[[MM]]) : (tensor<1x4xf32>) -> tensor<1x4xf32> {
 // CHECK: weft.constant dense<[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]> : tensor<4xf32>
 // CHECK: weft.add
 // CHECK: }
@@ -85,9 +84,10 @@ func.func @chain_breaks(%x: tensor<4xf32>, %y: tensor<3x4xf32>) -> tensor<3x4xf3
 // With clone-constant-limit=2 only splats are cloned.
 // LIMIT-LABEL: func.func @constants
 // LIMIT: %[[B4:.*]] = weft.constant dense<[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]> : tensor<4xf32>
-// LIMIT: %[[MM:.*]] = weft.dispatch(%{{.*}}) : (tensor<1x100xf32>) -> tensor<1x4xf32> {
+// LIMIT: weft.dispatch(%{{.*}}, %[[B4]]) : (tensor<1x100xf32>, tensor<4xf32>) -> tensor<1x4xf32> {
 // LIMIT: weft.constant dense<5.000000e-01> : tensor<100x4xf32>
-// LIMIT: weft.dispatch(%[[MM]], %[[B4]]) : (tensor<1x4xf32>, tensor<4xf32>) -> tensor<1x4xf32>
+// LIMIT: weft.matmul
+// LIMIT: weft.add
 func.func @constants(%x: tensor<1x100xf32>) -> tensor<17x4xf32> {
   %w = weft.constant dense<0.5> : tensor<100x4xf32>
   %b = weft.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32>
@@ -189,4 +189,53 @@ func.func @concat_producers(%x: tensor<2x4xf32>) -> (tensor<2x12xf32>, tensor<2x
   %s = weft.sigmoid %x : tensor<2x4xf32>
   %c = weft.concat %b, %e, %s {axis = 1 : i64} : (tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x12xf32>
   return %c, %e : tensor<2x12xf32>, tensor<2x4xf32>
+}
+
+// -----
+
+// A convolution heads the elementwise chain that only it feeds (bias add,
+// residual add, relu): one dispatch yields the last link. The residual's
+// other operand comes in from outside.
+// CHECK-LABEL: func.func @conv_epilogue
+// CHECK: weft.dispatch(%{{.*}}, %{{.*}}) : (tensor<1x8x6x6xf32>, tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32> {
+// CHECK: weft.conv
+// CHECK-NEXT: weft.add
+// CHECK-NEXT: weft.relu
+// CHECK-NEXT: weft.yield
+// CHECK-NOT: weft.dispatch
+// CHECK: return
+func.func @conv_epilogue(%x: tensor<1x8x6x6xf32>, %skip: tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32> {
+  %w = weft.constant dense<0.5> : tensor<8x8x1x1xf32>
+  %0 = weft.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x8x6x6xf32>, tensor<8x8x1x1xf32>) -> tensor<1x8x6x6xf32>
+  %1 = weft.add %skip, %0 : (tensor<1x8x6x6xf32>, tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32>
+  %2 = weft.relu %1 : tensor<1x8x6x6xf32>
+  return %2 : tensor<1x8x6x6xf32>
+}
+
+// -----
+
+// A convolution whose result has a second user, and a matmul whose result
+// is not 2-D, keep their dispatches of their own.
+// CHECK-LABEL: func.func @no_epilogue
+// CHECK: weft.dispatch
+// CHECK-NEXT: ^bb0
+// CHECK: weft.conv
+// CHECK-NEXT: weft.yield
+// CHECK: weft.dispatch
+// CHECK: weft.relu
+// CHECK-NEXT: weft.yield
+// CHECK: weft.dispatch
+// CHECK: weft.matmul
+// CHECK-NEXT: weft.yield
+// CHECK: weft.dispatch
+// CHECK: weft.relu
+// CHECK-NEXT: weft.yield
+func.func @no_epilogue(%x: tensor<1x8x6x6xf32>, %a: tensor<2x3x4xf32>) -> (tensor<1x8x6x6xf32>, tensor<1x8x6x6xf32>, tensor<2x3x5xf32>) {
+  %w = weft.constant dense<0.5> : tensor<8x8x1x1xf32>
+  %0 = weft.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x8x6x6xf32>, tensor<8x8x1x1xf32>) -> tensor<1x8x6x6xf32>
+  %1 = weft.relu %0 : tensor<1x8x6x6xf32>
+  %b = weft.constant dense<0.25> : tensor<4x5xf32>
+  %2 = weft.matmul %a, %b : (tensor<2x3x4xf32>, tensor<4x5xf32>) -> tensor<2x3x5xf32>
+  %3 = weft.relu %2 : tensor<2x3x5xf32>
+  return %0, %1, %3 : tensor<1x8x6x6xf32>, tensor<1x8x6x6xf32>, tensor<2x3x5xf32>
 }

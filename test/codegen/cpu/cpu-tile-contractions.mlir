@@ -1,5 +1,6 @@
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-cpu-tile-contractions))' | FileCheck %s
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-cpu-tile-contractions{vector-width=8}))' | FileCheck %s --check-prefix=VW8
+// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-cpu-tile-contractions{vector-width=8 vector-registers=16}))' | FileCheck %s --check-prefix=AVX2
 
 // 16x256 @ 256x64: reduction blocks of 128 (a 128x32 B panel is half of
 // L1), 8x32 register tiles with N outside M, one k step per contract, and
@@ -154,5 +155,54 @@ func.func private @blocked(%arg0: memref<1x4x17x8xf32>, %arg1: memref<2x3x3x8x32
     linalg.yield %s : f32
   } -> tensor<1x2x8x2x32xf32>
   bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<1x2x8x2x32xf32>, memref<1x2x8x2x32xf32>) -> ()
+  return
+}
+
+// -----
+
+// A convolution whose result only feeds an elementwise epilogue (a bias
+// broadcast as the accumulator's start, then residual add and relu) is
+// tiled through the epilogue: the bias row is the accumulator's initial
+// value, the add and max apply to the accumulator vector the reduction
+// loops return, and only the epilogue's result is written. Nothing is left
+// for a later pass and the convolution's result never reaches a tensor.
+// With AVX2's 16 registers the tile is 4 columns x 2 vectors of 8
+// (6 accumulators of 2 vectors would not divide the 8 columns).
+// CHECK-LABEL: func.func private @conv_epilogue
+// CHECK: %[[BIAS:.*]] = vector.transfer_read %{{.*}} : tensor<32xf32>, vector<8x32xf32>
+// CHECK: %[[ACC:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[BIAS]]) -> (vector<8x32xf32>)
+// CHECK: vector.contract
+// CHECK: %[[SKIP:.*]] = vector.transfer_read %{{.*}} : tensor<1x1x8x32xf32>, vector<8x32xf32>
+// CHECK: %[[SUM:.*]] = arith.addf %[[ACC]], %[[SKIP]] : vector<8x32xf32>
+// CHECK: %[[RELU:.*]] = arith.maximumf %[[SUM]], %{{.*}} : vector<8x32xf32>
+// CHECK: vector.transfer_write %[[RELU]]
+// CHECK-NOT: linalg.
+// CHECK: return
+// AVX2-LABEL: func.func private @conv_epilogue
+// AVX2: scf.for {{.*}} -> (vector<4x16xf32>)
+// AVX2: vector.contract {{.*}} : vector<4x1xf32>, vector<1x16xf32> into vector<4x16xf32>
+// AVX2: arith.maximumf {{.*}} : vector<4x16xf32>
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#bias = affine_map<(d0, d1, d2, d3) -> (d3)>
+func.func private @conv_epilogue(%arg0: memref<1x3x10x8xf32>, %arg1: memref<3x3x8x32xf32>, %arg2: memref<32xf32>, %arg3: memref<1x1x8x32xf32>, %arg4: memref<1x1x8x32xf32>) attributes {weft.dispatch_fn, weft.workgroup_count = 1 : i64} {
+  %zero = arith.constant 0.000000e+00 : f32
+  %x = bufferization.to_tensor %arg0 restrict : memref<1x3x10x8xf32> to tensor<1x3x10x8xf32>
+  %w = bufferization.to_tensor %arg1 restrict : memref<3x3x8x32xf32> to tensor<3x3x8x32xf32>
+  %b = bufferization.to_tensor %arg2 restrict : memref<32xf32> to tensor<32xf32>
+  %s = bufferization.to_tensor %arg3 restrict : memref<1x1x8x32xf32> to tensor<1x1x8x32xf32>
+  %o = bufferization.to_tensor %arg4 restrict writable : memref<1x1x8x32xf32> to tensor<1x1x8x32xf32>
+  %e = tensor.empty() : tensor<1x1x8x32xf32>
+  %init = linalg.generic {indexing_maps = [#bias, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%b : tensor<32xf32>) outs(%e : tensor<1x1x8x32xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<1x1x8x32xf32>
+  %c = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x3x10x8xf32>, tensor<3x3x8x32xf32>) outs(%init : tensor<1x1x8x32xf32>) -> tensor<1x1x8x32xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%c, %s : tensor<1x1x8x32xf32>, tensor<1x1x8x32xf32>) outs(%o : tensor<1x1x8x32xf32>) {
+  ^bb0(%in: f32, %in_1: f32, %out: f32):
+    %sum = arith.addf %in, %in_1 : f32
+    %relu = arith.maximumf %sum, %zero : f32
+    linalg.yield %relu : f32
+  } -> tensor<1x1x8x32xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg4 : (tensor<1x1x8x32xf32>, memref<1x1x8x32xf32>) -> ()
   return
 }
