@@ -104,6 +104,51 @@ struct ConvToChannelsLast : OpRewritePattern<ConvOp> {
   }
 };
 
+/// matmul(a [.., M, K], constant b [K, N]) -> a 1x1 channels-last
+/// convolution with a blocked filter over one image row of M columns:
+/// reshape(conv_cl(reshape(a) [1, 1, M, K], b' [N/B, 1, 1, K, B])) with b
+/// re-laid at compile time. Each register tile then streams one contiguous
+/// K x B filter panel; B's own rows are a whole row of N apart, and read
+/// down a column block their cache lines compete for the same L1 sets. The
+/// convolution kernels (register tiles, fused epilogues, workgroup splits
+/// by filter blocks) serve it unchanged.
+struct MatMulToBlockedConv : OpRewritePattern<MatMulOp> {
+  MatMulToBlockedConv(MLIRContext *ctx, int64_t filterBlock)
+      : OpRewritePattern(ctx), filterBlock(filterBlock) {}
+  int64_t filterBlock;
+  LogicalResult matchAndRewrite(MatMulOp op, PatternRewriter &rw) const override {
+    auto a = cast<RankedTensorType>(op.getLhs().getType());
+    auto b = cast<RankedTensorType>(op.getRhs().getType());
+    if (!op.getRhs().getDefiningOp<ConstantOp>() || b.getRank() != 2 || a.getRank() < 2 ||
+        !a.getElementType().isF32() || !b.getElementType().isF32() ||
+        !a.hasStaticShape() || !b.hasStaticShape())
+      return failure();
+    int64_t k = b.getShape()[0], n = b.getShape()[1];
+    int64_t m = a.getNumElements() / k;
+    int64_t block = 0;
+    for (int64_t bl = filterBlock; bl > 1 && 2 * bl >= filterBlock; bl /= 2)
+      if (n % bl == 0) {
+        block = bl;
+        break;
+      }
+    if (!block || m < 1)
+      return failure();
+    Location loc = op.getLoc();
+    Value x = ReshapeOp::create(rw, loc, withShape(a, {1, 1, m, k}), op.getLhs());
+    // [K, N] -> [K, N/B, B] -> [N/B, K, B] -> [N/B, 1, 1, K, B].
+    Value split = ReshapeOp::create(rw, loc, withShape(b, {k, n / block, block}), op.getRhs());
+    Value panels = transpose(rw, loc, split, {1, 0, 2});
+    Value filter =
+        ReshapeOp::create(rw, loc, withShape(b, {n / block, 1, 1, k, block}), panels);
+    Value conv = ConvOp::create(rw, loc, x, filter, Value(), rw.getDenseI64ArrayAttr({1, 1}),
+                                rw.getDenseI64ArrayAttr({1, 1}),
+                                rw.getDenseI64ArrayAttr({0, 0, 0, 0}),
+                                rw.getI64IntegerAttr(1), rw.getUnitAttr());
+    rw.replaceOpWithNewOp<ReshapeOp>(op, op.getType(), conv);
+    return success();
+  }
+};
+
 /// pool(transpose(x, to NCHW)) -> transpose(pool_cl(x), to NCHW).
 struct SinkThroughPool : OpRewritePattern<PoolOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -350,7 +395,7 @@ struct ConvertLayoutPass : weft::impl::ConvertLayoutBase<ConvertLayoutPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
-    patterns.add<ConvToChannelsLast>(ctx, filterBlock);
+    patterns.add<ConvToChannelsLast, MatMulToBlockedConv>(ctx, filterBlock);
     patterns.add<SinkThroughPool, SinkThroughElementwise, SinkBlockedReshape,
                  SinkThroughPad, SinkThroughReduce, SinkThroughConcat,
                  ComposeTransposes, TransposeOfUnitDimsToReshape>(ctx);

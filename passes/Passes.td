@@ -41,7 +41,12 @@ def ConvertLayout : Pass<"weft-convert-layout", "mlir::func::FuncOp"> {
     With `filter-block` B > 1, a group-1 filter is blocked to
     [F/b, KH, KW, C, b] with b the largest of B, B/2 and B/4 that divides
     F, so the b output channels of a kernel's register tile are contiguous
-    for every reduction step; other filters stay HWCF.
+    for every reduction step; other filters stay HWCF. With blocking, an
+    f32 matmul by a constant [K, N] whose N a block b (B or B/2) divides
+    becomes a 1x1 channels-last convolution over one image row of M
+    columns, its right operand re-laid as the blocked filter
+    [N/b, 1, 1, K, b] at compile time (each register tile then streams one
+    contiguous K x b panel), the result reshaped back.
 
     Before:
     ```mlir

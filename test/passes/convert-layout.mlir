@@ -1,5 +1,6 @@
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-convert-layout))' | FileCheck %s
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-convert-layout{filter-block=2}))' | FileCheck %s --check-prefix=BLOCK
+// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-convert-layout{filter-block=32}))' | FileCheck %s --check-prefix=MM
 
 // pad -> conv 3x3 -> bias -> relu -> conv 1x1 -> residual add: both convs go
 // channels-last, the bias constant is re-laid as [1,1,1,C], and only one
@@ -107,4 +108,36 @@ func.func @blocked_epilogue(%x: tensor<1x1x3x3xf32>, %r: tensor<1x2x3x2xf32>) ->
   %2 = weft.add %1, %r : (tensor<1x2x3x2xf32>, tensor<1x2x3x2xf32>) -> tensor<1x2x3x2xf32>
   %3 = weft.relu %2 : tensor<1x2x3x2xf32>
   return %3 : tensor<1x2x3x2xf32>
+}
+
+// -----
+
+// A matmul by a constant [K, N] becomes a 1x1 channels-last convolution over
+// one image row of M columns with its filter blocked at compile time:
+// [K, N] -> [N/B, 1, 1, K, B] (here B = 16 of the default 32 that divides
+// N = 48), the result reshaped back. A matmul of two run-time values, or
+// whose N no block divides, is left alone (and so is every matmul without
+// filter blocking, in the default run).
+// CHECK-LABEL: func.func @matmul_const
+// CHECK: weft.matmul
+// MM-LABEL: func.func @matmul_const
+// MM: %[[X:.*]] = weft.reshape %{{.*}} : (tensor<2x3x8xf32>) -> tensor<1x1x6x8xf32>
+// MM: %[[C:.*]] = weft.conv %[[X]], %{{.*}} {channels_last, {{.*}}} : (tensor<1x1x6x8xf32>, tensor<3x1x1x8x16xf32>) -> tensor<1x1x6x3x16xf32>
+// MM: weft.reshape %[[C]] : (tensor<1x1x6x3x16xf32>) -> tensor<2x3x48xf32>
+// MM-NOT: weft.matmul
+// MM: return
+func.func @matmul_const(%a: tensor<2x3x8xf32>) -> tensor<2x3x48xf32> {
+  %b = weft.constant dense<0.5> : tensor<8x48xf32>
+  %0 = weft.matmul %a, %b : (tensor<2x3x8xf32>, tensor<8x48xf32>) -> tensor<2x3x48xf32>
+  return %0 : tensor<2x3x48xf32>
+}
+
+// MM-LABEL: func.func @matmul_left_alone
+// MM: weft.matmul %{{.*}}, %{{.*}} : (tensor<4x8xf32>, tensor<8x16xf32>)
+// MM: weft.matmul %{{.*}}, %{{.*}} : (tensor<4x8xf32>, tensor<8x12xf32>)
+func.func @matmul_left_alone(%a: tensor<4x8xf32>, %b: tensor<8x16xf32>) -> (tensor<4x16xf32>, tensor<4x12xf32>) {
+  %0 = weft.matmul %a, %b : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %c = weft.constant dense<0.5> : tensor<8x12xf32>
+  %1 = weft.matmul %a, %c : (tensor<4x8xf32>, tensor<8x12xf32>) -> tensor<4x12xf32>
+  return %0, %1 : tensor<4x16xf32>, tensor<4x12xf32>
 }
