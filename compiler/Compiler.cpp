@@ -293,6 +293,40 @@ std::string weft::headerPathFor(StringRef objectPath) {
   return std::string(header);
 }
 
+/// --explain-fusion: each dispatch of the entry function, in program order,
+/// with the ONNX nodes it holds, where its results live in the arena, and
+/// why each neighbouring dispatch stays apart (recorded by
+/// weft-form-dispatches, removed here so later stages never see them).
+static void printFusion(ModuleOp module) {
+  llvm::raw_ostream &os = llvm::errs();
+  for (auto func : module.getOps<func::FuncOp>()) {
+    int64_t index = 0, count = 0;
+    func.walk([&](DispatchOp) { ++count; });
+    os << "fusion: " << count << " dispatches in @" << func.getName() << "\n";
+    func.walk([&](DispatchOp d) {
+      os << func.getName() << "_dispatch_" << index++ << ":";
+      if (auto nodes = d->getAttrOfType<ArrayAttr>("weft.fusion_nodes"))
+        for (auto [i, n] : llvm::enumerate(nodes.getAsRange<StringAttr>()))
+          os << (i ? ", " : " ") << n.getValue();
+      os << "\n";
+      auto offsets = d->getAttrOfType<DenseI64ArrayAttr>(kResultOffsetsAttr);
+      for (auto [i, r] : llvm::enumerate(d.getResults())) {
+        os << "  result " << i << ": " << r.getType();
+        if (offsets && i < offsets.size() && offsets[i] >= 0)
+          os << " at arena offset " << offsets[i];
+        else
+          os << " in a model output";
+        os << "\n";
+      }
+      if (auto apart = d->getAttrOfType<ArrayAttr>("weft.fusion_apart"))
+        for (auto why : apart.getAsRange<StringAttr>())
+          os << "  apart: " << why.getValue() << "\n";
+      d->removeAttr("weft.fusion_nodes");
+      d->removeAttr("weft.fusion_apart");
+    });
+  }
+}
+
 LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
   if (failed(checkOutputPaths(ctx, o)))
     return failure();
@@ -336,10 +370,14 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
         pm.addNestedPass<func::FuncOp>(createConvertLayout(layout));
         pm.addPass(createCanonicalizerPass());
         pm.addPass(createCSEPass());
-        pm.addNestedPass<func::FuncOp>(createFormDispatches());
+        FormDispatchesOptions dispatches;
+        dispatches.explainFusion = o.explainFusion;
+        pm.addNestedPass<func::FuncOp>(createFormDispatches(dispatches));
         pm.addNestedPass<func::FuncOp>(createPlanMemory());
       })))
     return failure();
+  if (o.explainFusion)
+    printFusion(module);
   if (o.emit == EmitKind::Weft)
     return printModule(ctx, module, o.outputPath);
 
@@ -360,7 +398,7 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
   FailureOr<ModelDesc> desc = describeModel(module);
   if (failed(desc))
     return failure();
-  if (o.memoryReport) {
+  if (o.memoryReport || o.explainFusion) {
     double ratio = desc->arenaLowerBound
                        ? (double)desc->arenaTensors / (double)desc->arenaLowerBound
                        : 1.0;

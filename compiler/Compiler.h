@@ -38,6 +38,9 @@ struct CompileOptions {
   int64_t targetWorkgroups = 32;
   Sanitizer sanitize = Sanitizer::None;
   bool memoryReport = false; ///< print the arena's make-up to stderr
+  /// Print every dispatch with the ONNX nodes it holds and why each
+  /// neighbouring dispatch stays apart (stderr), then the memory report.
+  bool explainFusion = false;
 };
 
 /// Sizes the CPU kernels for `tm`'s CPU: vector width and registers from

@@ -16,6 +16,9 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FormatVariadic.h"
 
 namespace weft {
 #define GEN_PASS_DEF_FORMDISPATCHES
@@ -56,8 +59,48 @@ bool isFusionRoot(Operation *op) {
 /// compile time stays linear in the number of ops.
 constexpr size_t kMaxChain = 64;
 
+/// The ONNX nodes a location names: the importer gives every op
+/// NameLoc(node name, NameLoc(op type)); rewrites keep or fuse those.
+static void collectNodes(Location loc, SmallVectorImpl<std::string> &out) {
+  if (auto fused = dyn_cast<FusedLoc>(loc)) {
+    for (Location l : fused.getLocations())
+      collectNodes(l, out);
+    return;
+  }
+  auto name = dyn_cast<NameLoc>(loc);
+  if (!name)
+    return;
+  std::string label = "'" + name.getName().str() + "'";
+  if (auto type = dyn_cast<NameLoc>(name.getChildLoc()))
+    label += " (" + type.getName().str() + ")";
+  out.push_back(std::move(label));
+}
+
+/// "Conv" for weft.conv: the op's name without its dialect.
+static StringRef shortName(Operation *op) {
+  return op->getName().stripDialect();
+}
+
+/// How an op is named in the explanation: its weft op and, when it has one,
+/// the ONNX node it came from.
+static std::string describe(Operation *op) {
+  SmallVector<std::string> nodes;
+  collectNodes(op->getLoc(), nodes);
+  std::string text = shortName(op).str();
+  if (!nodes.empty())
+    text += " of " + nodes.front();
+  return text;
+}
+
 struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
   using FormDispatchesBase::FormDispatchesBase;
+
+  /// One edge between two dispatches, for --explain-fusion: the producing
+  /// and consuming groups and why the consumer did not join.
+  struct Apart {
+    size_t producerGroup, consumerGroup;
+    std::string producer, consumer, why;
+  };
 
   bool isClonable(Value v) const {
     auto cst = v.getDefiningOp<ConstantOp>();
@@ -154,6 +197,98 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     groups[concatGroup] = std::move(merged);
   }
 
+  /// Why `consumer`, which uses a result of `producer` (through reshapes
+  /// when `viaReshape`), is not in the producer's dispatch. Mirrors the
+  /// grouping rules below.
+  std::string whyApart(Operation *producer, Operation *consumer, bool viaReshape,
+                       ArrayRef<SmallVector<Operation *>> groups,
+                       const DenseMap<Operation *, size_t> &groupOf) const {
+    if (viaReshape)
+      return "a reshape lies between them (reshapes are aliases and stay "
+             "between dispatches)";
+    ArrayRef<Operation *> producerGroup = groups[groupOf.lookup(producer)];
+    size_t users = 0;
+    for (Value r : producer->getResults())
+      users += llvm::range_size(r.getUsers());
+    if (isa<ConcatOp>(consumer)) {
+      if (!llvm::all_of(producerGroup, isElementwiseLike))
+        return "a concat takes in only elementwise producers, and " +
+               describe(producerGroup.front()) + " is not elementwise";
+      if (users > 1)
+        return llvm::formatv("the value has {0} users; a concat takes in only "
+                             "producers it alone uses", users).str();
+      return "the producer's dispatch does not end at the value the concat uses";
+    }
+    if (!isElementwiseLike(consumer))
+      return shortName(consumer).str() +
+             " takes no producer into its dispatch (only elementwise ops and "
+             "concat do)";
+    if (isa<MatMulOp, GemmOp>(producer) && !isFusionRoot(producer))
+      return shortName(producer).str() +
+             " with a result of rank other than 2 takes no epilogue (its "
+             "tiles are computed through a reshape)";
+    if (!isElementwiseLike(producer) && !isFusionRoot(producer))
+      return shortName(producer).str() +
+             " takes no consumer into its dispatch (only conv, 2-D matmul/gemm "
+             "and elementwise ops do)";
+    if (users > 1)
+      return llvm::formatv("the value has {0} users; only a value's single "
+                           "user joins its dispatch", users).str();
+    Type from = producer->getResult(0).getType();
+    Type to = consumer->getResult(0).getType();
+    if (from != to) {
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      os << "the consumer's result type " << to << " differs from " << from
+         << " (a broadcast or a type change does not join a chain)";
+      return text;
+    }
+    if (producerGroup.size() >= kMaxChain)
+      return llvm::formatv("the chain reached its limit of {0} ops", kMaxChain).str();
+    auto joined = groupOf.find(consumer);
+    if (joined != groupOf.end() && !groups[joined->second].empty() &&
+        groups[joined->second].front() != consumer)
+      return "the consumer joined the dispatch of its other operand's producer, " +
+             describe(groups[joined->second].front());
+    return "the producer's dispatch ends at another op";
+  }
+
+  /// For --explain-fusion: the dispatches' ONNX nodes and the reasons their
+  /// neighbours stay apart, as `weft.fusion_nodes` and `weft.fusion_apart`
+  /// string arrays on each dispatch.
+  void explain(func::FuncOp func, ArrayRef<SmallVector<std::string>> groupNodes,
+               const DenseMap<size_t, DispatchOp> &dispatchOf,
+               ArrayRef<Apart> edges) {
+    DenseMap<Operation *, int64_t> index;
+    for (auto d : func.getBody().front().getOps<DispatchOp>())
+      index[d] = index.size();
+    auto nameOf = [&](size_t group) {
+      return llvm::formatv("{0}_dispatch_{1}", func.getName(),
+                           index.lookup(dispatchOf.lookup(group))).str();
+    };
+    Builder b(&getContext());
+    DenseMap<Operation *, SmallVector<Attribute>> apart;
+    for (const Apart &e : edges) {
+      if (!dispatchOf.count(e.producerGroup) || !dispatchOf.count(e.consumerGroup))
+        continue;
+      Operation *p = dispatchOf.lookup(e.producerGroup);
+      Operation *c = dispatchOf.lookup(e.consumerGroup);
+      apart[c].push_back(b.getStringAttr(llvm::formatv(
+          "input from {0} ({1} -> {2}): {3}", nameOf(e.producerGroup), e.producer,
+          e.consumer, e.why)));
+      apart[p].push_back(b.getStringAttr(llvm::formatv(
+          "output to {0} ({1} -> {2}): {3}", nameOf(e.consumerGroup), e.producer,
+          e.consumer, e.why)));
+    }
+    for (auto [group, dispatch] : dispatchOf) {
+      SmallVector<Attribute> nodes;
+      for (const std::string &text : groupNodes[group])
+        nodes.push_back(b.getStringAttr(text));
+      dispatch->setAttr("weft.fusion_nodes", b.getArrayAttr(nodes));
+      dispatch->setAttr("weft.fusion_apart", b.getArrayAttr(apart.lookup(dispatch)));
+    }
+  }
+
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     OpBuilder builder(&getContext());
@@ -202,9 +337,44 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
           absorbConcatProducers(concat, groups, groupOf);
       }
     }
-    for (SmallVector<Operation *> &g : groups)
+    // Edges between groups, recorded before the ops move into bodies.
+    SmallVector<Apart> edges;
+    SmallVector<SmallVector<std::string>> groupNodes(groups.size());
+    if (explainFusion) {
+      for (auto [g, ops] : llvm::enumerate(groups)) {
+        llvm::StringSet<> seen;
+        for (Operation *op : ops) {
+          SmallVector<std::string> names;
+          collectNodes(op->getLoc(), names);
+          std::string text = shortName(op).str();
+          if (!names.empty())
+            text += " of " + llvm::join(names, ", ");
+          if (seen.insert(text).second)
+            groupNodes[g].push_back(std::move(text));
+        }
+      }
+      llvm::DenseSet<std::pair<size_t, size_t>> seenEdges;
+      for (Operation *op : work) {
+        for (Value operand : op->getOperands()) {
+          bool viaReshape = false;
+          Operation *def = operand.getDefiningOp();
+          while (auto reshape = dyn_cast_or_null<ReshapeOp>(def)) {
+            viaReshape = true;
+            def = reshape->getOperand(0).getDefiningOp();
+          }
+          auto from = def ? groupOf.find(def) : groupOf.end();
+          if (from == groupOf.end() || from->second == groupOf[op] ||
+              !seenEdges.insert({from->second, groupOf[op]}).second)
+            continue;
+          edges.push_back({from->second, groupOf[op], describe(def), describe(op),
+                           whyApart(def, op, viaReshape, groups, groupOf)});
+        }
+      }
+    }
+    DenseMap<size_t, DispatchOp> dispatchOf;
+    for (auto [i, g] : llvm::enumerate(groups))
       if (!g.empty())
-        wrap(builder, g);
+        dispatchOf[i] = wrap(builder, g);
 
     // Each model output must be written by exactly one kernel.
     auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
@@ -218,8 +388,18 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
       builder.setInsertionPoint(ret);
       auto copy = IdentityOp::create(builder, ret.getLoc(), v);
       operand.set(copy);
-      wrap(builder, {copy});
+      DispatchOp d = wrap(builder, {copy});
+      if (explainFusion) {
+        d->setAttr("weft.fusion_nodes",
+                   builder.getArrayAttr({builder.getStringAttr(llvm::formatv(
+                       "identity: a copy into output {0}, which is a model input, a "
+                       "constant, an alias or another output's value",
+                       operand.getOperandNumber()))}));
+        d->setAttr("weft.fusion_apart", builder.getArrayAttr({}));
+      }
     }
+    if (explainFusion)
+      explain(func, groupNodes, dispatchOf, edges);
     // Constants that are now used only inside bodies are dead at the top.
     for (Operation &op : llvm::make_early_inc_range(func.getBody().front()))
       if (isa<ConstantOp>(op) && op.use_empty())

@@ -81,7 +81,11 @@ def FormDispatches : Pass<"weft-form-dispatches", "mlir::func::FuncOp"> {
     large constants stay outside; small constants are cloned into the bodies
     that use them so kernels see their values. Values returned by the function
     that no dispatch produces (inputs, constants, aliases, repeats) get a copy
-    dispatch so each model output is written by exactly one kernel.
+    dispatch so each model output is written by exactly one kernel. With
+    `explain-fusion`, each dispatch gets `weft.fusion_nodes` (its ops and
+    their ONNX nodes) and `weft.fusion_apart` (for each edge to another
+    dispatch, the rule that kept them apart), which `weftc --explain-fusion`
+    prints.
 
     Before:
     ```mlir
@@ -102,7 +106,10 @@ def FormDispatches : Pass<"weft-form-dispatches", "mlir::func::FuncOp"> {
   }];
   let options = [
     Option<"cloneConstantLimit", "clone-constant-limit", "int64_t", "64",
-           "Constants with at most this many elements are cloned into dispatches">
+           "Constants with at most this many elements are cloned into dispatches">,
+    Option<"explainFusion", "explain-fusion", "bool", "false",
+           "Record on each dispatch the ONNX nodes it holds (weft.fusion_nodes) "
+           "and why each neighbouring dispatch stays apart (weft.fusion_apart)">
   ];
   let dependentDialects = ["::weft::WeftDialect"];
 }

@@ -54,6 +54,11 @@ static cl::opt<bool> memoryReport(
     "memory-report",
     cl::cat(weftcCategory), cl::desc("Print the arena's size, its tensors' lower bound and its scratch to stderr"),
     cl::init(false));
+static cl::opt<bool> explainFusion(
+    "explain-fusion", cl::cat(weftcCategory),
+    cl::desc("Print every dispatch with the ONNX nodes it holds and why each neighbour "
+             "stays apart, then the memory report (stderr)"),
+    cl::init(false));
 static cl::opt<int64_t> workgroups("max-workgroups",
                                    cl::cat(weftcCategory), cl::desc("Upper bound on workgroups per dispatch"),
                                    cl::init(32));
@@ -76,6 +81,7 @@ int main(int argc, char **argv) {
   options.targetWorkgroups = workgroups;
   options.sanitize = sanitize;
   options.memoryReport = memoryReport;
+  options.explainFusion = explainFusion;
   if (target != "cpu") {
     errs() << "weftc: error: --target=" << target << " is not supported yet (only cpu)\n";
     return 1;
