@@ -149,6 +149,98 @@ struct MatMulToBlockedConv : OpRewritePattern<MatMulOp> {
   }
 };
 
+/// `values` ([rows, n], row-major) with `to - n` zero columns appended.
+DenseElementsAttr padColumns(DenseElementsAttr values, int64_t rows, int64_t n, int64_t to) {
+  SmallVector<float> out(rows * to, 0.0f);
+  auto in = values.getValues<float>();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < n; ++c)
+      out[r * to + c] = values.isSplat() ? values.getSplatValue<float>() : in[r * n + c];
+  return DenseElementsAttr::get(
+      RankedTensorType::get({rows, to}, values.getElementType()), ArrayRef<float>(out));
+}
+
+/// gemm(A, B[K, N], C) with a constant f32 B whose N is not a multiple of
+/// the vector width: B (and a constant C with N columns) gain zero columns
+/// at compile time, so the kernel vectorizes every column (a classifier's
+/// 1000 classes compute 1024 and drop 24) instead of falling back to scalar
+/// code; a slice keeps the N real columns. N' rounds up to two vectors when
+/// that adds at most 1/16 of the work, else to one. When the gemm is a
+/// plain A * B + bias (alpha = beta = 1, A not transposed, C absent or N
+/// constants), it becomes a 1x1 blocked convolution with the bias, whose
+/// filter panels [N'/b, 1, 1, K, b] are read contiguously (a row-major B
+/// would be read with a K-row stride, one page per step, for a single row).
+struct PadGemmColumns : OpRewritePattern<GemmOp> {
+  PadGemmColumns(MLIRContext *ctx, int64_t vectorWidth)
+      : OpRewritePattern(ctx), vectorWidth(vectorWidth) {}
+  int64_t vectorWidth;
+  LogicalResult matchAndRewrite(GemmOp op, PatternRewriter &rw) const override {
+    auto bConst = op.getB().getDefiningOp<ConstantOp>();
+    auto type = cast<RankedTensorType>(op.getType());
+    auto b = cast<RankedTensorType>(op.getB().getType());
+    if (!bConst || op.getTransB() || !type.getElementType().isF32() ||
+        !b.getElementType().isF32() || !type.hasStaticShape() || vectorWidth < 2)
+      return failure();
+    int64_t k = b.getShape()[0], n = b.getShape()[1], m = type.getShape()[0];
+    if (n <= vectorWidth || n % vectorWidth == 0)
+      return failure();
+    int64_t wide = llvm::alignTo(n, 2 * vectorWidth);
+    int64_t padded = (wide - n) * 16 <= n ? wide : llvm::alignTo(n, vectorWidth);
+    auto weights = dyn_cast<DenseElementsAttr>(bConst.getValue());
+    if (!weights)
+      return failure();
+    Value c = op.getC();
+    if (c) {
+      auto cType = cast<RankedTensorType>(c.getType());
+      if (cType.getRank() > 0 && cType.getShape().back() == n) {
+        auto cConst = c.getDefiningOp<ConstantOp>();
+        auto bias = cConst ? dyn_cast<DenseElementsAttr>(cConst.getValue()) : nullptr;
+        if (!bias || !cType.getElementType().isF32())
+          return failure();
+        int64_t rows = cType.getNumElements() / n;
+        DenseElementsAttr wideBias = padColumns(bias, rows, n, padded);
+        SmallVector<int64_t> shape(cType.getShape());
+        shape.back() = padded;
+        c = ConstantOp::create(rw, cConst.getLoc(),
+                               wideBias.reshape(RankedTensorType::get(shape, rw.getF32Type())));
+      }
+    }
+    Value wideB = ConstantOp::create(rw, bConst.getLoc(), padColumns(weights, k, n, padded));
+    auto f32 = rw.getF32Type();
+    bool plain = op.getAlpha().convertToFloat() == 1.0f && !op.getTransA() &&
+                 (!c || (op.getBeta().convertToFloat() == 1.0f &&
+                         cast<RankedTensorType>(c.getType()).getNumElements() == padded &&
+                         c.getDefiningOp<ConstantOp>()));
+    if (plain) {
+      int64_t block = padded % (2 * vectorWidth) == 0 ? 2 * vectorWidth : vectorWidth;
+      Location loc = op.getLoc();
+      Value x = ReshapeOp::create(rw, loc, RankedTensorType::get({1, 1, m, k}, f32), op.getA());
+      Value split = ReshapeOp::create(rw, loc, RankedTensorType::get({k, padded / block, block}, f32),
+                                      wideB);
+      Value panels = transpose(rw, loc, split, {1, 0, 2});
+      Value filter = ReshapeOp::create(
+          rw, loc, RankedTensorType::get({padded / block, 1, 1, k, block}, f32), panels);
+      Value bias = c ? ReshapeOp::create(rw, loc, RankedTensorType::get({padded}, f32), c) : Value();
+      Value conv = ConvOp::create(rw, loc, x, filter, bias, rw.getDenseI64ArrayAttr({1, 1}),
+                                  rw.getDenseI64ArrayAttr({1, 1}),
+                                  rw.getDenseI64ArrayAttr({0, 0, 0, 0}), rw.getI64IntegerAttr(1),
+                                  rw.getUnitAttr());
+      Value wide = ReshapeOp::create(rw, loc, RankedTensorType::get({m, padded}, f32), conv);
+      rw.replaceOpWithNewOp<SliceOp>(op, type, wide, rw.getDenseI64ArrayAttr({0, 0}),
+                                     rw.getDenseI64ArrayAttr({m, n}),
+                                     rw.getDenseI64ArrayAttr({1, 1}));
+      return success();
+    }
+    Value gemm = GemmOp::create(rw, op.getLoc(), RankedTensorType::get({m, padded}, f32),
+                                op.getA(), wideB, c, op.getAlphaAttr(), op.getBetaAttr(),
+                                op.getTransAAttr(), op.getTransBAttr());
+    rw.replaceOpWithNewOp<SliceOp>(op, type, gemm, rw.getDenseI64ArrayAttr({0, 0}),
+                                   rw.getDenseI64ArrayAttr({m, n}),
+                                   rw.getDenseI64ArrayAttr({1, 1}));
+    return success();
+  }
+};
+
 /// pool(transpose(x, to NCHW)) -> transpose(pool_cl(x), to NCHW).
 struct SinkThroughPool : OpRewritePattern<PoolOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -396,6 +488,7 @@ struct ConvertLayoutPass : weft::impl::ConvertLayoutBase<ConvertLayoutPass> {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
     patterns.add<ConvToChannelsLast, MatMulToBlockedConv>(ctx, filterBlock);
+    patterns.add<PadGemmColumns>(ctx, filterBlock / 2);
     patterns.add<SinkThroughPool, SinkThroughElementwise, SinkBlockedReshape,
                  SinkThroughPad, SinkThroughReduce, SinkThroughConcat,
                  ComposeTransposes, TransposeOfUnitDimsToReshape>(ctx);

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/KernelConfig.h"
 #include "codegen/cpu/Lowering.h"
+#include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -566,10 +567,10 @@ FailureOr<Value> lowerSoftmax(OpBuilder &b, SoftmaxOp op) {
 Value gatherGeneric(OpBuilder &b, Location l, RankedTensorType type, Value input,
                     function_ref<Value(OpBuilder &, Location, ValueRange)> index,
                     function_ref<Value(OpBuilder &, Location, ValueRange)> inBounds,
-                    Value padValue) {
+                    Value padValue, bool rowContiguous = false) {
   int64_t rank = type.getRank();
   SmallVector<IT> par(rank, IT::parallel);
-  return linalg::GenericOp::create(
+  auto generic = linalg::GenericOp::create(
              b, l, TypeRange{type}, ValueRange{}, ValueRange{emptyLike(b, l, type)},
              ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, b.getContext())},
              par,
@@ -584,8 +585,10 @@ Value gatherGeneric(OpBuilder &b, Location l, RankedTensorType type, Value input
                if (inBounds)
                  v = arith::SelectOp::create(nb, nl, inBounds(nb, nl, ivs), v, padValue);
                linalg::YieldOp::create(nb, nl, v);
-             })
-      .getResult(0);
+             });
+  if (rowContiguous && rank > 0)
+    generic->setAttr(kRowGatherAttr, b.getUnitAttr());
+  return generic.getResult(0);
 }
 
 } // namespace
@@ -630,8 +633,14 @@ FailureOr<Value> cpu::lowerStructured(OpBuilder &b, Operation *op, bool &handled
         ArrayRef<int64_t> low = p.getLow();
         Value pv = arith::ConstantOp::create(b, l, p.getValue());
         // Index pairs are (iv, dim) so one callback serves every dimension.
+        // A dimension without padding reads the source at the output index
+        // itself (no clamp, no bounds test), which keeps an unpadded
+        // innermost dimension contiguous for the vectorizer.
+        auto padded = [&](int64_t d) { return type.getShape()[d] != in.getShape()[d] || low[d] != 0; };
         auto index = [&](OpBuilder &nb, Location nl, ValueRange v) -> Value {
           int64_t d = cast<arith::ConstantIndexOp>(v[1].getDefiningOp()).value();
+          if (!padded(d))
+            return v[0];
           Value lo = arith::ConstantIndexOp::create(nb, nl, low[d]);
           Value s = arith::SubIOp::create(nb, nl, v[0], lo);
           Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
@@ -641,6 +650,8 @@ FailureOr<Value> cpu::lowerStructured(OpBuilder &b, Operation *op, bool &handled
         auto inBounds = [&](OpBuilder &nb, Location nl, ValueRange ivs) -> Value {
           Value ok = arith::ConstantIntOp::create(nb, nl, 1, 1);
           for (int64_t d = 0; d < in.getRank(); ++d) {
+            if (!padded(d))
+              continue;
             Value lo = arith::ConstantIndexOp::create(nb, nl, low[d]);
             Value hi = arith::ConstantIndexOp::create(nb, nl, low[d] + in.getShape()[d]);
             Value ge = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sge, ivs[d], lo);
@@ -649,7 +660,9 @@ FailureOr<Value> cpu::lowerStructured(OpBuilder &b, Operation *op, bool &handled
           }
           return ok;
         };
-        return gatherGeneric(b, l, type, p.getInput(), index, inBounds, pv);
+        int64_t last = type.getRank() - 1;
+        return gatherGeneric(b, l, type, p.getInput(), index, inBounds, pv,
+                             /*rowContiguous=*/last >= 0 && !padded(last));
       })
       .Case([&](SliceOp s) -> FailureOr<Value> {
         ArrayRef<int64_t> starts = s.getStarts(), steps = s.getSteps();
@@ -659,7 +672,9 @@ FailureOr<Value> cpu::lowerStructured(OpBuilder &b, Operation *op, bool &handled
           Value sp = arith::ConstantIndexOp::create(nb, nl, steps[d]);
           return arith::AddIOp::create(nb, nl, st, arith::MulIOp::create(nb, nl, v[0], sp));
         };
-        return gatherGeneric(b, l, s.getType(), s.getInput(), index, nullptr, Value());
+        int64_t last = s.getType().getRank() - 1;
+        return gatherGeneric(b, l, s.getType(), s.getInput(), index, nullptr, Value(),
+                             /*rowContiguous=*/last >= 0 && steps[last] == 1);
       })
       .Case([&](BatchNormOp bn) -> FailureOr<Value> {
         return bn.emitError("batch_norm must be decomposed before lowering");

@@ -38,6 +38,11 @@ inline constexpr llvm::StringLiteral kWorkgroupCountAttr = "weft.workgroup_count
 inline constexpr llvm::StringLiteral kScratchSizeAttr = "weft.scratch_size";
 /// Unit attribute marking outlined dispatch functions.
 inline constexpr llvm::StringLiteral kDispatchFnAttr = "weft.dispatch_fn";
+/// On a gather-style linalg.generic (pad, slice) whose innermost source
+/// index is the innermost loop index plus a constant: each output row reads
+/// one contiguous source row, so weft-cpu-tile-contractions vectorizes it
+/// row by row.
+inline constexpr llvm::StringLiteral kRowGatherAttr = "weft.row_gather";
 
 struct CpuPipelineOptions {
   std::string modelName = "model";

@@ -289,10 +289,61 @@ struct TileContractionsPass
     return success();
   }
 
+  /// A row gather (pad, slice; see kRowGatherAttr) is tiled to one output
+  /// row at a time and vectorized: each row is one contiguous vector read of
+  /// the source (at clamped outer indices) and, for a pad, a select against
+  /// the pad value. Rows longer than 256 elements are split by a divisor
+  /// that is a multiple of the vector width; a row that has none stays
+  /// scalar (correct, only slower).
+  void vectorizeRowGather(RewriterBase &rw, linalg::GenericOp op, int64_t vectorWidth) {
+    Type element = cast<ShapedType>(op->getResult(0).getType()).getElementType();
+    if (element.isInteger(1) || !element.isIntOrFloat())
+      return;
+    SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+    if (bounds.empty() || ShapedType::isDynamicShape(bounds))
+      return;
+    constexpr int64_t kMaxRow = 256;
+    int64_t row = bounds.back();
+    if (row > kMaxRow) {
+      int64_t best = 0;
+      for (int64_t c = vectorWidth; c <= kMaxRow; c += vectorWidth)
+        if (row % c == 0)
+          best = c;
+      if (!best)
+        return;
+      row = best;
+    }
+    SmallVector<int64_t> sizes(bounds.size(), 1);
+    sizes.back() = row;
+    linalg::LinalgOp current = op;
+    if (sizes != bounds) {
+      FailureOr<scf::SCFTilingResult> r = tileWith(rw, op, sizes);
+      if (failed(r))
+        return;
+      current = cast<linalg::LinalgOp>(r->tiledOps.back());
+    }
+    rw.setInsertionPoint(current);
+    FailureOr<linalg::VectorizationResult> v = linalg::vectorize(
+        rw, current, /*inputVectorSizes=*/{}, /*inputScalableVecDims=*/{},
+        /*vectorizeNDExtract=*/true);
+    if (succeeded(v))
+      rw.replaceOp(current, v->replacements);
+  }
+
   void runOnOperation() override {
     func::FuncOp fn = getOperation();
     if (!fn->hasAttr(kDispatchFnAttr))
       return;
+    {
+      SmallVector<linalg::GenericOp> gathers;
+      fn.walk([&](linalg::GenericOp op) {
+        if (op->hasAttr(kRowGatherAttr) && op.hasPureTensorSemantics())
+          gathers.push_back(op);
+      });
+      IRRewriter rw(&getContext());
+      for (linalg::GenericOp op : gathers)
+        vectorizeRowGather(rw, op, vectorWidth);
+    }
     TargetInfo target;
     target.vectorWidth = vectorWidth;
     target.vectorRegisters = vectorRegisters;

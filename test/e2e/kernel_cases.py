@@ -179,6 +179,20 @@ def matmul_cases():
     # No C at all, alpha only.
     c = Case("gemm_alpha_noC_4x24x64")
     yield c.finish(c.node("Gemm", [c.input((4, 24)), c.weight((24, 64), 24)], alpha=2.0))
+    # A classifier: N = 1000 computes 1024 padded columns (a 1x1 blocked
+    # conv with the bias) and keeps 1000; a [1, N] C and no C take the same
+    # route, a non-constant C keeps a padded gemm.
+    c = Case("gemm_classifier_1x64x1000")
+    yield c.finish(c.node("Gemm", [c.input((1, 64)), c.weight((1000, 64), 64),
+                                   c.weight((1000,), 64)], transB=1))
+    c = Case("gemm_bias_row_3x40x100")
+    yield c.finish(c.node("Gemm", [c.input((3, 40)), c.weight((40, 100), 40),
+                                   c.weight((1, 100), 40)]))
+    c = Case("gemm_noC_2x33x50")
+    yield c.finish(c.node("Gemm", [c.input((2, 33)), c.weight((33, 50), 33)]))
+    c = Case("gemm_input_C_3x16x40")
+    yield c.finish(c.node("Gemm", [c.input((3, 16)), c.weight((16, 40), 16),
+                                   c.input((3, 40))]))
 
 
 def conv_cases():

@@ -141,3 +141,43 @@ func.func @matmul_left_alone(%a: tensor<4x8xf32>, %b: tensor<8x16xf32>) -> (tens
   %1 = weft.matmul %a, %c : (tensor<4x8xf32>, tensor<8x12xf32>) -> tensor<4x12xf32>
   return %0, %1 : tensor<4x16xf32>, tensor<4x12xf32>
 }
+
+// -----
+
+// A gemm by a constant whose N (20) is not a multiple of the vector width
+// (16 with filter-block=32) computes 32 columns and slices 20: as a plain
+// A * B + bias it becomes a 1x1 blocked conv whose bias gains zeros.
+// CHECK-LABEL: func.func @gemm_padded
+// CHECK: weft.gemm
+// MM-LABEL: func.func @gemm_padded
+// MM-DAG: %[[BIAS:.*]] = weft.constant dense<[5.000000e-01, {{(5.000000e-01, )+(0.000000e\+00, )+}}0.000000e+00]> : tensor<32xf32>
+// MM-DAG: weft.constant dense<{{\[\[\[\[\[}}1.000000e+00, {{.*}}, 2.000000e+01, {{(0.000000e\+00, )+}}0.000000e+00], [2.100000e+01, {{.*}}, 4.000000e+01, {{(0.000000e\+00, )+}}0.000000e+00]]]]]> : tensor<1x1x1x2x32xf32>
+// MM-DAG: %[[X:.*]] = weft.reshape %{{.*}} : (tensor<1x2xf32>) -> tensor<1x1x1x2xf32>
+// MM: %[[C:.*]] = weft.conv %[[X]], %{{.*}}, %{{.*}} {channels_last, {{.*}}} : (tensor<1x1x1x2xf32>, tensor<1x1x1x2x32xf32>, tensor<32xf32>) -> tensor<1x1x1x1x32xf32>
+// MM: %[[W:.*]] = weft.reshape %[[C]] : (tensor<1x1x1x1x32xf32>) -> tensor<1x32xf32>
+// MM: weft.slice %[[W]] {sizes = array<i64: 1, 20>, starts = array<i64: 0, 0>, steps = array<i64: 1, 1>} : (tensor<1x32xf32>) -> tensor<1x20xf32>
+// MM-NOT: weft.gemm
+// MM: return
+// With alpha = 2 it stays a gemm, on 32 columns of B, and is sliced.
+// MM-LABEL: func.func @gemm_padded_alpha
+// MM: %[[G:.*]] = weft.gemm %{{.*}}, %{{.*}} {alpha = 2.000000e+00 : f32{{.*}}} : (tensor<3x2xf32>, tensor<2x32xf32>) -> tensor<3x32xf32>
+// MM: weft.slice %[[G]] {sizes = array<i64: 3, 20>, {{.*}}} : (tensor<3x32xf32>) -> tensor<3x20xf32>
+// MM-LABEL: func.func @gemm_aligned
+// MM: weft.gemm %{{.*}}, %{{.*}} {{.*}} : (tensor<3x2xf32>, tensor<2x32xf32>) -> tensor<3x32xf32>
+// MM-NOT: weft.slice
+func.func @gemm_padded(%a: tensor<1x2xf32>) -> tensor<1x20xf32> {
+  %b = weft.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0], [21.0, 22.0, 23.0, 24.0, 25.0, 26.0, 27.0, 28.0, 29.0, 30.0, 31.0, 32.0, 33.0, 34.0, 35.0, 36.0, 37.0, 38.0, 39.0, 40.0]]> : tensor<2x20xf32>
+  %c = weft.constant dense<0.5> : tensor<20xf32>
+  %0 = weft.gemm %a, %b, %c {alpha = 1.0 : f32, beta = 1.0 : f32, trans_a = false, trans_b = false} : (tensor<1x2xf32>, tensor<2x20xf32>, tensor<20xf32>) -> tensor<1x20xf32>
+  return %0 : tensor<1x20xf32>
+}
+func.func @gemm_padded_alpha(%a: tensor<3x2xf32>) -> tensor<3x20xf32> {
+  %b = weft.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0], [21.0, 22.0, 23.0, 24.0, 25.0, 26.0, 27.0, 28.0, 29.0, 30.0, 31.0, 32.0, 33.0, 34.0, 35.0, 36.0, 37.0, 38.0, 39.0, 40.0]]> : tensor<2x20xf32>
+  %0 = weft.gemm %a, %b {alpha = 2.0 : f32, beta = 1.0 : f32, trans_a = false, trans_b = false} : (tensor<3x2xf32>, tensor<2x20xf32>) -> tensor<3x20xf32>
+  return %0 : tensor<3x20xf32>
+}
+func.func @gemm_aligned(%a: tensor<3x2xf32>) -> tensor<3x32xf32> {
+  %b = weft.constant dense<0.5> : tensor<2x32xf32>
+  %0 = weft.gemm %a, %b {alpha = 1.0 : f32, beta = 1.0 : f32, trans_a = false, trans_b = false} : (tensor<3x2xf32>, tensor<2x32xf32>) -> tensor<3x32xf32>
+  return %0 : tensor<3x32xf32>
+}

@@ -206,3 +206,38 @@ func.func private @conv_epilogue(%arg0: memref<1x3x10x8xf32>, %arg1: memref<3x3x
   bufferization.materialize_in_destination %r in restrict writable %arg4 : (tensor<1x1x8x32xf32>, memref<1x1x8x32xf32>) -> ()
   return
 }
+
+// -----
+
+// A row gather (a pad of rows) is computed one output row at a time: a
+// contiguous vector read of the source row at the clamped row index, and a
+// select against the pad value.
+// CHECK-LABEL: func.func @row_gather
+// CHECK: scf.for
+// CHECK: %[[ROW:.*]] = vector.transfer_read %{{.*}} {in_bounds = [true, true]} : tensor<2x5xf32>, vector<1x5xf32>
+// CHECK: arith.select %{{.*}}, %[[ROW]], %{{.*}} : vector<1x5xi1>, vector<1x5xf32>
+// CHECK: vector.transfer_write
+// CHECK-NOT: linalg.generic
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @row_gather(%src: tensor<2x5xf32>) -> tensor<4x5xf32> attributes {weft.dispatch_fn} {
+  %pv = arith.constant 2.0 : f32
+  %e = tensor.empty() : tensor<4x5xf32>
+  %r = linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel"]} outs(%e : tensor<4x5xf32>) attrs = {weft.row_gather} {
+  ^bb0(%out: f32):
+    %i = linalg.index 0 : index
+    %j = linalg.index 1 : index
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c3 = arith.constant 3 : index
+    %s = arith.subi %i, %c1 : index
+    %lo = arith.maxsi %s, %c0 : index
+    %row = arith.minsi %lo, %c1 : index
+    %v = tensor.extract %src[%row, %j] : tensor<2x5xf32>
+    %ge = arith.cmpi sge, %i, %c1 : index
+    %lt = arith.cmpi slt, %i, %c3 : index
+    %in = arith.andi %ge, %lt : i1
+    %sel = arith.select %in, %v, %pv : f32
+    linalg.yield %sel : f32
+  } -> tensor<4x5xf32>
+  return %r : tensor<4x5xf32>
+}

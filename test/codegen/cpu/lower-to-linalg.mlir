@@ -315,15 +315,20 @@ func.func @transpose(%x: tensor<2x3x4xf32>) -> tensor<4x2x3xf32> {
 // CHECK: %[[S0:.*]] = tensor.insert_slice %{{.*}} into %[[E]][0, 0] [2, 3] [1, 1]
 // CHECK: tensor.insert_slice %{{.*}} into %[[S0]][0, 3] [2, 5] [1, 1]
 // CHECK: weft.dispatch
+// The pad reads its unpadded inner dimension at the output index itself, so
+// each output row is one contiguous source row (weft.row_gather); the slice
+// with a negative step is not.
 // CHECK: %[[PV:.*]] = arith.constant 2.000000e+00 : f32
-// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<4x5xf32>)
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<4x5xf32>) attrs = {weft.row_gather}
 // CHECK: linalg.index 0
-// CHECK: tensor.extract
+// CHECK: %[[J:.*]] = linalg.index 1
+// CHECK: tensor.extract %{{.*}}[%{{.*}}, %[[J]]]
 // CHECK: arith.cmpi sge
 // CHECK: arith.cmpi slt
+// CHECK-NOT: arith.cmpi
 // CHECK: arith.select %{{.*}}, %{{.*}}, %[[PV]] : f32
 // CHECK: weft.dispatch
-// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<2x2xf32>)
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<2x2xf32>) {
 // CHECK: %[[STEP:.*]] = arith.constant -2 : index
 // CHECK: arith.muli %{{.*}}, %[[STEP]] : index
 // CHECK: tensor.extract
