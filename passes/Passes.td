@@ -119,7 +119,11 @@ def PlanMemory : Pass<"weft-plan-memory", "mlir::func::FuncOp"> {
   let description = [{
     Walks the dispatches in program order, computes each intermediate's live
     range (extended through reshape aliases), and packs the buffers greedily,
-    largest first, into the lowest offset that no live buffer overlaps.
+    each into the lowest offset (first fit) or the tightest gap (best fit)
+    that no live buffer overlaps; it tries largest-first, longest-lived-first
+    and largest size x lifetime first, with both placements (graphs of more
+    than 4096 buffers: largest-first first fit only), and keeps the
+    smallest arena.
     Results returned by the function are written straight into the caller's
     output buffers and get offset -1.
 

@@ -9,6 +9,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/DenseMap.h"
+#include <limits>
 
 namespace weft {
 #define GEN_PASS_DEF_PLANMEMORY
@@ -73,29 +74,81 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
       }
     }
 
-    // Largest first, each at the lowest offset free over its live range.
-    std::vector<Buffer *> order;
-    for (Buffer &b : buffers)
-      order.push_back(&b);
-    llvm::stable_sort(order, [](Buffer *a, Buffer *b) { return a->size > b->size; });
-    std::vector<Buffer *> placed;
-    int64_t arenaSize = 0;
-    for (Buffer *b : order) {
+    // Greedy packing: buffers in a given order, each at the lowest offset
+    // (first fit) or in the tightest gap (best fit) that is free over its
+    // live range. No single order is best for every graph (ResNet-50 packs
+    // to 1.11x its lower bound largest-first), so a few orders are tried and
+    // the smallest arena kept; large graphs try only largest-first first
+    // fit, which keeps planning quadratic with a small constant.
+    auto pack = [&](ArrayRef<Buffer *> order, bool bestFit,
+                    std::vector<int64_t> &offsetsOut) -> int64_t {
+      offsetsOut.assign(buffers.size(), -1);
+      std::vector<Buffer *> placed;
+      int64_t arena = 0;
       std::vector<std::pair<int64_t, int64_t>> busy;
-      for (Buffer *p : placed)
-        if (p->begin <= b->end && b->begin <= p->end)
-          busy.push_back({p->offset, p->offset + p->size});
-      llvm::sort(busy);
-      int64_t offset = 0;
-      for (auto [lo, hi] : busy) {
-        if (offset + b->size <= lo)
-          break;
-        offset = std::max(offset, hi);
+      for (Buffer *b : order) {
+        busy.clear();
+        for (Buffer *p : placed)
+          if (p->begin <= b->end && b->begin <= p->end)
+            busy.push_back({offsetsOut[p - buffers.data()],
+                            offsetsOut[p - buffers.data()] + p->size});
+        llvm::sort(busy);
+        int64_t offset = 0, best = -1, bestGap = std::numeric_limits<int64_t>::max();
+        for (auto [lo, hi] : busy) {
+          if (offset + b->size <= lo) {
+            if (!bestFit) {
+              best = offset;
+              break;
+            }
+            if (lo - offset < bestGap) {
+              bestGap = lo - offset;
+              best = offset;
+            }
+          }
+          offset = std::max(offset, hi);
+        }
+        if (best < 0)
+          best = offset; // above every busy range
+        offsetsOut[b - buffers.data()] = best;
+        placed.push_back(b);
+        arena = std::max(arena, best + b->size);
       }
-      b->offset = offset;
-      placed.push_back(b);
-      arenaSize = std::max(arenaSize, offset + b->size);
+      return arena;
+    };
+    std::vector<Buffer *> bySize;
+    for (Buffer &b : buffers)
+      bySize.push_back(&b);
+    llvm::stable_sort(bySize, [](Buffer *a, Buffer *b) { return a->size > b->size; });
+    SmallVector<std::vector<Buffer *>> orders = {bySize};
+    constexpr size_t kMaxSearched = 4096;
+    if (buffers.size() <= kMaxSearched) {
+      // Longest-lived first (ties: larger first), and size x lifetime.
+      std::vector<Buffer *> byLife = bySize, byArea = bySize;
+      llvm::stable_sort(byLife, [](Buffer *a, Buffer *b) {
+        return a->end - a->begin > b->end - b->begin;
+      });
+      llvm::stable_sort(byArea, [](Buffer *a, Buffer *b) {
+        return a->size * (a->end - a->begin + 1) > b->size * (b->end - b->begin + 1);
+      });
+      orders.push_back(std::move(byLife));
+      orders.push_back(std::move(byArea));
     }
+    int64_t arenaSize = std::numeric_limits<int64_t>::max();
+    std::vector<int64_t> trial, chosen;
+    for (const std::vector<Buffer *> &order : orders)
+      for (bool bestFit : {false, true}) {
+        if (bestFit && buffers.size() > kMaxSearched)
+          continue;
+        int64_t size = pack(order, bestFit, trial);
+        if (size < arenaSize) {
+          arenaSize = size;
+          chosen = trial;
+        }
+      }
+    if (buffers.empty())
+      arenaSize = 0;
+    for (auto [b, offset] : llvm::zip(buffers, chosen))
+      b.offset = offset;
 
     llvm::DenseMap<Value, int64_t> offsets;
     for (Buffer &b : buffers)

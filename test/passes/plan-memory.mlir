@@ -213,3 +213,41 @@ func.func @no_intermediates(%x: tensor<8xf32>) -> tensor<8xf32> {
   }
   return %0 : tensor<8xf32>
 }
+
+// -----
+
+// Largest-first first fit would put the 192-byte %3 above the 128-byte %1
+// hole it cannot use and need 384 bytes; the planner tries several orders
+// and placements and keeps the plan that meets the 320-byte lower bound.
+// CHECK-LABEL: func.func @orders
+// CHECK-SAME: attributes {weft.arena_lower_bound = 320 : i64, weft.arena_size = 320 : i64}
+func.func @orders(%x: tensor<48xf32>) -> tensor<16xf32> {
+  %0 = weft.dispatch(%x) : (tensor<48xf32>) -> tensor<48xf32> {
+  ^bb0(%a: tensor<48xf32>):
+    %r = weft.exp %a : tensor<48xf32>
+    weft.yield %r : tensor<48xf32>
+  }
+  %1 = weft.dispatch(%0) : (tensor<48xf32>) -> tensor<32xf32> {
+  ^bb0(%a: tensor<48xf32>):
+    %r = weft.slice %a {starts = array<i64: 0>, sizes = array<i64: 32>, steps = array<i64: 1>} : (tensor<48xf32>) -> tensor<32xf32>
+    weft.yield %r : tensor<32xf32>
+  }
+  %2 = weft.dispatch(%1) : (tensor<32xf32>) -> tensor<16xf32> {
+  ^bb0(%a: tensor<32xf32>):
+    %r = weft.slice %a {starts = array<i64: 0>, sizes = array<i64: 16>, steps = array<i64: 1>} : (tensor<32xf32>) -> tensor<16xf32>
+    weft.yield %r : tensor<16xf32>
+  }
+  %3 = weft.dispatch(%x) : (tensor<48xf32>) -> tensor<48xf32> {
+  ^bb0(%a: tensor<48xf32>):
+    %r = weft.neg %a : tensor<48xf32>
+    weft.yield %r : tensor<48xf32>
+  }
+  %4:2 = weft.dispatch(%2, %3) : (tensor<16xf32>, tensor<48xf32>) -> (tensor<16xf32>, tensor<16xf32>) {
+  ^bb0(%a: tensor<16xf32>, %b: tensor<48xf32>):
+    %e = weft.exp %a : tensor<16xf32>
+    %s = weft.slice %b {starts = array<i64: 0>, sizes = array<i64: 16>, steps = array<i64: 1>} : (tensor<48xf32>) -> tensor<16xf32>
+    %r = weft.add %e, %s : (tensor<16xf32>, tensor<16xf32>) -> tensor<16xf32>
+    weft.yield %e, %r : tensor<16xf32>, tensor<16xf32>
+  }
+  return %4#1 : tensor<16xf32>
+}
