@@ -104,6 +104,17 @@ struct ConvToChannelsLast : OpRewritePattern<ConvOp> {
   }
 };
 
+/// `values` ([rows, n], row-major) with `to - n` zero columns appended.
+DenseElementsAttr padColumns(DenseElementsAttr values, int64_t rows, int64_t n, int64_t to) {
+  SmallVector<float> out(rows * to, 0.0f);
+  auto in = values.getValues<float>();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < n; ++c)
+      out[r * to + c] = values.isSplat() ? values.getSplatValue<float>() : in[r * n + c];
+  return DenseElementsAttr::get(
+      RankedTensorType::get({rows, to}, values.getElementType()), ArrayRef<float>(out));
+}
+
 /// matmul(a [.., M, K], constant b [K, N]) -> a 1x1 channels-last
 /// convolution with a blocked filter over one image row of M columns:
 /// reshape(conv_cl(reshape(a) [1, 1, M, K], b' [N/B, 1, 1, K, B])) with b
@@ -111,7 +122,8 @@ struct ConvToChannelsLast : OpRewritePattern<ConvOp> {
 /// K x B filter panel; B's own rows are a whole row of N apart, and read
 /// down a column block their cache lines compete for the same L1 sets. The
 /// convolution kernels (register tiles, fused epilogues, workgroup splits
-/// by filter blocks) serve it unchanged.
+/// by filter blocks) serve it unchanged. When no block divides N, b gains
+/// zero columns at compile time and a slice keeps the first N.
 struct MatMulToBlockedConv : OpRewritePattern<MatMulOp> {
   MatMulToBlockedConv(MLIRContext *ctx, int64_t filterBlock)
       : OpRewritePattern(ctx), filterBlock(filterBlock) {}
@@ -131,34 +143,48 @@ struct MatMulToBlockedConv : OpRewritePattern<MatMulOp> {
         block = bl;
         break;
       }
-    if (!block || m < 1)
+    if (m < 1)
       return failure();
+    // No block divides N: B gains zero columns up to a multiple of the
+    // vector width (two when that adds at most 1/16), and a slice keeps N.
+    Value weights = op.getRhs();
+    int64_t padded = n;
+    if (!block) {
+      int64_t vw = filterBlock / 2;
+      auto values = dyn_cast<DenseElementsAttr>(op.getRhs().getDefiningOp<ConstantOp>().getValue());
+      if (vw < 2 || n <= vw || !values)
+        return failure();
+      int64_t wide = llvm::alignTo(n, filterBlock);
+      padded = (wide - n) * 16 <= n ? wide : llvm::alignTo(n, vw);
+      block = padded % filterBlock == 0 ? filterBlock : vw;
+      weights = ConstantOp::create(rw, op.getRhs().getLoc(), padColumns(values, k, n, padded));
+    }
     Location loc = op.getLoc();
     Value x = ReshapeOp::create(rw, loc, withShape(a, {1, 1, m, k}), op.getLhs());
     // [K, N] -> [K, N/B, B] -> [N/B, K, B] -> [N/B, 1, 1, K, B].
-    Value split = ReshapeOp::create(rw, loc, withShape(b, {k, n / block, block}), op.getRhs());
+    Value split = ReshapeOp::create(rw, loc, withShape(b, {k, padded / block, block}), weights);
     Value panels = transpose(rw, loc, split, {1, 0, 2});
     Value filter =
-        ReshapeOp::create(rw, loc, withShape(b, {n / block, 1, 1, k, block}), panels);
+        ReshapeOp::create(rw, loc, withShape(b, {padded / block, 1, 1, k, block}), panels);
     Value conv = ConvOp::create(rw, loc, x, filter, Value(), rw.getDenseI64ArrayAttr({1, 1}),
                                 rw.getDenseI64ArrayAttr({1, 1}),
                                 rw.getDenseI64ArrayAttr({0, 0, 0, 0}),
                                 rw.getI64IntegerAttr(1), rw.getUnitAttr());
-    rw.replaceOpWithNewOp<ReshapeOp>(op, op.getType(), conv);
+    auto type = cast<RankedTensorType>(op.getType());
+    if (padded == n) {
+      rw.replaceOpWithNewOp<ReshapeOp>(op, type, conv);
+      return success();
+    }
+    SmallVector<int64_t> wideShape(type.getShape());
+    wideShape.back() = padded;
+    Value wide = ReshapeOp::create(rw, loc, withShape(type, wideShape), conv);
+    SmallVector<int64_t> zeros(type.getRank(), 0), ones(type.getRank(), 1);
+    rw.replaceOpWithNewOp<SliceOp>(op, type, wide, rw.getDenseI64ArrayAttr(zeros),
+                                   rw.getDenseI64ArrayAttr(type.getShape()),
+                                   rw.getDenseI64ArrayAttr(ones));
     return success();
   }
 };
-
-/// `values` ([rows, n], row-major) with `to - n` zero columns appended.
-DenseElementsAttr padColumns(DenseElementsAttr values, int64_t rows, int64_t n, int64_t to) {
-  SmallVector<float> out(rows * to, 0.0f);
-  auto in = values.getValues<float>();
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < n; ++c)
-      out[r * to + c] = values.isSplat() ? values.getSplatValue<float>() : in[r * n + c];
-  return DenseElementsAttr::get(
-      RankedTensorType::get({rows, to}, values.getElementType()), ArrayRef<float>(out));
-}
 
 /// gemm(A, B[K, N], C) with a constant f32 B whose N is not a multiple of
 /// the vector width: B (and a constant C with N columns) gain zero columns

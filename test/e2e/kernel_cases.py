@@ -147,14 +147,17 @@ def pool_case(name, shape, op, k, stride, pads=0, **attrs):
 
 
 def matmul_cases():
-    # (M, K, N): N = 16, 32, 48, 80, 160 take the vector path, 1, 17, 33 the
-    # scalar one; M and K are 1, prime, or odd multiples past a tile.
+    # (M, K, N): N = 16, 32, 48, 80, 160 take the vector path, 17 and 33
+    # compute 32 and 48 zero-padded columns and slice, 1 and 15 stay
+    # scalar; M and K are 1, prime, or odd multiples past a tile.
     for m, k, n in [(1, 1, 1), (1, 7, 16), (7, 13, 32), (13, 64, 48), (31, 97, 80),
                     (64, 130, 33), (17, 256, 160), (3, 5, 17), (5, 3, 15), (2, 33, 64)]:
         yield matmul_case(f"matmul_{m}x{k}x{n}", m, k, n)
 
     c = Case("matmul_batched_2x9x40_w40x32")
     yield c.finish(c.node("MatMul", [c.input((2, 9, 40)), c.weight((40, 32), 40)]))
+    c = Case("matmul_batched_2x9x40_w40x100")
+    yield c.finish(c.node("MatMul", [c.input((2, 9, 40)), c.weight((40, 100), 40)]))
     c = Case("matmul_batched_2x9x40_w2x40x32")
     yield c.finish(c.node("MatMul", [c.input((2, 9, 40)), c.weight((2, 40, 32), 40)]))
     # Both operands are graph inputs (no constant weight to pre-pack).

@@ -181,3 +181,18 @@ func.func @gemm_aligned(%a: tensor<3x2xf32>) -> tensor<3x32xf32> {
   %0 = weft.gemm %a, %b {alpha = 1.0 : f32, beta = 1.0 : f32, trans_a = false, trans_b = false} : (tensor<3x2xf32>, tensor<2x32xf32>) -> tensor<3x32xf32>
   return %0 : tensor<3x32xf32>
 }
+
+// -----
+
+// A matmul by a constant whose N (40) no block divides computes 48 columns
+// (three 16-column panels, B padded with zeros) and slices 40.
+// MM-LABEL: func.func @matmul_padded
+// MM: %[[C:.*]] = weft.conv %{{.*}}, %{{.*}} {channels_last, {{.*}}} : (tensor<1x1x6x8xf32>, tensor<3x1x1x8x16xf32>) -> tensor<1x1x6x3x16xf32>
+// MM: %[[W:.*]] = weft.reshape %[[C]] : (tensor<1x1x6x3x16xf32>) -> tensor<2x3x48xf32>
+// MM: weft.slice %[[W]] {sizes = array<i64: 2, 3, 40>, starts = array<i64: 0, 0, 0>, steps = array<i64: 1, 1, 1>} : (tensor<2x3x48xf32>) -> tensor<2x3x40xf32>
+// MM-NOT: weft.matmul
+func.func @matmul_padded(%a: tensor<2x3x8xf32>) -> tensor<2x3x40xf32> {
+  %b = weft.constant dense<0.5> : tensor<8x40xf32>
+  %0 = weft.matmul %a, %b : (tensor<2x3x8xf32>, tensor<8x40xf32>) -> tensor<2x3x40xf32>
+  return %0 : tensor<2x3x40xf32>
+}
