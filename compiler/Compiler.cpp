@@ -359,6 +359,10 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
   describeTarget(*tm, o.cpu == "native", cpuOptions);
   cpuOptions.modelName = name;
   cpuOptions.targetWorkgroups = o.targetWorkgroups;
+  if (o.alignment < 16 || o.alignment > 4096 || !llvm::isPowerOf2_64(o.alignment))
+    return fail(ctx, "invalid --alignment " + std::to_string(o.alignment) +
+                         ": it must be a power of two from 16 to 4096");
+  cpuOptions.alignment = o.alignment;
 
   if (failed(runStage(module, o, "1-graph", [&](PassManager &pm) {
         pm.addPass(createCanonicalizerPass());
@@ -373,7 +377,9 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
         FormDispatchesOptions dispatches;
         dispatches.explainFusion = o.explainFusion;
         pm.addNestedPass<func::FuncOp>(createFormDispatches(dispatches));
-        pm.addNestedPass<func::FuncOp>(createPlanMemory());
+        PlanMemoryOptions memory;
+        memory.alignment = o.alignment;
+        pm.addNestedPass<func::FuncOp>(createPlanMemory(memory));
       })))
     return failure();
   if (o.explainFusion)
@@ -398,6 +404,7 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
   FailureOr<ModelDesc> desc = describeModel(module);
   if (failed(desc))
     return failure();
+  desc->arenaAlignment = o.alignment;
   if (o.memoryReport || o.explainFusion) {
     double ratio = desc->arenaLowerBound
                        ? (double)desc->arenaTensors / (double)desc->arenaLowerBound

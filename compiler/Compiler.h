@@ -36,6 +36,9 @@ struct CompileOptions {
   std::string dumpIrDir;   ///< IR after every pass, one tree per stage
   std::string runtimeLibDir; ///< where libweft_runtime.so lives (for --emit=lib)
   int64_t targetWorkgroups = 32;
+  /// Byte alignment of every arena buffer, workgroup temporary and embedded
+  /// weight, and of the arena itself: a power of two from 16 to 4096.
+  int64_t alignment = 64;
   Sanitizer sanitize = Sanitizer::None;
   bool memoryReport = false; ///< print the arena's make-up to stderr
   /// Print every dispatch with the ONNX nodes it holds and why each

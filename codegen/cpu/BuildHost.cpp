@@ -171,7 +171,7 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
         auto global = LLVM::GlobalOp::create(
             gb, cst.getLoc(), LLVM::LLVMArrayType::get(type.getElementType(), type.getNumElements()),
             /*isConstant=*/true, LLVM::Linkage::Private, name, dense.reshape(flat),
-            /*alignment=*/64);
+            /*alignment=*/alignment);
         address[cst] = LLVM::AddressOfOp::create(hb, loc, global);
         (void)flat;
         continue;

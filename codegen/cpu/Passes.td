@@ -182,7 +182,8 @@ def PlanScratch : Pass<"weft-cpu-plan-scratch", "mlir::func::FuncOp"> {
     whose stack Weft does not size, and a temporary can be as large as a
     whole output (a depthwise convolution, a keepdims reduction), so no
     kernel keeps one on the stack. Every alloca of a dispatch function gets
-    a 64-byte aligned offset in a per-workgroup block; the function gets one
+    an offset aligned to `alignment` in a per-workgroup block (whose size is
+    a multiple of it); the function gets one
     more buffer argument, `memref<Sxi8>` with S = workgroups x block bytes,
     placed before the workgroup id, and each alloca becomes a `memref.view`
     at `workgroup_id * block + offset`. `weft.scratch_size` records S; the
@@ -208,6 +209,10 @@ def PlanScratch : Pass<"weft-cpu-plan-scratch", "mlir::func::FuncOp"> {
     }
     ```
   }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", "64",
+           "Byte alignment of every temporary (the arena's alignment)">
+  ];
   let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
 }
 
@@ -224,7 +229,9 @@ def BuildHost : Pass<"weft-cpu-build-host", "mlir::ModuleOp"> {
   }];
   let options = [
     Option<"modelName", "model-name", "std::string", "\"model\"",
-           "Prefix of the emitted symbols">
+           "Prefix of the emitted symbols">,
+    Option<"alignment", "alignment", "int64_t", "64",
+           "Byte alignment of the embedded weights">
   ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }

@@ -58,10 +58,13 @@ void cpu::buildCpuCodegenPipeline(OpPassManager &pm, const CpuPipelineOptions &o
   TileAndVectorizeOptions vectorize;
   vectorize.vectorWidth = o.vectorWidth;
   pm.addNestedPass<func::FuncOp>(createTileAndVectorize(vectorize));
-  pm.addNestedPass<func::FuncOp>(createPlanScratch());
+  PlanScratchOptions scratch;
+  scratch.alignment = o.alignment;
+  pm.addNestedPass<func::FuncOp>(createPlanScratch(scratch));
 
   BuildHostOptions hostOptions;
   hostOptions.modelName = o.modelName;
+  hostOptions.alignment = o.alignment;
   pm.addPass(createBuildHost(hostOptions));
 
   // Per-function lowering runs on all threads; only what needs the module

@@ -19,7 +19,6 @@ using namespace weft::cpu;
 
 namespace {
 
-constexpr int64_t kScratchAlignment = 64;
 /// Bound on one dispatch's scratch (all workgroups): planned memory, but a
 /// tensor this large in a temporary means a kernel strategy gone wrong.
 constexpr int64_t kMaxScratchBytes = int64_t(1) << 40;
@@ -27,6 +26,7 @@ constexpr int64_t kMaxScratchBytes = int64_t(1) << 40;
 int64_t alignTo(int64_t v, int64_t a) { return (v + a - 1) / a * a; }
 
 struct PlanScratchPass : weft::cpu::impl::PlanScratchBase<PlanScratchPass> {
+  using PlanScratchBase::PlanScratchBase;
   void runOnOperation() override {
     func::FuncOp fn = getOperation();
     if (!fn->hasAttr(kDispatchFnAttr))
@@ -51,7 +51,7 @@ struct PlanScratchPass : weft::cpu::impl::PlanScratchBase<PlanScratchPass> {
       unsigned bits = type.getElementType().getIntOrFloatBitWidth();
       int64_t bytes = type.getNumElements() * (int64_t)std::max(1u, bits / 8);
       offsets.push_back(block);
-      block = alignTo(block + std::max<int64_t>(bytes, 1), kScratchAlignment);
+      block = alignTo(block + std::max<int64_t>(bytes, 1), std::max<int64_t>(alignment, 1));
     }
     int64_t count = 1;
     if (auto c = fn->getAttrOfType<IntegerAttr>(kWorkgroupCountAttr))

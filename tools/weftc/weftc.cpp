@@ -59,6 +59,11 @@ static cl::opt<bool> explainFusion(
     cl::desc("Print every dispatch with the ONNX nodes it holds and why each neighbour "
              "stays apart, then the memory report (stderr)"),
     cl::init(false));
+static cl::opt<int64_t> alignment(
+    "alignment", cl::cat(weftcCategory),
+    cl::desc("Byte alignment of the arena, its buffers, workgroup temporaries and weights "
+             "(a power of two from 16 to 4096)"),
+    cl::init(64));
 static cl::opt<int64_t> workgroups("max-workgroups",
                                    cl::cat(weftcCategory), cl::desc("Upper bound on workgroups per dispatch"),
                                    cl::init(32));
@@ -82,6 +87,7 @@ int main(int argc, char **argv) {
   options.sanitize = sanitize;
   options.memoryReport = memoryReport;
   options.explainFusion = explainFusion;
+  options.alignment = alignment;
   if (target != "cpu") {
     errs() << "weftc: error: --target=" << target << " is not supported yet (only cpu)\n";
     return 1;
