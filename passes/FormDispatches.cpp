@@ -207,9 +207,11 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
       return "a reshape lies between them (reshapes are aliases and stay "
              "between dispatches)";
     ArrayRef<Operation *> producerGroup = groups[groupOf.lookup(producer)];
-    size_t users = 0;
+    // Distinct ops: an op that reads the value twice is one user.
+    llvm::SmallPtrSet<Operation *, 4> userOps;
     for (Value r : producer->getResults())
-      users += llvm::range_size(r.getUsers());
+      userOps.insert(r.getUsers().begin(), r.getUsers().end());
+    size_t users = userOps.size();
     if (isa<ConcatOp>(consumer)) {
       if (!llvm::all_of(producerGroup, isElementwiseLike))
         return "a concat takes in only elementwise producers, and " +
