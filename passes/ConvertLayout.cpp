@@ -115,6 +115,30 @@ DenseElementsAttr padColumns(DenseElementsAttr values, int64_t rows, int64_t n, 
       RankedTensorType::get({rows, to}, values.getElementType()), ArrayRef<float>(out));
 }
 
+/// The column count a constant B of N columns is padded to: a multiple of
+/// two vectors when that adds at most 1/16 of the work, else of one.
+int64_t paddedColumns(int64_t n, int64_t vectorWidth) {
+  int64_t wide = llvm::alignTo(n, 2 * vectorWidth);
+  return (wide - n) * 16 <= n ? wide : llvm::alignTo(n, vectorWidth);
+}
+
+/// a [.., K] (M rows in all) times the constant b [K, P] as a 1x1
+/// channels-last convolution over one image row of M columns, b re-laid as
+/// [P/block, 1, 1, K, block] (the transpose folds at compile time), with an
+/// optional bias [P]. The result is [1, 1, M, P/block, block].
+Value matmulAsBlockedConv(PatternRewriter &rw, Location loc, Value a, Value b, int64_t m,
+                          int64_t k, int64_t p, int64_t block, Value bias) {
+  Type f32 = rw.getF32Type();
+  Value x = ReshapeOp::create(rw, loc, RankedTensorType::get({1, 1, m, k}, f32), a);
+  Value split = ReshapeOp::create(rw, loc, RankedTensorType::get({k, p / block, block}, f32), b);
+  Value panels = transpose(rw, loc, split, {1, 0, 2});
+  Value filter = ReshapeOp::create(
+      rw, loc, RankedTensorType::get({p / block, 1, 1, k, block}, f32), panels);
+  return ConvOp::create(rw, loc, x, filter, bias, rw.getDenseI64ArrayAttr({1, 1}),
+                        rw.getDenseI64ArrayAttr({1, 1}), rw.getDenseI64ArrayAttr({0, 0, 0, 0}),
+                        rw.getI64IntegerAttr(1), rw.getUnitAttr());
+}
+
 /// matmul(a [.., M, K], constant b [K, N]) -> a 1x1 channels-last
 /// convolution with a blocked filter over one image row of M columns:
 /// reshape(conv_cl(reshape(a) [1, 1, M, K], b' [N/B, 1, 1, K, B])) with b
@@ -154,22 +178,13 @@ struct MatMulToBlockedConv : OpRewritePattern<MatMulOp> {
       auto values = dyn_cast<DenseElementsAttr>(op.getRhs().getDefiningOp<ConstantOp>().getValue());
       if (vw < 2 || n <= vw || !values)
         return failure();
-      int64_t wide = llvm::alignTo(n, filterBlock);
-      padded = (wide - n) * 16 <= n ? wide : llvm::alignTo(n, vw);
+      padded = paddedColumns(n, vw);
       block = padded % filterBlock == 0 ? filterBlock : vw;
       weights = ConstantOp::create(rw, op.getRhs().getLoc(), padColumns(values, k, n, padded));
     }
     Location loc = op.getLoc();
-    Value x = ReshapeOp::create(rw, loc, withShape(a, {1, 1, m, k}), op.getLhs());
-    // [K, N] -> [K, N/B, B] -> [N/B, K, B] -> [N/B, 1, 1, K, B].
-    Value split = ReshapeOp::create(rw, loc, withShape(b, {k, padded / block, block}), weights);
-    Value panels = transpose(rw, loc, split, {1, 0, 2});
-    Value filter =
-        ReshapeOp::create(rw, loc, withShape(b, {padded / block, 1, 1, k, block}), panels);
-    Value conv = ConvOp::create(rw, loc, x, filter, Value(), rw.getDenseI64ArrayAttr({1, 1}),
-                                rw.getDenseI64ArrayAttr({1, 1}),
-                                rw.getDenseI64ArrayAttr({0, 0, 0, 0}),
-                                rw.getI64IntegerAttr(1), rw.getUnitAttr());
+    Value conv =
+        matmulAsBlockedConv(rw, loc, op.getLhs(), weights, m, k, padded, block, Value());
     auto type = cast<RankedTensorType>(op.getType());
     if (padded == n) {
       rw.replaceOpWithNewOp<ReshapeOp>(op, type, conv);
@@ -210,8 +225,7 @@ struct PadGemmColumns : OpRewritePattern<GemmOp> {
     int64_t k = b.getShape()[0], n = b.getShape()[1], m = type.getShape()[0];
     if (n <= vectorWidth || n % vectorWidth == 0)
       return failure();
-    int64_t wide = llvm::alignTo(n, 2 * vectorWidth);
-    int64_t padded = (wide - n) * 16 <= n ? wide : llvm::alignTo(n, vectorWidth);
+    int64_t padded = paddedColumns(n, vectorWidth);
     auto weights = dyn_cast<DenseElementsAttr>(bConst.getValue());
     if (!weights)
       return failure();
@@ -240,17 +254,8 @@ struct PadGemmColumns : OpRewritePattern<GemmOp> {
     if (plain) {
       int64_t block = padded % (2 * vectorWidth) == 0 ? 2 * vectorWidth : vectorWidth;
       Location loc = op.getLoc();
-      Value x = ReshapeOp::create(rw, loc, RankedTensorType::get({1, 1, m, k}, f32), op.getA());
-      Value split = ReshapeOp::create(rw, loc, RankedTensorType::get({k, padded / block, block}, f32),
-                                      wideB);
-      Value panels = transpose(rw, loc, split, {1, 0, 2});
-      Value filter = ReshapeOp::create(
-          rw, loc, RankedTensorType::get({padded / block, 1, 1, k, block}, f32), panels);
       Value bias = c ? ReshapeOp::create(rw, loc, RankedTensorType::get({padded}, f32), c) : Value();
-      Value conv = ConvOp::create(rw, loc, x, filter, bias, rw.getDenseI64ArrayAttr({1, 1}),
-                                  rw.getDenseI64ArrayAttr({1, 1}),
-                                  rw.getDenseI64ArrayAttr({0, 0, 0, 0}), rw.getI64IntegerAttr(1),
-                                  rw.getUnitAttr());
+      Value conv = matmulAsBlockedConv(rw, loc, op.getA(), wideB, m, k, padded, block, bias);
       Value wide = ReshapeOp::create(rw, loc, RankedTensorType::get({m, padded}, f32), conv);
       rw.replaceOpWithNewOp<SliceOp>(op, type, wide, rw.getDenseI64ArrayAttr({0, 0}),
                                      rw.getDenseI64ArrayAttr({m, n}),
