@@ -25,6 +25,37 @@ int64_t maxRegisterRows(int64_t vectorsPerRow, const TargetInfo &target) {
   return std::max<int64_t>(1, (target.vectorRegisters - vectorsPerRow - 1) / vectorsPerRow);
 }
 
+/// The most of `columns` addresses, `strideBytes` apart, that fall in one
+/// set of an L1 cache whose ways each span 4 KiB (x86's L1 caches are
+/// virtually indexed within a page, whatever their size). A register tile
+/// whose input columns share a set beyond its ways misses on every step:
+/// 14 columns of a 1024-channel row, 4 KiB apart, ran at a third of the
+/// speed of 7.
+int64_t columnsPerSet(int64_t columns, int64_t strideBytes) {
+  constexpr int64_t kLine = 64, kSets = 4096 / kLine;
+  llvm::SmallVector<int64_t> count(kSets, 0);
+  int64_t most = 0;
+  for (int64_t j = 0; j < columns; ++j)
+    most = std::max(most, ++count[(j * strideBytes / kLine) % kSets]);
+  return most;
+}
+
+/// At most this many of a register tile's input columns may share an L1
+/// set: 8 ways, one kept for the filter stream.
+constexpr int64_t kMaxColumnsPerSet = 7;
+
+/// Estimated cycles of one reduction step of an mr x (nv vectors) register
+/// tile: the FMAs on two ports, the loads (mr broadcasts, nv filter
+/// vectors) on two ports, the FMA latency that each accumulator's chain
+/// waits for (about 4 cycles; 5 leaves a margin), and, when the filter
+/// panel does not stay in L1, its nv vectors at about 32 bytes a cycle
+/// from L2.
+double stepCycles(int64_t mr, int64_t nv, bool filterFromL2, const TargetInfo &target) {
+  double fma = mr * nv / 2.0, loads = (mr + nv) / 2.0, latency = 5.0;
+  double l2 = filterFromL2 ? nv * target.vectorWidth * 4 / 32.0 : 0.0;
+  return std::max({fma, loads, latency, l2});
+}
+
 /// `choices` without the values above `cap`.
 SmallVector<int64_t> capped(std::initializer_list<int64_t> choices, int64_t cap) {
   SmallVector<int64_t> r;
@@ -108,12 +139,17 @@ std::optional<ConvTiles> weft::cpu::chooseConvTiles(linalg::LinalgOp op,
   // or depthwise (n, oh, ow, c, kh, kw).
   int64_t ow = bounds[2], vw = target.vectorWidth;
   int64_t channels = t.blocked ? bounds[4] : bounds[3];
+  // The input's columns that one tile reads are strideW * C elements apart.
+  if (t.blocked) {
+    t.strideW = op->getAttrOfType<DenseI64ArrayAttr>(kBlockedConvAttr).asArrayRef()[1];
+  } else {
+    auto strides = op->getAttrOfType<DenseIntElementsAttr>("strides");
+    t.strideW = strides ? strides.getValues<int64_t>()[1] : 1;
+  }
+  auto inputType = cast<ShapedType>(op.getDpsInputOperand(0)->get().getType());
+  int64_t columnBytes = t.strideW * inputType.getDimSize(3) * 4;
   // Register tile width: two vectors or one (a blocked filter's block must
-  // be a multiple of it; a block of half a vector is its own tile). Each
-  // candidate takes the most output columns whose accumulators fit, and the
-  // one that keeps the FMA units busiest wins: enough independent
-  // accumulators to cover the FMA latency (about 8 in flight), and no more
-  // loads per step (mr broadcasts + nr / vw filter vectors) than FMAs.
+  // be a multiple of it; a block of half a vector is its own tile).
   SmallVector<int64_t> widths;
   if (t.blocked) {
     if (channels > 2 * vw || (channels % vw != 0 && channels != vw / 2))
@@ -130,25 +166,35 @@ std::optional<ConvTiles> weft::cpu::chooseConvTiles(linalg::LinalgOp op,
       if (channels % (nv * vw) == 0)
         widths.push_back(nv * vw);
   }
-  double best = -1;
+  // The filter panel one tile streams (window x input channels x nr).
+  int64_t windowSteps = 1;
+  for (int64_t d = t.blocked ? 5 : 4; d < (int64_t)bounds.size(); ++d)
+    windowSteps *= bounds[d];
+  // Each width takes the column count (up to what fits the registers and
+  // the L1 sets) that covers a row's ow columns in the fewest cycles: whole
+  // tiles of mr columns and, when mr does not divide ow, one tile of the
+  // remainder (peeled, so every tile keeps a static shape). Cycles are per
+  // output channel, so widths compare too.
+  double bestCycles = 0;
   for (int64_t nr : widths) {
     int64_t nv = std::max<int64_t>(nr / vw, 1);
     int64_t maxMr = maxRegisterRows(nv, target);
-    int64_t mr = nv == 2 ? firstDivisor(ow, capped({8, 7, 6, 5, 4, 3, 2}, maxMr))
-                         : firstDivisor(ow, capped({14, 12, 8, 7, 6, 5, 4, 3, 2}, maxMr));
-    double fmas = double(mr * nv), loads = double(mr + nv);
-    double score = std::min(1.0, fmas / 8.0) * fmas / std::max(fmas, loads);
-    if (score > best + 1e-9) {
-      best = score;
-      t.nr = nr;
-      t.mr = mr;
+    bool filterFromL2 = windowSteps * nr * 4 > target.l1Bytes / 2;
+    SmallVector<int64_t> rows = nv == 2 ? capped({8, 7, 6, 5, 4, 3, 2, 1}, maxMr)
+                                        : capped({14, 12, 8, 7, 6, 5, 4, 3, 2, 1}, maxMr);
+    for (int64_t mr : rows) {
+      if (mr > ow || columnsPerSet(mr, columnBytes) > kMaxColumnsPerSet)
+        continue;
+      double cycles = (ow / mr) * stepCycles(mr, nv, filterFromL2, target);
+      if (ow % mr) // the peeled tile's own loop nest and code
+        cycles += stepCycles(ow % mr, nv, filterFromL2, target) + 0.5;
+      cycles /= nr;
+      if (bestCycles == 0 || cycles < bestCycles - 1e-9) {
+        bestCycles = cycles;
+        t.nr = nr;
+        t.mr = mr;
+      }
     }
-  }
-  if (t.blocked) {
-    t.strideW = op->getAttrOfType<DenseI64ArrayAttr>(kBlockedConvAttr).asArrayRef()[1];
-  } else {
-    auto strides = op->getAttrOfType<DenseIntElementsAttr>("strides");
-    t.strideW = strides ? strides.getValues<int64_t>()[1] : 1;
   }
   return t;
 }

@@ -59,11 +59,13 @@ std::optional<ContractionTiles> chooseContractionTiles(mlir::linalg::LinalgOp op
 struct ConvTiles {
   bool depthwise = false;
   bool blocked = false; ///< a kBlockedConvAttr generic (nr divides its filter block)
-  int64_t mr = 1, nr = 1;
+  int64_t mr = 1, nr = 1; ///< ow % mr columns, if any, are one peeled tile
   int64_t strideW = 1; ///< the input columns a tile reads are this far apart
 };
 
-/// The direct-convolution tiling of `op`, or std::nullopt when it is not a
+/// The direct-convolution tiling of `op` (the register tile that covers a
+/// row of output columns in the fewest estimated cycles, with at most 7 of
+/// its input columns in one L1 set), or std::nullopt when it is not a
 /// static f32 channels-last convolution whose channels fill whole vectors
 /// (a blocked filter's block may also be half of one).
 std::optional<ConvTiles> chooseConvTiles(mlir::linalg::LinalgOp op,

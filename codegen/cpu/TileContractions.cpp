@@ -148,6 +148,11 @@ struct TileContractionsPass
     tiling.setInterchange(order);
     scf::SCFTileAndFuseOptions options;
     options.setTilingOptions(tiling);
+    // A peeled epilogue reads the root through a slice of its own: merged
+    // with the tile's slice, the root becomes fusable again.
+    RewritePatternSet cleanup(rw.getContext());
+    tensor::populateMergeConsecutiveInsertExtractSlicePatterns(cleanup);
+    options.cleanupPatterns = FrozenRewritePatternSet(std::move(cleanup));
     options.setFusionControlFn(
         [&](tensor::ExtractSliceOp, OpResult producer,
             bool) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
@@ -176,15 +181,53 @@ struct TileContractionsPass
     return tiledRoot;
   }
 
+  /// Tiles a channels-last convolution (with its epilogue, if any) into
+  /// register tiles of t.mr columns. When t.mr does not divide the output
+  /// width, the epilogue (or, without one, the convolution) is first split
+  /// at the last whole tile, and the remaining columns become one tile of
+  /// their own: every tile keeps a static shape and vectorizes.
   LogicalResult tileConv(RewriterBase &rw, linalg::LinalgOp op, const ConvTiles &t,
                          SmallVectorImpl<Operation *> &epilogueTiles) {
+    int64_t ow = op.getStaticLoopRanges()[2];
+    linalg::GenericOp epilogue = epilogueOf(op);
+    if (ow % t.mr == 0)
+      return tileConvPart(rw, op, epilogue, t, t.mr, epilogueTiles);
+    Operation *target = epilogue ? epilogue.getOperation() : op.getOperation();
+    rw.setInsertionPoint(target);
+    auto [whole, rest] = linalg::splitOp(rw, cast<TilingInterface>(target), /*dimension=*/2,
+                                         rw.getIndexAttr(ow - ow % t.mr));
+    if (!whole || !rest)
+      return failure();
+    if (epilogue) {
+      // Both halves of the epilogue read slices of the one convolution; each
+      // fuses the tiles of it that it needs.
+      if (failed(tileConvPart(rw, op, cast<linalg::GenericOp>(whole.getOperation()), t, t.mr,
+                              epilogueTiles)) ||
+          failed(tileConvPart(rw, op, cast<linalg::GenericOp>(rest.getOperation()), t,
+                              ow % t.mr, epilogueTiles)))
+        return failure();
+      return success(); // the original is dead now; the cleanup erases it
+    }
+    if (failed(tileConvPart(rw, cast<linalg::LinalgOp>(whole.getOperation()), {}, t, t.mr,
+                            epilogueTiles)))
+      return failure();
+    return tileConvPart(rw, cast<linalg::LinalgOp>(rest.getOperation()), {}, t, ow % t.mr,
+                        epilogueTiles);
+  }
+
+  /// Tiles `op` (or, with an `epilogue`, the epilogue and the slices of
+  /// `op` it reads) into register tiles of `mr` columns, which must divide
+  /// its output width.
+  LogicalResult tileConvPart(RewriterBase &rw, linalg::LinalgOp op, linalg::GenericOp epilogue,
+                             const ConvTiles &t, int64_t mr,
+                             SmallVectorImpl<Operation *> &epilogueTiles) {
     int64_t nLoops = op.getNumLoops();
     // Parallel loops: (n, oh, ow, f) or, blocked, (n, oh, ow, fb, fi).
     int64_t nParallel = t.blocked ? 5 : 4;
     SmallVector<int64_t> sizes(nLoops, 0);
     sizes[0] = 1;
     sizes[1] = 1;
-    sizes[2] = t.mr;
+    sizes[2] = mr;
     sizes[3] = t.blocked ? 1 : t.nr;
     // Channels (a blocked filter's block and the part of it a tile covers)
     // outside rows and columns: one filter panel serves a whole row.
@@ -196,7 +239,7 @@ struct TileContractionsPass
     for (int64_t d = order.size(); d < nLoops; ++d)
       order.push_back(d);
     linalg::LinalgOp current;
-    if (linalg::GenericOp epilogue = epilogueOf(op)) {
+    if (epilogue) {
       FailureOr<linalg::LinalgOp> tiled = tileWithEpilogue(
           rw, op, epilogue, ArrayRef<int64_t>(sizes).take_front(nParallel),
           ArrayRef<int64_t>(order).take_front(nParallel), epilogueTiles);
@@ -233,13 +276,13 @@ struct TileContractionsPass
     // keeps a unit dimension is ambiguous to expand-strided-metadata.
     Value rows = tensor::ExtractSliceOp::create(
         rw, loc,
-        t.depthwise ? RankedTensorType::get({t.mr, cols}, f32)
-                    : RankedTensorType::get({t.mr}, f32),
+        t.depthwise ? RankedTensorType::get({mr, cols}, f32)
+                    : RankedTensorType::get({mr}, f32),
         in, SmallVector<OpFoldResult>(4, idx(0)),
-        SmallVector<OpFoldResult>{idx(1), idx(1), idx(t.mr), idx(cols)},
+        SmallVector<OpFoldResult>{idx(1), idx(1), idx(mr), idx(cols)},
         SmallVector<OpFoldResult>{idx(1), idx(1), idx(t.strideW), idx(1)});
     if (!t.depthwise)
-      rows = tensor::ExpandShapeOp::create(rw, loc, RankedTensorType::get({t.mr, 1}, f32),
+      rows = tensor::ExpandShapeOp::create(rw, loc, RankedTensorType::get({mr, 1}, f32),
                                            rows, ArrayRef<ReassociationIndices>{{0, 1}});
     auto filterType = cast<RankedTensorType>(filter.getType());
     SmallVector<OpFoldResult> filterSizes(filterType.getRank(), idx(1));
@@ -253,10 +296,10 @@ struct TileContractionsPass
         SmallVector<OpFoldResult>(filterType.getRank(), idx(1)));
     SmallVector<OpFoldResult> outOffsets(nParallel, idx(0));
     SmallVector<OpFoldResult> outSizes(nParallel, idx(1));
-    outSizes[2] = idx(t.mr);
+    outSizes[2] = idx(mr);
     outSizes.back() = idx(t.nr);
     SmallVector<OpFoldResult> unit(nParallel, idx(1));
-    auto accType = RankedTensorType::get({t.mr, t.nr}, f32);
+    auto accType = RankedTensorType::get({mr, t.nr}, f32);
     Value acc = tensor::ExtractSliceOp::create(rw, loc, accType, out, outOffsets, outSizes, unit);
     linalg::LinalgOp step;
     if (!t.depthwise) {

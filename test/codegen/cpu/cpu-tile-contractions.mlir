@@ -241,3 +241,76 @@ func.func @row_gather(%src: tensor<2x5xf32>) -> tensor<4x5xf32> attributes {weft
   } -> tensor<4x5xf32>
   return %r : tensor<4x5xf32>
 }
+
+// -----
+
+// With AVX2's 16 registers, 28 output columns take register tiles of 6
+// columns x 2 vectors (12 accumulators) and one peeled tile of the 4 columns
+// left; both have static shapes and vectorize.
+// AVX2-LABEL: func.func private @peeled
+// AVX2: vector.contract {{.*}} : vector<6x1xf32>, vector<1x16xf32> into vector<6x16xf32>
+// AVX2: vector.transfer_write {{.*}} : vector<6x16xf32>, tensor<1x1x6x1x16xf32>
+// AVX2: vector.contract {{.*}} : vector<4x1xf32>, vector<1x16xf32> into vector<4x16xf32>
+// AVX2: vector.transfer_write {{.*}} : vector<4x16xf32>, tensor<1x1x4x1x16xf32>
+// AVX2-NOT: linalg.generic
+// AVX2: return
+#px = affine_map<(n, oh, ow, fb, fi, kh, kw, c) -> (n, oh + kh, ow + kw, c)>
+#pw = affine_map<(n, oh, ow, fb, fi, kh, kw, c) -> (fb, kh, kw, c, fi)>
+#po = affine_map<(n, oh, ow, fb, fi, kh, kw, c) -> (n, oh, ow, fb, fi)>
+func.func private @peeled(%arg0: memref<1x1x28x16xf32>, %arg1: memref<2x1x1x16x16xf32>, %arg2: memref<1x1x28x2x16xf32>) attributes {weft.dispatch_fn, weft.workgroup_count = 1 : i64} {
+  %cst = arith.constant 0.000000e+00 : f32
+  %x = bufferization.to_tensor %arg0 restrict : memref<1x1x28x16xf32> to tensor<1x1x28x16xf32>
+  %w = bufferization.to_tensor %arg1 restrict : memref<2x1x1x16x16xf32> to tensor<2x1x1x16x16xf32>
+  %o = bufferization.to_tensor %arg2 restrict writable : memref<1x1x28x2x16xf32> to tensor<1x1x28x2x16xf32>
+  %f = linalg.fill ins(%cst : f32) outs(%o : tensor<1x1x28x2x16xf32>) -> tensor<1x1x28x2x16xf32>
+  %r = linalg.generic {indexing_maps = [#px, #pw, #po], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%x, %w : tensor<1x1x28x16xf32>, tensor<2x1x1x16x16xf32>) outs(%f : tensor<1x1x28x2x16xf32>) attrs = {weft.blocked_conv = array<i64: 1, 1>} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x1x28x2x16xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<1x1x28x2x16xf32>, memref<1x1x28x2x16xf32>) -> ()
+  return
+}
+
+// -----
+
+// The input columns of a 1024-channel row lie 4 KiB apart, in one L1 set:
+// a tile reads at most 7 of them (14 columns x 1 vector would miss on every
+// step). 14 columns become tiles of 5, 5 and a peeled 4, with the epilogue
+// (relu) on each tile's accumulator.
+// AVX2-LABEL: func.func private @set_conflict
+// AVX2-NOT: vector<14x8xf32>
+// AVX2: vector.contract {{.*}} into vector<5x16xf32>
+// AVX2: arith.maximumf {{.*}} : vector<5x16xf32>
+// AVX2: vector.transfer_write {{.*}} : vector<5x16xf32>, tensor<1x1x5x1x16xf32>
+// AVX2: vector.contract {{.*}} into vector<4x16xf32>
+// AVX2: arith.maximumf {{.*}} : vector<4x16xf32>
+// AVX2: vector.transfer_write {{.*}} : vector<4x16xf32>, tensor<1x1x4x1x16xf32>
+// AVX2-NOT: linalg.generic
+// AVX2: return
+#sx = affine_map<(n, oh, ow, fb, fi, kh, kw, c) -> (n, oh + kh, ow + kw, c)>
+#sw = affine_map<(n, oh, ow, fb, fi, kh, kw, c) -> (fb, kh, kw, c, fi)>
+#so = affine_map<(n, oh, ow, fb, fi, kh, kw, c) -> (n, oh, ow, fb, fi)>
+#sid = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
+func.func private @set_conflict(%arg0: memref<1x1x14x1024xf32>, %arg1: memref<1x1x1x1024x16xf32>, %arg2: memref<1x1x14x1x16xf32>) attributes {weft.dispatch_fn, weft.workgroup_count = 1 : i64} {
+  %cst = arith.constant 0.000000e+00 : f32
+  %x = bufferization.to_tensor %arg0 restrict : memref<1x1x14x1024xf32> to tensor<1x1x14x1024xf32>
+  %w = bufferization.to_tensor %arg1 restrict : memref<1x1x1x1024x16xf32> to tensor<1x1x1x1024x16xf32>
+  %o = bufferization.to_tensor %arg2 restrict writable : memref<1x1x14x1x16xf32> to tensor<1x1x14x1x16xf32>
+  %e = tensor.empty() : tensor<1x1x14x1x16xf32>
+  %f = linalg.fill ins(%cst : f32) outs(%e : tensor<1x1x14x1x16xf32>) -> tensor<1x1x14x1x16xf32>
+  %c = linalg.generic {indexing_maps = [#sx, #sw, #so], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%x, %w : tensor<1x1x14x1024xf32>, tensor<1x1x1x1024x16xf32>) outs(%f : tensor<1x1x14x1x16xf32>) attrs = {weft.blocked_conv = array<i64: 1, 1>} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x1x14x1x16xf32>
+  %r = linalg.generic {indexing_maps = [#sid, #sid], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%c : tensor<1x1x14x1x16xf32>) outs(%o : tensor<1x1x14x1x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %relu = arith.maximumf %in, %cst : f32
+    linalg.yield %relu : f32
+  } -> tensor<1x1x14x1x16xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<1x1x14x1x16xf32>, memref<1x1x14x1x16xf32>) -> ()
+  return
+}
