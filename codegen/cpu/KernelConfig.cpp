@@ -201,6 +201,18 @@ std::optional<ConvTiles> weft::cpu::chooseConvTiles(linalg::LinalgOp op,
   return t;
 }
 
+bool weft::cpu::flattensRows(linalg::LinalgOp op) {
+  auto strides = op->getAttrOfType<DenseI64ArrayAttr>(kBlockedConvAttr);
+  if (!strides || llvm::any_of(strides.asArrayRef(), [](int64_t s) { return s != 1; }))
+    return false;
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  auto input = cast<ShapedType>(op.getDpsInputOperand(0)->get().getType());
+  // Loops (n, oh, ow, fb, fi, kh, kw, c); input [N, H, W, C].
+  return bounds.size() == 8 && !ShapedType::isDynamicShape(bounds) && input.hasStaticShape() &&
+         bounds[5] == 1 && bounds[6] == 1 && bounds[1] > 1 &&
+         input.getDimSize(1) == bounds[1] && input.getDimSize(2) == bounds[2];
+}
+
 WorkgroupSplit weft::cpu::chooseWorkgroupSplit(Operation *op, ArrayRef<int64_t> bounds,
                                                const TargetInfo &target) {
   WorkgroupSplit split;

@@ -71,6 +71,14 @@ struct ConvTiles {
 std::optional<ConvTiles> chooseConvTiles(mlir::linalg::LinalgOp op,
                                          const TargetInfo &target);
 
+/// Whether the blocked convolution `op` is pointwise (1x1 window, unit
+/// strides, input rows and columns those of the output) over more than one
+/// output row, so that its rows and columns can be computed as one row of
+/// OH * OW columns: register tiles then run along the whole plane instead
+/// of being cut at every row end (a 7-column row leaves a 4 and a 3 column
+/// tile; 49 columns are eight 6-column tiles and one more).
+bool flattensRows(mlir::linalg::LinalgOp op);
+
 /// How a dispatch root's iteration space is split into workgroups: the
 /// parallel loops in the order they are split, and for each loop the
 /// granule every workgroup's extent must be a multiple of (so register

@@ -58,6 +58,112 @@ FailureOr<scf::SCFTilingResult> tileWith(RewriterBase &rw, linalg::LinalgOp op,
   return r;
 }
 
+/// `v` ([N, H, W, ...]) as [N, 1, H * W, ...], through a collapse and an
+/// expand (both views of the same buffer once bufferized).
+Value flattenRows(RewriterBase &rw, Location loc, Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  SmallVector<ReassociationIndices> groups = {{0}, {1, 2}};
+  for (int64_t d = 3; d < type.getRank(); ++d)
+    groups.push_back({d});
+  SmallVector<int64_t> flat = {type.getDimSize(0), type.getDimSize(1) * type.getDimSize(2)};
+  llvm::append_range(flat, type.getShape().drop_front(3));
+  Value collapsed = tensor::CollapseShapeOp::create(
+      rw, loc, RankedTensorType::get(flat, type.getElementType()), v, groups);
+  SmallVector<int64_t> unit = {flat[0], 1};
+  llvm::append_range(unit, ArrayRef<int64_t>(flat).drop_front(1));
+  return tensor::ExpandShapeOp::create(rw, loc, RankedTensorType::get(unit, type.getElementType()),
+                                       collapsed, groups);
+}
+
+/// The inverse of flattenRows: [N, 1, H * W, ...] back to [N, H, W, ...].
+Value unflattenRows(RewriterBase &rw, Location loc, Value v, RankedTensorType original) {
+  auto type = cast<RankedTensorType>(v.getType());
+  SmallVector<ReassociationIndices> groups = {{0}, {1, 2}};
+  for (int64_t d = 3; d < type.getRank(); ++d)
+    groups.push_back({d});
+  SmallVector<int64_t> flat = {type.getDimSize(0), type.getDimSize(2)};
+  llvm::append_range(flat, type.getShape().drop_front(3));
+  Value collapsed = tensor::CollapseShapeOp::create(
+      rw, loc, RankedTensorType::get(flat, type.getElementType()), v, groups);
+  return tensor::ExpandShapeOp::create(rw, loc, original, collapsed, groups);
+}
+
+/// Rewrites a pointwise blocked convolution (see flattensRows), the ops
+/// that initialize its accumulator and its epilogue over [N, 1, OH * OW,
+/// ...] views of their tensors; the maps stay the same. Every operand of
+/// those ops must be indexed by all of the output's loops (it is flattened
+/// too) or by none of its rows and columns (it stays as it is). Returns the
+/// new convolution, or the old one when some operand does not qualify.
+linalg::LinalgOp flattenPointwiseConv(RewriterBase &rw, linalg::LinalgOp conv) {
+  SmallVector<linalg::LinalgOp> inits; // innermost first
+  for (Value init = conv.getDpsInitOperand(0)->get();;) {
+    auto producer = init.getDefiningOp<linalg::LinalgOp>();
+    if (!producer || producer.getNumDpsInits() != 1 || !producer->hasOneUse())
+      break;
+    inits.insert(inits.begin(), producer);
+    init = producer.getDpsInitOperand(0)->get();
+  }
+  linalg::GenericOp epilogue = epilogueOf(conv);
+  // Which operands are flattened: -1 cannot be, 0 stays, 1 is flattened.
+  auto kind = [](linalg::LinalgOp op, OpOperand &o) {
+    AffineMap map = op.getMatchingIndexingMap(&o);
+    if (map.isIdentity() && map.getNumResults() == 5)
+      return 1;
+    if (map.isFunctionOfDim(1) || map.isFunctionOfDim(2))
+      return -1;
+    return 0;
+  };
+  SmallVector<linalg::LinalgOp> chain(inits);
+  if (epilogue)
+    chain.push_back(epilogue);
+  for (linalg::LinalgOp op : chain)
+    for (OpOperand &o : op->getOpOperands())
+      if (o.get().getDefiningOp() != conv.getOperation() && kind(op, o) < 0)
+        return conv;
+
+  Location loc = conv.getLoc();
+  auto flatType = [](Value v) {
+    auto t = cast<RankedTensorType>(v.getType());
+    SmallVector<int64_t> s = {t.getDimSize(0), 1, t.getDimSize(1) * t.getDimSize(2)};
+    llvm::append_range(s, t.getShape().drop_front(3));
+    return RankedTensorType::get(s, t.getElementType());
+  };
+  // Rebuilds `op` with its flattenable operands flattened (for the
+  // convolution: all but the filter); `rebuilt` holds the new value of an
+  // operand produced by an op already rebuilt.
+  DenseMap<Value, Value> rebuilt;
+  auto rebuild = [&](linalg::LinalgOp op, bool isConv) {
+    rw.setInsertionPoint(op);
+    SmallVector<Value> operands;
+    for (OpOperand &o : op->getOpOperands()) {
+      if (Value r = rebuilt.lookup(o.get()))
+        operands.push_back(r);
+      else if (isConv ? o.getOperandNumber() != 1 : kind(op, o) == 1) // not the filter
+        operands.push_back(flattenRows(rw, loc, o.get()));
+      else
+        operands.push_back(o.get());
+    }
+    Operation *copy = clone(rw, op, TypeRange{flatType(op->getResult(0))}, operands);
+    rebuilt[op->getResult(0)] = copy->getResult(0);
+    return cast<linalg::LinalgOp>(copy);
+  };
+  for (linalg::LinalgOp op : inits)
+    rebuild(op, false);
+  linalg::LinalgOp flatConv = rebuild(conv, true);
+  linalg::LinalgOp last = epilogue ? rebuild(epilogue, false) : flatConv;
+  linalg::LinalgOp old = epilogue ? linalg::LinalgOp(epilogue) : conv;
+  rw.setInsertionPointAfter(last);
+  Value back = unflattenRows(rw, loc, last->getResult(0),
+                             cast<RankedTensorType>(old->getResult(0).getType()));
+  rw.replaceAllUsesWith(old->getResult(0), back);
+  if (epilogue)
+    rw.eraseOp(epilogue);
+  rw.eraseOp(conv);
+  for (linalg::LinalgOp op : llvm::reverse(inits))
+    rw.eraseOp(op);
+  return flatConv;
+}
+
 struct TileContractionsPass
     : weft::cpu::impl::TileContractionsBase<TileContractionsPass> {
   using TileContractionsBase::TileContractionsBase;
@@ -391,6 +497,16 @@ struct TileContractionsPass
     target.vectorWidth = vectorWidth;
     target.vectorRegisters = vectorRegisters;
     target.l1Bytes = l1Bytes;
+    {
+      SmallVector<linalg::LinalgOp> pointwise;
+      fn.walk([&](linalg::LinalgOp op) {
+        if (op.hasPureTensorSemantics() && flattensRows(op))
+          pointwise.push_back(op);
+      });
+      IRRewriter rw(&getContext());
+      for (linalg::LinalgOp op : pointwise)
+        (void)flattenPointwiseConv(rw, op);
+    }
     SmallVector<std::pair<linalg::LinalgOp, ContractionTiles>> work;
     SmallVector<std::pair<linalg::LinalgOp, ConvTiles>> convs;
     fn.walk([&](linalg::LinalgOp op) {

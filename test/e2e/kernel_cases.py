@@ -245,6 +245,14 @@ def conv_cases():
     x = c.input((2, 24, 7, 9))
     y = c.node("Add", [conv(c, x, 24, 24, 3, pads=1), x])
     yield c.finish(c.node("Relu", [y]))
+    # Pointwise convs run their rows and columns as one row of OH * OW
+    # columns (bias, residual add and relu on the flattened tiles).
+    c = Case("conv_k1_add_relu_f32_c24_b2_7x7")
+    x = c.input((2, 24, 7, 7))
+    skip = c.input((2, 32, 7, 7))
+    y = c.node("Add", [conv(c, x, 24, 32, 1), skip])
+    yield c.finish(c.node("Relu", [y]))
+    yield conv_case("conv_f48_c40_k1_13x11", 1, 40, 13, 11, 48, 1)
     # Chains: the second conv consumes the first one's (channels-last) output.
     c = Case("conv_chain_f16_relu_f32_s2_13x11")
     y = c.node("Relu", [conv(c, c.input((1, 3, 13, 11)), 3, 16, 3, pads=1)])

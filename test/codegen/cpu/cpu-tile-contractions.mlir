@@ -314,3 +314,54 @@ func.func private @set_conflict(%arg0: memref<1x1x14x1024xf32>, %arg1: memref<1x
   bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<1x1x14x1x16xf32>, memref<1x1x14x1x16xf32>) -> ()
   return
 }
+
+// -----
+
+// A pointwise convolution over 7x7 outputs runs as one row of 49 columns:
+// its input, its accumulator's initialization (the bias broadcast) and its
+// epilogue (a residual add and relu) use [1, 1, 49, ...] views, so register
+// tiles cover the plane (with AVX2, nine tiles of 5 columns and one of 4) rather
+// than a 4- and a 3-column tile per row. The result is viewed as 7x7 again.
+// AVX2-LABEL: func.func private @pointwise_rows
+// AVX2-DAG: tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2], [3]] : tensor<1x7x7x64xf32> into tensor<1x49x64xf32>
+// AVX2-DAG: tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2], [3], [4]] : tensor<1x7x7x1x16xf32> into tensor<1x49x1x16xf32>
+// AVX2: scf.for %{{.*}} = %c0 to %c45 step %c5
+// AVX2: vector.contract {{.*}} into vector<5x16xf32>
+// AVX2: arith.maximumf {{.*}} : vector<5x16xf32>
+// AVX2: vector.contract {{.*}} into vector<4x16xf32>
+// AVX2: arith.maximumf {{.*}} : vector<4x16xf32>
+// AVX2: tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2], [3], [4]] output_shape [1, 7, 7, 1, 16] : tensor<1x49x1x16xf32> into tensor<1x7x7x1x16xf32>
+// AVX2-NOT: linalg.generic
+// AVX2: return
+#qx = affine_map<(n, oh, ow, fb, fi, kh, kw, c) -> (n, oh + kh, ow + kw, c)>
+#qw = affine_map<(n, oh, ow, fb, fi, kh, kw, c) -> (fb, kh, kw, c, fi)>
+#qo = affine_map<(n, oh, ow, fb, fi, kh, kw, c) -> (n, oh, ow, fb, fi)>
+#qid = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
+#qb = affine_map<(d0, d1, d2, d3, d4) -> (d3, d4)>
+func.func private @pointwise_rows(%arg0: memref<1x7x7x64xf32>, %arg1: memref<1x1x1x64x16xf32>, %arg2: memref<1x16xf32>, %arg3: memref<1x7x7x1x16xf32>, %arg4: memref<1x7x7x1x16xf32>) attributes {weft.dispatch_fn, weft.workgroup_count = 1 : i64} {
+  %cst = arith.constant 0.000000e+00 : f32
+  %x = bufferization.to_tensor %arg0 restrict : memref<1x7x7x64xf32> to tensor<1x7x7x64xf32>
+  %w = bufferization.to_tensor %arg1 restrict : memref<1x1x1x64x16xf32> to tensor<1x1x1x64x16xf32>
+  %b = bufferization.to_tensor %arg2 restrict : memref<1x16xf32> to tensor<1x16xf32>
+  %s = bufferization.to_tensor %arg3 restrict : memref<1x7x7x1x16xf32> to tensor<1x7x7x1x16xf32>
+  %o = bufferization.to_tensor %arg4 restrict writable : memref<1x7x7x1x16xf32> to tensor<1x7x7x1x16xf32>
+  %e = tensor.empty() : tensor<1x7x7x1x16xf32>
+  %init = linalg.generic {indexing_maps = [#qb, #qid], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%b : tensor<1x16xf32>) outs(%e : tensor<1x7x7x1x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<1x7x7x1x16xf32>
+  %c = linalg.generic {indexing_maps = [#qx, #qw, #qo], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%x, %w : tensor<1x7x7x64xf32>, tensor<1x1x1x64x16xf32>) outs(%init : tensor<1x7x7x1x16xf32>) attrs = {weft.blocked_conv = array<i64: 1, 1>} {
+  ^bb0(%a: f32, %f: f32, %acc: f32):
+    %p = arith.mulf %a, %f : f32
+    %q = arith.addf %acc, %p : f32
+    linalg.yield %q : f32
+  } -> tensor<1x7x7x1x16xf32>
+  %r = linalg.generic {indexing_maps = [#qid, #qid, #qid], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%c, %s : tensor<1x7x7x1x16xf32>, tensor<1x7x7x1x16xf32>) outs(%o : tensor<1x7x7x1x16xf32>) {
+  ^bb0(%in: f32, %in_1: f32, %out: f32):
+    %sum = arith.addf %in, %in_1 : f32
+    %relu = arith.maximumf %sum, %cst : f32
+    linalg.yield %relu : f32
+  } -> tensor<1x7x7x1x16xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg4 : (tensor<1x7x7x1x16xf32>, memref<1x7x7x1x16xf32>) -> ()
+  return
+}
