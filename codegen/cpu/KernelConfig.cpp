@@ -201,6 +201,31 @@ std::optional<ConvTiles> weft::cpu::chooseConvTiles(linalg::LinalgOp op,
   return t;
 }
 
+std::optional<int64_t> weft::cpu::chooseRowReduction(linalg::LinalgOp op,
+                                                    const TargetInfo &target) {
+  if (!isa<linalg::GenericOp>(op) || op.getNumReductionLoops() != 1 ||
+      op.getNumDpsInits() != 1 || linalg::isaContractionOpInterface(op))
+    return std::nullopt;
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  int64_t r = (int64_t)bounds.size() - 1;
+  if (r < 0 || ShapedType::isDynamicShape(bounds) ||
+      op.getIteratorTypesArray()[r] != utils::IteratorType::reduction)
+    return std::nullopt;
+  for (OpOperand &o : op->getOpOperands()) {
+    if (!getElementTypeOrSelf(o.get().getType()).isF32())
+      return std::nullopt;
+    AffineMap map = op.getMatchingIndexingMap(&o);
+    if (map.isFunctionOfDim(r) && !innermostIs(map, r))
+      return std::nullopt;
+  }
+  int64_t vw = target.vectorWidth, extent = bounds[r];
+  if (extent % (2 * vw) == 0 && extent >= 4 * vw)
+    return 2 * vw;
+  if (extent % vw == 0 && extent >= 2 * vw)
+    return vw;
+  return std::nullopt;
+}
+
 bool weft::cpu::flattensRows(linalg::LinalgOp op) {
   auto strides = op->getAttrOfType<DenseI64ArrayAttr>(kBlockedConvAttr);
   if (!strides || llvm::any_of(strides.asArrayRef(), [](int64_t s) { return s != 1; }))

@@ -123,7 +123,18 @@ def TileContractions : Pass<"weft-cpu-tile-contractions", "mlir::func::FuncOp"> 
     loops run over the epilogue, the convolution and its accumulator
     initialization are fused into each tile, and the epilogue is vectorized
     on the tile, so the accumulator goes from registers to the epilogue and
-    the convolution's result never reaches memory.
+    the convolution's result never reaches memory. When `mr` does not
+    divide the output width, the epilogue (or the convolution) is split with
+    `linalg::splitOp` at the last whole tile and the remaining columns are
+    one tile of their own, so every tile keeps a static shape. A pointwise
+    convolution (1x1, unit strides) over several output rows is first
+    rewritten, with its accumulator initialization and epilogue, over
+    [N, 1, OH * OW, ...] views of its tensors, so its tiles run along the
+    whole output plane. A row reduction (one reduction loop, innermost and
+    contiguous: softmax's max and sum, LayerNorm's mean) is tiled into rows,
+    each accumulated into a partial result of one or two vectors that stays
+    in registers (`scf::tileReductionUsingScf`), its lanes combined once per
+    row.
 
     Before (one workgroup's tile):
     ```mlir

@@ -438,6 +438,46 @@ struct TileContractionsPass
     return success();
   }
 
+  /// A row reduction (see chooseRowReduction) one row at a time, each row
+  /// accumulated into a partial result of `width` lanes (its identity
+  /// value first) by elementwise vector ops, and the lanes combined once
+  /// after the row; all of it vectorized here. A reduction left as it was
+  /// is still correct, only slower.
+  void tileRowReduction(RewriterBase &rw, linalg::LinalgOp op, int64_t width) {
+    int64_t nLoops = op.getNumLoops();
+    linalg::LinalgOp row = op;
+    if (nLoops > 1) {
+      SmallVector<int64_t> sizes(nLoops, 1);
+      sizes.back() = 0;
+      FailureOr<scf::SCFTilingResult> r = tileWith(rw, op, sizes);
+      if (failed(r))
+        return;
+      row = cast<linalg::LinalgOp>(r->tiledOps.back());
+    }
+    SmallVector<OpFoldResult> sizes(nLoops, rw.getIndexAttr(0));
+    sizes.back() = rw.getIndexAttr(width);
+    rw.setInsertionPoint(row);
+    FailureOr<scf::SCFTilingResult> partial = scf::tileReductionUsingScf(
+        rw, cast<PartialReductionOpInterface>(row.getOperation()), sizes);
+    if (failed(partial))
+      return;
+    rw.replaceOp(row, partial->replacements);
+    SmallVector<Operation *> toVectorize(partial->tiledOps.begin(), partial->tiledOps.end());
+    for (Value init : partial->initialValues)
+      if (Operation *def = init.getDefiningOp())
+        toVectorize.push_back(def);
+    llvm::append_range(toVectorize, partial->mergeOps);
+    for (Operation *op : toVectorize) {
+      auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+      if (!linalgOp || !linalgOp.hasPureTensorSemantics())
+        continue;
+      rw.setInsertionPoint(op);
+      FailureOr<linalg::VectorizationResult> v = linalg::vectorize(rw, op);
+      if (succeeded(v))
+        rw.replaceOp(op, v->replacements);
+    }
+  }
+
   /// A row gather (pad, slice; see kRowGatherAttr) is tiled to one output
   /// row at a time and vectorized: each row is one contiguous vector read of
   /// the source (at clamped outer indices) and, for a pad, a select against
@@ -507,6 +547,18 @@ struct TileContractionsPass
       for (linalg::LinalgOp op : pointwise)
         (void)flattenPointwiseConv(rw, op);
     }
+    SmallVector<std::pair<linalg::LinalgOp, int64_t>> rows;
+    {
+      fn.walk([&](linalg::LinalgOp op) {
+        if (!op.hasPureTensorSemantics())
+          return;
+        if (std::optional<int64_t> width = chooseRowReduction(op, target))
+          rows.push_back({op, *width});
+      });
+      IRRewriter rw(&getContext());
+      for (auto &[op, width] : rows)
+        tileRowReduction(rw, op, width);
+    }
     SmallVector<std::pair<linalg::LinalgOp, ContractionTiles>> work;
     SmallVector<std::pair<linalg::LinalgOp, ConvTiles>> convs;
     fn.walk([&](linalg::LinalgOp op) {
@@ -517,7 +569,7 @@ struct TileContractionsPass
       else if (std::optional<ContractionTiles> t = chooseContractionTiles(op, target))
         work.push_back({op, *t});
     });
-    if (work.empty() && convs.empty())
+    if (work.empty() && convs.empty() && rows.empty())
       return;
     IRRewriter rw(&getContext());
     for (auto &[op, tiles] : work)

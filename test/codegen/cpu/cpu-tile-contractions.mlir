@@ -365,3 +365,33 @@ func.func private @pointwise_rows(%arg0: memref<1x7x7x64xf32>, %arg1: memref<1x1
   bufferization.materialize_in_destination %r in restrict writable %arg4 : (tensor<1x7x7x1x16xf32>, memref<1x7x7x1x16xf32>) -> ()
   return
 }
+
+// -----
+
+// A row reduction (here a max over each row of 64, as in softmax) keeps a
+// partial accumulator of two vectors along the row, starting at the
+// reduction's identity, and combines its lanes once per row.
+// AVX2-LABEL: func.func private @row_max
+// AVX2: %[[NINF:.*]] = arith.constant dense<0xFF800000> : vector<1x16xf32>
+// AVX2: scf.for %[[ROW:.*]] = %c0 to %c3 step %c1
+// AVX2: %[[PART:.*]] = scf.for %{{.*}} = %c0 to %c64 step %c16 iter_args(%[[ACC:.*]] = %[[NINF]]) -> (vector<1x16xf32>)
+// AVX2: %[[X:.*]] = vector.transfer_read {{.*}} : tensor<3x64xf32>, vector<1x16xf32>
+// AVX2: arith.maximumf %[[X]], %[[ACC]] : vector<1x16xf32>
+// AVX2: vector.multi_reduction <maximumf>, %[[PART]], %{{.*}} [1] : vector<1x16xf32> to vector<1xf32>
+// AVX2-NOT: linalg.generic
+// AVX2: return
+#in = affine_map<(d0, d1) -> (d0, d1)>
+#out = affine_map<(d0, d1) -> (d0)>
+func.func private @row_max(%arg0: memref<3x64xf32>, %arg1: memref<3xf32>) attributes {weft.dispatch_fn, weft.workgroup_count = 1 : i64} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %x = bufferization.to_tensor %arg0 restrict : memref<3x64xf32> to tensor<3x64xf32>
+  %o = bufferization.to_tensor %arg1 restrict writable : memref<3xf32> to tensor<3xf32>
+  %f = linalg.fill ins(%ninf : f32) outs(%o : tensor<3xf32>) -> tensor<3xf32>
+  %r = linalg.generic {indexing_maps = [#in, #out], iterator_types = ["parallel", "reduction"]} ins(%x : tensor<3x64xf32>) outs(%f : tensor<3xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %m = arith.maximumf %a, %acc : f32
+    linalg.yield %m : f32
+  } -> tensor<3xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg1 : (tensor<3xf32>, memref<3xf32>) -> ()
+  return
+}
