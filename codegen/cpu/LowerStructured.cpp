@@ -562,6 +562,102 @@ FailureOr<Value> lowerSoftmax(OpBuilder &b, SoftmaxOp op) {
       .getResult(0);
 }
 
+/// Layer normalization as four generics over the same rows: the sum of each
+/// row, the sum of squared deviations from its mean, the row's mean and
+/// 1 / sqrt(variance + epsilon), then the normalized, scaled and shifted
+/// elements. The two reductions run along the row (innermost when axis is
+/// the last dimension), which the kernel config vectorizes.
+FailureOr<Value> lowerLayerNorm(OpBuilder &b, LayerNormOp op) {
+  Location l = op.getLoc();
+  auto type = op.getType();
+  Type elt = type.getElementType();
+  int64_t rank = type.getRank(), axis = op.getAxis();
+  MLIRContext *ctx = b.getContext();
+  int64_t count = 1;
+  for (int64_t d : type.getShape().drop_front(axis))
+    count *= d;
+  SmallVector<int64_t> rowShape(type.getShape().take_front(axis));
+  SmallVector<AffineExpr> rowExprs;
+  SmallVector<IT> iters;
+  for (int64_t i = 0; i < rank; ++i) {
+    iters.push_back(i < axis ? IT::parallel : IT::reduction);
+    if (i < axis)
+      rowExprs.push_back(getAffineDimExpr(i, ctx));
+  }
+  auto rowType = RankedTensorType::get(rowShape, elt);
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap row = AffineMap::get(rank, 0, rowExprs, ctx);
+  Value x = op.getInput();
+  Value sum = linalg::GenericOp::create(
+                  b, l, TypeRange{rowType}, ValueRange{x}, ValueRange{filled(b, l, rowType, 0.0)},
+                  ArrayRef<AffineMap>{id, row}, iters,
+                  [](OpBuilder &nb, Location nl, ValueRange a) {
+                    linalg::YieldOp::create(nb, nl, add(nb, nl, a[1], a[0]));
+                  })
+                  .getResult(0);
+  auto constant = [&](OpBuilder &nb, Location nl, double v) -> Value {
+    return arith::ConstantOp::create(nb, nl, nb.getFloatAttr(elt, v));
+  };
+  double inverseCount = 1.0 / (double)count;
+  Value squares = linalg::GenericOp::create(
+                      b, l, TypeRange{rowType}, ValueRange{x, sum},
+                      ValueRange{filled(b, l, rowType, 0.0)}, ArrayRef<AffineMap>{id, row, row},
+                      iters,
+                      [&](OpBuilder &nb, Location nl, ValueRange a) {
+                        Value mean = mul(nb, nl, a[1], constant(nb, nl, inverseCount));
+                        Value d = arith::SubFOp::create(nb, nl, a[0], mean);
+                        linalg::YieldOp::create(nb, nl, add(nb, nl, a[2], mul(nb, nl, d, d)));
+                      })
+                      .getResult(0);
+  // Per row: mean and 1 / sqrt(variance + epsilon).
+  AffineMap rowId = AffineMap::getMultiDimIdentityMap(axis, ctx);
+  double epsilon = op.getEpsilon().convertToDouble();
+  auto stats = linalg::GenericOp::create(
+      b, l, TypeRange{rowType, rowType}, ValueRange{sum, squares},
+      ValueRange{emptyLike(b, l, rowType), emptyLike(b, l, rowType)},
+      SmallVector<AffineMap>(4, rowId), SmallVector<IT>(axis, IT::parallel),
+      [&](OpBuilder &nb, Location nl, ValueRange a) {
+        Value mean = mul(nb, nl, a[0], constant(nb, nl, inverseCount));
+        Value var = add(nb, nl, mul(nb, nl, a[1], constant(nb, nl, inverseCount)),
+                        constant(nb, nl, epsilon));
+        Value inv = arith::DivFOp::create(nb, nl, constant(nb, nl, 1.0),
+                                          math::SqrtOp::create(nb, nl, var));
+        linalg::YieldOp::create(nb, nl, ValueRange{mean, inv});
+      });
+  // Scale and bias align with the trailing dimensions; a size-1 one
+  // broadcasts.
+  auto trailingMap = [&](Value v) {
+    auto t = cast<RankedTensorType>(v.getType());
+    SmallVector<AffineExpr> exprs;
+    for (int64_t i = 0; i < t.getRank(); ++i) {
+      int64_t d = rank - t.getRank() + i;
+      exprs.push_back(t.getShape()[i] == 1 && type.getShape()[d] != 1
+                          ? getAffineConstantExpr(0, ctx)
+                          : getAffineDimExpr(d, ctx));
+    }
+    return AffineMap::get(rank, 0, exprs, ctx);
+  };
+  SmallVector<Value> ins = {x, stats.getResult(0), stats.getResult(1), op.getScale()};
+  SmallVector<AffineMap> maps = {id, row, row, trailingMap(op.getScale())};
+  if (Value bias = op.getBias()) {
+    ins.push_back(bias);
+    maps.push_back(trailingMap(bias));
+  }
+  maps.push_back(id);
+  bool hasBias = (bool)op.getBias();
+  return linalg::GenericOp::create(
+             b, l, TypeRange{type}, ins, ValueRange{emptyLike(b, l, type)}, maps,
+             SmallVector<IT>(rank, IT::parallel),
+             [hasBias](OpBuilder &nb, Location nl, ValueRange a) {
+               Value d = arith::SubFOp::create(nb, nl, a[0], a[1]);
+               Value y = mul(nb, nl, mul(nb, nl, d, a[2]), a[3]);
+               if (hasBias)
+                 y = add(nb, nl, y, a[4]);
+               linalg::YieldOp::create(nb, nl, y);
+             })
+      .getResult(0);
+}
+
 /// out[i] = in[start + i * step] (slice) or in-bounds(in[i - low]) ? .. : v
 /// (pad), as a generic that reads its input with tensor.extract.
 Value gatherGeneric(OpBuilder &b, Location l, RankedTensorType type, Value input,
@@ -606,6 +702,7 @@ FailureOr<Value> cpu::lowerStructured(OpBuilder &b, Operation *op, bool &handled
       .Case([&](PoolOp p) { return lowerPool(b, p); })
       .Case([&](ReduceOp r) { return lowerReduce(b, r); })
       .Case([&](SoftmaxOp s) { return lowerSoftmax(b, s); })
+      .Case([&](LayerNormOp n) { return lowerLayerNorm(b, n); })
       .Case([&](TransposeOp t) -> FailureOr<Value> {
         return linalg::TransposeOp::create(b, l, t.getInput(),
                                            emptyLike(b, l, t.getType()), t.getPerm())

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/import/ImportContext.h"
 
+#include "mlir/IR/Verifier.h"
 #include "llvm/ADT/STLExtras.h"
 
 using namespace mlir;
@@ -380,6 +381,22 @@ LogicalResult convertLayerNorm(ImportContext &ctx, const Node &node, int64_t) {
       stash != onnx::TensorProto_DataType_BFLOAT16)
     return ctx.fail("unsupported stash_type " + Twine(stash));
   Type computeElt = convertElementType(ctx.getContext(), (int32_t)stash);
+  // The common case (f32, only Y used) is one op, so one dispatch.
+  bool statsUsed = false;
+  for (int i = 1; i < node.output_size(); ++i)
+    statsUsed |= !node.output(i).empty();
+  if (elt.isF32() && computeElt.isF32() && !statsUsed &&
+      ImportContext::typeOf(*scale).getElementType() == elt &&
+      (!*bias || ImportContext::typeOf(*bias).getElementType() == elt)) {
+    Value y = ctx.create<LayerNormOp>(type, *x, *scale, *bias, (uint64_t)*axis,
+                                      llvm::APFloat(epsilon));
+    if (failed(mlir::verify(y.getDefiningOp()))) { // scale/bias shapes
+      y.getDefiningOp()->erase();
+      return failure();
+    }
+    ctx.setOutput(node, 0, y);
+    return success();
+  }
   SmallVector<int64_t> axes =
       llvm::to_vector(llvm::seq<int64_t>(*axis, type.getRank()));
   auto m = moments(ctx, castIfNeeded(ctx, *x, computeElt), axes, epsilon);

@@ -336,11 +336,32 @@ def pool_cases():
                                    c.weight((10,), 17 * 3 * 4)], transB=1))
 
 
+def normalization_cases():
+    # LayerNormalization is one op and one dispatch (row reductions with
+    # vector partial sums); rows of 40 and 80 elements are whole vectors,
+    # 13 is not (scalar tail), and the 3-D case normalizes two axes with a
+    # bias that broadcasts along the last one.
+    for rows, n in [(6, 40), (3, 80), (5, 13)]:
+        c = Case(f"layernorm_axis_last_{rows}x{n}")
+        yield c.finish(c.node("LayerNormalization",
+                              [c.input((rows, n)), c.weight((n,), 1), c.weight((n,), 1)],
+                              axis=-1, epsilon=1e-5))
+    c = Case("layernorm_axis2_nobias_2x3x4x16")
+    yield c.finish(c.node("LayerNormalization", [c.input((2, 3, 4, 16)), c.weight((16,), 1)],
+                          axis=2))
+    c = Case("layernorm_axis1_bias_bcast_2x5x16")
+    yield c.finish(c.node("LayerNormalization", [c.input((2, 5, 16)), c.weight((5, 16), 1),
+                                                 c.weight((5, 1), 1)], axis=1))
+    c = Case("softmax_axis_last_4x7x48")
+    yield c.finish(c.node("Softmax", [c.input((4, 7, 48))], axis=-1))
+
+
 def cases():
     yield from matmul_cases()
     yield from conv_cases()
     yield from depthwise_cases()
     yield from pool_cases()
+    yield from normalization_cases()
 
 
 # --------------------------------------------------------------------------

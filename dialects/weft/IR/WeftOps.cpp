@@ -379,6 +379,33 @@ LogicalResult SoftmaxOp::verify() {
   return success();
 }
 
+LogicalResult LayerNormOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  int64_t rank = in.getRank();
+  int64_t axis = static_cast<int64_t>(getAxis());
+  if (axis < 0 || axis >= rank)
+    return emitOpError("axis ") << axis << " is out of range for rank " << rank;
+  if (getOutput().getType() != in)
+    return emitOpError("result type must be the input type");
+  ArrayRef<int64_t> normalized = in.getShape().drop_front(axis);
+  for (Value v : {getScale(), getBias()}) {
+    if (!v)
+      continue;
+    auto t = cast<RankedTensorType>(v.getType());
+    if (t.getElementType() != in.getElementType())
+      return emitOpError("scale and bias must have the input's element type");
+    if (t.getRank() > (int64_t)normalized.size())
+      return emitOpError("scale and bias must not have more dimensions than the ")
+             << normalized.size() << " normalized ones";
+    ArrayRef<int64_t> tail = normalized.take_back(t.getRank());
+    for (auto [d, n] : llvm::zip(t.getShape(), tail))
+      if (d != 1 && d != n)
+        return emitOpError("scale and bias dimensions must be 1 or those of the "
+                           "normalized dimensions they align with");
+  }
+  return success();
+}
+
 static SmallVector<int64_t> reducedShape(ArrayRef<int64_t> shape,
                                          ArrayRef<int64_t> axes, bool keep) {
   SmallVector<int64_t> out;

@@ -287,6 +287,31 @@ def Weft_SoftmaxOp : Weft_Op<"softmax", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
+def Weft_LayerNormOp : Weft_Op<"layer_norm", [Pure]> {
+  let summary = "Layer normalization over the axes from `axis` on (ONNX LayerNormalization)";
+  let description = [{
+    `(x - mean) / sqrt(variance + epsilon) * scale + bias`, the mean and the
+    (biased) variance taken over the dimensions `axis` .. rank-1 of each
+    slice; `scale` and the optional `bias` broadcast over those dimensions
+    (their shapes are a suffix of the normalized shape, with 1 for a
+    broadcast dimension). Computed in the input's element type: the
+    importer builds it for f32 inputs with `stash_type` 1 whose Mean and
+    InvStdDev outputs are not used, and decomposes the other cases. One op,
+    so one dispatch: its reductions and the normalization run on the same
+    rows.
+
+    ```mlir
+    %y = weft.layer_norm %x, %gamma, %beta {axis = 1 : i64, epsilon = 1.0e-05 : f32}
+        : (tensor<128x256xf32>, tensor<256xf32>, tensor<256xf32>) -> tensor<128x256xf32>
+    ```
+  }];
+  let arguments = (ins Weft_FloatTensor:$input, Weft_FloatTensor:$scale,
+                   Optional<Weft_FloatTensor>:$bias, I64Attr:$axis, F32Attr:$epsilon);
+  let results = (outs Weft_FloatTensor:$output);
+  let assemblyFormat = "$input `,` $scale (`,` $bias^)? attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Weft_ReduceKind : I32EnumAttr<"ReduceKind", "reduction", [
     I32EnumAttrCase<"sum", 0>, I32EnumAttrCase<"mean", 1>,
     I32EnumAttrCase<"max", 2>, I32EnumAttrCase<"min", 3>,

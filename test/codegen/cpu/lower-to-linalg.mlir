@@ -426,3 +426,34 @@ func.func @rows_matmul(%a: tensor<2x3x16xf32>, %b: tensor<16x8xf32>) -> tensor<2
   }
   return %0 : tensor<2x3x8xf32>
 }
+
+// -----
+
+// Layer normalization: the row sums, the sums of squared deviations from
+// the row means, then per row the mean and 1/sqrt(variance + epsilon), then
+// the normalized elements times the scale plus the bias, all in the one
+// dispatch; the scale's size-1 dimension broadcasts.
+// CHECK-LABEL: func.func @layer_norm
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[X:.*]] : tensor<6x8xf32>) outs(%{{.*}} : tensor<6xf32>)
+// CHECK: arith.addf
+// CHECK: %[[SQ:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[X]], %[[SUM]] : tensor<6x8xf32>, tensor<6xf32>) outs(%{{.*}} : tensor<6xf32>)
+// CHECK: arith.constant 1.250000e-01 : f32
+// CHECK: arith.subf
+// CHECK: arith.mulf
+// CHECK: %[[STATS:.*]]:2 = linalg.generic {{.*}} iterator_types = ["parallel"]} ins(%[[SUM]], %[[SQ]] : tensor<6xf32>, tensor<6xf32>)
+// CHECK: math.sqrt
+// CHECK: arith.divf
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[X]], %[[STATS]]#0, %[[STATS]]#1, %{{.*}}, %{{.*}} : tensor<6x8xf32>, tensor<6xf32>, tensor<6xf32>, tensor<1xf32>, tensor<8xf32>)
+// CHECK: arith.subf
+// CHECK: arith.mulf
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK-NOT: weft.layer_norm
+func.func @layer_norm(%x: tensor<6x8xf32>, %g: tensor<1xf32>, %b: tensor<8xf32>) -> tensor<6x8xf32> {
+  %0 = weft.dispatch(%x, %g, %b) : (tensor<6x8xf32>, tensor<1xf32>, tensor<8xf32>) -> tensor<6x8xf32> {
+  ^bb0(%i: tensor<6x8xf32>, %s: tensor<1xf32>, %c: tensor<8xf32>):
+    %r = weft.layer_norm %i, %s, %c {axis = 1 : i64, epsilon = 1.0e-5 : f32} : (tensor<6x8xf32>, tensor<1xf32>, tensor<8xf32>) -> tensor<6x8xf32>
+    weft.yield %r : tensor<6x8xf32>
+  }
+  return %0 : tensor<6x8xf32>
+}

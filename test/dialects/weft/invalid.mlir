@@ -344,6 +344,38 @@ func.func @softmax_negative_axis(%x: tensor<2x3xf32>) {
 
 // -----
 
+func.func @layer_norm_axis(%x: tensor<2x3xf32>, %g: tensor<3xf32>) {
+  // expected-error @below {{'weft.layer_norm' op axis 2 is out of range for rank 2}}
+  %0 = weft.layer_norm %x, %g {axis = 2 : i64, epsilon = 1.0e-5 : f32} : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_scale_shape(%x: tensor<2x3xf32>, %g: tensor<4xf32>) {
+  // expected-error @below {{'weft.layer_norm' op scale and bias dimensions must be 1 or those of the normalized dimensions they align with}}
+  %0 = weft.layer_norm %x, %g {axis = 1 : i64, epsilon = 1.0e-5 : f32} : (tensor<2x3xf32>, tensor<4xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_scale_rank(%x: tensor<2x3xf32>, %g: tensor<2x3xf32>) {
+  // expected-error @below {{'weft.layer_norm' op scale and bias must not have more dimensions than the 1 normalized ones}}
+  %0 = weft.layer_norm %x, %g {axis = 1 : i64, epsilon = 1.0e-5 : f32} : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_result(%x: tensor<2x3xf32>, %g: tensor<3xf32>) {
+  // expected-error @below {{'weft.layer_norm' op result type must be the input type}}
+  %0 = weft.layer_norm %x, %g {axis = 1 : i64, epsilon = 1.0e-5 : f32} : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<3x2xf32>
+  return
+}
+
+// -----
+
 func.func @softmax_integer(%x: tensor<4xi32>) {
   // expected-error @below {{'weft.softmax' op operand #0 must be ranked tensor of floating-point values}}
   %0 = weft.softmax %x {axis = 0 : i64, log = false} : tensor<4xi32>

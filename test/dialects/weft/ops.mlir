@@ -179,6 +179,12 @@ func.func @nn(%x: tensor<1x4x8x8xf32>, %w: tensor<6x2x3x3xf32>, %bias: tensor<6x
   %5 = weft.softmax %x {axis = 1 : i64, log = false} : tensor<1x4x8x8xf32>
   // CHECK: weft.softmax %{{.*}} {axis = 3 : i64, log = true} : tensor<1x4x8x8xf32>
   %6 = weft.softmax %x {axis = 3 : i64, log = true} : tensor<1x4x8x8xf32>
+  // CHECK: weft.layer_norm %{{.*}}, %{{.*}}, %{{.*}} {axis = 2 : i64, epsilon = 9.99999974E-6 : f32} : (tensor<1x4x8x8xf32>, tensor<8xf32>, tensor<1x8xf32>) -> tensor<1x4x8x8xf32>
+  %g = arith.constant dense<1.0> : tensor<8xf32>
+  %b = arith.constant dense<0.5> : tensor<1x8xf32>
+  %7 = weft.layer_norm %x, %g, %b {axis = 2 : i64, epsilon = 1.0e-5 : f32} : (tensor<1x4x8x8xf32>, tensor<8xf32>, tensor<1x8xf32>) -> tensor<1x4x8x8xf32>
+  // CHECK: weft.layer_norm %{{.*}}, %{{.*}} {axis = 1 : i64, epsilon = 1.000000e-03 : f32} : (tensor<1x4x8x8xf32>, tensor<8xf32>) -> tensor<1x4x8x8xf32>
+  %8 = weft.layer_norm %x, %g {axis = 1 : i64, epsilon = 1.0e-3 : f32} : (tensor<1x4x8x8xf32>, tensor<8xf32>) -> tensor<1x4x8x8xf32>
   return
 }
 
