@@ -506,6 +506,33 @@ FailureOr<Value> lowerReduce(OpBuilder &b, ReduceOp op) {
   return tensor::ExpandShapeOp::create(b, l, op.getType(), acc, groups).getResult();
 }
 
+/// The loops of a reduction over the dimensions `reduced` of `type`: the
+/// iterator types, the identity map, the map onto the kept dimensions and
+/// the type of the reduced result (kept dimensions only).
+struct ReductionLoops {
+  SmallVector<IT> iters;
+  AffineMap id, kept;
+  RankedTensorType keptType;
+};
+ReductionLoops reductionLoops(RankedTensorType type, function_ref<bool(int64_t)> reduced,
+                              MLIRContext *ctx) {
+  ReductionLoops r;
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> shape;
+  SmallVector<AffineExpr> exprs;
+  for (int64_t i = 0; i < rank; ++i) {
+    r.iters.push_back(reduced(i) ? IT::reduction : IT::parallel);
+    if (!reduced(i)) {
+      shape.push_back(type.getShape()[i]);
+      exprs.push_back(getAffineDimExpr(i, ctx));
+    }
+  }
+  r.id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  r.kept = AffineMap::get(rank, 0, exprs, ctx);
+  r.keptType = RankedTensorType::get(shape, type.getElementType());
+  return r;
+}
+
 /// softmax(x) = exp(x - max) / sum(exp(x - max)); log-softmax subtracts
 /// log(sum) instead of dividing.
 FailureOr<Value> lowerSoftmax(OpBuilder &b, SoftmaxOp op) {
@@ -513,20 +540,11 @@ FailureOr<Value> lowerSoftmax(OpBuilder &b, SoftmaxOp op) {
   auto type = op.getType();
   Type elt = type.getElementType();
   int64_t rank = type.getRank(), axis = op.getAxis();
-  MLIRContext *ctx = b.getContext();
-  SmallVector<int64_t> redShape;
-  SmallVector<AffineExpr> redExprs;
-  SmallVector<IT> iters;
-  for (int64_t i = 0; i < rank; ++i) {
-    iters.push_back(i == axis ? IT::reduction : IT::parallel);
-    if (i != axis) {
-      redShape.push_back(type.getShape()[i]);
-      redExprs.push_back(getAffineDimExpr(i, ctx));
-    }
-  }
-  auto redType = RankedTensorType::get(redShape, elt);
-  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-  AffineMap red = AffineMap::get(rank, 0, redExprs, ctx);
+  ReductionLoops loops =
+      reductionLoops(type, [axis](int64_t i) { return i == axis; }, b.getContext());
+  auto redType = loops.keptType;
+  AffineMap id = loops.id, red = loops.kept;
+  SmallVector<IT> &iters = loops.iters;
   Value x = op.getInput();
   Value max = linalg::GenericOp::create(
                   b, l, TypeRange{redType}, ValueRange{x},
@@ -576,17 +594,10 @@ FailureOr<Value> lowerLayerNorm(OpBuilder &b, LayerNormOp op) {
   int64_t count = 1;
   for (int64_t d : type.getShape().drop_front(axis))
     count *= d;
-  SmallVector<int64_t> rowShape(type.getShape().take_front(axis));
-  SmallVector<AffineExpr> rowExprs;
-  SmallVector<IT> iters;
-  for (int64_t i = 0; i < rank; ++i) {
-    iters.push_back(i < axis ? IT::parallel : IT::reduction);
-    if (i < axis)
-      rowExprs.push_back(getAffineDimExpr(i, ctx));
-  }
-  auto rowType = RankedTensorType::get(rowShape, elt);
-  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-  AffineMap row = AffineMap::get(rank, 0, rowExprs, ctx);
+  ReductionLoops loops = reductionLoops(type, [axis](int64_t i) { return i >= axis; }, ctx);
+  auto rowType = loops.keptType;
+  AffineMap id = loops.id, row = loops.kept;
+  SmallVector<IT> &iters = loops.iters;
   Value x = op.getInput();
   Value sum = linalg::GenericOp::create(
                   b, l, TypeRange{rowType}, ValueRange{x}, ValueRange{filled(b, l, rowType, 0.0)},
