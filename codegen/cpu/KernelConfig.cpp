@@ -29,8 +29,8 @@ int64_t maxRegisterRows(int64_t vectorsPerRow, const TargetInfo &target) {
 /// set of an L1 cache whose ways each span 4 KiB (x86's L1 caches are
 /// virtually indexed within a page, whatever their size). A register tile
 /// whose input columns share a set beyond its ways misses on every step:
-/// 14 columns of a 1024-channel row, 4 KiB apart, ran at a third of the
-/// speed of 7.
+/// 1x1 convs over 1024-channel rows (columns 4 KiB apart) ran at 19
+/// GFLOP/s with 14-column tiles and at 70-77 with tiles of at most 7.
 int64_t columnsPerSet(int64_t columns, int64_t strideBytes) {
   constexpr int64_t kLine = 64, kSets = 4096 / kLine;
   llvm::SmallVector<int64_t> count(kSets, 0);
