@@ -39,9 +39,7 @@ static bool isStructural(Operation *op) {
 /// Ops that compute each output element from the elements at the same
 /// (broadcast) position, and so fuse into their consumer's loops.
 bool isElementwiseLike(Operation *op) {
-  return op->hasTrait<OpTrait::Elementwise>() ||
-         isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, PReluOp, AndOp, OrOp,
-             XorOp, CompareOp, WhereOp>(op);
+  return op->hasTrait<OpTrait::Elementwise>() || isBroadcastElementwise(op);
 }
 
 /// Ops whose elementwise consumers join their region (the epilogue is

@@ -14,6 +14,8 @@
 #include "mlir/Dialect/UB/IR/UBOps.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace weft;
 using namespace weft::cpu;
@@ -91,6 +93,50 @@ Value cst(OpBuilder &b, Location loc, Type t, double v) {
 
 Value exp(OpBuilder &b, Location l, Value x) { return math::ExpOp::create(b, l, x); }
 
+/// asinh, acosh and atanh, written with log1p, which vectorizes (libm's
+/// asinhf and friends would be one call per lane). Narrow floats are
+/// computed in f32: their range would overflow x^2.
+Value inverseHyperbolic(Operation *op, OpBuilder &b, Location l, Value x) {
+  Type t = x.getType();
+  Type f32 = b.getF32Type();
+  bool narrow = t.getIntOrFloatBitWidth() < 32;
+  Value v = narrow ? (Value)arith::ExtFOp::create(b, l, f32, x) : x;
+  Type ct = v.getType();
+  auto c = [&](double d) { return cst(b, l, ct, d); };
+  auto add = [&](Value p, Value q) { return arith::AddFOp::create(b, l, p, q); };
+  auto mul = [&](Value p, Value q) { return arith::MulFOp::create(b, l, p, q); };
+  // Past 2^28, x^2 + 1 rounds to x^2 and the functions are log(2|x|),
+  // computed as log|x| + log 2 so that it cannot overflow.
+  auto logTwice = [&](Value a) { return add(math::LogOp::create(b, l, a), c(M_LN2)); };
+  auto huge = [&](Value a) {
+    return arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, a, c(268435456.0));
+  };
+  Value r;
+  if (isa<AsinhOp>(op)) {
+    // asinh(|x|) = log1p(|x| + x^2 / (1 + sqrt(1 + x^2))), sign restored.
+    Value a = math::AbsFOp::create(b, l, v);
+    Value sq = mul(a, a);
+    Value root = math::SqrtOp::create(b, l, add(sq, c(1)));
+    Value small = math::Log1pOp::create(
+        b, l, add(a, arith::DivFOp::create(b, l, sq, add(root, c(1)))));
+    r = arith::SelectOp::create(b, l, huge(a), logTwice(a), small);
+    r = math::CopySignOp::create(b, l, r, v);
+  } else if (isa<AcoshOp>(op)) {
+    // acosh(x) = log1p(u + sqrt(2u + u^2)) with u = x - 1; NaN below 1.
+    Value u = arith::SubFOp::create(b, l, v, c(1));
+    Value small = math::Log1pOp::create(
+        b, l, add(u, math::SqrtOp::create(b, l, add(add(u, u), mul(u, u)))));
+    r = arith::SelectOp::create(b, l, huge(v), logTwice(v), small);
+    Value valid = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGE, v, c(1));
+    r = arith::SelectOp::create(b, l, valid, r, c(std::nan("")));
+  } else {
+    // atanh(x) = 0.5 * log1p(2x / (1 - x)).
+    Value q = arith::DivFOp::create(b, l, add(v, v), arith::SubFOp::create(b, l, c(1), v));
+    r = mul(c(0.5), math::Log1pOp::create(b, l, q));
+  }
+  return narrow ? (Value)arith::TruncFOp::create(b, l, t, r) : r;
+}
+
 /// Scalar body of a float unary op; nullptr when the op is not one.
 Value floatUnary(Operation *op, OpBuilder &b, Location l, Value x) {
   Type t = x.getType();
@@ -116,6 +162,10 @@ Value floatUnary(Operation *op, OpBuilder &b, Location l, Value x) {
       .Case([&](CosOp) { return math::CosOp::create(b, l, x); })
       .Case([&](TanOp) { return math::TanOp::create(b, l, x); })
       .Case([&](AtanOp) { return math::AtanOp::create(b, l, x); })
+      .Case([&](AsinOp) { return math::AsinOp::create(b, l, x); })
+      .Case([&](AcosOp) { return math::AcosOp::create(b, l, x); })
+      .Case<AsinhOp, AcoshOp, AtanhOp>(
+          [&](Operation *) { return inverseHyperbolic(op, b, l, x); })
       .Case([&](SinhOp) { return math::SinhOp::create(b, l, x); })
       .Case([&](CoshOp) { return math::CoshOp::create(b, l, x); })
       .Case([&](ErfOp) { return math::ErfOp::create(b, l, x); })
@@ -246,6 +296,52 @@ Value safeIntDiv(OpBuilder &b, Location l, Value x, Value y, bool isUnsigned) {
   return arith::SelectOp::create(b, l, byZero, zero, q);
 }
 
+/// Remainder with the dividend's sign (C's `%`) that cannot trap: x % 0 is
+/// 0 and INT_MIN % -1 is 0.
+Value safeIntRem(OpBuilder &b, Location l, Value x, Value y, bool isUnsigned) {
+  Type t = x.getType();
+  Value zero = cst(b, l, t, 0), one = cst(b, l, t, 1);
+  Value byZero = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, y, zero);
+  // Dividing by 1 instead of 0 or -1 gives remainder 0, the answer for both.
+  Value unsafe = byZero;
+  if (!isUnsigned) {
+    Value minusOne = arith::ConstantOp::create(
+        b, l, IntegerAttr::get(t, APInt::getAllOnes(t.getIntOrFloatBitWidth())));
+    unsafe = arith::OrIOp::create(
+        b, l, byZero, arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, y, minusOne));
+  }
+  Value divisor = arith::SelectOp::create(b, l, unsafe, one, y);
+  if (isUnsigned)
+    return arith::RemUIOp::create(b, l, x, divisor);
+  return arith::RemSIOp::create(b, l, x, divisor);
+}
+
+/// Remainder with the divisor's sign (Python's `%`, ONNX Mod with fmod=0)
+/// on signed integers; x mod 0 is 0.
+Value floorIntRem(OpBuilder &b, Location l, Value x, Value y) {
+  Type t = x.getType();
+  Value zero = cst(b, l, t, 0);
+  Value r = safeIntRem(b, l, x, y, /*isUnsigned=*/false);
+  Value nonZero = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ne, r, zero);
+  Value rNeg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, r, zero);
+  Value yNeg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, y, zero);
+  Value signsDiffer = arith::XOrIOp::create(b, l, rNeg, yNeg);
+  Value adjust = arith::AndIOp::create(b, l, nonZero, signsDiffer);
+  return arith::SelectOp::create(b, l, adjust, arith::AddIOp::create(b, l, r, y), r);
+}
+
+/// Logical shift of an unsigned integer; amounts of the bit width or more
+/// (which arith leaves undefined) give 0.
+Value shiftOrZero(OpBuilder &b, Location l, Value x, Value y, bool left) {
+  Type t = x.getType();
+  Value width = cst(b, l, t, (double)t.getIntOrFloatBitWidth());
+  Value tooFar = arith::CmpIOp::create(b, l, arith::CmpIPredicate::uge, y, width);
+  Value amount = arith::SelectOp::create(b, l, tooFar, cst(b, l, t, 0), y);
+  Value shifted = left ? (Value)arith::ShLIOp::create(b, l, x, amount)
+                       : arith::ShRUIOp::create(b, l, x, amount);
+  return arith::SelectOp::create(b, l, tooFar, cst(b, l, t, 0), shifted);
+}
+
 Value binary(Operation *op, OpBuilder &b, Location l, Value x, Value y) {
   Type t = x.getType();
   bool f = isFloat(t);
@@ -295,6 +391,20 @@ Value binary(Operation *op, OpBuilder &b, Location l, Value x, Value y) {
       .Case([&](AndOp) { return arith::AndIOp::create(b, l, x, y); })
       .Case([&](OrOp) { return arith::OrIOp::create(b, l, x, y); })
       .Case([&](XorOp) { return arith::XOrIOp::create(b, l, x, y); })
+      .Case([&](ModOp) -> Value {
+        if (f)
+          return Value();
+        return u ? safeIntRem(b, l, x, y, true) : floorIntRem(b, l, x, y);
+      })
+      .Case([&](FModOp) -> Value {
+        return f ? (Value)arith::RemFOp::create(b, l, x, y) : safeIntRem(b, l, x, y, u);
+      })
+      .Case([&](ShlOp) -> Value {
+        return f ? Value() : shiftOrZero(b, l, x, y, /*left=*/true);
+      })
+      .Case([&](ShrOp) -> Value {
+        return f ? Value() : shiftOrZero(b, l, x, y, /*left=*/false);
+      })
       .Default([](Operation *) { return Value(); });
 }
 
@@ -360,9 +470,7 @@ Value castScalar(OpBuilder &b, Location l, Value x, Type to, bool fromUnsigned,
 FailureOr<Value> cpu::lowerElementwise(OpBuilder &b, Operation *op, bool &handled) {
   // Broadcasting ops are elementwise too, but the upstream Elementwise trait
   // would demand equal shapes.
-  handled = op->hasTrait<OpTrait::Elementwise>() ||
-            isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, PReluOp, AndOp,
-                OrOp, XorOp, CompareOp, WhereOp>(op);
+  handled = op->hasTrait<OpTrait::Elementwise>() || isBroadcastElementwise(op);
   if (!handled)
     return failure();
   Location loc = op->getLoc();

@@ -245,6 +245,91 @@ LogicalResult convertWhere(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
+// Mod: fmod=0 takes the divisor's sign and is defined for integers only
+// (onnxruntime refuses it on floats); fmod=1 takes the dividend's sign.
+LogicalResult convertMod(ImportContext &ctx, const Node &node, int64_t) {
+  auto lhs = ctx.input(node, 0);
+  if (failed(lhs))
+    return failure();
+  auto rhs = ctx.input(node, 1);
+  if (failed(rhs))
+    return failure();
+  int64_t fmod = ctx.getInt(node, "fmod", 0);
+  if (fmod != 0 && fmod != 1)
+    return ctx.fail("fmod must be 0 or 1, got " + std::to_string(fmod));
+  Type elt = ImportContext::typeOf(*lhs).getElementType();
+  if (isa<FloatType>(elt) && fmod == 0)
+    return ctx.fail("floating-point inputs need fmod=1");
+  auto result = fmod ? binary<FModOp>(ctx, *lhs, *rhs) : binary<ModOp>(ctx, *lhs, *rhs);
+  if (failed(result))
+    return failure();
+  ctx.setOutput(node, 0, *result);
+  return success();
+}
+
+LogicalResult convertBitShift(ImportContext &ctx, const Node &node, int64_t) {
+  auto lhs = ctx.input(node, 0);
+  if (failed(lhs))
+    return failure();
+  auto rhs = ctx.input(node, 1);
+  if (failed(rhs))
+    return failure();
+  if (!ImportContext::typeOf(*lhs).getElementType().isUnsignedInteger())
+    return ctx.fail("needs unsigned integer tensors");
+  std::string direction = ctx.getString(node, "direction", "");
+  FailureOr<Value> result = failure();
+  if (direction == "LEFT")
+    result = binary<ShlOp>(ctx, *lhs, *rhs);
+  else if (direction == "RIGHT")
+    result = binary<ShrOp>(ctx, *lhs, *rhs);
+  else
+    return ctx.fail("direction must be \"LEFT\" or \"RIGHT\"");
+  if (failed(result))
+    return failure();
+  ctx.setOutput(node, 0, *result);
+  return success();
+}
+
+// IsNaN(x) = !(x == x); IsInf(x) compares x (or |x|) with +-infinity.
+LogicalResult convertIsNaN(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  if (!isa<FloatType>(ImportContext::typeOf(*x).getElementType()))
+    return ctx.fail("needs a floating-point input");
+  auto same = ctx.createInferred<CompareOp>(CompareKind::eq, *x, *x);
+  if (failed(same))
+    return failure();
+  ctx.setOutput(node, 0, ctx.create<NotOp>(*same));
+  return success();
+}
+
+LogicalResult convertIsInf(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  if (!isa<FloatType>(type.getElementType()))
+    return ctx.fail("needs a floating-point input");
+  bool negative = ctx.getInt(node, "detect_negative", 1) != 0;
+  bool positive = ctx.getInt(node, "detect_positive", 1) != 0;
+  auto scalar = RankedTensorType::get({}, type.getElementType());
+  double inf = std::numeric_limits<double>::infinity();
+  FailureOr<Value> result = failure();
+  if (negative && positive)
+    result = ctx.createInferred<CompareOp>(CompareKind::eq, ctx.create<AbsOp>(*x),
+                                           ctx.splat(scalar, inf));
+  else if (positive || negative)
+    result = ctx.createInferred<CompareOp>(CompareKind::eq, *x,
+                                           ctx.splat(scalar, positive ? inf : -inf));
+  else // Neither: all false (x < x never holds, NaN included).
+    result = ctx.createInferred<CompareOp>(CompareKind::lt, *x, *x);
+  if (failed(result))
+    return failure();
+  ctx.setOutput(node, 0, *result);
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Unary ops
 //===----------------------------------------------------------------------===//
@@ -636,6 +721,8 @@ void weft::registerMathConverters(ConverterTable &t) {
   t["Greater"] = convertCompare<CompareKind::gt>;
   t["GreaterOrEqual"] = convertCompare<CompareKind::ge>;
   t["Where"] = convertWhere;
+  t["Mod"] = convertMod;
+  t["BitShift"] = convertBitShift;
   t["Not"] = convertNot;
 
   t["Relu"] = convertUnary<ReluOp>;
@@ -654,6 +741,13 @@ void weft::registerMathConverters(ConverterTable &t) {
   t["Cos"] = convertUnary<CosOp>;
   t["Tan"] = convertUnary<TanOp>;
   t["Atan"] = convertUnary<AtanOp>;
+  t["Asin"] = convertUnary<AsinOp>;
+  t["Acos"] = convertUnary<AcosOp>;
+  t["Asinh"] = convertUnary<AsinhOp>;
+  t["Acosh"] = convertUnary<AcoshOp>;
+  t["Atanh"] = convertUnary<AtanhOp>;
+  t["IsNaN"] = convertIsNaN;
+  t["IsInf"] = convertIsInf;
   t["Sinh"] = convertUnary<SinhOp>;
   t["Cosh"] = convertUnary<CoshOp>;
   t["Erf"] = convertUnary<ErfOp>;

@@ -104,6 +104,34 @@ def gen_binary(g):
             g.single(op, tag, [In("a", "bool", sa), In("b", "bool", sb)])
     for tag, s in [("r3_2x3x5", (2, 3, 5)), ("rank0", ()), ("empty_0x4", (0, 4)), ("large_130", (130,))]:
         g.single("Not", tag, [In("x", "bool", s)])
+    # Mod: fmod=0 (the divisor's sign) on integers, fmod=1 on everything.
+    for d in NUMERIC:
+        for fmod in ([1] if d in FLOATS else [0, 1]):
+            for tag, sa, sb in BINARY_SHAPES[:4]:
+                g.single("Mod", f"fmod{fmod}_{tag}", [In("a", d, sa), In("b", d, sb, "divisor")],
+                         attrs={"fmod": fmod})
+    g.single("Mod", "signs_i32", [In("a", "i32", (8,)), In("b", "i32", (8,))], dtypes="i32",
+             data=[{"a": np.array([7, -7, 7, -7, 0, 5, -5, 2147483647], np.int32),
+                    "b": np.array([3, 3, -3, -3, 4, 5, -1, -2], np.int32)}])
+    # BitShift: unsigned only; shifts of the bit width or more.
+    for d in UINTS:
+        width = np.dtype(dt(d).np).itemsize * 8
+        for direction in ["LEFT", "RIGHT"]:
+            for tag, sa, sb in BINARY_SHAPES[:3]:
+                g.single("BitShift", f"{direction.lower()}_{tag}",
+                         [In("a", d, sa), In("b", d, sb, ("range", 0, width - 1))],
+                         attrs={"direction": direction})
+            g.single("BitShift", f"{direction.lower()}_wide_shift", [In("a", d, (6,)), In("b", d, (6,))],
+                     attrs={"direction": direction}, dtypes=d,
+                     data=[{"a": np.array([1, 3, 255, 7, 1, 2], dt(d).np),
+                            "b": np.array([0, 1, width - 1, width, width + 1, 3], dt(d).np)}])
+    # IsNaN / IsInf (with the detect_* attributes).
+    for d in FLOATS:
+        g.single("IsNaN", "r2_4x7", [In("x", d, (4, 7))], opset=20)
+        for tag, attrs in [("both", {}), ("positive", {"detect_negative": 0}),
+                           ("negative", {"detect_positive": 0}),
+                           ("neither", {"detect_negative": 0, "detect_positive": 0})]:
+            g.single("IsInf", tag, [In("x", d, (4, 7))], attrs=attrs, opset=20)
 
 
 def gen_variadic(g):
@@ -150,7 +178,8 @@ def gen_compare(g):
 
 
 UNARY_FLOAT = ["Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Reciprocal", "Floor", "Ceil", "Round",
-               "Sin", "Cos", "Tan", "Atan", "Sinh", "Cosh", "Erf", "Softplus", "Softsign"]
+               "Sin", "Cos", "Tan", "Atan", "Sinh", "Cosh", "Erf", "Softplus", "Softsign",
+               "Asin", "Acos", "Asinh", "Acosh", "Atanh"]
 UNARY_SHAPES = [("r3_3x5x7", (3, 5, 7)), ("rank0", ()), ("empty_2x0", (2, 0))]
 
 

@@ -28,6 +28,11 @@ namespace weft {
 llvm::FailureOr<llvm::SmallVector<int64_t>>
 broadcastShapes(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> b);
 
+/// Elementwise ops whose operands broadcast numpy-style to the result (the
+/// binary ops, compare and where): elementwise like the ops with the
+/// upstream Elementwise trait, which demands equal shapes.
+bool isBroadcastElementwise(mlir::Operation *op);
+
 /// Output extent of a sliding window along one dimension (conv and pooling).
 int64_t windowOutputSize(int64_t in, int64_t kernel, int64_t stride,
                          int64_t dilation, int64_t padBegin, int64_t padEnd,

@@ -127,6 +127,10 @@ OpFoldResult PReluOp::fold(FoldAdaptor) { return {}; }
 OpFoldResult AndOp::fold(FoldAdaptor) { return {}; }
 OpFoldResult OrOp::fold(FoldAdaptor) { return {}; }
 OpFoldResult XorOp::fold(FoldAdaptor) { return {}; }
+OpFoldResult ModOp::fold(FoldAdaptor) { return {}; }
+OpFoldResult FModOp::fold(FoldAdaptor) { return {}; }
+OpFoldResult ShlOp::fold(FoldAdaptor) { return {}; }
+OpFoldResult ShrOp::fold(FoldAdaptor) { return {}; }
 
 OpFoldResult ReshapeOp::fold(FoldAdaptor a) {
   if (getInput().getType() == getType())

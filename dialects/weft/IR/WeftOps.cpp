@@ -55,6 +55,11 @@ static LogicalResult emitInferError(std::optional<Location> loc,
   return failure();
 }
 
+bool weft::isBroadcastElementwise(Operation *op) {
+  return isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, PReluOp, AndOp,
+             OrOp, XorOp, ModOp, FModOp, ShlOp, ShrOp, CompareOp, WhereOp>(op);
+}
+
 static RankedTensorType tensorOf(Value v) {
   return cast<RankedTensorType>(v.getType());
 }
@@ -115,6 +120,10 @@ WEFT_BINARY(PReluOp)
 WEFT_BINARY(AndOp)
 WEFT_BINARY(OrOp)
 WEFT_BINARY(XorOp)
+WEFT_BINARY(ModOp)
+WEFT_BINARY(FModOp)
+WEFT_BINARY(ShlOp)
+WEFT_BINARY(ShrOp)
 #undef WEFT_BINARY
 
 // Pow allows different base and exponent types; the result takes the base's.

@@ -76,6 +76,11 @@ def Weft_SinOp : Weft_UnaryOp<"sin", "Sin">;
 def Weft_CosOp : Weft_UnaryOp<"cos", "Cos">;
 def Weft_TanOp : Weft_UnaryOp<"tan", "Tan">;
 def Weft_AtanOp : Weft_UnaryOp<"atan", "Atan">;
+def Weft_AsinOp : Weft_UnaryOp<"asin", "Asin">;
+def Weft_AcosOp : Weft_UnaryOp<"acos", "Acos">;
+def Weft_AsinhOp : Weft_UnaryOp<"asinh", "Asinh">;
+def Weft_AcoshOp : Weft_UnaryOp<"acosh", "Acosh">;
+def Weft_AtanhOp : Weft_UnaryOp<"atanh", "Atanh">;
 def Weft_SinhOp : Weft_UnaryOp<"sinh", "Sinh">;
 def Weft_CoshOp : Weft_UnaryOp<"cosh", "Cosh">;
 def Weft_ErfOp : Weft_UnaryOp<"erf", "Erf">;
@@ -166,6 +171,30 @@ def Weft_PReluOp : Weft_BinaryOp<"prelu", "PRelu">;
 def Weft_AndOp : Weft_BinaryOp<"and", "And", [Commutative]>;
 def Weft_OrOp : Weft_BinaryOp<"or", "Or", [Commutative]>;
 def Weft_XorOp : Weft_BinaryOp<"xor", "Xor", [Commutative]>;
+def Weft_ModOp : Weft_BinaryOp<"mod", "Mod"> {
+  let description = [{
+    ONNX `Mod` with fmod=0 on integers: the remainder takes the divisor's
+    sign (Python's `%`). A zero divisor gives 0 instead of trapping.
+  }];
+}
+def Weft_FModOp : Weft_BinaryOp<"fmod", "Mod"> {
+  let description = [{
+    ONNX `Mod` with fmod=1: the remainder takes the dividend's sign (C's
+    `fmod`, or `%` on integers). An integer zero divisor gives 0.
+  }];
+}
+def Weft_ShlOp : Weft_BinaryOp<"shl", "BitShift"> {
+  let description = [{
+    ONNX `BitShift` with direction LEFT on unsigned integers; a shift by the
+    bit width or more gives 0.
+  }];
+}
+def Weft_ShrOp : Weft_BinaryOp<"shr", "BitShift"> {
+  let description = [{
+    ONNX `BitShift` with direction RIGHT (logical) on unsigned integers; a
+    shift by the bit width or more gives 0.
+  }];
+}
 
 def Weft_CmpKind : I32EnumAttr<"CompareKind", "comparison predicate", [
     I32EnumAttrCase<"eq", 0>, I32EnumAttrCase<"lt", 1>, I32EnumAttrCase<"le", 2>,

@@ -48,6 +48,16 @@ func.func @unary(%x: tensor<2x3xf32>, %b: tensor<2x3xi1>) {
   %14 = weft.tan %x : tensor<2x3xf32>
   // CHECK: weft.atan %[[X]] : tensor<2x3xf32>
   %15 = weft.atan %x : tensor<2x3xf32>
+  // CHECK: weft.asin %[[X]] : tensor<2x3xf32>
+  %a0 = weft.asin %x : tensor<2x3xf32>
+  // CHECK: weft.acos %[[X]] : tensor<2x3xf32>
+  %a1 = weft.acos %x : tensor<2x3xf32>
+  // CHECK: weft.asinh %[[X]] : tensor<2x3xf32>
+  %a2 = weft.asinh %x : tensor<2x3xf32>
+  // CHECK: weft.acosh %[[X]] : tensor<2x3xf32>
+  %a3 = weft.acosh %x : tensor<2x3xf32>
+  // CHECK: weft.atanh %[[X]] : tensor<2x3xf32>
+  %a4 = weft.atanh %x : tensor<2x3xf32>
   // CHECK: weft.sinh %[[X]] : tensor<2x3xf32>
   %16 = weft.sinh %x : tensor<2x3xf32>
   // CHECK: weft.cosh %[[X]] : tensor<2x3xf32>
@@ -122,6 +132,19 @@ func.func @binary(%a: tensor<2x3xf32>, %r: tensor<3xf32>, %i: tensor<2x3xi1>) {
   %9 = weft.or %i, %i : (tensor<2x3xi1>, tensor<2x3xi1>) -> tensor<2x3xi1>
   // CHECK: weft.xor
   %10 = weft.xor %i, %i : (tensor<2x3xi1>, tensor<2x3xi1>) -> tensor<2x3xi1>
+  // CHECK: weft.fmod %[[A]], %[[R]] : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  %11 = weft.fmod %a, %r : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// CHECK-LABEL: func.func @integer_binary
+func.func @integer_binary(%a: tensor<2x3xi32>, %u: tensor<4xui8>, %s: tensor<1xui8>) {
+  // CHECK: weft.mod %{{.*}}, %{{.*}} : (tensor<2x3xi32>, tensor<2x3xi32>) -> tensor<2x3xi32>
+  %0 = weft.mod %a, %a : (tensor<2x3xi32>, tensor<2x3xi32>) -> tensor<2x3xi32>
+  // CHECK: weft.shl %{{.*}}, %{{.*}} : (tensor<4xui8>, tensor<1xui8>) -> tensor<4xui8>
+  %1 = weft.shl %u, %s : (tensor<4xui8>, tensor<1xui8>) -> tensor<4xui8>
+  // CHECK: weft.shr %{{.*}}, %{{.*}} : (tensor<4xui8>, tensor<1xui8>) -> tensor<4xui8>
+  %2 = weft.shr %u, %s : (tensor<4xui8>, tensor<1xui8>) -> tensor<4xui8>
   return
 }
 
