@@ -698,6 +698,111 @@ Value gatherGeneric(OpBuilder &b, Location l, RankedTensorType type, Value input
   return generic.getResult(0);
 }
 
+/// A run-time index (i32 or i64) into a dimension of size `dim`, as an
+/// index: negative values count from the end, and anything still outside
+/// [0, dim) is clamped to it, so no index reads outside the tensor.
+Value clampedIndex(OpBuilder &b, Location l, Value raw, int64_t dim) {
+  Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), raw);
+  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+  Value size = arith::ConstantIndexOp::create(b, l, dim);
+  Value negative = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, zero);
+  i = arith::SelectOp::create(b, l, negative, arith::AddIOp::create(b, l, i, size), i);
+  Value top = arith::ConstantIndexOp::create(b, l, std::max<int64_t>(dim - 1, 0));
+  return arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, i, zero), top);
+}
+
+/// A generic over `type` whose only input is `indices` (read through
+/// `indexMap`, or not at all when null) and whose body reads `data` at the
+/// coordinates `coords` computes from the loop indices and that input.
+/// `rowContiguous` marks it a row gather (kRowGatherAttr): the innermost loop
+/// walks the innermost data dimension.
+Value indexedRead(OpBuilder &b, Location l, RankedTensorType type, Value data, Value indices,
+                  AffineMap indexMap, bool rowContiguous,
+                  function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange, Value)> coords) {
+  int64_t rank = type.getRank();
+  SmallVector<AffineMap> maps;
+  SmallVector<Value> ins;
+  if (indexMap) {
+    ins.push_back(indices);
+    maps.push_back(indexMap);
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, b.getContext()));
+  auto generic = linalg::GenericOp::create(
+      b, l, TypeRange{type}, ins, ValueRange{emptyLike(b, l, type)}, maps,
+      SmallVector<IT>(rank, IT::parallel), [&](OpBuilder &nb, Location nl, ValueRange args) {
+        SmallVector<Value> ivs;
+        for (int64_t i = 0; i < rank; ++i)
+          ivs.push_back(linalg::IndexOp::create(nb, nl, i));
+        Value index = indexMap ? args[0] : Value();
+        Value v = tensor::ExtractOp::create(nb, nl, data, coords(nb, nl, ivs, index));
+        linalg::YieldOp::create(nb, nl, v);
+      });
+  if (rowContiguous && rank > 0)
+    generic->setAttr(kRowGatherAttr, b.getUnitAttr());
+  return generic.getResult(0);
+}
+
+Value lowerGather(OpBuilder &b, GatherOp op) {
+  auto data = op.getData().getType();
+  int64_t axis = op.getAxis(), q = op.getIndices().getType().getRank();
+  auto type = op.getType();
+  // Slices of rows (an embedding lookup) are copied a vector at a time. The
+  // vectorizer sees a row's source as contiguous only when its index is
+  // loop-invariant, which a generic input is not: rows read their index
+  // with tensor.extract instead.
+  bool rows = axis + 1 < data.getRank();
+  SmallVector<AffineExpr> exprs;
+  for (int64_t i = 0; i < q; ++i)
+    exprs.push_back(b.getAffineDimExpr(axis + i));
+  AffineMap map = rows ? AffineMap() : AffineMap::get(type.getRank(), 0, exprs, b.getContext());
+  return indexedRead(b, op.getLoc(), type, op.getData(), op.getIndices(), map, rows,
+                     [&](OpBuilder &nb, Location nl, ValueRange ivs, Value index) {
+                       if (!index)
+                         index = tensor::ExtractOp::create(nb, nl, op.getIndices(),
+                                                           ivs.slice(axis, q));
+                       SmallVector<Value> c(ivs.take_front(axis));
+                       c.push_back(clampedIndex(nb, nl, index, data.getShape()[axis]));
+                       llvm::append_range(c, ivs.drop_front(axis + q));
+                       return c;
+                     });
+}
+
+Value lowerGatherElements(OpBuilder &b, GatherElementsOp op) {
+  auto data = op.getData().getType();
+  int64_t axis = op.getAxis();
+  auto type = op.getType();
+  AffineMap map = AffineMap::getMultiDimIdentityMap(type.getRank(), b.getContext());
+  return indexedRead(b, op.getLoc(), type, op.getData(), op.getIndices(), map,
+                     /*rowContiguous=*/false,
+                     [&](OpBuilder &nb, Location nl, ValueRange ivs, Value index) {
+                       SmallVector<Value> c(ivs);
+                       c[axis] = clampedIndex(nb, nl, index, data.getShape()[axis]);
+                       return c;
+                     });
+}
+
+Value lowerGatherND(OpBuilder &b, GatherNDOp op) {
+  auto data = op.getData().getType();
+  auto indices = op.getIndices().getType();
+  int64_t batch = op.getBatchDims(), q = indices.getRank(), k = indices.getShape().back();
+  bool rows = batch + k < data.getRank();
+  return indexedRead(b, op.getLoc(), op.getType(), op.getData(), Value(), AffineMap(), rows,
+                     [&](OpBuilder &nb, Location nl, ValueRange ivs, Value) {
+                       // Loop dims [0, q-1) walk the index tuples, the rest
+                       // the trailing data dims.
+                       SmallVector<Value> c(ivs.take_front(batch));
+                       SmallVector<Value> at(ivs.take_front(q - 1));
+                       at.push_back(Value());
+                       for (int64_t j = 0; j < k; ++j) {
+                         at.back() = arith::ConstantIndexOp::create(nb, nl, j);
+                         Value raw = tensor::ExtractOp::create(nb, nl, op.getIndices(), at);
+                         c.push_back(clampedIndex(nb, nl, raw, data.getShape()[batch + j]));
+                       }
+                       llvm::append_range(c, ivs.drop_front(q - 1));
+                       return c;
+                     });
+}
+
 } // namespace
 
 FailureOr<Value> cpu::lowerStructured(OpBuilder &b, Operation *op, bool &handled) {
@@ -784,6 +889,9 @@ FailureOr<Value> cpu::lowerStructured(OpBuilder &b, Operation *op, bool &handled
         return gatherGeneric(b, l, s.getType(), s.getInput(), index, nullptr, Value(),
                              /*rowContiguous=*/last >= 0 && steps[last] == 1);
       })
+      .Case([&](GatherOp g) -> FailureOr<Value> { return lowerGather(b, g); })
+      .Case([&](GatherElementsOp g) -> FailureOr<Value> { return lowerGatherElements(b, g); })
+      .Case([&](GatherNDOp g) -> FailureOr<Value> { return lowerGatherND(b, g); })
       .Case([&](BatchNormOp bn) -> FailureOr<Value> {
         return bn.emitError("batch_norm must be decomposed before lowering");
       })

@@ -706,9 +706,19 @@ LogicalResult convertExpand(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
-// Gather with constant indices: folded for constant data, otherwise one
-// strided slice when the indices form an arithmetic progression, or a
-// concat of single-index slices.
+/// Indices of the gathers: i32 or i64, as ONNX allows.
+LogicalResult checkIndexType(ImportContext &ctx, Value indices) {
+  Type e = ImportContext::typeOf(indices).getElementType();
+  if (!e.isSignlessInteger(32) && !e.isSignlessInteger(64))
+    return ctx.fail("indices must be int32 or int64");
+  return success();
+}
+
+// Gather: with constant indices, folded for constant data or one strided
+// slice when the indices form an arithmetic progression (so the copy fuses
+// like any slice); otherwise weft.gather, which reads the indices at run
+// time. Constant indices out of range are an error here; run-time ones are
+// clamped by weft.gather.
 LogicalResult convertGather(ImportContext &ctx, const Node &node, int64_t) {
   auto x = ctx.input(node, 0);
   if (failed(x))
@@ -716,17 +726,20 @@ LogicalResult convertGather(ImportContext &ctx, const Node &node, int64_t) {
   auto indicesValue = ctx.input(node, 1);
   if (failed(indicesValue))
     return failure();
-  auto indicesAttr = ImportContext::getConstantValue(*indicesValue);
-  if (!indicesAttr)
-    return ctx.fail("indices computed at run time are not supported (weft "
-                    "has no gather op); only constant indices are");
-  if (!indicesAttr.getElementType().isSignlessInteger() ||
-      indicesAttr.getElementType().isInteger(1))
-    return ctx.fail("indices must be integers");
+  if (failed(checkIndexType(ctx, *indicesValue)))
+    return failure();
   auto type = ImportContext::typeOf(*x);
   auto axis = ctx.normalizeAxis(ctx.getInt(node, "axis", 0), type.getRank());
   if (failed(axis))
     return failure();
+  auto indicesAttr = ImportContext::getConstantValue(*indicesValue);
+  if (!indicesAttr) {
+    auto r = ctx.createInferred<GatherOp>(*x, *indicesValue, *axis);
+    if (failed(r))
+      return failure();
+    ctx.setOutput(node, 0, *r);
+    return success();
+  }
   int64_t dim = type.getShape()[*axis];
   SmallVector<int64_t> indices = ImportContext::toInts(indicesAttr);
   for (int64_t &i : indices) {
@@ -767,30 +780,84 @@ LogicalResult convertGather(ImportContext &ctx, const Node &node, int64_t) {
   bool progression = step != 0 || n == 1;
   for (int64_t k = 1; k < n && progression; ++k)
     progression = indices[k] - indices[k - 1] == step;
-  Value gathered;
   if (n == 0 || progression) {
     auto s = sliceAxis(ctx, *x, *axis, n ? indices[0] : 0, n, step);
     if (failed(s))
       return failure();
-    gathered = *s;
-  } else {
-    constexpr int64_t kMaxPieces = 256;
-    if (n > kMaxPieces)
-      return ctx.fail(Twine(n) + " scattered indices are too many to express "
-                                 "as slices (weft has no gather op)");
-    SmallVector<Value> pieces;
-    for (int64_t i : indices) {
-      auto s = sliceAxis(ctx, *x, *axis, i, 1);
-      if (failed(s))
-        return failure();
-      pieces.push_back(*s);
-    }
-    auto c = concat(ctx, pieces, *axis);
-    if (failed(c))
-      return failure();
-    gathered = *c;
+    return setReshaped(ctx, node, *s, outShape);
   }
-  return setReshaped(ctx, node, gathered, outShape);
+  auto r = ctx.createInferred<GatherOp>(*x, *indicesValue, *axis);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(node, 0, *r);
+  return success();
+}
+
+// GatherElements and GatherND read their indices at run time (constant
+// ones included); out-of-range constant indices are an error.
+LogicalResult checkConstantIndices(ImportContext &ctx, Value indices,
+                                   function_ref<int64_t(int64_t)> dimOf) {
+  auto attr = ImportContext::getConstantValue(indices);
+  if (!attr)
+    return success();
+  SmallVector<int64_t> values = ImportContext::toInts(attr);
+  for (int64_t i = 0, e = values.size(); i < e; ++i) {
+    int64_t dim = dimOf(i);
+    if (values[i] < -dim || values[i] >= dim)
+      return ctx.fail("index " + Twine(values[i]) + " is out of range for a dimension of size " +
+                      Twine(dim));
+  }
+  return success();
+}
+
+LogicalResult convertGatherElements(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto indices = ctx.input(node, 1);
+  if (failed(indices))
+    return failure();
+  if (failed(checkIndexType(ctx, *indices)))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  auto axis = ctx.normalizeAxis(ctx.getInt(node, "axis", 0), type.getRank());
+  if (failed(axis))
+    return failure();
+  int64_t dim = type.getShape()[*axis];
+  if (failed(checkConstantIndices(ctx, *indices, [&](int64_t) { return dim; })))
+    return failure();
+  auto r = ctx.createInferred<GatherElementsOp>(*x, *indices, *axis);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(node, 0, *r);
+  return success();
+}
+
+LogicalResult convertGatherND(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto indices = ctx.input(node, 1);
+  if (failed(indices))
+    return failure();
+  if (failed(checkIndexType(ctx, *indices)))
+    return failure();
+  int64_t batch = ctx.getInt(node, "batch_dims", 0);
+  auto type = ImportContext::typeOf(*x);
+  auto it = ImportContext::typeOf(*indices);
+  if (it.getRank() >= 1 && batch >= 0) {
+    int64_t k = it.getShape().back();
+    if (failed(checkConstantIndices(ctx, *indices, [&](int64_t i) {
+          int64_t d = batch + i % std::max<int64_t>(k, 1);
+          return d < type.getRank() ? type.getShape()[d] : 0;
+        })))
+      return failure();
+  }
+  auto r = ctx.createInferred<GatherNDOp>(*x, *indices, batch);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(node, 0, *r);
+  return success();
 }
 
 // Trilu keeps the upper (or lower) triangle of the last two dimensions:
@@ -892,6 +959,8 @@ void weft::registerTensorConverters(ConverterTable &t) {
   t["Tile"] = convertTile;
   t["Expand"] = convertExpand;
   t["Gather"] = convertGather;
+  t["GatherElements"] = convertGatherElements;
+  t["GatherND"] = convertGatherND;
   t["Trilu"] = convertTrilu;
   t["DepthToSpace"] = convertDepthToSpace;
   t["SpaceToDepth"] = convertSpaceToDepth;

@@ -700,8 +700,6 @@ def gen_shape_ops(g):
                                ("int32_indices", (5, 3), np.array([4, 0], np.int32), 0)]:
         g.single("Gather", tag, [In("x", d, xs), Const("i", idx)], attrs={"axis": axis}, exact=True,
                  dtypes="f32")
-    g.single("Gather", "runtime_indices_rejected", [In("x", d, (5, 3)), In("i", "i64", (2,))], exact=True,
-             data=[{"x": np.arange(15, dtype=np.float32).reshape(5, 3), "i": i64(4, 1)}])
     g.single("Gather", "const_data_folded", [Const("x", np.arange(12, dtype=np.int64).reshape(4, 3) - 6),
                                              Const("i", i64(2, 0, -1))], exact=True, dtypes="i64")
     for tag, xs, upper, k in [("lower", (4, 5), 0, None), ("upper_k1", (4, 5), 1, 1), ("lower_k_neg1", (5, 4), 0, -1),
@@ -712,6 +710,49 @@ def gen_shape_ops(g):
     g.single("DepthToSpace", "crd_b2", [In("x", d, (2, 8, 2, 3))], attrs={"blocksize": 2, "mode": "CRD"}, exact=True)
     g.single("DepthToSpace", "dcr_b3", [In("x", d, (1, 9, 2, 2))], attrs={"blocksize": 3}, exact=True)
     g.single("SpaceToDepth", "b3", [In("x", d, (2, 1, 3, 6))], attrs={"blocksize": 3}, exact=True)
+
+
+def gen_gather(g):
+    """Gather, GatherElements and GatherND with indices fed at run time
+    (negative ones included), and with constant scattered indices."""
+    for d in ALL:
+        g.single("Gather", "rt_axis0_5x3_i2", [In("x", d, (5, 3)), In("i", "i64", (2,), ("range", -5, 4))],
+                 exact=True, dtypes=d)
+    for tag, xs, ish, axis, it in [("rt_axis1_2x4x3_i3", (2, 4, 3), (3,), 1, "i64"),
+                                   ("rt_axis_neg1_2x4x3_i2x2", (2, 4, 3), (2, 2), -1, "i32"),
+                                   ("rt_scalar_index", (6, 5), (), 0, "i64"),
+                                   ("rt_embedding_50x16_1x7", (50, 16), (1, 7), 0, "i64"),
+                                   ("rt_embedding_50x33_2x5_i32", (50, 33), (2, 5), 0, "i32"),
+                                   ("rt_empty_indices", (5, 3), (0,), 0, "i64"),
+                                   ("rt_1d_9_i4", (9,), (4,), 0, "i64")]:
+        dim = xs[axis]
+        g.single("Gather", tag, [In("x", "f32", xs), In("i", it, ish, ("range", -dim, dim - 1))],
+                 attrs={"axis": axis}, exact=True, dtypes="f32")
+    g.single("Gather", "scattered_300", [In("x", "f32", (400, 3)),
+                                        Const("i", np.random.default_rng(3).integers(-400, 400, 300))],
+             exact=True, dtypes="f32")
+    for d in ["f32", "i64", "u8", "bool", "f16"]:
+        g.single("GatherElements", "rt_axis0_3x4", [In("x", d, (3, 4)), In("i", "i64", (2, 4), ("range", -3, 2))],
+                 exact=True, dtypes=d)
+    for tag, xs, ish, axis, it in [("rt_axis1_3x4_3x2", (3, 4), (3, 2), 1, "i64"),
+                                   ("rt_axis_neg1_2x3x5_2x3x7", (2, 3, 5), (2, 3, 7), -1, "i32"),
+                                   ("rt_axis1_2x3x5_2x6x5", (2, 3, 5), (2, 6, 5), 1, "i64"),
+                                   ("rt_1d_8_12", (8,), (12,), 0, "i64")]:
+        dim = xs[axis]
+        g.single("GatherElements", tag, [In("x", "f32", xs), In("i", it, ish, ("range", -dim, dim - 1))],
+                 attrs={"axis": axis}, exact=True, dtypes="f32")
+    g.single("GatherElements", "const_indices", [In("x", "f32", (2, 3)), Const("i", i64(2, -1, 0).reshape(1, 3))],
+             attrs={"axis": 1}, exact=True, dtypes="f32")
+    for tag, xs, ish, batch, bound in [("rt_k1_4x3_2x1", (4, 3), (2, 1), 0, 4),
+                                       ("rt_k2_4x3_5x2", (4, 3), (5, 2), 0, 3),
+                                       ("rt_k2_full_3x4x2_2x2", (3, 4, 2), (2, 2), 0, 3),
+                                       ("rt_batch1_2x5x3_2x4x1", (2, 5, 3), (2, 4, 1), 1, 5),
+                                       ("rt_batch1_2x3x4_2x2", (2, 3, 4), (2, 2), 1, 3)]:
+        g.single("GatherND", tag, [In("x", "f32", xs), In("i", "i64", ish, ("range", -bound, bound - 1))],
+                 attrs={"batch_dims": batch}, exact=True, dtypes="f32")
+    for d in ["i32", "u16", "f64"]:
+        g.single("GatherND", "rt_k2_3x3", [In("x", d, (3, 3)), In("i", "i64", (4, 2), ("range", -3, 2))],
+                 exact=True, dtypes=d)
 
 
 def gen_constant_ops(g):
@@ -936,7 +977,8 @@ def gen_invalid(g):
 
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
-            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_constant_ops, gen_chains,
+            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_constant_ops,
+            gen_chains,
             gen_f16_accumulation, gen_invalid]
 
 

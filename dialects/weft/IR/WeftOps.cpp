@@ -550,6 +550,100 @@ LogicalResult PadOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Gathers
+//===----------------------------------------------------------------------===//
+
+static LogicalResult checkIndices(std::optional<Location> loc, RankedTensorType indices) {
+  Type e = indices.getElementType();
+  if (!e.isSignlessInteger(32) && !e.isSignlessInteger(64))
+    return emitInferError(loc, "indices must be i32 or i64");
+  return success();
+}
+
+static LogicalResult inferGatherOp(MLIRContext *, std::optional<Location> loc,
+                                   GatherOp::Adaptor a, SmallVectorImpl<Type> &r) {
+  auto data = tensorOf(a.getData()), indices = tensorOf(a.getIndices());
+  if (failed(checkIndices(loc, indices)))
+    return failure();
+  int64_t axis = a.getAxis();
+  if (axis < 0 || axis >= data.getRank())
+    return emitInferError(loc, "axis out of range for the data's rank");
+  if (data.getShape()[axis] == 0 && indices.getNumElements() != 0)
+    return emitInferError(loc, "indices into an empty axis");
+  SmallVector<int64_t> shape(data.getShape().take_front(axis));
+  llvm::append_range(shape, indices.getShape());
+  llvm::append_range(shape, data.getShape().drop_front(axis + 1));
+  r.push_back(RankedTensorType::get(shape, data.getElementType()));
+  return success();
+}
+WEFT_INFER(GatherOp)
+LogicalResult GatherOp::verify() {
+  // The shape rules, with their messages at the op.
+  SmallVector<Type> types;
+  return inferGatherOp(getContext(), getLoc(), Adaptor(*this), types);
+}
+
+static LogicalResult inferGatherElementsOp(MLIRContext *, std::optional<Location> loc,
+                                           GatherElementsOp::Adaptor a,
+                                           SmallVectorImpl<Type> &r) {
+  auto data = tensorOf(a.getData()), indices = tensorOf(a.getIndices());
+  if (failed(checkIndices(loc, indices)))
+    return failure();
+  int64_t axis = a.getAxis();
+  if (data.getRank() != indices.getRank())
+    return emitInferError(loc, "data and indices must have the same rank");
+  if (axis < 0 || axis >= data.getRank())
+    return emitInferError(loc, "axis out of range for the data's rank");
+  for (int64_t d = 0; d < data.getRank(); ++d)
+    if (d != axis && indices.getShape()[d] > data.getShape()[d])
+      return emitInferError(loc, "indices dimension " + Twine(d) + " (" +
+                                     Twine(indices.getShape()[d]) +
+                                     ") exceeds the data's (" +
+                                     Twine(data.getShape()[d]) + ")");
+  if (data.getShape()[axis] == 0 && indices.getNumElements() != 0)
+    return emitInferError(loc, "indices into an empty axis");
+  r.push_back(RankedTensorType::get(indices.getShape(), data.getElementType()));
+  return success();
+}
+WEFT_INFER(GatherElementsOp)
+LogicalResult GatherElementsOp::verify() {
+  // The shape rules, with their messages at the op.
+  SmallVector<Type> types;
+  return inferGatherElementsOp(getContext(), getLoc(), Adaptor(*this), types);
+}
+
+static LogicalResult inferGatherNDOp(MLIRContext *, std::optional<Location> loc,
+                                     GatherNDOp::Adaptor a, SmallVectorImpl<Type> &r) {
+  auto data = tensorOf(a.getData()), indices = tensorOf(a.getIndices());
+  if (failed(checkIndices(loc, indices)))
+    return failure();
+  int64_t b = a.getBatchDims(), q = indices.getRank();
+  if (q < 1 || b < 0 || b >= q || b >= data.getRank())
+    return emitInferError(loc, "batch_dims must be below both ranks");
+  int64_t k = indices.getShape().back();
+  if (k < 1 || b + k > data.getRank())
+    return emitInferError(loc, "the index tuple length (the indices' last "
+                               "dimension) must be in [1, data rank - batch_dims]");
+  for (int64_t d = 0; d < b; ++d)
+    if (indices.getShape()[d] != data.getShape()[d])
+      return emitInferError(loc, "batch dimension " + Twine(d) +
+                                     " differs between data and indices");
+  for (int64_t d = b; d < b + k; ++d)
+    if (data.getShape()[d] == 0 && indices.getNumElements() != 0)
+      return emitInferError(loc, "indices into an empty dimension");
+  SmallVector<int64_t> shape(indices.getShape().drop_back());
+  llvm::append_range(shape, data.getShape().drop_front(b + k));
+  r.push_back(RankedTensorType::get(shape, data.getElementType()));
+  return success();
+}
+WEFT_INFER(GatherNDOp)
+LogicalResult GatherNDOp::verify() {
+  // The shape rules, with their messages at the op.
+  SmallVector<Type> types;
+  return inferGatherNDOp(getContext(), getLoc(), Adaptor(*this), types);
+}
+
 static LogicalResult inferSliceOp(MLIRContext *, std::optional<Location> loc,
                                   SliceOp::Adaptor a,
                                   SmallVectorImpl<Type> &r) {

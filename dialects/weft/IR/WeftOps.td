@@ -420,6 +420,54 @@ def Weft_SliceOp : Weft_InferredOp<"slice"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Indexing by run-time tensors
+//===----------------------------------------------------------------------===//
+
+def Weft_GatherOp : Weft_InferredOp<"gather"> {
+  let summary = "Slices along an axis chosen by run-time indices (ONNX Gather)";
+  let description = [{
+    `result[i0.., j.., k..] = data[i0.., indices[j..], k..]`: the result's
+    shape is `data.shape[:axis] + indices.shape + data.shape[axis+1:]`.
+    Indices are i32 or i64; negative ones count from the end of the axis.
+    An index outside `[-n, n)` reads the nearest element of the axis (ONNX
+    leaves it undefined); no index reads outside `data`.
+  }];
+  let arguments = (ins Weft_Tensor:$data, Weft_Tensor:$indices, I64Attr:$axis);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$data `[` $indices `]` attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Weft_GatherElementsOp : Weft_InferredOp<"gather_elements"> {
+  let summary = "Elementwise gather along an axis (ONNX GatherElements)";
+  let description = [{
+    `result[i..] = data[i.. with i[axis] replaced by indices[i..]]`; the
+    result has the indices' shape, which may be smaller than the data's in
+    any dimension but must not exceed it off the axis. Index normalization
+    and clamping are those of `weft.gather`.
+  }];
+  let arguments = (ins Weft_Tensor:$data, Weft_Tensor:$indices, I64Attr:$axis);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$data `[` $indices `]` attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Weft_GatherNDOp : Weft_InferredOp<"gather_nd"> {
+  let summary = "Gather of slices addressed by index tuples (ONNX GatherND)";
+  let description = [{
+    `indices` has shape `[b.., m.., k]`, where the first `batch_dims`
+    dimensions match `data`'s; each k-tuple addresses data dimensions
+    `batch_dims .. batch_dims+k`. The result's shape is
+    `indices.shape[:-1] + data.shape[batch_dims+k:]`. Index normalization
+    and clamping are those of `weft.gather`.
+  }];
+  let arguments = (ins Weft_Tensor:$data, Weft_Tensor:$indices, I64Attr:$batch_dims);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$data `[` $indices `]` attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Structure: dispatch regions
 //===----------------------------------------------------------------------===//
 

@@ -457,3 +457,41 @@ func.func @layer_norm(%x: tensor<6x8xf32>, %g: tensor<1xf32>, %b: tensor<8xf32>)
   }
   return %0 : tensor<6x8xf32>
 }
+
+// -----
+
+// A gather of rows reads its index with tensor.extract (loop-invariant along
+// the row, so the row vectorizes as one contiguous read) and clamps it.
+// CHECK-LABEL: func.func @gather_rows
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<4x8xf32>) attrs = {weft.row_gather}
+// CHECK: %[[RAW:.*]] = tensor.extract %{{.*}} : tensor<4xi64>
+// CHECK: %[[I:.*]] = arith.index_cast %[[RAW]] : i64 to index
+// CHECK: arith.cmpi slt, %[[I]]
+// CHECK: arith.maxsi
+// CHECK: %[[C:.*]] = arith.minsi
+// CHECK: tensor.extract %{{.*}}[%[[C]], %{{.*}}] : tensor<10x8xf32>
+func.func @gather_rows(%x: tensor<10x8xf32>, %i: tensor<4xi64>) -> tensor<4x8xf32> {
+  %0 = weft.dispatch(%x, %i) : (tensor<10x8xf32>, tensor<4xi64>) -> tensor<4x8xf32> {
+  ^bb0(%d: tensor<10x8xf32>, %j: tensor<4xi64>):
+    %r = weft.gather %d[%j] {axis = 0 : i64} : (tensor<10x8xf32>, tensor<4xi64>) -> tensor<4x8xf32>
+    weft.yield %r : tensor<4x8xf32>
+  }
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+// Along the last axis the indices are a generic input.
+// CHECK-LABEL: func.func @gather_columns
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<3xi32>) outs(%{{.*}} : tensor<10x3xf32>) {
+// CHECK: ^bb0(%[[IDX:.*]]: i32,
+// CHECK: arith.index_cast %[[IDX]] : i32 to index
+// CHECK: tensor.extract %{{.*}} : tensor<10x8xf32>
+func.func @gather_columns(%x: tensor<10x8xf32>, %i: tensor<3xi32>) -> tensor<10x3xf32> {
+  %0 = weft.dispatch(%x, %i) : (tensor<10x8xf32>, tensor<3xi32>) -> tensor<10x3xf32> {
+  ^bb0(%d: tensor<10x8xf32>, %j: tensor<3xi32>):
+    %r = weft.gather %d[%j] {axis = 1 : i64} : (tensor<10x8xf32>, tensor<3xi32>) -> tensor<10x3xf32>
+    weft.yield %r : tensor<10x3xf32>
+  }
+  return %0 : tensor<10x3xf32>
+}

@@ -606,3 +606,51 @@ func.func @yield_outside_dispatch(%x: tensor<4xf32>) {
   // expected-error @below {{'weft.yield' op expects parent op 'weft.dispatch'}}
   weft.yield %x : tensor<4xf32>
 }
+
+// -----
+
+func.func @gather_float_indices(%x: tensor<5x3xf32>, %i: tensor<2xf32>) {
+  // expected-error @below {{indices must be i32 or i64}}
+  %0 = weft.gather %x[%i] {axis = 0 : i64} : (tensor<5x3xf32>, tensor<2xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @gather_axis(%x: tensor<5x3xf32>, %i: tensor<2xi64>) {
+  // expected-error @below {{axis out of range for the data's rank}}
+  %0 = weft.gather %x[%i] {axis = 2 : i64} : (tensor<5x3xf32>, tensor<2xi64>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @gather_elements_rank(%x: tensor<5x3xf32>, %i: tensor<2xi64>) {
+  // expected-error @below {{data and indices must have the same rank}}
+  %0 = weft.gather_elements %x[%i] {axis = 0 : i64} : (tensor<5x3xf32>, tensor<2xi64>) -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @gather_elements_wider(%x: tensor<5x3xf32>, %i: tensor<2x4xi64>) {
+  // expected-error @below {{indices dimension 1 (4) exceeds the data's (3)}}
+  %0 = weft.gather_elements %x[%i] {axis = 0 : i64} : (tensor<5x3xf32>, tensor<2x4xi64>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @gather_nd_tuple(%x: tensor<5x3xf32>, %i: tensor<2x3xi64>) {
+  // expected-error @below {{the index tuple length}}
+  %0 = weft.gather_nd %x[%i] {batch_dims = 0 : i64} : (tensor<5x3xf32>, tensor<2x3xi64>) -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @gather_nd_batch(%x: tensor<2x5x3xf32>, %i: tensor<3x1xi64>) {
+  // expected-error @below {{batch dimension 0 differs between data and indices}}
+  %0 = weft.gather_nd %x[%i] {batch_dims = 1 : i64} : (tensor<2x5x3xf32>, tensor<3x1xi64>) -> tensor<3x3xf32>
+  return
+}

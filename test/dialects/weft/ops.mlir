@@ -312,3 +312,16 @@ func.func @clip_int_bounds(%x: tensor<4xi64>, %u: tensor<4xui8>) -> (tensor<4xi6
   %1 = weft.clip %u {min = 200 : ui8, max = 255 : ui8} : tensor<4xui8>
   return %0, %1 : tensor<4xi64>, tensor<4xui8>
 }
+
+// CHECK-LABEL: func.func @gathers
+func.func @gathers(%x: tensor<5x3xf32>, %i: tensor<2x2xi64>, %j: tensor<4xi32>) {
+  // CHECK: weft.gather %{{.*}}[%{{.*}}] {axis = 0 : i64} : (tensor<5x3xf32>, tensor<2x2xi64>) -> tensor<2x2x3xf32>
+  %0 = weft.gather %x[%i] {axis = 0 : i64} : (tensor<5x3xf32>, tensor<2x2xi64>) -> tensor<2x2x3xf32>
+  // CHECK: weft.gather %{{.*}}[%{{.*}}] {axis = 1 : i64} : (tensor<5x3xf32>, tensor<4xi32>) -> tensor<5x4xf32>
+  %1 = weft.gather %x[%j] {axis = 1 : i64} : (tensor<5x3xf32>, tensor<4xi32>) -> tensor<5x4xf32>
+  // CHECK: weft.gather_elements %{{.*}}[%{{.*}}] {axis = 1 : i64} : (tensor<5x3xf32>, tensor<2x2xi64>) -> tensor<2x2xf32>
+  %2 = weft.gather_elements %x[%i] {axis = 1 : i64} : (tensor<5x3xf32>, tensor<2x2xi64>) -> tensor<2x2xf32>
+  // CHECK: weft.gather_nd %{{.*}}[%{{.*}}] {batch_dims = 0 : i64} : (tensor<5x3xf32>, tensor<2x2xi64>) -> tensor<2xf32>
+  %3 = weft.gather_nd %x[%i] {batch_dims = 0 : i64} : (tensor<5x3xf32>, tensor<2x2xi64>) -> tensor<2xf32>
+  return
+}
