@@ -698,6 +698,66 @@ Value gatherGeneric(OpBuilder &b, Location l, RankedTensorType type, Value input
   return generic.getResult(0);
 }
 
+/// ArgMax/ArgMin: one generic reducing the axis into a running extreme and
+/// its i64 index. A strict comparison keeps the first index of a tie,
+/// a non-strict one (select_last_index) the last. The first element seeds
+/// the extreme, so a NaN there wins and a NaN elsewhere never does, as in
+/// onnxruntime.
+Value lowerArg(OpBuilder &b, Operation *op, Value input, int64_t axis, bool selectLast,
+               bool isMax) {
+  Location l = op->getLoc();
+  auto in = cast<RankedTensorType>(input.getType());
+  auto outType = cast<RankedTensorType>(op->getResult(0).getType());
+  Type elt = in.getElementType();
+  bool f = isFloat(elt), u = hasUnsignedOperands(op) || elt.isInteger(1);
+  int64_t rank = in.getRank();
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<IT> iters;
+  for (int64_t i = 0; i < rank; ++i) {
+    iters.push_back(i == axis ? IT::reduction : IT::parallel);
+    if (i != axis)
+      outExprs.push_back(b.getAffineDimExpr(i));
+  }
+  auto valueType = RankedTensorType::get(outType.getShape(), elt);
+  Value initValue = filledWith(b, l, valueType, extremeValue(elt, !isMax, u));
+  Value initIndex = filled(b, l, outType, 0.0);
+  AffineMap inMap = AffineMap::getMultiDimIdentityMap(rank, b.getContext());
+  AffineMap outMap = AffineMap::get(rank, 0, outExprs, b.getContext());
+  auto generic = linalg::GenericOp::create(
+      b, l, TypeRange{valueType, outType}, ValueRange{input}, ValueRange{initValue, initIndex},
+      ArrayRef<AffineMap>{inMap, outMap, outMap}, iters,
+      [&](OpBuilder &nb, Location nl, ValueRange a) {
+        Value x = a[0], best = a[1], index = a[2];
+        Value better;
+        if (f) {
+          arith::CmpFPredicate p = isMax ? (selectLast ? arith::CmpFPredicate::OGE
+                                                       : arith::CmpFPredicate::OGT)
+                                         : (selectLast ? arith::CmpFPredicate::OLE
+                                                       : arith::CmpFPredicate::OLT);
+          better = arith::CmpFOp::create(nb, nl, p, x, best);
+        } else {
+          arith::CmpIPredicate p;
+          if (isMax)
+            p = selectLast ? (u ? arith::CmpIPredicate::uge : arith::CmpIPredicate::sge)
+                           : (u ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt);
+          else
+            p = selectLast ? (u ? arith::CmpIPredicate::ule : arith::CmpIPredicate::sle)
+                           : (u ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt);
+          better = arith::CmpIOp::create(nb, nl, p, x, best);
+        }
+        Value i = arith::IndexCastOp::create(nb, nl, nb.getI64Type(),
+                                             linalg::IndexOp::create(nb, nl, axis));
+        // The first element seeds the running extreme whatever it is.
+        Value first = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, i,
+                                            arith::ConstantIntOp::create(nb, nl, 0, 64));
+        better = arith::OrIOp::create(nb, nl, better, first);
+        linalg::YieldOp::create(nb, nl,
+                                ValueRange{arith::SelectOp::create(nb, nl, better, x, best),
+                                           arith::SelectOp::create(nb, nl, better, i, index)});
+      });
+  return generic.getResult(1);
+}
+
 /// A run-time index (i32 or i64) into a dimension of size `dim`, as an
 /// index: negative values count from the end, and anything still outside
 /// [0, dim) is clamped to it, so no index reads outside the tensor.
@@ -888,6 +948,12 @@ FailureOr<Value> cpu::lowerStructured(OpBuilder &b, Operation *op, bool &handled
         int64_t last = s.getType().getRank() - 1;
         return gatherGeneric(b, l, s.getType(), s.getInput(), index, nullptr, Value(),
                              /*rowContiguous=*/last >= 0 && steps[last] == 1);
+      })
+      .Case([&](ArgMaxOp a) -> FailureOr<Value> {
+        return lowerArg(b, a, a.getInput(), a.getAxis(), a.getSelectLastIndex(), true);
+      })
+      .Case([&](ArgMinOp a) -> FailureOr<Value> {
+        return lowerArg(b, a, a.getInput(), a.getAxis(), a.getSelectLastIndex(), false);
       })
       .Case([&](GatherOp g) -> FailureOr<Value> { return lowerGather(b, g); })
       .Case([&](GatherElementsOp g) -> FailureOr<Value> { return lowerGatherElements(b, g); })

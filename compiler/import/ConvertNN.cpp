@@ -495,7 +495,44 @@ LogicalResult convertReduce(ImportContext &ctx, const Node &node,
 
 } // namespace
 
+namespace {
+// ArgMax/ArgMin: the op drops the axis; keepdims=1 (the default) reshapes
+// it back as a unit dimension.
+template <typename OpTy>
+LogicalResult convertArg(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  if (type.getElementType().isInteger(1))
+    return ctx.fail("does not accept bool tensors");
+  if (type.getRank() == 0)
+    return ctx.fail("needs an input of rank >= 1");
+  auto axis = ctx.normalizeAxis(ctx.getInt(node, "axis", 0), type.getRank());
+  if (failed(axis))
+    return failure();
+  bool keepdims = ctx.getInt(node, "keepdims", 1) != 0;
+  bool last = ctx.getInt(node, "select_last_index", 0) != 0;
+  auto r = ctx.createInferred<OpTy>(*x, *axis, last);
+  if (failed(r))
+    return failure();
+  Value result = *r;
+  if (keepdims) {
+    SmallVector<int64_t> shape(type.getShape());
+    shape[*axis] = 1;
+    auto reshaped = ctx.reshape(result, shape);
+    if (failed(reshaped))
+      return failure();
+    result = *reshaped;
+  }
+  ctx.setOutput(node, 0, result);
+  return success();
+}
+} // namespace
+
 void weft::registerNNConverters(ConverterTable &t) {
+  t["ArgMax"] = convertArg<ArgMaxOp>;
+  t["ArgMin"] = convertArg<ArgMinOp>;
   t["MatMul"] = convertMatMul;
   t["Gemm"] = convertGemm;
   t["Conv"] = convertConv;

@@ -712,6 +712,24 @@ def gen_shape_ops(g):
     g.single("SpaceToDepth", "b3", [In("x", d, (2, 1, 3, 6))], attrs={"blocksize": 3}, exact=True)
 
 
+def gen_arg(g):
+    """ArgMax/ArgMin: every numeric dtype, axes, keepdims, and ties with
+    select_last_index (small integer values repeat)."""
+    for op in ["ArgMax", "ArgMin"]:
+        for d in NUMERIC:
+            g.single(op, "axis1_3x5x4", [In("x", d, (3, 5, 4))], attrs={"axis": 1})
+        for tag, shape, attrs in [("default_4x6", (4, 6), {}),
+                                  ("axis_neg1_2x3x7", (2, 3, 7), {"axis": -1}),
+                                  ("no_keepdims_3x5", (3, 5), {"axis": 0, "keepdims": 0}),
+                                  ("1d_9", (9,), {}),
+                                  ("long_row_2x300", (2, 300), {"axis": 1})]:
+            g.single(op, tag, [In("x", "f32", shape)], attrs=attrs, dtypes="f32")
+        for d in ["i32", "u8", "f32"]:
+            for last in [0, 1]:
+                g.single(op, f"ties_last{last}_4x9", [In("x", d, (4, 9), "small")],
+                         attrs={"axis": 1, "select_last_index": last}, opset=12)
+
+
 def gen_gather(g):
     """Gather, GatherElements and GatherND with indices fed at run time
     (negative ones included), and with constant scattered indices."""
@@ -977,7 +995,7 @@ def gen_invalid(g):
 
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
-            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_constant_ops,
+            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_arg, gen_constant_ops,
             gen_chains,
             gen_f16_accumulation, gen_invalid]
 

@@ -451,6 +451,35 @@ LogicalResult ReduceOp::verify() {
   return success();
 }
 
+template <typename AdaptorT>
+static LogicalResult inferArg(std::optional<Location> loc, AdaptorT a,
+                              SmallVectorImpl<Type> &r) {
+  auto in = tensorOf(a.getInput());
+  int64_t axis = a.getAxis();
+  if (axis < 0 || axis >= in.getRank())
+    return emitInferError(loc, "axis out of range for the input's rank");
+  if (in.getShape()[axis] == 0)
+    return emitInferError(loc, "the reduced axis is empty");
+  SmallVector<int64_t> shape(in.getShape());
+  shape.erase(shape.begin() + axis);
+  r.push_back(RankedTensorType::get(shape, IntegerType::get(in.getContext(), 64)));
+  return success();
+}
+
+#define WEFT_ARG(OP)                                                           \
+  static LogicalResult infer##OP(MLIRContext *, std::optional<Location> l,     \
+                                 OP::Adaptor a, SmallVectorImpl<Type> &r) {    \
+    return inferArg(l, a, r);                                                  \
+  }                                                                            \
+  WEFT_INFER(OP)                                                               \
+  LogicalResult OP::verify() {                                                 \
+    SmallVector<Type> types;                                                   \
+    return inferArg(getLoc(), Adaptor(*this), types);                          \
+  }
+WEFT_ARG(ArgMaxOp)
+WEFT_ARG(ArgMinOp)
+#undef WEFT_ARG
+
 //===----------------------------------------------------------------------===//
 // Data movement
 //===----------------------------------------------------------------------===//

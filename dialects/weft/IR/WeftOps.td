@@ -363,6 +363,22 @@ def Weft_ReduceOp : Weft_InferredOp<"reduce"> {
   let hasVerifier = 1;
 }
 
+class Weft_ArgOp<string mnemonic, string onnxName, string extreme>
+    : Weft_InferredOp<mnemonic> {
+  let summary = "Index of the " # extreme # " along an axis (ONNX " # onnxName # ")";
+  let description = "The i64 index of the " # extreme # " element along `axis`, "
+      # "which the result drops (the importer reshapes for keepdims). Ties "
+      # "give the first index, or the last with `select_last_index`. The "
+      # "axis must not be empty.";
+  let arguments = (ins Weft_Tensor:$input, I64Attr:$axis, BoolAttr:$select_last_index);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Weft_ArgMaxOp : Weft_ArgOp<"arg_max", "ArgMax", "largest">;
+def Weft_ArgMinOp : Weft_ArgOp<"arg_min", "ArgMin", "smallest">;
+
 //===----------------------------------------------------------------------===//
 // Data movement
 //===----------------------------------------------------------------------===//

@@ -495,3 +495,25 @@ func.func @gather_columns(%x: tensor<10x8xf32>, %i: tensor<3xi32>) -> tensor<10x
   }
   return %0 : tensor<10x3xf32>
 }
+
+// -----
+
+// ArgMax: one generic that reduces the axis into the running maximum and its
+// index; the first element seeds both.
+// CHECK-LABEL: func.func @arg_max
+// CHECK: %[[R:.*]]:2 = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%{{.*}} : tensor<3x5xf32>) outs(%{{.*}}, %{{.*}} : tensor<3xf32>, tensor<3xi64>)
+// CHECK: %[[GT:.*]] = arith.cmpf ogt
+// CHECK: %[[I:.*]] = arith.index_cast
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[I]]
+// CHECK: %[[B:.*]] = arith.ori %[[GT]], %[[FIRST]]
+// CHECK: arith.select %[[B]]
+// CHECK: arith.select %[[B]], %[[I]]
+// CHECK: weft.yield %[[R]]#1
+func.func @arg_max(%x: tensor<3x5xf32>) -> tensor<3xi64> {
+  %0 = weft.dispatch(%x) : (tensor<3x5xf32>) -> tensor<3xi64> {
+  ^bb0(%i: tensor<3x5xf32>):
+    %r = weft.arg_max %i {axis = 1 : i64, select_last_index = false} : (tensor<3x5xf32>) -> tensor<3xi64>
+    weft.yield %r : tensor<3xi64>
+  }
+  return %0 : tensor<3xi64>
+}

@@ -654,3 +654,19 @@ func.func @gather_nd_batch(%x: tensor<2x5x3xf32>, %i: tensor<3x1xi64>) {
   %0 = weft.gather_nd %x[%i] {batch_dims = 1 : i64} : (tensor<2x5x3xf32>, tensor<3x1xi64>) -> tensor<3x3xf32>
   return
 }
+
+// -----
+
+func.func @arg_max_axis(%x: tensor<3x5xf32>) {
+  // expected-error @below {{axis out of range for the input's rank}}
+  %0 = weft.arg_max %x {axis = 2 : i64, select_last_index = false} : (tensor<3x5xf32>) -> tensor<3xi64>
+  return
+}
+
+// -----
+
+func.func @arg_min_empty(%x: tensor<3x0xf32>) {
+  // expected-error @below {{the reduced axis is empty}}
+  %0 = weft.arg_min %x {axis = 1 : i64, select_last_index = false} : (tensor<3x0xf32>) -> tensor<3xi64>
+  return
+}

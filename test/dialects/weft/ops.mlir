@@ -325,3 +325,12 @@ func.func @gathers(%x: tensor<5x3xf32>, %i: tensor<2x2xi64>, %j: tensor<4xi32>) 
   %3 = weft.gather_nd %x[%i] {batch_dims = 0 : i64} : (tensor<5x3xf32>, tensor<2x2xi64>) -> tensor<2xf32>
   return
 }
+
+// CHECK-LABEL: func.func @arg_extremes
+func.func @arg_extremes(%x: tensor<3x5x4xf32>) {
+  // CHECK: weft.arg_max %{{.*}} {axis = 1 : i64, select_last_index = false} : (tensor<3x5x4xf32>) -> tensor<3x4xi64>
+  %0 = weft.arg_max %x {axis = 1 : i64, select_last_index = false} : (tensor<3x5x4xf32>) -> tensor<3x4xi64>
+  // CHECK: weft.arg_min %{{.*}} {axis = 2 : i64, select_last_index = true} : (tensor<3x5x4xf32>) -> tensor<3x5xi64>
+  %1 = weft.arg_min %x {axis = 2 : i64, select_last_index = true} : (tensor<3x5x4xf32>) -> tensor<3x5xi64>
+  return
+}
