@@ -449,6 +449,134 @@ LogicalResult convertInstanceNorm(ImportContext &ctx, const Node &node,
 }
 
 //===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+// The negative log-likelihood of `logProb` [N, C, d..] at the classes
+// `target` [N, d..]: -logProb[n, target[n, d..], d..] times the class weight
+// (1 without `weight`), 0 where target == ignore_index. reduction "sum"
+// adds the losses, "mean" divides that by the sum of the weights used.
+// Targets outside [0, C) other than ignore_index read a clamped class
+// (ONNX leaves them undefined).
+FailureOr<Value> negativeLogLikelihood(ImportContext &ctx, Value logProb, Value target,
+                                       Value weight, std::optional<int64_t> ignoreIndex,
+                                       StringRef reduction) {
+  auto type = ImportContext::typeOf(logProb);
+  auto tt = ImportContext::typeOf(target);
+  Type elt = type.getElementType();
+  if (!isa<FloatType>(elt))
+    return ctx.fail("needs floating-point scores");
+  if (!tt.getElementType().isSignlessInteger(32) && !tt.getElementType().isSignlessInteger(64))
+    return ctx.fail("the target must be int32 or int64");
+  if (type.getRank() < 2 || tt.getRank() != type.getRank() - 1 ||
+      tt.getShape()[0] != type.getShape()[0] ||
+      tt.getShape().drop_front() != type.getShape().drop_front(2))
+    return ctx.fail("expects scores [N, C, d..] and a target [N, d..]");
+  if (reduction != "none" && reduction != "sum" && reduction != "mean")
+    return ctx.fail("reduction must be \"none\", \"sum\" or \"mean\", got \"" + reduction +
+                    "\"");
+  int64_t classes = type.getShape()[1];
+  if (weight) {
+    auto wt = ImportContext::typeOf(weight);
+    if (wt.getRank() != 1 || wt.getShape()[0] != classes || wt.getElementType() != elt)
+      return ctx.fail("the weight must be a [C] tensor of the scores' type");
+  }
+  SmallVector<int64_t> withClass(tt.getShape());
+  withClass.insert(withClass.begin() + 1, 1);
+  WEFT_TRY(index, ctx.reshape(target, withClass));
+  WEFT_TRY(picked, ctx.createInferred<GatherElementsOp>(logProb, index, (int64_t)1));
+  WEFT_TRY(flat, ctx.reshape(picked, tt.getShape()));
+  Value loss = ctx.create<NegOp>(flat);
+  auto scalar = RankedTensorType::get({}, elt);
+  Value w;
+  if (weight) {
+    WEFT_TRY(perTarget, ctx.createInferred<GatherOp>(weight, target, (int64_t)0));
+    w = perTarget;
+  }
+  if (ignoreIndex) {
+    Value ignored = ctx.splat(RankedTensorType::get({}, tt.getElementType()), (double)*ignoreIndex);
+    WEFT_TRY(skip, ctx.createInferred<CompareOp>(CompareKind::eq, target, ignored));
+    WEFT_TRY(masked, ctx.createInferred<WhereOp>(skip, ctx.splat(scalar, 0.0),
+                                                 w ? w : ctx.splat(scalar, 1.0)));
+    w = masked;
+  }
+  if (w) {
+    WEFT_TRY(weighted, ctx.createInferred<MulOp>(loss, w));
+    loss = weighted;
+  }
+  if (reduction == "none")
+    return loss;
+  SmallVector<int64_t> all = llvm::to_vector(llvm::seq<int64_t>(0, tt.getRank()));
+  if (reduction == "mean" && !w)
+    return ctx.createInferred<ReduceOp>(ReduceKind::mean, loss, ArrayRef<int64_t>(all), false);
+  WEFT_TRY(total, ctx.createInferred<ReduceOp>(ReduceKind::sum, loss, ArrayRef<int64_t>(all), false));
+  if (reduction == "sum")
+    return total;
+  WEFT_TRY(weightSum, ctx.createInferred<ReduceOp>(ReduceKind::sum, w, ArrayRef<int64_t>(all), false));
+  return ctx.createInferred<DivOp>(total, weightSum);
+}
+
+std::optional<int64_t> ignoreIndexOf(ImportContext &ctx, const Node &node) {
+  if (!ImportContext::hasAttr(node, "ignore_index"))
+    return std::nullopt;
+  return ctx.getInt(node, "ignore_index", 0);
+}
+
+LogicalResult convertNLLLoss(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto target = ctx.input(node, 1);
+  if (failed(target))
+    return failure();
+  Value weight;
+  if (ImportContext::hasInput(node, 2)) {
+    auto w = ctx.input(node, 2);
+    if (failed(w))
+      return failure();
+    weight = *w;
+  }
+  auto loss = negativeLogLikelihood(ctx, *x, *target, weight, ignoreIndexOf(ctx, node),
+                                    ctx.getString(node, "reduction", "mean"));
+  if (failed(loss))
+    return failure();
+  ctx.setOutput(node, 0, *loss);
+  return success();
+}
+
+// SoftmaxCrossEntropyLoss = NLL of LogSoftmax over the class axis; the
+// optional second output is that log-probability.
+LogicalResult convertSoftmaxCrossEntropy(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto labels = ctx.input(node, 1);
+  if (failed(labels))
+    return failure();
+  Value weight;
+  if (ImportContext::hasInput(node, 2)) {
+    auto w = ctx.input(node, 2);
+    if (failed(w))
+      return failure();
+    weight = *w;
+  }
+  auto type = ImportContext::typeOf(*x);
+  if (!isa<FloatType>(type.getElementType()))
+    return ctx.fail("needs floating-point scores");
+  if (type.getRank() < 2)
+    return ctx.fail("expects scores [N, C, d..]");
+  Value logProb = ctx.create<SoftmaxOp>(*x, (uint64_t)1, true);
+  auto loss = negativeLogLikelihood(ctx, logProb, *labels, weight, ignoreIndexOf(ctx, node),
+                                    ctx.getString(node, "reduction", "mean"));
+  if (failed(loss))
+    return failure();
+  ctx.setOutput(node, 0, *loss);
+  if (ImportContext::hasOutput(node, 1))
+    ctx.setOutput(node, 1, logProb);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Reductions
 //===----------------------------------------------------------------------===//
 
@@ -532,6 +660,8 @@ LogicalResult convertArg(ImportContext &ctx, const Node &node, int64_t) {
 
 void weft::registerNNConverters(ConverterTable &t) {
   t["ArgMax"] = convertArg<ArgMaxOp>;
+  t["NegativeLogLikelihoodLoss"] = convertNLLLoss;
+  t["SoftmaxCrossEntropyLoss"] = convertSoftmaxCrossEntropy;
   t["ArgMin"] = convertArg<ArgMinOp>;
   t["MatMul"] = convertMatMul;
   t["Gemm"] = convertGemm;

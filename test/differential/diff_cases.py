@@ -730,6 +730,36 @@ def gen_arg(g):
                          attrs={"axis": 1, "select_last_index": last}, opset=12)
 
 
+def gen_losses(g):
+    """NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss: reductions,
+    class weights, ignore_index (inside and outside the class range), extra
+    dimensions, int32 and int64 targets."""
+    rng = np.random.default_rng(5)
+    for op in ["NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss"]:
+        for d in ["f32", "f64", "f16"]:
+            for reduction in ["none", "sum", "mean"]:
+                g.single(op, f"{reduction}_4x5", [In("x", d, (4, 5), "small"),
+                                                  In("t", "i64", (4,), ("range", 0, 4))],
+                         attrs={"reduction": reduction}, dtypes=d, opset=13,
+                         **({"atol": 2e-3} if d == "f16" else {}))
+        for tag, xs, ts, attrs, weighted, it in [
+                ("weight_mean_3x4x2", (3, 4, 2), (3, 2), {}, True, "i64"),
+                ("weight_sum_3x4", (3, 4), (3,), {"reduction": "sum"}, True, "i32"),
+                ("ignore_mean_5x3", (5, 3), (5,), {"ignore_index": 1}, False, "i64"),
+                ("ignore_weight_mean_2x3x2x2", (2, 3, 2, 2), (2, 2, 2), {"ignore_index": 2}, True, "i64"),
+                ("ignore_neg_none_4x3", (4, 3), (4,), {"ignore_index": -1, "reduction": "none"}, False, "i64")]:
+            args = [In("x", "f32", xs, "small"), In("t", it, ts, ("range", 0, xs[1] - 1))]
+            if weighted:
+                args.append(Const("w", rng.uniform(0.2, 2.0, xs[1]).astype(np.float32)))
+            g.single(op, tag, args, attrs=attrs, dtypes="f32", opset=13)
+        g.single(op, "ignored_targets", [In("x", "f32", (4, 3), "small"), In("t", "i64", (4,))],
+                 attrs={"ignore_index": -1, "reduction": "sum"}, dtypes="f32", opset=13,
+                 data=[{"x": rng.uniform(-2, 2, (4, 3)).astype(np.float32), "t": i64(0, -1, 2, -1)}])
+    g.single("SoftmaxCrossEntropyLoss", "log_prob_output", [In("x", "f32", (3, 4), "small"),
+                                                            In("t", "i64", (3,), ("range", 0, 3))],
+             outputs=2, dtypes="f32", opset=13)
+
+
 def gen_gather(g):
     """Gather, GatherElements and GatherND with indices fed at run time
     (negative ones included), and with constant scattered indices."""
@@ -995,7 +1025,8 @@ def gen_invalid(g):
 
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
-            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_arg, gen_constant_ops,
+            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_arg, gen_losses,
+            gen_constant_ops,
             gen_chains,
             gen_f16_accumulation, gen_invalid]
 
