@@ -552,6 +552,51 @@ LogicalResult convertClip(ImportContext &ctx, const Node &node, int64_t opset) {
     lo = bound("min", lo);
     hi = bound("max", hi);
   } else {
+    // Bounds computed at run time: min(max(x, lo), hi) with broadcasting,
+    // which gives hi wherever lo > hi, as ONNX specifies.
+    bool runtime = false;
+    for (int i : {1, 2})
+      if (ImportContext::hasInput(node, i)) {
+        auto b = ctx.input(node, i);
+        if (failed(b))
+          return failure();
+        runtime |= !ImportContext::getConstantValue(*b);
+      }
+    if (runtime) {
+      Value y = *x;
+      for (int i : {1, 2}) {
+        if (!ImportContext::hasInput(node, i)) {
+          // An absent bound is the type's finite extreme (so -inf clips to
+          // the lowest float, as onnxruntime does).
+          Value bound = ctx.constant(
+              DenseElementsAttr::get(RankedTensorType::get({}, elt), i == 1 ? lo : hi));
+          auto r = i == 1 ? binary<MaxOp>(ctx, y, bound) : binary<MinOp>(ctx, y, bound);
+          if (failed(r))
+            return failure();
+          y = *r;
+          continue;
+        }
+        auto b = ctx.input(node, i);
+        if (failed(b))
+          return failure();
+        auto bt = ImportContext::typeOf(*b);
+        if (bt.getNumElements() != 1 || bt.getElementType() != elt)
+          return ctx.fail(Twine(i == 1 ? "min" : "max") +
+                          " must be a single element of the input's type");
+        auto r = i == 1 ? binary<MaxOp>(ctx, y, *b) : binary<MinOp>(ctx, y, *b);
+        if (failed(r))
+          return failure();
+        y = *r;
+      }
+      if (ImportContext::typeOf(y) != ImportContext::typeOf(*x)) {
+        auto r = ctx.reshape(y, ImportContext::typeOf(*x).getShape());
+        if (failed(r))
+          return failure();
+        y = *r;
+      }
+      ctx.setOutput(node, 0, y);
+      return success();
+    }
     if (ImportContext::hasInput(node, 1)) {
       auto v = ctx.constantElement(node, 1, "min", elt);
       if (failed(v))

@@ -867,18 +867,51 @@ LogicalResult convertTrilu(ImportContext &ctx, const Node &node, int64_t) {
   if (failed(x))
     return failure();
   int64_t k = 0;
-  if (ImportContext::hasInput(node, 1)) {
-    auto v = ctx.constantScalar(node, 1, "k");
-    if (failed(v))
-      return failure();
-    k = (int64_t)*v;
-  }
   bool upper = ctx.getInt(node, "upper", 1) != 0;
   auto type = ImportContext::typeOf(*x);
   if (type.getRank() < 2)
     return ctx.fail("expects an input of rank >= 2");
   int64_t rows = type.getShape()[type.getRank() - 2];
   int64_t cols = type.getShape().back();
+  Value zero = ctx.splat(RankedTensorType::get({}, type.getElementType()), 0.0);
+  if (ImportContext::hasInput(node, 1)) {
+    auto kv = ctx.input(node, 1);
+    if (failed(kv))
+      return failure();
+    if (!ImportContext::getConstantValue(*kv)) {
+      // k known at run time: keep x where (j - i) >= k (upper) or <= k.
+      auto kt = ImportContext::typeOf(*kv);
+      if (kt.getNumElements() != 1 || !kt.getElementType().isSignlessInteger(64))
+        return ctx.fail("k must be a single int64");
+      auto kScalar = ctx.reshape(*kv, {});
+      if (failed(kScalar))
+        return failure();
+      // j - i from a column and a row of indices, broadcast at run time
+      // (no rows x cols constant).
+      Type i64 = ctx.getBuilder().getI64Type();
+      auto iota = [&](int64_t n, ArrayRef<int64_t> shape) {
+        SmallVector<int64_t> v = llvm::to_vector(llvm::seq<int64_t>(0, n));
+        return ctx.constant(
+            DenseElementsAttr::get(RankedTensorType::get(shape, i64), ArrayRef<int64_t>(v)));
+      };
+      auto offsets = ctx.createInferred<SubOp>(iota(cols, {1, cols}), iota(rows, {rows, 1}));
+      if (failed(offsets))
+        return failure();
+      auto cond = ctx.createInferred<CompareOp>(upper ? CompareKind::ge : CompareKind::le,
+                                                *offsets, *kScalar);
+      if (failed(cond))
+        return failure();
+      auto r = ctx.createInferred<WhereOp>(*cond, *x, zero);
+      if (failed(r))
+        return failure();
+      ctx.setOutput(node, 0, *r);
+      return success();
+    }
+    auto v = ctx.constantScalar(node, 1, "k");
+    if (failed(v))
+      return failure();
+    k = (int64_t)*v;
+  }
   SmallVector<bool> mask;
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j)
@@ -886,7 +919,6 @@ LogicalResult convertTrilu(ImportContext &ctx, const Node &node, int64_t) {
   Value cond = ctx.constant(DenseElementsAttr::get(
       RankedTensorType::get({rows, cols}, ctx.getBuilder().getI1Type()),
       ArrayRef<bool>(mask)));
-  Value zero = ctx.splat(RankedTensorType::get({}, type.getElementType()), 0.0);
   auto r = ctx.createInferred<WhereOp>(cond, *x, zero);
   if (failed(r))
     return failure();

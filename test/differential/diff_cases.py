@@ -267,7 +267,13 @@ def gen_clip_cast(g):
     g.single("Clip", "opset11_min_max", [In("x", "f32", (4, 7)), Const("lo", scalar(-1.5, "f32")),
                                          Const("hi", scalar(0.5, "f32"))], opset=11)
     g.single("Clip", "opset6_attrs", [In("x", "f32", (4, 7))], attrs={"min": -1.5, "max": 0.5}, opset=6)
-    g.single("Clip", "runtime_min", [In("x", "f32", (4, 7)), In("lo", "f32", ())])
+    # Bounds fed at run time (min > max included: every element is max).
+    for d in ["f32", "f16", "f64", "i32", "i64", "u8", "i8"]:
+        g.single("Clip", "rt_min_max", [In("x", d, (4, 7)), In("lo", d, ()), In("hi", d, ())])
+    g.single("Clip", "rt_min_only", [In("x", "f32", (4, 7)), In("lo", "f32", ())])
+    g.single("Clip", "rt_max_only", [In("x", "f32", (4, 7)), None, In("hi", "f32", ())])
+    g.single("Clip", "rt_max_const_min", [In("x", "i32", (3, 5)), Const("lo", scalar(-4, "i32")),
+                                          In("hi", "i32", ())])
     g.single("Clip", "nan_bounds_f32", [In("x", "f32", (4, 7)), Const("lo", scalar(np.nan, "f32")),
                                         Const("hi", scalar(1.0, "f32"))])
     # Cast: every supported pair.
@@ -707,6 +713,11 @@ def gen_shape_ops(g):
                               ("batched", (2, 3, 4), 1, None)]:
         args = [In("x", d, xs)] + ([Const("k", np.array(k, np.int64))] if k is not None else [])
         g.single("Trilu", tag, args, attrs={"upper": upper}, exact=True)
+    for upper in [0, 1]:
+        for k in [-2, 0, 1, 7]:
+            g.single("Trilu", f"rt_k{k}_upper{upper}_3x4x5", [In("x", d, (3, 4, 5)), In("k", "i64", ())],
+                     attrs={"upper": upper}, exact=True, data=[{"x": np.arange(60, dtype=np.float32)
+                                                                .reshape(3, 4, 5), "k": np.array(k)}])
     g.single("DepthToSpace", "crd_b2", [In("x", d, (2, 8, 2, 3))], attrs={"blocksize": 2, "mode": "CRD"}, exact=True)
     g.single("DepthToSpace", "dcr_b3", [In("x", d, (1, 9, 2, 2))], attrs={"blocksize": 3}, exact=True)
     g.single("SpaceToDepth", "b3", [In("x", d, (2, 1, 3, 6))], attrs={"blocksize": 3}, exact=True)
