@@ -926,6 +926,174 @@ LogicalResult convertTrilu(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
+/// 0, 1, .., n-1 as i64 along dimension `axis` of a rank-`rank` constant
+/// whose other dimensions are 1 (it broadcasts against the rest).
+Value iotaAlong(ImportContext &ctx, int64_t n, int64_t axis, int64_t rank) {
+  SmallVector<int64_t> shape(rank, 1);
+  shape[axis] = n;
+  SmallVector<int64_t> v = llvm::to_vector(llvm::seq<int64_t>(0, n));
+  return ctx.constant(DenseElementsAttr::get(
+      RankedTensorType::get(shape, ctx.getBuilder().getI64Type()), ArrayRef<int64_t>(v)));
+}
+
+/// `cond` as 0/1 of element type `to`.
+FailureOr<Value> boolTo(ImportContext &ctx, Value cond, Type to) {
+  auto scalar = RankedTensorType::get({}, to);
+  return ctx.createInferred<WhereOp>(cond, ctx.splat(scalar, 1.0), ctx.splat(scalar, 0.0));
+}
+
+// Hardmax: 1 at the first maximum along the axis, 0 elsewhere. Before
+// opset 13 the input is coerced to 2-D at `axis` (default 1) and the
+// maximum taken along the second dimension.
+LogicalResult convertHardmax(ImportContext &ctx, const Node &node, int64_t opset) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  if (!isa<FloatType>(type.getElementType()))
+    return ctx.fail("needs a floating-point input");
+  int64_t rank = type.getRank();
+  if (rank == 0)
+    return ctx.fail("needs an input of rank >= 1");
+  auto axis = ctx.normalizeAxis(ctx.getInt(node, "axis", opset < 13 ? 1 : -1), rank);
+  if (failed(axis))
+    return failure();
+  Value in = *x;
+  int64_t a = *axis;
+  if (opset < 13) {
+    int64_t outer = 1, inner = 1;
+    for (int64_t i = 0; i < rank; ++i)
+      (i < a ? outer : inner) *= type.getShape()[i];
+    auto flat = ctx.reshape(in, {outer, inner});
+    if (failed(flat))
+      return failure();
+    in = *flat;
+    a = 1;
+  }
+  auto inType = ImportContext::typeOf(in);
+  if (inType.getShape()[a] == 0)
+    return setReshaped(ctx, node, in, type.getShape());
+  auto arg = ctx.createInferred<ArgMaxOp>(in, a, false);
+  if (failed(arg))
+    return failure();
+  SmallVector<int64_t> kept(inType.getShape());
+  kept[a] = 1;
+  auto keptArg = ctx.reshape(*arg, kept);
+  if (failed(keptArg))
+    return failure();
+  auto hit = ctx.createInferred<CompareOp>(
+      CompareKind::eq, iotaAlong(ctx, inType.getShape()[a], a, inType.getRank()), *keptArg);
+  if (failed(hit))
+    return failure();
+  auto y = boolTo(ctx, *hit, type.getElementType());
+  if (failed(y))
+    return failure();
+  return setReshaped(ctx, node, *y, type.getShape());
+}
+
+// EyeLike: ones on the k-th diagonal of a 2-D tensor shaped like the input,
+// a constant.
+LogicalResult convertEyeLike(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  if (type.getRank() != 2)
+    return ctx.fail("expects a 2-D input");
+  Type elt = type.getElementType();
+  if (ImportContext::hasAttr(node, "dtype")) {
+    int64_t dtype = ctx.getInt(node, "dtype", 0);
+    elt = convertElementType(ctx.getContext(), (int32_t)dtype);
+    if (!elt)
+      return ctx.fail("dtype " + onnxTypeName((int32_t)dtype) + " is not supported");
+  }
+  int64_t k = ctx.getInt(node, "k", 0);
+  int64_t rows = type.getShape()[0], cols = type.getShape()[1];
+  if (rows * cols > (int64_t)1 << 26)
+    return ctx.fail("the output is too large to build at compile time");
+  auto outType = RankedTensorType::get({rows, cols}, elt);
+  SmallVector<Attribute> values;
+  Attribute one, zero;
+  if (auto ft = dyn_cast<FloatType>(elt)) {
+    one = FloatAttr::get(ft, 1.0);
+    zero = FloatAttr::get(ft, 0.0);
+  } else {
+    one = IntegerAttr::get(elt, 1);
+    zero = IntegerAttr::get(elt, 0);
+  }
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      values.push_back(j - i == k ? one : zero);
+  ctx.setOutput(node, 0, ctx.constant(DenseElementsAttr::get(outType, values)));
+  return success();
+}
+
+// OneHot: values[1] where the (normalized) index equals the position along
+// the new axis, values[0] elsewhere; indices outside [-depth, depth) give
+// an all-off row. depth must be known at compile time (it is a dimension).
+LogicalResult convertOneHot(ImportContext &ctx, const Node &node, int64_t) {
+  auto indices = ctx.input(node, 0);
+  if (failed(indices))
+    return failure();
+  auto depthValue = ctx.constantScalar(node, 1, "depth");
+  if (failed(depthValue))
+    return failure();
+  auto values = ctx.input(node, 2);
+  if (failed(values))
+    return failure();
+  double depthReal = *depthValue;
+  if (!(depthReal >= 1) || depthReal > (double)((int64_t)1 << 31))
+    return ctx.fail("depth must be at least 1, got " + std::to_string(depthReal));
+  int64_t depth = (int64_t)depthReal;
+  auto it = ImportContext::typeOf(*indices);
+  auto vt = ImportContext::typeOf(*values);
+  if (vt.getNumElements() != 2 || vt.getRank() != 1)
+    return ctx.fail("values must be a 2-element [off, on] tensor");
+  if (it.getElementType().isInteger(1))
+    return ctx.fail("indices must be numeric");
+  int64_t rank = it.getRank() + 1;
+  auto axis = ctx.normalizeAxis(ctx.getInt(node, "axis", -1), rank);
+  if (failed(axis))
+    return failure();
+  Type i64 = ctx.getBuilder().getI64Type();
+  // Float indices truncate toward zero, as a cast does.
+  Value idx = *indices;
+  if (it.getElementType() != i64)
+    idx = ctx.create<CastOp>(RankedTensorType::get(it.getShape(), i64), idx);
+  auto scalar = RankedTensorType::get({}, i64);
+  auto negative = ctx.createInferred<CompareOp>(CompareKind::lt, idx, ctx.splat(scalar, 0.0));
+  if (failed(negative))
+    return failure();
+  auto shifted = ctx.createInferred<AddOp>(idx, ctx.splat(scalar, (double)depth));
+  if (failed(shifted))
+    return failure();
+  auto normalized = ctx.createInferred<WhereOp>(*negative, *shifted, idx);
+  if (failed(normalized))
+    return failure();
+  SmallVector<int64_t> withAxis(it.getShape());
+  withAxis.insert(withAxis.begin() + *axis, 1);
+  auto expanded = ctx.reshape(*normalized, withAxis);
+  if (failed(expanded))
+    return failure();
+  auto hit = ctx.createInferred<CompareOp>(CompareKind::eq, iotaAlong(ctx, depth, *axis, rank),
+                                           *expanded);
+  if (failed(hit))
+    return failure();
+  auto off = sliceAxis(ctx, *values, 0, 0, 1);
+  auto on = sliceAxis(ctx, *values, 0, 1, 1);
+  if (failed(off) || failed(on))
+    return failure();
+  auto offScalar = ctx.reshape(*off, {});
+  auto onScalar = ctx.reshape(*on, {});
+  if (failed(offScalar) || failed(onScalar))
+    return failure();
+  auto r = ctx.createInferred<WhereOp>(*hit, *onScalar, *offScalar);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(node, 0, *r);
+  return success();
+}
+
 // DepthToSpace / SpaceToDepth are a reshape, a transpose and a reshape.
 LogicalResult reshapeTransposeReshape(ImportContext &ctx, const Node &node,
                                       Value x, ArrayRef<int64_t> split,
@@ -993,6 +1161,9 @@ void weft::registerTensorConverters(ConverterTable &t) {
   t["Gather"] = convertGather;
   t["GatherElements"] = convertGatherElements;
   t["GatherND"] = convertGatherND;
+  t["Hardmax"] = convertHardmax;
+  t["EyeLike"] = convertEyeLike;
+  t["OneHot"] = convertOneHot;
   t["Trilu"] = convertTrilu;
   t["DepthToSpace"] = convertDepthToSpace;
   t["SpaceToDepth"] = convertSpaceToDepth;

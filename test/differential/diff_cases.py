@@ -771,6 +771,28 @@ def gen_losses(g):
              outputs=2, dtypes="f32", opset=13)
 
 
+def gen_one_hot_like(g):
+    """Hardmax, EyeLike and OneHot (depth constant: it is a dimension)."""
+    for d in FLOATS:
+        g.single("Hardmax", "axis_neg1_3x4x5", [In("x", d, (3, 4, 5))], exact=True)
+    for tag, shape, attrs, opset in [("axis0_3x4", (3, 4), {"axis": 0}, 13), ("axis1_2x3x4", (2, 3, 4), {"axis": 1}, 13),
+                                     ("ties_4x6", (4, 6), {}, 13), ("opset11_coerced_2x3x4", (2, 3, 4), {"axis": 1}, 11)]:
+        g.single("Hardmax", tag, [In("x", "f32", shape, "small")], attrs=attrs, opset=opset, exact=True,
+                 dtypes="f32")
+    for d in ["f32", "i32", "u8", "f64"]:
+        for tag, shape, k in [("3x4", (3, 4), 0), ("k1_4x3", (4, 3), 1), ("kneg2_4x5", (4, 5), -2), ("k9_3x3", (3, 3), 9)]:
+            g.single("EyeLike", tag, [In("x", d, shape)], attrs={"k": k}, exact=True)
+    g.single("EyeLike", "dtype_f32_from_i64", [In("x", "i64", (3, 5))], attrs={"dtype": TensorProto.FLOAT},
+             exact=True)
+    for it in ["i64", "i32", "f32"]:
+        for tag, shape, axis in [("axis_neg1_2x3", (2, 3), -1), ("axis0_4", (4,), 0), ("axis1_2x3", (2, 3), 1)]:
+            g.single("OneHot", tag, [In("i", it, shape, ("range", -6, 6)), Const("depth", np.array(5, np.int64)),
+                                     Const("v", np.array([-1.5, 3.0], np.float32))],
+                     attrs={"axis": axis}, exact=True, dtypes=it)
+    g.single("OneHot", "rt_values_i32", [In("i", "i64", (5,), ("range", -3, 3)), Const("depth", np.array(3.0, np.float32)),
+                                         In("v", "i32", (2,))], exact=True, dtypes="i64_i32")
+
+
 def gen_gather(g):
     """Gather, GatherElements and GatherND with indices fed at run time
     (negative ones included), and with constant scattered indices."""
@@ -1036,7 +1058,7 @@ def gen_invalid(g):
 
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
-            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_arg, gen_losses,
+            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_arg, gen_losses, gen_one_hot_like,
             gen_constant_ops,
             gen_chains,
             gen_f16_accumulation, gen_invalid]
