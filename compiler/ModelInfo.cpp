@@ -9,6 +9,7 @@
 #include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/Support/raw_ostream.h"
+#include "weft/runtime.h"
 
 using namespace mlir;
 using namespace weft;
@@ -38,6 +39,27 @@ static const char *dtypeName(int code) {
   case 2: return "u8"; case 4: return "u16"; case 12: return "u32"; case 13: return "u64";
   }
   return "invalid";
+}
+
+/// The bytes a caller passes for `value`: each element little-endian at its
+/// width, bools as one byte 0/1.
+static std::vector<uint8_t> denseBytes(DenseElementsAttr value) {
+  std::vector<uint8_t> out;
+  auto put = [&](const APInt &bits) {
+    if (bits.getBitWidth() == 1) {
+      out.push_back(bits.isZero() ? 0 : 1);
+      return;
+    }
+    for (unsigned i = 0; i < bits.getBitWidth() / 8; ++i)
+      out.push_back((uint8_t)bits.extractBitsAsZExtValue(8, i * 8));
+  };
+  if (isa<FloatType>(value.getElementType()))
+    for (const APFloat &f : value.getValues<APFloat>())
+      put(f.bitcastToAPInt());
+  else
+    for (const APInt &i : value.getValues<APInt>())
+      put(i);
+  return out;
 }
 
 FailureOr<ModelDesc> weft::describeModel(ModuleOp module) {
@@ -81,6 +103,10 @@ FailureOr<ModelDesc> weft::describeModel(ModuleOp module) {
   if (failed(fill(inTypes, "weft.input_names", "input_", desc.inputs)) ||
       failed(fill(outTypes, "weft.output_names", "output_", desc.outputs)))
     return failure();
+  if (auto values = module->getAttrOfType<ArrayAttr>("weft.input_values"))
+    for (auto [i, v] : llvm::enumerate(values))
+      if (auto dense = dyn_cast<DenseElementsAttr>(v); dense && i < desc.inputs.size())
+        desc.inputs[i].value = denseBytes(dense);
   return desc;
 }
 
@@ -94,7 +120,7 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
                                     llvm::GlobalValue::PrivateLinkage, init,
                                     "__weft_str_" + label);
   };
-  auto *tensorTy = llvm::StructType::get(ctx, {ptr, i32, i32, ptr});
+  auto *tensorTy = llvm::StructType::get(ctx, {ptr, i32, i32, ptr, ptr});
   auto tensors = [&](const std::vector<TensorDesc> &list, const char *kind) -> llvm::Constant * {
     std::vector<llvm::Constant *> elems;
     for (auto [i, t] : llvm::enumerate(list)) {
@@ -106,9 +132,16 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
       auto *shape = new llvm::GlobalVariable(m, shapeTy, true, llvm::GlobalValue::PrivateLinkage,
                                              llvm::ConstantArray::get(shapeTy, dims),
                                              "__weft_shape_" + label);
+      llvm::Constant *value = llvm::ConstantPointerNull::get(ptr);
+      if (t.value) {
+        auto *bytes = llvm::ConstantDataArray::get(ctx, llvm::ArrayRef<uint8_t>(*t.value));
+        value = new llvm::GlobalVariable(m, bytes->getType(), true,
+                                         llvm::GlobalValue::PrivateLinkage, bytes,
+                                         "__weft_value_" + label);
+      }
       elems.push_back(llvm::ConstantStruct::get(
           tensorTy, {str(t.name, label), llvm::ConstantInt::get(i32, t.dtype),
-                     llvm::ConstantInt::get(i32, t.shape.size()), shape}));
+                     llvm::ConstantInt::get(i32, t.shape.size()), shape, value}));
     }
     auto *arrTy = llvm::ArrayType::get(tensorTy, elems.size());
     return new llvm::GlobalVariable(m, arrTy, true, llvm::GlobalValue::PrivateLinkage,
@@ -120,7 +153,7 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
   auto *info = new llvm::GlobalVariable(
       m, infoTy, true, llvm::GlobalValue::PrivateLinkage,
       llvm::ConstantStruct::get(
-          infoTy, {llvm::ConstantInt::get(i32, 1), str(desc.name, "model"),
+          infoTy, {llvm::ConstantInt::get(i32, WEFT_MODEL_ABI_VERSION), str(desc.name, "model"),
                    llvm::ConstantInt::get(i32, desc.inputs.size()), tensors(desc.inputs, "input"),
                    llvm::ConstantInt::get(i32, desc.outputs.size()), tensors(desc.outputs, "output"),
                    llvm::ConstantInt::get(i64, desc.arenaSize),
@@ -160,7 +193,9 @@ std::string weft::renderHeader(const ModelDesc &d) {
      << " * Tensors are dense row-major; shapes and dtypes are fixed:\n";
   for (auto [i, t] : llvm::enumerate(d.inputs))
     os << " *   input  " << i << " '" << escapeForCComment(t.name) << "': " << dtypeName(t.dtype) << " "
-       << shapeString(t) << "\n";
+       << shapeString(t)
+       << (t.value ? " (compiled for one value: pass exactly the --input-value tensor)" : "")
+       << "\n";
   for (auto [i, t] : llvm::enumerate(d.outputs))
     os << " *   output " << i << " '" << escapeForCComment(t.name) << "': " << dtypeName(t.dtype) << " "
        << shapeString(t) << "\n";

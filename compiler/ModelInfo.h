@@ -10,6 +10,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/IR/Module.h"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,9 @@ struct TensorDesc {
   std::string name;
   int dtype = 0; ///< weft_dtype_t value
   std::vector<int64_t> shape;
+  /// Inputs compiled for one value (weftc --input-value): its dense
+  /// little-endian bytes, as the runtime compares them.
+  std::optional<std::vector<uint8_t>> value;
 };
 
 struct ModelDesc {

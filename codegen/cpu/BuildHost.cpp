@@ -248,7 +248,7 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     cf::BranchOp::create(hb, loc, exit, ValueRange{null});
 
     // Keep what later stages need to describe the model.
-    for (StringRef attr : {"weft.input_names", "weft.output_names"})
+    for (StringRef attr : {"weft.input_names", "weft.output_names", "weft.input_values"})
       if (Attribute a = entryFn->getAttr(attr))
         module->setAttr(attr, a);
     // The ABI types keep the signedness that weft-lower-to-linalg dropped.

@@ -435,6 +435,16 @@ ImportContext::constantInput(const onnx::NodeProto &node, int index,
     return failure();
   if (auto attr = getConstantValue(*v))
     return attr;
+  // A model input: the user can compile for one value of it.
+  if (auto arg = dyn_cast<BlockArgument>(*v))
+    if (auto name = dyn_cast<NameLoc>(arg.getLoc())) {
+      (void)emitError("input #" + Twine(index) + " (" + what + ", '" + node.input(index) +
+                      "') must be known at compile time but is the model input '" +
+                      name.getName().getValue() +
+                      "'; compile for one value of it with --input-value " +
+                      name.getName().getValue() + "=FILE.pb (a serialized TensorProto)");
+      return failure();
+    }
   (void)emitError("input #" + Twine(index) + " (" + what + ", '" +
                   node.input(index) +
                   "') must be a constant (an initializer or a Constant node) "

@@ -85,7 +85,9 @@ private:
   LogicalResult check();
   LogicalResult upgrade();
   LogicalResult checkSupported(const ConverterTable &table);
-  FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &info);
+  FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &info,
+                                        std::string &unpinned);
+  LogicalResult loadInputValues();
   LogicalResult checkOutputType(const onnx::ValueInfoProto &info, Value value);
   FailureOr<OwningOpRef<ModuleOp>> build(const ConverterTable &table);
 
@@ -98,6 +100,8 @@ private:
   onnx::ModelProto model;
   int64_t opset = 0;
   int64_t originalOpset = 0;
+  /// The values of --input-value, by input name.
+  llvm::StringMap<DenseElementsAttr> inputValues;
 };
 
 } // namespace
@@ -151,6 +155,40 @@ LogicalResult Importer::parse() {
   for (auto &node : *model.mutable_graph()->mutable_node())
     if (node.domain() == "ai.onnx")
       node.set_domain("");
+  return success();
+}
+
+// Reads each --input-value file: a serialized TensorProto with its data
+// inline (raw_data or typed fields).
+LogicalResult Importer::loadInputValues() {
+  for (const auto &entry : options.inputValues) {
+    StringRef name = entry.getKey();
+    const std::string &file = entry.getValue();
+    auto fail = [&]() {
+      return error() << "--input-value " << name << "=" << file << ": ";
+    };
+    llvm::sys::fs::file_status st;
+    if (std::error_code ec = llvm::sys::fs::status(file, st))
+      return fail() << ec.message();
+    if (!llvm::sys::fs::is_regular_file(st))
+      return fail() << "not a regular file";
+    if (st.getSize() > (uint64_t)INT_MAX)
+      return fail() << "the file is larger than 2 GiB";
+    auto buffer = llvm::MemoryBuffer::getFile(file, /*IsText=*/false,
+                                              /*RequiresNullTerminator=*/false);
+    if (!buffer)
+      return fail() << buffer.getError().message();
+    onnx::TensorProto tensor;
+    StringRef bytes = (*buffer)->getBuffer();
+    if (!tensor.ParseFromArray(bytes.data(), (int)bytes.size()))
+      return fail() << "not a serialized ONNX TensorProto";
+    if (tensor.data_location() == onnx::TensorProto::EXTERNAL)
+      return fail() << "the tensor's data must be inline, not external";
+    auto attr = convertTensorProto(&context, tensor, fileLoc, "--input-value " + name.str());
+    if (failed(attr))
+      return failure();
+    inputValues[name] = *attr;
+  }
   return success();
 }
 
@@ -419,7 +457,7 @@ LogicalResult Importer::checkSupported(const ConverterTable &table) {
 //===----------------------------------------------------------------------===//
 
 FailureOr<RankedTensorType>
-Importer::inputType(const onnx::ValueInfoProto &info) {
+Importer::inputType(const onnx::ValueInfoProto &info, std::string &unpinned) {
   const std::string &name = info.name();
   if (!info.type().has_tensor_type())
     return error() << "input '" << name
@@ -431,13 +469,41 @@ Importer::inputType(const onnx::ValueInfoProto &info) {
     return error() << "input '" << name << "' has element type "
                    << onnxTypeName(tt.elem_type())
                    << ", which Weft does not support";
-  if (!tt.has_shape())
-    return error() << "input '" << name
-                   << "' has no shape (unknown rank); Weft compiles static "
-                      "shapes only";
+  // A pinned shape: from --input-value (the value's) or --input-shape.
+  std::optional<SmallVector<int64_t>> pin;
+  const char *pinFlag = "--input-shape";
+  if (auto it = inputValues.find(name); it != inputValues.end()) {
+    auto valueType = it->second.getType();
+    if (valueType.getElementType() != elt)
+      return error() << "--input-value " << name << ": the value has element type "
+                     << valueType.getElementType() << " but the input is "
+                     << onnxTypeName(tt.elem_type());
+    pin = SmallVector<int64_t>(valueType.getShape());
+    pinFlag = "--input-value";
+  } else if (auto it = options.inputShapes.find(name); it != options.inputShapes.end()) {
+    pin = it->second;
+  }
+  auto pinText = [&] {
+    std::string t;
+    for (auto [i, d] : llvm::enumerate(*pin))
+      t += (i ? "x" : "") + std::to_string(d);
+    return t.empty() ? std::string("(scalar)") : t;
+  };
+  if (!tt.has_shape()) {
+    if (pin)
+      return RankedTensorType::get(*pin, elt);
+    unpinned = "unknown rank";
+    return failure();
+  }
+  int rank = tt.shape().dim_size();
+  if (pin && (int64_t)pin->size() != rank)
+    return error() << pinFlag << " gives input '" << name << "' the shape " << pinText()
+                   << " of rank " << pin->size() << ", but the model declares rank "
+                   << rank;
   SmallVector<int64_t> shape;
   bool ok = true;
-  for (int i = 0; i < tt.shape().dim_size(); ++i) {
+  std::string missing;
+  for (int i = 0; i < rank; ++i) {
     const auto &dim = tt.shape().dim(i);
     if (dim.has_dim_value()) {
       if (dim.dim_value() < 0) {
@@ -445,30 +511,40 @@ Importer::inputType(const onnx::ValueInfoProto &info) {
                 << dim.dim_value();
         ok = false;
       }
-      shape.push_back(dim.dim_value());
-    } else if (dim.has_dim_param() && !dim.dim_param().empty()) {
-      auto it = options.dims.find(dim.dim_param());
-      if (it == options.dims.end()) {
-        error() << "input '" << name << "' has symbolic dimension '"
-                << dim.dim_param() << "'; pin it with --dim "
-                << dim.dim_param() << "=N";
+      if (pin && (*pin)[i] != dim.dim_value()) {
+        error() << pinFlag << " gives input '" << name << "' the shape " << pinText()
+                << ", but the model declares dimension #" << i << " as "
+                << dim.dim_value();
         ok = false;
-        shape.push_back(0);
+      }
+      shape.push_back(dim.dim_value());
+      missing += (i ? "x" : "") + std::to_string(dim.dim_value());
+      continue;
+    }
+    std::string param = dim.has_dim_param() ? dim.dim_param() : "";
+    if (pin) {
+      shape.push_back((*pin)[i]);
+      continue;
+    }
+    if (!param.empty()) {
+      auto it = options.dims.find(param);
+      if (it != options.dims.end()) {
+        if (it->second < 0) {
+          error() << "dimension '" << param << "' is pinned to a negative size " << it->second;
+          ok = false;
+        }
+        shape.push_back(it->second);
+        missing += (i ? "x" : "") + std::to_string(it->second);
         continue;
       }
-      if (it->second < 0) {
-        error() << "dimension '" << dim.dim_param()
-                << "' is pinned to a negative size " << it->second;
-        ok = false;
-      }
-      shape.push_back(it->second);
-    } else {
-      error() << "input '" << name << "' has unknown dimension #" << i
-              << " (neither a size nor a name to pin with --dim); Weft "
-                 "compiles static shapes only";
-      ok = false;
-      shape.push_back(0);
     }
+    missing += std::string(i ? "x" : "") + "<" + (param.empty() ? "?" : param) + ">";
+    unpinned = "unpinned";
+    shape.push_back(0);
+  }
+  if (!unpinned.empty()) {
+    unpinned = "shape " + missing;
+    return failure();
   }
   if (!ok)
     return failure();
@@ -528,16 +604,43 @@ Importer::build(const ConverterTable &table) {
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
   bool inputsOk = true;
+  // Inputs whose shape is not known: one message lists every input and the
+  // flag that pins it.
+  SmallVector<std::pair<std::string, std::string>> unpinned;
+  llvm::StringSet<> graphInputs;
   for (const auto &in : graph.input()) {
+    graphInputs.insert(in.name());
     if (initializers.count(in.name()))
       continue; // An input with a default value is a constant to Weft.
-    auto type = inputType(in);
+    std::string why;
+    auto type = inputType(in, why);
     if (failed(type)) {
       inputsOk = false;
+      if (!why.empty())
+        unpinned.push_back({in.name(), why});
       continue;
     }
     argTypes.push_back(*type);
     argNames.push_back(in.name());
+  }
+  for (const auto &entry : options.inputShapes)
+    if (!graphInputs.contains(entry.getKey()))
+      return error() << "--input-shape names '" << entry.getKey()
+                     << "', which is not an input of the model";
+  for (const auto &entry : options.inputValues)
+    if (!graphInputs.contains(entry.getKey()) || initializers.count(entry.getKey()))
+      return error() << "--input-value names '" << entry.getKey()
+                     << "', which is not an input of the model";
+  if (!unpinned.empty()) {
+    auto diag = error();
+    diag << (unpinned.size() == 1 ? "an input has a shape" : "some inputs have shapes")
+         << " not known at compile time; pin each with --input-shape NAME=D0xD1x... "
+            "(or its named dimensions with --dim NAME=N):";
+    for (const auto &[name, why] : unpinned)
+      diag << "\n  input '" << name << "': " << why << "  ->  --input-shape '" << name
+           << "=" << (StringRef(why).starts_with("shape ") ? StringRef(why).drop_front(6) : "D0xD1x...")
+           << "'";
+    diag << "\n(replace each <...> with its size)";
   }
   if (!inputsOk)
     return failure();
@@ -553,9 +656,19 @@ Importer::build(const ConverterTable &table) {
   builder.setInsertionPointToEnd(body);
 
   ImportContext ctx(builder, opset);
+  SmallVector<Attribute> specialized;
   for (auto [i, name] : llvm::enumerate(argNames)) {
     body->getArgument(i).setLoc(NameLoc::get(builder.getStringAttr(name)));
-    ctx.define(name, body->getArgument(i));
+    // A specialized input is a constant to the graph; the argument stays so
+    // that the runtime can check the caller passes that value.
+    auto value = inputValues.find(name);
+    if (value != inputValues.end()) {
+      ctx.define(name, ctx.constant(value->second));
+      specialized.push_back(value->second);
+    } else {
+      ctx.define(name, body->getArgument(i));
+      specialized.push_back(builder.getUnitAttr());
+    }
   }
   for (const auto &init : graph.initializer())
     if (!ctx.isDefined(init.name()))
@@ -604,6 +717,8 @@ Importer::build(const ConverterTable &table) {
     inputNames.push_back(builder.getStringAttr(name));
   func->setAttr("weft.input_names", builder.getArrayAttr(inputNames));
   func->setAttr("weft.output_names", builder.getArrayAttr(outputNames));
+  if (!inputValues.empty())
+    func->setAttr("weft.input_values", builder.getArrayAttr(specialized));
 
   if (failed(mlir::verify(*module)))
     return failure();
@@ -616,7 +731,7 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
       failed(findOpset()))
     return failure();
   originalOpset = opset;
-  if (failed(check()) || failed(upgrade()))
+  if (failed(check()) || failed(upgrade()) || failed(loadInputValues()))
     return failure();
   ConverterTable table = buildConverterTable();
   if (failed(checkSupported(table)))

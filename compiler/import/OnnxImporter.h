@@ -21,13 +21,21 @@ namespace weft {
 struct ImportOptions {
   /// Values for symbolic dimensions, e.g. {"batch": 1}.
   llvm::StringMap<int64_t> dims;
+  /// Shapes of inputs, by input name (weftc --input-shape NAME=D0xD1..).
+  llvm::StringMap<llvm::SmallVector<int64_t>> inputShapes;
+  /// Inputs specialized to one value, by input name: the path of a
+  /// serialized TensorProto (weftc --input-value NAME=FILE). The graph is
+  /// compiled for that value (it pins the input's shape too); the input stays
+  /// in the ABI and the runtime refuses any other value.
+  llvm::StringMap<std::string> inputValues;
   /// Name of the generated function.
   std::string entryName = "main";
 };
 
 /// Imports the model at `path`. The module holds one function `entryName`
 /// with attributes `weft.input_names` / `weft.output_names` (arrays of
-/// strings, in model order). Returns failure after emitting diagnostics.
+/// strings, in model order) and, when inputs are specialized,
+/// `weft.input_values` (per input, its value or a unit attribute). Returns failure after emitting diagnostics.
 mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>>
 importOnnxFile(mlir::MLIRContext &context, llvm::StringRef path,
                const ImportOptions &options);

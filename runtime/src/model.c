@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #define WEFT_MAX_MODEL_IO 64
 #define WEFT_DEFAULT_ARENA_ALIGNMENT 64
@@ -196,6 +197,8 @@ const weft_model_info_t *weft_model_get_info(const weft_model_t *model) {
   return model ? model->info : NULL;
 }
 
+static size_t info_byte_size(const weft_tensor_info_t *info);
+
 static weft_status_t check_view(const char *kind, int32_t index,
                                 const weft_tensor_info_t *info,
                                 const weft_tensor_view_t *view) {
@@ -243,6 +246,14 @@ static weft_status_t check_view(const char *kind, int32_t index,
                                 ": expected shape %s but got %s",
                                 TENSOR_LABEL_ARGS(kind, info, index_buf),
                                 expected_shape, actual_shape);
+  size_t bytes = info_byte_size(info);
+  if (info->value && bytes > 0 && memcmp(view->data, info->value, bytes) != 0)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              TENSOR_LABEL_FMT
+                              ": the model was compiled for one value of this "
+                              "input (weftc --input-value) and was given "
+                              "another; compile again for other values",
+                              TENSOR_LABEL_ARGS(kind, info, index_buf));
   return NULL;
 }
 

@@ -4,7 +4,12 @@
 Every case directory (model.onnx + test_data_set_*/) is compiled with
 `weftc model.onnx --emit=lib -o case.so` and each data set is checked with
 `weft-run case.so --input-dir test_data_set_N --compare`. A case passes when
-every command exits 0.
+every command exits 0. When weftc reports that a model input decides a
+shape (a Reshape's shape or a Slice's starts fed as a graph input), the
+case is compiled for each data set's value of that input with
+`--input-value NAME=test_data_set_N/input_K.pb`, as a user of an
+ahead-of-time compiler would; the input stays in the ABI and weft-run still
+passes it (the runtime checks it is that value).
 
 Failures are classified as:
   compile-diagnostic  weftc exited non-zero with an "error" message
@@ -211,16 +216,53 @@ def data_sets(case_dir):
     return [os.path.join(case_dir, n) for n in sorted(names, key=index)]
 
 
+# weftc's diagnostic for a model input whose value decides a shape (Reshape's
+# shape, Slice's starts, ...): the case is compiled for each data set's value.
+INPUT_VALUE_RE = re.compile(r"compile for one value of it with --input-value (.+?)=FILE\.pb")
+MAX_INPUT_VALUES = 8
+
+
+def graph_input_positions(model_path):
+    """Position of each graph input among the inputs fed at run time (those
+    without an initializer), as weft-run numbers input_N.pb."""
+    import onnx  # only cases with --input-value need it
+    graph = onnx.load(model_path, load_external_data=False).graph
+    initialized = {t.name for t in graph.initializer}
+    fed = [i.name for i in graph.input if i.name not in initialized]
+    return {name: k for k, name in enumerate(fed)}
+
+
+def compile_case(opts, runner, work, model, lib, values, data_dir):
+    """Runs weftc; `values` are the inputs compiled for data_dir's value."""
+    cmd = [opts.weftc, model, "--emit=lib", "-o", lib]
+    cmd += [f"--input-value={name}={os.path.join(data_dir, f'input_{k}.pb')}"
+            for name, k in values]
+    cmd += opts.weftc_args
+    return runner.run(cmd, opts.compile_timeout, cwd=work)
+
+
 def run_case(case, case_dir, opts, runner):
-    """Compiles and runs one case and returns its Result."""
+    """Compiles and runs one case and returns its Result. A model input that
+    weftc needs at compile time (it says so, naming --input-value) is given
+    each data set's value: the case is then compiled once per data set."""
     start = time.monotonic()
     work = os.path.join(opts.workdir, case)
     os.makedirs(work, exist_ok=True)
     try:
-        lib = os.path.join(work, "case.so")
-        cmd = [opts.weftc, os.path.join(case_dir, "model.onnx"), "--emit=lib", "-o", lib]
-        cmd += opts.weftc_args
-        rc, out = runner.run(cmd, opts.compile_timeout, cwd=work)
+        model = os.path.join(case_dir, "model.onnx")
+        sets = data_sets(case_dir)
+        values = []  # (input name, position) compiled for a data set's value
+        while True:
+            lib = os.path.join(work, "case.so")
+            rc, out = compile_case(opts, runner, work, model, lib, values,
+                                   sets[0] if sets else case_dir)
+            m = INPUT_VALUE_RE.search(out) if rc not in (None, 0) and sets else None
+            if not m or len(values) >= MAX_INPUT_VALUES:
+                break
+            positions = graph_input_positions(model)
+            if m.group(1) not in positions or any(n == m.group(1) for n, _ in values):
+                break
+            values.append((m.group(1), positions[m.group(1)]))
         if rc is None:
             return Result(case, TIMEOUT, f"weftc timed out after {opts.compile_timeout:g} s",
                           time.monotonic() - start)
@@ -232,11 +274,18 @@ def run_case(case, case_dir, opts, runner):
                           time.monotonic() - start)
 
         status, detail = PASS, ""
-        sets = data_sets(case_dir)
         if not sets:
             return Result(case, RUN_ERROR, "case has no test_data_set_* directory",
                           time.monotonic() - start)
-        for data_dir in sets:
+        for n, data_dir in enumerate(sets):
+            if values and n > 0:
+                lib = os.path.join(work, f"case_{n}.so")
+                rc, out = compile_case(opts, runner, work, model, lib, values, data_dir)
+                if rc != 0:
+                    s, d = classify_compile(rc, out) if rc is not None else (
+                        TIMEOUT, f"weftc timed out after {opts.compile_timeout:g} s")
+                    return Result(case, s, f"{os.path.basename(data_dir)}: {d}",
+                                  time.monotonic() - start)
             cmd = [opts.weft_run, lib, "--input-dir", data_dir, "--compare"]
             cmd += opts.weft_run_args
             rc, out = runner.run(cmd, opts.run_timeout, cwd=work)

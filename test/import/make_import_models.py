@@ -90,6 +90,17 @@ def symbolic():
                  [tensor("y", F32, ["batch", 4])])
 
 
+def dynamic_inputs():
+    """Inputs with an unnamed dimension, a named one, and a name holding ':'
+    and '='; 'shape' feeds a Reshape, so it must be known when compiling."""
+    nodes = [helper.make_node("Add", ["a:b=c", "x"], ["s"], name="add"),
+             helper.make_node("Reshape", ["s", "shape"], ["y"], name="reshape"),
+             helper.make_node("Relu", ["r"], ["z"], name="relu")]
+    return model(nodes, [tensor("a:b=c", F32, ["n", 4]), tensor("x", F32, [None, 4]),
+                         tensor("shape", TensorProto.INT64, [2]), tensor("r", F32, [None])],
+                 [tensor("y", F32, [None, None]), tensor("z", F32, [None])])
+
+
 def hostile_names():
     """Tensor names that try to end the header's comment and inject C."""
     nodes = [helper.make_node("Relu", ["x*/ int injected = 1; /*"],
@@ -322,6 +333,13 @@ def main():
     save(outdir, "mlp.onnx", mlp())
     save(outdir, "unsupported.onnx", unsupported())
     save(outdir, "symbolic.onnx", symbolic())
+    save(outdir, "dynamic_inputs.onnx", dynamic_inputs())
+    for name, value in [("shape_4x2.pb", [4, 2]), ("shape_8x1.pb", [8, 1]),
+                        ("shape_f32.pb", None)]:
+        t = (numpy_helper.from_array(np.array(value, np.int64), "shape") if value
+             else numpy_helper.from_array(np.array([4.0, 2.0], np.float32), "shape"))
+        with open(os.path.join(outdir, name), "wb") as f:
+            f.write(t.SerializeToString())
     save(outdir, "hostile_names.onnx", hostile_names())
     save(outdir, "external.onnx", external(outdir))
     save(outdir, "external_missing.onnx", external_broken("nothere.bin", "32"))

@@ -36,6 +36,17 @@ static cl::opt<weft::EmitKind> emit(
                clEnumValN(weft::EmitKind::Lib, "lib", "shared library")));
 static cl::list<std::string> dims("dim", cl::cat(weftcCategory), cl::desc("Pin a symbolic dimension: name=value"),
                                   cl::value_desc("name=value"));
+static cl::list<std::string> inputShapes(
+    "input-shape", cl::cat(weftcCategory),
+    cl::desc("Pin an input's shape: NAME=D0xD1x... (repeatable; the last '=' splits, so NAME may "
+             "hold ':' or '='; NAME= is a scalar)"),
+    cl::value_desc("name=shape"));
+static cl::list<std::string> inputValues(
+    "input-value", cl::cat(weftcCategory),
+    cl::desc("Compile for one value of an input, read from a serialized ONNX TensorProto: "
+             "NAME=FILE.pb (repeatable; the last '=' splits). The input stays in the ABI and a run "
+             "with any other value fails"),
+    cl::value_desc("name=file"));
 static cl::opt<std::string> modelName("name", cl::cat(weftcCategory), cl::desc("C symbol prefix of the model"),
                                       cl::init(""));
 static cl::opt<std::string> cpu("cpu", cl::cat(weftcCategory), cl::desc("Target CPU ('native' = this host)"),
@@ -113,6 +124,51 @@ int main(int argc, char **argv) {
       return 2;
     }
     options.import.dims[key] = v;
+  }
+  for (const std::string &spec : inputShapes) {
+    size_t eq = spec.rfind('=');
+    StringRef name = eq == std::string::npos ? StringRef() : StringRef(spec).take_front(eq);
+    StringRef dimsText = eq == std::string::npos ? StringRef() : StringRef(spec).drop_front(eq + 1);
+    SmallVector<int64_t> shape;
+    bool ok = !name.empty();
+    if (ok && !dimsText.empty()) {
+      SmallVector<StringRef> parts;
+      dimsText.split(parts, 'x');
+      for (StringRef part : parts) {
+        int64_t v;
+        if (part.getAsInteger(10, v) || v < 0) {
+          ok = false;
+          break;
+        }
+        shape.push_back(v);
+      }
+    }
+    if (!ok) {
+      errs() << "weftc: error: --input-shape expects NAME=D0xD1x... with sizes >= 0, got '" << spec
+             << "'\n";
+      return 2;
+    }
+    if (!options.import.inputShapes.try_emplace(name, shape).second) {
+      errs() << "weftc: error: --input-shape gives input '" << name << "' twice\n";
+      return 2;
+    }
+  }
+  for (const std::string &spec : inputValues) {
+    size_t eq = spec.rfind('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      errs() << "weftc: error: --input-value expects NAME=FILE, got '" << spec << "'\n";
+      return 2;
+    }
+    StringRef name = StringRef(spec).take_front(eq);
+    if (options.import.inputShapes.count(name)) {
+      errs() << "weftc: error: input '" << name
+             << "' has both --input-shape and --input-value (the value gives the shape)\n";
+      return 2;
+    }
+    if (!options.import.inputValues.try_emplace(name, spec.substr(eq + 1)).second) {
+      errs() << "weftc: error: --input-value gives input '" << name << "' twice\n";
+      return 2;
+    }
   }
   // The runtime library sits in ../lib next to bin/weftc in the build tree.
   std::string exe = sys::fs::getMainExecutable(argv[0], (void *)&main);

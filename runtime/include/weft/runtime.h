@@ -170,6 +170,9 @@ typedef struct weft_tensor_info_t {
   weft_dtype_t dtype;
   int32_t rank;
   const int64_t *shape;
+  /* Inputs only: NULL, or the dense bytes of the one value the model was
+   * compiled for (weftc --input-value); a run with other bytes fails. */
+  const void *value;
 } weft_tensor_info_t;
 
 /* The entry point weftc emits for a model. `inputs`/`outputs` are data
@@ -194,7 +197,7 @@ typedef struct weft_model_info_t {
   weft_model_entry_fn_t entry;
 } weft_model_info_t;
 
-#define WEFT_MODEL_ABI_VERSION 1u
+#define WEFT_MODEL_ABI_VERSION 2u
 
 typedef struct weft_model_t weft_model_t;
 
@@ -211,8 +214,8 @@ void weft_model_destroy(weft_model_t *model);
 const weft_model_info_t *weft_model_get_info(const weft_model_t *model);
 
 /* Checks every view against the model's metadata (count, NULL data, dtype,
- * rank, shape) and returns WEFT_INVALID_ARGUMENT naming the tensor on a
- * mismatch; an output whose bytes overlap an input, another output or the
+ * rank, shape, and the value of an input compiled for one value) and
+ * returns WEFT_INVALID_ARGUMENT naming the tensor on a mismatch; an output whose bytes overlap an input, another output or the
  * model's arena is WEFT_INVALID_ARGUMENT too (no in-place runs; inputs may
  * share memory with each other). Then runs the model. Never allocates. A tensor with no elements
  * may have NULL data. One instance runs one call at a time (its arena holds
