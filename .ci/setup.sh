@@ -19,7 +19,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 PY=${PYTHON:-python3}
-if ! "$PY" -c 'import onnx, onnxruntime, numpy' >/dev/null 2>&1; then
+# onnx must be 1.17.0: the second conformance suite is its node cases.
+if ! "$PY" -c 'import onnx, onnxruntime, numpy; assert onnx.__version__ == "1.17.0"' >/dev/null 2>&1; then
   echo "setup: installing Python test dependencies"
   "$PY" -m pip install -q onnx==1.17.0 onnxruntime==1.32.0 numpy==2.4.6 2>/dev/null ||
     "$PY" -m pip install -q onnx==1.17.0 onnxruntime "numpy<3"

@@ -41,6 +41,22 @@ import threading
 import time
 
 DEFAULT_SUITE = "/usr/share/libonnx-testdata/data/node"
+# --suite onnx-wheel: the node cases shipped in the installed onnx Python
+# package, whose expected-failures list (onnx-1.17.xfail) is for this version.
+WHEEL_SUITE = "onnx-wheel"
+WHEEL_VERSION = "1.17.0"
+
+
+def wheel_suite():
+    """The installed onnx package's node-case directory, or an error string."""
+    try:
+        import onnx
+    except ImportError:
+        return None, "--suite onnx-wheel needs the onnx Python package"
+    if onnx.__version__ != WHEEL_VERSION:
+        return None, (f"--suite onnx-wheel expects onnx {WHEEL_VERSION} (its expected failures "
+                      f"are listed for that version), found {onnx.__version__}")
+    return os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "node"), None
 
 PASS = "pass"
 COMPILE_DIAGNOSTIC = "compile-diagnostic"
@@ -335,8 +351,9 @@ def write_xfail(path, failing, suite):
     with open(path, "w") as f:
         f.write("# Expected failures of the ONNX node conformance suite for Weft.\n")
         f.write(f"# Suite: {suite}\n")
-        f.write("# Regenerate with: test/conformance/run_conformance.py --xfail THIS_FILE "
-                "--update-xfail\n")
+        suite_arg = f" --suite {WHEEL_SUITE}" if suite.startswith(WHEEL_SUITE) else ""
+        f.write(f"# Regenerate with: test/conformance/run_conformance.py{suite_arg} --xfail "
+                "THIS_FILE --update-xfail\n")
         f.write("# Crashes and timeouts stay failures of the run even when listed here.\n")
         for name in sorted(failing):
             f.write(name + "\n")
@@ -410,7 +427,8 @@ def parse_args(argv):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--suite", default=DEFAULT_SUITE,
-                        help="directory of case directories (default: %(default)s)")
+                        help="directory of case directories, or 'onnx-wheel' for the cases "
+                             f"of the installed onnx {WHEEL_VERSION} package (default: %(default)s)")
     parser.add_argument("--build-dir", help="Weft build tree; tools are taken from its bin/")
     parser.add_argument("--weftc", help="path to weftc (overrides --build-dir)")
     parser.add_argument("--weft-run", help="path to weft-run (overrides --build-dir)")
@@ -459,6 +477,13 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
+    suite_label = args.suite
+    if args.suite == WHEEL_SUITE:
+        args.suite, problem = wheel_suite()
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
+        suite_label = f"{WHEEL_SUITE} (onnx {WHEEL_VERSION}: onnx/backend/test/data/node)"
     if not os.path.isdir(args.suite):
         print(f"error: suite directory {args.suite} does not exist", file=sys.stderr)
         return 2
@@ -518,7 +543,7 @@ def main(argv=None):
         ran = {r.case for r in results}
         # Keep the entries of cases --filter left out; drop ones naming no case.
         failing = {r.case for r in results if r.failed} | ((xfail - ran) & all_names)
-        write_xfail(args.xfail, failing, args.suite)
+        write_xfail(args.xfail, failing, suite_label)
         print(f"wrote {len(failing)} entries to {args.xfail}")
         xfail = failing
     classify(results, xfail)
