@@ -45,6 +45,7 @@ void registerMathConverters(ConverterTable &table);
 void registerNNConverters(ConverterTable &table);
 void registerTensorConverters(ConverterTable &table);
 void registerConstantConverters(ConverterTable &table);
+void registerResizeConverters(ConverterTable &table);
 
 /// Maps an ONNX TensorProto data type to the MLIR element type Weft uses:
 /// signless integers for ONNX's signed types, unsigned integers (ui8..ui64)

@@ -58,6 +58,7 @@ ConverterTable buildConverterTable() {
   registerNNConverters(table);
   registerTensorConverters(table);
   registerConstantConverters(table);
+  registerResizeConverters(table);
   return table;
 }
 

@@ -793,6 +793,44 @@ def gen_one_hot_like(g):
                                          In("v", "i32", (2,))], exact=True, dtypes="i64_i32")
 
 
+def gen_resize(g):
+    """Resize with constant scales or sizes: every mode, coordinate
+    transformation and nearest rounding, up and down, 1-3 resized axes."""
+    # Finite data: with infinities the taps' zero weights give NaN or not
+    # depending on how each engine orders its arithmetic.
+    def resize(tag, shape, attrs, scales=None, sizes=None, d="f32", opset=13, **kw):
+        domain = ("range", -8, 8) if d not in ("u8",) else "any"
+        args = [In("x", d, shape, domain), Const("roi", np.zeros(0, np.float32)),
+                Const("scales", np.array(scales, np.float32)) if scales is not None else None]
+        if sizes is not None:
+            args[2] = Const("scales", np.zeros(0, np.float32))
+            args.append(Const("sizes", np.array(sizes, np.int64)))
+        if attrs.get("mode") == "cubic":
+            kw.setdefault("atol", 2e-5)  # 16 taps over two axes
+        g.single("Resize", tag, args, attrs=attrs, opset=opset, dtypes=d, **kw)
+    for transform in ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"]:
+        for mode in ["nearest", "linear", "cubic"]:
+            resize(f"{mode}_{transform}_up_1x2x3x4", (1, 2, 3, 4),
+                   {"mode": mode, "coordinate_transformation_mode": transform}, [1, 1, 2, 1.5])
+            resize(f"{mode}_{transform}_down_1x1x7x9", (1, 1, 7, 9),
+                   {"mode": mode, "coordinate_transformation_mode": transform}, [1, 1, 0.5, 0.34])
+    for nearest in ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"]:
+        resize(f"nearest_{nearest}_sizes_1x1x5x5", (1, 1, 5, 5),
+               {"mode": "nearest", "nearest_mode": nearest}, sizes=[1, 1, 8, 3])
+    for d in ["f16", "f64", "u8", "i32"]:
+        resize("nearest_x2_2x3x4", (2, 3, 4), {"mode": "nearest"}, [1, 2, 2], d=d, exact=True)
+    for d in ["f16", "f64"]:
+        resize("linear_x2_1x3x4x4", (1, 3, 4, 4), {"mode": "linear"}, [1, 1, 2, 2], d=d)
+    resize("cubic_exclude_outside_1x1x4x4", (1, 1, 4, 4),
+           {"mode": "cubic", "exclude_outside": 1, "cubic_coeff_a": -0.5}, [1, 1, 1.7, 0.6])
+    resize("linear_3d_1x1x3x4x5", (1, 1, 3, 4, 5), {"mode": "linear"}, [1, 1, 2, 0.5, 1.5])
+    resize("yolo_upsample_1x8x13x13", (1, 8, 13, 13), {"mode": "nearest"}, [1, 1, 2, 2], exact=True)
+    resize("linear_antialias_down_1x1x8x8", (1, 1, 8, 8), {"mode": "linear", "antialias": 1},
+           [1, 1, 0.5, 0.375], opset=18)
+    resize("cubic_antialias_down_1x1x8x8", (1, 1, 8, 8), {"mode": "cubic", "antialias": 1},
+           [1, 1, 0.6, 0.5], opset=18)
+
+
 def gen_gather(g):
     """Gather, GatherElements and GatherND with indices fed at run time
     (negative ones included), and with constant scattered indices."""
@@ -1059,6 +1097,7 @@ def gen_invalid(g):
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
             gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_arg, gen_losses, gen_one_hot_like,
+            gen_resize,
             gen_constant_ops,
             gen_chains,
             gen_f16_accumulation, gen_invalid]

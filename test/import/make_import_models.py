@@ -101,6 +101,15 @@ def dynamic_inputs():
                  [tensor("y", F32, [None, None]), tensor("z", F32, [None])])
 
 
+def resize(mode):
+    """x[1,1,2,3] resized by scales [1,1,2,2] (constant) with `mode`."""
+    scales = numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales")
+    roi = numpy_helper.from_array(np.zeros(0, np.float32), "roi")
+    nodes = [helper.make_node("Resize", ["x", "roi", "scales"], ["y"], name="resize", mode=mode)]
+    return model(nodes, [tensor("x", F32, [1, 1, 2, 3])], [tensor("y", F32, [1, 1, 4, 6])],
+                 [roi, scales])
+
+
 def hostile_names():
     """Tensor names that try to end the header's comment and inject C."""
     nodes = [helper.make_node("Relu", ["x*/ int injected = 1; /*"],
@@ -334,6 +343,8 @@ def main():
     save(outdir, "unsupported.onnx", unsupported())
     save(outdir, "symbolic.onnx", symbolic())
     save(outdir, "dynamic_inputs.onnx", dynamic_inputs())
+    save(outdir, "resize_nearest.onnx", resize("nearest"))
+    save(outdir, "resize_linear.onnx", resize("linear"))
     for name, value in [("shape_4x2.pb", [4, 2]), ("shape_8x1.pb", [8, 1]),
                         ("shape_f32.pb", None)]:
         t = (numpy_helper.from_array(np.array(value, np.int64), "shape") if value
