@@ -1094,6 +1094,214 @@ LogicalResult convertOneHot(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
+// ConvTranspose (1-D and 2-D) as a direct convolution: the input with s - 1
+// zeros inserted between its elements (stride s), padded by d * (k - 1)
+// minus the transposed op's padding (cropped where that is negative),
+// convolved at stride 1 with the filter's channels swapped per group and its
+// window flipped. A constant filter is re-laid at compile time.
+LogicalResult convertConvTranspose(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto w = ctx.input(node, 1);
+  if (failed(w))
+    return failure();
+  auto bias = ctx.optionalInput(node, 2);
+  if (failed(bias))
+    return failure();
+  auto xt = ImportContext::typeOf(*x), wt = ImportContext::typeOf(*w);
+  if (!isa<FloatType>(xt.getElementType()))
+    return ctx.fail("needs floating-point tensors");
+  int64_t rank = xt.getRank();
+  if ((rank != 3 && rank != 4) || wt.getRank() != rank)
+    return ctx.fail("only 1-D and 2-D transposed convolutions (rank-3 or rank-4 input and "
+                    "weight) are supported; the input has rank " + Twine(rank));
+  int64_t spatial = rank - 2;
+  int64_t group = ctx.getInt(node, "group", 1);
+  int64_t channels = xt.getShape()[1];
+  if (group <= 0 || channels % group != 0 || wt.getShape()[0] != channels)
+    return ctx.fail("the weight must be [C, M/group, k..] with C the input's channels, "
+                    "divisible by group");
+  auto ints = [&](StringRef name, int64_t dflt, size_t n) -> FailureOr<SmallVector<int64_t>> {
+    SmallVector<int64_t> v = ctx.getInts(node, name, SmallVector<int64_t>(n, dflt));
+    if (v.size() != n)
+      return ctx.fail(name + " needs " + Twine(n) + " values");
+    return v;
+  };
+  auto strides = ints("strides", 1, spatial), dil = ints("dilations", 1, spatial),
+       outPad = ints("output_padding", 0, spatial);
+  if (failed(strides) || failed(dil) || failed(outPad))
+    return failure();
+  ArrayRef<int64_t> kernel = wt.getShape().drop_front(2);
+  if (auto ks = ctx.getOptionalInts(node, "kernel_shape"))
+    if (ArrayRef<int64_t>(*ks) != kernel)
+      return ctx.fail("kernel_shape does not match the weight's spatial dimensions");
+  for (int64_t i = 0; i < spatial; ++i)
+    if ((*strides)[i] <= 0 || (*dil)[i] <= 0 || (*outPad)[i] < 0 || kernel[i] <= 0 ||
+        (*strides)[i] > 4096 || (*dil)[i] > 4096)
+      return ctx.fail("strides and dilations must be in [1, 4096], output_padding >= 0");
+  std::string autoPad = ctx.getString(node, "auto_pad", "NOTSET");
+  if (autoPad != "NOTSET" && autoPad != "VALID" && autoPad != "SAME_UPPER" &&
+      autoPad != "SAME_LOWER")
+    return ctx.fail("unknown auto_pad '" + autoPad + "'");
+  auto outputShape = ctx.getOptionalInts(node, "output_shape");
+  if (outputShape && outputShape->size() != (size_t)spatial) {
+    // output_shape may include N and C.
+    if (outputShape->size() == (size_t)rank)
+      outputShape = SmallVector<int64_t>(outputShape->begin() + 2, outputShape->end());
+    else
+      return ctx.fail("output_shape needs " + Twine(spatial) + " values");
+  }
+  // Padding of the transposed op and the output extent, as ONNX's reference.
+  SmallVector<int64_t> padBegin(spatial, 0), padEnd(spatial, 0), out(spatial, 0);
+  bool samePads = autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER";
+  if (!samePads && ImportContext::hasAttr(node, "pads")) {
+    auto pads = ints("pads", 0, 2 * spatial);
+    if (failed(pads))
+      return failure();
+    for (int64_t i = 0; i < spatial; ++i) {
+      padBegin[i] = (*pads)[i];
+      padEnd[i] = (*pads)[i + spatial];
+      if (padBegin[i] < 0 || padEnd[i] < 0)
+        return ctx.fail("pads must be non-negative");
+    }
+  }
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t in = xt.getShape()[i + 2];
+    int64_t full = (*strides)[i] * (in - 1) + (*outPad)[i] + (kernel[i] - 1) * (*dil)[i] + 1;
+    if (samePads) {
+      int64_t target = outputShape ? (*outputShape)[i] : in * (*strides)[i];
+      int64_t total = full - target;
+      int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+      padBegin[i] = autoPad == "SAME_UPPER" ? half : total - half;
+      padEnd[i] = total - padBegin[i];
+      out[i] = target;
+    } else if (outputShape) {
+      out[i] = (*outputShape)[i];
+    } else {
+      out[i] = full - padBegin[i] - padEnd[i];
+    }
+    if (out[i] <= 0 || out[i] > ((int64_t)1 << 31))
+      return ctx.fail("the output would have " + Twine(out[i]) + " positions in spatial "
+                      "dimension " + Twine(i));
+  }
+  // 1-D runs as 2-D with a unit height.
+  Value in = *x, filter = *w;
+  SmallVector<int64_t> s2(*strides), d2(*dil), k2(kernel), pb(padBegin), o2(out);
+  if (spatial == 1) {
+    auto xs = ctx.reshape(in, {xt.getShape()[0], channels, 1, xt.getShape()[2]});
+    auto ws = ctx.reshape(filter, {wt.getShape()[0], wt.getShape()[1], 1, wt.getShape()[2]});
+    if (failed(xs) || failed(ws))
+      return failure();
+    in = *xs;
+    filter = *ws;
+    s2.insert(s2.begin(), 1);
+    d2.insert(d2.begin(), 1);
+    k2.insert(k2.begin(), 1);
+    pb.insert(pb.begin(), 0);
+    o2.insert(o2.begin(), 1);
+  }
+  auto it = ImportContext::typeOf(in);
+  int64_t n = it.getShape()[0], h = it.getShape()[2], wd = it.getShape()[3];
+  int64_t m = wt.getShape()[1] * group;
+  // Zeros between the elements: [N,C,H,1,W,1] padded to [N,C,H,sh,W,sw].
+  if (s2[0] > 1 || s2[1] > 1) {
+    auto spread = ctx.reshape(in, {n, channels, h, 1, wd, 1});
+    if (failed(spread))
+      return failure();
+    Type elt = xt.getElementType();
+    auto padded = ctx.createInferred<PadOp>(
+        *spread, ArrayRef<int64_t>{0, 0, 0, 0, 0, 0},
+        ArrayRef<int64_t>{0, 0, 0, s2[0] - 1, 0, s2[1] - 1},
+        cast<TypedAttr>(FloatAttr::get(elt, 0.0)));
+    if (failed(padded))
+      return failure();
+    auto flat = ctx.reshape(*padded, {n, channels, h * s2[0], wd * s2[1]});
+    if (failed(flat))
+      return failure();
+    auto trimmed = slice(ctx, *flat, {0, 0, 0, 0},
+                         {n, channels, (h - 1) * s2[0] + 1, (wd - 1) * s2[1] + 1}, {1, 1, 1, 1});
+    if (failed(trimmed))
+      return failure();
+    in = *trimmed;
+  }
+  // The convolution's padding; negative amounts crop the spread input.
+  auto zt = ImportContext::typeOf(in);
+  SmallVector<int64_t> convPads(4, 0), starts(4, 0), sizes(zt.getShape());
+  for (int64_t i = 0; i < 2; ++i) {
+    int64_t span = (k2[i] - 1) * d2[i];
+    int64_t extent = zt.getShape()[i + 2];
+    int64_t low = span - pb[i];
+    // The convolution's output extent is extent + low + high - span = out.
+    int64_t high = o2[i] + span - extent - low;
+    if (low < 0) {
+      starts[i + 2] = -low;
+      sizes[i + 2] -= -low;
+      low = 0;
+    }
+    if (high < 0) {
+      sizes[i + 2] -= -high;
+      high = 0;
+    }
+    if (sizes[i + 2] <= 0)
+      return ctx.fail("the padding leaves no input in spatial dimension " + Twine(i));
+    convPads[i] = low;
+    convPads[i + 2] = high;
+  }
+  auto cropped = slice(ctx, in, starts, sizes, {1, 1, 1, 1});
+  if (failed(cropped))
+    return failure();
+  // Filter [C, M/g, kh, kw] -> [M, C/g, kh, kw], window reversed: computed
+  // here for a constant filter, by ops otherwise.
+  auto ft = ImportContext::typeOf(filter);
+  int64_t mg = ft.getShape()[1], cg = channels / group;
+  Value flippedFilter;
+  if (auto attr = ImportContext::getConstantValue(filter)) {
+    SmallVector<APFloat> src(attr.getValues<APFloat>());
+    SmallVector<APFloat> dst(src.size(), src.empty() ? APFloat(0.0f) : src[0]);
+    int64_t kh = k2[0], kw = k2[1];
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t j = 0; j < mg; ++j)
+        for (int64_t y = 0; y < kh; ++y)
+          for (int64_t z = 0; z < kw; ++z) {
+            int64_t g = c / cg, ci = c % cg, mo = g * mg + j;
+            dst[((mo * cg + ci) * kh + (kh - 1 - y)) * kw + (kw - 1 - z)] =
+                src[((c * mg + j) * kh + y) * kw + z];
+          }
+    flippedFilter = ctx.constant(DenseElementsAttr::get(
+        RankedTensorType::get({m, cg, kh, kw}, ft.getElementType()), dst));
+  } else {
+    auto grouped = ctx.reshape(filter, {group, cg, mg, k2[0], k2[1]});
+    if (failed(grouped))
+      return failure();
+    auto swapped = ctx.createInferred<TransposeOp>(*grouped, ArrayRef<int64_t>{0, 2, 1, 3, 4});
+    if (failed(swapped))
+      return failure();
+    auto merged = ctx.reshape(*swapped, {m, cg, k2[0], k2[1]});
+    if (failed(merged))
+      return failure();
+    auto flipped = slice(ctx, *merged, {0, 0, k2[0] - 1, k2[1] - 1}, {m, cg, k2[0], k2[1]},
+                         {1, 1, -1, -1});
+    if (failed(flipped))
+      return failure();
+    flippedFilter = *flipped;
+  }
+  auto conv = ctx.createInferred<ConvOp>(*cropped, flippedFilter, *bias, ArrayRef<int64_t>{1, 1},
+                                         ArrayRef<int64_t>(d2), ArrayRef<int64_t>(convPads),
+                                         (uint64_t)group);
+  if (failed(conv))
+    return failure();
+  Value result = *conv;
+  if (spatial == 1) {
+    auto r = ctx.reshape(result, {n, m, out[0]});
+    if (failed(r))
+      return failure();
+    result = *r;
+  }
+  ctx.setOutput(node, 0, result);
+  return success();
+}
+
 // DepthToSpace / SpaceToDepth are a reshape, a transpose and a reshape.
 LogicalResult reshapeTransposeReshape(ImportContext &ctx, const Node &node,
                                       Value x, ArrayRef<int64_t> split,
@@ -1162,6 +1370,7 @@ void weft::registerTensorConverters(ConverterTable &t) {
   t["GatherElements"] = convertGatherElements;
   t["GatherND"] = convertGatherND;
   t["Hardmax"] = convertHardmax;
+  t["ConvTranspose"] = convertConvTranspose;
   t["EyeLike"] = convertEyeLike;
   t["OneHot"] = convertOneHot;
   t["Trilu"] = convertTrilu;

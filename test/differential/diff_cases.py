@@ -831,6 +831,32 @@ def gen_resize(g):
            [1, 1, 0.6, 0.5], opset=18)
 
 
+def gen_conv_transpose(g):
+    """ConvTranspose, 1-D and 2-D, constant filters: strides, dilations,
+    pads, output_padding, output_shape, auto_pad, groups, bias."""
+    rng = np.random.default_rng(9)
+    def ct(tag, xs, ws, attrs, bias=False, d="f32", const_w=True):
+        w = rng.uniform(-1, 1, ws).astype(dt(d).np)
+        args = [In("x", d, xs, ("range", -4, 4)), Const("w", w) if const_w else In("w", d, ws, ("range", -1, 1))]
+        if bias:
+            args.append(Const("b", rng.uniform(-1, 1, ws[1] * attrs.get("group", 1)).astype(dt(d).np)))
+        g.single("ConvTranspose", tag, args, attrs=attrs, dtypes=d, atol=1e-4)
+    ct("plain_1x2x3x3_k3", (1, 2, 3, 3), (2, 3, 3, 3), {})
+    ct("stride2_bias_2x3x4x5", (2, 3, 4, 5), (3, 2, 3, 3), {"strides": [2, 2]}, bias=True)
+    ct("stride3x2_pads_1x1x3x3", (1, 1, 3, 3), (1, 2, 3, 3), {"strides": [3, 2], "pads": [1, 2, 1, 2]})
+    ct("output_padding_1x2x3x3", (1, 2, 3, 3), (2, 2, 3, 3), {"strides": [3, 2], "output_padding": [1, 1]})
+    ct("dilation2_1x1x4x4", (1, 1, 4, 4), (1, 1, 2, 2), {"dilations": [2, 2]})
+    ct("group2_1x4x3x3", (1, 4, 3, 3), (4, 3, 2, 2), {"group": 2, "strides": [2, 2]}, bias=True)
+    ct("output_shape_1x1x3x3", (1, 1, 3, 3), (1, 2, 3, 3), {"strides": [3, 2], "output_shape": [10, 8]})
+    ct("same_upper_1x1x3x4", (1, 1, 3, 4), (1, 1, 3, 3), {"strides": [2, 2], "auto_pad": "SAME_UPPER"})
+    ct("same_lower_1x1x3x4", (1, 1, 3, 4), (1, 1, 4, 4), {"strides": [2, 2], "auto_pad": "SAME_LOWER"})
+    ct("1d_stride2_1x2x5", (1, 2, 5), (2, 3, 3), {"strides": [2]}, bias=True)
+    ct("detector_upsample_1x8x7x7", (1, 8, 7, 7), (8, 4, 4, 4), {"strides": [2, 2], "pads": [1, 1, 1, 1]},
+       bias=True)
+    ct("rt_filter_1x2x3x3", (1, 2, 3, 3), (2, 2, 2, 2), {"strides": [2, 2]}, const_w=False)
+    ct("f64_1x2x3x3", (1, 2, 3, 3), (2, 2, 3, 3), {"strides": [2, 2]}, d="f64")
+
+
 def gen_gather(g):
     """Gather, GatherElements and GatherND with indices fed at run time
     (negative ones included), and with constant scattered indices."""
@@ -1097,7 +1123,7 @@ def gen_invalid(g):
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
             gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_arg, gen_losses, gen_one_hot_like,
-            gen_resize,
+            gen_resize, gen_conv_transpose,
             gen_constant_ops,
             gen_chains,
             gen_f16_accumulation, gen_invalid]

@@ -110,6 +110,13 @@ def resize(mode):
                  [roi, scales])
 
 
+def conv_transpose():
+    """x[1,1,2,2] ConvTranspose with the constant filter [[1,2],[3,4]], stride 2."""
+    w = numpy_helper.from_array(np.array([1, 2, 3, 4], np.float32).reshape(1, 1, 2, 2), "w")
+    nodes = [helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", strides=[2, 2])]
+    return model(nodes, [tensor("x", F32, [1, 1, 2, 2])], [tensor("y", F32, [1, 1, 4, 4])], [w])
+
+
 def hostile_names():
     """Tensor names that try to end the header's comment and inject C."""
     nodes = [helper.make_node("Relu", ["x*/ int injected = 1; /*"],
@@ -345,6 +352,7 @@ def main():
     save(outdir, "dynamic_inputs.onnx", dynamic_inputs())
     save(outdir, "resize_nearest.onnx", resize("nearest"))
     save(outdir, "resize_linear.onnx", resize("linear"))
+    save(outdir, "conv_transpose.onnx", conv_transpose())
     for name, value in [("shape_4x2.pb", [4, 2]), ("shape_8x1.pb", [8, 1]),
                         ("shape_f32.pb", None)]:
         t = (numpy_helper.from_array(np.array(value, np.int64), "shape") if value
