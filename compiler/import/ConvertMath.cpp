@@ -290,6 +290,43 @@ LogicalResult convertBitShift(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
+// BitwiseAnd/Or/Xor share the logic ops (arith's and/or/xor on any integer);
+// BitwiseNot is xor with all ones.
+template <typename OpTy>
+LogicalResult convertBitwise(ImportContext &ctx, const Node &node, int64_t) {
+  auto lhs = ctx.input(node, 0);
+  if (failed(lhs))
+    return failure();
+  auto rhs = ctx.input(node, 1);
+  if (failed(rhs))
+    return failure();
+  Type elt = ImportContext::typeOf(*lhs).getElementType();
+  if (!elt.isInteger() || elt.isInteger(1))
+    return ctx.fail("needs integer tensors");
+  auto r = ctx.createInferred<OpTy>(*lhs, *rhs);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(node, 0, *r);
+  return success();
+}
+
+LogicalResult convertBitwiseNot(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  Type elt = ImportContext::typeOf(*x).getElementType();
+  if (!elt.isInteger() || elt.isInteger(1))
+    return ctx.fail("needs an integer tensor");
+  auto ones = ctx.constant(DenseElementsAttr::get(
+      RankedTensorType::get({}, elt),
+      IntegerAttr::get(elt, APInt::getAllOnes(elt.getIntOrFloatBitWidth()))));
+  auto r = ctx.createInferred<XorOp>(*x, ones);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(node, 0, *r);
+  return success();
+}
+
 // IsNaN(x) = !(x == x); IsInf(x) compares x (or |x|) with +-infinity.
 LogicalResult convertIsNaN(ImportContext &ctx, const Node &node, int64_t) {
   auto x = ctx.input(node, 0);
@@ -768,6 +805,10 @@ void weft::registerMathConverters(ConverterTable &t) {
   t["Where"] = convertWhere;
   t["Mod"] = convertMod;
   t["BitShift"] = convertBitShift;
+  t["BitwiseAnd"] = convertBitwise<AndOp>;
+  t["BitwiseOr"] = convertBitwise<OrOp>;
+  t["BitwiseXor"] = convertBitwise<XorOp>;
+  t["BitwiseNot"] = convertBitwiseNot;
   t["Not"] = convertNot;
 
   t["Relu"] = convertUnary<ReluOp>;

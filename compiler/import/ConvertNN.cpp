@@ -448,6 +448,81 @@ LogicalResult convertInstanceNorm(ImportContext &ctx, const Node &node,
   return success();
 }
 
+// MeanVarianceNormalization: (x - mean) / (sqrt(variance) + 1e-9) over
+// `axes` (default N, H, W), as ONNX's function body.
+LogicalResult convertMVN(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  if (!isa<FloatType>(type.getElementType()))
+    return ctx.fail("needs a floating-point input");
+  auto axes = ctx.normalizeAxes(ctx.getInts(node, "axes", {0, 2, 3}), type.getRank());
+  if (failed(axes))
+    return failure();
+  llvm::sort(*axes);
+  WEFT_TRY(mean, ctx.createInferred<ReduceOp>(ReduceKind::mean, *x, ArrayRef<int64_t>(*axes), true));
+  WEFT_TRY(centered, ctx.createInferred<SubOp>(*x, mean));
+  WEFT_TRY(squared, ctx.createInferred<MulOp>(centered, centered));
+  WEFT_TRY(var, ctx.createInferred<ReduceOp>(ReduceKind::mean, squared, ArrayRef<int64_t>(*axes), true));
+  Value root = ctx.create<SqrtOp>(var);
+  WEFT_TRY(denominator, ctx.createInferred<AddOp>(
+                            root, ctx.splat(RankedTensorType::get({}, type.getElementType()), 1e-9)));
+  WEFT_TRY(y, ctx.createInferred<DivOp>(centered, denominator));
+  ctx.setOutput(node, 0, y);
+  return success();
+}
+
+// LRN: x / (bias + alpha / size * (sum of x^2 over the channel window))^beta,
+// the window [c - floor((size-1)/2), c + ceil((size-1)/2)] clipped to the
+// channels: the squares padded with zeros along C and `size` shifted
+// slices added.
+LogicalResult convertLRN(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  Type elt = type.getElementType();
+  if (!isa<FloatType>(elt) || type.getRank() < 3)
+    return ctx.fail("needs a floating-point input of rank >= 3 (N, C, ...)");
+  if (!ImportContext::hasAttr(node, "size"))
+    return ctx.fail("missing required attribute 'size'");
+  int64_t size = ctx.getInt(node, "size", 1);
+  if (size < 1 || size > 1024)
+    return ctx.fail("size must be in [1, 1024]");
+  double alpha = ctx.getFloat(node, "alpha", 1e-4f), beta = ctx.getFloat(node, "beta", 0.75f),
+         bias = ctx.getFloat(node, "bias", 1.0f);
+  int64_t rank = type.getRank();
+  WEFT_TRY(squared, ctx.createInferred<MulOp>(*x, *x));
+  SmallVector<int64_t> low(rank, 0), high(rank, 0);
+  low[1] = (size - 1) / 2;
+  high[1] = size / 2;
+  WEFT_TRY(padded, ctx.createInferred<PadOp>(squared, ArrayRef<int64_t>(low),
+                                             ArrayRef<int64_t>(high),
+                                             cast<TypedAttr>(FloatAttr::get(elt, 0.0))));
+  Value sum;
+  SmallVector<int64_t> sizes(type.getShape()), steps(rank, 1);
+  for (int64_t t = 0; t < size; ++t) {
+    SmallVector<int64_t> starts(rank, 0);
+    starts[1] = t;
+    WEFT_TRY(window, ctx.createInferred<SliceOp>(padded, ArrayRef<int64_t>(starts),
+                                                 ArrayRef<int64_t>(sizes), ArrayRef<int64_t>(steps)));
+    if (!sum) {
+      sum = window;
+      continue;
+    }
+    WEFT_TRY(next, ctx.createInferred<AddOp>(sum, window));
+    sum = next;
+  }
+  auto scalar = RankedTensorType::get({}, elt);
+  WEFT_TRY(scaled, ctx.createInferred<MulOp>(sum, ctx.splat(scalar, alpha / (double)size)));
+  WEFT_TRY(shifted, ctx.createInferred<AddOp>(scaled, ctx.splat(scalar, bias)));
+  WEFT_TRY(power, ctx.createInferred<PowOp>(shifted, ctx.splat(scalar, beta)));
+  WEFT_TRY(y, ctx.createInferred<DivOp>(*x, power));
+  ctx.setOutput(node, 0, y);
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Losses
 //===----------------------------------------------------------------------===//
@@ -661,6 +736,8 @@ LogicalResult convertArg(ImportContext &ctx, const Node &node, int64_t) {
 void weft::registerNNConverters(ConverterTable &t) {
   t["ArgMax"] = convertArg<ArgMaxOp>;
   t["NegativeLogLikelihoodLoss"] = convertNLLLoss;
+  t["MeanVarianceNormalization"] = convertMVN;
+  t["LRN"] = convertLRN;
   t["SoftmaxCrossEntropyLoss"] = convertSoftmaxCrossEntropy;
   t["ArgMin"] = convertArg<ArgMinOp>;
   t["MatMul"] = convertMatMul;

@@ -125,6 +125,12 @@ def gen_binary(g):
                      attrs={"direction": direction}, dtypes=d,
                      data=[{"a": np.array([1, 3, 255, 7, 1, 2], dt(d).np),
                             "b": np.array([0, 1, width - 1, width, width + 1, 3], dt(d).np)}])
+    # Bitwise ops (opset 18) on every integer type.
+    for d in INTS:
+        for op in ["BitwiseAnd", "BitwiseOr", "BitwiseXor"]:
+            for tag, sa, sb in BINARY_SHAPES[:3]:
+                g.single(op, tag, [In("a", d, sa), In("b", d, sb)], opset=18, exact=True)
+        g.single("BitwiseNot", "r2_4x7", [In("x", d, (4, 7))], opset=18, exact=True)
     # IsNaN / IsInf (with the detect_* attributes).
     for d in FLOATS:
         g.single("IsNaN", "r2_4x7", [In("x", d, (4, 7))], opset=20)
@@ -857,6 +863,21 @@ def gen_conv_transpose(g):
     ct("f64_1x2x3x3", (1, 2, 3, 3), (2, 2, 3, 3), {"strides": [2, 2]}, d="f64")
 
 
+def gen_lrn_mvn(g):
+    for d in FLOATS:
+        g.single("LRN", "size3_2x5x4x4", [In("x", d, (2, 5, 4, 4), ("range", -3, 3))], attrs={"size": 3},
+                 **({"atol": 2e-3} if d == "f16" else {}))
+        g.single("MeanVarianceNormalization", "nhw_2x3x4x5", [In("x", d, (2, 3, 4, 5), ("range", -3, 3))], opset=13,
+                 attrs={"axes": [0, 2, 3]},
+                 **({"atol": 5e-3} if d == "f16" else {"atol": 1e-4}))
+    g.single("LRN", "size5_custom_1x7x3x3", [In("x", "f32", (1, 7, 3, 3), ("range", -3, 3))],
+             attrs={"size": 5, "alpha": 0.01, "beta": 0.5, "bias": 2.0}, dtypes="f32")
+    g.single("LRN", "size1_1x3x2x2", [In("x", "f32", (1, 3, 2, 2), ("range", -3, 3))], attrs={"size": 1},
+             dtypes="f32")
+    g.single("MeanVarianceNormalization", "axes_last_3x4x5", [In("x", "f32", (3, 4, 5), ("range", -3, 3))],
+             attrs={"axes": [-1]}, dtypes="f32", atol=1e-4, opset=13)
+
+
 def gen_gather(g):
     """Gather, GatherElements and GatherND with indices fed at run time
     (negative ones included), and with constant scattered indices."""
@@ -1123,7 +1144,7 @@ def gen_invalid(g):
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
             gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_arg, gen_losses, gen_one_hot_like,
-            gen_resize, gen_conv_transpose,
+            gen_resize, gen_conv_transpose, gen_lrn_mvn,
             gen_constant_ops,
             gen_chains,
             gen_f16_accumulation, gen_invalid]
