@@ -863,6 +863,34 @@ def gen_conv_transpose(g):
     ct("f64_1x2x3x3", (1, 2, 3, 3), (2, 2, 3, 3), {"strides": [2, 2]}, d="f64")
 
 
+def gen_quantize(g):
+    """QuantizeLinear / DequantizeLinear (per tensor, per axis, blocked) and
+    DynamicQuantizeLinear."""
+    for zt in ["u8", "i8"]:
+        zp = np.array(3 if zt == "u8" else -2, dt(zt).np)
+        g.single("QuantizeLinear", f"per_tensor_to_{zt}", [In("x", "f32", (3, 5), ("range", -300, 300)),
+                                                           Const("s", np.array(0.7, np.float32)), Const("z", zp)],
+                 dtypes=f"f32_{zt}", exact=True)
+        g.single("DequantizeLinear", f"per_tensor_from_{zt}", [In("x", zt, (3, 5)), Const("s", np.array(0.25, np.float32)),
+                                                                Const("z", zp)], dtypes=zt)
+    g.single("QuantizeLinear", "ties_to_u8", [In("x", "f32", (8,)), Const("s", np.array(1.0, np.float32)),
+                                              Const("z", np.array(0, np.uint8))], dtypes="f32_u8", exact=True,
+             data=[{"x": np.array([0.5, 1.5, 2.5, 3.5, -0.5, 254.5, 255.5, 1e9], np.float32)}])
+    g.single("QuantizeLinear", "per_axis_2x3x4", [In("x", "f32", (2, 3, 4), ("range", -50, 50)),
+                                                  Const("s", np.array([0.5, 1.0, 2.0], np.float32)),
+                                                  Const("z", np.array([0, 10, 250], np.uint8))],
+             dtypes="f32_u8", exact=True, opset=13)
+    g.single("DequantizeLinear", "per_axis_i32_no_zp", [In("x", "i32", (2, 3), ("range", -1000, 1000)),
+                                                        Const("s", np.array([0.5, 0.1, 2.0], np.float32))],
+             attrs={"axis": -1}, dtypes="i32", opset=13)
+    g.single("DequantizeLinear", "blocked_4x6_b2", [In("x", "i8", (4, 6)),
+                                                    Const("s", np.array(np.arange(1, 13).reshape(4, 3) / 8, np.float32)),
+                                                    Const("z", np.zeros((4, 3), np.int8))],
+             attrs={"axis": 1, "block_size": 2}, dtypes="i8", opset=21)
+    g.single("DynamicQuantizeLinear", "3x4", [In("x", "f32", (3, 4), ("range", -5, 9))], outputs=3,
+             dtypes="f32", opset=11)
+
+
 def gen_lrn_mvn(g):
     for d in FLOATS:
         g.single("LRN", "size3_2x5x4x4", [In("x", d, (2, 5, 4, 4), ("range", -3, 3))], attrs={"size": 3},
@@ -1144,7 +1172,7 @@ def gen_invalid(g):
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
             gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_arg, gen_losses, gen_one_hot_like,
-            gen_resize, gen_conv_transpose, gen_lrn_mvn,
+            gen_resize, gen_conv_transpose, gen_lrn_mvn, gen_quantize,
             gen_constant_ops,
             gen_chains,
             gen_f16_accumulation, gen_invalid]
