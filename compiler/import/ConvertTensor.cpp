@@ -1302,6 +1302,60 @@ LogicalResult convertConvTranspose(ImportContext &ctx, const Node &node, int64_t
   return success();
 }
 
+// CumSum along an axis of length L as a masked sum: every output position
+// i adds the inputs j with j <= i (j < i exclusive; j >= i or j > i in
+// reverse), through a broadcast [L, L] mask and a reduction. It costs L^2
+// per line, so axes longer than kMaxCumSumLength are refused.
+constexpr int64_t kMaxCumSumLength = 4096;
+
+LogicalResult convertCumSum(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto axisValue = ctx.constantScalar(node, 1, "axis");
+  if (failed(axisValue))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  Type elt = type.getElementType();
+  if (elt.isInteger(1))
+    return ctx.fail("does not accept bool tensors");
+  int64_t rank = type.getRank();
+  if (rank == 0)
+    return ctx.fail("needs an input of rank >= 1");
+  auto axis = ctx.normalizeAxis((int64_t)*axisValue, rank);
+  if (failed(axis))
+    return failure();
+  bool exclusive = ctx.getInt(node, "exclusive", 0) != 0;
+  bool reverse = ctx.getInt(node, "reverse", 0) != 0;
+  int64_t len = type.getShape()[*axis];
+  if (len > kMaxCumSumLength)
+    return ctx.fail("the axis has " + Twine(len) + " elements; CumSum supports up to " +
+                    Twine(kMaxCumSumLength));
+  SmallVector<int64_t> spread(type.getShape());
+  spread.insert(spread.begin() + *axis, 1);
+  auto lines = ctx.reshape(*x, spread);
+  if (failed(lines))
+    return failure();
+  SmallVector<bool> mask;
+  for (int64_t i = 0; i < len; ++i)
+    for (int64_t j = 0; j < len; ++j)
+      mask.push_back(reverse ? (exclusive ? j > i : j >= i) : (exclusive ? j < i : j <= i));
+  SmallVector<int64_t> maskShape(rank + 1 - *axis, 1);
+  maskShape[0] = len;
+  maskShape[1] = len;
+  Value m = ctx.constant(DenseElementsAttr::get(
+      RankedTensorType::get(maskShape, ctx.getBuilder().getI1Type()), ArrayRef<bool>(mask)));
+  auto picked = ctx.createInferred<WhereOp>(m, *lines, ctx.splat(RankedTensorType::get({}, elt), 0.0));
+  if (failed(picked))
+    return failure();
+  auto sum = ctx.createInferred<ReduceOp>(ReduceKind::sum, *picked, ArrayRef<int64_t>{*axis + 1},
+                                          false);
+  if (failed(sum))
+    return failure();
+  ctx.setOutput(node, 0, *sum);
+  return success();
+}
+
 // DepthToSpace / SpaceToDepth are a reshape, a transpose and a reshape.
 LogicalResult reshapeTransposeReshape(ImportContext &ctx, const Node &node,
                                       Value x, ArrayRef<int64_t> split,
@@ -1371,6 +1425,7 @@ void weft::registerTensorConverters(ConverterTable &t) {
   t["GatherND"] = convertGatherND;
   t["Hardmax"] = convertHardmax;
   t["ConvTranspose"] = convertConvTranspose;
+  t["CumSum"] = convertCumSum;
   t["EyeLike"] = convertEyeLike;
   t["OneHot"] = convertOneHot;
   t["Trilu"] = convertTrilu;

@@ -891,6 +891,18 @@ def gen_quantize(g):
              dtypes="f32", opset=11)
 
 
+def gen_cumsum(g):
+    for d in ["f32", "f64", "i32", "i64", "u32", "u64"]:
+        for ex in [0, 1]:
+            for rev in [0, 1]:
+                g.single("CumSum", f"axis1_ex{ex}_rev{rev}_3x5x2",
+                         [In("x", d, (3, 5, 2), ("range", -20, 20) if d[0] != "u" else ("range", 0, 40)),
+                          Const("axis", np.array(1, np.int64))], attrs={"exclusive": ex, "reverse": rev},
+                         dtypes=d, atol=1e-5)
+    g.single("CumSum", "axis_neg1_i32_axis_4x70", [In("x", "f32", (4, 70), ("range", -4, 4)),
+                                                   Const("axis", np.array(-1, np.int32))], dtypes="f32", atol=1e-4)
+
+
 def gen_lrn_mvn(g):
     for d in FLOATS:
         g.single("LRN", "size3_2x5x4x4", [In("x", d, (2, 5, 4, 4), ("range", -3, 3))], attrs={"size": 3},
@@ -1172,7 +1184,7 @@ def gen_invalid(g):
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
             gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_arg, gen_losses, gen_one_hot_like,
-            gen_resize, gen_conv_transpose, gen_lrn_mvn, gen_quantize,
+            gen_resize, gen_conv_transpose, gen_lrn_mvn, gen_quantize, gen_cumsum,
             gen_constant_ops,
             gen_chains,
             gen_f16_accumulation, gen_invalid]
