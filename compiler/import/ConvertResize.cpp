@@ -292,9 +292,13 @@ LogicalResult convertResize(ImportContext &ctx, const Node &node, int64_t opset)
   int64_t rank = type.getRank();
   ResizeAttrs at;
   at.mode = ctx.getString(node, "mode", "nearest");
+  // Upsample and Resize-10 sample at x / scale and round down (Upsample's
+  // nearest mode repeats each element); the version converter's Resize 10
+  // -> 11 adapter drops that, so models declared before opset 11 keep it.
+  bool legacy = opset < 11 || ctx.getOriginalOpset() < 11;
   at.transform = ctx.getString(node, "coordinate_transformation_mode",
-                               opset < 11 ? "asymmetric" : "half_pixel");
-  at.nearestMode = ctx.getString(node, "nearest_mode", "round_prefer_floor");
+                               legacy ? "asymmetric" : "half_pixel");
+  at.nearestMode = ctx.getString(node, "nearest_mode", legacy ? "floor" : "round_prefer_floor");
   at.cubicA = ctx.getFloat(node, "cubic_coeff_a", -0.75f);
   at.excludeOutside = ctx.getInt(node, "exclude_outside", 0) != 0;
   at.antialias = ctx.getInt(node, "antialias", 0) != 0;

@@ -78,6 +78,11 @@ public:
   mlir::MLIRContext *getContext() { return builder.getContext(); }
   mlir::OpBuilder &getBuilder() { return builder; }
   int64_t getOpset() const { return opset; }
+  /// The opset the model declared, before the version converter upgraded
+  /// it: where an adapter loses an old op's semantics (Resize-10's
+  /// asymmetric coordinates), the converter restores them.
+  int64_t getOriginalOpset() const { return originalOpset ? originalOpset : opset; }
+  void setOriginalOpset(int64_t o) { originalOpset = o; }
 
   //===--------------------------------------------------------------------===//
   // The node being converted
@@ -240,6 +245,7 @@ private:
 
   mlir::OpBuilder &builder;
   int64_t opset;
+  int64_t originalOpset = 0;
   mlir::Location loc;
   std::string nodeName;
   std::string opType;

@@ -657,6 +657,7 @@ Importer::build(const ConverterTable &table) {
   builder.setInsertionPointToEnd(body);
 
   ImportContext ctx(builder, opset);
+  ctx.setOriginalOpset(originalOpset);
   SmallVector<Attribute> specialized;
   for (auto [i, name] : llvm::enumerate(argNames)) {
     body->getArgument(i).setLoc(NameLoc::get(builder.getStringAttr(name)));

@@ -830,6 +830,11 @@ def gen_resize(g):
     resize("cubic_exclude_outside_1x1x4x4", (1, 1, 4, 4),
            {"mode": "cubic", "exclude_outside": 1, "cubic_coeff_a": -0.5}, [1, 1, 1.7, 0.6])
     resize("linear_3d_1x1x3x4x5", (1, 1, 3, 4, 5), {"mode": "linear"}, [1, 1, 2, 0.5, 1.5])
+    for mode in ["nearest", "linear"]:
+        g.single("Upsample", f"{mode}_opset9_1x2x3x4",
+                 [In("x", "f32", (1, 2, 3, 4), ("range", -8, 8)),
+                  Const("scales", np.array([1, 1, 2, 1.5], np.float32))],
+                 attrs={"mode": mode}, opset=9, dtypes="f32")
     resize("yolo_upsample_1x8x13x13", (1, 8, 13, 13), {"mode": "nearest"}, [1, 1, 2, 2], exact=True)
     resize("linear_antialias_down_1x1x8x8", (1, 1, 8, 8), {"mode": "linear", "antialias": 1},
            [1, 1, 0.5, 0.375], opset=18)
