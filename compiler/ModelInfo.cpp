@@ -91,7 +91,8 @@ FailureOr<ModelDesc> weft::describeModel(ModuleOp module) {
     for (auto [i, t] : llvm::enumerate(types)) {
       auto tt = cast<RankedTensorType>(cast<TypeAttr>(t).getValue());
       TensorDesc d{names(attr, i, prefix), dtypeCode(tt.getElementType()),
-                   std::vector<int64_t>(tt.getShape().begin(), tt.getShape().end())};
+                   std::vector<int64_t>(tt.getShape().begin(), tt.getShape().end()),
+                   /*value=*/std::nullopt};
       if (!d.dtype)
         return module.emitError("tensor '") << d.name << "' has element type "
                                             << tt.getElementType()

@@ -368,8 +368,8 @@ LogicalResult convertPad(ImportContext &ctx, const Node &node, int64_t opset) {
   auto shape = ImportContext::typeOf(*x).getShape();
   int64_t rank = shape.size();
   std::string mode = ctx.getString(node, "mode", "constant");
-  if (mode != "constant")
-    return ctx.fail("mode '" + mode + "' is not supported (only 'constant')");
+  if (mode != "constant" && mode != "edge" && mode != "reflect" && mode != "wrap")
+    return ctx.fail("mode '" + mode + "' is not one of constant, edge, reflect, wrap");
   SmallVector<int64_t> pads, axes = llvm::to_vector(llvm::seq<int64_t>(0, rank));
   Type elt = ImportContext::typeOf(*x).getElementType();
   OpBuilder &b = ctx.getBuilder();
@@ -438,6 +438,48 @@ LogicalResult convertPad(ImportContext &ctx, const Node &node, int64_t opset) {
   }
   if (llvm::all_of(low, [](int64_t p) { return p == 0; }) &&
       llvm::all_of(high, [](int64_t p) { return p == 0; })) {
+    ctx.setOutput(node, 0, v);
+    return success();
+  }
+  if (mode != "constant") {
+    // Edge, reflect and wrap read existing elements: per padded axis, a
+    // gather of compile-time source positions (exact for every dtype).
+    auto vShape = ImportContext::typeOf(v).getShape();
+    for (int64_t d = 0; d < rank; ++d) {
+      if (low[d] == 0 && high[d] == 0)
+        continue;
+      int64_t n = vShape[d];
+      if (n == 0)
+        return ctx.fail("cannot pad an empty dimension in mode '" + mode + "'");
+      if (mode == "reflect" && (low[d] >= n || high[d] >= n))
+        return ctx.fail("reflect pads must be smaller than the dimension (" + Twine(n) + ")");
+      int64_t total = low[d] + n + high[d];
+      if (failed(ctx.checkShape({total}, "padded dimension")))
+        return failure();
+      SmallVector<int64_t> source;
+      for (int64_t i = 0; i < total; ++i) {
+        int64_t j = i - low[d];
+        if (mode == "edge") {
+          j = std::clamp<int64_t>(j, 0, n - 1);
+        } else if (mode == "wrap") {
+          j = ((j % n) + n) % n;
+        } else if (n == 1) {
+          j = 0;
+        } else {
+          int64_t period = 2 * (n - 1);
+          j = ((j % period) + period) % period;
+          if (j >= n)
+            j = period - j;
+        }
+        source.push_back(j);
+      }
+      Value indices = ctx.constant(DenseElementsAttr::get(
+          RankedTensorType::get({total}, ctx.getBuilder().getI64Type()), ArrayRef<int64_t>(source)));
+      auto g = ctx.createInferred<GatherOp>(v, indices, d);
+      if (failed(g))
+        return failure();
+      v = *g;
+    }
     ctx.setOutput(node, 0, v);
     return success();
   }

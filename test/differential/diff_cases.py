@@ -657,9 +657,16 @@ def gen_shape_ops(g):
         dd = dt(di)
         g.single("Pad", "value_const", [In("x", di, (2, 3)), Const("p", i64(1, 1, 1, 1)),
                                         Const("v", np.array(True if dd.is_bool else 7, dd.np))], exact=True)
-    for mode in ["reflect", "edge"]:
-        g.single("Pad", f"mode_{mode}_rejected", [In("x", d, (3, 4)), Const("p", i64(1, 1, 1, 1))],
-                 attrs={"mode": mode}, exact=True)
+    for mode in ["reflect", "edge", "wrap"]:
+        for di in ["f32", "i64", "u8", "f16"]:
+            g.single("Pad", f"mode_{mode}_3x4", [In("x", di, (3, 4)), Const("p", i64(1, 2, 2, 1))],
+                     attrs={"mode": mode}, exact=True, opset=19)
+        g.single("Pad", f"mode_{mode}_crop_and_pad_2x3x5", [In("x", "f32", (2, 3, 5)),
+                                                           Const("p", i64(0, 2, -1, 0, 0, 3))],
+                 attrs={"mode": mode}, exact=True, opset=19, dtypes="f32")
+        g.single("Pad", f"mode_{mode}_axes_1x4x4", [In("x", "f32", (1, 4, 4)), Const("p", i64(3, 1, 0, 2)),
+                                                   Const("a", i64(1, 2))],
+                 attrs={"mode": mode}, exact=True, opset=19, dtypes="f32")
     g.single("Pad", "opset2_attrs", [In("x", d, (2, 3))], attrs={"pads": [1, 0, 0, 1], "value": 3.0},
              opset=2, exact=True)
     for tag, xs, st, en, ax, sp in [
@@ -1169,7 +1176,6 @@ def gen_invalid(g):
     bad("SpaceToDepth", "spatial_not_divisible", [In("x", "f32", (1, 1, 3, 4))], {"blocksize": 2})
     bad("Pad", "crop_beyond_dim", [x23, Const("p", i64(-3, 0, 0, 0))])
     bad("Pad", "pads_length", [x23, Const("p", i64(1, 1))])
-    bad("Pad", "mode_wrap", [x23, Const("p", i64(1, 1, 1, 1))], {"mode": "wrap"}, opset=19)
     bad("Range", "zero_delta", [Const("a", scalar(0, "i64")), Const("b", scalar(5, "i64")),
                                 Const("c", scalar(0, "i64"))], out="i64")
     bad("Softmax", "axis_out_of_range", [x23], {"axis": 2})
