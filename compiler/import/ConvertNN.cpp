@@ -166,7 +166,7 @@ LogicalResult convertConv(ImportContext &ctx, const Node &node, int64_t) {
     return failure();
   auto xt = ImportContext::typeOf(*x), wt = ImportContext::typeOf(*w);
   if (xt.getRank() != 4 || wt.getRank() != 4)
-    return ctx.fail("only 2-D convolution (rank-4 NCHW input and weight) is "
+    return ctx.fail("only 1-D and 2-D convolution (rank-3 or rank-4 input and weight) are "
                     "supported; the input has rank " +
                     Twine(xt.getRank()) + " and the weight rank " +
                     Twine(wt.getRank()));
@@ -200,7 +200,7 @@ LogicalResult convertPool(ImportContext &ctx, const Node &node, int64_t) {
     return ctx.fail("the Indices output of MaxPool is not supported");
   auto xt = ImportContext::typeOf(*x);
   if (xt.getRank() != 4)
-    return ctx.fail("only 2-D pooling (rank-4 NCHW input) is supported; the "
+    return ctx.fail("only 1-D and 2-D pooling (rank-3 or rank-4 input) are supported; the "
                     "input has rank " +
                     Twine(xt.getRank()));
   auto kernel = ctx.getOptionalInts(node, "kernel_shape");
@@ -225,6 +225,92 @@ LogicalResult convertPool(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
+// A 1-D window op (rank-3 input) runs as the 2-D one over [N, C, 1, W]: a
+// copy of the node with every window attribute given a leading unit
+// dimension reads the reshaped input under a private name and writes a
+// private output, which is reshaped back.
+LogicalResult windowAs2D(ImportContext &ctx, const Node &node, int64_t opset,
+                         LogicalResult (*convert2D)(ImportContext &, const Node &, int64_t)) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto xt = ImportContext::typeOf(*x);
+  Node copy = node;
+  std::string in = node.input(0) + "\x01as2d", out = node.output(0) + "\x01as2d";
+  copy.set_input(0, in);
+  copy.set_output(0, out);
+  for (int i = 1; i < copy.output_size(); ++i)
+    copy.set_output(i, "");
+  for (auto &attr : *copy.mutable_attribute()) {
+    const std::string &name = attr.name();
+    if (name != "kernel_shape" && name != "strides" && name != "dilations" && name != "pads")
+      continue;
+    std::vector<int64_t> values(attr.ints().begin(), attr.ints().end());
+    attr.clear_ints();
+    if (name == "pads") {
+      if (values.size() != 2)
+        return ctx.fail("a 1-D window needs 2 pads, got " + Twine(values.size()));
+      for (int64_t v : {int64_t(0), values[0], int64_t(0), values[1]})
+        attr.add_ints(v);
+    } else {
+      if (values.size() != 1)
+        return ctx.fail("a 1-D window needs one value in '" + name + "', got " +
+                        Twine(values.size()));
+      attr.add_ints(1);
+      attr.add_ints(values[0]);
+    }
+  }
+  auto reshaped = ctx.reshape(*x, {xt.getShape()[0], xt.getShape()[1], 1, xt.getShape()[2]});
+  if (failed(reshaped))
+    return failure();
+  ctx.define(in, *reshaped);
+  // A convolution's rank-3 filter [M, C/g, k] becomes [M, C/g, 1, k].
+  if (node.input_size() > 1 && !node.input(1).empty()) {
+    auto w = ctx.input(node, 1);
+    if (failed(w))
+      return failure();
+    auto wt = ImportContext::typeOf(*w);
+    if (wt.getRank() == 3) {
+      auto w4 = ctx.reshape(*w, {wt.getShape()[0], wt.getShape()[1], 1, wt.getShape()[2]});
+      if (failed(w4))
+        return failure();
+      std::string wName = node.input(1) + "\x01as2d";
+      ctx.define(wName, *w4);
+      copy.set_input(1, wName);
+    }
+  }
+  if (failed(convert2D(ctx, copy, opset)))
+    return failure();
+  auto result = ctx.lookup(out);
+  if (failed(result))
+    return failure();
+  auto rt = ImportContext::typeOf(*result);
+  auto back = ctx.reshape(*result, {rt.getShape()[0], rt.getShape()[1], rt.getShape()[3]});
+  if (failed(back))
+    return failure();
+  ctx.setOutput(node, 0, *back);
+  return success();
+}
+
+template <PoolKind Kind>
+LogicalResult convertPoolAnyRank(ImportContext &ctx, const Node &node, int64_t opset) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  if (ImportContext::typeOf(*x).getRank() == 3 && !ImportContext::hasOutput(node, 1))
+    return windowAs2D(ctx, node, opset, convertPool<Kind>);
+  return convertPool<Kind>(ctx, node, opset);
+}
+
+LogicalResult convertConvAnyRank(ImportContext &ctx, const Node &node, int64_t opset) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  if (ImportContext::typeOf(*x).getRank() == 3)
+    return windowAs2D(ctx, node, opset, convertConv);
+  return convertConv(ctx, node, opset);
+}
+
 // storage_order only changes the Indices output, which is rejected above;
 // a model that sets it without asking for Indices computes the same values.
 LogicalResult convertMaxPool(ImportContext &ctx, const Node &node,
@@ -232,7 +318,7 @@ LogicalResult convertMaxPool(ImportContext &ctx, const Node &node,
   if (ctx.getInt(node, "storage_order", 0) != 0 &&
       ImportContext::hasOutput(node, 1))
     return ctx.fail("storage_order=1 is not supported");
-  return convertPool<PoolKind::max>(ctx, node, opset);
+  return convertPoolAnyRank<PoolKind::max>(ctx, node, opset);
 }
 
 template <ReduceKind Kind>
@@ -742,9 +828,9 @@ void weft::registerNNConverters(ConverterTable &t) {
   t["ArgMin"] = convertArg<ArgMinOp>;
   t["MatMul"] = convertMatMul;
   t["Gemm"] = convertGemm;
-  t["Conv"] = convertConv;
+  t["Conv"] = convertConvAnyRank;
   t["MaxPool"] = convertMaxPool;
-  t["AveragePool"] = convertPool<PoolKind::avg>;
+  t["AveragePool"] = convertPoolAnyRank<PoolKind::avg>;
   t["GlobalAveragePool"] = convertGlobalPool<ReduceKind::mean>;
   t["GlobalMaxPool"] = convertGlobalPool<ReduceKind::max>;
   t["BatchNormalization"] = convertBatchNorm;

@@ -406,7 +406,7 @@ def gen_conv(g):
              attrs={"pads": [1, 1, 1, 1]}, accumulate=True, dtypes="f32")
     g.single("Conv", "specials_input", [In("x", "f32", (1, 2, 5, 5)), In("w", "f32", (2, 2, 3, 3), "finite")],
              accumulate=True)
-    g.single("Conv", "conv1d_rejected", [In("x", "f32", (1, 2, 7)), In("w", "f32", (3, 2, 3))],
+    g.single("Conv", "conv1d_runtime_weight", [In("x", "f32", (1, 2, 7)), In("w", "f32", (3, 2, 3))],
              accumulate=True)
     g.single("Conv", "conv3d_rejected", [In("x", "f32", (1, 2, 4, 4, 4)), In("w", "f32", (3, 2, 2, 2, 2))],
              accumulate=True)
@@ -442,7 +442,7 @@ def gen_pool(g):
              attrs={"kernel_shape": [2, 2], "storage_order": 1})
     g.single("MaxPool", "indices_rejected", [In("x", "f32", (1, 2, 4, 4))],
              attrs={"kernel_shape": [2, 2]}, outputs=2, exact=True)
-    g.single("MaxPool", "pool1d_rejected", [In("x", "f32", (1, 2, 8))],
+    g.single("MaxPool", "pool1d_edge_values", [In("x", "f32", (1, 2, 8))],
              attrs={"kernel_shape": [2]}, exact=True)
     for d in FLOATS:
         variants = POOL_VARIANTS if d == "f32" else POOL_VARIANTS[:3]
@@ -903,6 +903,25 @@ def gen_quantize(g):
              dtypes="f32", opset=11)
 
 
+def gen_window_1d(g):
+    """Conv, MaxPool and AveragePool over rank-3 [N, C, W] inputs."""
+    rng = np.random.default_rng(13)
+    for tag, xs, ws, attrs in [("k3_2x4x11", (2, 4, 11), (6, 4, 3), {}),
+                               ("stride2_pads_1x3x10", (1, 3, 10), (5, 3, 4), {"strides": [2], "pads": [1, 2]}),
+                               ("dilation2_group2_1x4x9", (1, 4, 9), (4, 2, 3), {"dilations": [2], "group": 2}),
+                               ("same_upper_1x2x7", (1, 2, 7), (3, 2, 4), {"auto_pad": "SAME_UPPER"})]:
+        g.single("Conv", f"1d_{tag}", [In("x", "f32", xs, ("range", -4, 4)),
+                                       Const("w", rng.uniform(-1, 1, ws).astype(np.float32)),
+                                       Const("b", rng.uniform(-1, 1, ws[0]).astype(np.float32))],
+                 attrs=attrs, dtypes="f32", atol=1e-5)
+    for op in ["MaxPool", "AveragePool"]:
+        for tag, attrs in [("k3_s1", {"kernel_shape": [3]}), ("k2_s2_pads", {"kernel_shape": [2], "strides": [2],
+                                                                            "pads": [1, 1]}),
+                           ("k3_ceil", {"kernel_shape": [3], "strides": [2], "ceil_mode": 1})]:
+            g.single(op, f"1d_{tag}_2x3x10", [In("x", "f32", (2, 3, 10), ("range", -4, 4))], attrs=attrs,
+                     dtypes="f32", atol=1e-6)
+
+
 def gen_cumsum(g):
     for d in ["f32", "f64", "i32", "i64", "u32", "u64"]:
         for ex in [0, 1]:
@@ -1195,7 +1214,7 @@ def gen_invalid(g):
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
             gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_arg, gen_losses, gen_one_hot_like,
-            gen_resize, gen_conv_transpose, gen_lrn_mvn, gen_quantize, gen_cumsum,
+            gen_resize, gen_conv_transpose, gen_lrn_mvn, gen_quantize, gen_cumsum, gen_window_1d,
             gen_constant_ops,
             gen_chains,
             gen_f16_accumulation, gen_invalid]
