@@ -965,11 +965,57 @@ LogicalResult convertDropout(ImportContext &ctx, const Node &node,
     auto training = ctx.constantScalar(node, 2, "training_mode");
     if (failed(training))
       return failure();
-    if (*training != 0)
-      return ctx.fail("training_mode=true is not supported (Weft compiles "
-                      "inference graphs)");
+    // Training with a ratio of 0 drops nothing: still the identity.
+    double ratio = 0.5;
+    if (*training != 0 && ImportContext::hasInput(node, 1)) {
+      auto r = ctx.constantScalar(node, 1, "ratio");
+      if (failed(r))
+        return failure();
+      ratio = *r;
+    }
+    if (*training != 0 && ratio != 0.0)
+      return ctx.fail("training_mode=true with a non-zero ratio is not supported (Weft "
+                      "compiles inference graphs, and the dropped elements are random)");
   }
   ctx.setOutput(node, 0, *x);
+  // The mask keeps every element.
+  if (node.output_size() > 1 && !node.output(1).empty()) {
+    auto type = ImportContext::typeOf(*x);
+    auto maskType = RankedTensorType::get(type.getShape(), IntegerType::get(ctx.getContext(), 1));
+    ctx.setOutput(node, 1, ctx.constant(DenseElementsAttr::get(maskType, true)));
+  }
+  return success();
+}
+
+// HannWindow, HammingWindow, BlackmanWindow: a cosine sum over a size known
+// at compile time, built as a constant (in double, rounded once).
+LogicalResult convertWindow(ImportContext &ctx, const Node &node, double a0, double a1,
+                            double a2) {
+  auto size = ctx.constantScalar(node, 0, "size");
+  if (failed(size))
+    return failure();
+  if (*size < 0 || *size > (1 << 24))
+    return ctx.fail("size " + std::to_string((int64_t)*size) + " is outside [0, 2^24]");
+  int64_t n = (int64_t)*size;
+  int64_t dtype = ctx.getInt(node, "output_datatype", 1);
+  Type elt = convertElementType(ctx.getContext(), (int32_t)dtype);
+  if (!elt)
+    return ctx.fail("output_datatype " + onnxTypeName((int32_t)dtype) + " is not supported");
+  double denom = ctx.getInt(node, "periodic", 1) ? (double)n : (double)n - 1;
+  SmallVector<Attribute> values;
+  for (int64_t i = 0; i < n; ++i) {
+    double angle = 2 * M_PI * (double)i / denom;
+    double w = a0 - a1 * std::cos(angle) + a2 * std::cos(2 * angle);
+    // Rounded to float as ONNX computes it; a symmetric window of size 1
+    // divides 0 by 0 and is NaN, as in the ONNX definition.
+    float f = (float)w;
+    if (auto ft = dyn_cast<FloatType>(elt))
+      values.push_back(FloatAttr::get(ft, (double)f));
+    else
+      values.push_back(IntegerAttr::get(elt, (int64_t)f));
+  }
+  auto type = RankedTensorType::get({n}, elt);
+  ctx.setOutput(node, 0, ctx.constant(DenseElementsAttr::get(type, values)));
   return success();
 }
 
@@ -1044,4 +1090,13 @@ void weft::registerMathConverters(ConverterTable &t) {
   t["CastLike"] = convertCastLike;
   t["Identity"] = convertIdentity;
   t["Dropout"] = convertDropout;
+  t["HannWindow"] = [](ImportContext &ctx, const Node &node, int64_t) {
+    return convertWindow(ctx, node, 0.5, 0.5, 0.0);
+  };
+  t["HammingWindow"] = [](ImportContext &ctx, const Node &node, int64_t) {
+    return convertWindow(ctx, node, 25.0 / 46.0, 21.0 / 46.0, 0.0);
+  };
+  t["BlackmanWindow"] = [](ImportContext &ctx, const Node &node, int64_t) {
+    return convertWindow(ctx, node, 0.42, 0.5, 0.08);
+  };
 }

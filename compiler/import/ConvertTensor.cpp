@@ -875,6 +875,128 @@ LogicalResult convertGatherElements(ImportContext &ctx, const Node &node, int64_
   return success();
 }
 
+// The reduction attribute of ScatterND/ScatterElements (opset 16+).
+FailureOr<ScatterReduction> scatterReduction(ImportContext &ctx, const Node &node) {
+  std::string r = ctx.getString(node, "reduction", "none");
+  if (r == "none")
+    return ScatterReduction::none;
+  if (r == "add")
+    return ScatterReduction::add;
+  if (r == "mul")
+    return ScatterReduction::mul;
+  if (r == "max")
+    return ScatterReduction::max;
+  if (r == "min")
+    return ScatterReduction::min;
+  (void)ctx.fail("reduction '" + r + "' is not one of none, add, mul, max, min");
+  return failure();
+}
+
+// Scatter (opset 9-10) and ScatterElements: updates written along an axis
+// at run-time indices; constant indices out of range are an error.
+LogicalResult convertScatterElements(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  auto indices = ctx.input(node, 1);
+  auto updates = ctx.input(node, 2);
+  if (failed(x) || failed(indices) || failed(updates))
+    return failure();
+  if (failed(checkIndexType(ctx, *indices)))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  auto axis = ctx.normalizeAxis(ctx.getInt(node, "axis", 0), type.getRank());
+  if (failed(axis))
+    return failure();
+  int64_t dim = type.getShape()[*axis];
+  if (failed(checkConstantIndices(ctx, *indices, [&](int64_t) { return dim; })))
+    return failure();
+  auto reduction = scatterReduction(ctx, node);
+  if (failed(reduction))
+    return failure();
+  auto r = ctx.createInferred<ScatterElementsOp>(*x, *indices, *updates, *axis, *reduction);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(node, 0, *r);
+  return success();
+}
+
+LogicalResult convertScatterND(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  auto indices = ctx.input(node, 1);
+  auto updates = ctx.input(node, 2);
+  if (failed(x) || failed(indices) || failed(updates))
+    return failure();
+  if (failed(checkIndexType(ctx, *indices)))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  auto it = ImportContext::typeOf(*indices);
+  if (it.getRank() >= 1) {
+    int64_t k = it.getShape().back();
+    if (failed(checkConstantIndices(ctx, *indices, [&](int64_t i) {
+          int64_t d = k > 0 ? i % k : 0;
+          return d < type.getRank() ? type.getShape()[d] : (int64_t)0;
+        })))
+      return failure();
+  }
+  auto reduction = scatterReduction(ctx, node);
+  if (failed(reduction))
+    return failure();
+  auto r = ctx.createInferred<ScatterNDOp>(*x, *indices, *updates, *reduction);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(node, 0, *r);
+  return success();
+}
+
+// TopK: the indices of the k best elements along the axis (weft.top_k),
+// then their values gathered. `sorted` = 0 allows any order; sorted order
+// is one of them.
+LogicalResult convertTopK(ImportContext &ctx, const Node &node, int64_t opset) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  auto axis = ctx.normalizeAxis(ctx.getInt(node, "axis", -1), type.getRank());
+  if (failed(axis))
+    return failure();
+  int64_t k;
+  if (opset < 10) {
+    if (!ImportContext::hasAttr(node, "k"))
+      return ctx.fail("attribute 'k' is required");
+    k = ctx.getInt(node, "k", 0);
+  } else {
+    auto kv = ctx.constantScalar(node, 1, "K");
+    if (failed(kv))
+      return failure();
+    k = (int64_t)*kv;
+  }
+  int64_t n = type.getShape()[*axis];
+  if (k < 0 || k > n)
+    return ctx.fail("k = " + Twine(k) + " is outside [0, " + Twine(n) +
+                    "] (the size of axis " + Twine(*axis) + ")");
+  bool largest = opset < 11 || ctx.getInt(node, "largest", 1) != 0;
+  if (k == 0) {
+    // Nothing to select: both outputs are empty.
+    SmallVector<int64_t> shape(type.getShape());
+    shape[*axis] = 0;
+    auto vt = RankedTensorType::get(shape, type.getElementType());
+    auto it = RankedTensorType::get(shape, ctx.getBuilder().getI64Type());
+    ctx.setOutput(node, 0, ctx.constant(DenseElementsAttr::get(vt, ArrayRef<Attribute>{})));
+    if (node.output_size() > 1)
+      ctx.setOutput(node, 1, ctx.constant(DenseElementsAttr::get(it, ArrayRef<Attribute>{})));
+    return success();
+  }
+  auto indices = ctx.createInferred<TopKOp>(*x, *axis, k, largest);
+  if (failed(indices))
+    return failure();
+  auto values = ctx.createInferred<GatherElementsOp>(*x, *indices, *axis);
+  if (failed(values))
+    return failure();
+  ctx.setOutput(node, 0, *values);
+  if (node.output_size() > 1)
+    ctx.setOutput(node, 1, *indices);
+  return success();
+}
+
 LogicalResult convertGatherND(ImportContext &ctx, const Node &node, int64_t) {
   auto x = ctx.input(node, 0);
   if (failed(x))
@@ -1464,6 +1586,10 @@ void weft::registerTensorConverters(ConverterTable &t) {
   t["Expand"] = convertExpand;
   t["Gather"] = convertGather;
   t["GatherElements"] = convertGatherElements;
+  t["ScatterElements"] = convertScatterElements;
+  t["Scatter"] = convertScatterElements;
+  t["ScatterND"] = convertScatterND;
+  t["TopK"] = convertTopK;
   t["GatherND"] = convertGatherND;
   t["Hardmax"] = convertHardmax;
   t["ConvTranspose"] = convertConvTranspose;

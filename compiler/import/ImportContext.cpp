@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/import/ImportContext.h"
+#include "llvm/ADT/SmallPtrSet.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/STLExtras.h"
@@ -445,6 +446,28 @@ ImportContext::constantInput(const onnx::NodeProto &node, int index,
                       name.getName().getValue() + "=FILE.pb (a serialized TensorProto)");
       return failure();
     }
+  // Computed from model inputs: name the first one, which the user can pin
+  // to one value (the computation then folds).
+  SmallVector<Value> work{*v};
+  llvm::SmallPtrSet<Operation *, 16> seen;
+  while (!work.empty()) {
+    Value cur = work.pop_back_val();
+    if (auto arg = dyn_cast<BlockArgument>(cur)) {
+      if (auto name = dyn_cast<NameLoc>(arg.getLoc())) {
+        (void)emitError("input #" + Twine(index) + " (" + what + ", '" + node.input(index) +
+                        "') must be known at compile time but is computed from the model "
+                        "input '" + name.getName().getValue() +
+                        "'; compile for one value of it with --input-value " +
+                        name.getName().getValue() + "=FILE.pb (a serialized TensorProto)");
+        return failure();
+      }
+      continue;
+    }
+    Operation *def = cur.getDefiningOp();
+    if (!def || !seen.insert(def).second)
+      continue;
+    llvm::append_range(work, def->getOperands());
+  }
   (void)emitError("input #" + Twine(index) + " (" + what + ", '" +
                   node.input(index) +
                   "') must be a constant (an initializer or a Constant node) "

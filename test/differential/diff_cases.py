@@ -316,8 +316,10 @@ def gen_clip_cast(g):
                                                   Const("t", np.array(False))], exact=True)
     g.single("Dropout", "opset10_ratio_attr", [In("x", "f32", (3, 4))], attrs={"ratio": 0.2},
              opset=10, exact=True)
-    g.single("Dropout", "training_true", [In("x", "f32", (3, 4)), Const("r", scalar(0.0, "f32")),
-                                           Const("t", np.array(True))], exact=True)
+    g.single("Dropout", "training_ratio0", [In("x", "f32", (3, 4)), Const("r", scalar(0.0, "f32")),
+                                             Const("t", np.array(True))], outputs=2, exact=True)
+    g.single("Dropout", "training_ratio_half", [In("x", "f32", (3, 4)), Const("r", scalar(0.5, "f32")),
+                                                 Const("t", np.array(True))], exact=True)
     g.single("Dropout", "mask_output", [In("x", "f32", (3, 4))], outputs=2, exact=True)
 
 
@@ -992,6 +994,70 @@ def gen_gather(g):
                  exact=True, dtypes=d)
 
 
+def gen_scatter(g):
+    """ScatterElements, Scatter and ScatterND with run-time indices (negative
+    ones and duplicates included) and every reduction."""
+    for d in ["f32", "i64", "u8", "f16", "bool"]:
+        g.single("ScatterElements", "rt_axis0_4x3", [In("x", d, (4, 3)), In("i", "i64", (2, 3), ("range", -4, 3)),
+                                                     In("u", d, (2, 3))], exact=True, dtypes=d)
+    for red in ["add", "mul", "max", "min"]:
+        for d in ["f32", "i32", "u8"]:
+            g.single("ScatterElements", f"rt_{red}_axis1_3x5_3x7",
+                     [In("x", d, (3, 5)), In("i", "i64", (3, 7), ("range", -5, 4)), In("u", d, (3, 7))],
+                     attrs={"axis": 1, "reduction": red}, opset=18, dtypes=d,
+                     **({"exact": True} if d != "f32" or red in ("max", "min") else {}))
+    for tag, xs, ish, axis in [("rt_axis_neg1_2x3x6_2x2x4", (2, 3, 6), (2, 2, 4), -1),
+                               ("rt_axis1_2x5x3_2x3x3", (2, 5, 3), (2, 3, 3), 1),
+                               ("rt_1d_9_12", (9,), (12,), 0),
+                               ("rt_empty_indices_4x3_0x3", (4, 3), (0, 3), 0)]:
+        dim = xs[axis]
+        g.single("ScatterElements", tag, [In("x", "f32", xs), In("i", "i32", ish, ("range", -dim, dim - 1)),
+                                          In("u", "f32", ish)], attrs={"axis": axis}, exact=True, dtypes="f32")
+    g.single("Scatter", "rt_axis1_3x4", [In("x", "f32", (3, 4)), In("i", "i64", (3, 2), ("range", -4, 3)),
+                                         In("u", "f32", (3, 2))], attrs={"axis": 1}, opset=10, exact=True,
+             dtypes="f32")
+    for tag, xs, ish, bound in [("rt_k1_rows_5x4_3x1", (5, 4), (3, 1), 5),
+                                ("rt_k2_elems_4x3_6x2", (4, 3), (6, 2), 3),
+                                ("rt_k2_slices_3x4x5_2x2", (3, 4, 5), (2, 2), 3),
+                                ("rt_k3_2x3x4_2x2x3", (2, 3, 4), (2, 2, 3), 2)]:
+        k = ish[-1]
+        us = ish[:-1] + xs[k:]
+        g.single("ScatterND", tag, [In("x", "f32", xs), In("i", "i64", ish, ("range", -bound, bound - 1)),
+                                    In("u", "f32", us)], exact=True, dtypes="f32")
+    for red in ["add", "mul", "max", "min"]:
+        g.single("ScatterND", f"rt_{red}_4x3_5x1", [In("x", "f32", (4, 3)), In("i", "i64", (5, 1), ("range", -4, 3)),
+                                                   In("u", "f32", (5, 3))], attrs={"reduction": red}, opset=18,
+                 dtypes="f32", **({"exact": True} if red in ("max", "min") else {}))
+    for d in ["i32", "bool", "f64"]:
+        g.single("ScatterND", "rt_k2_3x3", [In("x", d, (3, 3)), In("i", "i64", (2, 2), ("range", -3, 2)),
+                                            In("u", d, (2,))], exact=True, dtypes=d)
+
+
+def gen_topk(g):
+    """TopK over rows with ties (small integer ranges), both directions."""
+    for d in ["f32", "i32", "u8", "f64", "i64", "f16"]:
+        for largest in (1, 0):
+            g.single("TopK", f"axis1_3x9_k4_largest{largest}", [In("x", d, (3, 9), ("range", 0, 5)), Const("k", i64(4))],
+                     attrs={"axis": 1, "largest": largest}, outputs=2, exact=True, dtypes=d)
+    for tag, xs, axis, k in [("axis0_7x3_k7", (7, 3), 0, 7), ("axis_neg1_2x3x20_k5", (2, 3, 20), -1, 5),
+                             ("axis1_2x6x3_k0", (2, 6, 3), 1, 0), ("1d_100_k10", (100,), 0, 10)]:
+        g.single("TopK", tag, [In("x", "f32", xs), Const("k", i64(k))], attrs={"axis": axis}, outputs=2,
+                 exact=True, dtypes="f32")
+    g.single("TopK", "attr_k_opset9_4x6", [In("x", "f32", (4, 6))], attrs={"k": 2}, outputs=2, opset=9,
+             exact=True, dtypes="f32")
+
+
+def gen_windows(g):
+    for op in ["HannWindow", "HammingWindow", "BlackmanWindow"]:
+        for n, periodic in [(10, 1), (10, 0), (1, 1), (33, 0)]:
+            g.add(Case(f"{op}.f32.size{n}_periodic{periodic}", op,
+                       [(op, ["n"], ["y"], {"periodic": periodic})], [], ["y"],
+                       consts=[Const("n", np.array(n, dtype=np.int64))], opset=17, atol=1e-6))
+    g.add(Case("HannWindow.f64.size8_double", "HannWindow",
+               [("HannWindow", ["n"], ["y"], {"output_datatype": 11})], [], ["y"],
+               consts=[Const("n", np.array(8, dtype=np.int32))], opset=17, atol=1e-6))
+
+
 def gen_constant_ops(g):
     for d in ALL:
         dd = dt(d)
@@ -1213,7 +1279,7 @@ def gen_invalid(g):
 
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
-            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_arg, gen_losses, gen_one_hot_like,
+            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_arg, gen_losses, gen_one_hot_like,
             gen_resize, gen_conv_transpose, gen_lrn_mvn, gen_quantize, gen_cumsum, gen_window_1d,
             gen_constant_ops,
             gen_chains,

@@ -65,9 +65,9 @@ def mlp():
 def unsupported():
     """Two unsupported op types, one of them on two nodes, plus a custom domain."""
     nodes = [
-        helper.make_node("TopK", ["x", "k"], ["v1", "i1"], name="top1"),
+        helper.make_node("Unique", ["x"], ["v1"], name="top1"),
         helper.make_node("NonZero", ["x"], ["nz"], name="nz0"),
-        helper.make_node("TopK", ["x", "k"], ["v2", "i2"], name="top2"),
+        helper.make_node("Unique", ["x"], ["v2"], name="top2"),
         helper.make_node("Relu", ["v1"], ["y"], name="ok"),
         helper.make_node("FusedThing", ["x"], ["z"], name="custom0",
                          domain="com.example"),
@@ -292,12 +292,11 @@ def checker_fail():
 
 
 def old_unsupported():
-    """Opset 9 Scatter: the upgrade to 11 turns it into ScatterElements."""
-    nodes = [helper.make_node("Scatter", ["x", "i", "u"], ["y"], name="sc")]
+    """Opset 9 Compress: upgraded to opset 11 first, then reported."""
+    nodes = [helper.make_node("Compress", ["x", "c"], ["y"], name="cp", axis=0)]
     return model(nodes, [tensor("x", F32, [3, 3]),
-                         tensor("i", TensorProto.INT64, [1, 3]),
-                         tensor("u", F32, [1, 3])],
-                 [tensor("y", F32, [3, 3])], opset=9)
+                         tensor("c", TensorProto.BOOL, [3])],
+                 [tensor("y", F32, [2, 3])], opset=9)
 
 
 def bad_conv():

@@ -642,6 +642,89 @@ LogicalResult GatherElementsOp::verify() {
   return inferGatherElementsOp(getContext(), getLoc(), Adaptor(*this), types);
 }
 
+static LogicalResult inferScatterNDOp(MLIRContext *, std::optional<Location> loc,
+                                      ScatterNDOp::Adaptor a, SmallVectorImpl<Type> &r) {
+  auto data = tensorOf(a.getData()), indices = tensorOf(a.getIndices());
+  auto updates = tensorOf(a.getUpdates());
+  if (failed(checkIndices(loc, indices)))
+    return failure();
+  int64_t q = indices.getRank();
+  if (q < 1)
+    return emitInferError(loc, "indices must have rank >= 1");
+  int64_t k = indices.getShape().back();
+  if (k < 1 || k > data.getRank())
+    return emitInferError(loc, "the index tuple length (the indices' last dimension) must "
+                               "be in [1, data rank]");
+  if (updates.getElementType() != data.getElementType())
+    return emitInferError(loc, "updates must have the data's element type");
+  SmallVector<int64_t> expect(indices.getShape().drop_back());
+  llvm::append_range(expect, data.getShape().drop_front(k));
+  if (updates.getShape() != ArrayRef<int64_t>(expect))
+    return emitInferError(loc, "updates must have shape indices.shape[:-1] + data.shape[k:]");
+  for (int64_t d = 0; d < k; ++d)
+    if (data.getShape()[d] == 0 && updates.getNumElements() != 0)
+      return emitInferError(loc, "indices into an empty dimension");
+  r.push_back(data);
+  return success();
+}
+WEFT_INFER(ScatterNDOp)
+LogicalResult ScatterNDOp::verify() {
+  SmallVector<Type> types;
+  return inferScatterNDOp(getContext(), getLoc(), Adaptor(*this), types);
+}
+
+static LogicalResult inferScatterElementsOp(MLIRContext *, std::optional<Location> loc,
+                                            ScatterElementsOp::Adaptor a,
+                                            SmallVectorImpl<Type> &r) {
+  auto data = tensorOf(a.getData()), indices = tensorOf(a.getIndices());
+  auto updates = tensorOf(a.getUpdates());
+  if (failed(checkIndices(loc, indices)))
+    return failure();
+  int64_t axis = a.getAxis();
+  if (data.getRank() != indices.getRank())
+    return emitInferError(loc, "data and indices must have the same rank");
+  if (axis < 0 || axis >= data.getRank())
+    return emitInferError(loc, "axis out of range for the data's rank");
+  if (updates.getShape() != indices.getShape())
+    return emitInferError(loc, "updates must have the indices' shape");
+  if (updates.getElementType() != data.getElementType())
+    return emitInferError(loc, "updates must have the data's element type");
+  for (int64_t d = 0; d < data.getRank(); ++d)
+    if (d != axis && indices.getShape()[d] > data.getShape()[d])
+      return emitInferError(loc, "indices dimension " + Twine(d) + " (" +
+                                     Twine(indices.getShape()[d]) + ") exceeds the data's (" +
+                                     Twine(data.getShape()[d]) + ")");
+  if (data.getShape()[axis] == 0 && indices.getNumElements() != 0)
+    return emitInferError(loc, "indices into an empty axis");
+  r.push_back(data);
+  return success();
+}
+WEFT_INFER(ScatterElementsOp)
+LogicalResult ScatterElementsOp::verify() {
+  SmallVector<Type> types;
+  return inferScatterElementsOp(getContext(), getLoc(), Adaptor(*this), types);
+}
+
+static LogicalResult inferTopKOp(MLIRContext *ctx, std::optional<Location> loc,
+                                 TopKOp::Adaptor a, SmallVectorImpl<Type> &r) {
+  auto input = tensorOf(a.getInput());
+  int64_t axis = a.getAxis(), k = a.getK();
+  if (axis < 0 || axis >= input.getRank())
+    return emitInferError(loc, "axis out of range for the input's rank");
+  if (k < 0 || k > input.getShape()[axis])
+    return emitInferError(loc, "k (" + Twine(k) + ") must be in [0, " +
+                                   Twine(input.getShape()[axis]) + "]");
+  SmallVector<int64_t> shape(input.getShape());
+  shape[axis] = k;
+  r.push_back(RankedTensorType::get(shape, IntegerType::get(ctx, 64)));
+  return success();
+}
+WEFT_INFER(TopKOp)
+LogicalResult TopKOp::verify() {
+  SmallVector<Type> types;
+  return inferTopKOp(getContext(), getLoc(), Adaptor(*this), types);
+}
+
 static LogicalResult inferGatherNDOp(MLIRContext *, std::optional<Location> loc,
                                      GatherNDOp::Adaptor a, SmallVectorImpl<Type> &r) {
   auto data = tensorOf(a.getData()), indices = tensorOf(a.getIndices());

@@ -483,6 +483,61 @@ def Weft_GatherNDOp : Weft_InferredOp<"gather_nd"> {
   let hasVerifier = 1;
 }
 
+def Weft_ScatterReduction : I32EnumAttr<"ScatterReduction", "how a scattered update combines", [
+    I32EnumAttrCase<"none", 0>, I32EnumAttrCase<"add", 1>, I32EnumAttrCase<"mul", 2>,
+    I32EnumAttrCase<"max", 3>, I32EnumAttrCase<"min", 4>]> {
+  let cppNamespace = "::weft";
+}
+
+def Weft_ScatterNDOp : Weft_InferredOp<"scatter_nd"> {
+  let summary = "Writes slices addressed by index tuples (ONNX ScatterND, ScatterElements)";
+  let description = [{
+    The result is `data` with, for every index tuple `indices[u.., :]` (the
+    last dimension, of length k, addresses data dimensions `0..k`), the
+    slice `updates[u.., ...]` of shape `data.shape[k:]` written at that
+    position, or combined with what is there by `reduction`. Tuples are
+    applied in row-major order, so with `none` the last of duplicate tuples
+    wins (as in onnxruntime). Index normalization and clamping are those of
+    `weft.gather`: no write lands outside the result.
+  }];
+  let arguments = (ins Weft_Tensor:$data, Weft_Tensor:$indices, Weft_Tensor:$updates,
+                   Weft_ScatterReduction:$reduction);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$reduction $data `[` $indices `]` `,` $updates attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Weft_ScatterElementsOp : Weft_InferredOp<"scatter_elements"> {
+  let summary = "Writes elements along an axis (ONNX ScatterElements, Scatter)";
+  let description = [{
+    The result is `data` with `updates[i..]` written at `i..` with `i[axis]`
+    replaced by `indices[i..]` (combined by `reduction`); `indices` and
+    `updates` have one shape, no larger than the data's off the axis.
+    Elements are applied in row-major order, and normalization and clamping
+    of indices are those of `weft.scatter_nd`.
+  }];
+  let arguments = (ins Weft_Tensor:$data, Weft_Tensor:$indices, Weft_Tensor:$updates,
+                   I64Attr:$axis, Weft_ScatterReduction:$reduction);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$reduction $data `[` $indices `]` `,` $updates attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Weft_TopKOp : Weft_InferredOp<"top_k"> {
+  let summary = "Indices of the k largest or smallest elements along an axis (ONNX TopK)";
+  let description = [{
+    The i64 result has the input's shape with dimension `axis` replaced by
+    `k`; along it, the indices of the `k` largest (or, without `largest`,
+    smallest) elements in order, equal values by increasing index. The
+    importer gathers the values with `weft.gather_elements`. NaN ranks above
+    every number, as in onnxruntime: first when largest, last otherwise.
+  }];
+  let arguments = (ins Weft_Tensor:$input, I64Attr:$axis, I64Attr:$k, BoolAttr:$largest);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Structure: dispatch regions
 //===----------------------------------------------------------------------===//

@@ -517,3 +517,38 @@ func.func @arg_max(%x: tensor<3x5xf32>) -> tensor<3xi64> {
   }
   return %0 : tensor<3xi64>
 }
+
+// -----
+
+// A scatter copies the data, then writes one update per iteration of a
+// serial loop nest (duplicates resolve in order); the reduction reads the
+// element first. TopK runs k selection passes over each row.
+// CHECK-LABEL: func.func @scatter_top_k
+// CHECK: linalg.copy
+// CHECK: scf.for
+// CHECK: tensor.extract %{{.*}} : tensor<2x1xi64>
+// CHECK: arith.minsi
+// CHECK: scf.for
+// CHECK: tensor.extract %{{.*}} : tensor<2x3xf32>
+// CHECK: tensor.extract %{{.*}} : tensor<5x3xf32>
+// CHECK: arith.addf
+// CHECK: tensor.insert
+// CHECK: weft.dispatch
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: arith.cmpf ogt
+// CHECK: tensor.insert %{{.*}} : tensor<2x3xi64>
+func.func @scatter_top_k(%x: tensor<5x3xf32>, %i: tensor<2x1xi64>, %u: tensor<2x3xf32>) -> (tensor<5x3xf32>, tensor<2x3xi64>) {
+  %0 = weft.dispatch(%x, %i, %u) : (tensor<5x3xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<5x3xf32> {
+  ^bb0(%a: tensor<5x3xf32>, %b: tensor<2x1xi64>, %c: tensor<2x3xf32>):
+    %r = weft.scatter_nd add %a[%b], %c : (tensor<5x3xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<5x3xf32>
+    weft.yield %r : tensor<5x3xf32>
+  }
+  %1 = weft.dispatch(%x) : (tensor<5x3xf32>) -> tensor<2x3xi64> {
+  ^bb0(%a: tensor<5x3xf32>):
+    %r = weft.top_k %a {axis = 0 : i64, k = 2 : i64, largest = true} : (tensor<5x3xf32>) -> tensor<2x3xi64>
+    weft.yield %r : tensor<2x3xi64>
+  }
+  return %0, %1 : tensor<5x3xf32>, tensor<2x3xi64>
+}

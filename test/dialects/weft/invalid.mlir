@@ -670,3 +670,43 @@ func.func @arg_min_empty(%x: tensor<3x0xf32>) {
   %0 = weft.arg_min %x {axis = 1 : i64, select_last_index = false} : (tensor<3x0xf32>) -> tensor<3xi64>
   return
 }
+
+// -----
+
+func.func @scatter_nd_updates(%x: tensor<5x3xf32>, %i: tensor<2x1xi64>, %u: tensor<2x4xf32>) {
+  // expected-error @below {{updates must have shape indices.shape[:-1] + data.shape[k:]}}
+  %0 = weft.scatter_nd none %x[%i], %u : (tensor<5x3xf32>, tensor<2x1xi64>, tensor<2x4xf32>) -> tensor<5x3xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_nd_tuple(%x: tensor<5x3xf32>, %i: tensor<2x3xi64>, %u: tensor<2xf32>) {
+  // expected-error @below {{the index tuple length}}
+  %0 = weft.scatter_nd none %x[%i], %u : (tensor<5x3xf32>, tensor<2x3xi64>, tensor<2xf32>) -> tensor<5x3xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_elements_shape(%x: tensor<5x3xf32>, %i: tensor<2x3xi64>, %u: tensor<2x2xf32>) {
+  // expected-error @below {{updates must have the indices' shape}}
+  %0 = weft.scatter_elements none %x[%i], %u {axis = 0 : i64} : (tensor<5x3xf32>, tensor<2x3xi64>, tensor<2x2xf32>) -> tensor<5x3xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_elements_type(%x: tensor<5x3xf32>, %i: tensor<2x3xi64>, %u: tensor<2x3xf16>) {
+  // expected-error @below {{updates must have the data's element type}}
+  %0 = weft.scatter_elements none %x[%i], %u {axis = 0 : i64} : (tensor<5x3xf32>, tensor<2x3xi64>, tensor<2x3xf16>) -> tensor<5x3xf32>
+  return
+}
+
+// -----
+
+func.func @top_k_too_many(%x: tensor<5x3xf32>) {
+  // expected-error @below {{k (6) must be in [0, 5]}}
+  %0 = weft.top_k %x {axis = 0 : i64, k = 6 : i64, largest = true} : (tensor<5x3xf32>) -> tensor<6x3xi64>
+  return
+}

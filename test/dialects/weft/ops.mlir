@@ -334,3 +334,15 @@ func.func @arg_extremes(%x: tensor<3x5x4xf32>) {
   %1 = weft.arg_min %x {axis = 2 : i64, select_last_index = true} : (tensor<3x5x4xf32>) -> tensor<3x5xi64>
   return
 }
+
+// CHECK-LABEL: func.func @scatter_and_top_k
+func.func @scatter_and_top_k(%x: tensor<5x3xf32>, %i: tensor<2x1xi64>, %u: tensor<2x3xf32>,
+                             %e: tensor<2x3xi32>) {
+  // CHECK: weft.scatter_nd add %{{.*}}[%{{.*}}], %{{.*}} : (tensor<5x3xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<5x3xf32>
+  %0 = weft.scatter_nd add %x[%i], %u : (tensor<5x3xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<5x3xf32>
+  // CHECK: weft.scatter_elements none %{{.*}}[%{{.*}}], %{{.*}} {axis = 0 : i64} : (tensor<5x3xf32>, tensor<2x3xi32>, tensor<2x3xf32>) -> tensor<5x3xf32>
+  %1 = weft.scatter_elements none %x[%e], %u {axis = 0 : i64} : (tensor<5x3xf32>, tensor<2x3xi32>, tensor<2x3xf32>) -> tensor<5x3xf32>
+  // CHECK: weft.top_k %{{.*}} {axis = 0 : i64, k = 2 : i64, largest = true} : (tensor<5x3xf32>) -> tensor<2x3xi64>
+  %2 = weft.top_k %x {axis = 0 : i64, k = 2 : i64, largest = true} : (tensor<5x3xf32>) -> tensor<2x3xi64>
+  return
+}
