@@ -46,6 +46,7 @@ void registerNNConverters(ConverterTable &table);
 void registerTensorConverters(ConverterTable &table);
 void registerConstantConverters(ConverterTable &table);
 void registerResizeConverters(ConverterTable &table);
+void registerRNNConverters(ConverterTable &table);
 
 /// Maps an ONNX TensorProto data type to the MLIR element type Weft uses:
 /// signless integers for ONNX's signed types, unsigned integers (ui8..ui64)

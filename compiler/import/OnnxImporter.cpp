@@ -24,6 +24,8 @@
 #include "llvm/Support/Path.h"
 
 #include <onnx/checker.h>
+
+#include <functional>
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
 #include <onnx/version_converter/convert.h>
@@ -59,6 +61,7 @@ ConverterTable buildConverterTable() {
   registerTensorConverters(table);
   registerConstantConverters(table);
   registerResizeConverters(table);
+  registerRNNConverters(table);
   return table;
 }
 
@@ -365,6 +368,33 @@ LogicalResult Importer::check() {
   int64_t irVersion = model.ir_version();
   if (irVersion > onnx::Version::IR_VERSION)
     model.set_ir_version(onnx::Version::IR_VERSION);
+  // The 1.12 checker wants a shape on every tensor value_info, while later
+  // ONNX releases (and onnxruntime) accept a value of unknown rank, such as
+  // a graph output declared without one: Weft infers it. Such entries get
+  // an empty shape for the check only.
+  std::vector<onnx::ValueInfoProto *> unshaped;
+  std::function<void(onnx::GraphProto &)> collect = [&](onnx::GraphProto &g) {
+    auto visit = [&](onnx::ValueInfoProto &v) {
+      if (v.has_type() && v.type().has_tensor_type() && !v.type().tensor_type().has_shape())
+        unshaped.push_back(&v);
+    };
+    for (auto &v : *g.mutable_input())
+      visit(v);
+    for (auto &v : *g.mutable_output())
+      visit(v);
+    for (auto &v : *g.mutable_value_info())
+      visit(v);
+    for (auto &n : *g.mutable_node())
+      for (auto &a : *n.mutable_attribute()) {
+        if (a.has_g())
+          collect(*a.mutable_g());
+        for (auto &sub : *a.mutable_graphs())
+          collect(sub);
+      }
+  };
+  collect(*model.mutable_graph());
+  for (onnx::ValueInfoProto *v : unshaped)
+    v->mutable_type()->mutable_tensor_type()->mutable_shape();
   std::string message;
   try {
     onnx::checker::check_model(model);
@@ -376,6 +406,8 @@ LogicalResult Importer::check() {
       message = "unknown error";
   }
   model.set_ir_version(irVersion);
+  for (onnx::ValueInfoProto *v : unshaped)
+    v->mutable_type()->mutable_tensor_type()->clear_shape();
   if (!message.empty())
     return error() << "ONNX checker rejected model '" << path
                    << "': " << StringRef(message).trim();

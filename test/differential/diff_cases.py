@@ -1058,6 +1058,70 @@ def gen_windows(g):
                consts=[Const("n", np.array(8, dtype=np.int32))], opset=17, atol=1e-6))
 
 
+def gen_rnn(g):
+    """RNN, GRU and LSTM: directions, layouts, initial states, run-time
+    sequence lengths, clip, peepholes, non-default activations."""
+    rng = np.random.default_rng(21)
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * 0.4).astype(np.float32)
+
+    def rnn(op, tag, seq=4, batch=3, inp=5, hidden=6, dirs=1, attrs=None, bias=True, lens=None,
+            h0=False, c0=False, peep=False, layout=0, runtime_w=False, d="f32", opset=14):
+        gates = {"RNN": 1, "GRU": 3, "LSTM": 4}[op]
+        attrs = dict(attrs or {}, hidden_size=hidden)
+        if layout:
+            attrs["layout"] = 1
+        xs = (batch, seq, inp) if layout else (seq, batch, inp)
+        sshape = (batch, dirs, hidden) if layout else (dirs, batch, hidden)
+        npd = dt(d).np
+        args = [In("x", d, xs, ("range", -2, 2))]
+        for name, shape in [("W", (dirs, gates * hidden, inp)), ("R", (dirs, gates * hidden, hidden))]:
+            args.append(In(name, d, shape, ("range", -1, 1)) if runtime_w else Const(name, w(*shape).astype(npd)))
+        args.append(Const("B", w(dirs, 2 * gates * hidden).astype(npd)) if bias else None)
+        if lens is None:
+            args.append(None)
+        elif lens == "runtime":
+            args.append(In("L", "i32", (batch,), ("range", 0, seq)))
+        else:
+            args.append(Const("L", np.array(lens, dtype=np.int32)))
+        args.append(In("h0", d, sshape, ("range", -1, 1)) if h0 else None)
+        if op == "LSTM":
+            args.append(In("c0", d, sshape, ("range", -1, 1)) if c0 else None)
+            args.append(Const("P", w(dirs, 3 * hidden).astype(npd)) if peep else None)
+        while args and args[-1] is None:
+            args.pop()
+        outputs = 3 if op == "LSTM" else 2
+        g.single(op, tag, args, attrs=attrs, outputs=outputs, dtypes=d, opset=opset, atol=1e-5)
+
+    for op in ["RNN", "GRU", "LSTM"]:
+        rnn(op, "forward_defaults")
+        rnn(op, "reverse_h0", attrs={"direction": "reverse"}, h0=True, c0=True)
+        rnn(op, "bidirectional_h0", dirs=2, attrs={"direction": "bidirectional"}, h0=True, c0=True)
+        rnn(op, "no_bias_seq1", seq=1, bias=False)
+        rnn(op, "lens_runtime_bidir", dirs=2, attrs={"direction": "bidirectional"}, lens="runtime", h0=True,
+            c0=True)
+        rnn(op, "lens_const_partial", lens=[4, 2, 0])
+        rnn(op, "lens_const_full", lens=[4, 4, 4])
+        rnn(op, "layout1_bidir", dirs=2, attrs={"direction": "bidirectional"}, layout=1, h0=True, c0=True)
+        rnn(op, "clip0_5", attrs={"clip": 0.5})
+        rnn(op, "rt_weights", runtime_w=True, h0=True)
+        rnn(op, "f64_forward", d="f64")
+        rnn(op, "batch1_long12", seq=12, batch=1, hidden=8)
+    rnn("RNN", "relu_activation", attrs={"activations": ["Relu"]})
+    rnn("RNN", "leakyrelu_alpha", attrs={"activations": ["LeakyRelu"], "activation_alpha": [0.2]})
+    rnn("GRU", "linear_before_reset", attrs={"linear_before_reset": 1}, h0=True)
+    rnn("GRU", "linear_before_reset_bidir", dirs=2, attrs={"linear_before_reset": 1, "direction": "bidirectional"})
+    rnn("GRU", "hardsigmoid_softsign", attrs={"activations": ["HardSigmoid", "Softsign"],
+                                             "activation_alpha": [0.3], "activation_beta": [0.4]})
+    rnn("LSTM", "peepholes_c0", peep=True, h0=True, c0=True)
+    rnn("LSTM", "peepholes_bidir_lens", dirs=2, attrs={"direction": "bidirectional"}, peep=True, lens="runtime")
+    rnn("LSTM", "activations_bidir", dirs=2,
+        attrs={"direction": "bidirectional",
+               "activations": ["HardSigmoid", "Tanh", "Softplus", "Sigmoid", "ScaledTanh", "Elu"],
+               "activation_alpha": [0.25, 1.5, 0.8], "activation_beta": [0.45, 0.7]})
+
+
 def gen_constant_ops(g):
     for d in ALL:
         dd = dt(d)
@@ -1279,7 +1343,7 @@ def gen_invalid(g):
 
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
-            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_arg, gen_losses, gen_one_hot_like,
+            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_arg, gen_losses, gen_one_hot_like,
             gen_resize, gen_conv_transpose, gen_lrn_mvn, gen_quantize, gen_cumsum, gen_window_1d,
             gen_constant_ops,
             gen_chains,

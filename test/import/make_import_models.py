@@ -291,6 +291,15 @@ def checker_fail():
                  [tensor("y", F32, [4])])
 
 
+def shapeless_output():
+    """A graph output declared with an element type and no shape (unknown
+    rank): newer ONNX releases and onnxruntime accept it, libonnx 1.12's
+    checker does not."""
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="relu")]
+    out = helper.make_tensor_value_info("y", F32, None)
+    return model(nodes, [tensor("x", F32, [2, 3])], [out])
+
+
 def old_unsupported():
     """Opset 9 Compress: upgraded to opset 11 first, then reported."""
     nodes = [helper.make_node("Compress", ["x", "c"], ["y"], name="cp", axis=0)]
@@ -378,6 +387,7 @@ def main():
     save(outdir, "output_mismatch.onnx", output_mismatch())
     save(outdir, "bad_conv.onnx", bad_conv())
     save(outdir, "checker_fail.onnx", checker_fail())
+    save(outdir, "shapeless_output.onnx", shapeless_output())
     save(outdir, "old_unsupported.onnx", old_unsupported())
     for name, m in refused().items():
         save(outdir, name, m)

@@ -183,3 +183,53 @@ OpFoldResult TransposeOp::fold(FoldAdaptor a) {
   }
   return DenseElementsAttr::getFromRawBuffer(getType(), out);
 }
+
+// Slices of constants (an RNN's per-direction weights, a model slicing its
+// own initializers) are taken at compile time; bools and splats too.
+OpFoldResult SliceOp::fold(FoldAdaptor a) {
+  auto dense = dyn_cast_or_null<DenseElementsAttr>(a.getInput());
+  if (!dense)
+    return {};
+  if (dense.isSplat())
+    return dense.resizeSplat(getType());
+  RankedTensorType outType = getType();
+  int64_t total = outType.getNumElements();
+  if (total > (1 << 24))
+    return {};
+  ArrayRef<int64_t> inShape = getInput().getType().getShape();
+  ArrayRef<int64_t> starts = getStarts(), steps = getSteps();
+  ArrayRef<int64_t> outShape = outType.getShape();
+  int64_t rank = inShape.size();
+  SmallVector<int64_t> inStrides(rank, 1);
+  for (int64_t d = rank - 2; d >= 0; --d)
+    inStrides[d] = inStrides[d + 1] * inShape[d + 1];
+  // The source element of each output element, in row-major order.
+  std::vector<int64_t> sources;
+  sources.reserve(total);
+  SmallVector<int64_t> idx(rank, 0);
+  for (int64_t linear = 0; linear < total; ++linear) {
+    int64_t src = 0;
+    for (int64_t d = 0; d < rank; ++d)
+      src += (starts[d] + idx[d] * steps[d]) * inStrides[d];
+    sources.push_back(src);
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      if (++idx[d] < outShape[d])
+        break;
+      idx[d] = 0;
+    }
+  }
+  unsigned bits = dense.getElementType().getIntOrFloatBitWidth();
+  if (bits % 8 != 0) {
+    SmallVector<Attribute> values;
+    auto all = dense.getValues<Attribute>();
+    for (int64_t src : sources)
+      values.push_back(all[src]);
+    return DenseElementsAttr::get(outType, values);
+  }
+  size_t eltBytes = bits / 8;
+  ArrayRef<char> raw = dense.getRawData();
+  std::vector<char> out(total * eltBytes);
+  for (int64_t i = 0; i < total; ++i)
+    std::memcpy(out.data() + i * eltBytes, raw.data() + sources[i] * eltBytes, eltBytes);
+  return DenseElementsAttr::getFromRawBuffer(outType, out);
+}

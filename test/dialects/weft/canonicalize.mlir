@@ -216,3 +216,23 @@ func.func @dead_and_duplicate(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32
   %b = weft.constant dense<0.5> : tensor<4xf32>
   return %0, %a, %b : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
 }
+
+// -----
+
+// Slices of constants fold, strided and of bools too; a slice of a run-time
+// value stays.
+// CHECK-LABEL: func.func @slice
+// CHECK-DAG: weft.constant dense<[5, 3]> : tensor<2xi32>
+// CHECK-DAG: weft.constant dense<[true, false]> : tensor<2xi1>
+// CHECK-DAG: weft.constant dense<{{\[}}[6.000000e+00, 7.000000e+00]]> : tensor<1x2xf32>
+// CHECK: weft.slice %arg0
+func.func @slice(%x: tensor<4xf32>) -> (tensor<2xi32>, tensor<2xi1>, tensor<1x2xf32>, tensor<2xf32>) {
+  %i = weft.constant dense<[1, 2, 3, 4, 5]> : tensor<5xi32>
+  %0 = weft.slice %i {starts = array<i64: 4>, sizes = array<i64: 2>, steps = array<i64: -2>} : (tensor<5xi32>) -> tensor<2xi32>
+  %b = weft.constant dense<[false, true, true, false]> : tensor<4xi1>
+  %1 = weft.slice %b {starts = array<i64: 1>, sizes = array<i64: 2>, steps = array<i64: 2>} : (tensor<4xi1>) -> tensor<2xi1>
+  %f = weft.constant dense<[[1.0, 2.0, 3.0], [5.0, 6.0, 7.0]]> : tensor<2x3xf32>
+  %2 = weft.slice %f {starts = array<i64: 1, 1>, sizes = array<i64: 1, 2>, steps = array<i64: 1, 1>} : (tensor<2x3xf32>) -> tensor<1x2xf32>
+  %3 = weft.slice %x {starts = array<i64: 1>, sizes = array<i64: 2>, steps = array<i64: 1>} : (tensor<4xf32>) -> tensor<2xf32>
+  return %0, %1, %2, %3 : tensor<2xi32>, tensor<2xi1>, tensor<1x2xf32>, tensor<2xf32>
+}
