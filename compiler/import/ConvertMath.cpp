@@ -221,6 +221,30 @@ LogicalResult convertCompare(ImportContext &ctx, const Node &node, int64_t) {
   auto rhs = ctx.input(node, 1);
   if (failed(rhs))
     return failure();
+  // Comparisons of small signed-integer constants (shape arithmetic, an
+  // If's condition on a rank) fold, so what they decide is known.
+  auto a = ImportContext::getConstantValue(*lhs), b = ImportContext::getConstantValue(*rhs);
+  if (a && b) {
+    auto holds = [](int64_t x, int64_t y) -> std::optional<int64_t> {
+      switch (Kind) {
+      case CompareKind::eq: return x == y;
+      case CompareKind::lt: return x < y;
+      case CompareKind::le: return x <= y;
+      case CompareKind::gt: return x > y;
+      case CompareKind::ge: return x >= y;
+      }
+      return std::nullopt;
+    };
+    if (auto folded = foldIntBinary(*lhs, *rhs, holds)) {
+      auto boolType = RankedTensorType::get(folded.getType().getShape(),
+                                            IntegerType::get(ctx.getContext(), 1));
+      SmallVector<bool> bits;
+      for (const APInt &v : folded.template getValues<APInt>())
+        bits.push_back(!v.isZero());
+      ctx.setOutput(node, 0, ctx.constant(DenseElementsAttr::get(boolType, bits)));
+      return success();
+    }
+  }
   auto result = ctx.createInferred<CompareOp>(Kind, *lhs, *rhs);
   if (failed(result))
     return failure();

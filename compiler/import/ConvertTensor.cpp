@@ -1192,6 +1192,84 @@ LogicalResult convertEyeLike(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
+// AffineGrid: the sampling grid of an affine transform. The normalized
+// base coordinates (x along W, y along H, z along D, then 1) are a
+// compile-time constant [1, P, k+1]; the grid is that times theta^T, one
+// batched matmul, reshaped to [N, (D,) H, W, k].
+LogicalResult convertAffineGrid(ImportContext &ctx, const Node &node, int64_t) {
+  auto theta = ctx.input(node, 0);
+  if (failed(theta))
+    return failure();
+  auto size = ctx.constantInts(node, 1, "size");
+  if (failed(size))
+    return failure();
+  auto tt = ImportContext::typeOf(*theta);
+  Type elt = tt.getElementType();
+  if (!isa<FloatType>(elt))
+    return ctx.fail("theta must be a floating-point tensor");
+  int64_t k = (int64_t)size->size() - 2;
+  if (k != 2 && k != 3)
+    return ctx.fail("size must have 4 (N, C, H, W) or 5 (N, C, D, H, W) elements, got " +
+                    Twine(size->size()));
+  int64_t n = (*size)[0];
+  if (tt.getShape() != ArrayRef<int64_t>{n, k, k + 1})
+    return ctx.fail("theta must have shape [" + Twine(n) + ", " + Twine(k) + ", " + Twine(k + 1) +
+                    "] for this size");
+  SmallVector<int64_t> spatial(size->begin() + 2, size->end()); // (D,) H, W
+  int64_t points = 1;
+  for (int64_t d : spatial) {
+    if (d < 0)
+      return ctx.fail("size has a negative dimension");
+    points *= d;
+  }
+  if (points > ((int64_t)1 << 22))
+    return ctx.fail("the grid is too large to build its base at compile time");
+  bool align = ctx.getInt(node, "align_corners", 0) != 0;
+  auto coord = [&](int64_t i, int64_t s) -> double {
+    // A dimension of size 1 with align_corners has no defined spacing:
+    // onnxruntime places its one point at +1 (the ONNX reference at -1).
+    if (align)
+      return s == 1 ? 1.0 : -1.0 + 2.0 * (double)i / (double)(s - 1);
+    return (2.0 * (double)i + 1.0) / (double)s - 1.0;
+  };
+  SmallVector<APFloat> base;
+  auto ft = cast<FloatType>(elt);
+  auto push = [&](double v) {
+    APFloat f(v);
+    bool lost;
+    f.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+    base.push_back(f);
+  };
+  SmallVector<int64_t> idx(spatial.size(), 0);
+  for (int64_t p = 0; p < points; ++p) {
+    // Components in x, y(, z) order: the last spatial dim first.
+    for (int64_t d = (int64_t)spatial.size() - 1; d >= 0; --d)
+      push(coord(idx[d], spatial[d]));
+    push(1.0);
+    for (int64_t d = (int64_t)spatial.size() - 1; d >= 0; --d) {
+      if (++idx[d] < spatial[d])
+        break;
+      idx[d] = 0;
+    }
+  }
+  auto baseType = RankedTensorType::get({1, points, k + 1}, elt);
+  Value baseValue = ctx.constant(DenseElementsAttr::get(baseType, base));
+  auto thetaT = ctx.createInferred<TransposeOp>(*theta, ArrayRef<int64_t>{0, 2, 1});
+  if (failed(thetaT))
+    return failure();
+  auto grid = ctx.createInferred<MatMulOp>(baseValue, *thetaT);
+  if (failed(grid))
+    return failure();
+  SmallVector<int64_t> shape{n};
+  llvm::append_range(shape, spatial);
+  shape.push_back(k);
+  auto out = ctx.reshape(*grid, shape);
+  if (failed(out))
+    return failure();
+  ctx.setOutput(node, 0, *out);
+  return success();
+}
+
 // OneHot: values[1] where the (normalized) index equals the position along
 // the new axis, values[0] elsewhere; indices outside [-depth, depth) give
 // an all-off row. depth must be known at compile time (it is a dimension).
@@ -1595,6 +1673,7 @@ void weft::registerTensorConverters(ConverterTable &t) {
   t["ConvTranspose"] = convertConvTranspose;
   t["CumSum"] = convertCumSum;
   t["EyeLike"] = convertEyeLike;
+  t["AffineGrid"] = convertAffineGrid;
   t["OneHot"] = convertOneHot;
   t["Trilu"] = convertTrilu;
   t["DepthToSpace"] = convertDepthToSpace;

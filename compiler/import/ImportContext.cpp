@@ -448,25 +448,12 @@ ImportContext::constantInput(const onnx::NodeProto &node, int index,
     }
   // Computed from model inputs: name the first one, which the user can pin
   // to one value (the computation then folds).
-  SmallVector<Value> work{*v};
-  llvm::SmallPtrSet<Operation *, 16> seen;
-  while (!work.empty()) {
-    Value cur = work.pop_back_val();
-    if (auto arg = dyn_cast<BlockArgument>(cur)) {
-      if (auto name = dyn_cast<NameLoc>(arg.getLoc())) {
-        (void)emitError("input #" + Twine(index) + " (" + what + ", '" + node.input(index) +
-                        "') must be known at compile time but is computed from the model "
-                        "input '" + name.getName().getValue() +
-                        "'; compile for one value of it with --input-value " +
-                        name.getName().getValue() + "=FILE.pb (a serialized TensorProto)");
-        return failure();
-      }
-      continue;
-    }
-    Operation *def = cur.getDefiningOp();
-    if (!def || !seen.insert(def).second)
-      continue;
-    llvm::append_range(work, def->getOperands());
+  if (auto input = modelInputFeeding(*v)) {
+    (void)emitError("input #" + Twine(index) + " (" + what + ", '" + node.input(index) +
+                    "') must be known at compile time but is computed from the model "
+                    "input '" + *input + "'; compile for one value of it with --input-value " +
+                    *input + "=FILE.pb (a serialized TensorProto)");
+    return failure();
   }
   (void)emitError("input #" + Twine(index) + " (" + what + ", '" +
                   node.input(index) +
@@ -674,4 +661,76 @@ ImportContext::normalizeAxes(ArrayRef<int64_t> axes, int64_t rank,
     out.push_back(*a);
   }
   return out;
+}
+
+std::optional<std::string> ImportContext::modelInputFeeding(Value value) {
+  SmallVector<Value> work{value};
+  llvm::SmallPtrSet<Operation *, 16> seen;
+  while (!work.empty()) {
+    Value cur = work.pop_back_val();
+    if (auto arg = dyn_cast<BlockArgument>(cur)) {
+      if (auto name = dyn_cast<NameLoc>(arg.getLoc()))
+        return name.getName().getValue().str();
+      continue;
+    }
+    Operation *def = cur.getDefiningOp();
+    if (!def || !seen.insert(def).second)
+      continue;
+    llvm::append_range(work, def->getOperands());
+  }
+  return std::nullopt;
+}
+
+FailureOr<SmallVector<Value>> ImportContext::importSubgraph(const onnx::GraphProto &graph,
+                                                           StringRef what) {
+  if (!converters)
+    return fail("subgraphs cannot be imported here");
+  if (graph.sparse_initializer_size() > 0)
+    return fail("sparse initializers in " + what + " are not supported");
+  std::string parentName = nodeName, parentType = opType;
+  Location parentLoc = loc;
+  auto restore = [&] {
+    nodeName = parentName;
+    opType = parentType;
+    loc = parentLoc;
+  };
+  for (const auto &init : graph.initializer())
+    if (!isDefined(init.name()))
+      addLazyInitializer(init.name(), &init);
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto &node = graph.node(i);
+    std::string name = !node.name().empty()
+                           ? node.name()
+                           : parentName + "/" + what.str() + "/" + node.op_type() + "_" +
+                                 std::to_string(i);
+    bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
+    ConvertFn convert = defaultDomain ? converters->lookup(node.op_type()) : nullptr;
+    if (!convert) {
+      restore();
+      std::string op = defaultDomain ? node.op_type() : node.domain() + "." + node.op_type();
+      return fail("node '" + name + "' of its " + what + " uses the unsupported ONNX operator " +
+                  op);
+    }
+    beginNode(node, name);
+    if (failed(convert(*this, node, opset)) || attributeError)
+      return failure();
+    for (int j = 0; j < node.output_size(); ++j)
+      if (!node.output(j).empty() && !isDefined(node.output(j)))
+        markUnproduced(node.output(j), "output #" + std::to_string(j) + " of node '" + name +
+                                           "' (" + node.op_type() + ")");
+  }
+  restore();
+  SmallVector<Value> outputs;
+  for (const auto &out : graph.output()) {
+    if (auto producer = unproducedBy(out.name())) {
+      (void)fail(what + " output '" + out.name() + "' is " + *producer +
+                 ", which Weft does not support");
+      return failure();
+    }
+    auto v = lookup(out.name());
+    if (failed(v))
+      return failure();
+    outputs.push_back(*v);
+  }
+  return outputs;
 }

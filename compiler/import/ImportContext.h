@@ -47,6 +47,7 @@ void registerTensorConverters(ConverterTable &table);
 void registerConstantConverters(ConverterTable &table);
 void registerResizeConverters(ConverterTable &table);
 void registerRNNConverters(ConverterTable &table);
+void registerControlFlowConverters(ConverterTable &table);
 
 /// Maps an ONNX TensorProto data type to the MLIR element type Weft uses:
 /// signless integers for ONNX's signed types, unsigned integers (ui8..ui64)
@@ -239,6 +240,21 @@ public:
   normalizeAxes(llvm::ArrayRef<int64_t> axes, int64_t rank,
                 llvm::StringRef what = "axes");
 
+  //===--------------------------------------------------------------------===//
+  // Subgraphs
+  //===--------------------------------------------------------------------===//
+
+  /// The converters, which importSubgraph runs on a subgraph's nodes.
+  void setConverters(const ConverterTable *table) { converters = table; }
+  /// Imports the nodes of `graph` (an attribute `what` of the current node)
+  /// into the current scope, where outer values stay visible, and returns
+  /// its outputs. The current node is the same afterwards.
+  mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+  importSubgraph(const onnx::GraphProto &graph, llvm::StringRef what);
+  /// The name of a model input that `value` is computed from, if any: the
+  /// input a user can pin with --input-value to make `value` a constant.
+  static std::optional<std::string> modelInputFeeding(mlir::Value value);
+
 private:
   mlir::Type placeholderType();
   mlir::FailureOr<mlir::Value> finishInferred(mlir::Operation *op);
@@ -254,6 +270,7 @@ private:
   llvm::StringMap<mlir::Value> values;
   llvm::StringMap<const onnx::TensorProto *> lazyInitializers;
   llvm::StringMap<std::string> unproduced;
+  const ConverterTable *converters = nullptr;
 };
 
 } // namespace weft

@@ -62,6 +62,7 @@ ConverterTable buildConverterTable() {
   registerConstantConverters(table);
   registerResizeConverters(table);
   registerRNNConverters(table);
+  registerControlFlowConverters(table);
   return table;
 }
 
@@ -447,21 +448,31 @@ LogicalResult Importer::checkSupported(const ConverterTable &table) {
   // Op type -> node names, in order of first appearance.
   std::vector<std::pair<std::string, SmallVector<std::string>>> unsupported;
   llvm::StringMap<size_t> position;
-  const auto &graph = model.graph();
-  for (int i = 0; i < graph.node_size(); ++i) {
-    const auto &node = graph.node(i);
-    bool known = isDefaultDomain(node.domain()) &&
-                 table.count(node.op_type());
-    if (known)
-      continue;
-    std::string key = isDefaultDomain(node.domain())
-                          ? node.op_type()
-                          : node.domain() + "." + node.op_type();
-    auto [it, inserted] = position.try_emplace(key, unsupported.size());
-    if (inserted)
-      unsupported.emplace_back(key, SmallVector<std::string>());
-    unsupported[it->second].second.push_back(displayName(node, i));
-  }
+  // Subgraphs (If branches) count too; their nodes are named by path.
+  std::function<void(const onnx::GraphProto &, const std::string &)> scan =
+      [&](const onnx::GraphProto &graph, const std::string &prefix) {
+        for (int i = 0; i < graph.node_size(); ++i) {
+          const auto &node = graph.node(i);
+          std::string name = prefix + displayName(node, i);
+          for (const auto &attr : node.attribute()) {
+            if (attr.has_g())
+              scan(attr.g(), name + "/" + attr.name() + "/");
+            for (const auto &g : attr.graphs())
+              scan(g, name + "/" + attr.name() + "/");
+          }
+          bool known = isDefaultDomain(node.domain()) && table.count(node.op_type());
+          if (known)
+            continue;
+          std::string key = isDefaultDomain(node.domain())
+                                ? node.op_type()
+                                : node.domain() + "." + node.op_type();
+          auto [it, inserted] = position.try_emplace(key, unsupported.size());
+          if (inserted)
+            unsupported.emplace_back(key, SmallVector<std::string>());
+          unsupported[it->second].second.push_back(name);
+        }
+      };
+  scan(model.graph(), "");
   if (unsupported.empty())
     return success();
   // Keep the line readable for models with hundreds of such nodes.
@@ -690,6 +701,7 @@ Importer::build(const ConverterTable &table) {
 
   ImportContext ctx(builder, opset);
   ctx.setOriginalOpset(originalOpset);
+  ctx.setConverters(&table);
   SmallVector<Attribute> specialized;
   for (auto [i, name] : llvm::enumerate(argNames)) {
     body->getArgument(i).setLoc(NameLoc::get(builder.getStringAttr(name)));

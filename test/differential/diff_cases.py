@@ -1122,6 +1122,58 @@ def gen_rnn(g):
                "activation_alpha": [0.25, 1.5, 0.8], "activation_beta": [0.45, 0.7]})
 
 
+def gen_control_flow(g):
+    """If with a run-time condition (both branches computed, one selected),
+    with a constant or folded condition (one branch imported), nested, and
+    with branches reading outer-scope values; AffineGrid."""
+    f32 = TensorProto.FLOAT
+
+    def branch(name, nodes, outs):
+        return helper.make_graph(nodes, name, [], [helper.make_tensor_value_info(o, f32, None) for o in outs])
+
+    then_g = branch("then", [helper.make_node("Mul", ["x", "x"], ["t0"]),
+                             helper.make_node("Relu", ["y"], ["t1"])], ["t0", "t1"])
+    else_g = branch("else", [helper.make_node("Sub", ["x", "y"], ["e0"]),
+                             helper.make_node("Neg", ["y"], ["e1"])], ["e0", "e1"])
+    for cshape in [(), (1,)]:
+        tag = "rank0" if not cshape else "shape1"
+        g.add(Case(f"If.f32.rt_cond_{tag}", "If",
+                   [("If", ["c"], ["o0", "o1"], {"then_branch": then_g, "else_branch": else_g})],
+                   [In("c", "bool", cshape), In("x", "f32", (2, 3)), In("y", "f32", (2, 3))], ["o0", "o1"],
+                   opset=13))
+    for value in (True, False):
+        g.add(Case(f"If.f32.const_cond_{str(value).lower()}", "If",
+                   [("If", ["c"], ["o0", "o1"], {"then_branch": then_g, "else_branch": else_g})],
+                   [In("x", "f32", (2, 3)), In("y", "f32", (2, 3))], ["o0", "o1"],
+                   consts=[Const("c", np.array(value))], opset=13))
+    # The condition folds from a shape; the branch not taken would not even
+    # import (a reshape to a size the tensor does not have).
+    then_s = branch("then", [helper.make_node("Reshape", ["x", "s6"], ["t"])], ["t"])
+    else_s = branch("else", [helper.make_node("Reshape", ["x", "s7"], ["e"])], ["e"])
+    g.add(Case("If.f32.folded_shape_cond", "If",
+               [("Shape", ["x"], ["sh"], {}), ("Size", ["sh"], ["rank"], {}),
+                ("Equal", ["rank", "two"], ["c"], {}),
+                ("If", ["c"], ["o"], {"then_branch": then_s, "else_branch": else_s})],
+               [In("x", "f32", (2, 3))], ["o"],
+               consts=[Const("two", np.array(2, dtype=np.int64)), Const("s6", i64(6)), Const("s7", i64(7))],
+               opset=13, exact=True))
+    inner = helper.make_graph([helper.make_node("If", ["d"], ["n"], then_branch=branch(
+        "ti", [helper.make_node("Add", ["x", "y"], ["ta"])], ["ta"]), else_branch=branch(
+        "ei", [helper.make_node("Mul", ["x", "y"], ["tb"])], ["tb"]))], "outer_then", [],
+        [helper.make_tensor_value_info("n", f32, None)])
+    g.add(Case("If.f32.rt_nested", "If",
+               [("If", ["c"], ["o"], {"then_branch": inner,
+                                      "else_branch": branch("oe", [helper.make_node("Sub", ["y", "x"], ["z"])],
+                                                            ["z"])})],
+               [In("c", "bool", ()), In("d", "bool", ()), In("x", "f32", (3,)), In("y", "f32", (3,))], ["o"],
+               opset=13, exact=True))
+    for tag, size, align in [("2d_2x3x4x5", [2, 3, 4, 5], 0), ("2d_align_1x1x3x1", [1, 1, 3, 1], 1),
+                             ("3d_2x1x2x3x4", [2, 1, 2, 3, 4], 0), ("3d_align_1x2x3x2x2", [1, 2, 3, 2, 2], 1)]:
+        k = len(size) - 2
+        g.single("AffineGrid", tag, [In("theta", "f32", (size[0], k, k + 1), ("range", -2, 2)), Const("size", i64(*size))],
+                 attrs={"align_corners": align}, opset=20, dtypes="f32", atol=1e-5)
+
+
 def gen_constant_ops(g):
     for d in ALL:
         dd = dt(d)
@@ -1343,7 +1395,7 @@ def gen_invalid(g):
 
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
-            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_arg, gen_losses, gen_one_hot_like,
+            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_arg, gen_losses, gen_one_hot_like,
             gen_resize, gen_conv_transpose, gen_lrn_mvn, gen_quantize, gen_cumsum, gen_window_1d,
             gen_constant_ops,
             gen_chains,

@@ -300,6 +300,32 @@ def shapeless_output():
     return model(nodes, [tensor("x", F32, [2, 3])], [out])
 
 
+def if_models():
+    """If with a run-time condition, with a constant one, and with an
+    unsupported op in a branch."""
+    def branch(name, op, out):
+        return helper.make_graph([helper.make_node(op, ["x"], [out], name=name + "_op")], name, [],
+                                 [helper.make_tensor_value_info(out, F32, None)])
+    models = {}
+    for tag, cond_const in [("if_runtime.onnx", None), ("if_const.onnx", False)]:
+        node = helper.make_node("If", ["c"], ["y"], name="branch",
+                                then_branch=branch("then", "Relu", "t"),
+                                else_branch=branch("else", "Neg", "e"))
+        inputs = [tensor("x", F32, [4])]
+        inits = []
+        if cond_const is None:
+            inputs.insert(0, tensor("c", TensorProto.BOOL, []))
+        else:
+            inits.append(numpy_helper.from_array(np.array(cond_const), "c"))
+        models[tag] = model([node], inputs, [tensor("y", F32, [4])], inits)
+    node = helper.make_node("If", ["c"], ["y"], name="branch",
+                            then_branch=branch("then", "Relu", "t"),
+                            else_branch=branch("else", "NonZero", "e"))
+    models["if_unsupported.onnx"] = model([node], [tensor("c", TensorProto.BOOL, []),
+                                                   tensor("x", F32, [4])], [tensor("y", F32, [4])])
+    return models
+
+
 def old_unsupported():
     """Opset 9 Compress: upgraded to opset 11 first, then reported."""
     nodes = [helper.make_node("Compress", ["x", "c"], ["y"], name="cp", axis=0)]
@@ -388,6 +414,8 @@ def main():
     save(outdir, "bad_conv.onnx", bad_conv())
     save(outdir, "checker_fail.onnx", checker_fail())
     save(outdir, "shapeless_output.onnx", shapeless_output())
+    for name, m in if_models().items():
+        save(outdir, name, m)
     save(outdir, "old_unsupported.onnx", old_unsupported())
     for name, m in refused().items():
         save(outdir, name, m)
