@@ -150,6 +150,40 @@ LogicalResult convertBinary(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
+// Pow's exponent may have another type than its base (the result has the
+// base's). A float base takes the exponent converted to its type; an
+// integer base is raised in f64 and truncated back, as onnxruntime
+// computes integer powers (exact while the result fits in 53 bits).
+LogicalResult convertPow(ImportContext &ctx, const Node &node, int64_t) {
+  auto base = ctx.input(node, 0);
+  auto exponent = ctx.input(node, 1);
+  if (failed(base) || failed(exponent))
+    return failure();
+  Type bt = ImportContext::typeOf(*base).getElementType();
+  Type et = ImportContext::typeOf(*exponent).getElementType();
+  if (bt.isInteger(1) || et.isInteger(1))
+    return ctx.fail("does not accept bool tensors");
+  auto castTo = [&](Value v, Type elt) -> Value {
+    auto t = ImportContext::typeOf(v);
+    if (t.getElementType() == elt)
+      return v;
+    return ctx.create<CastOp>(RankedTensorType::get(t.getShape(), elt), v);
+  };
+  if (isa<FloatType>(bt)) {
+    auto r = binary<PowOp>(ctx, *base, castTo(*exponent, bt));
+    if (failed(r))
+      return failure();
+    ctx.setOutput(node, 0, *r);
+    return success();
+  }
+  Type f64 = Float64Type::get(ctx.getContext());
+  auto r = binary<PowOp>(ctx, castTo(*base, f64), castTo(*exponent, f64));
+  if (failed(r))
+    return failure();
+  ctx.setOutput(node, 0, castTo(*r, bt));
+  return success();
+}
+
 // Sum, Mean, Max, Min take one or more inputs: a left-to-right chain of
 // broadcasting binary ops (Mean then divides by the input count).
 template <typename OpTy, bool IsMean = false>
@@ -1050,7 +1084,7 @@ void weft::registerMathConverters(ConverterTable &t) {
   t["Sub"] = convertBinary<SubOp>;
   t["Mul"] = convertBinary<MulOp>;
   t["Div"] = convertBinary<DivOp>;
-  t["Pow"] = convertBinary<PowOp>;
+  t["Pow"] = convertPow;
   t["PRelu"] = convertPRelu;
   t["And"] = convertBinary<AndOp>;
   t["Or"] = convertBinary<OrOp>;

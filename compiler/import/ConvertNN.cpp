@@ -215,13 +215,34 @@ LogicalResult convertPool(ImportContext &ctx, const Node &node, int64_t) {
   bool ceilMode = ctx.getInt(node, "ceil_mode", 0) != 0;
   bool countIncludePad =
       Kind == PoolKind::avg && ctx.getInt(node, "count_include_pad", 0) != 0;
+  // Codegen's max pooling compares signed: an unsigned input is pooled in
+  // the next wider signed type, which holds all its values, and cast back.
+  Value input = *x;
+  Type elt = xt.getElementType();
+  auto wideType = [&](Type t) -> Type {
+    auto it = dyn_cast<IntegerType>(t);
+    if (!it || !it.isUnsigned())
+      return {};
+    if (it.getWidth() >= 64)
+      return {};
+    return IntegerType::get(ctx.getContext(), it.getWidth() * 2);
+  };
+  Type wide = wideType(elt);
+  if (auto it = dyn_cast<IntegerType>(elt); it && it.isUnsigned() && !wide)
+    return ctx.fail("max pooling of uint64 is not supported");
+  if (wide)
+    input = ctx.create<CastOp>(RankedTensorType::get(xt.getShape(), wide), input);
   auto result = ctx.createInferred<PoolOp>(
-      Kind, *x, ArrayRef<int64_t>(*kernel), ArrayRef<int64_t>(window->strides),
+      Kind, input, ArrayRef<int64_t>(*kernel), ArrayRef<int64_t>(window->strides),
       ArrayRef<int64_t>(window->dilations), ArrayRef<int64_t>(window->pads),
       ceilMode, countIncludePad);
   if (failed(result))
     return failure();
-  ctx.setOutput(node, 0, *result);
+  Value out = *result;
+  if (wide)
+    out = ctx.create<CastOp>(
+        RankedTensorType::get(ImportContext::typeOf(out).getShape(), elt), out);
+  ctx.setOutput(node, 0, out);
   return success();
 }
 
@@ -309,6 +330,83 @@ LogicalResult convertConvAnyRank(ImportContext &ctx, const Node &node, int64_t o
   if (ImportContext::typeOf(*x).getRank() == 3)
     return windowAs2D(ctx, node, opset, convertConv);
   return convertConv(ctx, node, opset);
+}
+
+// LpPool: (sum over the window of |x|^p)^(1/p). The window sum is a
+// depthwise convolution with a filter of ones over |x|^p, whose zero
+// padding adds nothing; ceil_mode pads the end further with zeros so the
+// last partial windows exist.
+LogicalResult convertLpPool(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto xt = ImportContext::typeOf(*x);
+  Type elt = xt.getElementType();
+  if (!isa<FloatType>(elt))
+    return ctx.fail("needs a floating-point input");
+  if (xt.getRank() != 4)
+    return ctx.fail("only 1-D and 2-D pooling (rank-3 or rank-4 input) are supported; the "
+                    "input has rank " + Twine(xt.getRank()));
+  auto kernel = ctx.getOptionalInts(node, "kernel_shape");
+  if (!kernel)
+    return ctx.fail("missing required attribute 'kernel_shape'");
+  if (kernel->size() != 2 || llvm::any_of(*kernel, [](int64_t k) { return k <= 0; }))
+    return ctx.fail("kernel_shape must hold two positive sizes");
+  ArrayRef<int64_t> in = xt.getShape().drop_front(2);
+  auto window = readWindow(ctx, node, in, *kernel);
+  if (failed(window))
+    return failure();
+  int64_t p = ctx.getInt(node, "p", 2);
+  if (p <= 0)
+    return ctx.fail("p must be positive, got " + Twine(p));
+  if (ctx.getInt(node, "ceil_mode", 0) != 0) {
+    for (int i = 0; i < 2; ++i) {
+      int64_t span = ((*kernel)[i] - 1) * window->dilations[i] + 1;
+      int64_t padded = in[i] + window->pads[i] + window->pads[i + 2];
+      int64_t s = window->strides[i];
+      int64_t out = (padded - span + s - 1) / s + 1;
+      // ONNX drops a last window that would start in the end padding.
+      if ((out - 1) * s >= in[i] + window->pads[i])
+        --out;
+      window->pads[i + 2] += std::max<int64_t>(0, (out - 1) * s + span - padded);
+    }
+  }
+  Value a = ctx.create<AbsOp>(*x);
+  auto scalar = [&](double v) { return ctx.splat(RankedTensorType::get({}, elt), v); };
+  FailureOr<Value> powered = a;
+  if (p == 2)
+    powered = ctx.createInferred<MulOp>(a, a);
+  else if (p != 1)
+    powered = ctx.createInferred<PowOp>(a, scalar((double)p));
+  if (failed(powered))
+    return failure();
+  int64_t channels = xt.getShape()[1];
+  auto filterType = RankedTensorType::get({channels, 1, (*kernel)[0], (*kernel)[1]}, elt);
+  Value ones = ctx.splat(filterType, 1.0);
+  auto sum = ctx.createInferred<ConvOp>(*powered, ones, Value(),
+                                        ArrayRef<int64_t>(window->strides),
+                                        ArrayRef<int64_t>(window->dilations),
+                                        ArrayRef<int64_t>(window->pads), (uint64_t)channels);
+  if (failed(sum))
+    return failure();
+  FailureOr<Value> result = *sum;
+  if (p == 2)
+    result = ctx.create<SqrtOp>(*sum);
+  else if (p != 1)
+    result = ctx.createInferred<PowOp>(*sum, scalar(1.0 / (double)p));
+  if (failed(result))
+    return failure();
+  ctx.setOutput(node, 0, *result);
+  return success();
+}
+
+LogicalResult convertLpPoolAnyRank(ImportContext &ctx, const Node &node, int64_t opset) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  if (ImportContext::typeOf(*x).getRank() == 3)
+    return windowAs2D(ctx, node, opset, convertLpPool);
+  return convertLpPool(ctx, node, opset);
 }
 
 // storage_order only changes the Indices output, which is rejected above;
@@ -774,11 +872,24 @@ LogicalResult convertReduce(ImportContext &ctx, const Node &node,
   if (failed(normalized))
     return failure();
   llvm::sort(*normalized);
+  // ReduceMax/ReduceMin of bools (opset 20): any/all, reduced as i8.
+  Value input = *x;
+  auto xt = ImportContext::typeOf(input);
+  bool boolMinMax = xt.getElementType().isInteger(1) &&
+                    (Kind == ReduceKind::max || Kind == ReduceKind::min);
+  if (boolMinMax)
+    input = ctx.create<CastOp>(
+        RankedTensorType::get(xt.getShape(), IntegerType::get(ctx.getContext(), 8)), input);
   auto result = ctx.createInferred<ReduceOp>(
-      Kind, *x, ArrayRef<int64_t>(*normalized), keepdims);
+      Kind, input, ArrayRef<int64_t>(*normalized), keepdims);
   if (failed(result))
     return failure();
-  ctx.setOutput(node, 0, *result);
+  Value out = *result;
+  if (boolMinMax)
+    out = ctx.create<CastOp>(RankedTensorType::get(ImportContext::typeOf(out).getShape(),
+                                                   xt.getElementType()),
+                             out);
+  ctx.setOutput(node, 0, out);
   return success();
 }
 
@@ -831,6 +942,7 @@ void weft::registerNNConverters(ConverterTable &t) {
   t["Conv"] = convertConvAnyRank;
   t["MaxPool"] = convertMaxPool;
   t["AveragePool"] = convertPoolAnyRank<PoolKind::avg>;
+  t["LpPool"] = convertLpPoolAnyRank;
   t["GlobalAveragePool"] = convertGlobalPool<ReduceKind::mean>;
   t["GlobalMaxPool"] = convertGlobalPool<ReduceKind::max>;
   t["BatchNormalization"] = convertBatchNorm;

@@ -491,6 +491,64 @@ LogicalResult convertPad(ImportContext &ctx, const Node &node, int64_t opset) {
   return success();
 }
 
+// CenterCropPad: per listed axis, a centred slice where the target is
+// smaller and a centred zero pad where it is larger (the extra element of
+// an odd difference goes after, as ONNX defines it).
+LogicalResult convertCenterCropPad(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto target = ctx.constantInts(node, 1, "shape");
+  if (failed(target))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> axes;
+  if (auto given = ctx.getOptionalInts(node, "axes")) {
+    auto normalized = ctx.normalizeAxes(*given, rank);
+    if (failed(normalized))
+      return failure();
+    axes = *normalized;
+  } else {
+    axes = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+  }
+  if (target->size() != axes.size())
+    return ctx.fail("shape has " + Twine(target->size()) + " elements for " +
+                    Twine(axes.size()) + " axes");
+  SmallVector<int64_t> starts(rank, 0), sizes(type.getShape()), steps(rank, 1);
+  SmallVector<int64_t> low(rank, 0), high(rank, 0);
+  for (auto [axis, want] : llvm::zip(axes, *target)) {
+    int64_t have = type.getShape()[axis];
+    if (want < 0)
+      return ctx.fail("shape has a negative size " + Twine(want));
+    if (want < have) {
+      starts[axis] = (have - want) / 2;
+      sizes[axis] = want;
+    } else {
+      low[axis] = (want - have) / 2;
+      high[axis] = want - have - low[axis];
+    }
+  }
+  Value v = *x;
+  if (ArrayRef<int64_t>(sizes) != type.getShape()) {
+    auto cropped = ctx.createInferred<SliceOp>(v, ArrayRef<int64_t>(starts),
+                                               ArrayRef<int64_t>(sizes), ArrayRef<int64_t>(steps));
+    if (failed(cropped))
+      return failure();
+    v = *cropped;
+  }
+  if (llvm::any_of(low, [](int64_t p) { return p != 0; }) ||
+      llvm::any_of(high, [](int64_t p) { return p != 0; })) {
+    auto zero = cast<TypedAttr>(ctx.getBuilder().getZeroAttr(type.getElementType()));
+    auto padded = ctx.createInferred<PadOp>(v, ArrayRef<int64_t>(low), ArrayRef<int64_t>(high), zero);
+    if (failed(padded))
+      return failure();
+    v = *padded;
+  }
+  ctx.setOutput(node, 0, v);
+  return success();
+}
+
 LogicalResult convertSlice(ImportContext &ctx, const Node &node,
                            int64_t opset) {
   auto x = ctx.input(node, 0);
@@ -1674,6 +1732,7 @@ void weft::registerTensorConverters(ConverterTable &t) {
   t["CumSum"] = convertCumSum;
   t["EyeLike"] = convertEyeLike;
   t["AffineGrid"] = convertAffineGrid;
+  t["CenterCropPad"] = convertCenterCropPad;
   t["OneHot"] = convertOneHot;
   t["Trilu"] = convertTrilu;
   t["DepthToSpace"] = convertDepthToSpace;

@@ -1174,6 +1174,39 @@ def gen_control_flow(g):
                  attrs={"align_corners": align}, opset=20, dtypes="f32", atol=1e-5)
 
 
+def gen_lp_pool_crop(g):
+    """LpPool in 1-D and 2-D (p = 1, 2, 3; pads, strides, dilations,
+    auto_pad, ceil_mode) and CenterCropPad (crop, pad, both, axes)."""
+    for tag, xs, attrs in [("p2_k3_1x2x6x6", (1, 2, 6, 6), {"kernel_shape": [3, 3]}),
+                           ("p1_k2_s2_1x3x5x7", (1, 3, 5, 7), {"kernel_shape": [2, 2], "strides": [2, 2], "p": 1}),
+                           ("p3_pads_2x2x4x5", (2, 2, 4, 5), {"kernel_shape": [2, 3], "pads": [1, 0, 1, 2], "p": 3}),
+                           ("same_upper_1x1x5x5", (1, 1, 5, 5), {"kernel_shape": [2, 2], "auto_pad": "SAME_UPPER"}),
+                           ("dilated_1x2x7x7", (1, 2, 7, 7), {"kernel_shape": [2, 2], "dilations": [2, 3]}),
+                           ("ceil_1x1x6x6", (1, 1, 6, 6), {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1}),
+                           ("1d_k3_2x3x9", (2, 3, 9), {"kernel_shape": [3], "strides": [2], "pads": [1, 1]})]:
+        g.single("LpPool", tag, [In("x", "f32", xs, ("range", -3, 3))], attrs=attrs, opset=18, dtypes="f32",
+                 atol=1e-4)
+    for tag, xs, shape, axes in [("crop_10x8x3", (10, 8, 3), [6, 5, 3], None),
+                                 ("pad_4x3x2", (4, 3, 2), [7, 6, 2], None),
+                                 ("crop_and_pad_9x4", (9, 4), [4, 9], None),
+                                 ("axes_hw_2x9x7", (2, 9, 7), [4, 10], [1, 2]),
+                                 ("neg_axes_5x6x2", (5, 6, 2), [3, 3], [-3, -2])]:
+        g.single("CenterCropPad", tag, [In("x", "f32", xs), Const("s", i64(*shape))],
+                 attrs={"axes": axes} if axes else None, opset=18, exact=True, dtypes="f32")
+
+
+def gen_widened(g):
+    """Ops computed in a wider type: unsigned max pooling, bool ReduceMax
+    and ReduceMin."""
+    for d in ["u16", "u32"]:
+        g.single("MaxPool", "k3_pads_1x2x5x5", [In("x", d, (1, 2, 5, 5))],
+                 attrs={"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}, opset=12, exact=True, dtypes=d)
+    for op in ["ReduceMax", "ReduceMin"]:
+        g.single(op, "bool_axis1_3x4", [In("x", "bool", (3, 4)), Const("axes", i64(1))], opset=20, exact=True,
+                 dtypes="bool")
+        g.single(op, "bool_all_keep_2x3", [In("x", "bool", (2, 3))], opset=20, exact=True, dtypes="bool")
+
+
 def gen_constant_ops(g):
     for d in ALL:
         dd = dt(d)
@@ -1395,7 +1428,7 @@ def gen_invalid(g):
 
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
-            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_arg, gen_losses, gen_one_hot_like,
+            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_lp_pool_crop, gen_widened, gen_arg, gen_losses, gen_one_hot_like,
             gen_resize, gen_conv_transpose, gen_lrn_mvn, gen_quantize, gen_cumsum, gen_window_1d,
             gen_constant_ops,
             gen_chains,
