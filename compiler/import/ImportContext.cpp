@@ -734,3 +734,11 @@ FailureOr<SmallVector<Value>> ImportContext::importSubgraph(const onnx::GraphPro
   }
   return outputs;
 }
+
+LogicalResult ImportContext::convertWith(StringRef type, const onnx::NodeProto &node,
+                                         int64_t nodeOpset) {
+  ConvertFn convert = converters ? converters->lookup(type) : nullptr;
+  if (!convert)
+    return fail("internal: no converter for " + type);
+  return convert(*this, node, nodeOpset);
+}

@@ -48,6 +48,7 @@ void registerConstantConverters(ConverterTable &table);
 void registerResizeConverters(ConverterTable &table);
 void registerRNNConverters(ConverterTable &table);
 void registerControlFlowConverters(ConverterTable &table);
+void registerQuantizedConverters(ConverterTable &table);
 
 /// Maps an ONNX TensorProto data type to the MLIR element type Weft uses:
 /// signless integers for ONNX's signed types, unsigned integers (ui8..ui64)
@@ -254,6 +255,11 @@ public:
   /// The name of a model input that `value` is computed from, if any: the
   /// input a user can pin with --input-value to make `value` a constant.
   static std::optional<std::string> modelInputFeeding(mlir::Value value);
+  /// Runs the converter of `opType` on `node`, a node a converter built to
+  /// express its own op through another one; locations and diagnostics
+  /// stay those of the current node.
+  mlir::LogicalResult convertWith(llvm::StringRef opType, const onnx::NodeProto &node,
+                                  int64_t opset);
 
 private:
   mlir::Type placeholderType();

@@ -63,6 +63,7 @@ ConverterTable buildConverterTable() {
   registerResizeConverters(table);
   registerRNNConverters(table);
   registerControlFlowConverters(table);
+  registerQuantizedConverters(table);
   return table;
 }
 

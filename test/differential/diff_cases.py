@@ -1207,6 +1207,55 @@ def gen_widened(g):
         g.single(op, "bool_all_keep_2x3", [In("x", "bool", (2, 3))], opset=20, exact=True, dtypes="bool")
 
 
+def gen_quantized_linear(g):
+    """MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv: int8/uint8,
+    scalar and per-row/per-column/per-channel zero points and scales."""
+    rng = np.random.default_rng(31)
+
+    def q(d, shape):
+        lo, hi = (0, 255) if d == "u8" else (-128, 127)
+        return rng.integers(lo, hi + 1, shape).astype(dt(d).np)
+
+    def f(*v):
+        return np.array(v, dtype=np.float32)
+
+    for d in ["u8", "i8"]:
+        g.single("MatMulInteger", "zp_scalar_3x5_5x4", [In("a", d, (3, 5)), In("b", d, (5, 4)),
+                                                        Const("az", q(d, ())), Const("bz", q(d, ()))],
+                 opset=10, exact=True, dtypes=d)
+        g.single("MatMulInteger", "no_zp_batch_2x3x6_6x2", [In("a", d, (2, 3, 6)), In("b", d, (6, 2))], opset=10,
+                 exact=True, dtypes=d)
+        g.single("MatMulInteger", "zp_per_col_4x7_7x3", [In("a", d, (4, 7)), In("b", d, (7, 3)),
+                                                         Const("az", q(d, ())), Const("bz", q(d, (3,)))],
+                 opset=10, exact=True, dtypes=d)
+        g.single("QLinearMatMul", "scalar_3x8_8x5",
+                 [In("a", d, (3, 8)), Const("as", f(0.02)), Const("az", q(d, ())), In("b", d, (8, 5)),
+                  Const("bs", f(0.015)), Const("bz", q(d, ())), Const("ys", f(0.9)), Const("yz", q(d, ()))],
+                 opset=10, exact=True, dtypes=d)
+        g.single("QLinearMatMul", "batch_2x3x4_4x6",
+                 [In("a", d, (2, 3, 4)), Const("as", f(0.01)), Const("az", q(d, ())),
+                  In("b", d, (4, 6)), Const("bs", f(0.03)), Const("bz", q(d, ())),
+                  Const("ys", f(0.2)), Const("yz", q(d, ()))],
+                 opset=10, exact=True, dtypes=d)
+        g.single("ConvInteger", "k3_pads_1x2x5x5", [In("x", d, (1, 2, 5, 5)), Const("w", q(d, (3, 2, 3, 3))),
+                                                    Const("xz", q(d, ())), Const("wz", q(d, ()))],
+                 attrs={"pads": [1, 1, 1, 1]}, opset=10, exact=True, dtypes=d)
+    g.single("QLinearConv", "u8_bias_per_channel_1x3x6x6",
+             [In("x", "u8", (1, 3, 6, 6)), Const("xs", f(0.05)), Const("xz", q("u8", ())),
+              # |w| < 64: onnxruntime's u8 x s8 kernel adds product pairs in
+              # saturating int16 (x86 vpmaddubsw), which larger weights overflow.
+              Const("w", rng.integers(-63, 64, (4, 3, 3, 3)).astype(np.int8)),
+              Const("ws", f(0.01, 0.02, 0.015, 0.03)),
+              Const("wz", np.zeros(4, np.int8)), Const("ys", f(2.5)), Const("yz", q("u8", ())),
+              Const("B", rng.integers(-2000, 2000, (4,)).astype(np.int32))],
+             attrs={"pads": [1, 1, 1, 1], "strides": [2, 2]}, opset=10, exact=True, dtypes="u8")
+    g.single("QLinearConv", "i8_group_1x4x5x5",
+             [In("x", "i8", (1, 4, 5, 5)), Const("xs", f(0.05)), Const("xz", q("i8", ())),
+              Const("w", q("i8", (4, 2, 2, 2))), Const("ws", f(0.02)), Const("wz", np.array(0, np.int8)),
+              Const("ys", f(1.5)), Const("yz", q("i8", ()))],
+             attrs={"group": 2}, opset=10, exact=True, dtypes="i8")
+
+
 def gen_constant_ops(g):
     for d in ALL:
         dd = dt(d)
@@ -1428,7 +1477,7 @@ def gen_invalid(g):
 
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
-            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_lp_pool_crop, gen_widened, gen_arg, gen_losses, gen_one_hot_like,
+            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_lp_pool_crop, gen_widened, gen_quantized_linear, gen_arg, gen_losses, gen_one_hot_like,
             gen_resize, gen_conv_transpose, gen_lrn_mvn, gen_quantize, gen_cumsum, gen_window_1d,
             gen_constant_ops,
             gen_chains,

@@ -1,0 +1,287 @@
+//===- ConvertQuantized.cpp - integer and quantized matmul/conv -> weft ----===//
+//
+// MatMulInteger and QLinearMatMul accumulate exactly in i32: both operands
+// are widened and their zero points subtracted before one i32 matmul.
+// ConvInteger and QLinearConv do the same in f64, whose 53-bit mantissa
+// holds every i32 accumulator exactly. The QLinear forms then requantize as
+// onnxruntime does: the accumulator (as f32) times the f32 multiplier
+// a_scale * b_scale / y_scale, rounded half to even, plus the output zero
+// point, saturated to the output type.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/import/ImportContext.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace weft;
+
+namespace {
+
+using Node = onnx::NodeProto;
+
+Value castTo(ImportContext &ctx, Value v, Type elt) {
+  auto t = ImportContext::typeOf(v);
+  if (t.getElementType() == elt)
+    return v;
+  return ctx.create<CastOp>(RankedTensorType::get(t.getShape(), elt), v);
+}
+
+bool isQuantType(Type t) {
+  auto it = dyn_cast<IntegerType>(t);
+  return it && it.getWidth() == 8;
+}
+
+/// `x` widened to `work` with its zero point (input `zpIndex`, optional)
+/// subtracted. A zero point is a scalar or, along `perAxis` of x (-1: none
+/// allowed), one value per slice.
+FailureOr<Value> centered(ImportContext &ctx, const Node &node, Value x, int zpIndex,
+                          int64_t perAxis, Type work, StringRef what) {
+  auto xt = ImportContext::typeOf(x);
+  if (!isQuantType(xt.getElementType()))
+    return ctx.fail(what + " must be int8 or uint8");
+  Value v = castTo(ctx, x, work);
+  if (!ImportContext::hasInput(node, zpIndex))
+    return v;
+  auto zp = ctx.input(node, zpIndex);
+  if (failed(zp))
+    return failure();
+  auto zt = ImportContext::typeOf(*zp);
+  if (zt.getElementType() != xt.getElementType())
+    return ctx.fail("the zero point of " + what + " must have its type");
+  Value z = castTo(ctx, *zp, work);
+  if (zt.getNumElements() != 1) {
+    if (perAxis < 0 || zt.getRank() != 1 || zt.getShape()[0] != xt.getShape()[perAxis])
+      return ctx.fail("the zero point of " + what +
+                      " must be a scalar or hold one value per slice along its axis " +
+                      Twine(perAxis));
+    SmallVector<int64_t> shape(xt.getRank(), 1);
+    shape[perAxis] = xt.getShape()[perAxis];
+    auto r = ctx.reshape(z, shape);
+    if (failed(r))
+      return failure();
+    z = *r;
+  } else {
+    auto r = ctx.reshape(z, {});
+    if (failed(r))
+      return failure();
+    z = *r;
+  }
+  return ctx.createInferred<SubOp>(v, z);
+}
+
+/// A scale input as f32, a scalar or one value per slice of an operand of
+/// `rank` along `axis` (laid out to broadcast against the result).
+FailureOr<Value> scaleInput(ImportContext &ctx, const Node &node, int index, int64_t rank,
+                            int64_t axis, int64_t size, StringRef what) {
+  auto s = ctx.input(node, index);
+  if (failed(s))
+    return failure();
+  auto st = ImportContext::typeOf(*s);
+  if (!isa<FloatType>(st.getElementType()))
+    return ctx.fail(what + " must be floating-point");
+  Value v = castTo(ctx, *s, Float32Type::get(ctx.getContext()));
+  if (st.getNumElements() == 1)
+    return ctx.reshape(v, {});
+  if (st.getRank() != 1 || st.getShape()[0] != size || axis < 0)
+    return ctx.fail(what + " must be a scalar or hold " + Twine(size) + " values");
+  SmallVector<int64_t> shape(rank, 1);
+  shape[axis] = size;
+  return ctx.reshape(v, shape);
+}
+
+/// round_half_even(acc * multiplier) + zero point, saturated to the type of
+/// the zero point (input `zpIndex`), or uint8 without one.
+LogicalResult requantize(ImportContext &ctx, const Node &node, Value acc, Value multiplier,
+                         int zpIndex) {
+  Type f32 = Float32Type::get(ctx.getContext());
+  Type target = IntegerType::get(ctx.getContext(), 8, IntegerType::Unsigned);
+  Value zp;
+  if (ImportContext::hasInput(node, zpIndex)) {
+    auto z = ctx.input(node, zpIndex);
+    if (failed(z))
+      return failure();
+    if (ImportContext::typeOf(*z).getNumElements() != 1)
+      return ctx.fail("the output zero point must be a scalar");
+    target = ImportContext::typeOf(*z).getElementType();
+    auto r = ctx.reshape(castTo(ctx, *z, f32), {});
+    if (failed(r))
+      return failure();
+    zp = *r;
+  }
+  if (!isQuantType(target))
+    return ctx.fail("the output must be int8 or uint8");
+  auto scaled = ctx.createInferred<MulOp>(castTo(ctx, acc, f32), multiplier);
+  if (failed(scaled))
+    return failure();
+  Value v = ctx.create<RoundOp>(*scaled);
+  if (zp) {
+    auto shifted = ctx.createInferred<AddOp>(v, zp);
+    if (failed(shifted))
+      return failure();
+    v = *shifted;
+  }
+  bool isUnsigned = target.isUnsignedInteger();
+  double lo = isUnsigned ? 0.0 : -128.0, hi = isUnsigned ? 255.0 : 127.0;
+  Value clamped = ctx.create<ClipOp>(v, cast<TypedAttr>(FloatAttr::get(f32, lo)),
+                                     cast<TypedAttr>(FloatAttr::get(f32, hi)));
+  ctx.setOutput(node, 0, castTo(ctx, clamped, target));
+  return success();
+}
+
+/// a_scale * b_scale / y_scale, broadcast against the [.., M, N] result.
+FailureOr<Value> multiplier(ImportContext &ctx, FailureOr<Value> as, FailureOr<Value> bs,
+                            FailureOr<Value> ys) {
+  if (failed(as) || failed(bs) || failed(ys))
+    return failure();
+  auto ab = ctx.createInferred<MulOp>(*as, *bs);
+  if (failed(ab))
+    return failure();
+  return ctx.createInferred<DivOp>(*ab, *ys);
+}
+
+/// The i32 product of two centered operands of rank >= 2 (1-D operands are
+/// promoted as MatMul does).
+FailureOr<Value> integerProduct(ImportContext &ctx, Value a, Value b) {
+  auto at = ImportContext::typeOf(a), bt = ImportContext::typeOf(b);
+  if (at.getRank() < 2 || bt.getRank() < 2)
+    return ctx.fail("expects operands of rank >= 2");
+  return ctx.createInferred<MatMulOp>(a, b);
+}
+
+// MatMulInteger(A, B, a_zero_point, b_zero_point) -> int32. The A zero
+// point may be per row (along M), B's per column (along N).
+LogicalResult convertMatMulInteger(ImportContext &ctx, const Node &node, int64_t) {
+  auto a = ctx.input(node, 0), b = ctx.input(node, 1);
+  if (failed(a) || failed(b))
+    return failure();
+  Type i32 = IntegerType::get(ctx.getContext(), 32);
+  int64_t ar = ImportContext::typeOf(*a).getRank(), br = ImportContext::typeOf(*b).getRank();
+  auto ca = centered(ctx, node, *a, 2, ar - 2, i32, "A");
+  auto cb = centered(ctx, node, *b, 3, br - 1, i32, "B");
+  if (failed(ca) || failed(cb))
+    return failure();
+  auto y = integerProduct(ctx, *ca, *cb);
+  if (failed(y))
+    return failure();
+  ctx.setOutput(node, 0, *y);
+  return success();
+}
+
+// QLinearMatMul(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp).
+LogicalResult convertQLinearMatMul(ImportContext &ctx, const Node &node, int64_t) {
+  auto a = ctx.input(node, 0), b = ctx.input(node, 3);
+  if (failed(a) || failed(b))
+    return failure();
+  Type i32 = IntegerType::get(ctx.getContext(), 32);
+  auto at = ImportContext::typeOf(*a), bt = ImportContext::typeOf(*b);
+  int64_t ar = at.getRank(), br = bt.getRank();
+  if (ar < 2 || br < 2)
+    return ctx.fail("expects operands of rank >= 2");
+  auto ca = centered(ctx, node, *a, 2, ar - 2, i32, "a");
+  auto cb = centered(ctx, node, *b, 5, br - 1, i32, "b");
+  if (failed(ca) || failed(cb))
+    return failure();
+  auto acc = integerProduct(ctx, *ca, *cb);
+  if (failed(acc))
+    return failure();
+  int64_t rank = ImportContext::typeOf(*acc).getRank();
+  auto m = multiplier(ctx,
+                      scaleInput(ctx, node, 1, rank, rank - 2, at.getShape()[ar - 2], "a_scale"),
+                      scaleInput(ctx, node, 4, rank, rank - 1, bt.getShape()[br - 1], "b_scale"),
+                      scaleInput(ctx, node, 6, rank, -1, 1, "y_scale"));
+  if (failed(m))
+    return failure();
+  return requantize(ctx, node, *acc, *m, 7);
+}
+
+/// A convolution of two centered f64 operands with the node's window
+/// attributes, through the Conv converter: the operands are bound under
+/// private names and a copy of the node (op type Conv) reads them.
+FailureOr<Value> centeredConv(ImportContext &ctx, const Node &node, Value x, Value w,
+                              int64_t opset) {
+  Node conv;
+  conv.set_op_type("Conv");
+  conv.set_name(node.name());
+  std::string xn = node.output(0) + "\x01x", wn = node.output(0) + "\x01w",
+              yn = node.output(0) + "\x01y";
+  ctx.define(xn, x);
+  ctx.define(wn, w);
+  conv.add_input(xn);
+  conv.add_input(wn);
+  conv.add_output(yn);
+  for (const auto &attr : node.attribute())
+    *conv.add_attribute() = attr;
+  if (failed(ctx.convertWith("Conv", conv, opset)))
+    return failure();
+  return ctx.lookup(yn);
+}
+
+// ConvInteger(x, w, x_zero_point, w_zero_point) -> int32; the weight's
+// zero point may be per output channel.
+LogicalResult convertConvInteger(ImportContext &ctx, const Node &node, int64_t opset) {
+  auto x = ctx.input(node, 0), w = ctx.input(node, 1);
+  if (failed(x) || failed(w))
+    return failure();
+  Type f64 = Float64Type::get(ctx.getContext());
+  auto cx = centered(ctx, node, *x, 2, -1, f64, "x");
+  auto cw = centered(ctx, node, *w, 3, 0, f64, "w");
+  if (failed(cx) || failed(cw))
+    return failure();
+  auto y = centeredConv(ctx, node, *cx, *cw, opset);
+  if (failed(y))
+    return failure();
+  ctx.setOutput(node, 0, castTo(ctx, *y, IntegerType::get(ctx.getContext(), 32)));
+  return success();
+}
+
+// QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B): the
+// int32 bias joins the accumulator before requantization.
+LogicalResult convertQLinearConv(ImportContext &ctx, const Node &node, int64_t opset) {
+  auto x = ctx.input(node, 0), w = ctx.input(node, 3);
+  if (failed(x) || failed(w))
+    return failure();
+  Type f64 = Float64Type::get(ctx.getContext());
+  auto cx = centered(ctx, node, *x, 2, -1, f64, "x");
+  auto cw = centered(ctx, node, *w, 5, 0, f64, "w");
+  if (failed(cx) || failed(cw))
+    return failure();
+  auto acc = centeredConv(ctx, node, *cx, *cw, opset);
+  if (failed(acc))
+    return failure();
+  auto yt = ImportContext::typeOf(*acc);
+  int64_t rank = yt.getRank(), channels = yt.getShape()[1];
+  Value sum = *acc;
+  if (ImportContext::hasInput(node, 8)) {
+    auto bias = ctx.input(node, 8);
+    if (failed(bias))
+      return failure();
+    auto bt = ImportContext::typeOf(*bias);
+    if (!bt.getElementType().isInteger(32) || bt.getRank() != 1 || bt.getShape()[0] != channels)
+      return ctx.fail("B must be int32 with one value per output channel");
+    SmallVector<int64_t> shape(rank, 1);
+    shape[1] = channels;
+    auto b = ctx.reshape(castTo(ctx, *bias, f64), shape);
+    if (failed(b))
+      return failure();
+    auto added = ctx.createInferred<AddOp>(sum, *b);
+    if (failed(added))
+      return failure();
+    sum = *added;
+  }
+  auto m = multiplier(ctx, scaleInput(ctx, node, 1, rank, -1, 1, "x_scale"),
+                      scaleInput(ctx, node, 4, rank, 1, channels, "w_scale"),
+                      scaleInput(ctx, node, 6, rank, -1, 1, "y_scale"));
+  if (failed(m))
+    return failure();
+  return requantize(ctx, node, sum, *m, 7);
+}
+
+} // namespace
+
+void weft::registerQuantizedConverters(ConverterTable &t) {
+  t["MatMulInteger"] = convertMatMulInteger;
+  t["QLinearMatMul"] = convertQLinearMatMul;
+  t["ConvInteger"] = convertConvInteger;
+  t["QLinearConv"] = convertQLinearConv;
+}
