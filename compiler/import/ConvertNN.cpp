@@ -200,7 +200,7 @@ LogicalResult convertPool(ImportContext &ctx, const Node &node, int64_t) {
     return ctx.fail("the Indices output of MaxPool is not supported");
   auto xt = ImportContext::typeOf(*x);
   if (xt.getRank() != 4)
-    return ctx.fail("only 1-D and 2-D pooling (rank-3 or rank-4 input) are supported; the "
+    return ctx.fail("only 1-D, 2-D and 3-D pooling (rank-3, 4 or 5 input) are supported; the "
                     "input has rank " +
                     Twine(xt.getRank()));
   auto kernel = ctx.getOptionalInts(node, "kernel_shape");
@@ -313,13 +313,108 @@ LogicalResult windowAs2D(ImportContext &ctx, const Node &node, int64_t opset,
   return success();
 }
 
+// A 3-D max or average pool is separable: the window's maximum (or sum
+// over a count that is a product of per-axis counts, with or without
+// padding) is the H-W pool of every depth slice, then a pool along D.
+// Both run as the 2-D op: [N, C*D, H, W] with the (kh, kw) window, then
+// [N, C, D, OH*OW] with a (kd, 1) window. Each step is a copy of the node
+// with 2-D window attributes, reading and writing private names.
+template <PoolKind Kind>
+LogicalResult pool3DAs2D(ImportContext &ctx, const Node &node, int64_t opset, Value x) {
+  auto xt = ImportContext::typeOf(x);
+  ArrayRef<int64_t> shape = xt.getShape();
+  int64_t n = shape[0], c = shape[1], d = shape[2], h = shape[3], w = shape[4];
+  auto kernel = ctx.getOptionalInts(node, "kernel_shape");
+  if (!kernel || kernel->size() != 3 || llvm::any_of(*kernel, [](int64_t k) { return k <= 0; }))
+    return ctx.fail("a 3-D pool needs kernel_shape with three positive sizes");
+  SmallVector<int64_t> strides = ctx.getInts(node, "strides", {1, 1, 1});
+  SmallVector<int64_t> dilations = ctx.getInts(node, "dilations", {1, 1, 1});
+  if (strides.size() != 3 || dilations.size() != 3)
+    return ctx.fail("a 3-D pool needs 3 strides and 3 dilations");
+  if (llvm::any_of(strides, [](int64_t v) { return v <= 0; }) ||
+      llvm::any_of(dilations, [](int64_t v) { return v <= 0; }))
+    return ctx.fail("strides and dilations must be positive");
+  std::string autoPad = ctx.getString(node, "auto_pad", "NOTSET");
+  SmallVector<int64_t> pads(6, 0);
+  int64_t in[3] = {d, h, w};
+  if (autoPad == "NOTSET") {
+    pads = ctx.getInts(node, "pads", {0, 0, 0, 0, 0, 0});
+    if (pads.size() != 6 || llvm::any_of(pads, [](int64_t p) { return p < 0; }))
+      return ctx.fail("a 3-D pool needs 6 non-negative pads");
+  } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    for (int i = 0; i < 3; ++i) {
+      int64_t out = (in[i] + strides[i] - 1) / strides[i];
+      int64_t span = ((*kernel)[i] - 1) * dilations[i] + 1;
+      int64_t total = std::max<int64_t>(0, (out - 1) * strides[i] + span - in[i]);
+      int64_t small = total / 2, large = total - small;
+      pads[i] = autoPad == "SAME_UPPER" ? small : large;
+      pads[i + 3] = autoPad == "SAME_UPPER" ? large : small;
+    }
+  } else if (autoPad != "VALID") {
+    return ctx.fail("unknown auto_pad '" + autoPad + "'");
+  }
+  auto step = [&](Value input, StringRef tag, ArrayRef<int64_t> k, ArrayRef<int64_t> st,
+                  ArrayRef<int64_t> dl, ArrayRef<int64_t> pd) -> FailureOr<Value> {
+    Node copy;
+    copy.set_op_type(node.op_type());
+    copy.set_name(node.name());
+    std::string inName = node.output(0) + "\x01" + tag.str() + "in";
+    std::string outName = node.output(0) + "\x01" + tag.str() + "out";
+    copy.add_input(inName);
+    copy.add_output(outName);
+    for (const auto &attr : node.attribute())
+      if (attr.name() == "ceil_mode" || attr.name() == "count_include_pad")
+        *copy.add_attribute() = attr;
+    auto ints = [&](StringRef name, ArrayRef<int64_t> values) {
+      auto *a = copy.add_attribute();
+      a->set_name(name.str());
+      a->set_type(onnx::AttributeProto_AttributeType_INTS);
+      for (int64_t v : values)
+        a->add_ints(v);
+    };
+    ints("kernel_shape", k);
+    ints("strides", st);
+    ints("dilations", dl);
+    ints("pads", pd);
+    ctx.define(inName, input);
+    if (failed(convertPool<Kind>(ctx, copy, opset)))
+      return failure();
+    return ctx.lookup(outName);
+  };
+  auto planes = ctx.reshape(x, {n, c * d, h, w});
+  if (failed(planes))
+    return failure();
+  auto hw = step(*planes, "hw", {(*kernel)[1], (*kernel)[2]}, {strides[1], strides[2]},
+                 {dilations[1], dilations[2]}, {pads[1], pads[2], pads[4], pads[5]});
+  if (failed(hw))
+    return failure();
+  auto hwt = ImportContext::typeOf(*hw);
+  int64_t oh = hwt.getShape()[2], ow = hwt.getShape()[3];
+  auto columns = ctx.reshape(*hw, {n, c, d, oh * ow});
+  if (failed(columns))
+    return failure();
+  auto dd = step(*columns, "d", {(*kernel)[0], 1}, {strides[0], 1}, {dilations[0], 1},
+                 {pads[0], 0, pads[3], 0});
+  if (failed(dd))
+    return failure();
+  int64_t od = ImportContext::typeOf(*dd).getShape()[2];
+  auto out = ctx.reshape(*dd, {n, c, od, oh, ow});
+  if (failed(out))
+    return failure();
+  ctx.setOutput(node, 0, *out);
+  return success();
+}
+
 template <PoolKind Kind>
 LogicalResult convertPoolAnyRank(ImportContext &ctx, const Node &node, int64_t opset) {
   auto x = ctx.input(node, 0);
   if (failed(x))
     return failure();
-  if (ImportContext::typeOf(*x).getRank() == 3 && !ImportContext::hasOutput(node, 1))
+  int64_t rank = ImportContext::typeOf(*x).getRank();
+  if (rank == 3 && !ImportContext::hasOutput(node, 1))
     return windowAs2D(ctx, node, opset, convertPool<Kind>);
+  if (rank == 5 && !ImportContext::hasOutput(node, 1))
+    return pool3DAs2D<Kind>(ctx, node, opset, *x);
   return convertPool<Kind>(ctx, node, opset);
 }
 

@@ -1195,6 +1195,25 @@ def gen_lp_pool_crop(g):
                  attrs={"axes": axes} if axes else None, opset=18, exact=True, dtypes="f32")
 
 
+def gen_pool_3d(g):
+    """3-D MaxPool and AveragePool (run as two 2-D pools)."""
+    for op in ["MaxPool", "AveragePool"]:
+        for tag, xs, attrs in [("k2_1x2x4x4x4", (1, 2, 4, 4, 4), {"kernel_shape": [2, 2, 2]}),
+                               ("k3_s2_pads_2x1x5x6x7", (2, 1, 5, 6, 7),
+                                {"kernel_shape": [3, 3, 3], "strides": [2, 2, 2], "pads": [1, 0, 1, 1, 2, 0]}),
+                               ("k2x3x1_dil_1x2x5x6x4", (1, 2, 5, 6, 4),
+                                {"kernel_shape": [2, 3, 1], "dilations": [2, 1, 1]}),
+                               ("same_upper_1x1x5x5x5", (1, 1, 5, 5, 5),
+                                {"kernel_shape": [3, 2, 3], "strides": [2, 2, 2], "auto_pad": "SAME_UPPER"}),
+                               ("ceil_1x1x6x5x6", (1, 1, 6, 5, 6),
+                                {"kernel_shape": [3, 3, 3], "strides": [2, 2, 2], "ceil_mode": 1})]:
+            g.single(op, "3d_" + tag, [In("x", "f32", xs, ("range", -5, 5))], attrs=attrs, opset=19, dtypes="f32",
+                     atol=1e-6)
+    g.single("AveragePool", "3d_include_pad_1x2x4x5x4", [In("x", "f32", (1, 2, 4, 5, 4), "nonan")],
+             attrs={"kernel_shape": [3, 3, 2], "pads": [1, 1, 0, 1, 1, 1], "count_include_pad": 1}, opset=19,
+             dtypes="f32", atol=1e-6)
+
+
 def gen_widened(g):
     """Ops computed in a wider type: unsigned max pooling, bool ReduceMax
     and ReduceMin."""
@@ -1477,7 +1496,7 @@ def gen_invalid(g):
 
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
-            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_lp_pool_crop, gen_widened, gen_quantized_linear, gen_arg, gen_losses, gen_one_hot_like,
+            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_lp_pool_crop, gen_pool_3d, gen_widened, gen_quantized_linear, gen_arg, gen_losses, gen_one_hot_like,
             gen_resize, gen_conv_transpose, gen_lrn_mvn, gen_quantize, gen_cumsum, gen_window_1d,
             gen_constant_ops,
             gen_chains,
