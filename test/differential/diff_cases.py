@@ -1214,6 +1214,33 @@ def gen_pool_3d(g):
              dtypes="f32", atol=1e-6)
 
 
+def gen_einsum(g):
+    """Einsum: matmul-like pairs, batch labels, contraction over several
+    labels, diagonals, sums, transposes, ellipses, three operands, implicit
+    outputs."""
+    cases = [("matmul", "ij,jk->ik", [(3, 4), (4, 5)]),
+             ("batch_matmul", "bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+             ("two_contracted", "abc,bcd->ad", [(2, 3, 4), (3, 4, 5)]),
+             ("outer", "i,j->ij", [(3,), (4,)]),
+             ("inner", "i,i", [(5,), (5,)]),
+             ("sum_rows", "ij->i", [(3, 4)]),
+             ("sum_all", "ij->", [(3, 4)]),
+             ("transpose", "ijk->kji", [(2, 3, 4)]),
+             ("trace", "ii", [(4, 4)]),
+             ("batch_diagonal", "...ii->...i", [(2, 3, 3)]),
+             ("ellipsis_matmul", "...ij,...jk->...ik", [(2, 3, 4), (2, 4, 2)]),
+             ("implicit_sorted", "ba,ca", [(3, 4), (2, 4)]),
+             ("three_operands", "ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
+             ("drop_left_label", "ij,jk->k", [(3, 4), (4, 5)]),
+             ("attention_scores", "bhqd,bhkd->bhqk", [(1, 2, 3, 4), (1, 2, 5, 4)])]
+    for tag, eq, shapes in cases:
+        args = [In(f"x{i}", "f32", sh, ("range", -2, 2)) for i, sh in enumerate(shapes)]
+        g.single("Einsum", tag, args, attrs={"equation": eq}, opset=12, dtypes="f32", atol=1e-5)
+    for d in ["i32", "i64", "f64"]:
+        g.single("Einsum", "matmul_3x4_4x2", [In("a", d, (3, 4), ("range", -3, 3)), In("b", d, (4, 2), ("range", -3, 3))],
+                 attrs={"equation": "ij,jk->ik"}, opset=12, dtypes=d, atol=1e-9)
+
+
 def gen_widened(g):
     """Ops computed in a wider type: unsigned max pooling, bool ReduceMax
     and ReduceMin."""
@@ -1496,7 +1523,7 @@ def gen_invalid(g):
 
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
-            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_lp_pool_crop, gen_pool_3d, gen_widened, gen_quantized_linear, gen_arg, gen_losses, gen_one_hot_like,
+            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_lp_pool_crop, gen_pool_3d, gen_einsum, gen_widened, gen_quantized_linear, gen_arg, gen_losses, gen_one_hot_like,
             gen_resize, gen_conv_transpose, gen_lrn_mvn, gen_quantize, gen_cumsum, gen_window_1d,
             gen_constant_ops,
             gen_chains,
