@@ -405,7 +405,186 @@ LogicalResult convertResize(ImportContext &ctx, const Node &node, int64_t opset)
 
 } // namespace
 
+namespace {
+
+// GridSample in 2-D with linear (bilinear) or nearest sampling: the grid's
+// normalized (x, y) are turned into source coordinates elementwise
+// (align_corners, then border clamping or reflection), and each tap reads
+// the input with a run-time gather along the flattened H*W axis; with zero
+// padding, a tap outside the input is weighted 0. Taps follow ONNX's
+// reference (and onnxruntime): floor/floor+1 with linear weights, or the
+// coordinate rounded half to even.
+LogicalResult convertGridSample(ImportContext &ctx, const Node &node, int64_t opset) {
+  auto x = ctx.input(node, 0), grid = ctx.input(node, 1);
+  if (failed(x) || failed(grid))
+    return failure();
+  auto xt = ImportContext::typeOf(*x), gt = ImportContext::typeOf(*grid);
+  Type elt = xt.getElementType();
+  if (!isa<FloatType>(elt) || gt.getElementType() != elt)
+    return ctx.fail("X and grid must be floating-point tensors of one type");
+  if (xt.getRank() != 4 || gt.getRank() != 4 || gt.getShape()[3] != 2 ||
+      gt.getShape()[0] != xt.getShape()[0])
+    return ctx.fail("only 2-D sampling is supported: X [N, C, H, W] and grid [N, Ho, Wo, 2]");
+  std::string mode = ctx.getString(node, "mode", opset >= 20 ? "linear" : "bilinear");
+  bool nearest = mode == "nearest";
+  if (!nearest && mode != "linear" && mode != "bilinear")
+    return ctx.fail("mode '" + mode + "' is not supported (linear and nearest are)");
+  std::string padding = ctx.getString(node, "padding_mode", "zeros");
+  if (padding != "zeros" && padding != "border" && padding != "reflection")
+    return ctx.fail("padding_mode '" + padding + "' is not zeros, border or reflection");
+  bool align = ctx.getInt(node, "align_corners", 0) != 0;
+  int64_t n = xt.getShape()[0], c = xt.getShape()[1], h = xt.getShape()[2], w = xt.getShape()[3];
+  int64_t ho = gt.getShape()[1], wo = gt.getShape()[2], points = ho * wo;
+  if (h == 0 || w == 0)
+    return ctx.fail("cannot sample an empty input");
+
+  auto scalar = [&](double v) { return ctx.splat(RankedTensorType::get({}, elt), v); };
+  // Elementwise helpers over FailureOr values.
+  using FV = FailureOr<Value>;
+  auto bin = [&](auto tag, FV a, FV b) -> FV {
+    using OpTy = decltype(tag);
+    if (failed(a) || failed(b))
+      return failure();
+    return ctx.createInferred<OpTy>(*a, *b);
+  };
+  auto add = [&](FV a, FV b) { return bin(AddOp(), a, b); };
+  auto sub = [&](FV a, FV b) { return bin(SubOp(), a, b); };
+  auto mul = [&](FV a, FV b) { return bin(MulOp(), a, b); };
+  auto div = [&](FV a, FV b) { return bin(DivOp(), a, b); };
+  auto floorOf = [&](FV a) -> FV {
+    if (failed(a))
+      return failure();
+    return ctx.create<FloorOp>(*a);
+  };
+  auto clip = [&](FV a, double lo, double hi) -> FV {
+    if (failed(a))
+      return failure();
+    return ctx.create<ClipOp>(*a, cast<TypedAttr>(FloatAttr::get(elt, lo)),
+                              cast<TypedAttr>(FloatAttr::get(elt, hi)));
+  };
+  auto select = [&](FV cond, FV a, FV b) -> FV {
+    if (failed(cond) || failed(a) || failed(b))
+      return failure();
+    return ctx.createInferred<WhereOp>(*cond, *a, *b);
+  };
+  auto compare = [&](CompareKind k, FV a, FV b) -> FV {
+    if (failed(a) || failed(b))
+      return failure();
+    return ctx.createInferred<CompareOp>(k, *a, *b);
+  };
+  // Reflects v into [lo, hi] (ONNX's reference: by whole ranges, the
+  // parity of their count choosing the side).
+  auto reflect = [&](FV v, double lo, double hi) -> FV {
+    double range = hi - lo;
+    if (range <= 0)
+      return clip(v, lo, lo);
+    auto below = compare(CompareKind::lt, v, scalar(lo));
+    auto dx = select(below, sub(scalar(lo), v), sub(v, scalar(hi)));
+    auto k = floorOf(div(dx, scalar(range)));
+    auto r = sub(dx, mul(k, scalar(range)));
+    auto half = mul(k, scalar(0.5));
+    auto even = compare(CompareKind::eq, floorOf(half), half);
+    auto fromLow = add(scalar(lo), r), fromHigh = sub(scalar(hi), r);
+    auto reflected = select(below, select(even, fromLow, fromHigh),
+                            select(even, fromHigh, fromLow));
+    auto inside = compare(CompareKind::le, v, scalar(hi));
+    auto notBelow = compare(CompareKind::ge, v, scalar(lo));
+    if (failed(inside) || failed(notBelow))
+      return failure();
+    auto within = ctx.createInferred<AndOp>(*inside, *notBelow);
+    return select(within, v, reflected);
+  };
+  // Normalized grid component -> source coordinate along an axis of size s.
+  auto coordinate = [&](int64_t component, int64_t s) -> FV {
+    auto g = ctx.createInferred<SliceOp>(*grid, ArrayRef<int64_t>{0, 0, 0, component},
+                                         ArrayRef<int64_t>{n, ho, wo, 1},
+                                         ArrayRef<int64_t>{1, 1, 1, 1});
+    if (failed(g))
+      return failure();
+    auto flat = ctx.reshape(*g, {n, 1, points});
+    FV v = align ? mul(add(*flat, scalar(1.0)), scalar((double)(s - 1) / 2.0))
+                 : div(sub(mul(add(*flat, scalar(1.0)), scalar((double)s)), scalar(1.0)),
+                       scalar(2.0));
+    if (padding == "border")
+      v = clip(v, 0.0, (double)(s - 1));
+    else if (padding == "reflection")
+      v = align ? reflect(v, 0.0, (double)(s - 1)) : reflect(v, -0.5, (double)s - 0.5);
+    return v;
+  };
+  FV fx = coordinate(0, w), fy = coordinate(1, h);
+  auto data = ctx.reshape(*x, {n, c, h * w});
+  if (failed(fx) || failed(fy) || failed(data))
+    return failure();
+  Value zeroIndex = ctx.splat(RankedTensorType::get({1, c, 1}, IntegerType::get(ctx.getContext(), 64)), 0.0);
+  // The value at integral source coordinates (xi, yi), [N, C, P], and the
+  // [N, 1, P] 1/0 weight of it being inside the input (zero padding only).
+  auto tap = [&](FV xi, FV yi, Value &inside) -> FV {
+    if (padding == "reflection") {
+      xi = align ? reflect(xi, 0.0, (double)(w - 1)) : reflect(xi, -0.5, (double)w - 0.5);
+      yi = align ? reflect(yi, 0.0, (double)(h - 1)) : reflect(yi, -0.5, (double)h - 0.5);
+    }
+    inside = Value();
+    if (padding == "zeros") {
+      auto ok = [&](FV v, int64_t s) -> FV {
+        auto ge = compare(CompareKind::ge, v, scalar(0.0));
+        auto le = compare(CompareKind::le, v, scalar((double)(s - 1)));
+        if (failed(ge) || failed(le))
+          return failure();
+        return ctx.createInferred<AndOp>(*ge, *le);
+      };
+      auto both = ok(xi, w), other = ok(yi, h);
+      if (failed(both) || failed(other))
+        return failure();
+      auto all = ctx.createInferred<AndOp>(*both, *other);
+      if (failed(all))
+        return failure();
+      inside = ctx.create<CastOp>(RankedTensorType::get({n, 1, points}, elt), *all);
+    }
+    auto cx = clip(xi, 0.0, (double)(w - 1)), cy = clip(yi, 0.0, (double)(h - 1));
+    auto linear = add(mul(cy, scalar((double)w)), cx);
+    if (failed(linear))
+      return failure();
+    Value idx = ctx.create<CastOp>(
+        RankedTensorType::get({n, 1, points}, IntegerType::get(ctx.getContext(), 64)), *linear);
+    auto wide = ctx.createInferred<AddOp>(idx, zeroIndex);
+    if (failed(wide))
+      return failure();
+    FV v = ctx.createInferred<GatherElementsOp>(*data, *wide, (int64_t)2);
+    if (inside)
+      v = mul(v, inside);
+    return v;
+  };
+  FV result = failure();
+  Value inside;
+  if (nearest) {
+    auto rx = fx, ry = fy;
+    rx = ctx.create<RoundOp>(*fx);
+    ry = ctx.create<RoundOp>(*fy);
+    result = tap(rx, ry, inside);
+  } else {
+    auto x0 = floorOf(fx), y0 = floorOf(fy);
+    auto x1 = add(x0, scalar(1.0)), y1 = add(y0, scalar(1.0));
+    auto wx1 = sub(fx, x0), wy1 = sub(fy, y0);
+    auto wx0 = sub(scalar(1.0), wx1), wy0 = sub(scalar(1.0), wy1);
+    auto v00 = tap(x0, y0, inside), v01 = tap(x1, y0, inside);
+    auto v10 = tap(x0, y1, inside), v11 = tap(x1, y1, inside);
+    auto top = add(mul(v00, wx0), mul(v01, wx1));
+    auto bottom = add(mul(v10, wx0), mul(v11, wx1));
+    result = add(mul(top, wy0), mul(bottom, wy1));
+  }
+  if (failed(result))
+    return failure();
+  auto out = ctx.reshape(*result, {n, c, ho, wo});
+  if (failed(out))
+    return failure();
+  ctx.setOutput(node, 0, *out);
+  return success();
+}
+
+} // namespace
+
 void weft::registerResizeConverters(ConverterTable &t) {
   t["Resize"] = convertResize;
   t["Upsample"] = convertResize;
+  t["GridSample"] = convertGridSample;
 }

@@ -1241,6 +1241,21 @@ def gen_einsum(g):
                  attrs={"equation": "ij,jk->ik"}, opset=12, dtypes=d, atol=1e-9)
 
 
+def gen_grid_sample(g):
+    """GridSample 2-D: linear and nearest, every padding mode, both
+    align_corners, grids reaching past the input."""
+    for mode in ["bilinear", "nearest"]:
+        for padding in ["zeros", "border", "reflection"]:
+            for align in (0, 1):
+                g.single("GridSample", f"{mode}_{padding}_align{align}",
+                         [In("x", "f32", (2, 3, 4, 5), ("range", -3, 3)), In("grid", "f32", (2, 3, 6, 2), ("range", -1.7, 1.7))],
+                         attrs={"mode": mode, "padding_mode": padding, "align_corners": align}, opset=16,
+                         dtypes="f32", atol=1e-5)
+    g.single("GridSample", "bilinear_far_reflection_1x1x3x2",
+             [In("x", "f32", (1, 1, 3, 2), ("range", -3, 3)), In("grid", "f32", (1, 4, 4, 2), ("range", -6, 6))],
+             attrs={"padding_mode": "reflection"}, opset=16, dtypes="f32", atol=1e-5)
+
+
 def gen_widened(g):
     """Ops computed in a wider type: unsigned max pooling, bool ReduceMax
     and ReduceMin."""
@@ -1523,7 +1538,7 @@ def gen_invalid(g):
 
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
-            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_lp_pool_crop, gen_pool_3d, gen_einsum, gen_widened, gen_quantized_linear, gen_arg, gen_losses, gen_one_hot_like,
+            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_lp_pool_crop, gen_pool_3d, gen_einsum, gen_grid_sample, gen_widened, gen_quantized_linear, gen_arg, gen_losses, gen_one_hot_like,
             gen_resize, gen_conv_transpose, gen_lrn_mvn, gen_quantize, gen_cumsum, gen_window_1d,
             gen_constant_ops,
             gen_chains,
