@@ -727,6 +727,60 @@ LogicalResult convertInstanceNorm(ImportContext &ctx, const Node &node,
   return success();
 }
 
+// GroupNormalization: InstanceNormalization's moments over each group of
+// C / num_groups channels ([N, G, C/G * spatial]), then a per-channel
+// scale and bias (opset 21), or per-group ones (opset 18), repeated over
+// each group's channels.
+LogicalResult convertGroupNorm(ImportContext &ctx, const Node &node, int64_t opset) {
+  auto x = ctx.input(node, 0), scale = ctx.input(node, 1), bias = ctx.input(node, 2);
+  if (failed(x) || failed(scale) || failed(bias))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  if (type.getRank() < 3 || !isa<FloatType>(type.getElementType()))
+    return ctx.fail("expects a floating-point N x C x D1 x ... input");
+  if (!ImportContext::hasAttr(node, "num_groups"))
+    return ctx.fail("missing required attribute 'num_groups'");
+  int64_t groups = ctx.getInt(node, "num_groups", 1);
+  int64_t n = type.getShape()[0], channels = type.getShape()[1];
+  if (groups <= 0 || channels % groups != 0)
+    return ctx.fail("num_groups (" + Twine(groups) + ") must divide the channels (" +
+                    Twine(channels) + ")");
+  int64_t spatial = type.getNumElements() / std::max<int64_t>(n * channels, 1);
+  WEFT_TRY(grouped, ctx.reshape(*x, {n, groups, channels / groups * spatial}));
+  auto m = moments(ctx, grouped, {2}, ctx.getFloat(node, "epsilon", 1e-5f));
+  if (failed(m))
+    return failure();
+  WEFT_TRY(normalized, ctx.createInferred<MulOp>(m->centered, m->invStdDev));
+  WEFT_TRY(back, ctx.reshape(normalized, type.getShape()));
+  SmallVector<int64_t> perChannel(type.getRank() - 1, 1);
+  perChannel[0] = channels;
+  auto affine = [&](Value v, StringRef what) -> FailureOr<Value> {
+    int64_t size = ImportContext::typeOf(v).getNumElements();
+    if (size == channels)
+      return ctx.reshape(v, perChannel);
+    if (size == groups && opset < 21) {
+      SmallVector<int64_t> index;
+      for (int64_t c = 0; c < channels; ++c)
+        index.push_back(c / (channels / groups));
+      Value indices = ctx.constant(DenseElementsAttr::get(
+          RankedTensorType::get({channels}, ctx.getBuilder().getI64Type()),
+          ArrayRef<int64_t>(index)));
+      WEFT_TRY(flat, ctx.reshape(v, {groups}));
+      WEFT_TRY(repeated, ctx.createInferred<GatherOp>(flat, indices, (int64_t)0));
+      return ctx.reshape(repeated, perChannel);
+    }
+    (void)ctx.fail(what + " must have " + Twine(channels) + " elements (one per channel)");
+    return failure();
+  };
+  auto s = affine(*scale, "scale"), b = affine(*bias, "bias");
+  if (failed(s) || failed(b))
+    return failure();
+  WEFT_TRY(scaled, ctx.createInferred<MulOp>(back, *s));
+  WEFT_TRY(y, ctx.createInferred<AddOp>(scaled, *b));
+  ctx.setOutput(node, 0, y);
+  return success();
+}
+
 // MeanVarianceNormalization: (x - mean) / (sqrt(variance) + 1e-9) over
 // `axes` (default N, H, W), as ONNX's function body.
 LogicalResult convertMVN(ImportContext &ctx, const Node &node, int64_t) {
@@ -1043,6 +1097,7 @@ void weft::registerNNConverters(ConverterTable &t) {
   t["BatchNormalization"] = convertBatchNorm;
   t["LayerNormalization"] = convertLayerNorm;
   t["InstanceNormalization"] = convertInstanceNorm;
+  t["GroupNormalization"] = convertGroupNorm;
   t["Softmax"] = convertSoftmax<false>;
   t["LogSoftmax"] = convertSoftmax<true>;
   t["ReduceSum"] = convertReduce<ReduceKind::sum>;

@@ -374,12 +374,16 @@ LogicalResult Importer::check() {
   // ONNX releases (and onnxruntime) accept a value of unknown rank, such as
   // a graph output declared without one: Weft infers it. Such entries get
   // an empty shape for the check only.
-  std::vector<onnx::ValueInfoProto *> unshaped;
+  std::vector<onnx::ValueInfoProto *> unshaped, untyped;
   std::function<void(onnx::GraphProto &)> collect = [&](onnx::GraphProto &g) {
     auto visit = [&](onnx::ValueInfoProto &v) {
       if (v.has_type() && v.type().has_tensor_type() && !v.type().tensor_type().has_shape())
         unshaped.push_back(&v);
     };
+    // Outputs declared without any type: typed for the check only.
+    for (auto &v : *g.mutable_output())
+      if (!v.has_type() || v.type().value_case() == onnx::TypeProto::VALUE_NOT_SET)
+        untyped.push_back(&v);
     for (auto &v : *g.mutable_input())
       visit(v);
     for (auto &v : *g.mutable_output())
@@ -397,6 +401,11 @@ LogicalResult Importer::check() {
   collect(*model.mutable_graph());
   for (onnx::ValueInfoProto *v : unshaped)
     v->mutable_type()->mutable_tensor_type()->mutable_shape();
+  for (onnx::ValueInfoProto *v : untyped) {
+    auto *t = v->mutable_type()->mutable_tensor_type();
+    t->set_elem_type(onnx::TensorProto_DataType_FLOAT);
+    t->mutable_shape();
+  }
   std::string message;
   try {
     onnx::checker::check_model(model);
@@ -410,6 +419,8 @@ LogicalResult Importer::check() {
   model.set_ir_version(irVersion);
   for (onnx::ValueInfoProto *v : unshaped)
     v->mutable_type()->mutable_tensor_type()->clear_shape();
+  for (onnx::ValueInfoProto *v : untyped)
+    v->clear_type();
   if (!message.empty())
     return error() << "ONNX checker rejected model '" << path
                    << "': " << StringRef(message).trim();
@@ -604,6 +615,10 @@ Importer::inputType(const onnx::ValueInfoProto &info, std::string &unpinned) {
 
 LogicalResult Importer::checkOutputType(const onnx::ValueInfoProto &info,
                                         Value value) {
+  // An output declared without a type takes the computed one, as in
+  // onnxruntime and newer ONNX releases.
+  if (!info.has_type() || info.type().value_case() == onnx::TypeProto::VALUE_NOT_SET)
+    return success();
   if (!info.type().has_tensor_type())
     return error() << "graph output '" << info.name() << "' is not a tensor";
   auto actual = cast<RankedTensorType>(value.getType());

@@ -1256,6 +1256,17 @@ def gen_grid_sample(g):
              attrs={"padding_mode": "reflection"}, opset=16, dtypes="f32", atol=1e-5)
 
 
+def gen_group_norm(g):
+    rng = np.random.default_rng(41)
+    for tag, xs, groups, opset in [("g2_2x4x3x3", (2, 4, 3, 3), 2, 21), ("g1_1x6x5", (1, 6, 5), 1, 21),
+                                   ("g6_2x6x2x2", (2, 6, 2, 2), 6, 21), ("g3_1x6x4x4x2", (1, 6, 4, 4, 2), 3, 21)]:
+        c = xs[1]
+        g.single("GroupNormalization", tag,
+                 [In("x", "f32", xs, ("range", -3, 3)), Const("s", rng.standard_normal(c).astype(np.float32)),
+                  Const("b", rng.standard_normal(c).astype(np.float32))],
+                 attrs={"num_groups": groups, "epsilon": 1e-3}, opset=opset, dtypes="f32", atol=1e-4)
+
+
 def gen_widened(g):
     """Ops computed in a wider type: unsigned max pooling, bool ReduceMax
     and ReduceMin."""
@@ -1538,7 +1549,7 @@ def gen_invalid(g):
 
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
-            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_lp_pool_crop, gen_pool_3d, gen_einsum, gen_grid_sample, gen_widened, gen_quantized_linear, gen_arg, gen_losses, gen_one_hot_like,
+            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_lp_pool_crop, gen_pool_3d, gen_einsum, gen_grid_sample, gen_group_norm, gen_widened, gen_quantized_linear, gen_arg, gen_losses, gen_one_hot_like,
             gen_resize, gen_conv_transpose, gen_lrn_mvn, gen_quantize, gen_cumsum, gen_window_1d,
             gen_constant_ops,
             gen_chains,

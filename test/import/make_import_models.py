@@ -14,6 +14,7 @@ import os
 import sys
 
 import numpy as np
+import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 IR_VERSION = 8
@@ -292,12 +293,15 @@ def checker_fail():
 
 
 def shapeless_output():
-    """A graph output declared with an element type and no shape (unknown
-    rank): newer ONNX releases and onnxruntime accept it, libonnx 1.12's
-    checker does not."""
-    nodes = [helper.make_node("Relu", ["x"], ["y"], name="relu")]
+    """Graph outputs declared with an element type and no shape (unknown
+    rank), and with no type at all: newer ONNX releases and onnxruntime
+    accept them, libonnx 1.12's checker does not."""
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="relu"),
+             helper.make_node("Neg", ["x"], ["z"], name="neg")]
     out = helper.make_tensor_value_info("y", F32, None)
-    return model(nodes, [tensor("x", F32, [2, 3])], [out])
+    untyped = onnx.ValueInfoProto()
+    untyped.name = "z"
+    return model(nodes, [tensor("x", F32, [2, 3])], [out, untyped])
 
 
 def if_models():
