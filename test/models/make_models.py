@@ -18,6 +18,13 @@ Models:
     dwconv      x: f32[2,32,112,112] -> depthwise Conv 3x3 + Relu
                 -> ReduceMean(axes=[2,3], keepdims=1): kernels whose
                 temporaries are as large as their outputs
+    rnn_if      x: f32[16,1,20], h0, c0: f32[1,1,32], flag: bool -> LSTM 32
+                (bias, initial states) -> GRU 32 (linear_before_reset) ->
+                Gemm 2 -> If(flag) Sigmoid else Softmax; outputs the If's
+                result and the LSTM's final states (a voice-activity shape)
+    det_head    x: f32[1,3,64,64] -> 2x (Conv 3x3 stride 2 + Relu) ->
+                ConvTranspose 2x2 stride 2 and Resize x2 (linear), concatenated
+                -> Conv 1x1 + Relu -> Conv 1x1 -> Sigmoid (a detector's head)
 
 Everything is a pure function of --seed, so two runs give identical files.
 Only onnx, onnxruntime and numpy are needed.
@@ -37,7 +44,7 @@ OPSET = 17
 # it knows; IR 8 is the version that goes with opset 17.
 IR_VERSION = 8
 
-MODEL_NAMES = ("mlp", "cnn", "gemm_large", "dwconv")
+MODEL_NAMES = ("mlp", "cnn", "gemm_large", "dwconv", "rnn_if", "det_head")
 
 
 def _weight(rng, shape, fan_in):
@@ -147,6 +154,73 @@ def make_dwconv(rng):
     return _finish(graph, "depthwise conv + keepdims mean, batch 2")
 
 
+def make_rnn_if(rng):
+    steps, inputs, hidden = 16, 20, 32
+    w = lambda *shape: numpy_helper.from_array((rng.standard_normal(shape) * 0.3).astype(np.float32))
+    inits = []
+    for name, shape in [("W", (1, 4 * hidden, inputs)), ("R", (1, 4 * hidden, hidden)),
+                        ("B", (1, 8 * hidden)), ("GW", (1, 3 * hidden, hidden)),
+                        ("GR", (1, 3 * hidden, hidden)), ("Wo", (2, hidden))]:
+        t = w(*shape)
+        t.name = name
+        inits.append(t)
+    inits += [numpy_helper.from_array(np.array([1], np.int64), "axis1"),
+              numpy_helper.from_array(np.array([0], np.int64), "axis0")]
+    f32 = TensorProto.FLOAT
+
+    def branch(name, node):
+        return helper.make_graph([node], name, [], [helper.make_tensor_value_info(node.output[0], f32, [1, 2])])
+
+    nodes = [
+        helper.make_node("LSTM", ["x", "W", "R", "B", "", "h0", "c0"], ["y", "yh", "yc"],
+                         hidden_size=hidden, name="lstm"),
+        helper.make_node("Squeeze", ["y", "axis1"], ["y3"], name="squeeze_dirs"),
+        helper.make_node("GRU", ["y3", "GW", "GR"], ["gy", "gh"], hidden_size=hidden,
+                         linear_before_reset=1, name="gru"),
+        helper.make_node("Squeeze", ["gh", "axis0"], ["g2"], name="squeeze_state"),
+        helper.make_node("Gemm", ["g2", "Wo"], ["logit"], transB=1, name="classifier"),
+        helper.make_node("If", ["flag"], ["out"], name="head",
+                         then_branch=branch("then", helper.make_node("Sigmoid", ["logit"], ["p"])),
+                         else_branch=branch("else", helper.make_node("Softmax", ["logit"], ["q"], axis=-1))),
+    ]
+    graph = helper.make_graph(
+        nodes, "rnn_if",
+        [helper.make_tensor_value_info("x", f32, [steps, 1, inputs]),
+         helper.make_tensor_value_info("h0", f32, [1, 1, hidden]),
+         helper.make_tensor_value_info("c0", f32, [1, 1, hidden]),
+         helper.make_tensor_value_info("flag", TensorProto.BOOL, [])],
+        [helper.make_tensor_value_info("out", f32, [1, 2]),
+         helper.make_tensor_value_info("yh", f32, [1, 1, hidden]),
+         helper.make_tensor_value_info("yc", f32, [1, 1, hidden])], inits)
+    return _finish(graph, "LSTM -> GRU -> Gemm -> If(flag): a recurrent model with a run-time branch")
+
+
+def make_det_head(rng):
+    f32 = TensorProto.FLOAT
+    inits = []
+    for name, shape, fan_in in [("c1", (16, 3, 3, 3), 27), ("c2", (16, 16, 3, 3), 144),
+                                ("ct", (16, 8, 2, 2), 64), ("c3", (8, 24, 1, 1), 24),
+                                ("hd", (2, 8, 1, 1), 8)]:
+        inits.append(numpy_helper.from_array(_weight(rng, shape, fan_in), name))
+    inits.append(numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales"))
+    nodes = [
+        helper.make_node("Conv", ["x", "c1"], ["a"], pads=[1, 1, 1, 1], strides=[2, 2], name="conv1"),
+        helper.make_node("Relu", ["a"], ["a1"], name="relu1"),
+        helper.make_node("Conv", ["a1", "c2"], ["b"], pads=[1, 1, 1, 1], strides=[2, 2], name="conv2"),
+        helper.make_node("Relu", ["b"], ["b1"], name="relu2"),
+        helper.make_node("ConvTranspose", ["b1", "ct"], ["up"], strides=[2, 2], name="deconv"),
+        helper.make_node("Resize", ["b1", "", "scales"], ["rs"], mode="linear", name="resize"),
+        helper.make_node("Concat", ["rs", "up"], ["cat"], axis=1, name="concat"),
+        helper.make_node("Conv", ["cat", "c3"], ["d"], name="conv3"),
+        helper.make_node("Relu", ["d"], ["d1"], name="relu3"),
+        helper.make_node("Conv", ["d1", "hd"], ["e"], name="head"),
+        helper.make_node("Sigmoid", ["e"], ["prob"], name="prob"),
+    ]
+    graph = helper.make_graph(nodes, "det_head", [helper.make_tensor_value_info("x", f32, [1, 3, 64, 64])],
+                              [helper.make_tensor_value_info("prob", f32, [1, 2, 32, 32])], inits)
+    return _finish(graph, "a detector head: ConvTranspose and Resize upsampling, concatenated")
+
+
 def make_input(name, rng):
     """The input each model is tested and benchmarked with."""
     if name == "mlp":
@@ -158,11 +232,20 @@ def make_input(name, rng):
         return {"x": rng.standard_normal((512, 1024)).astype(np.float32)}
     if name == "dwconv":
         return {"x": rng.standard_normal((2, 32, 112, 112)).astype(np.float32)}
+    if name == "rnn_if":
+        # flag selects the Sigmoid branch at run time; the else branch is
+        # compiled too.
+        return {"x": rng.standard_normal((16, 1, 20)).astype(np.float32),
+                "h0": rng.standard_normal((1, 1, 32)).astype(np.float32) * 0.5,
+                "c0": rng.standard_normal((1, 1, 32)).astype(np.float32) * 0.5,
+                "flag": np.array(True)}
+    if name == "det_head":
+        return {"x": rng.uniform(0.0, 1.0, (1, 3, 64, 64)).astype(np.float32)}
     raise ValueError(f"unknown model {name!r}")
 
 
 BUILDERS = {"mlp": make_mlp, "cnn": make_cnn, "gemm_large": make_gemm_large,
-            "dwconv": make_dwconv}
+            "dwconv": make_dwconv, "rnn_if": make_rnn_if, "det_head": make_det_head}
 
 
 def reference_outputs(model_path, feeds):
