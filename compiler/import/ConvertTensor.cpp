@@ -1598,6 +1598,70 @@ LogicalResult convertEinsum(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
+// Det of [*, n, n] matrices with n <= 3, by cofactor expansion over
+// elementwise products of the entries (each a slice of the batch). Larger
+// matrices need a factorization, which is not built.
+LogicalResult convertDet(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto type = ImportContext::typeOf(*x);
+  int64_t rank = type.getRank();
+  if (rank < 2 || !isa<FloatType>(type.getElementType()))
+    return ctx.fail("expects floating-point [*, n, n] matrices");
+  int64_t n = type.getShape()[rank - 1];
+  if (type.getShape()[rank - 2] != n)
+    return ctx.fail("expects square matrices, got " + Twine(type.getShape()[rank - 2]) + " x " +
+                    Twine(n));
+  if (n < 1 || n > 3)
+    return ctx.fail("only 1x1, 2x2 and 3x3 matrices are supported, got " + Twine(n) + "x" +
+                    Twine(n));
+  SmallVector<int64_t> batch(type.getShape().drop_back(2));
+  // Entry (i, j) of every matrix, shaped like the batch.
+  auto entry = [&](int64_t i, int64_t j) -> FailureOr<Value> {
+    SmallVector<int64_t> starts(rank, 0), sizes(type.getShape()), steps(rank, 1);
+    starts[rank - 2] = i;
+    starts[rank - 1] = j;
+    sizes[rank - 2] = sizes[rank - 1] = 1;
+    auto e = ctx.createInferred<SliceOp>(*x, ArrayRef<int64_t>(starts), ArrayRef<int64_t>(sizes),
+                                         ArrayRef<int64_t>(steps));
+    if (failed(e))
+      return failure();
+    return ctx.reshape(*e, batch);
+  };
+  using FV = FailureOr<Value>;
+  auto mul = [&](FV a, FV b) -> FV {
+    if (failed(a) || failed(b))
+      return failure();
+    return ctx.createInferred<MulOp>(*a, *b);
+  };
+  auto sub = [&](FV a, FV b) -> FV {
+    if (failed(a) || failed(b))
+      return failure();
+    return ctx.createInferred<SubOp>(*a, *b);
+  };
+  auto add = [&](FV a, FV b) -> FV {
+    if (failed(a) || failed(b))
+      return failure();
+    return ctx.createInferred<AddOp>(*a, *b);
+  };
+  auto minor = [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    return sub(mul(entry(r0, c0), entry(r1, c1)), mul(entry(r0, c1), entry(r1, c0)));
+  };
+  FV det = failure();
+  if (n == 1)
+    det = entry(0, 0);
+  else if (n == 2)
+    det = minor(0, 1, 0, 1);
+  else
+    det = add(sub(mul(entry(0, 0), minor(1, 2, 1, 2)), mul(entry(0, 1), minor(1, 2, 0, 2))),
+              mul(entry(0, 2), minor(1, 2, 0, 1)));
+  if (failed(det))
+    return failure();
+  ctx.setOutput(node, 0, *det);
+  return success();
+}
+
 // OneHot: values[1] where the (normalized) index equals the position along
 // the new axis, values[0] elsewhere; indices outside [-depth, depth) give
 // an all-off row. depth must be known at compile time (it is a dimension).
@@ -2004,6 +2068,7 @@ void weft::registerTensorConverters(ConverterTable &t) {
   t["AffineGrid"] = convertAffineGrid;
   t["CenterCropPad"] = convertCenterCropPad;
   t["Einsum"] = convertEinsum;
+  t["Det"] = convertDet;
   t["OneHot"] = convertOneHot;
   t["Trilu"] = convertTrilu;
   t["DepthToSpace"] = convertDepthToSpace;

@@ -1267,6 +1267,14 @@ def gen_group_norm(g):
                  attrs={"num_groups": groups, "epsilon": 1e-3}, opset=opset, dtypes="f32", atol=1e-4)
 
 
+def gen_det(g):
+    for tag, xs in [("1x1", (1, 1)), ("2x2", (2, 2)), ("batch_3x2x2", (3, 2, 2)), ("3x3", (3, 3)),
+                    ("batch_2x4x3x3", (2, 4, 3, 3))]:
+        g.single("Det", tag, [In("x", "f32", xs, ("range", -3, 3))], opset=11, dtypes="f32", atol=1e-4)
+    g.single("Det", "f64_3x3", [In("x", "f64", (3, 3), ("range", -3, 3))], opset=11, dtypes="f64", atol=1e-9)
+    g.single("Det", "4x4_rejected", [In("x", "f32", (4, 4))], opset=11, dtypes="f32")
+
+
 def gen_widened(g):
     """Ops computed in a wider type: unsigned max pooling, bool ReduceMax
     and ReduceMin."""
@@ -1549,7 +1557,7 @@ def gen_invalid(g):
 
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
-            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_lp_pool_crop, gen_pool_3d, gen_einsum, gen_grid_sample, gen_group_norm, gen_widened, gen_quantized_linear, gen_arg, gen_losses, gen_one_hot_like,
+            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_lp_pool_crop, gen_pool_3d, gen_einsum, gen_grid_sample, gen_group_norm, gen_det, gen_widened, gen_quantized_linear, gen_arg, gen_losses, gen_one_hot_like,
             gen_resize, gen_conv_transpose, gen_lrn_mvn, gen_quantize, gen_cumsum, gen_window_1d,
             gen_constant_ops,
             gen_chains,
