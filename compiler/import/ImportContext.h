@@ -49,6 +49,7 @@ void registerResizeConverters(ConverterTable &table);
 void registerRNNConverters(ConverterTable &table);
 void registerControlFlowConverters(ConverterTable &table);
 void registerQuantizedConverters(ConverterTable &table);
+void registerLinalgConverters(ConverterTable &table);
 
 /// Maps an ONNX TensorProto data type to the MLIR element type Weft uses:
 /// signless integers for ONNX's signed types, unsigned integers (ui8..ui64)

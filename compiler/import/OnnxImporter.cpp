@@ -64,6 +64,7 @@ ConverterTable buildConverterTable() {
   registerRNNConverters(table);
   registerControlFlowConverters(table);
   registerQuantizedConverters(table);
+  registerLinalgConverters(table);
   return table;
 }
 

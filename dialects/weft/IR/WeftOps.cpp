@@ -590,6 +590,20 @@ static LogicalResult checkIndices(std::optional<Location> loc, RankedTensorType 
   return success();
 }
 
+/// GatherElements/ScatterElements: indices no larger than the data off the
+/// axis, and none into an empty axis.
+static LogicalResult checkElementIndices(std::optional<Location> loc, RankedTensorType data,
+                                         RankedTensorType indices, int64_t axis) {
+  for (int64_t d = 0; d < data.getRank(); ++d)
+    if (d != axis && indices.getShape()[d] > data.getShape()[d])
+      return emitInferError(loc, "indices dimension " + Twine(d) + " (" +
+                                     Twine(indices.getShape()[d]) + ") exceeds the data's (" +
+                                     Twine(data.getShape()[d]) + ")");
+  if (data.getShape()[axis] == 0 && indices.getNumElements() != 0)
+    return emitInferError(loc, "indices into an empty axis");
+  return success();
+}
+
 static LogicalResult inferGatherOp(MLIRContext *, std::optional<Location> loc,
                                    GatherOp::Adaptor a, SmallVectorImpl<Type> &r) {
   auto data = tensorOf(a.getData()), indices = tensorOf(a.getIndices());
@@ -624,14 +638,8 @@ static LogicalResult inferGatherElementsOp(MLIRContext *, std::optional<Location
     return emitInferError(loc, "data and indices must have the same rank");
   if (axis < 0 || axis >= data.getRank())
     return emitInferError(loc, "axis out of range for the data's rank");
-  for (int64_t d = 0; d < data.getRank(); ++d)
-    if (d != axis && indices.getShape()[d] > data.getShape()[d])
-      return emitInferError(loc, "indices dimension " + Twine(d) + " (" +
-                                     Twine(indices.getShape()[d]) +
-                                     ") exceeds the data's (" +
-                                     Twine(data.getShape()[d]) + ")");
-  if (data.getShape()[axis] == 0 && indices.getNumElements() != 0)
-    return emitInferError(loc, "indices into an empty axis");
+  if (failed(checkElementIndices(loc, data, indices, axis)))
+    return failure();
   r.push_back(RankedTensorType::get(indices.getShape(), data.getElementType()));
   return success();
 }
@@ -689,13 +697,8 @@ static LogicalResult inferScatterElementsOp(MLIRContext *, std::optional<Locatio
     return emitInferError(loc, "updates must have the indices' shape");
   if (updates.getElementType() != data.getElementType())
     return emitInferError(loc, "updates must have the data's element type");
-  for (int64_t d = 0; d < data.getRank(); ++d)
-    if (d != axis && indices.getShape()[d] > data.getShape()[d])
-      return emitInferError(loc, "indices dimension " + Twine(d) + " (" +
-                                     Twine(indices.getShape()[d]) + ") exceeds the data's (" +
-                                     Twine(data.getShape()[d]) + ")");
-  if (data.getShape()[axis] == 0 && indices.getNumElements() != 0)
-    return emitInferError(loc, "indices into an empty axis");
+  if (failed(checkElementIndices(loc, data, indices, axis)))
+    return failure();
   r.push_back(data);
   return success();
 }
