@@ -32,7 +32,7 @@ namespace {
 
 /// Ops that do no work of their own: they stay at the top level.
 static bool isStructural(Operation *op) {
-  return isa<ConstantOp, ReshapeOp, DispatchOp, DispatchCallOp>(op) ||
+  return isa<ConstantOp, ReshapeOp, DispatchOp, DispatchCallOp, IfOp, TrapOp>(op) ||
          !isa<WeftDialect>(op->getDialect());
 }
 
@@ -260,8 +260,7 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
                const DenseMap<size_t, DispatchOp> &dispatchOf,
                ArrayRef<Apart> edges) {
     DenseMap<Operation *, int64_t> index;
-    for (auto d : func.getBody().front().getOps<DispatchOp>())
-      index[d] = index.size();
+    func.walk([&](DispatchOp d) { index[d] = index.size(); });
     auto nameOf = [&](size_t group) {
       return llvm::formatv("{0}_dispatch_{1}", func.getName(),
                            index.lookup(dispatchOf.lookup(group))).str();
@@ -289,11 +288,14 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     }
   }
 
-  void runOnOperation() override {
-    func::FuncOp func = getOperation();
-    OpBuilder builder(&getContext());
+  /// Groups the ops of `block` (the entry function's body or a region of a
+  /// weft.if) into dispatches. Groups never span blocks: a value used in a
+  /// nested region escapes its group.
+  void formBlock(Block &block, OpBuilder &builder,
+                 SmallVector<SmallVector<std::string>> &allNodes,
+                 DenseMap<size_t, DispatchOp> &allDispatches, SmallVector<Apart> &allEdges) {
     SmallVector<Operation *> work;
-    for (Operation &op : func.getBody().front())
+    for (Operation &op : block)
       if (!isStructural(&op) && !op.hasTrait<OpTrait::IsTerminator>())
         work.push_back(&op);
     // Chains: an elementwise op joins the group of its operand's producer
@@ -371,10 +373,33 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
         }
       }
     }
-    DenseMap<size_t, DispatchOp> dispatchOf;
+    size_t base = allNodes.size();
     for (auto [i, g] : llvm::enumerate(groups))
       if (!g.empty())
-        dispatchOf[i] = wrap(builder, g);
+        allDispatches[base + i] = wrap(builder, g);
+    for (Apart &e : edges) {
+      e.producerGroup += base;
+      e.consumerGroup += base;
+      allEdges.push_back(std::move(e));
+    }
+    allNodes.append(groupNodes.begin(), groupNodes.end());
+    if (groupNodes.size() < groups.size())
+      allNodes.resize(base + groups.size());
+  }
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    OpBuilder builder(&getContext());
+    SmallVector<Block *> blocks = {&func.getBody().front()};
+    func.walk([&](IfOp op) {
+      blocks.push_back(&op.getThenRegion().front());
+      blocks.push_back(&op.getElseRegion().front());
+    });
+    SmallVector<SmallVector<std::string>> groupNodes;
+    DenseMap<size_t, DispatchOp> dispatchOf;
+    SmallVector<Apart> edges;
+    for (Block *block : blocks)
+      formBlock(*block, builder, groupNodes, dispatchOf, edges);
 
     // Each model output must be written by exactly one kernel.
     auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
@@ -401,9 +426,10 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     if (explainFusion)
       explain(func, groupNodes, dispatchOf, edges);
     // Constants that are now used only inside bodies are dead at the top.
-    for (Operation &op : llvm::make_early_inc_range(func.getBody().front()))
-      if (isa<ConstantOp>(op) && op.use_empty())
-        op.erase();
+    for (Block *block : blocks)
+      for (Operation &op : llvm::make_early_inc_range(*block))
+        if (isa<ConstantOp>(op) && op.use_empty())
+          op.erase();
   }
 };
 

@@ -9,6 +9,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/MapVector.h"
 #include <limits>
 
 namespace weft {
@@ -24,8 +25,27 @@ namespace {
 struct Buffer {
   Value value;
   int64_t size;
-  int64_t begin, end; // live range in op indices, inclusive
+  int64_t begin, end; // hull of the live ranges, in op indices, inclusive
+  // Live ranges: a value yielded by one region of a weft.if is dead while
+  // the other region runs. A range after the weft.if carries the result it
+  // stands for (`as`): the two regions' values for one result are never
+  // both alive there, so they may share bytes.
+  struct Range {
+    int64_t lo, hi;
+    Value as;
+  };
+  SmallVector<Range, 2> ranges;
   int64_t offset = -1;
+
+  bool overlaps(const Buffer &o) const {
+    if (begin > o.end || o.begin > end)
+      return false;
+    for (const Range &r : ranges)
+      for (const Range &q : o.ranges)
+        if (r.lo <= q.hi && q.lo <= r.hi && !(r.as && r.as == q.as))
+          return true;
+    return false;
+  }
 };
 
 static int64_t byteSize(Type type) {
@@ -40,29 +60,66 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     Block &block = func.getBody().front();
-    llvm::DenseMap<Operation *, int64_t> index;
-    for (auto [i, op] : llvm::enumerate(block))
-      index[&op] = i;
-
-    // Last use of a value, following reshape aliases (they share its bytes).
-    std::function<int64_t(Value)> lastUse = [&](Value v) -> int64_t {
-      int64_t last = -1;
-      for (Operation *user : v.getUsers()) {
-        last = std::max(last, index.lookup(user));
-        if (auto reshape = dyn_cast<ReshapeOp>(user))
-          last = std::max(last, lastUse(reshape.getResult()));
+    // Host-level ops numbered in execution order, the regions of a weft.if
+    // in line (then, else): an op's span runs from its index to its last
+    // nested op's. The two regions' spans are disjoint, so their tensors
+    // may share bytes: only one region runs.
+    llvm::DenseMap<Operation *, int64_t> index, spanEnd;
+    SmallVector<DispatchOp> dispatches;
+    int64_t count = 0;
+    std::function<void(Block &)> number = [&](Block &b) {
+      for (Operation &op : b) {
+        index[&op] = count++;
+        if (auto d = dyn_cast<DispatchOp>(op))
+          dispatches.push_back(d);
+        if (auto ifOp = dyn_cast<IfOp>(op)) {
+          number(ifOp.getThenRegion().front());
+          number(ifOp.getElseRegion().front());
+        }
+        spanEnd[&op] = count - 1;
       }
-      return last;
+    };
+    number(block);
+
+    // Live ranges of a value from `begin`, following reshape aliases (they
+    // share its bytes) and weft.if results (the taken region's yielded
+    // value is the result): the result's uses add a range that starts after
+    // the weft.if, so the other region's tensors may use the same bytes. A
+    // use inside a region counts as a use by the whole op holding it.
+    std::function<void(Value, int64_t, Value, SmallVectorImpl<Buffer::Range> &)> collectRanges =
+        [&](Value v, int64_t begin, Value as, SmallVectorImpl<Buffer::Range> &out) {
+          int64_t last = begin;
+          Block *home = v.getParentBlock();
+          for (Operation *user : v.getUsers()) {
+            Operation *ancestor = home->findAncestorOpInBlock(*user);
+            last = std::max(last, spanEnd.lookup(ancestor ? ancestor : user));
+            if (auto reshape = dyn_cast<ReshapeOp>(user))
+              collectRanges(reshape.getResult(), begin, as, out);
+            if (auto yield = dyn_cast<YieldOp>(user))
+              if (auto ifOp = dyn_cast<IfOp>(yield->getParentOp()))
+                for (OpOperand &use : yield->getOpOperands())
+                  if (use.get() == v) {
+                    Value result = ifOp.getResult(use.getOperandNumber());
+                    collectRanges(result, spanEnd.lookup(ifOp) + 1, result, out);
+                  }
+          }
+          out.push_back({begin, last, as});
+        };
+    auto liveRanges = [&](Value v, int64_t begin) {
+      SmallVector<Buffer::Range, 2> ranges;
+      collectRanges(v, begin, Value(), ranges);
+      llvm::sort(ranges, [](const Buffer::Range &a, const Buffer::Range &b) {
+        return a.lo < b.lo;
+      });
+      return ranges;
     };
 
     auto ret = cast<func::ReturnOp>(block.getTerminator());
     llvm::SmallPtrSet<Value, 8> returned(ret.getOperands().begin(),
                                          ret.getOperands().end());
     std::vector<Buffer> buffers;
-    for (Operation &op : block) {
-      auto dispatch = dyn_cast<DispatchOp>(op);
-      if (!dispatch)
-        continue;
+    for (DispatchOp dispatch : dispatches) {
+      Operation *op = dispatch.getOperation();
       for (Value r : dispatch.getResults()) {
         if (returned.contains(r))
           continue;
@@ -70,7 +127,11 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
                                      alignment);
         // An unused result is still written: it lives at least during its
         // own dispatch.
-        buffers.push_back({r, size, index[&op], std::max(index[&op], lastUse(r))});
+        auto ranges = liveRanges(r, index[op]);
+        int64_t hull = index[op];
+        for (const Buffer::Range &range : ranges)
+          hull = std::max(hull, range.hi);
+        buffers.push_back({r, size, index[op], hull, ranges});
       }
     }
 
@@ -89,7 +150,7 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
       for (Buffer *b : order) {
         busy.clear();
         for (Buffer *p : placed)
-          if (p->begin <= b->end && b->begin <= p->end)
+          if (p->overlaps(*b))
             busy.push_back({offsetsOut[p - buffers.data()],
                             offsetsOut[p - buffers.data()] + p->size});
         llvm::sort(busy);
@@ -154,8 +215,7 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
     for (Buffer &b : buffers)
       offsets[b.value] = b.offset;
     OpBuilder builder(&getContext());
-    for (Operation &op : block)
-      if (auto dispatch = dyn_cast<DispatchOp>(op)) {
+    for (DispatchOp dispatch : dispatches) {
         SmallVector<int64_t> offs;
         for (Value r : dispatch.getResults())
           offs.push_back(offsets.lookup_or(r, -1));
@@ -163,10 +223,36 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
       }
     func->setAttr(kArenaSizeAttr, builder.getI64IntegerAttr(arenaSize));
     // The lower bound: the largest sum of buffers live at one op.
-    std::vector<int64_t> live(block.getOperations().size() + 1, 0);
+    std::vector<int64_t> live(count + 1, 0);
+    llvm::MapVector<Value, std::tuple<int64_t, int64_t, int64_t>> alternatives;
     for (Buffer &b : buffers) {
-      live[b.begin] += b.size;
-      live[b.end + 1] -= b.size;
+      // Each op's live bytes, counting a buffer once however many of its
+      // ranges cover the op.
+      SmallVector<std::pair<int64_t, int64_t>, 2> merged;
+      for (const Buffer::Range &r : b.ranges) {
+        if (r.as) {
+          // The regions' values for one result: counted once, at the size
+          // of the largest.
+          auto &[lo, hi, size] = alternatives[r.as];
+          lo = r.lo;
+          hi = std::max(hi, r.hi);
+          size = std::max(size, b.size);
+          continue;
+        }
+        if (!merged.empty() && r.lo <= merged.back().second + 1)
+          merged.back().second = std::max(merged.back().second, r.hi);
+        else
+          merged.push_back({r.lo, r.hi});
+      }
+      for (auto [lo, hi] : merged) {
+        live[lo] += b.size;
+        live[hi + 1] -= b.size;
+      }
+    }
+    for (auto &[as, alt] : alternatives) {
+      auto [lo, hi, size] = alt;
+      live[lo] += size;
+      live[hi + 1] -= size;
     }
     int64_t running = 0, bound = 0;
     for (int64_t delta : live) {

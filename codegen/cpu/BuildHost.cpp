@@ -65,12 +65,10 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
       for (int64_t d = rank - 1; d >= 0; --d) {
         desc = LLVM::InsertValueOp::create(ib, loc, desc, c(mt.getShape()[d]),
                                            ArrayRef<int64_t>{3, d});
-        desc = LLVM::InsertValueOp::create(ib, loc, desc, c(stride),
-                                           ArrayRef<int64_t>{4, d});
+        desc = LLVM::InsertValueOp::create(ib, loc, desc, c(stride), ArrayRef<int64_t>{4, d});
         stride *= mt.getShape()[d];
       }
-      args.push_back(
-          UnrealizedConversionCastOp::create(ib, loc, TypeRange{mt}, desc).getResult(0));
+      args.push_back(UnrealizedConversionCastOp::create(ib, loc, TypeRange{mt}, desc).getResult(0));
     }
     args.push_back(entry->getArgument(1));
     func::CallOp::create(ib, loc, fn, args);
@@ -89,8 +87,7 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
       return signalPassFailure();
     }
     if (auto why = checkModelName(modelName)) {
-      module.emitError("invalid model name '")
-          << escapeForCComment(modelName) << "': " << *why;
+      module.emitError("invalid model name '") << escapeForCComment(modelName) << "': " << *why;
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();
@@ -129,8 +126,8 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     Value device = entry->getArgument(0), arena = entry->getArgument(1),
           inputs = entry->getArgument(2), outputs = entry->getArgument(3);
     auto loadSlot = [&](Value array, int64_t i) -> Value {
-      Value slot = LLVM::GEPOp::create(hb, loc, ptr, ptr, array,
-                                       ArrayRef<LLVM::GEPArg>{(int32_t)i});
+      Value slot =
+          LLVM::GEPOp::create(hb, loc, ptr, ptr, array, ArrayRef<LLVM::GEPArg>{(int32_t)i});
       return LLVM::LoadOp::create(hb, loc, ptr, slot);
     };
 
@@ -146,8 +143,8 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     Value scratch;
     if (scratchSize > 0) {
       Value offset = LLVM::ConstantOp::create(hb, loc, i64, hb.getI64IntegerAttr(scratchOffset));
-      scratch = LLVM::GEPOp::create(hb, loc, ptr, b.getI8Type(), arena,
-                                    ArrayRef<LLVM::GEPArg>{offset});
+      scratch =
+          LLVM::GEPOp::create(hb, loc, ptr, b.getI8Type(), arena, ArrayRef<LLVM::GEPArg>{offset});
     }
 
     Block &body = entryFn.getBody().front();
@@ -155,95 +152,163 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     DenseMap<Value, Value> address;
     for (BlockArgument arg : body.getArguments())
       address[arg] = loadSlot(inputs, arg.getArgNumber());
-    int64_t globalIndex = 0;
-    for (Operation &op : body) {
-      if (auto cst = dyn_cast<ConstantOp>(op)) {
-        auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
-        if (!dense) {
-          cst.emitError("only dense weights can be embedded");
-          return signalPassFailure();
-        }
-        auto type = cst.getType();
-        auto flat = RankedTensorType::get({type.getNumElements()}, type.getElementType());
-        OpBuilder gb(ctx);
-        gb.setInsertionPoint(host);
-        std::string name = "__weft_weight_" + std::to_string(globalIndex++);
-        auto global = LLVM::GlobalOp::create(
-            gb, cst.getLoc(), LLVM::LLVMArrayType::get(type.getElementType(), type.getNumElements()),
-            /*isConstant=*/true, LLVM::Linkage::Private, name, dense.reshape(flat),
-            /*alignment=*/alignment);
-        address[cst] = LLVM::AddressOfOp::create(hb, loc, global);
-        (void)flat;
-        continue;
-      }
-      if (auto reshape = dyn_cast<ReshapeOp>(op)) {
-        address[reshape] = address.lookup(reshape.getInput());
-        continue;
-      }
-      auto call = dyn_cast<DispatchCallOp>(op);
-      if (!call) {
-        if (&op == ret.getOperation())
-          continue;
-        op.emitError("unexpected op in the planned entry function");
-        return signalPassFailure();
-      }
-      auto offsets = call->getAttrOfType<DenseI64ArrayAttr>(kResultOffsetsAttr);
-      if (!offsets) {
-        call.emitError("dispatch has no memory plan (run weft-plan-memory)");
-        return signalPassFailure();
-      }
-      for (auto [r, off] : llvm::zip(call.getResults(), offsets.asArrayRef())) {
-        if (off >= 0) {
-          // A GEPArg constant holds only 29 bits (offsets below 256 MiB);
-          // larger arenas need the offset as an i64 value.
-          Value offset = LLVM::ConstantOp::create(hb, loc, i64, hb.getI64IntegerAttr(off));
-          address[r] = LLVM::GEPOp::create(hb, loc, ptr, b.getI8Type(), arena,
-                                           ArrayRef<LLVM::GEPArg>{offset});
+    int64_t globalIndex = 0, trapIndex = 0;
+    // Emits the host code of `block` at hb, which ends wherever the last
+    // dispatch's status check left it. A weft.if becomes a conditional
+    // branch on its condition's byte; each region's code ends in a branch
+    // to a merge block whose arguments are the results' addresses.
+    std::function<LogicalResult(Block &)> emitBlock = [&](Block &block) -> LogicalResult {
+      for (Operation &op : block) {
+        if (auto cst = dyn_cast<ConstantOp>(op)) {
+          auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
+          if (!dense) {
+            return cst.emitError("only dense weights can be embedded");
+          }
+          auto type = cst.getType();
+          auto flat = RankedTensorType::get({type.getNumElements()}, type.getElementType());
+          OpBuilder gb(ctx);
+          gb.setInsertionPoint(host);
+          std::string name = "__weft_weight_" + std::to_string(globalIndex++);
+          auto global = LLVM::GlobalOp::create(
+              gb, cst.getLoc(),
+              LLVM::LLVMArrayType::get(type.getElementType(), type.getNumElements()),
+              /*isConstant=*/true, LLVM::Linkage::Private, name, dense.reshape(flat),
+              /*alignment=*/alignment);
+          address[cst] = LLVM::AddressOfOp::create(hb, loc, global);
+          (void)flat;
           continue;
         }
-        for (OpOperand &use : ret->getOpOperands())
-          if (use.get() == r)
-            address[r] = loadSlot(outputs, use.getOperandNumber());
+        if (auto reshape = dyn_cast<ReshapeOp>(op)) {
+          address[reshape] = address.lookup(reshape.getInput());
+          continue;
+        }
+        if (auto ifOp = dyn_cast<IfOp>(op)) {
+          Value condition = address.lookup(ifOp.getCondition());
+          if (!condition)
+            return ifOp.emitError("the condition has no address");
+          Value byte = LLVM::LoadOp::create(hb, loc, b.getI8Type(), condition);
+          Value zero = LLVM::ConstantOp::create(hb, loc, b.getI8Type(), hb.getI8IntegerAttr(0));
+          Value taken = LLVM::ICmpOp::create(hb, loc, LLVM::ICmpPredicate::ne, byte, zero);
+          auto *thenBlock = new Block(), *elseBlock = new Block(), *merge = new Block();
+          for (Value r : ifOp.getResults())
+            merge->addArgument(ptr, r.getLoc());
+          for (Block *blk : {thenBlock, elseBlock, merge})
+            host.getBody().getBlocks().insert(Region::iterator(exit), blk);
+          cf::CondBranchOp::create(hb, loc, taken, thenBlock, ValueRange{}, elseBlock,
+                                   ValueRange{});
+          for (auto [region, start] : {std::pair{&ifOp.getThenRegion(), thenBlock},
+                                       std::pair{&ifOp.getElseRegion(), elseBlock}}) {
+            hb.setInsertionPointToStart(start);
+            if (failed(emitBlock(region->front())))
+              return failure();
+            SmallVector<Value> yielded;
+            for (Value v : cast<YieldOp>(region->front().getTerminator()).getValues())
+              yielded.push_back(address.lookup(v));
+            if (llvm::any_of(yielded, [](Value v) { return !v; }))
+              return ifOp.emitError("a yielded value has no address");
+            cf::BranchOp::create(hb, loc, merge, yielded);
+          }
+          hb.setInsertionPointToStart(merge);
+          for (auto [r, arg] : llvm::zip(ifOp.getResults(), merge->getArguments()))
+            address[r] = arg;
+          continue;
+        }
+        if (auto trap = dyn_cast<TrapOp>(op)) {
+          // The message goes through "%s": it is data, never a format.
+          auto statusCreate = module.lookupSymbol<LLVM::LLVMFuncOp>("weft_status_create");
+          if (!statusCreate) {
+            OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
+            statusCreate = LLVM::LLVMFuncOp::create(
+                mb, loc, "weft_status_create",
+                LLVM::LLVMFunctionType::get(ptr, {b.getI32Type(), ptr}, /*isVarArg=*/true));
+          }
+          std::string suffix = std::to_string(trapIndex++);
+          Value format = LLVM::createGlobalString(loc, hb, "__weft_trap_format_" + suffix,
+                                                  StringRef("%s", 3), LLVM::Linkage::Private);
+          std::string text = trap.getMessage().str();
+          text.push_back('\0');
+          Value message = LLVM::createGlobalString(loc, hb, "__weft_trap_message_" + suffix, text,
+                                                   LLVM::Linkage::Private);
+          Value code = LLVM::ConstantOp::create(hb, loc, b.getI32Type(),
+                                                hb.getI32IntegerAttr(1 /*WEFT_INVALID_ARGUMENT*/));
+          Value status =
+              LLVM::CallOp::create(hb, loc, statusCreate, ValueRange{code, format, message})
+                  .getResult();
+          cf::BranchOp::create(hb, loc, exit, ValueRange{status});
+          // What follows in the region is never reached.
+          Block *dead = new Block();
+          host.getBody().getBlocks().insert(Region::iterator(exit), dead);
+          hb.setInsertionPointToStart(dead);
+          Value null = LLVM::ZeroOp::create(hb, loc, ptr);
+          for (Value r : trap.getResults())
+            address[r] = null;
+          continue;
+        }
+        auto call = dyn_cast<DispatchCallOp>(op);
+        if (!call) {
+          if (&op == ret.getOperation() || isa<YieldOp>(op))
+            continue;
+          return op.emitError("unexpected op in the planned entry function");
+        }
+        auto offsets = call->getAttrOfType<DenseI64ArrayAttr>(kResultOffsetsAttr);
+        if (!offsets) {
+          return call.emitError("dispatch has no memory plan (run weft-plan-memory)");
+        }
+        for (auto [r, off] : llvm::zip(call.getResults(), offsets.asArrayRef())) {
+          if (off >= 0) {
+            // A GEPArg constant holds only 29 bits (offsets below 256 MiB);
+            // larger arenas need the offset as an i64 value.
+            Value offset = LLVM::ConstantOp::create(hb, loc, i64, hb.getI64IntegerAttr(off));
+            address[r] = LLVM::GEPOp::create(hb, loc, ptr, b.getI8Type(), arena,
+                                             ArrayRef<LLVM::GEPArg>{offset});
+            continue;
+          }
+          for (OpOperand &use : ret->getOpOperands())
+            if (use.get() == r)
+              address[r] = loadSlot(outputs, use.getOperandNumber());
+        }
+        SmallVector<Value> bindings;
+        for (Value v : call.getInputs())
+          bindings.push_back(address.lookup(v));
+        for (Value v : call.getResults())
+          bindings.push_back(address.lookup(v));
+        auto calleeFn = module.lookupSymbol<func::FuncOp>(call.getCallee());
+        if (calleeFn && calleeFn->hasAttr(kScratchSizeAttr))
+          bindings.push_back(scratch);
+        if (llvm::any_of(bindings, [](Value v) { return !v; })) {
+          return call.emitError("a dispatch operand has no address");
+        }
+        Value one = LLVM::ConstantOp::create(hb, loc, i64, hb.getI64IntegerAttr(1));
+        auto arrTy = LLVM::LLVMArrayType::get(ptr, bindings.size());
+        Value array = LLVM::AllocaOp::create(hb, loc, ptr, arrTy, one, 8);
+        for (auto [i, v] : llvm::enumerate(bindings)) {
+          Value slot =
+              LLVM::GEPOp::create(hb, loc, ptr, ptr, array, ArrayRef<LLVM::GEPArg>{(int32_t)i});
+          LLVM::StoreOp::create(hb, loc, v, slot);
+        }
+        auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
+        auto count = callee->getAttrOfType<IntegerAttr>(kWorkgroupCountAttr);
+        func::FuncOp wrapper = wrappers.lookup(call.getCallee());
+        Value fnRef = func::ConstantOp::create(hb, loc, wrapper.getFunctionType(),
+                                               SymbolRefAttr::get(wrapper.getSymNameAttr()));
+        Value fnPtr =
+            UnrealizedConversionCastOp::create(hb, loc, TypeRange{ptr}, fnRef).getResult(0);
+        Value wgCount = LLVM::ConstantOp::create(hb, loc, i64,
+                                                 hb.getI64IntegerAttr(count ? count.getInt() : 1));
+        Value status = LLVM::CallOp::create(hb, loc, runtimeDispatch,
+                                            ValueRange{device, fnPtr, array, wgCount})
+                           .getResult();
+        Value null = LLVM::ZeroOp::create(hb, loc, ptr);
+        Value failed = LLVM::ICmpOp::create(hb, loc, LLVM::ICmpPredicate::ne, status, null);
+        Block *next = new Block();
+        host.getBody().getBlocks().insert(Region::iterator(exit), next);
+        cf::CondBranchOp::create(hb, loc, failed, exit, ValueRange{status}, next, ValueRange{});
+        hb.setInsertionPointToStart(next);
       }
-      SmallVector<Value> bindings;
-      for (Value v : call.getInputs())
-        bindings.push_back(address.lookup(v));
-      for (Value v : call.getResults())
-        bindings.push_back(address.lookup(v));
-      auto calleeFn = module.lookupSymbol<func::FuncOp>(call.getCallee());
-      if (calleeFn && calleeFn->hasAttr(kScratchSizeAttr))
-        bindings.push_back(scratch);
-      if (llvm::any_of(bindings, [](Value v) { return !v; })) {
-        call.emitError("a dispatch operand has no address");
-        return signalPassFailure();
-      }
-      Value one = LLVM::ConstantOp::create(hb, loc, i64, hb.getI64IntegerAttr(1));
-      auto arrTy = LLVM::LLVMArrayType::get(ptr, bindings.size());
-      Value array = LLVM::AllocaOp::create(hb, loc, ptr, arrTy, one, 8);
-      for (auto [i, v] : llvm::enumerate(bindings)) {
-        Value slot = LLVM::GEPOp::create(hb, loc, ptr, ptr, array,
-                                         ArrayRef<LLVM::GEPArg>{(int32_t)i});
-        LLVM::StoreOp::create(hb, loc, v, slot);
-      }
-      auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
-      auto count = callee->getAttrOfType<IntegerAttr>(kWorkgroupCountAttr);
-      func::FuncOp wrapper = wrappers.lookup(call.getCallee());
-      Value fnRef = func::ConstantOp::create(hb, loc, wrapper.getFunctionType(),
-                                             SymbolRefAttr::get(wrapper.getSymNameAttr()));
-      Value fnPtr = UnrealizedConversionCastOp::create(hb, loc, TypeRange{ptr}, fnRef)
-                        .getResult(0);
-      Value wgCount = LLVM::ConstantOp::create(
-          hb, loc, i64, hb.getI64IntegerAttr(count ? count.getInt() : 1));
-      Value status = LLVM::CallOp::create(hb, loc, runtimeDispatch,
-                                          ValueRange{device, fnPtr, array, wgCount})
-                         .getResult();
-      Value null = LLVM::ZeroOp::create(hb, loc, ptr);
-      Value failed = LLVM::ICmpOp::create(hb, loc, LLVM::ICmpPredicate::ne, status, null);
-      Block *next = new Block();
-      host.getBody().getBlocks().insert(Region::iterator(exit), next);
-      cf::CondBranchOp::create(hb, loc, failed, exit, ValueRange{status}, next, ValueRange{});
-      hb.setInsertionPointToStart(next);
-    }
+      return success();
+    };
+    if (failed(emitBlock(body)))
+      return signalPassFailure();
     Value null = LLVM::ZeroOp::create(hb, loc, ptr);
     cf::BranchOp::create(hb, loc, exit, ValueRange{null});
 

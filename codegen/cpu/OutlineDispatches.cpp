@@ -59,6 +59,24 @@ tensor::EmptyOp findSeed(Value v, Operation *&reshape, OpOperand *&use) {
   return nullptr;
 }
 
+/// The destination operand at the root of `v`'s destination chain when
+/// that root is the tensor of one of `entry`'s first `numInputs` arguments
+/// (a dispatch input); null otherwise.
+OpOperand *inputRootedInit(Value v, Block *entry, unsigned numInputs) {
+  OpOperand *use = nullptr;
+  while (auto dps = v.getDefiningOp<DestinationStyleOpInterface>()) {
+    use = dps.getTiedOpOperand(cast<OpResult>(v));
+    v = use->get();
+  }
+  auto root = v.getDefiningOp<bufferization::ToTensorOp>();
+  if (!use || !root)
+    return nullptr;
+  auto arg = dyn_cast<BlockArgument>(root.getBuffer());
+  if (!arg || arg.getOwner() != entry || arg.getArgNumber() >= numInputs)
+    return nullptr;
+  return use;
+}
+
 struct OutlineDispatchesPass : weft::cpu::impl::OutlineDispatchesBase<OutlineDispatchesPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -123,6 +141,22 @@ struct OutlineDispatchesPass : weft::cpu::impl::OutlineDispatchesBase<OutlineDis
           seed.replaceAllUsesWith(dest);
         if (seed->use_empty())
           seed.erase();
+      }
+      else if (OpOperand *init = inputRootedInit(result, entry, numIn)) {
+        // The computation starts from an input's values (Gemm's C of the
+        // output's shape accumulated in place). The input is read-only, and
+        // a private copy would be made by every workgroup and copied out
+        // whole, each overwriting the others' tiles. Copy the input into
+        // the output buffer instead, as a destination op that workgroup
+        // tiling fuses: each workgroup copies its own tile.
+        Operation *user = init->getOwner();
+        OpBuilder cb(user);
+        Value dest = bufferization::ToTensorOp::create(
+            cb, user->getLoc(), init->get().getType(), out, /*restrict=*/true,
+            /*writable=*/true);
+        Value copied = linalg::CopyOp::create(cb, user->getLoc(), init->get(), dest)
+                           .getResult(0);
+        init->set(copied);
       }
       auto mat = bufferization::MaterializeInDestinationOp::create(b, loc, result, out);
       mat.setRestrict(true);

@@ -4,8 +4,9 @@
 // values stay visible. A condition known at compile time (a constant, or
 // computed from one, or from an input pinned with --input-value) imports
 // only the branch it takes. A condition known only at run time imports
-// both branches and selects each output with weft.where: both are computed,
-// so the branches must give outputs of one type.
+// each branch into a region of a weft.if; the host program reads the
+// condition and runs one region. Shapes are static, so the branches must
+// give outputs of one type.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/import/ImportContext.h"
@@ -58,33 +59,94 @@ LogicalResult convertIf(ImportContext &ctx, const Node &node, int64_t) {
     return success();
   }
 
-  auto thenOuts = ctx.importSubgraph(*thenGraph, "then_branch");
-  if (failed(thenOuts))
-    return failure();
-  auto elseOuts = ctx.importSubgraph(*elseGraph, "else_branch");
-  if (failed(elseOuts))
-    return failure();
-  auto scalar = ctx.reshape(*cond, {});
-  if (failed(scalar))
-    return failure();
+  // A run-time condition: each branch is imported into a region of a
+  // weft.if, and the host program runs one of them.
+  OpBuilder &b = ctx.getBuilder();
+  auto branches = IfOp::create(b, ctx.getLoc(), TypeRange{}, *cond);
+  SmallVector<SmallVector<Value>> outs;
+  // A branch that cannot be compiled for the static shapes (a model's 8 kHz
+  // path fed the 16 kHz window) is kept as a run-time error, as onnxruntime
+  // fails it only when taken; the error text is the compiler's.
+  SmallVector<std::string> why(2);
+  for (auto [i, graph, region, what] :
+       {std::tuple{0, thenGraph, &branches.getThenRegion(), "then_branch"},
+        std::tuple{1, elseGraph, &branches.getElseRegion(), "else_branch"}}) {
+    OpBuilder::InsertionGuard guard(b);
+    Block *block = &region->emplaceBlock();
+    b.setInsertionPointToStart(block);
+    FailureOr<SmallVector<Value>> values = failure();
+    {
+      ScopedDiagnosticHandler capture(ctx.getContext(), [&, i = i](Diagnostic &d) {
+        if (d.getSeverity() != DiagnosticSeverity::Error)
+          return failure();
+        if (why[i].empty())
+          why[i] = d.str();
+        return success();
+      });
+      values = ctx.importSubgraph(*graph, what);
+    }
+    if (failed(values)) {
+      if (why[i].empty())
+        why[i] = "it cannot be compiled";
+      ctx.clearAttributeError();
+      while (!block->empty()) {
+        block->back().dropAllUses();
+        block->back().erase();
+      }
+      outs.emplace_back();
+      continue;
+    }
+    outs.push_back(*values);
+  }
+  if (!why[0].empty() && !why[1].empty()) {
+    branches.erase();
+    return ctx.fail("neither branch can be compiled for these shapes: then_branch: " + why[0] +
+                    "; else_branch: " + why[1]);
+  }
+  for (int i : {0, 1}) {
+    if (why[i].empty())
+      continue;
+    Region &region = i == 0 ? branches.getThenRegion() : branches.getElseRegion();
+    std::string message = "the " + std::string(i == 0 ? "then_branch" : "else_branch") +
+                          " of If node '" + ctx.getNodeName().str() +
+                          "' cannot run with the shapes this model was compiled for: " + why[i];
+    mlir::emitWarning(ctx.getLoc(), message + " (taking it at run time returns this error)");
+    SmallVector<Type> types;
+    for (Value v : outs[1 - i])
+      types.push_back(v.getType());
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&region.front());
+    auto trap = TrapOp::create(b, ctx.getLoc(), types, b.getStringAttr(message));
+    outs[i].assign(trap.getResults().begin(), trap.getResults().end());
+  }
+  SmallVector<Type> types;
   for (int i = 0; i < node.output_size(); ++i) {
-    Value t = (*thenOuts)[i], e = (*elseOuts)[i];
-    if (t.getType() != e.getType()) {
+    Type t = outs[0][i].getType(), e = outs[1][i].getType();
+    if (t != e) {
       std::string hint;
       if (auto input = ImportContext::modelInputFeeding(*cond))
-        hint = "; or compile for one value of it with --input-value " + *input +
-               "=FILE.pb (a serialized TensorProto)";
-      return ctx.fail("output #" + Twine(i) + " is '" + typeText(t.getType()) +
-                      "' in then_branch and '" + typeText(e.getType()) +
-                      "' in else_branch: with a condition known only at run time, Weft "
-                      "computes both branches and selects, which needs outputs of one type" +
+        hint = "; compile for one value of the condition's input with --input-value " +
+               *input + "=FILE.pb (a serialized TensorProto)";
+      branches.erase();
+      return ctx.fail("output #" + Twine(i) + " is '" + typeText(t) + "' in then_branch and '" +
+                      typeText(e) + "' in else_branch: Weft compiles static shapes, so both "
+                      "branches of an If decided at run time must give outputs of one type" +
                       hint);
     }
-    auto picked = ctx.createInferred<WhereOp>(*scalar, t, e);
-    if (failed(picked))
-      return failure();
-    ctx.setOutput(node, i, *picked);
+    types.push_back(t);
   }
+  auto ifOp = IfOp::create(b, ctx.getLoc(), types, *cond);
+  for (auto [from, to, values] :
+       {std::tuple{&branches.getThenRegion(), &ifOp.getThenRegion(), &outs[0]},
+        std::tuple{&branches.getElseRegion(), &ifOp.getElseRegion(), &outs[1]}}) {
+    to->takeBody(*from);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToEnd(&to->front());
+    YieldOp::create(b, ctx.getLoc(), *values);
+  }
+  branches.erase();
+  for (auto [i, r] : llvm::enumerate(ifOp.getResults()))
+    ctx.setOutput(node, i, r);
   return success();
 }
 

@@ -658,6 +658,15 @@ LogicalResult convertNot(ImportContext &ctx, const Node &node, int64_t) {
     return failure();
   if (!ImportContext::typeOf(*x).getElementType().isInteger(1))
     return ctx.fail("Not needs a bool input");
+  // Conditions computed from shapes (If(Not(Equal(rank, 2)))) fold.
+  if (auto a = ImportContext::getConstantValue(*x);
+      a && a.getNumElements() <= ImportContext::kFoldLimit) {
+    SmallVector<bool> flipped;
+    for (bool v : a.getValues<bool>())
+      flipped.push_back(!v);
+    ctx.setOutput(node, 0, ctx.constant(DenseElementsAttr::get(a.getType(), flipped)));
+    return success();
+  }
   ctx.setOutput(node, 0, ctx.create<NotOp>(*x));
   return success();
 }

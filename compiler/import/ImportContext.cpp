@@ -8,8 +8,10 @@
 #include "compiler/import/ImportContext.h"
 #include "llvm/ADT/SmallPtrSet.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <cstring>
@@ -282,6 +284,16 @@ FailureOr<Value> ImportContext::lookup(StringRef name) {
                                    ("initializer '" + name + "'").str());
     if (failed(attr))
       return failure();
+    // At the top of the function: the first use may sit in a region (a
+    // branch of a run-time If) that later uses cannot see into.
+    OpBuilder::InsertionGuard guard(builder);
+    Operation *scope = builder.getInsertionBlock()->getParentOp();
+    if (scope && !isa<func::FuncOp>(scope)) {
+      while (scope && !isa<func::FuncOp>(scope))
+        scope = scope->getParentOp();
+      if (scope)
+        builder.setInsertionPointToStart(&cast<func::FuncOp>(scope).getBody().front());
+    }
     Value v = ConstantOp::create(builder, initLoc, *attr).getResult();
     values[name] = v;
     return v;
@@ -619,7 +631,36 @@ FailureOr<Value> ImportContext::finishInferred(Operation *op) {
     if (auto rt = dyn_cast<RankedTensorType>(t))
       if (failed(checkShape(rt.getShape(), "the result")))
         return failure();
+  if (auto folded = foldSmallConstant(op))
+    return folded;
   return op->getResult(0);
+}
+
+Value ImportContext::foldSmallConstant(Operation *op) {
+  // Only single-result ops on small constants: shape computations (pads
+  // built by Concat/Reshape/Slice/Transpose chains, scales, axes) must be
+  // constants by the time a later converter reads them.
+  if (op->getNumResults() != 1)
+    return {};
+  auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!type || !type.hasStaticShape() || type.getNumElements() > kFoldLimit)
+    return {};
+  SmallVector<Attribute> operands;
+  for (Value v : op->getOperands()) {
+    auto attr = getConstantValue(v);
+    if (!attr || (!attr.isSplat() && attr.getNumElements() > kFoldLimit))
+      return {};
+    operands.push_back(attr);
+  }
+  SmallVector<OpFoldResult, 1> results;
+  if (failed(op->fold(operands, results)) || results.size() != 1)
+    return {};
+  auto attr = dyn_cast_or_null<DenseElementsAttr>(
+      dyn_cast_if_present<Attribute>(results[0]));
+  if (!attr || attr.getType() != type)
+    return {};
+  op->erase();
+  return constant(attr);
 }
 
 LogicalResult ImportContext::checkShape(ArrayRef<int64_t> shape,
@@ -694,6 +735,28 @@ FailureOr<SmallVector<Value>> ImportContext::importSubgraph(const onnx::GraphPro
     opType = parentType;
     loc = parentLoc;
   };
+  // A subgraph's names are its own: they leave scope with it (a run-time
+  // If's branches live in regions that the rest of the graph cannot see).
+  auto savedValues = values;
+  auto savedLazy = lazyInitializers;
+  auto savedUnproduced = unproduced;
+  auto leaveScope = [&] {
+    // Outer initializers first used here were built at the function's top:
+    // they stay defined.
+    for (const auto &entry : savedLazy)
+      if (!savedValues.count(entry.getKey()))
+        if (auto it = values.find(entry.getKey()); it != values.end())
+          savedValues[entry.getKey()] = it->second;
+    values = std::move(savedValues);
+    lazyInitializers = std::move(savedLazy);
+    unproduced = std::move(savedUnproduced);
+  };
+  // On every exit, failures included: a caller may go on (a branch that
+  // cannot be compiled for these shapes becomes a run-time error).
+  auto exitScope = llvm::make_scope_exit([&] {
+    leaveScope();
+    restore();
+  });
   for (const auto &init : graph.initializer())
     if (!isDefined(init.name()))
       addLazyInitializer(init.name(), &init);

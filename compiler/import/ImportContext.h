@@ -105,6 +105,9 @@ public:
   mlir::LogicalResult fail(const llvm::Twine &reason);
   /// True once an attribute getter met a malformed attribute (and reported it).
   bool hadAttributeError() const { return attributeError; }
+  /// Forgets an attribute error reported while importing a subgraph that
+  /// the caller replaces (a branch compiled as a run-time error).
+  void clearAttributeError() { attributeError = false; }
 
   //===--------------------------------------------------------------------===//
   // Values
@@ -265,6 +268,9 @@ public:
 private:
   mlir::Type placeholderType();
   mlir::FailureOr<mlir::Value> finishInferred(mlir::Operation *op);
+  /// Replaces `op` by a weft.constant when its operands are small constants
+  /// and its folder computes the result; null (and `op` kept) otherwise.
+  mlir::Value foldSmallConstant(mlir::Operation *op);
   void attrError(const llvm::Twine &message);
 
   mlir::OpBuilder &builder;

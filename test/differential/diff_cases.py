@@ -348,7 +348,12 @@ def gen_matmul(g):
             ("c_1xn", {}, (3, 4), (4, 5), (1, 5)), ("c_mx1", {}, (3, 4), (4, 5), (3, 1)),
             ("beta0_c", {"beta": 0.0}, (3, 4), (4, 5), (3, 5)),
             ("alpha0", {"alpha": 0.0}, (3, 4), (4, 5), (3, 5)),
-            ("large_transB_c", {"transB": 1}, (13, 40), (17, 40), (17,))]
+            ("large_transB_c", {"transB": 1}, (13, 40), (17, 40), (17,)),
+            # A C of the output's shape, large enough to be split into
+            # workgroups (an LSTM cell's h @ R + x @ W): each workgroup must
+            # start from its own tile of C.
+            ("c_mn_workgroups", {}, (1, 128), (128, 512), (1, 512)),
+            ("c_mn_workgroups_4rows", {"transB": 1}, (4, 64), (256, 64), (4, 256))]
     for d in ["f32", "f64", "f16", "i32", "i64", "u32", "u64"]:
         dom = "mod" if dt(d).is_int else "finite"
         for tag, attrs, sa, sb, sc in (gemm if d == "f32" else gemm[:5]):

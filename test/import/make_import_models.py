@@ -327,7 +327,34 @@ def if_models():
                             else_branch=branch("else", "NonZero", "e"))
     models["if_unsupported.onnx"] = model([node], [tensor("c", TensorProto.BOOL, []),
                                                    tensor("x", F32, [4])], [tensor("y", F32, [4])])
+    # An else branch that cannot run with x's static shape (4 elements do
+    # not reshape to 3), as a model's 8 kHz path fed a 16 kHz window: it
+    # compiles to a run-time error; the then branch runs.
+    bad = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "three"], ["r"], name="else_reshape"),
+         helper.make_node("Pad", ["r", "pads"], ["e"], name="else_pad")], "else", [],
+        [helper.make_tensor_value_info("e", F32, None)],
+        initializer=[numpy_helper.from_array(np.array([3], np.int64), "three"),
+                     numpy_helper.from_array(np.array([0, 1], np.int64), "pads")])
+    node = helper.make_node("If", ["c"], ["y"], name="branch",
+                            then_branch=branch("then", "Relu", "t"), else_branch=bad)
+    models["if_trap.onnx"] = model([node], [tensor("c", TensorProto.BOOL, []),
+                                            tensor("x", F32, [4])], [tensor("y", F32, [4])])
     return models
+
+
+def write_if_data(outdir):
+    """Inputs for if_trap.onnx: a set taking the then branch (with its
+    expected output) and one taking the else branch."""
+    x = np.array([-1.0, 2.0, -3.0, 4.0], np.float32)
+    for tag, cond in [("if_then", True), ("if_else", False)]:
+        d = os.path.join(outdir, tag)
+        os.makedirs(d, exist_ok=True)
+        for i, t in enumerate([np.array(cond), x]):
+            with open(os.path.join(d, f"input_{i}.pb"), "wb") as f:
+                f.write(numpy_helper.from_array(t).SerializeToString())
+        with open(os.path.join(d, "output_0.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(np.maximum(x, 0)).SerializeToString())
 
 
 def old_unsupported():
@@ -420,6 +447,7 @@ def main():
     save(outdir, "shapeless_output.onnx", shapeless_output())
     for name, m in if_models().items():
         save(outdir, name, m)
+    write_if_data(outdir)
     save(outdir, "old_unsupported.onnx", old_unsupported())
     for name, m in refused().items():
         save(outdir, name, m)

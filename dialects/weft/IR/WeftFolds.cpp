@@ -124,9 +124,31 @@ OpFoldResult MinOp::fold(FoldAdaptor a) {
   return {};
 }
 OpFoldResult PReluOp::fold(FoldAdaptor) { return {}; }
-OpFoldResult AndOp::fold(FoldAdaptor) { return {}; }
-OpFoldResult OrOp::fold(FoldAdaptor) { return {}; }
-OpFoldResult XorOp::fold(FoldAdaptor) { return {}; }
+// Bitwise ops on integer (and bool) constants of the result's type; shape
+// conditions such as And(Equal(...), Not(...)) fold before If reads them.
+template <typename Fn>
+static OpFoldResult foldIntBinary(Operation *op, ArrayRef<Attribute> operands, Fn &&fn) {
+  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+  auto lhs = dyn_cast_or_null<DenseIntElementsAttr>(operands[0]);
+  auto rhs = dyn_cast_or_null<DenseIntElementsAttr>(operands[1]);
+  if (!lhs || !rhs || lhs.getType() != resultType || rhs.getType() != resultType ||
+      resultType.getNumElements() > (1 << 16))
+    return {};
+  SmallVector<APInt> out;
+  for (auto [l, r] : llvm::zip(lhs.getValues<APInt>(), rhs.getValues<APInt>()))
+    out.push_back(fn(l, r));
+  return DenseElementsAttr::get(resultType, out);
+}
+
+OpFoldResult AndOp::fold(FoldAdaptor a) {
+  return foldIntBinary(*this, a.getOperands(), [](const APInt &l, const APInt &r) { return l & r; });
+}
+OpFoldResult OrOp::fold(FoldAdaptor a) {
+  return foldIntBinary(*this, a.getOperands(), [](const APInt &l, const APInt &r) { return l | r; });
+}
+OpFoldResult XorOp::fold(FoldAdaptor a) {
+  return foldIntBinary(*this, a.getOperands(), [](const APInt &l, const APInt &r) { return l ^ r; });
+}
 OpFoldResult ModOp::fold(FoldAdaptor) { return {}; }
 OpFoldResult FModOp::fold(FoldAdaptor) { return {}; }
 OpFoldResult ShlOp::fold(FoldAdaptor) { return {}; }

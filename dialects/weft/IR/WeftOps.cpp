@@ -10,6 +10,8 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
 
@@ -814,6 +816,46 @@ LogicalResult DispatchOp::verify() {
   if (yield.getValues().getTypes() != getResultTypes())
     return emitOpError("yielded types must match the results");
   return success();
+}
+
+LogicalResult IfOp::verify() {
+  auto ct = cast<RankedTensorType>(getCondition().getType());
+  if (!ct.getElementType().isInteger(1) || !ct.hasStaticShape() ||
+      ct.getNumElements() != 1)
+    return emitOpError("condition must be a tensor holding one i1, got ") << ct;
+  for (Region *region : {&getThenRegion(), &getElseRegion()}) {
+    auto yield = dyn_cast<YieldOp>(region->front().getTerminator());
+    if (!yield)
+      return emitOpError("each region must end in weft.yield");
+    if (yield.getValues().getTypes() != getResultTypes())
+      return emitOpError("yielded types must match the results");
+  }
+  return success();
+}
+
+namespace {
+/// A condition that became a constant (after folding) keeps one region:
+/// its ops move before the if, which is replaced by the yielded values.
+struct InlineConstantIf : OpRewritePattern<IfOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(IfOp op, PatternRewriter &rewriter) const override {
+    DenseElementsAttr cond;
+    if (!matchPattern(op.getCondition(), m_Constant(&cond)))
+      return failure();
+    bool taken = *cond.getValues<bool>().begin();
+    Block &block = (taken ? op.getThenRegion() : op.getElseRegion()).front();
+    auto yield = cast<YieldOp>(block.getTerminator());
+    SmallVector<Value> values(yield.getValues());
+    rewriter.eraseOp(yield);
+    rewriter.inlineBlockBefore(&block, op);
+    rewriter.replaceOp(op, values);
+    return success();
+  }
+};
+} // namespace
+
+void IfOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {
+  results.add<InlineConstantIf>(ctx);
 }
 
 #define GET_OP_CLASSES

@@ -571,9 +571,54 @@ def Weft_DispatchOp : Weft_Op<"dispatch", [IsolatedFromAbove,
                                  "mlir::ValueRange":$inputs)>];
 }
 
+def Weft_IfOp : Weft_Op<"if", [RecursiveMemoryEffects, NoRegionArguments]> {
+  let summary = "Host-level branch on a boolean computed at run time";
+  let description = [{
+    ONNX `If` whose condition is known only at run time. The host program
+    reads the one-element bool `condition` and runs the dispatches of one
+    region; values defined above stay visible in both. Each region ends in
+    `weft.yield`; a result is the address of the taken region's yielded
+    value (no copy), so both regions must yield the result types. Memory
+    planning gives the two regions' tensors overlapping arena space, since
+    only one runs.
+
+    ```mlir
+    %r = weft.if %c : tensor<i1> -> tensor<4xf32> {
+      %0 = weft.neg %x : (tensor<4xf32>) -> tensor<4xf32>
+      weft.yield %0 : tensor<4xf32>
+    } else {
+      weft.yield %x : tensor<4xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Weft_Tensor:$condition);
+  let results = (outs Variadic<Weft_Tensor>:$results);
+  let regions = (region SizedRegion<1>:$thenRegion, SizedRegion<1>:$elseRegion);
+  let assemblyFormat = [{
+    $condition attr-dict `:` type($condition) (`->` type($results)^)?
+    $thenRegion `else` $elseRegion
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+def Weft_TrapOp : Weft_Op<"trap"> {
+  let summary = "Fails the run with a message (host-level)";
+  let description = [{
+    Stands for a region of a `weft.if` that cannot be compiled for the
+    model's static shapes (onnxruntime fails the same branch when it runs).
+    When the host program reaches it, the run returns WEFT_INVALID_ARGUMENT
+    with `message`; its results exist only so that the region can yield and
+    are never read.
+  }];
+  let arguments = (ins StrAttr:$message);
+  let results = (outs Variadic<Weft_Tensor>:$results);
+  let assemblyFormat = "$message attr-dict (`:` type($results)^)?";
+}
+
 def Weft_YieldOp : Weft_Op<"yield", [Pure, Terminator, ReturnLike,
-    HasParent<"DispatchOp">]> {
-  let summary = "Ends a dispatch region and names its results";
+    ParentOneOf<["DispatchOp", "IfOp"]>]> {
+  let summary = "Ends a dispatch or if region and names its results";
   let arguments = (ins Variadic<Weft_Tensor>:$values);
   let assemblyFormat = "($values^ `:` type($values))? attr-dict";
   let builders = [OpBuilder<(ins), [{ (void)$_state; }]>];

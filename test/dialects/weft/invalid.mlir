@@ -603,7 +603,7 @@ func.func @dispatch_isolated(%x: tensor<4xf32>) {
 // -----
 
 func.func @yield_outside_dispatch(%x: tensor<4xf32>) {
-  // expected-error @below {{'weft.yield' op expects parent op 'weft.dispatch'}}
+  // expected-error @below {{'weft.yield' op expects parent op to be one of 'weft.dispatch, weft.if'}}
   weft.yield %x : tensor<4xf32>
 }
 
