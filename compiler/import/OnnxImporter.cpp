@@ -562,7 +562,9 @@ Importer::inputType(const onnx::ValueInfoProto &info, std::string &unpinned) {
   std::string missing;
   for (int i = 0; i < rank; ++i) {
     const auto &dim = tt.shape().dim(i);
-    if (dim.has_dim_value()) {
+    // -1 is how some exporters (older Paddle2ONNX) write a dynamic
+    // dimension: onnxruntime reads it as unknown, and so does Weft.
+    if (dim.has_dim_value() && dim.dim_value() != -1) {
       if (dim.dim_value() < 0) {
         error() << "input '" << name << "' has negative dimension "
                 << dim.dim_value();
@@ -634,8 +636,11 @@ LogicalResult Importer::checkOutputType(const onnx::ValueInfoProto &info,
     return success();
   SmallVector<int64_t> declared;
   for (const auto &dim : tt.shape().dim()) {
-    if (!dim.has_dim_value())
-      return success(); // Not fully static: nothing to compare.
+    // Not fully static (a named dim, or -1 as older exporters write a
+    // dynamic one, with the other dims often those of the export's sample):
+    // nothing to compare.
+    if (!dim.has_dim_value() || dim.dim_value() == -1)
+      return success();
     declared.push_back(dim.dim_value());
   }
   if (ArrayRef<int64_t>(declared) != actual.getShape()) {

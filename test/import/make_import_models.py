@@ -91,6 +91,17 @@ def symbolic():
                  [tensor("y", F32, ["batch", 4])])
 
 
+def minus_one_dims():
+    """Dynamic dims written as -1 (older Paddle2ONNX exports): the input's is
+    unknown, and the output declares -1 beside a dim from the export's own
+    sample (16) that the pinned shape does not give: onnxruntime only warns."""
+    x = helper.make_tensor_value_info("x", F32, [1, 8])
+    x.type.tensor_type.shape.dim[0].dim_value = -1
+    y = helper.make_tensor_value_info("y", F32, [1, 16])
+    y.type.tensor_type.shape.dim[0].dim_value = -1
+    return model([helper.make_node("Relu", ["x"], ["y"], name="relu")], [x], [y])
+
+
 def dynamic_inputs():
     """Inputs with an unnamed dimension, a named one, and a name holding ':'
     and '='; 'shape' feeds a Reshape, so it must be known when compiling."""
@@ -415,6 +426,7 @@ def main():
     save(outdir, "unsupported.onnx", unsupported())
     save(outdir, "symbolic.onnx", symbolic())
     save(outdir, "dynamic_inputs.onnx", dynamic_inputs())
+    save(outdir, "minus_one_dims.onnx", minus_one_dims())
     save(outdir, "resize_nearest.onnx", resize("nearest"))
     save(outdir, "resize_linear.onnx", resize("linear"))
     save(outdir, "conv_transpose.onnx", conv_transpose())
