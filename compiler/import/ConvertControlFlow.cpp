@@ -1,4 +1,4 @@
-//===- ConvertControlFlow.cpp - ONNX If -> weft ----------------------------===//
+//===- ConvertControlFlow.cpp - ONNX If, Loop, Scan -> weft ----------------===//
 //
 // If's branches are subgraphs imported inline, where the outer scope's
 // values stay visible. A condition known at compile time (a constant, or
@@ -7,6 +7,10 @@
 // each branch into a region of a weft.if; the host program reads the
 // condition and runs one region. Shapes are static, so the branches must
 // give outputs of one type.
+//
+// Loop and Scan unroll at compile time (a copy of the body per iteration,
+// at most kMaxUnrolled): Loop's trip count and condition must fold to
+// constants; Scan's length is the scan axis's static size.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/import/ImportContext.h"
@@ -150,6 +154,227 @@ LogicalResult convertIf(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
+// Loops run at compile time: Loop and Scan unroll, one copy of the body per
+// iteration, like the recurrent layers. This bounds the copies.
+constexpr int64_t kMaxUnrolled = 1024;
+
+/// `parts` (each of one shape) stacked along a new `axis` (reversed when
+/// `reverse`); null when `parts` is empty.
+FailureOr<Value> stack(ImportContext &ctx, ArrayRef<Value> parts, int64_t axis, bool reverse) {
+  if (parts.empty())
+    return ctx.fail("a scan output of zero iterations has no element shape");
+  SmallVector<Value> shaped;
+  for (Value v : parts) {
+    auto shape = llvm::to_vector(ImportContext::typeOf(v).getShape());
+    if (parts.front().getType() != v.getType())
+      return ctx.fail("a scan output changes type between iterations ('" +
+                      typeText(parts.front().getType()) + "', then '" + typeText(v.getType()) +
+                      "')");
+    if (axis < 0 || axis > (int64_t)shape.size())
+      return ctx.fail("scan output axis " + Twine(axis) + " is out of range for rank " +
+                      Twine(shape.size() + 1));
+    shape.insert(shape.begin() + axis, 1);
+    auto r = ctx.reshape(v, shape);
+    if (failed(r))
+      return failure();
+    shaped.push_back(*r);
+  }
+  if (reverse)
+    std::reverse(shaped.begin(), shaped.end());
+  if (shaped.size() == 1)
+    return shaped[0];
+  return ctx.createInferred<ConcatOp>(ValueRange(shaped), axis);
+}
+
+Value scalarI64(ImportContext &ctx, int64_t v) {
+  auto type = RankedTensorType::get({}, ctx.getBuilder().getI64Type());
+  return ctx.constant(DenseElementsAttr::get(type, ctx.getBuilder().getI64IntegerAttr(v)));
+}
+
+Value scalarBool(ImportContext &ctx, bool v) {
+  auto type = RankedTensorType::get({}, ctx.getBuilder().getI1Type());
+  return ctx.constant(DenseElementsAttr::get(type, v));
+}
+
+LogicalResult convertLoop(ImportContext &ctx, const Node &node, int64_t) {
+  const onnx::GraphProto *body = graphAttr(node, "body");
+  if (!body)
+    return ctx.fail("needs a graph attribute 'body'");
+  int numCarried = node.input_size() - 2;
+  if (numCarried < 0)
+    return ctx.fail("needs the inputs M and cond (either may be empty)");
+  if (body->input_size() != numCarried + 2)
+    return ctx.fail("the body takes " + Twine(body->input_size()) + " inputs, but the node " +
+                    "carries " + Twine(numCarried) + " values (body inputs are the iteration, " +
+                    "the condition and the carried values)");
+  int numScan = body->output_size() - 1 - numCarried;
+  if (numScan < 0 || node.output_size() > numCarried + numScan)
+    return ctx.fail("the body has " + Twine(body->output_size()) + " outputs for " +
+                    Twine(numCarried) + " carried values");
+  // The trip count and the condition decide how many copies of the body
+  // are made, so both must be known here.
+  std::optional<int64_t> trips;
+  if (!node.input(0).empty()) {
+    auto m = ctx.constantElement(node, 0, "M", ctx.getBuilder().getI64Type());
+    if (failed(m))
+      return failure();
+    trips = cast<IntegerAttr>(*m).getInt();
+  }
+  bool keepGoing = true;
+  if (!node.input(1).empty()) {
+    auto c = ctx.constantElement(node, 1, "cond", ctx.getBuilder().getI1Type());
+    if (failed(c))
+      return failure();
+    keepGoing = cast<IntegerAttr>(*c).getValue().getBoolValue();
+  }
+  SmallVector<Value> carried;
+  for (int i = 0; i < numCarried; ++i) {
+    auto v = ctx.input(node, 2 + i);
+    if (failed(v))
+      return failure();
+    carried.push_back(*v);
+  }
+  SmallVector<SmallVector<Value>> scans(numScan);
+  int64_t iteration = 0;
+  for (; keepGoing && (!trips || iteration < *trips); ++iteration) {
+    if (iteration >= kMaxUnrolled)
+      return ctx.fail("runs more than " + Twine(kMaxUnrolled) +
+                      " iterations; Weft unrolls loops at compile time");
+    SmallVector<Value> inputs = {scalarI64(ctx, iteration), scalarBool(ctx, true)};
+    inputs.append(carried);
+    auto outs = ctx.importSubgraph(*body, "body", inputs);
+    if (failed(outs))
+      return failure();
+    auto cond = ImportContext::getConstantValue((*outs)[0]);
+    if (!cond || cond.getNumElements() != 1 || !cond.getElementType().isInteger(1))
+      return ctx.fail("the body's condition output is computed at run time (or is not one "
+                      "bool); Weft unrolls loops at compile time, so it must fold to a "
+                      "constant");
+    keepGoing = *cond.getValues<bool>().begin();
+    for (int i = 0; i < numCarried; ++i)
+      carried[i] = (*outs)[1 + i];
+    for (int k = 0; k < numScan; ++k)
+      scans[k].push_back((*outs)[1 + numCarried + k]);
+  }
+  for (int i = 0; i < numCarried && i < node.output_size(); ++i)
+    ctx.setOutput(node, i, carried[i]);
+  for (int k = 0; k < numScan && numCarried + k < node.output_size(); ++k) {
+    if (!ImportContext::hasOutput(node, numCarried + k))
+      continue;
+    auto stacked = stack(ctx, scans[k], 0, false);
+    if (failed(stacked))
+      return failure();
+    ctx.setOutput(node, numCarried + k, *stacked);
+  }
+  return success();
+}
+
+LogicalResult convertScan(ImportContext &ctx, const Node &node, int64_t) {
+  const onnx::GraphProto *body = graphAttr(node, "body");
+  if (!body)
+    return ctx.fail("needs a graph attribute 'body'");
+  int64_t numScanInputs = ctx.getInt(node, "num_scan_inputs", -1);
+  // Opset 8's batched form (sequence_lens first, a batch axis on every
+  // input) never reaches here: models below opset 11 are converted first.
+  int numInputs = node.input_size();
+  if (numScanInputs < 1 || numScanInputs > numInputs)
+    return ctx.fail("num_scan_inputs must be in [1, " + Twine(numInputs) + "]");
+  int numStates = numInputs - numScanInputs;
+  int numScanOutputs = body->output_size() - numStates;
+  if (numScanOutputs < 0 || body->input_size() != numInputs)
+    return ctx.fail("the body's inputs and outputs do not match the node's states and scans");
+  SmallVector<int64_t> inAxes = ctx.getInts(node, "scan_input_axes",
+                                            SmallVector<int64_t>(numScanInputs, 0));
+  SmallVector<int64_t> inDirs = ctx.getInts(node, "scan_input_directions",
+                                            SmallVector<int64_t>(numScanInputs, 0));
+  SmallVector<int64_t> outAxes = ctx.getInts(node, "scan_output_axes",
+                                             SmallVector<int64_t>(numScanOutputs, 0));
+  SmallVector<int64_t> outDirs = ctx.getInts(node, "scan_output_directions",
+                                             SmallVector<int64_t>(numScanOutputs, 0));
+  if ((int64_t)inAxes.size() != numScanInputs || (int64_t)inDirs.size() != numScanInputs ||
+      (int64_t)outAxes.size() != numScanOutputs || (int64_t)outDirs.size() != numScanOutputs)
+    return ctx.fail("scan axes and directions need one entry per scan input and output");
+  SmallVector<Value> ins;
+  for (int i = 0; i < numInputs; ++i) {
+    auto v = ctx.input(node, i);
+    if (failed(v))
+      return failure();
+    ins.push_back(*v);
+  }
+  // Slices element `index` along `axis` and drops that axis.
+  auto take = [&](Value x, int64_t axis, int64_t index) -> FailureOr<Value> {
+    auto shape = ImportContext::typeOf(x).getShape();
+    SmallVector<int64_t> starts(shape.size(), 0), sizes(shape), steps(shape.size(), 1);
+    starts[axis] = index;
+    sizes[axis] = 1;
+    auto s = ctx.createInferred<SliceOp>(x, starts, sizes, steps);
+    if (failed(s))
+      return failure();
+    SmallVector<int64_t> dropped(shape);
+    dropped.erase(dropped.begin() + axis);
+    return ctx.reshape(*s, dropped);
+  };
+  SmallVector<Value> states(ins.begin(), ins.begin() + numStates),
+      scanIns(ins.begin() + numStates, ins.end());
+  {
+    int64_t length = -1;
+    SmallVector<int64_t> axes;
+    for (int j = 0; j < numScanInputs; ++j) {
+      int64_t rank = ImportContext::typeOf(scanIns[j]).getRank();
+      auto axis = ctx.normalizeAxis(inAxes[j], rank, "scan_input_axes");
+      if (failed(axis))
+        return failure();
+      int64_t len = ImportContext::typeOf(scanIns[j]).getShape()[*axis];
+      if (length >= 0 && len != length)
+        return ctx.fail("scan inputs have different lengths (" + Twine(length) + " and " +
+                        Twine(len) + ")");
+      length = len;
+      axes.push_back(*axis);
+    }
+    if (length > kMaxUnrolled)
+      return ctx.fail("scans " + Twine(length) + " steps, more than " + Twine(kMaxUnrolled) +
+                      "; Weft unrolls Scan at compile time");
+    SmallVector<SmallVector<Value>> scans(numScanOutputs);
+    for (int64_t t = 0; t < length; ++t) {
+      SmallVector<Value> inputs(states);
+      for (int j = 0; j < numScanInputs; ++j) {
+        auto x = take(scanIns[j], axes[j], inDirs[j] ? length - 1 - t : t);
+        if (failed(x))
+          return failure();
+        inputs.push_back(*x);
+      }
+      auto outs = ctx.importSubgraph(*body, "body", inputs);
+      if (failed(outs))
+        return failure();
+      for (int i = 0; i < numStates; ++i)
+        states[i] = (*outs)[i];
+      for (int k = 0; k < numScanOutputs; ++k)
+        scans[k].push_back((*outs)[numStates + k]);
+    }
+    for (int i = 0; i < numStates && i < node.output_size(); ++i)
+      ctx.setOutput(node, i, states[i]);
+    for (int k = 0; k < numScanOutputs && numStates + k < node.output_size(); ++k) {
+      if (!ImportContext::hasOutput(node, numStates + k))
+        continue;
+      if (scans[k].empty())
+        return ctx.fail("a scan of zero steps has no output element shape");
+      int64_t rank = ImportContext::typeOf(scans[k][0]).getRank() + 1;
+      auto axis = ctx.normalizeAxis(outAxes[k], rank, "scan_output_axes");
+      if (failed(axis))
+        return failure();
+      auto stacked = stack(ctx, scans[k], *axis, outDirs[k] != 0);
+      if (failed(stacked))
+        return failure();
+      ctx.setOutput(node, numStates + k, *stacked);
+    }
+  }
+  return success();
+}
+
 } // namespace
 
-void weft::registerControlFlowConverters(ConverterTable &t) { t["If"] = convertIf; }
+void weft::registerControlFlowConverters(ConverterTable &t) {
+  t["If"] = convertIf;
+  t["Loop"] = convertLoop;
+  t["Scan"] = convertScan;
+}

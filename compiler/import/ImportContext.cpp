@@ -723,7 +723,10 @@ std::optional<std::string> ImportContext::modelInputFeeding(Value value) {
 }
 
 FailureOr<SmallVector<Value>> ImportContext::importSubgraph(const onnx::GraphProto &graph,
-                                                           StringRef what) {
+                                                           StringRef what, ValueRange inputs) {
+  if (graph.input_size() != (int)inputs.size())
+    return fail(what + " takes " + Twine(graph.input_size()) + " inputs, but " +
+                Twine(inputs.size()) + " are given to it");
   if (!converters)
     return fail("subgraphs cannot be imported here");
   if (graph.sparse_initializer_size() > 0)
@@ -757,6 +760,8 @@ FailureOr<SmallVector<Value>> ImportContext::importSubgraph(const onnx::GraphPro
     leaveScope();
     restore();
   });
+  for (auto [i, v] : llvm::enumerate(inputs))
+    values[graph.input(i).name()] = v;
   for (const auto &init : graph.initializer())
     if (!isDefined(init.name()))
       addLazyInitializer(init.name(), &init);

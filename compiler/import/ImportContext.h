@@ -254,8 +254,11 @@ public:
   /// Imports the nodes of `graph` (an attribute `what` of the current node)
   /// into the current scope, where outer values stay visible, and returns
   /// its outputs. The current node is the same afterwards.
+  /// `inputs` binds the subgraph's inputs (a Loop or Scan body's), one
+  /// value each.
   mlir::FailureOr<llvm::SmallVector<mlir::Value>>
-  importSubgraph(const onnx::GraphProto &graph, llvm::StringRef what);
+  importSubgraph(const onnx::GraphProto &graph, llvm::StringRef what,
+                 mlir::ValueRange inputs = {});
   /// The name of a model input that `value` is computed from, if any: the
   /// input a user can pin with --input-value to make `value` a constant.
   static std::optional<std::string> modelInputFeeding(mlir::Value value);

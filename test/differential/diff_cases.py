@@ -1128,9 +1128,11 @@ def gen_rnn(g):
 
 
 def gen_control_flow(g):
-    """If with a run-time condition (both branches computed, one selected),
-    with a constant or folded condition (one branch imported), nested, and
-    with branches reading outer-scope values; AffineGrid."""
+    """If with a run-time condition (one branch run by the host code), with a
+    constant or folded condition (one branch imported), nested, and with
+    branches reading outer-scope values; Loop with a constant trip count and
+    a folded early exit, Scan in both directions and along other axes (both
+    unrolled); AffineGrid."""
     f32 = TensorProto.FLOAT
 
     def branch(name, nodes, outs):
@@ -1172,6 +1174,43 @@ def gen_control_flow(g):
                                                             ["z"])})],
                [In("c", "bool", ()), In("d", "bool", ()), In("x", "f32", (3,)), In("y", "f32", (3,))], ["o"],
                opset=13, exact=True))
+    vi = helper.make_tensor_value_info
+    i64t, boolt = TensorProto.INT64, TensorProto.BOOL
+    # Loop: acc += x * i for i < M (or until i reaches `stop`); the running
+    # sum is also a scan output.
+    for tag, trips, stop in [("const_trip_4", 4, None), ("folded_exit_after_3", 10, 2)]:
+        nodes = [helper.make_node("Cast", ["i"], ["fi"], to=f32),
+                 helper.make_node("Mul", ["x", "fi"], ["xi"]),
+                 helper.make_node("Add", ["acc", "xi"], ["acc_out"]),
+                 helper.make_node("Identity", ["acc_out"], ["scan"])]
+        if stop is None:
+            nodes.append(helper.make_node("Identity", ["cin"], ["cout"]))
+        else:
+            nodes.append(helper.make_node("Less", ["i", "stop"], ["cout"]))
+        body = helper.make_graph(nodes, "body", [vi("i", i64t, []), vi("cin", boolt, []), vi("acc", f32, [2, 3])],
+                                 [vi("cout", boolt, []), vi("acc_out", f32, [2, 3]), vi("scan", f32, [2, 3])])
+        consts = [Const("m", np.array(trips, dtype=np.int64)), Const("go", np.array(True))]
+        if stop is not None:
+            consts.append(Const("stop", np.array(stop, dtype=np.int64)))
+        g.add(Case(f"Loop.f32.{tag}", "Loop",
+                   [("Loop", ["m", "go", "a0"], ["acc_final", "sums"], {"body": body})],
+                   [In("x", "f32", (2, 3), "finite"), In("a0", "f32", (2, 3), "finite")], ["acc_final", "sums"],
+                   consts=consts, opset=13))
+    # Scan: s += x_t; out_t = s * x_t, over axis 0 or 1, forward or reverse,
+    # stacked along axis 0 or 1.
+    for tag, xs, in_axis, in_dir, out_axis, out_dir in [
+            ("fwd_axis0", (4, 3), 0, 0, 0, 0), ("rev_axis1_out1", (3, 5), 1, 1, 1, 0),
+            ("fwd_out_reversed", (4, 3), 0, 0, 0, 1)]:
+        body = helper.make_graph(
+            [helper.make_node("Add", ["s", "xt"], ["s_out"]), helper.make_node("Mul", ["s_out", "xt"], ["o"])],
+            "body", [vi("s", f32, [3]), vi("xt", f32, [3])], [vi("s_out", f32, [3]), vi("o", f32, [3])])
+        g.add(Case(f"Scan.f32.{tag}", "Scan",
+                   [("Scan", ["s0", "x"], ["s_final", "outs"],
+                     {"body": body, "num_scan_inputs": 1, "scan_input_axes": [in_axis],
+                      "scan_input_directions": [in_dir], "scan_output_axes": [out_axis],
+                      "scan_output_directions": [out_dir]})],
+                   [In("s0", "f32", (3,), "finite"), In("x", "f32", xs, "finite")], ["s_final", "outs"],
+                   opset=16))
     for tag, size, align in [("2d_2x3x4x5", [2, 3, 4, 5], 0), ("2d_align_1x1x3x1", [1, 1, 3, 1], 1),
                              ("3d_2x1x2x3x4", [2, 1, 2, 3, 4], 0), ("3d_align_1x2x3x2x2", [1, 2, 3, 2, 2], 1)]:
         k = len(size) - 2

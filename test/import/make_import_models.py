@@ -354,6 +354,23 @@ def if_models():
     return models
 
 
+def loop_models():
+    """Loop with a constant trip count (unrolled), and with one computed
+    from a graph input (refused, naming the flag that pins it)."""
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cin"], ["cout"], name="pass_cond"),
+         helper.make_node("Add", ["acc", "x"], ["acc_out"], name="acc_add")], "body",
+        [tensor("i", TensorProto.INT64, []), tensor("cin", TensorProto.BOOL, []),
+         tensor("acc", F32, [4])],
+        [tensor("cout", TensorProto.BOOL, []), tensor("acc_out", F32, [4])])
+    node = helper.make_node("Loop", ["m", "", "a0"], ["y"], name="loop", body=body)
+    const = model([node], [tensor("x", F32, [4]), tensor("a0", F32, [4])], [tensor("y", F32, [4])],
+                  [numpy_helper.from_array(np.array(3, np.int64), "m")])
+    runtime = model([node], [tensor("m", TensorProto.INT64, []), tensor("x", F32, [4]),
+                             tensor("a0", F32, [4])], [tensor("y", F32, [4])])
+    return {"loop_const.onnx": const, "loop_runtime.onnx": runtime}
+
+
 def write_if_data(outdir):
     """Inputs for if_trap.onnx: a set taking the then branch (with its
     expected output) and one taking the else branch."""
@@ -460,6 +477,8 @@ def main():
     for name, m in if_models().items():
         save(outdir, name, m)
     write_if_data(outdir)
+    for name, m in loop_models().items():
+        save(outdir, name, m)
     save(outdir, "old_unsupported.onnx", old_unsupported())
     for name, m in refused().items():
         save(outdir, name, m)

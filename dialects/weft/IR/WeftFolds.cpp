@@ -209,6 +209,11 @@ OpFoldResult TransposeOp::fold(FoldAdaptor a) {
 // Slices of constants (an RNN's per-direction weights, a model slicing its
 // own initializers) are taken at compile time; bools and splats too.
 OpFoldResult SliceOp::fold(FoldAdaptor a) {
+  // A slice of everything is the input.
+  if (getInput().getType() == getType() &&
+      llvm::all_of(getStarts(), [](int64_t s) { return s == 0; }) &&
+      llvm::all_of(getSteps(), [](int64_t s) { return s == 1; }))
+    return getInput();
   auto dense = dyn_cast_or_null<DenseElementsAttr>(a.getInput());
   if (!dense)
     return {};
