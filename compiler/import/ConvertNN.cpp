@@ -1077,9 +1077,69 @@ LogicalResult convertArg(ImportContext &ctx, const Node &node, int64_t) {
   ctx.setOutput(node, 0, result);
   return success();
 }
+// MaxUnpool: X's values written into zeros at MaxPool's indices, which
+// index the flattened output (batch and channels included). Indices out of
+// range are clamped, like every run-time scatter index.
+LogicalResult convertMaxUnpool(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  auto indices = ctx.input(node, 1);
+  if (failed(x) || failed(indices))
+    return failure();
+  auto xt = ImportContext::typeOf(*x);
+  auto it = ImportContext::typeOf(*indices);
+  if (it.getShape() != xt.getShape() || !it.getElementType().isInteger(64))
+    return ctx.fail("I must be int64 with X's shape");
+  int64_t spatial = xt.getRank() - 2;
+  if (spatial < 1)
+    return ctx.fail("X must have rank 3 or more");
+  SmallVector<int64_t> kernel = ctx.getInts(node, "kernel_shape", {});
+  SmallVector<int64_t> strides = ctx.getInts(node, "strides", SmallVector<int64_t>(spatial, 1));
+  SmallVector<int64_t> pads = ctx.getInts(node, "pads", SmallVector<int64_t>(2 * spatial, 0));
+  if ((int64_t)kernel.size() != spatial || (int64_t)strides.size() != spatial ||
+      (int64_t)pads.size() != 2 * spatial)
+    return ctx.fail("kernel_shape and strides need " + Twine(spatial) + " entries, pads " +
+                    Twine(2 * spatial));
+  SmallVector<int64_t> outShape(xt.getShape().take_front(2));
+  for (int64_t d = 0; d < spatial; ++d)
+    outShape.push_back((xt.getShape()[2 + d] - 1) * strides[d] + kernel[d] - pads[d] -
+                       pads[spatial + d]);
+  if (ImportContext::hasOutput(node, 0) && node.input_size() > 2 && !node.input(2).empty()) {
+    auto given = ctx.constantInts(node, 2, "output_shape");
+    if (failed(given))
+      return failure();
+    if ((int64_t)given->size() != xt.getRank())
+      return ctx.fail("output_shape has " + Twine(given->size()) + " entries for rank " +
+                      Twine(xt.getRank()));
+    // The indices address the unpooled shape; placing them in a larger
+    // output_shape means re-linearizing each, which is not built.
+    if (ArrayRef<int64_t>(*given) != ArrayRef<int64_t>(outShape))
+      return ctx.fail("an output_shape other than the unpooled shape is not supported");
+  }
+  if (failed(ctx.checkShape(outShape, "the output")))
+    return failure();
+  int64_t total = 1;
+  for (int64_t d : outShape)
+    total *= d;
+  auto flatX = ctx.reshape(*x, {xt.getNumElements()});
+  auto flatI = ctx.reshape(*indices, {xt.getNumElements()});
+  if (failed(flatX) || failed(flatI))
+    return failure();
+  Value zeros = ctx.splat(RankedTensorType::get({total}, xt.getElementType()), 0.0);
+  auto scattered = ctx.createInferred<ScatterElementsOp>(zeros, *flatI, *flatX, (int64_t)0,
+                                                         ScatterReduction::none);
+  if (failed(scattered))
+    return failure();
+  auto out = ctx.reshape(*scattered, outShape);
+  if (failed(out))
+    return failure();
+  ctx.setOutput(node, 0, *out);
+  return success();
+}
+
 } // namespace
 
 void weft::registerNNConverters(ConverterTable &t) {
+  t["MaxUnpool"] = convertMaxUnpool;
   t["ArgMax"] = convertArg<ArgMaxOp>;
   t["NegativeLogLikelihoodLoss"] = convertNLLLoss;
   t["MeanVarianceNormalization"] = convertMVN;

@@ -533,9 +533,64 @@ LogicalResult convertRecurrent(ImportContext &ctx, const Node &node, Cell cell) 
   return success();
 }
 
+// ReverseSequence: along time_axis, the first sequence_lens[b] elements of
+// batch b reversed, the rest kept. A GatherElements whose time index is
+// lens[b] - 1 - t where t < lens[b], else t (lengths read at run time;
+// lengths beyond the time axis are clamped like any gather index).
+LogicalResult convertReverseSequence(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  auto lens = ctx.input(node, 1);
+  if (failed(x) || failed(lens))
+    return failure();
+  auto xt = ImportContext::typeOf(*x);
+  auto lt = ImportContext::typeOf(*lens);
+  if (xt.getRank() < 2)
+    return ctx.fail("the input must have rank 2 or more");
+  int64_t timeAxis = ctx.getInt(node, "time_axis", 0), batchAxis = ctx.getInt(node, "batch_axis", 1);
+  if (!((timeAxis == 0 && batchAxis == 1) || (timeAxis == 1 && batchAxis == 0)))
+    return ctx.fail("time_axis and batch_axis must be 0 and 1, in either order");
+  int64_t steps = xt.getShape()[timeAxis], batch = xt.getShape()[batchAxis];
+  if (lt.getRank() != 1 || lt.getShape()[0] != batch || !lt.getElementType().isInteger(64))
+    return ctx.fail("sequence_lens must be int64 of shape [" + Twine(batch) + "]");
+  Type i64 = ctx.getBuilder().getI64Type();
+  int64_t rank = xt.getRank();
+  SmallVector<int64_t> tShape(rank, 1), bShape(rank, 1);
+  tShape[timeAxis] = steps;
+  bShape[batchAxis] = batch;
+  SmallVector<APInt> iota;
+  for (int64_t t = 0; t < steps; ++t)
+    iota.push_back(APInt(64, t));
+  Value t = ctx.constant(DenseElementsAttr::get(RankedTensorType::get(tShape, i64), iota));
+  auto l = ctx.reshape(*lens, bShape);
+  if (failed(l))
+    return failure();
+  Value one = ctx.splat(RankedTensorType::get({}, i64), 1.0);
+  auto last = ctx.createInferred<SubOp>(*l, one);
+  if (failed(last))
+    return failure();
+  auto reversed = ctx.createInferred<SubOp>(*last, t);
+  auto inside = ctx.createInferred<CompareOp>(CompareKind::lt, t, *l);
+  if (failed(reversed) || failed(inside))
+    return failure();
+  auto index = ctx.createInferred<WhereOp>(*inside, *reversed, t);
+  if (failed(index))
+    return failure();
+  // Broadcast to X's shape: GatherElements takes indices of the output's.
+  Value zeros = ctx.splat(RankedTensorType::get(xt.getShape(), i64), 0.0);
+  auto full = ctx.createInferred<AddOp>(*index, zeros);
+  if (failed(full))
+    return failure();
+  auto r = ctx.createInferred<GatherElementsOp>(*x, *full, timeAxis);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(node, 0, *r);
+  return success();
+}
+
 } // namespace
 
 void weft::registerRNNConverters(ConverterTable &t) {
+  t["ReverseSequence"] = convertReverseSequence;
   t["RNN"] = [](ImportContext &ctx, const Node &node, int64_t) {
     return convertRecurrent(ctx, node, Cell::rnn);
   };

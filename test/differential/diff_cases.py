@@ -1218,6 +1218,23 @@ def gen_control_flow(g):
                  attrs={"align_corners": align}, opset=20, dtypes="f32", atol=1e-5)
 
 
+def gen_unpool_reverse(g):
+    """MaxUnpool (indices into the flattened unpooled tensor, with and
+    without output_shape equal to it) and ReverseSequence (time and batch
+    axes swapped, lengths from 0 to the full length)."""
+    rng = np.random.default_rng(11)
+    idx = rng.permutation(1 * 2 * 4 * 4)[:8].reshape(1, 2, 2, 2).astype(np.int64)
+    g.single("MaxUnpool", "k2s2_1x2x2x2", [In("x", "f32", (1, 2, 2, 2)), Const("i", idx)],
+             attrs={"kernel_shape": [2, 2], "strides": [2, 2]}, opset=11, dtypes="f32", exact=True)
+    g.single("MaxUnpool", "k2s2_output_shape", [In("x", "f32", (1, 2, 2, 2)), Const("i", idx),
+                                                Const("shape", i64(1, 2, 4, 4))],
+             attrs={"kernel_shape": [2, 2], "strides": [2, 2]}, opset=11, dtypes="f32", exact=True)
+    g.single("ReverseSequence", "time0_4x3x2", [In("x", "f32", (4, 3, 2)), Const("l", i64(4, 0, 2))],
+             attrs={"time_axis": 0, "batch_axis": 1}, opset=10, exact=True)
+    g.single("ReverseSequence", "batch0_3x5", [In("x", "f32", (3, 5)), Const("l", i64(1, 5, 3))],
+             attrs={"time_axis": 1, "batch_axis": 0}, opset=10, exact=True)
+
+
 def gen_lp_pool_crop(g):
     """LpPool in 1-D and 2-D (p = 1, 2, 3; pads, strides, dilations,
     auto_pad, ceil_mode) and CenterCropPad (crop, pad, both, axes)."""
@@ -1601,7 +1618,7 @@ def gen_invalid(g):
 
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
-            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_lp_pool_crop, gen_pool_3d, gen_einsum, gen_grid_sample, gen_group_norm, gen_det, gen_widened, gen_quantized_linear, gen_arg, gen_losses, gen_one_hot_like,
+            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_unpool_reverse, gen_lp_pool_crop, gen_pool_3d, gen_einsum, gen_grid_sample, gen_group_norm, gen_det, gen_widened, gen_quantized_linear, gen_arg, gen_losses, gen_one_hot_like,
             gen_resize, gen_conv_transpose, gen_lrn_mvn, gen_quantize, gen_cumsum, gen_window_1d,
             gen_constant_ops,
             gen_chains,
