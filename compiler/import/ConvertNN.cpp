@@ -551,6 +551,9 @@ LogicalResult convertBatchNorm(ImportContext &ctx, const Node &node,
       return failure();
     in.push_back(*v);
   }
+  for (Value v : in)
+    if (!isa<FloatType>(ImportContext::typeOf(v).getElementType()))
+      return ctx.fail("needs floating-point inputs (X, scale, B, mean and var)");
   auto result = ctx.createInferred<BatchNormOp>(
       in[0], in[1], in[2], in[3], in[4],
       ctx.getBuilder().getF32FloatAttr(ctx.getFloat(node, "epsilon", 1e-5f)));
