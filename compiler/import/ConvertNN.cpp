@@ -1080,6 +1080,7 @@ LogicalResult convertArg(ImportContext &ctx, const Node &node, int64_t) {
   ctx.setOutput(node, 0, result);
   return success();
 }
+
 // MaxUnpool: X's values written into zeros at MaxPool's indices, which
 // index the flattened output (batch and channels included). Indices out of
 // range are clamped, like every run-time scatter index.
