@@ -4,10 +4,20 @@
 // one iteration can run on its own: the function takes the workgroup id and
 // runs exactly that iteration. The runtime provides the parallel loop.
 //
+// Code outside the loop runs in every workgroup. When such code writes a
+// function argument's buffer (a whole-output copy out of a private buffer,
+// left by a result that bufferization could not place in the output), the
+// workgroups would overwrite each other's tiles; that dispatch then runs as
+// one workgroup, its loop made sequential, rather than compute wrong values.
+//
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/Passes.h"
 
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace weft::cpu {
 #define GEN_PASS_DEF_DISTRIBUTEWORKGROUPS
@@ -19,6 +29,48 @@ using namespace weft;
 using namespace weft::cpu;
 
 namespace {
+
+/// The function argument `v`'s buffer is a view of, if any.
+BlockArgument rootArgument(Value v) {
+  while (true) {
+    if (auto arg = dyn_cast<BlockArgument>(v))
+      return arg;
+    auto view = v.getDefiningOp<ViewLikeOpInterface>();
+    if (!view)
+      return {};
+    v = view.getViewSource();
+  }
+}
+
+/// True when an op of `fn` outside `forall` writes memory that views an
+/// argument of `fn` (or writes without saying where).
+bool writesArgumentOutside(func::FuncOp fn, scf::ForallOp forall) {
+  Block &entry = fn.getBody().front();
+  bool found = false;
+  fn.walk([&](Operation *op) {
+    if (found || forall->isAncestor(op))
+      return;
+    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+    if (!effects) {
+      // Ops with regions report through their bodies; others are unknown.
+      if (!op->hasTrait<OpTrait::HasRecursiveMemoryEffects>() && op->getNumRegions() == 0 &&
+          !isPure(op) && !isa<func::ReturnOp>(op))
+        found = true;
+      return;
+    }
+    SmallVector<MemoryEffects::EffectInstance> list;
+    effects.getEffects(list);
+    for (auto &e : list) {
+      if (!isa<MemoryEffects::Write>(e.getEffect()))
+        continue;
+      Value target = e.getValue();
+      BlockArgument arg = target ? rootArgument(target) : BlockArgument();
+      if (!target || (arg && arg.getOwner() == &entry))
+        found = true;
+    }
+  });
+  return found;
+}
 
 struct DistributeWorkgroupsPass
     : weft::cpu::impl::DistributeWorkgroupsBase<DistributeWorkgroupsPass> {
@@ -49,6 +101,12 @@ struct DistributeWorkgroupsPass
     }
     IRRewriter rewriter(forall);
     Location loc = forall.getLoc();
+    if (writesArgumentOutside(fn, forall)) {
+      fn->setAttr(kWorkgroupCountAttr, rewriter.getI64IntegerAttr(1));
+      if (failed(scf::forallToForLoop(rewriter, forall)))
+        return signalPassFailure();
+      return;
+    }
     SmallVector<int64_t> trips;
     int64_t total = 1;
     for (auto [lb, ub, step] : llvm::zip(lbs, ubs, steps)) {

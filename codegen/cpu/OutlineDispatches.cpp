@@ -30,22 +30,23 @@ MemRefType bufferType(Type t) {
 }
 
 /// Follows destination operands from `v` to the tensor.empty that seeds
-/// them, so the computation can write straight into the output buffer. One
-/// reshape on the way (a batched matmul computed as one 2-D matmul and
-/// expanded) is allowed: `reshape` then holds it, and the seed must be
-/// replaced by the output buffer reshaped back. `use` is the seed's use on
-/// that chain (null when that is not a destination operand): other ops may
-/// share the same tensor.empty (CSE merges them), and they must not be
-/// given the output buffer too.
-tensor::EmptyOp findSeed(Value v, Operation *&reshape, OpOperand *&use) {
-  reshape = nullptr;
+/// them, so the computation can write straight into the output buffer.
+/// Reshapes on the way (a batched matmul computed as one 2-D matmul and
+/// expanded; a grouped convolution computed on [N, G, C/G, ..] views) are
+/// allowed: `reshapes` then holds them, nearest `v` first, and the seed must
+/// be replaced by the output buffer reshaped back through all of them.
+/// `use` is the seed's use on that chain (null when that is not a
+/// destination operand): other ops may share the same tensor.empty (CSE
+/// merges them), and they must not be given the output buffer too.
+tensor::EmptyOp findSeed(Value v, SmallVectorImpl<Operation *> &reshapes, OpOperand *&use) {
+  reshapes.clear();
   use = nullptr;
   while (v) {
     if (auto empty = v.getDefiningOp<tensor::EmptyOp>())
       return empty;
     if (Operation *def = v.getDefiningOp();
-        def && !reshape && isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def)) {
-      reshape = def;
+        def && isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def)) {
+      reshapes.push_back(def);
       use = nullptr;
       v = def->getOperand(0);
       continue;
@@ -122,19 +123,24 @@ struct OutlineDispatchesPass : weft::cpu::impl::OutlineDispatchesBase<OutlineDis
     for (auto [i, v] : llvm::enumerate(yield.getValues())) {
       Value result = mapping.lookupOrDefault(v);
       Value out = entry->getArgument(numIn + i);
-      Operation *reshape = nullptr;
+      SmallVector<Operation *> reshapes;
       OpOperand *use = nullptr;
-      if (tensor::EmptyOp seed = findSeed(result, reshape, use)) {
+      if (tensor::EmptyOp seed = findSeed(result, reshapes, use)) {
+        // The output buffer, viewed through the inverse of every reshape
+        // between the seed and the result.
         OpBuilder sb(seed);
-        Value dest = bufferization::ToTensorOp::create(
-            sb, seed.getLoc(), reshape ? reshape->getResult(0).getType() : seed.getType(),
-            out, /*restrict=*/true, /*writable=*/true);
-        if (auto collapse = dyn_cast_or_null<tensor::CollapseShapeOp>(reshape))
-          dest = tensor::ExpandShapeOp::create(sb, seed.getLoc(), seed.getType(), dest,
-                                               collapse.getReassociationIndices());
-        else if (auto expand = dyn_cast_or_null<tensor::ExpandShapeOp>(reshape))
-          dest = tensor::CollapseShapeOp::create(sb, seed.getLoc(), seed.getType(), dest,
-                                                 expand.getReassociationIndices());
+        Value dest = bufferization::ToTensorOp::create(sb, seed.getLoc(), result.getType(), out,
+                                                       /*restrict=*/true, /*writable=*/true);
+        for (Operation *reshape : reshapes) {
+          Type srcType = reshape->getOperand(0).getType();
+          if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(reshape))
+            dest = tensor::ExpandShapeOp::create(sb, seed.getLoc(), srcType, dest,
+                                                 collapse.getReassociationIndices());
+          else
+            dest = tensor::CollapseShapeOp::create(
+                sb, seed.getLoc(), srcType, dest,
+                cast<tensor::ExpandShapeOp>(reshape).getReassociationIndices());
+        }
         if (use)
           use->set(dest);
         else

@@ -99,15 +99,18 @@ struct Window {
   SmallVector<int64_t> strides, dilations, pads;
 };
 
-// Reads strides, dilations and the padding (explicit or auto_pad) of a 2-D
-// window op over spatial extents `in` with kernel `kernel`.
+// Reads strides, dilations and the padding (explicit or auto_pad) of a
+// window op over spatial extents `in` (1, 2 or 3 of them) with kernel
+// `kernel`. `pads` holds every dimension's begin, then every end.
 FailureOr<Window> readWindow(ImportContext &ctx, const Node &node,
                              ArrayRef<int64_t> in, ArrayRef<int64_t> kernel) {
   Window w;
-  w.strides = ctx.getInts(node, "strides", {1, 1});
-  w.dilations = ctx.getInts(node, "dilations", {1, 1});
-  if (w.strides.size() != 2 || w.dilations.size() != 2)
-    return ctx.fail("expects 2 strides and 2 dilations (2-D windows only)");
+  size_t n = in.size();
+  w.strides = ctx.getInts(node, "strides", SmallVector<int64_t>(n, 1));
+  w.dilations = ctx.getInts(node, "dilations", SmallVector<int64_t>(n, 1));
+  if (w.strides.size() != n || w.dilations.size() != n)
+    return ctx.fail("expects " + Twine(n) + " strides and " + Twine(n) +
+                    " dilations for a " + Twine(n) + "-D window");
   if (llvm::any_of(w.strides, [](int64_t s) { return s <= 0; }) ||
       llvm::any_of(w.dilations, [](int64_t d) { return d <= 0; }))
     return ctx.fail("strides and dilations must be positive");
@@ -115,44 +118,114 @@ FailureOr<Window> readWindow(ImportContext &ctx, const Node &node,
   if (autoPad != "NOTSET" && ImportContext::hasAttr(node, "pads"))
     return ctx.fail("auto_pad '" + autoPad +
                     "' and explicit pads cannot be used together");
+  w.pads.assign(2 * n, 0);
   if (autoPad == "NOTSET") {
-    w.pads = ctx.getInts(node, "pads", {0, 0, 0, 0});
-    if (w.pads.size() != 4)
-      return ctx.fail("expects 4 pads [top, left, bottom, right]");
+    w.pads = ctx.getInts(node, "pads", SmallVector<int64_t>(2 * n, 0));
+    if (w.pads.size() != 2 * n)
+      return ctx.fail("expects " + Twine(2 * n) + " pads (every begin, then every end)");
     if (llvm::any_of(w.pads, [](int64_t p) { return p < 0; }))
       return ctx.fail("pads must be non-negative");
     // A pad wider than the padded extent's plausible size only makes a
     // tensor of zeros; bound it so shape arithmetic cannot overflow.
     if (llvm::any_of(w.pads, [](int64_t p) { return p > (int64_t(1) << 31); }))
       return ctx.fail("pads larger than 2^31 are not supported");
-  } else if (autoPad == "VALID") {
-    w.pads = {0, 0, 0, 0};
   } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
     // The output keeps ceil(in / stride) positions; the extra padding goes
     // at the end (SAME_UPPER) or the beginning (SAME_LOWER) when odd.
-    w.pads = {0, 0, 0, 0};
-    for (int i = 0; i < 2; ++i) {
+    for (size_t i = 0; i < n; ++i) {
       int64_t out = (in[i] + w.strides[i] - 1) / w.strides[i];
       int64_t span = (kernel[i] - 1) * w.dilations[i] + 1;
       int64_t total = std::max<int64_t>(0, (out - 1) * w.strides[i] + span - in[i]);
       int64_t small = total / 2, large = total - small;
       w.pads[i] = autoPad == "SAME_UPPER" ? small : large;
-      w.pads[i + 2] = autoPad == "SAME_UPPER" ? large : small;
+      w.pads[i + n] = autoPad == "SAME_UPPER" ? large : small;
     }
-  } else {
+  } else if (autoPad != "VALID") {
     return ctx.fail("unknown auto_pad '" + autoPad + "'");
   }
-  for (int i = 0; i < 2; ++i) {
+  for (size_t i = 0; i < n; ++i) {
     int64_t span = (kernel[i] - 1) * w.dilations[i] + 1;
-    if (in[i] + w.pads[i] + w.pads[i + 2] < span)
+    if (in[i] + w.pads[i] + w.pads[i + n] < span)
       return ctx.fail("the window (" + Twine(span) +
                       " elements with dilation) is larger than the padded "
                       "input (" +
-                      Twine(in[i] + w.pads[i] + w.pads[i + 2]) +
+                      Twine(in[i] + w.pads[i] + w.pads[i + n]) +
                       ") in spatial dimension " + Twine(i));
   }
   return w;
 }
+
+} // namespace
+
+// A 3-D convolution as one 2-D convolution: every output depth position
+// gathers its KD input planes into the channels, [N*OD, G*KD*C/G, H, W],
+// and the filter [F, C/G, KD, KH, KW] becomes [F, KD*C/G, KH, KW] to match
+// (each group's channels ordered by depth tap, then channel). The depth
+// padding is a weft.pad; the height and width padding stay the 2-D op's.
+FailureOr<Value> weft::convolve3D(ImportContext &ctx, Value x, Value w, Value bias,
+                                  ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
+                                  ArrayRef<int64_t> pads, int64_t group) {
+  auto xt = ImportContext::typeOf(x), wt = ImportContext::typeOf(w);
+  Type elt = xt.getElementType();
+  int64_t n = xt.getShape()[0], c = xt.getShape()[1], d = xt.getShape()[2],
+          h = xt.getShape()[3], wd = xt.getShape()[4];
+  int64_t f = wt.getShape()[0], cg = wt.getShape()[1], kd = wt.getShape()[2],
+          kh = wt.getShape()[3], kw = wt.getShape()[4];
+  if (group <= 0 || c % group != 0 || cg != c / group || f % group != 0)
+    return ctx.fail("the weight must be [M, C/group, kD, kH, kW] with C the input's "
+                    "channels and M divisible by group");
+  if (!isa<FloatType>(elt))
+    return ctx.fail("needs floating-point tensors");
+  if (pads[0] || pads[3]) {
+    auto padded = ctx.createInferred<PadOp>(
+        x, ArrayRef<int64_t>{0, 0, pads[0], 0, 0}, ArrayRef<int64_t>{0, 0, pads[3], 0, 0},
+        cast<TypedAttr>(FloatAttr::get(elt, 0.0)));
+    if (failed(padded))
+      return failure();
+    x = *padded;
+    d += pads[0] + pads[3];
+  }
+  int64_t span = (kd - 1) * dilations[0] + 1;
+  if (d < span)
+    return ctx.fail("the window (" + Twine(span) + " elements with dilation) is larger than "
+                    "the padded input (" + Twine(d) + ") in spatial dimension 0");
+  int64_t od = (d - span) / strides[0] + 1;
+  SmallVector<Value> taps;
+  for (int64_t k = 0; k < kd; ++k) {
+    auto tap = ctx.createInferred<SliceOp>(
+        x, ArrayRef<int64_t>{0, 0, k * dilations[0], 0, 0},
+        ArrayRef<int64_t>{n, c, od, h, wd}, ArrayRef<int64_t>{1, 1, strides[0], 1, 1});
+    if (failed(tap))
+      return failure();
+    auto lifted = ctx.reshape(*tap, {n, 1, c, od, h, wd});
+    if (failed(lifted))
+      return failure();
+    taps.push_back(*lifted);
+  }
+  Value stacked = taps.front();
+  if (taps.size() > 1) {
+    auto cat = ctx.createInferred<ConcatOp>(taps, (uint64_t)1);
+    if (failed(cat))
+      return failure();
+    stacked = *cat;
+  }
+  WEFT_TRY(split, ctx.reshape(stacked, {n, kd, group, cg, od, h, wd}));
+  WEFT_TRY(planes, ctx.createInferred<TransposeOp>(split,
+                                                   ArrayRef<int64_t>{0, 4, 2, 1, 3, 5, 6}));
+  WEFT_TRY(input2D, ctx.reshape(planes, {n * od, group * kd * cg, h, wd}));
+  WEFT_TRY(byTap, ctx.createInferred<TransposeOp>(w, ArrayRef<int64_t>{0, 2, 1, 3, 4}));
+  WEFT_TRY(filter2D, ctx.reshape(byTap, {f, kd * cg, kh, kw}));
+  WEFT_TRY(conv, ctx.createInferred<ConvOp>(
+                     input2D, filter2D, bias, ArrayRef<int64_t>{strides[1], strides[2]},
+                     ArrayRef<int64_t>{dilations[1], dilations[2]},
+                     ArrayRef<int64_t>{pads[1], pads[2], pads[4], pads[5]}, (uint64_t)group));
+  auto ct = ImportContext::typeOf(conv);
+  int64_t oh = ct.getShape()[2], ow = ct.getShape()[3];
+  WEFT_TRY(unfolded, ctx.reshape(conv, {n, od, f, oh, ow}));
+  return ctx.createInferred<TransposeOp>(unfolded, ArrayRef<int64_t>{0, 2, 1, 3, 4});
+}
+
+namespace {
 
 LogicalResult convertConv(ImportContext &ctx, const Node &node, int64_t) {
   auto x = ctx.input(node, 0);
@@ -165,9 +238,9 @@ LogicalResult convertConv(ImportContext &ctx, const Node &node, int64_t) {
   if (failed(bias))
     return failure();
   auto xt = ImportContext::typeOf(*x), wt = ImportContext::typeOf(*w);
-  if (xt.getRank() != 4 || wt.getRank() != 4)
-    return ctx.fail("only 1-D and 2-D convolution (rank-3 or rank-4 input and weight) are "
-                    "supported; the input has rank " +
+  if ((xt.getRank() != 4 && xt.getRank() != 5) || wt.getRank() != xt.getRank())
+    return ctx.fail("only 1-D, 2-D and 3-D convolution (rank-3, 4 or 5 input and weight of "
+                    "the same rank) are supported; the input has rank " +
                     Twine(xt.getRank()) + " and the weight rank " +
                     Twine(wt.getRank()));
   ArrayRef<int64_t> kernel = wt.getShape().drop_front(2);
@@ -181,6 +254,12 @@ LogicalResult convertConv(ImportContext &ctx, const Node &node, int64_t) {
   int64_t group = ctx.getInt(node, "group", 1);
   if (group <= 0)
     return ctx.fail("group must be positive");
+  if (xt.getRank() == 5) {
+    WEFT_TRY(result, convolve3D(ctx, *x, *w, *bias, window->strides, window->dilations,
+                                window->pads, group));
+    ctx.setOutput(node, 0, result);
+    return success();
+  }
   auto result = ctx.createInferred<ConvOp>(
       *x, *w, *bias, ArrayRef<int64_t>(window->strides),
       ArrayRef<int64_t>(window->dilations), ArrayRef<int64_t>(window->pads),
@@ -439,14 +518,16 @@ LogicalResult convertLpPool(ImportContext &ctx, const Node &node, int64_t) {
   Type elt = xt.getElementType();
   if (!isa<FloatType>(elt))
     return ctx.fail("needs a floating-point input");
-  if (xt.getRank() != 4)
-    return ctx.fail("only 1-D and 2-D pooling (rank-3 or rank-4 input) are supported; the "
-                    "input has rank " + Twine(xt.getRank()));
+  int64_t spatial = xt.getRank() - 2;
+  if (spatial != 2 && spatial != 3)
+    return ctx.fail("only 1-D, 2-D and 3-D pooling (rank-3, 4 or 5 input) are supported; "
+                    "the input has rank " + Twine(xt.getRank()));
   auto kernel = ctx.getOptionalInts(node, "kernel_shape");
   if (!kernel)
     return ctx.fail("missing required attribute 'kernel_shape'");
-  if (kernel->size() != 2 || llvm::any_of(*kernel, [](int64_t k) { return k <= 0; }))
-    return ctx.fail("kernel_shape must hold two positive sizes");
+  if ((int64_t)kernel->size() != spatial ||
+      llvm::any_of(*kernel, [](int64_t k) { return k <= 0; }))
+    return ctx.fail("kernel_shape must hold " + Twine(spatial) + " positive sizes");
   ArrayRef<int64_t> in = xt.getShape().drop_front(2);
   auto window = readWindow(ctx, node, in, *kernel);
   if (failed(window))
@@ -455,15 +536,15 @@ LogicalResult convertLpPool(ImportContext &ctx, const Node &node, int64_t) {
   if (p <= 0)
     return ctx.fail("p must be positive, got " + Twine(p));
   if (ctx.getInt(node, "ceil_mode", 0) != 0) {
-    for (int i = 0; i < 2; ++i) {
+    for (int64_t i = 0; i < spatial; ++i) {
       int64_t span = ((*kernel)[i] - 1) * window->dilations[i] + 1;
-      int64_t padded = in[i] + window->pads[i] + window->pads[i + 2];
+      int64_t padded = in[i] + window->pads[i] + window->pads[i + spatial];
       int64_t s = window->strides[i];
       int64_t out = (padded - span + s - 1) / s + 1;
       // ONNX drops a last window that would start in the end padding.
       if ((out - 1) * s >= in[i] + window->pads[i])
         --out;
-      window->pads[i + 2] += std::max<int64_t>(0, (out - 1) * s + span - padded);
+      window->pads[i + spatial] += std::max<int64_t>(0, (out - 1) * s + span - padded);
     }
   }
   Value a = ctx.create<AbsOp>(*x);
@@ -476,12 +557,17 @@ LogicalResult convertLpPool(ImportContext &ctx, const Node &node, int64_t) {
   if (failed(powered))
     return failure();
   int64_t channels = xt.getShape()[1];
-  auto filterType = RankedTensorType::get({channels, 1, (*kernel)[0], (*kernel)[1]}, elt);
-  Value ones = ctx.splat(filterType, 1.0);
-  auto sum = ctx.createInferred<ConvOp>(*powered, ones, Value(),
-                                        ArrayRef<int64_t>(window->strides),
-                                        ArrayRef<int64_t>(window->dilations),
-                                        ArrayRef<int64_t>(window->pads), (uint64_t)channels);
+  SmallVector<int64_t> filterShape{channels, 1};
+  filterShape.append(kernel->begin(), kernel->end());
+  Value ones = ctx.splat(RankedTensorType::get(filterShape, elt), 1.0);
+  auto sum = spatial == 3
+                 ? convolve3D(ctx, *powered, ones, Value(), window->strides,
+                              window->dilations, window->pads, channels)
+                 : ctx.createInferred<ConvOp>(*powered, ones, Value(),
+                                              ArrayRef<int64_t>(window->strides),
+                                              ArrayRef<int64_t>(window->dilations),
+                                              ArrayRef<int64_t>(window->pads),
+                                              (uint64_t)channels);
   if (failed(sum))
     return failure();
   FailureOr<Value> result = *sum;
@@ -600,12 +686,6 @@ LogicalResult convertSoftmax(ImportContext &ctx, const Node &node,
 
 // The ops below have no weft op of their own; they are decomposed into
 // reductions and elementwise ops that later stages already handle.
-
-#define WEFT_TRY(var, expr)                                                    \
-  auto var##OrFailure = (expr);                                                \
-  if (failed(var##OrFailure))                                                  \
-    return failure();                                                          \
-  Value var = *var##OrFailure
 
 struct Moments {
   Value centered; // x - mean
@@ -1081,6 +1161,101 @@ LogicalResult convertArg(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
+// Col2Im: every column of X is one block of the image, its C x K values
+// (K = the block's size) added at the block's place. That is ConvTranspose
+// with X viewed as [N, C*K, blocks..] and C groups, each group's K channels
+// placing one block element through a one-hot [K, 1, block..] filter; an
+// image larger than the last block's end is completed by output_padding.
+LogicalResult convertCol2Im(ImportContext &ctx, const Node &node, int64_t opset) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto xt = ImportContext::typeOf(*x);
+  if (!isa<FloatType>(xt.getElementType()))
+    return ctx.fail("needs a floating-point input");
+  if (xt.getRank() != 3)
+    return ctx.fail("needs an input [N, C * block size, blocks], got rank " +
+                    Twine(xt.getRank()));
+  auto image = ctx.constantInts(node, 1, "image_shape");
+  auto block = ctx.constantInts(node, 2, "block_shape");
+  if (failed(image) || failed(block))
+    return failure();
+  int64_t nd = image->size();
+  if (nd < 1 || nd > 3 || (int64_t)block->size() != nd)
+    return ctx.fail("image_shape and block_shape need the same 1 to 3 entries");
+  SmallVector<int64_t> dil = ctx.getInts(node, "dilations", SmallVector<int64_t>(nd, 1));
+  SmallVector<int64_t> strides = ctx.getInts(node, "strides", SmallVector<int64_t>(nd, 1));
+  SmallVector<int64_t> pads = ctx.getInts(node, "pads", SmallVector<int64_t>(2 * nd, 0));
+  if ((int64_t)dil.size() != nd || (int64_t)strides.size() != nd ||
+      (int64_t)pads.size() != 2 * nd)
+    return ctx.fail("dilations and strides need " + Twine(nd) + " entries, pads " +
+                    Twine(2 * nd));
+  int64_t k = 1, blocks = 1;
+  SmallVector<int64_t> counts, outPad;
+  for (int64_t i = 0; i < nd; ++i) {
+    int64_t b = (*block)[i], img = (*image)[i];
+    if (b < 1 || img < 1 || dil[i] < 1 || strides[i] < 1 || pads[i] < 0 || pads[i + nd] < 0 ||
+        b > 4096 || dil[i] > 4096 || strides[i] > 4096 || img > (int64_t(1) << 24))
+      return ctx.fail("image and block sizes, dilations and strides must be positive (at "
+                      "most 4096, images 2^24), pads non-negative");
+    int64_t span = (b - 1) * dil[i] + 1, padded = img + pads[i] + pads[i + nd];
+    if (padded < span)
+      return ctx.fail("the block (" + Twine(span) + " elements with dilation) is larger "
+                      "than the padded image (" + Twine(padded) + ") in dimension " + Twine(i));
+    int64_t count = (padded - span) / strides[i] + 1;
+    counts.push_back(count);
+    outPad.push_back(padded - ((count - 1) * strides[i] + span));
+    k *= b;
+    blocks *= count;
+  }
+  int64_t n = xt.getShape()[0], ck = xt.getShape()[1];
+  if (ck % k != 0)
+    return ctx.fail("the input's " + Twine(ck) + " rows are not a multiple of the block "
+                    "size " + Twine(k));
+  if (xt.getShape()[2] != blocks)
+    return ctx.fail("the input has " + Twine(xt.getShape()[2]) + " columns; the image and "
+                    "block shapes make " + Twine(blocks) + " blocks");
+  int64_t channels = ck / k;
+  SmallVector<int64_t> viewShape{n, ck};
+  viewShape.append(counts);
+  auto view = ctx.reshape(*x, viewShape);
+  if (failed(view))
+    return failure();
+  SmallVector<int64_t> filterShape{ck, 1};
+  filterShape.append(block->begin(), block->end());
+  auto filterType = RankedTensorType::get(filterShape, xt.getElementType());
+  SmallVector<APFloat> ones(ck * k, APFloat::getZero(cast<FloatType>(xt.getElementType())
+                                                         .getFloatSemantics()));
+  for (int64_t r = 0; r < ck; ++r)
+    ones[r * k + r % k] = APFloat::getOne(ones[0].getSemantics());
+  Node copy;
+  copy.set_op_type("ConvTranspose");
+  copy.set_name(node.name());
+  std::string inName = node.output(0) + "\x01col2im_in";
+  std::string wName = node.output(0) + "\x01col2im_w";
+  copy.add_input(inName);
+  copy.add_input(wName);
+  copy.add_output(node.output(0));
+  auto ints = [&](StringRef name, ArrayRef<int64_t> values) {
+    auto *a = copy.add_attribute();
+    a->set_name(name.str());
+    a->set_type(onnx::AttributeProto_AttributeType_INTS);
+    for (int64_t v : values)
+      a->add_ints(v);
+  };
+  ints("strides", strides);
+  ints("dilations", dil);
+  ints("pads", pads);
+  ints("output_padding", outPad);
+  auto *g = copy.add_attribute();
+  g->set_name("group");
+  g->set_type(onnx::AttributeProto_AttributeType_INT);
+  g->set_i(channels);
+  ctx.define(inName, *view);
+  ctx.define(wName, ctx.constant(DenseElementsAttr::get(filterType, ones)));
+  return ctx.convertWith("ConvTranspose", copy, opset);
+}
+
 // MaxUnpool: X's values written into zeros at MaxPool's indices, which
 // index the flattened output (batch and channels included). Indices out of
 // range are clamped, like every run-time scatter index.
@@ -1144,6 +1319,7 @@ LogicalResult convertMaxUnpool(ImportContext &ctx, const Node &node, int64_t) {
 
 void weft::registerNNConverters(ConverterTable &t) {
   t["MaxUnpool"] = convertMaxUnpool;
+  t["Col2Im"] = convertCol2Im;
   t["ArgMax"] = convertArg<ArgMaxOp>;
   t["NegativeLogLikelihoodLoss"] = convertNLLLoss;
   t["MeanVarianceNormalization"] = convertMVN;

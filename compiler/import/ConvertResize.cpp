@@ -15,6 +15,7 @@
 #include "compiler/import/ImportContext.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace weft;
@@ -583,8 +584,268 @@ LogicalResult convertGridSample(ImportContext &ctx, const Node &node, int64_t op
 
 } // namespace
 
+namespace {
+
+// RoiAlign: every region's bins averaged (or maxed) over a grid of
+// bilinear samples, as ONNX's reference computes them. Regions are run-time
+// data; the sample grid is static: sampling_ratio s > 0 gives s x s samples
+// per bin, and the adaptive grid (sampling_ratio 0, ceil(region / bins)
+// samples) is bounded by what a region inside the feature map needs,
+// ceil((H + 1) / output_height) x ceil((W + 1) / output_width), its unused
+// samples masked out. Each sample's four corners are gathered from X by
+// linear index (batch index clamped into X), weighted, and reduced.
+LogicalResult convertRoiAlign(ImportContext &ctx, const Node &node, int64_t opset) {
+  auto x = ctx.input(node, 0), rois = ctx.input(node, 1), batch = ctx.input(node, 2);
+  if (failed(x) || failed(rois) || failed(batch))
+    return failure();
+  auto xt = ImportContext::typeOf(*x), rt = ImportContext::typeOf(*rois),
+       bt = ImportContext::typeOf(*batch);
+  Type elt = xt.getElementType();
+  if (!isa<FloatType>(elt) || rt.getElementType() != elt)
+    return ctx.fail("X and rois must be floating-point tensors of one type");
+  if (xt.getRank() != 4 || rt.getRank() != 2 || rt.getShape()[1] != 4 || bt.getRank() != 1 ||
+      bt.getShape()[0] != rt.getShape()[0] || !isa<IntegerType>(bt.getElementType()))
+    return ctx.fail("needs X [N, C, H, W], rois [R, 4] and integer batch_indices [R]");
+  std::string mode = ctx.getString(node, "mode", "avg");
+  if (mode != "avg" && mode != "max")
+    return ctx.fail("mode must be avg or max, got '" + mode + "'");
+  bool isMax = mode == "max";
+  std::string transform = ctx.getString(node, "coordinate_transformation_mode",
+                                        opset >= 16 ? "half_pixel" : "output_half_pixel");
+  if (transform != "half_pixel" && transform != "output_half_pixel")
+    return ctx.fail("coordinate_transformation_mode must be half_pixel or output_half_pixel");
+  bool halfPixel = transform == "half_pixel";
+  int64_t oh = ctx.getInt(node, "output_height", 1), ow = ctx.getInt(node, "output_width", 1);
+  int64_t ratio = ctx.getInt(node, "sampling_ratio", 0);
+  double scale = ctx.getFloat(node, "spatial_scale", 1.0f);
+  if (oh < 1 || ow < 1 || oh > 4096 || ow > 4096 || ratio < 0 || ratio > 64)
+    return ctx.fail("output_height and output_width must be in [1, 4096], sampling_ratio in "
+                    "[0, 64]");
+  int64_t n = xt.getShape()[0], c = xt.getShape()[1], h = xt.getShape()[2],
+          w = xt.getShape()[3], r = rt.getShape()[0];
+  if (n == 0 || h == 0 || w == 0)
+    return ctx.fail("cannot sample an empty input");
+  bool adaptive = ratio == 0;
+  int64_t gh = adaptive ? (h + 1 + oh - 1) / oh : ratio;
+  int64_t gw = adaptive ? (w + 1 + ow - 1) / ow : ratio;
+  if (adaptive)
+    mlir::emitWarning(ctx.getLoc(), "RoiAlign '" + ctx.getNodeName().str() +
+                                        "' with sampling_ratio 0 takes at most " +
+                                        std::to_string(gh) + " x " + std::to_string(gw) +
+                                        " samples per bin, enough for regions inside the "
+                                        "feature map; a larger region is sampled more "
+                                        "sparsely than onnxruntime samples it");
+  SmallVector<int64_t> full{r, c, oh, ow, gh, gw, 2, 2};
+  if (failed(ctx.checkShape(full, "the sampled corners")))
+    return failure();
+  // Coordinates are computed in f32 (f64 for f64 inputs).
+  Type work = elt.isF64() ? elt : Float32Type::get(ctx.getContext());
+  Type i64 = IntegerType::get(ctx.getContext(), 64);
+  auto asWork = [&](Value v) {
+    auto t = ImportContext::typeOf(v);
+    return t.getElementType() == work ? v
+                                      : ctx.create<CastOp>(
+                                            RankedTensorType::get(t.getShape(), work), v);
+  };
+  Value boxes = asWork(*rois);
+  auto scalar = [&](double v) { return ctx.splat(RankedTensorType::get({}, work), v); };
+  using FV = FailureOr<Value>;
+  auto bin = [&](auto tag, FV a, FV b) -> FV {
+    using OpTy = decltype(tag);
+    if (failed(a) || failed(b))
+      return failure();
+    return ctx.createInferred<OpTy>(*a, *b);
+  };
+  auto add = [&](FV a, FV b) { return bin(AddOp(), a, b); };
+  auto sub = [&](FV a, FV b) { return bin(SubOp(), a, b); };
+  auto mul = [&](FV a, FV b) { return bin(MulOp(), a, b); };
+  auto div = [&](FV a, FV b) { return bin(DivOp(), a, b); };
+  auto maxOf = [&](FV a, FV b) { return bin(MaxOp(), a, b); };
+  auto compare = [&](CompareKind k, FV a, FV b) -> FV {
+    if (failed(a) || failed(b))
+      return failure();
+    return ctx.createInferred<CompareOp>(k, *a, *b);
+  };
+  auto select = [&](FV cond, FV a, FV b) -> FV {
+    if (failed(cond) || failed(a) || failed(b))
+      return failure();
+    return ctx.createInferred<WhereOp>(*cond, *a, *b);
+  };
+  auto both = [&](FV a, FV b) { return bin(AndOp(), a, b); };
+  auto toWork = [&](FV a) -> FV {
+    if (failed(a))
+      return failure();
+    return ctx.create<CastOp>(
+        RankedTensorType::get(ImportContext::typeOf(*a).getShape(), work), *a);
+  };
+  auto toIndex = [&](FV a) -> FV {
+    if (failed(a))
+      return failure();
+    return ctx.create<CastOp>(RankedTensorType::get(ImportContext::typeOf(*a).getShape(), i64),
+                              *a);
+  };
+  auto iota = [&](ArrayRef<int64_t> shape, int64_t count, double offset) {
+    SmallVector<double> v;
+    for (int64_t i = 0; i < count; ++i)
+      v.push_back((double)i + offset);
+    auto type = RankedTensorType::get(shape, work);
+    return work.isF64() ? ctx.constant(DenseElementsAttr::get(type, ArrayRef<double>(v)))
+                        : ctx.constant(DenseElementsAttr::get(
+                              type, ArrayRef<float>(SmallVector<float>(v.begin(), v.end()))));
+  };
+  struct Axis {
+    Value weights; // [R, bins, grid, 2]: low and high corner weights
+    Value index;   // [R, bins, grid, 2]: low and high corner positions (i64)
+    Value grid;    // [R, 1, 1]: samples per bin along this axis
+  };
+  // One axis of the sampling: column `lo` (and `lo` + 2) of the regions,
+  // `bins` output positions, at most `g` samples each, extent `size`.
+  auto sampleAxis = [&](int64_t lo, int64_t bins, int64_t g, int64_t size) -> FailureOr<Axis> {
+    auto column = [&](int64_t col) -> FV {
+      auto s = ctx.createInferred<SliceOp>(boxes, ArrayRef<int64_t>{0, col},
+                                           ArrayRef<int64_t>{r, 1}, ArrayRef<int64_t>{1, 1});
+      if (failed(s))
+        return failure();
+      return ctx.reshape(*s, {r, 1, 1});
+    };
+    double offset = halfPixel ? 0.5 : 0.0;
+    FV start = sub(mul(column(lo), scalar(scale)), scalar(offset));
+    FV end = sub(mul(column(lo + 2), scalar(scale)), scalar(offset));
+    FV extent = sub(end, start);
+    if (!halfPixel)
+      extent = maxOf(extent, scalar(1.0));
+    FV binSize = div(extent, scalar((double)bins));
+    FV grid = scalar((double)g);
+    if (adaptive) {
+      FV need = div(extent, scalar((double)bins));
+      if (failed(need))
+        return failure();
+      grid = maxOf(ctx.create<CeilOp>(*need), scalar(0.0));
+      if (failed(grid))
+        return failure();
+      grid = ctx.create<ClipOp>(*grid, cast<TypedAttr>(FloatAttr::get(work, 0.0)),
+                                cast<TypedAttr>(FloatAttr::get(work, (double)g)));
+    }
+    Value binPos = iota({1, bins, 1}, bins, 0.0), samplePos = iota({1, 1, g}, g, 0.5);
+    // Dividing by a grid of 0 makes no sample valid below.
+    FV safeGrid = maxOf(grid, scalar(1.0));
+    FV coord = add(add(start, mul(binPos, binSize)), div(mul(samplePos, binSize), safeGrid));
+    FV valid = both(compare(CompareKind::ge, coord, scalar(-1.0)),
+                    compare(CompareKind::le, coord, scalar((double)size)));
+    if (adaptive)
+      valid = both(valid, compare(CompareKind::lt, samplePos, grid));
+    FV clamped = maxOf(coord, scalar(0.0));
+    if (failed(clamped))
+      return failure();
+    FV low0 = ctx.create<FloorOp>(*clamped);
+    FV edge = compare(CompareKind::ge, low0, scalar((double)(size - 1)));
+    FV last = scalar((double)(size - 1));
+    FV low = select(edge, last, low0);
+    FV high = select(edge, last, add(low0, scalar(1.0)));
+    FV pos = select(edge, last, clamped);
+    FV frac = sub(pos, low);
+    FV on = toWork(valid);
+    FV wLow = mul(sub(scalar(1.0), frac), on), wHigh = mul(frac, on);
+    auto pair = [&](FV a, FV b) -> FV {
+      if (failed(a) || failed(b))
+        return failure();
+      auto ea = ctx.reshape(*a, {r, bins, g, 1});
+      auto eb = ctx.reshape(*b, {r, bins, g, 1});
+      if (failed(ea) || failed(eb))
+        return failure();
+      return ctx.createInferred<ConcatOp>(ValueRange{*ea, *eb}, (uint64_t)3);
+    };
+    // Broadcast to [R, bins, g] before pairing.
+    Value zeros = ctx.splat(RankedTensorType::get({r, bins, g}, work), 0.0);
+    FV weights = pair(add(wLow, zeros), add(wHigh, zeros));
+    FV index = toIndex(pair(add(low, zeros), add(high, zeros)));
+    FV gridValue = add(grid, ctx.splat(RankedTensorType::get({r, 1, 1}, work), 0.0));
+    if (failed(weights) || failed(index) || failed(gridValue))
+      return failure();
+    return Axis{*weights, *index, *gridValue};
+  };
+  auto ys = sampleAxis(1, oh, gh, h), xs = sampleAxis(0, ow, gw, w);
+  if (failed(ys) || failed(xs))
+    return failure();
+  // Weights and linear indices over [R, C, OH, OW, gh, gw, 2, 2].
+  auto yView = [&](Value v) { return ctx.reshape(v, {r, 1, oh, 1, gh, 1, 2, 1}); };
+  auto xView = [&](Value v) { return ctx.reshape(v, {r, 1, 1, ow, 1, gw, 1, 2}); };
+  FV weights = mul(yView(ys->weights), xView(xs->weights));
+  FV rowStart = mul(yView(ys->index), ctx.splat(RankedTensorType::get({}, i64), (double)w));
+  FV spatial = add(rowStart, xView(xs->index));
+  // Batch offsets: the clamped batch index times C * H * W.
+  Value batch64 = *batch;
+  if (!bt.getElementType().isInteger(64))
+    batch64 = ctx.create<CastOp>(RankedTensorType::get(bt.getShape(), i64), batch64);
+  FV clampedBatch = bin(MinOp(), bin(MaxOp(), batch64, ctx.splat(RankedTensorType::get({}, i64), 0.0)),
+                        ctx.splat(RankedTensorType::get({}, i64), (double)(n - 1)));
+  FV batchOffset = mul(clampedBatch, ctx.splat(RankedTensorType::get({}, i64), (double)(c * h * w)));
+  if (failed(batchOffset))
+    return failure();
+  FV batchView = ctx.reshape(*batchOffset, {r, 1, 1, 1, 1, 1, 1, 1});
+  SmallVector<int64_t> channelStarts;
+  for (int64_t i = 0; i < c; ++i)
+    channelStarts.push_back(i * h * w);
+  Value channelOffset = ctx.constant(DenseElementsAttr::get(
+      RankedTensorType::get({1, c, 1, 1, 1, 1, 1, 1}, i64), ArrayRef<int64_t>(channelStarts)));
+  FV index = add(add(spatial, batchView), channelOffset);
+  FV data = ctx.reshape(asWork(*x), {n * c * h * w});
+  if (failed(index) || failed(data) || failed(weights))
+    return failure();
+  FV values = ctx.createInferred<GatherOp>(*data, *index, (uint64_t)0);
+  FV weighted = mul(values, weights);
+  int64_t samples = gh * gw * 4;
+  if (failed(weighted))
+    return failure();
+  FV flat = ctx.reshape(*weighted, {r, c, oh, ow, samples});
+  FV grids = mul(ys->grid, xs->grid);
+  if (failed(grids))
+    return failure();
+  FV count = maxOf(grids, scalar(1.0));
+  FV countView = failed(count) ? count : ctx.reshape(*count, {r, 1, 1, 1});
+  FV result = failure();
+  if (!isMax) {
+    if (failed(flat))
+      return failure();
+    result = div(ctx.createInferred<ReduceOp>(ReduceKind::sum, *flat, ArrayRef<int64_t>{4}, false),
+                 countView);
+  } else {
+    // Masked (adaptive) samples do not take part in the maximum; a bin
+    // without samples is 0.
+    if (adaptive) {
+      auto yMask = compare(CompareKind::lt, iota({1, 1, 1, 1, gh, 1, 1, 1}, gh, 0.0),
+                           ctx.reshape(ys->grid, {r, 1, 1, 1, 1, 1, 1, 1}));
+      auto xMask = compare(CompareKind::lt, iota({1, 1, 1, 1, 1, gw, 1, 1}, gw, 0.0),
+                           ctx.reshape(xs->grid, {r, 1, 1, 1, 1, 1, 1, 1}));
+      auto inGrid = both(yMask, xMask);
+      Value lowest = ctx.splat(RankedTensorType::get({}, work),
+                               -std::numeric_limits<double>::infinity());
+      auto kept = select(inGrid, *weighted, lowest);
+      if (failed(kept))
+        return failure();
+      flat = ctx.reshape(*kept, {r, c, oh, ow, samples});
+    }
+    if (failed(flat))
+      return failure();
+    result = ctx.createInferred<ReduceOp>(ReduceKind::max, *flat, ArrayRef<int64_t>{4}, false);
+    if (adaptive)
+      result = select(compare(CompareKind::eq, ctx.reshape(*grids, {r, 1, 1, 1}), scalar(0.0)),
+                      scalar(0.0), result);
+  }
+  if (failed(result))
+    return failure();
+  Value out = *result;
+  if (work != elt)
+    out = ctx.create<CastOp>(RankedTensorType::get({r, c, oh, ow}, elt), out);
+  ctx.setOutput(node, 0, out);
+  return success();
+}
+
+} // namespace
+
 void weft::registerResizeConverters(ConverterTable &t) {
   t["Resize"] = convertResize;
   t["Upsample"] = convertResize;
   t["GridSample"] = convertGridSample;
+  t["RoiAlign"] = convertRoiAlign;
 }

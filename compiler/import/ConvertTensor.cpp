@@ -1316,11 +1316,11 @@ LogicalResult convertOneHot(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
-// ConvTranspose (1-D and 2-D) as a direct convolution: the input with s - 1
-// zeros inserted between its elements (stride s), padded by d * (k - 1)
-// minus the transposed op's padding (cropped where that is negative),
-// convolved at stride 1 with the filter's channels swapped per group and its
-// window flipped. A constant filter is re-laid at compile time.
+// ConvTranspose (1-D, 2-D and 3-D) as a direct convolution: the input with
+// s - 1 zeros inserted between its elements (stride s), padded by
+// d * (k - 1) minus the transposed op's padding (cropped where that is
+// negative), convolved at stride 1 with the filter's channels swapped per
+// group and its window flipped. A constant filter is re-laid at compile time.
 LogicalResult convertConvTranspose(ImportContext &ctx, const Node &node, int64_t) {
   auto x = ctx.input(node, 0);
   if (failed(x))
@@ -1335,9 +1335,10 @@ LogicalResult convertConvTranspose(ImportContext &ctx, const Node &node, int64_t
   if (!isa<FloatType>(xt.getElementType()))
     return ctx.fail("needs floating-point tensors");
   int64_t rank = xt.getRank();
-  if ((rank != 3 && rank != 4) || wt.getRank() != rank)
-    return ctx.fail("only 1-D and 2-D transposed convolutions (rank-3 or rank-4 input and "
-                    "weight) are supported; the input has rank " + Twine(rank));
+  if ((rank != 3 && rank != 4 && rank != 5) || wt.getRank() != rank)
+    return ctx.fail("only 1-D, 2-D and 3-D transposed convolutions (rank-3, 4 or 5 input "
+                    "and weight of the same rank) are supported; the input has rank " +
+                    Twine(rank));
   int64_t spatial = rank - 2;
   int64_t group = ctx.getInt(node, "group", 1);
   int64_t channels = xt.getShape()[1];
@@ -1423,34 +1424,44 @@ LogicalResult convertConvTranspose(ImportContext &ctx, const Node &node, int64_t
     pb.insert(pb.begin(), 0);
     o2.insert(o2.begin(), 1);
   }
+  int64_t sp = s2.size();
   auto it = ImportContext::typeOf(in);
-  int64_t n = it.getShape()[0], h = it.getShape()[2], wd = it.getShape()[3];
+  int64_t n = it.getShape()[0];
+  ArrayRef<int64_t> extents = it.getShape().drop_front(2);
   int64_t m = wt.getShape()[1] * group;
-  // Zeros between the elements: [N,C,H,1,W,1] padded to [N,C,H,sh,W,sw].
-  if (s2[0] > 1 || s2[1] > 1) {
-    auto spread = ctx.reshape(in, {n, channels, h, 1, wd, 1});
+  // Zeros between the elements: [N,C,D0,1,D1,1..] padded to [N,C,D0,s0,D1,s1..]
+  // and trimmed after the last element of each dimension.
+  if (llvm::any_of(s2, [](int64_t v) { return v > 1; })) {
+    SmallVector<int64_t> spreadShape{n, channels}, high(2, 0), flatShape{n, channels},
+        trimmedShape{n, channels};
+    for (int64_t i = 0; i < sp; ++i) {
+      spreadShape.append({extents[i], 1});
+      high.append({0, s2[i] - 1});
+      flatShape.push_back(extents[i] * s2[i]);
+      trimmedShape.push_back((extents[i] - 1) * s2[i] + 1);
+    }
+    auto spread = ctx.reshape(in, spreadShape);
     if (failed(spread))
       return failure();
     Type elt = xt.getElementType();
     auto padded = ctx.createInferred<PadOp>(
-        *spread, ArrayRef<int64_t>{0, 0, 0, 0, 0, 0},
-        ArrayRef<int64_t>{0, 0, 0, s2[0] - 1, 0, s2[1] - 1},
-        cast<TypedAttr>(FloatAttr::get(elt, 0.0)));
+        *spread, ArrayRef<int64_t>(SmallVector<int64_t>(high.size(), 0)),
+        ArrayRef<int64_t>(high), cast<TypedAttr>(FloatAttr::get(elt, 0.0)));
     if (failed(padded))
       return failure();
-    auto flat = ctx.reshape(*padded, {n, channels, h * s2[0], wd * s2[1]});
+    auto flat = ctx.reshape(*padded, flatShape);
     if (failed(flat))
       return failure();
-    auto trimmed = slice(ctx, *flat, {0, 0, 0, 0},
-                         {n, channels, (h - 1) * s2[0] + 1, (wd - 1) * s2[1] + 1}, {1, 1, 1, 1});
+    auto trimmed = slice(ctx, *flat, SmallVector<int64_t>(sp + 2, 0), trimmedShape,
+                         SmallVector<int64_t>(sp + 2, 1));
     if (failed(trimmed))
       return failure();
     in = *trimmed;
   }
   // The convolution's padding; negative amounts crop the spread input.
   auto zt = ImportContext::typeOf(in);
-  SmallVector<int64_t> convPads(4, 0), starts(4, 0), sizes(zt.getShape());
-  for (int64_t i = 0; i < 2; ++i) {
+  SmallVector<int64_t> convPads(2 * sp, 0), starts(sp + 2, 0), sizes(zt.getShape());
+  for (int64_t i = 0; i < sp; ++i) {
     int64_t span = (k2[i] - 1) * d2[i];
     int64_t extent = zt.getShape()[i + 2];
     int64_t low = span - pb[i];
@@ -1468,49 +1479,44 @@ LogicalResult convertConvTranspose(ImportContext &ctx, const Node &node, int64_t
     if (sizes[i + 2] <= 0)
       return ctx.fail("the padding leaves no input in spatial dimension " + Twine(i));
     convPads[i] = low;
-    convPads[i + 2] = high;
+    convPads[i + sp] = high;
   }
-  auto cropped = slice(ctx, in, starts, sizes, {1, 1, 1, 1});
+  auto cropped = slice(ctx, in, starts, sizes, SmallVector<int64_t>(sp + 2, 1));
   if (failed(cropped))
     return failure();
-  // Filter [C, M/g, kh, kw] -> [M, C/g, kh, kw], window reversed: computed
-  // here for a constant filter, by ops otherwise.
+  // Filter [C, M/g, k..] -> [M, C/g, k..], window reversed. For a constant
+  // filter the folders do this at compile time.
   auto ft = ImportContext::typeOf(filter);
   int64_t mg = ft.getShape()[1], cg = channels / group;
-  Value flippedFilter;
-  if (auto attr = ImportContext::getConstantValue(filter)) {
-    SmallVector<APFloat> src(attr.getValues<APFloat>());
-    SmallVector<APFloat> dst(src.size(), src.empty() ? APFloat(0.0f) : src[0]);
-    int64_t kh = k2[0], kw = k2[1];
-    for (int64_t c = 0; c < channels; ++c)
-      for (int64_t j = 0; j < mg; ++j)
-        for (int64_t y = 0; y < kh; ++y)
-          for (int64_t z = 0; z < kw; ++z) {
-            int64_t g = c / cg, ci = c % cg, mo = g * mg + j;
-            dst[((mo * cg + ci) * kh + (kh - 1 - y)) * kw + (kw - 1 - z)] =
-                src[((c * mg + j) * kh + y) * kw + z];
-          }
-    flippedFilter = ctx.constant(DenseElementsAttr::get(
-        RankedTensorType::get({m, cg, kh, kw}, ft.getElementType()), dst));
-  } else {
-    auto grouped = ctx.reshape(filter, {group, cg, mg, k2[0], k2[1]});
-    if (failed(grouped))
-      return failure();
-    auto swapped = ctx.createInferred<TransposeOp>(*grouped, ArrayRef<int64_t>{0, 2, 1, 3, 4});
-    if (failed(swapped))
-      return failure();
-    auto merged = ctx.reshape(*swapped, {m, cg, k2[0], k2[1]});
-    if (failed(merged))
-      return failure();
-    auto flipped = slice(ctx, *merged, {0, 0, k2[0] - 1, k2[1] - 1}, {m, cg, k2[0], k2[1]},
-                         {1, 1, -1, -1});
-    if (failed(flipped))
-      return failure();
-    flippedFilter = *flipped;
+  SmallVector<int64_t> groupedShape{group, cg, mg}, perm{0, 2, 1}, mergedShape{m, cg};
+  SmallVector<int64_t> flipStarts{0, 0}, flipSteps{1, 1};
+  for (int64_t i = 0; i < sp; ++i) {
+    groupedShape.push_back(k2[i]);
+    perm.push_back(3 + i);
+    mergedShape.push_back(k2[i]);
+    flipStarts.push_back(k2[i] - 1);
+    flipSteps.push_back(-1);
   }
-  auto conv = ctx.createInferred<ConvOp>(*cropped, flippedFilter, *bias, ArrayRef<int64_t>{1, 1},
-                                         ArrayRef<int64_t>(d2), ArrayRef<int64_t>(convPads),
-                                         (uint64_t)group);
+  auto grouped = ctx.reshape(filter, groupedShape);
+  if (failed(grouped))
+    return failure();
+  auto swapped = ctx.createInferred<TransposeOp>(*grouped, ArrayRef<int64_t>(perm));
+  if (failed(swapped))
+    return failure();
+  auto merged = ctx.reshape(*swapped, mergedShape);
+  if (failed(merged))
+    return failure();
+  auto flipped = slice(ctx, *merged, flipStarts, mergedShape, flipSteps);
+  if (failed(flipped))
+    return failure();
+  SmallVector<int64_t> unitStrides(sp, 1);
+  auto conv = sp == 3 ? convolve3D(ctx, *cropped, *flipped, *bias, unitStrides, d2, convPads,
+                                   group)
+                      : ctx.createInferred<ConvOp>(*cropped, *flipped, *bias,
+                                                   ArrayRef<int64_t>(unitStrides),
+                                                   ArrayRef<int64_t>(d2),
+                                                   ArrayRef<int64_t>(convPads),
+                                                   (uint64_t)group);
   if (failed(conv))
     return failure();
   Value result = *conv;

@@ -50,6 +50,7 @@ void registerRNNConverters(ConverterTable &table);
 void registerControlFlowConverters(ConverterTable &table);
 void registerQuantizedConverters(ConverterTable &table);
 void registerLinalgConverters(ConverterTable &table);
+void registerSignalConverters(ConverterTable &table);
 
 /// Maps an ONNX TensorProto data type to the MLIR element type Weft uses:
 /// signless integers for ONNX's signed types, unsigned integers (ui8..ui64)
@@ -288,6 +289,21 @@ private:
   llvm::StringMap<std::string> unproduced;
   const ConverterTable *converters = nullptr;
 };
+
+/// A 3-D convolution (ONNX Conv on NCDHW with an [M, C/group, kD, kH, kW]
+/// filter) built from one 2-D weft.conv. `pads` is [d0, h0, w0, d1, h1, w1].
+mlir::FailureOr<mlir::Value>
+convolve3D(ImportContext &ctx, mlir::Value x, mlir::Value w, mlir::Value bias,
+           llvm::ArrayRef<int64_t> strides, llvm::ArrayRef<int64_t> dilations,
+           llvm::ArrayRef<int64_t> pads, int64_t group);
+
+/// Binds `var` to the value of `expr`, a FailureOr<Value>, or returns
+/// failure from the enclosing function.
+#define WEFT_TRY(var, expr)                                                    \
+  auto var##OrFailure = (expr);                                                \
+  if (failed(var##OrFailure))                                                  \
+    return failure();                                                          \
+  mlir::Value var = *var##OrFailure
 
 } // namespace weft
 

@@ -64,6 +64,7 @@ ConverterTable buildConverterTable() {
   registerRNNConverters(table);
   registerControlFlowConverters(table);
   registerQuantizedConverters(table);
+  registerSignalConverters(table);
   registerLinalgConverters(table);
   return table;
 }

@@ -415,7 +415,32 @@ def gen_conv(g):
              accumulate=True)
     g.single("Conv", "conv1d_runtime_weight", [In("x", "f32", (1, 2, 7)), In("w", "f32", (3, 2, 3))],
              accumulate=True)
-    g.single("Conv", "conv3d_rejected", [In("x", "f32", (1, 2, 4, 4, 4)), In("w", "f32", (3, 2, 2, 2, 2))],
+    # 3-D convolutions (one 2-D convolution over depth taps stacked into
+    # the channels).
+    for tag, xs, ws, attrs, bias in [
+            ("3d_basic", (1, 2, 4, 4, 4), (3, 2, 2, 2, 2), {}, False),
+            ("3d_pads_strides_bias", (2, 3, 5, 6, 5), (4, 3, 3, 2, 3),
+             {"pads": [1, 0, 1, 1, 1, 0], "strides": [2, 1, 2]}, True),
+            ("3d_dilations", (1, 2, 7, 6, 5), (2, 2, 2, 3, 2), {"dilations": [3, 1, 2]}, False),
+            ("3d_group_2", (1, 4, 4, 5, 4), (6, 2, 2, 2, 2), {"group": 2}, True),
+            ("3d_depthwise_same", (1, 3, 5, 5, 5), (3, 1, 3, 3, 3),
+             {"group": 3, "auto_pad": "SAME_UPPER", "strides": [2, 2, 2]}, False)]:
+        args = [In("x", "f32", xs, "finite"), In("w", "f32", ws, "finite")]
+        if bias:
+            args.append(In("b", "f32", (ws[0],), "finite"))
+        g.single("Conv", tag, args, attrs=attrs, accumulate=True, dtypes="f32")
+    g.single("Conv", "3d_const_weights", [In("x", "f32", (1, 2, 4, 5, 6), "finite"),
+                                          Const("w", make_values(dt("f32"), (3, 2, 2, 3, 2), "finite",
+                                                                 np.random.default_rng(7), 1))],
+             attrs={"pads": [0, 1, 1, 1, 1, 0]}, accumulate=True, dtypes="f32")
+    # A grouped convolution whose output spans several workgroups (8 images
+    # of 15x15): its result is computed on [N, G, F/G, ..] views of the
+    # output, which must still be the output's own buffer.
+    g.single("Conv", "group_3_batch8_workgroups", [In("x", "f32", (8, 6, 16, 16), "finite"),
+                                                   In("w", "f32", (3, 2, 2, 2), "finite")],
+             attrs={"group": 3}, accumulate=True, dtypes="f32")
+    g.single("Conv", "conv4d_rejected", [In("x", "f32", (1, 1, 3, 3, 3, 3)),
+                                         In("w", "f32", (1, 1, 2, 2, 2, 2))],
              accumulate=True)
 
 
@@ -873,6 +898,12 @@ def gen_conv_transpose(g):
     ct("dilation2_1x1x4x4", (1, 1, 4, 4), (1, 1, 2, 2), {"dilations": [2, 2]})
     ct("group2_1x4x3x3", (1, 4, 3, 3), (4, 3, 2, 2), {"group": 2, "strides": [2, 2]}, bias=True)
     ct("output_shape_1x1x3x3", (1, 1, 3, 3), (1, 2, 3, 3), {"strides": [3, 2], "output_shape": [10, 8]})
+    ct("3d_stride2_bias_1x2x3x3x2", (1, 2, 3, 3, 2), (2, 3, 2, 3, 2), {"strides": [2, 1, 2]}, bias=True)
+    ct("3d_pads_dil_group2_1x4x3x4x3", (1, 4, 3, 4, 3), (4, 1, 2, 2, 3),
+       {"group": 2, "pads": [1, 0, 1, 0, 1, 1], "dilations": [1, 2, 1], "output_padding": [1, 0, 0],
+        "strides": [2, 2, 1]})
+    ct("3d_runtime_filter_1x1x2x3x3", (1, 1, 2, 3, 3), (1, 2, 2, 2, 2), {"strides": [2, 2, 2]},
+       const_w=False)
     ct("same_upper_1x1x3x4", (1, 1, 3, 4), (1, 1, 3, 3), {"strides": [2, 2], "auto_pad": "SAME_UPPER"})
     ct("same_lower_1x1x3x4", (1, 1, 3, 4), (1, 1, 4, 4), {"strides": [2, 2], "auto_pad": "SAME_LOWER"})
     ct("1d_stride2_1x2x5", (1, 2, 5), (2, 3, 3), {"strides": [2]}, bias=True)
@@ -1244,7 +1275,12 @@ def gen_lp_pool_crop(g):
                            ("same_upper_1x1x5x5", (1, 1, 5, 5), {"kernel_shape": [2, 2], "auto_pad": "SAME_UPPER"}),
                            ("dilated_1x2x7x7", (1, 2, 7, 7), {"kernel_shape": [2, 2], "dilations": [2, 3]}),
                            ("ceil_1x1x6x6", (1, 1, 6, 6), {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1}),
-                           ("1d_k3_2x3x9", (2, 3, 9), {"kernel_shape": [3], "strides": [2], "pads": [1, 1]})]:
+                           ("1d_k3_2x3x9", (2, 3, 9), {"kernel_shape": [3], "strides": [2], "pads": [1, 1]}),
+                           ("3d_k2_1x2x4x5x4", (1, 2, 4, 5, 4), {"kernel_shape": [2, 2, 2]}),
+                           ("3d_p1_s2_pads_1x1x5x5x6", (1, 1, 5, 5, 6),
+                            {"kernel_shape": [3, 2, 2], "strides": [2, 2, 2], "pads": [1, 0, 1, 1, 1, 0], "p": 1}),
+                           ("3d_ceil_1x2x5x6x5", (1, 2, 5, 6, 5),
+                            {"kernel_shape": [2, 3, 2], "strides": [2, 2, 2], "ceil_mode": 1})]:
         g.single("LpPool", tag, [In("x", "f32", xs, ("range", -3, 3))], attrs=attrs, opset=18, dtypes="f32",
                  atol=1e-4)
     for tag, xs, shape, axes in [("crop_10x8x3", (10, 8, 3), [6, 5, 3], None),
@@ -1617,10 +1653,99 @@ def gen_invalid(g):
     g.cases[-1].nodes[0] = ("NoSuchOp", ["x"], ["y"], {})
 
 
+def gen_signal(g):
+    """DFT (real and complex, forward and inverse, one-sided, dft_length
+    padding and truncation, every axis, opsets 17 and 20), STFT (window,
+    frame_length, two-sided) and MelWeightMatrix; Col2Im in 1-D to 3-D."""
+    for tag, xs, attrs, length, axis, opset in [
+            ("real_axis1_1x8x3x1", (1, 8, 3, 1), {}, None, None, 17),
+            ("complex_axis2_2x3x6x2", (2, 3, 6, 2), {"axis": 2}, None, None, 17),
+            ("inverse_complex_1x10x2", (1, 10, 2), {"inverse": 1}, None, None, 17),
+            ("onesided_real_2x16x1", (2, 16, 1), {"onesided": 1}, None, None, 17),
+            ("onesided_odd_1x9x1", (1, 9, 1), {"onesided": 1}, None, None, 17),
+            ("pad_length_12_1x7x1", (1, 7, 1), {}, 12, None, 17),
+            ("truncate_length_5_1x8x2", (1, 8, 2), {}, 5, None, 17),
+            ("axis_input_default_3x5x4x1", (3, 5, 4, 1), {}, None, None, 20),
+            ("axis_input_0_6x2x2", (6, 2, 2), {}, None, 0, 20),
+            ("axis_input_neg3_2x5x3x2", (2, 5, 3, 2), {"inverse": 1}, None, -3, 20)]:
+        args = [In("x", "f32", xs, ("range", -2, 2)),
+                Const("n", np.array(length, np.int64)) if length is not None else None]
+        if axis is not None:
+            args.append(Const("a", np.array(axis, np.int64)))
+        while args and args[-1] is None:
+            args.pop()
+        g.single("DFT", tag, args, attrs=attrs, opset=opset, dtypes="f32", atol=1e-4)
+    g.single("DFT", "f64_complex_1x6x2", [In("x", "f64", (1, 6, 2), ("range", -2, 2))], opset=17,
+             dtypes="f64", atol=1e-9)
+    hann = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(16) / 16)).astype(np.float32)
+    for tag, xs, step, window, length, attrs in [
+            # onesided is spelled out: ONNX's shape inference takes its
+            # default as 0 and would declare two-sided outputs.
+            ("frame16_step8_1x64x1", (1, 64, 1), 8, None, 16, {"onesided": 1}),
+            ("hann16_step4_2x50x1", (2, 50, 1), 4, Const("w", hann), None, {"onesided": 1}),
+            ("input_window_twosided_1x40x1", (1, 40, 1), 6, In("w", "f32", (16,), ("range", 0, 1)), 16,
+             {"onesided": 0}),
+            ("complex_1x33x2", (1, 33, 2), 5, None, 8, {"onesided": 0})]:
+        args = [In("x", "f32", xs, ("range", -2, 2)), Const("s", np.array(step, np.int64)), window,
+                Const("l", np.array(length, np.int64)) if length is not None else None]
+        while args[-1] is None:
+            args.pop()
+        g.single("STFT", tag, args, attrs=attrs, opset=17, dtypes="f32", atol=1e-4)
+    for tag, mels, n, rate, lo, hi, dtype in [("8bins_64_8k", 8, 64, 8000, 0.0, 4000.0, None),
+                                             ("20bins_400_16k", 20, 400, 16000, 20.0, 7600.0, None),
+                                             ("f64_5bins_32_1000", 5, 32, 1000, 50.0, 450.0, 11)]:
+        g.add(Case(f"MelWeightMatrix.f32.{tag}", "MelWeightMatrix",
+                   [("MelWeightMatrix", ["m", "n", "r", "lo", "hi"], ["y"],
+                     {"output_datatype": dtype} if dtype else {})], [], ["y"],
+                   consts=[Const("m", np.array(mels, np.int64)), Const("n", np.array(n, np.int64)),
+                           Const("r", np.array(rate, np.int64)), Const("lo", np.array(lo, np.float32)),
+                           Const("hi", np.array(hi, np.float32))], opset=17, atol=1e-6))
+    for tag, xs, image, block, attrs in [
+            ("2d_plain_1x4x9", (1, 4, 9), [4, 4], [2, 2], {}),
+            ("2d_strides_pads_2x6x9", (2, 6, 9), [5, 6], [1, 3], {"strides": [2, 2], "pads": [0, 1, 1, 0]}),
+            ("2d_dilations_1x8x6", (1, 8, 6), [5, 5], [2, 2], {"dilations": [2, 3]}),
+            ("2d_remainder_1x2x6", (1, 2, 6), [5, 7], [1, 2], {"strides": [2, 3]}),
+            ("1d_1x3x5", (1, 3, 5), [7], [3], {}),
+            ("3d_1x16x8", (1, 16, 8), [3, 3, 3], [2, 2, 2], {})]:
+        g.single("Col2Im", tag, [In("x", "f32", xs, ("range", -2, 2)), Const("i", i64(*image)),
+                                 Const("b", i64(*block))], attrs=attrs, opset=18, dtypes="f32", atol=1e-5)
+
+
+
+def gen_roi_align(g):
+    """RoiAlign: avg and max, fixed and adaptive sampling grids, both
+    coordinate transformations, regions given or fed at run time, regions
+    over the border and degenerate ones."""
+    boxes = np.array([[0.0, 0.0, 9.0, 7.0], [2.5, 1.0, 6.0, 8.5], [-3.0, 4.0, 30.0, 12.0],
+                      [5.0, 5.0, 5.0, 5.0]], np.float32)
+    batch = np.array([0, 1, 1, 0], np.int64)
+    inside = np.array([[0.0, 0.0, 11.0, 9.0], [2.5, 1.0, 6.0, 8.5], [0.0, 4.0, 12.0, 10.0],
+                       [5.0, 5.0, 5.0, 5.0]], np.float32)
+    for tag, attrs, opset, rois, x in [
+            ("avg_s2_half_pixel", {"output_height": 3, "output_width": 4, "sampling_ratio": 2,
+                                   "spatial_scale": 0.5}, 16, Const("r", boxes), ("range", -3, 3)),
+            ("max_s2", {"mode": "max", "output_height": 2, "output_width": 2, "sampling_ratio": 2}, 16,
+             Const("r", boxes), ("range", -3, 3)),
+            ("avg_adaptive", {"output_height": 2, "output_width": 3}, 16, Const("r", inside),
+             ("range", -3, 3)),
+            ("max_adaptive_negative", {"mode": "max", "output_height": 3, "output_width": 2}, 16,
+             Const("r", inside), ("range", -5, -1)),
+            # Wider than the feature map: more samples than the static
+            # adaptive grid holds (listed in expected.txt).
+            ("adaptive_region_beyond_map", {"output_height": 2, "output_width": 3}, 16,
+             Const("r", boxes), ("range", -3, 3)),
+            ("output_half_pixel_opset10", {"output_height": 2, "output_width": 2, "sampling_ratio": 3,
+                                           "spatial_scale": 0.75}, 10, Const("r", boxes), ("range", -3, 3)),
+            ("input_rois_s1", {"output_height": 2, "output_width": 2, "sampling_ratio": 1}, 16,
+             In("r", "f32", (4, 4), ("range", -2, 10)), ("range", -3, 3))]:
+        g.single("RoiAlign", tag, [In("x", "f32", (2, 3, 10, 12), x), rois, Const("b", batch)],
+                 attrs=attrs, opset=opset, dtypes="f32", atol=1e-5)
+
+
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
             gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_unpool_reverse, gen_lp_pool_crop, gen_pool_3d, gen_einsum, gen_grid_sample, gen_group_norm, gen_det, gen_widened, gen_quantized_linear, gen_arg, gen_losses, gen_one_hot_like,
             gen_resize, gen_conv_transpose, gen_lrn_mvn, gen_quantize, gen_cumsum, gen_window_1d,
-            gen_constant_ops,
+            gen_constant_ops, gen_signal, gen_roi_align,
             gen_chains,
             gen_f16_accumulation, gen_invalid]
 

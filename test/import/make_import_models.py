@@ -394,11 +394,11 @@ def old_unsupported():
 
 
 def bad_conv():
-    """A 3-D convolution: a supported op type whose attributes are not."""
-    inits = [numpy_helper.from_array(weights([2, 1, 2, 2, 2]), "w")]
-    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="conv3d")]
-    return model(nodes, [tensor("x", F32, [1, 1, 4, 4, 4])],
-                 [tensor("y", F32, [1, 2, 3, 3, 3])], inits)
+    """A 4-D convolution: a supported op type whose input is not."""
+    inits = [numpy_helper.from_array(weights([2, 1, 2, 2, 2, 2]), "w")]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="conv4d")]
+    return model(nodes, [tensor("x", F32, [1, 1, 4, 4, 4, 4])],
+                 [tensor("y", F32, [1, 2, 3, 3, 3, 3])], inits)
 
 
 def refused():

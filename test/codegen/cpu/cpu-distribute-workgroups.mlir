@@ -121,3 +121,44 @@ func.func private @dynamic(%arg0: memref<64xf32>, %n: index) attributes {weft.di
   }
   return
 }
+
+// -----
+
+// A write of an argument's buffer outside the loop (a private result
+// copied out whole) would let every workgroup overwrite the others' tiles:
+// the dispatch runs as one workgroup with a sequential loop instead.
+// CHECK-LABEL: func.func private @copy_out
+// CHECK-SAME: weft.workgroup_count = 1 : i64
+// CHECK-NOT: scf.forall
+// CHECK: scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK: memref.subview %{{.*}}[%[[I]]] [8] [1]
+// CHECK: linalg.fill
+// CHECK: }
+// CHECK: memref.copy
+func.func private @copy_out(%arg0: memref<64xf32>, %arg1: memref<64xf32>) attributes {weft.dispatch_fn, weft.workgroup_count = 8 : i64} {
+  %cst = arith.constant 0.0 : f32
+  %tmp = memref.alloca() : memref<64xf32>
+  scf.forall (%i) = (0) to (64) step (8) {
+    %d = memref.subview %tmp[%i] [8] [1] : memref<64xf32> to memref<8xf32, strided<[1], offset: ?>>
+    linalg.fill ins(%cst : f32) outs(%d : memref<8xf32, strided<[1], offset: ?>>)
+  }
+  memref.copy %tmp, %arg1 : memref<64xf32> to memref<64xf32>
+  return
+}
+
+// -----
+
+// Writes of private buffers outside the loop are each workgroup's own.
+// CHECK-LABEL: func.func private @private_write
+// CHECK-SAME: weft.workgroup_count = 2 : i64
+// CHECK-NOT: scf.for
+func.func private @private_write(%arg0: memref<64xf32>, %arg1: memref<64xf32>) attributes {weft.dispatch_fn, weft.workgroup_count = 2 : i64} {
+  %cst = arith.constant 0.0 : f32
+  %tmp = memref.alloca() : memref<4xf32>
+  linalg.fill ins(%cst : f32) outs(%tmp : memref<4xf32>)
+  scf.forall (%i) = (0) to (64) step (32) {
+    %d = memref.subview %arg1[%i] [32] [1] : memref<64xf32> to memref<32xf32, strided<[1], offset: ?>>
+    linalg.fill ins(%cst : f32) outs(%d : memref<32xf32, strided<[1], offset: ?>>)
+  }
+  return
+}
