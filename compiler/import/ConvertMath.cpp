@@ -639,12 +639,47 @@ DenseElementsAttr foldIntUnary(StringRef opType, Value x) {
   return DenseElementsAttr::get(a.getType(), out);
 }
 
+// Rounding, Relu, Neg and Abs of small float constants fold too: a count
+// computed from pinned inputs (Range's expansion: ceil((limit - start) /
+// delta), clamped by Relu) decides a Loop's trip count.
+DenseElementsAttr foldFloatUnary(StringRef opType, Value x) {
+  auto a = ImportContext::getConstantValue(x);
+  if (!a || !isa<FloatType>(a.getElementType()) ||
+      a.getNumElements() > ImportContext::kFoldLimit)
+    return {};
+  std::optional<APFloat::roundingMode> mode;
+  if (opType == "Floor")
+    mode = APFloat::rmTowardNegative;
+  else if (opType == "Ceil")
+    mode = APFloat::rmTowardPositive;
+  else if (opType == "Round")
+    mode = APFloat::rmNearestTiesToEven;
+  else if (opType != "Relu" && opType != "Neg" && opType != "Abs")
+    return {};
+  SmallVector<APFloat> out;
+  for (APFloat v : a.getValues<APFloat>()) {
+    if (mode)
+      v.roundToIntegral(*mode);
+    else if (opType == "Neg")
+      v.changeSign();
+    else if (opType == "Abs")
+      v.clearSign();
+    else if (v.isNegative() && !v.isNaN())
+      v = APFloat::getZero(v.getSemantics());
+    out.push_back(v);
+  }
+  return DenseElementsAttr::get(a.getType(), out);
+}
+
 template <typename OpTy>
 LogicalResult convertUnary(ImportContext &ctx, const Node &node, int64_t) {
   auto x = ctx.input(node, 0);
   if (failed(x))
     return failure();
-  if (auto folded = foldIntUnary(ctx.getOpType(), *x)) {
+  DenseElementsAttr folded = foldIntUnary(ctx.getOpType(), *x);
+  if (!folded)
+    folded = foldFloatUnary(ctx.getOpType(), *x);
+  if (folded) {
     ctx.setOutput(node, 0, ctx.constant(folded));
     return success();
   }

@@ -281,13 +281,19 @@ def constants():
         helper.make_node("Not", ["flags"], ["nf"], name="not"),
         helper.make_node("ConstantOfShape", ["ci"], ["ones"], name="fill",
                          value=helper.make_tensor("v", TensorProto.INT32, [1], [1])),
+        # Float rounding and Relu of constants fold (a trip count's math).
+        helper.make_node("Ceil", ["fr"], ["fr_ceil"], name="ceil"),
+        helper.make_node("Relu", ["fr_ceil"], ["fr_relu"], name="relu"),
+        helper.make_node("Floor", ["fr"], ["fr_floor"], name="floor"),
     ]
+    rounding = helper.make_tensor("fr", F32, [3], [-1.5, 0.25, 2.5])
     return model(nodes, [tensor("x", F32, [2])],
                  [tensor("z", F32, [2]), tensor("h_out", TensorProto.FLOAT16, [2]),
                   tensor("i8_out", TensorProto.INT8, [3]),
                   tensor("nf", TensorProto.BOOL, [3]),
-                  tensor("ones", TensorProto.INT32, [3, 4])],
-                 [f16, i8, flags, floats])
+                  tensor("ones", TensorProto.INT32, [3, 4]),
+                  tensor("fr_relu", F32, [3]), tensor("fr_floor", F32, [3])],
+                 [f16, i8, flags, floats, rounding])
 
 
 def output_mismatch():
