@@ -408,13 +408,15 @@ LogicalResult convertResize(ImportContext &ctx, const Node &node, int64_t opset)
 
 namespace {
 
-// GridSample in 2-D with linear (bilinear) or nearest sampling: the grid's
-// normalized (x, y) are turned into source coordinates elementwise
-// (align_corners, then border clamping or reflection), and each tap reads
-// the input with a run-time gather along the flattened H*W axis; with zero
-// padding, a tap outside the input is weighted 0. Taps follow ONNX's
-// reference (and onnxruntime): floor/floor+1 with linear weights, or the
-// coordinate rounded half to even.
+// GridSample in 2-D and 3-D with nearest, linear or (2-D) cubic sampling:
+// the grid's normalized coordinates (x, y[, z], innermost axis first) are
+// turned into source coordinates elementwise (align_corners, then border
+// clamping or reflection of the coordinate), and each tap reads the input
+// with a run-time gather along the flattened spatial axis. Taps follow
+// ONNX's reference (and onnxruntime): rounded to even for nearest,
+// floor/floor+1 with linear weights, or floor-1..floor+2 with cubic
+// convolution weights (alpha -0.75). A tap outside the input reads 0 with
+// zero padding; border and reflection padding clamp or reflect its index.
 LogicalResult convertGridSample(ImportContext &ctx, const Node &node, int64_t opset) {
   auto x = ctx.input(node, 0), grid = ctx.input(node, 1);
   if (failed(x) || failed(grid))
@@ -423,20 +425,31 @@ LogicalResult convertGridSample(ImportContext &ctx, const Node &node, int64_t op
   Type elt = xt.getElementType();
   if (!isa<FloatType>(elt) || gt.getElementType() != elt)
     return ctx.fail("X and grid must be floating-point tensors of one type");
-  if (xt.getRank() != 4 || gt.getRank() != 4 || gt.getShape()[3] != 2 ||
+  int64_t rank = xt.getRank(), spatial = rank - 2;
+  if ((rank != 4 && rank != 5) || gt.getRank() != rank || gt.getShape()[rank - 1] != spatial ||
       gt.getShape()[0] != xt.getShape()[0])
-    return ctx.fail("only 2-D sampling is supported: X [N, C, H, W] and grid [N, Ho, Wo, 2]");
+    return ctx.fail("needs X [N, C, H, W] with grid [N, Ho, Wo, 2], or X [N, C, D, H, W] "
+                    "with grid [N, Do, Ho, Wo, 3]");
   std::string mode = ctx.getString(node, "mode", opset >= 20 ? "linear" : "bilinear");
   bool nearest = mode == "nearest";
-  if (!nearest && mode != "linear" && mode != "bilinear")
-    return ctx.fail("mode '" + mode + "' is not supported (linear and nearest are)");
+  bool cubic = mode == "cubic" || mode == "bicubic";
+  if (!nearest && !cubic && mode != "linear" && mode != "bilinear")
+    return ctx.fail("mode '" + mode + "' is not nearest, linear or cubic");
+  if (cubic && spatial != 2)
+    return ctx.fail("cubic sampling is defined for 2-D inputs only");
   std::string padding = ctx.getString(node, "padding_mode", "zeros");
   if (padding != "zeros" && padding != "border" && padding != "reflection")
     return ctx.fail("padding_mode '" + padding + "' is not zeros, border or reflection");
   bool align = ctx.getInt(node, "align_corners", 0) != 0;
-  int64_t n = xt.getShape()[0], c = xt.getShape()[1], h = xt.getShape()[2], w = xt.getShape()[3];
-  int64_t ho = gt.getShape()[1], wo = gt.getShape()[2], points = ho * wo;
-  if (h == 0 || w == 0)
+  int64_t n = xt.getShape()[0], c = xt.getShape()[1];
+  ArrayRef<int64_t> sizes = xt.getShape().drop_front(2);
+  ArrayRef<int64_t> outSpatial = gt.getShape().slice(1, spatial);
+  int64_t points = 1, volume = 1;
+  for (int64_t d = 0; d < spatial; ++d) {
+    points *= outSpatial[d];
+    volume *= sizes[d];
+  }
+  if (volume == 0)
     return ctx.fail("cannot sample an empty input");
 
   auto scalar = [&](double v) { return ctx.splat(RankedTensorType::get({}, elt), v); };
@@ -495,87 +508,131 @@ LogicalResult convertGridSample(ImportContext &ctx, const Node &node, int64_t op
     auto within = ctx.createInferred<AndOp>(*inside, *notBelow);
     return select(within, v, reflected);
   };
+  auto reflectIn = [&](FV v, int64_t s) {
+    return align ? reflect(v, 0.0, (double)(s - 1)) : reflect(v, -0.5, (double)s - 0.5);
+  };
   // Normalized grid component -> source coordinate along an axis of size s.
   auto coordinate = [&](int64_t component, int64_t s) -> FV {
-    auto g = ctx.createInferred<SliceOp>(*grid, ArrayRef<int64_t>{0, 0, 0, component},
-                                         ArrayRef<int64_t>{n, ho, wo, 1},
-                                         ArrayRef<int64_t>{1, 1, 1, 1});
+    SmallVector<int64_t> starts(rank, 0), lens(gt.getShape()), steps(rank, 1);
+    starts[rank - 1] = component;
+    lens[rank - 1] = 1;
+    auto g = ctx.createInferred<SliceOp>(*grid, ArrayRef<int64_t>(starts),
+                                         ArrayRef<int64_t>(lens), ArrayRef<int64_t>(steps));
     if (failed(g))
       return failure();
     auto flat = ctx.reshape(*g, {n, 1, points});
     FV v = align ? mul(add(*flat, scalar(1.0)), scalar((double)(s - 1) / 2.0))
                  : div(sub(mul(add(*flat, scalar(1.0)), scalar((double)s)), scalar(1.0)),
                        scalar(2.0));
-    if (padding == "border")
+    if (nearest && succeeded(v))
+      v = ctx.create<RoundOp>(*v);
+    if (padding == "border" && !cubic) {
+      // Cubic sampling clamps only its taps' indices, as onnxruntime
+      // does; for nearest and linear sampling, clamping the coordinate
+      // too gives the same values.
       v = clip(v, 0.0, (double)(s - 1));
-    else if (padding == "reflection")
-      v = align ? reflect(v, 0.0, (double)(s - 1)) : reflect(v, -0.5, (double)s - 0.5);
+    } else if (padding == "reflection") {
+      v = reflectIn(v, s);
+    }
     return v;
   };
-  FV fx = coordinate(0, w), fy = coordinate(1, h);
-  auto data = ctx.reshape(*x, {n, c, h * w});
-  if (failed(fx) || failed(fy) || failed(data))
+  // Per spatial axis (outermost first): its taps' integral positions and
+  // weights, each [N, 1, P].
+  struct Tap {
+    FV index = failure(), weight = failure();
+  };
+  SmallVector<SmallVector<Tap>> taps(spatial);
+  for (int64_t d = 0; d < spatial; ++d) {
+    FV v = coordinate(spatial - 1 - d, sizes[d]);
+    if (failed(v))
+      return failure();
+    if (nearest) {
+      taps[d].push_back({v, scalar(1.0)});
+      continue;
+    }
+    FV base = floorOf(v);
+    FV t = sub(v, base);
+    if (!cubic) {
+      taps[d].push_back({base, sub(scalar(1.0), t)});
+      taps[d].push_back({add(base, scalar(1.0)), t});
+      continue;
+    }
+    // Cubic convolution weights of the taps at base - 1 .. base + 2.
+    constexpr double a = -0.75;
+    auto near = [&](FV s) { // |s| <= 1: ((a + 2)s - (a + 3))s^2 + 1
+      return add(mul(sub(mul(scalar(a + 2), s), scalar(a + 3)), mul(s, s)), scalar(1.0));
+    };
+    auto far = [&](FV s) { // 1 < |s| < 2: ((a s - 5a)s + 8a)s - 4a
+      return sub(mul(add(mul(sub(mul(scalar(a), s), scalar(5 * a)), s), scalar(8 * a)), s),
+                 scalar(4 * a));
+    };
+    taps[d].push_back({sub(base, scalar(1.0)), far(add(t, scalar(1.0)))});
+    taps[d].push_back({base, near(t)});
+    taps[d].push_back({add(base, scalar(1.0)), near(sub(scalar(1.0), t))});
+    taps[d].push_back({add(base, scalar(2.0)), far(sub(scalar(2.0), t))});
+  }
+  auto data = ctx.reshape(*x, {n, c, volume});
+  if (failed(data))
     return failure();
-  Value zeroIndex = ctx.splat(RankedTensorType::get({1, c, 1}, IntegerType::get(ctx.getContext(), 64)), 0.0);
-  // The value at integral source coordinates (xi, yi), [N, C, P], and the
-  // [N, 1, P] 1/0 weight of it being inside the input (zero padding only).
-  auto tap = [&](FV xi, FV yi, Value &inside) -> FV {
-    if (padding == "reflection") {
-      xi = align ? reflect(xi, 0.0, (double)(w - 1)) : reflect(xi, -0.5, (double)w - 0.5);
-      yi = align ? reflect(yi, 0.0, (double)(h - 1)) : reflect(yi, -0.5, (double)h - 0.5);
+  Type i64 = IntegerType::get(ctx.getContext(), 64);
+  Value zeroIndex = ctx.splat(RankedTensorType::get({1, c, 1}, i64), 0.0);
+  // The value at one integral position per axis, [N, C, P], weighted 0
+  // outside the input with zero padding.
+  auto read = [&](ArrayRef<FV> at) -> FV {
+    FV linear = scalar(0.0);
+    FV inside = failure();
+    bool masked = padding == "zeros";
+    for (int64_t d = 0; d < spatial; ++d) {
+      FV i = at[d];
+      int64_t s = sizes[d];
+      if (padding == "reflection")
+        i = reflectIn(i, s);
+      if (masked) {
+        auto ok = bin(AndOp(), compare(CompareKind::ge, i, scalar(0.0)),
+                      compare(CompareKind::le, i, scalar((double)(s - 1))));
+        inside = d == 0 ? ok : bin(AndOp(), inside, ok);
+      }
+      linear = add(mul(linear, scalar((double)s)), clip(i, 0.0, (double)(s - 1)));
     }
-    inside = Value();
-    if (padding == "zeros") {
-      auto ok = [&](FV v, int64_t s) -> FV {
-        auto ge = compare(CompareKind::ge, v, scalar(0.0));
-        auto le = compare(CompareKind::le, v, scalar((double)(s - 1)));
-        if (failed(ge) || failed(le))
-          return failure();
-        return ctx.createInferred<AndOp>(*ge, *le);
-      };
-      auto both = ok(xi, w), other = ok(yi, h);
-      if (failed(both) || failed(other))
-        return failure();
-      auto all = ctx.createInferred<AndOp>(*both, *other);
-      if (failed(all))
-        return failure();
-      inside = ctx.create<CastOp>(RankedTensorType::get({n, 1, points}, elt), *all);
-    }
-    auto cx = clip(xi, 0.0, (double)(w - 1)), cy = clip(yi, 0.0, (double)(h - 1));
-    auto linear = add(mul(cy, scalar((double)w)), cx);
     if (failed(linear))
       return failure();
-    Value idx = ctx.create<CastOp>(
-        RankedTensorType::get({n, 1, points}, IntegerType::get(ctx.getContext(), 64)), *linear);
+    Value idx = ctx.create<CastOp>(RankedTensorType::get({n, 1, points}, i64), *linear);
     auto wide = ctx.createInferred<AddOp>(idx, zeroIndex);
     if (failed(wide))
       return failure();
     FV v = ctx.createInferred<GatherElementsOp>(*data, *wide, (int64_t)2);
-    if (inside)
-      v = mul(v, inside);
+    if (masked) {
+      if (failed(inside))
+        return failure();
+      v = mul(v, ctx.create<CastOp>(RankedTensorType::get({n, 1, points}, elt), *inside));
+    }
     return v;
   };
+  // Sum over every combination of taps of the product of their weights.
   FV result = failure();
-  Value inside;
-  if (nearest) {
-    auto rx = fx, ry = fy;
-    rx = ctx.create<RoundOp>(*fx);
-    ry = ctx.create<RoundOp>(*fy);
-    result = tap(rx, ry, inside);
-  } else {
-    auto x0 = floorOf(fx), y0 = floorOf(fy);
-    auto x1 = add(x0, scalar(1.0)), y1 = add(y0, scalar(1.0));
-    auto wx1 = sub(fx, x0), wy1 = sub(fy, y0);
-    auto wx0 = sub(scalar(1.0), wx1), wy0 = sub(scalar(1.0), wy1);
-    auto v00 = tap(x0, y0, inside), v01 = tap(x1, y0, inside);
-    auto v10 = tap(x0, y1, inside), v11 = tap(x1, y1, inside);
-    auto top = add(mul(v00, wx0), mul(v01, wx1));
-    auto bottom = add(mul(v10, wx0), mul(v11, wx1));
-    result = add(mul(top, wy0), mul(bottom, wy1));
+  SmallVector<size_t> pick(spatial, 0);
+  while (true) {
+    SmallVector<FV> at;
+    FV weight = scalar(1.0);
+    for (int64_t d = 0; d < spatial; ++d) {
+      at.push_back(taps[d][pick[d]].index);
+      weight = nearest ? weight : mul(weight, taps[d][pick[d]].weight);
+    }
+    FV term = read(at);
+    if (!nearest)
+      term = mul(term, weight);
+    result = failed(result) ? term : add(result, term);
+    if (failed(result))
+      return failure();
+    int64_t d = spatial - 1;
+    while (d >= 0 && ++pick[d] == taps[d].size())
+      pick[d--] = 0;
+    if (d < 0)
+      break;
   }
-  if (failed(result))
-    return failure();
-  auto out = ctx.reshape(*result, {n, c, ho, wo});
+  SmallVector<int64_t> outShape{n, c};
+  outShape.append(outSpatial.begin(), outSpatial.end());
+  auto out = ctx.reshape(*result, outShape);
   if (failed(out))
     return failure();
   ctx.setOutput(node, 0, *out);

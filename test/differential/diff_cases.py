@@ -1339,8 +1339,8 @@ def gen_einsum(g):
 
 
 def gen_grid_sample(g):
-    """GridSample 2-D: linear and nearest, every padding mode, both
-    align_corners, grids reaching past the input."""
+    """GridSample 2-D and 3-D: linear, nearest and (2-D) cubic, every
+    padding mode, both align_corners, grids reaching past the input."""
     for mode in ["bilinear", "nearest"]:
         for padding in ["zeros", "border", "reflection"]:
             for align in (0, 1):
@@ -1351,6 +1351,21 @@ def gen_grid_sample(g):
     g.single("GridSample", "bilinear_far_reflection_1x1x3x2",
              [In("x", "f32", (1, 1, 3, 2), ("range", -3, 3)), In("grid", "f32", (1, 4, 4, 2), ("range", -6, 6))],
              attrs={"padding_mode": "reflection"}, opset=16, dtypes="f32", atol=1e-5)
+    # Cubic (2-D, opset 16 spells it bicubic) and 3-D (opset 20) sampling.
+    for padding in ["zeros", "border", "reflection"]:
+        for align in (0, 1):
+            g.single("GridSample", f"bicubic_{padding}_align{align}",
+                     [In("x", "f32", (1, 2, 5, 6), ("range", -3, 3)),
+                      In("grid", "f32", (1, 4, 3, 2), ("range", -1.5, 1.5))],
+                     attrs={"mode": "bicubic", "padding_mode": padding, "align_corners": align}, opset=16,
+                     dtypes="f32", atol=1e-4)
+    for mode in ["linear", "nearest"]:
+        for padding, align in [("zeros", 0), ("border", 1), ("reflection", 0)]:
+            g.single("GridSample", f"3d_{mode}_{padding}_align{align}",
+                     [In("x", "f32", (2, 2, 3, 4, 5), ("range", -3, 3)),
+                      In("grid", "f32", (2, 2, 3, 2, 3), ("range", -1.5, 1.5))],
+                     attrs={"mode": mode, "padding_mode": padding, "align_corners": align}, opset=20,
+                     dtypes="f32", atol=1e-5)
 
 
 def gen_group_norm(g):
