@@ -51,6 +51,7 @@ void registerControlFlowConverters(ConverterTable &table);
 void registerQuantizedConverters(ConverterTable &table);
 void registerLinalgConverters(ConverterTable &table);
 void registerSignalConverters(ConverterTable &table);
+void registerSamplingConverters(ConverterTable &table);
 
 /// Maps an ONNX TensorProto data type to the MLIR element type Weft uses:
 /// signless integers for ONNX's signed types, unsigned integers (ui8..ui64)

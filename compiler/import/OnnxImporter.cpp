@@ -65,6 +65,7 @@ ConverterTable buildConverterTable() {
   registerControlFlowConverters(table);
   registerQuantizedConverters(table);
   registerSignalConverters(table);
+  registerSamplingConverters(table);
   registerLinalgConverters(table);
   return table;
 }

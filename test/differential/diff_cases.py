@@ -1757,10 +1757,36 @@ def gen_roi_align(g):
                  attrs=attrs, opset=opset, dtypes="f32", atol=1e-5)
 
 
+
+def gen_deform_conv(g):
+    """DeformConv 2-D: offsets that leave the input, masks, bias, groups,
+    offset groups, strides, dilations and pads."""
+    for tag, xs, ws, attrs, with_mask, with_bias in [
+            ("plain_1x2x5x5_k3", (1, 2, 5, 5), (3, 2, 3, 3), {}, False, False),
+            ("mask_bias_pads_2x3x6x5", (2, 3, 6, 5), (4, 3, 2, 2), {"pads": [1, 0, 1, 1]}, True, True),
+            ("stride2_dil2_1x2x9x8", (1, 2, 9, 8), (2, 2, 3, 2), {"strides": [2, 2], "dilations": [2, 1]},
+             True, False),
+            ("group2_offset_group2_1x4x5x6", (1, 4, 5, 6), (6, 2, 2, 3), {"group": 2, "offset_group": 2},
+             True, True)]:
+        kh, kw = ws[2], ws[3]
+        oh = (xs[2] + sum(attrs.get("pads", [0, 0, 0, 0])[0::2]) - ((kh - 1) * attrs.get("dilations", [1, 1])[0] + 1)) \
+            // attrs.get("strides", [1, 1])[0] + 1
+        ow = (xs[3] + sum(attrs.get("pads", [0, 0, 0, 0])[1::2]) - ((kw - 1) * attrs.get("dilations", [1, 1])[1] + 1)) \
+            // attrs.get("strides", [1, 1])[1] + 1
+        og = attrs.get("offset_group", 1)
+        args = [In("x", "f32", xs, ("range", -3, 3)), In("w", "f32", ws, ("range", -1, 1)),
+                In("off", "f32", (xs[0], og * kh * kw * 2, oh, ow), ("range", -2.5, 2.5)),
+                In("b", "f32", (ws[0],), ("range", -1, 1)) if with_bias else None,
+                In("m", "f32", (xs[0], og * kh * kw, oh, ow), ("range", 0, 1)) if with_mask else None]
+        while args[-1] is None:
+            args.pop()
+        g.single("DeformConv", tag, args, attrs=attrs, opset=19, dtypes="f32", atol=1e-4)
+
+
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
             gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_unpool_reverse, gen_lp_pool_crop, gen_pool_3d, gen_einsum, gen_grid_sample, gen_group_norm, gen_det, gen_widened, gen_quantized_linear, gen_arg, gen_losses, gen_one_hot_like,
             gen_resize, gen_conv_transpose, gen_lrn_mvn, gen_quantize, gen_cumsum, gen_window_1d,
-            gen_constant_ops, gen_signal, gen_roi_align,
+            gen_constant_ops, gen_signal, gen_roi_align, gen_deform_conv,
             gen_chains,
             gen_f16_accumulation, gen_invalid]
 
