@@ -270,13 +270,99 @@ LogicalResult convertConv(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
+// MaxPool's Indices: for each window, the first tap (in window order) that
+// lies inside X and equals the window's maximum, as a flat index into X
+// (row-major, or with H and W swapped for storage_order 1). The taps are
+// strided slices of X padded to cover every window; which taps are inside
+// X is known at compile time.
+FailureOr<Value> maxPoolIndices(ImportContext &ctx, Value x, Value maxima,
+                                ArrayRef<int64_t> kernel, const Window &window,
+                                bool columnMajor) {
+  auto xt = ImportContext::typeOf(x);
+  Type elt = xt.getElementType();
+  int64_t n = xt.getShape()[0], c = xt.getShape()[1], h = xt.getShape()[2],
+          w = xt.getShape()[3];
+  auto ot = ImportContext::typeOf(maxima);
+  int64_t oh = ot.getShape()[2], ow = ot.getShape()[3];
+  int64_t kh = kernel[0], kw = kernel[1], taps = kh * kw;
+  ArrayRef<int64_t> st = window.strides, dl = window.dilations, pd = window.pads;
+  if (failed(ctx.checkShape({n, c, oh, ow, taps}, "the pooling windows")))
+    return failure();
+  int64_t needH = (oh - 1) * st[0] + (kh - 1) * dl[0] + 1;
+  int64_t needW = (ow - 1) * st[1] + (kw - 1) * dl[1] + 1;
+  int64_t endH = std::max<int64_t>(0, needH - h - pd[0]);
+  int64_t endW = std::max<int64_t>(0, needW - w - pd[1]);
+  TypedAttr zero = isa<FloatType>(elt) ? cast<TypedAttr>(FloatAttr::get(elt, 0.0))
+                                       : cast<TypedAttr>(IntegerAttr::get(elt, 0));
+  Value padded = x;
+  if (pd[0] || pd[1] || endH || endW) {
+    WEFT_TRY(p, ctx.createInferred<PadOp>(x, ArrayRef<int64_t>{0, 0, pd[0], pd[1]},
+                                          ArrayRef<int64_t>{0, 0, endH, endW}, zero));
+    padded = p;
+  }
+  SmallVector<Value> slices;
+  std::vector<char> inside;
+  SmallVector<int64_t> rowOffset, colOffset, order;
+  for (int64_t i = 0; i < kh; ++i)
+    for (int64_t j = 0; j < kw; ++j) {
+      WEFT_TRY(tap, ctx.createInferred<SliceOp>(
+                        padded, ArrayRef<int64_t>{0, 0, i * dl[0], j * dl[1]},
+                        ArrayRef<int64_t>{n, c, oh, ow}, ArrayRef<int64_t>{1, 1, st[0], st[1]}));
+      WEFT_TRY(lifted, ctx.reshape(tap, {n, c, oh, ow, 1}));
+      slices.push_back(lifted);
+      rowOffset.push_back(i * dl[0]);
+      colOffset.push_back(j * dl[1]);
+      order.push_back(i * kw + j);
+    }
+  for (int64_t y = 0; y < oh; ++y)
+    for (int64_t z = 0; z < ow; ++z)
+      for (int64_t t = 0; t < taps; ++t) {
+        int64_t row = y * st[0] - pd[0] + rowOffset[t], col = z * st[1] - pd[1] + colOffset[t];
+        inside.push_back(row >= 0 && row < h && col >= 0 && col < w);
+      }
+  Value stacked = slices.front();
+  if (slices.size() > 1) {
+    WEFT_TRY(cat, ctx.createInferred<ConcatOp>(slices, (uint64_t)4));
+    stacked = cat;
+  }
+  Type i1 = IntegerType::get(ctx.getContext(), 1), i64 = IntegerType::get(ctx.getContext(), 64);
+  auto i64Const = [&](ArrayRef<int64_t> shape, ArrayRef<int64_t> values) {
+    return ctx.constant(DenseElementsAttr::get(RankedTensorType::get(shape, i64), values));
+  };
+  Value valid = ctx.constant(DenseElementsAttr::get(
+      RankedTensorType::get({1, 1, oh, ow, taps}, i1),
+      ArrayRef<bool>(reinterpret_cast<const bool *>(inside.data()), inside.size())));
+  WEFT_TRY(maxView, ctx.reshape(maxima, {n, c, oh, ow, 1}));
+  WEFT_TRY(equal, ctx.createInferred<CompareOp>(CompareKind::eq, stacked, maxView));
+  WEFT_TRY(hit, ctx.createInferred<AndOp>(equal, valid));
+  WEFT_TRY(candidate, ctx.createInferred<WhereOp>(hit, i64Const({taps}, order),
+                                                  ctx.splat(RankedTensorType::get({}, i64),
+                                                            (double)taps)));
+  WEFT_TRY(first, ctx.createInferred<ReduceOp>(ReduceKind::min, candidate,
+                                               ArrayRef<int64_t>{4}, false));
+  WEFT_TRY(dy, ctx.createInferred<GatherOp>(i64Const({taps}, rowOffset), first, (uint64_t)0));
+  WEFT_TRY(dx, ctx.createInferred<GatherOp>(i64Const({taps}, colOffset), first, (uint64_t)0));
+  SmallVector<int64_t> rowStart, colStart, planeStart;
+  for (int64_t y = 0; y < oh; ++y)
+    rowStart.push_back(y * st[0] - pd[0]);
+  for (int64_t z = 0; z < ow; ++z)
+    colStart.push_back(z * st[1] - pd[1]);
+  for (int64_t p = 0; p < n * c; ++p)
+    planeStart.push_back(p * h * w);
+  WEFT_TRY(row, ctx.createInferred<AddOp>(dy, i64Const({1, 1, oh, 1}, rowStart)));
+  WEFT_TRY(col, ctx.createInferred<AddOp>(dx, i64Const({1, 1, 1, ow}, colStart)));
+  Value outer = columnMajor ? col : row, inner = columnMajor ? row : col;
+  WEFT_TRY(scaled, ctx.createInferred<MulOp>(
+                       outer, ctx.splat(RankedTensorType::get({}, i64), (double)(columnMajor ? h : w))));
+  WEFT_TRY(within, ctx.createInferred<AddOp>(scaled, inner));
+  return ctx.createInferred<AddOp>(within, i64Const({n, c, 1, 1}, planeStart));
+}
+
 template <PoolKind Kind>
 LogicalResult convertPool(ImportContext &ctx, const Node &node, int64_t) {
   auto x = ctx.input(node, 0);
   if (failed(x))
     return failure();
-  if (Kind == PoolKind::max && ImportContext::hasOutput(node, 1))
-    return ctx.fail("the Indices output of MaxPool is not supported");
   auto xt = ImportContext::typeOf(*x);
   if (xt.getRank() != 4)
     return ctx.fail("only 1-D, 2-D and 3-D pooling (rank-3, 4 or 5 input) are supported; the "
@@ -322,6 +408,11 @@ LogicalResult convertPool(ImportContext &ctx, const Node &node, int64_t) {
     out = ctx.create<CastOp>(
         RankedTensorType::get(ImportContext::typeOf(out).getShape(), elt), out);
   ctx.setOutput(node, 0, out);
+  if (Kind == PoolKind::max && ImportContext::hasOutput(node, 1)) {
+    WEFT_TRY(indices, maxPoolIndices(ctx, *x, out, *kernel, *window,
+                                     ctx.getInt(node, "storage_order", 0) != 0));
+    ctx.setOutput(node, 1, indices);
+  }
   return success();
 }
 
@@ -590,13 +681,16 @@ LogicalResult convertLpPoolAnyRank(ImportContext &ctx, const Node &node, int64_t
   return convertLpPool(ctx, node, opset);
 }
 
-// storage_order only changes the Indices output, which is rejected above;
-// a model that sets it without asking for Indices computes the same values.
+// storage_order only changes the Indices output (2-D pooling only): a
+// model that sets it without asking for Indices computes the same values.
 LogicalResult convertMaxPool(ImportContext &ctx, const Node &node,
                              int64_t opset) {
-  if (ctx.getInt(node, "storage_order", 0) != 0 &&
-      ImportContext::hasOutput(node, 1))
-    return ctx.fail("storage_order=1 is not supported");
+  int64_t rank = 0;
+  if (auto x = ctx.input(node, 0); succeeded(x))
+    rank = ImportContext::typeOf(*x).getRank();
+  if (ImportContext::hasOutput(node, 1) && rank != 4)
+    return ctx.fail("the Indices output of MaxPool is supported for 2-D pooling (rank-4 "
+                    "input) only");
   return convertPoolAnyRank<PoolKind::max>(ctx, node, opset);
 }
 

@@ -472,8 +472,22 @@ def gen_pool(g):
                                   np.float32)}])
     g.single("MaxPool", "storage_order_1", [In("x", "f32", (1, 2, 4, 4), "nonan")],
              attrs={"kernel_shape": [2, 2], "storage_order": 1})
-    g.single("MaxPool", "indices_rejected", [In("x", "f32", (1, 2, 4, 4))],
-             attrs={"kernel_shape": [2, 2]}, outputs=2, exact=True)
+    # Indices: the first maximum of each window (ties are frequent in
+    # int8), padding never chosen, row- or column-major.
+    for d, tag, xs, attrs in [
+            ("f32", "indices_k2", (1, 2, 4, 4), {"kernel_shape": [2, 2]}),
+            ("f32", "indices_pads_strides_2x3x5x6", (2, 3, 5, 6),
+             {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]}),
+            ("f32", "indices_ceil_dilations_1x2x7x7", (1, 2, 7, 7),
+             {"kernel_shape": [2, 3], "strides": [2, 2], "dilations": [2, 1], "ceil_mode": 1}),
+            ("f32", "indices_storage_order_1x2x5x4", (1, 2, 5, 4),
+             {"kernel_shape": [2, 2], "pads": [0, 1, 1, 0], "storage_order": 1}),
+            ("i8", "indices_ties_1x2x6x6", (1, 2, 6, 6), {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}),
+            ("u8", "indices_same_upper_1x1x5x5", (1, 1, 5, 5),
+             {"kernel_shape": [2, 2], "strides": [2, 2], "auto_pad": "SAME_UPPER"})]:
+        g.single("MaxPool", tag, [In("x", d, xs, "nonan")], attrs=attrs, outputs=2, dtypes=d, exact=True)
+    g.single("MaxPool", "indices_1d_rejected", [In("x", "f32", (1, 2, 6))],
+             attrs={"kernel_shape": [2]}, outputs=2, exact=True)
     g.single("MaxPool", "pool1d_edge_values", [In("x", "f32", (1, 2, 8))],
              attrs={"kernel_shape": [2]}, exact=True)
     for d in FLOATS:
