@@ -18,6 +18,7 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -179,6 +180,36 @@ void weft::describeTarget(llvm::TargetMachine &tm, bool native, cpu::CpuPipeline
 }
 
 namespace {
+
+// LLVM narrows an f32 to bf16 by calling __truncsfbf2 on CPUs without bf16
+// conversions, for bf16 values it keeps in registers across blocks (a
+// reduction's accumulator) even after weft-cpu-expand-bf16 has made every
+// conversion integer arithmetic. Neither the runtime nor every libgcc
+// provides it, so each object carries its own: weak and hidden, so that
+// several models link into one program. Round to nearest even; a NaN stays
+// a quiet NaN.
+void defineTruncSFBF2(llvm::Module &m) {
+  llvm::LLVMContext &c = m.getContext();
+  auto *type = llvm::FunctionType::get(llvm::Type::getBFloatTy(c), {llvm::Type::getFloatTy(c)},
+                                       false);
+  llvm::Function *f = llvm::Function::Create(type, llvm::GlobalValue::WeakAnyLinkage,
+                                             "__truncsfbf2", m);
+  if (f->getName() != "__truncsfbf2") { // the name was taken
+    f->eraseFromParent();
+    return;
+  }
+  f->setVisibility(llvm::GlobalValue::HiddenVisibility);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(c, "entry", f));
+  llvm::Type *i32 = b.getInt32Ty();
+  llvm::Value *bits = b.CreateBitCast(f->getArg(0), i32);
+  llvm::Value *magnitude = b.CreateAnd(bits, 0x7fffffff);
+  llvm::Value *isNaN = b.CreateICmpUGT(magnitude, llvm::ConstantInt::get(i32, 0x7f800000));
+  llvm::Value *odd = b.CreateAnd(b.CreateLShr(bits, 16), 1);
+  llvm::Value *rounded = b.CreateLShr(b.CreateAdd(bits, b.CreateAdd(odd, b.getInt32(0x7fff))), 16);
+  llvm::Value *quiet = b.CreateOr(b.CreateLShr(bits, 16), 0x40);
+  llvm::Value *half = b.CreateTrunc(b.CreateSelect(isNaN, quiet, rounded), b.getInt16Ty());
+  b.CreateRet(b.CreateBitCast(half, llvm::Type::getBFloatTy(c)));
+}
 
 void optimize(llvm::Module &m, llvm::TargetMachine *tm, Sanitizer sanitize) {
   // The sanitizer passes only instrument functions that ask for it.
@@ -422,6 +453,7 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(tm->createDataLayout());
   emitModelInfo(*llvmModule, *desc, o.emit == EmitKind::Lib);
+  defineTruncSFBF2(*llvmModule);
   optimize(*llvmModule, tm.get(), o.sanitize);
   if (!o.dumpIrDir.empty()) {
     std::string text;

@@ -181,6 +181,11 @@ def ExpandBF16 : Pass<"weft-cpu-expand-bf16", "mlir::func::FuncOp"> {
     Before: `%h = arith.truncf %x : f32 to bf16`
     After: `%h` is an `arith.bitcast` of the rounded upper 16 bits of
     `arith.bitcast %x : f32 to i32` (NaN kept quiet).
+
+    First, arith and math ops (and vector FMAs and reductions) on bf16
+    compute in f32: their bf16 operands are extended and their bf16 results
+    truncated (one rounding per op, as onnxruntime does), so that LLVM
+    never promotes bf16 arithmetic itself.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
