@@ -302,8 +302,9 @@ def Weft_PoolOp : Weft_InferredOp<"pool"> {
 def Weft_BatchNormOp : Weft_InferredOp<"batch_norm"> {
   let summary = "Inference batch normalization over axis 1";
   let description = "Decomposed by `weft-decompose` into a multiply and an add.";
-  let arguments = (ins Weft_Tensor:$input, Weft_Tensor:$scale, Weft_Tensor:$bias,
-                   Weft_Tensor:$mean, Weft_Tensor:$variance, F32Attr:$epsilon);
+  let arguments = (ins Weft_FloatTensor:$input, Weft_FloatTensor:$scale,
+                   Weft_FloatTensor:$bias, Weft_FloatTensor:$mean,
+                   Weft_FloatTensor:$variance, F32Attr:$epsilon);
   let results = (outs Weft_Tensor:$output);
   let assemblyFormat = "$input `,` $scale `,` $bias `,` $mean `,` $variance attr-dict `:` functional-type(operands, results)";
 }

@@ -318,6 +318,15 @@ func.func @batch_norm_params(%x: tensor<1x3x4x4xf32>, %p: tensor<4xf32>) {
 
 // -----
 
+// Batch normalization is defined on floating-point tensors only.
+func.func @batch_norm_int(%x: tensor<1x3x4x4xi8>, %p: tensor<3xf32>) {
+  // expected-error @below {{operand #0 must be ranked tensor of floating-point values}}
+  %0 = weft.batch_norm %x, %p, %p, %p, %p {epsilon = 1.0e-5 : f32} : (tensor<1x3x4x4xi8>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<1x3x4x4xi8>
+  return
+}
+
+// -----
+
 func.func @batch_norm_rank(%x: tensor<3xf32>, %p: tensor<3xf32>) {
   // expected-error @below {{batch_norm input must have rank >= 2}}
   // expected-error @below {{'weft.batch_norm' op failed to infer returned types}}
