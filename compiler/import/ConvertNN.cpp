@@ -430,8 +430,12 @@ LogicalResult windowAs2D(ImportContext &ctx, const Node &node, int64_t opset,
   std::string in = node.input(0) + "\x01as2d", out = node.output(0) + "\x01as2d";
   copy.set_input(0, in);
   copy.set_output(0, out);
+  // MaxPool's Indices index [N, C, 1, W] row-major, which is [N, C, W]'s
+  // flat index too: they are only reshaped back.
+  std::string indicesOut = node.output(0) + "\x01as2d_indices";
+  bool withIndices = ImportContext::hasOutput(node, 1);
   for (int i = 1; i < copy.output_size(); ++i)
-    copy.set_output(i, "");
+    copy.set_output(i, i == 1 && withIndices ? indicesOut : "");
   for (auto &attr : *copy.mutable_attribute()) {
     const std::string &name = attr.name();
     if (name != "kernel_shape" && name != "strides" && name != "dilations" && name != "pads")
@@ -480,6 +484,15 @@ LogicalResult windowAs2D(ImportContext &ctx, const Node &node, int64_t opset,
   if (failed(back))
     return failure();
   ctx.setOutput(node, 0, *back);
+  if (withIndices) {
+    auto indices = ctx.lookup(indicesOut);
+    if (failed(indices))
+      return failure();
+    auto flat = ctx.reshape(*indices, {rt.getShape()[0], rt.getShape()[1], rt.getShape()[3]});
+    if (failed(flat))
+      return failure();
+    ctx.setOutput(node, 1, *flat);
+  }
   return success();
 }
 
@@ -581,7 +594,7 @@ LogicalResult convertPoolAnyRank(ImportContext &ctx, const Node &node, int64_t o
   if (failed(x))
     return failure();
   int64_t rank = ImportContext::typeOf(*x).getRank();
-  if (rank == 3 && !ImportContext::hasOutput(node, 1))
+  if (rank == 3)
     return windowAs2D(ctx, node, opset, convertPool<Kind>);
   if (rank == 5 && !ImportContext::hasOutput(node, 1))
     return pool3DAs2D<Kind>(ctx, node, opset, *x);
@@ -681,16 +694,16 @@ LogicalResult convertLpPoolAnyRank(ImportContext &ctx, const Node &node, int64_t
   return convertLpPool(ctx, node, opset);
 }
 
-// storage_order only changes the Indices output (2-D pooling only): a
+// storage_order only changes the Indices output (1-D and 2-D pooling): a
 // model that sets it without asking for Indices computes the same values.
 LogicalResult convertMaxPool(ImportContext &ctx, const Node &node,
                              int64_t opset) {
   int64_t rank = 0;
   if (auto x = ctx.input(node, 0); succeeded(x))
     rank = ImportContext::typeOf(*x).getRank();
-  if (ImportContext::hasOutput(node, 1) && rank != 4)
-    return ctx.fail("the Indices output of MaxPool is supported for 2-D pooling (rank-4 "
-                    "input) only");
+  if (ImportContext::hasOutput(node, 1) && rank != 3 && rank != 4)
+    return ctx.fail("the Indices output of MaxPool is supported for 1-D and 2-D pooling "
+                    "(rank-3 and rank-4 inputs) only");
   return convertPoolAnyRank<PoolKind::max>(ctx, node, opset);
 }
 
