@@ -272,90 +272,144 @@ LogicalResult convertConv(ImportContext &ctx, const Node &node, int64_t) {
 
 // MaxPool's Indices: for each window, the first tap (in window order) that
 // lies inside X and equals the window's maximum, as a flat index into X
-// (row-major, or with H and W swapped for storage_order 1). The taps are
-// strided slices of X padded to cover every window; which taps are inside
-// X is known at compile time.
+// (row-major, or column-major over the spatial axes for storage_order 1).
+// The taps are strided slices of X padded to cover every window; which
+// taps are inside X is known at compile time. `pads` in `window` holds
+// every spatial begin, then every end.
 FailureOr<Value> maxPoolIndices(ImportContext &ctx, Value x, Value maxima,
                                 ArrayRef<int64_t> kernel, const Window &window,
                                 bool columnMajor) {
   auto xt = ImportContext::typeOf(x);
   Type elt = xt.getElementType();
-  int64_t n = xt.getShape()[0], c = xt.getShape()[1], h = xt.getShape()[2],
-          w = xt.getShape()[3];
-  auto ot = ImportContext::typeOf(maxima);
-  int64_t oh = ot.getShape()[2], ow = ot.getShape()[3];
-  int64_t kh = kernel[0], kw = kernel[1], taps = kh * kw;
+  int64_t rank = xt.getRank(), sp = rank - 2;
+  ArrayRef<int64_t> in = xt.getShape().drop_front(2);
+  ArrayRef<int64_t> out = ImportContext::typeOf(maxima).getShape().drop_front(2);
+  int64_t n = xt.getShape()[0], c = xt.getShape()[1];
   ArrayRef<int64_t> st = window.strides, dl = window.dilations, pd = window.pads;
-  if (failed(ctx.checkShape({n, c, oh, ow, taps}, "the pooling windows")))
+  int64_t taps = 1, positions = 1;
+  for (int64_t d = 0; d < sp; ++d) {
+    taps *= kernel[d];
+    positions *= out[d];
+  }
+  SmallVector<int64_t> stackedShape{n, c};
+  stackedShape.append(out.begin(), out.end());
+  stackedShape.push_back(taps);
+  if (failed(ctx.checkShape(stackedShape, "the pooling windows")))
     return failure();
-  int64_t needH = (oh - 1) * st[0] + (kh - 1) * dl[0] + 1;
-  int64_t needW = (ow - 1) * st[1] + (kw - 1) * dl[1] + 1;
-  int64_t endH = std::max<int64_t>(0, needH - h - pd[0]);
-  int64_t endW = std::max<int64_t>(0, needW - w - pd[1]);
+  SmallVector<int64_t> low(rank, 0), high(rank, 0);
+  for (int64_t d = 0; d < sp; ++d) {
+    int64_t need = (out[d] - 1) * st[d] + (kernel[d] - 1) * dl[d] + 1;
+    low[d + 2] = pd[d];
+    high[d + 2] = std::max<int64_t>(0, need - in[d] - pd[d]);
+  }
   TypedAttr zero = isa<FloatType>(elt) ? cast<TypedAttr>(FloatAttr::get(elt, 0.0))
                                        : cast<TypedAttr>(IntegerAttr::get(elt, 0));
   Value padded = x;
-  if (pd[0] || pd[1] || endH || endW) {
-    WEFT_TRY(p, ctx.createInferred<PadOp>(x, ArrayRef<int64_t>{0, 0, pd[0], pd[1]},
-                                          ArrayRef<int64_t>{0, 0, endH, endW}, zero));
+  if (llvm::any_of(low, [](int64_t v) { return v != 0; }) ||
+      llvm::any_of(high, [](int64_t v) { return v != 0; })) {
+    WEFT_TRY(p, ctx.createInferred<PadOp>(x, ArrayRef<int64_t>(low), ArrayRef<int64_t>(high),
+                                          zero));
     padded = p;
   }
+  // Taps in window order (the last axis fastest), each a strided slice.
   SmallVector<Value> slices;
-  std::vector<char> inside;
-  SmallVector<int64_t> rowOffset, colOffset, order;
-  for (int64_t i = 0; i < kh; ++i)
-    for (int64_t j = 0; j < kw; ++j) {
-      WEFT_TRY(tap, ctx.createInferred<SliceOp>(
-                        padded, ArrayRef<int64_t>{0, 0, i * dl[0], j * dl[1]},
-                        ArrayRef<int64_t>{n, c, oh, ow}, ArrayRef<int64_t>{1, 1, st[0], st[1]}));
-      WEFT_TRY(lifted, ctx.reshape(tap, {n, c, oh, ow, 1}));
-      slices.push_back(lifted);
-      rowOffset.push_back(i * dl[0]);
-      colOffset.push_back(j * dl[1]);
-      order.push_back(i * kw + j);
+  SmallVector<SmallVector<int64_t>> offsets(sp); // per axis, per tap
+  SmallVector<int64_t> order;
+  SmallVector<int64_t> tap(sp, 0);
+  SmallVector<int64_t> lifted{n, c};
+  lifted.append(out.begin(), out.end());
+  lifted.push_back(1);
+  for (int64_t t = 0; t < taps; ++t) {
+    SmallVector<int64_t> starts(rank, 0), sizes{n, c}, steps(rank, 1);
+    for (int64_t d = 0; d < sp; ++d) {
+      starts[d + 2] = tap[d] * dl[d];
+      sizes.push_back(out[d]);
+      steps[d + 2] = st[d];
+      offsets[d].push_back(tap[d] * dl[d]);
     }
-  for (int64_t y = 0; y < oh; ++y)
-    for (int64_t z = 0; z < ow; ++z)
-      for (int64_t t = 0; t < taps; ++t) {
-        int64_t row = y * st[0] - pd[0] + rowOffset[t], col = z * st[1] - pd[1] + colOffset[t];
-        inside.push_back(row >= 0 && row < h && col >= 0 && col < w);
+    WEFT_TRY(slice, ctx.createInferred<SliceOp>(padded, ArrayRef<int64_t>(starts),
+                                                ArrayRef<int64_t>(sizes),
+                                                ArrayRef<int64_t>(steps)));
+    WEFT_TRY(up, ctx.reshape(slice, lifted));
+    slices.push_back(up);
+    order.push_back(t);
+    for (int64_t d = sp - 1; d >= 0 && ++tap[d] == kernel[d]; --d)
+      tap[d] = 0;
+  }
+  // Which (position, tap) pairs read X rather than padding.
+  std::vector<char> inside;
+  inside.reserve(positions * taps);
+  SmallVector<int64_t> pos(sp, 0);
+  for (int64_t p = 0; p < positions; ++p) {
+    for (int64_t t = 0; t < taps; ++t) {
+      bool ok = true;
+      for (int64_t d = 0; d < sp; ++d) {
+        int64_t at = pos[d] * st[d] - pd[d] + offsets[d][t];
+        ok &= at >= 0 && at < in[d];
       }
+      inside.push_back(ok);
+    }
+    for (int64_t d = sp - 1; d >= 0 && ++pos[d] == out[d]; --d)
+      pos[d] = 0;
+  }
   Value stacked = slices.front();
   if (slices.size() > 1) {
-    WEFT_TRY(cat, ctx.createInferred<ConcatOp>(slices, (uint64_t)4));
+    WEFT_TRY(cat, ctx.createInferred<ConcatOp>(slices, (uint64_t)rank));
     stacked = cat;
   }
   Type i1 = IntegerType::get(ctx.getContext(), 1), i64 = IntegerType::get(ctx.getContext(), 64);
   auto i64Const = [&](ArrayRef<int64_t> shape, ArrayRef<int64_t> values) {
     return ctx.constant(DenseElementsAttr::get(RankedTensorType::get(shape, i64), values));
   };
+  SmallVector<int64_t> validShape{1, 1};
+  validShape.append(out.begin(), out.end());
+  validShape.push_back(taps);
   Value valid = ctx.constant(DenseElementsAttr::get(
-      RankedTensorType::get({1, 1, oh, ow, taps}, i1),
+      RankedTensorType::get(validShape, i1),
       ArrayRef<bool>(reinterpret_cast<const bool *>(inside.data()), inside.size())));
-  WEFT_TRY(maxView, ctx.reshape(maxima, {n, c, oh, ow, 1}));
+  WEFT_TRY(maxView, ctx.reshape(maxima, lifted));
   WEFT_TRY(equal, ctx.createInferred<CompareOp>(CompareKind::eq, stacked, maxView));
   WEFT_TRY(hit, ctx.createInferred<AndOp>(equal, valid));
   WEFT_TRY(candidate, ctx.createInferred<WhereOp>(hit, i64Const({taps}, order),
                                                   ctx.splat(RankedTensorType::get({}, i64),
                                                             (double)taps)));
   WEFT_TRY(first, ctx.createInferred<ReduceOp>(ReduceKind::min, candidate,
-                                               ArrayRef<int64_t>{4}, false));
-  WEFT_TRY(dy, ctx.createInferred<GatherOp>(i64Const({taps}, rowOffset), first, (uint64_t)0));
-  WEFT_TRY(dx, ctx.createInferred<GatherOp>(i64Const({taps}, colOffset), first, (uint64_t)0));
-  SmallVector<int64_t> rowStart, colStart, planeStart;
-  for (int64_t y = 0; y < oh; ++y)
-    rowStart.push_back(y * st[0] - pd[0]);
-  for (int64_t z = 0; z < ow; ++z)
-    colStart.push_back(z * st[1] - pd[1]);
+                                               ArrayRef<int64_t>{rank}, false));
+  // Per axis: the chosen tap's coordinate, then the flat index (the first
+  // spatial axis fastest when column-major).
+  SmallVector<int64_t> weight(sp, 1);
+  for (int64_t d = sp - 2; d >= 0; --d)
+    weight[d] = weight[d + 1] * in[d + 1];
+  if (columnMajor)
+    for (int64_t d = 0; d < sp; ++d)
+      weight[d] = d == 0 ? 1 : weight[d - 1] * in[d - 1];
+  Value index;
+  for (int64_t d = 0; d < sp; ++d) {
+    WEFT_TRY(delta, ctx.createInferred<GatherOp>(i64Const({taps}, offsets[d]), first,
+                                                 (uint64_t)0));
+    SmallVector<int64_t> startShape(rank, 1), starts;
+    startShape[d + 2] = out[d];
+    for (int64_t o = 0; o < out[d]; ++o)
+      starts.push_back(o * st[d] - pd[d]);
+    WEFT_TRY(coord, ctx.createInferred<AddOp>(delta, i64Const(startShape, starts)));
+    WEFT_TRY(term, ctx.createInferred<MulOp>(
+                       coord, ctx.splat(RankedTensorType::get({}, i64), (double)weight[d])));
+    if (!index) {
+      index = term;
+      continue;
+    }
+    WEFT_TRY(sum, ctx.createInferred<AddOp>(index, term));
+    index = sum;
+  }
+  int64_t plane = 1;
+  for (int64_t v : in)
+    plane *= v;
+  SmallVector<int64_t> planeStart, planeShape(rank, 1);
+  planeShape[0] = n;
+  planeShape[1] = c;
   for (int64_t p = 0; p < n * c; ++p)
-    planeStart.push_back(p * h * w);
-  WEFT_TRY(row, ctx.createInferred<AddOp>(dy, i64Const({1, 1, oh, 1}, rowStart)));
-  WEFT_TRY(col, ctx.createInferred<AddOp>(dx, i64Const({1, 1, 1, ow}, colStart)));
-  Value outer = columnMajor ? col : row, inner = columnMajor ? row : col;
-  WEFT_TRY(scaled, ctx.createInferred<MulOp>(
-                       outer, ctx.splat(RankedTensorType::get({}, i64), (double)(columnMajor ? h : w))));
-  WEFT_TRY(within, ctx.createInferred<AddOp>(scaled, inner));
-  return ctx.createInferred<AddOp>(within, i64Const({n, c, 1, 1}, planeStart));
+    planeStart.push_back(p * plane);
+  return ctx.createInferred<AddOp>(index, i64Const(planeShape, planeStart));
 }
 
 template <PoolKind Kind>
@@ -585,6 +639,12 @@ LogicalResult pool3DAs2D(ImportContext &ctx, const Node &node, int64_t opset, Va
   if (failed(out))
     return failure();
   ctx.setOutput(node, 0, *out);
+  if (Kind == PoolKind::max && ImportContext::hasOutput(node, 1)) {
+    Window window{strides, dilations, pads};
+    WEFT_TRY(indices, maxPoolIndices(ctx, x, *out, *kernel, window,
+                                     ctx.getInt(node, "storage_order", 0) != 0));
+    ctx.setOutput(node, 1, indices);
+  }
   return success();
 }
 
@@ -596,7 +656,7 @@ LogicalResult convertPoolAnyRank(ImportContext &ctx, const Node &node, int64_t o
   int64_t rank = ImportContext::typeOf(*x).getRank();
   if (rank == 3)
     return windowAs2D(ctx, node, opset, convertPool<Kind>);
-  if (rank == 5 && !ImportContext::hasOutput(node, 1))
+  if (rank == 5)
     return pool3DAs2D<Kind>(ctx, node, opset, *x);
   return convertPool<Kind>(ctx, node, opset);
 }
@@ -694,16 +754,10 @@ LogicalResult convertLpPoolAnyRank(ImportContext &ctx, const Node &node, int64_t
   return convertLpPool(ctx, node, opset);
 }
 
-// storage_order only changes the Indices output (1-D and 2-D pooling): a
-// model that sets it without asking for Indices computes the same values.
+// storage_order only changes the Indices output: a model that sets it
+// without asking for Indices computes the same values.
 LogicalResult convertMaxPool(ImportContext &ctx, const Node &node,
                              int64_t opset) {
-  int64_t rank = 0;
-  if (auto x = ctx.input(node, 0); succeeded(x))
-    rank = ImportContext::typeOf(*x).getRank();
-  if (ImportContext::hasOutput(node, 1) && rank != 3 && rank != 4)
-    return ctx.fail("the Indices output of MaxPool is supported for 1-D and 2-D pooling "
-                    "(rank-3 and rank-4 inputs) only");
   return convertPoolAnyRank<PoolKind::max>(ctx, node, opset);
 }
 

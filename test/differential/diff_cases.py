@@ -473,7 +473,7 @@ def gen_pool(g):
     g.single("MaxPool", "storage_order_1", [In("x", "f32", (1, 2, 4, 4), "nonan")],
              attrs={"kernel_shape": [2, 2], "storage_order": 1})
     # Indices: the first maximum of each window (ties are frequent in
-    # int8), padding never chosen, row- or column-major, 1-D and 2-D.
+    # int8), padding never chosen, row- or column-major, 1-D to 3-D.
     for d, tag, xs, attrs in [
             ("f32", "indices_k2", (1, 2, 4, 4), {"kernel_shape": [2, 2]}),
             ("f32", "indices_pads_strides_2x3x5x6", (2, 3, 5, 6),
@@ -488,8 +488,12 @@ def gen_pool(g):
         g.single("MaxPool", tag, [In("x", d, xs, "nonan")], attrs=attrs, outputs=2, dtypes=d, exact=True)
     g.single("MaxPool", "indices_1d_pads_2x2x7", [In("x", "f32", (2, 2, 7), "nonan")],
              attrs={"kernel_shape": [3], "strides": [2], "pads": [1, 1]}, outputs=2, exact=True)
-    g.single("MaxPool", "indices_3d_rejected", [In("x", "f32", (1, 1, 4, 4, 4))],
-             attrs={"kernel_shape": [2, 2, 2]}, outputs=2, exact=True)
+    g.single("MaxPool", "indices_3d_pads_1x2x4x5x4", [In("x", "f32", (1, 2, 4, 5, 4), "nonan")],
+             attrs={"kernel_shape": [2, 3, 2], "strides": [2, 1, 2], "pads": [1, 1, 0, 0, 1, 1]},
+             outputs=2, opset=12, exact=True)
+    g.single("MaxPool", "indices_3d_storage_order_1x1x3x4x5", [In("x", "i8", (1, 1, 3, 4, 5), "nonan")],
+             attrs={"kernel_shape": [2, 2, 2], "storage_order": 1}, outputs=2, dtypes="i8", opset=12,
+             exact=True)
     g.single("MaxPool", "pool1d_edge_values", [In("x", "f32", (1, 2, 8))],
              attrs={"kernel_shape": [2]}, exact=True)
     for d in FLOATS:
