@@ -95,6 +95,16 @@ LogicalResult convertGemm(ImportContext &ctx, const Node &node, int64_t) {
 // Windows: Conv and pooling
 //===----------------------------------------------------------------------===//
 
+/// Adds an INTS attribute to a node built here (a 3-D pool's 2-D steps,
+/// Col2Im's ConvTranspose).
+void addInts(Node &node, StringRef name, ArrayRef<int64_t> values) {
+  auto *a = node.add_attribute();
+  a->set_name(name.str());
+  a->set_type(onnx::AttributeProto_AttributeType_INTS);
+  for (int64_t v : values)
+    a->add_ints(v);
+}
+
 struct Window {
   SmallVector<int64_t> strides, dilations, pads;
 };
@@ -602,13 +612,7 @@ LogicalResult pool3DAs2D(ImportContext &ctx, const Node &node, int64_t opset, Va
     for (const auto &attr : node.attribute())
       if (attr.name() == "ceil_mode" || attr.name() == "count_include_pad")
         *copy.add_attribute() = attr;
-    auto ints = [&](StringRef name, ArrayRef<int64_t> values) {
-      auto *a = copy.add_attribute();
-      a->set_name(name.str());
-      a->set_type(onnx::AttributeProto_AttributeType_INTS);
-      for (int64_t v : values)
-        a->add_ints(v);
-    };
+    auto ints = [&](StringRef name, ArrayRef<int64_t> values) { addInts(copy, name, values); };
     ints("kernel_shape", k);
     ints("strides", st);
     ints("dilations", dl);
@@ -1397,13 +1401,7 @@ LogicalResult convertCol2Im(ImportContext &ctx, const Node &node, int64_t opset)
   copy.add_input(inName);
   copy.add_input(wName);
   copy.add_output(node.output(0));
-  auto ints = [&](StringRef name, ArrayRef<int64_t> values) {
-    auto *a = copy.add_attribute();
-    a->set_name(name.str());
-    a->set_type(onnx::AttributeProto_AttributeType_INTS);
-    for (int64_t v : values)
-      a->add_ints(v);
-  };
+  auto ints = [&](StringRef name, ArrayRef<int64_t> values) { addInts(copy, name, values); };
   ints("strides", strides);
   ints("dilations", dil);
   ints("pads", pads);

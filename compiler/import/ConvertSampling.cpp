@@ -19,6 +19,49 @@ using namespace weft;
 namespace {
 
 using Node = onnx::NodeProto;
+using FV = FailureOr<Value>;
+
+/// Elementwise weft ops over FailureOr values (a failed operand fails the
+/// result); scalars and clamp bounds are in element type `elt`.
+struct Arith {
+  ImportContext &ctx;
+  Type elt;
+
+  Value scalar(double v) const { return ctx.splat(RankedTensorType::get({}, elt), v); }
+  template <typename OpTy>
+  FV binary(FV a, FV b) const {
+    if (failed(a) || failed(b))
+      return failure();
+    return ctx.createInferred<OpTy>(*a, *b);
+  }
+  FV add(FV a, FV b) const { return binary<AddOp>(a, b); }
+  FV sub(FV a, FV b) const { return binary<SubOp>(a, b); }
+  FV mul(FV a, FV b) const { return binary<MulOp>(a, b); }
+  FV div(FV a, FV b) const { return binary<DivOp>(a, b); }
+  FV max(FV a, FV b) const { return binary<MaxOp>(a, b); }
+  FV both(FV a, FV b) const { return binary<AndOp>(a, b); }
+  FV compare(CompareKind kind, FV a, FV b) const {
+    if (failed(a) || failed(b))
+      return failure();
+    return ctx.createInferred<CompareOp>(kind, *a, *b);
+  }
+  FV select(FV cond, FV a, FV b) const {
+    if (failed(cond) || failed(a) || failed(b))
+      return failure();
+    return ctx.createInferred<WhereOp>(*cond, *a, *b);
+  }
+  FV floor(FV a) const {
+    if (failed(a))
+      return failure();
+    return ctx.create<FloorOp>(*a);
+  }
+  FV clip(FV a, double lo, double hi) const {
+    if (failed(a))
+      return failure();
+    return ctx.create<ClipOp>(*a, cast<TypedAttr>(FloatAttr::get(elt, lo)),
+                              cast<TypedAttr>(FloatAttr::get(elt, hi)));
+  }
+};
 
 // GridSample in 2-D and 3-D with nearest, linear or (2-D) cubic sampling:
 // the grid's normalized coordinates (x, y[, z], innermost axis first) are
@@ -64,61 +107,28 @@ LogicalResult convertGridSample(ImportContext &ctx, const Node &node, int64_t op
   if (volume == 0)
     return ctx.fail("cannot sample an empty input");
 
-  auto scalar = [&](double v) { return ctx.splat(RankedTensorType::get({}, elt), v); };
-  // Elementwise helpers over FailureOr values.
-  using FV = FailureOr<Value>;
-  auto bin = [&](auto tag, FV a, FV b) -> FV {
-    using OpTy = decltype(tag);
-    if (failed(a) || failed(b))
-      return failure();
-    return ctx.createInferred<OpTy>(*a, *b);
-  };
-  auto add = [&](FV a, FV b) { return bin(AddOp(), a, b); };
-  auto sub = [&](FV a, FV b) { return bin(SubOp(), a, b); };
-  auto mul = [&](FV a, FV b) { return bin(MulOp(), a, b); };
-  auto div = [&](FV a, FV b) { return bin(DivOp(), a, b); };
-  auto floorOf = [&](FV a) -> FV {
-    if (failed(a))
-      return failure();
-    return ctx.create<FloorOp>(*a);
-  };
-  auto clip = [&](FV a, double lo, double hi) -> FV {
-    if (failed(a))
-      return failure();
-    return ctx.create<ClipOp>(*a, cast<TypedAttr>(FloatAttr::get(elt, lo)),
-                              cast<TypedAttr>(FloatAttr::get(elt, hi)));
-  };
-  auto select = [&](FV cond, FV a, FV b) -> FV {
-    if (failed(cond) || failed(a) || failed(b))
-      return failure();
-    return ctx.createInferred<WhereOp>(*cond, *a, *b);
-  };
-  auto compare = [&](CompareKind k, FV a, FV b) -> FV {
-    if (failed(a) || failed(b))
-      return failure();
-    return ctx.createInferred<CompareOp>(k, *a, *b);
-  };
+  Arith m{ctx, elt};
   // Reflects v into [lo, hi] (ONNX's reference: by whole ranges, the
   // parity of their count choosing the side).
   auto reflect = [&](FV v, double lo, double hi) -> FV {
     double range = hi - lo;
     if (range <= 0)
-      return clip(v, lo, lo);
-    auto below = compare(CompareKind::lt, v, scalar(lo));
-    auto dx = select(below, sub(scalar(lo), v), sub(v, scalar(hi)));
-    auto k = floorOf(div(dx, scalar(range)));
-    auto r = sub(dx, mul(k, scalar(range)));
-    auto half = mul(k, scalar(0.5));
-    auto even = compare(CompareKind::eq, floorOf(half), half);
-    auto fromLow = add(scalar(lo), r), fromHigh = sub(scalar(hi), r);
-    auto reflected = select(below, select(even, fromLow, fromHigh),
-                            select(even, fromHigh, fromLow));
-    auto inside = compare(CompareKind::le, v, scalar(hi));
-    auto notBelow = compare(CompareKind::ge, v, scalar(lo));
+      return m.clip(v, lo, lo);
+    auto below = m.compare(CompareKind::lt, v, m.scalar(lo));
+    auto dx = m.select(below, m.sub(m.scalar(lo), v), m.sub(v, m.scalar(hi)));
+    auto k = m.floor(m.div(dx, m.scalar(range)));
+    auto r = m.sub(dx, m.mul(k, m.scalar(range)));
+    auto half = m.mul(k, m.scalar(0.5));
+    auto even = m.compare(CompareKind::eq, m.floor(half), half);
+    auto fromLow = m.add(m.scalar(lo), r), fromHigh = m.sub(m.scalar(hi), r);
+    auto reflected = m.select(below, m.select(even, fromLow, fromHigh),
+                            m.select(even, fromHigh, fromLow));
+    auto inside = m.compare(CompareKind::le, v, m.scalar(hi));
+    auto notBelow = m.compare(CompareKind::ge, v, m.scalar(lo));
     if (failed(inside) || failed(notBelow))
       return failure();
     auto within = ctx.createInferred<AndOp>(*inside, *notBelow);
-    return select(within, v, reflected);
+    return m.select(within, v, reflected);
   };
   auto reflectIn = [&](FV v, int64_t s) {
     return align ? reflect(v, 0.0, (double)(s - 1)) : reflect(v, -0.5, (double)s - 0.5);
@@ -133,16 +143,16 @@ LogicalResult convertGridSample(ImportContext &ctx, const Node &node, int64_t op
     if (failed(g))
       return failure();
     auto flat = ctx.reshape(*g, {n, 1, points});
-    FV v = align ? mul(add(*flat, scalar(1.0)), scalar((double)(s - 1) / 2.0))
-                 : div(sub(mul(add(*flat, scalar(1.0)), scalar((double)s)), scalar(1.0)),
-                       scalar(2.0));
+    FV v = align ? m.mul(m.add(*flat, m.scalar(1.0)), m.scalar((double)(s - 1) / 2.0))
+                 : m.div(m.sub(m.mul(m.add(*flat, m.scalar(1.0)), m.scalar((double)s)), m.scalar(1.0)),
+                       m.scalar(2.0));
     if (nearest && succeeded(v))
       v = ctx.create<RoundOp>(*v);
     if (padding == "border" && !cubic) {
       // Cubic sampling clamps only its taps' indices, as onnxruntime
       // does; for nearest and linear sampling, clamping the coordinate
       // too gives the same values.
-      v = clip(v, 0.0, (double)(s - 1));
+      v = m.clip(v, 0.0, (double)(s - 1));
     } else if (padding == "reflection") {
       v = reflectIn(v, s);
     }
@@ -159,29 +169,29 @@ LogicalResult convertGridSample(ImportContext &ctx, const Node &node, int64_t op
     if (failed(v))
       return failure();
     if (nearest) {
-      taps[d].push_back({v, scalar(1.0)});
+      taps[d].push_back({v, m.scalar(1.0)});
       continue;
     }
-    FV base = floorOf(v);
-    FV t = sub(v, base);
+    FV base = m.floor(v);
+    FV t = m.sub(v, base);
     if (!cubic) {
-      taps[d].push_back({base, sub(scalar(1.0), t)});
-      taps[d].push_back({add(base, scalar(1.0)), t});
+      taps[d].push_back({base, m.sub(m.scalar(1.0), t)});
+      taps[d].push_back({m.add(base, m.scalar(1.0)), t});
       continue;
     }
     // Cubic convolution weights of the taps at base - 1 .. base + 2.
     constexpr double a = -0.75;
     auto near = [&](FV s) { // |s| <= 1: ((a + 2)s - (a + 3))s^2 + 1
-      return add(mul(sub(mul(scalar(a + 2), s), scalar(a + 3)), mul(s, s)), scalar(1.0));
+      return m.add(m.mul(m.sub(m.mul(m.scalar(a + 2), s), m.scalar(a + 3)), m.mul(s, s)), m.scalar(1.0));
     };
     auto far = [&](FV s) { // 1 < |s| < 2: ((a s - 5a)s + 8a)s - 4a
-      return sub(mul(add(mul(sub(mul(scalar(a), s), scalar(5 * a)), s), scalar(8 * a)), s),
-                 scalar(4 * a));
+      return m.sub(m.mul(m.add(m.mul(m.sub(m.mul(m.scalar(a), s), m.scalar(5 * a)), s), m.scalar(8 * a)), s),
+                 m.scalar(4 * a));
     };
-    taps[d].push_back({sub(base, scalar(1.0)), far(add(t, scalar(1.0)))});
+    taps[d].push_back({m.sub(base, m.scalar(1.0)), far(m.add(t, m.scalar(1.0)))});
     taps[d].push_back({base, near(t)});
-    taps[d].push_back({add(base, scalar(1.0)), near(sub(scalar(1.0), t))});
-    taps[d].push_back({add(base, scalar(2.0)), far(sub(scalar(2.0), t))});
+    taps[d].push_back({m.add(base, m.scalar(1.0)), near(m.sub(m.scalar(1.0), t))});
+    taps[d].push_back({m.add(base, m.scalar(2.0)), far(m.sub(m.scalar(2.0), t))});
   }
   auto data = ctx.reshape(*x, {n, c, volume});
   if (failed(data))
@@ -191,7 +201,7 @@ LogicalResult convertGridSample(ImportContext &ctx, const Node &node, int64_t op
   // The value at one integral position per axis, [N, C, P], weighted 0
   // outside the input with zero padding.
   auto read = [&](ArrayRef<FV> at) -> FV {
-    FV linear = scalar(0.0);
+    FV linear = m.scalar(0.0);
     FV inside = failure();
     bool masked = padding == "zeros";
     for (int64_t d = 0; d < spatial; ++d) {
@@ -200,11 +210,11 @@ LogicalResult convertGridSample(ImportContext &ctx, const Node &node, int64_t op
       if (padding == "reflection")
         i = reflectIn(i, s);
       if (masked) {
-        auto ok = bin(AndOp(), compare(CompareKind::ge, i, scalar(0.0)),
-                      compare(CompareKind::le, i, scalar((double)(s - 1))));
-        inside = d == 0 ? ok : bin(AndOp(), inside, ok);
+        auto ok = m.binary<AndOp>(m.compare(CompareKind::ge, i, m.scalar(0.0)),
+                      m.compare(CompareKind::le, i, m.scalar((double)(s - 1))));
+        inside = d == 0 ? ok : m.binary<AndOp>(inside, ok);
       }
-      linear = add(mul(linear, scalar((double)s)), clip(i, 0.0, (double)(s - 1)));
+      linear = m.add(m.mul(linear, m.scalar((double)s)), m.clip(i, 0.0, (double)(s - 1)));
     }
     if (failed(linear))
       return failure();
@@ -216,7 +226,7 @@ LogicalResult convertGridSample(ImportContext &ctx, const Node &node, int64_t op
     if (masked) {
       if (failed(inside))
         return failure();
-      v = mul(v, ctx.create<CastOp>(RankedTensorType::get({n, 1, points}, elt), *inside));
+      v = m.mul(v, ctx.create<CastOp>(RankedTensorType::get({n, 1, points}, elt), *inside));
     }
     return v;
   };
@@ -225,15 +235,15 @@ LogicalResult convertGridSample(ImportContext &ctx, const Node &node, int64_t op
   SmallVector<size_t> pick(spatial, 0);
   while (true) {
     SmallVector<FV> at;
-    FV weight = scalar(1.0);
+    FV weight = m.scalar(1.0);
     for (int64_t d = 0; d < spatial; ++d) {
       at.push_back(taps[d][pick[d]].index);
-      weight = nearest ? weight : mul(weight, taps[d][pick[d]].weight);
+      weight = nearest ? weight : m.mul(weight, taps[d][pick[d]].weight);
     }
     FV term = read(at);
     if (!nearest)
-      term = mul(term, weight);
-    result = failed(result) ? term : add(result, term);
+      term = m.mul(term, weight);
+    result = failed(result) ? term : m.add(result, term);
     if (failed(result))
       return failure();
     int64_t d = spatial - 1;
@@ -313,30 +323,7 @@ LogicalResult convertRoiAlign(ImportContext &ctx, const Node &node, int64_t opse
                                             RankedTensorType::get(t.getShape(), work), v);
   };
   Value boxes = asWork(*rois);
-  auto scalar = [&](double v) { return ctx.splat(RankedTensorType::get({}, work), v); };
-  using FV = FailureOr<Value>;
-  auto bin = [&](auto tag, FV a, FV b) -> FV {
-    using OpTy = decltype(tag);
-    if (failed(a) || failed(b))
-      return failure();
-    return ctx.createInferred<OpTy>(*a, *b);
-  };
-  auto add = [&](FV a, FV b) { return bin(AddOp(), a, b); };
-  auto sub = [&](FV a, FV b) { return bin(SubOp(), a, b); };
-  auto mul = [&](FV a, FV b) { return bin(MulOp(), a, b); };
-  auto div = [&](FV a, FV b) { return bin(DivOp(), a, b); };
-  auto maxOf = [&](FV a, FV b) { return bin(MaxOp(), a, b); };
-  auto compare = [&](CompareKind k, FV a, FV b) -> FV {
-    if (failed(a) || failed(b))
-      return failure();
-    return ctx.createInferred<CompareOp>(k, *a, *b);
-  };
-  auto select = [&](FV cond, FV a, FV b) -> FV {
-    if (failed(cond) || failed(a) || failed(b))
-      return failure();
-    return ctx.createInferred<WhereOp>(*cond, *a, *b);
-  };
-  auto both = [&](FV a, FV b) { return bin(AndOp(), a, b); };
+  Arith m{ctx, work};
   auto toWork = [&](FV a) -> FV {
     if (failed(a))
       return failure();
@@ -374,18 +361,18 @@ LogicalResult convertRoiAlign(ImportContext &ctx, const Node &node, int64_t opse
       return ctx.reshape(*s, {r, 1, 1});
     };
     double offset = halfPixel ? 0.5 : 0.0;
-    FV start = sub(mul(column(lo), scalar(scale)), scalar(offset));
-    FV end = sub(mul(column(lo + 2), scalar(scale)), scalar(offset));
-    FV extent = sub(end, start);
+    FV start = m.sub(m.mul(column(lo), m.scalar(scale)), m.scalar(offset));
+    FV end = m.sub(m.mul(column(lo + 2), m.scalar(scale)), m.scalar(offset));
+    FV extent = m.sub(end, start);
     if (!halfPixel)
-      extent = maxOf(extent, scalar(1.0));
-    FV binSize = div(extent, scalar((double)bins));
-    FV grid = scalar((double)g);
+      extent = m.max(extent, m.scalar(1.0));
+    FV binSize = m.div(extent, m.scalar((double)bins));
+    FV grid = m.scalar((double)g);
     if (adaptive) {
-      FV need = div(extent, scalar((double)bins));
+      FV need = m.div(extent, m.scalar((double)bins));
       if (failed(need))
         return failure();
-      grid = maxOf(ctx.create<CeilOp>(*need), scalar(0.0));
+      grid = m.max(ctx.create<CeilOp>(*need), m.scalar(0.0));
       if (failed(grid))
         return failure();
       grid = ctx.create<ClipOp>(*grid, cast<TypedAttr>(FloatAttr::get(work, 0.0)),
@@ -393,24 +380,24 @@ LogicalResult convertRoiAlign(ImportContext &ctx, const Node &node, int64_t opse
     }
     Value binPos = iota({1, bins, 1}, bins, 0.0), samplePos = iota({1, 1, g}, g, 0.5);
     // Dividing by a grid of 0 makes no sample valid below.
-    FV safeGrid = maxOf(grid, scalar(1.0));
-    FV coord = add(add(start, mul(binPos, binSize)), div(mul(samplePos, binSize), safeGrid));
-    FV valid = both(compare(CompareKind::ge, coord, scalar(-1.0)),
-                    compare(CompareKind::le, coord, scalar((double)size)));
+    FV safeGrid = m.max(grid, m.scalar(1.0));
+    FV coord = m.add(m.add(start, m.mul(binPos, binSize)), m.div(m.mul(samplePos, binSize), safeGrid));
+    FV valid = m.both(m.compare(CompareKind::ge, coord, m.scalar(-1.0)),
+                    m.compare(CompareKind::le, coord, m.scalar((double)size)));
     if (adaptive)
-      valid = both(valid, compare(CompareKind::lt, samplePos, grid));
-    FV clamped = maxOf(coord, scalar(0.0));
+      valid = m.both(valid, m.compare(CompareKind::lt, samplePos, grid));
+    FV clamped = m.max(coord, m.scalar(0.0));
     if (failed(clamped))
       return failure();
     FV low0 = ctx.create<FloorOp>(*clamped);
-    FV edge = compare(CompareKind::ge, low0, scalar((double)(size - 1)));
-    FV last = scalar((double)(size - 1));
-    FV low = select(edge, last, low0);
-    FV high = select(edge, last, add(low0, scalar(1.0)));
-    FV pos = select(edge, last, clamped);
-    FV frac = sub(pos, low);
+    FV edge = m.compare(CompareKind::ge, low0, m.scalar((double)(size - 1)));
+    FV last = m.scalar((double)(size - 1));
+    FV low = m.select(edge, last, low0);
+    FV high = m.select(edge, last, m.add(low0, m.scalar(1.0)));
+    FV pos = m.select(edge, last, clamped);
+    FV frac = m.sub(pos, low);
     FV on = toWork(valid);
-    FV wLow = mul(sub(scalar(1.0), frac), on), wHigh = mul(frac, on);
+    FV wLow = m.mul(m.sub(m.scalar(1.0), frac), on), wHigh = m.mul(frac, on);
     auto pair = [&](FV a, FV b) -> FV {
       if (failed(a) || failed(b))
         return failure();
@@ -422,9 +409,9 @@ LogicalResult convertRoiAlign(ImportContext &ctx, const Node &node, int64_t opse
     };
     // Broadcast to [R, bins, g] before pairing.
     Value zeros = ctx.splat(RankedTensorType::get({r, bins, g}, work), 0.0);
-    FV weights = pair(add(wLow, zeros), add(wHigh, zeros));
-    FV index = toIndex(pair(add(low, zeros), add(high, zeros)));
-    FV gridValue = add(grid, ctx.splat(RankedTensorType::get({r, 1, 1}, work), 0.0));
+    FV weights = pair(m.add(wLow, zeros), m.add(wHigh, zeros));
+    FV index = toIndex(pair(m.add(low, zeros), m.add(high, zeros)));
+    FV gridValue = m.add(grid, ctx.splat(RankedTensorType::get({r, 1, 1}, work), 0.0));
     if (failed(weights) || failed(index) || failed(gridValue))
       return failure();
     return Axis{*weights, *index, *gridValue};
@@ -435,16 +422,16 @@ LogicalResult convertRoiAlign(ImportContext &ctx, const Node &node, int64_t opse
   // Weights and linear indices over [R, C, OH, OW, gh, gw, 2, 2].
   auto yView = [&](Value v) { return ctx.reshape(v, {r, 1, oh, 1, gh, 1, 2, 1}); };
   auto xView = [&](Value v) { return ctx.reshape(v, {r, 1, 1, ow, 1, gw, 1, 2}); };
-  FV weights = mul(yView(ys->weights), xView(xs->weights));
-  FV rowStart = mul(yView(ys->index), ctx.splat(RankedTensorType::get({}, i64), (double)w));
-  FV spatial = add(rowStart, xView(xs->index));
+  FV weights = m.mul(yView(ys->weights), xView(xs->weights));
+  FV rowStart = m.mul(yView(ys->index), ctx.splat(RankedTensorType::get({}, i64), (double)w));
+  FV spatial = m.add(rowStart, xView(xs->index));
   // Batch offsets: the clamped batch index times C * H * W.
   Value batch64 = *batch;
   if (!bt.getElementType().isInteger(64))
     batch64 = ctx.create<CastOp>(RankedTensorType::get(bt.getShape(), i64), batch64);
-  FV clampedBatch = bin(MinOp(), bin(MaxOp(), batch64, ctx.splat(RankedTensorType::get({}, i64), 0.0)),
+  FV clampedBatch = m.binary<MinOp>(m.binary<MaxOp>(batch64, ctx.splat(RankedTensorType::get({}, i64), 0.0)),
                         ctx.splat(RankedTensorType::get({}, i64), (double)(n - 1)));
-  FV batchOffset = mul(clampedBatch, ctx.splat(RankedTensorType::get({}, i64), (double)(c * h * w)));
+  FV batchOffset = m.mul(clampedBatch, ctx.splat(RankedTensorType::get({}, i64), (double)(c * h * w)));
   if (failed(batchOffset))
     return failure();
   FV batchView = ctx.reshape(*batchOffset, {r, 1, 1, 1, 1, 1, 1, 1});
@@ -453,39 +440,39 @@ LogicalResult convertRoiAlign(ImportContext &ctx, const Node &node, int64_t opse
     channelStarts.push_back(i * h * w);
   Value channelOffset = ctx.constant(DenseElementsAttr::get(
       RankedTensorType::get({1, c, 1, 1, 1, 1, 1, 1}, i64), ArrayRef<int64_t>(channelStarts)));
-  FV index = add(add(spatial, batchView), channelOffset);
+  FV index = m.add(m.add(spatial, batchView), channelOffset);
   FV data = ctx.reshape(asWork(*x), {n * c * h * w});
   if (failed(index) || failed(data) || failed(weights))
     return failure();
   FV values = ctx.createInferred<GatherOp>(*data, *index, (uint64_t)0);
-  FV weighted = mul(values, weights);
+  FV weighted = m.mul(values, weights);
   int64_t samples = gh * gw * 4;
   if (failed(weighted))
     return failure();
   FV flat = ctx.reshape(*weighted, {r, c, oh, ow, samples});
-  FV grids = mul(ys->grid, xs->grid);
+  FV grids = m.mul(ys->grid, xs->grid);
   if (failed(grids))
     return failure();
-  FV count = maxOf(grids, scalar(1.0));
+  FV count = m.max(grids, m.scalar(1.0));
   FV countView = failed(count) ? count : ctx.reshape(*count, {r, 1, 1, 1});
   FV result = failure();
   if (!isMax) {
     if (failed(flat))
       return failure();
-    result = div(ctx.createInferred<ReduceOp>(ReduceKind::sum, *flat, ArrayRef<int64_t>{4}, false),
+    result = m.div(ctx.createInferred<ReduceOp>(ReduceKind::sum, *flat, ArrayRef<int64_t>{4}, false),
                  countView);
   } else {
     // Masked (adaptive) samples do not take part in the maximum; a bin
     // without samples is 0.
     if (adaptive) {
-      auto yMask = compare(CompareKind::lt, iota({1, 1, 1, 1, gh, 1, 1, 1}, gh, 0.0),
+      auto yMask = m.compare(CompareKind::lt, iota({1, 1, 1, 1, gh, 1, 1, 1}, gh, 0.0),
                            ctx.reshape(ys->grid, {r, 1, 1, 1, 1, 1, 1, 1}));
-      auto xMask = compare(CompareKind::lt, iota({1, 1, 1, 1, 1, gw, 1, 1}, gw, 0.0),
+      auto xMask = m.compare(CompareKind::lt, iota({1, 1, 1, 1, 1, gw, 1, 1}, gw, 0.0),
                            ctx.reshape(xs->grid, {r, 1, 1, 1, 1, 1, 1, 1}));
-      auto inGrid = both(yMask, xMask);
+      auto inGrid = m.both(yMask, xMask);
       Value lowest = ctx.splat(RankedTensorType::get({}, work),
                                -std::numeric_limits<double>::infinity());
-      auto kept = select(inGrid, *weighted, lowest);
+      auto kept = m.select(inGrid, *weighted, lowest);
       if (failed(kept))
         return failure();
       flat = ctx.reshape(*kept, {r, c, oh, ow, samples});
@@ -494,8 +481,8 @@ LogicalResult convertRoiAlign(ImportContext &ctx, const Node &node, int64_t opse
       return failure();
     result = ctx.createInferred<ReduceOp>(ReduceKind::max, *flat, ArrayRef<int64_t>{4}, false);
     if (adaptive)
-      result = select(compare(CompareKind::eq, ctx.reshape(*grids, {r, 1, 1, 1}), scalar(0.0)),
-                      scalar(0.0), result);
+      result = m.select(m.compare(CompareKind::eq, ctx.reshape(*grids, {r, 1, 1, 1}), m.scalar(0.0)),
+                      m.scalar(0.0), result);
   }
   if (failed(result))
     return failure();
@@ -560,34 +547,8 @@ LogicalResult convertDeformConv(ImportContext &ctx, const Node &node, int64_t) {
     return ctx.fail("B must have one value per output channel");
   if (failed(ctx.checkShape({n, c, k, p, 4}, "the sampled taps")))
     return failure();
+  Arith m{ctx, elt};
 
-  auto scalar = [&](double v) { return ctx.splat(RankedTensorType::get({}, elt), v); };
-  using FV = FailureOr<Value>;
-  auto bin = [&](auto tag, FV a, FV b) -> FV {
-    using OpTy = decltype(tag);
-    if (failed(a) || failed(b))
-      return failure();
-    return ctx.createInferred<OpTy>(*a, *b);
-  };
-  auto add = [&](FV a, FV b) { return bin(AddOp(), a, b); };
-  auto sub = [&](FV a, FV b) { return bin(SubOp(), a, b); };
-  auto mul = [&](FV a, FV b) { return bin(MulOp(), a, b); };
-  auto compare = [&](CompareKind kind, FV a, FV b) -> FV {
-    if (failed(a) || failed(b))
-      return failure();
-    return ctx.createInferred<CompareOp>(kind, *a, *b);
-  };
-  auto floorOf = [&](FV a) -> FV {
-    if (failed(a))
-      return failure();
-    return ctx.create<FloorOp>(*a);
-  };
-  auto clip = [&](FV a, double lo, double hi) -> FV {
-    if (failed(a))
-      return failure();
-    return ctx.create<ClipOp>(*a, cast<TypedAttr>(FloatAttr::get(elt, lo)),
-                              cast<TypedAttr>(FloatAttr::get(elt, hi)));
-  };
   // The taps' regular places, [1, 1, K, P] per axis.
   SmallVector<double> baseY, baseX;
   for (int64_t i = 0; i < kh; ++i)
@@ -613,11 +574,11 @@ LogicalResult convertDeformConv(ImportContext &ctx, const Node &node, int64_t) {
       return failure();
     return ctx.reshape(*s, {n, og, k, p});
   };
-  FV fy = add(part(0), table(baseY)), fx = add(part(1), table(baseX));
-  FV y0 = floorOf(fy), x0 = floorOf(fx);
-  FV wy1 = sub(fy, y0), wx1 = sub(fx, x0);
-  FV wy0 = sub(scalar(1.0), wy1), wx0 = sub(scalar(1.0), wx1);
-  FV maskValue = scalar(1.0);
+  FV fy = m.add(part(0), table(baseY)), fx = m.add(part(1), table(baseX));
+  FV y0 = m.floor(fy), x0 = m.floor(fx);
+  FV wy1 = m.sub(fy, y0), wx1 = m.sub(fx, x0);
+  FV wy0 = m.sub(m.scalar(1.0), wy1), wx0 = m.sub(m.scalar(1.0), wx1);
+  FV maskValue = m.scalar(1.0);
   if (*mask)
     maskValue = ctx.reshape(*mask, {n, og, k, p});
   WEFT_TRY(data, ctx.reshape(*x, {n, og, c / og, h * wd}));
@@ -625,16 +586,16 @@ LogicalResult convertDeformConv(ImportContext &ctx, const Node &node, int64_t) {
   Value spread = ctx.splat(RankedTensorType::get({1, 1, c / og, 1}, i64), 0.0);
   // One corner: X at (yi, xi), weighted, 0 outside X; [N, og, C/og, K*P].
   auto corner = [&](FV yi, FV xi, FV weight) -> FV {
-    auto inY = bin(AndOp(), compare(CompareKind::ge, yi, scalar(0.0)),
-                   compare(CompareKind::le, yi, scalar((double)(h - 1))));
-    auto inX = bin(AndOp(), compare(CompareKind::ge, xi, scalar(0.0)),
-                   compare(CompareKind::le, xi, scalar((double)(wd - 1))));
-    auto inside = bin(AndOp(), inY, inX);
-    FV linear = add(mul(clip(yi, 0.0, (double)(h - 1)), scalar((double)wd)),
-                    clip(xi, 0.0, (double)(wd - 1)));
+    auto inY = m.binary<AndOp>(m.compare(CompareKind::ge, yi, m.scalar(0.0)),
+                   m.compare(CompareKind::le, yi, m.scalar((double)(h - 1))));
+    auto inX = m.binary<AndOp>(m.compare(CompareKind::ge, xi, m.scalar(0.0)),
+                   m.compare(CompareKind::le, xi, m.scalar((double)(wd - 1))));
+    auto inside = m.binary<AndOp>(inY, inX);
+    FV linear = m.add(m.mul(m.clip(yi, 0.0, (double)(h - 1)), m.scalar((double)wd)),
+                    m.clip(xi, 0.0, (double)(wd - 1)));
     if (failed(inside) || failed(linear))
       return failure();
-    FV scaled = mul(mul(weight, ctx.create<CastOp>(RankedTensorType::get({n, og, k, p}, elt),
+    FV scaled = m.mul(m.mul(weight, ctx.create<CastOp>(RankedTensorType::get({n, og, k, p}, elt),
                                                    *inside)),
                     maskValue);
     Value idx = ctx.create<CastOp>(RankedTensorType::get({n, og, k, p}, i64), *linear);
@@ -646,11 +607,11 @@ LogicalResult convertDeformConv(ImportContext &ctx, const Node &node, int64_t) {
       return failure();
     FV v = ctx.createInferred<GatherElementsOp>(data, *wide, (int64_t)3);
     FV flatWeight = ctx.reshape(*scaled, {n, og, 1, k * p});
-    return mul(v, flatWeight);
+    return m.mul(v, flatWeight);
   };
-  FV y1 = add(y0, scalar(1.0)), x1 = add(x0, scalar(1.0));
-  FV sampled = add(add(corner(y0, x0, mul(wy0, wx0)), corner(y0, x1, mul(wy0, wx1))),
-                   add(corner(y1, x0, mul(wy1, wx0)), corner(y1, x1, mul(wy1, wx1))));
+  FV y1 = m.add(y0, m.scalar(1.0)), x1 = m.add(x0, m.scalar(1.0));
+  FV sampled = m.add(m.add(corner(y0, x0, m.mul(wy0, wx0)), corner(y0, x1, m.mul(wy0, wx1))),
+                   m.add(corner(y1, x0, m.mul(wy1, wx0)), corner(y1, x1, m.mul(wy1, wx1))));
   if (failed(sampled))
     return failure();
   // Columns [N, group, C/group * K, P] against W [1, group, M/group, C/group * K].
