@@ -364,9 +364,92 @@ LogicalResult convertEinsum(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
-// Det of [*, n, n] matrices with n <= 3, by cofactor expansion over
-// elementwise products of the entries (each a slice of the batch). Larger
-// matrices need a factorization, which is not built.
+/// Largest matrix Det factors (n - 1 elimination steps, unrolled).
+constexpr int64_t kMaxDetSize = 64;
+
+// Det of [B, n, n] matrices (n >= 2) by Gaussian elimination with partial
+// pivoting, unrolled over the n - 1 columns: each step brings the row with
+// the largest magnitude in the column up (a run-time row permutation per
+// matrix, which flips the sign when it moves a row) and subtracts its
+// multiples from the rows below. A zero pivot makes the step's factors 0,
+// so a singular matrix's determinant is 0, not NaN. The result is the sign
+// times the product of the diagonal.
+FailureOr<Value> detByElimination(ImportContext &ctx, Value m) {
+  auto type = ImportContext::typeOf(m);
+  Type elt = type.getElementType();
+  int64_t b = type.getShape()[0], n = type.getShape()[1];
+  Type i64 = IntegerType::get(ctx.getContext(), 64), i1 = IntegerType::get(ctx.getContext(), 1);
+  auto scalar = [&](double v) { return ctx.splat(RankedTensorType::get({}, elt), v); };
+  auto index = [&](double v) { return ctx.splat(RankedTensorType::get({}, i64), v); };
+  SmallVector<int64_t> rows;
+  for (int64_t i = 0; i < n; ++i)
+    rows.push_back(i);
+  Value iota = ctx.constant(
+      DenseElementsAttr::get(RankedTensorType::get({1, n}, i64), ArrayRef<int64_t>(rows)));
+  Value columns = ctx.splat(RankedTensorType::get({1, 1, n}, i64), 0.0);
+  Value sign = ctx.splat(RankedTensorType::get({b, 1, 1}, elt), 1.0);
+  auto slice3 = [&](Value v, ArrayRef<int64_t> starts, ArrayRef<int64_t> sizes) {
+    return ctx.createInferred<SliceOp>(v, starts, sizes, ArrayRef<int64_t>{1, 1, 1});
+  };
+  for (int64_t k = 0; k + 1 < n; ++k) {
+    // The pivot row r >= k: the first largest magnitude in column k.
+    WEFT_TRY(column, slice3(m, {0, k, k}, {b, n - k, 1}));
+    WEFT_TRY(flat, ctx.reshape(column, {b, n - k}));
+    WEFT_TRY(best, ctx.createInferred<ArgMaxOp>(ctx.create<AbsOp>(flat), (int64_t)1, false));
+    WEFT_TRY(shifted, ctx.createInferred<AddOp>(best, index((double)k)));
+    WEFT_TRY(pivotRow, ctx.reshape(shifted, {b, 1}));
+    // Row i of the permuted matrix reads row perm(i): k <-> r.
+    SmallVector<bool> isK(n, false);
+    isK[k] = true;
+    Value atK = ctx.constant(
+        DenseElementsAttr::get(RankedTensorType::get({1, n}, i1), ArrayRef<bool>(isK)));
+    WEFT_TRY(atR, ctx.createInferred<CompareOp>(CompareKind::eq, iota, pivotRow));
+    WEFT_TRY(otherwise, ctx.createInferred<WhereOp>(atR, index((double)k), iota));
+    WEFT_TRY(perm, ctx.createInferred<WhereOp>(atK, pivotRow, otherwise));
+    WEFT_TRY(permRows, ctx.reshape(perm, {b, n, 1}));
+    WEFT_TRY(permIndex, ctx.createInferred<AddOp>(permRows, columns));
+    WEFT_TRY(swapped, ctx.createInferred<GatherElementsOp>(m, permIndex, (int64_t)1));
+    WEFT_TRY(stays, ctx.createInferred<CompareOp>(CompareKind::eq, pivotRow, index((double)k)));
+    WEFT_TRY(staysView, ctx.reshape(stays, {b, 1, 1}));
+    WEFT_TRY(flipped, ctx.createInferred<MulOp>(sign, scalar(-1.0)));
+    WEFT_TRY(newSign, ctx.createInferred<WhereOp>(staysView, sign, flipped));
+    sign = newSign;
+    // Eliminate below the pivot.
+    WEFT_TRY(pivot, slice3(swapped, {0, k, k}, {b, 1, 1}));
+    WEFT_TRY(pivotRowValues, slice3(swapped, {0, k, 0}, {b, 1, n}));
+    WEFT_TRY(below, slice3(swapped, {0, 0, k}, {b, n, 1}));
+    WEFT_TRY(ratio, ctx.createInferred<DivOp>(below, pivot));
+    WEFT_TRY(zeroPivot, ctx.createInferred<CompareOp>(CompareKind::eq, pivot, scalar(0.0)));
+    WEFT_TRY(safeRatio, ctx.createInferred<WhereOp>(zeroPivot, scalar(0.0), ratio));
+    SmallVector<Attribute> lower;
+    for (int64_t i = 0; i < n; ++i)
+      lower.push_back(FloatAttr::get(elt, i > k ? 1.0 : 0.0));
+    Value lowerMask = ctx.constant(DenseElementsAttr::get(RankedTensorType::get({1, n, 1}, elt),
+                                                          lower));
+    WEFT_TRY(factor, ctx.createInferred<MulOp>(safeRatio, lowerMask));
+    WEFT_TRY(update, ctx.createInferred<MulOp>(factor, pivotRowValues));
+    WEFT_TRY(reduced, ctx.createInferred<SubOp>(swapped, update));
+    m = reduced;
+  }
+  // The diagonal: entries where row == column, summed along the rows.
+  SmallVector<Attribute> eye;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      eye.push_back(FloatAttr::get(elt, i == j ? 1.0 : 0.0));
+  Value identity =
+      ctx.constant(DenseElementsAttr::get(RankedTensorType::get({1, n, n}, elt), eye));
+  WEFT_TRY(masked, ctx.createInferred<MulOp>(m, identity));
+  WEFT_TRY(diagonal, ctx.createInferred<ReduceOp>(ReduceKind::sum, masked,
+                                                  ArrayRef<int64_t>{2}, false));
+  WEFT_TRY(product, ctx.createInferred<ReduceOp>(ReduceKind::prod, diagonal,
+                                                 ArrayRef<int64_t>{1}, false));
+  WEFT_TRY(signs, ctx.reshape(sign, {b}));
+  return ctx.createInferred<MulOp>(product, signs);
+}
+
+// Det of [*, n, n] matrices: n <= 3 by cofactor expansion over elementwise
+// products of the entries (each a slice of the batch), larger ones by
+// elimination (above).
 LogicalResult convertDet(ImportContext &ctx, const Node &node, int64_t) {
   auto x = ctx.input(node, 0);
   if (failed(x))
@@ -379,10 +462,20 @@ LogicalResult convertDet(ImportContext &ctx, const Node &node, int64_t) {
   if (type.getShape()[rank - 2] != n)
     return ctx.fail("expects square matrices, got " + Twine(type.getShape()[rank - 2]) + " x " +
                     Twine(n));
-  if (n < 1 || n > 3)
-    return ctx.fail("only 1x1, 2x2 and 3x3 matrices are supported, got " + Twine(n) + "x" +
-                    Twine(n));
+  if (n < 1 || n > kMaxDetSize)
+    return ctx.fail("matrices from 1x1 to " + Twine(kMaxDetSize) + "x" + Twine(kMaxDetSize) +
+                    " are supported, got " + Twine(n) + "x" + Twine(n));
   SmallVector<int64_t> batch(type.getShape().drop_back(2));
+  if (n > 3) {
+    int64_t count = 1;
+    for (int64_t d : batch)
+      count *= d;
+    WEFT_TRY(matrices, ctx.reshape(*x, {count, n, n}));
+    WEFT_TRY(det, detByElimination(ctx, matrices));
+    WEFT_TRY(shaped, ctx.reshape(det, batch));
+    ctx.setOutput(node, 0, shaped);
+    return success();
+  }
   // Entry (i, j) of every matrix, shaped like the batch.
   auto entry = [&](int64_t i, int64_t j) -> FailureOr<Value> {
     SmallVector<int64_t> starts(rank, 0), sizes(type.getShape()), steps(rank, 1);

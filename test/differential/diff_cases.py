@@ -1404,7 +1404,17 @@ def gen_det(g):
                     ("batch_2x4x3x3", (2, 4, 3, 3))]:
         g.single("Det", tag, [In("x", "f32", xs, ("range", -3, 3))], opset=11, dtypes="f32", atol=1e-4)
     g.single("Det", "f64_3x3", [In("x", "f64", (3, 3), ("range", -3, 3))], opset=11, dtypes="f64", atol=1e-9)
-    g.single("Det", "4x4_rejected", [In("x", "f32", (4, 4))], opset=11, dtypes="f32")
+    # Larger matrices by elimination with partial pivoting; a singular one
+    # (two equal rows) and a zero first column need no division by zero.
+    for tag, xs in [("4x4", (4, 4)), ("batch_3x5x5", (3, 5, 5)), ("8x8", (8, 8))]:
+        g.single("Det", tag, [In("x", "f32", xs, ("range", -2, 2))], opset=11, dtypes="f32", atol=1e-3)
+    g.single("Det", "f64_batch_2x6x6", [In("x", "f64", (2, 6, 6), ("range", -2, 2))], opset=11,
+             dtypes="f64", atol=1e-9)
+    singular = np.array([[[1, 2, 3, 4], [2, 0, 1, 1], [1, 2, 3, 4], [0, 5, 1, 2]],
+                         [[0, 1, 2, 3], [0, 4, 1, 1], [0, 2, 3, 4], [0, 5, 1, 2]]], np.float32)
+    g.single("Det", "singular_2x4x4", [In("x", "f32", (2, 4, 4))], opset=11, dtypes="f32", atol=1e-4,
+             data=[{"x": singular}])
+    g.single("Det", "65x65_rejected", [In("x", "f32", (65, 65))], opset=11, dtypes="f32")
 
 
 def gen_widened(g):
