@@ -52,6 +52,7 @@ void registerQuantizedConverters(ConverterTable &table);
 void registerLinalgConverters(ConverterTable &table);
 void registerSignalConverters(ConverterTable &table);
 void registerSamplingConverters(ConverterTable &table);
+void registerNormConverters(ConverterTable &table);
 
 /// Maps an ONNX TensorProto data type to the MLIR element type Weft uses:
 /// signless integers for ONNX's signed types, unsigned integers (ui8..ui64)

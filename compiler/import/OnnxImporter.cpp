@@ -66,6 +66,7 @@ ConverterTable buildConverterTable() {
   registerQuantizedConverters(table);
   registerSignalConverters(table);
   registerSamplingConverters(table);
+  registerNormConverters(table);
   registerLinalgConverters(table);
   return table;
 }
