@@ -32,7 +32,7 @@ namespace {
 
 /// Ops that do no work of their own: they stay at the top level.
 static bool isStructural(Operation *op) {
-  return isa<ConstantOp, ReshapeOp, DispatchOp, DispatchCallOp, IfOp, TrapOp>(op) ||
+  return isa<ConstantOp, ReshapeOp, DispatchOp, DispatchCallOp, IfOp, LoopOp, TrapOp>(op) ||
          !isa<WeftDialect>(op->getDialect());
 }
 
@@ -391,9 +391,10 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     func::FuncOp func = getOperation();
     OpBuilder builder(&getContext());
     SmallVector<Block *> blocks = {&func.getBody().front()};
-    func.walk([&](IfOp op) {
-      blocks.push_back(&op.getThenRegion().front());
-      blocks.push_back(&op.getElseRegion().front());
+    func.walk([&](Operation *op) {
+      if (isa<IfOp, LoopOp>(op))
+        for (Region &region : op->getRegions())
+          blocks.push_back(&region.front());
     });
     SmallVector<SmallVector<std::string>> groupNodes;
     DenseMap<size_t, DispatchOp> dispatchOf;
@@ -423,6 +424,40 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
         d->setAttr("weft.fusion_apart", builder.getArrayAttr({}));
       }
     }
+    // A loop's host code copies each yielded carried value into its state
+    // buffer after the body. A value that may share bytes with another
+    // carried value's state (that block argument, through reshapes, or an
+    // if result that may be one) is copied first, so that the copies never
+    // read a state already overwritten.
+    func.walk([&](LoopOp loop) {
+      Block &body = loop.getBody().front();
+      auto yield = cast<YieldOp>(body.getTerminator());
+      for (unsigned i = 0; i < loop.getInits().size(); ++i) {
+        OpOperand &operand = yield->getOpOperand(1 + i);
+        Value root = operand.get();
+        while (auto reshape = root.getDefiningOp<ReshapeOp>())
+          root = reshape.getInput();
+        bool mayAlias = false;
+        if (auto arg = dyn_cast<BlockArgument>(root))
+          mayAlias = arg.getOwner() == &body && arg.getArgNumber() != 2 + i;
+        else if (root.getDefiningOp<IfOp>())
+          mayAlias = loop->isProperAncestor(root.getDefiningOp());
+        if (!mayAlias)
+          continue;
+        builder.setInsertionPoint(yield);
+        auto copy = IdentityOp::create(builder, yield.getLoc(), operand.get());
+        operand.set(copy);
+        DispatchOp d = wrap(builder, {copy});
+        if (explainFusion) {
+          d->setAttr("weft.fusion_nodes",
+                     builder.getArrayAttr({builder.getStringAttr(llvm::formatv(
+                         "identity: a copy of carried value {0} of a loop, which may share "
+                         "bytes with another carried value",
+                         i))}));
+          d->setAttr("weft.fusion_apart", builder.getArrayAttr({}));
+        }
+      }
+    });
     if (explainFusion)
       explain(func, groupNodes, dispatchOf, edges);
     // Constants that are now used only inside bodies are dead at the top.

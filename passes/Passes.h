@@ -25,6 +25,9 @@ inline constexpr llvm::StringLiteral kArenaSizeAttr = "weft.arena_size";
 inline constexpr llvm::StringLiteral kArenaLowerBoundAttr = "weft.arena_lower_bound";
 /// Name of the dispatch attribute holding each result's arena offset.
 inline constexpr llvm::StringLiteral kResultOffsetsAttr = "result_offsets";
+/// On a weft.loop: byte offsets in the arena of its state buffers (the
+/// iteration, the condition, each carried value, each scan result).
+inline constexpr llvm::StringLiteral kStateOffsetsAttr = "state_offsets";
 } // namespace weft
 
 #endif // WEFT_PASSES_PASSES_H

@@ -65,17 +65,22 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
     // nested op's. The two regions' spans are disjoint, so their tensors
     // may share bytes: only one region runs.
     llvm::DenseMap<Operation *, int64_t> index, spanEnd;
+    // A weft.loop's body is numbered once, inside the loop's span: a value
+    // used in the body stays live over the whole span, so every iteration
+    // finds it.
     SmallVector<DispatchOp> dispatches;
+    SmallVector<LoopOp> loops;
     int64_t count = 0;
     std::function<void(Block &)> number = [&](Block &b) {
       for (Operation &op : b) {
         index[&op] = count++;
         if (auto d = dyn_cast<DispatchOp>(op))
           dispatches.push_back(d);
-        if (auto ifOp = dyn_cast<IfOp>(op)) {
-          number(ifOp.getThenRegion().front());
-          number(ifOp.getElseRegion().front());
-        }
+        if (auto loop = dyn_cast<LoopOp>(op))
+          loops.push_back(loop);
+        if (isa<IfOp, LoopOp>(op))
+          for (Region &region : op.getRegions())
+            number(region.front());
         spanEnd[&op] = count - 1;
       }
     };
@@ -132,6 +137,31 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
         for (const Buffer::Range &range : ranges)
           hull = std::max(hull, range.hi);
         buffers.push_back({r, size, index[op], hull, ranges});
+      }
+    }
+
+    // A loop's state: the iteration and the condition, live over the loop's
+    // span; each carried value, from the loop (the initial copy) to the
+    // last use of its result, which is the state buffer; each scan result
+    // likewise.
+    llvm::DenseMap<Operation *, SmallVector<size_t>> loopStates;
+    for (LoopOp loop : loops) {
+      Operation *op = loop.getOperation();
+      int64_t lo = index[op], hi = spanEnd[op];
+      Block &body = loop.getBody().front();
+      SmallVector<Value> states = {body.getArgument(0), body.getArgument(1)};
+      states.append(loop.getResults().begin(), loop.getResults().end());
+      for (Value v : states) {
+        int64_t size = llvm::alignTo(std::max<int64_t>(byteSize(v.getType()), 1), alignment);
+        SmallVector<Buffer::Range, 2> ranges = {{lo, hi, Value()}};
+        if (isa<OpResult>(v))
+          for (const Buffer::Range &r : liveRanges(v, lo))
+            ranges.push_back(r);
+        int64_t end = hi;
+        for (const Buffer::Range &r : ranges)
+          end = std::max(end, r.hi);
+        loopStates[op].push_back(buffers.size());
+        buffers.push_back({v, size, lo, end, ranges});
       }
     }
 
@@ -221,6 +251,12 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
           offs.push_back(offsets.lookup_or(r, -1));
         dispatch->setAttr(kResultOffsetsAttr, builder.getDenseI64ArrayAttr(offs));
       }
+    for (LoopOp loop : loops) {
+      SmallVector<int64_t> offs;
+      for (size_t i : loopStates[loop.getOperation()])
+        offs.push_back(buffers[i].offset);
+      loop->setAttr(kStateOffsetsAttr, builder.getDenseI64ArrayAttr(offs));
+    }
     func->setAttr(kArenaSizeAttr, builder.getI64IntegerAttr(arenaSize));
     // The lower bound: the largest sum of buffers live at one op.
     std::vector<int64_t> live(count + 1, 0);

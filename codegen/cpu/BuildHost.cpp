@@ -25,6 +25,12 @@ using namespace weft::cpu;
 
 namespace {
 
+/// Bytes of a tensor in memory (a bool takes one byte).
+int64_t tensorBytes(Type type) {
+  auto t = cast<ShapedType>(type);
+  return t.getNumElements() * ((t.getElementTypeBitWidth() + 7) / 8);
+}
+
 struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
   using BuildHostBase::BuildHostBase;
 
@@ -153,11 +159,158 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     for (BlockArgument arg : body.getArguments())
       address[arg] = loadSlot(inputs, arg.getArgNumber());
     int64_t globalIndex = 0, trapIndex = 0;
+    auto getStatusCreate = [&] {
+      auto statusCreate = module.lookupSymbol<LLVM::LLVMFuncOp>("weft_status_create");
+      if (!statusCreate) {
+        OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
+        statusCreate = LLVM::LLVMFuncOp::create(
+            mb, loc, "weft_status_create",
+            LLVM::LLVMFunctionType::get(ptr, {b.getI32Type(), ptr}, /*isVarArg=*/true));
+      }
+      return statusCreate;
+    };
+    auto arenaAt = [&](int64_t off) -> Value {
+      // An i64 value, not a GEPArg constant: those hold only 29 bits
+      // (offsets below 256 MiB).
+      Value offset = LLVM::ConstantOp::create(hb, loc, i64, hb.getI64IntegerAttr(off));
+      return LLVM::GEPOp::create(hb, loc, ptr, b.getI8Type(), arena, ArrayRef<LLVM::GEPArg>{offset});
+    };
+    auto i64Const = [&](int64_t v) -> Value {
+      return LLVM::ConstantOp::create(hb, loc, i64, hb.getI64IntegerAttr(v));
+    };
+    auto copyBytes = [&](Value dst, Value src, int64_t bytes) {
+      LLVM::MemcpyOp::create(hb, loc, dst, src, i64Const(bytes), /*isVolatile=*/false);
+    };
+    std::function<LogicalResult(Block &)> emitBlock;
+    // A weft.loop: the initial values are copied into the state buffers,
+    // then a header block tests `iteration < max_trips` and the condition's
+    // byte; the body's code is followed by the copies of the yielded values
+    // (the condition read first, stored last, so that a condition computed
+    // from a carried value is read before the states change) and a branch
+    // back. After the loop, the results are the state buffers.
+    std::function<LogicalResult(LoopOp)> emitLoop = [&](LoopOp loop) -> LogicalResult {
+      auto offs = loop->getAttrOfType<DenseI64ArrayAttr>(kStateOffsetsAttr);
+      Block &lb = loop.getBody().front();
+      unsigned numCarried = loop.getInits().size(), numScans = loop.getNumScans();
+      if (!offs || offs.size() != (int64_t)(2 + numCarried + numScans))
+        return loop.emitError("loop has no memory plan (run weft-plan-memory)");
+      Value maxAddr = address.lookup(loop.getMaxTrips()),
+            condAddr = address.lookup(loop.getCondition());
+      if (!maxAddr || !condAddr)
+        return loop.emitError("the trip count or the condition has no address");
+      Value iterSlot = arenaAt(offs[0]), condSlot = arenaAt(offs[1]);
+      SmallVector<Value> states;
+      for (unsigned i = 0; i < numCarried + numScans; ++i)
+        states.push_back(arenaAt(offs[2 + i]));
+      for (auto [i, init] : llvm::enumerate(loop.getInits())) {
+        Value from = address.lookup(init);
+        if (!from)
+          return loop.emitError("an initial value has no address");
+        copyBytes(states[i], from, tensorBytes(init.getType()));
+      }
+      Value limit = LLVM::LoadOp::create(hb, loc, i64, maxAddr);
+      int64_t scanLength = -1;
+      if (numScans > 0) {
+        // Scan results hold one slice per iteration of the static length.
+        scanLength = cast<ShapedType>(loop.getResult(numCarried).getType()).getDimSize(0);
+        Value n = i64Const(scanLength);
+        Value less = LLVM::ICmpOp::create(hb, loc, LLVM::ICmpPredicate::slt, limit, n);
+        limit = LLVM::SelectOp::create(hb, loc, less, limit, n);
+      }
+      Value cond0 = LLVM::LoadOp::create(hb, loc, b.getI8Type(), condAddr);
+      LLVM::StoreOp::create(hb, loc, cond0, condSlot);
+      auto *header = new Block(), *bodyBlock = new Block(), *after = new Block();
+      header->addArgument(i64, loc);
+      after->addArgument(i64, loc);
+      for (Block *blk : {header, bodyBlock, after})
+        host.getBody().getBlocks().insert(Region::iterator(exit), blk);
+      cf::BranchOp::create(hb, loc, header, ValueRange{i64Const(0)});
+
+      hb.setInsertionPointToStart(header);
+      Value iter = header->getArgument(0);
+      Value byte = LLVM::LoadOp::create(hb, loc, b.getI8Type(), condSlot);
+      Value zero = LLVM::ConstantOp::create(hb, loc, b.getI8Type(), hb.getI8IntegerAttr(0));
+      Value holds = LLVM::ICmpOp::create(hb, loc, LLVM::ICmpPredicate::ne, byte, zero);
+      Value below = LLVM::ICmpOp::create(hb, loc, LLVM::ICmpPredicate::slt, iter, limit);
+      Value go = LLVM::AndOp::create(hb, loc, holds, below);
+      cf::CondBranchOp::create(hb, loc, go, bodyBlock, ValueRange{}, after, ValueRange{iter});
+
+      hb.setInsertionPointToStart(bodyBlock);
+      LLVM::StoreOp::create(hb, loc, iter, iterSlot);
+      address[lb.getArgument(0)] = iterSlot;
+      address[lb.getArgument(1)] = condSlot;
+      for (unsigned i = 0; i < numCarried; ++i)
+        address[lb.getArgument(2 + i)] = states[i];
+      if (failed(emitBlock(lb)))
+        return failure();
+      auto yield = cast<YieldOp>(lb.getTerminator());
+      SmallVector<Value> yielded;
+      for (Value v : yield.getValues())
+        yielded.push_back(address.lookup(v));
+      if (llvm::any_of(yielded, [](Value v) { return !v; }))
+        return loop.emitError("a yielded value has no address");
+      Value nextCond = LLVM::LoadOp::create(hb, loc, b.getI8Type(), yielded[0]);
+      for (unsigned i = 0; i < numCarried; ++i) {
+        Value root = yield.getValues()[1 + i];
+        while (auto reshape = root.getDefiningOp<ReshapeOp>())
+          root = reshape.getInput();
+        if (root == lb.getArgument(2 + i))
+          continue; // passed through: already in its state buffer
+        copyBytes(states[i], yielded[1 + i], tensorBytes(loop.getInits()[i].getType()));
+      }
+      for (unsigned k = 0; k < numScans; ++k) {
+        int64_t slice = tensorBytes(yield.getValues()[1 + numCarried + k].getType());
+        Value offset = LLVM::MulOp::create(hb, loc, iter, i64Const(slice));
+        Value dst = LLVM::GEPOp::create(hb, loc, ptr, b.getI8Type(), states[numCarried + k],
+                                        ArrayRef<LLVM::GEPArg>{offset});
+        copyBytes(dst, yielded[1 + numCarried + k], slice);
+      }
+      LLVM::StoreOp::create(hb, loc, nextCond, condSlot);
+      Value next = LLVM::AddOp::create(hb, loc, iter, i64Const(1));
+      cf::BranchOp::create(hb, loc, header, ValueRange{next});
+
+      hb.setInsertionPointToStart(after);
+      if (numScans > 0) {
+        // A loop that stopped before its scan results were full fails the
+        // run rather than return slices it never computed.
+        Value count = after->getArgument(0);
+        Value shortRun = LLVM::ICmpOp::create(hb, loc, LLVM::ICmpPredicate::ne, count,
+                                              i64Const(scanLength));
+        auto *fail = new Block(), *done = new Block();
+        for (Block *blk : {fail, done})
+          host.getBody().getBlocks().insert(Region::iterator(exit), blk);
+        cf::CondBranchOp::create(hb, loc, shortRun, fail, ValueRange{}, done, ValueRange{});
+        hb.setInsertionPointToStart(fail);
+        std::string suffix = std::to_string(trapIndex++);
+        std::string node = "loop";
+        if (auto name = dyn_cast<NameLoc>(loop.getLoc()))
+          node = name.getName().str();
+        node.push_back('\0');
+        std::string text = "Loop node '%s' stopped after %lld iterations, but its scan outputs "
+                           "were compiled for %lld (its trip count)";
+        text.push_back('\0');
+        Value format = LLVM::createGlobalString(loc, hb, "__weft_trap_format_" + suffix, text,
+                                                LLVM::Linkage::Private);
+        Value name = LLVM::createGlobalString(loc, hb, "__weft_trap_message_" + suffix, node,
+                                              LLVM::Linkage::Private);
+        Value code = LLVM::ConstantOp::create(hb, loc, b.getI32Type(),
+                                              hb.getI32IntegerAttr(1 /*WEFT_INVALID_ARGUMENT*/));
+        Value status = LLVM::CallOp::create(hb, loc, getStatusCreate(),
+                                            ValueRange{code, format, name, count,
+                                                       i64Const(scanLength)})
+                           .getResult();
+        cf::BranchOp::create(hb, loc, exit, ValueRange{status});
+        hb.setInsertionPointToStart(done);
+      }
+      for (auto [r, state] : llvm::zip(loop.getResults(), states))
+        address[r] = state;
+      return success();
+    };
     // Emits the host code of `block` at hb, which ends wherever the last
     // dispatch's status check left it. A weft.if becomes a conditional
     // branch on its condition's byte; each region's code ends in a branch
     // to a merge block whose arguments are the results' addresses.
-    std::function<LogicalResult(Block &)> emitBlock = [&](Block &block) -> LogicalResult {
+    emitBlock = [&](Block &block) -> LogicalResult {
       for (Operation &op : block) {
         if (auto cst = dyn_cast<ConstantOp>(op)) {
           auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
@@ -213,15 +366,14 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
             address[r] = arg;
           continue;
         }
+        if (auto loop = dyn_cast<LoopOp>(op)) {
+          if (failed(emitLoop(loop)))
+            return failure();
+          continue;
+        }
         if (auto trap = dyn_cast<TrapOp>(op)) {
           // The message goes through "%s": it is data, never a format.
-          auto statusCreate = module.lookupSymbol<LLVM::LLVMFuncOp>("weft_status_create");
-          if (!statusCreate) {
-            OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
-            statusCreate = LLVM::LLVMFuncOp::create(
-                mb, loc, "weft_status_create",
-                LLVM::LLVMFunctionType::get(ptr, {b.getI32Type(), ptr}, /*isVarArg=*/true));
-          }
+          auto statusCreate = getStatusCreate();
           std::string suffix = std::to_string(trapIndex++);
           Value format = LLVM::createGlobalString(loc, hb, "__weft_trap_format_" + suffix,
                                                   StringRef("%s", 3), LLVM::Linkage::Private);
@@ -256,11 +408,7 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
         }
         for (auto [r, off] : llvm::zip(call.getResults(), offsets.asArrayRef())) {
           if (off >= 0) {
-            // A GEPArg constant holds only 29 bits (offsets below 256 MiB);
-            // larger arenas need the offset as an i64 value.
-            Value offset = LLVM::ConstantOp::create(hb, loc, i64, hb.getI64IntegerAttr(off));
-            address[r] = LLVM::GEPOp::create(hb, loc, ptr, b.getI8Type(), arena,
-                                             ArrayRef<LLVM::GEPArg>{offset});
+            address[r] = arenaAt(off);
             continue;
           }
           for (OpOperand &use : ret->getOpOperands())

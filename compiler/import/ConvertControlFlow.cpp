@@ -8,9 +8,12 @@
 // condition and runs one region. Shapes are static, so the branches must
 // give outputs of one type.
 //
-// Loop and Scan unroll at compile time (a copy of the body per iteration,
-// at most kMaxUnrolled): Loop's trip count and condition must fold to
-// constants; Scan's length is the scan axis's static size.
+// Loop unrolls at compile time when its trip count and condition fold to
+// constants and the body's condition output folds too (a copy of the body
+// per iteration, within a budget); otherwise it becomes a weft.loop, which
+// the host program runs at run time over state buffers in the arena, with
+// carried values of fixed types. Scan unrolls: its length is the scan
+// axis's static size.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/import/ImportContext.h"
@@ -154,8 +157,8 @@ LogicalResult convertIf(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
-// Loops run at compile time: Loop and Scan unroll, one copy of the body per
-// iteration, like the recurrent layers. This bounds the copies.
+// Scan, and Loop when its trip count and condition are known, unroll at
+// compile time: one copy of the body per iteration. This bounds the copies.
 constexpr int64_t kMaxUnrolled = 1024;
 
 /// `parts` (each of one shape) stacked along a new `axis` (reversed when
@@ -196,60 +199,32 @@ Value scalarBool(ImportContext &ctx, bool v) {
   return ctx.constant(DenseElementsAttr::get(type, v));
 }
 
-LogicalResult convertLoop(ImportContext &ctx, const Node &node, int64_t) {
-  const onnx::GraphProto *body = graphAttr(node, "body");
-  if (!body)
-    return ctx.fail("needs a graph attribute 'body'");
-  int numCarried = node.input_size() - 2;
-  if (numCarried < 0)
-    return ctx.fail("needs the inputs M and cond (either may be empty)");
-  if (body->input_size() != numCarried + 2)
-    return ctx.fail("the body takes " + Twine(body->input_size()) + " inputs, but the node " +
-                    "carries " + Twine(numCarried) + " values (body inputs are the iteration, " +
-                    "the condition and the carried values)");
-  int numScan = body->output_size() - 1 - numCarried;
-  if (numScan < 0 || node.output_size() > numCarried + numScan)
-    return ctx.fail("the body has " + Twine(body->output_size()) + " outputs for " +
-                    Twine(numCarried) + " carried values");
-  // The trip count and the condition decide how many copies of the body
-  // are made, so both must be known here.
-  std::optional<int64_t> trips;
-  if (!node.input(0).empty()) {
-    auto m = ctx.constantElement(node, 0, "M", ctx.getBuilder().getI64Type());
-    if (failed(m))
-      return failure();
-    trips = cast<IntegerAttr>(*m).getInt();
-  }
-  bool keepGoing = true;
-  if (!node.input(1).empty()) {
-    auto c = ctx.constantElement(node, 1, "cond", ctx.getBuilder().getI1Type());
-    if (failed(c))
-      return failure();
-    keepGoing = cast<IntegerAttr>(*c).getValue().getBoolValue();
-  }
-  SmallVector<Value> carried;
-  for (int i = 0; i < numCarried; ++i) {
-    auto v = ctx.input(node, 2 + i);
-    if (failed(v))
-      return failure();
-    carried.push_back(*v);
-  }
+/// Copies of the body a compile-time unrolling may make in all (trip count
+/// times the body's nodes): beyond it, a loop runs at run time.
+constexpr int64_t kMaxUnrolledNodes = 8192;
+
+/// Unrolls a Loop whose trip count and condition are constants, as long as
+/// the body's condition output folds. Returns false (leaving the copies
+/// already made unused, for dead-code elimination) when it does not, or
+/// when the loop would need more than the unrolling budget.
+FailureOr<bool> unrollLoop(ImportContext &ctx, const Node &node, const onnx::GraphProto &body,
+                           std::optional<int64_t> trips, bool keepGoing,
+                           SmallVector<Value> carried, int numScan) {
+  int numCarried = carried.size();
+  int64_t bodyNodes = std::max(body.node_size(), 1);
   SmallVector<SmallVector<Value>> scans(numScan);
   int64_t iteration = 0;
   for (; keepGoing && (!trips || iteration < *trips); ++iteration) {
-    if (iteration >= kMaxUnrolled)
-      return ctx.fail("runs more than " + Twine(kMaxUnrolled) +
-                      " iterations; Weft unrolls loops at compile time");
+    if (iteration >= kMaxUnrolled || (iteration + 1) * bodyNodes > kMaxUnrolledNodes)
+      return false;
     SmallVector<Value> inputs = {scalarI64(ctx, iteration), scalarBool(ctx, true)};
     inputs.append(carried);
-    auto outs = ctx.importSubgraph(*body, "body", inputs);
+    auto outs = ctx.importSubgraph(body, "body", inputs);
     if (failed(outs))
       return failure();
     auto cond = ImportContext::getConstantValue((*outs)[0]);
     if (!cond || cond.getNumElements() != 1 || !cond.getElementType().isInteger(1))
-      return ctx.fail("the body's condition output is computed at run time (or is not one "
-                      "bool); Weft unrolls loops at compile time, so it must fold to a "
-                      "constant");
+      return false;
     keepGoing = *cond.getValues<bool>().begin();
     for (int i = 0; i < numCarried; ++i)
       carried[i] = (*outs)[1 + i];
@@ -266,6 +241,171 @@ LogicalResult convertLoop(ImportContext &ctx, const Node &node, int64_t) {
       return failure();
     ctx.setOutput(node, numCarried + k, *stacked);
   }
+  return true;
+}
+
+/// Whether `v` holds one element of an integer type of `width` bits.
+bool holdsOne(Value v, unsigned width) {
+  auto t = ImportContext::typeOf(v);
+  return t.hasStaticShape() && t.getNumElements() == 1 && t.getElementType().isInteger(width);
+}
+
+LogicalResult convertLoop(ImportContext &ctx, const Node &node, int64_t) {
+  const onnx::GraphProto *body = graphAttr(node, "body");
+  if (!body)
+    return ctx.fail("needs a graph attribute 'body'");
+  int numCarried = node.input_size() - 2;
+  if (numCarried < 0)
+    return ctx.fail("needs the inputs M and cond (either may be empty)");
+  if (body->input_size() != numCarried + 2)
+    return ctx.fail("the body takes " + Twine(body->input_size()) + " inputs, but the node " +
+                    "carries " + Twine(numCarried) + " values (body inputs are the iteration, " +
+                    "the condition and the carried values)");
+  int numScan = body->output_size() - 1 - numCarried;
+  if (numScan < 0 || node.output_size() > numCarried + numScan)
+    return ctx.fail("the body has " + Twine(body->output_size()) + " outputs for " +
+                    Twine(numCarried) + " carried values");
+  Value m, c;
+  if (!node.input(0).empty()) {
+    auto v = ctx.input(node, 0);
+    if (failed(v))
+      return failure();
+    if (!holdsOne(*v, 64))
+      return ctx.fail("M must hold one int64, got '" + typeText(v->getType()) + "'");
+    m = *v;
+  }
+  if (!node.input(1).empty()) {
+    auto v = ctx.input(node, 1);
+    if (failed(v))
+      return failure();
+    if (!holdsOne(*v, 1))
+      return ctx.fail("cond must hold one bool, got '" + typeText(v->getType()) + "'");
+    c = *v;
+  }
+  SmallVector<Value> carried;
+  for (int i = 0; i < numCarried; ++i) {
+    auto v = ctx.input(node, 2 + i);
+    if (failed(v))
+      return failure();
+    carried.push_back(*v);
+  }
+  // A trip count and a condition known here unroll the loop (so that what
+  // it computes folds, as Range's expansion needs), within a budget.
+  std::optional<int64_t> trips;
+  if (m)
+    if (auto attr = ImportContext::getConstantValue(m))
+      trips = ImportContext::toInts(attr)[0];
+  DenseElementsAttr condAttr = c ? ImportContext::getConstantValue(c) : DenseElementsAttr();
+  bool condKnown = !c || condAttr;
+  bool keepGoing = !condAttr || *condAttr.getValues<bool>().begin();
+  if (condKnown && (!m || trips)) {
+    auto unrolled = unrollLoop(ctx, node, *body, trips, keepGoing, carried, numScan);
+    if (failed(unrolled) || *unrolled)
+      return unrolled;
+  }
+
+  // The loop runs at run time: a weft.loop whose body takes the iteration,
+  // the condition and the carried values as block arguments.
+  OpBuilder &b = ctx.getBuilder();
+  Location loc = ctx.getLoc();
+  if (!m)
+    m = ctx.constant(DenseElementsAttr::get(RankedTensorType::get({}, b.getI64Type()),
+                                            b.getI64IntegerAttr(INT64_MAX)));
+  if (!c)
+    c = scalarBool(ctx, true);
+  SmallVector<Type> carriedTypes;
+  for (Value v : carried)
+    carriedTypes.push_back(v.getType());
+  auto shell = LoopOp::create(b, loc, carriedTypes, m, c, carried);
+  Block *block = &shell.getBody().emplaceBlock();
+  block->addArgument(RankedTensorType::get({}, b.getI64Type()), loc);
+  block->addArgument(RankedTensorType::get({}, b.getI1Type()), loc);
+  for (Type t : carriedTypes)
+    block->addArgument(t, loc);
+  FailureOr<SmallVector<Value>> outs = failure();
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(block);
+    outs = ctx.importSubgraph(*body, "body", block->getArguments());
+  }
+  auto discard = [&] {
+    block->dropAllDefinedValueUses();
+    shell.erase();
+  };
+  if (failed(outs)) {
+    discard();
+    return failure();
+  }
+  Value condOut = (*outs)[0];
+  if (!holdsOne(condOut, 1)) {
+    discard();
+    return ctx.fail("the body's condition output must hold one bool, got '" +
+                    typeText(condOut.getType()) + "'");
+  }
+  std::string unrollHint =
+      trips ? "" : "; a trip count known at compile time (--input-value for one that comes "
+                   "from a model input) unrolls the loop instead";
+  for (int i = 0; i < numCarried; ++i) {
+    Type in = carriedTypes[i], out = (*outs)[1 + i].getType();
+    if (in != out) {
+      discard();
+      return ctx.fail("carried value #" + Twine(i) + " ('" + body->input(2 + i).name() +
+                      "') enters the body as '" + typeText(in) + "' and leaves it as '" +
+                      typeText(out) + "': Weft compiles static shapes, so a loop run at run "
+                      "time must keep each carried value's type" + unrollHint);
+    }
+  }
+  // Scan outputs stack one slice per iteration, so their length must be
+  // known: the trip count. The host checks that the loop ran that many
+  // times; a loop that provably does (its condition starts true and is
+  // passed through unchanged) needs no warning.
+  SmallVector<int> scanOutputs;
+  for (int k = 0; k < numScan && numCarried + k < node.output_size(); ++k)
+    if (ImportContext::hasOutput(node, numCarried + k))
+      scanOutputs.push_back(k);
+  SmallVector<Type> resultTypes(carriedTypes);
+  if (!scanOutputs.empty()) {
+    if (!trips) {
+      std::string hint;
+      if (auto input = ImportContext::modelInputFeeding(m))
+        hint = "; compile for one value of it with --input-value " + *input +
+               "=FILE.pb (a serialized TensorProto)";
+      discard();
+      return ctx.fail("its scan outputs stack one slice per iteration, but the trip count M is "
+                      "known only at run time: Weft compiles static shapes" + hint);
+    }
+    bool exact = keepGoing && condKnown && (condOut == block->getArgument(1) ||
+                                           (ImportContext::getConstantValue(condOut) &&
+                                            *ImportContext::getConstantValue(condOut)
+                                                 .getValues<bool>()
+                                                 .begin()));
+    if (!exact)
+      mlir::emitWarning(loc) << "Loop node '" << ctx.getNodeName()
+                             << "': its scan outputs are compiled for " << *trips
+                             << " iterations (the trip count M); a run whose condition stops "
+                                "the loop earlier returns an error";
+    for (int k : scanOutputs) {
+      auto slice = ImportContext::typeOf((*outs)[1 + numCarried + k]);
+      SmallVector<int64_t> shape = {std::max<int64_t>(*trips, 0)};
+      shape.append(slice.getShape().begin(), slice.getShape().end());
+      resultTypes.push_back(RankedTensorType::get(shape, slice.getElementType()));
+    }
+  }
+  auto loop = LoopOp::create(b, loc, resultTypes, m, c, carried);
+  loop.getBody().takeBody(shell.getBody());
+  shell.erase();
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToEnd(&loop.getBody().front());
+    SmallVector<Value> yielded((*outs).begin(), (*outs).begin() + 1 + numCarried);
+    for (int k : scanOutputs)
+      yielded.push_back((*outs)[1 + numCarried + k]);
+    YieldOp::create(b, loc, yielded);
+  }
+  for (int i = 0; i < numCarried && i < node.output_size(); ++i)
+    ctx.setOutput(node, i, loop.getResult(i));
+  for (auto [j, k] : llvm::enumerate(scanOutputs))
+    ctx.setOutput(node, numCarried + k, loop.getResult(numCarried + j));
   return success();
 }
 

@@ -710,6 +710,17 @@ std::optional<std::string> ImportContext::modelInputFeeding(Value value) {
   while (!work.empty()) {
     Value cur = work.pop_back_val();
     if (auto arg = dyn_cast<BlockArgument>(cur)) {
+      // A run-time loop's iteration and condition come from its trip count
+      // and condition, a carried value from its initial value too.
+      if (auto loop = dyn_cast_or_null<LoopOp>(arg.getOwner()->getParentOp())) {
+        work.push_back(loop.getMaxTrips());
+        work.push_back(loop.getCondition());
+        if (arg.getArgNumber() >= 2 && arg.getArgNumber() - 2 < loop.getInits().size())
+          work.push_back(loop.getInits()[arg.getArgNumber() - 2]);
+        continue;
+      }
+      if (!isa_and_nonnull<func::FuncOp>(arg.getOwner()->getParentOp()))
+        continue;
       if (auto name = dyn_cast<NameLoc>(arg.getLoc()))
         return name.getName().getValue().str();
       continue;

@@ -1247,6 +1247,93 @@ def gen_control_flow(g):
                    [("Loop", ["m", "go", "a0"], ["acc_final", "sums"], {"body": body})],
                    [In("x", "f32", (2, 3), "finite"), In("a0", "f32", (2, 3), "finite")], ["acc_final", "sums"],
                    consts=consts, opset=13))
+    # Loops run at run time (weft.loop): a trip count fed at run time, a
+    # condition computed from carried values, no M at all, carried values
+    # that swap places (copied through a staging kernel), an If and a
+    # Gather on the iteration inside the body, a nested loop, and a scan
+    # output over more iterations than unrolling takes.
+    rt_body = helper.make_graph(
+        [helper.make_node("Cast", ["i"], ["fi"], to=f32), helper.make_node("Mul", ["x", "fi"], ["xi"]),
+         helper.make_node("Add", ["acc", "xi"], ["acc_out"]), helper.make_node("Identity", ["cin"], ["cout"])],
+        "body", [vi("i", i64t, []), vi("cin", boolt, []), vi("acc", f32, [2, 3])],
+        [vi("cout", boolt, []), vi("acc_out", f32, [2, 3])])
+    g.add(Case("Loop.f32.rt_trip_count", "Loop", [("Loop", ["m", "", "a0"], ["acc_final"], {"body": rt_body})],
+               [In("m", "i64", (), ("range", -2, 6)), In("x", "f32", (2, 3), "finite"),
+                In("a0", "f32", (2, 3), "finite")], ["acc_final"], opset=13))
+    g.add(Case("Loop.f32.rt_cond_input", "Loop", [("Loop", ["m", "go", "a0"], ["acc_final"], {"body": rt_body})],
+               [In("go", "bool", ()), In("x", "f32", (2, 3), "finite"), In("a0", "f32", (2, 3), "finite")],
+               ["acc_final"], consts=[Const("m", np.array(3, dtype=np.int64))], opset=13))
+    # No M: count up by 1.5 until the sum passes a limit fed at run time.
+    count_body = helper.make_graph(
+        [helper.make_node("Add", ["n", "step"], ["n_out"]), helper.make_node("Less", ["n_out", "limit"], ["cout"]),
+         helper.make_node("Cast", ["i"], ["iter_f"], to=f32)],
+        "body", [vi("i", i64t, []), vi("cin", boolt, []), vi("n", f32, []), vi("last_i", f32, [])],
+        [vi("cout", boolt, []), vi("n_out", f32, []), vi("iter_f", f32, [])])
+    g.add(Case("Loop.f32.rt_no_trip_count_until_limit", "Loop",
+               [("Loop", ["", "", "n0", "i0"], ["n_final", "i_final"], {"body": count_body})],
+               [In("limit", "f32", (), ("range", -3, 40))], ["n_final", "i_final"],
+               consts=[Const("n0", np.array(0, dtype=np.float32)), Const("i0", np.array(-1, dtype=np.float32)),
+                       Const("step", np.array(1.5, dtype=np.float32))], opset=13, exact=True))
+    # Carried values that trade places every iteration (a Fibonacci step on
+    # tensors), and a bool carried value that is the condition.
+    swap_body = helper.make_graph(
+        [helper.make_node("Add", ["a", "b"], ["ab"]), helper.make_node("Identity", ["b"], ["b_as_a"]),
+         helper.make_node("Not", ["flag"], ["flag_out"]), helper.make_node("Identity", ["cin"], ["cout"])],
+        "body", [vi("i", i64t, []), vi("cin", boolt, []), vi("a", f32, [3]), vi("b", f32, [3]), vi("flag", boolt, [])],
+        [vi("cout", boolt, []), vi("b_as_a", f32, [3]), vi("ab", f32, [3]), vi("flag_out", boolt, [])])
+    g.add(Case("Loop.f32.rt_carried_swap", "Loop",
+               [("Loop", ["m", "", "a0", "b0", "f0"], ["a_final", "b_final", "f_final"], {"body": swap_body})],
+               [In("m", "i64", (), ("range", 0, 7)), In("a0", "f32", (3,), ("range", -4, 4)),
+                In("b0", "f32", (3,), ("range", -4, 4)), In("f0", "bool", ())],
+               ["a_final", "b_final", "f_final"], opset=13))
+    # An If on the iteration's parity and a Gather of row i of a table fed
+    # at run time, inside the body.
+    parity = helper.make_graph([helper.make_node("Add", ["acc", "row"], ["t"])], "even", [], [vi("t", f32, [4])])
+    odd = helper.make_graph([helper.make_node("Sub", ["acc", "row"], ["e"])], "odd", [], [vi("e", f32, [4])])
+    if_body = helper.make_graph(
+        [helper.make_node("Gather", ["table", "i"], ["row"], axis=0),
+         helper.make_node("Mod", ["i", "two"], ["r"]), helper.make_node("Equal", ["r", "zero"], ["even"]),
+         helper.make_node("If", ["even"], ["acc_out"], then_branch=parity, else_branch=odd),
+         helper.make_node("Identity", ["cin"], ["cout"])],
+        "body", [vi("i", i64t, []), vi("cin", boolt, []), vi("acc", f32, [4])],
+        [vi("cout", boolt, []), vi("acc_out", f32, [4])])
+    g.add(Case("Loop.f32.rt_if_and_gather_in_body", "Loop",
+               [("Loop", ["m", "", "a0"], ["acc_final"], {"body": if_body})],
+               [In("m", "i64", (), ("range", 0, 5)), In("table", "f32", (5, 4), "finite"),
+                In("a0", "f32", (4,), "finite")], ["acc_final"],
+               consts=[Const("two", np.array(2, dtype=np.int64)), Const("zero", np.array(0, dtype=np.int64))],
+               opset=13))
+    # Nested: the inner loop runs `k` times per outer iteration; the outer
+    # value computed before the loop (x * 2) is read in the inner body.
+    inner_body = helper.make_graph(
+        [helper.make_node("Add", ["s", "x2"], ["s_out"]), helper.make_node("Identity", ["cin2"], ["cout2"])],
+        "inner", [vi("j", i64t, []), vi("cin2", boolt, []), vi("s", f32, [2, 2])],
+        [vi("cout2", boolt, []), vi("s_out", f32, [2, 2])])
+    outer_body = helper.make_graph(
+        [helper.make_node("Loop", ["k", "", "acc"], ["inner_out"], body=inner_body),
+         helper.make_node("Mul", ["inner_out", "half"], ["acc_out"]), helper.make_node("Identity", ["cin"], ["cout"])],
+        "outer", [vi("i", i64t, []), vi("cin", boolt, []), vi("acc", f32, [2, 2])],
+        [vi("cout", boolt, []), vi("acc_out", f32, [2, 2])])
+    g.add(Case("Loop.f32.rt_nested", "Loop",
+               [("Mul", ["x", "two_f"], ["x2"], {}), ("Loop", ["m", "", "a0"], ["acc_final"], {"body": outer_body}),
+                ("Add", ["acc_final", "x2"], ["y"], {})],
+               [In("m", "i64", (), ("range", 0, 4)), In("k", "i64", (), ("range", 0, 4)),
+                In("x", "f32", (2, 2), ("range", -2, 2)), In("a0", "f32", (2, 2), ("range", -2, 2))], ["y"],
+               consts=[Const("two_f", np.array(2, dtype=np.float32)), Const("half", np.array(0.5, dtype=np.float32))],
+               opset=13))
+    # A scan output over 1100 iterations (beyond unrolling): the running sum
+    # of a sine, with the condition passed through.
+    scan_body = helper.make_graph(
+        [helper.make_node("Cast", ["i"], ["fi"], to=f32), helper.make_node("Mul", ["fi", "w"], ["p"]),
+         helper.make_node("Sin", ["p"], ["sp"]), helper.make_node("Add", ["acc", "sp"], ["acc_out"]),
+         helper.make_node("Identity", ["acc_out"], ["scan"]), helper.make_node("Identity", ["cin"], ["cout"])],
+        "body", [vi("i", i64t, []), vi("cin", boolt, []), vi("acc", f32, [3])],
+        [vi("cout", boolt, []), vi("acc_out", f32, [3]), vi("scan", f32, [3])])
+    g.add(Case("Loop.f32.rt_scan_1100_iterations", "Loop",
+               [("Loop", ["m", "", "a0"], ["acc_final", "sums"], {"body": scan_body})],
+               [In("w", "f32", (3,), ("range", -1, 1)), In("a0", "f32", (3,), ("range", -1, 1))],
+               ["acc_final", "sums"], consts=[Const("m", np.array(1100, dtype=np.int64))], opset=13,
+               atol=1e-3))
     # Scan: s += x_t; out_t = s * x_t, over axis 0 or 1, forward or reverse,
     # stacked along axis 0 or 1.
     for tag, xs, in_axis, in_dir, out_axis, out_dir in [

@@ -361,8 +361,9 @@ def if_models():
 
 
 def loop_models():
-    """Loop with a constant trip count (unrolled), and with one computed
-    from a graph input (refused, naming the flag that pins it)."""
+    """Loop with a constant trip count (unrolled), and with one fed at run
+    time (a weft.loop the host program runs), with scan outputs and with a
+    carried value whose shape changes."""
     body = helper.make_graph(
         [helper.make_node("Identity", ["cin"], ["cout"], name="pass_cond"),
          helper.make_node("Add", ["acc", "x"], ["acc_out"], name="acc_add")], "body",
@@ -374,7 +375,58 @@ def loop_models():
                   [numpy_helper.from_array(np.array(3, np.int64), "m")])
     runtime = model([node], [tensor("m", TensorProto.INT64, []), tensor("x", F32, [4]),
                              tensor("a0", F32, [4])], [tensor("y", F32, [4])])
-    return {"loop_const.onnx": const, "loop_runtime.onnx": runtime}
+    models = {"loop_const.onnx": const, "loop_runtime.onnx": runtime}
+    # A scan output over 1500 iterations whose condition is computed: the
+    # run fails when the loop stops before filling it.
+    body = helper.make_graph(
+        [helper.make_node("Add", ["acc", "one"], ["acc_out"], name="count"),
+         helper.make_node("Less", ["acc_out", "limit"], ["cout"], name="test"),
+         helper.make_node("Identity", ["acc_out"], ["scan"], name="slice")], "body",
+        [tensor("i", TensorProto.INT64, []), tensor("cin", TensorProto.BOOL, []),
+         tensor("acc", F32, [])],
+        [tensor("cout", TensorProto.BOOL, []), tensor("acc_out", F32, []), tensor("scan", F32, [])])
+    node = helper.make_node("Loop", ["m", "", "a0"], ["y", "s"], name="counter", body=body)
+    models["loop_scan_early.onnx"] = model(
+        [node], [tensor("limit", F32, []), tensor("a0", F32, [])],
+        [tensor("y", F32, []), tensor("s", F32, [1500])],
+        [numpy_helper.from_array(np.array(1500, np.int64), "m"),
+         numpy_helper.from_array(np.array(1, np.float32), "one")])
+    models["loop_scan_runtime_m.onnx"] = model(
+        [node], [tensor("m", TensorProto.INT64, []), tensor("limit", F32, []),
+                 tensor("a0", F32, [])],
+        [tensor("y", F32, []), tensor("s", F32, [None])],
+        [numpy_helper.from_array(np.array(1, np.float32), "one")])
+    # A carried value that grows every iteration.
+    body = helper.make_graph(
+        [helper.make_node("Concat", ["acc", "x"], ["acc_out"], name="grow", axis=0),
+         helper.make_node("Identity", ["cin"], ["cout"], name="pass_cond")], "body",
+        [tensor("i", TensorProto.INT64, []), tensor("cin", TensorProto.BOOL, []),
+         tensor("acc", F32, [None])],
+        [tensor("cout", TensorProto.BOOL, []), tensor("acc_out", F32, [None])])
+    node = helper.make_node("Loop", ["m", "", "x"], ["y"], name="grower", body=body)
+    models["loop_grows.onnx"] = model(
+        [node], [tensor("m", TensorProto.INT64, []), tensor("x", F32, [2])],
+        [tensor("y", F32, [None])])
+    return models
+
+
+def write_loop_data(outdir):
+    """Inputs and expected outputs for loop_runtime.onnx (5 and 0 trips)
+    and loop_scan_early.onnx (a full run and one that stops after 10)."""
+    x = np.array([1.0, -2.0, 0.5, 4.0], np.float32)
+    a0 = np.array([10.0, 20.0, 30.0, 40.0], np.float32)
+    sets = {"loop_m5": ([np.array(5, np.int64), x, a0], [a0 + 5 * x]),
+            "loop_m0": ([np.array(0, np.int64), x, a0], [a0]),
+            "scan_full": ([np.array(1e9, np.float32), np.array(0, np.float32)],
+                          [np.array(1500, np.float32), np.arange(1, 1501, dtype=np.float32)]),
+            "scan_short": ([np.array(10, np.float32), np.array(0, np.float32)], [])}
+    for tag, (inputs, outputs) in sets.items():
+        d = os.path.join(outdir, tag)
+        os.makedirs(d, exist_ok=True)
+        for kind, tensors in (("input", inputs), ("output", outputs)):
+            for i, t in enumerate(tensors):
+                with open(os.path.join(d, f"{kind}_{i}.pb"), "wb") as f:
+                    f.write(numpy_helper.from_array(t).SerializeToString())
 
 
 def write_if_data(outdir):
@@ -485,6 +537,7 @@ def main():
     write_if_data(outdir)
     for name, m in loop_models().items():
         save(outdir, name, m)
+    write_loop_data(outdir)
     save(outdir, "old_unsupported.onnx", old_unsupported())
     for name, m in refused().items():
         save(outdir, name, m)

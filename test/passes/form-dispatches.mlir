@@ -239,3 +239,32 @@ func.func @no_epilogue(%x: tensor<1x8x6x6xf32>, %a: tensor<2x3x4xf32>) -> (tenso
   %3 = weft.relu %2 : tensor<2x3x5xf32>
   return %0, %1, %3 : tensor<1x8x6x6xf32>, tensor<1x8x6x6xf32>, tensor<2x3x5xf32>
 }
+
+// -----
+
+// A weft.loop's body is formed like any block. A carried value yielded from
+// another carried value's block argument (the two trade places) is copied
+// by a kernel of its own first, so the host's copies into the state
+// buffers never read a state already overwritten.
+// CHECK-LABEL: func.func @loop_swap
+// CHECK: weft.loop
+// CHECK-NEXT: ^bb0(%{{.*}}: tensor<i64>, %[[C:.*]]: tensor<i1>, %[[X:.*]]: tensor<4xf32>, %[[Y:.*]]: tensor<4xf32>):
+// CHECK-NEXT: %[[S:.*]] = weft.dispatch(%[[X]], %[[Y]])
+// CHECK: weft.add
+// CHECK: %[[COPY:.*]] = weft.dispatch(%[[Y]])
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: weft.identity
+// CHECK: weft.yield %[[C]], %[[COPY]], %[[S]]
+// CHECK: weft.dispatch
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: weft.neg
+func.func @loop_swap(%m: tensor<i64>, %a: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<4xf32> {
+  %c = weft.constant dense<true> : tensor<i1>
+  %r:2 = weft.loop(%m, %c, %a, %b) : (tensor<i64>, tensor<i1>, tensor<4xf32>, tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
+  ^bb0(%i: tensor<i64>, %ci: tensor<i1>, %x: tensor<4xf32>, %y: tensor<4xf32>):
+    %s = weft.add %x, %y : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    weft.yield %ci, %y, %s : tensor<i1>, tensor<4xf32>, tensor<4xf32>
+  }
+  %o = weft.neg %r#0 : tensor<4xf32>
+  return %o : tensor<4xf32>
+}

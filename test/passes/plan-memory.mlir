@@ -251,3 +251,46 @@ func.func @orders(%x: tensor<48xf32>) -> tensor<16xf32> {
   }
   return %4#1 : tensor<16xf32>
 }
+
+// -----
+
+// A weft.loop's state (iteration, condition, the carried value) lives over
+// the whole loop, as does a value defined above and read in the body; the
+// body's own result shares nothing with them. After the loop only the
+// carried result (its state buffer) is live, so the last kernel reuses
+// the rest.
+// CHECK-LABEL: func.func @loop_states
+// CHECK-SAME: attributes {weft.arena_lower_bound = 512 : i64, weft.arena_size = 512 : i64}
+// CHECK: %[[PRE:.*]] = weft.dispatch(%{{.*}}) {result_offsets = array<i64: 0>}
+// CHECK: %[[R:.*]] = weft.loop({{.*}}) {state_offsets = array<i64: 384, 448, 256>}
+// CHECK: weft.dispatch(%{{.*}}, %[[PRE]]) {result_offsets = array<i64: 128>}
+// CHECK: %[[S:.*]] = weft.dispatch(%[[R]]) {result_offsets = array<i64: 0>}
+// CHECK: weft.dispatch(%[[S]], %[[R]]) {result_offsets = array<i64: -1>}
+func.func @loop_states(%m: tensor<i64>, %x: tensor<32xf32>) -> tensor<32xf32> {
+  %c = weft.constant dense<true> : tensor<i1>
+  %pre = weft.dispatch(%x) : (tensor<32xf32>) -> tensor<32xf32> {
+  ^bb0(%a: tensor<32xf32>):
+    %0 = weft.relu %a : tensor<32xf32>
+    weft.yield %0 : tensor<32xf32>
+  }
+  %r = weft.loop(%m, %c, %x) : (tensor<i64>, tensor<i1>, tensor<32xf32>) -> tensor<32xf32> {
+  ^bb0(%i: tensor<i64>, %ci: tensor<i1>, %acc: tensor<32xf32>):
+    %t = weft.dispatch(%acc, %pre) : (tensor<32xf32>, tensor<32xf32>) -> tensor<32xf32> {
+    ^bb0(%a: tensor<32xf32>, %b: tensor<32xf32>):
+      %0 = weft.add %a, %b : (tensor<32xf32>, tensor<32xf32>) -> tensor<32xf32>
+      weft.yield %0 : tensor<32xf32>
+    }
+    weft.yield %ci, %t : tensor<i1>, tensor<32xf32>
+  }
+  %s = weft.dispatch(%r) : (tensor<32xf32>) -> tensor<32xf32> {
+  ^bb0(%a: tensor<32xf32>):
+    %0 = weft.exp %a : tensor<32xf32>
+    weft.yield %0 : tensor<32xf32>
+  }
+  %out = weft.dispatch(%s, %r) : (tensor<32xf32>, tensor<32xf32>) -> tensor<32xf32> {
+  ^bb0(%a: tensor<32xf32>, %b: tensor<32xf32>):
+    %0 = weft.add %a, %b : (tensor<32xf32>, tensor<32xf32>) -> tensor<32xf32>
+    weft.yield %0 : tensor<32xf32>
+  }
+  return %out : tensor<32xf32>
+}

@@ -833,6 +833,62 @@ LogicalResult IfOp::verify() {
   return success();
 }
 
+LogicalResult LoopOp::verify() {
+  auto oneOf = [](Type t, auto isElement) {
+    auto rt = dyn_cast<RankedTensorType>(t);
+    return rt && rt.hasStaticShape() && rt.getNumElements() == 1 &&
+           isElement(rt.getElementType());
+  };
+  auto isI64 = [](Type e) { return e.isInteger(64); };
+  auto isI1 = [](Type e) { return e.isInteger(1); };
+  if (!oneOf(getMaxTrips().getType(), isI64))
+    return emitOpError("max_trips must be a tensor holding one i64, got ")
+           << getMaxTrips().getType();
+  if (!oneOf(getCondition().getType(), isI1))
+    return emitOpError("condition must be a tensor holding one i1, got ")
+           << getCondition().getType();
+  Block &block = getBody().front();
+  size_t numCarried = getInits().size();
+  if (getNumResults() < numCarried)
+    return emitOpError("needs a result for every carried value");
+  if (block.getNumArguments() != numCarried + 2)
+    return emitOpError("body must take the iteration, the condition and one argument per "
+                       "carried value");
+  if (!oneOf(block.getArgument(0).getType(), isI64) ||
+      !oneOf(block.getArgument(1).getType(), isI1))
+    return emitOpError("body's first arguments must hold one i64 (the iteration) and one i1 "
+                       "(the condition)");
+  auto yield = dyn_cast<YieldOp>(block.getTerminator());
+  if (!yield)
+    return emitOpError("body must end in weft.yield");
+  unsigned numScans = getNumScans();
+  if (yield.getValues().size() != 1 + numCarried + numScans)
+    return emitOpError("body must yield the condition, the carried values and one slice per "
+                       "scan result");
+  if (!oneOf(yield.getValues()[0].getType(), isI1))
+    return emitOpError("the yielded condition must hold one i1");
+  for (size_t i = 0; i < numCarried; ++i) {
+    Type t = getInits()[i].getType();
+    if (block.getArgument(2 + i).getType() != t || yield.getValues()[1 + i].getType() != t ||
+        getResult(i).getType() != t)
+      return emitOpError("carried value #") << i << " must keep the type " << t
+                                            << " in the body's argument, its yield and the result";
+  }
+  for (unsigned k = 0; k < numScans; ++k) {
+    auto slice = cast<RankedTensorType>(yield.getValues()[1 + numCarried + k].getType());
+    auto stacked = cast<RankedTensorType>(getResult(numCarried + k).getType());
+    if (stacked.getRank() != slice.getRank() + 1 || stacked.isDynamicDim(0) ||
+        stacked.getShape().drop_front() != slice.getShape() ||
+        stacked.getElementType() != slice.getElementType())
+      return emitOpError("scan result #") << k << " must stack slices of type " << slice
+                                          << " along a new static first axis, got " << stacked;
+    if (stacked.getDimSize(0) !=
+        cast<RankedTensorType>(getResult(numCarried).getType()).getDimSize(0))
+      return emitOpError("scan results must all have one length");
+  }
+  return success();
+}
+
 namespace {
 /// A condition that became a constant (after folding) keeps one region:
 /// its ops move before the if, which is replaced by the yielded values.

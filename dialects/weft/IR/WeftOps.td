@@ -603,6 +603,51 @@ def Weft_IfOp : Weft_Op<"if", [RecursiveMemoryEffects, NoRegionArguments]> {
   let hasCanonicalizer = 1;
 }
 
+def Weft_LoopOp : Weft_Op<"loop", [RecursiveMemoryEffects]> {
+  let summary = "Host-level loop run at run time (ONNX Loop)";
+  let description = [{
+    ONNX `Loop` whose trip count or condition is known only at run time. The
+    host program runs the body while `iteration < max_trips` and the current
+    condition holds (the condition is tested before every iteration, the
+    first included). The body's block arguments are the iteration number
+    (one i64), the current condition (one i1) and the carried values; it
+    yields the next condition, the next carried values and, for each scan
+    result, one slice. Values defined above stay visible in the body.
+
+    Every carried value lives in a state buffer that memory planning places
+    in the arena for the whole loop: the host copies the initial values in
+    before the first test and the yielded values in after every iteration;
+    the carried results are the state buffers. A scan result stacks the
+    slices of every iteration along a new first axis; its length is the
+    static trip count, so scan results need a loop that runs exactly
+    `max_trips` times (a constant trip count and a condition that stays
+    true). Memory planning records the state buffers' offsets in
+    `state_offsets`: the iteration, the condition, the carried values, then
+    the scan results.
+
+    ```mlir
+    %r = weft.loop(%m, %c, %a) : (tensor<i64>, tensor<i1>, tensor<4xf32>) -> tensor<4xf32> {
+    ^bb0(%i: tensor<i64>, %ci: tensor<i1>, %acc: tensor<4xf32>):
+      %0 = weft.add %acc, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+      weft.yield %ci, %0 : tensor<i1>, tensor<4xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Weft_Tensor:$max_trips, Weft_Tensor:$condition,
+                       Variadic<Weft_Tensor>:$inits);
+  let results = (outs Variadic<Weft_Tensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `(` $max_trips `,` $condition (`,` $inits^)? `)` attr-dict `:`
+    functional-type(operands, results) $body
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Number of results that stack one slice per iteration.
+    unsigned getNumScans() { return getNumResults() - getInits().size(); }
+  }];
+}
+
 def Weft_TrapOp : Weft_Op<"trap"> {
   let summary = "Fails the run with a message (host-level)";
   let description = [{
@@ -618,8 +663,8 @@ def Weft_TrapOp : Weft_Op<"trap"> {
 }
 
 def Weft_YieldOp : Weft_Op<"yield", [Pure, Terminator, ReturnLike,
-    ParentOneOf<["DispatchOp", "IfOp"]>]> {
-  let summary = "Ends a dispatch or if region and names its results";
+    ParentOneOf<["DispatchOp", "IfOp", "LoopOp"]>]> {
+  let summary = "Ends a dispatch, if or loop region and names its results";
   let arguments = (ins Variadic<Weft_Tensor>:$values);
   let assemblyFormat = "($values^ `:` type($values))? attr-dict";
   let builders = [OpBuilder<(ins), [{ (void)$_state; }]>];

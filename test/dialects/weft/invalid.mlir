@@ -612,7 +612,7 @@ func.func @dispatch_isolated(%x: tensor<4xf32>) {
 // -----
 
 func.func @yield_outside_dispatch(%x: tensor<4xf32>) {
-  // expected-error @below {{'weft.yield' op expects parent op to be one of 'weft.dispatch, weft.if'}}
+  // expected-error @below {{'weft.yield' op expects parent op to be one of 'weft.dispatch, weft.if, weft.loop'}}
   weft.yield %x : tensor<4xf32>
 }
 
@@ -717,5 +717,50 @@ func.func @scatter_elements_type(%x: tensor<5x3xf32>, %i: tensor<2x3xi64>, %u: t
 func.func @top_k_too_many(%x: tensor<5x3xf32>) {
   // expected-error @below {{k (6) must be in [0, 5]}}
   %0 = weft.top_k %x {axis = 0 : i64, k = 6 : i64, largest = true} : (tensor<5x3xf32>) -> tensor<6x3xi64>
+  return
+}
+
+// -----
+
+func.func @loop_trip_count_type(%m: tensor<i32>, %c: tensor<i1>, %x: tensor<4xf32>) {
+  // expected-error @below {{max_trips must be a tensor holding one i64, got 'tensor<i32>'}}
+  %r = weft.loop(%m, %c, %x) : (tensor<i32>, tensor<i1>, tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%i: tensor<i64>, %ci: tensor<i1>, %a: tensor<4xf32>):
+    weft.yield %ci, %a : tensor<i1>, tensor<4xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @loop_carried_type_changes(%m: tensor<i64>, %c: tensor<i1>, %x: tensor<4xf32>) {
+  // expected-error @below {{carried value #0 must keep the type 'tensor<4xf32>' in the body's argument, its yield and the result}}
+  %r = weft.loop(%m, %c, %x) : (tensor<i64>, tensor<i1>, tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%i: tensor<i64>, %ci: tensor<i1>, %a: tensor<4xf32>):
+    %s = weft.slice %a {starts = array<i64: 0>, sizes = array<i64: 2>, steps = array<i64: 1>} : (tensor<4xf32>) -> tensor<2xf32>
+    weft.yield %ci, %s : tensor<i1>, tensor<2xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @loop_body_arguments(%m: tensor<i64>, %c: tensor<i1>, %x: tensor<4xf32>) {
+  // expected-error @below {{body must take the iteration, the condition and one argument per carried value}}
+  %r = weft.loop(%m, %c, %x) : (tensor<i64>, tensor<i1>, tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%ci: tensor<i1>, %a: tensor<4xf32>):
+    weft.yield %ci, %a : tensor<i1>, tensor<4xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @loop_scan_shape(%m: tensor<i64>, %c: tensor<i1>, %x: tensor<4xf32>) {
+  // expected-error @below {{scan result #0 must stack slices of type 'tensor<4xf32>' along a new static first axis, got 'tensor<3x5xf32>'}}
+  %r:2 = weft.loop(%m, %c, %x) : (tensor<i64>, tensor<i1>, tensor<4xf32>) -> (tensor<4xf32>, tensor<3x5xf32>) {
+  ^bb0(%i: tensor<i64>, %ci: tensor<i1>, %a: tensor<4xf32>):
+    weft.yield %ci, %a, %a : tensor<i1>, tensor<4xf32>, tensor<4xf32>
+  }
   return
 }
