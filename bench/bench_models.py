@@ -3,8 +3,8 @@
 
 Models (default: all of them):
 
-  mlp, cnn, gemm_large   built by test/models/make_models.py, with reference
-                         outputs from onnxruntime
+  mlp, cnn, gemm_large,  built by test/models/make_models.py, with reference
+  lstm_long              outputs from onnxruntime
   resnet50, resnet18,    exported from PyTorch by bench/export_models.py,
   mobilenet_v2,          which runs under --export-python (Debian's
   transformer            /usr/bin/python3, the interpreter with torch); this
@@ -59,7 +59,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MAKE_MODELS = os.path.join(HERE, os.pardir, "test", "models", "make_models.py")
 EXPORT_MODELS = os.path.join(HERE, "export_models.py")
 
-SMALL_MODELS = ("mlp", "cnn", "gemm_large")  # from make_models.py
+SMALL_MODELS = ("mlp", "cnn", "gemm_large", "lstm_long")  # from make_models.py
 REAL_MODELS = ("resnet50", "resnet18", "mobilenet_v2", "transformer")  # export_models.py
 ALL_MODELS = SMALL_MODELS + REAL_MODELS
 # gemm_large is f32[512,1024] @ f32[1024,1024]: 2*M*K*N floating-point

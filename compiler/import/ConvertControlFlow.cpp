@@ -10,7 +10,8 @@
 //
 // Loop unrolls at compile time when its trip count and condition fold to
 // constants and the body's condition output folds too (a copy of the body
-// per iteration, within a budget); otherwise it becomes a weft.loop, which
+// per iteration, within a budget of 256 copied nodes unless everything
+// folds); otherwise it becomes a weft.loop, which
 // the host program runs at run time over state buffers in the arena, with
 // carried values of fixed types. Scan unrolls: its length is the scan
 // axis's static size.
@@ -199,14 +200,17 @@ Value scalarBool(ImportContext &ctx, bool v) {
   return ctx.constant(DenseElementsAttr::get(type, v));
 }
 
-/// Copies of the body a compile-time unrolling may make in all (trip count
-/// times the body's nodes): beyond it, a loop runs at run time.
-constexpr int64_t kMaxUnrolledNodes = 8192;
+/// Body nodes an unrolling may copy in all (trip count times the body's
+/// nodes) unless every iteration folds to constants: beyond it, the loop
+/// runs at run time, which compiles in constant time and runs as fast.
+constexpr int64_t kMaxUnrolledNodes = 256;
 
 /// Unrolls a Loop whose trip count and condition are constants, as long as
 /// the body's condition output folds. Returns false (leaving the copies
 /// already made unused, for dead-code elimination) when it does not, or
-/// when the loop would need more than the unrolling budget.
+/// when the loop would need more than the unrolling budget. A loop whose
+/// every output folds (a shape computation, Range's expansion) unrolls up
+/// to kMaxUnrolled iterations: its copies cost nothing at run time.
 FailureOr<bool> unrollLoop(ImportContext &ctx, const Node &node, const onnx::GraphProto &body,
                            std::optional<int64_t> trips, bool keepGoing,
                            SmallVector<Value> carried, int numScan) {
@@ -214,8 +218,9 @@ FailureOr<bool> unrollLoop(ImportContext &ctx, const Node &node, const onnx::Gra
   int64_t bodyNodes = std::max(body.node_size(), 1);
   SmallVector<SmallVector<Value>> scans(numScan);
   int64_t iteration = 0;
+  bool folds = true;
   for (; keepGoing && (!trips || iteration < *trips); ++iteration) {
-    if (iteration >= kMaxUnrolled || (iteration + 1) * bodyNodes > kMaxUnrolledNodes)
+    if (iteration >= kMaxUnrolled || (!folds && (iteration + 1) * bodyNodes > kMaxUnrolledNodes))
       return false;
     SmallVector<Value> inputs = {scalarI64(ctx, iteration), scalarBool(ctx, true)};
     inputs.append(carried);
@@ -226,6 +231,7 @@ FailureOr<bool> unrollLoop(ImportContext &ctx, const Node &node, const onnx::Gra
     if (!cond || cond.getNumElements() != 1 || !cond.getElementType().isInteger(1))
       return false;
     keepGoing = *cond.getValues<bool>().begin();
+    folds &= llvm::all_of(*outs, [](Value v) { return ImportContext::getConstantValue(v); });
     for (int i = 0; i < numCarried; ++i)
       carried[i] = (*outs)[1 + i];
     for (int k = 0; k < numScan; ++k)

@@ -1,7 +1,9 @@
 //===- ConvertRNN.cpp - ONNX RNN, GRU and LSTM -> weft ---------------------===//
 //
 // Recurrent layers are unrolled over their (static) sequence length at
-// import. Per direction, the input projection of every time step is one
+// import up to kMaxUnrolledSteps steps; a longer sequence becomes a
+// weft.loop that the host program runs over the steps (the states carried,
+// each step gathering its rows of the projection). Per direction, the input projection of every time step is one
 // gemm ([S*B, I] x W^T, with the biases folded into its addend); each step
 // then adds one gemm of the previous hidden state with R^T and applies the
 // gates elementwise, which the dispatch formation fuses into that gemm's
@@ -24,8 +26,9 @@ namespace {
 
 using Node = onnx::NodeProto;
 
-/// The largest sequence length unrolled at import.
-constexpr int64_t kMaxUnrolledSteps = 4096;
+/// The longest sequence unrolled at import; longer ones run as a
+/// weft.loop over the steps.
+constexpr int64_t kMaxUnrolledSteps = 16;
 
 /// One activation of the recurrence with its parameters.
 struct Activation {
@@ -252,9 +255,6 @@ LogicalResult convertRecurrent(ImportContext &ctx, const Node &node, Cell cell) 
                       ", " + Twine(hidden) + "]");
   if (*peep && ImportContext::typeOf(*peep).getShape() != ArrayRef<int64_t>{dirs, 3 * hidden})
     return ctx.fail("P must have shape [" + Twine(dirs) + ", " + Twine(3 * hidden) + "]");
-  if (seq > kMaxUnrolledSteps)
-    return ctx.fail("a sequence of " + Twine(seq) + " steps is longer than the " +
-                    Twine(kMaxUnrolledSteps) + " unrolled at compile time");
   if (batch == 0 || hidden == 0)
     return ctx.fail("an empty batch or hidden size is not supported");
 
@@ -306,6 +306,9 @@ LogicalResult convertRecurrent(ImportContext &ctx, const Node &node, Cell cell) 
 
   // Per direction: Y's [S][B, H] steps and the final states.
   SmallVector<SmallVector<Value>> ys(dirs);
+  // Per direction, Y's steps as one [S, B, H] value when the steps ran in a
+  // loop.
+  SmallVector<Value> yRun;
   SmallVector<Value> finalH, finalC;
   for (int64_t d = 0; d < dirs; ++d) {
     bool reverse = dirName == "reverse" || d == 1;
@@ -383,17 +386,19 @@ LogicalResult convertRecurrent(ImportContext &ctx, const Node &node, Cell cell) 
         return failure();
       c = *v;
     }
-    ys[d].resize(seq);
-    for (int64_t s = 0; s < seq; ++s) {
-      int64_t t = reverse ? seq - 1 - s : s;
-      auto xw = r.slice(*projected, {t * batch, 0}, {batch, gates * hidden});
-      if (failed(xw))
-        return failure();
+    // One step: the new hidden (and cell) state from the previous ones,
+    // `xw` (this step's input projection) and `mask` (the batch entries
+    // still running at this step; null when all are). Returns the new
+    // states and the step's output.
+    struct Step {
+      Value h, c, out;
+    };
+    auto step = [&](Value h, Value c, Value xw, Value mask) -> FailureOr<Step> {
       FailureOr<Value> newH = failure(), newC = Value();
       if (cell == Cell::rnn) {
-        newH = r.apply(f[0], r.clipped(r.gemmBT(h, *rd, *xw)));
+        newH = r.apply(f[0], r.clipped(r.gemmBT(h, *rd, xw)));
       } else if (cell == Cell::lstm) {
-        auto g = r.gemmBT(h, *rd, *xw);
+        auto g = r.gemmBT(h, *rd, xw);
         if (failed(g))
           return failure();
         // ONNX's gate order: input, output, forget, cell.
@@ -415,13 +420,13 @@ LogicalResult convertRecurrent(ImportContext &ctx, const Node &node, Cell cell) 
         newH = r.binary<MulOp>(o, r.apply(f[2], *newC));
       } else {
         auto gzr = r.gemmBT(h, rzr, Value());
-        auto xzr = r.columns(*xw, 0, 2 * hidden);
+        auto xzr = r.columns(xw, 0, 2 * hidden);
         auto pre = r.binary<AddOp>(xzr, gzr);
         if (failed(pre))
           return failure();
         auto z = r.apply(f[0], r.clipped(r.columns(*pre, 0, hidden)));
         auto rg = r.apply(f[0], r.clipped(r.columns(*pre, hidden, hidden)));
-        auto xh = r.columns(*xw, 2 * hidden, hidden);
+        auto xh = r.columns(xw, 2 * hidden, hidden);
         FailureOr<Value> hh = failure();
         if (linearBeforeReset) {
           auto hr = r.gemmBT(h, rh, rbh);
@@ -438,29 +443,115 @@ LogicalResult convertRecurrent(ImportContext &ctx, const Node &node, Cell cell) 
       }
       if (failed(newH))
         return failure();
-      Value out = *newH;
-      if (lengths) {
-        auto mask = stepMask(t);
-        if (failed(mask))
+      if (!mask)
+        return Step{*newH, cell == Cell::lstm ? *newC : c, *newH};
+      auto keptH = ctx.createInferred<WhereOp>(mask, *newH, h);
+      auto masked = ctx.createInferred<WhereOp>(mask, *newH, zeros);
+      if (failed(keptH) || failed(masked))
+        return failure();
+      Value keptC = c;
+      if (cell == Cell::lstm) {
+        auto kept = ctx.createInferred<WhereOp>(mask, *newC, c);
+        if (failed(kept))
           return failure();
-        auto keptH = ctx.createInferred<WhereOp>(*mask, *newH, h);
-        auto masked = ctx.createInferred<WhereOp>(*mask, *newH, zeros);
-        if (failed(keptH) || failed(masked))
-          return failure();
-        h = *keptH;
-        out = *masked;
-        if (cell == Cell::lstm) {
-          auto keptC = ctx.createInferred<WhereOp>(*mask, *newC, c);
-          if (failed(keptC))
-            return failure();
-          c = *keptC;
-        }
-      } else {
-        h = *newH;
-        if (cell == Cell::lstm)
-          c = *newC;
+        keptC = *kept;
       }
-      ys[d][t] = out;
+      return Step{*keptH, keptC, *masked};
+    };
+    if (seq <= kMaxUnrolledSteps) {
+      ys[d].resize(seq);
+      for (int64_t s = 0; s < seq; ++s) {
+        int64_t t = reverse ? seq - 1 - s : s;
+        auto xw = r.slice(*projected, {t * batch, 0}, {batch, gates * hidden});
+        if (failed(xw))
+          return failure();
+        Value mask;
+        if (lengths) {
+          auto m = stepMask(t);
+          if (failed(m))
+            return failure();
+          mask = *m;
+        }
+        auto next = step(h, c, *xw, mask);
+        if (failed(next))
+          return failure();
+        h = next->h;
+        c = next->c;
+        ys[d][t] = next->out;
+      }
+    } else {
+      // A long sequence runs as a weft.loop over the steps: the states are
+      // carried, each step gathers its rows of the projection, and the
+      // outputs stack in step order (reversed afterwards for a reverse
+      // direction).
+      OpBuilder &b = ctx.getBuilder();
+      Location loc = ctx.getLoc();
+      auto i64Scalar = [&](int64_t v) {
+        return ctx.constant(DenseElementsAttr::get(RankedTensorType::get({}, b.getI64Type()),
+                                                   b.getI64IntegerAttr(v)));
+      };
+      auto proj3 = ctx.reshape(*projected, {seq, batch, gates * hidden});
+      if (failed(proj3))
+        return failure();
+      Value yes = ctx.constant(
+          DenseElementsAttr::get(RankedTensorType::get({}, b.getI1Type()), true));
+      SmallVector<Value> inits = {h};
+      if (cell == Cell::lstm)
+        inits.push_back(c);
+      SmallVector<Type> types;
+      for (Value v : inits)
+        types.push_back(v.getType());
+      types.push_back(RankedTensorType::get({seq, batch, hidden}, elt));
+      auto loop = LoopOp::create(b, loc, types, i64Scalar(seq), yes, inits);
+      Block *body = &loop.getBody().emplaceBlock();
+      body->addArgument(RankedTensorType::get({}, b.getI64Type()), loc);
+      body->addArgument(RankedTensorType::get({}, b.getI1Type()), loc);
+      for (Value v : inits)
+        body->addArgument(v.getType(), loc);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(body);
+        Value t = body->getArgument(0);
+        if (reverse) {
+          auto rt = ctx.createInferred<SubOp>(i64Scalar(seq - 1), t);
+          if (failed(rt))
+            return failure();
+          t = *rt;
+        }
+        auto xw = ctx.createInferred<GatherOp>(*proj3, t, (int64_t)0);
+        if (failed(xw))
+          return failure();
+        Value mask;
+        if (lengths) {
+          Value t32 = ctx.create<CastOp>(RankedTensorType::get({}, b.getI32Type()), t);
+          auto m = ctx.createInferred<CompareOp>(CompareKind::gt, lengths, t32);
+          if (failed(m))
+            return failure();
+          mask = *m;
+        }
+        auto next = step(body->getArgument(2),
+                         cell == Cell::lstm ? Value(body->getArgument(3)) : zeros, *xw, mask);
+        if (failed(next))
+          return failure();
+        SmallVector<Value> yielded = {body->getArgument(1), next->h};
+        if (cell == Cell::lstm)
+          yielded.push_back(next->c);
+        yielded.push_back(next->out);
+        YieldOp::create(b, loc, yielded);
+      }
+      h = loop.getResult(0);
+      if (cell == Cell::lstm)
+        c = loop.getResult(1);
+      Value stacked = loop.getResults().back();
+      if (reverse) {
+        auto flipped = ctx.createInferred<SliceOp>(
+            stacked, ArrayRef<int64_t>{seq - 1, 0, 0}, ArrayRef<int64_t>{seq, batch, hidden},
+            ArrayRef<int64_t>{-1, 1, 1});
+        if (failed(flipped))
+          return failure();
+        stacked = *flipped;
+      }
+      yRun.push_back(stacked);
     }
     // An entry of length 0 ends with zero states (onnxruntime's behaviour),
     // not with its initial ones.
@@ -496,7 +587,16 @@ LogicalResult convertRecurrent(ImportContext &ctx, const Node &node, Cell cell) 
       return shaped[0];
     return ctx.createInferred<ConcatOp>(ValueRange(shaped), axis);
   };
-  if (ImportContext::hasOutput(node, 0)) {
+  if (ImportContext::hasOutput(node, 0) && !yRun.empty()) {
+    auto y = stack(yRun, {seq, 1, batch, hidden}, 1);
+    if (failed(y))
+      return failure();
+    if (layout == 1)
+      y = ctx.createInferred<TransposeOp>(*y, ArrayRef<int64_t>{2, 0, 1, 3});
+    if (failed(y))
+      return failure();
+    ctx.setOutput(node, 0, *y);
+  } else if (ImportContext::hasOutput(node, 0)) {
     SmallVector<Value> steps;
     for (int64_t t = 0; t < seq; ++t) {
       SmallVector<Value> perDir;

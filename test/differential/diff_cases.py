@@ -1116,7 +1116,8 @@ def gen_windows(g):
 
 def gen_rnn(g):
     """RNN, GRU and LSTM: directions, layouts, initial states, run-time
-    sequence lengths, clip, peepholes, non-default activations."""
+    sequence lengths, clip, peepholes, non-default activations; sequences
+    unrolled and sequences beyond 16 steps run in a loop."""
     rng = np.random.default_rng(21)
 
     def w(*shape):
@@ -1164,6 +1165,11 @@ def gen_rnn(g):
         rnn(op, "rt_weights", runtime_w=True, h0=True)
         rnn(op, "f64_forward", d="f64")
         rnn(op, "batch1_long12", seq=12, batch=1, hidden=8)
+        # Beyond 16 steps the time loop runs at run time (weft.loop).
+        rnn(op, "loop_100_bidir_lens_h0", seq=100, batch=2, hidden=5, dirs=2,
+            attrs={"direction": "bidirectional"}, lens="runtime", h0=True, c0=True)
+        rnn(op, "loop_70_reverse", seq=70, batch=3, hidden=4, attrs={"direction": "reverse"},
+            h0=True, c0=True)
     rnn("RNN", "relu_activation", attrs={"activations": ["Relu"]})
     rnn("RNN", "leakyrelu_alpha", attrs={"activations": ["LeakyRelu"], "activation_alpha": [0.2]})
     rnn("GRU", "linear_before_reset", attrs={"linear_before_reset": 1}, h0=True)
@@ -1171,6 +1177,9 @@ def gen_rnn(g):
     rnn("GRU", "hardsigmoid_softsign", attrs={"activations": ["HardSigmoid", "Softsign"],
                                              "activation_alpha": [0.3], "activation_beta": [0.4]})
     rnn("LSTM", "peepholes_c0", peep=True, h0=True, c0=True)
+    rnn("LSTM", "loop_80_peepholes_clip", seq=80, batch=2, hidden=4, peep=True, c0=True, attrs={"clip": 0.7})
+    rnn("GRU", "loop_90_linear_before_reset_lens", seq=90, batch=3, hidden=4,
+        attrs={"linear_before_reset": 1}, lens=[90, 45, 0])
     rnn("LSTM", "peepholes_bidir_lens", dirs=2, attrs={"direction": "bidirectional"}, peep=True, lens="runtime")
     rnn("LSTM", "activations_bidir", dirs=2,
         attrs={"direction": "bidirectional",

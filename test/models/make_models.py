@@ -44,7 +44,7 @@ OPSET = 17
 # it knows; IR 8 is the version that goes with opset 17.
 IR_VERSION = 8
 
-MODEL_NAMES = ("mlp", "cnn", "gemm_large", "dwconv", "rnn_if", "det_head")
+MODEL_NAMES = ("mlp", "cnn", "gemm_large", "dwconv", "rnn_if", "det_head", "lstm_long")
 
 
 def _weight(rng, shape, fan_in):
@@ -195,6 +195,28 @@ def make_rnn_if(rng):
     return _finish(graph, "LSTM -> GRU -> Gemm -> If(flag): a recurrent model with a run-time branch")
 
 
+def make_lstm_long(rng):
+    steps, inputs, hidden = 400, 64, 128
+    w = lambda name, *shape: numpy_helper.from_array(
+        (rng.standard_normal(shape) * 0.1).astype(np.float32), name)
+    inits = [w("W", 2, 4 * hidden, inputs), w("R", 2, 4 * hidden, hidden), w("B", 2, 8 * hidden),
+             w("Wo", 10, 2 * hidden), numpy_helper.from_array(np.array([steps, 2 * hidden], np.int64), "rows")]
+    f32 = TensorProto.FLOAT
+    nodes = [
+        helper.make_node("LSTM", ["x", "W", "R", "B"], ["y", "yh"], hidden_size=hidden,
+                         direction="bidirectional", name="lstm"),
+        helper.make_node("Transpose", ["y"], ["yt"], perm=[0, 2, 1, 3], name="frames"),
+        helper.make_node("Reshape", ["yt", "rows"], ["feat"], name="flatten"),
+        helper.make_node("Gemm", ["feat", "Wo"], ["logits"], transB=1, name="classifier"),
+    ]
+    graph = helper.make_graph(
+        nodes, "lstm_long", [helper.make_tensor_value_info("x", f32, [steps, 1, inputs])],
+        [helper.make_tensor_value_info("logits", f32, [steps, 10]),
+         helper.make_tensor_value_info("yh", f32, [2, 1, hidden])], inits)
+    return _finish(graph, "bidirectional LSTM over 400 frames (a run-time time loop) -> "
+                          "per-frame Gemm classifier")
+
+
 def make_det_head(rng):
     f32 = TensorProto.FLOAT
     inits = []
@@ -239,13 +261,16 @@ def make_input(name, rng):
                 "h0": rng.standard_normal((1, 1, 32)).astype(np.float32) * 0.5,
                 "c0": rng.standard_normal((1, 1, 32)).astype(np.float32) * 0.5,
                 "flag": np.array(True)}
+    if name == "lstm_long":
+        return {"x": rng.standard_normal((400, 1, 64)).astype(np.float32)}
     if name == "det_head":
         return {"x": rng.uniform(0.0, 1.0, (1, 3, 64, 64)).astype(np.float32)}
     raise ValueError(f"unknown model {name!r}")
 
 
 BUILDERS = {"mlp": make_mlp, "cnn": make_cnn, "gemm_large": make_gemm_large,
-            "dwconv": make_dwconv, "rnn_if": make_rnn_if, "det_head": make_det_head}
+            "dwconv": make_dwconv, "rnn_if": make_rnn_if, "det_head": make_det_head,
+            "lstm_long": make_lstm_long}
 
 
 def reference_outputs(model_path, feeds):
