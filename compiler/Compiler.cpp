@@ -397,6 +397,8 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
 
   if (failed(runStage(module, o, "1-graph", [&](PassManager &pm) {
         pm.addPass(createCanonicalizerPass());
+        // A run-time loop's body keeps only what depends on its iteration.
+        pm.addPass(createLoopInvariantCodeMotionPass());
         pm.addNestedPass<func::FuncOp>(createDecompose());
         pm.addPass(createCanonicalizerPass());
         // Filters blocked by the CPU kernels' register tile width (two vectors).

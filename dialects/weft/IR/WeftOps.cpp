@@ -833,6 +833,21 @@ LogicalResult IfOp::verify() {
   return success();
 }
 
+SmallVector<Region *> LoopOp::getLoopRegions() { return {&getBody()}; }
+
+Block::BlockArgListType LoopOp::getRegionIterArgs() {
+  return getBody().front().getArguments().drop_front(2);
+}
+
+std::optional<MutableArrayRef<OpOperand>> LoopOp::getYieldedValuesMutable() {
+  auto yield = cast<YieldOp>(getBody().front().getTerminator());
+  return yield->getOpOperands().slice(1, getInits().size());
+}
+
+std::optional<ResultRange> LoopOp::getLoopResults() {
+  return getResults().take_front(getInits().size());
+}
+
 LogicalResult LoopOp::verify() {
   auto oneOf = [](Type t, auto isElement) {
     auto rt = dyn_cast<RankedTensorType>(t);

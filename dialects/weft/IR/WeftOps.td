@@ -14,6 +14,7 @@ include "mlir/IR/RegionKindInterface.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/LoopLikeInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def Weft_Tensor : RankedTensorOf<[AnyType]>;
@@ -603,7 +604,9 @@ def Weft_IfOp : Weft_Op<"if", [RecursiveMemoryEffects, NoRegionArguments]> {
   let hasCanonicalizer = 1;
 }
 
-def Weft_LoopOp : Weft_Op<"loop", [RecursiveMemoryEffects]> {
+def Weft_LoopOp : Weft_Op<"loop", [RecursiveMemoryEffects,
+    DeclareOpInterfaceMethods<LoopLikeOpInterface, ["getRegionIterArgs",
+    "getYieldedValuesMutable", "getLoopResults"]>]> {
   let summary = "Host-level loop run at run time (ONNX Loop)";
   let description = [{
     ONNX `Loop` whose trip count or condition is known only at run time. The
@@ -623,7 +626,8 @@ def Weft_LoopOp : Weft_Op<"loop", [RecursiveMemoryEffects]> {
     `max_trips` times (a constant trip count and a condition that stays
     true). Memory planning records the state buffers' offsets in
     `state_offsets`: the iteration, the condition, the carried values, then
-    the scan results.
+    the scan results. As a loop-like op, its body's code that reads no
+    block argument is hoisted before it by loop-invariant code motion.
 
     ```mlir
     %r = weft.loop(%m, %c, %a) : (tensor<i64>, tensor<i1>, tensor<4xf32>) -> tensor<4xf32> {
