@@ -13,8 +13,9 @@
 // per iteration, within a budget of 256 copied nodes unless everything
 // folds); otherwise it becomes a weft.loop, which
 // the host program runs at run time over state buffers in the arena, with
-// carried values of fixed types. Scan unrolls: its length is the scan
-// axis's static size.
+// carried values of fixed types. Scan unrolls over the scan axis's static
+// size within the same budget; a longer Scan becomes a weft.loop whose body
+// gathers each step's slices by the iteration number.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/import/ImportContext.h"
@@ -415,6 +416,124 @@ LogicalResult convertLoop(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
+/// A Scan too long to unroll: a weft.loop over its steps whose body
+/// gathers each scan input's slice by the iteration number (counted from
+/// the end for a reverse direction); the scan outputs stack in step order,
+/// then flip and move to their axes.
+LogicalResult scanAtRunTime(ImportContext &ctx, const Node &node, const onnx::GraphProto &body,
+                            ArrayRef<Value> states, ArrayRef<Value> scanIns,
+                            ArrayRef<int64_t> axes, ArrayRef<int64_t> inDirs,
+                            ArrayRef<int64_t> outAxes, ArrayRef<int64_t> outDirs, int64_t length) {
+  OpBuilder &b = ctx.getBuilder();
+  Location loc = ctx.getLoc();
+  int numStates = states.size(), numScanOutputs = outAxes.size();
+  SmallVector<Type> stateTypes;
+  for (Value v : states)
+    stateTypes.push_back(v.getType());
+  auto shell = LoopOp::create(b, loc, stateTypes, scalarI64(ctx, length), scalarBool(ctx, true),
+                              states);
+  Block *block = &shell.getBody().emplaceBlock();
+  block->addArgument(RankedTensorType::get({}, b.getI64Type()), loc);
+  block->addArgument(RankedTensorType::get({}, b.getI1Type()), loc);
+  for (Type t : stateTypes)
+    block->addArgument(t, loc);
+  auto discard = [&] {
+    block->dropAllDefinedValueUses();
+    shell.erase();
+    return failure();
+  };
+  FailureOr<SmallVector<Value>> outs = failure();
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(block);
+    SmallVector<Value> inputs(block->getArguments().drop_front(2));
+    Value iter = block->getArgument(0), fromEnd;
+    for (auto [x, axis, dir] : llvm::zip(scanIns, axes, inDirs)) {
+      Value index = iter;
+      if (dir) {
+        if (!fromEnd) {
+          auto r = ctx.createInferred<SubOp>(scalarI64(ctx, length - 1), iter);
+          if (failed(r))
+            return discard();
+          fromEnd = *r;
+        }
+        index = fromEnd;
+      }
+      auto slice = ctx.createInferred<GatherOp>(x, index, axis);
+      if (failed(slice))
+        return discard();
+      inputs.push_back(*slice);
+    }
+    outs = ctx.importSubgraph(body, "body", inputs);
+  }
+  if (failed(outs))
+    return discard();
+  for (int i = 0; i < numStates; ++i) {
+    Type in = stateTypes[i], out = (*outs)[i].getType();
+    if (in != out) {
+      (void)discard();
+      return ctx.fail("state #" + Twine(i) + " ('" + body.input(i).name() + "') enters the body as '" +
+                      typeText(in) + "' and leaves it as '" + typeText(out) + "': Weft compiles "
+                      "static shapes, so a Scan of " + Twine(length) + " steps, which runs at run "
+                      "time, must keep each state's type");
+    }
+  }
+  SmallVector<int> used;
+  SmallVector<Type> types(stateTypes);
+  for (int k = 0; k < numScanOutputs && numStates + k < node.output_size(); ++k) {
+    if (!ImportContext::hasOutput(node, numStates + k))
+      continue;
+    auto slice = ImportContext::typeOf((*outs)[numStates + k]);
+    SmallVector<int64_t> shape = {length};
+    shape.append(slice.getShape().begin(), slice.getShape().end());
+    types.push_back(RankedTensorType::get(shape, slice.getElementType()));
+    used.push_back(k);
+  }
+  auto loop = LoopOp::create(b, loc, types, scalarI64(ctx, length), scalarBool(ctx, true), states);
+  loop.getBody().takeBody(shell.getBody());
+  shell.erase();
+  {
+    OpBuilder::InsertionGuard guard(b);
+    Block &lb = loop.getBody().front();
+    b.setInsertionPointToEnd(&lb);
+    SmallVector<Value> yielded = {lb.getArgument(1)};
+    yielded.append(outs->begin(), outs->begin() + numStates);
+    for (int k : used)
+      yielded.push_back((*outs)[numStates + k]);
+    YieldOp::create(b, loc, yielded);
+  }
+  for (int i = 0; i < numStates && i < node.output_size(); ++i)
+    ctx.setOutput(node, i, loop.getResult(i));
+  for (auto [j, k] : llvm::enumerate(used)) {
+    Value stacked = loop.getResult(numStates + j);
+    auto shape = ImportContext::typeOf(stacked).getShape();
+    int64_t rank = shape.size();
+    if (outDirs[k]) {
+      SmallVector<int64_t> starts(rank, 0), sizes(shape), steps(rank, 1);
+      starts[0] = length - 1;
+      steps[0] = -1;
+      auto flipped = ctx.createInferred<SliceOp>(stacked, starts, sizes, steps);
+      if (failed(flipped))
+        return failure();
+      stacked = *flipped;
+    }
+    auto axis = ctx.normalizeAxis(outAxes[k], rank, "scan_output_axes");
+    if (failed(axis))
+      return failure();
+    if (*axis != 0) {
+      SmallVector<int64_t> perm;
+      for (int64_t d = 0; d < rank; ++d)
+        perm.push_back(d < *axis ? d + 1 : d == *axis ? 0 : d);
+      auto moved = ctx.createInferred<TransposeOp>(stacked, ArrayRef<int64_t>(perm));
+      if (failed(moved))
+        return failure();
+      stacked = *moved;
+    }
+    ctx.setOutput(node, numStates + k, stacked);
+  }
+  return success();
+}
+
 LogicalResult convertScan(ImportContext &ctx, const Node &node, int64_t) {
   const onnx::GraphProto *body = graphAttr(node, "body");
   if (!body)
@@ -477,9 +596,9 @@ LogicalResult convertScan(ImportContext &ctx, const Node &node, int64_t) {
       length = len;
       axes.push_back(*axis);
     }
-    if (length > kMaxUnrolled)
-      return ctx.fail("scans " + Twine(length) + " steps, more than " + Twine(kMaxUnrolled) +
-                      "; Weft unrolls Scan at compile time");
+    if (length > kMaxUnrolled || length * std::max(body->node_size(), 1) > kMaxUnrolledNodes)
+      return scanAtRunTime(ctx, node, *body, states, scanIns, axes, inDirs, outAxes, outDirs,
+                           length);
     SmallVector<SmallVector<Value>> scans(numScanOutputs);
     for (int64_t t = 0; t < length; ++t) {
       SmallVector<Value> inputs(states);

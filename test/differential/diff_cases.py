@@ -1358,6 +1358,24 @@ def gen_control_flow(g):
                       "scan_output_directions": [out_dir]})],
                    [In("s0", "f32", (3,), "finite"), In("x", "f32", xs, "finite")], ["s_final", "outs"],
                    opset=16))
+    # Scans longer than unrolling takes run as a weft.loop: each step's
+    # slices gathered by the iteration (from the end when reversed), the
+    # outputs flipped and moved to their axes afterwards.
+    for tag, xs, ys, in_axes, in_dirs, out_axis, out_dir in [
+            ("loop_300_fwd", (300, 3), (300, 3), [0, 0], [0, 0], 0, 0),
+            ("loop_200_rev_in_axis1", (3, 200), (200, 3), [1, 0], [1, 0], 0, 0),
+            ("loop_150_out_axis1_reversed", (150, 3), (3, 150), [0, 1], [0, 1], 1, 1)]:
+        body = helper.make_graph(
+            [helper.make_node("Add", ["s", "xt"], ["s_out"]), helper.make_node("Mul", ["s_out", "yt"], ["o"])],
+            "body", [vi("s", f32, [3]), vi("xt", f32, [3]), vi("yt", f32, [3])],
+            [vi("s_out", f32, [3]), vi("o", f32, [3])])
+        g.add(Case(f"Scan.f32.{tag}", "Scan",
+                   [("Scan", ["s0", "x", "y"], ["s_final", "outs"],
+                     {"body": body, "num_scan_inputs": 2, "scan_input_axes": in_axes,
+                      "scan_input_directions": in_dirs, "scan_output_axes": [out_axis],
+                      "scan_output_directions": [out_dir]})],
+                   [In("s0", "f32", (3,), ("range", -1, 1)), In("x", "f32", xs, ("range", -1, 1)),
+                    In("y", "f32", ys, ("range", -1, 1))], ["s_final", "outs"], opset=16, atol=1e-4))
     for tag, size, align in [("2d_2x3x4x5", [2, 3, 4, 5], 0), ("2d_align_1x1x3x1", [1, 1, 3, 1], 1),
                              ("3d_2x1x2x3x4", [2, 1, 2, 3, 4], 0), ("3d_align_1x2x3x2x2", [1, 2, 3, 2, 2], 1)]:
         k = len(size) - 2
