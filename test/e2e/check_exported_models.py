@@ -16,6 +16,11 @@ Softmax attention. Each is compiled with `weftc --emit=lib` and run with
                      12 heads, FF 3072, GELU; ids int64 [1, 128]. The encoder
                      deep-copies one layer, and the exporter stores the
                      twelve identical weight sets once. About 70 s to compile.
+    scripted_decoder a TorchScript recurrent decoder: `for i in range(steps)`
+                     with an early `break`, exported as a Loop whose trip
+                     count comes from the int64 input `steps` (run with 0, 5
+                     and 17) and whose body holds an If; Weft runs it as a
+                     loop at run time. x f32 [2, 16]
 
 PyTorch comes from a separate interpreter (Debian's python3-torch under
 /usr/bin/python3, see --torch-python); this script, onnxruntime and numpy run
@@ -34,7 +39,10 @@ import onnx
 import onnxruntime as ort
 from onnx import numpy_helper
 
-MODELS = ("transformer_emb", "gelu_mlp", "bert_base")
+MODELS = ("transformer_emb", "gelu_mlp", "bert_base", "scripted_decoder")
+# Data sets per model: the scripted decoder runs 0, 5 and 17 iterations of
+# one compiled library.
+STEPS = {"scripted_decoder": (0, 5, 17)}
 
 EXPORT = textwrap.dedent('''
     import sys
@@ -75,7 +83,29 @@ EXPORT = textwrap.dedent('''
         def forward(self, x):
             return self.b(torch.nn.functional.gelu(self.a(x)))
 
+    class Decoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wi = torch.nn.Linear(16, 32)
+            self.wh = torch.nn.Linear(32, 32)
+            self.out = torch.nn.Linear(32, 16)
+
+        def forward(self, x, steps):
+            h = torch.zeros(x.shape[0], 32)
+            y = x
+            for i in range(int(steps)):
+                h = torch.tanh(self.wi(y) + self.wh(h))
+                y = torch.softmax(self.out(h), dim=-1) + x * 0.5
+                if bool(y.sum() > 1e9):
+                    break
+            return y, h
+
     name, path = sys.argv[1], sys.argv[2]
+    if name == "scripted_decoder":
+        torch.onnx.export(torch.jit.script(Decoder().eval()), (torch.randn(2, 16), torch.tensor(5)),
+                          path, opset_version=17, input_names=["x", "steps"],
+                          output_names=["y", "h"])
+        sys.exit(0)
     if name == "transformer_emb":
         model, example = Encoder(1000, 128, 4, 2, 64, 10, True), torch.randint(0, 1000, (2, 64))
     elif name == "gelu_mlp":
@@ -88,12 +118,16 @@ EXPORT = textwrap.dedent('''
 ''')
 
 
-def make_input(name, rng):
+def make_inputs(name, rng, steps=None):
+    """The feeds of one data set, in the model's input order."""
     if name == "transformer_emb":
-        return rng.integers(0, 1000, (2, 64)).astype(np.int64)
+        return {"x": rng.integers(0, 1000, (2, 64)).astype(np.int64)}
     if name == "gelu_mlp":
-        return rng.standard_normal((8, 64)).astype(np.float32)
-    return rng.integers(0, 30522, (1, 128)).astype(np.int64)
+        return {"x": rng.standard_normal((8, 64)).astype(np.float32)}
+    if name == "scripted_decoder":
+        return {"x": rng.standard_normal((2, 16)).astype(np.float32),
+                "steps": np.array(steps, np.int64)}
+    return {"x": rng.integers(0, 30522, (1, 128)).astype(np.int64)}
 
 
 def run(cmd, timeout):
@@ -133,35 +167,41 @@ def main(argv=None):
         ok, out = run([args.torch_python, exporter, name, path], 900)
         if not ok:
             print(f"FAIL {name}: export\n{out}")
-            failures += len(threads)
+            failures += len(threads) * len(STEPS.get(name, (None,)))
             continue
-        data = os.path.join(args.workdir, name + "_data", "test_data_set_0")
-        os.makedirs(data, exist_ok=True)
-        x = make_input(name, np.random.default_rng(index))
-        with open(os.path.join(data, "input_0.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(x, "x").SerializeToString())
         session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-        y = session.run(None, {"x": x})[0]
-        with open(os.path.join(data, "output_0.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(np.asarray(y), "y").SerializeToString())
+        output_names = [o.name for o in session.get_outputs()]
+        sets = []
+        for k, steps in enumerate(STEPS.get(name, (None,))):
+            data = os.path.join(args.workdir, name + "_data", f"test_data_set_{k}")
+            os.makedirs(data, exist_ok=True)
+            feeds = make_inputs(name, np.random.default_rng([index, k]), steps)
+            for i, (input_name, value) in enumerate(feeds.items()):
+                with open(os.path.join(data, f"input_{i}.pb"), "wb") as f:
+                    f.write(numpy_helper.from_array(value, input_name).SerializeToString())
+            for i, y in enumerate(session.run(None, feeds)):
+                with open(os.path.join(data, f"output_{i}.pb"), "wb") as f:
+                    f.write(numpy_helper.from_array(np.asarray(y), output_names[i]).SerializeToString())
+            sets.append((data, "" if steps is None else f" steps={steps}"))
         ops = sorted({n.op_type for n in onnx.load(path, load_external_data=False).graph.node})
         lib = os.path.join(args.workdir, name + ".so")
         ok, out = run([args.weftc, path, "--emit=lib", "-o", lib], 900)
         if not ok:
             print(f"FAIL {name}: weftc\n{out}")
-            failures += len(threads)
+            failures += len(threads) * len(STEPS.get(name, (None,)))
             continue
         for t in threads:
-            ok, out = run([args.weft_run, lib, "--input-dir", data, "--output-dir",
-                           os.path.join(args.workdir, f"{name}_out_t{t}"), "--compare",
-                           "--rtol", "1e-4", "--atol", "1e-4", "--threads", str(t)], 600)
-            detail = out.strip().splitlines()[-1] if out.strip() else ""
-            print(f"{'PASS' if ok else 'FAIL'} {name} threads={t}: {detail}")
-            if not ok:
-                print(out)
-                failures += 1
+            for k, (data, what) in enumerate(sets):
+                ok, out = run([args.weft_run, lib, "--input-dir", data, "--output-dir",
+                               os.path.join(args.workdir, f"{name}_out_t{t}_{k}"), "--compare",
+                               "--rtol", "1e-4", "--atol", "1e-4", "--threads", str(t)], 600)
+                detail = out.strip().splitlines()[-1] if out.strip() else ""
+                print(f"{'PASS' if ok else 'FAIL'} {name}{what} threads={t}: {detail}")
+                if not ok:
+                    print(out)
+                    failures += 1
         print(f"  ops: {', '.join(ops)}")
-    total = len(models) * len(threads)
+    total = sum(len(STEPS.get(m, (None,))) for m in models) * len(threads)
     print(f"check_exported_models: {total - failures} of {total} passed")
     return 1 if failures else 0
 
