@@ -26,7 +26,8 @@ inline constexpr llvm::StringLiteral kArenaLowerBoundAttr = "weft.arena_lower_bo
 /// Name of the dispatch attribute holding each result's arena offset.
 inline constexpr llvm::StringLiteral kResultOffsetsAttr = "result_offsets";
 /// On a weft.loop: byte offsets in the arena of its state buffers (the
-/// iteration, the condition, each carried value, each scan result).
+/// iteration, -1 when nothing reads it; the condition; each carried value;
+/// each scan result).
 inline constexpr llvm::StringLiteral kStateOffsetsAttr = "state_offsets";
 } // namespace weft
 

@@ -140,11 +140,11 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
       }
     }
 
-    // A loop's state: the iteration and the condition, live over the loop's
-    // span; each carried value, from the loop (the initial copy) to the
+    // A loop's state: the iteration (when read) and the condition, live
+    // over the loop's span; each carried value, from the loop (the initial copy) to the
     // last use of its result, which is the state buffer; each scan result
     // likewise.
-    llvm::DenseMap<Operation *, SmallVector<size_t>> loopStates;
+    llvm::DenseMap<Operation *, SmallVector<int64_t>> loopStates;
     for (LoopOp loop : loops) {
       Operation *op = loop.getOperation();
       int64_t lo = index[op], hi = spanEnd[op];
@@ -152,6 +152,11 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
       SmallVector<Value> states = {body.getArgument(0), body.getArgument(1)};
       states.append(loop.getResults().begin(), loop.getResults().end());
       for (Value v : states) {
+        // An iteration number nothing reads needs no bytes (offset -1).
+        if (v == body.getArgument(0) && v.use_empty()) {
+          loopStates[op].push_back(-1);
+          continue;
+        }
         int64_t size = llvm::alignTo(std::max<int64_t>(byteSize(v.getType()), 1), alignment);
         SmallVector<Buffer::Range, 2> ranges = {{lo, hi, Value()}};
         if (isa<OpResult>(v))
@@ -253,8 +258,8 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
       }
     for (LoopOp loop : loops) {
       SmallVector<int64_t> offs;
-      for (size_t i : loopStates[loop.getOperation()])
-        offs.push_back(buffers[i].offset);
+      for (int64_t i : loopStates[loop.getOperation()])
+        offs.push_back(i < 0 ? -1 : buffers[i].offset);
       loop->setAttr(kStateOffsetsAttr, builder.getDenseI64ArrayAttr(offs));
     }
     func->setAttr(kArenaSizeAttr, builder.getI64IntegerAttr(arenaSize));

@@ -198,7 +198,8 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
             condAddr = address.lookup(loop.getCondition());
       if (!maxAddr || !condAddr)
         return loop.emitError("the trip count or the condition has no address");
-      Value iterSlot = arenaAt(offs[0]), condSlot = arenaAt(offs[1]);
+      // An iteration number nothing reads has no slot (offset -1).
+      Value iterSlot = offs[0] >= 0 ? arenaAt(offs[0]) : Value(), condSlot = arenaAt(offs[1]);
       SmallVector<Value> states;
       for (unsigned i = 0; i < numCarried + numScans; ++i)
         states.push_back(arenaAt(offs[2 + i]));
@@ -236,8 +237,10 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
       cf::CondBranchOp::create(hb, loc, go, bodyBlock, ValueRange{}, after, ValueRange{iter});
 
       hb.setInsertionPointToStart(bodyBlock);
-      LLVM::StoreOp::create(hb, loc, iter, iterSlot);
-      address[lb.getArgument(0)] = iterSlot;
+      if (iterSlot) {
+        LLVM::StoreOp::create(hb, loc, iter, iterSlot);
+        address[lb.getArgument(0)] = iterSlot;
+      }
       address[lb.getArgument(1)] = condSlot;
       for (unsigned i = 0; i < numCarried; ++i)
         address[lb.getArgument(2 + i)] = states[i];

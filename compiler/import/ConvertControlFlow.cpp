@@ -207,9 +207,9 @@ Value scalarBool(ImportContext &ctx, bool v) {
 constexpr int64_t kMaxUnrolledNodes = 256;
 
 /// Unrolls a Loop whose trip count and condition are constants, as long as
-/// the body's condition output folds. Returns false (leaving the copies
-/// already made unused, for dead-code elimination) when it does not, or
-/// when the loop would need more than the unrolling budget. A loop whose
+/// the body's condition output folds. Returns false (erasing the copies
+/// already made) when it does not, or when the loop would need more than
+/// the unrolling budget. A loop whose
 /// every output folds (a shape computation, Range's expansion) unrolls up
 /// to kMaxUnrolled iterations: its copies cost nothing at run time.
 FailureOr<bool> unrollLoop(ImportContext &ctx, const Node &node, const onnx::GraphProto &body,
@@ -217,12 +217,34 @@ FailureOr<bool> unrollLoop(ImportContext &ctx, const Node &node, const onnx::Gra
                            SmallVector<Value> carried, int numScan) {
   int numCarried = carried.size();
   int64_t bodyNodes = std::max(body.node_size(), 1);
+  // Abandoned copies are erased, not left for dead-code elimination: an If
+  // holding a weft.trap has effects and would stay (and could trap). The
+  // constants (an outer initializer first read here is built at the
+  // function's top and stays defined) are kept.
+  Block *block = ctx.getBuilder().getInsertionBlock();
+  llvm::SmallPtrSet<Operation *, 32> before;
+  for (Operation &op : *block)
+    before.insert(&op);
+  auto abandon = [&] {
+    SmallVector<Operation *> made;
+    for (Operation &op : *block)
+      if (!before.contains(&op) && !isa<ConstantOp>(op))
+        made.push_back(&op);
+    for (Operation *op : llvm::reverse(made)) {
+      op->dropAllUses();
+      op->erase();
+    }
+    return false;
+  };
   SmallVector<SmallVector<Value>> scans(numScan);
   int64_t iteration = 0;
   bool folds = true;
   for (; keepGoing && (!trips || iteration < *trips); ++iteration) {
-    if (iteration >= kMaxUnrolled || (!folds && (iteration + 1) * bodyNodes > kMaxUnrolledNodes))
-      return false;
+    // Once an iteration does not fold, the whole trip count (or, without
+    // one, the iterations so far) must fit the budget.
+    int64_t needed = trips ? *trips : iteration + 1;
+    if (iteration >= kMaxUnrolled || (!folds && needed > kMaxUnrolledNodes / bodyNodes))
+      return abandon();
     SmallVector<Value> inputs = {scalarI64(ctx, iteration), scalarBool(ctx, true)};
     inputs.append(carried);
     auto outs = ctx.importSubgraph(body, "body", inputs);
@@ -230,7 +252,7 @@ FailureOr<bool> unrollLoop(ImportContext &ctx, const Node &node, const onnx::Gra
       return failure();
     auto cond = ImportContext::getConstantValue((*outs)[0]);
     if (!cond || cond.getNumElements() != 1 || !cond.getElementType().isInteger(1))
-      return false;
+      return abandon();
     keepGoing = *cond.getValues<bool>().begin();
     folds &= llvm::all_of(*outs, [](Value v) { return ImportContext::getConstantValue(v); });
     for (int i = 0; i < numCarried; ++i)

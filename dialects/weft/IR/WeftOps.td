@@ -625,9 +625,10 @@ def Weft_LoopOp : Weft_Op<"loop", [RecursiveMemoryEffects,
     static trip count, so scan results need a loop that runs exactly
     `max_trips` times (a constant trip count and a condition that stays
     true). Memory planning records the state buffers' offsets in
-    `state_offsets`: the iteration, the condition, the carried values, then
-    the scan results. As a loop-like op, its body's code that reads no
-    block argument is hoisted before it by loop-invariant code motion.
+    `state_offsets`: the iteration (-1 when nothing reads it), the
+    condition, the carried values, then the scan results. As a loop-like
+    op, its body's code that reads no block argument is hoisted before it
+    by loop-invariant code motion.
 
     ```mlir
     %r = weft.loop(%m, %c, %a) : (tensor<i64>, tensor<i1>, tensor<4xf32>) -> tensor<4xf32> {

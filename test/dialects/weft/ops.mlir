@@ -2,7 +2,8 @@
 // RUN: weft-opt %s -mlir-print-op-generic | weft-opt | FileCheck %s
 
 // Round-trip of every weft op: custom assembly, enum keywords, explicit
-// attributes, dispatch regions and dispatch_call.
+// attributes, dispatch regions and dispatch_call, host control flow (if,
+// trap, loop).
 
 // CHECK-LABEL: func.func @constant
 func.func @constant() -> (tensor<4x4xf32>, tensor<2xi64>) {
@@ -345,4 +346,35 @@ func.func @scatter_and_top_k(%x: tensor<5x3xf32>, %i: tensor<2x1xi64>, %u: tenso
   // CHECK: weft.top_k %{{.*}} {axis = 0 : i64, k = 2 : i64, largest = true} : (tensor<5x3xf32>) -> tensor<2x3xi64>
   %2 = weft.top_k %x {axis = 0 : i64, k = 2 : i64, largest = true} : (tensor<5x3xf32>) -> tensor<2x3xi64>
   return
+}
+
+// CHECK-LABEL: func.func @host_control_flow
+func.func @host_control_flow(%c: tensor<i1>, %m: tensor<i64>, %x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<3x4xf32>) {
+  // CHECK: weft.if %{{.*}} : tensor<i1> -> tensor<4xf32> {
+  // CHECK: weft.yield %{{.*}} : tensor<4xf32>
+  // CHECK: } else {
+  // CHECK: weft.trap "not for these shapes" : tensor<4xf32>
+  %0 = weft.if %c : tensor<i1> -> tensor<4xf32> {
+    %n = weft.neg %x : tensor<4xf32>
+    weft.yield %n : tensor<4xf32>
+  } else {
+    %t = weft.trap "not for these shapes" : tensor<4xf32>
+    weft.yield %t : tensor<4xf32>
+  }
+  // CHECK: weft.loop(%{{.*}}, %{{.*}}, %{{.*}}) : (tensor<i64>, tensor<i1>, tensor<4xf32>) -> tensor<4xf32> {
+  // CHECK-NEXT: ^bb0(%{{.*}}: tensor<i64>, %[[CI:.*]]: tensor<i1>, %[[A:.*]]: tensor<4xf32>):
+  // CHECK: weft.yield %[[CI]], %{{.*}} : tensor<i1>, tensor<4xf32>
+  %1 = weft.loop(%m, %c, %x) : (tensor<i64>, tensor<i1>, tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%i: tensor<i64>, %ci: tensor<i1>, %a: tensor<4xf32>):
+    %s = weft.add %a, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    weft.yield %ci, %s : tensor<i1>, tensor<4xf32>
+  }
+  // A scan result: one slice per iteration of a constant trip count.
+  // CHECK: weft.loop(%{{.*}}, %{{.*}}) : (tensor<i64>, tensor<i1>) -> tensor<3x4xf32> {
+  %three = weft.constant dense<3> : tensor<i64>
+  %2 = weft.loop(%three, %c) : (tensor<i64>, tensor<i1>) -> tensor<3x4xf32> {
+  ^bb0(%i: tensor<i64>, %ci: tensor<i1>):
+    weft.yield %ci, %x : tensor<i1>, tensor<4xf32>
+  }
+  return %0, %1, %2 : tensor<4xf32>, tensor<4xf32>, tensor<3x4xf32>
 }
