@@ -146,6 +146,90 @@ weft_status_t weft_device_dispatch(weft_device_t *device,
                                    int64_t workgroup_count);
 
 /*===------------------------------------------------------------------===*
+ * Device groups and collectives
+ *===------------------------------------------------------------------===*/
+
+/* N devices that run one model together, each at its own rank in [0, N),
+ * joined by a communicator that carries the collectives below. The
+ * in-process backend (weft_cpu_device_group_create) holds N CPU devices of
+ * one process, each with its own thread pool; its collectives read the
+ * peers' buffers in place through shared memory and allocate nothing. */
+typedef struct weft_device_group_t weft_device_group_t;
+
+typedef struct weft_cpu_device_group_options_t {
+  /* Number of devices, at least 1. */
+  int32_t num_devices;
+  /* Threads of each device, the calling thread included. 0 divides the
+   * online CPUs among the devices (at least 1 each). */
+  int32_t threads_per_device;
+} weft_cpu_device_group_options_t;
+
+/* NULL options or an allocator of NULL mean one device and the default
+ * allocator. num_devices < 1 or threads_per_device < 0 is
+ * WEFT_INVALID_ARGUMENT. */
+weft_status_t weft_cpu_device_group_create(
+    const weft_cpu_device_group_options_t *options,
+    const weft_allocator_t *allocator, weft_device_group_t **out_group);
+/* Destroys the devices too. NULL is a no-op. No collective may be running. */
+void weft_device_group_destroy(weft_device_group_t *group);
+/* Number of devices; 0 for NULL. */
+int32_t weft_device_group_size(const weft_device_group_t *group);
+/* The device at `rank`, owned by the group; NULL for a rank out of range. */
+weft_device_t *weft_device_group_device(const weft_device_group_t *group,
+                                        int32_t rank);
+
+typedef enum weft_reduce_op_t {
+  WEFT_REDUCE_SUM = 0,
+  WEFT_REDUCE_PROD = 1,
+  WEFT_REDUCE_MIN = 2,
+  WEFT_REDUCE_MAX = 3,
+} weft_reduce_op_t;
+
+/* Collectives. Every rank of the group calls the same collective, with the
+ * same sizes, dtype, op and root, from its own thread, in the same order as
+ * the other ranks; each call returns once this rank's result is complete and
+ * no peer reads its buffers any more. A call whose arguments differ from a
+ * peer's in the same collective returns WEFT_INVALID_ARGUMENT on every rank
+ * (and moves no data). Counts are elements, bytes are bytes; a send buffer
+ * may be the receive buffer (in place) unless a function says otherwise.
+ * Reductions take signed and unsigned integers of every width, f32 and f64
+ * (a sum of floats adds the ranks in rank order, so every rank gets the same
+ * bits). */
+
+/* recv[i] = op over ranks of send[i], for i in [0, count). */
+weft_status_t weft_group_all_reduce(weft_device_group_t *group, int32_t rank,
+                                    weft_dtype_t dtype, weft_reduce_op_t op,
+                                    const void *send, void *recv,
+                                    int64_t count);
+/* recv holds size * count elements: rank r's result is op over ranks of
+ * send[r * count + i]. `send` must not overlap `recv`. */
+weft_status_t weft_group_reduce_scatter(weft_device_group_t *group,
+                                        int32_t rank, weft_dtype_t dtype,
+                                        weft_reduce_op_t op, const void *send,
+                                        void *recv, int64_t count);
+/* recv (size * bytes) receives every rank's `bytes` of send, in rank order.
+ * `send` may be recv + rank * bytes (in place). */
+weft_status_t weft_group_all_gather(weft_device_group_t *group, int32_t rank,
+                                    const void *send, void *recv,
+                                    size_t bytes);
+/* Block j of send (size blocks of `bytes`) goes to rank j, which receives
+ * it as its block `rank`. `send` must not overlap `recv`. */
+weft_status_t weft_group_all_to_all(weft_device_group_t *group, int32_t rank,
+                                    const void *send, void *recv,
+                                    size_t bytes);
+/* Every rank's `buffer` receives root's `bytes`. */
+weft_status_t weft_group_broadcast(weft_device_group_t *group, int32_t rank,
+                                   int32_t root, void *buffer, size_t bytes);
+/* Point to point: `rank` sends `bytes` to `peer`, which calls
+ * weft_group_recv(group, peer, rank, ...) with the same size. Each returns
+ * once the bytes have been copied. Messages between one pair arrive in the
+ * order they were sent. A rank cannot send to itself. */
+weft_status_t weft_group_send(weft_device_group_t *group, int32_t rank,
+                              int32_t peer, const void *buffer, size_t bytes);
+weft_status_t weft_group_recv(weft_device_group_t *group, int32_t rank,
+                              int32_t peer, void *buffer, size_t bytes);
+
+/*===------------------------------------------------------------------===*
  * Arena
  *===------------------------------------------------------------------===*/
 

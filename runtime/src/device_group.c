@@ -1,0 +1,568 @@
+/* Device groups: N devices at ranks [0, N) and the in-process communicator
+ * that carries their collectives.
+ *
+ * Every collective runs in three barrier-separated phases, the same number
+ * whatever the collective, so that ranks stay in step even when one of them
+ * called something else:
+ *   1. each rank publishes its arguments in its slot; after the barrier every
+ *      rank checks that all slots describe the same collective (a mismatch
+ *      fails the call on every rank, and no data moves);
+ *   2. each rank computes its share, reading the peers' buffers in place;
+ *   3. (all-reduce only) each rank copies the peers' reduced chunks.
+ * The last barrier guarantees that no peer still reads a rank's buffers when
+ * its call returns. Nothing is allocated after the group is created. */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef enum collective_kind_t {
+  KIND_ALL_REDUCE = 1,
+  KIND_REDUCE_SCATTER,
+  KIND_ALL_GATHER,
+  KIND_ALL_TO_ALL,
+  KIND_BROADCAST,
+} collective_kind_t;
+
+static const char *kind_name(int kind) {
+  switch (kind) {
+  case KIND_ALL_REDUCE:
+    return "all_reduce";
+  case KIND_REDUCE_SCATTER:
+    return "reduce_scatter";
+  case KIND_ALL_GATHER:
+    return "all_gather";
+  case KIND_ALL_TO_ALL:
+    return "all_to_all";
+  case KIND_BROADCAST:
+    return "broadcast";
+  }
+  return "?";
+}
+
+/* One rank's arguments to the collective in flight. */
+typedef struct slot_t {
+  int kind;
+  weft_dtype_t dtype;
+  int op;
+  int64_t count;
+  size_t bytes;
+  int32_t root;
+  const void *send;
+  void *recv;
+  bool bad; /* this rank's own arguments are invalid */
+} slot_t;
+
+/* One direction of a point-to-point channel. */
+typedef struct mailbox_t {
+  const void *data;
+  size_t bytes;
+  uint64_t posted, taken;
+  bool mismatch; /* the receiver expected another size */
+} mailbox_t;
+
+struct weft_device_group_t {
+  weft_allocator_t allocator;
+  int32_t size;
+  weft_device_t **devices;
+  bool sync_ready; /* mu and cv are initialized */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  uint64_t generation;
+  int32_t arrived;
+  slot_t *slots;
+  mailbox_t *boxes; /* [from * size + to] */
+};
+
+/* With g->mu held: waits until every rank has arrived. */
+static void barrier(weft_device_group_t *g) {
+  uint64_t gen = g->generation;
+  if (++g->arrived == g->size) {
+    g->arrived = 0;
+    g->generation++;
+    pthread_cond_broadcast(&g->cv);
+    return;
+  }
+  while (gen == g->generation)
+    pthread_cond_wait(&g->cv, &g->mu);
+}
+
+static void barrier_unlocked(weft_device_group_t *g) {
+  pthread_mutex_lock(&g->mu);
+  barrier(g);
+  pthread_mutex_unlock(&g->mu);
+}
+
+weft_status_t weft_cpu_device_group_create(
+    const weft_cpu_device_group_options_t *options,
+    const weft_allocator_t *allocator, weft_device_group_t **out_group) {
+  if (!out_group)
+    return weft_status_create(WEFT_INVALID_ARGUMENT, "out_group is NULL");
+  *out_group = NULL;
+  int32_t n = options ? options->num_devices : 1;
+  int32_t threads = options ? options->threads_per_device : 0;
+  if (n < 1 || n > 4096)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "num_devices must be in [1, 4096], got %d", (int)n);
+  if (threads < 0)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "threads_per_device must not be negative, got %d",
+                              (int)threads);
+  if (threads == 0) {
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    threads = online > n ? (int32_t)(online / n) : 1;
+  }
+  const weft_allocator_t *a = weft_allocator_or_default(allocator);
+  weft_device_group_t *g = a->alloc(a->user_data, sizeof(*g), 64);
+  if (!g)
+    return weft_status_create(WEFT_OUT_OF_MEMORY, "cannot allocate a device group");
+  memset(g, 0, sizeof(*g));
+  g->allocator = *a;
+  g->size = n;
+  size_t devices_bytes = sizeof(weft_device_t *) * (size_t)n;
+  size_t slots_bytes = sizeof(slot_t) * (size_t)n;
+  size_t boxes_bytes = sizeof(mailbox_t) * (size_t)n * (size_t)n;
+  g->devices = a->alloc(a->user_data, devices_bytes, 64);
+  g->slots = a->alloc(a->user_data, slots_bytes, 64);
+  g->boxes = a->alloc(a->user_data, boxes_bytes, 64);
+  if (!g->devices || !g->slots || !g->boxes) {
+    weft_device_group_destroy(g);
+    return weft_status_create(WEFT_OUT_OF_MEMORY, "cannot allocate a group of %d devices",
+                              (int)n);
+  }
+  memset(g->devices, 0, devices_bytes);
+  memset(g->slots, 0, slots_bytes);
+  memset(g->boxes, 0, boxes_bytes);
+  pthread_mutex_init(&g->mu, NULL);
+  pthread_cond_init(&g->cv, NULL);
+  g->sync_ready = true;
+  weft_cpu_device_options_t device_options = {threads};
+  for (int32_t r = 0; r < n; ++r) {
+    weft_status_t status = weft_cpu_device_create(&device_options, a, &g->devices[r]);
+    if (status) {
+      weft_device_group_destroy(g);
+      return status;
+    }
+  }
+  *out_group = g;
+  return NULL;
+}
+
+void weft_device_group_destroy(weft_device_group_t *group) {
+  if (!group)
+    return;
+  weft_allocator_t a = group->allocator;
+  if (group->devices)
+    for (int32_t r = 0; r < group->size; ++r)
+      weft_device_destroy(group->devices[r]);
+  if (group->sync_ready) {
+    pthread_mutex_destroy(&group->mu);
+    pthread_cond_destroy(&group->cv);
+  }
+  if (group->devices)
+    a.free(a.user_data, group->devices);
+  if (group->slots)
+    a.free(a.user_data, group->slots);
+  if (group->boxes)
+    a.free(a.user_data, group->boxes);
+  a.free(a.user_data, group);
+}
+
+int32_t weft_device_group_size(const weft_device_group_t *group) {
+  return group ? group->size : 0;
+}
+
+weft_device_t *weft_device_group_device(const weft_device_group_t *group, int32_t rank) {
+  if (!group || rank < 0 || rank >= group->size)
+    return NULL;
+  return group->devices[rank];
+}
+
+/*===------------------------------------------------------------------===*
+ * Reductions
+ *===------------------------------------------------------------------===*/
+
+static bool reducible(weft_dtype_t dtype) {
+  switch (dtype) {
+  case WEFT_DTYPE_F32:
+  case WEFT_DTYPE_F64:
+  case WEFT_DTYPE_I8:
+  case WEFT_DTYPE_I16:
+  case WEFT_DTYPE_I32:
+  case WEFT_DTYPE_I64:
+  case WEFT_DTYPE_U8:
+  case WEFT_DTYPE_U16:
+  case WEFT_DTYPE_U32:
+  case WEFT_DTYPE_U64:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* Integer sums and products wrap (computed in uint64_t, then truncated);
+ * a NaN wins min and max. */
+#define WEFT_REDUCE_LOOP(T, IS_FLOAT)                                            \
+  do {                                                                         \
+    T *out = (T *)dst;                                                         \
+    for (int64_t i = begin; i < end; ++i) {                                    \
+      T acc = ((const T *)slots[0].send)[src_offset + i];                      \
+      for (int32_t q = 1; q < n; ++q) {                                        \
+        T v = ((const T *)slots[q].send)[src_offset + i];                      \
+        switch (op) {                                                          \
+        case WEFT_REDUCE_SUM:                                                  \
+          acc = IS_FLOAT ? (T)(acc + v) : (T)((uint64_t)acc + (uint64_t)v);    \
+          break;                                                               \
+        case WEFT_REDUCE_PROD:                                                 \
+          acc = IS_FLOAT ? (T)(acc * v) : (T)((uint64_t)acc * (uint64_t)v);    \
+          break;                                                               \
+        case WEFT_REDUCE_MIN:                                                  \
+          acc = (acc < v || acc != acc) ? acc : v;                             \
+          break;                                                               \
+        case WEFT_REDUCE_MAX:                                                  \
+          acc = (acc > v || acc != acc) ? acc : v;                             \
+          break;                                                               \
+        }                                                                      \
+      }                                                                        \
+      out[i - begin + dst_offset] = acc;                                       \
+    }                                                                          \
+  } while (0)
+
+/* dst[dst_offset + i - begin] = op over ranks q of
+ * slots[q].send[src_offset + i], for i in [begin, end). */
+static void reduce(weft_dtype_t dtype, int op, void *dst, int64_t dst_offset,
+                   const slot_t *slots, int64_t src_offset, int32_t n, int64_t begin,
+                   int64_t end) {
+  switch (dtype) {
+  case WEFT_DTYPE_F32:
+    WEFT_REDUCE_LOOP(float, 1);
+    break;
+  case WEFT_DTYPE_F64:
+    WEFT_REDUCE_LOOP(double, 1);
+    break;
+  case WEFT_DTYPE_I8:
+    WEFT_REDUCE_LOOP(int8_t, 0);
+    break;
+  case WEFT_DTYPE_I16:
+    WEFT_REDUCE_LOOP(int16_t, 0);
+    break;
+  case WEFT_DTYPE_I32:
+    WEFT_REDUCE_LOOP(int32_t, 0);
+    break;
+  case WEFT_DTYPE_I64:
+    WEFT_REDUCE_LOOP(int64_t, 0);
+    break;
+  case WEFT_DTYPE_U8:
+    WEFT_REDUCE_LOOP(uint8_t, 0);
+    break;
+  case WEFT_DTYPE_U16:
+    WEFT_REDUCE_LOOP(uint16_t, 0);
+    break;
+  case WEFT_DTYPE_U32:
+    WEFT_REDUCE_LOOP(uint32_t, 0);
+    break;
+  case WEFT_DTYPE_U64:
+    WEFT_REDUCE_LOOP(uint64_t, 0);
+    break;
+  default:
+    break;
+  }
+}
+
+/*===------------------------------------------------------------------===*
+ * Collectives
+ *===------------------------------------------------------------------===*/
+
+/* Publishes `mine`, waits for every rank and checks that all of them called
+ * the same collective with the same sizes. Returns NULL when the data may
+ * move; otherwise the status every rank returns (after the same number of
+ * barriers as a successful call, so the ranks stay in step). */
+static weft_status_t join(weft_device_group_t *g, int32_t rank, const slot_t *mine) {
+  pthread_mutex_lock(&g->mu);
+  g->slots[rank] = *mine;
+  barrier(g);
+  const slot_t *first = &g->slots[0];
+  int32_t bad = -1, differs = -1;
+  for (int32_t q = 0; q < g->size; ++q) {
+    const slot_t *s = &g->slots[q];
+    if (s->bad && bad < 0)
+      bad = q;
+    if (differs < 0 && (s->kind != first->kind || s->dtype != first->dtype ||
+                        s->op != first->op || s->count != first->count ||
+                        s->bytes != first->bytes || s->root != first->root))
+      differs = q;
+  }
+  weft_status_t status = NULL;
+  if (bad >= 0)
+    status = weft_status_create(WEFT_INVALID_ARGUMENT,
+                                "%s: rank %d passed invalid arguments (see its status)",
+                                kind_name(g->slots[bad].kind), (int)bad);
+  else if (differs >= 0)
+    status = weft_status_create(
+        WEFT_INVALID_ARGUMENT,
+        "collective mismatch: rank 0 called %s (count %lld, bytes %zu, root %d) but rank "
+        "%d called %s (count %lld, bytes %zu, root %d), or with another dtype or op",
+        kind_name(first->kind), (long long)first->count, first->bytes, (int)first->root,
+        (int)differs, kind_name(g->slots[differs].kind),
+        (long long)g->slots[differs].count, g->slots[differs].bytes,
+        (int)g->slots[differs].root);
+  pthread_mutex_unlock(&g->mu);
+  if (status) {
+    barrier_unlocked(g);
+    barrier_unlocked(g);
+  }
+  return status;
+}
+
+/* The caller's own invalid arguments: still joins the collective, so that
+ * the peers fail too instead of waiting for it. */
+static weft_status_t join_invalid(weft_device_group_t *g, int32_t rank, int kind,
+                                  weft_status_t why) {
+  slot_t mine = {0};
+  mine.kind = kind;
+  mine.bad = true;
+  weft_status_t joined = join(g, rank, &mine);
+  weft_status_free(joined);
+  return why;
+}
+
+static weft_status_t check_group(const weft_device_group_t *g, int32_t rank,
+                                 const char *what) {
+  if (!g)
+    return weft_status_create(WEFT_INVALID_ARGUMENT, "%s: group is NULL", what);
+  if (rank < 0 || rank >= g->size)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "%s: rank %d is outside the group's [0, %d)", what,
+                              (int)rank, (int)g->size);
+  return NULL;
+}
+
+static bool overlaps(const void *a, size_t an, const void *b, size_t bn) {
+  uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+  return an && bn && x < y + bn && y < x + an;
+}
+
+/* Element counts times the dtype size, or 0 when it does not fit. */
+static size_t count_bytes(weft_dtype_t dtype, int64_t count) {
+  size_t elt = weft_dtype_size(dtype);
+  if (count < 0 || !elt || (uint64_t)count > SIZE_MAX / elt)
+    return 0;
+  return (size_t)count * elt;
+}
+
+/* Where chunk q of `count` elements split into n near-equal chunks starts. */
+static int64_t chunk_begin(int64_t count, int32_t n, int32_t q) {
+  int64_t base = count / n, extra = count % n;
+  return base * q + (q < extra ? q : extra);
+}
+
+weft_status_t weft_group_all_reduce(weft_device_group_t *group, int32_t rank,
+                                    weft_dtype_t dtype, weft_reduce_op_t op,
+                                    const void *send, void *recv, int64_t count) {
+  weft_status_t status = check_group(group, rank, "all_reduce");
+  if (status)
+    return status;
+  size_t bytes = count_bytes(dtype, count);
+  if (!reducible(dtype))
+    return join_invalid(group, rank, KIND_ALL_REDUCE,
+                        weft_status_create(WEFT_INVALID_ARGUMENT,
+                                           "all_reduce: dtype %s cannot be reduced",
+                                           weft_dtype_name(dtype)));
+  if ((int)op < WEFT_REDUCE_SUM || (int)op > WEFT_REDUCE_MAX || count < 0 ||
+      (count > 0 && (!bytes || !send || !recv)))
+    return join_invalid(group, rank, KIND_ALL_REDUCE,
+                        weft_status_create(WEFT_INVALID_ARGUMENT,
+                                           "all_reduce: invalid op, count or buffer"));
+  slot_t mine = {KIND_ALL_REDUCE, dtype, (int)op, count, bytes, 0, send, recv, false};
+  if ((status = join(group, rank, &mine)))
+    return status;
+  int32_t n = group->size;
+  /* Phase 2: this rank reduces its chunk of every rank's send into its recv
+   * (only this rank reads that chunk, so in place is safe). */
+  int64_t lo = chunk_begin(count, n, rank), hi = chunk_begin(count, n, rank + 1);
+  reduce(dtype, op, recv, lo, group->slots, 0, n, lo, hi);
+  barrier_unlocked(group);
+  /* Phase 3: the other chunks, from their owners' recv. */
+  size_t elt = weft_dtype_size(dtype);
+  for (int32_t q = 0; q < n; ++q) {
+    if (q == rank)
+      continue;
+    int64_t qlo = chunk_begin(count, n, q), qhi = chunk_begin(count, n, q + 1);
+    if (qhi > qlo)
+      memcpy((char *)recv + qlo * elt, (const char *)group->slots[q].recv + qlo * elt,
+             (size_t)(qhi - qlo) * elt);
+  }
+  barrier_unlocked(group);
+  return NULL;
+}
+
+weft_status_t weft_group_reduce_scatter(weft_device_group_t *group, int32_t rank,
+                                        weft_dtype_t dtype, weft_reduce_op_t op,
+                                        const void *send, void *recv, int64_t count) {
+  weft_status_t status = check_group(group, rank, "reduce_scatter");
+  if (status)
+    return status;
+  size_t bytes = count_bytes(dtype, count);
+  if (!reducible(dtype))
+    return join_invalid(group, rank, KIND_REDUCE_SCATTER,
+                        weft_status_create(WEFT_INVALID_ARGUMENT,
+                                           "reduce_scatter: dtype %s cannot be reduced",
+                                           weft_dtype_name(dtype)));
+  bool sized = count == 0 || (bytes && bytes <= SIZE_MAX / (size_t)group->size);
+  if ((int)op < WEFT_REDUCE_SUM || (int)op > WEFT_REDUCE_MAX || count < 0 || !sized ||
+      (count > 0 && (!send || !recv)) ||
+      overlaps(send, bytes * (size_t)group->size, recv, bytes))
+    return join_invalid(group, rank, KIND_REDUCE_SCATTER,
+                        weft_status_create(WEFT_INVALID_ARGUMENT,
+                                           "reduce_scatter: invalid op, count or buffer "
+                                           "(send must not overlap recv)"));
+  slot_t mine = {KIND_REDUCE_SCATTER, dtype, (int)op, count, bytes, 0, send, recv, false};
+  if ((status = join(group, rank, &mine)))
+    return status;
+  reduce(dtype, op, recv, 0, group->slots, count * rank, group->size, 0, count);
+  barrier_unlocked(group);
+  barrier_unlocked(group);
+  return NULL;
+}
+
+weft_status_t weft_group_all_gather(weft_device_group_t *group, int32_t rank,
+                                    const void *send, void *recv, size_t bytes) {
+  weft_status_t status = check_group(group, rank, "all_gather");
+  if (status)
+    return status;
+  if (bytes > SIZE_MAX / (size_t)group->size || (bytes && (!send || !recv)))
+    return join_invalid(group, rank, KIND_ALL_GATHER,
+                        weft_status_create(WEFT_INVALID_ARGUMENT,
+                                           "all_gather: invalid size or buffer"));
+  slot_t mine = {KIND_ALL_GATHER, WEFT_DTYPE_INVALID, 0, 0, bytes, 0, send, recv, false};
+  if ((status = join(group, rank, &mine)))
+    return status;
+  for (int32_t q = 0; q < group->size; ++q) {
+    char *to = (char *)recv + (size_t)q * bytes;
+    const void *from = group->slots[q].send;
+    if (bytes && to != from)
+      memmove(to, from, bytes);
+  }
+  barrier_unlocked(group);
+  barrier_unlocked(group);
+  return NULL;
+}
+
+weft_status_t weft_group_all_to_all(weft_device_group_t *group, int32_t rank,
+                                    const void *send, void *recv, size_t bytes) {
+  weft_status_t status = check_group(group, rank, "all_to_all");
+  if (status)
+    return status;
+  size_t total = bytes * (size_t)group->size;
+  if (bytes > SIZE_MAX / (size_t)group->size || (bytes && (!send || !recv)) ||
+      overlaps(send, total, recv, total))
+    return join_invalid(group, rank, KIND_ALL_TO_ALL,
+                        weft_status_create(WEFT_INVALID_ARGUMENT,
+                                           "all_to_all: invalid size or buffer (send must "
+                                           "not overlap recv)"));
+  slot_t mine = {KIND_ALL_TO_ALL, WEFT_DTYPE_INVALID, 0, 0, bytes, 0, send, recv, false};
+  if ((status = join(group, rank, &mine)))
+    return status;
+  for (int32_t q = 0; q < group->size && bytes; ++q)
+    memcpy((char *)recv + (size_t)q * bytes,
+           (const char *)group->slots[q].send + (size_t)rank * bytes, bytes);
+  barrier_unlocked(group);
+  barrier_unlocked(group);
+  return NULL;
+}
+
+weft_status_t weft_group_broadcast(weft_device_group_t *group, int32_t rank, int32_t root,
+                                   void *buffer, size_t bytes) {
+  weft_status_t status = check_group(group, rank, "broadcast");
+  if (status)
+    return status;
+  if (root < 0 || root >= group->size || (bytes && !buffer))
+    return join_invalid(group, rank, KIND_BROADCAST,
+                        weft_status_create(WEFT_INVALID_ARGUMENT,
+                                           "broadcast: root %d outside [0, %d) or NULL buffer",
+                                           (int)root, (int)group->size));
+  slot_t mine = {KIND_BROADCAST, WEFT_DTYPE_INVALID, 0, 0, bytes, root, buffer, buffer, false};
+  if ((status = join(group, rank, &mine)))
+    return status;
+  const void *from = group->slots[root].send;
+  if (rank != root && bytes && from != buffer)
+    memmove(buffer, from, bytes);
+  barrier_unlocked(group);
+  barrier_unlocked(group);
+  return NULL;
+}
+
+/*===------------------------------------------------------------------===*
+ * Point to point
+ *===------------------------------------------------------------------===*/
+
+static weft_status_t check_pair(const weft_device_group_t *g, int32_t rank, int32_t peer,
+                                const char *what) {
+  weft_status_t status = check_group(g, rank, what);
+  if (status)
+    return status;
+  if (peer < 0 || peer >= g->size || peer == rank)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "%s: peer %d is not another rank of the group's [0, %d)",
+                              what, (int)peer, (int)g->size);
+  return NULL;
+}
+
+weft_status_t weft_group_send(weft_device_group_t *group, int32_t rank, int32_t peer,
+                              const void *buffer, size_t bytes) {
+  weft_status_t status = check_pair(group, rank, peer, "send");
+  if (status)
+    return status;
+  if (bytes && !buffer)
+    return weft_status_create(WEFT_INVALID_ARGUMENT, "send: NULL buffer");
+  mailbox_t *box = &group->boxes[(size_t)rank * (size_t)group->size + (size_t)peer];
+  pthread_mutex_lock(&group->mu);
+  /* One message in flight per direction: the previous one must be taken. */
+  while (box->posted != box->taken)
+    pthread_cond_wait(&group->cv, &group->mu);
+  box->data = buffer;
+  box->bytes = bytes;
+  box->mismatch = false;
+  uint64_t mine = ++box->posted;
+  pthread_cond_broadcast(&group->cv);
+  while (box->taken < mine)
+    pthread_cond_wait(&group->cv, &group->mu);
+  bool mismatch = box->mismatch;
+  pthread_mutex_unlock(&group->mu);
+  if (mismatch)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "send: rank %d sent %zu bytes to rank %d, which expected "
+                              "another size",
+                              (int)rank, bytes, (int)peer);
+  return NULL;
+}
+
+weft_status_t weft_group_recv(weft_device_group_t *group, int32_t rank, int32_t peer,
+                              void *buffer, size_t bytes) {
+  weft_status_t status = check_pair(group, rank, peer, "recv");
+  if (status)
+    return status;
+  if (bytes && !buffer)
+    return weft_status_create(WEFT_INVALID_ARGUMENT, "recv: NULL buffer");
+  mailbox_t *box = &group->boxes[(size_t)peer * (size_t)group->size + (size_t)rank];
+  pthread_mutex_lock(&group->mu);
+  while (box->posted == box->taken)
+    pthread_cond_wait(&group->cv, &group->mu);
+  size_t sent = box->bytes;
+  bool match = sent == bytes;
+  if (match && bytes)
+    memcpy(buffer, box->data, bytes);
+  box->mismatch = !match;
+  box->taken = box->posted;
+  pthread_cond_broadcast(&group->cv);
+  pthread_mutex_unlock(&group->mu);
+  if (!match)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "recv: rank %d expected %zu bytes from rank %d, which sent %zu",
+                              (int)rank, bytes, (int)peer, sent);
+  return NULL;
+}
