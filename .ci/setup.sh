@@ -6,7 +6,8 @@ set -euo pipefail
 
 APT_PACKAGES=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools lld-22
   ninja-build ccache cmake g++ libonnx-dev libprotobuf-dev protobuf-compiler
-  libonnx-testdata libgtest-dev clang-22 libclang-rt-22-dev)
+  libonnx-testdata libgtest-dev clang-22 libclang-rt-22-dev libopenmpi-dev
+  openmpi-bin)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,5 +1,6 @@
-/* Device groups: N devices at ranks [0, N) and the in-process communicator
- * that carries their collectives.
+/* The in-process device group: N CPU devices of one process at ranks
+ * [0, N) and the communicator that carries their collectives over shared
+ * memory (the generic entry points are in group.c).
  *
  * Every collective runs in three barrier-separated phases, the same number
  * whatever the collective, so that ranks stay in step even when one of them
@@ -65,7 +66,8 @@ typedef struct mailbox_t {
   bool mismatch; /* the receiver expected another size */
 } mailbox_t;
 
-struct weft_device_group_t {
+typedef struct inproc_group_t {
+  weft_device_group_t base; /* first: the generic head */
   weft_allocator_t allocator;
   int32_t size;
   weft_device_t **devices;
@@ -76,10 +78,10 @@ struct weft_device_group_t {
   int32_t arrived;
   slot_t *slots;
   mailbox_t *boxes; /* [from * size + to] */
-};
+} inproc_group_t;
 
 /* With g->mu held: waits until every rank has arrived. */
-static void barrier(weft_device_group_t *g) {
+static void barrier(inproc_group_t *g) {
   uint64_t gen = g->generation;
   if (++g->arrived == g->size) {
     g->arrived = 0;
@@ -91,11 +93,32 @@ static void barrier(weft_device_group_t *g) {
     pthread_cond_wait(&g->cv, &g->mu);
 }
 
-static void barrier_unlocked(weft_device_group_t *g) {
+static void barrier_unlocked(inproc_group_t *g) {
   pthread_mutex_lock(&g->mu);
   barrier(g);
   pthread_mutex_unlock(&g->mu);
 }
+
+static void inproc_destroy(weft_device_group_t *base) {
+  inproc_group_t *group = (inproc_group_t *)base;
+  weft_allocator_t a = group->allocator;
+  if (group->devices)
+    for (int32_t r = 0; r < group->size; ++r)
+      weft_device_destroy(group->devices[r]);
+  if (group->sync_ready) {
+    pthread_mutex_destroy(&group->mu);
+    pthread_cond_destroy(&group->cv);
+  }
+  if (group->devices)
+    a.free(a.user_data, group->devices);
+  if (group->slots)
+    a.free(a.user_data, group->slots);
+  if (group->boxes)
+    a.free(a.user_data, group->boxes);
+  a.free(a.user_data, group);
+}
+
+static const weft_group_vtable_t inproc_vtable;
 
 weft_status_t weft_cpu_device_group_create(
     const weft_cpu_device_group_options_t *options,
@@ -117,7 +140,7 @@ weft_status_t weft_cpu_device_group_create(
     threads = online > n ? (int32_t)(online / n) : 1;
   }
   const weft_allocator_t *a = weft_allocator_or_default(allocator);
-  weft_device_group_t *g = a->alloc(a->user_data, sizeof(*g), 64);
+  inproc_group_t *g = a->alloc(a->user_data, sizeof(*g), 64);
   if (!g)
     return weft_status_create(WEFT_OUT_OF_MEMORY, "cannot allocate a device group");
   memset(g, 0, sizeof(*g));
@@ -130,7 +153,7 @@ weft_status_t weft_cpu_device_group_create(
   g->slots = a->alloc(a->user_data, slots_bytes, 64);
   g->boxes = a->alloc(a->user_data, boxes_bytes, 64);
   if (!g->devices || !g->slots || !g->boxes) {
-    weft_device_group_destroy(g);
+    inproc_destroy(&g->base);
     return weft_status_create(WEFT_OUT_OF_MEMORY, "cannot allocate a group of %d devices",
                               (int)n);
   }
@@ -144,42 +167,17 @@ weft_status_t weft_cpu_device_group_create(
   for (int32_t r = 0; r < n; ++r) {
     weft_status_t status = weft_cpu_device_create(&device_options, a, &g->devices[r]);
     if (status) {
-      weft_device_group_destroy(g);
+      inproc_destroy(&g->base);
       return status;
     }
   }
-  *out_group = g;
+  g->base.vtable = &inproc_vtable;
+  g->base.size = n;
+  g->base.first_local = 0;
+  g->base.num_local = n;
+  g->base.devices = g->devices;
+  *out_group = &g->base;
   return NULL;
-}
-
-void weft_device_group_destroy(weft_device_group_t *group) {
-  if (!group)
-    return;
-  weft_allocator_t a = group->allocator;
-  if (group->devices)
-    for (int32_t r = 0; r < group->size; ++r)
-      weft_device_destroy(group->devices[r]);
-  if (group->sync_ready) {
-    pthread_mutex_destroy(&group->mu);
-    pthread_cond_destroy(&group->cv);
-  }
-  if (group->devices)
-    a.free(a.user_data, group->devices);
-  if (group->slots)
-    a.free(a.user_data, group->slots);
-  if (group->boxes)
-    a.free(a.user_data, group->boxes);
-  a.free(a.user_data, group);
-}
-
-int32_t weft_device_group_size(const weft_device_group_t *group) {
-  return group ? group->size : 0;
-}
-
-weft_device_t *weft_device_group_device(const weft_device_group_t *group, int32_t rank) {
-  if (!group || rank < 0 || rank >= group->size)
-    return NULL;
-  return group->devices[rank];
 }
 
 /*===------------------------------------------------------------------===*
@@ -281,7 +279,7 @@ static void reduce(weft_dtype_t dtype, int op, void *dst, int64_t dst_offset,
  * the same collective with the same sizes. Returns NULL when the data may
  * move; otherwise the status every rank returns (after the same number of
  * barriers as a successful call, so the ranks stay in step). */
-static weft_status_t join(weft_device_group_t *g, int32_t rank, const slot_t *mine) {
+static weft_status_t join(inproc_group_t *g, int32_t rank, const slot_t *mine) {
   pthread_mutex_lock(&g->mu);
   g->slots[rank] = *mine;
   barrier(g);
@@ -320,7 +318,7 @@ static weft_status_t join(weft_device_group_t *g, int32_t rank, const slot_t *mi
 
 /* The caller's own invalid arguments: still joins the collective, so that
  * the peers fail too instead of waiting for it. */
-static weft_status_t join_invalid(weft_device_group_t *g, int32_t rank, int kind,
+static weft_status_t join_invalid(inproc_group_t *g, int32_t rank, int kind,
                                   weft_status_t why) {
   slot_t mine = {0};
   mine.kind = kind;
@@ -330,7 +328,7 @@ static weft_status_t join_invalid(weft_device_group_t *g, int32_t rank, int kind
   return why;
 }
 
-static weft_status_t check_group(const weft_device_group_t *g, int32_t rank,
+static weft_status_t check_group(const inproc_group_t *g, int32_t rank,
                                  const char *what) {
   if (!g)
     return weft_status_create(WEFT_INVALID_ARGUMENT, "%s: group is NULL", what);
@@ -360,9 +358,10 @@ static int64_t chunk_begin(int64_t count, int32_t n, int32_t q) {
   return base * q + (q < extra ? q : extra);
 }
 
-weft_status_t weft_group_all_reduce(weft_device_group_t *group, int32_t rank,
+static weft_status_t inproc_all_reduce(weft_device_group_t *base, int32_t rank,
                                     weft_dtype_t dtype, weft_reduce_op_t op,
                                     const void *send, void *recv, int64_t count) {
+  inproc_group_t *group = (inproc_group_t *)base;
   weft_status_t status = check_group(group, rank, "all_reduce");
   if (status)
     return status;
@@ -400,9 +399,10 @@ weft_status_t weft_group_all_reduce(weft_device_group_t *group, int32_t rank,
   return NULL;
 }
 
-weft_status_t weft_group_reduce_scatter(weft_device_group_t *group, int32_t rank,
+static weft_status_t inproc_reduce_scatter(weft_device_group_t *base, int32_t rank,
                                         weft_dtype_t dtype, weft_reduce_op_t op,
                                         const void *send, void *recv, int64_t count) {
+  inproc_group_t *group = (inproc_group_t *)base;
   weft_status_t status = check_group(group, rank, "reduce_scatter");
   if (status)
     return status;
@@ -429,8 +429,9 @@ weft_status_t weft_group_reduce_scatter(weft_device_group_t *group, int32_t rank
   return NULL;
 }
 
-weft_status_t weft_group_all_gather(weft_device_group_t *group, int32_t rank,
+static weft_status_t inproc_all_gather(weft_device_group_t *base, int32_t rank,
                                     const void *send, void *recv, size_t bytes) {
+  inproc_group_t *group = (inproc_group_t *)base;
   weft_status_t status = check_group(group, rank, "all_gather");
   if (status)
     return status;
@@ -452,8 +453,9 @@ weft_status_t weft_group_all_gather(weft_device_group_t *group, int32_t rank,
   return NULL;
 }
 
-weft_status_t weft_group_all_to_all(weft_device_group_t *group, int32_t rank,
+static weft_status_t inproc_all_to_all(weft_device_group_t *base, int32_t rank,
                                     const void *send, void *recv, size_t bytes) {
+  inproc_group_t *group = (inproc_group_t *)base;
   weft_status_t status = check_group(group, rank, "all_to_all");
   if (status)
     return status;
@@ -475,8 +477,9 @@ weft_status_t weft_group_all_to_all(weft_device_group_t *group, int32_t rank,
   return NULL;
 }
 
-weft_status_t weft_group_broadcast(weft_device_group_t *group, int32_t rank, int32_t root,
+static weft_status_t inproc_broadcast(weft_device_group_t *base, int32_t rank, int32_t root,
                                    void *buffer, size_t bytes) {
+  inproc_group_t *group = (inproc_group_t *)base;
   weft_status_t status = check_group(group, rank, "broadcast");
   if (status)
     return status;
@@ -500,7 +503,7 @@ weft_status_t weft_group_broadcast(weft_device_group_t *group, int32_t rank, int
  * Point to point
  *===------------------------------------------------------------------===*/
 
-static weft_status_t check_pair(const weft_device_group_t *g, int32_t rank, int32_t peer,
+static weft_status_t check_pair(const inproc_group_t *g, int32_t rank, int32_t peer,
                                 const char *what) {
   weft_status_t status = check_group(g, rank, what);
   if (status)
@@ -512,8 +515,9 @@ static weft_status_t check_pair(const weft_device_group_t *g, int32_t rank, int3
   return NULL;
 }
 
-weft_status_t weft_group_send(weft_device_group_t *group, int32_t rank, int32_t peer,
+static weft_status_t inproc_send(weft_device_group_t *base, int32_t rank, int32_t peer,
                               const void *buffer, size_t bytes) {
+  inproc_group_t *group = (inproc_group_t *)base;
   weft_status_t status = check_pair(group, rank, peer, "send");
   if (status)
     return status;
@@ -541,8 +545,9 @@ weft_status_t weft_group_send(weft_device_group_t *group, int32_t rank, int32_t 
   return NULL;
 }
 
-weft_status_t weft_group_recv(weft_device_group_t *group, int32_t rank, int32_t peer,
+static weft_status_t inproc_recv(weft_device_group_t *base, int32_t rank, int32_t peer,
                               void *buffer, size_t bytes) {
+  inproc_group_t *group = (inproc_group_t *)base;
   weft_status_t status = check_pair(group, rank, peer, "recv");
   if (status)
     return status;
@@ -566,3 +571,8 @@ weft_status_t weft_group_recv(weft_device_group_t *group, int32_t rank, int32_t 
                               (int)rank, bytes, (int)peer, sent);
   return NULL;
 }
+
+static const weft_group_vtable_t inproc_vtable = {
+    inproc_destroy,      inproc_all_reduce, inproc_reduce_scatter, inproc_all_gather,
+    inproc_all_to_all,   inproc_broadcast,  inproc_send,           inproc_recv,
+};

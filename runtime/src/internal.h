@@ -35,6 +35,40 @@ struct weft_device_t {
   int32_t num_threads;
 };
 
+/* The collectives every device-group backend provides (in process now,
+ * MPI in libweft_runtime_mpi). group.c checks the group and the rank before
+ * calling them; a backend checks the rest. */
+typedef struct weft_group_vtable_t {
+  void (*destroy)(weft_device_group_t *group);
+  weft_status_t (*all_reduce)(weft_device_group_t *group, int32_t rank,
+                              weft_dtype_t dtype, weft_reduce_op_t op,
+                              const void *send, void *recv, int64_t count);
+  weft_status_t (*reduce_scatter)(weft_device_group_t *group, int32_t rank,
+                                  weft_dtype_t dtype, weft_reduce_op_t op,
+                                  const void *send, void *recv, int64_t count);
+  weft_status_t (*all_gather)(weft_device_group_t *group, int32_t rank,
+                              const void *send, void *recv, size_t bytes);
+  weft_status_t (*all_to_all)(weft_device_group_t *group, int32_t rank,
+                              const void *send, void *recv, size_t bytes);
+  weft_status_t (*broadcast)(weft_device_group_t *group, int32_t rank,
+                             int32_t root, void *buffer, size_t bytes);
+  weft_status_t (*send)(weft_device_group_t *group, int32_t rank, int32_t peer,
+                        const void *buffer, size_t bytes);
+  weft_status_t (*recv)(weft_device_group_t *group, int32_t rank, int32_t peer,
+                        void *buffer, size_t bytes);
+} weft_group_vtable_t;
+
+/* The common head of every device group; backends embed it first. Ranks
+ * [first_local, first_local + num_local) live in this process, and
+ * devices[i] is rank first_local + i's device. */
+struct weft_device_group_t {
+  const weft_group_vtable_t *vtable;
+  int32_t size;
+  int32_t first_local;
+  int32_t num_local;
+  weft_device_t **devices;
+};
+
 /* Returns true when `x` is a non-zero power of two. */
 static inline bool weft_is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 

@@ -1,0 +1,47 @@
+/* Weft runtime: device groups across processes with MPI.
+ *
+ * Part of libweft_runtime_mpi, built when MPI (OpenMPI) is found; it links
+ * libweft_runtime and libmpi. Each MPI process holds one device, at the rank
+ * MPI gives it in MPI_COMM_WORLD; the group's collectives and point-to-point
+ * calls (weft/runtime.h) go through MPI on a communicator of the group's
+ * own. */
+#ifndef WEFT_RUNTIME_MPI_H
+#define WEFT_RUNTIME_MPI_H
+
+#include "weft/runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct weft_mpi_device_group_options_t {
+  /* Threads of this process's CPU device, the calling thread included; 0
+   * means the number of online CPUs. */
+  int32_t threads_per_device;
+  /* The number of devices the caller expects (a compiled artifact's device
+   * count); 0 accepts any world size. Another world size is
+   * WEFT_INVALID_ARGUMENT naming both. */
+  int32_t expected_size;
+} weft_mpi_device_group_options_t;
+
+/* Initializes MPI when nobody has (MPI_THREAD_SERIALIZED, finalized at
+ * exit) and creates the group: MPI_COMM_WORLD's size, one CPU device at this
+ * process's rank (weft_device_group_device answers NULL for the others).
+ * Collectives must be called by one thread of the process at a time.
+ * Before a collective moves data, the ranks compare its arguments with one
+ * small all-reduce, so a mismatch fails every rank with a message instead
+ * of hanging or corrupting memory. Float reductions are MPI's (its order of
+ * operations); counts above INT_MAX are WEFT_INVALID_ARGUMENT. */
+weft_status_t weft_mpi_device_group_create(
+    const weft_mpi_device_group_options_t *options,
+    const weft_allocator_t *allocator, weft_device_group_t **out_group);
+
+/* This process's rank in the group; -1 for NULL or a group of another
+ * backend. */
+int32_t weft_mpi_device_group_rank(const weft_device_group_t *group);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* WEFT_RUNTIME_MPI_H */
