@@ -387,6 +387,21 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
       allNodes.resize(base + groups.size());
   }
 
+  /// Makes `operand` read a copy of its value, computed by a dispatch of
+  /// its own just before the operand's owner; `why` is what
+  /// --explain-fusion says of that dispatch.
+  void copyOperand(OpBuilder &builder, OpOperand &operand, const Twine &why) {
+    Operation *owner = operand.getOwner();
+    builder.setInsertionPoint(owner);
+    auto copy = IdentityOp::create(builder, owner->getLoc(), operand.get());
+    operand.set(copy);
+    DispatchOp d = wrap(builder, {copy});
+    if (explainFusion) {
+      d->setAttr("weft.fusion_nodes", builder.getArrayAttr({builder.getStringAttr(why)}));
+      d->setAttr("weft.fusion_apart", builder.getArrayAttr({}));
+    }
+  }
+
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     OpBuilder builder(&getContext());
@@ -411,18 +426,10 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
       seen.insert(v);
       if (ownedByDispatch)
         continue;
-      builder.setInsertionPoint(ret);
-      auto copy = IdentityOp::create(builder, ret.getLoc(), v);
-      operand.set(copy);
-      DispatchOp d = wrap(builder, {copy});
-      if (explainFusion) {
-        d->setAttr("weft.fusion_nodes",
-                   builder.getArrayAttr({builder.getStringAttr(llvm::formatv(
-                       "identity: a copy into output {0}, which is a model input, a "
-                       "constant, an alias or another output's value",
-                       operand.getOperandNumber()))}));
-        d->setAttr("weft.fusion_apart", builder.getArrayAttr({}));
-      }
+      copyOperand(builder, operand,
+                  llvm::formatv("identity: a copy into output {0}, which is a model input, a "
+                                "constant, an alias or another output's value",
+                                operand.getOperandNumber()));
     }
     // A loop's host code copies each yielded carried value into its state
     // buffer after the body. A value that may share bytes with another
@@ -444,18 +451,10 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
           mayAlias = loop->isProperAncestor(root.getDefiningOp());
         if (!mayAlias)
           continue;
-        builder.setInsertionPoint(yield);
-        auto copy = IdentityOp::create(builder, yield.getLoc(), operand.get());
-        operand.set(copy);
-        DispatchOp d = wrap(builder, {copy});
-        if (explainFusion) {
-          d->setAttr("weft.fusion_nodes",
-                     builder.getArrayAttr({builder.getStringAttr(llvm::formatv(
-                         "identity: a copy of carried value {0} of a loop, which may share "
-                         "bytes with another carried value",
-                         i))}));
-          d->setAttr("weft.fusion_apart", builder.getArrayAttr({}));
-        }
+        copyOperand(builder, operand,
+                    llvm::formatv("identity: a copy of carried value {0} of a loop, which "
+                                  "may share bytes with another carried value",
+                                  i));
       }
     });
     if (explainFusion)

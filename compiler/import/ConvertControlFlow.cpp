@@ -346,11 +346,7 @@ LogicalResult convertLoop(ImportContext &ctx, const Node &node, int64_t) {
   for (Value v : carried)
     carriedTypes.push_back(v.getType());
   auto shell = LoopOp::create(b, loc, carriedTypes, m, c, carried);
-  Block *block = &shell.getBody().emplaceBlock();
-  block->addArgument(RankedTensorType::get({}, b.getI64Type()), loc);
-  block->addArgument(RankedTensorType::get({}, b.getI1Type()), loc);
-  for (Type t : carriedTypes)
-    block->addArgument(t, loc);
+  Block *block = addLoopBody(shell);
   FailureOr<SmallVector<Value>> outs = failure();
   {
     OpBuilder::InsertionGuard guard(b);
@@ -454,11 +450,7 @@ LogicalResult scanAtRunTime(ImportContext &ctx, const Node &node, const onnx::Gr
     stateTypes.push_back(v.getType());
   auto shell = LoopOp::create(b, loc, stateTypes, scalarI64(ctx, length), scalarBool(ctx, true),
                               states);
-  Block *block = &shell.getBody().emplaceBlock();
-  block->addArgument(RankedTensorType::get({}, b.getI64Type()), loc);
-  block->addArgument(RankedTensorType::get({}, b.getI1Type()), loc);
-  for (Type t : stateTypes)
-    block->addArgument(t, loc);
+  Block *block = addLoopBody(shell);
   auto discard = [&] {
     block->dropAllDefinedValueUses();
     shell.erase();
@@ -659,6 +651,16 @@ LogicalResult convertScan(ImportContext &ctx, const Node &node, int64_t) {
 }
 
 } // namespace
+
+Block *weft::addLoopBody(LoopOp loop) {
+  Builder b(loop.getContext());
+  Block *block = &loop.getBody().emplaceBlock();
+  block->addArgument(RankedTensorType::get({}, b.getI64Type()), loop.getLoc());
+  block->addArgument(RankedTensorType::get({}, b.getI1Type()), loop.getLoc());
+  for (Value v : loop.getInits())
+    block->addArgument(v.getType(), loop.getLoc());
+  return block;
+}
 
 void weft::registerControlFlowConverters(ConverterTable &t) {
   t["If"] = convertIf;

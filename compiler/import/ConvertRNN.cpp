@@ -503,11 +503,7 @@ LogicalResult convertRecurrent(ImportContext &ctx, const Node &node, Cell cell) 
         types.push_back(v.getType());
       types.push_back(RankedTensorType::get({seq, batch, hidden}, elt));
       auto loop = LoopOp::create(b, loc, types, i64Scalar(seq), yes, inits);
-      Block *body = &loop.getBody().emplaceBlock();
-      body->addArgument(RankedTensorType::get({}, b.getI64Type()), loc);
-      body->addArgument(RankedTensorType::get({}, b.getI1Type()), loc);
-      for (Value v : inits)
-        body->addArgument(v.getType(), loc);
+      Block *body = addLoopBody(loop);
       {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(body);
@@ -587,29 +583,24 @@ LogicalResult convertRecurrent(ImportContext &ctx, const Node &node, Cell cell) 
       return shaped[0];
     return ctx.createInferred<ConcatOp>(ValueRange(shaped), axis);
   };
-  if (ImportContext::hasOutput(node, 0) && !yRun.empty()) {
-    auto y = stack(yRun, {seq, 1, batch, hidden}, 1);
-    if (failed(y))
-      return failure();
-    if (layout == 1)
-      y = ctx.createInferred<TransposeOp>(*y, ArrayRef<int64_t>{2, 0, 1, 3});
-    if (failed(y))
-      return failure();
-    ctx.setOutput(node, 0, *y);
-  } else if (ImportContext::hasOutput(node, 0)) {
-    SmallVector<Value> steps;
-    for (int64_t t = 0; t < seq; ++t) {
-      SmallVector<Value> perDir;
-      for (int64_t d = 0; d < dirs; ++d)
-        perDir.push_back(ys[d][t]);
-      auto st = stack(perDir, {1, 1, batch, hidden}, 1);
-      if (failed(st))
-        return failure();
-      steps.push_back(*st);
+  if (ImportContext::hasOutput(node, 0)) {
+    FailureOr<Value> y = failure();
+    if (!yRun.empty()) {
+      y = stack(yRun, {seq, 1, batch, hidden}, 1);
+    } else {
+      SmallVector<Value> steps;
+      for (int64_t t = 0; t < seq; ++t) {
+        SmallVector<Value> perDir;
+        for (int64_t d = 0; d < dirs; ++d)
+          perDir.push_back(ys[d][t]);
+        auto st = stack(perDir, {1, 1, batch, hidden}, 1);
+        if (failed(st))
+          return failure();
+        steps.push_back(*st);
+      }
+      y = steps.size() == 1 ? FailureOr<Value>(steps[0])
+                            : ctx.createInferred<ConcatOp>(ValueRange(steps), (int64_t)0);
     }
-    FailureOr<Value> y = steps.size() == 1 ? FailureOr<Value>(steps[0])
-                                           : ctx.createInferred<ConcatOp>(ValueRange(steps),
-                                                                          (int64_t)0);
     if (failed(y))
       return failure();
     if (layout == 1)

@@ -299,6 +299,10 @@ convolve3D(ImportContext &ctx, mlir::Value x, mlir::Value w, mlir::Value bias,
            llvm::ArrayRef<int64_t> strides, llvm::ArrayRef<int64_t> dilations,
            llvm::ArrayRef<int64_t> pads, int64_t group);
 
+/// Gives a weft.loop its body block, whose arguments are the iteration (a
+/// tensor<i64>), the condition (a tensor<i1>) and one per initial value.
+mlir::Block *addLoopBody(weft::LoopOp loop);
+
 /// Binds `var` to the value of `expr`, a FailureOr<Value>, or returns
 /// failure from the enclosing function.
 #define WEFT_TRY(var, expr)                                                    \

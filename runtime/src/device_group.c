@@ -328,17 +328,6 @@ static weft_status_t join_invalid(inproc_group_t *g, int32_t rank, int kind,
   return why;
 }
 
-static weft_status_t check_group(const inproc_group_t *g, int32_t rank,
-                                 const char *what) {
-  if (!g)
-    return weft_status_create(WEFT_INVALID_ARGUMENT, "%s: group is NULL", what);
-  if (rank < 0 || rank >= g->size)
-    return weft_status_create(WEFT_INVALID_ARGUMENT,
-                              "%s: rank %d is outside the group's [0, %d)", what,
-                              (int)rank, (int)g->size);
-  return NULL;
-}
-
 static bool overlaps(const void *a, size_t an, const void *b, size_t bn) {
   uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
   return an && bn && x < y + bn && y < x + an;
@@ -362,9 +351,7 @@ static weft_status_t inproc_all_reduce(weft_device_group_t *base, int32_t rank,
                                     weft_dtype_t dtype, weft_reduce_op_t op,
                                     const void *send, void *recv, int64_t count) {
   inproc_group_t *group = (inproc_group_t *)base;
-  weft_status_t status = check_group(group, rank, "all_reduce");
-  if (status)
-    return status;
+  weft_status_t status;
   size_t bytes = count_bytes(dtype, count);
   if (!reducible(dtype))
     return join_invalid(group, rank, KIND_ALL_REDUCE,
@@ -403,9 +390,7 @@ static weft_status_t inproc_reduce_scatter(weft_device_group_t *base, int32_t ra
                                         weft_dtype_t dtype, weft_reduce_op_t op,
                                         const void *send, void *recv, int64_t count) {
   inproc_group_t *group = (inproc_group_t *)base;
-  weft_status_t status = check_group(group, rank, "reduce_scatter");
-  if (status)
-    return status;
+  weft_status_t status;
   size_t bytes = count_bytes(dtype, count);
   if (!reducible(dtype))
     return join_invalid(group, rank, KIND_REDUCE_SCATTER,
@@ -432,9 +417,7 @@ static weft_status_t inproc_reduce_scatter(weft_device_group_t *base, int32_t ra
 static weft_status_t inproc_all_gather(weft_device_group_t *base, int32_t rank,
                                     const void *send, void *recv, size_t bytes) {
   inproc_group_t *group = (inproc_group_t *)base;
-  weft_status_t status = check_group(group, rank, "all_gather");
-  if (status)
-    return status;
+  weft_status_t status;
   if (bytes > SIZE_MAX / (size_t)group->size || (bytes && (!send || !recv)))
     return join_invalid(group, rank, KIND_ALL_GATHER,
                         weft_status_create(WEFT_INVALID_ARGUMENT,
@@ -456,9 +439,7 @@ static weft_status_t inproc_all_gather(weft_device_group_t *base, int32_t rank,
 static weft_status_t inproc_all_to_all(weft_device_group_t *base, int32_t rank,
                                     const void *send, void *recv, size_t bytes) {
   inproc_group_t *group = (inproc_group_t *)base;
-  weft_status_t status = check_group(group, rank, "all_to_all");
-  if (status)
-    return status;
+  weft_status_t status;
   size_t total = bytes * (size_t)group->size;
   if (bytes > SIZE_MAX / (size_t)group->size || (bytes && (!send || !recv)) ||
       overlaps(send, total, recv, total))
@@ -480,9 +461,7 @@ static weft_status_t inproc_all_to_all(weft_device_group_t *base, int32_t rank,
 static weft_status_t inproc_broadcast(weft_device_group_t *base, int32_t rank, int32_t root,
                                    void *buffer, size_t bytes) {
   inproc_group_t *group = (inproc_group_t *)base;
-  weft_status_t status = check_group(group, rank, "broadcast");
-  if (status)
-    return status;
+  weft_status_t status;
   if (root < 0 || root >= group->size || (bytes && !buffer))
     return join_invalid(group, rank, KIND_BROADCAST,
                         weft_status_create(WEFT_INVALID_ARGUMENT,
@@ -503,24 +482,9 @@ static weft_status_t inproc_broadcast(weft_device_group_t *base, int32_t rank, i
  * Point to point
  *===------------------------------------------------------------------===*/
 
-static weft_status_t check_pair(const inproc_group_t *g, int32_t rank, int32_t peer,
-                                const char *what) {
-  weft_status_t status = check_group(g, rank, what);
-  if (status)
-    return status;
-  if (peer < 0 || peer >= g->size || peer == rank)
-    return weft_status_create(WEFT_INVALID_ARGUMENT,
-                              "%s: peer %d is not another rank of the group's [0, %d)",
-                              what, (int)peer, (int)g->size);
-  return NULL;
-}
-
 static weft_status_t inproc_send(weft_device_group_t *base, int32_t rank, int32_t peer,
                               const void *buffer, size_t bytes) {
   inproc_group_t *group = (inproc_group_t *)base;
-  weft_status_t status = check_pair(group, rank, peer, "send");
-  if (status)
-    return status;
   if (bytes && !buffer)
     return weft_status_create(WEFT_INVALID_ARGUMENT, "send: NULL buffer");
   mailbox_t *box = &group->boxes[(size_t)rank * (size_t)group->size + (size_t)peer];
@@ -548,9 +512,6 @@ static weft_status_t inproc_send(weft_device_group_t *base, int32_t rank, int32_
 static weft_status_t inproc_recv(weft_device_group_t *base, int32_t rank, int32_t peer,
                               void *buffer, size_t bytes) {
   inproc_group_t *group = (inproc_group_t *)base;
-  weft_status_t status = check_pair(group, rank, peer, "recv");
-  if (status)
-    return status;
   if (bytes && !buffer)
     return weft_status_create(WEFT_INVALID_ARGUMENT, "recv: NULL buffer");
   mailbox_t *box = &group->boxes[(size_t)peer * (size_t)group->size + (size_t)rank];

@@ -1,5 +1,6 @@
 /* Device groups: the backend-independent entry points. Each checks the
- * group and that `rank` lives in this process, then calls the backend. */
+ * group, that `rank` lives in this process and (point to point) that `peer`
+ * is another rank, then calls the backend. */
 #include "internal.h"
 
 void weft_device_group_destroy(weft_device_group_t *group) {
@@ -66,14 +67,25 @@ weft_status_t weft_group_broadcast(weft_device_group_t *group, int32_t rank, int
   return status ? status : group->vtable->broadcast(group, rank, root, buffer, bytes);
 }
 
+/* check_local, and `peer` another rank of the group. */
+static weft_status_t check_pair(const weft_device_group_t *group, int32_t rank, int32_t peer,
+                                const char *what) {
+  weft_status_t status = check_local(group, rank, what);
+  if (!status && (peer < 0 || peer >= group->size || peer == rank))
+    status = weft_status_create(WEFT_INVALID_ARGUMENT,
+                                "%s: peer %d is not another rank of the group's [0, %d)", what,
+                                (int)peer, (int)group->size);
+  return status;
+}
+
 weft_status_t weft_group_send(weft_device_group_t *group, int32_t rank, int32_t peer,
                               const void *buffer, size_t bytes) {
-  weft_status_t status = check_local(group, rank, "send");
+  weft_status_t status = check_pair(group, rank, peer, "send");
   return status ? status : group->vtable->send(group, rank, peer, buffer, bytes);
 }
 
 weft_status_t weft_group_recv(weft_device_group_t *group, int32_t rank, int32_t peer,
                               void *buffer, size_t bytes) {
-  weft_status_t status = check_local(group, rank, "recv");
+  weft_status_t status = check_pair(group, rank, peer, "recv");
   return status ? status : group->vtable->recv(group, rank, peer, buffer, bytes);
 }

@@ -36,8 +36,8 @@ struct weft_device_t {
 };
 
 /* The collectives every device-group backend provides (in process now,
- * MPI in libweft_runtime_mpi). group.c checks the group and the rank before
- * calling them; a backend checks the rest. */
+ * MPI in libweft_runtime_mpi). group.c checks the group, the rank and a
+ * point-to-point peer before calling them; a backend checks the rest. */
 typedef struct weft_group_vtable_t {
   void (*destroy)(weft_device_group_t *group);
   weft_status_t (*all_reduce)(weft_device_group_t *group, int32_t rank,
