@@ -238,6 +238,14 @@ def make_values(d, shape, domain, rng, dataset, bound=None):
 # ---------------------------------------------------------------------------
 
 
+def i64(*v):
+    return np.array(v, dtype=np.int64)
+
+
+def scalar(value, dtype_name):
+    return np.array(value, dtype=dt(dtype_name).np)
+
+
 class In:
     """A graph input fed at run time."""
 
