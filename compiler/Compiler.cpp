@@ -395,12 +395,25 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
                          ": it must be a power of two from 16 to 4096");
   cpuOptions.alignment = o.alignment;
 
+  if (o.explainParallel && o.devices > 1 && o.parallel == "auto")
+    llvm::errs() << "parallel: auto: chose data, the only plan for several devices this "
+                    "compiler builds (tensor and pipeline plans are not built yet)\n";
+  if (o.explainParallel && o.devices == 1)
+    llvm::errs() << "parallel: one device, nothing to split\n";
   if (failed(runStage(module, o, "1-graph", [&](PassManager &pm) {
         pm.addPass(createCanonicalizerPass());
         // A run-time loop's body keeps only what depends on its iteration.
         pm.addPass(createLoopInvariantCodeMotionPass());
         pm.addNestedPass<func::FuncOp>(createDecompose());
         pm.addPass(createCanonicalizerPass());
+        if (o.devices > 1) {
+          // Each device's program: the rest of the flow sees its parts.
+          PartitionOptions partition;
+          partition.devices = o.devices;
+          partition.plan = "data";
+          partition.explain = o.explainParallel;
+          pm.addNestedPass<func::FuncOp>(createPartition(partition));
+        }
         // Filters blocked by the CPU kernels' register tile width (two vectors).
         ConvertLayoutOptions layout;
         layout.filterBlock = 2 * cpuOptions.vectorWidth;

@@ -44,6 +44,11 @@ struct CompileOptions {
   /// Print every dispatch with the ONNX nodes it holds and why each
   /// neighbouring dispatch stays apart (stderr), then the memory report.
   bool explainFusion = false;
+  /// Devices the model is split across (weftc --devices=cpu:N) and how:
+  /// "none" (one device), "data" or "auto" (chooses among the plans built).
+  int64_t devices = 1;
+  std::string parallel = "none";
+  bool explainParallel = false; ///< print the plan (stderr)
 };
 
 /// Sizes the CPU kernels for `tm`'s CPU: vector width and registers from

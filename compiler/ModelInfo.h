@@ -24,6 +24,8 @@ struct TensorDesc {
   /// Inputs compiled for one value (weftc --input-value): its dense
   /// little-endian bytes, as the runtime compares them.
   std::optional<std::vector<uint8_t>> value;
+  /// Multi-device models: the axis cut into one part per device, or -1.
+  int64_t splitAxis = -1;
 };
 
 struct ModelDesc {
@@ -34,6 +36,9 @@ struct ModelDesc {
   uint64_t arenaTensors = 0;    ///< bytes of planned intermediate tensors
   uint64_t arenaLowerBound = 0; ///< most tensor bytes live at once
   uint64_t arenaScratch = 0;    ///< bytes of workgroup scratch after them
+  int64_t numDevices = 1;       ///< weftc --devices
+  std::string parallelPlan = "none";
+  uint64_t weightBytes = 0;     ///< embedded weights (each device reads all)
 };
 
 /// Reads the description that weft-cpu-build-host left on the module.

@@ -25,6 +25,60 @@ def Decompose : Pass<"weft-decompose", "mlir::func::FuncOp"> {
   let dependentDialects = ["::weft::WeftDialect"];
 }
 
+def Partition : Pass<"weft-partition", "mlir::func::FuncOp"> {
+  let summary = "Split the entry function across devices (one program per device, SPMD)";
+  let description = [{
+    Rewrites the entry function into the program each of `devices` devices
+    runs on its own part of the tensors. With `plan=data` the batch (axis 0
+    of the first input that has one and is not pinned by --input-value) is
+    cut into `devices` equal parts: every input whose axis 0 is the batch
+    is split on it, the others are whole on every device, and the split
+    follows each op's operands to its results by the op's rule (an
+    elementwise op keeps it, a matmul keeps the split of its left operand's
+    rows, a reshape keeps it when the dimensions before and at the axis are
+    unchanged, a transpose moves it, ...). Weights stay whole: in one
+    process the devices read the same copy. Every split dimension shrinks
+    by `devices` in the rewritten types.
+
+    An op whose rule cannot keep a split (a reduction or a softmax over
+    the batch, a matmul that contracts it, an op without a rule) is an
+    error located at the op, which says why; so is a batch that the devices
+    do not divide. The function records the plan for the host program and
+    the header: `weft.num_devices`, `weft.parallel_plan`, each input's and
+    output's split axis (`weft.input_splits`, `weft.output_splits`, -1 for
+    whole) and the whole tensors' types (`weft.abi_input_types`,
+    `weft.abi_output_types`). With `explain`, prints each tensor's split
+    and each device's share of the work to stderr.
+
+    Before (`devices=2 plan=data`):
+    ```mlir
+    func.func @m(%x: tensor<8x16xf32>) -> tensor<8x4xf32> {
+      %w = weft.constant dense<...> : tensor<16x4xf32>
+      %y = weft.matmul %x, %w : (tensor<8x16xf32>, tensor<16x4xf32>) -> tensor<8x4xf32>
+      return %y : tensor<8x4xf32>
+    }
+    ```
+    After:
+    ```mlir
+    func.func @m(%x: tensor<4x16xf32>) -> tensor<4x4xf32>
+        attributes {weft.input_splits = array<i64: 0>, weft.num_devices = 2 : i64, ...} {
+      %w = weft.constant dense<...> : tensor<16x4xf32>
+      %y = weft.matmul %x, %w : (tensor<4x16xf32>, tensor<16x4xf32>) -> tensor<4x4xf32>
+      return %y : tensor<4x4xf32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"devices", "devices", "int64_t", /*default=*/"1",
+           "Number of devices">,
+    Option<"plan", "plan", "std::string", /*default=*/"\"data\"",
+           "How the devices share the work: data">,
+    Option<"explain", "explain", "bool", /*default=*/"false",
+           "Print the plan to stderr">,
+  ];
+  let dependentDialects = ["::weft::WeftDialect"];
+}
+
 def ConvertLayout : Pass<"weft-convert-layout", "mlir::func::FuncOp"> {
   let summary = "Channels-last convolutions, with the layout changes cancelled";
   let description = [{

@@ -116,10 +116,17 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
         wrappers[fn.getName()] = buildWrapper(b, fn);
       }
 
-    // The host function.
+    // The host function: (device, arena, inputs, outputs), or for a model
+    // split across devices (group, rank, device, arena, inputs, outputs).
     b.setInsertionPoint(entryFn);
-    auto hostTy = b.getFunctionType({ptr, ptr, ptr, ptr}, {ptr});
-    auto host = func::FuncOp::create(b, loc, (modelName + "_entry"), hostTy);
+    auto devicesAttr = entryFn->getAttrOfType<IntegerAttr>("weft.num_devices");
+    bool spmd = devicesAttr && devicesAttr.getInt() > 1;
+    SmallVector<Type> hostArgs = {ptr, ptr, ptr, ptr};
+    if (spmd)
+      hostArgs.insert(hostArgs.begin(), {ptr, b.getI32Type()});
+    auto hostTy = b.getFunctionType(hostArgs, {ptr});
+    auto host = func::FuncOp::create(b, loc, modelName + (spmd ? "_spmd_entry" : "_entry"),
+                                     hostTy);
     Block *entry = host.addEntryBlock();
     Block *exit = new Block();
     exit->addArgument(ptr, loc);
@@ -129,8 +136,9 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
       func::ReturnOp::create(eb, loc, exit->getArgument(0));
     }
     OpBuilder hb = OpBuilder::atBlockBegin(entry);
-    Value device = entry->getArgument(0), arena = entry->getArgument(1),
-          inputs = entry->getArgument(2), outputs = entry->getArgument(3);
+    unsigned first = spmd ? 2 : 0;
+    Value device = entry->getArgument(first), arena = entry->getArgument(first + 1),
+          inputs = entry->getArgument(first + 2), outputs = entry->getArgument(first + 3);
     auto loadSlot = [&](Value array, int64_t i) -> Value {
       Value slot =
           LLVM::GEPOp::create(hb, loc, ptr, ptr, array, ArrayRef<LLVM::GEPArg>{(int32_t)i});
@@ -158,7 +166,7 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     DenseMap<Value, Value> address;
     for (BlockArgument arg : body.getArguments())
       address[arg] = loadSlot(inputs, arg.getArgNumber());
-    int64_t globalIndex = 0, trapIndex = 0;
+    int64_t globalIndex = 0, trapIndex = 0, weightBytes = 0;
     auto getStatusCreate = [&] {
       auto statusCreate = module.lookupSymbol<LLVM::LLVMFuncOp>("weft_status_create");
       if (!statusCreate) {
@@ -325,6 +333,7 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
           OpBuilder gb(ctx);
           gb.setInsertionPoint(host);
           std::string name = "__weft_weight_" + std::to_string(globalIndex++);
+          weightBytes += tensorBytes(type);
           auto global = LLVM::GlobalOp::create(
               gb, cst.getLoc(),
               LLVM::LLVMArrayType::get(type.getElementType(), type.getNumElements()),
@@ -464,7 +473,9 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     cf::BranchOp::create(hb, loc, exit, ValueRange{null});
 
     // Keep what later stages need to describe the model.
-    for (StringRef attr : {"weft.input_names", "weft.output_names", "weft.input_values"})
+    for (StringRef attr : {"weft.input_names", "weft.output_names", "weft.input_values",
+                           "weft.num_devices", "weft.parallel_plan", "weft.input_splits",
+                           "weft.output_splits"})
       if (Attribute a = entryFn->getAttr(attr))
         module->setAttr(attr, a);
     // The ABI types keep the signedness that weft-lower-to-linalg dropped.
@@ -485,6 +496,7 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     if (auto bound = entryFn->getAttrOfType<IntegerAttr>(kArenaLowerBoundAttr))
       module->setAttr(kArenaLowerBoundAttr, bound);
     module->setAttr("weft.model_name", b.getStringAttr(modelName));
+    module->setAttr("weft.weight_bytes", b.getI64IntegerAttr(weightBytes));
     entryFn.erase();
   }
 };

@@ -78,4 +78,31 @@ weft_allocator_or_default(const weft_allocator_t *allocator) {
   return allocator ? allocator : weft_allocator_default();
 }
 
+/* Models (model.c), shared with the multi-device models of group_model.c.
+ * A run gathers data pointers into stack arrays, which is why a model may
+ * have at most WEFT_MAX_MODEL_IO inputs and outputs. */
+#define WEFT_MAX_MODEL_IO 64
+#define WEFT_DEFAULT_ARENA_ALIGNMENT 64
+
+/* The devices a model runs on (a description's 0 means 1). */
+static inline int32_t weft_model_num_devices(const weft_model_info_t *info) {
+  return info->num_devices > 1 ? info->num_devices : 1;
+}
+/* The model's name, or "<unnamed>". */
+const char *weft_model_name(const weft_model_info_t *info);
+/* Checks a model description once, at creation; `who` starts messages. */
+weft_status_t weft_check_model_info(const weft_model_info_t *info, const char *who);
+/* The arena alignment the model asks for (64 when it says 0). */
+uint64_t weft_model_arena_alignment(const weft_model_info_t *info);
+/* Bytes of a tensor described by a checked `info`. */
+size_t weft_info_byte_size(const weft_tensor_info_t *info);
+/* Checks a run's views against the (whole-tensor) description, that no
+ * output overlaps an input, another output or one of the arenas, and
+ * gathers the data pointers. */
+weft_status_t weft_check_run_views(const weft_model_info_t *info,
+                                   const weft_tensor_view_t *inputs, size_t num_inputs,
+                                   const weft_tensor_view_t *outputs, size_t num_outputs,
+                                   weft_arena_t *const *arenas, int32_t num_arenas,
+                                   void **input_data, void **output_data);
+
 #endif /* WEFT_RUNTIME_INTERNAL_H */

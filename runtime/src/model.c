@@ -12,8 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define WEFT_MAX_MODEL_IO 64
-#define WEFT_DEFAULT_ARENA_ALIGNMENT 64
 
 struct weft_model_t {
   const weft_model_info_t *info;
@@ -24,7 +22,7 @@ struct weft_model_t {
   atomic_bool running;
 };
 
-static const char *model_name(const weft_model_info_t *info) {
+const char *weft_model_name(const weft_model_info_t *info) {
   return info->name && info->name[0] ? info->name : "<unnamed>";
 }
 
@@ -62,20 +60,20 @@ static bool info_is_empty(const weft_tensor_info_t *info) {
   return false;
 }
 
-static weft_status_t check_tensor_infos(const weft_model_info_t *model,
+static weft_status_t check_tensor_infos(const char *who, const weft_model_info_t *model,
                                         const char *kind, int32_t count,
                                         const weft_tensor_info_t *infos) {
   if (count < 0 || count > WEFT_MAX_MODEL_IO)
     return weft_status_create(WEFT_INVALID_ARGUMENT,
-                              "weft_model_create: model '%s' has %d %ss; the "
+                              "%s: model '%s' has %d %ss; the "
                               "runtime supports 0 to %d",
-                              model_name(model), (int)count, kind,
+                              who, weft_model_name(model), (int)count, kind,
                               WEFT_MAX_MODEL_IO);
   if (count > 0 && !infos)
     return weft_status_create(WEFT_INVALID_ARGUMENT,
-                              "weft_model_create: model '%s' has %d %ss but "
+                              "%s: model '%s' has %d %ss but "
                               "no %s descriptions",
-                              model_name(model), (int)count, kind, kind);
+                              who, weft_model_name(model), (int)count, kind, kind);
   for (int32_t i = 0; i < count; ++i) {
     const weft_tensor_info_t *info = &infos[i];
     char index_buf[16];
@@ -83,32 +81,97 @@ static weft_status_t check_tensor_infos(const weft_model_info_t *model,
     if (info->rank < 0 || info->rank > WEFT_MAX_RANK)
       return weft_status_create(
           WEFT_INVALID_ARGUMENT,
-          "weft_model_create: " TENSOR_LABEL_FMT " has rank %d; the runtime "
+          "%s: " TENSOR_LABEL_FMT " has rank %d; the runtime "
           "supports 0 to %d",
-          TENSOR_LABEL_ARGS(kind, info, index_buf), (int)info->rank,
+          who, TENSOR_LABEL_ARGS(kind, info, index_buf), (int)info->rank,
           WEFT_MAX_RANK);
     if (info->rank > 0 && !info->shape)
       return weft_status_create(WEFT_INVALID_ARGUMENT,
-                                "weft_model_create: " TENSOR_LABEL_FMT
+                                "%s: " TENSOR_LABEL_FMT
                                 " has rank %d but no shape",
-                                TENSOR_LABEL_ARGS(kind, info, index_buf),
+                                who, TENSOR_LABEL_ARGS(kind, info, index_buf),
                                 (int)info->rank);
     for (int32_t d = 0; d < info->rank; ++d)
       if (info->shape[d] < 0)
         return weft_status_create(WEFT_INVALID_ARGUMENT,
-                                  "weft_model_create: " TENSOR_LABEL_FMT
+                                  "%s: " TENSOR_LABEL_FMT
                                   " has negative dimension %" PRId64
                                   " at index %d",
-                                  TENSOR_LABEL_ARGS(kind, info, index_buf),
+                                  who, TENSOR_LABEL_ARGS(kind, info, index_buf),
                                   info->shape[d], (int)d);
     if (weft_dtype_size(info->dtype) == 0)
       return weft_status_create(WEFT_INVALID_ARGUMENT,
-                                "weft_model_create: " TENSOR_LABEL_FMT
+                                "%s: " TENSOR_LABEL_FMT
                                 " has unknown dtype %d",
-                                TENSOR_LABEL_ARGS(kind, info, index_buf),
+                                who, TENSOR_LABEL_ARGS(kind, info, index_buf),
                                 (int)info->dtype);
   }
   return NULL;
+}
+
+weft_status_t weft_check_model_info(const weft_model_info_t *info, const char *who) {
+  if (!info)
+    return weft_status_create(WEFT_INVALID_ARGUMENT, "%s: model info is NULL", who);
+  if (info->abi_version != WEFT_MODEL_ABI_VERSION)
+    return weft_status_create(
+        WEFT_INVALID_ARGUMENT,
+        "%s: model '%s' was compiled for runtime ABI version "
+        "%u but this runtime implements version %u",
+        who, weft_model_name(info), (unsigned)info->abi_version,
+        (unsigned)WEFT_MODEL_ABI_VERSION);
+  if (info->num_devices < 0)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "%s: model '%s' claims %d devices", who,
+                              weft_model_name(info), (int)info->num_devices);
+  if (weft_model_num_devices(info) == 1 ? !info->entry : !info->spmd_entry)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "%s: model '%s' has no entry function", who,
+                              weft_model_name(info));
+  weft_status_t status =
+      check_tensor_infos(who, info, "input", info->num_inputs, info->inputs);
+  if (status)
+    return status;
+  status = check_tensor_infos(who, info, "output", info->num_outputs, info->outputs);
+  if (status)
+    return status;
+  for (int kind = 0; kind < 2 && weft_model_num_devices(info) > 1; ++kind) {
+    int32_t count = kind ? info->num_outputs : info->num_inputs;
+    const weft_tensor_info_t *infos = kind ? info->outputs : info->inputs;
+    for (int32_t i = 0; i < count; ++i) {
+      const weft_tensor_info_t *t = &infos[i];
+      char index_buf[16];
+      snprintf(index_buf, sizeof(index_buf), "%d", (int)i);
+      int32_t axis = t->split_axis;
+      if (axis == -1)
+        continue;
+      if (axis < 0 || axis >= t->rank ||
+          t->shape[axis] % info->num_devices != 0)
+        return weft_status_create(
+            WEFT_INVALID_ARGUMENT,
+            "%s: " TENSOR_LABEL_FMT " of model '%s' is split on axis %d, "
+            "which cannot be cut into %d equal parts",
+            who, TENSOR_LABEL_ARGS(kind ? "output" : "input", t, index_buf),
+            weft_model_name(info), (int)axis, (int)info->num_devices);
+    }
+  }
+  uint64_t alignment = weft_model_arena_alignment(info);
+  if (alignment > SIZE_MAX || !weft_is_pow2((size_t)alignment))
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "%s: model '%s' asks for arena "
+                              "alignment %" PRIu64
+                              ", which is not a power of two",
+                              who, weft_model_name(info), alignment);
+  if (info->arena_size > SIZE_MAX)
+    return weft_status_create(WEFT_OUT_OF_MEMORY,
+                              "%s: model '%s' needs an arena of "
+                              "%" PRIu64 " bytes, more than this machine can "
+                              "address",
+                              who, weft_model_name(info), info->arena_size);
+  return NULL;
+}
+
+uint64_t weft_model_arena_alignment(const weft_model_info_t *info) {
+  return info->arena_alignment ? info->arena_alignment : WEFT_DEFAULT_ARENA_ALIGNMENT;
 }
 
 weft_status_t weft_model_create(const weft_model_info_t *info,
@@ -119,46 +182,18 @@ weft_status_t weft_model_create(const weft_model_info_t *info,
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "weft_model_create: out_model is NULL");
   *out_model = NULL;
-  if (!info)
+  weft_status_t status = weft_check_model_info(info, "weft_model_create");
+  if (status)
+    return status;
+  if (weft_model_num_devices(info) != 1)
     return weft_status_create(WEFT_INVALID_ARGUMENT,
-                              "weft_model_create: model info is NULL");
-  if (info->abi_version != WEFT_MODEL_ABI_VERSION)
-    return weft_status_create(
-        WEFT_INVALID_ARGUMENT,
-        "weft_model_create: model '%s' was compiled for runtime ABI version "
-        "%u but this runtime implements version %u",
-        model_name(info), (unsigned)info->abi_version,
-        (unsigned)WEFT_MODEL_ABI_VERSION);
-  if (!info->entry)
-    return weft_status_create(WEFT_INVALID_ARGUMENT,
-                              "weft_model_create: model '%s' has no entry "
-                              "function",
-                              model_name(info));
+                              "weft_model_create: model '%s' was compiled for %d "
+                              "devices; create it on a device group with "
+                              "weft_group_model_create",
+                              weft_model_name(info), (int)info->num_devices);
   if (!device)
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "weft_model_create: device is NULL");
-  weft_status_t status =
-      check_tensor_infos(info, "input", info->num_inputs, info->inputs);
-  if (status)
-    return status;
-  status = check_tensor_infos(info, "output", info->num_outputs, info->outputs);
-  if (status)
-    return status;
-
-  uint64_t alignment = info->arena_alignment ? info->arena_alignment
-                                             : WEFT_DEFAULT_ARENA_ALIGNMENT;
-  if (alignment > SIZE_MAX || !weft_is_pow2((size_t)alignment))
-    return weft_status_create(WEFT_INVALID_ARGUMENT,
-                              "weft_model_create: model '%s' asks for arena "
-                              "alignment %" PRIu64
-                              ", which is not a power of two",
-                              model_name(info), alignment);
-  if (info->arena_size > SIZE_MAX)
-    return weft_status_create(WEFT_OUT_OF_MEMORY,
-                              "weft_model_create: model '%s' needs an arena of "
-                              "%" PRIu64 " bytes, more than this machine can "
-                              "address",
-                              model_name(info), info->arena_size);
 
   allocator = weft_allocator_or_default(allocator);
   if (!allocator->alloc || !allocator->free)
@@ -176,7 +211,7 @@ weft_status_t weft_model_create(const weft_model_info_t *info,
   model->arena = NULL;
   atomic_init(&model->running, false);
   status = weft_arena_create(allocator, (size_t)info->arena_size,
-                             (size_t)alignment, &model->arena);
+                             (size_t)weft_model_arena_alignment(info), &model->arena);
   if (status) {
     allocator->free(allocator->user_data, model);
     return status;
@@ -197,7 +232,6 @@ const weft_model_info_t *weft_model_get_info(const weft_model_t *model) {
   return model ? model->info : NULL;
 }
 
-static size_t info_byte_size(const weft_tensor_info_t *info);
 
 static weft_status_t check_view(const char *kind, int32_t index,
                                 const weft_tensor_info_t *info,
@@ -246,7 +280,7 @@ static weft_status_t check_view(const char *kind, int32_t index,
                                 ": expected shape %s but got %s",
                                 TENSOR_LABEL_ARGS(kind, info, index_buf),
                                 expected_shape, actual_shape);
-  size_t bytes = info_byte_size(info);
+  size_t bytes = weft_info_byte_size(info);
   if (info->value && bytes > 0 && memcmp(view->data, info->value, bytes) != 0)
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               TENSOR_LABEL_FMT
@@ -265,13 +299,13 @@ static weft_status_t check_views(const weft_model_info_t *info,
   if (count != (size_t)expected_count)
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "model '%s': expected %d %ss but got %zu",
-                              model_name(info), (int)expected_count, kind,
+                              weft_model_name(info), (int)expected_count, kind,
                               count);
   if (count > 0 && !views)
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "model '%s': the %s array is NULL but %d %ss "
                               "are expected",
-                              model_name(info), kind, (int)expected_count,
+                              weft_model_name(info), kind, (int)expected_count,
                               kind);
   for (int32_t i = 0; i < expected_count; ++i) {
     weft_status_t status = check_view(kind, i, &infos[i], &views[i]);
@@ -284,7 +318,7 @@ static weft_status_t check_views(const weft_model_info_t *info,
 
 /* Byte size of a tensor described by `info` (the create-time checks bound
  * it, so the product does not overflow). */
-static size_t info_byte_size(const weft_tensor_info_t *info) {
+size_t weft_info_byte_size(const weft_tensor_info_t *info) {
   size_t bytes = weft_dtype_size(info->dtype);
   for (int32_t d = 0; d < info->rank; ++d)
     bytes *= (size_t)info->shape[d];
@@ -302,28 +336,30 @@ static bool ranges_overlap(const void *a, size_t a_size, const void *b,
 /* Compiled code reads inputs while it writes outputs and arena tensors,
  * tile by tile and from several threads, so no output may share a byte with
  * an input, another output or the model's own arena. */
-static weft_status_t check_no_aliasing(const weft_model_t *model,
+static weft_status_t check_no_aliasing(const weft_model_info_t *info,
                                        void *const *input_data,
-                                       void *const *output_data) {
-  const weft_model_info_t *info = model->info;
-  const void *arena = weft_arena_data(model->arena);
-  size_t arena_size = weft_arena_size(model->arena);
+                                       void *const *output_data,
+                                       weft_arena_t *const *arenas,
+                                       int32_t num_arenas) {
   for (int32_t o = 0; o < info->num_outputs; ++o) {
     const weft_tensor_info_t *out = &info->outputs[o];
-    size_t out_size = info_byte_size(out);
+    size_t out_size = weft_info_byte_size(out);
     /* Find the first conflict; names are formatted only for the error. */
     const char *kind = NULL;
     const weft_tensor_info_t *other = NULL;
     int32_t other_index = 0;
     for (int32_t i = 0; i < info->num_inputs && !kind; ++i)
       if (ranges_overlap(output_data[o], out_size, input_data[i],
-                         info_byte_size(&info->inputs[i])))
+                         weft_info_byte_size(&info->inputs[i])))
         kind = "input", other = &info->inputs[i], other_index = i;
     for (int32_t j = 0; j < o && !kind; ++j)
       if (ranges_overlap(output_data[o], out_size, output_data[j],
-                         info_byte_size(&info->outputs[j])))
+                         weft_info_byte_size(&info->outputs[j])))
         kind = "output", other = &info->outputs[j], other_index = j;
-    bool in_arena = !kind && ranges_overlap(output_data[o], out_size, arena, arena_size);
+    bool in_arena = false;
+    for (int32_t a = 0; a < num_arenas && !kind && !in_arena; ++a)
+      in_arena = ranges_overlap(output_data[o], out_size, weft_arena_data(arenas[a]),
+                                weft_arena_size(arenas[a]));
     if (!kind && !in_arena)
       continue;
     char out_buf[16], other_buf[16];
@@ -346,6 +382,23 @@ static weft_status_t check_no_aliasing(const weft_model_t *model,
   return NULL;
 }
 
+weft_status_t weft_check_run_views(const weft_model_info_t *info,
+                                   const weft_tensor_view_t *inputs, size_t num_inputs,
+                                   const weft_tensor_view_t *outputs, size_t num_outputs,
+                                   weft_arena_t *const *arenas, int32_t num_arenas,
+                                   void **input_data, void **output_data) {
+  weft_status_t status = check_views(info, "input", info->num_inputs,
+                                     info->inputs, inputs, num_inputs,
+                                     input_data);
+  if (status)
+    return status;
+  status = check_views(info, "output", info->num_outputs, info->outputs,
+                       outputs, num_outputs, output_data);
+  if (status)
+    return status;
+  return check_no_aliasing(info, input_data, output_data, arenas, num_arenas);
+}
+
 weft_status_t weft_model_run(weft_model_t *model,
                              const weft_tensor_view_t *inputs,
                              size_t num_inputs,
@@ -357,16 +410,9 @@ weft_status_t weft_model_run(weft_model_t *model,
   const weft_model_info_t *info = model->info;
   void *input_data[WEFT_MAX_MODEL_IO];
   void *output_data[WEFT_MAX_MODEL_IO];
-  weft_status_t status = check_views(info, "input", info->num_inputs,
-                                     info->inputs, inputs, num_inputs,
-                                     input_data);
-  if (status)
-    return status;
-  status = check_views(info, "output", info->num_outputs, info->outputs,
-                       outputs, num_outputs, output_data);
-  if (status)
-    return status;
-  status = check_no_aliasing(model, input_data, output_data);
+  weft_status_t status =
+      weft_check_run_views(info, inputs, num_inputs, outputs, num_outputs, &model->arena, 1,
+                           input_data, output_data);
   if (status)
     return status;
 
@@ -374,7 +420,7 @@ weft_status_t weft_model_run(weft_model_t *model,
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "model '%s': already running on another thread; "
                               "create one model instance per thread",
-                              model_name(info));
+                              weft_model_name(info));
   status = info->entry(model->device, weft_arena_data(model->arena),
                        input_data, output_data);
   atomic_store_explicit(&model->running, false, memory_order_release);

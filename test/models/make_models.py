@@ -26,6 +26,16 @@ Models:
                 ConvTranspose 2x2 stride 2 and Resize x2 (linear), concatenated
                 -> Conv 1x1 + Relu -> Conv 1x1 -> Sigmoid (a detector's head)
 
+    mlp_batch   x: f32[8,784] -> Gemm 1024 + Relu -> Gemm 1024 + Relu -> Gemm 10
+                -> Softmax: a batch of 8 for data-parallel runs
+    encoder     x: f32[4,32,512] -> a transformer encoder block (pre-norm):
+                LayerNorm -> 8-head self-attention (Q, K, V and output
+                projections 512x512) + residual -> LayerNorm -> MLP 2048
+                with erf GELU + residual
+    resnet18    x: f32[2,3,224,224] -> ResNet-18 (7x7 stem, max pool, four
+                stages of two basic blocks with batch norm, global average
+                pool, Gemm 1000), random weights with He scaling
+
 Everything is a pure function of --seed, so two runs give identical files.
 Only onnx, onnxruntime and numpy are needed.
 """
@@ -44,7 +54,8 @@ OPSET = 17
 # it knows; IR 8 is the version that goes with opset 17.
 IR_VERSION = 8
 
-MODEL_NAMES = ("mlp", "cnn", "gemm_large", "dwconv", "rnn_if", "det_head", "lstm_long")
+MODEL_NAMES = ("mlp", "cnn", "gemm_large", "dwconv", "rnn_if", "det_head", "lstm_long",
+               "mlp_batch", "encoder", "resnet18")
 
 
 def _weight(rng, shape, fan_in):
@@ -243,6 +254,128 @@ def make_det_head(rng):
     return _finish(graph, "a detector head: ConvTranspose and Resize upsampling, concatenated")
 
 
+def make_mlp_batch(rng):
+    sizes = [784, 1024, 1024, 10]
+    inits, nodes = [], []
+    cur = "x"
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        w, b = f"fc{i}.weight", f"fc{i}.bias"
+        inits.append(numpy_helper.from_array(_weight(rng, (fan_out, fan_in), fan_in), w))
+        inits.append(numpy_helper.from_array(_weight(rng, (fan_out,), fan_in), b))
+        nodes.append(helper.make_node("Gemm", [cur, w, b], [f"fc{i}"], name=f"fc{i}", transB=1))
+        cur = f"fc{i}"
+        if i < len(sizes) - 2:
+            nodes.append(helper.make_node("Relu", [cur], [f"relu{i}"], name=f"relu{i}"))
+            cur = f"relu{i}"
+    nodes.append(helper.make_node("Softmax", [cur], ["y"], name="softmax", axis=-1))
+    graph = helper.make_graph(
+        nodes, "mlp_batch", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [8, 784])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [8, 10])], initializer=inits)
+    return _finish(graph, "784-1024-1024-10 MLP over a batch of 8")
+
+
+def make_encoder(rng, batch=4, seq=32, hidden=512, heads=8, ffn=2048):
+    f32 = TensorProto.FLOAT
+    head = hidden // heads
+    inits, nodes = [], []
+
+    def const(name, value):
+        inits.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def node(op, inputs, name, **attrs):
+        nodes.append(helper.make_node(op, inputs, [name], name=name, **attrs))
+        return name
+
+    def linear(x, name, fan_in, fan_out):
+        w = const(f"{name}.weight", _weight(rng, (fan_in, fan_out), fan_in))
+        b = const(f"{name}.bias", _weight(rng, (fan_out,), fan_in))
+        return node("Add", [node("MatMul", [x, w], f"{name}.matmul"), b], name)
+
+    def layer_norm(x, name):
+        g = const(f"{name}.weight", (1.0 + 0.1 * rng.standard_normal(hidden)).astype(np.float32))
+        b = const(f"{name}.bias", (0.1 * rng.standard_normal(hidden)).astype(np.float32))
+        return node("LayerNormalization", [x, g, b], name, axis=-1, epsilon=1e-5)
+
+    split_shape = const("split_shape", np.array([batch, seq, heads, head], np.int64))
+    merge_shape = const("merge_shape", np.array([batch, seq, hidden], np.int64))
+    h = layer_norm("x", "ln1")
+    q, k, v = (linear(h, n, hidden, hidden) for n in ("q", "k", "v"))
+    qh = node("Transpose", [node("Reshape", [q, split_shape], "q.split")], "q.heads", perm=[0, 2, 1, 3])
+    kh = node("Transpose", [node("Reshape", [k, split_shape], "k.split")], "k.heads", perm=[0, 2, 3, 1])
+    vh = node("Transpose", [node("Reshape", [v, split_shape], "v.split")], "v.heads", perm=[0, 2, 1, 3])
+    scale = const("scale", np.array(1.0 / np.sqrt(head), np.float32))
+    scores = node("Mul", [node("MatMul", [qh, kh], "scores.matmul"), scale], "scores")
+    probs = node("Softmax", [scores], "probs", axis=-1)
+    ctx = node("Transpose", [node("MatMul", [probs, vh], "context.heads")], "context.t", perm=[0, 2, 1, 3])
+    ctx = node("Reshape", [ctx, merge_shape], "context")
+    attn = node("Add", ["x", linear(ctx, "out", hidden, hidden)], "residual1")
+    h2 = layer_norm(attn, "ln2")
+    up = linear(h2, "ffn.up", hidden, ffn)
+    # GELU with erf: 0.5 * x * (1 + erf(x / sqrt(2))).
+    inv_sqrt2 = const("inv_sqrt2", np.array(1.0 / np.sqrt(2.0), np.float32))
+    one = const("one", np.array(1.0, np.float32))
+    half = const("half", np.array(0.5, np.float32))
+    erf = node("Erf", [node("Mul", [up, inv_sqrt2], "gelu.scaled")], "gelu.erf")
+    gelu = node("Mul", [node("Mul", [up, half], "gelu.half"), node("Add", [erf, one], "gelu.one")],
+                "gelu")
+    down = linear(gelu, "ffn.down", ffn, hidden)
+    nodes.append(helper.make_node("Add", [attn, down], ["y"], name="residual2"))
+    graph = helper.make_graph(nodes, "encoder", [helper.make_tensor_value_info("x", f32, [batch, seq, hidden])],
+                              [helper.make_tensor_value_info("y", f32, [batch, seq, hidden])], inits)
+    return _finish(graph, "a pre-norm transformer encoder block, hidden 512, 8 heads")
+
+
+def make_resnet18(rng, batch=2, classes=1000):
+    f32 = TensorProto.FLOAT
+    inits, nodes = [], []
+
+    def conv_bn(x, name, cin, cout, k, stride, relu):
+        w = f"{name}.weight"
+        inits.append(numpy_helper.from_array(
+            (rng.standard_normal((cout, cin, k, k)) * np.sqrt(2.0 / (cin * k * k))).astype(np.float32), w))
+        nodes.append(helper.make_node("Conv", [x, w], [f"{name}.conv"], name=f"{name}.conv",
+                                      kernel_shape=[k, k], strides=[stride, stride],
+                                      pads=[k // 2] * 4))
+        bn = [f"{name}.bn.{p}" for p in ("scale", "bias", "mean", "var")]
+        inits.append(numpy_helper.from_array((1.0 + 0.1 * rng.standard_normal(cout)).astype(np.float32), bn[0]))
+        inits.append(numpy_helper.from_array((0.1 * rng.standard_normal(cout)).astype(np.float32), bn[1]))
+        inits.append(numpy_helper.from_array((0.1 * rng.standard_normal(cout)).astype(np.float32), bn[2]))
+        inits.append(numpy_helper.from_array(rng.uniform(0.5, 1.5, cout).astype(np.float32), bn[3]))
+        nodes.append(helper.make_node("BatchNormalization", [f"{name}.conv"] + bn, [f"{name}.bn"],
+                                      name=f"{name}.bn", epsilon=1e-5))
+        if not relu:
+            return f"{name}.bn"
+        nodes.append(helper.make_node("Relu", [f"{name}.bn"], [f"{name}.relu"], name=f"{name}.relu"))
+        return f"{name}.relu"
+
+    cur = conv_bn("x", "stem", 3, 64, 7, 2, True)
+    nodes.append(helper.make_node("MaxPool", [cur], ["pool"], name="pool", kernel_shape=[3, 3],
+                                  strides=[2, 2], pads=[1, 1, 1, 1]))
+    cur, cin = "pool", 64
+    for stage, cout in enumerate((64, 128, 256, 512)):
+        for block in range(2):
+            name = f"layer{stage + 1}.{block}"
+            stride = 2 if stage > 0 and block == 0 else 1
+            h = conv_bn(cur, f"{name}.conv1", cin, cout, 3, stride, True)
+            h = conv_bn(h, f"{name}.conv2", cout, cout, 3, 1, False)
+            skip = cur
+            if stride != 1 or cin != cout:
+                skip = conv_bn(cur, f"{name}.down", cin, cout, 1, stride, False)
+            nodes.append(helper.make_node("Add", [h, skip], [f"{name}.add"], name=f"{name}.add"))
+            nodes.append(helper.make_node("Relu", [f"{name}.add"], [f"{name}.out"], name=f"{name}.out"))
+            cur, cin = f"{name}.out", cout
+    nodes.append(helper.make_node("GlobalAveragePool", [cur], ["gap"], name="gap"))
+    nodes.append(helper.make_node("Flatten", ["gap"], ["flat"], name="flatten", axis=1))
+    inits.append(numpy_helper.from_array(_weight(rng, (classes, 512), 512), "fc.weight"))
+    inits.append(numpy_helper.from_array(_weight(rng, (classes,), 512), "fc.bias"))
+    nodes.append(helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["logits"], name="fc",
+                                  transB=1))
+    graph = helper.make_graph(nodes, "resnet18", [helper.make_tensor_value_info("x", f32, [batch, 3, 224, 224])],
+                              [helper.make_tensor_value_info("logits", f32, [batch, classes])], inits)
+    return _finish(graph, "ResNet-18 with random weights")
+
+
 def make_input(name, rng):
     """The input each model is tested and benchmarked with."""
     if name == "mlp":
@@ -265,12 +398,19 @@ def make_input(name, rng):
         return {"x": rng.standard_normal((400, 1, 64)).astype(np.float32)}
     if name == "det_head":
         return {"x": rng.uniform(0.0, 1.0, (1, 3, 64, 64)).astype(np.float32)}
+    if name == "mlp_batch":
+        return {"x": rng.standard_normal((8, 784)).astype(np.float32)}
+    if name == "encoder":
+        return {"x": rng.standard_normal((4, 32, 512)).astype(np.float32)}
+    if name == "resnet18":
+        return {"x": rng.uniform(0.0, 1.0, (2, 3, 224, 224)).astype(np.float32)}
     raise ValueError(f"unknown model {name!r}")
 
 
 BUILDERS = {"mlp": make_mlp, "cnn": make_cnn, "gemm_large": make_gemm_large,
             "dwconv": make_dwconv, "rnn_if": make_rnn_if, "det_head": make_det_head,
-            "lstm_long": make_lstm_long}
+            "lstm_long": make_lstm_long, "mlp_batch": make_mlp_batch, "encoder": make_encoder,
+            "resnet18": make_resnet18}
 
 
 def reference_outputs(model_path, feeds):

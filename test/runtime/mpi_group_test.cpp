@@ -2,7 +2,9 @@
 // process runs every test at its own rank. Creation (the world size against
 // an expected device count), each collective's values, in place, mismatched
 // calls failing on every rank while the ranks stay in step, and point to
-// point in order with size checks.
+// point in order with size checks; a two-device model (spmd_model.h) run
+// with one device per process, rank 0 holding the tensors.
+#include "spmd_model.h"
 #include "test_util.h"
 #include "weft/runtime_mpi.h"
 
@@ -132,6 +134,89 @@ TEST(MpiGroup, PointToPointInOrderWithSizeChecks) {
             std::string::npos)
       << c.message;
   EXPECT_EQ(into, 0.0);
+}
+
+struct ModelDeleter {
+  void operator()(weft_group_model_t *m) const { weft_group_model_destroy(m); }
+};
+
+weft_status_t failOnRankOne(weft_device_group_t *group, int32_t rank, weft_device_t *device,
+                            void *arena, void *const *in, void *const *out) {
+  weft_status_t status = spmdEntry(group, rank, device, arena, in, out);
+  if (!status && rank == 1)
+    status = weft_status_create(WEFT_INTERNAL, "device 1 gave up");
+  return status;
+}
+
+TEST(MpiGroup, ModelRunsOneDevicePerProcess) {
+  GroupPtr g = makeGroup();
+  int32_t r = weft_mpi_device_group_rank(g.get());
+  weft_model_info_t info = spmdModelInfo();
+  weft_group_model_t *raw = nullptr;
+  ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), nullptr, &raw)));
+  std::unique_ptr<weft_group_model_t, ModelDeleter> model(raw);
+  for (int round = 0; round < 2; ++round) {
+    SpmdRun run;
+    auto in = run.inputs();
+    auto out = run.outputs();
+    if (r == 0) {
+      ASSERT_TRUE(isOk(weft_group_model_run(raw, in.data(), in.size(), out.data(), out.size())));
+      EXPECT_EQ(run.mismatch(), "");
+    } else {
+      ASSERT_TRUE(isOk(weft_group_model_run(raw, nullptr, 0, nullptr, 0)));
+    }
+  }
+  // Rank 0's views fail their checks: every rank returns an error, no data moves.
+  SpmdRun run;
+  auto in = run.inputs();
+  auto out = run.outputs();
+  in[2].shape[0] = 5;
+  Captured c = capture(r == 0 ? weft_group_model_run(raw, in.data(), in.size(), out.data(),
+                                                     out.size())
+                              : weft_group_model_run(raw, nullptr, 0, nullptr, 0));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  EXPECT_NE(c.message.find(r == 0 ? "input 'w': expected shape [6] but got [5]"
+                                  : "rank 0 rejected its tensors"),
+            std::string::npos)
+      << c.message;
+}
+
+TEST(MpiGroup, ADevicesFailureReachesEveryProcess) {
+  GroupPtr g = makeGroup();
+  int32_t r = weft_mpi_device_group_rank(g.get());
+  weft_model_info_t info = spmdModelInfo();
+  info.spmd_entry = failOnRankOne;
+  weft_group_model_t *raw = nullptr;
+  ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), nullptr, &raw)));
+  std::unique_ptr<weft_group_model_t, ModelDeleter> model(raw);
+  SpmdRun run;
+  auto in = run.inputs();
+  auto out = run.outputs();
+  Captured c = capture(r == 0 ? weft_group_model_run(raw, in.data(), in.size(), out.data(),
+                                                     out.size())
+                              : weft_group_model_run(raw, nullptr, 0, nullptr, 0));
+  EXPECT_EQ(c.code, WEFT_INTERNAL);
+  EXPECT_NE(c.message.find(r == 1 ? "device 1 gave up" : "another device of the group failed"),
+            std::string::npos)
+      << c.message;
+}
+
+TEST(MpiGroup, ModelNeedsAsManyProcessesAsDevices) {
+  GroupPtr g = makeGroup();
+  weft_tensor_info_t io[] = {kSpmdInputs[0]};
+  io[0].split_axis = 0;
+  weft_model_info_t info = spmdModelInfo();
+  info.num_devices = 4;
+  info.num_inputs = 1;
+  info.inputs = io;
+  info.num_outputs = 1;
+  info.outputs = io;
+  weft_group_model_t *raw = nullptr;
+  Captured c = capture(weft_group_model_create(&info, g.get(), nullptr, &raw));
+  EXPECT_NE(c.message.find("compiled for 4 devices but the group has 2 (MPI processes: run it "
+                           "with mpirun -np matching the model)"),
+            std::string::npos)
+      << c.message;
 }
 
 } // namespace

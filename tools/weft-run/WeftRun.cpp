@@ -7,6 +7,12 @@
 //   weft-run model.so --input-dir test_data_set_0 --compare
 //   weft-run model.so --input-dir in --output-dir out --bench 100 --threads 4
 //
+// A model compiled for several devices (weftc --devices=cpu:N) runs on N
+// CPU devices of this process, --threads each; started by mpirun with N
+// processes it runs one device per rank through libweft_runtime_mpi
+// (loaded only then), rank 0 reading the inputs and writing, comparing and
+// timing the outputs.
+//
 // It is the bridge between the compiler and the conformance suites, so its
 // exit status is the contract: 0 when the run (and any comparison) succeeded,
 // 1 for a failure or a mismatch, 2 for a bad command line. It goes through the
@@ -18,6 +24,7 @@
 #include "TensorIO.h"
 
 #include "weft/runtime.h"
+#include "weft/runtime_mpi.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringRef.h"
@@ -154,6 +161,12 @@ struct DeviceDestroyer {
 };
 struct ModelDestroyer {
   void operator()(weft_model_t *model) const { weft_model_destroy(model); }
+};
+struct GroupDestroyer {
+  void operator()(weft_device_group_t *group) const { weft_device_group_destroy(group); }
+};
+struct GroupModelDestroyer {
+  void operator()(weft_group_model_t *model) const { weft_group_model_destroy(model); }
 };
 using LibraryHandle = std::unique_ptr<void, LibraryCloser>;
 using DeviceHandle = std::unique_ptr<weft_device_t, DeviceDestroyer>;
@@ -308,13 +321,32 @@ static double percentile(llvm::ArrayRef<double> sorted, double fraction) {
   return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
 }
 
-static llvm::Error runBenchmark(weft_model_t *model, weft_device_t *device,
-                                llvm::ArrayRef<weft_tensor_view_t> inputs,
+/// The model instance a run goes through: one device, or a device group
+/// (in this process, or one device per MPI rank).
+struct Runner {
+  DeviceHandle device;
+  ModelHandle model;
+  std::unique_ptr<weft_device_group_t, GroupDestroyer> group;
+  std::unique_ptr<weft_group_model_t, GroupModelDestroyer> groupModel;
+  int32_t mpiRank = -1; ///< this process's rank under MPI, else -1
+  std::string what;     ///< "2 devices x 1 thread", for the benchmark line
+
+  bool isRoot() const { return mpiRank <= 0; }
+  weft_status_t run(llvm::ArrayRef<weft_tensor_view_t> inputs,
+                    llvm::ArrayRef<weft_tensor_view_t> outputs) {
+    if (!groupModel)
+      return weft_model_run(model.get(), inputs.data(), inputs.size(), outputs.data(),
+                            outputs.size());
+    if (!isRoot())
+      return weft_group_model_run(groupModel.get(), nullptr, 0, nullptr, 0);
+    return weft_group_model_run(groupModel.get(), inputs.data(), inputs.size(), outputs.data(),
+                                outputs.size());
+  }
+};
+
+static llvm::Error runBenchmark(Runner &runner, llvm::ArrayRef<weft_tensor_view_t> inputs,
                                 llvm::ArrayRef<weft_tensor_view_t> outputs) {
-  auto runOnce = [&]() {
-    return takeStatus(weft_model_run(model, inputs.data(), inputs.size(),
-                                     outputs.data(), outputs.size()));
-  };
+  auto runOnce = [&]() { return takeStatus(runner.run(inputs, outputs)); };
   for (unsigned i = 0; i < warmupRuns; ++i)
     if (llvm::Error error = runOnce())
       return error;
@@ -323,14 +355,15 @@ static llvm::Error runBenchmark(weft_model_t *model, weft_device_t *device,
   latenciesMs.reserve(benchRuns);
   for (unsigned i = 0; i < benchRuns; ++i) {
     auto start = std::chrono::steady_clock::now();
-    weft_status_t status = weft_model_run(model, inputs.data(), inputs.size(),
-                                          outputs.data(), outputs.size());
+    weft_status_t status = runner.run(inputs, outputs);
     auto end = std::chrono::steady_clock::now();
     if (llvm::Error error = takeStatus(status))
       return error;
     latenciesMs.push_back(
         std::chrono::duration<double, std::milli>(end - start).count());
   }
+  if (!runner.isRoot())
+    return llvm::Error::success();
 
   std::sort(latenciesMs.begin(), latenciesMs.end());
   size_t n = latenciesMs.size();
@@ -343,9 +376,103 @@ static llvm::Error runBenchmark(weft_model_t *model, weft_device_t *device,
                << llvm::format("%.4g", mean) << " p90 "
                << llvm::format("%.4g", percentile(latenciesMs, 0.9))
                << " max " << llvm::format("%.4g", latenciesMs.back()) << " ("
-               << n << " runs, " << weft_device_num_threads(device)
-               << " threads)\n";
+               << n << " runs, " << runner.what << ")\n";
   llvm::outs().flush();
+  return llvm::Error::success();
+}
+
+/// The MPI world size when mpirun started this process, else 0.
+static int mpiWorldSize() {
+  for (const char *name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"})
+    if (const char *v = getenv(name)) {
+      int n = atoi(v);
+      if (n > 0)
+        return n;
+    }
+  return 0;
+}
+
+/// Creates the MPI device group through libweft_runtime_mpi, loaded here so
+/// that weft-run itself needs no MPI unless it runs under mpirun.
+static llvm::Error createMpiGroup(const weft_model_info_t &info, Runner &runner,
+                                  LibraryHandle &mpiLibrary) {
+  std::string exe = llvm::sys::fs::getMainExecutable("weft-run", (void *)&mpiWorldSize);
+  llvm::SmallString<256> beside(llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
+  llvm::sys::path::append(beside, "lib", "libweft_runtime_mpi.so");
+  std::string reasons;
+  for (const std::string &candidate : {std::string(beside), std::string("libweft_runtime_mpi.so")}) {
+    dlerror();
+    mpiLibrary.reset(dlopen(candidate.c_str(), RTLD_NOW | RTLD_GLOBAL));
+    if (mpiLibrary)
+      break;
+    const char *why = dlerror();
+    reasons += std::string("\n  ") + candidate + ": " + (why ? why : "not found");
+  }
+  if (!mpiLibrary)
+    return makeError("running under mpirun, but the MPI runtime cannot be loaded (install "
+                     "Open MPI: openmpi-bin and libopenmpi3):" + reasons);
+  using CreateFn = weft_status_t (*)(const weft_mpi_device_group_options_t *,
+                                     const weft_allocator_t *, weft_device_group_t **);
+  using RankFn = int32_t (*)(const weft_device_group_t *);
+  auto create = reinterpret_cast<CreateFn>(dlsym(mpiLibrary.get(), "weft_mpi_device_group_create"));
+  auto rank = reinterpret_cast<RankFn>(dlsym(mpiLibrary.get(), "weft_mpi_device_group_rank"));
+  if (!create || !rank)
+    return makeError("libweft_runtime_mpi.so lacks weft_mpi_device_group_create");
+  weft_mpi_device_group_options_t options = {};
+  options.threads_per_device = numThreads->getValue();
+  options.expected_size = info.num_devices;
+  weft_device_group_t *group = nullptr;
+  if (llvm::Error error = takeStatus(create(&options, nullptr, &group),
+                                     "cannot create the MPI device group: "))
+    return error;
+  runner.group.reset(group);
+  runner.mpiRank = rank(group);
+  return llvm::Error::success();
+}
+
+/// Creates the device(s) and the model instance for `info`.
+static llvm::Error createRunner(const weft_model_info_t &info, Runner &runner,
+                                LibraryHandle &mpiLibrary) {
+  int32_t devices = info.num_devices > 1 ? info.num_devices : 1;
+  int world = mpiWorldSize();
+  if (devices > 1 && world > 0) {
+    if (llvm::Error error = createMpiGroup(info, runner, mpiLibrary))
+      return error;
+  } else if (devices > 1) {
+    weft_cpu_device_group_options_t options = {devices, numThreads->getValue()};
+    weft_device_group_t *group = nullptr;
+    if (llvm::Error error = takeStatus(weft_cpu_device_group_create(&options, nullptr, &group),
+                                       "cannot create the device group: "))
+      return error;
+    runner.group.reset(group);
+  }
+  if (runner.group) {
+    weft_group_model_t *model = nullptr;
+    if (llvm::Error error = takeStatus(
+            weft_group_model_create(&info, runner.group.get(), nullptr, &model)))
+      return error;
+    runner.groupModel.reset(model);
+    int32_t local = runner.mpiRank >= 0 ? runner.mpiRank : 0;
+    int32_t threads = weft_device_num_threads(weft_device_group_device(runner.group.get(), local));
+    runner.what = std::to_string(devices) + " devices x " + std::to_string(threads) +
+                  (threads == 1 ? " thread" : " threads") +
+                  (runner.mpiRank >= 0 ? ", one per MPI rank" : ", in one process");
+    return llvm::Error::success();
+  }
+  weft_cpu_device_options_t deviceOptions = {};
+  deviceOptions.num_threads = numThreads->getValue();
+  weft_device_t *rawDevice = nullptr;
+  if (llvm::Error error = takeStatus(
+          weft_cpu_device_create(&deviceOptions, nullptr, &rawDevice),
+          "cannot create the CPU device: "))
+    return error;
+  runner.device.reset(rawDevice);
+  weft_model_t *rawModel = nullptr;
+  if (llvm::Error error = takeStatus(
+          weft_model_create(&info, runner.device.get(), nullptr, &rawModel)))
+    return error;
+  runner.model.reset(rawModel);
+  runner.what = std::to_string(weft_device_num_threads(rawDevice)) + " threads";
   return llvm::Error::success();
 }
 
@@ -359,22 +486,21 @@ static llvm::Error runModel(int &exitCode) {
     return infoOrError.takeError();
   const weft_model_info_t &info = **infoOrError;
 
-  // Declared after `library` so both are destroyed before it is unloaded.
-  DeviceHandle device;
-  ModelHandle model;
-  weft_cpu_device_options_t deviceOptions = {};
-  deviceOptions.num_threads = numThreads->getValue();
-  weft_device_t *rawDevice = nullptr;
-  if (llvm::Error error = takeStatus(
-          weft_cpu_device_create(&deviceOptions, nullptr, &rawDevice),
-          "cannot create the CPU device: "))
+  // Declared after `library` (and the MPI runtime) so it is destroyed
+  // before they are unloaded.
+  LibraryHandle mpiLibrary;
+  Runner runner;
+  if (llvm::Error error = createRunner(info, runner, mpiLibrary))
     return error;
-  device.reset(rawDevice);
-  weft_model_t *rawModel = nullptr;
-  if (llvm::Error error = takeStatus(
-          weft_model_create(&info, device.get(), nullptr, &rawModel)))
-    return error;
-  model.reset(rawModel);
+  if (!runner.isRoot()) {
+    // Rank 0 holds the tensors; this rank runs its device as often.
+    std::vector<weft_tensor_view_t> none;
+    unsigned runs = 1 + (benchRuns > 0 ? warmupRuns + benchRuns : 0);
+    for (unsigned i = 0; i < runs; ++i)
+      if (llvm::Error error = takeStatus(runner.run(none, none)))
+        return error;
+    return llvm::Error::success();
+  }
 
   if (llvm::Error error = checkDirectory(inputDir, "input directory"))
     return error;
@@ -424,9 +550,7 @@ static llvm::Error runModel(int &exitCode) {
     inputViews.push_back(input.view());
   for (HostTensor &output : outputs)
     outputViews.push_back(output.view());
-  if (llvm::Error error = takeStatus(
-          weft_model_run(model.get(), inputViews.data(), inputViews.size(),
-                         outputViews.data(), outputViews.size())))
+  if (llvm::Error error = takeStatus(runner.run(inputViews, outputViews)))
     return error;
 
   if (!outputDir.empty())
@@ -435,8 +559,7 @@ static llvm::Error runModel(int &exitCode) {
   if (compareOutputs && !compareWithExpected(info, outputs, expected))
     exitCode = 1;
   if (benchRuns > 0)
-    if (llvm::Error error = runBenchmark(model.get(), device.get(), inputViews,
-                                         outputViews))
+    if (llvm::Error error = runBenchmark(runner, inputViews, outputViews))
       return error;
   return llvm::Error::success();
 }

@@ -75,6 +75,22 @@ static cl::opt<int64_t> alignment(
     cl::desc("Byte alignment of the arena, its buffers, workgroup temporaries and weights "
              "(a power of two from 16 to 4096)"),
     cl::init(64));
+static cl::opt<std::string> devices(
+    "devices", cl::cat(weftcCategory),
+    cl::desc("The devices the model runs on, as KIND:COUNT (cpu:N: N CPU devices, each with "
+             "its own threads and arena, in one process or one per MPI rank)"),
+    cl::init("cpu:1"));
+static cl::opt<std::string> parallel(
+    "parallel", cl::cat(weftcCategory),
+    cl::desc("How several devices share the model: none, data (the batch split), or auto "
+             "(the default with more than one device; it chooses among the plans built: "
+             "data)"),
+    cl::init(""));
+static cl::opt<bool> explainParallel(
+    "explain-parallel", cl::cat(weftcCategory),
+    cl::desc("Print the parallel plan: each tensor's split, each device's share of the work "
+             "and weights, what moves between devices (stderr)"),
+    cl::init(false));
 static cl::opt<int64_t> workgroups("max-workgroups",
                                    cl::cat(weftcCategory), cl::desc("Upper bound on workgroups per dispatch"),
                                    cl::init(32));
@@ -99,6 +115,41 @@ int main(int argc, char **argv) {
   options.memoryReport = memoryReport;
   options.explainFusion = explainFusion;
   options.alignment = alignment;
+  {
+    auto [kind, count] = StringRef(devices).split(':');
+    int64_t n = 0;
+    if (kind != "cpu" && kind != "cuda") {
+      errs() << "weftc: error: --devices expects cpu:N, got '" << devices << "'\n";
+      return 2;
+    }
+    if (kind == "cuda") {
+      errs() << "weftc: error: --devices=cuda:N: the CUDA backend is not built yet; use cpu:N\n";
+      return 2;
+    }
+    if (count.getAsInteger(10, n) || n < 1 || n > 1024) {
+      errs() << "weftc: error: --devices expects cpu:N with N from 1 to 1024, got '" << devices
+             << "'\n";
+      return 2;
+    }
+    options.devices = n;
+    std::string plan = parallel.empty() ? (n > 1 ? "auto" : "none") : parallel.getValue();
+    if (plan == "tensor" || plan == "pipeline" || plan.find('*') != std::string::npos) {
+      errs() << "weftc: error: --parallel=" << plan
+             << " is not built yet; this compiler builds none and data (auto chooses data)\n";
+      return 2;
+    }
+    if (plan != "none" && plan != "data" && plan != "auto") {
+      errs() << "weftc: error: --parallel expects none, data or auto, got '" << plan << "'\n";
+      return 2;
+    }
+    if (plan == "none" && n > 1) {
+      errs() << "weftc: error: --devices=" << devices
+             << " with --parallel=none: give a plan that splits the model (data or auto)\n";
+      return 2;
+    }
+    options.parallel = plan;
+    options.explainParallel = explainParallel;
+  }
   if (target != "cpu") {
     errs() << "weftc: error: --target=" << target << " is not supported yet (only cpu)\n";
     return 1;

@@ -257,6 +257,12 @@ typedef struct weft_tensor_info_t {
   /* Inputs only: NULL, or the dense bytes of the one value the model was
    * compiled for (weftc --input-value); a run with other bytes fails. */
   const void *value;
+  /* How a multi-device model's devices share the tensor: -1 when each
+   * device uses all of it (an output then comes from device 0, whose copy
+   * every device computed alike), else the axis that is cut into
+   * num_devices equal parts, device r holding part r. Not read for a
+   * model compiled for one device. */
+  int32_t split_axis;
 } weft_tensor_info_t;
 
 /* The entry point weftc emits for a model. `inputs`/`outputs` are data
@@ -267,6 +273,19 @@ typedef weft_status_t (*weft_model_entry_fn_t)(weft_device_t *device,
                                                void *const *inputs,
                                                void *const *outputs);
 
+/* The entry point of a model compiled for several devices (weftc
+ * --devices=cpu:N): runs device `rank`'s share of the model on `device`
+ * with that device's arena. `inputs`/`outputs` hold the device's own part
+ * of each tensor (see weft_tensor_info_t.split_axis); collectives between
+ * the devices go through `group`. Every rank of the group runs it, at the
+ * same time. */
+typedef weft_status_t (*weft_spmd_entry_fn_t)(weft_device_group_t *group,
+                                              int32_t rank,
+                                              weft_device_t *device,
+                                              void *arena,
+                                              void *const *inputs,
+                                              void *const *outputs);
+
 /* Static description of a compiled model, emitted as a constant by weftc and
  * returned by `<name>_info()` (and `weft_model_info()` in a shared library). */
 typedef struct weft_model_info_t {
@@ -276,12 +295,18 @@ typedef struct weft_model_info_t {
   const weft_tensor_info_t *inputs;
   int32_t num_outputs;
   const weft_tensor_info_t *outputs;
-  uint64_t arena_size;
+  uint64_t arena_size; /* of each device */
   uint64_t arena_alignment;
+  /* One device: entry is set and spmd_entry is NULL. Several devices:
+   * entry is NULL and the model runs through weft_group_model_*. */
   weft_model_entry_fn_t entry;
+  int32_t num_devices; /* N of weftc --devices=cpu:N; 0 or 1: one device */
+  const char *parallel_plan; /* "none", or how the devices share the work: "data" */
+  weft_spmd_entry_fn_t spmd_entry;
+  uint64_t weight_bytes; /* embedded weights each device reads */
 } weft_model_info_t;
 
-#define WEFT_MODEL_ABI_VERSION 2u
+#define WEFT_MODEL_ABI_VERSION 3u
 
 typedef struct weft_model_t weft_model_t;
 
@@ -310,6 +335,43 @@ weft_status_t weft_model_run(weft_model_t *model,
                              size_t num_inputs,
                              const weft_tensor_view_t *outputs,
                              size_t num_outputs);
+
+/*===------------------------------------------------------------------===*
+ * Models compiled for several devices
+ *===------------------------------------------------------------------===*/
+
+/* An instance of a multi-device model on a device group of exactly
+ * info->num_devices devices: one arena per device of this process, and
+ * staging buffers for the parts of tensors that a device cannot read or
+ * write in place, all allocated here. A model compiled for one device runs
+ * on a group of one too. In one process (weft_cpu_device_group_create) it
+ * also starts one thread per device beyond the first, which waits for
+ * runs. */
+typedef struct weft_group_model_t weft_group_model_t;
+
+weft_status_t weft_group_model_create(const weft_model_info_t *info,
+                                      weft_device_group_t *group,
+                                      const weft_allocator_t *allocator,
+                                      weft_group_model_t **out_model);
+/* Joins the threads and frees everything. NULL is a no-op. */
+void weft_group_model_destroy(weft_group_model_t *model);
+const weft_model_info_t *weft_group_model_get_info(
+    const weft_group_model_t *model);
+
+/* Runs the model on every device of the group. The views are the whole
+ * tensors, checked as weft_model_run checks them. In one process the call
+ * splits the inputs (a part that is contiguous is read in place), runs the
+ * devices concurrently (the first on the calling thread) and returns when
+ * all have finished, with the first failing device's status. Under MPI
+ * every process calls it: rank 0 passes the views, the other ranks pass
+ * NULL and 0 (their views are not read); rank 0 sends each device its
+ * part, and receives the outputs' parts; every rank returns the same
+ * status code. Never allocates. */
+weft_status_t weft_group_model_run(weft_group_model_t *model,
+                                   const weft_tensor_view_t *inputs,
+                                   size_t num_inputs,
+                                   const weft_tensor_view_t *outputs,
+                                   size_t num_outputs);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -1,0 +1,501 @@
+/* Multi-device models: an instance of a model compiled for N devices on a
+ * device group of N devices.
+ *
+ * Each device runs the same compiled program (the model's spmd_entry) on
+ * its own part of every tensor. A tensor with split axis -1 is whole on
+ * every device; one with split axis a is cut along a into N equal parts,
+ * device r holding part r. A part is contiguous in the whole tensor when
+ * every dimension before a is 1 (axis 0 of a batch, say): a device then
+ * reads or writes it in place. Other parts go through a staging buffer of
+ * the device, copied block by block.
+ *
+ * In one process every rank lives here: rank 0 runs on the calling thread,
+ * each other rank on a thread of this instance started at creation.
+ * Across processes (MPI) each process holds one rank: rank 0 sends the
+ * other ranks their parts of the inputs (send/recv, or a broadcast for a
+ * whole tensor), every rank runs, and rank 0 receives the outputs' parts.
+ * Every buffer is allocated at creation; a run allocates nothing. */
+#include "internal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+struct weft_group_model_t {
+  const weft_model_info_t *info;
+  weft_device_group_t *group;
+  weft_allocator_t allocator;
+  int32_t num_local;   /* ranks of this process */
+  int32_t first_local; /* the first of them */
+  bool distributed;    /* the group spans several processes */
+  weft_arena_t **arenas; /* [num_local] */
+  /* [local * num_tensors + t], inputs first: a buffer of the device's part
+   * of tensor t when it cannot use the caller's memory, else NULL. */
+  void **staging;
+  int32_t num_tensors;
+
+  /* The run in flight, shared with the rank threads. */
+  void *const *run_inputs;
+  void *const *run_outputs;
+  weft_status_t *statuses; /* [num_local] */
+  pthread_t *threads;      /* [num_local - 1] */
+  int32_t num_threads;     /* started */
+  bool sync_ready;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  uint64_t generation;
+  int32_t finished;
+  bool stop;
+  atomic_bool running;
+};
+
+/*===--- parts of tensors -------------------------------------------------===*/
+
+typedef struct part_layout_t {
+  size_t outer;  /* blocks: the product of the dims before the axis */
+  size_t block;  /* bytes of one part within a block */
+  size_t stride; /* bytes of a whole block */
+} part_layout_t;
+
+static part_layout_t layout_of(const weft_tensor_info_t *t, int32_t parts) {
+  part_layout_t l = {1, weft_dtype_size(t->dtype), 0};
+  for (int32_t d = 0; d < t->split_axis; ++d)
+    l.outer *= (size_t)t->shape[d];
+  size_t inner = l.block;
+  for (int32_t d = t->split_axis + 1; d < t->rank; ++d)
+    inner *= (size_t)t->shape[d];
+  l.stride = inner * (size_t)t->shape[t->split_axis];
+  l.block = inner * (size_t)(t->shape[t->split_axis] / parts);
+  return l;
+}
+
+/* Bytes of one device's part (the whole tensor when it is not split). */
+static size_t part_bytes(const weft_tensor_info_t *t, int32_t parts) {
+  if (parts == 1 || t->split_axis < 0)
+    return weft_info_byte_size(t);
+  part_layout_t l = layout_of(t, parts);
+  return l.outer * l.block;
+}
+
+static bool part_in_place(const weft_tensor_info_t *t) {
+  for (int32_t d = 0; d < t->split_axis; ++d)
+    if (t->shape[d] != 1)
+      return false;
+  return true;
+}
+
+/* Where part `r` starts in the whole tensor (contiguous parts only). */
+static char *part_address(const weft_tensor_info_t *t, int32_t parts, void *whole, int32_t r) {
+  return (char *)whole + (size_t)r * layout_of(t, parts).block;
+}
+
+/* Copies part `r` out of the whole tensor into `part` (to_part) or back. */
+static void copy_part(const weft_tensor_info_t *t, int32_t parts, void *whole, void *part,
+                      int32_t r, bool to_part) {
+  part_layout_t l = layout_of(t, parts);
+  if (l.block == 0)
+    return;
+  for (size_t o = 0; o < l.outer; ++o) {
+    char *w = (char *)whole + o * l.stride + (size_t)r * l.block;
+    char *p = (char *)part + o * l.block;
+    if (to_part)
+      memcpy(p, w, l.block);
+    else
+      memcpy(w, p, l.block);
+  }
+}
+
+/* Whether every device uses all of the tensor. */
+static bool whole(const weft_model_info_t *info, const weft_tensor_info_t *t) {
+  return weft_model_num_devices(info) == 1 || t->split_axis < 0;
+}
+
+static const weft_tensor_info_t *tensor_info(const weft_model_info_t *info, int32_t t) {
+  return t < info->num_inputs ? &info->inputs[t] : &info->outputs[t - info->num_inputs];
+}
+
+/* Whether local rank index `l` needs a buffer of its own for tensor t. */
+static bool needs_staging(const weft_group_model_t *m, int32_t l, int32_t t) {
+  const weft_tensor_info_t *ti = tensor_info(m->info, t);
+  int32_t rank = m->first_local + l;
+  bool output = t >= m->info->num_inputs;
+  if (m->distributed && rank != 0)
+    return true; /* the caller's views live on rank 0 only */
+  if (whole(m->info, ti))
+    return output && rank != 0; /* a whole output is written by rank 0 */
+  return !part_in_place(ti);
+}
+
+/*===--- one rank's run ---------------------------------------------------===*/
+
+static weft_status_t call_entry(weft_group_model_t *m, int32_t l, void *const *in,
+                                void *const *out) {
+  const weft_model_info_t *info = m->info;
+  int32_t rank = m->first_local + l;
+  weft_device_t *device = weft_device_group_device(m->group, rank);
+  void *arena = weft_arena_data(m->arenas[l]);
+  if (weft_model_num_devices(info) == 1)
+    return info->entry(device, arena, in, out);
+  return info->spmd_entry(m->group, rank, device, arena, in, out);
+}
+
+/* In one process: local rank l cuts its parts out of the run's tensors,
+ * runs, and puts its output parts back. */
+static weft_status_t run_local_rank(weft_group_model_t *m, int32_t l) {
+  const weft_model_info_t *info = m->info;
+  int32_t parts = weft_model_num_devices(info), rank = m->first_local + l;
+  void *in[WEFT_MAX_MODEL_IO], *out[WEFT_MAX_MODEL_IO];
+  for (int32_t t = 0; t < info->num_inputs + info->num_outputs; ++t) {
+    const weft_tensor_info_t *ti = tensor_info(info, t);
+    bool output = t >= info->num_inputs;
+    void *whole_data = output ? m->run_outputs[t - info->num_inputs] : m->run_inputs[t];
+    void *staged = m->staging[l * m->num_tensors + t];
+    void *local;
+    if (staged)
+      local = staged;
+    else if (whole(info, ti))
+      local = whole_data;
+    else
+      local = part_address(ti, parts, whole_data, rank);
+    if (staged && !output && !whole(info, ti))
+      copy_part(ti, parts, whole_data, staged, rank, true);
+    if (output)
+      out[t - info->num_inputs] = local;
+    else
+      in[t] = local;
+  }
+  weft_status_t status = call_entry(m, l, in, out);
+  for (int32_t o = 0; o < info->num_outputs; ++o) {
+    const weft_tensor_info_t *ti = &info->outputs[o];
+    void *staged = m->staging[l * m->num_tensors + info->num_inputs + o];
+    if (staged && !whole(info, ti))
+      copy_part(ti, parts, m->run_outputs[o], staged, rank, false);
+  }
+  return status;
+}
+
+static void *rank_thread(void *arg) {
+  weft_group_model_t *m = ((void **)arg)[0];
+  int32_t l = (int32_t)(intptr_t)((void **)arg)[1];
+  m->allocator.free(m->allocator.user_data, arg);
+  uint64_t seen = 0;
+  for (;;) {
+    pthread_mutex_lock(&m->mu);
+    while (m->generation == seen && !m->stop)
+      pthread_cond_wait(&m->cv, &m->mu);
+    if (m->stop) {
+      pthread_mutex_unlock(&m->mu);
+      return NULL;
+    }
+    seen = m->generation;
+    pthread_mutex_unlock(&m->mu);
+    weft_status_t status = run_local_rank(m, l);
+    pthread_mutex_lock(&m->mu);
+    m->statuses[l] = status;
+    ++m->finished;
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+  }
+}
+
+/*===--- create / destroy -------------------------------------------------===*/
+
+void weft_group_model_destroy(weft_group_model_t *m) {
+  if (!m)
+    return;
+  if (m->sync_ready) {
+    pthread_mutex_lock(&m->mu);
+    m->stop = true;
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    for (int32_t i = 0; i < m->num_threads; ++i)
+      pthread_join(m->threads[i], NULL);
+    pthread_mutex_destroy(&m->mu);
+    pthread_cond_destroy(&m->cv);
+  }
+  weft_allocator_t a = m->allocator;
+  if (m->staging)
+    for (int32_t i = 0; i < m->num_local * m->num_tensors; ++i)
+      if (m->staging[i])
+        a.free(a.user_data, m->staging[i]);
+  if (m->arenas)
+    for (int32_t l = 0; l < m->num_local; ++l)
+      weft_arena_destroy(m->arenas[l]);
+  void *arrays[] = {m->staging, m->arenas, m->statuses, m->threads};
+  for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); ++i)
+    if (arrays[i])
+      a.free(a.user_data, arrays[i]);
+  a.free(a.user_data, m);
+}
+
+static void *alloc_zeroed(const weft_allocator_t *a, size_t bytes) {
+  void *p = a->alloc(a->user_data, bytes ? bytes : 1, 64);
+  if (p)
+    memset(p, 0, bytes ? bytes : 1);
+  return p;
+}
+
+weft_status_t weft_group_model_create(const weft_model_info_t *info,
+                                      weft_device_group_t *group,
+                                      const weft_allocator_t *allocator,
+                                      weft_group_model_t **out_model) {
+  const char *who = "weft_group_model_create";
+  if (!out_model)
+    return weft_status_create(WEFT_INVALID_ARGUMENT, "%s: out_model is NULL", who);
+  *out_model = NULL;
+  weft_status_t status = weft_check_model_info(info, who);
+  if (status)
+    return status;
+  if (!group)
+    return weft_status_create(WEFT_INVALID_ARGUMENT, "%s: group is NULL", who);
+  if (group->size != weft_model_num_devices(info))
+    return weft_status_create(
+        WEFT_INVALID_ARGUMENT,
+        "%s: model '%s' was compiled for %d device%s but the group has %d%s", who,
+        weft_model_name(info), (int)weft_model_num_devices(info), weft_model_num_devices(info) == 1 ? "" : "s",
+        (int)group->size,
+        group->num_local < group->size ? " (MPI processes: run it with mpirun -np "
+                                         "matching the model)"
+                                       : "");
+  allocator = weft_allocator_or_default(allocator);
+  if (!allocator->alloc || !allocator->free)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "%s: allocator has a NULL alloc or free function", who);
+  weft_group_model_t *m = alloc_zeroed(allocator, sizeof(*m));
+  if (!m)
+    return weft_status_create(WEFT_OUT_OF_MEMORY, "%s: out of memory", who);
+  m->info = info;
+  m->group = group;
+  m->allocator = *allocator;
+  m->num_local = group->num_local;
+  m->first_local = group->first_local;
+  m->distributed = group->num_local < group->size;
+  m->num_tensors = info->num_inputs + info->num_outputs;
+  atomic_init(&m->running, false);
+  size_t slots = (size_t)m->num_local * (size_t)m->num_tensors;
+  m->arenas = alloc_zeroed(allocator, (size_t)m->num_local * sizeof(weft_arena_t *));
+  m->staging = alloc_zeroed(allocator, slots * sizeof(void *));
+  m->statuses = alloc_zeroed(allocator, (size_t)m->num_local * sizeof(weft_status_t));
+  m->threads = alloc_zeroed(allocator, (size_t)m->num_local * sizeof(pthread_t));
+  if (!m->arenas || !m->staging || !m->statuses || !m->threads) {
+    weft_group_model_destroy(m);
+    return weft_status_create(WEFT_OUT_OF_MEMORY, "%s: out of memory", who);
+  }
+  for (int32_t l = 0; l < m->num_local && !status; ++l) {
+    status = weft_arena_create(allocator, (size_t)info->arena_size,
+                               (size_t)weft_model_arena_alignment(info), &m->arenas[l]);
+    for (int32_t t = 0; t < m->num_tensors && !status; ++t) {
+      if (!needs_staging(m, l, t))
+        continue;
+      size_t bytes = part_bytes(tensor_info(info, t), weft_model_num_devices(info));
+      if (bytes == 0)
+        continue;
+      m->staging[l * m->num_tensors + t] = allocator->alloc(allocator->user_data, bytes, 64);
+      if (!m->staging[l * m->num_tensors + t])
+        status = weft_status_create(WEFT_OUT_OF_MEMORY,
+                                    "%s: out of memory for %zu bytes of staging", who, bytes);
+    }
+  }
+  if (status) {
+    weft_group_model_destroy(m);
+    return status;
+  }
+  if (!m->distributed && m->num_local > 1) {
+    if (pthread_mutex_init(&m->mu, NULL) != 0 || pthread_cond_init(&m->cv, NULL) != 0) {
+      weft_group_model_destroy(m);
+      return weft_status_create(WEFT_INTERNAL, "%s: cannot create a mutex", who);
+    }
+    m->sync_ready = true;
+    for (int32_t l = 1; l < m->num_local; ++l) {
+      void **arg = allocator->alloc(allocator->user_data, 2 * sizeof(void *), sizeof(void *));
+      if (arg) {
+        arg[0] = m;
+        arg[1] = (void *)(intptr_t)l;
+      }
+      if (!arg || pthread_create(&m->threads[l - 1], NULL, rank_thread, arg) != 0) {
+        if (arg)
+          allocator->free(allocator->user_data, arg);
+        weft_group_model_destroy(m);
+        return weft_status_create(WEFT_INTERNAL, "%s: cannot start the thread of device %d",
+                                  who, (int)l);
+      }
+      m->num_threads = l;
+    }
+  }
+  *out_model = m;
+  return NULL;
+}
+
+const weft_model_info_t *weft_group_model_get_info(const weft_group_model_t *m) {
+  return m ? m->info : NULL;
+}
+
+/*===--- runs -------------------------------------------------------------===*/
+
+/* Keeps the first failure (by rank) and frees the rest. */
+static weft_status_t first_failure(weft_status_t *statuses, int32_t n) {
+  weft_status_t first = NULL;
+  for (int32_t i = 0; i < n; ++i) {
+    if (!first)
+      first = statuses[i];
+    else if (statuses[i])
+      weft_status_free(statuses[i]);
+    statuses[i] = NULL;
+  }
+  return first;
+}
+
+static weft_status_t run_in_process(weft_group_model_t *m, void *const *in, void *const *out) {
+  m->run_inputs = in;
+  m->run_outputs = out;
+  if (m->num_local > 1) {
+    pthread_mutex_lock(&m->mu);
+    m->finished = 0;
+    ++m->generation;
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+  }
+  m->statuses[0] = run_local_rank(m, 0);
+  if (m->num_local > 1) {
+    pthread_mutex_lock(&m->mu);
+    while (m->finished < m->num_local - 1)
+      pthread_cond_wait(&m->cv, &m->mu);
+    pthread_mutex_unlock(&m->mu);
+  }
+  return first_failure(m->statuses, m->num_local);
+}
+
+/* Keeps `*first` as the first failure of a sequence of calls. */
+static void keep(weft_status_t *first, weft_status_t status) {
+  if (!*first)
+    *first = status;
+  else if (status)
+    weft_status_free(status);
+}
+
+/* Across processes: this process holds rank `rank`; rank 0 holds the
+ * caller's tensors (in/out) and the others their staging buffers. */
+static weft_status_t run_distributed(weft_group_model_t *m, void *const *in, void *const *out) {
+  const weft_model_info_t *info = m->info;
+  weft_device_group_t *g = m->group;
+  int32_t rank = m->first_local, n = weft_model_num_devices(info);
+  weft_status_t failed = NULL;
+  void *local_in[WEFT_MAX_MODEL_IO], *local_out[WEFT_MAX_MODEL_IO];
+  for (int32_t i = 0; i < info->num_inputs; ++i) {
+    const weft_tensor_info_t *ti = &info->inputs[i];
+    void *staged = m->staging[i];
+    size_t bytes = part_bytes(ti, n);
+    if (whole(info, ti)) {
+      local_in[i] = rank == 0 ? in[i] : staged;
+      if (bytes)
+        keep(&failed, weft_group_broadcast(g, rank, 0, local_in[i], bytes));
+      continue;
+    }
+    if (rank != 0) {
+      local_in[i] = staged;
+      if (bytes)
+        keep(&failed, weft_group_recv(g, rank, 0, staged, bytes));
+      continue;
+    }
+    for (int32_t r = 1; r < n && bytes; ++r) {
+      void *part = part_address(ti, n, in[i], r);
+      if (staged) {
+        copy_part(ti, n, in[i], staged, r, true);
+        part = staged;
+      }
+      keep(&failed, weft_group_send(g, rank, r, part, bytes));
+    }
+    local_in[i] = staged ? staged : part_address(ti, n, in[i], 0);
+    if (staged)
+      copy_part(ti, n, in[i], staged, 0, true);
+  }
+  for (int32_t o = 0; o < info->num_outputs; ++o) {
+    const weft_tensor_info_t *ti = &info->outputs[o];
+    void *staged = m->staging[info->num_inputs + o];
+    if (rank != 0 || staged)
+      local_out[o] = staged;
+    else
+      local_out[o] = whole(info, ti) ? out[o] : part_address(ti, n, out[o], 0);
+  }
+  if (!failed)
+    failed = call_entry(m, 0, local_in, local_out);
+  for (int32_t o = 0; o < info->num_outputs; ++o) {
+    const weft_tensor_info_t *ti = &info->outputs[o];
+    size_t bytes = part_bytes(ti, n);
+    if (whole(info, ti) || bytes == 0)
+      continue;
+    if (rank != 0) {
+      keep(&failed, weft_group_send(g, rank, 0, local_out[o], bytes));
+      continue;
+    }
+    void *staged = local_out[o] == m->staging[info->num_inputs + o] ? local_out[o] : NULL;
+    if (staged)
+      copy_part(ti, n, out[o], staged, 0, false);
+    for (int32_t r = 1; r < n; ++r) {
+      if (staged) {
+        keep(&failed, weft_group_recv(g, rank, r, staged, bytes));
+        copy_part(ti, n, out[o], staged, r, false);
+      } else {
+        keep(&failed, weft_group_recv(g, rank, r, part_address(ti, n, out[o], r), bytes));
+      }
+    }
+  }
+  /* Every rank learns whether some rank failed, so all return alike. */
+  int32_t flag = failed ? 1 : 0, any = 0;
+  weft_status_t agreed =
+      weft_group_all_reduce(g, rank, WEFT_DTYPE_I32, WEFT_REDUCE_MAX, &flag, &any, 1);
+  if (agreed) {
+    keep(&failed, agreed);
+    return failed;
+  }
+  if (any && !failed)
+    failed = weft_status_create(WEFT_INTERNAL,
+                                "model '%s': another device of the group failed this run "
+                                "(its process reports why)",
+                                weft_model_name(info));
+  return failed;
+}
+
+weft_status_t weft_group_model_run(weft_group_model_t *m, const weft_tensor_view_t *inputs,
+                                   size_t num_inputs, const weft_tensor_view_t *outputs,
+                                   size_t num_outputs) {
+  if (!m)
+    return weft_status_create(WEFT_INVALID_ARGUMENT, "weft_group_model_run: model is NULL");
+  const weft_model_info_t *info = m->info;
+  void *in[WEFT_MAX_MODEL_IO] = {0}, *out[WEFT_MAX_MODEL_IO] = {0};
+  weft_status_t status = NULL;
+  bool root = m->first_local == 0;
+  if (root)
+    status = weft_check_run_views(info, inputs, num_inputs, outputs, num_outputs, m->arenas,
+                                  m->num_local, in, out);
+  if (m->distributed) {
+    /* Rank 0 tells the others whether its tensors passed the checks before
+     * any of them waits for data. */
+    int32_t ok = status ? 0 : 1;
+    weft_status_t told = weft_group_broadcast(m->group, m->first_local, 0, &ok, sizeof(ok));
+    if (told) {
+      if (status)
+        weft_status_free(status);
+      return told;
+    }
+    if (!ok)
+      return status ? status
+                    : weft_status_create(WEFT_INVALID_ARGUMENT,
+                                         "model '%s': rank 0 rejected its tensors for this "
+                                         "run (its process reports why)",
+                                         weft_model_name(info));
+  } else if (status) {
+    return status;
+  }
+  if (atomic_exchange_explicit(&m->running, true, memory_order_acquire))
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "model '%s': already running on another thread; create one "
+                              "model instance per thread",
+                              weft_model_name(info));
+  status = m->distributed ? run_distributed(m, in, out) : run_in_process(m, in, out);
+  atomic_store_explicit(&m->running, false, memory_order_release);
+  return status;
+}

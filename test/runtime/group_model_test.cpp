@@ -1,0 +1,169 @@
+// Tests for models compiled for several devices, run in one process on an
+// in-process device group (spmd_model.h holds the hand-written model): each
+// device gets its own part of every tensor (in place or staged), whole
+// outputs come from device 0, an entry's collective works, and bad models,
+// groups and views are refused with messages.
+#include "spmd_model.h"
+#include "test_util.h"
+
+#include <cstring>
+#include <string>
+
+using namespace weft_test;
+
+namespace {
+
+struct GroupDeleter {
+  void operator()(weft_device_group_t *g) const { weft_device_group_destroy(g); }
+};
+using GroupPtr = std::unique_ptr<weft_device_group_t, GroupDeleter>;
+struct ModelDeleter {
+  void operator()(weft_group_model_t *m) const { weft_group_model_destroy(m); }
+};
+using ModelPtr = std::unique_ptr<weft_group_model_t, ModelDeleter>;
+
+GroupPtr makeGroup(int32_t devices) {
+  weft_cpu_device_group_options_t options{devices, 1};
+  weft_device_group_t *g = nullptr;
+  EXPECT_TRUE(isOk(weft_cpu_device_group_create(&options, nullptr, &g)));
+  return GroupPtr(g);
+}
+
+TEST(GroupModel, EachDeviceRunsOnItsPart) {
+  GroupPtr g = makeGroup(2);
+  CountingAllocator counting;
+  weft_model_info_t info = spmdModelInfo();
+  weft_group_model_t *raw = nullptr;
+  ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), &counting.allocator, &raw)));
+  ModelPtr model(raw);
+  EXPECT_EQ(weft_group_model_get_info(raw), &info);
+  int before = counting.allocs;
+  for (int round = 0; round < 3; ++round) {
+    SpmdRun run;
+    auto in = run.inputs();
+    auto out = run.outputs();
+    ASSERT_TRUE(isOk(weft_group_model_run(raw, in.data(), in.size(), out.data(), out.size())));
+    EXPECT_EQ(run.mismatch(), "") << "round " << round;
+  }
+  EXPECT_EQ(counting.allocs, before) << "a run allocated";
+  model.reset();
+  EXPECT_EQ(counting.allocs, counting.frees);
+}
+
+TEST(GroupModel, GroupMustHaveTheModelsDevices) {
+  GroupPtr g = makeGroup(3);
+  weft_model_info_t info = spmdModelInfo();
+  weft_group_model_t *m = nullptr;
+  Captured c = capture(weft_group_model_create(&info, g.get(), nullptr, &m));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  EXPECT_NE(c.message.find("compiled for 2 devices but the group has 3"), std::string::npos)
+      << c.message;
+  EXPECT_EQ(m, nullptr);
+}
+
+TEST(GroupModel, OneDeviceApiRefusesAMultiDeviceModel) {
+  DevicePtr device = makeCpuDevice(1);
+  weft_model_info_t info = spmdModelInfo();
+  weft_model_t *m = nullptr;
+  Captured c = capture(weft_model_create(&info, device.get(), nullptr, &m));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  EXPECT_NE(c.message.find("compiled for 2 devices; create it on a device group"),
+            std::string::npos)
+      << c.message;
+}
+
+TEST(GroupModel, SplitAxisMustCutIntoEqualParts) {
+  GroupPtr g = makeGroup(2);
+  weft_tensor_info_t outputs[4];
+  std::memcpy(outputs, kSpmdOutputs, sizeof(outputs));
+  outputs[3].split_axis = 0; // t is [1]
+  weft_model_info_t info = spmdModelInfo();
+  info.outputs = outputs;
+  weft_group_model_t *m = nullptr;
+  Captured c = capture(weft_group_model_create(&info, g.get(), nullptr, &m));
+  EXPECT_NE(c.message.find("output 't' of model 'spmd_test' is split on axis 0, which "
+                           "cannot be cut into 2 equal parts"),
+            std::string::npos)
+      << c.message;
+  outputs[3].split_axis = 1; // past the rank
+  c = capture(weft_group_model_create(&info, g.get(), nullptr, &m));
+  EXPECT_NE(c.message.find("split on axis 1"), std::string::npos) << c.message;
+  info = spmdModelInfo();
+  info.spmd_entry = nullptr;
+  c = capture(weft_group_model_create(&info, g.get(), nullptr, &m));
+  EXPECT_NE(c.message.find("has no entry function"), std::string::npos) << c.message;
+}
+
+TEST(GroupModel, ViewsAreCheckedAsWholeTensors) {
+  GroupPtr g = makeGroup(2);
+  weft_model_info_t info = spmdModelInfo();
+  weft_group_model_t *raw = nullptr;
+  ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), nullptr, &raw)));
+  ModelPtr model(raw);
+  SpmdRun run;
+  auto in = run.inputs();
+  auto out = run.outputs();
+  in[0].shape[0] = 2; // a device's part is not the tensor
+  Captured c = capture(weft_group_model_run(raw, in.data(), in.size(), out.data(), out.size()));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  EXPECT_NE(c.message.find("input 'x': expected shape [4,6] but got [2,6]"), std::string::npos)
+      << c.message;
+  in = run.inputs();
+  out[1].data = run.x.data(); // an output over an input
+  c = capture(weft_group_model_run(raw, in.data(), in.size(), out.data(), out.size()));
+  EXPECT_NE(c.message.find("output 'v' overlaps input 'x'"), std::string::npos) << c.message;
+}
+
+weft_status_t failOnRankOne(weft_device_group_t *group, int32_t rank, weft_device_t *device,
+                            void *arena, void *const *in, void *const *out) {
+  weft_status_t status = spmdEntry(group, rank, device, arena, in, out);
+  if (!status && rank == 1)
+    status = weft_status_create(WEFT_INTERNAL, "device 1 gave up");
+  return status;
+}
+
+TEST(GroupModel, ADevicesFailureIsTheRunsStatus) {
+  GroupPtr g = makeGroup(2);
+  weft_model_info_t info = spmdModelInfo();
+  info.spmd_entry = failOnRankOne;
+  weft_group_model_t *raw = nullptr;
+  ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), nullptr, &raw)));
+  ModelPtr model(raw);
+  SpmdRun run;
+  auto in = run.inputs();
+  auto out = run.outputs();
+  Captured c = capture(weft_group_model_run(raw, in.data(), in.size(), out.data(), out.size()));
+  EXPECT_EQ(c.code, WEFT_INTERNAL);
+  EXPECT_EQ(c.message, "device 1 gave up");
+  // The instance stays usable.
+  info.spmd_entry = spmdEntry;
+  ASSERT_TRUE(isOk(weft_group_model_run(raw, in.data(), in.size(), out.data(), out.size())));
+  EXPECT_EQ(run.mismatch(), "");
+}
+
+weft_status_t copyEntry(weft_device_t *, void *, void *const *in, void *const *out) {
+  std::memcpy(out[0], in[0], 24 * sizeof(float));
+  return nullptr;
+}
+
+TEST(GroupModel, AOneDeviceModelRunsOnAGroupOfOne) {
+  GroupPtr g = makeGroup(1);
+  const weft_tensor_info_t io[] = {{"x", WEFT_DTYPE_F32, 2, kSpmdMatrix, nullptr, 0}};
+  weft_model_info_t info = {};
+  info.abi_version = WEFT_MODEL_ABI_VERSION;
+  info.name = "copy";
+  info.num_inputs = 1;
+  info.inputs = io;
+  info.num_outputs = 1;
+  info.outputs = io;
+  info.entry = copyEntry;
+  weft_group_model_t *raw = nullptr;
+  ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), nullptr, &raw)));
+  ModelPtr model(raw);
+  SpmdRun run;
+  weft_tensor_view_t in = spmdView(run.x, 2, kSpmdMatrix), out = spmdView(run.y, 2, kSpmdMatrix);
+  ASSERT_TRUE(isOk(weft_group_model_run(raw, &in, 1, &out, 1)));
+  EXPECT_EQ(run.y, run.x);
+}
+
+} // namespace
