@@ -396,8 +396,8 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
   cpuOptions.alignment = o.alignment;
 
   if (o.explainParallel && o.devices > 1 && o.parallel == "auto")
-    llvm::errs() << "parallel: auto: chose data, the only plan for several devices this "
-                    "compiler builds (tensor and pipeline plans are not built yet)\n";
+    llvm::errs() << "parallel: auto: chose data (no cost model yet: auto does not compare "
+                    "plans; pipeline plans are not built yet)\n";
   if (o.explainParallel && o.devices == 1)
     llvm::errs() << "parallel: one device, nothing to split\n";
   if (failed(runStage(module, o, "1-graph", [&](PassManager &pm) {
@@ -406,20 +406,21 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
         pm.addPass(createLoopInvariantCodeMotionPass());
         pm.addNestedPass<func::FuncOp>(createDecompose());
         pm.addPass(createCanonicalizerPass());
-        if (o.devices > 1) {
-          // Each device's program: the rest of the flow sees its parts.
-          PartitionOptions partition;
-          partition.devices = o.devices;
-          partition.plan = "data";
-          partition.explain = o.explainParallel;
-          pm.addNestedPass<func::FuncOp>(createPartition(partition));
-        }
         // Filters blocked by the CPU kernels' register tile width (two vectors).
         ConvertLayoutOptions layout;
         layout.filterBlock = 2 * cpuOptions.vectorWidth;
         pm.addNestedPass<func::FuncOp>(createConvertLayout(layout));
         pm.addPass(createCanonicalizerPass());
         pm.addPass(createCSEPass());
+        if (o.devices > 1) {
+          // Each device's program: the rest of the flow sees its parts.
+          PartitionOptions partition;
+          partition.devices = o.devices;
+          partition.plan = o.parallel == "tensor" ? "tensor" : "data";
+          partition.explain = o.explainParallel;
+          pm.addPass(createPartition(partition));
+          pm.addPass(createCanonicalizerPass());
+        }
         FormDispatchesOptions dispatches;
         dispatches.explainFusion = o.explainFusion;
         pm.addNestedPass<func::FuncOp>(createFormDispatches(dispatches));

@@ -105,6 +105,7 @@ FailureOr<ModelDesc> weft::describeModel(ModuleOp module) {
       failed(fill(outTypes, "weft.output_names", "output_", desc.outputs)))
     return failure();
   desc.weightBytes = bytes("weft.weight_bytes");
+  desc.deviceWeightBytes = bytes("weft.device_weight_bytes");
   if (auto n = module->getAttrOfType<IntegerAttr>("weft.num_devices"))
     desc.numDevices = n.getInt();
   if (auto plan = module->getAttrOfType<StringAttr>("weft.parallel_plan"))
@@ -178,7 +179,7 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
                    llvm::ConstantInt::get(i64, desc.arenaAlignment),
                    fnOrNull(entry), llvm::ConstantInt::get(i32, desc.numDevices),
                    str(desc.parallelPlan, "plan"), fnOrNull(spmdEntry),
-                   llvm::ConstantInt::get(i64, desc.weightBytes)}),
+                   llvm::ConstantInt::get(i64, desc.deviceWeightBytes)}),
       "__weft_model_info");
   auto addGetter = [&](const std::string &name) {
     auto *fn = llvm::Function::Create(llvm::FunctionType::get(ptr, false),
@@ -241,7 +242,10 @@ std::string weft::renderHeader(const ModelDesc &d) {
      << " *   " << d.arenaTensors << " bytes of tensors (the most live at once: "
      << d.arenaLowerBound << "), " << d.arenaScratch << " bytes of workgroup scratch.\n"
      << " * Weights: " << d.weightBytes << " bytes in the object"
-     << (group ? ", read by every device (one copy per process)" : "") << ".\n */\n"
+     << (group ? "; each device reads " + std::to_string(d.deviceWeightBytes) +
+                     " of them (one copy per process)"
+               : "")
+     << ".\n */\n"
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"
      << "#include <weft/runtime.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
      << "#define " << llvm::StringRef(n).upper() << "_NUM_INPUTS " << d.inputs.size() << "\n"
@@ -251,7 +255,9 @@ std::string weft::renderHeader(const ModelDesc &d) {
      << "#define " << llvm::StringRef(n).upper() << "_ARENA_LOWER_BOUND " << d.arenaLowerBound
      << "ull\n"
      << "#define " << llvm::StringRef(n).upper() << "_WEIGHT_BYTES " << d.weightBytes
-     << "ull\n\n"
+     << "ull\n"
+     << "#define " << llvm::StringRef(n).upper() << "_DEVICE_WEIGHT_BYTES "
+     << d.deviceWeightBytes << "ull\n\n"
      << "/* Static description: names, dtypes, shapes, arena size, entry. */\n"
      << "const weft_model_info_t *" << n << "_info(void);\n\n";
   std::string model = group ? "weft_group_model_t" : "weft_model_t";

@@ -38,7 +38,8 @@ struct ModelDesc {
   uint64_t arenaScratch = 0;    ///< bytes of workgroup scratch after them
   int64_t numDevices = 1;       ///< weftc --devices
   std::string parallelPlan = "none";
-  uint64_t weightBytes = 0;     ///< embedded weights (each device reads all)
+  uint64_t weightBytes = 0;       ///< embedded weights in the object
+  uint64_t deviceWeightBytes = 0; ///< of which one device reads
 };
 
 /// Reads the description that weft-cpu-build-host left on the module.

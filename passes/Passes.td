@@ -25,30 +25,46 @@ def Decompose : Pass<"weft-decompose", "mlir::func::FuncOp"> {
   let dependentDialects = ["::weft::WeftDialect"];
 }
 
-def Partition : Pass<"weft-partition", "mlir::func::FuncOp"> {
+def Partition : Pass<"weft-partition", "mlir::ModuleOp"> {
   let summary = "Split the entry function across devices (one program per device, SPMD)";
   let description = [{
     Rewrites the entry function into the program each of `devices` devices
-    runs on its own part of the tensors. With `plan=data` the batch (axis 0
-    of the first input that has one and is not pinned by --input-value) is
-    cut into `devices` equal parts: every input whose axis 0 is the batch
-    is split on it, the others are whole on every device, and the split
-    follows each op's operands to its results by the op's rule (an
-    elementwise op keeps it, a matmul keeps the split of its left operand's
-    rows, a reshape keeps it when the dimensions before and at the axis are
-    unchanged, a transpose moves it, ...). Weights stay whole: in one
-    process the devices read the same copy. Every split dimension shrinks
-    by `devices` in the rewritten types.
+    runs on its own part of the tensors. A value is either whole on every
+    device or split: one axis cut into `devices` equal parts, device r
+    holding part r. The plan fixes the inputs' splits; each op's rule then
+    gives its results' splits from its operands', in program order, and
+    every split dimension is divided by `devices` in the types. It runs
+    after layout conversion, so the rules see channels-last convolutions
+    and their blocked filters.
 
-    An op whose rule cannot keep a split (a reduction or a softmax over
-    the batch, a matmul that contracts it, an op without a rule) is an
-    error located at the op, which says why; so is a batch that the devices
-    do not divide. The function records the plan for the host program and
-    the header: `weft.num_devices`, `weft.parallel_plan`, each input's and
-    output's split axis (`weft.input_splits`, `weft.output_splits`, -1 for
-    whole) and the whole tensors' types (`weft.abi_input_types`,
-    `weft.abi_output_types`). With `explain`, prints each tensor's split
-    and each device's share of the work to stderr.
+    `plan=data`: the batch (axis 0 of the first input that has one and is
+    not pinned by --input-value) is cut: every input whose axis 0 is the
+    batch is split on it, the others are whole. Weights stay whole (in one
+    process the devices read the same copy). An op whose rule cannot keep
+    a split (a reduction or a softmax over the batch, a matmul that
+    contracts it, an op without a rule) is an error located at the op that
+    says why; so is a batch the devices do not divide.
+
+    `plan=tensor` (Megatron-style): inputs are whole. A matmul, Gemm or
+    group-1 convolution with a constant weight and a whole input becomes
+    column-parallel (each device computes its share of the output columns
+    or channels from its part of the weight); one whose input is split on
+    the contracted axis becomes row-parallel (each device multiplies its
+    part by its rows of the weight, a bias goes to device 0 only, and a
+    `shard.all_reduce` sums the partial results). Elementwise ops follow,
+    taking their part of constant operands; attention splits by heads
+    through the reshapes and transposes. An op whose rule cannot take a
+    split gets its split operands back whole with a `shard.all_gather`.
+    Split weights are stored as their parts stacked on a new leading axis
+    and read through `shard.all_slice`, so each device reads only its part.
+
+    The module gets `shard.grid @devices`; the function records the plan
+    for the host program and the header: `weft.num_devices`,
+    `weft.parallel_plan`, each input's and output's split axis
+    (`weft.input_splits`, `weft.output_splits`, -1 for whole) and the whole
+    tensors' types (`weft.abi_input_types`, `weft.abi_output_types`). With
+    `explain`, prints each tensor's split, the decisions, the collectives
+    and each device's share of the work and weights to stderr.
 
     Before (`devices=2 plan=data`):
     ```mlir
@@ -72,11 +88,11 @@ def Partition : Pass<"weft-partition", "mlir::func::FuncOp"> {
     Option<"devices", "devices", "int64_t", /*default=*/"1",
            "Number of devices">,
     Option<"plan", "plan", "std::string", /*default=*/"\"data\"",
-           "How the devices share the work: data">,
+           "How the devices share the work: data or tensor">,
     Option<"explain", "explain", "bool", /*default=*/"false",
            "Print the plan to stderr">,
   ];
-  let dependentDialects = ["::weft::WeftDialect"];
+  let dependentDialects = ["::weft::WeftDialect", "::mlir::shard::ShardDialect"];
 }
 
 def ConvertLayout : Pass<"weft-convert-layout", "mlir::func::FuncOp"> {

@@ -70,6 +70,8 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
     // finds it.
     SmallVector<DispatchOp> dispatches;
     SmallVector<LoopOp> loops;
+    // Collectives between devices write results of their own.
+    SmallVector<Operation *> collectives;
     int64_t count = 0;
     std::function<void(Block &)> number = [&](Block &b) {
       for (Operation &op : b) {
@@ -78,6 +80,8 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
           dispatches.push_back(d);
         if (auto loop = dyn_cast<LoopOp>(op))
           loops.push_back(loop);
+        if (isa<shard::AllReduceOp, shard::AllGatherOp>(op))
+          collectives.push_back(&op);
         if (isa<IfOp, LoopOp>(op))
           for (Region &region : op.getRegions())
             number(region.front());
@@ -100,6 +104,10 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
             last = std::max(last, spanEnd.lookup(ancestor ? ancestor : user));
             if (auto reshape = dyn_cast<ReshapeOp>(user))
               collectRanges(reshape.getResult(), begin, as, out);
+            // A device's part of a tensor whose parts are contiguous is
+            // read in place.
+            if (auto slice = dyn_cast<shard::AllSliceOp>(user))
+              collectRanges(slice.getResult(), begin, as, out);
             if (auto yield = dyn_cast<YieldOp>(user))
               if (auto ifOp = dyn_cast<IfOp>(yield->getParentOp()))
                 for (OpOperand &use : yield->getOpOperands())
@@ -123,9 +131,10 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
     llvm::SmallPtrSet<Value, 8> returned(ret.getOperands().begin(),
                                          ret.getOperands().end());
     std::vector<Buffer> buffers;
-    for (DispatchOp dispatch : dispatches) {
-      Operation *op = dispatch.getOperation();
-      for (Value r : dispatch.getResults()) {
+    SmallVector<Operation *> writers(dispatches.begin(), dispatches.end());
+    writers.append(collectives.begin(), collectives.end());
+    for (Operation *op : writers) {
+      for (Value r : op->getResults()) {
         if (returned.contains(r))
           continue;
         int64_t size = llvm::alignTo(std::max<int64_t>(byteSize(r.getType()), 1),
@@ -250,12 +259,12 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
     for (Buffer &b : buffers)
       offsets[b.value] = b.offset;
     OpBuilder builder(&getContext());
-    for (DispatchOp dispatch : dispatches) {
-        SmallVector<int64_t> offs;
-        for (Value r : dispatch.getResults())
-          offs.push_back(offsets.lookup_or(r, -1));
-        dispatch->setAttr(kResultOffsetsAttr, builder.getDenseI64ArrayAttr(offs));
-      }
+    for (Operation *op : writers) {
+      SmallVector<int64_t> offs;
+      for (Value r : op->getResults())
+        offs.push_back(offsets.lookup_or(r, -1));
+      op->setAttr(kResultOffsetsAttr, builder.getDenseI64ArrayAttr(offs));
+    }
     for (LoopOp loop : loops) {
       SmallVector<int64_t> offs;
       for (int64_t i : loopStates[loop.getOperation()])

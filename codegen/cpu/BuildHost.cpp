@@ -12,6 +12,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/SymbolTable.h"
 
 namespace weft::cpu {
@@ -166,7 +167,7 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     DenseMap<Value, Value> address;
     for (BlockArgument arg : body.getArguments())
       address[arg] = loadSlot(inputs, arg.getArgNumber());
-    int64_t globalIndex = 0, trapIndex = 0, weightBytes = 0;
+    int64_t globalIndex = 0, trapIndex = 0, weightBytes = 0, deviceWeightBytes = 0;
     auto getStatusCreate = [&] {
       auto statusCreate = module.lookupSymbol<LLVM::LLVMFuncOp>("weft_status_create");
       if (!statusCreate) {
@@ -188,6 +189,83 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     };
     auto copyBytes = [&](Value dst, Value src, int64_t bytes) {
       LLVM::MemcpyOp::create(hb, loc, dst, src, i64Const(bytes), /*isVolatile=*/false);
+    };
+    // Ends the current block with a branch to the exit when `status` is
+    // not NULL, and continues in a new block.
+    auto checkStatus = [&](Value status) {
+      Value null = LLVM::ZeroOp::create(hb, loc, ptr);
+      Value failed = LLVM::ICmpOp::create(hb, loc, LLVM::ICmpPredicate::ne, status, null);
+      Block *next = new Block();
+      host.getBody().getBlocks().insert(Region::iterator(exit), next);
+      cf::CondBranchOp::create(hb, loc, failed, exit, ValueRange{status}, next, ValueRange{});
+      hb.setInsertionPointToStart(next);
+    };
+    auto runtimeFn = [&](StringRef name, Type result, ArrayRef<Type> args) {
+      auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>(name);
+      if (!fn) {
+        OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
+        fn = LLVM::LLVMFuncOp::create(mb, loc, name, LLVM::LLVMFunctionType::get(result, args));
+      }
+      return fn;
+    };
+    // Collectives between the devices of a model split by weft-partition:
+    // a device's part of a tensor whose parts are contiguous is an address
+    // in it; all-reduce and all-gather call the runtime on the group.
+    auto emitCollective = [&](Operation *op) -> LogicalResult {
+      if (!spmd)
+        return op->emitError("a collective in a model compiled for one device");
+      Value group = entry->getArgument(0), rank = entry->getArgument(1);
+      Value input = address.lookup(op->getOperand(0));
+      if (!input)
+        return op->emitError("the collective's operand has no address");
+      int64_t resultBytes = tensorBytes(op->getResult(0).getType());
+      Value rank64 = LLVM::SExtOp::create(hb, loc, i64, rank);
+      if (auto slice = dyn_cast<shard::AllSliceOp>(op)) {
+        auto in = cast<RankedTensorType>(slice.getInput().getType());
+        if (llvm::any_of(in.getShape().take_front(slice.getSliceAxis().getSExtValue()),
+                         [](int64_t d) { return d != 1; }))
+          return op->emitError("only a slice whose parts are contiguous is built");
+        Value offset = LLVM::MulOp::create(hb, loc, rank64, i64Const(resultBytes));
+        address[slice.getResult()] = LLVM::GEPOp::create(hb, loc, ptr, b.getI8Type(), input,
+                                                         ArrayRef<LLVM::GEPArg>{offset});
+        return success();
+      }
+      auto offsets = op->getAttrOfType<DenseI64ArrayAttr>(kResultOffsetsAttr);
+      if (!offsets || offsets.size() != 1 || offsets[0] < 0)
+        return op->emitError("the collective has no memory plan (run weft-plan-memory)");
+      Value result = arenaAt(offsets[0]);
+      address[op->getResult(0)] = result;
+      Type i32 = b.getI32Type();
+      Value status;
+      if (auto reduce = dyn_cast<shard::AllReduceOp>(op)) {
+        auto type = cast<RankedTensorType>(reduce.getInput().getType());
+        Type e = type.getElementType();
+        int dtype = e.isF32() ? 1 : e.isF64() ? 11 : e.isInteger(8) ? 3 : e.isInteger(16) ? 5
+                  : e.isInteger(32) ? 6 : e.isInteger(64) ? 7 : 0;
+        if (!dtype || reduce.getReduction() != shard::ReductionKind::Sum)
+          return op->emitError("only sums of f32, f64 and integers are built");
+        auto fn = runtimeFn("weft_group_all_reduce", ptr, {ptr, i32, i32, i32, ptr, ptr, i64});
+        Value dtypeV = LLVM::ConstantOp::create(hb, loc, i32, hb.getI32IntegerAttr(dtype));
+        Value sum = LLVM::ConstantOp::create(hb, loc, i32, hb.getI32IntegerAttr(0));
+        status = LLVM::CallOp::create(hb, loc, fn,
+                                      ValueRange{group, rank, dtypeV, sum, input, result,
+                                                 i64Const(type.getNumElements())})
+                     .getResult();
+      } else {
+        auto gather = cast<shard::AllGatherOp>(op);
+        auto out = cast<RankedTensorType>(gather.getResult().getType());
+        if (llvm::any_of(out.getShape().take_front(gather.getGatherAxis().getSExtValue()),
+                         [](int64_t d) { return d != 1; }))
+          return op->emitError("only a gather whose parts are contiguous is built");
+        auto fn = runtimeFn("weft_group_all_gather", ptr, {ptr, i32, ptr, ptr, i64});
+        status = LLVM::CallOp::create(
+                     hb, loc, fn,
+                     ValueRange{group, rank, input, result,
+                                i64Const(tensorBytes(gather.getInput().getType()))})
+                     .getResult();
+      }
+      checkStatus(status);
+      return success();
     };
     std::function<LogicalResult(Block &)> emitBlock;
     // A weft.loop: the initial values are copied into the state buffers,
@@ -334,6 +412,11 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
           gb.setInsertionPoint(host);
           std::string name = "__weft_weight_" + std::to_string(globalIndex++);
           weightBytes += tensorBytes(type);
+          // Weights stacked by parts (weft-partition): a device reads one.
+          bool parted = !cst->use_empty() && llvm::all_of(cst->getUsers(), [](Operation *u) {
+            return isa<shard::AllSliceOp>(u);
+          });
+          deviceWeightBytes += parted ? tensorBytes(type) / type.getDimSize(0) : tensorBytes(type);
           auto global = LLVM::GlobalOp::create(
               gb, cst.getLoc(),
               LLVM::LLVMArrayType::get(type.getElementType(), type.getNumElements()),
@@ -406,6 +489,11 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
           Value null = LLVM::ZeroOp::create(hb, loc, ptr);
           for (Value r : trap.getResults())
             address[r] = null;
+          continue;
+        }
+        if (isa<shard::AllSliceOp, shard::AllReduceOp, shard::AllGatherOp>(op)) {
+          if (failed(emitCollective(&op)))
+            return failure();
           continue;
         }
         auto call = dyn_cast<DispatchCallOp>(op);
@@ -497,7 +585,10 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
       module->setAttr(kArenaLowerBoundAttr, bound);
     module->setAttr("weft.model_name", b.getStringAttr(modelName));
     module->setAttr("weft.weight_bytes", b.getI64IntegerAttr(weightBytes));
+    module->setAttr("weft.device_weight_bytes", b.getI64IntegerAttr(deviceWeightBytes));
     entryFn.erase();
+    for (auto grid : llvm::make_early_inc_range(module.getOps<shard::GridOp>()))
+      grid.erase();
   }
 };
 

@@ -1,4 +1,4 @@
-// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-partition{devices=2}))' -verify-diagnostics | FileCheck %s
+// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(weft-partition{devices=2})' -verify-diagnostics | FileCheck %s
 
 // The batch (axis 0 of %x) is cut in two: every value that carries it
 // shrinks, weights stay whole, the reshape keeps the batch at axis 0, the
@@ -53,19 +53,37 @@ func.func @reduce_over_batch(%x: tensor<8x16xf32>) -> tensor<16xf32> {
 
 // -----
 
+// A constant with the batch axis is cut at compile time: its parts are
+// stacked on a new leading axis, and each device reads its own in place.
+// CHECK-LABEL: func.func @batch_sized_constant
+// CHECK: %[[C:.*]] = weft.constant dense<{{.*}}> : tensor<2x4x16xf32>
+// CHECK: %[[S:.*]] = shard.all_slice %[[C]] on @devices grid_axes = [0] slice_axis = 0 : tensor<2x4x16xf32> -> tensor<1x4x16xf32>
+// CHECK: %[[P:.*]] = weft.reshape %[[S]] : (tensor<1x4x16xf32>) -> tensor<4x16xf32>
+// CHECK: weft.add %{{.*}}, %[[P]] : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
 func.func @batch_sized_constant(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
-  %c = weft.constant dense<1.0> : tensor<8x16xf32>
-  // expected-error @below {{an operand that is whole on every device has the split axis too}}
+  %c = weft.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0]]> : tensor<8x16xf32>
   %0 = weft.add %x, %c : (tensor<8x16xf32>, tensor<8x16xf32>) -> tensor<8x16xf32>
   return %0 : tensor<8x16xf32>
 }
 
 // -----
 
+// Rows merged with the columns: each device's rows are a contiguous run of
+// the flattened tensor, so the split stays on it.
+// CHECK-LABEL: func.func @merge_batch
+// CHECK: weft.reshape %{{.*}} : (tensor<4x16xf32>) -> tensor<64xf32>
 func.func @merge_batch(%x: tensor<8x16xf32>) -> tensor<128xf32> {
-  // expected-error @below {{it merges or splits the split axis with others}}
   %0 = weft.reshape %x : (tensor<8x16xf32>) -> tensor<128xf32>
   return %0 : tensor<128xf32>
+}
+
+// -----
+
+func.func @batch_into_columns(%x: tensor<8x16xf32>) -> tensor<128xf32> {
+  %0 = weft.transpose %x {perm = array<i64: 1, 0>} : (tensor<8x16xf32>) -> tensor<16x8xf32>
+  // expected-error @below {{it merges or splits the split axis in a way that does not keep each device's part contiguous}}
+  %1 = weft.reshape %0 : (tensor<16x8xf32>) -> tensor<128xf32>
+  return %1 : tensor<128xf32>
 }
 
 // -----

@@ -82,9 +82,9 @@ static cl::opt<std::string> devices(
     cl::init("cpu:1"));
 static cl::opt<std::string> parallel(
     "parallel", cl::cat(weftcCategory),
-    cl::desc("How several devices share the model: none, data (the batch split), or auto "
-             "(the default with more than one device; it chooses among the plans built: "
-             "data)"),
+    cl::desc("How several devices share the model: none, data (the batch split), tensor "
+             "(weights split by columns and rows, Megatron-style), or auto (the default with "
+             "more than one device; it chooses data)"),
     cl::init(""));
 static cl::opt<bool> explainParallel(
     "explain-parallel", cl::cat(weftcCategory),
@@ -133,13 +133,15 @@ int main(int argc, char **argv) {
     }
     options.devices = n;
     std::string plan = parallel.empty() ? (n > 1 ? "auto" : "none") : parallel.getValue();
-    if (plan == "tensor" || plan == "pipeline" || plan.find('*') != std::string::npos) {
+    if (plan == "pipeline" || plan.find('*') != std::string::npos) {
       errs() << "weftc: error: --parallel=" << plan
-             << " is not built yet; this compiler builds none and data (auto chooses data)\n";
+             << " is not built yet; this compiler builds none, data and tensor (auto chooses "
+                "data)\n";
       return 2;
     }
-    if (plan != "none" && plan != "data" && plan != "auto") {
-      errs() << "weftc: error: --parallel expects none, data or auto, got '" << plan << "'\n";
+    if (plan != "none" && plan != "data" && plan != "tensor" && plan != "auto") {
+      errs() << "weftc: error: --parallel expects none, data, tensor or auto, got '" << plan
+             << "'\n";
       return 2;
     }
     if (plan == "none" && n > 1) {

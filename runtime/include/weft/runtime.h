@@ -301,9 +301,9 @@ typedef struct weft_model_info_t {
    * entry is NULL and the model runs through weft_group_model_*. */
   weft_model_entry_fn_t entry;
   int32_t num_devices; /* N of weftc --devices=cpu:N; 0 or 1: one device */
-  const char *parallel_plan; /* "none", or how the devices share the work: "data" */
+  const char *parallel_plan; /* "none", or how the devices share the work: "data", "tensor" */
   weft_spmd_entry_fn_t spmd_entry;
-  uint64_t weight_bytes; /* embedded weights each device reads */
+  uint64_t weight_bytes; /* bytes of embedded weights one device reads */
 } weft_model_info_t;
 
 #define WEFT_MODEL_ABI_VERSION 3u

@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""Multi-device execution: latency and throughput of each parallel plan.
+
+Models (test/models/make_models.py): mlp_batch (784-1024-1024-10, batch 8),
+encoder (a transformer encoder block, hidden 512, 8 heads, batch 4 x 32
+tokens), resnet18 (batch 2, 224x224).
+
+For each model, in --rounds interleaved rounds (every configuration once
+per round, the order rotating), each configuration runs --warmup untimed
+and --runs timed inferences and reports its median:
+
+  1dev x 1thr        weftc (one device), weft-run --threads 1
+  1dev x 2thr        the same library, --threads 2
+  data 2dev x 1thr   weftc --devices=cpu:2 --parallel=data, in one process
+  data mpi           the same library under mpirun -np 2, one device per rank
+  tensor 2dev x 1thr weftc --devices=cpu:2 --parallel=tensor, in one process
+  tensor mpi         the same library under mpirun -np 2
+  ort 1thr, ort 2thr onnxruntime (intra_op_num_threads 1 and 2, all graph
+                     optimizations), measured in the same rounds
+
+The table gives the median over rounds, the speed-up over 1dev x 1thr,
+the throughput (batch rows per second) and the ratio to onnxruntime at the
+same total thread count. Beside each two-device plan it prints the cost
+model's prediction: the one-device time scaled by the share of operations
+each device does (from weftc --explain-parallel) plus its estimate of the
+collectives; the compute rate comes from the 1dev x 1thr measurement, the
+collective estimates are uncalibrated constants. Pipeline plans are not
+built yet. The load average is printed before and after.
+
+A benchmark, not a test: it exits non-zero only when something cannot be
+built or run.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnxruntime as ort
+from onnx import numpy_helper
+import onnx
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, os.pardir, "test", "models"))
+import make_models  # noqa: E402
+
+MODELS = ("mlp_batch", "encoder", "resnet18")
+BATCH = {"mlp_batch": 8, "encoder": 4, "resnet18": 2}
+
+
+def sh(cmd, timeout=600):
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError("failed: %s\n%s" % (" ".join(cmd), proc.stdout[-3000:]))
+    return proc.stdout
+
+
+def median_ms(output):
+    m = re.search(r"latency_ms: min \S+ median (\S+)", output)
+    if not m:
+        raise RuntimeError("no latency line in:\n" + output[-2000:])
+    return float(m.group(1))
+
+
+def explain(weftc, model, plan):
+    out = sh([weftc, model, "--devices=cpu:2", "--parallel=" + plan, "--explain-parallel",
+              "--emit=weft", "-o", os.devnull])
+    share = re.search(r"each device: (\d+) of (\d+) operations", out)
+    coll = re.search(r"collectives in all: \d+ per run, estimated ([\d.]+) us in one process, "
+                     r"([\d.]+) us under MPI", out)
+    frac = int(share.group(1)) / int(share.group(2)) if share else 1.0
+    return frac, (float(coll.group(1)) / 1e3 if coll else 0.0), \
+        (float(coll.group(2)) / 1e3 if coll else 0.0)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weftc", required=True)
+    parser.add_argument("--weft-run", required=True)
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--workdir", default="")
+    args = parser.parse_args(argv)
+
+    mpirun = shutil.which("mpirun")
+    mpi = [mpirun, "-np", "2", "--allow-run-as-root", "--oversubscribe"] if mpirun else None
+    work = args.workdir or tempfile.mkdtemp(prefix="weft-bench-parallel-")
+    os.makedirs(work, exist_ok=True)
+    print("load average before: %.2f %.2f %.2f" % os.getloadavg())
+    print("machine: %d online CPUs; weft threads per device and ort intra-op threads as "
+          "stated per row" % os.cpu_count())
+    failed = False
+    for name in [m for m in args.models.split(",") if m]:
+        model, data = make_models.write_model(work, name)
+        libs = {}
+        t0 = time.time()
+        libs["one"] = os.path.join(work, name + ".d1.so")
+        sh([args.weftc, model, "--emit=lib", "-o", libs["one"]])
+        for plan in ("data", "tensor"):
+            libs[plan] = os.path.join(work, "%s.%s.so" % (name, plan))
+            sh([args.weftc, model, "--emit=lib", "-o", libs[plan], "--devices=cpu:2",
+                "--parallel=" + plan])
+        compile_s = time.time() - t0
+        bench = ["--input-dir", data, "--bench", str(args.runs), "--warmup", str(args.warmup)]
+        configs = [
+            ("1dev x 1thr", [args.weft_run, libs["one"], "--threads", "1"] + bench, 1),
+            ("1dev x 2thr", [args.weft_run, libs["one"], "--threads", "2"] + bench, 2),
+            ("data 2dev x 1thr", [args.weft_run, libs["data"], "--threads", "1"] + bench, 2),
+            ("tensor 2dev x 1thr", [args.weft_run, libs["tensor"], "--threads", "1"] + bench, 2),
+        ]
+        if mpi:
+            configs += [
+                ("data mpi 2 ranks", mpi + [args.weft_run, libs["data"], "--threads", "1"] + bench, 2),
+                ("tensor mpi 2 ranks", mpi + [args.weft_run, libs["tensor"], "--threads", "1"] + bench, 2),
+            ]
+        # Correctness first: every library against onnxruntime's outputs.
+        for label, cmd, _ in configs:
+            check = [c for c in cmd if c not in bench] + ["--input-dir", data, "--compare",
+                                                          "--rtol", "1e-3", "--atol", "1e-4"]
+            try:
+                sh(check)
+            except RuntimeError as e:
+                print("FAIL %s %s: %s" % (name, label, e))
+                failed = True
+        feeds = {}
+        sess_inputs = []
+        for i, inp in enumerate(onnx.load(model, load_external_data=False).graph.input):
+            feeds[inp.name] = numpy_helper.to_array(
+                onnx.load_tensor(os.path.join(data, "input_%d.pb" % i)))
+        sessions = {}
+        for t in (1, 2):
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = t
+            so.inter_op_num_threads = 1
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            sessions[t] = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+        del sess_inputs
+
+        def ort_ms(t):
+            s = sessions[t]
+            for _ in range(args.warmup):
+                s.run(None, feeds)
+            times = []
+            for _ in range(args.runs):
+                a = time.perf_counter()
+                s.run(None, feeds)
+                times.append((time.perf_counter() - a) * 1e3)
+            return statistics.median(times)
+
+        results = {label: [] for label, _, _ in configs}
+        results["ort 1thr"], results["ort 2thr"] = [], []
+        for r in range(args.rounds):
+            order = configs[r % len(configs):] + configs[:r % len(configs)]
+            for label, cmd, _ in order:
+                results[label].append(median_ms(sh(cmd)))
+            results["ort 1thr"].append(ort_ms(1))
+            results["ort 2thr"].append(ort_ms(2))
+        med = {k: statistics.median(v) for k, v in results.items() if v}
+        base = med["1dev x 1thr"]
+        print("\n%s (batch %d), compile of three libraries %.1f s, %d rounds x %d runs" %
+              (name, BATCH[name], compile_s, args.rounds, args.runs))
+        print("  %-20s %10s %9s %12s %10s %14s" % ("config", "median ms", "speed-up",
+                                                  "rows/s", "weft/ort", "predicted ms"))
+        predictions = {}
+        for plan in ("data", "tensor"):
+            frac, inproc, over_mpi = explain(args.weftc, model, plan)
+            predictions["%s 2dev x 1thr" % plan] = base * frac + inproc
+            predictions["%s mpi 2 ranks" % plan] = base * frac + over_mpi
+        for label, _, threads in configs:
+            ms = med[label]
+            pred = predictions.get(label)
+            print("  %-20s %10.3f %8.2fx %12.1f %9.2fx %14s" % (
+                label, ms, base / ms, BATCH[name] * 1e3 / ms, ms / med["ort %dthr" % threads],
+                ("%.3f" % pred) if pred else "-"))
+        for t in (1, 2):
+            ms = med["ort %dthr" % t]
+            print("  %-20s %10.3f %8.2fx %12.1f %10s %14s" % ("ort %dthr" % t, ms, base / ms,
+                                                          BATCH[name] * 1e3 / ms, "", "-"))
+        print("  pipeline: not built yet")
+    print("\nload average after: %.2f %.2f %.2f" % os.getloadavg())
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
