@@ -20,12 +20,13 @@ and --runs timed inferences and reports its median:
 
 The table gives the median over rounds, the speed-up over 1dev x 1thr,
 the throughput (batch rows per second) and the ratio to onnxruntime at the
-same total thread count. Beside each two-device plan it prints the cost
-model's prediction: the one-device time scaled by the share of operations
-each device does (from weftc --explain-parallel) plus its estimate of the
-collectives; the compute rate comes from the 1dev x 1thr measurement, the
-collective estimates are uncalibrated constants. Pipeline plans are not
-built yet. The load average is printed before and after.
+same total thread count. Beside each two-device plan it prints the
+compiler's prediction (weftc --explain-parallel: its cost model, whose
+rates are uncalibrated constants), and which plan --parallel=auto chose
+against the faster one measured. Pipeline plans are not
+built yet. The load average is printed before and after; each measurement
+starts half a second after the previous one, since onnxruntime's threads
+spin for a while after a run.
 
 A benchmark, not a test: it exits non-zero only when something cannot be
 built or run.
@@ -69,15 +70,22 @@ def median_ms(output):
     return float(m.group(1))
 
 
-def explain(weftc, model, plan):
+def predicted_ms(weftc, model, plan):
+    """The compiler's prediction (weftc --explain-parallel): in one process
+    and under MPI, in milliseconds."""
     out = sh([weftc, model, "--devices=cpu:2", "--parallel=" + plan, "--explain-parallel",
               "--emit=weft", "-o", os.devnull])
-    share = re.search(r"each device: (\d+) of (\d+) operations", out)
-    coll = re.search(r"collectives in all: \d+ per run, estimated ([\d.]+) us in one process, "
-                     r"([\d.]+) us under MPI", out)
-    frac = int(share.group(1)) / int(share.group(2)) if share else 1.0
-    return frac, (float(coll.group(1)) / 1e3 if coll else 0.0), \
-        (float(coll.group(2)) / 1e3 if coll else 0.0)
+    m = re.search(r"predicted: ([\d.]+) us per run in one process, ([\d.]+) us under MPI", out)
+    if not m:
+        raise RuntimeError("no prediction in:\n" + out[-2000:])
+    return float(m.group(1)) / 1e3, float(m.group(2)) / 1e3
+
+
+def auto_choice(weftc, model):
+    out = sh([weftc, model, "--devices=cpu:2", "--explain-parallel", "--emit=weft", "-o",
+              os.devnull])
+    m = re.search(r"parallel: auto \(\w+ objective\) chose (\w+)", out)
+    return m.group(1) if m else "?"
 
 
 def main(argv=None):
@@ -161,7 +169,11 @@ def main(argv=None):
         for r in range(args.rounds):
             order = configs[r % len(configs):] + configs[:r % len(configs)]
             for label, cmd, _ in order:
+                # onnxruntime's pool threads spin for a while after a run;
+                # let them settle so they do not take the CPUs of the next.
+                time.sleep(0.5)
                 results[label].append(median_ms(sh(cmd)))
+            time.sleep(0.5)
             results["ort 1thr"].append(ort_ms(1))
             results["ort 2thr"].append(ort_ms(2))
         med = {k: statistics.median(v) for k, v in results.items() if v}
@@ -172,9 +184,9 @@ def main(argv=None):
                                                   "rows/s", "weft/ort", "predicted ms"))
         predictions = {}
         for plan in ("data", "tensor"):
-            frac, inproc, over_mpi = explain(args.weftc, model, plan)
-            predictions["%s 2dev x 1thr" % plan] = base * frac + inproc
-            predictions["%s mpi 2 ranks" % plan] = base * frac + over_mpi
+            inproc, over_mpi = predicted_ms(args.weftc, model, plan)
+            predictions["%s 2dev x 1thr" % plan] = inproc
+            predictions["%s mpi 2 ranks" % plan] = over_mpi
         for label, _, threads in configs:
             ms = med[label]
             pred = predictions.get(label)
@@ -185,6 +197,12 @@ def main(argv=None):
             ms = med["ort %dthr" % t]
             print("  %-20s %10.3f %8.2fx %12.1f %10s %14s" % ("ort %dthr" % t, ms, base / ms,
                                                           BATCH[name] * 1e3 / ms, "", "-"))
+        choice = auto_choice(args.weftc, model)
+        best = min(("data", "tensor"), key=lambda p: med["%s 2dev x 1thr" % p])
+        print("  auto chose %s; the faster plan measured in one process: %s (auto's plan at "
+              "%.2fx its time)" % (choice, best,
+                                   med["%s 2dev x 1thr" % choice] / med["%s 2dev x 1thr" % best]
+                                   if choice in ("data", "tensor") else float("nan")))
         print("  pipeline: not built yet")
     print("\nload average after: %.2f %.2f %.2f" % os.getloadavg())
     return 1 if failed else 0

@@ -395,9 +395,6 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
                          ": it must be a power of two from 16 to 4096");
   cpuOptions.alignment = o.alignment;
 
-  if (o.explainParallel && o.devices > 1 && o.parallel == "auto")
-    llvm::errs() << "parallel: auto: chose data (no cost model yet: auto does not compare "
-                    "plans; pipeline plans are not built yet)\n";
   if (o.explainParallel && o.devices == 1)
     llvm::errs() << "parallel: one device, nothing to split\n";
   if (failed(runStage(module, o, "1-graph", [&](PassManager &pm) {
@@ -416,7 +413,8 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
           // Each device's program: the rest of the flow sees its parts.
           PartitionOptions partition;
           partition.devices = o.devices;
-          partition.plan = o.parallel == "tensor" ? "tensor" : "data";
+          partition.plan = o.parallel;
+          partition.objective = o.objective;
           partition.explain = o.explainParallel;
           pm.addPass(createPartition(partition));
           pm.addPass(createCanonicalizerPass());

@@ -45,9 +45,11 @@ struct CompileOptions {
   /// neighbouring dispatch stays apart (stderr), then the memory report.
   bool explainFusion = false;
   /// Devices the model is split across (weftc --devices=cpu:N) and how:
-  /// "none" (one device), "data" or "auto" (chooses among the plans built).
+  /// "none" (one device), "data", "tensor" or "auto" (the cheaper of data
+  /// and tensor by the cost model).
   int64_t devices = 1;
   std::string parallel = "none";
+  std::string objective = "latency"; ///< what auto minimizes: latency, throughput
   bool explainParallel = false; ///< print the plan (stderr)
 };
 

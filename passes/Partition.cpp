@@ -103,6 +103,8 @@ public:
   };
   SmallVector<Collective> collectives;
   int64_t partedWeightBytes = 0; ///< stacked weights: each device reads 1/devices
+  /// Under MPI: bytes rank 0 sends of the inputs and receives of the outputs.
+  int64_t scatteredBytes = 0, gatheredBytes = 0;
 
   int64_t splitOf(Value v) const {
     auto it = split.find(v);
@@ -587,29 +589,21 @@ private:
 struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
   using PartitionBase::PartitionBase;
 
-  void runOnOperation() override {
-    ModuleOp module = getOperation();
-    func::FuncOp fn;
-    for (auto f : module.getOps<func::FuncOp>())
-      if (!f.isExternal())
-        fn = f;
-    if (!fn)
-      return;
-    if (devices < 1) {
-      mlir::emitError(fn.getLoc(), "--devices must be at least 1, not ") << devices;
-      return signalPassFailure();
-    }
-    if (plan != "data" && plan != "tensor") {
-      mlir::emitError(fn.getLoc(), "unknown parallel plan '")
-          << plan << "' (this compiler builds: data, tensor)";
-      return signalPassFailure();
-    }
-    if (fn.getBody().getBlocks().size() != 1)
-      return;
+  /// What a plan costs, by the cost model.
+  struct Outcome {
+    int64_t work = 0, local = 0;   ///< operations in all, and per device
+    double computeUs = 0;          ///< one device's share
+    double inProcessUs = 0, mpiUs = 0; ///< its collectives and starting a run
+  };
+
+  /// Splits the module's entry function by `planName`; `print` writes the
+  /// explanation.
+  LogicalResult partitionWith(ModuleOp module, func::FuncOp fn, StringRef planName, bool print,
+                              Outcome &outcome) {
     Block &body = fn.getBody().front();
     OpBuilder b(fn.getContext());
     FunctionType type = fn.getFunctionType();
-    Partitioner p(fn, devices, plan == "tensor");
+    Partitioner p(fn, devices, planName == "tensor");
     b.setInsertionPointToStart(module.getBody());
     shard::GridOp::create(b, fn.getLoc(), "devices", ArrayRef<int64_t>{devices});
 
@@ -626,7 +620,7 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     };
     int64_t batch = -1;
     SmallVector<int64_t> inputSplits;
-    if (plan == "data") {
+    if (planName == "data") {
       // The batch: axis 0 of the first input that has one and is not pinned.
       unsigned batchInput = 0;
       for (BlockArgument arg : body.getArguments())
@@ -637,7 +631,7 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
         }
       if (batch < 0) {
         mlir::emitError(fn.getLoc(), "data parallel: no input has a batch axis to split");
-        return signalPassFailure();
+        return failure();
       }
       if (batch < devices || batch % devices != 0) {
         mlir::emitError(fn.getLoc(), llvm::formatv(
@@ -646,11 +640,11 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
             "--input-shape) or for fewer devices",
             inputName(batchInput), batch, devices,
             batch < devices ? "more devices than batch rows" : "not a multiple"));
-        return signalPassFailure();
+        return failure();
       }
     }
     for (BlockArgument arg : body.getArguments()) {
-      int64_t s = plan == "data" && rankOf(arg) >= 1 && !isPinned(arg.getArgNumber()) &&
+      int64_t s = planName == "data" && rankOf(arg) >= 1 && !isPinned(arg.getArgNumber()) &&
                           shapeOf(arg)[0] == batch
                       ? 0
                       : kWhole;
@@ -665,18 +659,25 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     }
     for (Operation *op : ops)
       if (failed(p.visit(op)))
-        return signalPassFailure();
+        return failure();
     SmallVector<int64_t> outputSplits;
     for (Value v : body.getTerminator()->getOperands())
       outputSplits.push_back(p.splitOf(v));
+    for (BlockArgument arg : body.getArguments())
+      p.scatteredBytes += p.splitOf(arg) == kWhole
+                              ? bytesOf(arg.getType()) * (devices - 1)
+                              : bytesOf(arg.getType()) - bytesOf(arg.getType()) / devices;
+    for (Value v : body.getTerminator()->getOperands())
+      if (p.splitOf(v) != kWhole)
+        p.gatheredBytes += bytesOf(v.getType()) - bytesOf(v.getType()) / devices;
     // Weights whose parts replaced them.
     for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
       if (isa<ConstantOp>(op) && op.use_empty())
         op.erase();
 
     std::string explanation;
-    if (explain)
-      explanation = describePlan(p, batch);
+    if (print)
+      explanation = describePlan(p, batch, planName);
     p.shrink();
     SmallVector<Type> results;
     for (Value v : body.getTerminator()->getOperands())
@@ -687,31 +688,162 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       fn->setAttr("weft.abi_output_types", b.getTypeArrayAttr(type.getResults()));
     fn.setType(b.getFunctionType(body.getArgumentTypes(), results));
     fn->setAttr("weft.num_devices", b.getI64IntegerAttr(devices));
-    fn->setAttr("weft.parallel_plan", b.getStringAttr(plan));
+    fn->setAttr("weft.parallel_plan", b.getStringAttr(planName));
     fn->setAttr("weft.input_splits", b.getDenseI64ArrayAttr(inputSplits));
     fn->setAttr("weft.output_splits", b.getDenseI64ArrayAttr(outputSplits));
     if (failed(mlir::verify(fn)))
-      return signalPassFailure();
-    if (explain) {
-      int64_t local = 0, weights = 0;
-      for (Operation &op : body.without_terminator()) {
-        local += estimateFlops(&op);
-        if (auto c = dyn_cast<ConstantOp>(op))
-          weights += bytesOf(c.getType());
-      }
+      return failure();
+    int64_t local = 0, weights = 0;
+    for (Operation &op : body.without_terminator()) {
+      local += estimateFlops(&op);
+      outcome.computeUs += estimateUs(&op);
+      if (auto c = dyn_cast<ConstantOp>(op))
+        weights += bytesOf(c.getType());
+    }
+    outcome.work = work;
+    outcome.local = local;
+    outcome.inProcessUs = kRunUs;
+    outcome.mpiUs = kRunUs + collectiveUs(p.scatteredBytes, true) +
+                    collectiveUs(p.gatheredBytes, true);
+    for (const auto &c : p.collectives) {
+      outcome.inProcessUs += collectiveUs(c.bytes, false);
+      outcome.mpiUs += collectiveUs(c.bytes, true);
+    }
+    if (print) {
       int64_t perDevice = weights - p.partedWeightBytes + p.partedWeightBytes / devices;
       llvm::errs() << explanation
                    << llvm::formatv("  each device: {0} of {1} operations ({2:P}); reads {3} "
                                     "of the {4} bytes of weights in the object ({5} bytes "
                                     "split into parts, one part per device)\n",
                                     local, work, work ? (double)local / (double)work : 1.0,
-                                    perDevice, weights, p.partedWeightBytes);
+                                    perDevice, weights, p.partedWeightBytes)
+                   << llvm::formatv("  predicted: {0:F1} us per run in one process, {1:F1} us "
+                                    "under MPI ({2:F1} us of compute per device at one thread; "
+                                    "uncalibrated: {3} GFLOP/s or {4} GB/s for matmuls and "
+                                    "convolutions, {5} GB/s for the rest, 1 us per op, {6} us "
+                                    "to start a run, collectives as above)\n",
+                                    outcome.computeUs + outcome.inProcessUs,
+                                    outcome.computeUs + outcome.mpiUs, outcome.computeUs,
+                                    kGflops, kStreamGBps, kGBps, kRunUs);
     }
+    return success();
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto entryOf = [](ModuleOp m) {
+      func::FuncOp fn;
+      for (auto f : m.getOps<func::FuncOp>())
+        if (!f.isExternal())
+          fn = f;
+      return fn;
+    };
+    func::FuncOp fn = entryOf(module);
+    if (!fn || fn.getBody().getBlocks().size() != 1)
+      return;
+    if (devices < 1) {
+      mlir::emitError(fn.getLoc(), "--devices must be at least 1, not ") << devices;
+      return signalPassFailure();
+    }
+    if (plan != "data" && plan != "tensor" && plan != "auto") {
+      mlir::emitError(fn.getLoc(), "unknown parallel plan '")
+          << plan << "' (this compiler builds: data, tensor, auto)";
+      return signalPassFailure();
+    }
+    std::string chosen = plan;
+    if (plan == "auto") {
+      // Each plan on a copy; the cheapest by the cost model wins.
+      struct Candidate {
+        std::string plan, why;
+        Outcome outcome;
+        bool ok;
+      };
+      SmallVector<Candidate> candidates;
+      for (StringRef candidate : {"data", "tensor"}) {
+        OwningOpRef<ModuleOp> copy(cast<ModuleOp>(module->clone()));
+        Candidate c{candidate.str(), "", {}, false};
+        {
+          ScopedDiagnosticHandler quiet(&getContext(), [&](Diagnostic &d) {
+            if (d.getSeverity() == DiagnosticSeverity::Error && c.why.empty())
+              c.why = d.str();
+            return success();
+          });
+          c.ok = succeeded(partitionWith(*copy, entryOf(*copy), candidate, false, c.outcome));
+        }
+        candidates.push_back(std::move(c));
+      }
+      const Candidate *best = nullptr;
+      auto total = [](const Candidate &c) { return c.outcome.computeUs + c.outcome.inProcessUs; };
+      for (const Candidate &c : candidates)
+        if (c.ok && (!best || total(c) < total(*best)))
+          best = &c;
+      if (!best) {
+        mlir::emitError(fn.getLoc(), "auto parallel: no plan splits this model: ")
+            << candidates[0].plan << ": " << candidates[0].why << "; " << candidates[1].plan
+            << ": " << candidates[1].why;
+        return signalPassFailure();
+      }
+      chosen = best->plan;
+      if (explain) {
+        llvm::errs() << llvm::formatv("parallel: auto ({0} objective) chose {1}\n", objective,
+                                      chosen);
+        for (const Candidate &c : candidates) {
+          if (!c.ok) {
+            llvm::errs() << "  " << c.plan << ": not possible: " << c.why << "\n";
+            continue;
+          }
+          llvm::errs() << llvm::formatv(
+              "  {0}: predicted {1:F1} us per run in one process ({2:F1} us of compute, "
+              "{3:F1} us to start it and for collectives){4}\n",
+              c.plan, total(c), c.outcome.computeUs, c.outcome.inProcessUs,
+              &c == best ? ": chosen"
+                         : llvm::formatv(": {0:F1} us slower than {1}", total(c) - total(*best),
+                                         best->plan)
+                               .str());
+        }
+        llvm::errs() << "  (both plans give batch / latency as throughput: no pipeline "
+                        "overlaps runs, so the objective does not change the choice)\n";
+      }
+    }
+    Outcome outcome;
+    if (failed(partitionWith(module, fn, chosen, explain, outcome)))
+      return signalPassFailure();
+  }
+
+  /// The cost model's constants, uncalibrated: what one thread of this
+  /// machine's kernels reach on matmuls and convolutions, and on the
+  /// memory-bound rest.
+  static constexpr double kGflops = 50, kGBps = 8, kStreamGBps = 16;
+  /// Starting a run on the devices and waiting for them: a wake-up in one
+  /// process; under MPI, rank 0 also sends the inputs and receives the
+  /// outputs.
+  static constexpr double kRunUs = 10;
+
+  static double collectiveUs(int64_t bytes, bool mpi) {
+    return mpi ? 40 + (double)bytes / 4e3 : 30 + (double)bytes / 8e3;
+  }
+
+  /// One device's time for `op` (local types), in microseconds.
+  static double estimateUs(Operation *op) {
+    if (op->getNumResults() == 0 || isa<ConstantOp, ReshapeOp>(op) ||
+        op->getDialect()->getNamespace() == "shard")
+      return 0;
+    int64_t bytes = 0;
+    for (Value v : op->getOperands())
+      bytes += bytesOf(v.getType());
+    for (Value v : op->getResults())
+      bytes += bytesOf(v.getType());
+    // Matmuls and convolutions: arithmetic or streaming their operands
+    // (weights, for a small batch), whichever takes longer.
+    if (isa<MatMulOp, GemmOp, ConvOp>(op))
+      return 1 + std::max((double)estimateFlops(op) / (kGflops * 1e3),
+                          (double)bytes / (kStreamGBps * 1e3));
+    return 1 + (double)bytes / (kGBps * 1e3);
   }
 
   /// --explain-parallel: each tensor's split, the decisions and the
   /// collectives with their estimated times.
-  std::string describePlan(Partitioner &p, int64_t batch) {
+  std::string describePlan(Partitioner &p, int64_t batch, StringRef plan) {
     std::string text;
     llvm::raw_string_ostream os(text);
     func::FuncOp fn = p.fn;
@@ -739,15 +871,9 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
             return s.str();
       return "#" + std::to_string(i);
     };
-    int64_t scattered = 0, gathered = 0;
-    for (BlockArgument arg : body.getArguments()) {
+    for (BlockArgument arg : body.getArguments())
       os << "  input '" << names("weft.input_names", arg.getArgNumber()) << "' "
          << arg.getType() << ": " << splitText(arg) << "\n";
-      if (p.splitOf(arg) == kWhole)
-        scattered += bytesOf(arg.getType()) * (devices - 1);
-      else
-        scattered += bytesOf(arg.getType()) - bytesOf(arg.getType()) / devices;
-    }
     for (Operation &op : body.without_terminator()) {
       if (isa<ConstantOp, shard::AllSliceOp>(op))
         continue;
@@ -755,24 +881,16 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
         os << "  " << nodeOf(&op) << " " << op.getName().stripDialect() << " -> "
            << r.getType() << ": " << splitText(r) << "\n";
     }
-    for (auto [i, v] : llvm::enumerate(body.getTerminator()->getOperands())) {
+    for (auto [i, v] : llvm::enumerate(body.getTerminator()->getOperands()))
       os << "  output '" << names("weft.output_names", i) << "' " << v.getType() << ": "
          << splitText(v) << "\n";
-      if (p.splitOf(v) != kWhole)
-        gathered += bytesOf(v.getType()) - bytesOf(v.getType()) / devices;
-    }
     for (const std::string &note : p.notes)
       os << "  decision: " << note << "\n";
-    // Uncalibrated estimates: a shared-memory copy in one process, MPI's
-    // shared-memory transport between processes.
-    auto estimate = [](int64_t bytes, double latencyUs, double gbPerS) {
-      return latencyUs + (double)bytes / (gbPerS * 1e3);
-    };
     if (p.collectives.empty())
       os << "  collectives inside the model: none\n";
     double inProcess = 0, mpi = 0;
     for (const auto &c : p.collectives) {
-      double a = estimate(c.bytes, 5, 8), m = estimate(c.bytes, 20, 4);
+      double a = collectiveUs(c.bytes, false), m = collectiveUs(c.bytes, true);
       inProcess += a;
       mpi += m;
       os << llvm::formatv("  collective: {0}: {1} bytes, estimated {2:F1} us in one process, "
@@ -781,12 +899,12 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     }
     if (!p.collectives.empty())
       os << llvm::formatv("  collectives in all: {0} per run, estimated {1:F1} us in one "
-                          "process, {2:F1} us under MPI (uncalibrated: 5 us + 8 GB/s, 20 us + "
+                          "process, {2:F1} us under MPI (uncalibrated: 30 us + 8 GB/s, 40 us + "
                           "4 GB/s)\n",
                           p.collectives.size(), inProcess, mpi);
     os << llvm::formatv("  under MPI rank 0 sends {0} bytes of inputs to the other ranks and "
                         "receives {1} bytes of outputs\n",
-                        scattered, gathered);
+                        p.scatteredBytes, p.gatheredBytes);
     return text;
   }
 

@@ -88,7 +88,10 @@ def Partition : Pass<"weft-partition", "mlir::ModuleOp"> {
     Option<"devices", "devices", "int64_t", /*default=*/"1",
            "Number of devices">,
     Option<"plan", "plan", "std::string", /*default=*/"\"data\"",
-           "How the devices share the work: data or tensor">,
+           "How the devices share the work: data, tensor or auto (the cheaper of the two "
+           "by the cost model)">,
+    Option<"objective", "objective", "std::string", /*default=*/"\"latency\"",
+           "What auto minimizes: latency or throughput">,
     Option<"explain", "explain", "bool", /*default=*/"false",
            "Print the plan to stderr">,
   ];

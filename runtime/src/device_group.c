@@ -85,10 +85,14 @@ static void barrier(inproc_group_t *g) {
   uint64_t gen = g->generation;
   if (++g->arrived == g->size) {
     g->arrived = 0;
-    g->generation++;
+    __atomic_store_n(&g->generation, gen + 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&g->cv);
     return;
   }
+  /* Poll a while before sleeping: the last peer is usually close. */
+  pthread_mutex_unlock(&g->mu);
+  weft_spin_while_equal(&g->generation, gen);
+  pthread_mutex_lock(&g->mu);
   while (gen == g->generation)
     pthread_cond_wait(&g->cv, &g->mu);
 }

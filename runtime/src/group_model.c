@@ -46,8 +46,8 @@ struct weft_group_model_t {
   bool sync_ready;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  uint64_t generation;
-  int32_t finished;
+  uint64_t generation; /* written under mu, polled without it */
+  int32_t finished; /* written under mu, polled without it */
   bool stop;
   atomic_bool running;
 };
@@ -183,6 +183,8 @@ static void *rank_thread(void *arg) {
   m->allocator.free(m->allocator.user_data, arg);
   uint64_t seen = 0;
   for (;;) {
+    /* Runs often follow each other closely: poll before sleeping. */
+    weft_spin_while_equal(&m->generation, seen);
     pthread_mutex_lock(&m->mu);
     while (m->generation == seen && !m->stop)
       pthread_cond_wait(&m->cv, &m->mu);
@@ -195,7 +197,7 @@ static void *rank_thread(void *arg) {
     weft_status_t status = run_local_rank(m, l);
     pthread_mutex_lock(&m->mu);
     m->statuses[l] = status;
-    ++m->finished;
+    __atomic_store_n(&m->finished, m->finished + 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&m->cv);
     pthread_mutex_unlock(&m->mu);
   }
@@ -353,13 +355,17 @@ static weft_status_t run_in_process(weft_group_model_t *m, void *const *in, void
   m->run_outputs = out;
   if (m->num_local > 1) {
     pthread_mutex_lock(&m->mu);
-    m->finished = 0;
-    ++m->generation;
+    __atomic_store_n(&m->finished, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&m->generation, m->generation + 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&m->cv);
     pthread_mutex_unlock(&m->mu);
   }
   m->statuses[0] = run_local_rank(m, 0);
   if (m->num_local > 1) {
+    for (int i = 0; i < WEFT_SPIN_POLLS &&
+                    __atomic_load_n(&m->finished, __ATOMIC_ACQUIRE) < m->num_local - 1;
+         ++i)
+      weft_cpu_relax();
     pthread_mutex_lock(&m->mu);
     while (m->finished < m->num_local - 1)
       pthread_cond_wait(&m->cv, &m->mu);

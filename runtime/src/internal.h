@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* A status is one heap block: the header followed by the message bytes.
  * `message` points into the same block (or at a literal for the static
@@ -68,6 +69,30 @@ struct weft_device_group_t {
   int32_t num_local;
   weft_device_t **devices;
 };
+
+/* Peers of a barrier or a run usually arrive within microseconds: waiting
+ * threads poll this many times (a pause each, about 50 us in all) before
+ * they sleep on a condition variable. */
+#define WEFT_SPIN_POLLS 4096
+
+static inline void weft_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* Polls until *word differs from `seen` or the polls run out; returns the
+ * last value read. */
+static inline uint64_t weft_spin_while_equal(const uint64_t *word, uint64_t seen) {
+  uint64_t now = seen;
+  for (int i = 0; i < WEFT_SPIN_POLLS && now == seen; ++i) {
+    weft_cpu_relax();
+    now = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+  }
+  return now;
+}
 
 /* Returns true when `x` is a non-zero power of two. */
 static inline bool weft_is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }

@@ -84,8 +84,11 @@ static cl::opt<std::string> parallel(
     "parallel", cl::cat(weftcCategory),
     cl::desc("How several devices share the model: none, data (the batch split), tensor "
              "(weights split by columns and rows, Megatron-style), or auto (the default with "
-             "more than one device; it chooses data)"),
+             "more than one device: the cheaper of data and tensor by the cost model)"),
     cl::init(""));
+static cl::opt<std::string> objective(
+    "objective", cl::cat(weftcCategory),
+    cl::desc("What --parallel=auto minimizes: latency or throughput"), cl::init("latency"));
 static cl::opt<bool> explainParallel(
     "explain-parallel", cl::cat(weftcCategory),
     cl::desc("Print the parallel plan: each tensor's split, each device's share of the work "
@@ -135,8 +138,7 @@ int main(int argc, char **argv) {
     std::string plan = parallel.empty() ? (n > 1 ? "auto" : "none") : parallel.getValue();
     if (plan == "pipeline" || plan.find('*') != std::string::npos) {
       errs() << "weftc: error: --parallel=" << plan
-             << " is not built yet; this compiler builds none, data and tensor (auto chooses "
-                "data)\n";
+             << " is not built yet; this compiler builds none, data, tensor and auto\n";
       return 2;
     }
     if (plan != "none" && plan != "data" && plan != "tensor" && plan != "auto") {
@@ -150,6 +152,12 @@ int main(int argc, char **argv) {
       return 2;
     }
     options.parallel = plan;
+    if (objective != "latency" && objective != "throughput") {
+      errs() << "weftc: error: --objective expects latency or throughput, got '" << objective
+             << "'\n";
+      return 2;
+    }
+    options.objective = objective;
     options.explainParallel = explainParallel;
   }
   if (target != "cpu") {
