@@ -11,7 +11,8 @@
 #      threads against onnxruntime's outputs (test/e2e/check_models.py).
 #   2. ${TSAN_BUILD_DIR:-build-tsan}, WEFT_SANITIZE=thread: the thread pool,
 #      device group and model tests (cpu_device_test.cpp,
-#      device_group_test.cpp, model_test.cpp) under TSan, and
+#      device_group_test.cpp, model_test.cpp, group_model_test.cpp) under
+#      TSan, and
 #      the MLP and CNN compiled with --sanitize=thread on 2 threads.
 #
 # weft-run is instrumented, so the sanitizer runtimes are in the process
@@ -71,7 +72,7 @@ configure "$TSAN_DIR" thread
 ninja -C "$TSAN_DIR" -j"$JOBS" weft-runtime-tests weft-run
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$LOGS/tsan"
 step "thread pool + model tests (TSan)" "$TSAN_DIR/bin/weft-runtime-tests" \
-  --gtest_brief=1 --gtest_filter='CpuDevice.*:CpuDeviceStress.*:AddFixture.*:Model.*:DeviceGroup.*:Collectives.*:PointToPoint.*'
+  --gtest_brief=1 --gtest_filter='CpuDevice.*:CpuDeviceStress.*:AddFixture.*:Model.*:DeviceGroup.*:Collectives.*:PointToPoint.*:GroupModel.*'
 step "e2e mlp+cnn (TSan, instrumented kernels, 2 threads)" python3 test/e2e/check_models.py \
   --weftc "$SAN_DIR/bin/weftc" --weftc-arg=--sanitize=thread \
   --weft-run "$TSAN_DIR/bin/weft-run" \
