@@ -319,6 +319,10 @@ private:
                         std::to_string(n / devices) + " of " + std::to_string(n) + " columns");
         return Why();
       }
+      if (in[0] == kWhole && !divisible(n))
+        notes.push_back(nodeOf(op) + ": kept whole on every device: its " + std::to_string(n) +
+                        " columns do not split into " + std::to_string(devices) +
+                        " equal parts");
       if (lr >= 2 && in[0] == lr - 1 && divisible(k) && setPart(op, 1, w, 0)) {
         reduceAfter(op, mm.getResult());
         notes.push_back(nodeOf(op) + ": row-parallel, each device multiplies its " +
@@ -346,6 +350,10 @@ private:
                         std::to_string(n / devices) + " of " + std::to_string(n) + " columns");
         return Why();
       }
+      if (in[0] == kWhole && !divisible(n))
+        notes.push_back(nodeOf(op) + ": kept whole on every device: its " + std::to_string(n) +
+                        " columns do not split into " + std::to_string(devices) +
+                        " equal parts");
       if (in[0] == (g.getTransA() ? 0 : 1) && divisible(k)) {
         if (!setPart(op, 1, w, kAxis) || (c && !setPart(op, 2, cc, -1)))
           return std::nullopt;
@@ -365,6 +373,9 @@ private:
         return std::nullopt;
       ConvAxes ax = convAxes(conv);
       int64_t f = shapeOf(w)[ax.filterF], c = shapeOf(w)[ax.filterC];
+      if (in[0] == kWhole && !divisible(f))
+        notes.push_back(nodeOf(op) + ": kept whole on every device: its output channels do "
+                        "not split into " + std::to_string(devices) + " equal parts");
       if (in[0] == kWhole && divisible(f)) {
         if (!setPart(op, 1, w, ax.filterF) || (bias && !setPart(op, 2, bc, 0)))
           return std::nullopt;

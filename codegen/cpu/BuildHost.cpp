@@ -543,15 +543,9 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
             UnrealizedConversionCastOp::create(hb, loc, TypeRange{ptr}, fnRef).getResult(0);
         Value wgCount = LLVM::ConstantOp::create(hb, loc, i64,
                                                  hb.getI64IntegerAttr(count ? count.getInt() : 1));
-        Value status = LLVM::CallOp::create(hb, loc, runtimeDispatch,
-                                            ValueRange{device, fnPtr, array, wgCount})
-                           .getResult();
-        Value null = LLVM::ZeroOp::create(hb, loc, ptr);
-        Value failed = LLVM::ICmpOp::create(hb, loc, LLVM::ICmpPredicate::ne, status, null);
-        Block *next = new Block();
-        host.getBody().getBlocks().insert(Region::iterator(exit), next);
-        cf::CondBranchOp::create(hb, loc, failed, exit, ValueRange{status}, next, ValueRange{});
-        hb.setInsertionPointToStart(next);
+        checkStatus(LLVM::CallOp::create(hb, loc, runtimeDispatch,
+                                         ValueRange{device, fnPtr, array, wgCount})
+                        .getResult());
       }
       return success();
     };

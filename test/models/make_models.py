@@ -77,8 +77,8 @@ def _finish(graph, doc):
     return model
 
 
-def make_mlp(rng):
-    sizes = [784, 512, 256, 10]
+def make_mlp(rng, sizes=(784, 512, 256, 10), batch=1, name="mlp",
+             doc="784-512-256-10 MLP classifier with softmax"):
     inits, nodes = [], []
     cur = "x"
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -96,11 +96,11 @@ def make_mlp(rng):
             cur = f"relu{i}"
     nodes.append(helper.make_node("Softmax", [cur], ["y"], name="softmax", axis=-1))
     graph = helper.make_graph(
-        nodes, "mlp",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 784])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
+        nodes, name,
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, sizes[0]])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, sizes[-1]])],
         initializer=inits)
-    return _finish(graph, "784-512-256-10 MLP classifier with softmax")
+    return _finish(graph, doc)
 
 
 def make_cnn(rng):
@@ -255,23 +255,8 @@ def make_det_head(rng):
 
 
 def make_mlp_batch(rng):
-    sizes = [784, 1024, 1024, 10]
-    inits, nodes = [], []
-    cur = "x"
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        w, b = f"fc{i}.weight", f"fc{i}.bias"
-        inits.append(numpy_helper.from_array(_weight(rng, (fan_out, fan_in), fan_in), w))
-        inits.append(numpy_helper.from_array(_weight(rng, (fan_out,), fan_in), b))
-        nodes.append(helper.make_node("Gemm", [cur, w, b], [f"fc{i}"], name=f"fc{i}", transB=1))
-        cur = f"fc{i}"
-        if i < len(sizes) - 2:
-            nodes.append(helper.make_node("Relu", [cur], [f"relu{i}"], name=f"relu{i}"))
-            cur = f"relu{i}"
-    nodes.append(helper.make_node("Softmax", [cur], ["y"], name="softmax", axis=-1))
-    graph = helper.make_graph(
-        nodes, "mlp_batch", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [8, 784])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [8, 10])], initializer=inits)
-    return _finish(graph, "784-1024-1024-10 MLP over a batch of 8")
+    return make_mlp(rng, sizes=(784, 1024, 1024, 10), batch=8, name="mlp_batch",
+                    doc="784-1024-1024-10 MLP over a batch of 8")
 
 
 def make_encoder(rng, batch=4, seq=32, hidden=512, heads=8, ffn=2048):

@@ -114,14 +114,6 @@ TEST(GroupModel, ViewsAreCheckedAsWholeTensors) {
   EXPECT_NE(c.message.find("output 'v' overlaps input 'x'"), std::string::npos) << c.message;
 }
 
-weft_status_t failOnRankOne(weft_device_group_t *group, int32_t rank, weft_device_t *device,
-                            void *arena, void *const *in, void *const *out) {
-  weft_status_t status = spmdEntry(group, rank, device, arena, in, out);
-  if (!status && rank == 1)
-    status = weft_status_create(WEFT_INTERNAL, "device 1 gave up");
-  return status;
-}
-
 TEST(GroupModel, ADevicesFailureIsTheRunsStatus) {
   GroupPtr g = makeGroup(2);
   weft_model_info_t info = spmdModelInfo();

@@ -140,14 +140,6 @@ struct ModelDeleter {
   void operator()(weft_group_model_t *m) const { weft_group_model_destroy(m); }
 };
 
-weft_status_t failOnRankOne(weft_device_group_t *group, int32_t rank, weft_device_t *device,
-                            void *arena, void *const *in, void *const *out) {
-  weft_status_t status = spmdEntry(group, rank, device, arena, in, out);
-  if (!status && rank == 1)
-    status = weft_status_create(WEFT_INTERNAL, "device 1 gave up");
-  return status;
-}
-
 TEST(MpiGroup, ModelRunsOneDevicePerProcess) {
   GroupPtr g = makeGroup();
   int32_t r = weft_mpi_device_group_rank(g.get());

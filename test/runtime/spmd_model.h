@@ -58,6 +58,16 @@ inline weft_status_t spmdEntry(weft_device_group_t *group, int32_t rank, weft_de
   return weft_group_all_reduce(group, rank, WEFT_DTYPE_F32, WEFT_REDUCE_SUM, partial, t, 1);
 }
 
+// spmdEntry, then a failure on rank 1.
+inline weft_status_t failOnRankOne(weft_device_group_t *group, int32_t rank,
+                                   weft_device_t *device, void *arena, void *const *in,
+                                   void *const *out) {
+  weft_status_t status = spmdEntry(group, rank, device, arena, in, out);
+  if (!status && rank == 1)
+    status = weft_status_create(WEFT_INTERNAL, "device 1 gave up");
+  return status;
+}
+
 inline weft_model_info_t spmdModelInfo() {
   weft_model_info_t info = {};
   info.abi_version = WEFT_MODEL_ABI_VERSION;
