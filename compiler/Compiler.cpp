@@ -358,6 +358,9 @@ static void printFusion(ModuleOp module) {
   }
 }
 
+static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, ModuleOp module,
+                                     const std::string &name);
+
 LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
   if (failed(checkOutputPaths(ctx, o)))
     return failure();
@@ -374,6 +377,40 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
   if (failed(imported))
     return failure();
   ModuleOp module = imported->get();
+  // Resolve the parallel plan: the model's annotations (which also give the
+  // device count) or the command line's.
+  CompileOptions resolved = o;
+  {
+    auto annotations = module->getAttrOfType<DictionaryAttr>("weft.device_annotations");
+    std::string &plan = resolved.parallel;
+    if (plan.empty())
+      plan = annotations ? "annotated" : (o.devices > 1 ? "auto" : "none");
+    if (plan == "annotated") {
+      if (!annotations)
+        return fail(ctx, "--parallel=annotated: the model carries no ONNX multi-device "
+                         "annotations");
+      auto configs = annotations.getAs<ArrayAttr>("configurations");
+      auto first = cast<DictionaryAttr>(configs[0]);
+      int64_t n = first.getAs<IntegerAttr>("num_devices").getInt();
+      if (o.devicesGiven && o.devices != n)
+        return fail(ctx, "the model's multi-device configuration '" +
+                             first.getAs<StringAttr>("name").str() + "' is for " +
+                             std::to_string(n) + " devices, but --devices asks for " +
+                             std::to_string(o.devices) +
+                             " (give --parallel=data|tensor|auto to plan for another count)");
+      resolved.devices = n;
+    }
+    if (plan == "none" && resolved.devices > 1)
+      return fail(ctx, "--devices=cpu:" + std::to_string(resolved.devices) +
+                           " with --parallel=none: give a plan that splits the model (data, "
+                           "tensor or auto)");
+  }
+  return compileImported(ctx, resolved, module, name);
+}
+
+/// The flow after import, with the parallel plan resolved.
+static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, ModuleOp module,
+                                     const std::string &name) {
   if (!o.dumpIrDir.empty()) {
     llvm::sys::fs::create_directories(o.dumpIrDir);
     if (failed(printModule(ctx, module, o.dumpIrDir + "/0-import.mlir")))
@@ -395,7 +432,7 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
                          ": it must be a power of two from 16 to 4096");
   cpuOptions.alignment = o.alignment;
 
-  if (o.explainParallel && o.devices == 1)
+  if (o.explainParallel && o.devices == 1 && o.parallel != "annotated")
     llvm::errs() << "parallel: one device, nothing to split\n";
   if (failed(runStage(module, o, "1-graph", [&](PassManager &pm) {
         pm.addPass(createCanonicalizerPass());
@@ -409,7 +446,7 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
         pm.addNestedPass<func::FuncOp>(createConvertLayout(layout));
         pm.addPass(createCanonicalizerPass());
         pm.addPass(createCSEPass());
-        if (o.devices > 1) {
+        if (o.devices > 1 || o.parallel == "annotated") {
           // Each device's program: the rest of the flow sees its parts.
           PartitionOptions partition;
           partition.devices = o.devices;

@@ -45,10 +45,13 @@ struct CompileOptions {
   /// neighbouring dispatch stays apart (stderr), then the memory report.
   bool explainFusion = false;
   /// Devices the model is split across (weftc --devices=cpu:N) and how:
-  /// "none" (one device), "data", "tensor" or "auto" (the cheaper of data
-  /// and tensor by the cost model).
+  /// "none" (one device), "data", "tensor", "auto" (the cheaper of data
+  /// and tensor by the cost model) or "annotated".
   int64_t devices = 1;
-  std::string parallel = "none";
+  bool devicesGiven = false; ///< --devices was on the command line
+  /// Empty: "annotated" when the model carries ONNX multi-device
+  /// annotations, else "auto" for several devices and "none" for one.
+  std::string parallel;
   std::string objective = "latency"; ///< what auto minimizes: latency, throughput
   bool explainParallel = false; ///< print the plan (stderr)
 };

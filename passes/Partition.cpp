@@ -88,12 +88,16 @@ int64_t bytesOf(Type type) {
 /// divides every split dimension.
 class Partitioner {
 public:
-  Partitioner(func::FuncOp fn, int64_t devices, bool tensor)
-      : fn(fn), devices(devices), tensor(tensor), b(fn.getContext()) {}
+  Partitioner(func::FuncOp fn, int64_t devices, bool tensor, DictionaryAttr annotatedNodes)
+      : fn(fn), devices(devices), tensor(tensor), annotatedNodes(annotatedNodes),
+        b(fn.getContext()) {}
 
   func::FuncOp fn;
   int64_t devices;
   bool tensor;
+  /// The annotated plan: each ONNX node's annotations (null otherwise);
+  /// weights are split only where a node asks.
+  DictionaryAttr annotatedNodes;
   OpBuilder b;
   DenseMap<Value, int64_t> split;
   SmallVector<std::string> notes; ///< decisions, for --explain-parallel
@@ -113,7 +117,38 @@ public:
 
   /// Applies `op`'s rule; in the tensor plan an op that cannot take its
   /// split operands gets them whole.
+  /// The annotation of the ONNX node `op` came from, when annotated.
+  DictionaryAttr annotationOf(Operation *op) const {
+    auto name = dyn_cast<NameLoc>(op->getLoc());
+    if (!annotatedNodes || !name)
+      return {};
+    return annotatedNodes.getAs<DictionaryAttr>(name.getName());
+  }
+
+  /// The annotated weight split of a MatMul, Gemm or Conv: "column",
+  /// "row", or empty.
+  StringRef weightSplitOf(Operation *op) const {
+    // Other ops carry the node's location too (its weight's constant, say).
+    if (!isa<MatMulOp, GemmOp, ConvOp>(op))
+      return {};
+    if (DictionaryAttr a = annotationOf(op))
+      if (auto s = a.getAs<StringAttr>("weight_split"))
+        return s.getValue();
+    return {};
+  }
+
   LogicalResult visit(Operation *op) {
+    if (DictionaryAttr a = annotationOf(op))
+      if (auto stage = a.getAs<IntegerAttr>("pipeline_stage")) {
+        mlir::emitError(op->getLoc(), "annotated plan: ")
+            << nodeOf(op) << " is assigned pipeline stage " << stage.getInt()
+            << "; pipeline parallel is not built yet";
+        return failure();
+      }
+    // A node annotated column-parallel takes its input whole.
+    if (weightSplitOf(op) == "column" && op->getNumOperands() > 0 &&
+        splitOf(op->getOperand(0)) != kWhole)
+      op->setOperand(0, gatherWhole(op->getOperand(0), op));
     SmallVector<int64_t> in, out;
     for (Value v : op->getOperands())
       in.push_back(splitOf(v));
@@ -122,8 +157,9 @@ public:
           << " holds a region (If, Loop), which cannot run on parts of tensors yet";
       return failure();
     }
+    mustFail = false;
     Why why = rule(op, in, out);
-    if (!why.empty() && tensor) {
+    if (!why.empty() && tensor && !mustFail) {
       notes.push_back(nodeOf(op) + ": its split operands are gathered whole, as " + why);
       for (OpOperand &use : op->getOpOperands())
         if (splitOf(use.get()) != kWhole)
@@ -169,6 +205,7 @@ public:
 
 private:
   DenseMap<std::pair<Operation *, int64_t>, Value> parts;
+  bool mustFail = false; ///< the last rule's failure is not to be gathered away
   DenseMap<Value, Value> gathered;
 
   Why rule(Operation *op, ArrayRef<int64_t> in, SmallVectorImpl<int64_t> &out) {
@@ -305,15 +342,21 @@ private:
   /// convolution with a constant weight is column-parallel when its input
   /// is whole, row-parallel (then all-reduced) when its input is split on
   /// the contracted axis. Nothing when neither applies.
-  std::optional<Why> weightParallel(Operation *op, ArrayRef<int64_t> in,
-                                    SmallVectorImpl<int64_t> &out) {
+  std::optional<Why> weightSplits(Operation *op, ArrayRef<int64_t> in,
+                                  SmallVectorImpl<int64_t> &out) {
     auto divisible = [&](int64_t n) { return n >= devices && n % devices == 0; };
+    // The annotated plan splits only the weights its nodes name, and says
+    // when it cannot.
+    StringRef asked = weightSplitOf(op);
+    if (annotatedNodes && asked.empty())
+      return std::nullopt;
+    bool column = !annotatedNodes || asked == "column", row = !annotatedNodes || asked == "row";
     if (auto mm = dyn_cast<MatMulOp>(op)) {
       auto w = mm.getRhs().getDefiningOp<ConstantOp>();
       if (!w || rankOf(w) != 2)
         return std::nullopt;
       int64_t k = shapeOf(w)[0], n = shapeOf(w)[1], lr = rankOf(mm.getLhs());
-      if (in[0] == kWhole && divisible(n) && setPart(op, 1, w, 1)) {
+      if (column && in[0] == kWhole && divisible(n) && setPart(op, 1, w, 1)) {
         out[0] = rankOf(mm.getResult()) - 1;
         notes.push_back(nodeOf(op) + ": column-parallel, each device computes " +
                         std::to_string(n / devices) + " of " + std::to_string(n) + " columns");
@@ -323,7 +366,7 @@ private:
         notes.push_back(nodeOf(op) + ": kept whole on every device: its " + std::to_string(n) +
                         " columns do not split into " + std::to_string(devices) +
                         " equal parts");
-      if (lr >= 2 && in[0] == lr - 1 && divisible(k) && setPart(op, 1, w, 0)) {
+      if (row && lr >= 2 && in[0] == lr - 1 && divisible(k) && setPart(op, 1, w, 0)) {
         reduceAfter(op, mm.getResult());
         notes.push_back(nodeOf(op) + ": row-parallel, each device multiplies its " +
                         std::to_string(k / devices) + " of " + std::to_string(k) +
@@ -340,7 +383,7 @@ private:
         return std::nullopt;
       int64_t kAxis = g.getTransB() ? 1 : 0, nAxis = 1 - kAxis;
       int64_t k = shapeOf(w)[kAxis], n = shapeOf(w)[nAxis];
-      if (in[0] == kWhole && divisible(n)) {
+      if (column && in[0] == kWhole && divisible(n)) {
         // A bias with the output's columns takes its part too.
         bool cColumns = c && rankOf(c) >= 1 && shapeOf(c).back() == n;
         if (!setPart(op, 1, w, nAxis) || (cColumns && !setPart(op, 2, cc, rankOf(c) - 1)))
@@ -354,7 +397,7 @@ private:
         notes.push_back(nodeOf(op) + ": kept whole on every device: its " + std::to_string(n) +
                         " columns do not split into " + std::to_string(devices) +
                         " equal parts");
-      if (in[0] == (g.getTransA() ? 0 : 1) && divisible(k)) {
+      if (row && in[0] == (g.getTransA() ? 0 : 1) && divisible(k)) {
         if (!setPart(op, 1, w, kAxis) || (c && !setPart(op, 2, cc, -1)))
           return std::nullopt;
         reduceAfter(op, g.getResult());
@@ -376,7 +419,7 @@ private:
       if (in[0] == kWhole && !divisible(f))
         notes.push_back(nodeOf(op) + ": kept whole on every device: its output channels do "
                         "not split into " + std::to_string(devices) + " equal parts");
-      if (in[0] == kWhole && divisible(f)) {
+      if (column && in[0] == kWhole && divisible(f)) {
         if (!setPart(op, 1, w, ax.filterF) || (bias && !setPart(op, 2, bc, 0)))
           return std::nullopt;
         out[0] = ax.outF;
@@ -386,7 +429,7 @@ private:
                         std::to_string(channels / devices) + " of " + std::to_string(channels));
         return Why();
       }
-      if (in[0] == ax.inC && divisible(c)) {
+      if (row && in[0] == ax.inC && divisible(c)) {
         if (!setPart(op, 1, w, ax.filterC) || (bias && !setPart(op, 2, bc, -1)))
           return std::nullopt;
         reduceAfter(op, conv.getResult());
@@ -397,6 +440,21 @@ private:
       }
     }
     return std::nullopt;
+  }
+
+  /// weightSplits; an annotated split that cannot be made is an error,
+  /// never a weight silently kept whole.
+  std::optional<Why> weightParallel(Operation *op, ArrayRef<int64_t> in,
+                                    SmallVectorImpl<int64_t> &out) {
+    std::optional<Why> why = weightSplits(op, in, out);
+    StringRef asked = weightSplitOf(op);
+    if (why || !annotatedNodes || asked.empty())
+      return why;
+    mustFail = true;
+    return std::string("it is annotated ") + asked.str() +
+           "-parallel, which its operands here do not allow (a row split needs its input "
+           "split on the contracted axis, e.g. by a column-parallel producer; either needs a "
+           "constant weight whose split axis the devices divide)";
   }
 
   Why broadcast(Operation *op, ArrayRef<int64_t> in, SmallVectorImpl<int64_t> &out) {
@@ -614,7 +672,16 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     Block &body = fn.getBody().front();
     OpBuilder b(fn.getContext());
     FunctionType type = fn.getFunctionType();
-    Partitioner p(fn, devices, planName == "tensor");
+    DictionaryAttr annotatedNodes;
+    if (planName == "annotated") {
+      auto annotations = module->getAttrOfType<DictionaryAttr>("weft.device_annotations");
+      if (!annotations) {
+        mlir::emitError(fn.getLoc(), "annotated plan: the model has no multi-device annotations");
+        return failure();
+      }
+      annotatedNodes = annotations.getAs<DictionaryAttr>("nodes");
+    }
+    Partitioner p(fn, devices, planName != "data", annotatedNodes);
     b.setInsertionPointToStart(module.getBody());
     shard::GridOp::create(b, fn.getLoc(), "devices", ArrayRef<int64_t>{devices});
 
@@ -654,7 +721,39 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
         return failure();
       }
     }
+    // The annotated plan: an input is split where a node's sharding spec
+    // names it.
+    llvm::StringMap<int64_t> annotatedInputs;
+    if (annotatedNodes)
+      for (NamedAttribute node : annotatedNodes)
+        for (Attribute a : cast<DictionaryAttr>(node.getValue()).getAs<ArrayAttr>("specs")) {
+          auto spec = cast<DictionaryAttr>(a);
+          int64_t axis = spec.getAs<IntegerAttr>("axis").getInt();
+          int64_t shards = spec.getAs<IntegerAttr>("shards").getInt();
+          StringRef tensor = spec.getAs<StringAttr>("tensor").getValue();
+          if (axis >= 0 && shards != devices) {
+            mlir::emitError(fn.getLoc(), "annotated plan: node '")
+                << node.getName().getValue() << "' shards '" << tensor << "' into " << shards
+                << " parts, but the configuration has " << devices << " devices";
+            return failure();
+          }
+          annotatedInputs[tensor] = axis;
+        }
     for (BlockArgument arg : body.getArguments()) {
+      auto named = annotatedInputs.find(inputName(arg.getArgNumber()));
+      if (named != annotatedInputs.end() && named->second >= 0) {
+        int64_t axis = named->second;
+        if (axis >= rankOf(arg) || shapeOf(arg)[axis] % devices != 0) {
+          mlir::emitError(fn.getLoc(), "annotated plan: input '")
+              << inputName(arg.getArgNumber()) << "' " << arg.getType()
+              << " is sharded on axis " << axis << ", which " << devices
+              << " devices cannot share equally";
+          return failure();
+        }
+        p.split[arg] = axis;
+        inputSplits.push_back(axis);
+        continue;
+      }
       int64_t s = planName == "data" && rankOf(arg) >= 1 && !isPinned(arg.getArgNumber()) &&
                           shapeOf(arg)[0] == batch
                       ? 0
@@ -756,9 +855,9 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       mlir::emitError(fn.getLoc(), "--devices must be at least 1, not ") << devices;
       return signalPassFailure();
     }
-    if (plan != "data" && plan != "tensor" && plan != "auto") {
+    if (plan != "data" && plan != "tensor" && plan != "auto" && plan != "annotated") {
       mlir::emitError(fn.getLoc(), "unknown parallel plan '")
-          << plan << "' (this compiler builds: data, tensor, auto)";
+          << plan << "' (this compiler builds: data, tensor, auto, annotated)";
       return signalPassFailure();
     }
     std::string chosen = plan;
@@ -871,9 +970,14 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       os << llvm::formatv("parallel: plan data on {0} devices: the batch of {1} rows is cut "
                           "into {0} parts of {2}\n",
                           devices, batch, batch / devices);
-    else
+    else if (plan == "tensor")
       os << llvm::formatv("parallel: plan tensor on {0} devices: weights split by columns "
                           "and rows, activations whole or split by the rules\n",
+                          devices);
+    else
+      os << llvm::formatv("parallel: plan annotated on {0} devices: the model's ONNX "
+                          "multi-device annotations, the splits carried to the other ops by "
+                          "the rules\n",
                           devices);
     auto names = [&](StringRef attr, unsigned i) -> std::string {
       if (auto arr = fn->getAttrOfType<ArrayAttr>(attr))

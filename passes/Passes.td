@@ -45,6 +45,14 @@ def Partition : Pass<"weft-partition", "mlir::ModuleOp"> {
     contracts it, an op without a rule) is an error located at the op that
     says why; so is a batch the devices do not divide.
 
+    `plan=annotated`: the model's ONNX multi-device annotations (read by
+    the importer into `weft.device_annotations`): inputs split where a
+    node's sharding spec names them, and a MatMul, Gemm or Conv whose weight
+    a node shards is column- or row-parallel as the axis says; the other
+    ops follow the rules of the tensor plan, which never split a weight on
+    their own here. An annotation that cannot be followed is an error, as is
+    a pipeline stage.
+
     `plan=tensor` (Megatron-style): inputs are whole. A matmul, Gemm or
     group-1 convolution with a constant weight and a whole input becomes
     column-parallel (each device computes its share of the output columns
@@ -88,8 +96,8 @@ def Partition : Pass<"weft-partition", "mlir::ModuleOp"> {
     Option<"devices", "devices", "int64_t", /*default=*/"1",
            "Number of devices">,
     Option<"plan", "plan", "std::string", /*default=*/"\"data\"",
-           "How the devices share the work: data, tensor or auto (the cheaper of the two "
-           "by the cost model)">,
+           "How the devices share the work: data, tensor, auto (the cheaper of the two "
+           "by the cost model) or annotated">,
     Option<"objective", "objective", "std::string", /*default=*/"\"latency\"",
            "What auto minimizes: latency or throughput">,
     Option<"explain", "explain", "bool", /*default=*/"false",

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/import/OnnxImporter.h"
+#include "compiler/import/DeviceAnnotations.h"
 #include "compiler/import/ImportContext.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -112,6 +113,8 @@ private:
   int64_t originalOpset = 0;
   /// The values of --input-value, by input name.
   llvm::StringMap<DenseElementsAttr> inputValues;
+  /// ONNX multi-device annotations (null when the model has none).
+  DictionaryAttr deviceAnnotations;
 };
 
 } // namespace
@@ -165,6 +168,11 @@ LogicalResult Importer::parse() {
   for (auto &node : *model.mutable_graph()->mutable_node())
     if (node.domain() == "ai.onnx")
       node.set_domain("");
+  // Read before the version converter, which rebuilds nodes without them.
+  FailureOr<DictionaryAttr> annotations = readDeviceAnnotations(model, &context, fileLoc);
+  if (failed(annotations))
+    return failure();
+  deviceAnnotations = *annotations;
   return success();
 }
 
@@ -717,6 +725,8 @@ Importer::build(const ConverterTable &table) {
     return error() << "ONNX model '" << path << "' has no graph outputs";
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  if (deviceAnnotations)
+    (*module)->setAttr("weft.device_annotations", deviceAnnotations);
   OpBuilder builder(&context);
   builder.setInsertionPointToEnd(module->getBody());
   auto func = func::FuncOp::create(builder, fileLoc, options.entryName,

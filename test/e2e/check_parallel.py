@@ -3,7 +3,9 @@
 
 For each model of test/models/make_models.py asked for, compiles a
 one-device library and a library for N CPU devices (weftc --devices=cpu:N
-with a parallel plan), runs the one-device build against onnxruntime's
+with a parallel plan, or, for --plan annotated, the model with the ONNX
+multi-device annotations of test/models/annotate.py and no plan given),
+runs the one-device build against onnxruntime's
 outputs, and runs the N-device build, in one process and under
 `mpirun -np N` (one device per rank), against the one-device build's
 outputs within 1e-5 relative: each element within 1e-5 of its own magnitude
@@ -23,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, os.pardir, "models"))
 sys.path.insert(0, HERE)
 
+import annotate  # noqa: E402
 import make_models  # noqa: E402
 import numpy as np  # noqa: E402
 import onnx  # noqa: E402
@@ -71,7 +74,14 @@ def main(argv=None):
         one = os.path.join(args.workdir, f"{name}.d1.so")
         many = os.path.join(args.workdir, f"{name}.d{args.devices}.so")
         ok, out = run([args.weftc, model, "--emit=lib", "-o", one], COMPILE_TIMEOUT_S)
-        if ok:
+        if ok and args.plan == "annotated":
+            # The annotations alone give the plan and the device count.
+            annotated = os.path.join(args.workdir, f"{name}.annotated.onnx")
+            onnx.save(annotate.annotate(onnx.load(model), "cpus", args.devices,
+                                        annotate.PLANS[name]), annotated)
+            many = os.path.join(args.workdir, f"{name}.annotated.so")
+            ok, out = run([args.weftc, annotated, "--emit=lib", "-o", many], COMPILE_TIMEOUT_S)
+        elif ok:
             ok, out = run([args.weftc, model, "--emit=lib", "-o", many,
                            f"--devices=cpu:{args.devices}", f"--parallel={args.plan}"],
                           COMPILE_TIMEOUT_S)

@@ -83,8 +83,9 @@ static cl::opt<std::string> devices(
 static cl::opt<std::string> parallel(
     "parallel", cl::cat(weftcCategory),
     cl::desc("How several devices share the model: none, data (the batch split), tensor "
-             "(weights split by columns and rows, Megatron-style), or auto (the default with "
-             "more than one device: the cheaper of data and tensor by the cost model)"),
+             "(weights split by columns and rows, Megatron-style), auto (the cheaper of data "
+             "and tensor by the cost model; the default with several devices), or annotated "
+             "(the model's ONNX multi-device annotations; the default when it has them)"),
     cl::init(""));
 static cl::opt<std::string> objective(
     "objective", cl::cat(weftcCategory),
@@ -135,15 +136,20 @@ int main(int argc, char **argv) {
       return 2;
     }
     options.devices = n;
-    std::string plan = parallel.empty() ? (n > 1 ? "auto" : "none") : parallel.getValue();
+    options.devicesGiven = devices.getNumOccurrences() > 0;
+    // Unset: the model's ONNX multi-device annotations when it has them,
+    // else auto with several devices (weft::compileModel decides).
+    std::string plan = parallel.getValue();
     if (plan == "pipeline" || plan.find('*') != std::string::npos) {
       errs() << "weftc: error: --parallel=" << plan
-             << " is not built yet; this compiler builds none, data, tensor and auto\n";
+             << " is not built yet; this compiler builds none, data, tensor, auto and "
+                "annotated\n";
       return 2;
     }
-    if (plan != "none" && plan != "data" && plan != "tensor" && plan != "auto") {
-      errs() << "weftc: error: --parallel expects none, data, tensor or auto, got '" << plan
-             << "'\n";
+    if (!plan.empty() && plan != "none" && plan != "data" && plan != "tensor" &&
+        plan != "auto" && plan != "annotated") {
+      errs() << "weftc: error: --parallel expects none, data, tensor, auto or annotated, got '"
+             << plan << "'\n";
       return 2;
     }
     if (plan == "none" && n > 1) {
