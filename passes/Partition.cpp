@@ -923,7 +923,7 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
   /// The cost model's constants, uncalibrated: what one thread of this
   /// machine's kernels reach on matmuls and convolutions, and on the
   /// memory-bound rest.
-  static constexpr double kGflops = 50, kGBps = 8, kStreamGBps = 16;
+  static constexpr double kGflops = 55, kGBps = 8, kStreamGBps = 16;
   /// Starting a run on the devices and waiting for them: a wake-up in one
   /// process; under MPI, rank 0 also sends the inputs and receives the
   /// outputs.
