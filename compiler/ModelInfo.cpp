@@ -264,7 +264,7 @@ std::string weft::renderHeader(const ModelDesc &d) {
   std::string api = group ? "weft_group_model" : "weft_model";
   if (group)
     os << "/* Allocates each device's arena with `allocator` (NULL: default); the\n"
-       << " * group must have " << n << "_NUM_DEVICES devices. */\n"
+       << " * group must have " << llvm::StringRef(n).upper() << "_NUM_DEVICES devices. */\n"
        << "static inline weft_status_t " << n << "_create(weft_device_group_t *group,\n";
   else
     os << "/* Allocates the arena with `allocator` (NULL: default). */\n"
