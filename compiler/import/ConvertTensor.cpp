@@ -212,7 +212,9 @@ LogicalResult convertReshape(ImportContext &ctx, const Node &node,
     if (d < 0)
       return ctx.fail("shape entry " + Twine(d) + " is invalid");
     shape.push_back(d);
-    known *= d;
+    // Entries copied from the input (0) were not in checkShape's product.
+    if (__builtin_mul_overflow(known, d, &known))
+      return ctx.fail("shape has more elements than an int64 can count");
   }
   if (inferred >= 0) {
     if (known == 0 || in.getNumElements() % known != 0)
