@@ -338,6 +338,21 @@ private:
     return "it has no rule for running on parts of tensors yet";
   }
 
+  // The decisions --explain-parallel prints.
+  void noteColumns(Operation *op, int64_t n) {
+    notes.push_back(nodeOf(op) + ": column-parallel, each device computes " +
+                    std::to_string(n / devices) + " of " + std::to_string(n) + " columns");
+  }
+  void noteRows(Operation *op, int64_t k, StringRef bias) {
+    notes.push_back(nodeOf(op) + ": row-parallel, each device multiplies its " +
+                    std::to_string(k / devices) + " of " + std::to_string(k) + " rows" +
+                    bias.str() + ", then an all-reduce sums the parts");
+  }
+  void noteWhole(Operation *op, const std::string &what) {
+    notes.push_back(nodeOf(op) + ": kept whole on every device: its " + what +
+                    " do not split into " + std::to_string(devices) + " equal parts");
+  }
+
   /// The tensor plan's weight splits: a matmul, Gemm or group-1
   /// convolution with a constant weight is column-parallel when its input
   /// is whole, row-parallel (then all-reduced) when its input is split on
@@ -358,19 +373,14 @@ private:
       int64_t k = shapeOf(w)[0], n = shapeOf(w)[1], lr = rankOf(mm.getLhs());
       if (column && in[0] == kWhole && divisible(n) && setPart(op, 1, w, 1)) {
         out[0] = rankOf(mm.getResult()) - 1;
-        notes.push_back(nodeOf(op) + ": column-parallel, each device computes " +
-                        std::to_string(n / devices) + " of " + std::to_string(n) + " columns");
+        noteColumns(op, n);
         return Why();
       }
       if (in[0] == kWhole && !divisible(n))
-        notes.push_back(nodeOf(op) + ": kept whole on every device: its " + std::to_string(n) +
-                        " columns do not split into " + std::to_string(devices) +
-                        " equal parts");
+        noteWhole(op, std::to_string(n) + " columns");
       if (row && lr >= 2 && in[0] == lr - 1 && divisible(k) && setPart(op, 1, w, 0)) {
         reduceAfter(op, mm.getResult());
-        notes.push_back(nodeOf(op) + ": row-parallel, each device multiplies its " +
-                        std::to_string(k / devices) + " of " + std::to_string(k) +
-                        " rows, then an all-reduce sums the parts");
+        noteRows(op, k, "");
         return Why();
       }
       return std::nullopt;
@@ -389,21 +399,16 @@ private:
         if (!setPart(op, 1, w, nAxis) || (cColumns && !setPart(op, 2, cc, rankOf(c) - 1)))
           return std::nullopt;
         out[0] = 1;
-        notes.push_back(nodeOf(op) + ": column-parallel, each device computes " +
-                        std::to_string(n / devices) + " of " + std::to_string(n) + " columns");
+        noteColumns(op, n);
         return Why();
       }
       if (in[0] == kWhole && !divisible(n))
-        notes.push_back(nodeOf(op) + ": kept whole on every device: its " + std::to_string(n) +
-                        " columns do not split into " + std::to_string(devices) +
-                        " equal parts");
+        noteWhole(op, std::to_string(n) + " columns");
       if (row && in[0] == (g.getTransA() ? 0 : 1) && divisible(k)) {
         if (!setPart(op, 1, w, kAxis) || (c && !setPart(op, 2, cc, -1)))
           return std::nullopt;
         reduceAfter(op, g.getResult());
-        notes.push_back(nodeOf(op) + ": row-parallel, each device multiplies its " +
-                        std::to_string(k / devices) + " of " + std::to_string(k) +
-                        " rows (the bias on device 0), then an all-reduce sums the parts");
+        noteRows(op, k, " (the bias on device 0)");
         return Why();
       }
       return std::nullopt;
@@ -417,8 +422,7 @@ private:
       ConvAxes ax = convAxes(conv);
       int64_t f = shapeOf(w)[ax.filterF], c = shapeOf(w)[ax.filterC];
       if (in[0] == kWhole && !divisible(f))
-        notes.push_back(nodeOf(op) + ": kept whole on every device: its output channels do "
-                        "not split into " + std::to_string(devices) + " equal parts");
+        noteWhole(op, "output channels");
       if (column && in[0] == kWhole && divisible(f)) {
         if (!setPart(op, 1, w, ax.filterF) || (bias && !setPart(op, 2, bc, 0)))
           return std::nullopt;
