@@ -452,6 +452,7 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
           partition.devices = o.devices;
           partition.plan = o.parallel;
           partition.objective = o.objective;
+          partition.microBatches = o.microBatches;
           partition.explain = o.explainParallel;
           pm.addPass(createPartition(partition));
           pm.addPass(createCanonicalizerPass());

@@ -45,14 +45,18 @@ struct CompileOptions {
   /// neighbouring dispatch stays apart (stderr), then the memory report.
   bool explainFusion = false;
   /// Devices the model is split across (weftc --devices=cpu:N) and how:
-  /// "none" (one device), "data", "tensor", "auto" (the cheaper of data
-  /// and tensor by the cost model) or "annotated".
+  /// "none" (one device), "data", "tensor", "pipeline", "auto" (the
+  /// cheapest of data, tensor and pipeline by the cost model) or
+  /// "annotated".
   int64_t devices = 1;
   bool devicesGiven = false; ///< --devices was on the command line
   /// Empty: "annotated" when the model carries ONNX multi-device
   /// annotations, else "auto" for several devices and "none" for one.
   std::string parallel;
   std::string objective = "latency"; ///< what auto minimizes: latency, throughput
+  /// Pipeline plan: micro-batches the batch is cut into; 0 lets the cost
+  /// model choose.
+  int64_t microBatches = 0;
   bool explainParallel = false; ///< print the plan (stderr)
 };
 

@@ -116,6 +116,15 @@ FailureOr<ModelDesc> weft::describeModel(ModuleOp module) {
       for (auto [i, s] : llvm::enumerate(splits.asArrayRef()))
         if (i < list->size())
           (*list)[i].splitAxis = s;
+  if (auto m = module->getAttrOfType<IntegerAttr>("weft.micro_batches"))
+    desc.microBatches = m.getInt();
+  if (auto list = module->getAttrOfType<ArrayAttr>("weft.pipeline_transfers"))
+    for (Attribute a : list) {
+      auto t = cast<DenseI64ArrayAttr>(a);
+      if (t.size() != 6)
+        return module.emitError("malformed weft.pipeline_transfers");
+      desc.transfers.push_back({t[0], t[1], t[2], t[3], t[4], t[5]});
+    }
   if (auto values = module->getAttrOfType<ArrayAttr>("weft.input_values"))
     for (auto [i, v] : llvm::enumerate(values))
       if (auto dense = dyn_cast<DenseElementsAttr>(v); dense && i < desc.inputs.size())
@@ -167,8 +176,22 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
   auto fnOrNull = [&](llvm::Function *f) -> llvm::Constant * {
     return f ? (llvm::Constant *)f : llvm::ConstantPointerNull::get(ptr);
   };
+  auto *transferTy = llvm::StructType::get(ctx, {i32, i32, i32, i64, i64, i64});
+  llvm::Constant *transfers = llvm::ConstantPointerNull::get(ptr);
+  if (!desc.transfers.empty()) {
+    std::vector<llvm::Constant *> elems;
+    for (const auto &t : desc.transfers)
+      elems.push_back(llvm::ConstantStruct::get(
+          transferTy, {llvm::ConstantInt::get(i32, t[0]), llvm::ConstantInt::get(i32, t[1]),
+                       llvm::ConstantInt::get(i32, t[2]), llvm::ConstantInt::get(i64, t[3]),
+                       llvm::ConstantInt::get(i64, t[4]), llvm::ConstantInt::get(i64, t[5])}));
+    auto *arrTy = llvm::ArrayType::get(transferTy, elems.size());
+    transfers = new llvm::GlobalVariable(m, arrTy, true, llvm::GlobalValue::PrivateLinkage,
+                                         llvm::ConstantArray::get(arrTy, elems),
+                                         "__weft_transfers");
+  }
   auto *infoTy = llvm::StructType::get(
-      ctx, {i32, ptr, i32, ptr, i32, ptr, i64, i64, ptr, i32, ptr, ptr, i64});
+      ctx, {i32, ptr, i32, ptr, i32, ptr, i64, i64, ptr, i32, ptr, ptr, i64, i32, i32, ptr});
   auto *info = new llvm::GlobalVariable(
       m, infoTy, true, llvm::GlobalValue::PrivateLinkage,
       llvm::ConstantStruct::get(
@@ -179,7 +202,9 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
                    llvm::ConstantInt::get(i64, desc.arenaAlignment),
                    fnOrNull(entry), llvm::ConstantInt::get(i32, desc.numDevices),
                    str(desc.parallelPlan, "plan"), fnOrNull(spmdEntry),
-                   llvm::ConstantInt::get(i64, desc.deviceWeightBytes)}),
+                   llvm::ConstantInt::get(i64, desc.deviceWeightBytes),
+                   llvm::ConstantInt::get(i32, desc.microBatches),
+                   llvm::ConstantInt::get(i32, desc.transfers.size()), transfers}),
       "__weft_model_info");
   auto addGetter = [&](const std::string &name) {
     auto *fn = llvm::Function::Create(llvm::FunctionType::get(ptr, false),
@@ -212,7 +237,10 @@ std::string weft::renderHeader(const ModelDesc &d) {
     if (!group)
       return "";
     if (t.splitAxis < 0)
-      return ", whole on every device";
+      return d.microBatches > 1 ? ", whole in every micro-batch" : ", whole on every device";
+    if (d.microBatches > 1)
+      return ", cut on axis " + std::to_string(t.splitAxis) + " into " +
+             std::to_string(d.microBatches) + " micro-batches";
     return ", split on axis " + std::to_string(t.splitAxis) + " into " +
            std::to_string(d.numDevices) + " parts (device r holds part r)";
   };
@@ -237,6 +265,10 @@ std::string weft::renderHeader(const ModelDesc &d) {
        << ") in one process, or\n"
        << " * weft_mpi_device_group_create under mpirun -np " << d.numDevices
        << " (weft/runtime_mpi.h).\n";
+  if (group && d.microBatches > 0)
+    os << " * Pipeline: device k runs stage k of " << d.numDevices << " on each of "
+       << d.microBatches << " micro-batches in turn; " << d.transfers.size()
+       << " values move between\n * the stages after each micro-batch.\n";
   os << " * Arena (intermediate tensors, allocated once by create): " << d.arenaSize
      << " bytes " << (group ? "on each device" : "on the CPU device") << ":\n"
      << " *   " << d.arenaTensors << " bytes of tensors (the most live at once: "
@@ -257,7 +289,9 @@ std::string weft::renderHeader(const ModelDesc &d) {
      << "#define " << llvm::StringRef(n).upper() << "_WEIGHT_BYTES " << d.weightBytes
      << "ull\n"
      << "#define " << llvm::StringRef(n).upper() << "_DEVICE_WEIGHT_BYTES "
-     << d.deviceWeightBytes << "ull\n\n"
+     << d.deviceWeightBytes << "ull\n"
+     << "#define " << llvm::StringRef(n).upper() << "_MICRO_BATCHES "
+     << std::max<int64_t>(d.microBatches, 1) << "\n\n"
      << "/* Static description: names, dtypes, shapes, arena size, entry. */\n"
      << "const weft_model_info_t *" << n << "_info(void);\n\n";
   std::string model = group ? "weft_group_model_t" : "weft_model_t";

@@ -10,6 +10,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/IR/Module.h"
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -40,6 +41,10 @@ struct ModelDesc {
   std::string parallelPlan = "none";
   uint64_t weightBytes = 0;       ///< embedded weights in the object
   uint64_t deviceWeightBytes = 0; ///< of which one device reads
+  /// A pipeline: micro-batches per run and what moves between its stages
+  /// (from, to, from_input, from_offset, to_offset, bytes).
+  int64_t microBatches = 0;
+  std::vector<std::array<int64_t, 6>> transfers;
 };
 
 /// Reads the description that weft-cpu-build-host left on the module.

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
+#include "passes/PipelineStages.h"
 
 #include "dialects/weft/IR/WeftDialect.h"
 #include "mlir/IR/Builders.h"
@@ -138,13 +139,6 @@ public:
   }
 
   LogicalResult visit(Operation *op) {
-    if (DictionaryAttr a = annotationOf(op))
-      if (auto stage = a.getAs<IntegerAttr>("pipeline_stage")) {
-        mlir::emitError(op->getLoc(), "annotated plan: ")
-            << nodeOf(op) << " is assigned pipeline stage " << stage.getInt()
-            << "; pipeline parallel is not built yet";
-        return failure();
-      }
     // A node annotated column-parallel takes its input whole.
     if (weightSplitOf(op) == "column" && op->getNumOperands() > 0 &&
         splitOf(op->getOperand(0)) != kWhole)
@@ -201,7 +195,11 @@ public:
         local(r);
   }
 
-  const char *planName() const { return tensor ? "tensor parallel" : "data parallel"; }
+  /// Set for the pipeline plan, whose batch is cut into micro-batches.
+  const char *label = nullptr;
+  const char *planName() const {
+    return label ? label : tensor ? "tensor parallel" : "data parallel";
+  }
 
 private:
   DenseMap<std::pair<Operation *, int64_t>, Value> parts;
@@ -672,7 +670,7 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
   /// Splits the module's entry function by `planName`; `print` writes the
   /// explanation.
   LogicalResult partitionWith(ModuleOp module, func::FuncOp fn, StringRef planName, bool print,
-                              Outcome &outcome) {
+                              Outcome &outcome, int64_t micro = 1) {
     Block &body = fn.getBody().front();
     OpBuilder b(fn.getContext());
     FunctionType type = fn.getFunctionType();
@@ -685,7 +683,14 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       }
       annotatedNodes = annotations.getAs<DictionaryAttr>("nodes");
     }
-    Partitioner p(fn, devices, planName != "data", annotatedNodes);
+    // The pipeline cuts the batch into micro-batches as the data plan cuts
+    // it into devices' parts; its stages come after.
+    bool pipeline = planName == "pipeline" || (annotatedNodes && annotatesStages(module));
+    bool batchSplit = planName == "data" || pipeline;
+    int64_t parts = pipeline ? micro : devices;
+    Partitioner p(fn, parts, !batchSplit, annotatedNodes);
+    if (pipeline)
+      p.label = "pipeline parallel";
     b.setInsertionPointToStart(module.getBody());
     shard::GridOp::create(b, fn.getLoc(), "devices", ArrayRef<int64_t>{devices});
 
@@ -702,7 +707,7 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     };
     int64_t batch = -1;
     SmallVector<int64_t> inputSplits;
-    if (planName == "data") {
+    if (batchSplit) {
       // The batch: axis 0 of the first input that has one and is not pinned.
       unsigned batchInput = 0;
       for (BlockArgument arg : body.getArguments())
@@ -712,10 +717,18 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
           break;
         }
       if (batch < 0) {
-        mlir::emitError(fn.getLoc(), "data parallel: no input has a batch axis to split");
+        mlir::emitError(fn.getLoc(), p.planName()) << ": no input has a batch axis to split";
         return failure();
       }
-      if (batch < devices || batch % devices != 0) {
+      if (pipeline && (batch < parts || batch % parts != 0)) {
+        mlir::emitError(fn.getLoc(), llvm::formatv(
+            "pipeline parallel: the batch of input '{0}' is {1}, which cannot be cut into {2} "
+            "equal micro-batches; give --micro-batches a divisor of {1}, or compile for "
+            "another batch (weftc --input-shape)",
+            inputName(batchInput), batch, parts));
+        return failure();
+      }
+      if (!pipeline && (batch < devices || batch % devices != 0)) {
         mlir::emitError(fn.getLoc(), llvm::formatv(
             "data parallel: the batch of input '{0}' is {1}, which {2} devices cannot share "
             "equally ({3}); compile for a batch that is a multiple of {2} (weftc "
@@ -735,6 +748,13 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
           int64_t axis = spec.getAs<IntegerAttr>("axis").getInt();
           int64_t shards = spec.getAs<IntegerAttr>("shards").getInt();
           StringRef tensor = spec.getAs<StringAttr>("tensor").getValue();
+          if (axis >= 0 && pipeline) {
+            mlir::emitError(fn.getLoc(), "annotated plan: node '")
+                << node.getName().getValue() << "' shards '" << tensor
+                << "', and nodes are assigned pipeline stages: sharding within pipeline "
+                   "stages (a hybrid plan) is not built yet";
+            return failure();
+          }
           if (axis >= 0 && shards != devices) {
             mlir::emitError(fn.getLoc(), "annotated plan: node '")
                 << node.getName().getValue() << "' shards '" << tensor << "' into " << shards
@@ -758,7 +778,7 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
         inputSplits.push_back(axis);
         continue;
       }
-      int64_t s = planName == "data" && rankOf(arg) >= 1 && !isPinned(arg.getArgNumber()) &&
+      int64_t s = batchSplit && rankOf(arg) >= 1 && !isPinned(arg.getArgNumber()) &&
                           shapeOf(arg)[0] == batch
                       ? 0
                       : kWhole;
@@ -784,13 +804,21 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     for (Value v : body.getTerminator()->getOperands())
       if (p.splitOf(v) != kWhole)
         p.gatheredBytes += bytesOf(v.getType()) - bytesOf(v.getType()) / devices;
+    if (pipeline) {
+      // Rank 0 holds the inputs and receives the outputs from the last
+      // stage, which computes them.
+      p.scatteredBytes = 0;
+      p.gatheredBytes = 0;
+      for (Value v : body.getTerminator()->getOperands())
+        p.gatheredBytes += bytesOf(v.getType());
+    }
     // Weights whose parts replaced them.
     for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
       if (isa<ConstantOp>(op) && op.use_empty())
         op.erase();
 
     std::string explanation;
-    if (print)
+    if (print && !pipeline)
       explanation = describePlan(p, batch, planName);
     p.shrink();
     SmallVector<Type> results;
@@ -802,9 +830,11 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       fn->setAttr("weft.abi_output_types", b.getTypeArrayAttr(type.getResults()));
     fn.setType(b.getFunctionType(body.getArgumentTypes(), results));
     fn->setAttr("weft.num_devices", b.getI64IntegerAttr(devices));
-    fn->setAttr("weft.parallel_plan", b.getStringAttr(planName));
+    fn->setAttr("weft.parallel_plan", b.getStringAttr(pipeline ? "pipeline" : planName));
     fn->setAttr("weft.input_splits", b.getDenseI64ArrayAttr(inputSplits));
     fn->setAttr("weft.output_splits", b.getDenseI64ArrayAttr(outputSplits));
+    if (pipeline)
+      return stageWith(fn, annotatedNodes, batch, micro, print, p.gatheredBytes, outcome);
     if (failed(mlir::verify(fn)))
       return failure();
     int64_t local = 0, weights = 0;
@@ -843,15 +873,167 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     return success();
   }
 
+  /// Point to point: a send and its receive, one micro-batch's value.
+  static double transferUs(int64_t bytes, bool mpi) {
+    return mpi ? 40 + (double)bytes / 4e3 : 5 + (double)bytes / 8e3;
+  }
+
+  /// The pipeline plan's stages on `fn`, already at micro-batch size:
+  /// records them for the host program and predicts a run (M micro-batches
+  /// through N stages: the first fills the pipeline, then one leaves every
+  /// slowest-stage step).
+  LogicalResult stageWith(func::FuncOp fn, DictionaryAttr annotatedNodes, int64_t batch,
+                          int64_t micro, bool print, int64_t gatheredBytes, Outcome &outcome) {
+    PipelinePlan plan;
+    if (failed(stagePipeline(fn, devices, annotatedNodes, estimateUs,
+                             [](int64_t bytes) { return transferUs(bytes, false); }, plan)))
+      return failure();
+    OpBuilder b(fn.getContext());
+    fn->setAttr("weft.micro_batches", b.getI64IntegerAttr(micro));
+    if (failed(mlir::verify(fn)))
+      return failure();
+    // Per backend: each stage's step is its compute and its transfers.
+    auto runUs = [&](bool mpi, double &compute) {
+      SmallVector<double> step;
+      for (const PipelineStage &st : plan.stages)
+        step.push_back(st.computeUs);
+      for (const PipelineTransfer &t : plan.transfers) {
+        step[t.from] += transferUs(t.bytes, mpi);
+        step[t.to] += transferUs(t.bytes, mpi);
+      }
+      double sum = 0, slowest = 0;
+      for (double s : step) {
+        sum += s;
+        slowest = std::max(slowest, s);
+      }
+      // Compute alone: every stage once, then the slowest for the rest.
+      double computeSum = 0, computeMax = 0;
+      for (const PipelineStage &st : plan.stages) {
+        computeSum += st.computeUs;
+        computeMax = std::max(computeMax, st.computeUs);
+      }
+      compute = computeSum + (double)(micro - 1) * computeMax;
+      return sum + (double)(micro - 1) * slowest;
+    };
+    double compute = 0;
+    double inProcess = runUs(false, compute), mpi = runUs(true, compute);
+    outcome.computeUs = compute;
+    outcome.inProcessUs = inProcess - compute + kRunUs;
+    outcome.mpiUs = mpi - compute + kRunUs + collectiveUs(gatheredBytes, true);
+    int64_t work = 0;
+    for (const PipelineStage &st : plan.stages)
+      work += st.ops;
+    outcome.work = work;
+    outcome.local = 0;
+    for (const PipelineStage &st : plan.stages)
+      outcome.local = std::max(outcome.local, st.ops);
+    if (!print)
+      return success();
+    auto &os = llvm::errs();
+    os << llvm::formatv("parallel: plan pipeline on {0} devices: the batch of {1} rows is cut "
+                        "into {2} micro-batches of {3}; device k runs stage k, so stage k "
+                        "works on micro-batch i+1 while stage k+1 works on micro-batch i\n",
+                        devices, batch, micro, batch / micro);
+    os << (annotatedNodes ? "  stages: from the model's pipeline_stage annotations\n"
+                          : "  stages: cut where the slowest stage (compute and transfers per "
+                            "micro-batch) is fastest\n");
+    for (auto [k, st] : llvm::enumerate(plan.stages))
+      os << llvm::formatv("  stage {0} on device {0}: {1} operations from {2} to {3}; "
+                          "estimated {4:F1} us of compute and {5:F1} us of transfers per "
+                          "micro-batch; reads {6} bytes of weights; receives {7} and sends {8} "
+                          "bytes per micro-batch\n",
+                          k, st.ops, st.first, st.last, st.computeUs, st.transferUs,
+                          st.weightBytes, st.inBytes, st.outBytes);
+    for (const PipelineTransfer &t : plan.transfers)
+      os << llvm::formatv("  send/recv: {0} from stage {1} to stage {2}: {3} bytes per "
+                          "micro-batch, estimated {4:F1} us in one process, {5:F1} us under "
+                          "MPI\n",
+                          t.what, t.from, t.to, t.bytes, transferUs(t.bytes, false),
+                          transferUs(t.bytes, true));
+    os << llvm::formatv("  under MPI rank 0 holds the inputs and receives {0} bytes of outputs "
+                        "from the last stage\n",
+                        gatheredBytes);
+    double total = outcome.computeUs + outcome.inProcessUs;
+    os << llvm::formatv("  predicted: {0:F1} us per run in one process ({1:F0} rows/s), {2:F1} "
+                        "us under MPI; the slowest stage takes {3:F1} us per micro-batch "
+                        "(uncalibrated: {4} GFLOP/s or {5} GB/s for matmuls and convolutions, "
+                        "{6} GB/s for the rest, 1 us per op; a transfer 5 us + 8 GB/s in one "
+                        "process, 40 us + 4 GB/s under MPI)\n",
+                        total, total > 0 ? (double)batch / total * 1e6 : 0.0,
+                        outcome.computeUs + outcome.mpiUs, plan.stepUs, kGflops, kStreamGBps,
+                        kGBps);
+    return success();
+  }
+
+  /// The batch the pipeline would cut: axis 0 of the first input that has
+  /// one and is not pinned; -1 when none has.
+  static int64_t batchOf(func::FuncOp fn) {
+    auto pinned = fn->getAttrOfType<ArrayAttr>("weft.input_values");
+    for (BlockArgument arg : fn.getBody().front().getArguments()) {
+      unsigned i = arg.getArgNumber();
+      if (rankOf(arg) >= 1 && !(pinned && i < pinned.size() && isa<DenseElementsAttr>(pinned[i])))
+        return shapeOf(arg)[0];
+    }
+    return -1;
+  }
+
+  /// Splits `module` by `plan` on a copy, quietly: the outcome, or why not.
+  bool tryPlan(ModuleOp module, StringRef plan, int64_t micro, Outcome &outcome,
+               std::string &why) {
+    OwningOpRef<ModuleOp> copy(cast<ModuleOp>(module->clone()));
+    ScopedDiagnosticHandler quiet(&getContext(), [&](Diagnostic &d) {
+      if (d.getSeverity() == DiagnosticSeverity::Error && why.empty())
+        why = d.str();
+      return success();
+    });
+    func::FuncOp fn = entryOf(*copy);
+    return succeeded(partitionWith(*copy, fn, plan, false, outcome, micro));
+  }
+
+  /// The pipeline's micro-batches: --micro-batches, else the divisor of
+  /// the batch (up to 64) whose predicted run is fastest.
+  int64_t chooseMicroBatches(ModuleOp module, func::FuncOp fn) {
+    if (microBatches > 0)
+      return microBatches;
+    int64_t batch = batchOf(fn), chosen = 1;
+    double best = std::numeric_limits<double>::infinity();
+    for (int64_t m = 1; batch > 0 && m <= std::min<int64_t>(batch, 64); ++m) {
+      if (batch % m != 0)
+        continue;
+      Outcome o;
+      std::string why;
+      if (!tryPlan(module, "pipeline", m, o, why))
+        continue;
+      double t = o.computeUs + o.inProcessUs;
+      if (t < best) {
+        best = t;
+        chosen = m;
+      }
+    }
+    return chosen;
+  }
+
+  static func::FuncOp entryOf(ModuleOp m) {
+    func::FuncOp fn;
+    for (auto f : m.getOps<func::FuncOp>())
+      if (!f.isExternal())
+        fn = f;
+    return fn;
+  }
+
+  /// Whether the annotations assign some node a pipeline stage.
+  static bool annotatesStages(ModuleOp module) {
+    auto annotations = module->getAttrOfType<DictionaryAttr>("weft.device_annotations");
+    auto nodes = annotations ? annotations.getAs<DictionaryAttr>("nodes") : nullptr;
+    if (!nodes)
+      return false;
+    return llvm::any_of(nodes, [](NamedAttribute n) {
+      return cast<DictionaryAttr>(n.getValue()).contains("pipeline_stage");
+    });
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto entryOf = [](ModuleOp m) {
-      func::FuncOp fn;
-      for (auto f : m.getOps<func::FuncOp>())
-        if (!f.isExternal())
-          fn = f;
-      return fn;
-    };
     func::FuncOp fn = entryOf(module);
     if (!fn || fn.getBody().getBlocks().size() != 1)
       return;
@@ -859,12 +1041,27 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       mlir::emitError(fn.getLoc(), "--devices must be at least 1, not ") << devices;
       return signalPassFailure();
     }
-    if (plan != "data" && plan != "tensor" && plan != "auto" && plan != "annotated") {
+    if (plan != "data" && plan != "tensor" && plan != "pipeline" && plan != "auto" &&
+        plan != "annotated") {
       mlir::emitError(fn.getLoc(), "unknown parallel plan '")
-          << plan << "' (this compiler builds: data, tensor, auto, annotated)";
+          << plan << "' (this compiler builds: data, tensor, pipeline, auto, annotated)";
+      return signalPassFailure();
+    }
+    if (microBatches < 0) {
+      mlir::emitError(fn.getLoc(), "--micro-batches must be 0 (chosen) or more, not ")
+          << microBatches;
       return signalPassFailure();
     }
     std::string chosen = plan;
+    int64_t micro = 1;
+    if (plan == "pipeline" || (plan == "annotated" && annotatesStages(module))) {
+      if (plan == "annotated" && devices < 2) {
+        mlir::emitError(fn.getLoc(), "annotated plan: the model assigns pipeline stages, but "
+                                     "its configuration has one device");
+        return signalPassFailure();
+      }
+      micro = chooseMicroBatches(module, fn);
+    }
     if (plan == "auto") {
       // Each plan on a copy; the cheapest by the cost model wins.
       struct Candidate {
@@ -873,17 +1070,11 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
         bool ok;
       };
       SmallVector<Candidate> candidates;
-      for (StringRef candidate : {"data", "tensor"}) {
-        OwningOpRef<ModuleOp> copy(cast<ModuleOp>(module->clone()));
+      int64_t pipelineMicro = chooseMicroBatches(module, fn);
+      for (StringRef candidate : {"data", "tensor", "pipeline"}) {
         Candidate c{candidate.str(), "", {}, false};
-        {
-          ScopedDiagnosticHandler quiet(&getContext(), [&](Diagnostic &d) {
-            if (d.getSeverity() == DiagnosticSeverity::Error && c.why.empty())
-              c.why = d.str();
-            return success();
-          });
-          c.ok = succeeded(partitionWith(*copy, entryOf(*copy), candidate, false, c.outcome));
-        }
+        c.ok = tryPlan(module, candidate, candidate == "pipeline" ? pipelineMicro : 1, c.outcome,
+                       c.why);
         candidates.push_back(std::move(c));
       }
       const Candidate *best = nullptr;
@@ -892,12 +1083,14 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
         if (c.ok && (!best || total(c) < total(*best)))
           best = &c;
       if (!best) {
-        mlir::emitError(fn.getLoc(), "auto parallel: no plan splits this model: ")
-            << candidates[0].plan << ": " << candidates[0].why << "; " << candidates[1].plan
-            << ": " << candidates[1].why;
+        InFlightDiagnostic d = mlir::emitError(fn.getLoc(), "auto parallel: no plan splits this model");
+        for (const Candidate &c : candidates)
+          d << "; " << c.plan << ": " << c.why;
         return signalPassFailure();
       }
       chosen = best->plan;
+      if (chosen == "pipeline")
+        micro = pipelineMicro;
       if (explain) {
         llvm::errs() << llvm::formatv("parallel: auto ({0} objective) chose {1}\n", objective,
                                       chosen);
@@ -908,19 +1101,22 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
           }
           llvm::errs() << llvm::formatv(
               "  {0}: predicted {1:F1} us per run in one process ({2:F1} us of compute, "
-              "{3:F1} us to start it and for collectives){4}\n",
-              c.plan, total(c), c.outcome.computeUs, c.outcome.inProcessUs,
+              "{3:F1} us to start it and for collectives or transfers){4}\n",
+              c.plan == "pipeline" ? llvm::formatv("pipeline ({0} micro-batches)", pipelineMicro).str()
+                                   : c.plan,
+              total(c), c.outcome.computeUs, c.outcome.inProcessUs,
               &c == best ? ": chosen"
                          : llvm::formatv(": {0:F1} us slower than {1}", total(c) - total(*best),
                                          best->plan)
                                .str());
         }
-        llvm::errs() << "  (both plans give batch / latency as throughput: no pipeline "
-                        "overlaps runs, so the objective does not change the choice)\n";
+        llvm::errs() << "  (every plan's throughput is its batch over its run time: runs do "
+                        "not overlap one another, so the objective does not change the "
+                        "choice)\n";
       }
     }
     Outcome outcome;
-    if (failed(partitionWith(module, fn, chosen, explain, outcome)))
+    if (failed(partitionWith(module, fn, chosen, explain, outcome, micro)))
       return signalPassFailure();
   }
 

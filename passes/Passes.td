@@ -96,8 +96,10 @@ def Partition : Pass<"weft-partition", "mlir::ModuleOp"> {
     Option<"devices", "devices", "int64_t", /*default=*/"1",
            "Number of devices">,
     Option<"plan", "plan", "std::string", /*default=*/"\"data\"",
-           "How the devices share the work: data, tensor, auto (the cheaper of the two "
+           "How the devices share the work: data, tensor, pipeline, auto (the cheapest "
            "by the cost model) or annotated">,
+    Option<"microBatches", "micro-batches", "int64_t", /*default=*/"0",
+           "Pipeline: micro-batches the batch is cut into (0: chosen by the cost model)">,
     Option<"objective", "objective", "std::string", /*default=*/"\"latency\"",
            "What auto minimizes: latency or throughput">,
     Option<"explain", "explain", "bool", /*default=*/"false",

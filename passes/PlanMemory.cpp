@@ -80,7 +80,8 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
           dispatches.push_back(d);
         if (auto loop = dyn_cast<LoopOp>(op))
           loops.push_back(loop);
-        if (isa<shard::AllReduceOp, shard::AllGatherOp>(op))
+        // (A pipeline stage's receive too: the runtime writes it.)
+        if (isa<shard::AllReduceOp, shard::AllGatherOp, shard::RecvOp>(op))
           collectives.push_back(&op);
         if (isa<IfOp, LoopOp>(op))
           for (Region &region : op.getRegions())

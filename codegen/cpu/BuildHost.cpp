@@ -168,6 +168,16 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     for (BlockArgument arg : body.getArguments())
       address[arg] = loadSlot(inputs, arg.getArgNumber());
     int64_t globalIndex = 0, trapIndex = 0, weightBytes = 0, deviceWeightBytes = 0;
+    // A pipeline (weft-partition's pipeline plan): device `rank` runs stage
+    // `rank`, the ops from its receives to its sends; the runtime moves the
+    // sent values between the devices' arenas (weft.pipeline_transfers).
+    auto microAttr = entryFn->getAttrOfType<IntegerAttr>("weft.micro_batches");
+    bool pipeline = spmd && microAttr;
+    int64_t numStages = spmd ? devicesAttr.getInt() : 1, currentStage = 0;
+    SmallVector<Block *> stageBlocks;
+    DenseMap<Value, int64_t> stageOfValue;
+    SmallVector<llvm::DenseSet<Operation *>> stageWeights(numStages);
+    SmallVector<Attribute> transfers;
     auto getStatusCreate = [&] {
       auto statusCreate = module.lookupSymbol<LLVM::LLVMFuncOp>("weft_status_create");
       if (!statusCreate) {
@@ -265,6 +275,98 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
                      .getResult();
       }
       checkStatus(status);
+      return success();
+    };
+    // A weight: a private constant global of the object.
+    auto emitConstant = [&](ConstantOp cst) -> LogicalResult {
+      auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
+      if (!dense)
+        return cst.emitError("only dense weights can be embedded");
+      auto type = cst.getType();
+      auto flat = RankedTensorType::get({type.getNumElements()}, type.getElementType());
+      OpBuilder gb(ctx);
+      gb.setInsertionPoint(host);
+      std::string name = "__weft_weight_" + std::to_string(globalIndex++);
+      weightBytes += tensorBytes(type);
+      // Weights stacked by parts (weft-partition): a device reads one.
+      bool parted = !cst->use_empty() && llvm::all_of(cst->getUsers(), [](Operation *u) {
+        return isa<shard::AllSliceOp>(u);
+      });
+      deviceWeightBytes += parted ? tensorBytes(type) / type.getDimSize(0) : tensorBytes(type);
+      auto global = LLVM::GlobalOp::create(
+          gb, cst.getLoc(), LLVM::LLVMArrayType::get(type.getElementType(), type.getNumElements()),
+          /*isConstant=*/true, LLVM::Linkage::Private, name, dense.reshape(flat),
+          /*alignment=*/alignment);
+      address[cst] = LLVM::AddressOfOp::create(hb, loc, global);
+      return success();
+    };
+    // Where a value lives for the runtime: (input index, -1) or (-1, arena
+    // offset), through reshapes (they share its bytes).
+    auto placeOf = [&](Value v, int64_t &input, int64_t &offset) -> bool {
+      while (auto reshape = v.getDefiningOp<ReshapeOp>())
+        v = reshape.getInput();
+      input = -1;
+      offset = -1;
+      if (auto arg = dyn_cast<BlockArgument>(v)) {
+        if (arg.getOwner() != &body)
+          return false;
+        input = arg.getArgNumber();
+        return true;
+      }
+      Operation *def = v.getDefiningOp();
+      auto offs = def ? def->getAttrOfType<DenseI64ArrayAttr>(kResultOffsetsAttr) : nullptr;
+      unsigned i = cast<OpResult>(v).getResultNumber();
+      if (!offs || (int64_t)i >= offs.size() || offs[i] < 0)
+        return false;
+      offset = offs[i];
+      return true;
+    };
+    // A pipeline stage's receive: the runtime writes it into this device's
+    // arena before the stage runs. The first receive of a stage starts its
+    // code.
+    auto emitReceive = [&](shard::RecvOp recv) -> LogicalResult {
+      auto stageAttr = recv->getAttrOfType<IntegerAttr>("weft.stage");
+      auto send = recv.getInput().getDefiningOp<shard::SendOp>();
+      if (!pipeline || !stageAttr || !send || !send->getAttrOfType<IntegerAttr>("weft.stage"))
+        return recv.emitError("a receive that is not a pipeline plan's (run weft-partition)");
+      int64_t to = stageAttr.getInt(), from = send->getAttrOfType<IntegerAttr>("weft.stage").getInt();
+      if (to < currentStage || to >= numStages || from < 0 || from >= to)
+        return recv.emitError("pipeline stages out of order: a receive of stage ")
+               << to << " from stage " << from << " after stage " << currentStage << "'s code";
+      if (to != currentStage) {
+        cf::BranchOp::create(hb, loc, exit, ValueRange{LLVM::ZeroOp::create(hb, loc, ptr)});
+        hb.setInsertionPointToStart(stageBlocks[to]);
+        currentStage = to;
+      }
+      int64_t fromInput, fromOffset, input, toOffset;
+      if (!placeOf(send.getInput(), fromInput, fromOffset))
+        return send.emitError("a value sent between pipeline stages has no place in the arena");
+      if (!placeOf(recv.getResult(), input, toOffset) || input >= 0)
+        return recv.emitError("a received value has no memory plan (run weft-plan-memory)");
+      int64_t bytes = tensorBytes(recv.getType());
+      transfers.push_back(
+          b.getDenseI64ArrayAttr({from, to, fromInput, fromOffset, toOffset, bytes}));
+      address[recv.getResult()] = arenaAt(toOffset);
+      stageOfValue[recv.getResult()] = to;
+      return success();
+    };
+    // In a pipeline, a dispatch reads only its own stage's values (and
+    // weights; the inputs in stage 0).
+    auto checkStage = [&](DispatchCallOp call) -> LogicalResult {
+      for (Value v : call.getInputs()) {
+        Value root = v;
+        while (auto reshape = root.getDefiningOp<ReshapeOp>())
+          root = reshape.getInput();
+        if (auto cst = root.getDefiningOp<ConstantOp>()) {
+          stageWeights[currentStage].insert(cst);
+          continue;
+        }
+        int64_t s = isa<BlockArgument>(root) ? 0 : stageOfValue.lookup_or(root, -1);
+        if (s != currentStage)
+          return call.emitError("pipeline stage ")
+                 << currentStage << " reads a value of stage " << s
+                 << " that was not sent to it (a weft-partition bug)";
+      }
       return success();
     };
     std::function<LogicalResult(Block &)> emitBlock;
@@ -402,28 +504,9 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     emitBlock = [&](Block &block) -> LogicalResult {
       for (Operation &op : block) {
         if (auto cst = dyn_cast<ConstantOp>(op)) {
-          auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
-          if (!dense) {
-            return cst.emitError("only dense weights can be embedded");
-          }
-          auto type = cst.getType();
-          auto flat = RankedTensorType::get({type.getNumElements()}, type.getElementType());
-          OpBuilder gb(ctx);
-          gb.setInsertionPoint(host);
-          std::string name = "__weft_weight_" + std::to_string(globalIndex++);
-          weightBytes += tensorBytes(type);
-          // Weights stacked by parts (weft-partition): a device reads one.
-          bool parted = !cst->use_empty() && llvm::all_of(cst->getUsers(), [](Operation *u) {
-            return isa<shard::AllSliceOp>(u);
-          });
-          deviceWeightBytes += parted ? tensorBytes(type) / type.getDimSize(0) : tensorBytes(type);
-          auto global = LLVM::GlobalOp::create(
-              gb, cst.getLoc(),
-              LLVM::LLVMArrayType::get(type.getElementType(), type.getNumElements()),
-              /*isConstant=*/true, LLVM::Linkage::Private, name, dense.reshape(flat),
-              /*alignment=*/alignment);
-          address[cst] = LLVM::AddressOfOp::create(hb, loc, global);
-          (void)flat;
+          // A pipeline's weights are placed before its stages.
+          if (!address.count(cst) && failed(emitConstant(cst)))
+            return failure();
           continue;
         }
         if (auto reshape = dyn_cast<ReshapeOp>(op)) {
@@ -496,6 +579,16 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
             return failure();
           continue;
         }
+        if (isa<shard::SendOp>(op)) {
+          if (!pipeline)
+            return op.emitError("a send between pipeline stages outside a pipeline plan");
+          continue; // the runtime sends it after the stage's run
+        }
+        if (auto recv = dyn_cast<shard::RecvOp>(op)) {
+          if (failed(emitReceive(recv)))
+            return failure();
+          continue;
+        }
         auto call = dyn_cast<DispatchCallOp>(op);
         if (!call) {
           if (&op == ret.getOperation() || isa<YieldOp>(op))
@@ -515,6 +608,10 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
             if (use.get() == r)
               address[r] = loadSlot(outputs, use.getOperandNumber());
         }
+        if (pipeline && failed(checkStage(call)))
+          return failure();
+        for (Value r : call.getResults())
+          stageOfValue[r] = currentStage;
         SmallVector<Value> bindings;
         for (Value v : call.getInputs())
           bindings.push_back(address.lookup(v));
@@ -549,10 +646,45 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
       }
       return success();
     };
+    if (pipeline) {
+      // The weights' addresses first (every stage may read them), then a
+      // switch on the rank to its stage's code.
+      for (Operation &op : body)
+        if (auto cst = dyn_cast<ConstantOp>(op))
+          if (failed(emitConstant(cst)))
+            return signalPassFailure();
+      SmallVector<int32_t> cases;
+      for (int64_t k = 0; k < numStages; ++k) {
+        auto *blk = new Block();
+        host.getBody().getBlocks().insert(Region::iterator(exit), blk);
+        stageBlocks.push_back(blk);
+        cases.push_back((int32_t)k);
+      }
+      Value null = LLVM::ZeroOp::create(hb, loc, ptr);
+      SmallVector<ValueRange> caseOperands(numStages, ValueRange{});
+      cf::SwitchOp::create(hb, loc, entry->getArgument(1), exit, ValueRange{null}, cases,
+                           BlockRange(stageBlocks), caseOperands);
+      hb.setInsertionPointToStart(stageBlocks[0]);
+    }
     if (failed(emitBlock(body)))
       return signalPassFailure();
     Value null = LLVM::ZeroOp::create(hb, loc, ptr);
     cf::BranchOp::create(hb, loc, exit, ValueRange{null});
+    for (Block *blk : stageBlocks)
+      if (blk->empty() || !blk->back().hasTrait<OpTrait::IsTerminator>()) {
+        hb.setInsertionPointToEnd(blk);
+        cf::BranchOp::create(hb, loc, exit, ValueRange{LLVM::ZeroOp::create(hb, loc, ptr)});
+      }
+    if (pipeline) {
+      for (auto &set : stageWeights) {
+        int64_t bytes = 0;
+        for (Operation *c : set)
+          bytes += tensorBytes(c->getResult(0).getType());
+        deviceWeightBytes = std::max(deviceWeightBytes, bytes);
+      }
+      module->setAttr("weft.pipeline_transfers", b.getArrayAttr(transfers));
+      module->setAttr("weft.micro_batches", microAttr);
+    }
 
     // Keep what later stages need to describe the model.
     for (StringRef attr : {"weft.input_names", "weft.output_names", "weft.input_values",

@@ -499,8 +499,14 @@ static weft_status_t inproc_send(weft_device_group_t *base, int32_t rank, int32_
   box->data = buffer;
   box->bytes = bytes;
   box->mismatch = false;
-  uint64_t mine = ++box->posted;
+  uint64_t mine = box->posted + 1;
+  __atomic_store_n(&box->posted, mine, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&group->cv);
+  /* The receiver is often already waiting (a pipeline's next stage): poll
+   * a while before sleeping. */
+  pthread_mutex_unlock(&group->mu);
+  weft_spin_while_equal(&box->taken, mine - 1);
+  pthread_mutex_lock(&group->mu);
   while (box->taken < mine)
     pthread_cond_wait(&group->cv, &group->mu);
   bool mismatch = box->mismatch;
@@ -519,6 +525,8 @@ static weft_status_t inproc_recv(weft_device_group_t *base, int32_t rank, int32_
   if (bytes && !buffer)
     return weft_status_create(WEFT_INVALID_ARGUMENT, "recv: NULL buffer");
   mailbox_t *box = &group->boxes[(size_t)peer * (size_t)group->size + (size_t)rank];
+  /* Only this rank moves `taken`; poll for the sender before sleeping. */
+  weft_spin_while_equal(&box->posted, __atomic_load_n(&box->taken, __ATOMIC_ACQUIRE));
   pthread_mutex_lock(&group->mu);
   while (box->posted == box->taken)
     pthread_cond_wait(&group->cv, &group->mu);
@@ -527,7 +535,7 @@ static weft_status_t inproc_recv(weft_device_group_t *base, int32_t rank, int32_
   if (match && bytes)
     memcpy(buffer, box->data, bytes);
   box->mismatch = !match;
-  box->taken = box->posted;
+  __atomic_store_n(&box->taken, box->posted, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&group->cv);
   pthread_mutex_unlock(&group->mu);
   if (!match)

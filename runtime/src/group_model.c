@@ -14,6 +14,18 @@
  * Across processes (MPI) each process holds one rank: rank 0 sends the
  * other ranks their parts of the inputs (send/recv, or a broadcast for a
  * whole tensor), every rank runs, and rank 0 receives the outputs' parts.
+ *
+ * A pipeline (weft_model_is_pipeline) cuts the split tensors into
+ * micro-batches instead: device k runs stage k on micro-batch 0, 1, ...
+ * in turn. After each micro-batch a stage sends a flag (whether it and the
+ * stages before it succeeded) to the next stage and its transfers to the
+ * stages that read them; before each, a stage receives from the earlier
+ * stages in rank order. So stage k works on micro-batch i+1 while stage
+ * k+1 works on micro-batch i, and a failure reaches every later stage,
+ * which skips its work instead of waiting forever. Rank 0 reads the
+ * inputs; the last rank writes the outputs (under MPI into a staging copy
+ * that it sends to rank 0 at the end).
+ *
  * Every buffer is allocated at creation; a run allocates nothing. */
 #include "internal.h"
 
@@ -74,7 +86,7 @@ static part_layout_t layout_of(const weft_tensor_info_t *t, int32_t parts) {
 
 /* Bytes of one device's part (the whole tensor when it is not split). */
 static size_t part_bytes(const weft_tensor_info_t *t, int32_t parts) {
-  if (parts == 1 || t->split_axis < 0)
+  if (parts <= 1 || t->split_axis < 0)
     return weft_info_byte_size(t);
   part_layout_t l = layout_of(t, parts);
   return l.outer * l.block;
@@ -122,6 +134,9 @@ static bool needs_staging(const weft_group_model_t *m, int32_t l, int32_t t) {
   const weft_tensor_info_t *ti = tensor_info(m->info, t);
   int32_t rank = m->first_local + l;
   bool output = t >= m->info->num_inputs;
+  if (weft_model_is_pipeline(m->info)) /* the last stage's outputs, for rank 0 */
+    return m->distributed && output && rank == weft_model_num_devices(m->info) - 1 &&
+           rank != 0;
   if (m->distributed && rank != 0)
     return true; /* the caller's views live on rank 0 only */
   if (whole(m->info, ti))
@@ -142,11 +157,86 @@ static weft_status_t call_entry(weft_group_model_t *m, int32_t l, void *const *i
   return info->spmd_entry(m->group, rank, device, arena, in, out);
 }
 
+/*===--- pipelines -------------------------------------------------------===*/
+
+/* Keeps `*first` as the first failure of a sequence of calls. */
+static void keep(weft_status_t *first, weft_status_t status) {
+  if (!*first)
+    *first = status;
+  else if (status)
+    weft_status_free(status);
+}
+
+/* Micro-batch `i` of each tensor: its part i (parts are contiguous in a
+ * pipeline) or the whole tensor. */
+static void micro_batch(const weft_model_info_t *info, int32_t first, int32_t count,
+                        void *const *whole_data, int32_t i, void **out) {
+  for (int32_t t = 0; t < count; ++t) {
+    const weft_tensor_info_t *ti = tensor_info(info, first + t);
+    out[t] = !whole_data[t] || ti->split_axis < 0
+                 ? whole_data[t]
+                 : part_address(ti, info->num_micro_batches, whole_data[t], i);
+  }
+}
+
+/* Runs stage `rank` (local rank l) on every micro-batch. `in` holds the
+ * whole inputs on rank 0; `out` the whole outputs (or their staging) on
+ * the last rank; NULL elsewhere. */
+static weft_status_t run_pipeline_rank(weft_group_model_t *m, int32_t l, void *const *in,
+                                       void *const *out) {
+  const weft_model_info_t *info = m->info;
+  weft_device_group_t *g = m->group;
+  int32_t rank = m->first_local + l, n = weft_model_num_devices(info);
+  char *arena = weft_arena_data(m->arenas[l]);
+  weft_status_t failed = NULL;
+  void *none[WEFT_MAX_MODEL_IO] = {0};
+  void *mb_in[WEFT_MAX_MODEL_IO] = {0}, *mb_out[WEFT_MAX_MODEL_IO] = {0};
+  for (int32_t i = 0; i < info->num_micro_batches; ++i) {
+    int32_t upstream = 1;
+    for (int32_t s = 0; s < rank; ++s) {
+      if (s == rank - 1) {
+        int32_t flag = 0;
+        weft_status_t got = weft_group_recv(g, rank, s, &flag, sizeof(flag));
+        if (got || !flag)
+          upstream = 0;
+        keep(&failed, got);
+      }
+      for (int32_t k = 0; k < info->num_transfers; ++k) {
+        const weft_stage_transfer_t *t = &info->transfers[k];
+        if (t->from == s && t->to == rank && t->bytes)
+          keep(&failed, weft_group_recv(g, rank, s, arena + t->to_offset, (size_t)t->bytes));
+      }
+    }
+    if (rank == 0)
+      micro_batch(info, 0, info->num_inputs, in, i, mb_in);
+    if (rank == n - 1)
+      micro_batch(info, info->num_inputs, info->num_outputs, out, i, mb_out);
+    if (!failed && upstream)
+      failed = call_entry(m, l, rank == 0 ? mb_in : none, rank == n - 1 ? mb_out : none);
+    int32_t ok = !failed && upstream;
+    for (int32_t d = rank + 1; d < n; ++d) {
+      if (d == rank + 1)
+        keep(&failed, weft_group_send(g, rank, d, &ok, sizeof(ok)));
+      for (int32_t k = 0; k < info->num_transfers; ++k) {
+        const weft_stage_transfer_t *t = &info->transfers[k];
+        if (t->from != rank || t->to != d || !t->bytes)
+          continue;
+        const void *from = t->from_input >= 0 ? mb_in[t->from_input] : arena + t->from_offset;
+        keep(&failed, weft_group_send(g, rank, d, from, (size_t)t->bytes));
+      }
+    }
+  }
+  return failed;
+}
+
 /* In one process: local rank l cuts its parts out of the run's tensors,
  * runs, and puts its output parts back. */
 static weft_status_t run_local_rank(weft_group_model_t *m, int32_t l) {
   const weft_model_info_t *info = m->info;
   int32_t parts = weft_model_num_devices(info), rank = m->first_local + l;
+  if (weft_model_is_pipeline(info))
+    return run_pipeline_rank(m, l, rank == 0 ? m->run_inputs : NULL,
+                             rank == parts - 1 ? m->run_outputs : NULL);
   void *in[WEFT_MAX_MODEL_IO], *out[WEFT_MAX_MODEL_IO];
   for (int32_t t = 0; t < info->num_inputs + info->num_outputs; ++t) {
     const weft_tensor_info_t *ti = tensor_info(info, t);
@@ -262,6 +352,14 @@ weft_status_t weft_group_model_create(const weft_model_info_t *info,
         group->num_local < group->size ? " (MPI processes: run it with mpirun -np "
                                          "matching the model)"
                                        : "");
+  for (int32_t t = 0; weft_model_is_pipeline(info) && t < info->num_inputs + info->num_outputs;
+       ++t)
+    if (!whole(info, tensor_info(info, t)) && !part_in_place(tensor_info(info, t)))
+      return weft_status_create(WEFT_INVALID_ARGUMENT,
+                                "%s: model '%s' is a pipeline whose micro-batches of '%s' are "
+                                "not contiguous; this runtime cuts micro-batches on the "
+                                "outermost axis only",
+                                who, weft_model_name(info), tensor_info(info, t)->name);
   allocator = weft_allocator_or_default(allocator);
   if (!allocator->alloc || !allocator->free)
     return weft_status_create(WEFT_INVALID_ARGUMENT,
@@ -292,7 +390,9 @@ weft_status_t weft_group_model_create(const weft_model_info_t *info,
     for (int32_t t = 0; t < m->num_tensors && !status; ++t) {
       if (!needs_staging(m, l, t))
         continue;
-      size_t bytes = part_bytes(tensor_info(info, t), weft_model_num_devices(info));
+      const weft_tensor_info_t *ti = tensor_info(info, t);
+      size_t bytes = weft_model_is_pipeline(info) ? weft_info_byte_size(ti)
+                                                  : part_bytes(ti, weft_model_num_devices(info));
       if (bytes == 0)
         continue;
       m->staging[l * m->num_tensors + t] = allocator->alloc(allocator->user_data, bytes, 64);
@@ -374,13 +474,7 @@ static weft_status_t run_in_process(weft_group_model_t *m, void *const *in, void
   return first_failure(m->statuses, m->num_local);
 }
 
-/* Keeps `*first` as the first failure of a sequence of calls. */
-static void keep(weft_status_t *first, weft_status_t status) {
-  if (!*first)
-    *first = status;
-  else if (status)
-    weft_status_free(status);
-}
+static weft_status_t agree_on_failure(weft_group_model_t *m, weft_status_t failed);
 
 /* Across processes: this process holds rank `rank`; rank 0 holds the
  * caller's tensors (in/out) and the others their staging buffers. */
@@ -389,6 +483,23 @@ static weft_status_t run_distributed(weft_group_model_t *m, void *const *in, voi
   weft_device_group_t *g = m->group;
   int32_t rank = m->first_local, n = weft_model_num_devices(info);
   weft_status_t failed = NULL;
+  if (weft_model_is_pipeline(info)) {
+    /* The last rank computes the outputs into staging, then sends them. */
+    void *staged[WEFT_MAX_MODEL_IO] = {0};
+    for (int32_t o = 0; o < info->num_outputs; ++o)
+      staged[o] = m->staging[info->num_inputs + o];
+    failed = run_pipeline_rank(m, 0, rank == 0 ? in : NULL, rank == n - 1 ? staged : NULL);
+    for (int32_t o = 0; o < info->num_outputs; ++o) {
+      size_t bytes = weft_info_byte_size(&info->outputs[o]);
+      if (!bytes)
+        continue;
+      if (rank == n - 1)
+        keep(&failed, weft_group_send(g, rank, 0, staged[o], bytes));
+      else if (rank == 0)
+        keep(&failed, weft_group_recv(g, rank, n - 1, out[o], bytes));
+    }
+    return agree_on_failure(m, failed);
+  }
   void *local_in[WEFT_MAX_MODEL_IO], *local_out[WEFT_MAX_MODEL_IO];
   for (int32_t i = 0; i < info->num_inputs; ++i) {
     const weft_tensor_info_t *ti = &info->inputs[i];
@@ -449,10 +560,16 @@ static weft_status_t run_distributed(weft_group_model_t *m, void *const *in, voi
       }
     }
   }
-  /* Every rank learns whether some rank failed, so all return alike. */
+  return agree_on_failure(m, failed);
+}
+
+/* Every rank learns whether some rank failed, so all return alike. */
+static weft_status_t agree_on_failure(weft_group_model_t *m, weft_status_t failed) {
+  const weft_model_info_t *info = m->info;
   int32_t flag = failed ? 1 : 0, any = 0;
   weft_status_t agreed =
-      weft_group_all_reduce(g, rank, WEFT_DTYPE_I32, WEFT_REDUCE_MAX, &flag, &any, 1);
+      weft_group_all_reduce(m->group, m->first_local, WEFT_DTYPE_I32, WEFT_REDUCE_MAX, &flag,
+                            &any, 1);
   if (agreed) {
     keep(&failed, agreed);
     return failed;

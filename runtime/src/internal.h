@@ -113,6 +113,16 @@ weft_allocator_or_default(const weft_allocator_t *allocator) {
 static inline int32_t weft_model_num_devices(const weft_model_info_t *info) {
   return info->num_devices > 1 ? info->num_devices : 1;
 }
+/* Whether the model is a pipeline: each device runs one stage on each
+ * micro-batch in turn. */
+static inline int weft_model_is_pipeline(const weft_model_info_t *info) {
+  return weft_model_num_devices(info) > 1 && info->num_micro_batches >= 1;
+}
+/* Into how many equal parts a split tensor is cut: micro-batches in a
+ * pipeline, else one part per device. */
+static inline int32_t weft_model_parts(const weft_model_info_t *info) {
+  return weft_model_is_pipeline(info) ? info->num_micro_batches : weft_model_num_devices(info);
+}
 /* The model's name, or "<unnamed>". */
 const char *weft_model_name(const weft_model_info_t *info);
 /* Checks a model description once, at creation; `who` starts messages. */

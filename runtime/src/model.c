@@ -109,6 +109,38 @@ static weft_status_t check_tensor_infos(const char *who, const weft_model_info_t
   return NULL;
 }
 
+/* A pipeline's transfers: between stages in order, within the arena, an
+ * input's transfer the size of its micro-batch. */
+static weft_status_t check_transfers(const weft_model_info_t *info, const char *who) {
+  if (info->num_micro_batches < 0 || info->num_transfers < 0 ||
+      (info->num_transfers > 0 && (!info->transfers || !weft_model_is_pipeline(info))))
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "%s: model '%s' has an invalid pipeline description "
+                              "(%d micro-batches, %d transfers)",
+                              who, weft_model_name(info), (int)info->num_micro_batches,
+                              (int)info->num_transfers);
+  for (int32_t i = 0; i < info->num_transfers; ++i) {
+    const weft_stage_transfer_t *t = &info->transfers[i];
+    bool bad = t->from < 0 || t->to <= t->from || t->to >= weft_model_num_devices(info) ||
+               t->from_input >= info->num_inputs || t->bytes > info->arena_size ||
+               t->to_offset > info->arena_size - t->bytes;
+    if (!bad && t->from_input >= 0) {
+      const weft_tensor_info_t *in = &info->inputs[t->from_input];
+      size_t whole = weft_info_byte_size(in);
+      bad = t->bytes != (in->split_axis < 0 ? whole : whole / (size_t)info->num_micro_batches);
+    } else if (!bad) {
+      bad = t->from_offset > info->arena_size - t->bytes;
+    }
+    if (bad)
+      return weft_status_create(WEFT_INVALID_ARGUMENT,
+                                "%s: model '%s': pipeline transfer %d (stage %d to %d, %" PRIu64
+                                " bytes) is out of range",
+                                who, weft_model_name(info), (int)i, (int)t->from, (int)t->to,
+                                t->bytes);
+  }
+  return NULL;
+}
+
 weft_status_t weft_check_model_info(const weft_model_info_t *info, const char *who) {
   if (!info)
     return weft_status_create(WEFT_INVALID_ARGUMENT, "%s: model info is NULL", who);
@@ -145,15 +177,18 @@ weft_status_t weft_check_model_info(const weft_model_info_t *info, const char *w
       if (axis == -1)
         continue;
       if (axis < 0 || axis >= t->rank ||
-          t->shape[axis] % info->num_devices != 0)
+          t->shape[axis] % weft_model_parts(info) != 0)
         return weft_status_create(
             WEFT_INVALID_ARGUMENT,
             "%s: " TENSOR_LABEL_FMT " of model '%s' is split on axis %d, "
             "which cannot be cut into %d equal parts",
             who, TENSOR_LABEL_ARGS(kind ? "output" : "input", t, index_buf),
-            weft_model_name(info), (int)axis, (int)info->num_devices);
+            weft_model_name(info), (int)axis, (int)weft_model_parts(info));
     }
   }
+  status = check_transfers(info, who);
+  if (status)
+    return status;
   uint64_t alignment = weft_model_arena_alignment(info);
   if (alignment > SIZE_MAX || !weft_is_pow2((size_t)alignment))
     return weft_status_create(WEFT_INVALID_ARGUMENT,

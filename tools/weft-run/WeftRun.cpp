@@ -330,6 +330,8 @@ struct Runner {
   std::unique_ptr<weft_group_model_t, GroupModelDestroyer> groupModel;
   int32_t mpiRank = -1; ///< this process's rank under MPI, else -1
   std::string what;     ///< "2 devices x 1 thread", for the benchmark line
+  int64_t rows = 1;     ///< batch rows one run processes, for throughput
+  std::string stream;   ///< how a pipeline streams them, for the benchmark line
 
   bool isRoot() const { return mpiRank <= 0; }
   weft_status_t run(llvm::ArrayRef<weft_tensor_view_t> inputs,
@@ -377,6 +379,9 @@ static llvm::Error runBenchmark(Runner &runner, llvm::ArrayRef<weft_tensor_view_
                << llvm::format("%.4g", percentile(latenciesMs, 0.9))
                << " max " << llvm::format("%.4g", latenciesMs.back()) << " ("
                << n << " runs, " << runner.what << ")\n";
+  llvm::outs() << "throughput: " << llvm::format("%.1f", runner.rows / (median / 1e3))
+               << " rows/s at the median latency (" << runner.rows << " rows per run"
+               << runner.stream << ")\n";
   llvm::outs().flush();
   return llvm::Error::success();
 }
@@ -435,6 +440,17 @@ static llvm::Error createRunner(const weft_model_info_t &info, Runner &runner,
                                 LibraryHandle &mpiLibrary) {
   int32_t devices = info.num_devices > 1 ? info.num_devices : 1;
   int world = mpiWorldSize();
+  // The batch: the first split input's split axis, else the first input's
+  // axis 0.
+  for (int32_t i = 0; i < info.num_inputs; ++i)
+    if (info.inputs[i].rank > 0 && (info.inputs[i].split_axis >= 0 || devices == 1)) {
+      int32_t axis = devices > 1 ? info.inputs[i].split_axis : 0;
+      runner.rows = info.inputs[i].shape[axis];
+      break;
+    }
+  if (devices > 1 && info.num_micro_batches >= 1)
+    runner.stream = ", streamed through " + std::to_string(devices) + " pipeline stages as " +
+                    std::to_string(info.num_micro_batches) + " micro-batches";
   if (devices > 1 && world > 0) {
     if (llvm::Error error = createMpiGroup(info, runner, mpiLibrary))
       return error;

@@ -83,10 +83,17 @@ static cl::opt<std::string> devices(
 static cl::opt<std::string> parallel(
     "parallel", cl::cat(weftcCategory),
     cl::desc("How several devices share the model: none, data (the batch split), tensor "
-             "(weights split by columns and rows, Megatron-style), auto (the cheaper of data "
-             "and tensor by the cost model; the default with several devices), or annotated "
-             "(the model's ONNX multi-device annotations; the default when it has them)"),
+             "(weights split by columns and rows, Megatron-style), pipeline (the graph cut "
+             "into one stage per device, micro-batches streaming through), auto (the "
+             "cheapest of data, tensor and pipeline by the cost model; the default with "
+             "several devices), or annotated (the model's ONNX multi-device annotations; the "
+             "default when it has them)"),
     cl::init(""));
+static cl::opt<int64_t> microBatches(
+    "micro-batches", cl::cat(weftcCategory),
+    cl::desc("Pipeline plan: cut the batch into this many micro-batches (a divisor of the "
+             "batch; 0, the default, lets the cost model choose)"),
+    cl::init(0));
 static cl::opt<std::string> objective(
     "objective", cl::cat(weftcCategory),
     cl::desc("What --parallel=auto minimizes: latency or throughput"), cl::init("latency"));
@@ -140,18 +147,31 @@ int main(int argc, char **argv) {
     // Unset: the model's ONNX multi-device annotations when it has them,
     // else auto with several devices (weft::compileModel decides).
     std::string plan = parallel.getValue();
-    if (plan == "pipeline" || plan.find('*') != std::string::npos) {
+    if (plan.find('*') != std::string::npos) {
       errs() << "weftc: error: --parallel=" << plan
-             << " is not built yet; this compiler builds none, data, tensor, auto and "
-                "annotated\n";
+             << ": hybrid plans are not built yet; this compiler builds none, data, tensor, "
+                "pipeline, auto and annotated\n";
       return 2;
     }
     if (!plan.empty() && plan != "none" && plan != "data" && plan != "tensor" &&
-        plan != "auto" && plan != "annotated") {
-      errs() << "weftc: error: --parallel expects none, data, tensor, auto or annotated, got '"
+        plan != "pipeline" && plan != "auto" && plan != "annotated") {
+      errs() << "weftc: error: --parallel expects none, data, tensor, pipeline, auto or "
+                "annotated, got '"
              << plan << "'\n";
       return 2;
     }
+    if (microBatches < 0 || microBatches > 4096) {
+      errs() << "weftc: error: --micro-batches expects 0 (chosen by the cost model) to 4096, "
+                "got "
+             << microBatches << "\n";
+      return 2;
+    }
+    if (microBatches > 0 && plan != "pipeline" && plan != "auto" && !plan.empty()) {
+      errs() << "weftc: error: --micro-batches applies to --parallel=pipeline (or auto), not "
+             << plan << "\n";
+      return 2;
+    }
+    options.microBatches = microBatches;
     if (plan == "none" && n > 1) {
       errs() << "weftc: error: --devices=" << devices
              << " with --parallel=none: give a plan that splits the model (data or auto)\n";

@@ -261,7 +261,9 @@ typedef struct weft_tensor_info_t {
    * device uses all of it (an output then comes from device 0, whose copy
    * every device computed alike), else the axis that is cut into
    * num_devices equal parts, device r holding part r. Not read for a
-   * model compiled for one device. */
+   * model compiled for one device. In a pipeline (num_micro_batches > 1)
+   * the axis is instead cut into num_micro_batches equal micro-batches,
+   * which stream through the stages. */
   int32_t split_axis;
 } weft_tensor_info_t;
 
@@ -286,6 +288,17 @@ typedef weft_status_t (*weft_spmd_entry_fn_t)(weft_device_group_t *group,
                                               void *const *inputs,
                                               void *const *outputs);
 
+/* A pipeline's value sent from stage `from` (on device `from`) to the later
+ * stage `to` after each micro-batch: `bytes` from the sender's input
+ * `from_input` (>= 0: that input's micro-batch) or else from its arena at
+ * `from_offset`, into the receiver's arena at `to_offset`, before the
+ * receiver's stage runs on the micro-batch. */
+typedef struct weft_stage_transfer_t {
+  int32_t from, to;
+  int32_t from_input;
+  uint64_t from_offset, to_offset, bytes;
+} weft_stage_transfer_t;
+
 /* Static description of a compiled model, emitted as a constant by weftc and
  * returned by `<name>_info()` (and `weft_model_info()` in a shared library). */
 typedef struct weft_model_info_t {
@@ -301,12 +314,21 @@ typedef struct weft_model_info_t {
    * entry is NULL and the model runs through weft_group_model_*. */
   weft_model_entry_fn_t entry;
   int32_t num_devices; /* N of weftc --devices=cpu:N; 0 or 1: one device */
-  const char *parallel_plan; /* "none", or how the devices share the work: "data", "tensor" */
+  const char *parallel_plan; /* "none", or how the devices share the work:
+                                "data", "tensor", "pipeline", "annotated" */
   weft_spmd_entry_fn_t spmd_entry;
-  uint64_t weight_bytes; /* bytes of embedded weights one device reads */
+  uint64_t weight_bytes; /* bytes of embedded weights one device reads (the
+                            most any device reads) */
+  /* A pipeline: device k runs stage k (spmd_entry at rank k runs only
+   * that stage's code) on each of num_micro_batches micro-batches in turn;
+   * the runtime moves the transfers between the stages after each one.
+   * 0 or 1 and no transfers for the other plans. */
+  int32_t num_micro_batches;
+  int32_t num_transfers;
+  const weft_stage_transfer_t *transfers;
 } weft_model_info_t;
 
-#define WEFT_MODEL_ABI_VERSION 3u
+#define WEFT_MODEL_ABI_VERSION 4u
 
 typedef struct weft_model_t weft_model_t;
 

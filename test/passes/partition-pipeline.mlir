@@ -1,0 +1,29 @@
+// RUN: weft-opt %s --pass-pipeline='builtin.module(weft-partition{devices=2 plan=pipeline micro-batches=4})' | FileCheck %s
+
+// The batch of 8 is cut into 4 micro-batches of 2; the two big matmuls land
+// in different stages. Stage 0's result and the input, which stage 1 reads
+// too (a skip connection), are sent at the end of stage 0 and received at
+// the start of stage 1; the output is computed by the last stage.
+// CHECK-LABEL: func.func @two_layers
+// CHECK-SAME: (%[[X:.*]]: tensor<2x64xf32>) -> tensor<2x64xf32>
+// CHECK-SAME: weft.micro_batches = 4 : i64
+// CHECK-SAME: weft.num_devices = 2 : i64
+// CHECK-SAME: weft.parallel_plan = "pipeline"
+// CHECK: %[[A:.*]] = weft.matmul %[[X]]
+// CHECK: %[[R:.*]] = weft.relu %[[A]]
+// CHECK: %[[SX:.*]] = shard.send %[[X]] on @devices grid_axes = [0] destination = [1] {weft.stage = 0 : i64}
+// CHECK: %[[SR:.*]] = shard.send %[[R]] on @devices grid_axes = [0] destination = [1] {weft.stage = 0 : i64}
+// CHECK: %[[RX:.*]] = shard.recv %[[SX]] on @devices grid_axes = [0] source = [0] {weft.stage = 1 : i64}
+// CHECK: %[[RR:.*]] = shard.recv %[[SR]] on @devices grid_axes = [0] source = [0] {weft.stage = 1 : i64}
+// CHECK: %[[B:.*]] = weft.matmul %[[RR]]
+// CHECK: %[[S:.*]] = weft.add %[[B]], %[[RX]]
+// CHECK: return %[[S]]
+func.func @two_layers(%x: tensor<8x64xf32>) -> tensor<8x64xf32> {
+  %w0 = weft.constant dense<0.5> : tensor<64x64xf32>
+  %w1 = weft.constant dense<0.25> : tensor<64x64xf32>
+  %0 = weft.matmul %x, %w0 : (tensor<8x64xf32>, tensor<64x64xf32>) -> tensor<8x64xf32>
+  %1 = weft.relu %0 : tensor<8x64xf32>
+  %2 = weft.matmul %1, %w1 : (tensor<8x64xf32>, tensor<64x64xf32>) -> tensor<8x64xf32>
+  %3 = weft.add %2, %x : (tensor<8x64xf32>, tensor<8x64xf32>) -> tensor<8x64xf32>
+  return %3 : tensor<8x64xf32>
+}
