@@ -15,16 +15,25 @@ and --runs timed inferences and reports its median:
   data mpi           the same library under mpirun -np 2, one device per rank
   tensor 2dev x 1thr weftc --devices=cpu:2 --parallel=tensor, in one process
   tensor mpi         the same library under mpirun -np 2
+  pipeline 2dev x 1thr  weftc --devices=cpu:2 --parallel=pipeline (the
+                     micro-batches chosen by the cost model), in one process
+  pipeline mpi       the same library under mpirun -np 2
   ort 1thr, ort 2thr onnxruntime (intra_op_num_threads 1 and 2, all graph
                      optimizations), measured in the same rounds
+
+Then a stream: each model rebuilt for a batch of --stream-batch (16) rows,
+run by one device (1 and 2 threads), by the data plan, and by the pipeline
+cut into --stream-batch micro-batches of one row, in one process and under
+MPI, with onnxruntime on the same batch: the pipeline's throughput
+against one device's on the same rows.
 
 The table gives the median over rounds, the speed-up over 1dev x 1thr,
 the throughput (batch rows per second) and the ratio to onnxruntime at the
 same total thread count. Beside each two-device plan it prints the
 compiler's prediction (weftc --explain-parallel: its cost model, whose
 rates are uncalibrated constants), and which plan --parallel=auto chose
-against the faster one measured. Pipeline plans are not
-built yet. The load average is printed before and after; each measurement
+against the fastest one measured. The load average is printed before and
+after; each measurement
 starts half a second after the previous one, since onnxruntime's threads
 spin for a while after a run.
 
@@ -52,6 +61,7 @@ sys.path.insert(0, os.path.join(HERE, os.pardir, "test", "models"))
 import make_models  # noqa: E402
 
 MODELS = ("mlp_batch", "encoder", "resnet18")
+PLANS = ("data", "tensor", "pipeline")
 BATCH = {"mlp_batch": 8, "encoder": 4, "resnet18": 2}
 
 
@@ -81,11 +91,110 @@ def predicted_ms(weftc, model, plan):
     return float(m.group(1)) / 1e3, float(m.group(2)) / 1e3
 
 
+def predicted_pipeline_ms(weftc, model, extra=()):
+    out = sh([weftc, model, "--devices=cpu:2", "--parallel=pipeline", "--explain-parallel",
+              "--emit=weft", "-o", os.devnull] + list(extra))
+    m = re.search(r"predicted: ([\d.]+) us per run in one process \([\d]+ rows/s\), ([\d.]+) us "
+                  r"under MPI", out)
+    if not m:
+        raise RuntimeError("no prediction in:\n" + out[-2000:])
+    micro = re.search(r"cut into (\d+) micro-batches", out)
+    return float(m.group(1)) / 1e3, float(m.group(2)) / 1e3, int(micro.group(1))
+
+
 def auto_choice(weftc, model):
     out = sh([weftc, model, "--devices=cpu:2", "--explain-parallel", "--emit=weft", "-o",
               os.devnull])
     m = re.search(r"parallel: auto \(\w+ objective\) chose (\w+)", out)
     return m.group(1) if m else "?"
+
+
+def write_batch_model(work, name, batch):
+    """The model rebuilt for `batch` rows, with its data set."""
+    rng = np.random.default_rng([0, make_models.MODEL_NAMES.index(name), 0])
+    if name == "mlp_batch":
+        model = make_models.make_mlp(rng, sizes=(784, 1024, 1024, 10), batch=batch,
+                                     name="mlp_batch", doc="784-1024-1024-10 MLP")
+    else:
+        model = make_models.BUILDERS[name](rng, batch=batch)
+    path = os.path.join(work, "%s_b%d.onnx" % (name, batch))
+    onnx.save(model, path)
+    feeds = {}
+    inputs = np.random.default_rng(1)
+    for inp in model.graph.input:
+        shape = [d.dim_value for d in inp.type.tensor_type.shape.dim]
+        feeds[inp.name] = inputs.standard_normal(shape).astype(np.float32)
+    data = os.path.join(work, "%s_b%d_data" % (name, batch))
+    make_models.write_test_data(model, path, feeds, data)
+    return path, data
+
+
+def measure(args, name, model, data, configs, batch, title, predictions, mpi_ok=True):
+    """Interleaved rounds of `configs` and onnxruntime; prints the table and
+    returns the medians."""
+    bench = ["--input-dir", data, "--bench", str(args.runs), "--warmup", str(args.warmup)]
+    configs = [(label, cmd + bench, threads) for label, cmd, threads in configs]
+    failed = False
+    # Correctness first: every library against onnxruntime's outputs.
+    for label, cmd, _ in configs:
+        check = [c for c in cmd if c not in bench] + ["--input-dir", data, "--compare",
+                                                      "--rtol", "1e-3", "--atol", "1e-4"]
+        try:
+            sh(check)
+        except RuntimeError as e:
+            print("FAIL %s %s: %s" % (name, label, e))
+            failed = True
+    feeds = {}
+    for i, inp in enumerate(onnx.load(model, load_external_data=False).graph.input):
+        feeds[inp.name] = numpy_helper.to_array(
+            onnx.load_tensor(os.path.join(data, "input_%d.pb" % i)))
+    sessions = {}
+    for t in (1, 2):
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = t
+        so.inter_op_num_threads = 1
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        sessions[t] = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+
+    def ort_ms(t):
+        s = sessions[t]
+        for _ in range(args.warmup):
+            s.run(None, feeds)
+        times = []
+        for _ in range(args.runs):
+            a = time.perf_counter()
+            s.run(None, feeds)
+            times.append((time.perf_counter() - a) * 1e3)
+        return statistics.median(times)
+
+    results = {label: [] for label, _, _ in configs}
+    results["ort 1thr"], results["ort 2thr"] = [], []
+    for r in range(args.rounds):
+        order = configs[r % len(configs):] + configs[:r % len(configs)]
+        for label, cmd, _ in order:
+            # onnxruntime's pool threads spin for a while after a run;
+            # let them settle so they do not take the CPUs of the next.
+            time.sleep(0.5)
+            results[label].append(median_ms(sh(cmd)))
+        time.sleep(0.5)
+        results["ort 1thr"].append(ort_ms(1))
+        results["ort 2thr"].append(ort_ms(2))
+    med = {k: statistics.median(v) for k, v in results.items() if v}
+    base = med["1dev x 1thr"]
+    print("\n" + title)
+    print("  %-24s %10s %9s %12s %10s %14s" % ("config", "median ms", "speed-up",
+                                              "rows/s", "weft/ort", "predicted ms"))
+    for label, _, threads in configs:
+        ms = med[label]
+        pred = predictions.get(label)
+        print("  %-24s %10.3f %8.2fx %12.1f %9.2fx %14s" % (
+            label, ms, base / ms, batch * 1e3 / ms, ms / med["ort %dthr" % threads],
+            ("%.3f" % pred) if pred else "-"))
+    for t in (1, 2):
+        ms = med["ort %dthr" % t]
+        print("  %-24s %10.3f %8.2fx %12.1f %10s %14s" % ("ort %dthr" % t, ms, base / ms,
+                                                      batch * 1e3 / ms, "", "-"))
+    return med, failed
 
 
 def main(argv=None):
@@ -97,6 +206,8 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--workdir", default="")
+    parser.add_argument("--stream-batch", type=int, default=16,
+                        help="rows of the stream section (0: skip it)")
     args = parser.parse_args(argv)
 
     mpirun = shutil.which("mpirun")
@@ -113,97 +224,75 @@ def main(argv=None):
         t0 = time.time()
         libs["one"] = os.path.join(work, name + ".d1.so")
         sh([args.weftc, model, "--emit=lib", "-o", libs["one"]])
-        for plan in ("data", "tensor"):
+        for plan in PLANS:
             libs[plan] = os.path.join(work, "%s.%s.so" % (name, plan))
             sh([args.weftc, model, "--emit=lib", "-o", libs[plan], "--devices=cpu:2",
                 "--parallel=" + plan])
         compile_s = time.time() - t0
-        bench = ["--input-dir", data, "--bench", str(args.runs), "--warmup", str(args.warmup)]
         configs = [
-            ("1dev x 1thr", [args.weft_run, libs["one"], "--threads", "1"] + bench, 1),
-            ("1dev x 2thr", [args.weft_run, libs["one"], "--threads", "2"] + bench, 2),
-            ("data 2dev x 1thr", [args.weft_run, libs["data"], "--threads", "1"] + bench, 2),
-            ("tensor 2dev x 1thr", [args.weft_run, libs["tensor"], "--threads", "1"] + bench, 2),
+            ("1dev x 1thr", [args.weft_run, libs["one"], "--threads", "1"], 1),
+            ("1dev x 2thr", [args.weft_run, libs["one"], "--threads", "2"], 2),
         ]
+        for plan in PLANS:
+            configs.append(("%s 2dev x 1thr" % plan,
+                            [args.weft_run, libs[plan], "--threads", "1"], 2))
         if mpi:
-            configs += [
-                ("data mpi 2 ranks", mpi + [args.weft_run, libs["data"], "--threads", "1"] + bench, 2),
-                ("tensor mpi 2 ranks", mpi + [args.weft_run, libs["tensor"], "--threads", "1"] + bench, 2),
-            ]
-        # Correctness first: every library against onnxruntime's outputs.
-        for label, cmd, _ in configs:
-            check = [c for c in cmd if c not in bench] + ["--input-dir", data, "--compare",
-                                                          "--rtol", "1e-3", "--atol", "1e-4"]
-            try:
-                sh(check)
-            except RuntimeError as e:
-                print("FAIL %s %s: %s" % (name, label, e))
-                failed = True
-        feeds = {}
-        sess_inputs = []
-        for i, inp in enumerate(onnx.load(model, load_external_data=False).graph.input):
-            feeds[inp.name] = numpy_helper.to_array(
-                onnx.load_tensor(os.path.join(data, "input_%d.pb" % i)))
-        sessions = {}
-        for t in (1, 2):
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = t
-            so.inter_op_num_threads = 1
-            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            sessions[t] = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
-        del sess_inputs
-
-        def ort_ms(t):
-            s = sessions[t]
-            for _ in range(args.warmup):
-                s.run(None, feeds)
-            times = []
-            for _ in range(args.runs):
-                a = time.perf_counter()
-                s.run(None, feeds)
-                times.append((time.perf_counter() - a) * 1e3)
-            return statistics.median(times)
-
-        results = {label: [] for label, _, _ in configs}
-        results["ort 1thr"], results["ort 2thr"] = [], []
-        for r in range(args.rounds):
-            order = configs[r % len(configs):] + configs[:r % len(configs)]
-            for label, cmd, _ in order:
-                # onnxruntime's pool threads spin for a while after a run;
-                # let them settle so they do not take the CPUs of the next.
-                time.sleep(0.5)
-                results[label].append(median_ms(sh(cmd)))
-            time.sleep(0.5)
-            results["ort 1thr"].append(ort_ms(1))
-            results["ort 2thr"].append(ort_ms(2))
-        med = {k: statistics.median(v) for k, v in results.items() if v}
-        base = med["1dev x 1thr"]
-        print("\n%s (batch %d), compile of three libraries %.1f s, %d rounds x %d runs" %
-              (name, BATCH[name], compile_s, args.rounds, args.runs))
-        print("  %-20s %10s %9s %12s %10s %14s" % ("config", "median ms", "speed-up",
-                                                  "rows/s", "weft/ort", "predicted ms"))
+            for plan in PLANS:
+                configs.append(("%s mpi 2 ranks" % plan,
+                                mpi + [args.weft_run, libs[plan], "--threads", "1"], 2))
         predictions = {}
         for plan in ("data", "tensor"):
             inproc, over_mpi = predicted_ms(args.weftc, model, plan)
             predictions["%s 2dev x 1thr" % plan] = inproc
             predictions["%s mpi 2 ranks" % plan] = over_mpi
-        for label, _, threads in configs:
-            ms = med[label]
-            pred = predictions.get(label)
-            print("  %-20s %10.3f %8.2fx %12.1f %9.2fx %14s" % (
-                label, ms, base / ms, BATCH[name] * 1e3 / ms, ms / med["ort %dthr" % threads],
-                ("%.3f" % pred) if pred else "-"))
-        for t in (1, 2):
-            ms = med["ort %dthr" % t]
-            print("  %-20s %10.3f %8.2fx %12.1f %10s %14s" % ("ort %dthr" % t, ms, base / ms,
-                                                          BATCH[name] * 1e3 / ms, "", "-"))
+        inproc, over_mpi, micro = predicted_pipeline_ms(args.weftc, model)
+        predictions["pipeline 2dev x 1thr"] = inproc
+        predictions["pipeline mpi 2 ranks"] = over_mpi
+        title = ("%s (batch %d; pipeline of %d micro-batches), compile of four libraries "
+                 "%.1f s, %d rounds x %d runs" % (name, BATCH[name], micro, compile_s,
+                                                  args.rounds, args.runs))
+        med, bad = measure(args, name, model, data, configs, BATCH[name], title, predictions)
+        failed |= bad
         choice = auto_choice(args.weftc, model)
-        best = min(("data", "tensor"), key=lambda p: med["%s 2dev x 1thr" % p])
-        print("  auto chose %s; the faster plan measured in one process: %s (auto's plan at "
+        best = min(PLANS, key=lambda p: med["%s 2dev x 1thr" % p])
+        print("  auto chose %s; the fastest plan measured in one process: %s (auto's plan at "
               "%.2fx its time)" % (choice, best,
                                    med["%s 2dev x 1thr" % choice] / med["%s 2dev x 1thr" % best]
-                                   if choice in ("data", "tensor") else float("nan")))
-        print("  pipeline: not built yet")
+                                   if choice in PLANS else float("nan")))
+        for plan in PLANS:
+            label = "%s 2dev x 1thr" % plan
+            print("  %s: predicted %.3f ms, measured %.3f ms (%+.0f%%)" % (
+                plan, predictions[label], med[label],
+                100 * (predictions[label] - med[label]) / med[label]))
+
+        if args.stream_batch <= 0:
+            continue
+        sb = args.stream_batch
+        smodel, sdata = write_batch_model(work, name, sb)
+        slibs = {"one": os.path.join(work, "%s_b%d.d1.so" % (name, sb)),
+                 "data": os.path.join(work, "%s_b%d.data.so" % (name, sb)),
+                 "pipeline": os.path.join(work, "%s_b%d.pipeline.so" % (name, sb))}
+        sh([args.weftc, smodel, "--emit=lib", "-o", slibs["one"]])
+        sh([args.weftc, smodel, "--emit=lib", "-o", slibs["data"], "--devices=cpu:2",
+            "--parallel=data"])
+        sh([args.weftc, smodel, "--emit=lib", "-o", slibs["pipeline"], "--devices=cpu:2",
+            "--parallel=pipeline", "--micro-batches=%d" % sb])
+        sconfigs = [
+            ("1dev x 1thr", [args.weft_run, slibs["one"], "--threads", "1"], 1),
+            ("1dev x 2thr", [args.weft_run, slibs["one"], "--threads", "2"], 2),
+            ("data 2dev x 1thr", [args.weft_run, slibs["data"], "--threads", "1"], 2),
+            ("pipeline 2dev x 1thr", [args.weft_run, slibs["pipeline"], "--threads", "1"], 2),
+        ]
+        if mpi:
+            sconfigs.append(("pipeline mpi 2 ranks",
+                             mpi + [args.weft_run, slibs["pipeline"], "--threads", "1"], 2))
+        inproc, over_mpi, _ = predicted_pipeline_ms(args.weftc, smodel,
+                                                    ["--micro-batches=%d" % sb])
+        spred = {"pipeline 2dev x 1thr": inproc, "pipeline mpi 2 ranks": over_mpi}
+        title = ("%s stream: batch %d, the pipeline's %d micro-batches of one row, %d rounds x "
+                 "%d runs" % (name, sb, sb, args.rounds, args.runs))
+        _, bad = measure(args, name, smodel, sdata, sconfigs, sb, title, spred)
+        failed |= bad
     print("\nload average after: %.2f %.2f %.2f" % os.getloadavg())
     return 1 if failed else 0
 

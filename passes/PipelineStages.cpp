@@ -16,6 +16,9 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <cmath>
+#include <optional>
+#include <cstring>
 #include <limits>
 
 using namespace mlir;
@@ -60,6 +63,137 @@ bool annotatedStages(ArrayRef<Operation *> ops, int64_t devices, DictionaryAttr 
   if (any)
     stage.assign(out.begin(), out.end());
   return true;
+}
+
+/// Positions [begin, begin + width) of axis `axis` of a constant.
+DenseElementsAttr sliceAxis(DenseElementsAttr dense, int64_t axis, int64_t begin,
+                            int64_t width) {
+  auto type = cast<RankedTensorType>(dense.getType());
+  SmallVector<int64_t> shape(type.getShape());
+  int64_t extent = shape[axis];
+  shape[axis] = width;
+  auto partType = RankedTensorType::get(shape, type.getElementType());
+  if (dense.isSplat())
+    return dense.resizeSplat(partType);
+  size_t elem = type.getElementTypeBitWidth() / 8, outer = 1, inner = elem;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= (size_t)type.getDimSize(d);
+  for (int64_t d = axis + 1; d < type.getRank(); ++d)
+    inner *= (size_t)type.getDimSize(d);
+  ArrayRef<char> raw = dense.getRawData();
+  std::vector<char> bytes(outer * (size_t)width * inner);
+  for (size_t o = 0; o < outer; ++o)
+    std::memcpy(&bytes[o * (size_t)width * inner],
+                &raw[(o * (size_t)extent + (size_t)begin) * inner], (size_t)width * inner);
+  return DenseElementsAttr::getFromRawBuffer(partType, ArrayRef<char>(bytes));
+}
+
+/// How an op that multiplies by a constant weight may be cut into blocks
+/// of output channels: the weight's axis and the result's, and the
+/// channels per position of the weight's axis (a blocked filter's block).
+struct ChannelSplit {
+  Value weight;
+  int64_t weightAxis, outAxis, perPosition;
+};
+
+std::optional<ChannelSplit> channelSplit(Operation *op) {
+  if (auto mm = dyn_cast<MatMulOp>(op)) {
+    auto w = cast<RankedTensorType>(mm.getRhs().getType());
+    auto out = cast<RankedTensorType>(mm.getType());
+    if (w.getRank() != 2 || out.getShape().back() != w.getDimSize(1))
+      return std::nullopt;
+    return ChannelSplit{mm.getRhs(), 1, out.getRank() - 1, 1};
+  }
+  if (auto c = dyn_cast<ConvOp>(op)) {
+    if (c.getGroup() != 1)
+      return std::nullopt;
+    auto f = cast<RankedTensorType>(c.getFilter().getType());
+    if (!c.getChannelsLast())
+      return ChannelSplit{c.getFilter(), 0, 1, 1};
+    if (f.getRank() == 5)
+      return ChannelSplit{c.getFilter(), 0, 3, f.getDimSize(4)};
+    return ChannelSplit{c.getFilter(), 3, 3, 1};
+  }
+  return std::nullopt;
+}
+
+/// A stage is a run of whole ops, so one op that takes more than half a
+/// stage's share of the time may keep the stages apart: a matmul or
+/// convolution by a constant weight that large may be cut into blocks of
+/// output channels (each by its part of the weight, and of the bias),
+/// joined by a concat, so that a cut may fall between the blocks. The
+/// blocks `op` may be cut into (at most 8, of whole 16-channel vector
+/// tiles), or 0.
+int64_t blocksFor(Operation *op, double us, double limit) {
+  std::optional<ChannelSplit> split = channelSplit(op);
+  if (!split || us <= limit || limit <= 0)
+    return 0;
+  auto weight = split->weight.getDefiningOp<ConstantOp>();
+  auto dense = weight ? dyn_cast<DenseElementsAttr>(weight.getValue()) : nullptr;
+  auto wType = cast<RankedTensorType>(split->weight.getType());
+  Value bias = isa<ConvOp>(op) ? cast<ConvOp>(op).getBias() : Value();
+  auto biasConst = bias ? bias.getDefiningOp<ConstantOp>() : nullptr;
+  auto biasType = bias ? cast<RankedTensorType>(bias.getType()) : nullptr;
+  if (!dense || wType.getElementTypeBitWidth() % 8 != 0 ||
+      (bias && (!biasConst || !isa<DenseElementsAttr>(biasConst.getValue()) ||
+                biasType.getRank() != 1 || biasType.getElementTypeBitWidth() % 8 != 0)))
+    return 0;
+  int64_t extent = wType.getDimSize(split->weightAxis);
+  int64_t want = std::min<int64_t>(8, (int64_t)std::ceil(us / limit));
+  for (int64_t c = want; c >= 2; --c)
+    if (extent % c == 0 && (extent / c * split->perPosition) % 16 == 0)
+      return c;
+  return 0;
+}
+
+/// Cuts `op` into `blocks` (blocksFor's count): the blocks' ops, then the
+/// concat that replaces it.
+SmallVector<Operation *> splitOp(Operation *op, int64_t blocks) {
+  ChannelSplit split = *channelSplit(op);
+  auto weight = split.weight.getDefiningOp<ConstantOp>();
+  auto dense = cast<DenseElementsAttr>(weight.getValue());
+  auto wType = cast<RankedTensorType>(split.weight.getType());
+  auto outType = cast<RankedTensorType>(op->getResult(0).getType());
+  Value bias = isa<ConvOp>(op) ? cast<ConvOp>(op).getBias() : Value();
+  auto biasConst = bias ? bias.getDefiningOp<ConstantOp>() : nullptr;
+  OpBuilder b(op);
+  int64_t width = wType.getDimSize(split.weightAxis) / blocks;
+  SmallVector<int64_t> partShape(outType.getShape());
+  partShape[split.outAxis] = outType.getDimSize(split.outAxis) / blocks;
+  auto partType = outType.clone(partShape);
+  SmallVector<Value> parts;
+  SmallVector<Operation *> made;
+  for (int64_t j = 0; j < blocks; ++j) {
+    Value w = ConstantOp::create(b, weight.getLoc(),
+                                 sliceAxis(dense, split.weightAxis, j * width, width));
+    Operation *part;
+    if (auto mm = dyn_cast<MatMulOp>(op)) {
+      part = MatMulOp::create(b, op->getLoc(), partType, mm.getLhs(), w);
+    } else {
+      auto conv = cast<ConvOp>(op);
+      Value partBias;
+      if (biasConst) {
+        int64_t channels = width * split.perPosition;
+        partBias = ConstantOp::create(
+            b, biasConst.getLoc(),
+            sliceAxis(cast<DenseElementsAttr>(biasConst.getValue()), 0, j * channels, channels));
+      }
+      part = ConvOp::create(b, op->getLoc(), partType, conv.getInput(), w, partBias,
+                            conv.getStridesAttr(), conv.getDilationsAttr(), conv.getPadsAttr(),
+                            conv.getGroupAttr(), conv.getChannelsLastAttr());
+    }
+    parts.push_back(part->getResult(0));
+    made.push_back(part);
+  }
+  auto joined =
+      ConcatOp::create(b, op->getLoc(), outType, parts, b.getI64IntegerAttr(split.outAxis));
+  made.push_back(joined);
+  op->getResult(0).replaceAllUsesWith(joined.getResult());
+  op->erase();
+  for (ConstantOp c : {weight, biasConst})
+    if (c && c->use_empty())
+      c.erase();
+  return made;
 }
 
 } // namespace
@@ -151,21 +285,46 @@ LogicalResult weft::stagePipeline(func::FuncOp fn, int64_t devices, DictionaryAt
     }
     for (int64_t p = 1; p <= n; ++p)
       crossing[p] += crossing[p - 1];
-    SmallVector<double> prefix(n + 1, 0);
-    for (int64_t i = 0; i < n; ++i)
-      prefix[i + 1] = prefix[i] + opUs(ops[i]);
-    auto stageUs = [&](int64_t a, int64_t b) {
-      return prefix[b] - prefix[a] + (a > 0 ? transferUs(crossing[a]) : 0) +
-             (b < n ? transferUs(crossing[b]) : 0);
+    // Items: an op, or one block of an op that may be cut into blocks
+    // (blocksFor), each with its share of the time. A cut before block j
+    // of op i crosses what crosses before op i and the first j blocks'
+    // results.
+    double total = 0;
+    SmallVector<double> us;
+    for (Operation *op : ops) {
+      us.push_back(opUs(op));
+      total += us.back();
+    }
+    struct Item {
+      int64_t op, block, blocks;
     };
-    // best[k][b]: the slowest of stages 0..k when they hold ops [0, b).
+    SmallVector<Item> items;
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t blocks = blocksFor(ops[i], us[i], total / (double)devices / 2);
+      for (int64_t j = 0; j < std::max<int64_t>(blocks, 1); ++j)
+        items.push_back({i, j, std::max<int64_t>(blocks, 1)});
+    }
+    int64_t m = items.size();
+    SmallVector<double> prefix(m + 1, 0);
+    SmallVector<int64_t> cutBytes(m + 1, 0);
+    for (int64_t t = 0; t < m; ++t) {
+      const Item &it = items[t];
+      prefix[t + 1] = prefix[t] + us[it.op] / (double)it.blocks;
+      cutBytes[t] = crossing[it.op] +
+                    byteSize(ops[it.op]->getResult(0).getType()) * it.block / it.blocks;
+    }
+    auto stageUs = [&](int64_t a, int64_t b) {
+      return prefix[b] - prefix[a] + (a > 0 ? transferUs(cutBytes[a]) : 0) +
+             (b < m ? transferUs(cutBytes[b]) : 0);
+    };
+    // best[k][b]: the slowest of stages 0..k when they hold items [0, b).
     constexpr double kInf = std::numeric_limits<double>::infinity();
-    SmallVector<SmallVector<double>> best(devices, SmallVector<double>(n + 1, kInf));
-    SmallVector<SmallVector<int64_t>> from(devices, SmallVector<int64_t>(n + 1, -1));
-    for (int64_t b = 1; b <= n; ++b)
+    SmallVector<SmallVector<double>> best(devices, SmallVector<double>(m + 1, kInf));
+    SmallVector<SmallVector<int64_t>> from(devices, SmallVector<int64_t>(m + 1, -1));
+    for (int64_t b = 1; b <= m; ++b)
       best[0][b] = stageUs(0, b);
     for (int64_t k = 1; k < devices; ++k)
-      for (int64_t b = k + 1; b <= n; ++b)
+      for (int64_t b = k + 1; b <= m; ++b)
         for (int64_t a = k; a < b; ++a) {
           double t = std::max(best[k - 1][a], stageUs(a, b));
           if (t < best[k][b]) {
@@ -173,14 +332,42 @@ LogicalResult weft::stagePipeline(func::FuncOp fn, int64_t devices, DictionaryAt
             from[k][b] = a;
           }
         }
-    stage.assign(n, 0);
-    for (int64_t k = devices - 1, b = n; k > 0; --k) {
+    SmallVector<int64_t> itemStage(m, 0);
+    for (int64_t k = devices - 1, b = m; k > 0; --k) {
       int64_t a = from[k][b];
-      for (int64_t i = a; i < b; ++i)
-        stage[i] = k;
+      for (int64_t t = a; t < b; ++t)
+        itemStage[t] = k;
       b = a;
     }
+    // An op whose blocks landed in one stage stays whole; one that a cut
+    // falls inside is cut into its blocks, its concat in the last block's
+    // stage.
+    SmallVector<Operation *> staged;
+    for (int64_t t = 0; t < m;) {
+      const Item &it = items[t];
+      int64_t first = itemStage[t], last = itemStage[t + it.blocks - 1];
+      if (first == last) {
+        staged.push_back(ops[it.op]);
+        stage.push_back(first);
+      } else {
+        SmallVector<Operation *> made = splitOp(ops[it.op], it.blocks);
+        for (int64_t j = 0; j < it.blocks; ++j) {
+          staged.push_back(made[j]);
+          stage.push_back(itemStage[t + j]);
+        }
+        staged.push_back(made.back());
+        stage.push_back(last);
+      }
+      t += it.blocks;
+    }
+    ops = staged;
+    n = ops.size();
   }
+
+  // Cutting ops made new values: list them again.
+  values.assign(body.getArguments().begin(), body.getArguments().end());
+  for (Operation *op : ops)
+    values.append(op->getResults().begin(), op->getResults().end());
 
   llvm::DenseMap<Operation *, int64_t> stageOf;
   SmallVector<Operation *> firstOf(devices, nullptr);

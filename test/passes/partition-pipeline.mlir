@@ -1,4 +1,4 @@
-// RUN: weft-opt %s --pass-pipeline='builtin.module(weft-partition{devices=2 plan=pipeline micro-batches=4})' | FileCheck %s
+// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(weft-partition{devices=2 plan=pipeline micro-batches=4})' | FileCheck %s
 
 // The batch of 8 is cut into 4 micro-batches of 2; the two big matmuls land
 // in different stages. Stage 0's result and the input, which stage 1 reads
@@ -26,4 +26,24 @@ func.func @two_layers(%x: tensor<8x64xf32>) -> tensor<8x64xf32> {
   %2 = weft.matmul %1, %w1 : (tensor<8x64xf32>, tensor<64x64xf32>) -> tensor<8x64xf32>
   %3 = weft.add %2, %x : (tensor<8x64xf32>, tensor<8x64xf32>) -> tensor<8x64xf32>
   return %3 : tensor<8x64xf32>
+}
+
+// -----
+
+// One matmul holds most of the work: a cut inside it balances the stages,
+// so it is cut into blocks of output columns, half of them computed by each
+// stage, and a concat in the last stage joins them.
+// CHECK-LABEL: func.func @one_big_matmul
+// CHECK: weft.matmul %{{.*}} : (tensor<2x64xf32>, tensor<64x64xf32>) -> tensor<2x64xf32>
+// CHECK-COUNT-2: weft.matmul %{{.*}} : (tensor<2x64xf32>, tensor<64x128xf32>) -> tensor<2x128xf32>
+// CHECK: shard.send
+// CHECK: shard.recv
+// CHECK-COUNT-2: weft.matmul %{{.*}} : (tensor<2x64xf32>, tensor<64x128xf32>) -> tensor<2x128xf32>
+// CHECK: weft.concat {{.*}} {axis = 1 : i64} : (tensor<2x128xf32>, tensor<2x128xf32>, tensor<2x128xf32>, tensor<2x128xf32>) -> tensor<2x512xf32>
+func.func @one_big_matmul(%x: tensor<8x64xf32>) -> tensor<8x512xf32> {
+  %w0 = weft.constant dense<0.5> : tensor<64x64xf32>
+  %w1 = weft.constant dense<0.25> : tensor<64x512xf32>
+  %0 = weft.matmul %x, %w0 : (tensor<8x64xf32>, tensor<64x64xf32>) -> tensor<8x64xf32>
+  %1 = weft.matmul %0, %w1 : (tensor<8x64xf32>, tensor<64x512xf32>) -> tensor<8x512xf32>
+  return %1 : tensor<8x512xf32>
 }
