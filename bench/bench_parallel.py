@@ -21,17 +21,20 @@ and --runs timed inferences and reports its median:
   ort 1thr, ort 2thr onnxruntime (intra_op_num_threads 1 and 2, all graph
                      optimizations), measured in the same rounds
 
-Then a stream: each model rebuilt for a batch of --stream-batch (16) rows,
-run by one device (1 and 2 threads), by the data plan, and by the pipeline
-cut into --stream-batch micro-batches of one row, in one process and under
-MPI, with onnxruntime on the same batch: the pipeline's throughput
-against one device's on the same rows.
+Then a stream: each model rebuilt for --stream micro-batches (16) of
+STREAM_ROWS rows (one image or sequence; 64 rows for the MLP, whose
+one-row micro-batches would each stream all its weights), run by one
+device (1 and 2 threads), by the data plan, and by the pipeline of
+--stream micro-batches, in one process and under MPI, with onnxruntime on
+the same batch: the pipeline's throughput against one device's on the same
+rows.
 
 The table gives the median over rounds, the speed-up over 1dev x 1thr,
 the throughput (batch rows per second) and the ratio to onnxruntime at the
 same total thread count. Beside each two-device plan it prints the
 compiler's prediction (weftc --explain-parallel: its cost model, whose
-rates are uncalibrated constants), and which plan --parallel=auto chose
+rates come from weftc --calibrate, run first on this machine), and which
+plan --parallel=auto chose
 against the fastest one measured. The load average is printed before and
 after; each measurement
 starts half a second after the previous one, since onnxruntime's threads
@@ -62,6 +65,8 @@ import make_models  # noqa: E402
 
 MODELS = ("mlp_batch", "encoder", "resnet18")
 PLANS = ("data", "tensor", "pipeline")
+COST = []  # --cost-model=FILE once calibrated
+STREAM_ROWS = {"mlp_batch": 64, "encoder": 1, "resnet18": 1}
 BATCH = {"mlp_batch": 8, "encoder": 4, "resnet18": 2}
 
 
@@ -84,7 +89,7 @@ def predicted_ms(weftc, model, plan):
     """The compiler's prediction (weftc --explain-parallel): in one process
     and under MPI, in milliseconds."""
     out = sh([weftc, model, "--devices=cpu:2", "--parallel=" + plan, "--explain-parallel",
-              "--emit=weft", "-o", os.devnull])
+              "--emit=weft", "-o", os.devnull] + COST)
     m = re.search(r"predicted: ([\d.]+) us per run in one process, ([\d.]+) us under MPI", out)
     if not m:
         raise RuntimeError("no prediction in:\n" + out[-2000:])
@@ -93,18 +98,18 @@ def predicted_ms(weftc, model, plan):
 
 def predicted_pipeline_ms(weftc, model, extra=()):
     out = sh([weftc, model, "--devices=cpu:2", "--parallel=pipeline", "--explain-parallel",
-              "--emit=weft", "-o", os.devnull] + list(extra))
+              "--emit=weft", "-o", os.devnull] + list(extra) + COST)
     m = re.search(r"predicted: ([\d.]+) us per run in one process \([\d]+ rows/s\), ([\d.]+) us "
                   r"under MPI", out)
     if not m:
         raise RuntimeError("no prediction in:\n" + out[-2000:])
-    micro = re.search(r"cut into (\d+) micro-batches", out)
+    micro = re.search(r"cut into (\d+) micro-batch", out)
     return float(m.group(1)) / 1e3, float(m.group(2)) / 1e3, int(micro.group(1))
 
 
 def auto_choice(weftc, model):
     out = sh([weftc, model, "--devices=cpu:2", "--explain-parallel", "--emit=weft", "-o",
-              os.devnull])
+              os.devnull] + COST)
     m = re.search(r"parallel: auto \(\w+ objective\) chose (\w+)", out)
     return m.group(1) if m else "?"
 
@@ -206,14 +211,19 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--workdir", default="")
-    parser.add_argument("--stream-batch", type=int, default=16,
-                        help="rows of the stream section (0: skip it)")
+    parser.add_argument("--stream", type=int, default=16,
+                        help="micro-batches of the stream section (0: skip it)")
     args = parser.parse_args(argv)
 
     mpirun = shutil.which("mpirun")
     mpi = [mpirun, "-np", "2", "--allow-run-as-root", "--oversubscribe"] if mpirun else None
     work = args.workdir or tempfile.mkdtemp(prefix="weft-bench-parallel-")
     os.makedirs(work, exist_ok=True)
+    # This machine's rates for the cost model, used by every compile below.
+    cost = os.path.join(work, "cost-model.txt")
+    print(sh([args.weftc, "--calibrate=" + cost]).strip())
+    global COST
+    COST = ["--cost-model=" + cost]
     print("load average before: %.2f %.2f %.2f" % os.getloadavg())
     print("machine: %d online CPUs; weft threads per device and ort intra-op threads as "
           "stated per row" % os.cpu_count())
@@ -227,7 +237,7 @@ def main(argv=None):
         for plan in PLANS:
             libs[plan] = os.path.join(work, "%s.%s.so" % (name, plan))
             sh([args.weftc, model, "--emit=lib", "-o", libs[plan], "--devices=cpu:2",
-                "--parallel=" + plan])
+                "--parallel=" + plan] + COST)
         compile_s = time.time() - t0
         configs = [
             ("1dev x 1thr", [args.weft_run, libs["one"], "--threads", "1"], 1),
@@ -265,18 +275,19 @@ def main(argv=None):
                 plan, predictions[label], med[label],
                 100 * (predictions[label] - med[label]) / med[label]))
 
-        if args.stream_batch <= 0:
+        if args.stream <= 0:
             continue
-        sb = args.stream_batch
+        micro = args.stream
+        sb = micro * STREAM_ROWS[name]
         smodel, sdata = write_batch_model(work, name, sb)
         slibs = {"one": os.path.join(work, "%s_b%d.d1.so" % (name, sb)),
                  "data": os.path.join(work, "%s_b%d.data.so" % (name, sb)),
                  "pipeline": os.path.join(work, "%s_b%d.pipeline.so" % (name, sb))}
         sh([args.weftc, smodel, "--emit=lib", "-o", slibs["one"]])
         sh([args.weftc, smodel, "--emit=lib", "-o", slibs["data"], "--devices=cpu:2",
-            "--parallel=data"])
+            "--parallel=data"] + COST)
         sh([args.weftc, smodel, "--emit=lib", "-o", slibs["pipeline"], "--devices=cpu:2",
-            "--parallel=pipeline", "--micro-batches=%d" % sb])
+            "--parallel=pipeline", "--micro-batches=%d" % micro] + COST)
         sconfigs = [
             ("1dev x 1thr", [args.weft_run, slibs["one"], "--threads", "1"], 1),
             ("1dev x 2thr", [args.weft_run, slibs["one"], "--threads", "2"], 2),
@@ -287,10 +298,11 @@ def main(argv=None):
             sconfigs.append(("pipeline mpi 2 ranks",
                              mpi + [args.weft_run, slibs["pipeline"], "--threads", "1"], 2))
         inproc, over_mpi, _ = predicted_pipeline_ms(args.weftc, smodel,
-                                                    ["--micro-batches=%d" % sb])
+                                                    ["--micro-batches=%d" % micro])
         spred = {"pipeline 2dev x 1thr": inproc, "pipeline mpi 2 ranks": over_mpi}
-        title = ("%s stream: batch %d, the pipeline's %d micro-batches of one row, %d rounds x "
-                 "%d runs" % (name, sb, sb, args.rounds, args.runs))
+        title = ("%s stream: batch %d, the pipeline's %d micro-batches of %d row%s, %d rounds "
+                 "x %d runs" % (name, sb, micro, STREAM_ROWS[name],
+                                "" if STREAM_ROWS[name] == 1 else "s", args.rounds, args.runs))
         _, bad = measure(args, name, smodel, sdata, sconfigs, sb, title, spred)
         failed |= bad
     print("\nload average after: %.2f %.2f %.2f" % os.getloadavg())

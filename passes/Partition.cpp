@@ -19,6 +19,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace weft {
@@ -862,20 +863,34 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
                                     local, work, work ? (double)local / (double)work : 1.0,
                                     perDevice, weights, p.partedWeightBytes)
                    << llvm::formatv("  predicted: {0:F1} us per run in one process, {1:F1} us "
-                                    "under MPI ({2:F1} us of compute per device at one thread; "
-                                    "uncalibrated: {3} GFLOP/s or {4} GB/s for matmuls and "
-                                    "convolutions, {5} GB/s for the rest, 1 us per op, {6} us "
-                                    "to start a run, collectives as above)\n",
+                                    "under MPI ({2:F1} us of compute per device at one thread, "
+                                    "{3} us to start a run; {4})\n",
                                     outcome.computeUs + outcome.inProcessUs,
-                                    outcome.computeUs + outcome.mpiUs, outcome.computeUs,
-                                    kGflops, kStreamGBps, kGBps, kRunUs);
+                                    outcome.computeUs + outcome.mpiUs, outcome.computeUs, kRunUs,
+                                    ratesText());
     }
     return success();
   }
 
   /// Point to point: a send and its receive, one micro-batch's value.
-  static double transferUs(int64_t bytes, bool mpi) {
-    return mpi ? 40 + (double)bytes / 4e3 : 5 + (double)bytes / 8e3;
+  double transferUs(int64_t bytes, bool mpi) const {
+    return mpi ? 40 + (double)bytes / 4e3 : transferLatencyUs + (double)bytes / (transferGBps * 1e3);
+  }
+
+  /// The cost model's rates, for --explain-parallel.
+  std::string ratesText() const {
+    return llvm::formatv("{0}: matmuls and convolutions {1:F1} GFLOP/s ({9:F1}, {10:F1}, {11:F1}, "
+                         "{12:F1} at 1, 4, 16, 64 rows) plus their bytes at {2:F1} GB/s, the "
+                         "rest {3:F1} GB/s, {4:F2} us per op; in one process a collective "
+                         "{5:F1} us + {6:F1} GB/s, a transfer {7:F2} us + {8:F1} GB/s; under "
+                         "MPI 40 us + 4 GB/s (fitted by hand)",
+                         calibration.empty()
+                             ? std::string("default rates (calibrated on the development machine)")
+                             : "rates from " + calibration,
+                         gflops, streamGBps, gbps, opOverheadUs, collectiveLatencyUs,
+                         collectiveGBps, transferLatencyUs, transferGBps, gflopsRows1,
+                         gflopsRows4, gflopsRows16, gflopsRows64)
+        .str();
   }
 
   /// The pipeline plan's stages on `fn`, already at micro-batch size:
@@ -885,8 +900,9 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
   LogicalResult stageWith(func::FuncOp fn, DictionaryAttr annotatedNodes, int64_t batch,
                           int64_t micro, bool print, int64_t gatheredBytes, Outcome &outcome) {
     PipelinePlan plan;
-    if (failed(stagePipeline(fn, devices, annotatedNodes, estimateUs,
-                             [](int64_t bytes) { return transferUs(bytes, false); }, plan)))
+    if (failed(stagePipeline(
+            fn, devices, annotatedNodes, [&](Operation *op) { return estimateUs(op); },
+            [&](int64_t bytes) { return transferUs(bytes, false); }, plan)))
       return failure();
     OpBuilder b(fn.getContext());
     fn->setAttr("weft.micro_batches", b.getI64IntegerAttr(micro));
@@ -931,9 +947,9 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       return success();
     auto &os = llvm::errs();
     os << llvm::formatv("parallel: plan pipeline on {0} devices: the batch of {1} rows is cut "
-                        "into {2} micro-batches of {3}; device k runs stage k, so stage k "
+                        "into {2} micro-batch{4} of {3}; device k runs stage k, so stage k "
                         "works on micro-batch i+1 while stage k+1 works on micro-batch i\n",
-                        devices, batch, micro, batch / micro);
+                        devices, batch, micro, batch / micro, micro == 1 ? "" : "es");
     os << (annotatedNodes ? "  stages: from the model's pipeline_stage annotations\n"
                           : "  stages: cut where the slowest stage (compute and transfers per "
                             "micro-batch) is fastest\n");
@@ -955,13 +971,9 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
                         gatheredBytes);
     double total = outcome.computeUs + outcome.inProcessUs;
     os << llvm::formatv("  predicted: {0:F1} us per run in one process ({1:F0} rows/s), {2:F1} "
-                        "us under MPI; the slowest stage takes {3:F1} us per micro-batch "
-                        "(uncalibrated: {4} GFLOP/s or {5} GB/s for matmuls and convolutions, "
-                        "{6} GB/s for the rest, 1 us per op; a transfer 5 us + 8 GB/s in one "
-                        "process, 40 us + 4 GB/s under MPI)\n",
+                        "us under MPI; the slowest stage takes {3:F1} us per micro-batch ({4})\n",
                         total, total > 0 ? (double)batch / total * 1e6 : 0.0,
-                        outcome.computeUs + outcome.mpiUs, plan.stepUs, kGflops, kStreamGBps,
-                        kGBps);
+                        outcome.computeUs + outcome.mpiUs, plan.stepUs, ratesText());
     return success();
   }
 
@@ -1102,8 +1114,11 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
           llvm::errs() << llvm::formatv(
               "  {0}: predicted {1:F1} us per run in one process ({2:F1} us of compute, "
               "{3:F1} us to start it and for collectives or transfers){4}\n",
-              c.plan == "pipeline" ? llvm::formatv("pipeline ({0} micro-batches)", pipelineMicro).str()
-                                   : c.plan,
+              c.plan == "pipeline"
+                  ? llvm::formatv("pipeline ({0} micro-batch{1})", pipelineMicro,
+                                  pipelineMicro == 1 ? "" : "es")
+                        .str()
+                  : c.plan,
               total(c), c.outcome.computeUs, c.outcome.inProcessUs,
               &c == best ? ": chosen"
                          : llvm::formatv(": {0:F1} us slower than {1}", total(c) - total(*best),
@@ -1120,21 +1135,50 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       return signalPassFailure();
   }
 
-  /// The cost model's constants, uncalibrated: what one thread of this
-  /// machine's kernels reach on matmuls and convolutions, and on the
-  /// memory-bound rest.
-  static constexpr double kGflops = 55, kGBps = 8, kStreamGBps = 16;
+  /// The cost model's rates are the pass's options (gflops and
+  /// gflops-rows-N, stream-gbps, gbps, op-us, collective-us and -gbps,
+  /// transfer-us and -gbps): what one thread reaches on matmuls and
+  /// convolutions and on the memory-bound rest, and what the in-process
+  /// collectives and transfers cost. Their defaults were measured by
+  /// weftc --calibrate on the development machine; weftc --cost-model
+  /// passes another machine's.
+  ///
   /// Starting a run on the devices and waiting for them: a wake-up in one
   /// process; under MPI, rank 0 also sends the inputs and receives the
   /// outputs.
   static constexpr double kRunUs = 10;
 
-  static double collectiveUs(int64_t bytes, bool mpi) {
-    return mpi ? 40 + (double)bytes / 4e3 : 30 + (double)bytes / 8e3;
+  /// A collective in one process (measured by weftc --calibrate) or under
+  /// MPI (fitted by hand: 40 us + 4 GB/s).
+  double collectiveUs(int64_t bytes, bool mpi) const {
+    return mpi ? 40 + (double)bytes / 4e3 : collectiveLatencyUs + (double)bytes / (collectiveGBps * 1e3);
   }
 
   /// One device's time for `op` (local types), in microseconds.
-  static double estimateUs(Operation *op) {
+  /// The rows a matmul or convolution's kernel runs over: the output
+  /// positions that each take a dot product per output channel.
+  static int64_t rowsOf(Operation *op) {
+    auto out = cast<RankedTensorType>(op->getResult(0).getType());
+    int64_t channels = out.getShape().back();
+    if (auto c = dyn_cast<ConvOp>(op)) {
+      ConvAxes ax = convAxes(c);
+      channels = out.getDimSize(ax.outF) * (out.getRank() == 5 ? out.getDimSize(4) : 1);
+    }
+    return std::max<int64_t>(1, out.getNumElements() / std::max<int64_t>(1, channels));
+  }
+
+  /// GFLOP/s at `rows`: the calibrated points (1, 4, 16, 64, 256 rows),
+  /// interpolated on log2(rows).
+  double gflopsFor(int64_t rows) const {
+    const double points[5] = {gflopsRows1, gflopsRows4, gflopsRows16, gflopsRows64, gflops};
+    double x = std::log2((double)std::max<int64_t>(rows, 1)) / 2; // 0..4 at 1..256 rows
+    if (x >= 4)
+      return points[4];
+    int i = (int)x;
+    return points[i] + (points[i + 1] - points[i]) * (x - i);
+  }
+
+  double estimateUs(Operation *op) const {
     if (op->getNumResults() == 0 || isa<ConstantOp, ReshapeOp>(op) ||
         op->getDialect()->getNamespace() == "shard")
       return 0;
@@ -1143,12 +1187,12 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       bytes += bytesOf(v.getType());
     for (Value v : op->getResults())
       bytes += bytesOf(v.getType());
-    // Matmuls and convolutions: arithmetic or streaming their operands
-    // (weights, for a small batch), whichever takes longer.
+    // Matmuls and convolutions: arithmetic, then streaming their operands
+    // (a small batch's kernels hide little of one behind the other).
     if (isa<MatMulOp, GemmOp, ConvOp>(op))
-      return 1 + std::max((double)estimateFlops(op) / (kGflops * 1e3),
-                          (double)bytes / (kStreamGBps * 1e3));
-    return 1 + (double)bytes / (kGBps * 1e3);
+      return opOverheadUs + (double)estimateFlops(op) / (gflopsFor(rowsOf(op)) * 1e3) +
+             (double)bytes / (streamGBps * 1e3);
+    return opOverheadUs + (double)bytes / (gbps * 1e3);
   }
 
   /// --explain-parallel: each tensor's split, the decisions and the
@@ -1214,9 +1258,10 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     }
     if (!p.collectives.empty())
       os << llvm::formatv("  collectives in all: {0} per run, estimated {1:F1} us in one "
-                          "process, {2:F1} us under MPI (uncalibrated: 30 us + 8 GB/s, 40 us + "
-                          "4 GB/s)\n",
-                          p.collectives.size(), inProcess, mpi);
+                          "process ({3} us + {4} GB/s each), {2:F1} us under MPI (40 us + 4 "
+                          "GB/s each)\n",
+                          p.collectives.size(), inProcess, mpi, collectiveLatencyUs,
+                          collectiveGBps);
     os << llvm::formatv("  under MPI rank 0 sends {0} bytes of inputs to the other ranks and "
                         "receives {1} bytes of outputs\n",
                         p.scatteredBytes, p.gatheredBytes);

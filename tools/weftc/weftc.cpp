@@ -8,6 +8,7 @@
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
+#include "Calibrate.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/CommandLine.h"
@@ -23,7 +24,7 @@ using namespace llvm;
 static cl::OptionCategory weftcCategory("weftc options");
 
 static cl::opt<std::string> inputPath(cl::Positional, cl::cat(weftcCategory), cl::desc("<model.onnx>"),
-                                      cl::Required);
+                                      cl::Optional);
 static cl::opt<std::string> outputPath("o", cl::cat(weftcCategory), cl::desc("Output file ('-' for stdout)"),
                                        cl::value_desc("path"), cl::init(""));
 static cl::opt<weft::EmitKind> emit(
@@ -89,6 +90,17 @@ static cl::opt<std::string> parallel(
              "several devices), or annotated (the model's ONNX multi-device annotations; the "
              "default when it has them)"),
     cl::init(""));
+static cl::opt<std::string> calibrate(
+    "calibrate", cl::cat(weftcCategory), cl::value_desc("file"),
+    cl::desc("Measure this machine's rates for the parallel plans' cost model (small models "
+             "compiled and timed on one thread, the in-process collectives) and write them "
+             "to FILE; no model is compiled"),
+    cl::init(""));
+static cl::opt<std::string> costModel(
+    "cost-model", cl::cat(weftcCategory), cl::value_desc("file"),
+    cl::desc("Rates for the parallel plans' cost model, as --calibrate wrote them (default: "
+             "constants fitted to the development machine)"),
+    cl::init(""));
 static cl::opt<int64_t> microBatches(
     "micro-batches", cl::cat(weftcCategory),
     cl::desc("Pipeline plan: cut the batch into this many micro-batches (a divisor of the "
@@ -115,6 +127,10 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(weftcCategory);
   cl::ParseCommandLineOptions(argc, argv, "Weft ahead-of-time ONNX compiler\n");
 
+  if (inputPath.empty() && calibrate.empty()) {
+    errs() << "weftc: error: no input model (give <model.onnx>, or --calibrate=FILE)\n";
+    return 2;
+  }
   weft::CompileOptions options;
   options.inputPath = inputPath;
   options.emit = emit;
@@ -257,6 +273,13 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
+  if (!costModel.empty()) {
+    std::string error;
+    if (mlir::failed(weft::readCostModel(costModel, options.costModel, error))) {
+      errs() << "weftc: error: " << error << "\n";
+      return 2;
+    }
+  }
   // The runtime library sits in ../lib next to bin/weftc in the build tree.
   std::string exe = sys::fs::getMainExecutable(argv[0], (void *)&main);
   SmallString<256> libDir(sys::path::parent_path(sys::path::parent_path(exe)));
@@ -270,6 +293,8 @@ int main(int argc, char **argv) {
   context.loadAllAvailableDialects();
   SourceMgr sourceMgr;
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  if (!calibrate.empty())
+    return weft::runCalibration(context, options, calibrate);
   if (mlir::failed(weft::compileModel(context, options)))
     return 1;
   return 0;

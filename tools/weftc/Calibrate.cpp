@@ -1,0 +1,292 @@
+//===- Calibrate.cpp - weftc --calibrate ----------------------------------===//
+//
+// Measures the rates of the parallel plans' cost model on this machine, on
+// one thread of one CPU device: small models built here are compiled by
+// this compiler into libraries, loaded and timed with the runtime (a
+// matmul that is bound by arithmetic, one bound by streaming its weight,
+// an elementwise op, a chain of small ops), and the in-process device
+// group's all-reduce and send/recv are timed at two sizes (fixed cost and
+// bandwidth). The rates go to a file that weftc --cost-model reads.
+//
+//===----------------------------------------------------------------------===//
+#include "Calibrate.h"
+
+#include "weft/runtime.h"
+
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <chrono>
+#include <dlfcn.h>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+using namespace llvm;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double elapsedUs(Clock::time_point since) {
+  return std::chrono::duration<double, std::micro>(Clock::now() - since).count();
+}
+
+void setShape(onnx::TypeProto *type, ArrayRef<int64_t> shape) {
+  auto *t = type->mutable_tensor_type();
+  t->set_elem_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : shape)
+    t->mutable_shape()->add_dim()->set_dim_value(d);
+}
+
+/// A one-input, one-output float model; `build` adds its nodes from "x" to
+/// "y" and its weights.
+struct CalibrationModel {
+  std::string name;
+  std::vector<int64_t> in, out;
+  onnx::ModelProto proto;
+
+  CalibrationModel(std::string n, std::vector<int64_t> i, std::vector<int64_t> o)
+      : name(std::move(n)), in(std::move(i)), out(std::move(o)) {
+    proto.set_ir_version(8);
+    proto.add_opset_import()->set_version(17);
+    auto *g = proto.mutable_graph();
+    g->set_name(name);
+    auto *x = g->add_input();
+    x->set_name("x");
+    setShape(x->mutable_type(), in);
+    auto *y = g->add_output();
+    y->set_name("y");
+    setShape(y->mutable_type(), out);
+  }
+  void weight(const std::string &n, std::vector<int64_t> shape) {
+    auto *w = proto.mutable_graph()->add_initializer();
+    w->set_name(n);
+    w->set_data_type(onnx::TensorProto::FLOAT);
+    int64_t count = 1;
+    for (int64_t d : shape) {
+      w->add_dims(d);
+      count *= d;
+    }
+    std::vector<float> values(count);
+    for (int64_t i = 0; i < count; ++i)
+      values[i] = (float)((i * 7919) % 101) / 101.0f - 0.5f;
+    w->set_raw_data(values.data(), values.size() * sizeof(float));
+  }
+  void node(const std::string &op, std::vector<std::string> ins, const std::string &outName) {
+    auto *n = proto.mutable_graph()->add_node();
+    n->set_op_type(op);
+    for (auto &i : ins)
+      n->add_input(i);
+    n->add_output(outName);
+  }
+};
+
+struct LoadedModel {
+  void *library = nullptr;
+  weft_device_t *device = nullptr;
+  weft_model_t *model = nullptr;
+  ~LoadedModel() {
+    weft_model_destroy(model);
+    weft_device_destroy(device);
+    if (library)
+      dlclose(library);
+  }
+};
+
+/// Compiles `m` in `dir` and times a run on one thread: the median
+/// microseconds of enough runs to fill about 0.3 s.
+Expected<double> timeModel(mlir::MLIRContext &ctx, const weft::CompileOptions &base,
+                           CalibrationModel &m, StringRef dir) {
+  SmallString<256> onnxPath(dir), libPath(dir);
+  sys::path::append(onnxPath, m.name + ".onnx");
+  sys::path::append(libPath, m.name + ".so");
+  {
+    std::ofstream f(std::string(onnxPath), std::ios::binary);
+    if (!m.proto.SerializeToOstream(&f))
+      return createStringError("cannot write " + onnxPath);
+  }
+  weft::CompileOptions o = base;
+  o.inputPath = std::string(onnxPath);
+  o.outputPath = std::string(libPath);
+  o.emit = weft::EmitKind::Lib;
+  o.devices = 1;
+  o.parallel = "";
+  if (mlir::failed(weft::compileModel(ctx, o)))
+    return createStringError("cannot compile the calibration model " + m.name);
+  LoadedModel lm;
+  lm.library = dlopen(libPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!lm.library)
+    return createStringError(std::string("cannot load ") + libPath.c_str() + ": " + dlerror());
+  auto infoFn = (const weft_model_info_t *(*)(void))dlsym(lm.library, "weft_model_info");
+  weft_cpu_device_options_t one = {1};
+  if (!infoFn || weft_cpu_device_create(&one, nullptr, &lm.device) ||
+      weft_model_create(infoFn(), lm.device, nullptr, &lm.model))
+    return createStringError("cannot run the calibration model " + m.name);
+  std::vector<float> x(1), y(1);
+  int64_t nx = 1, ny = 1;
+  for (int64_t d : m.in)
+    nx *= d;
+  for (int64_t d : m.out)
+    ny *= d;
+  x.assign(nx, 0.25f);
+  y.assign(ny, 0);
+  weft_tensor_view_t in = {}, out = {};
+  in.data = x.data();
+  in.dtype = out.dtype = WEFT_DTYPE_F32;
+  in.rank = (int32_t)m.in.size();
+  out.rank = (int32_t)m.out.size();
+  for (size_t d = 0; d < m.in.size(); ++d)
+    in.shape[d] = m.in[d];
+  for (size_t d = 0; d < m.out.size(); ++d)
+    out.shape[d] = m.out[d];
+  out.data = y.data();
+  std::vector<double> times;
+  auto start = Clock::now();
+  for (int i = 0; i < 1000 && (i < 8 || elapsedUs(start) < 3e5); ++i) {
+    auto t = Clock::now();
+    if (weft_status_t s = weft_model_run(lm.model, &in, 1, &out, 1)) {
+      std::string why = weft_status_message(s);
+      weft_status_free(s);
+      return createStringError("calibration model " + m.name + " failed: " + why);
+    }
+    if (i >= 3) // warm-up runs are not timed
+      times.push_back(elapsedUs(t));
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+/// Microseconds of one call of `op(rank)` made by both ranks of a
+/// two-device in-process group at once (rank 0's median over the calls).
+template <typename Fn>
+double timeCollective(weft_device_group_t *g, Fn op) {
+  constexpr int kCalls = 200;
+  std::vector<double> times;
+  std::thread peer([&] {
+    for (int i = 0; i < kCalls; ++i)
+      weft_status_free(op(1));
+  });
+  for (int i = 0; i < kCalls; ++i) {
+    auto t = Clock::now();
+    weft_status_free(op(0));
+    times.push_back(elapsedUs(t));
+  }
+  peer.join();
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+} // namespace
+
+int weft::runCalibration(mlir::MLIRContext &ctx, const CompileOptions &base,
+                         StringRef outputPath) {
+  SmallString<256> dir;
+  if (auto ec = sys::fs::createUniqueDirectory("weft-calibrate", dir)) {
+    errs() << "weftc: error: cannot create a temporary directory: " << ec.message() << "\n";
+    return 1;
+  }
+  auto cleanup = make_scope_exit([&] { sys::fs::remove_directories(dir); });
+  CostModel model;
+
+  // Arithmetic: 256 rows through a 512 x 512 weight.
+  CalibrationModel gemm("cal_gemm", {256, 512}, {256, 512});
+  gemm.weight("w", {512, 512});
+  gemm.node("MatMul", {"x", "w"}, "y");
+  // Streaming: one row through a 2048 x 2048 weight (16 MiB).
+  CalibrationModel stream("cal_stream", {1, 2048}, {1, 2048});
+  stream.weight("w", {2048, 2048});
+  stream.node("MatMul", {"x", "w"}, "y");
+  // The rest: an elementwise op over 4 Mi floats.
+  CalibrationModel elementwise("cal_eltwise", {4 << 20}, {4 << 20});
+  elementwise.node("Relu", {"x"}, "y");
+  // Per op: 32 softmaxes of 64 floats, each its own kernel.
+  CalibrationModel small("cal_ops", {1, 64}, {1, 64});
+  for (int i = 0; i < 32; ++i)
+    small.node("Softmax", {i ? "s" + std::to_string(i - 1) : "x"},
+               i == 31 ? "y" : "s" + std::to_string(i));
+
+  // Fewer rows use a kernel's register tile less: 1, 4, 16 and 64 rows
+  // through the same weight.
+  std::vector<CalibrationModel> thin;
+  for (int64_t rows : {1, 4, 16, 64}) {
+    thin.emplace_back("cal_rows" + std::to_string(rows), std::vector<int64_t>{rows, 512},
+                      std::vector<int64_t>{rows, 512});
+    thin.back().weight("w", {512, 512});
+    thin.back().node("MatMul", {"x", "w"}, "y");
+  }
+
+  double us[8];
+  CalibrationModel *models[] = {&gemm, &stream, &elementwise, &small,
+                                &thin[0], &thin[1], &thin[2], &thin[3]};
+  for (int i = 0; i < 8; ++i) {
+    Expected<double> t = timeModel(ctx, base, *models[i], dir);
+    if (!t) {
+      errs() << "weftc: error: --calibrate: " << toString(t.takeError()) << "\n";
+      return 1;
+    }
+    us[i] = *t;
+  }
+  model.opUs = std::max(0.05, us[3] / 32);
+  model.gflops = 2.0 * 256 * 512 * 512 / std::max(1.0, us[0] - model.opUs) / 1e3;
+  for (int i = 0; i < 4; ++i) {
+    double rows = (double)(1 << (2 * i));
+    model.gflopsRows[i] = 2.0 * rows * 512 * 512 / std::max(0.1, us[4 + i] - model.opUs) / 1e3;
+  }
+  model.streamGBps = (2048.0 * 2048 + 2 * 2048) * 4 / std::max(1.0, us[1] - model.opUs) / 1e3;
+  model.gbps = 2.0 * (4 << 20) * 4 / std::max(1.0, us[2] - model.opUs) / 1e3;
+
+  weft_cpu_device_group_options_t two = {2, 1};
+  weft_device_group_t *g = nullptr;
+  if (weft_status_t s = weft_cpu_device_group_create(&two, nullptr, &g)) {
+    errs() << "weftc: error: --calibrate: " << weft_status_message(s) << "\n";
+    weft_status_free(s);
+    return 1;
+  }
+  constexpr int64_t kLarge = 1 << 20; // floats
+  std::vector<float> a(kLarge, 1.0f), b(kLarge, 2.0f), ra(kLarge), rb(kLarge);
+  auto reduce = [&](int64_t count) {
+    return timeCollective(g, [&](int32_t r) {
+      return weft_group_all_reduce(g, r, WEFT_DTYPE_F32, WEFT_REDUCE_SUM,
+                                   r ? b.data() : a.data(), r ? rb.data() : ra.data(), count);
+    });
+  };
+  auto transfer = [&](int64_t count) {
+    return timeCollective(g, [&](int32_t r) {
+      return r ? weft_group_recv(g, 1, 0, rb.data(), count * sizeof(float))
+               : weft_group_send(g, 0, 1, a.data(), count * sizeof(float));
+    });
+  };
+  double reduceSmall = reduce(1), reduceLarge = reduce(kLarge);
+  double sendSmall = transfer(1), sendLarge = transfer(kLarge);
+  weft_device_group_destroy(g);
+  double bytes = kLarge * sizeof(float);
+  model.collectiveUs = std::max(0.1, reduceSmall);
+  model.collectiveGBps = bytes / std::max(1.0, reduceLarge - reduceSmall) / 1e3;
+  model.transferUs = std::max(0.1, sendSmall);
+  model.transferGBps = bytes / std::max(1.0, sendLarge - sendSmall) / 1e3;
+
+  std::string text = renderCostModel(model);
+  std::error_code ec;
+  raw_fd_ostream os(outputPath, ec);
+  if (ec) {
+    errs() << "weftc: error: cannot write '" << outputPath << "': " << ec.message() << "\n";
+    return 1;
+  }
+  os << text;
+  outs() << formatv("calibration (one thread; medians): matmul 256x512x512 {0:F1} us, "
+                    "1x2048x2048 {1:F1} us, relu of 4 Mi floats {2:F1} us, 32 softmaxes {3:F1} "
+                    "us, matmuls of 1, 4, 16, 64 rows by 512x512 {8:F1}, {9:F1}, {10:F1}, {11:F1} us; "
+                    "in one process an all-reduce of 4 bytes {4:F1} us, of 4 MiB {5:F1} us, "
+                    "a send/recv of 4 bytes {6:F1} us, of 4 MiB {7:F1} us\n",
+                    us[0], us[1], us[2], us[3], reduceSmall, reduceLarge, sendSmall, sendLarge,
+                    us[4], us[5], us[6], us[7])
+         << text << "written to " << outputPath << "\n";
+  return 0;
+}
