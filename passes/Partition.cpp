@@ -887,9 +887,11 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
                          calibration.empty()
                              ? std::string("default rates (calibrated on the development machine)")
                              : "rates from " + calibration,
-                         gflops, streamGBps, gbps, opOverheadUs, collectiveLatencyUs,
-                         collectiveGBps, transferLatencyUs, transferGBps, gflopsRows1,
-                         gflopsRows4, gflopsRows16, gflopsRows64)
+                         (double)gflops, (double)streamGBps, (double)gbps,
+                         (double)opOverheadUs, (double)collectiveLatencyUs,
+                         (double)collectiveGBps, (double)transferLatencyUs,
+                         (double)transferGBps, (double)gflopsRows1, (double)gflopsRows4,
+                         (double)gflopsRows16, (double)gflopsRows64)
         .str();
   }
 
@@ -1258,10 +1260,10 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     }
     if (!p.collectives.empty())
       os << llvm::formatv("  collectives in all: {0} per run, estimated {1:F1} us in one "
-                          "process ({3} us + {4} GB/s each), {2:F1} us under MPI (40 us + 4 "
+                          "process ({3:F1} us + {4:F1} GB/s each), {2:F1} us under MPI (40 us + 4 "
                           "GB/s each)\n",
-                          p.collectives.size(), inProcess, mpi, collectiveLatencyUs,
-                          collectiveGBps);
+                          p.collectives.size(), inProcess, mpi, (double)collectiveLatencyUs,
+                          (double)collectiveGBps);
     os << llvm::formatv("  under MPI rank 0 sends {0} bytes of inputs to the other ranks and "
                         "receives {1} bytes of outputs\n",
                         p.scatteredBytes, p.gatheredBytes);

@@ -405,7 +405,11 @@ static llvm::Error createMpiGroup(const weft_model_info_t &info, Runner &runner,
   llvm::SmallString<256> beside(llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
   llvm::sys::path::append(beside, "lib", "libweft_runtime_mpi.so");
   std::string reasons;
-  for (const std::string &candidate : {std::string(beside), std::string("libweft_runtime_mpi.so")}) {
+  // WEFT_RUNTIME_MPI names the library where it is installed elsewhere.
+  std::vector<std::string> candidates = {std::string(beside), "libweft_runtime_mpi.so"};
+  if (const char *chosen = getenv("WEFT_RUNTIME_MPI"); chosen && *chosen)
+    candidates = {chosen};
+  for (const std::string &candidate : candidates) {
     dlerror();
     mpiLibrary.reset(dlopen(candidate.c_str(), RTLD_NOW | RTLD_GLOBAL));
     if (mpiLibrary)
