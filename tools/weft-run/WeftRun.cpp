@@ -446,12 +446,15 @@ static llvm::Error createRunner(const weft_model_info_t &info, Runner &runner,
   int world = mpiWorldSize();
   // The batch: the first split input's split axis, else the first input's
   // axis 0.
-  for (int32_t i = 0; i < info.num_inputs; ++i)
-    if (info.inputs[i].rank > 0 && (info.inputs[i].split_axis >= 0 || devices == 1)) {
-      int32_t axis = devices > 1 ? info.inputs[i].split_axis : 0;
-      runner.rows = info.inputs[i].shape[axis];
-      break;
-    }
+  runner.rows = 0;
+  for (int32_t i = 0; i < info.num_inputs && !runner.rows; ++i)
+    if (devices > 1 && info.inputs[i].rank > 0 && info.inputs[i].split_axis >= 0)
+      runner.rows = info.inputs[i].shape[info.inputs[i].split_axis];
+  for (int32_t i = 0; i < info.num_inputs && !runner.rows; ++i)
+    if (info.inputs[i].rank > 0)
+      runner.rows = info.inputs[i].shape[0];
+  if (runner.rows <= 0)
+    runner.rows = 1;
   if (devices > 1 && info.num_micro_batches >= 1)
     runner.stream = ", streamed through " + std::to_string(devices) + " pipeline stages as " +
                     std::to_string(info.num_micro_batches) + " micro-batches";
