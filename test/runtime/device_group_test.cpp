@@ -17,18 +17,6 @@ using namespace weft_test;
 
 namespace {
 
-struct GroupDeleter {
-  void operator()(weft_device_group_t *g) const { weft_device_group_destroy(g); }
-};
-using GroupPtr = std::unique_ptr<weft_device_group_t, GroupDeleter>;
-
-GroupPtr makeGroup(int32_t devices, int32_t threads = 1) {
-  weft_cpu_device_group_options_t options{devices, threads};
-  weft_device_group_t *g = nullptr;
-  weft_status_t status = weft_cpu_device_group_create(&options, nullptr, &g);
-  EXPECT_TRUE(isOk(status));
-  return GroupPtr(g);
-}
 
 // Runs body(rank) on one thread per rank; returns each rank's status.
 std::vector<Captured> onEveryRank(weft_device_group_t *g,
@@ -49,7 +37,7 @@ void expectAllOk(const std::vector<Captured> &results) {
 }
 
 TEST(DeviceGroup, CreateGivesDistinctDevicesWithTheirThreads) {
-  GroupPtr g = makeGroup(3, 2);
+  GroupPtr g = makeCpuGroup(3, 2);
   ASSERT_TRUE(g);
   EXPECT_EQ(weft_device_group_size(g.get()), 3);
   weft_device_t *a = weft_device_group_device(g.get(), 0);
@@ -66,7 +54,7 @@ TEST(DeviceGroup, CreateGivesDistinctDevicesWithTheirThreads) {
 }
 
 TEST(DeviceGroup, ZeroThreadsSharesTheCpus) {
-  GroupPtr g = makeGroup(2, 0);
+  GroupPtr g = makeCpuGroup(2, 0);
   ASSERT_TRUE(g);
   long online = sysconf(_SC_NPROCESSORS_ONLN);
   int32_t expected = online > 2 ? (int32_t)(online / 2) : 1;
@@ -93,7 +81,7 @@ TEST(DeviceGroup, RejectsBadOptions) {
 }
 
 TEST(Collectives, AllReduceSumsInRankOrderWithUnevenChunks) {
-  GroupPtr g = makeGroup(3);
+  GroupPtr g = makeCpuGroup(3);
   const int64_t count = 7; // chunks of 3, 2 and 2 elements
   std::vector<std::vector<float>> send(3, std::vector<float>(count)),
       recv(3, std::vector<float>(count, -1.0f));
@@ -112,7 +100,7 @@ TEST(Collectives, AllReduceSumsInRankOrderWithUnevenChunks) {
 }
 
 TEST(Collectives, AllReduceInPlaceAndEveryOp) {
-  GroupPtr g = makeGroup(4);
+  GroupPtr g = makeCpuGroup(4);
   const int64_t count = 10;
   for (weft_reduce_op_t op :
        {WEFT_REDUCE_SUM, WEFT_REDUCE_PROD, WEFT_REDUCE_MIN, WEFT_REDUCE_MAX}) {
@@ -142,7 +130,7 @@ TEST(Collectives, AllReduceInPlaceAndEveryOp) {
 }
 
 TEST(Collectives, AllReduceIntegersWrapAndNaNWins) {
-  GroupPtr g = makeGroup(2);
+  GroupPtr g = makeCpuGroup(2);
   std::vector<std::vector<uint8_t>> u8 = {{200, 7}, {100, 250}}, u8out(2, {0, 0});
   std::vector<std::vector<int16_t>> i16 = {{30000}, {30000}}, i16out(2, {0});
   expectAllOk(onEveryRank(g.get(), [&](int32_t r) {
@@ -171,7 +159,7 @@ TEST(Collectives, AllReduceIntegersWrapAndNaNWins) {
 }
 
 TEST(Collectives, ReduceScatterGivesEachRankItsBlock) {
-  GroupPtr g = makeGroup(3);
+  GroupPtr g = makeCpuGroup(3);
   const int64_t count = 2;
   std::vector<std::vector<double>> send(3, std::vector<double>(3 * count)),
       recv(3, std::vector<double>(count));
@@ -188,7 +176,7 @@ TEST(Collectives, ReduceScatterGivesEachRankItsBlock) {
 }
 
 TEST(Collectives, AllGatherAllToAllAndBroadcast) {
-  GroupPtr g = makeGroup(3);
+  GroupPtr g = makeCpuGroup(3);
   // all_gather, one rank in place.
   std::vector<std::vector<int32_t>> gathered(3, std::vector<int32_t>(6, -1));
   std::vector<std::vector<int32_t>> mine = {{10, 11}, {20, 21}, {30, 31}};
@@ -221,7 +209,7 @@ TEST(Collectives, AllGatherAllToAllAndBroadcast) {
 }
 
 TEST(Collectives, MismatchFailsOnEveryRankAndTheRanksStayInStep) {
-  GroupPtr g = makeGroup(3);
+  GroupPtr g = makeCpuGroup(3);
   std::vector<std::vector<float>> a(3, std::vector<float>(8, 1.0f)),
       out(3, std::vector<float>(8, 0.0f));
   // Rank 1 asks for another count: nobody moves data, everybody fails.
@@ -264,7 +252,7 @@ TEST(Collectives, MismatchFailsOnEveryRankAndTheRanksStayInStep) {
 }
 
 TEST(Collectives, RejectsOverlapsAndBadRanksWithoutWaiting) {
-  GroupPtr g = makeGroup(2);
+  GroupPtr g = makeCpuGroup(2);
   std::vector<float> buf(4);
   Captured c = capture(weft_group_all_reduce(g.get(), 2, WEFT_DTYPE_F32, WEFT_REDUCE_SUM,
                                              buf.data(), buf.data(), 4));
@@ -287,7 +275,7 @@ TEST(Collectives, RejectsOverlapsAndBadRanksWithoutWaiting) {
 }
 
 TEST(PointToPoint, MessagesArriveInOrderAndSizesAreChecked) {
-  GroupPtr g = makeGroup(2);
+  GroupPtr g = makeCpuGroup(2);
   std::vector<int> got;
   auto results = onEveryRank(g.get(), [&](int32_t r) -> weft_status_t {
     for (int k = 0; k < 50; ++k) {
@@ -323,7 +311,7 @@ TEST(PointToPoint, MessagesArriveInOrderAndSizesAreChecked) {
 }
 
 TEST(Collectives, StressManyRoundsStayConsistent) {
-  GroupPtr g = makeGroup(4);
+  GroupPtr g = makeCpuGroup(4);
   const int rounds = 2000;
   const int64_t count = 33;
   std::vector<std::vector<int32_t>> buf(4, std::vector<int32_t>(count));

@@ -13,29 +13,13 @@ using namespace weft_test;
 
 namespace {
 
-struct GroupDeleter {
-  void operator()(weft_device_group_t *g) const { weft_device_group_destroy(g); }
-};
-using GroupPtr = std::unique_ptr<weft_device_group_t, GroupDeleter>;
-struct ModelDeleter {
-  void operator()(weft_group_model_t *m) const { weft_group_model_destroy(m); }
-};
-using ModelPtr = std::unique_ptr<weft_group_model_t, ModelDeleter>;
-
-GroupPtr makeGroup(int32_t devices) {
-  weft_cpu_device_group_options_t options{devices, 1};
-  weft_device_group_t *g = nullptr;
-  EXPECT_TRUE(isOk(weft_cpu_device_group_create(&options, nullptr, &g)));
-  return GroupPtr(g);
-}
-
 TEST(GroupModel, EachDeviceRunsOnItsPart) {
-  GroupPtr g = makeGroup(2);
+  GroupPtr g = makeCpuGroup(2);
   CountingAllocator counting;
   weft_model_info_t info = spmdModelInfo();
   weft_group_model_t *raw = nullptr;
   ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), &counting.allocator, &raw)));
-  ModelPtr model(raw);
+  GroupModelPtr model(raw);
   EXPECT_EQ(weft_group_model_get_info(raw), &info);
   int before = counting.allocs;
   for (int round = 0; round < 3; ++round) {
@@ -51,7 +35,7 @@ TEST(GroupModel, EachDeviceRunsOnItsPart) {
 }
 
 TEST(GroupModel, GroupMustHaveTheModelsDevices) {
-  GroupPtr g = makeGroup(3);
+  GroupPtr g = makeCpuGroup(3);
   weft_model_info_t info = spmdModelInfo();
   weft_group_model_t *m = nullptr;
   Captured c = capture(weft_group_model_create(&info, g.get(), nullptr, &m));
@@ -73,7 +57,7 @@ TEST(GroupModel, OneDeviceApiRefusesAMultiDeviceModel) {
 }
 
 TEST(GroupModel, SplitAxisMustCutIntoEqualParts) {
-  GroupPtr g = makeGroup(2);
+  GroupPtr g = makeCpuGroup(2);
   weft_tensor_info_t outputs[4];
   std::memcpy(outputs, kSpmdOutputs, sizeof(outputs));
   outputs[3].split_axis = 0; // t is [1]
@@ -95,11 +79,11 @@ TEST(GroupModel, SplitAxisMustCutIntoEqualParts) {
 }
 
 TEST(GroupModel, ViewsAreCheckedAsWholeTensors) {
-  GroupPtr g = makeGroup(2);
+  GroupPtr g = makeCpuGroup(2);
   weft_model_info_t info = spmdModelInfo();
   weft_group_model_t *raw = nullptr;
   ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), nullptr, &raw)));
-  ModelPtr model(raw);
+  GroupModelPtr model(raw);
   SpmdRun run;
   auto in = run.inputs();
   auto out = run.outputs();
@@ -115,12 +99,12 @@ TEST(GroupModel, ViewsAreCheckedAsWholeTensors) {
 }
 
 TEST(GroupModel, ADevicesFailureIsTheRunsStatus) {
-  GroupPtr g = makeGroup(2);
+  GroupPtr g = makeCpuGroup(2);
   weft_model_info_t info = spmdModelInfo();
   info.spmd_entry = failOnRankOne;
   weft_group_model_t *raw = nullptr;
   ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), nullptr, &raw)));
-  ModelPtr model(raw);
+  GroupModelPtr model(raw);
   SpmdRun run;
   auto in = run.inputs();
   auto out = run.outputs();
@@ -139,7 +123,7 @@ weft_status_t copyEntry(weft_device_t *, void *, void *const *in, void *const *o
 }
 
 TEST(GroupModel, AOneDeviceModelRunsOnAGroupOfOne) {
-  GroupPtr g = makeGroup(1);
+  GroupPtr g = makeCpuGroup(1);
   const weft_tensor_info_t io[] = {{"x", WEFT_DTYPE_F32, 2, kSpmdMatrix, nullptr, 0}};
   weft_model_info_t info = {};
   info.abi_version = WEFT_MODEL_ABI_VERSION;
@@ -151,7 +135,7 @@ TEST(GroupModel, AOneDeviceModelRunsOnAGroupOfOne) {
   info.entry = copyEntry;
   weft_group_model_t *raw = nullptr;
   ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), nullptr, &raw)));
-  ModelPtr model(raw);
+  GroupModelPtr model(raw);
   SpmdRun run;
   weft_tensor_view_t in = spmdView(run.x, 2, kSpmdMatrix), out = spmdView(run.y, 2, kSpmdMatrix);
   ASSERT_TRUE(isOk(weft_group_model_run(raw, &in, 1, &out, 1)));

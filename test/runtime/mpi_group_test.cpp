@@ -15,11 +15,6 @@ using namespace weft_test;
 
 namespace {
 
-struct GroupDeleter {
-  void operator()(weft_device_group_t *g) const { weft_device_group_destroy(g); }
-};
-using GroupPtr = std::unique_ptr<weft_device_group_t, GroupDeleter>;
-
 GroupPtr makeGroup() {
   weft_mpi_device_group_options_t options{1, 0};
   weft_device_group_t *g = nullptr;
@@ -136,17 +131,13 @@ TEST(MpiGroup, PointToPointInOrderWithSizeChecks) {
   EXPECT_EQ(into, 0.0);
 }
 
-struct ModelDeleter {
-  void operator()(weft_group_model_t *m) const { weft_group_model_destroy(m); }
-};
-
 TEST(MpiGroup, ModelRunsOneDevicePerProcess) {
   GroupPtr g = makeGroup();
   int32_t r = weft_mpi_device_group_rank(g.get());
   weft_model_info_t info = spmdModelInfo();
   weft_group_model_t *raw = nullptr;
   ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), nullptr, &raw)));
-  std::unique_ptr<weft_group_model_t, ModelDeleter> model(raw);
+  GroupModelPtr model(raw);
   for (int round = 0; round < 2; ++round) {
     SpmdRun run;
     auto in = run.inputs();
@@ -180,7 +171,7 @@ TEST(MpiGroup, ADevicesFailureReachesEveryProcess) {
   info.spmd_entry = failOnRankOne;
   weft_group_model_t *raw = nullptr;
   ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), nullptr, &raw)));
-  std::unique_ptr<weft_group_model_t, ModelDeleter> model(raw);
+  GroupModelPtr model(raw);
   SpmdRun run;
   auto in = run.inputs();
   auto out = run.outputs();

@@ -12,19 +12,12 @@ using namespace weft_test;
 
 namespace {
 
-struct GroupDeleter {
-  void operator()(weft_device_group_t *g) const { weft_device_group_destroy(g); }
-};
-struct ModelDeleter {
-  void operator()(weft_group_model_t *m) const { weft_group_model_destroy(m); }
-};
-
 TEST(MpiPipeline, StagesRunOnePerProcess) {
   weft_mpi_device_group_options_t options{1, 3};
   weft_device_group_t *rawGroup = nullptr;
   ASSERT_TRUE(isOk(weft_mpi_device_group_create(&options, nullptr, &rawGroup)))
       << "run under mpirun -np 3";
-  std::unique_ptr<weft_device_group_t, GroupDeleter> group(rawGroup);
+  GroupPtr group(rawGroup);
   int32_t r = weft_mpi_device_group_rank(rawGroup);
   for (bool failing : {false, true}) {
     weft_model_info_t info = pipelineModelInfo();
@@ -32,7 +25,7 @@ TEST(MpiPipeline, StagesRunOnePerProcess) {
       info.spmd_entry = failingPipeline;
     weft_group_model_t *raw = nullptr;
     ASSERT_TRUE(isOk(weft_group_model_create(&info, rawGroup, nullptr, &raw)));
-    std::unique_ptr<weft_group_model_t, ModelDeleter> model(raw);
+    GroupModelPtr model(raw);
     for (int round = 0; round < 3; ++round) {
       bool large = failing && round == 1;
       PipelineRun run(large);
@@ -50,8 +43,9 @@ TEST(MpiPipeline, StagesRunOnePerProcess) {
         continue;
       }
       ASSERT_EQ(c.code, WEFT_OK) << c.message;
-      if (r == 0)
+      if (r == 0) {
         EXPECT_EQ(run.mismatch(), "") << "round " << round;
+      }
     }
   }
 }

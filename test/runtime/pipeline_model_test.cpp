@@ -13,29 +13,13 @@ using namespace weft_test;
 
 namespace {
 
-struct GroupDeleter {
-  void operator()(weft_device_group_t *g) const { weft_device_group_destroy(g); }
-};
-struct ModelDeleter {
-  void operator()(weft_group_model_t *m) const { weft_group_model_destroy(m); }
-};
-using GroupPtr = std::unique_ptr<weft_device_group_t, GroupDeleter>;
-using ModelPtr = std::unique_ptr<weft_group_model_t, ModelDeleter>;
-
-GroupPtr threeDevices() {
-  weft_cpu_device_group_options_t options{3, 1};
-  weft_device_group_t *g = nullptr;
-  EXPECT_TRUE(isOk(weft_cpu_device_group_create(&options, nullptr, &g)));
-  return GroupPtr(g);
-}
-
 TEST(PipelineModel, MicroBatchesStreamThroughTheStages) {
-  GroupPtr g = threeDevices();
+  GroupPtr g = makeCpuGroup(3);
   CountingAllocator counting;
   weft_model_info_t info = pipelineModelInfo();
   weft_group_model_t *raw = nullptr;
   ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), &counting.allocator, &raw)));
-  ModelPtr model(raw);
+  GroupModelPtr model(raw);
   int before = counting.allocs;
   for (int round = 0; round < 5; ++round) {
     PipelineRun run;
@@ -49,12 +33,12 @@ TEST(PipelineModel, MicroBatchesStreamThroughTheStages) {
 }
 
 TEST(PipelineModel, AStagesFailureEndsTheRun) {
-  GroupPtr g = threeDevices();
+  GroupPtr g = makeCpuGroup(3);
   weft_model_info_t info = pipelineModelInfo();
   info.spmd_entry = failingPipeline;
   weft_group_model_t *raw = nullptr;
   ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), nullptr, &raw)));
-  ModelPtr model(raw);
+  GroupModelPtr model(raw);
   PipelineRun bad(/*large=*/true);
   weft_tensor_view_t in = bad.view(bad.x), out = bad.view(bad.y);
   Captured c = capture(weft_group_model_run(raw, &in, 1, &out, 1));
@@ -69,7 +53,7 @@ TEST(PipelineModel, AStagesFailureEndsTheRun) {
 }
 
 TEST(PipelineModel, MalformedTransfersAreRefused) {
-  GroupPtr g = threeDevices();
+  GroupPtr g = makeCpuGroup(3);
   weft_stage_transfer_t transfers[3];
   auto refused = [&](weft_stage_transfer_t t, int index) {
     weft_model_info_t info = pipelineModelInfo();

@@ -50,6 +50,23 @@ inline DevicePtr makeCpuDevice(int32_t numThreads) {
   return DevicePtr(device);
 }
 
+struct GroupDeleter {
+  void operator()(weft_device_group_t *g) const { weft_device_group_destroy(g); }
+};
+using GroupPtr = std::unique_ptr<weft_device_group_t, GroupDeleter>;
+struct GroupModelDeleter {
+  void operator()(weft_group_model_t *m) const { weft_group_model_destroy(m); }
+};
+using GroupModelPtr = std::unique_ptr<weft_group_model_t, GroupModelDeleter>;
+
+// An in-process group of `devices` CPU devices with `threads` each.
+inline GroupPtr makeCpuGroup(int32_t devices, int32_t threads = 1) {
+  weft_cpu_device_group_options_t options{devices, threads};
+  weft_device_group_t *g = nullptr;
+  EXPECT_TRUE(isOk(weft_cpu_device_group_create(&options, nullptr, &g)));
+  return GroupPtr(g);
+}
+
 // Wraps the default allocator, counting live blocks; fails every allocation
 // once `allowed` successful ones have happened (when `allowed` >= 0).
 struct CountingAllocator {
