@@ -343,7 +343,7 @@ static void printFusion(ModuleOp module) {
       auto offsets = d->getAttrOfType<DenseI64ArrayAttr>(kResultOffsetsAttr);
       for (auto [i, r] : llvm::enumerate(d.getResults())) {
         os << "  result " << i << ": " << r.getType();
-        if (offsets && i < offsets.size() && offsets[i] >= 0)
+        if (offsets && (int64_t)i < offsets.size() && offsets[i] >= 0)
           os << " at arena offset " << offsets[i];
         else
           os << " in a model output";
@@ -381,6 +381,7 @@ const CostKey kCostKeys[] = {
     {"collective_gbps", &weft::CostModel::collectiveGBps},
     {"transfer_us", &weft::CostModel::transferUs},
     {"transfer_gbps", &weft::CostModel::transferGBps},
+    {"wake_us", &weft::CostModel::wakeUs},
 };
 } // namespace
 
@@ -530,6 +531,7 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
           partition.collectiveGBps = cm.collectiveGBps;
           partition.transferLatencyUs = cm.transferUs;
           partition.transferGBps = cm.transferGBps;
+          partition.wakeUs = cm.wakeUs;
           partition.calibration = cm.source;
           partition.explain = o.explainParallel;
           pm.addPass(createPartition(partition));

@@ -40,6 +40,7 @@ struct CostModel {
   double opUs = 0.14;              ///< per op
   double collectiveUs = 1.6, collectiveGBps = 4.1; ///< an in-process all-reduce
   double transferUs = 0.25, transferGBps = 35;     ///< an in-process send/recv
+  double wakeUs = 25; ///< a message to a rank that slept waiting for it
   std::string source;              ///< the file read, empty for the defaults
 };
 

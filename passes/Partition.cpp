@@ -873,6 +873,10 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
   }
 
   /// Point to point: a send and its receive, one micro-batch's value.
+  /// How long a waiting rank of one process polls before it sleeps (the
+  /// runtime's WEFT_SPIN_POLLS pauses).
+  static constexpr double kPollUs = 50;
+
   double transferUs(int64_t bytes, bool mpi) const {
     return mpi ? 40 + (double)bytes / 4e3 : transferLatencyUs + (double)bytes / (transferGBps * 1e3);
   }
@@ -882,7 +886,8 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     return llvm::formatv("{0}: matmuls and convolutions {1:F1} GFLOP/s ({9:F1}, {10:F1}, {11:F1}, "
                          "{12:F1} at 1, 4, 16, 64 rows) plus their bytes at {2:F1} GB/s, the "
                          "rest {3:F1} GB/s, {4:F2} us per op; in one process a collective "
-                         "{5:F1} us + {6:F1} GB/s, a transfer {7:F2} us + {8:F1} GB/s; under "
+                         "{5:F1} us + {6:F1} GB/s, a transfer {7:F2} us + {8:F1} GB/s, waking a "
+                         "sleeping rank {13:F1} us; under "
                          "MPI 40 us + 4 GB/s (fitted by hand)",
                          calibration.empty()
                              ? std::string("default rates (calibrated on the development machine)")
@@ -891,7 +896,7 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
                          (double)opOverheadUs, (double)collectiveLatencyUs,
                          (double)collectiveGBps, (double)transferLatencyUs,
                          (double)transferGBps, (double)gflopsRows1, (double)gflopsRows4,
-                         (double)gflopsRows16, (double)gflopsRows64)
+                         (double)gflopsRows16, (double)gflopsRows64, (double)wakeUs)
         .str();
   }
 
@@ -931,7 +936,24 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
         computeMax = std::max(computeMax, st.computeUs);
       }
       compute = computeSum + (double)(micro - 1) * computeMax;
-      return sum + (double)(micro - 1) * slowest;
+      // In one process a rank that waits longer than it polls sleeps, and
+      // waking it adds to the wait: a stage waiting to fill, a stage idle
+      // behind a slower one each micro-batch, and the caller (rank 0)
+      // waiting for the later stages at the end.
+      double wakes = 0;
+      if (!mpi) {
+        double fill = 0;
+        for (size_t k = 1; k < step.size(); ++k) {
+          fill += step[k - 1];
+          wakes += fill > kPollUs ? wakeUs : 0;
+          double upstream = *std::max_element(step.begin(), step.begin() + k);
+          if (upstream - step[k] > kPollUs)
+            wakes += wakeUs * (double)(micro - 1);
+        }
+        if (sum - step[0] > kPollUs)
+          wakes += wakeUs;
+      }
+      return sum + (double)(micro - 1) * slowest + wakes;
     };
     double compute = 0;
     double inProcess = runUs(false, compute), mpi = runUs(true, compute);

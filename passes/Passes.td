@@ -124,6 +124,8 @@ def Partition : Pass<"weft-partition", "mlir::ModuleOp"> {
            "Cost model: an in-process pipeline transfer's fixed microseconds">,
     Option<"transferGBps", "transfer-gbps", "double", /*default=*/"35",
            "Cost model: an in-process pipeline transfer's GB/s">,
+    Option<"wakeUs", "wake-us", "double", /*default=*/"25",
+           "Cost model: microseconds to wake a rank that slept waiting for a message">,
     Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
            "Where the rates come from (weftc --cost-model's file), for the explanation">,
     Option<"objective", "objective", "std::string", /*default=*/"\"latency\"",

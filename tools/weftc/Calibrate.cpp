@@ -22,6 +22,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <dlfcn.h>
 #include <fstream>
@@ -192,7 +193,7 @@ int weft::runCalibration(mlir::MLIRContext &ctx, const CompileOptions &base,
     errs() << "weftc: error: cannot create a temporary directory: " << ec.message() << "\n";
     return 1;
   }
-  auto cleanup = make_scope_exit([&] { sys::fs::remove_directories(dir); });
+  llvm::scope_exit cleanup([&] { sys::fs::remove_directories(dir); });
   CostModel model;
 
   // Arithmetic: 256 rows through a 512 x 512 weight.
@@ -265,6 +266,29 @@ int weft::runCalibration(mlir::MLIRContext &ctx, const CompileOptions &base,
   };
   double reduceSmall = reduce(1), reduceLarge = reduce(kLarge);
   double sendSmall = transfer(1), sendLarge = transfer(kLarge);
+  // A receiver that slept: rank 1 waits in recv while rank 0 sleeps 2 ms,
+  // then sends; from the send's start to the receive's return.
+  std::vector<double> wakes;
+  for (int i = 0; i < 20; ++i) {
+    std::atomic<int64_t> sentAt{0};
+    std::thread receiver([&] {
+      int32_t v = 0;
+      weft_status_free(weft_group_recv(g, 1, 0, &v, sizeof(v)));
+      auto now = Clock::now().time_since_epoch();
+      wakes.push_back(
+          std::chrono::duration<double, std::micro>(now).count() -
+          (double)sentAt.load() / 1e3);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    int32_t v = i;
+    sentAt = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                 Clock::now().time_since_epoch())
+                 .count();
+    weft_status_free(weft_group_send(g, 0, 1, &v, sizeof(v)));
+    receiver.join();
+  }
+  std::sort(wakes.begin(), wakes.end());
+  model.wakeUs = std::max(0.1, wakes[wakes.size() / 2]);
   weft_device_group_destroy(g);
   double bytes = kLarge * sizeof(float);
   model.collectiveUs = std::max(0.1, reduceSmall);
@@ -284,9 +308,10 @@ int weft::runCalibration(mlir::MLIRContext &ctx, const CompileOptions &base,
                     "1x2048x2048 {1:F1} us, relu of 4 Mi floats {2:F1} us, 32 softmaxes {3:F1} "
                     "us, matmuls of 1, 4, 16, 64 rows by 512x512 {8:F1}, {9:F1}, {10:F1}, {11:F1} us; "
                     "in one process an all-reduce of 4 bytes {4:F1} us, of 4 MiB {5:F1} us, "
-                    "a send/recv of 4 bytes {6:F1} us, of 4 MiB {7:F1} us\n",
+                    "a send/recv of 4 bytes {6:F1} us, of 4 MiB {7:F1} us, to a sleeping "
+                    "receiver {12:F1} us\n",
                     us[0], us[1], us[2], us[3], reduceSmall, reduceLarge, sendSmall, sendLarge,
-                    us[4], us[5], us[6], us[7])
+                    us[4], us[5], us[6], us[7], model.wakeUs)
          << text << "written to " << outputPath << "\n";
   return 0;
 }
