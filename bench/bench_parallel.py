@@ -222,6 +222,8 @@ def main(argv=None):
     # This machine's rates for the cost model, used by every compile below.
     cost = os.path.join(work, "cost-model.txt")
     print(sh([args.weftc, "--calibrate=" + cost]).strip())
+    if mpi:  # the MPI rates, merged into the same file
+        print(sh(mpi + [args.weftc, "--calibrate=" + cost]).strip().splitlines()[0])
     global COST
     COST = ["--cost-model=" + cost]
     print("load average before: %.2f %.2f %.2f" % os.getloadavg())

@@ -382,6 +382,10 @@ const CostKey kCostKeys[] = {
     {"transfer_us", &weft::CostModel::transferUs},
     {"transfer_gbps", &weft::CostModel::transferGBps},
     {"wake_us", &weft::CostModel::wakeUs},
+    {"mpi_collective_us", &weft::CostModel::mpiCollectiveUs},
+    {"mpi_collective_gbps", &weft::CostModel::mpiCollectiveGBps},
+    {"mpi_transfer_us", &weft::CostModel::mpiTransferUs},
+    {"mpi_transfer_gbps", &weft::CostModel::mpiTransferGBps},
 };
 } // namespace
 
@@ -532,6 +536,10 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
           partition.transferLatencyUs = cm.transferUs;
           partition.transferGBps = cm.transferGBps;
           partition.wakeUs = cm.wakeUs;
+          partition.mpiCollectiveUs = cm.mpiCollectiveUs;
+          partition.mpiCollectiveGBps = cm.mpiCollectiveGBps;
+          partition.mpiTransferUs = cm.mpiTransferUs;
+          partition.mpiTransferGBps = cm.mpiTransferGBps;
           partition.calibration = cm.source;
           partition.explain = o.explainParallel;
           pm.addPass(createPartition(partition));

@@ -41,6 +41,10 @@ struct CostModel {
   double collectiveUs = 1.6, collectiveGBps = 4.1; ///< an in-process all-reduce
   double transferUs = 0.25, transferGBps = 35;     ///< an in-process send/recv
   double wakeUs = 25; ///< a message to a rank that slept waiting for it
+  /// Under MPI (mpirun -np 2 weftc --calibrate measures them; the defaults
+  /// are fitted by hand).
+  double mpiCollectiveUs = 40, mpiCollectiveGBps = 4;
+  double mpiTransferUs = 40, mpiTransferGBps = 4;
   std::string source;              ///< the file read, empty for the defaults
 };
 

@@ -878,7 +878,8 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
   static constexpr double kPollUs = 50;
 
   double transferUs(int64_t bytes, bool mpi) const {
-    return mpi ? 40 + (double)bytes / 4e3 : transferLatencyUs + (double)bytes / (transferGBps * 1e3);
+    return mpi ? mpiTransferUs + (double)bytes / (mpiTransferGBps * 1e3)
+               : transferLatencyUs + (double)bytes / (transferGBps * 1e3);
   }
 
   /// The cost model's rates, for --explain-parallel.
@@ -887,8 +888,8 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
                          "{12:F1} at 1, 4, 16, 64 rows) plus their bytes at {2:F1} GB/s, the "
                          "rest {3:F1} GB/s, {4:F2} us per op; in one process a collective "
                          "{5:F1} us + {6:F1} GB/s, a transfer {7:F2} us + {8:F1} GB/s, waking a "
-                         "sleeping rank {13:F1} us; under "
-                         "MPI 40 us + 4 GB/s (fitted by hand)",
+                         "sleeping rank {13:F1} us; under MPI a collective {14:F1} us + "
+                         "{15:F1} GB/s, a transfer {16:F1} us + {17:F1} GB/s",
                          calibration.empty()
                              ? std::string("default rates (calibrated on the development machine)")
                              : "rates from " + calibration,
@@ -896,7 +897,9 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
                          (double)opOverheadUs, (double)collectiveLatencyUs,
                          (double)collectiveGBps, (double)transferLatencyUs,
                          (double)transferGBps, (double)gflopsRows1, (double)gflopsRows4,
-                         (double)gflopsRows16, (double)gflopsRows64, (double)wakeUs)
+                         (double)gflopsRows16, (double)gflopsRows64, (double)wakeUs,
+                         (double)mpiCollectiveUs, (double)mpiCollectiveGBps,
+                         (double)mpiTransferUs, (double)mpiTransferGBps)
         .str();
   }
 
@@ -1172,10 +1175,11 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
   /// outputs.
   static constexpr double kRunUs = 10;
 
-  /// A collective in one process (measured by weftc --calibrate) or under
-  /// MPI (fitted by hand: 40 us + 4 GB/s).
+  /// A collective in one process or under MPI (weftc --calibrate measures
+  /// both, the latter under mpirun -np 2).
   double collectiveUs(int64_t bytes, bool mpi) const {
-    return mpi ? 40 + (double)bytes / 4e3 : collectiveLatencyUs + (double)bytes / (collectiveGBps * 1e3);
+    return mpi ? mpiCollectiveUs + (double)bytes / (mpiCollectiveGBps * 1e3)
+               : collectiveLatencyUs + (double)bytes / (collectiveGBps * 1e3);
   }
 
   /// One device's time for `op` (local types), in microseconds.
@@ -1282,10 +1286,11 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     }
     if (!p.collectives.empty())
       os << llvm::formatv("  collectives in all: {0} per run, estimated {1:F1} us in one "
-                          "process ({3:F1} us + {4:F1} GB/s each), {2:F1} us under MPI (40 us + 4 "
-                          "GB/s each)\n",
+                          "process ({3:F1} us + {4:F1} GB/s each), {2:F1} us under MPI ({5:F1} "
+                          "us + {6:F1} GB/s each)\n",
                           p.collectives.size(), inProcess, mpi, (double)collectiveLatencyUs,
-                          (double)collectiveGBps);
+                          (double)collectiveGBps, (double)mpiCollectiveUs,
+                          (double)mpiCollectiveGBps);
     os << llvm::formatv("  under MPI rank 0 sends {0} bytes of inputs to the other ranks and "
                         "receives {1} bytes of outputs\n",
                         p.scatteredBytes, p.gatheredBytes);

@@ -12,6 +12,7 @@
 #include "Calibrate.h"
 
 #include "weft/runtime.h"
+#include "weft/runtime_mpi.h"
 
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
@@ -184,17 +185,129 @@ double timeCollective(weft_device_group_t *g, Fn op) {
   return times[times.size() / 2];
 }
 
+/// Under mpirun (two processes): the MPI device group's all-reduce and
+/// send/recv at 4 bytes and 4 MiB, timed on rank 0. `rank` is set to this
+/// process's rank. libweft_runtime_mpi is loaded here, as weft-run loads it,
+/// so that weftc needs MPI only when it runs under mpirun.
+Error calibrateMpi(StringRef exe, weft::CostModel &model, int32_t &rank) {
+  SmallString<256> beside(sys::path::parent_path(sys::path::parent_path(exe)));
+  sys::path::append(beside, "lib", "libweft_runtime_mpi.so");
+  void *library = dlopen(beside.c_str(), RTLD_NOW | RTLD_GLOBAL);
+  if (!library)
+    library = dlopen("libweft_runtime_mpi.so", RTLD_NOW | RTLD_GLOBAL);
+  if (!library)
+    return createStringError("running under mpirun, but libweft_runtime_mpi.so cannot be "
+                             "loaded: " + std::string(dlerror()));
+  using CreateFn = weft_status_t (*)(const weft_mpi_device_group_options_t *,
+                                     const weft_allocator_t *, weft_device_group_t **);
+  using RankFn = int32_t (*)(const weft_device_group_t *);
+  auto create = (CreateFn)dlsym(library, "weft_mpi_device_group_create");
+  auto rankOf = (RankFn)dlsym(library, "weft_mpi_device_group_rank");
+  weft_mpi_device_group_options_t options = {1, 2};
+  weft_device_group_t *g = nullptr;
+  if (!create || !rankOf)
+    return createStringError("libweft_runtime_mpi.so lacks weft_mpi_device_group_create");
+  if (weft_status_t s = create(&options, nullptr, &g)) {
+    std::string why = weft_status_message(s);
+    weft_status_free(s);
+    return createStringError("cannot create the MPI device group: " + why);
+  }
+  rank = rankOf(g);
+  constexpr int64_t kLarge = 1 << 20; // floats
+  std::vector<float> send(kLarge, 1.0f), recv(kLarge);
+  auto time = [&](auto op) {
+    std::vector<double> times;
+    for (int i = 0; i < 100; ++i) {
+      auto t = Clock::now();
+      weft_status_free(op());
+      times.push_back(elapsedUs(t));
+    }
+    std::sort(times.begin(), times.end());
+    return times[times.size() / 2];
+  };
+  auto reduce = [&](int64_t count) {
+    return time([&] {
+      return weft_group_all_reduce(g, rank, WEFT_DTYPE_F32, WEFT_REDUCE_SUM, send.data(),
+                                   recv.data(), count);
+    });
+  };
+  auto transfer = [&](int64_t count) {
+    // A round trip, halved: each rank's clock times its own side only.
+    return time([&] {
+      size_t bytes = count * sizeof(float);
+      weft_status_t s = rank == 0 ? weft_group_send(g, 0, 1, send.data(), bytes)
+                                  : weft_group_recv(g, 1, 0, recv.data(), bytes);
+      if (!s)
+        s = rank == 0 ? weft_group_recv(g, 0, 1, recv.data(), bytes)
+                      : weft_group_send(g, 1, 0, send.data(), bytes);
+      return s;
+    }) / 2;
+  };
+  double reduceSmall = reduce(1), reduceLarge = reduce(kLarge);
+  double sendSmall = transfer(1), sendLarge = transfer(kLarge);
+  weft_device_group_destroy(g);
+  double bytes = kLarge * sizeof(float);
+  model.mpiCollectiveUs = std::max(0.1, reduceSmall);
+  model.mpiCollectiveGBps = bytes / std::max(1.0, reduceLarge - reduceSmall) / 1e3;
+  model.mpiTransferUs = std::max(0.1, sendSmall);
+  model.mpiTransferGBps = bytes / std::max(1.0, sendLarge - sendSmall) / 1e3;
+  if (rank == 0)
+    outs() << formatv("calibration under MPI (2 ranks): an all-reduce of 4 bytes {0:F1} us, "
+                      "of 4 MiB {1:F1} us; a send/recv of 4 bytes {2:F1} us, of 4 MiB {3:F1} "
+                      "us\n",
+                      reduceSmall, reduceLarge, sendSmall, sendLarge);
+  return Error::success();
+}
+
+/// Writes the rates and prints them; the exit code.
+int writeModel(const weft::CostModel &model, StringRef path) {
+  std::string text = weft::renderCostModel(model);
+  std::error_code ec;
+  raw_fd_ostream os(path, ec);
+  if (ec) {
+    errs() << "weftc: error: cannot write '" << path << "': " << ec.message() << "\n";
+    return 1;
+  }
+  os << text;
+  outs() << text << "written to " << path << "\n";
+  return 0;
+}
+
 } // namespace
 
 int weft::runCalibration(mlir::MLIRContext &ctx, const CompileOptions &base,
                          StringRef outputPath) {
+  CostModel model;
+  // Under mpirun only the MPI rates are measured, and merged into the file
+  // an earlier run without mpirun wrote (the other ranks' processes would
+  // take CPUs from the one-process timings).
+  if (const char *world = getenv("OMPI_COMM_WORLD_SIZE")) {
+    if (StringRef(world) != "2") {
+      errs() << "weftc: error: --calibrate under mpirun needs 2 processes (mpirun -np 2), not "
+             << world << "\n";
+      return 1;
+    }
+    std::string error;
+    if (sys::fs::exists(outputPath) && failed(readCostModel(outputPath, model, error))) {
+      errs() << "weftc: error: " << error << "\n";
+      return 1;
+    }
+    int32_t rank = -1;
+    std::string exe = sys::fs::getMainExecutable("weftc", (void *)&elapsedUs);
+    if (Error e = calibrateMpi(exe, model, rank)) {
+      errs() << "weftc: error: --calibrate: " << toString(std::move(e)) << "\n";
+      return 1;
+    }
+    if (rank != 0)
+      return 0;
+    return writeModel(model, outputPath);
+  }
   SmallString<256> dir;
   if (auto ec = sys::fs::createUniqueDirectory("weft-calibrate", dir)) {
     errs() << "weftc: error: cannot create a temporary directory: " << ec.message() << "\n";
     return 1;
   }
   llvm::scope_exit cleanup([&] { sys::fs::remove_directories(dir); });
-  CostModel model;
 
   // Arithmetic: 256 rows through a 512 x 512 weight.
   CalibrationModel gemm("cal_gemm", {256, 512}, {256, 512});
@@ -296,14 +409,6 @@ int weft::runCalibration(mlir::MLIRContext &ctx, const CompileOptions &base,
   model.transferUs = std::max(0.1, sendSmall);
   model.transferGBps = bytes / std::max(1.0, sendLarge - sendSmall) / 1e3;
 
-  std::string text = renderCostModel(model);
-  std::error_code ec;
-  raw_fd_ostream os(outputPath, ec);
-  if (ec) {
-    errs() << "weftc: error: cannot write '" << outputPath << "': " << ec.message() << "\n";
-    return 1;
-  }
-  os << text;
   outs() << formatv("calibration (one thread; medians): matmul 256x512x512 {0:F1} us, "
                     "1x2048x2048 {1:F1} us, relu of 4 Mi floats {2:F1} us, 32 softmaxes {3:F1} "
                     "us, matmuls of 1, 4, 16, 64 rows by 512x512 {8:F1}, {9:F1}, {10:F1}, {11:F1} us; "
@@ -311,7 +416,6 @@ int weft::runCalibration(mlir::MLIRContext &ctx, const CompileOptions &base,
                     "a send/recv of 4 bytes {6:F1} us, of 4 MiB {7:F1} us, to a sleeping "
                     "receiver {12:F1} us\n",
                     us[0], us[1], us[2], us[3], reduceSmall, reduceLarge, sendSmall, sendLarge,
-                    us[4], us[5], us[6], us[7], model.wakeUs)
-         << text << "written to " << outputPath << "\n";
-  return 0;
+                    us[4], us[5], us[6], us[7], model.wakeUs);
+  return writeModel(model, outputPath);
 }
