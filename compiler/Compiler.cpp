@@ -361,75 +361,6 @@ static void printFusion(ModuleOp module) {
 static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, ModuleOp module,
                                      const std::string &name);
 
-namespace {
-struct CostKey {
-  const char *name;
-  double weft::CostModel::*field; ///< null: gflopsRows[row]
-  int row = 0;
-  double &of(weft::CostModel &m) const { return field ? m.*field : m.gflopsRows[row]; }
-};
-const CostKey kCostKeys[] = {
-    {"gflops", &weft::CostModel::gflops},
-    {"gflops_rows_1", nullptr, 0},
-    {"gflops_rows_4", nullptr, 1},
-    {"gflops_rows_16", nullptr, 2},
-    {"gflops_rows_64", nullptr, 3},
-    {"stream_gbps", &weft::CostModel::streamGBps},
-    {"gbps", &weft::CostModel::gbps},
-    {"op_us", &weft::CostModel::opUs},
-    {"collective_us", &weft::CostModel::collectiveUs},
-    {"collective_gbps", &weft::CostModel::collectiveGBps},
-    {"transfer_us", &weft::CostModel::transferUs},
-    {"transfer_gbps", &weft::CostModel::transferGBps},
-    {"wake_us", &weft::CostModel::wakeUs},
-    {"mpi_collective_us", &weft::CostModel::mpiCollectiveUs},
-    {"mpi_collective_gbps", &weft::CostModel::mpiCollectiveGBps},
-    {"mpi_transfer_us", &weft::CostModel::mpiTransferUs},
-    {"mpi_transfer_gbps", &weft::CostModel::mpiTransferGBps},
-};
-} // namespace
-
-LogicalResult weft::readCostModel(llvm::StringRef path, CostModel &model, std::string &error) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
-  if (!buffer) {
-    error = "cannot read the cost model '" + path.str() + "': " + buffer.getError().message();
-    return failure();
-  }
-  SmallVector<StringRef> lines;
-  (*buffer)->getBuffer().split(lines, '\n');
-  for (auto [i, raw] : llvm::enumerate(lines)) {
-    StringRef line = raw.split('#').first.trim();
-    if (line.empty())
-      continue;
-    auto [key, rest] = line.split(' ');
-    double value = 0;
-    const CostKey *known = nullptr;
-    for (const CostKey &k : kCostKeys)
-      if (key == k.name)
-        known = &k;
-    std::string where = path.str() + ":" + std::to_string(i + 1) + ": ";
-    if (!known) {
-      error = where + "unknown cost model key '" + key.str() + "'";
-      return failure();
-    }
-    if (rest.trim().getAsDouble(value) || !(value > 0) || value > 1e9) {
-      error = where + "'" + key.str() + "' needs a positive number, not '" + rest.trim().str() + "'";
-      return failure();
-    }
-    known->of(model) = value;
-  }
-  model.source = path.str();
-  return success();
-}
-
-std::string weft::renderCostModel(const CostModel &model) {
-  std::string out = "# Weft cost model: one thread of one CPU device (weftc --calibrate)\n";
-  CostModel copy = model;
-  for (const CostKey &k : kCostKeys)
-    out += llvm::formatv("{0} {1:F3}\n", k.name, k.of(copy)).str();
-  return out;
-}
-
 LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
   if (failed(checkOutputPaths(ctx, o)))
     return failure();
@@ -522,25 +453,7 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
           partition.plan = o.parallel;
           partition.objective = o.objective;
           partition.microBatches = o.microBatches;
-          const CostModel &cm = o.costModel;
-          partition.gflops = cm.gflops;
-          partition.gflopsRows1 = cm.gflopsRows[0];
-          partition.gflopsRows4 = cm.gflopsRows[1];
-          partition.gflopsRows16 = cm.gflopsRows[2];
-          partition.gflopsRows64 = cm.gflopsRows[3];
-          partition.streamGBps = cm.streamGBps;
-          partition.gbps = cm.gbps;
-          partition.opOverheadUs = cm.opUs;
-          partition.collectiveLatencyUs = cm.collectiveUs;
-          partition.collectiveGBps = cm.collectiveGBps;
-          partition.transferLatencyUs = cm.transferUs;
-          partition.transferGBps = cm.transferGBps;
-          partition.wakeUs = cm.wakeUs;
-          partition.mpiCollectiveUs = cm.mpiCollectiveUs;
-          partition.mpiCollectiveGBps = cm.mpiCollectiveGBps;
-          partition.mpiTransferUs = cm.mpiTransferUs;
-          partition.mpiTransferGBps = cm.mpiTransferGBps;
-          partition.calibration = cm.source;
+          o.costModel.toOptions(partition);
           partition.explain = o.explainParallel;
           pm.addPass(createPartition(partition));
           pm.addPass(createCanonicalizerPass());

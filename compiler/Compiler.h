@@ -10,6 +10,7 @@
 
 #include "codegen/cpu/Passes.h"
 #include "compiler/import/OnnxImporter.h"
+#include "passes/CostModel.h"
 #include "mlir/IR/MLIRContext.h"
 
 #include <string>
@@ -25,28 +26,6 @@ enum class EmitKind { Weft, Linalg, LLVM, Asm, Obj, Lib };
 /// Instrumentation of the generated model code (for sanitizer builds of the
 /// application: the host must link the matching sanitizer runtime).
 enum class Sanitizer { None, Address, Thread };
-
-/// The rates the parallel plans' cost model assumes for one thread of one
-/// device (weftc --calibrate measures them on the machine at hand).
-struct CostModel {
-  /// (The defaults: weftc --calibrate on the development machine, one
-  /// Zen 3 vCPU with AVX2.)
-  double gflops = 85;              ///< matmuls and convolutions of 256+ rows
-  /// ... of 1, 4, 16 and 64 rows (the rate between two of these is
-  /// interpolated on the rows' logarithm).
-  double gflopsRows[4] = {23, 79, 86, 87};
-  double streamGBps = 45;          ///< the bytes those read and write
-  double gbps = 42;                ///< the other ops' bytes
-  double opUs = 0.14;              ///< per op
-  double collectiveUs = 1.6, collectiveGBps = 4.1; ///< an in-process all-reduce
-  double transferUs = 0.25, transferGBps = 35;     ///< an in-process send/recv
-  double wakeUs = 25; ///< a message to a rank that slept waiting for it
-  /// Under MPI (mpirun -np 2 weftc --calibrate measures them; the defaults
-  /// are fitted by hand).
-  double mpiCollectiveUs = 40, mpiCollectiveGBps = 4;
-  double mpiTransferUs = 40, mpiTransferGBps = 4;
-  std::string source;              ///< the file read, empty for the defaults
-};
 
 struct CompileOptions {
   std::string inputPath;
@@ -84,14 +63,6 @@ struct CompileOptions {
   CostModel costModel;
   bool explainParallel = false; ///< print the plan (stderr)
 };
-
-/// Reads a cost model file (`key value` lines, `#` comments) into
-/// `model`; an unknown key, a value that is not a positive number or an
-/// unreadable file is an error naming the line.
-mlir::LogicalResult readCostModel(llvm::StringRef path, CostModel &model, std::string &error);
-
-/// Writes `model` in the form readCostModel reads.
-std::string renderCostModel(const CostModel &model);
 
 /// Sizes the CPU kernels for `tm`'s CPU: vector width and registers from
 /// its features (AVX-512: 16 f32 lanes, 32 registers; AVX/AVX2: 8 and 16;

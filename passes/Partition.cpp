@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
+#include "passes/CostModel.h"
 #include "passes/PipelineStages.h"
 
 #include "dialects/weft/IR/WeftDialect.h"
@@ -50,19 +51,6 @@ ArrayRef<int64_t> shapeOf(Value v) { return cast<RankedTensorType>(v.getType()).
 
 /// Why an op cannot keep its operands' splits; empty when it can.
 using Why = std::string;
-
-/// Where a convolution keeps its channels: the input's and output's
-/// channel axes and the filter's output- and input-channel axes.
-struct ConvAxes {
-  int64_t inC, outF, filterF, filterC;
-};
-ConvAxes convAxes(ConvOp c) {
-  if (!c.getChannelsLast())
-    return {1, 1, 0, 1}; // NCHW, FCHW
-  if (rankOf(c.getFilter()) == 5)
-    return {3, 3, 0, 3}; // NHWC, blocked [F/B, KH, KW, C, B], output [N, OH, OW, F/B, B]
-  return {3, 3, 3, 2};   // NHWC, HWCF
-}
 
 /// Whether a convolution computes each position of input axis `axis` (a
 /// spatial one) from that position alone: kernel extent 1, stride 1, no
@@ -790,7 +778,7 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     SmallVector<Operation *> ops;
     for (Operation &op : body.without_terminator()) {
       ops.push_back(&op);
-      work += estimateFlops(&op);
+      work += CostModel::flops(&op);
     }
     for (Operation *op : ops)
       if (failed(p.visit(op)))
@@ -840,19 +828,19 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       return failure();
     int64_t local = 0, weights = 0;
     for (Operation &op : body.without_terminator()) {
-      local += estimateFlops(&op);
-      outcome.computeUs += estimateUs(&op);
+      local += CostModel::flops(&op);
+      outcome.computeUs += costs.opTime(&op);
       if (auto c = dyn_cast<ConstantOp>(op))
         weights += bytesOf(c.getType());
     }
     outcome.work = work;
     outcome.local = local;
-    outcome.inProcessUs = kRunUs;
-    outcome.mpiUs = kRunUs + collectiveUs(p.scatteredBytes, true) +
-                    collectiveUs(p.gatheredBytes, true);
+    outcome.inProcessUs = CostModel::kRunUs;
+    outcome.mpiUs = CostModel::kRunUs + costs.collective(p.scatteredBytes, true) +
+                    costs.collective(p.gatheredBytes, true);
     for (const auto &c : p.collectives) {
-      outcome.inProcessUs += collectiveUs(c.bytes, false);
-      outcome.mpiUs += collectiveUs(c.bytes, true);
+      outcome.inProcessUs += costs.collective(c.bytes, false);
+      outcome.mpiUs += costs.collective(c.bytes, true);
     }
     if (print) {
       int64_t perDevice = weights - p.partedWeightBytes + p.partedWeightBytes / devices;
@@ -866,42 +854,12 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
                                     "under MPI ({2:F1} us of compute per device at one thread, "
                                     "{3} us to start a run; {4})\n",
                                     outcome.computeUs + outcome.inProcessUs,
-                                    outcome.computeUs + outcome.mpiUs, outcome.computeUs, kRunUs,
-                                    ratesText());
+                                    outcome.computeUs + outcome.mpiUs, outcome.computeUs, CostModel::kRunUs,
+                                    costs.describe());
     }
     return success();
   }
 
-  /// Point to point: a send and its receive, one micro-batch's value.
-  /// How long a waiting rank of one process polls before it sleeps (the
-  /// runtime's WEFT_SPIN_POLLS pauses).
-  static constexpr double kPollUs = 50;
-
-  double transferUs(int64_t bytes, bool mpi) const {
-    return mpi ? mpiTransferUs + (double)bytes / (mpiTransferGBps * 1e3)
-               : transferLatencyUs + (double)bytes / (transferGBps * 1e3);
-  }
-
-  /// The cost model's rates, for --explain-parallel.
-  std::string ratesText() const {
-    return llvm::formatv("{0}: matmuls and convolutions {1:F1} GFLOP/s ({9:F1}, {10:F1}, {11:F1}, "
-                         "{12:F1} at 1, 4, 16, 64 rows) plus their bytes at {2:F1} GB/s, the "
-                         "rest {3:F1} GB/s, {4:F2} us per op; in one process a collective "
-                         "{5:F1} us + {6:F1} GB/s, a transfer {7:F2} us + {8:F1} GB/s, waking a "
-                         "sleeping rank {13:F1} us; under MPI a collective {14:F1} us + "
-                         "{15:F1} GB/s, a transfer {16:F1} us + {17:F1} GB/s",
-                         calibration.empty()
-                             ? std::string("default rates (calibrated on the development machine)")
-                             : "rates from " + calibration,
-                         (double)gflops, (double)streamGBps, (double)gbps,
-                         (double)opOverheadUs, (double)collectiveLatencyUs,
-                         (double)collectiveGBps, (double)transferLatencyUs,
-                         (double)transferGBps, (double)gflopsRows1, (double)gflopsRows4,
-                         (double)gflopsRows16, (double)gflopsRows64, (double)wakeUs,
-                         (double)mpiCollectiveUs, (double)mpiCollectiveGBps,
-                         (double)mpiTransferUs, (double)mpiTransferGBps)
-        .str();
-  }
 
   /// The pipeline plan's stages on `fn`, already at micro-batch size:
   /// records them for the host program and predicts a run (M micro-batches
@@ -911,8 +869,8 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
                           int64_t micro, bool print, int64_t gatheredBytes, Outcome &outcome) {
     PipelinePlan plan;
     if (failed(stagePipeline(
-            fn, devices, annotatedNodes, [&](Operation *op) { return estimateUs(op); },
-            [&](int64_t bytes) { return transferUs(bytes, false); }, plan)))
+            fn, devices, annotatedNodes, [&](Operation *op) { return costs.opTime(op); },
+            [&](int64_t bytes) { return costs.transfer(bytes, false); }, plan)))
       return failure();
     OpBuilder b(fn.getContext());
     fn->setAttr("weft.micro_batches", b.getI64IntegerAttr(micro));
@@ -924,8 +882,8 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       for (const PipelineStage &st : plan.stages)
         step.push_back(st.computeUs);
       for (const PipelineTransfer &t : plan.transfers) {
-        step[t.from] += transferUs(t.bytes, mpi);
-        step[t.to] += transferUs(t.bytes, mpi);
+        step[t.from] += costs.transfer(t.bytes, mpi);
+        step[t.to] += costs.transfer(t.bytes, mpi);
       }
       double sum = 0, slowest = 0;
       for (double s : step) {
@@ -948,21 +906,21 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
         double fill = 0;
         for (size_t k = 1; k < step.size(); ++k) {
           fill += step[k - 1];
-          wakes += fill > kPollUs ? wakeUs : 0;
+          wakes += fill > CostModel::kPollUs ? costs.wakeUs : 0;
           double upstream = *std::max_element(step.begin(), step.begin() + k);
-          if (upstream - step[k] > kPollUs)
-            wakes += wakeUs * (double)(micro - 1);
+          if (upstream - step[k] > CostModel::kPollUs)
+            wakes += costs.wakeUs * (double)(micro - 1);
         }
-        if (sum - step[0] > kPollUs)
-          wakes += wakeUs;
+        if (sum - step[0] > CostModel::kPollUs)
+          wakes += costs.wakeUs;
       }
       return sum + (double)(micro - 1) * slowest + wakes;
     };
     double compute = 0;
     double inProcess = runUs(false, compute), mpi = runUs(true, compute);
     outcome.computeUs = compute;
-    outcome.inProcessUs = inProcess - compute + kRunUs;
-    outcome.mpiUs = mpi - compute + kRunUs + collectiveUs(gatheredBytes, true);
+    outcome.inProcessUs = inProcess - compute + CostModel::kRunUs;
+    outcome.mpiUs = mpi - compute + CostModel::kRunUs + costs.collective(gatheredBytes, true);
     int64_t work = 0;
     for (const PipelineStage &st : plan.stages)
       work += st.ops;
@@ -991,8 +949,8 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       os << llvm::formatv("  send/recv: {0} from stage {1} to stage {2}: {3} bytes per "
                           "micro-batch, estimated {4:F1} us in one process, {5:F1} us under "
                           "MPI\n",
-                          t.what, t.from, t.to, t.bytes, transferUs(t.bytes, false),
-                          transferUs(t.bytes, true));
+                          t.what, t.from, t.to, t.bytes, costs.transfer(t.bytes, false),
+                          costs.transfer(t.bytes, true));
     os << llvm::formatv("  under MPI rank 0 holds the inputs and receives {0} bytes of outputs "
                         "from the last stage\n",
                         gatheredBytes);
@@ -1000,7 +958,7 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     os << llvm::formatv("  predicted: {0:F1} us per run in one process ({1:F0} rows/s), {2:F1} "
                         "us under MPI; the slowest stage takes {3:F1} us per micro-batch ({4})\n",
                         total, total > 0 ? (double)batch / total * 1e6 : 0.0,
-                        outcome.computeUs + outcome.mpiUs, plan.stepUs, ratesText());
+                        outcome.computeUs + outcome.mpiUs, plan.stepUs, costs.describe());
     return success();
   }
 
@@ -1071,8 +1029,31 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     });
   }
 
+  /// The cost model's rates, from the options.
+  CostModel costs;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    PartitionOptions options;
+    options.gflops = gflops;
+    options.gflopsRows1 = gflopsRows1;
+    options.gflopsRows4 = gflopsRows4;
+    options.gflopsRows16 = gflopsRows16;
+    options.gflopsRows64 = gflopsRows64;
+    options.streamGBps = streamGBps;
+    options.gbps = gbps;
+    options.opOverheadUs = opOverheadUs;
+    options.collectiveLatencyUs = collectiveLatencyUs;
+    options.collectiveGBps = collectiveGBps;
+    options.transferLatencyUs = transferLatencyUs;
+    options.transferGBps = transferGBps;
+    options.wakeUs = wakeUs;
+    options.mpiCollectiveUs = mpiCollectiveUs;
+    options.mpiCollectiveGBps = mpiCollectiveGBps;
+    options.mpiTransferUs = mpiTransferUs;
+    options.mpiTransferGBps = mpiTransferGBps;
+    options.calibration = calibration;
+    costs = CostModel::fromOptions(options);
     func::FuncOp fn = entryOf(module);
     if (!fn || fn.getBody().getBlocks().size() != 1)
       return;
@@ -1162,66 +1143,7 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       return signalPassFailure();
   }
 
-  /// The cost model's rates are the pass's options (gflops and
-  /// gflops-rows-N, stream-gbps, gbps, op-us, collective-us and -gbps,
-  /// transfer-us and -gbps): what one thread reaches on matmuls and
-  /// convolutions and on the memory-bound rest, and what the in-process
-  /// collectives and transfers cost. Their defaults were measured by
-  /// weftc --calibrate on the development machine; weftc --cost-model
-  /// passes another machine's.
-  ///
-  /// Starting a run on the devices and waiting for them: a wake-up in one
-  /// process; under MPI, rank 0 also sends the inputs and receives the
-  /// outputs.
-  static constexpr double kRunUs = 10;
 
-  /// A collective in one process or under MPI (weftc --calibrate measures
-  /// both, the latter under mpirun -np 2).
-  double collectiveUs(int64_t bytes, bool mpi) const {
-    return mpi ? mpiCollectiveUs + (double)bytes / (mpiCollectiveGBps * 1e3)
-               : collectiveLatencyUs + (double)bytes / (collectiveGBps * 1e3);
-  }
-
-  /// One device's time for `op` (local types), in microseconds.
-  /// The rows a matmul or convolution's kernel runs over: the output
-  /// positions that each take a dot product per output channel.
-  static int64_t rowsOf(Operation *op) {
-    auto out = cast<RankedTensorType>(op->getResult(0).getType());
-    int64_t channels = out.getShape().back();
-    if (auto c = dyn_cast<ConvOp>(op)) {
-      ConvAxes ax = convAxes(c);
-      channels = out.getDimSize(ax.outF) * (out.getRank() == 5 ? out.getDimSize(4) : 1);
-    }
-    return std::max<int64_t>(1, out.getNumElements() / std::max<int64_t>(1, channels));
-  }
-
-  /// GFLOP/s at `rows`: the calibrated points (1, 4, 16, 64, 256 rows),
-  /// interpolated on log2(rows).
-  double gflopsFor(int64_t rows) const {
-    const double points[5] = {gflopsRows1, gflopsRows4, gflopsRows16, gflopsRows64, gflops};
-    double x = std::log2((double)std::max<int64_t>(rows, 1)) / 2; // 0..4 at 1..256 rows
-    if (x >= 4)
-      return points[4];
-    int i = (int)x;
-    return points[i] + (points[i + 1] - points[i]) * (x - i);
-  }
-
-  double estimateUs(Operation *op) const {
-    if (op->getNumResults() == 0 || isa<ConstantOp, ReshapeOp>(op) ||
-        op->getDialect()->getNamespace() == "shard")
-      return 0;
-    int64_t bytes = 0;
-    for (Value v : op->getOperands())
-      bytes += bytesOf(v.getType());
-    for (Value v : op->getResults())
-      bytes += bytesOf(v.getType());
-    // Matmuls and convolutions: arithmetic, then streaming their operands
-    // (a small batch's kernels hide little of one behind the other).
-    if (isa<MatMulOp, GemmOp, ConvOp>(op))
-      return opOverheadUs + (double)estimateFlops(op) / (gflopsFor(rowsOf(op)) * 1e3) +
-             (double)bytes / (streamGBps * 1e3);
-    return opOverheadUs + (double)bytes / (gbps * 1e3);
-  }
 
   /// --explain-parallel: each tensor's split, the decisions and the
   /// collectives with their estimated times.
@@ -1277,7 +1199,7 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       os << "  collectives inside the model: none\n";
     double inProcess = 0, mpi = 0;
     for (const auto &c : p.collectives) {
-      double a = collectiveUs(c.bytes, false), m = collectiveUs(c.bytes, true);
+      double a = costs.collective(c.bytes, false), m = costs.collective(c.bytes, true);
       inProcess += a;
       mpi += m;
       os << llvm::formatv("  collective: {0}: {1} bytes, estimated {2:F1} us in one process, "
@@ -1288,40 +1210,14 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       os << llvm::formatv("  collectives in all: {0} per run, estimated {1:F1} us in one "
                           "process ({3:F1} us + {4:F1} GB/s each), {2:F1} us under MPI ({5:F1} "
                           "us + {6:F1} GB/s each)\n",
-                          p.collectives.size(), inProcess, mpi, (double)collectiveLatencyUs,
-                          (double)collectiveGBps, (double)mpiCollectiveUs,
-                          (double)mpiCollectiveGBps);
+                          p.collectives.size(), inProcess, mpi, costs.collectiveUs,
+                          costs.collectiveGBps, costs.mpiCollectiveUs, costs.mpiCollectiveGBps);
     os << llvm::formatv("  under MPI rank 0 sends {0} bytes of inputs to the other ranks and "
                         "receives {1} bytes of outputs\n",
                         p.scatteredBytes, p.gatheredBytes);
     return text;
   }
 
-  /// Multiply-adds count two: the arithmetic an op does, roughly.
-  static int64_t estimateFlops(Operation *op) {
-    auto elems = [](Value v) { return cast<RankedTensorType>(v.getType()).getNumElements(); };
-    if (op->getNumResults() == 0 || isa<ConstantOp, ReshapeOp>(op) ||
-        op->getDialect()->getNamespace() == "shard")
-      return 0;
-    int64_t out = elems(op->getResult(0));
-    if (auto mm = dyn_cast<MatMulOp>(op))
-      return 2 * out * shapeOf(mm.getLhs()).back();
-    if (auto g = dyn_cast<GemmOp>(op))
-      return 2 * out * shapeOf(g.getA())[g.getTransA() ? 0 : 1];
-    if (auto c = dyn_cast<ConvOp>(op)) {
-      ConvAxes ax = convAxes(c);
-      ArrayRef<int64_t> f = shapeOf(c.getFilter());
-      int64_t taps = 1;
-      for (auto [d, n] : llvm::enumerate(f))
-        if ((int64_t)d != ax.filterF && !(f.size() == 5 && d == 4))
-          taps *= n;
-      return 2 * out * taps;
-    }
-    int64_t in = 0;
-    for (Value v : op->getOperands())
-      in = std::max(in, elems(v));
-    return std::max(in, out);
-  }
 };
 
 } // namespace
