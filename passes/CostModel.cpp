@@ -116,48 +116,9 @@ std::string CostModel::describe() const {
 }
 
 void CostModel::toOptions(PartitionOptions &o) const {
-  o.gflops = gflops;
-  o.gflopsRows1 = gflopsRows[0];
-  o.gflopsRows4 = gflopsRows[1];
-  o.gflopsRows16 = gflopsRows[2];
-  o.gflopsRows64 = gflopsRows[3];
-  o.streamGBps = streamGBps;
-  o.gbps = gbps;
-  o.opOverheadUs = opUs;
-  o.collectiveLatencyUs = collectiveUs;
-  o.collectiveGBps = collectiveGBps;
-  o.transferLatencyUs = transferUs;
-  o.transferGBps = transferGBps;
-  o.wakeUs = wakeUs;
-  o.mpiCollectiveUs = mpiCollectiveUs;
-  o.mpiCollectiveGBps = mpiCollectiveGBps;
-  o.mpiTransferUs = mpiTransferUs;
-  o.mpiTransferGBps = mpiTransferGBps;
-  o.calibration = source;
+  pairRates(*this, o, [](const auto &rate, auto &option) { option = rate; });
 }
 
-CostModel CostModel::fromOptions(const PartitionOptions &o) {
-  CostModel m;
-  m.gflops = o.gflops;
-  m.gflopsRows[0] = o.gflopsRows1;
-  m.gflopsRows[1] = o.gflopsRows4;
-  m.gflopsRows[2] = o.gflopsRows16;
-  m.gflopsRows[3] = o.gflopsRows64;
-  m.streamGBps = o.streamGBps;
-  m.gbps = o.gbps;
-  m.opUs = o.opOverheadUs;
-  m.collectiveUs = o.collectiveLatencyUs;
-  m.collectiveGBps = o.collectiveGBps;
-  m.transferUs = o.transferLatencyUs;
-  m.transferGBps = o.transferGBps;
-  m.wakeUs = o.wakeUs;
-  m.mpiCollectiveUs = o.mpiCollectiveUs;
-  m.mpiCollectiveGBps = o.mpiCollectiveGBps;
-  m.mpiTransferUs = o.mpiTransferUs;
-  m.mpiTransferGBps = o.mpiTransferGBps;
-  m.source = o.calibration;
-  return m;
-}
 
 namespace {
 struct CostKey {

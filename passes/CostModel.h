@@ -74,7 +74,37 @@ struct CostModel {
 
   /// The pass's options from these rates, and back.
   void toOptions(PartitionOptions &options) const;
-  static CostModel fromOptions(const PartitionOptions &options);
+  template <typename Options>
+  static CostModel fromOptions(const Options &options) {
+    CostModel m;
+    pairRates(m, options, [](auto &rate, const auto &option) { rate = option; });
+    return m;
+  }
+
+  /// Calls f(rate, option) for every rate and the option that holds it (of
+  /// PartitionOptions or of the pass itself, whose options have the same
+  /// names).
+  template <typename Model, typename Options, typename F>
+  static void pairRates(Model &m, Options &o, F f) {
+    f(m.gflops, o.gflops);
+    f(m.gflopsRows[0], o.gflopsRows1);
+    f(m.gflopsRows[1], o.gflopsRows4);
+    f(m.gflopsRows[2], o.gflopsRows16);
+    f(m.gflopsRows[3], o.gflopsRows64);
+    f(m.streamGBps, o.streamGBps);
+    f(m.gbps, o.gbps);
+    f(m.opUs, o.opOverheadUs);
+    f(m.collectiveUs, o.collectiveLatencyUs);
+    f(m.collectiveGBps, o.collectiveGBps);
+    f(m.transferUs, o.transferLatencyUs);
+    f(m.transferGBps, o.transferGBps);
+    f(m.wakeUs, o.wakeUs);
+    f(m.mpiCollectiveUs, o.mpiCollectiveUs);
+    f(m.mpiCollectiveGBps, o.mpiCollectiveGBps);
+    f(m.mpiTransferUs, o.mpiTransferUs);
+    f(m.mpiTransferGBps, o.mpiTransferGBps);
+    f(m.source, o.calibration);
+  }
 };
 
 /// Reads a cost model file (`key value` lines, `#` comments) into

@@ -648,6 +648,7 @@ private:
 
 struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
   using PartitionBase::PartitionBase;
+  friend struct weft::CostModel; // reads the rate options (CostModel::fromOptions)
 
   /// What a plan costs, by the cost model.
   struct Outcome {
@@ -1034,26 +1035,7 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    PartitionOptions options;
-    options.gflops = gflops;
-    options.gflopsRows1 = gflopsRows1;
-    options.gflopsRows4 = gflopsRows4;
-    options.gflopsRows16 = gflopsRows16;
-    options.gflopsRows64 = gflopsRows64;
-    options.streamGBps = streamGBps;
-    options.gbps = gbps;
-    options.opOverheadUs = opOverheadUs;
-    options.collectiveLatencyUs = collectiveLatencyUs;
-    options.collectiveGBps = collectiveGBps;
-    options.transferLatencyUs = transferLatencyUs;
-    options.transferGBps = transferGBps;
-    options.wakeUs = wakeUs;
-    options.mpiCollectiveUs = mpiCollectiveUs;
-    options.mpiCollectiveGBps = mpiCollectiveGBps;
-    options.mpiTransferUs = mpiTransferUs;
-    options.mpiTransferGBps = mpiTransferGBps;
-    options.calibration = calibration;
-    costs = CostModel::fromOptions(options);
+    costs = CostModel::fromOptions(*this);
     func::FuncOp fn = entryOf(module);
     if (!fn || fn.getBody().getBlocks().size() != 1)
       return;

@@ -185,6 +185,13 @@ double timeCollective(weft_device_group_t *g, Fn op) {
   return times[times.size() / 2];
 }
 
+/// A fixed cost and a bandwidth from the times of a 4-byte and a `bytes`
+/// call (microseconds; GB/s).
+void fitLine(double smallUs, double largeUs, double bytes, double &us, double &gbps) {
+  us = std::max(0.1, smallUs);
+  gbps = bytes / std::max(1.0, largeUs - smallUs) / 1e3;
+}
+
 /// Under mpirun (two processes): the MPI device group's all-reduce and
 /// send/recv at 4 bytes and 4 MiB, timed on rank 0. `rank` is set to this
 /// process's rank. libweft_runtime_mpi is loaded here, as weft-run loads it,
@@ -246,11 +253,10 @@ Error calibrateMpi(StringRef exe, weft::CostModel &model, int32_t &rank) {
   double reduceSmall = reduce(1), reduceLarge = reduce(kLarge);
   double sendSmall = transfer(1), sendLarge = transfer(kLarge);
   weft_device_group_destroy(g);
-  double bytes = kLarge * sizeof(float);
-  model.mpiCollectiveUs = std::max(0.1, reduceSmall);
-  model.mpiCollectiveGBps = bytes / std::max(1.0, reduceLarge - reduceSmall) / 1e3;
-  model.mpiTransferUs = std::max(0.1, sendSmall);
-  model.mpiTransferGBps = bytes / std::max(1.0, sendLarge - sendSmall) / 1e3;
+  fitLine(reduceSmall, reduceLarge, kLarge * sizeof(float), model.mpiCollectiveUs,
+          model.mpiCollectiveGBps);
+  fitLine(sendSmall, sendLarge, kLarge * sizeof(float), model.mpiTransferUs,
+          model.mpiTransferGBps);
   if (rank == 0)
     outs() << formatv("calibration under MPI (2 ranks): an all-reduce of 4 bytes {0:F1} us, "
                       "of 4 MiB {1:F1} us; a send/recv of 4 bytes {2:F1} us, of 4 MiB {3:F1} "
@@ -403,11 +409,9 @@ int weft::runCalibration(mlir::MLIRContext &ctx, const CompileOptions &base,
   std::sort(wakes.begin(), wakes.end());
   model.wakeUs = std::max(0.1, wakes[wakes.size() / 2]);
   weft_device_group_destroy(g);
-  double bytes = kLarge * sizeof(float);
-  model.collectiveUs = std::max(0.1, reduceSmall);
-  model.collectiveGBps = bytes / std::max(1.0, reduceLarge - reduceSmall) / 1e3;
-  model.transferUs = std::max(0.1, sendSmall);
-  model.transferGBps = bytes / std::max(1.0, sendLarge - sendSmall) / 1e3;
+  fitLine(reduceSmall, reduceLarge, kLarge * sizeof(float), model.collectiveUs,
+          model.collectiveGBps);
+  fitLine(sendSmall, sendLarge, kLarge * sizeof(float), model.transferUs, model.transferGBps);
 
   outs() << formatv("calibration (one thread; medians): matmul 256x512x512 {0:F1} us, "
                     "1x2048x2048 {1:F1} us, relu of 4 Mi floats {2:F1} us, 32 softmaxes {3:F1} "
