@@ -197,11 +197,17 @@ void fitLine(double smallUs, double largeUs, double bytes, double &us, double &g
 /// process's rank. libweft_runtime_mpi is loaded here, as weft-run loads it,
 /// so that weftc needs MPI only when it runs under mpirun.
 Error calibrateMpi(StringRef exe, weft::CostModel &model, int32_t &rank) {
+  // Where weft-run looks: WEFT_RUNTIME_MPI, else ../lib beside the binary,
+  // else the library path.
   SmallString<256> beside(sys::path::parent_path(sys::path::parent_path(exe)));
   sys::path::append(beside, "lib", "libweft_runtime_mpi.so");
-  void *library = dlopen(beside.c_str(), RTLD_NOW | RTLD_GLOBAL);
-  if (!library)
-    library = dlopen("libweft_runtime_mpi.so", RTLD_NOW | RTLD_GLOBAL);
+  std::vector<std::string> candidates = {std::string(beside), "libweft_runtime_mpi.so"};
+  if (const char *chosen = getenv("WEFT_RUNTIME_MPI"); chosen && *chosen)
+    candidates = {chosen};
+  void *library = nullptr;
+  for (const std::string &candidate : candidates)
+    if (!library)
+      library = dlopen(candidate.c_str(), RTLD_NOW | RTLD_GLOBAL);
   if (!library)
     return createStringError("running under mpirun, but libweft_runtime_mpi.so cannot be "
                              "loaded: " + std::string(dlerror()));
