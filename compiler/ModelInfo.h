@@ -45,6 +45,8 @@ struct ModelDesc {
   /// (from, to, from_input, from_offset, to_offset, bytes).
   int64_t microBatches = 0;
   std::vector<std::array<int64_t, 6>> transfers;
+  /// A hybrid plan's grid of devices (empty: one axis of numDevices).
+  std::vector<int64_t> gridShape;
 };
 
 /// Reads the description that weft-cpu-build-host left on the module.

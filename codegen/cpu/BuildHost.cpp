@@ -118,7 +118,7 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
       }
 
     // The host function: (device, arena, inputs, outputs), or for a model
-    // split across devices (group, rank, device, arena, inputs, outputs).
+    // split across devices (groups, rank, device, arena, inputs, outputs).
     b.setInsertionPoint(entryFn);
     auto devicesAttr = entryFn->getAttrOfType<IntegerAttr>("weft.num_devices");
     bool spmd = devicesAttr && devicesAttr.getInt() > 1;
@@ -221,15 +221,52 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     // Collectives between the devices of a model split by weft-partition:
     // a device's part of a tensor whose parts are contiguous is an address
     // in it; all-reduce and all-gather call the runtime on the group.
+    // The grid of devices ("devices"): one axis, or a hybrid plan's two.
+    SmallVector<int64_t> gridShape;
+    for (auto grid : module.getOps<shard::GridOp>())
+      if (grid.getSymName() == "devices")
+        gridShape.assign(grid.getShape().begin(), grid.getShape().end());
+    // A collective along grid axes runs on the entry's groups[1 + axis]
+    // (groups[0], the whole group, when it spans every axis); `coordinate`
+    // is this device's position along that axis.
+    auto groupFor = [&](Operation *op, ArrayRef<int16_t> axes, Value rank, Value &group,
+                        Value &coordinate) -> LogicalResult {
+      int64_t index = 0, extent = 1, stride = 1;
+      if (gridShape.size() > 1 && axes.size() == 1 && axes[0] >= 0 &&
+          axes[0] < (int16_t)gridShape.size()) {
+        index = 1 + axes[0];
+        extent = gridShape[axes[0]];
+        for (size_t k = axes[0] + 1; k < gridShape.size(); ++k)
+          stride *= gridShape[k];
+      } else if (gridShape.size() > 1 && axes.size() != gridShape.size()) {
+        return op->emitError("a collective over grid axes that this compiler does not build");
+      }
+      group = loadSlot(entry->getArgument(0), index);
+      coordinate = LLVM::SExtOp::create(hb, loc, i64, rank);
+      if (extent > 1) {
+        if (stride > 1)
+          coordinate = LLVM::SDivOp::create(hb, loc, coordinate, i64Const(stride));
+        coordinate = LLVM::SRemOp::create(hb, loc, coordinate, i64Const(extent));
+      }
+      return success();
+    };
+    auto gridAxesOf = [](Operation *op) -> ArrayRef<int16_t> {
+      if (auto s = dyn_cast<shard::AllSliceOp>(op))
+        return s.getGridAxes();
+      if (auto r = dyn_cast<shard::AllReduceOp>(op))
+        return r.getGridAxes();
+      return cast<shard::AllGatherOp>(op).getGridAxes();
+    };
     auto emitCollective = [&](Operation *op) -> LogicalResult {
       if (!spmd)
         return op->emitError("a collective in a model compiled for one device");
-      Value group = entry->getArgument(0), rank = entry->getArgument(1);
+      Value group, rank64, rank = entry->getArgument(1);
+      if (failed(groupFor(op, gridAxesOf(op), rank, group, rank64)))
+        return failure();
       Value input = address.lookup(op->getOperand(0));
       if (!input)
         return op->emitError("the collective's operand has no address");
       int64_t resultBytes = tensorBytes(op->getResult(0).getType());
-      Value rank64 = LLVM::SExtOp::create(hb, loc, i64, rank);
       if (auto slice = dyn_cast<shard::AllSliceOp>(op)) {
         auto in = cast<RankedTensorType>(slice.getInput().getType());
         if (llvm::any_of(in.getShape().take_front(slice.getSliceAxis().getSExtValue()),
@@ -713,6 +750,8 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     module->setAttr("weft.weight_bytes", b.getI64IntegerAttr(weightBytes));
     module->setAttr("weft.device_weight_bytes", b.getI64IntegerAttr(deviceWeightBytes));
     entryFn.erase();
+    if (gridShape.size() > 1)
+      module->setAttr("weft.grid_shape", b.getDenseI64ArrayAttr(gridShape));
     for (auto grid : llvm::make_early_inc_range(module.getOps<shard::GridOp>()))
       grid.erase();
   }

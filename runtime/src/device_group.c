@@ -11,7 +11,12 @@
  *   2. each rank computes its share, reading the peers' buffers in place;
  *   3. (all-reduce only) each rank copies the peers' reduced chunks.
  * The last barrier guarantees that no peer still reads a rank's buffers when
- * its call returns. Nothing is allocated after the group is created. */
+ * its call returns. Nothing is allocated after the group is created.
+ *
+ * The ranks that meet in a collective form a team, with its own barrier and
+ * slots: the group's one team of every rank, or in a split one team per
+ * color. Point-to-point messages go through the group's mailboxes (a split
+ * passes them to its parent). */
 #define _GNU_SOURCE
 #include "internal.h"
 
@@ -66,63 +71,126 @@ typedef struct mailbox_t {
   bool mismatch; /* the receiver expected another size */
 } mailbox_t;
 
-typedef struct inproc_group_t {
-  weft_device_group_t base; /* first: the generic head */
-  weft_allocator_t allocator;
+/* The ranks that meet in one collective: `members` (the group's ranks, in
+ * order) and their barrier and slots, indexed by position. */
+typedef struct team_t {
   int32_t size;
-  weft_device_t **devices;
+  int32_t *members;
   bool sync_ready; /* mu and cv are initialized */
   pthread_mutex_t mu;
   pthread_cond_t cv;
   uint64_t generation;
   int32_t arrived;
   slot_t *slots;
+} team_t;
+
+typedef struct inproc_group_t {
+  weft_device_group_t base; /* first: the generic head */
+  weft_allocator_t allocator;
+  int32_t size;
+  weft_device_t **devices; /* owned by a group, borrowed by a split */
+  int32_t num_teams;
+  team_t *teams;
+  int32_t *team_of;  /* [rank]: its team */
+  int32_t *position; /* [rank]: its place in the team */
+  /* Point to point (a group's own; a split uses its parent's). */
+  bool box_ready;
+  pthread_mutex_t box_mu;
+  pthread_cond_t box_cv;
   mailbox_t *boxes; /* [from * size + to] */
 } inproc_group_t;
 
-/* With g->mu held: waits until every rank has arrived. */
-static void barrier(inproc_group_t *g) {
-  uint64_t gen = g->generation;
-  if (++g->arrived == g->size) {
-    g->arrived = 0;
-    __atomic_store_n(&g->generation, gen + 1, __ATOMIC_RELEASE);
-    pthread_cond_broadcast(&g->cv);
+/* With t->mu held: waits until every member has arrived. */
+static void barrier(team_t *t) {
+  uint64_t gen = t->generation;
+  if (++t->arrived == t->size) {
+    t->arrived = 0;
+    __atomic_store_n(&t->generation, gen + 1, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&t->cv);
     return;
   }
   /* Poll a while before sleeping: the last peer is usually close. */
-  pthread_mutex_unlock(&g->mu);
-  weft_spin_while_equal(&g->generation, gen);
-  pthread_mutex_lock(&g->mu);
-  while (gen == g->generation)
-    pthread_cond_wait(&g->cv, &g->mu);
+  pthread_mutex_unlock(&t->mu);
+  weft_spin_while_equal(&t->generation, gen);
+  pthread_mutex_lock(&t->mu);
+  while (gen == t->generation)
+    pthread_cond_wait(&t->cv, &t->mu);
 }
 
-static void barrier_unlocked(inproc_group_t *g) {
-  pthread_mutex_lock(&g->mu);
-  barrier(g);
-  pthread_mutex_unlock(&g->mu);
+static void barrier_unlocked(team_t *t) {
+  pthread_mutex_lock(&t->mu);
+  barrier(t);
+  pthread_mutex_unlock(&t->mu);
 }
 
 static void inproc_destroy(weft_device_group_t *base) {
   inproc_group_t *group = (inproc_group_t *)base;
   weft_allocator_t a = group->allocator;
-  if (group->devices)
+  bool owns = !base->parent;
+  if (owns && group->devices)
     for (int32_t r = 0; r < group->size; ++r)
       weft_device_destroy(group->devices[r]);
-  if (group->sync_ready) {
-    pthread_mutex_destroy(&group->mu);
-    pthread_cond_destroy(&group->cv);
+  for (int32_t i = 0; group->teams && i < group->num_teams; ++i) {
+    team_t *t = &group->teams[i];
+    if (t->sync_ready) {
+      pthread_mutex_destroy(&t->mu);
+      pthread_cond_destroy(&t->cv);
+    }
+    if (t->slots)
+      a.free(a.user_data, t->slots);
+    if (t->members)
+      a.free(a.user_data, t->members);
   }
-  if (group->devices)
-    a.free(a.user_data, group->devices);
-  if (group->slots)
-    a.free(a.user_data, group->slots);
-  if (group->boxes)
-    a.free(a.user_data, group->boxes);
+  if (group->box_ready) {
+    pthread_mutex_destroy(&group->box_mu);
+    pthread_cond_destroy(&group->box_cv);
+  }
+  void *arrays[] = {owns ? group->devices : NULL, group->teams, group->team_of,
+                    group->position, group->boxes};
+  for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); ++i)
+    if (arrays[i])
+      a.free(a.user_data, arrays[i]);
   a.free(a.user_data, group);
 }
 
 static const weft_group_vtable_t inproc_vtable;
+
+static void *zeroed(const weft_allocator_t *a, size_t bytes) {
+  void *p = a->alloc(a->user_data, bytes ? bytes : 1, 64);
+  if (p)
+    memset(p, 0, bytes ? bytes : 1);
+  return p;
+}
+
+/* Fills g's teams from one color per rank (colors 0..num_teams-1, each
+ * used). Returns false when out of memory. */
+static bool make_teams(inproc_group_t *g, const int32_t *color, int32_t num_teams) {
+  const weft_allocator_t *a = &g->allocator;
+  size_t n = (size_t)g->size;
+  g->num_teams = num_teams;
+  g->teams = zeroed(a, sizeof(team_t) * (size_t)num_teams);
+  g->team_of = zeroed(a, sizeof(int32_t) * n);
+  g->position = zeroed(a, sizeof(int32_t) * n);
+  if (!g->teams || !g->team_of || !g->position)
+    return false;
+  for (int32_t r = 0; r < g->size; ++r) {
+    g->team_of[r] = color[r];
+    g->position[r] = g->teams[color[r]].size++;
+  }
+  for (int32_t i = 0; i < num_teams; ++i) {
+    team_t *t = &g->teams[i];
+    t->members = zeroed(a, sizeof(int32_t) * (size_t)t->size);
+    t->slots = zeroed(a, sizeof(slot_t) * (size_t)t->size);
+    if (!t->members || !t->slots)
+      return false;
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cv, NULL);
+    t->sync_ready = true;
+  }
+  for (int32_t r = 0; r < g->size; ++r)
+    g->teams[color[r]].members[g->position[r]] = r;
+  return true;
+}
 
 weft_status_t weft_cpu_device_group_create(
     const weft_cpu_device_group_options_t *options,
@@ -144,29 +212,25 @@ weft_status_t weft_cpu_device_group_create(
     threads = online > n ? (int32_t)(online / n) : 1;
   }
   const weft_allocator_t *a = weft_allocator_or_default(allocator);
-  inproc_group_t *g = a->alloc(a->user_data, sizeof(*g), 64);
+  inproc_group_t *g = zeroed(a, sizeof(*g));
   if (!g)
     return weft_status_create(WEFT_OUT_OF_MEMORY, "cannot allocate a device group");
-  memset(g, 0, sizeof(*g));
   g->allocator = *a;
   g->size = n;
-  size_t devices_bytes = sizeof(weft_device_t *) * (size_t)n;
-  size_t slots_bytes = sizeof(slot_t) * (size_t)n;
-  size_t boxes_bytes = sizeof(mailbox_t) * (size_t)n * (size_t)n;
-  g->devices = a->alloc(a->user_data, devices_bytes, 64);
-  g->slots = a->alloc(a->user_data, slots_bytes, 64);
-  g->boxes = a->alloc(a->user_data, boxes_bytes, 64);
-  if (!g->devices || !g->slots || !g->boxes) {
+  g->devices = zeroed(a, sizeof(weft_device_t *) * (size_t)n);
+  g->boxes = zeroed(a, sizeof(mailbox_t) * (size_t)n * (size_t)n);
+  int32_t *one_team = zeroed(a, sizeof(int32_t) * (size_t)n);
+  bool made = g->devices && g->boxes && one_team && make_teams(g, one_team, 1);
+  if (one_team)
+    a->free(a->user_data, one_team);
+  if (!made) {
     inproc_destroy(&g->base);
     return weft_status_create(WEFT_OUT_OF_MEMORY, "cannot allocate a group of %d devices",
                               (int)n);
   }
-  memset(g->devices, 0, devices_bytes);
-  memset(g->slots, 0, slots_bytes);
-  memset(g->boxes, 0, boxes_bytes);
-  pthread_mutex_init(&g->mu, NULL);
-  pthread_cond_init(&g->cv, NULL);
-  g->sync_ready = true;
+  pthread_mutex_init(&g->box_mu, NULL);
+  pthread_cond_init(&g->box_cv, NULL);
+  g->box_ready = true;
   weft_cpu_device_options_t device_options = {threads};
   for (int32_t r = 0; r < n; ++r) {
     weft_status_t status = weft_cpu_device_create(&device_options, a, &g->devices[r]);
@@ -181,6 +245,50 @@ weft_status_t weft_cpu_device_group_create(
   g->base.num_local = n;
   g->base.devices = g->devices;
   *out_group = &g->base;
+  return NULL;
+}
+
+static weft_status_t inproc_split(weft_device_group_t *base, const int32_t *colors,
+                                  const weft_allocator_t *a, weft_device_group_t **out) {
+  inproc_group_t *parent = (inproc_group_t *)base;
+  int32_t n = parent->size;
+  /* Colors renumbered 0.. in order of first appearance. */
+  int32_t *dense = zeroed(a, sizeof(int32_t) * (size_t)n);
+  inproc_group_t *g = zeroed(a, sizeof(*g));
+  if (!dense || !g) {
+    if (dense)
+      a->free(a->user_data, dense);
+    if (g)
+      a->free(a->user_data, g);
+    return weft_status_create(WEFT_OUT_OF_MEMORY, "split: out of memory");
+  }
+  int32_t teams = 0;
+  for (int32_t r = 0; r < n; ++r) {
+    dense[r] = teams;
+    for (int32_t q = 0; q < r; ++q)
+      if (colors[q] == colors[r]) {
+        dense[r] = dense[q];
+        break;
+      }
+    if (dense[r] == teams)
+      ++teams;
+  }
+  g->allocator = *a;
+  g->size = n;
+  g->devices = parent->devices;
+  g->base.parent = base;
+  bool made = make_teams(g, dense, teams);
+  a->free(a->user_data, dense);
+  if (!made) {
+    inproc_destroy(&g->base);
+    return weft_status_create(WEFT_OUT_OF_MEMORY, "split: out of memory");
+  }
+  g->base.vtable = &inproc_vtable;
+  g->base.size = n;
+  g->base.first_local = 0;
+  g->base.num_local = n;
+  g->base.devices = g->devices;
+  *out = &g->base;
   return NULL;
 }
 
@@ -279,18 +387,19 @@ static void reduce(weft_dtype_t dtype, int op, void *dst, int64_t dst_offset,
  * Collectives
  *===------------------------------------------------------------------===*/
 
-/* Publishes `mine`, waits for every rank and checks that all of them called
- * the same collective with the same sizes. Returns NULL when the data may
- * move; otherwise the status every rank returns (after the same number of
- * barriers as a successful call, so the ranks stay in step). */
-static weft_status_t join(inproc_group_t *g, int32_t rank, const slot_t *mine) {
-  pthread_mutex_lock(&g->mu);
-  g->slots[rank] = *mine;
-  barrier(g);
-  const slot_t *first = &g->slots[0];
+/* Publishes `mine` in position `me` of team t, waits for every member and
+ * checks that all of them called the same collective with the same sizes.
+ * Returns NULL when the data may move; otherwise the status every member
+ * returns (after the same number of barriers as a successful call, so the
+ * members stay in step). Messages name the group's ranks. */
+static weft_status_t join(team_t *t, int32_t me, const slot_t *mine) {
+  pthread_mutex_lock(&t->mu);
+  t->slots[me] = *mine;
+  barrier(t);
+  const slot_t *first = &t->slots[0];
   int32_t bad = -1, differs = -1;
-  for (int32_t q = 0; q < g->size; ++q) {
-    const slot_t *s = &g->slots[q];
+  for (int32_t q = 0; q < t->size; ++q) {
+    const slot_t *s = &t->slots[q];
     if (s->bad && bad < 0)
       bad = q;
     if (differs < 0 && (s->kind != first->kind || s->dtype != first->dtype ||
@@ -302,32 +411,31 @@ static weft_status_t join(inproc_group_t *g, int32_t rank, const slot_t *mine) {
   if (bad >= 0)
     status = weft_status_create(WEFT_INVALID_ARGUMENT,
                                 "%s: rank %d passed invalid arguments (see its status)",
-                                kind_name(g->slots[bad].kind), (int)bad);
+                                kind_name(t->slots[bad].kind), (int)t->members[bad]);
   else if (differs >= 0)
     status = weft_status_create(
         WEFT_INVALID_ARGUMENT,
-        "collective mismatch: rank 0 called %s (count %lld, bytes %zu, root %d) but rank "
+        "collective mismatch: rank %d called %s (count %lld, bytes %zu, root %d) but rank "
         "%d called %s (count %lld, bytes %zu, root %d), or with another dtype or op",
-        kind_name(first->kind), (long long)first->count, first->bytes, (int)first->root,
-        (int)differs, kind_name(g->slots[differs].kind),
-        (long long)g->slots[differs].count, g->slots[differs].bytes,
-        (int)g->slots[differs].root);
-  pthread_mutex_unlock(&g->mu);
+        (int)t->members[0], kind_name(first->kind), (long long)first->count, first->bytes,
+        (int)first->root, (int)t->members[differs], kind_name(t->slots[differs].kind),
+        (long long)t->slots[differs].count, t->slots[differs].bytes,
+        (int)t->slots[differs].root);
+  pthread_mutex_unlock(&t->mu);
   if (status) {
-    barrier_unlocked(g);
-    barrier_unlocked(g);
+    barrier_unlocked(t);
+    barrier_unlocked(t);
   }
   return status;
 }
 
 /* The caller's own invalid arguments: still joins the collective, so that
  * the peers fail too instead of waiting for it. */
-static weft_status_t join_invalid(inproc_group_t *g, int32_t rank, int kind,
-                                  weft_status_t why) {
+static weft_status_t join_invalid(team_t *t, int32_t me, int kind, weft_status_t why) {
   slot_t mine = {0};
   mine.kind = kind;
   mine.bad = true;
-  weft_status_t joined = join(g, rank, &mine);
+  weft_status_t joined = join(t, me, &mine);
   weft_status_free(joined);
   return why;
 }
@@ -351,134 +459,142 @@ static int64_t chunk_begin(int64_t count, int32_t n, int32_t q) {
   return base * q + (q < extra ? q : extra);
 }
 
+/* The team `rank` meets in, and its position there. */
+#define TEAM_OF(base, rank, t, me)                                               \
+  inproc_group_t *group_ = (inproc_group_t *)(base);                           \
+  team_t *t = &group_->teams[group_->team_of[rank]];                           \
+  int32_t me = group_->position[rank]
+
 static weft_status_t inproc_all_reduce(weft_device_group_t *base, int32_t rank,
                                     weft_dtype_t dtype, weft_reduce_op_t op,
                                     const void *send, void *recv, int64_t count) {
-  inproc_group_t *group = (inproc_group_t *)base;
+  TEAM_OF(base, rank, t, me);
   weft_status_t status;
   size_t bytes = count_bytes(dtype, count);
   if (!reducible(dtype))
-    return join_invalid(group, rank, KIND_ALL_REDUCE,
+    return join_invalid(t, me, KIND_ALL_REDUCE,
                         weft_status_create(WEFT_INVALID_ARGUMENT,
                                            "all_reduce: dtype %s cannot be reduced",
                                            weft_dtype_name(dtype)));
   if ((int)op < WEFT_REDUCE_SUM || (int)op > WEFT_REDUCE_MAX || count < 0 ||
       (count > 0 && (!bytes || !send || !recv)))
-    return join_invalid(group, rank, KIND_ALL_REDUCE,
+    return join_invalid(t, me, KIND_ALL_REDUCE,
                         weft_status_create(WEFT_INVALID_ARGUMENT,
                                            "all_reduce: invalid op, count or buffer"));
   slot_t mine = {KIND_ALL_REDUCE, dtype, (int)op, count, bytes, 0, send, recv, false};
-  if ((status = join(group, rank, &mine)))
+  if ((status = join(t, me, &mine)))
     return status;
-  int32_t n = group->size;
-  /* Phase 2: this rank reduces its chunk of every rank's send into its recv
-   * (only this rank reads that chunk, so in place is safe). */
-  int64_t lo = chunk_begin(count, n, rank), hi = chunk_begin(count, n, rank + 1);
-  reduce(dtype, op, recv, lo, group->slots, 0, n, lo, hi);
-  barrier_unlocked(group);
+  int32_t n = t->size;
+  /* Phase 2: this member reduces its chunk of every member's send into its
+   * recv (only it reads that chunk, so in place is safe). */
+  int64_t lo = chunk_begin(count, n, me), hi = chunk_begin(count, n, me + 1);
+  reduce(dtype, op, recv, lo, t->slots, 0, n, lo, hi);
+  barrier_unlocked(t);
   /* Phase 3: the other chunks, from their owners' recv. */
   size_t elt = weft_dtype_size(dtype);
   for (int32_t q = 0; q < n; ++q) {
-    if (q == rank)
+    if (q == me)
       continue;
     int64_t qlo = chunk_begin(count, n, q), qhi = chunk_begin(count, n, q + 1);
     if (qhi > qlo)
-      memcpy((char *)recv + qlo * elt, (const char *)group->slots[q].recv + qlo * elt,
+      memcpy((char *)recv + qlo * elt, (const char *)t->slots[q].recv + qlo * elt,
              (size_t)(qhi - qlo) * elt);
   }
-  barrier_unlocked(group);
+  barrier_unlocked(t);
   return NULL;
 }
 
 static weft_status_t inproc_reduce_scatter(weft_device_group_t *base, int32_t rank,
                                         weft_dtype_t dtype, weft_reduce_op_t op,
                                         const void *send, void *recv, int64_t count) {
-  inproc_group_t *group = (inproc_group_t *)base;
+  TEAM_OF(base, rank, t, me);
   weft_status_t status;
   size_t bytes = count_bytes(dtype, count);
   if (!reducible(dtype))
-    return join_invalid(group, rank, KIND_REDUCE_SCATTER,
+    return join_invalid(t, me, KIND_REDUCE_SCATTER,
                         weft_status_create(WEFT_INVALID_ARGUMENT,
                                            "reduce_scatter: dtype %s cannot be reduced",
                                            weft_dtype_name(dtype)));
-  bool sized = count == 0 || (bytes && bytes <= SIZE_MAX / (size_t)group->size);
+  bool sized = count == 0 || (bytes && bytes <= SIZE_MAX / (size_t)t->size);
   if ((int)op < WEFT_REDUCE_SUM || (int)op > WEFT_REDUCE_MAX || count < 0 || !sized ||
-      (count > 0 && (!send || !recv)) ||
-      overlaps(send, bytes * (size_t)group->size, recv, bytes))
-    return join_invalid(group, rank, KIND_REDUCE_SCATTER,
+      (count > 0 && (!send || !recv)) || overlaps(send, bytes * (size_t)t->size, recv, bytes))
+    return join_invalid(t, me, KIND_REDUCE_SCATTER,
                         weft_status_create(WEFT_INVALID_ARGUMENT,
                                            "reduce_scatter: invalid op, count or buffer "
                                            "(send must not overlap recv)"));
   slot_t mine = {KIND_REDUCE_SCATTER, dtype, (int)op, count, bytes, 0, send, recv, false};
-  if ((status = join(group, rank, &mine)))
+  if ((status = join(t, me, &mine)))
     return status;
-  reduce(dtype, op, recv, 0, group->slots, count * rank, group->size, 0, count);
-  barrier_unlocked(group);
-  barrier_unlocked(group);
+  reduce(dtype, op, recv, 0, t->slots, count * me, t->size, 0, count);
+  barrier_unlocked(t);
+  barrier_unlocked(t);
   return NULL;
 }
 
 static weft_status_t inproc_all_gather(weft_device_group_t *base, int32_t rank,
                                     const void *send, void *recv, size_t bytes) {
-  inproc_group_t *group = (inproc_group_t *)base;
+  TEAM_OF(base, rank, t, me);
   weft_status_t status;
-  if (bytes > SIZE_MAX / (size_t)group->size || (bytes && (!send || !recv)))
-    return join_invalid(group, rank, KIND_ALL_GATHER,
+  if (bytes > SIZE_MAX / (size_t)t->size || (bytes && (!send || !recv)))
+    return join_invalid(t, me, KIND_ALL_GATHER,
                         weft_status_create(WEFT_INVALID_ARGUMENT,
                                            "all_gather: invalid size or buffer"));
   slot_t mine = {KIND_ALL_GATHER, WEFT_DTYPE_INVALID, 0, 0, bytes, 0, send, recv, false};
-  if ((status = join(group, rank, &mine)))
+  if ((status = join(t, me, &mine)))
     return status;
-  for (int32_t q = 0; q < group->size; ++q) {
+  for (int32_t q = 0; q < t->size; ++q) {
     char *to = (char *)recv + (size_t)q * bytes;
-    const void *from = group->slots[q].send;
+    const void *from = t->slots[q].send;
     if (bytes && to != from)
       memmove(to, from, bytes);
   }
-  barrier_unlocked(group);
-  barrier_unlocked(group);
+  barrier_unlocked(t);
+  barrier_unlocked(t);
   return NULL;
 }
 
 static weft_status_t inproc_all_to_all(weft_device_group_t *base, int32_t rank,
                                     const void *send, void *recv, size_t bytes) {
-  inproc_group_t *group = (inproc_group_t *)base;
+  TEAM_OF(base, rank, t, me);
   weft_status_t status;
-  size_t total = bytes * (size_t)group->size;
-  if (bytes > SIZE_MAX / (size_t)group->size || (bytes && (!send || !recv)) ||
+  size_t total = bytes * (size_t)t->size;
+  if (bytes > SIZE_MAX / (size_t)t->size || (bytes && (!send || !recv)) ||
       overlaps(send, total, recv, total))
-    return join_invalid(group, rank, KIND_ALL_TO_ALL,
+    return join_invalid(t, me, KIND_ALL_TO_ALL,
                         weft_status_create(WEFT_INVALID_ARGUMENT,
                                            "all_to_all: invalid size or buffer (send must "
                                            "not overlap recv)"));
   slot_t mine = {KIND_ALL_TO_ALL, WEFT_DTYPE_INVALID, 0, 0, bytes, 0, send, recv, false};
-  if ((status = join(group, rank, &mine)))
+  if ((status = join(t, me, &mine)))
     return status;
-  for (int32_t q = 0; q < group->size && bytes; ++q)
+  for (int32_t q = 0; q < t->size && bytes; ++q)
     memcpy((char *)recv + (size_t)q * bytes,
-           (const char *)group->slots[q].send + (size_t)rank * bytes, bytes);
-  barrier_unlocked(group);
-  barrier_unlocked(group);
+           (const char *)t->slots[q].send + (size_t)me * bytes, bytes);
+  barrier_unlocked(t);
+  barrier_unlocked(t);
   return NULL;
 }
 
 static weft_status_t inproc_broadcast(weft_device_group_t *base, int32_t rank, int32_t root,
                                    void *buffer, size_t bytes) {
-  inproc_group_t *group = (inproc_group_t *)base;
+  TEAM_OF(base, rank, t, me);
   weft_status_t status;
-  if (root < 0 || root >= group->size || (bytes && !buffer))
-    return join_invalid(group, rank, KIND_BROADCAST,
+  bool member = root >= 0 && root < group_->size && group_->team_of[root] == group_->team_of[rank];
+  if (!member || (bytes && !buffer))
+    return join_invalid(t, me, KIND_BROADCAST,
                         weft_status_create(WEFT_INVALID_ARGUMENT,
-                                           "broadcast: root %d outside [0, %d) or NULL buffer",
-                                           (int)root, (int)group->size));
+                                           "broadcast: root %d is not a rank of [0, %d)%s, or "
+                                           "NULL buffer",
+                                           (int)root, (int)group_->size,
+                                           group_->num_teams > 1 ? " in this sub-group" : ""));
   slot_t mine = {KIND_BROADCAST, WEFT_DTYPE_INVALID, 0, 0, bytes, root, buffer, buffer, false};
-  if ((status = join(group, rank, &mine)))
+  if ((status = join(t, me, &mine)))
     return status;
-  const void *from = group->slots[root].send;
+  const void *from = t->slots[group_->position[root]].send;
   if (rank != root && bytes && from != buffer)
     memmove(buffer, from, bytes);
-  barrier_unlocked(group);
-  barrier_unlocked(group);
+  barrier_unlocked(t);
+  barrier_unlocked(t);
   return NULL;
 }
 
@@ -489,28 +605,30 @@ static weft_status_t inproc_broadcast(weft_device_group_t *base, int32_t rank, i
 static weft_status_t inproc_send(weft_device_group_t *base, int32_t rank, int32_t peer,
                               const void *buffer, size_t bytes) {
   inproc_group_t *group = (inproc_group_t *)base;
+  if (base->parent) /* a split's messages are its parent's */
+    return base->parent->vtable->send(base->parent, rank, peer, buffer, bytes);
   if (bytes && !buffer)
     return weft_status_create(WEFT_INVALID_ARGUMENT, "send: NULL buffer");
   mailbox_t *box = &group->boxes[(size_t)rank * (size_t)group->size + (size_t)peer];
-  pthread_mutex_lock(&group->mu);
+  pthread_mutex_lock(&group->box_mu);
   /* One message in flight per direction: the previous one must be taken. */
   while (box->posted != box->taken)
-    pthread_cond_wait(&group->cv, &group->mu);
+    pthread_cond_wait(&group->box_cv, &group->box_mu);
   box->data = buffer;
   box->bytes = bytes;
   box->mismatch = false;
   uint64_t mine = box->posted + 1;
   __atomic_store_n(&box->posted, mine, __ATOMIC_RELEASE);
-  pthread_cond_broadcast(&group->cv);
+  pthread_cond_broadcast(&group->box_cv);
   /* The receiver is often already waiting (a pipeline's next stage): poll
    * a while before sleeping. */
-  pthread_mutex_unlock(&group->mu);
+  pthread_mutex_unlock(&group->box_mu);
   weft_spin_while_equal(&box->taken, mine - 1);
-  pthread_mutex_lock(&group->mu);
+  pthread_mutex_lock(&group->box_mu);
   while (box->taken < mine)
-    pthread_cond_wait(&group->cv, &group->mu);
+    pthread_cond_wait(&group->box_cv, &group->box_mu);
   bool mismatch = box->mismatch;
-  pthread_mutex_unlock(&group->mu);
+  pthread_mutex_unlock(&group->box_mu);
   if (mismatch)
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "send: rank %d sent %zu bytes to rank %d, which expected "
@@ -522,22 +640,24 @@ static weft_status_t inproc_send(weft_device_group_t *base, int32_t rank, int32_
 static weft_status_t inproc_recv(weft_device_group_t *base, int32_t rank, int32_t peer,
                               void *buffer, size_t bytes) {
   inproc_group_t *group = (inproc_group_t *)base;
+  if (base->parent) /* a split's messages are its parent's */
+    return base->parent->vtable->recv(base->parent, rank, peer, buffer, bytes);
   if (bytes && !buffer)
     return weft_status_create(WEFT_INVALID_ARGUMENT, "recv: NULL buffer");
   mailbox_t *box = &group->boxes[(size_t)peer * (size_t)group->size + (size_t)rank];
   /* Only this rank moves `taken`; poll for the sender before sleeping. */
   weft_spin_while_equal(&box->posted, __atomic_load_n(&box->taken, __ATOMIC_ACQUIRE));
-  pthread_mutex_lock(&group->mu);
+  pthread_mutex_lock(&group->box_mu);
   while (box->posted == box->taken)
-    pthread_cond_wait(&group->cv, &group->mu);
+    pthread_cond_wait(&group->box_cv, &group->box_mu);
   size_t sent = box->bytes;
   bool match = sent == bytes;
   if (match && bytes)
     memcpy(buffer, box->data, bytes);
   box->mismatch = !match;
   __atomic_store_n(&box->taken, box->posted, __ATOMIC_RELEASE);
-  pthread_cond_broadcast(&group->cv);
-  pthread_mutex_unlock(&group->mu);
+  pthread_cond_broadcast(&group->box_cv);
+  pthread_mutex_unlock(&group->box_mu);
   if (!match)
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "recv: rank %d expected %zu bytes from rank %d, which sent %zu",
@@ -548,4 +668,5 @@ static weft_status_t inproc_recv(weft_device_group_t *base, int32_t rank, int32_
 static const weft_group_vtable_t inproc_vtable = {
     inproc_destroy,      inproc_all_reduce, inproc_reduce_scatter, inproc_all_gather,
     inproc_all_to_all,   inproc_broadcast,  inproc_send,           inproc_recv,
+    inproc_split,
 };

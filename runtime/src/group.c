@@ -89,3 +89,22 @@ weft_status_t weft_group_recv(weft_device_group_t *group, int32_t rank, int32_t 
   weft_status_t status = check_pair(group, rank, peer, "recv");
   return status ? status : group->vtable->recv(group, rank, peer, buffer, bytes);
 }
+
+weft_status_t weft_device_group_split(weft_device_group_t *group, const int32_t *colors,
+                                      const weft_allocator_t *allocator,
+                                      weft_device_group_t **out_split) {
+  if (!out_split)
+    return weft_status_create(WEFT_INVALID_ARGUMENT, "split: out_split is NULL");
+  *out_split = NULL;
+  if (!group || !colors)
+    return weft_status_create(WEFT_INVALID_ARGUMENT, "split: group or colors is NULL");
+  if (group->parent)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "split: the group is a split already; split its parent");
+  for (int32_t r = 0; r < group->size; ++r)
+    if (colors[r] < 0)
+      return weft_status_create(WEFT_INVALID_ARGUMENT,
+                                "split: rank %d has the negative color %d", (int)r,
+                                (int)colors[r]);
+  return group->vtable->split(group, colors, weft_allocator_or_default(allocator), out_split);
+}

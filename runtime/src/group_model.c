@@ -15,6 +15,13 @@
  * other ranks their parts of the inputs (send/recv, or a broadcast for a
  * whole tensor), every rank runs, and rank 0 receives the outputs' parts.
  *
+ * On a grid of devices (a hybrid plan) a split tensor is cut into one part
+ * per coordinate of the grid's first axis, and the devices that differ
+ * only along the later axes share it: each reads the same input part, and
+ * the first of them (the writer) writes the output part. Each axis of the
+ * grid gets a split of the group at creation, whose sub-groups carry the
+ * collectives along that axis.
+ *
  * A pipeline (weft_model_is_pipeline) cuts the split tensors into
  * micro-batches instead: device k runs stage k on micro-batch 0, 1, ...
  * in turn. After each micro-batch a stage sends a flag (whether it and the
@@ -39,6 +46,10 @@
 struct weft_group_model_t {
   const weft_model_info_t *info;
   weft_device_group_t *group;
+  /* The entry's groups: the whole group, then one per grid axis (splits
+   * owned here, or the group itself for a one-axis grid). */
+  weft_device_group_t *groups[1 + WEFT_MAX_GRID_AXES];
+  weft_device_group_t *splits[WEFT_MAX_GRID_AXES];
   weft_allocator_t allocator;
   int32_t num_local;   /* ranks of this process */
   int32_t first_local; /* the first of them */
@@ -129,6 +140,14 @@ static const weft_tensor_info_t *tensor_info(const weft_model_info_t *info, int3
   return t < info->num_inputs ? &info->inputs[t] : &info->outputs[t - info->num_inputs];
 }
 
+/* Whether `rank` writes the outputs' parts it computes into the caller's
+ * tensors: the first device of each part (rank 0 for a whole output). */
+static bool writer(const weft_model_info_t *info, const weft_tensor_info_t *t, int32_t rank) {
+  if (whole(info, t))
+    return rank == 0;
+  return rank % (weft_model_num_devices(info) / weft_model_parts(info)) == 0;
+}
+
 /* Whether local rank index `l` needs a buffer of its own for tensor t. */
 static bool needs_staging(const weft_group_model_t *m, int32_t l, int32_t t) {
   const weft_tensor_info_t *ti = tensor_info(m->info, t);
@@ -139,9 +158,9 @@ static bool needs_staging(const weft_group_model_t *m, int32_t l, int32_t t) {
            rank != 0;
   if (m->distributed && rank != 0)
     return true; /* the caller's views live on rank 0 only */
-  if (whole(m->info, ti))
-    return output && rank != 0; /* a whole output is written by rank 0 */
-  return !part_in_place(ti);
+  if (output && !writer(m->info, ti, rank))
+    return true; /* computed alike by a writer */
+  return !whole(m->info, ti) && !part_in_place(ti);
 }
 
 /*===--- one rank's run ---------------------------------------------------===*/
@@ -154,7 +173,7 @@ static weft_status_t call_entry(weft_group_model_t *m, int32_t l, void *const *i
   void *arena = weft_arena_data(m->arenas[l]);
   if (weft_model_num_devices(info) == 1)
     return info->entry(device, arena, in, out);
-  return info->spmd_entry(m->group, rank, device, arena, in, out);
+  return info->spmd_entry(m->groups, rank, device, arena, in, out);
 }
 
 /*===--- pipelines -------------------------------------------------------===*/
@@ -233,10 +252,11 @@ static weft_status_t run_pipeline_rank(weft_group_model_t *m, int32_t l, void *c
  * runs, and puts its output parts back. */
 static weft_status_t run_local_rank(weft_group_model_t *m, int32_t l) {
   const weft_model_info_t *info = m->info;
-  int32_t parts = weft_model_num_devices(info), rank = m->first_local + l;
+  int32_t rank = m->first_local + l, n = weft_model_num_devices(info);
   if (weft_model_is_pipeline(info))
     return run_pipeline_rank(m, l, rank == 0 ? m->run_inputs : NULL,
-                             rank == parts - 1 ? m->run_outputs : NULL);
+                             rank == n - 1 ? m->run_outputs : NULL);
+  int32_t parts = weft_model_parts(info), part = weft_model_part_of(info, rank);
   void *in[WEFT_MAX_MODEL_IO], *out[WEFT_MAX_MODEL_IO];
   for (int32_t t = 0; t < info->num_inputs + info->num_outputs; ++t) {
     const weft_tensor_info_t *ti = tensor_info(info, t);
@@ -249,9 +269,9 @@ static weft_status_t run_local_rank(weft_group_model_t *m, int32_t l) {
     else if (whole(info, ti))
       local = whole_data;
     else
-      local = part_address(ti, parts, whole_data, rank);
+      local = part_address(ti, parts, whole_data, part);
     if (staged && !output && !whole(info, ti))
-      copy_part(ti, parts, whole_data, staged, rank, true);
+      copy_part(ti, parts, whole_data, staged, part, true);
     if (output)
       out[t - info->num_inputs] = local;
     else
@@ -261,8 +281,8 @@ static weft_status_t run_local_rank(weft_group_model_t *m, int32_t l) {
   for (int32_t o = 0; o < info->num_outputs; ++o) {
     const weft_tensor_info_t *ti = &info->outputs[o];
     void *staged = m->staging[l * m->num_tensors + info->num_inputs + o];
-    if (staged && !whole(info, ti))
-      copy_part(ti, parts, m->run_outputs[o], staged, rank, false);
+    if (staged && !whole(info, ti) && writer(info, ti, rank))
+      copy_part(ti, parts, m->run_outputs[o], staged, part, false);
   }
   return status;
 }
@@ -308,6 +328,8 @@ void weft_group_model_destroy(weft_group_model_t *m) {
     pthread_mutex_destroy(&m->mu);
     pthread_cond_destroy(&m->cv);
   }
+  for (int32_t k = 0; k < WEFT_MAX_GRID_AXES; ++k)
+    weft_device_group_destroy(m->splits[k]);
   weft_allocator_t a = m->allocator;
   if (m->staging)
     for (int32_t i = 0; i < m->num_local * m->num_tensors; ++i)
@@ -392,7 +414,7 @@ weft_status_t weft_group_model_create(const weft_model_info_t *info,
         continue;
       const weft_tensor_info_t *ti = tensor_info(info, t);
       size_t bytes = weft_model_is_pipeline(info) ? weft_info_byte_size(ti)
-                                                  : part_bytes(ti, weft_model_num_devices(info));
+                                                  : part_bytes(ti, weft_model_parts(info));
       if (bytes == 0)
         continue;
       m->staging[l * m->num_tensors + t] = allocator->alloc(allocator->user_data, bytes, 64);
@@ -401,6 +423,30 @@ weft_status_t weft_group_model_create(const weft_model_info_t *info,
                                     "%s: out of memory for %zu bytes of staging", who, bytes);
     }
   }
+  /* One split per grid axis k: the devices whose coordinates agree except
+   * along k share a color. */
+  m->groups[0] = group;
+  int32_t axes = info->num_grid_axes > 0 ? info->num_grid_axes : 1;
+  int32_t n = weft_model_num_devices(info);
+  int32_t *colors = status || axes == 1 || n == 1
+                        ? NULL
+                        : alloc_zeroed(allocator, sizeof(int32_t) * (size_t)n);
+  if (!status && axes > 1 && n > 1 && !colors)
+    status = weft_status_create(WEFT_OUT_OF_MEMORY, "%s: out of memory", who);
+  for (int32_t k = 0; k < axes && !status; ++k) {
+    m->groups[1 + k] = group;
+    if (!colors)
+      continue;
+    int64_t stride = 1;
+    for (int32_t j = k + 1; j < axes; ++j)
+      stride *= info->grid_shape[j];
+    for (int32_t r = 0; r < n; ++r)
+      colors[r] = (int32_t)(r - (r / stride % info->grid_shape[k]) * stride);
+    status = weft_device_group_split(group, colors, allocator, &m->splits[k]);
+    m->groups[1 + k] = m->splits[k];
+  }
+  if (colors)
+    allocator->free(allocator->user_data, colors);
   if (status) {
     weft_group_model_destroy(m);
     return status;
@@ -500,11 +546,12 @@ static weft_status_t run_distributed(weft_group_model_t *m, void *const *in, voi
     }
     return agree_on_failure(m, failed);
   }
+  int32_t parts = weft_model_parts(info);
   void *local_in[WEFT_MAX_MODEL_IO], *local_out[WEFT_MAX_MODEL_IO];
   for (int32_t i = 0; i < info->num_inputs; ++i) {
     const weft_tensor_info_t *ti = &info->inputs[i];
     void *staged = m->staging[i];
-    size_t bytes = part_bytes(ti, n);
+    size_t bytes = part_bytes(ti, parts);
     if (whole(info, ti)) {
       local_in[i] = rank == 0 ? in[i] : staged;
       if (bytes)
@@ -518,16 +565,17 @@ static weft_status_t run_distributed(weft_group_model_t *m, void *const *in, voi
       continue;
     }
     for (int32_t r = 1; r < n && bytes; ++r) {
-      void *part = part_address(ti, n, in[i], r);
+      int32_t part = weft_model_part_of(info, r);
+      void *from = part_address(ti, parts, in[i], part);
       if (staged) {
-        copy_part(ti, n, in[i], staged, r, true);
-        part = staged;
+        copy_part(ti, parts, in[i], staged, part, true);
+        from = staged;
       }
-      keep(&failed, weft_group_send(g, rank, r, part, bytes));
+      keep(&failed, weft_group_send(g, rank, r, from, bytes));
     }
-    local_in[i] = staged ? staged : part_address(ti, n, in[i], 0);
+    local_in[i] = staged ? staged : part_address(ti, parts, in[i], 0);
     if (staged)
-      copy_part(ti, n, in[i], staged, 0, true);
+      copy_part(ti, parts, in[i], staged, 0, true);
   }
   for (int32_t o = 0; o < info->num_outputs; ++o) {
     const weft_tensor_info_t *ti = &info->outputs[o];
@@ -535,28 +583,33 @@ static weft_status_t run_distributed(weft_group_model_t *m, void *const *in, voi
     if (rank != 0 || staged)
       local_out[o] = staged;
     else
-      local_out[o] = whole(info, ti) ? out[o] : part_address(ti, n, out[o], 0);
+      local_out[o] = whole(info, ti) ? out[o] : part_address(ti, parts, out[o], 0);
   }
   if (!failed)
     failed = call_entry(m, 0, local_in, local_out);
+  /* The writers send their parts of the outputs to rank 0. */
   for (int32_t o = 0; o < info->num_outputs; ++o) {
     const weft_tensor_info_t *ti = &info->outputs[o];
-    size_t bytes = part_bytes(ti, n);
+    size_t bytes = part_bytes(ti, parts);
     if (whole(info, ti) || bytes == 0)
       continue;
     if (rank != 0) {
-      keep(&failed, weft_group_send(g, rank, 0, local_out[o], bytes));
+      if (writer(info, ti, rank))
+        keep(&failed, weft_group_send(g, rank, 0, local_out[o], bytes));
       continue;
     }
     void *staged = local_out[o] == m->staging[info->num_inputs + o] ? local_out[o] : NULL;
     if (staged)
-      copy_part(ti, n, out[o], staged, 0, false);
+      copy_part(ti, parts, out[o], staged, 0, false);
     for (int32_t r = 1; r < n; ++r) {
+      if (!writer(info, ti, r))
+        continue;
+      int32_t part = weft_model_part_of(info, r);
       if (staged) {
         keep(&failed, weft_group_recv(g, rank, r, staged, bytes));
-        copy_part(ti, n, out[o], staged, r, false);
+        copy_part(ti, parts, out[o], staged, part, false);
       } else {
-        keep(&failed, weft_group_recv(g, rank, r, part_address(ti, n, out[o], r), bytes));
+        keep(&failed, weft_group_recv(g, rank, r, part_address(ti, parts, out[o], part), bytes));
       }
     }
   }

@@ -57,13 +57,19 @@ typedef struct weft_group_vtable_t {
                         const void *buffer, size_t bytes);
   weft_status_t (*recv)(weft_device_group_t *group, int32_t rank, int32_t peer,
                         void *buffer, size_t bytes);
+  /* weft_device_group_split: `colors` is checked (one non-negative color
+   * per rank) and `group` is not a split itself. */
+  weft_status_t (*split)(weft_device_group_t *group, const int32_t *colors,
+                         const weft_allocator_t *allocator, weft_device_group_t **out);
 } weft_group_vtable_t;
 
 /* The common head of every device group; backends embed it first. Ranks
  * [first_local, first_local + num_local) live in this process, and
- * devices[i] is rank first_local + i's device. */
+ * devices[i] is rank first_local + i's device. A split (weft_device_group_split)
+ * has the parent's ranks and devices and `parent` set. */
 struct weft_device_group_t {
   const weft_group_vtable_t *vtable;
+  weft_device_group_t *parent;
   int32_t size;
   int32_t first_local;
   int32_t num_local;
@@ -119,9 +125,17 @@ static inline int weft_model_is_pipeline(const weft_model_info_t *info) {
   return weft_model_num_devices(info) > 1 && info->num_micro_batches >= 1;
 }
 /* Into how many equal parts a split tensor is cut: micro-batches in a
- * pipeline, else one part per device. */
+ * pipeline, else one part per device along the grid's first axis. */
 static inline int32_t weft_model_parts(const weft_model_info_t *info) {
-  return weft_model_is_pipeline(info) ? info->num_micro_batches : weft_model_num_devices(info);
+  if (weft_model_is_pipeline(info))
+    return info->num_micro_batches;
+  if (weft_model_num_devices(info) > 1 && info->num_grid_axes > 0)
+    return (int32_t)info->grid_shape[0];
+  return weft_model_num_devices(info);
+}
+/* The part of a split tensor that device `rank` holds (not a pipeline). */
+static inline int32_t weft_model_part_of(const weft_model_info_t *info, int32_t rank) {
+  return rank / (weft_model_num_devices(info) / weft_model_parts(info));
 }
 /* The model's name, or "<unnamed>". */
 const char *weft_model_name(const weft_model_info_t *info);

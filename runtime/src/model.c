@@ -166,6 +166,25 @@ weft_status_t weft_check_model_info(const weft_model_info_t *info, const char *w
   status = check_tensor_infos(who, info, "output", info->num_outputs, info->outputs);
   if (status)
     return status;
+  if (info->num_grid_axes < 0 || info->num_grid_axes > WEFT_MAX_GRID_AXES ||
+      (info->num_grid_axes > 0 && !info->grid_shape))
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "%s: model '%s' has an invalid grid (%d axes; at most %d)", who,
+                              weft_model_name(info), (int)info->num_grid_axes,
+                              (int)WEFT_MAX_GRID_AXES);
+  if (info->num_grid_axes > 0) {
+    int64_t devices = 1;
+    bool bad = weft_model_is_pipeline(info);
+    for (int32_t k = 0; k < info->num_grid_axes && !bad; ++k) {
+      bad = info->grid_shape[k] < 1 || info->grid_shape[k] > 4096;
+      devices *= bad ? 1 : info->grid_shape[k];
+    }
+    if (bad || devices != weft_model_num_devices(info))
+      return weft_status_create(WEFT_INVALID_ARGUMENT,
+                                "%s: model '%s' has a grid of devices that is not %d devices%s",
+                                who, weft_model_name(info), (int)weft_model_num_devices(info),
+                                weft_model_is_pipeline(info) ? " (or is a pipeline)" : "");
+  }
   for (int kind = 0; kind < 2 && weft_model_num_devices(info) > 1; ++kind) {
     int32_t count = kind ? info->num_outputs : info->num_inputs;
     const weft_tensor_info_t *infos = kind ? info->outputs : info->inputs;

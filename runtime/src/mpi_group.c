@@ -18,8 +18,13 @@ typedef struct mpi_group_t {
   weft_device_group_t base; /* first: the generic head */
   weft_allocator_t allocator;
   MPI_Comm comm;
-  int32_t rank;
-  weft_device_t *device;
+  int32_t rank; /* in the whole group (MPI_COMM_WORLD) */
+  weft_device_t *device; /* owned by a group, borrowed by a split */
+  /* Who meets in this group's collectives: this process at `position` of
+   * `members` processes; member_of[r] is rank r's position there, or -1
+   * for a rank of another sub-group (all ranks in a group). */
+  int32_t position, members;
+  int32_t *member_of;
 } mpi_group_t;
 
 static const weft_group_vtable_t mpi_vtable;
@@ -92,6 +97,17 @@ weft_status_t weft_mpi_device_group_create(const weft_mpi_device_group_options_t
     a->free(a->user_data, g);
     return mpi_failure(code, "MPI_Comm_dup");
   }
+  g->member_of = a->alloc(a->user_data, sizeof(int32_t) * (size_t)size, 64);
+  if (!g->member_of) {
+    MPI_Comm_free(&g->comm);
+    weft_device_destroy(g->device);
+    a->free(a->user_data, g);
+    return weft_status_create(WEFT_OUT_OF_MEMORY, "cannot allocate a device group");
+  }
+  for (int32_t r = 0; r < size; ++r)
+    g->member_of[r] = r;
+  g->position = rank;
+  g->members = size;
   g->base.vtable = &mpi_vtable;
   g->base.size = size;
   g->base.first_local = rank;
@@ -113,9 +129,47 @@ static void mpi_destroy(weft_device_group_t *base) {
   MPI_Finalized(&finalized);
   if (!finalized)
     MPI_Comm_free(&g->comm);
-  weft_device_destroy(g->device);
+  if (!base->parent)
+    weft_device_destroy(g->device);
   weft_allocator_t a = g->allocator;
+  a.free(a.user_data, g->member_of);
   a.free(a.user_data, g);
+}
+
+/* MPI_Comm_split of the group's communicator; the messages stay the
+ * parent's. */
+static weft_status_t mpi_split(weft_device_group_t *base, const int32_t *colors,
+                               const weft_allocator_t *a, weft_device_group_t **out) {
+  mpi_group_t *parent = (mpi_group_t *)base;
+  int32_t n = base->size;
+  mpi_group_t *g = a->alloc(a->user_data, sizeof(*g), 64);
+  int32_t *member_of = a->alloc(a->user_data, sizeof(int32_t) * (size_t)n, 64);
+  if (!g || !member_of) {
+    if (g)
+      a->free(a->user_data, g);
+    if (member_of)
+      a->free(a->user_data, member_of);
+    return weft_status_create(WEFT_OUT_OF_MEMORY, "split: out of memory");
+  }
+  memset(g, 0, sizeof(*g));
+  *g = *parent;
+  g->allocator = *a;
+  g->member_of = member_of;
+  g->members = 0;
+  for (int32_t r = 0; r < n; ++r)
+    member_of[r] = colors[r] == colors[parent->rank] ? g->members++ : -1;
+  g->position = member_of[parent->rank];
+  int code = MPI_Comm_split(parent->comm, colors[parent->rank], parent->rank, &g->comm);
+  if (code == MPI_SUCCESS)
+    code = MPI_Comm_set_errhandler(g->comm, MPI_ERRORS_RETURN);
+  if (code != MPI_SUCCESS) {
+    a->free(a->user_data, member_of);
+    a->free(a->user_data, g);
+    return mpi_failure(code, "split: MPI_Comm_split");
+  }
+  g->base.parent = base;
+  *out = &g->base;
+  return NULL;
 }
 
 /*===------------------------------------------------------------------===*
@@ -223,7 +277,7 @@ static weft_status_t reduction(mpi_group_t *g, long long kind, weft_dtype_t dtyp
   MPI_Op mop = (int)op >= WEFT_REDUCE_SUM && (int)op <= WEFT_REDUCE_MAX ? mpi_op(op)
                                                                         : MPI_OP_NULL;
   size_t elt = weft_dtype_size(dtype);
-  int64_t blocks = kind == KIND_REDUCE_SCATTER ? g->base.size : 1;
+  int64_t blocks = kind == KIND_REDUCE_SCATTER ? g->members : 1;
   if (type == MPI_DATATYPE_NULL)
     return refuse(g, kind,
                   weft_status_create(WEFT_INVALID_ARGUMENT, "%s: dtype %s cannot be reduced",
@@ -275,7 +329,8 @@ static weft_status_t mpi_all_gather(weft_device_group_t *base, int32_t rank, con
   weft_status_t status = agree(g, KIND_ALL_GATHER, 0, 0, 0, (long long)bytes, 0, false);
   if (status || bytes == 0)
     return status;
-  bool in_place = send == (const char *)recv + (size_t)rank * bytes;
+  (void)rank;
+  bool in_place = send == (const char *)recv + (size_t)g->position * bytes;
   int code = MPI_Allgather(in_place ? MPI_IN_PLACE : send, (int)bytes, MPI_BYTE, recv,
                            (int)bytes, MPI_BYTE, g->comm);
   return code == MPI_SUCCESS ? NULL : mpi_failure(code, "all_gather");
@@ -285,7 +340,7 @@ static weft_status_t mpi_all_to_all(weft_device_group_t *base, int32_t rank, con
                                     void *recv, size_t bytes) {
   (void)rank;
   mpi_group_t *g = (mpi_group_t *)base;
-  size_t total = bytes * (size_t)g->base.size;
+  size_t total = bytes * (size_t)g->members;
   if (bytes > INT_MAX || (bytes && (!send || !recv)) || overlaps(send, total, recv, total))
     return refuse(g, KIND_ALL_TO_ALL,
                   weft_status_create(WEFT_INVALID_ARGUMENT,
@@ -302,16 +357,18 @@ static weft_status_t mpi_broadcast(weft_device_group_t *base, int32_t rank, int3
                                    void *buffer, size_t bytes) {
   (void)rank;
   mpi_group_t *g = (mpi_group_t *)base;
-  if (root < 0 || root >= g->base.size || bytes > INT_MAX || (bytes && !buffer))
+  bool member = root >= 0 && root < g->base.size && g->member_of[root] >= 0;
+  if (!member || bytes > INT_MAX || (bytes && !buffer))
     return refuse(g, KIND_BROADCAST,
                   weft_status_create(WEFT_INVALID_ARGUMENT,
-                                     "broadcast: root %d outside [0, %d), too many bytes or "
-                                     "NULL buffer",
-                                     (int)root, (int)g->base.size));
+                                     "broadcast: root %d is not a rank of [0, %d)%s, too many "
+                                     "bytes or NULL buffer",
+                                     (int)root, (int)g->base.size,
+                                     g->base.parent ? " in this sub-group" : ""));
   weft_status_t status = agree(g, KIND_BROADCAST, 0, 0, 0, (long long)bytes, root, false);
   if (status || bytes == 0)
     return status;
-  int code = MPI_Bcast(buffer, (int)bytes, MPI_BYTE, root, g->comm);
+  int code = MPI_Bcast(buffer, (int)bytes, MPI_BYTE, g->member_of[root], g->comm);
   return code == MPI_SUCCESS ? NULL : mpi_failure(code, "broadcast");
 }
 
@@ -325,6 +382,8 @@ enum { TAG_SIZE = 1, TAG_ANSWER = 2, TAG_DATA = 3 };
 static weft_status_t mpi_send(weft_device_group_t *base, int32_t rank, int32_t peer,
                               const void *buffer, size_t bytes) {
   mpi_group_t *g = (mpi_group_t *)base;
+  if (base->parent) /* a split's messages are its parent's */
+    return base->parent->vtable->send(base->parent, rank, peer, buffer, bytes);
   if (bytes > INT_MAX || (bytes && !buffer))
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "send: NULL buffer or more than INT_MAX bytes");
@@ -348,6 +407,8 @@ static weft_status_t mpi_send(weft_device_group_t *base, int32_t rank, int32_t p
 static weft_status_t mpi_recv(weft_device_group_t *base, int32_t rank, int32_t peer,
                               void *buffer, size_t bytes) {
   mpi_group_t *g = (mpi_group_t *)base;
+  if (base->parent) /* a split's messages are its parent's */
+    return base->parent->vtable->recv(base->parent, rank, peer, buffer, bytes);
   bool valid = bytes <= INT_MAX && (!bytes || buffer);
   unsigned long long size = 0;
   int code = MPI_Recv(&size, 1, MPI_UNSIGNED_LONG_LONG, peer, TAG_SIZE, g->comm,
@@ -374,4 +435,5 @@ static weft_status_t mpi_recv(weft_device_group_t *base, int32_t rank, int32_t p
 static const weft_group_vtable_t mpi_vtable = {
     mpi_destroy,    mpi_all_reduce, mpi_reduce_scatter, mpi_all_gather,
     mpi_all_to_all, mpi_broadcast,  mpi_send,           mpi_recv,
+    mpi_split,
 };

@@ -331,4 +331,73 @@ TEST(Collectives, StressManyRoundsStayConsistent) {
   }));
 }
 
+// A 2 x 2 grid: rows {0,1}, {2,3} (colors by r / 2) and columns {0,2},
+// {1,3} (colors by r % 2). Each sub-group reduces, gathers and broadcasts
+// among its own ranks only, in their order.
+TEST(Split, SubGroupsMeetOnlyTheirOwnRanks) {
+  GroupPtr g = makeCpuGroup(4, 1);
+  ASSERT_TRUE(g);
+  const int32_t rowColors[] = {0, 0, 1, 1}, columnColors[] = {5, 9, 5, 9};
+  weft_device_group_t *rows = nullptr, *columns = nullptr;
+  ASSERT_TRUE(isOk(weft_device_group_split(g.get(), rowColors, nullptr, &rows)));
+  GroupPtr rowsOwned(rows);
+  ASSERT_TRUE(isOk(weft_device_group_split(g.get(), columnColors, nullptr, &columns)));
+  GroupPtr columnsOwned(columns);
+  EXPECT_EQ(weft_device_group_size(rows), 4);
+  EXPECT_EQ(weft_device_group_device(rows, 3), weft_device_group_device(g.get(), 3));
+  std::vector<float> rowSum(4), columnSum(4), gathered(8), told(4);
+  expectAllOk(onEveryRank(g.get(), [&](int32_t r) -> weft_status_t {
+    float mine = (float)(1 << r);
+    weft_status_t s = weft_group_all_reduce(rows, r, WEFT_DTYPE_F32, WEFT_REDUCE_SUM, &mine,
+                                            &rowSum[r], 1);
+    if (!s)
+      s = weft_group_all_reduce(columns, r, WEFT_DTYPE_F32, WEFT_REDUCE_SUM, &mine,
+                                &columnSum[r], 1);
+    if (!s)
+      s = weft_group_all_gather(columns, r, &mine, &gathered[2 * r], sizeof(float));
+    told[r] = (float)(10 * r);
+    if (!s) // each row from its second rank
+      s = weft_group_broadcast(rows, r, r / 2 * 2 + 1, &told[r], sizeof(float));
+    return s;
+  }));
+  EXPECT_EQ(rowSum, (std::vector<float>{3, 3, 12, 12}));
+  EXPECT_EQ(columnSum, (std::vector<float>{5, 10, 5, 10}));
+  // Column {0, 2} gathers 1 then 4; column {1, 3} gathers 2 then 8.
+  EXPECT_EQ(gathered, (std::vector<float>{1, 4, 2, 8, 1, 4, 2, 8}));
+  EXPECT_EQ(told, (std::vector<float>{10, 10, 30, 30}));
+}
+
+TEST(Split, ChecksItsArgumentsAndRootsOutsideTheSubGroup) {
+  GroupPtr g = makeCpuGroup(2, 1);
+  ASSERT_TRUE(g);
+  const int32_t alone[] = {0, 1}, negative[] = {0, -1};
+  weft_device_group_t *split = nullptr;
+  Captured c = capture(weft_device_group_split(g.get(), negative, nullptr, &split));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  EXPECT_NE(c.message.find("negative color"), std::string::npos) << c.message;
+  EXPECT_EQ(split, nullptr);
+  c = capture(weft_device_group_split(nullptr, alone, nullptr, &split));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  ASSERT_TRUE(isOk(weft_device_group_split(g.get(), alone, nullptr, &split)));
+  GroupPtr owned(split);
+  weft_device_group_t *again = nullptr;
+  c = capture(weft_device_group_split(split, alone, nullptr, &again));
+  EXPECT_NE(c.message.find("split its parent"), std::string::npos) << c.message;
+  // Each rank is alone: a collective returns at once, and a root of the
+  // other sub-group is refused.
+  float x = 2, y = 0;
+  ASSERT_TRUE(isOk(weft_group_all_reduce(split, 1, WEFT_DTYPE_F32, WEFT_REDUCE_SUM, &x, &y, 1)));
+  EXPECT_EQ(y, 2);
+  c = capture(weft_group_broadcast(split, 1, 0, &x, sizeof(x)));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  EXPECT_NE(c.message.find("in this sub-group"), std::string::npos) << c.message;
+  // Point to point goes through the group.
+  expectAllOk(onEveryRank(g.get(), [&](int32_t r) -> weft_status_t {
+    float v = 7;
+    return r == 0 ? weft_group_send(split, 0, 1, &v, sizeof(v))
+                  : weft_group_recv(split, 1, 0, &y, sizeof(y));
+  }));
+  EXPECT_EQ(y, 7);
+}
+
 } // namespace

@@ -142,4 +142,70 @@ TEST(GroupModel, AOneDeviceModelRunsOnAGroupOfOne) {
   EXPECT_EQ(run.y, run.x);
 }
 
+// A 2 x 2 grid: device r = 2d + t holds part d of the split tensors, and
+// its collectives along each axis meet only its row or column.
+const int64_t kGridShape[] = {2, 2};
+const int64_t kGridMatrix[] = {2, 3};
+const int64_t kGridOne[] = {1};
+const weft_tensor_info_t kGridInputs[] = {{"x", WEFT_DTYPE_F32, 2, kGridMatrix, nullptr, 0}};
+const weft_tensor_info_t kGridOutputs[] = {{"y", WEFT_DTYPE_F32, 2, kGridMatrix, nullptr, 0},
+                                           {"s", WEFT_DTYPE_F32, 1, kGridOne, nullptr, -1}};
+
+weft_status_t gridEntry(weft_device_group_t *const *groups, int32_t rank, weft_device_t *,
+                        void *, void *const *in, void *const *out) {
+  float along1 = (float)(rank % 2 + 1), along0 = (float)(rank / 2 + 1), all = (float)rank;
+  float sum1 = 0, sum0 = 0, sumAll = 0;
+  weft_status_t s =
+      weft_group_all_reduce(groups[2], rank, WEFT_DTYPE_F32, WEFT_REDUCE_SUM, &along1, &sum1, 1);
+  if (!s)
+    s = weft_group_all_reduce(groups[1], rank, WEFT_DTYPE_F32, WEFT_REDUCE_SUM, &along0,
+                              &sum0, 1);
+  if (!s)
+    s = weft_group_all_reduce(groups[0], rank, WEFT_DTYPE_F32, WEFT_REDUCE_SUM, &all, &sumAll,
+                              1);
+  const float *x = static_cast<const float *>(in[0]); // row d
+  float *y = static_cast<float *>(out[0]);
+  // sum1 and sum0 are 3 on every device; the second device of a row adds
+  // its coordinate, which only a writer's part may reach the caller.
+  for (int i = 0; i < 3; ++i)
+    y[i] = x[i] * sum1 * sum0 + (float)(rank % 2);
+  static_cast<float *>(out[1])[0] = sumAll;
+  return s;
+}
+
+TEST(GroupModel, GridDevicesShareTheirPartAndMeetAlongEachAxis) {
+  GroupPtr g = makeCpuGroup(4, 1);
+  weft_model_info_t info = {};
+  info.abi_version = WEFT_MODEL_ABI_VERSION;
+  info.name = "grid_test";
+  info.num_inputs = 1;
+  info.inputs = kGridInputs;
+  info.num_outputs = 2;
+  info.outputs = kGridOutputs;
+  info.arena_size = 64;
+  info.num_devices = 4;
+  info.parallel_plan = "data*tensor";
+  info.spmd_entry = gridEntry;
+  info.num_grid_axes = 2;
+  info.grid_shape = kGridShape;
+  weft_group_model_t *raw = nullptr;
+  ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), nullptr, &raw)));
+  GroupModelPtr model(raw);
+  std::vector<float> x = {1, 2, 3, 4, 5, 6}, y(6, -1), s(1, -1);
+  weft_tensor_view_t in[] = {spmdView(x, 2, kGridMatrix)};
+  weft_tensor_view_t out[] = {spmdView(y, 2, kGridMatrix), spmdView(s, 1, kGridOne)};
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(isOk(weft_group_model_run(raw, in, 1, out, 2)));
+    EXPECT_EQ(y, (std::vector<float>{9, 18, 27, 36, 45, 54}));
+    EXPECT_EQ(s[0], 6);
+  }
+  // A grid whose devices are not the model's is refused at creation.
+  const int64_t wrong[] = {3, 2};
+  info.grid_shape = wrong;
+  Captured c = capture(weft_group_model_create(&info, g.get(), nullptr, &raw));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  EXPECT_NE(c.message.find("grid of devices that is not 4 devices"), std::string::npos)
+      << c.message;
+}
+
 } // namespace

@@ -202,4 +202,37 @@ TEST(MpiGroup, ModelNeedsAsManyProcessesAsDevices) {
       << c.message;
 }
 
+// Split into one sub-group per rank and into one of both ranks: the
+// collectives of each meet only its ranks, and messages go through the
+// group.
+TEST(MpiGroup, SplitsMeetOnlyTheirOwnRanks) {
+  GroupPtr g = makeGroup();
+  ASSERT_TRUE(g);
+  int32_t r = weft_mpi_device_group_rank(g.get());
+  const int32_t alone[] = {0, 1}, together[] = {3, 3};
+  weft_device_group_t *a = nullptr, *t = nullptr;
+  ASSERT_TRUE(isOk(weft_device_group_split(g.get(), alone, nullptr, &a)));
+  GroupPtr aOwned(a);
+  ASSERT_TRUE(isOk(weft_device_group_split(g.get(), together, nullptr, &t)));
+  GroupPtr tOwned(t);
+  float mine = (float)(r + 1), sum = 0, pair[2] = {0, 0};
+  ASSERT_TRUE(isOk(weft_group_all_reduce(a, r, WEFT_DTYPE_F32, WEFT_REDUCE_SUM, &mine, &sum, 1)));
+  EXPECT_EQ(sum, mine);
+  ASSERT_TRUE(isOk(weft_group_all_reduce(t, r, WEFT_DTYPE_F32, WEFT_REDUCE_SUM, &mine, &sum, 1)));
+  EXPECT_EQ(sum, 3);
+  ASSERT_TRUE(isOk(weft_group_all_gather(t, r, &mine, pair, sizeof(float))));
+  EXPECT_EQ(pair[0], 1);
+  EXPECT_EQ(pair[1], 2);
+  float told = (float)(10 * r);
+  ASSERT_TRUE(isOk(weft_group_broadcast(t, r, 1, &told, sizeof(told))));
+  EXPECT_EQ(told, 10);
+  Captured c = capture(weft_group_broadcast(a, r, 1 - r, &told, sizeof(told)));
+  EXPECT_NE(c.message.find("in this sub-group"), std::string::npos) << c.message;
+  float v = 5, got = 0;
+  ASSERT_TRUE(isOk(r == 0 ? weft_group_send(a, 0, 1, &v, sizeof(v))
+                          : weft_group_recv(a, 1, 0, &got, sizeof(got))));
+  if (r == 1)
+    EXPECT_EQ(got, 5);
+}
+
 } // namespace

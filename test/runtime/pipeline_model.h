@@ -28,9 +28,10 @@ inline const weft_stage_transfer_t kPipeTransfers[] = {
     {1, 2, -1, 0, 64, 16},
 };
 
-inline weft_status_t pipelineStage(weft_device_group_t *group, int32_t rank,
+inline weft_status_t pipelineStage(weft_device_group_t *const *groups, int32_t rank,
                                    weft_device_t *device, void *arena, void *const *in,
                                    void *const *out, bool refuseLarge) {
+  weft_device_group_t *group = groups[0];
   if (!device || !arena || weft_device_group_device(group, rank) != device)
     return weft_status_create(WEFT_INTERNAL, "rank %d: wrong device or no arena", (int)rank);
   float *a = static_cast<float *>(arena);
@@ -50,12 +51,12 @@ inline weft_status_t pipelineStage(weft_device_group_t *group, int32_t rank,
   return nullptr;
 }
 
-inline weft_status_t goodPipeline(weft_device_group_t *g, int32_t rank, weft_device_t *d,
+inline weft_status_t goodPipeline(weft_device_group_t *const *g, int32_t rank, weft_device_t *d,
                                   void *arena, void *const *in, void *const *out) {
   return pipelineStage(g, rank, d, arena, in, out, false);
 }
 
-inline weft_status_t failingPipeline(weft_device_group_t *g, int32_t rank, weft_device_t *d,
+inline weft_status_t failingPipeline(weft_device_group_t *const *g, int32_t rank, weft_device_t *d,
                                      void *arena, void *const *in, void *const *out) {
   return pipelineStage(g, rank, d, arena, in, out, true);
 }

@@ -35,8 +35,10 @@ inline const weft_tensor_info_t kSpmdOutputs[] = {
     {"t", WEFT_DTYPE_F32, 1, kSpmdOne, nullptr, -1},
 };
 
-inline weft_status_t spmdEntry(weft_device_group_t *group, int32_t rank, weft_device_t *device,
-                               void *arena, void *const *in, void *const *out) {
+inline weft_status_t spmdEntry(weft_device_group_t *const *groups, int32_t rank,
+                               weft_device_t *device, void *arena, void *const *in,
+                               void *const *out) {
+  weft_device_group_t *group = groups[0];
   if (!device || !arena || weft_device_group_device(group, rank) != device)
     return weft_status_create(WEFT_INTERNAL, "rank %d: wrong device or no arena", (int)rank);
   const float *x = static_cast<const float *>(in[0]); // [2,6]: rows 2r, 2r+1
@@ -59,10 +61,10 @@ inline weft_status_t spmdEntry(weft_device_group_t *group, int32_t rank, weft_de
 }
 
 // spmdEntry, then a failure on rank 1.
-inline weft_status_t failOnRankOne(weft_device_group_t *group, int32_t rank,
+inline weft_status_t failOnRankOne(weft_device_group_t *const *groups, int32_t rank,
                                    weft_device_t *device, void *arena, void *const *in,
                                    void *const *out) {
-  weft_status_t status = spmdEntry(group, rank, device, arena, in, out);
+  weft_status_t status = spmdEntry(groups, rank, device, arena, in, out);
   if (!status && rank == 1)
     status = weft_status_create(WEFT_INTERNAL, "device 1 gave up");
   return status;

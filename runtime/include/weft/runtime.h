@@ -229,6 +229,23 @@ weft_status_t weft_group_send(weft_device_group_t *group, int32_t rank,
 weft_status_t weft_group_recv(weft_device_group_t *group, int32_t rank,
                               int32_t peer, void *buffer, size_t bytes);
 
+/* Sub-groups, such as the rows and the columns of a 2-D grid of devices:
+ * the ranks of `group` with equal colors[rank] form one sub-group, in rank
+ * order. `colors` holds one non-negative color per rank of the group, the
+ * same array on every process (under MPI every process must call this: it
+ * is collective). The split is called with the group's own ranks: a
+ * collective called at rank r runs among the ranks of r's color only, and
+ * its rank order (an all-gather's blocks, a reduce-scatter's parts, the
+ * in-place position recv + i * bytes) is r's position i among them; a
+ * broadcast's root is a rank of the group in r's sub-group. Send and recv
+ * go through the group. weft_device_group_size and weft_device_group_device
+ * answer as for the group, whose devices the split borrows: destroy the
+ * split before the group. A split cannot be split again. */
+weft_status_t weft_device_group_split(weft_device_group_t *group,
+                                      const int32_t *colors,
+                                      const weft_allocator_t *allocator,
+                                      weft_device_group_t **out_split);
+
 /*===------------------------------------------------------------------===*
  * Arena
  *===------------------------------------------------------------------===*/
@@ -260,7 +277,8 @@ typedef struct weft_tensor_info_t {
   /* How a multi-device model's devices share the tensor: -1 when each
    * device uses all of it (an output then comes from device 0, whose copy
    * every device computed alike), else the axis that is cut into
-   * num_devices equal parts, device r holding part r. Not read for a
+   * num_devices equal parts, device r holding part r (on a grid, see
+   * weft_model_info_t.grid_shape). Not read for a
    * model compiled for one device. In a pipeline (num_micro_batches > 1)
    * the axis is instead cut into num_micro_batches equal micro-batches,
    * which stream through the stages. */
@@ -278,10 +296,13 @@ typedef weft_status_t (*weft_model_entry_fn_t)(weft_device_t *device,
 /* The entry point of a model compiled for several devices (weftc
  * --devices=cpu:N): runs device `rank`'s share of the model on `device`
  * with that device's arena. `inputs`/`outputs` hold the device's own part
- * of each tensor (see weft_tensor_info_t.split_axis); collectives between
- * the devices go through `group`. Every rank of the group runs it, at the
- * same time. */
-typedef weft_status_t (*weft_spmd_entry_fn_t)(weft_device_group_t *group,
+ * of each tensor (see weft_tensor_info_t.split_axis). Collectives between
+ * the devices go through `groups`: groups[0] is the whole group, and
+ * groups[1 + k] for each axis k of the model's grid (one axis when
+ * num_grid_axes is 0) a split of it whose sub-groups are the devices that
+ * differ only in their coordinate along axis k. Every rank of the group
+ * runs it, at the same time. */
+typedef weft_status_t (*weft_spmd_entry_fn_t)(weft_device_group_t *const *groups,
                                               int32_t rank,
                                               weft_device_t *device,
                                               void *arena,
@@ -326,9 +347,19 @@ typedef struct weft_model_info_t {
   int32_t num_micro_batches;
   int32_t num_transfers;
   const weft_stage_transfer_t *transfers;
+  /* The devices as a grid (a hybrid plan such as weftc
+   * --parallel=data*tensor): num_grid_axes extents whose product is
+   * num_devices, device r at the row-major coordinates of r. 0 and NULL
+   * mean one axis of num_devices. A split tensor is cut into grid_shape[0]
+   * parts, device r holding part r / (num_devices / grid_shape[0]): the
+   * devices that differ only along the later axes share a part. At most
+   * WEFT_MAX_GRID_AXES axes. */
+  int32_t num_grid_axes;
+  const int64_t *grid_shape;
 } weft_model_info_t;
 
-#define WEFT_MODEL_ABI_VERSION 4u
+#define WEFT_MODEL_ABI_VERSION 5u
+#define WEFT_MAX_GRID_AXES 4
 
 typedef struct weft_model_t weft_model_t;
 
