@@ -85,6 +85,9 @@ public:
   func::FuncOp fn;
   int64_t devices;
   bool tensor;
+  /// The axis of the grid of devices whose devices share the parts (a
+  /// hybrid's tensor plan runs along axis 1 of its 2-D grid).
+  int16_t gridAxis = 0;
   /// The annotated plan: each ONNX node's annotations (null otherwise);
   /// weights are split only where a node asks.
   DictionaryAttr annotatedNodes;
@@ -577,7 +580,7 @@ private:
     b.setInsertionPoint(op);
     Location loc = c.getLoc();
     auto s = ConstantOp::create(b, loc, stackedType, stacked);
-    auto slice = shard::AllSliceOp::create(b, loc, stackedType, "devices", ArrayRef<int16_t>{0},
+    auto slice = shard::AllSliceOp::create(b, loc, stackedType, "devices", ArrayRef<int16_t>{gridAxis},
                                            s, APInt(64, 0));
     auto part = ReshapeOp::create(b, loc, type, slice);
     split[slice] = 0;
@@ -588,6 +591,7 @@ private:
     return true;
   }
 
+public:
   /// `v` whole on every device, gathered from the devices' parts.
   Value gatherWhole(Value v, Operation *before) {
     if (Value g = gathered.lookup(v))
@@ -600,7 +604,7 @@ private:
     Value whole;
     if (llvm::all_of(shape.take_front(a), [](int64_t d) { return d == 1; })) {
       // The parts are contiguous: gather straight into place.
-      whole = shard::AllGatherOp::create(b, loc, type, "devices", ArrayRef<int16_t>{0}, v,
+      whole = shard::AllGatherOp::create(b, loc, type, "devices", ArrayRef<int16_t>{gridAxis}, v,
                                          APInt(64, a));
     } else {
       // Gather the parts one after the other, then move them into place.
@@ -612,7 +616,7 @@ private:
       auto lifted = ReshapeOp::create(b, loc, stackedType, v);
       split[lifted] = 0;
       auto all = shard::AllGatherOp::create(b, loc, stackedType, "devices",
-                                            ArrayRef<int16_t>{0}, lifted, APInt(64, 0));
+                                            ArrayRef<int16_t>{gridAxis}, lifted, APInt(64, 0));
       SmallVector<int64_t> perm;
       for (int64_t d = 1; d <= a; ++d)
         perm.push_back(d);
@@ -637,7 +641,7 @@ private:
   void reduceAfter(Operation *op, Value partial) {
     b.setInsertionPointAfter(op);
     auto sum = shard::AllReduceOp::create(b, op->getLoc(), partial.getType(), "devices",
-                                          ArrayRef<int16_t>{0}, partial,
+                                          ArrayRef<int16_t>{gridAxis}, partial,
                                           shard::ReductionKind::Sum);
     partial.replaceAllUsesExcept(sum, sum.getOperation());
     collectives.push_back({"all-reduce (sum) after " + nodeOf(op) + " " +
@@ -660,7 +664,9 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
   /// Splits the module's entry function by `planName`; `print` writes the
   /// explanation.
   LogicalResult partitionWith(ModuleOp module, func::FuncOp fn, StringRef planName, bool print,
-                              Outcome &outcome, int64_t micro = 1) {
+                              Outcome &outcome, int64_t micro = 1, int64_t dataParts = 0) {
+    if (planName == "data*tensor")
+      return partitionHybrid(module, fn, dataParts, print, outcome);
     Block &body = fn.getBody().front();
     OpBuilder b(fn.getContext());
     FunctionType type = fn.getFunctionType();
@@ -811,20 +817,134 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     if (print && !pipeline)
       explanation = describePlan(p, batch, planName);
     p.shrink();
+    setSignature(fn, type, pipeline ? "pipeline" : planName, inputSplits, outputSplits);
+    if (pipeline)
+      return stageWith(fn, annotatedNodes, batch, micro, print, p.gatheredBytes, outcome);
+    return predict(fn, p, work, print, explanation, outcome);
+  }
+
+  /// The hybrid data*tensor plan on a D x T grid (D = dataParts): the data
+  /// plan cuts the batch into D parts along grid axis 0, then the tensor
+  /// plan splits each part's program across the T devices along axis 1,
+  /// whose collectives run among those T. Outputs are gathered whole within
+  /// a part, so its first device writes them.
+  LogicalResult partitionHybrid(ModuleOp module, func::FuncOp fn, int64_t dataParts, bool print,
+                                Outcome &outcome) {
+    Block &body = fn.getBody().front();
+    FunctionType type = fn.getFunctionType();
+    if (dataParts < 2 || devices % dataParts != 0 || devices / dataParts < 2) {
+      mlir::emitError(fn.getLoc(), llvm::formatv(
+          "data*tensor: {0} devices do not form a grid of D x T devices with D and T at least "
+          "2 (data parts times tensor parts); compile for 4, 6, 8... devices",
+          devices));
+      return failure();
+    }
+    int64_t tensorParts = devices / dataParts;
+    OpBuilder b(fn.getContext());
+    b.setInsertionPointToStart(module.getBody());
+    shard::GridOp::create(b, fn.getLoc(), "devices", ArrayRef<int64_t>{dataParts, tensorParts});
+    auto pinned = fn->getAttrOfType<ArrayAttr>("weft.input_values");
+    auto isPinned = [&](unsigned i) {
+      return pinned && i < pinned.size() && isa<DenseElementsAttr>(pinned[i]);
+    };
+    int64_t batch = batchOf(fn);
+    if (batch < 0) {
+      mlir::emitError(fn.getLoc(), "data*tensor: no input has a batch axis to split");
+      return failure();
+    }
+    if (batch < dataParts || batch % dataParts != 0) {
+      mlir::emitError(fn.getLoc(), llvm::formatv(
+          "data*tensor: the batch is {0}, which the {1} data parts of a {1} x {2} grid cannot "
+          "share equally; compile for a batch that is a multiple of {1} (weftc --input-shape)",
+          batch, dataParts, tensorParts));
+      return failure();
+    }
+    // The data plan along axis 0.
+    Partitioner data(fn, dataParts, /*tensor=*/false, nullptr);
+    data.label = "data*tensor";
+    SmallVector<int64_t> inputSplits, outputSplits;
+    for (BlockArgument arg : body.getArguments()) {
+      int64_t split = rankOf(arg) >= 1 && !isPinned(arg.getArgNumber()) &&
+                              shapeOf(arg)[0] == batch
+                          ? 0
+                          : kWhole;
+      data.split[arg] = split;
+      inputSplits.push_back(split);
+    }
+    int64_t work = 0;
+    SmallVector<Operation *> ops;
+    for (Operation &op : body.without_terminator()) {
+      ops.push_back(&op);
+      work += CostModel::flops(&op);
+    }
+    for (Operation *op : ops)
+      if (failed(data.visit(op)))
+        return failure();
+    for (Value v : body.getTerminator()->getOperands())
+      outputSplits.push_back(data.splitOf(v));
+    data.shrink();
+    // The tensor plan along axis 1, on each part; its outputs gathered.
+    Partitioner tensor(fn, tensorParts, /*tensor=*/true, nullptr);
+    tensor.gridAxis = 1;
+    tensor.label = "data*tensor";
+    for (BlockArgument arg : body.getArguments())
+      tensor.split[arg] = kWhole;
+    ops.clear();
+    for (Operation &op : body.without_terminator())
+      ops.push_back(&op);
+    for (Operation *op : ops)
+      if (failed(tensor.visit(op)))
+        return failure();
+    Operation *ret = body.getTerminator();
+    for (OpOperand &use : ret->getOpOperands())
+      if (tensor.splitOf(use.get()) != kWhole)
+        use.set(tensor.gatherWhole(use.get(), ret));
+    for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
+      if (isa<ConstantOp>(op) && op.use_empty())
+        op.erase();
+    // Under MPI rank 0 sends every other rank its part (or the whole
+    // tensor) and receives each part's outputs from its first device.
+    for (auto [i, t] : llvm::enumerate(type.getInputs()))
+      tensor.scatteredBytes += inputSplits[i] == kWhole
+                                   ? bytesOf(t) * (devices - 1)
+                                   : bytesOf(t) / dataParts * (devices - 1);
+    for (auto [i, t] : llvm::enumerate(type.getResults()))
+      if (outputSplits[i] != kWhole)
+        tensor.gatheredBytes += bytesOf(t) - bytesOf(t) / dataParts;
+    std::string explanation;
+    if (print)
+      explanation = describePlan(tensor, batch, "data*tensor");
+    tensor.shrink();
+    setSignature(fn, type, "data*tensor", inputSplits, outputSplits);
+    return predict(fn, tensor, work, print, explanation, outcome);
+  }
+
+  /// The entry's local types and what the runtime needs to know of the
+  /// split: the whole tensors' types, the devices, the plan, each input's
+  /// and output's split axis.
+  void setSignature(func::FuncOp fn, FunctionType whole, StringRef plan,
+                    ArrayRef<int64_t> inputSplits, ArrayRef<int64_t> outputSplits) {
+    OpBuilder b(fn.getContext());
+    Block &body = fn.getBody().front();
     SmallVector<Type> results;
     for (Value v : body.getTerminator()->getOperands())
       results.push_back(v.getType());
     if (!fn->hasAttr("weft.abi_input_types"))
-      fn->setAttr("weft.abi_input_types", b.getTypeArrayAttr(type.getInputs()));
+      fn->setAttr("weft.abi_input_types", b.getTypeArrayAttr(whole.getInputs()));
     if (!fn->hasAttr("weft.abi_output_types"))
-      fn->setAttr("weft.abi_output_types", b.getTypeArrayAttr(type.getResults()));
+      fn->setAttr("weft.abi_output_types", b.getTypeArrayAttr(whole.getResults()));
     fn.setType(b.getFunctionType(body.getArgumentTypes(), results));
     fn->setAttr("weft.num_devices", b.getI64IntegerAttr(devices));
-    fn->setAttr("weft.parallel_plan", b.getStringAttr(pipeline ? "pipeline" : planName));
+    fn->setAttr("weft.parallel_plan", b.getStringAttr(plan));
     fn->setAttr("weft.input_splits", b.getDenseI64ArrayAttr(inputSplits));
     fn->setAttr("weft.output_splits", b.getDenseI64ArrayAttr(outputSplits));
-    if (pipeline)
-      return stageWith(fn, annotatedNodes, batch, micro, print, p.gatheredBytes, outcome);
+  }
+
+  /// A split program's predicted run (`work`: the whole model's operations)
+  /// and, when `print`, the explanation with it.
+  LogicalResult predict(func::FuncOp fn, Partitioner &p, int64_t work, bool print,
+                        StringRef explanation, Outcome &outcome) {
+    Block &body = fn.getBody().front();
     if (failed(mlir::verify(fn)))
       return failure();
     int64_t local = 0, weights = 0;
@@ -844,13 +964,14 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       outcome.mpiUs += costs.collective(c.bytes, true);
     }
     if (print) {
-      int64_t perDevice = weights - p.partedWeightBytes + p.partedWeightBytes / devices;
+      int64_t perDevice = weights - p.partedWeightBytes + p.partedWeightBytes / p.devices;
       llvm::errs() << explanation
                    << llvm::formatv("  each device: {0} of {1} operations ({2:P}); reads {3} "
                                     "of the {4} bytes of weights in the object ({5} bytes "
-                                    "split into parts, one part per device)\n",
+                                    "split into {6} parts, one per device{7})\n",
                                     local, work, work ? (double)local / (double)work : 1.0,
-                                    perDevice, weights, p.partedWeightBytes)
+                                    perDevice, weights, p.partedWeightBytes, p.devices,
+                                    p.gridAxis ? " of a part's row of the grid" : "")
                    << llvm::formatv("  predicted: {0:F1} us per run in one process, {1:F1} us "
                                     "under MPI ({2:F1} us of compute per device at one thread, "
                                     "{3} us to start a run; {4})\n",
@@ -977,7 +1098,7 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
 
   /// Splits `module` by `plan` on a copy, quietly: the outcome, or why not.
   bool tryPlan(ModuleOp module, StringRef plan, int64_t micro, Outcome &outcome,
-               std::string &why) {
+               std::string &why, int64_t dataParts = 0) {
     OwningOpRef<ModuleOp> copy(cast<ModuleOp>(module->clone()));
     ScopedDiagnosticHandler quiet(&getContext(), [&](Diagnostic &d) {
       if (d.getSeverity() == DiagnosticSeverity::Error && why.empty())
@@ -985,7 +1106,7 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       return success();
     });
     func::FuncOp fn = entryOf(*copy);
-    return succeeded(partitionWith(*copy, fn, plan, false, outcome, micro));
+    return succeeded(partitionWith(*copy, fn, plan, false, outcome, micro, dataParts));
   }
 
   /// The pipeline's micro-batches: --micro-batches, else the divisor of
@@ -1044,9 +1165,10 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       return signalPassFailure();
     }
     if (plan != "data" && plan != "tensor" && plan != "pipeline" && plan != "auto" &&
-        plan != "annotated") {
+        plan != "annotated" && plan != "data*tensor") {
       mlir::emitError(fn.getLoc(), "unknown parallel plan '")
-          << plan << "' (this compiler builds: data, tensor, pipeline, auto, annotated)";
+          << plan
+          << "' (this compiler builds: data, tensor, pipeline, data*tensor, auto, annotated)";
       return signalPassFailure();
     }
     if (microBatches < 0) {
@@ -1055,7 +1177,15 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       return signalPassFailure();
     }
     std::string chosen = plan;
-    int64_t micro = 1;
+    int64_t micro = 1, dataParts = 0;
+    if (plan == "data*tensor") {
+      std::string why;
+      dataParts = chooseGrid(module, why);
+      if (!dataParts) {
+        mlir::emitError(fn.getLoc(), why);
+        return signalPassFailure();
+      }
+    }
     if (plan == "pipeline" || (plan == "annotated" && annotatesStages(module))) {
       if (plan == "annotated" && devices < 2) {
         mlir::emitError(fn.getLoc(), "annotated plan: the model assigns pipeline stages, but "
@@ -1070,6 +1200,7 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
         std::string plan, why;
         Outcome outcome;
         bool ok;
+        int64_t dataParts = 0;
       };
       SmallVector<Candidate> candidates;
       int64_t pipelineMicro = chooseMicroBatches(module, fn);
@@ -1077,6 +1208,16 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
         Candidate c{candidate.str(), "", {}, false};
         c.ok = tryPlan(module, candidate, candidate == "pipeline" ? pipelineMicro : 1, c.outcome,
                        c.why);
+        candidates.push_back(std::move(c));
+      }
+      // The hybrids, on every grid the devices form.
+      for (int64_t d = 2; devices >= 4 && d <= devices / 2; ++d) {
+        if (devices % d != 0)
+          continue;
+        Candidate c{llvm::formatv("data*tensor ({0} x {1})", d, devices / d).str(), "", {},
+                    false};
+        c.ok = tryPlan(module, "data*tensor", 1, c.outcome, c.why, d);
+        c.dataParts = d;
         candidates.push_back(std::move(c));
       }
       const Candidate *best = nullptr;
@@ -1090,12 +1231,13 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
           d << "; " << c.plan << ": " << c.why;
         return signalPassFailure();
       }
-      chosen = best->plan;
+      chosen = best->dataParts ? "data*tensor" : best->plan;
+      dataParts = best->dataParts;
       if (chosen == "pipeline")
         micro = pipelineMicro;
       if (explain) {
         llvm::errs() << llvm::formatv("parallel: auto ({0} objective) chose {1}\n", objective,
-                                      chosen);
+                                      best->plan);
         for (const Candidate &c : candidates) {
           if (!c.ok) {
             llvm::errs() << "  " << c.plan << ": not possible: " << c.why << "\n";
@@ -1121,8 +1263,38 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       }
     }
     Outcome outcome;
-    if (failed(partitionWith(module, fn, chosen, explain, outcome, micro)))
+    if (failed(partitionWith(module, fn, chosen, explain, outcome, micro, dataParts)))
       return signalPassFailure();
+  }
+
+  /// The hybrid's grid: the data parts D of the D x T grid (D, T >= 2)
+  /// whose predicted run is fastest; 0 and `why` when no grid works.
+  int64_t chooseGrid(ModuleOp module, std::string &why) {
+    int64_t chosen = 0;
+    double best = std::numeric_limits<double>::infinity();
+    for (int64_t d = 2; d <= devices / 2; ++d) {
+      if (devices % d != 0)
+        continue;
+      Outcome o;
+      std::string whyNot;
+      if (!tryPlan(module, "data*tensor", 1, o, whyNot, d)) {
+        if (why.empty())
+          why = whyNot;
+        continue;
+      }
+      double t = o.computeUs + o.inProcessUs;
+      if (t < best) {
+        best = t;
+        chosen = d;
+      }
+    }
+    if (!chosen && why.empty())
+      why = llvm::formatv("data*tensor: {0} device{1} do not form a grid of D x T devices with "
+                          "D and T at least 2 (data parts times tensor parts); compile for 4, "
+                          "6, 8... devices",
+                          devices, devices == 1 ? "" : "s")
+                .str();
+    return chosen;
   }
 
 
@@ -1137,12 +1309,20 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       int64_t s = p.splitOf(v);
       if (s == kWhole)
         return "whole on every device";
-      return llvm::formatv("split on axis {0} into {1} parts of {2}", s, devices,
-                           shapeOf(v)[s] / devices)
+      return llvm::formatv("split on axis {0} into {1} parts of {2}", s, p.devices,
+                           shapeOf(v)[s] / p.devices)
           .str();
     };
     Block &body = fn.getBody().front();
-    if (plan == "data")
+    if (plan == "data*tensor")
+      os << llvm::formatv("parallel: plan data*tensor on {0} devices as a {1} x {2} grid: the "
+                          "batch of {3} rows is cut into {1} parts of {4} along grid axis 0 "
+                          "(device r holds part r / {2}); the {2} devices of each part, along "
+                          "axis 1, split its work as the tensor plan does (weights by columns "
+                          "and rows), and the splits and collectives below are theirs\n",
+                          devices, devices / p.devices, p.devices, batch,
+                          batch / (devices / p.devices));
+    else if (plan == "data")
       os << llvm::formatv("parallel: plan data on {0} devices: the batch of {1} rows is cut "
                           "into {0} parts of {2}\n",
                           devices, batch, batch / devices);

@@ -85,8 +85,10 @@ static cl::opt<std::string> parallel(
     "parallel", cl::cat(weftcCategory),
     cl::desc("How several devices share the model: none, data (the batch split), tensor "
              "(weights split by columns and rows, Megatron-style), pipeline (the graph cut "
-             "into one stage per device, micro-batches streaming through), auto (the "
-             "cheapest of data, tensor and pipeline by the cost model; the default with "
+             "into one stage per device, micro-batches streaming through), data*tensor (a "
+             "hybrid on a D x T grid: the batch cut into D parts, each part's work split "
+             "across T devices as the tensor plan splits it; the grid chosen by the cost "
+             "model), auto (the cheapest of these by the cost model; the default with "
              "several devices), or annotated (the model's ONNX multi-device annotations; the "
              "default when it has them)"),
     cl::init(""));
@@ -163,16 +165,15 @@ int main(int argc, char **argv) {
     // Unset: the model's ONNX multi-device annotations when it has them,
     // else auto with several devices (weft::compileModel decides).
     std::string plan = parallel.getValue();
-    if (plan.find('*') != std::string::npos) {
+    if (plan.find('*') != std::string::npos && plan != "data*tensor") {
       errs() << "weftc: error: --parallel=" << plan
-             << ": hybrid plans are not built yet; this compiler builds none, data, tensor, "
-                "pipeline, auto and annotated\n";
+             << ": of the hybrid plans this compiler builds data*tensor only\n";
       return 2;
     }
     if (!plan.empty() && plan != "none" && plan != "data" && plan != "tensor" &&
-        plan != "pipeline" && plan != "auto" && plan != "annotated") {
-      errs() << "weftc: error: --parallel expects none, data, tensor, pipeline, auto or "
-                "annotated, got '"
+        plan != "pipeline" && plan != "data*tensor" && plan != "auto" && plan != "annotated") {
+      errs() << "weftc: error: --parallel expects none, data, tensor, pipeline, data*tensor, "
+                "auto or annotated, got '"
              << plan << "'\n";
       return 2;
     }
