@@ -201,16 +201,19 @@ struct MatMulToBlockedConv : OpRewritePattern<MatMulOp> {
   }
 };
 
-/// gemm(A, B[K, N], C) with a constant f32 B whose N is not a multiple of
-/// the vector width: B (and a constant C with N columns) gain zero columns
+/// gemm(A, B[K, N], C) with a constant f32 B. When N is not a multiple of
+/// the vector width, B (and a constant C with N columns) gain zero columns
 /// at compile time, so the kernel vectorizes every column (a classifier's
 /// 1000 classes compute 1024 and drop 24) instead of falling back to scalar
 /// code; a slice keeps the N real columns. N' rounds up to two vectors when
 /// that adds at most 1/16 of the work, else to one. When the gemm is a
 /// plain A * B + bias (alpha = beta = 1, A not transposed, C absent or N
-/// constants), it becomes a 1x1 blocked convolution with the bias, whose
-/// filter panels [N'/b, 1, 1, K, b] are read contiguously (a row-major B
-/// would be read with a K-row stride, one page per step, for a single row).
+/// constants), whatever its N, it becomes a 1x1 blocked convolution with
+/// the bias, whose filter panels [N'/b, 1, 1, K, b] are read contiguously
+/// (a row-major B would be read with a K-row stride, one page per step, for
+/// a single row) by the convolution kernels' register tiles: a PyTorch
+/// Linear layer (Gemm, transB = 1, pretransposed at compile time) runs as
+/// fast as a MatMul by the same weight.
 struct PadGemmColumns : OpRewritePattern<GemmOp> {
   PadGemmColumns(MLIRContext *ctx, int64_t vectorWidth)
       : OpRewritePattern(ctx), vectorWidth(vectorWidth) {}
@@ -223,14 +226,17 @@ struct PadGemmColumns : OpRewritePattern<GemmOp> {
         !b.getElementType().isF32() || !type.hasStaticShape() || vectorWidth < 2)
       return failure();
     int64_t k = b.getShape()[0], n = b.getShape()[1], m = type.getShape()[0];
-    if (n <= vectorWidth || n % vectorWidth == 0)
+    bool aligned = n % vectorWidth == 0;
+    bool plainOp = op.getAlpha().convertToFloat() == 1.0f && !op.getTransA() &&
+                   (!op.getC() || op.getBeta().convertToFloat() == 1.0f);
+    if (n <= vectorWidth || (aligned && !plainOp))
       return failure();
-    int64_t padded = paddedColumns(n, vectorWidth);
+    int64_t padded = aligned ? n : paddedColumns(n, vectorWidth);
     auto weights = dyn_cast<DenseElementsAttr>(bConst.getValue());
     if (!weights)
       return failure();
     Value c = op.getC();
-    if (c) {
+    if (c && padded != n) {
       auto cType = cast<RankedTensorType>(c.getType());
       if (cType.getRank() > 0 && cType.getShape().back() == n) {
         auto cConst = c.getDefiningOp<ConstantOp>();
@@ -245,17 +251,23 @@ struct PadGemmColumns : OpRewritePattern<GemmOp> {
                                wideBias.reshape(RankedTensorType::get(shape, rw.getF32Type())));
       }
     }
-    Value wideB = ConstantOp::create(rw, bConst.getLoc(), padColumns(weights, k, n, padded));
     auto f32 = rw.getF32Type();
-    bool plain = op.getAlpha().convertToFloat() == 1.0f && !op.getTransA() &&
-                 (!c || (op.getBeta().convertToFloat() == 1.0f &&
-                         cast<RankedTensorType>(c.getType()).getNumElements() == padded &&
-                         c.getDefiningOp<ConstantOp>()));
+    bool plain = plainOp && (!c || (cast<RankedTensorType>(c.getType()).getNumElements() == padded &&
+                                    c.getDefiningOp<ConstantOp>()));
+    if (aligned && !plain)
+      return failure();
+    Value wideB = padded == n ? op.getB()
+                              : ConstantOp::create(rw, bConst.getLoc(),
+                                                   padColumns(weights, k, n, padded));
     if (plain) {
       int64_t block = padded % (2 * vectorWidth) == 0 ? 2 * vectorWidth : vectorWidth;
       Location loc = op.getLoc();
       Value bias = c ? ReshapeOp::create(rw, loc, RankedTensorType::get({padded}, f32), c) : Value();
       Value conv = matmulAsBlockedConv(rw, loc, op.getA(), wideB, m, k, padded, block, bias);
+      if (padded == n) {
+        rw.replaceOpWithNewOp<ReshapeOp>(op, type, conv);
+        return success();
+      }
       Value wide = ReshapeOp::create(rw, loc, RankedTensorType::get({m, padded}, f32), conv);
       rw.replaceOpWithNewOp<SliceOp>(op, type, wide, rw.getDenseI64ArrayAttr({0, 0}),
                                      rw.getDenseI64ArrayAttr({m, n}),
@@ -417,6 +429,56 @@ struct SinkBlockedReshape : RewritePattern {
   }
 };
 
+/// op(reshape(x: [1, 1, M, N/B, B] -> [..., N]), y) ->
+/// reshape(op(x, reshape(y)), [..., N]) for elementwise ops, where the
+/// reshape undoes a matmul run as a blocked 1x1 convolution (its rows M the
+/// product of the leading dims): the activation and residual add after a
+/// MatMul or Gemm join the convolution's kernel as its epilogue. The other
+/// operands have the result's shape or are broadcast along all but the
+/// last axis; the reshapes move no data.
+struct SinkMatMulReshape : RewritePattern {
+  SinkMatMulReshape(MLIRContext *ctx)
+      : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx) {}
+  LogicalResult matchAndRewrite(Operation *op, PatternRewriter &rw) const override {
+    if (!isLayoutFree(op) || op->getNumResults() != 1)
+      return failure();
+    auto resultType = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+    if (!resultType || resultType.getRank() < 1 || !resultType.hasStaticShape())
+      return failure();
+    ArrayRef<int64_t> shape = resultType.getShape();
+    int64_t n = shape.back(), m = resultType.getNumElements() / std::max<int64_t>(n, 1);
+    SmallVector<int64_t> blocked;
+    for (Value v : op->getOperands())
+      if (auto r = v.getDefiningOp<ReshapeOp>()) {
+        ArrayRef<int64_t> in = r.getInput().getType().getShape();
+        if (in.size() == 5 && in[0] == 1 && in[1] == 1 && in[2] == m &&
+            in[3] * in[4] == n && r.getType().getShape() == shape)
+          blocked.assign(in.begin(), in.end());
+      }
+    if (blocked.empty())
+      return failure();
+    SmallVector<Value> operands;
+    for (Value v : op->getOperands()) {
+      auto t = cast<RankedTensorType>(v.getType());
+      SmallVector<int64_t> to;
+      if (t.getShape() == shape)
+        to = blocked;
+      else if (t.getNumElements() == 1)
+        to = {1, 1, 1, 1, 1};
+      else if (t.getRank() >= 1 && t.getShape().back() == n && t.getNumElements() == n)
+        to = {1, 1, 1, blocked[3], blocked[4]};
+      else
+        return failure();
+      operands.push_back(ReshapeOp::create(rw, op->getLoc(), withShape(t, to), v));
+    }
+    Operation *moved = rw.clone(*op);
+    moved->setOperands(operands);
+    moved->getResult(0).setType(withShape(resultType, blocked));
+    rw.replaceOpWithNewOp<ReshapeOp>(op, resultType, moved->getResult(0));
+    return success();
+  }
+};
+
 /// pad(transpose(x, p)) -> transpose(pad(x, permuted pads), p).
 struct SinkThroughPad : OpRewritePattern<PadOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -521,7 +583,7 @@ struct ConvertLayoutPass : weft::impl::ConvertLayoutBase<ConvertLayoutPass> {
     patterns.add<ConvToChannelsLast, MatMulToBlockedConv>(ctx, filterBlock);
     patterns.add<PadGemmColumns>(ctx, filterBlock / 2);
     patterns.add<SinkThroughPool, SinkThroughElementwise, SinkBlockedReshape,
-                 SinkThroughPad, SinkThroughReduce, SinkThroughConcat,
+                 SinkMatMulReshape, SinkThroughPad, SinkThroughReduce, SinkThroughConcat,
                  ComposeTransposes, TransposeOfUnitDimsToReshape>(ctx);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

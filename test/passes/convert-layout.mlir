@@ -162,9 +162,15 @@ func.func @matmul_left_alone(%a: tensor<4x8xf32>, %b: tensor<8x16xf32>) -> (tens
 // MM-LABEL: func.func @gemm_padded_alpha
 // MM: %[[G:.*]] = weft.gemm %{{.*}}, %{{.*}} {alpha = 2.000000e+00 : f32{{.*}}} : (tensor<3x2xf32>, tensor<2x32xf32>) -> tensor<3x32xf32>
 // MM: weft.slice %[[G]] {sizes = array<i64: 3, 20>, {{.*}}} : (tensor<3x32xf32>) -> tensor<3x20xf32>
+// A plain gemm whose columns the vector width divides needs no padding but
+// still becomes the blocked 1x1 convolution (its filter panels read
+// contiguously), without a slice.
 // MM-LABEL: func.func @gemm_aligned
-// MM: weft.gemm %{{.*}}, %{{.*}} {{.*}} : (tensor<3x2xf32>, tensor<2x32xf32>) -> tensor<3x32xf32>
+// MM: %[[C:.*]] = weft.conv %{{.*}}, %{{.*}} {channels_last, {{.*}}} : (tensor<1x1x3x2xf32>, tensor<1x1x1x2x32xf32>) -> tensor<1x1x3x1x32xf32>
+// MM: weft.reshape %[[C]] : (tensor<1x1x3x1x32xf32>) -> tensor<3x32xf32>
 // MM-NOT: weft.slice
+// MM-NOT: weft.gemm
+// MM: return
 func.func @gemm_padded(%a: tensor<1x2xf32>) -> tensor<1x20xf32> {
   %b = weft.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0], [21.0, 22.0, 23.0, 24.0, 25.0, 26.0, 27.0, 28.0, 29.0, 30.0, 31.0, 32.0, 33.0, 34.0, 35.0, 36.0, 37.0, 38.0, 39.0, 40.0]]> : tensor<2x20xf32>
   %c = weft.constant dense<0.5> : tensor<20xf32>
@@ -195,4 +201,27 @@ func.func @matmul_padded(%a: tensor<2x3x8xf32>) -> tensor<2x3x40xf32> {
   %b = weft.constant dense<0.5> : tensor<8x40xf32>
   %0 = weft.matmul %a, %b : (tensor<2x3x8xf32>, tensor<8x40xf32>) -> tensor<2x3x40xf32>
   return %0 : tensor<2x3x40xf32>
+}
+
+// -----
+
+// The activation and the residual add after a matmul run as a blocked
+// convolution move above the reshape that undoes it, onto the blocked
+// shape, so they can join the convolution's kernel; the residual is
+// reshaped (no data moves), a bias-like [N] operand is blocked.
+// MM-LABEL: func.func @matmul_epilogue
+// MM: %[[C:.*]] = weft.conv %{{.*}}, %{{.*}} {channels_last, {{.*}}} : (tensor<1x1x6x8xf32>, tensor<1x1x1x8x32xf32>) -> tensor<1x1x6x1x32xf32>
+// MM: %[[R:.*]] = weft.relu %[[C]] : tensor<1x1x6x1x32xf32>
+// MM: %[[X:.*]] = weft.reshape %{{.*}} : (tensor<2x3x32xf32>) -> tensor<1x1x6x1x32xf32>
+// MM: %[[A:.*]] = weft.add %[[R]], %[[X]] : (tensor<1x1x6x1x32xf32>, tensor<1x1x6x1x32xf32>) -> tensor<1x1x6x1x32xf32>
+// MM: %[[B:.*]] = weft.add %[[A]], %{{.*}} : (tensor<1x1x6x1x32xf32>, tensor<1x1x1x1x32xf32>) -> tensor<1x1x6x1x32xf32>
+// MM: weft.reshape %[[B]] : (tensor<1x1x6x1x32xf32>) -> tensor<2x3x32xf32>
+func.func @matmul_epilogue(%a: tensor<2x3x8xf32>, %x: tensor<2x3x32xf32>) -> tensor<2x3x32xf32> {
+  %b = weft.constant dense<0.5> : tensor<8x32xf32>
+  %c = weft.constant dense<0.25> : tensor<32xf32>
+  %0 = weft.matmul %a, %b : (tensor<2x3x8xf32>, tensor<8x32xf32>) -> tensor<2x3x32xf32>
+  %1 = weft.relu %0 : tensor<2x3x32xf32>
+  %2 = weft.add %1, %x : (tensor<2x3x32xf32>, tensor<2x3x32xf32>) -> tensor<2x3x32xf32>
+  %3 = weft.add %2, %c : (tensor<2x3x32xf32>, tensor<32xf32>) -> tensor<2x3x32xf32>
+  return %3 : tensor<2x3x32xf32>
 }
