@@ -61,10 +61,10 @@ struct CostModel {
   /// GFLOP/s at `rows`: the calibrated points (1, 4, 16, 64, 256 rows),
   /// interpolated on log2(rows).
   double gflopsAt(int64_t rows) const;
-  /// One device's time for `op` (its local types), in microseconds: a
-  /// matmul or convolution's arithmetic and then its bytes (a small batch's
-  /// kernels hide little of one behind the other), another op's bytes,
-  /// each with the per-op cost.
+  /// One device's time for `op` (its local types), in microseconds: for a
+  /// matmul or convolution the slower of its arithmetic and its bytes (it
+  /// computes while it streams, and the calibration measured both at once),
+  /// for another op its bytes, each with the per-op cost.
   double opTime(mlir::Operation *op) const;
   /// A collective, or a pipeline transfer of one micro-batch's value.
   double collective(int64_t bytes, bool mpi) const;
