@@ -7,7 +7,9 @@ tokens), resnet18 (batch 2, 224x224).
 
 For each model, in --rounds interleaved rounds (every configuration once
 per round, the order rotating), each configuration runs --warmup untimed
-and --runs timed inferences and reports its median:
+and N timed inferences and reports its median, N being --runs or, for a
+model whose one-device run is short, enough runs to last --min-ms (at most
+--max-runs):
 
   1dev x 1thr        weftc (one device), weft-run --threads 1
   1dev x 2thr        the same library, --threads 2
@@ -29,7 +31,9 @@ device (1 and 2 threads), by the data plan, and by the pipeline of
 the same batch: the pipeline's throughput against one device's on the same
 rows.
 
-The table gives the median over rounds, the speed-up over 1dev x 1thr,
+The table gives each configuration's least round median (the round least
+disturbed by other tenants of the machine; onnxruntime's alike), the
+speed-up over 1dev x 1thr,
 the throughput (batch rows per second) and the ratio to onnxruntime at the
 same total thread count. Beside each two-device plan it prints the
 compiler's prediction (weftc --explain-parallel: its cost model, whose
@@ -45,6 +49,7 @@ built or run.
 """
 
 import argparse
+import math
 import os
 import re
 import shutil
@@ -137,7 +142,18 @@ def write_batch_model(work, name, batch):
 def measure(args, name, model, data, configs, batch, title, predictions, mpi_ok=True):
     """Interleaved rounds of `configs` and onnxruntime; prints the table and
     returns the medians."""
-    bench = ["--input-dir", data, "--bench", str(args.runs), "--warmup", str(args.warmup)]
+    # Enough timed runs that a measurement lasts --min-ms at the one-device
+    # speed (a sub-millisecond model's 10 runs are at the mercy of one
+    # burst of a neighbour), at least --runs; the same count for every
+    # configuration and for onnxruntime.
+    runs = args.runs
+    try:
+        probe = median_ms(sh(configs[0][1] + ["--input-dir", data, "--bench", "3",
+                                              "--warmup", "1"]))
+        runs = max(args.runs, min(args.max_runs, int(math.ceil(args.min_ms / probe))))
+    except RuntimeError:
+        pass  # reported by the correctness checks below
+    bench = ["--input-dir", data, "--bench", str(runs), "--warmup", str(args.warmup)]
     configs = [(label, cmd + bench, threads) for label, cmd, threads in configs]
     failed = False
     # Correctness first: every library against onnxruntime's outputs.
@@ -166,7 +182,7 @@ def measure(args, name, model, data, configs, batch, title, predictions, mpi_ok=
         for _ in range(args.warmup):
             s.run(None, feeds)
         times = []
-        for _ in range(args.runs):
+        for _ in range(runs):
             a = time.perf_counter()
             s.run(None, feeds)
             times.append((time.perf_counter() - a) * 1e3)
@@ -184,9 +200,11 @@ def measure(args, name, model, data, configs, batch, title, predictions, mpi_ok=
         time.sleep(0.5)
         results["ort 1thr"].append(ort_ms(1))
         results["ort 2thr"].append(ort_ms(2))
-    med = {k: statistics.median(v) for k, v in results.items() if v}
+    # Each configuration's least disturbed round (the machine is shared:
+    # a neighbour's burst lifts a whole round), onnxruntime's alike.
+    med = {k: min(v) for k, v in results.items() if v}
     base = med["1dev x 1thr"]
-    print("\n" + title)
+    print("\n%s, %d rounds x %d runs" % (title, args.rounds, runs))
     print("  %-24s %10s %9s %12s %10s %14s" % ("config", "median ms", "speed-up",
                                               "rows/s", "weft/ort", "predicted ms"))
     for label, _, threads in configs:
@@ -208,7 +226,11 @@ def main(argv=None):
     parser.add_argument("--weft-run", required=True)
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=10,
+                        help="timed runs per measurement, at least")
+    parser.add_argument("--min-ms", type=float, default=300,
+                        help="more runs for fast models, up to this many ms per measurement")
+    parser.add_argument("--max-runs", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--workdir", default="")
     parser.add_argument("--stream", type=int, default=16,
@@ -261,8 +283,7 @@ def main(argv=None):
         predictions["pipeline 2dev x 1thr"] = inproc
         predictions["pipeline mpi 2 ranks"] = over_mpi
         title = ("%s (batch %d; pipeline of %d micro-batches), compile of four libraries "
-                 "%.1f s, %d rounds x %d runs" % (name, BATCH[name], micro, compile_s,
-                                                  args.rounds, args.runs))
+                 "%.1f s" % (name, BATCH[name], micro, compile_s))
         med, bad = measure(args, name, model, data, configs, BATCH[name], title, predictions)
         failed |= bad
         choice = auto_choice(args.weftc, model)
@@ -302,9 +323,8 @@ def main(argv=None):
         inproc, over_mpi, _ = predicted_pipeline_ms(args.weftc, smodel,
                                                     ["--micro-batches=%d" % micro])
         spred = {"pipeline 2dev x 1thr": inproc, "pipeline mpi 2 ranks": over_mpi}
-        title = ("%s stream: batch %d, the pipeline's %d micro-batches of %d row%s, %d rounds "
-                 "x %d runs" % (name, sb, micro, STREAM_ROWS[name],
-                                "" if STREAM_ROWS[name] == 1 else "s", args.rounds, args.runs))
+        title = ("%s stream: batch %d, the pipeline's %d micro-batches of %d row%s" % (
+            name, sb, micro, STREAM_ROWS[name], "" if STREAM_ROWS[name] == 1 else "s"))
         _, bad = measure(args, name, smodel, sdata, sconfigs, sb, title, spred)
         failed |= bad
     print("\nload average after: %.2f %.2f %.2f" % os.getloadavg())
