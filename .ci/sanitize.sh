@@ -72,7 +72,7 @@ configure "$TSAN_DIR" thread
 ninja -C "$TSAN_DIR" -j"$JOBS" weft-runtime-tests weft-run
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$LOGS/tsan"
 step "thread pool + model tests (TSan)" "$TSAN_DIR/bin/weft-runtime-tests" \
-  --gtest_brief=1 --gtest_filter='CpuDevice.*:CpuDeviceStress.*:AddFixture.*:Model.*:DeviceGroup.*:Collectives.*:PointToPoint.*:GroupModel.*:PipelineModel.*'
+  --gtest_brief=1 --gtest_filter='CpuDevice.*:CpuDeviceStress.*:AddFixture.*:Model.*:DeviceGroup.*:Collectives.*:PointToPoint.*:GroupModel.*:PipelineModel.*:Split.*'
 step "e2e mlp+cnn (TSan, instrumented kernels, 2 threads)" python3 test/e2e/check_models.py \
   --weftc "$SAN_DIR/bin/weftc" --weftc-arg=--sanitize=thread \
   --weft-run "$TSAN_DIR/bin/weft-run" \

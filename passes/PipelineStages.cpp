@@ -122,8 +122,9 @@ std::optional<ChannelSplit> channelSplit(Operation *op) {
 /// convolution by a constant weight that large may be cut into blocks of
 /// output channels (each by its part of the weight, and of the bias),
 /// joined by a concat, so that a cut may fall between the blocks. The
-/// blocks `op` may be cut into (at most 8, of whole 16-channel vector
-/// tiles), or 0.
+/// blocks `op` may be cut into: as many as divide it into whole
+/// 16-channel vector tiles, up to 8 (the finer, the closer a cut can fall
+/// to the balance point; an op no cut falls inside stays whole), or 0.
 int64_t blocksFor(Operation *op, double us, double limit) {
   std::optional<ChannelSplit> split = channelSplit(op);
   if (!split || us <= limit || limit <= 0)
@@ -139,8 +140,7 @@ int64_t blocksFor(Operation *op, double us, double limit) {
                 biasType.getRank() != 1 || biasType.getElementTypeBitWidth() % 8 != 0)))
     return 0;
   int64_t extent = wType.getDimSize(split->weightAxis);
-  int64_t want = std::min<int64_t>(8, (int64_t)std::ceil(us / limit));
-  for (int64_t c = want; c >= 2; --c)
+  for (int64_t c = 8; c >= 2; --c)
     if (extent % c == 0 && (extent / c * split->perPosition) % 16 == 0)
       return c;
   return 0;
