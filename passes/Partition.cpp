@@ -782,14 +782,8 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       inputSplits.push_back(s);
     }
     int64_t work = 0;
-    SmallVector<Operation *> ops;
-    for (Operation &op : body.without_terminator()) {
-      ops.push_back(&op);
-      work += CostModel::flops(&op);
-    }
-    for (Operation *op : ops)
-      if (failed(p.visit(op)))
-        return failure();
+    if (failed(visitAll(fn, p, work)))
+      return failure();
     SmallVector<int64_t> outputSplits;
     for (Value v : body.getTerminator()->getOperands())
       outputSplits.push_back(p.splitOf(v));
@@ -821,6 +815,20 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     if (pipeline)
       return stageWith(fn, annotatedNodes, batch, micro, print, p.gatheredBytes, outcome);
     return predict(fn, p, work, print, explanation, outcome);
+  }
+
+  /// Applies `p`'s rules to every op of `fn` in order (the ops they insert
+  /// are not visited); `work` gets the operations of the ops visited.
+  static LogicalResult visitAll(func::FuncOp fn, Partitioner &p, int64_t &work) {
+    SmallVector<Operation *> ops;
+    for (Operation &op : fn.getBody().front().without_terminator()) {
+      ops.push_back(&op);
+      work += CostModel::flops(&op);
+    }
+    for (Operation *op : ops)
+      if (failed(p.visit(op)))
+        return failure();
+    return success();
   }
 
   /// The hybrid data*tensor plan on a D x T grid (D = dataParts): the data
@@ -872,14 +880,8 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
       inputSplits.push_back(split);
     }
     int64_t work = 0;
-    SmallVector<Operation *> ops;
-    for (Operation &op : body.without_terminator()) {
-      ops.push_back(&op);
-      work += CostModel::flops(&op);
-    }
-    for (Operation *op : ops)
-      if (failed(data.visit(op)))
-        return failure();
+    if (failed(visitAll(fn, data, work)))
+      return failure();
     for (Value v : body.getTerminator()->getOperands())
       outputSplits.push_back(data.splitOf(v));
     data.shrink();
@@ -889,12 +891,9 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     tensor.label = "data*tensor";
     for (BlockArgument arg : body.getArguments())
       tensor.split[arg] = kWhole;
-    ops.clear();
-    for (Operation &op : body.without_terminator())
-      ops.push_back(&op);
-    for (Operation *op : ops)
-      if (failed(tensor.visit(op)))
-        return failure();
+    int64_t partWork = 0;
+    if (failed(visitAll(fn, tensor, partWork)))
+      return failure();
     Operation *ret = body.getTerminator();
     for (OpOperand &use : ret->getOpOperands())
       if (tensor.splitOf(use.get()) != kWhole)

@@ -192,6 +192,16 @@ static bool make_teams(inproc_group_t *g, const int32_t *color, int32_t num_team
   return true;
 }
 
+/* The generic head of a group (or split) whose every rank is here. */
+static weft_device_group_t *publish(inproc_group_t *g) {
+  g->base.vtable = &inproc_vtable;
+  g->base.size = g->size;
+  g->base.first_local = 0;
+  g->base.num_local = g->size;
+  g->base.devices = g->devices;
+  return &g->base;
+}
+
 weft_status_t weft_cpu_device_group_create(
     const weft_cpu_device_group_options_t *options,
     const weft_allocator_t *allocator, weft_device_group_t **out_group) {
@@ -239,12 +249,7 @@ weft_status_t weft_cpu_device_group_create(
       return status;
     }
   }
-  g->base.vtable = &inproc_vtable;
-  g->base.size = n;
-  g->base.first_local = 0;
-  g->base.num_local = n;
-  g->base.devices = g->devices;
-  *out_group = &g->base;
+  *out_group = publish(g);
   return NULL;
 }
 
@@ -283,12 +288,7 @@ static weft_status_t inproc_split(weft_device_group_t *base, const int32_t *colo
     inproc_destroy(&g->base);
     return weft_status_create(WEFT_OUT_OF_MEMORY, "split: out of memory");
   }
-  g->base.vtable = &inproc_vtable;
-  g->base.size = n;
-  g->base.first_local = 0;
-  g->base.num_local = n;
-  g->base.devices = g->devices;
-  *out = &g->base;
+  *out = publish(g);
   return NULL;
 }
 

@@ -231,8 +231,9 @@ TEST(MpiGroup, SplitsMeetOnlyTheirOwnRanks) {
   float v = 5, got = 0;
   ASSERT_TRUE(isOk(r == 0 ? weft_group_send(a, 0, 1, &v, sizeof(v))
                           : weft_group_recv(a, 1, 0, &got, sizeof(got))));
-  if (r == 1)
+  if (r == 1) {
     EXPECT_EQ(got, 5);
+  }
 }
 
 } // namespace
