@@ -50,8 +50,8 @@ struct CostModel {
   /// Starting a run on the devices and waiting for them.
   static constexpr double kRunUs = 10;
   /// How long a waiting rank of one process polls before it sleeps (the
-  /// runtime's WEFT_SPIN_POLLS pauses).
-  static constexpr double kPollUs = 50;
+  /// runtime's WEFT_SPIN_US).
+  static constexpr double kPollUs = 150;
 
   /// Multiply-adds count two: the arithmetic an op does, roughly.
   static int64_t flops(mlir::Operation *op);

@@ -508,8 +508,9 @@ static weft_status_t run_in_process(weft_group_model_t *m, void *const *in, void
   }
   m->statuses[0] = run_local_rank(m, 0);
   if (m->num_local > 1) {
-    for (int i = 0; i < WEFT_SPIN_POLLS &&
-                    __atomic_load_n(&m->finished, __ATOMIC_ACQUIRE) < m->num_local - 1;
+    uint64_t start = weft_now_ns();
+    for (uint32_t i = 1; __atomic_load_n(&m->finished, __ATOMIC_ACQUIRE) < m->num_local - 1 &&
+                         weft_keep_polling(start, i);
          ++i)
       weft_cpu_relax();
     pthread_mutex_lock(&m->mu);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* A status is one heap block: the header followed by the message bytes.
  * `message` points into the same block (or at a literal for the static
@@ -77,9 +78,22 @@ struct weft_device_group_t {
 };
 
 /* Peers of a barrier or a run usually arrive within microseconds: waiting
- * threads poll this many times (a pause each, about 50 us in all) before
- * they sleep on a condition variable. */
-#define WEFT_SPIN_POLLS 4096
+ * threads poll for this long (a pause between reads; the clock is read
+ * every 64 polls, since a pause lasts from a few to a hundred cycles
+ * depending on the CPU) before they sleep on a condition variable. The
+ * cost model's pipeline prediction assumes it (CostModel::kPollUs). */
+#define WEFT_SPIN_US 150
+
+static inline uint64_t weft_now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Whether a poll that began at `start` (weft_now_ns) goes on after poll i. */
+static inline bool weft_keep_polling(uint64_t start, uint32_t i) {
+  return (i & 63) != 0 || weft_now_ns() - start < (uint64_t)WEFT_SPIN_US * 1000u;
+}
 
 static inline void weft_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -89,11 +103,11 @@ static inline void weft_cpu_relax(void) {
 #endif
 }
 
-/* Polls until *word differs from `seen` or the polls run out; returns the
+/* Polls until *word differs from `seen` or WEFT_SPIN_US pass; returns the
  * last value read. */
 static inline uint64_t weft_spin_while_equal(const uint64_t *word, uint64_t seen) {
-  uint64_t now = seen;
-  for (int i = 0; i < WEFT_SPIN_POLLS && now == seen; ++i) {
+  uint64_t now = seen, start = weft_now_ns();
+  for (uint32_t i = 1; now == seen && weft_keep_polling(start, i); ++i) {
     weft_cpu_relax();
     now = __atomic_load_n(word, __ATOMIC_ACQUIRE);
   }
