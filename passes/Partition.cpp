@@ -774,10 +774,7 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
         inputSplits.push_back(axis);
         continue;
       }
-      int64_t s = batchSplit && rankOf(arg) >= 1 && !isPinned(arg.getArgNumber()) &&
-                          shapeOf(arg)[0] == batch
-                      ? 0
-                      : kWhole;
+      int64_t s = batchSplit ? batchSplitOf(fn, arg, batch) : kWhole;
       p.split[arg] = s;
       inputSplits.push_back(s);
     }
@@ -817,6 +814,15 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     return predict(fn, p, work, print, explanation, outcome);
   }
 
+  /// How the batch plans split input `arg`: on axis 0 when it has the
+  /// batch there and is not pinned to one value (--input-value), else whole.
+  static int64_t batchSplitOf(func::FuncOp fn, BlockArgument arg, int64_t batch) {
+    auto pinned = fn->getAttrOfType<ArrayAttr>("weft.input_values");
+    unsigned i = arg.getArgNumber();
+    bool isPinned = pinned && i < pinned.size() && isa<DenseElementsAttr>(pinned[i]);
+    return rankOf(arg) >= 1 && !isPinned && shapeOf(arg)[0] == batch ? 0 : kWhole;
+  }
+
   /// Applies `p`'s rules to every op of `fn` in order (the ops they insert
   /// are not visited); `work` gets the operations of the ops visited.
   static LogicalResult visitAll(func::FuncOp fn, Partitioner &p, int64_t &work) {
@@ -851,10 +857,6 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     OpBuilder b(fn.getContext());
     b.setInsertionPointToStart(module.getBody());
     shard::GridOp::create(b, fn.getLoc(), "devices", ArrayRef<int64_t>{dataParts, tensorParts});
-    auto pinned = fn->getAttrOfType<ArrayAttr>("weft.input_values");
-    auto isPinned = [&](unsigned i) {
-      return pinned && i < pinned.size() && isa<DenseElementsAttr>(pinned[i]);
-    };
     int64_t batch = batchOf(fn);
     if (batch < 0) {
       mlir::emitError(fn.getLoc(), "data*tensor: no input has a batch axis to split");
@@ -872,12 +874,8 @@ struct PartitionPass : weft::impl::PartitionBase<PartitionPass> {
     data.label = "data*tensor";
     SmallVector<int64_t> inputSplits, outputSplits;
     for (BlockArgument arg : body.getArguments()) {
-      int64_t split = rankOf(arg) >= 1 && !isPinned(arg.getArgNumber()) &&
-                              shapeOf(arg)[0] == batch
-                          ? 0
-                          : kWhole;
-      data.split[arg] = split;
-      inputSplits.push_back(split);
+      data.split[arg] = batchSplitOf(fn, arg, batch);
+      inputSplits.push_back(data.split[arg]);
     }
     int64_t work = 0;
     if (failed(visitAll(fn, data, work)))
