@@ -26,3 +26,11 @@ if ! "$PY" -c 'import onnx, onnxruntime, numpy; assert onnx.__version__ == "1.17
   "$PY" -m pip install -q onnx==1.17.0 onnxruntime==1.32.0 numpy==2.4.6 2>/dev/null ||
     "$PY" -m pip install -q onnx==1.17.0 onnxruntime "numpy<3"
 fi
+
+# cuobjdump (not in the CUDA toolkit of this machine kind) checks that
+# weftc --target=cuda embeds its kernels where CUDA's tools find them.
+if ! "$PY" -c 'import nvidia, os, sys; sys.exit(not os.path.exists(os.path.join(list(nvidia.__path__)[0], "cu13", "bin", "cuobjdump")))' >/dev/null 2>&1; then
+  echo "setup: installing cuobjdump"
+  "$PY" -m pip install -q nvidia-cuda-cuobjdump==13.5.37 2>/dev/null ||
+    "$PY" -m pip install -q nvidia-cuda-cuobjdump || echo "setup: no cuobjdump; its tests are skipped"
+fi

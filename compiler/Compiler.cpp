@@ -361,6 +361,27 @@ static void printFusion(ModuleOp module) {
 static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, ModuleOp module,
                                      const std::string &name);
 
+/// --emit=ptx: the PTX of every target chip, each after a comment naming it.
+static LogicalResult printKernelAssembly(MLIRContext &ctx, ModuleOp module, StringRef path) {
+  std::string text;
+  for (auto binary : module.getOps<gpu::BinaryOp>())
+    for (Attribute a : binary.getObjects()) {
+      auto object = cast<gpu::ObjectAttr>(a);
+      std::string chip = "?";
+      if (auto target = dyn_cast<NVVM::NVVMTargetAttr>(object.getTarget()))
+        chip = target.getChip().str();
+      text += "// weftc: kernels of '" + binary.getName().str() + "' for " + chip + "\n";
+      text += object.getObject().getValue().str();
+    }
+  if (text.empty())
+    text = "// weftc: the model has no kernels\n";
+  if (path == "-") {
+    llvm::outs() << text;
+    return success();
+  }
+  return writeText(ctx, path, text);
+}
+
 LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
   if (failed(checkOutputPaths(ctx, o)))
     return failure();
@@ -432,6 +453,17 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
                          ": it must be a power of two from 16 to 4096");
   cpuOptions.alignment = o.alignment;
 
+  bool cuda = o.target == "cuda";
+  // The CUDA backend's kernels run on the CPU thread pool (a check).
+  bool cudaOnCpu = o.target == "cuda-on-cpu";
+  if (o.target != "cpu" && !cuda && !cudaOnCpu)
+    return fail(ctx, "unknown target '" + escapeForCComment(o.target) +
+                         "' (cpu, cuda or cuda-on-cpu)");
+  if ((cuda || cudaOnCpu) && (o.devices > 1 || o.parallel == "annotated"))
+    return fail(ctx, "--target=cuda compiles for one GPU: models split across devices are not "
+                     "built for CUDA yet");
+  if (!cuda && o.emit == EmitKind::Ptx)
+    return fail(ctx, "--emit=ptx needs --target=cuda");
   if (o.explainParallel && o.devices == 1 && o.parallel != "annotated")
     llvm::errs() << "parallel: one device, nothing to split\n";
   if (failed(runStage(module, o, "1-graph", [&](PassManager &pm) {
@@ -440,10 +472,13 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
         pm.addPass(createLoopInvariantCodeMotionPass());
         pm.addNestedPass<func::FuncOp>(createDecompose());
         pm.addPass(createCanonicalizerPass());
-        // Filters blocked by the CPU kernels' register tile width (two vectors).
-        ConvertLayoutOptions layout;
-        layout.filterBlock = 2 * cpuOptions.vectorWidth;
-        pm.addNestedPass<func::FuncOp>(createConvertLayout(layout));
+        // Filters blocked by the CPU kernels' register tile width (two
+        // vectors). A GPU thread computes one element of the plain layout.
+        if (!cuda && !cudaOnCpu) {
+          ConvertLayoutOptions layout;
+          layout.filterBlock = 2 * cpuOptions.vectorWidth;
+          pm.addNestedPass<func::FuncOp>(createConvertLayout(layout));
+        }
         pm.addPass(createCanonicalizerPass());
         pm.addPass(createCSEPass());
         if (o.devices > 1 || o.parallel == "annotated") {
@@ -480,10 +515,34 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
   if (o.emit == EmitKind::Linalg)
     return printModule(ctx, module, o.outputPath);
 
+  cuda::CudaPipelineOptions cudaOptions;
+  cudaOptions.modelName = name;
+  cudaOptions.chips = o.cudaArchs;
+  cudaOptions.toolkitPath = o.cudaToolkit;
+  cudaOptions.alignment = o.alignment;
+  if (o.emit == EmitKind::Ptx)
+    cudaOptions.format = "isa";
+  if (cuda) {
+    for (const char *tool : {"ptxas", "fatbinary"}) {
+      llvm::SmallString<256> path(o.cudaToolkit);
+      llvm::sys::path::append(path, "bin", tool);
+      if (!llvm::sys::fs::can_execute(path))
+        return fail(ctx, "--target=cuda needs the CUDA toolkit's " + std::string(tool) +
+                             ", not found at " + std::string(path) +
+                             " (give --cuda-toolkit=DIR)");
+    }
+  }
   if (failed(runStage(module, o, "3-codegen", [&](PassManager &pm) {
-        cpu::buildCpuCodegenPipeline(pm, cpuOptions);
+        if (cuda)
+          cuda::buildCudaCodegenPipeline(pm, cudaOptions);
+        else if (cudaOnCpu)
+          cuda::buildThreadStrategyOnCpuPipeline(pm, cudaOptions);
+        else
+          cpu::buildCpuCodegenPipeline(pm, cpuOptions);
       })))
     return failure();
+  if (o.emit == EmitKind::Ptx)
+    return printKernelAssembly(ctx, module, o.outputPath);
 
   FailureOr<ModelDesc> desc = describeModel(module);
   if (failed(desc))

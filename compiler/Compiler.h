@@ -9,6 +9,7 @@
 #define WEFT_COMPILER_COMPILER_H
 
 #include "codegen/cpu/Passes.h"
+#include "codegen/cuda/Passes.h"
 #include "compiler/import/OnnxImporter.h"
 #include "passes/CostModel.h"
 #include "mlir/IR/MLIRContext.h"
@@ -21,7 +22,7 @@ class TargetMachine;
 
 namespace weft {
 
-enum class EmitKind { Weft, Linalg, LLVM, Asm, Obj, Lib };
+enum class EmitKind { Weft, Linalg, LLVM, Asm, Obj, Lib, Ptx };
 
 /// Instrumentation of the generated model code (for sanitizer builds of the
 /// application: the host must link the matching sanitizer runtime).
@@ -33,7 +34,13 @@ struct CompileOptions {
   EmitKind emit = EmitKind::Obj;
   ImportOptions import;
   std::string modelName;   ///< C prefix (checkModelName); from outputPath if empty
-  std::string cpu = "native";
+  std::string cpu = "native"; ///< the host CPU (for a CUDA model: its host code)
+  /// Where the kernels run: "cpu" or "cuda" (kernels compiled for every
+  /// chip of cudaArchs with the toolkit at cudaToolkit, launched through
+  /// the runtime's CUDA device).
+  std::string target = "cpu";
+  std::vector<std::string> cudaArchs = {"sm_90"};
+  std::string cudaToolkit = "/usr/local/cuda";
   std::string dumpIrDir;   ///< IR after every pass, one tree per stage
   std::string runtimeLibDir; ///< where libweft_runtime.so lives (for --emit=lib)
   int64_t targetWorkgroups = 32;

@@ -127,6 +127,23 @@ FailureOr<ModelDesc> weft::describeModel(ModuleOp module) {
         return module.emitError("malformed weft.pipeline_transfers");
       desc.transfers.push_back({t[0], t[1], t[2], t[3], t[4], t[5]});
     }
+  if (auto weights = module->getAttrOfType<StringAttr>("weft.weights_global")) {
+    desc.cuda = true;
+    desc.weightsGlobal = weights.str();
+    if (auto images = module->getAttrOfType<ArrayAttr>("weft.device_images"))
+      for (Attribute a : images) {
+        auto entry = dyn_cast<ArrayAttr>(a);
+        if (!entry || entry.size() != 3 || !isa<StringAttr>(entry[0]) ||
+            !isa<StringAttr>(entry[1]) || !isa<IntegerAttr>(entry[2]))
+          return module.emitError("malformed weft.device_images");
+        desc.deviceImages.push_back({cast<StringAttr>(entry[0]).str(),
+                                     cast<StringAttr>(entry[1]).str(),
+                                     (uint64_t)cast<IntegerAttr>(entry[2]).getInt()});
+      }
+    if (auto kernels = module->getAttrOfType<ArrayAttr>("weft.kernel_names"))
+      for (Attribute a : kernels)
+        desc.kernelNames.push_back(cast<StringAttr>(a).str());
+  }
   if (auto values = module->getAttrOfType<ArrayAttr>("weft.input_values"))
     for (auto [i, v] : llvm::enumerate(values))
       if (auto dense = dyn_cast<DenseElementsAttr>(v); dense && i < desc.inputs.size())
@@ -201,8 +218,40 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
     grid = new llvm::GlobalVariable(m, gridTy, true, llvm::GlobalValue::PrivateLinkage,
                                     llvm::ConstantArray::get(gridTy, dims), "__weft_grid");
   }
+  // A CUDA model: its images, kernel names and packed weights.
+  llvm::Function *deviceEntry = m.getFunction(desc.name + "_device_entry");
+  llvm::Constant *null = llvm::ConstantPointerNull::get(ptr);
+  llvm::Constant *images = null, *kernelNames = null, *weights = null;
+  uint64_t weightsSize = 0;
+  if (desc.cuda) {
+    auto *imageTy = llvm::StructType::get(ctx, {ptr, ptr, i64});
+    std::vector<llvm::Constant *> elems;
+    for (auto [i, image] : llvm::enumerate(desc.deviceImages)) {
+      llvm::GlobalVariable *bytes = m.getNamedGlobal(image.global);
+      elems.push_back(llvm::ConstantStruct::get(
+          imageTy, {str(image.chip, "chip" + std::to_string(i)),
+                    bytes ? (llvm::Constant *)bytes : null,
+                    llvm::ConstantInt::get(i64, bytes ? image.bytes : 0)}));
+    }
+    auto *imagesTy = llvm::ArrayType::get(imageTy, elems.size());
+    images = new llvm::GlobalVariable(m, imagesTy, true, llvm::GlobalValue::PrivateLinkage,
+                                      llvm::ConstantArray::get(imagesTy, elems),
+                                      "__weft_device_images");
+    std::vector<llvm::Constant *> names;
+    for (auto [i, kernel] : llvm::enumerate(desc.kernelNames))
+      names.push_back(str(kernel, "kernel" + std::to_string(i)));
+    auto *namesTy = llvm::ArrayType::get(ptr, names.size());
+    kernelNames = new llvm::GlobalVariable(m, namesTy, true, llvm::GlobalValue::PrivateLinkage,
+                                           llvm::ConstantArray::get(namesTy, names),
+                                           "__weft_kernel_names");
+    if (llvm::GlobalVariable *w = m.getNamedGlobal(desc.weightsGlobal)) {
+      weights = w;
+      weightsSize = m.getDataLayout().getTypeAllocSize(w->getValueType());
+    }
+  }
   auto *infoTy = llvm::StructType::get(ctx, {i32, ptr, i32, ptr, i32, ptr, i64, i64, ptr, i32,
-                                             ptr, ptr, i64, i32, i32, ptr, i32, ptr});
+                                             ptr, ptr, i64, i32, i32, ptr, i32, ptr,
+                                             i32, ptr, i32, ptr, i32, ptr, ptr, i64});
   auto *info = new llvm::GlobalVariable(
       m, infoTy, true, llvm::GlobalValue::PrivateLinkage,
       llvm::ConstantStruct::get(
@@ -216,7 +265,12 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
                    llvm::ConstantInt::get(i64, desc.deviceWeightBytes),
                    llvm::ConstantInt::get(i32, desc.microBatches),
                    llvm::ConstantInt::get(i32, desc.transfers.size()), transfers,
-                   llvm::ConstantInt::get(i32, desc.gridShape.size()), grid}),
+                   llvm::ConstantInt::get(i32, desc.gridShape.size()), grid,
+                   llvm::ConstantInt::get(i32, desc.cuda ? 1 /*WEFT_DEVICE_CUDA*/ : 0),
+                   fnOrNull(deviceEntry),
+                   llvm::ConstantInt::get(i32, desc.cuda ? desc.deviceImages.size() : 0), images,
+                   llvm::ConstantInt::get(i32, desc.cuda ? desc.kernelNames.size() : 0),
+                   kernelNames, weights, llvm::ConstantInt::get(i64, weightsSize)}),
       "__weft_model_info");
   auto addGetter = [&](const std::string &name) {
     auto *fn = llvm::Function::Create(llvm::FunctionType::get(ptr, false),
@@ -292,11 +346,23 @@ std::string weft::renderHeader(const ModelDesc &d) {
     os << " * Pipeline: device k runs stage k of " << d.numDevices << " on each of "
        << d.microBatches << " micro-batches in turn; " << d.transfers.size()
        << " values move between\n * the stages after each micro-batch.\n";
+  if (d.cuda) {
+    std::string chips;
+    for (const auto &image : d.deviceImages)
+      chips += (chips.empty() ? "" : ", ") + image.chip;
+    os << " * CUDA: " << d.kernelNames.size() << " kernels, compiled for " << chips
+       << " and embedded in the object. Create the\n"
+       << " * device with weft_cuda_device_create (it reports \"no CUDA device\" where there is\n"
+       << " * none); create copies the weights to the GPU once, and a run copies host\n"
+       << " * tensors in and out (views marked WEFT_MEMORY_DEVICE stay on the GPU).\n";
+  }
   os << " * Arena (intermediate tensors, allocated once by create): " << d.arenaSize
-     << " bytes " << (group ? "on each device" : "on the CPU device") << ":\n"
+     << " bytes " << (group ? "on each device" : d.cuda ? "of GPU memory" : "on the CPU device")
+     << ":\n"
      << " *   " << d.arenaTensors << " bytes of tensors (the most live at once: "
      << d.arenaLowerBound << "), " << d.arenaScratch << " bytes of workgroup scratch.\n"
      << " * Weights: " << d.weightBytes << " bytes in the object"
+     << (d.cuda ? " (copied to the GPU by create)" : "")
      << (group ? "; each device reads " + std::to_string(d.deviceWeightBytes) +
                      " of them (one copy per process)"
                : "")

@@ -47,6 +47,17 @@ struct ModelDesc {
   std::vector<std::array<int64_t, 6>> transfers;
   /// A hybrid plan's grid of devices (empty: one axis of numDevices).
   std::vector<int64_t> gridShape;
+  /// A CUDA model (weftc --target=cuda): the images embedded in the object
+  /// (chip, global, bytes), the kernels the host launches by index, and
+  /// the global holding the packed weights.
+  bool cuda = false;
+  struct DeviceImage {
+    std::string chip, global;
+    uint64_t bytes = 0;
+  };
+  std::vector<DeviceImage> deviceImages;
+  std::vector<std::string> kernelNames;
+  std::string weightsGlobal;
 };
 
 /// Reads the description that weft-cpu-build-host left on the module.

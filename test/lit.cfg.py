@@ -16,3 +16,42 @@ config.environment["PATH"] = os.pathsep.join(
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%weft_src", config.weft_src_root))
 config.substitutions.append(("%weft_lib", config.weft_lib_dir))
+
+# CUDA: `cuda` where a GPU and its driver are present (GPU execution tests);
+# `cuobjdump` where CUDA's cuobjdump is found (on PATH, in the toolkit, or
+# from the nvidia-cuda-cuobjdump wheel), as %cuobjdump.
+def _has_gpu():
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    count = ctypes.c_int(0)
+    return cuda.cuInit(0) == 0 and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0
+
+
+def _find_cuobjdump():
+    import shutil
+    found = shutil.which("cuobjdump") or (
+        "/usr/local/cuda/bin/cuobjdump" if os.access("/usr/local/cuda/bin/cuobjdump", os.X_OK) else None)
+    if found:
+        return found
+    import subprocess
+    try:
+        out = subprocess.run([config.python_executable, "-c",
+                              "import nvidia, os; print(os.path.join(list(nvidia.__path__)[0], 'cu13', 'bin', 'cuobjdump'))"],
+                             capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    path = out.stdout.strip()
+    return path if out.returncode == 0 and os.access(path, os.X_OK) else None
+
+
+if _has_gpu():
+    config.available_features.add("cuda")
+_cuobjdump = _find_cuobjdump()
+if _cuobjdump:
+    config.available_features.add("cuobjdump")
+    config.substitutions.append(("%cuobjdump", _cuobjdump))
+if os.access("/usr/local/cuda/bin/ptxas", os.X_OK):
+    config.available_features.add("cuda-toolkit")

@@ -26,6 +26,34 @@ using namespace weft::cpu;
 
 namespace {
 
+} // namespace
+
+void weft::cpu::appendDenseBytes(DenseElementsAttr value, std::string &out) {
+  Type element = value.getElementType();
+  if (!value.isSplat() && element.getIntOrFloatBitWidth() % 8 == 0 &&
+      llvm::endianness::native == llvm::endianness::little) {
+    ArrayRef<char> raw = value.getRawData();
+    out.append(raw.begin(), raw.end());
+    return;
+  }
+  auto put = [&](const APInt &bits) {
+    if (bits.getBitWidth() == 1) {
+      out.push_back(bits.isZero() ? 0 : 1);
+      return;
+    }
+    for (unsigned i = 0; i < bits.getBitWidth() / 8; ++i)
+      out.push_back((char)bits.extractBitsAsZExtValue(8, i * 8));
+  };
+  if (isa<FloatType>(element))
+    for (const APFloat &f : value.getValues<APFloat>())
+      put(f.bitcastToAPInt());
+  else
+    for (const APInt &i : value.getValues<APInt>())
+      put(i);
+}
+
+namespace {
+
 /// Bytes of a tensor in memory (a bool takes one byte).
 int64_t tensorBytes(Type type) {
   auto t = cast<ShapedType>(type);
@@ -97,22 +125,33 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
       module.emitError("invalid model name '") << escapeForCComment(modelName) << "': " << *why;
       return signalPassFailure();
     }
+    if (target != "cpu" && target != "cuda") {
+      module.emitError("unknown target '") << escapeForCComment(target) << "' (cpu or cuda)";
+      return signalPassFailure();
+    }
+    // On a CUDA device the dispatches are kernels of a loaded image and the
+    // weights one blob copied to the device at create.
+    bool cuda = target == "cuda";
     MLIRContext *ctx = &getContext();
     OpBuilder b(ctx);
-    Type ptr = ptrTy(), i64 = b.getI64Type();
+    Type ptr = ptrTy(), i64 = b.getI64Type(), i32 = b.getI32Type();
     Location loc = entryFn.getLoc();
 
     // Runtime entry point.
     b.setInsertionPointToStart(module.getBody());
     auto dispatchFnTy = LLVM::LLVMFunctionType::get(ptr, {ptr, ptr, ptr, i64});
-    auto runtimeDispatch = module.lookupSymbol<LLVM::LLVMFuncOp>("weft_device_dispatch");
+    auto launchFnTy = LLVM::LLVMFunctionType::get(
+        ptr, {ptr, ptr, i32, ptr, i32, i32, i32, i32, i32, i32, i32, i32});
+    StringRef runtimeName = cuda ? "weft_device_launch" : "weft_device_dispatch";
+    auto runtimeDispatch = module.lookupSymbol<LLVM::LLVMFuncOp>(runtimeName);
     if (!runtimeDispatch)
-      runtimeDispatch = LLVM::LLVMFuncOp::create(b, loc, "weft_device_dispatch", dispatchFnTy);
+      runtimeDispatch =
+          LLVM::LLVMFuncOp::create(b, loc, runtimeName, cuda ? launchFnTy : dispatchFnTy);
 
-    // Wrappers for every dispatch function.
+    // Wrappers for every dispatch function (a kernel needs none).
     llvm::StringMap<func::FuncOp> wrappers;
     for (auto fn : llvm::to_vector(module.getOps<func::FuncOp>()))
-      if (fn->hasAttr(kDispatchFnAttr)) {
+      if (fn->hasAttr(kDispatchFnAttr) && !cuda) {
         b.setInsertionPointAfter(fn);
         wrappers[fn.getName()] = buildWrapper(b, fn);
       }
@@ -122,12 +161,18 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     b.setInsertionPoint(entryFn);
     auto devicesAttr = entryFn->getAttrOfType<IntegerAttr>("weft.num_devices");
     bool spmd = devicesAttr && devicesAttr.getInt() > 1;
+    if (cuda && spmd) {
+      entryFn.emitError("a model split across devices is not built for target cuda yet");
+      return signalPassFailure();
+    }
     SmallVector<Type> hostArgs = {ptr, ptr, ptr, ptr};
     if (spmd)
       hostArgs.insert(hostArgs.begin(), {ptr, b.getI32Type()});
+    if (cuda) // (device, kernels, arena, weights, inputs, outputs)
+      hostArgs = {ptr, ptr, ptr, ptr, ptr, ptr};
     auto hostTy = b.getFunctionType(hostArgs, {ptr});
-    auto host = func::FuncOp::create(b, loc, modelName + (spmd ? "_spmd_entry" : "_entry"),
-                                     hostTy);
+    auto host = func::FuncOp::create(
+        b, loc, modelName + (spmd ? "_spmd_entry" : cuda ? "_device_entry" : "_entry"), hostTy);
     Block *entry = host.addEntryBlock();
     Block *exit = new Block();
     exit->addArgument(ptr, loc);
@@ -140,6 +185,17 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     unsigned first = spmd ? 2 : 0;
     Value device = entry->getArgument(first), arena = entry->getArgument(first + 1),
           inputs = entry->getArgument(first + 2), outputs = entry->getArgument(first + 3);
+    Value kernels, weights;
+    if (cuda) {
+      device = entry->getArgument(0);
+      kernels = entry->getArgument(1);
+      arena = entry->getArgument(2);
+      weights = entry->getArgument(3);
+      inputs = entry->getArgument(4);
+      outputs = entry->getArgument(5);
+    }
+    // The packed weights of a CUDA model, each at an aligned offset.
+    std::string weightBlob;
     auto loadSlot = [&](Value array, int64_t i) -> Value {
       Value slot =
           LLVM::GEPOp::create(hb, loc, ptr, ptr, array, ArrayRef<LLVM::GEPArg>{(int32_t)i});
@@ -314,12 +370,23 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
       checkStatus(status);
       return success();
     };
-    // A weight: a private constant global of the object.
+    // A weight: a private constant global of the object, or on a CUDA
+    // device its place in the packed blob.
     auto emitConstant = [&](ConstantOp cst) -> LogicalResult {
       auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
       if (!dense)
         return cst.emitError("only dense weights can be embedded");
       auto type = cst.getType();
+      if (cuda) {
+        int64_t at = (int64_t)llvm::alignTo(weightBlob.size(), (uint64_t)alignment);
+        weightBlob.resize(at, '\0');
+        appendDenseBytes(dense, weightBlob);
+        weightBytes += tensorBytes(type);
+        deviceWeightBytes += tensorBytes(type);
+        address[cst] = LLVM::GEPOp::create(hb, loc, ptr, b.getI8Type(), weights,
+                                           ArrayRef<LLVM::GEPArg>{i64Const(at)});
+        return success();
+      }
       auto flat = RankedTensorType::get({type.getNumElements()}, type.getElementType());
       OpBuilder gb(ctx);
       gb.setInsertionPoint(host);
@@ -550,6 +617,8 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
           address[reshape] = address.lookup(reshape.getInput());
           continue;
         }
+        if (cuda && isa<IfOp, LoopOp>(op))
+          return op.emitError("control flow (If, Loop) is not built for target cuda yet");
         if (auto ifOp = dyn_cast<IfOp>(op)) {
           Value condition = address.lookup(ifOp.getCondition());
           if (!condition)
@@ -669,6 +738,22 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
           LLVM::StoreOp::create(hb, loc, v, slot);
         }
         auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
+        if (cuda) {
+          auto index = callee ? callee->getAttrOfType<IntegerAttr>("weft.kernel_index") : nullptr;
+          auto launch = callee ? callee->getAttrOfType<DenseI64ArrayAttr>("weft.launch") : nullptr;
+          if (!index || !launch || launch.size() != 2)
+            return call.emitError("dispatch has no kernel (run weft-cuda-outline-kernels)");
+          auto c32 = [&](int64_t v) -> Value {
+            return LLVM::ConstantOp::create(hb, loc, i32, hb.getI32IntegerAttr((int32_t)v));
+          };
+          checkStatus(LLVM::CallOp::create(
+                          hb, loc, runtimeDispatch,
+                          ValueRange{device, kernels, c32(index.getInt()), array,
+                                     c32(bindings.size()), c32(launch[0]), c32(1), c32(1),
+                                     c32(launch[1]), c32(1), c32(1), c32(0)})
+                          .getResult());
+          continue;
+        }
         auto count = callee->getAttrOfType<IntegerAttr>(kWorkgroupCountAttr);
         func::FuncOp wrapper = wrappers.lookup(call.getCallee());
         Value fnRef = func::ConstantOp::create(hb, loc, wrapper.getFunctionType(),
@@ -749,6 +834,19 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     module->setAttr("weft.model_name", b.getStringAttr(modelName));
     module->setAttr("weft.weight_bytes", b.getI64IntegerAttr(weightBytes));
     module->setAttr("weft.device_weight_bytes", b.getI64IntegerAttr(deviceWeightBytes));
+    if (cuda) {
+      // One blob the runtime copies to the device; at least one byte.
+      if (weightBlob.empty())
+        weightBlob.push_back('\0');
+      OpBuilder gb = OpBuilder::atBlockEnd(module.getBody());
+      auto type = LLVM::LLVMArrayType::get(b.getI8Type(), weightBlob.size());
+      LLVM::GlobalOp::create(gb, loc, type, /*isConstant=*/true, LLVM::Linkage::Private,
+                             "__weft_weights", gb.getStringAttr(weightBlob), alignment);
+      module->setAttr("weft.weights_global", b.getStringAttr("__weft_weights"));
+      for (auto fn : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+        if (fn->hasAttr(kDispatchFnAttr))
+          fn.erase();
+    }
     entryFn.erase();
     if (gridShape.size() > 1)
       module->setAttr("weft.grid_shape", b.getDenseI64ArrayAttr(gridShape));

@@ -1,7 +1,13 @@
 //===- KernelConfig.cpp - per-root kernel strategy for the CPU ----------===//
 #include "codegen/cpu/KernelConfig.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 using namespace mlir;
 using namespace weft::cpu;
@@ -314,4 +320,69 @@ linalg::LinalgOp weft::cpu::epilogueRoot(Operation *op) {
       if (epilogueOf(root) == generic)
         return root;
   return {};
+}
+
+/// The op whose result the dispatch writes out (the first output), seen
+/// through reshapes.
+TilingInterface weft::cpu::findDispatchRoot(func::FuncOp fn) {
+  TilingInterface root;
+  fn.walk([&](bufferization::MaterializeInDestinationOp m) {
+    if (root)
+      return;
+    // Reshapes only rename the root's result (a blocked conv's [.., F/B, B]).
+    Value v = m.getSource();
+    while (Operation *def = v.getDefiningOp()) {
+      if (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def))
+        break;
+      v = def->getOperand(0);
+    }
+    root = v.getDefiningOp<TilingInterface>();
+  });
+  return root;
+}
+
+bool weft::cpu::isWorkgroupSetup(Operation *op) {
+  return isa<bufferization::ToTensorOp, bufferization::MaterializeInDestinationOp,
+             tensor::EmptyOp, arith::ConstantOp, func::ReturnOp, scf::ForallOp,
+             tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op);
+}
+
+LogicalResult weft::cpu::tileRootIntoForall(TilingInterface root, ArrayRef<OpFoldResult> sizes) {
+  IRRewriter rewriter(root->getContext());
+  scf::SCFTilingOptions tiling;
+  tiling.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+  tiling.setTileSizes(sizes);
+  scf::SCFTileAndFuseOptions options;
+  options.setTilingOptions(tiling);
+  rewriter.setInsertionPoint(root);
+  FailureOr<scf::SCFTileAndFuseResult> result =
+      scf::tileConsumerAndFuseProducersUsingSCF(rewriter, root, options);
+  if (failed(result))
+    return failure();
+  for (OpResult r : root->getResults())
+    if (Value repl = result->replacements.lookup(r))
+      rewriter.replaceAllUsesWith(r, repl);
+  return success();
+}
+
+int64_t weft::cpu::tileDispatchWhole(
+    func::FuncOp fn, llvm::function_ref<LogicalResult(func::FuncOp, int64_t &)> tile) {
+  // Tile a copy: if anything that computes is left outside the loop, every
+  // iteration would redo it, so the dispatch stays whole.
+  func::FuncOp trial = fn.clone();
+  int64_t count = 1;
+  bool ok = succeeded(tile(trial, count));
+  if (ok && count > 1) {
+    RewritePatternSet patterns(fn->getContext());
+    (void)applyPatternsGreedily(trial, std::move(patterns));
+    for (Operation &op : trial.getBody().front())
+      if (!isWorkgroupSetup(&op) && !op.use_empty())
+        ok = false;
+  }
+  if (ok && count > 1)
+    fn.getBody().takeBody(trial.getBody());
+  else
+    count = 1;
+  trial.erase();
+  return count;
 }

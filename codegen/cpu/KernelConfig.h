@@ -11,7 +11,9 @@
 #ifndef WEFT_CODEGEN_CPU_KERNELCONFIG_H
 #define WEFT_CODEGEN_CPU_KERNELCONFIG_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Interfaces/TilingInterface.h"
 
 #include <optional>
 
@@ -113,6 +115,26 @@ mlir::linalg::GenericOp epilogueOf(mlir::linalg::LinalgOp root);
 
 /// The inverse of epilogueOf: the op whose epilogue `op` is, or null.
 mlir::linalg::LinalgOp epilogueRoot(mlir::Operation *op);
+
+/// The op whose result a dispatch function writes out (its first output),
+/// seen through reshapes; null when that is not a tiling op.
+mlir::TilingInterface findDispatchRoot(mlir::func::FuncOp fn);
+
+/// Ops that may stay outside a workgroup (or GPU thread) loop: they compute
+/// nothing per element.
+bool isWorkgroupSetup(mlir::Operation *op);
+
+/// Tiles `root` with `sizes` (0: untiled) into an scf.forall, fusing its
+/// producers into the tile, and replaces its results.
+mlir::LogicalResult tileRootIntoForall(mlir::TilingInterface root,
+                                       llvm::ArrayRef<mlir::OpFoldResult> sizes);
+
+/// Runs `tile` (which sets the forall's iteration count) on a copy of the
+/// dispatch function and keeps the result only when everything that
+/// computes ended up inside the loop; returns the iteration count, 1 when
+/// the dispatch stays whole.
+int64_t tileDispatchWhole(mlir::func::FuncOp fn,
+                          llvm::function_ref<mlir::LogicalResult(mlir::func::FuncOp, int64_t &)> tile);
 
 } // namespace weft::cpu
 

@@ -58,6 +58,15 @@ struct CpuPipelineOptions {
 void buildCpuCodegenPipeline(mlir::OpPassManager &pm,
                              const CpuPipelineOptions &options);
 
+/// Appends the bytes the runtime reads for `value`: each element
+/// little-endian at its width, a bool as one byte 0 or 1.
+void appendDenseBytes(mlir::DenseElementsAttr value, std::string &out);
+
+/// The host entry and the CPU dispatch functions (memrefs, scf, vector,
+/// arith) -> the LLVM dialect: the tail of buildCpuCodegenPipeline, shared
+/// with the CUDA backend's host side.
+void buildLowerToLLVMPipeline(mlir::OpPassManager &pm);
+
 /// Registers the pipeline as `weft-cpu-codegen` for weft-opt.
 void registerCpuPipelines();
 } // namespace cpu

@@ -227,7 +227,11 @@ def PlanScratch : Pass<"weft-cpu-plan-scratch", "mlir::func::FuncOp"> {
   }];
   let options = [
     Option<"alignment", "alignment", "int64_t", "64",
-           "Byte alignment of every temporary (the arena's alignment)">
+           "Byte alignment of every temporary (the arena's alignment)">,
+    Option<"maxWorkgroups", "max-workgroups", "int64_t", "0",
+           "Plan only dispatches of at most this many workgroups (0: all); "
+           "the CUDA backend keeps a GPU thread's temporaries in its local "
+           "memory and plans only single-thread dispatches">
   ];
   let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
 }
@@ -242,10 +246,23 @@ def BuildHost : Pass<"weft-cpu-build-host", "mlir::ModuleOp"> {
     dispatch, returning the first non-null status. Each dispatch function gets
     a `(bindings, workgroup_id)` wrapper matching `weft_workgroup_fn_t`.
     Weights become private constant globals.
+
+    With `target=cuda` the dispatch functions are declarations left by
+    `weft-cuda-outline-kernels`: each dispatch becomes a call to
+    `weft_device_launch` with the kernel's index and launch shape, the entry
+    is `<name>_device_entry(device, kernels, arena, weights, inputs,
+    outputs)`, and the weights are packed into one constant blob
+    (`<name>_weights`, each at an aligned offset) that the runtime copies to
+    the device once; their addresses are offsets from the `weights`
+    argument. Control flow (If, Loop), collectives and pipelines are not
+    built for this target yet and are reported as errors.
   }];
   let options = [
     Option<"modelName", "model-name", "std::string", "\"model\"",
            "Prefix of the emitted symbols">,
+    Option<"target", "target", "std::string", "\"cpu\"",
+           "cpu (dispatch functions run on the thread pool) or cuda "
+           "(kernels launched on a CUDA device)">,
     Option<"alignment", "alignment", "int64_t", "64",
            "Byte alignment of the embedded weights">
   ];

@@ -67,6 +67,14 @@ void cpu::buildCpuCodegenPipeline(OpPassManager &pm, const CpuPipelineOptions &o
   hostOptions.alignment = o.alignment;
   pm.addPass(createBuildHost(hostOptions));
 
+  buildLowerToLLVMPipeline(pm);
+}
+
+void cpu::buildLowerToLLVMPipeline(OpPassManager &pm) {
+  auto cleanup = [](OpPassManager &p) {
+    p.addPass(createCanonicalizerPass());
+    p.addPass(createCSEPass());
+  };
   // Per-function lowering runs on all threads; only what needs the module
   // (memref globals, libm declarations, function signatures) runs on it.
   OpPassManager &fn = pm.nest<func::FuncOp>();

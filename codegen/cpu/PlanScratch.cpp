@@ -31,6 +31,9 @@ struct PlanScratchPass : weft::cpu::impl::PlanScratchBase<PlanScratchPass> {
     func::FuncOp fn = getOperation();
     if (!fn->hasAttr(kDispatchFnAttr))
       return;
+    if (maxWorkgroups > 0)
+      if (auto c = fn->getAttrOfType<IntegerAttr>(kWorkgroupCountAttr); c && c.getInt() > maxWorkgroups)
+        return;
     SmallVector<memref::AllocaOp> allocas;
     fn.walk([&](memref::AllocaOp a) { allocas.push_back(a); });
     if (allocas.empty())

@@ -26,32 +26,6 @@ using namespace weft::cpu;
 
 namespace {
 
-/// The op whose result the dispatch writes out (the first output), seen
-/// through reshapes.
-TilingInterface findRoot(func::FuncOp fn) {
-  TilingInterface root;
-  fn.walk([&](bufferization::MaterializeInDestinationOp m) {
-    if (root)
-      return;
-    // Reshapes only rename the root's result (a blocked conv's [.., F/B, B]).
-    Value v = m.getSource();
-    while (Operation *def = v.getDefiningOp()) {
-      if (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def))
-        break;
-      v = def->getOperand(0);
-    }
-    root = v.getDefiningOp<TilingInterface>();
-  });
-  return root;
-}
-
-/// Ops that may stay outside the forall: they compute nothing per element.
-bool isSharedSetup(Operation *op) {
-  return isa<bufferization::ToTensorOp, bufferization::MaterializeInDestinationOp,
-             tensor::EmptyOp, arith::ConstantOp, func::ReturnOp, scf::ForallOp,
-             tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op);
-}
-
 struct TileWorkgroupsPass : weft::cpu::impl::TileWorkgroupsBase<TileWorkgroupsPass> {
   using TileWorkgroupsBase::TileWorkgroupsBase;
 
@@ -102,7 +76,7 @@ struct TileWorkgroupsPass : weft::cpu::impl::TileWorkgroupsBase<TileWorkgroupsPa
 
   LogicalResult tile(func::FuncOp fn, int64_t &count) {
     count = 1;
-    TilingInterface root = findRoot(fn);
+    TilingInterface root = findDispatchRoot(fn);
     if (!root)
       return success();
     OpBuilder b(root);
@@ -128,49 +102,19 @@ struct TileWorkgroupsPass : weft::cpu::impl::TileWorkgroupsBase<TileWorkgroupsPa
     if (count == 1)
       return success();
 
-    IRRewriter rewriter(&getContext());
-    scf::SCFTilingOptions tiling;
-    tiling.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
     SmallVector<OpFoldResult> sizes;
     for (int64_t t : tiles)
-      sizes.push_back(rewriter.getIndexAttr(t));
-    tiling.setTileSizes(sizes);
-    scf::SCFTileAndFuseOptions options;
-    options.setTilingOptions(tiling);
-    rewriter.setInsertionPoint(root);
-    FailureOr<scf::SCFTileAndFuseResult> result =
-        scf::tileConsumerAndFuseProducersUsingSCF(rewriter, root, options);
-    if (failed(result))
-      return failure();
-    for (OpResult r : root->getResults())
-      if (Value repl = result->replacements.lookup(r))
-        rewriter.replaceAllUsesWith(r, repl);
-    return success();
+      sizes.push_back(b.getIndexAttr(t));
+    return cpu::tileRootIntoForall(root, sizes);
   }
 
   void runOnOperation() override {
     func::FuncOp fn = getOperation();
     if (!fn->hasAttr(kDispatchFnAttr))
       return;
-    // Tile a copy: if anything that computes is left outside the workgroup
-    // loop, every workgroup would redo it, so the dispatch stays whole.
-    func::FuncOp trial = fn.clone();
-    int64_t count = 1;
-    bool ok = succeeded(tile(trial, count));
-    if (ok && count > 1) {
-      RewritePatternSet patterns(&getContext());
-      (void)applyPatternsGreedily(trial, std::move(patterns));
-      for (Operation &op : trial.getBody().front())
-        if (!isSharedSetup(&op) && !op.use_empty())
-          ok = false;
-    }
+    int64_t count = tileDispatchWhole(
+        fn, [&](func::FuncOp trial, int64_t &n) { return tile(trial, n); });
     OpBuilder b(fn);
-    if (ok && count > 1) {
-      fn.getBody().takeBody(trial.getBody());
-    } else {
-      count = 1;
-    }
-    trial.erase();
     fn->setAttr(kWorkgroupCountAttr, b.getI64IntegerAttr(count));
   }
 };

@@ -363,6 +363,11 @@ weft_status_t weft_group_model_create(const weft_model_info_t *info,
   weft_status_t status = weft_check_model_info(info, who);
   if (status)
     return status;
+  if (info->target != WEFT_DEVICE_CPU)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "%s: model '%s' is a CUDA model: run it on one CUDA device "
+                              "with weft_model_create (device groups of GPUs are not built yet)",
+                              who, weft_model_name(info));
   if (!group)
     return weft_status_create(WEFT_INVALID_ARGUMENT, "%s: group is NULL", who);
   if (group->size != weft_model_num_devices(info))

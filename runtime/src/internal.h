@@ -168,4 +168,19 @@ weft_status_t weft_check_run_views(const weft_model_info_t *info,
                                    weft_arena_t *const *arenas, int32_t num_arenas,
                                    void **input_data, void **output_data);
 
+/* CUDA models (cuda_device.c): the device-side part of a weft_model_t
+ * whose info->target is WEFT_DEVICE_CUDA. */
+typedef struct weft_cuda_model_t weft_cuda_model_t;
+weft_status_t weft_check_cuda_model_info(const weft_model_info_t *info, const char *who);
+/* `device` is a CUDA device; `allocator` is not NULL. */
+weft_status_t weft_cuda_model_create(const weft_model_info_t *info, weft_device_t *device,
+                                     const weft_allocator_t *allocator,
+                                     weft_cuda_model_t **out_model);
+void weft_cuda_model_destroy(weft_cuda_model_t *model);
+/* The views are checked; copies host inputs in, runs, copies host outputs
+ * out and waits. */
+weft_status_t weft_cuda_model_run(weft_cuda_model_t *model, const weft_model_info_t *info,
+                                  const weft_tensor_view_t *inputs,
+                                  const weft_tensor_view_t *outputs);
+
 #endif /* WEFT_RUNTIME_INTERNAL_H */

@@ -17,7 +17,8 @@ struct weft_model_t {
   const weft_model_info_t *info;
   weft_device_t *device;
   weft_allocator_t allocator;
-  weft_arena_t *arena;
+  weft_arena_t *arena;          /* a CPU model's */
+  weft_cuda_model_t *cuda;      /* a CUDA model's device memory and kernels */
   /* One run at a time: the arena holds the intermediates of a single run. */
   atomic_bool running;
 };
@@ -155,7 +156,19 @@ weft_status_t weft_check_model_info(const weft_model_info_t *info, const char *w
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "%s: model '%s' claims %d devices", who,
                               weft_model_name(info), (int)info->num_devices);
-  if (weft_model_num_devices(info) == 1 ? !info->entry : !info->spmd_entry)
+  if (info->target != WEFT_DEVICE_CPU && info->target != WEFT_DEVICE_CUDA)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "%s: model '%s' is for an unknown device kind %d", who,
+                              weft_model_name(info), (int)info->target);
+  if (info->target == WEFT_DEVICE_CUDA) {
+    if (weft_model_num_devices(info) != 1)
+      return weft_status_create(WEFT_INVALID_ARGUMENT,
+                                "%s: CUDA model '%s' claims %d devices; one GPU is built", who,
+                                weft_model_name(info), (int)info->num_devices);
+    weft_status_t cuda = weft_check_cuda_model_info(info, who);
+    if (cuda)
+      return cuda;
+  } else if (weft_model_num_devices(info) == 1 ? !info->entry : !info->spmd_entry)
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "%s: model '%s' has no entry function", who,
                               weft_model_name(info));
@@ -248,6 +261,14 @@ weft_status_t weft_model_create(const weft_model_info_t *info,
   if (!device)
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "weft_model_create: device is NULL");
+  if (weft_device_kind(device) != info->target)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "weft_model_create: model '%s' was compiled for a %s device "
+                              "(weftc --target=%s) but the device is a %s device",
+                              weft_model_name(info),
+                              info->target == WEFT_DEVICE_CUDA ? "CUDA" : "CPU",
+                              info->target == WEFT_DEVICE_CUDA ? "cuda" : "cpu",
+                              weft_device_kind(device) == WEFT_DEVICE_CUDA ? "CUDA" : "CPU");
 
   allocator = weft_allocator_or_default(allocator);
   if (!allocator->alloc || !allocator->free)
@@ -263,7 +284,17 @@ weft_status_t weft_model_create(const weft_model_info_t *info,
   model->device = device;
   model->allocator = *allocator;
   model->arena = NULL;
+  model->cuda = NULL;
   atomic_init(&model->running, false);
+  if (info->target == WEFT_DEVICE_CUDA) {
+    status = weft_cuda_model_create(info, device, allocator, &model->cuda);
+    if (status) {
+      allocator->free(allocator->user_data, model);
+      return status;
+    }
+    *out_model = model;
+    return NULL;
+  }
   status = weft_arena_create(allocator, (size_t)info->arena_size,
                              (size_t)weft_model_arena_alignment(info), &model->arena);
   if (status) {
@@ -279,6 +310,7 @@ void weft_model_destroy(weft_model_t *model) {
     return;
   weft_allocator_t allocator = model->allocator;
   weft_arena_destroy(model->arena);
+  weft_cuda_model_destroy(model->cuda);
   allocator.free(allocator.user_data, model);
 }
 
@@ -287,11 +319,25 @@ const weft_model_info_t *weft_model_get_info(const weft_model_t *model) {
 }
 
 
-static weft_status_t check_view(const char *kind, int32_t index,
-                                const weft_tensor_info_t *info,
+static weft_status_t check_view(const weft_model_info_t *model, const char *kind,
+                                int32_t index, const weft_tensor_info_t *info,
                                 const weft_tensor_view_t *view) {
   char index_buf[16];
   snprintf(index_buf, sizeof(index_buf), "%d", (int)index);
+  if (view->memory != WEFT_MEMORY_HOST &&
+      (view->memory != WEFT_MEMORY_DEVICE || model->target != WEFT_DEVICE_CUDA))
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              TENSOR_LABEL_FMT ": %s",
+                              TENSOR_LABEL_ARGS(kind, info, index_buf),
+                              view->memory == WEFT_MEMORY_DEVICE
+                                  ? "device memory given to a model that runs on the CPU"
+                                  : "unknown memory kind (WEFT_MEMORY_HOST or _DEVICE)");
+  if (view->memory == WEFT_MEMORY_DEVICE && info->value)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              TENSOR_LABEL_FMT ": an input compiled for one value "
+                              "(weftc --input-value) is checked on the host; give it in "
+                              "host memory",
+                              TENSOR_LABEL_ARGS(kind, info, index_buf));
   /* An empty tensor has no bytes to point at; std::vector and friends hand
    * out NULL for it, so only tensors with elements need data. */
   if (!view->data && !info_is_empty(info))
@@ -362,7 +408,7 @@ static weft_status_t check_views(const weft_model_info_t *info,
                               weft_model_name(info), kind, (int)expected_count,
                               kind);
   for (int32_t i = 0; i < expected_count; ++i) {
-    weft_status_t status = check_view(kind, i, &infos[i], &views[i]);
+    weft_status_t status = check_view(info, kind, i, &infos[i], &views[i]);
     if (status)
       return status;
     out_data[i] = views[i].data;
@@ -465,8 +511,8 @@ weft_status_t weft_model_run(weft_model_t *model,
   void *input_data[WEFT_MAX_MODEL_IO];
   void *output_data[WEFT_MAX_MODEL_IO];
   weft_status_t status =
-      weft_check_run_views(info, inputs, num_inputs, outputs, num_outputs, &model->arena, 1,
-                           input_data, output_data);
+      weft_check_run_views(info, inputs, num_inputs, outputs, num_outputs, &model->arena,
+                           model->arena ? 1 : 0, input_data, output_data);
   if (status)
     return status;
 
@@ -475,8 +521,11 @@ weft_status_t weft_model_run(weft_model_t *model,
                               "model '%s': already running on another thread; "
                               "create one model instance per thread",
                               weft_model_name(info));
-  status = info->entry(model->device, weft_arena_data(model->arena),
-                       input_data, output_data);
+  if (model->cuda)
+    status = weft_cuda_model_run(model->cuda, info, inputs, outputs);
+  else
+    status = info->entry(model->device, weft_arena_data(model->arena), input_data,
+                         output_data);
   atomic_store_explicit(&model->running, false, memory_order_release);
   return status;
 }

@@ -288,6 +288,19 @@ def run_case(case, case_dir, opts, runner):
         if not os.path.isfile(lib):
             return Result(case, COMPILE_CRASH, f"weftc exited 0 but wrote no {os.path.basename(lib)}",
                           time.monotonic() - start)
+        if opts.check_args:
+            # A second compile the case must pass too (an object for another
+            # target, say), with the same compiled-for values.
+            cmd = [opts.weftc, model, "--emit=obj", "-o", os.path.join(work, "check.o")]
+            cmd += [f"--input-value={name}={os.path.join(sets[0] if sets else case_dir, f'input_{k}.pb')}"
+                    for name, k in values]
+            cmd += opts.check_args
+            rc, out = runner.run(cmd, opts.compile_timeout, cwd=work)
+            if rc != 0:
+                s, d = classify_compile(rc, out) if rc is not None else (
+                    TIMEOUT, f"weftc timed out after {opts.compile_timeout:g} s")
+                return Result(case, s, f"check compile ({' '.join(opts.check_args)}): {d}",
+                              time.monotonic() - start)
 
         status, detail = PASS, ""
         if not sets:
@@ -455,6 +468,11 @@ def parse_args(argv):
     parser.add_argument("--weftc-arg", action="append", default=[], dest="weftc_args",
                         metavar="ARG", help="extra argument for weftc (repeatable), "
                         "e.g. --weftc-arg=--target=cpu")
+    parser.add_argument("--check-compile-arg", action="append", default=[], dest="check_args",
+                        metavar="ARG",
+                        help="also compile each case to an object with these weftc arguments "
+                             "(repeatable; for example --target=cuda); the case fails if that "
+                             "compile fails")
     parser.add_argument("--weft-run-arg", action="append", default=[], dest="weft_run_args",
                         metavar="ARG", help="extra argument for weft-run (repeatable), "
                         "e.g. --weft-run-arg=--threads=1")

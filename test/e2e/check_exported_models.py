@@ -5,7 +5,8 @@ The models are exported by PyTorch's own exporter (torch.onnx.export, opset
 17, constant folding on), so they carry the exporter's idioms: Gather of
 run-time token ids, Shape/Slice chains, Erf-based GELU, LayerNormalization,
 Softmax attention. Each is compiled with `weftc --emit=lib` and run with
-`weft-run --compare` (rtol and atol 1e-4) at every requested thread count.
+`weft-run --compare` (rtol and atol 1e-4 unless given) at every requested
+thread count; --weftc-arg passes more weftc options (--target=cuda).
 
     transformer_emb  nn.Embedding(1000, 128) + learned positions ->
                      nn.TransformerEncoder (2 layers, 4 heads, GELU) ->
@@ -151,6 +152,10 @@ def main(argv=None):
     parser.add_argument("--models", default=",".join(MODELS),
                         help="comma-separated subset of: " + ", ".join(MODELS))
     parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--weftc-arg", action="append", default=[], dest="weftc_args",
+                        help="extra weftc argument (repeatable), e.g. --weftc-arg=--target=cuda")
+    parser.add_argument("--rtol", default="1e-4")
+    parser.add_argument("--atol", default="1e-4")
     args = parser.parse_args(argv)
     models = [m for m in args.models.split(",") if m]
     unknown = [m for m in models if m not in MODELS]
@@ -185,7 +190,7 @@ def main(argv=None):
             sets.append((data, "" if steps is None else f" steps={steps}"))
         ops = sorted({n.op_type for n in onnx.load(path, load_external_data=False).graph.node})
         lib = os.path.join(args.workdir, name + ".so")
-        ok, out = run([args.weftc, path, "--emit=lib", "-o", lib], 900)
+        ok, out = run([args.weftc, path, "--emit=lib", "-o", lib] + args.weftc_args, 900)
         if not ok:
             print(f"FAIL {name}: weftc\n{out}")
             failures += len(threads) * len(STEPS.get(name, (None,)))
@@ -194,7 +199,7 @@ def main(argv=None):
             for k, (data, what) in enumerate(sets):
                 ok, out = run([args.weft_run, lib, "--input-dir", data, "--output-dir",
                                os.path.join(args.workdir, f"{name}_out_t{t}_{k}"), "--compare",
-                               "--rtol", "1e-4", "--atol", "1e-4", "--threads", str(t)], 600)
+                               "--rtol", args.rtol, "--atol", args.atol, "--threads", str(t)], 600)
                 detail = out.strip().splitlines()[-1] if out.strip() else ""
                 print(f"{'PASS' if ok else 'FAIL'} {name}{what} threads={t}: {detail}")
                 if not ok:

@@ -101,6 +101,12 @@ static cl::opt<unsigned>
                cl::desc("Untimed runs before the --bench runs"),
                cl::value_desc("N"), cl::cat(runCategory));
 
+static cl::opt<std::string>
+    deviceKind("device", cl::init(""),
+               cl::desc("Where to run: cpu, or cuda / cuda:K (GPU K) for a model compiled with "
+                        "--target=cuda (default: the kind the model was compiled for)"),
+               cl::value_desc("kind"), cl::cat(runCategory));
+
 // Created by registerThreadsOption(): libLLVM.so already registers a global
 // option of that name when it loads, and a second registration aborts.
 static std::optional<cl::opt<int>> numThreads;
@@ -482,20 +488,38 @@ static llvm::Error createRunner(const weft_model_info_t &info, Runner &runner,
                   (runner.mpiRank >= 0 ? ", one per MPI rank" : ", in one process");
     return llvm::Error::success();
   }
-  weft_cpu_device_options_t deviceOptions = {};
-  deviceOptions.num_threads = numThreads->getValue();
+  llvm::StringRef kind = deviceKind.getValue();
+  if (kind.empty())
+    kind = info.target == WEFT_DEVICE_CUDA ? "cuda" : "cpu";
   weft_device_t *rawDevice = nullptr;
-  if (llvm::Error error = takeStatus(
-          weft_cpu_device_create(&deviceOptions, nullptr, &rawDevice),
-          "cannot create the CPU device: "))
-    return error;
+  if (kind == "cpu") {
+    weft_cpu_device_options_t deviceOptions = {};
+    deviceOptions.num_threads = numThreads->getValue();
+    if (llvm::Error error = takeStatus(
+            weft_cpu_device_create(&deviceOptions, nullptr, &rawDevice),
+            "cannot create the CPU device: "))
+      return error;
+  } else {
+    weft_cuda_device_options_t deviceOptions = {};
+    if (kind != "cuda" && (!kind.consume_front("cuda:") ||
+                           kind.getAsInteger(10, deviceOptions.ordinal) ||
+                           deviceOptions.ordinal < 0))
+      return llvm::createStringError("--device expects cpu, cuda or cuda:K, got '" +
+                                     deviceKind.getValue() + "'");
+    if (llvm::Error error = takeStatus(
+            weft_cuda_device_create(&deviceOptions, nullptr, &rawDevice),
+            "cannot create the CUDA device: "))
+      return error;
+  }
   runner.device.reset(rawDevice);
   weft_model_t *rawModel = nullptr;
   if (llvm::Error error = takeStatus(
           weft_model_create(&info, runner.device.get(), nullptr, &rawModel)))
     return error;
   runner.model.reset(rawModel);
-  runner.what = std::to_string(weft_device_num_threads(rawDevice)) + " threads";
+  runner.what = weft_device_kind(rawDevice) == WEFT_DEVICE_CUDA
+                    ? std::string("GPU ") + weft_device_name(rawDevice)
+                    : std::to_string(weft_device_num_threads(rawDevice)) + " threads";
   return llvm::Error::success();
 }
 

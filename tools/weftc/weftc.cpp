@@ -34,7 +34,8 @@ static cl::opt<weft::EmitKind> emit(
                clEnumValN(weft::EmitKind::LLVM, "llvm", "optimized LLVM IR"),
                clEnumValN(weft::EmitKind::Asm, "asm", "assembly"),
                clEnumValN(weft::EmitKind::Obj, "obj", "object file + C header"),
-               clEnumValN(weft::EmitKind::Lib, "lib", "shared library")));
+               clEnumValN(weft::EmitKind::Lib, "lib", "shared library"),
+               clEnumValN(weft::EmitKind::Ptx, "ptx", "PTX of the kernels (--target=cuda)")));
 static cl::list<std::string> dims("dim", cl::cat(weftcCategory), cl::desc("Pin a symbolic dimension: name=value"),
                                   cl::value_desc("name=value"));
 static cl::list<std::string> inputShapes(
@@ -52,8 +53,21 @@ static cl::opt<std::string> modelName("name", cl::cat(weftcCategory), cl::desc("
                                       cl::init(""));
 static cl::opt<std::string> cpu("cpu", cl::cat(weftcCategory), cl::desc("Target CPU ('native' = this host)"),
                                 cl::init("native"));
-static cl::opt<std::string> target("target", cl::cat(weftcCategory), cl::desc("Target: cpu (cuda is not built yet)"),
-                                   cl::init("cpu"));
+static cl::opt<std::string> target(
+    "target", cl::cat(weftcCategory),
+    cl::desc("Where the kernels run: cpu, or cuda (kernels for --cuda-arch, embedded in the "
+             "object; the host code is for --cpu), or cuda-on-cpu (the CUDA backend's kernels "
+             "run by the CPU thread pool, one workgroup per GPU thread: a check without a GPU)"),
+    cl::init("cpu"));
+static cl::list<std::string> cudaArch(
+    "cuda-arch", cl::cat(weftcCategory), cl::CommaSeparated,
+    cl::desc("CUDA architectures to compile the kernels for (sm_90 by default; several "
+             "allowed: sm_80,sm_90)"),
+    cl::value_desc("sm_XY"));
+static cl::opt<std::string> cudaToolkit(
+    "cuda-toolkit", cl::cat(weftcCategory),
+    cl::desc("The CUDA toolkit whose ptxas and fatbinary compile the kernels"),
+    cl::init("/usr/local/cuda"));
 static cl::opt<std::string> dumpIrDir("dump-ir-dir", cl::cat(weftcCategory), cl::desc("Write the IR after every pass here"),
                                       cl::init(""));
 static cl::opt<weft::Sanitizer> sanitize(
@@ -79,7 +93,8 @@ static cl::opt<int64_t> alignment(
 static cl::opt<std::string> devices(
     "devices", cl::cat(weftcCategory),
     cl::desc("The devices the model runs on, as KIND:COUNT (cpu:N: N CPU devices, each with "
-             "its own threads and arena, in one process or one per MPI rank)"),
+             "its own threads and arena, in one process or one per MPI rank; cuda:K: GPU K, "
+             "as --target=cuda)"),
     cl::init("cpu:1"));
 static cl::opt<std::string> parallel(
     "parallel", cl::cat(weftcCategory),
@@ -152,8 +167,26 @@ int main(int argc, char **argv) {
       return 2;
     }
     if (kind == "cuda") {
-      errs() << "weftc: error: --devices=cuda:N: the CUDA backend is not built yet; use cpu:N\n";
-      return 2;
+      // cuda:K names one GPU; the kernels run on whichever the program
+      // creates its device for.
+      if (count.contains(',')) {
+        errs() << "weftc: error: --devices=" << devices
+               << ": models split across several GPUs are not built yet; give one GPU "
+                  "(cuda:0)\n";
+        return 2;
+      }
+      int64_t ordinal = 0;
+      if (count.getAsInteger(10, ordinal) || ordinal < 0) {
+        errs() << "weftc: error: --devices expects cuda:K with K a GPU ordinal, got '"
+               << devices << "'\n";
+        return 2;
+      }
+      if (target.getNumOccurrences() && target != "cuda") {
+        errs() << "weftc: error: --devices=" << devices << " with --target=" << target << "\n";
+        return 2;
+      }
+      target = "cuda";
+      count = "1";
     }
     if (count.getAsInteger(10, n) || n < 1 || n > 1024) {
       errs() << "weftc: error: --devices expects cpu:N with N from 1 to 1024, got '" << devices
@@ -203,12 +236,18 @@ int main(int argc, char **argv) {
     options.objective = objective;
     options.explainParallel = explainParallel;
   }
-  if (target != "cpu") {
-    errs() << "weftc: error: --target=" << target << " is not supported yet (only cpu)\n";
-    return 1;
+  if (target != "cpu" && target != "cuda" && target != "cuda-on-cpu") {
+    errs() << "weftc: error: --target expects cpu, cuda or cuda-on-cpu, got '" << target
+           << "'\n";
+    return 2;
   }
+  options.target = target;
+  if (!cudaArch.empty())
+    options.cudaArchs.assign(cudaArch.begin(), cudaArch.end());
+  options.cudaToolkit = cudaToolkit;
   bool textual = emit == weft::EmitKind::Weft || emit == weft::EmitKind::Linalg ||
-                 emit == weft::EmitKind::LLVM || emit == weft::EmitKind::Asm;
+                 emit == weft::EmitKind::LLVM || emit == weft::EmitKind::Asm ||
+                 emit == weft::EmitKind::Ptx;
   if (outputPath.empty()) {
     if (textual) {
       options.outputPath = "-";

@@ -86,12 +86,21 @@ const char *weft_dtype_name(weft_dtype_t dtype);
 
 #define WEFT_MAX_RANK 8
 
+/* Where a view's data lives. */
+typedef enum weft_memory_t {
+  WEFT_MEMORY_HOST = 0,   /* host memory (the default of a zeroed view) */
+  WEFT_MEMORY_DEVICE = 1, /* memory of the model's CUDA device (a CUdeviceptr) */
+} weft_memory_t;
+
 /* A non-owning view of a dense, row-major tensor. */
 typedef struct weft_tensor_view_t {
   void *data;
   weft_dtype_t dtype;
   int32_t rank;
   int64_t shape[WEFT_MAX_RANK];
+  /* WEFT_MEMORY_HOST unless `data` is device memory of a CUDA model's
+   * device (then the run reads or writes it there, without a copy). */
+  weft_memory_t memory;
 } weft_tensor_view_t;
 
 /* The product of the dims (1 for rank 0); -1 for a NULL view, a rank outside
@@ -127,7 +136,24 @@ weft_status_t weft_cpu_device_create(const weft_cpu_device_options_t *options,
 /* Joins the device's threads. NULL is a no-op. */
 void weft_device_destroy(weft_device_t *device);
 weft_device_kind_t weft_device_kind(const weft_device_t *device);
+/* Threads of a CPU device; 0 for a CUDA device. */
 int32_t weft_device_num_threads(const weft_device_t *device);
+
+typedef struct weft_cuda_device_options_t {
+  /* The GPU's ordinal among the CUDA driver's devices (0: the first). */
+  int32_t ordinal;
+} weft_cuda_device_options_t;
+
+/* A CUDA GPU, driven through the CUDA driver API, which is loaded at run
+ * time (dlopen of libcuda.so.1): its primary context and one stream. Where
+ * there is no driver or no such GPU it returns WEFT_UNAVAILABLE with a
+ * message that starts "no CUDA device", and nothing else changes: the same
+ * program runs CPU models. NULL options mean ordinal 0. */
+weft_status_t weft_cuda_device_create(const weft_cuda_device_options_t *options,
+                                      const weft_allocator_t *allocator,
+                                      weft_device_t **out_device);
+/* The device's name ("cpu", or the GPU's name such as "NVIDIA H100"). */
+const char *weft_device_name(const weft_device_t *device);
 
 /* The signature of a compiled dispatch: runs workgroup `workgroup_id` over the
  * buffers in `bindings` (an array of base pointers, one per operand/result). */
@@ -144,6 +170,23 @@ weft_status_t weft_device_dispatch(weft_device_t *device,
                                    weft_workgroup_fn_t fn,
                                    void *const *bindings,
                                    int64_t workgroup_count);
+
+/* A model's kernels loaded on a CUDA device (created by weft_model_create). */
+typedef struct weft_kernel_table_t weft_kernel_table_t;
+
+/* Launches kernel `kernel` of `kernels` on the device's stream with one
+ * argument per binding (each a device pointer), a grid of
+ * grid_x * grid_y * grid_z blocks of block_x * block_y * block_z threads and
+ * `shared_bytes` of dynamic shared memory. Returns without waiting; a
+ * kernel's own faults are reported by the model run that launched it. A CPU
+ * device returns WEFT_INVALID_ARGUMENT. */
+weft_status_t weft_device_launch(weft_device_t *device,
+                                 const weft_kernel_table_t *kernels,
+                                 int32_t kernel, void *const *bindings,
+                                 int32_t num_bindings, int32_t grid_x,
+                                 int32_t grid_y, int32_t grid_z,
+                                 int32_t block_x, int32_t block_y,
+                                 int32_t block_z, int32_t shared_bytes);
 
 /*===------------------------------------------------------------------===*
  * Device groups and collectives
@@ -309,6 +352,24 @@ typedef weft_status_t (*weft_spmd_entry_fn_t)(weft_device_group_t *const *groups
                                               void *const *inputs,
                                               void *const *outputs);
 
+/* The entry point of a model compiled for a CUDA device (weftc
+ * --target=cuda): launches the kernels on `device` and returns without
+ * waiting for them. `arena`, `weights`, `inputs` and `outputs` are device
+ * addresses. */
+typedef weft_status_t (*weft_device_entry_fn_t)(weft_device_t *device,
+                                                const weft_kernel_table_t *kernels,
+                                                void *arena, const void *weights,
+                                                void *const *inputs,
+                                                void *const *outputs);
+
+/* One compiled image of a CUDA model's kernels: a fat binary (the cubin for
+ * `arch` and its PTX). */
+typedef struct weft_device_image_t {
+  const char *arch; /* "sm_90" */
+  const void *data;
+  uint64_t size;
+} weft_device_image_t;
+
 /* A pipeline's value sent from stage `from` (on device `from`) to the later
  * stage `to` after each micro-batch: `bytes` from the sender's input
  * `from_input` (>= 0: that input's micro-batch) or else from its arena at
@@ -356,15 +417,32 @@ typedef struct weft_model_info_t {
    * WEFT_MAX_GRID_AXES axes. */
   int32_t num_grid_axes;
   const int64_t *grid_shape;
+  /* The device kind the code is for. A CUDA model has device_entry (entry
+   * and spmd_entry are NULL), its kernels' images (one per architecture;
+   * the runtime loads the first one the GPU accepts), the kernels' names
+   * (device_entry launches them by index), and its weights packed into
+   * `weights` (weights_size bytes), which weft_model_create copies to the
+   * device once. */
+  weft_device_kind_t target;
+  weft_device_entry_fn_t device_entry;
+  int32_t num_device_images;
+  const weft_device_image_t *device_images;
+  int32_t num_kernels;
+  const char *const *kernel_names;
+  const void *weights;
+  uint64_t weights_size;
 } weft_model_info_t;
 
-#define WEFT_MODEL_ABI_VERSION 5u
+#define WEFT_MODEL_ABI_VERSION 6u
 #define WEFT_MAX_GRID_AXES 4
 
 typedef struct weft_model_t weft_model_t;
 
 /* Creates an instance: allocates its arena once with `allocator` (NULL means
- * the default allocator). The device is borrowed and must outlive the model.
+ * the default allocator). A CUDA model needs a CUDA device (a CPU model a
+ * CPU device): its arena, weights and a staging area for host inputs and
+ * outputs are device memory, allocated here, its kernels are loaded and its
+ * weights copied to the device once. The device is borrowed and must outlive the model.
  * `info` is borrowed too (it is normally a constant in the model's object).
  * arena_alignment 0 means 64. A model may have at most 64 inputs and 64
  * outputs. */

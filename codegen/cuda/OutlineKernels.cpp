@@ -1,0 +1,173 @@
+//===- OutlineKernels.cpp - weft-cuda-outline-kernels --------------------===//
+//
+// Every distributed dispatch function becomes a gpu.func kernel of one GPU
+// module: a thread's global index is the workgroup id the function took.
+// The function stays behind as a declaration that says how to launch it.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cuda/Passes.h"
+
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace weft::cuda {
+#define GEN_PASS_DEF_OUTLINEKERNELS
+#include "codegen/cuda/Passes.h.inc"
+} // namespace weft::cuda
+
+using namespace mlir;
+using namespace weft;
+using namespace weft::cuda;
+
+namespace {
+
+/// Whether `chip` names a CUDA architecture: sm_ followed by digits and an
+/// optional a/f suffix (sm_90, sm_90a, sm_100f).
+bool isChip(StringRef chip) {
+  if (!chip.consume_front("sm_") || chip.empty())
+    return false;
+  if (chip.back() == 'a' || chip.back() == 'f')
+    chip = chip.drop_back();
+  return !chip.empty() && chip.size() <= 4 && llvm::all_of(chip, llvm::isDigit);
+}
+
+struct OutlineKernelsPass : weft::cuda::impl::OutlineKernelsBase<OutlineKernelsPass> {
+  using OutlineKernelsBase::OutlineKernelsBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    if (threadsPerBlock < 32 || threadsPerBlock > 1024 || threadsPerBlock % 32 != 0) {
+      module.emitError("threads per block must be a multiple of 32 from 32 to 1024, not ")
+          << (int64_t)threadsPerBlock;
+      return signalPassFailure();
+    }
+    SmallVector<std::string> targets(chips.begin(), chips.end());
+    if (targets.empty())
+      targets.push_back("sm_90");
+    SmallVector<Attribute> targetAttrs;
+    for (const std::string &chip : targets) {
+      if (!isChip(chip)) {
+        module.emitError("unknown CUDA architecture '")
+            << chip << "' (expected sm_XY, such as sm_80 or sm_90)";
+        return signalPassFailure();
+      }
+      targetAttrs.push_back(NVVM::NVVMTargetAttr::get(ctx, /*optLevel=*/3, "nvptx64-nvidia-cuda",
+                                                      chip, ""));
+    }
+    SmallVector<func::FuncOp> dispatches;
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (fn->hasAttr(cpu::kDispatchFnAttr) && !fn.isExternal())
+        dispatches.push_back(fn);
+    if (dispatches.empty())
+      return;
+
+    OpBuilder b(ctx);
+    b.setInsertionPointToEnd(module.getBody());
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
+    auto gpuModule = gpu::GPUModuleOp::create(b, module.getLoc(), modelName + "_kernels",
+                                              b.getArrayAttr(targetAttrs));
+    SymbolTable gpuSymbols(gpuModule);
+    SymbolTable hostSymbols(module);
+    SmallVector<Attribute> names;
+
+    for (auto [index, fn] : llvm::enumerate(dispatches)) {
+      Location loc = fn.getLoc();
+      Block &body = fn.getBody().front();
+      if (!llvm::hasSingleElement(fn.getBody())) {
+        fn.emitError("a dispatch function with several blocks cannot become a kernel");
+        return signalPassFailure();
+      }
+      int64_t count = 1;
+      if (auto c = fn->getAttrOfType<IntegerAttr>(cpu::kWorkgroupCountAttr))
+        count = std::max<int64_t>(c.getInt(), 1);
+      BlockArgument id = body.getArguments().back();
+      if (!isa<IndexType>(id.getType())) {
+        fn.emitError("dispatch function has no workgroup id argument "
+                     "(run weft-cpu-distribute-workgroups first)");
+        return signalPassFailure();
+      }
+      SmallVector<Type> argTypes(fn.getArgumentTypes().drop_back());
+      for (Type &t : argTypes) {
+        auto mt = dyn_cast<MemRefType>(t);
+        if (!mt || !mt.hasStaticShape() || !mt.getLayout().isIdentity()) {
+          fn.emitError("a kernel argument must be a static identity-layout buffer, not ") << t;
+          return signalPassFailure();
+        }
+        // An empty buffer of rank > 1 has no row-major strides the bare
+        // pointer convention accepts: it is passed as memref<0xT> and
+        // expanded in the kernel.
+        if (mt.getRank() > 1 && mt.getNumElements() == 0)
+          t = MemRefType::get({0}, mt.getElementType());
+      }
+      int64_t threads = count >= threadsPerBlock ? threadsPerBlock
+                                                 : std::max<int64_t>(1, (count + 31) / 32 * 32);
+      if (count == 1)
+        threads = 1;
+      int64_t blocks = (count + threads - 1) / threads;
+      if (blocks > std::numeric_limits<int32_t>::max()) {
+        fn.emitError("dispatch needs ") << blocks << " blocks, more than a grid holds";
+        return signalPassFailure();
+      }
+
+      OpBuilder gb = OpBuilder::atBlockEnd(gpuModule.getBody());
+      auto kernel = gpu::GPUFuncOp::create(gb, loc, fn.getName(),
+                                           FunctionType::get(ctx, argTypes, {}));
+      kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), gb.getUnitAttr());
+      kernel.setKnownBlockSizeAttr(gb.getDenseI32ArrayAttr({(int32_t)threads, 1, 1}));
+      Block &kb = kernel.getBody().front();
+      OpBuilder kbld = OpBuilder::atBlockBegin(&kb);
+      Value blockId = gpu::BlockIdOp::create(kbld, loc, gpu::Dimension::x);
+      Value blockDim = gpu::BlockDimOp::create(kbld, loc, gpu::Dimension::x);
+      Value threadId = gpu::ThreadIdOp::create(kbld, loc, gpu::Dimension::x);
+      Value global = arith::AddIOp::create(
+          kbld, loc, arith::MulIOp::create(kbld, loc, blockId, blockDim), threadId);
+      Value inRange = arith::CmpIOp::create(kbld, loc, arith::CmpIPredicate::ult, global,
+                                            arith::ConstantIndexOp::create(kbld, loc, count));
+      auto guard = scf::IfOp::create(kbld, loc, inRange, /*withElseRegion=*/false);
+      gpu::ReturnOp::create(kbld, loc);
+
+      IRMapping map;
+      OpBuilder eb = OpBuilder::atBlockBegin(&kb);
+      for (auto [from, to] : llvm::zip(body.getArguments().drop_back(), kb.getArguments())) {
+        Value arg = to;
+        if (from.getType() != to.getType()) {
+          auto mt = cast<MemRefType>(from.getType());
+          SmallVector<ReassociationIndices> all(1);
+          for (int64_t d = 0; d < mt.getRank(); ++d)
+            all[0].push_back(d);
+          arg = memref::ExpandShapeOp::create(eb, loc, mt, to, all);
+        }
+        map.map(from, arg);
+      }
+      map.map(id, global);
+      OpBuilder ib = guard.getThenBodyBuilder();
+      for (Operation &op : body.without_terminator())
+        ib.clone(op, map);
+
+      // Constants the body reads live in the GPU module too.
+      kernel.walk([&](memref::GetGlobalOp get) {
+        if (gpuSymbols.lookup(get.getName()))
+          return;
+        auto global = hostSymbols.lookup<memref::GlobalOp>(get.getName());
+        if (global)
+          gpuSymbols.insert(global.clone(), gpuModule.getBody()->begin());
+      });
+
+      // The host keeps a declaration with what the launch needs.
+      fn.getBody().getBlocks().clear();
+      fn.setPrivate();
+      fn->setAttr(kKernelIndexAttr, b.getI64IntegerAttr(index));
+      fn->setAttr(kLaunchAttr, b.getDenseI64ArrayAttr({blocks, threads}));
+      names.push_back(b.getStringAttr(fn.getName()));
+    }
+    module->setAttr(kKernelNamesAttr, b.getArrayAttr(names));
+    // Host copies of constants only the kernels read are dead now.
+    for (auto global : llvm::make_early_inc_range(module.getOps<memref::GlobalOp>()))
+      if (SymbolTable::symbolKnownUseEmpty(global, module))
+        global.erase();
+  }
+};
+
+} // namespace

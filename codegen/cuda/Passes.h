@@ -1,0 +1,66 @@
+//===- Passes.h - CUDA codegen passes ----------------------------*- C++ -*-===//
+//
+// The CUDA backend: the dispatch functions that the CPU backend outlines
+// become GPU kernels (one thread per output element for now), lowered through
+// the gpu and nvvm dialects and compiled by the CUDA toolkit's ptxas into
+// images embedded in the host object; the host program launches them through
+// the runtime.
+//
+//===----------------------------------------------------------------------===//
+#ifndef WEFT_CODEGEN_CUDA_PASSES_H
+#define WEFT_CODEGEN_CUDA_PASSES_H
+
+#include "codegen/cpu/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+
+#include <string>
+#include <vector>
+
+namespace weft {
+namespace cuda {
+#define GEN_PASS_DECL
+#include "codegen/cuda/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "codegen/cuda/Passes.h.inc"
+
+/// On a dispatch function declaration after weft-cuda-outline-kernels: the
+/// kernel's index in the GPU module, and its launch shape [blocks, threads].
+inline constexpr llvm::StringLiteral kKernelIndexAttr = "weft.kernel_index";
+inline constexpr llvm::StringLiteral kLaunchAttr = "weft.launch";
+
+/// What the host program and the model description need of the images.
+inline constexpr llvm::StringLiteral kDeviceImagesAttr = "weft.device_images";
+inline constexpr llvm::StringLiteral kKernelNamesAttr = "weft.kernel_names";
+
+struct CudaPipelineOptions {
+  std::string modelName = "model";
+  std::vector<std::string> chips = {"sm_90"};
+  std::string toolkitPath = "/usr/local/cuda";
+  int64_t alignment = 64;
+  /// "fatbin" (the cubin and the PTX, embedded in the host object) or
+  /// "isa" (PTX text only: weftc --emit=ptx stops there).
+  std::string format = "fatbin";
+};
+
+/// Dispatch bodies (linalg on tensors) -> GPU kernels compiled to images,
+/// and the host entry that launches them, in the LLVM dialect. With format
+/// "isa" the pipeline stops after compiling the kernels (gpu.binary holds
+/// PTX).
+void buildCudaCodegenPipeline(mlir::OpPassManager &pm, const CudaPipelineOptions &options);
+
+/// The same kernels run on the CPU (weftc --target=cuda-on-cpu): each GPU
+/// thread becomes one workgroup of the CPU thread pool, and the rest is the
+/// CPU backend's host program. It checks the CUDA backend's tiling, fusion
+/// and bufferization numerically where no GPU exists; only the kernels'
+/// outlining and the NVVM lowering are left out.
+void buildThreadStrategyOnCpuPipeline(mlir::OpPassManager &pm,
+                                      const CudaPipelineOptions &options);
+
+/// Registers the pipeline as `weft-cuda-codegen` for weft-opt.
+void registerCudaPipelines();
+} // namespace cuda
+} // namespace weft
+
+#endif // WEFT_CODEGEN_CUDA_PASSES_H

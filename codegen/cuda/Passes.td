@@ -1,0 +1,96 @@
+//===- Passes.td - CUDA codegen passes ---------------------*- tablegen -*-===//
+#ifndef WEFT_CODEGEN_CUDA_PASSES_TD
+#define WEFT_CODEGEN_CUDA_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def TileThreads : Pass<"weft-cuda-tile-threads", "mlir::func::FuncOp"> {
+  let summary = "Split each dispatch into one GPU thread per output element";
+  let description = [{
+    The GPU strategy of every root op for now: the dispatch's root (the op
+    whose result it writes out) is tiled on tensors with size 1 on each of
+    its parallel loops of extent > 1, into an `scf.forall` whose iterations
+    become GPU threads, and every other op of the dispatch is fused into the
+    tile (a reduction is computed whole by the thread that needs it; a
+    producer is recomputed per element). `weft.workgroup_count` records the
+    number of threads. When fusion would leave computing ops outside the
+    loop, the dispatch stays whole and runs as one thread (count 1), which is
+    correct but slow; such dispatches are counted by --explain-fusion.
+
+    Before:
+    ```mlir
+    func.func private @d(%in: memref<4x8xf32>, %out: memref<4x8xf32>)
+        attributes {weft.dispatch_fn} {
+      ... %r = linalg.generic ... -> tensor<4x8xf32>
+      bufferization.materialize_in_destination %r in %out ...
+    }
+    ```
+    After:
+    ```mlir
+    func.func private @d(...) attributes {weft.dispatch_fn,
+                                          weft.workgroup_count = 32 : i64} {
+      %r = scf.forall (%i, %j) in (4, 8) shared_outs(%o = %t) -> tensor<4x8xf32> {
+        ... linalg.generic on tensor<1x1xf32> ...
+      }
+      ...
+    }
+    ```
+  }];
+}
+
+def OutlineKernels : Pass<"weft-cuda-outline-kernels", "mlir::ModuleOp"> {
+  let summary = "Move every distributed dispatch function into a gpu.module as a kernel";
+  let description = [{
+    After bufferization and `weft-cpu-distribute-workgroups`, a dispatch
+    function `@d(buffers..., %id: index)` runs iteration `%id`. This pass
+    creates `gpu.module @<model>_kernels` with one `#nvvm.target` per chip,
+    and gives each dispatch a `gpu.func` kernel taking the buffers, whose
+    thread computes `%id = block_id.x * block_dim.x + thread_id.x` and runs
+    the body when `%id < weft.workgroup_count`. Constant globals the body
+    reads are copied into the GPU module. The dispatch function becomes a
+    private declaration with `weft.kernel_index` and `weft.launch = [blocks,
+    threads]`, which `weft-cpu-build-host` (target cuda) turns into a
+    launch.
+
+    Before:
+    ```mlir
+    func.func private @d(%a: memref<8xf32>, %id: index)
+        attributes {weft.dispatch_fn, weft.workgroup_count = 8 : i64} { ... }
+    ```
+    After:
+    ```mlir
+    gpu.module @m_kernels [#nvvm.target<chip = "sm_90">] {
+      gpu.func @d(%a: memref<8xf32>) kernel { ... }
+    }
+    func.func private @d(memref<8xf32>, index) attributes {weft.dispatch_fn,
+        weft.kernel_index = 0 : i64, weft.launch = array<i64: 1, 32>}
+    ```
+  }];
+  let options = [
+    Option<"modelName", "model-name", "std::string", "\"model\"",
+           "Prefix of the GPU module's name">,
+    ListOption<"chips", "chips", "std::string",
+               "CUDA architectures to compile for (sm_90 when empty)">,
+    Option<"threadsPerBlock", "threads-per-block", "int64_t", "256",
+           "Threads of each block (a multiple of 32, at most 1024)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect",
+                           "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
+}
+
+def EmbedImage : Pass<"weft-cuda-embed-image", "mlir::ModuleOp"> {
+  let summary = "Turn the compiled gpu.binary into constant bytes of the host object";
+  let description = [{
+    `gpu-module-to-binary` leaves `gpu.binary @<model>_kernels` with one
+    object (a fatbin: the cubin and the PTX) per target chip. Each object
+    becomes a private constant `llvm.mlir.global` of bytes in section
+    `.nv_fatbin` (where `cuobjdump` finds it in the object file), and the
+    module records `weft.device_images` (chip, global name, bytes) and
+    `weft.kernel_names` for the model description. The runtime loads the
+    image with the CUDA driver; nothing calls upstream's GPU runtime
+    wrappers.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+#endif // WEFT_CODEGEN_CUDA_PASSES_TD

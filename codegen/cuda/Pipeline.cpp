@@ -1,0 +1,105 @@
+//===- Pipeline.cpp - the CUDA codegen pipeline --------------------------===//
+//
+// Orders the CUDA backend: the CPU backend's outlining and bufferization,
+// one thread per output element, kernels in a GPU module lowered to NVVM and
+// compiled by ptxas into fat binaries, embedded bytes, then the host program
+// that launches them, lowered like the CPU backend's. Built from
+// CudaPipelineOptions in C++: no option value is formatted into pipeline
+// text.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cuda/Passes.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace weft;
+using namespace weft::cuda;
+
+namespace {
+void cleanup(OpPassManager &p) {
+  p.addPass(createCanonicalizerPass());
+  p.addPass(createCSEPass());
+}
+
+/// The kernel strategy, shared by both pipelines: distributed dispatch
+/// functions that run iteration `id` (one GPU thread each).
+void addThreadStrategy(OpPassManager &pm, const CudaPipelineOptions &o) {
+  pm.addPass(cpu::createOutlineDispatches());
+  cleanup(pm);
+  pm.addNestedPass<func::FuncOp>(createTileThreads());
+  cleanup(pm);
+  pm.addPass(cpu::createBufferize());
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(cpu::createDistributeWorkgroups());
+  cleanup(pm);
+  // A thread's temporaries stay in its local memory; a dispatch that runs
+  // as one thread gets its (possibly whole-tensor) temporaries in the arena.
+  cpu::PlanScratchOptions scratch;
+  scratch.alignment = o.alignment;
+  scratch.maxWorkgroups = 1;
+  pm.addNestedPass<func::FuncOp>(cpu::createPlanScratch(scratch));
+}
+} // namespace
+
+void cuda::buildCudaCodegenPipeline(OpPassManager &pm, const CudaPipelineOptions &o) {
+  addThreadStrategy(pm, o);
+  OutlineKernelsOptions outline;
+  outline.modelName = o.modelName;
+  outline.chips.assign(o.chips.begin(), o.chips.end());
+  pm.addPass(createOutlineKernels(outline));
+
+  OpPassManager &gpuModule = pm.nest<gpu::GPUModuleOp>();
+  gpuModule.addPass(createConvertLinalgToLoopsPass());
+  cleanup(gpuModule);
+  gpuModule.addPass(memref::createExpandStridedMetadataPass());
+  gpuModule.addPass(createLowerAffinePass());
+  gpuModule.addPass(createSCFToControlFlowPass());
+  gpuModule.addPass(createCanonicalizerPass());
+  ConvertGpuOpsToNVVMOpsOptions nvvm;
+  // Kernel arguments are plain device pointers (static shapes), one per
+  // binding, as the runtime passes them.
+  nvvm.useBarePtrCallConv = true;
+  gpuModule.addPass(createConvertGpuOpsToNVVMOps(nvvm));
+  gpuModule.addPass(createReconcileUnrealizedCastsPass());
+  gpuModule.addPass(createCanonicalizerPass());
+
+  GpuModuleToBinaryPassOptions binary;
+  binary.toolkitPath = o.toolkitPath;
+  binary.compilationTarget = o.format;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  if (o.format != "fatbin")
+    return;
+  pm.addPass(createEmbedImage());
+
+  cpu::BuildHostOptions host;
+  host.modelName = o.modelName;
+  host.alignment = o.alignment;
+  host.target = "cuda";
+  pm.addPass(cpu::createBuildHost(host));
+  cpu::buildLowerToLLVMPipeline(pm);
+}
+
+void cuda::buildThreadStrategyOnCpuPipeline(OpPassManager &pm, const CudaPipelineOptions &o) {
+  addThreadStrategy(pm, o);
+  cpu::BuildHostOptions host;
+  host.modelName = o.modelName;
+  host.alignment = o.alignment;
+  pm.addPass(cpu::createBuildHost(host));
+  cpu::buildLowerToLLVMPipeline(pm);
+}
+
+void cuda::registerCudaPipelines() {
+  PassPipelineRegistration<>(
+      "weft-cuda-codegen", "Dispatch bodies in linalg -> CUDA kernels and a host program",
+      [](OpPassManager &pm) { buildCudaCodegenPipeline(pm, CudaPipelineOptions()); });
+}

@@ -1,0 +1,553 @@
+/* The CUDA device: a GPU driven through the CUDA driver API, which is loaded
+ * with dlopen("libcuda.so.1") on first use so that the runtime links and runs
+ * where no driver exists (creating the device then reports "no CUDA
+ * device"). The driver's types are declared here, not taken from cuda.h:
+ * building the runtime needs no CUDA toolkit.
+ *
+ * A device holds the GPU's primary context and one stream. A CUDA model
+ * (weftc --target=cuda) loads its kernel image into a module, copies its
+ * weights into device memory once, and keeps its arena and a staging area
+ * for host inputs and outputs there too; a run copies host inputs in,
+ * launches the kernels through the compiled device entry, copies host
+ * outputs back and waits for the stream. */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*===------------------------------------------------------------------===*
+ * The driver API, as far as the runtime uses it
+ *===------------------------------------------------------------------===*/
+
+typedef int cu_result_t; /* CUresult: 0 is CUDA_SUCCESS */
+typedef int cu_device_handle_t;
+typedef struct cu_context_s *cu_context_t;
+typedef struct cu_stream_s *cu_stream_t;
+typedef struct cu_module_s *cu_module_t;
+typedef struct cu_function_s *cu_function_t;
+typedef unsigned long long cu_deviceptr_t;
+
+enum {
+  CU_SUCCESS = 0,
+  CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75,
+  CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76,
+  CU_STREAM_NON_BLOCKING = 1,
+};
+
+typedef struct cuda_driver_t {
+  void *library;
+  cu_result_t (*init)(unsigned flags);
+  cu_result_t (*device_get_count)(int *count);
+  cu_result_t (*device_get)(cu_device_handle_t *device, int ordinal);
+  cu_result_t (*device_get_name)(char *name, int len, cu_device_handle_t device);
+  cu_result_t (*device_get_attribute)(int *value, int attribute, cu_device_handle_t device);
+  cu_result_t (*primary_ctx_retain)(cu_context_t *ctx, cu_device_handle_t device);
+  cu_result_t (*primary_ctx_release)(cu_device_handle_t device);
+  cu_result_t (*ctx_set_current)(cu_context_t ctx);
+  cu_result_t (*stream_create)(cu_stream_t *stream, unsigned flags);
+  cu_result_t (*stream_destroy)(cu_stream_t stream);
+  cu_result_t (*stream_synchronize)(cu_stream_t stream);
+  cu_result_t (*module_load_data)(cu_module_t *module, const void *image);
+  cu_result_t (*module_unload)(cu_module_t module);
+  cu_result_t (*module_get_function)(cu_function_t *fn, cu_module_t module, const char *name);
+  cu_result_t (*launch_kernel)(cu_function_t fn, unsigned gx, unsigned gy, unsigned gz,
+                               unsigned bx, unsigned by, unsigned bz, unsigned shared,
+                               cu_stream_t stream, void **params, void **extra);
+  cu_result_t (*mem_alloc)(cu_deviceptr_t *ptr, size_t bytes);
+  cu_result_t (*mem_free)(cu_deviceptr_t ptr);
+  cu_result_t (*memcpy_htod_async)(cu_deviceptr_t dst, const void *src, size_t bytes,
+                                   cu_stream_t stream);
+  cu_result_t (*memcpy_dtoh_async)(void *dst, cu_deviceptr_t src, size_t bytes,
+                                   cu_stream_t stream);
+  cu_result_t (*get_error_name)(cu_result_t error, const char **name);
+  cu_result_t (*get_error_string)(cu_result_t error, const char **text);
+} cuda_driver_t;
+
+static cuda_driver_t driver;
+static char driver_error[512];
+static pthread_once_t driver_once = PTHREAD_ONCE_INIT;
+
+/* Loads the driver once per process; on failure driver.library stays NULL
+ * and driver_error says why. The library is never unloaded. */
+static void load_driver(void) {
+  void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    const char *why = dlerror();
+    snprintf(driver_error, sizeof(driver_error),
+             "the CUDA driver (libcuda.so.1) cannot be loaded: %s", why ? why : "not found");
+    return;
+  }
+  struct {
+    const char *name;
+    void **slot;
+  } symbols[] = {
+      {"cuInit", (void **)&driver.init},
+      {"cuDeviceGetCount", (void **)&driver.device_get_count},
+      {"cuDeviceGet", (void **)&driver.device_get},
+      {"cuDeviceGetName", (void **)&driver.device_get_name},
+      {"cuDeviceGetAttribute", (void **)&driver.device_get_attribute},
+      {"cuDevicePrimaryCtxRetain", (void **)&driver.primary_ctx_retain},
+      {"cuDevicePrimaryCtxRelease_v2", (void **)&driver.primary_ctx_release},
+      {"cuCtxSetCurrent", (void **)&driver.ctx_set_current},
+      {"cuStreamCreate", (void **)&driver.stream_create},
+      {"cuStreamDestroy_v2", (void **)&driver.stream_destroy},
+      {"cuStreamSynchronize", (void **)&driver.stream_synchronize},
+      {"cuModuleLoadData", (void **)&driver.module_load_data},
+      {"cuModuleUnload", (void **)&driver.module_unload},
+      {"cuModuleGetFunction", (void **)&driver.module_get_function},
+      {"cuLaunchKernel", (void **)&driver.launch_kernel},
+      {"cuMemAlloc_v2", (void **)&driver.mem_alloc},
+      {"cuMemFree_v2", (void **)&driver.mem_free},
+      {"cuMemcpyHtoDAsync_v2", (void **)&driver.memcpy_htod_async},
+      {"cuMemcpyDtoHAsync_v2", (void **)&driver.memcpy_dtoh_async},
+      {"cuGetErrorName", (void **)&driver.get_error_name},
+      {"cuGetErrorString", (void **)&driver.get_error_string},
+  };
+  for (size_t i = 0; i < sizeof(symbols) / sizeof(symbols[0]); ++i) {
+    *symbols[i].slot = dlsym(lib, symbols[i].name);
+    if (!*symbols[i].slot) {
+      snprintf(driver_error, sizeof(driver_error),
+               "the CUDA driver (libcuda.so.1) has no %s: it is older than this runtime needs",
+               symbols[i].name);
+      dlclose(lib);
+      memset(&driver, 0, sizeof(driver));
+      return;
+    }
+  }
+  cu_result_t r = driver.init(0);
+  if (r != CU_SUCCESS) {
+    const char *name = NULL;
+    if (driver.get_error_name(r, &name) != CU_SUCCESS || !name)
+      name = "an unknown error";
+    snprintf(driver_error, sizeof(driver_error), "cuInit failed: %s", name);
+    dlclose(lib);
+    memset(&driver, 0, sizeof(driver));
+    return;
+  }
+  driver.library = lib;
+}
+
+/* A status for a failed driver call: "WHAT: CUDA_ERROR_NAME (text)". */
+static weft_status_t cuda_error(cu_result_t r, weft_status_code_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static weft_status_t cuda_error(cu_result_t r, weft_status_code_t code, const char *fmt, ...) {
+  char what[512];
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(what, sizeof(what), fmt, args);
+  va_end(args);
+  const char *name = NULL, *text = NULL;
+  if (driver.get_error_name(r, &name) != CU_SUCCESS || !name)
+    name = "CUDA_ERROR_UNKNOWN";
+  if (driver.get_error_string(r, &text) != CU_SUCCESS || !text)
+    text = "no description";
+  return weft_status_create(code, "%s: %s (%s)", what, name, text);
+}
+
+/*===------------------------------------------------------------------===*
+ * The device
+ *===------------------------------------------------------------------===*/
+
+typedef struct weft_cuda_device_t {
+  weft_device_t base;
+  cu_device_handle_t handle;
+  cu_context_t context;
+  cu_stream_t stream;
+  int compute_major, compute_minor;
+  /* WEFT_CUDA_SYNC=1: wait after every launch, so a kernel's fault names
+   * that kernel (slow; for finding a failing dispatch). */
+  bool synchronous;
+  char name[256];
+} weft_cuda_device_t;
+
+static weft_cuda_device_t *as_cuda(weft_device_t *device) {
+  return (weft_cuda_device_t *)device;
+}
+
+static void cuda_destroy(weft_device_t *device) {
+  weft_cuda_device_t *cuda = as_cuda(device);
+  if (driver.ctx_set_current(cuda->context) == CU_SUCCESS) {
+    driver.stream_synchronize(cuda->stream);
+    driver.stream_destroy(cuda->stream);
+  }
+  driver.primary_ctx_release(cuda->handle);
+  weft_allocator_t allocator = device->allocator;
+  allocator.free(allocator.user_data, cuda);
+}
+
+static weft_status_t cuda_dispatch(weft_device_t *device, weft_workgroup_fn_t fn,
+                                   void *const *bindings, int64_t workgroup_count) {
+  (void)device, (void)fn, (void)bindings, (void)workgroup_count;
+  return weft_status_create(WEFT_INVALID_ARGUMENT,
+                            "weft_device_dispatch: a CUDA device runs kernels "
+                            "(weft_device_launch), not host workgroup functions");
+}
+
+static const weft_device_vtable_t cuda_vtable = {cuda_destroy, cuda_dispatch};
+
+weft_status_t weft_cuda_device_create(const weft_cuda_device_options_t *options,
+                                      const weft_allocator_t *allocator,
+                                      weft_device_t **out_device) {
+  if (!out_device)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "weft_cuda_device_create: out_device is NULL");
+  *out_device = NULL;
+  int32_t ordinal = options ? options->ordinal : 0;
+  if (ordinal < 0)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "weft_cuda_device_create: ordinal %d is negative", (int)ordinal);
+  allocator = weft_allocator_or_default(allocator);
+  if (!allocator->alloc || !allocator->free)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "weft_cuda_device_create: allocator has a NULL alloc or free "
+                              "function");
+  pthread_once(&driver_once, load_driver);
+  if (!driver.library)
+    return weft_status_create(WEFT_UNAVAILABLE, "no CUDA device: %s", driver_error);
+  int count = 0;
+  cu_result_t r = driver.device_get_count(&count);
+  if (r != CU_SUCCESS)
+    return cuda_error(r, WEFT_UNAVAILABLE, "no CUDA device: cuDeviceGetCount failed");
+  if (ordinal >= count)
+    return weft_status_create(WEFT_UNAVAILABLE,
+                              "no CUDA device: GPU %d was asked for and the driver sees %d",
+                              (int)ordinal, count);
+  weft_cuda_device_t *cuda =
+      allocator->alloc(allocator->user_data, sizeof(*cuda), _Alignof(weft_cuda_device_t));
+  if (!cuda)
+    return weft_status_create(WEFT_OUT_OF_MEMORY, "weft_cuda_device_create: out of memory");
+  memset(cuda, 0, sizeof(*cuda));
+  cuda->base.kind = WEFT_DEVICE_CUDA;
+  cuda->base.vtable = &cuda_vtable;
+  cuda->base.allocator = *allocator;
+  cuda->base.num_threads = 0;
+  const char *sync = getenv("WEFT_CUDA_SYNC");
+  cuda->synchronous = sync && sync[0] && strcmp(sync, "0") != 0;
+  weft_status_t status = NULL;
+  if ((r = driver.device_get(&cuda->handle, ordinal)) != CU_SUCCESS)
+    status = cuda_error(r, WEFT_UNAVAILABLE, "no CUDA device: cuDeviceGet(%d) failed",
+                        (int)ordinal);
+  else if ((r = driver.device_get_name(cuda->name, (int)sizeof(cuda->name) - 1, cuda->handle)) !=
+           CU_SUCCESS)
+    status = cuda_error(r, WEFT_INTERNAL, "weft_cuda_device_create: cuDeviceGetName failed");
+  else if ((r = driver.device_get_attribute(&cuda->compute_major,
+                                            CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+                                            cuda->handle)) != CU_SUCCESS ||
+           (r = driver.device_get_attribute(&cuda->compute_minor,
+                                            CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+                                            cuda->handle)) != CU_SUCCESS)
+    status = cuda_error(r, WEFT_INTERNAL,
+                        "weft_cuda_device_create: the compute capability cannot be read");
+  if (status) {
+    allocator->free(allocator->user_data, cuda);
+    return status;
+  }
+  if ((r = driver.primary_ctx_retain(&cuda->context, cuda->handle)) != CU_SUCCESS) {
+    allocator->free(allocator->user_data, cuda);
+    return cuda_error(r, WEFT_UNAVAILABLE, "no CUDA device: GPU %d has no usable context",
+                      (int)ordinal);
+  }
+  if ((r = driver.ctx_set_current(cuda->context)) != CU_SUCCESS ||
+      (r = driver.stream_create(&cuda->stream, CU_STREAM_NON_BLOCKING)) != CU_SUCCESS) {
+    status = cuda_error(r, WEFT_INTERNAL, "weft_cuda_device_create: no stream on GPU %d",
+                        (int)ordinal);
+    driver.primary_ctx_release(cuda->handle);
+    allocator->free(allocator->user_data, cuda);
+    return status;
+  }
+  *out_device = &cuda->base;
+  return NULL;
+}
+
+const char *weft_device_name(const weft_device_t *device) {
+  if (!device)
+    return "";
+  if (device->kind == WEFT_DEVICE_CUDA)
+    return ((const weft_cuda_device_t *)device)->name;
+  return "cpu";
+}
+
+/*===------------------------------------------------------------------===*
+ * Kernels
+ *===------------------------------------------------------------------===*/
+
+struct weft_kernel_table_t {
+  cu_module_t module;
+  int32_t count;
+  const char *const *names;
+  cu_function_t *functions;
+  const char *model; /* for messages */
+};
+
+#define WEFT_MAX_KERNEL_ARGS 256
+
+weft_status_t weft_device_launch(weft_device_t *device, const weft_kernel_table_t *kernels,
+                                 int32_t kernel, void *const *bindings, int32_t num_bindings,
+                                 int32_t grid_x, int32_t grid_y, int32_t grid_z,
+                                 int32_t block_x, int32_t block_y, int32_t block_z,
+                                 int32_t shared_bytes) {
+  if (!device || device->kind != WEFT_DEVICE_CUDA)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "weft_device_launch: %s", device ? "a CPU device runs no kernels"
+                                                                : "device is NULL");
+  if (!kernels || kernel < 0 || kernel >= kernels->count)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "weft_device_launch: kernel %d is not in the model's table of %d",
+                              (int)kernel, kernels ? (int)kernels->count : 0);
+  if (num_bindings < 0 || num_bindings > WEFT_MAX_KERNEL_ARGS || (num_bindings && !bindings))
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "weft_device_launch: kernel '%s' given %d arguments",
+                              kernels->names[kernel], (int)num_bindings);
+  if (grid_x < 1 || grid_y < 1 || grid_z < 1 || block_x < 1 || block_y < 1 || block_z < 1 ||
+      shared_bytes < 0)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "weft_device_launch: kernel '%s' has an empty or negative launch "
+                              "shape",
+                              kernels->names[kernel]);
+  weft_cuda_device_t *cuda = as_cuda(device);
+  /* Each kernel parameter is one device pointer; the driver copies them
+   * before cuLaunchKernel returns. */
+  void *values[WEFT_MAX_KERNEL_ARGS];
+  void *params[WEFT_MAX_KERNEL_ARGS];
+  for (int32_t i = 0; i < num_bindings; ++i) {
+    values[i] = bindings[i];
+    params[i] = &values[i];
+  }
+  cu_result_t r = driver.launch_kernel(kernels->functions[kernel], (unsigned)grid_x,
+                                       (unsigned)grid_y, (unsigned)grid_z, (unsigned)block_x,
+                                       (unsigned)block_y, (unsigned)block_z,
+                                       (unsigned)shared_bytes, cuda->stream, params, NULL);
+  if (r != CU_SUCCESS)
+    return cuda_error(r, WEFT_INTERNAL, "model '%s': launching kernel '%s' failed",
+                      kernels->model, kernels->names[kernel]);
+  if (cuda->synchronous && (r = driver.stream_synchronize(cuda->stream)) != CU_SUCCESS)
+    return cuda_error(r, WEFT_INTERNAL, "model '%s': kernel '%s' failed", kernels->model,
+                      kernels->names[kernel]);
+  return NULL;
+}
+
+/*===------------------------------------------------------------------===*
+ * Models
+ *===------------------------------------------------------------------===*/
+
+/* Device buffers are aligned to 256 bytes, as cuMemAlloc's are. */
+#define WEFT_CUDA_ALIGN 256u
+
+static uint64_t align_up(uint64_t v) {
+  return (v + WEFT_CUDA_ALIGN - 1) / WEFT_CUDA_ALIGN * WEFT_CUDA_ALIGN;
+}
+
+struct weft_cuda_model_t {
+  weft_cuda_device_t *device;
+  weft_allocator_t allocator;
+  weft_kernel_table_t kernels;
+  cu_deviceptr_t arena, weights, staging;
+  /* Offsets of each input's and output's slot in `staging`. */
+  uint64_t input_offset[WEFT_MAX_MODEL_IO], output_offset[WEFT_MAX_MODEL_IO];
+};
+
+void weft_cuda_model_destroy(weft_cuda_model_t *model) {
+  if (!model)
+    return;
+  if (driver.ctx_set_current(model->device->context) == CU_SUCCESS) {
+    driver.stream_synchronize(model->device->stream);
+    if (model->kernels.module)
+      driver.module_unload(model->kernels.module);
+    if (model->arena)
+      driver.mem_free(model->arena);
+    if (model->weights)
+      driver.mem_free(model->weights);
+    if (model->staging)
+      driver.mem_free(model->staging);
+  }
+  weft_allocator_t allocator = model->allocator;
+  if (model->kernels.functions)
+    allocator.free(allocator.user_data, model->kernels.functions);
+  allocator.free(allocator.user_data, model);
+}
+
+weft_status_t weft_check_cuda_model_info(const weft_model_info_t *info, const char *who) {
+  if (!info->device_entry)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "%s: CUDA model '%s' has no device entry function", who,
+                              weft_model_name(info));
+  if (info->num_device_images < 1 || !info->device_images)
+    return weft_status_create(WEFT_INVALID_ARGUMENT, "%s: CUDA model '%s' has no kernel image",
+                              who, weft_model_name(info));
+  if (info->num_kernels < 0 || (info->num_kernels > 0 && !info->kernel_names))
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "%s: CUDA model '%s' has %d kernels but no names", who,
+                              weft_model_name(info), (int)info->num_kernels);
+  if (info->weights_size > 0 && !info->weights)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "%s: CUDA model '%s' has %" PRIu64 " bytes of weights but no data",
+                              who, weft_model_name(info), info->weights_size);
+  return NULL;
+}
+
+/* Loads the first image the GPU accepts. */
+static weft_status_t load_image(weft_cuda_model_t *model, const weft_model_info_t *info) {
+  cu_result_t r = CU_SUCCESS;
+  char tried[256] = "";
+  size_t used = 0;
+  for (int32_t i = 0; i < info->num_device_images; ++i) {
+    const weft_device_image_t *image = &info->device_images[i];
+    if (!image->data || image->size == 0)
+      continue;
+    r = driver.module_load_data(&model->kernels.module, image->data);
+    if (r == CU_SUCCESS)
+      return NULL;
+    model->kernels.module = NULL;
+    if (used < sizeof(tried))
+      used += (size_t)snprintf(tried + used, sizeof(tried) - used, "%s%s", used ? ", " : "",
+                               image->arch ? image->arch : "?");
+  }
+  weft_cuda_device_t *cuda = model->device;
+  return cuda_error(r, WEFT_UNAVAILABLE,
+                    "model '%s' has no kernels for %s (compute capability %d.%d); it was "
+                    "compiled for %s (weftc --cuda-arch=sm_%d%d adds it)",
+                    weft_model_name(info), cuda->name, cuda->compute_major,
+                    cuda->compute_minor, used ? tried : "no architecture",
+                    cuda->compute_major, cuda->compute_minor);
+}
+
+weft_status_t weft_cuda_model_create(const weft_model_info_t *info, weft_device_t *device,
+                                     const weft_allocator_t *allocator,
+                                     weft_cuda_model_t **out_model) {
+  *out_model = NULL;
+  weft_status_t status = weft_check_cuda_model_info(info, "weft_model_create");
+  if (status)
+    return status;
+  weft_cuda_device_t *cuda = as_cuda(device);
+  weft_cuda_model_t *model =
+      allocator->alloc(allocator->user_data, sizeof(*model), _Alignof(weft_cuda_model_t));
+  if (!model)
+    return weft_status_create(WEFT_OUT_OF_MEMORY, "weft_model_create: out of memory");
+  memset(model, 0, sizeof(*model));
+  model->device = cuda;
+  model->allocator = *allocator;
+  model->kernels.model = weft_model_name(info);
+  model->kernels.names = info->kernel_names;
+  cu_result_t r = driver.ctx_set_current(cuda->context);
+  if (r != CU_SUCCESS) {
+    status = cuda_error(r, WEFT_INTERNAL, "weft_model_create: the GPU's context");
+    goto fail;
+  }
+  if ((status = load_image(model, info)))
+    goto fail;
+  if (info->num_kernels > 0) {
+    model->kernels.functions =
+        allocator->alloc(allocator->user_data, sizeof(cu_function_t) * (size_t)info->num_kernels,
+                         _Alignof(cu_function_t));
+    if (!model->kernels.functions) {
+      status = weft_status_create(WEFT_OUT_OF_MEMORY, "weft_model_create: out of memory");
+      goto fail;
+    }
+  }
+  for (int32_t k = 0; k < info->num_kernels; ++k) {
+    const char *name = info->kernel_names[k];
+    if (!name || (r = driver.module_get_function(&model->kernels.functions[k],
+                                                 model->kernels.module, name)) != CU_SUCCESS) {
+      status = cuda_error(r, WEFT_INVALID_ARGUMENT,
+                          "weft_model_create: model '%s' has no kernel '%s' in its image",
+                          weft_model_name(info), name ? name : "(null)");
+      goto fail;
+    }
+  }
+  model->kernels.count = info->num_kernels;
+  uint64_t staging = 0;
+  for (int32_t i = 0; i < info->num_inputs; ++i) {
+    model->input_offset[i] = staging;
+    staging += align_up(weft_info_byte_size(&info->inputs[i]));
+  }
+  for (int32_t i = 0; i < info->num_outputs; ++i) {
+    model->output_offset[i] = staging;
+    staging += align_up(weft_info_byte_size(&info->outputs[i]));
+  }
+  struct {
+    cu_deviceptr_t *ptr;
+    uint64_t bytes;
+    const char *what;
+  } buffers[] = {{&model->arena, info->arena_size, "arena"},
+                 {&model->weights, info->weights_size, "weights"},
+                 {&model->staging, staging, "input and output staging"}};
+  for (size_t i = 0; i < sizeof(buffers) / sizeof(buffers[0]); ++i) {
+    if (buffers[i].bytes == 0)
+      continue;
+    if ((r = driver.mem_alloc(buffers[i].ptr, (size_t)buffers[i].bytes)) != CU_SUCCESS) {
+      *buffers[i].ptr = 0;
+      status = cuda_error(r, WEFT_OUT_OF_MEMORY,
+                          "weft_model_create: model '%s' needs %" PRIu64
+                          " bytes of GPU memory for its %s",
+                          weft_model_name(info), buffers[i].bytes, buffers[i].what);
+      goto fail;
+    }
+  }
+  if (info->weights_size > 0 &&
+      ((r = driver.memcpy_htod_async(model->weights, info->weights, (size_t)info->weights_size,
+                                     cuda->stream)) != CU_SUCCESS ||
+       (r = driver.stream_synchronize(cuda->stream)) != CU_SUCCESS)) {
+    status = cuda_error(r, WEFT_INTERNAL, "weft_model_create: copying the weights of '%s'",
+                        weft_model_name(info));
+    goto fail;
+  }
+  *out_model = model;
+  return NULL;
+fail:
+  weft_cuda_model_destroy(model);
+  return status;
+}
+
+weft_status_t weft_cuda_model_run(weft_cuda_model_t *model, const weft_model_info_t *info,
+                                  const weft_tensor_view_t *inputs,
+                                  const weft_tensor_view_t *outputs) {
+  weft_cuda_device_t *cuda = model->device;
+  void *input_data[WEFT_MAX_MODEL_IO];
+  void *output_data[WEFT_MAX_MODEL_IO];
+  cu_result_t r = driver.ctx_set_current(cuda->context);
+  if (r != CU_SUCCESS)
+    return cuda_error(r, WEFT_INTERNAL, "model '%s': the GPU's context", weft_model_name(info));
+  for (int32_t i = 0; i < info->num_inputs; ++i) {
+    size_t bytes = weft_info_byte_size(&info->inputs[i]);
+    if (inputs[i].memory == WEFT_MEMORY_DEVICE) {
+      input_data[i] = inputs[i].data;
+      continue;
+    }
+    cu_deviceptr_t slot = model->staging + model->input_offset[i];
+    input_data[i] = (void *)(uintptr_t)slot;
+    if (bytes && (r = driver.memcpy_htod_async(slot, inputs[i].data, bytes, cuda->stream)) !=
+                     CU_SUCCESS)
+      return cuda_error(r, WEFT_INTERNAL, "model '%s': copying input %d to the GPU",
+                        weft_model_name(info), (int)i);
+  }
+  for (int32_t i = 0; i < info->num_outputs; ++i)
+    output_data[i] = outputs[i].memory == WEFT_MEMORY_DEVICE
+                         ? outputs[i].data
+                         : (void *)(uintptr_t)(model->staging + model->output_offset[i]);
+  weft_status_t status = info->device_entry(
+      &cuda->base, &model->kernels, (void *)(uintptr_t)model->arena,
+      (const void *)(uintptr_t)model->weights, input_data, output_data);
+  for (int32_t i = 0; i < info->num_outputs && !status; ++i) {
+    size_t bytes = weft_info_byte_size(&info->outputs[i]);
+    if (outputs[i].memory == WEFT_MEMORY_DEVICE || bytes == 0)
+      continue;
+    if ((r = driver.memcpy_dtoh_async(outputs[i].data,
+                                      model->staging + model->output_offset[i], bytes,
+                                      cuda->stream)) != CU_SUCCESS)
+      status = cuda_error(r, WEFT_INTERNAL, "model '%s': copying output %d from the GPU",
+                          weft_model_name(info), (int)i);
+  }
+  /* Wait even after a failed launch: nothing may still use the caller's
+   * buffers when the run returns. */
+  r = driver.stream_synchronize(cuda->stream);
+  if (!status && r != CU_SUCCESS)
+    status = cuda_error(r, WEFT_INTERNAL,
+                        "model '%s': a kernel failed (set WEFT_CUDA_SYNC=1 to name it)",
+                        weft_model_name(info));
+  return status;
+}

@@ -1,0 +1,68 @@
+// RUN: weft-opt %s -split-input-file --weft-cuda-outline-kernels='model-name=net chips=sm_80,sm_90' -verify-diagnostics | FileCheck %s
+
+// Every distributed dispatch becomes a kernel of one GPU module with a
+// target per chip. A thread's global index stands for the workgroup id and
+// runs the body when it is below the count: 1200 threads are 5 blocks of
+// 256. The constant the body reads moves into the GPU module (the host copy
+// is dead), and the host keeps declarations with the kernel index and the
+// launch shape.
+// CHECK-LABEL: module attributes {gpu.container_module, weft.kernel_names = ["net_dispatch_0", "net_dispatch_1"]}
+// CHECK-NOT: memref.global
+// CHECK: func.func private @net_dispatch_0(memref<300x4xf32>, memref<300x4xf32>, index)
+// CHECK-SAME: weft.kernel_index = 0 : i64, weft.launch = array<i64: 5, 256>
+// CHECK: func.func private @net_dispatch_1(memref<4xf32>, memref<f32>, index)
+// CHECK-SAME: weft.kernel_index = 1 : i64, weft.launch = array<i64: 1, 1>
+// CHECK: gpu.module @net_kernels [#nvvm.target<O = 3, chip = "sm_80">, #nvvm.target<O = 3, chip = "sm_90">]
+// CHECK: memref.global "private" constant @__constant_4xf32
+// CHECK: gpu.func @net_dispatch_0(%[[A:.*]]: memref<300x4xf32>, %[[B:.*]]: memref<300x4xf32>) kernel
+// CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
+// CHECK: %[[BID:.*]] = gpu.block_id x
+// CHECK: %[[BDIM:.*]] = gpu.block_dim x
+// CHECK: %[[TID:.*]] = gpu.thread_id x
+// CHECK: %[[BASE:.*]] = arith.muli %[[BID]], %[[BDIM]] : index
+// CHECK: %[[ID:.*]] = arith.addi %[[BASE]], %[[TID]] : index
+// CHECK: %[[N:.*]] = arith.constant 1200 : index
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[ID]], %[[N]] : index
+// CHECK: scf.if %[[IN]] {
+// CHECK: memref.get_global @__constant_4xf32
+// CHECK: affine.delinearize_index %[[ID]] into (300, 4)
+// CHECK: memref.load %[[A]]
+// CHECK: memref.store %{{.*}}, %[[B]]
+// CHECK: gpu.return
+// A dispatch that runs as one thread is launched as one block of one.
+// CHECK: gpu.func @net_dispatch_1({{.*}}) kernel attributes {known_block_size = array<i32: 1, 1, 1>}
+module {
+  memref.global "private" constant @__constant_4xf32 : memref<4xf32> = dense<[1.0, 2.0, 3.0, 4.0]> {alignment = 64 : i64}
+  func.func private @net_dispatch_0(%arg0: memref<300x4xf32>, %arg1: memref<300x4xf32>, %arg2: index) attributes {weft.dispatch_fn, weft.workgroup_count = 1200 : i64} {
+    %b = memref.get_global @__constant_4xf32 : memref<4xf32>
+    %ij:2 = affine.delinearize_index %arg2 into (300, 4) : index, index
+    %x = memref.load %arg0[%ij#0, %ij#1] : memref<300x4xf32>
+    %c = memref.load %b[%ij#1] : memref<4xf32>
+    %y = arith.addf %x, %c : f32
+    memref.store %y, %arg1[%ij#0, %ij#1] : memref<300x4xf32>
+    return
+  }
+  func.func private @net_dispatch_1(%arg0: memref<4xf32>, %arg1: memref<f32>, %arg2: index) attributes {weft.dispatch_fn, weft.workgroup_count = 1 : i64} {
+    %c0 = arith.constant 0 : index
+    %x = memref.load %arg0[%c0] : memref<4xf32>
+    memref.store %x, %arg1[] : memref<f32>
+    return
+  }
+}
+
+// -----
+
+// A dispatch that was not distributed has no id to map threads to.
+// expected-error @+1 {{dispatch function has no workgroup id argument}}
+func.func private @undistributed(%arg0: memref<4xf32>) attributes {weft.dispatch_fn} {
+  return
+}
+
+// -----
+
+// Kernel arguments are plain device pointers: a strided buffer has no
+// place in that convention.
+// expected-error @+1 {{a kernel argument must be a static identity-layout buffer}}
+func.func private @strided(%arg0: memref<4xf32, strided<[2]>>, %arg1: index) attributes {weft.dispatch_fn} {
+  return
+}

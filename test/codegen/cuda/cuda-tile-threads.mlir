@@ -1,0 +1,80 @@
+// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads))' | FileCheck %s
+
+// One GPU thread per output element: the matmul's two parallel loops are
+// tiled by 1 (64 x 32 = 2048 threads), each thread reducing its own row
+// and column; the fill is fused into the thread's 1x1 tile.
+// CHECK-LABEL: func.func private @matmul
+// CHECK-SAME: weft.workgroup_count = 2048 : i64
+// CHECK: %[[R:.*]] = scf.forall (%[[I:.*]], %[[J:.*]]) in (64, 32) shared_outs(%[[O:.*]] = %{{.*}}) -> (tensor<64x32xf32>) {
+// CHECK-DAG: tensor.extract_slice %{{.*}}[%[[I]], 0] [1, 64] [1, 1] : tensor<64x64xf32> to tensor<1x64xf32>
+// CHECK-DAG: tensor.extract_slice %{{.*}}[0, %[[J]]] [64, 1] [1, 1] : tensor<64x32xf32> to tensor<64x1xf32>
+// CHECK: %[[F:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<1x1xf32>)
+// CHECK: %[[M:.*]] = linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<1x64xf32>, tensor<64x1xf32>) outs(%[[F]] : tensor<1x1xf32>)
+// CHECK: tensor.parallel_insert_slice %[[M]] into %[[O]][%[[I]], %[[J]]] [1, 1] [1, 1]
+// CHECK: bufferization.materialize_in_destination %[[R]] in restrict writable %arg2
+
+// A reduction root: one thread per row, the producer (relu) fused and
+// recomputed on the thread's row; the reduction loop stays whole.
+// CHECK-LABEL: func.func private @row_sum_relu
+// CHECK-SAME: weft.workgroup_count = 8 : i64
+// CHECK: scf.forall (%[[R:.*]]) in (8)
+// CHECK: %[[X:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<1x16xf32>) outs(%{{.*}} : tensor<1x16xf32>)
+// CHECK: arith.maximumf
+// CHECK: linalg.fill {{.*}} -> tensor<1xf32>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[X]] : tensor<1x16xf32>) outs(%{{.*}} : tensor<1xf32>)
+
+// A value written out and also read by the root does not fuse into the
+// root's loop alone: the dispatch stays whole, one thread.
+// CHECK-LABEL: func.func private @two_outputs
+// CHECK-SAME: weft.workgroup_count = 1 : i64
+// CHECK-NOT: scf.forall
+// CHECK: return
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#red = affine_map<(d0, d1) -> (d0)>
+func.func private @matmul(%arg0: memref<64x64xf32>, %arg1: memref<64x32xf32>, %arg2: memref<64x32xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %a = bufferization.to_tensor %arg0 restrict : memref<64x64xf32> to tensor<64x64xf32>
+  %b = bufferization.to_tensor %arg1 restrict : memref<64x32xf32> to tensor<64x32xf32>
+  %d = bufferization.to_tensor %arg2 restrict writable : memref<64x32xf32> to tensor<64x32xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%d : tensor<64x32xf32>) -> tensor<64x32xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<64x64xf32>, tensor<64x32xf32>) outs(%f : tensor<64x32xf32>) -> tensor<64x32xf32>
+  bufferization.materialize_in_destination %m in restrict writable %arg2 : (tensor<64x32xf32>, memref<64x32xf32>) -> ()
+  return
+}
+func.func private @row_sum_relu(%arg0: memref<8x16xf32>, %arg1: memref<8xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %x = bufferization.to_tensor %arg0 restrict : memref<8x16xf32> to tensor<8x16xf32>
+  %e = tensor.empty() : tensor<8x16xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<8x16xf32>) outs(%e : tensor<8x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<8x16xf32>
+  %d = bufferization.to_tensor %arg1 restrict writable : memref<8xf32> to tensor<8xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%d : tensor<8xf32>) -> tensor<8xf32>
+  %s = linalg.generic {indexing_maps = [#id, #red], iterator_types = ["parallel", "reduction"]} ins(%r : tensor<8x16xf32>) outs(%f : tensor<8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %a = arith.addf %in, %out : f32
+    linalg.yield %a : f32
+  } -> tensor<8xf32>
+  bufferization.materialize_in_destination %s in restrict writable %arg1 : (tensor<8xf32>, memref<8xf32>) -> ()
+  return
+}
+func.func private @two_outputs(%arg0: memref<4xf32>, %arg1: memref<4xf32>, %arg2: memref<4xf32>) attributes {weft.dispatch_fn} {
+  %x = bufferization.to_tensor %arg0 restrict : memref<4xf32> to tensor<4xf32>
+  %e = tensor.empty() : tensor<4xf32>
+  %n = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%x : tensor<4xf32>) outs(%e : tensor<4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.negf %in : f32
+    linalg.yield %m : f32
+  } -> tensor<4xf32>
+  %a = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%n : tensor<4xf32>) outs(%e : tensor<4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = math.absf %in : f32
+    linalg.yield %m : f32
+  } -> tensor<4xf32>
+  bufferization.materialize_in_destination %a in restrict writable %arg1 : (tensor<4xf32>, memref<4xf32>) -> ()
+  bufferization.materialize_in_destination %n in restrict writable %arg2 : (tensor<4xf32>, memref<4xf32>) -> ()
+  return
+}

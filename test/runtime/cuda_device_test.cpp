@@ -1,0 +1,186 @@
+// Tests of the CUDA device that run on any machine: where the driver or a
+// GPU is missing, creating the device must say "no CUDA device" and leave
+// everything else working; a CUDA model is refused by a CPU device (and the
+// reverse), and malformed CUDA model descriptions are named. On a machine
+// with a GPU the no-device expectations are skipped (test/cuda covers
+// execution there).
+#include "test_util.h"
+
+#include <cstring>
+#include <string>
+
+using namespace weft_test;
+
+namespace {
+
+const int64_t kShape[] = {4};
+const weft_tensor_info_t kTensors[] = {{"x", WEFT_DTYPE_F32, 1, kShape}};
+
+weft_status_t unusedDeviceEntry(weft_device_t *, const weft_kernel_table_t *, void *,
+                                const void *, void *const *, void *const *) {
+  return weft_status_create(WEFT_INTERNAL, "a CUDA model's entry ran on no GPU");
+}
+
+weft_status_t unusedEntry(weft_device_t *, void *, void *const *, void *const *) {
+  return nullptr;
+}
+
+const unsigned char kImageBytes[] = {0x50, 0xed, 0x55, 0xba};
+const weft_device_image_t kImages[] = {{"sm_90", kImageBytes, sizeof(kImageBytes)}};
+const char *const kKernelNames[] = {"net_dispatch_0"};
+const float kWeights[] = {1.0f, 2.0f};
+
+weft_model_info_t cudaModelInfo() {
+  weft_model_info_t info = {};
+  info.abi_version = WEFT_MODEL_ABI_VERSION;
+  info.name = "net";
+  info.num_inputs = 1;
+  info.inputs = kTensors;
+  info.num_outputs = 1;
+  info.outputs = kTensors;
+  info.arena_size = 256;
+  info.arena_alignment = 64;
+  info.target = WEFT_DEVICE_CUDA;
+  info.device_entry = unusedDeviceEntry;
+  info.num_device_images = 1;
+  info.device_images = kImages;
+  info.num_kernels = 1;
+  info.kernel_names = kKernelNames;
+  info.weights = kWeights;
+  info.weights_size = sizeof(kWeights);
+  return info;
+}
+
+// The device, or null (and `why`) where this machine has no GPU.
+DevicePtr tryCudaDevice(std::string &why) {
+  weft_device_t *device = nullptr;
+  Captured c = capture(weft_cuda_device_create(nullptr, nullptr, &device));
+  why = c.message;
+  if (!c.isNull) {
+    EXPECT_EQ(device, nullptr);
+    EXPECT_EQ(c.code, WEFT_UNAVAILABLE) << c.message;
+  }
+  return DevicePtr(device);
+}
+
+TEST(CudaDevice, MissingGpuIsUnavailableWithAClearMessage) {
+  std::string why;
+  DevicePtr device = tryCudaDevice(why);
+  if (device)
+    GTEST_SKIP() << "this machine has a GPU: " << weft_device_name(device.get());
+  EXPECT_EQ(why.rfind("no CUDA device", 0), 0u) << why;
+  // A second attempt answers the same (the driver is looked up once).
+  std::string again;
+  EXPECT_FALSE(tryCudaDevice(again));
+  EXPECT_EQ(again, why);
+  // CPU devices keep working.
+  DevicePtr cpu = makeCpuDevice(1);
+  ASSERT_TRUE(cpu);
+  EXPECT_STREQ(weft_device_name(cpu.get()), "cpu");
+}
+
+TEST(CudaDevice, BadOrdinalAndNullOutAreInvalid) {
+  weft_cuda_device_options_t options = {-1};
+  weft_device_t *device = nullptr;
+  Captured c = capture(weft_cuda_device_create(&options, nullptr, &device));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  EXPECT_NE(c.message.find("ordinal -1"), std::string::npos) << c.message;
+  c = capture(weft_cuda_device_create(nullptr, nullptr, nullptr));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  // An ordinal past every GPU there is: unavailable, never a crash.
+  options.ordinal = 1 << 20;
+  c = capture(weft_cuda_device_create(&options, nullptr, &device));
+  EXPECT_EQ(c.code, WEFT_UNAVAILABLE);
+  EXPECT_EQ(c.message.rfind("no CUDA device", 0), 0u) << c.message;
+}
+
+TEST(CudaDevice, CpuDeviceLaunchesNoKernels) {
+  DevicePtr cpu = makeCpuDevice(1);
+  void *bindings[1] = {nullptr};
+  Captured c = capture(weft_device_launch(cpu.get(), nullptr, 0, bindings, 1, 1, 1, 1, 32, 1,
+                                          1, 0));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  EXPECT_NE(c.message.find("CPU device runs no kernels"), std::string::npos) << c.message;
+  c = capture(weft_device_launch(nullptr, nullptr, 0, bindings, 1, 1, 1, 1, 32, 1, 1, 0));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+}
+
+TEST(CudaModel, CpuDeviceRefusesACudaModel) {
+  DevicePtr cpu = makeCpuDevice(1);
+  weft_model_info_t info = cudaModelInfo();
+  weft_model_t *model = nullptr;
+  Captured c = capture(weft_model_create(&info, cpu.get(), nullptr, &model));
+  EXPECT_EQ(model, nullptr);
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  EXPECT_NE(c.message.find("compiled for a CUDA device (weftc --target=cuda) but the device "
+                           "is a CPU device"),
+            std::string::npos)
+      << c.message;
+}
+
+TEST(CudaModel, MalformedDescriptionsAreNamed) {
+  DevicePtr cpu = makeCpuDevice(1);
+  struct Case {
+    void (*spoil)(weft_model_info_t &);
+    const char *expected;
+  } cases[] = {
+      {[](weft_model_info_t &i) { i.device_entry = nullptr; }, "has no device entry function"},
+      {[](weft_model_info_t &i) { i.num_device_images = 0; }, "has no kernel image"},
+      {[](weft_model_info_t &i) { i.kernel_names = nullptr; }, "has 1 kernels but no names"},
+      {[](weft_model_info_t &i) { i.weights = nullptr; }, "bytes of weights but no data"},
+      {[](weft_model_info_t &i) { i.num_devices = 2; }, "claims 2 devices; one GPU is built"},
+      {[](weft_model_info_t &i) { i.target = (weft_device_kind_t)7; },
+       "unknown device kind 7"},
+  };
+  for (const Case &k : cases) {
+    weft_model_info_t info = cudaModelInfo();
+    k.spoil(info);
+    weft_model_t *model = nullptr;
+    Captured c = capture(weft_model_create(&info, cpu.get(), nullptr, &model));
+    EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT) << k.expected;
+    EXPECT_NE(c.message.find(k.expected), std::string::npos) << c.message;
+  }
+}
+
+TEST(CudaModel, DeviceMemoryViewsNeedACudaModel) {
+  DevicePtr cpu = makeCpuDevice(1);
+  weft_model_info_t info = {};
+  info.abi_version = WEFT_MODEL_ABI_VERSION;
+  info.name = "host";
+  info.num_inputs = 1;
+  info.inputs = kTensors;
+  info.num_outputs = 1;
+  info.outputs = kTensors;
+  info.entry = unusedEntry;
+  weft_model_t *model = nullptr;
+  ASSERT_TRUE(isOk(weft_model_create(&info, cpu.get(), nullptr, &model)));
+  float x[4] = {}, y[4] = {};
+  weft_tensor_view_t in = {x, WEFT_DTYPE_F32, 1, {4}, WEFT_MEMORY_DEVICE};
+  weft_tensor_view_t out = {y, WEFT_DTYPE_F32, 1, {4}, WEFT_MEMORY_HOST};
+  Captured c = capture(weft_model_run(model, &in, 1, &out, 1));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  EXPECT_NE(c.message.find("device memory given to a model that runs on the CPU"),
+            std::string::npos)
+      << c.message;
+  in.memory = (weft_memory_t)5;
+  c = capture(weft_model_run(model, &in, 1, &out, 1));
+  EXPECT_NE(c.message.find("unknown memory kind"), std::string::npos) << c.message;
+  in.memory = WEFT_MEMORY_HOST;
+  EXPECT_TRUE(isOk(weft_model_run(model, &in, 1, &out, 1)));
+  weft_model_destroy(model);
+}
+
+TEST(CudaModel, GroupModelsAreCpuOnly) {
+  weft_cpu_device_group_options_t options = {1, 1};
+  weft_device_group_t *group = nullptr;
+  ASSERT_TRUE(isOk(weft_cpu_device_group_create(&options, nullptr, &group)));
+  weft_model_info_t info = cudaModelInfo();
+  weft_group_model_t *model = nullptr;
+  Captured c = capture(weft_group_model_create(&info, group, nullptr, &model));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  EXPECT_NE(c.message.find("is a CUDA model: run it on one CUDA device"), std::string::npos)
+      << c.message;
+  weft_device_group_destroy(group);
+}
+
+} // namespace
