@@ -1,108 +1,156 @@
 #!/usr/bin/env bash
-# The checks of Weft's CUDA backend that need a GPU, in one call, for a
-# machine with an NVIDIA GPU, its driver, and what .ci/setup.sh installs
-# (LLVM/MLIR 22, the CUDA toolkit at /usr/local/cuda, Python with onnx and
-# onnxruntime; Debian's python3-torch for the exported models). Builds what
-# is missing, then:
-#   1. the ONNX node suite on the GPU (weftc --target=cuda, weft-run on the
-#      GPU) against test/conformance/cuda.xfail;
-#   2. the test models (MLP, CNN, encoder block, detector head) and, when
-#      torch is there, ResNet-50 and a BERT-base-sized encoder (12 layers,
-#      hidden 768, sequence 128; test/e2e/check_exported_models.py), against
-#      onnxruntime's CPU outputs (within 1e-3 relative);
-#   3. latency of ResNet-50 and the BERT-base encoder on the GPU (weft-run --bench,
-#      whole runs: copies in and out included) beside onnxruntime on the CPU
-#      and, where installed, onnxruntime's CUDA provider and torch on the GPU;
-# and prints one summary. Usage: test/cuda/run-on-device.sh [OUTDIR]
+# Weft's CUDA checks that need a GPU, in two steps, because a GPU machine
+# need not have Weft's toolchain (LLVM/MLIR 22):
+#
+#   test/cuda/run-on-device.sh prepare [DIR]   (here: builds what is
+#       missing, compiles with --target=cuda every ONNX node case not in
+#       test/conformance/cuda.xfail and the models below, with their data,
+#       into DIR/bundle.tar.xz (default DIR: .device, which git ignores);
+#       about 33 MB, within a 64 MiB transfer)
+#   test/cuda/run-on-device.sh run [DIR]       (on the GPU machine, which needs
+#       Python 3 with numpy; torch for the GPU reference timings; runs the
+#       bundle on GPU 0 through libweft_runtime's C API (ctypes), compares
+#       every output with onnxruntime's (the node cases' own outputs; the
+#       models' from onnxruntime on the CPU, within 1e-3 relative), times
+#       the models, times the same architectures in PyTorch on the GPU
+#       (eager and torch.compile) when torch is there, and prints one
+#       summary)
+#
+# Models: the test MLP, CNN and encoder block, the 4-layer transformer
+# encoder and MobileNetV2 of bench/export_models.py (exported with Debian's
+# python3-torch). ResNet-50 (102 MB of weights) and the BERT-base-sized
+# encoder (124 MB) do not fit one transfer; `prepare` with WEFT_BIG=1 also
+# writes them to DIR/big.tar split into 60 MiB parts (big.tar.part-aa, ...)
+# for a machine that keeps files between calls, and `run` uses them when
+# they are there.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
-BUILD=${BUILD_DIR:-build}
-OUT=${1:-/tmp/weft-cuda-check}
-JOBS=$(nproc 2>/dev/null || echo 2)
-mkdir -p "$OUT"
-summary=()
-note() { summary+=("$1"); echo "== $1"; }
+MODE=${1:-}
+DIR=${2:-.device}
 
-if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L; then
-  echo "run-on-device: no NVIDIA GPU here (nvidia-smi found none)" >&2
-  exit 2
-fi
-GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
-[ -x "$BUILD/bin/weftc" ] && [ -x "$BUILD/bin/weft-run" ] || bash .ci/build.sh || exit 2
-WEFTC=$ROOT/$BUILD/bin/weftc
-WEFT_RUN=$ROOT/$BUILD/bin/weft-run
-
-# 1. Conformance on the GPU.
-python3 test/conformance/run_conformance.py --weftc "$WEFTC" --weft-run "$WEFT_RUN" \
-  -j "$JOBS" --xfail test/conformance/cuda.xfail --weftc-arg=--target=cuda \
-  --report "$OUT/conformance.json" > "$OUT/conformance.txt" 2>&1
-note "conformance ($GPU): $(grep '^conformance:' "$OUT/conformance.txt" || echo 'did not finish')"
-
-# 2. Models against onnxruntime's CPU outputs.
-python3 test/e2e/check_models.py --weftc "$WEFTC" --weft-run "$WEFT_RUN" \
-  --workdir "$OUT/models" --models mlp,cnn,encoder,det_head --threads 1 \
-  --weftc-arg=--target=cuda > "$OUT/models.txt" 2>&1
-note "test models: $(grep '^check_models:' "$OUT/models.txt" || echo 'did not finish')"
-
-REAL=$OUT/real
-if /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then
-  /usr/bin/python3 bench/export_models.py "$REAL" --models resnet50 > "$OUT/export.txt" 2>&1
-  python3 test/e2e/check_exported_models.py --weftc "$WEFTC" --weft-run "$WEFT_RUN" \
-    --workdir "$REAL" --models bert_base --threads 1 --weftc-arg=--target=cuda \
-    --rtol 1e-3 --atol 1e-5 > "$OUT/bert.txt" 2>&1
-  note "bert_base: $(grep '^check_exported_models:' "$OUT/bert.txt" || echo 'did not finish')"
-  mkdir -p "$REAL/bert_base_data/test_data_set_0"
-  for m in resnet50 bert_base; do
-    [ -f "$REAL/$m.onnx" ] || { note "$m: not exported (see $OUT/export.txt)"; continue; }
-    data=$REAL/${m}_data/test_data_set_0
-    [ -f "$data/output_0.pb" ] || python3 - "$REAL/$m.onnx" "$data" <<'PY'
+prepare() {
+  BUILD=${BUILD_DIR:-build}
+  [ -x "$BUILD/bin/weftc" ] || bash .ci/build.sh || exit 2
+  local work=$DIR/work
+  mkdir -p "$work"
+  python3 test/models/make_models.py "$work/models" --models mlp,cnn,encoder > /dev/null || exit 2
+  /usr/bin/python3 bench/export_models.py "$work/real" --models transformer,mobilenet_v2 \
+    || exit 2
+  python3 - "$work/real" transformer mobilenet_v2 <<'PY' || exit 2
 import os, sys
-import numpy as np, onnx, onnxruntime as ort
-from onnx import numpy_helper
-model, data = sys.argv[1], sys.argv[2]
-x = numpy_helper.to_array(onnx.load_tensor(os.path.join(data, "input_0.pb")))
-s = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-y = s.run(None, {s.get_inputs()[0].name: x})[0]
-with open(os.path.join(data, "output_0.pb"), "wb") as f:
-    f.write(numpy_helper.from_array(y).SerializeToString())
-PY
-    "$WEFTC" "$REAL/$m.onnx" --target=cuda --emit=lib -o "$OUT/$m.so" > "$OUT/$m.compile.txt" 2>&1 \
-      || { note "$m: weftc failed (see $OUT/$m.compile.txt)"; continue; }
-    if "$WEFT_RUN" "$OUT/$m.so" --input-dir "$data" --compare --rtol 1e-3 --atol 1e-5 \
-        > "$OUT/$m.compare.txt" 2>&1; then
-      note "$m: matches onnxruntime (CPU) within 1e-3: $(tail -1 "$OUT/$m.compare.txt")"
-    else
-      note "$m: MISMATCH or failure: $(tail -1 "$OUT/$m.compare.txt")"
-    fi
-    "$WEFT_RUN" "$OUT/$m.so" --input-dir "$data" --bench 50 --warmup 5 \
-      > "$OUT/$m.bench.txt" 2>&1
-    note "$m weft ($GPU): $(grep -i median "$OUT/$m.bench.txt" | head -1)"
-    python3 - "$REAL/$m.onnx" "$data" > "$OUT/$m.peers.txt" 2>&1 <<'PY'
-import os, statistics, sys, time
 import onnx, onnxruntime as ort
 from onnx import numpy_helper
-model, data = sys.argv[1], sys.argv[2]
-x = numpy_helper.to_array(onnx.load_tensor(os.path.join(data, "input_0.pb")))
-for provider in ["CPUExecutionProvider", "CUDAExecutionProvider"]:
-    if provider not in ort.get_available_providers():
-        print(f"onnxruntime {provider}: not installed")
-        continue
-    s = ort.InferenceSession(model, providers=[provider])
-    feed = {s.get_inputs()[0].name: x}
-    for _ in range(5):
-        s.run(None, feed)
-    times = []
-    for _ in range(50):
-        t = time.perf_counter(); s.run(None, feed); times.append(time.perf_counter() - t)
-    print(f"onnxruntime {provider}: median {statistics.median(times) * 1e3:.3f} ms")
+root = sys.argv[1]
+for m in sys.argv[2:]:
+    data = os.path.join(root, f"{m}_data", "test_data_set_0")
+    x = numpy_helper.to_array(onnx.load_tensor(os.path.join(data, "input_0.pb")))
+    s = ort.InferenceSession(os.path.join(root, f"{m}.onnx"), providers=["CPUExecutionProvider"])
+    y = s.run(None, {s.get_inputs()[0].name: x})[0]
+    with open(os.path.join(data, "output_0.pb"), "wb") as f:
+        f.write(numpy_helper.from_array(y).SerializeToString())
 PY
-    note "$m peers: $(tr '\n' ';' < "$OUT/$m.peers.txt")"
+  local models=()
+  for m in mlp cnn encoder; do
+    models+=(--model "$m=$work/models/$m.onnx:$work/models/${m}_data/test_data_set_0")
   done
-else
-  note "ResNet-50 / BERT-base: not run (Debian's python3-torch is missing)"
-fi
+  for m in transformer mobilenet_v2; do
+    models+=(--model "$m=$work/real/$m.onnx:$work/real/${m}_data/test_data_set_0")
+  done
+  python3 test/cuda/make_bundle.py --weftc "$BUILD/bin/weftc" \
+    --runtime "$BUILD/lib/libweft_runtime.so" --out "$DIR/bundle" \
+    --xfail test/conformance/cuda.xfail --weftc-arg=--target=cuda "${models[@]}" || exit 2
+  tar -C "$DIR" -cJf "$DIR/bundle.tar.xz" bundle || exit 2
+  if [ "${WEFT_BIG:-0}" = 1 ]; then
+    /usr/bin/python3 bench/export_models.py "$work/real" --models resnet50 || exit 2
+    python3 test/e2e/check_exported_models.py --weftc "$BUILD/bin/weftc" \
+      --weft-run "$BUILD/bin/weft-run" --workdir "$work/bert" --models bert_base --threads 1 \
+      --weftc-arg=--target=cuda-on-cpu --rtol 1e-3 --atol 1e-5 || exit 2
+    python3 - "$work/real" resnet50 <<'PY' || exit 2
+import os, sys
+import onnx, onnxruntime as ort
+from onnx import numpy_helper
+root, m = sys.argv[1], sys.argv[2]
+data = os.path.join(root, f"{m}_data", "test_data_set_0")
+x = numpy_helper.to_array(onnx.load_tensor(os.path.join(data, "input_0.pb")))
+s = ort.InferenceSession(os.path.join(root, f"{m}.onnx"), providers=["CPUExecutionProvider"])
+with open(os.path.join(data, "output_0.pb"), "wb") as f:
+    f.write(numpy_helper.from_array(s.run(None, {s.get_inputs()[0].name: x})[0]).SerializeToString())
+PY
+    python3 test/cuda/make_bundle.py --weftc "$BUILD/bin/weftc" \
+      --runtime "$BUILD/lib/libweft_runtime.so" --out "$DIR/big" --no-cases \
+      --weftc-arg=--target=cuda \
+      --model "resnet50=$work/real/resnet50.onnx:$work/real/resnet50_data/test_data_set_0" \
+      --model "bert_base=$work/bert/bert_base.onnx:$work/bert/bert_base_data/test_data_set_0" \
+      || exit 2
+    tar -C "$DIR" -cf - big | split -b 60M - "$DIR/big.tar.part-" || exit 2
+  fi
+  rm -rf "$work" "$DIR/bundle" "$DIR/big"
+  ls -la "$DIR"
+}
 
-echo
-echo "run-on-device summary ($(date -u +%F), $GPU):"
-for line in "${summary[@]}"; do echo "  $line"; done
+# PyTorch on the GPU, the same architectures and input shapes as the bundle's
+# models (weights random: latency does not depend on them).
+torch_reference() {
+  python3 - "$@" <<'PY'
+import statistics, sys, time
+import torch, torchvision
+def bench(fn, x, runs=50):
+    with torch.no_grad():
+        for _ in range(5):
+            fn(x)
+        torch.cuda.synchronize()
+        times = []
+        for _ in range(runs):
+            start = torch.cuda.Event(enable_timing=True); end = torch.cuda.Event(enable_timing=True)
+            start.record(); fn(x); end.record(); torch.cuda.synchronize()
+            times.append(start.elapsed_time(end))
+    return statistics.median(times)
+def build(name):
+    if name in ("mobilenet_v2", "resnet50"):
+        return getattr(torchvision.models, name)(weights=None).eval(), torch.randn(1, 3, 224, 224)
+    if name == "transformer":
+        layer = torch.nn.TransformerEncoderLayer(256, 4, 1024, batch_first=True)
+        return torch.nn.TransformerEncoder(layer, 4).eval(), torch.randn(1, 128, 256)
+    return None, None
+for name in sys.argv[1:]:
+    model, x = build(name)
+    if model is None:
+        continue
+    model, x = model.cuda(), x.cuda()
+    eager = bench(model, x)
+    try:
+        compiled = bench(torch.compile(model), x)
+        text = f"torch.compile {compiled:.3f} ms"
+    except Exception as e:  # a compile failure is reported, not fatal
+        text = f"torch.compile failed ({type(e).__name__})"
+    print(f"{name}: torch eager {eager:.3f} ms, {text} (GPU time by CUDA events)")
+PY
+}
+
+run() {
+  command -v nvidia-smi >/dev/null && nvidia-smi -L || { echo "run-on-device: no GPU" >&2; exit 2; }
+  GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
+  tar -C "$DIR" -xJf "$DIR/bundle.tar.xz" || exit 2
+  local out=${OUT:-$DIR/out}
+  mkdir -p "$out"
+  python3 test/cuda/run_bundle.py "$DIR/bundle" --device cuda --report "$out/bundle.json" \
+    2>&1 | tee "$out/bundle.txt"
+  if ls "$DIR"/big.tar.part-* >/dev/null 2>&1; then
+    cat "$DIR"/big.tar.part-* | tar -C "$DIR" -xf - &&
+      python3 test/cuda/run_bundle.py "$DIR/big" --device cuda --report "$out/big.json" \
+        2>&1 | tee "$out/big.txt"
+  fi
+  if python3 -c 'import torch, torchvision; assert torch.cuda.is_available()' 2>/dev/null; then
+    torch_reference transformer mobilenet_v2 resnet50 2>&1 | tee "$out/torch.txt"
+  fi
+  echo
+  echo "run-on-device summary ($(date -u +%F), $GPU):"
+  grep -h -E '^(bundle:|FAIL|[a-z_0-9]+: (median|torch))' "$out"/*.txt | sed 's/^/  /'
+}
+
+case "$MODE" in
+  prepare) prepare ;;
+  run) run ;;
+  *) echo "usage: $0 prepare|run [DIR]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,194 @@
+"""ctypes bindings of libweft_runtime for the model runs that need no LLVM:
+on a GPU machine that has Python and numpy but not Weft's toolchain, a
+bundle made here (make_bundle.py) runs through these (run_bundle.py).
+
+Mirrors runtime/include/weft/runtime.h at model ABI 6; load_model() refuses
+a library of another ABI version, so a change of the header that is not
+carried here fails loudly (test/tools/run-bundle.test runs this on the CPU).
+"""
+
+import ctypes
+import os
+
+import numpy as np
+
+ABI_VERSION = 6
+MAX_RANK = 8
+DEVICE_CPU, DEVICE_CUDA = 0, 1
+MEMORY_HOST = 0
+
+# weft_dtype_t -> numpy dtype of the stored bytes (bf16 as its bits).
+DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32,
+          7: np.int64, 9: np.bool_, 10: np.float16, 11: np.float64, 12: np.uint32,
+          13: np.uint64, 16: np.uint16}
+BF16 = 16
+
+
+class TensorInfo(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("dtype", ctypes.c_int32), ("rank", ctypes.c_int32),
+                ("shape", ctypes.POINTER(ctypes.c_int64)), ("value", ctypes.c_void_p),
+                ("split_axis", ctypes.c_int32)]
+
+
+class ModelInfo(ctypes.Structure):
+    _fields_ = [("abi_version", ctypes.c_uint32), ("name", ctypes.c_char_p),
+                ("num_inputs", ctypes.c_int32), ("inputs", ctypes.POINTER(TensorInfo)),
+                ("num_outputs", ctypes.c_int32), ("outputs", ctypes.POINTER(TensorInfo)),
+                ("arena_size", ctypes.c_uint64), ("arena_alignment", ctypes.c_uint64),
+                ("entry", ctypes.c_void_p), ("num_devices", ctypes.c_int32),
+                ("parallel_plan", ctypes.c_char_p), ("spmd_entry", ctypes.c_void_p),
+                ("weight_bytes", ctypes.c_uint64), ("num_micro_batches", ctypes.c_int32),
+                ("num_transfers", ctypes.c_int32), ("transfers", ctypes.c_void_p),
+                ("num_grid_axes", ctypes.c_int32), ("grid_shape", ctypes.c_void_p),
+                ("target", ctypes.c_int32), ("device_entry", ctypes.c_void_p),
+                ("num_device_images", ctypes.c_int32), ("device_images", ctypes.c_void_p),
+                ("num_kernels", ctypes.c_int32), ("kernel_names", ctypes.c_void_p),
+                ("weights", ctypes.c_void_p), ("weights_size", ctypes.c_uint64)]
+
+
+class TensorView(ctypes.Structure):
+    _fields_ = [("data", ctypes.c_void_p), ("dtype", ctypes.c_int32), ("rank", ctypes.c_int32),
+                ("shape", ctypes.c_int64 * MAX_RANK), ("memory", ctypes.c_int32)]
+
+
+class WeftError(RuntimeError):
+    pass
+
+
+class Runtime:
+    """libweft_runtime, loaded globally so model libraries resolve against it."""
+
+    def __init__(self, path):
+        self.lib = ctypes.CDLL(os.path.abspath(path), mode=ctypes.RTLD_GLOBAL)
+        lib = self.lib
+        lib.weft_status_message.restype = ctypes.c_char_p
+        lib.weft_status_message.argtypes = [ctypes.c_void_p]
+        lib.weft_status_free.argtypes = [ctypes.c_void_p]
+        lib.weft_status_code.argtypes = [ctypes.c_void_p]
+        for fn in ("weft_cpu_device_create", "weft_cuda_device_create"):
+            getattr(lib, fn).restype = ctypes.c_void_p
+            getattr(lib, fn).argtypes = [ctypes.c_void_p, ctypes.c_void_p,
+                                         ctypes.POINTER(ctypes.c_void_p)]
+        lib.weft_device_destroy.argtypes = [ctypes.c_void_p]
+        lib.weft_device_name.restype = ctypes.c_char_p
+        lib.weft_device_name.argtypes = [ctypes.c_void_p]
+        lib.weft_model_create.restype = ctypes.c_void_p
+        lib.weft_model_create.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                          ctypes.POINTER(ctypes.c_void_p)]
+        lib.weft_model_destroy.argtypes = [ctypes.c_void_p]
+        lib.weft_model_run.restype = ctypes.c_void_p
+        lib.weft_model_run.argtypes = [ctypes.c_void_p, ctypes.POINTER(TensorView), ctypes.c_size_t,
+                                       ctypes.POINTER(TensorView), ctypes.c_size_t]
+
+    def check(self, status, what):
+        if status:
+            message = self.lib.weft_status_message(status).decode("utf-8", "replace")
+            self.lib.weft_status_free(status)
+            raise WeftError(f"{what}: {message}")
+
+    def device(self, kind, ordinal=0, threads=1):
+        out = ctypes.c_void_p()
+        if kind == "cuda":
+            options = ctypes.c_int32(ordinal)
+            status = self.lib.weft_cuda_device_create(ctypes.byref(options), None, ctypes.byref(out))
+        else:
+            options = ctypes.c_int32(threads)
+            status = self.lib.weft_cpu_device_create(ctypes.byref(options), None, ctypes.byref(out))
+        self.check(status, f"cannot create the {kind} device")
+        return out
+
+    def device_name(self, device):
+        return self.lib.weft_device_name(device).decode()
+
+
+class Model:
+    """A compiled model library (weftc --emit=lib) created on a device."""
+
+    def __init__(self, runtime, path, device):
+        self.runtime = runtime
+        self.lib = ctypes.CDLL(os.path.abspath(path), mode=ctypes.RTLD_LOCAL)
+        self.lib.weft_model_info.restype = ctypes.POINTER(ModelInfo)
+        self.info = self.lib.weft_model_info().contents
+        if self.info.abi_version != ABI_VERSION:
+            raise WeftError(f"{path}: model ABI {self.info.abi_version}, these bindings "
+                            f"mirror {ABI_VERSION}")
+        self.handle = ctypes.c_void_p()
+        runtime.check(runtime.lib.weft_model_create(ctypes.byref(self.info), device, None,
+                                                    ctypes.byref(self.handle)),
+                      "weft_model_create")
+
+    def close(self):
+        if self.handle:
+            self.runtime.lib.weft_model_destroy(self.handle)
+            self.handle = ctypes.c_void_p()
+
+    @staticmethod
+    def _tensors(infos, count):
+        return [(infos[i].dtype, tuple(infos[i].shape[d] for d in range(infos[i].rank)))
+                for i in range(count)]
+
+    def inputs(self):
+        return self._tensors(self.info.inputs, self.info.num_inputs)
+
+    def outputs(self):
+        return self._tensors(self.info.outputs, self.info.num_outputs)
+
+    @staticmethod
+    def _view(array, dtype):
+        view = TensorView()
+        view.data = array.ctypes.data if array.size else None
+        view.dtype = dtype
+        view.rank = array.ndim
+        for d, n in enumerate(array.shape):
+            view.shape[d] = n
+        view.memory = MEMORY_HOST
+        return view
+
+    def run(self, inputs):
+        """inputs: numpy arrays in the model's dtypes; returns the outputs."""
+        outputs = [np.zeros(shape, DTYPES[dtype]) for dtype, shape in self.outputs()]
+        ins = (TensorView * max(len(inputs), 1))(
+            *[self._view(a, d) for a, (d, _) in zip(inputs, self.inputs())])
+        outs = (TensorView * max(len(outputs), 1))(
+            *[self._view(a, d) for a, (d, _) in zip(outputs, self.outputs())])
+        self.runtime.check(self.runtime.lib.weft_model_run(self.handle, ins, len(inputs), outs,
+                                                           len(outputs)), "weft_model_run")
+        return outputs
+
+
+def as_stored(array, dtype):
+    """`array`'s bytes as the numpy type Weft stores `dtype` in (a view
+    when the widths agree: f16 kept as bits stays those bits)."""
+    target = np.dtype(DTYPES[dtype])
+    if array.dtype == target:
+        return array
+    if array.dtype.itemsize == target.itemsize:
+        return array.view(target)
+    return array.astype(target)
+
+
+def as_float(array, dtype):
+    """Values of a floating tensor as float64 (bf16 from its bits)."""
+    if dtype == BF16:
+        return (array.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+    return array.astype(np.float64)
+
+
+def compare(got, expected, dtype, rtol, atol):
+    """weft-run --compare's rule: floats within atol + rtol * |expected| (NaN
+    only for NaN, infinities exactly), everything else equal. Returns
+    (ok, max abs error, first differing flat index or -1)."""
+    if dtype in (1, 10, 11, BF16):
+        g, e = as_float(got, dtype).ravel(), as_float(expected, dtype).ravel()
+        nan_e, inf_e = np.isnan(e), np.isinf(e)
+        with np.errstate(invalid="ignore"):
+            err = np.abs(g - e)
+            ok = np.where(nan_e, np.isnan(g),
+                          np.where(inf_e, g == e, np.isfinite(g) & (err <= atol + rtol * np.abs(e))))
+        finite = ok & ~nan_e & ~inf_e
+        worst = float(err[finite].max()) if finite.any() else 0.0
+    else:
+        ok = (got.ravel() == expected.ravel())
+        worst = 0.0
+    bad = np.flatnonzero(~ok)
+    return bad.size == 0, worst, int(bad[0]) if bad.size else -1
