@@ -253,9 +253,6 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     auto i64Const = [&](int64_t v) -> Value {
       return LLVM::ConstantOp::create(hb, loc, i64, hb.getI64IntegerAttr(v));
     };
-    auto copyBytes = [&](Value dst, Value src, int64_t bytes) {
-      LLVM::MemcpyOp::create(hb, loc, dst, src, i64Const(bytes), /*isVolatile=*/false);
-    };
     // Ends the current block with a branch to the exit when `status` is
     // not NULL, and continues in a new block.
     auto checkStatus = [&](Value status) {
@@ -273,6 +270,53 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
         fn = LLVM::LLVMFuncOp::create(mb, loc, name, LLVM::LLVMFunctionType::get(result, args));
       }
       return fn;
+    };
+    // The host program's own reads and writes of tensor bytes (a
+    // condition, a trip count, a loop's states). On a CUDA device those
+    // bytes are device memory: the runtime copies them (weft_device_read
+    // waits for the launches before it; weft_device_write and _copy go in
+    // the stream's order), through a host slot made once in the entry block
+    // so that a loop does not grow the stack.
+    auto copyBytes = [&](Value dst, Value src, int64_t bytes) {
+      if (!cuda) {
+        LLVM::MemcpyOp::create(hb, loc, dst, src, i64Const(bytes), /*isVolatile=*/false);
+        return;
+      }
+      auto fn = runtimeFn("weft_device_copy", ptr, {ptr, ptr, ptr, i64});
+      checkStatus(LLVM::CallOp::create(hb, loc, fn, ValueRange{device, dst, src, i64Const(bytes)})
+                      .getResult());
+    };
+    DenseMap<Type, Value> hostSlots;
+    auto hostSlot = [&](Type type) {
+      Value &slot = hostSlots[type];
+      if (!slot) {
+        OpBuilder eb = OpBuilder::atBlockBegin(entry);
+        Value one = LLVM::ConstantOp::create(eb, loc, i64, eb.getI64IntegerAttr(1));
+        slot = LLVM::AllocaOp::create(eb, loc, ptr, type, one, 8);
+      }
+      return slot;
+    };
+    auto loadValue = [&](Type type, Value addr) -> Value {
+      if (!cuda)
+        return LLVM::LoadOp::create(hb, loc, type, addr);
+      Value slot = hostSlot(type);
+      auto fn = runtimeFn("weft_device_read", ptr, {ptr, ptr, ptr, i64});
+      int64_t bytes = type.getIntOrFloatBitWidth() / 8;
+      checkStatus(LLVM::CallOp::create(hb, loc, fn, ValueRange{device, slot, addr, i64Const(bytes)})
+                      .getResult());
+      return LLVM::LoadOp::create(hb, loc, type, slot);
+    };
+    auto storeValue = [&](Value value, Value addr) {
+      if (!cuda) {
+        LLVM::StoreOp::create(hb, loc, value, addr);
+        return;
+      }
+      Value slot = hostSlot(value.getType());
+      LLVM::StoreOp::create(hb, loc, value, slot);
+      auto fn = runtimeFn("weft_device_write", ptr, {ptr, ptr, ptr, i64});
+      int64_t bytes = value.getType().getIntOrFloatBitWidth() / 8;
+      checkStatus(LLVM::CallOp::create(hb, loc, fn, ValueRange{device, addr, slot, i64Const(bytes)})
+                      .getResult());
     };
     // Collectives between the devices of a model split by weft-partition:
     // a device's part of a tensor whose parts are contiguous is an address
@@ -501,7 +545,7 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
           return loop.emitError("an initial value has no address");
         copyBytes(states[i], from, tensorBytes(init.getType()));
       }
-      Value limit = LLVM::LoadOp::create(hb, loc, i64, maxAddr);
+      Value limit = loadValue(i64, maxAddr);
       int64_t scanLength = -1;
       if (numScans > 0) {
         // Scan results hold one slice per iteration of the static length.
@@ -510,8 +554,8 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
         Value less = LLVM::ICmpOp::create(hb, loc, LLVM::ICmpPredicate::slt, limit, n);
         limit = LLVM::SelectOp::create(hb, loc, less, limit, n);
       }
-      Value cond0 = LLVM::LoadOp::create(hb, loc, b.getI8Type(), condAddr);
-      LLVM::StoreOp::create(hb, loc, cond0, condSlot);
+      Value cond0 = loadValue(b.getI8Type(), condAddr);
+      storeValue(cond0, condSlot);
       auto *header = new Block(), *bodyBlock = new Block(), *after = new Block();
       header->addArgument(i64, loc);
       after->addArgument(i64, loc);
@@ -521,7 +565,7 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
 
       hb.setInsertionPointToStart(header);
       Value iter = header->getArgument(0);
-      Value byte = LLVM::LoadOp::create(hb, loc, b.getI8Type(), condSlot);
+      Value byte = loadValue(b.getI8Type(), condSlot);
       Value zero = LLVM::ConstantOp::create(hb, loc, b.getI8Type(), hb.getI8IntegerAttr(0));
       Value holds = LLVM::ICmpOp::create(hb, loc, LLVM::ICmpPredicate::ne, byte, zero);
       Value below = LLVM::ICmpOp::create(hb, loc, LLVM::ICmpPredicate::slt, iter, limit);
@@ -530,7 +574,7 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
 
       hb.setInsertionPointToStart(bodyBlock);
       if (iterSlot) {
-        LLVM::StoreOp::create(hb, loc, iter, iterSlot);
+        storeValue(iter, iterSlot);
         address[lb.getArgument(0)] = iterSlot;
       }
       address[lb.getArgument(1)] = condSlot;
@@ -544,7 +588,7 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
         yielded.push_back(address.lookup(v));
       if (llvm::any_of(yielded, [](Value v) { return !v; }))
         return loop.emitError("a yielded value has no address");
-      Value nextCond = LLVM::LoadOp::create(hb, loc, b.getI8Type(), yielded[0]);
+      Value nextCond = loadValue(b.getI8Type(), yielded[0]);
       for (unsigned i = 0; i < numCarried; ++i) {
         Value root = yield.getValues()[1 + i];
         while (auto reshape = root.getDefiningOp<ReshapeOp>())
@@ -560,7 +604,7 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
                                         ArrayRef<LLVM::GEPArg>{offset});
         copyBytes(dst, yielded[1 + numCarried + k], slice);
       }
-      LLVM::StoreOp::create(hb, loc, nextCond, condSlot);
+      storeValue(nextCond, condSlot);
       Value next = LLVM::AddOp::create(hb, loc, iter, i64Const(1));
       cf::BranchOp::create(hb, loc, header, ValueRange{next});
 
@@ -617,13 +661,11 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
           address[reshape] = address.lookup(reshape.getInput());
           continue;
         }
-        if (cuda && isa<IfOp, LoopOp>(op))
-          return op.emitError("control flow (If, Loop) is not built for target cuda yet");
         if (auto ifOp = dyn_cast<IfOp>(op)) {
           Value condition = address.lookup(ifOp.getCondition());
           if (!condition)
             return ifOp.emitError("the condition has no address");
-          Value byte = LLVM::LoadOp::create(hb, loc, b.getI8Type(), condition);
+          Value byte = loadValue(b.getI8Type(), condition);
           Value zero = LLVM::ConstantOp::create(hb, loc, b.getI8Type(), hb.getI8IntegerAttr(0));
           Value taken = LLVM::ICmpOp::create(hb, loc, LLVM::ICmpPredicate::ne, byte, zero);
           auto *thenBlock = new Block(), *elseBlock = new Block(), *merge = new Block();

@@ -254,8 +254,11 @@ def BuildHost : Pass<"weft-cpu-build-host", "mlir::ModuleOp"> {
     outputs)`, and the weights are packed into one constant blob
     (`<name>_weights`, each at an aligned offset) that the runtime copies to
     the device once; their addresses are offsets from the `weights`
-    argument. Control flow (If, Loop), collectives and pipelines are not
-    built for this target yet and are reported as errors.
+    argument. The host's own reads and writes of tensor bytes (a run-time
+    If's condition, a Loop's trip count, condition and states) go through
+    `weft_device_read`, `weft_device_write` and `weft_device_copy`.
+    Collectives and pipelines are not built for this target yet and are
+    reported as errors.
   }];
   let options = [
     Option<"modelName", "model-name", "std::string", "\"model\"",

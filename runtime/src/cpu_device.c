@@ -77,6 +77,36 @@ weft_status_t weft_device_dispatch(weft_device_t *device,
   return device->vtable->dispatch(device, fn, bindings, workgroup_count);
 }
 
+static weft_status_t move_bytes(weft_device_t *device, int kind, const char *who, void *dst,
+                                const void *src, size_t bytes) {
+  if (!device)
+    return weft_status_create(WEFT_INVALID_ARGUMENT, "%s: device is NULL", who);
+  if (bytes == 0)
+    return NULL;
+  if (!dst || !src)
+    return weft_status_create(WEFT_INVALID_ARGUMENT, "%s: a NULL buffer for %zu bytes", who,
+                              bytes);
+  if (device->kind == WEFT_DEVICE_CUDA)
+    return weft_cuda_move(device, kind, dst, src, bytes);
+  memcpy(dst, src, bytes);
+  return NULL;
+}
+
+weft_status_t weft_device_copy(weft_device_t *device, void *dst, const void *src,
+                               size_t bytes) {
+  return move_bytes(device, 0, "weft_device_copy", dst, src, bytes);
+}
+
+weft_status_t weft_device_read(weft_device_t *device, void *host_dst, const void *src,
+                               size_t bytes) {
+  return move_bytes(device, 1, "weft_device_read", host_dst, src, bytes);
+}
+
+weft_status_t weft_device_write(weft_device_t *device, void *dst, const void *host_src,
+                                size_t bytes) {
+  return move_bytes(device, 2, "weft_device_write", dst, host_src, bytes);
+}
+
 /*===------------------------------------------------------------------===*
  * CPU device
  *===------------------------------------------------------------------===*/

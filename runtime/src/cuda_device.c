@@ -64,6 +64,8 @@ typedef struct cuda_driver_t {
                                    cu_stream_t stream);
   cu_result_t (*memcpy_dtoh_async)(void *dst, cu_deviceptr_t src, size_t bytes,
                                    cu_stream_t stream);
+  cu_result_t (*memcpy_dtod_async)(cu_deviceptr_t dst, cu_deviceptr_t src, size_t bytes,
+                                   cu_stream_t stream);
   cu_result_t (*get_error_name)(cu_result_t error, const char **name);
   cu_result_t (*get_error_string)(cu_result_t error, const char **text);
 } cuda_driver_t;
@@ -105,6 +107,7 @@ static void load_driver(void) {
       {"cuMemFree_v2", (void **)&driver.mem_free},
       {"cuMemcpyHtoDAsync_v2", (void **)&driver.memcpy_htod_async},
       {"cuMemcpyDtoHAsync_v2", (void **)&driver.memcpy_dtoh_async},
+      {"cuMemcpyDtoDAsync_v2", (void **)&driver.memcpy_dtod_async},
       {"cuGetErrorName", (void **)&driver.get_error_name},
       {"cuGetErrorString", (void **)&driver.get_error_string},
   };
@@ -270,6 +273,29 @@ const char *weft_device_name(const weft_device_t *device) {
   if (device->kind == WEFT_DEVICE_CUDA)
     return ((const weft_cuda_device_t *)device)->name;
   return "cpu";
+}
+
+weft_status_t weft_cuda_move(weft_device_t *device, int kind, void *dst, const void *src,
+                             size_t bytes) {
+  static const char *const what[] = {"copying on the GPU", "reading from the GPU",
+                                     "writing to the GPU"};
+  weft_cuda_device_t *cuda = as_cuda(device);
+  cu_deviceptr_t d = (cu_deviceptr_t)(uintptr_t)dst, s = (cu_deviceptr_t)(uintptr_t)src;
+  cu_result_t r = driver.ctx_set_current(cuda->context);
+  if (r == CU_SUCCESS) {
+    if (kind == 0)
+      r = driver.memcpy_dtod_async(d, s, bytes, cuda->stream);
+    else if (kind == 1)
+      r = driver.memcpy_dtoh_async(dst, s, bytes, cuda->stream);
+    else
+      r = driver.memcpy_htod_async(d, src, bytes, cuda->stream);
+  }
+  /* A read returns the bytes; a write's host bytes may go away next. */
+  if (r == CU_SUCCESS && kind != 0)
+    r = driver.stream_synchronize(cuda->stream);
+  if (r != CU_SUCCESS)
+    return cuda_error(r, WEFT_INTERNAL, "%s (%zu bytes)", what[kind], bytes);
+  return NULL;
 }
 
 /*===------------------------------------------------------------------===*

@@ -168,6 +168,11 @@ weft_status_t weft_check_run_views(const weft_model_info_t *info,
                                    weft_arena_t *const *arenas, int32_t num_arenas,
                                    void **input_data, void **output_data);
 
+/* Copies on a CUDA device (cuda_device.c); `kind`: 0 device to device,
+ * 1 device to host (waits), 2 host to device (waits). */
+weft_status_t weft_cuda_move(weft_device_t *device, int kind, void *dst, const void *src,
+                             size_t bytes);
+
 /* CUDA models (cuda_device.c): the device-side part of a weft_model_t
  * whose info->target is WEFT_DEVICE_CUDA. */
 typedef struct weft_cuda_model_t weft_cuda_model_t;

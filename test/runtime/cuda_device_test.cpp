@@ -105,6 +105,26 @@ TEST(CudaDevice, CpuDeviceLaunchesNoKernels) {
   EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
 }
 
+TEST(DeviceBytes, CpuDeviceCopiesReadsAndWritesInPlace) {
+  DevicePtr cpu = makeCpuDevice(1);
+  int64_t a[3] = {1, 2, 3}, b[3] = {}, c = 0;
+  EXPECT_TRUE(isOk(weft_device_copy(cpu.get(), b, a, sizeof(a))));
+  EXPECT_EQ(b[2], 3);
+  EXPECT_TRUE(isOk(weft_device_read(cpu.get(), &c, &a[1], sizeof(c))));
+  EXPECT_EQ(c, 2);
+  c = 9;
+  EXPECT_TRUE(isOk(weft_device_write(cpu.get(), &a[0], &c, sizeof(c))));
+  EXPECT_EQ(a[0], 9);
+  // Nothing to move: no buffer needed.
+  EXPECT_TRUE(isOk(weft_device_copy(cpu.get(), nullptr, nullptr, 0)));
+  Captured e = capture(weft_device_read(cpu.get(), nullptr, a, 8));
+  EXPECT_EQ(e.code, WEFT_INVALID_ARGUMENT);
+  EXPECT_NE(e.message.find("weft_device_read: a NULL buffer for 8 bytes"), std::string::npos)
+      << e.message;
+  e = capture(weft_device_write(nullptr, a, &c, 8));
+  EXPECT_EQ(e.code, WEFT_INVALID_ARGUMENT);
+}
+
 TEST(CudaModel, CpuDeviceRefusesACudaModel) {
   DevicePtr cpu = makeCpuDevice(1);
   weft_model_info_t info = cudaModelInfo();

@@ -171,6 +171,20 @@ weft_status_t weft_device_dispatch(weft_device_t *device,
                                    void *const *bindings,
                                    int64_t workgroup_count);
 
+/* Tensor bytes the host program itself moves (a run-time If's condition, a
+ * Loop's trip count and states): on a CPU device plain copies; on a CUDA
+ * device `dst`/`src` are device memory and `host_dst`/`host_src` host
+ * memory. weft_device_copy is ordered after the launches before it (and
+ * returns at once on a GPU); weft_device_read waits for them and returns
+ * the bytes; weft_device_write returns once the bytes have left host_src.
+ * A zero size does nothing. */
+weft_status_t weft_device_copy(weft_device_t *device, void *dst, const void *src,
+                               size_t bytes);
+weft_status_t weft_device_read(weft_device_t *device, void *host_dst,
+                               const void *src, size_t bytes);
+weft_status_t weft_device_write(weft_device_t *device, void *dst,
+                                const void *host_src, size_t bytes);
+
 /* A model's kernels loaded on a CUDA device (created by weft_model_create). */
 typedef struct weft_kernel_table_t weft_kernel_table_t;
 

@@ -40,8 +40,19 @@ func.func @net(%arg0: tensor<4x8xf32>) -> tensor<4x8xf32> attributes {weft.arena
 
 // -----
 
+// A run-time If reads its condition's byte from the device into a host
+// slot made once in the entry block, then branches on it.
+// CHECK-LABEL: llvm.func @weft_device_read(!llvm.ptr, !llvm.ptr, !llvm.ptr, i64) -> !llvm.ptr
+// CHECK: func.func @net_device_entry
+// CHECK: %[[SLOT:.*]] = llvm.alloca %{{.*}} x i8
+// CHECK: %[[COND:.*]] = llvm.load
+// CHECK: %[[ST:.*]] = llvm.call @weft_device_read(%arg0, %[[SLOT]], %[[COND]], %{{.*}})
+// CHECK: cf.cond_br %{{.*}}, ^[[EXIT:.*]](%[[ST]] : !llvm.ptr), ^[[NEXT:.*]]
+// CHECK: ^[[NEXT]]:
+// CHECK: %[[BYTE:.*]] = llvm.load %[[SLOT]] : !llvm.ptr -> i8
+// CHECK: %[[TAKEN:.*]] = llvm.icmp "ne" %[[BYTE]]
+// CHECK: cf.cond_br %[[TAKEN]]
 func.func @net(%arg0: tensor<i1>, %arg1: tensor<4xf32>) -> tensor<4xf32> attributes {weft.arena_size = 0 : i64} {
-  // expected-error @below {{control flow (If, Loop) is not built for target cuda yet}}
   %0 = weft.if %arg0 : tensor<i1> -> tensor<4xf32> {
     weft.yield %arg1 : tensor<4xf32>
   } else {
