@@ -8,6 +8,8 @@
 #include "codegen/cpu/KernelConfig.h"
 #include "codegen/cuda/Passes.h"
 
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace weft::cuda {
 #define GEN_PASS_DEF_TILETHREADS
@@ -23,11 +25,127 @@ namespace {
 /// Threads are counted in int64; a grid holds at most 2^31 - 1 blocks.
 constexpr int64_t kMaxThreads = int64_t(1) << 40;
 
+/// A Concat of dispatch inputs arrives as a chain of tensor.insert_slice
+/// ops into the output, which fuses into no thread loop (a dispatch of one
+/// thread copying everything). Rewritten as one linalg.generic over the
+/// output that reads each element from the piece holding it, it runs one
+/// thread per element. Only pieces that are dispatch inputs (to_tensor) and
+/// that tile the output along one axis are taken.
+void concatAsGather(func::FuncOp fn) {
+  SmallVector<bufferization::MaterializeInDestinationOp> sinks;
+  fn.walk([&](bufferization::MaterializeInDestinationOp m) { sinks.push_back(m); });
+  for (auto sink : sinks) {
+    SmallVector<tensor::InsertSliceOp> chain;
+    Value v = sink.getSource();
+    while (auto insert = v.getDefiningOp<tensor::InsertSliceOp>()) {
+      chain.push_back(insert);
+      v = insert.getDest();
+    }
+    auto outType = dyn_cast<RankedTensorType>(sink.getSource().getType());
+    if (chain.empty() || !outType || !outType.hasStaticShape() ||
+        !isa_and_nonnull<bufferization::ToTensorOp, tensor::EmptyOp>(v.getDefiningOp()))
+      continue;
+    struct Piece {
+      Value source;
+      int64_t offset, size;
+    };
+    SmallVector<Piece> pieces;
+    int64_t axis = -1;
+    bool ok = true;
+    for (tensor::InsertSliceOp insert : chain) {
+      auto src = insert.getSourceType();
+      if (!insert.getSource().getDefiningOp<bufferization::ToTensorOp>() ||
+          src.getRank() != outType.getRank() || !insert.hasUnitStride() ||
+          ShapedType::isDynamicShape(insert.getStaticOffsets()) ||
+          ShapedType::isDynamicShape(insert.getStaticSizes())) {
+        ok = false;
+        break;
+      }
+      for (int64_t d = 0; d < outType.getRank(); ++d) {
+        int64_t off = insert.getStaticOffsets()[d], size = insert.getStaticSizes()[d];
+        if (size == outType.getDimSize(d) && off == 0)
+          continue;
+        if (axis != -1 && axis != d)
+          ok = false;
+        axis = d;
+      }
+      if (!ok)
+        break;
+      int64_t a = std::max<int64_t>(axis, 0);
+      pieces.push_back({insert.getSource(), insert.getStaticOffsets()[a],
+                        insert.getStaticSizes()[a]});
+    }
+    if (!ok || axis < 0 || pieces.size() < 2)
+      continue;
+    // The pieces must cover the axis exactly once.
+    llvm::sort(pieces, [](const Piece &x, const Piece &y) { return x.offset < y.offset; });
+    int64_t end = 0;
+    for (const Piece &p : pieces) {
+      ok &= p.offset == end && p.size > 0;
+      end = p.offset + p.size;
+    }
+    if (!ok || end != outType.getDimSize(axis))
+      continue;
+
+    OpBuilder b(sink);
+    Location loc = sink.getLoc();
+    // The gather writes the whole output: the chain's own destination
+    // (the output buffer) serves as its init, so nothing is copied after.
+    Value empty = v;
+    int64_t rank = outType.getRank();
+    SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank)};
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    auto gather = linalg::GenericOp::create(
+        b, loc, TypeRange{outType}, ValueRange{}, ValueRange{empty}, maps, iters,
+        [&](OpBuilder &nb, Location nl, ValueRange) {
+          SmallVector<Value> idx;
+          for (int64_t d = 0; d < rank; ++d)
+            idx.push_back(linalg::IndexOp::create(nb, nl, d));
+          // if (i < end of piece 0) piece 0 else if (i < end of piece 1) ...
+          std::function<Value(OpBuilder &, size_t)> pick = [&](OpBuilder &ib, size_t k) -> Value {
+            SmallVector<Value> at(idx);
+            at[axis] = arith::SubIOp::create(ib, nl, idx[axis],
+                                             arith::ConstantIndexOp::create(ib, nl, pieces[k].offset));
+            if (k + 1 == pieces.size())
+              return tensor::ExtractOp::create(ib, nl, pieces[k].source, at);
+            Value inside = arith::CmpIOp::create(
+                ib, nl, arith::CmpIPredicate::ult, idx[axis],
+                arith::ConstantIndexOp::create(ib, nl, pieces[k].offset + pieces[k].size));
+            auto branch = scf::IfOp::create(
+                ib, nl, inside,
+                [&](OpBuilder &tb, Location tl) {
+                  scf::YieldOp::create(tb, tl, tensor::ExtractOp::create(tb, tl, pieces[k].source, at)
+                                                   .getResult());
+                },
+                [&](OpBuilder &eb, Location el) { scf::YieldOp::create(eb, el, pick(eb, k + 1)); });
+            return branch.getResult(0);
+          };
+          linalg::YieldOp::create(nb, nl, pick(nb, 0));
+        });
+    sink.getSourceMutable().assign(gather.getResult(0));
+    for (tensor::InsertSliceOp insert : chain)
+      if (insert->use_empty())
+        insert.erase();
+  }
+}
+
 struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
   /// Tiles the root of `fn` into one forall iteration per element of its
   /// parallel loops; `count` is the number of iterations (1: not tiled).
   LogicalResult tile(func::FuncOp fn, int64_t &count) {
     count = 1;
+    // A reshape between the root and its producer (a grouped convolution
+    // computed on [N, G, C/G, ..] views, then collapsed for its epilogue)
+    // stops producer fusion: fold it into the elementwise ops by expanding
+    // them, so the reshape moves to the dispatch's output.
+    RewritePatternSet patterns(&getContext());
+    linalg::populateFoldReshapeOpsByExpansionPatterns(
+        patterns, [](OpOperand *operand) {
+          Operation *producer = operand->get().getDefiningOp();
+          return producer && !isa<bufferization::ToTensorOp>(producer);
+        });
+    (void)applyPatternsGreedily(fn, std::move(patterns));
+    concatAsGather(fn);
     TilingInterface root = cpu::findDispatchRoot(fn);
     if (!root)
       return success();

@@ -78,3 +78,63 @@ func.func private @two_outputs(%arg0: memref<4xf32>, %arg1: memref<4xf32>, %arg2
   bufferization.materialize_in_destination %n in restrict writable %arg2 : (tensor<4xf32>, memref<4xf32>) -> ()
   return
 }
+
+// A Concat of inputs (insert_slice chain into the output) becomes one
+// gather over the output, each element read from the piece that holds it:
+// one thread per element instead of one thread copying everything.
+// CHECK-LABEL: func.func private @concat
+// CHECK-SAME: weft.workgroup_count = 20 : i64
+// CHECK-DAG: %[[A:.*]] = bufferization.to_tensor %arg0
+// CHECK-DAG: %[[B:.*]] = bufferization.to_tensor %arg1
+// CHECK-DAG: %[[O:.*]] = bufferization.to_tensor %arg2 restrict writable
+// CHECK: scf.forall (%[[I:.*]], %[[J:.*]]) in (4, 5) shared_outs(%{{.*}} = %[[O]])
+// CHECK: linalg.generic
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %{{.*}}, %c2 : index
+// CHECK: scf.if %[[IN]] -> (f32) {
+// CHECK: tensor.extract %[[A]]
+// CHECK: } else {
+// CHECK: arith.subi %{{.*}}, %c2 : index
+// CHECK: tensor.extract %[[B]]
+// CHECK-NOT: tensor.insert_slice %{{.*}} into %[[O]]
+func.func private @concat(%arg0: memref<4x2xf32>, %arg1: memref<4x3xf32>, %arg2: memref<4x5xf32>) attributes {weft.dispatch_fn} {
+  %a = bufferization.to_tensor %arg0 restrict : memref<4x2xf32> to tensor<4x2xf32>
+  %b = bufferization.to_tensor %arg1 restrict : memref<4x3xf32> to tensor<4x3xf32>
+  %o = bufferization.to_tensor %arg2 restrict writable : memref<4x5xf32> to tensor<4x5xf32>
+  %0 = tensor.insert_slice %a into %o[0, 0] [4, 2] [1, 1] : tensor<4x2xf32> into tensor<4x5xf32>
+  %1 = tensor.insert_slice %b into %0[0, 2] [4, 3] [1, 1] : tensor<4x3xf32> into tensor<4x5xf32>
+  bufferization.materialize_in_destination %1 in restrict writable %arg2 : (tensor<4x5xf32>, memref<4x5xf32>) -> ()
+  return
+}
+
+// A grouped convolution computed on [N, G, C/G, H, W] views and collapsed
+// for its epilogue: the epilogue is expanded to the views, so the
+// convolution fuses into its threads (one per output element).
+// CHECK-LABEL: func.func private @grouped_conv
+// CHECK-SAME: weft.workgroup_count = 32 : i64
+// CHECK: scf.forall
+// CHECK: linalg.conv_2d_ngchw_gfchw
+// CHECK: linalg.generic
+// CHECK: arith.maximumf
+func.func private @grouped_conv(%arg0: memref<1x2x4x4xf32>, %arg1: memref<2x1x3x3xf32>, %arg2: memref<1x2x4x4xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %x = bufferization.to_tensor %arg0 restrict : memref<1x2x4x4xf32> to tensor<1x2x4x4xf32>
+  %w = bufferization.to_tensor %arg1 restrict : memref<2x1x3x3xf32> to tensor<2x1x3x3xf32>
+  %o = bufferization.to_tensor %arg2 restrict writable : memref<1x2x4x4xf32> to tensor<1x2x4x4xf32>
+  %pad = tensor.pad %x low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %zero : f32
+  } : tensor<1x2x4x4xf32> to tensor<1x2x6x6xf32>
+  %xe = tensor.expand_shape %pad [[0], [1, 2], [3], [4]] output_shape [1, 2, 1, 6, 6] : tensor<1x2x6x6xf32> into tensor<1x2x1x6x6xf32>
+  %we = tensor.expand_shape %w [[0, 1], [2], [3], [4]] output_shape [2, 1, 1, 3, 3] : tensor<2x1x3x3xf32> into tensor<2x1x1x3x3xf32>
+  %e = tensor.empty() : tensor<1x2x1x4x4xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2x1x4x4xf32>) -> tensor<1x2x1x4x4xf32>
+  %c = linalg.conv_2d_ngchw_gfchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%xe, %we : tensor<1x2x1x6x6xf32>, tensor<2x1x1x3x3xf32>) outs(%f : tensor<1x2x1x4x4xf32>) -> tensor<1x2x1x4x4xf32>
+  %cc = tensor.collapse_shape %c [[0], [1, 2], [3], [4]] : tensor<1x2x1x4x4xf32> into tensor<1x2x4x4xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%cc : tensor<1x2x4x4xf32>) outs(%o : tensor<1x2x4x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2x4x4xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<1x2x4x4xf32>, memref<1x2x4x4xf32>) -> ()
+  return
+}
