@@ -30,6 +30,7 @@ typedef struct cu_context_s *cu_context_t;
 typedef struct cu_stream_s *cu_stream_t;
 typedef struct cu_module_s *cu_module_t;
 typedef struct cu_function_s *cu_function_t;
+typedef struct cu_event_s *cu_event_t;
 typedef unsigned long long cu_deviceptr_t;
 
 enum {
@@ -66,6 +67,10 @@ typedef struct cuda_driver_t {
                                    cu_stream_t stream);
   cu_result_t (*memcpy_dtod_async)(cu_deviceptr_t dst, cu_deviceptr_t src, size_t bytes,
                                    cu_stream_t stream);
+  cu_result_t (*event_create)(cu_event_t *event, unsigned flags);
+  cu_result_t (*event_destroy)(cu_event_t event);
+  cu_result_t (*event_record)(cu_event_t event, cu_stream_t stream);
+  cu_result_t (*event_elapsed_time)(float *ms, cu_event_t start, cu_event_t end);
   cu_result_t (*get_error_name)(cu_result_t error, const char **name);
   cu_result_t (*get_error_string)(cu_result_t error, const char **text);
 } cuda_driver_t;
@@ -108,6 +113,10 @@ static void load_driver(void) {
       {"cuMemcpyHtoDAsync_v2", (void **)&driver.memcpy_htod_async},
       {"cuMemcpyDtoHAsync_v2", (void **)&driver.memcpy_dtoh_async},
       {"cuMemcpyDtoDAsync_v2", (void **)&driver.memcpy_dtod_async},
+      {"cuEventCreate", (void **)&driver.event_create},
+      {"cuEventDestroy_v2", (void **)&driver.event_destroy},
+      {"cuEventRecord", (void **)&driver.event_record},
+      {"cuEventElapsedTime", (void **)&driver.event_elapsed_time},
       {"cuGetErrorName", (void **)&driver.get_error_name},
       {"cuGetErrorString", (void **)&driver.get_error_string},
   };
@@ -375,7 +384,17 @@ struct weft_cuda_model_t {
   cu_deviceptr_t arena, weights, staging;
   /* Offsets of each input's and output's slot in `staging`. */
   uint64_t input_offset[WEFT_MAX_MODEL_IO], output_offset[WEFT_MAX_MODEL_IO];
+  /* Recorded around each run; last_ms < 0 until a run completed. */
+  cu_event_t start, end;
+  double last_ms;
 };
+
+bool weft_cuda_model_time(const weft_cuda_model_t *model, double *out_ms) {
+  if (model->last_ms < 0)
+    return false;
+  *out_ms = model->last_ms;
+  return true;
+}
 
 void weft_cuda_model_destroy(weft_cuda_model_t *model) {
   if (!model)
@@ -390,6 +409,10 @@ void weft_cuda_model_destroy(weft_cuda_model_t *model) {
       driver.mem_free(model->weights);
     if (model->staging)
       driver.mem_free(model->staging);
+    if (model->start)
+      driver.event_destroy(model->start);
+    if (model->end)
+      driver.event_destroy(model->end);
   }
   weft_allocator_t allocator = model->allocator;
   if (model->kernels.functions)
@@ -458,6 +481,7 @@ weft_status_t weft_cuda_model_create(const weft_model_info_t *info, weft_device_
   model->device = cuda;
   model->allocator = *allocator;
   model->kernels.model = weft_model_name(info);
+  model->last_ms = -1;
   model->kernels.names = info->kernel_names;
   cu_result_t r = driver.ctx_set_current(cuda->context);
   if (r != CU_SUCCESS) {
@@ -466,6 +490,11 @@ weft_status_t weft_cuda_model_create(const weft_model_info_t *info, weft_device_
   }
   if ((status = load_image(model, info)))
     goto fail;
+  if ((r = driver.event_create(&model->start, 0)) != CU_SUCCESS ||
+      (r = driver.event_create(&model->end, 0)) != CU_SUCCESS) {
+    status = cuda_error(r, WEFT_INTERNAL, "weft_model_create: no CUDA events");
+    goto fail;
+  }
   if (info->num_kernels > 0) {
     model->kernels.functions =
         allocator->alloc(allocator->user_data, sizeof(cu_function_t) * (size_t)info->num_kernels,
@@ -536,8 +565,11 @@ weft_status_t weft_cuda_model_run(weft_cuda_model_t *model, const weft_model_inf
   void *input_data[WEFT_MAX_MODEL_IO];
   void *output_data[WEFT_MAX_MODEL_IO];
   cu_result_t r = driver.ctx_set_current(cuda->context);
+  if (r == CU_SUCCESS)
+    r = driver.event_record(model->start, cuda->stream);
   if (r != CU_SUCCESS)
     return cuda_error(r, WEFT_INTERNAL, "model '%s': the GPU's context", weft_model_name(info));
+  model->last_ms = -1;
   for (int32_t i = 0; i < info->num_inputs; ++i) {
     size_t bytes = weft_info_byte_size(&info->inputs[i]);
     if (inputs[i].memory == WEFT_MEMORY_DEVICE) {
@@ -568,6 +600,7 @@ weft_status_t weft_cuda_model_run(weft_cuda_model_t *model, const weft_model_inf
       status = cuda_error(r, WEFT_INTERNAL, "model '%s': copying output %d from the GPU",
                           weft_model_name(info), (int)i);
   }
+  cu_result_t recorded = driver.event_record(model->end, cuda->stream);
   /* Wait even after a failed launch: nothing may still use the caller's
    * buffers when the run returns. */
   r = driver.stream_synchronize(cuda->stream);
@@ -575,5 +608,9 @@ weft_status_t weft_cuda_model_run(weft_cuda_model_t *model, const weft_model_inf
     status = cuda_error(r, WEFT_INTERNAL,
                         "model '%s': a kernel failed (set WEFT_CUDA_SYNC=1 to name it)",
                         weft_model_name(info));
+  float ms = 0;
+  if (!status && recorded == CU_SUCCESS &&
+      driver.event_elapsed_time(&ms, model->start, model->end) == CU_SUCCESS)
+    model->last_ms = ms;
   return status;
 }

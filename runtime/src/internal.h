@@ -182,6 +182,8 @@ weft_status_t weft_cuda_model_create(const weft_model_info_t *info, weft_device_
                                      const weft_allocator_t *allocator,
                                      weft_cuda_model_t **out_model);
 void weft_cuda_model_destroy(weft_cuda_model_t *model);
+/* The last completed run's GPU time in ms; false before one. */
+bool weft_cuda_model_time(const weft_cuda_model_t *model, double *out_ms);
 /* The views are checked; copies host inputs in, runs, copies host outputs
  * out and waits. */
 weft_status_t weft_cuda_model_run(weft_cuda_model_t *model, const weft_model_info_t *info,

@@ -314,6 +314,22 @@ void weft_model_destroy(weft_model_t *model) {
   allocator.free(allocator.user_data, model);
 }
 
+weft_status_t weft_model_device_time(const weft_model_t *model, double *out_ms) {
+  if (!model || !out_ms)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "weft_model_device_time: model or out_ms is NULL");
+  if (!model->cuda)
+    return weft_status_create(WEFT_UNAVAILABLE,
+                              "weft_model_device_time: model '%s' runs on the CPU, which has no "
+                              "device timer",
+                              weft_model_name(model->info));
+  if (!weft_cuda_model_time(model->cuda, out_ms))
+    return weft_status_create(WEFT_UNAVAILABLE,
+                              "weft_model_device_time: model '%s' has not completed a run",
+                              weft_model_name(model->info));
+  return NULL;
+}
+
 const weft_model_info_t *weft_model_get_info(const weft_model_t *model) {
   return model ? model->info : NULL;
 }

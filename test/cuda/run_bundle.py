@@ -23,7 +23,7 @@ import weft_runtime as weft  # noqa: E402
 
 
 def run_entry(runtime, device, bundle, entry, rtol, atol, bench_runs):
-    """Returns (ok, detail, median ms or None)."""
+    """Returns (ok, detail, (wall median ms, GPU median ms or None) or None)."""
     median = None
     for s in entry["sets"]:
         model = weft.Model(runtime, os.path.join(bundle, s["lib"]), device)
@@ -48,12 +48,16 @@ def run_entry(runtime, device, bundle, entry, rtol, atol, bench_runs):
             if entry.get("bench") and bench_runs:
                 for _ in range(3):
                     model.run(inputs)
-                times = []
+                times, gpu = [], []
                 for _ in range(bench_runs):
                     start = time.perf_counter()
                     model.run(inputs)
                     times.append(time.perf_counter() - start)
-                median = statistics.median(times) * 1e3
+                    ms = model.device_time()
+                    if ms is not None:
+                        gpu.append(ms)
+                median = (statistics.median(times) * 1e3,
+                          statistics.median(gpu) if gpu else None)
         finally:
             model.close()
     return True, "", median
@@ -91,10 +95,13 @@ def main(argv=None):
         if not ok:
             print(f"FAIL {entry['name']}: {detail}", flush=True)
         if median is not None:
-            lines.append(f"{entry['name']}: median {median:.3f} ms over {args.bench} runs "
-                         f"({name}, copies in and out included)")
+            wall, gpu = median
+            gpu_text = f", GPU time {gpu:.3f} ms by CUDA events" if gpu is not None else ""
+            lines.append(f"{entry['name']}: median {wall:.3f} ms over {args.bench} runs "
+                         f"({name}, copies in and out included{gpu_text})")
         report.append({"name": entry["name"], "ok": bool(ok), "detail": detail,
-                       "median_ms": median})
+                       "median_ms": median[0] if median else None,
+                       "gpu_median_ms": median[1] if median else None})
     runtime.lib.weft_device_destroy(device)
     if args.report:
         with open(args.report, "w") as f:

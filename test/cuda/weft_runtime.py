@@ -76,6 +76,8 @@ class Runtime:
         lib.weft_model_create.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                                           ctypes.POINTER(ctypes.c_void_p)]
         lib.weft_model_destroy.argtypes = [ctypes.c_void_p]
+        lib.weft_model_device_time.restype = ctypes.c_void_p
+        lib.weft_model_device_time.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double)]
         lib.weft_model_run.restype = ctypes.c_void_p
         lib.weft_model_run.argtypes = [ctypes.c_void_p, ctypes.POINTER(TensorView), ctypes.c_size_t,
                                        ctypes.POINTER(TensorView), ctypes.c_size_t]
@@ -121,6 +123,15 @@ class Model:
         if self.handle:
             self.runtime.lib.weft_model_destroy(self.handle)
             self.handle = ctypes.c_void_p()
+
+    def device_time(self):
+        """The last run's GPU time in ms (CUDA events), or None on a CPU."""
+        ms = ctypes.c_double()
+        status = self.runtime.lib.weft_model_device_time(self.handle, ctypes.byref(ms))
+        if status:
+            self.runtime.lib.weft_status_free(status)
+            return None
+        return ms.value
 
     @staticmethod
     def _tensors(infos, count):

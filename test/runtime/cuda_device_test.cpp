@@ -187,6 +187,12 @@ TEST(CudaModel, DeviceMemoryViewsNeedACudaModel) {
   EXPECT_NE(c.message.find("unknown memory kind"), std::string::npos) << c.message;
   in.memory = WEFT_MEMORY_HOST;
   EXPECT_TRUE(isOk(weft_model_run(model, &in, 1, &out, 1)));
+  // A CPU device has no GPU timer.
+  double ms = -1;
+  c = capture(weft_model_device_time(model, &ms));
+  EXPECT_EQ(c.code, WEFT_UNAVAILABLE);
+  EXPECT_NE(c.message.find("runs on the CPU, which has no device timer"), std::string::npos)
+      << c.message;
   weft_model_destroy(model);
 }
 

@@ -359,7 +359,7 @@ static llvm::Error runBenchmark(Runner &runner, llvm::ArrayRef<weft_tensor_view_
     if (llvm::Error error = runOnce())
       return error;
 
-  std::vector<double> latenciesMs;
+  std::vector<double> latenciesMs, deviceMs;
   latenciesMs.reserve(benchRuns);
   for (unsigned i = 0; i < benchRuns; ++i) {
     auto start = std::chrono::steady_clock::now();
@@ -369,6 +369,14 @@ static llvm::Error runBenchmark(Runner &runner, llvm::ArrayRef<weft_tensor_view_
       return error;
     latenciesMs.push_back(
         std::chrono::duration<double, std::milli>(end - start).count());
+    // A GPU's own time of the run (CUDA events), where the device has one.
+    double ms = 0;
+    if (runner.model && weft_device_kind(runner.device.get()) == WEFT_DEVICE_CUDA) {
+      if (weft_status_t timeStatus = weft_model_device_time(runner.model.get(), &ms))
+        weft_status_free(timeStatus);
+      else
+        deviceMs.push_back(ms);
+    }
   }
   if (!runner.isRoot())
     return llvm::Error::success();
@@ -385,6 +393,15 @@ static llvm::Error runBenchmark(Runner &runner, llvm::ArrayRef<weft_tensor_view_
                << llvm::format("%.4g", percentile(latenciesMs, 0.9))
                << " max " << llvm::format("%.4g", latenciesMs.back()) << " ("
                << n << " runs, " << runner.what << ")\n";
+  if (!deviceMs.empty()) {
+    std::sort(deviceMs.begin(), deviceMs.end());
+    size_t m = deviceMs.size();
+    double deviceMedian = m % 2 ? deviceMs[m / 2] : (deviceMs[m / 2 - 1] + deviceMs[m / 2]) / 2;
+    llvm::outs() << "gpu_time_ms: min " << llvm::format("%.4g", deviceMs.front()) << " median "
+                 << llvm::format("%.4g", deviceMedian) << " max "
+                 << llvm::format("%.4g", deviceMs.back())
+                 << " (CUDA events around each run: copies in, kernels, copies out)\n";
+  }
   llvm::outs() << "throughput: " << llvm::format("%.1f", runner.rows / (median / 1e3))
                << " rows/s at the median latency (" << runner.rows << " rows per run"
                << runner.stream << ")\n";

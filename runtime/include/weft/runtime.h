@@ -481,6 +481,11 @@ weft_status_t weft_model_run(weft_model_t *model,
                              const weft_tensor_view_t *outputs,
                              size_t num_outputs);
 
+/* The GPU time of the model's last completed run, from its first copy in to
+ * its last copy out (CUDA events on the device's stream), in milliseconds.
+ * WEFT_UNAVAILABLE for a model on a CPU device or before a run completed. */
+weft_status_t weft_model_device_time(const weft_model_t *model, double *out_ms);
+
 /*===------------------------------------------------------------------===*
  * Models compiled for several devices
  *===------------------------------------------------------------------===*/
