@@ -76,6 +76,29 @@ typedef struct cuda_driver_t {
 } cuda_driver_t;
 
 static cuda_driver_t driver;
+
+/* Names of the results the driver itself may be unable to name (a stub
+ * library answers every call with an error, cuGetErrorName included). */
+static const char *known_result_name(cu_result_t r) {
+  switch (r) {
+  case 3: return "CUDA_ERROR_NOT_INITIALIZED";
+  case 34: return "CUDA_ERROR_STUB_LIBRARY (a stub, not a driver, was loaded)";
+  case 35: return "CUDA_ERROR_INSUFFICIENT_DRIVER";
+  case 100: return "CUDA_ERROR_NO_DEVICE";
+  case 101: return "CUDA_ERROR_INVALID_DEVICE";
+  default: return NULL;
+  }
+}
+
+static const char *result_name(cu_result_t r, char *buf, size_t size) {
+  const char *name = NULL;
+  if (driver.get_error_name && driver.get_error_name(r, &name) == CU_SUCCESS && name)
+    return name;
+  if ((name = known_result_name(r)))
+    return name;
+  snprintf(buf, size, "CUDA error %d", (int)r);
+  return buf;
+}
 static char driver_error[512];
 static pthread_once_t driver_once = PTHREAD_ONCE_INIT;
 
@@ -89,9 +112,12 @@ static void load_driver(void) {
              "the CUDA driver (libcuda.so.1) cannot be loaded: %s", why ? why : "not found");
     return;
   }
+  /* The names cuda.h maps the API to (CUDA 13); `older` is the name a
+   * driver from before that version exports instead. */
   struct {
     const char *name;
     void **slot;
+    const char *older;
   } symbols[] = {
       {"cuInit", (void **)&driver.init},
       {"cuDeviceGetCount", (void **)&driver.device_get_count},
@@ -116,12 +142,14 @@ static void load_driver(void) {
       {"cuEventCreate", (void **)&driver.event_create},
       {"cuEventDestroy_v2", (void **)&driver.event_destroy},
       {"cuEventRecord", (void **)&driver.event_record},
-      {"cuEventElapsedTime", (void **)&driver.event_elapsed_time},
+      {"cuEventElapsedTime_v2", (void **)&driver.event_elapsed_time, "cuEventElapsedTime"},
       {"cuGetErrorName", (void **)&driver.get_error_name},
       {"cuGetErrorString", (void **)&driver.get_error_string},
   };
   for (size_t i = 0; i < sizeof(symbols) / sizeof(symbols[0]); ++i) {
     *symbols[i].slot = dlsym(lib, symbols[i].name);
+    if (!*symbols[i].slot && symbols[i].older)
+      *symbols[i].slot = dlsym(lib, symbols[i].older);
     if (!*symbols[i].slot) {
       snprintf(driver_error, sizeof(driver_error),
                "the CUDA driver (libcuda.so.1) has no %s: it is older than this runtime needs",
@@ -133,10 +161,9 @@ static void load_driver(void) {
   }
   cu_result_t r = driver.init(0);
   if (r != CU_SUCCESS) {
-    const char *name = NULL;
-    if (driver.get_error_name(r, &name) != CU_SUCCESS || !name)
-      name = "an unknown error";
-    snprintf(driver_error, sizeof(driver_error), "cuInit failed: %s", name);
+    char buf[32];
+    snprintf(driver_error, sizeof(driver_error), "cuInit failed: %s",
+             result_name(r, buf, sizeof(buf)));
     dlclose(lib);
     memset(&driver, 0, sizeof(driver));
     return;
@@ -153,11 +180,10 @@ static weft_status_t cuda_error(cu_result_t r, weft_status_code_t code, const ch
   va_start(args, fmt);
   vsnprintf(what, sizeof(what), fmt, args);
   va_end(args);
-  const char *name = NULL, *text = NULL;
-  if (driver.get_error_name(r, &name) != CU_SUCCESS || !name)
-    name = "CUDA_ERROR_UNKNOWN";
+  char buf[32];
+  const char *name = result_name(r, buf, sizeof(buf)), *text = NULL;
   if (driver.get_error_string(r, &text) != CU_SUCCESS || !text)
-    text = "no description";
+    return weft_status_create(code, "%s: %s", what, name);
   return weft_status_create(code, "%s: %s (%s)", what, name, text);
 }
 
