@@ -143,6 +143,9 @@ FailureOr<ModelDesc> weft::describeModel(ModuleOp module) {
     if (auto kernels = module->getAttrOfType<ArrayAttr>("weft.kernel_names"))
       for (Attribute a : kernels)
         desc.kernelNames.push_back(cast<StringAttr>(a).str());
+    if (auto host = module->getAttrOfType<ArrayAttr>("weft.host_kernels"))
+      for (Attribute a : host)
+        desc.hostKernels.push_back(cast<StringAttr>(a).str());
   }
   if (auto values = module->getAttrOfType<ArrayAttr>("weft.input_values"))
     for (auto [i, v] : llvm::enumerate(values))
@@ -221,7 +224,7 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
   // A CUDA model: its images, kernel names and packed weights.
   llvm::Function *deviceEntry = m.getFunction(desc.name + "_device_entry");
   llvm::Constant *null = llvm::ConstantPointerNull::get(ptr);
-  llvm::Constant *images = null, *kernelNames = null, *weights = null;
+  llvm::Constant *images = null, *kernelNames = null, *weights = null, *hostKernels = null;
   uint64_t weightsSize = 0;
   if (desc.cuda) {
     auto *imageTy = llvm::StructType::get(ctx, {ptr, ptr, i64});
@@ -244,6 +247,15 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
     kernelNames = new llvm::GlobalVariable(m, namesTy, true, llvm::GlobalValue::PrivateLinkage,
                                            llvm::ConstantArray::get(namesTy, names),
                                            "__weft_kernel_names");
+    if (!desc.hostKernels.empty()) {
+      std::vector<llvm::Constant *> fns;
+      for (const std::string &name : desc.hostKernels)
+        fns.push_back(fnOrNull(m.getFunction(name)));
+      auto *fnsTy = llvm::ArrayType::get(ptr, fns.size());
+      hostKernels = new llvm::GlobalVariable(m, fnsTy, true, llvm::GlobalValue::PrivateLinkage,
+                                             llvm::ConstantArray::get(fnsTy, fns),
+                                             "__weft_host_kernels");
+    }
     if (llvm::GlobalVariable *w = m.getNamedGlobal(desc.weightsGlobal)) {
       weights = w;
       weightsSize = m.getDataLayout().getTypeAllocSize(w->getValueType());
@@ -251,7 +263,7 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
   }
   auto *infoTy = llvm::StructType::get(ctx, {i32, ptr, i32, ptr, i32, ptr, i64, i64, ptr, i32,
                                              ptr, ptr, i64, i32, i32, ptr, i32, ptr,
-                                             i32, ptr, i32, ptr, i32, ptr, ptr, i64});
+                                             i32, ptr, i32, ptr, i32, ptr, ptr, i64, ptr});
   auto *info = new llvm::GlobalVariable(
       m, infoTy, true, llvm::GlobalValue::PrivateLinkage,
       llvm::ConstantStruct::get(
@@ -270,7 +282,8 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
                    fnOrNull(deviceEntry),
                    llvm::ConstantInt::get(i32, desc.cuda ? desc.deviceImages.size() : 0), images,
                    llvm::ConstantInt::get(i32, desc.cuda ? desc.kernelNames.size() : 0),
-                   kernelNames, weights, llvm::ConstantInt::get(i64, weightsSize)}),
+                   kernelNames, weights, llvm::ConstantInt::get(i64, weightsSize),
+                   hostKernels}),
       "__weft_model_info");
   auto addGetter = [&](const std::string &name) {
     auto *fn = llvm::Function::Create(llvm::FunctionType::get(ptr, false),
@@ -346,7 +359,13 @@ std::string weft::renderHeader(const ModelDesc &d) {
     os << " * Pipeline: device k runs stage k of " << d.numDevices << " on each of "
        << d.microBatches << " micro-batches in turn; " << d.transfers.size()
        << " values move between\n * the stages after each micro-batch.\n";
-  if (d.cuda) {
+  if (d.cuda && !d.hostKernels.empty()) {
+    os << " * CUDA kernels run on the CPU (weftc --target=cuda-on-cpu): "
+       << d.kernelNames.size()
+       << " kernels, one thread-pool\n"
+       << " * workgroup per GPU thread, driven by the CUDA host code. Create the model on\n"
+       << " * a CPU device (weft_cpu_device_create).\n";
+  } else if (d.cuda) {
     std::string chips;
     for (const auto &image : d.deviceImages)
       chips += (chips.empty() ? "" : ", ") + image.chip;
@@ -357,12 +376,14 @@ std::string weft::renderHeader(const ModelDesc &d) {
        << " * tensors in and out (views marked WEFT_MEMORY_DEVICE stay on the GPU).\n";
   }
   os << " * Arena (intermediate tensors, allocated once by create): " << d.arenaSize
-     << " bytes " << (group ? "on each device" : d.cuda ? "of GPU memory" : "on the CPU device")
+     << " bytes "
+     << (group ? "on each device"
+               : d.cuda && d.hostKernels.empty() ? "of GPU memory" : "on the CPU device")
      << ":\n"
      << " *   " << d.arenaTensors << " bytes of tensors (the most live at once: "
      << d.arenaLowerBound << "), " << d.arenaScratch << " bytes of workgroup scratch.\n"
      << " * Weights: " << d.weightBytes << " bytes in the object"
-     << (d.cuda ? " (copied to the GPU by create)" : "")
+     << (d.cuda && d.hostKernels.empty() ? " (copied to the GPU by create)" : "")
      << (group ? "; each device reads " + std::to_string(d.deviceWeightBytes) +
                      " of them (one copy per process)"
                : "")

@@ -58,6 +58,9 @@ struct ModelDesc {
   std::vector<DeviceImage> deviceImages;
   std::vector<std::string> kernelNames;
   std::string weightsGlobal;
+  /// --target=cuda-on-cpu: the kernels' CPU workgroup functions, in kernel
+  /// order (no images).
+  std::vector<std::string> hostKernels;
 };
 
 /// Reads the description that weft-cpu-build-host left on the module.

@@ -151,7 +151,7 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     // Wrappers for every dispatch function (a kernel needs none).
     llvm::StringMap<func::FuncOp> wrappers;
     for (auto fn : llvm::to_vector(module.getOps<func::FuncOp>()))
-      if (fn->hasAttr(kDispatchFnAttr) && !cuda) {
+      if (fn->hasAttr(kDispatchFnAttr) && (!cuda || hostKernels)) {
         b.setInsertionPointAfter(fn);
         wrappers[fn.getName()] = buildWrapper(b, fn);
       }
@@ -885,9 +885,19 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
       LLVM::GlobalOp::create(gb, loc, type, /*isConstant=*/true, LLVM::Linkage::Private,
                              "__weft_weights", gb.getStringAttr(weightBlob), alignment);
       module->setAttr("weft.weights_global", b.getStringAttr("__weft_weights"));
-      for (auto fn : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
-        if (fn->hasAttr(kDispatchFnAttr))
-          fn.erase();
+      if (hostKernels) {
+        // The wrappers in kernel order, for the model description.
+        SmallVector<Attribute> names;
+        if (auto kernels = module->getAttrOfType<ArrayAttr>("weft.kernel_names"))
+          for (Attribute a : kernels)
+            if (func::FuncOp wrapper = wrappers.lookup(cast<StringAttr>(a).getValue()))
+              names.push_back(b.getStringAttr(wrapper.getName()));
+        module->setAttr("weft.host_kernels", b.getArrayAttr(names));
+      } else {
+        for (auto fn : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+          if (fn->hasAttr(kDispatchFnAttr))
+            fn.erase();
+      }
     }
     entryFn.erase();
     if (gridShape.size() > 1)

@@ -266,6 +266,11 @@ def BuildHost : Pass<"weft-cpu-build-host", "mlir::ModuleOp"> {
     Option<"target", "target", "std::string", "\"cpu\"",
            "cpu (dispatch functions run on the thread pool) or cuda "
            "(kernels launched on a CUDA device)">,
+    Option<"hostKernels", "host-kernels", "bool", "false",
+           "With target=cuda: the dispatch functions stay, each with its "
+           "workgroup wrapper, listed in weft.host_kernels in kernel order, so "
+           "that a CPU device runs the CUDA host program "
+           "(--target=cuda-on-cpu)">,
     Option<"alignment", "alignment", "int64_t", "64",
            "Byte alignment of the embedded weights">
   ];

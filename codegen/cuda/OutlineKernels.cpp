@@ -64,6 +64,19 @@ struct OutlineKernelsPass : weft::cuda::impl::OutlineKernelsBase<OutlineKernelsP
       return;
 
     OpBuilder b(ctx);
+    if (onHost) {
+      SmallVector<Attribute> names;
+      for (auto [index, fn] : llvm::enumerate(dispatches)) {
+        int64_t count = 1;
+        if (auto c = fn->getAttrOfType<IntegerAttr>(cpu::kWorkgroupCountAttr))
+          count = std::max<int64_t>(c.getInt(), 1);
+        fn->setAttr(kKernelIndexAttr, b.getI64IntegerAttr(index));
+        fn->setAttr(kLaunchAttr, b.getDenseI64ArrayAttr({count, 1}));
+        names.push_back(b.getStringAttr(fn.getName()));
+      }
+      module->setAttr(kKernelNamesAttr, b.getArrayAttr(names));
+      return;
+    }
     b.setInsertionPointToEnd(module.getBody());
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
     auto gpuModule = gpu::GPUModuleOp::create(b, module.getLoc(), modelName + "_kernels",

@@ -51,10 +51,12 @@ struct CudaPipelineOptions {
 void buildCudaCodegenPipeline(mlir::OpPassManager &pm, const CudaPipelineOptions &options);
 
 /// The same kernels run on the CPU (weftc --target=cuda-on-cpu): each GPU
-/// thread becomes one workgroup of the CPU thread pool, and the rest is the
-/// CPU backend's host program. It checks the CUDA backend's tiling, fusion
-/// and bufferization numerically where no GPU exists; only the kernels'
-/// outlining and the NVVM lowering are left out.
+/// thread becomes one workgroup of the CPU thread pool, driven by the CUDA
+/// host program (packed weights, launches by kernel index, the runtime's
+/// device reads, writes and copies), which a CPU device runs. It checks the
+/// CUDA backend's kernels and host code numerically where no GPU exists;
+/// only the kernels' outlining into a GPU module and the NVVM lowering are
+/// left out.
 void buildThreadStrategyOnCpuPipeline(mlir::OpPassManager &pm,
                                       const CudaPipelineOptions &options);
 

@@ -77,7 +77,11 @@ def OutlineKernels : Pass<"weft-cuda-outline-kernels", "mlir::ModuleOp"> {
     ListOption<"chips", "chips", "std::string",
                "CUDA architectures to compile for (sm_90 when empty)">,
     Option<"threadsPerBlock", "threads-per-block", "int64_t", "256",
-           "Threads of each block (a multiple of 32, at most 1024)">
+           "Threads of each block (a multiple of 32, at most 1024)">,
+    Option<"onHost", "on-host", "bool", "false",
+           "Number the kernels and give each a launch of `count` blocks of "
+           "one thread, but leave the functions on the host, where the CPU "
+           "thread pool runs them as workgroups (--target=cuda-on-cpu)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect",
                            "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];

@@ -91,9 +91,15 @@ void cuda::buildCudaCodegenPipeline(OpPassManager &pm, const CudaPipelineOptions
 
 void cuda::buildThreadStrategyOnCpuPipeline(OpPassManager &pm, const CudaPipelineOptions &o) {
   addThreadStrategy(pm, o);
+  OutlineKernelsOptions outline;
+  outline.modelName = o.modelName;
+  outline.onHost = true;
+  pm.addPass(createOutlineKernels(outline));
   cpu::BuildHostOptions host;
   host.modelName = o.modelName;
   host.alignment = o.alignment;
+  host.target = "cuda";
+  host.hostKernels = true;
   pm.addPass(cpu::createBuildHost(host));
   cpu::buildLowerToLLVMPipeline(pm);
 }

@@ -28,7 +28,7 @@ typedef int cu_result_t; /* CUresult: 0 is CUDA_SUCCESS */
 typedef int cu_device_handle_t;
 typedef struct cu_context_s *cu_context_t;
 typedef struct cu_stream_s *cu_stream_t;
-typedef struct cu_module_s *cu_module_t;
+typedef struct cu_module_s *cu_module_t; /* struct tags shared with internal.h */
 typedef struct cu_function_s *cu_function_t;
 typedef struct cu_event_s *cu_event_t;
 typedef unsigned long long cu_deviceptr_t;
@@ -337,14 +337,6 @@ weft_status_t weft_cuda_move(weft_device_t *device, int kind, void *dst, const v
  * Kernels
  *===------------------------------------------------------------------===*/
 
-struct weft_kernel_table_t {
-  cu_module_t module;
-  int32_t count;
-  const char *const *names;
-  cu_function_t *functions;
-  const char *model; /* for messages */
-};
-
 #define WEFT_MAX_KERNEL_ARGS 256
 
 weft_status_t weft_device_launch(weft_device_t *device, const weft_kernel_table_t *kernels,
@@ -352,10 +344,17 @@ weft_status_t weft_device_launch(weft_device_t *device, const weft_kernel_table_
                                  int32_t grid_x, int32_t grid_y, int32_t grid_z,
                                  int32_t block_x, int32_t block_y, int32_t block_z,
                                  int32_t shared_bytes) {
-  if (!device || device->kind != WEFT_DEVICE_CUDA)
-    return weft_status_create(WEFT_INVALID_ARGUMENT,
-                              "weft_device_launch: %s", device ? "a CPU device runs no kernels"
-                                                                : "device is NULL");
+  if (!device)
+    return weft_status_create(WEFT_INVALID_ARGUMENT, "weft_device_launch: device is NULL");
+  if (device->kind != WEFT_DEVICE_CUDA) {
+    /* A CUDA model compiled for the CPU: one workgroup per GPU thread. */
+    if (!kernels || !kernels->host || kernel < 0 || kernel >= kernels->count)
+      return weft_status_create(WEFT_INVALID_ARGUMENT,
+                                "weft_device_launch: a CPU device runs no kernels (only a model "
+                                "compiled with --target=cuda-on-cpu)");
+    int64_t threads = (int64_t)grid_x * grid_y * grid_z * block_x * block_y * block_z;
+    return weft_device_dispatch(device, kernels->host[kernel], bindings, threads);
+  }
   if (!kernels || kernel < 0 || kernel >= kernels->count)
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "weft_device_launch: kernel %d is not in the model's table of %d",
@@ -451,7 +450,7 @@ weft_status_t weft_check_cuda_model_info(const weft_model_info_t *info, const ch
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "%s: CUDA model '%s' has no device entry function", who,
                               weft_model_name(info));
-  if (info->num_device_images < 1 || !info->device_images)
+  if ((info->num_device_images < 1 || !info->device_images) && !info->host_kernels)
     return weft_status_create(WEFT_INVALID_ARGUMENT, "%s: CUDA model '%s' has no kernel image",
                               who, weft_model_name(info));
   if (info->num_kernels < 0 || (info->num_kernels > 0 && !info->kernel_names))

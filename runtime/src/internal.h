@@ -173,6 +173,18 @@ weft_status_t weft_check_run_views(const weft_model_info_t *info,
 weft_status_t weft_cuda_move(weft_device_t *device, int kind, void *dst, const void *src,
                              size_t bytes);
 
+/* A model's kernels on its device: a CUDA module's functions, or for a
+ * CUDA model compiled for the CPU (info->host_kernels) the workgroup
+ * functions that a CPU device dispatches. */
+struct weft_kernel_table_t {
+  struct cu_module_s *module;
+  int32_t count;
+  const char *const *names;
+  struct cu_function_s **functions;
+  const weft_workgroup_fn_t *host;
+  const char *model; /* for messages */
+};
+
 /* CUDA models (cuda_device.c): the device-side part of a weft_model_t
  * whose info->target is WEFT_DEVICE_CUDA. */
 typedef struct weft_cuda_model_t weft_cuda_model_t;

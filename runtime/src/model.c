@@ -19,6 +19,7 @@ struct weft_model_t {
   weft_allocator_t allocator;
   weft_arena_t *arena;          /* a CPU model's */
   weft_cuda_model_t *cuda;      /* a CUDA model's device memory and kernels */
+  weft_kernel_table_t host_kernels; /* a CUDA model compiled for the CPU */
   /* One run at a time: the arena holds the intermediates of a single run. */
   atomic_bool running;
 };
@@ -261,7 +262,9 @@ weft_status_t weft_model_create(const weft_model_info_t *info,
   if (!device)
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "weft_model_create: device is NULL");
-  if (weft_device_kind(device) != info->target)
+  bool on_host = info->target == WEFT_DEVICE_CUDA && info->host_kernels &&
+                 weft_device_kind(device) == WEFT_DEVICE_CPU;
+  if (weft_device_kind(device) != info->target && !on_host)
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "weft_model_create: model '%s' was compiled for a %s device "
                               "(weftc --target=%s) but the device is a %s device",
@@ -285,8 +288,14 @@ weft_status_t weft_model_create(const weft_model_info_t *info,
   model->allocator = *allocator;
   model->arena = NULL;
   model->cuda = NULL;
+  memset(&model->host_kernels, 0, sizeof(model->host_kernels));
   atomic_init(&model->running, false);
-  if (info->target == WEFT_DEVICE_CUDA) {
+  if (on_host) {
+    model->host_kernels.count = info->num_kernels;
+    model->host_kernels.names = info->kernel_names;
+    model->host_kernels.host = info->host_kernels;
+    model->host_kernels.model = weft_model_name(info);
+  } else if (info->target == WEFT_DEVICE_CUDA) {
     status = weft_cuda_model_create(info, device, allocator, &model->cuda);
     if (status) {
       allocator->free(allocator->user_data, model);
@@ -539,6 +548,10 @@ weft_status_t weft_model_run(weft_model_t *model,
                               weft_model_name(info));
   if (model->cuda)
     status = weft_cuda_model_run(model->cuda, info, inputs, outputs);
+  else if (model->host_kernels.host)
+    status = info->device_entry(model->device, &model->host_kernels,
+                                weft_arena_data(model->arena), info->weights, input_data,
+                                output_data);
   else
     status = info->entry(model->device, weft_arena_data(model->arena), input_data,
                          output_data);

@@ -506,8 +506,8 @@ static llvm::Error createRunner(const weft_model_info_t &info, Runner &runner,
     return llvm::Error::success();
   }
   llvm::StringRef kind = deviceKind.getValue();
-  if (kind.empty())
-    kind = info.target == WEFT_DEVICE_CUDA ? "cuda" : "cpu";
+  if (kind.empty()) // a CUDA model compiled for the CPU runs there
+    kind = info.target == WEFT_DEVICE_CUDA && !info.host_kernels ? "cuda" : "cpu";
   weft_device_t *rawDevice = nullptr;
   if (kind == "cpu") {
     weft_cpu_device_options_t deviceOptions = {};

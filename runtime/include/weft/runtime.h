@@ -445,6 +445,10 @@ typedef struct weft_model_info_t {
   const char *const *kernel_names;
   const void *weights;
   uint64_t weights_size;
+  /* weftc --target=cuda-on-cpu: the kernels compiled for the CPU, in kernel
+   * order (no images); such a model runs its CUDA host code on a CPU device,
+   * one workgroup per GPU thread. NULL otherwise. */
+  const weft_workgroup_fn_t *host_kernels;
 } weft_model_info_t;
 
 #define WEFT_MODEL_ABI_VERSION 6u
