@@ -464,13 +464,62 @@ weft_status_t weft_check_cuda_model_info(const weft_model_info_t *info, const ch
   return NULL;
 }
 
-/* Loads the first image the GPU accepts. */
+/* "sm_90", "sm_90a" -> 90; -1 for anything else. */
+static int arch_number(const char *arch) {
+  if (!arch || strncmp(arch, "sm_", 3) != 0)
+    return -1;
+  int n = 0, digits = 0;
+  for (const char *p = arch + 3; *p >= '0' && *p <= '9' && digits < 4; ++p, ++digits)
+    n = n * 10 + (*p - '0');
+  return digits >= 2 ? n : -1;
+}
+
+/* How well an image for `arch` suits a GPU of compute capability
+ * major.minor (lower is better): its own cubin; a cubin of the same major
+ * version and a lower minor, which runs as it is; then PTX of an older
+ * major version, which the driver compiles when it loads (the newest
+ * first); images for newer GPUs last (they fail to load). */
+static int image_rank(int arch, int major, int minor) {
+  int cc = major * 10 + minor;
+  if (arch == cc)
+    return 0;
+  if (arch >= 0 && arch / 10 == major && arch < cc)
+    return 1000 - arch;
+  if (arch >= 0 && arch < cc)
+    return 2000 - arch;
+  return 3000;
+}
+
+void weft_cuda_image_order(const weft_device_image_t *images, int32_t count, int major,
+                           int minor, int32_t *order) {
+  for (int32_t i = 0; i < count; ++i)
+    order[i] = i;
+  /* Insertion sort: a handful of images, and equal ranks keep their order. */
+  for (int32_t i = 1; i < count; ++i) {
+    int32_t k = order[i], j = i;
+    int rank = image_rank(arch_number(images[k].arch), major, minor);
+    while (j > 0 && image_rank(arch_number(images[order[j - 1]].arch), major, minor) > rank) {
+      order[j] = order[j - 1];
+      --j;
+    }
+    order[j] = k;
+  }
+}
+
+#define WEFT_MAX_DEVICE_IMAGES 64
+
+/* Loads the image that suits the GPU best, trying the others after it. */
 static weft_status_t load_image(weft_cuda_model_t *model, const weft_model_info_t *info) {
   cu_result_t r = CU_SUCCESS;
   char tried[256] = "";
   size_t used = 0;
-  for (int32_t i = 0; i < info->num_device_images; ++i) {
-    const weft_device_image_t *image = &info->device_images[i];
+  int32_t order[WEFT_MAX_DEVICE_IMAGES];
+  int32_t count = info->num_device_images < WEFT_MAX_DEVICE_IMAGES ? info->num_device_images
+                                                                     : WEFT_MAX_DEVICE_IMAGES;
+  weft_cuda_image_order(info->device_images, count, model->device->compute_major,
+                        model->device->compute_minor, order);
+  for (int32_t i = 0; i < count; ++i) {
+    const weft_device_image_t *image = &info->device_images[order[i]];
     if (!image->data || image->size == 0)
       continue;
     r = driver.module_load_data(&model->kernels.module, image->data);

@@ -185,6 +185,13 @@ struct weft_kernel_table_t {
   const char *model; /* for messages */
 };
 
+/* The order in which a GPU of compute capability major.minor tries a CUDA
+ * model's images: its own architecture's cubin, then a compatible cubin,
+ * then PTX the driver compiles (newest first); `order` gets `count`
+ * indices. */
+void weft_cuda_image_order(const weft_device_image_t *images, int32_t count, int major,
+                           int minor, int32_t *order);
+
 /* CUDA models (cuda_device.c): the device-side part of a weft_model_t
  * whose info->target is WEFT_DEVICE_CUDA. */
 typedef struct weft_cuda_model_t weft_cuda_model_t;

@@ -8,8 +8,13 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 using namespace weft_test;
+
+// The runtime's (internal) choice of image for a GPU, tested without one.
+extern "C" void weft_cuda_image_order(const weft_device_image_t *images, int32_t count,
+                                      int major, int minor, int32_t *order);
 
 namespace {
 
@@ -123,6 +128,24 @@ TEST(DeviceBytes, CpuDeviceCopiesReadsAndWritesInPlace) {
       << e.message;
   e = capture(weft_device_write(nullptr, a, &c, 8));
   EXPECT_EQ(e.code, WEFT_INVALID_ARGUMENT);
+}
+
+TEST(CudaImages, TheGpusOwnArchitectureFirstThenCompatibleCubinsThenPtx) {
+  const weft_device_image_t images[] = {{"sm_80", nullptr, 0}, {"sm_90", nullptr, 0},
+                                        {"sm_86", nullptr, 0}, {"sm_100", nullptr, 0},
+                                        {"sm_70", nullptr, 0}, {"bogus", nullptr, 0}};
+  int32_t order[6];
+  // An H100/H200 (9.0): its cubin, then PTX of 8.6, 8.0, 7.0, then what
+  // cannot load.
+  weft_cuda_image_order(images, 6, 9, 0, order);
+  EXPECT_EQ(std::vector<int32_t>(order, order + 6), (std::vector<int32_t>{1, 2, 0, 4, 3, 5}));
+  // An 8.9 GPU: no own cubin; 8.6's and 8.0's run as they are (same major).
+  weft_cuda_image_order(images, 6, 8, 9, order);
+  EXPECT_EQ(std::vector<int32_t>(order, order + 3), (std::vector<int32_t>{2, 0, 4}));
+  // A model compiled for sm_80,sm_90 tried on a 9.0 GPU: sm_90 first, not
+  // the sm_80 PTX that the driver would also accept.
+  weft_cuda_image_order(images, 2, 9, 0, order);
+  EXPECT_EQ(order[0], 1);
 }
 
 TEST(CudaModel, CpuDeviceRefusesACudaModel) {

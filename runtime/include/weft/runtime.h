@@ -433,7 +433,8 @@ typedef struct weft_model_info_t {
   const int64_t *grid_shape;
   /* The device kind the code is for. A CUDA model has device_entry (entry
    * and spmd_entry are NULL), its kernels' images (one per architecture;
-   * the runtime loads the first one the GPU accepts), the kernels' names
+   * the runtime tries the GPU's own architecture first, then a compatible
+   * cubin, then PTX it compiles), the kernels' names
    * (device_entry launches them by index), and its weights packed into
    * `weights` (weights_size bytes), which weft_model_create copies to the
    * device once. */
