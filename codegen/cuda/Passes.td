@@ -15,7 +15,8 @@ def TileThreads : Pass<"weft-cuda-tile-threads", "mlir::func::FuncOp"> {
     producer is recomputed per element). `weft.workgroup_count` records the
     number of threads. When fusion would leave computing ops outside the
     loop, the dispatch stays whole and runs as one thread (count 1), which is
-    correct but slow. Two rewrites come first so that common dispatches
+    correct but slow, and a warning at the dispatch says so when it writes
+    4096 elements or more. Two rewrites come first so that common dispatches
     fuse whole: reshapes between elementwise ops and their producers are
     folded by expanding the elementwise ops (a grouped convolution computed
     on [N, G, C/G, ..] views keeps its epilogue in the same thread), and a

@@ -24,6 +24,9 @@ namespace {
 
 /// Threads are counted in int64; a grid holds at most 2^31 - 1 blocks.
 constexpr int64_t kMaxThreads = int64_t(1) << 40;
+/// A single-thread dispatch writing at least this many elements is worth a
+/// warning.
+constexpr int64_t kWarnSerialElements = 4096;
 
 /// A Concat of dispatch inputs arrives as a chain of tensor.insert_slice
 /// ops into the output, which fuses into no thread loop (a dispatch of one
@@ -180,6 +183,19 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
         fn, [&](func::FuncOp trial, int64_t &n) { return tile(trial, n); });
     OpBuilder b(fn);
     fn->setAttr(cpu::kWorkgroupCountAttr, b.getI64IntegerAttr(count));
+    if (count > 1)
+      return;
+    // One thread writing a large result is a performance cliff on a GPU:
+    // say so, at the dispatch's ONNX nodes.
+    int64_t written = 0;
+    fn.walk([&](bufferization::MaterializeInDestinationOp m) {
+      if (auto type = dyn_cast<ShapedType>(m.getDest().getType()); type && type.hasStaticShape())
+        written += type.getNumElements();
+    });
+    if (written >= kWarnSerialElements)
+      fn.emitWarning("this dispatch runs as one GPU thread (its ops do not fuse into one "
+                     "thread loop), writing ")
+          << written << " elements";
   }
 };
 
