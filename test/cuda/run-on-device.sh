@@ -7,7 +7,8 @@
 #       test/conformance/cuda.xfail and the models below, with their data,
 #       into DIR/bundle.tar.xz (default DIR: .device, which git ignores);
 #       about 33 MB, within a 64 MiB transfer)
-#   test/cuda/run-on-device.sh run [DIR]       (on the GPU machine, which needs
+#   test/cuda/run-on-device.sh run [DIR]       (on the GPU machine, e.g. the
+#       device tool's `run` with carry [".device"]; it needs
 #       Python 3 with numpy; torch for the GPU reference timings; runs the
 #       bundle on GPU 0 through libweft_runtime's C API (ctypes), compares
 #       every output with onnxruntime's (the node cases' own outputs; the
@@ -131,13 +132,17 @@ PY
 run() {
   command -v nvidia-smi >/dev/null && nvidia-smi -L || { echo "run-on-device: no GPU" >&2; exit 2; }
   GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
-  tar -C "$DIR" -xJf "$DIR/bundle.tar.xz" || exit 2
+  # Python's tarfile: the GPU machine need not have xz.
+  python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \
+    "$DIR/bundle.tar.xz" "$DIR" || exit 2
   local out=${OUT:-$DIR/out}
   mkdir -p "$out"
   python3 test/cuda/run_bundle.py "$DIR/bundle" --device cuda --report "$out/bundle.json" \
     2>&1 | tee "$out/bundle.txt"
   if ls "$DIR"/big.tar.part-* >/dev/null 2>&1; then
-    cat "$DIR"/big.tar.part-* | tar -C "$DIR" -xf - &&
+    cat "$DIR"/big.tar.part-* > "$DIR/big.tar" &&
+      python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \
+        "$DIR/big.tar" "$DIR" &&
       python3 test/cuda/run_bundle.py "$DIR/big" --device cuda --report "$out/big.json" \
         2>&1 | tee "$out/big.txt"
   fi
