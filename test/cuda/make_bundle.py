@@ -10,8 +10,8 @@ toolchain is not installed (a GPU machine with Python and numpy only):
     BUNDLE/models/NAME/...     each model of --model NAME=MODEL.onnx:DATADIR
 
 Libraries are compiled with weftc --emit=lib and the --weftc-arg arguments
-(--target=cuda for the GPU). The bundle's size is printed: the device
-machine takes at most 64 MiB per transfer.
+(--target=cuda for the GPU). The bundle's size is printed, since it is
+copied to the GPU machine.
 """
 
 import argparse

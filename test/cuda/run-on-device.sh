@@ -6,9 +6,9 @@
 #       missing, compiles with --target=cuda every ONNX node case not in
 #       test/conformance/cuda.xfail and the models below, with their data,
 #       into DIR/bundle.tar.xz (default DIR: .device, which git ignores);
-#       about 33 MB, within a 64 MiB transfer)
-#   test/cuda/run-on-device.sh run [DIR]       (on the GPU machine, e.g. the
-#       device tool's `run` with carry [".device"]; it needs
+#       about 33 MB, small enough to copy to the GPU machine)
+#   test/cuda/run-on-device.sh run [DIR]       (on the GPU machine, with the
+#       checkout and DIR copied there; it needs
 #       Python 3 with numpy; torch for the GPU reference timings; runs the
 #       bundle on GPU 0 through libweft_runtime's C API (ctypes), compares
 #       every output with onnxruntime's (the node cases' own outputs; the
@@ -20,7 +20,7 @@
 # Models: the test MLP, CNN and encoder block, the 4-layer transformer
 # encoder and MobileNetV2 of bench/export_models.py (exported with Debian's
 # python3-torch). ResNet-50 (102 MB of weights) and the BERT-base-sized
-# encoder (124 MB) do not fit one transfer; `prepare` with WEFT_BIG=1 also
+# encoder (124 MB) are left out to keep the bundle small; `prepare` with WEFT_BIG=1 also
 # writes them to DIR/big.tar split into 60 MiB parts (big.tar.part-aa, ...)
 # for a machine that keeps files between calls, and `run` uses them when
 # they are there.
