@@ -1,5 +1,6 @@
 //===- ModelInfo.cpp - model metadata in the object and the header -------===//
 #include "compiler/ModelInfo.h"
+#include "codegen/cpu/Passes.h"
 #include "dialects/weft/IR/WeftNames.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -39,27 +40,6 @@ static const char *dtypeName(int code) {
   case 2: return "u8"; case 4: return "u16"; case 12: return "u32"; case 13: return "u64";
   }
   return "invalid";
-}
-
-/// The bytes a caller passes for `value`: each element little-endian at its
-/// width, bools as one byte 0/1.
-static std::vector<uint8_t> denseBytes(DenseElementsAttr value) {
-  std::vector<uint8_t> out;
-  auto put = [&](const APInt &bits) {
-    if (bits.getBitWidth() == 1) {
-      out.push_back(bits.isZero() ? 0 : 1);
-      return;
-    }
-    for (unsigned i = 0; i < bits.getBitWidth() / 8; ++i)
-      out.push_back((uint8_t)bits.extractBitsAsZExtValue(8, i * 8));
-  };
-  if (isa<FloatType>(value.getElementType()))
-    for (const APFloat &f : value.getValues<APFloat>())
-      put(f.bitcastToAPInt());
-  else
-    for (const APInt &i : value.getValues<APInt>())
-      put(i);
-  return out;
 }
 
 FailureOr<ModelDesc> weft::describeModel(ModuleOp module) {
@@ -150,7 +130,12 @@ FailureOr<ModelDesc> weft::describeModel(ModuleOp module) {
   if (auto values = module->getAttrOfType<ArrayAttr>("weft.input_values"))
     for (auto [i, v] : llvm::enumerate(values))
       if (auto dense = dyn_cast<DenseElementsAttr>(v); dense && i < desc.inputs.size())
-        desc.inputs[i].value = denseBytes(dense);
+      {
+        // The bytes a caller passes (weft_model_run compares them).
+        std::string bytes;
+        cpu::appendDenseBytes(dense, bytes);
+        desc.inputs[i].value = std::vector<uint8_t>(bytes.begin(), bytes.end());
+      }
   return desc;
 }
 

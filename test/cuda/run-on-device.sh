@@ -30,15 +30,9 @@ ROOT=$(pwd)
 MODE=${1:-}
 DIR=${2:-.device}
 
-prepare() {
-  BUILD=${BUILD_DIR:-build}
-  [ -x "$BUILD/bin/weftc" ] || bash .ci/build.sh || exit 2
-  local work=$DIR/work
-  mkdir -p "$work"
-  python3 test/models/make_models.py "$work/models" --models mlp,cnn,encoder > /dev/null || exit 2
-  /usr/bin/python3 bench/export_models.py "$work/real" --models transformer,mobilenet_v2 \
-    || exit 2
-  python3 - "$work/real" transformer mobilenet_v2 <<'PY' || exit 2
+# onnxruntime's CPU outputs (output_0.pb) for exported models ROOT/NAME.onnx.
+reference_outputs() {
+  python3 - "$@" <<'PY'
 import os, sys
 import onnx, onnxruntime as ort
 from onnx import numpy_helper
@@ -51,6 +45,17 @@ for m in sys.argv[2:]:
     with open(os.path.join(data, "output_0.pb"), "wb") as f:
         f.write(numpy_helper.from_array(y).SerializeToString())
 PY
+}
+
+prepare() {
+  BUILD=${BUILD_DIR:-build}
+  [ -x "$BUILD/bin/weftc" ] || bash .ci/build.sh || exit 2
+  local work=$DIR/work
+  mkdir -p "$work"
+  python3 test/models/make_models.py "$work/models" --models mlp,cnn,encoder > /dev/null || exit 2
+  /usr/bin/python3 bench/export_models.py "$work/real" --models transformer,mobilenet_v2 \
+    || exit 2
+  reference_outputs "$work/real" transformer mobilenet_v2 || exit 2
   local models=()
   for m in mlp cnn encoder; do
     models+=(--model "$m=$work/models/$m.onnx:$work/models/${m}_data/test_data_set_0")
@@ -67,17 +72,7 @@ PY
     python3 test/e2e/check_exported_models.py --weftc "$BUILD/bin/weftc" \
       --weft-run "$BUILD/bin/weft-run" --workdir "$work/bert" --models bert_base --threads 1 \
       --weftc-arg=--target=cuda-on-cpu --rtol 1e-3 --atol 1e-5 || exit 2
-    python3 - "$work/real" resnet50 <<'PY' || exit 2
-import os, sys
-import onnx, onnxruntime as ort
-from onnx import numpy_helper
-root, m = sys.argv[1], sys.argv[2]
-data = os.path.join(root, f"{m}_data", "test_data_set_0")
-x = numpy_helper.to_array(onnx.load_tensor(os.path.join(data, "input_0.pb")))
-s = ort.InferenceSession(os.path.join(root, f"{m}.onnx"), providers=["CPUExecutionProvider"])
-with open(os.path.join(data, "output_0.pb"), "wb") as f:
-    f.write(numpy_helper.from_array(s.run(None, {s.get_inputs()[0].name: x})[0]).SerializeToString())
-PY
+    reference_outputs "$work/real" resnet50 || exit 2
     python3 test/cuda/make_bundle.py --weftc "$BUILD/bin/weftc" \
       --runtime "$BUILD/lib/libweft_runtime.so" --out "$DIR/big" --no-cases \
       --weftc-arg=--target=cuda \
