@@ -459,9 +459,6 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
   if (o.target != "cpu" && !cuda && !cudaOnCpu)
     return fail(ctx, "unknown target '" + escapeForCComment(o.target) +
                          "' (cpu, cuda or cuda-on-cpu)");
-  if ((cuda || cudaOnCpu) && (o.devices > 1 || o.parallel == "annotated"))
-    return fail(ctx, "--target=cuda compiles for one GPU: models split across devices are not "
-                     "built for CUDA yet");
   if (!cuda && o.emit == EmitKind::Ptx)
     return fail(ctx, "--emit=ptx needs --target=cuda");
   if (o.explainParallel && o.devices == 1 && o.parallel != "annotated")

@@ -208,6 +208,7 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
   }
   // A CUDA model: its images, kernel names and packed weights.
   llvm::Function *deviceEntry = m.getFunction(desc.name + "_device_entry");
+  llvm::Function *spmdDeviceEntry = m.getFunction(desc.name + "_spmd_device_entry");
   llvm::Constant *null = llvm::ConstantPointerNull::get(ptr);
   llvm::Constant *images = null, *kernelNames = null, *weights = null, *hostKernels = null;
   uint64_t weightsSize = 0;
@@ -248,7 +249,8 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
   }
   auto *infoTy = llvm::StructType::get(ctx, {i32, ptr, i32, ptr, i32, ptr, i64, i64, ptr, i32,
                                              ptr, ptr, i64, i32, i32, ptr, i32, ptr,
-                                             i32, ptr, i32, ptr, i32, ptr, ptr, i64, ptr});
+                                             i32, ptr, i32, ptr, i32, ptr, ptr, i64, ptr,
+                                             ptr});
   auto *info = new llvm::GlobalVariable(
       m, infoTy, true, llvm::GlobalValue::PrivateLinkage,
       llvm::ConstantStruct::get(
@@ -268,7 +270,7 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
                    llvm::ConstantInt::get(i32, desc.cuda ? desc.deviceImages.size() : 0), images,
                    llvm::ConstantInt::get(i32, desc.cuda ? desc.kernelNames.size() : 0),
                    kernelNames, weights, llvm::ConstantInt::get(i64, weightsSize),
-                   hostKernels}),
+                   hostKernels, fnOrNull(spmdDeviceEntry)}),
       "__weft_model_info");
   auto addGetter = [&](const std::string &name) {
     auto *fn = llvm::Function::Create(llvm::FunctionType::get(ptr, false),
@@ -329,13 +331,19 @@ std::string weft::renderHeader(const ModelDesc &d) {
   for (auto [i, t] : llvm::enumerate(d.outputs))
     os << " *   output " << i << " '" << escapeForCComment(t.name) << "': " << dtypeName(t.dtype) << " "
        << shapeString(t) << splitText(t) << "\n";
-  if (group)
+  bool gpus = d.cuda && d.hostKernels.empty();
+  if (group && gpus)
+    os << " * Devices: " << d.numDevices << " GPUs (plan: " << d.parallelPlan
+       << "), each running its part with an arena of its own; create the group\n"
+       << " * with weft_cuda_device_group_create (num_devices " << d.numDevices
+       << "; NCCL between the GPUs).\n";
+  else if (group)
     os << " * Devices: " << d.numDevices << " (plan: " << d.parallelPlan
        << "), each running its part with an arena of its own; create the group\n"
-       << " * with weft_cpu_device_group_create (num_devices " << d.numDevices
-       << ") in one process, or\n"
-       << " * weft_mpi_device_group_create under mpirun -np " << d.numDevices
-       << " (weft/runtime_mpi.h).\n";
+       << " * with weft_cpu_device_group_create (num_devices " << d.numDevices << ") in one process"
+       << (d.cuda ? ".\n"
+                  : std::string(", or\n * weft_mpi_device_group_create under mpirun -np ") +
+                        std::to_string(d.numDevices) + " (weft/runtime_mpi.h).\n");
   if (group && d.gridShape.size() > 1)
     os << " * Grid: the devices form a " << gridText
        << " grid (device r at the row-major coordinates of r); the\n"
@@ -349,16 +357,20 @@ std::string weft::renderHeader(const ModelDesc &d) {
        << d.kernelNames.size()
        << " kernels, one thread-pool\n"
        << " * workgroup per GPU thread, driven by the CUDA host code. Create the model on\n"
-       << " * a CPU device (weft_cpu_device_create).\n";
+       << (group ? " * the CPU device group.\n" : " * a CPU device (weft_cpu_device_create).\n");
   } else if (d.cuda) {
     std::string chips;
     for (const auto &image : d.deviceImages)
       chips += (chips.empty() ? "" : ", ") + image.chip;
     os << " * CUDA: " << d.kernelNames.size() << " kernels, compiled for " << chips
        << " and embedded in the object. Create the\n"
-       << " * device with weft_cuda_device_create (it reports \"no CUDA device\" where there is\n"
-       << " * none); create copies the weights to the GPU once, and a run copies host\n"
-       << " * tensors in and out (views marked WEFT_MEMORY_DEVICE stay on the GPU).\n";
+       << (group ? " * group" : " * device") << " with "
+       << (group ? "weft_cuda_device_group_create" : "weft_cuda_device_create")
+       << " (it reports \"no CUDA device\" where there is\n"
+       << " * none); create copies the weights to the GPU"
+       << (group ? "s" : "") << " once, and a run copies host\n"
+       << (group ? " * tensors in and out (each GPU its part).\n"
+                 : " * tensors in and out (views marked WEFT_MEMORY_DEVICE stay on the GPU).\n");
   }
   os << " * Arena (intermediate tensors, allocated once by create): " << d.arenaSize
      << " bytes "
@@ -368,10 +380,12 @@ std::string weft::renderHeader(const ModelDesc &d) {
      << " *   " << d.arenaTensors << " bytes of tensors (the most live at once: "
      << d.arenaLowerBound << "), " << d.arenaScratch << " bytes of workgroup scratch.\n"
      << " * Weights: " << d.weightBytes << " bytes in the object"
-     << (d.cuda && d.hostKernels.empty() ? " (copied to the GPU by create)" : "")
-     << (group ? "; each device reads " + std::to_string(d.deviceWeightBytes) +
-                     " of them (one copy per process)"
-               : "")
+     << (gpus ? (group ? " (all of them copied to each GPU by create)"
+                       : " (copied to the GPU by create)")
+              : "")
+     << (group && !gpus ? "; each device reads " + std::to_string(d.deviceWeightBytes) +
+                              " of them (one copy per process)"
+                        : "")
      << ".\n */\n"
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"
      << "#include <weft/runtime.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"

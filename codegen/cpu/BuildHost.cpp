@@ -161,18 +161,17 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     b.setInsertionPoint(entryFn);
     auto devicesAttr = entryFn->getAttrOfType<IntegerAttr>("weft.num_devices");
     bool spmd = devicesAttr && devicesAttr.getInt() > 1;
-    if (cuda && spmd) {
-      entryFn.emitError("a model split across devices is not built for target cuda yet");
-      return signalPassFailure();
-    }
+    // CUDA: (device, kernels, arena, weights, inputs, outputs); split
+    // across devices, (groups, rank) come first.
     SmallVector<Type> hostArgs = {ptr, ptr, ptr, ptr};
+    if (cuda)
+      hostArgs = {ptr, ptr, ptr, ptr, ptr, ptr};
     if (spmd)
       hostArgs.insert(hostArgs.begin(), {ptr, b.getI32Type()});
-    if (cuda) // (device, kernels, arena, weights, inputs, outputs)
-      hostArgs = {ptr, ptr, ptr, ptr, ptr, ptr};
     auto hostTy = b.getFunctionType(hostArgs, {ptr});
-    auto host = func::FuncOp::create(
-        b, loc, modelName + (spmd ? "_spmd_entry" : cuda ? "_device_entry" : "_entry"), hostTy);
+    std::string hostName =
+        modelName + (spmd ? "_spmd" : "") + (cuda ? "_device_entry" : "_entry");
+    auto host = func::FuncOp::create(b, loc, hostName, hostTy);
     Block *entry = host.addEntryBlock();
     Block *exit = new Block();
     exit->addArgument(ptr, loc);
@@ -187,12 +186,12 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
           inputs = entry->getArgument(first + 2), outputs = entry->getArgument(first + 3);
     Value kernels, weights;
     if (cuda) {
-      device = entry->getArgument(0);
-      kernels = entry->getArgument(1);
-      arena = entry->getArgument(2);
-      weights = entry->getArgument(3);
-      inputs = entry->getArgument(4);
-      outputs = entry->getArgument(5);
+      device = entry->getArgument(first);
+      kernels = entry->getArgument(first + 1);
+      arena = entry->getArgument(first + 2);
+      weights = entry->getArgument(first + 3);
+      inputs = entry->getArgument(first + 4);
+      outputs = entry->getArgument(first + 5);
     }
     // The packed weights of a CUDA model, each at an aligned offset.
     std::string weightBlob;

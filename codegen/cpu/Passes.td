@@ -257,8 +257,10 @@ def BuildHost : Pass<"weft-cpu-build-host", "mlir::ModuleOp"> {
     argument. The host's own reads and writes of tensor bytes (a run-time
     If's condition, a Loop's trip count, condition and states) go through
     `weft_device_read`, `weft_device_write` and `weft_device_copy`.
-    Collectives and pipelines are not built for this target yet and are
-    reported as errors.
+    A model split across devices gets `<name>_spmd_device_entry(groups,
+    rank, device, kernels, arena, weights, inputs, outputs)`: its
+    collectives pass device addresses to the group (NCCL on GPUs), and a
+    pipeline's transfers are device addresses too.
   }];
   let options = [
     Option<"modelName", "model-name", "std::string", "\"model\"",

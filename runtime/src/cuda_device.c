@@ -38,6 +38,8 @@ enum {
   CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75,
   CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76,
   CU_STREAM_NON_BLOCKING = 1,
+  CU_POINTER_ATTRIBUTE_MEMORY_TYPE = 2,
+  CU_MEMORYTYPE_DEVICE = 2,
 };
 
 typedef struct cuda_driver_t {
@@ -73,6 +75,7 @@ typedef struct cuda_driver_t {
   cu_result_t (*event_elapsed_time)(float *ms, cu_event_t start, cu_event_t end);
   cu_result_t (*get_error_name)(cu_result_t error, const char **name);
   cu_result_t (*get_error_string)(cu_result_t error, const char **text);
+  cu_result_t (*pointer_get_attribute)(void *data, int attribute, cu_deviceptr_t ptr);
 } cuda_driver_t;
 
 static cuda_driver_t driver;
@@ -145,6 +148,7 @@ static void load_driver(void) {
       {"cuEventElapsedTime_v2", (void **)&driver.event_elapsed_time, "cuEventElapsedTime"},
       {"cuGetErrorName", (void **)&driver.get_error_name, NULL},
       {"cuGetErrorString", (void **)&driver.get_error_string, NULL},
+      {"cuPointerGetAttribute", (void **)&driver.pointer_get_attribute, NULL},
   };
   for (size_t i = 0; i < sizeof(symbols) / sizeof(symbols[0]); ++i) {
     *symbols[i].slot = dlsym(lib, symbols[i].name);
@@ -197,6 +201,7 @@ typedef struct weft_cuda_device_t {
   cu_context_t context;
   cu_stream_t stream;
   int compute_major, compute_minor;
+  int32_t ordinal;
   /* WEFT_CUDA_SYNC=1: wait after every launch, so a kernel's fault names
    * that kernel (slow; for finding a failing dispatch). */
   bool synchronous;
@@ -266,6 +271,7 @@ weft_status_t weft_cuda_device_create(const weft_cuda_device_options_t *options,
   cuda->base.num_threads = 0;
   const char *sync = getenv("WEFT_CUDA_SYNC");
   cuda->synchronous = sync && sync[0] && strcmp(sync, "0") != 0;
+  cuda->ordinal = ordinal;
   weft_status_t status = NULL;
   if ((r = driver.device_get(&cuda->handle, ordinal)) != CU_SUCCESS)
     status = cuda_error(r, WEFT_UNAVAILABLE, "no CUDA device: cuDeviceGet(%d) failed",
@@ -330,6 +336,63 @@ weft_status_t weft_cuda_move(weft_device_t *device, int kind, void *dst, const v
     r = driver.stream_synchronize(cuda->stream);
   if (r != CU_SUCCESS)
     return cuda_error(r, WEFT_INTERNAL, "%s (%zu bytes)", what[kind], bytes);
+  return NULL;
+}
+
+void *weft_cuda_stream(weft_device_t *device) { return as_cuda(device)->stream; }
+
+int32_t weft_cuda_ordinal(const weft_device_t *device) {
+  return ((const weft_cuda_device_t *)device)->ordinal;
+}
+
+weft_status_t weft_cuda_enter(weft_device_t *device) {
+  cu_result_t r = driver.ctx_set_current(as_cuda(device)->context);
+  if (r != CU_SUCCESS)
+    return cuda_error(r, WEFT_INTERNAL, "making the context of GPU %d current",
+                      (int)as_cuda(device)->ordinal);
+  return NULL;
+}
+
+bool weft_cuda_is_device_memory(const void *ptr) {
+  unsigned type = 0;
+  return ptr &&
+         driver.pointer_get_attribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
+                                      (cu_deviceptr_t)(uintptr_t)ptr) == CU_SUCCESS &&
+         type == CU_MEMORYTYPE_DEVICE;
+}
+
+weft_status_t weft_cuda_alloc(weft_device_t *device, size_t bytes, void **out) {
+  *out = NULL;
+  cu_deviceptr_t ptr = 0;
+  cu_result_t r = driver.ctx_set_current(as_cuda(device)->context);
+  if (r == CU_SUCCESS)
+    r = driver.mem_alloc(&ptr, bytes ? bytes : 1);
+  if (r != CU_SUCCESS)
+    return cuda_error(r, WEFT_OUT_OF_MEMORY, "allocating %zu bytes on GPU %d", bytes,
+                      (int)as_cuda(device)->ordinal);
+  *out = (void *)(uintptr_t)ptr;
+  return NULL;
+}
+
+void weft_cuda_free(weft_device_t *device, void *ptr) {
+  if (ptr && driver.ctx_set_current(as_cuda(device)->context) == CU_SUCCESS)
+    driver.mem_free((cu_deviceptr_t)(uintptr_t)ptr);
+}
+
+weft_status_t weft_device_wait(weft_device_t *device, const char *model) {
+  if (device->kind != WEFT_DEVICE_CUDA)
+    return NULL;
+  weft_cuda_device_t *cuda = as_cuda(device);
+  cu_result_t r = driver.ctx_set_current(cuda->context);
+  if (r == CU_SUCCESS)
+    r = driver.stream_synchronize(cuda->stream);
+  if (r != CU_SUCCESS && !model)
+    return cuda_error(r, WEFT_INTERNAL, "a collective failed on GPU %d", (int)cuda->ordinal);
+  if (r != CU_SUCCESS)
+    return cuda_error(r, WEFT_INTERNAL,
+                      "model '%s': a kernel or a collective failed on GPU %d (set "
+                      "WEFT_CUDA_SYNC=1 to name the kernel)",
+                      model, (int)cuda->ordinal);
   return NULL;
 }
 
@@ -445,8 +508,20 @@ void weft_cuda_model_destroy(weft_cuda_model_t *model) {
   allocator.free(allocator.user_data, model);
 }
 
+void weft_cuda_model_buffers(weft_cuda_model_t *model, const weft_model_info_t *info,
+                             void **arena, const void **weights, void **inputs,
+                             void **outputs, const weft_kernel_table_t **kernels) {
+  *arena = (void *)(uintptr_t)model->arena;
+  *weights = (const void *)(uintptr_t)model->weights;
+  for (int32_t i = 0; i < info->num_inputs; ++i)
+    inputs[i] = (void *)(uintptr_t)(model->staging + model->input_offset[i]);
+  for (int32_t i = 0; i < info->num_outputs; ++i)
+    outputs[i] = (void *)(uintptr_t)(model->staging + model->output_offset[i]);
+  *kernels = &model->kernels;
+}
+
 weft_status_t weft_check_cuda_model_info(const weft_model_info_t *info, const char *who) {
-  if (!info->device_entry)
+  if (weft_model_num_devices(info) > 1 ? !info->spmd_device_entry : !info->device_entry)
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "%s: CUDA model '%s' has no device entry function", who,
                               weft_model_name(info));

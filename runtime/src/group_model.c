@@ -33,6 +33,16 @@
  * inputs; the last rank writes the outputs (under MPI into a staging copy
  * that it sends to rank 0 at the end).
  *
+ * A CUDA model (weftc --target=cuda --devices=cuda:0,cuda:1,...) runs the
+ * same way on a group of GPUs (weft_cuda_device_group_create): each rank
+ * loads the kernels on its GPU and holds its arena, weights and a slot per
+ * tensor there; a rank copies its part of each input (the host part found
+ * as above) into its slot, runs the compiled host program, whose
+ * collectives and a pipeline's transfers pass device addresses, and a
+ * writer copies its output parts back. A CUDA model compiled for the CPU
+ * (--target=cuda-on-cpu) runs the same code on a group of CPU devices,
+ * its slots and copies in host memory.
+ *
  * Every buffer is allocated at creation; a run allocates nothing. */
 #include "internal.h"
 
@@ -42,6 +52,18 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+/* A CUDA model's buffers on one local rank's device. */
+typedef struct rank_device_t {
+  weft_cuda_model_t *gpu;           /* on a GPU; NULL on a CPU device */
+  weft_kernel_table_t host_kernels; /* on a CPU device (--target=cuda-on-cpu) */
+  const weft_kernel_table_t *kernels;
+  void *arena;
+  const void *weights;
+  /* The rank's part (a pipeline: the whole) of each input and output. */
+  void *in[WEFT_MAX_MODEL_IO], *out[WEFT_MAX_MODEL_IO];
+  void *host_slots; /* one block for in/out on a CPU device */
+} rank_device_t;
 
 struct weft_group_model_t {
   const weft_model_info_t *info;
@@ -54,7 +76,8 @@ struct weft_group_model_t {
   int32_t num_local;   /* ranks of this process */
   int32_t first_local; /* the first of them */
   bool distributed;    /* the group spans several processes */
-  weft_arena_t **arenas; /* [num_local] */
+  weft_arena_t **arenas; /* [num_local]; NULL entries on GPUs */
+  rank_device_t *ranks;  /* [num_local] for a CUDA model, else NULL */
   /* [local * num_tensors + t], inputs first: a buffer of the device's part
    * of tensor t when it cannot use the caller's memory, else NULL. */
   void **staging;
@@ -159,7 +182,7 @@ static bool needs_staging(const weft_group_model_t *m, int32_t l, int32_t t) {
   if (m->distributed && rank != 0)
     return true; /* the caller's views live on rank 0 only */
   if (output && !writer(m->info, ti, rank))
-    return true; /* computed alike by a writer */
+    return !m->ranks; /* computed alike by a writer (a CUDA rank keeps it) */
   return !whole(m->info, ti) && !part_in_place(ti);
 }
 
@@ -170,6 +193,11 @@ static weft_status_t call_entry(weft_group_model_t *m, int32_t l, void *const *i
   const weft_model_info_t *info = m->info;
   int32_t rank = m->first_local + l;
   weft_device_t *device = weft_device_group_device(m->group, rank);
+  if (m->ranks) {
+    rank_device_t *rd = &m->ranks[l];
+    return info->spmd_device_entry(m->groups, rank, device, rd->kernels, rd->arena,
+                                   rd->weights, in, out);
+  }
   void *arena = weft_arena_data(m->arenas[l]);
   if (weft_model_num_devices(info) == 1)
     return info->entry(device, arena, in, out);
@@ -206,8 +234,20 @@ static weft_status_t run_pipeline_rank(weft_group_model_t *m, int32_t l, void *c
   const weft_model_info_t *info = m->info;
   weft_device_group_t *g = m->group;
   int32_t rank = m->first_local + l, n = weft_model_num_devices(info);
-  char *arena = weft_arena_data(m->arenas[l]);
-  weft_status_t failed = NULL;
+  weft_device_t *device = weft_device_group_device(g, rank);
+  rank_device_t *rd = m->ranks ? &m->ranks[l] : NULL;
+  char *arena = rd ? rd->arena : weft_arena_data(m->arenas[l]);
+  weft_status_t failed = rd && rd->gpu ? weft_cuda_enter(device) : NULL;
+  void *const *host_out = out;
+  if (rd && rank == 0) /* the whole inputs to the first stage's device */
+    for (int32_t t = 0; t < info->num_inputs && !failed; ++t)
+      if (weft_info_byte_size(&info->inputs[t]))
+        failed = weft_device_write(device, rd->in[t], in[t],
+                                   weft_info_byte_size(&info->inputs[t]));
+  if (rd) {
+    in = rank == 0 ? rd->in : in;
+    out = rank == n - 1 ? rd->out : out;
+  }
   void *none[WEFT_MAX_MODEL_IO] = {0};
   void *mb_in[WEFT_MAX_MODEL_IO] = {0}, *mb_out[WEFT_MAX_MODEL_IO] = {0};
   for (int32_t i = 0; i < info->num_micro_batches; ++i) {
@@ -245,6 +285,41 @@ static weft_status_t run_pipeline_rank(weft_group_model_t *m, int32_t l, void *c
       }
     }
   }
+  if (rd && rank == n - 1) /* the whole outputs back from the last stage */
+    for (int32_t o = 0; o < info->num_outputs && !failed; ++o)
+      if (weft_info_byte_size(&info->outputs[o]))
+        failed = weft_device_read(device, host_out[o], rd->out[o],
+                                  weft_info_byte_size(&info->outputs[o]));
+  if (rd)
+    keep(&failed, weft_device_wait(device, weft_model_name(info)));
+  return failed;
+}
+
+/* A CUDA model's rank: its parts of the inputs (host `in`) to its slots,
+ * the run, its output parts (a writer's) back to host `out`. */
+static weft_status_t run_device_rank(weft_group_model_t *m, int32_t l, void *const *in,
+                                     void *const *out) {
+  const weft_model_info_t *info = m->info;
+  int32_t rank = m->first_local + l, parts = weft_model_parts(info);
+  weft_device_t *device = weft_device_group_device(m->group, rank);
+  rank_device_t *rd = &m->ranks[l];
+  /* This thread launches on the GPU: its context first. */
+  weft_status_t failed = rd->gpu ? weft_cuda_enter(device) : NULL;
+  for (int32_t t = 0; t < info->num_inputs && !failed; ++t) {
+    size_t bytes = part_bytes(&info->inputs[t], parts);
+    if (bytes)
+      failed = weft_device_write(device, rd->in[t], in[t], bytes);
+  }
+  if (!failed)
+    failed = call_entry(m, l, rd->in, rd->out);
+  for (int32_t o = 0; o < info->num_outputs && !failed; ++o) {
+    const weft_tensor_info_t *ti = &info->outputs[o];
+    size_t bytes = part_bytes(ti, parts);
+    if (bytes && writer(info, ti, rank))
+      failed = weft_device_read(device, out[o], rd->out[o], bytes);
+  }
+  /* Nothing of this run may still be queued when it returns. */
+  keep(&failed, weft_device_wait(device, weft_model_name(info)));
   return failed;
 }
 
@@ -277,7 +352,7 @@ static weft_status_t run_local_rank(weft_group_model_t *m, int32_t l) {
     else
       in[t] = local;
   }
-  weft_status_t status = call_entry(m, l, in, out);
+  weft_status_t status = m->ranks ? run_device_rank(m, l, in, out) : call_entry(m, l, in, out);
   for (int32_t o = 0; o < info->num_outputs; ++o) {
     const weft_tensor_info_t *ti = &info->outputs[o];
     void *staged = m->staging[l * m->num_tensors + info->num_inputs + o];
@@ -331,6 +406,11 @@ void weft_group_model_destroy(weft_group_model_t *m) {
   for (int32_t k = 0; k < WEFT_MAX_GRID_AXES; ++k)
     weft_device_group_destroy(m->splits[k]);
   weft_allocator_t a = m->allocator;
+  for (int32_t l = 0; m->ranks && l < m->num_local; ++l) {
+    weft_cuda_model_destroy(m->ranks[l].gpu);
+    if (m->ranks[l].host_slots)
+      a.free(a.user_data, m->ranks[l].host_slots);
+  }
   if (m->staging)
     for (int32_t i = 0; i < m->num_local * m->num_tensors; ++i)
       if (m->staging[i])
@@ -338,7 +418,7 @@ void weft_group_model_destroy(weft_group_model_t *m) {
   if (m->arenas)
     for (int32_t l = 0; l < m->num_local; ++l)
       weft_arena_destroy(m->arenas[l]);
-  void *arrays[] = {m->staging, m->arenas, m->statuses, m->threads};
+  void *arrays[] = {m->staging, m->arenas, m->statuses, m->threads, m->ranks};
   for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); ++i)
     if (arrays[i])
       a.free(a.user_data, arrays[i]);
@@ -352,6 +432,56 @@ static void *alloc_zeroed(const weft_allocator_t *a, size_t bytes) {
   return p;
 }
 
+/* Bytes of a CUDA rank's slot for tensor t: its part, or the whole
+ * tensor in a pipeline. */
+static size_t slot_bytes(const weft_model_info_t *info, int32_t t) {
+  const weft_tensor_info_t *ti = tensor_info(info, t);
+  return weft_model_is_pipeline(info) ? weft_info_byte_size(ti)
+                                      : part_bytes(ti, weft_model_parts(info));
+}
+
+/* A CUDA model's rank on a GPU: its kernels, weights, arena and slots. */
+static weft_status_t create_gpu_rank(weft_group_model_t *m, int32_t l) {
+  rank_device_t *rd = &m->ranks[l];
+  weft_device_t *device = m->group->devices[l];
+  weft_status_t status = weft_cuda_model_create(m->info, device, &m->allocator, &rd->gpu);
+  if (!status)
+    weft_cuda_model_buffers(rd->gpu, m->info, &rd->arena, &rd->weights, rd->in, rd->out,
+                            &rd->kernels);
+  return status;
+}
+
+/* A CUDA model's rank on a CPU device (--target=cuda-on-cpu): the host
+ * kernels, the embedded weights, the arena and slots in host memory. */
+static weft_status_t create_host_rank(weft_group_model_t *m, int32_t l) {
+  const weft_model_info_t *info = m->info;
+  rank_device_t *rd = &m->ranks[l];
+  rd->host_kernels.count = info->num_kernels;
+  rd->host_kernels.names = info->kernel_names;
+  rd->host_kernels.host = info->host_kernels;
+  rd->host_kernels.model = weft_model_name(info);
+  rd->kernels = &rd->host_kernels;
+  rd->arena = weft_arena_data(m->arenas[l]);
+  rd->weights = info->weights;
+  size_t total = 0;
+  for (int32_t t = 0; t < m->num_tensors; ++t)
+    total += (slot_bytes(info, t) + 63) / 64 * 64;
+  rd->host_slots = alloc_zeroed(&m->allocator, total);
+  if (!rd->host_slots)
+    return weft_status_create(WEFT_OUT_OF_MEMORY,
+                              "weft_group_model_create: out of memory for %zu bytes of slots",
+                              total);
+  char *at = rd->host_slots;
+  for (int32_t t = 0; t < m->num_tensors; ++t) {
+    if (t < info->num_inputs)
+      rd->in[t] = at;
+    else
+      rd->out[t - info->num_inputs] = at;
+    at += (slot_bytes(info, t) + 63) / 64 * 64;
+  }
+  return NULL;
+}
+
 weft_status_t weft_group_model_create(const weft_model_info_t *info,
                                       weft_device_group_t *group,
                                       const weft_allocator_t *allocator,
@@ -363,13 +493,32 @@ weft_status_t weft_group_model_create(const weft_model_info_t *info,
   weft_status_t status = weft_check_model_info(info, who);
   if (status)
     return status;
-  if (info->target != WEFT_DEVICE_CPU)
-    return weft_status_create(WEFT_INVALID_ARGUMENT,
-                              "%s: model '%s' is a CUDA model: run it on one CUDA device "
-                              "with weft_model_create (device groups of GPUs are not built yet)",
-                              who, weft_model_name(info));
   if (!group)
     return weft_status_create(WEFT_INVALID_ARGUMENT, "%s: group is NULL", who);
+  bool cuda = info->target == WEFT_DEVICE_CUDA;
+  if (cuda && group->num_local < group->size)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "%s: CUDA model '%s' on a group across processes: this runtime "
+                              "runs CUDA models on the GPUs of one process "
+                              "(weft_cuda_device_group_create)",
+                              who, weft_model_name(info));
+  for (int32_t l = 0; !cuda && l < group->num_local; ++l)
+    if (weft_device_kind(group->devices[l]) != WEFT_DEVICE_CPU)
+      return weft_status_create(WEFT_INVALID_ARGUMENT,
+                                "%s: model '%s' was compiled for CPU devices; compile it with "
+                                "--target=cuda to run it on GPUs",
+                                who, weft_model_name(info));
+  for (int32_t l = 0; cuda && l < group->num_local; ++l) {
+    weft_device_kind_t kind = weft_device_kind(group->devices[l]);
+    if (info->host_kernels ? kind != WEFT_DEVICE_CPU : kind != WEFT_DEVICE_CUDA)
+      return weft_status_create(
+          WEFT_INVALID_ARGUMENT,
+          info->host_kernels
+              ? "%s: model '%s' was compiled with --target=cuda-on-cpu: run it on a group of "
+                "CPU devices (weft_cpu_device_group_create)"
+              : "%s: CUDA model '%s' needs a group of GPUs (weft_cuda_device_group_create)",
+          who, weft_model_name(info));
+  }
   if (group->size != weft_model_num_devices(info))
     return weft_status_create(
         WEFT_INVALID_ARGUMENT,
@@ -407,13 +556,20 @@ weft_status_t weft_group_model_create(const weft_model_info_t *info,
   m->staging = alloc_zeroed(allocator, slots * sizeof(void *));
   m->statuses = alloc_zeroed(allocator, (size_t)m->num_local * sizeof(weft_status_t));
   m->threads = alloc_zeroed(allocator, (size_t)m->num_local * sizeof(pthread_t));
-  if (!m->arenas || !m->staging || !m->statuses || !m->threads) {
+  if (cuda)
+    m->ranks = alloc_zeroed(allocator, (size_t)m->num_local * sizeof(rank_device_t));
+  if (!m->arenas || !m->staging || !m->statuses || !m->threads || (cuda && !m->ranks)) {
     weft_group_model_destroy(m);
     return weft_status_create(WEFT_OUT_OF_MEMORY, "%s: out of memory", who);
   }
   for (int32_t l = 0; l < m->num_local && !status; ++l) {
-    status = weft_arena_create(allocator, (size_t)info->arena_size,
-                               (size_t)weft_model_arena_alignment(info), &m->arenas[l]);
+    if (cuda && !info->host_kernels)
+      status = create_gpu_rank(m, l);
+    else
+      status = weft_arena_create(allocator, (size_t)info->arena_size,
+                                 (size_t)weft_model_arena_alignment(info), &m->arenas[l]);
+    if (!status && cuda && info->host_kernels)
+      status = create_host_rank(m, l);
     for (int32_t t = 0; t < m->num_tensors && !status; ++t) {
       if (!needs_staging(m, l, t))
         continue;
@@ -652,7 +808,14 @@ weft_status_t weft_group_model_run(weft_group_model_t *m, const weft_tensor_view
   bool root = m->first_local == 0;
   if (root)
     status = weft_check_run_views(info, inputs, num_inputs, outputs, num_outputs, m->arenas,
-                                  m->num_local, in, out);
+                                  m->arenas[0] ? m->num_local : 0, in, out);
+  for (size_t i = 0; root && !status && i < num_inputs + num_outputs; ++i)
+    if ((i < num_inputs ? inputs[i] : outputs[i - num_inputs]).memory != WEFT_MEMORY_HOST)
+      status = weft_status_create(WEFT_INVALID_ARGUMENT,
+                                  "model '%s': %s %zu is in device memory; a model split "
+                                  "across devices takes host tensors and splits them itself",
+                                  weft_model_name(info), i < num_inputs ? "input" : "output",
+                                  i < num_inputs ? i : i - num_inputs);
   if (m->distributed) {
     /* Rank 0 tells the others whether its tensors passed the checks before
      * any of them waits for data. */

@@ -208,5 +208,29 @@ bool weft_cuda_model_time(const weft_cuda_model_t *model, double *out_ms);
 weft_status_t weft_cuda_model_run(weft_cuda_model_t *model, const weft_model_info_t *info,
                                   const weft_tensor_view_t *inputs,
                                   const weft_tensor_view_t *outputs);
+/* A CUDA model's device buffers (for a group model's rank): its arena,
+ * weights, one slot per input and output (whole-tensor sized) and its
+ * kernels. */
+void weft_cuda_model_buffers(weft_cuda_model_t *model, const weft_model_info_t *info,
+                             void **arena, const void **weights, void **inputs,
+                             void **outputs, const weft_kernel_table_t **kernels);
+
+/* For the NCCL device group (nccl_group.c); `device` is a CUDA device. */
+void *weft_cuda_stream(weft_device_t *device); /* a CUstream */
+int32_t weft_cuda_ordinal(const weft_device_t *device);
+/* Makes the device's context current on the calling thread. */
+weft_status_t weft_cuda_enter(weft_device_t *device);
+/* Whether `ptr` is device memory of some GPU (the driver is loaded). */
+bool weft_cuda_is_device_memory(const void *ptr);
+weft_status_t weft_cuda_alloc(weft_device_t *device, size_t bytes, void **out);
+void weft_cuda_free(weft_device_t *device, void *ptr);
+/* Loads NCCL once (nccl_group.c): NULL, or why it cannot be used. */
+const char *weft_nccl_load(int *out_version);
+/* NCCL's text for one of its results. */
+const char *weft_nccl_result_text(int result);
+/* Waits for everything queued on a CUDA device's stream (a CPU device has
+ * nothing queued); `model` names the model in the message (NULL: a
+ * collective waited). */
+weft_status_t weft_device_wait(weft_device_t *device, const char *model);
 
 #endif /* WEFT_RUNTIME_INTERNAL_H */

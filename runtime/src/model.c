@@ -162,10 +162,6 @@ weft_status_t weft_check_model_info(const weft_model_info_t *info, const char *w
                               "%s: model '%s' is for an unknown device kind %d", who,
                               weft_model_name(info), (int)info->target);
   if (info->target == WEFT_DEVICE_CUDA) {
-    if (weft_model_num_devices(info) != 1)
-      return weft_status_create(WEFT_INVALID_ARGUMENT,
-                                "%s: CUDA model '%s' claims %d devices; one GPU is built", who,
-                                weft_model_name(info), (int)info->num_devices);
     weft_status_t cuda = weft_check_cuda_model_info(info, who);
     if (cuda)
       return cuda;

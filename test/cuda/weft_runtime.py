@@ -2,7 +2,7 @@
 on a GPU machine that has Python and numpy but not Weft's toolchain, a
 bundle made here (make_bundle.py) runs through these (run_bundle.py).
 
-Mirrors runtime/include/weft/runtime.h at model ABI 6; load_model() refuses
+Mirrors runtime/include/weft/runtime.h at model ABI 7; load_model() refuses
 a library of another ABI version, so a change of the header that is not
 carried here fails loudly (test/tools/run-bundle.test runs this on the CPU).
 """
@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-ABI_VERSION = 6
+ABI_VERSION = 7
 MAX_RANK = 8
 DEVICE_CPU, DEVICE_CUDA = 0, 1
 MEMORY_HOST = 0
@@ -43,7 +43,8 @@ class ModelInfo(ctypes.Structure):
                 ("target", ctypes.c_int32), ("device_entry", ctypes.c_void_p),
                 ("num_device_images", ctypes.c_int32), ("device_images", ctypes.c_void_p),
                 ("num_kernels", ctypes.c_int32), ("kernel_names", ctypes.c_void_p),
-                ("weights", ctypes.c_void_p), ("weights_size", ctypes.c_uint64)]
+                ("weights", ctypes.c_void_p), ("weights_size", ctypes.c_uint64),
+                ("host_kernels", ctypes.c_void_p), ("spmd_device_entry", ctypes.c_void_p)]
 
 
 class TensorView(ctypes.Structure):

@@ -56,6 +56,9 @@ def main(argv=None):
     parser.add_argument("--devices", type=int, default=2)
     parser.add_argument("--plan", default="data")
     parser.add_argument("--no-mpi", action="store_true", help="skip the runs under mpirun")
+    parser.add_argument("--weftc-arg", action="append", default=[],
+                        help="an extra weftc argument for both builds (repeatable), such as "
+                             "--target=cuda-on-cpu")
     args = parser.parse_args(argv)
 
     os.makedirs(args.workdir, exist_ok=True)
@@ -73,17 +76,19 @@ def main(argv=None):
         model, data = make_models.write_model(args.workdir, name)
         one = os.path.join(args.workdir, f"{name}.d1.so")
         many = os.path.join(args.workdir, f"{name}.d{args.devices}.so")
-        ok, out = run([args.weftc, model, "--emit=lib", "-o", one], COMPILE_TIMEOUT_S)
+        extra = args.weftc_arg
+        ok, out = run([args.weftc, model, "--emit=lib", "-o", one] + extra, COMPILE_TIMEOUT_S)
         if ok and args.plan == "annotated":
             # The annotations alone give the plan and the device count.
             annotated = os.path.join(args.workdir, f"{name}.annotated.onnx")
             onnx.save(annotate.annotate(onnx.load(model), "cpus", args.devices,
                                         annotate.PLANS[name]), annotated)
             many = os.path.join(args.workdir, f"{name}.annotated.so")
-            ok, out = run([args.weftc, annotated, "--emit=lib", "-o", many], COMPILE_TIMEOUT_S)
+            ok, out = run([args.weftc, annotated, "--emit=lib", "-o", many] + extra,
+                          COMPILE_TIMEOUT_S)
         elif ok:
             ok, out = run([args.weftc, model, "--emit=lib", "-o", many,
-                           f"--devices=cpu:{args.devices}", f"--parallel={args.plan}"],
+                           f"--devices=cpu:{args.devices}", f"--parallel={args.plan}"] + extra,
                           COMPILE_TIMEOUT_S)
         if not ok:
             report(False, f"{name} compile", out)

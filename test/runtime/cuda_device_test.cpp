@@ -171,7 +171,7 @@ TEST(CudaModel, MalformedDescriptionsAreNamed) {
       {[](weft_model_info_t &i) { i.num_device_images = 0; }, "has no kernel image"},
       {[](weft_model_info_t &i) { i.kernel_names = nullptr; }, "has 1 kernels but no names"},
       {[](weft_model_info_t &i) { i.weights = nullptr; }, "bytes of weights but no data"},
-      {[](weft_model_info_t &i) { i.num_devices = 2; }, "claims 2 devices; one GPU is built"},
+      {[](weft_model_info_t &i) { i.num_devices = 2; }, "has no device entry function"},
       {[](weft_model_info_t &i) { i.target = (weft_device_kind_t)7; },
        "unknown device kind 7"},
   };
@@ -219,17 +219,81 @@ TEST(CudaModel, DeviceMemoryViewsNeedACudaModel) {
   weft_model_destroy(model);
 }
 
-TEST(CudaModel, GroupModelsAreCpuOnly) {
-  weft_cpu_device_group_options_t options = {1, 1};
-  weft_device_group_t *group = nullptr;
-  ASSERT_TRUE(isOk(weft_cpu_device_group_create(&options, nullptr, &group)));
+TEST(CudaModel, GroupOfGpusModelNeedsGpus) {
+  GroupPtr group = makeCpuGroup(2);
   weft_model_info_t info = cudaModelInfo();
+  info.num_devices = 2;
+  info.device_entry = nullptr;
+  info.spmd_device_entry = [](weft_device_group_t *const *, int32_t, weft_device_t *,
+                              const weft_kernel_table_t *, void *, const void *, void *const *,
+                              void *const *) -> weft_status_t { return nullptr; };
   weft_group_model_t *model = nullptr;
-  Captured c = capture(weft_group_model_create(&info, group, nullptr, &model));
+  Captured c = capture(weft_group_model_create(&info, group.get(), nullptr, &model));
   EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
-  EXPECT_NE(c.message.find("is a CUDA model: run it on one CUDA device"), std::string::npos)
+  EXPECT_NE(c.message.find("needs a group of GPUs (weft_cuda_device_group_create)"),
+            std::string::npos)
       << c.message;
-  weft_device_group_destroy(group);
+}
+
+// A CUDA model for two devices compiled for the CPU (--target=cuda-on-cpu):
+// each rank gets its part of the input in a slot of its own (not the
+// caller's memory), its device, the host kernels and the weights, and its
+// output part goes back into the caller's tensor.
+const int64_t kBatchShape[] = {4, 2};
+const weft_tensor_info_t kSplitTensors[] = {{"x", WEFT_DTYPE_F32, 2, kBatchShape, nullptr, 0}};
+const float *gCallerInput = nullptr;
+int gPartsSeen = 0;
+
+weft_status_t scaleRowsOnCpu(weft_device_group_t *const *groups, int32_t rank,
+                             weft_device_t *device, const weft_kernel_table_t *kernels,
+                             void *arena, const void *weights, void *const *inputs,
+                             void *const *outputs) {
+  if (!groups || !groups[0] || weft_device_kind(device) != WEFT_DEVICE_CPU || !kernels ||
+      !arena || weights != kWeights)
+    return weft_status_create(WEFT_INTERNAL, "rank %d: wrong device, kernels or weights",
+                              (int)rank);
+  const float *in = static_cast<const float *>(inputs[0]);
+  if (in == gCallerInput + rank * 4)
+    return weft_status_create(WEFT_INTERNAL, "rank %d read the caller's memory", (int)rank);
+  float *out = static_cast<float *>(outputs[0]);
+  for (int i = 0; i < 4; ++i) // two rows of two
+    out[i] = in[i] * kWeights[1];
+  __atomic_add_fetch(&gPartsSeen, 1, __ATOMIC_RELAXED);
+  return nullptr;
+}
+
+void noKernel(void *const *, int64_t) {}
+const weft_workgroup_fn_t kHostKernels[] = {noKernel};
+
+TEST(CudaModel, CudaOnCpuGroupModelRunsEachPartInItsSlots) {
+  GroupPtr group = makeCpuGroup(2);
+  weft_model_info_t info = cudaModelInfo();
+  info.inputs = kSplitTensors;
+  info.outputs = kSplitTensors;
+  info.num_devices = 2;
+  info.parallel_plan = "data";
+  info.device_entry = nullptr;
+  info.num_device_images = 0;
+  info.device_images = nullptr;
+  info.host_kernels = kHostKernels;
+  info.spmd_device_entry = scaleRowsOnCpu;
+  weft_group_model_t *raw = nullptr;
+  ASSERT_TRUE(isOk(weft_group_model_create(&info, group.get(), nullptr, &raw)));
+  GroupModelPtr model(raw);
+  float x[8] = {1, 2, 3, 4, 5, 6, 7, 8}, y[8] = {};
+  gCallerInput = x;
+  weft_tensor_view_t in = {x, WEFT_DTYPE_F32, 2, {4, 2}, WEFT_MEMORY_HOST};
+  weft_tensor_view_t out = {y, WEFT_DTYPE_F32, 2, {4, 2}, WEFT_MEMORY_HOST};
+  gPartsSeen = 0;
+  ASSERT_TRUE(isOk(weft_group_model_run(model.get(), &in, 1, &out, 1)));
+  EXPECT_EQ(gPartsSeen, 2);
+  for (int i = 0; i < 8; ++i)
+    EXPECT_EQ(y[i], x[i] * 2.0f) << i;
+  // A group model takes host tensors (it splits them itself).
+  in.memory = WEFT_MEMORY_DEVICE;
+  Captured c = capture(weft_group_model_run(model.get(), &in, 1, &out, 1));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  EXPECT_NE(c.message.find("input 0 is in device memory"), std::string::npos) << c.message;
 }
 
 } // namespace

@@ -104,7 +104,9 @@ static cl::opt<unsigned>
 static cl::opt<std::string>
     deviceKind("device", cl::init(""),
                cl::desc("Where to run: cpu, or cuda / cuda:K (GPU K) for a model compiled with "
-                        "--target=cuda (default: the kind the model was compiled for)"),
+                        "--target=cuda; a model for N GPUs runs on GPUs 0..N-1 (cuda) or the "
+                        "listed ones (cuda:K,cuda:L,...) (default: the kind the model was "
+                        "compiled for)"),
                cl::value_desc("kind"), cl::cat(runCategory));
 
 // Created by registerThreadsOption(): libLLVM.so already registers a global
@@ -481,6 +483,46 @@ static llvm::Error createRunner(const weft_model_info_t &info, Runner &runner,
   if (devices > 1 && info.num_micro_batches >= 1)
     runner.stream = ", streamed through " + std::to_string(devices) + " pipeline stages as " +
                     std::to_string(info.num_micro_batches) + " micro-batches";
+  // A CUDA model runs on GPUs unless it was compiled for the CPU
+  // (--target=cuda-on-cpu) or --device says cpu.
+  llvm::StringRef kind = deviceKind.getValue();
+  if (kind.empty())
+    kind = info.target == WEFT_DEVICE_CUDA && !info.host_kernels ? "cuda" : "cpu";
+  if (devices > 1 && kind != "cpu") {
+    // --device=cuda: GPUs 0..N-1; cuda:K,cuda:L,...: those.
+    std::vector<int32_t> ordinals;
+    llvm::SmallVector<llvm::StringRef> names;
+    kind.split(names, ',');
+    for (llvm::StringRef name : names) {
+      int32_t ordinal = 0;
+      if (name == "cuda" && names.size() == 1)
+        break;
+      if (!name.consume_front("cuda:") || name.getAsInteger(10, ordinal) || ordinal < 0)
+        return llvm::createStringError("--device expects cpu, cuda or cuda:K,cuda:L,... (one "
+                                       "GPU per device of the model), got '" +
+                                       deviceKind.getValue() + "'");
+      ordinals.push_back(ordinal);
+    }
+    if (!ordinals.empty() && (int32_t)ordinals.size() != devices)
+      return llvm::createStringError("--device names " + std::to_string(ordinals.size()) +
+                                     " GPUs but the model was compiled for " +
+                                     std::to_string(devices) + " devices");
+    weft_cuda_device_group_options_t options = {devices,
+                                                ordinals.empty() ? nullptr : ordinals.data()};
+    weft_device_group_t *group = nullptr;
+    if (llvm::Error error = takeStatus(weft_cuda_device_group_create(&options, nullptr, &group),
+                                       "cannot create the GPU group: "))
+      return error;
+    runner.group.reset(group);
+    weft_group_model_t *model = nullptr;
+    if (llvm::Error error = takeStatus(
+            weft_group_model_create(&info, runner.group.get(), nullptr, &model)))
+      return error;
+    runner.groupModel.reset(model);
+    runner.what = std::to_string(devices) + " GPUs (" +
+                  weft_device_name(weft_device_group_device(group, 0)) + ", ...) joined by NCCL";
+    return llvm::Error::success();
+  }
   if (devices > 1 && world > 0) {
     if (llvm::Error error = createMpiGroup(info, runner, mpiLibrary))
       return error;
@@ -505,9 +547,6 @@ static llvm::Error createRunner(const weft_model_info_t &info, Runner &runner,
                   (runner.mpiRank >= 0 ? ", one per MPI rank" : ", in one process");
     return llvm::Error::success();
   }
-  llvm::StringRef kind = deviceKind.getValue();
-  if (kind.empty()) // a CUDA model compiled for the CPU runs there
-    kind = info.target == WEFT_DEVICE_CUDA && !info.host_kernels ? "cuda" : "cpu";
   weft_device_t *rawDevice = nullptr;
   if (kind == "cpu") {
     weft_cpu_device_options_t deviceOptions = {};

@@ -17,6 +17,8 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 
+#include <set>
+
 using namespace llvm;
 
 // Only weftc's own options appear in --help; --help-hidden also lists the
@@ -93,8 +95,9 @@ static cl::opt<int64_t> alignment(
 static cl::opt<std::string> devices(
     "devices", cl::cat(weftcCategory),
     cl::desc("The devices the model runs on, as KIND:COUNT (cpu:N: N CPU devices, each with "
-             "its own threads and arena, in one process or one per MPI rank; cuda:K: GPU K, "
-             "as --target=cuda)"),
+             "its own threads and arena, in one process or one per MPI rank; cuda:K: one GPU, "
+             "cuda:0,cuda:1,...: that many GPUs joined by NCCL, as --target=cuda; which GPUs "
+             "run it is chosen at run time)"),
     cl::init("cpu:1"));
 static cl::opt<std::string> parallel(
     "parallel", cl::cat(weftcCategory),
@@ -161,32 +164,45 @@ int main(int argc, char **argv) {
   options.alignment = alignment;
   {
     auto [kind, count] = StringRef(devices).split(':');
+    std::string countText;
     int64_t n = 0;
     if (kind != "cpu" && kind != "cuda") {
       errs() << "weftc: error: --devices expects cpu:N, got '" << devices << "'\n";
       return 2;
     }
     if (kind == "cuda") {
-      // cuda:K names one GPU; the kernels run on whichever the program
-      // creates its device for.
-      if (count.contains(',')) {
-        errs() << "weftc: error: --devices=" << devices
-               << ": models split across several GPUs are not built yet; give one GPU "
-                  "(cuda:0)\n";
-        return 2;
-      }
-      int64_t ordinal = 0;
-      if (count.getAsInteger(10, ordinal) || ordinal < 0) {
-        errs() << "weftc: error: --devices expects cuda:K with K a GPU ordinal, got '"
-               << devices << "'\n";
-        return 2;
+      // cuda:K names one GPU, cuda:0,cuda:1,... several: the model is
+      // compiled for that many GPUs; which ones run it is chosen when it is
+      // run (weft-run --device).
+      SmallVector<StringRef> names;
+      StringRef(devices).split(names, ',');
+      std::set<int64_t> seen;
+      for (StringRef name : names) {
+        int64_t ordinal = 0;
+        if (!name.consume_front("cuda:") || name.getAsInteger(10, ordinal) || ordinal < 0 ||
+            ordinal > 1023) {
+          errs() << "weftc: error: --devices expects cuda:K or a list cuda:K,cuda:L,... with K "
+                    "a GPU ordinal, got '"
+                 << devices << "'\n";
+          return 2;
+        }
+        if (!seen.insert(ordinal).second) {
+          errs() << "weftc: error: --devices=" << devices << " names GPU " << ordinal
+                 << " twice\n";
+          return 2;
+        }
       }
       if (target.getNumOccurrences() && target != "cuda") {
         errs() << "weftc: error: --devices=" << devices << " with --target=" << target << "\n";
         return 2;
       }
       target = "cuda";
-      count = "1";
+      countText = std::to_string(names.size());
+      count = countText;
+    } else if (target == "cuda" && devices.getNumOccurrences()) {
+      errs() << "weftc: error: --target=cuda with --devices=" << devices
+             << ": give GPUs (cuda:0 or cuda:0,cuda:1,...)\n";
+      return 2;
     }
     if (count.getAsInteger(10, n) || n < 1 || n > 1024) {
       errs() << "weftc: error: --devices expects cpu:N with N from 1 to 1024, got '" << devices

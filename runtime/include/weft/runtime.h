@@ -227,6 +227,34 @@ typedef struct weft_cpu_device_group_options_t {
 weft_status_t weft_cpu_device_group_create(
     const weft_cpu_device_group_options_t *options,
     const weft_allocator_t *allocator, weft_device_group_t **out_group);
+/* N GPUs of one process joined by NCCL, each a CUDA device
+ * (weft_cuda_device_create) with its stream: the group that runs a model
+ * compiled with weftc --devices=cuda:0,cuda:1,... One thread per rank
+ * calls the collectives, as for every group. The CUDA driver and NCCL
+ * (libnccl.so.2) are loaded at run time: without a driver or with fewer
+ * GPUs than asked for, creating the group returns WEFT_UNAVAILABLE with
+ * "no CUDA device"; without NCCL, WEFT_UNAVAILABLE with "NCCL not found".
+ *
+ * On a GPU group a collective is queued on the rank's stream and its
+ * result is complete in that stream's order (the device's later kernels
+ * and copies see it; a model run waits for the stream before it
+ * returns); buffers in host memory (up to 64 KiB per call) are copied
+ * through the device and are complete when the call returns. Reductions
+ * take 8-, 32- and 64-bit integers, f32 and f64 (NCCL has no 16-bit
+ * integers); a float sum gives every rank the same bits, in NCCL's order
+ * of the ranks. Send and recv sizes are not compared between the pair. */
+typedef struct weft_cuda_device_group_options_t {
+  /* Number of GPUs, at least 1. */
+  int32_t num_devices;
+  /* num_devices distinct GPU ordinals, rank r on GPU ordinals[r]; NULL
+   * means GPUs 0 to num_devices - 1. */
+  const int32_t *ordinals;
+} weft_cuda_device_group_options_t;
+
+/* NULL options mean one GPU, GPU 0. */
+weft_status_t weft_cuda_device_group_create(
+    const weft_cuda_device_group_options_t *options,
+    const weft_allocator_t *allocator, weft_device_group_t **out_group);
 /* Destroys the devices too. NULL is a no-op. No collective may be running. */
 void weft_device_group_destroy(weft_device_group_t *group);
 /* Number of devices; 0 for NULL. */
@@ -258,8 +286,8 @@ weft_status_t weft_group_all_reduce(weft_device_group_t *group, int32_t rank,
                                     weft_dtype_t dtype, weft_reduce_op_t op,
                                     const void *send, void *recv,
                                     int64_t count);
-/* recv holds size * count elements: rank r's result is op over ranks of
- * send[r * count + i]. `send` must not overlap `recv`. */
+/* send holds size * count elements, recv count: rank r's recv[i] is op
+ * over ranks of send[r * count + i]. `send` must not overlap `recv`. */
 weft_status_t weft_group_reduce_scatter(weft_device_group_t *group,
                                         int32_t rank, weft_dtype_t dtype,
                                         weft_reduce_op_t op, const void *send,
@@ -376,6 +404,16 @@ typedef weft_status_t (*weft_device_entry_fn_t)(weft_device_t *device,
                                                 void *const *inputs,
                                                 void *const *outputs);
 
+/* A CUDA model split across devices: what weft_device_entry_fn_t is to
+ * one device, with the groups and the rank of weft_spmd_entry_fn_t. The
+ * collectives are called with device addresses. */
+typedef weft_status_t (*weft_spmd_device_entry_fn_t)(weft_device_group_t *const *groups,
+                                                     int32_t rank, weft_device_t *device,
+                                                     const weft_kernel_table_t *kernels,
+                                                     void *arena, const void *weights,
+                                                     void *const *inputs,
+                                                     void *const *outputs);
+
 /* One compiled image of a CUDA model's kernels: a fat binary (the cubin for
  * `arch` and its PTX). */
 typedef struct weft_device_image_t {
@@ -431,8 +469,8 @@ typedef struct weft_model_info_t {
    * WEFT_MAX_GRID_AXES axes. */
   int32_t num_grid_axes;
   const int64_t *grid_shape;
-  /* The device kind the code is for. A CUDA model has device_entry (entry
-   * and spmd_entry are NULL), its kernels' images (one per architecture;
+  /* The device kind the code is for. A CUDA model has device_entry or
+   * spmd_device_entry (entry and spmd_entry are NULL), its kernels' images (one per architecture;
    * the runtime tries the GPU's own architecture first, then a compatible
    * cubin, then PTX it compiles), the kernels' names
    * (device_entry launches them by index), and its weights packed into
@@ -450,9 +488,14 @@ typedef struct weft_model_info_t {
    * order (no images); such a model runs its CUDA host code on a CPU device,
    * one workgroup per GPU thread. NULL otherwise. */
   const weft_workgroup_fn_t *host_kernels;
+  /* A CUDA model compiled for several devices: its entry (device_entry is
+   * NULL then); it runs through weft_group_model_* on a group of CUDA
+   * devices (weft_cuda_device_group_create), or of CPU devices when
+   * host_kernels is set. */
+  weft_spmd_device_entry_fn_t spmd_device_entry;
 } weft_model_info_t;
 
-#define WEFT_MODEL_ABI_VERSION 6u
+#define WEFT_MODEL_ABI_VERSION 7u
 #define WEFT_MAX_GRID_AXES 4
 
 typedef struct weft_model_t weft_model_t;
