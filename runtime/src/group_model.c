@@ -34,7 +34,8 @@
  * that it sends to rank 0 at the end).
  *
  * A CUDA model (weftc --target=cuda --devices=cuda:0,cuda:1,...) runs the
- * same way on a group of GPUs (weft_cuda_device_group_create): each rank
+ * same way on a group of GPUs (weft_cuda_device_group_create in one
+ * process, weft_mpi_cuda_device_group_create across processes): each rank
  * loads the kernels on its GPU and holds its arena, weights and a slot per
  * tensor there; a rank copies its part of each input (the host part found
  * as above) into its slot, runs the compiled host program, whose
@@ -496,12 +497,6 @@ weft_status_t weft_group_model_create(const weft_model_info_t *info,
   if (!group)
     return weft_status_create(WEFT_INVALID_ARGUMENT, "%s: group is NULL", who);
   bool cuda = info->target == WEFT_DEVICE_CUDA;
-  if (cuda && group->num_local < group->size)
-    return weft_status_create(WEFT_INVALID_ARGUMENT,
-                              "%s: CUDA model '%s' on a group across processes: this runtime "
-                              "runs CUDA models on the GPUs of one process "
-                              "(weft_cuda_device_group_create)",
-                              who, weft_model_name(info));
   for (int32_t l = 0; !cuda && l < group->num_local; ++l)
     if (weft_device_kind(group->devices[l]) != WEFT_DEVICE_CPU)
       return weft_status_create(WEFT_INVALID_ARGUMENT,
@@ -516,7 +511,8 @@ weft_status_t weft_group_model_create(const weft_model_info_t *info,
           info->host_kernels
               ? "%s: model '%s' was compiled with --target=cuda-on-cpu: run it on a group of "
                 "CPU devices (weft_cpu_device_group_create)"
-              : "%s: CUDA model '%s' needs a group of GPUs (weft_cuda_device_group_create)",
+              : "%s: CUDA model '%s' needs a group of GPUs (weft_cuda_device_group_create, "
+                "or weft_mpi_cuda_device_group_create across processes)",
           who, weft_model_name(info));
   }
   if (group->size != weft_model_num_devices(info))
@@ -748,7 +744,8 @@ static weft_status_t run_distributed(weft_group_model_t *m, void *const *in, voi
       local_out[o] = whole(info, ti) ? out[o] : part_address(ti, parts, out[o], 0);
   }
   if (!failed)
-    failed = call_entry(m, 0, local_in, local_out);
+    failed = m->ranks ? run_device_rank(m, 0, local_in, local_out)
+                      : call_entry(m, 0, local_in, local_out);
   /* The writers send their parts of the outputs to rank 0. */
   for (int32_t o = 0; o < info->num_outputs; ++o) {
     const weft_tensor_info_t *ti = &info->outputs[o];

@@ -228,6 +228,16 @@ void weft_cuda_free(weft_device_t *device, void *ptr);
 const char *weft_nccl_load(int *out_version);
 /* NCCL's text for one of its results. */
 const char *weft_nccl_result_text(int result);
+/* For a GPU group across MPI processes (mpi_group.c): rank 0's NCCL id
+ * (128 bytes, ncclGetUniqueId), which every process passes to
+ * weft_nccl_member_create for its rank. That takes ownership of `host`
+ * (an MPI group of the same ranks, for the argument checks and host
+ * buffers) and `device` (this process's GPU) whether it succeeds or not. */
+weft_status_t weft_nccl_unique_id(void *out);
+weft_status_t weft_nccl_member_create(weft_device_group_t *host, weft_device_t *device,
+                                      int32_t rank, int32_t size, const void *id,
+                                      const weft_allocator_t *allocator,
+                                      weft_device_group_t **out);
 /* Waits for everything queued on a CUDA device's stream (a CPU device has
  * nothing queued); `model` names the model in the message (NULL: a
  * collective waited). */

@@ -118,9 +118,85 @@ weft_status_t weft_mpi_device_group_create(const weft_mpi_device_group_options_t
 }
 
 int32_t weft_mpi_device_group_rank(const weft_device_group_t *group) {
-  if (!group || group->vtable != &mpi_vtable)
+  if (!group)
     return -1;
-  return ((const mpi_group_t *)group)->rank;
+  if (group->vtable == &mpi_vtable)
+    return ((const mpi_group_t *)group)->rank;
+  /* A GPU group across processes holds one rank. */
+  return group->num_local == 1 && group->size > 1 ? group->first_local : -1;
+}
+
+weft_status_t weft_mpi_cuda_device_group_create(
+    const weft_mpi_cuda_device_group_options_t *options, const weft_allocator_t *allocator,
+    weft_device_group_t **out_group) {
+  const char *who = "weft_mpi_cuda_device_group_create";
+  if (!out_group)
+    return weft_status_create(WEFT_INVALID_ARGUMENT, "%s: out_group is NULL", who);
+  *out_group = NULL;
+  if (options && (options->num_ordinals < 0 || (options->num_ordinals > 0 && !options->ordinals)))
+    return weft_status_create(WEFT_INVALID_ARGUMENT, "%s: %d ordinals but no array", who,
+                              options ? (int)options->num_ordinals : 0);
+  const weft_allocator_t *a = weft_allocator_or_default(allocator);
+  /* The MPI group carries the argument checks and the host buffers. */
+  weft_mpi_device_group_options_t host_options = {1, options ? options->expected_size : 0};
+  weft_device_group_t *host = NULL;
+  weft_status_t status = weft_mpi_device_group_create(&host_options, a, &host);
+  if (status)
+    return status;
+  int32_t rank = host->first_local, size = host->size;
+  /* This process's GPU: its position among the processes of its node. */
+  MPI_Comm node;
+  int local = 0;
+  if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node) ==
+      MPI_SUCCESS) {
+    MPI_Comm_rank(node, &local);
+    MPI_Comm_free(&node);
+  }
+  weft_cuda_device_options_t device_options = {local};
+  if (options && options->ordinals && local >= options->num_ordinals)
+    status = weft_status_create(WEFT_INVALID_ARGUMENT,
+                                "%s: process %d of its node has no GPU among the %d ordinals",
+                                who, local, (int)options->num_ordinals);
+  else if (options && options->ordinals)
+    device_options.ordinal = options->ordinals[local];
+  weft_device_t *device = NULL;
+  if (!status)
+    status = weft_cuda_device_create(&device_options, a, &device);
+  const char *missing = status ? NULL : weft_nccl_load(NULL);
+  if (missing)
+    status = weft_status_create(WEFT_UNAVAILABLE, "NCCL not found on rank %d: %s", (int)rank,
+                                missing);
+  /* Every process learns whether all have a GPU and NCCL, and rank 0's
+   * NCCL id. */
+  int32_t failed = status ? 1 : 0, any = 0;
+  weft_status_t told =
+      weft_group_all_reduce(host, rank, WEFT_DTYPE_I32, WEFT_REDUCE_MAX, &failed, &any, 1);
+  struct {
+    int32_t ok;
+    char id[128];
+  } unique = {0, {0}};
+  if (!told && !any && rank == 0) {
+    weft_status_t id = weft_nccl_unique_id(unique.id);
+    unique.ok = id ? 0 : 1;
+    if (id)
+      status = id;
+  }
+  if (!told && !any)
+    told = weft_group_broadcast(host, rank, 0, &unique, sizeof(unique));
+  if (told || any || !unique.ok) {
+    if (!status)
+      status = told ? told
+                    : weft_status_create(WEFT_UNAVAILABLE,
+                                         "%s: another process of the group has no usable GPU "
+                                         "or NCCL (its process reports why)",
+                                         who);
+    else if (told)
+      weft_status_free(told);
+    weft_device_destroy(device);
+    weft_device_group_destroy(host);
+    return status;
+  }
+  return weft_nccl_member_create(host, device, rank, size, unique.id, a, out_group);
 }
 
 static void mpi_destroy(weft_device_group_t *base) {

@@ -33,6 +33,9 @@
 typedef int nccl_result_t; /* ncclResult_t: 0 is ncclSuccess */
 typedef struct nccl_comm_s *nccl_comm_t;
 typedef void *nccl_stream_t; /* a CUstream */
+typedef struct nccl_unique_id_t {
+  char bytes[128]; /* NCCL_UNIQUE_ID_BYTES */
+} nccl_unique_id_t;
 
 enum { NCCL_INT8 = 0, NCCL_UINT8 = 1, NCCL_INT32 = 2, NCCL_UINT32 = 3, NCCL_INT64 = 4,
        NCCL_UINT64 = 5, NCCL_FLOAT32 = 7, NCCL_FLOAT64 = 8 };
@@ -59,6 +62,11 @@ typedef struct nccl_api_t {
                         nccl_stream_t stream);
   nccl_result_t (*group_start)(void);
   nccl_result_t (*group_end)(void);
+  nccl_result_t (*get_unique_id)(nccl_unique_id_t *id);
+  nccl_result_t (*comm_init_rank)(nccl_comm_t *comm, int n, nccl_unique_id_t id, int rank);
+  /* NCCL 2.18 and later; NULL before (splits across processes fail). */
+  nccl_result_t (*comm_split)(nccl_comm_t comm, int color, int key, nccl_comm_t *out,
+                              void *config);
 } nccl_api_t;
 
 static nccl_api_t nccl;
@@ -89,6 +97,8 @@ static void load_nccl(void) {
       {"ncclRecv", (void **)&nccl.recv},
       {"ncclGroupStart", (void **)&nccl.group_start},
       {"ncclGroupEnd", (void **)&nccl.group_end},
+      {"ncclGetUniqueId", (void **)&nccl.get_unique_id},
+      {"ncclCommInitRank", (void **)&nccl.comm_init_rank},
   };
   for (size_t i = 0; i < sizeof(symbols) / sizeof(symbols[0]); ++i) {
     *symbols[i].slot = dlsym(lib, symbols[i].name);
@@ -101,6 +111,8 @@ static void load_nccl(void) {
       return;
     }
   }
+  nccl.comm_split = (nccl_result_t(*)(nccl_comm_t, int, int, nccl_comm_t *, void *))dlsym(
+      lib, "ncclCommSplit");
   nccl.get_version(&nccl.version);
   nccl.library = lib;
 }
@@ -136,7 +148,8 @@ typedef struct call_t {
   int64_t count;
   size_t bytes;
   int32_t root;
-  bool bad; /* this rank's own arguments were invalid */
+  bool bad;  /* this rank's own arguments were invalid */
+  bool host; /* across processes: its buffers are host memory */
 } call_t;
 
 /* Each member's k-th call writes calls[k % 2][member], then all meet; a
@@ -157,6 +170,8 @@ static const char *call_name(int kind) {
   return kind > 0 && kind < 6 ? names[kind] : names[0];
 }
 
+static weft_status_t compare_calls(const call_t *row, int32_t n);
+
 /* Posts this member's call and waits for every member's; returns the
  * status every member gets alike (NULL: all agree and are valid). */
 static weft_status_t meet(team_t *t, int32_t member, const call_t *mine) {
@@ -173,14 +188,25 @@ static weft_status_t meet(team_t *t, int32_t member, const call_t *mine) {
       pthread_cond_wait(&t->cv, &t->mu);
   }
   pthread_mutex_unlock(&t->mu);
-  for (int32_t q = 0; q < t->size; ++q)
+  return compare_calls(row, t->size);
+}
+
+/* The status every member gets alike from the members' calls. */
+static weft_status_t compare_calls(const call_t *row, int32_t n) {
+  for (int32_t q = 0; q < n; ++q)
     if (row[q].bad)
       return weft_status_create(WEFT_INVALID_ARGUMENT,
                                 "%s: member %d of the NCCL communicator passed invalid "
                                 "arguments (see its status)",
                                 call_name(row[q].kind), (int)q);
-  for (int32_t q = 1; q < t->size; ++q) {
+  for (int32_t q = 1; q < n; ++q) {
     const call_t *a = &row[0], *b = &row[q];
+    if (a->host != b->host)
+      return weft_status_create(WEFT_INVALID_ARGUMENT,
+                                "%s: member 0 passed %s memory but member %d %s memory; the "
+                                "members of a collective across processes pass the same kind",
+                                call_name(a->kind), a->host ? "host" : "device", (int)q,
+                                b->host ? "host" : "device");
     if (a->kind != b->kind || a->dtype != b->dtype || a->op != b->op || a->count != b->count ||
         a->bytes != b->bytes || a->root != b->root)
       return weft_status_create(
@@ -230,7 +256,14 @@ typedef struct nccl_group_t {
   int32_t *position;  /* [size]: r's member index in its team and communicator */
   team_t *teams;
   int32_t num_teams;
-  void **bounce; /* [size] device buffers; the root group's, shared by splits */
+  void **bounce; /* [num_local] device buffers; the root group's, shared by splits */
+  /* Across processes (weft_mpi_cuda_device_group_create): this process
+   * holds one rank; `host`, an MPI group of the same ranks (owned),
+   * compares the arguments and carries the collectives of host buffers.
+   * `members` ranks meet in this process's communicator. */
+  weft_device_group_t *host;
+  call_t *gathered; /* [size] */
+  int32_t members;
 } nccl_group_t;
 
 static void nccl_destroy(weft_device_group_t *base) {
@@ -241,14 +274,15 @@ static void nccl_destroy(weft_device_group_t *base) {
       nccl.comm_destroy(g->comms[r]);
   for (int32_t k = 0; g->teams && k < g->num_teams; ++k)
     team_free(&g->teams[k], &a);
+  weft_device_group_destroy(g->host);
   if (!base->parent) {
-    for (int32_t r = 0; g->bounce && r < base->size; ++r)
-      if (g->bounce[r])
-        weft_cuda_free(base->devices[r], g->bounce[r]);
-    for (int32_t r = 0; base->devices && r < base->size; ++r)
-      weft_device_destroy(base->devices[r]);
+    for (int32_t l = 0; g->bounce && l < base->num_local; ++l)
+      if (g->bounce[l])
+        weft_cuda_free(base->devices[l], g->bounce[l]);
+    for (int32_t l = 0; base->devices && l < base->num_local; ++l)
+      weft_device_destroy(base->devices[l]);
   }
-  void *arrays[] = {g->comms, g->team_of, g->position, g->teams,
+  void *arrays[] = {g->comms, g->team_of, g->position, g->teams, g->gathered,
                     base->parent ? NULL : (void *)g->bounce,
                     base->parent ? NULL : (void *)base->devices};
   for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); ++i)
@@ -260,13 +294,27 @@ static void nccl_destroy(weft_device_group_t *base) {
 /* Where rank `rank` meets its peers. */
 static team_t *team_for(nccl_group_t *g, int32_t rank) { return &g->teams[g->team_of[rank]]; }
 
+/* How many ranks meet in `rank`'s collectives. */
+static int32_t members(nccl_group_t *g, int32_t rank) {
+  return g->host ? g->members : members(g, rank);
+}
+
+/* Compares `mine` with the peers' calls: on the host in one process,
+ * through the MPI group across processes. */
+static weft_status_t agree(nccl_group_t *g, int32_t rank, const call_t *mine) {
+  if (!g->host)
+    return meet(team_for(g, rank), g->position[rank], mine);
+  weft_status_t status = weft_group_all_gather(g->host, rank, mine, g->gathered, sizeof(call_t));
+  return status ? status : compare_calls(g->gathered, g->members);
+}
+
 /* The calling rank's own invalid arguments: it still meets its peers, so
  * that they fail too instead of waiting in NCCL for it. */
 static weft_status_t refuse(nccl_group_t *g, int32_t rank, int kind, weft_status_t why) {
   call_t mine = {0};
   mine.kind = kind;
   mine.bad = true;
-  weft_status_free(meet(team_for(g, rank), g->position[rank], &mine));
+  weft_status_free(agree(g, rank, &mine));
   return why;
 }
 
@@ -301,6 +349,7 @@ typedef struct staged_t {
   const void *send;
   void *recv;
   bool host_send, host_recv;
+  bool on_host; /* across processes: the MPI group moves these bytes */
 } staged_t;
 
 /* Decides where each buffer is for NCCL; copies nothing yet. */
@@ -311,6 +360,9 @@ static weft_status_t plan_staging(nccl_group_t *g, int32_t rank, const void *sen
   out->host_recv = recv_bytes && !weft_cuda_is_device_memory(recv);
   out->send = send;
   out->recv = recv;
+  out->on_host = g->host && (out->host_send || out->host_recv);
+  if (g->host)
+    return NULL;
   /* In place, the one buffer is staged once: recv at the bounce's start. */
   bool in_place = send == recv;
   size_t send_room = out->host_send && !in_place ? (send_bytes + 255) / 256 * 256 : 0;
@@ -320,7 +372,7 @@ static weft_status_t plan_staging(nccl_group_t *g, int32_t rank, const void *sen
                               "%s at rank %d: %zu bytes of host memory; a GPU group's "
                               "collectives take device memory (host buffers up to %u bytes)",
                               what, (int)rank, need, WEFT_NCCL_BOUNCE_BYTES);
-  char *bounce = g->bounce[rank];
+  char *bounce = g->bounce[rank - g->base.first_local];
   if (out->host_send)
     out->send = bounce;
   if (out->host_recv)
@@ -331,7 +383,7 @@ static weft_status_t plan_staging(nccl_group_t *g, int32_t rank, const void *sen
 /* Copies a host send buffer into its place. */
 static weft_status_t stage_in(nccl_group_t *g, int32_t rank, const staged_t *s,
                               const void *send, size_t send_bytes) {
-  if (!s->host_send || !send_bytes)
+  if (!s->host_send || !send_bytes || s->on_host)
     return NULL;
   return weft_device_write(g->base.devices[rank - g->base.first_local], (void *)(uintptr_t)s->send, send,
                            send_bytes);
@@ -341,6 +393,8 @@ static weft_status_t stage_in(nccl_group_t *g, int32_t rank, const staged_t *s,
 static weft_status_t stage_out(nccl_group_t *g, int32_t rank, const staged_t *s, void *recv,
                                size_t recv_bytes) {
   weft_device_t *device = g->base.devices[rank - g->base.first_local];
+  if (s->on_host)
+    return NULL;
   if (s->host_recv)
     return weft_device_read(device, recv, s->recv, recv_bytes);
   if (s->host_send) /* the bounce buffer may be reused by the next call */
@@ -350,13 +404,16 @@ static weft_status_t stage_out(nccl_group_t *g, int32_t rank, const staged_t *s,
 
 /* Meets the peers with `mine`, stages the buffers and makes the device
  * current: the common start of every collective. */
-static weft_status_t begin(nccl_group_t *g, int32_t rank, const call_t *mine, const void *send,
+static weft_status_t begin(nccl_group_t *g, int32_t rank, call_t *mine, const void *send,
                            size_t send_bytes, void *recv, size_t recv_bytes, staged_t *s) {
   weft_status_t why =
       plan_staging(g, rank, send, send_bytes, recv, recv_bytes, s, call_name(mine->kind));
   if (why)
     return refuse(g, rank, mine->kind, why);
-  weft_status_t status = meet(team_for(g, rank), g->position[rank], mine);
+  mine->host = s->on_host;
+  weft_status_t status = agree(g, rank, mine);
+  if (!status && s->on_host)
+    return NULL; /* the caller hands the call to g->host */
   if (!status)
     status = weft_cuda_enter(g->base.devices[rank - g->base.first_local]);
   if (!status)
@@ -371,7 +428,7 @@ static void *stream_of(nccl_group_t *g, int32_t rank) {
 static weft_status_t reduction(nccl_group_t *g, int32_t rank, int kind, weft_dtype_t dtype,
                                weft_reduce_op_t op, const void *send, void *recv,
                                int64_t count) {
-  int32_t n = team_for(g, rank)->size;
+  int32_t n = members(g, rank);
   size_t elt = weft_dtype_size(dtype);
   bool scatter = kind == 2;
   int type = nccl_type(dtype), nop = nccl_op(op);
@@ -392,6 +449,9 @@ static weft_status_t reduction(nccl_group_t *g, int32_t rank, int kind, weft_dty
   staged_t s;
   weft_status_t status =
       begin(g, rank, &mine, send, scatter ? bytes * (size_t)n : bytes, recv, bytes, &s);
+  if (!status && s.on_host)
+    return scatter ? weft_group_reduce_scatter(g->host, rank, dtype, op, send, recv, count)
+                   : weft_group_all_reduce(g->host, rank, dtype, op, send, recv, count);
   if (status || count == 0)
     return status;
   nccl_result_t r =
@@ -419,7 +479,7 @@ static weft_status_t nccl_reduce_scatter(weft_device_group_t *base, int32_t rank
 static weft_status_t nccl_all_gather(weft_device_group_t *base, int32_t rank, const void *send,
                                      void *recv, size_t bytes) {
   nccl_group_t *g = (nccl_group_t *)base;
-  int32_t n = team_for(g, rank)->size;
+  int32_t n = members(g, rank);
   if (bytes > SIZE_MAX / (size_t)n || (bytes && (!send || !recv)))
     return refuse(g, rank, 3,
                   weft_status_create(WEFT_INVALID_ARGUMENT, "all_gather: invalid size or buffer"));
@@ -429,6 +489,8 @@ static weft_status_t nccl_all_gather(weft_device_group_t *base, int32_t rank, co
   bool in_place = (const char *)send == (char *)recv + (size_t)g->position[rank] * bytes;
   weft_status_t status = begin(g, rank, &mine, in_place ? recv : send,
                                in_place ? bytes * (size_t)n : bytes, recv, bytes * (size_t)n, &s);
+  if (!status && s.on_host)
+    return weft_group_all_gather(g->host, rank, send, recv, bytes);
   if (status || bytes == 0)
     return status;
   const void *from = in_place ? (const char *)s.recv + (size_t)g->position[rank] * bytes : s.send;
@@ -442,7 +504,7 @@ static weft_status_t nccl_all_gather(weft_device_group_t *base, int32_t rank, co
 static weft_status_t nccl_all_to_all(weft_device_group_t *base, int32_t rank, const void *send,
                                      void *recv, size_t bytes) {
   nccl_group_t *g = (nccl_group_t *)base;
-  int32_t n = team_for(g, rank)->size;
+  int32_t n = members(g, rank);
   size_t total = bytes * (size_t)n;
   uintptr_t a = (uintptr_t)send, b = (uintptr_t)recv;
   if (bytes > SIZE_MAX / (size_t)n || (bytes && (!send || !recv)) ||
@@ -454,6 +516,8 @@ static weft_status_t nccl_all_to_all(weft_device_group_t *base, int32_t rank, co
   call_t mine = {4, 0, 0, 0, bytes, 0, false};
   staged_t s;
   weft_status_t status = begin(g, rank, &mine, send, total, recv, total, &s);
+  if (!status && s.on_host)
+    return weft_group_all_to_all(g->host, rank, send, recv, bytes);
   if (status || bytes == 0)
     return status;
   /* Block j to member j, block j from member j: one NCCL group of pairs. */
@@ -485,6 +549,8 @@ static weft_status_t nccl_broadcast(weft_device_group_t *base, int32_t rank, int
   call_t mine = {5, 0, 0, 0, bytes, root, false};
   staged_t s;
   weft_status_t status = begin(g, rank, &mine, buffer, bytes, buffer, bytes, &s);
+  if (!status && s.on_host)
+    return weft_group_broadcast(g->host, rank, root, buffer, bytes);
   if (status || bytes == 0)
     return status;
   nccl_result_t r = nccl.broadcast(s.send, s.recv, bytes, NCCL_UINT8, g->position[root],
@@ -507,6 +573,9 @@ static weft_status_t point_to_point(weft_device_group_t *base, int32_t rank, int
   staged_t s;
   weft_status_t status = plan_staging(g, rank, sending ? buffer : NULL, sending ? bytes : 0,
                                       sending ? NULL : buffer, sending ? 0 : bytes, &s, what);
+  if (!status && s.on_host) /* across processes a pair passes the same kind of memory */
+    return sending ? weft_group_send(g->host, rank, peer, buffer, bytes)
+                   : weft_group_recv(g->host, rank, peer, buffer, bytes);
   if (!status)
     status = weft_cuda_enter(base->devices[rank - base->first_local]);
   if (!status)
@@ -535,6 +604,7 @@ static weft_status_t nccl_recv(weft_device_group_t *base, int32_t rank, int32_t 
 static weft_status_t nccl_split(weft_device_group_t *base, const int32_t *colors,
                                 const weft_allocator_t *allocator,
                                 weft_device_group_t **out);
+static weft_status_t split_across(nccl_group_t *g, nccl_group_t *parent, const int32_t *colors);
 
 static const weft_group_vtable_t nccl_vtable = {
     nccl_destroy,   nccl_all_reduce, nccl_reduce_scatter, nccl_all_gather,
@@ -685,8 +755,115 @@ static weft_status_t nccl_split(weft_device_group_t *base, const int32_t *colors
     return weft_status_create(WEFT_OUT_OF_MEMORY, "weft_device_group_split: out of memory");
   g->base.parent = base;
   g->base.devices = base->devices;
+  g->base.first_local = base->first_local;
+  g->base.num_local = base->num_local;
   g->bounce = parent->bounce;
-  weft_status_t status = connect_colors(g, colors, "weft_device_group_split");
+  weft_status_t status = parent->host ? split_across(g, parent, colors)
+                                      : connect_colors(g, colors, "weft_device_group_split");
+  if (status) {
+    nccl_destroy(&g->base);
+    return status;
+  }
+  *out = &g->base;
+  return NULL;
+}
+
+/*===------------------------------------------------------------------===*
+ * Across processes (used by libweft_runtime_mpi)
+ *===------------------------------------------------------------------===*/
+
+weft_status_t weft_nccl_unique_id(void *out) {
+  const char *missing = weft_nccl_load(NULL);
+  if (missing)
+    return weft_status_create(WEFT_UNAVAILABLE, "%s", missing);
+  nccl_result_t r = nccl.get_unique_id((nccl_unique_id_t *)out);
+  if (r != 0)
+    return weft_status_create(WEFT_UNAVAILABLE, "ncclGetUniqueId failed: NCCL error %d (%s)", r,
+                              weft_nccl_result_text(r));
+  return NULL;
+}
+
+/* Team numbers and positions of every rank from the colors, the same in
+ * every process; `members` counts `rank`'s team. */
+static void place_ranks(nccl_group_t *g, const int32_t *colors, int32_t rank) {
+  int32_t n = g->base.size;
+  for (int32_t r = 0; r < n; ++r)
+    g->team_of[r] = -1;
+  g->num_teams = 0;
+  for (int32_t first = 0; first < n; ++first) {
+    if (g->team_of[first] >= 0)
+      continue;
+    int32_t k = 0, team = g->num_teams++;
+    for (int32_t r = first; r < n; ++r)
+      if (!colors || colors[r] == colors[first]) {
+        g->team_of[r] = team;
+        g->position[r] = k++;
+      }
+  }
+  g->members = 0;
+  for (int32_t r = 0; r < n; ++r)
+    g->members += g->team_of[r] == g->team_of[rank];
+}
+
+static weft_status_t split_across(nccl_group_t *g, nccl_group_t *parent, const int32_t *colors) {
+  const char *who = "weft_device_group_split";
+  int32_t rank = g->base.first_local;
+  place_ranks(g, colors, rank);
+  g->num_teams = 0; /* no in-process teams to free */
+  const weft_allocator_t *a = &g->allocator;
+  g->gathered = a->alloc(a->user_data, sizeof(call_t) * (size_t)g->base.size, 8);
+  if (!g->gathered)
+    return weft_status_create(WEFT_OUT_OF_MEMORY, "%s: out of memory", who);
+  weft_status_t status = weft_device_group_split(parent->host, colors, a, &g->host);
+  if (status)
+    return status;
+  if (!nccl.comm_split)
+    return weft_status_create(WEFT_UNAVAILABLE,
+                              "%s: NCCL %d has no ncclCommSplit (2.18 or later splits a GPU "
+                              "group across processes)",
+                              who, nccl.version);
+  status = weft_cuda_enter(g->base.devices[0]);
+  nccl_result_t r =
+      status ? 0 : nccl.comm_split(parent->comms[rank], colors[rank], rank, &g->comms[rank], NULL);
+  if (!status && r != 0)
+    status = nccl_failure(r, "ncclCommSplit", rank);
+  return status;
+}
+
+weft_status_t weft_nccl_member_create(weft_device_group_t *host, weft_device_t *device,
+                                      int32_t rank, int32_t size, const void *id,
+                                      const weft_allocator_t *allocator,
+                                      weft_device_group_t **out) {
+  const char *who = "weft_mpi_cuda_device_group_create";
+  *out = NULL;
+  nccl_group_t *g = new_group(allocator, size);
+  weft_device_t **devices =
+      g ? allocator->alloc(allocator->user_data, sizeof(weft_device_t *), 8) : NULL;
+  if (!g || !devices) {
+    if (g)
+      nccl_destroy(&g->base);
+    weft_device_destroy(device);
+    weft_device_group_destroy(host);
+    return weft_status_create(WEFT_OUT_OF_MEMORY, "%s: out of memory", who);
+  }
+  devices[0] = device;
+  g->base.devices = devices;
+  g->base.first_local = rank;
+  g->base.num_local = 1;
+  g->host = host;
+  place_ranks(g, NULL, rank);
+  g->num_teams = 0;
+  g->gathered = allocator->alloc(allocator->user_data, sizeof(call_t) * (size_t)size, 8);
+  weft_status_t status =
+      g->gathered ? weft_cuda_enter(device)
+                  : weft_status_create(WEFT_OUT_OF_MEMORY, "%s: out of memory", who);
+  nccl_unique_id_t unique;
+  memcpy(&unique, id, sizeof(unique));
+  nccl_result_t r = status ? 0 : nccl.comm_init_rank(&g->comms[rank], size, unique, rank);
+  if (!status && r != 0)
+    status = weft_status_create(WEFT_UNAVAILABLE,
+                                "%s: ncclCommInitRank (rank %d of %d) failed: NCCL error %d (%s)",
+                                who, (int)rank, (int)size, r, weft_nccl_result_text(r));
   if (status) {
     nccl_destroy(&g->base);
     return status;

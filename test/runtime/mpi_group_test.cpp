@@ -39,6 +39,34 @@ TEST(MpiGroup, OneDevicePerRank) {
   EXPECT_EQ(weft_mpi_device_group_rank(nullptr), -1);
 }
 
+// GPUs across processes: without a GPU on this machine every rank fails
+// alike (none waits forever for a peer's NCCL id), and the options are
+// checked first.
+TEST(MpiGpuGroup, MissingGpusFailEveryRank) {
+  weft_device_t *probe = nullptr;
+  Captured gpu = capture(weft_cuda_device_create(nullptr, nullptr, &probe));
+  weft_device_destroy(probe);
+  // Both ranks skip or neither: the machine is the same.
+  if (gpu.isNull)
+    GTEST_SKIP() << "this machine has a GPU";
+  weft_mpi_cuda_device_group_options_t options = {2, 0, nullptr};
+  weft_device_group_t *g = nullptr;
+  Captured c = capture(weft_mpi_cuda_device_group_create(&options, nullptr, &g));
+  EXPECT_EQ(c.code, WEFT_UNAVAILABLE);
+  EXPECT_EQ(c.message.rfind("no CUDA device", 0), 0u) << c.message;
+  EXPECT_EQ(g, nullptr);
+  // The group still works for the ranks afterwards (nothing left pending).
+  GroupPtr cpu = makeGroup();
+  int32_t r = weft_mpi_device_group_rank(cpu.get()), x = r + 1, sum = 0;
+  ASSERT_TRUE(isOk(
+      weft_group_all_reduce(cpu.get(), r, WEFT_DTYPE_I32, WEFT_REDUCE_SUM, &x, &sum, 1)));
+  EXPECT_EQ(sum, 3);
+  weft_mpi_cuda_device_group_options_t bad = {2, 1, nullptr};
+  c = capture(weft_mpi_cuda_device_group_create(&bad, nullptr, &g));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  EXPECT_NE(c.message.find("1 ordinals but no array"), std::string::npos) << c.message;
+}
+
 TEST(MpiGroup, WorldSizeMustMatchTheExpectedDevices) {
   weft_mpi_device_group_options_t options{1, 3};
   weft_device_group_t *g = nullptr;

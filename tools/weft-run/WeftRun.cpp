@@ -424,8 +424,11 @@ static int mpiWorldSize() {
 
 /// Creates the MPI device group through libweft_runtime_mpi, loaded here so
 /// that weft-run itself needs no MPI unless it runs under mpirun.
+/// With `gpus`, one GPU per process joined by NCCL (the k-th process of a
+/// node on GPU ordinals[k], or GPU k when `ordinals` is empty).
 static llvm::Error createMpiGroup(const weft_model_info_t &info, Runner &runner,
-                                  LibraryHandle &mpiLibrary) {
+                                  LibraryHandle &mpiLibrary, bool gpus = false,
+                                  const std::vector<int32_t> &ordinals = {}) {
   std::string exe = llvm::sys::fs::getMainExecutable("weft-run", (void *)&mpiWorldSize);
   llvm::SmallString<256> beside(llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
   llvm::sys::path::append(beside, "lib", "libweft_runtime_mpi.so");
@@ -452,13 +455,29 @@ static llvm::Error createMpiGroup(const weft_model_info_t &info, Runner &runner,
   auto rank = reinterpret_cast<RankFn>(dlsym(mpiLibrary.get(), "weft_mpi_device_group_rank"));
   if (!create || !rank)
     return makeError("libweft_runtime_mpi.so lacks weft_mpi_device_group_create");
-  weft_mpi_device_group_options_t options = {};
-  options.threads_per_device = numThreads->getValue();
-  options.expected_size = info.num_devices;
   weft_device_group_t *group = nullptr;
-  if (llvm::Error error = takeStatus(create(&options, nullptr, &group),
-                                     "cannot create the MPI device group: "))
-    return error;
+  if (gpus) {
+    using CudaCreateFn = weft_status_t (*)(const weft_mpi_cuda_device_group_options_t *,
+                                           const weft_allocator_t *, weft_device_group_t **);
+    auto createCuda = reinterpret_cast<CudaCreateFn>(
+        dlsym(mpiLibrary.get(), "weft_mpi_cuda_device_group_create"));
+    if (!createCuda)
+      return makeError("libweft_runtime_mpi.so lacks weft_mpi_cuda_device_group_create");
+    weft_mpi_cuda_device_group_options_t options = {};
+    options.expected_size = info.num_devices;
+    options.num_ordinals = (int32_t)ordinals.size();
+    options.ordinals = ordinals.empty() ? nullptr : ordinals.data();
+    if (llvm::Error error = takeStatus(createCuda(&options, nullptr, &group),
+                                       "cannot create the MPI group of GPUs: "))
+      return error;
+  } else {
+    weft_mpi_device_group_options_t options = {};
+    options.threads_per_device = numThreads->getValue();
+    options.expected_size = info.num_devices;
+    if (llvm::Error error = takeStatus(create(&options, nullptr, &group),
+                                       "cannot create the MPI device group: "))
+      return error;
+  }
   runner.group.reset(group);
   runner.mpiRank = rank(group);
   return llvm::Error::success();
@@ -502,6 +521,18 @@ static llvm::Error createRunner(const weft_model_info_t &info, Runner &runner,
                                        "GPU per device of the model), got '" +
                                        deviceKind.getValue() + "'");
       ordinals.push_back(ordinal);
+    }
+    if (world > 0) {
+      // One GPU per process: --device lists the GPUs of a node's processes.
+      if (llvm::Error error = createMpiGroup(info, runner, mpiLibrary, true, ordinals))
+        return error;
+      weft_group_model_t *model = nullptr;
+      if (llvm::Error error = takeStatus(
+              weft_group_model_create(&info, runner.group.get(), nullptr, &model)))
+        return error;
+      runner.groupModel.reset(model);
+      runner.what = std::to_string(devices) + " GPUs, one per MPI rank, joined by NCCL";
+      return llvm::Error::success();
     }
     if (!ordinals.empty() && (int32_t)ordinals.size() != devices)
       return llvm::createStringError("--device names " + std::to_string(ordinals.size()) +

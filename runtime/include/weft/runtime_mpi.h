@@ -36,6 +36,32 @@ weft_status_t weft_mpi_device_group_create(
     const weft_mpi_device_group_options_t *options,
     const weft_allocator_t *allocator, weft_device_group_t **out_group);
 
+/* GPUs across processes: one GPU per MPI process, joined by NCCL (loaded
+ * at run time, as by weft_cuda_device_group_create). */
+typedef struct weft_mpi_cuda_device_group_options_t {
+  /* As for weft_mpi_device_group_options_t. */
+  int32_t expected_size;
+  /* The GPU of each process of a node: the k-th process of a node (by
+   * rank) takes GPU ordinals[k] (num_ordinals of them); NULL means GPU k. */
+  int32_t num_ordinals;
+  const int32_t *ordinals;
+} weft_mpi_cuda_device_group_options_t;
+
+/* Creates the group in every process (a collective call): this process's
+ * rank holds a CUDA device; NCCL's communicator spans the processes (rank
+ * 0's ncclGetUniqueId broadcast through MPI). Collectives on device memory
+ * go through NCCL on the rank's stream, complete in its order (as for
+ * weft_cuda_device_group_create); on host memory through MPI, complete on
+ * return. Every rank of a collective passes the same kind of memory (its
+ * arguments, memory kind included, are compared first through MPI); so
+ * does each pair of a send and its recv. Where a process has no GPU or no
+ * NCCL every process returns an error: that one "no CUDA device ..." or
+ * "NCCL not found ...", the others WEFT_UNAVAILABLE naming it. A split
+ * needs NCCL 2.18 or later (ncclCommSplit). */
+weft_status_t weft_mpi_cuda_device_group_create(
+    const weft_mpi_cuda_device_group_options_t *options,
+    const weft_allocator_t *allocator, weft_device_group_t **out_group);
+
 /* This process's rank in the group; -1 for NULL or a group of another
  * backend. */
 int32_t weft_mpi_device_group_rank(const weft_device_group_t *group);
