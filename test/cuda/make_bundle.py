@@ -118,12 +118,12 @@ def bundle_case(case, case_dir, out, opts, runner):
     return entry
 
 
-def bundle_model(name, model, data_dir, out, opts, runner):
+def bundle_model(name, model, data_dir, out, opts, runner, extra=()):
     work = os.path.join(out, "models", name)
     os.makedirs(work, exist_ok=True)
     lib = os.path.join(work, name + ".so")
-    rc, text = runner.run([opts.weftc, model, "--emit=lib", "-o", lib] + opts.weftc_args,
-                          opts.compile_timeout, cwd=work)
+    rc, text = runner.run([opts.weftc, model, "--emit=lib", "-o", lib] + opts.weftc_args +
+                          list(extra), opts.compile_timeout, cwd=work)
     if rc != 0:
         raise SystemExit(f"make_bundle: weftc failed on {model}:\n{text}")
     names = save_set(data_dir, os.path.join(work, "set_0"))
@@ -146,6 +146,10 @@ def main(argv=None):
     parser.add_argument("--model", action="append", default=[],
                         help="NAME=MODEL.onnx:DATADIR (input_K.pb and output_K.pb)")
     parser.add_argument("--weftc-arg", action="append", default=[], dest="weftc_args")
+    parser.add_argument("--split-model", action="append", default=[],
+                        help="as --model, compiled with the --split-arg arguments too (a "
+                             "model for several devices: --devices=cuda:0,cuda:1 ...)")
+    parser.add_argument("--split-arg", action="append", default=[], dest="split_args")
     parser.add_argument("--rtol", type=float, default=1e-3)
     parser.add_argument("--atol", type=float, default=1e-7)
     parser.add_argument("--model-rtol", type=float, default=1e-3)
@@ -173,11 +177,12 @@ def main(argv=None):
                 manifest["entries"].append(entry)
             else:
                 skipped += 1
-    for spec in args.model:
+    for spec, extra in [(m, []) for m in args.model] + [(m, args.split_args)
+                                                        for m in args.split_model]:
         name, _, rest = spec.partition("=")
         model, _, data_dir = rest.rpartition(":")
         model, data_dir = os.path.abspath(model), os.path.abspath(data_dir)
-        entry = bundle_model(name, model, data_dir, args.out, opts, runner)
+        entry = bundle_model(name, model, data_dir, args.out, opts, runner, extra)
         entry.update(rtol=args.model_rtol, atol=args.model_atol)
         manifest["entries"].append(entry)
     with open(os.path.join(args.out, "manifest.json"), "w") as f:

@@ -19,7 +19,9 @@
 #
 # Models: the test MLP, CNN and encoder block, the 4-layer transformer
 # encoder and MobileNetV2 of bench/export_models.py (exported with Debian's
-# python3-torch). ResNet-50 (102 MB of weights) and the BERT-base-sized
+# python3-torch); the batch-8 MLP and the encoder block for two GPUs
+# (tensor parallel, NCCL), which `run` skips on a machine with one GPU,
+# where a one-GPU NCCL group checks the collectives instead. ResNet-50 (102 MB of weights) and the BERT-base-sized
 # encoder (124 MB) are left out to keep the bundle small; `prepare` with WEFT_BIG=1 also
 # writes them to DIR/big.tar split into 60 MiB parts (big.tar.part-aa, ...)
 # for a machine that keeps files between calls, and `run` uses them when
@@ -52,7 +54,8 @@ prepare() {
   [ -x "$BUILD/bin/weftc" ] || bash .ci/build.sh || exit 2
   local work=$DIR/work
   mkdir -p "$work"
-  python3 test/models/make_models.py "$work/models" --models mlp,cnn,encoder > /dev/null || exit 2
+  python3 test/models/make_models.py "$work/models" --models mlp,cnn,encoder,mlp_batch \
+    > /dev/null || exit 2
   /usr/bin/python3 bench/export_models.py "$work/real" --models transformer,mobilenet_v2 \
     || exit 2
   reference_outputs "$work/real" transformer mobilenet_v2 || exit 2
@@ -63,9 +66,14 @@ prepare() {
   for m in transformer mobilenet_v2; do
     models+=(--model "$m=$work/real/$m.onnx:$work/real/${m}_data/test_data_set_0")
   done
+  # Two GPUs joined by NCCL (skipped by run on a machine with one): the
+  # MLP and the encoder block tensor-parallel.
+  models+=(--split-model "mlp_tp2=$work/models/mlp_batch.onnx:$work/models/mlp_batch_data/test_data_set_0")
+  models+=(--split-model "encoder_tp2=$work/models/encoder.onnx:$work/models/encoder_data/test_data_set_0")
   python3 test/cuda/make_bundle.py --weftc "$BUILD/bin/weftc" \
     --runtime "$BUILD/lib/libweft_runtime.so" --out "$DIR/bundle" \
-    --xfail test/conformance/cuda.xfail --weftc-arg=--target=cuda "${models[@]}" || exit 2
+    --xfail test/conformance/cuda.xfail --weftc-arg=--target=cuda "${models[@]}" \
+    --split-arg=--devices=cuda:0,cuda:1 --split-arg=--parallel=tensor || exit 2
   tar -C "$DIR" -cJf "$DIR/bundle.tar.xz" bundle || exit 2
   if [ "${WEFT_BIG:-0}" = 1 ]; then
     /usr/bin/python3 bench/export_models.py "$work/real" --models resnet50 || exit 2
@@ -146,7 +154,7 @@ run() {
   fi
   echo
   echo "run-on-device summary ($(date -u +%F), $GPU):"
-  grep -h -E '^(bundle:|FAIL|[a-z_0-9]+: (median|torch))' "$out"/*.txt | sed 's/^/  /'
+  grep -h -E '^(bundle:|FAIL|SKIP|nccl:|[a-z_0-9]+: (median|torch))' "$out"/*.txt | sed 's/^/  /'
 }
 
 case "$MODE" in

@@ -2,10 +2,13 @@
 """Runs a bundle from make_bundle.py through libweft_runtime's C API
 (ctypes; needs numpy only): every entry's libraries on the chosen device,
 each output compared with the expected one as weft-run --compare does, and
-the models timed (whole runs, copies included, by the host clock). Prints
-one line per failure, then
+the models timed (whole runs, copies included, by the host clock). A model
+compiled for N devices runs on a group of N (GPUs joined by NCCL, or CPU
+devices); with fewer GPUs than that it is skipped and said so. On a GPU a
+one-GPU NCCL group first checks its collectives. Prints one line per
+failure or skip, then
 
-    bundle: N passed, M failed
+    bundle: N passed, M failed, K skipped
 
 and, per model, its median latency. Exits 1 when anything failed."""
 
@@ -22,11 +25,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import weft_runtime as weft  # noqa: E402
 
 
-def run_entry(runtime, device, bundle, entry, rtol, atol, bench_runs):
-    """Returns (ok, detail, (wall median ms, GPU median ms or None) or None)."""
+class Skip(Exception):
+    pass
+
+
+def run_entry(runtime, place, bundle, entry, rtol, atol, bench_runs):
+    """Returns (ok, detail, (wall median ms, GPU median ms or None) or None).
+    place(n): the device (n == 1) or the group of n devices to run on."""
     median = None
     for s in entry["sets"]:
-        model = weft.Model(runtime, os.path.join(bundle, s["lib"]), device)
+        path = os.path.join(bundle, s["lib"])
+        model = weft.Model(runtime, path, place(weft.Model.devices_of(path)))
         try:
             inputs = [np.load(os.path.join(bundle, s["dir"], n)) for n in s["inputs"]]
             expected = [np.load(os.path.join(bundle, s["dir"], n)) for n in s["outputs"]]
@@ -63,6 +72,30 @@ def run_entry(runtime, device, bundle, entry, rtol, atol, bench_runs):
     return True, "", median
 
 
+def nccl_check(runtime, ordinal):
+    """One GPU as an NCCL group: an all-reduce and a broadcast of host
+    buffers (copied through the GPU) give their values."""
+    try:
+        group = runtime.group("cuda", 1, ordinals=[ordinal])
+    except weft.WeftError as e:
+        return f"nccl: FAIL {e}"
+    try:
+        x = np.arange(1, 9, dtype=np.int32)
+        y = np.zeros(8, np.int32)
+        runtime.check(runtime.lib.weft_group_all_reduce(group, 0, 6, 3, x.ctypes.data,
+                                                        y.ctypes.data, 8), "all_reduce")
+        b = np.full(4, 7.5, np.float32)
+        runtime.check(runtime.lib.weft_group_broadcast(group, 0, 0, b.ctypes.data, 16),
+                      "broadcast")
+        ok = np.array_equal(x, y) and bool(np.all(b == 7.5))
+        return ("nccl: one-GPU group OK (all-reduce and broadcast through NCCL)" if ok
+                else f"nccl: FAIL wrong values {y} {b}")
+    except weft.WeftError as e:
+        return f"nccl: FAIL {e}"
+    finally:
+        runtime.lib.weft_device_group_destroy(group)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bundle")
@@ -81,15 +114,36 @@ def main(argv=None):
         print(f"run_bundle: {e}")
         return 2
     name = runtime.device_name(device)
-    passed, failed, lines, report = 0, 0, [], []
+    groups = {}
+
+    def place(n):
+        if n == 1:
+            return device
+        if n not in groups:
+            try:
+                groups[n] = runtime.group(kind, n, args.threads)
+            except weft.WeftError as e:
+                groups[n] = e
+        if isinstance(groups[n], weft.WeftError):
+            raise Skip(f"needs {n} devices: {groups[n]}")
+        return groups[n]
+
+    if kind == "cuda":
+        print(nccl_check(runtime, int(ordinal or 0)), flush=True)
+    passed, failed, skipped, lines, report = 0, 0, 0, [], []
     for entry in manifest["entries"]:
         rtol = entry.get("rtol", manifest["rtol"])
         atol = entry.get("atol", manifest["atol"])
         try:
-            ok, detail, median = run_entry(runtime, device, args.bundle, entry, rtol, atol,
+            ok, detail, median = run_entry(runtime, place, args.bundle, entry, rtol, atol,
                                            args.bench)
         except weft.WeftError as e:
             ok, detail, median = False, str(e), None
+        except Skip as e:
+            print(f"SKIP {entry['name']}: {e}", flush=True)
+            skipped += 1
+            report.append({"name": entry["name"], "ok": None, "detail": str(e)})
+            continue
         passed += ok
         failed += not ok
         if not ok:
@@ -102,11 +156,14 @@ def main(argv=None):
         report.append({"name": entry["name"], "ok": bool(ok), "detail": detail,
                        "median_ms": median[0] if median else None,
                        "gpu_median_ms": median[1] if median else None})
+    for group in groups.values():
+        if not isinstance(group, weft.WeftError):
+            runtime.lib.weft_device_group_destroy(group)
     runtime.lib.weft_device_destroy(device)
     if args.report:
         with open(args.report, "w") as f:
             json.dump({"device": name, "entries": report}, f, indent=1)
-    print(f"bundle: {passed} passed, {failed} failed")
+    print(f"bundle: {passed} passed, {failed} failed, {skipped} skipped")
     for line in lines:
         print(line)
     return 1 if failed else 0

@@ -82,6 +82,25 @@ class Runtime:
         lib.weft_model_run.restype = ctypes.c_void_p
         lib.weft_model_run.argtypes = [ctypes.c_void_p, ctypes.POINTER(TensorView), ctypes.c_size_t,
                                        ctypes.POINTER(TensorView), ctypes.c_size_t]
+        # Device groups: N CPU devices or N GPUs (NCCL), and models on them.
+        for fn in ("weft_cpu_device_group_create", "weft_cuda_device_group_create"):
+            getattr(lib, fn).restype = ctypes.c_void_p
+            getattr(lib, fn).argtypes = [ctypes.c_void_p, ctypes.c_void_p,
+                                         ctypes.POINTER(ctypes.c_void_p)]
+        lib.weft_device_group_destroy.argtypes = [ctypes.c_void_p]
+        lib.weft_group_model_create.restype = ctypes.c_void_p
+        lib.weft_group_model_create.argtypes = lib.weft_model_create.argtypes
+        lib.weft_group_model_destroy.argtypes = [ctypes.c_void_p]
+        lib.weft_group_model_run.restype = ctypes.c_void_p
+        lib.weft_group_model_run.argtypes = lib.weft_model_run.argtypes
+        for fn in ("weft_group_all_reduce",):
+            getattr(lib, fn).restype = ctypes.c_void_p
+            getattr(lib, fn).argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32,
+                                         ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p,
+                                         ctypes.c_int64]
+        lib.weft_group_broadcast.restype = ctypes.c_void_p
+        lib.weft_group_broadcast.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32,
+                                             ctypes.c_void_p, ctypes.c_size_t]
 
     def check(self, status, what):
         if status:
@@ -103,6 +122,24 @@ class Runtime:
     def device_name(self, device):
         return self.lib.weft_device_name(device).decode()
 
+    def group(self, kind, count, threads=1, ordinals=None):
+        """N CPU devices, or N GPUs joined by NCCL (GPUs 0..N-1 or `ordinals`)."""
+        out = ctypes.c_void_p()
+        if kind == "cuda":
+            chosen = (ctypes.c_int32 * count)(*ordinals) if ordinals else None
+
+            class Options(ctypes.Structure):
+                _fields_ = [("num_devices", ctypes.c_int32),
+                            ("ordinals", ctypes.POINTER(ctypes.c_int32))]
+            options = Options(count, chosen)
+            status = self.lib.weft_cuda_device_group_create(ctypes.byref(options), None,
+                                                            ctypes.byref(out))
+        else:
+            options = (ctypes.c_int32 * 2)(count, threads)
+            status = self.lib.weft_cpu_device_group_create(options, None, ctypes.byref(out))
+        self.check(status, f"cannot create a group of {count} {kind} devices")
+        return out
+
 
 class Model:
     """A compiled model library (weftc --emit=lib) created on a device."""
@@ -116,18 +153,32 @@ class Model:
             raise WeftError(f"{path}: model ABI {self.info.abi_version}, these bindings "
                             f"mirror {ABI_VERSION}")
         self.handle = ctypes.c_void_p()
-        runtime.check(runtime.lib.weft_model_create(ctypes.byref(self.info), device, None,
-                                                    ctypes.byref(self.handle)),
-                      "weft_model_create")
+        # A model for several devices runs on a group (`device` is one then).
+        self.split = self.info.num_devices > 1
+        create = runtime.lib.weft_group_model_create if self.split else runtime.lib.weft_model_create
+        runtime.check(create(ctypes.byref(self.info), device, None, ctypes.byref(self.handle)),
+                      "weft_group_model_create" if self.split else "weft_model_create")
+
+    @staticmethod
+    def devices_of(path):
+        """How many devices the library's model was compiled for."""
+        lib = ctypes.CDLL(os.path.abspath(path), mode=ctypes.RTLD_LOCAL)
+        lib.weft_model_info.restype = ctypes.POINTER(ModelInfo)
+        info = lib.weft_model_info().contents
+        return max(info.num_devices, 1) if info.abi_version == ABI_VERSION else 1
 
     def close(self):
         if self.handle:
-            self.runtime.lib.weft_model_destroy(self.handle)
+            destroy = (self.runtime.lib.weft_group_model_destroy if self.split
+                       else self.runtime.lib.weft_model_destroy)
+            destroy(self.handle)
             self.handle = ctypes.c_void_p()
 
     def device_time(self):
         """The last run's GPU time in ms (CUDA events), or None on a CPU."""
         ms = ctypes.c_double()
+        if self.split:
+            return None
         status = self.runtime.lib.weft_model_device_time(self.handle, ctypes.byref(ms))
         if status:
             self.runtime.lib.weft_status_free(status)
@@ -163,8 +214,8 @@ class Model:
             *[self._view(a, d) for a, (d, _) in zip(inputs, self.inputs())])
         outs = (TensorView * max(len(outputs), 1))(
             *[self._view(a, d) for a, (d, _) in zip(outputs, self.outputs())])
-        self.runtime.check(self.runtime.lib.weft_model_run(self.handle, ins, len(inputs), outs,
-                                                           len(outputs)), "weft_model_run")
+        run = self.runtime.lib.weft_group_model_run if self.split else self.runtime.lib.weft_model_run
+        self.runtime.check(run(self.handle, ins, len(inputs), outs, len(outputs)), "model run")
         return outputs
 
 

@@ -483,6 +483,18 @@ static llvm::Error createMpiGroup(const weft_model_info_t &info, Runner &runner,
   return llvm::Error::success();
 }
 
+/// The model instance on runner.group; `what` describes the devices.
+static llvm::Error createGroupModel(const weft_model_info_t &info, Runner &runner,
+                                    std::string what) {
+  weft_group_model_t *model = nullptr;
+  if (llvm::Error error =
+          takeStatus(weft_group_model_create(&info, runner.group.get(), nullptr, &model)))
+    return error;
+  runner.groupModel.reset(model);
+  runner.what = std::move(what);
+  return llvm::Error::success();
+}
+
 /// Creates the device(s) and the model instance for `info`.
 static llvm::Error createRunner(const weft_model_info_t &info, Runner &runner,
                                 LibraryHandle &mpiLibrary) {
@@ -526,13 +538,8 @@ static llvm::Error createRunner(const weft_model_info_t &info, Runner &runner,
       // One GPU per process: --device lists the GPUs of a node's processes.
       if (llvm::Error error = createMpiGroup(info, runner, mpiLibrary, true, ordinals))
         return error;
-      weft_group_model_t *model = nullptr;
-      if (llvm::Error error = takeStatus(
-              weft_group_model_create(&info, runner.group.get(), nullptr, &model)))
-        return error;
-      runner.groupModel.reset(model);
-      runner.what = std::to_string(devices) + " GPUs, one per MPI rank, joined by NCCL";
-      return llvm::Error::success();
+      return createGroupModel(info, runner,
+                              std::to_string(devices) + " GPUs, one per MPI rank, joined by NCCL");
     }
     if (!ordinals.empty() && (int32_t)ordinals.size() != devices)
       return llvm::createStringError("--device names " + std::to_string(ordinals.size()) +
@@ -545,14 +552,10 @@ static llvm::Error createRunner(const weft_model_info_t &info, Runner &runner,
                                        "cannot create the GPU group: "))
       return error;
     runner.group.reset(group);
-    weft_group_model_t *model = nullptr;
-    if (llvm::Error error = takeStatus(
-            weft_group_model_create(&info, runner.group.get(), nullptr, &model)))
-      return error;
-    runner.groupModel.reset(model);
-    runner.what = std::to_string(devices) + " GPUs (" +
-                  weft_device_name(weft_device_group_device(group, 0)) + ", ...) joined by NCCL";
-    return llvm::Error::success();
+    return createGroupModel(info, runner,
+                            std::to_string(devices) + " GPUs (" +
+                                weft_device_name(weft_device_group_device(group, 0)) +
+                                ", ...) joined by NCCL");
   }
   if (devices > 1 && world > 0) {
     if (llvm::Error error = createMpiGroup(info, runner, mpiLibrary))
@@ -566,17 +569,12 @@ static llvm::Error createRunner(const weft_model_info_t &info, Runner &runner,
     runner.group.reset(group);
   }
   if (runner.group) {
-    weft_group_model_t *model = nullptr;
-    if (llvm::Error error = takeStatus(
-            weft_group_model_create(&info, runner.group.get(), nullptr, &model)))
-      return error;
-    runner.groupModel.reset(model);
     int32_t local = runner.mpiRank >= 0 ? runner.mpiRank : 0;
     int32_t threads = weft_device_num_threads(weft_device_group_device(runner.group.get(), local));
-    runner.what = std::to_string(devices) + " devices x " + std::to_string(threads) +
-                  (threads == 1 ? " thread" : " threads") +
-                  (runner.mpiRank >= 0 ? ", one per MPI rank" : ", in one process");
-    return llvm::Error::success();
+    return createGroupModel(info, runner,
+                            std::to_string(devices) + " devices x " + std::to_string(threads) +
+                                (threads == 1 ? " thread" : " threads") +
+                                (runner.mpiRank >= 0 ? ", one per MPI rank" : ", in one process"));
   }
   weft_device_t *rawDevice = nullptr;
   if (kind == "cpu") {
