@@ -107,6 +107,10 @@ FailureOr<ModelDesc> weft::describeModel(ModuleOp module) {
         return module.emitError("malformed weft.pipeline_transfers");
       desc.transfers.push_back({t[0], t[1], t[2], t[3], t[4], t[5]});
     }
+  desc.weightsSharedSize = bytes("weft.weights_shared_size");
+  desc.weightPartSize = bytes("weft.weight_part_size");
+  if (auto partOf = module->getAttrOfType<DenseI64ArrayAttr>("weft.weight_part_of"))
+    desc.weightPartOf.assign(partOf.asArrayRef().begin(), partOf.asArrayRef().end());
   if (auto weights = module->getAttrOfType<StringAttr>("weft.weights_global")) {
     desc.cuda = true;
     desc.weightsGlobal = weights.str();
@@ -247,10 +251,24 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
       weightsSize = m.getDataLayout().getTypeAllocSize(w->getValueType());
     }
   }
+  // Each device's part of cut weights.
+  llvm::Constant *partOf = null;
+  int64_t numParts = 0;
+  if (!desc.weightPartOf.empty()) {
+    std::vector<llvm::Constant *> elems;
+    for (int64_t p : desc.weightPartOf) {
+      elems.push_back(llvm::ConstantInt::get(i32, p));
+      numParts = std::max<int64_t>(numParts, p + 1);
+    }
+    auto *arrTy = llvm::ArrayType::get(i32, elems.size());
+    partOf = new llvm::GlobalVariable(m, arrTy, true, llvm::GlobalValue::PrivateLinkage,
+                                      llvm::ConstantArray::get(arrTy, elems),
+                                      "__weft_weight_part_of");
+  }
   auto *infoTy = llvm::StructType::get(ctx, {i32, ptr, i32, ptr, i32, ptr, i64, i64, ptr, i32,
                                              ptr, ptr, i64, i32, i32, ptr, i32, ptr,
                                              i32, ptr, i32, ptr, i32, ptr, ptr, i64, ptr,
-                                             ptr});
+                                             ptr, i64, i64, i32, ptr});
   auto *info = new llvm::GlobalVariable(
       m, infoTy, true, llvm::GlobalValue::PrivateLinkage,
       llvm::ConstantStruct::get(
@@ -270,7 +288,10 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
                    llvm::ConstantInt::get(i32, desc.cuda ? desc.deviceImages.size() : 0), images,
                    llvm::ConstantInt::get(i32, desc.cuda ? desc.kernelNames.size() : 0),
                    kernelNames, weights, llvm::ConstantInt::get(i64, weightsSize),
-                   hostKernels, fnOrNull(spmdDeviceEntry)}),
+                   hostKernels, fnOrNull(spmdDeviceEntry),
+                   llvm::ConstantInt::get(i64, desc.weightsSharedSize),
+                   llvm::ConstantInt::get(i64, desc.weightPartSize),
+                   llvm::ConstantInt::get(i32, numParts), partOf}),
       "__weft_model_info");
   auto addGetter = [&](const std::string &name) {
     auto *fn = llvm::Function::Create(llvm::FunctionType::get(ptr, false),
@@ -380,11 +401,18 @@ std::string weft::renderHeader(const ModelDesc &d) {
      << " *   " << d.arenaTensors << " bytes of tensors (the most live at once: "
      << d.arenaLowerBound << "), " << d.arenaScratch << " bytes of workgroup scratch.\n"
      << " * Weights: " << d.weightBytes << " bytes in the object"
-     << (gpus ? (group ? " (all of them copied to each GPU by create)"
-                       : " (copied to the GPU by create)")
+     << (gpus ? (group && d.weightPartOf.empty()
+                     ? " (all of them copied to each GPU by create)"
+                 : group ? "; each GPU holds " +
+                               std::to_string(d.weightsSharedSize + d.weightPartSize) +
+                               " of them (the " + std::to_string(d.weightsSharedSize) +
+                               " bytes all GPUs read and its part of the rest), copied by "
+                               "create"
+                         : " (copied to the GPU by create)")
               : "")
      << (group && !gpus ? "; each device reads " + std::to_string(d.deviceWeightBytes) +
-                              " of them (one copy per process)"
+                              (d.cuda ? " of them (a copy of its own, as a GPU would)"
+                                      : " of them (one copy per process)")
                         : "")
      << ".\n */\n"
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"

@@ -58,6 +58,10 @@ struct ModelDesc {
   std::vector<DeviceImage> deviceImages;
   std::vector<std::string> kernelNames;
   std::string weightsGlobal;
+  /// A CUDA model split across devices with its weights cut into parts:
+  /// the shared bytes, one part's bytes, and each device's part.
+  uint64_t weightsSharedSize = 0, weightPartSize = 0;
+  std::vector<int64_t> weightPartOf;
   /// --target=cuda-on-cpu: the kernels' CPU workgroup functions, in kernel
   /// order (no images).
   std::vector<std::string> hostKernels;

@@ -325,6 +325,50 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     for (auto grid : module.getOps<shard::GridOp>())
       if (grid.getSymName() == "devices")
         gridShape.assign(grid.getShape().begin(), grid.getShape().end());
+    // A CUDA model split across devices keeps on each device only its part
+    // of the weights weft-partition stacked by parts ([parts, ...], each
+    // read by the devices at one coordinate of one grid axis): the blob is
+    // the shared weights, then one region per part holding every stacked
+    // weight's part at the same offset; a device gets the shared weights
+    // and its part, which the code addresses at a fixed offset (partBase).
+    llvm::DenseSet<Operation *> parted;
+    int64_t partAxis = -1, numParts = 0;
+    if (cuda && spmd) {
+      bool uniform = true;
+      for (Operation &op : body) {
+        auto cst = dyn_cast<ConstantOp>(op);
+        if (!cst || cst->use_empty() || !llvm::all_of(cst->getUsers(), [](Operation *u) {
+              return isa<shard::AllSliceOp>(u);
+            }))
+          continue;
+        for (Operation *u : cst->getUsers()) {
+          auto slice = cast<shard::AllSliceOp>(u);
+          ArrayRef<int16_t> axes = slice.getGridAxes();
+          int64_t axis = axes.size() == 1 ? axes[0] : -2;
+          int64_t extent = axis < 0                        ? 0
+                           : gridShape.size() > 1          ? gridShape[axis]
+                                                           : numStages;
+          if (axis < 0 || slice.getSliceAxis() != 0 || (partAxis != -1 && axis != partAxis) ||
+              cst.getType().getRank() < 1 || cst.getType().getDimSize(0) != extent)
+            uniform = false;
+          partAxis = axis;
+          numParts = extent;
+        }
+        parted.insert(cst);
+      }
+      if (!uniform || numParts < 2)
+        parted.clear();
+    }
+    SmallVector<std::string> partBlobs(parted.empty() ? 0 : numParts);
+    // weights + the shared region's size, patched once it is known.
+    LLVM::ConstantOp partBaseOffset;
+    Value partBase;
+    if (!parted.empty()) {
+      OpBuilder eb = OpBuilder::atBlockBegin(entry);
+      partBaseOffset = LLVM::ConstantOp::create(eb, loc, i64, eb.getI64IntegerAttr(0));
+      partBase = LLVM::GEPOp::create(eb, loc, ptr, b.getI8Type(), weights,
+                                     ArrayRef<LLVM::GEPArg>{partBaseOffset.getResult()});
+    }
     // A collective along grid axes runs on the entry's groups[1 + axis]
     // (groups[0], the whole group, when it spans every axis); `coordinate`
     // is this device's position along that axis.
@@ -371,6 +415,11 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
         if (llvm::any_of(in.getShape().take_front(slice.getSliceAxis().getSExtValue()),
                          [](int64_t d) { return d != 1; }))
           return op->emitError("only a slice whose parts are contiguous is built");
+        // A stacked weight's device holds its own part alone.
+        if (Operation *def = slice.getInput().getDefiningOp(); def && parted.contains(def)) {
+          address[slice.getResult()] = input;
+          return success();
+        }
         Value offset = LLVM::MulOp::create(hb, loc, rank64, i64Const(resultBytes));
         address[slice.getResult()] = LLVM::GEPOp::create(hb, loc, ptr, b.getI8Type(), input,
                                                          ArrayRef<LLVM::GEPArg>{offset});
@@ -420,6 +469,20 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
       if (!dense)
         return cst.emitError("only dense weights can be embedded");
       auto type = cst.getType();
+      if (cuda && parted.contains(cst)) {
+        std::string bytes;
+        appendDenseBytes(dense, bytes);
+        size_t part = bytes.size() / (size_t)numParts;
+        int64_t at = (int64_t)llvm::alignTo(partBlobs[0].size(), (uint64_t)alignment);
+        for (int64_t k = 0; k < numParts; ++k) {
+          partBlobs[k].resize(at, '\0');
+          partBlobs[k].append(bytes, (size_t)k * part, part);
+        }
+        weightBytes += tensorBytes(type);
+        address[cst] = LLVM::GEPOp::create(hb, loc, ptr, b.getI8Type(), partBase,
+                                           ArrayRef<LLVM::GEPArg>{i64Const(at)});
+        return success();
+      }
       if (cuda) {
         int64_t at = (int64_t)llvm::alignTo(weightBlob.size(), (uint64_t)alignment);
         weightBlob.resize(at, '\0');
@@ -875,6 +938,28 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     module->setAttr("weft.model_name", b.getStringAttr(modelName));
     module->setAttr("weft.weight_bytes", b.getI64IntegerAttr(weightBytes));
     module->setAttr("weft.device_weight_bytes", b.getI64IntegerAttr(deviceWeightBytes));
+    if (cuda && !parted.empty()) {
+      // [shared][part 0]...[part P-1], each region aligned; device r gets
+      // the shared region and part weft.weight_part_of[r].
+      int64_t shared = (int64_t)llvm::alignTo(weightBlob.size(), (uint64_t)alignment);
+      int64_t part = (int64_t)llvm::alignTo(partBlobs[0].size(), (uint64_t)alignment);
+      weightBlob.resize(shared, '\0');
+      for (std::string &blob : partBlobs) {
+        blob.resize(part, '\0');
+        weightBlob += blob;
+      }
+      partBaseOffset.setValueAttr(b.getI64IntegerAttr(shared));
+      int64_t stride = 1;
+      for (size_t k = partAxis + 1; k < gridShape.size(); ++k)
+        stride *= gridShape[k];
+      SmallVector<int64_t> partOf;
+      for (int64_t r = 0; r < numStages; ++r)
+        partOf.push_back(gridShape.size() > 1 ? r / stride % numParts : r);
+      module->setAttr("weft.weights_shared_size", b.getI64IntegerAttr(shared));
+      module->setAttr("weft.weight_part_size", b.getI64IntegerAttr(part));
+      module->setAttr("weft.weight_part_of", b.getDenseI64ArrayAttr(partOf));
+      module->setAttr("weft.device_weight_bytes", b.getI64IntegerAttr(shared + part));
+    }
     if (cuda) {
       // One blob the runtime copies to the device; at least one byte.
       if (weightBlob.empty())

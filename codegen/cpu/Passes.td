@@ -260,7 +260,11 @@ def BuildHost : Pass<"weft-cpu-build-host", "mlir::ModuleOp"> {
     A model split across devices gets `<name>_spmd_device_entry(groups,
     rank, device, kernels, arena, weights, inputs, outputs)`: its
     collectives pass device addresses to the group (NCCL on GPUs), and a
-    pipeline's transfers are device addresses too.
+    pipeline's transfers are device addresses too. Weights that
+    weft-partition stacked by parts along one grid axis are packed after
+    the shared ones as one region per part (weft.weights_shared_size,
+    weft.weight_part_size, weft.weight_part_of): a device holds the shared
+    weights and its part, which the code addresses without the rank.
   }];
   let options = [
     Option<"modelName", "model-name", "std::string", "\"model\"",

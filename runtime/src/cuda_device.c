@@ -536,6 +536,23 @@ weft_status_t weft_check_cuda_model_info(const weft_model_info_t *info, const ch
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "%s: CUDA model '%s' has %" PRIu64 " bytes of weights but no data",
                               who, weft_model_name(info), info->weights_size);
+  int32_t parts = info->num_weight_parts;
+  if (parts == 0)
+    return NULL;
+  bool bad = parts < 2 || weft_model_num_devices(info) < 2 || !info->weight_part_of ||
+             info->weight_part_size > (info->weights_size - info->weights_shared_size) /
+                                          (uint64_t)(parts > 1 ? parts : 1) ||
+             info->weights_shared_size > info->weights_size ||
+             info->weights_shared_size + (uint64_t)parts * info->weight_part_size !=
+                 info->weights_size;
+  for (int32_t r = 0; !bad && r < weft_model_num_devices(info); ++r)
+    bad = info->weight_part_of[r] < 0 || info->weight_part_of[r] >= parts;
+  if (bad)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "%s: CUDA model '%s' describes %d weight parts that do not add "
+                              "up to its %" PRIu64 " bytes of weights, or names a part out of "
+                              "range",
+                              who, weft_model_name(info), (int)parts, info->weights_size);
   return NULL;
 }
 
@@ -615,7 +632,7 @@ static weft_status_t load_image(weft_cuda_model_t *model, const weft_model_info_
 }
 
 weft_status_t weft_cuda_model_create(const weft_model_info_t *info, weft_device_t *device,
-                                     const weft_allocator_t *allocator,
+                                     int32_t rank, const weft_allocator_t *allocator,
                                      weft_cuda_model_t **out_model) {
   *out_model = NULL;
   weft_status_t status = weft_check_cuda_model_info(info, "weft_model_create");
@@ -673,12 +690,19 @@ weft_status_t weft_cuda_model_create(const weft_model_info_t *info, weft_device_
     model->output_offset[i] = staging;
     staging += align_up(weft_info_byte_size(&info->outputs[i]));
   }
+  /* Cut weights: this rank's device holds the shared ones and its part. */
+  uint64_t shared = info->weights_size, part_at = 0, part = 0;
+  if (info->num_weight_parts > 1 && rank >= 0) {
+    shared = info->weights_shared_size;
+    part = info->weight_part_size;
+    part_at = shared + (uint64_t)info->weight_part_of[rank] * part;
+  }
   struct {
     cu_deviceptr_t *ptr;
     uint64_t bytes;
     const char *what;
   } buffers[] = {{&model->arena, info->arena_size, "arena"},
-                 {&model->weights, info->weights_size, "weights"},
+                 {&model->weights, shared + part, "weights"},
                  {&model->staging, staging, "input and output staging"}};
   for (size_t i = 0; i < sizeof(buffers) / sizeof(buffers[0]); ++i) {
     if (buffers[i].bytes == 0)
@@ -692,9 +716,12 @@ weft_status_t weft_cuda_model_create(const weft_model_info_t *info, weft_device_
       goto fail;
     }
   }
-  if (info->weights_size > 0 &&
-      ((r = driver.memcpy_htod_async(model->weights, info->weights, (size_t)info->weights_size,
-                                     cuda->stream)) != CU_SUCCESS ||
+  if (shared + part > 0 &&
+      ((shared && (r = driver.memcpy_htod_async(model->weights, info->weights, (size_t)shared,
+                                                cuda->stream)) != CU_SUCCESS) ||
+       (part && (r = driver.memcpy_htod_async(model->weights + shared,
+                                              (const char *)info->weights + part_at,
+                                              (size_t)part, cuda->stream)) != CU_SUCCESS) ||
        (r = driver.stream_synchronize(cuda->stream)) != CU_SUCCESS)) {
     status = cuda_error(r, WEFT_INTERNAL, "weft_model_create: copying the weights of '%s'",
                         weft_model_name(info));

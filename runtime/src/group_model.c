@@ -63,7 +63,8 @@ typedef struct rank_device_t {
   const void *weights;
   /* The rank's part (a pipeline: the whole) of each input and output. */
   void *in[WEFT_MAX_MODEL_IO], *out[WEFT_MAX_MODEL_IO];
-  void *host_slots; /* one block for in/out on a CPU device */
+  void *host_slots;   /* one block for in/out on a CPU device */
+  void *host_weights; /* on a CPU device: the shared weights and its part */
 } rank_device_t;
 
 struct weft_group_model_t {
@@ -411,6 +412,8 @@ void weft_group_model_destroy(weft_group_model_t *m) {
     weft_cuda_model_destroy(m->ranks[l].gpu);
     if (m->ranks[l].host_slots)
       a.free(a.user_data, m->ranks[l].host_slots);
+    if (m->ranks[l].host_weights)
+      a.free(a.user_data, m->ranks[l].host_weights);
   }
   if (m->staging)
     for (int32_t i = 0; i < m->num_local * m->num_tensors; ++i)
@@ -445,7 +448,8 @@ static size_t slot_bytes(const weft_model_info_t *info, int32_t t) {
 static weft_status_t create_gpu_rank(weft_group_model_t *m, int32_t l) {
   rank_device_t *rd = &m->ranks[l];
   weft_device_t *device = m->group->devices[l];
-  weft_status_t status = weft_cuda_model_create(m->info, device, &m->allocator, &rd->gpu);
+  weft_status_t status =
+      weft_cuda_model_create(m->info, device, m->first_local + l, &m->allocator, &rd->gpu);
   if (!status)
     weft_cuda_model_buffers(rd->gpu, m->info, &rd->arena, &rd->weights, rd->in, rd->out,
                             &rd->kernels);
@@ -464,6 +468,17 @@ static weft_status_t create_host_rank(weft_group_model_t *m, int32_t l) {
   rd->kernels = &rd->host_kernels;
   rd->arena = weft_arena_data(m->arenas[l]);
   rd->weights = info->weights;
+  if (info->num_weight_parts > 1) { /* as a GPU would: shared, then its part */
+    size_t shared = (size_t)info->weights_shared_size, part = (size_t)info->weight_part_size;
+    int32_t which = info->weight_part_of[m->first_local + l];
+    rd->host_weights = alloc_zeroed(&m->allocator, shared + part);
+    if (!rd->host_weights)
+      return weft_status_create(WEFT_OUT_OF_MEMORY, "weft_group_model_create: out of memory");
+    memcpy(rd->host_weights, info->weights, shared);
+    memcpy((char *)rd->host_weights + shared,
+           (const char *)info->weights + shared + (size_t)which * part, part);
+    rd->weights = rd->host_weights;
+  }
   size_t total = 0;
   for (int32_t t = 0; t < m->num_tensors; ++t)
     total += (slot_bytes(info, t) + 63) / 64 * 64;

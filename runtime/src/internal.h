@@ -196,9 +196,10 @@ void weft_cuda_image_order(const weft_device_image_t *images, int32_t count, int
  * whose info->target is WEFT_DEVICE_CUDA. */
 typedef struct weft_cuda_model_t weft_cuda_model_t;
 weft_status_t weft_check_cuda_model_info(const weft_model_info_t *info, const char *who);
-/* `device` is a CUDA device; `allocator` is not NULL. */
+/* `device` is a CUDA device; `allocator` is not NULL. `rank` is the
+ * device's rank in a group model (its part of cut weights), -1 alone. */
 weft_status_t weft_cuda_model_create(const weft_model_info_t *info, weft_device_t *device,
-                                     const weft_allocator_t *allocator,
+                                     int32_t rank, const weft_allocator_t *allocator,
                                      weft_cuda_model_t **out_model);
 void weft_cuda_model_destroy(weft_cuda_model_t *model);
 /* The last completed run's GPU time in ms; false before one. */

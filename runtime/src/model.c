@@ -292,7 +292,7 @@ weft_status_t weft_model_create(const weft_model_info_t *info,
     model->host_kernels.host = info->host_kernels;
     model->host_kernels.model = weft_model_name(info);
   } else if (info->target == WEFT_DEVICE_CUDA) {
-    status = weft_cuda_model_create(info, device, allocator, &model->cuda);
+    status = weft_cuda_model_create(info, device, -1, allocator, &model->cuda);
     if (status) {
       allocator->free(allocator->user_data, model);
       return status;

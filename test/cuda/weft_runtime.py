@@ -44,7 +44,9 @@ class ModelInfo(ctypes.Structure):
                 ("num_device_images", ctypes.c_int32), ("device_images", ctypes.c_void_p),
                 ("num_kernels", ctypes.c_int32), ("kernel_names", ctypes.c_void_p),
                 ("weights", ctypes.c_void_p), ("weights_size", ctypes.c_uint64),
-                ("host_kernels", ctypes.c_void_p), ("spmd_device_entry", ctypes.c_void_p)]
+                ("host_kernels", ctypes.c_void_p), ("spmd_device_entry", ctypes.c_void_p),
+                ("weights_shared_size", ctypes.c_uint64), ("weight_part_size", ctypes.c_uint64),
+                ("num_weight_parts", ctypes.c_int32), ("weight_part_of", ctypes.c_void_p)]
 
 
 class TensorView(ctypes.Structure):

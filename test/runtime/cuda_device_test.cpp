@@ -296,4 +296,73 @@ TEST(CudaModel, CudaOnCpuGroupModelRunsEachPartInItsSlots) {
   EXPECT_NE(c.message.find("input 0 is in device memory"), std::string::npos) << c.message;
 }
 
+// Weights cut into parts: each rank's device holds the shared bytes and its
+// own part, and reads them at the same addresses.
+const float kCutWeights[] = {10.0f, 1.0f, 2.0f}; // shared, part 0, part 1
+const int32_t kPartOf[] = {1, 0};                // rank 0 reads part 1
+
+weft_status_t checkOwnPart(weft_device_group_t *const *, int32_t rank, weft_device_t *,
+                           const weft_kernel_table_t *, void *, const void *weights,
+                           void *const *inputs, void *const *outputs) {
+  const float *w = static_cast<const float *>(weights);
+  float expected = rank == 0 ? 2.0f : 1.0f;
+  if (w == kCutWeights || w[0] != 10.0f || w[1] != expected)
+    return weft_status_create(WEFT_INTERNAL, "rank %d holds %g, %g", (int)rank, w[0], w[1]);
+  const float *in = static_cast<const float *>(inputs[0]);
+  float *out = static_cast<float *>(outputs[0]);
+  for (int i = 0; i < 4; ++i)
+    out[i] = in[i] * w[1];
+  return nullptr;
+}
+
+TEST(CudaModel, CutWeightsGiveEachRankItsPart) {
+  GroupPtr group = makeCpuGroup(2);
+  weft_model_info_t info = cudaModelInfo();
+  info.inputs = kSplitTensors;
+  info.outputs = kSplitTensors;
+  info.num_devices = 2;
+  info.parallel_plan = "tensor";
+  info.device_entry = nullptr;
+  info.num_device_images = 0;
+  info.device_images = nullptr;
+  info.host_kernels = kHostKernels;
+  info.spmd_device_entry = checkOwnPart;
+  info.weights = kCutWeights;
+  info.weights_size = sizeof(kCutWeights);
+  info.weights_shared_size = 4;
+  info.weight_part_size = 4;
+  info.num_weight_parts = 2;
+  info.weight_part_of = kPartOf;
+  weft_group_model_t *raw = nullptr;
+  ASSERT_TRUE(isOk(weft_group_model_create(&info, group.get(), nullptr, &raw)));
+  GroupModelPtr model(raw);
+  float x[8] = {1, 2, 3, 4, 5, 6, 7, 8}, y[8] = {};
+  weft_tensor_view_t in = {x, WEFT_DTYPE_F32, 2, {4, 2}, WEFT_MEMORY_HOST};
+  weft_tensor_view_t out = {y, WEFT_DTYPE_F32, 2, {4, 2}, WEFT_MEMORY_HOST};
+  ASSERT_TRUE(isOk(weft_group_model_run(model.get(), &in, 1, &out, 1)));
+  for (int i = 0; i < 8; ++i)
+    EXPECT_EQ(y[i], x[i] * (i < 4 ? 2.0f : 1.0f)) << i;
+  // Parts that do not add up to the weights, or a rank's part out of range.
+  const int32_t outOfRange[] = {0, 2};
+  struct Case {
+    void (*spoil)(weft_model_info_t &);
+  } cases[] = {
+      {[](weft_model_info_t &i) { i.weight_part_size = 8; }},
+      {[](weft_model_info_t &i) { i.num_weight_parts = 1; }},
+      {[](weft_model_info_t &i) { i.weight_part_of = nullptr; }},
+  };
+  for (const Case &k : cases) {
+    weft_model_info_t bad = info;
+    k.spoil(bad);
+    Captured c = capture(weft_group_model_create(&bad, group.get(), nullptr, &raw));
+    EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+    EXPECT_NE(c.message.find("weight parts that do not add up"), std::string::npos)
+        << c.message;
+  }
+  weft_model_info_t bad = info;
+  bad.weight_part_of = outOfRange;
+  Captured c = capture(weft_group_model_create(&bad, group.get(), nullptr, &raw));
+  EXPECT_NE(c.message.find("names a part out of range"), std::string::npos) << c.message;
+}
+
 } // namespace

@@ -493,6 +493,16 @@ typedef struct weft_model_info_t {
    * devices (weft_cuda_device_group_create), or of CPU devices when
    * host_kernels is set. */
   weft_spmd_device_entry_fn_t spmd_device_entry;
+  /* Such a model whose weights are cut into parts (tensor parallel):
+   * num_weight_parts > 1, and `weights` holds the shared weights
+   * (weights_shared_size bytes), then num_weight_parts regions of
+   * weight_part_size bytes. Device r gets the shared weights followed by
+   * part weight_part_of[r] (num_devices entries), as the code addresses
+   * them. 0: every device gets all of `weights`. */
+  uint64_t weights_shared_size;
+  uint64_t weight_part_size;
+  int32_t num_weight_parts;
+  const int32_t *weight_part_of;
 } weft_model_info_t;
 
 #define WEFT_MODEL_ABI_VERSION 7u
