@@ -9,7 +9,11 @@
  * weights into device memory once, and keeps its arena and a staging area
  * for host inputs and outputs there too; a run copies host inputs in,
  * launches the kernels through the compiled device entry, copies host
- * outputs back and waits for the stream. */
+ * outputs back and waits for the stream. With host tensors the launches
+ * are captured as a CUDA graph by the first run and replayed by the next
+ * (one launch per run instead of one per kernel; WEFT_CUDA_GRAPHS=0 turns
+ * this off); an entry whose host code reads the GPU (a run-time If or
+ * Loop) cannot be captured and launches kernel by kernel. */
 #include "internal.h"
 
 #include <dlfcn.h>
@@ -31,6 +35,8 @@ typedef struct cu_stream_s *cu_stream_t;
 typedef struct cu_module_s *cu_module_t; /* struct tags shared with internal.h */
 typedef struct cu_function_s *cu_function_t;
 typedef struct cu_event_s *cu_event_t;
+typedef struct cu_graph_s *cu_graph_t;
+typedef struct cu_graph_exec_s *cu_graph_exec_t;
 typedef unsigned long long cu_deviceptr_t;
 
 enum {
@@ -40,6 +46,7 @@ enum {
   CU_STREAM_NON_BLOCKING = 1,
   CU_POINTER_ATTRIBUTE_MEMORY_TYPE = 2,
   CU_MEMORYTYPE_DEVICE = 2,
+  CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1,
 };
 
 typedef struct cuda_driver_t {
@@ -76,6 +83,14 @@ typedef struct cuda_driver_t {
   cu_result_t (*get_error_name)(cu_result_t error, const char **name);
   cu_result_t (*get_error_string)(cu_result_t error, const char **text);
   cu_result_t (*pointer_get_attribute)(void *data, int attribute, cu_deviceptr_t ptr);
+  /* CUDA graphs (optional: a driver without them runs every launch). */
+  cu_result_t (*stream_begin_capture)(cu_stream_t stream, int mode);
+  cu_result_t (*stream_end_capture)(cu_stream_t stream, cu_graph_t *graph);
+  cu_result_t (*graph_instantiate)(cu_graph_exec_t *exec, cu_graph_t graph,
+                                   unsigned long long flags);
+  cu_result_t (*graph_launch)(cu_graph_exec_t exec, cu_stream_t stream);
+  cu_result_t (*graph_exec_destroy)(cu_graph_exec_t exec);
+  cu_result_t (*graph_destroy)(cu_graph_t graph);
 } cuda_driver_t;
 
 static cuda_driver_t driver;
@@ -163,6 +178,23 @@ static void load_driver(void) {
       return;
     }
   }
+  struct {
+    const char *name;
+    void **slot;
+  } optional[] = {
+      {"cuStreamBeginCapture_v2", (void **)&driver.stream_begin_capture},
+      {"cuStreamEndCapture", (void **)&driver.stream_end_capture},
+      {"cuGraphInstantiateWithFlags", (void **)&driver.graph_instantiate},
+      {"cuGraphLaunch", (void **)&driver.graph_launch},
+      {"cuGraphExecDestroy", (void **)&driver.graph_exec_destroy},
+      {"cuGraphDestroy", (void **)&driver.graph_destroy},
+  };
+  bool graphs = true;
+  for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); ++i)
+    graphs &= (*optional[i].slot = dlsym(lib, optional[i].name)) != NULL;
+  if (!graphs)
+    for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); ++i)
+      *optional[i].slot = NULL;
   cu_result_t r = driver.init(0);
   if (r != CU_SUCCESS) {
     char buf[32];
@@ -205,6 +237,8 @@ typedef struct weft_cuda_device_t {
   /* WEFT_CUDA_SYNC=1: wait after every launch, so a kernel's fault names
    * that kernel (slow; for finding a failing dispatch). */
   bool synchronous;
+  /* Models replay their launches as a CUDA graph (WEFT_CUDA_GRAPHS=0: no). */
+  bool graphs;
   char name[256];
 } weft_cuda_device_t;
 
@@ -272,6 +306,9 @@ weft_status_t weft_cuda_device_create(const weft_cuda_device_options_t *options,
   const char *sync = getenv("WEFT_CUDA_SYNC");
   cuda->synchronous = sync && sync[0] && strcmp(sync, "0") != 0;
   cuda->ordinal = ordinal;
+  const char *graphs = getenv("WEFT_CUDA_GRAPHS");
+  cuda->graphs = driver.graph_launch && !cuda->synchronous &&
+                 !(graphs && strcmp(graphs, "0") == 0);
   weft_status_t status = NULL;
   if ((r = driver.device_get(&cuda->handle, ordinal)) != CU_SUCCESS)
     status = cuda_error(r, WEFT_UNAVAILABLE, "no CUDA device: cuDeviceGet(%d) failed",
@@ -475,6 +512,13 @@ struct weft_cuda_model_t {
   /* Recorded around each run; last_ms < 0 until a run completed. */
   cu_event_t start, end;
   double last_ms;
+  /* The device entry's launches for host views (fixed staging slots),
+   * captured as a CUDA graph by the first such run and replayed by the
+   * next ones: one launch instead of one per kernel. graph_state 0: not
+   * tried, 1: `graph` is ready, -1: the entry cannot be captured (a
+   * run-time If or Loop reads the device) or graphs are off. */
+  int graph_state;
+  cu_graph_exec_t graph;
 };
 
 bool weft_cuda_model_time(const weft_cuda_model_t *model, double *out_ms) {
@@ -497,6 +541,8 @@ void weft_cuda_model_destroy(weft_cuda_model_t *model) {
       driver.mem_free(model->weights);
     if (model->staging)
       driver.mem_free(model->staging);
+    if (model->graph)
+      driver.graph_exec_destroy(model->graph);
     if (model->start)
       driver.event_destroy(model->start);
     if (model->end)
@@ -648,6 +694,7 @@ weft_status_t weft_cuda_model_create(const weft_model_info_t *info, weft_device_
   model->allocator = *allocator;
   model->kernels.model = weft_model_name(info);
   model->last_ms = -1;
+  model->graph_state = cuda->graphs ? 0 : -1;
   model->kernels.names = info->kernel_names;
   cu_result_t r = driver.ctx_set_current(cuda->context);
   if (r != CU_SUCCESS) {
@@ -734,6 +781,31 @@ fail:
   return status;
 }
 
+/* Records the device entry's launches on the model's stream as a graph
+ * (nothing runs while capturing). An entry that cannot be captured (its
+ * host code reads or writes the device, which a capture refuses) leaves
+ * graph_state -1 and runs launch by launch from then on. */
+static void capture_graph(weft_cuda_model_t *model, const weft_model_info_t *info,
+                          void *const *input_data, void *const *output_data) {
+  weft_cuda_device_t *cuda = model->device;
+  model->graph_state = -1;
+  if (driver.stream_begin_capture(cuda->stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL) !=
+      CU_SUCCESS)
+    return;
+  weft_status_t status = info->device_entry(&cuda->base, &model->kernels,
+                                            (void *)(uintptr_t)model->arena,
+                                            (const void *)(uintptr_t)model->weights,
+                                            input_data, output_data);
+  cu_graph_t graph = NULL;
+  cu_result_t ended = driver.stream_end_capture(cuda->stream, &graph);
+  if (!status && ended == CU_SUCCESS && graph &&
+      driver.graph_instantiate(&model->graph, graph, 0) == CU_SUCCESS)
+    model->graph_state = 1;
+  if (graph)
+    driver.graph_destroy(graph);
+  weft_status_free(status);
+}
+
 weft_status_t weft_cuda_model_run(weft_cuda_model_t *model, const weft_model_info_t *info,
                                   const weft_tensor_view_t *inputs,
                                   const weft_tensor_view_t *outputs) {
@@ -763,9 +835,23 @@ weft_status_t weft_cuda_model_run(weft_cuda_model_t *model, const weft_model_inf
     output_data[i] = outputs[i].memory == WEFT_MEMORY_DEVICE
                          ? outputs[i].data
                          : (void *)(uintptr_t)(model->staging + model->output_offset[i]);
-  weft_status_t status = info->device_entry(
-      &cuda->base, &model->kernels, (void *)(uintptr_t)model->arena,
-      (const void *)(uintptr_t)model->weights, input_data, output_data);
+  bool host_views = true;
+  for (int32_t i = 0; i < info->num_inputs; ++i)
+    host_views &= inputs[i].memory != WEFT_MEMORY_DEVICE;
+  for (int32_t i = 0; i < info->num_outputs; ++i)
+    host_views &= outputs[i].memory != WEFT_MEMORY_DEVICE;
+  if (host_views && model->graph_state == 0)
+    capture_graph(model, info, input_data, output_data);
+  weft_status_t status = NULL;
+  if (host_views && model->graph_state == 1) {
+    if ((r = driver.graph_launch(model->graph, cuda->stream)) != CU_SUCCESS)
+      status = cuda_error(r, WEFT_INTERNAL, "model '%s': launching its CUDA graph failed",
+                          weft_model_name(info));
+  } else {
+    status = info->device_entry(&cuda->base, &model->kernels, (void *)(uintptr_t)model->arena,
+                                (const void *)(uintptr_t)model->weights, input_data,
+                                output_data);
+  }
   for (int32_t i = 0; i < info->num_outputs && !status; ++i) {
     size_t bytes = weft_info_byte_size(&info->outputs[i]);
     if (outputs[i].memory == WEFT_MEMORY_DEVICE || bytes == 0)

@@ -142,6 +142,10 @@ run() {
   mkdir -p "$out"
   python3 test/cuda/run_bundle.py "$DIR/bundle" --device cuda --report "$out/bundle.json" \
     2>&1 | tee "$out/bundle.txt"
+  # The models again, each kernel launched on its own instead of replayed
+  # from a CUDA graph: what the graphs save.
+  WEFT_CUDA_GRAPHS=0 python3 test/cuda/run_bundle.py "$DIR/bundle" --device cuda \
+    --only-models --label " [WEFT_CUDA_GRAPHS=0]" 2>&1 | tee "$out/nographs.txt"
   if ls "$DIR"/big.tar.part-* >/dev/null 2>&1; then
     cat "$DIR"/big.tar.part-* > "$DIR/big.tar" &&
       python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \

@@ -103,6 +103,10 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1, help="CPU device threads")
     parser.add_argument("--bench", type=int, default=50, help="timed runs per model (0: none)")
     parser.add_argument("--report", help="write every entry's outcome here (JSON)")
+    parser.add_argument("--only-models", action="store_true",
+                        help="run the models, not the node cases")
+    parser.add_argument("--label", default="",
+                        help="appended to each latency line (what differs in this run)")
     args = parser.parse_args(argv)
     with open(os.path.join(args.bundle, "manifest.json")) as f:
         manifest = json.load(f)
@@ -132,6 +136,8 @@ def main(argv=None):
         print(nccl_check(runtime, int(ordinal or 0)), flush=True)
     passed, failed, skipped, lines, report = 0, 0, 0, [], []
     for entry in manifest["entries"]:
+        if args.only_models and entry.get("kind") != "model":
+            continue
         rtol = entry.get("rtol", manifest["rtol"])
         atol = entry.get("atol", manifest["atol"])
         try:
@@ -152,7 +158,7 @@ def main(argv=None):
             wall, gpu = median
             gpu_text = f", GPU time {gpu:.3f} ms by CUDA events" if gpu is not None else ""
             lines.append(f"{entry['name']}: median {wall:.3f} ms over {args.bench} runs "
-                         f"({name}, copies in and out included{gpu_text})")
+                         f"({name}, copies in and out included{gpu_text}){args.label}")
         report.append({"name": entry["name"], "ok": bool(ok), "detail": detail,
                        "median_ms": median[0] if median else None,
                        "gpu_median_ms": median[1] if median else None})
