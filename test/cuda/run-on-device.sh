@@ -6,7 +6,7 @@
 #       missing, compiles with --target=cuda every ONNX node case not in
 #       test/conformance/cuda.xfail and the models below, with their data,
 #       into DIR/bundle.tar.xz (default DIR: .device, which git ignores);
-#       about 33 MB, small enough to copy to the GPU machine)
+#       about 52 MB, small enough to copy to the GPU machine)
 #   test/cuda/run-on-device.sh run [DIR]       (on the GPU machine, with the
 #       checkout and DIR copied there; it needs
 #       Python 3 with numpy; torch for the GPU reference timings; runs the
