@@ -2,7 +2,11 @@
 //
 // One GPU thread per element of the dispatch's result: its root op is tiled
 // with size 1 on every parallel loop, and the rest of the dispatch is fused
-// into that tile. A dispatch that does not fuse whole runs as one thread.
+// into that tile. Loops along which a fused reduction's result is only
+// broadcast (a softmax's or a normalization's row) stay whole in a thread,
+// which computes the reduction once for the row, when the rows are long or
+// many (kRowForRedundancy, kRowForThreads); short rows keep one thread per
+// element. A dispatch that does not fuse whole runs as one thread.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/KernelConfig.h"
@@ -24,6 +28,12 @@ namespace {
 
 /// Threads are counted in int64; a grid holds at most 2^31 - 1 blocks.
 constexpr int64_t kMaxThreads = int64_t(1) << 40;
+/// A fused reduction shared along loops of this many elements, or rows
+/// enough for this many threads, makes a thread take whole rows: below
+/// both, recomputing the reduction per element (spread over many threads)
+/// is estimated cheaper on a GPU than a few long sequential threads. These
+/// are estimates for one-thread-per-element kernels, not measured on a GPU.
+constexpr int64_t kRowForRedundancy = 1024, kRowForThreads = 2048;
 /// A single-thread dispatch writing at least this many elements is worth a
 /// warning.
 constexpr int64_t kWarnSerialElements = 4096;
@@ -132,6 +142,43 @@ void concatAsGather(func::FuncOp fn) {
   }
 }
 
+/// Marks in `whole` the root loops along which a reduction fused into the
+/// dispatch does not vary: tiled by 1 there, every thread would compute the
+/// whole reduction again (a softmax's row sum once per element of the row,
+/// O(n^2) work for a row of n). `toRoot[k]` is the root loop of `op`'s loop
+/// k (-1: none). Only projected-permutation maps are followed.
+void markReductionBroadcasts(linalg::LinalgOp op, ArrayRef<int64_t> toRoot,
+                             llvm::SmallBitVector &whole, int depth = 0) {
+  if (depth > 16)
+    return;
+  for (OpOperand *operand : op.getDpsInputOperands()) {
+    auto producer = operand->get().getDefiningOp<linalg::LinalgOp>();
+    AffineMap map = op.getMatchingIndexingMap(operand);
+    if (!producer || !map.isProjectedPermutation())
+      continue;
+    // The root loops this operand's elements vary along.
+    llvm::SmallBitVector varies(whole.size());
+    for (unsigned r = 0; r < map.getNumResults(); ++r)
+      if (int64_t loop = toRoot[map.getDimPosition(r)]; loop >= 0)
+        varies.set(loop);
+    auto result = cast<OpResult>(operand->get());
+    AffineMap out = producer.getIndexingMapMatchingResult(result);
+    if (!out.isProjectedPermutation() || out.getNumResults() != map.getNumResults())
+      continue;
+    if (producer.getNumReductionLoops() > 0) {
+      for (unsigned loop = 0; loop < whole.size(); ++loop)
+        if (!varies.test(loop))
+          whole.set(loop);
+    }
+    // The producer's loop k computes result dim r (out: r = dim k), which
+    // `op` reads at its loop map(r).
+    SmallVector<int64_t> producerToRoot(producer.getNumLoops(), -1);
+    for (unsigned r = 0; r < out.getNumResults(); ++r)
+      producerToRoot[out.getDimPosition(r)] = toRoot[map.getDimPosition(r)];
+    markReductionBroadcasts(producer, producerToRoot, whole, depth + 1);
+  }
+}
+
 struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
   /// Tiles the root of `fn` into one forall iteration per element of its
   /// parallel loops; `count` is the number of iterations (1: not tiled).
@@ -155,14 +202,36 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     OpBuilder b(root);
     SmallVector<Range> domain = root.getIterationDomain(b);
     SmallVector<utils::IteratorType> iters = root.getLoopIteratorTypes();
+    // A thread keeps whole the loops along which a fused reduction is
+    // shared (it computes the reduction once and the row's elements).
+    llvm::SmallBitVector whole(domain.size());
+    if (auto linalgRoot = dyn_cast<linalg::LinalgOp>(root.getOperation())) {
+      SmallVector<int64_t> identity;
+      for (int64_t k = 0; k < (int64_t)domain.size(); ++k)
+        identity.push_back(k);
+      markReductionBroadcasts(linalgRoot, identity, whole);
+    }
+    if (whole.any()) {
+      int64_t shared = 1, rows = 1;
+      for (auto [index, range, iter] : llvm::enumerate(domain, iters)) {
+        std::optional<int64_t> size = getConstantIntValue(range.size);
+        if (!size || iter != utils::IteratorType::parallel)
+          continue;
+        int64_t &product = whole.test(index) ? shared : rows;
+        product = product > kMaxThreads / std::max<int64_t>(*size, 1) ? kMaxThreads
+                                                                      : product * *size;
+      }
+      if (shared < kRowForRedundancy && rows < kRowForThreads)
+        whole.reset();
+    }
     SmallVector<OpFoldResult> sizes;
-    for (auto [range, iter] : llvm::zip(domain, iters)) {
+    for (auto [index, range, iter] : llvm::enumerate(domain, iters)) {
       auto size = getConstantIntValue(range.size);
       // An empty loop: no element, nothing to split (upstream tiling does
       // not handle a zero extent).
       if (!size || *size == 0)
         return success();
-      bool split = iter == utils::IteratorType::parallel && *size > 1;
+      bool split = iter == utils::IteratorType::parallel && *size > 1 && !whole.test(index);
       sizes.push_back(b.getIndexAttr(split ? 1 : 0));
       if (split) {
         if (count > kMaxThreads / *size)

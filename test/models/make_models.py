@@ -55,7 +55,7 @@ OPSET = 17
 IR_VERSION = 8
 
 MODEL_NAMES = ("mlp", "cnn", "gemm_large", "dwconv", "rnn_if", "det_head", "lstm_long",
-               "mlp_batch", "encoder", "resnet18")
+               "mlp_batch", "encoder", "resnet18", "long_rows")
 
 
 def _weight(rng, shape, fan_in):
@@ -361,6 +361,20 @@ def make_resnet18(rng, batch=2, classes=1000):
     return _finish(graph, "ResNet-18 with random weights")
 
 
+def make_long_rows(rng, rows=4, width=2048):
+    """LayerNormalization then Softmax over rows of 2048: reductions whose
+    rows are long (a GPU thread takes a whole row there)."""
+    f32 = TensorProto.FLOAT
+    inits = [numpy_helper.from_array(rng.uniform(0.5, 1.5, width).astype(np.float32), "scale"),
+             numpy_helper.from_array(rng.standard_normal(width).astype(np.float32) * 0.1, "bias")]
+    nodes = [helper.make_node("LayerNormalization", ["x", "scale", "bias"], ["n"], name="norm",
+                              axis=-1, epsilon=1e-5),
+             helper.make_node("Softmax", ["n"], ["y"], name="softmax", axis=-1)]
+    graph = helper.make_graph(nodes, "long_rows", [helper.make_tensor_value_info("x", f32, [rows, width])],
+                              [helper.make_tensor_value_info("y", f32, [rows, width])], inits)
+    return _finish(graph, "LayerNormalization and Softmax over rows of 2048")
+
+
 def make_input(name, rng):
     """The input each model is tested and benchmarked with."""
     if name == "mlp":
@@ -389,13 +403,15 @@ def make_input(name, rng):
         return {"x": rng.standard_normal((4, 32, 512)).astype(np.float32)}
     if name == "resnet18":
         return {"x": rng.uniform(0.0, 1.0, (2, 3, 224, 224)).astype(np.float32)}
+    if name == "long_rows":
+        return {"x": rng.standard_normal((4, 2048)).astype(np.float32) * 3.0}
     raise ValueError(f"unknown model {name!r}")
 
 
 BUILDERS = {"mlp": make_mlp, "cnn": make_cnn, "gemm_large": make_gemm_large,
             "dwconv": make_dwconv, "rnn_if": make_rnn_if, "det_head": make_det_head,
             "lstm_long": make_lstm_long, "mlp_batch": make_mlp_batch, "encoder": make_encoder,
-            "resnet18": make_resnet18}
+            "resnet18": make_resnet18, "long_rows": make_long_rows}
 
 
 def reference_outputs(model_path, feeds):
