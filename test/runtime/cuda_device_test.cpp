@@ -265,18 +265,24 @@ weft_status_t scaleRowsOnCpu(weft_device_group_t *const *groups, int32_t rank,
 void noKernel(void *const *, int64_t) {}
 const weft_workgroup_fn_t kHostKernels[] = {noKernel};
 
-TEST(CudaModel, CudaOnCpuGroupModelRunsEachPartInItsSlots) {
-  GroupPtr group = makeCpuGroup(2);
+// A CUDA model for two devices compiled for the CPU, its batch split.
+weft_model_info_t cudaOnCpuSplitInfo(const char *plan, weft_spmd_device_entry_fn_t entry) {
   weft_model_info_t info = cudaModelInfo();
   info.inputs = kSplitTensors;
   info.outputs = kSplitTensors;
   info.num_devices = 2;
-  info.parallel_plan = "data";
+  info.parallel_plan = plan;
   info.device_entry = nullptr;
   info.num_device_images = 0;
   info.device_images = nullptr;
   info.host_kernels = kHostKernels;
-  info.spmd_device_entry = scaleRowsOnCpu;
+  info.spmd_device_entry = entry;
+  return info;
+}
+
+TEST(CudaModel, CudaOnCpuGroupModelRunsEachPartInItsSlots) {
+  GroupPtr group = makeCpuGroup(2);
+  weft_model_info_t info = cudaOnCpuSplitInfo("data", scaleRowsOnCpu);
   weft_group_model_t *raw = nullptr;
   ASSERT_TRUE(isOk(weft_group_model_create(&info, group.get(), nullptr, &raw)));
   GroupModelPtr model(raw);
@@ -317,16 +323,7 @@ weft_status_t checkOwnPart(weft_device_group_t *const *, int32_t rank, weft_devi
 
 TEST(CudaModel, CutWeightsGiveEachRankItsPart) {
   GroupPtr group = makeCpuGroup(2);
-  weft_model_info_t info = cudaModelInfo();
-  info.inputs = kSplitTensors;
-  info.outputs = kSplitTensors;
-  info.num_devices = 2;
-  info.parallel_plan = "tensor";
-  info.device_entry = nullptr;
-  info.num_device_images = 0;
-  info.device_images = nullptr;
-  info.host_kernels = kHostKernels;
-  info.spmd_device_entry = checkOwnPart;
+  weft_model_info_t info = cudaOnCpuSplitInfo("tensor", checkOwnPart);
   info.weights = kCutWeights;
   info.weights_size = sizeof(kCutWeights);
   info.weights_shared_size = 4;
