@@ -194,6 +194,8 @@ FailureOr<Value> weft::convolve3D(ImportContext &ctx, Value x, Value w, Value bi
     x = *padded;
     d += pads[0] + pads[3];
   }
+  if (kd < 1)
+    return ctx.fail("the kernel has " + Twine(kd) + " elements in spatial dimension 0");
   int64_t span = (kd - 1) * dilations[0] + 1;
   if (d < span)
     return ctx.fail("the window (" + Twine(span) + " elements with dilation) is larger than "
@@ -257,6 +259,10 @@ LogicalResult convertConv(ImportContext &ctx, const Node &node, int64_t) {
     if (ArrayRef<int64_t>(*ks) != kernel)
       return ctx.fail("kernel_shape does not match the weight's spatial "
                       "dimensions");
+  // An empty window has no output ONNX defines (onnxruntime refuses it).
+  if (llvm::any_of(kernel, [](int64_t k) { return k < 1; }))
+    return ctx.fail("the weight's window has an empty spatial dimension; kernel sizes must "
+                    "be positive");
   auto window = readWindow(ctx, node, xt.getShape().drop_front(2), kernel);
   if (failed(window))
     return failure();

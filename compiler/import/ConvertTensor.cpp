@@ -1364,7 +1364,8 @@ LogicalResult convertConvTranspose(ImportContext &ctx, const Node &node, int64_t
   for (int64_t i = 0; i < spatial; ++i)
     if ((*strides)[i] <= 0 || (*dil)[i] <= 0 || (*outPad)[i] < 0 || kernel[i] <= 0 ||
         (*strides)[i] > 4096 || (*dil)[i] > 4096)
-      return ctx.fail("strides and dilations must be in [1, 4096], output_padding >= 0");
+      return ctx.fail("strides and dilations must be in [1, 4096], output_padding >= 0 and "
+                      "kernel sizes positive");
   std::string autoPad = ctx.getString(node, "auto_pad", "NOTSET");
   if (autoPad != "NOTSET" && autoPad != "VALID" && autoPad != "SAME_UPPER" &&
       autoPad != "SAME_LOWER")

@@ -767,7 +767,7 @@ FailureOr<SmallVector<Value>> ImportContext::importSubgraph(const onnx::GraphPro
   };
   // On every exit, failures included: a caller may go on (a branch that
   // cannot be compiled for these shapes becomes a run-time error).
-  auto exitScope = llvm::make_scope_exit([&] {
+  llvm::scope_exit exitScope([&] {
     leaveScope();
     restore();
   });

@@ -485,6 +485,13 @@ def refused():
             [helper.make_node("Conv", ["x", "w"], ["y"], name="conv",
                               pads=[2**40, 0, 2**40, 0])],
             conv_io, [tensor("y", F32, [1, 1, 2**41 + 2, 2])], w),
+        "conv_empty_kernel.onnx": model(
+            [helper.make_node("Conv", ["x", "w0"], ["y"], name="conv")], conv_io,
+            [tensor("y", F32, None)], [numpy_helper.from_array(weights([1, 1, 0, 3]), "w0")]),
+        "conv3d_empty_kernel.onnx": model(
+            [helper.make_node("Conv", ["x", "w0"], ["y"], name="conv3d")],
+            [tensor("x", F32, [1, 1, 2, 4, 4])], [tensor("y", F32, None)],
+            [numpy_helper.from_array(weights([1, 1, 0, 1, 1]), "w0")]),
         "pad_huge.onnx": model(
             [helper.make_node("Pad", ["x", "p"], ["y"], name="pad")],
             *io, [numpy_helper.from_array(np.array([2**30, 2**30, 2**30, 2**30],
