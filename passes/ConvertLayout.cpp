@@ -160,6 +160,8 @@ struct MatMulToBlockedConv : OpRewritePattern<MatMulOp> {
         !a.hasStaticShape() || !b.hasStaticShape())
       return failure();
     int64_t k = b.getShape()[0], n = b.getShape()[1];
+    if (k < 1 || n < 1) // an empty product: nothing to block
+      return failure();
     int64_t m = a.getNumElements() / k;
     int64_t block = 0;
     for (int64_t bl = filterBlock; bl > 1 && 2 * bl >= filterBlock; bl /= 2)

@@ -446,6 +446,13 @@ LogicalResult convertPool(ImportContext &ctx, const Node &node, int64_t) {
   auto window = readWindow(ctx, node, xt.getShape().drop_front(2), *kernel);
   if (failed(window))
     return failure();
+  // A window wholly in the padding has no element to pool; onnxruntime
+  // refuses such pads.
+  for (int64_t d = 0; d < 2; ++d)
+    if (window->pads[d] >= (*kernel)[d] || window->pads[d + 2] >= (*kernel)[d])
+      return ctx.fail("pads (" + Twine(window->pads[d]) + ", " + Twine(window->pads[d + 2]) +
+                      ") must be smaller than the kernel (" + Twine((*kernel)[d]) +
+                      ") in spatial dimension " + Twine(d));
   bool ceilMode = ctx.getInt(node, "ceil_mode", 0) != 0;
   bool countIncludePad =
       Kind == PoolKind::avg && ctx.getInt(node, "count_include_pad", 0) != 0;

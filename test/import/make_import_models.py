@@ -492,6 +492,10 @@ def refused():
             [helper.make_node("Conv", ["x", "w0"], ["y"], name="conv3d")],
             [tensor("x", F32, [1, 1, 2, 4, 4])], [tensor("y", F32, None)],
             [numpy_helper.from_array(weights([1, 1, 0, 1, 1]), "w0")]),
+        "avgpool_pads_past_kernel.onnx": model(
+            [helper.make_node("AveragePool", ["x"], ["y"], name="pool", kernel_shape=[2, 2],
+                              pads=[2, 0, 0, 0])],
+            conv_io, [tensor("y", F32, None)]),
         "pad_huge.onnx": model(
             [helper.make_node("Pad", ["x", "p"], ["y"], name="pad")],
             *io, [numpy_helper.from_array(np.array([2**30, 2**30, 2**30, 2**30],
