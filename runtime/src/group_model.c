@@ -436,8 +436,8 @@ static void *alloc_zeroed(const weft_allocator_t *a, size_t bytes) {
   return p;
 }
 
-/* Bytes of a CUDA rank's slot for tensor t: its part, or the whole
- * tensor in a pipeline. */
+/* Bytes of a rank's own buffer (staging, or a CUDA rank's slot) for
+ * tensor t: its part, or the whole tensor in a pipeline. */
 static size_t slot_bytes(const weft_model_info_t *info, int32_t t) {
   const weft_tensor_info_t *ti = tensor_info(info, t);
   return weft_model_is_pipeline(info) ? weft_info_byte_size(ti)
@@ -584,9 +584,7 @@ weft_status_t weft_group_model_create(const weft_model_info_t *info,
     for (int32_t t = 0; t < m->num_tensors && !status; ++t) {
       if (!needs_staging(m, l, t))
         continue;
-      const weft_tensor_info_t *ti = tensor_info(info, t);
-      size_t bytes = weft_model_is_pipeline(info) ? weft_info_byte_size(ti)
-                                                  : part_bytes(ti, weft_model_parts(info));
+      size_t bytes = slot_bytes(info, t);
       if (bytes == 0)
         continue;
       m->staging[l * m->num_tensors + t] = allocator->alloc(allocator->user_data, bytes, 64);

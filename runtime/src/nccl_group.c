@@ -637,6 +637,28 @@ static nccl_group_t *new_group(const weft_allocator_t *a, int32_t size) {
   return g;
 }
 
+/* Team numbers and positions of every rank from the colors (NULL: one
+ * team), the same in every process; `members` counts `rank`'s team. */
+static void place_ranks(nccl_group_t *g, const int32_t *colors, int32_t rank) {
+  int32_t n = g->base.size;
+  for (int32_t r = 0; r < n; ++r)
+    g->team_of[r] = -1;
+  g->num_teams = 0;
+  for (int32_t first = 0; first < n; ++first) {
+    if (g->team_of[first] >= 0)
+      continue;
+    int32_t k = 0, team = g->num_teams++;
+    for (int32_t r = first; r < n; ++r)
+      if (!colors || colors[r] == colors[first]) {
+        g->team_of[r] = team;
+        g->position[r] = k++;
+      }
+  }
+  g->members = 0;
+  for (int32_t r = 0; r < n; ++r)
+    g->members += g->team_of[r] == g->team_of[rank];
+}
+
 /* Communicators and teams for the ranks grouped by `colors` (NULL: one
  * color): each color's ranks, in rank order, get one communicator each. */
 static weft_status_t connect_colors(nccl_group_t *g, const int32_t *colors, const char *who) {
@@ -648,16 +670,11 @@ static weft_status_t connect_colors(nccl_group_t *g, const int32_t *colors, cons
   weft_status_t status = NULL;
   if (!ordinals || !members || !comms)
     status = weft_status_create(WEFT_OUT_OF_MEMORY, "%s: out of memory", who);
-  for (int32_t r = 0; r < n; ++r)
-    g->team_of[r] = -1;
-  for (int32_t first = 0; first < n && !status; ++first) {
-    if (g->team_of[first] >= 0)
-      continue;
-    int32_t k = 0, team = g->num_teams++;
-    for (int32_t r = first; r < n; ++r)
-      if (!colors || colors[r] == colors[first]) {
-        g->team_of[r] = team;
-        g->position[r] = k;
+  place_ranks(g, colors, 0);
+  for (int32_t team = 0; team < g->num_teams && !status; ++team) {
+    int32_t k = 0;
+    for (int32_t r = 0; r < n; ++r)
+      if (g->team_of[r] == team) {
         members[k] = r;
         ordinals[k++] = weft_cuda_ordinal(g->base.devices[r]);
       }
@@ -783,33 +800,10 @@ weft_status_t weft_nccl_unique_id(void *out) {
   return NULL;
 }
 
-/* Team numbers and positions of every rank from the colors, the same in
- * every process; `members` counts `rank`'s team. */
-static void place_ranks(nccl_group_t *g, const int32_t *colors, int32_t rank) {
-  int32_t n = g->base.size;
-  for (int32_t r = 0; r < n; ++r)
-    g->team_of[r] = -1;
-  g->num_teams = 0;
-  for (int32_t first = 0; first < n; ++first) {
-    if (g->team_of[first] >= 0)
-      continue;
-    int32_t k = 0, team = g->num_teams++;
-    for (int32_t r = first; r < n; ++r)
-      if (!colors || colors[r] == colors[first]) {
-        g->team_of[r] = team;
-        g->position[r] = k++;
-      }
-  }
-  g->members = 0;
-  for (int32_t r = 0; r < n; ++r)
-    g->members += g->team_of[r] == g->team_of[rank];
-}
-
 static weft_status_t split_across(nccl_group_t *g, nccl_group_t *parent, const int32_t *colors) {
   const char *who = "weft_device_group_split";
   int32_t rank = g->base.first_local;
   place_ranks(g, colors, rank);
-  g->num_teams = 0; /* no in-process teams to free */
   const weft_allocator_t *a = &g->allocator;
   g->gathered = a->alloc(a->user_data, sizeof(call_t) * (size_t)g->base.size, 8);
   if (!g->gathered)
@@ -852,7 +846,6 @@ weft_status_t weft_nccl_member_create(weft_device_group_t *host, weft_device_t *
   g->base.num_local = 1;
   g->host = host;
   place_ranks(g, NULL, rank);
-  g->num_teams = 0;
   g->gathered = allocator->alloc(allocator->user_data, sizeof(call_t) * (size_t)size, 8);
   weft_status_t status =
       g->gathered ? weft_cuda_enter(device)
