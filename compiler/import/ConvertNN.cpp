@@ -786,6 +786,14 @@ LogicalResult convertGlobalPool(ImportContext &ctx, const Node &node, int64_t) {
   if (rank < 3)
     return ctx.fail("expects an N x C x D1 x ... input of rank >= 3, got rank " +
                     Twine(rank));
+  // A window with no element has no mean and no maximum; onnxruntime
+  // refuses such an input unless the batch itself is empty.
+  auto xType = ImportContext::typeOf(*x);
+  if (xType.getDimSize(0) != 0 && llvm::is_contained(xType.getShape().drop_front(2), 0)) {
+    std::string typeText;
+    llvm::raw_string_ostream(typeText) << xType;
+    return ctx.fail("pools over an empty spatial window (input type " + typeText + ")");
+  }
   SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(2, rank));
   auto result = ctx.createInferred<ReduceOp>(Kind, *x, ArrayRef<int64_t>(axes),
                                              /*keepdims=*/true);

@@ -137,6 +137,13 @@ LogicalResult convertLayerNorm(ImportContext &ctx, const Node &node, int64_t) {
   auto axis = ctx.normalizeAxis(ctx.getInt(node, "axis", -1), type.getRank());
   if (failed(axis))
     return failure();
+  // Statistics over no element are undefined; onnxruntime refuses them.
+  if (llvm::is_contained(type.getShape().drop_front(*axis), 0)) {
+    std::string typeText;
+    llvm::raw_string_ostream(typeText) << type;
+    return ctx.fail("normalizes over an empty group of axes (input type " + typeText +
+                    ", axis " + Twine(*axis) + ")");
+  }
   float epsilon = ctx.getFloat(node, "epsilon", 1e-5f);
   int64_t stash = ctx.getInt(node, "stash_type", 1);
   if (stash != 1 && stash != onnx::TensorProto_DataType_FLOAT16 &&

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/import/OnnxImporter.h"
 #include "compiler/import/DeviceAnnotations.h"
+#include "compiler/import/GuardedShapeInference.h"
 #include "compiler/import/ImportContext.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -28,7 +29,6 @@
 
 #include <functional>
 #include <onnx/defs/schema.h>
-#include <onnx/shape_inference/implementation.h>
 #include <onnx/version_converter/convert.h>
 
 #include <climits>
@@ -445,10 +445,7 @@ LogicalResult Importer::upgrade() {
   // Some adapters (e.g. the broadcasting ones of opset 7) need the shapes of
   // their inputs; shape inference records them as value_info. Its own
   // failures are not the user's problem here.
-  try {
-    onnx::shape_inference::InferShapes(model);
-  } catch (const std::exception &) {
-  }
+  inferShapesGuarded(model);
   std::string message;
   try {
     model = onnx::version_conversion::ConvertVersion(model, kMinOpset);

@@ -496,6 +496,13 @@ def refused():
             [helper.make_node("AveragePool", ["x"], ["y"], name="pool", kernel_shape=[2, 2],
                               pads=[2, 0, 0, 0])],
             conv_io, [tensor("y", F32, None)]),
+        "global_avgpool_empty.onnx": model(
+            [helper.make_node("GlobalAveragePool", ["x"], ["y"], name="gap")],
+            [tensor("x", F32, [1, 2, 0, 0])], [tensor("y", F32, None)]),
+        "layernorm_empty.onnx": model(
+            [helper.make_node("LayerNormalization", ["x", "s"], ["y"], name="ln", axis=-1)],
+            [tensor("x", F32, [2, 0])], [tensor("y", F32, None)],
+            [numpy_helper.from_array(np.zeros([0], np.float32), "s")]),
         "pad_huge.onnx": model(
             [helper.make_node("Pad", ["x", "p"], ["y"], name="pad")],
             *io, [numpy_helper.from_array(np.array([2**30, 2**30, 2**30, 2**30],
