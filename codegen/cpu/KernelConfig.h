@@ -27,7 +27,7 @@ inline constexpr llvm::StringLiteral kBlockedConvAttr = "weft.blocked_conv";
 struct TargetInfo {
   int64_t vectorWidth = 16;       ///< f32 lanes per vector register
   int64_t vectorRegisters = 32;   ///< architectural vector registers
-  int64_t l1Bytes = 32 * 1024;    ///< data cache per core
+  int64_t l1Bytes = 32 * 1024;    ///< data cache per core (0: no reduction blocks)
 };
 
 /// The first value of `choices` (in order of preference) that divides `n`,

@@ -163,7 +163,11 @@ def TileContractions : Pass<"weft-cpu-tile-contractions", "mlir::func::FuncOp"> 
     Option<"vectorRegisters", "vector-registers", "int64_t", "32",
            "Vector registers the register tiles may fill (16 for AVX2, 32 for AVX-512)">,
     Option<"l1Bytes", "l1-bytes", "int64_t", "32768",
-           "Data cache per core (bytes) that reduction blocks are sized for">
+           "Data cache per core (bytes) that reduction blocks are sized for "
+           "(0: no reduction blocks)">,
+    Option<"onlyContractions", "only-contractions", "bool", "false",
+           "Tile contractions only, leaving convolutions, row reductions and row "
+           "gathers as they are (a GPU thread's register tiles)">
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];

@@ -523,7 +523,7 @@ struct TileContractionsPass
     func::FuncOp fn = getOperation();
     if (!fn->hasAttr(kDispatchFnAttr))
       return;
-    {
+    if (!onlyContractions) {
       SmallVector<linalg::GenericOp> gathers;
       fn.walk([&](linalg::GenericOp op) {
         if (op->hasAttr(kRowGatherAttr) && op.hasPureTensorSemantics())
@@ -537,7 +537,7 @@ struct TileContractionsPass
     target.vectorWidth = vectorWidth;
     target.vectorRegisters = vectorRegisters;
     target.l1Bytes = l1Bytes;
-    {
+    if (!onlyContractions) {
       SmallVector<linalg::LinalgOp> pointwise;
       fn.walk([&](linalg::LinalgOp op) {
         if (op.hasPureTensorSemantics() && flattensRows(op))
@@ -548,7 +548,7 @@ struct TileContractionsPass
         (void)flattenPointwiseConv(rw, op);
     }
     SmallVector<std::pair<linalg::LinalgOp, int64_t>> rows;
-    {
+    if (!onlyContractions) {
       fn.walk([&](linalg::LinalgOp op) {
         if (!op.hasPureTensorSemantics())
           return;
@@ -564,8 +564,11 @@ struct TileContractionsPass
     fn.walk([&](linalg::LinalgOp op) {
       if (!op.hasPureTensorSemantics())
         return;
-      if (std::optional<ConvTiles> t = chooseConvTiles(op, target))
-        convs.push_back({op, *t});
+      std::optional<ConvTiles> conv;
+      if (!onlyContractions)
+        conv = chooseConvTiles(op, target);
+      if (conv)
+        convs.push_back({op, *conv});
       else if (std::optional<ContractionTiles> t = chooseContractionTiles(op, target))
         work.push_back({op, *t});
     });

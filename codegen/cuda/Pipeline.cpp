@@ -14,6 +14,8 @@
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
@@ -36,6 +38,14 @@ void addThreadStrategy(OpPassManager &pm, const CudaPipelineOptions &o) {
   pm.addPass(cpu::createOutlineDispatches());
   cleanup(pm);
   pm.addNestedPass<func::FuncOp>(createTileThreads());
+  // A thread's register tile of a contraction: one reduction step per
+  // 4-lane outer product, the accumulator carried in registers.
+  cpu::TileContractionsOptions contractions;
+  contractions.vectorWidth = 4;
+  contractions.vectorRegisters = 64;
+  contractions.l1Bytes = 0;
+  contractions.onlyContractions = true;
+  pm.addNestedPass<func::FuncOp>(cpu::createTileContractions(contractions));
   cleanup(pm);
   pm.addPass(cpu::createBufferize());
   pm.addPass(createCSEPass());
@@ -61,10 +71,16 @@ void cuda::buildCudaCodegenPipeline(OpPassManager &pm, const CudaPipelineOptions
   OpPassManager &gpuModule = pm.nest<gpu::GPUModuleOp>();
   gpuModule.addPass(createConvertLinalgToLoopsPass());
   cleanup(gpuModule);
+  // Register tiles' vector transfers become loads and stores of whole
+  // vectors where contiguous; contractions become outer products.
+  gpuModule.addPass(createConvertVectorToSCFPass(VectorTransferToSCFOptions().enableFullUnroll()));
   gpuModule.addPass(memref::createExpandStridedMetadataPass());
   gpuModule.addPass(createLowerAffinePass());
   gpuModule.addPass(createSCFToControlFlowPass());
   gpuModule.addPass(createCanonicalizerPass());
+  ConvertVectorToLLVMPassOptions vectors;
+  vectors.vectorContractLowering = vector::VectorContractLowering::OuterProduct;
+  gpuModule.addPass(createConvertVectorToLLVMPass(vectors));
   ConvertGpuOpsToNVVMOpsOptions nvvm;
   // Kernel arguments are plain device pointers (static shapes), one per
   // binding, as the runtime passes them.

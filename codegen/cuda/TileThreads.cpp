@@ -2,7 +2,11 @@
 //
 // One GPU thread per element of the dispatch's result: its root op is tiled
 // with size 1 on every parallel loop, and the rest of the dispatch is fused
-// into that tile. Loops along which a fused reduction's result is only
+// into that tile. A large f32 contraction (or one with an elementwise
+// epilogue) gives each thread a small register tile of its output instead
+// (up to 4 x 4), which weft-cpu-tile-contractions then keeps in registers
+// across the reduction: four B elements are one vector load, each A element
+// serves four outputs. Loops along which a fused reduction's result is only
 // broadcast (a softmax's or a normalization's row) stay whole in a thread,
 // which computes the reduction once for the row, when the rows are long or
 // many (kRowForRedundancy, kRowForThreads); short rows keep one thread per
@@ -37,6 +41,46 @@ constexpr int64_t kRowForRedundancy = 1024, kRowForThreads = 2048;
 /// A single-thread dispatch writing at least this many elements is worth a
 /// warning.
 constexpr int64_t kWarnSerialElements = 4096;
+/// A thread of a contraction computes an mr x nr tile of its output (held
+/// in registers across the reduction by weft-cpu-tile-contractions) only
+/// while the dispatch keeps at least this many threads: about four warps
+/// for each of an H100's 132 multiprocessors, below which too few warps
+/// would be left to hide memory latency. An estimate, not measured on a
+/// GPU.
+constexpr int64_t kMinThreadsForRegisterTiles = 16384;
+/// The f32 lanes of a GPU thread's vectors in weft-cpu-tile-contractions
+/// (one 16-byte load); nr is a multiple of it.
+constexpr int64_t kThreadVectorWidth = 4;
+
+/// The register tile of a contraction root (`root`, or the contraction
+/// whose elementwise epilogue `root` is): loop -> tile size for its m and n
+/// loops, empty when each thread keeps one element (the contraction does
+/// not qualify, or tiles would leave too few threads).
+llvm::SmallDenseMap<int64_t, int64_t> chooseThreadTiles(Operation *root) {
+  linalg::LinalgOp contraction = cpu::epilogueRoot(root);
+  if (!contraction)
+    contraction = dyn_cast<linalg::LinalgOp>(root);
+  if (!contraction)
+    return {};
+  cpu::TargetInfo thread;
+  thread.vectorWidth = kThreadVectorWidth;
+  thread.l1Bytes = 0; // no reduction blocks
+  std::optional<cpu::ContractionTiles> t = cpu::chooseContractionTiles(contraction, thread);
+  if (!t)
+    return {};
+  int64_t outputs = 1;
+  for (auto [d, bound] : llvm::enumerate(t->bounds))
+    if (contraction.getIteratorTypesArray()[d] == utils::IteratorType::parallel)
+      outputs *= bound;
+  int64_t m = t->bounds[t->m], n = t->bounds[t->n];
+  static const int64_t candidates[][2] = {{4, 4}, {2, 4}, {1, 4}};
+  for (const auto &c : candidates) {
+    if (m % c[0] != 0 || n % c[1] != 0 || outputs / (c[0] * c[1]) < kMinThreadsForRegisterTiles)
+      continue;
+    return {{t->m, c[0]}, {t->n, c[1]}};
+  }
+  return {};
+}
 
 /// A Concat of dispatch inputs arrives as a chain of tensor.insert_slice
 /// ops into the output, which fuses into no thread loop (a dispatch of one
@@ -224,6 +268,11 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
       if (shared < kRowForRedundancy && rows < kRowForThreads)
         whole.reset();
     }
+    // A contraction's thread may take a register tile instead of one
+    // element (the root's loop d is the contraction's loop d).
+    llvm::SmallDenseMap<int64_t, int64_t> tiles;
+    if (whole.none())
+      tiles = chooseThreadTiles(root.getOperation());
     SmallVector<OpFoldResult> sizes;
     for (auto [index, range, iter] : llvm::enumerate(domain, iters)) {
       auto size = getConstantIntValue(range.size);
@@ -232,11 +281,13 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
       if (!size || *size == 0)
         return success();
       bool split = iter == utils::IteratorType::parallel && *size > 1 && !whole.test(index);
-      sizes.push_back(b.getIndexAttr(split ? 1 : 0));
+      int64_t tile = split ? tiles.lookup_or(index, 1) : 0;
+      sizes.push_back(b.getIndexAttr(tile));
       if (split) {
-        if (count > kMaxThreads / *size)
+        int64_t threads = *size / tile;
+        if (count > kMaxThreads / threads)
           return success();
-        count *= *size;
+        count *= threads;
       }
     }
     if (count == 1)

@@ -1,0 +1,86 @@
+// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads))' | FileCheck %s --check-prefix=TILE
+// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads,weft-cpu-tile-contractions{vector-width=4 vector-registers=64 l1-bytes=0 only-contractions=true}))' | FileCheck %s --check-prefix=REG
+
+// A matmul with a bias+relu epilogue and 512 x 512 outputs: each GPU thread
+// takes a 4 x 4 tile of the output (16384 threads), the matmul and its fill
+// fused into the epilogue's tile.
+// TILE-LABEL: func.func private @matmul_epilogue
+// TILE-SAME: weft.workgroup_count = 16384 : i64
+// TILE: scf.forall (%[[I:.*]], %[[J:.*]]) = (0, 0) to (512, 512) step (4, 4)
+// TILE: linalg.fill {{.*}} -> tensor<4x4xf32>
+// TILE: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x256xf32>, tensor<256x4xf32>) outs(%{{.*}} : tensor<4x4xf32>)
+// TILE: arith.maximumf
+// TILE: tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%[[I]], %[[J]]] [4, 4] [1, 1]
+
+// Then the tile's reduction runs one 4 x 1 x 4 outer product per step, its
+// accumulator carried in registers by the loop.
+// REG-LABEL: func.func private @matmul_epilogue
+// REG: scf.forall
+// REG: %[[ACC:.*]] = scf.for %{{.*}} = %c0 to %c256 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (vector<4x4xf32>)
+// REG: vector.transfer_read {{.*}} : tensor<512x256xf32>, vector<4x1xf32>
+// REG: vector.transfer_read {{.*}} : tensor<256x512xf32>, vector<1x4xf32>
+// REG: vector.contract {{.*}} : vector<4x1xf32>, vector<1x4xf32> into vector<4x4xf32>
+// REG: vector.transfer_write %[[ACC]]
+
+// 128 x 256 outputs: 4 x 4 tiles would leave 2048 threads, 1 x 4 tiles
+// leave 8192; both are too few, so each thread keeps one element.
+// TILE-LABEL: func.func private @small_matmul
+// TILE-SAME: weft.workgroup_count = 32768 : i64
+// TILE: scf.forall (%{{.*}}, %{{.*}}) in (128, 256)
+// REG-LABEL: func.func private @small_matmul
+// REG-NOT: vector.contract
+// REG: return
+
+// B indexed (n, k) (its n is not contiguous): one element per thread.
+// TILE-LABEL: func.func private @transposed_b
+// TILE-SAME: weft.workgroup_count = 262144 : i64
+// TILE: scf.forall (%{{.*}}, %{{.*}}) in (512, 512)
+
+#a = affine_map<(d0, d1, d2) -> (d0, d2)>
+#bt = affine_map<(d0, d1, d2) -> (d1, d2)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d1)>
+func.func private @matmul_epilogue(%arg0: memref<512x256xf32>, %arg1: memref<256x512xf32>, %arg2: memref<512xf32>, %arg3: memref<512x512xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %a = bufferization.to_tensor %arg0 restrict : memref<512x256xf32> to tensor<512x256xf32>
+  %b = bufferization.to_tensor %arg1 restrict : memref<256x512xf32> to tensor<256x512xf32>
+  %bias = bufferization.to_tensor %arg2 restrict : memref<512xf32> to tensor<512xf32>
+  %d = bufferization.to_tensor %arg3 restrict writable : memref<512x512xf32> to tensor<512x512xf32>
+  %e = tensor.empty() : tensor<512x512xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<512x512xf32>) -> tensor<512x512xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<512x256xf32>, tensor<256x512xf32>) outs(%f : tensor<512x512xf32>) -> tensor<512x512xf32>
+  %r = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]} ins(%m, %bias : tensor<512x512xf32>, tensor<512xf32>) outs(%d : tensor<512x512xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    %v = arith.maximumf %s, %zero : f32
+    linalg.yield %v : f32
+  } -> tensor<512x512xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg3 : (tensor<512x512xf32>, memref<512x512xf32>) -> ()
+  return
+}
+func.func private @small_matmul(%arg0: memref<128x64xf32>, %arg1: memref<64x256xf32>, %arg2: memref<128x256xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %a = bufferization.to_tensor %arg0 restrict : memref<128x64xf32> to tensor<128x64xf32>
+  %b = bufferization.to_tensor %arg1 restrict : memref<64x256xf32> to tensor<64x256xf32>
+  %d = bufferization.to_tensor %arg2 restrict writable : memref<128x256xf32> to tensor<128x256xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%d : tensor<128x256xf32>) -> tensor<128x256xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<128x64xf32>, tensor<64x256xf32>) outs(%f : tensor<128x256xf32>) -> tensor<128x256xf32>
+  bufferization.materialize_in_destination %m in restrict writable %arg2 : (tensor<128x256xf32>, memref<128x256xf32>) -> ()
+  return
+}
+func.func private @transposed_b(%arg0: memref<512x64xf32>, %arg1: memref<512x64xf32>, %arg2: memref<512x512xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %a = bufferization.to_tensor %arg0 restrict : memref<512x64xf32> to tensor<512x64xf32>
+  %b = bufferization.to_tensor %arg1 restrict : memref<512x64xf32> to tensor<512x64xf32>
+  %d = bufferization.to_tensor %arg2 restrict writable : memref<512x512xf32> to tensor<512x512xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%d : tensor<512x512xf32>) -> tensor<512x512xf32>
+  %m = linalg.generic {indexing_maps = [#a, #bt, #c], iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : tensor<512x64xf32>, tensor<512x64xf32>) outs(%f : tensor<512x512xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<512x512xf32>
+  bufferization.materialize_in_destination %m in restrict writable %arg2 : (tensor<512x512xf32>, memref<512x512xf32>) -> ()
+  return
+}
