@@ -165,9 +165,12 @@ def TileContractions : Pass<"weft-cpu-tile-contractions", "mlir::func::FuncOp"> 
     Option<"l1Bytes", "l1-bytes", "int64_t", "32768",
            "Data cache per core (bytes) that reduction blocks are sized for "
            "(0: no reduction blocks)">,
-    Option<"onlyContractions", "only-contractions", "bool", "false",
-           "Tile contractions only, leaving convolutions, row reductions and row "
-           "gathers as they are (a GPU thread's register tiles)">
+    Option<"gpuThreads", "gpu-threads", "bool", "false",
+           "The ops are a GPU thread's register tiles: contractions as above, "
+           "small NCHW convolution tiles (conv_2d_nchw_fchw over 1 x F x 1 x W "
+           "outputs) as one (F x 1) x (1 x W) outer product per input channel "
+           "and window element; convolutions in other layouts, row reductions "
+           "and row gathers are left alone">
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];

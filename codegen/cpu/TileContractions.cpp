@@ -438,6 +438,68 @@ struct TileContractionsPass
     return success();
   }
 
+  /// A GPU thread's tile of an NCHW convolution, output [1, F, 1, W] with
+  /// F and W at most 8: each (input channel, window row, window column) step
+  /// adds the outer product of F filter elements and W input elements
+  /// (strideW apart) to the F x W accumulator, as an (F x 1) x (1 x W)
+  /// matmul that is vectorized. Returns false (and changes nothing) when
+  /// `op` is not such a tile.
+  bool tileNchwConvThread(RewriterBase &rw, linalg::Conv2DNchwFchwOp op) {
+    SmallVector<int64_t> bounds = op.getStaticLoopRanges(); // n, f, oh, ow, c, kh, kw
+    if (ShapedType::isDynamicShape(bounds) || bounds[0] != 1 || bounds[2] != 1)
+      return false;
+    int64_t fr = bounds[1], wr = bounds[3];
+    if (fr * wr < 2 || fr > 8 || wr > 8)
+      return false;
+    for (OpOperand &o : op->getOpOperands())
+      if (!getElementTypeOrSelf(o.get().getType()).isF32())
+        return false;
+    int64_t strideW = op.getStrides().getValues<int64_t>()[1];
+    FailureOr<scf::SCFTilingResult> r = tileWith(rw, op, {0, 0, 0, 0, 1, 1, 1});
+    if (failed(r))
+      return false;
+    auto step = cast<linalg::LinalgOp>(r->tiledOps.back());
+    // The step's operands: input [1, 1, 1, (W-1)*s+1], filter [F, 1, 1, 1],
+    // output [1, F, 1, W]. Unit dimensions are dropped through 1-D slices,
+    // expanded again (a strided rank-reducing slice that keeps a unit
+    // dimension is ambiguous to expand-strided-metadata).
+    Location loc = step.getLoc();
+    rw.setInsertionPoint(step);
+    Value in = step.getDpsInputOperand(0)->get();
+    Value filter = step.getDpsInputOperand(1)->get();
+    Value out = step.getDpsInitOperand(0)->get();
+    Type f32 = rw.getF32Type();
+    auto idx = [&](int64_t v) -> OpFoldResult { return rw.getIndexAttr(v); };
+    SmallVector<OpFoldResult> zeros(4, idx(0)), ones(4, idx(1));
+    Value cols = tensor::ExtractSliceOp::create(
+        rw, loc, RankedTensorType::get({wr}, f32), in, zeros,
+        SmallVector<OpFoldResult>{idx(1), idx(1), idx(1), idx(wr)},
+        SmallVector<OpFoldResult>{idx(1), idx(1), idx(1), idx(strideW)});
+    cols = tensor::ExpandShapeOp::create(rw, loc, RankedTensorType::get({1, wr}, f32), cols,
+                                         ArrayRef<ReassociationIndices>{{0, 1}});
+    Value rows = tensor::ExtractSliceOp::create(
+        rw, loc, RankedTensorType::get({fr}, f32), filter, zeros,
+        SmallVector<OpFoldResult>{idx(fr), idx(1), idx(1), idx(1)}, ones);
+    rows = tensor::ExpandShapeOp::create(rw, loc, RankedTensorType::get({fr, 1}, f32), rows,
+                                         ArrayRef<ReassociationIndices>{{0, 1}});
+    SmallVector<OpFoldResult> outSizes = {idx(1), idx(fr), idx(1), idx(wr)};
+    auto accType = RankedTensorType::get({fr, wr}, f32);
+    Value acc = tensor::ExtractSliceOp::create(rw, loc, accType, out, zeros, outSizes, ones);
+    auto product = linalg::MatmulOp::create(rw, loc, TypeRange{accType}, ValueRange{rows, cols},
+                                            ValueRange{acc});
+    Value back = tensor::InsertSliceOp::create(rw, loc, product->getResult(0), out, zeros,
+                                               outSizes, ones);
+    rw.replaceOp(step, back);
+    rw.setInsertionPoint(product);
+    FailureOr<linalg::VectorizationResult> v = linalg::vectorize(
+        rw, product, /*inputVectorSizes=*/{}, /*inputScalableVecDims=*/{},
+        /*vectorizeNDExtract=*/false, /*flatten1DDepthwiseConv=*/false,
+        /*assumeDynamicDimsMatchVecSizes=*/false, /*createNamedContraction=*/true);
+    if (succeeded(v))
+      rw.replaceOp(product, v->replacements);
+    return true;
+  }
+
   /// A row reduction (see chooseRowReduction) one row at a time, each row
   /// accumulated into a partial result of `width` lanes (its identity
   /// value first) by elementwise vector ops, and the lanes combined once
@@ -523,7 +585,7 @@ struct TileContractionsPass
     func::FuncOp fn = getOperation();
     if (!fn->hasAttr(kDispatchFnAttr))
       return;
-    if (!onlyContractions) {
+    if (!gpuThreads) {
       SmallVector<linalg::GenericOp> gathers;
       fn.walk([&](linalg::GenericOp op) {
         if (op->hasAttr(kRowGatherAttr) && op.hasPureTensorSemantics())
@@ -537,7 +599,7 @@ struct TileContractionsPass
     target.vectorWidth = vectorWidth;
     target.vectorRegisters = vectorRegisters;
     target.l1Bytes = l1Bytes;
-    if (!onlyContractions) {
+    if (!gpuThreads) {
       SmallVector<linalg::LinalgOp> pointwise;
       fn.walk([&](linalg::LinalgOp op) {
         if (op.hasPureTensorSemantics() && flattensRows(op))
@@ -548,7 +610,7 @@ struct TileContractionsPass
         (void)flattenPointwiseConv(rw, op);
     }
     SmallVector<std::pair<linalg::LinalgOp, int64_t>> rows;
-    if (!onlyContractions) {
+    if (!gpuThreads) {
       fn.walk([&](linalg::LinalgOp op) {
         if (!op.hasPureTensorSemantics())
           return;
@@ -565,16 +627,24 @@ struct TileContractionsPass
       if (!op.hasPureTensorSemantics())
         return;
       std::optional<ConvTiles> conv;
-      if (!onlyContractions)
+      if (!gpuThreads)
         conv = chooseConvTiles(op, target);
       if (conv)
         convs.push_back({op, *conv});
       else if (std::optional<ContractionTiles> t = chooseContractionTiles(op, target))
         work.push_back({op, *t});
     });
-    if (work.empty() && convs.empty() && rows.empty())
+    SmallVector<linalg::Conv2DNchwFchwOp> threadConvs;
+    if (gpuThreads)
+      fn.walk([&](linalg::Conv2DNchwFchwOp op) {
+        if (op.hasPureTensorSemantics())
+          threadConvs.push_back(op);
+      });
+    if (work.empty() && convs.empty() && rows.empty() && threadConvs.empty())
       return;
     IRRewriter rw(&getContext());
+    for (linalg::Conv2DNchwFchwOp op : threadConvs)
+      (void)tileNchwConvThread(rw, op);
     for (auto &[op, tiles] : work)
       if (failed(tileOne(rw, op, tiles))) {
         op->emitError("internal error: cannot tile this contraction");

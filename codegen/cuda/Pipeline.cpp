@@ -38,13 +38,13 @@ void addThreadStrategy(OpPassManager &pm, const CudaPipelineOptions &o) {
   pm.addPass(cpu::createOutlineDispatches());
   cleanup(pm);
   pm.addNestedPass<func::FuncOp>(createTileThreads());
-  // A thread's register tile of a contraction: one reduction step per
-  // 4-lane outer product, the accumulator carried in registers.
+  // A thread's register tile of a contraction or an NCHW convolution: one
+  // reduction step per outer product, the accumulator carried in registers.
   cpu::TileContractionsOptions contractions;
   contractions.vectorWidth = 4;
   contractions.vectorRegisters = 64;
   contractions.l1Bytes = 0;
-  contractions.onlyContractions = true;
+  contractions.gpuThreads = true;
   pm.addNestedPass<func::FuncOp>(cpu::createTileContractions(contractions));
   cleanup(pm);
   pm.addPass(cpu::createBufferize());

@@ -2,11 +2,12 @@
 //
 // One GPU thread per element of the dispatch's result: its root op is tiled
 // with size 1 on every parallel loop, and the rest of the dispatch is fused
-// into that tile. A large f32 contraction (or one with an elementwise
-// epilogue) gives each thread a small register tile of its output instead
-// (up to 4 x 4), which weft-cpu-tile-contractions then keeps in registers
-// across the reduction: four B elements are one vector load, each A element
-// serves four outputs. Loops along which a fused reduction's result is only
+// into that tile. A large f32 contraction or NCHW convolution (or one with
+// an elementwise epilogue) gives each thread a small register tile of its
+// output instead (up to 4 x 4: rows x columns of a matmul, output channels
+// x output columns of a convolution), which weft-cpu-tile-contractions then
+// keeps in registers across the reduction, so each loaded element serves
+// up to four outputs. Loops along which a fused reduction's result is only
 // broadcast (a softmax's or a normalization's row) stay whole in a thread,
 // which computes the reduction once for the row, when the rows are long or
 // many (kRowForRedundancy, kRowForThreads); short rows keep one thread per
@@ -62,6 +63,24 @@ llvm::SmallDenseMap<int64_t, int64_t> chooseThreadTiles(Operation *root) {
     contraction = dyn_cast<linalg::LinalgOp>(root);
   if (!contraction)
     return {};
+  // An NCHW convolution (loops n, f, oh, ow, ...): a tile of output
+  // channels x output columns, as square as the extents and the thread
+  // count allow.
+  if (auto conv = dyn_cast<linalg::Conv2DNchwFchwOp>(contraction.getOperation())) {
+    SmallVector<int64_t> bounds = conv.getStaticLoopRanges();
+    if (ShapedType::isDynamicShape(bounds) ||
+        !llvm::all_of(conv->getOperandTypes(),
+                      [](Type t) { return getElementTypeOrSelf(t).isF32(); }))
+      return {};
+    int64_t outputs = bounds[0] * bounds[1] * bounds[2] * bounds[3];
+    static const int64_t convCandidates[][2] = {{4, 4}, {4, 2}, {2, 4}, {2, 2},
+                                                {4, 1}, {1, 4}, {2, 1}, {1, 2}};
+    for (const auto &c : convCandidates)
+      if (bounds[1] % c[0] == 0 && bounds[3] % c[1] == 0 &&
+          outputs / (c[0] * c[1]) >= kMinThreadsForRegisterTiles)
+        return {{1, c[0]}, {3, c[1]}};
+    return {};
+  }
   cpu::TargetInfo thread;
   thread.vectorWidth = kThreadVectorWidth;
   thread.l1Bytes = 0; // no reduction blocks

@@ -1,5 +1,5 @@
 // RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads))' | FileCheck %s --check-prefix=TILE
-// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads,weft-cpu-tile-contractions{vector-width=4 vector-registers=64 l1-bytes=0 only-contractions=true}))' | FileCheck %s --check-prefix=REG
+// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads,weft-cpu-tile-contractions{vector-width=4 vector-registers=64 l1-bytes=0 gpu-threads=true}))' | FileCheck %s --check-prefix=REG
 
 // A matmul with a bias+relu epilogue and 512 x 512 outputs: each GPU thread
 // takes a 4 x 4 tile of the output (16384 threads), the matmul and its fill
@@ -35,6 +35,22 @@
 // TILE-LABEL: func.func private @transposed_b
 // TILE-SAME: weft.workgroup_count = 262144 : i64
 // TILE: scf.forall (%{{.*}}, %{{.*}}) in (512, 512)
+
+// An NCHW convolution with 64 x 56 x 56 outputs: 4 x 4 tiles would leave
+// 12544 threads, so a thread takes 4 output channels x 2 output columns
+// (25088 threads); each input channel and window element is one
+// (4 x 1) x (1 x 2) outer product of filter and input elements.
+// TILE-LABEL: func.func private @conv_nchw
+// TILE-SAME: weft.workgroup_count = 25088 : i64
+// TILE: scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) = (0, 0, 0) to (64, 56, 56) step (4, 1, 2)
+// TILE: linalg.conv_2d_nchw_fchw {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x64x3x4xf32>, tensor<4x64x3x3xf32>) outs(%{{.*}} : tensor<1x4x1x2xf32>)
+// REG-LABEL: func.func private @conv_nchw
+// REG: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<4x2xf32>)
+// REG: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<4x2xf32>)
+// REG: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<4x2xf32>)
+// REG: vector.contract {{.*}} : vector<4x1xf32>, vector<1x2xf32> into vector<4x2xf32>
+// REG-NOT: linalg.conv_2d_nchw_fchw
+// REG: return
 
 #a = affine_map<(d0, d1, d2) -> (d0, d2)>
 #bt = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -82,5 +98,15 @@ func.func private @transposed_b(%arg0: memref<512x64xf32>, %arg1: memref<512x64x
     linalg.yield %s : f32
   } -> tensor<512x512xf32>
   bufferization.materialize_in_destination %m in restrict writable %arg2 : (tensor<512x512xf32>, memref<512x512xf32>) -> ()
+  return
+}
+func.func private @conv_nchw(%arg0: memref<1x64x58x58xf32>, %arg1: memref<64x64x3x3xf32>, %arg2: memref<1x64x56x56xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %x = bufferization.to_tensor %arg0 restrict : memref<1x64x58x58xf32> to tensor<1x64x58x58xf32>
+  %w = bufferization.to_tensor %arg1 restrict : memref<64x64x3x3xf32> to tensor<64x64x3x3xf32>
+  %d = bufferization.to_tensor %arg2 restrict writable : memref<1x64x56x56xf32> to tensor<1x64x56x56xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%d : tensor<1x64x56x56xf32>) -> tensor<1x64x56x56xf32>
+  %c = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x64x58x58xf32>, tensor<64x64x3x3xf32>) outs(%f : tensor<1x64x56x56xf32>) -> tensor<1x64x56x56xf32>
+  bufferization.materialize_in_destination %c in restrict writable %arg2 : (tensor<1x64x56x56xf32>, memref<1x64x56x56xf32>) -> ()
   return
 }
