@@ -88,11 +88,28 @@ weft::cpu::chooseContractionTiles(linalg::LinalgOp op, const TargetInfo &target)
       op.getNumDpsInits() != 1)
     return std::nullopt;
   FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
-  if (failed(dims) || dims->m.size() != 1 || dims->n.size() != 1 || dims->k.size() != 1)
+  if (failed(dims))
     return std::nullopt;
   ContractionTiles t;
   t.bounds = op.getStaticLoopRanges();
   if (ShapedType::isDynamicShape(t.bounds))
+    return std::nullopt;
+  // A unit loop that only A (or only B) and the output use, such as the
+  // batch of one of [1, M, K] x [K, N], is tiled like a batch loop.
+  for (SmallVector<unsigned, 2> *list : {&dims->m, &dims->n}) {
+    if (list->size() < 2)
+      continue;
+    SmallVector<unsigned, 2> kept;
+    for (unsigned d : *list)
+      (t.bounds[d] == 1 ? dims->batch : kept).push_back(d);
+    if (kept.empty()) {
+      kept.push_back(dims->batch.back());
+      dims->batch.pop_back();
+    }
+    *list = kept;
+  }
+  llvm::sort(dims->batch);
+  if (dims->m.size() != 1 || dims->n.size() != 1 || dims->k.size() != 1)
     return std::nullopt;
   for (OpOperand &o : op->getOpOperands())
     if (!getElementTypeOrSelf(o.get().getType()).isF32())

@@ -58,6 +58,19 @@ FailureOr<scf::SCFTilingResult> tileWith(RewriterBase &rw, linalg::LinalgOp op,
   return r;
 }
 
+/// Vectorizes `op` in place, a contraction as vector.contract.
+LogicalResult vectorizeInPlace(RewriterBase &rw, linalg::LinalgOp op) {
+  rw.setInsertionPoint(op);
+  FailureOr<linalg::VectorizationResult> v = linalg::vectorize(
+      rw, op, /*inputVectorSizes=*/{}, /*inputScalableVecDims=*/{},
+      /*vectorizeNDExtract=*/false, /*flatten1DDepthwiseConv=*/false,
+      /*assumeDynamicDimsMatchVecSizes=*/false, /*createNamedContraction=*/true);
+  if (failed(v))
+    return failure();
+  rw.replaceOp(op, v->replacements);
+  return success();
+}
+
 /// `v` ([N, H, W, ...]) as [N, 1, H * W, ...], through a collapse and an
 /// expand (both views of the same buffer once bufferized).
 Value flattenRows(RewriterBase &rw, Location loc, Value v) {
@@ -211,14 +224,32 @@ struct TileContractionsPass
         return failure();
       current = cast<linalg::LinalgOp>(r->tiledOps.back());
     }
-    rw.setInsertionPoint(current);
-    FailureOr<linalg::VectorizationResult> v = linalg::vectorize(
-        rw, current, /*inputVectorSizes=*/{}, /*inputScalableVecDims=*/{},
-        /*vectorizeNDExtract=*/false, /*flatten1DDepthwiseConv=*/false,
-        /*assumeDynamicDimsMatchVecSizes=*/false, /*createNamedContraction=*/true);
-    if (failed(v))
+    Operation *step = current->getParentOp();
+    if (failed(vectorizeInPlace(rw, current)))
       return failure();
-    rw.replaceOp(current, v->replacements);
+    // A step with a unit loop that one operand lacks (the batch of one of
+    // [1, M, K] x [K, N]) is vectorized as a product and a reduction: made
+    // a vector.contract again, it lowers to fused multiply-adds.
+    // Its operands' reads broadcast along the loop the other has: as plain
+    // reads and vector.broadcast ops, the broadcasts fold into the
+    // contraction's maps.
+    SmallVector<Operation *> reductions;
+    step->walk([&](vector::MultiDimReductionOp r) {
+      reductions.push_back(r);
+      for (Value operand : r.getSource().getDefiningOp()
+                               ? r.getSource().getDefiningOp()->getOperands()
+                               : ValueRange())
+        if (auto read = operand.getDefiningOp<vector::TransferReadOp>())
+          reductions.push_back(read);
+    });
+    if (!reductions.empty()) {
+      RewritePatternSet patterns(rw.getContext());
+      vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+      vector::populateVectorReductionToContractPatterns(patterns);
+      GreedyRewriteConfig config;
+      config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps);
+      (void)applyOpPatternsGreedily(reductions, std::move(patterns), config);
+    }
     return success();
   }
 
@@ -427,15 +458,7 @@ struct TileContractionsPass
     Value back = tensor::InsertSliceOp::create(rw, loc, step->getResult(0), out, outOffsets,
                                                outSizes, unit);
     rw.replaceOp(current, back);
-    rw.setInsertionPoint(step);
-    FailureOr<linalg::VectorizationResult> v = linalg::vectorize(
-        rw, step, /*inputVectorSizes=*/{}, /*inputScalableVecDims=*/{},
-        /*vectorizeNDExtract=*/false, /*flatten1DDepthwiseConv=*/false,
-        /*assumeDynamicDimsMatchVecSizes=*/false, /*createNamedContraction=*/true);
-    if (failed(v))
-      return failure();
-    rw.replaceOp(step, v->replacements);
-    return success();
+    return vectorizeInPlace(rw, step);
   }
 
   /// A GPU thread's tile of an NCHW convolution, output [1, F, 1, W] with
@@ -490,13 +513,7 @@ struct TileContractionsPass
     Value back = tensor::InsertSliceOp::create(rw, loc, product->getResult(0), out, zeros,
                                                outSizes, ones);
     rw.replaceOp(step, back);
-    rw.setInsertionPoint(product);
-    FailureOr<linalg::VectorizationResult> v = linalg::vectorize(
-        rw, product, /*inputVectorSizes=*/{}, /*inputScalableVecDims=*/{},
-        /*vectorizeNDExtract=*/false, /*flatten1DDepthwiseConv=*/false,
-        /*assumeDynamicDimsMatchVecSizes=*/false, /*createNamedContraction=*/true);
-    if (succeeded(v))
-      rw.replaceOp(product, v->replacements);
+    (void)vectorizeInPlace(rw, product); // left as a matmul, still correct
     return true;
   }
 

@@ -395,3 +395,30 @@ func.func private @row_max(%arg0: memref<3x64xf32>, %arg1: memref<3xf32>) attrib
   bufferization.materialize_in_destination %r in restrict writable %arg1 : (tensor<3xf32>, memref<3xf32>) -> ()
   return
 }
+
+// -----
+
+// [1, 16, 32] x [32, 64]: the batch of one that B lacks is tiled like a
+// batch loop (inferContractionDims counts it as a second m loop); each
+// reduction step is one contraction of a 4-row A column and a B row.
+// AVX2-LABEL: func.func private @unit_batch
+// AVX2: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<1x4x16xf32>)
+// AVX2: vector.contract {{.*}} : vector<1x4x1xf32>, vector<1x16xf32> into vector<1x4x16xf32>
+#a = affine_map<(b, m, n, k) -> (b, m, k)>
+#bm = affine_map<(b, m, n, k) -> (k, n)>
+#c = affine_map<(b, m, n, k) -> (b, m, n)>
+func.func private @unit_batch(%arg0: memref<1x16x32xf32>, %arg1: memref<32x64xf32>, %arg2: memref<1x16x64xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %a = bufferization.to_tensor %arg0 restrict : memref<1x16x32xf32> to tensor<1x16x32xf32>
+  %b = bufferization.to_tensor %arg1 restrict : memref<32x64xf32> to tensor<32x64xf32>
+  %d = bufferization.to_tensor %arg2 restrict writable : memref<1x16x64xf32> to tensor<1x16x64xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%d : tensor<1x16x64xf32>) -> tensor<1x16x64xf32>
+  %m = linalg.generic {indexing_maps = [#a, #bm, #c], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%a, %b : tensor<1x16x32xf32>, tensor<32x64xf32>) outs(%f : tensor<1x16x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x16x64xf32>
+  bufferization.materialize_in_destination %m in restrict writable %arg2 : (tensor<1x16x64xf32>, memref<1x16x64xf32>) -> ()
+  return
+}

@@ -52,6 +52,13 @@
 // REG-NOT: linalg.conv_2d_nchw_fchw
 // REG: return
 
+// [1, 512, 64] x [64, 512] (a batch of one that B lacks): 4 x 4 tiles, each
+// step one contraction of a 4-row A column and a 4-lane B row.
+// TILE-LABEL: func.func private @unit_batch
+// TILE-SAME: weft.workgroup_count = 16384 : i64
+// REG-LABEL: func.func private @unit_batch
+// REG: vector.contract {{.*}} : vector<1x4x1xf32>, vector<1x4xf32> into vector<1x4x4xf32>
+
 #a = affine_map<(d0, d1, d2) -> (d0, d2)>
 #bt = affine_map<(d0, d1, d2) -> (d1, d2)>
 #c = affine_map<(d0, d1, d2) -> (d0, d1)>
@@ -108,5 +115,23 @@ func.func private @conv_nchw(%arg0: memref<1x64x58x58xf32>, %arg1: memref<64x64x
   %f = linalg.fill ins(%zero : f32) outs(%d : tensor<1x64x56x56xf32>) -> tensor<1x64x56x56xf32>
   %c = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x64x58x58xf32>, tensor<64x64x3x3xf32>) outs(%f : tensor<1x64x56x56xf32>) -> tensor<1x64x56x56xf32>
   bufferization.materialize_in_destination %c in restrict writable %arg2 : (tensor<1x64x56x56xf32>, memref<1x64x56x56xf32>) -> ()
+  return
+}
+#ua = affine_map<(b, m, n, k) -> (b, m, k)>
+#ub = affine_map<(b, m, n, k) -> (k, n)>
+#uc = affine_map<(b, m, n, k) -> (b, m, n)>
+func.func private @unit_batch(%arg0: memref<1x512x64xf32>, %arg1: memref<64x512xf32>, %arg2: memref<1x512x512xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %a = bufferization.to_tensor %arg0 restrict : memref<1x512x64xf32> to tensor<1x512x64xf32>
+  %b = bufferization.to_tensor %arg1 restrict : memref<64x512xf32> to tensor<64x512xf32>
+  %d = bufferization.to_tensor %arg2 restrict writable : memref<1x512x512xf32> to tensor<1x512x512xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%d : tensor<1x512x512xf32>) -> tensor<1x512x512xf32>
+  %m = linalg.generic {indexing_maps = [#ua, #ub, #uc], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%a, %b : tensor<1x512x64xf32>, tensor<64x512xf32>) outs(%f : tensor<1x512x512xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x512x512xf32>
+  bufferization.materialize_in_destination %m in restrict writable %arg2 : (tensor<1x512x512xf32>, memref<1x512x512xf32>) -> ()
   return
 }
