@@ -77,10 +77,13 @@ LogicalResult runStage(ModuleOp module, const CompileOptions &o, StringRef stage
   applyDefaultTimingPassManagerCLOptions(pm);
   if (!o.dumpIrDir.empty()) {
     module.getContext()->disableMultithreading();
+    // A pass on one function prints that function: printing the whole
+    // module after every pass on every dispatch grows as dispatches x
+    // passes x module (tens of GB for BERT-base).
     pm.enableIRPrintingToFileTree(
         [](Pass *, Operation *) { return false; },
         [](Pass *, Operation *) { return true; },
-        /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false,
+        /*printModuleScope=*/false, /*printAfterOnlyOnChange=*/false,
         /*printAfterOnlyOnFailure=*/false, (o.dumpIrDir + "/" + stage).str(),
         OpPrintingFlags().elideLargeElementsAttrs(16));
   }
@@ -136,7 +139,8 @@ int64_t hostL1DataBytes() {
     };
     if (read("level") != "1" || read("type") != "Data")
       continue;
-    llvm::StringRef size = read("size");
+    std::string sizeText = read("size");
+    llvm::StringRef size = sizeText;
     int64_t scale = 1;
     if (size.consume_back("K"))
       scale = 1024;

@@ -53,16 +53,18 @@ constexpr int64_t kMinThreadsForRegisterTiles = 16384;
 /// (one 16-byte load); nr is a multiple of it.
 constexpr int64_t kThreadVectorWidth = 4;
 
+using ThreadTiles = llvm::SmallDenseMap<int64_t, int64_t>;
+
 /// The register tile of a contraction root (`root`, or the contraction
 /// whose elementwise epilogue `root` is): loop -> tile size for its m and n
 /// loops, empty when each thread keeps one element (the contraction does
 /// not qualify, or tiles would leave too few threads).
-llvm::SmallDenseMap<int64_t, int64_t> chooseThreadTiles(Operation *root) {
+ThreadTiles chooseThreadTiles(Operation *root) {
   linalg::LinalgOp contraction = cpu::epilogueRoot(root);
   if (!contraction)
     contraction = dyn_cast<linalg::LinalgOp>(root);
   if (!contraction)
-    return {};
+    return ThreadTiles();
   // An NCHW convolution (loops n, f, oh, ow, ...): a tile of output
   // channels x output columns, as square as the extents and the thread
   // count allow.
@@ -71,22 +73,22 @@ llvm::SmallDenseMap<int64_t, int64_t> chooseThreadTiles(Operation *root) {
     if (ShapedType::isDynamicShape(bounds) ||
         !llvm::all_of(conv->getOperandTypes(),
                       [](Type t) { return getElementTypeOrSelf(t).isF32(); }))
-      return {};
+      return ThreadTiles();
     int64_t outputs = bounds[0] * bounds[1] * bounds[2] * bounds[3];
     static const int64_t convCandidates[][2] = {{4, 4}, {4, 2}, {2, 4}, {2, 2},
                                                 {4, 1}, {1, 4}, {2, 1}, {1, 2}};
     for (const auto &c : convCandidates)
       if (bounds[1] % c[0] == 0 && bounds[3] % c[1] == 0 &&
           outputs / (c[0] * c[1]) >= kMinThreadsForRegisterTiles)
-        return {{1, c[0]}, {3, c[1]}};
-    return {};
+        return ThreadTiles{{1, c[0]}, {3, c[1]}};
+    return ThreadTiles();
   }
   cpu::TargetInfo thread;
   thread.vectorWidth = kThreadVectorWidth;
   thread.l1Bytes = 0; // no reduction blocks
   std::optional<cpu::ContractionTiles> t = cpu::chooseContractionTiles(contraction, thread);
   if (!t)
-    return {};
+    return ThreadTiles();
   int64_t outputs = 1;
   for (auto [d, bound] : llvm::enumerate(t->bounds))
     if (contraction.getIteratorTypesArray()[d] == utils::IteratorType::parallel)
@@ -96,9 +98,9 @@ llvm::SmallDenseMap<int64_t, int64_t> chooseThreadTiles(Operation *root) {
   for (const auto &c : candidates) {
     if (m % c[0] != 0 || n % c[1] != 0 || outputs / (c[0] * c[1]) < kMinThreadsForRegisterTiles)
       continue;
-    return {{t->m, c[0]}, {t->n, c[1]}};
+    return ThreadTiles{{t->m, c[0]}, {t->n, c[1]}};
   }
-  return {};
+  return ThreadTiles();
 }
 
 /// A Concat of dispatch inputs arrives as a chain of tensor.insert_slice
@@ -289,7 +291,7 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     }
     // A contraction's thread may take a register tile instead of one
     // element (the root's loop d is the contraction's loop d).
-    llvm::SmallDenseMap<int64_t, int64_t> tiles;
+    ThreadTiles tiles;
     if (whole.none())
       tiles = chooseThreadTiles(root.getOperation());
     SmallVector<OpFoldResult> sizes;
