@@ -243,7 +243,9 @@ LogicalResult weft::stagePipeline(func::FuncOp fn, int64_t devices, DictionaryAt
         return failure();
       }
     SmallVector<int64_t> order = llvm::to_vector(llvm::seq<int64_t>(0, n));
-    llvm::stable_sort(order, [&](int64_t a, int64_t b) { return stage[a] < stage[b]; });
+    llvm::sort(order, [&](int64_t a, int64_t b) {
+      return stage[a] != stage[b] ? stage[a] < stage[b] : a < b;
+    });
     SmallVector<Operation *> sorted;
     SmallVector<int64_t> sortedStage;
     for (int64_t i : order) {

@@ -224,17 +224,24 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
     std::vector<Buffer *> bySize;
     for (Buffer &b : buffers)
       bySize.push_back(&b);
-    llvm::stable_sort(bySize, [](Buffer *a, Buffer *b) { return a->size > b->size; });
+    // Total orders (ties: larger first, then program order), so plain
+    // sorts give one answer everywhere.
+    auto bySizeFirst = [](Buffer *a, Buffer *b) {
+      return a->size != b->size ? a->size > b->size : a < b;
+    };
+    llvm::sort(bySize, bySizeFirst);
     SmallVector<std::vector<Buffer *>> orders = {bySize};
     constexpr size_t kMaxSearched = 4096;
     if (buffers.size() <= kMaxSearched) {
-      // Longest-lived first (ties: larger first), and size x lifetime.
+      // Longest-lived first, and size x lifetime.
       std::vector<Buffer *> byLife = bySize, byArea = bySize;
-      llvm::stable_sort(byLife, [](Buffer *a, Buffer *b) {
-        return a->end - a->begin > b->end - b->begin;
+      llvm::sort(byLife, [&](Buffer *a, Buffer *b) {
+        int64_t la = a->end - a->begin, lb = b->end - b->begin;
+        return la != lb ? la > lb : bySizeFirst(a, b);
       });
-      llvm::stable_sort(byArea, [](Buffer *a, Buffer *b) {
-        return a->size * (a->end - a->begin + 1) > b->size * (b->end - b->begin + 1);
+      llvm::sort(byArea, [&](Buffer *a, Buffer *b) {
+        int64_t aa = a->size * (a->end - a->begin + 1), ab = b->size * (b->end - b->begin + 1);
+        return aa != ab ? aa > ab : bySizeFirst(a, b);
       });
       orders.push_back(std::move(byLife));
       orders.push_back(std::move(byArea));

@@ -147,7 +147,7 @@ AxisTable axisTable(const ResizeAttrs &at, int64_t in, int64_t out, double scale
     for (int64_t i = (int64_t)left - n - 1; i <= (int64_t)left + n + 1; ++i)
       if (i >= -pad && i < in + pad)
         candidates.push_back(i);
-    std::stable_sort(candidates.begin(), candidates.end(), [&](int64_t a, int64_t b) {
+    std::sort(candidates.begin(), candidates.end(), [&](int64_t a, int64_t b) {
       double da = std::fabs(xo - (double)a), db = std::fabs(xo - (double)b);
       return da < db || (da == db && a < b);
     });
