@@ -5,14 +5,20 @@
 include "mlir/Pass/PassBase.td"
 
 def TileThreads : Pass<"weft-cuda-tile-threads", "mlir::func::FuncOp"> {
-  let summary = "Split each dispatch into one GPU thread per output element";
+  let summary = "Split each dispatch into one GPU thread per output element or register tile";
   let description = [{
     The GPU strategy of every root op for now: the dispatch's root (the op
     whose result it writes out) is tiled on tensors with size 1 on each of
     its parallel loops of extent > 1, into an `scf.forall` whose iterations
     become GPU threads, and every other op of the dispatch is fused into the
     tile (a reduction is computed whole by the thread that needs it; a
-    producer is recomputed per element). `weft.workgroup_count` records the
+    producer is recomputed per element). A large f32 contraction (B's
+    columns contiguous) or NCHW convolution, alone or with an elementwise
+    epilogue, gives each thread a register tile instead: up to 4 x 4
+    outputs (rows x columns; output channels x output columns), the largest
+    of a fixed list that divides the extents and leaves at least 16384
+    threads; `weft-cpu-tile-contractions{gpu-threads}` then reduces the
+    tile one outer product per step. `weft.workgroup_count` records the
     number of threads. When fusion would leave computing ops outside the
     loop, the dispatch stays whole and runs as one thread (count 1), which is
     correct but slow, and a warning at the dispatch says so when it writes
