@@ -228,11 +228,11 @@ struct TileContractionsPass
     if (failed(vectorizeInPlace(rw, current)))
       return failure();
     // A step with a unit loop that one operand lacks (the batch of one of
-    // [1, M, K] x [K, N]) is vectorized as a product and a reduction: made
-    // a vector.contract again, it lowers to fused multiply-adds.
-    // Its operands' reads broadcast along the loop the other has: as plain
-    // reads and vector.broadcast ops, the broadcasts fold into the
-    // contraction's maps.
+    // [1, M, K] x [K, N]) is vectorized as a product of broadcasting reads
+    // and a reduction. With the reads split into plain reads and
+    // vector.broadcast ops, upstream patterns fold it back into a
+    // vector.contract whose maps absorb the broadcasts, which lowers to
+    // fused multiply-adds.
     SmallVector<Operation *> reductions;
     step->walk([&](vector::MultiDimReductionOp r) {
       reductions.push_back(r);

@@ -34,6 +34,11 @@ inline constexpr llvm::StringLiteral kLaunchAttr = "weft.launch";
 inline constexpr llvm::StringLiteral kDeviceImagesAttr = "weft.device_images";
 inline constexpr llvm::StringLiteral kKernelNamesAttr = "weft.kernel_names";
 
+/// The f32 lanes of a GPU thread's vectors (one 16-byte access): the width
+/// weft-cpu-tile-contractions vectorizes register tiles with, and the
+/// multiple weft-cuda-tile-threads makes a contraction tile's columns.
+inline constexpr int64_t kThreadVectorWidth = 4;
+
 struct CudaPipelineOptions {
   std::string modelName = "model";
   std::vector<std::string> chips = {"sm_90"};

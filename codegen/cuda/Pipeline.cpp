@@ -41,9 +41,9 @@ void addThreadStrategy(OpPassManager &pm, const CudaPipelineOptions &o) {
   // A thread's register tile of a contraction or an NCHW convolution: one
   // reduction step per outer product, the accumulator carried in registers.
   cpu::TileContractionsOptions contractions;
-  contractions.vectorWidth = 4;
-  contractions.vectorRegisters = 64;
-  contractions.l1Bytes = 0;
+  contractions.vectorWidth = kThreadVectorWidth;
+  contractions.vectorRegisters = 64; // room for 4 x 4 accumulators
+  contractions.l1Bytes = 0;          // no reduction blocks
   contractions.gpuThreads = true;
   pm.addNestedPass<func::FuncOp>(cpu::createTileContractions(contractions));
   cleanup(pm);

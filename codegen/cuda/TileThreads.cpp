@@ -20,6 +20,8 @@
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <array>
+
 namespace weft::cuda {
 #define GEN_PASS_DEF_TILETHREADS
 #include "codegen/cuda/Passes.h.inc"
@@ -49,16 +51,32 @@ constexpr int64_t kWarnSerialElements = 4096;
 /// would be left to hide memory latency. An estimate, not measured on a
 /// GPU.
 constexpr int64_t kMinThreadsForRegisterTiles = 16384;
-/// The f32 lanes of a GPU thread's vectors in weft-cpu-tile-contractions
-/// (one 16-byte load); nr is a multiple of it.
-constexpr int64_t kThreadVectorWidth = 4;
 
-using ThreadTiles = llvm::SmallDenseMap<int64_t, int64_t>;
+/// A thread's register tile: `rows` along loop `rowLoop`, `cols` along
+/// `colLoop`; 1 along every other loop (and everywhere by default).
+struct ThreadTiles {
+  int64_t rowLoop = -1, rows = 1, colLoop = -1, cols = 1;
+  int64_t along(int64_t loop) const {
+    return loop == rowLoop ? rows : loop == colLoop ? cols : 1;
+  }
+};
+
+/// The first of `candidates` (rows x columns, in order of preference) that
+/// divides `rows` x `cols` and leaves enough threads of `outputs`, as
+/// a tile; one element when none does.
+ThreadTiles firstTile(ArrayRef<std::array<int64_t, 2>> candidates, int64_t rowLoop,
+                      int64_t rows, int64_t colLoop, int64_t cols, int64_t outputs) {
+  for (const auto &c : candidates)
+    if (rows % c[0] == 0 && cols % c[1] == 0 &&
+        outputs / (c[0] * c[1]) >= kMinThreadsForRegisterTiles)
+      return ThreadTiles{rowLoop, c[0], colLoop, c[1]};
+  return ThreadTiles();
+}
 
 /// The register tile of a contraction root (`root`, or the contraction
-/// whose elementwise epilogue `root` is): loop -> tile size for its m and n
-/// loops, empty when each thread keeps one element (the contraction does
-/// not qualify, or tiles would leave too few threads).
+/// whose elementwise epilogue `root` is) along its m and n loops; one
+/// element when the contraction does not qualify or tiles would leave too
+/// few threads.
 ThreadTiles chooseThreadTiles(Operation *root) {
   linalg::LinalgOp contraction = cpu::epilogueRoot(root);
   if (!contraction)
@@ -74,14 +92,10 @@ ThreadTiles chooseThreadTiles(Operation *root) {
         !llvm::all_of(conv->getOperandTypes(),
                       [](Type t) { return getElementTypeOrSelf(t).isF32(); }))
       return ThreadTiles();
-    int64_t outputs = bounds[0] * bounds[1] * bounds[2] * bounds[3];
-    static const int64_t convCandidates[][2] = {{4, 4}, {4, 2}, {2, 4}, {2, 2},
-                                                {4, 1}, {1, 4}, {2, 1}, {1, 2}};
-    for (const auto &c : convCandidates)
-      if (bounds[1] % c[0] == 0 && bounds[3] % c[1] == 0 &&
-          outputs / (c[0] * c[1]) >= kMinThreadsForRegisterTiles)
-        return ThreadTiles{{1, c[0]}, {3, c[1]}};
-    return ThreadTiles();
+    static const std::array<int64_t, 2> convTiles[] = {{4, 4}, {4, 2}, {2, 4}, {2, 2},
+                                                       {4, 1}, {1, 4}, {2, 1}, {1, 2}};
+    return firstTile(convTiles, 1, bounds[1], 3, bounds[3],
+                     bounds[0] * bounds[1] * bounds[2] * bounds[3]);
   }
   cpu::TargetInfo thread;
   thread.vectorWidth = kThreadVectorWidth;
@@ -93,14 +107,10 @@ ThreadTiles chooseThreadTiles(Operation *root) {
   for (auto [d, bound] : llvm::enumerate(t->bounds))
     if (contraction.getIteratorTypesArray()[d] == utils::IteratorType::parallel)
       outputs *= bound;
-  int64_t m = t->bounds[t->m], n = t->bounds[t->n];
-  static const int64_t candidates[][2] = {{4, 4}, {2, 4}, {1, 4}};
-  for (const auto &c : candidates) {
-    if (m % c[0] != 0 || n % c[1] != 0 || outputs / (c[0] * c[1]) < kMinThreadsForRegisterTiles)
-      continue;
-    return ThreadTiles{{t->m, c[0]}, {t->n, c[1]}};
-  }
-  return ThreadTiles();
+  // Columns stay whole vectors.
+  static const std::array<int64_t, 2> matmulTiles[] = {
+      {4, kThreadVectorWidth}, {2, kThreadVectorWidth}, {1, kThreadVectorWidth}};
+  return firstTile(matmulTiles, t->m, t->bounds[t->m], t->n, t->bounds[t->n], outputs);
 }
 
 /// A Concat of dispatch inputs arrives as a chain of tensor.insert_slice
@@ -302,7 +312,7 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
       if (!size || *size == 0)
         return success();
       bool split = iter == utils::IteratorType::parallel && *size > 1 && !whole.test(index);
-      int64_t tile = split ? tiles.lookup_or(index, 1) : 0;
+      int64_t tile = split ? tiles.along(index) : 0;
       sizes.push_back(b.getIndexAttr(tile));
       if (split) {
         int64_t threads = *size / tile;
