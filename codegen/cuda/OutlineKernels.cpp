@@ -95,6 +95,22 @@ struct OutlineKernelsPass : weft::cuda::impl::OutlineKernelsBase<OutlineKernelsP
       int64_t count = 1;
       if (auto c = fn->getAttrOfType<IntegerAttr>(cpu::kWorkgroupCountAttr))
         count = std::max<int64_t>(c.getInt(), 1);
+      // A dispatch whose ids are rows shared by a warp launches a warp per
+      // id; whole warps pass the range check together.
+      int64_t lanes = 1;
+      if (auto l = fn->getAttrOfType<IntegerAttr>(kLanesAttr)) {
+        lanes = l.getInt();
+        if (lanes != kWarpLanes) {
+          fn.emitError("a dispatch's ids take one thread or one warp of ")
+              << kWarpLanes << " lanes, not " << lanes;
+          return signalPassFailure();
+        }
+        if (count > std::numeric_limits<int64_t>::max() / lanes) {
+          fn.emitError("dispatch needs more threads than a grid holds");
+          return signalPassFailure();
+        }
+        count *= lanes;
+      }
       BlockArgument id = body.getArguments().back();
       if (!isa<IndexType>(id.getType())) {
         fn.emitError("dispatch function has no workgroup id argument "
@@ -154,8 +170,11 @@ struct OutlineKernelsPass : weft::cuda::impl::OutlineKernelsBase<OutlineKernelsP
         }
         map.map(from, arg);
       }
-      map.map(id, global);
       OpBuilder ib = guard.getThenBodyBuilder();
+      if (lanes > 1)
+        global = arith::DivUIOp::create(ib, loc, global,
+                                        arith::ConstantIndexOp::create(ib, loc, lanes));
+      map.map(id, global);
       for (Operation &op : body.without_terminator())
         ib.clone(op, map);
 

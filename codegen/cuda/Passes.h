@@ -13,6 +13,7 @@
 #include "codegen/cpu/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 #include <string>
 #include <vector>
@@ -38,6 +39,27 @@ inline constexpr llvm::StringLiteral kKernelNamesAttr = "weft.kernel_names";
 /// weft-cpu-tile-contractions vectorizes register tiles with, and the
 /// multiple weft-cuda-tile-threads makes a contraction tile's columns.
 inline constexpr int64_t kThreadVectorWidth = 4;
+
+/// A row of a softmax or a normalization goes to one warp of this many
+/// lanes when its length is a multiple of it and at least kMinLaneRow
+/// (weft-cuda-tile-threads), each lane taking every 32nd element.
+inline constexpr int64_t kWarpLanes = 32;
+inline constexpr int64_t kMinLaneRow = 64;
+
+/// On a dispatch function whose rows are shared by the lanes of a warp: the
+/// lanes per workgroup id (a kernel launches this many threads per id).
+inline constexpr llvm::StringLiteral kLanesAttr = "weft.lanes";
+/// On the linalg op that merges the lanes' partial reductions.
+inline constexpr llvm::StringLiteral kLaneMergeAttr = "weft.lane_merge";
+
+/// Rewrites the iteration of `rows` (a row loop of
+/// weft-cuda-tile-threads, whose root op writes the row along its loop
+/// `rootLoop`) so that kWarpLanes lanes share the row: lane loops
+/// (`#gpu.lane` mapping) compute partial reductions, merged by ops marked
+/// kLaneMergeAttr, and each lane's strided share of the output. Fails,
+/// possibly leaving the IR half rewritten, when the row does not fit that
+/// plan: run it on a copy.
+mlir::LogicalResult splitRowAcrossLanes(mlir::scf::ForallOp rows, unsigned rootLoop);
 
 struct CudaPipelineOptions {
   std::string modelName = "model";

@@ -48,6 +48,54 @@ def TileThreads : Pass<"weft-cuda-tile-threads", "mlir::func::FuncOp"> {
     }
     ```
   }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect", "::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def DistributeLanes : Pass<"weft-cuda-distribute-lanes", "mlir::func::FuncOp"> {
+  let summary = "Run a dispatch's lane loops on the lanes of a warp, or as loops on a CPU";
+  let description = [{
+    After bufferization and `weft-cpu-distribute-workgroups`, a dispatch
+    that `weft-cuda-tile-threads` gave to warps (`weft.lanes = 32`: one
+    row per workgroup id, shared by 32 lanes) holds lane loops
+    (`scf.forall` mapped to `#gpu.lane<linear_dim_0>`) and merges of the
+    lanes' partial reductions (linalg ops marked `weft.lane_merge`). For a
+    GPU, each lane loop's body runs once per lane (its index is
+    `gpu.lane_id`), and each merge reads the lane's partial, combines the
+    32 partials with five `gpu.shuffle xor` steps (every lane holds the
+    total) and combines that into the reduction's init. A dispatch that
+    writes its buffers outside its lane loops (which all lanes would do at
+    once) is left to one thread per row instead: its lane loops become
+    loops and `weft.lanes` is dropped. With `on-host` (for
+    `--target=cuda-on-cpu`) every lane loop becomes an `scf.for`, and the
+    merges stay loops over the partials.
+
+    Before:
+    ```mlir
+    scf.forall (%l) in (32) {
+      ... partial of lane %l into %p[%l, 0] ...
+    } {mapping = [#gpu.lane<linear_dim_0>]}
+    linalg.generic {weft.lane_merge, ...} ins(%p : memref<32x1xf32>)
+        outs(%sum : memref<1xf32>) { arith.addf ... }
+    ```
+    After (GPU):
+    ```mlir
+    %l = gpu.lane_id
+    ... partial of lane %l into %p[%l, 0] ...
+    %v = memref.load %p[%l, %c0]
+    %s16, %ok = gpu.shuffle xor %v, %c16, %c32 : f32
+    %v16 = arith.addf %s16, %v : f32
+    ... (8, 4, 2, 1) ...
+    memref.store (%init + %total), %sum[%c0]
+    ```
+  }];
+  let options = [
+    Option<"onHost", "on-host", "bool", "false",
+           "Lane loops become loops on the CPU (--target=cuda-on-cpu)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
 }
 
 def OutlineKernels : Pass<"weft-cuda-outline-kernels", "mlir::ModuleOp"> {

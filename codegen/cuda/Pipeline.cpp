@@ -33,8 +33,9 @@ void cleanup(OpPassManager &p) {
 }
 
 /// The kernel strategy, shared by both pipelines: distributed dispatch
-/// functions that run iteration `id` (one GPU thread each).
-void addThreadStrategy(OpPassManager &pm, const CudaPipelineOptions &o) {
+/// functions that run iteration `id` (one GPU thread each, or one warp's 32
+/// lanes where the dispatch says `weft.lanes`).
+void addThreadStrategy(OpPassManager &pm, const CudaPipelineOptions &o, bool onHost) {
   pm.addPass(cpu::createOutlineDispatches());
   cleanup(pm);
   pm.addNestedPass<func::FuncOp>(createTileThreads());
@@ -51,6 +52,10 @@ void addThreadStrategy(OpPassManager &pm, const CudaPipelineOptions &o) {
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(cpu::createDistributeWorkgroups());
+  // Rows shared by a warp's lanes: shuffles on a GPU, loops on a CPU.
+  DistributeLanesOptions lanes;
+  lanes.onHost = onHost;
+  pm.addNestedPass<func::FuncOp>(createDistributeLanes(lanes));
   cleanup(pm);
   // A thread's temporaries stay in its local memory; a dispatch that runs
   // as one thread gets its (possibly whole-tensor) temporaries in the arena.
@@ -62,7 +67,7 @@ void addThreadStrategy(OpPassManager &pm, const CudaPipelineOptions &o) {
 } // namespace
 
 void cuda::buildCudaCodegenPipeline(OpPassManager &pm, const CudaPipelineOptions &o) {
-  addThreadStrategy(pm, o);
+  addThreadStrategy(pm, o, /*onHost=*/false);
   OutlineKernelsOptions outline;
   outline.modelName = o.modelName;
   outline.chips.assign(o.chips.begin(), o.chips.end());
@@ -106,7 +111,7 @@ void cuda::buildCudaCodegenPipeline(OpPassManager &pm, const CudaPipelineOptions
 }
 
 void cuda::buildThreadStrategyOnCpuPipeline(OpPassManager &pm, const CudaPipelineOptions &o) {
-  addThreadStrategy(pm, o);
+  addThreadStrategy(pm, o, /*onHost=*/true);
   OutlineKernelsOptions outline;
   outline.modelName = o.modelName;
   outline.onHost = true;

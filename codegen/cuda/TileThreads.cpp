@@ -286,7 +286,18 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
         identity.push_back(k);
       markReductionBroadcasts(linalgRoot, identity, whole);
     }
-    if (whole.any()) {
+    // A row long enough for a warp (its innermost whole loop a multiple of
+    // 32) is shared by the lanes of one warp, whatever the row count.
+    std::optional<unsigned> laneLoop;
+    for (int64_t index = (int64_t)domain.size() - 1; index >= 0 && whole.any(); --index) {
+      std::optional<int64_t> size = getConstantIntValue(domain[index].size);
+      if (!whole.test(index) || !size)
+        continue;
+      if (*size >= kMinLaneRow && *size % kWarpLanes == 0)
+        laneLoop = index;
+      break;
+    }
+    if (whole.any() && !laneLoop) {
       int64_t shared = 1, rows = 1;
       for (auto [index, range, iter] : llvm::enumerate(domain, iters)) {
         std::optional<int64_t> size = getConstantIntValue(range.size);
@@ -321,19 +332,39 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
         count *= threads;
       }
     }
-    if (count == 1)
-      return success();
-    return cpu::tileRootIntoForall(root, sizes);
+    if (count == 1 || failed(cpu::tileRootIntoForall(root, sizes)))
+      return success(count == 1);
+    if (laneLoop)
+      splitAcrossLanes(fn, *laneLoop);
+    return success();
   }
+
+  /// Gives each row of `fn` (tiled into a row loop) to the lanes of a warp,
+  /// or leaves it to one thread where the row does not fit that plan.
+  void splitAcrossLanes(func::FuncOp fn, unsigned rootLoop) {
+    func::FuncOp trial = fn.clone();
+    SmallVector<scf::ForallOp> rows(trial.getBody().getOps<scf::ForallOp>());
+    if (rows.size() == 1 && succeeded(splitRowAcrossLanes(rows[0], rootLoop))) {
+      fn.getBody().takeBody(trial.getBody());
+      lanes = kWarpLanes;
+    }
+    trial.erase();
+  }
+
+  /// Lanes per workgroup id of the dispatch being tiled.
+  int64_t lanes = 1;
 
   void runOnOperation() override {
     func::FuncOp fn = getOperation();
     if (!fn->hasAttr(cpu::kDispatchFnAttr))
       return;
+    lanes = 1;
     int64_t count = cpu::tileDispatchWhole(
         fn, [&](func::FuncOp trial, int64_t &n) { return tile(trial, n); });
     OpBuilder b(fn);
     fn->setAttr(cpu::kWorkgroupCountAttr, b.getI64IntegerAttr(count));
+    if (count > 1 && lanes > 1)
+      fn->setAttr(kLanesAttr, b.getI64IntegerAttr(lanes));
     if (count > 1)
       return;
     // One thread writing a large result is a performance cliff on a GPU:

@@ -66,3 +66,37 @@ func.func private @undistributed(%arg0: memref<4xf32>) attributes {weft.dispatch
 func.func private @strided(%arg0: memref<4xf32, strided<[2]>>, %arg1: index) attributes {weft.dispatch_fn} {
   return
 }
+
+// -----
+
+// A dispatch whose rows are shared by the 32 lanes of a warp launches a
+// warp per id (3 rows: 96 threads in one block); a thread's id is its
+// global index over 32 (every lane of a warp has the same row).
+// CHECK-LABEL: module attributes {gpu.container_module, weft.kernel_names = ["net_dispatch_0"]}
+// CHECK: func.func private @net_dispatch_0(memref<3x64xf32>, index)
+// CHECK-SAME: weft.kernel_index = 0 : i64, weft.lanes = 32 : i64, weft.launch = array<i64: 1, 96>
+// CHECK: gpu.func @net_dispatch_0(%[[A:.*]]: memref<3x64xf32>) kernel
+// CHECK-SAME: known_block_size = array<i32: 96, 1, 1>
+// CHECK: %[[ID:.*]] = arith.addi
+// CHECK: %[[N:.*]] = arith.constant 96 : index
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[ID]], %[[N]] : index
+// CHECK: scf.if %[[IN]] {
+// CHECK: %[[C32:.*]] = arith.constant 32 : index
+// CHECK: %[[ROW:.*]] = arith.divui %[[ID]], %[[C32]] : index
+// CHECK: %[[LANE:.*]] = gpu.lane_id
+// CHECK: memref.store %{{.*}}, %[[A]][%[[ROW]], %[[LANE]]]
+module {
+  func.func private @net_dispatch_0(%arg0: memref<3x64xf32>, %arg1: index) attributes {weft.dispatch_fn, weft.lanes = 32 : i64, weft.workgroup_count = 3 : i64} {
+    %zero = arith.constant 0.0 : f32
+    %lane = gpu.lane_id upper_bound 32
+    memref.store %zero, %arg0[%arg1, %lane] : memref<3x64xf32>
+    return
+  }
+}
+
+// -----
+
+// expected-error @+1 {{a dispatch's ids take one thread or one warp of 32 lanes, not 16}}
+func.func private @half_warp(%arg0: memref<4xf32>, %arg1: index) attributes {weft.dispatch_fn, weft.lanes = 16 : i64, weft.workgroup_count = 4 : i64} {
+  return
+}

@@ -1,0 +1,175 @@
+//===- DistributeLanes.cpp - weft-cuda-distribute-lanes ------------------===//
+//
+// A row shared by the lanes of a warp (weft-cuda-tile-threads,
+// SplitLanes.cpp) arrives here bufferized: lane loops and merges of the
+// lanes' partial reductions. On a GPU every lane runs each lane loop's body
+// for itself and the merges become warp shuffles; on a CPU the lane loops
+// become loops.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cuda/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+namespace weft::cuda {
+#define GEN_PASS_DEF_DISTRIBUTELANES
+#include "codegen/cuda/Passes.h.inc"
+} // namespace weft::cuda
+
+using namespace mlir;
+using namespace weft;
+using namespace weft::cuda;
+
+namespace {
+
+bool isLaneLoop(scf::ForallOp forall) {
+  std::optional<ArrayAttr> mapping = forall.getMapping();
+  return mapping && mapping->size() == 1 && isa<gpu::GPULaneMappingAttr>((*mapping)[0]);
+}
+
+/// The buffer `v` views (through subviews, reshapes and casts).
+Value viewedBuffer(Value v) {
+  for (int depth = 0; depth < 64; ++depth) {
+    auto view = v.getDefiningOp<ViewLikeOpInterface>();
+    if (!view)
+      break;
+    v = view.getViewSource();
+  }
+  return v;
+}
+
+/// Whether an op of `fn` outside its lane loops may write one of `fn`'s
+/// buffers (its arguments) or memory it cannot name: every lane would.
+bool writesBuffersOutsideLanes(func::FuncOp fn) {
+  bool found = false;
+  fn.walk<WalkOrder::PreOrder>([&](Operation *op) {
+    if (auto forall = dyn_cast<scf::ForallOp>(op); forall && isLaneLoop(forall))
+      return WalkResult::skip();
+    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+    if (!effects && op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+      return WalkResult::advance();
+    if (!effects) {
+      found = op->getNumRegions() == 0 && !isa<func::ReturnOp>(op) && !isMemoryEffectFree(op);
+      return found ? WalkResult::interrupt() : WalkResult::advance();
+    }
+    SmallVector<MemoryEffects::EffectInstance> list;
+    effects.getEffects(list);
+    for (const MemoryEffects::EffectInstance &e : list) {
+      if (!isa<MemoryEffects::Write>(e.getEffect()))
+        continue;
+      Value target = e.getValue();
+      if (!target || isa<BlockArgument>(viewedBuffer(target))) {
+        found = true;
+        return WalkResult::interrupt();
+      }
+    }
+    return WalkResult::advance();
+  });
+  return found;
+}
+
+/// The merge `merge` of 32 partials (one per lane, `partials[lane, 0...]`)
+/// into `init` (one element) as shuffles: every lane ends with the total.
+LogicalResult shuffleMerge(linalg::GenericOp merge, Value lane) {
+  if (merge.getNumDpsInputs() != 1 || merge.getNumDpsInits() != 1)
+    return merge.emitError("a lane merge takes one buffer of partials and one init");
+  Value partials = merge.getDpsInputs()[0], init = merge.getDpsInits()[0];
+  auto pt = dyn_cast<MemRefType>(partials.getType());
+  auto it = dyn_cast<MemRefType>(init.getType());
+  Block &body = merge.getRegion().front();
+  if (!pt || !it || !pt.hasStaticShape() || !it.hasStaticShape() || pt.getRank() < 1 ||
+      pt.getDimSize(0) != kWarpLanes || pt.getNumElements() != kWarpLanes ||
+      it.getNumElements() != 1 || body.getOperations().size() != 2)
+    return merge.emitError("a lane merge combines one element from each of ")
+           << kWarpLanes << " lanes";
+  Operation &combiner = body.front();
+  OpBuilder b(merge);
+  Location loc = merge.getLoc();
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  SmallVector<Value> at(pt.getRank(), zero);
+  at[0] = lane;
+  // combine(in, out), as the merge's body computes it.
+  auto combine = [&](Value in, Value out) {
+    IRMapping map;
+    map.map(body.getArgument(0), in);
+    map.map(body.getArgument(1), out);
+    return b.clone(combiner, map)->getResult(0);
+  };
+  Value v = memref::LoadOp::create(b, loc, partials, at);
+  for (int32_t offset = kWarpLanes / 2; offset >= 1; offset /= 2) {
+    Value other = gpu::ShuffleOp::create(b, loc, v, offset, kWarpLanes, gpu::ShuffleMode::XOR)
+                      .getShuffleResult();
+    v = combine(other, v);
+  }
+  SmallVector<Value> origin(it.getRank(), zero);
+  Value start = memref::LoadOp::create(b, loc, init, origin);
+  memref::StoreOp::create(b, loc, combine(v, start), init, origin);
+  merge.erase();
+  return success();
+}
+
+struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLanesPass> {
+  using DistributeLanesBase::DistributeLanesBase;
+
+  void runOnOperation() override {
+    func::FuncOp fn = getOperation();
+    SmallVector<scf::ForallOp> laneLoops;
+    fn.walk([&](scf::ForallOp forall) {
+      if (isLaneLoop(forall))
+        laneLoops.push_back(forall);
+    });
+    SmallVector<linalg::GenericOp> merges;
+    fn.walk([&](linalg::GenericOp g) {
+      if (g->hasAttr(kLaneMergeAttr))
+        merges.push_back(g);
+    });
+    if (laneLoops.empty() && merges.empty())
+      return;
+    IRRewriter rewriter(fn.getContext());
+    for (scf::ForallOp forall : laneLoops)
+      if (!forall.getResults().empty() || forall.getRank() != 1 ||
+          forall.getStaticUpperBound() != ArrayRef<int64_t>{kWarpLanes}) {
+        forall.emitError("a lane loop must be bufferized and run ") << kWarpLanes << " lanes";
+        return signalPassFailure();
+      }
+
+    auto lanes = fn->getAttrOfType<IntegerAttr>(kLanesAttr);
+    bool onWarp = !onHost && lanes && lanes.getInt() == kWarpLanes;
+    if (onWarp && writesBuffersOutsideLanes(fn)) {
+      // One thread per row instead: still correct, lanes would race.
+      fn->removeAttr(kLanesAttr);
+      onWarp = false;
+    }
+    if (!onWarp) {
+      for (scf::ForallOp forall : laneLoops) {
+        rewriter.setInsertionPoint(forall);
+        if (failed(scf::forallToForLoop(rewriter, forall))) {
+          forall.emitError("cannot turn a lane loop into a loop");
+          return signalPassFailure();
+        }
+      }
+      for (linalg::GenericOp merge : merges)
+        merge->removeAttr(kLaneMergeAttr);
+      return;
+    }
+
+    OpBuilder b = OpBuilder::atBlockBegin(&fn.getBody().front());
+    Value lane = gpu::LaneIdOp::create(b, fn.getLoc(), b.getIndexAttr(kWarpLanes));
+    for (scf::ForallOp forall : laneLoops) {
+      Block *body = forall.getBody();
+      rewriter.eraseOp(body->getTerminator());
+      rewriter.inlineBlockBefore(body, forall, ValueRange{lane});
+      rewriter.eraseOp(forall);
+    }
+    for (linalg::GenericOp merge : merges)
+      if (failed(shuffleMerge(merge, lane)))
+        return signalPassFailure();
+  }
+};
+
+} // namespace

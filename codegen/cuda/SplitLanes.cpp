@@ -1,0 +1,296 @@
+//===- SplitLanes.cpp - a row's work shared by the lanes of a warp --------===//
+//
+// weft-cuda-tile-threads gives a softmax's or a normalization's row to one
+// warp rather than one thread: the row loop's iteration (a tensor-level
+// scf.forall body computing the row's reductions and then its elements) is
+// rewritten so that each of 32 lanes takes the row's elements lane,
+// lane + 32, ... Every reduction becomes a lane loop of partial reductions
+// (each from the combiner's identity) and a merge of the 32 partials into
+// the reduction's own init; the row's output is written by a lane loop,
+// each lane its strided share. Lane loops carry `#gpu.lane<linear_dim_0>`
+// and merges `weft.lane_merge`; weft-cuda-distribute-lanes makes them a
+// warp's lanes and shuffles on a GPU, or plain loops on a CPU.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cuda/Passes.h"
+
+#include "mlir/Analysis/SliceAnalysis.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace weft;
+using namespace weft::cuda;
+
+namespace {
+
+/// The result of `map` that is loop `loop` alone, or -1.
+int64_t resultOf(AffineMap map, unsigned loop) {
+  for (unsigned r = 0; r < map.getNumResults(); ++r)
+    if (auto d = dyn_cast<AffineDimExpr>(map.getResult(r)); d && d.getPosition() == loop)
+      return r;
+  return -1;
+}
+
+/// Whether every element of `type` is 32 bits wide (what one shuffle moves).
+bool shuffles(Type type) {
+  Type element = getElementTypeOrSelf(type);
+  return isa<FloatType, IntegerType>(element) && element.getIntOrFloatBitWidth() == 32;
+}
+
+/// This lane's share of `v` along `dim`: elements lane, lane + 32, ...
+Value laneSlice(OpBuilder &b, Location loc, Value v, int64_t dim, Value lane) {
+  auto type = cast<RankedTensorType>(v.getType());
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes, strides(rank, b.getIndexAttr(1));
+  for (int64_t d = 0; d < rank; ++d)
+    sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
+  offsets[dim] = lane;
+  sizes[dim] = b.getIndexAttr(type.getDimSize(dim) / kWarpLanes);
+  strides[dim] = b.getIndexAttr(kWarpLanes);
+  return tensor::ExtractSliceOp::create(b, loc, v, offsets, sizes, strides);
+}
+
+/// Clones ops of a row's iteration (`scope`) into a lane loop with one of
+/// their loops cut to the lane's share. A row-long operand produced in the
+/// row by another linalg op along a parallel loop is cloned the same way
+/// (each lane computes its share of it); any other row-long operand is
+/// sliced.
+class LaneCloner {
+public:
+  LaneCloner(OpBuilder &b, Value lane, Operation *scope) : b(b), lane(lane), scope(scope) {}
+
+  /// `op` with its loop `loop` cut to this lane's share.
+  FailureOr<linalg::LinalgOp> clone(linalg::LinalgOp op, unsigned loop, int depth = 0) {
+    if (auto done = cloned.find({op, loop}); done != cloned.end())
+      return done->second;
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    if (depth > 16 || !op.hasPureTensorSemantics() || op.hasIndexSemantics() ||
+        loop >= ranges.size() || ShapedType::isDynamic(ranges[loop]) ||
+        ranges[loop] % kWarpLanes != 0)
+      return failure();
+    SmallVector<std::pair<unsigned, Value>> operands;
+    for (OpOperand &operand : op->getOpOperands()) {
+      AffineMap map = op.getMatchingIndexingMap(&operand);
+      if (!map.isFunctionOfDim(loop))
+        continue;
+      int64_t dim = resultOf(map, loop);
+      if (dim < 0 || !map.isProjectedPermutation())
+        return failure();
+      FailureOr<Value> s = share(operand.get(), dim, depth);
+      if (failed(s))
+        return failure();
+      operands.push_back({operand.getOperandNumber(), *s});
+    }
+    Operation *copy = b.clone(*op);
+    for (auto [index, value] : operands)
+      copy->setOperand(index, value);
+    auto result = cast<linalg::LinalgOp>(copy);
+    for (auto [r, init] : llvm::zip(copy->getResults(), result.getDpsInits()))
+      r.setType(init.getType());
+    cloned[{op, loop}] = result;
+    return result;
+  }
+
+  /// This lane's share of `v` along its dimension `dim`.
+  FailureOr<Value> share(Value v, int64_t dim, int depth = 0) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!type || !type.hasStaticShape() || type.getDimSize(dim) % kWarpLanes != 0)
+      return failure();
+    if (auto producer = v.getDefiningOp<linalg::LinalgOp>();
+        producer && scope->isProperAncestor(producer) && producer.hasPureTensorSemantics()) {
+      auto result = cast<OpResult>(v);
+      AffineMap out = producer.getIndexingMapMatchingResult(result);
+      if (auto d = dyn_cast<AffineDimExpr>(out.getResult(dim))) {
+        unsigned loop = d.getPosition();
+        if (producer.getIteratorTypesArray()[loop] == utils::IteratorType::parallel) {
+          FailureOr<linalg::LinalgOp> copy = clone(producer, loop, depth + 1);
+          if (succeeded(copy))
+            return (*copy)->getResult(result.getResultNumber());
+        }
+      }
+    }
+    return laneSlice(b, v.getLoc(), v, dim, lane);
+  }
+
+private:
+  OpBuilder &b;
+  Value lane;
+  Operation *scope;
+  DenseMap<std::pair<Operation *, unsigned>, linalg::LinalgOp> cloned;
+};
+
+ArrayAttr laneMapping(MLIRContext *ctx) {
+  return ArrayAttr::get(ctx, {gpu::GPULaneMappingAttr::get(ctx, gpu::MappingId::LinearDim0)});
+}
+
+/// A reduction whose partials lanes can merge: its loop to split, and per
+/// result the combiner (one binary op of the init and one other value).
+struct Splittable {
+  unsigned loop;
+  SmallVector<Operation *> combiners;
+};
+
+std::optional<Splittable> splittable(linalg::LinalgOp op) {
+  if (op.getNumReductionLoops() == 0 || !op.hasPureTensorSemantics() || op.hasIndexSemantics())
+    return std::nullopt;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  std::optional<unsigned> loop;
+  SmallVector<unsigned> reductions;
+  op.getReductionDims(reductions);
+  for (unsigned d : reductions)
+    if (!ShapedType::isDynamic(ranges[d]) && ranges[d] >= kMinLaneRow &&
+        ranges[d] % kWarpLanes == 0)
+      loop = d; // the innermost such loop: lanes read neighbouring elements
+  if (!loop)
+    return std::nullopt;
+  Splittable s{*loop, {}};
+  for (auto [index, result] : llvm::enumerate(op->getResults())) {
+    auto type = dyn_cast<RankedTensorType>(result.getType());
+    // One element per row (the row loop took everything else), one
+    // shuffle wide.
+    if (!type || !type.hasStaticShape() || type.getNumElements() != 1 || !shuffles(type))
+      return std::nullopt;
+    SmallVector<Operation *> combiners;
+    if (!matchReduction(op.getRegionOutputArgs(), index, combiners) || combiners.size() != 1)
+      return std::nullopt;
+    Operation *c = combiners[0];
+    if (c->getNumOperands() != 2 || c->getNumResults() != 1 || c->getNumRegions() != 0 ||
+        !arith::getNeutralElement(c))
+      return std::nullopt;
+    s.combiners.push_back(c);
+  }
+  return s;
+}
+
+/// Rewrites reduction `op` of a row as partials of 32 lanes and their
+/// merges.
+LogicalResult splitReduction(linalg::LinalgOp op, const Splittable &s, Operation *scope) {
+  MLIRContext *ctx = op->getContext();
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  SmallVector<Value> empties;
+  for (Value r : op->getResults()) {
+    auto type = cast<RankedTensorType>(r.getType());
+    SmallVector<int64_t> shape = {kWarpLanes};
+    llvm::append_range(shape, type.getShape());
+    empties.push_back(tensor::EmptyOp::create(b, loc, shape, type.getElementType()));
+  }
+  auto lanes = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(kWarpLanes)},
+                                     empties, laneMapping(ctx));
+  OpBuilder lb = OpBuilder::atBlockBegin(lanes.getBody());
+  Value lane = lanes.getInductionVar(0);
+  LaneCloner cloner(lb, lane, scope);
+  FailureOr<linalg::LinalgOp> partial = cloner.clone(op, s.loop);
+  if (failed(partial))
+    return failure();
+  // Each lane reduces from the combiner's identity; the merge starts from
+  // the reduction's own init.
+  lb.setInsertionPoint(*partial);
+  for (auto [index, init] : llvm::enumerate(partial->getDpsInits())) {
+    auto type = cast<RankedTensorType>(init.getType());
+    Value empty = tensor::EmptyOp::create(lb, loc, type.getShape(), type.getElementType());
+    auto identity = arith::getNeutralElement(s.combiners[index]);
+    Value value = arith::ConstantOp::create(lb, loc, *identity);
+    Value fill = linalg::FillOp::create(lb, loc, value, empty).getResult(0);
+    partial->getDpsInitsMutable()[index].set(fill);
+  }
+  OpBuilder tb = OpBuilder::atBlockEnd(lanes.getTerminator().getBody());
+  for (auto [index, r] : llvm::enumerate((*partial)->getResults())) {
+    auto type = cast<RankedTensorType>(r.getType());
+    SmallVector<OpFoldResult> offsets(type.getRank() + 1, tb.getIndexAttr(0)),
+        sizes(type.getRank() + 1, tb.getIndexAttr(1)), strides(type.getRank() + 1, tb.getIndexAttr(1));
+    offsets[0] = lane;
+    tensor::ParallelInsertSliceOp::create(tb, loc, r, lanes.getRegionIterArgs()[index], offsets,
+                                          sizes, strides);
+  }
+
+  // merge[i] = combine over lanes of partial[lane][i], into the init.
+  b.setInsertionPointAfter(lanes);
+  for (auto [index, result] : llvm::enumerate(op->getResults())) {
+    Operation *combiner = s.combiners[index];
+    BlockArgument acc = op.getRegionOutputArgs()[index];
+    Value other = combiner->getOperand(0) == acc ? combiner->getOperand(1) : combiner->getOperand(0);
+    if (other == acc || (combiner->getOperand(0) != acc && combiner->getOperand(1) != acc))
+      return failure();
+    auto type = cast<RankedTensorType>(result.getType());
+    int64_t rank = type.getRank();
+    SmallVector<AffineExpr> outer;
+    for (int64_t d = 1; d <= rank; ++d)
+      outer.push_back(b.getAffineDimExpr(d));
+    SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank + 1),
+                                   AffineMap::get(rank + 1, 0, outer, ctx)};
+    SmallVector<utils::IteratorType> iters(rank + 1, utils::IteratorType::parallel);
+    iters[0] = utils::IteratorType::reduction;
+    auto merge = linalg::GenericOp::create(
+        b, loc, TypeRange{type}, ValueRange{lanes.getResult(index)},
+        ValueRange{op.getDpsInits()[index]}, maps, iters,
+        [&](OpBuilder &nb, Location nl, ValueRange args) {
+          IRMapping map;
+          map.map(acc, args[1]);
+          map.map(other, args[0]);
+          Operation *c = nb.clone(*combiner, map);
+          linalg::YieldOp::create(nb, nl, c->getResult(0));
+        });
+    merge->setAttr(kLaneMergeAttr, b.getUnitAttr());
+    result.replaceAllUsesWith(merge.getResult(0));
+  }
+  return success();
+}
+
+} // namespace
+
+LogicalResult weft::cuda::splitRowAcrossLanes(scf::ForallOp rows, unsigned rootLoop) {
+  Block *body = rows.getBody();
+  SmallVector<Operation *> yielding =
+      llvm::map_to_vector(rows.getTerminator().getYieldingOps(), [](Operation &op) { return &op; });
+  if (yielding.size() != 1)
+    return failure();
+  auto insert = dyn_cast<tensor::ParallelInsertSliceOp>(yielding[0]);
+  auto root = insert ? insert.getSource().getDefiningOp<linalg::LinalgOp>() : linalg::LinalgOp();
+  if (!root || root->getBlock() != body || root->getNumResults() != 1 ||
+      root.getNumDpsInits() != 1 || root.getNumReductionLoops() != 0)
+    return failure();
+
+  // Every reduction of the row that lanes can share.
+  SmallVector<std::pair<linalg::LinalgOp, Splittable>> reductions;
+  for (Operation &op : *body)
+    if (auto linalgOp = dyn_cast<linalg::LinalgOp>(&op))
+      if (std::optional<Splittable> s = splittable(linalgOp))
+        reductions.push_back({linalgOp, std::move(*s)});
+  for (auto &[op, s] : reductions)
+    if (failed(splitReduction(op, s, rows)))
+      return failure();
+
+  // The row's elements: each lane computes and writes its share.
+  OpBuilder b(root);
+  Location loc = root.getLoc();
+  Value out = root.getDpsInits()[0];
+  int64_t dim = resultOf(root.getIndexingMapMatchingResult(root->getResult(0)), rootLoop);
+  if (dim < 0)
+    return failure();
+  auto lanes = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(kWarpLanes)},
+                                     ValueRange{out}, laneMapping(b.getContext()));
+  OpBuilder lb = OpBuilder::atBlockBegin(lanes.getBody());
+  Value lane = lanes.getInductionVar(0);
+  LaneCloner cloner(lb, lane, rows);
+  FailureOr<linalg::LinalgOp> mine = cloner.clone(root, rootLoop);
+  if (failed(mine))
+    return failure();
+  lb.setInsertionPoint(*mine);
+  mine->getDpsInitsMutable()[0].set(laneSlice(lb, loc, lanes.getRegionIterArgs()[0], dim, lane));
+  auto type = cast<RankedTensorType>(out.getType());
+  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0)), sizes, strides(type.getRank(), b.getIndexAttr(1));
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
+  offsets[dim] = lane;
+  sizes[dim] = b.getIndexAttr(type.getDimSize(dim) / kWarpLanes);
+  strides[dim] = b.getIndexAttr(kWarpLanes);
+  OpBuilder tb = OpBuilder::atBlockEnd(lanes.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(tb, loc, (*mine)->getResult(0), lanes.getRegionIterArgs()[0],
+                                        offsets, sizes, strides);
+  root->getResult(0).replaceAllUsesWith(lanes.getResult(0));
+  return success();
+}
