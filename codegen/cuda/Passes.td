@@ -18,8 +18,19 @@ def TileThreads : Pass<"weft-cuda-tile-threads", "mlir::func::FuncOp"> {
     outputs (rows x columns; output channels x output columns), the largest
     of a fixed list that divides the extents and leaves at least 16384
     threads; `weft-cpu-tile-contractions{gpu-threads}` then reduces the
-    tile one outer product per step. `weft.workgroup_count` records the
-    number of threads. When fusion would leave computing ops outside the
+    tile one outer product per step. Loops along which a fused reduction is
+    only broadcast (a softmax's or a normalization's row) stay whole in the
+    tile: when the innermost of them is a multiple of 32 and at least 64
+    long, the row goes to the 32 lanes of a warp (`weft.lanes = 32`): lane
+    loops (`scf.forall` mapped to `#gpu.lane<linear_dim_0>`) compute each
+    reduction's partials over the elements lane, lane + 32, ... from the
+    combiner's identity, a linalg op marked `weft.lane_merge` combines them
+    into the reduction's init, and a last lane loop writes each lane's
+    strided share of the row (`weft-cuda-distribute-lanes` maps them);
+    otherwise one thread takes the row when rows are long (>= 1024) or
+    many (>= 2048), and one thread per element recomputes the reduction
+    below both. `weft.workgroup_count` records the number of threads (of
+    rows, under `weft.lanes`). When fusion would leave computing ops outside the
     loop, the dispatch stays whole and runs as one thread (count 1), which is
     correct but slow, and a warning at the dispatch says so when it writes
     4096 elements or more. Two rewrites come first so that common dispatches

@@ -8,10 +8,12 @@
 // x output columns of a convolution), which weft-cpu-tile-contractions then
 // keeps in registers across the reduction, so each loaded element serves
 // up to four outputs. Loops along which a fused reduction's result is only
-// broadcast (a softmax's or a normalization's row) stay whole in a thread,
-// which computes the reduction once for the row, when the rows are long or
-// many (kRowForRedundancy, kRowForThreads); short rows keep one thread per
-// element. A dispatch that does not fuse whole runs as one thread.
+// broadcast (a softmax's or a normalization's row) stay whole: a row whose
+// innermost such loop is a multiple of 32 (>= 64) goes to the 32 lanes of
+// a warp (SplitLanes.cpp); otherwise a thread computes the reduction once
+// for the row when the rows are long or many (kRowForRedundancy,
+// kRowForThreads), and short rows keep one thread per element. A dispatch
+// that does not fuse whole runs as one thread.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/KernelConfig.h"
