@@ -6,8 +6,10 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cuda/Passes.h"
+#include "dialects/weft/IR/WeftDialect.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -30,6 +32,30 @@ bool isChip(StringRef chip) {
   if (chip.back() == 'a' || chip.back() == 'f')
     chip = chip.drop_back();
   return !chip.empty() && chip.size() <= 4 && llvm::all_of(chip, llvm::isDigit);
+}
+
+/// The (dispatch, argument) pairs whose buffer may start off the
+/// kBufferAlignment grid: every buffer is an arena or weight offset (a
+/// multiple of the model's alignment, at least 16) or a caller's buffer
+/// (checked by the runtime), except a rank's part of a shard.all_slice,
+/// which starts `rank * part bytes` into its input.
+DenseSet<std::pair<StringRef, unsigned>> unalignedArguments(ModuleOp module) {
+  DenseSet<std::pair<StringRef, unsigned>> unaligned;
+  module.walk([&](DispatchCallOp call) {
+    for (auto [index, input] : llvm::enumerate(call.getInputs())) {
+      Value v = input;
+      while (auto reshape = v.getDefiningOp<ReshapeOp>())
+        v = reshape.getInput();
+      auto slice = v.getDefiningOp<shard::AllSliceOp>();
+      if (!slice)
+        continue;
+      auto type = cast<ShapedType>(slice.getResult().getType());
+      int64_t bits = type.getElementTypeBitWidth();
+      if (!type.hasStaticShape() || (type.getNumElements() * bits / 8) % kBufferAlignment != 0)
+        unaligned.insert({call.getCallee(), (unsigned)index});
+    }
+  });
+  return unaligned;
 }
 
 struct OutlineKernelsPass : weft::cuda::impl::OutlineKernelsBase<OutlineKernelsPass> {
@@ -82,6 +108,7 @@ struct OutlineKernelsPass : weft::cuda::impl::OutlineKernelsBase<OutlineKernelsP
     auto gpuModule = gpu::GPUModuleOp::create(b, module.getLoc(), modelName + "_kernels",
                                               b.getArrayAttr(targetAttrs));
     SymbolTable gpuSymbols(gpuModule);
+    DenseSet<std::pair<StringRef, unsigned>> unaligned = unalignedArguments(module);
     SymbolTable hostSymbols(module);
     SmallVector<Attribute> names;
 
@@ -145,6 +172,12 @@ struct OutlineKernelsPass : weft::cuda::impl::OutlineKernelsBase<OutlineKernelsP
                                            FunctionType::get(ctx, argTypes, {}));
       kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), gb.getUnitAttr());
       kernel.setKnownBlockSizeAttr(gb.getDenseI32ArrayAttr({(int32_t)threads, 1, 1}));
+      // LLVM may then load and store 16 bytes at a time where the offsets
+      // from these starts allow.
+      for (unsigned i = 0; i < argTypes.size(); ++i)
+        if (!unaligned.contains({fn.getName(), i}))
+          kernel.setArgAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
+                            gb.getI64IntegerAttr(kBufferAlignment));
       Block &kb = kernel.getBody().front();
       OpBuilder kbld = OpBuilder::atBlockBegin(&kb);
       Value blockId = gpu::BlockIdOp::create(kbld, loc, gpu::Dimension::x);

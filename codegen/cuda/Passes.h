@@ -61,6 +61,13 @@ inline constexpr llvm::StringLiteral kLaneMergeAttr = "weft.lane_merge";
 /// plan: run it on a copy.
 mlir::LogicalResult splitRowAcrossLanes(mlir::scf::ForallOp rows, unsigned rootLoop);
 
+/// Every buffer a kernel takes starts at a multiple of this many bytes:
+/// arena and weight offsets are multiples of the model's alignment (64 by
+/// default, never less than this), and the runtime refuses device views
+/// of the caller's memory that are not. Kernels tell LLVM so, which lets
+/// it load and store 16 bytes at a time where offsets allow.
+inline constexpr int64_t kBufferAlignment = 16;
+
 struct CudaPipelineOptions {
   std::string modelName = "model";
   std::vector<std::string> chips = {"sm_90"};

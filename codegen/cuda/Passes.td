@@ -117,8 +117,13 @@ def OutlineKernels : Pass<"weft-cuda-outline-kernels", "mlir::ModuleOp"> {
     creates `gpu.module @<model>_kernels` with one `#nvvm.target` per chip,
     and gives each dispatch a `gpu.func` kernel taking the buffers, whose
     thread computes `%id = block_id.x * block_dim.x + thread_id.x` and runs
-    the body when `%id < weft.workgroup_count`. Constant globals the body
-    reads are copied into the GPU module. The dispatch function becomes a
+    the body when `%id < weft.workgroup_count` (under `weft.lanes = 32`,
+    32 threads per id: `%id` is the global index over 32). Each buffer
+    argument carries `llvm.align = 16` (every buffer starts on that grid:
+    arena and weight offsets, caller buffers the runtime checks), except
+    one that may be a rank's part of a `shard.all_slice` whose bytes are
+    not a multiple of 16. Constant globals the body reads are copied into
+    the GPU module. The dispatch function becomes a
     private declaration with `weft.kernel_index` and `weft.launch = [blocks,
     threads]`, which `weft-cpu-build-host` (target cuda) turns into a
     launch.

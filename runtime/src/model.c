@@ -359,6 +359,14 @@ static weft_status_t check_view(const weft_model_info_t *model, const char *kind
                               "(weftc --input-value) is checked on the host; give it in "
                               "host memory",
                               TENSOR_LABEL_ARGS(kind, info, index_buf));
+  /* CUDA kernels load and store a buffer 16 bytes at a time where its
+   * layout allows, from a start they take to be 16-byte aligned (as
+   * cuMemAlloc's memory is). */
+  if (view->memory == WEFT_MEMORY_DEVICE && ((uintptr_t)view->data % WEFT_DEVICE_DATA_ALIGNMENT) != 0)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              TENSOR_LABEL_FMT ": device data at %p is not %d-byte aligned",
+                              TENSOR_LABEL_ARGS(kind, info, index_buf), view->data,
+                              WEFT_DEVICE_DATA_ALIGNMENT);
   /* An empty tensor has no bytes to point at; std::vector and friends hand
    * out NULL for it, so only tensors with elements need data. */
   if (!view->data && !info_is_empty(info))

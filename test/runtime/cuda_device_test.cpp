@@ -302,6 +302,39 @@ TEST(CudaModel, CudaOnCpuGroupModelRunsEachPartInItsSlots) {
   EXPECT_NE(c.message.find("input 0 is in device memory"), std::string::npos) << c.message;
 }
 
+weft_status_t copyInputDeviceEntry(weft_device_t *, const weft_kernel_table_t *, void *,
+                                   const void *, void *const *inputs, void *const *outputs) {
+  std::memcpy(outputs[0], inputs[0], 4 * sizeof(float));
+  return nullptr;
+}
+
+// The kernels load and store 16 bytes at a time from the buffers' starts:
+// device data that does not start on that grid is refused, by name (a
+// CUDA model compiled for the CPU takes device views of host memory).
+TEST(CudaModel, DeviceDataMustBeSixteenByteAligned) {
+  DevicePtr cpu = makeCpuDevice(1);
+  weft_model_info_t info = cudaModelInfo();
+  info.num_device_images = 0;
+  info.device_images = nullptr;
+  info.host_kernels = kHostKernels;
+  info.device_entry = copyInputDeviceEntry;
+  weft_model_t *raw = nullptr;
+  ASSERT_TRUE(isOk(weft_model_create(&info, cpu.get(), nullptr, &raw)));
+  alignas(16) float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  alignas(16) float y[4] = {};
+  weft_tensor_view_t in = {x + 1, WEFT_DTYPE_F32, 1, {4}, WEFT_MEMORY_DEVICE};
+  weft_tensor_view_t out = {y, WEFT_DTYPE_F32, 1, {4}, WEFT_MEMORY_DEVICE};
+  Captured c = capture(weft_model_run(raw, &in, 1, &out, 1));
+  EXPECT_EQ(c.code, WEFT_INVALID_ARGUMENT);
+  EXPECT_NE(c.message.find("input 'x': device data at"), std::string::npos) << c.message;
+  EXPECT_NE(c.message.find("is not 16-byte aligned"), std::string::npos) << c.message;
+  in.data = x + 4;
+  EXPECT_TRUE(isOk(weft_model_run(raw, &in, 1, &out, 1)));
+  EXPECT_EQ(y[0], 5.0f);
+  EXPECT_EQ(y[3], 8.0f);
+  weft_model_destroy(raw);
+}
+
 // Weights cut into parts: each rank's device holds the shared bytes and its
 // own part, and reads them at the same addresses.
 const float kCutWeights[] = {10.0f, 1.0f, 2.0f}; // shared, part 0, part 1

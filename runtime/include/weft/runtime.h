@@ -92,6 +92,11 @@ typedef enum weft_memory_t {
   WEFT_MEMORY_DEVICE = 1, /* memory of the model's CUDA device (a CUdeviceptr) */
 } weft_memory_t;
 
+/* Device data (WEFT_MEMORY_DEVICE) must start at a multiple of this many
+ * bytes, as cuMemAlloc's does: the kernels load and store 16 bytes at a
+ * time. */
+#define WEFT_DEVICE_DATA_ALIGNMENT 16
+
 /* A non-owning view of a dense, row-major tensor. */
 typedef struct weft_tensor_view_t {
   void *data;

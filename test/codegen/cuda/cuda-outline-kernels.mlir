@@ -14,7 +14,9 @@
 // CHECK-SAME: weft.kernel_index = 1 : i64, weft.launch = array<i64: 1, 1>
 // CHECK: gpu.module @net_kernels [#nvvm.target<O = 3, chip = "sm_80">, #nvvm.target<O = 3, chip = "sm_90">]
 // CHECK: memref.global "private" constant @__constant_4xf32
-// CHECK: gpu.func @net_dispatch_0(%[[A:.*]]: memref<300x4xf32>, %[[B:.*]]: memref<300x4xf32>) kernel
+// Every buffer starts 16-byte aligned (arena and weight offsets, checked
+// caller buffers), which the kernel tells LLVM.
+// CHECK: gpu.func @net_dispatch_0(%[[A:.*]]: memref<300x4xf32> {llvm.align = 16 : i64}, %[[B:.*]]: memref<300x4xf32> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
 // CHECK: %[[BID:.*]] = gpu.block_id x
 // CHECK: %[[BDIM:.*]] = gpu.block_dim x
@@ -75,7 +77,7 @@ func.func private @strided(%arg0: memref<4xf32, strided<[2]>>, %arg1: index) att
 // CHECK-LABEL: module attributes {gpu.container_module, weft.kernel_names = ["net_dispatch_0"]}
 // CHECK: func.func private @net_dispatch_0(memref<3x64xf32>, index)
 // CHECK-SAME: weft.kernel_index = 0 : i64, weft.lanes = 32 : i64, weft.launch = array<i64: 1, 96>
-// CHECK: gpu.func @net_dispatch_0(%[[A:.*]]: memref<3x64xf32>) kernel
+// CHECK: gpu.func @net_dispatch_0(%[[A:.*]]: memref<3x64xf32> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME: known_block_size = array<i32: 96, 1, 1>
 // CHECK: %[[ID:.*]] = arith.addi
 // CHECK: %[[N:.*]] = arith.constant 96 : index
@@ -99,4 +101,28 @@ module {
 // expected-error @+1 {{a dispatch's ids take one thread or one warp of 32 lanes, not 16}}
 func.func private @half_warp(%arg0: memref<4xf32>, %arg1: index) attributes {weft.dispatch_fn, weft.lanes = 16 : i64, weft.workgroup_count = 4 : i64} {
   return
+}
+
+// -----
+
+// A rank's part of a shard.all_slice starts rank * (its bytes) into the
+// sliced tensor: 3 floats (12 bytes) is off the 16-byte grid for rank 1,
+// so that argument carries no alignment; 4 floats (16 bytes) keep it.
+// CHECK-LABEL: func.func @net(
+// CHECK: gpu.func @net_dispatch_0(%{{.*}}: memref<3xf32>, %{{.*}}: memref<4xf32> {llvm.align = 16 : i64}, %{{.*}}: memref<3xf32> {llvm.align = 16 : i64}) kernel
+module {
+  shard.grid @devices(shape = 2)
+  func.func @net(%a: tensor<6xf32>, %b: tensor<8xf32>) -> tensor<3xf32> {
+    %sa = shard.all_slice %a on @devices grid_axes = [0] slice_axis = 0 : tensor<6xf32> -> tensor<3xf32>
+    %sb = shard.all_slice %b on @devices grid_axes = [0] slice_axis = 0 : tensor<8xf32> -> tensor<4xf32>
+    %0 = weft.dispatch_call @net_dispatch_0(%sa, %sb) {result_offsets = array<i64: 0>} : (tensor<3xf32>, tensor<4xf32>) -> tensor<3xf32>
+    return %0 : tensor<3xf32>
+  }
+  func.func private @net_dispatch_0(%arg0: memref<3xf32>, %arg1: memref<4xf32>, %arg2: memref<3xf32>, %arg3: index) attributes {weft.dispatch_fn, weft.workgroup_count = 3 : i64} {
+    %x = memref.load %arg0[%arg3] : memref<3xf32>
+    %y = memref.load %arg1[%arg3] : memref<4xf32>
+    %z = arith.addf %x, %y : f32
+    memref.store %z, %arg2[%arg3] : memref<3xf32>
+    return
+  }
 }
