@@ -40,6 +40,10 @@ inline constexpr llvm::StringLiteral kKernelNamesAttr = "weft.kernel_names";
 /// multiple weft-cuda-tile-threads makes a contraction tile's columns.
 inline constexpr int64_t kThreadVectorWidth = 4;
 
+/// Threads per block of a kernel launch (weft-cuda-outline-kernels'
+/// default); weft-cuda-tile-threads shapes register-tiled blocks for it.
+inline constexpr int64_t kThreadsPerBlock = 256;
+
 /// A row of a softmax or a normalization goes to one warp of this many
 /// lanes when its length is a multiple of it and at least kMinLaneRow
 /// (weft-cuda-tile-threads), each lane taking every 32nd element.

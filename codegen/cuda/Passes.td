@@ -17,8 +17,10 @@ def TileThreads : Pass<"weft-cuda-tile-threads", "mlir::func::FuncOp"> {
     epilogue, gives each thread a register tile instead: up to 4 x 4
     outputs (rows x columns; output channels x output columns), the largest
     of a fixed list that divides the extents and leaves at least 16384
-    threads; `weft-cpu-tile-contractions{gpu-threads}` then reduces the
-    tile one outer product per step. Loops along which a fused reduction is
+    threads, its iterations reordered so that each block of 256 threads
+    is a 16 x 16 (or 8 x 32, 32 x 8) patch of tiles;
+    `weft-cpu-tile-contractions{gpu-threads}` then reduces the tile one
+    outer product per step. Loops along which a fused reduction is
     only broadcast (a softmax's or a normalization's row) stay whole in the
     tile: when the innermost of them is a multiple of 32 and at least 64
     long, the row goes to the 32 lanes of a warp (`weft.lanes = 32`): lane
@@ -61,7 +63,7 @@ def TileThreads : Pass<"weft-cuda-tile-threads", "mlir::func::FuncOp"> {
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect", "::mlir::linalg::LinalgDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect", "::mlir::affine::AffineDialect"];
 }
 
 def DistributeLanes : Pass<"weft-cuda-distribute-lanes", "mlir::func::FuncOp"> {

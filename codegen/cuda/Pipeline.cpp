@@ -70,6 +70,7 @@ void cuda::buildCudaCodegenPipeline(OpPassManager &pm, const CudaPipelineOptions
   addThreadStrategy(pm, o, /*onHost=*/false);
   OutlineKernelsOptions outline;
   outline.modelName = o.modelName;
+  outline.threadsPerBlock = kThreadsPerBlock;
   outline.chips.assign(o.chips.begin(), o.chips.end());
   pm.addPass(createOutlineKernels(outline));
 

@@ -7,7 +7,8 @@
 // output instead (up to 4 x 4: rows x columns of a matmul, output channels
 // x output columns of a convolution), which weft-cpu-tile-contractions then
 // keeps in registers across the reduction, so each loaded element serves
-// up to four outputs. Loops along which a fused reduction's result is only
+// up to four outputs; a block of threads then covers a square patch of
+// tiles. Loops along which a fused reduction's result is only
 // broadcast (a softmax's or a normalization's row) stay whole: a row whose
 // innermost such loop is a multiple of 32 (>= 64) goes to the 32 lanes of
 // a warp (SplitLanes.cpp); otherwise a thread computes the reduction once
@@ -19,6 +20,7 @@
 #include "codegen/cpu/KernelConfig.h"
 #include "codegen/cuda/Passes.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -338,7 +340,90 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
       return success(count == 1);
     if (laneLoop)
       splitAcrossLanes(fn, *laneLoop);
+    // A block of a register-tiled contraction covers a square patch of
+    // tiles: its threads share A's rows and B's columns in the cache.
+    if (tiles.rowLoop >= 0 && tiles.colLoop >= 0) {
+      int64_t rowDim = -1, colDim = -1, dim = 0;
+      for (auto [index, range, iter] : llvm::enumerate(domain, iters)) {
+        if (iter != utils::IteratorType::parallel || getConstantIntValue(range.size) <= 1)
+          continue;
+        if ((int64_t)index == tiles.rowLoop)
+          rowDim = dim;
+        if ((int64_t)index == tiles.colLoop)
+          colDim = dim;
+        ++dim;
+      }
+      SmallVector<scf::ForallOp> loops(fn.getBody().getOps<scf::ForallOp>());
+      if (loops.size() == 1 && rowDim >= 0 && colDim >= 0)
+        patchBlocks(loops[0], rowDim, colDim);
+    }
     return success();
+  }
+
+  /// Reorders the iterations of `threads` (loop `rowDim` over row tiles,
+  /// `colDim` over column tiles) so that each run of kThreadsPerBlock
+  /// consecutive ids, one block, is a 16 x 16 (or 8 x 32, 32 x 8) patch of
+  /// tiles rather than a strip along the columns; other loops stay
+  /// outermost. Left as is where no patch divides the tile counts.
+  void patchBlocks(scf::ForallOp threads, int64_t rowDim, int64_t colDim) {
+    // Iteration counts (the loop steps over tile offsets).
+    SmallVector<int64_t> lbs(threads.getStaticLowerBound()), ubs(threads.getStaticUpperBound()),
+        steps(threads.getStaticStep()), counts;
+    for (auto [lb, ub, step] : llvm::zip(lbs, ubs, steps)) {
+      if (ShapedType::isDynamic(lb) || ShapedType::isDynamic(ub) || ShapedType::isDynamic(step) ||
+          lb != 0 || step <= 0 || ub % step != 0)
+        return;
+      counts.push_back(ub / step);
+    }
+    static const std::array<int64_t, 2> patches[] = {{16, 16}, {8, 32}, {32, 8}};
+    static_assert(16 * 16 == kThreadsPerBlock, "a patch is one block of threads");
+    int64_t rows = counts[rowDim], cols = counts[colDim], pr = 0, pc = 0;
+    for (const auto &p : patches)
+      if (rows % p[0] == 0 && cols % p[1] == 0 && (rows > p[0] || cols > p[1])) {
+        pr = p[0];
+        pc = p[1];
+        break;
+      }
+    if (!pr)
+      return;
+    IRRewriter rewriter(threads);
+    Location loc = threads.getLoc();
+    SmallVector<OpFoldResult> bounds;
+    SmallVector<int64_t> outer;
+    for (int64_t d = 0; d < (int64_t)counts.size(); ++d)
+      if (d != rowDim && d != colDim) {
+        outer.push_back(d);
+        bounds.push_back(rewriter.getIndexAttr(counts[d]));
+      }
+    int64_t n = outer.size();
+    for (int64_t b : {rows / pr, cols / pc, pr, pc})
+      bounds.push_back(rewriter.getIndexAttr(b));
+    auto patched = scf::ForallOp::create(rewriter, loc, bounds, threads.getOutputs(),
+                                         threads.getMapping());
+    Block *body = patched.getBody();
+    rewriter.setInsertionPointToStart(body);
+    ValueRange ivs = patched.getInductionVars();
+    AffineExpr hi, lo;
+    bindDims(rewriter.getContext(), hi, lo);
+    // The old loop's value: (hi * patch + lo) * step, or index * step.
+    auto offset = [&](Value h, Value l, int64_t patch, int64_t step) -> Value {
+      return affine::AffineApplyOp::create(rewriter, loc, hi * (patch * step) + lo * step,
+                                           ValueRange{h, l});
+    };
+    auto scaled = [&](Value index, int64_t step) -> Value {
+      if (step == 1)
+        return index;
+      return affine::AffineApplyOp::create(rewriter, loc, hi * step, ValueRange{index});
+    };
+    SmallVector<Value> replacements(counts.size());
+    for (auto [k, d] : llvm::enumerate(outer))
+      replacements[d] = scaled(ivs[k], steps[d]);
+    replacements[rowDim] = offset(ivs[n], ivs[n + 2], pr, steps[rowDim]);
+    replacements[colDim] = offset(ivs[n + 1], ivs[n + 3], pc, steps[colDim]);
+    llvm::append_range(replacements, patched.getRegionIterArgs());
+    rewriter.eraseOp(body->getTerminator());
+    rewriter.mergeBlocks(threads.getBody(), body, replacements);
+    rewriter.replaceOp(threads, patched.getResults());
   }
 
   /// Gives each row of `fn` (tiled into a row loop) to the lanes of a warp,

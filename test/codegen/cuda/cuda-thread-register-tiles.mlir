@@ -3,10 +3,17 @@
 
 // A matmul with a bias+relu epilogue and 512 x 512 outputs: each GPU thread
 // takes a 4 x 4 tile of the output (16384 threads), the matmul and its fill
-// fused into the epilogue's tile.
+// fused into the epilogue's tile. The 128 x 128 tiles are ordered so that
+// each block of 256 threads is a 16 x 16 patch of them (64 rows of A and 64
+// columns of B shared in the cache), not a strip of 1 x 128 and 1 x 128.
+// TILE-DAG: #[[PATCH:.*]] = affine_map<(d0, d1) -> (d0 * 64 + d1 * 4)>
 // TILE-LABEL: func.func private @matmul_epilogue
 // TILE-SAME: weft.workgroup_count = 16384 : i64
-// TILE: scf.forall (%[[I:.*]], %[[J:.*]]) = (0, 0) to (512, 512) step (4, 4)
+// TILE: scf.forall (%[[BI:.*]], %[[BJ:.*]], %[[TI:.*]], %[[TJ:.*]]) in (8, 8, 16, 16)
+// TILE: %[[I:.*]] = affine.apply #[[PATCH]](%[[BI]], %[[TI]])
+// TILE: %[[J:.*]] = affine.apply #[[PATCH]](%[[BJ]], %[[TJ]])
+// TILE: tensor.extract_slice %{{.*}}[%[[I]], 0] [4, 256] [1, 1]
+// TILE: tensor.extract_slice %{{.*}}[0, %[[J]]] [256, 4] [1, 1]
 // TILE: linalg.fill {{.*}} -> tensor<4x4xf32>
 // TILE: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x256xf32>, tensor<256x4xf32>) outs(%{{.*}} : tensor<4x4xf32>)
 // TILE: arith.maximumf
