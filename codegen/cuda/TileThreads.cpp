@@ -402,7 +402,7 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
                                          threads.getMapping());
     Block *body = patched.getBody();
     rewriter.setInsertionPointToStart(body);
-    ValueRange ivs = patched.getInductionVars();
+    SmallVector<Value> ivs(patched.getInductionVars());
     AffineExpr hi, lo;
     bindDims(rewriter.getContext(), hi, lo);
     // The old loop's value: (hi * patch + lo) * step, or index * step.
