@@ -133,8 +133,9 @@ struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLan
     IRRewriter rewriter(fn.getContext());
     for (scf::ForallOp forall : laneLoops)
       if (!forall.getResults().empty() || forall.getRank() != 1 ||
-          forall.getStaticUpperBound() != ArrayRef<int64_t>{kWarpLanes}) {
-        forall.emitError("a lane loop must be bufferized and run ") << kWarpLanes << " lanes";
+          forall.getStaticUpperBound()[0] < 1 || forall.getStaticUpperBound()[0] > kWarpLanes ||
+          forall.getStaticLowerBound()[0] != 0 || forall.getStaticStep()[0] != 1) {
+        forall.emitError("a lane loop must be bufferized and run 1 to ") << kWarpLanes << " lanes";
         return signalPassFailure();
       }
 
@@ -163,7 +164,18 @@ struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLan
     for (scf::ForallOp forall : laneLoops) {
       Block *body = forall.getBody();
       rewriter.eraseOp(body->getTerminator());
-      rewriter.inlineBlockBefore(body, forall, ValueRange{lane});
+      int64_t used = forall.getStaticUpperBound()[0];
+      if (used == kWarpLanes) {
+        rewriter.inlineBlockBefore(body, forall, ValueRange{lane});
+      } else {
+        // Fewer iterations than lanes: the first `used` lanes run them.
+        rewriter.setInsertionPoint(forall);
+        Value active = arith::CmpIOp::create(
+            rewriter, forall.getLoc(), arith::CmpIPredicate::ult, lane,
+            arith::ConstantIndexOp::create(rewriter, forall.getLoc(), used));
+        auto guard = scf::IfOp::create(rewriter, forall.getLoc(), active, /*withElse=*/false);
+        rewriter.inlineBlockBefore(body, guard.thenBlock()->getTerminator(), ValueRange{lane});
+      }
       rewriter.eraseOp(forall);
     }
     for (linalg::GenericOp merge : merges)

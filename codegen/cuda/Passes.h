@@ -56,14 +56,16 @@ inline constexpr llvm::StringLiteral kLanesAttr = "weft.lanes";
 /// On the linalg op that merges the lanes' partial reductions.
 inline constexpr llvm::StringLiteral kLaneMergeAttr = "weft.lane_merge";
 
-/// Rewrites the iteration of `rows` (a row loop of
-/// weft-cuda-tile-threads, whose root op writes the row along its loop
-/// `rootLoop`) so that kWarpLanes lanes share the row: lane loops
-/// (`#gpu.lane` mapping) compute partial reductions, merged by ops marked
-/// kLaneMergeAttr, and each lane's strided share of the output. Fails,
-/// possibly leaving the IR half rewritten, when the row does not fit that
-/// plan: run it on a copy.
-mlir::LogicalResult splitRowAcrossLanes(mlir::scf::ForallOp rows, unsigned rootLoop);
+/// Rewrites the iteration of `rows` (a thread loop of
+/// weft-cuda-tile-threads whose root op writes a row along its loop
+/// `rootLoop`, or, without `rootLoop`, one element or tile) so that
+/// kWarpLanes lanes share it: lane loops (`#gpu.lane` mapping) compute
+/// partial reductions, merged by ops marked kLaneMergeAttr, and each
+/// lane's strided share of the row (without `rootLoop`: lane 0 computes
+/// and writes the output). Fails, possibly leaving the IR half rewritten,
+/// when the iteration does not fit that plan: run it on a copy.
+mlir::LogicalResult splitRowAcrossLanes(mlir::scf::ForallOp rows,
+                                        std::optional<unsigned> rootLoop);
 
 /// Every buffer a kernel takes starts at a multiple of this many bytes:
 /// arena and weight offsets are multiples of the model's alignment (64 by

@@ -31,7 +31,13 @@ def TileThreads : Pass<"weft-cuda-tile-threads", "mlir::func::FuncOp"> {
     strided share of the row (`weft-cuda-distribute-lanes` maps them);
     otherwise one thread takes the row when rows are long (>= 1024) or
     many (>= 2048), and one thread per element recomputes the reduction
-    below both. `weft.workgroup_count` records the number of threads (of
+    below both. A dispatch of one output per thread whose outputs each
+    reduce at least 512 products (its root, or a contraction or
+    convolution its elementwise root reads) along such a loop, with fewer
+    than 65536 outputs, gives each output to a warp the same way: the
+    lanes split the reduction, and a lane loop of one iteration (lane 0)
+    computes the root's element and writes it (a reducing root reduces
+    into a temporary, its init's producer cloned onto an empty tensor). `weft.workgroup_count` records the number of threads (of
     rows, under `weft.lanes`). When fusion would leave computing ops outside the
     loop, the dispatch stays whole and runs as one thread (count 1), which is
     correct but slow, and a warning at the dispatch says so when it writes
@@ -75,7 +81,8 @@ def DistributeLanes : Pass<"weft-cuda-distribute-lanes", "mlir::func::FuncOp"> {
     (`scf.forall` mapped to `#gpu.lane<linear_dim_0>`) and merges of the
     lanes' partial reductions (linalg ops marked `weft.lane_merge`). For a
     GPU, each lane loop's body runs once per lane (its index is
-    `gpu.lane_id`), and each merge reads the lane's partial, combines the
+    `gpu.lane_id`; a loop of fewer iterations than 32 runs on the first
+    lanes only), and each merge reads the lane's partial, combines the
     32 partials with five `gpu.shuffle xor` steps (every lane holds the
     total) and combines that into the reduction's init. A dispatch that
     writes its buffers outside its lane loops (which all lanes would do at

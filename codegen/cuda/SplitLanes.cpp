@@ -76,8 +76,12 @@ public:
       AffineMap map = op.getMatchingIndexingMap(&operand);
       if (!map.isFunctionOfDim(loop))
         continue;
+      // The loop must index one dimension alone (a convolution's input
+      // channel may; its window position, oh + kh, may not).
       int64_t dim = resultOf(map, loop);
-      if (dim < 0 || !map.isProjectedPermutation())
+      if (dim < 0 || llvm::count_if(map.getResults(), [&](AffineExpr e) {
+                       return e.isFunctionOfDim(loop);
+                     }) != 1)
         return failure();
       FailureOr<Value> s = share(operand.get(), dim, depth);
       if (failed(s))
@@ -242,7 +246,8 @@ LogicalResult splitReduction(linalg::LinalgOp op, const Splittable &s, Operation
 
 } // namespace
 
-LogicalResult weft::cuda::splitRowAcrossLanes(scf::ForallOp rows, unsigned rootLoop) {
+LogicalResult weft::cuda::splitRowAcrossLanes(scf::ForallOp rows,
+                                              std::optional<unsigned> rootLoop) {
   Block *body = rows.getBody();
   SmallVector<Operation *> yielding =
       llvm::map_to_vector(rows.getTerminator().getYieldingOps(), [](Operation &op) { return &op; });
@@ -251,8 +256,29 @@ LogicalResult weft::cuda::splitRowAcrossLanes(scf::ForallOp rows, unsigned rootL
   auto insert = dyn_cast<tensor::ParallelInsertSliceOp>(yielding[0]);
   auto root = insert ? insert.getSource().getDefiningOp<linalg::LinalgOp>() : linalg::LinalgOp();
   if (!root || root->getBlock() != body || root->getNumResults() != 1 ||
-      root.getNumDpsInits() != 1 || root.getNumReductionLoops() != 0)
+      root.getNumDpsInits() != 1)
     return failure();
+  Location loc = root.getLoc();
+  Value out = root.getDpsInits()[0];
+  bool rootReduces = root.getNumReductionLoops() != 0;
+  if (rootReduces) {
+    // A reducing root (a matrix-vector product whose init is its bias)
+    // reduces into a temporary instead of the output, which lanes must not
+    // all write: its init's producer is cloned onto an empty tensor.
+    auto producer = out.getDefiningOp<linalg::LinalgOp>();
+    if (rootLoop || !producer || producer->getBlock() != body ||
+        producer->getNumResults() != 1 || producer.getNumDpsInits() != 1 ||
+        producer.getNumReductionLoops() != 0 || !producer.hasPureTensorSemantics())
+      return failure();
+    auto type = cast<RankedTensorType>(out.getType());
+    OpBuilder pb(producer);
+    Value empty = tensor::EmptyOp::create(pb, loc, type.getShape(), type.getElementType());
+    IRMapping map;
+    map.map(producer.getDpsInits()[0], empty);
+    Operation *temporary = pb.clone(*producer, map);
+    root.getDpsInitsMutable()[0].set(temporary->getResult(0));
+    out = producer.getDpsInits()[0];
+  }
 
   // Every reduction of the row that lanes can share.
   SmallVector<std::pair<linalg::LinalgOp, Splittable>> reductions;
@@ -260,15 +286,40 @@ LogicalResult weft::cuda::splitRowAcrossLanes(scf::ForallOp rows, unsigned rootL
     if (auto linalgOp = dyn_cast<linalg::LinalgOp>(&op))
       if (std::optional<Splittable> s = splittable(linalgOp))
         reductions.push_back({linalgOp, std::move(*s)});
+  if (!rootLoop && reductions.empty())
+    return failure();
+  if (rootReduces && !llvm::is_contained(llvm::make_first_range(reductions), root))
+    return failure();
   for (auto &[op, s] : reductions)
     if (failed(splitReduction(op, s, rows)))
       return failure();
 
+  OpBuilder b(insert->getParentOp());
+  if (!rootLoop) {
+    // The thread's output: lane 0 computes (or copies) and writes it.
+    auto first = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(1)},
+                                       ValueRange{out}, laneMapping(b.getContext()));
+    OpBuilder fb = OpBuilder::atBlockBegin(first.getBody());
+    Value mine = insert.getSource(); // the merged total, for a reducing root
+    if (!rootReduces) {
+      IRMapping map;
+      map.map(out, first.getRegionIterArgs()[0]);
+      mine = fb.clone(*root, map)->getResult(0);
+    }
+    auto type = cast<RankedTensorType>(out.getType());
+    SmallVector<OpFoldResult> zeros(type.getRank(), b.getIndexAttr(0)),
+        ones(type.getRank(), b.getIndexAttr(1)), sizes;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
+    OpBuilder tb = OpBuilder::atBlockEnd(first.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(tb, loc, mine, first.getRegionIterArgs()[0], zeros,
+                                          sizes, ones);
+    insert.getSourceMutable().assign(first.getResult(0));
+    return success();
+  }
+
   // The row's elements: each lane computes and writes its share.
-  OpBuilder b(root);
-  Location loc = root.getLoc();
-  Value out = root.getDpsInits()[0];
-  int64_t dim = resultOf(root.getIndexingMapMatchingResult(root->getResult(0)), rootLoop);
+  int64_t dim = resultOf(root.getIndexingMapMatchingResult(root->getResult(0)), *rootLoop);
   if (dim < 0)
     return failure();
   auto lanes = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(kWarpLanes)},
@@ -276,7 +327,7 @@ LogicalResult weft::cuda::splitRowAcrossLanes(scf::ForallOp rows, unsigned rootL
   OpBuilder lb = OpBuilder::atBlockBegin(lanes.getBody());
   Value lane = lanes.getInductionVar(0);
   LaneCloner cloner(lb, lane, rows);
-  FailureOr<linalg::LinalgOp> mine = cloner.clone(root, rootLoop);
+  FailureOr<linalg::LinalgOp> mine = cloner.clone(root, *rootLoop);
   if (failed(mine))
     return failure();
   lb.setInsertionPoint(*mine);

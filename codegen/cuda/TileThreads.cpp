@@ -13,8 +13,10 @@
 // innermost such loop is a multiple of 32 (>= 64) goes to the 32 lanes of
 // a warp (SplitLanes.cpp); otherwise a thread computes the reduction once
 // for the row when the rows are long or many (kRowForRedundancy,
-// kRowForThreads), and short rows keep one thread per element. A dispatch
-// that does not fuse whole runs as one thread.
+// kRowForThreads), and short rows keep one thread per element. Few outputs
+// that each reduce a long loop (ResNet-50's 7x7 convolutions, a
+// matrix-vector product) go to a warp each, whose lanes split the
+// reduction. A dispatch that does not fuse whole runs as one thread.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/KernelConfig.h"
@@ -45,6 +47,12 @@ constexpr int64_t kMaxThreads = int64_t(1) << 40;
 /// is estimated cheaper on a GPU than a few long sequential threads. These
 /// are estimates for one-thread-per-element kernels, not measured on a GPU.
 constexpr int64_t kRowForRedundancy = 1024, kRowForThreads = 2048;
+/// A dispatch of one output per thread whose outputs each reduce at least
+/// kMinSplitReduction elements gives each output to a warp when it has
+/// fewer than kMaxThreadsForSplitReduction outputs (ResNet-50's 7x7 stage:
+/// 25088 outputs of 512 to 4608 products each, one chain of dependent FMAs
+/// per thread otherwise). Estimates, not measured on a GPU.
+constexpr int64_t kMinSplitReduction = 512, kMaxThreadsForSplitReduction = 65536;
 /// A single-thread dispatch writing at least this many elements is worth a
 /// warning.
 constexpr int64_t kWarnSerialElements = 4096;
@@ -221,6 +229,41 @@ void concatAsGather(func::FuncOp fn) {
   }
 }
 
+/// Whether `root`, or a producer an elementwise `root` reads, is a
+/// reduction (a contraction, a convolution) of at least kMinSplitReduction
+/// elements per output, along a loop that lanes can share (a multiple of
+/// 32, at least 64 long).
+bool hasLongReduction(TilingInterface root) {
+  auto op = dyn_cast<linalg::LinalgOp>(root.getOperation());
+  if (!op)
+    return false;
+  SmallVector<linalg::LinalgOp> candidates;
+  if (op.getNumReductionLoops() != 0)
+    candidates.push_back(op);
+  else
+    for (Value input : op.getDpsInputs())
+      if (auto producer = input.getDefiningOp<linalg::LinalgOp>())
+        candidates.push_back(producer);
+  for (linalg::LinalgOp producer : candidates) {
+    if (producer.getNumReductionLoops() == 0)
+      continue;
+    SmallVector<int64_t> ranges = producer.getStaticLoopRanges();
+    SmallVector<unsigned> reductions;
+    producer.getReductionDims(reductions);
+    int64_t length = 1;
+    bool laneable = false;
+    for (unsigned d : reductions) {
+      if (ShapedType::isDynamic(ranges[d]))
+        return false;
+      length *= ranges[d];
+      laneable |= ranges[d] >= kMinLaneRow && ranges[d] % kWarpLanes == 0;
+    }
+    if (laneable && length >= kMinSplitReduction)
+      return true;
+  }
+  return false;
+}
+
 /// Marks in `whole` the root loops along which a reduction fused into the
 /// dispatch does not vary: tiled by 1 there, every thread would compute the
 /// whole reduction again (a softmax's row sum once per element of the row,
@@ -336,10 +379,17 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
         count *= threads;
       }
     }
+    // One output per thread with a long reduction (a convolution over many
+    // input channels, a matrix-vector product) and too few outputs to keep
+    // the GPU busy: a warp per output, its lanes splitting the reduction.
+    bool splitReduction = whole.none() && tiles.rowLoop < 0 &&
+                          count < kMaxThreadsForSplitReduction && hasLongReduction(root);
     if (count == 1 || failed(cpu::tileRootIntoForall(root, sizes)))
       return success(count == 1);
     if (laneLoop)
       splitAcrossLanes(fn, *laneLoop);
+    else if (splitReduction)
+      splitAcrossLanes(fn, std::nullopt);
     // A block of a register-tiled contraction covers a square patch of
     // tiles: its threads share A's rows and B's columns in the cache.
     if (tiles.rowLoop >= 0 && tiles.colLoop >= 0) {
@@ -428,7 +478,7 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
 
   /// Gives each row of `fn` (tiled into a row loop) to the lanes of a warp,
   /// or leaves it to one thread where the row does not fit that plan.
-  void splitAcrossLanes(func::FuncOp fn, unsigned rootLoop) {
+  void splitAcrossLanes(func::FuncOp fn, std::optional<unsigned> rootLoop) {
     func::FuncOp trial = fn.clone();
     SmallVector<scf::ForallOp> rows(trial.getBody().getOps<scf::ForallOp>());
     if (rows.size() == 1 && succeeded(splitRowAcrossLanes(rows[0], rootLoop))) {

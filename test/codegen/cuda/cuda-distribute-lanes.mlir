@@ -97,3 +97,25 @@ func.func private @writes_outside(%arg0: memref<4x64xf32>, %arg1: memref<4x64xf3
   } {mapping = [#gpu.lane<linear_dim_0>]}
   return
 }
+
+// A lane loop of fewer iterations than lanes runs on the first lanes (here
+// lane 0 writes the thread's one output).
+// CHECK-LABEL: func.func private @lane_zero_writes
+// CHECK-SAME: weft.lanes = 32 : i64
+// CHECK: %[[L:.*]] = gpu.lane_id upper_bound 32
+// CHECK: %[[ONE:.*]] = arith.constant 1 : index
+// CHECK: %[[FIRST:.*]] = arith.cmpi ult, %[[L]], %[[ONE]] : index
+// CHECK: scf.if %[[FIRST]] {
+// CHECK: memref.store
+// CHECK: }
+// CHECK: return
+// HOST-LABEL: func.func private @lane_zero_writes
+// HOST: scf.for
+// HOST: memref.store
+func.func private @lane_zero_writes(%arg0: memref<4xf32>, %id: index) attributes {weft.dispatch_fn, weft.lanes = 32 : i64, weft.workgroup_count = 4 : i64} {
+  %one = arith.constant 1.0 : f32
+  scf.forall (%l) in (1) {
+    memref.store %one, %arg0[%id] : memref<4xf32>
+  } {mapping = [#gpu.lane<linear_dim_0>]}
+  return
+}
