@@ -211,6 +211,16 @@ struct OutlineKernelsPass : weft::cuda::impl::OutlineKernelsBase<OutlineKernelsP
       for (Operation &op : body.without_terminator())
         ib.clone(op, map);
 
+      // A multiply feeding an add may become one FMA (one rounding, as the
+      // register tiles' vector FMAs already are).
+      kernel.walk([&](arith::ArithFastMathInterface op) {
+        if (!isa<arith::MulFOp, arith::AddFOp, arith::SubFOp>(op.getOperation()))
+          return;
+        arith::FastMathFlags flags = op.getFastMathFlagsAttr().getValue();
+        op->setAttr(op.getFastMathAttrName(),
+                    arith::FastMathFlagsAttr::get(ctx, flags | arith::FastMathFlags::contract));
+      });
+
       // Constants the body reads live in the GPU module too.
       kernel.walk([&](memref::GetGlobalOp get) {
         if (gpuSymbols.lookup(get.getName()))

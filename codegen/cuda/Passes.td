@@ -131,8 +131,9 @@ def OutlineKernels : Pass<"weft-cuda-outline-kernels", "mlir::ModuleOp"> {
     argument carries `llvm.align = 16` (every buffer starts on that grid:
     arena and weight offsets, caller buffers the runtime checks), except
     one that may be a rank's part of a `shard.all_slice` whose bytes are
-    not a multiple of 16. Constant globals the body reads are copied into
-    the GPU module. The dispatch function becomes a
+    not a multiple of 16. Float multiplies, adds and subtracts in kernels
+    carry `fastmath<contract>`, so LLVM fuses them into FMAs. Constant
+    globals the body reads are copied into the GPU module. The dispatch function becomes a
     private declaration with `weft.kernel_index` and `weft.launch = [blocks,
     threads]`, which `weft-cpu-build-host` (target cuda) turns into a
     launch.

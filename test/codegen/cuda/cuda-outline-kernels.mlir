@@ -29,6 +29,8 @@
 // CHECK: memref.get_global @__constant_4xf32
 // CHECK: affine.delinearize_index %[[ID]] into (300, 4)
 // CHECK: memref.load %[[A]]
+// Float adds and multiplies may contract into FMAs.
+// CHECK: arith.addf %{{.*}}, %{{.*}} fastmath<contract> : f32
 // CHECK: memref.store %{{.*}}, %[[B]]
 // CHECK: gpu.return
 // A dispatch that runs as one thread is launched as one block of one.
