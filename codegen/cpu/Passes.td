@@ -169,8 +169,10 @@ def TileContractions : Pass<"weft-cpu-tile-contractions", "mlir::func::FuncOp"> 
            "The ops are a GPU thread's register tiles: contractions as above, "
            "small NCHW convolution tiles (conv_2d_nchw_fchw over 1 x F x 1 x W "
            "outputs) as one (F x 1) x (1 x W) outer product per input channel "
-           "and window element; convolutions in other layouts, row reductions "
-           "and row gathers are left alone">
+           "and window element, elementwise ops of 2 to 16 elements inside "
+           "the thread loop as vectors (read whole before written); "
+           "convolutions in other layouts, row reductions and row gathers "
+           "are left alone">
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];

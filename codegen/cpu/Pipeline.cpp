@@ -95,6 +95,10 @@ void cpu::buildLowerToLLVMPipeline(OpPassManager &pm) {
   fn.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLibmPass());
+  // A vector math op without an LLVM intrinsic (erf of a GPU thread's
+  // vector, under --target=cuda-on-cpu) becomes libm calls on its
+  // extracted elements: those extracts and inserts.
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToLLVMPass(toLLVM));
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());

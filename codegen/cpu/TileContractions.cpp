@@ -36,6 +36,10 @@ using namespace weft::cpu;
 
 namespace {
 
+/// A GPU thread's elementwise op of at most this many elements (a 4 x 4
+/// register tile's epilogue) is vectorized.
+constexpr int64_t kMaxThreadVectorElements = 16;
+
 /// Tiles `op` with `sizes` (0 = untiled) into scf.for loops, replaces its
 /// results, and returns the tiled op and the loops (outermost first).
 FailureOr<scf::SCFTilingResult> tileWith(RewriterBase &rw, linalg::LinalgOp op,
@@ -69,6 +73,34 @@ LogicalResult vectorizeInPlace(RewriterBase &rw, linalg::LinalgOp op) {
     return failure();
   rw.replaceOp(op, v->replacements);
   return success();
+}
+
+/// Vectorizes the elementwise `op` after dropping its unit dimensions
+/// (rank-reducing slices), so its vectors have the shape of the data; one
+/// left scalar is still correct, only slower.
+void vectorizeDroppingUnitDims(RewriterBase &rw, linalg::LinalgOp linalgOp) {
+  if (!linalgOp.hasPureTensorSemantics())
+    return;
+  rw.setInsertionPoint(linalgOp);
+  auto generic = dyn_cast<linalg::GenericOp>(linalgOp.getOperation());
+  if (!generic) {
+    FailureOr<linalg::GenericOp> g = linalg::generalizeNamedOp(rw, linalgOp);
+    if (failed(g))
+      return;
+    generic = *g;
+  }
+  linalg::ControlDropUnitDims control;
+  control.rankReductionStrategy =
+      linalg::ControlDropUnitDims::RankReductionStrategy::ExtractInsertSlice;
+  if (FailureOr<linalg::DropUnitDimsResult> d = linalg::dropUnitDims(rw, generic, control);
+      succeeded(d)) {
+    rw.replaceOp(generic, d->replacements);
+    generic = cast<linalg::GenericOp>(d->resultOp.getOperation());
+  }
+  rw.setInsertionPoint(generic);
+  FailureOr<linalg::VectorizationResult> v = linalg::vectorize(rw, generic);
+  if (succeeded(v))
+    rw.replaceOp(generic, v->replacements);
 }
 
 /// `v` ([N, H, W, ...]) as [N, 1, H * W, ...], through a collapse and an
@@ -657,7 +689,27 @@ struct TileContractionsPass
         if (op.hasPureTensorSemantics())
           threadConvs.push_back(op);
       });
-    if (work.empty() && convs.empty() && rows.empty() && threadConvs.empty())
+    // A GPU thread's elementwise ops are small (one element, a register
+    // tile's epilogue, or kThreadVectorWidth neighbours): vectors, whose
+    // operands are read before the result is written, so LLVM can merge
+    // neighbouring accesses into wide ones.
+    SmallVector<linalg::LinalgOp> threadElementwise;
+    if (gpuThreads)
+      fn.walk([&](linalg::LinalgOp op) {
+        if (!op.hasPureTensorSemantics() || op.getNumReductionLoops() != 0 ||
+            !op->getParentOfType<scf::ForallOp>())
+          return;
+        SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+        if (ShapedType::isDynamicShape(ranges))
+          return;
+        int64_t elements = 1;
+        for (int64_t r : ranges)
+          elements *= r;
+        if (elements > 1 && elements <= kMaxThreadVectorElements)
+          threadElementwise.push_back(op);
+      });
+    if (work.empty() && convs.empty() && rows.empty() && threadConvs.empty() &&
+        threadElementwise.empty())
       return;
     IRRewriter rw(&getContext());
     for (linalg::Conv2DNchwFchwOp op : threadConvs)
@@ -679,31 +731,13 @@ struct TileContractionsPass
     // Their unit dimensions are dropped first (rank-reducing slices), so
     // their vectors have the accumulator's shape and the accumulator is
     // forwarded to them instead of going through memory.
-    for (Operation *op : epilogueTiles) {
-      auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-      if (!linalgOp || !linalgOp.hasPureTensorSemantics())
-        continue;
-      rw.setInsertionPoint(op);
-      auto generic = dyn_cast<linalg::GenericOp>(op);
-      if (!generic) {
-        FailureOr<linalg::GenericOp> g = linalg::generalizeNamedOp(rw, linalgOp);
-        if (failed(g))
-          continue;
-        generic = *g;
-      }
-      linalg::ControlDropUnitDims control;
-      control.rankReductionStrategy =
-          linalg::ControlDropUnitDims::RankReductionStrategy::ExtractInsertSlice;
-      if (FailureOr<linalg::DropUnitDimsResult> d = linalg::dropUnitDims(rw, generic, control);
-          succeeded(d)) {
-        rw.replaceOp(generic, d->replacements);
-        generic = cast<linalg::GenericOp>(d->resultOp.getOperation());
-      }
-      rw.setInsertionPoint(generic);
-      FailureOr<linalg::VectorizationResult> v = linalg::vectorize(rw, generic);
-      if (succeeded(v))
-        rw.replaceOp(generic, v->replacements);
-    }
+    for (Operation *op : epilogueTiles)
+      if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
+        vectorizeDroppingUnitDims(rw, linalgOp);
+    // (Ops a contraction's tiling replaced are gone from the IR.)
+    for (linalg::LinalgOp op : threadElementwise)
+      if (op->getBlock())
+        vectorizeDroppingUnitDims(rw, op);
 
     {
       RewritePatternSet patterns(&getContext());

@@ -20,7 +20,9 @@ def TileThreads : Pass<"weft-cuda-tile-threads", "mlir::func::FuncOp"> {
     threads, its iterations reordered so that each block of 256 threads
     is a 16 x 16 (or 8 x 32, 32 x 8) patch of tiles;
     `weft-cpu-tile-contractions{gpu-threads}` then reduces the tile one
-    outer product per step. Loops along which a fused reduction is
+    outer product per step. An elementwise root with at least 65536
+    outputs gives each thread 4 neighbouring elements of the output's
+    innermost dimension (when it is a multiple of 4). Loops along which a fused reduction is
     only broadcast (a softmax's or a normalization's row) stay whole in the
     tile: when the innermost of them is a multiple of 32 and at least 64
     long, the row goes to the 32 lanes of a warp (`weft.lanes = 32`): lane

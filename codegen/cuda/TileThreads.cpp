@@ -125,6 +125,33 @@ ThreadTiles chooseThreadTiles(Operation *root) {
   return firstTile(matmulTiles, t->m, t->bounds[t->m], t->n, t->bounds[t->n], outputs);
 }
 
+/// An elementwise root with many outputs: each thread takes
+/// kThreadVectorWidth neighbouring elements of the output's innermost
+/// dimension (one 16-byte access of f32 where the operands are
+/// contiguous too), as long as 4 x kMinThreadsForRegisterTiles outputs
+/// leave enough threads.
+ThreadTiles chooseElementTiles(Operation *root) {
+  auto op = dyn_cast<linalg::LinalgOp>(root);
+  if (!op || op.getNumReductionLoops() != 0 || op->getNumResults() != 1 ||
+      op.getNumDpsInits() != 1)
+    return ThreadTiles();
+  AffineMap out = op.getIndexingMapMatchingResult(op->getResult(0));
+  if (out.getNumResults() == 0)
+    return ThreadTiles();
+  auto last = dyn_cast<AffineDimExpr>(out.getResults().back());
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (!last || ShapedType::isDynamicShape(ranges))
+    return ThreadTiles();
+  int64_t outputs = 1;
+  for (int64_t r : ranges)
+    outputs = outputs > kMaxThreads / std::max<int64_t>(r, 1) ? kMaxThreads : outputs * r;
+  unsigned loop = last.getPosition();
+  if (ranges[loop] % kThreadVectorWidth != 0 ||
+      outputs < kThreadVectorWidth * kMinThreadsForRegisterTiles)
+    return ThreadTiles();
+  return ThreadTiles{-1, 1, (int64_t)loop, kThreadVectorWidth};
+}
+
 /// A Concat of dispatch inputs arrives as a chain of tensor.insert_slice
 /// ops into the output, which fuses into no thread loop (a dispatch of one
 /// thread copying everything). Rewritten as one linalg.generic over the
@@ -362,6 +389,8 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     ThreadTiles tiles;
     if (whole.none())
       tiles = chooseThreadTiles(root.getOperation());
+    if (whole.none() && tiles.rowLoop < 0 && tiles.colLoop < 0)
+      tiles = chooseElementTiles(root.getOperation());
     SmallVector<OpFoldResult> sizes;
     for (auto [index, range, iter] : llvm::enumerate(domain, iters)) {
       auto size = getConstantIntValue(range.size);
@@ -382,7 +411,7 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     // One output per thread with a long reduction (a convolution over many
     // input channels, a matrix-vector product) and too few outputs to keep
     // the GPU busy: a warp per output, its lanes splitting the reduction.
-    bool splitReduction = whole.none() && tiles.rowLoop < 0 &&
+    bool splitReduction = whole.none() && tiles.rowLoop < 0 && tiles.colLoop < 0 &&
                           count < kMaxThreadsForSplitReduction && hasLongReduction(root);
     if (count == 1 || failed(cpu::tileRootIntoForall(root, sizes)))
       return success(count == 1);

@@ -20,14 +20,18 @@
 // TILE: tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%[[I]], %[[J]]] [4, 4] [1, 1]
 
 // Then the tile's reduction runs one 4 x 1 x 4 outer product per step, its
-// accumulator carried in registers by the loop.
+// accumulator carried in registers by the loop, and the epilogue (bias and
+// relu) works on that vector.
 // REG-LABEL: func.func private @matmul_epilogue
 // REG: scf.forall
 // REG: %[[ACC:.*]] = scf.for %{{.*}} = %c0 to %c256 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (vector<4x4xf32>)
 // REG: vector.transfer_read {{.*}} : tensor<512x256xf32>, vector<4x1xf32>
 // REG: vector.transfer_read {{.*}} : tensor<256x512xf32>, vector<1x4xf32>
 // REG: vector.contract {{.*}} : vector<4x1xf32>, vector<1x4xf32> into vector<4x4xf32>
-// REG: vector.transfer_write %[[ACC]]
+// REG: %[[BIAS:.*]] = vector.transfer_read {{.*}} : tensor<512xf32>, vector<4x4xf32>
+// REG: %[[SUM:.*]] = arith.addf %[[ACC]], %[[BIAS]] : vector<4x4xf32>
+// REG: %[[RELU:.*]] = arith.maximumf %[[SUM]], %{{.*}} : vector<4x4xf32>
+// REG: vector.transfer_write %[[RELU]]
 
 // 128 x 256 outputs: 4 x 4 tiles would leave 2048 threads, 1 x 4 tiles
 // leave 8192; both are too few, so each thread keeps one element.
@@ -140,5 +144,47 @@ func.func private @unit_batch(%arg0: memref<1x512x64xf32>, %arg1: memref<64x512x
     linalg.yield %s : f32
   } -> tensor<1x512x512xf32>
   bufferization.materialize_in_destination %m in restrict writable %arg2 : (tensor<1x512x512xf32>, memref<1x512x512xf32>) -> ()
+  return
+}
+
+// An elementwise op with 65536 outputs: each thread takes 4 neighbouring
+// elements of the innermost dimension (16384 threads) as vectors, each
+// operand read whole before the result is written (one 16-byte access
+// each once LLVM knows the buffers' alignment).
+// TILE-LABEL: func.func private @add_wide
+// TILE-SAME: weft.workgroup_count = 16384 : i64
+// TILE: scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (256, 256) step (1, 4)
+// TILE: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4xf32>)
+// REG-LABEL: func.func private @add_wide
+// REG: %[[X:.*]] = vector.transfer_read {{.*}} : tensor<256x256xf32>, vector<4xf32>
+// REG: %[[Y:.*]] = vector.transfer_read {{.*}} : tensor<256x256xf32>, vector<4xf32>
+// REG: %[[S:.*]] = arith.addf %[[X]], %[[Y]] : vector<4xf32>
+// REG: vector.transfer_write %[[S]]
+// Fewer outputs: one element per thread.
+// TILE-LABEL: func.func private @add_narrow
+// TILE-SAME: weft.workgroup_count = 1024 : i64
+// TILE: scf.forall (%{{.*}}, %{{.*}}) in (32, 32)
+func.func private @add_wide(%arg0: memref<256x256xf32>, %arg1: memref<256x256xf32>, %arg2: memref<256x256xf32>) attributes {weft.dispatch_fn} {
+  %x = bufferization.to_tensor %arg0 restrict : memref<256x256xf32> to tensor<256x256xf32>
+  %y = bufferization.to_tensor %arg1 restrict : memref<256x256xf32> to tensor<256x256xf32>
+  %o = bufferization.to_tensor %arg2 restrict writable : memref<256x256xf32> to tensor<256x256xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%x, %y : tensor<256x256xf32>, tensor<256x256xf32>) outs(%o : tensor<256x256xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<256x256xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<256x256xf32>, memref<256x256xf32>) -> ()
+  return
+}
+func.func private @add_narrow(%arg0: memref<32x32xf32>, %arg1: memref<32x32xf32>, %arg2: memref<32x32xf32>) attributes {weft.dispatch_fn} {
+  %x = bufferization.to_tensor %arg0 restrict : memref<32x32xf32> to tensor<32x32xf32>
+  %y = bufferization.to_tensor %arg1 restrict : memref<32x32xf32> to tensor<32x32xf32>
+  %o = bufferization.to_tensor %arg2 restrict writable : memref<32x32xf32> to tensor<32x32xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%x, %y : tensor<32x32xf32>, tensor<32x32xf32>) outs(%o : tensor<32x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<32x32xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<32x32xf32>, memref<32x32xf32>) -> ()
   return
 }
