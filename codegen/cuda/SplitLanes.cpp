@@ -40,17 +40,31 @@ bool shuffles(Type type) {
   return isa<FloatType, IntegerType>(element) && element.getIntOrFloatBitWidth() == 32;
 }
 
-/// This lane's share of `v` along `dim`: elements lane, lane + 32, ...
+/// A slice of a static tensor: all of it, except along `dim` (when given)
+/// the share of lane `lane`: elements lane, lane + 32, ...
+struct Slice {
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+};
+Slice sliceOf(OpBuilder &b, RankedTensorType type, std::optional<int64_t> dim = std::nullopt,
+              Value lane = {}) {
+  Slice s;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    s.offsets.push_back(b.getIndexAttr(0));
+    s.sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
+    s.strides.push_back(b.getIndexAttr(1));
+  }
+  if (dim) {
+    s.offsets[*dim] = lane;
+    s.sizes[*dim] = b.getIndexAttr(type.getDimSize(*dim) / kWarpLanes);
+    s.strides[*dim] = b.getIndexAttr(kWarpLanes);
+  }
+  return s;
+}
+
+/// This lane's share of `v` along `dim`.
 Value laneSlice(OpBuilder &b, Location loc, Value v, int64_t dim, Value lane) {
-  auto type = cast<RankedTensorType>(v.getType());
-  int64_t rank = type.getRank();
-  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes, strides(rank, b.getIndexAttr(1));
-  for (int64_t d = 0; d < rank; ++d)
-    sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
-  offsets[dim] = lane;
-  sizes[dim] = b.getIndexAttr(type.getDimSize(dim) / kWarpLanes);
-  strides[dim] = b.getIndexAttr(kWarpLanes);
-  return tensor::ExtractSliceOp::create(b, loc, v, offsets, sizes, strides);
+  Slice s = sliceOf(b, cast<RankedTensorType>(v.getType()), dim, lane);
+  return tensor::ExtractSliceOp::create(b, loc, v, s.offsets, s.sizes, s.strides);
 }
 
 /// Clones ops of a row's iteration (`scope`) into a lane loop with one of
@@ -306,14 +320,10 @@ LogicalResult weft::cuda::splitRowAcrossLanes(scf::ForallOp rows,
       map.map(out, first.getRegionIterArgs()[0]);
       mine = fb.clone(*root, map)->getResult(0);
     }
-    auto type = cast<RankedTensorType>(out.getType());
-    SmallVector<OpFoldResult> zeros(type.getRank(), b.getIndexAttr(0)),
-        ones(type.getRank(), b.getIndexAttr(1)), sizes;
-    for (int64_t d = 0; d < type.getRank(); ++d)
-      sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
+    Slice all = sliceOf(b, cast<RankedTensorType>(out.getType()));
     OpBuilder tb = OpBuilder::atBlockEnd(first.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(tb, loc, mine, first.getRegionIterArgs()[0], zeros,
-                                          sizes, ones);
+    tensor::ParallelInsertSliceOp::create(tb, loc, mine, first.getRegionIterArgs()[0],
+                                          all.offsets, all.sizes, all.strides);
     insert.getSourceMutable().assign(first.getResult(0));
     return success();
   }
@@ -332,16 +342,10 @@ LogicalResult weft::cuda::splitRowAcrossLanes(scf::ForallOp rows,
     return failure();
   lb.setInsertionPoint(*mine);
   mine->getDpsInitsMutable()[0].set(laneSlice(lb, loc, lanes.getRegionIterArgs()[0], dim, lane));
-  auto type = cast<RankedTensorType>(out.getType());
-  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0)), sizes, strides(type.getRank(), b.getIndexAttr(1));
-  for (int64_t d = 0; d < type.getRank(); ++d)
-    sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
-  offsets[dim] = lane;
-  sizes[dim] = b.getIndexAttr(type.getDimSize(dim) / kWarpLanes);
-  strides[dim] = b.getIndexAttr(kWarpLanes);
+  Slice share = sliceOf(b, cast<RankedTensorType>(out.getType()), dim, lane);
   OpBuilder tb = OpBuilder::atBlockEnd(lanes.getTerminator().getBody());
   tensor::ParallelInsertSliceOp::create(tb, loc, (*mine)->getResult(0), lanes.getRegionIterArgs()[0],
-                                        offsets, sizes, strides);
+                                        share.offsets, share.sizes, share.strides);
   root->getResult(0).replaceAllUsesWith(lanes.getResult(0));
   return success();
 }
