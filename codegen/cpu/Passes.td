@@ -166,7 +166,8 @@ def TileContractions : Pass<"weft-cpu-tile-contractions", "mlir::func::FuncOp"> 
            "Data cache per core (bytes) that reduction blocks are sized for "
            "(0: no reduction blocks)">,
     Option<"gpuThreads", "gpu-threads", "bool", "false",
-           "The ops are a GPU thread's register tiles: contractions as above, "
+           "The ops are a GPU thread's register tiles: contractions as above "
+           "(4 reduction steps per vector.contract where 4 divides k), "
            "small NCHW convolution tiles (conv_2d_nchw_fchw over 1 x F x 1 x W "
            "outputs) as one (F x 1) x (1 x W) outer product per input channel "
            "and window element, elementwise ops of 2 to 16 elements inside "

@@ -39,6 +39,9 @@ namespace {
 /// A GPU thread's elementwise op of at most this many elements (a 4 x 4
 /// register tile's epilogue) is vectorized.
 constexpr int64_t kMaxThreadVectorElements = 16;
+/// Reduction steps a GPU thread's register tile takes at once (4 f32: one
+/// 16-byte access).
+constexpr int64_t kGpuReductionStep = 4;
 
 /// Tiles `op` with `sizes` (0 = untiled) into scf.for loops, replaces its
 /// results, and returns the tiled op and the loops (outermost first).
@@ -247,10 +250,14 @@ struct TileContractionsPass
         return failure();
       current = cast<linalg::LinalgOp>(r->tiledOps.back());
     }
-    // Level 3: one reduction step per vector.contract.
+    // Level 3: one reduction step per vector.contract. A GPU thread takes
+    // kGpuReductionStep of them at once where they divide the reduction:
+    // then A's rows are read that many neighbours at a time (one 16-byte
+    // load each where k is A's innermost dimension) rather than one
+    // element per row and step.
     {
       SmallVector<int64_t> sizes(nLoops, 0);
-      sizes[t.k] = 1;
+      sizes[t.k] = gpuThreads && t.bounds[t.k] % kGpuReductionStep == 0 ? kGpuReductionStep : 1;
       FailureOr<scf::SCFTilingResult> r = tileWith(rw, current, sizes);
       if (failed(r))
         return failure();

@@ -19,15 +19,16 @@
 // TILE: arith.maximumf
 // TILE: tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%[[I]], %[[J]]] [4, 4] [1, 1]
 
-// Then the tile's reduction runs one 4 x 1 x 4 outer product per step, its
-// accumulator carried in registers by the loop, and the epilogue (bias and
-// relu) works on that vector.
+// Then the tile's reduction runs 4 steps at a time (a 4 x 4 block of A,
+// each row 4 neighbours of k, and a 4 x 4 block of B: 4 outer products),
+// its accumulator carried in registers by the loop, and the epilogue (bias
+// and relu) works on that vector.
 // REG-LABEL: func.func private @matmul_epilogue
 // REG: scf.forall
-// REG: %[[ACC:.*]] = scf.for %{{.*}} = %c0 to %c256 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (vector<4x4xf32>)
-// REG: vector.transfer_read {{.*}} : tensor<512x256xf32>, vector<4x1xf32>
-// REG: vector.transfer_read {{.*}} : tensor<256x512xf32>, vector<1x4xf32>
-// REG: vector.contract {{.*}} : vector<4x1xf32>, vector<1x4xf32> into vector<4x4xf32>
+// REG: %[[ACC:.*]] = scf.for %{{.*}} = %c0 to %c256 step %c4 iter_args(%{{.*}} = %{{.*}}) -> (vector<4x4xf32>)
+// REG: vector.transfer_read {{.*}} : tensor<512x256xf32>, vector<4x4xf32>
+// REG: vector.transfer_read {{.*}} : tensor<256x512xf32>, vector<4x4xf32>
+// REG: vector.contract {{.*}} : vector<4x4xf32>, vector<4x4xf32> into vector<4x4xf32>
 // REG: %[[BIAS:.*]] = vector.transfer_read {{.*}} : tensor<512xf32>, vector<4x4xf32>
 // REG: %[[SUM:.*]] = arith.addf %[[ACC]], %[[BIAS]] : vector<4x4xf32>
 // REG: %[[RELU:.*]] = arith.maximumf %[[SUM]], %{{.*}} : vector<4x4xf32>
@@ -64,11 +65,11 @@
 // REG: return
 
 // [1, 512, 64] x [64, 512] (a batch of one that B lacks): 4 x 4 tiles, each
-// step one contraction of a 4-row A column and a 4-lane B row.
+// step one contraction of a 4 x 4 block of A and one of B.
 // TILE-LABEL: func.func private @unit_batch
 // TILE-SAME: weft.workgroup_count = 16384 : i64
 // REG-LABEL: func.func private @unit_batch
-// REG: vector.contract {{.*}} : vector<1x4x1xf32>, vector<1x4xf32> into vector<1x4x4xf32>
+// REG: vector.contract {{.*}} : vector<1x4x4xf32>, vector<4x4xf32> into vector<1x4x4xf32>
 
 #a = affine_map<(d0, d1, d2) -> (d0, d2)>
 #bt = affine_map<(d0, d1, d2) -> (d1, d2)>
