@@ -169,8 +169,10 @@ def TileContractions : Pass<"weft-cpu-tile-contractions", "mlir::func::FuncOp"> 
            "The ops are a GPU thread's register tiles: contractions as above "
            "(4 reduction steps per vector.contract where 4 divides k), "
            "small NCHW convolution tiles (conv_2d_nchw_fchw over 1 x F x 1 x W "
-           "outputs) as one (F x 1) x (1 x W) outer product per input channel "
-           "and window element, elementwise ops of 2 to 16 elements inside "
+           "outputs) as one (F x cs) x (cs x W) contraction per cs input "
+           "channels (4 for a 1x1 window where 4 divides them, else 1) "
+           "and window element, "
+           "elementwise ops of 2 to 16 elements inside "
            "the thread loop as vectors (read whole before written); "
            "convolutions in other layouts, row reductions and row gathers "
            "are left alone">

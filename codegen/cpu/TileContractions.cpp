@@ -517,11 +517,16 @@ struct TileContractionsPass
       if (!getElementTypeOrSelf(o.get().getType()).isF32())
         return false;
     int64_t strideW = op.getStrides().getValues<int64_t>()[1];
-    FailureOr<scf::SCFTilingResult> r = tileWith(rw, op, {0, 0, 0, 0, 1, 1, 1});
+    // A 1x1 window takes kGpuReductionStep input channels per step: the
+    // filter's are neighbours (one 16-byte load per output channel).
+    int64_t cs = bounds[5] == 1 && bounds[6] == 1 && bounds[4] % kGpuReductionStep == 0
+                     ? kGpuReductionStep
+                     : 1;
+    FailureOr<scf::SCFTilingResult> r = tileWith(rw, op, {0, 0, 0, 0, cs, 1, 1});
     if (failed(r))
       return false;
     auto step = cast<linalg::LinalgOp>(r->tiledOps.back());
-    // The step's operands: input [1, 1, 1, (W-1)*s+1], filter [F, 1, 1, 1],
+    // The step's operands: input [1, cs, 1, (W-1)*s+1], filter [F, cs, 1, 1],
     // output [1, F, 1, W]. Unit dimensions are dropped through 1-D slices,
     // expanded again (a strided rank-reducing slice that keeps a unit
     // dimension is ambiguous to expand-strided-metadata).
@@ -533,17 +538,30 @@ struct TileContractionsPass
     Type f32 = rw.getF32Type();
     auto idx = [&](int64_t v) -> OpFoldResult { return rw.getIndexAttr(v); };
     SmallVector<OpFoldResult> zeros(4, idx(0)), ones(4, idx(1));
-    Value cols = tensor::ExtractSliceOp::create(
-        rw, loc, RankedTensorType::get({wr}, f32), in, zeros,
-        SmallVector<OpFoldResult>{idx(1), idx(1), idx(1), idx(wr)},
-        SmallVector<OpFoldResult>{idx(1), idx(1), idx(1), idx(strideW)});
-    cols = tensor::ExpandShapeOp::create(rw, loc, RankedTensorType::get({1, wr}, f32), cols,
-                                         ArrayRef<ReassociationIndices>{{0, 1}});
-    Value rows = tensor::ExtractSliceOp::create(
-        rw, loc, RankedTensorType::get({fr}, f32), filter, zeros,
-        SmallVector<OpFoldResult>{idx(fr), idx(1), idx(1), idx(1)}, ones);
-    rows = tensor::ExpandShapeOp::create(rw, loc, RankedTensorType::get({fr, 1}, f32), rows,
-                                         ArrayRef<ReassociationIndices>{{0, 1}});
+    Value cols, rows;
+    if (cs == 1) {
+      cols = tensor::ExtractSliceOp::create(
+          rw, loc, RankedTensorType::get({wr}, f32), in, zeros,
+          SmallVector<OpFoldResult>{idx(1), idx(1), idx(1), idx(wr)},
+          SmallVector<OpFoldResult>{idx(1), idx(1), idx(1), idx(strideW)});
+      cols = tensor::ExpandShapeOp::create(rw, loc, RankedTensorType::get({1, wr}, f32), cols,
+                                           ArrayRef<ReassociationIndices>{{0, 1}});
+      rows = tensor::ExtractSliceOp::create(
+          rw, loc, RankedTensorType::get({fr}, f32), filter, zeros,
+          SmallVector<OpFoldResult>{idx(fr), idx(1), idx(1), idx(1)}, ones);
+      rows = tensor::ExpandShapeOp::create(rw, loc, RankedTensorType::get({fr, 1}, f32), rows,
+                                           ArrayRef<ReassociationIndices>{{0, 1}});
+    } else {
+      // Input [1, cs, 1, (W-1)*s+1] as [cs, W]; filter [F, cs, 1, 1] as
+      // [F, cs].
+      cols = tensor::ExtractSliceOp::create(
+          rw, loc, RankedTensorType::get({cs, wr}, f32), in, zeros,
+          SmallVector<OpFoldResult>{idx(1), idx(cs), idx(1), idx(wr)},
+          SmallVector<OpFoldResult>{idx(1), idx(1), idx(1), idx(strideW)});
+      rows = tensor::ExtractSliceOp::create(
+          rw, loc, RankedTensorType::get({fr, cs}, f32), filter, zeros,
+          SmallVector<OpFoldResult>{idx(fr), idx(cs), idx(1), idx(1)}, ones);
+    }
     SmallVector<OpFoldResult> outSizes = {idx(1), idx(fr), idx(1), idx(wr)};
     auto accType = RankedTensorType::get({fr, wr}, f32);
     Value acc = tensor::ExtractSliceOp::create(rw, loc, accType, out, zeros, outSizes, ones);

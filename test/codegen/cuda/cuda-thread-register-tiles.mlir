@@ -189,3 +189,24 @@ func.func private @add_narrow(%arg0: memref<32x32xf32>, %arg1: memref<32x32xf32>
   bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<32x32xf32>, memref<32x32xf32>) -> ()
   return
 }
+
+// A 1x1 convolution: a step takes 4 input channels (the filter's 4
+// neighbours for each of the tile's output channels, 4 input rows of the
+// tile's columns): a (4 x 4) x (4 x 2) contraction per step.
+// TILE-LABEL: func.func private @conv_1x1
+// TILE-SAME: weft.workgroup_count = 25088 : i64
+// REG-LABEL: func.func private @conv_1x1
+// REG: scf.for %{{.*}} = %c0 to %c64 step %c4 iter_args(%{{.*}} = %{{.*}}) -> (vector<4x2xf32>)
+// REG: vector.contract {{.*}} : vector<4x4xf32>, vector<4x2xf32> into vector<4x2xf32>
+// REG-NOT: linalg.conv_2d_nchw_fchw
+// REG: return
+func.func private @conv_1x1(%arg0: memref<1x64x56x56xf32>, %arg1: memref<64x64x1x1xf32>, %arg2: memref<1x64x56x56xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %x = bufferization.to_tensor %arg0 restrict : memref<1x64x56x56xf32> to tensor<1x64x56x56xf32>
+  %w = bufferization.to_tensor %arg1 restrict : memref<64x64x1x1xf32> to tensor<64x64x1x1xf32>
+  %o = bufferization.to_tensor %arg2 restrict writable : memref<1x64x56x56xf32> to tensor<1x64x56x56xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%o : tensor<1x64x56x56xf32>) -> tensor<1x64x56x56xf32>
+  %r = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x64x56x56xf32>, tensor<64x64x1x1xf32>) outs(%f : tensor<1x64x56x56xf32>) -> tensor<1x64x56x56xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<1x64x56x56xf32>, memref<1x64x56x56xf32>) -> ()
+  return
+}
