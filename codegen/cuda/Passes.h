@@ -49,6 +49,10 @@ inline constexpr int64_t kThreadsPerBlock = 256;
 /// (weft-cuda-tile-threads), each lane taking every 32nd element.
 inline constexpr int64_t kWarpLanes = 32;
 inline constexpr int64_t kMinLaneRow = 64;
+/// Whether a loop of `extent` iterations can be shared by a warp's lanes.
+inline bool isLaneable(int64_t extent) {
+  return extent >= kMinLaneRow && extent % kWarpLanes == 0;
+}
 
 /// On a dispatch function whose rows are shared by the lanes of a warp: the
 /// lanes per workgroup id (a kernel launches this many threads per id).

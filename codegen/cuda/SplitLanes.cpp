@@ -159,8 +159,7 @@ std::optional<Splittable> splittable(linalg::LinalgOp op) {
   SmallVector<unsigned> reductions;
   op.getReductionDims(reductions);
   for (unsigned d : reductions)
-    if (!ShapedType::isDynamic(ranges[d]) && ranges[d] >= kMinLaneRow &&
-        ranges[d] % kWarpLanes == 0)
+    if (!ShapedType::isDynamic(ranges[d]) && isLaneable(ranges[d]))
       loop = d; // the innermost such loop: lanes read neighbouring elements
   if (!loop)
     return std::nullopt;

@@ -283,7 +283,7 @@ bool hasLongReduction(TilingInterface root) {
       if (ShapedType::isDynamic(ranges[d]))
         return false;
       length *= ranges[d];
-      laneable |= ranges[d] >= kMinLaneRow && ranges[d] % kWarpLanes == 0;
+      laneable |= isLaneable(ranges[d]);
     }
     if (laneable && length >= kMinSplitReduction)
       return true;
@@ -367,7 +367,7 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
       std::optional<int64_t> size = getConstantIntValue(domain[index].size);
       if (!whole.test(index) || !size)
         continue;
-      if (*size >= kMinLaneRow && *size % kWarpLanes == 0)
+      if (isLaneable(*size))
         laneLoop = index;
       break;
     }
