@@ -50,7 +50,7 @@ constexpr int64_t kRowForRedundancy = 1024, kRowForThreads = 2048;
 /// A dispatch of one output per thread whose outputs each reduce at least
 /// kMinSplitReduction elements gives each output to a warp when it has
 /// fewer than kMaxThreadsForSplitReduction outputs (ResNet-50's 7x7 stage:
-/// 25088 outputs of 512 to 4608 products each, one chain of dependent FMAs
+/// 25088 outputs of 2048 or 4608 products each, one chain of dependent FMAs
 /// per thread otherwise). Estimates, not measured on a GPU.
 constexpr int64_t kMinSplitReduction = 512, kMaxThreadsForSplitReduction = 65536;
 /// A single-thread dispatch writing at least this many elements is worth a
