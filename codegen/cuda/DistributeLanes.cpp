@@ -32,6 +32,32 @@ bool isLaneLoop(scf::ForallOp forall) {
   return mapping && mapping->size() == 1 && isa<gpu::GPULaneMappingAttr>((*mapping)[0]);
 }
 
+/// A loop of the threads of a block (StageBlocks.cpp).
+bool isThreadLoop(scf::ForallOp forall) {
+  std::optional<ArrayAttr> mapping = forall.getMapping();
+  return mapping && mapping->size() == 1 && isa<gpu::GPUThreadMappingAttr>((*mapping)[0]);
+}
+
+bool isWorkgroupMemory(Type type) {
+  auto memref = dyn_cast<MemRefType>(type);
+  auto space = memref ? dyn_cast_or_null<gpu::AddressSpaceAttr>(memref.getMemorySpace()) : nullptr;
+  return space && space.getValue() == gpu::AddressSpace::Workgroup;
+}
+
+/// Whether an op in `region` reads workgroup memory.
+bool readsWorkgroupMemory(Region &region) {
+  bool reads = false;
+  region.walk([&](MemoryEffectOpInterface op) {
+    SmallVector<MemoryEffects::EffectInstance> list;
+    op.getEffects(list);
+    for (const MemoryEffects::EffectInstance &e : list)
+      if (isa<MemoryEffects::Read>(e.getEffect()) && e.getValue() &&
+          isWorkgroupMemory(e.getValue().getType()))
+        reads = true;
+  });
+  return reads;
+}
+
 /// The buffer `v` views (through subviews, reshapes and casts).
 Value viewedBuffer(Value v) {
   for (int depth = 0; depth < 64; ++depth) {
@@ -43,12 +69,14 @@ Value viewedBuffer(Value v) {
   return v;
 }
 
-/// Whether an op of `fn` outside its lane loops may write one of `fn`'s
-/// buffers (its arguments) or memory it cannot name: every lane would.
+/// Whether an op of `fn` outside its lane (or block thread) loops may write
+/// one of `fn`'s buffers (its arguments), workgroup memory, or memory it
+/// cannot name: every lane would.
 bool writesBuffersOutsideLanes(func::FuncOp fn) {
   bool found = false;
   fn.walk<WalkOrder::PreOrder>([&](Operation *op) {
-    if (auto forall = dyn_cast<scf::ForallOp>(op); forall && isLaneLoop(forall))
+    if (auto forall = dyn_cast<scf::ForallOp>(op);
+        forall && (isLaneLoop(forall) || isThreadLoop(forall)))
       return WalkResult::skip();
     auto effects = dyn_cast<MemoryEffectOpInterface>(op);
     if (!effects && op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
@@ -63,7 +91,8 @@ bool writesBuffersOutsideLanes(func::FuncOp fn) {
       if (!isa<MemoryEffects::Write>(e.getEffect()))
         continue;
       Value target = e.getValue();
-      if (!target || isa<BlockArgument>(viewedBuffer(target))) {
+      if (!target || isa<BlockArgument>(viewedBuffer(target)) ||
+          isWorkgroupMemory(target.getType())) {
         found = true;
         return WalkResult::interrupt();
       }
@@ -113,11 +142,90 @@ LogicalResult shuffleMerge(linalg::GenericOp merge, Value lane) {
   return success();
 }
 
+/// Runs the bodies of `loops` (loops of up to `width` iterations, in
+/// program order) once per thread of index `thread`: a loop of fewer
+/// iterations runs on the first threads only.
+LogicalResult inlinePerThread(RewriterBase &rewriter, ArrayRef<scf::ForallOp> loops, Value thread,
+                              int64_t width) {
+  for (scf::ForallOp forall : loops) {
+    if (!forall.getResults().empty() || forall.getRank() != 1 ||
+        forall.getStaticUpperBound()[0] < 1 || forall.getStaticUpperBound()[0] > width ||
+        forall.getStaticLowerBound()[0] != 0 || forall.getStaticStep()[0] != 1)
+      return forall.emitError("a lane or thread loop must be bufferized and run 1 to ")
+             << width << " iterations";
+    Block *body = forall.getBody();
+    rewriter.eraseOp(body->getTerminator());
+    int64_t used = forall.getStaticUpperBound()[0];
+    if (used == width) {
+      rewriter.inlineBlockBefore(body, forall, ValueRange{thread});
+    } else {
+      rewriter.setInsertionPoint(forall);
+      Value active = arith::CmpIOp::create(
+          rewriter, forall.getLoc(), arith::CmpIPredicate::ult, thread,
+          arith::ConstantIndexOp::create(rewriter, forall.getLoc(), used));
+      auto guard = scf::IfOp::create(rewriter, forall.getLoc(), active, /*withElse=*/false);
+      rewriter.inlineBlockBefore(body, guard.thenBlock()->getTerminator(), ValueRange{thread});
+    }
+    rewriter.eraseOp(forall);
+  }
+  return success();
+}
+
 struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLanesPass> {
   using DistributeLanesBase::DistributeLanesBase;
 
+  /// A dispatch whose ids are blocks (StageBlocks.cpp): its thread loops
+  /// run on the block's threads, a barrier before each loop that reads
+  /// workgroup memory (what other threads wrote) and at the end of each
+  /// loop body holding one (before the next step overwrites it).
+  void distributeBlock(func::FuncOp fn, ArrayRef<scf::ForallOp> loops) {
+    IRRewriter rewriter(fn.getContext());
+    if (onHost) {
+      for (scf::ForallOp forall : loops) {
+        rewriter.setInsertionPoint(forall);
+        if (failed(scf::forallToForLoop(rewriter, forall))) {
+          forall.emitError("cannot turn a thread loop into a loop");
+          return signalPassFailure();
+        }
+      }
+      return;
+    }
+    if (writesBuffersOutsideLanes(fn)) {
+      fn.emitError("internal error: a block dispatch writes memory outside its thread loops");
+      return signalPassFailure();
+    }
+    for (scf::ForallOp forall : loops) {
+      if (!readsWorkgroupMemory(forall.getRegion()))
+        continue;
+      OpBuilder b(forall);
+      gpu::BarrierOp::create(b, forall.getLoc());
+      if (auto step = dyn_cast<scf::ForOp>(forall->getParentOp());
+          step && !isa<gpu::BarrierOp>(step.getBody()->getTerminator()->getPrevNode())) {
+        b.setInsertionPoint(step.getBody()->getTerminator());
+        gpu::BarrierOp::create(b, forall.getLoc());
+      }
+    }
+    OpBuilder b = OpBuilder::atBlockBegin(&fn.getBody().front());
+    Value thread = gpu::ThreadIdOp::create(b, fn.getLoc(), gpu::Dimension::x);
+    if (failed(inlinePerThread(rewriter, loops, thread, kThreadsPerBlock)))
+      return signalPassFailure();
+  }
+
   void runOnOperation() override {
     func::FuncOp fn = getOperation();
+    SmallVector<scf::ForallOp> threadLoops;
+    fn.walk([&](scf::ForallOp forall) {
+      if (isThreadLoop(forall))
+        threadLoops.push_back(forall);
+    });
+    if (!threadLoops.empty()) {
+      auto lanes = fn->getAttrOfType<IntegerAttr>(kLanesAttr);
+      if (!lanes || lanes.getInt() != kThreadsPerBlock) {
+        fn.emitError("thread loops need a dispatch of ") << kThreadsPerBlock << " threads per id";
+        return signalPassFailure();
+      }
+      return distributeBlock(fn, threadLoops);
+    }
     SmallVector<scf::ForallOp> laneLoops;
     fn.walk([&](scf::ForallOp forall) {
       if (isLaneLoop(forall))
@@ -161,23 +269,8 @@ struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLan
 
     OpBuilder b = OpBuilder::atBlockBegin(&fn.getBody().front());
     Value lane = gpu::LaneIdOp::create(b, fn.getLoc(), b.getIndexAttr(kWarpLanes));
-    for (scf::ForallOp forall : laneLoops) {
-      Block *body = forall.getBody();
-      rewriter.eraseOp(body->getTerminator());
-      int64_t used = forall.getStaticUpperBound()[0];
-      if (used == kWarpLanes) {
-        rewriter.inlineBlockBefore(body, forall, ValueRange{lane});
-      } else {
-        // Fewer iterations than lanes: the first `used` lanes run them.
-        rewriter.setInsertionPoint(forall);
-        Value active = arith::CmpIOp::create(
-            rewriter, forall.getLoc(), arith::CmpIPredicate::ult, lane,
-            arith::ConstantIndexOp::create(rewriter, forall.getLoc(), used));
-        auto guard = scf::IfOp::create(rewriter, forall.getLoc(), active, /*withElse=*/false);
-        rewriter.inlineBlockBefore(body, guard.thenBlock()->getTerminator(), ValueRange{lane});
-      }
-      rewriter.eraseOp(forall);
-    }
+    if (failed(inlinePerThread(rewriter, laneLoops, lane, kWarpLanes)))
+      return signalPassFailure();
     for (linalg::GenericOp merge : merges)
       if (failed(shuffleMerge(merge, lane)))
         return signalPassFailure();

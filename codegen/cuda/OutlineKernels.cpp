@@ -10,6 +10,7 @@
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/IR/AttrTypeSubElements.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -127,9 +128,10 @@ struct OutlineKernelsPass : weft::cuda::impl::OutlineKernelsBase<OutlineKernelsP
       int64_t lanes = 1;
       if (auto l = fn->getAttrOfType<IntegerAttr>(kLanesAttr)) {
         lanes = l.getInt();
-        if (lanes != kWarpLanes) {
-          fn.emitError("a dispatch's ids take one thread or one warp of ")
-              << kWarpLanes << " lanes, not " << lanes;
+        if (lanes != kWarpLanes && lanes != threadsPerBlock) {
+          fn.emitError("a dispatch's ids take one thread, one warp of ")
+              << kWarpLanes << " lanes or one block of " << (int64_t)threadsPerBlock
+              << " threads, not " << lanes;
           return signalPassFailure();
         }
         if (count > std::numeric_limits<int64_t>::max() / lanes) {
@@ -185,10 +187,20 @@ struct OutlineKernelsPass : weft::cuda::impl::OutlineKernelsBase<OutlineKernelsP
       Value threadId = gpu::ThreadIdOp::create(kbld, loc, gpu::Dimension::x);
       Value global = arith::AddIOp::create(
           kbld, loc, arith::MulIOp::create(kbld, loc, blockId, blockDim), threadId);
-      Value inRange = arith::CmpIOp::create(kbld, loc, arith::CmpIPredicate::ult, global,
-                                            arith::ConstantIndexOp::create(kbld, loc, count));
-      auto guard = scf::IfOp::create(kbld, loc, inRange, /*withElseRegion=*/false);
+      // Ids that are blocks fill the grid exactly: no thread is out of
+      // range, and barriers stay in code every thread of the block runs.
+      std::optional<OpBuilder> ib;
+      if (lanes == threads && count % threads == 0) {
+        ib.emplace(kbld);
+      } else {
+        Value inRange = arith::CmpIOp::create(kbld, loc, arith::CmpIPredicate::ult, global,
+                                              arith::ConstantIndexOp::create(kbld, loc, count));
+        auto guard = scf::IfOp::create(kbld, loc, inRange, /*withElseRegion=*/false);
+        ib.emplace(guard.getThenBodyBuilder());
+      }
       gpu::ReturnOp::create(kbld, loc);
+      if (lanes == threads)
+        ib->setInsertionPoint(kb.getTerminator());
 
       IRMapping map;
       OpBuilder eb = OpBuilder::atBlockBegin(&kb);
@@ -203,13 +215,48 @@ struct OutlineKernelsPass : weft::cuda::impl::OutlineKernelsBase<OutlineKernelsP
         }
         map.map(from, arg);
       }
-      OpBuilder ib = guard.getThenBodyBuilder();
-      if (lanes > 1)
-        global = arith::DivUIOp::create(ib, loc, global,
-                                        arith::ConstantIndexOp::create(ib, loc, lanes));
+      if (lanes == threads)
+        global = blockId;
+      else if (lanes > 1)
+        global = arith::DivUIOp::create(*ib, loc, global,
+                                        arith::ConstantIndexOp::create(*ib, loc, lanes));
       map.map(id, global);
+      // Buffers a block's threads share become the kernel's workgroup
+      // (shared memory) attributions, 16-byte aligned for vector accesses.
+      // One buffer each, wherever the dispatch allocates it (a buffer
+      // allocated in a loop is the same buffer at every step).
+      SmallVector<memref::AllocaOp> shared;
+      fn.walk([&](memref::AllocaOp alloca) {
+        auto space = dyn_cast_or_null<gpu::AddressSpaceAttr>(alloca.getType().getMemorySpace());
+        if (space && space.getValue() == gpu::AddressSpace::Workgroup)
+          shared.push_back(alloca);
+      });
+      for (memref::AllocaOp alloca : shared) {
+        MemRefType type = alloca.getType();
+        if (!type.hasStaticShape() || !type.getLayout().isIdentity()) {
+          alloca.emitError("a shared buffer must have a static shape");
+          return signalPassFailure();
+        }
+        BlockArgument attribution = kernel.addWorkgroupAttribution(type, alloca.getLoc());
+        kernel.setWorkgroupAttributionAttr(kernel.getNumWorkgroupAttributions() - 1,
+                                           LLVM::LLVMDialect::getAlignAttrName(),
+                                           b.getI64IntegerAttr(kBufferAlignment));
+        alloca.replaceAllUsesWith(attribution);
+        alloca.erase();
+      }
       for (Operation &op : body.without_terminator())
-        ib.clone(op, map);
+        ib->clone(op, map);
+      // From here on shared buffers carry NVVM's number for that address
+      // space: the vector lowering that runs before the GPU-to-NVVM
+      // conversion converts memref types without the gpu dialect's names.
+      AttrTypeReplacer spaces;
+      spaces.addReplacement([&](gpu::AddressSpaceAttr space) -> std::optional<Attribute> {
+        if (space.getValue() != gpu::AddressSpace::Workgroup)
+          return std::nullopt;
+        return b.getI64IntegerAttr((int64_t)NVVM::NVVMMemorySpace::Shared);
+      });
+      spaces.recursivelyReplaceElementsIn(kernel, /*replaceAttrs=*/true, /*replaceLocs=*/false,
+                                          /*replaceTypes=*/true);
 
       // A multiply feeding an add may become one FMA (one rounding, as the
       // register tiles' vector FMAs already are).

@@ -71,6 +71,28 @@ inline constexpr llvm::StringLiteral kLaneMergeAttr = "weft.lane_merge";
 mlir::LogicalResult splitRowAcrossLanes(mlir::scf::ForallOp rows,
                                         std::optional<unsigned> rootLoop);
 
+/// A large f32 matmul goes to blocks of kThreadsPerBlock threads, each
+/// block a tile of kBlockOutputs outputs (64 x 64, 32 x 128 or 128 x 32
+/// rows x columns; a 4 x 4 register tile per thread), its operands staged
+/// through shared memory kBlockReductionStep reduction steps at a time
+/// (StageBlocks.cpp).
+inline constexpr int64_t kBlockOutputs = 4096;
+inline constexpr int64_t kBlockReductionStep = 32;
+
+/// Rewrites the iteration of `block` (a loop of weft-cuda-tile-threads
+/// whose iteration computes a tile of kBlockOutputs elements, rows x
+/// columns, of a matmul's output or of its elementwise epilogue's) into
+/// loops of the block's
+/// threads (`#gpu.thread<linear_dim_0>` mapping): each thread initializes
+/// its 4 x 4 tile of an accumulator, then per kBlockReductionStep steps the
+/// threads copy the block's A rows and B columns into shared buffers
+/// (`bufferization.alloc_tensor`, in workgroup memory when
+/// `workgroupMemory`) and each adds its tile's products, and last each
+/// thread computes its tile of the output. Fails, possibly leaving the IR
+/// half rewritten, when the block does not fit that plan: run it on a copy.
+mlir::LogicalResult stageBlockThroughWorkgroupMemory(mlir::scf::ForallOp block,
+                                                     bool workgroupMemory);
+
 /// Every buffer a kernel takes starts at a multiple of this many bytes:
 /// arena and weight offsets are multiples of the model's alignment (64 by
 /// default, never less than this), and the runtime refuses device views

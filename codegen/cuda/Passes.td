@@ -69,9 +69,16 @@ def TileThreads : Pass<"weft-cuda-tile-threads", "mlir::func::FuncOp"> {
     }
     ```
   }];
+  let options = [
+    Option<"workgroupMemory", "workgroup-memory", "bool", "true",
+           "Put the buffers a block's threads share in GPU workgroup (shared) "
+           "memory; off for --target=cuda-on-cpu, where they are ordinary "
+           "temporaries">
+  ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect", "::mlir::linalg::LinalgDialect",
-                           "::mlir::arith::ArithDialect", "::mlir::affine::AffineDialect"];
+                           "::mlir::arith::ArithDialect", "::mlir::affine::AffineDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
 }
 
 def DistributeLanes : Pass<"weft-cuda-distribute-lanes", "mlir::func::FuncOp"> {

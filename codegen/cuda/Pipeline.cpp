@@ -38,7 +38,9 @@ void cleanup(OpPassManager &p) {
 void addThreadStrategy(OpPassManager &pm, const CudaPipelineOptions &o, bool onHost) {
   pm.addPass(cpu::createOutlineDispatches());
   cleanup(pm);
-  pm.addNestedPass<func::FuncOp>(createTileThreads());
+  TileThreadsOptions threads;
+  threads.workgroupMemory = !onHost;
+  pm.addNestedPass<func::FuncOp>(createTileThreads(threads));
   // A thread's register tile of a contraction or an NCHW convolution: one
   // reduction step per outer product, the accumulator carried in registers.
   cpu::TileContractionsOptions contractions;

@@ -26,6 +26,8 @@
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include "llvm/ADT/ScopeExit.h"
+
 #include <array>
 
 namespace weft::cuda {
@@ -150,6 +152,38 @@ ThreadTiles chooseElementTiles(Operation *root) {
       outputs < kThreadVectorWidth * kMinThreadsForRegisterTiles)
     return ThreadTiles();
   return ThreadTiles{-1, 1, (int64_t)loop, kThreadVectorWidth};
+}
+
+/// The rows x columns of a block's tile of the output of `root` (whose
+/// register-tiled contraction is itself or the one its elementwise
+/// epilogue reads), when it is a matmul large enough for blocks: the
+/// first of 64 x 64, 32 x 128 and 128 x 32 that divides its rows and
+/// columns, with one reduction loop a multiple of kBlockReductionStep (at
+/// least two of them). Convolutions are not.
+std::optional<std::array<int64_t, 2>> chooseBlockTile(Operation *root, const ThreadTiles &tiles) {
+  linalg::LinalgOp contraction = cpu::epilogueRoot(root);
+  if (!contraction)
+    contraction = dyn_cast<linalg::LinalgOp>(root);
+  auto rootOp = dyn_cast<linalg::LinalgOp>(root);
+  if (!contraction || !rootOp || isa<linalg::ConvolutionOpInterface>(contraction.getOperation()))
+    return std::nullopt;
+  SmallVector<int64_t> rootRanges = rootOp.getStaticLoopRanges();
+  SmallVector<int64_t> ranges = contraction.getStaticLoopRanges();
+  SmallVector<unsigned> reductions;
+  contraction.getReductionDims(reductions);
+  if (ShapedType::isDynamicShape(rootRanges) || ShapedType::isDynamicShape(ranges) ||
+      reductions.size() != 1)
+    return std::nullopt;
+  int64_t k = ranges[reductions[0]];
+  if (k % kBlockReductionStep != 0 || k < 2 * kBlockReductionStep)
+    return std::nullopt;
+  static const std::array<int64_t, 2> blockTiles[] = {{64, 64}, {32, 128}, {128, 32}};
+  for (const auto &t : blockTiles) {
+    assert(t[0] * t[1] == kBlockOutputs && "a block's tile has kBlockOutputs elements");
+    if (rootRanges[tiles.rowLoop] % t[0] == 0 && rootRanges[tiles.colLoop] % t[1] == 0)
+      return t;
+  }
+  return std::nullopt;
 }
 
 /// A Concat of dispatch inputs arrives as a chain of tensor.insert_slice
@@ -329,6 +363,8 @@ void markReductionBroadcasts(linalg::LinalgOp op, ArrayRef<int64_t> toRoot,
 }
 
 struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
+  using TileThreadsBase::TileThreadsBase;
+
   /// Tiles the root of `fn` into one forall iteration per element of its
   /// parallel loops; `count` is the number of iterations (1: not tiled).
   LogicalResult tile(func::FuncOp fn, int64_t &count) {
@@ -391,6 +427,12 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
       tiles = chooseThreadTiles(root.getOperation());
     if (whole.none() && tiles.rowLoop < 0 && tiles.colLoop < 0)
       tiles = chooseElementTiles(root.getOperation());
+    // A large matmul goes to blocks whose threads share its operands
+    // through shared memory.
+    if (tiles.rows == 4 && tiles.cols == kThreadVectorWidth)
+      if (std::optional<std::array<int64_t, 2>> block = chooseBlockTile(root.getOperation(), tiles))
+        if (succeeded(tileBlocks(fn, tiles, *block, count)))
+          return success();
     SmallVector<OpFoldResult> sizes;
     for (auto [index, range, iter] : llvm::enumerate(domain, iters)) {
       auto size = getConstantIntValue(range.size);
@@ -436,6 +478,48 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
       if (loops.size() == 1 && rowDim >= 0 && colDim >= 0)
         patchBlocks(loops[0], rowDim, colDim);
     }
+    return success();
+  }
+
+  /// Tiles the root of `fn` into one forall iteration per `block` (rows x
+  /// columns) tile of its output (rows along `tiles.rowLoop`, columns
+  /// along `tiles.colLoop`), each staged through shared memory by the
+  /// block's threads; `count` is the number of blocks. Leaves `fn` as it
+  /// was when the block does not fit that plan.
+  LogicalResult tileBlocks(func::FuncOp fn, const ThreadTiles &tiles,
+                           std::array<int64_t, 2> block, int64_t &count) {
+    func::FuncOp trial = fn.clone();
+    llvm::scope_exit erase([&] { trial.erase(); });
+    TilingInterface root = cpu::findDispatchRoot(trial);
+    if (!root)
+      return failure();
+    OpBuilder b(root);
+    SmallVector<OpFoldResult> sizes;
+    int64_t blocks = 1;
+    for (auto [index, range, iter] :
+         llvm::enumerate(root.getIterationDomain(b), root.getLoopIteratorTypes())) {
+      std::optional<int64_t> size = getConstantIntValue(range.size);
+      if (!size || *size == 0)
+        return failure();
+      int64_t tile = 0;
+      if (iter == utils::IteratorType::parallel && *size > 1)
+        tile = (int64_t)index == tiles.rowLoop   ? block[0]
+               : (int64_t)index == tiles.colLoop ? block[1]
+                                                 : 1;
+      if (tile && *size % tile != 0)
+        return failure();
+      if (tile)
+        blocks *= *size / tile;
+      sizes.push_back(b.getIndexAttr(tile));
+    }
+    if (failed(cpu::tileRootIntoForall(root, sizes)))
+      return failure();
+    SmallVector<scf::ForallOp> loops(trial.getBody().getOps<scf::ForallOp>());
+    if (loops.size() != 1 || failed(stageBlockThroughWorkgroupMemory(loops[0], workgroupMemory)))
+      return failure();
+    fn.getBody().takeBody(trial.getBody());
+    count = blocks;
+    lanes = kThreadsPerBlock;
     return success();
   }
 

@@ -100,9 +100,52 @@ module {
 
 // -----
 
-// expected-error @+1 {{a dispatch's ids take one thread or one warp of 32 lanes, not 16}}
+// expected-error @+1 {{a dispatch's ids take one thread, one warp of 32 lanes or one block of 256 threads, not 16}}
 func.func private @half_warp(%arg0: memref<4xf32>, %arg1: index) attributes {weft.dispatch_fn, weft.lanes = 16 : i64, weft.workgroup_count = 4 : i64} {
   return
+}
+
+// -----
+
+// A dispatch whose ids are blocks (a matmul staged through shared memory)
+// launches one block of 256 threads per id: the id is the block's index,
+// no thread is out of range (so no guard around the barriers), and each
+// shared buffer, even one allocated in the loop, is one workgroup
+// attribution of the kernel, 16-byte aligned, in NVVM's shared address
+// space (3).
+// CHECK-LABEL: func.func private @net_dispatch_0(memref<2x256xf32>, index)
+// CHECK-SAME: weft.launch = array<i64: 2, 256>
+// CHECK: gpu.func @net_dispatch_0(%[[A:.*]]: memref<2x256xf32> {llvm.align = 16 : i64})
+// CHECK-SAME: workgroup(%[[ACC:.*]] : memref<256xf32, 3> {llvm.align = 16 : i64}, %[[STEP:.*]] : memref<256xf32, 3> {llvm.align = 16 : i64})
+// CHECK-SAME: kernel
+// CHECK: %[[BLOCK:.*]] = gpu.block_id x
+// CHECK: arith.addi
+// CHECK-NOT: scf.if
+// CHECK: %[[T:.*]] = gpu.thread_id x
+// CHECK: memref.store %{{.*}}, %[[ACC]][%[[T]]] : memref<256xf32, 3>
+// CHECK: scf.for
+// CHECK: memref.store %{{.*}}, %[[STEP]][%[[T]]] : memref<256xf32, 3>
+// CHECK: gpu.barrier
+// CHECK: memref.store %{{.*}}, %[[A]][%[[BLOCK]], %[[T]]] : memref<2x256xf32>
+// CHECK-NOT: memref.alloca
+module {
+  func.func private @net_dispatch_0(%arg0: memref<2x256xf32>, %arg1: index) attributes {weft.dispatch_fn, weft.lanes = 256 : i64, weft.workgroup_count = 2 : i64} {
+    %zero = arith.constant 0.0 : f32
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c4 = arith.constant 4 : index
+    %t = gpu.thread_id x
+    %acc = memref.alloca() : memref<256xf32, #gpu.address_space<workgroup>>
+    memref.store %zero, %acc[%t] : memref<256xf32, #gpu.address_space<workgroup>>
+    scf.for %k = %c0 to %c4 step %c1 {
+      %step = memref.alloca() : memref<256xf32, #gpu.address_space<workgroup>>
+      memref.store %zero, %step[%t] : memref<256xf32, #gpu.address_space<workgroup>>
+      gpu.barrier
+    }
+    %v = memref.load %acc[%t] : memref<256xf32, #gpu.address_space<workgroup>>
+    memref.store %v, %arg0[%arg1, %t] : memref<2x256xf32>
+    return
+  }
 }
 
 // -----

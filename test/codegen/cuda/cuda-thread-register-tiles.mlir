@@ -1,7 +1,9 @@
 // RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads))' | FileCheck %s --check-prefix=TILE
 // RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads,weft-cpu-tile-contractions{vector-width=4 vector-registers=64 l1-bytes=0 gpu-threads=true}))' | FileCheck %s --check-prefix=REG
 
-// A matmul with a bias+relu epilogue and 512 x 512 outputs: each GPU thread
+// A matmul with a bias+relu epilogue, 512 x 512 outputs and 260 products
+// each (not a multiple of 32, so no block stages it through shared
+// memory, see cuda-stage-blocks.mlir): each GPU thread
 // takes a 4 x 4 tile of the output (16384 threads), the matmul and its fill
 // fused into the epilogue's tile. The 128 x 128 tiles are ordered so that
 // each block of 256 threads is a 16 x 16 patch of them (64 rows of A and 64
@@ -12,10 +14,10 @@
 // TILE: scf.forall (%[[BI:.*]], %[[BJ:.*]], %[[TI:.*]], %[[TJ:.*]]) in (8, 8, 16, 16)
 // TILE: %[[I:.*]] = affine.apply #[[PATCH]](%[[BI]], %[[TI]])
 // TILE: %[[J:.*]] = affine.apply #[[PATCH]](%[[BJ]], %[[TJ]])
-// TILE: tensor.extract_slice %{{.*}}[%[[I]], 0] [4, 256] [1, 1]
-// TILE: tensor.extract_slice %{{.*}}[0, %[[J]]] [256, 4] [1, 1]
+// TILE: tensor.extract_slice %{{.*}}[%[[I]], 0] [4, 260] [1, 1]
+// TILE: tensor.extract_slice %{{.*}}[0, %[[J]]] [260, 4] [1, 1]
 // TILE: linalg.fill {{.*}} -> tensor<4x4xf32>
-// TILE: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x256xf32>, tensor<256x4xf32>) outs(%{{.*}} : tensor<4x4xf32>)
+// TILE: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x260xf32>, tensor<260x4xf32>) outs(%{{.*}} : tensor<4x4xf32>)
 // TILE: arith.maximumf
 // TILE: tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%[[I]], %[[J]]] [4, 4] [1, 1]
 
@@ -25,9 +27,9 @@
 // and relu) works on that vector.
 // REG-LABEL: func.func private @matmul_epilogue
 // REG: scf.forall
-// REG: %[[ACC:.*]] = scf.for %{{.*}} = %c0 to %c256 step %c4 iter_args(%{{.*}} = %{{.*}}) -> (vector<4x4xf32>)
-// REG: vector.transfer_read {{.*}} : tensor<512x256xf32>, vector<4x4xf32>
-// REG: vector.transfer_read {{.*}} : tensor<256x512xf32>, vector<4x4xf32>
+// REG: %[[ACC:.*]] = scf.for %{{.*}} = %c0 to %c260 step %c4 iter_args(%{{.*}} = %{{.*}}) -> (vector<4x4xf32>)
+// REG: vector.transfer_read {{.*}} : tensor<512x260xf32>, vector<4x4xf32>
+// REG: vector.transfer_read {{.*}} : tensor<260x512xf32>, vector<4x4xf32>
 // REG: vector.contract {{.*}} : vector<4x4xf32>, vector<4x4xf32> into vector<4x4xf32>
 // REG: %[[BIAS:.*]] = vector.transfer_read {{.*}} : tensor<512xf32>, vector<4x4xf32>
 // REG: %[[SUM:.*]] = arith.addf %[[ACC]], %[[BIAS]] : vector<4x4xf32>
@@ -64,7 +66,7 @@
 // REG-NOT: linalg.conv_2d_nchw_fchw
 // REG: return
 
-// [1, 512, 64] x [64, 512] (a batch of one that B lacks): 4 x 4 tiles, each
+// [1, 512, 36] x [36, 512] (a batch of one that B lacks): 4 x 4 tiles, each
 // step one contraction of a 4 x 4 block of A and one of B.
 // TILE-LABEL: func.func private @unit_batch
 // TILE-SAME: weft.workgroup_count = 16384 : i64
@@ -76,15 +78,15 @@
 #c = affine_map<(d0, d1, d2) -> (d0, d1)>
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d1)>
-func.func private @matmul_epilogue(%arg0: memref<512x256xf32>, %arg1: memref<256x512xf32>, %arg2: memref<512xf32>, %arg3: memref<512x512xf32>) attributes {weft.dispatch_fn} {
+func.func private @matmul_epilogue(%arg0: memref<512x260xf32>, %arg1: memref<260x512xf32>, %arg2: memref<512xf32>, %arg3: memref<512x512xf32>) attributes {weft.dispatch_fn} {
   %zero = arith.constant 0.0 : f32
-  %a = bufferization.to_tensor %arg0 restrict : memref<512x256xf32> to tensor<512x256xf32>
-  %b = bufferization.to_tensor %arg1 restrict : memref<256x512xf32> to tensor<256x512xf32>
+  %a = bufferization.to_tensor %arg0 restrict : memref<512x260xf32> to tensor<512x260xf32>
+  %b = bufferization.to_tensor %arg1 restrict : memref<260x512xf32> to tensor<260x512xf32>
   %bias = bufferization.to_tensor %arg2 restrict : memref<512xf32> to tensor<512xf32>
   %d = bufferization.to_tensor %arg3 restrict writable : memref<512x512xf32> to tensor<512x512xf32>
   %e = tensor.empty() : tensor<512x512xf32>
   %f = linalg.fill ins(%zero : f32) outs(%e : tensor<512x512xf32>) -> tensor<512x512xf32>
-  %m = linalg.matmul ins(%a, %b : tensor<512x256xf32>, tensor<256x512xf32>) outs(%f : tensor<512x512xf32>) -> tensor<512x512xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<512x260xf32>, tensor<260x512xf32>) outs(%f : tensor<512x512xf32>) -> tensor<512x512xf32>
   %r = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]} ins(%m, %bias : tensor<512x512xf32>, tensor<512xf32>) outs(%d : tensor<512x512xf32>) {
   ^bb0(%x: f32, %y: f32, %o: f32):
     %s = arith.addf %x, %y : f32
@@ -132,13 +134,13 @@ func.func private @conv_nchw(%arg0: memref<1x64x58x58xf32>, %arg1: memref<64x64x
 #ua = affine_map<(b, m, n, k) -> (b, m, k)>
 #ub = affine_map<(b, m, n, k) -> (k, n)>
 #uc = affine_map<(b, m, n, k) -> (b, m, n)>
-func.func private @unit_batch(%arg0: memref<1x512x64xf32>, %arg1: memref<64x512xf32>, %arg2: memref<1x512x512xf32>) attributes {weft.dispatch_fn} {
+func.func private @unit_batch(%arg0: memref<1x512x36xf32>, %arg1: memref<36x512xf32>, %arg2: memref<1x512x512xf32>) attributes {weft.dispatch_fn} {
   %zero = arith.constant 0.0 : f32
-  %a = bufferization.to_tensor %arg0 restrict : memref<1x512x64xf32> to tensor<1x512x64xf32>
-  %b = bufferization.to_tensor %arg1 restrict : memref<64x512xf32> to tensor<64x512xf32>
+  %a = bufferization.to_tensor %arg0 restrict : memref<1x512x36xf32> to tensor<1x512x36xf32>
+  %b = bufferization.to_tensor %arg1 restrict : memref<36x512xf32> to tensor<36x512xf32>
   %d = bufferization.to_tensor %arg2 restrict writable : memref<1x512x512xf32> to tensor<1x512x512xf32>
   %f = linalg.fill ins(%zero : f32) outs(%d : tensor<1x512x512xf32>) -> tensor<1x512x512xf32>
-  %m = linalg.generic {indexing_maps = [#ua, #ub, #uc], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%a, %b : tensor<1x512x64xf32>, tensor<64x512xf32>) outs(%f : tensor<1x512x512xf32>) {
+  %m = linalg.generic {indexing_maps = [#ua, #ub, #uc], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%a, %b : tensor<1x512x36xf32>, tensor<36x512xf32>) outs(%f : tensor<1x512x512xf32>) {
   ^bb0(%x: f32, %y: f32, %o: f32):
     %p = arith.mulf %x, %y : f32
     %s = arith.addf %o, %p : f32

@@ -1,0 +1,334 @@
+//===- StageBlocks.cpp - a matmul block staged through shared memory -----===//
+//
+// weft-cuda-tile-threads gives a large f32 matmul (alone or with an
+// elementwise epilogue) to blocks of kThreadsPerBlock threads, each block a
+// tile of kBlockOutputs elements of the output (64 x 64, 32 x 128 or
+// 128 x 32). This file rewrites the
+// block's iteration (a tensor-level scf.forall body) into loops of the
+// block's threads (`scf.forall` mapped to `#gpu.thread<linear_dim_0>`):
+//
+//   acc = the accumulator's init, each thread its 4 x 4 tile
+//   for each kBlockReductionStep reduction steps:
+//     the block's A rows and B columns for these steps, copied into
+//     buffers the threads share (each thread 8 neighbouring elements)
+//     each thread's 4 x 4 tile of acc += its rows of A x its columns of B
+//   output = epilogue(acc), each thread its 4 x 4 tile
+//
+// The buffers are `bufferization.alloc_tensor` ops, in workgroup (shared)
+// memory on a GPU, so every element of A and B is loaded from global memory
+// once per block rather than once per thread that needs it (16 times).
+// weft-cuda-distribute-lanes runs the thread loops on the block's threads
+// with barriers between them, or as loops on a CPU.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cuda/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/TilingInterface.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+#include <numeric>
+
+using namespace mlir;
+using namespace weft;
+using namespace weft::cuda;
+
+namespace {
+
+/// A thread's tile of the block's accumulator: rows x columns.
+constexpr int64_t kThreadTile = 4;
+static_assert(kBlockOutputs == kThreadTile * kThreadTile * kThreadsPerBlock,
+              "one 4 x 4 tile of a block's output per thread");
+
+ArrayAttr threadMapping(MLIRContext *ctx) {
+  return ArrayAttr::get(ctx, {gpu::GPUThreadMappingAttr::get(ctx, gpu::MappingId::LinearDim0)});
+}
+
+/// Whether `v` is defined outside `scope`.
+bool definedOutside(Value v, Operation *scope) {
+  return !scope->isAncestor(v.getParentRegion()->getParentOp());
+}
+
+/// Whether `v` is a value from outside `scope`, or a slice of one: what the
+/// block's threads can read directly without another op of the block
+/// computing it first.
+bool readableFromOutside(Value v, Operation *scope) {
+  for (int depth = 0; depth < 8; ++depth) {
+    if (definedOutside(v, scope))
+      return true;
+    auto slice = v.getDefiningOp<tensor::ExtractSliceOp>();
+    if (!slice)
+      return false;
+    v = slice.getSource();
+  }
+  return false;
+}
+
+/// A thread's share of a static tensor of `shape` copied by `threads`
+/// threads: the same number of elements each, neighbours along the
+/// innermost dimensions first (contiguous loads and stores).
+std::optional<SmallVector<int64_t>> copyTile(ArrayRef<int64_t> shape, int64_t threads) {
+  int64_t elements = 1;
+  for (int64_t s : shape)
+    elements *= s;
+  if (elements % threads != 0)
+    return std::nullopt;
+  int64_t rest = elements / threads;
+  SmallVector<int64_t> tile(shape.size(), 1);
+  for (int64_t d = (int64_t)shape.size() - 1; d >= 0; --d) {
+    tile[d] = std::gcd(shape[d], rest);
+    rest /= tile[d];
+  }
+  if (rest != 1)
+    return std::nullopt;
+  return tile;
+}
+
+/// A loop of the block's threads computing `op` (one result, destination
+/// style) into `dest` (a tensor of the result's shape): thread t computes
+/// the t-th tile of `tile` elements (row-major over the tiles). `op`
+/// itself is left in place (its caller erases it).
+FailureOr<scf::ForallOp> threadLoop(OpBuilder &b, Location loc, Operation *op, Value dest,
+                                    ArrayRef<int64_t> tile) {
+  auto type = cast<RankedTensorType>(dest.getType());
+  auto dps = dyn_cast<DestinationStyleOpInterface>(op);
+  if (!dps || dps.getNumDpsInits() != 1 || op->getNumResults() != 1 ||
+      op->getResult(0).getType() != type || !isa<TilingInterface>(op))
+    return failure();
+  SmallVector<int64_t> counts;
+  int64_t threads = 1;
+  for (auto [size, t] : llvm::zip(type.getShape(), tile)) {
+    if (t <= 0 || size % t != 0)
+      return failure();
+    counts.push_back(size / t);
+    threads *= size / t;
+  }
+  if (threads > kThreadsPerBlock)
+    return failure();
+  auto loop = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(threads)},
+                                    ValueRange{dest}, threadMapping(b.getContext()));
+  OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+  Value t = loop.getInductionVar(0);
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+  AffineExpr s0 = lb.getAffineSymbolExpr(0);
+  int64_t stride = threads;
+  for (auto [d, count, size] : llvm::enumerate(counts, tile)) {
+    stride /= count;
+    // t < threads: the outermost index needs no remainder.
+    AffineExpr index = s0.floorDiv(stride);
+    if (d > 0)
+      index = index % count;
+    offsets.push_back(affine::makeComposedFoldedAffineApply(lb, loc, index * size,
+                                                            ArrayRef<OpFoldResult>{t}));
+    sizes.push_back(lb.getIndexAttr(size));
+    strides.push_back(lb.getIndexAttr(1));
+  }
+  IRMapping map;
+  map.map(dps.getDpsInits()[0], loop.getRegionIterArgs()[0]);
+  Operation *whole = lb.clone(*op, map);
+  FailureOr<TilingResult> tiled =
+      cast<TilingInterface>(whole).generateResultTileValue(lb, 0, offsets, sizes);
+  whole->erase();
+  if (failed(tiled) || tiled->tiledValues.size() != 1)
+    return failure();
+  OpBuilder tb = OpBuilder::atBlockEnd(loop.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(tb, loc, tiled->tiledValues[0],
+                                        loop.getRegionIterArgs()[0], offsets, sizes, strides);
+  return loop;
+}
+
+bool isThreadLoop(Operation *op) {
+  auto forall = dyn_cast<scf::ForallOp>(op);
+  std::optional<ArrayAttr> mapping = forall ? forall.getMapping() : std::nullopt;
+  return mapping && mapping->size() == 1 && isa<gpu::GPUThreadMappingAttr>((*mapping)[0]);
+}
+
+/// Whether everything of the block that computes runs in its thread
+/// loops: outside them only slices, buffers, index arithmetic and the
+/// reduction loop remain (each thread runs those for itself).
+bool onlyThreadsCompute(scf::ForallOp block) {
+  bool ok = true;
+  block.getBody()->walk<WalkOrder::PreOrder>([&](Operation *op) {
+    if (isThreadLoop(op))
+      return WalkResult::skip();
+    if (isa<scf::ForOp, scf::YieldOp, scf::InParallelOp, tensor::ParallelInsertSliceOp,
+            tensor::ExtractSliceOp, bufferization::AllocTensorOp, tensor::EmptyOp,
+            affine::AffineApplyOp, arith::ConstantOp>(op))
+      return WalkResult::advance();
+    ok = false;
+    return WalkResult::interrupt();
+  });
+  return ok;
+}
+
+} // namespace
+
+LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool workgroupMemory) {
+  MLIRContext *ctx = block.getContext();
+  // The block's output tile: the root's result, or the contraction's.
+  auto yielding = block.getTerminator().getYieldingOps();
+  if (!llvm::hasSingleElement(yielding))
+    return failure();
+  auto insert = dyn_cast<tensor::ParallelInsertSliceOp>(&*yielding.begin());
+  if (!insert)
+    return failure();
+  auto root = insert.getSource().getDefiningOp<linalg::LinalgOp>();
+  if (!root || root->getBlock() != block.getBody())
+    return failure();
+  linalg::LinalgOp mm;
+  for (auto op : block.getBody()->getOps<linalg::LinalgOp>())
+    if (op.getNumReductionLoops() != 0) {
+      if (mm)
+        return failure();
+      mm = op;
+    }
+  if (!mm || mm->getNumResults() != 1 || mm.getNumDpsInits() != 1)
+    return failure();
+  if (root != mm &&
+      (root.getNumReductionLoops() != 0 || root->getNumResults() != 1 ||
+       root.getNumDpsInits() != 1 || !mm->getResult(0).hasOneUse() ||
+       *mm->getResult(0).getUsers().begin() != root.getOperation() ||
+       root->getResult(0).getType() != mm->getResult(0).getType()))
+    return failure();
+  auto accType = cast<RankedTensorType>(mm->getResult(0).getType());
+  if (!accType.hasStaticShape() || !accType.getElementType().isF32())
+    return failure();
+  // Each thread's tile: 4 x 4 of the two dimensions of the block's rows
+  // and columns.
+  SmallVector<int64_t> accTile;
+  int64_t blockDims = 0;
+  for (int64_t size : accType.getShape()) {
+    if (size != 1 && size % kThreadTile != 0)
+      return failure();
+    blockDims += size != 1;
+    accTile.push_back(size == 1 ? 1 : kThreadTile);
+  }
+  if (blockDims != 2 || accType.getNumElements() != kBlockOutputs)
+    return failure();
+  SmallVector<unsigned> reductions;
+  mm.getReductionDims(reductions);
+  SmallVector<int64_t> ranges = mm.getStaticLoopRanges();
+  if (reductions.size() != 1 || ShapedType::isDynamicShape(ranges))
+    return failure();
+  unsigned k = reductions[0];
+  if (ranges[k] % kBlockReductionStep != 0 || ranges[k] < 2 * kBlockReductionStep)
+    return failure();
+  for (Value in : mm.getDpsInputs())
+    if (!readableFromOutside(in, block))
+      return failure();
+
+  Location loc = mm.getLoc();
+  OpBuilder b(mm);
+  Attribute space;
+  if (workgroupMemory)
+    space = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto shared = [&](OpBuilder &ob, RankedTensorType type) -> Value {
+    return bufferization::AllocTensorOp::create(ob, loc, type, ValueRange{}, Value(), Value(),
+                                                space);
+  };
+
+  // The accumulator, initialized by the threads: the op that computes the
+  // init (a fill, a broadcast bias) tiled per thread, or a copy of it.
+  Value init = mm.getDpsInits()[0];
+  auto initOp = init.getDefiningOp<linalg::LinalgOp>();
+  bool tileInit = initOp && initOp->getBlock() == block.getBody() && init.hasOneUse() &&
+                  initOp->getNumResults() == 1 && initOp.getNumDpsInits() == 1 &&
+                  initOp.getNumReductionLoops() == 0 &&
+                  !initOp.payloadUsesValueFromOperand(initOp.getDpsInitOperand(0));
+  // Where the block's output goes when the contraction is the root.
+  Value outSlice = tileInit ? initOp.getDpsInits()[0] : init;
+  Value acc = shared(b, accType);
+  Operation *initializer = initOp;
+  if (!tileInit) {
+    if (!readableFromOutside(init, block))
+      return failure();
+    initializer = linalg::CopyOp::create(b, loc, init, acc);
+  }
+  FailureOr<scf::ForallOp> initLoop = threadLoop(b, loc, initializer, acc, accTile);
+  if (!tileInit)
+    initializer->erase();
+  if (failed(initLoop))
+    return failure();
+
+  // The reduction, kBlockReductionStep steps at a time.
+  Value lower = arith::ConstantIndexOp::create(b, loc, 0);
+  Value upper = arith::ConstantIndexOp::create(b, loc, ranges[k]);
+  Value step = arith::ConstantIndexOp::create(b, loc, kBlockReductionStep);
+  auto steps = scf::ForOp::create(b, loc, lower, upper, step, ValueRange{initLoop->getResult(0)},
+                                  [](OpBuilder &fb, Location fl, Value, ValueRange iter) {
+                                    scf::YieldOp::create(fb, fl, iter);
+                                  });
+  Operation *yield = steps.getBody()->getTerminator();
+  OpBuilder fb(yield);
+  IRMapping map;
+  map.map(init, steps.getRegionIterArgs()[0]);
+  Operation *whole = fb.clone(*mm, map);
+  SmallVector<OpFoldResult> offsets, sizes;
+  for (auto [d, range] : llvm::enumerate(ranges)) {
+    offsets.push_back(d == k ? OpFoldResult(steps.getInductionVar()) : fb.getIndexAttr(0));
+    sizes.push_back(fb.getIndexAttr(d == k ? kBlockReductionStep : range));
+  }
+  FailureOr<TilingResult> tiledStep =
+      cast<TilingInterface>(whole).getTiledImplementation(fb, offsets, sizes);
+  whole->erase();
+  if (failed(tiledStep) || tiledStep->tiledOps.size() != 1)
+    return failure();
+  auto tiled = cast<linalg::LinalgOp>(tiledStep->tiledOps[0]);
+  // A's rows and B's columns of these steps, copied into shared buffers
+  // (allocated once, before the loop: on a CPU a temporary allocated in a
+  // loop would take more stack at every step).
+  OpBuilder ab(steps);
+  fb.setInsertionPoint(tiled);
+  for (OpOperand *in : tiled.getDpsInputOperands()) {
+    auto type = cast<RankedTensorType>(in->get().getType());
+    std::optional<SmallVector<int64_t>> tile = copyTile(type.getShape(), kThreadsPerBlock);
+    if (!tile)
+      return failure();
+    Value buffer = shared(ab, type);
+    auto copy = linalg::CopyOp::create(fb, loc, in->get(), buffer);
+    FailureOr<scf::ForallOp> staged = threadLoop(fb, loc, copy, buffer, *tile);
+    copy->erase();
+    if (failed(staged))
+      return failure();
+    in->set(staged->getResult(0));
+  }
+  FailureOr<scf::ForallOp> compute =
+      threadLoop(fb, loc, tiled, steps.getRegionIterArgs()[0], accTile);
+  tiled->erase();
+  if (failed(compute))
+    return failure();
+  yield->setOperand(0, compute->getResult(0));
+
+  // The output: the epilogue per thread, or the accumulator copied out.
+  mm->getResult(0).replaceAllUsesWith(steps.getResult(0));
+  FailureOr<scf::ForallOp> out;
+  if (root != mm) {
+    // After the epilogue's other operands (sliced after the contraction).
+    b.setInsertionPoint(root);
+    out = threadLoop(b, loc, root, root.getDpsInits()[0], accTile);
+    if (failed(out))
+      return failure();
+    root->getResult(0).replaceAllUsesWith(out->getResult(0));
+    root->erase();
+  } else {
+    b.setInsertionPointAfter(steps);
+    auto copy = linalg::CopyOp::create(b, loc, steps.getResult(0), outSlice);
+    out = threadLoop(b, loc, copy, outSlice, accTile);
+    copy->erase();
+    if (failed(out))
+      return failure();
+    insert.getSourceMutable().assign(out->getResult(0));
+  }
+  mm->erase();
+  if (tileInit)
+    initOp->erase();
+  // Slices and producers nothing reads any more.
+  IRRewriter rewriter(ctx);
+  (void)runRegionDCE(rewriter, block->getRegions());
+  return success(onlyThreadsCompute(block));
+}

@@ -1,0 +1,152 @@
+// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads))' | FileCheck %s --check-prefix=TILE
+// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads,weft-cpu-tile-contractions{vector-width=4 vector-registers=64 l1-bytes=0 gpu-threads=true}),canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,func.func(weft-cpu-distribute-workgroups,weft-cuda-distribute-lanes),canonicalize,cse)' | FileCheck %s --check-prefix=GPU
+// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads{workgroup-memory=false},weft-cpu-tile-contractions{vector-width=4 vector-registers=64 l1-bytes=0 gpu-threads=true}),canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,func.func(weft-cpu-distribute-workgroups,weft-cuda-distribute-lanes{on-host=true}),canonicalize,cse)' | FileCheck %s --check-prefix=HOST
+
+// A 512 x 512 x 256 matmul with a bias+relu epilogue goes to 64 blocks of
+// 256 threads, each block a 64 x 64 tile of the output: the threads
+// initialize a shared accumulator (4 x 4 each), then per 32 reduction
+// steps copy the block's 64 x 32 of A and 32 x 64 of B into shared buffers
+// (8 neighbours each) and add their tiles' products, and last apply the
+// epilogue to their tiles.
+// TILE-LABEL: func.func private @matmul_epilogue
+// TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 64 : i64
+// TILE: scf.forall (%[[I:.*]], %[[J:.*]]) = (0, 0) to (512, 512) step (64, 64)
+// TILE: %[[ACC:.*]] = bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x64xf32>
+// TILE: %[[INIT:.*]] = scf.forall (%{{.*}}) in (256) shared_outs(%{{.*}} = %[[ACC]])
+// TILE: linalg.fill {{.*}} -> tensor<4x4xf32>
+// TILE: } {mapping = [#gpu.thread<linear_dim_0>]}
+// TILE: %[[AS:.*]] = bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x32xf32>
+// TILE: %[[BS:.*]] = bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x64xf32>
+// TILE: %[[SUM:.*]] = scf.for %{{.*}} = %c0 to %c256 step %c32 iter_args(%[[IT:.*]] = %[[INIT]])
+// TILE: %[[A:.*]] = scf.forall (%{{.*}}) in (256) shared_outs(%{{.*}} = %[[AS]])
+// TILE: linalg.copy ins(%{{.*}} : tensor<1x8xf32>)
+// TILE: %[[B:.*]] = scf.forall (%{{.*}}) in (256) shared_outs(%{{.*}} = %[[BS]])
+// TILE: linalg.copy ins(%{{.*}} : tensor<1x8xf32>)
+// TILE: scf.forall (%{{.*}}) in (256) shared_outs(%{{.*}} = %[[IT]])
+// TILE: tensor.extract_slice %[[A]][%{{.*}}, 0] [4, 32] [1, 1]
+// TILE: tensor.extract_slice %[[B]][0, %{{.*}}] [32, 4] [1, 1]
+// TILE: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x32xf32>, tensor<32x4xf32>) outs(%{{.*}} : tensor<4x4xf32>)
+// TILE: scf.yield
+// TILE: scf.forall (%{{.*}}) in (256) shared_outs
+// TILE: tensor.extract_slice %[[SUM]]
+// TILE: arith.maximumf
+// TILE: } {mapping = [#gpu.thread<linear_dim_0>]}
+
+// On a GPU the thread loops run on the block's threads (gpu.thread_id):
+// a barrier after the copies (before the products read them), one after
+// the products (before the next step's copies overwrite the buffers) and
+// one before the epilogue; the buffers are allocated once, in workgroup
+// memory; the accumulator tile goes through registers within a step.
+// GPU-LABEL: func.func private @matmul_epilogue
+// GPU: %[[T:.*]] = gpu.thread_id x
+// GPU: %[[ACC:.*]] = memref.alloca() {{.*}} : memref<64x64xf32, #gpu.address_space<workgroup>>
+// GPU: vector.transfer_write %{{.*}} : vector<4x4xf32>, memref<4x4xf32, {{.*}}, #gpu.address_space<workgroup>>
+// GPU: %[[AS:.*]] = memref.alloca() {{.*}} : memref<64x32xf32, #gpu.address_space<workgroup>>
+// GPU: %[[BS:.*]] = memref.alloca() {{.*}} : memref<32x64xf32, #gpu.address_space<workgroup>>
+// GPU: scf.for
+// GPU: vector.transfer_read %arg0{{.*}} : memref<512x256xf32>, vector<8xf32>
+// GPU: vector.transfer_write {{.*}} : vector<8xf32>, memref<1x8xf32, {{.*}}, #gpu.address_space<workgroup>>
+// GPU: vector.transfer_read %arg1{{.*}} : memref<256x512xf32>, vector<8xf32>
+// GPU: vector.transfer_write {{.*}} : vector<8xf32>, memref<1x8xf32, {{.*}}, #gpu.address_space<workgroup>>
+// GPU-NEXT: gpu.barrier
+// GPU: scf.for {{.*}} -> (vector<4x4xf32>)
+// GPU: vector.transfer_read %[[AS]]{{.*}} vector<4x4xf32>
+// GPU: vector.transfer_read %[[BS]]{{.*}} vector<4x4xf32>
+// GPU: vector.contract
+// GPU: vector.transfer_write
+// GPU-NEXT: gpu.barrier
+// GPU-NEXT: }
+// GPU-NEXT: memref.subview %arg3
+// GPU-NEXT: gpu.barrier
+// GPU: vector.transfer_read %[[ACC]]
+// GPU: arith.maximumf
+// GPU: vector.transfer_write {{.*}} : vector<4x4xf32>, memref<4x4xf32, strided<[512, 1], offset: ?>>
+// GPU-NEXT: return
+
+// On a CPU (--target=cuda-on-cpu) the thread loops are loops over the 256
+// threads, one after the other, and the buffers ordinary temporaries.
+// HOST-LABEL: func.func private @matmul_epilogue
+// HOST-NOT: gpu.
+// HOST: memref.alloca() {{.*}} : memref<64x64xf32>
+// HOST: scf.for %{{.*}} = %c0 to %c256 step %c1
+// HOST: memref.alloca() {{.*}} : memref<64x32xf32>
+// HOST: memref.alloca() {{.*}} : memref<32x64xf32>
+// HOST: scf.for %{{.*}} = %c0 to %c256 step %c32
+// HOST-COUNT-3: scf.for %{{.*}} = %c0 to %c256 step %c1
+// HOST-NOT: gpu.
+// HOST: return
+
+// The matmul as the root, batch of one: the accumulator starts from the
+// fill and is copied out to the output tile by each thread at the end.
+// TILE-LABEL: func.func private @unit_batch
+// TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 64 : i64
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x64x64xf32>
+// TILE: linalg.fill {{.*}} -> tensor<1x4x4xf32>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x64x32xf32>
+// TILE: scf.for %{{.*}} = %c0 to %c64 step %c32
+// TILE: linalg.copy ins(%{{.*}} : tensor<1x1x8xf32>)
+// TILE: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x4x32xf32>, tensor<32x4xf32>) outs(%{{.*}} : tensor<1x4x4xf32>)
+// TILE: linalg.copy ins(%{{.*}} : tensor<1x4x4xf32>)
+// GPU-LABEL: func.func private @unit_batch
+// GPU: vector.contract {{.*}} : vector<1x4x4xf32>, vector<4x4xf32> into vector<1x4x4xf32>
+// GPU: gpu.barrier
+// GPU: vector.transfer_write {{.*}} memref<1x4x4xf32, strided<[262144, 512, 1], offset: ?>>
+
+// One block of 32 steps (K = 32) leaves nothing to stage: 4 x 4 tiles per
+// thread, as without shared memory.
+// TILE-LABEL: func.func private @one_step
+// TILE-SAME: weft.workgroup_count = 16384 : i64
+// TILE-NOT: weft.lanes
+// TILE-NOT: alloc_tensor
+// TILE: return
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d1)>
+#ua = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+#ub = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
+#uc = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+func.func private @matmul_epilogue(%arg0: memref<512x256xf32>, %arg1: memref<256x512xf32>, %arg2: memref<512xf32>, %arg3: memref<512x512xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %a = bufferization.to_tensor %arg0 restrict : memref<512x256xf32> to tensor<512x256xf32>
+  %b = bufferization.to_tensor %arg1 restrict : memref<256x512xf32> to tensor<256x512xf32>
+  %bias = bufferization.to_tensor %arg2 restrict : memref<512xf32> to tensor<512xf32>
+  %d = bufferization.to_tensor %arg3 restrict writable : memref<512x512xf32> to tensor<512x512xf32>
+  %e = tensor.empty() : tensor<512x512xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<512x512xf32>) -> tensor<512x512xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<512x256xf32>, tensor<256x512xf32>) outs(%f : tensor<512x512xf32>) -> tensor<512x512xf32>
+  %r = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]} ins(%m, %bias : tensor<512x512xf32>, tensor<512xf32>) outs(%d : tensor<512x512xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    %v = arith.maximumf %s, %zero : f32
+    linalg.yield %v : f32
+  } -> tensor<512x512xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg3 : (tensor<512x512xf32>, memref<512x512xf32>) -> ()
+  return
+}
+
+func.func private @unit_batch(%arg0: memref<1x512x64xf32>, %arg1: memref<64x512xf32>, %arg2: memref<1x512x512xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %a = bufferization.to_tensor %arg0 restrict : memref<1x512x64xf32> to tensor<1x512x64xf32>
+  %b = bufferization.to_tensor %arg1 restrict : memref<64x512xf32> to tensor<64x512xf32>
+  %d = bufferization.to_tensor %arg2 restrict writable : memref<1x512x512xf32> to tensor<1x512x512xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%d : tensor<1x512x512xf32>) -> tensor<1x512x512xf32>
+  %m = linalg.generic {indexing_maps = [#ua, #ub, #uc], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%a, %b : tensor<1x512x64xf32>, tensor<64x512xf32>) outs(%f : tensor<1x512x512xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x512x512xf32>
+  bufferization.materialize_in_destination %m in restrict writable %arg2 : (tensor<1x512x512xf32>, memref<1x512x512xf32>) -> ()
+  return
+}
+
+func.func private @one_step(%arg0: memref<512x32xf32>, %arg1: memref<32x512xf32>, %arg2: memref<512x512xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %a = bufferization.to_tensor %arg0 restrict : memref<512x32xf32> to tensor<512x32xf32>
+  %b = bufferization.to_tensor %arg1 restrict : memref<32x512xf32> to tensor<32x512xf32>
+  %d = bufferization.to_tensor %arg2 restrict writable : memref<512x512xf32> to tensor<512x512xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%d : tensor<512x512xf32>) -> tensor<512x512xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<512x32xf32>, tensor<32x512xf32>) outs(%f : tensor<512x512xf32>) -> tensor<512x512xf32>
+  bufferization.materialize_in_destination %m in restrict writable %arg2 : (tensor<512x512xf32>, memref<512x512xf32>) -> ()
+  return
+}
