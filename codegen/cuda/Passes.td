@@ -20,7 +20,18 @@ def TileThreads : Pass<"weft-cuda-tile-threads", "mlir::func::FuncOp"> {
     threads, its iterations reordered so that each block of 256 threads
     is a 16 x 16 (or 8 x 32, 32 x 8) patch of tiles;
     `weft-cpu-tile-contractions{gpu-threads}` then reduces the tile one
-    outer product per step. An elementwise root with at least 65536
+    outer product per step. A matmul with 4 x 4 tiles whose rows and
+    columns divide into 64 x 64 (or 32 x 128, 128 x 32) and whose
+    reduction is a multiple of 32 (at least 64) goes to blocks instead
+    (`weft.lanes = 256`, `weft.workgroup_count` the number of blocks): each
+    id is a block's tile of the output, computed by loops of its 256
+    threads (`scf.forall` mapped to `#gpu.thread<linear_dim_0>`) that
+    initialize a shared accumulator (`bufferization.alloc_tensor` in
+    `#gpu.address_space<workgroup>`, or plain with `workgroup-memory=false`),
+    then, 32 reduction steps at a time, copy the block's rows of A and
+    columns of B into shared buffers (8 neighbours per thread) and add
+    their 4 x 4 tiles' products, and last compute their tiles of the
+    output (the epilogue, or a copy). An elementwise root with at least 65536
     outputs gives each thread 4 neighbouring elements of the output's
     innermost dimension (when it is a multiple of 4). Loops along which a fused reduction is
     only broadcast (a softmax's or a normalization's row) stay whole in the
@@ -98,7 +109,13 @@ def DistributeLanes : Pass<"weft-cuda-distribute-lanes", "mlir::func::FuncOp"> {
     once) is left to one thread per row instead: its lane loops become
     loops and `weft.lanes` is dropped. With `on-host` (for
     `--target=cuda-on-cpu`) every lane loop becomes an `scf.for`, and the
-    merges stay loops over the partials.
+    merges stay loops over the partials. A dispatch of blocks
+    (`weft.lanes = 256`) holds loops of a block's threads (`scf.forall`
+    mapped to `#gpu.thread<linear_dim_0>`): for a GPU each runs once per
+    thread (`gpu.thread_id x`; a loop of fewer than 256 iterations on the
+    first threads), with a `gpu.barrier` before each loop that reads
+    workgroup memory and at the end of each loop body holding one; on the
+    host they become loops.
 
     Before:
     ```mlir
@@ -136,7 +153,11 @@ def OutlineKernels : Pass<"weft-cuda-outline-kernels", "mlir::ModuleOp"> {
     and gives each dispatch a `gpu.func` kernel taking the buffers, whose
     thread computes `%id = block_id.x * block_dim.x + thread_id.x` and runs
     the body when `%id < weft.workgroup_count` (under `weft.lanes = 32`,
-    32 threads per id: `%id` is the global index over 32). Each buffer
+    32 threads per id: `%id` is the global index over 32; under
+    `weft.lanes = 256`, one block per id: `%id` is `block_id.x`, with no
+    range check, and every workgroup-memory `memref.alloca` of the body
+    becomes a workgroup attribution of the kernel, 16-byte aligned, whose
+    type carries NVVM's shared address space, 3). Each buffer
     argument carries `llvm.align = 16` (every buffer starts on that grid:
     arena and weight offsets, caller buffers the runtime checks), except
     one that may be a rank's part of a `shard.all_slice` whose bytes are
