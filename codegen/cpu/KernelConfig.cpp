@@ -95,13 +95,16 @@ weft::cpu::chooseContractionTiles(linalg::LinalgOp op, const TargetInfo &target)
   if (ShapedType::isDynamicShape(t.bounds))
     return std::nullopt;
   // A unit loop that only A (or only B) and the output use, such as the
-  // batch of one of [1, M, K] x [K, N], is tiled like a batch loop.
+  // batch of one of [1, M, K] x [K, N], is tiled like a batch loop (with
+  // outerLoopsAsBatch, every such loop but the innermost).
   for (SmallVector<unsigned, 2> *list : {&dims->m, &dims->n}) {
     if (list->size() < 2)
       continue;
     SmallVector<unsigned, 2> kept;
+    unsigned innermost = *llvm::max_element(*list);
     for (unsigned d : *list)
-      (t.bounds[d] == 1 ? dims->batch : kept).push_back(d);
+      (t.bounds[d] == 1 || (target.outerLoopsAsBatch && d != innermost) ? dims->batch : kept)
+          .push_back(d);
     if (kept.empty()) {
       kept.push_back(dims->batch.back());
       dims->batch.pop_back();

@@ -673,6 +673,7 @@ struct TileContractionsPass
     target.vectorWidth = vectorWidth;
     target.vectorRegisters = vectorRegisters;
     target.l1Bytes = l1Bytes;
+    target.outerLoopsAsBatch = gpuThreads;
     if (!gpuThreads) {
       SmallVector<linalg::LinalgOp> pointwise;
       fn.walk([&](linalg::LinalgOp op) {

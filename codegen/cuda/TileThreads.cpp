@@ -114,6 +114,7 @@ ThreadTiles chooseThreadTiles(Operation *root) {
   cpu::TargetInfo thread;
   thread.vectorWidth = kThreadVectorWidth;
   thread.l1Bytes = 0; // no reduction blocks
+  thread.outerLoopsAsBatch = true;
   std::optional<cpu::ContractionTiles> t = cpu::chooseContractionTiles(contraction, thread);
   if (!t)
     return ThreadTiles();

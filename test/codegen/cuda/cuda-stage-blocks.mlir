@@ -100,6 +100,19 @@
 // TILE-NOT: alloc_tensor
 // TILE: return
 
+// [4, 32, 128] x [128, 2048] (a batch of A against one B): the batch loop
+// is tiled by 1 and the 32 rows x 2048 columns of each product go to
+// 32 x 128 blocks (64 blocks); a step's A is 32 x 32 (4 neighbours per
+// thread), its B 32 x 128 (16 per thread).
+// TILE-LABEL: func.func private @batched_a
+// TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 64 : i64
+// TILE: scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) = (0, 0, 0) to (4, 32, 2048) step (1, 32, 128)
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x32x128xf32>
+// TILE: scf.for %{{.*}} = %c0 to %c128 step %c32
+// TILE: linalg.copy ins(%{{.*}} : tensor<1x1x4xf32>)
+// TILE: linalg.copy ins(%{{.*}} : tensor<1x16xf32>)
+// TILE: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x4x32xf32>, tensor<32x4xf32>) outs(%{{.*}} : tensor<1x4x4xf32>)
+
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d1)>
 #ua = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
@@ -148,5 +161,21 @@ func.func private @one_step(%arg0: memref<512x32xf32>, %arg1: memref<32x512xf32>
   %f = linalg.fill ins(%zero : f32) outs(%d : tensor<512x512xf32>) -> tensor<512x512xf32>
   %m = linalg.matmul ins(%a, %b : tensor<512x32xf32>, tensor<32x512xf32>) outs(%f : tensor<512x512xf32>) -> tensor<512x512xf32>
   bufferization.materialize_in_destination %m in restrict writable %arg2 : (tensor<512x512xf32>, memref<512x512xf32>) -> ()
+  return
+}
+
+func.func private @batched_a(%arg0: memref<4x32x128xf32>, %arg1: memref<128x2048xf32>, %arg2: memref<4x32x2048xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %a = bufferization.to_tensor %arg0 restrict : memref<4x32x128xf32> to tensor<4x32x128xf32>
+  %b = bufferization.to_tensor %arg1 restrict : memref<128x2048xf32> to tensor<128x2048xf32>
+  %d = bufferization.to_tensor %arg2 restrict writable : memref<4x32x2048xf32> to tensor<4x32x2048xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%d : tensor<4x32x2048xf32>) -> tensor<4x32x2048xf32>
+  %m = linalg.generic {indexing_maps = [#ua, #ub, #uc], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%a, %b : tensor<4x32x128xf32>, tensor<128x2048xf32>) outs(%f : tensor<4x32x2048xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<4x32x2048xf32>
+  bufferization.materialize_in_destination %m in restrict writable %arg2 : (tensor<4x32x2048xf32>, memref<4x32x2048xf32>) -> ()
   return
 }
