@@ -45,14 +45,13 @@ inline constexpr int64_t kThreadVectorWidth = 4;
 inline constexpr int64_t kThreadsPerBlock = 256;
 
 /// A row of a softmax or a normalization goes to one warp of this many
-/// lanes when its length is a multiple of it and at least kMinLaneRow
-/// (weft-cuda-tile-threads), each lane taking every 32nd element.
+/// lanes when its length is at least kMinLaneRow (weft-cuda-tile-threads),
+/// each lane taking every 32nd element of the row's whole multiples of 32
+/// and the first n % 32 lanes one element each of the rest.
 inline constexpr int64_t kWarpLanes = 32;
 inline constexpr int64_t kMinLaneRow = 64;
 /// Whether a loop of `extent` iterations can be shared by a warp's lanes.
-inline bool isLaneable(int64_t extent) {
-  return extent >= kMinLaneRow && extent % kWarpLanes == 0;
-}
+inline bool isLaneable(int64_t extent) { return extent >= kMinLaneRow; }
 
 /// On a dispatch function whose rows are shared by the lanes of a warp: the
 /// lanes per workgroup id (a kernel launches this many threads per id).

@@ -35,13 +35,15 @@ def TileThreads : Pass<"weft-cuda-tile-threads", "mlir::func::FuncOp"> {
     outputs gives each thread 4 neighbouring elements of the output's
     innermost dimension (when it is a multiple of 4). Loops along which a fused reduction is
     only broadcast (a softmax's or a normalization's row) stay whole in the
-    tile: when the innermost of them is a multiple of 32 and at least 64
-    long, the row goes to the 32 lanes of a warp (`weft.lanes = 32`): lane
-    loops (`scf.forall` mapped to `#gpu.lane<linear_dim_0>`) compute each
-    reduction's partials over the elements lane, lane + 32, ... from the
-    combiner's identity, a linalg op marked `weft.lane_merge` combines them
-    into the reduction's init, and a last lane loop writes each lane's
-    strided share of the row (`weft-cuda-distribute-lanes` maps them);
+    tile: when the innermost of them is at least 64 long, the row goes to
+    the 32 lanes of a warp (`weft.lanes = 32`): lane loops (`scf.forall`
+    mapped to `#gpu.lane<linear_dim_0>`) compute each reduction's partials
+    over the elements lane, lane + 32, ... of the row's whole multiples of
+    32 from the combiner's identity (where the length n is not a multiple
+    of 32, a lane loop of n % 32 iterations adds one of the remaining
+    elements each), a linalg op marked `weft.lane_merge` combines them
+    into the reduction's init, and last lane loops write each lane's
+    share of the row (`weft-cuda-distribute-lanes` maps them);
     otherwise one thread takes the row when rows are long (>= 1024) or
     many (>= 2048), and one thread per element recomputes the reduction
     below both. A dispatch of one output per thread whose outputs each

@@ -4,10 +4,12 @@
 // warp rather than one thread: the row loop's iteration (a tensor-level
 // scf.forall body computing the row's reductions and then its elements) is
 // rewritten so that each of 32 lanes takes the row's elements lane,
-// lane + 32, ... Every reduction becomes a lane loop of partial reductions
-// (each from the combiner's identity) and a merge of the 32 partials into
-// the reduction's own init; the row's output is written by a lane loop,
-// each lane its strided share. Lane loops carry `#gpu.lane<linear_dim_0>`
+// lane + 32, ... of its whole multiples of 32, and the first n % 32 lanes
+// one each of the rest. Every reduction becomes a lane loop of partial
+// reductions (each from the combiner's identity), a lane loop of n % 32
+// iterations adding the rest, and a merge of the 32 partials into the
+// reduction's own init; the row's output is written by lane loops the same
+// way. Lane loops carry `#gpu.lane<linear_dim_0>`
 // and merges `weft.lane_merge`; weft-cuda-distribute-lanes makes them a
 // warp's lanes and shuffles on a GPU, or plain loops on a CPU.
 //
@@ -15,6 +17,7 @@
 #include "codegen/cuda/Passes.h"
 
 #include "mlir/Analysis/SliceAnalysis.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -40,30 +43,45 @@ bool shuffles(Type type) {
   return isa<FloatType, IntegerType>(element) && element.getIntOrFloatBitWidth() == 32;
 }
 
+/// Which of a row's elements a lane takes: its share of the row's whole
+/// multiples of 32 (elements lane, lane + 32, ...), or, where the row's
+/// length n is not a multiple of 32, one of the n % 32 elements after them
+/// (element 32 * (n / 32) + lane, for the first n % 32 lanes).
+enum class Share { Strided, Remainder };
+
 /// A slice of a static tensor: all of it, except along `dim` (when given)
-/// the share of lane `lane`: elements lane, lane + 32, ...
+/// lane `lane`'s `share`.
 struct Slice {
   SmallVector<OpFoldResult> offsets, sizes, strides;
 };
 Slice sliceOf(OpBuilder &b, RankedTensorType type, std::optional<int64_t> dim = std::nullopt,
-              Value lane = {}) {
+              Value lane = {}, Share share = Share::Strided) {
   Slice s;
   for (int64_t d = 0; d < type.getRank(); ++d) {
     s.offsets.push_back(b.getIndexAttr(0));
     s.sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
     s.strides.push_back(b.getIndexAttr(1));
   }
-  if (dim) {
+  if (dim && share == Share::Strided) {
     s.offsets[*dim] = lane;
     s.sizes[*dim] = b.getIndexAttr(type.getDimSize(*dim) / kWarpLanes);
     s.strides[*dim] = b.getIndexAttr(kWarpLanes);
+  } else if (dim) {
+    int64_t whole = type.getDimSize(*dim) / kWarpLanes * kWarpLanes;
+    s.offsets[*dim] = affine::makeComposedFoldedAffineApply(
+        b, lane.getLoc(), b.getAffineSymbolExpr(0) + whole, ArrayRef<OpFoldResult>{lane});
+    s.sizes[*dim] = b.getIndexAttr(1);
   }
   return s;
 }
 
+/// The elements of a row of `n` left after its whole multiples of 32.
+int64_t remainderOf(int64_t n) { return n % kWarpLanes; }
+
 /// This lane's share of `v` along `dim`.
-Value laneSlice(OpBuilder &b, Location loc, Value v, int64_t dim, Value lane) {
-  Slice s = sliceOf(b, cast<RankedTensorType>(v.getType()), dim, lane);
+Value laneSlice(OpBuilder &b, Location loc, Value v, int64_t dim, Value lane,
+                Share share = Share::Strided) {
+  Slice s = sliceOf(b, cast<RankedTensorType>(v.getType()), dim, lane, share);
   return tensor::ExtractSliceOp::create(b, loc, v, s.offsets, s.sizes, s.strides);
 }
 
@@ -74,7 +92,8 @@ Value laneSlice(OpBuilder &b, Location loc, Value v, int64_t dim, Value lane) {
 /// sliced.
 class LaneCloner {
 public:
-  LaneCloner(OpBuilder &b, Value lane, Operation *scope) : b(b), lane(lane), scope(scope) {}
+  LaneCloner(OpBuilder &b, Value lane, Operation *scope, Share kind = Share::Strided)
+      : b(b), lane(lane), scope(scope), kind(kind) {}
 
   /// `op` with its loop `loop` cut to this lane's share.
   FailureOr<linalg::LinalgOp> clone(linalg::LinalgOp op, unsigned loop, int depth = 0) {
@@ -83,7 +102,7 @@ public:
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     if (depth > 16 || !op.hasPureTensorSemantics() || op.hasIndexSemantics() ||
         loop >= ranges.size() || ShapedType::isDynamic(ranges[loop]) ||
-        ranges[loop] % kWarpLanes != 0)
+        ranges[loop] < kWarpLanes)
       return failure();
     SmallVector<std::pair<unsigned, Value>> operands;
     for (OpOperand &operand : op->getOpOperands()) {
@@ -115,7 +134,7 @@ public:
   /// This lane's share of `v` along its dimension `dim`.
   FailureOr<Value> share(Value v, int64_t dim, int depth = 0) {
     auto type = dyn_cast<RankedTensorType>(v.getType());
-    if (!type || !type.hasStaticShape() || type.getDimSize(dim) % kWarpLanes != 0)
+    if (!type || !type.hasStaticShape() || type.getDimSize(dim) < kWarpLanes)
       return failure();
     if (auto producer = v.getDefiningOp<linalg::LinalgOp>();
         producer && scope->isProperAncestor(producer) && producer.hasPureTensorSemantics()) {
@@ -130,13 +149,14 @@ public:
         }
       }
     }
-    return laneSlice(b, v.getLoc(), v, dim, lane);
+    return laneSlice(b, v.getLoc(), v, dim, lane, kind);
   }
 
 private:
   OpBuilder &b;
   Value lane;
   Operation *scope;
+  Share kind;
   DenseMap<std::pair<Operation *, unsigned>, linalg::LinalgOp> cloned;
 };
 
@@ -224,8 +244,47 @@ LogicalResult splitReduction(linalg::LinalgOp op, const Splittable &s, Operation
                                           sizes, strides);
   }
 
+  // The elements after the row's whole multiples of 32: each of the first
+  // n % 32 lanes adds one to its partial.
+  scf::ForallOp last = lanes;
+  if (int64_t rest = remainderOf(op.getStaticLoopRanges()[s.loop])) {
+    b.setInsertionPointAfter(lanes);
+    auto extra = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(rest)},
+                                       lanes.getResults(), laneMapping(ctx));
+    OpBuilder eb = OpBuilder::atBlockBegin(extra.getBody());
+    Value tailLane = extra.getInductionVar(0);
+    LaneCloner tail(eb, tailLane, scope, Share::Remainder);
+    FailureOr<linalg::LinalgOp> more = tail.clone(op, s.loop);
+    if (failed(more))
+      return failure();
+    eb.setInsertionPoint(*more);
+    SmallVector<Value> partials(extra.getRegionIterArgs().begin(), extra.getRegionIterArgs().end());
+    auto laneRow = [&](OpBuilder &ob, RankedTensorType type, Slice &at) {
+      at.offsets.assign(type.getRank() + 1, ob.getIndexAttr(0));
+      at.sizes.assign(type.getRank() + 1, ob.getIndexAttr(1));
+      at.strides.assign(type.getRank() + 1, ob.getIndexAttr(1));
+      at.offsets[0] = tailLane;
+    };
+    for (auto [index, init] : llvm::enumerate(more->getDpsInits())) {
+      auto type = cast<RankedTensorType>(init.getType());
+      Slice at;
+      laneRow(eb, type, at);
+      Value mine = tensor::ExtractSliceOp::create(eb, loc, type, partials[index], at.offsets,
+                                                  at.sizes, at.strides);
+      more->getDpsInitsMutable()[index].set(mine);
+    }
+    OpBuilder xb = OpBuilder::atBlockEnd(extra.getTerminator().getBody());
+    for (auto [index, r] : llvm::enumerate((*more)->getResults())) {
+      Slice at;
+      laneRow(xb, cast<RankedTensorType>(r.getType()), at);
+      tensor::ParallelInsertSliceOp::create(xb, loc, r, partials[index], at.offsets, at.sizes,
+                                            at.strides);
+    }
+    last = extra;
+  }
+
   // merge[i] = combine over lanes of partial[lane][i], into the init.
-  b.setInsertionPointAfter(lanes);
+  b.setInsertionPointAfter(last);
   for (auto [index, result] : llvm::enumerate(op->getResults())) {
     Operation *combiner = s.combiners[index];
     BlockArgument acc = op.getRegionOutputArgs()[index];
@@ -242,7 +301,7 @@ LogicalResult splitReduction(linalg::LinalgOp op, const Splittable &s, Operation
     SmallVector<utils::IteratorType> iters(rank + 1, utils::IteratorType::parallel);
     iters[0] = utils::IteratorType::reduction;
     auto merge = linalg::GenericOp::create(
-        b, loc, TypeRange{type}, ValueRange{lanes.getResult(index)},
+        b, loc, TypeRange{type}, ValueRange{last.getResult(index)},
         ValueRange{op.getDpsInits()[index]}, maps, iters,
         [&](OpBuilder &nb, Location nl, ValueRange args) {
           IRMapping map;
@@ -345,6 +404,27 @@ LogicalResult weft::cuda::splitRowAcrossLanes(scf::ForallOp rows,
   OpBuilder tb = OpBuilder::atBlockEnd(lanes.getTerminator().getBody());
   tensor::ParallelInsertSliceOp::create(tb, loc, (*mine)->getResult(0), lanes.getRegionIterArgs()[0],
                                         share.offsets, share.sizes, share.strides);
-  root->getResult(0).replaceAllUsesWith(lanes.getResult(0));
+  Value written = lanes.getResult(0);
+  // The row's last n % 32 elements: one each for the first lanes.
+  if (int64_t rest = remainderOf(root.getStaticLoopRanges()[*rootLoop])) {
+    b.setInsertionPointAfter(lanes);
+    auto extra = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(rest)},
+                                       ValueRange{written}, laneMapping(b.getContext()));
+    OpBuilder eb = OpBuilder::atBlockBegin(extra.getBody());
+    Value tailLane = extra.getInductionVar(0);
+    LaneCloner tail(eb, tailLane, rows, Share::Remainder);
+    FailureOr<linalg::LinalgOp> last = tail.clone(root, *rootLoop);
+    if (failed(last))
+      return failure();
+    eb.setInsertionPoint(*last);
+    Value dest = extra.getRegionIterArgs()[0];
+    last->getDpsInitsMutable()[0].set(laneSlice(eb, loc, dest, dim, tailLane, Share::Remainder));
+    Slice at = sliceOf(eb, cast<RankedTensorType>(out.getType()), dim, tailLane, Share::Remainder);
+    OpBuilder xb = OpBuilder::atBlockEnd(extra.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(xb, loc, (*last)->getResult(0), dest, at.offsets,
+                                          at.sizes, at.strides);
+    written = extra.getResult(0);
+  }
+  root->getResult(0).replaceAllUsesWith(written);
   return success();
 }

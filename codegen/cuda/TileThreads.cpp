@@ -10,8 +10,8 @@
 // up to four outputs; a block of threads then covers a square patch of
 // tiles. Loops along which a fused reduction's result is only
 // broadcast (a softmax's or a normalization's row) stay whole: a row whose
-// innermost such loop is a multiple of 32 (>= 64) goes to the 32 lanes of
-// a warp (SplitLanes.cpp); otherwise a thread computes the reduction once
+// innermost such loop is at least 64 long goes to the 32 lanes of a warp
+// (SplitLanes.cpp); otherwise a thread computes the reduction once
 // for the row when the rows are long or many (kRowForRedundancy,
 // kRowForThreads), and short rows keep one thread per element. Few outputs
 // that each reduce a long loop (ResNet-50's 7x7 convolutions, a
@@ -293,8 +293,8 @@ void concatAsGather(func::FuncOp fn) {
 
 /// Whether `root`, or a producer an elementwise `root` reads, is a
 /// reduction (a contraction, a convolution) of at least kMinSplitReduction
-/// elements per output, along a loop that lanes can share (a multiple of
-/// 32, at least 64 long).
+/// elements per output, along a loop that lanes can share (at least 64
+/// long).
 bool hasLongReduction(TilingInterface root) {
   auto op = dyn_cast<linalg::LinalgOp>(root.getOperation());
   if (!op)
@@ -397,8 +397,8 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
         identity.push_back(k);
       markReductionBroadcasts(linalgRoot, identity, whole);
     }
-    // A row long enough for a warp (its innermost whole loop a multiple of
-    // 32) is shared by the lanes of one warp, whatever the row count.
+    // A row long enough for a warp (its innermost whole loop at least 64
+    // long) is shared by the lanes of one warp, whatever the row count.
     std::optional<unsigned> laneLoop;
     for (int64_t index = (int64_t)domain.size() - 1; index >= 0 && whole.any(); --index) {
       std::optional<int64_t> size = getConstantIntValue(domain[index].size);

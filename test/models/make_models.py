@@ -55,7 +55,7 @@ OPSET = 17
 IR_VERSION = 8
 
 MODEL_NAMES = ("mlp", "cnn", "gemm_large", "dwconv", "rnn_if", "det_head", "lstm_long",
-               "mlp_batch", "encoder", "resnet18", "long_rows")
+               "mlp_batch", "encoder", "resnet18", "long_rows", "odd_rows")
 
 
 def _weight(rng, shape, fan_in):
@@ -361,18 +361,24 @@ def make_resnet18(rng, batch=2, classes=1000):
     return _finish(graph, "ResNet-18 with random weights")
 
 
-def make_long_rows(rng, rows=4, width=2048):
-    """LayerNormalization then Softmax over rows of 2048: reductions whose
-    rows are long (a GPU thread takes a whole row there)."""
+def make_long_rows(rng, rows=4, width=2048, name="long_rows"):
+    """LayerNormalization then Softmax over rows of `width` (2048): row
+    reductions a GPU warp shares."""
     f32 = TensorProto.FLOAT
     inits = [numpy_helper.from_array(rng.uniform(0.5, 1.5, width).astype(np.float32), "scale"),
              numpy_helper.from_array(rng.standard_normal(width).astype(np.float32) * 0.1, "bias")]
     nodes = [helper.make_node("LayerNormalization", ["x", "scale", "bias"], ["n"], name="norm",
                               axis=-1, epsilon=1e-5),
              helper.make_node("Softmax", ["n"], ["y"], name="softmax", axis=-1)]
-    graph = helper.make_graph(nodes, "long_rows", [helper.make_tensor_value_info("x", f32, [rows, width])],
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", f32, [rows, width])],
                               [helper.make_tensor_value_info("y", f32, [rows, width])], inits)
-    return _finish(graph, "LayerNormalization and Softmax over rows of 2048")
+    return _finish(graph, f"LayerNormalization and Softmax over rows of {width}")
+
+
+def make_odd_rows(rng):
+    """Rows of 1000 (31 x 32 + 8): a warp's lanes share 992 elements and
+    the first 8 lanes take one more each."""
+    return make_long_rows(rng, rows=4, width=1000, name="odd_rows")
 
 
 def make_input(name, rng):
@@ -405,13 +411,15 @@ def make_input(name, rng):
         return {"x": rng.uniform(0.0, 1.0, (2, 3, 224, 224)).astype(np.float32)}
     if name == "long_rows":
         return {"x": rng.standard_normal((4, 2048)).astype(np.float32) * 3.0}
+    if name == "odd_rows":
+        return {"x": rng.standard_normal((4, 1000)).astype(np.float32) * 3.0}
     raise ValueError(f"unknown model {name!r}")
 
 
 BUILDERS = {"mlp": make_mlp, "cnn": make_cnn, "gemm_large": make_gemm_large,
             "dwconv": make_dwconv, "rnn_if": make_rnn_if, "det_head": make_det_head,
             "lstm_long": make_lstm_long, "mlp_batch": make_mlp_batch, "encoder": make_encoder,
-            "resnet18": make_resnet18, "long_rows": make_long_rows}
+            "resnet18": make_resnet18, "long_rows": make_long_rows, "odd_rows": make_odd_rows}
 
 
 def reference_outputs(model_path, feeds):

@@ -139,15 +139,28 @@ func.func private @grouped_conv(%arg0: memref<1x2x4x4xf32>, %arg1: memref<2x1x3x
   return
 }
 
-// x - sum(x) over rows of 2000: tiled per element, each thread would sum
-// its whole row again (2000 times per row); a thread takes a whole row
-// instead, summing it once (4 threads). (A row whose length is a multiple
-// of 32 goes to a warp: cuda-warp-rows.mlir.)
+// x - sum(x) over rows of 2000 (62 x 32 + 16): tiled per element, each
+// thread would sum its whole row again (2000 times per row); a warp takes
+// a row instead: each lane sums its 62 strided elements of the first 1984,
+// the first 16 lanes add one of the last 16 each, the partials merge, and
+// the output is written the same way (cuda-warp-rows.mlir has the rest).
 // CHECK-LABEL: func.func private @minus_row_sum_long
-// CHECK-SAME: attributes {weft.dispatch_fn, weft.workgroup_count = 4 : i64}
+// CHECK-SAME: attributes {weft.dispatch_fn, weft.lanes = 32 : i64, weft.workgroup_count = 4 : i64}
 // CHECK: scf.forall (%{{.*}}) in (4)
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%{{.*}} : tensor<1x2000xf32>) outs(%{{.*}} : tensor<1xf32>)
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %{{.*}} : tensor<1x2000xf32>, tensor<1xf32>) outs(%{{.*}} : tensor<1x2000xf32>)
+// CHECK: scf.forall (%[[L:.*]]) in (32)
+// CHECK: tensor.extract_slice %{{.*}}[0, %[[L]]] [1, 62] [1, 32]
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%{{.*}} : tensor<1x62xf32>) outs(%{{.*}} : tensor<1xf32>)
+// CHECK: } {mapping = [#gpu.lane<linear_dim_0>]}
+// CHECK: scf.forall (%[[T:.*]]) in (16)
+// CHECK: %[[AT:.*]] = affine.apply #{{.*}}()[%[[T]]]
+// CHECK: tensor.extract_slice %{{.*}}[0, %[[AT]]] [1, 1] [1, 1]
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%{{.*}} : tensor<1x1xf32>) outs(%{{.*}} : tensor<1xf32>)
+// CHECK: } {mapping = [#gpu.lane<linear_dim_0>]}
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<32x1xf32>) outs(%{{.*}} : tensor<1xf32>) attrs =  {weft.lane_merge}
+// CHECK: scf.forall (%{{.*}}) in (32)
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %{{.*}} : tensor<1x62xf32>, tensor<1xf32>) outs(%{{.*}} : tensor<1x62xf32>)
+// CHECK: scf.forall (%{{.*}}) in (16)
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %{{.*}} : tensor<1x1xf32>, tensor<1xf32>) outs(%{{.*}} : tensor<1x1xf32>)
 // Short rows, few of them: one thread per element still.
 // CHECK-LABEL: func.func private @minus_row_sum_short
 // CHECK-SAME: weft.workgroup_count = 128 : i64
