@@ -95,16 +95,22 @@ weft::cpu::chooseContractionTiles(linalg::LinalgOp op, const TargetInfo &target)
   if (ShapedType::isDynamicShape(t.bounds))
     return std::nullopt;
   // A unit loop that only A (or only B) and the output use, such as the
-  // batch of one of [1, M, K] x [K, N], is tiled like a batch loop (with
-  // outerLoopsAsBatch, every such loop but the innermost).
+  // batch of one of [1, M, K] x [K, N], is tiled like a batch loop; with
+  // outerLoopsAsBatch, so is every other such loop but the innermost of
+  // those longer than 1 (the 4 of [4, 32, K] x [K, N]).
   for (SmallVector<unsigned, 2> *list : {&dims->m, &dims->n}) {
     if (list->size() < 2)
       continue;
     SmallVector<unsigned, 2> kept;
-    unsigned innermost = *llvm::max_element(*list);
     for (unsigned d : *list)
-      (t.bounds[d] == 1 || (target.outerLoopsAsBatch && d != innermost) ? dims->batch : kept)
-          .push_back(d);
+      (t.bounds[d] == 1 ? dims->batch : kept).push_back(d);
+    if (target.outerLoopsAsBatch && kept.size() > 1) {
+      unsigned innermost = *llvm::max_element(kept);
+      for (unsigned d : kept)
+        if (d != innermost)
+          dims->batch.push_back(d);
+      kept.assign({innermost});
+    }
     if (kept.empty()) {
       kept.push_back(dims->batch.back());
       dims->batch.pop_back();

@@ -113,6 +113,14 @@
 // TILE: linalg.copy ins(%{{.*}} : tensor<1x16xf32>)
 // TILE: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x4x32xf32>, tensor<32x4xf32>) outs(%{{.*}} : tensor<1x4x4xf32>)
 
+// [256, 1, 64] x [64, 1024] (BERT-base's Q/K/V layout: the unit loop is
+// the inner of A's two row loops): the rows are the 256, in 64 x 64
+// blocks.
+// TILE-LABEL: func.func private @unit_inner
+// TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 64 : i64
+// TILE: scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (256, 1024) step (64, 64)
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x1x64xf32>
+
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d1)>
 #ua = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
@@ -177,5 +185,21 @@ func.func private @batched_a(%arg0: memref<4x32x128xf32>, %arg1: memref<128x2048
     linalg.yield %s : f32
   } -> tensor<4x32x2048xf32>
   bufferization.materialize_in_destination %m in restrict writable %arg2 : (tensor<4x32x2048xf32>, memref<4x32x2048xf32>) -> ()
+  return
+}
+
+func.func private @unit_inner(%arg0: memref<256x1x64xf32>, %arg1: memref<64x1024xf32>, %arg2: memref<256x1x1024xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %a = bufferization.to_tensor %arg0 restrict : memref<256x1x64xf32> to tensor<256x1x64xf32>
+  %b = bufferization.to_tensor %arg1 restrict : memref<64x1024xf32> to tensor<64x1024xf32>
+  %d = bufferization.to_tensor %arg2 restrict writable : memref<256x1x1024xf32> to tensor<256x1x1024xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%d : tensor<256x1x1024xf32>) -> tensor<256x1x1024xf32>
+  %m = linalg.generic {indexing_maps = [#ua, #ub, #uc], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%a, %b : tensor<256x1x64xf32>, tensor<64x1024xf32>) outs(%f : tensor<256x1x1024xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<256x1x1024xf32>
+  bufferization.materialize_in_destination %m in restrict writable %arg2 : (tensor<256x1x1024xf32>, memref<256x1x1024xf32>) -> ()
   return
 }
