@@ -506,6 +506,37 @@ struct TileContractionsPass
   /// (strideW apart) to the F x W accumulator, as an (F x 1) x (1 x W)
   /// matmul that is vectorized. Returns false (and changes nothing) when
   /// `op` is not such a tile.
+  /// A grouped convolution ([N, G, C, H, W] x [G, F, C, KH, KW]) over one
+  /// group as the NCHW convolution it is, through unit-dimension reshapes
+  /// of its operands and result; fails (leaving it) for several groups or
+  /// dynamic shapes.
+  LogicalResult oneGroupAsNchw(RewriterBase &rw, linalg::Conv2DNgchwGfchwOp op) {
+    auto in = dyn_cast<RankedTensorType>(op.getDpsInputOperand(0)->get().getType());
+    auto filter = dyn_cast<RankedTensorType>(op.getDpsInputOperand(1)->get().getType());
+    auto out = dyn_cast<RankedTensorType>(op.getDpsInitOperand(0)->get().getType());
+    if (!in || !filter || !out || !in.hasStaticShape() || !filter.hasStaticShape() ||
+        !out.hasStaticShape() || in.getDimSize(1) != 1 || filter.getDimSize(0) != 1 ||
+        out.getDimSize(1) != 1)
+      return failure();
+    Location loc = op.getLoc();
+    rw.setInsertionPoint(op);
+    // [N, 1, C, H, W] -> [N, C, H, W]; [1, F, C, KH, KW] -> [F, C, KH, KW].
+    SmallVector<ReassociationIndices> dropSecond = {{0}, {1, 2}, {3}, {4}};
+    SmallVector<ReassociationIndices> dropFirst = {{0, 1}, {2}, {3}, {4}};
+    auto collapse = [&](Value v, ArrayRef<ReassociationIndices> groups) -> Value {
+      return tensor::CollapseShapeOp::create(rw, loc, v, groups);
+    };
+    Value input = collapse(op.getDpsInputOperand(0)->get(), dropSecond);
+    Value weights = collapse(op.getDpsInputOperand(1)->get(), dropFirst);
+    Value init = collapse(op.getDpsInitOperand(0)->get(), dropSecond);
+    auto conv = linalg::Conv2DNchwFchwOp::create(
+        rw, loc, TypeRange{init.getType()}, ValueRange{input, weights}, ValueRange{init},
+        op.getStrides(), op.getDilations());
+    Value back = tensor::ExpandShapeOp::create(rw, loc, out, conv->getResult(0), dropSecond);
+    rw.replaceOp(op, back);
+    return success();
+  }
+
   bool tileNchwConvThread(RewriterBase &rw, linalg::Conv2DNchwFchwOp op) {
     SmallVector<int64_t> bounds = op.getStaticLoopRanges(); // n, f, oh, ow, c, kh, kw
     if (ShapedType::isDynamicShape(bounds) || bounds[0] != 1 || bounds[2] != 1)
@@ -710,11 +741,22 @@ struct TileContractionsPass
         work.push_back({op, *t});
     });
     SmallVector<linalg::Conv2DNchwFchwOp> threadConvs;
-    if (gpuThreads)
+    if (gpuThreads) {
+      // A thread's tile of a grouped convolution (a depthwise one) within
+      // one group is an NCHW convolution.
+      SmallVector<linalg::Conv2DNgchwGfchwOp> grouped;
+      fn.walk([&](linalg::Conv2DNgchwGfchwOp op) {
+        if (op.hasPureTensorSemantics())
+          grouped.push_back(op);
+      });
+      IRRewriter rw(&getContext());
+      for (linalg::Conv2DNgchwGfchwOp op : grouped)
+        (void)oneGroupAsNchw(rw, op);
       fn.walk([&](linalg::Conv2DNchwFchwOp op) {
         if (op.hasPureTensorSemantics())
           threadConvs.push_back(op);
       });
+    }
     // A GPU thread's elementwise ops are small (one element, a register
     // tile's epilogue, or kThreadVectorWidth neighbours): vectors, whose
     // operands are read before the result is written, so LLVM can merge
