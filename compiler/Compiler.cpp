@@ -471,7 +471,13 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
         pm.addPass(createCanonicalizerPass());
         // A run-time loop's body keeps only what depends on its iteration.
         pm.addPass(createLoopInvariantCodeMotionPass());
-        pm.addNestedPass<func::FuncOp>(createDecompose());
+        // A GPU's matrix-vector products (A of fewer than 16 rows) read a
+        // Linear layer's weights as given, [N, K]: each output's warp
+        // reads neighbouring k.
+        DecomposeOptions decompose;
+        if (cuda || cudaOnCpu)
+          decompose.pretransposeMinRows = 16;
+        pm.addNestedPass<func::FuncOp>(createDecompose(decompose));
         pm.addPass(createCanonicalizerPass());
         // Filters blocked by the CPU kernels' register tile width (two
         // vectors). A GPU thread computes one element of the plain layout.

@@ -145,12 +145,20 @@ struct DecomposeMaxPoolPadding : OpRewritePattern<PoolOp> {
 };
 
 /// gemm(A, W, transB) with constant W -> gemm(A, transpose(W)): the
-/// transpose folds into the weights, so the kernel reads B row-major.
+/// transpose folds into the weights, so the kernel reads B row-major. Not
+/// when A has fewer than `minRows` rows (statically).
 struct PretransposeGemmWeights : OpRewritePattern<GemmOp> {
-  using OpRewritePattern::OpRewritePattern;
+  PretransposeGemmWeights(MLIRContext *ctx, int64_t minRows)
+      : OpRewritePattern(ctx), minRows(minRows) {}
   LogicalResult matchAndRewrite(GemmOp op, PatternRewriter &rewriter) const override {
     if (!op.getTransB() || !op.getB().getDefiningOp<ConstantOp>())
       return failure();
+    auto a = dyn_cast<RankedTensorType>(op.getA().getType());
+    if (minRows > 0 && a && a.getRank() == 2) {
+      int64_t rows = a.getDimSize(op.getTransA() ? 1 : 0);
+      if (!ShapedType::isDynamic(rows) && rows < minRows)
+        return failure();
+    }
     Value bt = TransposeOp::create(rewriter, op.getLoc(), op.getB(),
                                    rewriter.getDenseI64ArrayAttr({1, 0}));
     rewriter.modifyOpInPlace(op, [&] {
@@ -159,14 +167,16 @@ struct PretransposeGemmWeights : OpRewritePattern<GemmOp> {
     });
     return success();
   }
+  int64_t minRows;
 };
 
 struct DecomposePass : weft::impl::DecomposeBase<DecomposePass> {
+  using DecomposeBase::DecomposeBase;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<DecomposeBatchNorm, DecomposeConvPadding, DecomposeMaxPoolPadding,
-                 PretransposeGemmWeights>(
+    patterns.add<DecomposeBatchNorm, DecomposeConvPadding, DecomposeMaxPoolPadding>(
         &getContext());
+    patterns.add<PretransposeGemmWeights>(&getContext(), pretransposeMinRows);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -10,7 +10,12 @@ def Decompose : Pass<"weft-decompose", "mlir::func::FuncOp"> {
     Inference batch normalization becomes one multiply and one add whose
     per-channel constants fold at compile time; convolution padding, and the
     padding of max pooling (with the lowest value of the element type), moves
-    into its own `weft.pad` so kernels see unpadded windows.
+    into its own `weft.pad` so kernels see unpadded windows. A Gemm with a
+    constant transposed B (`transB = 1`, PyTorch's Linear) gets B
+    transposed at compile time, so kernels read it row-major; with
+    `pretranspose-min-rows`, only when A has at least that many rows (the
+    CUDA target keeps B's rows along k for matrix-vector products, whose
+    outputs each go to a warp whose lanes read neighbouring k).
 
     Before:
     ```mlir
@@ -22,6 +27,11 @@ def Decompose : Pass<"weft-decompose", "mlir::func::FuncOp"> {
     %y = weft.add %0, %shift : ...
     ```
   }];
+  let options = [
+    Option<"pretransposeMinRows", "pretranspose-min-rows", "int64_t", "0",
+           "Transpose a Gemm's constant transposed B only when A has at least "
+           "this many rows">
+  ];
   let dependentDialects = ["::weft::WeftDialect"];
 }
 

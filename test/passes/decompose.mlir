@@ -1,5 +1,6 @@
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-decompose))' | FileCheck %s
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-decompose),canonicalize)' | FileCheck %s --check-prefix=CANON
+// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-decompose{pretranspose-min-rows=16}))' | FileCheck %s --check-prefix=MINROWS
 
 // Constant parameters: s = scale / sqrt(var + eps) = [1, 2] and
 // t = bias - mean * s = [0.5, -5], shaped [C, 1, 1] to broadcast on axis 1.
@@ -139,4 +140,33 @@ func.func @max_pool_pads(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32> {
 func.func @avg_pool_pads(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32> {
   %0 = weft.pool avg %x {ceil_mode = false, count_include_pad = false, dilations = array<i64: 1, 1>, kernel = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32>
   return %0 : tensor<1x2x2x2xf32>
+}
+
+// -----
+
+// A Linear layer's constant weights ([N, K], transB = 1) are transposed at
+// compile time so kernels read B row-major; with pretranspose-min-rows=16
+// (the CUDA target), a matrix-vector product of one row keeps them as
+// given, and one of 16 rows still gets them transposed.
+// (The transpose of the constant folds.)
+// CHECK-LABEL: func.func @linear
+// CHECK: weft.constant dense<1.000000e+00> : tensor<8x4xf32>
+// CHECK: weft.gemm {{.*}}trans_b = false
+// MINROWS-LABEL: func.func @linear
+// MINROWS: weft.constant dense<1.000000e+00> : tensor<4x8xf32>
+// MINROWS: weft.gemm {{.*}}trans_b = true
+// MINROWS-LABEL: func.func @linear_batch
+// MINROWS: weft.constant dense<1.000000e+00> : tensor<8x4xf32>
+// MINROWS: weft.gemm {{.*}}trans_b = false
+func.func @linear(%x: tensor<1x8xf32>) -> tensor<1x4xf32> {
+  %w = weft.constant dense<1.0> : tensor<4x8xf32>
+  %b = weft.constant dense<0.5> : tensor<4xf32>
+  %y = weft.gemm %x, %w, %b {alpha = 1.0 : f32, beta = 1.0 : f32, trans_a = false, trans_b = true} : (tensor<1x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
+}
+func.func @linear_batch(%x: tensor<16x8xf32>) -> tensor<16x4xf32> {
+  %w = weft.constant dense<1.0> : tensor<4x8xf32>
+  %b = weft.constant dense<0.5> : tensor<4xf32>
+  %y = weft.gemm %x, %w, %b {alpha = 1.0 : f32, beta = 1.0 : f32, trans_a = false, trans_b = true} : (tensor<16x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<16x4xf32>
+  return %y : tensor<16x4xf32>
 }
