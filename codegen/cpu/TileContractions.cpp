@@ -500,12 +500,6 @@ struct TileContractionsPass
     return vectorizeInPlace(rw, step);
   }
 
-  /// A GPU thread's tile of an NCHW convolution, output [1, F, 1, W] with
-  /// F and W at most 8: each (input channel, window row, window column) step
-  /// adds the outer product of F filter elements and W input elements
-  /// (strideW apart) to the F x W accumulator, as an (F x 1) x (1 x W)
-  /// matmul that is vectorized. Returns false (and changes nothing) when
-  /// `op` is not such a tile.
   /// A grouped convolution ([N, G, C, H, W] x [G, F, C, KH, KW]) over one
   /// group as the NCHW convolution it is, through unit-dimension reshapes
   /// of its operands and result; fails (leaving it) for several groups or
@@ -537,6 +531,12 @@ struct TileContractionsPass
     return success();
   }
 
+  /// A GPU thread's tile of an NCHW convolution, output [1, F, 1, W] with
+  /// F and W at most 8: each (input channel, window row, window column) step
+  /// adds the outer product of F filter elements and W input elements
+  /// (strideW apart) to the F x W accumulator, as an (F x 1) x (1 x W)
+  /// matmul that is vectorized. Returns false (and changes nothing) when
+  /// `op` is not such a tile.
   bool tileNchwConvThread(RewriterBase &rw, linalg::Conv2DNchwFchwOp op) {
     SmallVector<int64_t> bounds = op.getStaticLoopRanges(); // n, f, oh, ow, c, kh, kw
     if (ShapedType::isDynamicShape(bounds) || bounds[0] != 1 || bounds[2] != 1)

@@ -32,18 +32,6 @@ bool isLaneLoop(scf::ForallOp forall) {
   return mapping && mapping->size() == 1 && isa<gpu::GPULaneMappingAttr>((*mapping)[0]);
 }
 
-/// A loop of the threads of a block (StageBlocks.cpp).
-bool isThreadLoop(scf::ForallOp forall) {
-  std::optional<ArrayAttr> mapping = forall.getMapping();
-  return mapping && mapping->size() == 1 && isa<gpu::GPUThreadMappingAttr>((*mapping)[0]);
-}
-
-bool isWorkgroupMemory(Type type) {
-  auto memref = dyn_cast<MemRefType>(type);
-  auto space = memref ? dyn_cast_or_null<gpu::AddressSpaceAttr>(memref.getMemorySpace()) : nullptr;
-  return space && space.getValue() == gpu::AddressSpace::Workgroup;
-}
-
 /// Whether an op in `region` reads workgroup memory.
 bool readsWorkgroupMemory(Region &region) {
   bool reads = false;
@@ -142,17 +130,24 @@ LogicalResult shuffleMerge(linalg::GenericOp merge, Value lane) {
   return success();
 }
 
-/// Runs the bodies of `loops` (loops of up to `width` iterations, in
-/// program order) once per thread of index `thread`: a loop of fewer
-/// iterations runs on the first threads only.
-LogicalResult inlinePerThread(RewriterBase &rewriter, ArrayRef<scf::ForallOp> loops, Value thread,
-                              int64_t width) {
-  for (scf::ForallOp forall : loops) {
+/// Checks that `loops` are bufferized loops of 1 to `width` iterations
+/// (lanes of a warp, threads of a block), naming the first that is not.
+LogicalResult checkLoops(ArrayRef<scf::ForallOp> loops, int64_t width, StringRef what) {
+  for (scf::ForallOp forall : loops)
     if (!forall.getResults().empty() || forall.getRank() != 1 ||
         forall.getStaticUpperBound()[0] < 1 || forall.getStaticUpperBound()[0] > width ||
         forall.getStaticLowerBound()[0] != 0 || forall.getStaticStep()[0] != 1)
-      return forall.emitError("a lane or thread loop must be bufferized and run 1 to ")
-             << width << " iterations";
+      return forall.emitError("a ") << what << " loop must be bufferized and run 1 to " << width
+                                    << " " << what << "s";
+  return success();
+}
+
+/// Runs the bodies of `loops` (checked by checkLoops, in program order)
+/// once per thread of index `thread`: a loop of fewer iterations than
+/// `width` runs on the first threads only.
+void inlinePerThread(RewriterBase &rewriter, ArrayRef<scf::ForallOp> loops, Value thread,
+                     int64_t width) {
+  for (scf::ForallOp forall : loops) {
     Block *body = forall.getBody();
     rewriter.eraseOp(body->getTerminator());
     int64_t used = forall.getStaticUpperBound()[0];
@@ -168,7 +163,6 @@ LogicalResult inlinePerThread(RewriterBase &rewriter, ArrayRef<scf::ForallOp> lo
     }
     rewriter.eraseOp(forall);
   }
-  return success();
 }
 
 struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLanesPass> {
@@ -180,6 +174,8 @@ struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLan
   /// loop body holding one (before the next step overwrites it).
   void distributeBlock(func::FuncOp fn, ArrayRef<scf::ForallOp> loops) {
     IRRewriter rewriter(fn.getContext());
+    if (failed(checkLoops(loops, kThreadsPerBlock, "thread")))
+      return signalPassFailure();
     if (onHost) {
       for (scf::ForallOp forall : loops) {
         rewriter.setInsertionPoint(forall);
@@ -207,8 +203,7 @@ struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLan
     }
     OpBuilder b = OpBuilder::atBlockBegin(&fn.getBody().front());
     Value thread = gpu::ThreadIdOp::create(b, fn.getLoc(), gpu::Dimension::x);
-    if (failed(inlinePerThread(rewriter, loops, thread, kThreadsPerBlock)))
-      return signalPassFailure();
+    inlinePerThread(rewriter, loops, thread, kThreadsPerBlock);
   }
 
   void runOnOperation() override {
@@ -239,13 +234,8 @@ struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLan
     if (laneLoops.empty() && merges.empty())
       return;
     IRRewriter rewriter(fn.getContext());
-    for (scf::ForallOp forall : laneLoops)
-      if (!forall.getResults().empty() || forall.getRank() != 1 ||
-          forall.getStaticUpperBound()[0] < 1 || forall.getStaticUpperBound()[0] > kWarpLanes ||
-          forall.getStaticLowerBound()[0] != 0 || forall.getStaticStep()[0] != 1) {
-        forall.emitError("a lane loop must be bufferized and run 1 to ") << kWarpLanes << " lanes";
-        return signalPassFailure();
-      }
+    if (failed(checkLoops(laneLoops, kWarpLanes, "lane")))
+      return signalPassFailure();
 
     auto lanes = fn->getAttrOfType<IntegerAttr>(kLanesAttr);
     bool onWarp = !onHost && lanes && lanes.getInt() == kWarpLanes;
@@ -269,8 +259,7 @@ struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLan
 
     OpBuilder b = OpBuilder::atBlockBegin(&fn.getBody().front());
     Value lane = gpu::LaneIdOp::create(b, fn.getLoc(), b.getIndexAttr(kWarpLanes));
-    if (failed(inlinePerThread(rewriter, laneLoops, lane, kWarpLanes)))
-      return signalPassFailure();
+    inlinePerThread(rewriter, laneLoops, lane, kWarpLanes);
     for (linalg::GenericOp merge : merges)
       if (failed(shuffleMerge(merge, lane)))
         return signalPassFailure();

@@ -227,8 +227,7 @@ struct OutlineKernelsPass : weft::cuda::impl::OutlineKernelsBase<OutlineKernelsP
       // allocated in a loop is the same buffer at every step).
       SmallVector<memref::AllocaOp> shared;
       fn.walk([&](memref::AllocaOp alloca) {
-        auto space = dyn_cast_or_null<gpu::AddressSpaceAttr>(alloca.getType().getMemorySpace());
-        if (space && space.getValue() == gpu::AddressSpace::Workgroup)
+        if (isWorkgroupMemory(alloca.getType()))
           shared.push_back(alloca);
       });
       for (memref::AllocaOp alloca : shared) {

@@ -92,6 +92,21 @@ inline constexpr int64_t kBlockReductionStep = 32;
 mlir::LogicalResult stageBlockThroughWorkgroupMemory(mlir::scf::ForallOp block,
                                                      bool workgroupMemory);
 
+/// Whether `forall` is a loop of a block's threads (StageBlocks.cpp).
+inline bool isThreadLoop(mlir::scf::ForallOp forall) {
+  std::optional<mlir::ArrayAttr> mapping = forall.getMapping();
+  return mapping && mapping->size() == 1 &&
+         mlir::isa<mlir::gpu::GPUThreadMappingAttr>((*mapping)[0]);
+}
+
+/// Whether `type` is a buffer in GPU workgroup (shared) memory.
+inline bool isWorkgroupMemory(mlir::Type type) {
+  auto memref = mlir::dyn_cast<mlir::MemRefType>(type);
+  auto space = memref ? mlir::dyn_cast_or_null<mlir::gpu::AddressSpaceAttr>(memref.getMemorySpace())
+                      : nullptr;
+  return space && space.getValue() == mlir::gpu::AddressSpace::Workgroup;
+}
+
 /// Every buffer a kernel takes starts at a multiple of this many bytes:
 /// arena and weight offsets are multiples of the model's alignment (64 by
 /// default, never less than this), and the runtime refuses device views

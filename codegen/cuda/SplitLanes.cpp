@@ -78,6 +78,17 @@ Slice sliceOf(OpBuilder &b, RankedTensorType type, std::optional<int64_t> dim = 
 /// The elements of a row of `n` left after its whole multiples of 32.
 int64_t remainderOf(int64_t n) { return n % kWarpLanes; }
 
+/// Row `lane` of a lanes x `shape` tensor of partials, as a slice of one
+/// element of `shape` (rank reduced by the caller's type).
+Slice laneRow(OpBuilder &b, RankedTensorType shape, Value lane) {
+  int64_t rank = shape.getRank() + 1;
+  Slice s{SmallVector<OpFoldResult>(rank, b.getIndexAttr(0)),
+          SmallVector<OpFoldResult>(rank, b.getIndexAttr(1)),
+          SmallVector<OpFoldResult>(rank, b.getIndexAttr(1))};
+  s.offsets[0] = lane;
+  return s;
+}
+
 /// This lane's share of `v` along `dim`.
 Value laneSlice(OpBuilder &b, Location loc, Value v, int64_t dim, Value lane,
                 Share share = Share::Strided) {
@@ -236,12 +247,9 @@ LogicalResult splitReduction(linalg::LinalgOp op, const Splittable &s, Operation
   }
   OpBuilder tb = OpBuilder::atBlockEnd(lanes.getTerminator().getBody());
   for (auto [index, r] : llvm::enumerate((*partial)->getResults())) {
-    auto type = cast<RankedTensorType>(r.getType());
-    SmallVector<OpFoldResult> offsets(type.getRank() + 1, tb.getIndexAttr(0)),
-        sizes(type.getRank() + 1, tb.getIndexAttr(1)), strides(type.getRank() + 1, tb.getIndexAttr(1));
-    offsets[0] = lane;
-    tensor::ParallelInsertSliceOp::create(tb, loc, r, lanes.getRegionIterArgs()[index], offsets,
-                                          sizes, strides);
+    Slice at = laneRow(tb, cast<RankedTensorType>(r.getType()), lane);
+    tensor::ParallelInsertSliceOp::create(tb, loc, r, lanes.getRegionIterArgs()[index], at.offsets,
+                                          at.sizes, at.strides);
   }
 
   // The elements after the row's whole multiples of 32: each of the first
@@ -258,25 +266,17 @@ LogicalResult splitReduction(linalg::LinalgOp op, const Splittable &s, Operation
     if (failed(more))
       return failure();
     eb.setInsertionPoint(*more);
-    SmallVector<Value> partials(extra.getRegionIterArgs().begin(), extra.getRegionIterArgs().end());
-    auto laneRow = [&](OpBuilder &ob, RankedTensorType type, Slice &at) {
-      at.offsets.assign(type.getRank() + 1, ob.getIndexAttr(0));
-      at.sizes.assign(type.getRank() + 1, ob.getIndexAttr(1));
-      at.strides.assign(type.getRank() + 1, ob.getIndexAttr(1));
-      at.offsets[0] = tailLane;
-    };
+    auto partials = extra.getRegionIterArgs();
     for (auto [index, init] : llvm::enumerate(more->getDpsInits())) {
       auto type = cast<RankedTensorType>(init.getType());
-      Slice at;
-      laneRow(eb, type, at);
+      Slice at = laneRow(eb, type, tailLane);
       Value mine = tensor::ExtractSliceOp::create(eb, loc, type, partials[index], at.offsets,
                                                   at.sizes, at.strides);
       more->getDpsInitsMutable()[index].set(mine);
     }
     OpBuilder xb = OpBuilder::atBlockEnd(extra.getTerminator().getBody());
     for (auto [index, r] : llvm::enumerate((*more)->getResults())) {
-      Slice at;
-      laneRow(xb, cast<RankedTensorType>(r.getType()), at);
+      Slice at = laneRow(xb, cast<RankedTensorType>(r.getType()), tailLane);
       tensor::ParallelInsertSliceOp::create(xb, loc, r, partials[index], at.offsets, at.sizes,
                                             at.strides);
     }
@@ -386,45 +386,37 @@ LogicalResult weft::cuda::splitRowAcrossLanes(scf::ForallOp rows,
     return success();
   }
 
-  // The row's elements: each lane computes and writes its share.
+  // The row's elements: each lane computes and writes its share, then the
+  // first n % 32 lanes one each of the last n % 32.
   int64_t dim = resultOf(root.getIndexingMapMatchingResult(root->getResult(0)), *rootLoop);
   if (dim < 0)
     return failure();
-  auto lanes = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(kWarpLanes)},
-                                     ValueRange{out}, laneMapping(b.getContext()));
-  OpBuilder lb = OpBuilder::atBlockBegin(lanes.getBody());
-  Value lane = lanes.getInductionVar(0);
-  LaneCloner cloner(lb, lane, rows);
-  FailureOr<linalg::LinalgOp> mine = cloner.clone(root, *rootLoop);
-  if (failed(mine))
-    return failure();
-  lb.setInsertionPoint(*mine);
-  mine->getDpsInitsMutable()[0].set(laneSlice(lb, loc, lanes.getRegionIterArgs()[0], dim, lane));
-  Slice share = sliceOf(b, cast<RankedTensorType>(out.getType()), dim, lane);
-  OpBuilder tb = OpBuilder::atBlockEnd(lanes.getTerminator().getBody());
-  tensor::ParallelInsertSliceOp::create(tb, loc, (*mine)->getResult(0), lanes.getRegionIterArgs()[0],
-                                        share.offsets, share.sizes, share.strides);
-  Value written = lanes.getResult(0);
-  // The row's last n % 32 elements: one each for the first lanes.
-  if (int64_t rest = remainderOf(root.getStaticLoopRanges()[*rootLoop])) {
-    b.setInsertionPointAfter(lanes);
-    auto extra = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(rest)},
-                                       ValueRange{written}, laneMapping(b.getContext()));
-    OpBuilder eb = OpBuilder::atBlockBegin(extra.getBody());
-    Value tailLane = extra.getInductionVar(0);
-    LaneCloner tail(eb, tailLane, rows, Share::Remainder);
-    FailureOr<linalg::LinalgOp> last = tail.clone(root, *rootLoop);
-    if (failed(last))
-      return failure();
-    eb.setInsertionPoint(*last);
-    Value dest = extra.getRegionIterArgs()[0];
-    last->getDpsInitsMutable()[0].set(laneSlice(eb, loc, dest, dim, tailLane, Share::Remainder));
-    Slice at = sliceOf(eb, cast<RankedTensorType>(out.getType()), dim, tailLane, Share::Remainder);
-    OpBuilder xb = OpBuilder::atBlockEnd(extra.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(xb, loc, (*last)->getResult(0), dest, at.offsets,
+  // A lane loop of `count` iterations writing each lane's `share` of the
+  // row into `dest`; its result, or null.
+  auto writeShares = [&](int64_t count, Value dest, Share share) -> Value {
+    auto lanes = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(count)},
+                                       ValueRange{dest}, laneMapping(b.getContext()));
+    OpBuilder lb = OpBuilder::atBlockBegin(lanes.getBody());
+    Value lane = lanes.getInductionVar(0);
+    LaneCloner cloner(lb, lane, rows, share);
+    FailureOr<linalg::LinalgOp> mine = cloner.clone(root, *rootLoop);
+    if (failed(mine))
+      return Value();
+    lb.setInsertionPoint(*mine);
+    Value rowOut = lanes.getRegionIterArgs()[0];
+    mine->getDpsInitsMutable()[0].set(laneSlice(lb, loc, rowOut, dim, lane, share));
+    Slice at = sliceOf(lb, cast<RankedTensorType>(out.getType()), dim, lane, share);
+    OpBuilder tb = OpBuilder::atBlockEnd(lanes.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(tb, loc, (*mine)->getResult(0), rowOut, at.offsets,
                                           at.sizes, at.strides);
-    written = extra.getResult(0);
-  }
+    b.setInsertionPointAfter(lanes);
+    return lanes.getResult(0);
+  };
+  Value written = writeShares(kWarpLanes, out, Share::Strided);
+  if (int64_t rest = remainderOf(root.getStaticLoopRanges()[*rootLoop]); written && rest)
+    written = writeShares(rest, written, Share::Remainder);
+  if (!written)
+    return failure();
   root->getResult(0).replaceAllUsesWith(written);
   return success();
 }

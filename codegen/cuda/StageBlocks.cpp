@@ -142,19 +142,13 @@ FailureOr<scf::ForallOp> threadLoop(OpBuilder &b, Location loc, Operation *op, V
   return loop;
 }
 
-bool isThreadLoop(Operation *op) {
-  auto forall = dyn_cast<scf::ForallOp>(op);
-  std::optional<ArrayAttr> mapping = forall ? forall.getMapping() : std::nullopt;
-  return mapping && mapping->size() == 1 && isa<gpu::GPUThreadMappingAttr>((*mapping)[0]);
-}
-
 /// Whether everything of the block that computes runs in its thread
 /// loops: outside them only slices, buffers, index arithmetic and the
 /// reduction loop remain (each thread runs those for itself).
 bool onlyThreadsCompute(scf::ForallOp block) {
   bool ok = true;
   block.getBody()->walk<WalkOrder::PreOrder>([&](Operation *op) {
-    if (isThreadLoop(op))
+    if (auto forall = dyn_cast<scf::ForallOp>(op); forall && isThreadLoop(forall))
       return WalkResult::skip();
     if (isa<scf::ForOp, scf::YieldOp, scf::InParallelOp, tensor::ParallelInsertSliceOp,
             tensor::ExtractSliceOp, bufferization::AllocTensorOp, tensor::EmptyOp,
