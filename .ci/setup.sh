@@ -34,3 +34,10 @@ if ! "$PY" -c 'import nvidia, os, sys; sys.exit(not os.path.exists(os.path.join(
   "$PY" -m pip install -q nvidia-cuda-cuobjdump==13.5.37 2>/dev/null ||
     "$PY" -m pip install -q nvidia-cuda-cuobjdump || echo "setup: no cuobjdump; its tests are skipped"
 fi
+# nvdisasm lets cuobjdump show the machine code (the tensor-core
+# instructions of --cuda-tf32 kernels).
+if ! "$PY" -c 'import nvidia, os, sys; sys.exit(not os.path.exists(os.path.join(list(nvidia.__path__)[0], "cu13", "bin", "nvdisasm")))' >/dev/null 2>&1; then
+  echo "setup: installing nvdisasm"
+  "$PY" -m pip install -q nvidia-cuda-nvdisasm==13.5.37 2>/dev/null ||
+    "$PY" -m pip install -q nvidia-cuda-nvdisasm || echo "setup: no nvdisasm; its tests are skipped"
+fi

@@ -465,6 +465,19 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
                          "' (cpu, cuda or cuda-on-cpu)");
   if (!cuda && o.emit == EmitKind::Ptx)
     return fail(ctx, "--emit=ptx needs --target=cuda");
+  if (o.cudaTf32 && !cuda && !cudaOnCpu)
+    return fail(ctx, "--cuda-tf32 needs --target=cuda or --target=cuda-on-cpu");
+  if (o.cudaTf32 && cuda)
+    for (const std::string &chip : o.cudaArchs) {
+      // sm_XY[a|f]: TF32 tensor cores from sm_80 on. Names that are not
+      // architectures are refused by the kernels' outlining.
+      llvm::StringRef digits = llvm::StringRef(chip);
+      unsigned version = 0;
+      if (digits.consume_front("sm_") &&
+          !digits.take_while(llvm::isDigit).getAsInteger(10, version) && version < 80)
+        return fail(ctx, "--cuda-tf32 needs sm_80 or newer, but --cuda-arch has " +
+                             escapeForCComment(chip));
+    }
   if (o.explainParallel && o.devices == 1 && o.parallel != "annotated")
     llvm::errs() << "parallel: one device, nothing to split\n";
   if (failed(runStage(module, o, "1-graph", [&](PassManager &pm) {
@@ -527,6 +540,7 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
   cudaOptions.chips = o.cudaArchs;
   cudaOptions.toolkitPath = o.cudaToolkit;
   cudaOptions.alignment = o.alignment;
+  cudaOptions.tf32 = o.cudaTf32;
   if (o.emit == EmitKind::Ptx)
     cudaOptions.format = "isa";
   if (cuda) {

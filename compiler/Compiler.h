@@ -40,6 +40,9 @@ struct CompileOptions {
   /// the runtime's CUDA device).
   std::string target = "cpu";
   std::vector<std::string> cudaArchs = {"sm_90"};
+  /// Large f32 matmuls on tensor cores in TF32 (sm_80 or newer): inputs
+  /// rounded to 10-bit mantissas, f32 sums. cuda-on-cpu rounds the same way.
+  bool cudaTf32 = false;
   std::string cudaToolkit = "/usr/local/cuda";
   std::string dumpIrDir;   ///< IR after every pass, one tree per stage
   std::string runtimeLibDir; ///< where libweft_runtime.so lives (for --emit=lib)

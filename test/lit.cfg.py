@@ -53,5 +53,12 @@ _cuobjdump = _find_cuobjdump()
 if _cuobjdump:
     config.available_features.add("cuobjdump")
     config.substitutions.append(("%cuobjdump", _cuobjdump))
+    # `nvdisasm` where cuobjdump can disassemble machine code (--dump-sass):
+    # nvdisasm on PATH or beside cuobjdump (both wheels install there).
+    import shutil
+    _nvdisasm = shutil.which("nvdisasm") or os.path.join(os.path.dirname(_cuobjdump), "nvdisasm")
+    if os.access(_nvdisasm, os.X_OK):
+        config.available_features.add("nvdisasm")
+        config.environment["NVDISASM_PATH"] = os.path.dirname(_nvdisasm)
 if os.access("/usr/local/cuda/bin/ptxas", os.X_OK):
     config.available_features.add("cuda-toolkit")

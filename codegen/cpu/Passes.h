@@ -43,6 +43,11 @@ inline constexpr llvm::StringLiteral kDispatchFnAttr = "weft.dispatch_fn";
 /// one contiguous source row, so weft-cpu-tile-contractions vectorizes it
 /// row by row.
 inline constexpr llvm::StringLiteral kRowGatherAttr = "weft.row_gather";
+/// On a contraction that a warp computes with the GPU's matrix units
+/// (weft-cuda-tile-threads with tf32; the value names the input type):
+/// weft-cpu-tile-contractions leaves it whole, and
+/// weft-cuda-distribute-lanes turns it into WMMA fragment operations.
+inline constexpr llvm::StringLiteral kMmaAttr = "weft.mma";
 
 struct CpuPipelineOptions {
   std::string modelName = "model";

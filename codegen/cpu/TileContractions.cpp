@@ -730,7 +730,8 @@ struct TileContractionsPass
     SmallVector<std::pair<linalg::LinalgOp, ContractionTiles>> work;
     SmallVector<std::pair<linalg::LinalgOp, ConvTiles>> convs;
     fn.walk([&](linalg::LinalgOp op) {
-      if (!op.hasPureTensorSemantics())
+      // A warp's product on the GPU's matrix units stays whole.
+      if (!op.hasPureTensorSemantics() || op->hasAttr(kMmaAttr))
         return;
       std::optional<ConvTiles> conv;
       if (!gpuThreads)

@@ -10,6 +10,7 @@
 #include "codegen/cuda/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/IR/IRMapping.h"
@@ -64,7 +65,7 @@ bool writesBuffersOutsideLanes(func::FuncOp fn) {
   bool found = false;
   fn.walk<WalkOrder::PreOrder>([&](Operation *op) {
     if (auto forall = dyn_cast<scf::ForallOp>(op);
-        forall && (isLaneLoop(forall) || isThreadLoop(forall)))
+        forall && (isLaneLoop(forall) || isBlockLoop(forall)))
       return WalkResult::skip();
     auto effects = dyn_cast<MemoryEffectOpInterface>(op);
     if (!effects && op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
@@ -165,17 +166,165 @@ void inlinePerThread(RewriterBase &rewriter, ArrayRef<scf::ForallOp> loops, Valu
   }
 }
 
+/// An operand of a warp's matmul as a 2-D buffer: `view` (unit dimensions
+/// dropped), whose outer dimension is loop `outer` of the matmul and inner
+/// (contiguous) dimension loop `inner`, rows `lead` elements apart.
+struct MatrixView {
+  Value view;
+  unsigned outer = 0, inner = 0;
+  int64_t lead = 0;
+};
+
+/// `operand` of `op` as a MatrixView, when its buffer has static strides,
+/// a contiguous innermost dimension and exactly two dimensions longer than
+/// one, indexed by two loops of `op`.
+FailureOr<MatrixView> matrixView(OpBuilder &b, linalg::LinalgOp op, OpOperand *operand) {
+  auto type = dyn_cast<MemRefType>(operand->get().getType());
+  AffineMap map = op.getMatchingIndexingMap(operand);
+  if (!type || !type.hasStaticShape())
+    return failure();
+  SmallVector<int64_t> strides, shape;
+  SmallVector<unsigned> loops;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)))
+    return failure();
+  int64_t lead = 0, innerStride = 0;
+  for (auto [d, size] : llvm::enumerate(type.getShape())) {
+    if (size == 1)
+      continue;
+    auto dim = dyn_cast<AffineDimExpr>(map.getResult(d));
+    if (!dim)
+      return failure();
+    loops.push_back(dim.getPosition());
+    shape.push_back(size);
+    lead = innerStride;
+    innerStride = strides[d];
+  }
+  if (loops.size() != 2 || innerStride != 1 || ShapedType::isDynamic(lead) || lead < 1)
+    return failure();
+  MatrixView v;
+  v.view = memref::createCanonicalRankReducingSubViewOp(b, op.getLoc(), operand->get(), shape);
+  v.outer = loops[0];
+  v.inner = loops[1];
+  v.lead = lead;
+  return v;
+}
+
+/// The warp's f32 matmul `op` (marked cpu::kMmaAttr = "tf32", inputs
+/// already rounded to TF32) as WMMA operations on fragments of
+/// kMmaRows x kMmaCols x kMmaReduction: each fragment of the output loaded,
+/// the products of A's and B's fragments added along the reduction, and
+/// stored back. A or B stored with its other dimension contiguous loads
+/// transposed (column-major fragments).
+LogicalResult lowerWarpMatmul(linalg::LinalgOp op) {
+  auto mark = op->getAttrOfType<StringAttr>(cpu::kMmaAttr);
+  auto fail = [&](const Twine &why) {
+    return op.emitError("internal error: cannot run this warp's matmul on tensor cores: ") << why;
+  };
+  if (!mark || mark.getValue() != "tf32")
+    return fail("only tf32 is supported");
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !linalg::isaContractionOpInterface(op))
+    return fail("not a bufferized multiply-accumulate of two inputs");
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<unsigned> reductions;
+  op.getReductionDims(reductions);
+  if (reductions.size() != 1 || ShapedType::isDynamicShape(ranges))
+    return fail("not one static reduction");
+  for (OpOperand &operand : op->getOpOperands())
+    if (!getElementTypeOrSelf(operand.get().getType()).isF32())
+      return fail("not f32");
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  FailureOr<MatrixView> a = matrixView(b, op, op.getDpsInputOperand(0));
+  FailureOr<MatrixView> bm = matrixView(b, op, op.getDpsInputOperand(1));
+  FailureOr<MatrixView> c = matrixView(b, op, op.getDpsInitOperand(0));
+  if (failed(a) || failed(bm) || failed(c))
+    return fail("an operand is not a matrix with a contiguous dimension");
+  unsigned k = reductions[0], m = c->outer, n = c->inner;
+  // A holds the (m, k) loops and B the (k, n) ones, in either order.
+  auto holds = [](const MatrixView &v, unsigned x, unsigned y) {
+    return (v.outer == x && v.inner == y) || (v.outer == y && v.inner == x);
+  };
+  if (holds(*a, k, n) && holds(*bm, m, k))
+    std::swap(a, bm);
+  if (!holds(*a, m, k) || !holds(*bm, k, n))
+    return fail("the inputs do not index the output's rows and columns");
+  for (auto [d, range] : llvm::enumerate(ranges))
+    if (d != m && d != n && d != k && range != 1)
+      return fail("a batch loop of more than one iteration");
+  int64_t rows = ranges[m], cols = ranges[n], depth = ranges[k];
+  if (rows % kMmaRows != 0 || cols % kMmaCols != 0 || depth % kMmaReduction != 0)
+    return fail("the shape is not made of m16n16k8 fragments");
+  bool aCols = a->inner != k, bCols = bm->inner != n;
+
+  MLIRContext *ctx = op.getContext();
+  Type f32 = b.getF32Type();
+  auto fragment = [&](int64_t r, int64_t cl, StringRef kind) {
+    return gpu::MMAMatrixType::get({r, cl}, f32, kind);
+  };
+  auto index = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v).getResult(); };
+  auto lead = [&](const MatrixView &v) { return b.getIndexAttr(v.lead); };
+  UnitAttr aTranspose = aCols ? UnitAttr::get(ctx) : UnitAttr();
+  UnitAttr bTranspose = bCols ? UnitAttr::get(ctx) : UnitAttr();
+  // The indices of element (row, col) of a matrix stored transposed or not.
+  auto at = [&](bool transposed, int64_t row, int64_t col) {
+    return transposed ? SmallVector<Value>{index(col), index(row)}
+                      : SmallVector<Value>{index(row), index(col)};
+  };
+  SmallVector<Value> acc;
+  for (int64_t i = 0; i < rows; i += kMmaRows)
+    for (int64_t j = 0; j < cols; j += kMmaCols)
+      acc.push_back(gpu::SubgroupMmaLoadMatrixOp::create(b, loc, fragment(kMmaRows, kMmaCols, "COp"),
+                                                         c->view, at(false, i, j), lead(*c),
+                                                         UnitAttr()));
+  int64_t colFragments = cols / kMmaCols;
+  for (int64_t kk = 0; kk < depth; kk += kMmaReduction) {
+    SmallVector<Value> as, bs;
+    for (int64_t i = 0; i < rows; i += kMmaRows)
+      as.push_back(gpu::SubgroupMmaLoadMatrixOp::create(
+          b, loc, fragment(kMmaRows, kMmaReduction, "AOp"), a->view, at(aCols, i, kk),
+          lead(*a), aTranspose));
+    for (int64_t j = 0; j < cols; j += kMmaCols)
+      bs.push_back(gpu::SubgroupMmaLoadMatrixOp::create(
+          b, loc, fragment(kMmaReduction, kMmaCols, "BOp"), bm->view, at(bCols, kk, j),
+          lead(*bm), bTranspose));
+    for (auto [i, af] : llvm::enumerate(as))
+      for (auto [j, bf] : llvm::enumerate(bs)) {
+        Value &sum = acc[i * colFragments + j];
+        sum = gpu::SubgroupMmaComputeOp::create(b, loc, sum.getType(), af, bf, sum, aTranspose,
+                                                bTranspose);
+      }
+  }
+  for (int64_t i = 0, f = 0; i < rows; i += kMmaRows)
+    for (int64_t j = 0; j < cols; j += kMmaCols, ++f)
+      gpu::SubgroupMmaStoreMatrixOp::create(b, loc, acc[f], c->view, at(false, i, j),
+                                            lead(*c), UnitAttr());
+  op->erase();
+  return success();
+}
+
 struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLanesPass> {
   using DistributeLanesBase::DistributeLanesBase;
 
   /// A dispatch whose ids are blocks (StageBlocks.cpp): its thread loops
-  /// run on the block's threads, a barrier before each loop that reads
+  /// run on the block's threads and its warp loops on its warps (their
+  /// matmuls on tensor cores), a barrier before each loop that reads
   /// workgroup memory (what other threads wrote) and at the end of each
   /// loop body holding one (before the next step overwrites it).
   void distributeBlock(func::FuncOp fn, ArrayRef<scf::ForallOp> loops) {
     IRRewriter rewriter(fn.getContext());
-    if (failed(checkLoops(loops, kThreadsPerBlock, "thread")))
+    SmallVector<scf::ForallOp> threadLoops, warpLoops;
+    for (scf::ForallOp forall : loops)
+      (isWarpLoop(forall) ? warpLoops : threadLoops).push_back(forall);
+    if (failed(checkLoops(threadLoops, kThreadsPerBlock, "thread")) ||
+        failed(checkLoops(warpLoops, kWarpsPerBlock, "warp")))
       return signalPassFailure();
+    SmallVector<linalg::LinalgOp> matmuls;
+    fn.walk([&](linalg::LinalgOp op) {
+      if (op->hasAttr(cpu::kMmaAttr))
+        matmuls.push_back(op);
+    });
     if (onHost) {
       for (scf::ForallOp forall : loops) {
         rewriter.setInsertionPoint(forall);
@@ -184,6 +333,9 @@ struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLan
           return signalPassFailure();
         }
       }
+      // The inputs were rounded to TF32: the products are the GPU's.
+      for (linalg::LinalgOp op : matmuls)
+        op->removeAttr(cpu::kMmaAttr);
       return;
     }
     if (writesBuffersOutsideLanes(fn)) {
@@ -203,14 +355,20 @@ struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLan
     }
     OpBuilder b = OpBuilder::atBlockBegin(&fn.getBody().front());
     Value thread = gpu::ThreadIdOp::create(b, fn.getLoc(), gpu::Dimension::x);
-    inlinePerThread(rewriter, loops, thread, kThreadsPerBlock);
+    Value warp = arith::DivUIOp::create(b, fn.getLoc(), thread,
+                                        arith::ConstantIndexOp::create(b, fn.getLoc(), kWarpLanes));
+    inlinePerThread(rewriter, threadLoops, thread, kThreadsPerBlock);
+    inlinePerThread(rewriter, warpLoops, warp, kWarpsPerBlock);
+    for (linalg::LinalgOp op : matmuls)
+      if (failed(lowerWarpMatmul(op)))
+        return signalPassFailure();
   }
 
   void runOnOperation() override {
     func::FuncOp fn = getOperation();
     SmallVector<scf::ForallOp> threadLoops;
     fn.walk([&](scf::ForallOp forall) {
-      if (isThreadLoop(forall))
+      if (isBlockLoop(forall))
         threadLoops.push_back(forall);
     });
     if (!threadLoops.empty()) {

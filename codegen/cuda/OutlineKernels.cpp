@@ -222,7 +222,8 @@ struct OutlineKernelsPass : weft::cuda::impl::OutlineKernelsBase<OutlineKernelsP
                                         arith::ConstantIndexOp::create(*ib, loc, lanes));
       map.map(id, global);
       // Buffers a block's threads share become the kernel's workgroup
-      // (shared memory) attributions, 16-byte aligned for vector accesses.
+      // (shared memory) attributions, aligned for vector accesses and WMMA
+      // fragments.
       // One buffer each, wherever the dispatch allocates it (a buffer
       // allocated in a loop is the same buffer at every step).
       SmallVector<memref::AllocaOp> shared;
@@ -239,7 +240,7 @@ struct OutlineKernelsPass : weft::cuda::impl::OutlineKernelsBase<OutlineKernelsP
         BlockArgument attribution = kernel.addWorkgroupAttribution(type, alloca.getLoc());
         kernel.setWorkgroupAttributionAttr(kernel.getNumWorkgroupAttributions() - 1,
                                            LLVM::LLVMDialect::getAlignAttrName(),
-                                           b.getI64IntegerAttr(kBufferAlignment));
+                                           b.getI64IntegerAttr(kSharedAlignment));
         alloca.replaceAllUsesWith(attribution);
         alloca.erase();
       }

@@ -78,6 +78,19 @@ mlir::LogicalResult splitRowAcrossLanes(mlir::scf::ForallOp rows,
 inline constexpr int64_t kBlockOutputs = 4096;
 inline constexpr int64_t kBlockReductionStep = 32;
 
+/// With TF32 tensor cores, each of a block's kWarpsPerBlock warps computes
+/// a kWarpTileRows x kWarpTileCols tile of the block's accumulator per
+/// reduction step from the shared buffers, as WMMA fragments of
+/// kMmaRows x kMmaCols x kMmaReduction (m16n16k8, TF32 inputs, f32 sums).
+inline constexpr int64_t kWarpsPerBlock = kThreadsPerBlock / kWarpLanes;
+inline constexpr int64_t kWarpTileRows = 16;
+inline constexpr int64_t kWarpTileCols = 32;
+inline constexpr int64_t kMmaRows = 16;
+inline constexpr int64_t kMmaCols = 16;
+inline constexpr int64_t kMmaReduction = 8;
+static_assert(kWarpTileRows * kWarpTileCols * kWarpsPerBlock == kBlockOutputs,
+              "one warp tile of a block's output per warp");
+
 /// Rewrites the iteration of `block` (a loop of weft-cuda-tile-threads
 /// whose iteration computes a tile of kBlockOutputs elements, rows x
 /// columns, of a matmul's output or of its elementwise epilogue's) into
@@ -87,16 +100,33 @@ inline constexpr int64_t kBlockReductionStep = 32;
 /// threads copy the block's A rows and B columns into shared buffers
 /// (`bufferization.alloc_tensor`, in workgroup memory when
 /// `workgroupMemory`) and each adds its tile's products, and last each
-/// thread computes its tile of the output. Fails, possibly leaving the IR
-/// half rewritten, when the block does not fit that plan: run it on a copy.
+/// thread computes its tile of the output. With `tf32` the copies round
+/// A and B to TF32 (10-bit mantissas, to nearest, ties away from zero)
+/// and the products are added by loops of the block's warps
+/// (`#gpu.warp<linear_dim_0>`), each a kWarpTileRows x kWarpTileCols tile
+/// of the accumulator, its contraction marked cpu::kMmaAttr. Fails,
+/// possibly leaving the IR half rewritten, when the block does not fit
+/// that plan: run it on a copy.
 mlir::LogicalResult stageBlockThroughWorkgroupMemory(mlir::scf::ForallOp block,
-                                                     bool workgroupMemory);
+                                                     bool workgroupMemory, bool tf32);
 
 /// Whether `forall` is a loop of a block's threads (StageBlocks.cpp).
 inline bool isThreadLoop(mlir::scf::ForallOp forall) {
   std::optional<mlir::ArrayAttr> mapping = forall.getMapping();
   return mapping && mapping->size() == 1 &&
          mlir::isa<mlir::gpu::GPUThreadMappingAttr>((*mapping)[0]);
+}
+
+/// Whether `forall` is a loop of a block's warps (StageBlocks.cpp).
+inline bool isWarpLoop(mlir::scf::ForallOp forall) {
+  std::optional<mlir::ArrayAttr> mapping = forall.getMapping();
+  return mapping && mapping->size() == 1 &&
+         mlir::isa<mlir::gpu::GPUWarpMappingAttr>((*mapping)[0]);
+}
+
+/// Whether `forall` is a loop of a block's threads or of its warps.
+inline bool isBlockLoop(mlir::scf::ForallOp forall) {
+  return isThreadLoop(forall) || isWarpLoop(forall);
 }
 
 /// Whether `type` is a buffer in GPU workgroup (shared) memory.
@@ -114,6 +144,11 @@ inline bool isWorkgroupMemory(mlir::Type type) {
 /// it load and store 16 bytes at a time where offsets allow.
 inline constexpr int64_t kBufferAlignment = 16;
 
+/// Every shared (workgroup) buffer starts at a multiple of this many bytes:
+/// a WMMA fragment load or store needs a 32-byte aligned start (the
+/// fragments' offsets within a buffer are multiples of 32 bytes).
+inline constexpr int64_t kSharedAlignment = 32;
+
 struct CudaPipelineOptions {
   std::string modelName = "model";
   std::vector<std::string> chips = {"sm_90"};
@@ -122,6 +157,8 @@ struct CudaPipelineOptions {
   /// "fatbin" (the cubin and the PTX, embedded in the host object) or
   /// "isa" (PTX text only: weftc --emit=ptx stops there).
   std::string format = "fatbin";
+  /// Large f32 matmuls on tensor cores in TF32 (weftc --cuda-tf32).
+  bool tf32 = false;
 };
 
 /// Dispatch bodies (linalg on tensors) -> GPU kernels compiled to images,

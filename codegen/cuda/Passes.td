@@ -31,7 +31,12 @@ def TileThreads : Pass<"weft-cuda-tile-threads", "mlir::func::FuncOp"> {
     then, 32 reduction steps at a time, copy the block's rows of A and
     columns of B into shared buffers (8 neighbours per thread) and add
     their 4 x 4 tiles' products, and last compute their tiles of the
-    output (the epilogue, or a copy). An elementwise root with at least 65536
+    output (the epilogue, or a copy). With `tf32` the copies round A and B
+    to TF32 (10-bit mantissas, to nearest, ties away from zero) and the
+    products are added by loops of the block's 8 warps (`scf.forall`
+    mapped to `#gpu.warp<linear_dim_0>`), each a 16 x 32 tile of the
+    accumulator as one contraction marked `weft.mma = "tf32"` (f32 A and B
+    only). An elementwise root with at least 65536
     outputs gives each thread 4 neighbouring elements of the output's
     innermost dimension (when it is a multiple of 4). Loops along which a fused reduction is
     only broadcast (a softmax's or a normalization's row) stay whole in the
@@ -86,7 +91,10 @@ def TileThreads : Pass<"weft-cuda-tile-threads", "mlir::func::FuncOp"> {
     Option<"workgroupMemory", "workgroup-memory", "bool", "true",
            "Put the buffers a block's threads share in GPU workgroup (shared) "
            "memory; off for --target=cuda-on-cpu, where they are ordinary "
-           "temporaries">
+           "temporaries">,
+    Option<"tf32", "tf32", "bool", "false",
+           "A block's matmul runs on tensor cores: its staged A and B "
+           "rounded to TF32, its products added by warps (weftc --cuda-tf32)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect", "::mlir::linalg::LinalgDialect",
@@ -158,7 +166,8 @@ def OutlineKernels : Pass<"weft-cuda-outline-kernels", "mlir::ModuleOp"> {
     32 threads per id: `%id` is the global index over 32; under
     `weft.lanes = 256`, one block per id: `%id` is `block_id.x`, with no
     range check, and every workgroup-memory `memref.alloca` of the body
-    becomes a workgroup attribution of the kernel, 16-byte aligned, whose
+    becomes a workgroup attribution of the kernel, 32-byte aligned (WMMA
+    fragments need it), whose
     type carries NVVM's shared address space, 3). Each buffer
     argument carries `llvm.align = 16` (every buffer starts on that grid:
     arena and weight offsets, caller buffers the runtime checks), except
@@ -198,6 +207,27 @@ def OutlineKernels : Pass<"weft-cuda-outline-kernels", "mlir::ModuleOp"> {
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect",
                            "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
+}
+
+def MatchMmaShapes : Pass<"weft-cuda-match-mma-shapes", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Give TF32 kernels' f32 accumulator loads and stores their products' WMMA shape";
+  let description = [{
+    After `convert-gpu-to-nvvm`: the gpu dialect's lowering names a WMMA
+    fragment load's or store's shape from the fragment alone, so an f32
+    accumulator is loaded and stored as m16n16k16 while its TF32 products
+    are m16n16k8. PTX asks that one fragment's operations name one shape:
+    in each function whose `nvvm.wmma.mma` ops are all TF32 m16n16kK, the
+    f32 accumulator `nvvm.wmma.load` (frag c) and `nvvm.wmma.store` ops
+    take k = K.
+
+    Before:
+    ```mlir
+    %c = nvvm.wmma.load %p, %ld {eltype = #nvvm.mma_type<f32>, frag = #nvvm.mma_frag<c>, k = 16 : i32, ...}
+    %d = nvvm.wmma.mma ... {eltypeA = #nvvm.mma_type<tf32>, k = 8 : i32, ...}
+    ```
+    After: the load (and the store of `%d`) carry `k = 8 : i32`.
+  }];
+  let dependentDialects = ["::mlir::NVVM::NVVMDialect"];
 }
 
 def EmbedImage : Pass<"weft-cuda-embed-image", "mlir::ModuleOp"> {

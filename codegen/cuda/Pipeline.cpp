@@ -40,6 +40,7 @@ void addThreadStrategy(OpPassManager &pm, const CudaPipelineOptions &o, bool onH
   cleanup(pm);
   TileThreadsOptions threads;
   threads.workgroupMemory = !onHost;
+  threads.tf32 = o.tf32;
   pm.addNestedPass<func::FuncOp>(createTileThreads(threads));
   // A thread's register tile of a contraction or an NCHW convolution: one
   // reduction step per outer product, the accumulator carried in registers.
@@ -94,6 +95,7 @@ void cuda::buildCudaCodegenPipeline(OpPassManager &pm, const CudaPipelineOptions
   // binding, as the runtime passes them.
   nvvm.useBarePtrCallConv = true;
   gpuModule.addPass(createConvertGpuOpsToNVVMOps(nvvm));
+  gpuModule.addPass(createMatchMmaShapes());
   gpuModule.addPass(createReconcileUnrealizedCastsPass());
   gpuModule.addPass(createCanonicalizerPass());
 

@@ -20,6 +20,13 @@
 // weft-cuda-distribute-lanes runs the thread loops on the block's threads
 // with barriers between them, or as loops on a CPU.
 //
+// With TF32 tensor cores the copies round A and B to TF32 and the products
+// are added by the block's 8 warps (`scf.forall` mapped to
+// `#gpu.warp<linear_dim_0>`), each a 16 x 32 tile of acc as one
+// contraction marked `weft.mma`, which weft-cuda-distribute-lanes turns
+// into WMMA fragment loads, products and stores (or leaves a loop nest on
+// a CPU, where the rounding alone models the GPU's arithmetic).
+//
 //===----------------------------------------------------------------------===//
 #include "codegen/cuda/Passes.h"
 
@@ -47,6 +54,37 @@ static_assert(kBlockOutputs == kThreadTile * kThreadTile * kThreadsPerBlock,
 
 ArrayAttr threadMapping(MLIRContext *ctx) {
   return ArrayAttr::get(ctx, {gpu::GPUThreadMappingAttr::get(ctx, gpu::MappingId::LinearDim0)});
+}
+
+ArrayAttr warpMapping(MLIRContext *ctx) {
+  return ArrayAttr::get(ctx, {gpu::GPUWarpMappingAttr::get(ctx, gpu::MappingId::LinearDim0)});
+}
+
+/// `x` rounded to TF32 (a 10-bit mantissa; to nearest, ties away from
+/// zero, as `cvt.rna.tf32.f32`): the low 13 bits of the magnitude rounded
+/// into the rest. NaNs stay as they are.
+Value roundToTf32(OpBuilder &b, Location loc, Value x) {
+  Type i32 = b.getI32Type();
+  Value bits = arith::BitcastOp::create(b, loc, i32, x);
+  Value half = arith::ConstantIntOp::create(b, loc, i32, 1 << 12);
+  Value mask = arith::ConstantIntOp::create(b, loc, i32, ~int64_t((1 << 13) - 1));
+  Value rounded = arith::AndIOp::create(b, loc, arith::AddIOp::create(b, loc, bits, half), mask);
+  Value isNan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, x, x);
+  return arith::SelectOp::create(b, loc, isNan, x,
+                                 arith::BitcastOp::create(b, loc, x.getType(), rounded));
+}
+
+/// A copy of `src` into `dest` (same static shapes), each element rounded
+/// to TF32.
+Operation *tf32Copy(OpBuilder &b, Location loc, Value src, Value dest) {
+  auto type = cast<RankedTensorType>(dest.getType());
+  AffineMap id = b.getMultiDimIdentityMap(type.getRank());
+  SmallVector<utils::IteratorType> iters(type.getRank(), utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+      b, loc, TypeRange{type}, ValueRange{src}, ValueRange{dest}, ArrayRef<AffineMap>{id, id},
+      iters, [](OpBuilder &gb, Location gl, ValueRange args) {
+        linalg::YieldOp::create(gb, gl, roundToTf32(gb, gl, args[0]));
+      });
 }
 
 /// Whether `v` is defined outside `scope`.
@@ -89,12 +127,13 @@ std::optional<SmallVector<int64_t>> copyTile(ArrayRef<int64_t> shape, int64_t th
   return tile;
 }
 
-/// A loop of the block's threads computing `op` (one result, destination
-/// style) into `dest` (a tensor of the result's shape): thread t computes
-/// the t-th tile of `tile` elements (row-major over the tiles). `op`
-/// itself is left in place (its caller erases it).
+/// A loop of the block's threads (or, with `warps`, of its warps)
+/// computing `op` (one result, destination style) into `dest` (a tensor of
+/// the result's shape): thread t computes the t-th tile of `tile` elements
+/// (row-major over the tiles). `op` itself is left in place (its caller
+/// erases it).
 FailureOr<scf::ForallOp> threadLoop(OpBuilder &b, Location loc, Operation *op, Value dest,
-                                    ArrayRef<int64_t> tile) {
+                                    ArrayRef<int64_t> tile, bool warps = false) {
   auto type = cast<RankedTensorType>(dest.getType());
   auto dps = dyn_cast<DestinationStyleOpInterface>(op);
   if (!dps || dps.getNumDpsInits() != 1 || op->getNumResults() != 1 ||
@@ -108,10 +147,11 @@ FailureOr<scf::ForallOp> threadLoop(OpBuilder &b, Location loc, Operation *op, V
     counts.push_back(size / t);
     threads *= size / t;
   }
-  if (threads > kThreadsPerBlock)
+  if (threads > (warps ? kWarpsPerBlock : kThreadsPerBlock))
     return failure();
-  auto loop = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(threads)},
-                                    ValueRange{dest}, threadMapping(b.getContext()));
+  auto loop = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(threads)}, ValueRange{dest},
+      warps ? warpMapping(b.getContext()) : threadMapping(b.getContext()));
   OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
   Value t = loop.getInductionVar(0);
   SmallVector<OpFoldResult> offsets, sizes, strides;
@@ -148,7 +188,7 @@ FailureOr<scf::ForallOp> threadLoop(OpBuilder &b, Location loc, Operation *op, V
 bool onlyThreadsCompute(scf::ForallOp block) {
   bool ok = true;
   block.getBody()->walk<WalkOrder::PreOrder>([&](Operation *op) {
-    if (auto forall = dyn_cast<scf::ForallOp>(op); forall && isThreadLoop(forall))
+    if (auto forall = dyn_cast<scf::ForallOp>(op); forall && isBlockLoop(forall))
       return WalkResult::skip();
     if (isa<scf::ForOp, scf::YieldOp, scf::InParallelOp, tensor::ParallelInsertSliceOp,
             tensor::ExtractSliceOp, bufferization::AllocTensorOp, tensor::EmptyOp,
@@ -162,7 +202,8 @@ bool onlyThreadsCompute(scf::ForallOp block) {
 
 } // namespace
 
-LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool workgroupMemory) {
+LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool workgroupMemory,
+                                                     bool tf32) {
   MLIRContext *ctx = block.getContext();
   // The block's output tile: the root's result, or the contraction's.
   auto yielding = block.getTerminator().getYieldingOps();
@@ -204,6 +245,19 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
   }
   if (blockDims != 2 || accType.getNumElements() != kBlockOutputs)
     return failure();
+  // With TF32, each warp's tile: kWarpTileRows x kWarpTileCols.
+  SmallVector<int64_t> warpTile;
+  bool rowsSeen = false;
+  for (int64_t size : accType.getShape()) {
+    int64_t t = 1;
+    if (size != 1) {
+      t = rowsSeen ? kWarpTileCols : kWarpTileRows;
+      rowsSeen = true;
+    }
+    if (tf32 && size % t != 0)
+      return failure();
+    warpTile.push_back(t);
+  }
   SmallVector<unsigned> reductions;
   mm.getReductionDims(reductions);
   SmallVector<int64_t> ranges = mm.getStaticLoopRanges();
@@ -213,8 +267,12 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
   if (ranges[k] % kBlockReductionStep != 0 || ranges[k] < 2 * kBlockReductionStep)
     return failure();
   for (Value in : mm.getDpsInputs())
-    if (!readableFromOutside(in, block))
+    if (!readableFromOutside(in, block) ||
+        (tf32 && !cast<ShapedType>(in.getType()).getElementType().isF32()))
       return failure();
+  if (tf32 && (!linalg::isaContractionOpInterface(mm) || mm.getNumDpsInputs() != 2 ||
+               kBlockReductionStep % kMmaReduction != 0))
+    return failure();
 
   Location loc = mm.getLoc();
   OpBuilder b(mm);
@@ -284,18 +342,24 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
     if (!tile)
       return failure();
     Value buffer = shared(ab, type);
-    auto copy = linalg::CopyOp::create(fb, loc, in->get(), buffer);
+    Operation *copy = tf32 ? tf32Copy(fb, loc, in->get(), buffer)
+                           : linalg::CopyOp::create(fb, loc, in->get(), buffer).getOperation();
     FailureOr<scf::ForallOp> staged = threadLoop(fb, loc, copy, buffer, *tile);
     copy->erase();
     if (failed(staged))
       return failure();
     in->set(staged->getResult(0));
   }
-  FailureOr<scf::ForallOp> compute =
-      threadLoop(fb, loc, tiled, steps.getRegionIterArgs()[0], accTile);
+  FailureOr<scf::ForallOp> compute = threadLoop(fb, loc, tiled, steps.getRegionIterArgs()[0],
+                                                tf32 ? warpTile : accTile, /*warps=*/tf32);
   tiled->erase();
   if (failed(compute))
     return failure();
+  if (tf32)
+    compute->getBody()->walk([&](linalg::LinalgOp op) {
+      if (op.getNumReductionLoops() != 0)
+        op->setAttr(cpu::kMmaAttr, StringAttr::get(ctx, "tf32"));
+    });
   yield->setOperand(0, compute->getResult(0));
 
   // The output: the epilogue per thread, or the accumulator copied out.

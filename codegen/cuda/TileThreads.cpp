@@ -516,7 +516,8 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     if (failed(cpu::tileRootIntoForall(root, sizes)))
       return failure();
     SmallVector<scf::ForallOp> loops(trial.getBody().getOps<scf::ForallOp>());
-    if (loops.size() != 1 || failed(stageBlockThroughWorkgroupMemory(loops[0], workgroupMemory)))
+    if (loops.size() != 1 ||
+        failed(stageBlockThroughWorkgroupMemory(loops[0], workgroupMemory, tf32)))
       return failure();
     fn.getBody().takeBody(trial.getBody());
     count = blocks;

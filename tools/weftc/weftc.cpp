@@ -66,6 +66,12 @@ static cl::list<std::string> cudaArch(
     cl::desc("CUDA architectures to compile the kernels for (sm_90 by default; several "
              "allowed: sm_80,sm_90)"),
     cl::value_desc("sm_XY"));
+static cl::opt<bool> cudaTf32(
+    "cuda-tf32", cl::cat(weftcCategory),
+    cl::desc("Run large f32 matmuls on tensor cores in TF32 (sm_80 or newer): inputs rounded "
+             "to 10-bit mantissas, sums in f32; faster, less exact. --target=cuda-on-cpu "
+             "rounds the same way"),
+    cl::init(false));
 static cl::opt<std::string> cudaToolkit(
     "cuda-toolkit", cl::cat(weftcCategory),
     cl::desc("The CUDA toolkit whose ptxas and fatbinary compile the kernels"),
@@ -261,6 +267,7 @@ int main(int argc, char **argv) {
   if (!cudaArch.empty())
     options.cudaArchs.assign(cudaArch.begin(), cudaArch.end());
   options.cudaToolkit = cudaToolkit;
+  options.cudaTf32 = cudaTf32;
   bool textual = emit == weft::EmitKind::Weft || emit == weft::EmitKind::Linalg ||
                  emit == weft::EmitKind::LLVM || emit == weft::EmitKind::Asm ||
                  emit == weft::EmitKind::Ptx;

@@ -111,12 +111,12 @@ func.func private @half_warp(%arg0: memref<4xf32>, %arg1: index) attributes {wef
 // launches one block of 256 threads per id: the id is the block's index,
 // no thread is out of range (so no guard around the barriers), and each
 // shared buffer, even one allocated in the loop, is one workgroup
-// attribution of the kernel, 16-byte aligned, in NVVM's shared address
+// attribution of the kernel, 32-byte aligned, in NVVM's shared address
 // space (3).
 // CHECK-LABEL: func.func private @net_dispatch_0(memref<2x256xf32>, index)
 // CHECK-SAME: weft.launch = array<i64: 2, 256>
 // CHECK: gpu.func @net_dispatch_0(%[[A:.*]]: memref<2x256xf32> {llvm.align = 16 : i64})
-// CHECK-SAME: workgroup(%[[ACC:.*]] : memref<256xf32, 3> {llvm.align = 16 : i64}, %[[STEP:.*]] : memref<256xf32, 3> {llvm.align = 16 : i64})
+// CHECK-SAME: workgroup(%[[ACC:.*]] : memref<256xf32, 3> {llvm.align = 32 : i64}, %[[STEP:.*]] : memref<256xf32, 3> {llvm.align = 32 : i64})
 // CHECK-SAME: kernel
 // CHECK: %[[BLOCK:.*]] = gpu.block_id x
 // CHECK: arith.addi

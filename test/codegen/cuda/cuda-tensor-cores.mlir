@@ -1,0 +1,130 @@
+// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads{tf32=true}))' | FileCheck %s --check-prefix=TILE
+// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads{tf32=true},weft-cpu-tile-contractions{vector-width=4 vector-registers=64 l1-bytes=0 gpu-threads=true}),canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,func.func(weft-cpu-distribute-workgroups,weft-cuda-distribute-lanes),canonicalize,cse)' | FileCheck %s --check-prefix=GPU
+// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads{workgroup-memory=false tf32=true},weft-cpu-tile-contractions{vector-width=4 vector-registers=64 l1-bytes=0 gpu-threads=true}),canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,func.func(weft-cpu-distribute-workgroups,weft-cuda-distribute-lanes{on-host=true}),canonicalize,cse)' | FileCheck %s --check-prefix=HOST
+
+// With TF32 tensor cores a 64 x 64 block of a 512 x 512 x 256 matmul
+// (bias+relu epilogue) copies its 64 x 32 of A and 32 x 64 of B rounded to
+// TF32 (the low 13 bits of the magnitude rounded away: + 0x1000, then
+// & ~0x1fff; NaNs kept), and its 8 warps (`#gpu.warp`) each add the
+// products of a 16 x 32 tile of the accumulator, one contraction marked
+// weft.mma that keeps its shape (no register tiles).
+// TILE-LABEL: func.func private @matmul_epilogue
+// TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 64 : i64
+// TILE: %[[ACC:.*]] = bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x64xf32>
+// TILE: linalg.fill {{.*}} -> tensor<4x4xf32>
+// TILE: } {mapping = [#gpu.thread<linear_dim_0>]}
+// TILE: scf.for %{{.*}} = %c0 to %c256 step %c32 iter_args(%[[IT:.*]] = %{{.*}})
+// TILE: scf.forall (%{{.*}}) in (256)
+// TILE: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x8xf32>) outs(%{{.*}} : tensor<1x8xf32>)
+// TILE: %[[BITS:.*]] = arith.bitcast %{{.*}} : f32 to i32
+// TILE: %[[UP:.*]] = arith.addi %[[BITS]], %c4096_i32 : i32
+// TILE: %[[CUT:.*]] = arith.andi %[[UP]], %c-8192_i32 : i32
+// TILE: arith.cmpf uno
+// TILE: arith.bitcast %[[CUT]] : i32 to f32
+// TILE: arith.select
+// TILE: } {mapping = [#gpu.thread<linear_dim_0>]}
+// TILE: scf.forall (%{{.*}}) in (256)
+// TILE: arith.bitcast
+// TILE: } {mapping = [#gpu.thread<linear_dim_0>]}
+// TILE: scf.forall (%{{.*}}) in (8) shared_outs(%{{.*}} = %[[IT]])
+// TILE: linalg.matmul {weft.mma = "tf32"} ins(%{{.*}}, %{{.*}} : tensor<16x32xf32>, tensor<32x32xf32>) outs(%{{.*}} : tensor<16x32xf32>)
+// TILE: } {mapping = [#gpu.warp<linear_dim_0>]}
+// TILE: arith.maximumf
+// TILE: } {mapping = [#gpu.thread<linear_dim_0>]}
+
+// On a GPU each warp's contraction becomes WMMA operations on the shared
+// buffers, its index the thread's over 32: per step the warp loads its two
+// 16 x 16 accumulator fragments, then per 8 reduction steps one 16 x 8
+// fragment of A and two 8 x 16 of B and adds two products; it stores the
+// accumulator back before the step's closing barrier.
+// GPU-LABEL: func.func private @matmul_epilogue
+// GPU: %[[T:.*]] = gpu.thread_id x
+// GPU: %[[W:.*]] = arith.divui %[[T]], %c32 : index
+// GPU: %[[ACC:.*]] = memref.alloca() {{.*}} : memref<64x64xf32, #gpu.address_space<workgroup>>
+// GPU: %[[AS:.*]] = memref.alloca() {{.*}} : memref<64x32xf32, #gpu.address_space<workgroup>>
+// GPU: %[[BS:.*]] = memref.alloca() {{.*}} : memref<32x64xf32, #gpu.address_space<workgroup>>
+// GPU: scf.for
+// GPU: gpu.barrier
+// GPU: %[[A:.*]] = memref.subview %[[AS]][%{{.*}}, 0] [16, 32] [1, 1]
+// GPU: %[[B:.*]] = memref.subview %[[BS]][0, %{{.*}}] [32, 32] [1, 1]
+// GPU: %[[C:.*]] = memref.subview %[[ACC]][%{{.*}}, %{{.*}}] [16, 32] [1, 1]
+// GPU: %[[C0:.*]] = gpu.subgroup_mma_load_matrix %[[C]][%c0, %c0] {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<16x16xf32, "COp">
+// GPU: %[[C1:.*]] = gpu.subgroup_mma_load_matrix %[[C]][%c0, %c16] {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<16x16xf32, "COp">
+// GPU: %[[A0:.*]] = gpu.subgroup_mma_load_matrix %[[A]][%c0, %c0] {leadDimension = 32 : index} {{.*}} -> !gpu.mma_matrix<16x8xf32, "AOp">
+// GPU: %[[B0:.*]] = gpu.subgroup_mma_load_matrix %[[B]][%c0, %c0] {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<8x16xf32, "BOp">
+// GPU: %[[B1:.*]] = gpu.subgroup_mma_load_matrix %[[B]][%c0, %c16] {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<8x16xf32, "BOp">
+// GPU: %[[D0:.*]] = gpu.subgroup_mma_compute %[[A0]], %[[B0]], %[[C0]]
+// GPU: %[[D1:.*]] = gpu.subgroup_mma_compute %[[A0]], %[[B1]], %[[C1]]
+// GPU: gpu.subgroup_mma_load_matrix %[[A]][%c0, %c8]
+// GPU: gpu.subgroup_mma_compute {{.*}}, %[[D0]]
+// GPU: gpu.subgroup_mma_load_matrix %[[A]][%c0, %c24]
+// GPU: %[[E0:.*]] = gpu.subgroup_mma_compute
+// GPU: %[[E1:.*]] = gpu.subgroup_mma_compute
+// GPU: gpu.subgroup_mma_store_matrix %[[E0]], %[[C]][%c0, %c0] {leadDimension = 64 : index}
+// GPU: gpu.subgroup_mma_store_matrix %[[E1]], %[[C]][%c0, %c16] {leadDimension = 64 : index}
+// GPU-NEXT: gpu.barrier
+// GPU-NEXT: }
+// GPU-NOT: weft.mma
+// GPU: arith.maximumf
+// GPU: return
+
+// On a CPU the warp loop is a loop of 8 and the contraction a plain one on
+// the rounded buffers.
+// HOST-LABEL: func.func private @matmul_epilogue
+// HOST-NOT: gpu.
+// HOST: scf.for %{{.*}} = %c0 to %c256 step %c32
+// HOST: arith.andi
+// HOST: scf.for %{{.*}} = %c0 to %c8 step %c1
+// HOST: linalg.matmul ins(%{{.*}}, %{{.*}} : memref<16x32xf32, {{.*}}>, memref<32x32xf32, {{.*}}>) outs(%{{.*}} : memref<16x32xf32, {{.*}}>)
+// HOST-NOT: weft.mma
+// HOST-NOT: gpu.
+// HOST: return
+
+// A unit dimension between the block's rows and columns: each warp's
+// operands are viewed without it (rank-reducing subviews).
+// GPU-LABEL: func.func private @unit_inner
+// GPU: memref.subview {{.*}} [16, 1, 32] [1, 1, 1] {{.*}} to memref<16x1x32xf32
+// GPU: %[[C:.*]] = memref.subview {{.*}} [16, 1, 32] [1, 1, 1] {{.*}} to memref<16x32xf32, strided<[64, 1], offset: ?>, #gpu.address_space<workgroup>>
+// GPU: gpu.subgroup_mma_load_matrix %[[C]][%c0, %c0] {leadDimension = 64 : index}
+// GPU-COUNT-8: gpu.subgroup_mma_compute
+// GPU-COUNT-2: gpu.subgroup_mma_store_matrix
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d1)>
+#ua = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+#ub = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
+#uc = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+func.func private @matmul_epilogue(%arg0: memref<512x256xf32>, %arg1: memref<256x512xf32>, %arg2: memref<512xf32>, %arg3: memref<512x512xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %a = bufferization.to_tensor %arg0 restrict : memref<512x256xf32> to tensor<512x256xf32>
+  %b = bufferization.to_tensor %arg1 restrict : memref<256x512xf32> to tensor<256x512xf32>
+  %bias = bufferization.to_tensor %arg2 restrict : memref<512xf32> to tensor<512xf32>
+  %d = bufferization.to_tensor %arg3 restrict writable : memref<512x512xf32> to tensor<512x512xf32>
+  %e = tensor.empty() : tensor<512x512xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<512x512xf32>) -> tensor<512x512xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<512x256xf32>, tensor<256x512xf32>) outs(%f : tensor<512x512xf32>) -> tensor<512x512xf32>
+  %r = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]} ins(%m, %bias : tensor<512x512xf32>, tensor<512xf32>) outs(%d : tensor<512x512xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    %v = arith.maximumf %s, %zero : f32
+    linalg.yield %v : f32
+  } -> tensor<512x512xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg3 : (tensor<512x512xf32>, memref<512x512xf32>) -> ()
+  return
+}
+
+func.func private @unit_inner(%arg0: memref<256x1x64xf32>, %arg1: memref<64x1024xf32>, %arg2: memref<256x1x1024xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %a = bufferization.to_tensor %arg0 restrict : memref<256x1x64xf32> to tensor<256x1x64xf32>
+  %b = bufferization.to_tensor %arg1 restrict : memref<64x1024xf32> to tensor<64x1024xf32>
+  %d = bufferization.to_tensor %arg2 restrict writable : memref<256x1x1024xf32> to tensor<256x1x1024xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%d : tensor<256x1x1024xf32>) -> tensor<256x1x1024xf32>
+  %m = linalg.generic {indexing_maps = [#ua, #ub, #uc], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%a, %b : tensor<256x1x64xf32>, tensor<64x1024xf32>) outs(%f : tensor<256x1x1024xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<256x1x1024xf32>
+  bufferization.materialize_in_destination %m in restrict writable %arg2 : (tensor<256x1x1024xf32>, memref<256x1x1024xf32>) -> ()
+  return
+}

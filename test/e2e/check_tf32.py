@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Checks the arithmetic of weftc --cuda-tf32 under --target=cuda-on-cpu.
+
+With --cuda-tf32 a large f32 matmul's inputs are rounded to TF32 (10-bit
+mantissas, to nearest, ties away from zero) before the tensor-core products
+on a GPU; --target=cuda-on-cpu rounds the same way, so its outputs show the
+GPU's accuracy without a GPU. For each model this script writes, it
+compiles the model with both flags, runs it with weft-run and compares the
+output with two NumPy references computed in float64: the product of the
+inputs rounded to TF32 (which the output must match to float32 summation
+noise) and the exact product (which it must differ from by more than that
+noise, or the rounding did not happen). The models:
+
+  matmul        x[512, 1024] x w[1024, 1024] (w a weight): 64 x 64 blocks
+  batched_relu  Relu(x[4, 32, 512] x w[512, 2048] + c): 32 x 128 blocks of
+                each product, the bias and Relu applied to the accumulator
+
+Exits non-zero on any failure. The .onnx files stay in --workdir.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+# float32 sums of 1024 products of magnitude <= 1 (sums up to about 60)
+# drift by up to about 6e-5 from float64 ones.
+MODEL_TOLERANCE = 2e-4
+# TF32 rounding moves such sums by about 1e-2; less means no rounding.
+MIN_ROUNDING_EFFECT = 2e-3
+
+
+def tf32(a):
+    """a rounded to TF32 as cvt.rna.tf32.f32 does (NaN-free inputs)."""
+    bits = a.astype(np.float32).view(np.uint32).astype(np.uint64)
+    bits = ((bits + 0x1000) & 0xFFFFE000).astype(np.uint32)
+    return bits.view(np.float32)
+
+
+def save_model(path, nodes, inputs, output, initializers=()):
+    graph = helper.make_graph(nodes, os.path.basename(path)[:-5], inputs, [output],
+                              initializer=list(initializers))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def models(rng):
+    """(name, nodes, graph inputs, output, initializers, feeds, reference)."""
+    x = rng.uniform(-1, 1, (512, 1024)).astype(np.float32)
+    w = rng.uniform(-1, 1, (1024, 1024)).astype(np.float32)
+    yield ("matmul", [helper.make_node("MatMul", ["x", "w"], ["y"])],
+           [helper.make_tensor_value_info("x", TensorProto.FLOAT, [512, 1024])],
+           helper.make_tensor_value_info("y", TensorProto.FLOAT, [512, 1024]),
+           [numpy_helper.from_array(w, "w")], {"x": x},
+           lambda r: r(x) @ r(w))
+    xb = rng.uniform(-1, 1, (4, 32, 512)).astype(np.float32)
+    wb = rng.uniform(-1, 1, (512, 2048)).astype(np.float32)
+    bias = rng.uniform(-1, 1, (2048,)).astype(np.float32)
+    yield ("batched_relu",
+           [helper.make_node("MatMul", ["x", "w"], ["p"]),
+            helper.make_node("Add", ["p", "c"], ["q"]),
+            helper.make_node("Relu", ["q"], ["y"])],
+           [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 32, 512])],
+           helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 32, 2048]),
+           [numpy_helper.from_array(wb, "w"), numpy_helper.from_array(bias, "c")], {"x": xb},
+           lambda r: np.maximum(r(xb) @ r(wb) + bias.astype(np.float64), 0))
+
+
+def run(cmd):
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          errors="replace", timeout=600)
+    return proc.returncode == 0, proc.stdout
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weftc", required=True)
+    parser.add_argument("--weft-run", required=True)
+    parser.add_argument("--workdir", required=True)
+    args = parser.parse_args(argv)
+    os.makedirs(args.workdir, exist_ok=True)
+    rng = np.random.default_rng(7)
+    failures = total = 0
+    for name, nodes, inputs, output, inits, feeds, reference in models(rng):
+        total += 1
+        path = os.path.join(args.workdir, name + ".onnx")
+        save_model(path, nodes, inputs, output, inits)
+        data = os.path.join(args.workdir, name + "_data")
+        out_dir = os.path.join(args.workdir, name + "_out")
+        os.makedirs(data, exist_ok=True)
+        os.makedirs(out_dir, exist_ok=True)
+        for i, (input_name, value) in enumerate(feeds.items()):
+            with open(os.path.join(data, f"input_{i}.pb"), "wb") as f:
+                f.write(numpy_helper.from_array(value, input_name).SerializeToString())
+        lib = os.path.join(args.workdir, name + ".so")
+        result = os.path.join(out_dir, "output_0.pb")
+        for stale in (lib, result):
+            if os.path.exists(stale):
+                os.remove(stale)
+        ok, log = run([args.weftc, path, "--target=cuda-on-cpu", "--cuda-tf32", "--emit=lib",
+                       "-o", lib])
+        if ok:
+            ok, log = run([args.weft_run, lib, "--input-dir", data, "--output-dir", out_dir,
+                           "--threads", "2"])
+        if not ok or not os.path.exists(result):
+            print(f"FAIL {name}: weftc or weft-run\n{log}")
+            failures += 1
+            continue
+        got = numpy_helper.to_array(onnx.load_tensor(result)).astype(np.float64)
+        rounded = reference(lambda v: tf32(v).astype(np.float64))
+        exact = reference(lambda v: v.astype(np.float64))
+        off_model = float(np.abs(got - rounded).max())
+        off_exact = float(np.abs(got - exact).max())
+        ok = off_model <= MODEL_TOLERANCE and off_exact >= MIN_ROUNDING_EFFECT
+        print(f"{'PASS' if ok else 'FAIL'} {name}: max |y - TF32 product| = {off_model:.2e} "
+              f"(<= {MODEL_TOLERANCE:.0e}), max |y - f32 product| = {off_exact:.2e} "
+              f"(>= {MIN_ROUNDING_EFFECT:.0e})")
+        failures += not ok
+    print(f"check_tf32: {total - failures} of {total} passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
