@@ -150,6 +150,11 @@ def main(argv=None):
                         help="as --model, compiled with the --split-arg arguments too (a "
                              "model for several devices: --devices=cuda:0,cuda:1 ...)")
     parser.add_argument("--split-arg", action="append", default=[], dest="split_args")
+    parser.add_argument("--tf32-model", action="append", default=[],
+                        help="as --model, compiled with --cuda-tf32 too and compared within "
+                             "--tf32-rtol and --tf32-atol (TF32 products are less exact)")
+    parser.add_argument("--tf32-rtol", type=float, default=1e-2)
+    parser.add_argument("--tf32-atol", type=float, default=5e-3)
     parser.add_argument("--rtol", type=float, default=1e-3)
     parser.add_argument("--atol", type=float, default=1e-7)
     parser.add_argument("--model-rtol", type=float, default=1e-3)
@@ -177,13 +182,16 @@ def main(argv=None):
                 manifest["entries"].append(entry)
             else:
                 skipped += 1
-    for spec, extra in [(m, []) for m in args.model] + [(m, args.split_args)
-                                                        for m in args.split_model]:
+    exact = (args.model_rtol, args.model_atol)
+    tf32 = (args.tf32_rtol, args.tf32_atol)
+    for spec, extra, (rtol, atol) in ([(m, [], exact) for m in args.model] +
+                                      [(m, args.split_args, exact) for m in args.split_model] +
+                                      [(m, ["--cuda-tf32"], tf32) for m in args.tf32_model]):
         name, _, rest = spec.partition("=")
         model, _, data_dir = rest.rpartition(":")
         model, data_dir = os.path.abspath(model), os.path.abspath(data_dir)
         entry = bundle_model(name, model, data_dir, args.out, opts, runner, extra)
-        entry.update(rtol=args.model_rtol, atol=args.model_atol)
+        entry.update(rtol=rtol, atol=atol)
         manifest["entries"].append(entry)
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)

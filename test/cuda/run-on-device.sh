@@ -21,8 +21,10 @@
 # encoder and MobileNetV2 of bench/export_models.py (exported with Debian's
 # python3-torch); the batch-8 MLP and the encoder block for two GPUs
 # (tensor parallel, NCCL), which `run` skips on a machine with one GPU,
-# where a one-GPU NCCL group checks the collectives instead. ResNet-50 (102 MB of weights) and the BERT-base-sized
-# encoder (124 MB) are left out to keep the bundle small; `prepare` with WEFT_BIG=1 also
+# where a one-GPU NCCL group checks the collectives instead; the encoder
+# block again with --cuda-tf32 (TF32 tensor cores; compared within 1e-2
+# relative, 5e-3 absolute). ResNet-50 (102 MB of weights) and the BERT-base-sized
+# encoder (124 MB; also with --cuda-tf32) are left out to keep the bundle small; `prepare` with WEFT_BIG=1 also
 # writes them to DIR/big.tar split into 60 MiB parts (big.tar.part-aa, ...)
 # for a machine that keeps files between calls, and `run` uses them when
 # they are there.
@@ -70,6 +72,9 @@ prepare() {
   # MLP and the encoder block tensor-parallel.
   models+=(--split-model "mlp_tp2=$work/models/mlp_batch.onnx:$work/models/mlp_batch_data/test_data_set_0")
   models+=(--split-model "encoder_tp2=$work/models/encoder.onnx:$work/models/encoder_data/test_data_set_0")
+  # The encoder block with --cuda-tf32 (its first FF layer on tensor cores),
+  # compared within TF32's tolerance.
+  models+=(--tf32-model "encoder_tf32=$work/models/encoder.onnx:$work/models/encoder_data/test_data_set_0")
   python3 test/cuda/make_bundle.py --weftc "$BUILD/bin/weftc" \
     --runtime "$BUILD/lib/libweft_runtime.so" --out "$DIR/bundle" \
     --xfail test/conformance/cuda.xfail --weftc-arg=--target=cuda "${models[@]}" \
@@ -86,6 +91,7 @@ prepare() {
       --weftc-arg=--target=cuda \
       --model "resnet50=$work/real/resnet50.onnx:$work/real/resnet50_data/test_data_set_0" \
       --model "bert_base=$work/bert/bert_base.onnx:$work/bert/bert_base_data/test_data_set_0" \
+      --tf32-model "bert_base_tf32=$work/bert/bert_base.onnx:$work/bert/bert_base_data/test_data_set_0" \
       || exit 2
     tar -C "$DIR" -cf - big | split -b 60M - "$DIR/big.tar.part-" || exit 2
   fi
