@@ -116,9 +116,11 @@ struct LowerToLinalgPass : weft::cpu::impl::LowerToLinalgBase<LowerToLinalgPass>
         op->getResult(0).replaceAllUsesWith(*replacement);
         op->erase();
       }
+      // f16 and bf16 sums accumulate in f32, rounded once.
+      bool halfReductions = widenHalfAccumulators(dispatch.getBody());
       // A fused elementwise chain becomes one generic whose body computes
       // the whole chain per element: no temporaries between the links.
-      if (numWeftOps > 1) {
+      if (numWeftOps > 1 || halfReductions) {
         RewritePatternSet patterns(&getContext());
         linalg::populateElementwiseOpsFusionPatterns(
             patterns, [](OpOperand *operand) { return operand->get().hasOneUse(); });

@@ -36,6 +36,13 @@ mlir::Value buildBroadcastGeneric(
                                    mlir::ValueRange)>
         body);
 
+/// Every reduction on tensors in `region` whose (one) init is f16 or bf16
+/// accumulates in f32 instead: an f32 twin of the op on an extended init,
+/// its payload computed in f32, and one truncation of the result
+/// (WidenAccumulators.cpp). An op whose payload it cannot widen stays.
+/// Returns whether it widened any.
+bool widenHalfAccumulators(mlir::Region &region);
+
 /// Scalar constant of `type` (float or integer) with value `v`.
 mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Type type, double v);
