@@ -37,6 +37,8 @@
 #include "llvm/Transforms/Instrumentation/AddressSanitizer.h"
 #include "llvm/Transforms/Instrumentation/ThreadSanitizer.h"
 
+#include <climits>
+
 using namespace mlir;
 using namespace weft;
 
@@ -184,6 +186,15 @@ void weft::describeTarget(llvm::TargetMachine &tm, bool native, cpu::CpuPipeline
 }
 
 namespace {
+
+/// The XY of a CUDA architecture's name sm_XY[a|f]; UINT_MAX for a name
+/// that is not one (the kernels' outlining refuses those, naming them).
+unsigned chipVersion(llvm::StringRef chip) {
+  unsigned version = 0;
+  if (!chip.consume_front("sm_") || chip.take_while(llvm::isDigit).getAsInteger(10, version))
+    return UINT_MAX;
+  return version;
+}
 
 // LLVM narrows an f32 to bf16 by calling __truncsfbf2 on CPUs without bf16
 // conversions, for bf16 values it keeps in registers across blocks (a
@@ -468,16 +479,10 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
   if (o.cudaTf32 && !cuda && !cudaOnCpu)
     return fail(ctx, "--cuda-tf32 needs --target=cuda or --target=cuda-on-cpu");
   if (o.cudaTf32 && cuda)
-    for (const std::string &chip : o.cudaArchs) {
-      // sm_XY[a|f]: TF32 tensor cores from sm_80 on. Names that are not
-      // architectures are refused by the kernels' outlining.
-      llvm::StringRef digits = llvm::StringRef(chip);
-      unsigned version = 0;
-      if (digits.consume_front("sm_") &&
-          !digits.take_while(llvm::isDigit).getAsInteger(10, version) && version < 80)
+    for (const std::string &chip : o.cudaArchs)
+      if (chipVersion(chip) < 80)
         return fail(ctx, "--cuda-tf32 needs sm_80 or newer, but --cuda-arch has " +
                              escapeForCComment(chip));
-    }
   if (o.explainParallel && o.devices == 1 && o.parallel != "annotated")
     llvm::errs() << "parallel: one device, nothing to split\n";
   if (failed(runStage(module, o, "1-graph", [&](PassManager &pm) {
@@ -541,6 +546,11 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
   cudaOptions.toolkitPath = o.cudaToolkit;
   cudaOptions.alignment = o.alignment;
   cudaOptions.tf32 = o.cudaTf32;
+  // f16 tensor cores (WMMA) from sm_70 on: none where a chip predates it.
+  if (cuda)
+    for (const std::string &chip : o.cudaArchs)
+      if (chipVersion(chip) < 70)
+        cudaOptions.f16Mma = false;
   if (o.emit == EmitKind::Ptx)
     cudaOptions.format = "isa";
   if (cuda) {

@@ -10,6 +10,9 @@ def LowerToLinalg : Pass<"weft-lower-to-linalg", "mlir::ModuleOp"> {
     Each weft op in a `weft.dispatch` body becomes linalg (named ops for
     matmul, conv, pooling and transpose; `linalg.generic` elsewhere), tensor
     and arith/math ops. Ops outside dispatches (constants, reshapes) stay.
+    A reduction whose result is f16 or bf16 then runs as an f32 generic (its
+    16-bit inputs extended in the body, an f32 init) followed by one
+    truncation, as onnxruntime accumulates such sums.
 
     Before:
     ```mlir

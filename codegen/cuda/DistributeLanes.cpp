@@ -210,9 +210,10 @@ FailureOr<MatrixView> matrixView(OpBuilder &b, linalg::LinalgOp op, OpOperand *o
   return v;
 }
 
-/// The warp's f32 matmul `op` (marked cpu::kMmaAttr = "tf32", inputs
-/// already rounded to TF32) as WMMA operations on fragments of
-/// kMmaRows x kMmaCols x kMmaReduction: each fragment of the output loaded,
+/// The warp's matmul `op` into f32 sums (marked cpu::kMmaAttr: "tf32", f32
+/// inputs already rounded to TF32, as WMMA fragments of
+/// kMmaRows x kMmaCols x kMmaReduction; or "f16", f16 inputs, fragments
+/// of kMmaRows x kMmaCols x kMmaHalfReduction): each fragment of the output loaded,
 /// the products of A's and B's fragments added along the reduction, and
 /// stored back. A or B stored with its other dimension contiguous loads
 /// transposed (column-major fragments).
@@ -221,8 +222,9 @@ LogicalResult lowerWarpMatmul(linalg::LinalgOp op) {
   auto fail = [&](const Twine &why) {
     return op.emitError("internal error: cannot run this warp's matmul on tensor cores: ") << why;
   };
-  if (!mark || mark.getValue() != "tf32")
-    return fail("only tf32 is supported");
+  if (!mark || (mark.getValue() != "tf32" && mark.getValue() != "f16"))
+    return fail("only tf32 and f16 are supported");
+  bool half = mark.getValue() == "f16";
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
       !linalg::isaContractionOpInterface(op))
     return fail("not a bufferized multiply-accumulate of two inputs");
@@ -231,9 +233,11 @@ LogicalResult lowerWarpMatmul(linalg::LinalgOp op) {
   op.getReductionDims(reductions);
   if (reductions.size() != 1 || ShapedType::isDynamicShape(ranges))
     return fail("not one static reduction");
-  for (OpOperand &operand : op->getOpOperands())
-    if (!getElementTypeOrSelf(operand.get().getType()).isF32())
-      return fail("not f32");
+  for (OpOperand &operand : op->getOpOperands()) {
+    Type element = getElementTypeOrSelf(operand.get().getType());
+    if (!(half && op.isDpsInput(&operand) ? element.isF16() : element.isF32()))
+      return fail(half ? "not f16 inputs and f32 sums" : "not f32");
+  }
   OpBuilder b(op);
   Location loc = op.getLoc();
   FailureOr<MatrixView> a = matrixView(b, op, op.getDpsInputOperand(0));
@@ -254,14 +258,17 @@ LogicalResult lowerWarpMatmul(linalg::LinalgOp op) {
     if (d != m && d != n && d != k && range != 1)
       return fail("a batch loop of more than one iteration");
   int64_t rows = ranges[m], cols = ranges[n], depth = ranges[k];
-  if (rows % kMmaRows != 0 || cols % kMmaCols != 0 || depth % kMmaReduction != 0)
-    return fail("the shape is not made of m16n16k8 fragments");
+  int64_t step = half ? kMmaHalfReduction : kMmaReduction;
+  if (rows % kMmaRows != 0 || cols % kMmaCols != 0 || depth % step != 0)
+    return fail(half ? "the shape is not made of m16n16k16 fragments"
+                     : "the shape is not made of m16n16k8 fragments");
   bool aCols = a->inner != k, bCols = bm->inner != n;
 
   MLIRContext *ctx = op.getContext();
   Type f32 = b.getF32Type();
+  Type in = half ? b.getF16Type() : f32;
   auto fragment = [&](int64_t r, int64_t cl, StringRef kind) {
-    return gpu::MMAMatrixType::get({r, cl}, f32, kind);
+    return gpu::MMAMatrixType::get({r, cl}, kind == "COp" ? f32 : in, kind);
   };
   auto index = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v).getResult(); };
   auto lead = [&](const MatrixView &v) { return b.getIndexAttr(v.lead); };
@@ -279,15 +286,15 @@ LogicalResult lowerWarpMatmul(linalg::LinalgOp op) {
                                                          c->view, at(false, i, j), lead(*c),
                                                          UnitAttr()));
   int64_t colFragments = cols / kMmaCols;
-  for (int64_t kk = 0; kk < depth; kk += kMmaReduction) {
+  for (int64_t kk = 0; kk < depth; kk += step) {
     SmallVector<Value> as, bs;
     for (int64_t i = 0; i < rows; i += kMmaRows)
       as.push_back(gpu::SubgroupMmaLoadMatrixOp::create(
-          b, loc, fragment(kMmaRows, kMmaReduction, "AOp"), a->view, at(aCols, i, kk),
+          b, loc, fragment(kMmaRows, step, "AOp"), a->view, at(aCols, i, kk),
           lead(*a), aTranspose));
     for (int64_t j = 0; j < cols; j += kMmaCols)
       bs.push_back(gpu::SubgroupMmaLoadMatrixOp::create(
-          b, loc, fragment(kMmaReduction, kMmaCols, "BOp"), bm->view, at(bCols, kk, j),
+          b, loc, fragment(step, kMmaCols, "BOp"), bm->view, at(bCols, kk, j),
           lead(*bm), bTranspose));
     for (auto [i, af] : llvm::enumerate(as))
       for (auto [j, bf] : llvm::enumerate(bs)) {

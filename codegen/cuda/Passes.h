@@ -78,16 +78,21 @@ mlir::LogicalResult splitRowAcrossLanes(mlir::scf::ForallOp rows,
 inline constexpr int64_t kBlockOutputs = 4096;
 inline constexpr int64_t kBlockReductionStep = 32;
 
-/// With TF32 tensor cores, each of a block's kWarpsPerBlock warps computes
-/// a kWarpTileRows x kWarpTileCols tile of the block's accumulator per
+/// On tensor cores, each of a block's kWarpsPerBlock warps computes a
+/// kWarpTileRows x kWarpTileCols tile of the block's accumulator per
 /// reduction step from the shared buffers, as WMMA fragments of
-/// kMmaRows x kMmaCols x kMmaReduction (m16n16k8, TF32 inputs, f32 sums).
+/// kMmaRows x kMmaCols x kMmaReduction (m16n16k8, TF32 inputs, f32 sums)
+/// or kMmaRows x kMmaCols x kMmaHalfReduction (m16n16k16, f16 inputs).
 inline constexpr int64_t kWarpsPerBlock = kThreadsPerBlock / kWarpLanes;
 inline constexpr int64_t kWarpTileRows = 16;
 inline constexpr int64_t kWarpTileCols = 32;
 inline constexpr int64_t kMmaRows = 16;
 inline constexpr int64_t kMmaCols = 16;
 inline constexpr int64_t kMmaReduction = 8;
+inline constexpr int64_t kMmaHalfReduction = 16;
+static_assert(kBlockReductionStep % kMmaReduction == 0 &&
+                  kBlockReductionStep % kMmaHalfReduction == 0,
+              "a reduction step is whole fragments");
 static_assert(kWarpTileRows * kWarpTileCols * kWarpsPerBlock == kBlockOutputs,
               "one warp tile of a block's output per warp");
 
@@ -101,14 +106,17 @@ static_assert(kWarpTileRows * kWarpTileCols * kWarpsPerBlock == kBlockOutputs,
 /// (`bufferization.alloc_tensor`, in workgroup memory when
 /// `workgroupMemory`) and each adds its tile's products, and last each
 /// thread computes its tile of the output. With `tf32` the copies round
-/// A and B to TF32 (10-bit mantissas, to nearest, ties away from zero)
-/// and the products are added by loops of the block's warps
+/// f32 A and B to TF32 (10-bit mantissas, to nearest, ties away from
+/// zero) and the products are added by loops of the block's warps
 /// (`#gpu.warp<linear_dim_0>`), each a kWarpTileRows x kWarpTileCols tile
-/// of the accumulator, its contraction marked cpu::kMmaAttr. Fails,
+/// of the accumulator, its contraction marked cpu::kMmaAttr = "tf32"; with
+/// `f16Mma` f16 A and B (f32 sums) are copied as they are and added the
+/// same way, marked "f16" (without it such a block fails). Fails,
 /// possibly leaving the IR half rewritten, when the block does not fit
 /// that plan: run it on a copy.
 mlir::LogicalResult stageBlockThroughWorkgroupMemory(mlir::scf::ForallOp block,
-                                                     bool workgroupMemory, bool tf32);
+                                                     bool workgroupMemory, bool tf32,
+                                                     bool f16Mma);
 
 /// Whether `forall` is a loop of a block's threads (StageBlocks.cpp).
 inline bool isThreadLoop(mlir::scf::ForallOp forall) {
@@ -159,6 +167,8 @@ struct CudaPipelineOptions {
   std::string format = "fatbin";
   /// Large f32 matmuls on tensor cores in TF32 (weftc --cuda-tf32).
   bool tf32 = false;
+  /// Large f16 matmuls on tensor cores (every chip sm_70 or newer).
+  bool f16Mma = true;
 };
 
 /// Dispatch bodies (linalg on tensors) -> GPU kernels compiled to images,

@@ -36,7 +36,10 @@ def TileThreads : Pass<"weft-cuda-tile-threads", "mlir::func::FuncOp"> {
     products are added by loops of the block's 8 warps (`scf.forall`
     mapped to `#gpu.warp<linear_dim_0>`), each a 16 x 32 tile of the
     accumulator as one contraction marked `weft.mma = "tf32"` (f32 A and B
-    only). An elementwise root with at least 65536
+    only). A matmul of f16 A and B into f32 sums (an f16 MatMul, which the
+    lowering to linalg widens) of the same sizes goes to such blocks with
+    `f16-mma` (its copies plain, its warps' contractions marked
+    `weft.mma = "f16"`), and to one output per thread otherwise. An elementwise root with at least 65536
     outputs gives each thread 4 neighbouring elements of the output's
     innermost dimension (when it is a multiple of 4). Loops along which a fused reduction is
     only broadcast (a softmax's or a normalization's row) stay whole in the
@@ -94,7 +97,11 @@ def TileThreads : Pass<"weft-cuda-tile-threads", "mlir::func::FuncOp"> {
            "temporaries">,
     Option<"tf32", "tf32", "bool", "false",
            "A block's matmul runs on tensor cores: its staged A and B "
-           "rounded to TF32, its products added by warps (weftc --cuda-tf32)">
+           "rounded to TF32, its products added by warps (weftc --cuda-tf32)">,
+    Option<"f16Mma", "f16-mma", "bool", "true",
+           "A large matmul of f16 operands (f32 sums) goes to blocks whose "
+           "warps add its products on tensor cores (off where a target "
+           "chip predates sm_70)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect", "::mlir::linalg::LinalgDialect",

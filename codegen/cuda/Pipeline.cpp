@@ -41,6 +41,7 @@ void addThreadStrategy(OpPassManager &pm, const CudaPipelineOptions &o, bool onH
   TileThreadsOptions threads;
   threads.workgroupMemory = !onHost;
   threads.tf32 = o.tf32;
+  threads.f16Mma = o.f16Mma;
   pm.addNestedPass<func::FuncOp>(createTileThreads(threads));
   // A thread's register tile of a contraction or an NCHW convolution: one
   // reduction step per outer product, the accumulator carried in registers.

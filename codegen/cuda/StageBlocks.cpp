@@ -203,7 +203,7 @@ bool onlyThreadsCompute(scf::ForallOp block) {
 } // namespace
 
 LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool workgroupMemory,
-                                                     bool tf32) {
+                                                     bool tf32, bool f16Mma) {
   MLIRContext *ctx = block.getContext();
   // The block's output tile: the root's result, or the contraction's.
   auto yielding = block.getTerminator().getYieldingOps();
@@ -228,7 +228,22 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
       (root.getNumReductionLoops() != 0 || root->getNumResults() != 1 ||
        root.getNumDpsInits() != 1 || !mm->getResult(0).hasOneUse() ||
        *mm->getResult(0).getUsers().begin() != root.getOperation() ||
-       root->getResult(0).getType() != mm->getResult(0).getType()))
+       cast<ShapedType>(root->getResult(0).getType()).getShape() !=
+           cast<ShapedType>(mm->getResult(0).getType()).getShape()))
+    return failure();
+  // The matrix units the warps use, if any: TF32 for f32 operands with
+  // `tf32`, f16 for f16 ones with `f16Mma` (blocks have no other plan for
+  // them).
+  bool f32In = llvm::all_of(mm.getDpsInputs(), [](Value v) {
+    return getElementTypeOrSelf(v.getType()).isF32();
+  });
+  bool f16In = llvm::all_of(mm.getDpsInputs(), [](Value v) {
+    return getElementTypeOrSelf(v.getType()).isF16();
+  });
+  StringRef mma = f16In && f16Mma ? "f16" : f32In && tf32 ? "tf32" : "";
+  if (!f32In && mma.empty())
+    return failure();
+  if (!mma.empty() && (!linalg::isaContractionOpInterface(mm) || mm.getNumDpsInputs() != 2))
     return failure();
   auto accType = cast<RankedTensorType>(mm->getResult(0).getType());
   if (!accType.hasStaticShape() || !accType.getElementType().isF32())
@@ -254,7 +269,7 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
       t = rowsSeen ? kWarpTileCols : kWarpTileRows;
       rowsSeen = true;
     }
-    if (tf32 && size % t != 0)
+    if (!mma.empty() && size % t != 0)
       return failure();
     warpTile.push_back(t);
   }
@@ -267,12 +282,8 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
   if (ranges[k] % kBlockReductionStep != 0 || ranges[k] < 2 * kBlockReductionStep)
     return failure();
   for (Value in : mm.getDpsInputs())
-    if (!readableFromOutside(in, block) ||
-        (tf32 && !cast<ShapedType>(in.getType()).getElementType().isF32()))
+    if (!readableFromOutside(in, block))
       return failure();
-  if (tf32 && (!linalg::isaContractionOpInterface(mm) || mm.getNumDpsInputs() != 2 ||
-               kBlockReductionStep % kMmaReduction != 0))
-    return failure();
 
   Location loc = mm.getLoc();
   OpBuilder b(mm);
@@ -342,7 +353,7 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
     if (!tile)
       return failure();
     Value buffer = shared(ab, type);
-    Operation *copy = tf32 ? tf32Copy(fb, loc, in->get(), buffer)
+    Operation *copy = mma == "tf32" ? tf32Copy(fb, loc, in->get(), buffer)
                            : linalg::CopyOp::create(fb, loc, in->get(), buffer).getOperation();
     FailureOr<scf::ForallOp> staged = threadLoop(fb, loc, copy, buffer, *tile);
     copy->erase();
@@ -351,14 +362,15 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
     in->set(staged->getResult(0));
   }
   FailureOr<scf::ForallOp> compute = threadLoop(fb, loc, tiled, steps.getRegionIterArgs()[0],
-                                                tf32 ? warpTile : accTile, /*warps=*/tf32);
+                                                mma.empty() ? accTile : warpTile,
+                                                /*warps=*/!mma.empty());
   tiled->erase();
   if (failed(compute))
     return failure();
-  if (tf32)
+  if (!mma.empty())
     compute->getBody()->walk([&](linalg::LinalgOp op) {
       if (op.getNumReductionLoops() != 0)
-        op->setAttr(cpu::kMmaAttr, StringAttr::get(ctx, "tf32"));
+        op->setAttr(cpu::kMmaAttr, StringAttr::get(ctx, mma));
     });
   yield->setOperand(0, compute->getResult(0));
 

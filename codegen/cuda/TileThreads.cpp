@@ -187,6 +187,36 @@ std::optional<std::array<int64_t, 2>> chooseBlockTile(Operation *root, const Thr
   return std::nullopt;
 }
 
+/// The rows and columns loops of a matmul of f16 operands into f32 sums
+/// (a widened f16 MatMul, or the one `root` is the epilogue of) large
+/// enough for blocks (at least kBlockOutputs x kMinThreadsForRegisterTiles
+/// / 16 outputs): its innermost m and n loops, the others batch loops; no
+/// tiles otherwise. Such a matmul has no register tiles: it goes to
+/// blocks on tensor cores, or one output per thread.
+ThreadTiles chooseHalfMatmulLoops(Operation *root) {
+  linalg::LinalgOp contraction = cpu::epilogueRoot(root);
+  if (!contraction)
+    contraction = dyn_cast<linalg::LinalgOp>(root);
+  if (!contraction || contraction.getNumDpsInputs() != 2 || contraction.getNumDpsInits() != 1 ||
+      !linalg::isaContractionOpInterface(contraction) ||
+      !getElementTypeOrSelf(contraction.getDpsInits()[0].getType()).isF32() ||
+      !llvm::all_of(contraction.getDpsInputs(),
+                    [](Value v) { return getElementTypeOrSelf(v.getType()).isF16(); }))
+    return ThreadTiles();
+  FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(contraction);
+  SmallVector<int64_t> ranges = contraction.getStaticLoopRanges();
+  if (failed(dims) || dims->m.empty() || dims->n.empty() || dims->k.size() != 1 ||
+      ShapedType::isDynamicShape(ranges))
+    return ThreadTiles();
+  int64_t outputs = 1;
+  for (auto [d, iter] : llvm::enumerate(contraction.getIteratorTypesArray()))
+    if (iter == utils::IteratorType::parallel)
+      outputs *= ranges[d];
+  if (outputs < 16 * kMinThreadsForRegisterTiles)
+    return ThreadTiles();
+  return ThreadTiles{(int64_t)dims->m.back(), 4, (int64_t)dims->n.back(), 4};
+}
+
 /// A Concat of dispatch inputs arrives as a chain of tensor.insert_slice
 /// ops into the output, which fuses into no thread loop (a dispatch of one
 /// thread copying everything). Rewritten as one linalg.generic over the
@@ -429,10 +459,15 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     if (whole.none() && tiles.rowLoop < 0 && tiles.colLoop < 0)
       tiles = chooseElementTiles(root.getOperation());
     // A large matmul goes to blocks whose threads share its operands
-    // through shared memory.
-    if (tiles.rows == 4 && tiles.cols == kThreadVectorWidth)
-      if (std::optional<std::array<int64_t, 2>> block = chooseBlockTile(root.getOperation(), tiles))
-        if (succeeded(tileBlocks(fn, tiles, *block, count)))
+    // through shared memory; one of f16 operands only to blocks on tensor
+    // cores.
+    ThreadTiles blockLoops = tiles;
+    if (whole.none() && tiles.rowLoop < 0 && f16Mma)
+      blockLoops = chooseHalfMatmulLoops(root.getOperation());
+    if (blockLoops.rows == 4 && blockLoops.cols == kThreadVectorWidth)
+      if (std::optional<std::array<int64_t, 2>> block =
+              chooseBlockTile(root.getOperation(), blockLoops))
+        if (succeeded(tileBlocks(fn, blockLoops, *block, count)))
           return success();
     SmallVector<OpFoldResult> sizes;
     for (auto [index, range, iter] : llvm::enumerate(domain, iters)) {
@@ -517,7 +552,7 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
       return failure();
     SmallVector<scf::ForallOp> loops(trial.getBody().getOps<scf::ForallOp>());
     if (loops.size() != 1 ||
-        failed(stageBlockThroughWorkgroupMemory(loops[0], workgroupMemory, tf32)))
+        failed(stageBlockThroughWorkgroupMemory(loops[0], workgroupMemory, tf32, f16Mma)))
       return failure();
     fn.getBody().takeBody(trial.getBody());
     count = blocks;

@@ -1,6 +1,7 @@
 // RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads{tf32=true}))' | FileCheck %s --check-prefix=TILE
 // RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads{tf32=true},weft-cpu-tile-contractions{vector-width=4 vector-registers=64 l1-bytes=0 gpu-threads=true}),canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,func.func(weft-cpu-distribute-workgroups,weft-cuda-distribute-lanes),canonicalize,cse)' | FileCheck %s --check-prefix=GPU
 // RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads{workgroup-memory=false tf32=true},weft-cpu-tile-contractions{vector-width=4 vector-registers=64 l1-bytes=0 gpu-threads=true}),canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,func.func(weft-cpu-distribute-workgroups,weft-cuda-distribute-lanes{on-host=true}),canonicalize,cse)' | FileCheck %s --check-prefix=HOST
+// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads{f16-mma=false}))' | FileCheck %s --check-prefix=NOMMA
 
 // With TF32 tensor cores a 64 x 64 block of a 512 x 512 x 256 matmul
 // (bias+relu epilogue) copies its 64 x 32 of A and 32 x 64 of B rounded to
@@ -126,5 +127,68 @@ func.func private @unit_inner(%arg0: memref<256x1x64xf32>, %arg1: memref<64x1024
     linalg.yield %s : f32
   } -> tensor<256x1x1024xf32>
   bufferization.materialize_in_destination %m in restrict writable %arg2 : (tensor<256x1x1024xf32>, memref<256x1x1024xf32>) -> ()
+  return
+}
+
+// An f16 matmul with f32 sums (as the lowering to linalg widens f16
+// MatMuls) goes to the same blocks: its f16 operands copied as they are,
+// each warp's contraction marked "f16", the f32 accumulator truncated to
+// f16 by the epilogue. On a GPU, m16n16k16 fragments, two reduction steps
+// of 16 per 32.
+// TILE-LABEL: func.func private @half_matmul
+// TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 64 : i64
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x64xf32>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x32xf16>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x64xf16>
+// TILE: linalg.copy ins(%{{.*}} : tensor<1x8xf16>)
+// TILE: linalg.copy ins(%{{.*}} : tensor<1x8xf16>)
+// TILE: scf.forall (%{{.*}}) in (8)
+// TILE: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<16x32xf16>, tensor<32x32xf16>) outs(%{{.*}} : tensor<16x32xf32>) attrs = {weft.mma = "f16"}
+// TILE: } {mapping = [#gpu.warp<linear_dim_0>]}
+// TILE: arith.truncf
+// TILE: } {mapping = [#gpu.thread<linear_dim_0>]}
+// GPU-LABEL: func.func private @half_matmul
+// GPU: gpu.subgroup_mma_load_matrix {{.*}} -> !gpu.mma_matrix<16x16xf32, "COp">
+// GPU: gpu.subgroup_mma_load_matrix {{.*}} -> !gpu.mma_matrix<16x16xf32, "COp">
+// GPU: gpu.subgroup_mma_load_matrix %{{.*}}[%c0, %c0] {leadDimension = 32 : index} {{.*}} -> !gpu.mma_matrix<16x16xf16, "AOp">
+// GPU-COUNT-2: gpu.subgroup_mma_load_matrix {{.*}} {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<16x16xf16, "BOp">
+// GPU-COUNT-2: gpu.subgroup_mma_compute {{.*}} : !gpu.mma_matrix<16x16xf16, "AOp">, !gpu.mma_matrix<16x16xf16, "BOp"> -> !gpu.mma_matrix<16x16xf32, "COp">
+// GPU: gpu.subgroup_mma_load_matrix %{{.*}}[%c0, %c16] {leadDimension = 32 : index} {{.*}} -> !gpu.mma_matrix<16x16xf16, "AOp">
+// GPU-COUNT-2: gpu.subgroup_mma_compute
+// GPU-COUNT-2: gpu.subgroup_mma_store_matrix
+// GPU-NOT: gpu.subgroup_mma_compute
+// GPU: return
+// Without f16 tensor cores (a chip before sm_70) no block: 4 neighbouring
+// outputs per thread.
+// NOMMA-LABEL: func.func private @half_matmul
+// NOMMA-NOT: weft.lanes
+// NOMMA-SAME: weft.workgroup_count = 65536 : i64
+// NOMMA-NOT: workgroup
+// NOMMA: return
+
+#ha = affine_map<(m, n, k) -> (m, k)>
+#hb = affine_map<(m, n, k) -> (k, n)>
+#hc = affine_map<(m, n, k) -> (m, n)>
+func.func private @half_matmul(%arg0: memref<512x256xf16>, %arg1: memref<256x512xf16>, %arg2: memref<512x512xf16>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %a = bufferization.to_tensor %arg0 restrict : memref<512x256xf16> to tensor<512x256xf16>
+  %b = bufferization.to_tensor %arg1 restrict : memref<256x512xf16> to tensor<256x512xf16>
+  %d = bufferization.to_tensor %arg2 restrict writable : memref<512x512xf16> to tensor<512x512xf16>
+  %e = tensor.empty() : tensor<512x512xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<512x512xf32>) -> tensor<512x512xf32>
+  %m = linalg.generic {indexing_maps = [#ha, #hb, #hc], iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : tensor<512x256xf16>, tensor<256x512xf16>) outs(%f : tensor<512x512xf32>) {
+  ^bb0(%x: f16, %y: f16, %o: f32):
+    %xw = arith.extf %x : f16 to f32
+    %yw = arith.extf %y : f16 to f32
+    %p = arith.mulf %xw, %yw : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<512x512xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%m : tensor<512x512xf32>) outs(%d : tensor<512x512xf16>) {
+  ^bb0(%x: f32, %o: f16):
+    %t = arith.truncf %x : f32 to f16
+    linalg.yield %t : f16
+  } -> tensor<512x512xf16>
+  bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<512x512xf16>, memref<512x512xf16>) -> ()
   return
 }
