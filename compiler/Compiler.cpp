@@ -495,6 +495,9 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
         DecomposeOptions decompose;
         if (cuda || cudaOnCpu)
           decompose.pretransposeMinRows = 16;
+        // The CPU's contraction kernels are f32 ones; a GPU's f16 matmuls
+        // run on tensor cores instead.
+        decompose.widenHalfContractions = !cuda && !cudaOnCpu;
         pm.addNestedPass<func::FuncOp>(createDecompose(decompose));
         pm.addPass(createCanonicalizerPass());
         // Filters blocked by the CPU kernels' register tile width (two

@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
 
+#include "mlir/IR/IRMapping.h"
+
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -170,6 +172,37 @@ struct PretransposeGemmWeights : OpRewritePattern<GemmOp> {
   int64_t minRows;
 };
 
+/// A MatMul, Gemm or Conv of f16 or bf16 tensors -> the same op on f32
+/// casts of its operands, its result cast back: the CPU's contraction
+/// kernels are f32 ones, and the result is the same (sums in f32, one
+/// rounding). Constant operands (weights) fold into f32 constants.
+template <typename Op>
+struct WidenHalfContraction : OpRewritePattern<Op> {
+  using OpRewritePattern<Op>::OpRewritePattern;
+  LogicalResult matchAndRewrite(Op op, PatternRewriter &rewriter) const override {
+    auto isHalf = [](Type t) {
+      return isa<Float16Type, BFloat16Type>(getElementTypeOrSelf(t));
+    };
+    Type result = op->getResult(0).getType();
+    auto resultType = dyn_cast<RankedTensorType>(result);
+    if (!resultType || !isHalf(result) ||
+        !llvm::all_of(op->getOperandTypes(), [&](Type t) {
+          return isHalf(t) || isa<NoneType>(t);
+        }))
+      return failure();
+    Location loc = op.getLoc();
+    Type f32 = rewriter.getF32Type();
+    IRMapping map;
+    for (Value v : op->getOperands())
+      if (auto t = dyn_cast<RankedTensorType>(v.getType()))
+        map.map(v, CastOp::create(rewriter, loc, t.clone(f32), v));
+    Operation *wide = rewriter.clone(*op, map);
+    wide->getResult(0).setType(resultType.clone(f32));
+    rewriter.replaceOpWithNewOp<CastOp>(op, resultType, wide->getResult(0));
+    return success();
+  }
+};
+
 struct DecomposePass : weft::impl::DecomposeBase<DecomposePass> {
   using DecomposeBase::DecomposeBase;
   void runOnOperation() override {
@@ -177,6 +210,9 @@ struct DecomposePass : weft::impl::DecomposeBase<DecomposePass> {
     patterns.add<DecomposeBatchNorm, DecomposeConvPadding, DecomposeMaxPoolPadding>(
         &getContext());
     patterns.add<PretransposeGemmWeights>(&getContext(), pretransposeMinRows);
+    if (widenHalfContractions)
+      patterns.add<WidenHalfContraction<MatMulOp>, WidenHalfContraction<GemmOp>,
+                   WidenHalfContraction<ConvOp>>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -15,7 +15,11 @@ def Decompose : Pass<"weft-decompose", "mlir::func::FuncOp"> {
     transposed at compile time, so kernels read it row-major; with
     `pretranspose-min-rows`, only when A has at least that many rows (the
     CUDA target keeps B's rows along k for matrix-vector products, whose
-    outputs each go to a warp whose lanes read neighbouring k).
+    outputs each go to a warp whose lanes read neighbouring k). With
+    `widen-half-contractions` (the CPU target) an f16 or bf16 MatMul,
+    Gemm or Conv runs on f32 casts of its operands and its result is cast
+    back: the same sums (f32, one rounding) on the f32 kernels; weights
+    become f32 constants (twice the bytes).
 
     Before:
     ```mlir
@@ -30,7 +34,11 @@ def Decompose : Pass<"weft-decompose", "mlir::func::FuncOp"> {
   let options = [
     Option<"pretransposeMinRows", "pretranspose-min-rows", "int64_t", "0",
            "Transpose a Gemm's constant transposed B only when A has at least "
-           "this many rows">
+           "this many rows">,
+    Option<"widenHalfContractions", "widen-half-contractions", "bool", "false",
+           "Compute f16 and bf16 MatMuls, Gemms and Convs on f32 casts of "
+           "their operands (the CPU target's f32 kernels), casting the "
+           "result back; constant operands fold into f32 constants">
   ];
   let dependentDialects = ["::weft::WeftDialect"];
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Checks that f16 reductions accumulate in f32, as onnxruntime's do.
 
-Writes f16 models whose sums run long (a MatMul of 1024 products, a
-ReduceSum and a ReduceMean over 4096 elements), onnxruntime's CPU outputs as
+Writes f16 models whose sums run long (a MatMul of 1024 products, a 3x3
+Conv over 64 channels, a ReduceSum and a ReduceMean over 4096 elements),
+onnxruntime's CPU outputs as
 their references, compiles each with weftc for every --target given and
 compares weft-run's outputs within two f16 steps (2e-3 relative, 0.04
 absolute). Accumulating in f16 instead misses by far more: the MatMul by
@@ -28,6 +29,11 @@ def models(rng):
     w = rng.uniform(-1, 1, (1024, 1024)).astype(np.float16)
     yield ("matmul_f16", [helper.make_node("MatMul", ["x", "w"], ["y"])], [512, 1024],
            [512, 1024], [numpy_helper.from_array(w, "w")], (-1, 1))
+    cw = rng.uniform(-1, 1, (32, 64, 3, 3)).astype(np.float16)
+    cb = rng.uniform(-1, 1, (32,)).astype(np.float16)
+    yield ("conv_f16", [helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[1, 1, 1, 1])],
+           [1, 64, 28, 28], [1, 32, 28, 28],
+           [numpy_helper.from_array(cw, "w"), numpy_helper.from_array(cb, "b")], (-1, 1))
     axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
     yield ("sum_f16", [helper.make_node("ReduceSum", ["x", "axes"], ["y"], keepdims=0)],
            [64, 4096], [64], [axes], (0, 1))

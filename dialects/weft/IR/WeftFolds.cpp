@@ -27,10 +27,30 @@ OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
                                      [](const APFloat &a) { return -a; });
 }
 
-OpFoldResult CastOp::fold(FoldAdaptor) {
+OpFoldResult CastOp::fold(FoldAdaptor a) {
   if (getInput().getType() == getOutput().getType())
     return getInput();
-  return {};
+  // A float constant converted to another float type (a 16-bit model's
+  // weights widened for f32 kernels) is converted once, at compile time,
+  // rounding to nearest even as the kernels' conversions do.
+  auto dense = dyn_cast_or_null<DenseElementsAttr>(a.getInput());
+  auto out = dyn_cast<RankedTensorType>(getOutput().getType());
+  auto from = dense ? dyn_cast<FloatType>(dense.getElementType()) : nullptr;
+  auto to = out ? dyn_cast<FloatType>(out.getElementType()) : nullptr;
+  if (!from || !to || !out.hasStaticShape())
+    return {};
+  auto convert = [&](APFloat v) {
+    bool lost;
+    v.convert(to.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+    return v;
+  };
+  if (dense.isSplat())
+    return DenseElementsAttr::get(out, convert(dense.getSplatValue<APFloat>()));
+  SmallVector<APFloat> values;
+  values.reserve(dense.getNumElements());
+  for (APFloat v : dense.getValues<APFloat>())
+    values.push_back(convert(v));
+  return DenseElementsAttr::get(out, values);
 }
 
 // True when `attr` is a splat equal to `value` (integer or float).
