@@ -20,12 +20,13 @@
 // weft-cuda-distribute-lanes runs the thread loops on the block's threads
 // with barriers between them, or as loops on a CPU.
 //
-// With TF32 tensor cores the copies round A and B to TF32 and the products
-// are added by the block's 8 warps (`scf.forall` mapped to
-// `#gpu.warp<linear_dim_0>`), each a 16 x 32 tile of acc as one
-// contraction marked `weft.mma`, which weft-cuda-distribute-lanes turns
-// into WMMA fragment loads, products and stores (or leaves a loop nest on
-// a CPU, where the rounding alone models the GPU's arithmetic).
+// On tensor cores (TF32 for f32 operands, whose copies round them to TF32;
+// f16 for f16 operands with f32 sums) the products are added by the
+// block's 8 warps (`scf.forall` mapped to `#gpu.warp<linear_dim_0>`), each
+// a 16 x 32 tile of acc as one contraction marked `weft.mma`, which
+// weft-cuda-distribute-lanes turns into WMMA fragment loads, products and
+// stores (or leaves a loop nest on a CPU, where the rounding alone models
+// the GPU's arithmetic).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cuda/Passes.h"
@@ -260,7 +261,7 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
   }
   if (blockDims != 2 || accType.getNumElements() != kBlockOutputs)
     return failure();
-  // With TF32, each warp's tile: kWarpTileRows x kWarpTileCols.
+  // On tensor cores, each warp's tile: kWarpTileRows x kWarpTileCols.
   SmallVector<int64_t> warpTile;
   bool rowsSeen = false;
   for (int64_t size : accType.getShape()) {

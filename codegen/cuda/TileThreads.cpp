@@ -188,11 +188,12 @@ std::optional<std::array<int64_t, 2>> chooseBlockTile(Operation *root, const Thr
 }
 
 /// The rows and columns loops of a matmul of f16 operands into f32 sums
-/// (a widened f16 MatMul, or the one `root` is the epilogue of) large
-/// enough for blocks (at least kBlockOutputs x kMinThreadsForRegisterTiles
-/// / 16 outputs): its innermost m and n loops, the others batch loops; no
-/// tiles otherwise. Such a matmul has no register tiles: it goes to
-/// blocks on tensor cores, or one output per thread.
+/// (a widened f16 MatMul, or the one `root` is the epilogue of) with at
+/// least 16 x kMinThreadsForRegisterTiles outputs (what an f32 matmul's
+/// 4 x 4 register tiles, and so its blocks, ask): its innermost m and n
+/// loops, the others batch loops, as a 4 x 4 tile; no tiles otherwise.
+/// Such a matmul has no register tiles: it goes to blocks on tensor cores,
+/// or one output per thread.
 ThreadTiles chooseHalfMatmulLoops(Operation *root) {
   linalg::LinalgOp contraction = cpu::epilogueRoot(root);
   if (!contraction)
@@ -214,7 +215,7 @@ ThreadTiles chooseHalfMatmulLoops(Operation *root) {
       outputs *= ranges[d];
   if (outputs < 16 * kMinThreadsForRegisterTiles)
     return ThreadTiles();
-  return ThreadTiles{(int64_t)dims->m.back(), 4, (int64_t)dims->n.back(), 4};
+  return ThreadTiles{(int64_t)dims->m.back(), 4, (int64_t)dims->n.back(), kThreadVectorWidth};
 }
 
 /// A Concat of dispatch inputs arrives as a chain of tensor.insert_slice
