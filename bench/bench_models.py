@@ -4,7 +4,8 @@
 Models (default: all of them):
 
   mlp, cnn, gemm_large,  built by test/models/make_models.py, with reference
-  lstm_long              outputs from onnxruntime
+  gemm_f16, lstm_long    outputs from onnxruntime (gemm_f16: gemm_large in
+                         f16, checked within 4e-3 absolute)
   resnet50, resnet18,    exported from PyTorch by bench/export_models.py,
   mobilenet_v2,          which runs under --export-python (Debian's
   transformer            /usr/bin/python3, the interpreter with torch); this
@@ -34,7 +35,7 @@ round, for every thread count T, each engine runs --warmup untimed and
 The table shows the median over rounds of each round's median, the median
 of the per-round weft/ort ratios (each ratio pairs measurements taken
 seconds apart), the lowest and highest per-round ratio, and GFLOP/s for
-gemm_large. The load average is printed before and after.
+gemm_large and gemm_f16. The load average is printed before and after.
 
 A benchmark, not a test: it exits non-zero only if something could not be
 built or run, or a compiled model's output was wrong.
@@ -59,13 +60,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MAKE_MODELS = os.path.join(HERE, os.pardir, "test", "models", "make_models.py")
 EXPORT_MODELS = os.path.join(HERE, "export_models.py")
 
-SMALL_MODELS = ("mlp", "cnn", "gemm_large", "lstm_long")  # from make_models.py
+SMALL_MODELS = ("mlp", "cnn", "gemm_large", "gemm_f16", "lstm_long")  # from make_models.py
 REAL_MODELS = ("resnet50", "resnet18", "mobilenet_v2", "transformer")  # export_models.py
 ALL_MODELS = SMALL_MODELS + REAL_MODELS
 # gemm_large is f32[512,1024] @ f32[1024,1024]: 2*M*K*N floating-point
 # operations, the count its GFLOP/s columns divide by.
 GEMM_LARGE_MKN = (512, 1024, 1024)
 MODEL_FLOPS = {"gemm_large": 2 * GEMM_LARGE_MKN[0] * GEMM_LARGE_MKN[1] * GEMM_LARGE_MKN[2]}
+MODEL_FLOPS["gemm_f16"] = MODEL_FLOPS["gemm_large"]  # the same MatMul in f16
+# Outputs rounded to f16 (|y| up to about 4) may differ by a rounding step
+# of 2^-9 near 4: gemm_f16 is checked within two such steps besides --atol.
+MODEL_ATOL = {"gemm_f16": 4e-3}
 ENGINES = ("weft", "ort", "numpy")
 
 DEFAULT_EXPORT_PYTHON = "/usr/bin/python3"
@@ -383,8 +388,9 @@ def measure_model(args, model, model_path, data_dir, lib, threads, rows_out):
     with tempfile.TemporaryDirectory(prefix="weft-check-") as scratch:
         if lib is not None:
             for t in threads:
+                atol = max(args.atol, MODEL_ATOL.get(model, 0.0))
                 check, failed, detail = weft_check(args.weft_run, lib, data_dir, t,
-                                                   args.atol, args.rtol, scratch)
+                                                   atol, args.rtol, scratch)
                 rows[t]["check"] = check
                 if failed:
                     failures += 1

@@ -15,6 +15,7 @@ Models:
     cnn         x: f32[1,1,28,28] -> Conv 8 3x3 + Relu + MaxPool 2x2
                 -> Conv 16 3x3 + Relu + MaxPool 2x2 -> Flatten -> Gemm 10
     gemm_large  x: f32[512,1024] MatMul a constant f32[1024,1024]
+    gemm_f16    the same in f16 (sums in f32: onnxruntime's and Weft's)
     dwconv      x: f32[2,32,112,112] -> depthwise Conv 3x3 + Relu
                 -> ReduceMean(axes=[2,3], keepdims=1): kernels whose
                 temporaries are as large as their outputs
@@ -55,7 +56,7 @@ OPSET = 17
 IR_VERSION = 8
 
 MODEL_NAMES = ("mlp", "cnn", "gemm_large", "dwconv", "rnn_if", "det_head", "lstm_long",
-               "mlp_batch", "encoder", "resnet18", "long_rows", "odd_rows")
+               "mlp_batch", "encoder", "resnet18", "long_rows", "odd_rows", "gemm_f16")
 
 
 def _weight(rng, shape, fan_in):
@@ -144,6 +145,18 @@ def make_gemm_large(rng):
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [m, n])],
         initializer=[numpy_helper.from_array(w, "w")])
     return _finish(graph, "f32[512,1024] x f32[1024,1024] MatMul (thread scaling)")
+
+
+def make_gemm_f16(rng):
+    m, k, n = 512, 1024, 1024
+    w = _weight(rng, (k, n), k).astype(np.float16)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="matmul")],
+        "gemm_f16",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT16, [m, k])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT16, [m, n])],
+        initializer=[numpy_helper.from_array(w, "w")])
+    return _finish(graph, "f16[512,1024] x f16[1024,1024] MatMul")
 
 
 def make_dwconv(rng):
@@ -390,6 +403,8 @@ def make_input(name, rng):
         return {"x": rng.uniform(0.0, 1.0, (1, 1, 28, 28)).astype(np.float32)}
     if name == "gemm_large":
         return {"x": rng.standard_normal((512, 1024)).astype(np.float32)}
+    if name == "gemm_f16":
+        return {"x": rng.standard_normal((512, 1024)).astype(np.float16)}
     if name == "dwconv":
         return {"x": rng.standard_normal((2, 32, 112, 112)).astype(np.float32)}
     if name == "rnn_if":
@@ -417,6 +432,7 @@ def make_input(name, rng):
 
 
 BUILDERS = {"mlp": make_mlp, "cnn": make_cnn, "gemm_large": make_gemm_large,
+            "gemm_f16": make_gemm_f16,
             "dwconv": make_dwconv, "rnn_if": make_rnn_if, "det_head": make_det_head,
             "lstm_long": make_lstm_long, "mlp_batch": make_mlp_batch, "encoder": make_encoder,
             "resnet18": make_resnet18, "long_rows": make_long_rows, "odd_rows": make_odd_rows}
