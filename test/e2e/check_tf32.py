@@ -20,12 +20,13 @@ Exits non-zero on any failure. The .onnx files stay in --workdir.
 
 import argparse
 import os
-import subprocess
 import sys
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+import check_models  # its run(): a command's status and output, never raising
 
 # float32 sums of 1024 products of magnitude <= 1 (sums up to about 60)
 # drift by up to about 6e-5 from float64 ones.
@@ -72,9 +73,7 @@ def models(rng):
 
 
 def run(cmd):
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          errors="replace", timeout=600)
-    return proc.returncode == 0, proc.stdout
+    return check_models.run(cmd, timeout=600)
 
 
 def main(argv=None):

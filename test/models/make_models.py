@@ -135,28 +135,21 @@ def make_cnn(rng):
     return _finish(graph, "LeNet-style CNN for 28x28 grayscale images")
 
 
-def make_gemm_large(rng):
+def make_gemm_large(rng, name="gemm_large", half=False):
     m, k, n = 512, 1024, 1024
-    w = _weight(rng, (k, n), k)
+    w = _weight(rng, (k, n), k).astype(np.float16 if half else np.float32)
+    elt, label = (TensorProto.FLOAT16, "f16") if half else (TensorProto.FLOAT, "f32")
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["y"], name="matmul")],
-        "gemm_large",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [m, k])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [m, n])],
+        name,
+        [helper.make_tensor_value_info("x", elt, [m, k])],
+        [helper.make_tensor_value_info("y", elt, [m, n])],
         initializer=[numpy_helper.from_array(w, "w")])
-    return _finish(graph, "f32[512,1024] x f32[1024,1024] MatMul (thread scaling)")
+    return _finish(graph, f"{label}[512,1024] x {label}[1024,1024] MatMul (thread scaling)")
 
 
 def make_gemm_f16(rng):
-    m, k, n = 512, 1024, 1024
-    w = _weight(rng, (k, n), k).astype(np.float16)
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["y"], name="matmul")],
-        "gemm_f16",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT16, [m, k])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT16, [m, n])],
-        initializer=[numpy_helper.from_array(w, "w")])
-    return _finish(graph, "f16[512,1024] x f16[1024,1024] MatMul")
+    return make_gemm_large(rng, name="gemm_f16", half=True)
 
 
 def make_dwconv(rng):
