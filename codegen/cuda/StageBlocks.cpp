@@ -184,16 +184,17 @@ FailureOr<scf::ForallOp> threadLoop(OpBuilder &b, Location loc, Operation *op, V
 }
 
 /// Whether everything of the block that computes runs in its thread
-/// loops: outside them only slices, buffers, index arithmetic and the
-/// reduction loop remain (each thread runs those for itself).
+/// loops: outside them only slices, reshapes, buffers, index arithmetic
+/// and the reduction loop remain (each thread runs those for itself).
 bool onlyThreadsCompute(scf::ForallOp block) {
   bool ok = true;
   block.getBody()->walk<WalkOrder::PreOrder>([&](Operation *op) {
     if (auto forall = dyn_cast<scf::ForallOp>(op); forall && isBlockLoop(forall))
       return WalkResult::skip();
     if (isa<scf::ForOp, scf::YieldOp, scf::InParallelOp, tensor::ParallelInsertSliceOp,
-            tensor::ExtractSliceOp, bufferization::AllocTensorOp, tensor::EmptyOp,
-            affine::AffineApplyOp, arith::ConstantOp>(op))
+            tensor::ExtractSliceOp, tensor::CollapseShapeOp, tensor::ExpandShapeOp,
+            bufferization::AllocTensorOp, tensor::EmptyOp, affine::AffineApplyOp,
+            affine::AffineMinOp, arith::ConstantOp>(op))
       return WalkResult::advance();
     ok = false;
     return WalkResult::interrupt();

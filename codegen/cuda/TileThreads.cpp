@@ -24,6 +24,7 @@
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include "llvm/ADT/ScopeExit.h"
@@ -160,7 +161,11 @@ ThreadTiles chooseElementTiles(Operation *root) {
 /// epilogue reads), when it is a matmul large enough for blocks: the
 /// first of 64 x 64, 32 x 128 and 128 x 32 that divides its rows and
 /// columns, with one reduction loop a multiple of kBlockReductionStep (at
-/// least two of them). Convolutions are not.
+/// least two of them). Where none divides, the one that computes the
+/// fewest outputs twice, its last block along a loop that it does not
+/// divide moved back to end at the loop's end (overlapping the one before;
+/// see tileBlocks), if the epilogue does not read the output. Convolutions
+/// are not (1x1 ones are rewritten as matmuls first: convAsMatmul).
 std::optional<std::array<int64_t, 2>> chooseBlockTile(Operation *root, const ThreadTiles &tiles) {
   linalg::LinalgOp contraction = cpu::epilogueRoot(root);
   if (!contraction)
@@ -179,12 +184,84 @@ std::optional<std::array<int64_t, 2>> chooseBlockTile(Operation *root, const Thr
   if (k % kBlockReductionStep != 0 || k < 2 * kBlockReductionStep)
     return std::nullopt;
   static const std::array<int64_t, 2> blockTiles[] = {{64, 64}, {32, 128}, {128, 32}};
+  int64_t rows = rootRanges[tiles.rowLoop], cols = rootRanges[tiles.colLoop];
   for (const auto &t : blockTiles) {
     assert(t[0] * t[1] == kBlockOutputs && "a block's tile has kBlockOutputs elements");
-    if (rootRanges[tiles.rowLoop] % t[0] == 0 && rootRanges[tiles.colLoop] % t[1] == 0)
+    if (rows % t[0] == 0 && cols % t[1] == 0)
       return t;
   }
-  return std::nullopt;
+  // Overlapping blocks write some outputs twice (the same values), which
+  // is only right when nothing reads the output.
+  if (llvm::any_of(rootOp.getDpsInitsMutable(), [&](OpOperand &init) {
+        return rootOp.payloadUsesValueFromOperand(&init);
+      }))
+    return std::nullopt;
+  std::optional<std::array<int64_t, 2>> best;
+  int64_t bestOutputs = 0;
+  for (const auto &t : blockTiles) {
+    if (rows < t[0] || cols < t[1])
+      continue;
+    int64_t outputs = llvm::divideCeil(rows, t[0]) * llvm::divideCeil(cols, t[1]) * kBlockOutputs;
+    if (!best || outputs < bestOutputs) {
+      best = t;
+      bestOutputs = outputs;
+    }
+  }
+  return best;
+}
+
+/// A 1x1 NCHW convolution of strides and dilations 1 is, for each image,
+/// the product of its filter [F, C] and the image's [C, H * W]: `conv`
+/// rewritten as that contraction (loops n, f, p, c; the filter its first
+/// operand, so its rows are the output channels and its columns the
+/// image's positions, contiguous in the image and the output), its result
+/// expanded back to [N, F, H, W]; the reshape is then moved past the
+/// elementwise epilogue (see tile). Fails, changing nothing, on any other
+/// convolution.
+LogicalResult convAsMatmul(linalg::Conv2DNchwFchwOp conv) {
+  auto image = cast<RankedTensorType>(conv.getInputs()[0].getType());
+  auto filter = cast<RankedTensorType>(conv.getInputs()[1].getType());
+  auto out = cast<RankedTensorType>(conv.getOutputs()[0].getType());
+  auto ones = [](DenseIntElementsAttr attr) {
+    return !attr || llvm::all_of(attr.getValues<int64_t>(), [](int64_t v) { return v == 1; });
+  };
+  if (!image.hasStaticShape() || !filter.hasStaticShape() || !out.hasStaticShape() ||
+      filter.getDimSize(2) != 1 || filter.getDimSize(3) != 1 || !ones(conv.getStrides()) ||
+      !ones(conv.getDilations()) || image.getShape().drop_front(2) != out.getShape().drop_front(2))
+    return failure();
+  OpBuilder b(conv);
+  Location loc = conv.getLoc();
+  MLIRContext *ctx = b.getContext();
+  SmallVector<ReassociationIndices> positions = {{0}, {1}, {2, 3}};
+  SmallVector<ReassociationIndices> rows = {{0}, {1, 2, 3}};
+  Value x = tensor::CollapseShapeOp::create(b, loc, conv.getInputs()[0], positions);
+  Value w = tensor::CollapseShapeOp::create(b, loc, conv.getInputs()[1], rows);
+  Value init = tensor::CollapseShapeOp::create(b, loc, conv.getOutputs()[0], positions);
+  AffineExpr n, f, p, c;
+  bindDims(ctx, n, f, p, c);
+  SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {f, c}, ctx),
+                                 AffineMap::get(4, 0, {n, c, p}, ctx),
+                                 AffineMap::get(4, 0, {n, f, p}, ctx)};
+  SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
+  iters.push_back(utils::IteratorType::reduction);
+  // The convolution's own body (multiply-add, with its casts), its
+  // (image, filter, acc) arguments taken from (filter, image, acc).
+  Block &body = conv->getRegion(0).front();
+  auto product = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{w, x}, ValueRange{init}, maps, iters,
+      [&](OpBuilder &gb, Location, ValueRange args) {
+        IRMapping map;
+        map.map(body.getArgument(0), args[1]);
+        map.map(body.getArgument(1), args[0]);
+        map.map(body.getArgument(2), args[2]);
+        for (Operation &op : body)
+          gb.clone(op, map);
+      });
+  Value expanded =
+      tensor::ExpandShapeOp::create(b, loc, out, product.getResult(0), positions);
+  conv->replaceAllUsesWith(ValueRange{expanded});
+  conv->erase();
+  return success();
 }
 
 /// The rows and columns loops of a matmul of f16 operands into f32 sums
@@ -216,6 +293,87 @@ ThreadTiles chooseHalfMatmulLoops(Operation *root) {
   if (outputs < 16 * kMinThreadsForRegisterTiles)
     return ThreadTiles();
   return ThreadTiles{(int64_t)dims->m.back(), 4, (int64_t)dims->n.back(), kThreadVectorWidth};
+}
+
+/// Tiles `root` and fuses its producers into one scf.forall iteration per
+/// tile of `sizes` (0: a loop left whole), as cpu::tileRootIntoForall
+/// does, except along a loop that its tile does not divide: there it takes
+/// ceil(size / tile) tiles, the last moved back to end where the loop
+/// ends, so every tile is whole (static shapes) and the last overlaps the
+/// one before. The loop must be at least one tile long.
+LogicalResult tileRootIntoOverlappingForall(TilingInterface root, ArrayRef<int64_t> sizes) {
+  MLIRContext *ctx = root->getContext();
+  IRRewriter rewriter(ctx);
+  auto header = [&](RewriterBase &rw, Location loc, ArrayRef<Range> ranges,
+                    ArrayRef<OpFoldResult> tileSizes, ValueRange destinations)
+      -> FailureOr<scf::SCFTilingOptions::CustomLoopHeaderInfo> {
+    SmallVector<OpFoldResult> counts;
+    SmallVector<int64_t> extents;
+    for (auto [range, tile] : llvm::zip(ranges, tileSizes)) {
+      std::optional<int64_t> size = getConstantIntValue(range.size);
+      std::optional<int64_t> t = getConstantIntValue(tile);
+      std::optional<int64_t> offset = getConstantIntValue(range.offset);
+      if (!size || !t || offset != 0 || *t < 0 || *t > *size)
+        return failure();
+      extents.push_back(*size);
+      if (*t != 0)
+        counts.push_back(rw.getIndexAttr(llvm::divideCeil(*size, *t)));
+    }
+    auto forall = scf::ForallOp::create(rw, loc, counts, destinations, std::nullopt);
+    rw.setInsertionPoint(forall.getTerminator());
+    scf::SCFTilingOptions::CustomLoopHeaderInfo info;
+    info.loops.push_back(cast<LoopLikeOpInterface>(forall.getOperation()));
+    AffineExpr iv = rw.getAffineDimExpr(0);
+    unsigned next = 0;
+    for (auto [size, tile] : llvm::zip(extents, tileSizes)) {
+      int64_t t = *getConstantIntValue(tile);
+      if (t == 0) {
+        info.tileOffset.push_back(rw.getIndexAttr(0));
+        info.tileSizes.push_back(rw.getIndexAttr(size));
+        continue;
+      }
+      Value index = forall.getInductionVar(next++);
+      SmallVector<AffineExpr> starts = {iv * t};
+      if (size % t != 0)
+        starts.push_back(rw.getAffineConstantExpr(size - t));
+      AffineMap map = AffineMap::get(1, 0, starts, ctx);
+      info.tileOffset.push_back(
+          starts.size() == 1
+              ? affine::makeComposedFoldedAffineApply(rw, loc, map, ArrayRef<OpFoldResult>{index})
+              : affine::makeComposedFoldedAffineMin(rw, loc, map, ArrayRef<OpFoldResult>{index}));
+      info.tileSizes.push_back(rw.getIndexAttr(t));
+    }
+    llvm::append_range(info.destinationTensors, forall.getRegionIterArgs());
+    return info;
+  };
+  auto terminator = [&](RewriterBase &rw, Location loc, ArrayRef<LoopLikeOpInterface> loops,
+                        ValueRange results, ArrayRef<SmallVector<OpFoldResult>> offsets,
+                        ArrayRef<SmallVector<OpFoldResult>> resultSizes,
+                        ValueRange destinations) -> LogicalResult {
+    auto forall = cast<scf::ForallOp>(LoopLikeOpInterface(loops.front()).getOperation());
+    rw.setInsertionPointToStart(forall.getTerminator().getBody());
+    for (auto [result, offset, size, dest] :
+         llvm::zip(results, offsets, resultSizes, destinations)) {
+      SmallVector<OpFoldResult> strides(offset.size(), rw.getIndexAttr(1));
+      tensor::ParallelInsertSliceOp::create(rw, loc, result, dest, offset, size, strides);
+    }
+    return success();
+  };
+  scf::SCFTilingOptions tiling;
+  tiling.setLoopType(scf::SCFTilingOptions::LoopType::CustomOp);
+  tiling.setTileSizes(getAsIndexOpFoldResult(ctx, sizes));
+  tiling.setCustomLoopGenerationFns(header, terminator);
+  scf::SCFTileAndFuseOptions options;
+  options.setTilingOptions(tiling);
+  rewriter.setInsertionPoint(root);
+  FailureOr<scf::SCFTileAndFuseResult> result =
+      scf::tileConsumerAndFuseProducersUsingSCF(rewriter, root, options);
+  if (failed(result))
+    return failure();
+  for (OpResult r : root->getResults())
+    if (Value repl = result->replacements.lookup(r))
+      rewriter.replaceAllUsesWith(r, repl);
+  return success();
 }
 
 /// A Concat of dispatch inputs arrives as a chain of tensor.insert_slice
@@ -459,6 +617,10 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
       tiles = chooseThreadTiles(root.getOperation());
     if (whole.none() && tiles.rowLoop < 0 && tiles.colLoop < 0)
       tiles = chooseElementTiles(root.getOperation());
+    // A large 1x1 convolution goes to the matmul blocks as the matmul it
+    // is.
+    if (whole.none() && succeeded(convBlocks(fn, count)))
+      return success();
     // A large matmul goes to blocks whose threads share its operands
     // through shared memory; one of f16 operands only to blocks on tensor
     // cores.
@@ -518,6 +680,47 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     return success();
   }
 
+  /// Runs the 1x1 convolution that is the root of `fn` (or that its
+  /// elementwise epilogue reads) as a matmul in blocks (convAsMatmul, the
+  /// reshape moved past the epilogue), where that matmul takes 4 x 4
+  /// register tiles (or, of f16 operands, tensor cores) and blocks; leaves
+  /// `fn` as it was otherwise.
+  LogicalResult convBlocks(func::FuncOp fn, int64_t &count) {
+    TilingInterface root = cpu::findDispatchRoot(fn);
+    if (!root)
+      return failure();
+    linalg::LinalgOp contraction = cpu::epilogueRoot(root.getOperation());
+    if (!contraction)
+      contraction = dyn_cast<linalg::LinalgOp>(root.getOperation());
+    if (!isa_and_nonnull<linalg::Conv2DNchwFchwOp>(contraction.getOperation()))
+      return failure();
+    func::FuncOp trial = fn.clone();
+    llvm::scope_exit erase([&] { trial.erase(); });
+    SmallVector<linalg::Conv2DNchwFchwOp> convs;
+    trial.walk([&](linalg::Conv2DNchwFchwOp conv) { convs.push_back(conv); });
+    if (convs.size() != 1 || failed(convAsMatmul(convs[0])))
+      return failure();
+    RewritePatternSet patterns(&getContext());
+    linalg::populateFoldReshapeOpsByCollapsingPatterns(patterns,
+                                                       [](OpOperand *) { return true; });
+    linalg::FillOp::getCanonicalizationPatterns(patterns, &getContext());
+    if (failed(applyPatternsGreedily(trial, std::move(patterns))))
+      return failure();
+    root = cpu::findDispatchRoot(trial);
+    if (!root)
+      return failure();
+    ThreadTiles tiles = chooseThreadTiles(root.getOperation());
+    if (tiles.rowLoop < 0 && f16Mma)
+      tiles = chooseHalfMatmulLoops(root.getOperation());
+    if (tiles.rows != 4 || tiles.cols != kThreadVectorWidth)
+      return failure();
+    std::optional<std::array<int64_t, 2>> block = chooseBlockTile(root.getOperation(), tiles);
+    if (!block || failed(tileBlocks(trial, tiles, *block, count)))
+      return failure();
+    fn.getBody().takeBody(trial.getBody());
+    return success();
+  }
+
   /// Tiles the root of `fn` into one forall iteration per `block` (rows x
   /// columns) tile of its output (rows along `tiles.rowLoop`, columns
   /// along `tiles.colLoop`), each staged through shared memory by the
@@ -531,7 +734,7 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     if (!root)
       return failure();
     OpBuilder b(root);
-    SmallVector<OpFoldResult> sizes;
+    SmallVector<int64_t> sizes;
     int64_t blocks = 1;
     for (auto [index, range, iter] :
          llvm::enumerate(root.getIterationDomain(b), root.getLoopIteratorTypes())) {
@@ -543,13 +746,21 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
         tile = (int64_t)index == tiles.rowLoop   ? block[0]
                : (int64_t)index == tiles.colLoop ? block[1]
                                                  : 1;
-      if (tile && *size % tile != 0)
+      // A loop that the block does not divide ends with a block that
+      // overlaps the one before (chooseBlockTile checked that this is
+      // right).
+      if (tile > *size)
         return failure();
       if (tile)
-        blocks *= *size / tile;
-      sizes.push_back(b.getIndexAttr(tile));
+        blocks *= llvm::divideCeil(*size, tile);
+      sizes.push_back(tile);
     }
-    if (failed(cpu::tileRootIntoForall(root, sizes)))
+    bool divides = llvm::all_of(llvm::zip(root.getIterationDomain(b), sizes), [](auto rt) {
+      int64_t tile = std::get<1>(rt);
+      return tile == 0 || *getConstantIntValue(std::get<0>(rt).size) % tile == 0;
+    });
+    if (failed(divides ? cpu::tileRootIntoForall(root, getAsIndexOpFoldResult(b.getContext(), sizes))
+                       : tileRootIntoOverlappingForall(root, sizes)))
       return failure();
     SmallVector<scf::ForallOp> loops(trial.getBody().getOps<scf::ForallOp>());
     if (loops.size() != 1 ||

@@ -27,6 +27,11 @@ Models:
                 ConvTranspose 2x2 stride 2 and Resize x2 (linear), concatenated
                 -> Conv 1x1 + Relu -> Conv 1x1 -> Sigmoid (a detector's head)
 
+    bottleneck  x: f32[2,128,28,28] -> Conv 512 1x1 + Relu -> Conv 128 1x1 + Relu
+                -> Conv 512 1x1, + the first Relu's output, Relu (a ResNet
+                bottleneck without its 3x3; 28 x 28 positions, which no
+                64-wide block divides)
+
     mlp_batch   x: f32[8,784] -> Gemm 1024 + Relu -> Gemm 1024 + Relu -> Gemm 10
                 -> Softmax: a batch of 8 for data-parallel runs
     encoder     x: f32[4,32,512] -> a transformer encoder block (pre-norm):
@@ -56,7 +61,8 @@ OPSET = 17
 IR_VERSION = 8
 
 MODEL_NAMES = ("mlp", "cnn", "gemm_large", "dwconv", "rnn_if", "det_head", "lstm_long",
-               "mlp_batch", "encoder", "resnet18", "long_rows", "odd_rows", "gemm_f16")
+               "mlp_batch", "encoder", "resnet18", "long_rows", "odd_rows", "gemm_f16",
+               "bottleneck")
 
 
 def _weight(rng, shape, fan_in):
@@ -150,6 +156,29 @@ def make_gemm_large(rng, name="gemm_large", half=False):
 
 def make_gemm_f16(rng):
     return make_gemm_large(rng, name="gemm_f16", half=True)
+
+
+def make_bottleneck(rng):
+    inits, nodes = [], []
+    cur = "x"
+    for i, (cin, cout) in enumerate([(128, 512), (512, 128), (128, 512)]):
+        w, b = f"conv{i}.weight", f"conv{i}.bias"
+        inits.append(numpy_helper.from_array(_weight(rng, (cout, cin, 1, 1), cin), w))
+        inits.append(numpy_helper.from_array(_weight(rng, (cout,), cin), b))
+        nodes.append(helper.make_node("Conv", [cur, w, b], [f"conv{i}"], name=f"conv{i}",
+                                      kernel_shape=[1, 1]))
+        if i == 2:
+            nodes.append(helper.make_node("Add", ["conv2", "relu0"], ["sum"], name="residual"))
+            nodes.append(helper.make_node("Relu", ["sum"], ["y"], name="relu2"))
+        else:
+            nodes.append(helper.make_node("Relu", [f"conv{i}"], [f"relu{i}"], name=f"relu{i}"))
+            cur = f"relu{i}"
+    graph = helper.make_graph(
+        nodes, "bottleneck",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 128, 28, 28])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 512, 28, 28])],
+        initializer=inits)
+    return _finish(graph, "1x1 convolutions of a ResNet bottleneck at 28x28")
 
 
 def make_dwconv(rng):
@@ -421,6 +450,8 @@ def make_input(name, rng):
         return {"x": rng.standard_normal((4, 2048)).astype(np.float32) * 3.0}
     if name == "odd_rows":
         return {"x": rng.standard_normal((4, 1000)).astype(np.float32) * 3.0}
+    if name == "bottleneck":
+        return {"x": rng.uniform(0.0, 1.0, (2, 128, 28, 28)).astype(np.float32)}
     raise ValueError(f"unknown model {name!r}")
 
 
@@ -428,7 +459,8 @@ BUILDERS = {"mlp": make_mlp, "cnn": make_cnn, "gemm_large": make_gemm_large,
             "gemm_f16": make_gemm_f16,
             "dwconv": make_dwconv, "rnn_if": make_rnn_if, "det_head": make_det_head,
             "lstm_long": make_lstm_long, "mlp_batch": make_mlp_batch, "encoder": make_encoder,
-            "resnet18": make_resnet18, "long_rows": make_long_rows, "odd_rows": make_odd_rows}
+            "resnet18": make_resnet18, "long_rows": make_long_rows, "odd_rows": make_odd_rows,
+            "bottleneck": make_bottleneck}
 
 
 def reference_outputs(model_path, feeds):

@@ -1,0 +1,144 @@
+// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads))' | FileCheck %s --check-prefix=TILE
+// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads,weft-cpu-tile-contractions{vector-width=4 vector-registers=64 l1-bytes=0 gpu-threads=true}),canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,func.func(weft-cpu-distribute-workgroups,weft-cuda-distribute-lanes),canonicalize,cse)' | FileCheck %s --check-prefix=GPU
+
+// Blocks that do not divide the output: a 200 x 256 x 2048 matmul (bias
+// and relu after) takes 32 x 128 blocks (7 x 16 = 112, the fewest of the
+// three block shapes), the last row of blocks moved back to start at row
+// 168, so it overlaps the one before (rows 168 to 191 are computed twice,
+// the same values written twice) and every block is whole.
+// TILE: #[[LAST_ROWS:map[0-9]*]] = affine_map<(d0) -> (d0 * 32, 168)>
+// TILE: #[[LAST_COLS:map[0-9]*]] = affine_map<(d0) -> (d0 * 32, 752)>
+// TILE-LABEL: func.func private @ragged_rows
+// TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 112 : i64
+// TILE: scf.forall (%[[I:.*]], %[[J:.*]]) in (7, 16)
+// TILE: affine.min #[[LAST_ROWS]](%[[I]])
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x128xf32>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x32xf32>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x128xf32>
+// TILE: scf.for %{{.*}} = %c0 to %c256 step %c32
+// TILE: arith.maximumf
+// TILE: tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%{{.*}}, %{{.*}}] [32, 128] [1, 1]
+// TILE: materialize_in_destination
+// GPU-LABEL: func.func private @ragged_rows
+// GPU: %[[WG:.*]]:2 = affine.delinearize_index %arg4 into (7, 16)
+// GPU: affine.min #{{.*}}()[%[[WG]]#0]
+// GPU: memref.alloca() {{.*}} : memref<32x128xf32, #gpu.address_space<workgroup>>
+// GPU: gpu.barrier
+// GPU: return
+
+// An epilogue that reads the output (here adds the matmul to it) cannot
+// take overlapping blocks (the second block would add to the first's
+// result): 4 x 4 tiles per thread instead.
+// TILE-LABEL: func.func private @ragged_accumulate
+// TILE-SAME: weft.workgroup_count = 25600 : i64
+// TILE-NOT: alloc_tensor
+// TILE: return
+
+// A 1x1 convolution of strides 1 is a matmul of the filter [512, 128] and
+// the image's [128, 28 * 28]: rewritten so, with the image, the residual
+// and the output viewed as [1, C, 784], it takes 128 x 32 blocks (4 x 25,
+// the last column of blocks starting at 752); the expand_shape back to
+// [1, 512, 28, 28] is left at the output.
+// TILE-LABEL: func.func private @conv1x1
+// TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 100 : i64
+// TILE-DAG: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] : tensor<1x128x28x28xf32> into tensor<1x128x784xf32>
+// TILE-DAG: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2, 3]] : tensor<512x128x1x1xf32> into tensor<512x128xf32>
+// TILE-DAG: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] : tensor<1x512x28x28xf32> into tensor<1x512x784xf32>
+// TILE: scf.forall (%{{.*}}, %[[J:.*]]) in (4, 25)
+// TILE: affine.min #[[LAST_COLS]](%[[J]])
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x128x32xf32>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<128x32xf32>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x32x32xf32>
+// TILE: scf.for %{{.*}} = %c0 to %c128 step %c32
+// TILE: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<4x32xf32>, tensor<1x32x4xf32>) outs(%{{.*}} : tensor<1x4x4xf32>)
+// TILE-NOT: linalg.conv_2d_nchw_fchw
+// TILE: tensor.expand_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] output_shape [1, 512, 28, 28]
+// TILE: materialize_in_destination
+// GPU-LABEL: func.func private @conv1x1
+// GPU: memref.alloca() {{.*}} : memref<1x128x32xf32, #gpu.address_space<workgroup>>
+// GPU: vector.contract
+// GPU: return
+
+// A 1x1 convolution of stride 2 reads every other column: not a matmul,
+// it stays a convolution with 4 x 4 register tiles.
+// TILE-LABEL: func.func private @conv1x1_stride2
+// TILE-SAME: weft.workgroup_count = 25088 : i64
+// TILE-NOT: alloc_tensor
+// TILE: linalg.conv_2d_nchw_fchw
+// TILE: return
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#ch4 = affine_map<(d0, d1, d2, d3) -> (d1)>
+
+func.func private @ragged_rows(%arg0: memref<200x256xf32>, %arg1: memref<256x2048xf32>, %arg2: memref<2048xf32>, %arg3: memref<200x2048xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %a = bufferization.to_tensor %arg0 restrict : memref<200x256xf32> to tensor<200x256xf32>
+  %b = bufferization.to_tensor %arg1 restrict : memref<256x2048xf32> to tensor<256x2048xf32>
+  %bias = bufferization.to_tensor %arg2 restrict : memref<2048xf32> to tensor<2048xf32>
+  %d = bufferization.to_tensor %arg3 restrict writable : memref<200x2048xf32> to tensor<200x2048xf32>
+  %e = tensor.empty() : tensor<200x2048xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<200x2048xf32>) -> tensor<200x2048xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<200x256xf32>, tensor<256x2048xf32>) outs(%f : tensor<200x2048xf32>) -> tensor<200x2048xf32>
+  %r = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]} ins(%m, %bias : tensor<200x2048xf32>, tensor<2048xf32>) outs(%d : tensor<200x2048xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    %v = arith.maximumf %s, %zero : f32
+    linalg.yield %v : f32
+  } -> tensor<200x2048xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg3 : (tensor<200x2048xf32>, memref<200x2048xf32>) -> ()
+  return
+}
+
+func.func private @ragged_accumulate(%arg0: memref<200x256xf32>, %arg1: memref<256x2048xf32>, %arg3: memref<200x2048xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %a = bufferization.to_tensor %arg0 restrict : memref<200x256xf32> to tensor<200x256xf32>
+  %b = bufferization.to_tensor %arg1 restrict : memref<256x2048xf32> to tensor<256x2048xf32>
+  %d = bufferization.to_tensor %arg3 restrict writable : memref<200x2048xf32> to tensor<200x2048xf32>
+  %e = tensor.empty() : tensor<200x2048xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<200x2048xf32>) -> tensor<200x2048xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<200x256xf32>, tensor<256x2048xf32>) outs(%f : tensor<200x2048xf32>) -> tensor<200x2048xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%m : tensor<200x2048xf32>) outs(%d : tensor<200x2048xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %s = arith.addf %x, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<200x2048xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg3 : (tensor<200x2048xf32>, memref<200x2048xf32>) -> ()
+  return
+}
+
+func.func private @conv1x1(%arg0: memref<1x128x28x28xf32>, %arg1: memref<512x128x1x1xf32>, %arg2: memref<512xf32>, %arg3: memref<1x512x28x28xf32>, %arg4: memref<1x512x28x28xf32>) attributes {weft.dispatch_fn} {
+  %cst = arith.constant 0.000000e+00 : f32
+  %0 = bufferization.to_tensor %arg0 restrict : memref<1x128x28x28xf32> to tensor<1x128x28x28xf32>
+  %1 = bufferization.to_tensor %arg1 restrict : memref<512x128x1x1xf32> to tensor<512x128x1x1xf32>
+  %2 = bufferization.to_tensor %arg2 restrict : memref<512xf32> to tensor<512xf32>
+  %3 = bufferization.to_tensor %arg3 restrict : memref<1x512x28x28xf32> to tensor<1x512x28x28xf32>
+  %4 = bufferization.to_tensor %arg4 restrict writable : memref<1x512x28x28xf32> to tensor<1x512x28x28xf32>
+  %5 = tensor.empty() : tensor<1x512x28x28xf32>
+  %6 = linalg.generic {indexing_maps = [#ch4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%2 : tensor<512xf32>) outs(%5 : tensor<1x512x28x28xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<1x512x28x28xf32>
+  %7 = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%0, %1 : tensor<1x128x28x28xf32>, tensor<512x128x1x1xf32>) outs(%6 : tensor<1x512x28x28xf32>) -> tensor<1x512x28x28xf32>
+  %8 = linalg.generic {indexing_maps = [#id4, #id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%7, %3 : tensor<1x512x28x28xf32>, tensor<1x512x28x28xf32>) outs(%4 : tensor<1x512x28x28xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %9 = arith.addf %in, %in_0 : f32
+    %10 = arith.maximumf %9, %cst : f32
+    linalg.yield %10 : f32
+  } -> tensor<1x512x28x28xf32>
+  bufferization.materialize_in_destination %8 in restrict writable %arg4 : (tensor<1x512x28x28xf32>, memref<1x512x28x28xf32>) -> ()
+  return
+}
+
+func.func private @conv1x1_stride2(%arg0: memref<1x256x56x56xf32>, %arg1: memref<512x256x1x1xf32>, %arg4: memref<1x512x28x28xf32>) attributes {weft.dispatch_fn} {
+  %cst = arith.constant 0.000000e+00 : f32
+  %0 = bufferization.to_tensor %arg0 restrict : memref<1x256x56x56xf32> to tensor<1x256x56x56xf32>
+  %1 = bufferization.to_tensor %arg1 restrict : memref<512x256x1x1xf32> to tensor<512x256x1x1xf32>
+  %4 = bufferization.to_tensor %arg4 restrict writable : memref<1x512x28x28xf32> to tensor<1x512x28x28xf32>
+  %5 = tensor.empty() : tensor<1x512x28x28xf32>
+  %6 = linalg.fill ins(%cst : f32) outs(%5 : tensor<1x512x28x28xf32>) -> tensor<1x512x28x28xf32>
+  %7 = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%0, %1 : tensor<1x256x56x56xf32>, tensor<512x256x1x1xf32>) outs(%6 : tensor<1x512x28x28xf32>) -> tensor<1x512x28x28xf32>
+  bufferization.materialize_in_destination %7 in restrict writable %arg4 : (tensor<1x512x28x28xf32>, memref<1x512x28x28xf32>) -> ()
+  return
+}
