@@ -104,7 +104,10 @@ static_assert(kWarpTileRows * kWarpTileCols * kWarpsPerBlock == kBlockOutputs,
 /// its 4 x 4 tile of an accumulator, then per kBlockReductionStep steps the
 /// threads copy the block's A rows and B columns into shared buffers
 /// (`bufferization.alloc_tensor`, in workgroup memory when
-/// `workgroupMemory`) and each adds its tile's products, and last each
+/// `workgroupMemory`; an operand that an elementwise op of the block
+/// computes from values outside it, such as a convolution's gathered
+/// columns, is computed per step into its buffer instead of copied) and
+/// each adds its tile's products, and last each
 /// thread computes its tile of the output. With `tf32` the copies round
 /// f32 A and B to TF32 (10-bit mantissas, to nearest, ties away from
 /// zero) and the products are added by loops of the block's warps

@@ -1,7 +1,9 @@
 //===- StageBlocks.cpp - a matmul block staged through shared memory -----===//
 //
 // weft-cuda-tile-threads gives a large f32 matmul (alone or with an
-// elementwise epilogue) to blocks of kThreadsPerBlock threads, each block a
+// elementwise epilogue; convolutions are rewritten as matmuls of their
+// filter and their image's columns) to blocks of kThreadsPerBlock threads,
+// each block a
 // tile of kBlockOutputs elements of the output (64 x 64, 32 x 128 or
 // 128 x 32). This file rewrites the
 // block's iteration (a tensor-level scf.forall body) into loops of the
@@ -10,7 +12,10 @@
 //   acc = the accumulator's init, each thread its 4 x 4 tile
 //   for each kBlockReductionStep reduction steps:
 //     the block's A rows and B columns for these steps, copied into
-//     buffers the threads share (each thread 8 neighbouring elements)
+//     buffers the threads share (each thread 8 neighbouring elements);
+//     an operand computed in the block from values outside it (a
+//     convolution's columns, gathered from its image) is computed
+//     straight into its buffer, each thread its part
 //     each thread's 4 x 4 tile of acc += its rows of A x its columns of B
 //   output = epilogue(acc), each thread its 4 x 4 tile
 //
@@ -106,6 +111,36 @@ bool readableFromOutside(Value v, Operation *scope) {
     v = slice.getSource();
   }
   return false;
+}
+
+/// The op of `scope` that computes `v` (or the tensor that `v` is a slice
+/// of) from values outside `scope` alone, elementwise (no reduction, its
+/// init unread): a convolution's columns (an im2col gather). The block's
+/// threads compute the part of it that a reduction step reads straight
+/// into the shared buffer, rather than copying it from a tensor built
+/// whole.
+linalg::GenericOp stagedProducer(Value v, Operation *scope) {
+  if (auto slice = v.getDefiningOp<tensor::ExtractSliceOp>(); slice && slice.hasUnitStride())
+    v = slice.getSource();
+  auto producer = v.getDefiningOp<linalg::GenericOp>();
+  if (!producer || definedOutside(v, scope) || producer.getNumReductionLoops() != 0 ||
+      producer->getNumResults() != 1 || producer.getNumDpsInits() != 1 ||
+      producer.payloadUsesValueFromOperand(producer.getDpsInitOperand(0)))
+    return {};
+  for (Value in : producer.getDpsInputs())
+    if (!readableFromOutside(in, scope))
+      return {};
+  // Values its body reads from around it come from outside the block, or
+  // are indices (the block's offsets, which every thread computes).
+  WalkResult captured = producer.getRegion().walk([&](Operation *op) {
+    for (Value operand : op->getOperands())
+      if (!producer->isAncestor(operand.getParentRegion()->getParentOp()) &&
+          !definedOutside(operand, scope) && !operand.getType().isIndex() &&
+          !operand.getDefiningOp<arith::ConstantOp>())
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return captured.wasInterrupted() ? linalg::GenericOp() : producer;
 }
 
 /// A thread's share of a static tensor of `shape` copied by `threads`
@@ -284,7 +319,7 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
   if (ranges[k] % kBlockReductionStep != 0 || ranges[k] < 2 * kBlockReductionStep)
     return failure();
   for (Value in : mm.getDpsInputs())
-    if (!readableFromOutside(in, block))
+    if (!readableFromOutside(in, block) && !stagedProducer(in, block))
       return failure();
 
   Location loc = mm.getLoc();
@@ -355,8 +390,30 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
     if (!tile)
       return failure();
     Value buffer = shared(ab, type);
-    Operation *copy = mma == "tf32" ? tf32Copy(fb, loc, in->get(), buffer)
+    Operation *copy;
+    if (linalg::GenericOp producer = stagedProducer(in->get(), block)) {
+      // The step's part of the producer, computed into the buffer.
+      auto slice = in->get().getDefiningOp<tensor::ExtractSliceOp>();
+      if (!slice)
+        return failure();
+      FailureOr<TilingResult> part = cast<TilingInterface>(producer.getOperation())
+                                         .generateResultTileValue(fb, 0, slice.getMixedOffsets(),
+                                                                  slice.getMixedSizes());
+      if (failed(part) || part->tiledOps.size() != 1 ||
+          part->tiledValues[0].getType() != buffer.getType())
+        return failure();
+      auto partOp = cast<linalg::GenericOp>(part->tiledOps[0]);
+      partOp.getDpsInitsMutable()[0].set(buffer);
+      if (mma == "tf32") {
+        Operation *yield = partOp.getBody()->getTerminator();
+        OpBuilder yb(yield);
+        yield->setOperand(0, roundToTf32(yb, loc, yield->getOperand(0)));
+      }
+      copy = partOp;
+    } else {
+      copy = mma == "tf32" ? tf32Copy(fb, loc, in->get(), buffer)
                            : linalg::CopyOp::create(fb, loc, in->get(), buffer).getOperation();
+    }
     FailureOr<scf::ForallOp> staged = threadLoop(fb, loc, copy, buffer, *tile);
     copy->erase();
     if (failed(staged))

@@ -16,7 +16,11 @@
 // kRowForThreads), and short rows keep one thread per element. Few outputs
 // that each reduce a long loop (ResNet-50's 7x7 convolutions, a
 // matrix-vector product) go to a warp each, whose lanes split the
-// reduction. A dispatch that does not fuse whole runs as one thread.
+// reduction. Large matmuls, and NCHW convolutions as the matmuls of their
+// filter and their image's columns, go to blocks that stage their operands
+// through shared memory (StageBlocks.cpp); blocks that do not divide the
+// output overlap at its end. A dispatch that does not fuse whole runs as
+// one thread.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/KernelConfig.h"
@@ -156,6 +160,26 @@ ThreadTiles chooseElementTiles(Operation *root) {
   return ThreadTiles{-1, 1, (int64_t)loop, kThreadVectorWidth};
 }
 
+/// Whether `op`'s result may depend on what its output buffer held before:
+/// whether it reads its init, and that init is not (through ops that read
+/// their own init) computed from scratch by an op that does not (a fill, a
+/// broadcast bias, a copy of an input) or a tensor.empty.
+bool mayReadOutput(linalg::LinalgOp op) {
+  for (int depth = 0; depth < 8; ++depth) {
+    if (op.getNumDpsInits() != 1)
+      return true;
+    OpOperand *init = op.getDpsInitOperand(0);
+    if (!op.payloadUsesValueFromOperand(init))
+      return false;
+    if (init->get().getDefiningOp<tensor::EmptyOp>())
+      return false;
+    op = init->get().getDefiningOp<linalg::LinalgOp>();
+    if (!op)
+      return true;
+  }
+  return true;
+}
+
 /// The rows x columns of a block's tile of the output of `root` (whose
 /// register-tiled contraction is itself or the one its elementwise
 /// epilogue reads), when it is a matmul large enough for blocks: the
@@ -165,7 +189,7 @@ ThreadTiles chooseElementTiles(Operation *root) {
 /// fewest outputs twice, its last block along a loop that it does not
 /// divide moved back to end at the loop's end (overlapping the one before;
 /// see tileBlocks), if the epilogue does not read the output. Convolutions
-/// are not (1x1 ones are rewritten as matmuls first: convAsMatmul).
+/// are not (they are rewritten as matmuls first: convAsMatmul).
 std::optional<std::array<int64_t, 2>> chooseBlockTile(Operation *root, const ThreadTiles &tiles) {
   linalg::LinalgOp contraction = cpu::epilogueRoot(root);
   if (!contraction)
@@ -192,9 +216,7 @@ std::optional<std::array<int64_t, 2>> chooseBlockTile(Operation *root, const Thr
   }
   // Overlapping blocks write some outputs twice (the same values), which
   // is only right when nothing reads the output.
-  if (llvm::any_of(rootOp.getDpsInitsMutable(), [&](OpOperand &init) {
-        return rootOp.payloadUsesValueFromOperand(&init);
-      }))
+  if (mayReadOutput(rootOp) || mayReadOutput(contraction))
     return std::nullopt;
   std::optional<std::array<int64_t, 2>> best;
   int64_t bestOutputs = 0;
@@ -210,45 +232,88 @@ std::optional<std::array<int64_t, 2>> chooseBlockTile(Operation *root, const Thr
   return best;
 }
 
-/// A 1x1 NCHW convolution of strides and dilations 1 is, for each image,
-/// the product of its filter [F, C] and the image's [C, H * W]: `conv`
-/// rewritten as that contraction (loops n, f, p, c; the filter its first
-/// operand, so its rows are the output channels and its columns the
-/// image's positions, contiguous in the image and the output), its result
-/// expanded back to [N, F, H, W]; the reshape is then moved past the
-/// elementwise epilogue (see tile). Fails, changing nothing, on any other
-/// convolution.
+/// An NCHW convolution (its input already padded) is, for each image, the
+/// product of its filter [F, C * KH * KW] and the image's columns
+/// [C * KH * KW, OH * OW] (im2col): `conv` rewritten as that contraction
+/// (loops n, f, p, k; the filter its first operand, so its rows are the
+/// output channels and its columns the output positions, contiguous in
+/// the columns and the output), its result expanded back to
+/// [N, F, OH, OW]; the reshape is then moved past the elementwise epilogue
+/// (see convBlocks). The columns of a 1x1 convolution of strides and
+/// dilations 1 are the image itself, viewed as [N, C, H * W]; any other's
+/// are a gather from the image (a linalg.generic of no inputs that reads
+/// it at n, k / (KH * KW), oh * sh + (k / KW % KH) * dh,
+/// ow * sw + k % KW * dw), which is never built whole: the blocks compute
+/// the columns of each reduction step into shared memory
+/// (stageBlockThroughWorkgroupMemory).
 LogicalResult convAsMatmul(linalg::Conv2DNchwFchwOp conv) {
-  auto image = cast<RankedTensorType>(conv.getInputs()[0].getType());
+  Value image = conv.getInputs()[0];
+  auto imageType = cast<RankedTensorType>(image.getType());
   auto filter = cast<RankedTensorType>(conv.getInputs()[1].getType());
   auto out = cast<RankedTensorType>(conv.getOutputs()[0].getType());
-  auto ones = [](DenseIntElementsAttr attr) {
-    return !attr || llvm::all_of(attr.getValues<int64_t>(), [](int64_t v) { return v == 1; });
-  };
-  if (!image.hasStaticShape() || !filter.hasStaticShape() || !out.hasStaticShape() ||
-      filter.getDimSize(2) != 1 || filter.getDimSize(3) != 1 || !ones(conv.getStrides()) ||
-      !ones(conv.getDilations()) || image.getShape().drop_front(2) != out.getShape().drop_front(2))
+  if (!imageType.hasStaticShape() || !filter.hasStaticShape() || !out.hasStaticShape())
     return failure();
+  auto pair = [](DenseIntElementsAttr attr) {
+    SmallVector<int64_t> v = {1, 1};
+    if (attr && attr.getNumElements() == 2)
+      v.assign(attr.getValues<int64_t>().begin(), attr.getValues<int64_t>().end());
+    return v;
+  };
+  SmallVector<int64_t> strides = pair(conv.getStrides()), dilations = pair(conv.getDilations());
+  int64_t n = out.getDimSize(0), channels = filter.getDimSize(1), kh = filter.getDimSize(2),
+          kw = filter.getDimSize(3), oh = out.getDimSize(2), ow = out.getDimSize(3);
+  bool pointwise = kh == 1 && kw == 1 &&
+                   llvm::all_equal({strides[0], strides[1], dilations[0], dilations[1],
+                                    int64_t(1)}) &&
+                   imageType.getShape().drop_front(2) == out.getShape().drop_front(2);
   OpBuilder b(conv);
   Location loc = conv.getLoc();
   MLIRContext *ctx = b.getContext();
   SmallVector<ReassociationIndices> positions = {{0}, {1}, {2, 3}};
   SmallVector<ReassociationIndices> rows = {{0}, {1, 2, 3}};
-  Value x = tensor::CollapseShapeOp::create(b, loc, conv.getInputs()[0], positions);
+  Value columns;
+  if (pointwise) {
+    columns = tensor::CollapseShapeOp::create(b, loc, image, positions);
+  } else {
+    auto type =
+        RankedTensorType::get({n, channels * kh * kw, oh * ow}, imageType.getElementType());
+    Value empty = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+    AffineExpr k, p;
+    bindDims(ctx, k, p);
+    SmallVector<AffineExpr> at = {
+        k.floorDiv(kh * kw), p.floorDiv(ow) * strides[0] + (k.floorDiv(kw) % kh) * dilations[0],
+        (p % ow) * strides[1] + (k % kw) * dilations[1]};
+    columns = linalg::GenericOp::create(
+                  b, loc, TypeRange{type}, ValueRange{}, ValueRange{empty},
+                  ArrayRef<AffineMap>{b.getMultiDimIdentityMap(3)},
+                  SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+                  [&](OpBuilder &gb, Location gl, ValueRange) {
+                    Value idx[3];
+                    for (int64_t d = 0; d < 3; ++d)
+                      idx[d] = linalg::IndexOp::create(gb, gl, d);
+                    SmallVector<Value> coords = {idx[0]};
+                    for (AffineExpr e : at)
+                      coords.push_back(affine::AffineApplyOp::create(
+                          gb, gl, AffineMap::get(2, 0, e), ValueRange{idx[1], idx[2]}));
+                    linalg::YieldOp::create(
+                        gb, gl, tensor::ExtractOp::create(gb, gl, image, coords).getResult());
+                  })
+                  .getResult(0);
+  }
   Value w = tensor::CollapseShapeOp::create(b, loc, conv.getInputs()[1], rows);
   Value init = tensor::CollapseShapeOp::create(b, loc, conv.getOutputs()[0], positions);
-  AffineExpr n, f, p, c;
-  bindDims(ctx, n, f, p, c);
-  SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {f, c}, ctx),
-                                 AffineMap::get(4, 0, {n, c, p}, ctx),
-                                 AffineMap::get(4, 0, {n, f, p}, ctx)};
+  AffineExpr dn, df, dp, dk;
+  bindDims(ctx, dn, df, dp, dk);
+  SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {df, dk}, ctx),
+                                 AffineMap::get(4, 0, {dn, dk, dp}, ctx),
+                                 AffineMap::get(4, 0, {dn, df, dp}, ctx)};
   SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
   iters.push_back(utils::IteratorType::reduction);
   // The convolution's own body (multiply-add, with its casts), its
-  // (image, filter, acc) arguments taken from (filter, image, acc).
+  // (image, filter, acc) arguments taken from (filter, columns, acc).
   Block &body = conv->getRegion(0).front();
   auto product = linalg::GenericOp::create(
-      b, loc, TypeRange{init.getType()}, ValueRange{w, x}, ValueRange{init}, maps, iters,
+      b, loc, TypeRange{init.getType()}, ValueRange{w, columns}, ValueRange{init}, maps, iters,
       [&](OpBuilder &gb, Location, ValueRange args) {
         IRMapping map;
         map.map(body.getArgument(0), args[1]);
@@ -552,6 +617,57 @@ void markReductionBroadcasts(linalg::LinalgOp op, ArrayRef<int64_t> toRoot,
   }
 }
 
+/// Where the dispatch's result is computed from a tensor.empty (through
+/// ops that only write their init: a fill, a broadcast bias) and reshaped
+/// into the output (convAsMatmul's expand_shape), computes it in the
+/// output itself, reshaped the other way, instead: otherwise bufferization
+/// would compute it in a temporary as large as the output and copy it.
+LogicalResult writeThroughReshape(func::FuncOp fn) {
+  SmallVector<bufferization::MaterializeInDestinationOp> sinks;
+  fn.walk([&](bufferization::MaterializeInDestinationOp m) { sinks.push_back(m); });
+  if (sinks.size() != 1)
+    return failure();
+  auto expand = sinks[0].getSource().getDefiningOp<tensor::ExpandShapeOp>();
+  if (!expand)
+    return success();
+  auto op = expand.getSrc().getDefiningOp<linalg::LinalgOp>();
+  for (int depth = 0; op && depth < 8; ++depth) {
+    if (op.getNumDpsInits() != 1)
+      return success();
+    Value init = op.getDpsInits()[0];
+    // The output's shape collapsed (a convolution's init, reshaped).
+    if (auto collapse = init.getDefiningOp<tensor::CollapseShapeOp>()) {
+      auto empty = collapse.getSrc().getDefiningOp<tensor::EmptyOp>();
+      if (!empty || !empty->hasOneUse() || empty.getType() != expand.getResultType() ||
+          collapse.getReassociationIndices() != expand.getReassociationIndices() ||
+          !isa<MemRefType>(sinks[0].getDest().getType()))
+        return success();
+      OpBuilder b(empty);
+      empty.replaceAllUsesWith(bufferization::ToTensorOp::create(
+                                   b, empty.getLoc(), empty.getType(), sinks[0].getDest(),
+                                   /*restrict=*/true, /*writable=*/true)
+                                   .getResult());
+      empty.erase();
+      return success();
+    }
+    if (auto empty = init.getDefiningOp<tensor::EmptyOp>()) {
+      if (!empty->hasOneUse() || !isa<MemRefType>(sinks[0].getDest().getType()))
+        return success();
+      OpBuilder b(empty);
+      Value out = bufferization::ToTensorOp::create(
+          b, empty.getLoc(), expand.getResultType(), sinks[0].getDest(), /*restrict=*/true,
+          /*writable=*/true);
+      Value view = tensor::CollapseShapeOp::create(b, empty.getLoc(), empty.getType(), out,
+                                                   expand.getReassociationIndices());
+      empty.replaceAllUsesWith(view);
+      empty.erase();
+      return success();
+    }
+    op = init.getDefiningOp<linalg::LinalgOp>();
+  }
+  return success();
+}
+
 struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
   using TileThreadsBase::TileThreadsBase;
 
@@ -617,8 +733,8 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
       tiles = chooseThreadTiles(root.getOperation());
     if (whole.none() && tiles.rowLoop < 0 && tiles.colLoop < 0)
       tiles = chooseElementTiles(root.getOperation());
-    // A large 1x1 convolution goes to the matmul blocks as the matmul it
-    // is.
+    // A large convolution goes to the matmul blocks as the matmul it is
+    // (of its filter and its image's columns).
     if (whole.none() && succeeded(convBlocks(fn, count)))
       return success();
     // A large matmul goes to blocks whose threads share its operands
@@ -680,7 +796,7 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     return success();
   }
 
-  /// Runs the 1x1 convolution that is the root of `fn` (or that its
+  /// Runs the NCHW convolution that is the root of `fn` (or that its
   /// elementwise epilogue reads) as a matmul in blocks (convAsMatmul, the
   /// reshape moved past the epilogue), where that matmul takes 4 x 4
   /// register tiles (or, of f16 operands, tensor cores) and blocks; leaves
@@ -707,7 +823,7 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     if (failed(applyPatternsGreedily(trial, std::move(patterns))))
       return failure();
     root = cpu::findDispatchRoot(trial);
-    if (!root)
+    if (!root || failed(writeThroughReshape(trial)))
       return failure();
     ThreadTiles tiles = chooseThreadTiles(root.getOperation());
     if (tiles.rowLoop < 0 && f16Mma)

@@ -14,6 +14,10 @@ noise, or the rounding did not happen). The models:
   matmul        x[512, 1024] x w[1024, 1024] (w a weight): 64 x 64 blocks
   batched_relu  Relu(x[4, 32, 512] x w[512, 2048] + c): 32 x 128 blocks of
                 each product, the bias and Relu applied to the accumulator
+  conv3x3       Conv(x[2, 128, 28, 28], w[256, 128, 3, 3], pads 1): the
+                product of the filter and the image's columns, gathered
+                (and rounded) per reduction step, in 128 x 32 blocks that
+                overlap at the end of each row (784 positions)
 
 Exits non-zero on any failure. The .onnx files stay in --workdir.
 """
@@ -70,6 +74,22 @@ def models(rng):
            helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 32, 2048]),
            [numpy_helper.from_array(wb, "w"), numpy_helper.from_array(bias, "c")], {"x": xb},
            lambda r: np.maximum(r(xb) @ r(wb) + bias.astype(np.float64), 0))
+    xc = rng.uniform(-1, 1, (2, 128, 28, 28)).astype(np.float32)
+    wc = rng.uniform(-1, 1, (256, 128, 3, 3)).astype(np.float32)
+    yield ("conv3x3",
+           [helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3], pads=[1] * 4)],
+           [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 128, 28, 28])],
+           helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 256, 28, 28]),
+           [numpy_helper.from_array(wc, "w")], {"x": xc},
+           lambda r: conv2d(r(xc), r(wc)))
+
+
+def conv2d(x, w):
+    """Conv of x [N, C, H, W] and w [F, C, 3, 3], pads 1, strides 1."""
+    n, c, h, width = x.shape
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(2, 3))
+    return np.einsum("nchwij,fcij->nfhw", windows, w, optimize=True)
 
 
 def run(cmd):

@@ -28,9 +28,9 @@ Models:
                 -> Conv 1x1 + Relu -> Conv 1x1 -> Sigmoid (a detector's head)
 
     bottleneck  x: f32[2,128,28,28] -> Conv 512 1x1 + Relu -> Conv 128 1x1 + Relu
-                -> Conv 512 1x1, + the first Relu's output, Relu (a ResNet
-                bottleneck without its 3x3; 28 x 28 positions, which no
-                64-wide block divides)
+                -> Conv 256 3x3 (pads 1) + Relu -> Conv 512 1x1, + the first
+                Relu's output, Relu (ResNet bottleneck shapes; 28 x 28
+                positions, which no 64-wide block divides)
 
     mlp_batch   x: f32[8,784] -> Gemm 1024 + Relu -> Gemm 1024 + Relu -> Gemm 10
                 -> Softmax: a batch of 8 for data-parallel runs
@@ -161,15 +161,16 @@ def make_gemm_f16(rng):
 def make_bottleneck(rng):
     inits, nodes = [], []
     cur = "x"
-    for i, (cin, cout) in enumerate([(128, 512), (512, 128), (128, 512)]):
+    for i, (cin, cout, k) in enumerate([(128, 512, 1), (512, 128, 1), (128, 256, 3),
+                                        (256, 512, 1)]):
         w, b = f"conv{i}.weight", f"conv{i}.bias"
-        inits.append(numpy_helper.from_array(_weight(rng, (cout, cin, 1, 1), cin), w))
-        inits.append(numpy_helper.from_array(_weight(rng, (cout,), cin), b))
+        inits.append(numpy_helper.from_array(_weight(rng, (cout, cin, k, k), cin * k * k), w))
+        inits.append(numpy_helper.from_array(_weight(rng, (cout,), cin * k * k), b))
         nodes.append(helper.make_node("Conv", [cur, w, b], [f"conv{i}"], name=f"conv{i}",
-                                      kernel_shape=[1, 1]))
-        if i == 2:
-            nodes.append(helper.make_node("Add", ["conv2", "relu0"], ["sum"], name="residual"))
-            nodes.append(helper.make_node("Relu", ["sum"], ["y"], name="relu2"))
+                                      kernel_shape=[k, k], pads=[k // 2] * 4))
+        if i == 3:
+            nodes.append(helper.make_node("Add", ["conv3", "relu0"], ["sum"], name="residual"))
+            nodes.append(helper.make_node("Relu", ["sum"], ["y"], name="relu3"))
         else:
             nodes.append(helper.make_node("Relu", [f"conv{i}"], [f"relu{i}"], name=f"relu{i}"))
             cur = f"relu{i}"
@@ -178,7 +179,7 @@ def make_bottleneck(rng):
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 128, 28, 28])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 512, 28, 28])],
         initializer=inits)
-    return _finish(graph, "1x1 convolutions of a ResNet bottleneck at 28x28")
+    return _finish(graph, "convolutions of ResNet bottleneck shapes at 28x28")
 
 
 def make_dwconv(rng):

@@ -59,13 +59,34 @@
 // GPU: vector.contract
 // GPU: return
 
-// A 1x1 convolution of stride 2 reads every other column: not a matmul,
-// it stays a convolution with 4 x 4 register tiles.
+// A 1x1 convolution of stride 2 (no epilogue) reads every other column:
+// its columns [256, 784] are a gather from the image, which the block's
+// threads compute per reduction step straight into the shared buffer
+// (4 neighbouring positions each), never built whole.
 // TILE-LABEL: func.func private @conv1x1_stride2
-// TILE-SAME: weft.workgroup_count = 25088 : i64
-// TILE-NOT: alloc_tensor
-// TILE: linalg.conv_2d_nchw_fchw
+// TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 100 : i64
+// TILE: scf.forall (%{{.*}}, %[[J:.*]]) in (4, 25)
+// TILE: %[[LAST:.*]] = affine.min #[[LAST_COLS]](%[[J]])
+// TILE: %[[COLS:.*]] = bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x32x32xf32>
+// TILE: scf.for %[[K:.*]] = %c0 to %c256 step %c32
+// TILE: scf.forall (%[[T:.*]]) in (256) shared_outs(%[[S:.*]] = %[[COLS]])
+// TILE: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x1x4xf32>)
+// TILE: affine.apply #{{.*}}(%[[K]])
+// TILE: affine.apply #{{.*}}(%[[LAST]])
+// TILE: tensor.extract %{{.*}} : tensor<1x256x56x56xf32>
+// TILE: } {mapping = [#gpu.thread<linear_dim_0>]}
+// TILE-NOT: linalg.conv_2d_nchw_fchw
 // TILE: return
+// Computed in the output itself (viewed as [1, 512, 784]), not in a
+// temporary as large as it.
+// GPU-LABEL: func.func private @conv1x1_stride2
+// GPU-NOT: memref.alloca() {{.*}} : memref<1x512x28x28xf32>
+// GPU: memref.collapse_shape %arg2
+// GPU: memref.alloca() {{.*}} : memref<1x32x32xf32, #gpu.address_space<workgroup>>
+// GPU: scf.for
+// GPU: memref.load %arg0
+// GPU: gpu.barrier
+// GPU: return
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d1)>
