@@ -374,10 +374,15 @@ bool weft::cpu::isWorkgroupSetup(Operation *op) {
 }
 
 LogicalResult weft::cpu::tileRootIntoForall(TilingInterface root, ArrayRef<OpFoldResult> sizes) {
-  IRRewriter rewriter(root->getContext());
   scf::SCFTilingOptions tiling;
   tiling.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
   tiling.setTileSizes(sizes);
+  return tileRootAndFuse(root, tiling);
+}
+
+LogicalResult weft::cpu::tileRootAndFuse(TilingInterface root,
+                                         const scf::SCFTilingOptions &tiling) {
+  IRRewriter rewriter(root->getContext());
   scf::SCFTileAndFuseOptions options;
   options.setTilingOptions(tiling);
   rewriter.setInsertionPoint(root);

@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Interfaces/TilingInterface.h"
 
 #include <optional>
@@ -133,6 +134,11 @@ bool isWorkgroupSetup(mlir::Operation *op);
 /// producers into the tile, and replaces its results.
 mlir::LogicalResult tileRootIntoForall(mlir::TilingInterface root,
                                        llvm::ArrayRef<mlir::OpFoldResult> sizes);
+
+/// Tiles `root` as `tiling` says (its loops, sizes), fusing its producers
+/// into the tile, and replaces its results.
+mlir::LogicalResult tileRootAndFuse(mlir::TilingInterface root,
+                                    const mlir::scf::SCFTilingOptions &tiling);
 
 /// Runs `tile` (which sets the forall's iteration count) on a copy of the
 /// dispatch function and keeps the result only when everything that

@@ -368,7 +368,6 @@ ThreadTiles chooseHalfMatmulLoops(Operation *root) {
 /// one before. The loop must be at least one tile long.
 LogicalResult tileRootIntoOverlappingForall(TilingInterface root, ArrayRef<int64_t> sizes) {
   MLIRContext *ctx = root->getContext();
-  IRRewriter rewriter(ctx);
   auto header = [&](RewriterBase &rw, Location loc, ArrayRef<Range> ranges,
                     ArrayRef<OpFoldResult> tileSizes, ValueRange destinations)
       -> FailureOr<scf::SCFTilingOptions::CustomLoopHeaderInfo> {
@@ -428,17 +427,7 @@ LogicalResult tileRootIntoOverlappingForall(TilingInterface root, ArrayRef<int64
   tiling.setLoopType(scf::SCFTilingOptions::LoopType::CustomOp);
   tiling.setTileSizes(getAsIndexOpFoldResult(ctx, sizes));
   tiling.setCustomLoopGenerationFns(header, terminator);
-  scf::SCFTileAndFuseOptions options;
-  options.setTilingOptions(tiling);
-  rewriter.setInsertionPoint(root);
-  FailureOr<scf::SCFTileAndFuseResult> result =
-      scf::tileConsumerAndFuseProducersUsingSCF(rewriter, root, options);
-  if (failed(result))
-    return failure();
-  for (OpResult r : root->getResults())
-    if (Value repl = result->replacements.lookup(r))
-      rewriter.replaceAllUsesWith(r, repl);
-  return success();
+  return cpu::tileRootAndFuse(root, tiling);
 }
 
 /// A Concat of dispatch inputs arrives as a chain of tensor.insert_slice
