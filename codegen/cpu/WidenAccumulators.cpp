@@ -133,6 +133,19 @@ FailureOr<Value> widen(RewriterBase &rw, linalg::LinalgOp op) {
   auto type = cast<RankedTensorType>(init.getType());
   Type f32 = rw.getF32Type();
   auto wide = RankedTensorType::get(type.getShape(), f32);
+  // An NCHW convolution stays one (its body extends 16-bit inputs to its
+  // f32 init's type), the form the CUDA backend's blocks take.
+  if (auto conv = dyn_cast<linalg::Conv2DNchwFchwOp>(op.getOperation())) {
+    rw.setInsertionPoint(conv);
+    Value wideStart = wideInit(rw, loc, init, wide);
+    auto twin = linalg::Conv2DNchwFchwOp::create(rw, loc, TypeRange{wide}, conv.getInputs(),
+                                                 ValueRange{wideStart}, conv.getStrides(),
+                                                 conv.getDilations());
+    rw.setInsertionPointAfter(twin);
+    Value narrow = convert(rw, loc, twin.getResult(0), type);
+    rw.replaceOp(conv, narrow);
+    return narrow;
+  }
   linalg::GenericOp generic;
   if (auto g = dyn_cast<linalg::GenericOp>(op.getOperation())) {
     generic = g;

@@ -2,7 +2,8 @@
 """Checks that f16 reductions accumulate in f32, as onnxruntime's do.
 
 Writes f16 models whose sums run long (a MatMul of 1024 products, a 3x3
-Conv over 64 channels, a residual block's MatMul, the test encoder block
+Conv over 64 channels and one over 128 (2 x 256 x 28 x 28 outputs), a
+residual block's MatMul, the test encoder block
 made f16, a ReduceSum and a ReduceMean over 4096 elements),
 onnxruntime's CPU outputs as
 their references, compiles each with weftc for every --target given and
@@ -54,6 +55,15 @@ def models(rng):
     yield ("conv_f16", [helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[1, 1, 1, 1])],
            [1, 64, 28, 28], [1, 32, 28, 28],
            [numpy_helper.from_array(cw, "w"), numpy_helper.from_array(cb, "b")], (-1, 1))
+    # Large enough for the CUDA backend's blocks: the filter times the
+    # image's columns (gathered per step) on f16 tensor cores, 784
+    # positions in overlapping 128 x 32 blocks.
+    bw = (rng.uniform(-1, 1, (256, 128, 3, 3)) / 16).astype(np.float16)
+    bb = rng.uniform(-1, 1, (256,)).astype(np.float16)
+    yield ("conv_blocks_f16",
+           [helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[1, 1, 1, 1])],
+           [2, 128, 28, 28], [2, 256, 28, 28],
+           [numpy_helper.from_array(bw, "w"), numpy_helper.from_array(bb, "b")], (-1, 1))
     # A residual block: on the CPU its MatMul runs in f32 between casts as a
     # blocked 1x1 convolution, its bias, residual add and Relu in f16.
     rw = rng.uniform(-1, 1, (256, 256)).astype(np.float16) / 16
