@@ -161,9 +161,9 @@ ThreadTiles chooseElementTiles(Operation *root) {
 }
 
 /// Whether `op`'s result may depend on what its output buffer held before:
-/// whether it reads its init, and that init is not (through ops that read
-/// their own init) computed from scratch by an op that does not (a fill, a
-/// broadcast bias, a copy of an input) or a tensor.empty.
+/// it reads its init, and following the inits of the ops that read theirs
+/// ends neither at an op that does not (a fill, a broadcast bias, a copy of
+/// an input) nor at a tensor.empty.
 bool mayReadOutput(linalg::LinalgOp op) {
   for (int depth = 0; depth < 8; ++depth) {
     if (op.getNumDpsInits() != 1)
@@ -188,7 +188,7 @@ bool mayReadOutput(linalg::LinalgOp op) {
 /// least two of them). Where none divides, the one that computes the
 /// fewest outputs twice, its last block along a loop that it does not
 /// divide moved back to end at the loop's end (overlapping the one before;
-/// see tileBlocks), if the epilogue does not read the output. Convolutions
+/// see tileBlocks), if the result does not read the output. Convolutions
 /// are not (they are rewritten as matmuls first: convAsMatmul).
 std::optional<std::array<int64_t, 2>> chooseBlockTile(Operation *root, const ThreadTiles &tiles) {
   linalg::LinalgOp contraction = cpu::epilogueRoot(root);

@@ -23,11 +23,13 @@
 # (tensor parallel, NCCL), which `run` skips on a machine with one GPU,
 # where a one-GPU NCCL group checks the collectives instead; the encoder
 # block again with --cuda-tf32 (TF32 tensor cores; compared within 1e-2
-# relative, 5e-3 absolute). ResNet-50 (102 MB of weights) and the BERT-base-sized
-# encoder (124 MB), each also with --cuda-tf32 (compared within 2e-2
-# relative, 3e-2 absolute: ResNet-50's logits, up to 1.8, move by up to
-# 2.1e-2 under TF32 rounding on the CPU), are left out to keep the bundle
-# small; `prepare` with WEFT_BIG=1 also
+# relative, 5e-3 absolute). ResNet-50 (102 MB of weights), the
+# BERT-base-sized encoder (124 MB) and the test bottleneck (1x1 and 3x3
+# convolutions as matmuls in shared-memory blocks; 12 MB with its data),
+# each also with --cuda-tf32 (compared within 2e-2 relative, 3e-2
+# absolute: ResNet-50's logits, up to 1.8, move by up to 2.1e-2 under TF32
+# rounding on the CPU), are left out to keep the bundle under 64 MiB;
+# `prepare` with WEFT_BIG=1 also
 # writes them to DIR/big.tar split into 60 MiB parts (big.tar.part-aa, ...)
 # for a machine that keeps files between calls, and `run` uses them when
 # they are there.
@@ -59,7 +61,7 @@ prepare() {
   [ -x "$BUILD/bin/weftc" ] || bash .ci/build.sh || exit 2
   local work=$DIR/work
   mkdir -p "$work"
-  python3 test/models/make_models.py "$work/models" --models mlp,cnn,encoder,mlp_batch \
+  python3 test/models/make_models.py "$work/models" --models mlp,cnn,encoder,mlp_batch,bottleneck \
     > /dev/null || exit 2
   /usr/bin/python3 bench/export_models.py "$work/real" --models transformer,mobilenet_v2 \
     || exit 2
@@ -96,6 +98,8 @@ prepare() {
       --model "bert_base=$work/bert/bert_base.onnx:$work/bert/bert_base_data/test_data_set_0" \
       --tf32-model "bert_base_tf32=$work/bert/bert_base.onnx:$work/bert/bert_base_data/test_data_set_0" \
       --tf32-model "resnet50_tf32=$work/real/resnet50.onnx:$work/real/resnet50_data/test_data_set_0" \
+      --model "bottleneck=$work/models/bottleneck.onnx:$work/models/bottleneck_data/test_data_set_0" \
+      --tf32-model "bottleneck_tf32=$work/models/bottleneck.onnx:$work/models/bottleneck_data/test_data_set_0" \
       --tf32-rtol 2e-2 --tf32-atol 3e-2 || exit 2
     tar -C "$DIR" -cf - big | split -b 60M - "$DIR/big.tar.part-" || exit 2
   fi
