@@ -13,7 +13,9 @@
 #include "codegen/cpu/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Interfaces/TilingInterface.h"
 
 #include <string>
 #include <vector>
@@ -120,6 +122,38 @@ static_assert(kWarpTileRows * kWarpTileCols * kWarpsPerBlock == kBlockOutputs,
 mlir::LogicalResult stageBlockThroughWorkgroupMemory(mlir::scf::ForallOp block,
                                                      bool workgroupMemory, bool tf32,
                                                      bool f16Mma);
+
+/// An NCHW convolution (its input already padded) is, for each image, the
+/// product of its filter [F, C * KH * KW] and the image's columns
+/// [C * KH * KW, OH * OW] (im2col): `conv` rewritten as that contraction
+/// (loops n, f, p, k; the filter its first operand, so its rows are the
+/// output channels and its columns the output positions, contiguous in
+/// the columns and the output), its result expanded back to
+/// [N, F, OH, OW]; the reshape is then moved past the elementwise epilogue
+/// (weft-cuda-tile-threads). The columns of a 1x1 convolution of strides and
+/// dilations 1 are the image itself, viewed as [N, C, H * W]; any other's
+/// are a gather from the image (a linalg.generic of no inputs that reads
+/// it at n, k / (KH * KW), oh * sh + (k / KW % KH) * dh,
+/// ow * sw + k % KW * dw), which is never built whole: the blocks compute
+/// the columns of each reduction step into shared memory
+/// (stageBlockThroughWorkgroupMemory). Fails, changing nothing, on a convolution of dynamic shapes.
+mlir::LogicalResult convAsMatmul(mlir::linalg::Conv2DNchwFchwOp conv);
+
+/// Where the dispatch's result is computed from a tensor.empty (through
+/// ops that only write their init: a fill, a broadcast bias) and reshaped
+/// into the output (convAsMatmul's expand_shape), computes it in the
+/// output itself, reshaped the other way, instead: otherwise bufferization
+/// would compute it in a temporary as large as the output and copy it.
+mlir::LogicalResult writeThroughReshape(mlir::func::FuncOp fn);
+
+/// Tiles `root` and fuses its producers into one scf.forall iteration per
+/// tile of `sizes` (0: a loop left whole), as cpu::tileRootIntoForall
+/// does, except along a loop that its tile does not divide: there it takes
+/// ceil(size / tile) tiles, the last moved back to end where the loop
+/// ends, so every tile is whole (static shapes) and the last overlaps the
+/// one before. The loop must be at least one tile long.
+mlir::LogicalResult tileRootIntoOverlappingForall(mlir::TilingInterface root,
+                                                  llvm::ArrayRef<int64_t> sizes);
 
 /// Whether `forall` is a loop of a block's threads (StageBlocks.cpp).
 inline bool isThreadLoop(mlir::scf::ForallOp forall) {

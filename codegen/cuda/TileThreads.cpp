@@ -28,7 +28,6 @@
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
-#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include "llvm/ADT/ScopeExit.h"
@@ -232,103 +231,6 @@ std::optional<std::array<int64_t, 2>> chooseBlockTile(Operation *root, const Thr
   return best;
 }
 
-/// An NCHW convolution (its input already padded) is, for each image, the
-/// product of its filter [F, C * KH * KW] and the image's columns
-/// [C * KH * KW, OH * OW] (im2col): `conv` rewritten as that contraction
-/// (loops n, f, p, k; the filter its first operand, so its rows are the
-/// output channels and its columns the output positions, contiguous in
-/// the columns and the output), its result expanded back to
-/// [N, F, OH, OW]; the reshape is then moved past the elementwise epilogue
-/// (see convBlocks). The columns of a 1x1 convolution of strides and
-/// dilations 1 are the image itself, viewed as [N, C, H * W]; any other's
-/// are a gather from the image (a linalg.generic of no inputs that reads
-/// it at n, k / (KH * KW), oh * sh + (k / KW % KH) * dh,
-/// ow * sw + k % KW * dw), which is never built whole: the blocks compute
-/// the columns of each reduction step into shared memory
-/// (stageBlockThroughWorkgroupMemory).
-LogicalResult convAsMatmul(linalg::Conv2DNchwFchwOp conv) {
-  Value image = conv.getInputs()[0];
-  auto imageType = cast<RankedTensorType>(image.getType());
-  auto filter = cast<RankedTensorType>(conv.getInputs()[1].getType());
-  auto out = cast<RankedTensorType>(conv.getOutputs()[0].getType());
-  if (!imageType.hasStaticShape() || !filter.hasStaticShape() || !out.hasStaticShape())
-    return failure();
-  auto pair = [](DenseIntElementsAttr attr) {
-    SmallVector<int64_t> v = {1, 1};
-    if (attr && attr.getNumElements() == 2)
-      v.assign(attr.getValues<int64_t>().begin(), attr.getValues<int64_t>().end());
-    return v;
-  };
-  SmallVector<int64_t> strides = pair(conv.getStrides()), dilations = pair(conv.getDilations());
-  int64_t n = out.getDimSize(0), channels = filter.getDimSize(1), kh = filter.getDimSize(2),
-          kw = filter.getDimSize(3), oh = out.getDimSize(2), ow = out.getDimSize(3);
-  bool pointwise = kh == 1 && kw == 1 &&
-                   llvm::all_equal({strides[0], strides[1], dilations[0], dilations[1],
-                                    int64_t(1)}) &&
-                   imageType.getShape().drop_front(2) == out.getShape().drop_front(2);
-  OpBuilder b(conv);
-  Location loc = conv.getLoc();
-  MLIRContext *ctx = b.getContext();
-  SmallVector<ReassociationIndices> positions = {{0}, {1}, {2, 3}};
-  SmallVector<ReassociationIndices> rows = {{0}, {1, 2, 3}};
-  Value columns;
-  if (pointwise) {
-    columns = tensor::CollapseShapeOp::create(b, loc, image, positions);
-  } else {
-    auto type =
-        RankedTensorType::get({n, channels * kh * kw, oh * ow}, imageType.getElementType());
-    Value empty = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
-    AffineExpr k, p;
-    bindDims(ctx, k, p);
-    SmallVector<AffineExpr> at = {
-        k.floorDiv(kh * kw), p.floorDiv(ow) * strides[0] + (k.floorDiv(kw) % kh) * dilations[0],
-        (p % ow) * strides[1] + (k % kw) * dilations[1]};
-    columns = linalg::GenericOp::create(
-                  b, loc, TypeRange{type}, ValueRange{}, ValueRange{empty},
-                  ArrayRef<AffineMap>{b.getMultiDimIdentityMap(3)},
-                  SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
-                  [&](OpBuilder &gb, Location gl, ValueRange) {
-                    Value idx[3];
-                    for (int64_t d = 0; d < 3; ++d)
-                      idx[d] = linalg::IndexOp::create(gb, gl, d);
-                    SmallVector<Value> coords = {idx[0]};
-                    for (AffineExpr e : at)
-                      coords.push_back(affine::AffineApplyOp::create(
-                          gb, gl, AffineMap::get(2, 0, e), ValueRange{idx[1], idx[2]}));
-                    linalg::YieldOp::create(
-                        gb, gl, tensor::ExtractOp::create(gb, gl, image, coords).getResult());
-                  })
-                  .getResult(0);
-  }
-  Value w = tensor::CollapseShapeOp::create(b, loc, conv.getInputs()[1], rows);
-  Value init = tensor::CollapseShapeOp::create(b, loc, conv.getOutputs()[0], positions);
-  AffineExpr dn, df, dp, dk;
-  bindDims(ctx, dn, df, dp, dk);
-  SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {df, dk}, ctx),
-                                 AffineMap::get(4, 0, {dn, dk, dp}, ctx),
-                                 AffineMap::get(4, 0, {dn, df, dp}, ctx)};
-  SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
-  iters.push_back(utils::IteratorType::reduction);
-  // The convolution's own body (multiply-add, with its casts), its
-  // (image, filter, acc) arguments taken from (filter, columns, acc).
-  Block &body = conv->getRegion(0).front();
-  auto product = linalg::GenericOp::create(
-      b, loc, TypeRange{init.getType()}, ValueRange{w, columns}, ValueRange{init}, maps, iters,
-      [&](OpBuilder &gb, Location, ValueRange args) {
-        IRMapping map;
-        map.map(body.getArgument(0), args[1]);
-        map.map(body.getArgument(1), args[0]);
-        map.map(body.getArgument(2), args[2]);
-        for (Operation &op : body)
-          gb.clone(op, map);
-      });
-  Value expanded =
-      tensor::ExpandShapeOp::create(b, loc, out, product.getResult(0), positions);
-  conv->replaceAllUsesWith(ValueRange{expanded});
-  conv->erase();
-  return success();
-}
-
 /// The rows and columns loops of a matmul of f16 operands into f32 sums
 /// (a widened f16 MatMul, or the one `root` is the epilogue of) with at
 /// least 16 x kMinThreadsForRegisterTiles outputs (what an f32 matmul's
@@ -358,76 +260,6 @@ ThreadTiles chooseHalfMatmulLoops(Operation *root) {
   if (outputs < 16 * kMinThreadsForRegisterTiles)
     return ThreadTiles();
   return ThreadTiles{(int64_t)dims->m.back(), 4, (int64_t)dims->n.back(), kThreadVectorWidth};
-}
-
-/// Tiles `root` and fuses its producers into one scf.forall iteration per
-/// tile of `sizes` (0: a loop left whole), as cpu::tileRootIntoForall
-/// does, except along a loop that its tile does not divide: there it takes
-/// ceil(size / tile) tiles, the last moved back to end where the loop
-/// ends, so every tile is whole (static shapes) and the last overlaps the
-/// one before. The loop must be at least one tile long.
-LogicalResult tileRootIntoOverlappingForall(TilingInterface root, ArrayRef<int64_t> sizes) {
-  MLIRContext *ctx = root->getContext();
-  auto header = [&](RewriterBase &rw, Location loc, ArrayRef<Range> ranges,
-                    ArrayRef<OpFoldResult> tileSizes, ValueRange destinations)
-      -> FailureOr<scf::SCFTilingOptions::CustomLoopHeaderInfo> {
-    SmallVector<OpFoldResult> counts;
-    SmallVector<int64_t> extents;
-    for (auto [range, tile] : llvm::zip(ranges, tileSizes)) {
-      std::optional<int64_t> size = getConstantIntValue(range.size);
-      std::optional<int64_t> t = getConstantIntValue(tile);
-      std::optional<int64_t> offset = getConstantIntValue(range.offset);
-      if (!size || !t || offset != 0 || *t < 0 || *t > *size)
-        return failure();
-      extents.push_back(*size);
-      if (*t != 0)
-        counts.push_back(rw.getIndexAttr(llvm::divideCeil(*size, *t)));
-    }
-    auto forall = scf::ForallOp::create(rw, loc, counts, destinations, std::nullopt);
-    rw.setInsertionPoint(forall.getTerminator());
-    scf::SCFTilingOptions::CustomLoopHeaderInfo info;
-    info.loops.push_back(cast<LoopLikeOpInterface>(forall.getOperation()));
-    AffineExpr iv = rw.getAffineDimExpr(0);
-    unsigned next = 0;
-    for (auto [size, tile] : llvm::zip(extents, tileSizes)) {
-      int64_t t = *getConstantIntValue(tile);
-      if (t == 0) {
-        info.tileOffset.push_back(rw.getIndexAttr(0));
-        info.tileSizes.push_back(rw.getIndexAttr(size));
-        continue;
-      }
-      Value index = forall.getInductionVar(next++);
-      SmallVector<AffineExpr> starts = {iv * t};
-      if (size % t != 0)
-        starts.push_back(rw.getAffineConstantExpr(size - t));
-      AffineMap map = AffineMap::get(1, 0, starts, ctx);
-      info.tileOffset.push_back(
-          starts.size() == 1
-              ? affine::makeComposedFoldedAffineApply(rw, loc, map, ArrayRef<OpFoldResult>{index})
-              : affine::makeComposedFoldedAffineMin(rw, loc, map, ArrayRef<OpFoldResult>{index}));
-      info.tileSizes.push_back(rw.getIndexAttr(t));
-    }
-    llvm::append_range(info.destinationTensors, forall.getRegionIterArgs());
-    return info;
-  };
-  auto terminator = [&](RewriterBase &rw, Location loc, ArrayRef<LoopLikeOpInterface> loops,
-                        ValueRange results, ArrayRef<SmallVector<OpFoldResult>> offsets,
-                        ArrayRef<SmallVector<OpFoldResult>> resultSizes,
-                        ValueRange destinations) -> LogicalResult {
-    auto forall = cast<scf::ForallOp>(LoopLikeOpInterface(loops.front()).getOperation());
-    rw.setInsertionPointToStart(forall.getTerminator().getBody());
-    for (auto [result, offset, size, dest] :
-         llvm::zip(results, offsets, resultSizes, destinations)) {
-      SmallVector<OpFoldResult> strides(offset.size(), rw.getIndexAttr(1));
-      tensor::ParallelInsertSliceOp::create(rw, loc, result, dest, offset, size, strides);
-    }
-    return success();
-  };
-  scf::SCFTilingOptions tiling;
-  tiling.setLoopType(scf::SCFTilingOptions::LoopType::CustomOp);
-  tiling.setTileSizes(getAsIndexOpFoldResult(ctx, sizes));
-  tiling.setCustomLoopGenerationFns(header, terminator);
-  return cpu::tileRootAndFuse(root, tiling);
 }
 
 /// A Concat of dispatch inputs arrives as a chain of tensor.insert_slice
@@ -604,57 +436,6 @@ void markReductionBroadcasts(linalg::LinalgOp op, ArrayRef<int64_t> toRoot,
       producerToRoot[out.getDimPosition(r)] = toRoot[map.getDimPosition(r)];
     markReductionBroadcasts(producer, producerToRoot, whole, depth + 1);
   }
-}
-
-/// Where the dispatch's result is computed from a tensor.empty (through
-/// ops that only write their init: a fill, a broadcast bias) and reshaped
-/// into the output (convAsMatmul's expand_shape), computes it in the
-/// output itself, reshaped the other way, instead: otherwise bufferization
-/// would compute it in a temporary as large as the output and copy it.
-LogicalResult writeThroughReshape(func::FuncOp fn) {
-  SmallVector<bufferization::MaterializeInDestinationOp> sinks;
-  fn.walk([&](bufferization::MaterializeInDestinationOp m) { sinks.push_back(m); });
-  if (sinks.size() != 1)
-    return failure();
-  auto expand = sinks[0].getSource().getDefiningOp<tensor::ExpandShapeOp>();
-  if (!expand)
-    return success();
-  auto op = expand.getSrc().getDefiningOp<linalg::LinalgOp>();
-  for (int depth = 0; op && depth < 8; ++depth) {
-    if (op.getNumDpsInits() != 1)
-      return success();
-    Value init = op.getDpsInits()[0];
-    // The output's shape collapsed (a convolution's init, reshaped).
-    if (auto collapse = init.getDefiningOp<tensor::CollapseShapeOp>()) {
-      auto empty = collapse.getSrc().getDefiningOp<tensor::EmptyOp>();
-      if (!empty || !empty->hasOneUse() || empty.getType() != expand.getResultType() ||
-          collapse.getReassociationIndices() != expand.getReassociationIndices() ||
-          !isa<MemRefType>(sinks[0].getDest().getType()))
-        return success();
-      OpBuilder b(empty);
-      empty.replaceAllUsesWith(bufferization::ToTensorOp::create(
-                                   b, empty.getLoc(), empty.getType(), sinks[0].getDest(),
-                                   /*restrict=*/true, /*writable=*/true)
-                                   .getResult());
-      empty.erase();
-      return success();
-    }
-    if (auto empty = init.getDefiningOp<tensor::EmptyOp>()) {
-      if (!empty->hasOneUse() || !isa<MemRefType>(sinks[0].getDest().getType()))
-        return success();
-      OpBuilder b(empty);
-      Value out = bufferization::ToTensorOp::create(
-          b, empty.getLoc(), expand.getResultType(), sinks[0].getDest(), /*restrict=*/true,
-          /*writable=*/true);
-      Value view = tensor::CollapseShapeOp::create(b, empty.getLoc(), empty.getType(), out,
-                                                   expand.getReassociationIndices());
-      empty.replaceAllUsesWith(view);
-      empty.erase();
-      return success();
-    }
-    op = init.getDefiningOp<linalg::LinalgOp>();
-  }
-  return success();
 }
 
 struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
