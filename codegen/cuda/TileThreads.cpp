@@ -69,6 +69,14 @@ constexpr int64_t kWarnSerialElements = 4096;
 /// would be left to hide memory latency. An estimate, not measured on a
 /// GPU.
 constexpr int64_t kMinThreadsForRegisterTiles = 16384;
+/// A matmul whose blocks run on tensor cores (f16, or TF32 with
+/// --cuda-tf32) takes them from this many blocks on, where register tiles
+/// (or, for f16, one output per thread) would otherwise be chosen: a
+/// multiprocessor's tensor cores add TF32 or f16 products about 8 times as
+/// fast as its FMA units (H100), so 16 busy multiprocessors of 132 are
+/// estimated to beat FMAs on all of them. An estimate, not measured on a
+/// GPU.
+constexpr int64_t kMinMmaBlocks = 16;
 
 /// A thread's register tile: `rows` along loop `rowLoop`, `cols` along
 /// `colLoop`; 1 along every other loop (and everywhere by default).
@@ -80,22 +88,23 @@ struct ThreadTiles {
 };
 
 /// The first of `candidates` (rows x columns, in order of preference) that
-/// divides `rows` x `cols` and leaves enough threads of `outputs`, as
-/// a tile; one element when none does.
+/// divides `rows` x `cols` and leaves at least `minThreads` threads of
+/// `outputs`, as a tile; one element when none does.
 ThreadTiles firstTile(ArrayRef<std::array<int64_t, 2>> candidates, int64_t rowLoop,
-                      int64_t rows, int64_t colLoop, int64_t cols, int64_t outputs) {
+                      int64_t rows, int64_t colLoop, int64_t cols, int64_t outputs,
+                      int64_t minThreads) {
   for (const auto &c : candidates)
-    if (rows % c[0] == 0 && cols % c[1] == 0 &&
-        outputs / (c[0] * c[1]) >= kMinThreadsForRegisterTiles)
+    if (rows % c[0] == 0 && cols % c[1] == 0 && outputs / (c[0] * c[1]) >= minThreads)
       return ThreadTiles{rowLoop, c[0], colLoop, c[1]};
   return ThreadTiles();
 }
 
 /// The register tile of a contraction root (`root`, or the contraction
 /// whose elementwise epilogue `root` is) along its m and n loops; one
-/// element when the contraction does not qualify or tiles would leave too
-/// few threads.
-ThreadTiles chooseThreadTiles(Operation *root) {
+/// element when the contraction does not qualify or tiles would leave
+/// fewer than `minThreads` threads.
+ThreadTiles chooseThreadTiles(Operation *root,
+                              int64_t minThreads = kMinThreadsForRegisterTiles) {
   linalg::LinalgOp contraction = cpu::epilogueRoot(root);
   if (!contraction)
     contraction = dyn_cast<linalg::LinalgOp>(root);
@@ -113,7 +122,7 @@ ThreadTiles chooseThreadTiles(Operation *root) {
     static const std::array<int64_t, 2> convTiles[] = {{4, 4}, {4, 2}, {2, 4}, {2, 2},
                                                        {4, 1}, {1, 4}, {2, 1}, {1, 2}};
     return firstTile(convTiles, 1, bounds[1], 3, bounds[3],
-                     bounds[0] * bounds[1] * bounds[2] * bounds[3]);
+                     bounds[0] * bounds[1] * bounds[2] * bounds[3], minThreads);
   }
   cpu::TargetInfo thread;
   thread.vectorWidth = kThreadVectorWidth;
@@ -129,7 +138,8 @@ ThreadTiles chooseThreadTiles(Operation *root) {
   // Columns stay whole vectors.
   static const std::array<int64_t, 2> matmulTiles[] = {
       {4, kThreadVectorWidth}, {2, kThreadVectorWidth}, {1, kThreadVectorWidth}};
-  return firstTile(matmulTiles, t->m, t->bounds[t->m], t->n, t->bounds[t->n], outputs);
+  return firstTile(matmulTiles, t->m, t->bounds[t->m], t->n, t->bounds[t->n], outputs,
+                   minThreads);
 }
 
 /// An elementwise root with many outputs: each thread takes
@@ -233,11 +243,10 @@ std::optional<std::array<int64_t, 2>> chooseBlockTile(Operation *root, const Thr
 
 /// The rows and columns loops of a matmul of f16 operands into f32 sums
 /// (a widened f16 MatMul, or the one `root` is the epilogue of) with at
-/// least 16 x kMinThreadsForRegisterTiles outputs (what an f32 matmul's
-/// 4 x 4 register tiles, and so its blocks, ask): its innermost m and n
-/// loops, the others batch loops, as a 4 x 4 tile; no tiles otherwise.
-/// Such a matmul has no register tiles: it goes to blocks on tensor cores,
-/// or one output per thread.
+/// least kMinMmaBlocks blocks' outputs: its innermost m and n loops, the
+/// others batch loops, as a 4 x 4 tile; no tiles otherwise. Such a matmul
+/// has no register tiles: it goes to blocks on tensor cores, or one output
+/// per thread.
 ThreadTiles chooseHalfMatmulLoops(Operation *root) {
   linalg::LinalgOp contraction = cpu::epilogueRoot(root);
   if (!contraction)
@@ -257,7 +266,7 @@ ThreadTiles chooseHalfMatmulLoops(Operation *root) {
   for (auto [d, iter] : llvm::enumerate(contraction.getIteratorTypesArray()))
     if (iter == utils::IteratorType::parallel)
       outputs *= ranges[d];
-  if (outputs < 16 * kMinThreadsForRegisterTiles)
+  if (outputs < kMinMmaBlocks * kBlockOutputs)
     return ThreadTiles();
   return ThreadTiles{(int64_t)dims->m.back(), 4, (int64_t)dims->n.back(), kThreadVectorWidth};
 }
@@ -511,8 +520,8 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     // through shared memory; one of f16 operands only to blocks on tensor
     // cores.
     ThreadTiles blockLoops = tiles;
-    if (whole.none() && tiles.rowLoop < 0 && f16Mma)
-      blockLoops = chooseHalfMatmulLoops(root.getOperation());
+    if (whole.none())
+      blockLoops = blockLoopsFor(root.getOperation(), tiles);
     if (blockLoops.rows == 4 && blockLoops.cols == kThreadVectorWidth)
       if (std::optional<std::array<int64_t, 2>> block =
               chooseBlockTile(root.getOperation(), blockLoops))
@@ -566,6 +575,21 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     return success();
   }
 
+  /// The loops of a matmul `root` (4 x 4 tiles along them) for blocks: its
+  /// register `tiles` where they are 4 x 4; else, where its blocks would
+  /// run on tensor cores (f16 operands with f16Mma, f32 ones with tf32),
+  /// 4 x 4 tiles from kMinMmaBlocks blocks' outputs on; else `tiles`.
+  ThreadTiles blockLoopsFor(Operation *root, const ThreadTiles &tiles) {
+    if (tiles.rows == 4 && tiles.cols == kThreadVectorWidth)
+      return tiles;
+    if (f16Mma)
+      if (ThreadTiles half = chooseHalfMatmulLoops(root); half.rowLoop >= 0)
+        return half;
+    if (tf32)
+      return chooseThreadTiles(root, kMinMmaBlocks * kThreadsPerBlock);
+    return tiles;
+  }
+
   /// Runs the NCHW convolution that is the root of `fn` (or that its
   /// elementwise epilogue reads) as a matmul in blocks (convAsMatmul, the
   /// reshape moved past the epilogue), where that matmul takes 4 x 4
@@ -595,9 +619,7 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     root = cpu::findDispatchRoot(trial);
     if (!root || failed(writeThroughReshape(trial)))
       return failure();
-    ThreadTiles tiles = chooseThreadTiles(root.getOperation());
-    if (tiles.rowLoop < 0 && f16Mma)
-      tiles = chooseHalfMatmulLoops(root.getOperation());
+    ThreadTiles tiles = blockLoopsFor(root.getOperation(), chooseThreadTiles(root.getOperation()));
     if (tiles.rows != 4 || tiles.cols != kThreadVectorWidth)
       return failure();
     std::optional<std::array<int64_t, 2>> block = chooseBlockTile(root.getOperation(), tiles);

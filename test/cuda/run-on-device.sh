@@ -26,8 +26,8 @@
 # relative, 5e-3 absolute). ResNet-50 (102 MB of weights), the
 # BERT-base-sized encoder (124 MB) and the test bottleneck (1x1 and 3x3
 # convolutions as matmuls in shared-memory blocks; 12 MB with its data),
-# each also with --cuda-tf32 (compared within 2e-2 relative, 3e-2
-# absolute: ResNet-50's logits, up to 1.8, move by up to 2.1e-2 under TF32
+# each also with --cuda-tf32 (compared within 2e-2 relative, 5e-2
+# absolute: ResNet-50's logits, up to 1.8, move by up to 3.8e-2 under TF32
 # rounding on the CPU), are left out to keep the bundle under 64 MiB;
 # `prepare` with WEFT_BIG=1 also
 # writes them to DIR/big.tar split into 60 MiB parts (big.tar.part-aa, ...)
@@ -100,7 +100,7 @@ prepare() {
       --tf32-model "resnet50_tf32=$work/real/resnet50.onnx:$work/real/resnet50_data/test_data_set_0" \
       --model "bottleneck=$work/models/bottleneck.onnx:$work/models/bottleneck_data/test_data_set_0" \
       --tf32-model "bottleneck_tf32=$work/models/bottleneck.onnx:$work/models/bottleneck_data/test_data_set_0" \
-      --tf32-rtol 2e-2 --tf32-atol 3e-2 || exit 2
+      --tf32-rtol 2e-2 --tf32-atol 5e-2 || exit 2
     tar -C "$DIR" -cf - big | split -b 60M - "$DIR/big.tar.part-" || exit 2
   fi
   rm -rf "$work" "$DIR/bundle" "$DIR/big"

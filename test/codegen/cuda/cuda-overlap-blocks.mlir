@@ -1,4 +1,5 @@
 // RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads))' | FileCheck %s --check-prefix=TILE
+// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads{tf32=true}))' | FileCheck %s --check-prefix=TF32
 // RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads,weft-cpu-tile-contractions{vector-width=4 vector-registers=64 l1-bytes=0 gpu-threads=true}),canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,func.func(weft-cpu-distribute-workgroups,weft-cuda-distribute-lanes),canonicalize,cse)' | FileCheck %s --check-prefix=GPU
 
 // Blocks that do not divide the output: a 200 x 256 x 2048 matmul (bias
@@ -88,6 +89,21 @@
 // GPU: gpu.barrier
 // GPU: return
 
+// A 128 x 768 x 768 matmul (98304 outputs, as BERT-base's output
+// projection) has too few outputs for 4 x 4 register tiles, so without
+// tensor cores it takes 1 x 4 tiles and no blocks; with --cuda-tf32 its
+// blocks run on tensor cores, which take blocks from 16 of them on
+// (24 blocks of 64 x 64 here).
+// TILE-LABEL: func.func private @few_outputs
+// TILE-SAME: weft.workgroup_count = 24576 : i64
+// TILE-NOT: alloc_tensor
+// TILE: return
+// TF32-LABEL: func.func private @few_outputs
+// TF32-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 24 : i64
+// TF32: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x64xf32>
+// TF32: weft.mma = "tf32"
+// TF32: return
+
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d1)>
 #id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
@@ -161,5 +177,16 @@ func.func private @conv1x1_stride2(%arg0: memref<1x256x56x56xf32>, %arg1: memref
   %6 = linalg.fill ins(%cst : f32) outs(%5 : tensor<1x512x28x28xf32>) -> tensor<1x512x28x28xf32>
   %7 = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%0, %1 : tensor<1x256x56x56xf32>, tensor<512x256x1x1xf32>) outs(%6 : tensor<1x512x28x28xf32>) -> tensor<1x512x28x28xf32>
   bufferization.materialize_in_destination %7 in restrict writable %arg4 : (tensor<1x512x28x28xf32>, memref<1x512x28x28xf32>) -> ()
+  return
+}
+
+func.func private @few_outputs(%arg0: memref<128x768xf32>, %arg1: memref<768x768xf32>, %arg2: memref<128x768xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.0 : f32
+  %a = bufferization.to_tensor %arg0 restrict : memref<128x768xf32> to tensor<128x768xf32>
+  %b = bufferization.to_tensor %arg1 restrict : memref<768x768xf32> to tensor<768x768xf32>
+  %e = tensor.empty() : tensor<128x768xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<128x768xf32>) -> tensor<128x768xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<128x768xf32>, tensor<768x768xf32>) outs(%f : tensor<128x768xf32>) -> tensor<128x768xf32>
+  bufferization.materialize_in_destination %m in restrict writable %arg2 : (tensor<128x768xf32>, memref<128x768xf32>) -> ()
   return
 }
