@@ -129,14 +129,15 @@ mlir::LogicalResult stageBlockThroughWorkgroupMemory(mlir::scf::ForallOp block,
 /// (loops n, f, p, k; the filter its first operand, so its rows are the
 /// output channels and its columns the output positions, contiguous in
 /// the columns and the output), its result expanded back to
-/// [N, F, OH, OW]; the reshape is then moved past the elementwise epilogue
-/// (weft-cuda-tile-threads). The columns of a 1x1 convolution of strides and
+/// [N, F, OH, OW]; weft-cuda-tile-threads then moves the reshape past the
+/// elementwise epilogue. The columns of a 1x1 convolution of strides and
 /// dilations 1 are the image itself, viewed as [N, C, H * W]; any other's
 /// are a gather from the image (a linalg.generic of no inputs that reads
 /// it at n, k / (KH * KW), oh * sh + (k / KW % KH) * dh,
 /// ow * sw + k % KW * dw), which is never built whole: the blocks compute
 /// the columns of each reduction step into shared memory
-/// (stageBlockThroughWorkgroupMemory). Fails, changing nothing, on a convolution of dynamic shapes.
+/// (stageBlockThroughWorkgroupMemory). Fails, changing nothing, on a
+/// convolution of dynamic shapes.
 mlir::LogicalResult convAsMatmul(mlir::linalg::Conv2DNchwFchwOp conv);
 
 /// Where the dispatch's result is computed from a tensor.empty (through
@@ -144,6 +145,8 @@ mlir::LogicalResult convAsMatmul(mlir::linalg::Conv2DNchwFchwOp conv);
 /// into the output (convAsMatmul's expand_shape), computes it in the
 /// output itself, reshaped the other way, instead: otherwise bufferization
 /// would compute it in a temporary as large as the output and copy it.
+/// Fails on a dispatch with other than one output; changes nothing where
+/// the result is not so computed.
 mlir::LogicalResult writeThroughReshape(mlir::func::FuncOp fn);
 
 /// Tiles `root` and fuses its producers into one scf.forall iteration per
