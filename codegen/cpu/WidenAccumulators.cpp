@@ -126,7 +126,8 @@ LogicalResult widenBody(Block &body, Block &into, unsigned numInputs, Type f32) 
 }
 
 /// `op` (a linalg op on tensors with reductions and one 16-bit init) as an
-/// f32 generic followed by a truncation; failure leaves `op` as it was.
+/// f32 generic (an NCHW convolution: an f32 convolution) followed by a
+/// truncation; failure leaves `op` as it was.
 FailureOr<Value> widen(RewriterBase &rw, linalg::LinalgOp op) {
   Location loc = op.getLoc();
   Value init = op.getDpsInits()[0];
@@ -134,22 +135,13 @@ FailureOr<Value> widen(RewriterBase &rw, linalg::LinalgOp op) {
   Type f32 = rw.getF32Type();
   auto wide = RankedTensorType::get(type.getShape(), f32);
   // An NCHW convolution stays one (its body extends 16-bit inputs to its
-  // f32 init's type), the form the CUDA backend's blocks take.
-  if (auto conv = dyn_cast<linalg::Conv2DNchwFchwOp>(op.getOperation())) {
-    rw.setInsertionPoint(conv);
-    Value wideStart = wideInit(rw, loc, init, wide);
-    auto twin = linalg::Conv2DNchwFchwOp::create(rw, loc, TypeRange{wide}, conv.getInputs(),
-                                                 ValueRange{wideStart}, conv.getStrides(),
-                                                 conv.getDilations());
-    rw.setInsertionPointAfter(twin);
-    Value narrow = convert(rw, loc, twin.getResult(0), type);
-    rw.replaceOp(conv, narrow);
-    return narrow;
-  }
+  // f32 init's type), the form the CUDA backend's blocks take; other named
+  // ops become generics, their bodies widened below.
+  auto conv = dyn_cast<linalg::Conv2DNchwFchwOp>(op.getOperation());
   linalg::GenericOp generic;
   if (auto g = dyn_cast<linalg::GenericOp>(op.getOperation())) {
     generic = g;
-  } else {
+  } else if (!conv) {
     // A named op's body is typed for its operands: its generic form is
     // rebuilt below.
     rw.setInsertionPoint(op);
@@ -159,26 +151,36 @@ FailureOr<Value> widen(RewriterBase &rw, linalg::LinalgOp op) {
       return failure();
     generic = *generalized;
   }
-  rw.setInsertionPoint(generic);
+  Operation *narrowed = conv ? conv.getOperation() : generic.getOperation();
+  rw.setInsertionPoint(narrowed);
   Value wideStart = wideInit(rw, loc, init, wide);
-  auto twin = linalg::GenericOp::create(rw, loc, TypeRange{wide}, generic.getDpsInputs(),
-                                        ValueRange{wideStart}, generic.getIndexingMapsArray(),
-                                        generic.getIteratorTypesArray());
-  Block &body = generic.getRegion().front();
-  SmallVector<Type> argTypes;
-  SmallVector<Location> argLocs;
-  for (BlockArgument arg : body.getArguments()) {
-    argTypes.push_back(arg.getArgNumber() < generic.getNumDpsInputs() ? arg.getType() : f32);
-    argLocs.push_back(arg.getLoc());
-  }
-  Block *into = rw.createBlock(&twin.getRegion(), {}, argTypes, argLocs);
-  if (failed(widenBody(body, *into, generic.getNumDpsInputs(), f32))) {
-    rw.eraseOp(twin);
-    return failure();
+  Operation *twin;
+  if (conv) {
+    twin = linalg::Conv2DNchwFchwOp::create(rw, loc, TypeRange{wide}, conv.getInputs(),
+                                            ValueRange{wideStart}, conv.getStrides(),
+                                            conv.getDilations());
+  } else {
+    auto twinGeneric = linalg::GenericOp::create(rw, loc, TypeRange{wide}, generic.getDpsInputs(),
+                                                 ValueRange{wideStart},
+                                                 generic.getIndexingMapsArray(),
+                                                 generic.getIteratorTypesArray());
+    twin = twinGeneric;
+    Block &body = generic.getRegion().front();
+    SmallVector<Type> argTypes;
+    SmallVector<Location> argLocs;
+    for (BlockArgument arg : body.getArguments()) {
+      argTypes.push_back(arg.getArgNumber() < generic.getNumDpsInputs() ? arg.getType() : f32);
+      argLocs.push_back(arg.getLoc());
+    }
+    Block *into = rw.createBlock(&twinGeneric.getRegion(), {}, argTypes, argLocs);
+    if (failed(widenBody(body, *into, generic.getNumDpsInputs(), f32))) {
+      rw.eraseOp(twin);
+      return failure();
+    }
   }
   rw.setInsertionPointAfter(twin);
-  Value narrow = convert(rw, loc, twin.getResult(0), type);
-  rw.replaceOp(generic, narrow);
+  Value narrow = convert(rw, loc, twin->getResult(0), type);
+  rw.replaceOp(narrowed, narrow);
   return narrow;
 }
 

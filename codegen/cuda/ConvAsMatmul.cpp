@@ -115,32 +115,24 @@ LogicalResult cuda::writeThroughReshape(func::FuncOp fn) {
   for (int depth = 0; op && depth < 8; ++depth) {
     if (op.getNumDpsInits() != 1)
       return success();
+    // A tensor.empty of the result's shape, or of the output's collapsed
+    // as the expand_shape undoes (a convolution's init, reshaped).
     Value init = op.getDpsInits()[0];
-    // The output's shape collapsed (a convolution's init, reshaped).
-    if (auto collapse = init.getDefiningOp<tensor::CollapseShapeOp>()) {
-      auto empty = collapse.getSrc().getDefiningOp<tensor::EmptyOp>();
-      if (!empty || !empty->hasOneUse() || empty.getType() != expand.getResultType() ||
-          collapse.getReassociationIndices() != expand.getReassociationIndices() ||
-          !isa<MemRefType>(sinks[0].getDest().getType()))
+    auto collapse = init.getDefiningOp<tensor::CollapseShapeOp>();
+    auto empty = collapse ? collapse.getSrc().getDefiningOp<tensor::EmptyOp>()
+                          : init.getDefiningOp<tensor::EmptyOp>();
+    if (empty) {
+      if (!empty->hasOneUse() || !isa<MemRefType>(sinks[0].getDest().getType()) ||
+          (collapse && collapse.getReassociationIndices() != expand.getReassociationIndices()))
         return success();
-      OpBuilder b(empty);
-      empty.replaceAllUsesWith(bufferization::ToTensorOp::create(
-                                   b, empty.getLoc(), empty.getType(), sinks[0].getDest(),
-                                   /*restrict=*/true, /*writable=*/true)
-                                   .getResult());
-      empty.erase();
-      return success();
-    }
-    if (auto empty = init.getDefiningOp<tensor::EmptyOp>()) {
-      if (!empty->hasOneUse() || !isa<MemRefType>(sinks[0].getDest().getType()))
-        return success();
-      OpBuilder b(empty);
-      Value out = bufferization::ToTensorOp::create(
-          b, empty.getLoc(), expand.getResultType(), sinks[0].getDest(), /*restrict=*/true,
-          /*writable=*/true);
-      Value view = tensor::CollapseShapeOp::create(b, empty.getLoc(), empty.getType(), out,
-                                                   expand.getReassociationIndices());
-      empty.replaceAllUsesWith(view);
+      OpBuilder b(init.getDefiningOp());
+      Value out = bufferization::ToTensorOp::create(b, empty.getLoc(), expand.getResultType(),
+                                                    sinks[0].getDest(), /*restrict=*/true,
+                                                    /*writable=*/true);
+      init.replaceAllUsesWith(tensor::CollapseShapeOp::create(
+          b, empty.getLoc(), init.getType(), out, expand.getReassociationIndices()));
+      if (collapse)
+        collapse.erase();
       empty.erase();
       return success();
     }
