@@ -549,11 +549,15 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
   cudaOptions.toolkitPath = o.cudaToolkit;
   cudaOptions.alignment = o.alignment;
   cudaOptions.tf32 = o.cudaTf32;
-  // f16 tensor cores (WMMA) from sm_70 on: none where a chip predates it.
+  // f16 tensor cores (WMMA) from sm_70 on, bf16 ones (mma.sync) from
+  // sm_80 on: none where a chip predates them.
   if (cuda)
-    for (const std::string &chip : o.cudaArchs)
+    for (const std::string &chip : o.cudaArchs) {
       if (chipVersion(chip) < 70)
         cudaOptions.f16Mma = false;
+      if (chipVersion(chip) < 80)
+        cudaOptions.bf16Mma = false;
+    }
   if (o.emit == EmitKind::Ptx)
     cudaOptions.format = "isa";
   if (cuda) {

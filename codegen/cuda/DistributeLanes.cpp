@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/cuda/Passes.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -210,21 +212,113 @@ FailureOr<MatrixView> matrixView(OpBuilder &b, linalg::LinalgOp op, OpOperand *o
   return v;
 }
 
+/// Lane `lane`'s part of a warp's m16n8k16 bf16 products with f32 sums
+/// (`nvvm.mma.sync`) of A (`a`: rows x depth) and B (`bm`: depth x cols)
+/// into C (`c`: rows x cols, its rows `c.outer`, reduction loop `k`), A and
+/// B in workgroup memory with rows of whole 16-byte groups. The PTX ISA's
+/// fragments, with g = lane / 4 and t = lane % 4: A's four 32-bit
+/// registers hold the bf16 pairs (g, 2t), (g + 8, 2t), (g, 2t + 8),
+/// (g + 8, 2t + 8) of its 16 x 16 tile; B's two (k = 2t, n = g) and
+/// (k = 2t + 8, n = g) of its 16 x 8 tile (each pair along k); C's four
+/// f32 (g, 2t), (g, 2t + 1), (g + 8, 2t), (g + 8, 2t + 1). `ldmatrix.x4`
+/// loads four such 8 x 8 pieces (each lane naming one row of one piece),
+/// `.trans` where the pairs run across the stored rows; each lane loads
+/// and stores its C pairs itself.
+void lowerBf16WarpMatmul(OpBuilder &b, Location loc, const MatrixView &a, const MatrixView &bm,
+                         const MatrixView &c, unsigned k, int64_t rows, int64_t cols,
+                         int64_t depth) {
+  MLIRContext *ctx = b.getContext();
+  Value lane = gpu::LaneIdOp::create(b, loc, b.getIndexAttr(kWarpLanes));
+  AffineExpr l = getAffineDimExpr(0, ctx);
+  // `e` (of the lane) + `plus`.
+  auto at = [&](AffineExpr e, int64_t plus) -> Value {
+    return affine::AffineApplyOp::create(b, loc, AffineMap::get(1, 0, e + plus), ValueRange{lane});
+  };
+  Type bf16 = b.getBF16Type(), f32 = b.getF32Type(), i32 = b.getI32Type();
+  // The four registers of the 16 x 16 elements of `v` from (outer, inner)
+  // on, as four 8 x 8 pieces taken down `v`'s rows first (pieces (0, 0),
+  // (8, 0), (0, 8), (8, 8)) or along them first ((0, 0), (0, 8), (8, 0),
+  // (8, 8)), transposed or not.
+  auto pieces = [&](const MatrixView &v, int64_t outer, int64_t inner, bool downFirst,
+                    bool transpose) {
+    Value row = downFirst ? at(l % 16, outer) : at(l.floorDiv(16) * 8 + l % 8, outer);
+    Value col = downFirst ? at(l.floorDiv(16) * 8, inner) : at(l.floorDiv(8) % 2 * 8, inner);
+    Value loaded = nvgpu::LdMatrixOp::create(b, loc, VectorType::get({4, 2}, bf16), v.view,
+                                             ValueRange{row, col}, transpose, 4);
+    SmallVector<Value, 4> regs;
+    for (int64_t r = 0; r < 4; ++r) {
+      Value pair = vector::ExtractOp::create(b, loc, loaded, r);
+      Value word = vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), pair);
+      regs.push_back(vector::ExtractOp::create(b, loc, word, 0));
+    }
+    return regs;
+  };
+  bool aTransposed = a.inner != k, bTransposed = bm.inner == k;
+  // C's pairs of lane (row, col + 2t) and (row + 8, col + 2t).
+  auto cPair = [&](int64_t row, int64_t col, int64_t half) {
+    return SmallVector<Value>{at(l.floorDiv(4), row + 8 * half), at(l % 4 * 2, col)};
+  };
+  auto pairType = VectorType::get({2}, f32);
+  SmallVector<SmallVector<Value, 4>> acc;
+  for (int64_t i = 0; i < rows; i += 16)
+    for (int64_t j = 0; j < cols; j += 8) {
+      SmallVector<Value, 4> sums;
+      for (int64_t half = 0; half < 2; ++half) {
+        Value pair = vector::LoadOp::create(b, loc, pairType, c.view, cPair(i, j, half));
+        for (int64_t e = 0; e < 2; ++e)
+          sums.push_back(vector::ExtractOp::create(b, loc, pair, e));
+      }
+      acc.push_back(sums);
+    }
+  auto sumsType = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
+  std::array<NVVM::MMATypes, 2> types = {NVVM::MMATypes::bf16, NVVM::MMATypes::bf16};
+  std::array<NVVM::MMALayout, 2> layouts = {NVVM::MMALayout::row, NVVM::MMALayout::col};
+  int64_t colTiles = cols / 8;
+  for (int64_t kk = 0; kk < depth; kk += 16) {
+    SmallVector<SmallVector<Value, 4>> as, bs;
+    for (int64_t i = 0; i < rows; i += 16)
+      as.push_back(aTransposed ? pieces(a, kk, i, /*downFirst=*/false, /*transpose=*/true)
+                               : pieces(a, i, kk, /*downFirst=*/true, /*transpose=*/false));
+    // Two 16 x 8 tiles of B per load: registers 0, 1 the first's.
+    for (int64_t j = 0; j < cols; j += 16)
+      bs.push_back(bTransposed ? pieces(bm, j, kk, /*downFirst=*/false, /*transpose=*/false)
+                               : pieces(bm, kk, j, /*downFirst=*/true, /*transpose=*/true));
+    for (auto [ti, af] : llvm::enumerate(as))
+      for (int64_t tj = 0; tj < colTiles; ++tj) {
+        ArrayRef<Value> bf = ArrayRef<Value>(bs[tj / 2]).slice(tj % 2 * 2, 2);
+        SmallVector<Value, 4> &sums = acc[ti * colTiles + tj];
+        Value d = NVVM::MmaOp::create(b, loc, sumsType, af, bf, sums, {16, 8, 16}, std::nullopt,
+                                      std::nullopt, types, layouts);
+        for (int64_t e = 0; e < 4; ++e)
+          sums[e] = LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{e});
+      }
+  }
+  for (int64_t i = 0, f = 0; i < rows; i += 16)
+    for (int64_t j = 0; j < cols; j += 8, ++f)
+      for (int64_t half = 0; half < 2; ++half) {
+        Value pair = vector::FromElementsOp::create(
+            b, loc, pairType, ValueRange{acc[f][2 * half], acc[f][2 * half + 1]});
+        vector::StoreOp::create(b, loc, pair, c.view, cPair(i, j, half));
+      }
+}
+
 /// The warp's matmul `op` into f32 sums (marked cpu::kMmaAttr: "tf32", f32
 /// inputs already rounded to TF32, as WMMA fragments of
-/// kMmaRows x kMmaCols x kMmaReduction; or "f16", f16 inputs, fragments
-/// of kMmaRows x kMmaCols x kMmaHalfReduction): each fragment of the output loaded,
-/// the products of A's and B's fragments added along the reduction, and
-/// stored back. A or B stored with its other dimension contiguous loads
-/// transposed (column-major fragments).
+/// kMmaRows x kMmaCols x kMmaReduction; "f16", f16 inputs, fragments
+/// of kMmaRows x kMmaCols x kMmaHalfReduction; or "bf16", bf16 inputs, as
+/// mma.sync m16n8k16 products, lowerBf16WarpMatmul): each fragment of the
+/// output loaded, the products of A's and B's fragments added along the
+/// reduction, and stored back. A or B stored with its other dimension
+/// contiguous loads transposed (column-major fragments).
 LogicalResult lowerWarpMatmul(linalg::LinalgOp op) {
   auto mark = op->getAttrOfType<StringAttr>(cpu::kMmaAttr);
   auto fail = [&](const Twine &why) {
     return op.emitError("internal error: cannot run this warp's matmul on tensor cores: ") << why;
   };
-  if (!mark || (mark.getValue() != "tf32" && mark.getValue() != "f16"))
-    return fail("only tf32 and f16 are supported");
-  bool half = mark.getValue() == "f16";
+  if (!mark || !llvm::is_contained({"tf32", "f16", "bf16"}, mark.getValue()))
+    return fail("only tf32, f16 and bf16 are supported");
+  bool bf16 = mark.getValue() == "bf16";
+  bool half = bf16 || mark.getValue() == "f16";
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
       !linalg::isaContractionOpInterface(op))
     return fail("not a bufferized multiply-accumulate of two inputs");
@@ -235,8 +329,10 @@ LogicalResult lowerWarpMatmul(linalg::LinalgOp op) {
     return fail("not one static reduction");
   for (OpOperand &operand : op->getOpOperands()) {
     Type element = getElementTypeOrSelf(operand.get().getType());
-    if (!(half && op.isDpsInput(&operand) ? element.isF16() : element.isF32()))
-      return fail(half ? "not f16 inputs and f32 sums" : "not f32");
+    bool input = op.isDpsInput(&operand);
+    if (!(!input || !half ? element.isF32() : bf16 ? element.isBF16() : element.isF16()))
+      return fail(bf16 ? "not bf16 inputs and f32 sums"
+                       : half ? "not f16 inputs and f32 sums" : "not f32");
   }
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -262,6 +358,17 @@ LogicalResult lowerWarpMatmul(linalg::LinalgOp op) {
   if (rows % kMmaRows != 0 || cols % kMmaCols != 0 || depth % step != 0)
     return fail(half ? "the shape is not made of m16n16k16 fragments"
                      : "the shape is not made of m16n16k8 fragments");
+  if (bf16) {
+    // ldmatrix reads workgroup memory, each lane one 16-byte row of 8
+    // elements: rows a multiple of 8 elements apart (the warps' tiles and
+    // the fragments start at multiples of 16 rows and columns).
+    for (const MatrixView *v : {&*a, &*bm})
+      if (!isWorkgroupMemory(v->view.getType()) || v->lead % 8 != 0)
+        return fail("bf16 operands must be in workgroup memory, rows a multiple of 8 apart");
+    lowerBf16WarpMatmul(b, loc, *a, *bm, *c, k, rows, cols, depth);
+    op->erase();
+    return success();
+  }
   bool aCols = a->inner != k, bCols = bm->inner != n;
 
   MLIRContext *ctx = op.getContext();

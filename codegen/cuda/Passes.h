@@ -13,6 +13,8 @@
 #include "codegen/cpu/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/TilingInterface.h"
@@ -116,12 +118,13 @@ static_assert(kWarpTileRows * kWarpTileCols * kWarpsPerBlock == kBlockOutputs,
 /// (`#gpu.warp<linear_dim_0>`), each a kWarpTileRows x kWarpTileCols tile
 /// of the accumulator, its contraction marked cpu::kMmaAttr = "tf32"; with
 /// `f16Mma` f16 A and B (f32 sums) are copied as they are and added the
-/// same way, marked "f16" (without it such a block fails). Fails,
+/// same way, marked "f16", and with `bf16Mma` bf16 ones, marked "bf16"
+/// (without them such a block fails). Fails,
 /// possibly leaving the IR half rewritten, when the block does not fit
 /// that plan: run it on a copy.
 mlir::LogicalResult stageBlockThroughWorkgroupMemory(mlir::scf::ForallOp block,
                                                      bool workgroupMemory, bool tf32,
-                                                     bool f16Mma);
+                                                     bool f16Mma, bool bf16Mma);
 
 /// An NCHW convolution (its input already padded) is, for each image, the
 /// product of its filter [F, C * KH * KW] and the image's columns
@@ -209,6 +212,8 @@ struct CudaPipelineOptions {
   bool tf32 = false;
   /// Large f16 matmuls on tensor cores (every chip sm_70 or newer).
   bool f16Mma = true;
+  /// Large bf16 matmuls on tensor cores (every chip sm_80 or newer).
+  bool bf16Mma = true;
 };
 
 /// Dispatch bodies (linalg on tensors) -> GPU kernels compiled to images,

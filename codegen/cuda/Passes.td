@@ -101,7 +101,10 @@ def TileThreads : Pass<"weft-cuda-tile-threads", "mlir::func::FuncOp"> {
     Option<"f16Mma", "f16-mma", "bool", "true",
            "A large matmul of f16 operands (f32 sums) goes to blocks whose "
            "warps add its products on tensor cores (off where a target "
-           "chip predates sm_70)">
+           "chip predates sm_70)">,
+    Option<"bf16Mma", "bf16-mma", "bool", "true",
+           "The same for a matmul of bf16 operands (off where a target "
+           "chip predates sm_80)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect", "::mlir::linalg::LinalgDialect",
@@ -132,7 +135,12 @@ def DistributeLanes : Pass<"weft-cuda-distribute-lanes", "mlir::func::FuncOp"> {
     thread (`gpu.thread_id x`; a loop of fewer than 256 iterations on the
     first threads), with a `gpu.barrier` before each loop that reads
     workgroup memory and at the end of each loop body holding one; on the
-    host they become loops.
+    host they become loops. In such a dispatch a warp's contraction marked
+    `weft.mma` runs on tensor cores: WMMA fragment loads, products and
+    stores for "tf32" and "f16", and for "bf16" (which the gpu dialect's
+    WMMA types do not cover) `nvgpu.ldmatrix` fragment loads and m16n8k16
+    `nvvm.mma.sync` products whose f32 sums each lane loads and stores
+    itself; on the host it stays a loop nest.
 
     Before:
     ```mlir
@@ -158,7 +166,10 @@ def DistributeLanes : Pass<"weft-cuda-distribute-lanes", "mlir::func::FuncOp"> {
            "Lane loops become loops on the CPU (--target=cuda-on-cpu)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
-                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::affine::AffineDialect", "::mlir::vector::VectorDialect",
+                           "::mlir::nvgpu::NVGPUDialect", "::mlir::NVVM::NVVMDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 def OutlineKernels : Pass<"weft-cuda-outline-kernels", "mlir::ModuleOp"> {

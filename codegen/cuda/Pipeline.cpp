@@ -12,6 +12,7 @@
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/NVGPUToNVVM/NVGPUToNVVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
@@ -42,6 +43,7 @@ void addThreadStrategy(OpPassManager &pm, const CudaPipelineOptions &o, bool onH
   threads.workgroupMemory = !onHost;
   threads.tf32 = o.tf32;
   threads.f16Mma = o.f16Mma;
+  threads.bf16Mma = o.bf16Mma;
   pm.addNestedPass<func::FuncOp>(createTileThreads(threads));
   // A thread's register tile of a contraction or an NCHW convolution: one
   // reduction step per outer product, the accumulator carried in registers.
@@ -88,6 +90,8 @@ void cuda::buildCudaCodegenPipeline(OpPassManager &pm, const CudaPipelineOptions
   gpuModule.addPass(createLowerAffinePass());
   gpuModule.addPass(createSCFToControlFlowPass());
   gpuModule.addPass(createCanonicalizerPass());
+  // bf16 tensor-core fragments (ldmatrix) before their vectors are lowered.
+  gpuModule.addPass(createConvertNVGPUToNVVMPass());
   ConvertVectorToLLVMPassOptions vectors;
   vectors.vectorContractLowering = vector::VectorContractLowering::OuterProduct;
   gpuModule.addPass(createConvertVectorToLLVMPass(vectors));

@@ -26,12 +26,12 @@
 // with barriers between them, or as loops on a CPU.
 //
 // On tensor cores (TF32 for f32 operands, whose copies round them to TF32;
-// f16 for f16 operands with f32 sums) the products are added by the
+// f16 or bf16 for such operands, with f32 sums) the products are added by the
 // block's 8 warps (`scf.forall` mapped to `#gpu.warp<linear_dim_0>`), each
 // a 16 x 32 tile of acc as one contraction marked `weft.mma`, which
 // weft-cuda-distribute-lanes turns into WMMA fragment loads, products and
-// stores (or leaves a loop nest on a CPU, where the rounding alone models
-// the GPU's arithmetic).
+// stores (bf16: ldmatrix and mma.sync), or leaves a loop nest on a CPU,
+// where the rounding alone models the GPU's arithmetic.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cuda/Passes.h"
@@ -240,7 +240,8 @@ bool onlyThreadsCompute(scf::ForallOp block) {
 } // namespace
 
 LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool workgroupMemory,
-                                                     bool tf32, bool f16Mma) {
+                                                     bool tf32, bool f16Mma,
+                                                     bool bf16Mma) {
   MLIRContext *ctx = block.getContext();
   // The block's output tile: the root's result, or the contraction's.
   auto yielding = block.getTerminator().getYieldingOps();
@@ -269,15 +270,17 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
            cast<ShapedType>(mm->getResult(0).getType()).getShape()))
     return failure();
   // The matrix units the warps use, if any: TF32 for f32 operands with
-  // `tf32`, f16 for f16 ones with `f16Mma` (blocks have no other plan for
-  // them).
-  bool f32In = llvm::all_of(mm.getDpsInputs(), [](Value v) {
-    return getElementTypeOrSelf(v.getType()).isF32();
-  });
-  bool f16In = llvm::all_of(mm.getDpsInputs(), [](Value v) {
-    return getElementTypeOrSelf(v.getType()).isF16();
-  });
-  StringRef mma = f16In && f16Mma ? "f16" : f32In && tf32 ? "tf32" : "";
+  // `tf32`, f16 for f16 ones with `f16Mma`, bf16 for bf16 ones with
+  // `bf16Mma` (blocks have no other plan for 16-bit operands).
+  auto inputsAre = [&](auto isType) {
+    return llvm::all_of(mm.getDpsInputs(),
+                        [&](Value v) { return isType(getElementTypeOrSelf(v.getType())); });
+  };
+  bool f32In = inputsAre([](Type t) { return t.isF32(); });
+  StringRef mma = f16Mma && inputsAre([](Type t) { return t.isF16(); })    ? "f16"
+                  : bf16Mma && inputsAre([](Type t) { return t.isBF16(); }) ? "bf16"
+                  : f32In && tf32                                           ? "tf32"
+                                                                            : "";
   if (!f32In && mma.empty())
     return failure();
   if (!mma.empty() && (!linalg::isaContractionOpInterface(mm) || mm.getNumDpsInputs() != 2))

@@ -241,21 +241,23 @@ std::optional<std::array<int64_t, 2>> chooseBlockTile(Operation *root, const Thr
   return best;
 }
 
-/// The rows and columns loops of a matmul of f16 operands into f32 sums
-/// (a widened f16 MatMul, or the one `root` is the epilogue of) with at
-/// least kMinMmaBlocks blocks' outputs: its innermost m and n loops, the
-/// others batch loops, as a 4 x 4 tile; no tiles otherwise. Such a matmul
-/// has no register tiles: it goes to blocks on tensor cores, or one output
-/// per thread.
-ThreadTiles chooseHalfMatmulLoops(Operation *root) {
+/// The rows and columns loops of a matmul of f16 (with `f16`) or bf16
+/// (with `bf16`) operands into f32 sums (a widened 16-bit MatMul, or the
+/// one `root` is the epilogue of) with at least kMinMmaBlocks blocks'
+/// outputs: its innermost m and n loops, the others batch loops, as a
+/// 4 x 4 tile; no tiles otherwise. Such a matmul has no register tiles: it
+/// goes to blocks on tensor cores, or one output per thread.
+ThreadTiles chooseHalfMatmulLoops(Operation *root, bool f16, bool bf16) {
   linalg::LinalgOp contraction = cpu::epilogueRoot(root);
   if (!contraction)
     contraction = dyn_cast<linalg::LinalgOp>(root);
   if (!contraction || contraction.getNumDpsInputs() != 2 || contraction.getNumDpsInits() != 1 ||
       !linalg::isaContractionOpInterface(contraction) ||
       !getElementTypeOrSelf(contraction.getDpsInits()[0].getType()).isF32() ||
-      !llvm::all_of(contraction.getDpsInputs(),
-                    [](Value v) { return getElementTypeOrSelf(v.getType()).isF16(); }))
+      !llvm::all_of(contraction.getDpsInputs(), [&](Value v) {
+        Type t = getElementTypeOrSelf(v.getType());
+        return (f16 && t.isF16()) || (bf16 && t.isBF16());
+      }))
     return ThreadTiles();
   FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(contraction);
   SmallVector<int64_t> ranges = contraction.getStaticLoopRanges();
@@ -577,13 +579,14 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
 
   /// The loops of a matmul `root` (4 x 4 tiles along them) for blocks: its
   /// register `tiles` where they are 4 x 4; else, where its blocks would
-  /// run on tensor cores (f16 operands with f16Mma, f32 ones with tf32),
+  /// run on tensor cores (f16 operands with f16Mma, bf16 ones with
+  /// bf16Mma, f32 ones with tf32),
   /// 4 x 4 tiles from kMinMmaBlocks blocks' outputs on; else `tiles`.
   ThreadTiles blockLoopsFor(Operation *root, const ThreadTiles &tiles) {
     if (tiles.rows == 4 && tiles.cols == kThreadVectorWidth)
       return tiles;
-    if (f16Mma)
-      if (ThreadTiles half = chooseHalfMatmulLoops(root); half.rowLoop >= 0)
+    if (f16Mma || bf16Mma)
+      if (ThreadTiles half = chooseHalfMatmulLoops(root, f16Mma, bf16Mma); half.rowLoop >= 0)
         return half;
     if (tf32)
       return chooseThreadTiles(root, kMinMmaBlocks * kThreadsPerBlock);
@@ -672,7 +675,8 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
       return failure();
     SmallVector<scf::ForallOp> loops(trial.getBody().getOps<scf::ForallOp>());
     if (loops.size() != 1 ||
-        failed(stageBlockThroughWorkgroupMemory(loops[0], workgroupMemory, tf32, f16Mma)))
+        failed(stageBlockThroughWorkgroupMemory(loops[0], workgroupMemory, tf32, f16Mma,
+                                                    bf16Mma)))
       return failure();
     fn.getBody().takeBody(trial.getBody());
     count = blocks;

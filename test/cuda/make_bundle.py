@@ -155,6 +155,11 @@ def main(argv=None):
                              "--tf32-rtol and --tf32-atol (TF32 products are less exact)")
     parser.add_argument("--tf32-rtol", type=float, default=1e-2)
     parser.add_argument("--tf32-atol", type=float, default=5e-3)
+    parser.add_argument("--half-model", action="append", default=[],
+                        help="as --model, compared within --half-rtol and --half-atol (f16 "
+                             "or bf16 arithmetic: a step is 2^-11 or 2^-8 relative)")
+    parser.add_argument("--half-rtol", type=float, default=2e-2)
+    parser.add_argument("--half-atol", type=float, default=5e-2)
     parser.add_argument("--rtol", type=float, default=1e-3)
     parser.add_argument("--atol", type=float, default=1e-7)
     parser.add_argument("--model-rtol", type=float, default=1e-3)
@@ -184,9 +189,11 @@ def main(argv=None):
                 skipped += 1
     exact = (args.model_rtol, args.model_atol)
     tf32 = (args.tf32_rtol, args.tf32_atol)
+    half = (args.half_rtol, args.half_atol)
     for spec, extra, (rtol, atol) in ([(m, [], exact) for m in args.model] +
                                       [(m, args.split_args, exact) for m in args.split_model] +
-                                      [(m, ["--cuda-tf32"], tf32) for m in args.tf32_model]):
+                                      [(m, ["--cuda-tf32"], tf32) for m in args.tf32_model] +
+                                      [(m, [], half) for m in args.half_model]):
         name, _, rest = spec.partition("=")
         model, _, data_dir = rest.rpartition(":")
         model, data_dir = os.path.abspath(model), os.path.abspath(data_dir)

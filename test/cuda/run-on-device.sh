@@ -28,7 +28,10 @@
 # convolutions as matmuls in shared-memory blocks; 12 MB with its data),
 # each also with --cuda-tf32 (compared within 2e-2 relative, 5e-2
 # absolute: ResNet-50's logits, up to 1.8, move by up to 3.8e-2 under TF32
-# rounding on the CPU), are left out to keep the bundle under 64 MiB;
+# rounding on the CPU), and the f16 and bf16 MatMuls and f16 convolution of
+# test/e2e/check_half.py (tensor cores through WMMA and through ldmatrix
+# and mma.sync; compared within 2e-2 relative, 5e-2 absolute, about two
+# bf16 steps), are left out to keep the bundle under 64 MiB;
 # `prepare` with WEFT_BIG=1 also
 # writes them to DIR/big.tar split into 60 MiB parts (big.tar.part-aa, ...)
 # for a machine that keeps files between calls, and `run` uses them when
@@ -91,6 +94,15 @@ prepare() {
       --weft-run "$BUILD/bin/weft-run" --workdir "$work/bert" --models bert_base --threads 1 \
       --weftc-arg=--target=cuda-on-cpu --rtol 1e-3 --atol 1e-5 || exit 2
     reference_outputs "$work/real" resnet50 || exit 2
+    # f16 and bf16 tensor cores (WMMA; ldmatrix and mma.sync): the f16
+    # MatMul and 3x3 convolution and the bf16 MatMuls of check_half.py,
+    # whose fragment layouts only a GPU checks.
+    python3 test/e2e/check_half.py --weftc "$BUILD/bin/weftc" --weft-run "$BUILD/bin/weft-run" \
+      --workdir "$work/half" --target cuda-on-cpu > /dev/null || exit 2
+    local half=()
+    for m in matmul_f16 conv_blocks_f16 matmul_bf16 bias_relu_bf16; do
+      half+=(--half-model "$m=$work/half/$m.onnx:$work/half/${m}_data")
+    done
     python3 test/cuda/make_bundle.py --weftc "$BUILD/bin/weftc" \
       --runtime "$BUILD/lib/libweft_runtime.so" --out "$DIR/big" --no-cases \
       --weftc-arg=--target=cuda \
@@ -100,7 +112,7 @@ prepare() {
       --tf32-model "resnet50_tf32=$work/real/resnet50.onnx:$work/real/resnet50_data/test_data_set_0" \
       --model "bottleneck=$work/models/bottleneck.onnx:$work/models/bottleneck_data/test_data_set_0" \
       --tf32-model "bottleneck_tf32=$work/models/bottleneck.onnx:$work/models/bottleneck_data/test_data_set_0" \
-      --tf32-rtol 2e-2 --tf32-atol 5e-2 || exit 2
+      --tf32-rtol 2e-2 --tf32-atol 5e-2 "${half[@]}" || exit 2
     tar -C "$DIR" -cf - big | split -b 60M - "$DIR/big.tar.part-" || exit 2
   fi
   rm -rf "$work" "$DIR/bundle" "$DIR/big"

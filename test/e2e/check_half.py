@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks that f16 reductions accumulate in f32, as onnxruntime's do.
+"""Checks that f16 and bf16 reductions accumulate in f32, as onnxruntime's do.
 
 Writes f16 models whose sums run long (a MatMul of 1024 products, a 3x3
 Conv over 64 channels and one over 128 (2 x 256 x 28 x 28 outputs), a
@@ -9,7 +9,10 @@ onnxruntime's CPU outputs as
 their references, compiles each with weftc for every --target given and
 compares weft-run's outputs within two f16 steps (2e-3 relative, 0.04
 absolute). Accumulating in f16 instead misses by far more: the MatMul by
-about 0.5, the ReduceSum by hundreds. Exits non-zero on any failure.
+about 0.5, the ReduceSum by hundreds. bf16 MatMuls (f32 in, cast to bf16
+and back; onnxruntime has no bf16 MatMul on the CPU) are checked against
+the float64 product of the bf16 operands rounded once to bf16, within two
+bf16 steps (1.6e-2 relative). Exits non-zero on any failure.
 """
 
 import argparse
@@ -25,6 +28,8 @@ import check_models  # its run(): a command's status and output, never raising
 
 RTOL = "2e-3"
 ATOL = "0.04"
+BF16_RTOL = "1.6e-2"
+BF16_ATOL = "0.02"
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "models"))
 import make_models  # noqa: E402  (the f32 encoder block, made f16 below)
 
@@ -87,6 +92,57 @@ def models(rng):
            [64, 4096], [64], [], (0, 1))
 
 
+def bf16_bits(a):
+    """The bf16 bit patterns of f32 `a`, rounded to nearest even."""
+    bits = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+def to_bf16(a):
+    """f32 `a` rounded to the nearest bf16, as f32."""
+    return (bf16_bits(a).astype(np.uint32) << 16).view(np.float32)
+
+
+def bf16_models(rng):
+    """(name, model, input, expected output) of bf16 MatMuls between casts
+    from and to f32: 512 x 1024 x 1024 (the CUDA backend's blocks on bf16
+    tensor cores), and 200 x 256 x 2048 with a bias and a Relu (the last
+    block row overlapping the one before)."""
+    bf16, f32 = TensorProto.BFLOAT16, TensorProto.FLOAT
+
+    def weight(name, value):
+        return helper.make_tensor(name, bf16, list(value.shape), vals=bf16_bits(value).tobytes(),
+                                  raw=True)
+
+    def model(name, nodes, in_shape, out_shape, inits):
+        nodes = ([helper.make_node("Cast", ["x"], ["xb"], to=bf16)] + nodes +
+                 [helper.make_node("Cast", ["yb"], ["y"], to=f32)])
+        graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", f32, in_shape)],
+                                  [helper.make_tensor_value_info("y", f32, out_shape)], inits)
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+    def product(x, w):
+        return to_bf16((to_bf16(x).astype(np.float64) @ to_bf16(w).astype(np.float64))
+                       .astype(np.float32))
+
+    w = rng.uniform(-1, 1, (1024, 1024)).astype(np.float32)
+    x = rng.uniform(-1, 1, (512, 1024)).astype(np.float32)
+    yield ("matmul_bf16",
+           model("matmul_bf16", [helper.make_node("MatMul", ["xb", "w"], ["yb"])], [512, 1024],
+                 [512, 1024], [weight("w", w)]),
+           x, product(x, w))
+    w = (rng.uniform(-1, 1, (256, 2048)) / 8).astype(np.float32)
+    b = rng.uniform(-1, 1, (2048,)).astype(np.float32)
+    x = rng.uniform(-1, 1, (200, 256)).astype(np.float32)
+    expected = np.maximum(to_bf16(product(x, w) + to_bf16(b)), 0)
+    yield ("bias_relu_bf16",
+           model("bias_relu_bf16", [helper.make_node("MatMul", ["xb", "w"], ["p"]),
+                                    helper.make_node("Add", ["p", "b"], ["q"]),
+                                    helper.make_node("Relu", ["q"], ["yb"])],
+                 [200, 256], [200, 2048], [weight("w", w), weight("b", b)]),
+           x, expected)
+
+
 def run(cmd):
     return check_models.run(cmd, timeout=600)
 
@@ -103,25 +159,20 @@ def main(argv=None):
     os.makedirs(args.workdir, exist_ok=True)
     rng = np.random.default_rng(11)
     failures = total = 0
-    for name, nodes, in_shape, out_shape, inits, (low, high) in models(rng):
-        if isinstance(nodes, onnx.ModelProto):
-            model = nodes
-        else:
-            graph = helper.make_graph(
-                nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT16, in_shape)],
-                [helper.make_tensor_value_info("y", TensorProto.FLOAT16, out_shape)], inits)
-            model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    def write(name, model, x, y):
+        """Saves `model` and its test data (input `x`, reference `y`)."""
         path = os.path.join(args.workdir, name + ".onnx")
         onnx.save(model, path)
         data = os.path.join(args.workdir, name + "_data")
         os.makedirs(data, exist_ok=True)
-        x = rng.uniform(low, high, in_shape).astype(np.float16)
-        session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-        y = session.run(None, {session.get_inputs()[0].name: x})[0]
-        for kind, value, label in (("input", x, session.get_inputs()[0].name),
-                                   ("output", y, session.get_outputs()[0].name)):
+        for kind, value, label in (("input", x, model.graph.input[0].name),
+                                   ("output", y, model.graph.output[0].name)):
             with open(os.path.join(data, f"{kind}_0.pb"), "wb") as f:
                 f.write(numpy_helper.from_array(value, label).SerializeToString())
+        return path, data
+
+    def check(name, path, data, rtol, atol):
+        nonlocal failures, total
         for target in targets:
             total += 1
             lib = os.path.join(args.workdir, f"{name}_{target}.so")
@@ -130,11 +181,27 @@ def main(argv=None):
             ok, log = run([args.weftc, path, f"--target={target}", "--emit=lib", "-o", lib])
             if ok:
                 ok, log = run([args.weft_run, lib, "--input-dir", data, "--compare",
-                               "--rtol", RTOL, "--atol", ATOL, "--threads", "2"])
+                               "--rtol", rtol, "--atol", atol, "--threads", "2"])
             print(f"{'PASS' if ok else 'FAIL'} {name} target={target}")
             if not ok:
                 print("".join("    " + line + "\n" for line in log.splitlines()[-6:]), end="")
                 failures += 1
+
+    for name, nodes, in_shape, out_shape, inits, (low, high) in models(rng):
+        if isinstance(nodes, onnx.ModelProto):
+            model = nodes
+        else:
+            graph = helper.make_graph(
+                nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT16, in_shape)],
+                [helper.make_tensor_value_info("y", TensorProto.FLOAT16, out_shape)], inits)
+            model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        x = rng.uniform(low, high, in_shape).astype(np.float16)
+        session = ort.InferenceSession(model.SerializeToString(),
+                                       providers=["CPUExecutionProvider"])
+        y = session.run(None, {session.get_inputs()[0].name: x})[0]
+        check(name, *write(name, model, x, y), RTOL, ATOL)
+    for name, model, x, y in bf16_models(rng):
+        check(name, *write(name, model, x, y), BF16_RTOL, BF16_ATOL)
     print(f"check_half: {total - failures} of {total} passed")
     return 1 if failures else 0
 

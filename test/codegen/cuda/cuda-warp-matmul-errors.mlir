@@ -12,3 +12,14 @@ func.func private @eight_rows(%out: memref<8x16xf32>) attributes {weft.dispatch_
   } {mapping = [#gpu.warp<linear_dim_0>]}
   return
 }
+
+// ldmatrix reads workgroup memory only: a bf16 operand elsewhere is an
+// internal error on a GPU, never a wrong kernel.
+func.func private @bf16_global(%a: memref<16x16xbf16>, %b: memref<16x16xbf16>) attributes {weft.dispatch_fn, weft.lanes = 256 : i64} {
+  %cs = memref.alloca() : memref<16x16xf32, #gpu.address_space<workgroup>>
+  scf.forall (%w) in (1) {
+    // expected-error @+1 {{internal error: cannot run this warp's matmul on tensor cores: bf16 operands must be in workgroup memory, rows a multiple of 8 apart}}
+    linalg.matmul {weft.mma = "bf16"} ins(%a, %b : memref<16x16xbf16>, memref<16x16xbf16>) outs(%cs : memref<16x16xf32, #gpu.address_space<workgroup>>)
+  } {mapping = [#gpu.warp<linear_dim_0>]}
+  return
+}
