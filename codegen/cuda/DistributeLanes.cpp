@@ -18,6 +18,9 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+
+#include <functional>
 
 namespace weft::cuda {
 #define GEN_PASS_DEF_DISTRIBUTELANES
@@ -212,104 +215,236 @@ FailureOr<MatrixView> matrixView(OpBuilder &b, linalg::LinalgOp op, OpOperand *o
   return v;
 }
 
-/// Lane `lane`'s part of a warp's m16n8k16 bf16 products with f32 sums
-/// (`nvvm.mma.sync`) of A (`a`: rows x depth) and B (`bm`: depth x cols)
-/// into C (`c`: rows x cols, its rows `c.outer`, reduction loop `k`), A and
-/// B in workgroup memory with rows of whole 16-byte groups. The PTX ISA's
-/// fragments, with g = lane / 4 and t = lane % 4: A's four 32-bit
-/// registers hold the bf16 pairs (g, 2t), (g + 8, 2t), (g, 2t + 8),
-/// (g + 8, 2t + 8) of its 16 x 16 tile; B's two (k = 2t, n = g) and
-/// (k = 2t + 8, n = g) of its 16 x 8 tile (each pair along k); C's four
-/// f32 (g, 2t), (g, 2t + 1), (g + 8, 2t), (g + 8, 2t + 1). `ldmatrix.x4`
-/// loads four such 8 x 8 pieces (each lane naming one row of one piece),
-/// `.trans` where the pairs run across the stored rows; each lane loads
-/// and stores its C pairs itself.
-void lowerBf16WarpMatmul(OpBuilder &b, Location loc, const MatrixView &a, const MatrixView &bm,
-                         const MatrixView &c, unsigned k, int64_t rows, int64_t cols,
-                         int64_t depth) {
-  MLIRContext *ctx = b.getContext();
-  Value lane = gpu::LaneIdOp::create(b, loc, b.getIndexAttr(kWarpLanes));
+/// A warp's matmul on tensor cores in three parts, each emitted at a
+/// builder's insertion point: `load` reads its f32 sums (the output's
+/// fragments, each lane its part), `add` adds the products of A and B
+/// along the whole reduction to them, `store` writes them back.
+struct WarpMatmul {
+  std::function<SmallVector<Value>(OpBuilder &)> load;
+  std::function<SmallVector<Value>(OpBuilder &, ValueRange)> add;
+  std::function<void(OpBuilder &, ValueRange)> store;
+};
+
+/// A warp's m16n8k16 bf16 products with f32 sums (`nvvm.mma.sync`) of A
+/// (`a`: rows x depth) and B (`bm`: depth x cols) into C (`c`: rows x cols,
+/// its rows `c.outer`, reduction loop `k`), A and B in workgroup memory
+/// with rows of whole 16-byte groups. The PTX ISA's fragments, with
+/// g = lane / 4 and t = lane % 4: A's four 32-bit registers hold the bf16
+/// pairs (g, 2t), (g + 8, 2t), (g, 2t + 8), (g + 8, 2t + 8) of its
+/// 16 x 16 tile; B's two (k = 2t, n = g) and (k = 2t + 8, n = g) of its
+/// 16 x 8 tile (each pair along k); C's four f32 (g, 2t), (g, 2t + 1),
+/// (g + 8, 2t), (g + 8, 2t + 1). `ldmatrix.x4` loads four such 8 x 8
+/// pieces (each lane naming one row of one piece), `.trans` where the
+/// pairs run across the stored rows; each lane loads and stores its C
+/// pairs itself. The sums are 4 f32 per 16 x 8 tile, row-major tiles.
+WarpMatmul bf16WarpMatmul(Location loc, const MatrixView &a, const MatrixView &bm,
+                          const MatrixView &c, unsigned k, int64_t rows, int64_t cols,
+                          int64_t depth) {
+  MLIRContext *ctx = loc.getContext();
   AffineExpr l = getAffineDimExpr(0, ctx);
   // `e` (of the lane) + `plus`.
-  auto at = [&](AffineExpr e, int64_t plus) -> Value {
-    return affine::AffineApplyOp::create(b, loc, AffineMap::get(1, 0, e + plus), ValueRange{lane});
+  auto at = [loc](OpBuilder &b, Value lane, AffineExpr e, int64_t plus) -> Value {
+    return affine::AffineApplyOp::create(b, loc, AffineMap::get(1, 0, e + plus),
+                                         ValueRange{lane});
   };
-  Type bf16 = b.getBF16Type(), f32 = b.getF32Type(), i32 = b.getI32Type();
-  // The four registers of the 16 x 16 elements of `v` from (outer, inner)
-  // on, as four 8 x 8 pieces taken down `v`'s rows first (pieces (0, 0),
-  // (8, 0), (0, 8), (8, 8)) or along them first ((0, 0), (0, 8), (8, 0),
-  // (8, 8)), transposed or not.
-  auto pieces = [&](const MatrixView &v, int64_t outer, int64_t inner, bool downFirst,
-                    bool transpose) {
-    Value row = downFirst ? at(l % 16, outer) : at(l.floorDiv(16) * 8 + l % 8, outer);
-    Value col = downFirst ? at(l.floorDiv(16) * 8, inner) : at(l.floorDiv(8) % 2 * 8, inner);
-    Value loaded = nvgpu::LdMatrixOp::create(b, loc, VectorType::get({4, 2}, bf16), v.view,
-                                             ValueRange{row, col}, transpose, 4);
-    SmallVector<Value, 4> regs;
-    for (int64_t r = 0; r < 4; ++r) {
-      Value pair = vector::ExtractOp::create(b, loc, loaded, r);
-      Value word = vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), pair);
-      regs.push_back(vector::ExtractOp::create(b, loc, word, 0));
-    }
-    return regs;
+  auto laneId = [loc](OpBuilder &b) -> Value {
+    return gpu::LaneIdOp::create(b, loc, b.getIndexAttr(kWarpLanes));
   };
-  bool aTransposed = a.inner != k, bTransposed = bm.inner == k;
-  // C's pairs of lane (row, col + 2t) and (row + 8, col + 2t).
-  auto cPair = [&](int64_t row, int64_t col, int64_t half) {
-    return SmallVector<Value>{at(l.floorDiv(4), row + 8 * half), at(l % 4 * 2, col)};
+  // C's pairs of the lane: (row, col + 2t) and (row + 8, col + 2t).
+  auto cPair = [=](OpBuilder &b, Value lane, int64_t row, int64_t col, int64_t half) {
+    return SmallVector<Value>{at(b, lane, l.floorDiv(4), row + 8 * half),
+                              at(b, lane, l % 4 * 2, col)};
   };
-  auto pairType = VectorType::get({2}, f32);
-  SmallVector<SmallVector<Value, 4>> acc;
-  for (int64_t i = 0; i < rows; i += 16)
-    for (int64_t j = 0; j < cols; j += 8) {
-      SmallVector<Value, 4> sums;
-      for (int64_t half = 0; half < 2; ++half) {
-        Value pair = vector::LoadOp::create(b, loc, pairType, c.view, cPair(i, j, half));
-        for (int64_t e = 0; e < 2; ++e)
-          sums.push_back(vector::ExtractOp::create(b, loc, pair, e));
-      }
-      acc.push_back(sums);
-    }
-  auto sumsType = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
-  std::array<NVVM::MMATypes, 2> types = {NVVM::MMATypes::bf16, NVVM::MMATypes::bf16};
-  std::array<NVVM::MMALayout, 2> layouts = {NVVM::MMALayout::row, NVVM::MMALayout::col};
-  int64_t colTiles = cols / 8;
-  for (int64_t kk = 0; kk < depth; kk += 16) {
-    SmallVector<SmallVector<Value, 4>> as, bs;
+  WarpMatmul parts;
+  parts.load = [=](OpBuilder &b) {
+    Value lane = laneId(b);
+    auto pairType = VectorType::get({2}, b.getF32Type());
+    SmallVector<Value> sums;
     for (int64_t i = 0; i < rows; i += 16)
-      as.push_back(aTransposed ? pieces(a, kk, i, /*downFirst=*/false, /*transpose=*/true)
-                               : pieces(a, i, kk, /*downFirst=*/true, /*transpose=*/false));
-    // Two 16 x 8 tiles of B per load: registers 0, 1 the first's.
-    for (int64_t j = 0; j < cols; j += 16)
-      bs.push_back(bTransposed ? pieces(bm, j, kk, /*downFirst=*/false, /*transpose=*/false)
-                               : pieces(bm, kk, j, /*downFirst=*/true, /*transpose=*/true));
-    for (auto [ti, af] : llvm::enumerate(as))
-      for (int64_t tj = 0; tj < colTiles; ++tj) {
-        ArrayRef<Value> bf = ArrayRef<Value>(bs[tj / 2]).slice(tj % 2 * 2, 2);
-        SmallVector<Value, 4> &sums = acc[ti * colTiles + tj];
-        Value d = NVVM::MmaOp::create(b, loc, sumsType, af, bf, sums, {16, 8, 16}, std::nullopt,
-                                      std::nullopt, types, layouts);
-        for (int64_t e = 0; e < 4; ++e)
-          sums[e] = LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{e});
+      for (int64_t j = 0; j < cols; j += 8)
+        for (int64_t half = 0; half < 2; ++half) {
+          Value pair = vector::LoadOp::create(b, loc, pairType, c.view, cPair(b, lane, i, j, half));
+          for (int64_t e = 0; e < 2; ++e)
+            sums.push_back(vector::ExtractOp::create(b, loc, pair, e));
+        }
+    return sums;
+  };
+  parts.store = [=](OpBuilder &b, ValueRange sums) {
+    Value lane = laneId(b);
+    auto pairType = VectorType::get({2}, b.getF32Type());
+    int64_t next = 0;
+    for (int64_t i = 0; i < rows; i += 16)
+      for (int64_t j = 0; j < cols; j += 8)
+        for (int64_t half = 0; half < 2; ++half, next += 2) {
+          Value pair = vector::FromElementsOp::create(b, loc, pairType,
+                                                      ValueRange{sums[next], sums[next + 1]});
+          vector::StoreOp::create(b, loc, pair, c.view, cPair(b, lane, i, j, half));
+        }
+  };
+  parts.add = [=](OpBuilder &b, ValueRange initial) {
+    Value lane = laneId(b);
+    Type bf16 = b.getBF16Type(), f32 = b.getF32Type(), i32 = b.getI32Type();
+    // The four registers of the 16 x 16 elements of `v` from (outer,
+    // inner) on, as four 8 x 8 pieces taken down `v`'s rows first (pieces
+    // (0, 0), (8, 0), (0, 8), (8, 8)) or along them first ((0, 0), (0, 8),
+    // (8, 0), (8, 8)), transposed or not.
+    auto pieces = [&](const MatrixView &v, int64_t outer, int64_t inner, bool downFirst,
+                      bool transpose) {
+      Value row = downFirst ? at(b, lane, l % 16, outer)
+                            : at(b, lane, l.floorDiv(16) * 8 + l % 8, outer);
+      Value col = downFirst ? at(b, lane, l.floorDiv(16) * 8, inner)
+                            : at(b, lane, l.floorDiv(8) % 2 * 8, inner);
+      Value loaded = nvgpu::LdMatrixOp::create(b, loc, VectorType::get({4, 2}, bf16), v.view,
+                                               ValueRange{row, col}, transpose, 4);
+      SmallVector<Value, 4> regs;
+      for (int64_t r = 0; r < 4; ++r) {
+        Value pair = vector::ExtractOp::create(b, loc, loaded, r);
+        Value word = vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), pair);
+        regs.push_back(vector::ExtractOp::create(b, loc, word, 0));
       }
-  }
-  for (int64_t i = 0, f = 0; i < rows; i += 16)
-    for (int64_t j = 0; j < cols; j += 8, ++f)
-      for (int64_t half = 0; half < 2; ++half) {
-        Value pair = vector::FromElementsOp::create(
-            b, loc, pairType, ValueRange{acc[f][2 * half], acc[f][2 * half + 1]});
-        vector::StoreOp::create(b, loc, pair, c.view, cPair(i, j, half));
-      }
+      return regs;
+    };
+    bool aTransposed = a.inner != k, bTransposed = bm.inner == k;
+    SmallVector<Value> sums(initial);
+    auto sumsType = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
+    std::array<NVVM::MMATypes, 2> types = {NVVM::MMATypes::bf16, NVVM::MMATypes::bf16};
+    std::array<NVVM::MMALayout, 2> layouts = {NVVM::MMALayout::row, NVVM::MMALayout::col};
+    int64_t colTiles = cols / 8;
+    for (int64_t kk = 0; kk < depth; kk += 16) {
+      SmallVector<SmallVector<Value, 4>> as, bs;
+      for (int64_t i = 0; i < rows; i += 16)
+        as.push_back(aTransposed ? pieces(a, kk, i, /*downFirst=*/false, /*transpose=*/true)
+                                 : pieces(a, i, kk, /*downFirst=*/true, /*transpose=*/false));
+      // Two 16 x 8 tiles of B per load: registers 0, 1 the first's.
+      for (int64_t j = 0; j < cols; j += 16)
+        bs.push_back(bTransposed ? pieces(bm, j, kk, /*downFirst=*/false, /*transpose=*/false)
+                                 : pieces(bm, kk, j, /*downFirst=*/true, /*transpose=*/true));
+      for (auto [ti, af] : llvm::enumerate(as))
+        for (int64_t tj = 0; tj < colTiles; ++tj) {
+          ArrayRef<Value> bf = ArrayRef<Value>(bs[tj / 2]).slice(tj % 2 * 2, 2);
+          MutableArrayRef<Value> tile =
+              MutableArrayRef<Value>(sums).slice((ti * colTiles + tj) * 4, 4);
+          Value d = NVVM::MmaOp::create(b, loc, sumsType, af, bf, tile, {16, 8, 16},
+                                        std::nullopt, std::nullopt, types, layouts);
+          for (int64_t e = 0; e < 4; ++e)
+            tile[e] = LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{e});
+        }
+    }
+    return sums;
+  };
+  return parts;
+}
+
+/// A warp's WMMA products (`gpu.subgroup_mma_*`) of A (`a`) and B (`bm`)
+/// into C (`c`), TF32 (m16n16k8) or, with `half`, f16 (m16n16k16)
+/// fragments; A or B stored with its other dimension contiguous loads
+/// transposed (column-major fragments). The sums are one C fragment per
+/// 16 x 16 tile, row-major tiles.
+WarpMatmul wmmaWarpMatmul(Location loc, const MatrixView &a, const MatrixView &bm,
+                          const MatrixView &c, unsigned k, int64_t rows, int64_t cols,
+                          int64_t depth, bool half) {
+  MLIRContext *ctx = loc.getContext();
+  bool aCols = a.inner != k, bCols = bm.inner == k;
+  int64_t step = half ? kMmaHalfReduction : kMmaReduction;
+  Type f32 = Float32Type::get(ctx);
+  Type in = half ? (Type)Float16Type::get(ctx) : f32;
+  auto fragment = [=](int64_t r, int64_t cl, StringRef kind) {
+    return gpu::MMAMatrixType::get({r, cl}, kind == "COp" ? f32 : in, kind);
+  };
+  // The indices of element (row, col) of a matrix stored transposed or not.
+  auto at = [loc](OpBuilder &b, bool transposed, int64_t row, int64_t col) {
+    Value r = arith::ConstantIndexOp::create(b, loc, row);
+    Value cl = arith::ConstantIndexOp::create(b, loc, col);
+    return transposed ? SmallVector<Value>{cl, r} : SmallVector<Value>{r, cl};
+  };
+  auto lead = [](OpBuilder &b, const MatrixView &v) { return b.getIndexAttr(v.lead); };
+  UnitAttr aTranspose = aCols ? UnitAttr::get(ctx) : UnitAttr();
+  UnitAttr bTranspose = bCols ? UnitAttr::get(ctx) : UnitAttr();
+  WarpMatmul parts;
+  parts.load = [=](OpBuilder &b) {
+    SmallVector<Value> sums;
+    for (int64_t i = 0; i < rows; i += kMmaRows)
+      for (int64_t j = 0; j < cols; j += kMmaCols)
+        sums.push_back(gpu::SubgroupMmaLoadMatrixOp::create(
+            b, loc, fragment(kMmaRows, kMmaCols, "COp"), c.view, at(b, false, i, j), lead(b, c),
+            UnitAttr()));
+    return sums;
+  };
+  parts.store = [=](OpBuilder &b, ValueRange sums) {
+    for (int64_t i = 0, f = 0; i < rows; i += kMmaRows)
+      for (int64_t j = 0; j < cols; j += kMmaCols, ++f)
+        gpu::SubgroupMmaStoreMatrixOp::create(b, loc, sums[f], c.view, at(b, false, i, j),
+                                              lead(b, c), UnitAttr());
+  };
+  parts.add = [=](OpBuilder &b, ValueRange initial) {
+    SmallVector<Value> sums(initial);
+    int64_t colFragments = cols / kMmaCols;
+    for (int64_t kk = 0; kk < depth; kk += step) {
+      SmallVector<Value> as, bs;
+      for (int64_t i = 0; i < rows; i += kMmaRows)
+        as.push_back(gpu::SubgroupMmaLoadMatrixOp::create(
+            b, loc, fragment(kMmaRows, step, "AOp"), a.view, at(b, aCols, i, kk), lead(b, a),
+            aTranspose));
+      for (int64_t j = 0; j < cols; j += kMmaCols)
+        bs.push_back(gpu::SubgroupMmaLoadMatrixOp::create(
+            b, loc, fragment(step, kMmaCols, "BOp"), bm.view, at(b, bCols, kk, j), lead(b, bm),
+            bTranspose));
+      for (auto [i, af] : llvm::enumerate(as))
+        for (auto [j, bf] : llvm::enumerate(bs)) {
+          Value &sum = sums[i * colFragments + j];
+          sum = gpu::SubgroupMmaComputeOp::create(b, loc, sum.getType(), af, bf, sum, aTranspose,
+                                                  bTranspose);
+        }
+    }
+    return sums;
+  };
+  return parts;
+}
+
+/// The loop of reduction steps whose body holds the warp's matmul `op`,
+/// where its sums can stay in registers across the steps: `op` is directly
+/// in the loop's body, its output (once the loop's invariant code is
+/// hoisted) is defined outside the loop, and nothing else in the loop
+/// touches the buffer it views. None otherwise.
+scf::ForOp stepsCarryingSums(linalg::LinalgOp op) {
+  auto steps = dyn_cast<scf::ForOp>(op->getParentOp());
+  if (!steps)
+    return nullptr;
+  moveLoopInvariantCode(cast<LoopLikeOpInterface>(steps.getOperation()));
+  Value out = op.getDpsInits()[0];
+  if (steps->isAncestor(out.getParentRegion()->getParentOp()))
+    return nullptr;
+  Value buffer = viewedBuffer(out);
+  WalkResult touched = steps.getBody()->walk([&](Operation *inner) {
+    if (inner == op.getOperation() || isa<gpu::BarrierOp>(inner))
+      return WalkResult::skip();
+    auto effects = dyn_cast<MemoryEffectOpInterface>(inner);
+    if (!effects)
+      return inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>() || isMemoryEffectFree(inner)
+                 ? WalkResult::advance()
+                 : WalkResult::interrupt();
+    SmallVector<MemoryEffects::EffectInstance> list;
+    effects.getEffects(list);
+    for (const MemoryEffects::EffectInstance &e : list)
+      if (isa<MemoryEffects::Read, MemoryEffects::Write>(e.getEffect()) &&
+          (!e.getValue() || viewedBuffer(e.getValue()) == buffer))
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return touched.wasInterrupted() ? nullptr : steps;
 }
 
 /// The warp's matmul `op` into f32 sums (marked cpu::kMmaAttr: "tf32", f32
 /// inputs already rounded to TF32, as WMMA fragments of
 /// kMmaRows x kMmaCols x kMmaReduction; "f16", f16 inputs, fragments
 /// of kMmaRows x kMmaCols x kMmaHalfReduction; or "bf16", bf16 inputs, as
-/// mma.sync m16n8k16 products, lowerBf16WarpMatmul): each fragment of the
-/// output loaded, the products of A's and B's fragments added along the
-/// reduction, and stored back. A or B stored with its other dimension
-/// contiguous loads transposed (column-major fragments).
+/// mma.sync m16n8k16 products, bf16WarpMatmul): the output's fragments
+/// loaded, the products of A's and B's fragments added along the
+/// reduction, and stored back. Where `op` is one step of a loop over the
+/// reduction (a block's steps, stepsCarryingSums), the fragments are
+/// loaded once before the loop (after a barrier: the block's threads
+/// initialized them), carried through it in registers and stored once
+/// after it, rather than loaded and stored at every step.
 LogicalResult lowerWarpMatmul(linalg::LinalgOp op) {
   auto mark = op->getAttrOfType<StringAttr>(cpu::kMmaAttr);
   auto fail = [&](const Twine &why) {
@@ -334,11 +469,15 @@ LogicalResult lowerWarpMatmul(linalg::LinalgOp op) {
       return fail(bf16 ? "not bf16 inputs and f32 sums"
                        : half ? "not f16 inputs and f32 sums" : "not f32");
   }
+  scf::ForOp steps = stepsCarryingSums(op);
   OpBuilder b(op);
+  OpBuilder before(op);
+  if (steps)
+    before.setInsertionPoint(steps);
   Location loc = op.getLoc();
   FailureOr<MatrixView> a = matrixView(b, op, op.getDpsInputOperand(0));
   FailureOr<MatrixView> bm = matrixView(b, op, op.getDpsInputOperand(1));
-  FailureOr<MatrixView> c = matrixView(b, op, op.getDpsInitOperand(0));
+  FailureOr<MatrixView> c = matrixView(before, op, op.getDpsInitOperand(0));
   if (failed(a) || failed(bm) || failed(c))
     return fail("an operand is not a matrix with a contiguous dimension");
   unsigned k = reductions[0], m = c->outer, n = c->inner;
@@ -358,62 +497,34 @@ LogicalResult lowerWarpMatmul(linalg::LinalgOp op) {
   if (rows % kMmaRows != 0 || cols % kMmaCols != 0 || depth % step != 0)
     return fail(half ? "the shape is not made of m16n16k16 fragments"
                      : "the shape is not made of m16n16k8 fragments");
-  if (bf16) {
-    // ldmatrix reads workgroup memory, each lane one 16-byte row of 8
-    // elements: rows a multiple of 8 elements apart (the warps' tiles and
-    // the fragments start at multiples of 16 rows and columns).
+  // ldmatrix reads workgroup memory, each lane one 16-byte row of 8
+  // elements: rows a multiple of 8 elements apart (the warps' tiles and the
+  // fragments start at multiples of 16 rows and columns).
+  if (bf16)
     for (const MatrixView *v : {&*a, &*bm})
       if (!isWorkgroupMemory(v->view.getType()) || v->lead % 8 != 0)
         return fail("bf16 operands must be in workgroup memory, rows a multiple of 8 apart");
-    lowerBf16WarpMatmul(b, loc, *a, *bm, *c, k, rows, cols, depth);
+  WarpMatmul parts = bf16 ? bf16WarpMatmul(loc, *a, *bm, *c, k, rows, cols, depth)
+                          : wmmaWarpMatmul(loc, *a, *bm, *c, k, rows, cols, depth, half);
+  if (!steps) {
+    parts.store(b, parts.add(b, parts.load(b)));
     op->erase();
     return success();
   }
-  bool aCols = a->inner != k, bCols = bm->inner != n;
-
-  MLIRContext *ctx = op.getContext();
-  Type f32 = b.getF32Type();
-  Type in = half ? b.getF16Type() : f32;
-  auto fragment = [&](int64_t r, int64_t cl, StringRef kind) {
-    return gpu::MMAMatrixType::get({r, cl}, kind == "COp" ? f32 : in, kind);
-  };
-  auto index = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v).getResult(); };
-  auto lead = [&](const MatrixView &v) { return b.getIndexAttr(v.lead); };
-  UnitAttr aTranspose = aCols ? UnitAttr::get(ctx) : UnitAttr();
-  UnitAttr bTranspose = bCols ? UnitAttr::get(ctx) : UnitAttr();
-  // The indices of element (row, col) of a matrix stored transposed or not.
-  auto at = [&](bool transposed, int64_t row, int64_t col) {
-    return transposed ? SmallVector<Value>{index(col), index(row)}
-                      : SmallVector<Value>{index(row), index(col)};
-  };
-  SmallVector<Value> acc;
-  for (int64_t i = 0; i < rows; i += kMmaRows)
-    for (int64_t j = 0; j < cols; j += kMmaCols)
-      acc.push_back(gpu::SubgroupMmaLoadMatrixOp::create(b, loc, fragment(kMmaRows, kMmaCols, "COp"),
-                                                         c->view, at(false, i, j), lead(*c),
-                                                         UnitAttr()));
-  int64_t colFragments = cols / kMmaCols;
-  for (int64_t kk = 0; kk < depth; kk += step) {
-    SmallVector<Value> as, bs;
-    for (int64_t i = 0; i < rows; i += kMmaRows)
-      as.push_back(gpu::SubgroupMmaLoadMatrixOp::create(
-          b, loc, fragment(kMmaRows, step, "AOp"), a->view, at(aCols, i, kk),
-          lead(*a), aTranspose));
-    for (int64_t j = 0; j < cols; j += kMmaCols)
-      bs.push_back(gpu::SubgroupMmaLoadMatrixOp::create(
-          b, loc, fragment(step, kMmaCols, "BOp"), bm->view, at(bCols, kk, j),
-          lead(*bm), bTranspose));
-    for (auto [i, af] : llvm::enumerate(as))
-      for (auto [j, bf] : llvm::enumerate(bs)) {
-        Value &sum = acc[i * colFragments + j];
-        sum = gpu::SubgroupMmaComputeOp::create(b, loc, sum.getType(), af, bf, sum, aTranspose,
-                                                bTranspose);
-      }
-  }
-  for (int64_t i = 0, f = 0; i < rows; i += kMmaRows)
-    for (int64_t j = 0; j < cols; j += kMmaCols, ++f)
-      gpu::SubgroupMmaStoreMatrixOp::create(b, loc, acc[f], c->view, at(false, i, j),
-                                            lead(*c), UnitAttr());
+  gpu::BarrierOp::create(before, loc);
+  SmallVector<Value> initial = parts.load(before);
+  IRRewriter rewriter(op.getContext());
+  FailureOr<LoopLikeOpInterface> carried = cast<LoopLikeOpInterface>(steps.getOperation())
+      .replaceWithAdditionalYields(rewriter, initial, /*replaceInitOperandUsesInLoop=*/false,
+                                   [&](OpBuilder &, Location, ArrayRef<BlockArgument> sums) {
+                                     OpBuilder inner(op);
+                                     return parts.add(inner, ValueRange(sums));
+                                   });
+  if (failed(carried))
+    return fail("cannot carry the sums through the reduction steps");
+  OpBuilder after(op.getContext());
+  after.setInsertionPointAfter(*carried);
+  parts.store(after, (*carried)->getResults().take_back(initial.size()));
   op->erase();
   return success();
 }

@@ -140,7 +140,9 @@ def DistributeLanes : Pass<"weft-cuda-distribute-lanes", "mlir::func::FuncOp"> {
     stores for "tf32" and "f16", and for "bf16" (which the gpu dialect's
     WMMA types do not cover) `nvgpu.ldmatrix` fragment loads and m16n8k16
     `nvvm.mma.sync` products whose f32 sums each lane loads and stores
-    itself; on the host it stays a loop nest.
+    itself. Inside a block's loop of reduction steps, the warp's sums are
+    loaded once before the loop, carried through it in registers (loop
+    results) and stored once after it. On the host it stays a loop nest.
 
     Before:
     ```mlir

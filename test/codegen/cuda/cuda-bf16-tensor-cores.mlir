@@ -22,10 +22,13 @@
 
 // On a GPU (the gpu dialect's WMMA has no bf16 fragments) each lane loads
 // its f32 sums in pairs (rows lane/4 and lane/4 + 8, columns 2 (lane % 4)
-// of each 16 x 8 tile), then per 16 reduction steps one ldmatrix.x4 of A
+// of each 16 x 8 tile) once, after the barrier that follows their
+// initialization, and carries them through the loop of reduction steps in
+// registers (16 loop results); per 16 reduction steps one ldmatrix.x4 of A
 // (lane l names row l % 16 at column 8 (l / 16)) and one transposed
 // ldmatrix.x4 of B for each 16 of its columns (its rows run along the
-// reduction), four m16n8k16 mma.sync products, and stores the pairs back.
+// reduction), four m16n8k16 mma.sync products; after the loop the lane
+// stores its pairs, before the barrier of the epilogue that reads them.
 // GPU-DAG: #[[G:.*]] = affine_map<()[s0] -> (s0 floordiv 4)>
 // GPU-DAG: #[[G8:.*]] = affine_map<()[s0] -> (s0 floordiv 4 + 8)>
 // GPU-DAG: #[[T2:.*]] = affine_map<()[s0] -> (s0 * 2 - (s0 floordiv 4) * 8)>
@@ -34,20 +37,24 @@
 // GPU-DAG: #[[COL16:.*]] = affine_map<()[s0] -> ((s0 floordiv 16) * 8 + 16)>
 // GPU-DAG: #[[ROW16:.*]] = affine_map<()[s0] -> (s0 mod 16 + 16)>
 // GPU-LABEL: func.func private @bf16_matmul
+// GPU: %[[ACC:.*]] = memref.alloca() {{.*}} : memref<64x64xf32, #gpu.address_space<workgroup>>
+// GPU: vector.transfer_write %{{.*}} : vector<4x4xf32>
 // GPU: %[[AS:.*]] = memref.alloca() {{.*}} : memref<64x32xbf16, #gpu.address_space<workgroup>>
 // GPU: %[[BS:.*]] = memref.alloca() {{.*}} : memref<32x64xbf16, #gpu.address_space<workgroup>>
-// GPU: scf.for
-// GPU: gpu.barrier
 // GPU: %[[A:.*]] = memref.subview %[[AS]][%{{.*}}, 0] [16, 32] [1, 1]
 // GPU: %[[B:.*]] = memref.subview %[[BS]][0, %{{.*}}] [32, 32] [1, 1]
-// GPU: %[[C:.*]] = memref.subview %{{.*}}[%{{.*}}, %{{.*}}] [16, 32] [1, 1]
-// GPU: %[[L:.*]] = gpu.lane_id upper_bound 32
+// GPU: %[[C:.*]] = memref.subview %[[ACC]][%{{.*}}, %{{.*}}] [16, 32] [1, 1]
+// GPU-NEXT: gpu.barrier
+// GPU-NEXT: %[[L:.*]] = gpu.lane_id upper_bound 32
 // GPU: %[[GR:.*]] = affine.apply #[[G]]()[%[[L]]]
 // GPU: %[[TC:.*]] = affine.apply #[[T2]]()[%[[L]]]
 // GPU: vector.load %[[C]][%[[GR]], %[[TC]]] : {{.*}}, vector<2xf32>
 // GPU: %[[GR8:.*]] = affine.apply #[[G8]]()[%[[L]]]
 // GPU: vector.load %[[C]][%[[GR8]], %[[TC]]] : {{.*}}, vector<2xf32>
 // GPU-COUNT-6: vector.load %[[C]]
+// GPU: %[[SUMS:.*]]:16 = scf.for {{.*}} iter_args(
+// GPU-NOT: %[[C]]
+// GPU: gpu.barrier
 // GPU: %[[R:.*]] = affine.apply #[[ROW]]()[%[[L]]]
 // GPU: %[[K:.*]] = affine.apply #[[COL]]()[%[[L]]]
 // GPU: %[[FA:.*]] = nvgpu.ldmatrix %[[A]][%[[R]], %[[K]]] {numTiles = 4 : i32, transpose = false} : {{.*}} -> vector<4x2xbf16>
@@ -63,11 +70,14 @@
 // GPU: nvgpu.ldmatrix %[[B]][%[[R16]], %[[K]]] {numTiles = 4 : i32, transpose = true}
 // GPU: nvgpu.ldmatrix %[[B]][%[[R16]], %[[N16]]] {numTiles = 4 : i32, transpose = true}
 // GPU-COUNT-4: nvvm.mma.sync
-// GPU: %[[P:.*]] = vector.from_elements %{{.*}}, %{{.*}} : vector<2xf32>
+// GPU: gpu.barrier
+// GPU-NEXT: scf.yield
+// GPU: %[[P:.*]] = vector.from_elements %[[SUMS]]#0, %[[SUMS]]#1 : vector<2xf32>
 // GPU: vector.store %[[P]], %[[C]][%[[GR]], %[[TC]]]
 // GPU-COUNT-7: vector.store %{{.*}}, %[[C]]
 // GPU-NOT: linalg.generic {{.*}}weft.mma
 // GPU: gpu.barrier
+// GPU: arith.truncf
 
 // On a CPU the warps' contractions stay loops: bf16 products are exact in
 // f32, so only the order of the sums differs from the GPU's.

@@ -34,37 +34,43 @@
 // TILE: } {mapping = [#gpu.thread<linear_dim_0>]}
 
 // On a GPU each warp's contraction becomes WMMA operations on the shared
-// buffers, its index the thread's over 32: per step the warp loads its two
-// 16 x 16 accumulator fragments, then per 8 reduction steps one 16 x 8
-// fragment of A and two 8 x 16 of B and adds two products; it stores the
-// accumulator back before the step's closing barrier.
+// buffers, its index the thread's over 32: the warp loads its two 16 x 16
+// accumulator fragments once, after the barrier that follows their
+// initialization, and carries them through the loop of steps (loop
+// results); per 8 reduction steps it loads one 16 x 8 fragment of A and
+// two 8 x 16 of B and adds two products; after the loop it stores the
+// fragments, before the barrier of the epilogue that reads them.
 // GPU-LABEL: func.func private @matmul_epilogue
 // GPU: %[[T:.*]] = gpu.thread_id x
 // GPU: %[[W:.*]] = arith.divui %[[T]], %c32 : index
 // GPU: %[[ACC:.*]] = memref.alloca() {{.*}} : memref<64x64xf32, #gpu.address_space<workgroup>>
 // GPU: %[[AS:.*]] = memref.alloca() {{.*}} : memref<64x32xf32, #gpu.address_space<workgroup>>
 // GPU: %[[BS:.*]] = memref.alloca() {{.*}} : memref<32x64xf32, #gpu.address_space<workgroup>>
-// GPU: scf.for
-// GPU: gpu.barrier
 // GPU: %[[A:.*]] = memref.subview %[[AS]][%{{.*}}, 0] [16, 32] [1, 1]
 // GPU: %[[B:.*]] = memref.subview %[[BS]][0, %{{.*}}] [32, 32] [1, 1]
 // GPU: %[[C:.*]] = memref.subview %[[ACC]][%{{.*}}, %{{.*}}] [16, 32] [1, 1]
-// GPU: %[[C0:.*]] = gpu.subgroup_mma_load_matrix %[[C]][%c0, %c0] {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<16x16xf32, "COp">
-// GPU: %[[C1:.*]] = gpu.subgroup_mma_load_matrix %[[C]][%c0, %c16] {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<16x16xf32, "COp">
+// GPU-NEXT: gpu.barrier
+// GPU-NEXT: %[[C0:.*]] = gpu.subgroup_mma_load_matrix %[[C]][%c0, %c0] {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<16x16xf32, "COp">
+// GPU-NEXT: %[[C1:.*]] = gpu.subgroup_mma_load_matrix %[[C]][%c0, %c16] {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<16x16xf32, "COp">
+// GPU-NEXT: %[[SUMS:.*]]:2 = scf.for {{.*}} iter_args(%[[S0:.*]] = %[[C0]], %[[S1:.*]] = %[[C1]]) -> (!gpu.mma_matrix<16x16xf32, "COp">, !gpu.mma_matrix<16x16xf32, "COp">)
+// GPU: gpu.barrier
 // GPU: %[[A0:.*]] = gpu.subgroup_mma_load_matrix %[[A]][%c0, %c0] {leadDimension = 32 : index} {{.*}} -> !gpu.mma_matrix<16x8xf32, "AOp">
 // GPU: %[[B0:.*]] = gpu.subgroup_mma_load_matrix %[[B]][%c0, %c0] {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<8x16xf32, "BOp">
 // GPU: %[[B1:.*]] = gpu.subgroup_mma_load_matrix %[[B]][%c0, %c16] {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<8x16xf32, "BOp">
-// GPU: %[[D0:.*]] = gpu.subgroup_mma_compute %[[A0]], %[[B0]], %[[C0]]
-// GPU: %[[D1:.*]] = gpu.subgroup_mma_compute %[[A0]], %[[B1]], %[[C1]]
+// GPU: %[[D0:.*]] = gpu.subgroup_mma_compute %[[A0]], %[[B0]], %[[S0]]
+// GPU: %[[D1:.*]] = gpu.subgroup_mma_compute %[[A0]], %[[B1]], %[[S1]]
 // GPU: gpu.subgroup_mma_load_matrix %[[A]][%c0, %c8]
 // GPU: gpu.subgroup_mma_compute {{.*}}, %[[D0]]
 // GPU: gpu.subgroup_mma_load_matrix %[[A]][%c0, %c24]
 // GPU: %[[E0:.*]] = gpu.subgroup_mma_compute
 // GPU: %[[E1:.*]] = gpu.subgroup_mma_compute
-// GPU: gpu.subgroup_mma_store_matrix %[[E0]], %[[C]][%c0, %c0] {leadDimension = 64 : index}
-// GPU: gpu.subgroup_mma_store_matrix %[[E1]], %[[C]][%c0, %c16] {leadDimension = 64 : index}
 // GPU-NEXT: gpu.barrier
+// GPU-NEXT: scf.yield %[[E0]], %[[E1]]
 // GPU-NEXT: }
+// GPU-NEXT: gpu.subgroup_mma_store_matrix %[[SUMS]]#0, %[[C]][%c0, %c0] {leadDimension = 64 : index}
+// GPU-NEXT: gpu.subgroup_mma_store_matrix %[[SUMS]]#1, %[[C]][%c0, %c16] {leadDimension = 64 : index}
+// GPU: gpu.barrier
+// GPU: vector.transfer_read %[[ACC]]
 // GPU-NOT: weft.mma
 // GPU: arith.maximumf
 // GPU: return

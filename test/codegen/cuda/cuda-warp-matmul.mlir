@@ -71,11 +71,12 @@ func.func private @transposed(%out: memref<128x32xf32>) attributes {weft.dispatc
 // CHECK: %[[B:.*]] = memref.subview %{{.*}}[0, 0] [32, 32]
 // CHECK: %[[L:.*]] = gpu.lane_id
 // CHECK-COUNT-8: vector.load {{.*}} vector<2xf32>
-// CHECK: %[[R:.*]] = affine.apply #[[PROW]](%[[L]])
-// CHECK: %[[K:.*]] = affine.apply #[[PCOL]](%[[L]])
+// CHECK: %[[L2:.*]] = gpu.lane_id
+// CHECK: %[[R:.*]] = affine.apply #[[PROW]](%[[L2]])
+// CHECK: %[[K:.*]] = affine.apply #[[PCOL]](%[[L2]])
 // CHECK: nvgpu.ldmatrix %[[A]][%[[R]], %[[K]]] {numTiles = 4 : i32, transpose = true}
-// CHECK: %[[R2:.*]] = affine.apply #[[PROW]](%[[L]])
-// CHECK: %[[K2:.*]] = affine.apply #[[PCOL]](%[[L]])
+// CHECK: %[[R2:.*]] = affine.apply #[[PROW]](%[[L2]])
+// CHECK: %[[K2:.*]] = affine.apply #[[PCOL]](%[[L2]])
 // CHECK: %[[FB:.*]] = nvgpu.ldmatrix %[[B]][%[[R2]], %[[K2]]] {numTiles = 4 : i32, transpose = false}
 // CHECK: vector.extract %[[FB]][0]
 // CHECK: vector.extract %[[FB]][1]
