@@ -529,6 +529,95 @@ LogicalResult lowerWarpMatmul(linalg::LinalgOp op) {
   return success();
 }
 
+/// Software-pipelines a block's loop of reduction steps `steps` over its
+/// reads of global memory: the vector reads of the next step's operands
+/// (and the index arithmetic they alone need) are issued right before the
+/// step's first barrier, after the step's writes of the values read one
+/// step earlier into shared memory, so that they are in flight while the
+/// step's products are added (scf::pipelineForLoop, two stages: the first
+/// step's reads move before the loop, the last step's products after it).
+/// Leaves a loop that writes global memory or reads none alone; fails only
+/// where the pipeliner gave up halfway.
+LogicalResult pipelineGlobalReads(scf::ForOp steps) {
+  Block *body = steps.getBody();
+  auto global = [](Value v) {
+    auto type = dyn_cast<MemRefType>(v.getType());
+    return type && !isWorkgroupMemory(type);
+  };
+  // Nothing in the loop may write what the reads read (any memory but
+  // workgroup memory), nor have effects that cannot be told (an mma.sync
+  // declares none but works on registers alone).
+  WalkResult writes = body->walk([&](Operation *op) {
+    if (isa<gpu::BarrierOp, NVVM::MmaOp>(op))
+      return WalkResult::advance();
+    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+    if (!effects)
+      return op->hasTrait<OpTrait::HasRecursiveMemoryEffects>() || isMemoryEffectFree(op)
+                 ? WalkResult::advance()
+                 : WalkResult::interrupt();
+    SmallVector<MemoryEffects::EffectInstance> list;
+    effects.getEffects(list);
+    for (const MemoryEffects::EffectInstance &e : list)
+      if (isa<MemoryEffects::Write>(e.getEffect()) &&
+          (!e.getValue() || !isWorkgroupMemory(e.getValue().getType())))
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  if (writes.wasInterrupted())
+    return success();
+  // The reads, and the pure ops of the body that only they use (through
+  // other such ops): the first stage.
+  llvm::SmallPtrSet<Operation *, 16> first;
+  for (Operation &op : *body)
+    if (auto read = dyn_cast<vector::TransferReadOp>(&op); read && global(read.getBase()))
+      first.insert(read);
+  if (first.empty())
+    return success();
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (Operation &op : llvm::reverse(*body)) {
+      if (first.contains(&op) || !isPure(&op) || op.getNumRegions() != 0 ||
+          op.getNumResults() == 0)
+        continue;
+      if (llvm::all_of(op.getUsers(), [&](Operation *user) { return first.contains(user); })) {
+        first.insert(&op);
+        grew = true;
+      }
+    }
+  }
+  // Each read's operands must come from outside the loop, the induction
+  // variable or the first stage.
+  for (Operation *op : first)
+    for (Value v : op->getOperands())
+      if (v.getParentBlock() == body && v != steps.getInductionVar() &&
+          !first.contains(v.getDefiningOp()))
+        return success();
+  auto barrier = llvm::find_if(*body, [](Operation &op) { return isa<gpu::BarrierOp>(op); });
+  if (barrier == body->end())
+    return success();
+  scf::PipeliningOption options;
+  options.getScheduleFn = [&, barrier](scf::ForOp loop,
+                                       std::vector<std::pair<Operation *, unsigned>> &order) {
+    auto second = [&](auto from, auto to) {
+      for (Operation &op : llvm::make_range(from, to))
+        if (!first.contains(&op) && !isa<scf::YieldOp>(op))
+          order.push_back({&op, 1});
+    };
+    second(body->begin(), barrier);
+    for (Operation &op : *body)
+      if (first.contains(&op))
+        order.push_back({&op, 0});
+    second(barrier, body->end());
+  };
+  IRRewriter rewriter(steps.getContext());
+  rewriter.setInsertionPoint(steps);
+  bool modified = false;
+  Location loc = steps.getLoc();
+  if (failed(scf::pipelineForLoop(rewriter, steps, options, &modified)) && modified)
+    return emitError(loc, "internal error: the loop of reduction steps was left half pipelined");
+  return success();
+}
+
 struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLanesPass> {
   using DistributeLanesBase::DistributeLanesBase;
 
@@ -586,6 +675,16 @@ struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLan
     inlinePerThread(rewriter, warpLoops, warp, kWarpsPerBlock);
     for (linalg::LinalgOp op : matmuls)
       if (failed(lowerWarpMatmul(op)))
+        return signalPassFailure();
+    // A block's loop of reduction steps holds its barriers.
+    SmallVector<scf::ForOp> stepLoops;
+    fn.walk([&](scf::ForOp loop) {
+      if (llvm::any_of(loop.getBody()->getOperations(),
+                       [](Operation &op) { return isa<gpu::BarrierOp>(op); }))
+        stepLoops.push_back(loop);
+    });
+    for (scf::ForOp loop : stepLoops)
+      if (failed(pipelineGlobalReads(loop)))
         return signalPassFailure();
   }
 

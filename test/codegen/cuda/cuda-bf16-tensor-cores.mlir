@@ -29,6 +29,9 @@
 // ldmatrix.x4 of B for each 16 of its columns (its rows run along the
 // reduction), four m16n8k16 mma.sync products; after the loop the lane
 // stores its pairs, before the barrier of the epilogue that reads them.
+// The loop is pipelined over its global reads: the next step's bf16
+// operands are read (into registers, loop results) before the step's
+// products and written to shared memory at the top of the next step.
 // GPU-DAG: #[[G:.*]] = affine_map<()[s0] -> (s0 floordiv 4)>
 // GPU-DAG: #[[G8:.*]] = affine_map<()[s0] -> (s0 floordiv 4 + 8)>
 // GPU-DAG: #[[T2:.*]] = affine_map<()[s0] -> (s0 * 2 - (s0 floordiv 4) * 8)>
@@ -52,7 +55,9 @@
 // GPU: %[[GR8:.*]] = affine.apply #[[G8]]()[%[[L]]]
 // GPU: vector.load %[[C]][%[[GR8]], %[[TC]]] : {{.*}}, vector<2xf32>
 // GPU-COUNT-6: vector.load %[[C]]
-// GPU: %[[SUMS:.*]]:16 = scf.for {{.*}} iter_args(
+// GPU: vector.transfer_read %arg0
+// GPU: vector.transfer_read %arg1
+// GPU: %[[SUMS:.*]]:18 = scf.for {{.*}} iter_args(
 // GPU-NOT: %[[C]]
 // GPU: gpu.barrier
 // GPU: %[[R:.*]] = affine.apply #[[ROW]]()[%[[L]]]
@@ -72,7 +77,15 @@
 // GPU-COUNT-4: nvvm.mma.sync
 // GPU: gpu.barrier
 // GPU-NEXT: scf.yield
-// GPU: %[[P:.*]] = vector.from_elements %[[SUMS]]#0, %[[SUMS]]#1 : vector<2xf32>
+// The last step after the loop (the loop is pipelined over its global
+// reads), its first products on the loop's sums.
+// GPU: vector.transfer_write %[[SUMS]]#16
+// GPU: vector.transfer_write %[[SUMS]]#17
+// GPU: gpu.barrier
+// GPU: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[%[[SUMS]]#0, %[[SUMS]]#1, %[[SUMS]]#2, %[[SUMS]]#3]
+// GPU-COUNT-7: nvvm.mma.sync
+// GPU: gpu.barrier
+// GPU: %[[P:.*]] = vector.from_elements
 // GPU: vector.store %[[P]], %[[C]][%[[GR]], %[[TC]]]
 // GPU-COUNT-7: vector.store %{{.*}}, %[[C]]
 // GPU-NOT: linalg.generic {{.*}}weft.mma

@@ -39,7 +39,9 @@
 // initialization, and carries them through the loop of steps (loop
 // results); per 8 reduction steps it loads one 16 x 8 fragment of A and
 // two 8 x 16 of B and adds two products; after the loop it stores the
-// fragments, before the barrier of the epilogue that reads them.
+// fragments, before the barrier of the epilogue that reads them. The loop
+// is pipelined over its global reads (the next step's are issued before
+// the step's products; the last step follows the loop).
 // GPU-LABEL: func.func private @matmul_epilogue
 // GPU: %[[T:.*]] = gpu.thread_id x
 // GPU: %[[W:.*]] = arith.divui %[[T]], %c32 : index
@@ -52,8 +54,16 @@
 // GPU-NEXT: gpu.barrier
 // GPU-NEXT: %[[C0:.*]] = gpu.subgroup_mma_load_matrix %[[C]][%c0, %c0] {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<16x16xf32, "COp">
 // GPU-NEXT: %[[C1:.*]] = gpu.subgroup_mma_load_matrix %[[C]][%c0, %c16] {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<16x16xf32, "COp">
-// GPU-NEXT: %[[SUMS:.*]]:2 = scf.for {{.*}} iter_args(%[[S0:.*]] = %[[C0]], %[[S1:.*]] = %[[C1]]) -> (!gpu.mma_matrix<16x16xf32, "COp">, !gpu.mma_matrix<16x16xf32, "COp">)
-// GPU: gpu.barrier
+// GPU-NEXT: %[[FIRSTA:.*]] = vector.transfer_read %arg0{{.*}} : memref<512x256xf32>, vector<8xf32>
+// GPU-NEXT: %[[FIRSTB:.*]] = vector.transfer_read %arg1{{.*}} : memref<256x512xf32>, vector<8xf32>
+// GPU-NEXT: %[[SUMS:.*]]:4 = scf.for {{.*}} iter_args(%[[S0:.*]] = %[[C0]], %[[S1:.*]] = %[[C1]], %[[AV:.*]] = %[[FIRSTA]], %[[BV:.*]] = %[[FIRSTB]]) -> (!gpu.mma_matrix<16x16xf32, "COp">, !gpu.mma_matrix<16x16xf32, "COp">, vector<8xf32>, vector<8xf32>)
+// GPU: arith.bitcast %[[AV]] : vector<8xf32> to vector<8xi32>
+// GPU: vector.transfer_write
+// GPU: arith.bitcast %[[BV]] : vector<8xf32> to vector<8xi32>
+// GPU: vector.transfer_write
+// GPU: %[[NA:.*]] = vector.transfer_read %arg0
+// GPU: %[[NB:.*]] = vector.transfer_read %arg1
+// GPU-NEXT: gpu.barrier
 // GPU: %[[A0:.*]] = gpu.subgroup_mma_load_matrix %[[A]][%c0, %c0] {leadDimension = 32 : index} {{.*}} -> !gpu.mma_matrix<16x8xf32, "AOp">
 // GPU: %[[B0:.*]] = gpu.subgroup_mma_load_matrix %[[B]][%c0, %c0] {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<8x16xf32, "BOp">
 // GPU: %[[B1:.*]] = gpu.subgroup_mma_load_matrix %[[B]][%c0, %c16] {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<8x16xf32, "BOp">
@@ -65,10 +75,19 @@
 // GPU: %[[E0:.*]] = gpu.subgroup_mma_compute
 // GPU: %[[E1:.*]] = gpu.subgroup_mma_compute
 // GPU-NEXT: gpu.barrier
-// GPU-NEXT: scf.yield %[[E0]], %[[E1]]
+// GPU-NEXT: scf.yield %[[E0]], %[[E1]], %[[NA]], %[[NB]]
 // GPU-NEXT: }
-// GPU-NEXT: gpu.subgroup_mma_store_matrix %[[SUMS]]#0, %[[C]][%c0, %c0] {leadDimension = 64 : index}
-// GPU-NEXT: gpu.subgroup_mma_store_matrix %[[SUMS]]#1, %[[C]][%c0, %c16] {leadDimension = 64 : index}
+// The last step, after the loop.
+// GPU: arith.bitcast %[[SUMS]]#2
+// GPU: arith.bitcast %[[SUMS]]#3
+// GPU: gpu.barrier
+// GPU: gpu.subgroup_mma_compute {{.*}}, %[[SUMS]]#0
+// GPU-COUNT-5: gpu.subgroup_mma_compute
+// GPU: %[[F0:.*]] = gpu.subgroup_mma_compute
+// GPU: %[[F1:.*]] = gpu.subgroup_mma_compute
+// GPU-NEXT: gpu.barrier
+// GPU-NEXT: gpu.subgroup_mma_store_matrix %[[F0]], %[[C]][%c0, %c0] {leadDimension = 64 : index}
+// GPU-NEXT: gpu.subgroup_mma_store_matrix %[[F1]], %[[C]][%c0, %c16] {leadDimension = 64 : index}
 // GPU: gpu.barrier
 // GPU: vector.transfer_read %[[ACC]]
 // GPU-NOT: weft.mma
