@@ -401,6 +401,34 @@ WarpMatmul wmmaWarpMatmul(Location loc, const MatrixView &a, const MatrixView &b
   return parts;
 }
 
+/// Whether an op in `body` (nested ones included), other than those
+/// `skip` accepts, may read (unless `writesOnly`) or write memory that
+/// `touches` accepts (given the value accessed; null where an op cannot
+/// name it, or has effects it does not declare). Barriers and mma.sync
+/// (registers only) access none.
+bool mayAccess(Block *body, function_ref<bool(Operation *)> skip,
+               function_ref<bool(Value)> touches, bool writesOnly) {
+  WalkResult found = body->walk([&](Operation *op) {
+    if (skip(op) || isa<gpu::BarrierOp, NVVM::MmaOp>(op))
+      return WalkResult::skip();
+    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+    if (!effects)
+      return op->hasTrait<OpTrait::HasRecursiveMemoryEffects>() || isMemoryEffectFree(op) ||
+                     !touches(Value())
+                 ? WalkResult::advance()
+                 : WalkResult::interrupt();
+    SmallVector<MemoryEffects::EffectInstance> list;
+    effects.getEffects(list);
+    for (const MemoryEffects::EffectInstance &e : list)
+      if ((isa<MemoryEffects::Write>(e.getEffect()) ||
+           (!writesOnly && isa<MemoryEffects::Read>(e.getEffect()))) &&
+          touches(e.getValue()))
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return found.wasInterrupted();
+}
+
 /// The loop of reduction steps whose body holds the warp's matmul `op`,
 /// where its sums can stay in registers across the steps: `op` is directly
 /// in the loop's body, its output (once the loop's invariant code is
@@ -415,23 +443,10 @@ scf::ForOp stepsCarryingSums(linalg::LinalgOp op) {
   if (steps->isAncestor(out.getParentRegion()->getParentOp()))
     return nullptr;
   Value buffer = viewedBuffer(out);
-  WalkResult touched = steps.getBody()->walk([&](Operation *inner) {
-    if (inner == op.getOperation() || isa<gpu::BarrierOp>(inner))
-      return WalkResult::skip();
-    auto effects = dyn_cast<MemoryEffectOpInterface>(inner);
-    if (!effects)
-      return inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>() || isMemoryEffectFree(inner)
-                 ? WalkResult::advance()
-                 : WalkResult::interrupt();
-    SmallVector<MemoryEffects::EffectInstance> list;
-    effects.getEffects(list);
-    for (const MemoryEffects::EffectInstance &e : list)
-      if (isa<MemoryEffects::Read, MemoryEffects::Write>(e.getEffect()) &&
-          (!e.getValue() || viewedBuffer(e.getValue()) == buffer))
-        return WalkResult::interrupt();
-    return WalkResult::advance();
-  });
-  return touched.wasInterrupted() ? nullptr : steps;
+  bool touched = mayAccess(
+      steps.getBody(), [&](Operation *inner) { return inner == op.getOperation(); },
+      [&](Value v) { return !v || viewedBuffer(v) == buffer; }, /*writesOnly=*/false);
+  return touched ? nullptr : steps;
 }
 
 /// The warp's matmul `op` into f32 sums (marked cpu::kMmaAttr: "tf32", f32
@@ -529,6 +544,62 @@ LogicalResult lowerWarpMatmul(linalg::LinalgOp op) {
   return success();
 }
 
+/// Keeps a thread's tile of the block's accumulator in registers through
+/// the loop of reduction steps `steps` (the FMA blocks, whose thread reads
+/// its tile from shared memory at the top of each step and writes it back
+/// at the end): a read of a workgroup buffer at loop-invariant indices and
+/// a later write of the same vector type there, where nothing else in the
+/// loop touches the buffer, become one read before the loop, a loop result
+/// and one write after it. Each thread's tile is its own (the thread loops
+/// tile the accumulator without overlap), so no other thread's access is
+/// missed.
+void carryTilesInRegisters(scf::ForOp &steps) {
+  moveLoopInvariantCode(cast<LoopLikeOpInterface>(steps.getOperation()));
+  for (bool changed = true; changed;) {
+    changed = false;
+    Block *body = steps.getBody();
+    for (auto read : body->getOps<vector::TransferReadOp>()) {
+      Value view = read.getBase();
+      if (!isWorkgroupMemory(view.getType()) ||
+          !llvm::all_of(read->getOperands(),
+                        [&](Value v) { return steps.isDefinedOutsideOfLoop(v); }))
+        continue;
+      Value buffer = viewedBuffer(view);
+      vector::TransferWriteOp write;
+      for (auto w : body->getOps<vector::TransferWriteOp>())
+        if (w.getBase() == view && llvm::equal(w.getIndices(), read.getIndices()) &&
+            w.getVectorType() == read.getVectorType() &&
+            w.getPermutationMap() == read.getPermutationMap() &&
+            w.getInBoundsValues() == read.getInBoundsValues() && !w.getMask()) {
+          write = w;
+          break;
+        }
+      bool other = mayAccess(
+          body, [&](Operation *op) { return op == read.getOperation() || op == write; },
+          [&](Value v) { return !v || viewedBuffer(v) == buffer; }, /*writesOnly=*/false);
+      if (other || !write || read.getMask() || !read->isBeforeInBlock(write))
+        continue;
+      IRRewriter rewriter(steps.getContext());
+      read->moveBefore(steps);
+      Value written = write.getVector();
+      FailureOr<LoopLikeOpInterface> carried =
+          cast<LoopLikeOpInterface>(steps.getOperation())
+              .replaceWithAdditionalYields(
+                  rewriter, ValueRange{read.getResult()}, /*replaceInitOperandUsesInLoop=*/true,
+                  [&](OpBuilder &, Location, ArrayRef<BlockArgument>) {
+                    return SmallVector<Value>{written};
+                  });
+      if (failed(carried))
+        return;
+      steps = cast<scf::ForOp>(carried->getOperation());
+      write->moveAfter(steps);
+      write.getValueToStoreMutable().assign(steps.getResults().back());
+      changed = true;
+      break;
+    }
+  }
+}
+
 /// Software-pipelines a block's loop of reduction steps `steps` over its
 /// reads of global memory: the vector reads of the next step's operands
 /// (and the index arithmetic they alone need) are issued right before the
@@ -545,25 +616,10 @@ LogicalResult pipelineGlobalReads(scf::ForOp steps) {
     return type && !isWorkgroupMemory(type);
   };
   // Nothing in the loop may write what the reads read (any memory but
-  // workgroup memory), nor have effects that cannot be told (an mma.sync
-  // declares none but works on registers alone).
-  WalkResult writes = body->walk([&](Operation *op) {
-    if (isa<gpu::BarrierOp, NVVM::MmaOp>(op))
-      return WalkResult::advance();
-    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
-    if (!effects)
-      return op->hasTrait<OpTrait::HasRecursiveMemoryEffects>() || isMemoryEffectFree(op)
-                 ? WalkResult::advance()
-                 : WalkResult::interrupt();
-    SmallVector<MemoryEffects::EffectInstance> list;
-    effects.getEffects(list);
-    for (const MemoryEffects::EffectInstance &e : list)
-      if (isa<MemoryEffects::Write>(e.getEffect()) &&
-          (!e.getValue() || !isWorkgroupMemory(e.getValue().getType())))
-        return WalkResult::interrupt();
-    return WalkResult::advance();
-  });
-  if (writes.wasInterrupted())
+  // workgroup memory).
+  if (mayAccess(
+          body, [](Operation *) { return false; },
+          [](Value v) { return !v || !isWorkgroupMemory(v.getType()); }, /*writesOnly=*/true))
     return success();
   // The reads, and the pure ops of the body that only they use (through
   // other such ops): the first stage.
@@ -683,9 +739,11 @@ struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLan
                        [](Operation &op) { return isa<gpu::BarrierOp>(op); }))
         stepLoops.push_back(loop);
     });
-    for (scf::ForOp loop : stepLoops)
+    for (scf::ForOp loop : stepLoops) {
+      carryTilesInRegisters(loop);
       if (failed(pipelineGlobalReads(loop)))
         return signalPassFailure();
+    }
   }
 
   void runOnOperation() override {

@@ -55,23 +55,24 @@
 // GPU: %[[GR8:.*]] = affine.apply #[[G8]]()[%[[L]]]
 // GPU: vector.load %[[C]][%[[GR8]], %[[TC]]] : {{.*}}, vector<2xf32>
 // GPU-COUNT-6: vector.load %[[C]]
+// The lanes' fragment rows and columns, the same at every step:
+// GPU: %[[R:.*]] = affine.apply #[[ROW]]()[%[[L]]]
+// GPU: %[[K:.*]] = affine.apply #[[COL]]()[%[[L]]]
+// GPU: %[[N16:.*]] = affine.apply #[[COL16]]()[%[[L]]]
+// GPU: %[[R16:.*]] = affine.apply #[[ROW16]]()[%[[L]]]
 // GPU: vector.transfer_read %arg0
 // GPU: vector.transfer_read %arg1
 // GPU: %[[SUMS:.*]]:18 = scf.for {{.*}} iter_args(
 // GPU-NOT: %[[C]]
 // GPU: gpu.barrier
-// GPU: %[[R:.*]] = affine.apply #[[ROW]]()[%[[L]]]
-// GPU: %[[K:.*]] = affine.apply #[[COL]]()[%[[L]]]
 // GPU: %[[FA:.*]] = nvgpu.ldmatrix %[[A]][%[[R]], %[[K]]] {numTiles = 4 : i32, transpose = false} : {{.*}} -> vector<4x2xbf16>
 // GPU: vector.extract %[[FA]][0] : vector<2xbf16> from vector<4x2xbf16>
 // GPU: vector.bitcast %{{.*}} : vector<2xbf16> to vector<1xi32>
 // GPU: nvgpu.ldmatrix %[[B]][%[[R]], %[[K]]] {numTiles = 4 : i32, transpose = true}
-// GPU: %[[N16:.*]] = affine.apply #[[COL16]]()[%[[L]]]
 // GPU: nvgpu.ldmatrix %[[B]][%[[R]], %[[N16]]] {numTiles = 4 : i32, transpose = true}
 // GPU: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // GPU-COUNT-3: nvvm.mma.sync
 // GPU: nvgpu.ldmatrix %[[A]][%[[R]], %[[N16]]] {numTiles = 4 : i32, transpose = false}
-// GPU: %[[R16:.*]] = affine.apply #[[ROW16]]()[%[[L]]]
 // GPU: nvgpu.ldmatrix %[[B]][%[[R16]], %[[K]]] {numTiles = 4 : i32, transpose = true}
 // GPU: nvgpu.ldmatrix %[[B]][%[[R16]], %[[N16]]] {numTiles = 4 : i32, transpose = true}
 // GPU-COUNT-4: nvvm.mma.sync

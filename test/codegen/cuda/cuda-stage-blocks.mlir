@@ -36,40 +36,45 @@
 // a barrier after the copies (before the products read them), one after
 // the products (before the next step's copies overwrite the buffers) and
 // one before the epilogue; the buffers are allocated once, in workgroup
-// memory; the accumulator tile goes through registers within a step. The
-// loop of steps is software-pipelined over its global reads: the first
-// step's reads come before the loop; each step writes the values read one
-// step earlier into shared memory, then reads the next step's (in flight
-// while it adds its products); the last step's products follow the loop.
+// memory. Each thread's 4 x 4 tile of the accumulator is read from shared
+// memory once before the loop of steps, carried through it in registers
+// and written back after it. The loop is software-pipelined over its
+// global reads: the first step's reads come before the loop; each step
+// writes the values read one step earlier into shared memory, then reads
+// the next step's (in flight while it adds its products); the last step's
+// products follow the loop.
 // GPU-LABEL: func.func private @matmul_epilogue
 // GPU: %[[T:.*]] = gpu.thread_id x
 // GPU: %[[ACC:.*]] = memref.alloca() {{.*}} : memref<64x64xf32, #gpu.address_space<workgroup>>
-// GPU: vector.transfer_write %{{.*}} : vector<4x4xf32>, memref<4x4xf32, {{.*}}, #gpu.address_space<workgroup>>
+// GPU: %[[MINE:.*]] = memref.subview %[[ACC]]{{.*}} [4, 4] [1, 1]
+// GPU: vector.transfer_write %{{.*}}, %[[MINE]]{{.*}} : vector<4x4xf32>, memref<4x4xf32, {{.*}}, #gpu.address_space<workgroup>>
 // GPU: %[[AS:.*]] = memref.alloca() {{.*}} : memref<64x32xf32, #gpu.address_space<workgroup>>
 // GPU: %[[BS:.*]] = memref.alloca() {{.*}} : memref<32x64xf32, #gpu.address_space<workgroup>>
+// GPU: %[[SUM0:.*]] = vector.transfer_read %[[MINE]]
 // GPU: %[[A0:.*]] = vector.transfer_read %arg0{{.*}} : memref<512x256xf32>, vector<8xf32>
 // GPU: %[[B0:.*]] = vector.transfer_read %arg1{{.*}} : memref<256x512xf32>, vector<8xf32>
-// GPU: %[[NEXT:.*]]:2 = scf.for %[[K:.*]] = %c0 to %c224 step %c32 iter_args(%[[AV:.*]] = %[[A0]], %[[BV:.*]] = %[[B0]]) -> (vector<8xf32>, vector<8xf32>)
+// GPU: %[[NEXT:.*]]:3 = scf.for %[[K:.*]] = %c0 to %c224 step %c32 iter_args(%[[SUM:.*]] = %[[SUM0]], %[[AV:.*]] = %[[A0]], %[[BV:.*]] = %[[B0]]) -> (vector<4x4xf32>, vector<8xf32>, vector<8xf32>)
 // GPU: vector.transfer_write %[[AV]], {{.*}} : vector<8xf32>, memref<1x8xf32, {{.*}}, #gpu.address_space<workgroup>>
 // GPU: vector.transfer_write %[[BV]], {{.*}} : vector<8xf32>, memref<1x8xf32, {{.*}}, #gpu.address_space<workgroup>>
 // GPU: arith.addi %[[K]], %c32
 // GPU: %[[A1:.*]] = vector.transfer_read %arg0{{.*}} : memref<512x256xf32>, vector<8xf32>
 // GPU: %[[B1:.*]] = vector.transfer_read %arg1{{.*}} : memref<256x512xf32>, vector<8xf32>
 // GPU-NEXT: gpu.barrier
-// GPU: scf.for {{.*}} -> (vector<4x4xf32>)
+// GPU: %[[ADDED:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[SUM]]) -> (vector<4x4xf32>)
 // GPU: vector.transfer_read %[[AS]]{{.*}} vector<4x4xf32>
 // GPU: vector.transfer_read %[[BS]]{{.*}} vector<4x4xf32>
 // GPU: vector.contract
-// GPU: vector.transfer_write
-// GPU-NEXT: gpu.barrier
-// GPU-NEXT: scf.yield %[[A1]], %[[B1]]
+// GPU-NOT: %[[MINE]]
+// GPU: gpu.barrier
+// GPU-NEXT: scf.yield %[[ADDED]], %[[A1]], %[[B1]]
 // GPU-NEXT: }
-// GPU: vector.transfer_write %[[NEXT]]#0
 // GPU: vector.transfer_write %[[NEXT]]#1
+// GPU: vector.transfer_write %[[NEXT]]#2
 // GPU-NEXT: gpu.barrier
+// GPU: %[[LAST:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[NEXT]]#0)
 // GPU: vector.contract
-// GPU: vector.transfer_write
-// GPU-NEXT: gpu.barrier
+// GPU: gpu.barrier
+// GPU-NEXT: vector.transfer_write %[[LAST]], %[[MINE]]
 // GPU-NEXT: memref.subview %arg3
 // GPU-NEXT: gpu.barrier
 // GPU: vector.transfer_read %[[ACC]]
