@@ -152,6 +152,47 @@ mlir::LogicalResult convAsMatmul(mlir::linalg::Conv2DNchwFchwOp conv);
 /// the result is not so computed.
 mlir::LogicalResult writeThroughReshape(mlir::func::FuncOp fn);
 
+// WarpMatmul.cpp: weft-cuda-distribute-lanes' work on a block dispatch
+// whose thread and warp loops already run per thread (GPU only).
+
+/// The buffer `v` views (through subviews, reshapes and casts).
+mlir::Value viewedBuffer(mlir::Value v);
+
+/// The warp's matmul `op` into f32 sums (marked cpu::kMmaAttr: "tf32", f32
+/// inputs already rounded to TF32, as WMMA fragments of
+/// kMmaRows x kMmaCols x kMmaReduction; "f16", f16 inputs, fragments
+/// of kMmaRows x kMmaCols x kMmaHalfReduction; or "bf16", bf16 inputs, as
+/// mma.sync m16n8k16 products, bf16WarpMatmul): the output's fragments
+/// loaded, the products of A's and B's fragments added along the
+/// reduction, and stored back. Where `op` is one step of a loop over the
+/// reduction (a block's steps, stepsCarryingSums), the fragments are
+/// loaded once before the loop (after a barrier: the block's threads
+/// initialized them), carried through it in registers and stored once
+/// after it, rather than loaded and stored at every step.
+mlir::LogicalResult lowerWarpMatmul(mlir::linalg::LinalgOp op);
+
+/// Keeps a thread's tile of the block's accumulator in registers through
+/// the loop of reduction steps `steps` (the FMA blocks, whose thread reads
+/// its tile from shared memory at the top of each step and writes it back
+/// at the end): a read of a workgroup buffer at loop-invariant indices and
+/// a later write of the same vector type there, where nothing else in the
+/// loop touches the buffer, become one read before the loop, a loop result
+/// and one write after it. Each thread's tile is its own (the thread loops
+/// tile the accumulator without overlap), so no other thread's access is
+/// missed.
+void carryTilesInRegisters(mlir::scf::ForOp &steps);
+
+/// Software-pipelines a block's loop of reduction steps `steps` over its
+/// reads of global memory: the vector reads of the next step's operands
+/// (and the index arithmetic they alone need) are issued right before the
+/// step's first barrier, after the step's writes of the values read one
+/// step earlier into shared memory, so that they are in flight while the
+/// step's products are added (scf::pipelineForLoop, two stages: the first
+/// step's reads move before the loop, the last step's products after it).
+/// Leaves a loop that writes global memory or reads none alone; fails only
+/// where the pipeliner gave up halfway.
+mlir::LogicalResult pipelineGlobalReads(mlir::scf::ForOp steps);
+
 /// Tiles `root` and fuses its producers into one scf.forall iteration per
 /// tile of `sizes` (0: a loop left whole), as cpu::tileRootIntoForall
 /// does, except along a loop that its tile does not divide: there it takes

@@ -1,0 +1,515 @@
+//===- WarpMatmul.cpp - a block's warp matmuls and its loop of steps -----===//
+//
+// weft-cuda-distribute-lanes' work on a block dispatch once its thread and
+// warp loops run per thread: a warp's matmul marked `weft.mma` becomes
+// tensor-core operations (WMMA for TF32 and f16; ldmatrix and mma.sync for
+// bf16) whose sums stay in registers through the block's loop of reduction
+// steps, the FMA threads' accumulator tiles do too, and the loop is
+// software-pipelined over its reads of global memory.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cuda/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+
+#include <functional>
+
+using namespace mlir;
+using namespace weft;
+using namespace weft::cuda;
+
+Value cuda::viewedBuffer(Value v) {
+  for (int depth = 0; depth < 64; ++depth) {
+    auto view = v.getDefiningOp<ViewLikeOpInterface>();
+    if (!view)
+      break;
+    v = view.getViewSource();
+  }
+  return v;
+}
+
+namespace {
+
+/// An operand of a warp's matmul as a 2-D buffer: `view` (unit dimensions
+/// dropped), whose outer dimension is loop `outer` of the matmul and inner
+/// (contiguous) dimension loop `inner`, rows `lead` elements apart.
+struct MatrixView {
+  Value view;
+  unsigned outer = 0, inner = 0;
+  int64_t lead = 0;
+};
+
+/// `operand` of `op` as a MatrixView, when its buffer has static strides,
+/// a contiguous innermost dimension and exactly two dimensions longer than
+/// one, indexed by two loops of `op`.
+FailureOr<MatrixView> matrixView(OpBuilder &b, linalg::LinalgOp op, OpOperand *operand) {
+  auto type = dyn_cast<MemRefType>(operand->get().getType());
+  AffineMap map = op.getMatchingIndexingMap(operand);
+  if (!type || !type.hasStaticShape())
+    return failure();
+  SmallVector<int64_t> strides, shape;
+  SmallVector<unsigned> loops;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)))
+    return failure();
+  int64_t lead = 0, innerStride = 0;
+  for (auto [d, size] : llvm::enumerate(type.getShape())) {
+    if (size == 1)
+      continue;
+    auto dim = dyn_cast<AffineDimExpr>(map.getResult(d));
+    if (!dim)
+      return failure();
+    loops.push_back(dim.getPosition());
+    shape.push_back(size);
+    lead = innerStride;
+    innerStride = strides[d];
+  }
+  if (loops.size() != 2 || innerStride != 1 || ShapedType::isDynamic(lead) || lead < 1)
+    return failure();
+  MatrixView v;
+  v.view = memref::createCanonicalRankReducingSubViewOp(b, op.getLoc(), operand->get(), shape);
+  v.outer = loops[0];
+  v.inner = loops[1];
+  v.lead = lead;
+  return v;
+}
+
+/// A warp's matmul on tensor cores in three parts, each emitted at a
+/// builder's insertion point: `load` reads its f32 sums (the output's
+/// fragments, each lane its part), `add` adds the products of A and B
+/// along the whole reduction to them, `store` writes them back.
+struct WarpMatmul {
+  std::function<SmallVector<Value>(OpBuilder &)> load;
+  std::function<SmallVector<Value>(OpBuilder &, ValueRange)> add;
+  std::function<void(OpBuilder &, ValueRange)> store;
+};
+
+/// A warp's m16n8k16 bf16 products with f32 sums (`nvvm.mma.sync`) of A
+/// (`a`: rows x depth) and B (`bm`: depth x cols) into C (`c`: rows x cols,
+/// its rows `c.outer`, reduction loop `k`), A and B in workgroup memory
+/// with rows of whole 16-byte groups. The PTX ISA's fragments, with
+/// g = lane / 4 and t = lane % 4: A's four 32-bit registers hold the bf16
+/// pairs (g, 2t), (g + 8, 2t), (g, 2t + 8), (g + 8, 2t + 8) of its
+/// 16 x 16 tile; B's two (k = 2t, n = g) and (k = 2t + 8, n = g) of its
+/// 16 x 8 tile (each pair along k); C's four f32 (g, 2t), (g, 2t + 1),
+/// (g + 8, 2t), (g + 8, 2t + 1). `ldmatrix.x4` loads four such 8 x 8
+/// pieces (each lane naming one row of one piece), `.trans` where the
+/// pairs run across the stored rows; each lane loads and stores its C
+/// pairs itself. The sums are 4 f32 per 16 x 8 tile, row-major tiles.
+WarpMatmul bf16WarpMatmul(Location loc, const MatrixView &a, const MatrixView &bm,
+                          const MatrixView &c, unsigned k, int64_t rows, int64_t cols,
+                          int64_t depth) {
+  MLIRContext *ctx = loc.getContext();
+  AffineExpr l = getAffineDimExpr(0, ctx);
+  // `e` (of the lane) + `plus`.
+  auto at = [loc](OpBuilder &b, Value lane, AffineExpr e, int64_t plus) -> Value {
+    return affine::AffineApplyOp::create(b, loc, AffineMap::get(1, 0, e + plus),
+                                         ValueRange{lane});
+  };
+  auto laneId = [loc](OpBuilder &b) -> Value {
+    return gpu::LaneIdOp::create(b, loc, b.getIndexAttr(kWarpLanes));
+  };
+  // C's pairs of the lane: (row, col + 2t) and (row + 8, col + 2t).
+  auto cPair = [=](OpBuilder &b, Value lane, int64_t row, int64_t col, int64_t half) {
+    return SmallVector<Value>{at(b, lane, l.floorDiv(4), row + 8 * half),
+                              at(b, lane, l % 4 * 2, col)};
+  };
+  WarpMatmul parts;
+  parts.load = [=](OpBuilder &b) {
+    Value lane = laneId(b);
+    auto pairType = VectorType::get({2}, b.getF32Type());
+    SmallVector<Value> sums;
+    for (int64_t i = 0; i < rows; i += 16)
+      for (int64_t j = 0; j < cols; j += 8)
+        for (int64_t half = 0; half < 2; ++half) {
+          Value pair = vector::LoadOp::create(b, loc, pairType, c.view, cPair(b, lane, i, j, half));
+          for (int64_t e = 0; e < 2; ++e)
+            sums.push_back(vector::ExtractOp::create(b, loc, pair, e));
+        }
+    return sums;
+  };
+  parts.store = [=](OpBuilder &b, ValueRange sums) {
+    Value lane = laneId(b);
+    auto pairType = VectorType::get({2}, b.getF32Type());
+    int64_t next = 0;
+    for (int64_t i = 0; i < rows; i += 16)
+      for (int64_t j = 0; j < cols; j += 8)
+        for (int64_t half = 0; half < 2; ++half, next += 2) {
+          Value pair = vector::FromElementsOp::create(b, loc, pairType,
+                                                      ValueRange{sums[next], sums[next + 1]});
+          vector::StoreOp::create(b, loc, pair, c.view, cPair(b, lane, i, j, half));
+        }
+  };
+  parts.add = [=](OpBuilder &b, ValueRange initial) {
+    Value lane = laneId(b);
+    Type bf16 = b.getBF16Type(), f32 = b.getF32Type(), i32 = b.getI32Type();
+    // The four registers of the 16 x 16 elements of `v` from (outer,
+    // inner) on, as four 8 x 8 pieces taken down `v`'s rows first (pieces
+    // (0, 0), (8, 0), (0, 8), (8, 8)) or along them first ((0, 0), (0, 8),
+    // (8, 0), (8, 8)), transposed or not.
+    auto pieces = [&](const MatrixView &v, int64_t outer, int64_t inner, bool downFirst,
+                      bool transpose) {
+      Value row = downFirst ? at(b, lane, l % 16, outer)
+                            : at(b, lane, l.floorDiv(16) * 8 + l % 8, outer);
+      Value col = downFirst ? at(b, lane, l.floorDiv(16) * 8, inner)
+                            : at(b, lane, l.floorDiv(8) % 2 * 8, inner);
+      Value loaded = nvgpu::LdMatrixOp::create(b, loc, VectorType::get({4, 2}, bf16), v.view,
+                                               ValueRange{row, col}, transpose, 4);
+      SmallVector<Value, 4> regs;
+      for (int64_t r = 0; r < 4; ++r) {
+        Value pair = vector::ExtractOp::create(b, loc, loaded, r);
+        Value word = vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), pair);
+        regs.push_back(vector::ExtractOp::create(b, loc, word, 0));
+      }
+      return regs;
+    };
+    bool aTransposed = a.inner != k, bTransposed = bm.inner == k;
+    SmallVector<Value> sums(initial);
+    auto sumsType = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
+    std::array<NVVM::MMATypes, 2> types = {NVVM::MMATypes::bf16, NVVM::MMATypes::bf16};
+    std::array<NVVM::MMALayout, 2> layouts = {NVVM::MMALayout::row, NVVM::MMALayout::col};
+    int64_t colTiles = cols / 8;
+    for (int64_t kk = 0; kk < depth; kk += 16) {
+      SmallVector<SmallVector<Value, 4>> as, bs;
+      for (int64_t i = 0; i < rows; i += 16)
+        as.push_back(aTransposed ? pieces(a, kk, i, /*downFirst=*/false, /*transpose=*/true)
+                                 : pieces(a, i, kk, /*downFirst=*/true, /*transpose=*/false));
+      // Two 16 x 8 tiles of B per load: registers 0, 1 the first's.
+      for (int64_t j = 0; j < cols; j += 16)
+        bs.push_back(bTransposed ? pieces(bm, j, kk, /*downFirst=*/false, /*transpose=*/false)
+                                 : pieces(bm, kk, j, /*downFirst=*/true, /*transpose=*/true));
+      for (auto [ti, af] : llvm::enumerate(as))
+        for (int64_t tj = 0; tj < colTiles; ++tj) {
+          ArrayRef<Value> bf = ArrayRef<Value>(bs[tj / 2]).slice(tj % 2 * 2, 2);
+          MutableArrayRef<Value> tile =
+              MutableArrayRef<Value>(sums).slice((ti * colTiles + tj) * 4, 4);
+          Value d = NVVM::MmaOp::create(b, loc, sumsType, af, bf, tile, {16, 8, 16},
+                                        std::nullopt, std::nullopt, types, layouts);
+          for (int64_t e = 0; e < 4; ++e)
+            tile[e] = LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{e});
+        }
+    }
+    return sums;
+  };
+  return parts;
+}
+
+/// A warp's WMMA products (`gpu.subgroup_mma_*`) of A (`a`) and B (`bm`)
+/// into C (`c`), TF32 (m16n16k8) or, with `half`, f16 (m16n16k16)
+/// fragments; A or B stored with its other dimension contiguous loads
+/// transposed (column-major fragments). The sums are one C fragment per
+/// 16 x 16 tile, row-major tiles.
+WarpMatmul wmmaWarpMatmul(Location loc, const MatrixView &a, const MatrixView &bm,
+                          const MatrixView &c, unsigned k, int64_t rows, int64_t cols,
+                          int64_t depth, bool half) {
+  MLIRContext *ctx = loc.getContext();
+  bool aCols = a.inner != k, bCols = bm.inner == k;
+  int64_t step = half ? kMmaHalfReduction : kMmaReduction;
+  Type f32 = Float32Type::get(ctx);
+  Type in = half ? (Type)Float16Type::get(ctx) : f32;
+  auto fragment = [=](int64_t r, int64_t cl, StringRef kind) {
+    return gpu::MMAMatrixType::get({r, cl}, kind == "COp" ? f32 : in, kind);
+  };
+  // The indices of element (row, col) of a matrix stored transposed or not.
+  auto at = [loc](OpBuilder &b, bool transposed, int64_t row, int64_t col) {
+    Value r = arith::ConstantIndexOp::create(b, loc, row);
+    Value cl = arith::ConstantIndexOp::create(b, loc, col);
+    return transposed ? SmallVector<Value>{cl, r} : SmallVector<Value>{r, cl};
+  };
+  auto lead = [](OpBuilder &b, const MatrixView &v) { return b.getIndexAttr(v.lead); };
+  UnitAttr aTranspose = aCols ? UnitAttr::get(ctx) : UnitAttr();
+  UnitAttr bTranspose = bCols ? UnitAttr::get(ctx) : UnitAttr();
+  WarpMatmul parts;
+  parts.load = [=](OpBuilder &b) {
+    SmallVector<Value> sums;
+    for (int64_t i = 0; i < rows; i += kMmaRows)
+      for (int64_t j = 0; j < cols; j += kMmaCols)
+        sums.push_back(gpu::SubgroupMmaLoadMatrixOp::create(
+            b, loc, fragment(kMmaRows, kMmaCols, "COp"), c.view, at(b, false, i, j), lead(b, c),
+            UnitAttr()));
+    return sums;
+  };
+  parts.store = [=](OpBuilder &b, ValueRange sums) {
+    for (int64_t i = 0, f = 0; i < rows; i += kMmaRows)
+      for (int64_t j = 0; j < cols; j += kMmaCols, ++f)
+        gpu::SubgroupMmaStoreMatrixOp::create(b, loc, sums[f], c.view, at(b, false, i, j),
+                                              lead(b, c), UnitAttr());
+  };
+  parts.add = [=](OpBuilder &b, ValueRange initial) {
+    SmallVector<Value> sums(initial);
+    int64_t colFragments = cols / kMmaCols;
+    for (int64_t kk = 0; kk < depth; kk += step) {
+      SmallVector<Value> as, bs;
+      for (int64_t i = 0; i < rows; i += kMmaRows)
+        as.push_back(gpu::SubgroupMmaLoadMatrixOp::create(
+            b, loc, fragment(kMmaRows, step, "AOp"), a.view, at(b, aCols, i, kk), lead(b, a),
+            aTranspose));
+      for (int64_t j = 0; j < cols; j += kMmaCols)
+        bs.push_back(gpu::SubgroupMmaLoadMatrixOp::create(
+            b, loc, fragment(step, kMmaCols, "BOp"), bm.view, at(b, bCols, kk, j), lead(b, bm),
+            bTranspose));
+      for (auto [i, af] : llvm::enumerate(as))
+        for (auto [j, bf] : llvm::enumerate(bs)) {
+          Value &sum = sums[i * colFragments + j];
+          sum = gpu::SubgroupMmaComputeOp::create(b, loc, sum.getType(), af, bf, sum, aTranspose,
+                                                  bTranspose);
+        }
+    }
+    return sums;
+  };
+  return parts;
+}
+
+/// Whether an op in `body` (nested ones included), other than those
+/// `skip` accepts, may read (unless `writesOnly`) or write memory that
+/// `touches` accepts (given the value accessed; null where an op cannot
+/// name it, or has effects it does not declare). Barriers and mma.sync
+/// (registers only) access none.
+bool mayAccess(Block *body, function_ref<bool(Operation *)> skip,
+               function_ref<bool(Value)> touches, bool writesOnly) {
+  WalkResult found = body->walk([&](Operation *op) {
+    if (skip(op) || isa<gpu::BarrierOp, NVVM::MmaOp>(op))
+      return WalkResult::skip();
+    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+    if (!effects)
+      return op->hasTrait<OpTrait::HasRecursiveMemoryEffects>() || isMemoryEffectFree(op) ||
+                     !touches(Value())
+                 ? WalkResult::advance()
+                 : WalkResult::interrupt();
+    SmallVector<MemoryEffects::EffectInstance> list;
+    effects.getEffects(list);
+    for (const MemoryEffects::EffectInstance &e : list)
+      if ((isa<MemoryEffects::Write>(e.getEffect()) ||
+           (!writesOnly && isa<MemoryEffects::Read>(e.getEffect()))) &&
+          touches(e.getValue()))
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return found.wasInterrupted();
+}
+
+/// The loop of reduction steps whose body holds the warp's matmul `op`,
+/// where its sums can stay in registers across the steps: `op` is directly
+/// in the loop's body, its output (once the loop's invariant code is
+/// hoisted) is defined outside the loop, and nothing else in the loop
+/// touches the buffer it views. None otherwise.
+scf::ForOp stepsCarryingSums(linalg::LinalgOp op) {
+  auto steps = dyn_cast<scf::ForOp>(op->getParentOp());
+  if (!steps)
+    return nullptr;
+  moveLoopInvariantCode(cast<LoopLikeOpInterface>(steps.getOperation()));
+  Value out = op.getDpsInits()[0];
+  if (steps->isAncestor(out.getParentRegion()->getParentOp()))
+    return nullptr;
+  Value buffer = viewedBuffer(out);
+  bool touched = mayAccess(
+      steps.getBody(), [&](Operation *inner) { return inner == op.getOperation(); },
+      [&](Value v) { return !v || viewedBuffer(v) == buffer; }, /*writesOnly=*/false);
+  return touched ? nullptr : steps;
+}
+
+} // namespace
+
+LogicalResult cuda::lowerWarpMatmul(linalg::LinalgOp op) {
+  auto mark = op->getAttrOfType<StringAttr>(cpu::kMmaAttr);
+  auto fail = [&](const Twine &why) {
+    return op.emitError("internal error: cannot run this warp's matmul on tensor cores: ") << why;
+  };
+  if (!mark || !llvm::is_contained({"tf32", "f16", "bf16"}, mark.getValue()))
+    return fail("only tf32, f16 and bf16 are supported");
+  bool bf16 = mark.getValue() == "bf16";
+  bool half = bf16 || mark.getValue() == "f16";
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !linalg::isaContractionOpInterface(op))
+    return fail("not a bufferized multiply-accumulate of two inputs");
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<unsigned> reductions;
+  op.getReductionDims(reductions);
+  if (reductions.size() != 1 || ShapedType::isDynamicShape(ranges))
+    return fail("not one static reduction");
+  for (OpOperand &operand : op->getOpOperands()) {
+    Type element = getElementTypeOrSelf(operand.get().getType());
+    bool input = op.isDpsInput(&operand);
+    if (!(!input || !half ? element.isF32() : bf16 ? element.isBF16() : element.isF16()))
+      return fail(bf16 ? "not bf16 inputs and f32 sums"
+                       : half ? "not f16 inputs and f32 sums" : "not f32");
+  }
+  scf::ForOp steps = stepsCarryingSums(op);
+  OpBuilder b(op);
+  OpBuilder before(op);
+  if (steps)
+    before.setInsertionPoint(steps);
+  Location loc = op.getLoc();
+  FailureOr<MatrixView> a = matrixView(b, op, op.getDpsInputOperand(0));
+  FailureOr<MatrixView> bm = matrixView(b, op, op.getDpsInputOperand(1));
+  FailureOr<MatrixView> c = matrixView(before, op, op.getDpsInitOperand(0));
+  if (failed(a) || failed(bm) || failed(c))
+    return fail("an operand is not a matrix with a contiguous dimension");
+  unsigned k = reductions[0], m = c->outer, n = c->inner;
+  // A holds the (m, k) loops and B the (k, n) ones, in either order.
+  auto holds = [](const MatrixView &v, unsigned x, unsigned y) {
+    return (v.outer == x && v.inner == y) || (v.outer == y && v.inner == x);
+  };
+  if (holds(*a, k, n) && holds(*bm, m, k))
+    std::swap(a, bm);
+  if (!holds(*a, m, k) || !holds(*bm, k, n))
+    return fail("the inputs do not index the output's rows and columns");
+  for (auto [d, range] : llvm::enumerate(ranges))
+    if (d != m && d != n && d != k && range != 1)
+      return fail("a batch loop of more than one iteration");
+  int64_t rows = ranges[m], cols = ranges[n], depth = ranges[k];
+  int64_t step = half ? kMmaHalfReduction : kMmaReduction;
+  if (rows % kMmaRows != 0 || cols % kMmaCols != 0 || depth % step != 0)
+    return fail(half ? "the shape is not made of m16n16k16 fragments"
+                     : "the shape is not made of m16n16k8 fragments");
+  // ldmatrix reads workgroup memory, each lane one 16-byte row of 8
+  // elements: rows a multiple of 8 elements apart (the warps' tiles and the
+  // fragments start at multiples of 16 rows and columns).
+  if (bf16)
+    for (const MatrixView *v : {&*a, &*bm})
+      if (!isWorkgroupMemory(v->view.getType()) || v->lead % 8 != 0)
+        return fail("bf16 operands must be in workgroup memory, rows a multiple of 8 apart");
+  WarpMatmul parts = bf16 ? bf16WarpMatmul(loc, *a, *bm, *c, k, rows, cols, depth)
+                          : wmmaWarpMatmul(loc, *a, *bm, *c, k, rows, cols, depth, half);
+  if (!steps) {
+    parts.store(b, parts.add(b, parts.load(b)));
+    op->erase();
+    return success();
+  }
+  gpu::BarrierOp::create(before, loc);
+  SmallVector<Value> initial = parts.load(before);
+  IRRewriter rewriter(op.getContext());
+  FailureOr<LoopLikeOpInterface> carried = cast<LoopLikeOpInterface>(steps.getOperation())
+      .replaceWithAdditionalYields(rewriter, initial, /*replaceInitOperandUsesInLoop=*/false,
+                                   [&](OpBuilder &, Location, ArrayRef<BlockArgument> sums) {
+                                     OpBuilder inner(op);
+                                     return parts.add(inner, ValueRange(sums));
+                                   });
+  if (failed(carried))
+    return fail("cannot carry the sums through the reduction steps");
+  OpBuilder after(op.getContext());
+  after.setInsertionPointAfter(*carried);
+  parts.store(after, (*carried)->getResults().take_back(initial.size()));
+  op->erase();
+  return success();
+}
+
+void cuda::carryTilesInRegisters(scf::ForOp &steps) {
+  moveLoopInvariantCode(cast<LoopLikeOpInterface>(steps.getOperation()));
+  for (bool changed = true; changed;) {
+    changed = false;
+    Block *body = steps.getBody();
+    for (auto read : body->getOps<vector::TransferReadOp>()) {
+      Value view = read.getBase();
+      if (!isWorkgroupMemory(view.getType()) ||
+          !llvm::all_of(read->getOperands(),
+                        [&](Value v) { return steps.isDefinedOutsideOfLoop(v); }))
+        continue;
+      Value buffer = viewedBuffer(view);
+      vector::TransferWriteOp write;
+      for (auto w : body->getOps<vector::TransferWriteOp>())
+        if (w.getBase() == view && llvm::equal(w.getIndices(), read.getIndices()) &&
+            w.getVectorType() == read.getVectorType() &&
+            w.getPermutationMap() == read.getPermutationMap() &&
+            w.getInBoundsValues() == read.getInBoundsValues() && !w.getMask()) {
+          write = w;
+          break;
+        }
+      bool other = mayAccess(
+          body, [&](Operation *op) { return op == read.getOperation() || op == write; },
+          [&](Value v) { return !v || viewedBuffer(v) == buffer; }, /*writesOnly=*/false);
+      if (other || !write || read.getMask() || !read->isBeforeInBlock(write))
+        continue;
+      IRRewriter rewriter(steps.getContext());
+      read->moveBefore(steps);
+      Value written = write.getVector();
+      FailureOr<LoopLikeOpInterface> carried =
+          cast<LoopLikeOpInterface>(steps.getOperation())
+              .replaceWithAdditionalYields(
+                  rewriter, ValueRange{read.getResult()}, /*replaceInitOperandUsesInLoop=*/true,
+                  [&](OpBuilder &, Location, ArrayRef<BlockArgument>) {
+                    return SmallVector<Value>{written};
+                  });
+      if (failed(carried))
+        return;
+      steps = cast<scf::ForOp>(carried->getOperation());
+      write->moveAfter(steps);
+      write.getValueToStoreMutable().assign(steps.getResults().back());
+      changed = true;
+      break;
+    }
+  }
+}
+
+LogicalResult cuda::pipelineGlobalReads(scf::ForOp steps) {
+  Block *body = steps.getBody();
+  auto global = [](Value v) {
+    auto type = dyn_cast<MemRefType>(v.getType());
+    return type && !isWorkgroupMemory(type);
+  };
+  // Nothing in the loop may write what the reads read (any memory but
+  // workgroup memory).
+  if (mayAccess(
+          body, [](Operation *) { return false; },
+          [](Value v) { return !v || !isWorkgroupMemory(v.getType()); }, /*writesOnly=*/true))
+    return success();
+  // The reads, and the pure ops of the body that only they use (through
+  // other such ops): the first stage.
+  llvm::SmallPtrSet<Operation *, 16> first;
+  for (Operation &op : *body)
+    if (auto read = dyn_cast<vector::TransferReadOp>(&op); read && global(read.getBase()))
+      first.insert(read);
+  if (first.empty())
+    return success();
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (Operation &op : llvm::reverse(*body)) {
+      if (first.contains(&op) || !isPure(&op) || op.getNumRegions() != 0 ||
+          op.getNumResults() == 0)
+        continue;
+      if (llvm::all_of(op.getUsers(), [&](Operation *user) { return first.contains(user); })) {
+        first.insert(&op);
+        grew = true;
+      }
+    }
+  }
+  // Each read's operands must come from outside the loop, the induction
+  // variable or the first stage.
+  for (Operation *op : first)
+    for (Value v : op->getOperands())
+      if (v.getParentBlock() == body && v != steps.getInductionVar() &&
+          !first.contains(v.getDefiningOp()))
+        return success();
+  auto barrier = llvm::find_if(*body, [](Operation &op) { return isa<gpu::BarrierOp>(op); });
+  if (barrier == body->end())
+    return success();
+  scf::PipeliningOption options;
+  options.getScheduleFn = [&, barrier](scf::ForOp loop,
+                                       std::vector<std::pair<Operation *, unsigned>> &order) {
+    auto second = [&](auto from, auto to) {
+      for (Operation &op : llvm::make_range(from, to))
+        if (!first.contains(&op) && !isa<scf::YieldOp>(op))
+          order.push_back({&op, 1});
+    };
+    second(body->begin(), barrier);
+    for (Operation &op : *body)
+      if (first.contains(&op))
+        order.push_back({&op, 0});
+    second(barrier, body->end());
+  };
+  IRRewriter rewriter(steps.getContext());
+  rewriter.setInsertionPoint(steps);
+  bool modified = false;
+  Location loc = steps.getLoc();
+  if (failed(scf::pipelineForLoop(rewriter, steps, options, &modified)) && modified)
+    return emitError(loc, "internal error: the loop of reduction steps was left half pipelined");
+  return success();
+}
