@@ -55,6 +55,24 @@ namespace {
 
 /// A thread's tile of the block's accumulator: rows x columns.
 constexpr int64_t kThreadTile = 4;
+/// The rows of a shared buffer holding a step of A or B are this many
+/// bytes longer than the data they hold. Shared memory serves a request
+/// from 32 banks of 4 bytes, one address per bank; rows of 64 or 128 bytes
+/// (a step's 32 bf16 or f32, a block's 64) all start on the same banks, so
+/// accesses that walk down a column of rows meet conflicts: an ldmatrix
+/// piece's 8 rows of 16 bytes 4- or 8-way, the FMA threads' 16-byte stores
+/// of A two rows per 8 lanes 2-way, a TF32 fragment's column of A (8 rows,
+/// 4 lanes per row: the m16n8k4 layout ptxas uses for WMMA TF32) 8-way.
+/// 16 bytes more per row move each next row four banks on, and all of
+/// these fall on distinct banks. Rows stay multiples of 16 bytes (vector
+/// accesses, ldmatrix rows, WMMA strides). Counted by bank arithmetic (and
+/// for ldmatrix by cuda-mma-sync-lanes.test), not measured on a GPU.
+constexpr int64_t kSharedRowPadBytes = 16;
+/// A TF32 fragment of an operand whose rows run across the reduction (B
+/// stored k x n, A stored k x m) reads 4 rows of 8 neighbouring f32 per
+/// request: rows 32 bytes apart on the banks (this padding) keep those
+/// distinct, where 16 bytes would leave them 2-way.
+constexpr int64_t kTf32AcrossRowPadBytes = 32;
 static_assert(kBlockOutputs == kThreadTile * kThreadTile * kThreadsPerBlock,
               "one 4 x 4 tile of a block's output per thread");
 
@@ -334,6 +352,23 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
     return bufferization::AllocTensorOp::create(ob, loc, type, ValueRange{}, Value(), Value(),
                                                 space);
   };
+  // A buffer for a step of A or B: rows `padBytes` longer (where its
+  // innermost dimension is a row of a matrix), the data a slice of it. On
+  // a CPU too, so that cuda-on-cpu runs the GPU's strides.
+  auto sharedOperand = [&](OpBuilder &ob, RankedTensorType type, int64_t padBytes) -> Value {
+    ArrayRef<int64_t> shape = type.getShape();
+    int64_t bits = type.getElementTypeBitWidth();
+    if (shape.empty() || shape.back() == 1 || llvm::count(shape, 1) + 2 > (int64_t)shape.size() ||
+        bits % 8 != 0 || padBytes % (bits / 8) != 0)
+      return shared(ob, type);
+    SmallVector<int64_t> padded(shape);
+    padded.back() += padBytes / (bits / 8);
+    Value whole = shared(ob, RankedTensorType::get(padded, type.getElementType()));
+    SmallVector<OpFoldResult> zeros(shape.size(), ob.getIndexAttr(0));
+    SmallVector<OpFoldResult> ones(shape.size(), ob.getIndexAttr(1));
+    SmallVector<OpFoldResult> sizes = getAsIndexOpFoldResult(ctx, shape);
+    return tensor::ExtractSliceOp::create(ob, loc, type, whole, zeros, sizes, ones);
+  };
 
   // The accumulator, initialized by the threads: the op that computes the
   // init (a fill, a broadcast bias) tiled per thread, or a copy of it.
@@ -392,7 +427,10 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
     std::optional<SmallVector<int64_t>> tile = copyTile(type.getShape(), kThreadsPerBlock);
     if (!tile)
       return failure();
-    Value buffer = shared(ab, type);
+    AffineMap map = tiled.getMatchingIndexingMap(in);
+    bool across = map.getNumResults() == 0 || !map.getResults().back().isFunctionOfDim(k);
+    Value buffer =
+        sharedOperand(ab, type, mma == "tf32" && across ? kTf32AcrossRowPadBytes : kSharedRowPadBytes);
     Operation *copy;
     if (linalg::GenericOp producer = stagedProducer(in->get(), block)) {
       // The step's part of the producer, computed into the buffer.

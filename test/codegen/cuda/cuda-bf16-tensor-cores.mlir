@@ -10,8 +10,8 @@
 // TILE-LABEL: func.func private @bf16_matmul
 // TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 64 : i64
 // TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x64xf32>
-// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x32xbf16>
-// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x64xbf16>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x40xbf16>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x72xbf16>
 // TILE: scf.for %{{.*}} = %c0 to %c256 step %c32
 // TILE: linalg.copy ins(%{{.*}} : tensor<1x8xbf16>) outs(%{{.*}} : tensor<1x8xbf16>)
 // TILE: linalg.copy ins(%{{.*}} : tensor<1x8xbf16>) outs(%{{.*}} : tensor<1x8xbf16>)
@@ -42,8 +42,10 @@
 // GPU-LABEL: func.func private @bf16_matmul
 // GPU: %[[ACC:.*]] = memref.alloca() {{.*}} : memref<64x64xf32, #gpu.address_space<workgroup>>
 // GPU: vector.transfer_write %{{.*}} : vector<4x4xf32>
-// GPU: %[[AS:.*]] = memref.alloca() {{.*}} : memref<64x32xbf16, #gpu.address_space<workgroup>>
-// GPU: %[[BS:.*]] = memref.alloca() {{.*}} : memref<32x64xbf16, #gpu.address_space<workgroup>>
+// GPU: %[[AW:.*]] = memref.alloca() {{.*}} : memref<64x40xbf16, #gpu.address_space<workgroup>>
+// GPU: %[[AS:.*]] = memref.subview %[[AW]][0, 0] [64, 32] [1, 1]
+// GPU: %[[BW:.*]] = memref.alloca() {{.*}} : memref<32x72xbf16, #gpu.address_space<workgroup>>
+// GPU: %[[BS:.*]] = memref.subview %[[BW]][0, 0] [32, 64] [1, 1]
 // GPU: %[[A:.*]] = memref.subview %[[AS]][%{{.*}}, 0] [16, 32] [1, 1]
 // GPU: %[[B:.*]] = memref.subview %[[BS]][0, %{{.*}}] [32, 32] [1, 1]
 // GPU: %[[C:.*]] = memref.subview %[[ACC]][%{{.*}}, %{{.*}}] [16, 32] [1, 1]

@@ -14,8 +14,8 @@
 // TILE: scf.forall (%[[I:.*]], %[[J:.*]]) in (7, 16)
 // TILE: affine.min #[[LAST_ROWS]](%[[I]])
 // TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x128xf32>
-// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x32xf32>
-// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x128xf32>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x36xf32>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x132xf32>
 // TILE: scf.for %{{.*}} = %c0 to %c256 step %c32
 // TILE: arith.maximumf
 // TILE: tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%{{.*}}, %{{.*}}] [32, 128] [1, 1]
@@ -48,8 +48,8 @@
 // TILE: scf.forall (%{{.*}}, %[[J:.*]]) in (4, 25)
 // TILE: affine.min #[[LAST_COLS]](%[[J]])
 // TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x128x32xf32>
-// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<128x32xf32>
-// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x32x32xf32>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<128x36xf32>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x32x36xf32>
 // TILE: scf.for %{{.*}} = %c0 to %c128 step %c32
 // TILE: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<4x32xf32>, tensor<1x32x4xf32>) outs(%{{.*}} : tensor<1x4x4xf32>)
 // TILE-NOT: linalg.conv_2d_nchw_fchw
@@ -68,7 +68,8 @@
 // TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 100 : i64
 // TILE: scf.forall (%{{.*}}, %[[J:.*]]) in (4, 25)
 // TILE: %[[LAST:.*]] = affine.min #[[LAST_COLS]](%[[J]])
-// TILE: %[[COLS:.*]] = bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x32x32xf32>
+// TILE: %[[PADDED:.*]] = bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x32x36xf32>
+// TILE: %[[COLS:.*]] = tensor.extract_slice %[[PADDED]][0, 0, 0] [1, 32, 32] [1, 1, 1]
 // TILE: scf.for %[[K:.*]] = %c0 to %c256 step %c32
 // TILE: scf.forall (%[[T:.*]]) in (256) shared_outs(%[[S:.*]] = %[[COLS]])
 // TILE: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x1x4xf32>)
@@ -83,7 +84,7 @@
 // GPU-LABEL: func.func private @conv1x1_stride2
 // GPU-NOT: memref.alloca() {{.*}} : memref<1x512x28x28xf32>
 // GPU: memref.collapse_shape %arg2
-// GPU: memref.alloca() {{.*}} : memref<1x32x32xf32, #gpu.address_space<workgroup>>
+// GPU: memref.alloca() {{.*}} : memref<1x32x36xf32, #gpu.address_space<workgroup>>
 // GPU: scf.for
 // GPU: memref.load %arg0
 // GPU: gpu.barrier

@@ -7,7 +7,9 @@
 // initialize a shared accumulator (4 x 4 each), then per 32 reduction
 // steps copy the block's 64 x 32 of A and 32 x 64 of B into shared buffers
 // (8 neighbours each) and add their tiles' products, and last apply the
-// epilogue to their tiles.
+// epilogue to their tiles. The buffers' rows are 16 bytes longer than a
+// step's data (64 x 36 and 32 x 68), which is a slice of them: column
+// reads down their rows then fall on distinct shared-memory banks.
 // TILE-LABEL: func.func private @matmul_epilogue
 // TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 64 : i64
 // TILE: scf.forall (%[[I:.*]], %[[J:.*]]) = (0, 0) to (512, 512) step (64, 64)
@@ -15,8 +17,10 @@
 // TILE: %[[INIT:.*]] = scf.forall (%{{.*}}) in (256) shared_outs(%{{.*}} = %[[ACC]])
 // TILE: linalg.fill {{.*}} -> tensor<4x4xf32>
 // TILE: } {mapping = [#gpu.thread<linear_dim_0>]}
-// TILE: %[[AS:.*]] = bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x32xf32>
-// TILE: %[[BS:.*]] = bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x64xf32>
+// TILE: %[[AW:.*]] = bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x36xf32>
+// TILE: %[[AS:.*]] = tensor.extract_slice %[[AW]][0, 0] [64, 32] [1, 1] : tensor<64x36xf32> to tensor<64x32xf32>
+// TILE: %[[BW:.*]] = bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x68xf32>
+// TILE: %[[BS:.*]] = tensor.extract_slice %[[BW]][0, 0] [32, 64] [1, 1] : tensor<32x68xf32> to tensor<32x64xf32>
 // TILE: %[[SUM:.*]] = scf.for %{{.*}} = %c0 to %c256 step %c32 iter_args(%[[IT:.*]] = %[[INIT]])
 // TILE: %[[A:.*]] = scf.forall (%{{.*}}) in (256) shared_outs(%{{.*}} = %[[AS]])
 // TILE: linalg.copy ins(%{{.*}} : tensor<1x8xf32>)
@@ -48,8 +52,10 @@
 // GPU: %[[ACC:.*]] = memref.alloca() {{.*}} : memref<64x64xf32, #gpu.address_space<workgroup>>
 // GPU: %[[MINE:.*]] = memref.subview %[[ACC]]{{.*}} [4, 4] [1, 1]
 // GPU: vector.transfer_write %{{.*}}, %[[MINE]]{{.*}} : vector<4x4xf32>, memref<4x4xf32, {{.*}}, #gpu.address_space<workgroup>>
-// GPU: %[[AS:.*]] = memref.alloca() {{.*}} : memref<64x32xf32, #gpu.address_space<workgroup>>
-// GPU: %[[BS:.*]] = memref.alloca() {{.*}} : memref<32x64xf32, #gpu.address_space<workgroup>>
+// GPU: %[[AW:.*]] = memref.alloca() {{.*}} : memref<64x36xf32, #gpu.address_space<workgroup>>
+// GPU: %[[AS:.*]] = memref.subview %[[AW]][0, 0] [64, 32] [1, 1] : {{.*}} to memref<64x32xf32, strided<[36, 1]>, #gpu.address_space<workgroup>>
+// GPU: %[[BW:.*]] = memref.alloca() {{.*}} : memref<32x68xf32, #gpu.address_space<workgroup>>
+// GPU: %[[BS:.*]] = memref.subview %[[BW]][0, 0] [32, 64] [1, 1] : {{.*}} to memref<32x64xf32, strided<[68, 1]>, #gpu.address_space<workgroup>>
 // GPU: %[[SUM0:.*]] = vector.transfer_read %[[MINE]]
 // GPU: %[[A0:.*]] = vector.transfer_read %arg0{{.*}} : memref<512x256xf32>, vector<8xf32>
 // GPU: %[[B0:.*]] = vector.transfer_read %arg1{{.*}} : memref<256x512xf32>, vector<8xf32>
@@ -88,8 +94,8 @@
 // HOST-NOT: gpu.
 // HOST: memref.alloca() {{.*}} : memref<64x64xf32>
 // HOST: scf.for %{{.*}} = %c0 to %c256 step %c1
-// HOST: memref.alloca() {{.*}} : memref<64x32xf32>
-// HOST: memref.alloca() {{.*}} : memref<32x64xf32>
+// HOST: memref.alloca() {{.*}} : memref<64x36xf32>
+// HOST: memref.alloca() {{.*}} : memref<32x68xf32>
 // HOST: scf.for %{{.*}} = %c0 to %c256 step %c32
 // HOST-COUNT-3: scf.for %{{.*}} = %c0 to %c256 step %c1
 // HOST-NOT: gpu.
@@ -101,7 +107,7 @@
 // TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 64 : i64
 // TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x64x64xf32>
 // TILE: linalg.fill {{.*}} -> tensor<1x4x4xf32>
-// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x64x32xf32>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x64x36xf32>
 // TILE: scf.for %{{.*}} = %c0 to %c64 step %c32
 // TILE: linalg.copy ins(%{{.*}} : tensor<1x1x8xf32>)
 // TILE: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x4x32xf32>, tensor<32x4xf32>) outs(%{{.*}} : tensor<1x4x4xf32>)
@@ -127,6 +133,8 @@
 // TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 64 : i64
 // TILE: scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) = (0, 0, 0) to (4, 32, 2048) step (1, 32, 128)
 // TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x32x128xf32>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<1x32x36xf32>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x132xf32>
 // TILE: scf.for %{{.*}} = %c0 to %c128 step %c32
 // TILE: linalg.copy ins(%{{.*}} : tensor<1x1x4xf32>)
 // TILE: linalg.copy ins(%{{.*}} : tensor<1x16xf32>)

@@ -8,12 +8,17 @@
 // TF32 (the low 13 bits of the magnitude rounded away: + 0x1000, then
 // & ~0x1fff; NaNs kept), and its 8 warps (`#gpu.warp`) each add the
 // products of a 16 x 32 tile of the accumulator, one contraction marked
-// weft.mma that keeps its shape (no register tiles).
+// weft.mma that keeps its shape (no register tiles). A's buffer rows (along
+// the reduction) are 16 bytes longer than its data, B's (across it) 32
+// bytes: a TF32 fragment's column of B then reads 4 rows x 8 neighbours
+// on 32 distinct banks.
 // TILE-LABEL: func.func private @matmul_epilogue
 // TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 64 : i64
 // TILE: %[[ACC:.*]] = bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x64xf32>
 // TILE: linalg.fill {{.*}} -> tensor<4x4xf32>
 // TILE: } {mapping = [#gpu.thread<linear_dim_0>]}
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x36xf32>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x72xf32>
 // TILE: scf.for %{{.*}} = %c0 to %c256 step %c32 iter_args(%[[IT:.*]] = %{{.*}})
 // TILE: scf.forall (%{{.*}}) in (256)
 // TILE: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x8xf32>) outs(%{{.*}} : tensor<1x8xf32>)
@@ -46,8 +51,10 @@
 // GPU: %[[T:.*]] = gpu.thread_id x
 // GPU: %[[W:.*]] = arith.divui %[[T]], %c32 : index
 // GPU: %[[ACC:.*]] = memref.alloca() {{.*}} : memref<64x64xf32, #gpu.address_space<workgroup>>
-// GPU: %[[AS:.*]] = memref.alloca() {{.*}} : memref<64x32xf32, #gpu.address_space<workgroup>>
-// GPU: %[[BS:.*]] = memref.alloca() {{.*}} : memref<32x64xf32, #gpu.address_space<workgroup>>
+// GPU: %[[AW:.*]] = memref.alloca() {{.*}} : memref<64x36xf32, #gpu.address_space<workgroup>>
+// GPU: %[[AS:.*]] = memref.subview %[[AW]][0, 0] [64, 32] [1, 1]
+// GPU: %[[BW:.*]] = memref.alloca() {{.*}} : memref<32x72xf32, #gpu.address_space<workgroup>>
+// GPU: %[[BS:.*]] = memref.subview %[[BW]][0, 0] [32, 64] [1, 1]
 // GPU: %[[A:.*]] = memref.subview %[[AS]][%{{.*}}, 0] [16, 32] [1, 1]
 // GPU: %[[B:.*]] = memref.subview %[[BS]][0, %{{.*}}] [32, 32] [1, 1]
 // GPU: %[[C:.*]] = memref.subview %[[ACC]][%{{.*}}, %{{.*}}] [16, 32] [1, 1]
@@ -64,9 +71,9 @@
 // GPU: %[[NA:.*]] = vector.transfer_read %arg0
 // GPU: %[[NB:.*]] = vector.transfer_read %arg1
 // GPU-NEXT: gpu.barrier
-// GPU: %[[A0:.*]] = gpu.subgroup_mma_load_matrix %[[A]][%c0, %c0] {leadDimension = 32 : index} {{.*}} -> !gpu.mma_matrix<16x8xf32, "AOp">
-// GPU: %[[B0:.*]] = gpu.subgroup_mma_load_matrix %[[B]][%c0, %c0] {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<8x16xf32, "BOp">
-// GPU: %[[B1:.*]] = gpu.subgroup_mma_load_matrix %[[B]][%c0, %c16] {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<8x16xf32, "BOp">
+// GPU: %[[A0:.*]] = gpu.subgroup_mma_load_matrix %[[A]][%c0, %c0] {leadDimension = 36 : index} {{.*}} -> !gpu.mma_matrix<16x8xf32, "AOp">
+// GPU: %[[B0:.*]] = gpu.subgroup_mma_load_matrix %[[B]][%c0, %c0] {leadDimension = 72 : index} {{.*}} -> !gpu.mma_matrix<8x16xf32, "BOp">
+// GPU: %[[B1:.*]] = gpu.subgroup_mma_load_matrix %[[B]][%c0, %c16] {leadDimension = 72 : index} {{.*}} -> !gpu.mma_matrix<8x16xf32, "BOp">
 // GPU: %[[D0:.*]] = gpu.subgroup_mma_compute %[[A0]], %[[B0]], %[[S0]]
 // GPU: %[[D1:.*]] = gpu.subgroup_mma_compute %[[A0]], %[[B1]], %[[S1]]
 // GPU: gpu.subgroup_mma_load_matrix %[[A]][%c0, %c8]
@@ -163,8 +170,8 @@ func.func private @unit_inner(%arg0: memref<256x1x64xf32>, %arg1: memref<64x1024
 // TILE-LABEL: func.func private @half_matmul
 // TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 64 : i64
 // TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x64xf32>
-// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x32xf16>
-// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x64xf16>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x40xf16>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x72xf16>
 // TILE: linalg.copy ins(%{{.*}} : tensor<1x8xf16>)
 // TILE: linalg.copy ins(%{{.*}} : tensor<1x8xf16>)
 // TILE: scf.forall (%{{.*}}) in (8)
@@ -175,10 +182,10 @@ func.func private @unit_inner(%arg0: memref<256x1x64xf32>, %arg1: memref<64x1024
 // GPU-LABEL: func.func private @half_matmul
 // GPU: gpu.subgroup_mma_load_matrix {{.*}} -> !gpu.mma_matrix<16x16xf32, "COp">
 // GPU: gpu.subgroup_mma_load_matrix {{.*}} -> !gpu.mma_matrix<16x16xf32, "COp">
-// GPU: gpu.subgroup_mma_load_matrix %{{.*}}[%c0, %c0] {leadDimension = 32 : index} {{.*}} -> !gpu.mma_matrix<16x16xf16, "AOp">
-// GPU-COUNT-2: gpu.subgroup_mma_load_matrix {{.*}} {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<16x16xf16, "BOp">
+// GPU: gpu.subgroup_mma_load_matrix %{{.*}}[%c0, %c0] {leadDimension = 40 : index} {{.*}} -> !gpu.mma_matrix<16x16xf16, "AOp">
+// GPU-COUNT-2: gpu.subgroup_mma_load_matrix {{.*}} {leadDimension = 72 : index} {{.*}} -> !gpu.mma_matrix<16x16xf16, "BOp">
 // GPU-COUNT-2: gpu.subgroup_mma_compute {{.*}} : !gpu.mma_matrix<16x16xf16, "AOp">, !gpu.mma_matrix<16x16xf16, "BOp"> -> !gpu.mma_matrix<16x16xf32, "COp">
-// GPU: gpu.subgroup_mma_load_matrix %{{.*}}[%c0, %c16] {leadDimension = 32 : index} {{.*}} -> !gpu.mma_matrix<16x16xf16, "AOp">
+// GPU: gpu.subgroup_mma_load_matrix %{{.*}}[%c0, %c16] {leadDimension = 40 : index} {{.*}} -> !gpu.mma_matrix<16x16xf16, "AOp">
 // GPU-COUNT-2: gpu.subgroup_mma_compute
 // GPU-COUNT-2: gpu.subgroup_mma_store_matrix
 // GPU-NOT: gpu.subgroup_mma_compute

@@ -21,11 +21,19 @@ the PTX ISA defines them:
     (g + 8 (r / 2), 2t + r % 2).
 
 The result must equal the float64 product of the bf16 operands plus C
-(within f32 rounding). Prints one PASS or FAIL line per layout and a
-summary; exits non-zero on a failure.
+(within f32 rounding). Each layout runs twice: with A's and B's rows as
+far apart as in a block's shared buffers without padding (32 or 64
+elements: the reduction step's or the block's width) and with them padded
+by 16 bytes (40 or 72) as weft-cuda-tile-threads allocates them. For each
+ldmatrix the emulator also counts shared-memory bank conflicts: each of
+its four 8 x 8 pieces is one request of 8 rows of 16 bytes, each 4-byte
+bank serving one distinct address per request; the most rows on one bank
+is the request's "ways". Prints one PASS or FAIL line per layout with the
+most ways seen and a summary; exits non-zero on a failure.
 """
 
 import argparse
+import itertools
 import re
 import subprocess
 import sys
@@ -35,16 +43,19 @@ import numpy as np
 ROWS, COLS, DEPTH = 32, 32, 32
 
 
-def source(a_kmajor, b_kmajor):
+def source(a_kmajor, b_kmajor, a_lead, b_lead):
     """The warp's matmul: A stored [m, k] or, with a_kmajor, [k, m]; B
-    stored [k, n] or, with b_kmajor, [n, k] (the reduction contiguous)."""
+    stored [k, n] or, with b_kmajor, [n, k] (the reduction contiguous);
+    their rows a_lead and b_lead elements apart."""
     a_shape = f"{DEPTH}x{ROWS}" if a_kmajor else f"{ROWS}x{DEPTH}"
     b_shape = f"{COLS}x{DEPTH}" if b_kmajor else f"{DEPTH}x{COLS}"
+    a_shape += f"xbf16, strided<[{a_lead}, 1]>"
+    b_shape += f"xbf16, strided<[{b_lead}, 1]>"
     a_map = "(k, m)" if a_kmajor else "(m, k)"
     b_map = "(n, k)" if b_kmajor else "(k, n)"
     ws = "#gpu.address_space<workgroup>"
     return f"""
-func.func private @warp(%a: memref<{a_shape}xbf16, {ws}>, %b: memref<{b_shape}xbf16, {ws}>,
+func.func private @warp(%a: memref<{a_shape}, {ws}>, %b: memref<{b_shape}, {ws}>,
                         %c: memref<{ROWS}x{COLS}xf32, {ws}>)
     attributes {{weft.dispatch_fn, weft.lanes = 256 : i64}} {{
   scf.forall (%w) in (1) {{
@@ -52,7 +63,7 @@ func.func private @warp(%a: memref<{a_shape}xbf16, {ws}>, %b: memref<{b_shape}xb
                                       affine_map<(m, n, k) -> {b_map}>,
                                       affine_map<(m, n, k) -> (m, n)>],
                     iterator_types = ["parallel", "parallel", "reduction"]}}
-        ins(%a, %b : memref<{a_shape}xbf16, {ws}>, memref<{b_shape}xbf16, {ws}>)
+        ins(%a, %b : memref<{a_shape}, {ws}>, memref<{b_shape}, {ws}>)
         outs(%c : memref<{ROWS}x{COLS}xf32, {ws}>) attrs = {{weft.mma = "bf16"}} {{
     ^bb0(%x: bf16, %y: bf16, %o: f32):
       %xw = arith.extf %x : bf16 to f32
@@ -77,8 +88,10 @@ class Emulator:
     """Interprets the lowered warp, every SSA value a list of 32 (one per
     lane)."""
 
-    def __init__(self, text, buffers):
+    def __init__(self, text, buffers, leads):
         self.maps = {}
+        self.leads = dict(leads)  # buffer -> elements between its rows
+        self.ways = 1  # the most rows of an ldmatrix piece on one bank
         for name, expr in re.findall(r"^#(\w+) = affine_map<\(d0\) -> \((.*)\)>$", text, re.M):
             self.maps[name] = expr.replace("floordiv", "//").replace("mod", "%")
         self.values = dict(buffers)  # %argN -> numpy buffer, shared by all lanes
@@ -102,6 +115,8 @@ class Emulator:
         v = self.values
         if m := re.fullmatch(r"(%\w+) = memref\.subview (%\w+)\[0, 0\] .*", line):
             v[m[1]] = v[m[2]]
+            if m[2] in self.leads:
+                self.leads[m[1]] = self.leads[m[2]]
         elif m := re.fullmatch(r"(%\w+) = gpu\.lane_id upper_bound 32", line):
             v[m[1]] = list(range(32))
         elif m := re.fullmatch(r"(%\w+) = affine\.apply #(\w+)\((%\w+)\)", line):
@@ -126,7 +141,8 @@ class Emulator:
             v[m[1]] = [x[int(m[3])] for x in v[m[2]]]
         elif m := re.fullmatch(r"(%\w+) = nvgpu\.ldmatrix (%\w+)\[(.*?)\] \{numTiles = 4 : i32, "
                                r"transpose = (true|false)\} : .*", line):
-            v[m[1]] = self.ldmatrix(v[m[2]], self.index(m[3]), m[4] == "true")
+            v[m[1]] = self.ldmatrix(v[m[2]], self.index(m[3]), m[4] == "true",
+                                    self.leads[m[2]])
         elif m := re.fullmatch(r"(%\w+) = nvvm\.mma\.sync A\[(.*?)\]\s+B\[(.*?)\]\s+C\[(.*?)\]\s+"
                                r"\{(.*)\} : .*", line):
             if ("multiplicandAPtxType = #nvvm.mma_type<bf16>" not in m[5] or
@@ -138,10 +154,18 @@ class Emulator:
         else:
             raise SystemExit(f"emulate_mma_sync: cannot interpret: {line}")
 
-    def ldmatrix(self, buf, addresses, transpose):
+    def ldmatrix(self, buf, addresses, transpose, lead):
         regs = [[None] * 4 for _ in range(32)]
         for j in range(4):
-            piece = np.array([buf[i, c:c + 8] for i, c in addresses[8 * j:8 * j + 8]])
+            rows = addresses[8 * j:8 * j + 8]
+            # Each row: 16 bytes from byte 2 (i lead + c), on four banks.
+            on_bank = [set() for _ in range(32)]
+            for i, c in rows:
+                start = 2 * (i * lead + c)
+                for word in range(4):
+                    on_bank[(start // 4 + word) % 32].add(start)
+            self.ways = max(self.ways, max(len(s) for s in on_bank))
+            piece = np.array([buf[i, c:c + 8] for i, c in rows])
             if transpose:
                 piece = piece.T
             for lane in range(32):
@@ -172,31 +196,39 @@ def main():
     parser.add_argument("--weft-opt", required=True)
     args = parser.parse_args()
     rng = np.random.default_rng(5)
-    failures = 0
-    for a_kmajor in (False, True):
-        for b_kmajor in (False, True):
-            label = f"a={'km' if a_kmajor else 'mk'} b={'nk' if b_kmajor else 'kn'}"
-            proc = subprocess.run(
-                [args.weft_opt, "-", "--pass-pipeline=builtin.module(func.func("
-                 "weft-cuda-distribute-lanes))"], input=source(a_kmajor, b_kmajor),
-                capture_output=True, text=True)
-            if proc.returncode != 0:
-                print(f"FAIL {label}: weft-opt failed\n{proc.stderr}")
-                failures += 1
-                continue
-            a = to_bf16(rng.uniform(-1, 1, (ROWS, DEPTH)))
-            b = to_bf16(rng.uniform(-1, 1, (DEPTH, COLS)))
-            c = rng.uniform(-1, 1, (ROWS, COLS)).astype(np.float64)
-            expected = a.astype(np.float64) @ b.astype(np.float64) + c
-            buffers = {"%arg0": a.T.copy() if a_kmajor else a.copy(),
-                       "%arg1": b.T.copy() if b_kmajor else b.copy(), "%arg2": c.copy()}
-            emulator = Emulator(proc.stdout, buffers)
-            emulator.run()
-            error = np.abs(buffers["%arg2"] - expected).max()
-            ok = error < 1e-9
-            failures += not ok
-            print(f"{'PASS' if ok else 'FAIL'} {label} max error {error:.3g}")
-    print(f"emulate_mma_sync: {4 - failures} of 4 layouts")
+    failures = runs = 0
+    for pad, a_kmajor, b_kmajor in itertools.product((0, 8), (False, True), (False, True)):
+        # A block's step of A is 64 rows x 32 steps, of B 32 steps x 64
+        # columns: a row of 32 elements where the reduction is
+        # contiguous, of 64 where it is not.
+        a_lead = (64 if a_kmajor else 32) + pad
+        b_lead = (32 if b_kmajor else 64) + pad
+        runs += 1
+        label = (f"a={'km' if a_kmajor else 'mk'} b={'nk' if b_kmajor else 'kn'} "
+                 f"leads {a_lead}/{b_lead}")
+        proc = subprocess.run(
+            [args.weft_opt, "-", "--pass-pipeline=builtin.module(func.func("
+             "weft-cuda-distribute-lanes))"],
+            input=source(a_kmajor, b_kmajor, a_lead, b_lead),
+            capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"FAIL {label}: weft-opt failed\n{proc.stderr}")
+            failures += 1
+            continue
+        a = to_bf16(rng.uniform(-1, 1, (ROWS, DEPTH)))
+        b = to_bf16(rng.uniform(-1, 1, (DEPTH, COLS)))
+        c = rng.uniform(-1, 1, (ROWS, COLS)).astype(np.float64)
+        expected = a.astype(np.float64) @ b.astype(np.float64) + c
+        buffers = {"%arg0": a.T.copy() if a_kmajor else a.copy(),
+                   "%arg1": b.T.copy() if b_kmajor else b.copy(), "%arg2": c.copy()}
+        emulator = Emulator(proc.stdout, buffers, {"%arg0": a_lead, "%arg1": b_lead})
+        emulator.run()
+        error = np.abs(buffers["%arg2"] - expected).max()
+        ok = error < 1e-9
+        failures += not ok
+        print(f"{'PASS' if ok else 'FAIL'} {label}: max error {error:.3g}, "
+              f"ldmatrix {emulator.ways}-way bank conflicts")
+    print(f"emulate_mma_sync: {runs - failures} of {runs} layouts")
     return 1 if failures else 0
 
 
