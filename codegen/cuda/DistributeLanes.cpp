@@ -173,6 +173,13 @@ struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLan
     if (failed(checkLoops(threadLoops, kThreadsPerBlock, "thread")) ||
         failed(checkLoops(warpLoops, kWarpsPerBlock, "warp")))
       return signalPassFailure();
+    // The gathers computed per reduction step (on a CPU too, so that
+    // cuda-on-cpu runs the same code).
+    for (scf::ForallOp forall : threadLoops)
+      if (isa<scf::ForOp>(forall->getParentOp()))
+        for (auto gather :
+             llvm::make_early_inc_range(forall.getBody()->getOps<linalg::GenericOp>()))
+          unrollGather(gather);
     SmallVector<linalg::LinalgOp> matmuls;
     fn.walk([&](linalg::LinalgOp op) {
       if (op->hasAttr(cpu::kMmaAttr))

@@ -144,7 +144,9 @@ def DistributeLanes : Pass<"weft-cuda-distribute-lanes", "mlir::func::FuncOp"> {
     loaded once before the loop, carried through it in registers (loop
     results) and stored once after it; so is an FMA block's thread tile of
     the accumulator (a vector read and write of it at loop-invariant
-    indices). On a GPU such a loop of steps is
+    indices). A gather that the block's threads compute per step into a
+    shared buffer (a convolution's columns) becomes one load per element
+    and a vector write. On a GPU such a loop of steps is
     then software-pipelined over its reads of global memory (the next
     step's are issued before the step's products, the values written to
     shared memory at the top of the next step). On the host it stays a

@@ -16,6 +16,8 @@
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
@@ -449,6 +451,50 @@ void cuda::carryTilesInRegisters(scf::ForOp &steps) {
   }
 }
 
+void cuda::unrollGather(linalg::GenericOp gather) {
+  constexpr int64_t kMaxElements = 16;
+  auto out = dyn_cast<MemRefType>(gather.getDpsInits()[0].getType());
+  if (gather.getNumDpsInputs() != 0 || gather.getNumDpsInits() != 1 ||
+      !gather.hasPureBufferSemantics() || !out || !out.hasStaticShape() ||
+      out.getNumElements() > kMaxElements || out.getRank() == 0 ||
+      !gather.getIndexingMapsArray()[0].isIdentity() ||
+      gather.payloadUsesValueFromOperand(gather.getDpsInitOperand(0)))
+    return;
+  Block *payload = gather.getBody();
+  for (Operation &op : payload->without_terminator()) {
+    if (op.getNumRegions() != 0)
+      return;
+    if (auto load = dyn_cast<memref::LoadOp>(op);
+        load && viewedBuffer(load.getMemRef()) != viewedBuffer(gather.getDpsInits()[0]))
+      continue;
+    if (!isMemoryEffectFree(&op))
+      return;
+  }
+  OpBuilder b(gather);
+  Location loc = gather.getLoc();
+  SmallVector<Value> elements;
+  SmallVector<int64_t> strides = computeStrides(out.getShape());
+  for (int64_t e = 0; e < out.getNumElements(); ++e) {
+    SmallVector<int64_t> position = delinearize(e, strides);
+    IRMapping map;
+    for (Operation &op : payload->without_terminator()) {
+      if (auto index = dyn_cast<linalg::IndexOp>(op)) {
+        map.map(index.getResult(), arith::ConstantIndexOp::create(b, loc, position[index.getDim()]));
+        continue;
+      }
+      b.clone(op, map);
+    }
+    elements.push_back(map.lookupOrDefault(payload->getTerminator()->getOperand(0)));
+  }
+  auto vectorType = VectorType::get(out.getShape(), out.getElementType());
+  Value vector = vector::FromElementsOp::create(b, loc, vectorType, elements);
+  SmallVector<Value> zeros(out.getRank(), arith::ConstantIndexOp::create(b, loc, 0));
+  SmallVector<bool> inBounds(out.getRank(), true);
+  vector::TransferWriteOp::create(b, loc, vector, gather.getDpsInits()[0], zeros,
+                                  ArrayRef<bool>(inBounds));
+  gather->erase();
+}
+
 LogicalResult cuda::pipelineGlobalReads(scf::ForOp steps) {
   Block *body = steps.getBody();
   auto global = [](Value v) {
@@ -464,9 +510,12 @@ LogicalResult cuda::pipelineGlobalReads(scf::ForOp steps) {
   // The reads, and the pure ops of the body that only they use (through
   // other such ops): the first stage.
   llvm::SmallPtrSet<Operation *, 16> first;
-  for (Operation &op : *body)
+  for (Operation &op : *body) {
     if (auto read = dyn_cast<vector::TransferReadOp>(&op); read && global(read.getBase()))
       first.insert(read);
+    if (auto load = dyn_cast<memref::LoadOp>(&op); load && global(load.getMemRef()))
+      first.insert(load);
+  }
   if (first.empty())
     return success();
   for (bool grew = true; grew;) {

@@ -80,14 +80,22 @@
 // TILE-NOT: linalg.conv_2d_nchw_fchw
 // TILE: return
 // Computed in the output itself (viewed as [1, 512, 784]), not in a
-// temporary as large as it.
+// temporary as large as it. Each thread's 4 gathered positions become 4
+// loads and one vector write, so the loop of steps is pipelined over them
+// too: the first step's loads before the loop; in each step the values
+// loaded one step earlier written to the shared buffer, then the next
+// step's loads, before the barrier and the products.
 // GPU-LABEL: func.func private @conv1x1_stride2
 // GPU-NOT: memref.alloca() {{.*}} : memref<1x512x28x28xf32>
 // GPU: memref.collapse_shape %arg2
 // GPU: memref.alloca() {{.*}} : memref<1x32x36xf32, #gpu.address_space<workgroup>>
-// GPU: scf.for
-// GPU: memref.load %arg0
-// GPU: gpu.barrier
+// GPU-COUNT-4: memref.load %arg0
+// GPU: scf.for {{.*}} -> (vector<1x4x4xf32>, vector<16xf32>, f32, f32, f32, f32)
+// GPU-NOT: linalg.generic
+// GPU: %[[G:.*]] = vector.from_elements %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : vector<4xf32>
+// GPU-NEXT: vector.transfer_write %[[G]], %{{.*}} : vector<4xf32>, memref<4xf32, {{.*}}, #gpu.address_space<workgroup>>
+// GPU-COUNT-4: memref.load %arg0
+// GPU-NEXT: gpu.barrier
 // GPU: return
 
 // A 128 x 768 x 768 matmul (98304 outputs, as BERT-base's output
