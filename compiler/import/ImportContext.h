@@ -44,6 +44,7 @@ using ConverterTable = llvm::StringMap<ConvertFn>;
 void registerMathConverters(ConverterTable &table);
 void registerNNConverters(ConverterTable &table);
 void registerTensorConverters(ConverterTable &table);
+void registerIndexingConverters(ConverterTable &table);
 void registerConstantConverters(ConverterTable &table);
 void registerResizeConverters(ConverterTable &table);
 void registerRNNConverters(ConverterTable &table);

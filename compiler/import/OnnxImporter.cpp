@@ -60,6 +60,7 @@ ConverterTable buildConverterTable() {
   registerMathConverters(table);
   registerNNConverters(table);
   registerTensorConverters(table);
+  registerIndexingConverters(table);
   registerConstantConverters(table);
   registerResizeConverters(table);
   registerRNNConverters(table);
