@@ -38,9 +38,11 @@ mlir::Value buildBroadcastGeneric(
 
 /// Every reduction on tensors in `region` whose (one) init is f16 or bf16
 /// accumulates in f32 instead: an f32 twin of the op on an extended init,
-/// its payload computed in f32, and one truncation of the result
-/// (WidenAccumulators.cpp). An op whose payload it cannot widen stays.
-/// Returns whether it widened any.
+/// its payload computed in f32, and one truncation of the result; then
+/// every generic with 16-bit float results (or a widened producer)
+/// computes in f32 on its producers' f32 values, truncated once where a
+/// user is not such a generic (WidenAccumulators.cpp). An op whose payload
+/// it cannot widen stays. Returns whether it widened any.
 bool widenHalfAccumulators(mlir::Region &region);
 
 /// Scalar constant of `type` (float or integer) with value `v`.

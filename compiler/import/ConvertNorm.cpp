@@ -118,6 +118,14 @@ Value castIfNeeded(ImportContext &ctx, Value v, Type elt) {
   return ctx.create<CastOp>(RankedTensorType::get(type.getShape(), elt), v);
 }
 
+// The type a normalization of `elt` values computes in: f32 for f16 and
+// bf16, as onnxruntime does. Its statistics are reductions, each its own
+// dispatch, so they would otherwise pass between dispatches in 16 bits: a
+// variance of values about 300 apart overflows f16.
+Type computeType(Type elt) {
+  return isa<Float16Type, BFloat16Type>(elt) ? (Type)Float32Type::get(elt.getContext()) : elt;
+}
+
 // Y = (X - mean) * invStdDev * Scale + B over the axes from `axis` on,
 // computed in f32 when stash_type is 1 (the default) as ONNX specifies.
 LogicalResult convertLayerNorm(ImportContext &ctx, const Node &node, int64_t) {
@@ -201,20 +209,21 @@ LogicalResult convertInstanceNorm(ImportContext &ctx, const Node &node,
   if (type.getRank() < 3 || !isa<FloatType>(type.getElementType()))
     return ctx.fail("expects a floating-point N x C x D1 x ... input");
   int64_t channels = type.getShape()[1];
+  Type elt = type.getElementType(), wide = computeType(elt);
   SmallVector<int64_t> axes =
       llvm::to_vector(llvm::seq<int64_t>(2, type.getRank()));
-  auto m = moments(ctx, *x, axes, ctx.getFloat(node, "epsilon", 1e-5f));
+  auto m = moments(ctx, castIfNeeded(ctx, *x, wide), axes, ctx.getFloat(node, "epsilon", 1e-5f));
   if (failed(m))
     return failure();
   // Scale and B are per channel: [C] -> [C, 1, ..., 1] to broadcast.
   SmallVector<int64_t> perChannel(type.getRank() - 1, 1);
   perChannel[0] = channels;
-  WEFT_TRY(s, ctx.reshape(*scale, perChannel));
-  WEFT_TRY(b, ctx.reshape(*bias, perChannel));
+  WEFT_TRY(s, ctx.reshape(castIfNeeded(ctx, *scale, wide), perChannel));
+  WEFT_TRY(b, ctx.reshape(castIfNeeded(ctx, *bias, wide), perChannel));
   WEFT_TRY(normalized, ctx.createInferred<MulOp>(m->centered, m->invStdDev));
   WEFT_TRY(scaled, ctx.createInferred<MulOp>(normalized, s));
   WEFT_TRY(y, ctx.createInferred<AddOp>(scaled, b));
-  ctx.setOutput(node, 0, y);
+  ctx.setOutput(node, 0, castIfNeeded(ctx, y, elt));
   return success();
 }
 
@@ -237,7 +246,8 @@ LogicalResult convertGroupNorm(ImportContext &ctx, const Node &node, int64_t ops
     return ctx.fail("num_groups (" + Twine(groups) + ") must divide the channels (" +
                     Twine(channels) + ")");
   int64_t spatial = type.getNumElements() / std::max<int64_t>(n * channels, 1);
-  WEFT_TRY(grouped, ctx.reshape(*x, {n, groups, channels / groups * spatial}));
+  Type elt = type.getElementType(), wide = computeType(elt);
+  WEFT_TRY(grouped, ctx.reshape(castIfNeeded(ctx, *x, wide), {n, groups, channels / groups * spatial}));
   auto m = moments(ctx, grouped, {2}, ctx.getFloat(node, "epsilon", 1e-5f));
   if (failed(m))
     return failure();
@@ -263,12 +273,13 @@ LogicalResult convertGroupNorm(ImportContext &ctx, const Node &node, int64_t ops
     (void)ctx.fail(what + " must have " + Twine(channels) + " elements (one per channel)");
     return failure();
   };
-  auto s = affine(*scale, "scale"), b = affine(*bias, "bias");
+  auto s = affine(castIfNeeded(ctx, *scale, wide), "scale");
+  auto b = affine(castIfNeeded(ctx, *bias, wide), "bias");
   if (failed(s) || failed(b))
     return failure();
   WEFT_TRY(scaled, ctx.createInferred<MulOp>(back, *s));
   WEFT_TRY(y, ctx.createInferred<AddOp>(scaled, *b));
-  ctx.setOutput(node, 0, y);
+  ctx.setOutput(node, 0, castIfNeeded(ctx, y, elt));
   return success();
 }
 
@@ -285,15 +296,17 @@ LogicalResult convertMVN(ImportContext &ctx, const Node &node, int64_t) {
   if (failed(axes))
     return failure();
   llvm::sort(*axes);
-  WEFT_TRY(mean, ctx.createInferred<ReduceOp>(ReduceKind::mean, *x, ArrayRef<int64_t>(*axes), true));
-  WEFT_TRY(centered, ctx.createInferred<SubOp>(*x, mean));
+  Type elt = type.getElementType(), wide = computeType(elt);
+  Value xw = castIfNeeded(ctx, *x, wide);
+  WEFT_TRY(mean, ctx.createInferred<ReduceOp>(ReduceKind::mean, xw, ArrayRef<int64_t>(*axes), true));
+  WEFT_TRY(centered, ctx.createInferred<SubOp>(xw, mean));
   WEFT_TRY(squared, ctx.createInferred<MulOp>(centered, centered));
   WEFT_TRY(var, ctx.createInferred<ReduceOp>(ReduceKind::mean, squared, ArrayRef<int64_t>(*axes), true));
   Value root = ctx.create<SqrtOp>(var);
   WEFT_TRY(denominator, ctx.createInferred<AddOp>(
-                            root, ctx.splat(RankedTensorType::get({}, type.getElementType()), 1e-9)));
+                            root, ctx.splat(RankedTensorType::get({}, wide), 1e-9)));
   WEFT_TRY(y, ctx.createInferred<DivOp>(centered, denominator));
-  ctx.setOutput(node, 0, y);
+  ctx.setOutput(node, 0, castIfNeeded(ctx, y, elt));
   return success();
 }
 

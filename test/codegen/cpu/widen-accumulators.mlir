@@ -26,13 +26,17 @@ func.func @matmul_f16(%a: tensor<4x16xf16>, %b: tensor<16x8xf16>) -> tensor<4x8x
 
 // -----
 
-// A bf16 mean: the sum in f32 (constants widened), divided and rounded
-// once.
+// A bf16 mean: the sum in f32 (constants widened), divided in f32 (the
+// sum is not rounded before the division: a 16-bit sum could overflow
+// where the mean does not) and rounded once.
 // CHECK-LABEL: func.func @mean_bf16
-// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<2x64xbf16>) outs(%{{.*}} : tensor<2xf32>)
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<2x64xbf16>) outs(%{{.*}} : tensor<2xf32>)
 // CHECK: arith.extf %{{.*}} : bf16 to f32
 // CHECK: arith.addf %{{.*}} : f32
-// CHECK: arith.truncf %{{.*}} : f32 to bf16
+// CHECK: linalg.generic {{.*}} ins(%[[SUM]] : tensor<2xf32>) outs(%{{.*}} : tensor<2xbf16>)
+// CHECK-NEXT: ^bb0(%{{.*}}: f32, %{{.*}}: bf16):
+// CHECK-NEXT: arith.divf %{{.*}}, %{{.*}} : f32
+// CHECK-NEXT: arith.truncf %{{.*}} : f32 to bf16
 // CHECK-NOT: arith.addf {{.*}} : bf16
 func.func @mean_bf16(%a: tensor<2x64xbf16>) -> tensor<2xbf16> {
   %0 = weft.dispatch(%a) : (tensor<2x64xbf16>) -> tensor<2xbf16> {
@@ -57,4 +61,25 @@ func.func @matmul_f32(%a: tensor<4x16xf32>, %b: tensor<16x8xf32>) -> tensor<4x8x
     weft.yield %r : tensor<4x8xf32>
   }
   return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+// An f16 elementwise chain computes in f32 and rounds once, at its end (a
+// fused add and multiply: the sum is not rounded to f16 in between).
+// CHECK-LABEL: func.func @chain_f16
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<8xf16>, tensor<8xf16>) outs(%{{.*}} : tensor<8xf16>)
+// CHECK: %[[S:.*]] = arith.addf %{{.*}}, %{{.*}} : f32
+// CHECK-NOT: arith.truncf
+// CHECK: %[[P:.*]] = arith.mulf %[[S]], %{{.*}} : f32
+// CHECK-NEXT: %[[R:.*]] = arith.truncf %[[P]] : f32 to f16
+// CHECK-NEXT: linalg.yield %[[R]] : f16
+func.func @chain_f16(%a: tensor<8xf16>, %b: tensor<8xf16>) -> tensor<8xf16> {
+  %0 = weft.dispatch(%a, %b) : (tensor<8xf16>, tensor<8xf16>) -> tensor<8xf16> {
+  ^bb0(%x: tensor<8xf16>, %y: tensor<8xf16>):
+    %s = weft.add %x, %y : (tensor<8xf16>, tensor<8xf16>) -> tensor<8xf16>
+    %t = weft.mul %s, %y : (tensor<8xf16>, tensor<8xf16>) -> tensor<8xf16>
+    weft.yield %t : tensor<8xf16>
+  }
+  return %0 : tensor<8xf16>
 }
