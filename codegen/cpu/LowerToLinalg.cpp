@@ -116,6 +116,27 @@ struct LowerToLinalgPass : weft::cpu::impl::LowerToLinalgBase<LowerToLinalgPass>
         op->getResult(0).replaceAllUsesWith(*replacement);
         op->erase();
       }
+      // A reduction over an empty axis (a sum of no terms) computes
+      // nothing: its results are its inits (the identity it starts from).
+      // Tiling its empty loop would make tiles of no elements. Ops whose
+      // results are empty themselves stay: they write nothing anyway.
+      SmallVector<linalg::LinalgOp> empty;
+      dispatch.getBody().walk([&](linalg::LinalgOp op) {
+        if (!op.hasPureTensorSemantics() || op->getNumResults() != op.getNumDpsInits())
+          return;
+        bool emptyReduction = false, emptyResult = false;
+        for (auto [range, iter] :
+             llvm::zip(op.getStaticLoopRanges(), op.getIteratorTypesArray())) {
+          emptyReduction |= range == 0 && iter == utils::IteratorType::reduction;
+          emptyResult |= range == 0 && iter == utils::IteratorType::parallel;
+        }
+        if (emptyReduction && !emptyResult)
+          empty.push_back(op);
+      });
+      for (linalg::LinalgOp op : empty) {
+        op->replaceAllUsesWith(op.getDpsInits());
+        op->erase();
+      }
       // f16 and bf16 sums accumulate in f32, rounded once.
       bool halfReductions = widenHalfAccumulators(dispatch.getBody());
       // A fused elementwise chain becomes one generic whose body computes
