@@ -24,7 +24,9 @@ machine's load while the script runs affects every engine alike. In each
 round, for every thread count T, each engine runs --warmup untimed and
 --runs timed inferences, with the engines taking turns at going first:
 
-  weft   `weft-run LIB --bench N --warmup W --threads T` (its reported median)
+  weft   `weft-run LIB --bench N --warmup W --threads T` (its reported median;
+         W raised so that the untimed runs of the fresh process last at
+         least 0.2 s, from a first 5-run look at its latency)
   ort    one InferenceSession per T, kept for all rounds, with
          intra_op_num_threads=T, inter_op_num_threads=1 and all graph
          optimizations; the median of N timed session.run calls
@@ -42,6 +44,7 @@ built or run, or a compiled model's output was wrong.
 """
 
 import argparse
+import math
 import os
 import platform
 import re
@@ -237,15 +240,33 @@ def weft_check(weft_run, lib, data_dir, threads, atol, rtol, scratch):
     return "error", True, out
 
 
+# Untimed runs of a fresh weft-run process last at least this long. Each
+# measurement starts a new process, whose worker threads the kernel first
+# places beside the calling thread: for a few milliseconds they share one
+# CPU, and a model of tens of microseconds (the MLP) would be timed before
+# the second thread ever helps (measured: 3 of 10 runs of 3 + 20 MLP
+# inferences at 2 threads took 0.030 ms, the others 0.014). onnxruntime's
+# sessions live for the whole script, so they are warm already.
+WEFT_WARMUP_S = 0.2
+
+
 def weft_median_ms(weft_run, lib, data_dir, threads, runs, warmup):
-    ok, out = run([weft_run, lib, "--input-dir", data_dir, "--bench", str(runs),
-                   "--warmup", str(warmup), "--threads", str(threads)], RUN_TIMEOUT_S)
-    if not ok:
-        return None, out
-    m = LATENCY_RE.search(out)
-    if not m:
-        return None, "no 'latency_ms: ... median X' line in weft-run's output:\n" + out
-    return float(m.group(1)), ""
+    def bench(n, w):
+        ok, out = run([weft_run, lib, "--input-dir", data_dir, "--bench", str(n),
+                       "--warmup", str(w), "--threads", str(threads)], RUN_TIMEOUT_S)
+        if not ok:
+            return None, out
+        m = LATENCY_RE.search(out)
+        if not m:
+            return None, "no 'latency_ms: ... median X' line in weft-run's output:\n" + out
+        return float(m.group(1)), ""
+
+    # A short first look at the latency sizes the warm-up.
+    ms, err = bench(5, 1)
+    if ms is None:
+        return None, err
+    warmup = max(warmup, math.ceil(WEFT_WARMUP_S * 1000.0 / max(ms, 1e-3)))
+    return bench(runs, warmup)
 
 
 def ort_session(model_path, threads):
