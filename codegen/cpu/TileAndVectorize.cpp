@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
@@ -38,6 +39,45 @@ bool touchesBooleans(linalg::LinalgOp op) {
     auto shaped = dyn_cast<ShapedType>(t);
     return shaped && shaped.getElementType().isInteger(1);
   });
+}
+
+/// `pool` (an NHWC pooling op on buffers, already tiled to one output row
+/// and one window row) as the 1-D NWC pooling op `Nwc` on rank-reduced
+/// views, which upstream vectorizes along the output columns and channels.
+/// (Upstream's decomposition of 2-D windows works on tensors only.)
+template <typename Nwc>
+bool poolRowAs1D(RewriterBase &rw, linalg::LinalgOp pool) {
+  auto in = dyn_cast<MemRefType>(pool.getDpsInputs()[0].getType());
+  auto window = dyn_cast<MemRefType>(pool.getDpsInputs()[1].getType());
+  auto out = dyn_cast<MemRefType>(pool.getDpsInits()[0].getType());
+  if (!in || !window || !out || !in.hasStaticShape() || !window.hasStaticShape() ||
+      !out.hasStaticShape() || in.getRank() != 4 || window.getRank() != 2 ||
+      out.getRank() != 4 || in.getDimSize(1) != 1 || window.getDimSize(0) != 1 ||
+      out.getDimSize(1) != 1)
+    return false;
+  auto strides = pool->getAttrOfType<DenseIntElementsAttr>("strides");
+  auto dilations = pool->getAttrOfType<DenseIntElementsAttr>("dilations");
+  if (!strides || !dilations || strides.getNumElements() != 2 ||
+      dilations.getNumElements() != 2)
+    return false;
+  Location loc = pool.getLoc();
+  rw.setInsertionPoint(pool);
+  auto drop = [&](Value v, ArrayRef<int64_t> shape) {
+    return memref::createCanonicalRankReducingSubViewOp(rw, loc, v, shape);
+  };
+  Value in1 = drop(pool.getDpsInputs()[0], {in.getDimSize(0), in.getDimSize(2), in.getDimSize(3)});
+  Value window1 = drop(pool.getDpsInputs()[1], {window.getDimSize(1)});
+  Value out1 =
+      drop(pool.getDpsInits()[0], {out.getDimSize(0), out.getDimSize(2), out.getDimSize(3)});
+  auto second = [&](DenseIntElementsAttr a) {
+    return DenseIntElementsAttr::get(RankedTensorType::get({1}, rw.getI64Type()),
+                                     ArrayRef<int64_t>{a.getValues<int64_t>()[1]});
+  };
+  SmallVector<NamedAttribute> attrs = {rw.getNamedAttr("strides", second(strides)),
+                                       rw.getNamedAttr("dilations", second(dilations))};
+  Nwc::create(rw, loc, ValueRange{in1, window1}, ValueRange{out1}, attrs);
+  rw.eraseOp(pool);
+  return true;
 }
 
 /// f32 math that becomes vectorized polynomials (accurate to a few ulp, no
@@ -79,6 +119,16 @@ struct TileAndVectorizePass : weft::cpu::impl::TileAndVectorizeBase<TileAndVecto
     }
     if (isa<linalg::PoolingNchwMaxOp, linalg::PoolingNchwSumOp>(op)) {
       // (n, c, oh, ow, kh, kw)
+      tiles[3] = firstDivisor(ranges[3], v);
+      tiles[5] = 0;
+      return tiles;
+    }
+    if (isa<linalg::PoolingNhwcMaxOp, linalg::PoolingNhwcSumOp, linalg::PoolingNhwcMinOp,
+            linalg::PoolingNhwcMaxUnsignedOp, linalg::PoolingNhwcMinUnsignedOp>(op)) {
+      // (n, oh, ow, c, kh, kw): 1-D windows of a few output columns, each a
+      // vector along the channels (contiguous in NHWC); the last loop is
+      // the window's, not the channels'.
+      tiles[2] = firstDivisor(ranges[2], {4, 2, 1});
       tiles[3] = firstDivisor(ranges[3], v);
       tiles[5] = 0;
       return tiles;
@@ -131,6 +181,23 @@ struct TileAndVectorizePass : weft::cpu::impl::TileAndVectorizeBase<TileAndVecto
     }
 
     // 2-D windows of height one become 1-D convolutions that vectorize.
+    SmallVector<linalg::LinalgOp> pools;
+    fn.walk([&](linalg::LinalgOp op) {
+      if (op.hasPureBufferSemantics())
+        pools.push_back(op);
+    });
+    for (linalg::LinalgOp op : pools) {
+      if (isa<linalg::PoolingNhwcMaxOp>(op))
+        poolRowAs1D<linalg::PoolingNwcMaxOp>(rewriter, op);
+      else if (isa<linalg::PoolingNhwcSumOp>(op))
+        poolRowAs1D<linalg::PoolingNwcSumOp>(rewriter, op);
+      else if (isa<linalg::PoolingNhwcMinOp>(op))
+        poolRowAs1D<linalg::PoolingNwcMinOp>(rewriter, op);
+      else if (isa<linalg::PoolingNhwcMaxUnsignedOp>(op))
+        poolRowAs1D<linalg::PoolingNwcMaxUnsignedOp>(rewriter, op);
+      else if (isa<linalg::PoolingNhwcMinUnsignedOp>(op))
+        poolRowAs1D<linalg::PoolingNwcMinUnsignedOp>(rewriter, op);
+    }
     {
       RewritePatternSet patterns(&getContext());
       linalg::populateDecomposeConvolutionPatterns(patterns);

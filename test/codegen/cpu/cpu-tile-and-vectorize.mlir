@@ -119,3 +119,22 @@ func.func @host(%arg0: memref<64x32xf32>, %arg1: memref<64x32xf32>) {
   linalg.copy ins(%arg0 : memref<64x32xf32>) outs(%arg1 : memref<64x32xf32>)
   return
 }
+
+// -----
+
+// An NHWC 2x2 max pool of stride 2 (the CPU's layout for pooling): each
+// output row is cut into 1-D windows of 2 output columns (the most of
+// 4, 2, 1 that divides 14) per window row, viewed without their unit
+// dimensions as an NWC pool, which vectorizes along the channels
+// (contiguous): 8-wide maxima, no scalar loop over channels.
+// CHECK-LABEL: func.func private @max_pool_nhwc
+// CHECK-NOT: linalg.pooling_nhwc_max
+// CHECK: vector.transfer_read {{.*}} : memref<1x4x8xf32, {{.*}}>, vector<1x4x8xf32>
+// CHECK: arith.maximumf {{.*}} : vector<1x1x8xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<1x2x8xf32>, memref<1x2x8xf32, {{.*}}>
+// CHECK-NOT: linalg.pooling
+func.func private @max_pool_nhwc(%arg0: memref<1x28x28x8xf32>, %arg1: memref<1x14x14x8xf32>, %wg: index) attributes {weft.dispatch_fn, weft.workgroup_count = 1 : i64} {
+  %window = memref.alloca() : memref<2x2xf32>
+  linalg.pooling_nhwc_max {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%arg0, %window : memref<1x28x28x8xf32>, memref<2x2xf32>) outs(%arg1 : memref<1x14x14x8xf32>)
+  return
+}
