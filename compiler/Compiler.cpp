@@ -130,30 +130,43 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(MLIRContext &ctx,
       llvm::CodeGenOptLevel::Aggressive));
 }
 
+/// `name` of the host's level-1 data cache (sysfs's cpu0/cache/indexN),
+/// empty when it cannot be read.
+std::string hostL1Data(const char *name) {
+  for (int index = 0; index < 8; ++index) {
+    std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
+    auto read = [&](const std::string &file) -> std::string {
+      auto buf = llvm::MemoryBuffer::getFile(dir + file, /*IsText=*/true);
+      return buf ? (*buf)->getBuffer().trim().str() : std::string();
+    };
+    if (read("level") == "1" && read("type") == "Data")
+      return read(name);
+  }
+  return std::string();
+}
+
+/// The host's level-1 data cache associativity; 0 when it cannot be read.
+int64_t hostL1DataWays() {
+  int64_t ways = 0;
+  if (llvm::StringRef(hostL1Data("ways_of_associativity")).getAsInteger(10, ways) || ways <= 0)
+    return 0;
+  return ways;
+}
+
 /// The host's level-1 data cache per core, from Linux's sysfs; 0 when it
 /// cannot be read.
 int64_t hostL1DataBytes() {
-  for (int index = 0; index < 8; ++index) {
-    std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
-    auto read = [&](const char *name) -> std::string {
-      auto buf = llvm::MemoryBuffer::getFile(dir + name, /*IsText=*/true);
-      return buf ? (*buf)->getBuffer().trim().str() : std::string();
-    };
-    if (read("level") != "1" || read("type") != "Data")
-      continue;
-    std::string sizeText = read("size");
-    llvm::StringRef size = sizeText;
-    int64_t scale = 1;
-    if (size.consume_back("K"))
-      scale = 1024;
-    else if (size.consume_back("M"))
-      scale = 1024 * 1024;
-    int64_t v = 0;
-    if (size.getAsInteger(10, v) || v <= 0)
-      return 0;
-    return v * scale;
-  }
-  return 0;
+  std::string sizeText = hostL1Data("size");
+  llvm::StringRef size = sizeText;
+  int64_t scale = 1;
+  if (size.consume_back("K"))
+    scale = 1024;
+  else if (size.consume_back("M"))
+    scale = 1024 * 1024;
+  int64_t v = 0;
+  if (size.empty() || size.getAsInteger(10, v) || v <= 0)
+    return 0;
+  return v * scale;
 }
 
 } // namespace
@@ -180,9 +193,14 @@ void weft::describeTarget(llvm::TargetMachine &tm, bool native, cpu::CpuPipeline
     o.vectorRegisters = 16;
   }
   o.l1Bytes = 32 * 1024;
-  if (native)
+  o.l1Ways = 8;
+  if (native) {
     if (int64_t l1 = hostL1DataBytes())
       o.l1Bytes = l1;
+    // Between 4 and 32 ways, the range the tile choice was reasoned for.
+    if (int64_t ways = hostL1DataWays())
+      o.l1Ways = std::clamp<int64_t>(ways, 4, 32);
+  }
 }
 
 namespace {

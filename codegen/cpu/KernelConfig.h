@@ -29,6 +29,7 @@ struct TargetInfo {
   int64_t vectorWidth = 16;       ///< f32 lanes per vector register
   int64_t vectorRegisters = 32;   ///< architectural vector registers
   int64_t l1Bytes = 32 * 1024;    ///< data cache per core (0: no reduction blocks)
+  int64_t l1Ways = 8;             ///< the data cache's associativity
   /// Whether a contraction may have several m (or n) loops, such as
   /// [B, M, K] x [K, N] with B > 1: the innermost is the tile's m (n), the
   /// others are tiled by 1 like batch loops. GPU threads only: the CPU

@@ -55,6 +55,7 @@ struct CpuPipelineOptions {
   int64_t vectorWidth = 16;     ///< f32 lanes per vector register
   int64_t vectorRegisters = 32; ///< vector registers the register tiles may use
   int64_t l1Bytes = 32 * 1024;  ///< data cache per core
+  int64_t l1Ways = 8;           ///< its associativity
   int64_t alignment = 64;       ///< bytes; temporaries and weights
 };
 

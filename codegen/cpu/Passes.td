@@ -66,7 +66,10 @@ def TileWorkgroups : Pass<"weft-cpu-tile-workgroups", "mlir::func::FuncOp"> {
     Option<"vectorRegisters", "vector-registers", "int64_t", "32",
            "Vector registers the register tiles may fill (16 for AVX2, 32 for AVX-512)">,
     Option<"l1Bytes", "l1-bytes", "int64_t", "32768",
-           "Data cache per core (bytes) that reduction blocks are sized for">
+           "Data cache per core (bytes) that reduction blocks are sized for">,
+    Option<"l1Ways", "l1-ways", "int64_t", "8",
+           "Associativity of that cache (how many register-tile columns 4 KiB "
+           "apart may share one of its sets)">
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
@@ -168,6 +171,9 @@ def TileContractions : Pass<"weft-cpu-tile-contractions", "mlir::func::FuncOp"> 
     Option<"l1Bytes", "l1-bytes", "int64_t", "32768",
            "Data cache per core (bytes) that reduction blocks are sized for "
            "(0: no reduction blocks)">,
+    Option<"l1Ways", "l1-ways", "int64_t", "8",
+           "Associativity of that cache (how many register-tile columns 4 KiB "
+           "apart may share one of its sets)">,
     Option<"gpuThreads", "gpu-threads", "bool", "false",
            "The ops are a GPU thread's register tiles: contractions as above "
            "(4 reduction steps per vector.contract where 4 divides k), "

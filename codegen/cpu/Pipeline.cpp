@@ -43,11 +43,13 @@ void cpu::buildCpuCodegenPipeline(OpPassManager &pm, const CpuPipelineOptions &o
   workgroups.vectorWidth = o.vectorWidth;
   workgroups.vectorRegisters = o.vectorRegisters;
   workgroups.l1Bytes = o.l1Bytes;
+  workgroups.l1Ways = o.l1Ways;
   pm.addNestedPass<func::FuncOp>(createTileWorkgroups(workgroups));
   TileContractionsOptions contractions;
   contractions.vectorWidth = o.vectorWidth;
   contractions.vectorRegisters = o.vectorRegisters;
   contractions.l1Bytes = o.l1Bytes;
+  contractions.l1Ways = o.l1Ways;
   pm.addNestedPass<func::FuncOp>(createTileContractions(contractions));
   cleanup(pm);
   pm.addPass(createBufferize());

@@ -704,6 +704,7 @@ struct TileContractionsPass
     target.vectorWidth = vectorWidth;
     target.vectorRegisters = vectorRegisters;
     target.l1Bytes = l1Bytes;
+    target.l1Ways = l1Ways;
     target.outerLoopsAsBatch = gpuThreads;
     if (!gpuThreads) {
       SmallVector<linalg::LinalgOp> pointwise;
