@@ -494,13 +494,20 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
                          "' (cpu, cuda or cuda-on-cpu)");
   if (!cuda && o.emit == EmitKind::Ptx)
     return fail(ctx, "--emit=ptx needs --target=cuda");
-  if (o.cudaTf32 && !cuda && !cudaOnCpu)
-    return fail(ctx, "--cuda-tf32 needs --target=cuda or --target=cuda-on-cpu");
-  if (o.cudaTf32 && cuda)
-    for (const std::string &chip : o.cudaArchs)
-      if (chipVersion(chip) < 80)
-        return fail(ctx, "--cuda-tf32 needs sm_80 or newer, but --cuda-arch has " +
-                             escapeForCComment(chip));
+  if (o.cudaTf32 && o.cudaTf32x3)
+    return fail(ctx, "--cuda-tf32 and --cuda-3xtf32 exclude each other");
+  for (auto [on, flag] : {std::pair(o.cudaTf32, "--cuda-tf32"),
+                          std::pair(o.cudaTf32x3, "--cuda-3xtf32")}) {
+    if (!on)
+      continue;
+    if (!cuda && !cudaOnCpu)
+      return fail(ctx, std::string(flag) + " needs --target=cuda or --target=cuda-on-cpu");
+    if (cuda)
+      for (const std::string &chip : o.cudaArchs)
+        if (chipVersion(chip) < 80)
+          return fail(ctx, std::string(flag) + " needs sm_80 or newer, but --cuda-arch has " +
+                               escapeForCComment(chip));
+  }
   if (o.explainParallel && o.devices == 1 && o.parallel != "annotated")
     llvm::errs() << "parallel: one device, nothing to split\n";
   if (failed(runStage(module, o, "1-graph", [&](PassManager &pm) {
@@ -567,6 +574,7 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
   cudaOptions.toolkitPath = o.cudaToolkit;
   cudaOptions.alignment = o.alignment;
   cudaOptions.tf32 = o.cudaTf32;
+  cudaOptions.tf32x3 = o.cudaTf32x3;
   // f16 tensor cores (WMMA) from sm_70 on, bf16 ones (mma.sync) from
   // sm_80 on: none where a chip predates them.
   if (cuda)

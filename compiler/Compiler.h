@@ -43,6 +43,10 @@ struct CompileOptions {
   /// Large f32 matmuls on tensor cores in TF32 (sm_80 or newer): inputs
   /// rounded to 10-bit mantissas, f32 sums. cuda-on-cpu rounds the same way.
   bool cudaTf32 = false;
+  /// Large f32 matmuls on tensor cores as 3xTF32 (sm_80 or newer): each
+  /// operand split into two TF32 parts, three products per product, to
+  /// about f32's precision. cuda-on-cpu computes the same split.
+  bool cudaTf32x3 = false;
   std::string cudaToolkit = "/usr/local/cuda";
   std::string dumpIrDir;   ///< IR after every pass, one tree per stage
   std::string runtimeLibDir; ///< where libweft_runtime.so lives (for --emit=lib)

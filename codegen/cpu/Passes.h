@@ -44,9 +44,9 @@ inline constexpr llvm::StringLiteral kDispatchFnAttr = "weft.dispatch_fn";
 /// row by row.
 inline constexpr llvm::StringLiteral kRowGatherAttr = "weft.row_gather";
 /// On a contraction that a warp computes with the GPU's matrix units
-/// (weft-cuda-tile-threads with tf32; the value names the input type):
-/// weft-cpu-tile-contractions leaves it whole, and
-/// weft-cuda-distribute-lanes turns it into WMMA fragment operations.
+/// (weft-cuda-tile-threads; the value names the arithmetic: "tf32",
+/// "3xtf32", "f16" or "bf16"): weft-cpu-tile-contractions leaves it whole,
+/// and weft-cuda-distribute-lanes turns it into tensor-core operations.
 inline constexpr llvm::StringLiteral kMmaAttr = "weft.mma";
 
 struct CpuPipelineOptions {

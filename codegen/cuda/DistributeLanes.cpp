@@ -193,9 +193,17 @@ struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLan
           return signalPassFailure();
         }
       }
-      // The inputs were rounded to TF32: the products are the GPU's.
-      for (linalg::LinalgOp op : matmuls)
+      // TF32 inputs were rounded when staged: the products are the GPU's.
+      // 3xTF32 splits each input per product as the GPU's warps do.
+      for (linalg::LinalgOp op : matmuls) {
+        auto mark = op->getAttrOfType<StringAttr>(cpu::kMmaAttr);
+        if (mark && mark.getValue() == "3xtf32") {
+          if (failed(emulateTf32x3(op)))
+            return signalPassFailure();
+          continue;
+        }
         op->removeAttr(cpu::kMmaAttr);
+      }
       return;
     }
     if (writesBuffersOutsideLanes(fn)) {

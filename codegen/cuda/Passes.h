@@ -84,9 +84,10 @@ inline constexpr int64_t kBlockReductionStep = 32;
 
 /// On tensor cores, each of a block's kWarpsPerBlock warps computes a
 /// kWarpTileRows x kWarpTileCols tile of the block's accumulator per
-/// reduction step from the shared buffers, as WMMA fragments of
-/// kMmaRows x kMmaCols x kMmaReduction (m16n16k8, TF32 inputs, f32 sums)
-/// or kMmaRows x kMmaCols x kMmaHalfReduction (m16n16k16, f16 inputs).
+/// reduction step from the shared buffers, in kMmaRows x kMmaCols tiles
+/// per kMmaReduction steps (TF32 inputs: two mma.sync m16n8k8) or per
+/// kMmaHalfReduction (f16: a WMMA m16n16k16; bf16: two mma.sync m16n8k16),
+/// f32 sums.
 inline constexpr int64_t kWarpsPerBlock = kThreadsPerBlock / kWarpLanes;
 inline constexpr int64_t kWarpTileRows = 16;
 inline constexpr int64_t kWarpTileCols = 32;
@@ -117,6 +118,8 @@ static_assert(kWarpTileRows * kWarpTileCols * kWarpsPerBlock == kBlockOutputs,
 /// zero) and the products are added by loops of the block's warps
 /// (`#gpu.warp<linear_dim_0>`), each a kWarpTileRows x kWarpTileCols tile
 /// of the accumulator, its contraction marked cpu::kMmaAttr = "tf32"; with
+/// `tf32x3` the copies keep f32 and the warps' contraction is marked
+/// "3xtf32" (each operand split into two TF32 parts, three products); with
 /// `f16Mma` f16 A and B (f32 sums) are copied as they are and added the
 /// same way, marked "f16", and with `bf16Mma` bf16 ones, marked "bf16"
 /// (without them such a block fails). Fails,
@@ -124,7 +127,13 @@ static_assert(kWarpTileRows * kWarpTileCols * kWarpsPerBlock == kBlockOutputs,
 /// that plan: run it on a copy.
 mlir::LogicalResult stageBlockThroughWorkgroupMemory(mlir::scf::ForallOp block,
                                                      bool workgroupMemory, bool tf32,
-                                                     bool f16Mma, bool bf16Mma);
+                                                     bool tf32x3, bool f16Mma, bool bf16Mma);
+
+/// `x` (f32) rounded to TF32 (a 10-bit mantissa; to nearest, ties away
+/// from zero, as `cvt.rna.tf32.f32`): the low 13 bits of the magnitude
+/// rounded into the rest, in integer arithmetic that runs on any target.
+/// NaNs stay as they are.
+mlir::Value roundToTf32(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
 
 /// An NCHW convolution (its input already padded) is, for each image, the
 /// product of its filter [F, C * KH * KW] and the image's columns
@@ -159,10 +168,11 @@ mlir::LogicalResult writeThroughReshape(mlir::func::FuncOp fn);
 mlir::Value viewedBuffer(mlir::Value v);
 
 /// The warp's matmul `op` into f32 sums (marked cpu::kMmaAttr: "tf32", f32
-/// inputs already rounded to TF32, as WMMA fragments of
-/// kMmaRows x kMmaCols x kMmaReduction; "f16", f16 inputs, fragments
-/// of kMmaRows x kMmaCols x kMmaHalfReduction; or "bf16", bf16 inputs, as
-/// mma.sync m16n8k16 products, bf16WarpMatmul): the output's fragments
+/// inputs already rounded to TF32, as mma.sync m16n8k8 products; "3xtf32",
+/// f32 inputs each split into two TF32 parts, three such products per
+/// tile; "f16", f16 inputs, WMMA fragments of
+/// kMmaRows x kMmaCols x kMmaHalfReduction; or "bf16", bf16 inputs, as
+/// mma.sync m16n8k16 products): the output's fragments
 /// loaded, the products of A's and B's fragments added along the
 /// reduction, and stored back. Where `op` is one step of a loop over the
 /// reduction (a block's steps, stepsCarryingSums), the fragments are
@@ -170,6 +180,13 @@ mlir::Value viewedBuffer(mlir::Value v);
 /// initialized them), carried through it in registers and stored once
 /// after it, rather than loaded and stored at every step.
 mlir::LogicalResult lowerWarpMatmul(mlir::linalg::LinalgOp op);
+
+/// The warp's matmul `op` marked cpu::kMmaAttr = "3xtf32" as a CPU runs
+/// it (weft-cuda-distribute-lanes on a host): a linalg.generic that adds,
+/// per product of x and y, small(x) big(y), big(x) small(y) and
+/// big(x) big(y) (big = TF32 rounding, small = TF32 rounding of the rest),
+/// the terms the GPU's three tensor-core products add. Replaces `op`.
+mlir::LogicalResult emulateTf32x3(mlir::linalg::LinalgOp op);
 
 /// Keeps a thread's tile of the block's accumulator in registers through
 /// the loop of reduction steps `steps` (the FMA blocks, whose thread reads
@@ -262,6 +279,9 @@ struct CudaPipelineOptions {
   std::string format = "fatbin";
   /// Large f32 matmuls on tensor cores in TF32 (weftc --cuda-tf32).
   bool tf32 = false;
+  /// Large f32 matmuls on tensor cores as three TF32 products of split
+  /// operands, to about f32's precision (weftc --cuda-3xtf32).
+  bool tf32x3 = false;
   /// Large f16 matmuls on tensor cores (every chip sm_70 or newer).
   bool f16Mma = true;
   /// Large bf16 matmuls on tensor cores (every chip sm_80 or newer).

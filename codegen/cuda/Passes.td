@@ -36,7 +36,8 @@ def TileThreads : Pass<"weft-cuda-tile-threads", "mlir::func::FuncOp"> {
     products are added by loops of the block's 8 warps (`scf.forall`
     mapped to `#gpu.warp<linear_dim_0>`), each a 16 x 32 tile of the
     accumulator as one contraction marked `weft.mma = "tf32"` (f32 A and B
-    only). A matmul of f16 A and B into f32 sums (an f16 MatMul, which the
+    only); with `tf32x3` the copies are plain and the contractions marked
+    `weft.mma = "3xtf32"`. A matmul of f16 A and B into f32 sums (an f16 MatMul, which the
     lowering to linalg widens) of the same sizes goes to such blocks with
     `f16-mma` (its copies plain, its warps' contractions marked
     `weft.mma = "f16"`), and to one output per thread otherwise. An elementwise root with at least 65536
@@ -98,6 +99,10 @@ def TileThreads : Pass<"weft-cuda-tile-threads", "mlir::func::FuncOp"> {
     Option<"tf32", "tf32", "bool", "false",
            "A block's matmul runs on tensor cores: its staged A and B "
            "rounded to TF32, its products added by warps (weftc --cuda-tf32)">,
+    Option<"tf32x3", "tf32x3", "bool", "false",
+           "A block's matmul runs on tensor cores to about f32's precision: "
+           "its warps split each f32 operand into two TF32 parts and add "
+           "three products (weftc --cuda-3xtf32)">,
     Option<"f16Mma", "f16-mma", "bool", "true",
            "A large matmul of f16 operands (f32 sums) goes to blocks whose "
            "warps add its products on tensor cores (off where a target "
@@ -235,27 +240,6 @@ def OutlineKernels : Pass<"weft-cuda-outline-kernels", "mlir::ModuleOp"> {
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect",
                            "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
-}
-
-def MatchMmaShapes : Pass<"weft-cuda-match-mma-shapes", "mlir::gpu::GPUModuleOp"> {
-  let summary = "Give TF32 kernels' f32 accumulator loads and stores their products' WMMA shape";
-  let description = [{
-    After `convert-gpu-to-nvvm`: the gpu dialect's lowering names a WMMA
-    fragment load's or store's shape from the fragment alone, so an f32
-    accumulator is loaded and stored as m16n16k16 while its TF32 products
-    are m16n16k8. PTX asks that one fragment's operations name one shape:
-    in each function whose `nvvm.wmma.mma` ops are all TF32 m16n16kK, the
-    f32 accumulator `nvvm.wmma.load` (frag c) and `nvvm.wmma.store` ops
-    take k = K.
-
-    Before:
-    ```mlir
-    %c = nvvm.wmma.load %p, %ld {eltype = #nvvm.mma_type<f32>, frag = #nvvm.mma_frag<c>, k = 16 : i32, ...}
-    %d = nvvm.wmma.mma ... {eltypeA = #nvvm.mma_type<tf32>, k = 8 : i32, ...}
-    ```
-    After: the load (and the store of `%d`) carry `k = 8 : i32`.
-  }];
-  let dependentDialects = ["::mlir::NVVM::NVVMDialect"];
 }
 
 def EmbedImage : Pass<"weft-cuda-embed-image", "mlir::ModuleOp"> {

@@ -42,6 +42,7 @@ void addThreadStrategy(OpPassManager &pm, const CudaPipelineOptions &o, bool onH
   TileThreadsOptions threads;
   threads.workgroupMemory = !onHost;
   threads.tf32 = o.tf32;
+  threads.tf32x3 = o.tf32x3;
   threads.f16Mma = o.f16Mma;
   threads.bf16Mma = o.bf16Mma;
   pm.addNestedPass<func::FuncOp>(createTileThreads(threads));
@@ -100,7 +101,6 @@ void cuda::buildCudaCodegenPipeline(OpPassManager &pm, const CudaPipelineOptions
   // binding, as the runtime passes them.
   nvvm.useBarePtrCallConv = true;
   gpuModule.addPass(createConvertGpuOpsToNVVMOps(nvvm));
-  gpuModule.addPass(createMatchMmaShapes());
   gpuModule.addPass(createReconcileUnrealizedCastsPass());
   gpuModule.addPass(createCanonicalizerPass());
 

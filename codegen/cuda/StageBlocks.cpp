@@ -25,13 +25,15 @@
 // weft-cuda-distribute-lanes runs the thread loops on the block's threads
 // with barriers between them, or as loops on a CPU.
 //
-// On tensor cores (TF32 for f32 operands, whose copies round them to TF32;
-// f16 or bf16 for such operands, with f32 sums) the products are added by the
-// block's 8 warps (`scf.forall` mapped to `#gpu.warp<linear_dim_0>`), each
-// a 16 x 32 tile of acc as one contraction marked `weft.mma`, which
-// weft-cuda-distribute-lanes turns into WMMA fragment loads, products and
-// stores (bf16: ldmatrix and mma.sync), or leaves a loop nest on a CPU,
-// where the rounding alone models the GPU's arithmetic.
+// On tensor cores (TF32 for f32 operands, whose copies round them to TF32,
+// or 3xTF32, whose copies do not: the warps split each operand in two;
+// f16 or bf16 for such operands, with f32 sums) the products are added by
+// the block's 8 warps (`scf.forall` mapped to `#gpu.warp<linear_dim_0>`),
+// each a 16 x 32 tile of acc as one contraction marked `weft.mma`, which
+// weft-cuda-distribute-lanes turns into tensor-core fragment loads,
+// products and stores (f16: WMMA; bf16 and TF32: ldmatrix and mma.sync),
+// or on a CPU leaves a loop nest, where the rounding alone models the
+// GPU's TF32 arithmetic (3xTF32's split is computed per product).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cuda/Passes.h"
@@ -61,17 +63,16 @@ constexpr int64_t kThreadTile = 4;
 /// (a step's 32 bf16 or f32, a block's 64) all start on the same banks, so
 /// accesses that walk down a column of rows meet conflicts: an ldmatrix
 /// piece's 8 rows of 16 bytes 4- or 8-way, the FMA threads' 16-byte stores
-/// of A two rows per 8 lanes 2-way, a TF32 fragment's column of A (8 rows,
-/// 4 lanes per row: the m16n8k4 layout ptxas uses for WMMA TF32) 8-way.
-/// 16 bytes more per row move each next row four banks on, and all of
-/// these fall on distinct banks. Rows stay multiples of 16 bytes (vector
+/// of A two rows per 8 lanes 2-way. 16 bytes more per row move each next
+/// row four banks on, and all of these fall on distinct banks. Rows stay multiples of 16 bytes (vector
 /// accesses, ldmatrix rows, WMMA strides). Counted by bank arithmetic (and
 /// for ldmatrix by cuda-mma-sync-lanes.test), not measured on a GPU.
 constexpr int64_t kSharedRowPadBytes = 16;
 /// A TF32 fragment of an operand whose rows run across the reduction (B
-/// stored k x n, A stored k x m) reads 4 rows of 8 neighbouring f32 per
-/// request: rows 32 bytes apart on the banks (this padding) keep those
-/// distinct, where 16 bytes would leave them 2-way.
+/// stored k x n, A stored k x m; each lane loads its own elements, as
+/// ldmatrix cannot transpose 32-bit ones) reads 4 rows of 8 neighbouring
+/// f32 per request: rows 32 bytes apart on the banks (this padding) keep
+/// those distinct, where 16 bytes would leave them 2-way.
 constexpr int64_t kTf32AcrossRowPadBytes = 32;
 static_assert(kBlockOutputs == kThreadTile * kThreadTile * kThreadsPerBlock,
               "one 4 x 4 tile of a block's output per thread");
@@ -82,20 +83,6 @@ ArrayAttr threadMapping(MLIRContext *ctx) {
 
 ArrayAttr warpMapping(MLIRContext *ctx) {
   return ArrayAttr::get(ctx, {gpu::GPUWarpMappingAttr::get(ctx, gpu::MappingId::LinearDim0)});
-}
-
-/// `x` rounded to TF32 (a 10-bit mantissa; to nearest, ties away from
-/// zero, as `cvt.rna.tf32.f32`): the low 13 bits of the magnitude rounded
-/// into the rest. NaNs stay as they are.
-Value roundToTf32(OpBuilder &b, Location loc, Value x) {
-  Type i32 = b.getI32Type();
-  Value bits = arith::BitcastOp::create(b, loc, i32, x);
-  Value half = arith::ConstantIntOp::create(b, loc, i32, 1 << 12);
-  Value mask = arith::ConstantIntOp::create(b, loc, i32, ~int64_t((1 << 13) - 1));
-  Value rounded = arith::AndIOp::create(b, loc, arith::AddIOp::create(b, loc, bits, half), mask);
-  Value isNan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, x, x);
-  return arith::SelectOp::create(b, loc, isNan, x,
-                                 arith::BitcastOp::create(b, loc, x.getType(), rounded));
 }
 
 /// A copy of `src` into `dest` (same static shapes), each element rounded
@@ -257,8 +244,19 @@ bool onlyThreadsCompute(scf::ForallOp block) {
 
 } // namespace
 
+Value cuda::roundToTf32(OpBuilder &b, Location loc, Value x) {
+  Type i32 = b.getI32Type();
+  Value bits = arith::BitcastOp::create(b, loc, i32, x);
+  Value half = arith::ConstantIntOp::create(b, loc, i32, 1 << 12);
+  Value mask = arith::ConstantIntOp::create(b, loc, i32, ~int64_t((1 << 13) - 1));
+  Value rounded = arith::AndIOp::create(b, loc, arith::AddIOp::create(b, loc, bits, half), mask);
+  Value isNan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, x, x);
+  return arith::SelectOp::create(b, loc, isNan, x,
+                                 arith::BitcastOp::create(b, loc, x.getType(), rounded));
+}
+
 LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool workgroupMemory,
-                                                     bool tf32, bool f16Mma,
+                                                     bool tf32, bool tf32x3, bool f16Mma,
                                                      bool bf16Mma) {
   MLIRContext *ctx = block.getContext();
   // The block's output tile: the root's result, or the contraction's.
@@ -288,8 +286,9 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
            cast<ShapedType>(mm->getResult(0).getType()).getShape()))
     return failure();
   // The matrix units the warps use, if any: TF32 for f32 operands with
-  // `tf32`, f16 for f16 ones with `f16Mma`, bf16 for bf16 ones with
-  // `bf16Mma` (blocks have no other plan for 16-bit operands).
+  // `tf32` (3xTF32 with `tf32x3`), f16 for f16 ones with `f16Mma`, bf16 for
+  // bf16 ones with `bf16Mma` (blocks have no other plan for 16-bit
+  // operands).
   auto inputsAre = [&](auto isType) {
     return llvm::all_of(mm.getDpsInputs(),
                         [&](Value v) { return isType(getElementTypeOrSelf(v.getType())); });
@@ -297,6 +296,7 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
   bool f32In = inputsAre([](Type t) { return t.isF32(); });
   StringRef mma = f16Mma && inputsAre([](Type t) { return t.isF16(); })    ? "f16"
                   : bf16Mma && inputsAre([](Type t) { return t.isBF16(); }) ? "bf16"
+                  : f32In && tf32x3                                         ? "3xtf32"
                   : f32In && tf32                                           ? "tf32"
                                                                             : "";
   if (!f32In && mma.empty())
@@ -430,7 +430,8 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
     AffineMap map = tiled.getMatchingIndexingMap(in);
     bool across = map.getNumResults() == 0 || !map.getResults().back().isFunctionOfDim(k);
     Value buffer =
-        sharedOperand(ab, type, mma == "tf32" && across ? kTf32AcrossRowPadBytes : kSharedRowPadBytes);
+        sharedOperand(ab, type,
+                      mma.ends_with("tf32") && across ? kTf32AcrossRowPadBytes : kSharedRowPadBytes);
     Operation *copy;
     if (linalg::GenericOp producer = stagedProducer(in->get(), block)) {
       // The step's part of the producer, computed into the buffer.

@@ -70,12 +70,13 @@ constexpr int64_t kWarnSerialElements = 4096;
 /// GPU.
 constexpr int64_t kMinThreadsForRegisterTiles = 16384;
 /// A matmul whose blocks run on tensor cores (f16, or TF32 with
-/// --cuda-tf32) takes them from this many blocks on, where register tiles
-/// (or, for f16, one output per thread) would otherwise be chosen: a
-/// multiprocessor's tensor cores add TF32 or f16 products about 8 times as
-/// fast as its FMA units (H100), so 16 busy multiprocessors of 132 are
-/// estimated to beat FMAs on all of them. An estimate, not measured on a
-/// GPU.
+/// --cuda-tf32 or --cuda-3xtf32) takes them from this many blocks on,
+/// where register tiles (or, for f16, one output per thread) would
+/// otherwise be chosen: a multiprocessor's tensor cores add TF32 or f16
+/// products about 8 times as fast as its FMA units (H100), so 16 busy
+/// multiprocessors of 132 are estimated to beat FMAs on all of them
+/// (3xTF32's three products per product leave them about 2.7 times as
+/// fast: kept the same). An estimate, not measured on a GPU.
 constexpr int64_t kMinMmaBlocks = 16;
 
 /// A thread's register tile: `rows` along loop `rowLoop`, `cols` along
@@ -580,7 +581,7 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
   /// The loops of a matmul `root` (4 x 4 tiles along them) for blocks: its
   /// register `tiles` where they are 4 x 4; else, where its blocks would
   /// run on tensor cores (f16 operands with f16Mma, bf16 ones with
-  /// bf16Mma, f32 ones with tf32),
+  /// bf16Mma, f32 ones with tf32 or tf32x3),
   /// 4 x 4 tiles from kMinMmaBlocks blocks' outputs on; else `tiles`.
   ThreadTiles blockLoopsFor(Operation *root, const ThreadTiles &tiles) {
     if (tiles.rows == 4 && tiles.cols == kThreadVectorWidth)
@@ -588,7 +589,7 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     if (f16Mma || bf16Mma)
       if (ThreadTiles half = chooseHalfMatmulLoops(root, f16Mma, bf16Mma); half.rowLoop >= 0)
         return half;
-    if (tf32)
+    if (tf32 || tf32x3)
       return chooseThreadTiles(root, kMinMmaBlocks * kThreadsPerBlock);
     return tiles;
   }
@@ -675,7 +676,7 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
       return failure();
     SmallVector<scf::ForallOp> loops(trial.getBody().getOps<scf::ForallOp>());
     if (loops.size() != 1 ||
-        failed(stageBlockThroughWorkgroupMemory(loops[0], workgroupMemory, tf32, f16Mma,
+        failed(stageBlockThroughWorkgroupMemory(loops[0], workgroupMemory, tf32, tf32x3, f16Mma,
                                                     bf16Mma)))
       return failure();
     fn.getBody().takeBody(trial.getBody());

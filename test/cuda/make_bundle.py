@@ -153,6 +153,9 @@ def main(argv=None):
     parser.add_argument("--tf32-model", action="append", default=[],
                         help="as --model, compiled with --cuda-tf32 too and compared within "
                              "--tf32-rtol and --tf32-atol (TF32 products are less exact)")
+    parser.add_argument("--tf32x3-model", action="append", default=[],
+                        help="as --model, compiled with --cuda-3xtf32 too (split TF32 products, "
+                             "about f32's precision: compared as --model)")
     parser.add_argument("--tf32-rtol", type=float, default=1e-2)
     parser.add_argument("--tf32-atol", type=float, default=5e-3)
     parser.add_argument("--half-model", action="append", default=[],
@@ -193,6 +196,8 @@ def main(argv=None):
     for spec, extra, (rtol, atol) in ([(m, [], exact) for m in args.model] +
                                       [(m, args.split_args, exact) for m in args.split_model] +
                                       [(m, ["--cuda-tf32"], tf32) for m in args.tf32_model] +
+                                      [(m, ["--cuda-3xtf32"], exact)
+                                       for m in args.tf32x3_model] +
                                       [(m, [], half) for m in args.half_model]):
         name, _, rest = spec.partition("=")
         model, _, data_dir = rest.rpartition(":")

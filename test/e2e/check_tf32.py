@@ -9,7 +9,13 @@ compiles the model with both flags, runs it with weft-run and compares the
 output with two NumPy references computed in float64: the product of the
 inputs rounded to TF32 (which the output must match to float32 summation
 noise) and the exact product (which it must differ from by more than that
-noise, or the rounding did not happen). The models:
+noise, or the rounding did not happen).
+
+With --split it checks weftc --cuda-3xtf32 instead, whose warps split each
+input x into big = tf32(x) and small = tf32(x - big) and add three
+products (small big, big small, big big); cuda-on-cpu computes the same
+terms. Its output must match the exact product to float32 summation noise,
+and differ from the TF32-rounded one by more than that. The models:
 
   matmul        x[512, 1024] x w[1024, 1024] (w a weight): 64 x 64 blocks
   batched_relu  Relu(x[4, 32, 512] x w[512, 2048] + c): 32 x 128 blocks of
@@ -101,7 +107,10 @@ def main(argv=None):
     parser.add_argument("--weftc", required=True)
     parser.add_argument("--weft-run", required=True)
     parser.add_argument("--workdir", required=True)
+    parser.add_argument("--split", action="store_true",
+                        help="check --cuda-3xtf32 instead of --cuda-tf32")
     args = parser.parse_args(argv)
+    flag = "--cuda-3xtf32" if args.split else "--cuda-tf32"
     os.makedirs(args.workdir, exist_ok=True)
     rng = np.random.default_rng(7)
     failures = total = 0
@@ -121,8 +130,7 @@ def main(argv=None):
         for stale in (lib, result):
             if os.path.exists(stale):
                 os.remove(stale)
-        ok, log = run([args.weftc, path, "--target=cuda-on-cpu", "--cuda-tf32", "--emit=lib",
-                       "-o", lib])
+        ok, log = run([args.weftc, path, "--target=cuda-on-cpu", flag, "--emit=lib", "-o", lib])
         if ok:
             ok, log = run([args.weft_run, lib, "--input-dir", data, "--output-dir", out_dir,
                            "--threads", "2"])
@@ -133,12 +141,18 @@ def main(argv=None):
         got = numpy_helper.to_array(onnx.load_tensor(result)).astype(np.float64)
         rounded = reference(lambda v: tf32(v).astype(np.float64))
         exact = reference(lambda v: v.astype(np.float64))
-        off_model = float(np.abs(got - rounded).max())
+        off_rounded = float(np.abs(got - rounded).max())
         off_exact = float(np.abs(got - exact).max())
-        ok = off_model <= MODEL_TOLERANCE and off_exact >= MIN_ROUNDING_EFFECT
-        print(f"{'PASS' if ok else 'FAIL'} {name}: max |y - TF32 product| = {off_model:.2e} "
-              f"(<= {MODEL_TOLERANCE:.0e}), max |y - f32 product| = {off_exact:.2e} "
-              f"(>= {MIN_ROUNDING_EFFECT:.0e})")
+        if args.split:
+            ok = off_exact <= MODEL_TOLERANCE and off_rounded >= MIN_ROUNDING_EFFECT
+            print(f"{'PASS' if ok else 'FAIL'} {name}: max |y - f32 product| = {off_exact:.2e} "
+                  f"(<= {MODEL_TOLERANCE:.0e}), max |y - TF32 product| = {off_rounded:.2e} "
+                  f"(>= {MIN_ROUNDING_EFFECT:.0e})")
+        else:
+            ok = off_rounded <= MODEL_TOLERANCE and off_exact >= MIN_ROUNDING_EFFECT
+            print(f"{'PASS' if ok else 'FAIL'} {name}: max |y - TF32 product| = {off_rounded:.2e} "
+                  f"(<= {MODEL_TOLERANCE:.0e}), max |y - f32 product| = {off_exact:.2e} "
+                  f"(>= {MIN_ROUNDING_EFFECT:.0e})")
         failures += not ok
     print(f"check_tf32: {total - failures} of {total} passed")
     return 1 if failures else 0

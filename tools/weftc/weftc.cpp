@@ -72,6 +72,12 @@ static cl::opt<bool> cudaTf32(
              "to 10-bit mantissas, sums in f32; faster, less exact. --target=cuda-on-cpu "
              "rounds the same way"),
     cl::init(false));
+static cl::opt<bool> cudaTf32x3(
+    "cuda-3xtf32", cl::cat(weftcCategory),
+    cl::desc("Run large f32 matmuls on tensor cores as 3xTF32 (sm_80 or newer): each operand "
+             "split into two TF32 parts and three products added, to about f32's precision. "
+             "--target=cuda-on-cpu computes the same split"),
+    cl::init(false));
 static cl::opt<std::string> cudaToolkit(
     "cuda-toolkit", cl::cat(weftcCategory),
     cl::desc("The CUDA toolkit whose ptxas and fatbinary compile the kernels"),
@@ -268,6 +274,7 @@ int main(int argc, char **argv) {
     options.cudaArchs.assign(cudaArch.begin(), cudaArch.end());
   options.cudaToolkit = cudaToolkit;
   options.cudaTf32 = cudaTf32;
+  options.cudaTf32x3 = cudaTf32x3;
   bool textual = emit == weft::EmitKind::Weft || emit == weft::EmitKind::Linalg ||
                  emit == weft::EmitKind::LLVM || emit == weft::EmitKind::Asm ||
                  emit == weft::EmitKind::Ptx;

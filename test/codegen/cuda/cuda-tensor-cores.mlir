@@ -2,6 +2,8 @@
 // RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads{tf32=true},weft-cpu-tile-contractions{vector-width=4 vector-registers=64 l1-bytes=0 gpu-threads=true}),canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,func.func(weft-cpu-distribute-workgroups,weft-cuda-distribute-lanes),canonicalize,cse)' | FileCheck %s --check-prefix=GPU
 // RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads{workgroup-memory=false tf32=true},weft-cpu-tile-contractions{vector-width=4 vector-registers=64 l1-bytes=0 gpu-threads=true}),canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,func.func(weft-cpu-distribute-workgroups,weft-cuda-distribute-lanes{on-host=true}),canonicalize,cse)' | FileCheck %s --check-prefix=HOST
 // RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads{f16-mma=false}))' | FileCheck %s --check-prefix=NOMMA
+// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads{tf32x3=true}))' | FileCheck %s --check-prefix=SPLIT
+// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads{workgroup-memory=false tf32x3=true},weft-cpu-tile-contractions{vector-width=4 vector-registers=64 l1-bytes=0 gpu-threads=true}),canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,func.func(weft-cpu-distribute-workgroups,weft-cuda-distribute-lanes{on-host=true}),canonicalize,cse)' | FileCheck %s --check-prefix=SPLITHOST
 
 // With TF32 tensor cores a 64 x 64 block of a 512 x 512 x 256 matmul
 // (bias+relu epilogue) copies its 64 x 32 of A and 32 x 64 of B rounded to
@@ -38,15 +40,16 @@
 // TILE: arith.maximumf
 // TILE: } {mapping = [#gpu.thread<linear_dim_0>]}
 
-// On a GPU each warp's contraction becomes WMMA operations on the shared
-// buffers, its index the thread's over 32: the warp loads its two 16 x 16
-// accumulator fragments once, after the barrier that follows their
-// initialization, and carries them through the loop of steps (loop
-// results); per 8 reduction steps it loads one 16 x 8 fragment of A and
-// two 8 x 16 of B and adds two products; after the loop it stores the
-// fragments, before the barrier of the epilogue that reads them. The loop
-// is pipelined over its global reads (the next step's are issued before
-// the step's products; the last step follows the loop).
+// On a GPU each warp's contraction becomes mma.sync m16n8k8 TF32 products
+// on the shared buffers, its index the thread's over 32: each lane loads
+// its sums (4 of each of the warp's four 16 x 8 tiles, as pairs) once,
+// after the barrier that follows their initialization, and carries them
+// through the loop of steps (16 loop results); per 8 reduction steps it
+// loads A's 16 x 8 by ldmatrix (A's rows run along the reduction) and its
+// 8 elements of B's 8 x 32 itself, and adds 4 products; after the loop it
+// stores its sums, before the barrier of the epilogue that reads them. The
+// loop is pipelined over its global reads (the next step's are issued
+// before the step's products; the last step follows the loop).
 // GPU-LABEL: func.func private @matmul_epilogue
 // GPU: %[[T:.*]] = gpu.thread_id x
 // GPU: %[[W:.*]] = arith.divui %[[T]], %c32 : index
@@ -59,42 +62,39 @@
 // GPU: %[[B:.*]] = memref.subview %[[BS]][0, %{{.*}}] [32, 32] [1, 1]
 // GPU: %[[C:.*]] = memref.subview %[[ACC]][%{{.*}}, %{{.*}}] [16, 32] [1, 1]
 // GPU-NEXT: gpu.barrier
-// GPU-NEXT: %[[C0:.*]] = gpu.subgroup_mma_load_matrix %[[C]][%c0, %c0] {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<16x16xf32, "COp">
-// GPU-NEXT: %[[C1:.*]] = gpu.subgroup_mma_load_matrix %[[C]][%c0, %c16] {leadDimension = 64 : index} {{.*}} -> !gpu.mma_matrix<16x16xf32, "COp">
-// GPU-NEXT: %[[FIRSTA:.*]] = vector.transfer_read %arg0{{.*}} : memref<512x256xf32>, vector<8xf32>
+// GPU-COUNT-8: vector.load %[[C]]{{.*}} vector<2xf32>
+// GPU: %[[FIRSTA:.*]] = vector.transfer_read %arg0{{.*}} : memref<512x256xf32>, vector<8xf32>
 // GPU-NEXT: %[[FIRSTB:.*]] = vector.transfer_read %arg1{{.*}} : memref<256x512xf32>, vector<8xf32>
-// GPU-NEXT: %[[SUMS:.*]]:4 = scf.for {{.*}} iter_args(%[[S0:.*]] = %[[C0]], %[[S1:.*]] = %[[C1]], %[[AV:.*]] = %[[FIRSTA]], %[[BV:.*]] = %[[FIRSTB]]) -> (!gpu.mma_matrix<16x16xf32, "COp">, !gpu.mma_matrix<16x16xf32, "COp">, vector<8xf32>, vector<8xf32>)
-// GPU: arith.bitcast %[[AV]] : vector<8xf32> to vector<8xi32>
+// GPU-NEXT: %[[SUMS:.*]]:18 = scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, vector<8xf32>, vector<8xf32>)
+// GPU: arith.bitcast %{{.*}} : vector<8xf32> to vector<8xi32>
 // GPU: vector.transfer_write
-// GPU: arith.bitcast %[[BV]] : vector<8xf32> to vector<8xi32>
+// GPU: arith.bitcast %{{.*}} : vector<8xf32> to vector<8xi32>
 // GPU: vector.transfer_write
 // GPU: %[[NA:.*]] = vector.transfer_read %arg0
 // GPU: %[[NB:.*]] = vector.transfer_read %arg1
 // GPU-NEXT: gpu.barrier
-// GPU: %[[A0:.*]] = gpu.subgroup_mma_load_matrix %[[A]][%c0, %c0] {leadDimension = 36 : index} {{.*}} -> !gpu.mma_matrix<16x8xf32, "AOp">
-// GPU: %[[B0:.*]] = gpu.subgroup_mma_load_matrix %[[B]][%c0, %c0] {leadDimension = 72 : index} {{.*}} -> !gpu.mma_matrix<8x16xf32, "BOp">
-// GPU: %[[B1:.*]] = gpu.subgroup_mma_load_matrix %[[B]][%c0, %c16] {leadDimension = 72 : index} {{.*}} -> !gpu.mma_matrix<8x16xf32, "BOp">
-// GPU: %[[D0:.*]] = gpu.subgroup_mma_compute %[[A0]], %[[B0]], %[[S0]]
-// GPU: %[[D1:.*]] = gpu.subgroup_mma_compute %[[A0]], %[[B1]], %[[S1]]
-// GPU: gpu.subgroup_mma_load_matrix %[[A]][%c0, %c8]
-// GPU: gpu.subgroup_mma_compute {{.*}}, %[[D0]]
-// GPU: gpu.subgroup_mma_load_matrix %[[A]][%c0, %c24]
-// GPU: %[[E0:.*]] = gpu.subgroup_mma_compute
-// GPU: %[[E1:.*]] = gpu.subgroup_mma_compute
-// GPU-NEXT: gpu.barrier
-// GPU-NEXT: scf.yield %[[E0]], %[[E1]], %[[NA]], %[[NB]]
+// GPU-NEXT: nvgpu.ldmatrix %[[A]][%{{.*}}, %{{.*}}] {numTiles = 4 : i32, transpose = false} : memref<16x32xf32, strided<[36, 1], offset: ?>, #gpu.address_space<workgroup>> -> vector<4x1xf32>
+// GPU-COUNT-8: memref.load %[[B]]
+// GPU-COUNT-4: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<tf32>{{.*}}shape = #nvvm.shape<m = 16, n = 8, k = 8>
+// GPU: nvgpu.ldmatrix %[[A]]
+// GPU-COUNT-4: nvvm.mma.sync
+// GPU: nvgpu.ldmatrix %[[A]]
+// GPU-COUNT-4: nvvm.mma.sync
+// GPU: nvgpu.ldmatrix %[[A]]
+// GPU-COUNT-4: nvvm.mma.sync
+// GPU-NOT: nvvm.mma.sync
+// GPU: gpu.barrier
+// GPU-NEXT: scf.yield {{.*}}, %[[NA]], %[[NB]] :
 // GPU-NEXT: }
 // The last step, after the loop.
-// GPU: arith.bitcast %[[SUMS]]#2
-// GPU: arith.bitcast %[[SUMS]]#3
+// GPU: arith.bitcast %[[SUMS]]#16
+// GPU: arith.bitcast %[[SUMS]]#17
 // GPU: gpu.barrier
-// GPU: gpu.subgroup_mma_compute {{.*}}, %[[SUMS]]#0
-// GPU-COUNT-5: gpu.subgroup_mma_compute
-// GPU: %[[F0:.*]] = gpu.subgroup_mma_compute
-// GPU: %[[F1:.*]] = gpu.subgroup_mma_compute
-// GPU-NEXT: gpu.barrier
-// GPU-NEXT: gpu.subgroup_mma_store_matrix %[[F0]], %[[C]][%c0, %c0] {leadDimension = 64 : index}
-// GPU-NEXT: gpu.subgroup_mma_store_matrix %[[F1]], %[[C]][%c0, %c16] {leadDimension = 64 : index}
+// GPU: nvvm.mma.sync {{.*}} C[%[[SUMS]]#0, %[[SUMS]]#1, %[[SUMS]]#2, %[[SUMS]]#3]
+// GPU-COUNT-15: nvvm.mma.sync
+// GPU-NEXT: llvm.extractvalue
+// GPU: gpu.barrier
+// GPU-COUNT-8: vector.store {{.*}}, %[[C]]
 // GPU: gpu.barrier
 // GPU: vector.transfer_read %[[ACC]]
 // GPU-NOT: weft.mma
@@ -113,14 +113,34 @@
 // HOST-NOT: gpu.
 // HOST: return
 
+// With 3xTF32 the same blocks copy A and B as they are (no rounding) and
+// mark the warps' contraction "3xtf32"; on a CPU it becomes a generic
+// that splits each operand in two TF32 parts (four roundings) and adds
+// the three products.
+// SPLIT-LABEL: func.func private @matmul_epilogue
+// SPLIT-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 64 : i64
+// SPLIT: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x36xf32>
+// SPLIT: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x72xf32>
+// SPLIT-NOT: arith.andi
+// SPLIT: linalg.matmul {weft.mma = "3xtf32"} ins(%{{.*}}, %{{.*}} : tensor<16x32xf32>, tensor<32x32xf32>) outs(%{{.*}} : tensor<16x32xf32>)
+// SPLITHOST-LABEL: func.func private @matmul_epilogue
+// SPLITHOST: scf.for %{{.*}} = %c0 to %c256 step %c32
+// SPLITHOST-NOT: arith.andi
+// SPLITHOST: scf.for %{{.*}} = %c0 to %c8 step %c1
+// SPLITHOST: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : memref<16x32xf32, {{.*}}>, memref<32x32xf32, {{.*}}>) outs(%{{.*}} : memref<16x32xf32, {{.*}}>)
+// SPLITHOST-COUNT-4: arith.andi
+// SPLITHOST-COUNT-3: arith.mulf
+// SPLITHOST-NOT: weft.mma
+// SPLITHOST: return
+
 // A unit dimension between the block's rows and columns: each warp's
 // operands are viewed without it (rank-reducing subviews).
 // GPU-LABEL: func.func private @unit_inner
 // GPU: memref.subview {{.*}} [16, 1, 32] [1, 1, 1] {{.*}} to memref<16x1x32xf32
 // GPU: %[[C:.*]] = memref.subview {{.*}} [16, 1, 32] [1, 1, 1] {{.*}} to memref<16x32xf32, strided<[64, 1], offset: ?>, #gpu.address_space<workgroup>>
-// GPU: gpu.subgroup_mma_load_matrix %[[C]][%c0, %c0] {leadDimension = 64 : index}
-// GPU-COUNT-8: gpu.subgroup_mma_compute
-// GPU-COUNT-2: gpu.subgroup_mma_store_matrix
+// GPU-COUNT-8: vector.load %[[C]]
+// GPU-COUNT-32: nvvm.mma.sync
+// GPU-COUNT-8: vector.store {{.*}}, %[[C]]
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d1)>

@@ -1,13 +1,13 @@
 // RUN: weft-opt %s --verify-diagnostics --pass-pipeline='builtin.module(func.func(weft-cuda-distribute-lanes))'
 
-// A warp's matmul that is not made of m16n16k8 fragments (8 rows) is an
+// A warp's matmul that is not made of 16 x 16 x 8 tiles (8 rows) is an
 // internal error on a GPU, never a wrong kernel.
 func.func private @eight_rows(%out: memref<8x16xf32>) attributes {weft.dispatch_fn, weft.lanes = 256 : i64} {
   %as = memref.alloca() : memref<8x8xf32, #gpu.address_space<workgroup>>
   %bs = memref.alloca() : memref<8x16xf32, #gpu.address_space<workgroup>>
   %cs = memref.alloca() : memref<8x16xf32, #gpu.address_space<workgroup>>
   scf.forall (%w) in (1) {
-    // expected-error @+1 {{internal error: cannot run this warp's matmul on tensor cores: the shape is not made of m16n16k8 fragments}}
+    // expected-error @+1 {{internal error: cannot run this warp's matmul on tensor cores: the shape is not made of 16 x 16 x 8 fragments}}
     linalg.matmul {weft.mma = "tf32"} ins(%as, %bs : memref<8x8xf32, #gpu.address_space<workgroup>>, memref<8x16xf32, #gpu.address_space<workgroup>>) outs(%cs : memref<8x16xf32, #gpu.address_space<workgroup>>)
   } {mapping = [#gpu.warp<linear_dim_0>]}
   return
