@@ -174,6 +174,8 @@ struct OutlineKernelsPass : weft::cuda::impl::OutlineKernelsBase<OutlineKernelsP
                                            FunctionType::get(ctx, argTypes, {}));
       kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), gb.getUnitAttr());
       kernel.setKnownBlockSizeAttr(gb.getDenseI32ArrayAttr({(int32_t)threads, 1, 1}));
+      // The host launches exactly this grid (weft-gpu-sim reads it too).
+      kernel.setKnownGridSizeAttr(gb.getDenseI32ArrayAttr({(int32_t)blocks, 1, 1}));
       // LLVM may then load and store 16 bytes at a time where the offsets
       // from these starts allow.
       for (unsigned i = 0; i < argTypes.size(); ++i)

@@ -17,7 +17,7 @@
 // Every buffer starts 16-byte aligned (arena and weight offsets, checked
 // caller buffers), which the kernel tells LLVM.
 // CHECK: gpu.func @net_dispatch_0(%[[A:.*]]: memref<300x4xf32> {llvm.align = 16 : i64}, %[[B:.*]]: memref<300x4xf32> {llvm.align = 16 : i64}) kernel
-// CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
+// CHECK-SAME: known_block_size = array<i32: 256, 1, 1>, known_grid_size = array<i32: 5, 1, 1>
 // CHECK: %[[BID:.*]] = gpu.block_id x
 // CHECK: %[[BDIM:.*]] = gpu.block_dim x
 // CHECK: %[[TID:.*]] = gpu.thread_id x
@@ -34,7 +34,7 @@
 // CHECK: memref.store %{{.*}}, %[[B]]
 // CHECK: gpu.return
 // A dispatch that runs as one thread is launched as one block of one.
-// CHECK: gpu.func @net_dispatch_1({{.*}}) kernel attributes {known_block_size = array<i32: 1, 1, 1>}
+// CHECK: gpu.func @net_dispatch_1({{.*}}) kernel attributes {known_block_size = array<i32: 1, 1, 1>, known_grid_size = array<i32: 1, 1, 1>}
 module {
   memref.global "private" constant @__constant_4xf32 : memref<4xf32> = dense<[1.0, 2.0, 3.0, 4.0]> {alignment = 64 : i64}
   func.func private @net_dispatch_0(%arg0: memref<300x4xf32>, %arg1: memref<300x4xf32>, %arg2: index) attributes {weft.dispatch_fn, weft.workgroup_count = 1200 : i64} {
@@ -80,7 +80,7 @@ func.func private @strided(%arg0: memref<4xf32, strided<[2]>>, %arg1: index) att
 // CHECK: func.func private @net_dispatch_0(memref<3x64xf32>, index)
 // CHECK-SAME: weft.kernel_index = 0 : i64, weft.lanes = 32 : i64, weft.launch = array<i64: 1, 96>
 // CHECK: gpu.func @net_dispatch_0(%[[A:.*]]: memref<3x64xf32> {llvm.align = 16 : i64}) kernel
-// CHECK-SAME: known_block_size = array<i32: 96, 1, 1>
+// CHECK-SAME: known_block_size = array<i32: 96, 1, 1>, known_grid_size = array<i32: 1, 1, 1>
 // CHECK: %[[ID:.*]] = arith.addi
 // CHECK: %[[N:.*]] = arith.constant 96 : index
 // CHECK: %[[IN:.*]] = arith.cmpi ult, %[[ID]], %[[N]] : index

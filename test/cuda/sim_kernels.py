@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""Runs Weft's CUDA kernels, as the GPU would, in weft-gpu-sim, and checks
+their outputs against NumPy.
+
+For each model below this writes an ONNX file, compiles it with
+`weftc --target=cuda` (and the model's flags) keeping the IR of every pass
+(--dump-ir-dir), takes the GPU module just before the NVVM lowering, and
+runs its last kernel (the model's root: a matmul or convolution in
+shared-memory blocks, a softmax's warps) in weft-gpu-sim on the first, a
+middle and the last block of its grid: every thread of a block on its own,
+barriers waiting for all of them, warp-wide operations (ldmatrix,
+mma.sync, WMMA fragments, shuffles) for all 32 lanes. The simulator fails
+on a data race in shared memory, a read of shared memory no thread wrote,
+an access outside a buffer, or a barrier or warp-wide operation that not
+all threads reach; this script then compares every output element the
+blocks wrote with a float64 reference (of the inputs as the kernel's
+arithmetic rounds them). The kernel's arguments are bound to the model's
+tensors by shape.
+
+    matmul_fma     x[512, 128] x w[128, 512]: FMA blocks (64 x 64), the
+                   step loop pipelined over its global reads
+    matmul_tf32    the same with --cuda-tf32: mma.sync m16n8k8, ldmatrix
+    matmul_3xtf32  the same with --cuda-3xtf32: split TF32 products
+    matmul_f16     f16 x[256, 128] x w[128, 256]: WMMA m16n16k16
+    matmul_bf16    bf16, the same shapes: ldmatrix and mma.sync m16n8k16
+    bias_relu      Relu(x[264, 128] x w[128, 256] + c) with --cuda-3xtf32:
+                   blocks that overlap at the end of the rows
+    conv3x3        Conv(x[2, 32, 28, 28], w[64, 32, 3, 3], pads 1) with
+                   --cuda-3xtf32: the image's columns gathered per step
+                   into shared memory (the padded image is the kernel's
+                   input)
+    softmax        Softmax(x[64, 256]): a warp per row, shuffles
+
+Prints one PASS or FAIL line per model and a summary; exits non-zero on a
+failure.
+"""
+
+import argparse
+import glob
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+F32, F16, BF16 = TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.BFLOAT16
+
+
+def tf32(a):
+    bits = np.ascontiguousarray(a, np.float32).view(np.uint32).astype(np.uint64)
+    return (((bits + 0x1000) >> 13) << 13).astype(np.uint32).view(np.float32)
+
+
+def bf16(a):
+    bits = np.ascontiguousarray(a, np.float32).view(np.uint32).astype(np.uint64)
+    bits = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16
+    return bits.astype(np.uint32).view(np.float32)
+
+
+def bf16_bits(a):
+    return (np.ascontiguousarray(bf16(a)).view(np.uint32) >> 16).astype(np.uint16)
+
+
+def conv2d(x, w):
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(2, 3))
+    return np.einsum("nchwij,fcij->nfhw", windows, w, optimize=True)
+
+
+def models(rng):
+    """(name, weftc flags, nodes, inputs {name: (elem, array)}, weights
+    {name: (elem, array)}, output (name, elem, shape), extra tensors the
+    kernel may take {name: array}, reference(), tolerance)."""
+    x = rng.uniform(-1, 1, (512, 128)).astype(np.float32)
+    w = rng.uniform(-1, 1, (128, 512)).astype(np.float32)
+    exact = x.astype(np.float64) @ w.astype(np.float64)
+    mm = [helper.make_node("MatMul", ["x", "w"], ["y"])]
+    yield ("matmul_fma", [], mm, {"x": (F32, x)}, {"w": (F32, w)}, ("y", F32, (512, 512)), {},
+           lambda: exact, 1e-4)
+    yield ("matmul_tf32", ["--cuda-tf32"], mm, {"x": (F32, x)}, {"w": (F32, w)},
+           ("y", F32, (512, 512)), {},
+           lambda: tf32(x).astype(np.float64) @ tf32(w).astype(np.float64), 1e-4)
+    yield ("matmul_3xtf32", ["--cuda-3xtf32"], mm, {"x": (F32, x)}, {"w": (F32, w)},
+           ("y", F32, (512, 512)), {}, lambda: exact, 1e-4)
+    xh = rng.uniform(-1, 1, (256, 128)).astype(np.float16)
+    wh = rng.uniform(-1, 1, (128, 256)).astype(np.float16)
+    yield ("matmul_f16", [], mm, {"x": (F16, xh)}, {"w": (F16, wh)}, ("y", F16, (256, 256)), {},
+           lambda: xh.astype(np.float64) @ wh.astype(np.float64), 2e-3 * 16)
+    xb = bf16(rng.uniform(-1, 1, (256, 128)))
+    wb = bf16(rng.uniform(-1, 1, (128, 256)))
+    yield ("matmul_bf16", [], mm, {"x": (BF16, xb)}, {"w": (BF16, wb)}, ("y", BF16, (256, 256)),
+           {}, lambda: xb.astype(np.float64) @ wb.astype(np.float64), 0.125)
+    xr = rng.uniform(-1, 1, (264, 128)).astype(np.float32)
+    wr = rng.uniform(-1, 1, (128, 256)).astype(np.float32)
+    cr = rng.uniform(-1, 1, (256,)).astype(np.float32)
+    yield ("bias_relu", ["--cuda-3xtf32"],
+           [helper.make_node("MatMul", ["x", "w"], ["p"]), helper.make_node("Add", ["p", "c"], ["q"]),
+            helper.make_node("Relu", ["q"], ["y"])],
+           {"x": (F32, xr)}, {"w": (F32, wr), "c": (F32, cr)}, ("y", F32, (264, 256)), {},
+           lambda: np.maximum(xr.astype(np.float64) @ wr + cr, 0), 1e-4)
+    xc = rng.uniform(-1, 1, (2, 32, 28, 28)).astype(np.float32)
+    wc = rng.uniform(-1, 1, (64, 32, 3, 3)).astype(np.float32)
+    yield ("conv3x3", ["--cuda-3xtf32"],
+           [helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3], pads=[1] * 4)],
+           {"x": (F32, xc)}, {"w": (F32, wc)}, ("y", F32, (2, 64, 28, 28)),
+           {"x_padded": np.pad(xc, ((0, 0), (0, 0), (1, 1), (1, 1)))},
+           lambda: conv2d(xc.astype(np.float64), wc.astype(np.float64)), 1e-4)
+    xs = rng.uniform(-4, 4, (64, 256)).astype(np.float32)
+    def softmax():
+        e = np.exp(xs.astype(np.float64) - xs.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    yield ("softmax", [], [helper.make_node("Softmax", ["x"], ["y"], axis=-1)],
+           {"x": (F32, xs)}, {}, ("y", F32, (64, 256)), {}, softmax, 1e-6)
+
+
+def tensor(name, elem, array):
+    if elem == BF16:
+        t = helper.make_tensor(name, BF16, array.shape,
+                               bf16_bits(array).astype(np.uint16).tobytes(), raw=True)
+        return t
+    return numpy_helper.from_array(array, name)
+
+
+def raw_bytes(elem, array):
+    if elem == BF16:
+        return bf16_bits(array).tobytes()
+    return np.ascontiguousarray(array).tobytes()
+
+
+def from_raw(elem, data, shape):
+    if elem == BF16:
+        bits = np.frombuffer(data, np.uint16).astype(np.uint32) << 16
+        return bits.view(np.float32).reshape(shape)
+    dtype = {F32: np.float32, F16: np.float16}[elem]
+    return np.frombuffer(data, dtype).reshape(shape)
+
+
+MLIR_TYPES = {F32: "f32", F16: "f16", BF16: "bf16"}
+
+
+def kernel_signature(text, name):
+    """The memref types of kernel `name`'s arguments: [(shape, elem)]."""
+    m = re.search(r"gpu\.func @" + re.escape(name) + r"\((.*?)\) (?:workgroup|kernel)", text)
+    args = []
+    for shape, elem in re.findall(r"memref<((?:\d+x)*)(\w+)", m.group(1)):
+        args.append((tuple(int(d) for d in shape.split("x") if d), elem))
+    return args
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weftc", required=True)
+    parser.add_argument("--sim", required=True, help="weft-gpu-sim")
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--filter", help="only models matching this regex")
+    parser.add_argument("--edit", help="OLD/NEW: replace OLD (a regex) by NEW in the GPU module "
+                                       "before running it (to check that a wrong kernel fails)")
+    args = parser.parse_args(argv)
+    os.makedirs(args.workdir, exist_ok=True)
+    rng = np.random.default_rng(11)
+    failures = total = 0
+    for name, flags, nodes, inputs, weights, output, extra, reference, tol in models(rng):
+        if args.filter and not re.search(args.filter, name):
+            continue
+        total += 1
+        work = os.path.join(args.workdir, name)
+        os.makedirs(work, exist_ok=True)
+        out_name, out_elem, out_shape = output
+        graph = helper.make_graph(
+            nodes, name,
+            [helper.make_tensor_value_info(n, e, a.shape) for n, (e, a) in inputs.items()],
+            [helper.make_tensor_value_info(out_name, out_elem, out_shape)],
+            initializer=[tensor(n, e, a) for n, (e, a) in weights.items()])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        path = os.path.join(work, name + ".onnx")
+        onnx.save(model, path)
+        dump = os.path.join(work, "ir")
+        subprocess.run(["rm", "-rf", dump])
+        proc = subprocess.run([args.weftc, path, "--target=cuda", "--emit=ptx", *flags,
+                               "--dump-ir-dir", dump, "-o", os.path.join(work, name + ".ptx")],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"FAIL {name}: weftc\n{proc.stderr}")
+            failures += 1
+            continue
+        # The GPU module before the NVVM lowering.
+        stages = sorted(glob.glob(os.path.join(dump, "**", "gpu_module_*", "*.mlir"),
+                                  recursive=True),
+                        key=lambda p: [int(x) for x in
+                                       re.match(r"(\d+)_(\d+)_", os.path.basename(p)).groups()])
+        nvgpu = [i for i, p in enumerate(stages) if "convert-nvgpu-to-nvvm" in p]
+        if not nvgpu:
+            print(f"FAIL {name}: no GPU module stage in {dump}")
+            failures += 1
+            continue
+        module = stages[nvgpu[0] - 1]
+        text = open(module).read()
+        if args.edit:
+            old, new = args.edit.split("/", 1)
+            text, edits = re.subn(old, new, text)
+            module = os.path.join(work, "edited.mlir")
+            with open(module, "w") as f:
+                f.write(text)
+            print(f"{name}: {edits} edits")
+        kernels = re.findall(r"gpu\.func @(\w+)\(", text)
+        kernel = kernels[-1]
+        grid = int(re.search(r"gpu\.func @" + kernel + r"\(.*known_grid_size = array<i32: (\d+)",
+                             text).group(1))
+        # Bind the arguments by shape (element count and type).
+        tensors = {n: (e, a) for n, (e, a) in list(inputs.items()) + list(weights.items())}
+        tensors.update({n: (F32, a) for n, a in extra.items()})
+        sim = [args.sim, module, "--kernel", kernel]
+        out_index = None
+        ok = True
+        for i, (shape, elem) in enumerate(kernel_signature(text, kernel)):
+            count = int(np.prod(shape))
+            if count == int(np.prod(out_shape)) and elem == MLIR_TYPES[out_elem] and \
+                    i == len(kernel_signature(text, kernel)) - 1:
+                out_index = i
+                continue
+            # The tensor of this shape, else of this many elements.
+            match = [n for n, (e, a) in tensors.items()
+                     if a.shape == shape and MLIR_TYPES[e] == elem]
+            if len(match) != 1:
+                match = [n for n, (e, a) in tensors.items()
+                         if a.size == count and MLIR_TYPES[e] == elem]
+            if len(match) != 1:
+                print(f"FAIL {name}: cannot bind argument {i} ({shape} {elem}) of {kernel}: "
+                      f"{match or 'no tensor'}")
+                ok = False
+                break
+            e, a = tensors[match[0]]
+            file = os.path.join(work, f"arg{i}.bin")
+            with open(file, "wb") as f:
+                f.write(raw_bytes(e, a))
+            sim += ["--arg", f"{i}={file}"]
+        if not ok or out_index is None:
+            if ok:
+                print(f"FAIL {name}: no argument of {kernel} is the output")
+            failures += 1
+            continue
+        out_file = os.path.join(work, "out.bin")
+        blocks = sorted({0, grid // 2, grid - 1})
+        sim += ["--out", f"{out_index}={out_file}", "--blocks", ",".join(map(str, blocks))]
+        proc = subprocess.run(sim, capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"FAIL {name}: weft-gpu-sim {kernel}\n{proc.stderr}")
+            failures += 1
+            continue
+        got = from_raw(out_elem, open(out_file, "rb").read(), out_shape).astype(np.float64)
+        expected = reference()
+        written = ~np.isnan(got)
+        error = float(np.abs(got[written] - expected[written]).max()) if written.any() else 0.0
+        ok = written.any() and error <= tol
+        summary = proc.stdout.strip().split(": ", 2)[-1]
+        print(f"{'PASS' if ok else 'FAIL'} {name}: {kernel}, blocks {blocks} of {grid}: "
+              f"{int(written.sum())} outputs, max error {error:.2e} (<= {tol:.0e}); {summary}")
+        failures += not ok
+    print(f"sim_kernels: {total - failures} of {total} passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1453 @@
+//===- weft-gpu-sim.cpp - run a CUDA kernel's IR on the CPU, block by block ===//
+//
+// An interpreter for the kernels of Weft's CUDA backend as they stand just
+// before the NVVM lowering (a gpu.module dumped by `weftc --target=cuda
+// --dump-ir-dir`, stage `*_canonicalize` after `convert-scf-to-cf`): every
+// thread of a block runs the gpu.func's control-flow graph by itself, each
+// `gpu.barrier` waits for all of the block's threads, and the warp-wide
+// operations (ldmatrix, mma.sync, shuffles, WMMA fragments) wait for the
+// warp's 32 lanes and then run as the PTX ISA defines them. No GPU is
+// needed; what it shows is what a GPU-less run of the kernels (the CPU
+// backend's loops under --target=cuda-on-cpu) cannot: the kernels'
+// barriers, thread and lane indices, shared-memory layouts, software
+// pipelining and tensor-core fragments, as the GPU would run them.
+//
+// Checked while running, each a located error:
+//   * data races in shared memory: a thread reading what another wrote, or
+//     writing what another read or wrote, with no barrier in between (two
+//     writes of the same value are counted apart, as benign);
+//   * reads of shared memory no thread wrote, and of private memory never
+//     written;
+//   * accesses outside a buffer;
+//   * barriers that not all of a block's threads reach (a deadlock), and
+//     warp-wide operations that not all of a warp's lanes reach together;
+//   * WMMA fragment operations whose lanes disagree on their operands.
+//
+// Buffers are raw little-endian files of the kernel arguments' element
+// types (numpy's tofile); the arguments given by --out are written back
+// after the run. Only the blocks named by --blocks run (all by default).
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/InitAll.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include "llvm/ADT/APFloat.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <optional>
+
+using namespace mlir;
+
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<gpu module .mlir>"),
+                                      cl::Required);
+static cl::opt<std::string> kernelName("kernel", cl::desc("the gpu.func to run"),
+                                       cl::Required);
+static cl::opt<int64_t> gridSize("grid",
+                                 cl::desc("blocks in the grid (default: the kernel's "
+                                          "known_grid_size)"),
+                                 cl::init(0));
+static cl::list<std::string> blockList("blocks", cl::desc("blocks to run (default: all)"),
+                                       cl::CommaSeparated);
+static cl::list<std::string> argFiles("arg", cl::desc("N=FILE: kernel argument N's contents"));
+static cl::list<std::string> outFiles("out",
+                                      cl::desc("N=FILE: write kernel argument N after the run"));
+
+namespace {
+
+/// Something went wrong in the kernel (or the interpreter cannot run it):
+/// says so and exits with status 1.
+[[noreturn]] void die(const Twine &why) {
+  llvm::outs().flush();
+  llvm::errs() << "weft-gpu-sim: error: " << why << "\n";
+  std::exit(1);
+}
+
+/// As die, located at `op` (if any).
+[[noreturn]] void fail(Operation *op, const Twine &why) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  if (op)
+    os << op->getLoc() << ": '" << op->getName() << "': ";
+  os << why;
+  die(s);
+}
+
+/// A buffer: a kernel argument, a block's shared buffer, a thread's
+/// private one, or a constant global. Elements held as doubles (integers
+/// exactly up to 2^53, floats at their type's precision).
+struct Buffer {
+  std::string name;
+  Type element;
+  enum Space { Global, Shared, Private } space = Global;
+  std::vector<double> data;
+  // Shared and global memory: the last writer (thread, phase), the last
+  // reader (thread; -2 for several) and its phase, whether written.
+  std::vector<int32_t> writer, reader;
+  std::vector<int64_t> writePhase, readPhase;
+  std::vector<uint8_t> written;
+};
+
+/// A value of one thread: scalar (one element), vector (its elements in
+/// row-major order), an mma.sync result struct (its fields), a WMMA
+/// fragment (the whole matrix, row-major), or a memref view of a buffer.
+struct Val {
+  SmallVector<double, 4> e;
+  int buffer = -1;
+  int64_t offset = 0;
+  SmallVector<int64_t, 4> sizes, strides;
+};
+
+struct Thread {
+  int tid = 0;
+  Block *block = nullptr;
+  Block::iterator it;
+  DenseMap<Value, Val> env;
+  enum State { Running, AtBarrier, AtWarpOp, Done } state = Running;
+  Operation *waiting = nullptr;
+};
+
+unsigned bitWidth(Type t) {
+  if (t.isIndex())
+    return 64;
+  return t.getIntOrFloatBitWidth();
+}
+
+/// `x` wrapped to a signless integer of `width` bits (kept sign-extended).
+double wrap(int64_t x, unsigned width) {
+  if (width >= 64)
+    return (double)x;
+  if (width == 1)
+    return (double)(x & 1);
+  uint64_t mask = (uint64_t(1) << width) - 1;
+  uint64_t u = uint64_t(x) & mask;
+  if (u >> (width - 1))
+    u |= ~mask;
+  return (double)(int64_t)u;
+}
+
+uint64_t unsignedOf(double x, unsigned width) {
+  uint64_t u = (uint64_t)(int64_t)x;
+  return width >= 64 ? u : (width == 1 ? (u & 1) : u & ((uint64_t(1) << width) - 1));
+}
+
+const llvm::fltSemantics &semantics(Type t) { return cast<FloatType>(t).getFloatSemantics(); }
+
+/// `x` rounded to float type `t`.
+double roundTo(Type t, double x) {
+  if (t.isF64())
+    return x;
+  if (t.isF32())
+    return (double)(float)x;
+  llvm::APFloat f(x);
+  bool lost;
+  f.convert(semantics(t), llvm::APFloat::rmNearestTiesToEven, &lost);
+  f.convert(llvm::APFloat::IEEEdouble(), llvm::APFloat::rmNearestTiesToEven, &lost);
+  return f.convertToDouble();
+}
+
+uint64_t floatBits(Type t, double x) {
+  llvm::APFloat f(x);
+  bool lost;
+  f.convert(semantics(t), llvm::APFloat::rmNearestTiesToEven, &lost);
+  return f.bitcastToAPInt().getZExtValue();
+}
+
+double floatFromBits(Type t, uint64_t bits) {
+  llvm::APFloat f(semantics(t), llvm::APInt(bitWidth(t), bits));
+  bool lost;
+  f.convert(llvm::APFloat::IEEEdouble(), llvm::APFloat::rmNearestTiesToEven, &lost);
+  return f.convertToDouble();
+}
+
+/// The raw bits of element `x` of type `t`.
+uint64_t bitsOf(Type t, double x) {
+  return isa<FloatType>(t) ? floatBits(t, x) : unsignedOf(x, bitWidth(t));
+}
+
+double fromBits(Type t, uint64_t bits) {
+  return isa<FloatType>(t) ? floatFromBits(t, bits) : wrap((int64_t)bits, bitWidth(t));
+}
+
+Type elementOf(Type t) {
+  if (auto v = dyn_cast<VectorType>(t))
+    return v.getElementType();
+  if (auto m = dyn_cast<MemRefType>(t))
+    return m.getElementType();
+  if (auto f = dyn_cast<gpu::MMAMatrixType>(t))
+    return f.getElementType();
+  return t;
+}
+
+int64_t elementsOf(Type t) {
+  if (auto v = dyn_cast<VectorType>(t))
+    return v.getNumElements();
+  return 1;
+}
+
+SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> s(shape.size(), 1);
+  for (int i = (int)shape.size() - 2; i >= 0; --i)
+    s[i] = s[i + 1] * shape[i + 1];
+  return s;
+}
+
+/// The simulator: the module, the buffers and one block's threads.
+class Sim {
+public:
+  Sim(gpu::GPUFuncOp fn, int64_t blockSize) : fn(fn), blockSize(blockSize) {}
+
+  std::vector<Buffer> buffers;
+  int64_t phase = 0; ///< grows at every barrier (and at each block's start)
+  int64_t benignWrites = 0;
+  int64_t barriers = 0; ///< barriers all of a block's threads passed
+
+  /// Runs block `block` of `grid`, kernel arguments `args`.
+  void runBlock(int64_t block, int64_t grid, ArrayRef<Val> args) {
+    blockId = block;
+    gridDim = grid;
+    ++phase;
+    Block &entry = fn.getBody().front();
+    unsigned numArgs = fn.getFunctionType().getNumInputs();
+    // Shared buffers, fresh and unwritten.
+    SmallVector<Val> shared;
+    for (auto [i, a] : llvm::enumerate(fn.getWorkgroupAttributions())) {
+      auto type = cast<MemRefType>(a.getType());
+      shared.push_back(allocate(type, Buffer::Shared, "shared buffer " + std::to_string(i)));
+    }
+    threads.assign(blockSize, Thread());
+    for (int64_t t = 0; t < blockSize; ++t) {
+      Thread &th = threads[t];
+      th.tid = (int)t;
+      th.block = &entry;
+      th.it = entry.begin();
+      for (unsigned i = 0; i < numArgs; ++i)
+        th.env[entry.getArgument(i)] = args[i];
+      for (auto [i, a] : llvm::enumerate(fn.getWorkgroupAttributions()))
+        th.env[a] = shared[i];
+    }
+    for (;;) {
+      bool progress = false;
+      for (Thread &th : threads)
+        if (th.state == Thread::Running) {
+          run(th);
+          progress = true;
+        }
+      bool allDone = llvm::all_of(threads, [](Thread &t) { return t.state == Thread::Done; });
+      if (allDone)
+        break;
+      // A barrier all threads reached.
+      if (llvm::all_of(threads, [](Thread &t) { return t.state == Thread::AtBarrier; })) {
+        Operation *at = threads[0].waiting;
+        for (Thread &th : threads)
+          if (th.waiting != at)
+            fail(th.waiting, "thread " + Twine(th.tid) + " waits at another barrier than thread 0 (" +
+                                 Twine(at->getLoc() == th.waiting->getLoc() ? "same place"
+                                                                             : "elsewhere") +
+                                 ")");
+        ++phase;
+        ++barriers;
+        for (Thread &th : threads) {
+          th.state = Thread::Running;
+          th.waiting = nullptr;
+        }
+        continue;
+      }
+      // Warp-wide operations all 32 lanes of a warp reached.
+      for (int64_t w = 0; w * 32 < blockSize; ++w) {
+        MutableArrayRef<Thread> lanes(&threads[w * 32], 32);
+        if (!llvm::all_of(lanes, [](Thread &t) { return t.state == Thread::AtWarpOp; }))
+          continue;
+        Operation *op = lanes[0].waiting;
+        for (Thread &th : lanes)
+          if (th.waiting != op)
+            fail(th.waiting, "lane " + Twine(th.tid % 32) + " of warp " + Twine(w) +
+                                 " waits at another warp-wide operation than lane 0");
+        warpOp(op, lanes);
+        for (Thread &th : lanes) {
+          th.state = Thread::Running;
+          th.waiting = nullptr;
+          ++th.it;
+        }
+        progress = true;
+      }
+      if (!progress) {
+        for (Thread &th : threads)
+          if (th.state == Thread::AtWarpOp)
+            fail(th.waiting, "deadlock: thread " + Twine(th.tid) +
+                                 " waits at a warp-wide operation that its warp's other lanes "
+                                 "do not reach");
+        for (Thread &th : threads)
+          if (th.state == Thread::AtBarrier)
+            fail(th.waiting, "deadlock: thread " + Twine(th.tid) +
+                                 " waits at a barrier that not all threads reach");
+        fail(nullptr, "deadlock");
+      }
+    }
+  }
+
+  Val allocate(MemRefType type, Buffer::Space space, StringRef name) {
+    if (!type.hasStaticShape())
+      fail(nullptr, "a buffer of dynamic shape");
+    Buffer b;
+    b.name = name.str();
+    b.element = type.getElementType();
+    b.space = space;
+    int64_t n = type.getNumElements();
+    b.data.assign(n, std::nan(""));
+    b.written.assign(n, 0);
+    if (space != Buffer::Private) {
+      b.writer.assign(n, -1);
+      b.reader.assign(n, -1);
+      b.writePhase.assign(n, -1);
+      b.readPhase.assign(n, -1);
+    }
+    buffers.push_back(std::move(b));
+    Val v;
+    v.buffer = (int)buffers.size() - 1;
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (failed(type.getStridesAndOffset(strides, offset)))
+      fail(nullptr, "a buffer without strides");
+    v.offset = offset;
+    v.sizes.assign(type.getShape().begin(), type.getShape().end());
+    v.strides.assign(strides.begin(), strides.end());
+    return v;
+  }
+
+private:
+  gpu::GPUFuncOp fn;
+  int64_t blockSize, blockId = 0, gridDim = 1;
+  std::vector<Thread> threads;
+  std::map<Operation *, int> globals;
+
+  Val &get(Thread &th, Value v) {
+    auto it = th.env.find(v);
+    if (it == th.env.end())
+      fail(v.getDefiningOp(), "thread " + Twine(th.tid) + " uses a value it never computed");
+    return it->second;
+  }
+
+  double scalar(Thread &th, Value v) { return get(th, v).e[0]; }
+
+  int64_t index(Thread &th, Value v) { return (int64_t)get(th, v).e[0]; }
+
+  void set(Thread &th, Value v, Val x) { th.env[v] = std::move(x); }
+
+  static Val of(ArrayRef<double> e) {
+    Val v;
+    v.e.assign(e.begin(), e.end());
+    return v;
+  }
+
+  /// The flat element index of `at` in view `m`, checked against its sizes.
+  int64_t address(Operation *op, const Val &m, ArrayRef<int64_t> at) {
+    int64_t a = m.offset;
+    for (auto [d, i] : llvm::enumerate(at)) {
+      if (i < 0 || i >= m.sizes[d])
+        fail(op, "index " + Twine(i) + " of dimension " + Twine(d) + " is outside its size " +
+                     Twine(m.sizes[d]));
+      a += i * m.strides[d];
+    }
+    Buffer &b = buffers[m.buffer];
+    if (a < 0 || a >= (int64_t)b.data.size())
+      fail(op, "element " + Twine(a) + " is outside " + b.name);
+    return a;
+  }
+
+  std::string who(int t) { return "thread " + std::to_string(t); }
+
+  double load(Operation *op, int tid, const Val &m, ArrayRef<int64_t> at) {
+    int64_t a = address(op, m, at);
+    Buffer &b = buffers[m.buffer];
+    if (b.space == Buffer::Private) {
+      if (!b.written[a])
+        fail(op, who(tid) + " reads private memory it never wrote");
+      return b.data[a];
+    }
+    if (b.space == Buffer::Shared && !b.written[a])
+      fail(op, who(tid) + " reads element " + Twine(a) + " of " + b.name +
+                   ", which no thread wrote (yet: a missing barrier?)");
+    if (b.writePhase[a] == phase && b.writer[a] != tid)
+      fail(op, "data race: " + who(tid) + " reads element " + Twine(a) + " of " + b.name +
+                   ", which " + who(b.writer[a]) + " wrote since the last barrier");
+    if (b.readPhase[a] == phase && b.reader[a] != tid)
+      b.reader[a] = -2;
+    else if (b.readPhase[a] != phase) {
+      b.readPhase[a] = phase;
+      b.reader[a] = tid;
+    }
+    return b.data[a];
+  }
+
+  void store(Operation *op, int tid, const Val &m, ArrayRef<int64_t> at, double x) {
+    int64_t a = address(op, m, at);
+    Buffer &b = buffers[m.buffer];
+    x = isa<FloatType>(b.element) ? roundTo(b.element, x) : x;
+    if (b.space != Buffer::Private) {
+      if (b.readPhase[a] == phase && b.reader[a] != tid)
+        fail(op, "data race: " + who(tid) + " writes element " + Twine(a) + " of " + b.name +
+                     ", which " + (b.reader[a] == -2 ? std::string("other threads") : who(b.reader[a])) +
+                     " read since the last barrier");
+      if (b.writePhase[a] == phase && b.writer[a] != tid) {
+        bool same = b.data[a] == x || (std::isnan(b.data[a]) && std::isnan(x));
+        if (!same)
+          fail(op, "data race: " + who(tid) + " and " + who(b.writer[a]) +
+                       " write different values to element " + Twine(a) + " of " + b.name +
+                       " with no barrier between");
+        ++benignWrites;
+      }
+      b.writePhase[a] = phase;
+      b.writer[a] = tid;
+    }
+    b.written[a] = 1;
+    b.data[a] = x;
+  }
+
+  SmallVector<int64_t> indices(Thread &th, ValueRange vs) {
+    SmallVector<int64_t> r;
+    for (Value v : vs)
+      r.push_back(index(th, v));
+    return r;
+  }
+
+  /// Runs `th` until it returns, reaches a barrier or a warp-wide
+  /// operation.
+  void run(Thread &th) {
+    while (th.state == Thread::Running) {
+      Operation *op = &*th.it;
+      if (isa<gpu::BarrierOp>(op)) {
+        th.state = Thread::AtBarrier;
+        th.waiting = op;
+        ++th.it;
+        return;
+      }
+      if (isa<nvgpu::LdMatrixOp, NVVM::MmaOp, gpu::ShuffleOp, gpu::SubgroupMmaLoadMatrixOp,
+              gpu::SubgroupMmaComputeOp, gpu::SubgroupMmaStoreMatrixOp>(op)) {
+        th.state = Thread::AtWarpOp;
+        th.waiting = op;
+        return;
+      }
+      if (isa<gpu::ReturnOp>(op)) {
+        th.state = Thread::Done;
+        return;
+      }
+      if (auto br = dyn_cast<cf::BranchOp>(op)) {
+        jump(th, br.getDest(), br.getDestOperands());
+        continue;
+      }
+      if (auto cbr = dyn_cast<cf::CondBranchOp>(op)) {
+        if (scalar(th, cbr.getCondition()) != 0)
+          jump(th, cbr.getTrueDest(), cbr.getTrueDestOperands());
+        else
+          jump(th, cbr.getFalseDest(), cbr.getFalseDestOperands());
+        continue;
+      }
+      step(th, op);
+      ++th.it;
+    }
+  }
+
+  void jump(Thread &th, Block *dest, ValueRange operands) {
+    SmallVector<Val> vals;
+    for (Value v : operands)
+      vals.push_back(get(th, v));
+    for (auto [arg, v] : llvm::zip(dest->getArguments(), vals))
+      th.env[arg] = v;
+    th.block = dest;
+    th.it = dest->begin();
+  }
+
+  /// Elementwise application over the operands' elements (scalars
+  /// broadcast).
+  Val map(Thread &th, Operation *op, function_ref<double(ArrayRef<double>)> f) {
+    int64_t n = elementsOf(op->getResult(0).getType());
+    SmallVector<Val *> in;
+    for (Value v : op->getOperands())
+      in.push_back(&get(th, v));
+    Val r;
+    SmallVector<double, 4> args(in.size());
+    for (int64_t i = 0; i < n; ++i) {
+      for (auto [k, v] : llvm::enumerate(in))
+        args[k] = v->e.size() == 1 ? v->e[0] : v->e[i];
+      r.e.push_back(f(args));
+    }
+    return r;
+  }
+
+  double intOp(Operation *op, double a, double b, unsigned w) {
+    int64_t x = (int64_t)a, y = (int64_t)b;
+    uint64_t ux = unsignedOf(a, w), uy = unsignedOf(b, w);
+    auto nonzero = [&] {
+      if (y == 0)
+        fail(op, "division by zero");
+    };
+    if (isa<arith::AddIOp>(op))
+      return wrap((int64_t)(uint64_t(x) + uint64_t(y)), w);
+    if (isa<arith::SubIOp>(op))
+      return wrap((int64_t)(uint64_t(x) - uint64_t(y)), w);
+    if (isa<arith::MulIOp>(op))
+      return wrap((int64_t)(uint64_t(x) * uint64_t(y)), w);
+    if (isa<arith::DivSIOp>(op)) {
+      nonzero();
+      return wrap(x / y, w);
+    }
+    if (isa<arith::DivUIOp>(op)) {
+      nonzero();
+      return wrap((int64_t)(ux / uy), w);
+    }
+    if (isa<arith::RemSIOp>(op)) {
+      nonzero();
+      return wrap(x % y, w);
+    }
+    if (isa<arith::RemUIOp>(op)) {
+      nonzero();
+      return wrap((int64_t)(ux % uy), w);
+    }
+    if (isa<arith::FloorDivSIOp>(op)) {
+      nonzero();
+      int64_t q = x / y;
+      if ((x % y != 0) && ((x < 0) != (y < 0)))
+        --q;
+      return wrap(q, w);
+    }
+    if (isa<arith::CeilDivSIOp>(op)) {
+      nonzero();
+      int64_t q = x / y;
+      if ((x % y != 0) && ((x < 0) == (y < 0)))
+        ++q;
+      return wrap(q, w);
+    }
+    if (isa<arith::MinSIOp>(op))
+      return (double)std::min(x, y);
+    if (isa<arith::MaxSIOp>(op))
+      return (double)std::max(x, y);
+    if (isa<arith::MinUIOp>(op))
+      return wrap((int64_t)std::min(ux, uy), w);
+    if (isa<arith::MaxUIOp>(op))
+      return wrap((int64_t)std::max(ux, uy), w);
+    if (isa<arith::AndIOp>(op))
+      return wrap(x & y, w);
+    if (isa<arith::OrIOp>(op))
+      return wrap(x | y, w);
+    if (isa<arith::XOrIOp>(op))
+      return wrap(x ^ y, w);
+    if (isa<arith::ShLIOp>(op))
+      return uy >= w ? 0 : wrap((int64_t)(ux << uy), w);
+    if (isa<arith::ShRUIOp>(op))
+      return uy >= w ? 0 : wrap((int64_t)(ux >> uy), w);
+    if (isa<arith::ShRSIOp>(op))
+      return wrap(x >> std::min<uint64_t>(uy, 63), w);
+    fail(op, "unsupported integer operation");
+  }
+
+  double floatOp(Operation *op, ArrayRef<double> a, Type t) {
+    double r;
+    if (isa<arith::AddFOp>(op))
+      r = a[0] + a[1];
+    else if (isa<arith::SubFOp>(op))
+      r = a[0] - a[1];
+    else if (isa<arith::MulFOp>(op))
+      r = a[0] * a[1];
+    else if (isa<arith::DivFOp>(op))
+      r = a[0] / a[1];
+    else if (isa<arith::RemFOp>(op))
+      r = std::fmod(a[0], a[1]);
+    else if (isa<arith::MaximumFOp>(op))
+      r = std::isnan(a[0]) || std::isnan(a[1]) ? std::nan("") : std::max(a[0], a[1]);
+    else if (isa<arith::MinimumFOp>(op))
+      r = std::isnan(a[0]) || std::isnan(a[1]) ? std::nan("") : std::min(a[0], a[1]);
+    else if (isa<arith::MaxNumFOp>(op))
+      r = std::fmax(a[0], a[1]);
+    else if (isa<arith::MinNumFOp>(op))
+      r = std::fmin(a[0], a[1]);
+    else if (isa<arith::NegFOp>(op))
+      r = -a[0];
+    else if (isa<math::AbsFOp>(op))
+      r = std::fabs(a[0]);
+    else if (isa<math::SqrtOp>(op))
+      r = std::sqrt(a[0]);
+    else if (isa<math::RsqrtOp>(op))
+      r = 1 / std::sqrt(a[0]);
+    else if (isa<math::ExpOp>(op))
+      r = std::exp(a[0]);
+    else if (isa<math::Exp2Op>(op))
+      r = std::exp2(a[0]);
+    else if (isa<math::ExpM1Op>(op))
+      r = std::expm1(a[0]);
+    else if (isa<math::LogOp>(op))
+      r = std::log(a[0]);
+    else if (isa<math::Log2Op>(op))
+      r = std::log2(a[0]);
+    else if (isa<math::Log1pOp>(op))
+      r = std::log1p(a[0]);
+    else if (isa<math::TanhOp>(op))
+      r = std::tanh(a[0]);
+    else if (isa<math::ErfOp>(op))
+      r = std::erf(a[0]);
+    else if (isa<math::SinOp>(op))
+      r = std::sin(a[0]);
+    else if (isa<math::CosOp>(op))
+      r = std::cos(a[0]);
+    else if (isa<math::FloorOp>(op))
+      r = std::floor(a[0]);
+    else if (isa<math::CeilOp>(op))
+      r = std::ceil(a[0]);
+    else if (isa<math::RoundOp>(op))
+      r = std::round(a[0]);
+    else if (isa<math::RoundEvenOp>(op))
+      r = std::nearbyint(a[0]);
+    else if (isa<math::TruncOp>(op))
+      r = std::trunc(a[0]);
+    else if (isa<math::PowFOp>(op))
+      r = std::pow(a[0], a[1]);
+    else if (isa<math::FmaOp, vector::FMAOp>(op))
+      r = std::fma(a[0], a[1], a[2]);
+    else
+      fail(op, "unsupported float operation");
+    return roundTo(t, r);
+  }
+
+  static bool compareInt(arith::CmpIPredicate p, double a, double b, unsigned w) {
+    int64_t x = (int64_t)a, y = (int64_t)b;
+    uint64_t ux = unsignedOf(a, w), uy = unsignedOf(b, w);
+    switch (p) {
+    case arith::CmpIPredicate::eq: return x == y;
+    case arith::CmpIPredicate::ne: return x != y;
+    case arith::CmpIPredicate::slt: return x < y;
+    case arith::CmpIPredicate::sle: return x <= y;
+    case arith::CmpIPredicate::sgt: return x > y;
+    case arith::CmpIPredicate::sge: return x >= y;
+    case arith::CmpIPredicate::ult: return ux < uy;
+    case arith::CmpIPredicate::ule: return ux <= uy;
+    case arith::CmpIPredicate::ugt: return ux > uy;
+    case arith::CmpIPredicate::uge: return ux >= uy;
+    }
+    return false;
+  }
+
+  static bool compareFloat(arith::CmpFPredicate p, double a, double b) {
+    bool unordered = std::isnan(a) || std::isnan(b);
+    switch (p) {
+    case arith::CmpFPredicate::AlwaysFalse: return false;
+    case arith::CmpFPredicate::AlwaysTrue: return true;
+    case arith::CmpFPredicate::OEQ: return !unordered && a == b;
+    case arith::CmpFPredicate::OGT: return !unordered && a > b;
+    case arith::CmpFPredicate::OGE: return !unordered && a >= b;
+    case arith::CmpFPredicate::OLT: return !unordered && a < b;
+    case arith::CmpFPredicate::OLE: return !unordered && a <= b;
+    case arith::CmpFPredicate::ONE: return !unordered && a != b;
+    case arith::CmpFPredicate::ORD: return !unordered;
+    case arith::CmpFPredicate::UEQ: return unordered || a == b;
+    case arith::CmpFPredicate::UGT: return unordered || a > b;
+    case arith::CmpFPredicate::UGE: return unordered || a >= b;
+    case arith::CmpFPredicate::ULT: return unordered || a < b;
+    case arith::CmpFPredicate::ULE: return unordered || a <= b;
+    case arith::CmpFPredicate::UNE: return unordered || a != b;
+    case arith::CmpFPredicate::UNO: return unordered;
+    }
+    return false;
+  }
+
+  Val constant(Operation *op, Attribute attr, Type type) {
+    Val r;
+    Type el = elementOf(type);
+    int64_t n = elementsOf(type);
+    auto one = [&](Attribute a) -> double {
+      if (auto i = dyn_cast<IntegerAttr>(a))
+        return el.isIndex() ? (double)i.getInt() : wrap(i.getValue().getSExtValue(), bitWidth(el));
+      if (auto f = dyn_cast<FloatAttr>(a))
+        return f.getValueAsDouble();
+      fail(op, "unsupported constant");
+    };
+    if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+      if (dense.isSplat()) {
+        double x = one(dense.getSplatValue<Attribute>());
+        r.e.assign(n, x);
+      } else {
+        for (Attribute a : dense.getValues<Attribute>())
+          r.e.push_back(one(a));
+      }
+      return r;
+    }
+    r.e.assign(n, one(attr));
+    return r;
+  }
+
+  /// Bitcast of `in` (type `from`) to type `to`, through the bits of all
+  /// elements (the first element in the lowest bits).
+  Val bitcast(const Val &in, Type from, Type to) {
+    Type fe = elementOf(from), te = elementOf(to);
+    unsigned fw = bitWidth(fe), tw = bitWidth(te);
+    std::vector<bool> bits;
+    for (double x : in.e) {
+      uint64_t b = bitsOf(fe, x);
+      for (unsigned i = 0; i < fw; ++i)
+        bits.push_back((b >> i) & 1);
+    }
+    Val r;
+    for (size_t at = 0; at + tw <= bits.size(); at += tw) {
+      uint64_t b = 0;
+      for (unsigned i = 0; i < tw; ++i)
+        b |= uint64_t(bits[at + i]) << i;
+      r.e.push_back(fromBits(te, b));
+    }
+    return r;
+  }
+
+  /// The memref position of vector position `pos` of a transfer at
+  /// `base` with `map` (results: memref dims or constant 0).
+  SmallVector<int64_t> transferAt(AffineMap map, ArrayRef<int64_t> base, ArrayRef<int64_t> pos) {
+    SmallVector<int64_t> at(base);
+    for (auto [j, e] : llvm::enumerate(map.getResults()))
+      if (auto d = dyn_cast<AffineDimExpr>(e))
+        at[d.getPosition()] += pos[j];
+    return at;
+  }
+
+  static SmallVector<int64_t> delinearize(int64_t i, ArrayRef<int64_t> shape) {
+    SmallVector<int64_t> p(shape.size());
+    for (int d = (int)shape.size() - 1; d >= 0; --d) {
+      p[d] = i % shape[d];
+      i /= shape[d];
+    }
+    return p;
+  }
+
+  bool inBounds(const Val &m, ArrayRef<int64_t> at) {
+    for (auto [d, i] : llvm::enumerate(at))
+      if (i < 0 || i >= m.sizes[d])
+        return false;
+    return true;
+  }
+
+  void step(Thread &th, Operation *op) {
+    Type rt = op->getNumResults() ? op->getResult(0).getType() : Type();
+    Type re = rt ? elementOf(rt) : Type();
+    if (auto c = dyn_cast<arith::ConstantOp>(op))
+      return set(th, c.getResult(), constant(op, c.getValue(), rt));
+    if (isa<ub::PoisonOp>(op)) {
+      Val r;
+      r.e.assign(elementsOf(rt), 0);
+      return set(th, op->getResult(0), r);
+    }
+    if (isa<arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::DivSIOp, arith::DivUIOp,
+            arith::RemSIOp, arith::RemUIOp, arith::FloorDivSIOp, arith::CeilDivSIOp,
+            arith::MinSIOp, arith::MaxSIOp, arith::MinUIOp, arith::MaxUIOp, arith::AndIOp,
+            arith::OrIOp, arith::XOrIOp, arith::ShLIOp, arith::ShRUIOp, arith::ShRSIOp>(op)) {
+      unsigned w = bitWidth(re);
+      return set(th, op->getResult(0),
+                 map(th, op, [&](ArrayRef<double> a) { return intOp(op, a[0], a[1], w); }));
+    }
+    if (isa<arith::AddFOp, arith::SubFOp, arith::MulFOp, arith::DivFOp, arith::RemFOp,
+            arith::MaximumFOp, arith::MinimumFOp, arith::MaxNumFOp, arith::MinNumFOp,
+            arith::NegFOp, math::AbsFOp, math::SqrtOp, math::RsqrtOp, math::ExpOp, math::Exp2Op,
+            math::ExpM1Op, math::LogOp, math::Log2Op, math::Log1pOp, math::TanhOp, math::ErfOp,
+            math::SinOp, math::CosOp, math::FloorOp, math::CeilOp, math::RoundOp,
+            math::RoundEvenOp, math::TruncOp, math::PowFOp, math::FmaOp, vector::FMAOp>(op))
+      return set(th, op->getResult(0),
+                 map(th, op, [&](ArrayRef<double> a) { return floatOp(op, a, re); }));
+    if (auto cmp = dyn_cast<arith::CmpIOp>(op)) {
+      unsigned w = bitWidth(elementOf(cmp.getLhs().getType()));
+      return set(th, cmp.getResult(), map(th, op, [&](ArrayRef<double> a) {
+                   return compareInt(cmp.getPredicate(), a[0], a[1], w) ? 1.0 : 0.0;
+                 }));
+    }
+    if (auto cmp = dyn_cast<arith::CmpFOp>(op))
+      return set(th, cmp.getResult(), map(th, op, [&](ArrayRef<double> a) {
+                   return compareFloat(cmp.getPredicate(), a[0], a[1]) ? 1.0 : 0.0;
+                 }));
+    if (isa<arith::SelectOp>(op))
+      return set(th, op->getResult(0),
+                 map(th, op, [](ArrayRef<double> a) { return a[0] != 0 ? a[1] : a[2]; }));
+    if (isa<arith::ExtFOp, arith::TruncFOp>(op))
+      return set(th, op->getResult(0),
+                 map(th, op, [&](ArrayRef<double> a) { return roundTo(re, a[0]); }));
+    if (isa<arith::SIToFPOp>(op))
+      return set(th, op->getResult(0),
+                 map(th, op, [&](ArrayRef<double> a) { return roundTo(re, a[0]); }));
+    if (auto c = dyn_cast<arith::UIToFPOp>(op)) {
+      unsigned w = bitWidth(elementOf(c.getIn().getType()));
+      return set(th, op->getResult(0), map(th, op, [&](ArrayRef<double> a) {
+                   return roundTo(re, (double)unsignedOf(a[0], w));
+                 }));
+    }
+    if (isa<arith::FPToSIOp, arith::FPToUIOp>(op))
+      return set(th, op->getResult(0), map(th, op, [&](ArrayRef<double> a) {
+                   return wrap((int64_t)std::trunc(a[0]), bitWidth(re));
+                 }));
+    if (isa<arith::IndexCastOp, arith::ExtSIOp, arith::TruncIOp>(op))
+      return set(th, op->getResult(0), map(th, op, [&](ArrayRef<double> a) {
+                   return wrap((int64_t)a[0], bitWidth(re));
+                 }));
+    if (isa<arith::IndexCastUIOp, arith::ExtUIOp>(op)) {
+      unsigned w = bitWidth(elementOf(op->getOperand(0).getType()));
+      return set(th, op->getResult(0), map(th, op, [&](ArrayRef<double> a) {
+                   return wrap((int64_t)unsignedOf(a[0], w), bitWidth(re));
+                 }));
+    }
+    if (isa<arith::BitcastOp, vector::BitCastOp>(op))
+      return set(th, op->getResult(0),
+                 bitcast(get(th, op->getOperand(0)), op->getOperand(0).getType(), rt));
+    if (auto cvt = dyn_cast<NVVM::ConvertFloatToTF32Op>(op)) {
+      // cvt.rna.tf32.f32: the low 13 bits of the magnitude rounded away.
+      float x = (float)scalar(th, cvt.getSrc());
+      uint32_t b;
+      std::memcpy(&b, &x, 4);
+      if (!std::isnan(x))
+        b = (b + 0x1000u) & 0xFFFFE000u;
+      return set(th, cvt.getRes(), of({wrap((int64_t)b, 32)}));
+    }
+    // GPU indices.
+    if (auto id = dyn_cast<gpu::ThreadIdOp>(op))
+      return set(th, id.getResult(),
+                 of({id.getDimension() == gpu::Dimension::x ? (double)th.tid : 0.0}));
+    if (auto id = dyn_cast<gpu::BlockIdOp>(op))
+      return set(th, id.getResult(),
+                 of({id.getDimension() == gpu::Dimension::x ? (double)blockId : 0.0}));
+    if (auto id = dyn_cast<gpu::BlockDimOp>(op))
+      return set(th, id.getResult(),
+                 of({id.getDimension() == gpu::Dimension::x ? (double)blockSize : 1.0}));
+    if (auto id = dyn_cast<gpu::GridDimOp>(op))
+      return set(th, id.getResult(),
+                 of({id.getDimension() == gpu::Dimension::x ? (double)gridDim : 1.0}));
+    if (isa<gpu::LaneIdOp>(op))
+      return set(th, op->getResult(0), of({(double)(th.tid % 32)}));
+    // Memory.
+    if (auto l = dyn_cast<memref::LoadOp>(op)) {
+      Val &m = get(th, l.getMemRef());
+      return set(th, l.getResult(), of({load(op, th.tid, m, indices(th, l.getIndices()))}));
+    }
+    if (auto s = dyn_cast<memref::StoreOp>(op)) {
+      double x = scalar(th, s.getValueToStore());
+      Val m = get(th, s.getMemRef());
+      store(op, th.tid, m, indices(th, s.getIndices()), x);
+      return;
+    }
+    if (auto rc = dyn_cast<memref::ReinterpretCastOp>(op)) {
+      Val m = get(th, rc.getSource());
+      Val r;
+      r.buffer = m.buffer;
+      auto value = [&](OpFoldResult f) -> int64_t {
+        if (auto a = dyn_cast<Attribute>(f))
+          return cast<IntegerAttr>(a).getInt();
+        return index(th, cast<Value>(f));
+      };
+      r.offset = value(rc.getMixedOffsets()[0]);
+      for (OpFoldResult f : rc.getMixedSizes())
+        r.sizes.push_back(value(f));
+      for (OpFoldResult f : rc.getMixedStrides())
+        r.strides.push_back(value(f));
+      return set(th, rc.getResult(), r);
+    }
+    if (auto md = dyn_cast<memref::ExtractStridedMetadataOp>(op)) {
+      Val m = get(th, md.getSource());
+      Val base;
+      base.buffer = m.buffer;
+      set(th, md.getBaseBuffer(), base);
+      set(th, md.getOffset(), of({(double)m.offset}));
+      for (auto [i, s] : llvm::enumerate(md.getSizes()))
+        set(th, s, of({(double)m.sizes[i]}));
+      for (auto [i, s] : llvm::enumerate(md.getStrides()))
+        set(th, s, of({(double)m.strides[i]}));
+      return;
+    }
+    if (auto c = dyn_cast<memref::CastOp>(op))
+      return set(th, c.getResult(), get(th, c.getSource()));
+    if (auto a = dyn_cast<memref::AllocaOp>(op))
+      return set(th, a.getResult(), allocate(a.getType(), Buffer::Private, "private buffer"));
+    if (auto g = dyn_cast<memref::GetGlobalOp>(op))
+      return set(th, g.getResult(), global(g));
+    if (auto l = dyn_cast<vector::LoadOp>(op)) {
+      Val m = get(th, l.getBase());
+      SmallVector<int64_t> base = indices(th, l.getIndices());
+      ArrayRef<int64_t> shape = l.getVectorType().getShape();
+      Val r;
+      for (int64_t i = 0; i < l.getVectorType().getNumElements(); ++i) {
+        SmallVector<int64_t> at(base), pos = delinearize(i, shape);
+        for (auto [j, p] : llvm::enumerate(pos))
+          at[at.size() - pos.size() + j] += p;
+        r.e.push_back(load(op, th.tid, m, at));
+      }
+      return set(th, l.getResult(), r);
+    }
+    if (auto s = dyn_cast<vector::StoreOp>(op)) {
+      Val m = get(th, s.getBase());
+      Val x = get(th, s.getValueToStore());
+      SmallVector<int64_t> base = indices(th, s.getIndices());
+      ArrayRef<int64_t> shape = s.getVectorType().getShape();
+      for (int64_t i = 0; i < s.getVectorType().getNumElements(); ++i) {
+        SmallVector<int64_t> at(base), pos = delinearize(i, shape);
+        for (auto [j, p] : llvm::enumerate(pos))
+          at[at.size() - pos.size() + j] += p;
+        store(op, th.tid, m, at, x.e[i]);
+      }
+      return;
+    }
+    if (auto t = dyn_cast<vector::TransferReadOp>(op)) {
+      if (!isa<MemRefType>(t.getBase().getType()))
+        fail(op, "a transfer from a tensor");
+      Val m = get(th, t.getBase());
+      SmallVector<int64_t> base = indices(th, t.getIndices());
+      double pad = scalar(th, t.getPadding());
+      Val *mask = t.getMask() ? &get(th, t.getMask()) : nullptr;
+      ArrayRef<int64_t> shape = t.getVectorType().getShape();
+      Val r;
+      for (int64_t i = 0; i < t.getVectorType().getNumElements(); ++i) {
+        SmallVector<int64_t> at = transferAt(t.getPermutationMap(), base, delinearize(i, shape));
+        bool on = !mask || mask->e[i] != 0;
+        if (on && !inBounds(m, at) && !t.getInBoundsValues().empty() &&
+            llvm::all_of(t.getInBoundsValues(), [](bool b) { return b; }))
+          fail(op, "a transfer declared in bounds reads outside its buffer");
+        r.e.push_back(on && inBounds(m, at) ? load(op, th.tid, m, at) : pad);
+      }
+      return set(th, t.getResult(), r);
+    }
+    if (auto t = dyn_cast<vector::TransferWriteOp>(op)) {
+      if (!isa<MemRefType>(t.getBase().getType()))
+        fail(op, "a transfer to a tensor");
+      Val m = get(th, t.getBase());
+      Val x = get(th, t.getVector());
+      SmallVector<int64_t> base = indices(th, t.getIndices());
+      Val *mask = t.getMask() ? &get(th, t.getMask()) : nullptr;
+      ArrayRef<int64_t> shape = t.getVectorType().getShape();
+      for (int64_t i = 0; i < t.getVectorType().getNumElements(); ++i) {
+        SmallVector<int64_t> at = transferAt(t.getPermutationMap(), base, delinearize(i, shape));
+        bool on = !mask || mask->e[i] != 0;
+        if (!on)
+          continue;
+        if (!inBounds(m, at)) {
+          if (llvm::all_of(t.getInBoundsValues(), [](bool b) { return b; }))
+            fail(op, "a transfer declared in bounds writes outside its buffer");
+          continue;
+        }
+        store(op, th.tid, m, at, x.e[i]);
+      }
+      return;
+    }
+    // Vectors.
+    if (auto e = dyn_cast<vector::ExtractOp>(op)) {
+      auto vt = cast<VectorType>(e.getSource().getType());
+      Val &v = get(th, e.getSource());
+      SmallVector<int64_t> pos;
+      for (OpFoldResult f : e.getMixedPosition())
+        pos.push_back(isa<Attribute>(f) ? cast<IntegerAttr>(cast<Attribute>(f)).getInt()
+                                        : index(th, cast<Value>(f)));
+      int64_t inner = elementsOf(rt);
+      SmallVector<int64_t> strides = rowMajorStrides(vt.getShape());
+      int64_t at = 0;
+      for (auto [d, p] : llvm::enumerate(pos))
+        at += p * strides[d];
+      Val r;
+      r.e.assign(v.e.begin() + at, v.e.begin() + at + inner);
+      return set(th, e.getResult(), r);
+    }
+    if (auto ins = dyn_cast<vector::InsertOp>(op)) {
+      auto vt = cast<VectorType>(ins.getDest().getType());
+      Val r = get(th, ins.getDest());
+      Val &x = get(th, ins.getValueToStore());
+      SmallVector<int64_t> pos;
+      for (OpFoldResult f : ins.getMixedPosition())
+        pos.push_back(isa<Attribute>(f) ? cast<IntegerAttr>(cast<Attribute>(f)).getInt()
+                                        : index(th, cast<Value>(f)));
+      SmallVector<int64_t> strides = rowMajorStrides(vt.getShape());
+      int64_t at = 0;
+      for (auto [d, p] : llvm::enumerate(pos))
+        at += p * strides[d];
+      for (auto [k, y] : llvm::enumerate(x.e))
+        r.e[at + k] = y;
+      return set(th, ins.getResult(), r);
+    }
+    if (auto fe = dyn_cast<vector::FromElementsOp>(op)) {
+      Val r;
+      for (Value v : fe.getElements())
+        r.e.push_back(scalar(th, v));
+      return set(th, fe.getResult(), r);
+    }
+    if (auto te = dyn_cast<vector::ToElementsOp>(op)) {
+      Val v = get(th, te.getSource());
+      for (auto [i, res] : llvm::enumerate(te.getResults()))
+        set(th, res, of({v.e[i]}));
+      return;
+    }
+    if (auto b = dyn_cast<vector::BroadcastOp>(op)) {
+      Val v = get(th, b.getSource());
+      int64_t n = elementsOf(rt);
+      Val r;
+      for (int64_t i = 0; i < n; ++i)
+        r.e.push_back(v.e[i % v.e.size()]);
+      return set(th, b.getResult(), r);
+    }
+    if (auto s = dyn_cast<vector::ShapeCastOp>(op))
+      return set(th, s.getResult(), get(th, s.getSource()));
+    if (auto t = dyn_cast<vector::TransposeOp>(op)) {
+      auto vt = cast<VectorType>(t.getVector().getType());
+      Val v = get(th, t.getVector());
+      ArrayRef<int64_t> perm = t.getPermutation();
+      ArrayRef<int64_t> outShape = cast<VectorType>(rt).getShape();
+      SmallVector<int64_t> inStrides = rowMajorStrides(vt.getShape());
+      Val r;
+      for (int64_t i = 0; i < (int64_t)v.e.size(); ++i) {
+        SmallVector<int64_t> p = delinearize(i, outShape);
+        int64_t at = 0;
+        for (auto [d, q] : llvm::enumerate(p))
+          at += q * inStrides[perm[d]];
+        r.e.push_back(v.e[at]);
+      }
+      return set(th, t.getResult(), r);
+    }
+    if (auto c = dyn_cast<vector::ContractionOp>(op))
+      return set(th, c.getResult(), contract(th, c));
+    if (auto r = dyn_cast<vector::ReductionOp>(op)) {
+      Val v = get(th, r.getVector());
+      double acc = r.getAcc() ? scalar(th, r.getAcc()) : std::nan("");
+      bool first = !r.getAcc();
+      for (double x : v.e) {
+        if (first) {
+          acc = x;
+          first = false;
+          continue;
+        }
+        acc = combine(op, r.getKind(), acc, x, re);
+      }
+      return set(th, r.getResult(), of({acc}));
+    }
+    if (auto ev = dyn_cast<LLVM::ExtractValueOp>(op)) {
+      Val &v = get(th, ev.getContainer());
+      return set(th, ev.getResult(), of({v.e[ev.getPosition()[0]]}));
+    }
+    fail(op, "the simulator does not know this operation");
+  }
+
+  double combine(Operation *op, vector::CombiningKind kind, double a, double b, Type t) {
+    switch (kind) {
+    case vector::CombiningKind::ADD:
+      return isa<FloatType>(t) ? roundTo(t, a + b) : wrap((int64_t)a + (int64_t)b, bitWidth(t));
+    case vector::CombiningKind::MUL:
+      return isa<FloatType>(t) ? roundTo(t, a * b) : wrap((int64_t)a * (int64_t)b, bitWidth(t));
+    case vector::CombiningKind::MAXNUMF:
+      return std::fmax(a, b);
+    case vector::CombiningKind::MINNUMF:
+      return std::fmin(a, b);
+    case vector::CombiningKind::MAXIMUMF:
+      return std::isnan(a) || std::isnan(b) ? std::nan("") : std::max(a, b);
+    case vector::CombiningKind::MINIMUMF:
+      return std::isnan(a) || std::isnan(b) ? std::nan("") : std::min(a, b);
+    case vector::CombiningKind::MAXSI:
+      return std::max(a, b);
+    case vector::CombiningKind::MINSI:
+      return std::min(a, b);
+    default:
+      fail(op, "unsupported combining kind");
+    }
+  }
+
+  Val contract(Thread &th, vector::ContractionOp c) {
+    SmallVector<AffineMap> maps = c.getIndexingMapsArray();
+    Val lhs = get(th, c.getLhs()), rhs = get(th, c.getRhs()), acc = get(th, c.getAcc());
+    auto shapeOf = [](Type t) {
+      auto v = dyn_cast<VectorType>(t);
+      return v ? SmallVector<int64_t>(v.getShape()) : SmallVector<int64_t>();
+    };
+    SmallVector<int64_t> ls = shapeOf(c.getLhs().getType()), rs = shapeOf(c.getRhs().getType()),
+                         as = shapeOf(c.getAcc().getType());
+    unsigned dims = maps[0].getNumDims();
+    SmallVector<int64_t> range(dims, 1);
+    auto note = [&](AffineMap m, ArrayRef<int64_t> shape) {
+      for (auto [i, e] : llvm::enumerate(m.getResults()))
+        range[cast<AffineDimExpr>(e).getPosition()] = shape[i];
+    };
+    note(maps[0], ls);
+    note(maps[1], rs);
+    note(maps[2], as);
+    auto flat = [](AffineMap m, ArrayRef<int64_t> shape, ArrayRef<int64_t> p) {
+      int64_t at = 0;
+      for (auto [i, e] : llvm::enumerate(m.getResults()))
+        at = at * shape[i] + p[cast<AffineDimExpr>(e).getPosition()];
+      return at;
+    };
+    Type et = elementOf(c.getAcc().getType());
+    Val r = acc;
+    int64_t total = 1;
+    for (int64_t s : range)
+      total *= s;
+    for (int64_t i = 0; i < total; ++i) {
+      SmallVector<int64_t> p = delinearize(i, range);
+      int64_t a = flat(maps[2], as, p);
+      double prod = lhs.e[flat(maps[0], ls, p)] * rhs.e[flat(maps[1], rs, p)];
+      if (c.getKind() != vector::CombiningKind::ADD)
+        fail(c, "unsupported contraction kind");
+      r.e[a] = isa<FloatType>(et) ? roundTo(et, std::fma(lhs.e[flat(maps[0], ls, p)],
+                                                         rhs.e[flat(maps[1], rs, p)], r.e[a]))
+                                  : r.e[a] + prod;
+    }
+    return r;
+  }
+
+  Val global(memref::GetGlobalOp g) {
+    auto module = g->getParentOfType<gpu::GPUModuleOp>();
+    auto decl = module.lookupSymbol<memref::GlobalOp>(g.getName());
+    if (!decl)
+      fail(g, "no such global");
+    auto it = globals.find(decl);
+    if (it == globals.end()) {
+      Val v = allocate(cast<MemRefType>(g.getType()), Buffer::Private, "global");
+      Buffer &b = buffers[v.buffer];
+      if (auto init = dyn_cast_or_null<DenseElementsAttr>(decl.getInitialValueAttr())) {
+        Val c = constant(g, init, VectorType::get({(int64_t)b.data.size()}, b.element));
+        for (size_t i = 0; i < b.data.size(); ++i)
+          b.data[i] = c.e[i];
+        std::fill(b.written.begin(), b.written.end(), 1);
+      }
+      it = globals.emplace(decl, v.buffer).first;
+    }
+    Val v = allocateView(cast<MemRefType>(g.getType()));
+    v.buffer = it->second;
+    return v;
+  }
+
+  /// A one-dimensional view of all of buffer `b`.
+  Val wholeBuffer(int b) {
+    Val v;
+    v.buffer = b;
+    v.sizes = {(int64_t)buffers[b].data.size()};
+    v.strides = {1};
+    return v;
+  }
+
+  static Val allocateView(MemRefType type) {
+    Val v;
+    SmallVector<int64_t> strides;
+    int64_t offset = 0;
+    (void)type.getStridesAndOffset(strides, offset);
+    v.offset = offset;
+    v.sizes.assign(type.getShape().begin(), type.getShape().end());
+    v.strides.assign(strides.begin(), strides.end());
+    return v;
+  }
+
+  /// A warp-wide operation, its 32 lanes all waiting at it.
+  void warpOp(Operation *op, MutableArrayRef<Thread> lanes) {
+    if (auto sh = dyn_cast<gpu::ShuffleOp>(op)) {
+      SmallVector<double> x;
+      for (Thread &t : lanes)
+        x.push_back(scalar(t, sh.getValue()));
+      for (Thread &t : lanes) {
+        int64_t lane = t.tid % 32, offset = index(t, sh.getOffset()), width = index(t, sh.getWidth());
+        int64_t src = lane;
+        switch (sh.getMode()) {
+        case gpu::ShuffleMode::XOR: src = lane ^ offset; break;
+        case gpu::ShuffleMode::DOWN: src = lane + offset; break;
+        case gpu::ShuffleMode::UP: src = lane - offset; break;
+        case gpu::ShuffleMode::IDX: src = offset; break;
+        }
+        int64_t segment = lane / width * width;
+        bool valid = src >= segment && src < segment + width;
+        set(t, sh.getShuffleResult(), of({valid ? x[src] : x[lane]}));
+        set(t, sh.getValid(), of({valid ? 1.0 : 0.0}));
+      }
+      return;
+    }
+    if (auto ld = dyn_cast<nvgpu::LdMatrixOp>(op)) {
+      auto vt = cast<VectorType>(ld.getRes().getType());
+      Type el = vt.getElementType();
+      int64_t bytes = bitWidth(el) / 8, perRow = 16 / bytes, perWord = 4 / bytes;
+      int64_t tiles = ld.getNumTiles();
+      // piece[j][r][c]: row r of piece j as lane 8j + r names it.
+      std::vector<std::vector<std::vector<double>>> piece(tiles);
+      for (int64_t j = 0; j < tiles; ++j)
+        for (int64_t r = 0; r < 8; ++r) {
+          Thread &t = lanes[8 * j + r];
+          Val m = get(t, ld.getSrcMemref());
+          SmallVector<int64_t> at = indices(t, ld.getIndices());
+          std::vector<double> row;
+          for (int64_t c = 0; c < perRow; ++c) {
+            SmallVector<int64_t> p(at);
+            p.back() += c;
+            row.push_back(load(op, t.tid, m, p));
+          }
+          piece[j].push_back(row);
+        }
+      for (Thread &t : lanes) {
+        int64_t lane = t.tid % 32, g = lane / 4, q = lane % 4;
+        Val r;
+        for (int64_t j = 0; j < tiles; ++j)
+          for (int64_t e = 0; e < perWord; ++e) {
+            if (ld.getTranspose()) {
+              if (bytes != 2)
+                fail(op, "ldmatrix .trans of elements other than 16-bit");
+              r.e.push_back(piece[j][2 * q + e][g]);
+            } else {
+              r.e.push_back(piece[j][g][q * perWord + e]);
+            }
+          }
+        set(t, ld.getRes(), r);
+      }
+      return;
+    }
+    if (auto mma = dyn_cast<NVVM::MmaOp>(op))
+      return mmaSync(mma, lanes);
+    if (auto l = dyn_cast<gpu::SubgroupMmaLoadMatrixOp>(op)) {
+      auto ft = cast<gpu::MMAMatrixType>(l.getRes().getType());
+      Thread &t0 = lanes[0];
+      Val m = get(t0, l.getSrcMemref());
+      SmallVector<int64_t> at = indices(t0, l.getIndices());
+      for (Thread &t : lanes)
+        if (indices(t, l.getIndices()) != at || get(t, l.getSrcMemref()).offset != m.offset)
+          fail(op, "the lanes of a warp load different WMMA fragments");
+      int64_t lead = l.getLeadDimension().getSExtValue();
+      bool transposed = l.getTranspose().value_or(false);
+      ArrayRef<int64_t> shape = ft.getShape();
+      // Element (i, j) is lead * i + j (transposed: lead * j + i) past the
+      // fragment's first element.
+      int64_t start = address(op, m, at);
+      Val flat = wholeBuffer(m.buffer);
+      Val r;
+      for (int64_t i = 0; i < shape[0]; ++i)
+        for (int64_t j = 0; j < shape[1]; ++j) {
+          int64_t off = transposed ? j * lead + i : i * lead + j;
+          r.e.push_back(roundTo(ft.getElementType(), load(op, t0.tid, flat, {start + off})));
+        }
+      for (Thread &t : lanes)
+        set(t, l.getRes(), r);
+      return;
+    }
+    if (auto c = dyn_cast<gpu::SubgroupMmaComputeOp>(op)) {
+      auto at = cast<gpu::MMAMatrixType>(c.getOpA().getType());
+      auto ct = cast<gpu::MMAMatrixType>(c.getOpC().getType());
+      Val a = get(lanes[0], c.getOpA()), b = get(lanes[0], c.getOpB()), acc = get(lanes[0], c.getOpC());
+      int64_t m = at.getShape()[0], k = at.getShape()[1], n = ct.getShape()[1];
+      Val r = acc;
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          double s = 0;
+          for (int64_t q = 0; q < k; ++q)
+            s += a.e[i * k + q] * b.e[q * n + j];
+          r.e[i * n + j] = roundTo(ct.getElementType(), acc.e[i * n + j] + s);
+        }
+      for (Thread &t : lanes)
+        set(t, c.getRes(), r);
+      return;
+    }
+    if (auto s = dyn_cast<gpu::SubgroupMmaStoreMatrixOp>(op)) {
+      auto ft = cast<gpu::MMAMatrixType>(s.getSrc().getType());
+      Thread &t0 = lanes[0];
+      Val m = get(t0, s.getDstMemref());
+      SmallVector<int64_t> at = indices(t0, s.getIndices());
+      Val x = get(t0, s.getSrc());
+      int64_t lead = s.getLeadDimension().getSExtValue();
+      bool transposed = s.getTranspose().value_or(false);
+      int64_t start = address(op, m, at);
+      Val flat = wholeBuffer(m.buffer);
+      ArrayRef<int64_t> shape = ft.getShape();
+      for (int64_t i = 0; i < shape[0]; ++i)
+        for (int64_t j = 0; j < shape[1]; ++j) {
+          int64_t off = transposed ? j * lead + i : i * lead + j;
+          // The warp's store, attributed to its lane 0.
+          store(op, t0.tid, flat, {start + off}, x.e[i * shape[1] + j]);
+        }
+      return;
+    }
+    fail(op, "unsupported warp-wide operation");
+  }
+
+  /// mma.sync m16n8k16 (f16, bf16) and m16n8k8 (tf32), row.col, f32 sums.
+  void mmaSync(NVVM::MmaOp mma, MutableArrayRef<Thread> lanes) {
+    auto shape = mma.getShape();
+    int64_t M = shape.getM(), N = shape.getN(), K = shape.getK();
+    std::optional<NVVM::MMATypes> ta = mma.getMultiplicandAPtxType();
+    if (M != 16 || N != 8 || !ta)
+      fail(mma, "unsupported mma.sync shape");
+    bool tf32 = *ta == NVVM::MMATypes::tf32;
+    bool bf16 = *ta == NVVM::MMATypes::bf16;
+    if (!(tf32 && K == 8) && !((bf16 || *ta == NVVM::MMATypes::f16) && K == 16))
+      fail(mma, "unsupported mma.sync type and shape");
+    Type half = bf16 ? (Type)BFloat16Type::get(mma.getContext())
+                     : (Type)Float16Type::get(mma.getContext());
+    Type f32 = Float32Type::get(mma.getContext());
+    std::vector<std::vector<double>> a(16, std::vector<double>(K)), b(K, std::vector<double>(8)),
+        c(16, std::vector<double>(8));
+    unsigned na = mma.getOperandA().size(), nb = mma.getOperandB().size();
+    for (Thread &t : lanes) {
+      int64_t lane = t.tid % 32, g = lane / 4, q = lane % 4;
+      auto word = [&](Value v) { return (uint32_t)unsignedOf(scalar(t, v), 32); };
+      for (unsigned r = 0; r < na; ++r) {
+        uint32_t w = word(mma.getOperandA()[r]);
+        if (tf32) {
+          a[g + 8 * (r % 2)][q + 4 * (r / 2)] = floatFromBits(f32, w & 0xFFFFE000u);
+        } else {
+          int64_t row = g + 8 * (r % 2), col = 2 * q + 8 * (r / 2);
+          a[row][col] = floatFromBits(half, w & 0xFFFF);
+          a[row][col + 1] = floatFromBits(half, w >> 16);
+        }
+      }
+      for (unsigned r = 0; r < nb; ++r) {
+        uint32_t w = word(mma.getOperandB()[r]);
+        if (tf32) {
+          b[q + 4 * r][g] = floatFromBits(f32, w & 0xFFFFE000u);
+        } else {
+          b[2 * q + 8 * r][g] = floatFromBits(half, w & 0xFFFF);
+          b[2 * q + 8 * r + 1][g] = floatFromBits(half, w >> 16);
+        }
+      }
+      for (unsigned r = 0; r < 4; ++r)
+        c[g + 8 * (r / 2)][2 * q + r % 2] = scalar(t, mma.getOperandC()[r]);
+    }
+    for (Thread &t : lanes) {
+      int64_t lane = t.tid % 32, g = lane / 4, q = lane % 4;
+      Val r;
+      for (unsigned e = 0; e < 4; ++e) {
+        int64_t row = g + 8 * (e / 2), col = 2 * q + e % 2;
+        double s = 0;
+        for (int64_t k = 0; k < K; ++k)
+          s += a[row][k] * b[k][col];
+        r.e.push_back(roundTo(f32, c[row][col] + s));
+      }
+      set(t, mma.getRes(), r);
+    }
+  }
+};
+
+std::optional<std::pair<unsigned, std::string>> parseBinding(StringRef s) {
+  auto [n, file] = s.split('=');
+  unsigned i;
+  if (file.empty() || n.getAsInteger(10, i))
+    return std::nullopt;
+  return std::make_pair(i, file.str());
+}
+
+void readRaw(Buffer &b, const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    die("cannot read " + path);
+  unsigned w = bitWidth(b.element), bytes = std::max(1u, w / 8);
+  std::vector<char> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (raw.size() != b.data.size() * bytes)
+    die(path + ": " + Twine(raw.size()) + " bytes, the argument takes " +
+                   std::to_string(b.data.size() * bytes));
+  for (size_t i = 0; i < b.data.size(); ++i) {
+    uint64_t bits = 0;
+    std::memcpy(&bits, raw.data() + i * bytes, bytes);
+    b.data[i] = fromBits(b.element, bits);
+  }
+  std::fill(b.written.begin(), b.written.end(), 1);
+}
+
+void writeRaw(const Buffer &b, const std::string &path) {
+  std::ofstream out(path, std::ios::binary);
+  unsigned w = bitWidth(b.element), bytes = std::max(1u, w / 8);
+  for (double x : b.data) {
+    uint64_t bits = bitsOf(b.element, x);
+    out.write(reinterpret_cast<const char *>(&bits), bytes);
+  }
+  if (!out)
+    die("cannot write " + path);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "Runs a CUDA kernel's IR (before the NVVM lowering) on the CPU, "
+                              "block by block, checking its barriers, races and bounds\n");
+  DialectRegistry registry;
+  weft::registerAllDialects(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(inputFile, &ctx);
+  if (!module)
+    return 1;
+  gpu::GPUFuncOp fn;
+  module->walk([&](gpu::GPUFuncOp f) {
+    if (f.getName() == kernelName)
+      fn = f;
+  });
+  if (!fn) {
+    llvm::errs() << "weft-gpu-sim: no gpu.func named " << kernelName << "\n";
+    return 1;
+  }
+  std::optional<ArrayRef<int32_t>> known = fn.getKnownBlockSize();
+  if (!known || (*known)[1] != 1 || (*known)[2] != 1) {
+    llvm::errs() << "weft-gpu-sim: " << kernelName << " has no known one-dimensional block size\n";
+    return 1;
+  }
+  int64_t blockSize = (*known)[0];
+  if (gridSize == 0) {
+    std::optional<ArrayRef<int32_t>> grid = fn.getKnownGridSize();
+    if (!grid || (*grid)[1] != 1 || (*grid)[2] != 1)
+      die(kernelName + " has no known one-dimensional grid: give --grid");
+    gridSize = (*grid)[0];
+  }
+  Sim sim(fn, blockSize);
+  {
+    SmallVector<Val> args;
+    std::map<unsigned, std::string> inputs, outputs;
+    for (const std::string &s : argFiles) {
+      auto b = parseBinding(s);
+      if (!b)
+        die("--arg takes N=FILE: " + s);
+      inputs[b->first] = b->second;
+    }
+    for (const std::string &s : outFiles) {
+      auto b = parseBinding(s);
+      if (!b)
+        die("--out takes N=FILE: " + s);
+      outputs[b->first] = b->second;
+    }
+    FunctionType type = fn.getFunctionType();
+    for (unsigned i = 0; i < type.getNumInputs(); ++i) {
+      auto m = dyn_cast<MemRefType>(type.getInput(i));
+      if (!m)
+        die("kernel argument " + Twine(i) + " is not a memref");
+      Val v = sim.allocate(m, Buffer::Global, "argument " + std::to_string(i));
+      if (inputs.count(i))
+        readRaw(sim.buffers[v.buffer], inputs[i]);
+      args.push_back(v);
+    }
+    SmallVector<int64_t> blocks;
+    for (const std::string &s : blockList) {
+      int64_t b;
+      if (StringRef(s).getAsInteger(10, b) || b < 0 || b >= gridSize)
+        die("--blocks: no block " + s + " in a grid of " + Twine(gridSize));
+      blocks.push_back(b);
+    }
+    if (blocks.empty())
+      for (int64_t b = 0; b < gridSize; ++b)
+        blocks.push_back(b);
+    for (int64_t b : blocks)
+      sim.runBlock(b, gridSize, args);
+    for (auto &[i, path] : outputs) {
+      if (i >= args.size())
+        die("--out: no kernel argument " + Twine(i));
+      writeRaw(sim.buffers[args[i].buffer], path);
+    }
+    llvm::outs() << "weft-gpu-sim: " << kernelName << ": " << blocks.size() << " of " << gridSize
+                 << " blocks of " << blockSize << " threads ran, " << sim.barriers
+                 << " barriers, no race, no out-of-bounds access";
+    if (sim.benignWrites)
+      llvm::outs() << " (" << sim.benignWrites << " writes of equal values by several threads)";
+    llvm::outs() << "\n";
+  }
+  return 0;
+}
