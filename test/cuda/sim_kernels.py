@@ -15,7 +15,7 @@ an access outside a buffer, or a barrier or warp-wide operation that not
 all threads reach; this script then compares every output element the
 blocks wrote with a float64 reference (of the inputs as the kernel's
 arithmetic rounds them). The kernel's arguments are bound to the model's
-tensors by shape.
+tensors by shape (tensors of one shape in the model's order).
 
     matmul_fma     x[512, 128] x w[128, 512]: FMA blocks (64 x 64), the
                    step loop pipelined over its global reads
@@ -30,6 +30,11 @@ tensors by shape.
                    into shared memory (the padded image is the kernel's
                    input)
     softmax        Softmax(x[64, 256]): a warp per row, shuffles
+    gemv_warps     x[4, 784] x w[784, 64]: a warp per output
+    register_tiles x[256, 96] x w[96, 256]: 4 x 4 outputs per thread
+    layer_norm     LayerNormalization of rows of 1000: a warp per row, the
+                   rows not a multiple of 32
+    elementwise    Tanh(x * z) of 131072 elements, 4 per thread
 
 Prints one PASS or FAIL line per model and a summary; exits non-zero on a
 failure.
@@ -108,6 +113,37 @@ def models(rng):
            {"x": (F32, xc)}, {"w": (F32, wc)}, ("y", F32, (2, 64, 28, 28)),
            {"x_padded": np.pad(xc, ((0, 0), (0, 0), (1, 1), (1, 1)))},
            lambda: conv2d(xc.astype(np.float64), wc.astype(np.float64)), 1e-4)
+    # Few outputs of long reductions: a warp per output, its lanes
+    # splitting the 784 products (24 x 32 + 16), shuffles combining them.
+    xg = rng.uniform(-1, 1, (4, 784)).astype(np.float32)
+    wg = rng.uniform(-1, 1, (784, 64)).astype(np.float32)
+    yield ("gemv_warps", [], mm, {"x": (F32, xg)}, {"w": (F32, wg)}, ("y", F32, (4, 64)), {},
+           lambda: xg.astype(np.float64) @ wg.astype(np.float64), 1e-4)
+    # Register tiles without blocks (4 x 4 outputs per thread).
+    xt = rng.uniform(-1, 1, (256, 96)).astype(np.float32)
+    wt = rng.uniform(-1, 1, (96, 256)).astype(np.float32)
+    yield ("register_tiles", [], mm, {"x": (F32, xt)}, {"w": (F32, wt)}, ("y", F32, (256, 256)),
+           {}, lambda: xt.astype(np.float64) @ wt.astype(np.float64), 1e-4)
+    # LayerNormalization rows of 1000 (31 x 32 + 8 per lane loop).
+    xl = rng.uniform(-2, 2, (16, 1000)).astype(np.float32)
+    gl = rng.uniform(0.5, 1.5, (1000,)).astype(np.float32)
+    bl = rng.uniform(-1, 1, (1000,)).astype(np.float32)
+    def layer_norm():
+        x64 = xl.astype(np.float64)
+        mean = x64.mean(axis=1, keepdims=True)
+        var = ((x64 - mean) ** 2).mean(axis=1, keepdims=True)
+        return (x64 - mean) / np.sqrt(var + 1e-5) * gl + bl
+    yield ("layer_norm", [], [helper.make_node("LayerNormalization", ["x", "g", "b"], ["y"],
+                                               axis=-1, epsilon=1e-5)],
+           {"x": (F32, xl)}, {"g": (F32, gl), "b": (F32, bl)}, ("y", F32, (16, 1000)), {},
+           layer_norm, 1e-5)
+    # An elementwise kernel of 4 neighbouring elements per thread.
+    xe = rng.uniform(-2, 2, (256, 512)).astype(np.float32)
+    ye = rng.uniform(-2, 2, (256, 512)).astype(np.float32)
+    yield ("elementwise", [], [helper.make_node("Mul", ["x", "z"], ["p"]),
+                               helper.make_node("Tanh", ["p"], ["y"])],
+           {"x": (F32, xe), "z": (F32, ye)}, {}, ("y", F32, (256, 512)), {},
+           lambda: np.tanh(xe.astype(np.float64) * ye), 1e-6)
     xs = rng.uniform(-4, 4, (64, 256)).astype(np.float32)
     def softmax():
         e = np.exp(xs.astype(np.float64) - xs.max(axis=1, keepdims=True))
@@ -214,6 +250,7 @@ def main(argv=None):
         tensors.update({n: (F32, a) for n, a in extra.items()})
         sim = [args.sim, module, "--kernel", kernel]
         out_index = None
+        used = set()
         ok = True
         for i, (shape, elem) in enumerate(kernel_signature(text, kernel)):
             count = int(np.prod(shape))
@@ -227,11 +264,14 @@ def main(argv=None):
             if len(match) != 1:
                 match = [n for n, (e, a) in tensors.items()
                          if a.size == count and MLIR_TYPES[e] == elem]
-            if len(match) != 1:
-                print(f"FAIL {name}: cannot bind argument {i} ({shape} {elem}) of {kernel}: "
-                      f"{match or 'no tensor'}")
+            # Tensors alike in shape and type bind in the model's order
+            # (the dispatch's operands follow its nodes' inputs).
+            match = [n for n in match if n not in used]
+            if not match:
+                print(f"FAIL {name}: cannot bind argument {i} ({shape} {elem}) of {kernel}")
                 ok = False
                 break
+            used.add(match[0])
             e, a = tensors[match[0]]
             file = os.path.join(work, f"arg{i}.bin")
             with open(file, "wb") as f:
