@@ -40,7 +40,9 @@
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 
@@ -221,6 +223,7 @@ public:
   int64_t phase = 0; ///< grows at every barrier (and at each block's start)
   int64_t benignWrites = 0;
   int64_t barriers = 0; ///< barriers all of a block's threads passed
+  int64_t unknownGlobals = 0; ///< constant globals whose contents were elided
 
   /// Runs block `block` of `grid`, kernel arguments `args`.
   void runBlock(int64_t block, int64_t grid, ArrayRef<Val> args) {
@@ -1113,12 +1116,30 @@ private:
     if (it == globals.end()) {
       Val v = allocate(cast<MemRefType>(g.getType()), Buffer::Private, "global");
       Buffer &b = buffers[v.buffer];
-      if (auto init = dyn_cast_or_null<DenseElementsAttr>(decl.getInitialValueAttr())) {
-        Val c = constant(g, init, VectorType::get({(int64_t)b.data.size()}, b.element));
+      Attribute init = decl.getInitialValueAttr();
+      if (auto dense = dyn_cast_or_null<DenseElementsAttr>(init)) {
+        Val c = constant(g, dense, VectorType::get({(int64_t)b.data.size()}, b.element));
         for (size_t i = 0; i < b.data.size(); ++i)
           b.data[i] = c.e[i];
-        std::fill(b.written.begin(), b.written.end(), 1);
+      } else if (auto resource = dyn_cast_or_null<DenseResourceElementsAttr>(init)) {
+        // Its bytes, unless the printer elided them (--dump-ir-dir does
+        // for large constants): then zeros, and the summary says so.
+        AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+        unsigned bytes = std::max(1u, bitWidth(b.element) / 8);
+        if (blob && blob->getData().size() == b.data.size() * bytes) {
+          for (size_t i = 0; i < b.data.size(); ++i) {
+            uint64_t bits = 0;
+            std::memcpy(&bits, blob->getData().data() + i * bytes, bytes);
+            b.data[i] = fromBits(b.element, bits);
+          }
+        } else {
+          std::fill(b.data.begin(), b.data.end(), 0.0);
+          ++unknownGlobals;
+        }
+      } else {
+        fail(g, "a global without an initial value");
       }
+      std::fill(b.written.begin(), b.written.end(), 1);
       it = globals.emplace(decl, v.buffer).first;
     }
     Val v = allocateView(cast<MemRefType>(g.getType()));
@@ -1447,6 +1468,9 @@ int main(int argc, char **argv) {
                  << " barriers, no race, no out-of-bounds access";
     if (sim.benignWrites)
       llvm::outs() << " (" << sim.benignWrites << " writes of equal values by several threads)";
+    if (sim.unknownGlobals)
+      llvm::outs() << "; " << sim.unknownGlobals
+                   << " constant globals read as zeros (their contents were elided)";
     llvm::outs() << "\n";
   }
   return 0;
