@@ -41,7 +41,6 @@ failure.
 """
 
 import argparse
-import glob
 import os
 import re
 import subprocess
@@ -50,6 +49,8 @@ import sys
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+from sim_all_kernels import gpu_module
 
 F32, F16, BF16 = TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.BFLOAT16
 
@@ -222,17 +223,7 @@ def main(argv=None):
             print(f"FAIL {name}: weftc\n{proc.stderr}")
             failures += 1
             continue
-        # The GPU module before the NVVM lowering.
-        stages = sorted(glob.glob(os.path.join(dump, "**", "gpu_module_*", "*.mlir"),
-                                  recursive=True),
-                        key=lambda p: [int(x) for x in
-                                       re.match(r"(\d+)_(\d+)_", os.path.basename(p)).groups()])
-        nvgpu = [i for i, p in enumerate(stages) if "convert-nvgpu-to-nvvm" in p]
-        if not nvgpu:
-            print(f"FAIL {name}: no GPU module stage in {dump}")
-            failures += 1
-            continue
-        module = stages[nvgpu[0] - 1]
+        module = gpu_module(dump)
         text = open(module).read()
         if args.edit:
             old, new = args.edit.split("/", 1)

@@ -28,6 +28,8 @@
 // after the run. Only the blocks named by --blocks run (all by default).
 //
 //===----------------------------------------------------------------------===//
+#include "tools/weft-gpu-sim/Semantics.h"
+
 #include "compiler/InitAll.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -58,6 +60,7 @@
 #include <optional>
 
 using namespace mlir;
+using namespace weft::gpusim;
 
 namespace cl = llvm::cl;
 
@@ -77,24 +80,6 @@ static cl::list<std::string> outFiles("out",
 
 namespace {
 
-/// Something went wrong in the kernel (or the interpreter cannot run it):
-/// says so and exits with status 1.
-[[noreturn]] void die(const Twine &why) {
-  llvm::outs().flush();
-  llvm::errs() << "weft-gpu-sim: error: " << why << "\n";
-  std::exit(1);
-}
-
-/// As die, located at `op` (if any).
-[[noreturn]] void fail(Operation *op, const Twine &why) {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  if (op)
-    os << op->getLoc() << ": '" << op->getName() << "': ";
-  os << why;
-  die(s);
-}
-
 /// A buffer: a kernel argument, a block's shared buffer, a thread's
 /// private one, or a constant global. Elements held as doubles (integers
 /// exactly up to 2^53, floats at their type's precision).
@@ -110,109 +95,13 @@ struct Buffer {
   std::vector<uint8_t> written;
 };
 
-/// A value of one thread: scalar (one element), vector (its elements in
-/// row-major order), an mma.sync result struct (its fields), a WMMA
-/// fragment (the whole matrix, row-major), or a memref view of a buffer.
-struct Val {
-  SmallVector<double, 4> e;
-  int buffer = -1;
-  int64_t offset = 0;
-  SmallVector<int64_t, 4> sizes, strides;
-};
-
 struct Thread {
   int tid = 0;
-  Block *block = nullptr;
   Block::iterator it;
   DenseMap<Value, Val> env;
   enum State { Running, AtBarrier, AtWarpOp, Done } state = Running;
   Operation *waiting = nullptr;
 };
-
-unsigned bitWidth(Type t) {
-  if (t.isIndex())
-    return 64;
-  return t.getIntOrFloatBitWidth();
-}
-
-/// `x` wrapped to a signless integer of `width` bits (kept sign-extended).
-double wrap(int64_t x, unsigned width) {
-  if (width >= 64)
-    return (double)x;
-  if (width == 1)
-    return (double)(x & 1);
-  uint64_t mask = (uint64_t(1) << width) - 1;
-  uint64_t u = uint64_t(x) & mask;
-  if (u >> (width - 1))
-    u |= ~mask;
-  return (double)(int64_t)u;
-}
-
-uint64_t unsignedOf(double x, unsigned width) {
-  uint64_t u = (uint64_t)(int64_t)x;
-  return width >= 64 ? u : (width == 1 ? (u & 1) : u & ((uint64_t(1) << width) - 1));
-}
-
-const llvm::fltSemantics &semantics(Type t) { return cast<FloatType>(t).getFloatSemantics(); }
-
-/// `x` rounded to float type `t`.
-double roundTo(Type t, double x) {
-  if (t.isF64())
-    return x;
-  if (t.isF32())
-    return (double)(float)x;
-  llvm::APFloat f(x);
-  bool lost;
-  f.convert(semantics(t), llvm::APFloat::rmNearestTiesToEven, &lost);
-  f.convert(llvm::APFloat::IEEEdouble(), llvm::APFloat::rmNearestTiesToEven, &lost);
-  return f.convertToDouble();
-}
-
-uint64_t floatBits(Type t, double x) {
-  llvm::APFloat f(x);
-  bool lost;
-  f.convert(semantics(t), llvm::APFloat::rmNearestTiesToEven, &lost);
-  return f.bitcastToAPInt().getZExtValue();
-}
-
-double floatFromBits(Type t, uint64_t bits) {
-  llvm::APFloat f(semantics(t), llvm::APInt(bitWidth(t), bits));
-  bool lost;
-  f.convert(llvm::APFloat::IEEEdouble(), llvm::APFloat::rmNearestTiesToEven, &lost);
-  return f.convertToDouble();
-}
-
-/// The raw bits of element `x` of type `t`.
-uint64_t bitsOf(Type t, double x) {
-  return isa<FloatType>(t) ? floatBits(t, x) : unsignedOf(x, bitWidth(t));
-}
-
-double fromBits(Type t, uint64_t bits) {
-  return isa<FloatType>(t) ? floatFromBits(t, bits) : wrap((int64_t)bits, bitWidth(t));
-}
-
-Type elementOf(Type t) {
-  if (auto v = dyn_cast<VectorType>(t))
-    return v.getElementType();
-  if (auto m = dyn_cast<MemRefType>(t))
-    return m.getElementType();
-  if (auto f = dyn_cast<gpu::MMAMatrixType>(t))
-    return f.getElementType();
-  return t;
-}
-
-int64_t elementsOf(Type t) {
-  if (auto v = dyn_cast<VectorType>(t))
-    return v.getNumElements();
-  return 1;
-}
-
-SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {
-  SmallVector<int64_t> s(shape.size(), 1);
-  for (int i = (int)shape.size() - 2; i >= 0; --i)
-    s[i] = s[i + 1] * shape[i + 1];
-  return s;
-}
 
 /// The simulator: the module, the buffers and one block's threads.
 class Sim {
@@ -242,7 +131,6 @@ public:
     for (int64_t t = 0; t < blockSize; ++t) {
       Thread &th = threads[t];
       th.tid = (int)t;
-      th.block = &entry;
       th.it = entry.begin();
       for (unsigned i = 0; i < numArgs; ++i)
         th.env[entry.getArgument(i)] = args[i];
@@ -477,7 +365,6 @@ private:
       vals.push_back(get(th, v));
     for (auto [arg, v] : llvm::zip(dest->getArguments(), vals))
       th.env[arg] = v;
-    th.block = dest;
     th.it = dest->begin();
   }
 
@@ -496,252 +383,6 @@ private:
       r.e.push_back(f(args));
     }
     return r;
-  }
-
-  double intOp(Operation *op, double a, double b, unsigned w) {
-    int64_t x = (int64_t)a, y = (int64_t)b;
-    uint64_t ux = unsignedOf(a, w), uy = unsignedOf(b, w);
-    auto nonzero = [&] {
-      if (y == 0)
-        fail(op, "division by zero");
-    };
-    if (isa<arith::AddIOp>(op))
-      return wrap((int64_t)(uint64_t(x) + uint64_t(y)), w);
-    if (isa<arith::SubIOp>(op))
-      return wrap((int64_t)(uint64_t(x) - uint64_t(y)), w);
-    if (isa<arith::MulIOp>(op))
-      return wrap((int64_t)(uint64_t(x) * uint64_t(y)), w);
-    if (isa<arith::DivSIOp>(op)) {
-      nonzero();
-      return wrap(x / y, w);
-    }
-    if (isa<arith::DivUIOp>(op)) {
-      nonzero();
-      return wrap((int64_t)(ux / uy), w);
-    }
-    if (isa<arith::RemSIOp>(op)) {
-      nonzero();
-      return wrap(x % y, w);
-    }
-    if (isa<arith::RemUIOp>(op)) {
-      nonzero();
-      return wrap((int64_t)(ux % uy), w);
-    }
-    if (isa<arith::FloorDivSIOp>(op)) {
-      nonzero();
-      int64_t q = x / y;
-      if ((x % y != 0) && ((x < 0) != (y < 0)))
-        --q;
-      return wrap(q, w);
-    }
-    if (isa<arith::CeilDivSIOp>(op)) {
-      nonzero();
-      int64_t q = x / y;
-      if ((x % y != 0) && ((x < 0) == (y < 0)))
-        ++q;
-      return wrap(q, w);
-    }
-    if (isa<arith::MinSIOp>(op))
-      return (double)std::min(x, y);
-    if (isa<arith::MaxSIOp>(op))
-      return (double)std::max(x, y);
-    if (isa<arith::MinUIOp>(op))
-      return wrap((int64_t)std::min(ux, uy), w);
-    if (isa<arith::MaxUIOp>(op))
-      return wrap((int64_t)std::max(ux, uy), w);
-    if (isa<arith::AndIOp>(op))
-      return wrap(x & y, w);
-    if (isa<arith::OrIOp>(op))
-      return wrap(x | y, w);
-    if (isa<arith::XOrIOp>(op))
-      return wrap(x ^ y, w);
-    if (isa<arith::ShLIOp>(op))
-      return uy >= w ? 0 : wrap((int64_t)(ux << uy), w);
-    if (isa<arith::ShRUIOp>(op))
-      return uy >= w ? 0 : wrap((int64_t)(ux >> uy), w);
-    if (isa<arith::ShRSIOp>(op))
-      return wrap(x >> std::min<uint64_t>(uy, 63), w);
-    fail(op, "unsupported integer operation");
-  }
-
-  double floatOp(Operation *op, ArrayRef<double> a, Type t) {
-    double r;
-    if (isa<arith::AddFOp>(op))
-      r = a[0] + a[1];
-    else if (isa<arith::SubFOp>(op))
-      r = a[0] - a[1];
-    else if (isa<arith::MulFOp>(op))
-      r = a[0] * a[1];
-    else if (isa<arith::DivFOp>(op))
-      r = a[0] / a[1];
-    else if (isa<arith::RemFOp>(op))
-      r = std::fmod(a[0], a[1]);
-    else if (isa<arith::MaximumFOp>(op))
-      r = std::isnan(a[0]) || std::isnan(a[1]) ? std::nan("") : std::max(a[0], a[1]);
-    else if (isa<arith::MinimumFOp>(op))
-      r = std::isnan(a[0]) || std::isnan(a[1]) ? std::nan("") : std::min(a[0], a[1]);
-    else if (isa<arith::MaxNumFOp>(op))
-      r = std::fmax(a[0], a[1]);
-    else if (isa<arith::MinNumFOp>(op))
-      r = std::fmin(a[0], a[1]);
-    else if (isa<arith::NegFOp>(op))
-      r = -a[0];
-    else if (isa<math::AbsFOp>(op))
-      r = std::fabs(a[0]);
-    else if (isa<math::SqrtOp>(op))
-      r = std::sqrt(a[0]);
-    else if (isa<math::RsqrtOp>(op))
-      r = 1 / std::sqrt(a[0]);
-    else if (isa<math::ExpOp>(op))
-      r = std::exp(a[0]);
-    else if (isa<math::Exp2Op>(op))
-      r = std::exp2(a[0]);
-    else if (isa<math::ExpM1Op>(op))
-      r = std::expm1(a[0]);
-    else if (isa<math::LogOp>(op))
-      r = std::log(a[0]);
-    else if (isa<math::Log2Op>(op))
-      r = std::log2(a[0]);
-    else if (isa<math::Log1pOp>(op))
-      r = std::log1p(a[0]);
-    else if (isa<math::TanhOp>(op))
-      r = std::tanh(a[0]);
-    else if (isa<math::ErfOp>(op))
-      r = std::erf(a[0]);
-    else if (isa<math::SinOp>(op))
-      r = std::sin(a[0]);
-    else if (isa<math::CosOp>(op))
-      r = std::cos(a[0]);
-    else if (isa<math::FloorOp>(op))
-      r = std::floor(a[0]);
-    else if (isa<math::CeilOp>(op))
-      r = std::ceil(a[0]);
-    else if (isa<math::RoundOp>(op))
-      r = std::round(a[0]);
-    else if (isa<math::RoundEvenOp>(op))
-      r = std::nearbyint(a[0]);
-    else if (isa<math::TruncOp>(op))
-      r = std::trunc(a[0]);
-    else if (isa<math::PowFOp>(op))
-      r = std::pow(a[0], a[1]);
-    else if (isa<math::FmaOp, vector::FMAOp>(op))
-      r = std::fma(a[0], a[1], a[2]);
-    else
-      fail(op, "unsupported float operation");
-    return roundTo(t, r);
-  }
-
-  static bool compareInt(arith::CmpIPredicate p, double a, double b, unsigned w) {
-    int64_t x = (int64_t)a, y = (int64_t)b;
-    uint64_t ux = unsignedOf(a, w), uy = unsignedOf(b, w);
-    switch (p) {
-    case arith::CmpIPredicate::eq: return x == y;
-    case arith::CmpIPredicate::ne: return x != y;
-    case arith::CmpIPredicate::slt: return x < y;
-    case arith::CmpIPredicate::sle: return x <= y;
-    case arith::CmpIPredicate::sgt: return x > y;
-    case arith::CmpIPredicate::sge: return x >= y;
-    case arith::CmpIPredicate::ult: return ux < uy;
-    case arith::CmpIPredicate::ule: return ux <= uy;
-    case arith::CmpIPredicate::ugt: return ux > uy;
-    case arith::CmpIPredicate::uge: return ux >= uy;
-    }
-    return false;
-  }
-
-  static bool compareFloat(arith::CmpFPredicate p, double a, double b) {
-    bool unordered = std::isnan(a) || std::isnan(b);
-    switch (p) {
-    case arith::CmpFPredicate::AlwaysFalse: return false;
-    case arith::CmpFPredicate::AlwaysTrue: return true;
-    case arith::CmpFPredicate::OEQ: return !unordered && a == b;
-    case arith::CmpFPredicate::OGT: return !unordered && a > b;
-    case arith::CmpFPredicate::OGE: return !unordered && a >= b;
-    case arith::CmpFPredicate::OLT: return !unordered && a < b;
-    case arith::CmpFPredicate::OLE: return !unordered && a <= b;
-    case arith::CmpFPredicate::ONE: return !unordered && a != b;
-    case arith::CmpFPredicate::ORD: return !unordered;
-    case arith::CmpFPredicate::UEQ: return unordered || a == b;
-    case arith::CmpFPredicate::UGT: return unordered || a > b;
-    case arith::CmpFPredicate::UGE: return unordered || a >= b;
-    case arith::CmpFPredicate::ULT: return unordered || a < b;
-    case arith::CmpFPredicate::ULE: return unordered || a <= b;
-    case arith::CmpFPredicate::UNE: return unordered || a != b;
-    case arith::CmpFPredicate::UNO: return unordered;
-    }
-    return false;
-  }
-
-  Val constant(Operation *op, Attribute attr, Type type) {
-    Val r;
-    Type el = elementOf(type);
-    int64_t n = elementsOf(type);
-    auto one = [&](Attribute a) -> double {
-      if (auto i = dyn_cast<IntegerAttr>(a))
-        return el.isIndex() ? (double)i.getInt() : wrap(i.getValue().getSExtValue(), bitWidth(el));
-      if (auto f = dyn_cast<FloatAttr>(a))
-        return f.getValueAsDouble();
-      fail(op, "unsupported constant");
-    };
-    if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
-      if (dense.isSplat()) {
-        double x = one(dense.getSplatValue<Attribute>());
-        r.e.assign(n, x);
-      } else {
-        for (Attribute a : dense.getValues<Attribute>())
-          r.e.push_back(one(a));
-      }
-      return r;
-    }
-    r.e.assign(n, one(attr));
-    return r;
-  }
-
-  /// Bitcast of `in` (type `from`) to type `to`, through the bits of all
-  /// elements (the first element in the lowest bits).
-  Val bitcast(const Val &in, Type from, Type to) {
-    Type fe = elementOf(from), te = elementOf(to);
-    unsigned fw = bitWidth(fe), tw = bitWidth(te);
-    std::vector<bool> bits;
-    for (double x : in.e) {
-      uint64_t b = bitsOf(fe, x);
-      for (unsigned i = 0; i < fw; ++i)
-        bits.push_back((b >> i) & 1);
-    }
-    Val r;
-    for (size_t at = 0; at + tw <= bits.size(); at += tw) {
-      uint64_t b = 0;
-      for (unsigned i = 0; i < tw; ++i)
-        b |= uint64_t(bits[at + i]) << i;
-      r.e.push_back(fromBits(te, b));
-    }
-    return r;
-  }
-
-  /// The memref position of vector position `pos` of a transfer at
-  /// `base` with `map` (results: memref dims or constant 0).
-  SmallVector<int64_t> transferAt(AffineMap map, ArrayRef<int64_t> base, ArrayRef<int64_t> pos) {
-    SmallVector<int64_t> at(base);
-    for (auto [j, e] : llvm::enumerate(map.getResults()))
-      if (auto d = dyn_cast<AffineDimExpr>(e))
-        at[d.getPosition()] += pos[j];
-    return at;
-  }
-
-  static SmallVector<int64_t> delinearize(int64_t i, ArrayRef<int64_t> shape) {
-    SmallVector<int64_t> p(shape.size());
-    for (int d = (int)shape.size() - 1; d >= 0; --d) {
-      p[d] = i % shape[d];
-      i /= shape[d];
-    }
-    return p;
-  }
-
-  bool inBounds(const Val &m, ArrayRef<int64_t> at) {
-    for (auto [d, i] : llvm::enumerate(at))
-      if (i < 0 || i >= m.sizes[d])
-        return false;
-    return true;
   }
 
   void step(Thread &th, Operation *op) {
@@ -1020,7 +661,8 @@ private:
       return set(th, t.getResult(), r);
     }
     if (auto c = dyn_cast<vector::ContractionOp>(op))
-      return set(th, c.getResult(), contract(th, c));
+      return set(th, c.getResult(),
+                 contract(c, get(th, c.getLhs()), get(th, c.getRhs()), get(th, c.getAcc())));
     if (auto r = dyn_cast<vector::ReductionOp>(op)) {
       Val v = get(th, r.getVector());
       double acc = r.getAcc() ? scalar(th, r.getAcc()) : std::nan("");
@@ -1042,71 +684,6 @@ private:
     fail(op, "the simulator does not know this operation");
   }
 
-  double combine(Operation *op, vector::CombiningKind kind, double a, double b, Type t) {
-    switch (kind) {
-    case vector::CombiningKind::ADD:
-      return isa<FloatType>(t) ? roundTo(t, a + b) : wrap((int64_t)a + (int64_t)b, bitWidth(t));
-    case vector::CombiningKind::MUL:
-      return isa<FloatType>(t) ? roundTo(t, a * b) : wrap((int64_t)a * (int64_t)b, bitWidth(t));
-    case vector::CombiningKind::MAXNUMF:
-      return std::fmax(a, b);
-    case vector::CombiningKind::MINNUMF:
-      return std::fmin(a, b);
-    case vector::CombiningKind::MAXIMUMF:
-      return std::isnan(a) || std::isnan(b) ? std::nan("") : std::max(a, b);
-    case vector::CombiningKind::MINIMUMF:
-      return std::isnan(a) || std::isnan(b) ? std::nan("") : std::min(a, b);
-    case vector::CombiningKind::MAXSI:
-      return std::max(a, b);
-    case vector::CombiningKind::MINSI:
-      return std::min(a, b);
-    default:
-      fail(op, "unsupported combining kind");
-    }
-  }
-
-  Val contract(Thread &th, vector::ContractionOp c) {
-    SmallVector<AffineMap> maps = c.getIndexingMapsArray();
-    Val lhs = get(th, c.getLhs()), rhs = get(th, c.getRhs()), acc = get(th, c.getAcc());
-    auto shapeOf = [](Type t) {
-      auto v = dyn_cast<VectorType>(t);
-      return v ? SmallVector<int64_t>(v.getShape()) : SmallVector<int64_t>();
-    };
-    SmallVector<int64_t> ls = shapeOf(c.getLhs().getType()), rs = shapeOf(c.getRhs().getType()),
-                         as = shapeOf(c.getAcc().getType());
-    unsigned dims = maps[0].getNumDims();
-    SmallVector<int64_t> range(dims, 1);
-    auto note = [&](AffineMap m, ArrayRef<int64_t> shape) {
-      for (auto [i, e] : llvm::enumerate(m.getResults()))
-        range[cast<AffineDimExpr>(e).getPosition()] = shape[i];
-    };
-    note(maps[0], ls);
-    note(maps[1], rs);
-    note(maps[2], as);
-    auto flat = [](AffineMap m, ArrayRef<int64_t> shape, ArrayRef<int64_t> p) {
-      int64_t at = 0;
-      for (auto [i, e] : llvm::enumerate(m.getResults()))
-        at = at * shape[i] + p[cast<AffineDimExpr>(e).getPosition()];
-      return at;
-    };
-    Type et = elementOf(c.getAcc().getType());
-    Val r = acc;
-    int64_t total = 1;
-    for (int64_t s : range)
-      total *= s;
-    for (int64_t i = 0; i < total; ++i) {
-      SmallVector<int64_t> p = delinearize(i, range);
-      int64_t a = flat(maps[2], as, p);
-      double prod = lhs.e[flat(maps[0], ls, p)] * rhs.e[flat(maps[1], rs, p)];
-      if (c.getKind() != vector::CombiningKind::ADD)
-        fail(c, "unsupported contraction kind");
-      r.e[a] = isa<FloatType>(et) ? roundTo(et, std::fma(lhs.e[flat(maps[0], ls, p)],
-                                                         rhs.e[flat(maps[1], rs, p)], r.e[a]))
-                                  : r.e[a] + prod;
-    }
-    return r;
-  }
-
   Val global(memref::GetGlobalOp g) {
     auto module = g->getParentOfType<gpu::GPUModuleOp>();
     auto decl = module.lookupSymbol<memref::GlobalOp>(g.getName());
@@ -1125,14 +702,7 @@ private:
         // Its bytes, unless the printer elided them (--dump-ir-dir does
         // for large constants): then zeros, and the summary says so.
         AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-        unsigned bytes = std::max(1u, bitWidth(b.element) / 8);
-        if (blob && blob->getData().size() == b.data.size() * bytes) {
-          for (size_t i = 0; i < b.data.size(); ++i) {
-            uint64_t bits = 0;
-            std::memcpy(&bits, blob->getData().data() + i * bytes, bytes);
-            b.data[i] = fromBits(b.element, bits);
-          }
-        } else {
+        if (!blob || !decodeElements(b.element, blob->getData(), b.data)) {
           std::fill(b.data.begin(), b.data.end(), 0.0);
           ++unknownGlobals;
         }
@@ -1192,7 +762,7 @@ private:
     if (auto ld = dyn_cast<nvgpu::LdMatrixOp>(op)) {
       auto vt = cast<VectorType>(ld.getRes().getType());
       Type el = vt.getElementType();
-      int64_t bytes = bitWidth(el) / 8, perRow = 16 / bytes, perWord = 4 / bytes;
+      int64_t perRow = 16 / (bitWidth(el) / 8);
       int64_t tiles = ld.getNumTiles();
       // piece[j][r][c]: row r of piece j as lane 8j + r names it.
       std::vector<std::vector<std::vector<double>>> piece(tiles);
@@ -1209,21 +779,8 @@ private:
           }
           piece[j].push_back(row);
         }
-      for (Thread &t : lanes) {
-        int64_t lane = t.tid % 32, g = lane / 4, q = lane % 4;
-        Val r;
-        for (int64_t j = 0; j < tiles; ++j)
-          for (int64_t e = 0; e < perWord; ++e) {
-            if (ld.getTranspose()) {
-              if (bytes != 2)
-                fail(op, "ldmatrix .trans of elements other than 16-bit");
-              r.e.push_back(piece[j][2 * q + e][g]);
-            } else {
-              r.e.push_back(piece[j][g][q * perWord + e]);
-            }
-          }
-        set(t, ld.getRes(), r);
-      }
+      for (Thread &t : lanes)
+        set(t, ld.getRes(), ldmatrixLane(ld, piece, t.tid % 32));
       return;
     }
     if (auto mma = dyn_cast<NVVM::MmaOp>(op))
@@ -1292,60 +849,27 @@ private:
     fail(op, "unsupported warp-wide operation");
   }
 
-  /// mma.sync m16n8k16 (f16, bf16) and m16n8k8 (tf32), row.col, f32 sums.
+  /// mma.sync m16n8k16 (f16, bf16) and m16n8k8 (tf32), row.col, f32 sums:
+  /// the lanes' registers gathered, the product taken (mmaSyncProduct).
   void mmaSync(NVVM::MmaOp mma, MutableArrayRef<Thread> lanes) {
-    auto shape = mma.getShape();
-    int64_t M = shape.getM(), N = shape.getN(), K = shape.getK();
-    std::optional<NVVM::MMATypes> ta = mma.getMultiplicandAPtxType();
-    if (M != 16 || N != 8 || !ta)
-      fail(mma, "unsupported mma.sync shape");
-    bool tf32 = *ta == NVVM::MMATypes::tf32;
-    bool bf16 = *ta == NVVM::MMATypes::bf16;
-    if (!(tf32 && K == 8) && !((bf16 || *ta == NVVM::MMATypes::f16) && K == 16))
-      fail(mma, "unsupported mma.sync type and shape");
-    Type half = bf16 ? (Type)BFloat16Type::get(mma.getContext())
-                     : (Type)Float16Type::get(mma.getContext());
-    Type f32 = Float32Type::get(mma.getContext());
-    std::vector<std::vector<double>> a(16, std::vector<double>(K)), b(K, std::vector<double>(8)),
-        c(16, std::vector<double>(8));
-    unsigned na = mma.getOperandA().size(), nb = mma.getOperandB().size();
+    SmallVector<SmallVector<uint32_t, 4>> a, b;
+    SmallVector<SmallVector<double, 4>> c;
     for (Thread &t : lanes) {
-      int64_t lane = t.tid % 32, g = lane / 4, q = lane % 4;
-      auto word = [&](Value v) { return (uint32_t)unsignedOf(scalar(t, v), 32); };
-      for (unsigned r = 0; r < na; ++r) {
-        uint32_t w = word(mma.getOperandA()[r]);
-        if (tf32) {
-          a[g + 8 * (r % 2)][q + 4 * (r / 2)] = floatFromBits(f32, w & 0xFFFFE000u);
-        } else {
-          int64_t row = g + 8 * (r % 2), col = 2 * q + 8 * (r / 2);
-          a[row][col] = floatFromBits(half, w & 0xFFFF);
-          a[row][col + 1] = floatFromBits(half, w >> 16);
-        }
-      }
-      for (unsigned r = 0; r < nb; ++r) {
-        uint32_t w = word(mma.getOperandB()[r]);
-        if (tf32) {
-          b[q + 4 * r][g] = floatFromBits(f32, w & 0xFFFFE000u);
-        } else {
-          b[2 * q + 8 * r][g] = floatFromBits(half, w & 0xFFFF);
-          b[2 * q + 8 * r + 1][g] = floatFromBits(half, w >> 16);
-        }
-      }
-      for (unsigned r = 0; r < 4; ++r)
-        c[g + 8 * (r / 2)][2 * q + r % 2] = scalar(t, mma.getOperandC()[r]);
+      auto words = [&](ValueRange vs) {
+        SmallVector<uint32_t, 4> w;
+        for (Value v : vs)
+          w.push_back((uint32_t)unsignedOf(scalar(t, v), 32));
+        return w;
+      };
+      a.push_back(words(mma.getOperandA()));
+      b.push_back(words(mma.getOperandB()));
+      c.emplace_back();
+      for (Value v : mma.getOperandC())
+        c.back().push_back(scalar(t, v));
     }
-    for (Thread &t : lanes) {
-      int64_t lane = t.tid % 32, g = lane / 4, q = lane % 4;
-      Val r;
-      for (unsigned e = 0; e < 4; ++e) {
-        int64_t row = g + 8 * (e / 2), col = 2 * q + e % 2;
-        double s = 0;
-        for (int64_t k = 0; k < K; ++k)
-          s += a[row][k] * b[k][col];
-        r.e.push_back(roundTo(f32, c[row][col] + s));
-      }
-      set(t, mma.getRes(), r);
-    }
+    SmallVector<SmallVector<double, 4>> d = mmaSyncProduct(mma, a, b, c);
+    for (auto [lane, t] : llvm::enumerate(lanes))
+      set(t, mma.getRes(), of(d[lane]));
   }
 };
 
@@ -1361,26 +885,17 @@ void readRaw(Buffer &b, const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     die("cannot read " + path);
-  unsigned w = bitWidth(b.element), bytes = std::max(1u, w / 8);
   std::vector<char> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (raw.size() != b.data.size() * bytes)
+  if (!decodeElements(b.element, raw, b.data))
     die(path + ": " + Twine(raw.size()) + " bytes, the argument takes " +
-                   std::to_string(b.data.size() * bytes));
-  for (size_t i = 0; i < b.data.size(); ++i) {
-    uint64_t bits = 0;
-    std::memcpy(&bits, raw.data() + i * bytes, bytes);
-    b.data[i] = fromBits(b.element, bits);
-  }
+        Twine(b.data.size() * std::max(1u, bitWidth(b.element) / 8)));
   std::fill(b.written.begin(), b.written.end(), 1);
 }
 
 void writeRaw(const Buffer &b, const std::string &path) {
   std::ofstream out(path, std::ios::binary);
-  unsigned w = bitWidth(b.element), bytes = std::max(1u, w / 8);
-  for (double x : b.data) {
-    uint64_t bits = bitsOf(b.element, x);
-    out.write(reinterpret_cast<const char *>(&bits), bytes);
-  }
+  std::string raw = encodeElements(b.element, b.data);
+  out.write(raw.data(), raw.size());
   if (!out)
     die("cannot write " + path);
 }
