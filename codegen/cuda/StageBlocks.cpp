@@ -12,7 +12,8 @@
 //   acc = the accumulator's init, each thread its 4 x 4 tile
 //   for each kBlockReductionStep reduction steps:
 //     the block's A rows and B columns for these steps, copied into
-//     buffers the threads share (each thread 8 neighbouring elements);
+//     buffers the threads share (each thread 16 bytes of neighbouring
+//     elements at a time, a warp's 32 threads next to each other);
 //     an operand computed in the block from values outside it (a
 //     convolution's columns, gathered from its image) is computed
 //     straight into its buffer, each thread its part
@@ -148,16 +149,34 @@ linalg::GenericOp stagedProducer(Value v, Operation *scope) {
   return captured.wasInterrupted() ? linalg::GenericOp() : producer;
 }
 
-/// A thread's share of a static tensor of `shape` copied by `threads`
-/// threads: the same number of elements each, neighbours along the
-/// innermost dimensions first (contiguous loads and stores).
-std::optional<SmallVector<int64_t>> copyTile(ArrayRef<int64_t> shape, int64_t threads) {
+/// The widest access of one thread (a 16-byte vector load or store).
+constexpr int64_t kAccessBytes = 16;
+
+/// A thread's share of a static tensor of `shape` (elements of
+/// `elementBytes`) copied by `threads` threads: the same number of
+/// elements each, neighbours along the innermost dimensions first
+/// (contiguous loads and stores), at most kAccessBytes at a time. Where a
+/// thread's share is more than that, it copies `rounds` such pieces, in
+/// round r (a loop of the threads each) piece r * threads + t: each round's
+/// pieces lie next to each other across the threads, so that a warp's
+/// 16-byte accesses of one round cover whole 32-byte sectors of global
+/// memory and every bank of shared memory once (a thread's 32 contiguous
+/// bytes, two 16-byte accesses, read half of each sector per request and
+/// met 2-way bank conflicts in rows of 64 elements).
+std::optional<SmallVector<int64_t>> copyTile(ArrayRef<int64_t> shape, int64_t threads,
+                                             int64_t elementBytes, int64_t &rounds) {
   int64_t elements = 1;
   for (int64_t s : shape)
     elements *= s;
   if (elements % threads != 0)
     return std::nullopt;
   int64_t rest = elements / threads;
+  rounds = 1;
+  int64_t piece = std::max<int64_t>(1, kAccessBytes / elementBytes);
+  if (rest > piece && rest % piece == 0) {
+    rounds = rest / piece;
+    rest = piece;
+  }
   SmallVector<int64_t> tile(shape.size(), 1);
   for (int64_t d = (int64_t)shape.size() - 1; d >= 0; --d) {
     tile[d] = std::gcd(shape[d], rest);
@@ -171,10 +190,12 @@ std::optional<SmallVector<int64_t>> copyTile(ArrayRef<int64_t> shape, int64_t th
 /// A loop of the block's threads (or, with `warps`, of its warps)
 /// computing `op` (one result, destination style) into `dest` (a tensor of
 /// the result's shape): thread t computes the t-th tile of `tile` elements
-/// (row-major over the tiles). `op` itself is left in place (its caller
-/// erases it).
+/// (row-major over the tiles); or, the tiles shared out in `rounds`
+/// loops, this loop being round `round`, the tile round * threads + t.
+/// `op` itself is left in place (its caller erases it).
 FailureOr<scf::ForallOp> threadLoop(OpBuilder &b, Location loc, Operation *op, Value dest,
-                                    ArrayRef<int64_t> tile, bool warps = false) {
+                                    ArrayRef<int64_t> tile, bool warps = false,
+                                    int64_t round = 0, int64_t rounds = 1) {
   auto type = cast<RankedTensorType>(dest.getType());
   auto dps = dyn_cast<DestinationStyleOpInterface>(op);
   if (!dps || dps.getNumDpsInits() != 1 || op->getNumResults() != 1 ||
@@ -188,6 +209,10 @@ FailureOr<scf::ForallOp> threadLoop(OpBuilder &b, Location loc, Operation *op, V
     counts.push_back(size / t);
     threads *= size / t;
   }
+  int64_t tiles = threads;
+  if (rounds < 1 || round >= rounds || threads % rounds != 0)
+    return failure();
+  threads /= rounds;
   if (threads > (warps ? kWarpsPerBlock : kThreadsPerBlock))
     return failure();
   auto loop = scf::ForallOp::create(
@@ -195,13 +220,14 @@ FailureOr<scf::ForallOp> threadLoop(OpBuilder &b, Location loc, Operation *op, V
       warps ? warpMapping(b.getContext()) : threadMapping(b.getContext()));
   OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
   Value t = loop.getInductionVar(0);
-  SmallVector<OpFoldResult> offsets, sizes, strides;
   AffineExpr s0 = lb.getAffineSymbolExpr(0);
-  int64_t stride = threads;
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+  int64_t stride = tiles;
   for (auto [d, count, size] : llvm::enumerate(counts, tile)) {
     stride /= count;
-    // t < threads: the outermost index needs no remainder.
-    AffineExpr index = s0.floorDiv(stride);
+    // The tile round * threads + t < tiles: its outermost index needs no
+    // remainder.
+    AffineExpr index = (s0 + round * threads).floorDiv(stride);
     if (d > 0)
       index = index % count;
     offsets.push_back(affine::makeComposedFoldedAffineApply(lb, loc, index * size,
@@ -424,7 +450,10 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
   fb.setInsertionPoint(tiled);
   for (OpOperand *in : tiled.getDpsInputOperands()) {
     auto type = cast<RankedTensorType>(in->get().getType());
-    std::optional<SmallVector<int64_t>> tile = copyTile(type.getShape(), kThreadsPerBlock);
+    int64_t rounds = 1;
+    std::optional<SmallVector<int64_t>> tile =
+        copyTile(type.getShape(), kThreadsPerBlock,
+                 std::max<int64_t>(1, type.getElementTypeBitWidth() / 8), rounds);
     if (!tile)
       return failure();
     AffineMap map = tiled.getMatchingIndexingMap(in);
@@ -456,11 +485,20 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
       copy = mma == "tf32" ? tf32Copy(fb, loc, in->get(), buffer)
                            : linalg::CopyOp::create(fb, loc, in->get(), buffer).getOperation();
     }
-    FailureOr<scf::ForallOp> staged = threadLoop(fb, loc, copy, buffer, *tile);
+    // One loop of the threads per round, each writing its part of the
+    // buffer (disjoint: no barrier between them).
+    Value staged = buffer;
+    for (int64_t r = 0; r < rounds; ++r) {
+      FailureOr<scf::ForallOp> loop =
+          threadLoop(fb, loc, copy, staged, *tile, /*warps=*/false, r, rounds);
+      if (failed(loop)) {
+        copy->erase();
+        return failure();
+      }
+      staged = loop->getResult(0);
+    }
     copy->erase();
-    if (failed(staged))
-      return failure();
-    in->set(staged->getResult(0));
+    in->set(staged);
   }
   FailureOr<scf::ForallOp> compute = threadLoop(fb, loc, tiled, steps.getRegionIterArgs()[0],
                                                 mma.empty() ? accTile : warpTile,

@@ -11,6 +11,11 @@ simulator checks on any data, that no kernel races in shared memory,
 reads shared memory no thread wrote, accesses outside a buffer, or
 deadlocks at a barrier or a warp-wide operation. Prints one line per
 kernel that fails and a summary; exits non-zero on a failure.
+
+With --profile, weft-gpu-sim also counts each kernel's memory requests as
+a warp issues them (global sectors and shared-memory wavefronts against
+their ideal, tools/weft-gpu-sim/Profile.h) and a table of the kernels
+follows, the most wasteful first, with their costliest operations.
 """
 
 import argparse
@@ -37,6 +42,47 @@ def gpu_module(dump):
     raise SystemExit(f"sim_all_kernels: no GPU module stage under {dump}")
 
 
+def parse_profile(out):
+    """weft-gpu-sim --profile's totals per kind and its costliest operations."""
+    totals, ops = {}, []
+    for line in out.splitlines():
+        m = re.match(r"profile: (\S+) requests=(\d+) \w+=(\d+) ideal=(\d+)", line)
+        if m:
+            totals[m.group(1)] = tuple(int(x) for x in m.groups()[1:])
+        elif line.startswith("profile-op: "):
+            ops.append(line[len("profile-op: "):])
+    return totals, ops
+
+
+def print_profiles(profiles, top):
+    """The kernels by the memory units they spend beyond the ideal."""
+    kinds = ["global-load", "global-store", "shared-load", "shared-store"]
+    sums = {k: [0, 0] for k in kinds}
+    rows = []
+    for name, grid, (totals, ops) in profiles:
+        excess = 0
+        effs = []
+        for k in kinds:
+            req, units, ideal = totals.get(k, (0, 0, 0))
+            sums[k][0] += units
+            sums[k][1] += ideal
+            excess += units - ideal
+            effs.append(f"{ideal / units:5.2f}" if units else "    -")
+        rows.append((excess, name, grid, effs, ops))
+    rows.sort(key=lambda r: -r[0])
+    print("efficiency = ideal / actual (global: 32-byte sectors, shared: wavefronts), "
+          "over the blocks run")
+    print(f"{'kernel':44} {'grid':>6} {'g-load':>6} {'g-store':>7} {'s-load':>6} {'s-store':>7}")
+    for excess, name, grid, effs, ops in rows[:top]:
+        if excess == 0:
+            break
+        print(f"{name:44} {grid:6} {effs[0]:>6} {effs[1]:>7} {effs[2]:>6} {effs[3]:>7}")
+        for op in ops:
+            print(f"    {op}")
+    print("all kernels: " + ", ".join(
+        f"{k} {s[1] / s[0]:.3f}" if s[0] else f"{k} -" for k, s in sums.items()))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
@@ -44,6 +90,9 @@ def main(argv=None):
     parser.add_argument("--sim", required=True)
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--weftc-arg", action="append", default=[], dest="weftc_args")
+    parser.add_argument("--profile", action="store_true",
+                        help="print each kernel's memory efficiency")
+    parser.add_argument("--top", type=int, default=20, help="kernels listed by --profile")
     parser.add_argument("--blocks", default="first,last",
                         help="first,last (default), all, or a count of evenly spread blocks")
     args = parser.parse_args(argv)
@@ -60,6 +109,7 @@ def main(argv=None):
     text = open(module).read()
     rng = np.random.default_rng(3)
     failures = runs = 0
+    profiles = []
     for m in re.finditer(r"gpu\.func @(\w+)\((.*?)\) (?:workgroup\(.*?\) )?kernel attributes "
                          r"\{(.*?)\}", text):
         name, signature, attrs = m.groups()
@@ -89,11 +139,17 @@ def main(argv=None):
         else:
             blocks = sorted({int(b) for b in np.linspace(0, grid - 1, int(args.blocks))})
         cmd += ["--blocks", ",".join(map(str, blocks))]
+        if args.profile:
+            cmd += ["--profile", "--profile-top", "3"]
         runs += 1
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             print(f"FAIL {name}: {proc.stderr.strip()}")
             failures += 1
+        elif args.profile:
+            profiles.append((name, grid, parse_profile(proc.stdout)))
+    if args.profile:
+        print_profiles(profiles, args.top)
     print(f"sim_all_kernels: {runs - failures} of {runs} kernels ran without a race, an "
           f"out-of-bounds access or a deadlock")
     return 1 if failures else 0

@@ -28,6 +28,7 @@
 // after the run. Only the blocks named by --blocks run (all by default).
 //
 //===----------------------------------------------------------------------===//
+#include "tools/weft-gpu-sim/Profile.h"
 #include "tools/weft-gpu-sim/Semantics.h"
 
 #include "compiler/InitAll.h"
@@ -77,6 +78,13 @@ static cl::list<std::string> blockList("blocks", cl::desc("blocks to run (defaul
 static cl::list<std::string> argFiles("arg", cl::desc("N=FILE: kernel argument N's contents"));
 static cl::list<std::string> outFiles("out",
                                       cl::desc("N=FILE: write kernel argument N after the run"));
+static cl::opt<bool> profileOpt("profile",
+                                cl::desc("count the global sectors and shared-memory wavefronts "
+                                         "of every warp's requests (Profile.h)"));
+static cl::opt<int> profileTop("profile-top",
+                               cl::desc("operations listed by --profile (the costliest "
+                                        "beyond their ideal)"),
+                               cl::init(8));
 
 namespace {
 
@@ -101,6 +109,10 @@ struct Thread {
   DenseMap<Value, Val> env;
   enum State { Running, AtBarrier, AtWarpOp, Done } state = Running;
   Operation *waiting = nullptr;
+  // With --profile: how often each operation ran, and the current one's
+  // count (its execution's place in the warp's requests).
+  DenseMap<Operation *, int64_t> execs;
+  int64_t exec = 0;
 };
 
 /// The simulator: the module, the buffers and one block's threads.
@@ -113,6 +125,7 @@ public:
   int64_t benignWrites = 0;
   int64_t barriers = 0; ///< barriers all of a block's threads passed
   int64_t unknownGlobals = 0; ///< constant globals whose contents were elided
+  MemoryProfile *profile = nullptr; ///< with --profile
 
   /// Runs block `block` of `grid`, kernel arguments `args`.
   void runBlock(int64_t block, int64_t grid, ArrayRef<Val> args) {
@@ -139,9 +152,11 @@ public:
     }
     for (;;) {
       bool progress = false;
+      // Profiling, the threads take turns of a few operations each, so
+      // that a warp's lanes stay close and its requests close early.
       for (Thread &th : threads)
         if (th.state == Thread::Running) {
-          run(th);
+          run(th, profile ? 16 : INT64_MAX);
           progress = true;
         }
       bool allDone = llvm::all_of(threads, [](Thread &t) { return t.state == Thread::Done; });
@@ -174,7 +189,13 @@ public:
           if (th.waiting != op)
             fail(th.waiting, "lane " + Twine(th.tid % 32) + " of warp " + Twine(w) +
                                  " waits at another warp-wide operation than lane 0");
+        if (profile)
+          for (Thread &th : lanes)
+            th.exec = ++th.execs[op];
         warpOp(op, lanes);
+        if (profile)
+          for (Thread &th : lanes)
+            profile->finish(op, (int)w, th.tid % 32, th.exec, 0xFFFFFFFFu);
         for (Thread &th : lanes) {
           th.state = Thread::Running;
           th.waiting = nullptr;
@@ -195,6 +216,8 @@ public:
         fail(nullptr, "deadlock");
       }
     }
+    if (profile)
+      profile->flush();
   }
 
   Val allocate(MemRefType type, Buffer::Space space, StringRef name) {
@@ -268,9 +291,31 @@ private:
 
   std::string who(int t) { return "thread " + std::to_string(t); }
 
+  /// With --profile: thread `tid`'s access of element `a` of buffer `b`
+  /// (global or shared) in its current execution of `op`.
+  void account(Operation *op, int tid, int b, int64_t a, bool isStore) {
+    Buffer &buf = buffers[b];
+    if (!profile || buf.space == Buffer::Private ||
+        isa<gpu::SubgroupMmaLoadMatrixOp, gpu::SubgroupMmaStoreMatrixOp>(op))
+      return;
+    unsigned bytes = std::max(1u, bitWidth(buf.element) / 8);
+    MemoryProfile::Kind kind =
+        buf.space == Buffer::Global
+            ? (isStore ? MemoryProfile::GlobalStore : MemoryProfile::GlobalLoad)
+            : (isStore ? MemoryProfile::SharedStore : MemoryProfile::SharedLoad);
+    profile->record(op, kind, tid / 32, tid % 32, threads[tid].exec, b, a * bytes, bytes);
+  }
+
+  /// The lanes of warp `w` (all 32 but in a last, partial warp).
+  uint32_t laneMask(int64_t w) {
+    int64_t n = std::min<int64_t>(32, blockSize - 32 * w);
+    return n == 32 ? 0xFFFFFFFFu : (1u << n) - 1;
+  }
+
   double load(Operation *op, int tid, const Val &m, ArrayRef<int64_t> at) {
     int64_t a = address(op, m, at);
     Buffer &b = buffers[m.buffer];
+    account(op, tid, m.buffer, a, false);
     if (b.space == Buffer::Private) {
       if (!b.written[a])
         fail(op, who(tid) + " reads private memory it never wrote");
@@ -294,6 +339,7 @@ private:
   void store(Operation *op, int tid, const Val &m, ArrayRef<int64_t> at, double x) {
     int64_t a = address(op, m, at);
     Buffer &b = buffers[m.buffer];
+    account(op, tid, m.buffer, a, true);
     x = isa<FloatType>(b.element) ? roundTo(b.element, x) : x;
     if (b.space != Buffer::Private) {
       if (b.readPhase[a] == phase && b.reader[a] != tid)
@@ -323,9 +369,9 @@ private:
   }
 
   /// Runs `th` until it returns, reaches a barrier or a warp-wide
-  /// operation.
-  void run(Thread &th) {
-    while (th.state == Thread::Running) {
+  /// operation, or has run `budget` operations.
+  void run(Thread &th, int64_t budget) {
+    while (th.state == Thread::Running && budget-- > 0) {
       Operation *op = &*th.it;
       if (isa<gpu::BarrierOp>(op)) {
         th.state = Thread::AtBarrier;
@@ -354,7 +400,14 @@ private:
           jump(th, cbr.getFalseDest(), cbr.getFalseDestOperands());
         continue;
       }
+      bool memory = profile && isa<memref::LoadOp, memref::StoreOp, vector::LoadOp,
+                                   vector::StoreOp, vector::TransferReadOp,
+                                   vector::TransferWriteOp>(op);
+      if (memory)
+        th.exec = ++th.execs[op];
       step(th, op);
+      if (memory)
+        profile->finish(op, th.tid / 32, th.tid % 32, th.exec, laneMask(th.tid / 32));
       ++th.it;
     }
   }
@@ -936,6 +989,9 @@ int main(int argc, char **argv) {
     gridSize = (*grid)[0];
   }
   Sim sim(fn, blockSize);
+  MemoryProfile profile;
+  if (profileOpt)
+    sim.profile = &profile;
   {
     SmallVector<Val> args;
     std::map<unsigned, std::string> inputs, outputs;
@@ -987,6 +1043,8 @@ int main(int argc, char **argv) {
       llvm::outs() << "; " << sim.unknownGlobals
                    << " constant globals read as zeros (their contents were elided)";
     llvm::outs() << "\n";
+    if (profileOpt)
+      profile.report(llvm::outs(), profileTop);
   }
   return 0;
 }

@@ -90,7 +90,7 @@
 // GPU: memref.collapse_shape %arg2
 // GPU: memref.alloca() {{.*}} : memref<1x32x36xf32, #gpu.address_space<workgroup>>
 // GPU-COUNT-4: memref.load %arg0
-// GPU: scf.for {{.*}} -> (vector<1x4x4xf32>, vector<16xf32>, f32, f32, f32, f32)
+// GPU: scf.for {{.*}} -> (vector<1x4x4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, f32, f32, f32, f32)
 // GPU-NOT: linalg.generic
 // GPU: %[[G:.*]] = vector.from_elements %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : vector<4xf32>
 // GPU-NEXT: vector.transfer_write %[[G]], %{{.*}} : vector<4xf32>, memref<4xf32, {{.*}}, #gpu.address_space<workgroup>>

@@ -23,7 +23,7 @@
 // TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x72xf32>
 // TILE: scf.for %{{.*}} = %c0 to %c256 step %c32 iter_args(%[[IT:.*]] = %{{.*}})
 // TILE: scf.forall (%{{.*}}) in (256)
-// TILE: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x8xf32>) outs(%{{.*}} : tensor<1x8xf32>)
+// TILE: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x4xf32>) outs(%{{.*}} : tensor<1x4xf32>)
 // TILE: %[[BITS:.*]] = arith.bitcast %{{.*}} : f32 to i32
 // TILE: %[[UP:.*]] = arith.addi %[[BITS]], %c4096_i32 : i32
 // TILE: %[[CUT:.*]] = arith.andi %[[UP]], %c-8192_i32 : i32
@@ -63,15 +63,15 @@
 // GPU: %[[C:.*]] = memref.subview %[[ACC]][%{{.*}}, %{{.*}}] [16, 32] [1, 1]
 // GPU-NEXT: gpu.barrier
 // GPU-COUNT-8: vector.load %[[C]]{{.*}} vector<2xf32>
-// GPU: %[[FIRSTA:.*]] = vector.transfer_read %arg0{{.*}} : memref<512x256xf32>, vector<8xf32>
-// GPU-NEXT: %[[FIRSTB:.*]] = vector.transfer_read %arg1{{.*}} : memref<256x512xf32>, vector<8xf32>
-// GPU-NEXT: %[[SUMS:.*]]:18 = scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, vector<8xf32>, vector<8xf32>)
-// GPU: arith.bitcast %{{.*}} : vector<8xf32> to vector<8xi32>
-// GPU: vector.transfer_write
-// GPU: arith.bitcast %{{.*}} : vector<8xf32> to vector<8xi32>
+// GPU-COUNT-2: vector.transfer_read %arg0{{.*}} : memref<512x256xf32>, vector<4xf32>
+// GPU-COUNT-2: vector.transfer_read %arg1{{.*}} : memref<256x512xf32>, vector<4xf32>
+// GPU-NEXT: %[[SUMS:.*]]:20 = scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// GPU-COUNT-4: arith.bitcast %{{.*}} : vector<4xf32> to vector<4xi32>
 // GPU: vector.transfer_write
 // GPU: %[[NA:.*]] = vector.transfer_read %arg0
+// GPU: %[[NA2:.*]] = vector.transfer_read %arg0
 // GPU: %[[NB:.*]] = vector.transfer_read %arg1
+// GPU: %[[NB2:.*]] = vector.transfer_read %arg1
 // GPU-NEXT: gpu.barrier
 // GPU-NEXT: nvgpu.ldmatrix %[[A]][%{{.*}}, %{{.*}}] {numTiles = 4 : i32, transpose = false} : memref<16x32xf32, strided<[36, 1], offset: ?>, #gpu.address_space<workgroup>> -> vector<4x1xf32>
 // GPU-COUNT-8: memref.load %[[B]]
@@ -84,11 +84,13 @@
 // GPU-COUNT-4: nvvm.mma.sync
 // GPU-NOT: nvvm.mma.sync
 // GPU: gpu.barrier
-// GPU-NEXT: scf.yield {{.*}}, %[[NA]], %[[NB]] :
+// GPU-NEXT: scf.yield {{.*}}, %[[NA]], %[[NA2]], %[[NB]], %[[NB2]] :
 // GPU-NEXT: }
 // The last step, after the loop.
 // GPU: arith.bitcast %[[SUMS]]#16
 // GPU: arith.bitcast %[[SUMS]]#17
+// GPU: arith.bitcast %[[SUMS]]#18
+// GPU: arith.bitcast %[[SUMS]]#19
 // GPU: gpu.barrier
 // GPU: nvvm.mma.sync {{.*}} C[%[[SUMS]]#0, %[[SUMS]]#1, %[[SUMS]]#2, %[[SUMS]]#3]
 // GPU-COUNT-15: nvvm.mma.sync
