@@ -524,6 +524,10 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
         // run on tensor cores instead.
         decompose.widenHalfContractions = !cuda && !cudaOnCpu;
         pm.addNestedPass<func::FuncOp>(createDecompose(decompose));
+        // A GPU's matmul of few blocks and a long reduction: parts of the
+        // reduction side by side, summed after.
+        if ((cuda || cudaOnCpu) && o.cudaSplitReduction)
+          pm.addNestedPass<func::FuncOp>(createSplitReduction());
         pm.addPass(createCanonicalizerPass());
         // Filters blocked by the CPU kernels' register tile width (two
         // vectors). A GPU thread computes one element of the plain layout.
@@ -548,6 +552,7 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
         }
         FormDispatchesOptions dispatches;
         dispatches.explainFusion = o.explainFusion;
+        dispatches.batchRowEpilogues = cuda || cudaOnCpu;
         pm.addNestedPass<func::FuncOp>(createFormDispatches(dispatches));
         PlanMemoryOptions memory;
         memory.alignment = o.alignment;

@@ -47,6 +47,10 @@ struct CompileOptions {
   /// operand split into two TF32 parts, three products per product, to
   /// about f32's precision. cuda-on-cpu computes the same split.
   bool cudaTf32x3 = false;
+  /// A matmul of few 64 x 64 blocks and a long reduction computes parts of
+  /// its reduction in more blocks and sums them after
+  /// (weft-split-reduction).
+  bool cudaSplitReduction = true;
   std::string cudaToolkit = "/usr/local/cuda";
   std::string dumpIrDir;   ///< IR after every pass, one tree per stage
   std::string runtimeLibDir; ///< where libweft_runtime.so lives (for --emit=lib)

@@ -42,15 +42,41 @@ bool isElementwiseLike(Operation *op) {
   return op->hasTrait<OpTrait::Elementwise>() || isBroadcastElementwise(op);
 }
 
+/// A MatMul [B.., M, K] x [K, N]: its batch dims are more rows of one 2-D
+/// matmul (a transformer's projections), computed through a reshape.
+bool isBatchRowsMatMul(Operation *op) {
+  auto mm = dyn_cast<MatMulOp>(op);
+  if (!mm)
+    return false;
+  auto lhs = cast<ShapedType>(mm.getLhs().getType());
+  auto rhs = cast<ShapedType>(mm.getRhs().getType());
+  auto out = cast<ShapedType>(mm.getType());
+  return out.getRank() > 2 && rhs.getRank() == 2 && lhs.getRank() == out.getRank();
+}
+
 /// Ops whose elementwise consumers join their region (the epilogue is
 /// computed on the root's result tiles). A matmul whose result is not 2-D is
-/// computed through a reshape, which the tiling cannot fuse across.
-bool isFusionRoot(Operation *op) {
+/// computed through a reshape, which the tiling cannot fuse across, unless
+/// `batchRows` says its lowering collapses the epilogue to 2-D (only for a
+/// batch-rows matmul). The sum of a split reduction heads the chain that
+/// followed its matmul.
+bool isFusionRoot(Operation *op, bool batchRows) {
   if (isa<ConvOp>(op))
     return true;
   if (isa<MatMulOp, GemmOp>(op))
-    return cast<ShapedType>(op->getResult(0).getType()).getRank() == 2;
-  return false;
+    return cast<ShapedType>(op->getResult(0).getType()).getRank() == 2 ||
+           (batchRows && isBatchRowsMatMul(op));
+  return isa<ReduceOp>(op) && op->hasAttr(kSplitReductionAttr);
+}
+
+/// The transpose weft-split-reduction put before matmul `op`, when `op`
+/// is its only user: it joins the matmul's region.
+TransposeOp splitTranspose(Operation *op) {
+  auto mm = dyn_cast<MatMulOp>(op);
+  auto t = mm ? mm.getLhs().getDefiningOp<TransposeOp>() : TransposeOp();
+  if (!t || !t->hasAttr(kSplitReductionAttr) || !t->hasOneUse())
+    return {};
+  return t;
 }
 
 /// Longest elementwise chain in one region: bounds the size of one kernel so
@@ -223,11 +249,11 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
       return shortName(consumer).str() +
              " takes no producer into its dispatch (only elementwise ops and "
              "concat do)";
-    if (isa<MatMulOp, GemmOp>(producer) && !isFusionRoot(producer))
+    if (isa<MatMulOp, GemmOp>(producer) && !isFusionRoot(producer, batchRowEpilogues))
       return shortName(producer).str() +
              " with a result of rank other than 2 takes no epilogue (its "
              "tiles are computed through a reshape)";
-    if (!isElementwiseLike(producer) && !isFusionRoot(producer))
+    if (!isElementwiseLike(producer) && !isFusionRoot(producer, batchRowEpilogues))
       return shortName(producer).str() +
              " takes no consumer into its dispatch (only conv, 2-D matmul/gemm "
              "and elementwise ops do)";
@@ -314,7 +340,7 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
             if (it == groupOf.end())
               continue;
             SmallVector<Operation *> &g = groups[it->second];
-            bool linkable = roots ? g.size() == 1 && isFusionRoot(producer)
+            bool linkable = roots ? g.size() == 1 && isFusionRoot(producer, batchRowEpilogues)
                                   : isElementwiseLike(producer);
             if (!linkable || g.back() != producer || g.size() >= kMaxChain ||
                 producer->getNumResults() != 1 ||
@@ -329,6 +355,9 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
             break;
         }
       }
+      if (TransposeOp t = splitTranspose(op); !join && t && groupOf.count(t) &&
+                                                groups[groupOf[t]].size() == 1)
+        join = groupOf[t];
       if (join) {
         groups[*join].push_back(op);
         groupOf[op] = *join;
@@ -405,6 +434,19 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     OpBuilder builder(&getContext());
+    // A split reduction's transpose that several matmuls share (CSE merged
+    // theirs: Q, K and V of one input) is cloned for each, so that each
+    // joins its matmul's dispatch instead of being built whole.
+    SmallVector<TransposeOp> shared;
+    func.walk([&](TransposeOp t) {
+      if (t->hasAttr(kSplitReductionAttr) && !t->hasOneUse())
+        shared.push_back(t);
+    });
+    for (TransposeOp t : shared)
+      for (OpOperand &use : llvm::make_early_inc_range(llvm::drop_begin(t->getUses()))) {
+        builder.setInsertionPoint(use.getOwner());
+        use.set(builder.clone(*t)->getResult(0));
+      }
     SmallVector<Block *> blocks = {&func.getBody().front()};
     func.walk([&](Operation *op) {
       if (isa<IfOp, LoopOp>(op))

@@ -20,6 +20,10 @@ namespace weft {
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
+/// On the weft.transpose and weft.reduce that weft-split-reduction adds
+/// around a matmul: the transpose joins the matmul's dispatch, the reduce
+/// heads the elementwise chain after it (weft-form-dispatches).
+inline constexpr llvm::StringLiteral kSplitReductionAttr = "weft.split_reduction";
 /// Name of the function attribute holding the arena size in bytes.
 inline constexpr llvm::StringLiteral kArenaSizeAttr = "weft.arena_size";
 /// The most bytes of intermediate tensors live at once (each rounded up to

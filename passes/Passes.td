@@ -43,6 +43,42 @@ def Decompose : Pass<"weft-decompose", "mlir::func::FuncOp"> {
   let dependentDialects = ["::weft::WeftDialect"];
 }
 
+def SplitReduction : Pass<"weft-split-reduction", "mlir::func::FuncOp"> {
+  let summary = "Split a GPU matmul's long reduction across more blocks";
+  let description = [{
+    For the CUDA targets: an f32 MatMul (B 2-D) whose output fills fewer
+    than `max-blocks` of the GPU's 64 x 64 blocks, and whose reduction is
+    long, computes S partial products side by side (S of 8, 4, 2: the
+    largest that keeps S x the blocks within `target-blocks` and whole
+    parts of at least 4 reduction steps of 32) and sums them after: A
+    viewed as [M, S, K/S] and transposed to [S, M, K/S], B viewed as
+    [S, K/S, N], a batched MatMul and a sum over the leading axis. The
+    transpose and the sum are marked `weft.split_reduction`, so that
+    weft-form-dispatches fuses the transpose into the matmul's dispatch
+    and lets the sum head the elementwise ops that followed the matmul.
+
+    Before:
+    ```mlir
+    %y = weft.matmul %x, %w : (tensor<128x3072xf32>, tensor<3072x768xf32>) -> tensor<128x768xf32>
+    ```
+    After:
+    ```mlir
+    %0 = weft.reshape %x : (tensor<128x3072xf32>) -> tensor<128x4x768xf32>
+    %1 = weft.transpose %0 {perm = array<i64: 1, 0, 2>, weft.split_reduction} : ...
+    %2 = weft.reshape %w : (tensor<3072x768xf32>) -> tensor<4x768x768xf32>
+    %3 = weft.matmul %1, %2 : (tensor<4x128x768xf32>, tensor<4x768x768xf32>) -> tensor<4x128x768xf32>
+    %y = weft.reduce <sum> %3 {axes = array<i64: 0>, keepdims = false, weft.split_reduction} : ...
+    ```
+  }];
+  let options = [
+    Option<"maxBlocks", "max-blocks", "int64_t", "66",
+           "Split only matmuls of fewer 64 x 64 output blocks than this">,
+    Option<"targetBlocks", "target-blocks", "int64_t", "132",
+           "The most blocks the split matmul may have (an H100's multiprocessors)">
+  ];
+  let dependentDialects = ["::weft::WeftDialect"];
+}
+
 def Partition : Pass<"weft-partition", "mlir::ModuleOp"> {
   let summary = "Split the entry function across devices (one program per device, SPMD)";
   let description = [{
@@ -218,7 +254,10 @@ def FormDispatches : Pass<"weft-form-dispatches", "mlir::func::FuncOp"> {
     large constants stay outside; small constants are cloned into the bodies
     that use them so kernels see their values. Values returned by the function
     that no dispatch produces (inputs, constants, aliases, repeats) get a copy
-    dispatch so each model output is written by exactly one kernel. With
+    dispatch so each model output is written by exactly one kernel. The
+    transpose and the sum that weft-split-reduction puts around a matmul
+    (`weft.split_reduction`) join it differently: the transpose joins the
+    matmul's region, the sum heads the elementwise chain after it. With
     `explain-fusion`, each dispatch gets `weft.fusion_nodes` (its ops and
     their ONNX nodes) and `weft.fusion_apart` (for each edge to another
     dispatch, the rule that kept them apart), which `weftc --explain-fusion`
@@ -246,7 +285,11 @@ def FormDispatches : Pass<"weft-form-dispatches", "mlir::func::FuncOp"> {
            "Constants with at most this many elements are cloned into dispatches">,
     Option<"explainFusion", "explain-fusion", "bool", "false",
            "Record on each dispatch the ONNX nodes it holds (weft.fusion_nodes) "
-           "and why each neighbouring dispatch stays apart (weft.fusion_apart)">
+           "and why each neighbouring dispatch stays apart (weft.fusion_apart)">,
+    Option<"batchRowEpilogues", "batch-row-epilogues", "bool", "false",
+           "A MatMul [B.., M, K] x [K, N] (its batch dims more rows of one "
+           "matmul) heads its elementwise chain like a 2-D one; its lowering "
+           "collapses the chain to 2-D (the CUDA targets)">
   ];
   let dependentDialects = ["::weft::WeftDialect"];
 }

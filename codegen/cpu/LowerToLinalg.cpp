@@ -142,9 +142,31 @@ struct LowerToLinalgPass : weft::cpu::impl::LowerToLinalgBase<LowerToLinalgPass>
       // A fused elementwise chain becomes one generic whose body computes
       // the whole chain per element: no temporaries between the links.
       if (numWeftOps > 1 || halfReductions) {
+        // A transpose in a dispatch with other ops (a split reduction's A,
+        // weft-split-reduction) folds into its consumer's indexing map.
+        SmallVector<linalg::TransposeOp> transposes;
+        dispatch.getBody().walk([&](linalg::TransposeOp t) { transposes.push_back(t); });
+        IRRewriter rewriter(&getContext());
+        for (linalg::TransposeOp t : transposes) {
+          rewriter.setInsertionPoint(t);
+          (void)linalg::generalizeNamedOp(rewriter, t);
+        }
         RewritePatternSet patterns(&getContext());
         linalg::populateElementwiseOpsFusionPatterns(
             patterns, [](OpOperand *operand) { return operand->get().hasOneUse(); });
+        if (failed(applyPatternsGreedily(dispatch.getBody(), std::move(patterns))))
+          return signalPassFailure();
+      }
+      // A matmul [B.., M, K] x [K, N] is a 2-D one whose result is
+      // expanded back (lowerMatMul); its epilogue (a weft-form-dispatches
+      // option) then collapses to 2-D too, so that it fuses into the
+      // matmul's tiles instead of meeting the reshape.
+      if (numWeftOps > 1) {
+        RewritePatternSet patterns(&getContext());
+        linalg::populateFoldReshapeOpsByCollapsingPatterns(patterns, [](OpOperand *operand) {
+          auto expand = operand->get().getDefiningOp<tensor::ExpandShapeOp>();
+          return expand && expand.getSrc().getDefiningOp<linalg::MatmulOp>();
+        });
         if (failed(applyPatternsGreedily(dispatch.getBody(), std::move(patterns))))
           return signalPassFailure();
       }

@@ -39,6 +39,10 @@ namespace {
 /// A GPU thread's elementwise op of at most this many elements (a 4 x 4
 /// register tile's epilogue) is vectorized.
 constexpr int64_t kMaxThreadVectorElements = 16;
+/// So is a thread's small reduction (not a contraction) of at most this
+/// many elements: a split reduction's sum of up to 8 parts of 4 outputs,
+/// read as 16-byte rows instead of element by element into a temporary.
+constexpr int64_t kMaxThreadReductionElements = 32;
 /// Reduction steps a GPU thread's register tile takes at once (4 f32: one
 /// 16-byte access).
 constexpr int64_t kGpuReductionStep = 4;
@@ -80,7 +84,8 @@ LogicalResult vectorizeInPlace(RewriterBase &rw, linalg::LinalgOp op) {
 
 /// Vectorizes the elementwise `op` after dropping its unit dimensions
 /// (rank-reducing slices), so its vectors have the shape of the data; one
-/// left scalar is still correct, only slower.
+/// left scalar is still correct, only slower. A row gather's (see
+/// kRowGatherAttr) reads of its source become contiguous vector reads.
 void vectorizeDroppingUnitDims(RewriterBase &rw, linalg::LinalgOp linalgOp) {
   if (!linalgOp.hasPureTensorSemantics())
     return;
@@ -92,6 +97,7 @@ void vectorizeDroppingUnitDims(RewriterBase &rw, linalg::LinalgOp linalgOp) {
       return;
     generic = *g;
   }
+  bool rowGather = generic->hasAttr(kRowGatherAttr);
   linalg::ControlDropUnitDims control;
   control.rankReductionStrategy =
       linalg::ControlDropUnitDims::RankReductionStrategy::ExtractInsertSlice;
@@ -101,7 +107,9 @@ void vectorizeDroppingUnitDims(RewriterBase &rw, linalg::LinalgOp linalgOp) {
     generic = cast<linalg::GenericOp>(d->resultOp.getOperation());
   }
   rw.setInsertionPoint(generic);
-  FailureOr<linalg::VectorizationResult> v = linalg::vectorize(rw, generic);
+  FailureOr<linalg::VectorizationResult> v =
+      linalg::vectorize(rw, generic, /*inputVectorSizes=*/{}, /*inputScalableVecDims=*/{},
+                        /*vectorizeNDExtract=*/rowGather);
   if (succeeded(v))
     rw.replaceOp(generic, v->replacements);
 }
@@ -766,8 +774,17 @@ struct TileContractionsPass
     SmallVector<linalg::LinalgOp> threadElementwise;
     if (gpuThreads)
       fn.walk([&](linalg::LinalgOp op) {
-        if (!op.hasPureTensorSemantics() || op.getNumReductionLoops() != 0 ||
-            !op->getParentOfType<scf::ForallOp>())
+        if (!op.hasPureTensorSemantics() || !op->getParentOfType<scf::ForallOp>())
+          return;
+        // Not a contraction (register tiles), nor the combination of a
+        // warp's lanes' partial sums (SplitLanes: shuffles), whose input
+        // is the lane loop's result.
+        bool reduction = op.getNumReductionLoops() != 0;
+        if (reduction && (linalg::isaContractionOpInterface(op) ||
+                          llvm::any_of(work, [&](auto &w) { return w.first == op; }) ||
+                          llvm::any_of(op->getOperands(), [](Value v) {
+                            return v.getDefiningOp<scf::ForallOp>() != nullptr;
+                          })))
           return;
         SmallVector<int64_t> ranges = op.getStaticLoopRanges();
         if (ShapedType::isDynamicShape(ranges))
@@ -775,7 +792,8 @@ struct TileContractionsPass
         int64_t elements = 1;
         for (int64_t r : ranges)
           elements *= r;
-        if (elements > 1 && elements <= kMaxThreadVectorElements)
+        if (elements > 1 &&
+            elements <= (reduction ? kMaxThreadReductionElements : kMaxThreadVectorElements))
           threadElementwise.push_back(op);
       });
     if (work.empty() && convs.empty() && rows.empty() && threadConvs.empty() &&

@@ -20,6 +20,7 @@
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -64,6 +65,9 @@ void addThreadStrategy(OpPassManager &pm, const CudaPipelineOptions &o, bool onH
   lanes.onHost = onHost;
   pm.addNestedPass<func::FuncOp>(createDistributeLanes(lanes));
   cleanup(pm);
+  // A thread's small vectorized reductions (a split reduction's sum of
+  // parts) as elementwise vector ops.
+  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass());
   // A thread's temporaries stay in its local memory; a dispatch that runs
   // as one thread gets its (possibly whole-tensor) temporaries in the arena.
   cpu::PlanScratchOptions scratch;

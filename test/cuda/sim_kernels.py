@@ -35,6 +35,8 @@ tensors by shape (tensors of one shape in the model's order).
     layer_norm     LayerNormalization of rows of 1000: a warp per row, the
                    rows not a multiple of 32
     elementwise    Tanh(x * z) of 131072 elements, 4 per thread
+    row_slice      x[128, 1, 2304][:, :, 768:1536]: a row gather, 4
+                   neighbours per thread read as one vector
 
 Prints one PASS or FAIL line per model and a summary; exits non-zero on a
 failure.
@@ -145,6 +147,15 @@ def models(rng):
                                helper.make_node("Tanh", ["p"], ["y"])],
            {"x": (F32, xe), "z": (F32, ye)}, {}, ("y", F32, (256, 512)), {},
            lambda: np.tanh(xe.astype(np.float64) * ye), 1e-6)
+    # A slice of the innermost dimension (a row gather: BERT's split of
+    # its Q/K/V projection): each thread's 4 neighbours one vector read.
+    xq = rng.uniform(-1, 1, (128, 1, 2304)).astype(np.float32)
+    yield ("row_slice", [], [helper.make_node("Slice", ["x", "starts", "ends", "axes"], ["y"])],
+           {"x": (F32, xq)},
+           {"starts": (TensorProto.INT64, np.array([768], np.int64)),
+            "ends": (TensorProto.INT64, np.array([1536], np.int64)),
+            "axes": (TensorProto.INT64, np.array([2], np.int64))},
+           ("y", F32, (128, 1, 768)), {}, lambda: xq[:, :, 768:1536].astype(np.float64), 0)
     xs = rng.uniform(-4, 4, (64, 256)).astype(np.float32)
     def softmax():
         e = np.exp(xs.astype(np.float64) - xs.max(axis=1, keepdims=True))

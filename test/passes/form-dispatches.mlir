@@ -1,5 +1,6 @@
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches))' | FileCheck %s
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{clone-constant-limit=2}))' | FileCheck %s --check-prefix=LIMIT
+// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{batch-row-epilogues=true}))' | FileCheck %s --check-prefix=ROWS
 
 // An elementwise chain (each link used only by the next, one shape) shares
 // one dispatch and yields only its last value; a small constant is cloned
@@ -215,7 +216,15 @@ func.func @conv_epilogue(%x: tensor<1x8x6x6xf32>, %skip: tensor<1x8x6x6xf32>) ->
 // -----
 
 // A convolution whose result has a second user, and a matmul whose result
-// is not 2-D, keep their dispatches of their own.
+// is not 2-D, keep their dispatches of their own. With batch-row-epilogues
+// (the CUDA targets) a matmul [2, 3, 4] x [4, 5], whose batch dims are
+// more rows of one product, heads its Relu (lowered on the collapsed 2-D
+// rows).
+// ROWS-LABEL: func.func @no_epilogue
+// ROWS: weft.dispatch
+// ROWS: weft.matmul
+// ROWS-NEXT: weft.relu
+// ROWS-NEXT: weft.yield
 // CHECK-LABEL: func.func @no_epilogue
 // CHECK: weft.dispatch
 // CHECK-NEXT: ^bb0

@@ -695,6 +695,12 @@ private:
         r.e.push_back(v.e[i % v.e.size()]);
       return set(th, b.getResult(), r);
     }
+    if (isa<vector::StepOp>(op)) {
+      Val r;
+      for (int64_t i = 0; i < elementsOf(rt); ++i)
+        r.e.push_back((double)i);
+      return set(th, op->getResult(0), r);
+    }
     if (auto s = dyn_cast<vector::ShapeCastOp>(op))
       return set(th, s.getResult(), get(th, s.getSource()));
     if (auto t = dyn_cast<vector::TransposeOp>(op)) {

@@ -72,6 +72,12 @@ static cl::opt<bool> cudaTf32(
              "to 10-bit mantissas, sums in f32; faster, less exact. --target=cuda-on-cpu "
              "rounds the same way"),
     cl::init(false));
+static cl::opt<bool> cudaSplitK(
+    "cuda-split-k", cl::cat(weftcCategory),
+    cl::desc("Split the reduction of an f32 matmul that fills few GPU blocks (such as "
+             "BERT-base's output projections at 128 tokens) into parts computed side by "
+             "side and summed after (on by default for the CUDA targets)"),
+    cl::init(true));
 static cl::opt<bool> cudaTf32x3(
     "cuda-3xtf32", cl::cat(weftcCategory),
     cl::desc("Run large f32 matmuls on tensor cores as 3xTF32 (sm_80 or newer): each operand "
@@ -275,6 +281,7 @@ int main(int argc, char **argv) {
   options.cudaToolkit = cudaToolkit;
   options.cudaTf32 = cudaTf32;
   options.cudaTf32x3 = cudaTf32x3;
+  options.cudaSplitReduction = cudaSplitK;
   bool textual = emit == weft::EmitKind::Weft || emit == weft::EmitKind::Linalg ||
                  emit == weft::EmitKind::LLVM || emit == weft::EmitKind::Asm ||
                  emit == weft::EmitKind::Ptx;

@@ -1,0 +1,157 @@
+//===- SplitReduction.cpp - weft-split-reduction --------------------------===//
+//
+// A GPU runs a matmul's output in blocks of 64 x 64 (StageBlocks.cpp), one
+// block per multiprocessor at a time. A matmul of few such blocks and a
+// long reduction (BERT-base at 128 tokens: its output projection and
+// second FF layer, 128 x 768 outputs = 24 blocks, of 768 and 3072
+// products each) leaves most of an H100's 132 multiprocessors idle while
+// those 24 walk their reductions. This pass splits the reduction of such
+// a matmul in S parts that run side by side and adds them up after:
+//
+//   C[m, n] = sum_k A[m, k] B[k, n]
+//   ->  P[s, m, n] = sum_j A[m, s * K/S + j] B[s * K/S + j, n]   (S x the blocks)
+//       C[m, n] = sum_s P[s, m, n]
+//
+// as weft ops: A [d.., K] viewed as [M, S, K/S] and transposed to
+// [S, M, K/S], B viewed as [S, K/S, N] (a constant B folds), a batched
+// matmul, and a sum over the leading axis of its result viewed as
+// [S, d.., N] (the matmul's own result type). The transpose and the sum carry
+// kSplitReductionAttr: weft-form-dispatches puts the transpose into the
+// matmul's dispatch (the blocks gather A's parts straight into shared
+// memory, the transposed A is never built) and lets the sum head the
+// matmul's former epilogue (bias, activation, residual), so the split costs
+// one more kernel and S x M x N floats of partial sums written and read
+// once.
+//
+// Only f32 matmuls whose parts still take shared-memory blocks (4 x 4
+// thread tiles: M and N multiples of 4, S x M x N >= 262144 outputs; parts
+// of whole 32-step reduction blocks, at least 4 of them), and only where
+// the matmul has fewer than `maxBlocks` blocks; S is the largest of 8, 4
+// and 2 that keeps S x blocks within `targetBlocks`. These are estimates
+// for an H100 (132 multiprocessors), not measured on a GPU.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace weft {
+#define GEN_PASS_DEF_SPLITREDUCTION
+#include "passes/Passes.h.inc"
+} // namespace weft
+
+using namespace mlir;
+using namespace weft;
+
+namespace {
+
+/// A block's tile of the output and its reduction step (StageBlocks.cpp).
+constexpr int64_t kBlockRows = 64, kBlockCols = 64, kStep = 32;
+/// Outputs from which a matmul's 4 x 4 thread tiles go to blocks
+/// (TileThreads.cpp: 16384 threads of 16 outputs).
+constexpr int64_t kMinBlockOutputs = 262144;
+/// The fewest reduction steps a part keeps.
+constexpr int64_t kMinStepsPerPart = 4;
+
+/// The product `lhs` [d.., K] x `rhs` [K, N] (f32, static) of result type
+/// `type` as the sum of S partial products, or null where the split does
+/// not apply (see the file comment).
+Value splitProduct(PatternRewriter &rw, Location loc, Value lhs, Value rhs,
+                   RankedTensorType type, int64_t maxBlocks, int64_t targetBlocks) {
+  auto a = dyn_cast<RankedTensorType>(lhs.getType());
+  auto b = dyn_cast<RankedTensorType>(rhs.getType());
+  if (!a || !b || !a.hasStaticShape() || !b.hasStaticShape() || !type.hasStaticShape() ||
+      a.getRank() < 2 || b.getRank() != 2 || !a.getElementType().isF32() ||
+      !b.getElementType().isF32())
+    return {};
+  int64_t k = a.getShape().back(), n = b.getDimSize(1);
+  int64_t m = a.getNumElements() / k;
+  if (b.getDimSize(0) != k || m % 4 != 0 || n % 4 != 0 || type.getNumElements() != m * n)
+    return {};
+  int64_t blocks = llvm::divideCeil(m, kBlockRows) * llvm::divideCeil(n, kBlockCols);
+  if (blocks >= maxBlocks)
+    return {};
+  int64_t parts = 0;
+  for (int64_t s : {8, 4, 2})
+    if (blocks * s <= targetBlocks && k % (s * kStep) == 0 &&
+        k / s >= kMinStepsPerPart * kStep && s * m * n >= kMinBlockOutputs) {
+      parts = s;
+      break;
+    }
+  if (!parts)
+    return {};
+  Type f32 = a.getElementType();
+  int64_t kPart = k / parts;
+  // A [d.., K] viewed as [M, S, K/S] and its S axis moved to the front;
+  // B [K, N] viewed as [S, K/S, N]; the parts' products [S, M, N] viewed
+  // as [S, d.., N], so that their sum has the product's own type.
+  Value a3 = ReshapeOp::create(rw, loc, RankedTensorType::get({m, parts, kPart}, f32), lhs);
+  auto at = TransposeOp::create(rw, loc, a3, rw.getDenseI64ArrayAttr({1, 0, 2}));
+  at->setAttr(kSplitReductionAttr, rw.getUnitAttr());
+  Value b3 = ReshapeOp::create(rw, loc, RankedTensorType::get({parts, kPart, n}, f32), rhs);
+  Value products = MatMulOp::create(rw, loc, RankedTensorType::get({parts, m, n}, f32), at, b3);
+  SmallVector<int64_t> pShape = {parts};
+  llvm::append_range(pShape, type.getShape());
+  Value partial = ReshapeOp::create(rw, loc, RankedTensorType::get(pShape, f32), products);
+  auto sum = ReduceOp::create(rw, loc, ReduceKindAttr::get(rw.getContext(), ReduceKind::sum),
+                              partial, rw.getDenseI64ArrayAttr({0}), rw.getBoolAttr(false));
+  sum->setAttr(kSplitReductionAttr, rw.getUnitAttr());
+  return sum;
+}
+
+struct SplitMatMulReduction : OpRewritePattern<MatMulOp> {
+  SplitMatMulReduction(MLIRContext *ctx, int64_t maxBlocks, int64_t targetBlocks)
+      : OpRewritePattern(ctx), maxBlocks(maxBlocks), targetBlocks(targetBlocks) {}
+
+  LogicalResult matchAndRewrite(MatMulOp op, PatternRewriter &rw) const override {
+    auto type = dyn_cast<RankedTensorType>(op.getType());
+    Value sum = type ? splitProduct(rw, op.getLoc(), op.getLhs(), op.getRhs(), type, maxBlocks,
+                                    targetBlocks)
+                     : Value();
+    if (!sum)
+      return failure();
+    rw.replaceOp(op, sum);
+    return success();
+  }
+
+  int64_t maxBlocks, targetBlocks;
+};
+
+/// A Gemm A x B + C (alpha = beta = 1, no transposes; a Linear layer whose
+/// weights were transposed at compile time): the split product, then C
+/// added, which the sum's dispatch takes in.
+struct SplitGemmReduction : OpRewritePattern<GemmOp> {
+  SplitGemmReduction(MLIRContext *ctx, int64_t maxBlocks, int64_t targetBlocks)
+      : OpRewritePattern(ctx), maxBlocks(maxBlocks), targetBlocks(targetBlocks) {}
+
+  LogicalResult matchAndRewrite(GemmOp op, PatternRewriter &rw) const override {
+    auto type = dyn_cast<RankedTensorType>(op.getType());
+    if (!type || op.getTransA() || op.getTransB() || op.getAlpha().convertToDouble() != 1.0 ||
+        (op.getC() && op.getBeta().convertToDouble() != 1.0))
+      return failure();
+    Value sum =
+        splitProduct(rw, op.getLoc(), op.getA(), op.getB(), type, maxBlocks, targetBlocks);
+    if (!sum)
+      return failure();
+    if (Value c = op.getC())
+      sum = AddOp::create(rw, op.getLoc(), type, sum, c);
+    rw.replaceOp(op, sum);
+    return success();
+  }
+
+  int64_t maxBlocks, targetBlocks;
+};
+
+struct SplitReductionPass : weft::impl::SplitReductionBase<SplitReductionPass> {
+  using SplitReductionBase::SplitReductionBase;
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<SplitMatMulReduction, SplitGemmReduction>(&getContext(), maxBlocks,
+                                                           targetBlocks);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
