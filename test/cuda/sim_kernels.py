@@ -37,6 +37,8 @@ tensors by shape (tensors of one shape in the model's order).
     elementwise    Tanh(x * z) of 131072 elements, 4 per thread
     row_slice      x[128, 1, 2304][:, :, 768:1536]: a row gather, 4
                    neighbours per thread read as one vector
+    transpose      x[128, 12, 64] to [12, 64, 128]: the lanes along the
+                   input's innermost dimension, 4 outputs per thread
 
 Prints one PASS or FAIL line per model and a summary; exits non-zero on a
 failure.
@@ -156,6 +158,12 @@ def models(rng):
             "ends": (TensorProto.INT64, np.array([1536], np.int64)),
             "axes": (TensorProto.INT64, np.array([2], np.int64))},
            ("y", F32, (128, 1, 768)), {}, lambda: xq[:, :, 768:1536].astype(np.float64), 0)
+    # A transpose whose innermost dimensions differ (BERT-base's K
+    # transposed for Q K^T): a warp's lanes read neighbouring inputs.
+    xk = rng.uniform(-1, 1, (128, 12, 64)).astype(np.float32)
+    yield ("transpose", [], [helper.make_node("Transpose", ["x"], ["y"], perm=[1, 2, 0])],
+           {"x": (F32, xk)}, {}, ("y", F32, (12, 64, 128)), {},
+           lambda: xk.transpose(1, 2, 0).astype(np.float64), 0)
     xs = rng.uniform(-4, 4, (64, 256)).astype(np.float32)
     def softmax():
         e = np.exp(xs.astype(np.float64) - xs.max(axis=1, keepdims=True))
