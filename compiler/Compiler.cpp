@@ -553,6 +553,7 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
         FormDispatchesOptions dispatches;
         dispatches.explainFusion = o.explainFusion;
         dispatches.batchRowEpilogues = cuda || cudaOnCpu;
+        dispatches.elementwiseDags = cuda || cudaOnCpu;
         pm.addNestedPass<func::FuncOp>(createFormDispatches(dispatches));
         PlanMemoryOptions memory;
         memory.alignment = o.alignment;

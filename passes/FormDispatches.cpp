@@ -314,6 +314,63 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     }
   }
 
+  /// With elementwise-dags: a group of elementwise ops whose only inputs
+  /// from other groups are the last value of one earlier group (a fusion
+  /// root's or an elementwise chain), all of whose users it holds, joins
+  /// that group (GELU's x / sqrt(2), erf, + 1
+  /// and the products with x and 0.5 after a matmul's bias add, whose
+  /// value has two users): the epilogue is then a small graph on the
+  /// root's tiles rather than a chain. Its other operands must be
+  /// constants or the function's arguments (they dominate the joined
+  /// region), its ops of the tail's type.
+  llvm::SmallDenseSet<size_t> mergeDagTails(SmallVector<SmallVector<Operation *>> &groups,
+                                            DenseMap<Operation *, size_t> &groupOf) {
+    llvm::SmallDenseSet<size_t> joined;
+    for (size_t g = 0; g < groups.size(); ++g) {
+      SmallVector<Operation *> &ops = groups[g];
+      if (ops.empty() || !llvm::all_of(ops, [](Operation *op) {
+            return isElementwiseLike(op) && op->getNumResults() == 1;
+          }))
+        continue;
+      llvm::SmallPtrSet<Operation *, 16> inGroup(ops.begin(), ops.end());
+      std::optional<size_t> from;
+      Value tail;
+      bool ok = true;
+      for (Operation *op : ops)
+        for (Value v : op->getOperands()) {
+          Operation *def = v.getDefiningOp();
+          if (!def || isa<ConstantOp>(def) || inGroup.contains(def))
+            continue;
+          auto it = groupOf.find(def);
+          if (it == groupOf.end() || (from && *from != it->second) ||
+              groups[it->second].empty() || groups[it->second].back() != def) {
+            ok = false;
+            continue;
+          }
+          from = it->second;
+          tail = v;
+        }
+      // Only a group that takes epilogues (a fusion root's, or an
+      // elementwise chain) takes the graph.
+      if (!ok || !from || *from >= g || groups[*from].size() + ops.size() > kMaxChain ||
+          !(isFusionRoot(groups[*from].front(), batchRowEpilogues) ||
+            llvm::all_of(groups[*from], isElementwiseLike)))
+        continue;
+      Type type = tail.getType();
+      if (!llvm::all_of(tail.getUsers(), [&](Operation *u) { return inGroup.contains(u); }) ||
+          !llvm::all_of(ops, [&](Operation *op) { return op->getResult(0).getType() == type; }))
+        continue;
+      SmallVector<Operation *> &target = groups[*from];
+      for (Operation *op : ops) {
+        target.push_back(op);
+        groupOf[op] = *from;
+      }
+      ops.clear();
+      joined.insert(*from);
+    }
+    return joined;
+  }
+
   /// Groups the ops of `block` (the entry function's body or a region of a
   /// weft.if) into dispatches. Groups never span blocks: a value used in a
   /// nested region escapes its group.
@@ -368,6 +425,9 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
           absorbConcatProducers(concat, groups, groupOf);
       }
     }
+    llvm::SmallDenseSet<size_t> dags;
+    if (elementwiseDags)
+      dags = mergeDagTails(groups, groupOf);
     // Edges between groups, recorded before the ops move into bodies.
     SmallVector<Apart> edges;
     SmallVector<SmallVector<std::string>> groupNodes(groups.size());
@@ -404,8 +464,12 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     }
     size_t base = allNodes.size();
     for (auto [i, g] : llvm::enumerate(groups))
-      if (!g.empty())
-        allDispatches[base + i] = wrap(builder, g);
+      if (!g.empty()) {
+        DispatchOp d = wrap(builder, g);
+        if (dags.contains(i))
+          d->setAttr(kElementwiseDagAttr, builder.getUnitAttr());
+        allDispatches[base + i] = d;
+      }
     for (Apart &e : edges) {
       e.producerGroup += base;
       e.consumerGroup += base;

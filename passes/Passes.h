@@ -24,6 +24,10 @@ namespace weft {
 /// around a matmul: the transpose joins the matmul's dispatch, the reduce
 /// heads the elementwise chain after it (weft-form-dispatches).
 inline constexpr llvm::StringLiteral kSplitReductionAttr = "weft.split_reduction";
+/// On a weft.dispatch whose elementwise ops form a graph rather than a
+/// chain (weft-form-dispatches' elementwise-dags): its lowering fuses a
+/// value with several elementwise users into each of them.
+inline constexpr llvm::StringLiteral kElementwiseDagAttr = "weft.elementwise_dag";
 /// Name of the function attribute holding the arena size in bytes.
 inline constexpr llvm::StringLiteral kArenaSizeAttr = "weft.arena_size";
 /// The most bytes of intermediate tensors live at once (each rounded up to

@@ -289,7 +289,12 @@ def FormDispatches : Pass<"weft-form-dispatches", "mlir::func::FuncOp"> {
     Option<"batchRowEpilogues", "batch-row-epilogues", "bool", "false",
            "A MatMul [B.., M, K] x [K, N] (its batch dims more rows of one "
            "matmul) heads its elementwise chain like a 2-D one; its lowering "
-           "collapses the chain to 2-D (the CUDA targets)">
+           "collapses the chain to 2-D (the CUDA targets)">,
+    Option<"elementwiseDags", "elementwise-dags", "bool", "false",
+           "A group of elementwise ops fed only by the last value of one "
+           "earlier group (all of whose users it holds) and by constants "
+           "joins that group: an epilogue such as GELU's, whose input has "
+           "two users (the CUDA targets)">
   ];
   let dependentDialects = ["::weft::WeftDialect"];
 }

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/Lowering.h"
 #include "codegen/cpu/Passes.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -151,9 +152,18 @@ struct LowerToLinalgPass : weft::cpu::impl::LowerToLinalgBase<LowerToLinalgPass>
           rewriter.setInsertionPoint(t);
           (void)linalg::generalizeNamedOp(rewriter, t);
         }
+        // In a dispatch whose elementwise ops form a graph (GELU after a
+        // matmul), a value that several of them read is computed in each.
+        bool dag = dispatch->hasAttr(kElementwiseDagAttr);
         RewritePatternSet patterns(&getContext());
-        linalg::populateElementwiseOpsFusionPatterns(
-            patterns, [](OpOperand *operand) { return operand->get().hasOneUse(); });
+        linalg::populateElementwiseOpsFusionPatterns(patterns, [dag](OpOperand *operand) {
+          if (operand->get().hasOneUse())
+            return true;
+          return dag && llvm::all_of(operand->get().getUsers(), [](Operation *u) {
+                   auto g = dyn_cast<linalg::GenericOp>(u);
+                   return g && g.getNumReductionLoops() == 0;
+                 });
+        });
         if (failed(applyPatternsGreedily(dispatch.getBody(), std::move(patterns))))
           return signalPassFailure();
       }

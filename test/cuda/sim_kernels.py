@@ -37,6 +37,8 @@ tensors by shape (tensors of one shape in the model's order).
     elementwise    Tanh(x * z) of 131072 elements, 4 per thread
     row_slice      x[128, 1, 2304][:, :, 768:1536]: a row gather, 4
                    neighbours per thread read as one vector
+    gelu_epilogue  GELU(x[512, 128] x w[128, 512] + c): FMA blocks whose
+                   epilogue is a graph (the biased sum has two users)
     transpose      x[128, 12, 64] to [12, 64, 128]: the lanes along the
                    input's innermost dimension, 4 outputs per thread
 
@@ -45,6 +47,7 @@ failure.
 """
 
 import argparse
+import math
 import os
 import re
 import subprocess
@@ -158,6 +161,24 @@ def models(rng):
             "ends": (TensorProto.INT64, np.array([1536], np.int64)),
             "axes": (TensorProto.INT64, np.array([2], np.int64))},
            ("y", F32, (128, 1, 768)), {}, lambda: xq[:, :, 768:1536].astype(np.float64), 0)
+    # GELU after a matmul's bias add (x * 0.5 * (1 + erf(x / sqrt 2)): the
+    # sum has two users): the whole graph is the blocks' epilogue.
+    xu = rng.uniform(-1, 1, (512, 128)).astype(np.float32)
+    wu = rng.uniform(-1, 1, (128, 512)).astype(np.float32)
+    cu = rng.uniform(-1, 1, (512,)).astype(np.float32)
+    def gelu():
+        h = xu.astype(np.float64) @ wu + cu
+        return h * 0.5 * (1 + np.vectorize(math.erf)(h / math.sqrt(2)))
+    yield ("gelu_epilogue", [],
+           [helper.make_node("MatMul", ["x", "w"], ["p"]), helper.make_node("Add", ["p", "c"], ["h"]),
+            helper.make_node("Div", ["h", "sqrt2"], ["d"]), helper.make_node("Erf", ["d"], ["e"]),
+            helper.make_node("Add", ["e", "one"], ["f"]), helper.make_node("Mul", ["h", "f"], ["g"]),
+            helper.make_node("Mul", ["g", "half"], ["y"])],
+           {"x": (F32, xu)},
+           {"w": (F32, wu), "c": (F32, cu),
+            "sqrt2": (F32, np.array(math.sqrt(2), np.float32)),
+            "one": (F32, np.array(1, np.float32)), "half": (F32, np.array(0.5, np.float32))},
+           ("y", F32, (512, 512)), {}, gelu, 1e-4)
     # A transpose whose innermost dimensions differ (BERT-base's K
     # transposed for Q K^T): a warp's lanes read neighbouring inputs.
     xk = rng.uniform(-1, 1, (128, 12, 64)).astype(np.float32)

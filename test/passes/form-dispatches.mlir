@@ -1,6 +1,7 @@
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches))' | FileCheck %s
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{clone-constant-limit=2}))' | FileCheck %s --check-prefix=LIMIT
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{batch-row-epilogues=true}))' | FileCheck %s --check-prefix=ROWS
+// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{elementwise-dags=true}))' | FileCheck %s --check-prefix=DAG
 
 // An elementwise chain (each link used only by the next, one shape) shares
 // one dispatch and yields only its last value; a small constant is cloned
@@ -276,4 +277,54 @@ func.func @loop_swap(%m: tensor<i64>, %a: tensor<4xf32>, %b: tensor<4xf32>) -> t
   }
   %o = weft.neg %r#0 : tensor<4xf32>
   return %o : tensor<4xf32>
+}
+
+// -----
+
+// GELU after a matmul's bias add: the sum has two users (the division and
+// the product with x), so the chain stops there and GELU is a dispatch of
+// its own. With elementwise-dags (the CUDA targets) the GELU group, fed
+// only by the bias add and constants, joins the matmul's dispatch as a
+// graph-shaped epilogue. A transpose (which takes no epilogue) keeps its
+// consumers apart either way.
+// CHECK-LABEL: func.func @gelu
+// CHECK: weft.matmul
+// CHECK: weft.add
+// CHECK-NEXT: weft.yield
+// CHECK: weft.dispatch
+// CHECK: weft.div
+// DAG-LABEL: func.func @gelu
+// DAG: weft.dispatch
+// DAG-SAME: weft.elementwise_dag
+// DAG: weft.matmul
+// DAG: weft.add
+// DAG: weft.div
+// DAG: weft.erf
+// DAG: weft.mul
+// DAG: weft.mul
+// DAG-NEXT: weft.yield
+// DAG: weft.dispatch
+// DAG: weft.transpose
+// DAG-NEXT: weft.yield
+// DAG: weft.dispatch
+// DAG: weft.mul
+// DAG-NEXT: weft.add
+// DAG-NEXT: weft.yield
+func.func @gelu(%x: tensor<8x16xf32>, %t: tensor<4x8xf32>) -> (tensor<8x32xf32>, tensor<8x4xf32>) {
+  %w = weft.constant dense<0.5> : tensor<16x32xf32>
+  %c = weft.constant dense<0.25> : tensor<32xf32>
+  %s = weft.constant dense<1.41421354> : tensor<f32>
+  %one = weft.constant dense<1.0> : tensor<f32>
+  %half = weft.constant dense<0.5> : tensor<f32>
+  %0 = weft.matmul %x, %w : (tensor<8x16xf32>, tensor<16x32xf32>) -> tensor<8x32xf32>
+  %h = weft.add %0, %c : (tensor<8x32xf32>, tensor<32xf32>) -> tensor<8x32xf32>
+  %d = weft.div %h, %s : (tensor<8x32xf32>, tensor<f32>) -> tensor<8x32xf32>
+  %e = weft.erf %d : tensor<8x32xf32>
+  %f = weft.add %e, %one : (tensor<8x32xf32>, tensor<f32>) -> tensor<8x32xf32>
+  %g = weft.mul %h, %f : (tensor<8x32xf32>, tensor<8x32xf32>) -> tensor<8x32xf32>
+  %y = weft.mul %g, %half : (tensor<8x32xf32>, tensor<f32>) -> tensor<8x32xf32>
+  %tt = weft.transpose %t {perm = array<i64: 1, 0>} : (tensor<4x8xf32>) -> tensor<8x4xf32>
+  %m = weft.mul %tt, %tt : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
+  %z = weft.add %m, %tt : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %y, %z : tensor<8x32xf32>, tensor<8x4xf32>
 }
