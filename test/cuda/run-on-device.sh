@@ -6,7 +6,7 @@
 #       missing, compiles with --target=cuda every ONNX node case not in
 #       test/conformance/cuda.xfail and the models below, with their data,
 #       into DIR/bundle.tar.xz (default DIR: .device, which git ignores);
-#       about 52 MB, small enough to copy to the GPU machine)
+#       about 51 MB, small enough to copy to the GPU machine)
 #   test/cuda/run-on-device.sh run [DIR]       (on the GPU machine, with the
 #       checkout and DIR copied there; it needs
 #       Python 3 with numpy; torch for the GPU reference timings; runs the
@@ -19,12 +19,11 @@
 #
 # Models: the test MLP, CNN and encoder block, the 4-layer transformer
 # encoder and MobileNetV2 of bench/export_models.py (exported with Debian's
-# python3-torch); the batch-8 MLP and the encoder block for two GPUs
-# (tensor parallel, NCCL), which `run` skips on a machine with one GPU,
-# where a one-GPU NCCL group checks the collectives instead; the encoder
-# block again with --cuda-tf32 (TF32 tensor cores; compared within 1e-2
-# relative, 5e-3 absolute) and with --cuda-3xtf32 (split TF32 products,
-# compared as f32). ResNet-50 (102 MB of weights), the
+# python3-torch); the batch-8 MLP for two GPUs (tensor parallel, NCCL),
+# which `run` skips on a machine with one GPU, where a one-GPU NCCL group
+# checks the collectives instead; the encoder block again with
+# --cuda-tf32 (TF32 tensor cores; compared within 1e-2 relative, 5e-3
+# absolute). ResNet-50 (102 MB of weights), the
 # BERT-base-sized encoder (124 MB) and the test bottleneck (1x1 and 3x3
 # convolutions as matmuls in shared-memory blocks; 12 MB with its data),
 # each also with --cuda-tf32 (compared within 2e-2 relative, 5e-2
@@ -35,7 +34,9 @@
 # up to 4.6e-5 in f32 summation order alone under cuda-on-cpu), and the f16 and bf16 MatMuls and f16 convolution of
 # test/e2e/check_half.py (tensor cores through WMMA and through ldmatrix
 # and mma.sync; compared within 2e-2 relative, 5e-2 absolute, about two
-# bf16 steps), are left out to keep the bundle under 64 MiB;
+# bf16 steps), and the encoder block for two GPUs and with --cuda-3xtf32
+# (split TF32 products, compared as f32; 13 MB each), are left out to keep
+# the bundle under 64 MiB;
 # `prepare` with WEFT_BIG=1 also
 # writes them to DIR/big.tar split into 60 MiB parts (big.tar.part-aa, ...)
 # for a machine that keeps files between calls, and `run` uses them when
@@ -81,14 +82,11 @@ prepare() {
     models+=(--model "$m=$work/real/$m.onnx:$work/real/${m}_data/test_data_set_0")
   done
   # Two GPUs joined by NCCL (skipped by run on a machine with one): the
-  # MLP and the encoder block tensor-parallel.
+  # MLP tensor-parallel (the encoder block too, in the big bundle).
   models+=(--split-model "mlp_tp2=$work/models/mlp_batch.onnx:$work/models/mlp_batch_data/test_data_set_0")
-  models+=(--split-model "encoder_tp2=$work/models/encoder.onnx:$work/models/encoder_data/test_data_set_0")
-  # The encoder block with --cuda-tf32 (its first FF layer on tensor cores),
-  # compared within TF32's tolerance.
+  # The encoder block with --cuda-tf32 (its matmuls on tensor cores),
+  # compared within TF32's tolerance (with --cuda-3xtf32 in the big bundle).
   models+=(--tf32-model "encoder_tf32=$work/models/encoder.onnx:$work/models/encoder_data/test_data_set_0")
-  # And with --cuda-3xtf32 (split TF32 products), compared as f32.
-  models+=(--tf32x3-model "encoder_3xtf32=$work/models/encoder.onnx:$work/models/encoder_data/test_data_set_0")
   python3 test/cuda/make_bundle.py --weftc "$BUILD/bin/weftc" \
     --runtime "$BUILD/lib/libweft_runtime.so" --out "$DIR/bundle" \
     --xfail test/conformance/cuda.xfail --weftc-arg=--target=cuda "${models[@]}" \
@@ -120,6 +118,9 @@ prepare() {
       --tf32x3-model "resnet50_3xtf32=$work/real/resnet50.onnx:$work/real/resnet50_data/test_data_set_0" \
       --model "bottleneck=$work/models/bottleneck.onnx:$work/models/bottleneck_data/test_data_set_0" \
       --tf32-model "bottleneck_tf32=$work/models/bottleneck.onnx:$work/models/bottleneck_data/test_data_set_0" \
+      --split-model "encoder_tp2=$work/models/encoder.onnx:$work/models/encoder_data/test_data_set_0" \
+      --split-arg=--devices=cuda:0,cuda:1 --split-arg=--parallel=tensor \
+      --tf32x3-model "encoder_3xtf32=$work/models/encoder.onnx:$work/models/encoder_data/test_data_set_0" \
       --tf32-rtol 2e-2 --tf32-atol 5e-2 --model-atol 1e-4 "${half[@]}" || exit 2
     tar -C "$DIR" -cf - big | split -b 60M - "$DIR/big.tar.part-" || exit 2
   fi
