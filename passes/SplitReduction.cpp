@@ -31,6 +31,7 @@
 // for an H100 (132 multiprocessors), not measured on a GPU.
 //
 //===----------------------------------------------------------------------===//
+#include "passes/GpuBlocks.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/PatternMatch.h"
@@ -46,11 +47,6 @@ using namespace weft;
 
 namespace {
 
-/// A block's tile of the output and its reduction step (StageBlocks.cpp).
-constexpr int64_t kBlockRows = 64, kBlockCols = 64, kStep = 32;
-/// Outputs from which a matmul's 4 x 4 thread tiles go to blocks
-/// (TileThreads.cpp: 16384 threads of 16 outputs).
-constexpr int64_t kMinBlockOutputs = 262144;
 /// The fewest reduction steps a part keeps.
 constexpr int64_t kMinStepsPerPart = 4;
 
@@ -69,13 +65,13 @@ Value splitProduct(PatternRewriter &rw, Location loc, Value lhs, Value rhs,
   int64_t m = a.getNumElements() / k;
   if (b.getDimSize(0) != k || m % 4 != 0 || n % 4 != 0 || type.getNumElements() != m * n)
     return {};
-  int64_t blocks = llvm::divideCeil(m, kBlockRows) * llvm::divideCeil(n, kBlockCols);
+  int64_t blocks = llvm::divideCeil(m, kGpuBlockRows) * llvm::divideCeil(n, kGpuBlockCols);
   if (blocks >= maxBlocks)
     return {};
   int64_t parts = 0;
   for (int64_t s : {8, 4, 2})
-    if (blocks * s <= targetBlocks && k % (s * kStep) == 0 &&
-        k / s >= kMinStepsPerPart * kStep && s * m * n >= kMinBlockOutputs) {
+    if (blocks * s <= targetBlocks && k % (s * kGpuBlockStep) == 0 &&
+        k / s >= kMinStepsPerPart * kGpuBlockStep && s * m * n >= kGpuMinBlockOutputs) {
       parts = s;
       break;
     }

@@ -11,6 +11,7 @@
 #define WEFT_CODEGEN_CUDA_PASSES_H
 
 #include "codegen/cpu/Passes.h"
+#include "passes/GpuBlocks.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -81,6 +82,9 @@ mlir::LogicalResult splitRowAcrossLanes(mlir::scf::ForallOp rows,
 /// (StageBlocks.cpp).
 inline constexpr int64_t kBlockOutputs = 4096;
 inline constexpr int64_t kBlockReductionStep = 32;
+static_assert(kBlockOutputs == kGpuBlockRows * kGpuBlockCols &&
+                  kBlockReductionStep == kGpuBlockStep,
+              "weft-split-reduction sizes its parts by these blocks (passes/GpuBlocks.h)");
 
 /// On tensor cores, each of a block's kWarpsPerBlock warps computes a
 /// kWarpTileRows x kWarpTileCols tile of the block's accumulator per

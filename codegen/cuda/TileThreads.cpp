@@ -69,6 +69,8 @@ constexpr int64_t kWarnSerialElements = 4096;
 /// would be left to hide memory latency. An estimate, not measured on a
 /// GPU.
 constexpr int64_t kMinThreadsForRegisterTiles = 16384;
+static_assert(kMinThreadsForRegisterTiles * 16 == kGpuMinBlockOutputs,
+              "weft-split-reduction keeps its parts above this (passes/GpuBlocks.h)");
 /// A matmul whose blocks run on tensor cores (f16, or TF32 with
 /// --cuda-tf32 or --cuda-3xtf32) takes them from this many blocks on,
 /// where register tiles (or, for f16, one output per thread) would
