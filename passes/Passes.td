@@ -69,6 +69,15 @@ def SplitReduction : Pass<"weft-split-reduction", "mlir::func::FuncOp"> {
     %3 = weft.matmul %1, %2 : (tensor<4x128x768xf32>, tensor<4x768x768xf32>) -> tensor<4x128x768xf32>
     %y = weft.reduce <sum> %3 {axes = array<i64: 0>, keepdims = false, weft.split_reduction} : ...
     ```
+
+    An f32 NCHW convolution (group 1, padding already moved out) is split
+    the same way over its input channels, judged as the matmul of its
+    filter [F, C * KH * KW] and its image's columns that the CUDA backend
+    runs: one convolution of S groups whose filter [S * F, C/S, KH, KW]
+    holds part s's output channel f at s * F + f (a constant filter is
+    permuted at compile time), its result viewed as [N, S, F, OH, OW] and
+    summed over axis 1, the bias added after. The grouped convolution and
+    the sum are marked `weft.split_reduction`.
   }];
   let options = [
     Option<"maxBlocks", "max-blocks", "int64_t", "66",

@@ -23,6 +23,10 @@
 // one more kernel and S x M x N floats of partial sums written and read
 // once.
 //
+// An f32 NCHW convolution is split the same way over its input channels
+// (SplitConvReduction below): ResNet-50 at batch 1 runs its stage-4 3x3
+// convolutions (256 x 196 outputs: 16 blocks of 2304 products) in 8 parts.
+//
 // Only f32 matmuls whose parts still take shared-memory blocks (4 x 4
 // thread tiles: M and N multiples of 4, S x M x N >= 262144 outputs; parts
 // of whole 32-step reduction blocks, at least 4 of them), and only where
@@ -114,6 +118,91 @@ struct SplitMatMulReduction : OpRewritePattern<MatMulOp> {
   int64_t maxBlocks, targetBlocks;
 };
 
+/// An NCHW convolution (group 1, f32, static; padding already moved into a
+/// weft.pad) as the sum of S convolutions over C/S input channels each, run
+/// side by side as one convolution of S groups:
+///
+///   y[n, f] = sum_c x[n, c] * w[f, c]
+///   ->  P[n, s * F + f] = sum_j x[n, s * C/S + j] * w[f, s * C/S + j]
+///       y[n, f] = sum_s P[n, s, f] + bias[f]
+///
+/// The grouped filter [S * F, C/S, KH, KW] holds w[f, s * C/S + j] at
+/// [s * F + f, j] (w viewed as [F, S, C/S, KH, KW], its S axis moved to
+/// the front; a constant filter folds). The CUDA backend runs a
+/// convolution as the matmul of its filter and its image's columns
+/// (weft-cuda-tile-threads): here per group, [F, C/S * KH * KW] x
+/// [C/S * KH * KW, OH * OW], so the same thresholds as a matmul's apply to
+/// F x (OH * OW) per image: 4 x 4 register tiles (F and OH * OW multiples
+/// of 4), parts of whole 32-step blocks, at least kMinStepsPerPart of them.
+struct SplitConvReduction : OpRewritePattern<ConvOp> {
+  SplitConvReduction(MLIRContext *ctx, int64_t maxBlocks, int64_t targetBlocks)
+      : OpRewritePattern(ctx), maxBlocks(maxBlocks), targetBlocks(targetBlocks) {}
+
+  LogicalResult matchAndRewrite(ConvOp op, PatternRewriter &rw) const override {
+    auto x = dyn_cast<RankedTensorType>(op.getInput().getType());
+    auto w = dyn_cast<RankedTensorType>(op.getFilter().getType());
+    auto type = dyn_cast<RankedTensorType>(op.getType());
+    if (!x || !w || !type || op.getChannelsLast() || op.getGroup() != 1 ||
+        !x.hasStaticShape() || !w.hasStaticShape() || !type.hasStaticShape() ||
+        x.getRank() != 4 || w.getRank() != 4 || type.getRank() != 4 ||
+        !x.getElementType().isF32() || !w.getElementType().isF32() ||
+        !type.getElementType().isF32() ||
+        llvm::any_of(op.getPads(), [](int64_t p) { return p != 0; }) ||
+        op->hasAttr(kSplitReductionAttr))
+      return failure();
+    int64_t n = type.getDimSize(0), f = type.getDimSize(1), c = w.getDimSize(1),
+            kh = w.getDimSize(2), kw = w.getDimSize(3);
+    int64_t positions = type.getDimSize(2) * type.getDimSize(3);
+    if (c != x.getDimSize(1) || f % 4 != 0 || positions % 4 != 0)
+      return failure();
+    int64_t blocks = n * llvm::divideCeil(f, kGpuBlockRows) *
+                     llvm::divideCeil(positions, kGpuBlockCols);
+    if (blocks >= maxBlocks)
+      return failure();
+    int64_t parts = 0;
+    for (int64_t s : {8, 4, 2}) {
+      int64_t k = c / s * kh * kw;
+      if (c % s == 0 && blocks * s <= targetBlocks && k % kGpuBlockStep == 0 &&
+          k >= kMinStepsPerPart * kGpuBlockStep &&
+          s * type.getNumElements() >= kGpuMinBlockOutputs) {
+        parts = s;
+        break;
+      }
+    }
+    if (!parts)
+      return failure();
+    Location loc = op.getLoc();
+    Type f32 = type.getElementType();
+    Value w5 = ReshapeOp::create(
+        rw, loc, RankedTensorType::get({f, parts, c / parts, kh, kw}, f32), op.getFilter());
+    Value wt = TransposeOp::create(rw, loc, w5, rw.getDenseI64ArrayAttr({1, 0, 2, 3, 4}));
+    Value grouped = ReshapeOp::create(
+        rw, loc, RankedTensorType::get({parts * f, c / parts, kh, kw}, f32), wt);
+    auto conv = ConvOp::create(
+        rw, loc,
+        RankedTensorType::get({n, parts * f, type.getDimSize(2), type.getDimSize(3)}, f32),
+        op.getInput(), grouped, Value(), op.getStridesAttr(), op.getDilationsAttr(),
+        op.getPadsAttr(), rw.getI64IntegerAttr(parts), UnitAttr());
+    conv->setAttr(kSplitReductionAttr, rw.getUnitAttr());
+    Value partial = ReshapeOp::create(
+        rw, loc,
+        RankedTensorType::get({n, parts, f, type.getDimSize(2), type.getDimSize(3)}, f32),
+        conv);
+    auto sum = ReduceOp::create(rw, loc, ReduceKindAttr::get(rw.getContext(), ReduceKind::sum),
+                                partial, rw.getDenseI64ArrayAttr({1}), rw.getBoolAttr(false));
+    sum->setAttr(kSplitReductionAttr, rw.getUnitAttr());
+    Value result = sum;
+    if (Value bias = op.getBias()) {
+      Value b3 = ReshapeOp::create(rw, loc, RankedTensorType::get({f, 1, 1}, f32), bias);
+      result = AddOp::create(rw, loc, type, result, b3);
+    }
+    rw.replaceOp(op, result);
+    return success();
+  }
+
+  int64_t maxBlocks, targetBlocks;
+};
+
 /// A Gemm A x B + C (alpha = beta = 1, no transposes; a Linear layer whose
 /// weights were transposed at compile time): the split product, then C
 /// added, which the sum's dispatch takes in.
@@ -143,7 +232,7 @@ struct SplitReductionPass : weft::impl::SplitReductionBase<SplitReductionPass> {
   using SplitReductionBase::SplitReductionBase;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<SplitMatMulReduction, SplitGemmReduction>(&getContext(), maxBlocks,
+    patterns.add<SplitMatMulReduction, SplitGemmReduction, SplitConvReduction>(&getContext(), maxBlocks,
                                                            targetBlocks);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

@@ -20,68 +20,102 @@
 using namespace mlir;
 using namespace weft;
 
-LogicalResult cuda::convAsMatmul(linalg::Conv2DNchwFchwOp conv) {
-  Value image = conv.getInputs()[0];
+LogicalResult cuda::convAsMatmul(linalg::LinalgOp conv) {
+  // Grouped (NGCHW image, GFCHW filter, NGFHW output): one more leading
+  // loop, g, shared by all three; the matmul is then batched over (n, g).
+  bool grouped = isa<linalg::Conv2DNgchwGfchwOp>(conv.getOperation());
+  if (!grouped && !isa<linalg::Conv2DNchwFchwOp>(conv.getOperation()))
+    return failure();
+  Value image = conv.getDpsInputs()[0];
   auto imageType = cast<RankedTensorType>(image.getType());
-  auto filter = cast<RankedTensorType>(conv.getInputs()[1].getType());
-  auto out = cast<RankedTensorType>(conv.getOutputs()[0].getType());
+  auto filter = cast<RankedTensorType>(conv.getDpsInputs()[1].getType());
+  auto out = cast<RankedTensorType>(conv.getDpsInits()[0].getType());
   if (!imageType.hasStaticShape() || !filter.hasStaticShape() || !out.hasStaticShape())
     return failure();
-  auto pair = [](DenseIntElementsAttr attr) {
+  auto pair = [&](StringRef name) {
     SmallVector<int64_t> v = {1, 1};
+    auto attr = conv->getAttrOfType<DenseIntElementsAttr>(name);
     if (attr && attr.getNumElements() == 2)
       v.assign(attr.getValues<int64_t>().begin(), attr.getValues<int64_t>().end());
     return v;
   };
-  SmallVector<int64_t> strides = pair(conv.getStrides()), dilations = pair(conv.getDilations());
-  int64_t n = out.getDimSize(0), channels = filter.getDimSize(1), kh = filter.getDimSize(2),
-          kw = filter.getDimSize(3), oh = out.getDimSize(2), ow = out.getDimSize(3);
+  SmallVector<int64_t> strides = pair("strides"), dilations = pair("dilations");
+  // Dimensions before the channels (n, or n and g) and before the filter's
+  // output channels (none, or g).
+  int64_t lead = grouped ? 2 : 1;
+  int64_t channels = filter.getDimSize(lead),
+          kh = filter.getDimSize(lead + 1), kw = filter.getDimSize(lead + 2),
+          oh = out.getDimSize(lead + 1), ow = out.getDimSize(lead + 2);
   bool pointwise = kh == 1 && kw == 1 &&
                    llvm::all_equal({strides[0], strides[1], dilations[0], dilations[1],
                                     int64_t(1)}) &&
-                   imageType.getShape().drop_front(2) == out.getShape().drop_front(2);
+                   imageType.getShape().take_back(2) == out.getShape().take_back(2);
   OpBuilder b(conv);
   Location loc = conv.getLoc();
   MLIRContext *ctx = b.getContext();
-  SmallVector<ReassociationIndices> positions = {{0}, {1}, {2, 3}};
-  SmallVector<ReassociationIndices> rows = {{0}, {1, 2, 3}};
+  // [n, (g,) c, h, w] -> [n, (g,) c, h * w]; the filter's [(g,) f, c, kh, kw]
+  // -> [(g,) f, c * kh * kw].
+  SmallVector<ReassociationIndices> positions, rows;
+  for (int64_t d = 0; d <= lead; ++d)
+    positions.push_back({d});
+  positions.push_back({lead + 1, lead + 2});
+  for (int64_t d = 0; d < lead - 1; ++d)
+    rows.push_back({d});
+  rows.push_back({lead - 1});
+  rows.push_back({lead, lead + 1, lead + 2});
   Value columns;
   if (pointwise) {
     columns = tensor::CollapseShapeOp::create(b, loc, image, positions);
   } else {
-    auto type =
-        RankedTensorType::get({n, channels * kh * kw, oh * ow}, imageType.getElementType());
+    SmallVector<int64_t> shape(imageType.getShape().take_front(lead));
+    shape.append({channels * kh * kw, oh * ow});
+    auto type = RankedTensorType::get(shape, imageType.getElementType());
     Value empty = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
     AffineExpr k, p;
     bindDims(ctx, k, p);
     SmallVector<AffineExpr> at = {
         k.floorDiv(kh * kw), p.floorDiv(ow) * strides[0] + (k.floorDiv(kw) % kh) * dilations[0],
         (p % ow) * strides[1] + (k % kw) * dilations[1]};
+    int64_t rank = lead + 2;
     columns = linalg::GenericOp::create(
                   b, loc, TypeRange{type}, ValueRange{}, ValueRange{empty},
-                  ArrayRef<AffineMap>{b.getMultiDimIdentityMap(3)},
-                  SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+                  ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank)},
+                  SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
                   [&](OpBuilder &gb, Location gl, ValueRange) {
-                    Value idx[3];
-                    for (int64_t d = 0; d < 3; ++d)
-                      idx[d] = linalg::IndexOp::create(gb, gl, d);
-                    SmallVector<Value> coords = {idx[0]};
+                    SmallVector<Value> idx;
+                    for (int64_t d = 0; d < rank; ++d)
+                      idx.push_back(linalg::IndexOp::create(gb, gl, d));
+                    SmallVector<Value> coords(idx.begin(), idx.begin() + lead);
                     for (AffineExpr e : at)
                       coords.push_back(affine::AffineApplyOp::create(
-                          gb, gl, AffineMap::get(2, 0, e), ValueRange{idx[1], idx[2]}));
+                          gb, gl, AffineMap::get(2, 0, e),
+                          ValueRange{idx[lead], idx[lead + 1]}));
                     linalg::YieldOp::create(
                         gb, gl, tensor::ExtractOp::create(gb, gl, image, coords).getResult());
                   })
                   .getResult(0);
   }
-  Value w = tensor::CollapseShapeOp::create(b, loc, conv.getInputs()[1], rows);
-  Value init = tensor::CollapseShapeOp::create(b, loc, conv.getOutputs()[0], positions);
-  AffineExpr dn, df, dp, dk;
-  bindDims(ctx, dn, df, dp, dk);
-  SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {df, dk}, ctx),
-                                 AffineMap::get(4, 0, {dn, dk, dp}, ctx),
-                                 AffineMap::get(4, 0, {dn, df, dp}, ctx)};
-  SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
+  Value w = tensor::CollapseShapeOp::create(b, loc, conv.getDpsInputs()[1], rows);
+  Value init = tensor::CollapseShapeOp::create(b, loc, conv.getDpsInits()[0], positions);
+  // Loops (n, (g,) f, p, k): filter ((g,) f, k), columns (n, (g,) k, p),
+  // output (n, (g,) f, p).
+  int64_t loops = lead + 3;
+  auto dim = [&](int64_t d) { return getAffineDimExpr(d, ctx); };
+  AffineExpr df = dim(lead), dp = dim(lead + 1), dk = dim(lead + 2);
+  SmallVector<AffineExpr> wExprs, cExprs, oExprs;
+  for (int64_t d = 0; d < lead; ++d) {
+    if (d > 0)
+      wExprs.push_back(dim(d));
+    cExprs.push_back(dim(d));
+    oExprs.push_back(dim(d));
+  }
+  wExprs.append({df, dk});
+  cExprs.append({dk, dp});
+  oExprs.append({df, dp});
+  SmallVector<AffineMap> maps = {AffineMap::get(loops, 0, wExprs, ctx),
+                                 AffineMap::get(loops, 0, cExprs, ctx),
+                                 AffineMap::get(loops, 0, oExprs, ctx)};
+  SmallVector<utils::IteratorType> iters(loops - 1, utils::IteratorType::parallel);
   iters.push_back(utils::IteratorType::reduction);
   // The convolution's own body (multiply-add, with its casts), its
   // (image, filter, acc) arguments taken from (filter, columns, acc).

@@ -153,8 +153,10 @@ mlir::Value roundToTf32(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
 /// ow * sw + k % KW * dw), which is never built whole: the blocks compute
 /// the columns of each reduction step into shared memory
 /// (stageBlockThroughWorkgroupMemory). Fails, changing nothing, on a
-/// convolution of dynamic shapes.
-mlir::LogicalResult convAsMatmul(mlir::linalg::Conv2DNchwFchwOp conv);
+/// convolution of dynamic shapes or of another kind. A grouped convolution
+/// (linalg.conv_2d_ngchw_gfchw) is the matmul of each group's filter
+/// [F/G, C/G * KH * KW] and its columns, batched over (n, g).
+mlir::LogicalResult convAsMatmul(mlir::linalg::LinalgOp conv);
 
 /// Where the dispatch's result is computed from a tensor.empty (through
 /// ops that only write their init: a fill, a broadcast bias) and reshaped

@@ -654,12 +654,16 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     linalg::LinalgOp contraction = cpu::epilogueRoot(root.getOperation());
     if (!contraction)
       contraction = dyn_cast<linalg::LinalgOp>(root.getOperation());
-    if (!isa_and_nonnull<linalg::Conv2DNchwFchwOp>(contraction.getOperation()))
+    if (!isa_and_nonnull<linalg::Conv2DNchwFchwOp, linalg::Conv2DNgchwGfchwOp>(
+            contraction.getOperation()))
       return failure();
     func::FuncOp trial = fn.clone();
     llvm::scope_exit erase([&] { trial.erase(); });
-    SmallVector<linalg::Conv2DNchwFchwOp> convs;
-    trial.walk([&](linalg::Conv2DNchwFchwOp conv) { convs.push_back(conv); });
+    SmallVector<linalg::LinalgOp> convs;
+    trial.walk([&](Operation *op) {
+      if (isa<linalg::Conv2DNchwFchwOp, linalg::Conv2DNgchwGfchwOp>(op))
+        convs.push_back(cast<linalg::LinalgOp>(op));
+    });
     if (convs.size() != 1 || failed(convAsMatmul(convs[0])))
       return failure();
     RewritePatternSet patterns(&getContext());

@@ -29,6 +29,12 @@ tensors by shape (tensors of one shape in the model's order).
                    --cuda-3xtf32: the image's columns gathered per step
                    into shared memory (the padded image is the kernel's
                    input)
+    conv_split     Conv(x[1, 256, 14, 14], w[256, 256, 3, 3], pads 1): 16
+                   blocks, so its reduction runs in 8 parts of 32 input
+                   channels side by side (one convolution of 8 groups,
+                   weft-split-reduction); the grouped one (after the
+                   padding's kernel) is run and checked against the
+                   parts' sums
     softmax        Softmax(x[64, 256]): a warp per row, shuffles
     gemv_warps     x[4, 784] x w[784, 64]: a warp per output
     register_tiles x[256, 96] x w[96, 256]: 4 x 4 outputs per thread
@@ -86,7 +92,9 @@ def conv2d(x, w):
 def models(rng):
     """(name, weftc flags, nodes, inputs {name: (elem, array)}, weights
     {name: (elem, array)}, output (name, elem, shape), extra tensors the
-    kernel may take {name: array}, reference(), tolerance)."""
+    kernel may take {name: array}, reference(), tolerance[, (kernel index,
+    its output's shape)]): the last kernel, writing the model's output,
+    unless given."""
     x = rng.uniform(-1, 1, (512, 128)).astype(np.float32)
     w = rng.uniform(-1, 1, (128, 512)).astype(np.float32)
     exact = x.astype(np.float64) @ w.astype(np.float64)
@@ -121,6 +129,21 @@ def models(rng):
            {"x": (F32, xc)}, {"w": (F32, wc)}, ("y", F32, (2, 64, 28, 28)),
            {"x_padded": np.pad(xc, ((0, 0), (0, 0), (1, 1), (1, 1)))},
            lambda: conv2d(xc.astype(np.float64), wc.astype(np.float64)), 1e-4)
+    # A convolution of few blocks (256 x 196 outputs) and a long reduction
+    # (2304 products): 8 parts of 32 input channels, one convolution of 8
+    # groups whose filter holds part s's output channel f at s * 256 + f.
+    xs = rng.uniform(-1, 1, (1, 256, 14, 14)).astype(np.float32)
+    ws = rng.uniform(-1, 1, (256, 256, 3, 3)).astype(np.float32)
+    def parts():
+        x64, w64 = xs.astype(np.float64), ws.astype(np.float64)
+        return np.concatenate([conv2d(x64[:, 32 * s:32 * (s + 1)], w64[:, 32 * s:32 * (s + 1)])
+                               for s in range(8)], axis=1)
+    yield ("conv_split", [],
+           [helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3], pads=[1] * 4)],
+           {"x": (F32, xs)}, {"w": (F32, ws)}, ("y", F32, (1, 256, 14, 14)),
+           {"x_padded": np.pad(xs, ((0, 0), (0, 0), (1, 1), (1, 1))),
+            "w_grouped": ws.reshape(256, 8, 32, 3, 3).transpose(1, 0, 2, 3, 4).reshape(2048, 32, 3, 3)},
+           parts, 1e-4, (1, (1, 2048, 14, 14)))
     # Few outputs of long reductions: a warp per output, its lanes
     # splitting the 784 products (24 x 32 + 16), shuffles combining them.
     xg = rng.uniform(-1, 1, (4, 784)).astype(np.float32)
@@ -239,7 +262,7 @@ def main(argv=None):
     os.makedirs(args.workdir, exist_ok=True)
     rng = np.random.default_rng(11)
     failures = total = 0
-    for name, flags, nodes, inputs, weights, output, extra, reference, tol in models(rng):
+    for name, flags, nodes, inputs, weights, output, extra, reference, tol, *root in models(rng):
         if args.filter and not re.search(args.filter, name):
             continue
         total += 1
@@ -273,7 +296,8 @@ def main(argv=None):
                 f.write(text)
             print(f"{name}: {edits} edits")
         kernels = re.findall(r"gpu\.func @(\w+)\(", text)
-        kernel = kernels[-1]
+        kernel_index, kernel_shape = root[0] if root else (-1, out_shape)
+        kernel = kernels[kernel_index]
         grid = int(re.search(r"gpu\.func @" + kernel + r"\(.*known_grid_size = array<i32: (\d+)",
                              text).group(1))
         # Bind the arguments by shape (element count and type).
@@ -285,7 +309,7 @@ def main(argv=None):
         ok = True
         for i, (shape, elem) in enumerate(kernel_signature(text, kernel)):
             count = int(np.prod(shape))
-            if count == int(np.prod(out_shape)) and elem == MLIR_TYPES[out_elem] and \
+            if count == int(np.prod(kernel_shape)) and elem == MLIR_TYPES[out_elem] and \
                     i == len(kernel_signature(text, kernel)) - 1:
                 out_index = i
                 continue
@@ -321,7 +345,7 @@ def main(argv=None):
             print(f"FAIL {name}: weft-gpu-sim {kernel}\n{proc.stderr}")
             failures += 1
             continue
-        got = from_raw(out_elem, open(out_file, "rb").read(), out_shape).astype(np.float64)
+        got = from_raw(out_elem, open(out_file, "rb").read(), kernel_shape).astype(np.float64)
         expected = reference()
         written = ~np.isnan(got)
         error = float(np.abs(got[written] - expected[written]).max()) if written.any() else 0.0

@@ -82,3 +82,84 @@ func.func @unsplit(%x: tensor<128x768xf32>, %y: tensor<128x256xf32>, %z: tensor<
   %3 = weft.matmul %h, %w4 : (tensor<128x3072xf16>, tensor<3072x768xf16>) -> tensor<128x768xf16>
   return %0, %1, %2, %3 : tensor<128x2304xf32>, tensor<128x768xf32>, tensor<16x64xf32>, tensor<128x768xf16>
 }
+
+// -----
+
+// ResNet-50's stage-4 3x3 convolution at batch 1 (its image padded
+// already): 256 x 196 outputs fill 16 blocks; its 2304 products split in
+// 8 parts of 32 input channels (288 products, 9 steps of 32), one
+// convolution of 8 groups whose filter holds part s's output channel f at
+// s * 256 + f, its [1, 2048, 14, 14] result viewed as [1, 8, 256, 14, 14]
+// and summed over the parts, then the bias added.
+// CHECK-LABEL: func.func @conv3x3
+// CHECK: %[[W5:.*]] = weft.reshape %arg1 : (tensor<256x256x3x3xf32>) -> tensor<256x8x32x3x3xf32>
+// CHECK: %[[WT:.*]] = weft.transpose %[[W5]] {perm = array<i64: 1, 0, 2, 3, 4>} : (tensor<256x8x32x3x3xf32>) -> tensor<8x256x32x3x3xf32>
+// CHECK: %[[WG:.*]] = weft.reshape %[[WT]] : (tensor<8x256x32x3x3xf32>) -> tensor<2048x32x3x3xf32>
+// CHECK: %[[C:.*]] = weft.conv %arg0, %[[WG]] {{{.*}}group = 8 : i64{{.*}}weft.split_reduction} : (tensor<1x256x16x16xf32>, tensor<2048x32x3x3xf32>) -> tensor<1x2048x14x14xf32>
+// CHECK: %[[P:.*]] = weft.reshape %[[C]] : (tensor<1x2048x14x14xf32>) -> tensor<1x8x256x14x14xf32>
+// CHECK: %[[S:.*]] = weft.reduce sum %[[P]] {axes = array<i64: 1>, keepdims = false, weft.split_reduction} : (tensor<1x8x256x14x14xf32>) -> tensor<1x256x14x14xf32>
+// CHECK: %[[B:.*]] = weft.reshape %arg2 : (tensor<256xf32>) -> tensor<256x1x1xf32>
+// CHECK: weft.add %[[S]], %[[B]] : (tensor<1x256x14x14xf32>, tensor<256x1x1xf32>) -> tensor<1x256x14x14xf32>
+// The grouped convolution is a dispatch of its own (after the one that
+// permutes this filter, an argument; a constant one is permuted at
+// compile time); the sum heads the bias add and the Relu.
+// DISPATCH-LABEL: func.func @conv3x3
+// DISPATCH: weft.transpose
+// DISPATCH: weft.dispatch
+// DISPATCH-NEXT: ^bb0
+// DISPATCH-NEXT: weft.conv
+// DISPATCH-NEXT: weft.yield
+// DISPATCH: weft.dispatch
+// DISPATCH-NEXT: ^bb0
+// DISPATCH-NEXT: weft.reduce sum
+// DISPATCH-NEXT: weft.add
+// DISPATCH-NEXT: weft.relu
+// DISPATCH-NEXT: weft.yield
+func.func @conv3x3(%x: tensor<1x256x16x16xf32>, %w: tensor<256x256x3x3xf32>, %b: tensor<256xf32>) -> tensor<1x256x14x14xf32> {
+  %0 = weft.conv %x, %w, %b {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x256x16x16xf32>, tensor<256x256x3x3xf32>, tensor<256xf32>) -> tensor<1x256x14x14xf32>
+  %1 = weft.relu %0 : tensor<1x256x14x14xf32>
+  return %1 : tensor<1x256x14x14xf32>
+}
+
+// -----
+
+// A 1x1 convolution of 64 blocks (1024 x 196 outputs of 256 products):
+// 2 parts, 128 blocks. A constant filter is permuted at compile time.
+// CHECK-LABEL: func.func @conv1x1
+// CHECK: weft.constant dense<5.000000e-01> : tensor<2048x128x1x1xf32>
+// CHECK: weft.conv {{.*}}group = 2 : i64{{.*}} -> tensor<1x2048x14x14xf32>
+// CHECK: weft.reduce sum {{.*}} -> tensor<1x1024x14x14xf32>
+func.func @conv1x1(%x: tensor<1x256x14x14xf32>) -> tensor<1x1024x14x14xf32> {
+  %w = weft.constant dense<0.5> : tensor<1024x256x1x1xf32>
+  %0 = weft.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x256x14x14xf32>, tensor<1024x256x1x1xf32>) -> tensor<1x1024x14x14xf32>
+  return %0 : tensor<1x1024x14x14xf32>
+}
+
+// -----
+
+// Not split: enough blocks already (256 x 3136 outputs: 196 blocks), 49
+// positions (no 4-wide tile divides them), a reduction of 64 products (too
+// short for 2 parts of 4 steps of 32), a grouped convolution,
+// channels-last, padding not yet moved out.
+// CHECK-LABEL: func.func @conv_unsplit
+// CHECK-NOT: weft.split_reduction
+// CHECK: return
+func.func @conv_unsplit(%a: tensor<1x64x56x56xf32>, %b: tensor<1x512x7x7xf32>,
+                        %c: tensor<1x64x28x28xf32>, %d: tensor<1x256x14x14xf32>,
+                        %e: tensor<1x14x14x256xf32>, %f: tensor<1x256x14x14xf32>)
+    -> (tensor<1x256x56x56xf32>, tensor<1x512x7x7xf32>, tensor<1x256x28x28xf32>,
+        tensor<1x256x14x14xf32>, tensor<1x14x14x256xf32>, tensor<1x256x14x14xf32>) {
+  %wa = weft.constant dense<0.5> : tensor<256x64x1x1xf32>
+  %0 = weft.conv %a, %wa {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x64x56x56xf32>, tensor<256x64x1x1xf32>) -> tensor<1x256x56x56xf32>
+  %wb = weft.constant dense<0.5> : tensor<512x512x1x1xf32>
+  %1 = weft.conv %b, %wb {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x512x7x7xf32>, tensor<512x512x1x1xf32>) -> tensor<1x512x7x7xf32>
+  %wc = weft.constant dense<0.5> : tensor<256x64x1x1xf32>
+  %2 = weft.conv %c, %wc {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x64x28x28xf32>, tensor<256x64x1x1xf32>) -> tensor<1x256x28x28xf32>
+  %wd = weft.constant dense<0.5> : tensor<256x128x1x1xf32>
+  %3 = weft.conv %d, %wd {dilations = array<i64: 1, 1>, group = 2 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x256x14x14xf32>, tensor<256x128x1x1xf32>) -> tensor<1x256x14x14xf32>
+  %we = weft.constant dense<0.5> : tensor<1x1x256x256xf32>
+  %4 = weft.conv %e, %we {channels_last, dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x14x14x256xf32>, tensor<1x1x256x256xf32>) -> tensor<1x14x14x256xf32>
+  %wf = weft.constant dense<0.5> : tensor<256x256x3x3xf32>
+  %5 = weft.conv %f, %wf {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x256x14x14xf32>, tensor<256x256x3x3xf32>) -> tensor<1x256x14x14xf32>
+  return %0, %1, %2, %3, %4, %5 : tensor<1x256x56x56xf32>, tensor<1x512x7x7xf32>, tensor<1x256x28x28xf32>, tensor<1x256x14x14xf32>, tensor<1x14x14x256xf32>, tensor<1x256x14x14xf32>
+}

@@ -74,9 +74,10 @@ static cl::opt<bool> cudaTf32(
     cl::init(false));
 static cl::opt<bool> cudaSplitK(
     "cuda-split-k", cl::cat(weftcCategory),
-    cl::desc("Split the reduction of an f32 matmul that fills few GPU blocks (such as "
-             "BERT-base's output projections at 128 tokens) into parts computed side by "
-             "side and summed after (on by default for the CUDA targets)"),
+    cl::desc("Split the reduction of an f32 matmul or convolution that fills few GPU blocks "
+             "(such as BERT-base's output projections at 128 tokens, ResNet-50's stage-4 "
+             "convolutions at batch 1) into parts computed side by side and summed after "
+             "(on by default for the CUDA targets)"),
     cl::init(true));
 static cl::opt<bool> cudaTf32x3(
     "cuda-3xtf32", cl::cat(weftcCategory),
