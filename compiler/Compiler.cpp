@@ -554,6 +554,7 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
         dispatches.explainFusion = o.explainFusion;
         dispatches.batchRowEpilogues = cuda || cudaOnCpu;
         dispatches.elementwiseDags = cuda || cudaOnCpu;
+        dispatches.padsIntoConvs = cuda || cudaOnCpu;
         pm.addNestedPass<func::FuncOp>(createFormDispatches(dispatches));
         PlanMemoryOptions memory;
         memory.alignment = o.alignment;

@@ -11,6 +11,7 @@
 // feed it, so its pieces are computed in place.
 //
 //===----------------------------------------------------------------------===//
+#include "passes/GpuBlocks.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/Builders.h"
@@ -77,6 +78,45 @@ TransposeOp splitTranspose(Operation *op) {
   if (!t || !t->hasAttr(kSplitReductionAttr) || !t->hasOneUse())
     return {};
   return t;
+}
+
+/// The padding of the image of convolution `op`, when `op` is its only user
+/// and runs in the CUDA backend's blocks (gpuConvTakesBlocks): it joins
+/// the convolution's region, whose blocks then read the unpadded image.
+/// Only f32 NCHW convolutions padded along their height and width.
+PadOp convPadding(Operation *op) {
+  auto conv = dyn_cast<ConvOp>(op);
+  auto pad = conv ? conv.getInput().getDefiningOp<PadOp>() : PadOp();
+  if (!pad || !pad->hasOneUse() || conv.getChannelsLast())
+    return {};
+  auto x = dyn_cast<RankedTensorType>(conv.getInput().getType());
+  auto w = dyn_cast<RankedTensorType>(conv.getFilter().getType());
+  auto y = dyn_cast<RankedTensorType>(conv.getType());
+  if (!x || !w || !y || !x.hasStaticShape() || !w.hasStaticShape() || !y.hasStaticShape() ||
+      x.getRank() != 4 || w.getRank() != 4 || !x.getElementType().isF32() ||
+      !w.getElementType().isF32() || !y.getElementType().isF32() || conv.getGroup() < 1)
+    return {};
+  for (int64_t d : {0, 1})
+    if (pad.getLow()[d] != 0 || pad.getHigh()[d] != 0)
+      return {};
+  int64_t groups = conv.getGroup();
+  int64_t positions = y.getDimSize(2) * y.getDimSize(3);
+  if (y.getDimSize(1) % groups != 0 ||
+      !gpuConvTakesBlocks(y.getDimSize(1) / groups, positions,
+                          w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3),
+                          y.getNumElements()))
+    return {};
+  return pad;
+}
+
+/// The op that heads group `g`: its first, or its second where the first
+/// joined as the second's operand (a convolution's padding, a split
+/// matmul's transpose).
+Operation *groupHead(ArrayRef<Operation *> g) {
+  if (g.size() >= 2 && ((isa<PadOp>(g[0]) && isa<ConvOp>(g[1])) ||
+                        (isa<TransposeOp>(g[0]) && splitTranspose(g[1]) == g[0])))
+    return g[1];
+  return g.front();
 }
 
 /// Longest elementwise chain in one region: bounds the size of one kernel so
@@ -245,6 +285,10 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
                              "producers it alone uses", users).str();
       return "the producer's dispatch does not end at the value the concat uses";
     }
+    if (padsIntoConvs && isa<PadOp>(producer) && isa<ConvOp>(consumer))
+      return "a conv takes its padding into its dispatch only where it runs in "
+             "the GPU's blocks (f32, NCHW, padded along height and width, "
+             "enough outputs)";
     if (!isElementwiseLike(consumer))
       return shortName(consumer).str() +
              " takes no producer into its dispatch (only elementwise ops and "
@@ -353,7 +397,7 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
       // Only a group that takes epilogues (a fusion root's, or an
       // elementwise chain) takes the graph.
       if (!ok || !from || *from >= g || groups[*from].size() + ops.size() > kMaxChain ||
-          !(isFusionRoot(groups[*from].front(), batchRowEpilogues) ||
+          !(isFusionRoot(groupHead(groups[*from]), batchRowEpilogues) ||
             llvm::all_of(groups[*from], isElementwiseLike)))
         continue;
       Type type = tail.getType();
@@ -397,7 +441,8 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
             if (it == groupOf.end())
               continue;
             SmallVector<Operation *> &g = groups[it->second];
-            bool linkable = roots ? g.size() == 1 && isFusionRoot(producer, batchRowEpilogues)
+            bool linkable = roots ? groupHead(g) == producer &&
+                                        isFusionRoot(producer, batchRowEpilogues)
                                   : isElementwiseLike(producer);
             if (!linkable || g.back() != producer || g.size() >= kMaxChain ||
                 producer->getNumResults() != 1 ||
@@ -412,6 +457,9 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
             break;
         }
       }
+      if (PadOp p = padsIntoConvs ? convPadding(op) : PadOp();
+          !join && p && groupOf.count(p) && groups[groupOf[p]].size() == 1)
+        join = groupOf[p];
       if (TransposeOp t = splitTranspose(op); !join && t && groupOf.count(t) &&
                                                 groups[groupOf[t]].size() == 1)
         join = groupOf[t];

@@ -19,6 +19,23 @@ inline constexpr int64_t kGpuBlockRows = 64, kGpuBlockCols = 64, kGpuBlockStep =
 /// threads of 16 outputs each).
 inline constexpr int64_t kGpuMinBlockOutputs = 262144;
 
+/// Whether the CUDA backend runs an f32 convolution as the matmul of its
+/// filter and its image's columns in FMA blocks (weft-cuda-tile-threads):
+/// `rows` output channels per group, `positions` = OH * OW, `reduction` =
+/// C / groups * KH * KW, `outputs` in all. 4 x 4 thread tiles need rows
+/// and positions multiples of 4 and kGpuMinBlockOutputs outputs; a block
+/// needs a reduction of at least two whole steps and a tile of 64 x 64,
+/// 32 x 128 or 128 x 32 that the rows and positions reach (dividing them,
+/// or its last block moved back to overlap the one before).
+inline bool gpuConvTakesBlocks(int64_t rows, int64_t positions, int64_t reduction,
+                               int64_t outputs) {
+  if (rows % 4 != 0 || positions % 4 != 0 || reduction % kGpuBlockStep != 0 ||
+      reduction < 2 * kGpuBlockStep || outputs < kGpuMinBlockOutputs)
+    return false;
+  return (rows >= 64 && positions >= 64) || (rows >= 32 && positions >= 128) ||
+         (rows >= 128 && positions >= 32);
+}
+
 } // namespace weft
 
 #endif // WEFT_PASSES_GPUBLOCKS_H

@@ -303,7 +303,12 @@ def FormDispatches : Pass<"weft-form-dispatches", "mlir::func::FuncOp"> {
            "A group of elementwise ops fed only by the last value of one "
            "earlier group (all of whose users it holds) and by constants "
            "joins that group: an epilogue such as GELU's, whose input has "
-           "two users (the CUDA targets)">
+           "two users (the CUDA targets)">,
+    Option<"padsIntoConvs", "pads-into-convs", "bool", "false",
+           "An f32 NCHW convolution that the CUDA backend runs in blocks "
+           "joins the dispatch of the padding of its image (a weft.pad of "
+           "its height and width that it alone uses): the blocks gather the "
+           "padded image's columns from the unpadded one (the CUDA targets)">
   ];
   let dependentDialects = ["::weft::WeftDialect"];
 }

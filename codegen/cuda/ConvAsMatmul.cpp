@@ -20,6 +20,78 @@
 using namespace mlir;
 using namespace weft;
 
+namespace {
+
+/// The gather that computes `image` in the dispatch (a padding lowered to a
+/// linalg.generic of no inputs that reads its source with tensor.extract
+/// at clamped indices and selects the pad value outside it), seen through
+/// a grouped convolution's expand_shape; its result is read at the
+/// gather's indices as `read` composes them.
+struct ImageGather {
+  linalg::GenericOp gather;
+  /// expand_shape's groups (one per gather dimension), or none.
+  SmallVector<ReassociationIndices> groups;
+  SmallVector<int64_t> expandedShape;
+
+  /// The gather's value at `coords` (indices of the convolution's image),
+  /// its body cloned at `b` with its loop indices replaced.
+  Value read(OpBuilder &b, Location loc, ValueRange coords) const {
+    SmallVector<Value> at;
+    if (groups.empty()) {
+      at.assign(coords.begin(), coords.end());
+    } else {
+      // Linearize each group of expanded indices: ((i0 * s1) + i1) * s2 ...
+      for (const ReassociationIndices &g : groups) {
+        Value acc = coords[g[0]];
+        for (int64_t d : llvm::drop_begin(g)) {
+          AffineExpr x, y;
+          bindDims(b.getContext(), x, y);
+          acc = affine::AffineApplyOp::create(
+              b, loc, AffineMap::get(2, 0, x * expandedShape[d] + y), ValueRange{acc, coords[d]});
+        }
+        at.push_back(acc);
+      }
+    }
+    linalg::GenericOp op = gather;
+    Block &body = op.getRegion().front();
+    IRMapping map;
+    for (Operation &inner : body.without_terminator()) {
+      if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+        map.map(index.getResult(), at[index.getDim()]);
+        continue;
+      }
+      b.clone(inner, map);
+    }
+    return map.lookupOrDefault(body.getTerminator()->getOperand(0));
+  }
+};
+
+/// `image` as an ImageGather, when a gather computes it; none when it is a
+/// dispatch input (bufferization.to_tensor, possibly reshaped) or made by
+/// anything else.
+std::optional<ImageGather> imageGather(Value image) {
+  ImageGather g;
+  Value v = image;
+  if (auto expand = v.getDefiningOp<tensor::ExpandShapeOp>()) {
+    g.groups = expand.getReassociationIndices();
+    g.expandedShape = llvm::to_vector(expand.getResultType().getShape());
+    v = expand.getSrc();
+  }
+  g.gather = v.getDefiningOp<linalg::GenericOp>();
+  if (!g.gather || g.gather.getNumDpsInputs() != 0 || g.gather.getNumDpsInits() != 1 ||
+      g.gather->getNumResults() != 1 || g.gather.getNumReductionLoops() != 0 ||
+      !g.gather.getIndexingMapsArray()[0].isIdentity() ||
+      !g.gather.getRegion().front().getArgument(0).use_empty())
+    return std::nullopt;
+  // Only values from outside the body, its indices and pure ops.
+  for (Operation &op : g.gather.getRegion().front().without_terminator())
+    if (!isa<linalg::IndexOp, tensor::ExtractOp>(op) && !isPure(&op))
+      return std::nullopt;
+  return g;
+}
+
+} // namespace
+
 LogicalResult cuda::convAsMatmul(linalg::LinalgOp conv) {
   // Grouped (NGCHW image, GFCHW filter, NGFHW output): one more leading
   // loop, g, shared by all three; the matmul is then batched over (n, g).
@@ -31,6 +103,14 @@ LogicalResult cuda::convAsMatmul(linalg::LinalgOp conv) {
   auto filter = cast<RankedTensorType>(conv.getDpsInputs()[1].getType());
   auto out = cast<RankedTensorType>(conv.getDpsInits()[0].getType());
   if (!imageType.hasStaticShape() || !filter.hasStaticShape() || !out.hasStaticShape())
+    return failure();
+  // An image computed in the dispatch (its padding) is read through the
+  // gather that computes it; anything else computed there is not taken.
+  std::optional<ImageGather> gather = imageGather(image);
+  Value source = image;
+  while (auto expand = source.getDefiningOp<tensor::ExpandShapeOp>())
+    source = expand.getSrc();
+  if (!gather && !source.getDefiningOp<bufferization::ToTensorOp>())
     return failure();
   auto pair = [&](StringRef name) {
     SmallVector<int64_t> v = {1, 1};
@@ -49,7 +129,8 @@ LogicalResult cuda::convAsMatmul(linalg::LinalgOp conv) {
   bool pointwise = kh == 1 && kw == 1 &&
                    llvm::all_equal({strides[0], strides[1], dilations[0], dilations[1],
                                     int64_t(1)}) &&
-                   imageType.getShape().take_back(2) == out.getShape().take_back(2);
+                   imageType.getShape().take_back(2) == out.getShape().take_back(2) &&
+                   !gather;
   OpBuilder b(conv);
   Location loc = conv.getLoc();
   MLIRContext *ctx = b.getContext();
@@ -90,8 +171,10 @@ LogicalResult cuda::convAsMatmul(linalg::LinalgOp conv) {
                       coords.push_back(affine::AffineApplyOp::create(
                           gb, gl, AffineMap::get(2, 0, e),
                           ValueRange{idx[lead], idx[lead + 1]}));
-                    linalg::YieldOp::create(
-                        gb, gl, tensor::ExtractOp::create(gb, gl, image, coords).getResult());
+                    Value value =
+                        gather ? gather->read(gb, gl, coords)
+                               : tensor::ExtractOp::create(gb, gl, image, coords).getResult();
+                    linalg::YieldOp::create(gb, gl, value);
                   })
                   .getResult(0);
   }

@@ -172,6 +172,23 @@ ThreadTiles chooseElementTiles(Operation *root) {
   return ThreadTiles{-1, 1, (int64_t)loop, kThreadVectorWidth};
 }
 
+/// Whether the image of the convolution that `root` is (or whose
+/// elementwise epilogue `root` is) is computed in the dispatch: a padding
+/// that weft-form-dispatches fused in, for blocks that gather from the
+/// unpadded image.
+bool convImageComputedInside(Operation *root) {
+  linalg::LinalgOp contraction = cpu::epilogueRoot(root);
+  if (!contraction)
+    contraction = dyn_cast<linalg::LinalgOp>(root);
+  if (!isa_and_nonnull<linalg::Conv2DNchwFchwOp, linalg::Conv2DNgchwGfchwOp>(
+          contraction.getOperation()))
+    return false;
+  Value image = contraction.getDpsInputs()[0];
+  while (auto expand = image.getDefiningOp<tensor::ExpandShapeOp>())
+    image = expand.getSrc();
+  return isa_and_nonnull<linalg::LinalgOp>(image.getDefiningOp());
+}
+
 /// Whether `op`'s result may depend on what its output buffer held before:
 /// it reads its init, and following the inits of the ops that read theirs
 /// ends neither at an op that does not (a fill, a broadcast bias, a copy of
@@ -567,6 +584,10 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     // (of its filter and its image's columns).
     if (whole.none() && succeeded(convBlocks(fn, count)))
       return success();
+    if (convImageComputedInside(root.getOperation()))
+      root->emitWarning("this dispatch's convolution does not run in the GPU's blocks, so the "
+                        "padding of its image fused into it is computed by each thread for "
+                        "its window");
     // A large matmul goes to blocks whose threads share its operands
     // through shared memory; one of f16 operands only to blocks on tensor
     // cores.

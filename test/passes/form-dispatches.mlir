@@ -2,6 +2,7 @@
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{clone-constant-limit=2}))' | FileCheck %s --check-prefix=LIMIT
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{batch-row-epilogues=true}))' | FileCheck %s --check-prefix=ROWS
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{elementwise-dags=true}))' | FileCheck %s --check-prefix=DAG
+// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{pads-into-convs=true}))' | FileCheck %s --check-prefix=PAD
 
 // An elementwise chain (each link used only by the next, one shape) shares
 // one dispatch and yields only its last value; a small constant is cloned
@@ -327,4 +328,44 @@ func.func @gelu(%x: tensor<8x16xf32>, %t: tensor<4x8xf32>) -> (tensor<8x32xf32>,
   %m = weft.mul %tt, %tt : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
   %z = weft.add %m, %tt : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
   return %y, %z : tensor<8x32xf32>, tensor<8x4xf32>
+}
+
+// -----
+
+// With pads-into-convs (the CUDA targets) a convolution that runs in the
+// GPU's blocks (f32, 256 x 784 outputs per image, 1152 products) takes in
+// the padding of its image, and its epilogue follows; by default the
+// padding is a dispatch of its own. A convolution of too few outputs for
+// blocks (64 x 784) leaves its padding apart.
+// CHECK-LABEL: func.func @conv_padding
+// CHECK: weft.dispatch
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: weft.pad
+// CHECK-NEXT: weft.yield
+// PAD-LABEL: func.func @conv_padding
+// PAD: weft.dispatch
+// PAD-NEXT: ^bb0
+// PAD-NEXT: weft.pad
+// PAD-NEXT: weft.conv
+// PAD-NEXT: weft.relu
+// PAD-NEXT: weft.yield
+// PAD: weft.slice
+// PAD: weft.dispatch
+// PAD-NEXT: ^bb0
+// PAD-NEXT: weft.pad
+// PAD-NEXT: weft.yield
+// PAD: weft.dispatch
+// PAD-NEXT: ^bb0
+// PAD-NEXT: weft.conv
+// PAD-NEXT: weft.yield
+func.func @conv_padding(%x: tensor<2x128x28x28xf32>, %w: tensor<256x128x3x3xf32>,
+                        %v: tensor<64x128x3x3xf32>) -> (tensor<2x256x28x28xf32>, tensor<1x64x28x28xf32>) {
+  %cst = arith.constant 0.0 : f32
+  %p = weft.pad %x {high = array<i64: 0, 0, 1, 1>, low = array<i64: 0, 0, 1, 1>, value = 0.0 : f32} : (tensor<2x128x28x28xf32>) -> tensor<2x128x30x30xf32>
+  %0 = weft.conv %p, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<2x128x30x30xf32>, tensor<256x128x3x3xf32>) -> tensor<2x256x28x28xf32>
+  %1 = weft.relu %0 : tensor<2x256x28x28xf32>
+  %s = weft.slice %x {starts = array<i64: 0, 0, 0, 0>, sizes = array<i64: 1, 128, 28, 28>, steps = array<i64: 1, 1, 1, 1>} : (tensor<2x128x28x28xf32>) -> tensor<1x128x28x28xf32>
+  %q = weft.pad %s {high = array<i64: 0, 0, 1, 1>, low = array<i64: 0, 0, 1, 1>, value = 0.0 : f32} : (tensor<1x128x28x28xf32>) -> tensor<1x128x30x30xf32>
+  %2 = weft.conv %q, %v {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x128x30x30xf32>, tensor<64x128x3x3xf32>) -> tensor<1x64x28x28xf32>
+  return %1, %2 : tensor<2x256x28x28xf32>, tensor<1x64x28x28xf32>
 }
