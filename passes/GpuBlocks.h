@@ -24,13 +24,14 @@ inline constexpr int64_t kGpuMinBlockOutputs = 262144;
 /// `rows` output channels per group, `positions` = OH * OW, `reduction` =
 /// C / groups * KH * KW, `outputs` in all. 4 x 4 thread tiles need rows
 /// and positions multiples of 4 and kGpuMinBlockOutputs outputs; a block
-/// needs a reduction of at least two whole steps and a tile of 64 x 64,
+/// needs a reduction of at least two steps (padded with zeros to whole
+/// ones) and a tile of 64 x 64,
 /// 32 x 128 or 128 x 32 that the rows and positions reach (dividing them,
 /// or its last block moved back to overlap the one before).
 inline bool gpuConvTakesBlocks(int64_t rows, int64_t positions, int64_t reduction,
                                int64_t outputs) {
-  if (rows % 4 != 0 || positions % 4 != 0 || reduction % kGpuBlockStep != 0 ||
-      reduction < 2 * kGpuBlockStep || outputs < kGpuMinBlockOutputs)
+  if (rows % 4 != 0 || positions % 4 != 0 || reduction <= kGpuBlockStep ||
+      outputs < kGpuMinBlockOutputs)
     return false;
   return (rows >= 64 && positions >= 64) || (rows >= 32 && positions >= 128) ||
          (rows >= 128 && positions >= 32);

@@ -126,11 +126,17 @@ LogicalResult cuda::convAsMatmul(linalg::LinalgOp conv) {
   int64_t channels = filter.getDimSize(lead),
           kh = filter.getDimSize(lead + 1), kw = filter.getDimSize(lead + 2),
           oh = out.getDimSize(lead + 1), ow = out.getDimSize(lead + 2);
+  // A reduction that is not a multiple of a block's step (ResNet-50's 7x7
+  // stem: 3 x 7 x 7 = 147) is padded to one (160) with products of zeros:
+  // the filter's and the columns' padding are gathers that select 0 there.
+  int64_t reduction = channels * kh * kw;
+  int64_t padded = llvm::alignTo(reduction, kBlockReductionStep);
+  bool padK = padded != reduction;
   bool pointwise = kh == 1 && kw == 1 &&
                    llvm::all_equal({strides[0], strides[1], dilations[0], dilations[1],
                                     int64_t(1)}) &&
                    imageType.getShape().take_back(2) == out.getShape().take_back(2) &&
-                   !gather;
+                   !gather && !padK;
   OpBuilder b(conv);
   Location loc = conv.getLoc();
   MLIRContext *ctx = b.getContext();
@@ -144,12 +150,29 @@ LogicalResult cuda::convAsMatmul(linalg::LinalgOp conv) {
     rows.push_back({d});
   rows.push_back({lead - 1});
   rows.push_back({lead, lead + 1, lead + 2});
+  Type elem = imageType.getElementType();
+  // For a padded reduction: reduction index `k` clamped into the real ones,
+  // and `value` (read there) where `k` is real, else 0.
+  auto realK = [&](OpBuilder &gb, Location gl, Value k) -> Value {
+    if (!padK)
+      return k;
+    return arith::MinSIOp::create(gb, gl, k,
+                                  arith::ConstantIndexOp::create(gb, gl, reduction - 1));
+  };
+  auto zeroPastK = [&](OpBuilder &gb, Location gl, Value k, Value value) -> Value {
+    if (!padK)
+      return value;
+    Value real = arith::CmpIOp::create(gb, gl, arith::CmpIPredicate::slt, k,
+                                       arith::ConstantIndexOp::create(gb, gl, reduction));
+    Value zero = arith::ConstantOp::create(gb, gl, gb.getZeroAttr(elem));
+    return arith::SelectOp::create(gb, gl, real, value, zero);
+  };
   Value columns;
   if (pointwise) {
     columns = tensor::CollapseShapeOp::create(b, loc, image, positions);
   } else {
     SmallVector<int64_t> shape(imageType.getShape().take_front(lead));
-    shape.append({channels * kh * kw, oh * ow});
+    shape.append({padded, oh * ow});
     auto type = RankedTensorType::get(shape, imageType.getElementType());
     Value empty = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
     AffineExpr k, p;
@@ -167,18 +190,41 @@ LogicalResult cuda::convAsMatmul(linalg::LinalgOp conv) {
                     for (int64_t d = 0; d < rank; ++d)
                       idx.push_back(linalg::IndexOp::create(gb, gl, d));
                     SmallVector<Value> coords(idx.begin(), idx.begin() + lead);
+                    Value k = realK(gb, gl, idx[lead]);
                     for (AffineExpr e : at)
                       coords.push_back(affine::AffineApplyOp::create(
-                          gb, gl, AffineMap::get(2, 0, e),
-                          ValueRange{idx[lead], idx[lead + 1]}));
+                          gb, gl, AffineMap::get(2, 0, e), ValueRange{k, idx[lead + 1]}));
                     Value value =
                         gather ? gather->read(gb, gl, coords)
                                : tensor::ExtractOp::create(gb, gl, image, coords).getResult();
-                    linalg::YieldOp::create(gb, gl, value);
+                    linalg::YieldOp::create(gb, gl, zeroPastK(gb, gl, idx[lead], value));
                   })
                   .getResult(0);
   }
   Value w = tensor::CollapseShapeOp::create(b, loc, conv.getDpsInputs()[1], rows);
+  if (padK) {
+    // [(g,) f, padded]: the filter's rows, 0 past the real reduction.
+    auto wType = cast<RankedTensorType>(w.getType());
+    SmallVector<int64_t> shape(wType.getShape());
+    shape.back() = padded;
+    int64_t rank = shape.size();
+    Value filterRows = w;
+    Value empty = tensor::EmptyOp::create(b, loc, shape, elem);
+    w = linalg::GenericOp::create(
+            b, loc, TypeRange{empty.getType()}, ValueRange{}, ValueRange{empty},
+            ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank)},
+            SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+            [&](OpBuilder &gb, Location gl, ValueRange) {
+              SmallVector<Value> idx;
+              for (int64_t d = 0; d < rank; ++d)
+                idx.push_back(linalg::IndexOp::create(gb, gl, d));
+              SmallVector<Value> at(idx);
+              at.back() = realK(gb, gl, idx.back());
+              Value value = tensor::ExtractOp::create(gb, gl, filterRows, at);
+              linalg::YieldOp::create(gb, gl, zeroPastK(gb, gl, idx.back(), value));
+            })
+            .getResult(0);
+  }
   Value init = tensor::CollapseShapeOp::create(b, loc, conv.getDpsInits()[0], positions);
   // Loops (n, (g,) f, p, k): filter ((g,) f, k), columns (n, (g,) k, p),
   // output (n, (g,) f, p).

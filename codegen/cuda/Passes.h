@@ -153,7 +153,10 @@ mlir::Value roundToTf32(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
 /// ow * sw + k % KW * dw), which is never built whole: the blocks compute
 /// the columns of each reduction step into shared memory
 /// (stageBlockThroughWorkgroupMemory). Fails, changing nothing, on a
-/// convolution of dynamic shapes or of another kind. A grouped convolution
+/// convolution of dynamic shapes or of another kind. A reduction
+/// C * KH * KW that is not a multiple of kBlockReductionStep is padded to
+/// one: the filter's rows and the columns are then gathers that read 0
+/// past it. A grouped convolution
 /// (linalg.conv_2d_ngchw_gfchw) is the matmul of each group's filter
 /// [F/G, C/G * KH * KW] and its columns, batched over (n, g).
 mlir::LogicalResult convAsMatmul(mlir::linalg::LinalgOp conv);

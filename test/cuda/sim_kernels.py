@@ -36,6 +36,11 @@ tensors by shape (tensors of one shape in the model's order).
                    gather the padded image's columns from the unpadded
                    image (the padding fused), is run and checked against
                    the parts' sums
+    conv_stem      Conv(x[1, 3, 128, 128], w[64, 3, 7, 7], strides 2, pads 3)
+                   (ResNet-50's stem at 128 x 128): its 147 products
+                   padded to 160 with zeros (5 steps of 32) and its
+                   padding fused, so the blocks gather from the unpadded
+                   image
     softmax        Softmax(x[64, 256]): a warp per row, shuffles
     gemv_warps     x[4, 784] x w[784, 64]: a warp per output
     register_tiles x[256, 96] x w[96, 256]: 4 x 4 outputs per thread
@@ -84,9 +89,10 @@ def bf16_bits(a):
     return (np.ascontiguousarray(bf16(a)).view(np.uint32) >> 16).astype(np.uint16)
 
 
-def conv2d(x, w):
-    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
-    windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(2, 3))
+def conv2d(x, w, stride=1, pad=1):
+    padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, w.shape[2:], axis=(2, 3))
+    windows = windows[:, :, ::stride, ::stride]
     return np.einsum("nchwij,fcij->nfhw", windows, w, optimize=True)
 
 
@@ -144,6 +150,15 @@ def models(rng):
            {"x": (F32, xs)}, {"w": (F32, ws)}, ("y", F32, (1, 256, 14, 14)),
            {"w_grouped": ws.reshape(256, 8, 32, 3, 3).transpose(1, 0, 2, 3, 4).reshape(2048, 32, 3, 3)},
            parts, 1e-4, (0, (1, 2048, 14, 14)))
+    # A 7x7 stride-2 convolution of 3 channels (ResNet-50's stem): 147
+    # products, not a multiple of a block's 32 steps, padded to 160.
+    xm = rng.uniform(-1, 1, (1, 3, 128, 128)).astype(np.float32)
+    wm = rng.uniform(-1, 1, (64, 3, 7, 7)).astype(np.float32)
+    yield ("conv_stem", [],
+           [helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[7, 7], strides=[2, 2],
+                             pads=[3] * 4)],
+           {"x": (F32, xm)}, {"w": (F32, wm)}, ("y", F32, (1, 64, 64, 64)), {},
+           lambda: conv2d(xm.astype(np.float64), wm.astype(np.float64), 2, 3), 1e-4)
     # Few outputs of long reductions: a warp per output, its lanes
     # splitting the 784 products (24 x 32 + 16), shuffles combining them.
     xg = rng.uniform(-1, 1, (4, 784)).astype(np.float32)
