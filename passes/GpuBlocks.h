@@ -19,19 +19,27 @@ inline constexpr int64_t kGpuBlockRows = 64, kGpuBlockCols = 64, kGpuBlockStep =
 /// threads of 16 outputs each).
 inline constexpr int64_t kGpuMinBlockOutputs = 262144;
 
+/// Outputs from which a convolution goes to blocks (16 of them; its 4 x 4
+/// thread tiles need not keep 16384 threads busy on their own): a
+/// convolution's register tiles read its image through strided windows
+/// (ResNet-50's 7x7 stage: 0.13 to 0.22 of the sectors they fetch used, in
+/// weft-gpu-sim), where blocks read each element once per block. An
+/// estimate, not measured on a GPU.
+inline constexpr int64_t kGpuMinConvBlockOutputs = 65536;
+
 /// Whether the CUDA backend runs an f32 convolution as the matmul of its
 /// filter and its image's columns in FMA blocks (weft-cuda-tile-threads):
 /// `rows` output channels per group, `positions` = OH * OW, `reduction` =
 /// C / groups * KH * KW, `outputs` in all. 4 x 4 thread tiles need rows
-/// and positions multiples of 4 and kGpuMinBlockOutputs outputs; a block
+/// that are a multiple of 4 and kGpuMinConvBlockOutputs outputs; a block
 /// needs a reduction of at least two steps (padded with zeros to whole
-/// ones) and a tile of 64 x 64,
-/// 32 x 128 or 128 x 32 that the rows and positions reach (dividing them,
-/// or its last block moved back to overlap the one before).
+/// ones) and a tile of 64 x 64, 32 x 128 or 128 x 32 that the rows and
+/// positions reach (dividing them, or its last block moved back to overlap
+/// the one before: ResNet-50's 49 positions take two blocks of 32, at 0
+/// and 17).
 inline bool gpuConvTakesBlocks(int64_t rows, int64_t positions, int64_t reduction,
                                int64_t outputs) {
-  if (rows % 4 != 0 || positions % 4 != 0 || reduction <= kGpuBlockStep ||
-      outputs < kGpuMinBlockOutputs)
+  if (rows % 4 != 0 || reduction <= kGpuBlockStep || outputs < kGpuMinConvBlockOutputs)
     return false;
   return (rows >= 64 && positions >= 64) || (rows >= 32 && positions >= 128) ||
          (rows >= 128 && positions >= 32);

@@ -131,9 +131,9 @@ struct SplitMatMulReduction : OpRewritePattern<MatMulOp> {
 /// the front; a constant filter folds). The CUDA backend runs a
 /// convolution as the matmul of its filter and its image's columns
 /// (weft-cuda-tile-threads): here per group, [F, C/S * KH * KW] x
-/// [C/S * KH * KW, OH * OW], so the same thresholds as a matmul's apply to
-/// F x (OH * OW) per image: 4 x 4 register tiles (F and OH * OW multiples
-/// of 4), parts of whole 32-step blocks, at least kMinStepsPerPart of them.
+/// [C/S * KH * KW, OH * OW]: its parts must take blocks (gpuConvTakesBlocks:
+/// F a multiple of 4, S times the outputs at least kGpuMinConvBlockOutputs)
+/// and be whole 32-step blocks, at least kMinStepsPerPart of them.
 struct SplitConvReduction : OpRewritePattern<ConvOp> {
   SplitConvReduction(MLIRContext *ctx, int64_t maxBlocks, int64_t targetBlocks)
       : OpRewritePattern(ctx), maxBlocks(maxBlocks), targetBlocks(targetBlocks) {}
@@ -153,7 +153,7 @@ struct SplitConvReduction : OpRewritePattern<ConvOp> {
     int64_t n = type.getDimSize(0), f = type.getDimSize(1), c = w.getDimSize(1),
             kh = w.getDimSize(2), kw = w.getDimSize(3);
     int64_t positions = type.getDimSize(2) * type.getDimSize(3);
-    if (c != x.getDimSize(1) || f % 4 != 0 || positions % 4 != 0)
+    if (c != x.getDimSize(1))
       return failure();
     int64_t blocks = n * llvm::divideCeil(f, kGpuBlockRows) *
                      llvm::divideCeil(positions, kGpuBlockCols);
@@ -164,7 +164,7 @@ struct SplitConvReduction : OpRewritePattern<ConvOp> {
       int64_t k = c / s * kh * kw;
       if (c % s == 0 && blocks * s <= targetBlocks && k % kGpuBlockStep == 0 &&
           k >= kMinStepsPerPart * kGpuBlockStep &&
-          s * type.getNumElements() >= kGpuMinBlockOutputs) {
+          gpuConvTakesBlocks(f, positions, k, s * type.getNumElements())) {
         parts = s;
         break;
       }

@@ -209,6 +209,35 @@ bool mayReadOutput(linalg::LinalgOp op) {
   return true;
 }
 
+/// The 4 x 4 thread tiles of an f32 convolution rewritten as a matmul
+/// (convAsMatmul; `root` is it or its elementwise epilogue) along its rows
+/// (output channels) and columns (positions), for blocks: from
+/// kGpuMinConvBlockOutputs outputs on, its positions not necessarily a
+/// multiple of 4 (its blocks overlap at their end; chooseBlockTile). None
+/// otherwise.
+ThreadTiles convMatmulTiles(Operation *root) {
+  linalg::LinalgOp contraction = cpu::epilogueRoot(root);
+  if (!contraction)
+    contraction = dyn_cast<linalg::LinalgOp>(root);
+  if (!contraction || !llvm::all_of(contraction->getOperandTypes(), [](Type t) {
+        return getElementTypeOrSelf(t).isF32();
+      }))
+    return ThreadTiles();
+  FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(contraction);
+  SmallVector<int64_t> ranges = contraction.getStaticLoopRanges();
+  if (failed(dims) || dims->m.empty() || dims->n.empty() || dims->k.size() != 1 ||
+      ShapedType::isDynamicShape(ranges))
+    return ThreadTiles();
+  int64_t outputs = 1;
+  for (auto [d, iter] : llvm::enumerate(contraction.getIteratorTypesArray()))
+    if (iter == utils::IteratorType::parallel)
+      outputs *= ranges[d];
+  int64_t rows = dims->m.back(), cols = dims->n.back();
+  if (ranges[rows] % 4 != 0 || outputs < kGpuMinConvBlockOutputs)
+    return ThreadTiles();
+  return ThreadTiles{rows, 4, cols, kThreadVectorWidth};
+}
+
 /// The rows x columns of a block's tile of the output of `root` (whose
 /// register-tiled contraction is itself or the one its elementwise
 /// epilogue reads), when it is a matmul large enough for blocks: the
@@ -696,7 +725,9 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     root = cpu::findDispatchRoot(trial);
     if (!root || failed(writeThroughReshape(trial)))
       return failure();
-    ThreadTiles tiles = blockLoopsFor(root.getOperation(), chooseThreadTiles(root.getOperation()));
+    ThreadTiles tiles = convMatmulTiles(root.getOperation());
+    if (tiles.rows != 4)
+      tiles = blockLoopsFor(root.getOperation(), chooseThreadTiles(root.getOperation()));
     if (tiles.rows != 4 || tiles.cols != kThreadVectorWidth)
       return failure();
     std::optional<std::array<int64_t, 2>> block = chooseBlockTile(root.getOperation(), tiles);

@@ -36,6 +36,12 @@ tensors by shape (tensors of one shape in the model's order).
                    gather the padded image's columns from the unpadded
                    image (the padding fused), is run and checked against
                    the parts' sums
+    conv_7x7       Conv(x[1, 512, 7, 7], w[512, 512, 3, 3], pads 1)
+                   (ResNet-50's stage 5): 8 parts of 64 input channels;
+                   the grouped kernel's blocks of 128 x 32 overlap at the
+                   end of the 49 positions (the second starts at 17) and
+                   write them one by one (rows of 49 floats are not
+                   16-byte aligned)
     conv_stem      Conv(x[1, 3, 128, 128], w[64, 3, 7, 7], strides 2, pads 3)
                    (ResNet-50's stem at 128 x 128): its 147 products
                    padded to 160 with zeros (5 steps of 32) and its
@@ -150,6 +156,18 @@ def models(rng):
            {"x": (F32, xs)}, {"w": (F32, ws)}, ("y", F32, (1, 256, 14, 14)),
            {"w_grouped": ws.reshape(256, 8, 32, 3, 3).transpose(1, 0, 2, 3, 4).reshape(2048, 32, 3, 3)},
            parts, 1e-4, (0, (1, 2048, 14, 14)))
+    # ResNet-50's stage 5: 49 positions, no multiple of 4.
+    x7 = rng.uniform(-1, 1, (1, 512, 7, 7)).astype(np.float32)
+    w7 = rng.uniform(-1, 1, (512, 512, 3, 3)).astype(np.float32)
+    def parts7():
+        x64, w64 = x7.astype(np.float64), w7.astype(np.float64)
+        return np.concatenate([conv2d(x64[:, 64 * s:64 * (s + 1)], w64[:, 64 * s:64 * (s + 1)])
+                               for s in range(8)], axis=1)
+    yield ("conv_7x7", [],
+           [helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3], pads=[1] * 4)],
+           {"x": (F32, x7)}, {"w": (F32, w7)}, ("y", F32, (1, 512, 7, 7)),
+           {"w_grouped": w7.reshape(512, 8, 64, 3, 3).transpose(1, 0, 2, 3, 4).reshape(4096, 64, 3, 3)},
+           parts7, 1e-4, (0, (1, 4096, 7, 7)))
     # A 7x7 stride-2 convolution of 3 channels (ResNet-50's stem): 147
     # products, not a multiple of a block's 32 steps, padded to 160.
     xm = rng.uniform(-1, 1, (1, 3, 128, 128)).astype(np.float32)

@@ -64,6 +64,19 @@ func.func @linear(%x: tensor<128x768xf32>, %c: tensor<768xf32>) -> tensor<128x76
 
 // -----
 
+// ResNet-50's stage-5 3x3 convolution: 512 x 49 outputs (8 blocks of
+// 128 x 32, the second at column 17), 4608 products: 8 parts of 576.
+// CHECK-LABEL: func.func @conv7x7
+// CHECK: weft.conv {{.*}}group = 8 : i64{{.*}} -> tensor<1x4096x7x7xf32>
+// CHECK: weft.reduce sum {{.*}} -> tensor<1x512x7x7xf32>
+func.func @conv7x7(%x: tensor<1x512x9x9xf32>) -> tensor<1x512x7x7xf32> {
+  %w = weft.constant dense<0.5> : tensor<512x512x3x3xf32>
+  %0 = weft.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x512x9x9xf32>, tensor<512x512x3x3xf32>) -> tensor<1x512x7x7xf32>
+  return %0 : tensor<1x512x7x7xf32>
+}
+
+// -----
+
 // Not split: enough blocks already (128 x 2304 = 72 blocks), too short a
 // reduction (4 parts of fewer than 4 steps), too few outputs for the
 // parts to take blocks, f16.
@@ -137,22 +150,35 @@ func.func @conv1x1(%x: tensor<1x256x14x14xf32>) -> tensor<1x1024x14x14xf32> {
 
 // -----
 
-// Not split: enough blocks already (256 x 3136 outputs: 196 blocks), 49
-// positions (no 4-wide tile divides them), a reduction of 64 products (too
+// ResNet-50's stage-5 3x3 convolution: 512 x 49 outputs (8 blocks of
+// 128 x 32, the second at column 17), 4608 products: 8 parts of 576.
+// CHECK-LABEL: func.func @conv7x7
+// CHECK: weft.conv {{.*}}group = 8 : i64{{.*}} -> tensor<1x4096x7x7xf32>
+// CHECK: weft.reduce sum {{.*}} -> tensor<1x512x7x7xf32>
+func.func @conv7x7(%x: tensor<1x512x9x9xf32>) -> tensor<1x512x7x7xf32> {
+  %w = weft.constant dense<0.5> : tensor<512x512x3x3xf32>
+  %0 = weft.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x512x9x9xf32>, tensor<512x512x3x3xf32>) -> tensor<1x512x7x7xf32>
+  return %0 : tensor<1x512x7x7xf32>
+}
+
+// -----
+
+// Not split: enough blocks already (256 x 3136 outputs: 196 blocks), 28
+// positions (no block of 32 reaches across them), a reduction of 64 products (too
 // short for 2 parts of 4 steps of 32), a grouped convolution,
 // channels-last, padding not yet moved out.
 // CHECK-LABEL: func.func @conv_unsplit
 // CHECK-NOT: weft.split_reduction
 // CHECK: return
-func.func @conv_unsplit(%a: tensor<1x64x56x56xf32>, %b: tensor<1x512x7x7xf32>,
+func.func @conv_unsplit(%a: tensor<1x64x56x56xf32>, %b: tensor<1x512x4x7xf32>,
                         %c: tensor<1x64x28x28xf32>, %d: tensor<1x256x14x14xf32>,
                         %e: tensor<1x14x14x256xf32>, %f: tensor<1x256x14x14xf32>)
-    -> (tensor<1x256x56x56xf32>, tensor<1x512x7x7xf32>, tensor<1x256x28x28xf32>,
+    -> (tensor<1x256x56x56xf32>, tensor<1x512x4x7xf32>, tensor<1x256x28x28xf32>,
         tensor<1x256x14x14xf32>, tensor<1x14x14x256xf32>, tensor<1x256x14x14xf32>) {
   %wa = weft.constant dense<0.5> : tensor<256x64x1x1xf32>
   %0 = weft.conv %a, %wa {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x64x56x56xf32>, tensor<256x64x1x1xf32>) -> tensor<1x256x56x56xf32>
   %wb = weft.constant dense<0.5> : tensor<512x512x1x1xf32>
-  %1 = weft.conv %b, %wb {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x512x7x7xf32>, tensor<512x512x1x1xf32>) -> tensor<1x512x7x7xf32>
+  %1 = weft.conv %b, %wb {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x512x4x7xf32>, tensor<512x512x1x1xf32>) -> tensor<1x512x4x7xf32>
   %wc = weft.constant dense<0.5> : tensor<256x64x1x1xf32>
   %2 = weft.conv %c, %wc {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x64x28x28xf32>, tensor<256x64x1x1xf32>) -> tensor<1x256x28x28xf32>
   %wd = weft.constant dense<0.5> : tensor<256x128x1x1xf32>
@@ -161,5 +187,5 @@ func.func @conv_unsplit(%a: tensor<1x64x56x56xf32>, %b: tensor<1x512x7x7xf32>,
   %4 = weft.conv %e, %we {channels_last, dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x14x14x256xf32>, tensor<1x1x256x256xf32>) -> tensor<1x14x14x256xf32>
   %wf = weft.constant dense<0.5> : tensor<256x256x3x3xf32>
   %5 = weft.conv %f, %wf {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x256x14x14xf32>, tensor<256x256x3x3xf32>) -> tensor<1x256x14x14xf32>
-  return %0, %1, %2, %3, %4, %5 : tensor<1x256x56x56xf32>, tensor<1x512x7x7xf32>, tensor<1x256x28x28xf32>, tensor<1x256x14x14xf32>, tensor<1x14x14x256xf32>, tensor<1x256x14x14xf32>
+  return %0, %1, %2, %3, %4, %5 : tensor<1x256x56x56xf32>, tensor<1x512x4x7xf32>, tensor<1x256x28x28xf32>, tensor<1x256x14x14xf32>, tensor<1x14x14x256xf32>, tensor<1x256x14x14xf32>
 }

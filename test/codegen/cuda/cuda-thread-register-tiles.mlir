@@ -50,14 +50,15 @@
 // TILE-SAME: weft.workgroup_count = 262144 : i64
 // TILE: scf.forall (%{{.*}}, %{{.*}}) in (512, 512)
 
-// An NCHW convolution with 64 x 56 x 56 outputs: 4 x 4 tiles would leave
+// An NCHW convolution with 64 x 56 x 56 outputs of 3 input channels (27
+// products, one step: too short for blocks): 4 x 4 tiles would leave
 // 12544 threads, so a thread takes 4 output channels x 2 output columns
 // (25088 threads); each input channel and window element is one
 // (4 x 1) x (1 x 2) outer product of filter and input elements.
 // TILE-LABEL: func.func private @conv_nchw
 // TILE-SAME: weft.workgroup_count = 25088 : i64
 // TILE: scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) = (0, 0, 0) to (64, 56, 56) step (4, 1, 2)
-// TILE: linalg.conv_2d_nchw_fchw {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x64x3x4xf32>, tensor<4x64x3x3xf32>) outs(%{{.*}} : tensor<1x4x1x2xf32>)
+// TILE: linalg.conv_2d_nchw_fchw {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x3x3x4xf32>, tensor<4x3x3x3xf32>) outs(%{{.*}} : tensor<1x4x1x2xf32>)
 // REG-LABEL: func.func private @conv_nchw
 // REG: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<4x2xf32>)
 // REG: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<4x2xf32>)
@@ -121,13 +122,13 @@ func.func private @transposed_b(%arg0: memref<512x64xf32>, %arg1: memref<512x64x
   bufferization.materialize_in_destination %m in restrict writable %arg2 : (tensor<512x512xf32>, memref<512x512xf32>) -> ()
   return
 }
-func.func private @conv_nchw(%arg0: memref<1x64x58x58xf32>, %arg1: memref<64x64x3x3xf32>, %arg2: memref<1x64x56x56xf32>) attributes {weft.dispatch_fn} {
+func.func private @conv_nchw(%arg0: memref<1x3x58x58xf32>, %arg1: memref<64x3x3x3xf32>, %arg2: memref<1x64x56x56xf32>) attributes {weft.dispatch_fn} {
   %zero = arith.constant 0.0 : f32
-  %x = bufferization.to_tensor %arg0 restrict : memref<1x64x58x58xf32> to tensor<1x64x58x58xf32>
-  %w = bufferization.to_tensor %arg1 restrict : memref<64x64x3x3xf32> to tensor<64x64x3x3xf32>
+  %x = bufferization.to_tensor %arg0 restrict : memref<1x3x58x58xf32> to tensor<1x3x58x58xf32>
+  %w = bufferization.to_tensor %arg1 restrict : memref<64x3x3x3xf32> to tensor<64x3x3x3xf32>
   %d = bufferization.to_tensor %arg2 restrict writable : memref<1x64x56x56xf32> to tensor<1x64x56x56xf32>
   %f = linalg.fill ins(%zero : f32) outs(%d : tensor<1x64x56x56xf32>) -> tensor<1x64x56x56xf32>
-  %c = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x64x58x58xf32>, tensor<64x64x3x3xf32>) outs(%f : tensor<1x64x56x56xf32>) -> tensor<1x64x56x56xf32>
+  %c = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x3x58x58xf32>, tensor<64x3x3x3xf32>) outs(%f : tensor<1x64x56x56xf32>) -> tensor<1x64x56x56xf32>
   bufferization.materialize_in_destination %c in restrict writable %arg2 : (tensor<1x64x56x56xf32>, memref<1x64x56x56xf32>) -> ()
   return
 }
@@ -192,23 +193,24 @@ func.func private @add_narrow(%arg0: memref<32x32xf32>, %arg1: memref<32x32xf32>
   return
 }
 
-// A 1x1 convolution: a step takes 4 input channels (the filter's 4
+// A 1x1 convolution of 32 input channels (one step: too short for
+// blocks): a step takes 4 input channels (the filter's 4
 // neighbours for each of the tile's output channels, 4 input rows of the
 // tile's columns): a (4 x 4) x (4 x 2) contraction per step.
 // TILE-LABEL: func.func private @conv_1x1
 // TILE-SAME: weft.workgroup_count = 25088 : i64
 // REG-LABEL: func.func private @conv_1x1
-// REG: scf.for %{{.*}} = %c0 to %c64 step %c4 iter_args(%{{.*}} = %{{.*}}) -> (vector<4x2xf32>)
+// REG: scf.for %{{.*}} = %c0 to %c32 step %c4 iter_args(%{{.*}} = %{{.*}}) -> (vector<4x2xf32>)
 // REG: vector.contract {{.*}} : vector<4x4xf32>, vector<4x2xf32> into vector<4x2xf32>
 // REG-NOT: linalg.conv_2d_nchw_fchw
 // REG: return
-func.func private @conv_1x1(%arg0: memref<1x64x56x56xf32>, %arg1: memref<64x64x1x1xf32>, %arg2: memref<1x64x56x56xf32>) attributes {weft.dispatch_fn} {
+func.func private @conv_1x1(%arg0: memref<1x32x56x56xf32>, %arg1: memref<64x32x1x1xf32>, %arg2: memref<1x64x56x56xf32>) attributes {weft.dispatch_fn} {
   %zero = arith.constant 0.0 : f32
-  %x = bufferization.to_tensor %arg0 restrict : memref<1x64x56x56xf32> to tensor<1x64x56x56xf32>
-  %w = bufferization.to_tensor %arg1 restrict : memref<64x64x1x1xf32> to tensor<64x64x1x1xf32>
+  %x = bufferization.to_tensor %arg0 restrict : memref<1x32x56x56xf32> to tensor<1x32x56x56xf32>
+  %w = bufferization.to_tensor %arg1 restrict : memref<64x32x1x1xf32> to tensor<64x32x1x1xf32>
   %o = bufferization.to_tensor %arg2 restrict writable : memref<1x64x56x56xf32> to tensor<1x64x56x56xf32>
   %f = linalg.fill ins(%zero : f32) outs(%o : tensor<1x64x56x56xf32>) -> tensor<1x64x56x56xf32>
-  %r = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x64x56x56xf32>, tensor<64x64x1x1xf32>) outs(%f : tensor<1x64x56x56xf32>) -> tensor<1x64x56x56xf32>
+  %r = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x32x56x56xf32>, tensor<64x32x1x1xf32>) outs(%f : tensor<1x64x56x56xf32>) -> tensor<1x64x56x56xf32>
   bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<1x64x56x56xf32>, memref<1x64x56x56xf32>) -> ()
   return
 }
