@@ -218,7 +218,8 @@ FailureOr<Value> lowerConv(OpBuilder &b, ConvOp op) {
   bool cl = op.getChannelsLast();
   if (cl && op.getFilter().getType().getRank() == 5)
     return blockedConv(b, l, op);
-  Value init = accumulatorInit(b, l, type, op.getBias(), 1.0, {cl ? 3 : 1});
+  // The bias broadcast over the output (a grouped convolution builds its own).
+  auto init = [&] { return accumulatorInit(b, l, type, op.getBias(), 1.0, {cl ? 3 : 1}); };
   auto strides = b.getI64TensorAttr(op.getStrides());
   auto dilations = b.getI64TensorAttr(op.getDilations());
   int64_t g = op.getGroup();
@@ -227,7 +228,7 @@ FailureOr<Value> lowerConv(OpBuilder &b, ConvOp op) {
     if (g == 1)
       return linalg::Conv2DNhwcHwcfOp::create(b, l, TypeRange{type},
                                               ValueRange{op.getInput(), op.getFilter()},
-                                              ValueRange{init}, strides, dilations)
+                                              ValueRange{init()}, strides, dilations)
           .getResult(0);
     // Depthwise: the HWCF filter is KH x KW x 1 x C.
     if (w.getShape()[2] != 1 || w.getShape()[3] != in.getShape()[3] || g != w.getShape()[3])
@@ -238,13 +239,13 @@ FailureOr<Value> lowerConv(OpBuilder &b, ConvOp op) {
         b, l, hwc, op.getFilter(), ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
     return linalg::DepthwiseConv2DNhwcHwcOp::create(b, l, TypeRange{type},
                                                     ValueRange{op.getInput(), filter},
-                                                    ValueRange{init}, strides, dilations)
+                                                    ValueRange{init()}, strides, dilations)
         .getResult(0);
   }
   if (g == 1)
     return linalg::Conv2DNchwFchwOp::create(b, l, TypeRange{type},
                                             ValueRange{op.getInput(), op.getFilter()},
-                                            ValueRange{init}, strides, dilations)
+                                            ValueRange{init()}, strides, dilations)
         .getResult(0);
   // Grouped: split channels into [G, C/G] and run the grouped named op.
   int64_t n = in.getShape()[0], c = in.getShape()[1], f = w.getShape()[0];
@@ -256,7 +257,16 @@ FailureOr<Value> lowerConv(OpBuilder &b, ConvOp op) {
   SmallVector<ReassociationIndices> fchw = {{0, 1}, {2}, {3}, {4}};
   Value x = tensor::ExpandShapeOp::create(b, l, inG, op.getInput(), nchw);
   Value k = tensor::ExpandShapeOp::create(b, l, wG, op.getFilter(), fchw);
-  Value acc = tensor::ExpandShapeOp::create(b, l, outG, init, nchw);
+  // The bias broadcast straight into [N, G, F/G, OH, OW] (its [F] viewed as
+  // [G, F/G]), not a view of the [N, F, OH, OW] one: a reshape between the
+  // broadcast and the convolution would keep the broadcast from fusing into
+  // the convolution's tiles.
+  Value bias = op.getBias();
+  if (bias)
+    bias = tensor::ExpandShapeOp::create(
+        b, l, RankedTensorType::get({g, f / g}, cast<RankedTensorType>(bias.getType()).getElementType()),
+        bias, ArrayRef<ReassociationIndices>{{0, 1}});
+  Value acc = accumulatorInit(b, l, outG, bias, 1.0, {1, 2});
   Value r = linalg::Conv2DNgchwGfchwOp::create(b, l, TypeRange{outG}, ValueRange{x, k},
                                                ValueRange{acc}, strides, dilations)
                 .getResult(0);

@@ -200,9 +200,13 @@ bool mayReadOutput(linalg::LinalgOp op) {
     OpOperand *init = op.getDpsInitOperand(0);
     if (!op.payloadUsesValueFromOperand(init))
       return false;
-    if (init->get().getDefiningOp<tensor::EmptyOp>())
+    // Reshapes (a grouped convolution's view of its bias) read nothing.
+    Value v = init->get();
+    while (isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(v.getDefiningOp()))
+      v = v.getDefiningOp()->getOperand(0);
+    if (v.getDefiningOp<tensor::EmptyOp>())
       return false;
-    op = init->get().getDefiningOp<linalg::LinalgOp>();
+    op = v.getDefiningOp<linalg::LinalgOp>();
     if (!op)
       return true;
   }
@@ -717,8 +721,16 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     if (convs.size() != 1 || failed(convAsMatmul(convs[0])))
       return failure();
     RewritePatternSet patterns(&getContext());
-    linalg::populateFoldReshapeOpsByCollapsingPatterns(patterns,
-                                                       [](OpOperand *) { return true; });
+    // Not into a broadcast from a reshaped input (a grouped convolution's
+    // bias [G, F/G] broadcast to [N, G, F/G, P]): collapsed, it would be
+    // [N, F, P] viewed as the init, which the blocks cannot compute per tile.
+    linalg::populateFoldReshapeOpsByCollapsingPatterns(patterns, [](OpOperand *use) {
+      auto generic = dyn_cast<linalg::GenericOp>(use->getOwner());
+      bool broadcast = generic && generic.getNumReductionLoops() == 0 &&
+                       isa<linalg::YieldOp>(generic.getBody()->front()) &&
+                       isa<BlockArgument>(generic.getBody()->front().getOperand(0));
+      return !broadcast || !generic.isDpsInput(use);
+    });
     linalg::FillOp::getCanonicalizationPatterns(patterns, &getContext());
     if (failed(applyPatternsGreedily(trial, std::move(patterns))))
       return failure();

@@ -14,6 +14,12 @@ fallback of each run:
   * depthwise Conv: C = F = group a multiple of 16 or not.
   * pools and GlobalAveragePool after a conv (they run channels-last there)
     and on a graph input (NCHW).
+  * convolutions large enough for the CUDA backend's blocks (`gpuconv_*`,
+    run by kernels-cuda.test with --target=cuda-on-cpu): reductions split
+    into groups, paddings fused, a reduction padded to whole steps,
+    positions that are not a multiple of 4, strides, dilation, asymmetric
+    pads, batch 2 with a residual, a grouped convolution, and output
+    channels that are not a multiple of 4.
 
 Inputs are standard normal and weights have std 1/sqrt(fan_in), all from a
 generator seeded by the case name, so every run builds identical files.
@@ -265,6 +271,31 @@ def conv_cases():
     yield c.finish(conv(c, y, 48, 24, 3, pads=[0, 1, 1, 0]))
 
 
+def gpu_conv_cases():
+    """Convolutions of at least 65536 outputs (the CUDA backend's blocks) at
+    the shapes that choose its paths: ResNet-50's stages at batch 1."""
+    # Stage 4: 8 parts of 32 input channels, the padding fused.
+    yield conv_case("gpuconv_c256_f256_k3_p1_14x14", 1, 256, 14, 14, 256, 3, pads=1)
+    # Stage 5: 49 positions, blocks overlapping at the end of them.
+    yield conv_case("gpuconv_c256_f512_k3_p1_7x7", 1, 256, 7, 7, 512, 3, pads=1)
+    yield conv_case("gpuconv_c1024_f256_k1_7x7", 1, 1024, 7, 7, 256, 1)
+    # The stem: 147 products padded to 160.
+    yield conv_case("gpuconv_c3_f64_k7_s2_p3_64x64", 1, 3, 64, 64, 64, 7, stride=2, pads=3)
+    yield conv_case("gpuconv_c128_f128_k3_s2_p1_28x28", 1, 128, 28, 28, 128, 3, stride=2,
+                    pads=1)
+    yield conv_case("gpuconv_c64_f128_k3_d2_p2_32x32", 1, 64, 32, 32, 128, 3, pads=2,
+                    dilation=2)
+    # 29 x 31 = 899 positions.
+    yield conv_case("gpuconv_c64_f128_k3_asym_30x30", 1, 64, 30, 30, 128, 3, pads=[1, 2, 0, 1])
+    c = Case("gpuconv_add_relu_c256_k3_p1_b2_14x14")
+    x = c.input((2, 256, 14, 14))
+    y = c.node("Add", [conv(c, x, 256, 256, 3, pads=1), x])
+    yield c.finish(c.node("Relu", [y]))
+    yield conv_case("gpuconv_c128_f256_g2_k3_p1_28x28", 1, 128, 28, 28, 256, 3, pads=1,
+                    group=2)
+    yield conv_case("gpuconv_c64_f30_k3_p1_56x56", 1, 64, 56, 56, 30, 3, pads=1)
+
+
 def depthwise_cases():
     # group = C = F: C in {16, 32, 48} vectorize; {24, 8} do not.
     def dw(name, n, ch, h, w, k, **kw):
@@ -359,6 +390,7 @@ def normalization_cases():
 def cases():
     yield from matmul_cases()
     yield from conv_cases()
+    yield from gpu_conv_cases()
     yield from depthwise_cases()
     yield from pool_cases()
     yield from normalization_cases()
@@ -402,7 +434,7 @@ def compare(got, ref):
             f"(got {got[worst]!r}, expected {ref[worst]!r})")
 
 
-def check(case, workdir, weftc, weft_run, threads):
+def check(case, workdir, weftc, weft_run, threads, weftc_args=()):
     """Builds, compiles and runs one case; returns [(threads, reason or None,
     detail)] in thread order."""
     name, model, feeds = case
@@ -427,7 +459,7 @@ def check(case, workdir, weftc, weft_run, threads):
     # A stale library from an earlier run must not pass for this one.
     if os.path.exists(lib):
         os.remove(lib)
-    rc, text = run([weftc, path, "--emit=lib", "-o", lib], COMPILE_TIMEOUT_S)
+    rc, text = run([weftc, path, "--emit=lib", *weftc_args, "-o", lib], COMPILE_TIMEOUT_S)
     if rc == 0 and not os.path.exists(lib):
         rc, text = 1, text + f"\nweftc exited 0 but did not write {lib}"
     if rc != 0:
@@ -469,6 +501,8 @@ def main(argv=None):
                         help="cases compiled and run at once (default: %(default)s)")
     parser.add_argument("--filter", default="",
                         help="only cases whose name contains this string")
+    parser.add_argument("--weftc-arg", action="append", default=[], dest="weftc_args",
+                        help="an argument for weftc (repeatable), e.g. --target=cuda-on-cpu")
     parser.add_argument("--known-failures", choices=("skip", "run", "only"), default="skip",
                         help="the cases in KNOWN_FAILURES: skip them, run them too, or "
                              "run only them (default: %(default)s)")
@@ -493,7 +527,8 @@ def main(argv=None):
     names = [c[0] for c in all_cases]
     failures = total = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = [pool.submit(check, c, workdir, args.weftc, args.weft_run, threads)
+        futures = [pool.submit(check, c, workdir, args.weftc, args.weft_run, threads,
+                               args.weftc_args)
                    for c in all_cases]
         # Printed in case order whatever order they finish in.
         for name, fut in zip(names, futures):
