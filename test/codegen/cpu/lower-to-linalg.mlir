@@ -146,14 +146,16 @@ func.func @conv(%x: tensor<1x3x8x8xf32>) -> tensor<1x4x6x3xf32> {
 // -----
 
 // A bias seeds the accumulator along the channel dim; groups split the
-// channels and use the grouped named op.
-// CHECK-DAG: #[[BIAS:.*]] = affine_map<(d0, d1, d2, d3) -> (d1)>
+// channels and use the grouped named op, the bias [6] viewed as [2, 3]
+// and broadcast per group (no reshape between the broadcast and the
+// convolution, so that tiles of the convolution take the broadcast in).
+// CHECK-DAG: #[[BIAS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d2)>
 // CHECK-LABEL: func.func @conv_grouped_bias
 // CHECK: ^bb0(%[[X:.*]]: tensor<1x4x8x8xf32>, %[[W:.*]]: tensor<6x2x3x3xf32>, %[[B:.*]]: tensor<6xf32>):
-// CHECK: %[[INIT:.*]] = linalg.generic {indexing_maps = [#[[BIAS]], #{{.*}}]{{.*}} ins(%[[B]] : tensor<6xf32>) outs(%{{.*}} : tensor<1x6x6x6xf32>)
 // CHECK: %[[XG:.*]] = tensor.expand_shape %[[X]] {{\[\[}}0], [1, 2], [3], [4]] {{.*}} : tensor<1x4x8x8xf32> into tensor<1x2x2x8x8xf32>
 // CHECK: %[[WG:.*]] = tensor.expand_shape %[[W]] {{\[\[}}0, 1], [2], [3], [4]] {{.*}} : tensor<6x2x3x3xf32> into tensor<2x3x2x3x3xf32>
-// CHECK: %[[IG:.*]] = tensor.expand_shape %[[INIT]] {{\[\[}}0], [1, 2], [3], [4]] {{.*}} : tensor<1x6x6x6xf32> into tensor<1x2x3x6x6xf32>
+// CHECK: %[[BG:.*]] = tensor.expand_shape %[[B]] {{\[\[}}0, 1]] {{.*}} : tensor<6xf32> into tensor<2x3xf32>
+// CHECK: %[[IG:.*]] = linalg.generic {indexing_maps = [#[[BIAS]], #{{.*}}]{{.*}} ins(%[[BG]] : tensor<2x3xf32>) outs(%{{.*}} : tensor<1x2x3x6x6xf32>)
 // CHECK: %[[C:.*]] = linalg.conv_2d_ngchw_gfchw {{.*}} ins(%[[XG]], %[[WG]] : {{.*}}) outs(%[[IG]] : tensor<1x2x3x6x6xf32>)
 // CHECK: %[[R:.*]] = tensor.collapse_shape %[[C]] {{\[\[}}0], [1, 2], [3], [4]] : tensor<1x2x3x6x6xf32> into tensor<1x6x6x6xf32>
 // CHECK: weft.yield %[[R]]
