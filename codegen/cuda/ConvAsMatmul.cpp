@@ -126,16 +126,16 @@ LogicalResult cuda::convAsMatmul(linalg::LinalgOp conv) {
   int64_t channels = filter.getDimSize(lead),
           kh = filter.getDimSize(lead + 1), kw = filter.getDimSize(lead + 2),
           oh = out.getDimSize(lead + 1), ow = out.getDimSize(lead + 2);
-  // A 1x1 convolution of strides 1 reads the image itself as its columns,
-  // copied 16 bytes at a time, which rows of OH * OW floats keep aligned
-  // only where OH * OW is a multiple of 4 (else the columns are gathered,
-  // element by element: ResNet-50's 7 x 7).
   // A reduction that is not a multiple of a block's step (ResNet-50's 7x7
   // stem: 3 x 7 x 7 = 147) is padded to one (160) with products of zeros:
   // the filter's and the columns' padding are gathers that select 0 there.
   int64_t reduction = channels * kh * kw;
   int64_t padded = llvm::alignTo(reduction, kBlockReductionStep);
   bool padK = padded != reduction;
+  // A 1x1 convolution of strides 1 reads the image itself as its columns,
+  // copied 16 bytes at a time, which rows of OH * OW floats keep aligned
+  // only where OH * OW is a multiple of 4 (else the columns are gathered,
+  // element by element: ResNet-50's 7 x 7).
   bool pointwise = kh == 1 && kw == 1 &&
                    llvm::all_equal({strides[0], strides[1], dilations[0], dilations[1],
                                     int64_t(1)}) &&
