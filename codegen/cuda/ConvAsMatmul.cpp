@@ -90,6 +90,25 @@ std::optional<ImageGather> imageGather(Value image) {
   return g;
 }
 
+/// A tensor of `type` computed element by element from its indices (a
+/// linalg.generic of no inputs): `element` builds the value at `idx`.
+Value gatherTensor(OpBuilder &b, Location loc, RankedTensorType type,
+                   function_ref<Value(OpBuilder &, Location, ArrayRef<Value>)> element) {
+  int64_t rank = type.getRank();
+  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, ValueRange{}, ValueRange{empty},
+             ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank)},
+             SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+             [&](OpBuilder &gb, Location gl, ValueRange) {
+               SmallVector<Value> idx;
+               for (int64_t d = 0; d < rank; ++d)
+                 idx.push_back(linalg::IndexOp::create(gb, gl, d));
+               linalg::YieldOp::create(gb, gl, element(gb, gl, idx));
+             })
+      .getResult(0);
+}
+
 } // namespace
 
 LogicalResult cuda::convAsMatmul(linalg::LinalgOp conv) {
@@ -178,32 +197,21 @@ LogicalResult cuda::convAsMatmul(linalg::LinalgOp conv) {
     SmallVector<int64_t> shape(imageType.getShape().take_front(lead));
     shape.append({padded, oh * ow});
     auto type = RankedTensorType::get(shape, imageType.getElementType());
-    Value empty = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
     AffineExpr k, p;
     bindDims(ctx, k, p);
     SmallVector<AffineExpr> at = {
         k.floorDiv(kh * kw), p.floorDiv(ow) * strides[0] + (k.floorDiv(kw) % kh) * dilations[0],
         (p % ow) * strides[1] + (k % kw) * dilations[1]};
-    int64_t rank = lead + 2;
-    columns = linalg::GenericOp::create(
-                  b, loc, TypeRange{type}, ValueRange{}, ValueRange{empty},
-                  ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank)},
-                  SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-                  [&](OpBuilder &gb, Location gl, ValueRange) {
-                    SmallVector<Value> idx;
-                    for (int64_t d = 0; d < rank; ++d)
-                      idx.push_back(linalg::IndexOp::create(gb, gl, d));
-                    SmallVector<Value> coords(idx.begin(), idx.begin() + lead);
-                    Value k = realK(gb, gl, idx[lead]);
-                    for (AffineExpr e : at)
-                      coords.push_back(affine::AffineApplyOp::create(
-                          gb, gl, AffineMap::get(2, 0, e), ValueRange{k, idx[lead + 1]}));
-                    Value value =
-                        gather ? gather->read(gb, gl, coords)
-                               : tensor::ExtractOp::create(gb, gl, image, coords).getResult();
-                    linalg::YieldOp::create(gb, gl, zeroPastK(gb, gl, idx[lead], value));
-                  })
-                  .getResult(0);
+    columns = gatherTensor(b, loc, type, [&](OpBuilder &gb, Location gl, ArrayRef<Value> idx) {
+      SmallVector<Value> coords(idx.begin(), idx.begin() + lead);
+      Value row = realK(gb, gl, idx[lead]);
+      for (AffineExpr e : at)
+        coords.push_back(affine::AffineApplyOp::create(gb, gl, AffineMap::get(2, 0, e),
+                                                       ValueRange{row, idx[lead + 1]}));
+      Value value = gather ? gather->read(gb, gl, coords)
+                           : tensor::ExtractOp::create(gb, gl, image, coords).getResult();
+      return zeroPastK(gb, gl, idx[lead], value);
+    });
   }
   Value w = tensor::CollapseShapeOp::create(b, loc, conv.getDpsInputs()[1], rows);
   if (padK) {
@@ -211,23 +219,14 @@ LogicalResult cuda::convAsMatmul(linalg::LinalgOp conv) {
     auto wType = cast<RankedTensorType>(w.getType());
     SmallVector<int64_t> shape(wType.getShape());
     shape.back() = padded;
-    int64_t rank = shape.size();
     Value filterRows = w;
-    Value empty = tensor::EmptyOp::create(b, loc, shape, elem);
-    w = linalg::GenericOp::create(
-            b, loc, TypeRange{empty.getType()}, ValueRange{}, ValueRange{empty},
-            ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank)},
-            SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-            [&](OpBuilder &gb, Location gl, ValueRange) {
-              SmallVector<Value> idx;
-              for (int64_t d = 0; d < rank; ++d)
-                idx.push_back(linalg::IndexOp::create(gb, gl, d));
-              SmallVector<Value> at(idx);
-              at.back() = realK(gb, gl, idx.back());
-              Value value = tensor::ExtractOp::create(gb, gl, filterRows, at);
-              linalg::YieldOp::create(gb, gl, zeroPastK(gb, gl, idx.back(), value));
-            })
-            .getResult(0);
+    w = gatherTensor(b, loc, RankedTensorType::get(shape, elem),
+                     [&](OpBuilder &gb, Location gl, ArrayRef<Value> idx) {
+                       SmallVector<Value> at(idx);
+                       at.back() = realK(gb, gl, idx.back());
+                       Value value = tensor::ExtractOp::create(gb, gl, filterRows, at);
+                       return zeroPastK(gb, gl, idx.back(), value);
+                     });
   }
   Value init = tensor::CollapseShapeOp::create(b, loc, conv.getDpsInits()[0], positions);
   // Loops (n, (g,) f, p, k): filter ((g,) f, k), columns (n, (g,) k, p),

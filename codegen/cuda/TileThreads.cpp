@@ -81,6 +81,32 @@ static_assert(kMinThreadsForRegisterTiles * 16 == kGpuMinBlockOutputs,
 /// fast: kept the same). An estimate, not measured on a GPU.
 constexpr int64_t kMinMmaBlocks = 16;
 
+/// The contraction `root` is, or the one whose elementwise epilogue it is.
+linalg::LinalgOp rootContraction(Operation *root) {
+  if (linalg::LinalgOp contraction = cpu::epilogueRoot(root))
+    return contraction;
+  return dyn_cast_or_null<linalg::LinalgOp>(root);
+}
+
+/// A matmul-like contraction's innermost row (m) and column (n) loops and
+/// its number of outputs, when it has static loops, one reduction loop and
+/// at least one m and one n loop.
+struct MatmulLoops {
+  int64_t rows, cols, outputs;
+};
+std::optional<MatmulLoops> matmulLoops(linalg::LinalgOp contraction) {
+  FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(contraction);
+  SmallVector<int64_t> ranges = contraction.getStaticLoopRanges();
+  if (failed(dims) || dims->m.empty() || dims->n.empty() || dims->k.size() != 1 ||
+      ShapedType::isDynamicShape(ranges))
+    return std::nullopt;
+  int64_t outputs = 1;
+  for (auto [d, iter] : llvm::enumerate(contraction.getIteratorTypesArray()))
+    if (iter == utils::IteratorType::parallel)
+      outputs *= ranges[d];
+  return MatmulLoops{(int64_t)dims->m.back(), (int64_t)dims->n.back(), outputs};
+}
+
 /// A thread's register tile: `rows` along loop `rowLoop`, `cols` along
 /// `colLoop`; 1 along every other loop (and everywhere by default).
 struct ThreadTiles {
@@ -108,9 +134,7 @@ ThreadTiles firstTile(ArrayRef<std::array<int64_t, 2>> candidates, int64_t rowLo
 /// fewer than `minThreads` threads.
 ThreadTiles chooseThreadTiles(Operation *root,
                               int64_t minThreads = kMinThreadsForRegisterTiles) {
-  linalg::LinalgOp contraction = cpu::epilogueRoot(root);
-  if (!contraction)
-    contraction = dyn_cast<linalg::LinalgOp>(root);
+  linalg::LinalgOp contraction = rootContraction(root);
   if (!contraction)
     return ThreadTiles();
   // An NCHW convolution (loops n, f, oh, ow, ...): a tile of output
@@ -177,9 +201,7 @@ ThreadTiles chooseElementTiles(Operation *root) {
 /// that weft-form-dispatches fused in, for blocks that gather from the
 /// unpadded image.
 bool convImageComputedInside(Operation *root) {
-  linalg::LinalgOp contraction = cpu::epilogueRoot(root);
-  if (!contraction)
-    contraction = dyn_cast<linalg::LinalgOp>(root);
+  linalg::LinalgOp contraction = rootContraction(root);
   if (!isa_and_nonnull<linalg::Conv2DNchwFchwOp, linalg::Conv2DNgchwGfchwOp>(
           contraction.getOperation()))
     return false;
@@ -220,26 +242,16 @@ bool mayReadOutput(linalg::LinalgOp op) {
 /// multiple of 4 (its blocks overlap at their end; chooseBlockTile). None
 /// otherwise.
 ThreadTiles convMatmulTiles(Operation *root) {
-  linalg::LinalgOp contraction = cpu::epilogueRoot(root);
-  if (!contraction)
-    contraction = dyn_cast<linalg::LinalgOp>(root);
+  linalg::LinalgOp contraction = rootContraction(root);
   if (!contraction || !llvm::all_of(contraction->getOperandTypes(), [](Type t) {
         return getElementTypeOrSelf(t).isF32();
       }))
     return ThreadTiles();
-  FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(contraction);
-  SmallVector<int64_t> ranges = contraction.getStaticLoopRanges();
-  if (failed(dims) || dims->m.empty() || dims->n.empty() || dims->k.size() != 1 ||
-      ShapedType::isDynamicShape(ranges))
+  std::optional<MatmulLoops> loops = matmulLoops(contraction);
+  if (!loops || contraction.getStaticLoopRanges()[loops->rows] % 4 != 0 ||
+      loops->outputs < kGpuMinConvBlockOutputs)
     return ThreadTiles();
-  int64_t outputs = 1;
-  for (auto [d, iter] : llvm::enumerate(contraction.getIteratorTypesArray()))
-    if (iter == utils::IteratorType::parallel)
-      outputs *= ranges[d];
-  int64_t rows = dims->m.back(), cols = dims->n.back();
-  if (ranges[rows] % 4 != 0 || outputs < kGpuMinConvBlockOutputs)
-    return ThreadTiles();
-  return ThreadTiles{rows, 4, cols, kThreadVectorWidth};
+  return ThreadTiles{loops->rows, 4, loops->cols, kThreadVectorWidth};
 }
 
 /// The rows x columns of a block's tile of the output of `root` (whose
@@ -253,9 +265,7 @@ ThreadTiles convMatmulTiles(Operation *root) {
 /// see tileBlocks), if the result does not read the output. Convolutions
 /// are not (they are rewritten as matmuls first: convAsMatmul).
 std::optional<std::array<int64_t, 2>> chooseBlockTile(Operation *root, const ThreadTiles &tiles) {
-  linalg::LinalgOp contraction = cpu::epilogueRoot(root);
-  if (!contraction)
-    contraction = dyn_cast<linalg::LinalgOp>(root);
+  linalg::LinalgOp contraction = rootContraction(root);
   auto rootOp = dyn_cast<linalg::LinalgOp>(root);
   if (!contraction || !rootOp || isa<linalg::ConvolutionOpInterface>(contraction.getOperation()))
     return std::nullopt;
@@ -301,9 +311,7 @@ std::optional<std::array<int64_t, 2>> chooseBlockTile(Operation *root, const Thr
 /// 4 x 4 tile; no tiles otherwise. Such a matmul has no register tiles: it
 /// goes to blocks on tensor cores, or one output per thread.
 ThreadTiles chooseHalfMatmulLoops(Operation *root, bool f16, bool bf16) {
-  linalg::LinalgOp contraction = cpu::epilogueRoot(root);
-  if (!contraction)
-    contraction = dyn_cast<linalg::LinalgOp>(root);
+  linalg::LinalgOp contraction = rootContraction(root);
   if (!contraction || contraction.getNumDpsInputs() != 2 || contraction.getNumDpsInits() != 1 ||
       !linalg::isaContractionOpInterface(contraction) ||
       !getElementTypeOrSelf(contraction.getDpsInits()[0].getType()).isF32() ||
@@ -312,18 +320,10 @@ ThreadTiles chooseHalfMatmulLoops(Operation *root, bool f16, bool bf16) {
         return (f16 && t.isF16()) || (bf16 && t.isBF16());
       }))
     return ThreadTiles();
-  FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(contraction);
-  SmallVector<int64_t> ranges = contraction.getStaticLoopRanges();
-  if (failed(dims) || dims->m.empty() || dims->n.empty() || dims->k.size() != 1 ||
-      ShapedType::isDynamicShape(ranges))
+  std::optional<MatmulLoops> loops = matmulLoops(contraction);
+  if (!loops || loops->outputs < kMinMmaBlocks * kBlockOutputs)
     return ThreadTiles();
-  int64_t outputs = 1;
-  for (auto [d, iter] : llvm::enumerate(contraction.getIteratorTypesArray()))
-    if (iter == utils::IteratorType::parallel)
-      outputs *= ranges[d];
-  if (outputs < kMinMmaBlocks * kBlockOutputs)
-    return ThreadTiles();
-  return ThreadTiles{(int64_t)dims->m.back(), 4, (int64_t)dims->n.back(), kThreadVectorWidth};
+  return ThreadTiles{loops->rows, 4, loops->cols, kThreadVectorWidth};
 }
 
 /// A Concat of dispatch inputs arrives as a chain of tensor.insert_slice
@@ -705,9 +705,7 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     TilingInterface root = cpu::findDispatchRoot(fn);
     if (!root)
       return failure();
-    linalg::LinalgOp contraction = cpu::epilogueRoot(root.getOperation());
-    if (!contraction)
-      contraction = dyn_cast<linalg::LinalgOp>(root.getOperation());
+    linalg::LinalgOp contraction = rootContraction(root.getOperation());
     if (!isa_and_nonnull<linalg::Conv2DNchwFchwOp, linalg::Conv2DNgchwGfchwOp>(
             contraction.getOperation()))
       return failure();

@@ -27,8 +27,8 @@ tensors by shape (tensors of one shape in the model's order).
                    blocks that overlap at the end of the rows
     conv3x3        Conv(x[2, 32, 28, 28], w[64, 32, 3, 3], pads 1) with
                    --cuda-3xtf32: the image's columns gathered per step
-                   into shared memory (the padded image is the kernel's
-                   input)
+                   into shared memory from the unpadded image (the
+                   padding fused into the kernel)
     conv_split     Conv(x[1, 256, 14, 14], w[256, 256, 3, 3], pads 1): 16
                    blocks, so its reduction runs in 8 parts of 32 input
                    channels side by side (one convolution of 8 groups,
@@ -102,6 +102,27 @@ def conv2d(x, w, stride=1, pad=1):
     return np.einsum("nchwij,fcij->nfhw", windows, w, optimize=True)
 
 
+def split_conv(rng, name, c, f, size, parts=8):
+    """Conv(x[1, c, size, size], w[f, c, 3, 3], pads 1), whose reduction
+    weft-split-reduction splits in `parts` groups of input channels: its
+    first kernel, the grouped convolution, checked against the parts'
+    products [1, parts * f, size, size]."""
+    x = rng.uniform(-1, 1, (1, c, size, size)).astype(np.float32)
+    w = rng.uniform(-1, 1, (f, c, 3, 3)).astype(np.float32)
+    step = c // parts
+    def reference():
+        x64, w64 = x.astype(np.float64), w.astype(np.float64)
+        return np.concatenate([conv2d(x64[:, step * s:step * (s + 1)],
+                                      w64[:, step * s:step * (s + 1)]) for s in range(parts)],
+                              axis=1)
+    grouped = w.reshape(f, parts, step, 3, 3).transpose(1, 0, 2, 3, 4).reshape(
+        parts * f, step, 3, 3)
+    return (name, [],
+            [helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3], pads=[1] * 4)],
+            {"x": (F32, x)}, {"w": (F32, w)}, ("y", F32, (1, f, size, size)),
+            {"w_grouped": grouped}, reference, 1e-4, (0, (1, parts * f, size, size)))
+
+
 def models(rng):
     """(name, weftc flags, nodes, inputs {name: (elem, array)}, weights
     {name: (elem, array)}, output (name, elem, shape), extra tensors the
@@ -140,34 +161,14 @@ def models(rng):
     yield ("conv3x3", ["--cuda-3xtf32"],
            [helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3], pads=[1] * 4)],
            {"x": (F32, xc)}, {"w": (F32, wc)}, ("y", F32, (2, 64, 28, 28)),
-           {"x_padded": np.pad(xc, ((0, 0), (0, 0), (1, 1), (1, 1)))},
+           {},
            lambda: conv2d(xc.astype(np.float64), wc.astype(np.float64)), 1e-4)
     # A convolution of few blocks (256 x 196 outputs) and a long reduction
     # (2304 products): 8 parts of 32 input channels, one convolution of 8
     # groups whose filter holds part s's output channel f at s * 256 + f.
-    xs = rng.uniform(-1, 1, (1, 256, 14, 14)).astype(np.float32)
-    ws = rng.uniform(-1, 1, (256, 256, 3, 3)).astype(np.float32)
-    def parts():
-        x64, w64 = xs.astype(np.float64), ws.astype(np.float64)
-        return np.concatenate([conv2d(x64[:, 32 * s:32 * (s + 1)], w64[:, 32 * s:32 * (s + 1)])
-                               for s in range(8)], axis=1)
-    yield ("conv_split", [],
-           [helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3], pads=[1] * 4)],
-           {"x": (F32, xs)}, {"w": (F32, ws)}, ("y", F32, (1, 256, 14, 14)),
-           {"w_grouped": ws.reshape(256, 8, 32, 3, 3).transpose(1, 0, 2, 3, 4).reshape(2048, 32, 3, 3)},
-           parts, 1e-4, (0, (1, 2048, 14, 14)))
+    yield split_conv(rng, "conv_split", 256, 256, 14)
     # ResNet-50's stage 5: 49 positions, no multiple of 4.
-    x7 = rng.uniform(-1, 1, (1, 512, 7, 7)).astype(np.float32)
-    w7 = rng.uniform(-1, 1, (512, 512, 3, 3)).astype(np.float32)
-    def parts7():
-        x64, w64 = x7.astype(np.float64), w7.astype(np.float64)
-        return np.concatenate([conv2d(x64[:, 64 * s:64 * (s + 1)], w64[:, 64 * s:64 * (s + 1)])
-                               for s in range(8)], axis=1)
-    yield ("conv_7x7", [],
-           [helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3], pads=[1] * 4)],
-           {"x": (F32, x7)}, {"w": (F32, w7)}, ("y", F32, (1, 512, 7, 7)),
-           {"w_grouped": w7.reshape(512, 8, 64, 3, 3).transpose(1, 0, 2, 3, 4).reshape(4096, 64, 3, 3)},
-           parts7, 1e-4, (0, (1, 4096, 7, 7)))
+    yield split_conv(rng, "conv_7x7", 512, 512, 7)
     # A 7x7 stride-2 convolution of 3 channels (ResNet-50's stem): 147
     # products, not a multiple of a block's 32 steps, padded to 160.
     xm = rng.uniform(-1, 1, (1, 3, 128, 128)).astype(np.float32)
