@@ -8,6 +8,10 @@
 // RUN: weft-gpu-sim %s --kernel neighbours 2>&1 | FileCheck %s --check-prefix=OK
 // RUN: weft-gpu-sim %s --kernel same_value 2>&1 | FileCheck %s --check-prefix=SAME
 // RUN: not weft-gpu-sim %s --kernel nothing 2>&1 | FileCheck %s --check-prefix=NONE
+// RUN: not weft-gpu-sim %s --kernel ldmatrix_misaligned 2>&1 | FileCheck %s --check-prefix=LDMATRIX
+// RUN: not weft-gpu-sim %s --kernel wmma_misaligned 2>&1 | FileCheck %s --check-prefix=WMMA
+// RUN: not weft-gpu-sim %s --kernel wmma_stride 2>&1 | FileCheck %s --check-prefix=STRIDE
+// RUN: weft-gpu-sim %s --kernel wmma_aligned 2>&1 | FileCheck %s --check-prefix=WMMA-OK
 
 // BARRIER: weft-gpu-sim.mlir":[[@LINE+8]]:5): 'gpu.barrier': deadlock: thread 0 waits at a barrier that not all threads reach
 gpu.module @kernels {
@@ -106,6 +110,93 @@ gpu.module @kernels {
     %c0 = arith.constant 0 : index
     %one = arith.constant 1.0 : f32
     memref.store %one, %s[%c0] : memref<1xf32, #gpu.address_space<workgroup>>
+    gpu.return
+  }
+
+  // An ldmatrix row 8 bytes into a row of 32 bytes: a GPU stops the
+  // kernel (misaligned address).
+  // LDMATRIX: 'nvgpu.ldmatrix': thread 0: an ldmatrix row needs a 16-byte aligned address; element 4 of shared buffer 0 is 8 bytes past the buffer's start, which is 32-byte aligned
+  gpu.func @ldmatrix_misaligned(%out: memref<32xf16>) workgroup(%s : memref<8x16xf16, #gpu.address_space<workgroup>>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, known_grid_size = array<i32: 1, 1, 1>} {
+    %t = gpu.thread_id x
+    %c0 = arith.constant 0 : index
+    %c4 = arith.constant 4 : index
+    %c8 = arith.constant 8 : index
+    %one = arith.constant 1.0 : f16
+    %row = arith.remui %t, %c8 : index
+    %quarter = arith.divui %t, %c8 : index
+    %col = arith.muli %quarter, %c4 : index
+    %v = vector.broadcast %one : f16 to vector<4xf16>
+    vector.store %v, %s[%row, %col] : memref<8x16xf16, #gpu.address_space<workgroup>>, vector<4xf16>
+    gpu.barrier
+    %r = arith.remui %t, %c8 : index
+    %m = nvgpu.ldmatrix %s[%r, %c4] {numTiles = 1 : i32, transpose = false} : memref<8x16xf16, #gpu.address_space<workgroup>> -> vector<1x2xf16>
+    %e = vector.extract %m[0, 0] : f16 from vector<1x2xf16>
+    memref.store %e, %out[%t] : memref<32xf16>
+    gpu.return
+  }
+
+  // A WMMA fragment 16 bytes into its buffer (wmma.load needs 32).
+  // WMMA: 'gpu.subgroup_mma_load_matrix': thread 0: a WMMA fragment needs a 32-byte aligned address; element 8 of shared buffer 0 is 16 bytes past the buffer's start, which is 32-byte aligned
+  gpu.func @wmma_misaligned(%out: memref<16x16xf16>) workgroup(%s : memref<16x32xf16, #gpu.address_space<workgroup>>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, known_grid_size = array<i32: 1, 1, 1>} {
+    %t = gpu.thread_id x
+    %one = arith.constant 1.0 : f16
+    %v = vector.broadcast %one : f16 to vector<32xf16>
+    %rows = arith.constant 16 : index
+    %c1 = arith.constant 1 : index
+    %c0 = arith.constant 0 : index
+    %own = arith.cmpi ult, %t, %rows : index
+    cf.cond_br %own, ^fill, ^filled
+  ^fill:
+    vector.store %v, %s[%t, %c0] : memref<16x32xf16, #gpu.address_space<workgroup>>, vector<32xf16>
+    cf.br ^filled
+  ^filled:
+    gpu.barrier
+    %c8 = arith.constant 8 : index
+    %a = gpu.subgroup_mma_load_matrix %s[%c0, %c8] {leadDimension = 32 : index} : memref<16x32xf16, #gpu.address_space<workgroup>> -> !gpu.mma_matrix<16x16xf16, "COp">
+    gpu.subgroup_mma_store_matrix %a, %out[%c0, %c0] {leadDimension = 16 : index} : !gpu.mma_matrix<16x16xf16, "COp">, memref<16x16xf16>
+    gpu.return
+  }
+
+  // A WMMA fragment whose rows are 36 bytes apart (wmma.load needs a
+  // multiple of 16).
+  // STRIDE: 'gpu.subgroup_mma_load_matrix': thread 0: a WMMA fragment's rows are 36 bytes apart, not a multiple of 16
+  gpu.func @wmma_stride(%out: memref<16x16xf16>) workgroup(%s : memref<16x18xf16, #gpu.address_space<workgroup>>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, known_grid_size = array<i32: 1, 1, 1>} {
+    %t = gpu.thread_id x
+    %one = arith.constant 1.0 : f16
+    %v = vector.broadcast %one : f16 to vector<18xf16>
+    %rows = arith.constant 16 : index
+    %c1 = arith.constant 1 : index
+    %c0 = arith.constant 0 : index
+    %own = arith.cmpi ult, %t, %rows : index
+    cf.cond_br %own, ^fill, ^filled
+  ^fill:
+    vector.store %v, %s[%t, %c0] : memref<16x18xf16, #gpu.address_space<workgroup>>, vector<18xf16>
+    cf.br ^filled
+  ^filled:
+    gpu.barrier
+    %a = gpu.subgroup_mma_load_matrix %s[%c0, %c0] {leadDimension = 18 : index} : memref<16x18xf16, #gpu.address_space<workgroup>> -> !gpu.mma_matrix<16x16xf16, "COp">
+    gpu.subgroup_mma_store_matrix %a, %out[%c0, %c0] {leadDimension = 16 : index} : !gpu.mma_matrix<16x16xf16, "COp">, memref<16x16xf16>
+    gpu.return
+  }
+
+  // A fragment 32-byte aligned with rows 32 bytes apart: no error.
+  // WMMA-OK: weft-gpu-sim: wmma_aligned: 1 of 1 blocks of 32 threads ran
+  gpu.func @wmma_aligned(%out: memref<16x16xf16>) workgroup(%s : memref<16x16xf16, #gpu.address_space<workgroup>>, %d : memref<16x16xf16, #gpu.address_space<workgroup>>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, known_grid_size = array<i32: 1, 1, 1>} {
+    %t = gpu.thread_id x
+    %one = arith.constant 1.0 : f16
+    %v = vector.broadcast %one : f16 to vector<16xf16>
+    %rows = arith.constant 16 : index
+    %c1 = arith.constant 1 : index
+    %c0 = arith.constant 0 : index
+    %own = arith.cmpi ult, %t, %rows : index
+    cf.cond_br %own, ^fill, ^filled
+  ^fill:
+    vector.store %v, %s[%t, %c0] : memref<16x16xf16, #gpu.address_space<workgroup>>, vector<16xf16>
+    cf.br ^filled
+  ^filled:
+    gpu.barrier
+    %a = gpu.subgroup_mma_load_matrix %s[%c0, %c0] {leadDimension = 16 : index} : memref<16x16xf16, #gpu.address_space<workgroup>> -> !gpu.mma_matrix<16x16xf16, "COp">
+    gpu.subgroup_mma_store_matrix %a, %d[%c0, %c0] {leadDimension = 16 : index} : !gpu.mma_matrix<16x16xf16, "COp">, memref<16x16xf16, #gpu.address_space<workgroup>>
     gpu.return
   }
 }

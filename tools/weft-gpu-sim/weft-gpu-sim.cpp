@@ -21,7 +21,11 @@
 //   * accesses outside a buffer;
 //   * barriers that not all of a block's threads reach (a deadlock), and
 //     warp-wide operations that not all of a warp's lanes reach together;
-//   * WMMA fragment operations whose lanes disagree on their operands.
+//   * WMMA fragment operations whose lanes disagree on their operands;
+//   * addresses a GPU would stop the kernel for as misaligned: an ldmatrix
+//     row not 16-byte aligned, a WMMA fragment not 32-byte aligned or with
+//     rows not a multiple of 16 bytes apart (a buffer's own start counts
+//     as kBufferAlignment or kSharedAlignment bytes aligned).
 //
 // Buffers are raw little-endian files of the kernel arguments' element
 // types (numpy's tofile); the arguments given by --out are written back
@@ -31,6 +35,7 @@
 #include "tools/weft-gpu-sim/Profile.h"
 #include "tools/weft-gpu-sim/Semantics.h"
 
+#include "codegen/cuda/Passes.h"
 #include "compiler/InitAll.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -304,6 +309,25 @@ private:
             ? (isStore ? MemoryProfile::GlobalStore : MemoryProfile::GlobalLoad)
             : (isStore ? MemoryProfile::SharedStore : MemoryProfile::SharedLoad);
     profile->record(op, kind, tid / 32, tid % 32, threads[tid].exec, b, a * bytes, bytes);
+  }
+
+  /// Fails unless element `a` of buffer `b` starts a multiple of `bytes`
+  /// bytes into memory, as `what` needs on a GPU (which stops the kernel
+  /// with a misaligned-address error otherwise): the buffer's own start is
+  /// only known to be a multiple of kBufferAlignment (global memory) or
+  /// kSharedAlignment (shared) bytes.
+  void checkAligned(Operation *op, int tid, int b, int64_t a, int64_t bytes, StringRef what) {
+    Buffer &buf = buffers[b];
+    int64_t start = buf.space == Buffer::Shared ? weft::cuda::kSharedAlignment
+                                                : weft::cuda::kBufferAlignment;
+    int64_t offset = a * std::max(1u, bitWidth(buf.element) / 8);
+    if (buf.space == Buffer::Private)
+      return;
+    if (bytes > start || offset % bytes != 0)
+      fail(op, who(tid) + ": " + what + " needs a " + Twine(bytes) +
+                   "-byte aligned address; element " + Twine(a) + " of " + buf.name + " is " +
+                   Twine(offset) + " bytes past the buffer's start, which is " + Twine(start) +
+                   "-byte aligned");
   }
 
   /// The lanes of warp `w` (all 32 but in a last, partial warp).
@@ -830,6 +854,7 @@ private:
           Thread &t = lanes[8 * j + r];
           Val m = get(t, ld.getSrcMemref());
           SmallVector<int64_t> at = indices(t, ld.getIndices());
+          checkAligned(op, t.tid, m.buffer, address(op, m, at), 16, "an ldmatrix row");
           std::vector<double> row;
           for (int64_t c = 0; c < perRow; ++c) {
             SmallVector<int64_t> p(at);
@@ -858,6 +883,7 @@ private:
       // Element (i, j) is lead * i + j (transposed: lead * j + i) past the
       // fragment's first element.
       int64_t start = address(op, m, at);
+      checkWmma(op, t0.tid, m.buffer, start, lead);
       Val flat = wholeBuffer(m.buffer);
       Val r;
       for (int64_t i = 0; i < shape[0]; ++i)
@@ -895,6 +921,7 @@ private:
       int64_t lead = s.getLeadDimension().getSExtValue();
       bool transposed = s.getTranspose().value_or(false);
       int64_t start = address(op, m, at);
+      checkWmma(op, t0.tid, m.buffer, start, lead);
       Val flat = wholeBuffer(m.buffer);
       ArrayRef<int64_t> shape = ft.getShape();
       for (int64_t i = 0; i < shape[0]; ++i)
@@ -906,6 +933,17 @@ private:
       return;
     }
     fail(op, "unsupported warp-wide operation");
+  }
+
+  /// A WMMA fragment load or store at element `start` of buffer `b`, rows
+  /// `lead` elements apart: PTX's wmma.load and wmma.store need a 32-byte
+  /// aligned start and a stride of a multiple of 16 bytes.
+  void checkWmma(Operation *op, int tid, int b, int64_t start, int64_t lead) {
+    checkAligned(op, tid, b, start, 32, "a WMMA fragment");
+    int64_t stride = lead * std::max(1u, bitWidth(buffers[b].element) / 8);
+    if (stride % 16 != 0)
+      fail(op, who(tid) + ": a WMMA fragment's rows are " + Twine(stride) +
+                   " bytes apart, not a multiple of 16");
   }
 
   /// mma.sync m16n8k16 (f16, bf16) and m16n8k8 (tf32), row.col, f32 sums:
