@@ -523,6 +523,9 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
         // The CPU's contraction kernels are f32 ones; a GPU's f16 matmuls
         // run on tensor cores instead.
         decompose.widenHalfContractions = !cuda && !cudaOnCpu;
+        // A GPU thread computes one pooled output, reading the unpadded
+        // input: no padded copy of it in the arena and no kernel to make it.
+        decompose.maxPoolPadsApart = !cuda && !cudaOnCpu;
         pm.addNestedPass<func::FuncOp>(createDecompose(decompose));
         // A GPU's matmul of few blocks and a long reduction: parts of the
         // reduction side by side, summed after.

@@ -207,14 +207,21 @@ struct DecomposePass : weft::impl::DecomposeBase<DecomposePass> {
   using DecomposeBase::DecomposeBase;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<DecomposeBatchNorm, DecomposeConvPadding, DecomposeMaxPoolPadding>(
-        &getContext());
+    patterns.add<DecomposeBatchNorm, DecomposeConvPadding>(&getContext());
+    if (maxPoolPadsApart)
+      patterns.add<DecomposeMaxPoolPadding>(&getContext());
     patterns.add<PretransposeGemmWeights>(&getContext(), pretransposeMinRows);
     if (widenHalfContractions)
       patterns.add<WidenHalfContraction<MatMulOp>, WidenHalfContraction<GemmOp>,
                    WidenHalfContraction<ConvOp>>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    if (!maxPoolPadsApart)
+      getOperation().walk([](PoolOp pool) {
+        if (llvm::any_of(pool.getPads(), [](int64_t p) { return p != 0; }) ||
+            pool.getCeilMode())
+          pool->setAttr(kGatherPaddingAttr, UnitAttr::get(pool.getContext()));
+      });
   }
 };
 

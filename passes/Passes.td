@@ -16,6 +16,10 @@ def Decompose : Pass<"weft-decompose", "mlir::func::FuncOp"> {
     `pretranspose-min-rows`, only when A has at least that many rows (the
     CUDA target keeps B's rows along k for matrix-vector products, whose
     outputs each go to a warp whose lanes read neighbouring k). With
+    `max-pool-pads-apart=false` (the CUDA targets) a pooling keeps its
+    padding instead and is marked `weft.gather_padding`, so that its
+    kernel reads the unpadded input at bounds-checked indices (one thread
+    per output needs no padded copy). With
     `widen-half-contractions` (the CPU target) an f16 or bf16 MatMul,
     Gemm or Conv runs on f32 casts of its operands and its result is cast
     back: the same sums (f32, one rounding) on the f32 kernels; weights
@@ -38,7 +42,11 @@ def Decompose : Pass<"weft-decompose", "mlir::func::FuncOp"> {
     Option<"widenHalfContractions", "widen-half-contractions", "bool", "false",
            "Compute f16 and bf16 MatMuls, Gemms and Convs on f32 casts of "
            "their operands (the CPU target's f32 kernels), casting the "
-           "result back; constant operands fold into f32 constants">
+           "result back; constant operands fold into f32 constants">,
+    Option<"maxPoolPadsApart", "max-pool-pads-apart", "bool", "true",
+           "Move a max pooling's padding into its own `weft.pad`; off (the "
+           "CUDA targets), every padded pool keeps its pads and is marked "
+           "`weft.gather_padding`: its kernel reads the unpadded input">
   ];
   let dependentDialects = ["::weft::WeftDialect"];
 }

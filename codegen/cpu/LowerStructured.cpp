@@ -8,6 +8,7 @@
 #include "codegen/cpu/KernelConfig.h"
 #include "codegen/cpu/Lowering.h"
 #include "codegen/cpu/Passes.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -273,6 +274,100 @@ FailureOr<Value> lowerConv(OpBuilder &b, ConvOp op) {
   return tensor::CollapseShapeOp::create(b, l, type, r, nchw).getResult();
 }
 
+/// The most window elements gatheredPool unrolls.
+constexpr int64_t kMaxGatheredWindow = 64;
+
+/// Pooling `op` (NCHW or NHWC) as one parallel generic over the output,
+/// each output's window unrolled in its body and each window element read
+/// from the unpadded input where it lies inside it, `padValue` elsewhere
+/// (the pads, and the far end's overhang in ceil mode): the max, or the
+/// average, whose divisor (the window's real elements, or with
+/// count_include_pad those inside the pads too) is counted alongside. A
+/// reduction loop over the window would carry
+/// its partial result through the output's memory on a GPU thread (LLVM
+/// cannot keep it in a register past loads of another buffer that may
+/// alias it); unrolled, it stays in registers. Null for a window of more
+/// than kMaxGatheredWindow elements.
+Value gatheredPool(OpBuilder &b, PoolOp op, TypedAttr padValue) {
+  Location l = op.getLoc();
+  auto in = op.getInput().getType();
+  auto type = op.getType();
+  Type elt = type.getElementType();
+  bool isMax = op.getKind() == PoolKind::max;
+  ArrayRef<int64_t> k = op.getKernel(), s = op.getStrides(), dl = op.getDilations(),
+                    p = op.getPads();
+  if (k[0] * k[1] > kMaxGatheredWindow)
+    return {};
+  ConvDims cd = convDims(op.getChannelsLast());
+  int64_t h = in.getShape()[cd.h], w = in.getShape()[cd.w];
+  bool include = op.getCountIncludePad();
+  Value input = op.getInput();
+  AffineMap id = b.getMultiDimIdentityMap(4);
+  SmallVector<utils::IteratorType> iters(4, utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, l, TypeRange{type}, ValueRange{}, ValueRange{emptyLike(b, l, type)},
+      ArrayRef<AffineMap>{id}, iters, [&](OpBuilder &gb, Location gl, ValueRange) {
+        auto cst = [&](int64_t v) { return arith::ConstantIndexOp::create(gb, gl, v).getResult(); };
+        SmallVector<Value> out;
+        for (int64_t d = 0; d < 4; ++d)
+          out.push_back(linalg::IndexOp::create(gb, gl, d));
+        // The input row (column) of window offset `q` from output row
+        // (column) `o`, and whether it lies inside the input.
+        auto at = [&](Value o, int64_t q, int64_t stride, int64_t dilation, int64_t pad,
+                      int64_t size) {
+          Value first = arith::MulIOp::create(gb, gl, o, cst(stride));
+          Value v = arith::AddIOp::create(gb, gl, first, cst(q * dilation - pad));
+          Value low = arith::CmpIOp::create(gb, gl, arith::CmpIPredicate::sge, v, cst(0));
+          Value high = arith::CmpIOp::create(gb, gl, arith::CmpIPredicate::slt, v, cst(size));
+          return std::pair(v, arith::AndIOp::create(gb, gl, low, high).getResult());
+        };
+        // Whether input row (column) `v` lies inside the pads.
+        auto inPads = [&](Value v, int64_t low, int64_t size, int64_t high) {
+          Value lo = arith::CmpIOp::create(gb, gl, arith::CmpIPredicate::sge, v, cst(-low));
+          Value hi =
+              arith::CmpIOp::create(gb, gl, arith::CmpIPredicate::slt, v, cst(size + high));
+          return arith::AndIOp::create(gb, gl, lo, hi).getResult();
+        };
+        Value pv = arith::ConstantOp::create(gb, gl, padValue);
+        Value zero = cst(0);
+        Value one = scalarConstant(gb, gl, elt, 1.0);
+        Value none = scalarConstant(gb, gl, elt, 0.0);
+        Value acc, count;
+        for (int64_t i = 0; i < k[0]; ++i) {
+          auto [y, yIn] = at(out[cd.h], i, s[0], dl[0], p[0], h);
+          for (int64_t j = 0; j < k[1]; ++j) {
+            auto [x, xIn] = at(out[cd.w], j, s[1], dl[1], p[1], w);
+            Value inside = arith::AndIOp::create(gb, gl, yIn, xIn);
+            if (!isMax) {
+              Value counted = include ? arith::AndIOp::create(gb, gl, inPads(y, p[0], h, p[2]),
+                                                              inPads(x, p[1], w, p[3]))
+                                      : inside;
+              Value c = arith::SelectOp::create(gb, gl, counted, one, none);
+              count = count ? arith::AddFOp::create(gb, gl, count, c).getResult() : c;
+            }
+            // Indices kept inside the input where the element is padding.
+            SmallVector<Value> idx(out);
+            idx[cd.h] = arith::SelectOp::create(gb, gl, inside, y, zero);
+            idx[cd.w] = arith::SelectOp::create(gb, gl, inside, x, zero);
+            Value v = tensor::ExtractOp::create(gb, gl, input, idx);
+            v = arith::SelectOp::create(gb, gl, inside, v, pv);
+            if (!acc)
+              acc = v;
+            else if (!isMax)
+              acc = arith::AddFOp::create(gb, gl, acc, v);
+            else if (isa<FloatType>(elt))
+              acc = arith::MaximumFOp::create(gb, gl, acc, v);
+            else
+              acc = arith::MaxSIOp::create(gb, gl, acc, v);
+          }
+        }
+        if (!isMax)
+          acc = arith::DivFOp::create(gb, gl, acc, arith::MaximumFOp::create(gb, gl, count, one));
+        linalg::YieldOp::create(gb, gl, acc);
+      });
+  return generic.getResult(0);
+}
+
 FailureOr<Value> lowerPool(OpBuilder &b, PoolOp op) {
   Location l = op.getLoc();
   auto in = op.getInput().getType();
@@ -297,6 +392,10 @@ FailureOr<Value> lowerPool(OpBuilder &b, PoolOp op) {
   int64_t highW = std::max<int64_t>(0, needW - w - p[1]);
   Value x = op.getInput();
   bool padded = p[0] || p[1] || highH || highW;
+  if (padded && op->hasAttr(kGatherPaddingAttr))
+    if (Value pooled = gatheredPool(b, op, isMax ? extremeValue(elt, false, false)
+                                                 : cast<TypedAttr>(b.getZeroAttr(elt))))
+      return pooled;
   if (padded) {
     Value pv = isMax ? (Value)arith::ConstantOp::create(b, l, extremeValue(elt, false, false))
                      : scalarConstant(b, l, elt, 0.0);

@@ -173,11 +173,18 @@ ThreadTiles chooseThreadTiles(Operation *root,
 /// kThreadVectorWidth neighbouring elements of the output's innermost
 /// dimension (one 16-byte access of f32 where the operands are
 /// contiguous too), as long as 4 x kMinThreadsForRegisterTiles outputs
-/// leave enough threads.
+/// leave enough threads. Not a gather other than a row gather
+/// (kRowGatherAttr): its reads at computed indices (a padded pool's
+/// windows, gatheredPool in LowerStructured.cpp) are no 16-byte accesses,
+/// and four neighbouring outputs per thread put a warp's lanes four
+/// outputs apart in memory where one per thread keeps them side by side.
 ThreadTiles chooseElementTiles(Operation *root) {
   auto op = dyn_cast<linalg::LinalgOp>(root);
   if (!op || op.getNumReductionLoops() != 0 || op->getNumResults() != 1 ||
       op.getNumDpsInits() != 1)
+    return ThreadTiles();
+  if (!root->hasAttr(cpu::kRowGatherAttr) &&
+      root->walk([](tensor::ExtractOp) { return WalkResult::interrupt(); }).wasInterrupted())
     return ThreadTiles();
   AffineMap out = op.getIndexingMapMatchingResult(op->getResult(0));
   if (out.getNumResults() == 0)

@@ -59,6 +59,13 @@ tensors by shape (tensors of one shape in the model's order).
                    epilogue is a graph (the biased sum has two users)
     transpose      x[128, 12, 64] to [12, 64, 128]: the lanes along the
                    input's innermost dimension, 4 outputs per thread
+    max_pool       MaxPool(x[2, 16, 30, 30], 3x3, strides 2, pads 1)
+                   (ResNet-50's): one output per thread, its window read
+                   from the unpadded input (no padded copy, no kernel
+                   making one)
+    avg_pool_ceil  AveragePool(x[1, 8, 17, 17], 3x3, strides 2, pads 1,
+                   ceil_mode): the windows past the far end too, each
+                   divided by its count of real elements
 
 Prints one PASS or FAIL line per model and a summary; exits non-zero on a
 failure.
@@ -100,6 +107,20 @@ def conv2d(x, w, stride=1, pad=1):
     windows = np.lib.stride_tricks.sliding_window_view(padded, w.shape[2:], axis=(2, 3))
     windows = windows[:, :, ::stride, ::stride]
     return np.einsum("nchwij,fcij->nfhw", windows, w, optimize=True)
+
+
+def pool2d(x, k, stride, pad, out, reduce):
+    """An NCHW pool of `out` x `out` windows of k x k from -pad: `reduce`
+    over each window's elements inside x (the pads and what hangs past the
+    far end left out, as ONNX's max pools and average pools without
+    count_include_pad do)."""
+    y = np.zeros(x.shape[:2] + (out, out))
+    for i in range(out):
+        for j in range(out):
+            r0, c0 = max(i * stride - pad, 0), max(j * stride - pad, 0)
+            r1, c1 = min(i * stride - pad + k, x.shape[2]), min(j * stride - pad + k, x.shape[3])
+            y[:, :, i, j] = reduce(x[:, :, r0:r1, c0:c1].astype(np.float64), axis=(2, 3))
+    return y
 
 
 def split_conv(rng, name, c, f, size, parts=8):
@@ -242,6 +263,17 @@ def models(rng):
     yield ("transpose", [], [helper.make_node("Transpose", ["x"], ["y"], perm=[1, 2, 0])],
            {"x": (F32, xk)}, {}, ("y", F32, (12, 64, 128)), {},
            lambda: xk.transpose(1, 2, 0).astype(np.float64), 0)
+    xp = rng.uniform(-1, 1, (2, 16, 30, 30)).astype(np.float32)
+    yield ("max_pool", [], [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3],
+                                              strides=[2, 2], pads=[1, 1, 1, 1])],
+           {"x": (F32, xp)}, {}, ("y", F32, (2, 16, 15, 15)), {},
+           lambda: pool2d(xp, 3, 2, 1, 15, np.max), 0)
+    xa = rng.uniform(-1, 1, (1, 8, 17, 17)).astype(np.float32)
+    yield ("avg_pool_ceil", [], [helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[3, 3],
+                                                   strides=[2, 2], pads=[1, 1, 1, 1],
+                                                   ceil_mode=1)],
+           {"x": (F32, xa)}, {}, ("y", F32, (1, 8, 9, 9)), {},
+           lambda: pool2d(xa, 3, 2, 1, 9, np.mean), 1e-6)
     xs = rng.uniform(-4, 4, (64, 256)).astype(np.float32)
     def softmax():
         e = np.exp(xs.astype(np.float64) - xs.max(axis=1, keepdims=True))

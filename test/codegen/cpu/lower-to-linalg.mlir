@@ -210,6 +210,48 @@ func.func @avg_pool_padded(%x: tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32> {
 
 // -----
 
+// A padded pool marked weft.gather_padding (the CUDA targets) reads its
+// unpadded input: one parallel generic, its 2 x 2 window unrolled, each
+// element read at indices kept inside the input and replaced by the
+// padding's value outside it; no tensor.pad, no padded copy.
+// CHECK-LABEL: func.func @max_pool_gathered
+// CHECK-NOT: tensor.pad
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel"]} outs(%{{.*}} : tensor<1x2x3x3xf32>)
+// CHECK-COUNT-4: tensor.extract %{{.*}} : tensor<1x2x5x5xf32>
+// CHECK-NOT: tensor.extract
+// CHECK: linalg.yield
+// CHECK-NOT: linalg.pooling
+// CHECK: weft.yield
+// Average pooling: the window's sum and its count of real elements
+// (count_include_pad false) in the same body, then one division.
+// CHECK-LABEL: func.func @avg_pool_gathered
+// CHECK-NOT: tensor.pad
+// CHECK: linalg.generic
+// CHECK-COUNT-9: tensor.extract
+// CHECK: %[[N:.*]] = arith.maximumf %{{.*}}, %cst{{.*}} : f32
+// CHECK: %[[A:.*]] = arith.divf %{{.*}}, %[[N]] : f32
+// CHECK: linalg.yield %[[A]] : f32
+// CHECK-NOT: linalg.generic
+// CHECK: weft.yield
+func.func @max_pool_gathered(%x: tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32> {
+  %0 = weft.dispatch(%x) : (tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32> {
+  ^bb0(%i: tensor<1x2x5x5xf32>):
+    %r = weft.pool max %i {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 0, 0>, ceil_mode = false, count_include_pad = false, weft.gather_padding} : (tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32>
+    weft.yield %r : tensor<1x2x3x3xf32>
+  }
+  return %0 : tensor<1x2x3x3xf32>
+}
+func.func @avg_pool_gathered(%x: tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32> {
+  %0 = weft.dispatch(%x) : (tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32> {
+  ^bb0(%i: tensor<1x2x5x5xf32>):
+    %r = weft.pool avg %i {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, ceil_mode = false, count_include_pad = false, weft.gather_padding} : (tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32>
+    weft.yield %r : tensor<1x2x3x3xf32>
+  }
+  return %0 : tensor<1x2x3x3xf32>
+}
+
+// -----
+
 // With count_include_pad every window divides by the full kernel size.
 // CHECK-LABEL: func.func @avg_pool_include_pad
 // CHECK: arith.constant dense<9.000000e+00> : tensor<3x3xf32>

@@ -203,3 +203,42 @@ func.func private @minus_row_sum_short(%arg0: memref<8x16xf32>, %arg1: memref<8x
   bufferization.materialize_in_destination %r in restrict writable %arg1 : (tensor<8x16xf32>, memref<8x16xf32>) -> ()
   return
 }
+
+// An elementwise root of 256 x 512 outputs: 4 neighbouring outputs per
+// thread (32768 threads), read and written as vectors.
+// CHECK-LABEL: func.func private @elementwise_vectors
+// CHECK-SAME: weft.workgroup_count = 32768 : i64
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (256, 512) step (1, 4)
+func.func private @elementwise_vectors(%arg0: memref<256x512xf32>, %arg1: memref<256x512xf32>) attributes {weft.dispatch_fn} {
+  %x = bufferization.to_tensor %arg0 restrict : memref<256x512xf32> to tensor<256x512xf32>
+  %d = bufferization.to_tensor %arg1 restrict writable : memref<256x512xf32> to tensor<256x512xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<256x512xf32>) outs(%d : tensor<256x512xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %e = math.exp %a : f32
+    linalg.yield %e : f32
+  } -> tensor<256x512xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg1 : (tensor<256x512xf32>, memref<256x512xf32>) -> ()
+  return
+}
+
+// The same outputs gathered at computed indices (every second column, as
+// a padded pool's windows read their input): one output per thread, so a
+// warp's lanes read neighbouring windows rather than windows 4 apart.
+// CHECK-LABEL: func.func private @strided_gather
+// CHECK-SAME: weft.workgroup_count = 131072 : i64
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (256, 512)
+func.func private @strided_gather(%arg0: memref<256x1024xf32>, %arg1: memref<256x512xf32>) attributes {weft.dispatch_fn} {
+  %c2 = arith.constant 2 : index
+  %x = bufferization.to_tensor %arg0 restrict : memref<256x1024xf32> to tensor<256x1024xf32>
+  %d = bufferization.to_tensor %arg1 restrict writable : memref<256x512xf32> to tensor<256x512xf32>
+  %r = linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel"]} outs(%d : tensor<256x512xf32>) {
+  ^bb0(%o: f32):
+    %i = linalg.index 0 : index
+    %j = linalg.index 1 : index
+    %j2 = arith.muli %j, %c2 : index
+    %v = tensor.extract %x[%i, %j2] : tensor<256x1024xf32>
+    linalg.yield %v : f32
+  } -> tensor<256x512xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg1 : (tensor<256x512xf32>, memref<256x512xf32>) -> ()
+  return
+}
