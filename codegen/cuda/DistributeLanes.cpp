@@ -242,6 +242,7 @@ struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLan
       if (failed(pipelineGlobalReads(loop)))
         return signalPassFailure();
     }
+    forwardThreadTiles(fn);
   }
 
   void runOnOperation() override {

@@ -208,6 +208,17 @@ mlir::LogicalResult emulateTf32x3(mlir::linalg::LinalgOp op);
 /// missed.
 void carryTilesInRegisters(mlir::scf::ForOp &steps);
 
+/// Keeps a block's thread tiles out of shared memory where only their own
+/// thread reads them back (ForwardTiles.cpp): a vector read of a workgroup
+/// buffer takes the vector that an earlier write of the same block wrote
+/// at the same element (indices computed alike, the same vector but for
+/// leading unit dimensions), with only barriers and accesses of other
+/// buffers between; a buffer no longer read loses its writes and goes, and
+/// so do the barriers after which no op accesses workgroup memory or reads
+/// what was written before them. For `fn` after its thread loops are
+/// distributed (GPU only).
+void forwardThreadTiles(mlir::func::FuncOp fn);
+
 /// Software-pipelines a block's loop of reduction steps `steps` over its
 /// reads of global memory: the vector reads of the next step's operands
 /// (and the index arithmetic they alone need) are issued right before the

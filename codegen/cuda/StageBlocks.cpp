@@ -20,9 +20,12 @@
 //     each thread's 4 x 4 tile of acc += its rows of A x its columns of B
 //   output = epilogue(acc), each thread its 4 x 4 tile
 //
-// The buffers are `bufferization.alloc_tensor` ops, in workgroup (shared)
-// memory on a GPU, so every element of A and B is loaded from global memory
-// once per block rather than once per thread that needs it (16 times).
+// (On a GPU an FMA thread's tile of acc ends up in registers from its init
+// to the epilogue: carryTilesInRegisters and forwardThreadTiles, after
+// distribution, drop acc's buffer.) The buffers are
+// `bufferization.alloc_tensor` ops, in workgroup (shared) memory on a GPU,
+// so every element of A and B is loaded from global memory once per block
+// rather than once per thread that needs it (16 times).
 // weft-cuda-distribute-lanes runs the thread loops on the block's threads
 // with barriers between them, or as loops on a CPU.
 //

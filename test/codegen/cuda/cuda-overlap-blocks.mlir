@@ -23,7 +23,11 @@
 // GPU-LABEL: func.func private @ragged_rows
 // GPU: %[[WG:.*]]:2 = affine.delinearize_index %arg4 into (7, 16)
 // GPU: affine.min #{{.*}}()[%[[WG]]#0]
-// GPU: memref.alloca() {{.*}} : memref<32x128xf32, #gpu.address_space<workgroup>>
+// The accumulator's tiles stay in their threads' registers (no 32 x 128
+// shared buffer); A's and B's steps go through shared memory.
+// GPU-NOT: memref<32x128xf32, #gpu.address_space<workgroup>>
+// GPU: memref.alloca() {{.*}} : memref<32x36xf32, #gpu.address_space<workgroup>>
+// GPU: memref.alloca() {{.*}} : memref<32x132xf32, #gpu.address_space<workgroup>>
 // GPU: gpu.barrier
 // GPU: return
 
@@ -56,7 +60,8 @@
 // TILE: tensor.expand_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] output_shape [1, 512, 28, 28]
 // TILE: materialize_in_destination
 // GPU-LABEL: func.func private @conv1x1
-// GPU: memref.alloca() {{.*}} : memref<1x128x32xf32, #gpu.address_space<workgroup>>
+// GPU-NOT: memref<1x128x32xf32, #gpu.address_space<workgroup>>
+// GPU: memref.alloca() {{.*}} : memref<128x36xf32, #gpu.address_space<workgroup>>
 // GPU: vector.contract
 // GPU: return
 
