@@ -558,6 +558,7 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
         dispatches.batchRowEpilogues = cuda || cudaOnCpu;
         dispatches.elementwiseDags = cuda || cudaOnCpu;
         dispatches.padsIntoConvs = cuda || cudaOnCpu;
+        dispatches.transposesInChains = cuda || cudaOnCpu;
         pm.addNestedPass<func::FuncOp>(createFormDispatches(dispatches));
         PlanMemoryOptions memory;
         memory.alignment = o.alignment;

@@ -261,6 +261,30 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     groups[concatGroup] = std::move(merged);
   }
 
+  /// Whether `op` joins elementwise chains: an elementwise op, or with
+  /// transposes-in-chains a transpose (not a split matmul's, which joins
+  /// its matmul).
+  bool isChainLink(Operation *op) const {
+    return isElementwiseLike(op) || (transposesInChains && isa<TransposeOp>(op) &&
+                                     !op->hasAttr(kSplitReductionAttr));
+  }
+
+  /// Whether the results of `producer` and `consumer`, neighbours in a
+  /// chain, fit one iteration space: the same type, or where one is a
+  /// transpose, the same element type and number of elements (the other's
+  /// dimensions permuted).
+  bool chainTypesMatch(Operation *producer, Operation *consumer) const {
+    auto from = cast<ShapedType>(producer->getResult(0).getType());
+    auto to = cast<ShapedType>(consumer->getResult(0).getType());
+    if (from == to)
+      return true;
+    if (!transposesInChains || !(isa<TransposeOp>(producer) || isa<TransposeOp>(consumer)))
+      return false;
+    return from.hasStaticShape() && to.hasStaticShape() &&
+           from.getElementType() == to.getElementType() &&
+           from.getNumElements() == to.getNumElements();
+  }
+
   /// Why `consumer`, which uses a result of `producer` (through reshapes
   /// when `viaReshape`), is not in the producer's dispatch. Mirrors the
   /// grouping rules below.
@@ -289,24 +313,32 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
       return "a conv takes its padding into its dispatch only where it runs in "
              "the GPU's blocks (f32, NCHW, padded along height and width, "
              "enough outputs)";
-    if (!isElementwiseLike(consumer))
+    if (!isChainLink(consumer))
       return shortName(consumer).str() +
-             " takes no producer into its dispatch (only elementwise ops and "
-             "concat do)";
+             (transposesInChains ? " takes no producer into its dispatch (only elementwise "
+                                   "ops, transposes and concat do)"
+                                 : " takes no producer into its dispatch (only elementwise "
+                                   "ops and concat do)");
+    if (isa<TransposeOp>(consumer) && !isChainLink(producer))
+      return shortName(producer).str() +
+             " takes no transpose into its dispatch (only elementwise ops and "
+             "transposes do)";
     if (isa<MatMulOp, GemmOp>(producer) && !isFusionRoot(producer, batchRowEpilogues))
       return shortName(producer).str() +
              " with a result of rank other than 2 takes no epilogue (its "
              "tiles are computed through a reshape)";
-    if (!isElementwiseLike(producer) && !isFusionRoot(producer, batchRowEpilogues))
+    if (!isChainLink(producer) && !isFusionRoot(producer, batchRowEpilogues))
       return shortName(producer).str() +
-             " takes no consumer into its dispatch (only conv, 2-D matmul/gemm "
-             "and elementwise ops do)";
+             (transposesInChains ? " takes no consumer into its dispatch (only conv, 2-D "
+                                   "matmul/gemm, elementwise ops and transposes do)"
+                                 : " takes no consumer into its dispatch (only conv, 2-D "
+                                   "matmul/gemm and elementwise ops do)");
     if (users > 1)
       return llvm::formatv("the value has {0} users; only a value's single "
                            "user joins its dispatch", users).str();
     Type from = producer->getResult(0).getType();
     Type to = consumer->getResult(0).getType();
-    if (from != to) {
+    if (!chainTypesMatch(producer, consumer)) {
       std::string text;
       llvm::raw_string_ostream os(text);
       os << "the consumer's result type " << to << " differs from " << from
@@ -431,7 +463,7 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     DenseMap<Operation *, size_t> groupOf;
     for (Operation *op : work) {
       std::optional<size_t> join;
-      if (isElementwiseLike(op) && op->getNumResults() == 1) {
+      if (isChainLink(op) && op->getNumResults() == 1) {
         // A root's group is preferred: its epilogue saves a pass over the
         // root's (usually larger) result.
         for (bool roots : {true, false}) {
@@ -441,12 +473,12 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
             if (it == groupOf.end())
               continue;
             SmallVector<Operation *> &g = groups[it->second];
-            bool linkable = roots ? groupHead(g) == producer &&
+            // A root computes its epilogue on its own tiles: no transpose.
+            bool linkable = roots ? groupHead(g) == producer && isElementwiseLike(op) &&
                                         isFusionRoot(producer, batchRowEpilogues)
-                                  : isElementwiseLike(producer);
+                                  : isChainLink(producer);
             if (!linkable || g.back() != producer || g.size() >= kMaxChain ||
-                producer->getNumResults() != 1 ||
-                producer->getResult(0).getType() != op->getResult(0).getType() ||
+                producer->getNumResults() != 1 || !chainTypesMatch(producer, op) ||
                 llvm::any_of(producer->getResult(0).getUsers(),
                              [&](Operation *u) { return u != op; }))
               continue;

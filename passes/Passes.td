@@ -316,7 +316,13 @@ def FormDispatches : Pass<"weft-form-dispatches", "mlir::func::FuncOp"> {
            "An f32 NCHW convolution that the CUDA backend runs in blocks "
            "joins the dispatch of the padding of its image (a weft.pad of "
            "its height and width that it alone uses): the blocks gather the "
-           "padded image's columns from the unpadded one (the CUDA targets)">
+           "padded image's columns from the unpadded one (the CUDA targets)">,
+    Option<"transposesInChains", "transposes-in-chains", "bool", "false",
+           "A transpose links elementwise chains like an elementwise op: it "
+           "joins the chain of its operand's elementwise producer, and an "
+           "elementwise op joins the chain that ends at its operand's "
+           "transpose; each thread reads its elements through the "
+           "permutation (the CUDA targets)">
   ];
   let dependentDialects = ["::weft::WeftDialect"];
 }

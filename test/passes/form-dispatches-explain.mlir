@@ -1,5 +1,6 @@
 // RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-form-dispatches{explain-fusion=true}))' | FileCheck %s
 // RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-form-dispatches))' | FileCheck %s --check-prefix=OFF
+// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-form-dispatches{explain-fusion=true transposes-in-chains=true}))' | FileCheck %s --check-prefix=PERM
 
 // With explain-fusion, every dispatch names the ONNX nodes it holds and,
 // for each edge to another dispatch, the rule that kept the two apart
@@ -18,6 +19,8 @@
 // Softmax is its own dispatch.
 // CHECK: "output to explain_dispatch_3 (mul of 'm' (Mul) -> softmax of 'sm' (Softmax)): softmax takes no producer into its dispatch (only elementwise ops and concat do)"
 // CHECK-SAME: weft.fusion_nodes = ["mul of 'm' (Mul)"]
+// With transposes-in-chains (the CUDA targets) the rule names transposes.
+// PERM: "output to explain_dispatch_3 (mul of 'm' (Mul) -> softmax of 'sm' (Softmax)): softmax takes no producer into its dispatch (only elementwise ops, transposes and concat do)"
 // CHECK: weft.fusion_nodes = ["softmax of 'sm' (Softmax)"]
 // CHECK: "output to explain_dispatch_5 (matmul of 'mm' (MatMul) -> relu of 'r' (Relu)): matmul with a result of rank other than 2 takes no epilogue
 // CHECK: "input from explain_dispatch_4 (matmul of 'mm' (MatMul) -> relu of 'r' (Relu))

@@ -3,6 +3,7 @@
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{batch-row-epilogues=true}))' | FileCheck %s --check-prefix=ROWS
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{elementwise-dags=true}))' | FileCheck %s --check-prefix=DAG
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{pads-into-convs=true}))' | FileCheck %s --check-prefix=PAD
+// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{transposes-in-chains=true}))' | FileCheck %s --check-prefix=PERM
 
 // An elementwise chain (each link used only by the next, one shape) shares
 // one dispatch and yields only its last value; a small constant is cloned
@@ -368,4 +369,62 @@ func.func @conv_padding(%x: tensor<2x128x28x28xf32>, %w: tensor<256x128x3x3xf32>
   %q = weft.pad %s {high = array<i64: 0, 0, 1, 1>, low = array<i64: 0, 0, 1, 1>, value = 0.0 : f32} : (tensor<1x128x28x28xf32>) -> tensor<1x128x30x30xf32>
   %2 = weft.conv %q, %v {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x128x30x30xf32>, tensor<64x128x3x3xf32>) -> tensor<1x64x28x28xf32>
   return %1, %2 : tensor<2x256x28x28xf32>, tensor<1x64x28x28xf32>
+}
+
+// -----
+
+// With transposes-in-chains (the CUDA targets) a transpose links
+// elementwise chains: an attention's Q transposed and scaled is one
+// dispatch, as is a transpose with the residual add after it, and an
+// elementwise op's result transposed joins its chain. A transpose does not
+// join a matmul's epilogue (the matmul computes it on its own tiles), nor
+// a transpose marked as a split matmul's, which joins its matmul. By
+// default each transpose is a dispatch of its own.
+// CHECK-LABEL: func.func @transposes
+// CHECK-COUNT-9: weft.dispatch(
+// CHECK-NOT: weft.dispatch(
+// PERM-LABEL: func.func @transposes
+// PERM: weft.dispatch
+// PERM-NEXT: ^bb0
+// PERM-NEXT: weft.transpose
+// PERM: weft.div
+// PERM-NEXT: weft.yield
+// PERM: weft.dispatch
+// PERM-NEXT: ^bb0
+// PERM-NEXT: weft.relu
+// PERM-NEXT: weft.transpose
+// PERM-NEXT: weft.add
+// PERM-NEXT: weft.yield
+// PERM: weft.dispatch
+// PERM-NEXT: ^bb0
+// PERM-NEXT: weft.matmul
+// PERM-NEXT: weft.yield
+// PERM: weft.dispatch
+// PERM-NEXT: ^bb0
+// PERM-NEXT: weft.transpose
+// PERM-NEXT: weft.yield
+// PERM: weft.dispatch
+// PERM-NEXT: ^bb0
+// PERM-NEXT: weft.transpose {{.*}}weft.split_reduction
+// PERM-NEXT: weft.matmul
+// PERM-NEXT: weft.yield
+// PERM: weft.dispatch
+// PERM-NEXT: ^bb0
+// PERM-NEXT: weft.slice
+// PERM-NOT: weft.dispatch
+func.func @transposes(%q: tensor<128x12x64xf32>, %x: tensor<12x128xf32>, %r: tensor<128x12xf32>,
+                      %a: tensor<16x32xf32>, %b: tensor<32x16xf32>, %k: tensor<16x4x8xf32>,
+                      %w: tensor<4x8x32xf32>) -> (tensor<12x128x64xf32>, tensor<128x12xf32>, tensor<16x16xf32>, tensor<4x16x8xf32>) {
+  %c = weft.constant dense<8.0> : tensor<f32>
+  %0 = weft.transpose %q {perm = array<i64: 1, 0, 2>} : (tensor<128x12x64xf32>) -> tensor<12x128x64xf32>
+  %1 = weft.div %0, %c : (tensor<12x128x64xf32>, tensor<f32>) -> tensor<12x128x64xf32>
+  %2 = weft.relu %x : tensor<12x128xf32>
+  %3 = weft.transpose %2 {perm = array<i64: 1, 0>} : (tensor<12x128xf32>) -> tensor<128x12xf32>
+  %4 = weft.add %3, %r : (tensor<128x12xf32>, tensor<128x12xf32>) -> tensor<128x12xf32>
+  %5 = weft.matmul %a, %b : (tensor<16x32xf32>, tensor<32x16xf32>) -> tensor<16x16xf32>
+  %6 = weft.transpose %5 {perm = array<i64: 1, 0>} : (tensor<16x16xf32>) -> tensor<16x16xf32>
+  %7 = weft.transpose %k {perm = array<i64: 1, 0, 2>, weft.split_reduction} : (tensor<16x4x8xf32>) -> tensor<4x16x8xf32>
+  %8 = weft.matmul %7, %w : (tensor<4x16x8xf32>, tensor<4x8x32xf32>) -> tensor<4x16x32xf32>
+  %9 = weft.slice %8 {starts = array<i64: 0, 0, 0>, sizes = array<i64: 4, 16, 8>, steps = array<i64: 1, 1, 1>} : (tensor<4x16x32xf32>) -> tensor<4x16x8xf32>
+  return %1, %4, %6, %9 : tensor<12x128x64xf32>, tensor<128x12xf32>, tensor<16x16xf32>, tensor<4x16x8xf32>
 }
