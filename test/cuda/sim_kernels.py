@@ -7,12 +7,13 @@ For each model below this writes an ONNX file, compiles it with
 (--dump-ir-dir), takes the GPU module just before the NVVM lowering, and
 runs its last kernel (the model's root: a matmul or convolution in
 shared-memory blocks, a softmax's warps) in weft-gpu-sim on the first, a
-middle and the last block of its grid: every thread of a block on its own,
-barriers waiting for all of them, warp-wide operations (ldmatrix,
-mma.sync, WMMA fragments, shuffles) for all 32 lanes. The simulator fails
-on a data race in shared memory, a read of shared memory no thread wrote,
-an access outside a buffer, or a barrier or warp-wide operation that not
-all threads reach; this script then compares every output element the
+middle and the last block of its grid (every block with --all-blocks):
+every thread of a block on its own, barriers waiting for all of them,
+warp-wide operations (ldmatrix, mma.sync, WMMA fragments, shuffles) for
+all 32 lanes. The simulator fails on a data race in shared memory or
+between the blocks run, a read of shared memory no thread wrote, an
+access outside a buffer, a misaligned ldmatrix or WMMA address, or a
+barrier or warp-wide operation that not all threads reach; this script then compares every output element the
 blocks wrote with a float64 reference (of the inputs as the kernel's
 arithmetic rounds them). The kernel's arguments are bound to the model's
 tensors by shape (tensors of one shape in the model's order).
@@ -322,6 +323,10 @@ def main(argv=None):
     parser.add_argument("--sim", required=True, help="weft-gpu-sim")
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--filter", help="only models matching this regex")
+    parser.add_argument("--all-blocks", action="store_true",
+                        help="run every block of the grid, not the first, a middle and the "
+                             "last (blocks that overlap then meet in weft-gpu-sim's checks of "
+                             "races between blocks)")
     parser.add_argument("--edit", help="OLD/NEW: replace OLD (a regex) by NEW in the GPU module "
                                        "before running it (to check that a wrong kernel fails)")
     args = parser.parse_args(argv)
@@ -404,7 +409,7 @@ def main(argv=None):
             failures += 1
             continue
         out_file = os.path.join(work, "out.bin")
-        blocks = sorted({0, grid // 2, grid - 1})
+        blocks = list(range(grid)) if args.all_blocks else sorted({0, grid // 2, grid - 1})
         sim += ["--out", f"{out_index}={out_file}", "--blocks", ",".join(map(str, blocks))]
         proc = subprocess.run(sim, capture_output=True, text=True)
         if proc.returncode != 0:
@@ -417,7 +422,8 @@ def main(argv=None):
         error = float(np.abs(got[written] - expected[written]).max()) if written.any() else 0.0
         ok = written.any() and error <= tol
         summary = proc.stdout.strip().split(": ", 2)[-1]
-        print(f"{'PASS' if ok else 'FAIL'} {name}: {kernel}, blocks {blocks} of {grid}: "
+        shown = "all" if args.all_blocks else blocks
+        print(f"{'PASS' if ok else 'FAIL'} {name}: {kernel}, blocks {shown} of {grid}: "
               f"{int(written.sum())} outputs, max error {error:.2e} (<= {tol:.0e}); {summary}")
         failures += not ok
     print(f"sim_kernels: {total - failures} of {total} passed")

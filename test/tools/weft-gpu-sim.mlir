@@ -12,6 +12,9 @@
 // RUN: not weft-gpu-sim %s --kernel wmma_misaligned 2>&1 | FileCheck %s --check-prefix=WMMA
 // RUN: not weft-gpu-sim %s --kernel wmma_stride 2>&1 | FileCheck %s --check-prefix=STRIDE
 // RUN: weft-gpu-sim %s --kernel wmma_aligned 2>&1 | FileCheck %s --check-prefix=WMMA-OK
+// RUN: not weft-gpu-sim %s --kernel blocks_write_race 2>&1 | FileCheck %s --check-prefix=BLOCKWAW
+// RUN: not weft-gpu-sim %s --kernel blocks_read_race 2>&1 | FileCheck %s --check-prefix=BLOCKRAW
+// RUN: weft-gpu-sim %s --kernel blocks_same_value 2>&1 | FileCheck %s --check-prefix=BLOCKSAME
 
 // BARRIER: weft-gpu-sim.mlir":[[@LINE+8]]:5): 'gpu.barrier': deadlock: thread 0 waits at a barrier that not all threads reach
 gpu.module @kernels {
@@ -197,6 +200,46 @@ gpu.module @kernels {
     gpu.barrier
     %a = gpu.subgroup_mma_load_matrix %s[%c0, %c0] {leadDimension = 16 : index} : memref<16x16xf16, #gpu.address_space<workgroup>> -> !gpu.mma_matrix<16x16xf16, "COp">
     gpu.subgroup_mma_store_matrix %a, %d[%c0, %c0] {leadDimension = 16 : index} : !gpu.mma_matrix<16x16xf16, "COp">, memref<16x16xf16, #gpu.address_space<workgroup>>
+    gpu.return
+  }
+
+  // Two blocks write their block id to the same element: which value
+  // stays depends on the order a GPU runs them in.
+  // BLOCKWAW: 'memref.store': data race between blocks: blocks 0 and 1 write different values to element 0 of argument 0 (a GPU runs a kernel's blocks in no set order)
+  gpu.func @blocks_write_race(%out: memref<4xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, known_grid_size = array<i32: 2, 1, 1>} {
+    %b = gpu.block_id x
+    %c0 = arith.constant 0 : index
+    %i = arith.index_cast %b : index to i32
+    %x = arith.sitofp %i : i32 to f32
+    memref.store %x, %out[%c0] : memref<4xf32>
+    gpu.return
+  }
+
+  // Block 1 reads what block 0 wrote in the same kernel (an epilogue that
+  // adds into an output that overlapping blocks both update would do so).
+  // BLOCKRAW: 'memref.load': data race between blocks: block 1 reads element 0 of argument 0, which block 0 wrote (a GPU runs a kernel's blocks in no set order)
+  gpu.func @blocks_read_race(%out: memref<4xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, known_grid_size = array<i32: 2, 1, 1>} {
+    %b = gpu.block_id x
+    %c0 = arith.constant 0 : index
+    %one = arith.constant 1.0 : f32
+    %first = arith.cmpi eq, %b, %c0 : index
+    cf.cond_br %first, ^write, ^read
+  ^write:
+    memref.store %one, %out[%c0] : memref<4xf32>
+    gpu.return
+  ^read:
+    %x = memref.load %out[%c0] : memref<4xf32>
+    %c1 = arith.constant 1 : index
+    memref.store %x, %out[%c1] : memref<4xf32>
+    gpu.return
+  }
+
+  // Overlapping blocks that write the same values: no error.
+  // BLOCKSAME: weft-gpu-sim: blocks_same_value: 2 of 2 blocks of 32 threads ran
+  gpu.func @blocks_same_value(%out: memref<4xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, known_grid_size = array<i32: 2, 1, 1>} {
+    %c0 = arith.constant 0 : index
+    %one = arith.constant 1.0 : f32
+    memref.store %one, %out[%c0] : memref<4xf32>
     gpu.return
   }
 }

@@ -19,6 +19,9 @@
 //   * reads of shared memory no thread wrote, and of private memory never
 //     written;
 //   * accesses outside a buffer;
+//   * data races between the blocks run: a block reading an element of
+//     global memory that another block wrote, or writing another value
+//     where another block wrote (blocks run in no set order on a GPU);
 //   * barriers that not all of a block's threads reach (a deadlock), and
 //     warp-wide operations that not all of a warp's lanes reach together;
 //   * WMMA fragment operations whose lanes disagree on their operands;
@@ -106,6 +109,9 @@ struct Buffer {
   std::vector<int32_t> writer, reader;
   std::vector<int64_t> writePhase, readPhase;
   std::vector<uint8_t> written;
+  // Global memory: the block that last wrote each element in this run of
+  // the kernel (-1: none).
+  std::vector<int64_t> writerBlock;
 };
 
 struct Thread {
@@ -241,6 +247,8 @@ public:
       b.writePhase.assign(n, -1);
       b.readPhase.assign(n, -1);
     }
+    if (space == Buffer::Global)
+      b.writerBlock.assign(n, -1);
     buffers.push_back(std::move(b));
     Val v;
     v.buffer = (int)buffers.size() - 1;
@@ -348,6 +356,10 @@ private:
     if (b.space == Buffer::Shared && !b.written[a])
       fail(op, who(tid) + " reads element " + Twine(a) + " of " + b.name +
                    ", which no thread wrote (yet: a missing barrier?)");
+    if (b.space == Buffer::Global && b.writerBlock[a] >= 0 && b.writerBlock[a] != blockId)
+      fail(op, "data race between blocks: block " + Twine(blockId) + " reads element " +
+                   Twine(a) + " of " + b.name + ", which block " + Twine(b.writerBlock[a]) +
+                   " wrote (a GPU runs a kernel's blocks in no set order)");
     if (b.writePhase[a] == phase && b.writer[a] != tid)
       fail(op, "data race: " + who(tid) + " reads element " + Twine(a) + " of " + b.name +
                    ", which " + who(b.writer[a]) + " wrote since the last barrier");
@@ -380,6 +392,14 @@ private:
       }
       b.writePhase[a] = phase;
       b.writer[a] = tid;
+    }
+    if (b.space == Buffer::Global) {
+      if (b.writerBlock[a] >= 0 && b.writerBlock[a] != blockId &&
+          !(b.data[a] == x || (std::isnan(b.data[a]) && std::isnan(x))))
+        fail(op, "data race between blocks: blocks " + Twine(b.writerBlock[a]) + " and " +
+                     Twine(blockId) + " write different values to element " + Twine(a) + " of " +
+                     b.name + " (a GPU runs a kernel's blocks in no set order)");
+      b.writerBlock[a] = blockId;
     }
     b.written[a] = 1;
     b.data[a] = x;
