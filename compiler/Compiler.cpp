@@ -559,6 +559,7 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
         dispatches.elementwiseDags = cuda || cudaOnCpu;
         dispatches.padsIntoConvs = cuda || cudaOnCpu;
         dispatches.transposesInChains = cuda || cudaOnCpu;
+        dispatches.slicesInChains = cuda || cudaOnCpu;
         pm.addNestedPass<func::FuncOp>(createFormDispatches(dispatches));
         PlanMemoryOptions memory;
         memory.alignment = o.alignment;

@@ -262,11 +262,25 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
   }
 
   /// Whether `op` joins elementwise chains: an elementwise op, or with
-  /// transposes-in-chains a transpose (not a split matmul's, which joins
-  /// its matmul).
+  /// transposes-in-chains a transpose that keeps the innermost dimension
+  /// in place (not a split matmul's, which joins its matmul). One that
+  /// moves it keeps a kernel of its own, whose lanes run along its input's
+  /// innermost dimension (in a chain, weft-gpu-sim counted 0.12 of the
+  /// sectors of BERT-base's K transpose's loads used).
   bool isChainLink(Operation *op) const {
-    return isElementwiseLike(op) || (transposesInChains && isa<TransposeOp>(op) &&
-                                     !op->hasAttr(kSplitReductionAttr));
+    if (isElementwiseLike(op))
+      return true;
+    auto t = dyn_cast<TransposeOp>(op);
+    return transposesInChains && t && !t->hasAttr(kSplitReductionAttr) &&
+           !t.getPerm().empty() && t.getPerm().back() == (int64_t)t.getPerm().size() - 1;
+  }
+
+  /// Whether a chain link may follow `op` in its group: a chain link, or
+  /// with slices-in-chains a slice (which heads its chain: it reads its
+  /// input at computed indices, so a producer fused into it would be
+  /// computed whole by every thread).
+  bool isChainHead(Operation *op) const {
+    return isChainLink(op) || (slicesInChains && isa<SliceOp>(op));
   }
 
   /// Whether the results of `producer` and `consumer`, neighbours in a
@@ -278,7 +292,7 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     auto to = cast<ShapedType>(consumer->getResult(0).getType());
     if (from == to)
       return true;
-    if (!transposesInChains || !(isa<TransposeOp>(producer) || isa<TransposeOp>(consumer)))
+    if (!(transposesInChains && (isa<TransposeOp>(producer) || isa<TransposeOp>(consumer))))
       return false;
     return from.hasStaticShape() && to.hasStaticShape() &&
            from.getElementType() == to.getElementType() &&
@@ -319,7 +333,7 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
                                    "ops, transposes and concat do)"
                                  : " takes no producer into its dispatch (only elementwise "
                                    "ops and concat do)");
-    if (isa<TransposeOp>(consumer) && !isChainLink(producer))
+    if (isa<TransposeOp>(consumer) && !isChainHead(producer))
       return shortName(producer).str() +
              " takes no transpose into its dispatch (only elementwise ops and "
              "transposes do)";
@@ -327,7 +341,7 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
       return shortName(producer).str() +
              " with a result of rank other than 2 takes no epilogue (its "
              "tiles are computed through a reshape)";
-    if (!isChainLink(producer) && !isFusionRoot(producer, batchRowEpilogues))
+    if (!isChainHead(producer) && !isFusionRoot(producer, batchRowEpilogues))
       return shortName(producer).str() +
              (transposesInChains ? " takes no consumer into its dispatch (only conv, 2-D "
                                    "matmul/gemm, elementwise ops and transposes do)"
@@ -476,7 +490,7 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
             // A root computes its epilogue on its own tiles: no transpose.
             bool linkable = roots ? groupHead(g) == producer && isElementwiseLike(op) &&
                                         isFusionRoot(producer, batchRowEpilogues)
-                                  : isChainLink(producer);
+                                  : isChainHead(producer);
             if (!linkable || g.back() != producer || g.size() >= kMaxChain ||
                 producer->getNumResults() != 1 || !chainTypesMatch(producer, op) ||
                 llvm::any_of(producer->getResult(0).getUsers(),
@@ -575,9 +589,63 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     }
   }
 
+  /// reshape(slice(x)) -> slice(reshape(x)) where the slice cuts only
+  /// x's last dimension and the reshape keeps the product of the others
+  /// and splits the sliced one into [.., n / b, b] with b dividing the
+  /// slice's start and size: the reshape (an alias) then no longer stands
+  /// between the slice and the reshape's users. A projection's [S, 1, 3E]
+  /// sliced into Q, K and V of [S, 1, E], each viewed as [S, H, E / H].
+  static void moveReshapesAboveSlices(func::FuncOp func) {
+    SmallVector<ReshapeOp> reshapes;
+    func.walk([&](ReshapeOp r) { reshapes.push_back(r); });
+    for (ReshapeOp reshape : reshapes) {
+      auto slice = reshape.getInput().getDefiningOp<SliceOp>();
+      if (!slice || !slice->hasOneUse())
+        continue;
+      auto in = cast<RankedTensorType>(slice.getInput().getType());
+      auto sliced = cast<RankedTensorType>(slice.getType());
+      auto out = cast<RankedTensorType>(reshape.getType());
+      int64_t rank = in.getRank();
+      if (!in.hasStaticShape() || !out.hasStaticShape() || rank < 1 || out.getRank() < 2)
+        continue;
+      ArrayRef<int64_t> starts = slice.getStarts(), steps = slice.getSteps();
+      bool lastOnly = llvm::all_of(steps, [](int64_t s) { return s == 1; });
+      for (int64_t d = 0; d + 1 < rank; ++d)
+        lastOnly &= starts[d] == 0 && sliced.getDimSize(d) == in.getDimSize(d);
+      int64_t b = out.getShape().back();
+      int64_t size = sliced.getShape().back(), start = starts.back();
+      int64_t lead = 1, outLead = 1;
+      for (int64_t d = 0; d + 1 < rank; ++d)
+        lead *= in.getDimSize(d);
+      for (int64_t d = 0; d + 2 < out.getRank(); ++d)
+        outLead *= out.getDimSize(d);
+      if (!lastOnly || b <= 0 || size % b != 0 || start % b != 0 ||
+          in.getShape().back() % b != 0 || lead != outLead ||
+          out.getDimSize(out.getRank() - 2) != size / b)
+        continue;
+      OpBuilder builder(reshape);
+      SmallVector<int64_t> shape(out.getShape());
+      shape[shape.size() - 2] = in.getShape().back() / b;
+      Value whole = ReshapeOp::create(builder, reshape.getLoc(),
+                                      RankedTensorType::get(shape, in.getElementType()),
+                                      slice.getInput());
+      SmallVector<int64_t> newStarts(shape.size(), 0), newSteps(shape.size(), 1);
+      newStarts[shape.size() - 2] = start / b;
+      auto part = SliceOp::create(builder, slice.getLoc(), out, whole,
+                                  builder.getDenseI64ArrayAttr(newStarts),
+                                  builder.getDenseI64ArrayAttr(out.getShape()),
+                                  builder.getDenseI64ArrayAttr(newSteps));
+      reshape.getResult().replaceAllUsesWith(part.getResult());
+      reshape->erase();
+      slice->erase();
+    }
+  }
+
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     OpBuilder builder(&getContext());
+    if (slicesInChains)
+      moveReshapesAboveSlices(func);
     // A split reduction's transpose that several matmuls share (CSE merged
     // theirs: Q, K and V of one input) is cloned for each, so that each
     // joins its matmul's dispatch instead of being built whole.

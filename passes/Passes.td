@@ -322,7 +322,14 @@ def FormDispatches : Pass<"weft-form-dispatches", "mlir::func::FuncOp"> {
            "joins the chain of its operand's elementwise producer, and an "
            "elementwise op joins the chain that ends at its operand's "
            "transpose; each thread reads its elements through the "
-           "permutation (the CUDA targets)">
+           "permutation (the CUDA targets)">,
+    Option<"slicesInChains", "slices-in-chains", "bool", "false",
+           "A slice heads an elementwise chain (a transpose or an "
+           "elementwise op joins it; it takes no producer, whose values it "
+           "reads at computed indices), and a reshape of a slice along its "
+           "input's last dimension that splits that dimension moves above "
+           "the slice, so that the slice meets its consumer: an attention's "
+           "Q, K and V (the CUDA targets)">
   ];
   let dependentDialects = ["::weft::WeftDialect"];
 }

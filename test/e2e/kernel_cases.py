@@ -387,10 +387,45 @@ def normalization_cases():
     yield c.finish(c.node("Softmax", [c.input((4, 7, 48))], axis=-1))
 
 
+def const(c, value, dtype=np.int64):
+    """An initializer holding `value` (a Reshape's shape, Slice's bounds)."""
+    name = c.fresh("k")
+    c.inits.append(numpy_helper.from_array(np.array(value, dtype), name))
+    return name
+
+
+def chain_cases():
+    """Data movement chained with elementwise ops (the CUDA targets fuse a
+    slice, a transpose and the ops after it into one kernel)."""
+    # Multi-head attention's Q, K and V: a [S, 1, 3E] projection sliced
+    # along its last dimension, each part viewed as [S, H, E / H] and
+    # transposed to heads first; Q scaled, K transposed for Q K^T.
+    s, e, h = 16, 32, 4
+    c = Case("gpuchain_qkv_heads")
+    p = c.node("MatMul", [c.input((s, 1, e)), c.weight((e, 3 * e), e)])
+    outs = []
+    for i in range(3):
+        part = c.node("Slice", [p, const(c, [i * e]), const(c, [(i + 1) * e]), const(c, [2])])
+        heads = c.node("Reshape", [part, const(c, [s, h, e // h])])
+        perm = [1, 2, 0] if i == 1 else [1, 0, 2]
+        t = c.node("Transpose", [heads], perm=perm)
+        if i == 0:
+            t = c.node("Div", [t, const(c, 2.0, np.float32)])
+        outs.append(t)
+    yield c.finish(outs)
+    # Heads back to [S, H, E / H], then a residual add: a transpose in the
+    # chain of the add; a relu before a transpose.
+    c = Case("gpuchain_transpose_residual")
+    x = c.input((h, s, e // h))
+    t = c.node("Transpose", [c.node("Relu", [x])], perm=[1, 0, 2])
+    yield c.finish(c.node("Add", [t, c.input((s, h, e // h))]))
+
+
 def cases():
     yield from matmul_cases()
     yield from conv_cases()
     yield from gpu_conv_cases()
+    yield from chain_cases()
     yield from depthwise_cases()
     yield from pool_cases()
     yield from normalization_cases()

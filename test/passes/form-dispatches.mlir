@@ -4,6 +4,7 @@
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{elementwise-dags=true}))' | FileCheck %s --check-prefix=DAG
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{pads-into-convs=true}))' | FileCheck %s --check-prefix=PAD
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{transposes-in-chains=true}))' | FileCheck %s --check-prefix=PERM
+// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{transposes-in-chains=true slices-in-chains=true}))' | FileCheck %s --check-prefix=SLICE
 
 // An elementwise chain (each link used only by the next, one shape) shares
 // one dispatch and yields only its last value; a small constant is cloned
@@ -378,10 +379,12 @@ func.func @conv_padding(%x: tensor<2x128x28x28xf32>, %w: tensor<256x128x3x3xf32>
 // dispatch, as is a transpose with the residual add after it, and an
 // elementwise op's result transposed joins its chain. A transpose does not
 // join a matmul's epilogue (the matmul computes it on its own tiles), nor
-// a transpose marked as a split matmul's, which joins its matmul. By
-// default each transpose is a dispatch of its own.
+// a transpose marked as a split matmul's, which joins its matmul, nor one
+// that moves the innermost dimension (the exp's transpose: its own kernel
+// reads along its input's rows). By default each transpose is a dispatch
+// of its own.
 // CHECK-LABEL: func.func @transposes
-// CHECK-COUNT-9: weft.dispatch(
+// CHECK-COUNT-11: weft.dispatch(
 // CHECK-NOT: weft.dispatch(
 // PERM-LABEL: func.func @transposes
 // PERM: weft.dispatch
@@ -394,6 +397,14 @@ func.func @conv_padding(%x: tensor<2x128x28x28xf32>, %w: tensor<256x128x3x3xf32>
 // PERM-NEXT: weft.relu
 // PERM-NEXT: weft.transpose
 // PERM-NEXT: weft.add
+// PERM-NEXT: weft.yield
+// PERM: weft.dispatch
+// PERM-NEXT: ^bb0
+// PERM-NEXT: weft.exp
+// PERM-NEXT: weft.yield
+// PERM: weft.dispatch
+// PERM-NEXT: ^bb0
+// PERM-NEXT: weft.transpose {{.*}} : (tensor<12x128xf32>) -> tensor<128x12xf32>
 // PERM-NEXT: weft.yield
 // PERM: weft.dispatch
 // PERM-NEXT: ^bb0
@@ -412,19 +423,71 @@ func.func @conv_padding(%x: tensor<2x128x28x28xf32>, %w: tensor<256x128x3x3xf32>
 // PERM-NEXT: ^bb0
 // PERM-NEXT: weft.slice
 // PERM-NOT: weft.dispatch
-func.func @transposes(%q: tensor<128x12x64xf32>, %x: tensor<12x128xf32>, %r: tensor<128x12xf32>,
+func.func @transposes(%q: tensor<128x12x64xf32>, %x: tensor<12x128x4xf32>, %r: tensor<128x12x4xf32>,
                       %a: tensor<16x32xf32>, %b: tensor<32x16xf32>, %k: tensor<16x4x8xf32>,
-                      %w: tensor<4x8x32xf32>) -> (tensor<12x128x64xf32>, tensor<128x12xf32>, tensor<16x16xf32>, tensor<4x16x8xf32>) {
+                      %w: tensor<4x8x32xf32>, %x2: tensor<12x128xf32>) -> (tensor<12x128x64xf32>, tensor<128x12x4xf32>, tensor<16x16xf32>, tensor<4x16x8xf32>, tensor<128x12xf32>) {
   %c = weft.constant dense<8.0> : tensor<f32>
   %0 = weft.transpose %q {perm = array<i64: 1, 0, 2>} : (tensor<128x12x64xf32>) -> tensor<12x128x64xf32>
   %1 = weft.div %0, %c : (tensor<12x128x64xf32>, tensor<f32>) -> tensor<12x128x64xf32>
-  %2 = weft.relu %x : tensor<12x128xf32>
-  %3 = weft.transpose %2 {perm = array<i64: 1, 0>} : (tensor<12x128xf32>) -> tensor<128x12xf32>
-  %4 = weft.add %3, %r : (tensor<128x12xf32>, tensor<128x12xf32>) -> tensor<128x12xf32>
+  %2 = weft.relu %x : tensor<12x128x4xf32>
+  %3 = weft.transpose %2 {perm = array<i64: 1, 0, 2>} : (tensor<12x128x4xf32>) -> tensor<128x12x4xf32>
+  %4 = weft.add %3, %r : (tensor<128x12x4xf32>, tensor<128x12x4xf32>) -> tensor<128x12x4xf32>
+  %10 = weft.exp %x2 : tensor<12x128xf32>
+  %11 = weft.transpose %10 {perm = array<i64: 1, 0>} : (tensor<12x128xf32>) -> tensor<128x12xf32>
   %5 = weft.matmul %a, %b : (tensor<16x32xf32>, tensor<32x16xf32>) -> tensor<16x16xf32>
   %6 = weft.transpose %5 {perm = array<i64: 1, 0>} : (tensor<16x16xf32>) -> tensor<16x16xf32>
   %7 = weft.transpose %k {perm = array<i64: 1, 0, 2>, weft.split_reduction} : (tensor<16x4x8xf32>) -> tensor<4x16x8xf32>
   %8 = weft.matmul %7, %w : (tensor<4x16x8xf32>, tensor<4x8x32xf32>) -> tensor<4x16x32xf32>
   %9 = weft.slice %8 {starts = array<i64: 0, 0, 0>, sizes = array<i64: 4, 16, 8>, steps = array<i64: 1, 1, 1>} : (tensor<4x16x32xf32>) -> tensor<4x16x8xf32>
-  return %1, %4, %6, %9 : tensor<12x128x64xf32>, tensor<128x12xf32>, tensor<16x16xf32>, tensor<4x16x8xf32>
+  return %1, %4, %6, %9, %11 : tensor<12x128x64xf32>, tensor<128x12x4xf32>, tensor<16x16xf32>, tensor<4x16x8xf32>, tensor<128x12xf32>
+}
+
+// -----
+
+// An attention's Q and K: slices of the projection's last dimension, each
+// viewed as [S, H, E / H] and transposed (Q also scaled). With
+// slices-in-chains (the CUDA targets) the view moves above the slices (the
+// projection viewed as [8, 12, 8], Q and K its heads 0-3 and 4-7), and
+// each slice heads the chain of its transpose: two dispatches after the
+// matmul's instead of four. A slice takes no producer: the relu before the
+// third slice stays apart. Without the option the reshapes stay between.
+// SLICE-LABEL: func.func @attention_slices
+// SLICE: weft.matmul
+// SLICE: %[[V:.*]] = weft.reshape %{{.*}} : (tensor<8x1x96xf32>) -> tensor<8x12x8xf32>
+// SLICE: weft.dispatch(%[[V]])
+// SLICE-NEXT: ^bb0
+// SLICE-NEXT: weft.slice %{{.*}} {sizes = array<i64: 8, 4, 8>, starts = array<i64: 0, 0, 0>, steps = array<i64: 1, 1, 1>}
+// SLICE-NEXT: weft.transpose
+// SLICE: weft.div
+// SLICE-NEXT: weft.yield
+// SLICE: weft.dispatch
+// SLICE-NEXT: ^bb0
+// SLICE-NEXT: weft.slice %{{.*}} {sizes = array<i64: 8, 4, 8>, starts = array<i64: 0, 4, 0>, steps = array<i64: 1, 1, 1>}
+// SLICE-NEXT: weft.transpose
+// SLICE-NEXT: weft.yield
+// SLICE: weft.dispatch
+// SLICE-NEXT: ^bb0
+// SLICE-NEXT: weft.relu
+// SLICE-NEXT: weft.yield
+// SLICE: weft.dispatch
+// SLICE-NEXT: ^bb0
+// SLICE-NEXT: weft.slice
+// SLICE-NEXT: weft.yield
+// PERM-LABEL: func.func @attention_slices
+// CHECK-LABEL: func.func @attention_slices
+// CHECK-COUNT-2: weft.reshape %{{.*}} : (tensor<8x1x32xf32>) -> tensor<8x4x8xf32>
+func.func @attention_slices(%x: tensor<8x1x16xf32>, %w: tensor<16x96xf32>, %y: tensor<8x1x96xf32>)
+    -> (tensor<4x8x8xf32>, tensor<4x8x8xf32>, tensor<8x1x32xf32>) {
+  %c = weft.constant dense<2.0> : tensor<f32>
+  %p = weft.matmul %x, %w : (tensor<8x1x16xf32>, tensor<16x96xf32>) -> tensor<8x1x96xf32>
+  %q = weft.slice %p {starts = array<i64: 0, 0, 0>, sizes = array<i64: 8, 1, 32>, steps = array<i64: 1, 1, 1>} : (tensor<8x1x96xf32>) -> tensor<8x1x32xf32>
+  %k = weft.slice %p {starts = array<i64: 0, 0, 32>, sizes = array<i64: 8, 1, 32>, steps = array<i64: 1, 1, 1>} : (tensor<8x1x96xf32>) -> tensor<8x1x32xf32>
+  %q3 = weft.reshape %q : (tensor<8x1x32xf32>) -> tensor<8x4x8xf32>
+  %k3 = weft.reshape %k : (tensor<8x1x32xf32>) -> tensor<8x4x8xf32>
+  %qt = weft.transpose %q3 {perm = array<i64: 1, 0, 2>} : (tensor<8x4x8xf32>) -> tensor<4x8x8xf32>
+  %qs = weft.div %qt, %c : (tensor<4x8x8xf32>, tensor<f32>) -> tensor<4x8x8xf32>
+  %kt = weft.transpose %k3 {perm = array<i64: 1, 0, 2>} : (tensor<8x4x8xf32>) -> tensor<4x8x8xf32>
+  %r = weft.relu %y : tensor<8x1x96xf32>
+  %v = weft.slice %r {starts = array<i64: 0, 0, 64>, sizes = array<i64: 8, 1, 32>, steps = array<i64: 1, 1, 1>} : (tensor<8x1x96xf32>) -> tensor<8x1x32xf32>
+  return %qs, %kt, %v : tensor<4x8x8xf32>, tensor<4x8x8xf32>, tensor<8x1x32xf32>
 }
