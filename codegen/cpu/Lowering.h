@@ -22,6 +22,9 @@ mlir::FailureOr<mlir::Value> lowerElementwise(mlir::OpBuilder &b,
                                               mlir::Operation *op,
                                               bool &handled);
 
+/// Max or average pooling (LowerPooling.cpp).
+mlir::FailureOr<mlir::Value> lowerPool(mlir::OpBuilder &b, PoolOp op);
+
 /// Contractions, windows, reductions and data movement.
 mlir::FailureOr<mlir::Value> lowerStructured(mlir::OpBuilder &b,
                                              mlir::Operation *op,

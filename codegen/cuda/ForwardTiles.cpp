@@ -106,30 +106,12 @@ std::optional<Element> elementAt(Value view, ValueRange indices) {
 }
 
 /// Whether `op` or an op nested in it may access memory that `touches`
-/// accepts (given the buffer accessed; null where the op cannot name it),
-/// writes only or reads too.
+/// accepts (given the buffer accessed, through views; null where the op
+/// cannot name it), writes only or reads too.
 bool mayTouch(Operation *op, function_ref<bool(Value)> touches, bool writesOnly) {
-  WalkResult found = op->walk([&](Operation *inner) {
-    if (isa<gpu::BarrierOp>(inner))
-      return WalkResult::advance();
-    auto effects = dyn_cast<MemoryEffectOpInterface>(inner);
-    if (!effects)
-      return inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>() ||
-                     isMemoryEffectFree(inner) || !touches(Value())
-                 ? WalkResult::advance()
-                 : WalkResult::interrupt();
-    SmallVector<MemoryEffects::EffectInstance> list;
-    effects.getEffects(list);
-    for (const MemoryEffects::EffectInstance &e : list) {
-      bool write = isa<MemoryEffects::Write>(e.getEffect());
-      bool read = isa<MemoryEffects::Read>(e.getEffect());
-      if ((write || (!writesOnly && read)) &&
-          touches(e.getValue() ? viewedBuffer(e.getValue()) : Value()))
-        return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return found.wasInterrupted();
+  return mayAccess(
+      op, [](Operation *) { return false; },
+      [&](Value v) { return touches(v ? viewedBuffer(v) : Value()); }, writesOnly);
 }
 
 /// The extent along each dimension of the buffer of a transfer of

@@ -208,6 +208,14 @@ mlir::LogicalResult emulateTf32x3(mlir::linalg::LinalgOp op);
 /// missed.
 void carryTilesInRegisters(mlir::scf::ForOp &steps);
 
+/// Whether `scope` or an op nested in it, other than those `skip`
+/// accepts, may read (unless `writesOnly`) or write memory that `touches`
+/// accepts (given the value accessed; null where an op cannot name it, or
+/// has effects it does not declare). Barriers, mma.sync and TF32
+/// conversions (registers only) access none.
+bool mayAccess(mlir::Operation *scope, llvm::function_ref<bool(mlir::Operation *)> skip,
+               llvm::function_ref<bool(mlir::Value)> touches, bool writesOnly);
+
 /// Keeps a block's thread tiles out of shared memory where only their own
 /// thread reads them back (ForwardTiles.cpp): a vector read of a workgroup
 /// buffer takes the vector that an earlier write of the same block wrote

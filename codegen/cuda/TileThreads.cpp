@@ -175,7 +175,7 @@ ThreadTiles chooseThreadTiles(Operation *root,
 /// contiguous too), as long as 4 x kMinThreadsForRegisterTiles outputs
 /// leave enough threads. Not a gather other than a row gather
 /// (kRowGatherAttr): its reads at computed indices (a padded pool's
-/// windows, gatheredPool in LowerStructured.cpp) are no 16-byte accesses,
+/// windows, gatheredPool in LowerPooling.cpp) are no 16-byte accesses,
 /// and four neighbouring outputs per thread put a warp's lanes four
 /// outputs apart in memory where one per thread keeps them side by side.
 ThreadTiles chooseElementTiles(Operation *root) {

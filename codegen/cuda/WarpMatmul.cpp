@@ -409,32 +409,13 @@ WarpMatmul wmmaWarpMatmul(Location loc, const MatrixView &a, const MatrixView &b
   return parts;
 }
 
-/// Whether an op in `body` (nested ones included), other than those
-/// `skip` accepts, may read (unless `writesOnly`) or write memory that
-/// `touches` accepts (given the value accessed; null where an op cannot
-/// name it, or has effects it does not declare). Barriers, mma.sync and
-/// TF32 conversions (registers only) access none.
-bool mayAccess(Block *body, function_ref<bool(Operation *)> skip,
+/// Whether an op in `body` (nested ones included) may access what
+/// cuda::mayAccess says.
+bool mayAccessIn(Block *body, function_ref<bool(Operation *)> skip,
                function_ref<bool(Value)> touches, bool writesOnly) {
-  WalkResult found = body->walk([&](Operation *op) {
-    if (skip(op) || isa<gpu::BarrierOp, NVVM::MmaOp, NVVM::ConvertFloatToTF32Op>(op))
-      return WalkResult::skip();
-    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
-    if (!effects)
-      return op->hasTrait<OpTrait::HasRecursiveMemoryEffects>() || isMemoryEffectFree(op) ||
-                     !touches(Value())
-                 ? WalkResult::advance()
-                 : WalkResult::interrupt();
-    SmallVector<MemoryEffects::EffectInstance> list;
-    effects.getEffects(list);
-    for (const MemoryEffects::EffectInstance &e : list)
-      if ((isa<MemoryEffects::Write>(e.getEffect()) ||
-           (!writesOnly && isa<MemoryEffects::Read>(e.getEffect()))) &&
-          touches(e.getValue()))
-        return WalkResult::interrupt();
-    return WalkResult::advance();
+  return llvm::any_of(*body, [&](Operation &op) {
+    return cuda::mayAccess(&op, skip, touches, writesOnly);
   });
-  return found.wasInterrupted();
 }
 
 /// The loop of reduction steps whose body holds the warp's matmul `op`,
@@ -451,7 +432,7 @@ scf::ForOp stepsCarryingSums(linalg::LinalgOp op) {
   if (steps->isAncestor(out.getParentRegion()->getParentOp()))
     return nullptr;
   Value buffer = viewedBuffer(out);
-  bool touched = mayAccess(
+  bool touched = mayAccessIn(
       steps.getBody(), [&](Operation *inner) { return inner == op.getOperation(); },
       [&](Value v) { return !v || viewedBuffer(v) == buffer; }, /*writesOnly=*/false);
   return touched ? nullptr : steps;
@@ -572,6 +553,29 @@ LogicalResult cuda::emulateTf32x3(linalg::LinalgOp op) {
   return success();
 }
 
+bool cuda::mayAccess(Operation *scope, function_ref<bool(Operation *)> skip,
+                     function_ref<bool(Value)> touches, bool writesOnly) {
+  WalkResult found = scope->walk([&](Operation *op) {
+    if (skip(op) || isa<gpu::BarrierOp, NVVM::MmaOp, NVVM::ConvertFloatToTF32Op>(op))
+      return WalkResult::skip();
+    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+    if (!effects)
+      return op->hasTrait<OpTrait::HasRecursiveMemoryEffects>() || isMemoryEffectFree(op) ||
+                     !touches(Value())
+                 ? WalkResult::advance()
+                 : WalkResult::interrupt();
+    SmallVector<MemoryEffects::EffectInstance> list;
+    effects.getEffects(list);
+    for (const MemoryEffects::EffectInstance &e : list)
+      if ((isa<MemoryEffects::Write>(e.getEffect()) ||
+           (!writesOnly && isa<MemoryEffects::Read>(e.getEffect()))) &&
+          touches(e.getValue()))
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return found.wasInterrupted();
+}
+
 void cuda::carryTilesInRegisters(scf::ForOp &steps) {
   moveLoopInvariantCode(cast<LoopLikeOpInterface>(steps.getOperation()));
   for (bool changed = true; changed;) {
@@ -593,7 +597,7 @@ void cuda::carryTilesInRegisters(scf::ForOp &steps) {
           write = w;
           break;
         }
-      bool other = mayAccess(
+      bool other = mayAccessIn(
           body, [&](Operation *op) { return op == read.getOperation() || op == write; },
           [&](Value v) { return !v || viewedBuffer(v) == buffer; }, /*writesOnly=*/false);
       if (other || !write || read.getMask() || !read->isBeforeInBlock(write))
@@ -671,7 +675,7 @@ LogicalResult cuda::pipelineGlobalReads(scf::ForOp steps) {
   };
   // Nothing in the loop may write what the reads read (any memory but
   // workgroup memory).
-  if (mayAccess(
+  if (mayAccessIn(
           body, [](Operation *) { return false; },
           [](Value v) { return !v || !isWorkgroupMemory(v.getType()); }, /*writesOnly=*/true))
     return success();
