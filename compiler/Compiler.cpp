@@ -587,14 +587,16 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
   cudaOptions.alignment = o.alignment;
   cudaOptions.tf32 = o.cudaTf32;
   cudaOptions.tf32x3 = o.cudaTf32x3;
-  // f16 tensor cores (WMMA) from sm_70 on, bf16 ones (mma.sync) from
-  // sm_80 on: none where a chip predates them.
+  // f16 tensor cores (WMMA) from sm_70 on, bf16 ones (mma.sync) and
+  // cp.async from sm_80 on: none where a chip predates them.
   if (cuda)
     for (const std::string &chip : o.cudaArchs) {
       if (chipVersion(chip) < 70)
         cudaOptions.f16Mma = false;
-      if (chipVersion(chip) < 80)
+      if (chipVersion(chip) < 80) {
         cudaOptions.bf16Mma = false;
+        cudaOptions.asyncCopies = false;
+      }
     }
   if (o.emit == EmitKind::Ptx)
     cudaOptions.format = "isa";

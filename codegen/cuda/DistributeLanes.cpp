@@ -237,12 +237,14 @@ struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLan
                        [](Operation &op) { return isa<gpu::BarrierOp>(op); }))
         stepLoops.push_back(loop);
     });
-    for (scf::ForOp loop : stepLoops) {
+    for (scf::ForOp &loop : stepLoops)
       carryTilesInRegisters(loop);
-      if (failed(pipelineGlobalReads(loop)))
-        return signalPassFailure();
-    }
+    // Before pipelining: the shared buffers that go free room for the
+    // step buffers' second copies.
     forwardThreadTiles(fn);
+    for (scf::ForOp loop : stepLoops)
+      if (failed(pipelineSteps(fn, loop, asyncCopies)))
+        return signalPassFailure();
   }
 
   void runOnOperation() override {

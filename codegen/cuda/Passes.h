@@ -227,16 +227,21 @@ bool mayAccess(mlir::Operation *scope, llvm::function_ref<bool(mlir::Operation *
 /// distributed (GPU only).
 void forwardThreadTiles(mlir::func::FuncOp fn);
 
-/// Software-pipelines a block's loop of reduction steps `steps` over its
-/// reads of global memory: the vector reads of the next step's operands
-/// (and the index arithmetic they alone need) are issued right before the
-/// step's first barrier, after the step's writes of the values read one
-/// step earlier into shared memory, so that they are in flight while the
-/// step's products are added (scf::pipelineForLoop, two stages: the first
-/// step's reads move before the loop, the last step's products after it).
-/// Leaves a loop that writes global memory or reads none alone; fails only
-/// where the pipeliner gave up halfway.
-mlir::LogicalResult pipelineGlobalReads(mlir::scf::ForOp steps);
+/// Software-pipelines a block's loop of reduction steps `steps` (in
+/// `fn`) over its reads of global memory (StepPipeline.cpp): the next
+/// step's reads (and the index arithmetic they need) are in flight while
+/// the step's products are added (scf::pipelineForLoop, two stages).
+/// Where the loop alone uses its shared buffers and shared memory holds
+/// two copies of them, they are doubled first (step i writes copy i % 2),
+/// the barrier that ended each step goes, and the next step's reads are
+/// issued right after the step's remaining barrier; with
+/// `asyncCopies` (every chip sm_80 or newer) those of them that a thread
+/// writes to shared memory as they are become nvgpu.device_async_copy
+/// (cp.async), waited for before that barrier. Leaves a loop that writes
+/// global memory or reads none alone; fails only where the pipeliner
+/// gave up halfway.
+mlir::LogicalResult pipelineSteps(mlir::func::FuncOp fn, mlir::scf::ForOp steps,
+                                  bool asyncCopies);
 
 /// A gather that a block's threads compute straight into a shared buffer
 /// (a convolution's columns: each element a load from the image at
@@ -244,7 +249,7 @@ mlir::LogicalResult pipelineGlobalReads(mlir::scf::ForOp steps);
 /// linalg.generic writing at most 16 elements, no inputs, its init unread,
 /// no effects but loads of other buffers) once per element, its
 /// linalg.index ops the element's indices, then one vector write of the
-/// elements, so that pipelineGlobalReads can issue its loads a step early
+/// elements, so that pipelineSteps can issue its loads a step early
 /// like the other global reads. `gather` is left as it is where it does
 /// not qualify.
 void unrollGather(mlir::linalg::GenericOp gather);
@@ -314,6 +319,9 @@ struct CudaPipelineOptions {
   bool f16Mma = true;
   /// Large bf16 matmuls on tensor cores (every chip sm_80 or newer).
   bool bf16Mma = true;
+  /// Blocks copy their operands to shared memory with cp.async (every
+  /// chip sm_80 or newer).
+  bool asyncCopies = true;
 };
 
 /// Dispatch bodies (linalg on tensors) -> GPU kernels compiled to images,

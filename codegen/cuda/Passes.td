@@ -154,8 +154,12 @@ def DistributeLanes : Pass<"weft-cuda-distribute-lanes", "mlir::func::FuncOp"> {
     and a vector write. On a GPU such a loop of steps is
     then software-pipelined over its reads of global memory (the next
     step's are issued before the step's products, the values written to
-    shared memory at the top of the next step). On the host it stays a
-    loop nest.
+    shared memory at the top of the next step); where shared memory holds
+    two copies of the step's buffers, step i uses copy i % 2 and one
+    barrier per step is left, and with `async-copies` the plain copies
+    from global to shared memory are `nvgpu.device_async_copy` (cp.async)
+    groups, waited for before that barrier. On the host it stays a loop
+    nest.
 
     Before:
     ```mlir
@@ -178,7 +182,10 @@ def DistributeLanes : Pass<"weft-cuda-distribute-lanes", "mlir::func::FuncOp"> {
   }];
   let options = [
     Option<"onHost", "on-host", "bool", "false",
-           "Lane loops become loops on the CPU (--target=cuda-on-cpu)">
+           "Lane loops become loops on the CPU (--target=cuda-on-cpu)">,
+    Option<"asyncCopies", "async-copies", "bool", "false",
+           "Blocks copy global memory to shared memory with cp.async "
+           "(every chip sm_80 or newer)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",

@@ -63,6 +63,7 @@ void addThreadStrategy(OpPassManager &pm, const CudaPipelineOptions &o, bool onH
   // Rows shared by a warp's lanes: shuffles on a GPU, loops on a CPU.
   DistributeLanesOptions lanes;
   lanes.onHost = onHost;
+  lanes.asyncCopies = !onHost && o.asyncCopies;
   pm.addNestedPass<func::FuncOp>(createDistributeLanes(lanes));
   cleanup(pm);
   // A thread's small vectorized reductions (a split reduction's sum of

@@ -4,8 +4,8 @@
 // warp loops run per thread: a warp's matmul marked `weft.mma` becomes
 // tensor-core operations (WMMA for f16; ldmatrix and mma.sync for bf16 and
 // TF32, whose 3xTF32 form splits each f32 operand in two) whose sums stay in registers through the block's loop of reduction
-// steps, the FMA threads' accumulator tiles do too, and the loop is
-// software-pipelined over its reads of global memory.
+// steps, and the FMA threads' accumulator tiles do too (StepPipeline.cpp
+// then pipelines the loop).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cuda/Passes.h"
@@ -665,72 +665,4 @@ void cuda::unrollGather(linalg::GenericOp gather) {
   vector::TransferWriteOp::create(b, loc, vector, gather.getDpsInits()[0], zeros,
                                   ArrayRef<bool>(inBounds));
   gather->erase();
-}
-
-LogicalResult cuda::pipelineGlobalReads(scf::ForOp steps) {
-  Block *body = steps.getBody();
-  auto global = [](Value v) {
-    auto type = dyn_cast<MemRefType>(v.getType());
-    return type && !isWorkgroupMemory(type);
-  };
-  // Nothing in the loop may write what the reads read (any memory but
-  // workgroup memory).
-  if (mayAccessIn(
-          body, [](Operation *) { return false; },
-          [](Value v) { return !v || !isWorkgroupMemory(v.getType()); }, /*writesOnly=*/true))
-    return success();
-  // The reads, and the pure ops of the body that only they use (through
-  // other such ops): the first stage.
-  llvm::SmallPtrSet<Operation *, 16> first;
-  for (Operation &op : *body) {
-    if (auto read = dyn_cast<vector::TransferReadOp>(&op); read && global(read.getBase()))
-      first.insert(read);
-    if (auto load = dyn_cast<memref::LoadOp>(&op); load && global(load.getMemRef()))
-      first.insert(load);
-  }
-  if (first.empty())
-    return success();
-  for (bool grew = true; grew;) {
-    grew = false;
-    for (Operation &op : llvm::reverse(*body)) {
-      if (first.contains(&op) || !isPure(&op) || op.getNumRegions() != 0 ||
-          op.getNumResults() == 0)
-        continue;
-      if (llvm::all_of(op.getUsers(), [&](Operation *user) { return first.contains(user); })) {
-        first.insert(&op);
-        grew = true;
-      }
-    }
-  }
-  // Each read's operands must come from outside the loop, the induction
-  // variable or the first stage.
-  for (Operation *op : first)
-    for (Value v : op->getOperands())
-      if (v.getParentBlock() == body && v != steps.getInductionVar() &&
-          !first.contains(v.getDefiningOp()))
-        return success();
-  auto barrier = llvm::find_if(*body, [](Operation &op) { return isa<gpu::BarrierOp>(op); });
-  if (barrier == body->end())
-    return success();
-  scf::PipeliningOption options;
-  options.getScheduleFn = [&, barrier](scf::ForOp loop,
-                                       std::vector<std::pair<Operation *, unsigned>> &order) {
-    auto second = [&](auto from, auto to) {
-      for (Operation &op : llvm::make_range(from, to))
-        if (!first.contains(&op) && !isa<scf::YieldOp>(op))
-          order.push_back({&op, 1});
-    };
-    second(body->begin(), barrier);
-    for (Operation &op : *body)
-      if (first.contains(&op))
-        order.push_back({&op, 0});
-    second(barrier, body->end());
-  };
-  IRRewriter rewriter(steps.getContext());
-  rewriter.setInsertionPoint(steps);
-  bool modified = false;
-  Location loc = steps.getLoc();
-  if (failed(scf::pipelineForLoop(rewriter, steps, options, &modified)) && modified)
-    return emitError(loc, "internal error: the loop of reduction steps was left half pipelined");
-  return success();
 }

@@ -14,19 +14,22 @@ namespace weft::gpusim {
 
 void MemoryProfile::record(Operation *op, Kind kind, int warp, int lane, int64_t exec, int buffer,
                            int64_t byte, unsigned bytes) {
-  Request &r = open[Key(op, warp, exec)];
+  Request &r = open[Key(op, warp, exec, kind)];
   r.kind = kind;
   r.accesses.push_back({lane, buffer, byte, bytes});
 }
 
 void MemoryProfile::finish(Operation *op, int warp, int lane, int64_t exec, uint32_t laneMask) {
-  auto it = open.find(Key(op, warp, exec));
-  if (it == open.end())
-    return; // this lane accessed nothing (a masked transfer)
-  it->second.lanes |= 1u << lane;
-  if ((it->second.lanes & laneMask) == laneMask) {
-    close(op, it->second);
-    open.erase(it);
+  // (None where this lane accessed nothing: a masked transfer.)
+  for (int kind = 0; kind < NumKinds; ++kind) {
+    auto it = open.find(Key(op, warp, exec, kind));
+    if (it == open.end())
+      continue;
+    it->second.lanes |= 1u << lane;
+    if ((it->second.lanes & laneMask) == laneMask) {
+      close(op, it->second);
+      open.erase(it);
+    }
   }
 }
 
@@ -101,8 +104,7 @@ void MemoryProfile::close(Operation *op, Request &r) {
     units += most;
     ideal += global ? std::max<int64_t>(1, ((int64_t)bytesOf[at].size() + 31) / 32) : 1;
   }
-  auto &[kind, stats] = perOp[op];
-  kind = r.kind;
+  Stats &stats = perOp[{op, (int)r.kind}];
   for (Stats *s : {&stats, &totals[r.kind]}) {
     s->requests += instructions;
     s->units += units;
@@ -132,14 +134,13 @@ void MemoryProfile::report(llvm::raw_ostream &os, int top) const {
   }
   // The operations with the most excess, ties by location.
   std::vector<std::tuple<int64_t, std::string, Kind, Stats>> rows;
-  for (auto &[op, ks] : perOp) {
-    const Stats &s = ks.second;
+  for (auto &[opKind, s] : perOp) {
     if (s.units <= s.ideal)
       continue;
     std::string loc;
     llvm::raw_string_ostream ls(loc);
-    op->getLoc().print(ls);
-    rows.push_back({s.units - s.ideal, loc, ks.first, s});
+    opKind.first->getLoc().print(ls);
+    rows.push_back({s.units - s.ideal, loc, (Kind)opKind.second, s});
   }
   std::sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
     return std::get<0>(a) != std::get<0>(b) ? std::get<0>(a) > std::get<0>(b)

@@ -12,7 +12,8 @@
 //     the fewest that could hold the bytes it asks for (every kernel
 //     argument taken to start on a 256-byte boundary; what the L1 cache
 //     would catch of a sector another instruction fetched is not counted).
-//   * Shared memory: the wavefronts an instruction takes. It is served
+//   * Shared memory: the wavefronts an instruction takes (a cp.async's
+//     write counted as a store of its own). It is served
 //     128 bytes at a time: lanes of 4-byte (or narrower) accesses 32 at a
 //     time, of 8-byte 16 at a time, of 16-byte 8 at a time (ldmatrix rows
 //     too); within such a group the wavefronts are the most distinct
@@ -67,12 +68,14 @@ private:
   struct Stats {
     int64_t requests = 0, units = 0, ideal = 0;
   };
-  using Key = std::tuple<mlir::Operation *, int, int64_t>;
+  /// An operation's execution by a warp makes one request per kind of
+  /// access (a cp.async: a global load and a shared store).
+  using Key = std::tuple<mlir::Operation *, int, int64_t, int>;
 
   void close(mlir::Operation *op, Request &r);
 
   std::map<Key, Request> open;
-  std::map<mlir::Operation *, std::pair<Kind, Stats>> perOp;
+  std::map<std::pair<mlir::Operation *, int>, Stats> perOp;
   Stats totals[NumKinds];
 };
 

@@ -18,6 +18,10 @@
 //     writes of the same value are counted apart, as benign);
 //   * reads of shared memory no thread wrote, and of private memory never
 //     written;
+//   * accesses of shared memory that an asynchronous copy (cp.async,
+//     nvgpu.device_async_copy) may still be writing: its source is read
+//     when it is issued, its destination written when a wait completes
+//     its group (and counted for races then);
 //   * accesses outside a buffer;
 //   * data races between the blocks run: a block reading an element of
 //     global memory that another block wrote, or writing another value
@@ -27,7 +31,8 @@
 //   * WMMA fragment operations whose lanes disagree on their operands;
 //   * addresses a GPU would stop the kernel for as misaligned: an ldmatrix
 //     row not 16-byte aligned, a WMMA fragment not 32-byte aligned or with
-//     rows not a multiple of 16 bytes apart (a buffer's own start counts
+//     rows not a multiple of 16 bytes apart, a cp.async whose addresses
+//     are not aligned to its size (a buffer's own start counts
 //     as kBufferAlignment or kSharedAlignment bytes aligned).
 //
 // Buffers are raw little-endian files of the kernel arguments' element
@@ -64,6 +69,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -112,6 +118,16 @@ struct Buffer {
   // Global memory: the block that last wrote each element in this run of
   // the kernel (-1: none).
   std::vector<int64_t> writerBlock;
+  // Shared memory: the thread whose asynchronous copy (cp.async) is still
+  // to write each element (-1: none).
+  std::vector<int32_t> pending;
+};
+
+/// An element that an asynchronous copy writes when its group completes.
+struct AsyncWrite {
+  int buffer;
+  int64_t element;
+  double value;
 };
 
 struct Thread {
@@ -124,6 +140,10 @@ struct Thread {
   // count (its execution's place in the warp's requests).
   DenseMap<Operation *, int64_t> execs;
   int64_t exec = 0;
+  // Asynchronous copies issued and not yet in a group, and the groups not
+  // yet waited for, oldest first.
+  std::vector<AsyncWrite> ungrouped;
+  std::deque<std::vector<AsyncWrite>> groups;
 };
 
 /// The simulator: the module, the buffers and one block's threads.
@@ -249,6 +269,8 @@ public:
     }
     if (space == Buffer::Global)
       b.writerBlock.assign(n, -1);
+    if (space == Buffer::Shared)
+      b.pending.assign(n, -1);
     buffers.push_back(std::move(b));
     Val v;
     v.buffer = (int)buffers.size() - 1;
@@ -353,6 +375,10 @@ private:
         fail(op, who(tid) + " reads private memory it never wrote");
       return b.data[a];
     }
+    if (b.space == Buffer::Shared && b.pending[a] >= 0)
+      fail(op, who(tid) + " reads element " + Twine(a) + " of " + b.name +
+                   ", which an asynchronous copy of " + who(b.pending[a]) +
+                   " may not have written yet (no wait for its group)");
     if (b.space == Buffer::Shared && !b.written[a])
       fail(op, who(tid) + " reads element " + Twine(a) + " of " + b.name +
                    ", which no thread wrote (yet: a missing barrier?)");
@@ -374,8 +400,17 @@ private:
 
   void store(Operation *op, int tid, const Val &m, ArrayRef<int64_t> at, double x) {
     int64_t a = address(op, m, at);
-    Buffer &b = buffers[m.buffer];
     account(op, tid, m.buffer, a, true);
+    storeElement(op, tid, m.buffer, a, x);
+  }
+
+  /// Writes `x` to element `a` of buffer `buffer`, checked for races.
+  void storeElement(Operation *op, int tid, int buffer, int64_t a, double x) {
+    Buffer &b = buffers[buffer];
+    if (b.space == Buffer::Shared && b.pending[a] >= 0)
+      fail(op, who(tid) + " writes element " + Twine(a) + " of " + b.name +
+                   ", which an asynchronous copy of " + who(b.pending[a]) +
+                   " is still to write (no wait for its group)");
     x = isa<FloatType>(b.element) ? roundTo(b.element, x) : x;
     if (b.space != Buffer::Private) {
       if (b.readPhase[a] == phase && b.reader[a] != tid)
@@ -403,6 +438,41 @@ private:
     }
     b.written[a] = 1;
     b.data[a] = x;
+  }
+
+  /// cp.async: reads its source now (global memory; zeros past
+  /// `srcElements`) and writes its destination (shared memory) when a wait
+  /// completes its group: until then no thread may touch those elements.
+  /// Both addresses must be aligned to the copy's size.
+  void asyncCopy(Thread &th, nvgpu::DeviceAsyncCopyOp c) {
+    Operation *op = c.getOperation();
+    Val src = get(th, c.getSrc()), dst = get(th, c.getDst());
+    SmallVector<int64_t> from = indices(th, c.getSrcIndices());
+    SmallVector<int64_t> to = indices(th, c.getDstIndices());
+    int64_t n = c.getDstElements().getZExtValue();
+    int64_t read = c.getSrcElements() ? index(th, c.getSrcElements()) : n;
+    if (buffers[dst.buffer].space != Buffer::Shared ||
+        buffers[src.buffer].space != Buffer::Global)
+      fail(op, "cp.async copies global memory to shared memory");
+    int64_t bytes = n * std::max(1u, bitWidth(buffers[dst.buffer].element) / 8);
+    checkAligned(op, th.tid, src.buffer, address(op, src, from), bytes, "cp.async");
+    checkAligned(op, th.tid, dst.buffer, address(op, dst, to), bytes, "cp.async");
+    for (int64_t k = 0; k < n; ++k) {
+      SmallVector<int64_t> s(from), d(to);
+      s.back() += k;
+      d.back() += k;
+      double x = k < read ? load(op, th.tid, src, s) : 0.0;
+      int64_t a = address(op, dst, d);
+      // Profiled as the copy's request (the shared write it makes later).
+      account(op, th.tid, dst.buffer, a, true);
+      Buffer &b = buffers[dst.buffer];
+      if (b.pending[a] >= 0)
+        fail(op, who(th.tid) + "'s asynchronous copy writes element " + Twine(a) + " of " +
+                     b.name + ", which one of " + who(b.pending[a]) + " is still to write");
+      b.pending[a] = th.tid;
+      th.ungrouped.push_back({dst.buffer, a, x});
+    }
+    set(th, c.getAsyncToken(), of({0.0}));
   }
 
   SmallVector<int64_t> indices(Thread &th, ValueRange vs) {
@@ -446,7 +516,7 @@ private:
       }
       bool memory = profile && isa<memref::LoadOp, memref::StoreOp, vector::LoadOp,
                                    vector::StoreOp, vector::TransferReadOp,
-                                   vector::TransferWriteOp>(op);
+                                   vector::TransferWriteOp, nvgpu::DeviceAsyncCopyOp>(op);
       if (memory)
         th.exec = ++th.execs[op];
       step(th, op);
@@ -575,6 +645,24 @@ private:
     if (isa<gpu::LaneIdOp>(op))
       return set(th, op->getResult(0), of({(double)(th.tid % 32)}));
     // Memory.
+    if (auto c = dyn_cast<nvgpu::DeviceAsyncCopyOp>(op))
+      return asyncCopy(th, c);
+    if (auto g = dyn_cast<nvgpu::DeviceAsyncCreateGroupOp>(op)) {
+      th.groups.push_back(std::move(th.ungrouped));
+      th.ungrouped.clear();
+      return set(th, g.getAsyncToken(), of({0.0}));
+    }
+    if (auto w = dyn_cast<nvgpu::DeviceAsyncWaitOp>(op)) {
+      size_t left = w.getNumGroups() ? *w.getNumGroups() : 0;
+      while (th.groups.size() > left) {
+        for (const AsyncWrite &x : th.groups.front()) {
+          buffers[x.buffer].pending[x.element] = -1;
+          storeElement(op, th.tid, x.buffer, x.element, x.value);
+        }
+        th.groups.pop_front();
+      }
+      return;
+    }
     if (auto l = dyn_cast<memref::LoadOp>(op)) {
       Val &m = get(th, l.getMemRef());
       return set(th, l.getResult(), of({load(op, th.tid, m, indices(th, l.getIndices()))}));

@@ -29,9 +29,11 @@
 // ldmatrix.x4 of B for each 16 of its columns (its rows run along the
 // reduction), four m16n8k16 mma.sync products; after the loop the lane
 // stores its pairs, before the barrier of the epilogue that reads them.
-// The loop is pipelined over its global reads: the next step's bf16
-// operands are read (into registers, loop results) before the step's
-// products and written to shared memory at the top of the next step.
+// The step's buffers are doubled (step i uses copy i % 2; one barrier per
+// step) and the loop is pipelined over its global reads: the next step's
+// bf16 operands are read (into registers, loop results) after the step's
+// barrier, before its products, and written to shared memory at the top
+// of the next step.
 // GPU-DAG: #[[G:.*]] = affine_map<()[s0] -> (s0 floordiv 4)>
 // GPU-DAG: #[[G8:.*]] = affine_map<()[s0] -> (s0 floordiv 4 + 8)>
 // GPU-DAG: #[[T2:.*]] = affine_map<()[s0] -> (s0 * 2 - (s0 floordiv 4) * 8)>
@@ -42,12 +44,8 @@
 // GPU-LABEL: func.func private @bf16_matmul
 // GPU: %[[ACC:.*]] = memref.alloca() {{.*}} : memref<64x64xf32, #gpu.address_space<workgroup>>
 // GPU: vector.transfer_write %{{.*}} : vector<4x4xf32>
-// GPU: %[[AW:.*]] = memref.alloca() {{.*}} : memref<64x40xbf16, #gpu.address_space<workgroup>>
-// GPU: %[[AS:.*]] = memref.subview %[[AW]][0, 0] [64, 32] [1, 1]
-// GPU: %[[BW:.*]] = memref.alloca() {{.*}} : memref<32x72xbf16, #gpu.address_space<workgroup>>
-// GPU: %[[BS:.*]] = memref.subview %[[BW]][0, 0] [32, 64] [1, 1]
-// GPU: %[[A:.*]] = memref.subview %[[AS]][%{{.*}}, 0] [16, 32] [1, 1]
-// GPU: %[[B:.*]] = memref.subview %[[BS]][0, %{{.*}}] [32, 32] [1, 1]
+// GPU: %[[AW:.*]] = memref.alloca() {{.*}} : memref<2x64x40xbf16, #gpu.address_space<workgroup>>
+// GPU: %[[BW:.*]] = memref.alloca() {{.*}} : memref<2x32x72xbf16, #gpu.address_space<workgroup>>
 // GPU: %[[C:.*]] = memref.subview %[[ACC]][%{{.*}}, %{{.*}}] [16, 32] [1, 1]
 // GPU-NEXT: gpu.barrier
 // GPU-NEXT: %[[L:.*]] = gpu.lane_id upper_bound 32
@@ -64,12 +62,23 @@
 // GPU: %[[R16:.*]] = affine.apply #[[ROW16]]()[%[[L]]]
 // GPU: vector.transfer_read %arg0
 // GPU: vector.transfer_read %arg1
-// GPU: %[[SUMS:.*]]:18 = scf.for {{.*}} iter_args(
+// GPU: %[[SUMS:.*]]:18 = scf.for %[[STEP:.*]] = {{.*}} iter_args(
 // GPU-NOT: %[[C]]
-// GPU: gpu.barrier
+// GPU: %[[CP:.*]] = affine.apply #{{.*}}(%[[STEP]])
+// GPU: %[[AC:.*]] = memref.subview %[[AW]][%[[CP]], 0, 0] [1, 64, 40] [1, 1, 1]
+// GPU: %[[AS:.*]] = memref.subview %[[AC]][0, 0] [64, 32] [1, 1]
+// GPU: vector.transfer_write
+// GPU: %[[BC:.*]] = memref.subview %[[BW]][%[[CP]], 0, 0] [1, 32, 72] [1, 1, 1]
+// GPU: %[[BS:.*]] = memref.subview %[[BC]][0, 0] [32, 64] [1, 1]
+// GPU: vector.transfer_write
+// GPU-NEXT: gpu.barrier
+// GPU: vector.transfer_read %arg0
+// GPU: vector.transfer_read %arg1
+// GPU: %[[A:.*]] = memref.subview %[[AS]][%{{.*}}, 0] [16, 32] [1, 1]
 // GPU: %[[FA:.*]] = nvgpu.ldmatrix %[[A]][%[[R]], %[[K]]] {numTiles = 4 : i32, transpose = false} : {{.*}} -> vector<4x2xbf16>
 // GPU: vector.extract %[[FA]][0] : vector<2xbf16> from vector<4x2xbf16>
 // GPU: vector.bitcast %{{.*}} : vector<2xbf16> to vector<1xi32>
+// GPU: %[[B:.*]] = memref.subview %[[BS]][0, %{{.*}}] [32, 32] [1, 1]
 // GPU: nvgpu.ldmatrix %[[B]][%[[R]], %[[K]]] {numTiles = 4 : i32, transpose = true}
 // GPU: nvgpu.ldmatrix %[[B]][%[[R]], %[[N16]]] {numTiles = 4 : i32, transpose = true}
 // GPU: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
@@ -78,16 +87,19 @@
 // GPU: nvgpu.ldmatrix %[[B]][%[[R16]], %[[K]]] {numTiles = 4 : i32, transpose = true}
 // GPU: nvgpu.ldmatrix %[[B]][%[[R16]], %[[N16]]] {numTiles = 4 : i32, transpose = true}
 // GPU-COUNT-4: nvvm.mma.sync
-// GPU: gpu.barrier
-// GPU-NEXT: scf.yield
+// GPU-NOT: gpu.barrier
+// GPU: scf.yield
 // The last step after the loop (the loop is pipelined over its global
-// reads), its first products on the loop's sums.
+// reads: 8 steps, the last in copy 1), its first products on the loop's
+// sums.
+// GPU: memref.subview %[[AW]][1, 0, 0] [1, 64, 40] [1, 1, 1]
 // GPU: vector.transfer_write %[[SUMS]]#16
+// GPU: memref.subview %[[BW]][1, 0, 0] [1, 32, 72] [1, 1, 1]
 // GPU: vector.transfer_write %[[SUMS]]#17
 // GPU: gpu.barrier
 // GPU: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[%[[SUMS]]#0, %[[SUMS]]#1, %[[SUMS]]#2, %[[SUMS]]#3]
 // GPU-COUNT-7: nvvm.mma.sync
-// GPU: gpu.barrier
+// GPU-NOT: gpu.barrier
 // GPU: %[[P:.*]] = vector.from_elements
 // GPU: vector.store %[[P]], %[[C]][%[[GR]], %[[TC]]]
 // GPU-COUNT-7: vector.store %{{.*}}, %[[C]]

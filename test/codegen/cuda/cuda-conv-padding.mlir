@@ -5,7 +5,7 @@
 // blocks (too few outputs; @padded_small below): the padding would be
 // computed by each thread for its window; weft-cuda-tile-threads says so
 // (printed first).
-// TILE: cuda-conv-padding.mlir:[[@LINE+104]]:8: warning: this dispatch's convolution does not run in the GPU's blocks, so the padding of its image fused into it is computed by each thread for its window
+// TILE: cuda-conv-padding.mlir:[[@LINE+109]]:8: warning: this dispatch's convolution does not run in the GPU's blocks, so the padding of its image fused into it is computed by each thread for its window
 
 // A convolution whose dispatch holds the padding of its image (the CUDA
 // targets' weft-form-dispatches, pads-into-convs): here ResNet-50's
@@ -25,12 +25,17 @@
 // TILE-NOT: tensor<1x256x16x16xf32>
 // TILE: return
 // Each thread's gathered positions are loads of the unpadded image at
-// clamped indices and selects.
+// clamped indices and selects; the loads of the next step are issued
+// after the step's barrier (the buffers doubled), the selects made at the
+// top of the next step.
 // GPU-LABEL: func.func private @padded_grouped
-// GPU: memref.alloca() {{.*}} : memref<1x1x32x36xf32, #gpu.address_space<workgroup>>
+// GPU: memref.alloca() {{.*}} : memref<2x1x1x32x36xf32, #gpu.address_space<workgroup>>
 // GPU: memref.load %arg0
+// GPU: scf.for
 // GPU: arith.select
 // GPU: gpu.barrier
+// GPU: memref.load %arg0
+// GPU: scf.yield
 // GPU: return
 
 

@@ -26,8 +26,8 @@
 // The accumulator's tiles stay in their threads' registers (no 32 x 128
 // shared buffer); A's and B's steps go through shared memory.
 // GPU-NOT: memref<32x128xf32, #gpu.address_space<workgroup>>
-// GPU: memref.alloca() {{.*}} : memref<32x36xf32, #gpu.address_space<workgroup>>
-// GPU: memref.alloca() {{.*}} : memref<32x132xf32, #gpu.address_space<workgroup>>
+// GPU: memref.alloca() {{.*}} : memref<2x32x36xf32, #gpu.address_space<workgroup>>
+// GPU: memref.alloca() {{.*}} : memref<2x32x132xf32, #gpu.address_space<workgroup>>
 // GPU: gpu.barrier
 // GPU: return
 
@@ -61,7 +61,7 @@
 // TILE: materialize_in_destination
 // GPU-LABEL: func.func private @conv1x1
 // GPU-NOT: memref<1x128x32xf32, #gpu.address_space<workgroup>>
-// GPU: memref.alloca() {{.*}} : memref<128x36xf32, #gpu.address_space<workgroup>>
+// GPU: memref.alloca() {{.*}} : memref<2x128x36xf32, #gpu.address_space<workgroup>>
 // GPU: vector.contract
 // GPU: return
 
@@ -88,19 +88,19 @@
 // temporary as large as it. Each thread's 4 gathered positions become 4
 // loads and one vector write, so the loop of steps is pipelined over them
 // too: the first step's loads before the loop; in each step the values
-// loaded one step earlier written to the shared buffer, then the next
-// step's loads, before the barrier and the products.
+// loaded one step earlier written to the step's copy of the shared
+// buffers, the barrier, then the next step's loads, before the products.
 // GPU-LABEL: func.func private @conv1x1_stride2
 // GPU-NOT: memref.alloca() {{.*}} : memref<1x512x28x28xf32>
 // GPU: memref.collapse_shape %arg2
-// GPU: memref.alloca() {{.*}} : memref<1x32x36xf32, #gpu.address_space<workgroup>>
+// GPU: memref.alloca() {{.*}} : memref<2x1x32x36xf32, #gpu.address_space<workgroup>>
 // GPU-COUNT-4: memref.load %arg0
 // GPU: scf.for {{.*}} -> (vector<1x4x4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, f32, f32, f32, f32)
 // GPU-NOT: linalg.generic
 // GPU: %[[G:.*]] = vector.from_elements %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : vector<4xf32>
-// GPU-NEXT: vector.transfer_write %[[G]], %{{.*}} : vector<4xf32>, memref<4xf32, {{.*}}, #gpu.address_space<workgroup>>
-// GPU-COUNT-4: memref.load %arg0
+// GPU: vector.transfer_write %[[G]], %{{.*}} : vector<4xf32>, memref<4xf32, {{.*}}, #gpu.address_space<workgroup>>
 // GPU-NEXT: gpu.barrier
+// GPU-COUNT-4: memref.load %arg0
 // GPU: return
 
 // A 128 x 768 x 768 matmul (98304 outputs, as BERT-base's output

@@ -1,5 +1,6 @@
 // RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads))' | FileCheck %s --check-prefix=TILE
 // RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads,weft-cpu-tile-contractions{vector-width=4 vector-registers=64 l1-bytes=0 gpu-threads=true}),canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,func.func(weft-cpu-distribute-workgroups,weft-cuda-distribute-lanes),canonicalize,cse)' | FileCheck %s --check-prefix=GPU
+// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads,weft-cpu-tile-contractions{vector-width=4 vector-registers=64 l1-bytes=0 gpu-threads=true}),canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,func.func(weft-cpu-distribute-workgroups,weft-cuda-distribute-lanes{async-copies=true}),canonicalize,cse)' | FileCheck %s --check-prefix=ASYNC
 // RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-cuda-tile-threads{workgroup-memory=false},weft-cpu-tile-contractions{vector-width=4 vector-registers=64 l1-bytes=0 gpu-threads=true}),canonicalize,cse,weft-cpu-bufferize,cse,canonicalize,func.func(weft-cpu-distribute-workgroups,weft-cuda-distribute-lanes{on-host=true}),canonicalize,cse)' | FileCheck %s --check-prefix=HOST
 
 // A 512 x 512 x 256 matmul with a bias+relu epilogue goes to 64 blocks of
@@ -48,47 +49,52 @@
 // TILE: arith.maximumf
 // TILE: } {mapping = [#gpu.thread<linear_dim_0>]}
 
-// On a GPU the thread loops run on the block's threads (gpu.thread_id):
-// a barrier after the copies (before the products read them) and one after
-// the products (before the next step's copies overwrite the buffers); the
-// buffers of A and B are allocated once, in workgroup memory. Each
-// thread's 4 x 4 tile of the accumulator stays in registers from its init
-// (zeros) through the loop of steps to the epilogue: the accumulator's
-// shared buffer, which only its own thread read back, is gone
-// (forwardThreadTiles), and with it the barriers around the epilogue. The
-// loop is software-pipelined over its global reads: the first step's reads
-// come before the loop; each step writes the values read one step earlier
-// into shared memory, then reads the next step's (in flight while it adds
-// its products); the last step's products follow the loop.
+// On a GPU the thread loops run on the block's threads (gpu.thread_id).
+// Each thread's 4 x 4 tile of the accumulator stays in registers from its
+// init (zeros) through the loop of steps to the epilogue: the
+// accumulator's shared buffer, which only its own thread read back, is
+// gone (forwardThreadTiles), and with it the barriers around the
+// epilogue. The buffers of A and B are allocated once, in workgroup
+// memory, twice over (step i uses copy i % 2): one barrier per step, after
+// its copies and before its products; the next step's copies go to the
+// other copy, which the products of the step before read, and the
+// barrier saw those done. The loop is software-pipelined over its global
+// reads: the first step's reads come before the loop; each step writes
+// the values read one step earlier into its copy, then after the barrier
+// reads the next step's (in flight while it adds its products); the last
+// step's products (copy 1: 8 steps) follow the loop.
 // GPU-LABEL: func.func private @matmul_epilogue
 // GPU: %[[T:.*]] = gpu.thread_id x
 // GPU-NOT: memref<64x64xf32, #gpu.address_space<workgroup>>
-// GPU: %[[AW:.*]] = memref.alloca() {{.*}} : memref<64x36xf32, #gpu.address_space<workgroup>>
-// GPU: %[[AS:.*]] = memref.subview %[[AW]][0, 0] [64, 32] [1, 1] : {{.*}} to memref<64x32xf32, strided<[36, 1]>, #gpu.address_space<workgroup>>
-// GPU: %[[BW:.*]] = memref.alloca() {{.*}} : memref<32x68xf32, #gpu.address_space<workgroup>>
-// GPU: %[[BS:.*]] = memref.subview %[[BW]][0, 0] [32, 64] [1, 1] : {{.*}} to memref<32x64xf32, strided<[68, 1]>, #gpu.address_space<workgroup>>
+// GPU: %[[AW:.*]] = memref.alloca() {{.*}} : memref<2x64x36xf32, #gpu.address_space<workgroup>>
+// GPU: %[[BW:.*]] = memref.alloca() {{.*}} : memref<2x32x68xf32, #gpu.address_space<workgroup>>
 // GPU: %[[A0:.*]] = vector.transfer_read %arg0{{.*}} : memref<512x256xf32>, vector<4xf32>
 // GPU: %[[A0B:.*]] = vector.transfer_read %arg0{{.*}} : memref<512x256xf32>, vector<4xf32>
 // GPU: %[[B0:.*]] = vector.transfer_read %arg1{{.*}} : memref<256x512xf32>, vector<4xf32>
 // GPU: %[[B0B:.*]] = vector.transfer_read %arg1{{.*}} : memref<256x512xf32>, vector<4xf32>
 // GPU: %[[NEXT:.*]]:5 = scf.for %[[K:.*]] = %c0 to %c224 step %c32 iter_args(%[[SUM:.*]] = %cst{{.*}}, %[[AV:.*]] = %[[A0]], %[[AVB:.*]] = %[[A0B]], %[[BV:.*]] = %[[B0]], %[[BVB:.*]] = %[[B0B]]) -> (vector<4x4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// GPU: %[[C:.*]] = affine.apply #{{.*}}(%[[K]])
+// GPU: memref.subview %[[AW]][%[[C]], 0, 0] [1, 64, 36] [1, 1, 1]
 // GPU: vector.transfer_write %[[AV]], {{.*}} : vector<4xf32>, memref<1x4xf32, strided<[36, 1], offset: ?>, #gpu.address_space<workgroup>>
 // GPU: vector.transfer_write %[[AVB]], {{.*}} : vector<4xf32>, memref<1x4xf32, strided<[36, 1], offset: ?>, #gpu.address_space<workgroup>>
+// GPU: memref.subview %[[BW]][%[[C]], 0, 0] [1, 32, 68] [1, 1, 1]
 // GPU: vector.transfer_write %[[BV]], {{.*}} : vector<4xf32>, memref<1x4xf32, strided<[68, 1], offset: ?>, #gpu.address_space<workgroup>>
 // GPU: vector.transfer_write %[[BVB]], {{.*}} : vector<4xf32>, memref<1x4xf32, strided<[68, 1], offset: ?>, #gpu.address_space<workgroup>>
+// GPU-NEXT: gpu.barrier
 // GPU: arith.addi %[[K]], %c32
 // GPU: %[[A1:.*]] = vector.transfer_read %arg0{{.*}} : memref<512x256xf32>, vector<4xf32>
 // GPU: %[[A1B:.*]] = vector.transfer_read %arg0{{.*}} : memref<512x256xf32>, vector<4xf32>
 // GPU: %[[B1:.*]] = vector.transfer_read %arg1{{.*}} : memref<256x512xf32>, vector<4xf32>
 // GPU: %[[B1B:.*]] = vector.transfer_read %arg1{{.*}} : memref<256x512xf32>, vector<4xf32>
-// GPU-NEXT: gpu.barrier
+// GPU-NOT: gpu.barrier
 // GPU: %[[ADDED:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[SUM]]) -> (vector<4x4xf32>)
-// GPU: vector.transfer_read %[[AS]]{{.*}} vector<4x4xf32>
-// GPU: vector.transfer_read %[[BS]]{{.*}} vector<4x4xf32>
+// GPU: vector.transfer_read {{.*}} vector<4x4xf32>
+// GPU: vector.transfer_read {{.*}} vector<4x4xf32>
 // GPU: vector.contract
-// GPU: gpu.barrier
-// GPU-NEXT: scf.yield %[[ADDED]], %[[A1]], %[[A1B]], %[[B1]], %[[B1B]]
+// GPU-NOT: gpu.barrier
+// GPU: scf.yield %[[ADDED]], %[[A1]], %[[A1B]], %[[B1]], %[[B1B]]
 // GPU-NEXT: }
+// GPU: memref.subview %[[AW]][1, 0, 0] [1, 64, 36] [1, 1, 1]
 // GPU: vector.transfer_write %[[NEXT]]#1
 // GPU: vector.transfer_write %[[NEXT]]#2
 // GPU: vector.transfer_write %[[NEXT]]#3
@@ -102,6 +108,40 @@
 // GPU: arith.maximumf %[[BIASED]]
 // GPU: vector.transfer_write {{.*}} : vector<4x4xf32>, memref<4x4xf32, strided<[512, 1], offset: ?>>
 // GPU-NEXT: return
+
+// Where every chip has cp.async (async-copies), the copies go from global
+// to shared memory without the threads' registers, 16 bytes each (both
+// addresses 16-byte aligned: rows of 256 and 512 floats, of 36 and 68
+// floats in the buffers), one group per step: issued after the step's
+// barrier, into the other copy, and waited for before the next barrier.
+// ASYNC-LABEL: func.func private @matmul_epilogue
+// ASYNC: %[[AW:.*]] = memref.alloca() {{.*}} : memref<2x64x36xf32, #gpu.address_space<workgroup>>
+// ASYNC: %[[BW:.*]] = memref.alloca() {{.*}} : memref<2x32x68xf32, #gpu.address_space<workgroup>>
+// ASYNC: %[[C0:.*]] = nvgpu.device_async_copy %arg0[{{.*}}], %{{.*}}[%c0, %c0], 4 {bypassL1} : memref<512x256xf32> to memref<1x4xf32, strided<[36, 1], offset: ?>, #gpu.address_space<workgroup>>
+// ASYNC: %[[C1:.*]] = nvgpu.device_async_copy %arg0
+// ASYNC: %[[C2:.*]] = nvgpu.device_async_copy %arg1[{{.*}}], %{{.*}}[%c0, %c0], 4 {bypassL1} : memref<256x512xf32> to memref<1x4xf32, strided<[68, 1], offset: ?>, #gpu.address_space<workgroup>>
+// ASYNC: %[[C3:.*]] = nvgpu.device_async_copy %arg1
+// ASYNC: %[[G0:.*]] = nvgpu.device_async_create_group %[[C0]], %[[C1]], %[[C2]], %[[C3]]
+// ASYNC: %[[NEXT:.*]]:2 = scf.for %[[K:.*]] = %c0 to %c224 step %c32 iter_args(%[[SUM:.*]] = %cst{{.*}}, %[[G:.*]] = %[[G0]]) -> (vector<4x4xf32>, !nvgpu.device.async.token)
+// ASYNC-NEXT: nvgpu.device_async_wait %[[G]] {numGroups = 0 : i32}
+// ASYNC-NEXT: gpu.barrier
+// ASYNC: %[[K1:.*]] = arith.addi %[[K]], %c32
+// ASYNC: %[[C:.*]] = affine.apply #{{.*}}(%[[K1]])
+// ASYNC: memref.subview %[[AW]][%[[C]], 0, 0] [1, 64, 36] [1, 1, 1]
+// ASYNC-COUNT-4: nvgpu.device_async_copy
+// ASYNC: %[[G1:.*]] = nvgpu.device_async_create_group
+// ASYNC-NOT: gpu.barrier
+// ASYNC: %[[ADDED:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[SUM]]) -> (vector<4x4xf32>)
+// ASYNC: vector.contract
+// ASYNC-NOT: gpu.barrier
+// ASYNC: scf.yield %[[ADDED]], %[[G1]]
+// ASYNC-NEXT: }
+// ASYNC-NEXT: nvgpu.device_async_wait %[[NEXT]]#1 {numGroups = 0 : i32}
+// ASYNC-NEXT: gpu.barrier
+// ASYNC: scf.for {{.*}} iter_args(%{{.*}} = %[[NEXT]]#0)
+// ASYNC: vector.contract
+// ASYNC-NOT: gpu.barrier
+// ASYNC: return
 
 // On a CPU (--target=cuda-on-cpu) the thread loops are loops over the 256
 // threads, one after the other, and the buffers ordinary temporaries.
