@@ -15,6 +15,9 @@
 // RUN: not weft-gpu-sim %s --kernel blocks_write_race 2>&1 | FileCheck %s --check-prefix=BLOCKWAW
 // RUN: not weft-gpu-sim %s --kernel blocks_read_race 2>&1 | FileCheck %s --check-prefix=BLOCKRAW
 // RUN: weft-gpu-sim %s --kernel blocks_same_value 2>&1 | FileCheck %s --check-prefix=BLOCKSAME
+// RUN: weft-gpu-sim %s --kernel async_copy 2>&1 | FileCheck %s --check-prefix=ASYNC
+// RUN: not weft-gpu-sim %s --kernel async_unwaited 2>&1 | FileCheck %s --check-prefix=UNWAITED
+// RUN: not weft-gpu-sim %s --kernel async_misaligned 2>&1 | FileCheck %s --check-prefix=ASYNCALIGN
 
 // BARRIER: weft-gpu-sim.mlir":[[@LINE+8]]:5): 'gpu.barrier': deadlock: thread 0 waits at a barrier that not all threads reach
 gpu.module @kernels {
@@ -240,6 +243,60 @@ gpu.module @kernels {
     %c0 = arith.constant 0 : index
     %one = arith.constant 1.0 : f32
     memref.store %one, %out[%c0] : memref<4xf32>
+    gpu.return
+  }
+
+  // Each thread copies 4 floats of global memory to shared memory with
+  // cp.async, waits for its group, and after a barrier reads its
+  // neighbour's: no race (the destination is written when the wait
+  // completes the group).
+  // ASYNC: weft-gpu-sim: async_copy: 1 of 1 blocks of 32 threads ran, 1 barriers, no race, no out-of-bounds access
+  gpu.func @async_copy(%in: memref<128xf32>, %out: memref<128xf32>) workgroup(%s : memref<128xf32, #gpu.address_space<workgroup>>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, known_grid_size = array<i32: 1, 1, 1>} {
+    %t = gpu.thread_id x
+    %c4 = arith.constant 4 : index
+    %c128 = arith.constant 128 : index
+    %at = arith.muli %t, %c4 : index
+    %copy = nvgpu.device_async_copy %in[%at], %s[%at], 4 {bypassL1} : memref<128xf32> to memref<128xf32, #gpu.address_space<workgroup>>
+    %group = nvgpu.device_async_create_group %copy
+    nvgpu.device_async_wait %group {numGroups = 0 : i32}
+    gpu.barrier
+    %n = arith.addi %at, %c4 : index
+    %next = arith.remui %n, %c128 : index
+    %y = memref.load %s[%next] : memref<128xf32, #gpu.address_space<workgroup>>
+    memref.store %y, %out[%at] : memref<128xf32>
+    gpu.return
+  }
+
+  // The same without the wait: the barrier does not complete a thread's
+  // asynchronous copies, so the read may come first.
+  // UNWAITED: 'memref.load': thread 0 reads element 4 of shared buffer 0, which an asynchronous copy of thread 1 may not have written yet (no wait for its group)
+  gpu.func @async_unwaited(%in: memref<128xf32>, %out: memref<128xf32>) workgroup(%s : memref<128xf32, #gpu.address_space<workgroup>>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, known_grid_size = array<i32: 1, 1, 1>} {
+    %t = gpu.thread_id x
+    %c4 = arith.constant 4 : index
+    %c128 = arith.constant 128 : index
+    %at = arith.muli %t, %c4 : index
+    %copy = nvgpu.device_async_copy %in[%at], %s[%at], 4 {bypassL1} : memref<128xf32> to memref<128xf32, #gpu.address_space<workgroup>>
+    %group = nvgpu.device_async_create_group %copy
+    gpu.barrier
+    %n = arith.addi %at, %c4 : index
+    %next = arith.remui %n, %c128 : index
+    %y = memref.load %s[%next] : memref<128xf32, #gpu.address_space<workgroup>>
+    memref.store %y, %out[%at] : memref<128xf32>
+    gpu.return
+  }
+
+  // A 16-byte cp.async from element 1 of its source (4 bytes in): a GPU
+  // stops the kernel.
+  // ASYNCALIGN: 'nvgpu.device_async_copy': thread 0: cp.async needs a 16-byte aligned address; element 1 of argument 0 is 4 bytes past the buffer's start, which is 16-byte aligned
+  gpu.func @async_misaligned(%in: memref<132xf32>, %out: memref<128xf32>) workgroup(%s : memref<128xf32, #gpu.address_space<workgroup>>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, known_grid_size = array<i32: 1, 1, 1>} {
+    %t = gpu.thread_id x
+    %c1 = arith.constant 1 : index
+    %c4 = arith.constant 4 : index
+    %at = arith.muli %t, %c4 : index
+    %from = arith.addi %at, %c1 : index
+    %copy = nvgpu.device_async_copy %in[%from], %s[%at], 4 : memref<132xf32> to memref<128xf32, #gpu.address_space<workgroup>>
+    %group = nvgpu.device_async_create_group %copy
+    nvgpu.device_async_wait %group {numGroups = 0 : i32}
     gpu.return
   }
 }
