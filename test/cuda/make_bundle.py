@@ -156,6 +156,11 @@ def main(argv=None):
     parser.add_argument("--tf32x3-model", action="append", default=[],
                         help="as --model, compiled with --cuda-3xtf32 too (split TF32 products, "
                              "about f32's precision: compared as --model)")
+    parser.add_argument("--sm75-model", action="append", default=[],
+                        help="as --model, compiled for --cuda-arch=sm_75 too (a block's copies "
+                             "to shared memory through registers rather than cp.async; the "
+                             "driver compiles its PTX for the GPU at hand): timed against the "
+                             "default build")
     parser.add_argument("--tf32-rtol", type=float, default=1e-2)
     parser.add_argument("--tf32-atol", type=float, default=5e-3)
     parser.add_argument("--half-model", action="append", default=[],
@@ -198,7 +203,9 @@ def main(argv=None):
                                       [(m, ["--cuda-tf32"], tf32) for m in args.tf32_model] +
                                       [(m, ["--cuda-3xtf32"], exact)
                                        for m in args.tf32x3_model] +
-                                      [(m, [], half) for m in args.half_model]):
+                                      [(m, [], half) for m in args.half_model] +
+                                      [(m, ["--cuda-arch=sm_75"], exact)
+                                       for m in args.sm75_model]):
         name, _, rest = spec.partition("=")
         model, _, data_dir = rest.rpartition(":")
         model, data_dir = os.path.abspath(model), os.path.abspath(data_dir)

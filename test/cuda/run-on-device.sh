@@ -34,7 +34,9 @@
 # up to 4.6e-5 in f32 summation order alone under cuda-on-cpu), and the f16 and bf16 MatMuls and f16 convolution of
 # test/e2e/check_half.py (tensor cores through WMMA and through ldmatrix
 # and mma.sync; compared within 2e-2 relative, 5e-2 absolute, about two
-# bf16 steps), and the encoder block for two GPUs and with --cuda-3xtf32
+# bf16 steps), the bottleneck compiled for sm_75 too (its blocks copy
+# through registers rather than with cp.async: timed against the default
+# build), and the encoder block for two GPUs and with --cuda-3xtf32
 # (split TF32 products, compared as f32; 13 MB each), are left out to keep
 # the bundle under 64 MiB;
 # `prepare` with WEFT_BIG=1 also
@@ -118,6 +120,7 @@ prepare() {
       --tf32x3-model "resnet50_3xtf32=$work/real/resnet50.onnx:$work/real/resnet50_data/test_data_set_0" \
       --model "bottleneck=$work/models/bottleneck.onnx:$work/models/bottleneck_data/test_data_set_0" \
       --tf32-model "bottleneck_tf32=$work/models/bottleneck.onnx:$work/models/bottleneck_data/test_data_set_0" \
+      --sm75-model "bottleneck_sm75=$work/models/bottleneck.onnx:$work/models/bottleneck_data/test_data_set_0" \
       --split-model "encoder_tp2=$work/models/encoder.onnx:$work/models/encoder_data/test_data_set_0" \
       --split-arg=--devices=cuda:0,cuda:1 --split-arg=--parallel=tensor \
       --tf32x3-model "encoder_3xtf32=$work/models/encoder.onnx:$work/models/encoder_data/test_data_set_0" \

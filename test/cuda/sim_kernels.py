@@ -327,6 +327,8 @@ def main(argv=None):
                         help="run every block of the grid, not the first, a middle and the "
                              "last (blocks that overlap then meet in weft-gpu-sim's checks of "
                              "races between blocks)")
+    parser.add_argument("--weftc-arg", action="append", default=[], dest="weftc_args",
+                        help="one more weftc flag for every model (such as --cuda-arch=sm_75)")
     parser.add_argument("--edit", help="OLD/NEW: replace OLD (a regex) by NEW in the GPU module "
                                        "before running it (to check that a wrong kernel fails)")
     args = parser.parse_args(argv)
@@ -351,6 +353,7 @@ def main(argv=None):
         dump = os.path.join(work, "ir")
         subprocess.run(["rm", "-rf", dump])
         proc = subprocess.run([args.weftc, path, "--target=cuda", "--emit=ptx", *flags,
+                               *args.weftc_args,
                                "--dump-ir-dir", dump, "-o", os.path.join(work, name + ".ptx")],
                               capture_output=True, text=True)
         if proc.returncode != 0:

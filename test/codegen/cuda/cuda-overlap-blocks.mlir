@@ -68,7 +68,8 @@
 // A 1x1 convolution of stride 2 (no epilogue) reads every other column:
 // its columns [256, 784] are a gather from the image, which the block's
 // threads compute per reduction step straight into the shared buffer
-// (4 neighbouring positions each), never built whole.
+// (each thread one position of 4 input channels, the lanes of a warp
+// neighbouring positions), never built whole.
 // TILE-LABEL: func.func private @conv1x1_stride2
 // TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 100 : i64
 // TILE: scf.forall (%{{.*}}, %[[J:.*]]) in (4, 25)
@@ -77,7 +78,7 @@
 // TILE: %[[COLS:.*]] = tensor.extract_slice %[[PADDED]][0, 0, 0] [1, 32, 32] [1, 1, 1]
 // TILE: scf.for %[[K:.*]] = %c0 to %c256 step %c32
 // TILE: scf.forall (%[[T:.*]]) in (256) shared_outs(%[[S:.*]] = %[[COLS]])
-// TILE: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x1x4xf32>)
+// TILE: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x1xf32>)
 // TILE: affine.apply #{{.*}}(%[[K]])
 // TILE: affine.apply #{{.*}}(%[[LAST]])
 // TILE: tensor.extract %{{.*}} : tensor<1x256x56x56xf32>
