@@ -232,7 +232,10 @@ void forwardThreadTiles(mlir::func::FuncOp fn);
 /// step's reads (and the index arithmetic they need) are in flight while
 /// the step's products are added (scf::pipelineForLoop, two stages).
 /// Where the loop alone uses its shared buffers and shared memory holds
-/// two copies of them, they are doubled first (step i writes copy i % 2),
+/// two copies of them (one of them, if need be, in a buffer of the same
+/// element type that the loop does not use: a tensor-core block's
+/// accumulator, behind a barrier after the loop), they are doubled first
+/// (step i writes copy i % 2),
 /// the barrier that ended each step goes, and the next step's reads are
 /// issued right after the step's remaining barrier; with
 /// `asyncCopies` (every chip sm_80 or newer) those of them that a thread

@@ -27,11 +27,15 @@
 // The barrier orders both hazards: the products of step i - 1 (which read
 // copy (i + 1) % 2) are done before step i + 1's copies overwrite it, and
 // every thread's writes of step i are done before any thread's products
-// read them. Where every chip has them (sm_80 on), the plain copies (a
-// vector read of global memory written as it is to shared memory) are
-// `cp.async` (nvgpu.device_async_copy): global memory straight to shared,
-// without the thread's registers, as wide as both addresses are known to
-// be aligned (16, 8 or 4 bytes).
+// read them. Where two copies of every buffer do not fit, one buffer's
+// second copy may live in a shared buffer of its element type that the
+// loop does not touch (a tensor-core block's accumulator, whose sums are
+// in registers during the loop), with one barrier after the loop before
+// that buffer is written again. Where every chip has them (sm_80 on), the
+// plain copies (a vector read of global memory written as it is to shared
+// memory) are `cp.async` (nvgpu.device_async_copy): global memory
+// straight to shared, without the thread's registers, as wide as both
+// addresses are known to be aligned (16, 8 or 4 bytes).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cuda/Passes.h"
@@ -169,7 +173,23 @@ int64_t offsetDivisor(Value view, int depth = 0) {
   if (isa_and_nonnull<memref::CollapseShapeOp, memref::ExpandShapeOp, memref::CastOp>(
           view.getDefiningOp()))
     return offsetDivisor(view.getDefiningOp()->getOperand(0), depth + 1);
+  // One of two buffers (a doubled buffer's copies).
+  if (auto select = view.getDefiningOp<arith::SelectOp>())
+    return std::min(offsetDivisor(select.getTrueValue(), depth + 1),
+                    offsetDivisor(select.getFalseValue(), depth + 1));
   return 1;
+}
+
+/// Whether `view` views kernel arguments or shared buffers only (through
+/// views and selects of them), whose starts are aligned.
+bool alignedBase(Value view, int depth = 0) {
+  if (depth > 16)
+    return false;
+  Value buffer = viewedBuffer(view);
+  if (auto select = buffer.getDefiningOp<arith::SelectOp>())
+    return alignedBase(select.getTrueValue(), depth + 1) &&
+           alignedBase(select.getFalseValue(), depth + 1);
+  return isa<BlockArgument>(buffer) || buffer.getDefiningOp<memref::AllocaOp>();
 }
 
 /// The bytes to which the address of element `indices` of `view` is known
@@ -178,9 +198,8 @@ int64_t offsetDivisor(Value view, int depth = 0) {
 int64_t knownAlignment(Value view, ValueRange indices) {
   auto type = cast<MemRefType>(view.getType());
   int64_t elementBytes = std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
-  Value buffer = viewedBuffer(view);
   int64_t start = isWorkgroupMemory(type) ? kSharedAlignment : kBufferAlignment;
-  if (!isa<BlockArgument>(buffer) && !buffer.getDefiningOp<memref::AllocaOp>())
+  if (!alignedBase(view))
     return elementBytes;
   SmallVector<int64_t> strides;
   int64_t offset;
@@ -327,12 +346,43 @@ FailureOr<bool> doubleBuffers(func::FuncOp fn, scf::ForOp steps) {
   std::optional<SmallVector<memref::AllocaOp>> buffers = loopOwnedBuffers(steps);
   if (!buffers)
     return false;
+  auto bytesOf = [](memref::AllocaOp a) {
+    return (int64_t)llvm::alignTo(
+        a.getType().getNumElements() * a.getType().getElementTypeBitWidth() / 8,
+        std::max<int64_t>(1, a.getAlignment().value_or(1)));
+  };
   int64_t extra = 0;
   for (memref::AllocaOp a : *buffers)
-    extra += llvm::alignTo(a.getType().getNumElements() * a.getType().getElementTypeBitWidth() / 8,
-                           std::max<int64_t>(1, a.getAlignment().value_or(1)));
-  if (sharedBytes(fn) + extra > kMaxStaticSharedBytes)
-    return false;
+    extra += bytesOf(a);
+  // Where the copies do not fit, one buffer's second copy may live in a
+  // shared buffer of the same element type that the loop does not touch
+  // (a tensor-core block's accumulator: read into registers before the
+  // loop, written after it).
+  memref::AllocaOp aliased, host;
+  if (sharedBytes(fn) + extra > kMaxStaticSharedBytes) {
+    fn.walk([&](memref::AllocaOp x) {
+      if (host || !isWorkgroupMemory(x.getType()) || !x.getType().hasStaticShape() ||
+          llvm::is_contained(*buffers, x) ||
+          body->walk([&](Operation *op) {
+                return llvm::any_of(op->getOperands(), [&](Value v) {
+                         return isa<MemRefType>(v.getType()) && viewedBuffer(v) == x.getResult();
+                       })
+                           ? WalkResult::interrupt()
+                           : WalkResult::advance();
+              }).wasInterrupted())
+        return;
+      for (memref::AllocaOp a : *buffers)
+        if (a.getType().getElementType() == x.getType().getElementType() &&
+            a.getType().getNumElements() <= x.getType().getNumElements() &&
+            sharedBytes(fn) + extra - bytesOf(a) <= kMaxStaticSharedBytes) {
+          aliased = a;
+          host = x;
+          return;
+        }
+    });
+    if (!host)
+      return false;
+  }
   std::optional<int64_t> lower = getConstantIntValue(steps.getLowerBound());
   std::optional<int64_t> step = getConstantIntValue(steps.getStep());
   if (!lower || !step || *step <= 0)
@@ -355,6 +405,47 @@ FailureOr<bool> doubleBuffers(func::FuncOp fn, scf::ForOp steps) {
   Location loc = steps.getLoc();
   for (memref::AllocaOp a : *buffers) {
     MemRefType type = a.getType();
+    if (a == aliased) {
+      // Copy 0 is the buffer, copy 1 the start of `host`, seen as it.
+      OpBuilder hb(steps);
+      SmallVector<int64_t> strides;
+      int64_t offset;
+      if (failed(type.getStridesAndOffset(strides, offset)))
+        return emitError(loc, "internal error: a shared buffer without strides");
+      SmallVector<OpFoldResult> sizes, strideFolds;
+      for (auto [size, stride] : llvm::zip(type.getShape(), strides)) {
+        sizes.push_back(hb.getIndexAttr(size));
+        strideFolds.push_back(hb.getIndexAttr(stride));
+      }
+      Value second = memref::ReinterpretCastOp::create(hb, loc, type, host.getResult(),
+                                                       hb.getIndexAttr(0), sizes, strideFolds);
+      SmallVector<OpOperand *> uses;
+      body->walk([&](Operation *op) {
+        for (OpOperand &use : op->getOpOperands())
+          if (isa<MemRefType>(use.get().getType()) && viewedBuffer(use.get()) == a.getResult())
+            uses.push_back(&use);
+      });
+      for (OpOperand *use : uses) {
+        OpBuilder b(body->findAncestorOpInBlock(*use->getOwner()));
+        AffineExpr i = b.getAffineDimExpr(0);
+        Value copy = affine::AffineApplyOp::create(
+            b, loc, AffineMap::get(1, 0, ((i - *lower).floorDiv(*step)) % 2),
+            steps.getInductionVar());
+        Value isSecond = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, copy,
+                                               arith::ConstantIndexOp::create(b, loc, 1));
+        Value copyView = arith::SelectOp::create(b, loc, isSecond, second, a.getResult());
+        FailureOr<Value> view = remakeView(b, loc, use->get(), a.getResult(), copyView);
+        if (failed(view))
+          return emitError(loc,
+                           "internal error: a view of a doubled shared buffer cannot be remade");
+        use->set(*view);
+      }
+      // After the loop (and the last step the pipeliner moves after it),
+      // `host` is written again: once every thread's products are done.
+      OpBuilder after(steps->getBlock(), std::next(steps->getIterator()));
+      gpu::BarrierOp::create(after, loc);
+      continue;
+    }
     SmallVector<int64_t> shape{2};
     llvm::append_range(shape, type.getShape());
     OpBuilder ab(a);

@@ -588,6 +588,10 @@ private:
       return set(th, cmp.getResult(), map(th, op, [&](ArrayRef<double> a) {
                    return compareFloat(cmp.getPredicate(), a[0], a[1]) ? 1.0 : 0.0;
                  }));
+    if (auto sel = dyn_cast<arith::SelectOp>(op); sel && isa<MemRefType>(sel.getType()))
+      return set(th, sel.getResult(),
+                 scalar(th, sel.getCondition()) != 0 ? get(th, sel.getTrueValue())
+                                                     : get(th, sel.getFalseValue()));
     if (isa<arith::SelectOp>(op))
       return set(th, op->getResult(0),
                  map(th, op, [](ArrayRef<double> a) { return a[0] != 0 ? a[1] : a[2]; }));
