@@ -155,6 +155,36 @@ linalg::GenericOp stagedProducer(Value v, Operation *scope) {
 /// The widest access of one thread (a 16-byte vector load or store).
 constexpr int64_t kAccessBytes = 16;
 
+/// The tile of `shape` each of `threads` threads takes per round (see
+/// copyTile), its elements along the innermost dimensions first; with
+/// `lanesAlongRows`, along the others only, the innermost left to the
+/// threads (a multiple of a warp's lanes).
+std::optional<SmallVector<int64_t>> shareOut(ArrayRef<int64_t> shape, int64_t threads,
+                                             int64_t elementBytes, int64_t &rounds,
+                                             bool lanesAlongRows) {
+  int64_t elements = 1;
+  for (int64_t s : shape)
+    elements *= s;
+  if (shape.empty() || elements % threads != 0 ||
+      (lanesAlongRows && shape.back() % kWarpLanes != 0))
+    return std::nullopt;
+  int64_t rest = elements / threads;
+  rounds = 1;
+  int64_t piece = std::max<int64_t>(1, kAccessBytes / elementBytes);
+  if (rest > piece && rest % piece == 0) {
+    rounds = rest / piece;
+    rest = piece;
+  }
+  SmallVector<int64_t> tile(shape.size(), 1);
+  for (int64_t d = (int64_t)shape.size() - (lanesAlongRows ? 2 : 1); d >= 0; --d) {
+    tile[d] = std::gcd(shape[d], rest);
+    rest /= tile[d];
+  }
+  if (rest != 1)
+    return std::nullopt;
+  return tile;
+}
+
 /// A thread's share of a static tensor of `shape` (elements of
 /// `elementBytes`) copied by `threads` threads: the same number of
 /// elements each, neighbours along the innermost dimensions first
@@ -168,26 +198,7 @@ constexpr int64_t kAccessBytes = 16;
 /// met 2-way bank conflicts in rows of 64 elements).
 std::optional<SmallVector<int64_t>> copyTile(ArrayRef<int64_t> shape, int64_t threads,
                                              int64_t elementBytes, int64_t &rounds) {
-  int64_t elements = 1;
-  for (int64_t s : shape)
-    elements *= s;
-  if (elements % threads != 0)
-    return std::nullopt;
-  int64_t rest = elements / threads;
-  rounds = 1;
-  int64_t piece = std::max<int64_t>(1, kAccessBytes / elementBytes);
-  if (rest > piece && rest % piece == 0) {
-    rounds = rest / piece;
-    rest = piece;
-  }
-  SmallVector<int64_t> tile(shape.size(), 1);
-  for (int64_t d = (int64_t)shape.size() - 1; d >= 0; --d) {
-    tile[d] = std::gcd(shape[d], rest);
-    rest /= tile[d];
-  }
-  if (rest != 1)
-    return std::nullopt;
-  return tile;
+  return shareOut(shape, threads, elementBytes, rounds, /*lanesAlongRows=*/false);
 }
 
 /// A thread's share of a gathered operand of `shape` (each element a load
@@ -201,26 +212,7 @@ std::optional<SmallVector<int64_t>> copyTile(ArrayRef<int64_t> shape, int64_t th
 /// fit (the caller then takes copyTile's).
 std::optional<SmallVector<int64_t>> gatherTile(ArrayRef<int64_t> shape, int64_t threads,
                                                int64_t elementBytes, int64_t &rounds) {
-  int64_t elements = 1;
-  for (int64_t s : shape)
-    elements *= s;
-  if (shape.empty() || elements % threads != 0 || shape.back() % kWarpLanes != 0)
-    return std::nullopt;
-  int64_t rest = elements / threads;
-  rounds = 1;
-  int64_t piece = std::max<int64_t>(1, kAccessBytes / elementBytes);
-  if (rest > piece && rest % piece == 0) {
-    rounds = rest / piece;
-    rest = piece;
-  }
-  SmallVector<int64_t> tile(shape.size(), 1);
-  for (int64_t d = (int64_t)shape.size() - 2; d >= 0; --d) {
-    tile[d] = std::gcd(shape[d], rest);
-    rest /= tile[d];
-  }
-  if (rest != 1)
-    return std::nullopt;
-  return tile;
+  return shareOut(shape, threads, elementBytes, rounds, /*lanesAlongRows=*/true);
 }
 
 /// A loop of the block's threads (or, with `warps`, of its warps)

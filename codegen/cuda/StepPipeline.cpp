@@ -48,6 +48,8 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
+#include <functional>
+
 using namespace mlir;
 using namespace weft;
 using namespace weft::cuda;
@@ -405,6 +407,8 @@ FailureOr<bool> doubleBuffers(func::FuncOp fn, scf::ForOp steps) {
   Location loc = steps.getLoc();
   for (memref::AllocaOp a : *buffers) {
     MemRefType type = a.getType();
+    // The view of copy `copy` (0 or 1) of `a`, made at `b`.
+    std::function<Value(OpBuilder &, Value)> copyView;
     if (a == aliased) {
       // Copy 0 is the buffer, copy 1 the start of `host`, seen as it.
       OpBuilder hb(steps);
@@ -419,39 +423,39 @@ FailureOr<bool> doubleBuffers(func::FuncOp fn, scf::ForOp steps) {
       }
       Value second = memref::ReinterpretCastOp::create(hb, loc, type, host.getResult(),
                                                        hb.getIndexAttr(0), sizes, strideFolds);
-      SmallVector<OpOperand *> uses;
-      body->walk([&](Operation *op) {
-        for (OpOperand &use : op->getOpOperands())
-          if (isa<MemRefType>(use.get().getType()) && viewedBuffer(use.get()) == a.getResult())
-            uses.push_back(&use);
-      });
-      for (OpOperand *use : uses) {
-        OpBuilder b(body->findAncestorOpInBlock(*use->getOwner()));
-        AffineExpr i = b.getAffineDimExpr(0);
-        Value copy = affine::AffineApplyOp::create(
-            b, loc, AffineMap::get(1, 0, ((i - *lower).floorDiv(*step)) % 2),
-            steps.getInductionVar());
+      Value first = a.getResult();
+      copyView = [&, second, first](OpBuilder &b, Value copy) -> Value {
         Value isSecond = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, copy,
                                                arith::ConstantIndexOp::create(b, loc, 1));
-        Value copyView = arith::SelectOp::create(b, loc, isSecond, second, a.getResult());
-        FailureOr<Value> view = remakeView(b, loc, use->get(), a.getResult(), copyView);
-        if (failed(view))
-          return emitError(loc,
-                           "internal error: a view of a doubled shared buffer cannot be remade");
-        use->set(*view);
-      }
+        return arith::SelectOp::create(b, loc, isSecond, second, first);
+      };
       // After the loop (and the last step the pipeliner moves after it),
       // `host` is written again: once every thread's products are done.
       OpBuilder after(steps->getBlock(), std::next(steps->getIterator()));
       gpu::BarrierOp::create(after, loc);
-      continue;
+    } else {
+      // A leading dimension of 2.
+      SmallVector<int64_t> shape{2};
+      llvm::append_range(shape, type.getShape());
+      OpBuilder ab(a);
+      auto doubled = memref::AllocaOp::create(
+          ab, a.getLoc(),
+          MemRefType::get(shape, type.getElementType(), nullptr, type.getMemorySpace()),
+          ValueRange{}, a.getAlignmentAttr());
+      Value both = doubled.getResult();
+      copyView = [&, both, type](OpBuilder &b, Value copy) -> Value {
+        SmallVector<OpFoldResult> offsets{copy}, sizes{b.getIndexAttr(1)},
+            strides{b.getIndexAttr(1)};
+        for (int64_t size : type.getShape()) {
+          offsets.push_back(b.getIndexAttr(0));
+          sizes.push_back(b.getIndexAttr(size));
+          strides.push_back(b.getIndexAttr(1));
+        }
+        MemRefType half = memref::SubViewOp::inferRankReducedResultType(
+            type.getShape(), cast<MemRefType>(both.getType()), offsets, sizes, strides);
+        return memref::SubViewOp::create(b, loc, half, both, offsets, sizes, strides).getResult();
+      };
     }
-    SmallVector<int64_t> shape{2};
-    llvm::append_range(shape, type.getShape());
-    OpBuilder ab(a);
-    auto doubled = memref::AllocaOp::create(
-        ab, a.getLoc(), MemRefType::get(shape, type.getElementType(), nullptr, type.getMemorySpace()),
-        ValueRange{}, a.getAlignmentAttr());
     SmallVector<OpOperand *> uses;
     body->walk([&](Operation *op) {
       for (OpOperand &use : op->getOpOperands())
@@ -459,22 +463,12 @@ FailureOr<bool> doubleBuffers(func::FuncOp fn, scf::ForOp steps) {
           uses.push_back(&use);
     });
     for (OpOperand *use : uses) {
-      Operation *holder = body->findAncestorOpInBlock(*use->getOwner());
-      OpBuilder b(holder);
+      OpBuilder b(body->findAncestorOpInBlock(*use->getOwner()));
       AffineExpr i = b.getAffineDimExpr(0);
       Value copy = affine::AffineApplyOp::create(
-          b, loc, AffineMap::get(1, 0, ((i - *lower).floorDiv(*step)) % 2), steps.getInductionVar());
-      SmallVector<OpFoldResult> offsets{copy}, sizes{b.getIndexAttr(1)}, strides{b.getIndexAttr(1)};
-      for (int64_t s : type.getShape()) {
-        offsets.push_back(b.getIndexAttr(0));
-        sizes.push_back(b.getIndexAttr(s));
-        strides.push_back(b.getIndexAttr(1));
-      }
-      MemRefType half = memref::SubViewOp::inferRankReducedResultType(
-          type.getShape(), doubled.getType(), offsets, sizes, strides);
-      Value copyView =
-          memref::SubViewOp::create(b, loc, half, doubled, offsets, sizes, strides).getResult();
-      FailureOr<Value> view = remakeView(b, loc, use->get(), a.getResult(), copyView);
+          b, loc, AffineMap::get(1, 0, ((i - *lower).floorDiv(*step)) % 2),
+          steps.getInductionVar());
+      FailureOr<Value> view = remakeView(b, loc, use->get(), a.getResult(), copyView(b, copy));
       if (failed(view))
         return emitError(loc, "internal error: a view of a doubled shared buffer cannot be remade");
       use->set(*view);

@@ -48,46 +48,51 @@
 // loads A's 16 x 8 by ldmatrix (A's rows run along the reduction) and its
 // 8 elements of B's 8 x 32 itself, and adds 4 products; after the loop it
 // stores its sums, before the barrier of the epilogue that reads them. The
-// loop is pipelined over its global reads (the next step's are issued
-// before the step's products; the last step follows the loop).
+// step's buffers come in two copies (step i uses copy i % 2; one barrier
+// per step): B's as a leading dimension of 2, A's second copy at the start
+// of the accumulator's buffer (two copies of both would not fit in 48 KiB
+// next to it), which the loop does not touch; a barrier after the loop
+// comes before the sums are stored there. The loop is pipelined over its
+// global reads (the next step's are issued after the step's barrier,
+// before its products; the last step, in copy 1, follows the loop).
 // GPU-LABEL: func.func private @matmul_epilogue
 // GPU: %[[T:.*]] = gpu.thread_id x
 // GPU: %[[W:.*]] = arith.divui %[[T]], %c32 : index
 // GPU: %[[ACC:.*]] = memref.alloca() {{.*}} : memref<64x64xf32, #gpu.address_space<workgroup>>
 // GPU: %[[AW:.*]] = memref.alloca() {{.*}} : memref<64x36xf32, #gpu.address_space<workgroup>>
-// GPU: %[[AS:.*]] = memref.subview %[[AW]][0, 0] [64, 32] [1, 1]
-// GPU: %[[BW:.*]] = memref.alloca() {{.*}} : memref<32x72xf32, #gpu.address_space<workgroup>>
-// GPU: %[[BS:.*]] = memref.subview %[[BW]][0, 0] [32, 64] [1, 1]
-// GPU: %[[A:.*]] = memref.subview %[[AS]][%{{.*}}, 0] [16, 32] [1, 1]
-// GPU: %[[B:.*]] = memref.subview %[[BS]][0, %{{.*}}] [32, 32] [1, 1]
+// GPU: %[[BW:.*]] = memref.alloca() {{.*}} : memref<2x32x72xf32, #gpu.address_space<workgroup>>
 // GPU: %[[C:.*]] = memref.subview %[[ACC]][%{{.*}}, %{{.*}}] [16, 32] [1, 1]
 // GPU-NEXT: gpu.barrier
 // GPU-COUNT-8: vector.load %[[C]]{{.*}} vector<2xf32>
+// GPU: %[[A1:.*]] = memref.reinterpret_cast %[[ACC]] to offset: [0], sizes: [64, 36], strides: [36, 1]
 // GPU-COUNT-2: vector.transfer_read %arg0{{.*}} : memref<512x256xf32>, vector<4xf32>
 // GPU-COUNT-2: vector.transfer_read %arg1{{.*}} : memref<256x512xf32>, vector<4xf32>
 // GPU-NEXT: %[[SUMS:.*]]:20 = scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
-// GPU-COUNT-4: arith.bitcast %{{.*}} : vector<4xf32> to vector<4xi32>
+// GPU: arith.select %{{.*}}, %[[A1]], %[[AW]] : memref<64x36xf32, #gpu.address_space<workgroup>>
 // GPU: vector.transfer_write
+// GPU: memref.subview %[[BW]][%{{.*}}, 0, 0] [1, 32, 72] [1, 1, 1]
+// GPU-COUNT-2: vector.transfer_write
+// GPU-NEXT: gpu.barrier
 // GPU: %[[NA:.*]] = vector.transfer_read %arg0
 // GPU: %[[NA2:.*]] = vector.transfer_read %arg0
 // GPU: %[[NB:.*]] = vector.transfer_read %arg1
 // GPU: %[[NB2:.*]] = vector.transfer_read %arg1
-// GPU-NEXT: gpu.barrier
-// GPU-NEXT: nvgpu.ldmatrix %[[A]][%{{.*}}, %{{.*}}] {numTiles = 4 : i32, transpose = false} : memref<16x32xf32, strided<[36, 1], offset: ?>, #gpu.address_space<workgroup>> -> vector<4x1xf32>
-// GPU-COUNT-8: memref.load %[[B]]
+// GPU: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = false} : memref<16x32xf32, strided<[36, 1], offset: ?>, #gpu.address_space<workgroup>> -> vector<4x1xf32>
+// GPU-COUNT-8: memref.load %{{.*}} : memref<32x32xf32, strided<[72, 1], offset: ?>, #gpu.address_space<workgroup>>
 // GPU-COUNT-4: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<tf32>{{.*}}shape = #nvvm.shape<m = 16, n = 8, k = 8>
-// GPU: nvgpu.ldmatrix %[[A]]
+// GPU: nvgpu.ldmatrix
 // GPU-COUNT-4: nvvm.mma.sync
-// GPU: nvgpu.ldmatrix %[[A]]
+// GPU: nvgpu.ldmatrix
 // GPU-COUNT-4: nvvm.mma.sync
-// GPU: nvgpu.ldmatrix %[[A]]
+// GPU: nvgpu.ldmatrix
 // GPU-COUNT-4: nvvm.mma.sync
 // GPU-NOT: nvvm.mma.sync
-// GPU: gpu.barrier
-// GPU-NEXT: scf.yield {{.*}}, %[[NA]], %[[NA2]], %[[NB]], %[[NB2]] :
+// GPU-NOT: gpu.barrier
+// GPU: scf.yield {{.*}}, %[[NA]], %[[NA2]], %[[NB]], %[[NB2]] :
 // GPU-NEXT: }
-// The last step, after the loop.
+// The last step (copy 1: A's in the accumulator's buffer), after the loop.
 // GPU: arith.bitcast %[[SUMS]]#16
+// GPU: memref.subview %[[A1]][0, 0] [64, 32] [1, 1]
 // GPU: arith.bitcast %[[SUMS]]#17
 // GPU: arith.bitcast %[[SUMS]]#18
 // GPU: arith.bitcast %[[SUMS]]#19
