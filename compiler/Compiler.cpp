@@ -525,7 +525,7 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
         decompose.widenHalfContractions = !cuda && !cudaOnCpu;
         // A GPU thread computes one pooled output, reading the unpadded
         // input: no padded copy of it in the arena and no kernel to make it.
-        decompose.maxPoolPadsApart = !cuda && !cudaOnCpu;
+        decompose.poolPadsApart = !cuda && !cudaOnCpu;
         pm.addNestedPass<func::FuncOp>(createDecompose(decompose));
         // A GPU's matmul of few blocks and a long reduction: parts of the
         // reduction side by side, summed after.

@@ -208,7 +208,7 @@ struct DecomposePass : weft::impl::DecomposeBase<DecomposePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<DecomposeBatchNorm, DecomposeConvPadding>(&getContext());
-    if (maxPoolPadsApart)
+    if (poolPadsApart)
       patterns.add<DecomposeMaxPoolPadding>(&getContext());
     patterns.add<PretransposeGemmWeights>(&getContext(), pretransposeMinRows);
     if (widenHalfContractions)
@@ -216,7 +216,7 @@ struct DecomposePass : weft::impl::DecomposeBase<DecomposePass> {
                    WidenHalfContraction<ConvOp>>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
-    if (!maxPoolPadsApart)
+    if (!poolPadsApart)
       getOperation().walk([](PoolOp pool) {
         if (llvm::any_of(pool.getPads(), [](int64_t p) { return p != 0; }) ||
             pool.getCeilMode())

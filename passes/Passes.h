@@ -25,7 +25,7 @@ namespace weft {
 /// heads the elementwise chain after it (weft-form-dispatches).
 inline constexpr llvm::StringLiteral kSplitReductionAttr = "weft.split_reduction";
 /// On a padded weft.pool that weft-decompose left padded
-/// (`max-pool-pads-apart` off, the CUDA targets): its lowering reads the
+/// (`pool-pads-apart` off, the CUDA targets): its lowering reads the
 /// unpadded input at bounds-checked indices, each window element outside
 /// it the padding's value, rather than padding a copy of the input first.
 inline constexpr llvm::StringLiteral kGatherPaddingAttr = "weft.gather_padding";

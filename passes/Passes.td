@@ -16,7 +16,7 @@ def Decompose : Pass<"weft-decompose", "mlir::func::FuncOp"> {
     `pretranspose-min-rows`, only when A has at least that many rows (the
     CUDA target keeps B's rows along k for matrix-vector products, whose
     outputs each go to a warp whose lanes read neighbouring k). With
-    `max-pool-pads-apart=false` (the CUDA targets) a pooling keeps its
+    `pool-pads-apart=false` (the CUDA targets) a pooling keeps its
     padding instead and is marked `weft.gather_padding`, so that its
     kernel reads the unpadded input at bounds-checked indices (one thread
     per output needs no padded copy). With
@@ -43,7 +43,7 @@ def Decompose : Pass<"weft-decompose", "mlir::func::FuncOp"> {
            "Compute f16 and bf16 MatMuls, Gemms and Convs on f32 casts of "
            "their operands (the CPU target's f32 kernels), casting the "
            "result back; constant operands fold into f32 constants">,
-    Option<"maxPoolPadsApart", "max-pool-pads-apart", "bool", "true",
+    Option<"poolPadsApart", "pool-pads-apart", "bool", "true",
            "Move a max pooling's padding into its own `weft.pad`; off (the "
            "CUDA targets), every padded pool keeps its pads and is marked "
            "`weft.gather_padding`: its kernel reads the unpadded input">

@@ -1,7 +1,7 @@
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-decompose))' | FileCheck %s
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-decompose),canonicalize)' | FileCheck %s --check-prefix=CANON
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-decompose{pretranspose-min-rows=16}))' | FileCheck %s --check-prefix=MINROWS
-// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-decompose{max-pool-pads-apart=false}))' | FileCheck %s --check-prefix=GATHER
+// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-decompose{pool-pads-apart=false}))' | FileCheck %s --check-prefix=GATHER
 
 // Constant parameters: s = scale / sqrt(var + eps) = [1, 2] and
 // t = bias - mean * s = [0.5, -5], shaped [C, 1, 1] to broadcast on axis 1.
@@ -134,7 +134,7 @@ func.func @conv_no_pads(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> ten
 // CHECK-LABEL: func.func @avg_pool_pads
 // CHECK-NOT: weft.pad
 // CHECK: weft.pool avg %arg0 {{{.*}}pads = array<i64: 1, 1, 1, 1>
-// With max-pool-pads-apart=false (the CUDA targets) both keep their pads
+// With pool-pads-apart=false (the CUDA targets) both keep their pads
 // and are marked to read their unpadded input.
 // GATHER-LABEL: func.func @max_pool_pads
 // GATHER-NOT: weft.pad
