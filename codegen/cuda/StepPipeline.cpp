@@ -275,16 +275,19 @@ std::optional<SmallVector<memref::AllocaOp>> loopOwnedBuffers(scf::ForOp steps) 
   return result;
 }
 
-/// The bytes of workgroup memory that `fn`'s allocas take, each rounded up
-/// to its alignment.
+/// The bytes a static alloca takes, rounded up to its alignment.
+int64_t allocaBytes(memref::AllocaOp a) {
+  return (int64_t)llvm::alignTo(
+      a.getType().getNumElements() * a.getType().getElementTypeBitWidth() / 8,
+      std::max<int64_t>(1, a.getAlignment().value_or(1)));
+}
+
+/// The bytes of workgroup memory that `fn`'s allocas take.
 int64_t sharedBytes(func::FuncOp fn) {
   int64_t total = 0;
   fn.walk([&](memref::AllocaOp a) {
-    if (!isWorkgroupMemory(a.getType()) || !a.getType().hasStaticShape())
-      return;
-    int64_t bytes = a.getType().getNumElements() * a.getType().getElementTypeBitWidth() / 8;
-    int64_t align = std::max<int64_t>(1, a.getAlignment().value_or(1));
-    total += llvm::alignTo(bytes, align);
+    if (isWorkgroupMemory(a.getType()) && a.getType().hasStaticShape())
+      total += allocaBytes(a);
   });
   return total;
 }
@@ -348,14 +351,9 @@ FailureOr<bool> doubleBuffers(func::FuncOp fn, scf::ForOp steps) {
   std::optional<SmallVector<memref::AllocaOp>> buffers = loopOwnedBuffers(steps);
   if (!buffers)
     return false;
-  auto bytesOf = [](memref::AllocaOp a) {
-    return (int64_t)llvm::alignTo(
-        a.getType().getNumElements() * a.getType().getElementTypeBitWidth() / 8,
-        std::max<int64_t>(1, a.getAlignment().value_or(1)));
-  };
   int64_t extra = 0;
   for (memref::AllocaOp a : *buffers)
-    extra += bytesOf(a);
+    extra += allocaBytes(a);
   // Where the copies do not fit, one buffer's second copy may live in a
   // shared buffer of the same element type that the loop does not touch
   // (a tensor-core block's accumulator: read into registers before the
@@ -376,7 +374,7 @@ FailureOr<bool> doubleBuffers(func::FuncOp fn, scf::ForOp steps) {
       for (memref::AllocaOp a : *buffers)
         if (a.getType().getElementType() == x.getType().getElementType() &&
             a.getType().getNumElements() <= x.getType().getNumElements() &&
-            sharedBytes(fn) + extra - bytesOf(a) <= kMaxStaticSharedBytes) {
+            sharedBytes(fn) + extra - allocaBytes(a) <= kMaxStaticSharedBytes) {
           aliased = a;
           host = x;
           return;
