@@ -160,18 +160,20 @@ weft::convertTensorProto(MLIRContext *context, const onnx::TensorProto &tensor,
   // Typed repeated fields: ONNX stores narrow types widened to int32, 16-bit
   // floats as their bit patterns in int32_data, unsigned 32/64-bit in
   // uint64_data.
+  std::vector<char> bytes;
   auto checkCount = [&](int64_t count,
                         StringRef field) -> LogicalResult {
-    if (count == numElements)
+    if (count == numElements) {
+      // Only now: the shape alone may claim more bytes than exist.
+      bytes.reserve(numElements * width);
       return success();
+    }
     if (count == 0)
       return emitError(loc) << what << " holds no data (expected "
                             << numElements << " elements)";
     return emitError(loc) << what << " has " << count << " values in "
                           << field << " but its shape needs " << numElements;
   };
-  std::vector<char> bytes;
-  bytes.reserve(numElements * width);
   switch (dt) {
   case onnx::TensorProto_DataType_FLOAT:
     if (failed(checkCount(tensor.float_data_size(), "float_data")))
