@@ -1,12 +1,13 @@
-//===- ConvertSignal.cpp - DFT, STFT, MelWeightMatrix -> weft -------------===//
+//===- ConvertSignal.cpp - DFT, STFT, MelWeightMatrix, windows -> weft ----===//
 //
 // Spectral ops with lengths known at compile time. A DFT of length L along
 // one axis is a matrix product: the signal, moved to [rows, n x C] (C = 1
 // for a real signal, 2 for real and imaginary parts), times a constant
 // [n x C, K x 2] matrix of cosines and sines computed in double precision
 // at compile time. STFT gathers its frames with constant indices, weights
-// them by the window and takes the same product. MelWeightMatrix folds to a
-// constant.
+// them by the window and takes the same product. MelWeightMatrix and the
+// window generators (HannWindow, HammingWindow, BlackmanWindow) fold to
+// constants.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/import/ImportContext.h"
@@ -282,10 +283,51 @@ LogicalResult convertMelWeightMatrix(ImportContext &ctx, const Node &node, int64
   return success();
 }
 
+// HannWindow, HammingWindow, BlackmanWindow: a cosine sum over a size known
+// at compile time, built as a constant (in double, rounded once).
+LogicalResult convertWindow(ImportContext &ctx, const Node &node, double a0, double a1,
+                            double a2) {
+  auto size = ctx.constantScalar(node, 0, "size");
+  if (failed(size))
+    return failure();
+  if (*size < 0 || *size > (1 << 24))
+    return ctx.fail("size " + std::to_string((int64_t)*size) + " is outside [0, 2^24]");
+  int64_t n = (int64_t)*size;
+  int64_t dtype = ctx.getInt(node, "output_datatype", 1);
+  Type elt = convertElementType(ctx.getContext(), (int32_t)dtype);
+  if (!elt)
+    return ctx.fail("output_datatype " + onnxTypeName((int32_t)dtype) + " is not supported");
+  double denom = ctx.getInt(node, "periodic", 1) ? (double)n : (double)n - 1;
+  SmallVector<Attribute> values;
+  for (int64_t i = 0; i < n; ++i) {
+    double angle = 2 * M_PI * (double)i / denom;
+    double w = a0 - a1 * std::cos(angle) + a2 * std::cos(2 * angle);
+    // Rounded to float as ONNX computes it; a symmetric window of size 1
+    // divides 0 by 0 and is NaN, as in the ONNX definition.
+    float f = (float)w;
+    if (auto ft = dyn_cast<FloatType>(elt))
+      values.push_back(FloatAttr::get(ft, (double)f));
+    else
+      values.push_back(IntegerAttr::get(elt, (int64_t)f));
+  }
+  auto type = RankedTensorType::get({n}, elt);
+  ctx.setOutput(node, 0, ctx.constant(DenseElementsAttr::get(type, values)));
+  return success();
+}
+
 } // namespace
 
 void weft::registerSignalConverters(ConverterTable &t) {
   t["DFT"] = convertDFT;
   t["STFT"] = convertSTFT;
   t["MelWeightMatrix"] = convertMelWeightMatrix;
+  t["HannWindow"] = [](ImportContext &ctx, const Node &node, int64_t) {
+    return convertWindow(ctx, node, 0.5, 0.5, 0.0);
+  };
+  t["HammingWindow"] = [](ImportContext &ctx, const Node &node, int64_t) {
+    return convertWindow(ctx, node, 25.0 / 46.0, 21.0 / 46.0, 0.0);
+  };
+  t["BlackmanWindow"] = [](ImportContext &ctx, const Node &node, int64_t) {
+    return convertWindow(ctx, node, 0.42, 0.5, 0.08);
+  };
 }

@@ -42,7 +42,11 @@ using ConvertFn = mlir::LogicalResult (*)(ImportContext &ctx,
 using ConverterTable = llvm::StringMap<ConvertFn>;
 
 void registerMathConverters(ConverterTable &table);
+void registerUnaryConverters(ConverterTable &table);
+void registerCastConverters(ConverterTable &table);
 void registerNNConverters(ConverterTable &table);
+void registerPoolConverters(ConverterTable &table);
+void registerReduceConverters(ConverterTable &table);
 void registerTensorConverters(ConverterTable &table);
 void registerIndexingConverters(ConverterTable &table);
 void registerConstantConverters(ConverterTable &table);

@@ -58,7 +58,11 @@ bool isDefaultDomain(StringRef domain) {
 ConverterTable buildConverterTable() {
   ConverterTable table;
   registerMathConverters(table);
+  registerUnaryConverters(table);
+  registerCastConverters(table);
   registerNNConverters(table);
+  registerPoolConverters(table);
+  registerReduceConverters(table);
   registerTensorConverters(table);
   registerIndexingConverters(table);
   registerConstantConverters(table);

@@ -74,6 +74,8 @@ UINTS = ["u8", "u16", "u32", "u64"]
 INTS = SINTS + UINTS
 NUMERIC = FLOATS + INTS
 ALL = NUMERIC + ["bool"]
+I64_MAX = np.iinfo(np.int64).max
+I64_MIN = np.iinfo(np.int64).min
 
 # Comparison tolerances per element type: (rtol, atol).
 # f64 stays tight enough to catch a computation done in f32 (~6e-8 relative).

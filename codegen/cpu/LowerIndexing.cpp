@@ -1,0 +1,351 @@
+//===- LowerIndexing.cpp - gathers, scatters, top-k -> linalg, scf --------===//
+//
+// Ops that move elements by run-time indices. Gathers are parallel
+// linalg.generics that read their data with tensor.extract at clamped
+// indices (a row gather marked for the vectorizer); scatters and TopK's
+// indices are serial scf loop nests over a copy of the data, so
+// duplicates and ties resolve as a sequential reference would.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cpu/LowerStructured.h"
+#include "codegen/cpu/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace weft;
+using namespace weft::cpu;
+using namespace weft::cpu::detail;
+
+namespace {
+
+/// A run-time index (i32 or i64) into a dimension of size `dim`, as an
+/// index: negative values count from the end, and anything still outside
+/// [0, dim) is clamped to it, so no index reads outside the tensor.
+Value clampedIndex(OpBuilder &b, Location l, Value raw, int64_t dim) {
+  Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), raw);
+  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+  Value size = arith::ConstantIndexOp::create(b, l, dim);
+  Value negative = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, zero);
+  i = arith::SelectOp::create(b, l, negative, arith::AddIOp::create(b, l, i, size), i);
+  Value top = arith::ConstantIndexOp::create(b, l, std::max<int64_t>(dim - 1, 0));
+  return arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, i, zero), top);
+}
+
+/// A generic over `type` whose only input is `indices` (read through
+/// `indexMap`, or not at all when null) and whose body reads `data` at the
+/// coordinates `coords` computes from the loop indices and that input.
+/// `rowContiguous` marks it a row gather (kRowGatherAttr): the innermost loop
+/// walks the innermost data dimension.
+Value indexedRead(OpBuilder &b, Location l, RankedTensorType type, Value data, Value indices,
+                  AffineMap indexMap, bool rowContiguous,
+                  function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange, Value)> coords) {
+  int64_t rank = type.getRank();
+  SmallVector<AffineMap> maps;
+  SmallVector<Value> ins;
+  if (indexMap) {
+    ins.push_back(indices);
+    maps.push_back(indexMap);
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, b.getContext()));
+  auto generic = linalg::GenericOp::create(
+      b, l, TypeRange{type}, ins, ValueRange{emptyLike(b, l, type)}, maps,
+      SmallVector<IT>(rank, IT::parallel), [&](OpBuilder &nb, Location nl, ValueRange args) {
+        SmallVector<Value> ivs;
+        for (int64_t i = 0; i < rank; ++i)
+          ivs.push_back(linalg::IndexOp::create(nb, nl, i));
+        Value index = indexMap ? args[0] : Value();
+        Value v = tensor::ExtractOp::create(nb, nl, data, coords(nb, nl, ivs, index));
+        linalg::YieldOp::create(nb, nl, v);
+      });
+  if (rowContiguous && rank > 0)
+    generic->setAttr(kRowGatherAttr, b.getUnitAttr());
+  return generic.getResult(0);
+}
+
+} // namespace
+
+Value cpu::detail::lowerGather(OpBuilder &b, GatherOp op) {
+  auto data = op.getData().getType();
+  int64_t axis = op.getAxis(), q = op.getIndices().getType().getRank();
+  auto type = op.getType();
+  // Slices of rows (an embedding lookup) are copied a vector at a time. The
+  // vectorizer sees a row's source as contiguous only when its index is
+  // loop-invariant, which a generic input is not: rows read their index
+  // with tensor.extract instead.
+  bool rows = axis + 1 < data.getRank();
+  SmallVector<AffineExpr> exprs;
+  for (int64_t i = 0; i < q; ++i)
+    exprs.push_back(b.getAffineDimExpr(axis + i));
+  AffineMap map = rows ? AffineMap() : AffineMap::get(type.getRank(), 0, exprs, b.getContext());
+  return indexedRead(b, op.getLoc(), type, op.getData(), op.getIndices(), map, rows,
+                     [&](OpBuilder &nb, Location nl, ValueRange ivs, Value index) {
+                       if (!index)
+                         index = tensor::ExtractOp::create(nb, nl, op.getIndices(),
+                                                           ivs.slice(axis, q));
+                       SmallVector<Value> c(ivs.take_front(axis));
+                       c.push_back(clampedIndex(nb, nl, index, data.getShape()[axis]));
+                       llvm::append_range(c, ivs.drop_front(axis + q));
+                       return c;
+                     });
+}
+
+Value cpu::detail::lowerGatherElements(OpBuilder &b, GatherElementsOp op) {
+  auto data = op.getData().getType();
+  int64_t axis = op.getAxis();
+  auto type = op.getType();
+  AffineMap map = AffineMap::getMultiDimIdentityMap(type.getRank(), b.getContext());
+  return indexedRead(b, op.getLoc(), type, op.getData(), op.getIndices(), map,
+                     /*rowContiguous=*/false,
+                     [&](OpBuilder &nb, Location nl, ValueRange ivs, Value index) {
+                       SmallVector<Value> c(ivs);
+                       c[axis] = clampedIndex(nb, nl, index, data.getShape()[axis]);
+                       return c;
+                     });
+}
+
+Value cpu::detail::lowerGatherND(OpBuilder &b, GatherNDOp op) {
+  auto data = op.getData().getType();
+  auto indices = op.getIndices().getType();
+  int64_t batch = op.getBatchDims(), q = indices.getRank(), k = indices.getShape().back();
+  bool rows = batch + k < data.getRank();
+  return indexedRead(b, op.getLoc(), op.getType(), op.getData(), Value(), AffineMap(), rows,
+                     [&](OpBuilder &nb, Location nl, ValueRange ivs, Value) {
+                       // Loop dims [0, q-1) walk the index tuples, the rest
+                       // the trailing data dims.
+                       SmallVector<Value> c(ivs.take_front(batch));
+                       SmallVector<Value> at(ivs.take_front(q - 1));
+                       at.push_back(Value());
+                       for (int64_t j = 0; j < k; ++j) {
+                         at.back() = arith::ConstantIndexOp::create(nb, nl, j);
+                         Value raw = tensor::ExtractOp::create(nb, nl, op.getIndices(), at);
+                         c.push_back(clampedIndex(nb, nl, raw, data.getShape()[batch + j]));
+                       }
+                       llvm::append_range(c, ivs.drop_front(q - 1));
+                       return c;
+                     });
+}
+
+namespace {
+
+/// An update combined with the element it lands on, for a scatter's
+/// reduction. Max and min keep the old element only when it compares above
+/// (below) the update, so a NaN update replaces it and a NaN element is
+/// replaced, as in onnxruntime; bool adds as or and multiplies as and.
+Value scatterCombine(OpBuilder &b, Location l, ScatterReduction r, Value old, Value upd,
+                     bool isUnsigned) {
+  Type t = old.getType();
+  bool f = isFloat(t), i1 = t.isInteger(1);
+  switch (r) {
+  case ScatterReduction::none:
+    return upd;
+  case ScatterReduction::add:
+    return i1 ? (Value)arith::OrIOp::create(b, l, old, upd) : add(b, l, old, upd);
+  case ScatterReduction::mul:
+    return i1 ? (Value)arith::AndIOp::create(b, l, old, upd) : mul(b, l, old, upd);
+  case ScatterReduction::max:
+  case ScatterReduction::min: {
+    bool isMax = r == ScatterReduction::max;
+    Value keep;
+    if (f)
+      keep = arith::CmpFOp::create(b, l, isMax ? arith::CmpFPredicate::OGT
+                                               : arith::CmpFPredicate::OLT, old, upd);
+    else if (isUnsigned || i1)
+      keep = arith::CmpIOp::create(b, l, isMax ? arith::CmpIPredicate::ugt
+                                               : arith::CmpIPredicate::ult, old, upd);
+    else
+      keep = arith::CmpIOp::create(b, l, isMax ? arith::CmpIPredicate::sgt
+                                               : arith::CmpIPredicate::slt, old, upd);
+    return arith::SelectOp::create(b, l, keep, old, upd);
+  }
+  }
+  return upd;
+}
+
+SmallVector<Value> indexConstants(OpBuilder &b, Location l, ArrayRef<int64_t> values) {
+  SmallVector<Value> out;
+  for (int64_t v : values)
+    out.push_back(arith::ConstantIndexOp::create(b, l, v));
+  return out;
+}
+
+/// A scatter: a copy of `data`, then a serial loop nest over `loopShape`
+/// that writes (or combines) one update per iteration at the coordinates
+/// `target` computes from the loop indices. One workgroup runs it, in
+/// order, so duplicates resolve as a sequential reference would.
+Value serialScatter(OpBuilder &b, Operation *op, Value data, ArrayRef<int64_t> outerShape,
+                    ArrayRef<int64_t> innerShape, ScatterReduction reduction,
+                    function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)> outer,
+                    function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange,
+                                                    ValueRange)> target,
+                    function_ref<Value(OpBuilder &, Location, ValueRange, ValueRange)> update) {
+  Location l = op->getLoc();
+  auto type = cast<RankedTensorType>(data.getType());
+  bool u = hasUnsignedOperands(op);
+  Value copy = linalg::CopyOp::create(b, l, data, emptyLike(b, l, type)).getResult(0);
+  SmallVector<int64_t> zerosO(outerShape.size(), 0), onesO(outerShape.size(), 1);
+  SmallVector<int64_t> zerosI(innerShape.size(), 0), onesI(innerShape.size(), 1);
+  scf::LoopNest nest = scf::buildLoopNest(
+      b, l, indexConstants(b, l, zerosO), indexConstants(b, l, outerShape),
+      indexConstants(b, l, onesO), ValueRange{copy},
+      [&](OpBuilder &ob, Location ol, ValueRange ovs, ValueRange acc) -> scf::ValueVector {
+        // Work shared by the inner loop (reading an index tuple).
+        SmallVector<Value> shared = outer(ob, ol, ovs);
+        scf::LoopNest inner = scf::buildLoopNest(
+            ob, ol, indexConstants(ob, ol, zerosI), indexConstants(ob, ol, innerShape),
+            indexConstants(ob, ol, onesI), acc,
+            [&](OpBuilder &ib, Location il, ValueRange ivs, ValueRange cur) -> scf::ValueVector {
+              SmallVector<Value> at = target(ib, il, shared, ivs);
+              Value upd = update(ib, il, ovs, ivs);
+              if (reduction != ScatterReduction::none) {
+                Value old = tensor::ExtractOp::create(ib, il, cur[0], at);
+                upd = scatterCombine(ib, il, reduction, old, upd, u);
+              }
+              return {tensor::InsertOp::create(ib, il, upd, cur[0], at).getResult()};
+            });
+        return {inner.results[0]};
+      });
+  return nest.results[0];
+}
+
+} // namespace
+
+Value cpu::detail::lowerScatterND(OpBuilder &b, ScatterNDOp op) {
+  auto data = op.getData().getType();
+  auto indices = op.getIndices().getType();
+  int64_t k = indices.getShape().back();
+  SmallVector<int64_t> outer(indices.getShape().drop_back());
+  SmallVector<int64_t> inner(data.getShape().drop_front(k));
+  return serialScatter(
+      b, op, op.getData(), outer, inner, op.getReduction(),
+      [&](OpBuilder &nb, Location nl, ValueRange ovs) {
+        SmallVector<Value> coords, at(ovs);
+        at.push_back(Value());
+        for (int64_t j = 0; j < k; ++j) {
+          at.back() = arith::ConstantIndexOp::create(nb, nl, j);
+          Value raw = tensor::ExtractOp::create(nb, nl, op.getIndices(), at);
+          coords.push_back(clampedIndex(nb, nl, raw, data.getShape()[j]));
+        }
+        return coords;
+      },
+      [&](OpBuilder &, Location, ValueRange coords, ValueRange ivs) {
+        SmallVector<Value> at(coords);
+        llvm::append_range(at, ivs);
+        return at;
+      },
+      [&](OpBuilder &nb, Location nl, ValueRange ovs, ValueRange ivs) -> Value {
+        SmallVector<Value> at(ovs);
+        llvm::append_range(at, ivs);
+        return tensor::ExtractOp::create(nb, nl, op.getUpdates(), at);
+      });
+}
+
+Value cpu::detail::lowerScatterElements(OpBuilder &b, ScatterElementsOp op) {
+  auto data = op.getData().getType();
+  int64_t axis = op.getAxis();
+  SmallVector<int64_t> outer(op.getIndices().getType().getShape());
+  return serialScatter(
+      b, op, op.getData(), outer, {}, op.getReduction(),
+      [&](OpBuilder &nb, Location nl, ValueRange ovs) {
+        SmallVector<Value> at(ovs);
+        Value raw = tensor::ExtractOp::create(nb, nl, op.getIndices(), ovs);
+        at[axis] = clampedIndex(nb, nl, raw, data.getShape()[axis]);
+        return at;
+      },
+      [&](OpBuilder &, Location, ValueRange coords, ValueRange) {
+        return SmallVector<Value>(coords);
+      },
+      [&](OpBuilder &nb, Location nl, ValueRange ovs, ValueRange) -> Value {
+        return tensor::ExtractOp::create(nb, nl, op.getUpdates(), ovs);
+      });
+}
+
+/// TopK's indices: for each row along the axis, k selection passes, pass j
+/// picking the first element in the order (value, then index) that comes
+/// after pass j-1's pick. O(n k) compares per row, serial, no scratch.
+Value cpu::detail::lowerTopK(OpBuilder &b, TopKOp op) {
+  Location l = op.getLoc();
+  auto in = op.getInput().getType();
+  auto type = op.getType();
+  Type elt = in.getElementType();
+  int64_t axis = op.getAxis(), k = op.getK(), n = in.getShape()[axis];
+  bool largest = op.getLargest(), f = isFloat(elt);
+  bool u = hasUnsignedOperands(op) || elt.isInteger(1);
+  // a strictly before b by value.
+  auto better = [&](OpBuilder &nb, Location nl, Value a, Value c) -> Value {
+    if (!f) {
+      auto p = largest ? (u ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt)
+                       : (u ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt);
+      return arith::CmpIOp::create(nb, nl, p, a, c);
+    }
+    // NaN ranks above every number: first for largest, last for smallest.
+    Value cmp = arith::CmpFOp::create(nb, nl, largest ? arith::CmpFPredicate::OGT
+                                                      : arith::CmpFPredicate::OLT, a, c);
+    Value hi = largest ? a : c, lo = largest ? c : a;
+    Value hiNaN = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::UNO, hi, hi);
+    Value loNum = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::ORD, lo, lo);
+    return arith::OrIOp::create(nb, nl, cmp, arith::AndIOp::create(nb, nl, hiNaN, loNum));
+  };
+  auto same = [&](OpBuilder &nb, Location nl, Value a, Value c) -> Value {
+    if (!f)
+      return arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, a, c);
+    Value eq = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ, a, c);
+    Value aNaN = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::UNO, a, a);
+    Value cNaN = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::UNO, c, c);
+    return arith::OrIOp::create(nb, nl, eq, arith::AndIOp::create(nb, nl, aNaN, cNaN));
+  };
+  auto before = [&](OpBuilder &nb, Location nl, Value av, Value ai, Value cv, Value ci) {
+    Value lower = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, ai, ci);
+    return arith::OrIOp::create(
+        nb, nl, better(nb, nl, av, cv),
+        arith::AndIOp::create(nb, nl, same(nb, nl, av, cv), lower));
+  };
+  SmallVector<int64_t> rows(type.getShape());
+  rows[axis] = 1;
+  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+  Value one = arith::ConstantIndexOp::create(b, l, 1);
+  Value none = arith::ConstantIndexOp::create(b, l, -1);
+  Value seed = arith::ConstantOp::create(b, l, cast<TypedAttr>(b.getZeroAttr(elt)));
+  scf::LoopNest nest = scf::buildLoopNest(
+      b, l, indexConstants(b, l, SmallVector<int64_t>(rows.size(), 0)),
+      indexConstants(b, l, rows), indexConstants(b, l, SmallVector<int64_t>(rows.size(), 1)),
+      ValueRange{emptyLike(b, l, type)},
+      [&](OpBuilder &rb, Location rl, ValueRange row, ValueRange acc) -> scf::ValueVector {
+        auto passes = scf::ForOp::create(
+            rb, rl, zero, arith::ConstantIndexOp::create(rb, rl, k), one,
+            ValueRange{acc[0], none, seed},
+            [&](OpBuilder &pb, Location pl, Value j, ValueRange st) {
+              Value first = arith::CmpIOp::create(pb, pl, arith::CmpIPredicate::eq, j, zero);
+              auto scan = scf::ForOp::create(
+                  pb, pl, zero, arith::ConstantIndexOp::create(pb, pl, n), one,
+                  ValueRange{none, seed},
+                  [&](OpBuilder &sb, Location sl, Value i, ValueRange best) {
+                    SmallVector<Value> at(row);
+                    at[axis] = i;
+                    Value x = tensor::ExtractOp::create(sb, sl, op.getInput(), at);
+                    Value eligible = arith::OrIOp::create(
+                        sb, sl, first, before(sb, sl, st[2], st[1], x, i));
+                    Value empty =
+                        arith::CmpIOp::create(sb, sl, arith::CmpIPredicate::slt, best[0], zero);
+                    Value wins = arith::OrIOp::create(sb, sl, empty,
+                                                      before(sb, sl, x, i, best[1], best[0]));
+                    Value take = arith::AndIOp::create(sb, sl, eligible, wins);
+                    scf::YieldOp::create(
+                        sb, sl,
+                        ValueRange{arith::SelectOp::create(sb, sl, take, i, best[0]),
+                                   arith::SelectOp::create(sb, sl, take, x, best[1])});
+                  });
+              Value pick = scan.getResult(0);
+              SmallVector<Value> at(row);
+              at[axis] = j;
+              Value asI64 = arith::IndexCastOp::create(pb, pl, pb.getI64Type(), pick);
+              Value next = tensor::InsertOp::create(pb, pl, asI64, st[0], at);
+              scf::YieldOp::create(pb, pl, ValueRange{next, pick, scan.getResult(1)});
+            });
+        return {passes.getResult(0)};
+      });
+  return nest.results[0];
+}

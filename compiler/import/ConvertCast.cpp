@@ -1,0 +1,370 @@
+//===- ConvertCast.cpp - type conversions and forwarding ONNX ops -> weft -===//
+//
+// Cast and CastLike (small constants are cast at import time, so shape
+// subgraphs that cast i64 <-> f32 stay static), QuantizeLinear,
+// DequantizeLinear and DynamicQuantizeLinear built from elementwise ops,
+// and the value-forwarding ops (Identity, inference-mode Dropout).
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/import/ImportContext.h"
+
+#include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/APSInt.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace weft;
+
+namespace {
+
+using Node = onnx::NodeProto;
+
+//===----------------------------------------------------------------------===//
+// Cast
+//===----------------------------------------------------------------------===//
+
+// Casts a small constant at import time (shape subgraphs cast i64 <-> f32).
+DenseElementsAttr foldCast(DenseElementsAttr attr, Type to) {
+  if (!attr || (!attr.isSplat() &&
+                attr.getNumElements() > ImportContext::kFoldLimit))
+    return {};
+  Type from = attr.getElementType();
+  auto type = RankedTensorType::get(attr.getType().getShape(), to);
+  auto convert = [&](Attribute value) -> Attribute {
+    // Bools and unsigned integers extend with zeros, signed ones with signs.
+    bool zeroExtend = from.isInteger(1) || from.isUnsignedInteger();
+    if (auto ft = dyn_cast<FloatType>(to)) {
+      APFloat f(ft.getFloatSemantics());
+      if (isa<FloatType>(from)) {
+        f = cast<FloatAttr>(value).getValue();
+        bool lost;
+        f.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+      } else {
+        // Straight from the integer: one rounding, exact for every width.
+        f.convertFromAPInt(cast<IntegerAttr>(value).getValue(), /*IsSigned=*/!zeroExtend,
+                           APFloat::rmNearestTiesToEven);
+      }
+      return FloatAttr::get(to, f);
+    }
+    unsigned width = to.getIntOrFloatBitWidth();
+    if (isa<FloatType>(from)) {
+      APFloat f = cast<FloatAttr>(value).getValue();
+      if (width == 1)
+        return IntegerAttr::get(to, APInt(1, f.isZero() ? 0 : 1));
+      if (!f.isFinite())
+        return {};
+      APSInt i(width, /*isUnsigned=*/to.isUnsignedInteger());
+      bool exact;
+      // Out of range is undefined in ONNX; leave such casts to run time.
+      if (f.convertToInteger(i, APFloat::rmTowardZero, &exact) & APFloat::opInvalidOp)
+        return {};
+      return IntegerAttr::get(to, i);
+    }
+    APInt v = cast<IntegerAttr>(value).getValue();
+    if (width == 1)
+      return IntegerAttr::get(to, APInt(1, v.isZero() ? 0 : 1));
+    return IntegerAttr::get(to, zeroExtend ? v.zextOrTrunc(width)
+                                           : v.sextOrTrunc(width));
+  };
+  if (attr.isSplat()) {
+    Attribute v = convert(attr.getSplatValue<Attribute>());
+    return v ? DenseElementsAttr::get(type, v) : DenseElementsAttr();
+  }
+  SmallVector<Attribute> values;
+  for (Attribute a : attr.getValues<Attribute>()) {
+    Attribute v = convert(a);
+    if (!v)
+      return {};
+    values.push_back(v);
+  }
+  return DenseElementsAttr::get(type, values);
+}
+
+LogicalResult castTo(ImportContext &ctx, const Node &node, Value x, Type to) {
+  auto inType = ImportContext::typeOf(x);
+  if (inType.getElementType() == to) {
+    ctx.setOutput(node, 0, x);
+    return success();
+  }
+  if (auto folded = foldCast(ImportContext::getConstantValue(x), to)) {
+    ctx.setOutput(node, 0, ctx.constant(folded));
+    return success();
+  }
+  auto outType = RankedTensorType::get(inType.getShape(), to);
+  ctx.setOutput(node, 0, ctx.create<CastOp>(outType, x));
+  return success();
+}
+
+LogicalResult convertCast(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  if (!ImportContext::hasAttr(node, "to"))
+    return ctx.fail("missing required attribute 'to'");
+  int64_t to = ctx.getInt(node, "to", 0);
+  Type elt = convertElementType(ctx.getContext(), (int32_t)to);
+  if (!elt)
+    return ctx.fail("casting to " + onnxTypeName((int32_t)to) +
+                    " is not supported");
+  return castTo(ctx, node, *x, elt);
+}
+
+LogicalResult convertCastLike(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto like = ctx.input(node, 1);
+  if (failed(like))
+    return failure();
+  return castTo(ctx, node, *x, ImportContext::typeOf(*like).getElementType());
+}
+
+//===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+Value castValue(ImportContext &ctx, Value v, Type elt) {
+  auto type = ImportContext::typeOf(v);
+  if (type.getElementType() == elt)
+    return v;
+  return ctx.create<CastOp>(RankedTensorType::get(type.getShape(), elt), v);
+}
+
+/// A scale or zero point laid out to broadcast against `x`: a scalar (or
+/// one element) as is, a 1-D tensor along `axis`, or (block_size > 0) a
+/// tensor of x's rank whose `axis` holds one entry per block, repeated.
+FailureOr<Value> quantParam(ImportContext &ctx, Value param, RankedTensorType x,
+                            int64_t rawAxis, int64_t blockSize, StringRef what) {
+  auto pt = ImportContext::typeOf(param);
+  if (pt.getNumElements() == 1 && blockSize == 0)
+    return ctx.reshape(param, {});
+  int64_t rank = x.getRank();
+  auto normalized = ctx.normalizeAxis(rawAxis, rank);
+  if (failed(normalized))
+    return failure();
+  int64_t axis = *normalized;
+  if (blockSize > 0) {
+    int64_t dim = x.getShape()[axis];
+    if (pt.getRank() != rank || pt.getShape()[axis] != (dim + blockSize - 1) / blockSize)
+      return ctx.fail(what + " must have the input's rank with ceil(dim / block_size) along the "
+                             "axis");
+    SmallVector<int64_t> index;
+    for (int64_t i = 0; i < dim; ++i)
+      index.push_back(i / blockSize);
+    Value indices = ctx.constant(DenseElementsAttr::get(
+        RankedTensorType::get({dim}, ctx.getBuilder().getI64Type()), ArrayRef<int64_t>(index)));
+    return ctx.createInferred<GatherOp>(param, indices, axis);
+  }
+  if (pt.getRank() != 1 || pt.getShape()[0] != x.getShape()[axis])
+    return ctx.fail(what + " must be a scalar or a 1-D tensor of the axis' size (" +
+                    Twine(x.getShape()[axis]) + ")");
+  SmallVector<int64_t> shape(rank, 1);
+  shape[axis] = x.getShape()[axis];
+  return ctx.reshape(param, shape);
+}
+
+// DequantizeLinear: (x - zero_point) * scale, in the scale's type.
+LogicalResult convertDequantize(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  auto scale = ctx.input(node, 1);
+  if (failed(x) || failed(scale))
+    return failure();
+  auto xt = ImportContext::typeOf(*x);
+  Type elt = ImportContext::typeOf(*scale).getElementType();
+  if (!isa<FloatType>(elt) || !xt.getElementType().isInteger() ||
+      xt.getElementType().isInteger(1))
+    return ctx.fail("expects an integer input and a floating-point scale");
+  int64_t axis = ctx.getInt(node, "axis", 1);
+  int64_t block = ctx.getInt(node, "block_size", 0);
+  if (block < 0)
+    return ctx.fail("block_size must be >= 0");
+  auto s = quantParam(ctx, *scale, xt, axis, block, "scale");
+  if (failed(s))
+    return failure();
+  Value v = castValue(ctx, *x, elt);
+  if (ImportContext::hasInput(node, 2)) {
+    auto zp = ctx.input(node, 2);
+    if (failed(zp))
+      return failure();
+    if (ImportContext::typeOf(*zp).getElementType() != xt.getElementType())
+      return ctx.fail("the zero point must have the input's type");
+    auto z = quantParam(ctx, *zp, xt, axis, block, "zero_point");
+    if (failed(z))
+      return failure();
+    auto centered = ctx.createInferred<SubOp>(v, castValue(ctx, *z, elt));
+    if (failed(centered))
+      return failure();
+    v = *centered;
+  }
+  auto y = ctx.createInferred<MulOp>(v, *s);
+  if (failed(y))
+    return failure();
+  ctx.setOutput(node, 0, *y);
+  return success();
+}
+
+// QuantizeLinear: saturate(round_half_even(x / scale) + zero_point) to the
+// zero point's integer type (uint8 without one, or output_dtype).
+LogicalResult convertQuantize(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  auto scale = ctx.input(node, 1);
+  if (failed(x) || failed(scale))
+    return failure();
+  auto xt = ImportContext::typeOf(*x);
+  if (!isa<FloatType>(xt.getElementType()))
+    return ctx.fail("needs a floating-point input");
+  Type target = IntegerType::get(ctx.getContext(), 8, IntegerType::Unsigned);
+  Value zp;
+  if (ImportContext::hasInput(node, 2)) {
+    auto z = ctx.input(node, 2);
+    if (failed(z))
+      return failure();
+    zp = *z;
+    target = ImportContext::typeOf(zp).getElementType();
+  } else if (ImportContext::hasAttr(node, "output_dtype")) {
+    target = convertElementType(ctx.getContext(), (int32_t)ctx.getInt(node, "output_dtype", 2));
+  }
+  if (!target || !target.isInteger() || target.isInteger(1) || target.getIntOrFloatBitWidth() > 32)
+    return ctx.fail("quantizes to 8-, 16- or 32-bit integers only");
+  int64_t axis = ctx.getInt(node, "axis", 1);
+  int64_t block = ctx.getInt(node, "block_size", 0);
+  if (block < 0)
+    return ctx.fail("block_size must be >= 0");
+  // Computed in f32 (f64 for f64 input): x / scale, rounded, plus the zero
+  // point, clamped to the target's range, converted.
+  Type work = xt.getElementType().isF64() ? xt.getElementType()
+                                          : (Type)Float32Type::get(ctx.getContext());
+  auto s = quantParam(ctx, *scale, xt, axis, block, "scale");
+  if (failed(s))
+    return failure();
+  auto q = ctx.createInferred<DivOp>(castValue(ctx, *x, work), castValue(ctx, *s, work));
+  if (failed(q))
+    return failure();
+  Value v = ctx.create<RoundOp>(*q);
+  if (zp) {
+    auto z = quantParam(ctx, zp, xt, axis, block, "zero_point");
+    if (failed(z))
+      return failure();
+    auto shifted = ctx.createInferred<AddOp>(v, castValue(ctx, *z, work));
+    if (failed(shifted))
+      return failure();
+    v = *shifted;
+  }
+  unsigned width = target.getIntOrFloatBitWidth();
+  bool isUnsigned = target.isUnsignedInteger();
+  double lo = isUnsigned ? 0.0 : -std::ldexp(1.0, width - 1);
+  double hi = isUnsigned ? std::ldexp(1.0, width) - 1 : std::ldexp(1.0, width - 1) - 1;
+  auto clamped = ctx.create<ClipOp>(v, cast<TypedAttr>(FloatAttr::get(work, lo)),
+                                    cast<TypedAttr>(FloatAttr::get(work, hi)));
+  ctx.setOutput(node, 0, castValue(ctx, clamped, target));
+  return success();
+}
+
+// DynamicQuantizeLinear: uint8 with scale = (max(0, max x) - min(0, min x))
+// / 255 and zero point saturate(round(-min / scale)), as ONNX's function.
+LogicalResult convertDynamicQuantize(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  auto xt = ImportContext::typeOf(*x);
+  if (!xt.getElementType().isF32())
+    return ctx.fail("needs an f32 input");
+  auto scalarF = RankedTensorType::get({}, xt.getElementType());
+  auto reduce = [&](ReduceKind kind) {
+    return ctx.createInferred<ReduceOp>(kind, *x, ArrayRef<int64_t>{}, false);
+  };
+  auto mx = reduce(ReduceKind::max), mn = reduce(ReduceKind::min);
+  if (failed(mx) || failed(mn))
+    return failure();
+  Value zero = ctx.splat(scalarF, 0.0);
+  auto hi = ctx.createInferred<MaxOp>(*mx, zero), lo = ctx.createInferred<MinOp>(*mn, zero);
+  if (failed(hi) || failed(lo))
+    return failure();
+  auto range = ctx.createInferred<SubOp>(*hi, *lo);
+  if (failed(range))
+    return failure();
+  auto scale = ctx.createInferred<DivOp>(*range, ctx.splat(scalarF, 255.0));
+  if (failed(scale))
+    return failure();
+  auto negLo = ctx.createInferred<SubOp>(zero, *lo);
+  if (failed(negLo))
+    return failure();
+  auto zpReal = ctx.createInferred<DivOp>(*negLo, *scale);
+  if (failed(zpReal))
+    return failure();
+  Type u8 = IntegerType::get(ctx.getContext(), 8, IntegerType::Unsigned);
+  auto clip255 = [&](Value v) {
+    return ctx.create<ClipOp>(v, cast<TypedAttr>(FloatAttr::get(xt.getElementType(), 0.0)),
+                              cast<TypedAttr>(FloatAttr::get(xt.getElementType(), 255.0)));
+  };
+  Value zpRounded = clip255(ctx.create<RoundOp>(*zpReal));
+  auto q = ctx.createInferred<DivOp>(*x, *scale);
+  if (failed(q))
+    return failure();
+  auto shifted = ctx.createInferred<AddOp>(ctx.create<RoundOp>(*q), zpRounded);
+  if (failed(shifted))
+    return failure();
+  ctx.setOutput(node, 0, castValue(ctx, clip255(*shifted), u8));
+  ctx.setOutput(node, 1, *scale);
+  if (ImportContext::hasOutput(node, 2))
+    ctx.setOutput(node, 2, castValue(ctx, zpRounded, u8));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Forwarding ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult convertIdentity(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  ctx.setOutput(node, 0, *x);
+  return success();
+}
+
+// Inference-mode Dropout is the identity; the mask output is not produced,
+// so a node that consumes it gets a precise error.
+LogicalResult convertDropout(ImportContext &ctx, const Node &node,
+                             int64_t opset) {
+  auto x = ctx.input(node, 0);
+  if (failed(x))
+    return failure();
+  if (opset >= 12 && ImportContext::hasInput(node, 2)) {
+    auto training = ctx.constantScalar(node, 2, "training_mode");
+    if (failed(training))
+      return failure();
+    // Training with a ratio of 0 drops nothing: still the identity.
+    double ratio = 0.5;
+    if (*training != 0 && ImportContext::hasInput(node, 1)) {
+      auto r = ctx.constantScalar(node, 1, "ratio");
+      if (failed(r))
+        return failure();
+      ratio = *r;
+    }
+    if (*training != 0 && ratio != 0.0)
+      return ctx.fail("training_mode=true with a non-zero ratio is not supported (Weft "
+                      "compiles inference graphs, and the dropped elements are random)");
+  }
+  ctx.setOutput(node, 0, *x);
+  // The mask keeps every element.
+  if (node.output_size() > 1 && !node.output(1).empty()) {
+    auto type = ImportContext::typeOf(*x);
+    auto maskType = RankedTensorType::get(type.getShape(), IntegerType::get(ctx.getContext(), 1));
+    ctx.setOutput(node, 1, ctx.constant(DenseElementsAttr::get(maskType, true)));
+  }
+  return success();
+}
+
+} // namespace
+
+void weft::registerCastConverters(ConverterTable &t) {
+  t["Cast"] = convertCast;
+  t["CastLike"] = convertCastLike;
+  t["QuantizeLinear"] = convertQuantize;
+  t["DequantizeLinear"] = convertDequantize;
+  t["DynamicQuantizeLinear"] = convertDynamicQuantize;
+  t["Identity"] = convertIdentity;
+  t["Dropout"] = convertDropout;
+}
