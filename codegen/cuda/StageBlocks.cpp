@@ -78,6 +78,31 @@ constexpr int64_t kSharedRowPadBytes = 16;
 /// f32 per request: rows 32 bytes apart on the banks (this padding) keep
 /// those distinct, where 16 bytes would leave them 2-way.
 constexpr int64_t kTf32AcrossRowPadBytes = 32;
+/// The rows of the accumulator buffer of warps on tensor cores are this
+/// many bytes longer than its 64 f32. An mma.sync fragment of sums puts 4
+/// rows of 32 bytes in each half-warp's 8-byte loads and stores (lane l:
+/// row l / 4, columns 2 (l % 4) and one more); rows 256 bytes apart all
+/// start on bank 0 (4-way conflicts: 8 wavefronts a request where 2 would
+/// do, in weft-gpu-sim), rows 288 bytes apart on banks 0, 8, 16 and 24.
+constexpr int64_t kAccRowPadBytes = 32;
+
+/// Whether a copy into a step's buffer of rows padded by kSharedRowPadBytes
+/// (`padded`) should put rows 4 apart in each 8 lanes' 16-byte stores.
+/// Rows of four such pieces (a step of f16 or bf16 A: 32 elements, 64
+/// bytes) put two rows in each 8 lanes' request, and neighbouring padded
+/// rows, 80 bytes apart, overlap on the banks (banks 0-15 and 20-35: 2-way
+/// conflicts, 8 wavefronts a request where 4 would do in weft-gpu-sim);
+/// rows 4 apart, 320 bytes, cover banks 0-15 and 16-31. A warp still reads
+/// whole rows of global memory. (Lanes taking one piece of 8 rows each
+/// would avoid them too, at 12 more registers in ptxas' count.)
+bool rowsFourApartPays(ArrayRef<int64_t> shape, ArrayRef<int64_t> tile, int64_t elementBytes,
+                       bool padded) {
+  return padded && !shape.empty() && tile.back() * elementBytes == 16 &&
+         llvm::all_of(tile.drop_back(), [](int64_t t) { return t == 1; }) &&
+         shape.back() == 4 * tile.back();
+}
+static_assert(kSharedRowPadBytes == 16, "rowsFourApartPays counts rows 80 bytes apart");
+
 static_assert(kBlockOutputs == kThreadTile * kThreadTile * kThreadsPerBlock,
               "one 4 x 4 tile of a block's output per thread");
 
@@ -220,10 +245,14 @@ std::optional<SmallVector<int64_t>> gatherTile(ArrayRef<int64_t> shape, int64_t 
 /// the result's shape): thread t computes the t-th tile of `tile` elements
 /// (row-major over the tiles); or, the tiles shared out in `rounds`
 /// loops, this loop being round `round`, the tile round * threads + t.
-/// `op` itself is left in place (its caller erases it).
+/// `op` itself is left in place (its caller erases it). With
+/// `rowsFourApart` (4 tiles across each row of `dest`), each 8 lanes of a
+/// warp take the tiles of two rows 4 apart rather than of two neighbouring
+/// rows (see rowsFourApartPays).
 FailureOr<scf::ForallOp> threadLoop(OpBuilder &b, Location loc, Operation *op, Value dest,
                                     ArrayRef<int64_t> tile, bool warps = false,
-                                    int64_t round = 0, int64_t rounds = 1) {
+                                    int64_t round = 0, int64_t rounds = 1,
+                                    bool rowsFourApart = false) {
   auto type = cast<RankedTensorType>(dest.getType());
   auto dps = dyn_cast<DestinationStyleOpInterface>(op);
   if (!dps || dps.getNumDpsInits() != 1 || op->getNumResults() != 1 ||
@@ -249,6 +278,13 @@ FailureOr<scf::ForallOp> threadLoop(OpBuilder &b, Location loc, Operation *op, V
   OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
   Value t = loop.getInductionVar(0);
   AffineExpr s0 = lb.getAffineSymbolExpr(0);
+  if (rowsFourApart) {
+    if (warps || counts.back() != 4 || threads % kWarpLanes != 0)
+      return failure();
+    // Lane l of a warp's 8 rows: row l / 8 + 4 ((l / 4) % 2), tile l % 4.
+    s0 = s0.floorDiv(kWarpLanes) * kWarpLanes + (s0 % kWarpLanes).floorDiv(8) * 4 +
+         s0.floorDiv(4) % 2 * 16 + s0 % 4;
+  }
   SmallVector<OpFoldResult> offsets, sizes, strides;
   int64_t stride = tiles;
   for (auto [d, count, size] : llvm::enumerate(counts, tile)) {
@@ -434,7 +470,7 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
                   !initOp.payloadUsesValueFromOperand(initOp.getDpsInitOperand(0));
   // Where the block's output goes when the contraction is the root.
   Value outSlice = tileInit ? initOp.getDpsInits()[0] : init;
-  Value acc = shared(b, accType);
+  Value acc = mma.empty() ? shared(b, accType) : sharedOperand(b, accType, kAccRowPadBytes);
   Operation *initializer = initOp;
   if (!tileInit) {
     if (!readableFromOutside(init, block))
@@ -490,9 +526,9 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
       return failure();
     AffineMap map = tiled.getMatchingIndexingMap(in);
     bool across = map.getNumResults() == 0 || !map.getResults().back().isFunctionOfDim(k);
-    Value buffer =
-        sharedOperand(ab, type,
-                      mma.ends_with("tf32") && across ? kTf32AcrossRowPadBytes : kSharedRowPadBytes);
+    int64_t padBytes =
+        mma.ends_with("tf32") && across ? kTf32AcrossRowPadBytes : kSharedRowPadBytes;
+    Value buffer = sharedOperand(ab, type, padBytes);
     Operation *copy;
     if (producer) {
       // The step's part of the producer, computed into the buffer.
@@ -520,9 +556,13 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
     // One loop of the threads per round, each writing its part of the
     // buffer (disjoint: no barrier between them).
     Value staged = buffer;
+    bool rowsFourApart =
+        !producer && rowsFourApartPays(type.getShape(), *tile, elementBytes,
+                                       padBytes == kSharedRowPadBytes &&
+                                           buffer.getDefiningOp<tensor::ExtractSliceOp>());
     for (int64_t r = 0; r < rounds; ++r) {
       FailureOr<scf::ForallOp> loop =
-          threadLoop(fb, loc, copy, staged, *tile, /*warps=*/false, r, rounds);
+          threadLoop(fb, loc, copy, staged, *tile, /*warps=*/false, r, rounds, rowsFourApart);
       if (failed(loop)) {
         copy->erase();
         return failure();

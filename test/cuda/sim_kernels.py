@@ -69,7 +69,9 @@ tensors by shape (tensors of one shape in the model's order).
                    divided by its count of real elements
 
 Prints one PASS or FAIL line per model and a summary; exits non-zero on a
-failure.
+failure. With --profile each line also gives the fraction of the global
+sectors and shared-memory wavefronts the blocks' requests needed that
+they took (1.000: coalesced, no bank conflicts).
 """
 
 import argparse
@@ -327,6 +329,9 @@ def main(argv=None):
                         help="run every block of the grid, not the first, a middle and the "
                              "last (blocks that overlap then meet in weft-gpu-sim's checks of "
                              "races between blocks)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print the efficiency of the blocks' global sectors and "
+                             "shared-memory wavefronts (weft-gpu-sim --profile)")
     parser.add_argument("--weftc-arg", action="append", default=[], dest="weftc_args",
                         help="one more weftc flag for every model (such as --cuda-arch=sm_75)")
     parser.add_argument("--edit", help="OLD/NEW: replace OLD (a regex) by NEW in the GPU module "
@@ -414,6 +419,8 @@ def main(argv=None):
         out_file = os.path.join(work, "out.bin")
         blocks = list(range(grid)) if args.all_blocks else sorted({0, grid // 2, grid - 1})
         sim += ["--out", f"{out_index}={out_file}", "--blocks", ",".join(map(str, blocks))]
+        if args.profile:
+            sim += ["--profile", "--profile-top=0"]
         proc = subprocess.run(sim, capture_output=True, text=True)
         if proc.returncode != 0:
             print(f"FAIL {name}: weft-gpu-sim {kernel}\n{proc.stderr}")
@@ -424,7 +431,15 @@ def main(argv=None):
         written = ~np.isnan(got)
         error = float(np.abs(got[written] - expected[written]).max()) if written.any() else 0.0
         ok = written.any() and error <= tol
-        summary = proc.stdout.strip().split(": ", 2)[-1]
+        lines = proc.stdout.strip().splitlines()
+        summary = lines[0].split(": ", 2)[-1] if lines else ""
+        if args.profile:
+            # "profile: shared-load requests=.. efficiency=0.824" per kind.
+            kinds = dict(re.findall(r"^profile: (\S+) .*efficiency=([0-9.]+)$",
+                                    proc.stdout, re.M))
+            summary += "; " + ", ".join(f"{k} {kinds.get(k, '-')}" for k in
+                                        ("global-load", "global-store", "shared-load",
+                                         "shared-store"))
         shown = "all" if args.all_blocks else blocks
         print(f"{'PASS' if ok else 'FAIL'} {name}: {kernel}, blocks {shown} of {grid}: "
               f"{int(written.sum())} outputs, max error {error:.2e} (<= {tol:.0e}); {summary}")

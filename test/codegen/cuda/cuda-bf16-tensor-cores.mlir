@@ -9,7 +9,7 @@
 // 16 x 32 of the f32 accumulator one contraction marked "bf16".
 // TILE-LABEL: func.func private @bf16_matmul
 // TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 64 : i64
-// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x64xf32>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x72xf32>
 // TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x40xbf16>
 // TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x72xbf16>
 // TILE: scf.for %{{.*}} = %c0 to %c256 step %c32
@@ -42,7 +42,8 @@
 // GPU-DAG: #[[COL16:.*]] = affine_map<()[s0] -> ((s0 floordiv 16) * 8 + 16)>
 // GPU-DAG: #[[ROW16:.*]] = affine_map<()[s0] -> (s0 mod 16 + 16)>
 // GPU-LABEL: func.func private @bf16_matmul
-// GPU: %[[ACC:.*]] = memref.alloca() {{.*}} : memref<64x64xf32, #gpu.address_space<workgroup>>
+// GPU: %[[ACCW:.*]] = memref.alloca() {{.*}} : memref<64x72xf32, #gpu.address_space<workgroup>>
+// GPU: %[[ACC:.*]] = memref.subview %[[ACCW]][0, 0] [64, 64] [1, 1]
 // GPU: vector.transfer_write %{{.*}} : vector<4x4xf32>
 // GPU: %[[AW:.*]] = memref.alloca() {{.*}} : memref<2x64x40xbf16, #gpu.address_space<workgroup>>
 // GPU: %[[BW:.*]] = memref.alloca() {{.*}} : memref<2x32x72xbf16, #gpu.address_space<workgroup>>

@@ -115,7 +115,7 @@
 // TILE: return
 // TF32-LABEL: func.func private @few_outputs
 // TF32-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 24 : i64
-// TF32: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x64xf32>
+// TF32: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x72xf32>
 // TF32: weft.mma = "tf32"
 // TF32: return
 

@@ -16,7 +16,7 @@
 // on 32 distinct banks.
 // TILE-LABEL: func.func private @matmul_epilogue
 // TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 64 : i64
-// TILE: %[[ACC:.*]] = bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x64xf32>
+// TILE: %[[ACC:.*]] = bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x72xf32>
 // TILE: linalg.fill {{.*}} -> tensor<4x4xf32>
 // TILE: } {mapping = [#gpu.thread<linear_dim_0>]}
 // TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x36xf32>
@@ -58,13 +58,14 @@
 // GPU-LABEL: func.func private @matmul_epilogue
 // GPU: %[[T:.*]] = gpu.thread_id x
 // GPU: %[[W:.*]] = arith.divui %[[T]], %c32 : index
-// GPU: %[[ACC:.*]] = memref.alloca() {{.*}} : memref<64x64xf32, #gpu.address_space<workgroup>>
+// GPU: %[[ACCW:.*]] = memref.alloca() {{.*}} : memref<64x72xf32, #gpu.address_space<workgroup>>
+// GPU: %[[ACC:.*]] = memref.subview %[[ACCW]][0, 0] [64, 64] [1, 1]
 // GPU: %[[AW:.*]] = memref.alloca() {{.*}} : memref<64x36xf32, #gpu.address_space<workgroup>>
 // GPU: %[[BW:.*]] = memref.alloca() {{.*}} : memref<2x32x72xf32, #gpu.address_space<workgroup>>
 // GPU: %[[C:.*]] = memref.subview %[[ACC]][%{{.*}}, %{{.*}}] [16, 32] [1, 1]
 // GPU-NEXT: gpu.barrier
 // GPU-COUNT-8: vector.load %[[C]]{{.*}} vector<2xf32>
-// GPU: %[[A1:.*]] = memref.reinterpret_cast %[[ACC]] to offset: [0], sizes: [64, 36], strides: [36, 1]
+// GPU: %[[A1:.*]] = memref.reinterpret_cast %[[ACCW]] to offset: [0], sizes: [64, 36], strides: [36, 1]
 // GPU-COUNT-2: vector.transfer_read %arg0{{.*}} : memref<512x256xf32>, vector<4xf32>
 // GPU-COUNT-2: vector.transfer_read %arg1{{.*}} : memref<256x512xf32>, vector<4xf32>
 // GPU-NEXT: %[[SUMS:.*]]:20 = scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
@@ -141,10 +142,11 @@
 // SPLITHOST: return
 
 // A unit dimension between the block's rows and columns: each warp's
-// operands are viewed without it (rank-reducing subviews).
+// operands are viewed without it (rank-reducing subviews; the
+// accumulator's rows padded to 72).
 // GPU-LABEL: func.func private @unit_inner
 // GPU: memref.subview {{.*}} [16, 1, 32] [1, 1, 1] {{.*}} to memref<16x1x32xf32
-// GPU: %[[C:.*]] = memref.subview {{.*}} [16, 1, 32] [1, 1, 1] {{.*}} to memref<16x32xf32, strided<[64, 1], offset: ?>, #gpu.address_space<workgroup>>
+// GPU: %[[C:.*]] = memref.subview {{.*}} [16, 1, 32] [1, 1, 1] {{.*}} to memref<16x32xf32, strided<[72, 1], offset: ?>, #gpu.address_space<workgroup>>
 // GPU-COUNT-8: vector.load %[[C]]
 // GPU-COUNT-32: nvvm.mma.sync
 // GPU-COUNT-8: vector.store {{.*}}, %[[C]]
@@ -196,7 +198,7 @@ func.func private @unit_inner(%arg0: memref<256x1x64xf32>, %arg1: memref<64x1024
 // of 16 per 32.
 // TILE-LABEL: func.func private @half_matmul
 // TILE-SAME: weft.lanes = 256 : i64, weft.workgroup_count = 64 : i64
-// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x64xf32>
+// TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x72xf32>
 // TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<64x40xf16>
 // TILE: bufferization.alloc_tensor() {memory_space = #gpu.address_space<workgroup>} : tensor<32x72xf16>
 // TILE: linalg.copy ins(%{{.*}} : tensor<1x8xf16>)
