@@ -546,40 +546,6 @@ struct SinkThroughConcat : OpRewritePattern<ConcatOp> {
   }
 };
 
-/// transpose(transpose(x, p), q) -> transpose(x, p o q); the identity folds.
-struct ComposeTransposes : OpRewritePattern<TransposeOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(TransposeOp op, PatternRewriter &rw) const override {
-    auto inner = op.getInput().getDefiningOp<TransposeOp>();
-    if (!inner)
-      return failure();
-    SmallVector<int64_t> perm;
-    for (int64_t q : op.getPerm())
-      perm.push_back(inner.getPerm()[q]);
-    rw.replaceOp(op, transpose(rw, op.getLoc(), inner.getInput(), perm));
-    return success();
-  }
-};
-
-/// A transpose that keeps the order of the non-unit dimensions moves no
-/// data: it is a reshape (a global pool's [1,1,1,C] -> [1,C,1,1]).
-struct TransposeOfUnitDimsToReshape : OpRewritePattern<TransposeOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(TransposeOp op, PatternRewriter &rw) const override {
-    auto shape = op.getInput().getType().getShape();
-    int64_t last = -1;
-    for (int64_t p : op.getPerm()) {
-      if (shape[p] == 1)
-        continue;
-      if (p < last)
-        return failure();
-      last = p;
-    }
-    rw.replaceOpWithNewOp<ReshapeOp>(op, op.getType(), op.getInput());
-    return success();
-  }
-};
-
 struct ConvertLayoutPass : weft::impl::ConvertLayoutBase<ConvertLayoutPass> {
   using ConvertLayoutBase::ConvertLayoutBase;
   void runOnOperation() override {
@@ -588,8 +554,10 @@ struct ConvertLayoutPass : weft::impl::ConvertLayoutBase<ConvertLayoutPass> {
     patterns.add<ConvToChannelsLast, MatMulToBlockedConv>(ctx, filterBlock);
     patterns.add<PadGemmColumns>(ctx, filterBlock / 2);
     patterns.add<SinkThroughPool, SinkThroughElementwise, SinkBlockedReshape,
-                 SinkMatMulReshape, SinkThroughPad, SinkThroughReduce, SinkThroughConcat,
-                 ComposeTransposes, TransposeOfUnitDimsToReshape>(ctx);
+                 SinkMatMulReshape, SinkThroughPad, SinkThroughReduce, SinkThroughConcat>(ctx);
+    // Transposes that meet compose; those left moving unit dimensions only
+    // become reshapes.
+    TransposeOp::getCanonicalizationPatterns(patterns, ctx);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns)))) {
       getOperation().emitError("internal error: the layout rewrites did not settle");
       signalPassFailure();

@@ -641,11 +641,45 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     }
   }
 
+  /// reshape(sum over axis 0 of x) -> sum over axis 0 of reshape(x) for a
+  /// split reduction's sum (weft-split-reduction) whose only user is the
+  /// reshape: the reshape (an alias) then no longer stands between the sum
+  /// and the elementwise ops after it, which join its dispatch as its
+  /// epilogue. BERT's attention output projection, [128, 768] viewed as
+  /// [1, 128, 768] before its residual add.
+  static void moveReshapesAboveSplitSums(func::FuncOp func) {
+    SmallVector<ReshapeOp> reshapes;
+    func.walk([&](ReshapeOp r) { reshapes.push_back(r); });
+    for (ReshapeOp reshape : reshapes) {
+      auto sum = reshape.getInput().getDefiningOp<ReduceOp>();
+      if (!sum || !sum->hasAttr(kSplitReductionAttr) || !sum->hasOneUse() ||
+          sum.getKeepdims() || sum.getAxes() != ArrayRef<int64_t>{0})
+        continue;
+      auto in = cast<RankedTensorType>(sum.getInput().getType());
+      auto out = cast<RankedTensorType>(reshape.getType());
+      if (!in.hasStaticShape() || !out.hasStaticShape())
+        continue;
+      SmallVector<int64_t> shape = {in.getDimSize(0)};
+      llvm::append_range(shape, out.getShape());
+      OpBuilder builder(reshape);
+      Value parts = ReshapeOp::create(builder, reshape.getLoc(),
+                                      RankedTensorType::get(shape, in.getElementType()),
+                                      sum.getInput());
+      auto moved = ReduceOp::create(builder, sum.getLoc(), sum.getKindAttr(), parts,
+                                    sum.getAxesAttr(), sum.getKeepdimsAttr());
+      moved->setAttrs(sum->getAttrs());
+      reshape.getResult().replaceAllUsesWith(moved.getResult());
+      reshape->erase();
+      sum->erase();
+    }
+  }
+
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     OpBuilder builder(&getContext());
     if (slicesInChains)
       moveReshapesAboveSlices(func);
+    moveReshapesAboveSplitSums(func);
     // A split reduction's transpose that several matmuls share (CSE merged
     // theirs: Q, K and V of one input) is cloned for each, so that each
     // joins its matmul's dispatch instead of being built whole.

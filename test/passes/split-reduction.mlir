@@ -50,6 +50,32 @@ func.func @rows(%x: tensor<1x128x768xf32>) -> tensor<1x128x768xf32> {
 
 // -----
 
+// A sum viewed in another shape before its epilogue (BERT's attention
+// output projection: [128, 768] viewed as [1, 128, 768] before the
+// residual add): the parts are viewed in that shape instead, so the view
+// no longer stands between the sum and the add, which joins its dispatch.
+// DISPATCH-LABEL: func.func @viewed_sum
+// DISPATCH: weft.dispatch
+// DISPATCH: weft.matmul
+// DISPATCH-NEXT: weft.yield
+// DISPATCH: weft.reshape {{.*}} : (tensor<4x128x768xf32>) -> tensor<4x1x128x768xf32>
+// DISPATCH-NEXT: weft.dispatch
+// DISPATCH-NEXT: ^bb0
+// DISPATCH-NEXT: weft.reduce sum {{.*}} : (tensor<4x1x128x768xf32>) -> tensor<1x128x768xf32>
+// DISPATCH-NEXT: weft.add
+// DISPATCH-NEXT: weft.yield
+// DISPATCH-NEXT: }
+// DISPATCH-NEXT: return
+func.func @viewed_sum(%x: tensor<128x768xf32>, %r: tensor<1x128x768xf32>) -> tensor<1x128x768xf32> {
+  %w = weft.constant dense<0.5> : tensor<768x768xf32>
+  %0 = weft.matmul %x, %w : (tensor<128x768xf32>, tensor<768x768xf32>) -> tensor<128x768xf32>
+  %1 = weft.reshape %0 : (tensor<128x768xf32>) -> tensor<1x128x768xf32>
+  %2 = weft.add %r, %1 : (tensor<1x128x768xf32>, tensor<1x128x768xf32>) -> tensor<1x128x768xf32>
+  return %2 : tensor<1x128x768xf32>
+}
+
+// -----
+
 // A Gemm A x B + C (a Linear layer, its weights transposed at compile
 // time): the split product, then C added to the sum.
 // CHECK-LABEL: func.func @linear

@@ -2,7 +2,9 @@
 //
 // Folds that shrink the graph before dispatch formation: constant folding of
 // elementwise arithmetic on weights (e.g. batch-norm parameters), algebraic
-// identities, and collapsing of no-op data movement.
+// identities, and collapsing of no-op data movement (with the transposes'
+// canonicalization patterns: composed, or reshapes where only unit
+// dimensions move).
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/weft/IR/WeftDialect.h"
@@ -10,6 +12,7 @@
 #include "mlir/Dialect/CommonFolders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
 
 #include <cstring>
 #include <vector>
@@ -244,6 +247,50 @@ OpFoldResult TransposeOp::fold(FoldAdaptor a) {
     }
   }
   return DenseElementsAttr::getFromRawBuffer(getType(), out);
+}
+
+namespace {
+
+/// transpose(transpose(x, p), q) -> transpose(x, p o q); the identity then
+/// folds away.
+struct ComposeTransposes : OpRewritePattern<TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TransposeOp op, PatternRewriter &rw) const override {
+    auto inner = op.getInput().getDefiningOp<TransposeOp>();
+    if (!inner)
+      return failure();
+    SmallVector<int64_t> perm;
+    for (int64_t q : op.getPerm())
+      perm.push_back(inner.getPerm()[q]);
+    rw.replaceOpWithNewOp<TransposeOp>(op, inner.getInput(), rw.getDenseI64ArrayAttr(perm));
+    return success();
+  }
+};
+
+/// A transpose that keeps the order of the non-unit dimensions moves no
+/// data: it is a reshape (a global pool's [1,1,1,C] -> [1,C,1,1], a
+/// sequence-first [1,T,D] -> [T,1,D] at batch 1), which costs no kernel.
+struct TransposeOfUnitDimsToReshape : OpRewritePattern<TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TransposeOp op, PatternRewriter &rw) const override {
+    auto shape = op.getInput().getType().getShape();
+    int64_t last = -1;
+    for (int64_t p : op.getPerm()) {
+      if (shape[p] == 1)
+        continue;
+      if (ShapedType::isDynamic(shape[p]) || p < last)
+        return failure();
+      last = p;
+    }
+    rw.replaceOpWithNewOp<ReshapeOp>(op, op.getType(), op.getInput());
+    return success();
+  }
+};
+
+} // namespace
+
+void TransposeOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {
+  results.add<ComposeTransposes, TransposeOfUnitDimsToReshape>(ctx);
 }
 
 // Slices of constants (an RNN's per-direction weights, a model slicing its

@@ -405,6 +405,7 @@ def Weft_TransposeOp : Weft_InferredOp<"transpose"> {
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
   let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Weft_ConcatOp : Weft_InferredOp<"concat"> {

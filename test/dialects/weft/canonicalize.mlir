@@ -191,6 +191,26 @@ func.func @transpose(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<3x2xf32>, 
 
 // -----
 
+// Two transposes compose into one (here the identity, which folds); one
+// that moves only unit dimensions (a sequence-first [1, T, D] -> [T, 1, D]
+// at batch 1) is a reshape; one that swaps two non-unit dimensions stays.
+// CHECK-LABEL: func.func @transpose_chains
+// CHECK-SAME: (%[[X:.*]]: tensor<1x4x6xf32>, %[[Y:.*]]: tensor<2x1x3xf32>)
+// CHECK-DAG: %[[R:.*]] = weft.reshape %[[X]] : (tensor<1x4x6xf32>) -> tensor<4x1x6xf32>
+// CHECK-DAG: %[[T:.*]] = weft.transpose %[[Y]] {perm = array<i64: 2, 1, 0>} : (tensor<2x1x3xf32>) -> tensor<3x1x2xf32>
+// CHECK-DAG: %[[U:.*]] = weft.transpose %[[X]] {perm = array<i64: 2, 0, 1>} : (tensor<1x4x6xf32>) -> tensor<6x1x4xf32>
+// CHECK: return %[[X]], %[[R]], %[[T]], %[[U]]
+func.func @transpose_chains(%x: tensor<1x4x6xf32>, %y: tensor<2x1x3xf32>) -> (tensor<1x4x6xf32>, tensor<4x1x6xf32>, tensor<3x1x2xf32>, tensor<6x1x4xf32>) {
+  %0 = weft.transpose %x {perm = array<i64: 0, 2, 1>} : (tensor<1x4x6xf32>) -> tensor<1x6x4xf32>
+  %1 = weft.transpose %0 {perm = array<i64: 0, 2, 1>} : (tensor<1x6x4xf32>) -> tensor<1x4x6xf32>
+  %2 = weft.transpose %x {perm = array<i64: 1, 0, 2>} : (tensor<1x4x6xf32>) -> tensor<4x1x6xf32>
+  %3 = weft.transpose %y {perm = array<i64: 2, 1, 0>} : (tensor<2x1x3xf32>) -> tensor<3x1x2xf32>
+  %4 = weft.transpose %x {perm = array<i64: 2, 0, 1>} : (tensor<1x4x6xf32>) -> tensor<6x1x4xf32>
+  return %1, %2, %3, %4 : tensor<1x4x6xf32>, tensor<4x1x6xf32>, tensor<3x1x2xf32>, tensor<6x1x4xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @cast
 // CHECK-SAME: (%[[X:.*]]: tensor<4xf32>)
 // CHECK: %[[C:.*]] = weft.cast %[[X]] : tensor<4xf32> to tensor<4xf16>
