@@ -556,6 +556,7 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
         FormDispatchesOptions dispatches;
         dispatches.explainFusion = o.explainFusion;
         dispatches.batchRowEpilogues = cuda || cudaOnCpu;
+        dispatches.normsTakeProducers = cuda || cudaOnCpu;
         dispatches.elementwiseDags = cuda || cudaOnCpu;
         dispatches.padsIntoConvs = cuda || cudaOnCpu;
         dispatches.transposesInChains = cuda || cudaOnCpu;

@@ -327,6 +327,14 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
       return "a conv takes its padding into its dispatch only where it runs in "
              "the GPU's blocks (f32, NCHW, padded along height and width, "
              "enough outputs)";
+    if (normsTakeProducers && isa<LayerNormOp>(consumer)) {
+      if (users > 1)
+        return llvm::formatv("the value has {0} users; a layer_norm takes in only "
+                             "a producer it alone uses", users).str();
+      return "a layer_norm takes in only an elementwise chain (or a split sum's) "
+             "that ends at its input, and " + describe(producerGroup.front()) +
+             " heads another kind of group";
+    }
     if (!isChainLink(consumer))
       return shortName(consumer).str() +
              (transposesInChains ? " takes no producer into its dispatch (only elementwise "
@@ -402,6 +410,29 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
       dispatch->setAttr("weft.fusion_nodes", b.getArrayAttr(nodes));
       dispatch->setAttr("weft.fusion_apart", b.getArrayAttr(apart.lookup(dispatch)));
     }
+  }
+
+  /// With norms-take-producers: the group that layer normalization `norm`
+  /// joins, that of its input's producer when that producer is the last op
+  /// of an elementwise chain (possibly headed by a split reduction's sum:
+  /// BERT's residual add after a projection) and `norm` its only user.
+  std::optional<size_t> normProducerGroup(LayerNormOp norm,
+                                          ArrayRef<SmallVector<Operation *>> groups,
+                                          const DenseMap<Operation *, size_t> &groupOf) const {
+    Operation *producer = norm.getInput().getDefiningOp();
+    auto it = producer ? groupOf.find(producer) : groupOf.end();
+    if (it == groupOf.end() || !producer->hasOneUse() || producer->getNumResults() != 1 ||
+        producer->getResult(0).getType() != norm.getType())
+      return std::nullopt;
+    ArrayRef<Operation *> g = groups[it->second];
+    if (g.back() != producer || g.size() >= kMaxChain)
+      return std::nullopt;
+    for (auto [i, op] : llvm::enumerate(g)) {
+      bool splitSum = i == 0 && isa<ReduceOp>(op) && op->hasAttr(kSplitReductionAttr);
+      if (!splitSum && !isElementwiseLike(op))
+        return std::nullopt;
+    }
+    return it->second;
   }
 
   /// With elementwise-dags: a group of elementwise ops whose only inputs
@@ -503,6 +534,8 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
             break;
         }
       }
+      if (LayerNormOp norm = dyn_cast<LayerNormOp>(op); !join && norm && normsTakeProducers)
+        join = normProducerGroup(norm, groups, groupOf);
       if (PadOp p = padsIntoConvs ? convPadding(op) : PadOp();
           !join && p && groupOf.count(p) && groups[groupOf[p]].size() == 1)
         join = groupOf[p];

@@ -307,6 +307,11 @@ def FormDispatches : Pass<"weft-form-dispatches", "mlir::func::FuncOp"> {
            "A MatMul [B.., M, K] x [K, N] (its batch dims more rows of one "
            "matmul) heads its elementwise chain like a 2-D one; its lowering "
            "collapses the chain to 2-D (the CUDA targets)">,
+    Option<"normsTakeProducers", "norms-take-producers", "bool", "false",
+           "A layer normalization joins the group of the elementwise chain "
+           "(or split reduction's sum and its chain) that computes its input, "
+           "when it is that value's only user: each row's warp recomputes "
+           "the chain's values it reads (the CUDA targets)">,
     Option<"elementwiseDags", "elementwise-dags", "bool", "false",
            "A group of elementwise ops fed only by the last value of one "
            "earlier group (all of whose users it holds) and by constants "

@@ -2,6 +2,7 @@
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{clone-constant-limit=2}))' | FileCheck %s --check-prefix=LIMIT
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{batch-row-epilogues=true}))' | FileCheck %s --check-prefix=ROWS
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{elementwise-dags=true}))' | FileCheck %s --check-prefix=DAG
+// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{norms-take-producers=true}))' | FileCheck %s --check-prefix=NORM
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{pads-into-convs=true}))' | FileCheck %s --check-prefix=PAD
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{transposes-in-chains=true}))' | FileCheck %s --check-prefix=PERM
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{transposes-in-chains=true slices-in-chains=true}))' | FileCheck %s --check-prefix=SLICE
@@ -490,4 +491,35 @@ func.func @attention_slices(%x: tensor<8x1x16xf32>, %w: tensor<16x96xf32>, %y: t
   %r = weft.relu %y : tensor<8x1x96xf32>
   %v = weft.slice %r {starts = array<i64: 0, 0, 64>, sizes = array<i64: 8, 1, 32>, steps = array<i64: 1, 1, 1>} : (tensor<8x1x96xf32>) -> tensor<8x1x32xf32>
   return %qs, %kt, %v : tensor<4x8x8xf32>, tensor<4x8x8xf32>, tensor<8x1x32xf32>
+}
+
+// -----
+
+// With norms-take-producers a layer normalization joins the chain that
+// computes its input (a residual add) when it is that value's only user;
+// one whose input has another user stays apart.
+// NORM-LABEL: func.func @residual_norm
+// NORM: weft.dispatch
+// NORM-NEXT: ^bb0
+// NORM-NEXT: weft.add
+// NORM-NEXT: weft.relu
+// NORM: weft.layer_norm
+// NORM-NEXT: weft.yield
+// NORM: weft.dispatch
+// NORM-NEXT: ^bb0
+// NORM-NEXT: weft.add
+// NORM-NEXT: weft.yield
+// NORM: weft.dispatch
+// NORM-NEXT: ^bb0
+// NORM-NOT: weft.add
+// NORM: weft.layer_norm
+// NORM-NEXT: weft.yield
+func.func @residual_norm(%x: tensor<4x8xf32>, %r: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) {
+  %g = weft.constant dense<1.0> : tensor<8xf32>
+  %0 = weft.add %x, %r : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %1 = weft.relu %0 : tensor<4x8xf32>
+  %2 = weft.layer_norm %1, %g {axis = 1 : i64, epsilon = 1.0e-5 : f32} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %3 = weft.add %x, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %4 = weft.layer_norm %3, %g {axis = 1 : i64, epsilon = 1.0e-5 : f32} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  return %2, %3, %4 : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
 }
