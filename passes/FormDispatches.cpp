@@ -414,8 +414,13 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
 
   /// With norms-take-producers: the group that layer normalization `norm`
   /// joins, that of its input's producer when that producer is the last op
-  /// of an elementwise chain (possibly headed by a split reduction's sum:
-  /// BERT's residual add after a projection) and `norm` its only user.
+  /// of an elementwise chain of at most kMaxNormProducerOps ops (possibly
+  /// headed by a split reduction's sum: BERT's residual add after a
+  /// projection) and `norm` its only user. Each lane keeps its share of
+  /// the row in private arrays that must stay in registers: with BERT's
+  /// split sum, bias add and residual add (3 ops) ptxas gave those kernels
+  /// 1008 bytes of stack (sm_90), with the sum and one add none.
+  static constexpr size_t kMaxNormProducerOps = 2;
   std::optional<size_t> normProducerGroup(LayerNormOp norm,
                                           ArrayRef<SmallVector<Operation *>> groups,
                                           const DenseMap<Operation *, size_t> &groupOf) const {
@@ -425,7 +430,7 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
         producer->getResult(0).getType() != norm.getType())
       return std::nullopt;
     ArrayRef<Operation *> g = groups[it->second];
-    if (g.back() != producer || g.size() >= kMaxChain)
+    if (g.back() != producer || g.size() > kMaxNormProducerOps)
       return std::nullopt;
     for (auto [i, op] : llvm::enumerate(g)) {
       bool splitSum = i == 0 && isa<ReduceOp>(op) && op->hasAttr(kSplitReductionAttr);

@@ -309,9 +309,10 @@ def FormDispatches : Pass<"weft-form-dispatches", "mlir::func::FuncOp"> {
            "collapses the chain to 2-D (the CUDA targets)">,
     Option<"normsTakeProducers", "norms-take-producers", "bool", "false",
            "A layer normalization joins the group of the elementwise chain "
-           "(or split reduction's sum and its chain) that computes its input, "
-           "when it is that value's only user: each row's warp recomputes "
-           "the chain's values it reads (the CUDA targets)">,
+           "(or split reduction's sum and its chain) of at most 2 ops that "
+           "computes its input, when it is that value's only user: each "
+           "row's warp recomputes the chain's values it reads (the CUDA "
+           "targets)">,
     Option<"elementwiseDags", "elementwise-dags", "bool", "false",
            "A group of elementwise ops fed only by the last value of one "
            "earlier group (all of whose users it holds) and by constants "
