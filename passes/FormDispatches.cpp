@@ -331,6 +331,10 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
       if (users > 1)
         return llvm::formatv("the value has {0} users; a layer_norm takes in only "
                              "a producer it alone uses", users).str();
+      if (producerGroup.size() > kMaxNormProducerOps)
+        return llvm::formatv("a layer_norm takes in a chain of at most {0} ops, and "
+                             "this one has {1}", kMaxNormProducerOps, producerGroup.size())
+            .str();
       return "a layer_norm takes in only an elementwise chain (or a split sum's) "
              "that ends at its input, and " + describe(producerGroup.front()) +
              " heads another kind of group";
