@@ -561,6 +561,7 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
         dispatches.padsIntoConvs = cuda || cudaOnCpu;
         dispatches.transposesInChains = cuda || cudaOnCpu;
         dispatches.slicesInChains = cuda || cudaOnCpu;
+        dispatches.matmulsTakeViews = cuda || cudaOnCpu;
         pm.addNestedPass<func::FuncOp>(createFormDispatches(dispatches));
         PlanMemoryOptions memory;
         memory.alignment = o.alignment;

@@ -43,31 +43,66 @@ bool isElementwiseLike(Operation *op) {
   return op->hasTrait<OpTrait::Elementwise>() || isBroadcastElementwise(op);
 }
 
+/// The types of a MatMul's operands and result (lhs, rhs, output), or none
+/// for another op.
+std::optional<std::array<ShapedType, 3>> matmulTypes(Operation *op) {
+  auto mm = dyn_cast<MatMulOp>(op);
+  if (!mm)
+    return std::nullopt;
+  return std::array<ShapedType, 3>{cast<ShapedType>(mm.getLhs().getType()),
+                                   cast<ShapedType>(mm.getRhs().getType()),
+                                   cast<ShapedType>(mm.getType())};
+}
+
 /// A MatMul [B.., M, K] x [K, N]: its batch dims are more rows of one 2-D
 /// matmul (a transformer's projections), computed through a reshape.
 bool isBatchRowsMatMul(Operation *op) {
-  auto mm = dyn_cast<MatMulOp>(op);
-  if (!mm)
+  auto t = matmulTypes(op);
+  return t && (*t)[2].getRank() > 2 && (*t)[1].getRank() == 2 &&
+         (*t)[0].getRank() == (*t)[2].getRank();
+}
+
+/// A MatMul [B.., M, K] x [B.., K, N] of the same batch dims: its lowering
+/// is one contraction over the batch, rows, columns and reduction loops
+/// that writes [B.., M, N] itself (no reshape).
+bool isBatchedMatMul(Operation *op) {
+  auto t = matmulTypes(op);
+  if (!t)
     return false;
-  auto lhs = cast<ShapedType>(mm.getLhs().getType());
-  auto rhs = cast<ShapedType>(mm.getRhs().getType());
-  auto out = cast<ShapedType>(mm.getType());
-  return out.getRank() > 2 && rhs.getRank() == 2 && lhs.getRank() == out.getRank();
+  auto [lhs, rhs, out] = *t;
+  int64_t rank = out.getRank();
+  if (rank < 3 || lhs.getRank() != rank || rhs.getRank() != rank || !lhs.hasStaticShape() ||
+      !rhs.hasStaticShape() || !out.hasStaticShape())
+    return false;
+  return lhs.getShape().drop_back(2) == out.getShape().drop_back(2) &&
+         rhs.getShape().drop_back(2) == out.getShape().drop_back(2);
 }
 
 /// Ops whose elementwise consumers join their region (the epilogue is
 /// computed on the root's result tiles). A matmul whose result is not 2-D is
 /// computed through a reshape, which the tiling cannot fuse across, unless
-/// `batchRows` says its lowering collapses the epilogue to 2-D (only for a
-/// batch-rows matmul). The sum of a split reduction heads the chain that
-/// followed its matmul.
-bool isFusionRoot(Operation *op, bool batchRows) {
+/// `batchRows` says its lowering collapses the epilogue to 2-D (a
+/// batch-rows matmul) or, with `batched`, it is a batched matmul (whose
+/// contraction writes its result's shape). The sum of a split reduction
+/// heads the chain that followed its matmul.
+bool isFusionRoot(Operation *op, bool batchRows, bool batched = false) {
   if (isa<ConvOp>(op))
     return true;
   if (isa<MatMulOp, GemmOp>(op))
     return cast<ShapedType>(op->getResult(0).getType()).getRank() == 2 ||
-           (batchRows && isBatchRowsMatMul(op));
+           (batchRows && isBatchRowsMatMul(op)) || (batched && isBatchedMatMul(op));
   return isa<ReduceOp>(op) && op->hasAttr(kSplitReductionAttr);
+}
+
+/// A view that a batched matmul takes into its dispatch (matmuls-take-views):
+/// a slice of positive steps, or a transpose that keeps the innermost
+/// dimension in place (A's rows and B's columns stay contiguous, which the
+/// register tiles and blocks read 4 or more neighbours of at a time).
+bool isInnerView(Operation *op) {
+  if (auto s = dyn_cast<SliceOp>(op))
+    return llvm::all_of(s.getSteps(), [](int64_t step) { return step >= 1; });
+  auto t = dyn_cast<TransposeOp>(op);
+  return t && !t.getPerm().empty() && t.getPerm().back() == (int64_t)t.getPerm().size() - 1;
 }
 
 /// The transpose weft-split-reduction put before matmul `op`, when `op`
@@ -109,13 +144,19 @@ PadOp convPadding(Operation *op) {
   return pad;
 }
 
-/// The op that heads group `g`: its first, or its second where the first
-/// joined as the second's operand (a convolution's padding, a split
-/// matmul's transpose).
+/// The op that heads group `g`: its first, or the op that the first ones
+/// joined as its operands (a convolution's padding, a split matmul's
+/// transpose, the slices and transposes that a batched matmul takes in).
 Operation *groupHead(ArrayRef<Operation *> g) {
   if (g.size() >= 2 && ((isa<PadOp>(g[0]) && isa<ConvOp>(g[1])) ||
                         (isa<TransposeOp>(g[0]) && splitTranspose(g[1]) == g[0])))
     return g[1];
+  for (auto [i, op] : llvm::enumerate(g)) {
+    if (isa<MatMulOp>(op))
+      return i > 0 ? op : g.front();
+    if (!isInnerView(op))
+      break;
+  }
   return g.front();
 }
 
@@ -165,6 +206,11 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     size_t producerGroup, consumerGroup;
     std::string producer, consumer, why;
   };
+
+  /// isFusionRoot with this pass's options.
+  bool isRoot(Operation *op) const {
+    return isFusionRoot(op, batchRowEpilogues, matmulsTakeViews);
+  }
 
   bool isClonable(Value v) const {
     auto cst = v.getDefiningOp<ConstantOp>();
@@ -261,6 +307,54 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     groups[concatGroup] = std::move(merged);
   }
 
+  /// With matmuls-take-views: the group that computes `operand` of batched
+  /// matmul `mm` from values outside it through inner views alone
+  /// (isInnerView: an attention's Q, K or V sliced from a joint projection
+  /// and its heads moved to the front), when `mm` alone uses it.
+  std::optional<size_t> viewGroupOf(MatMulOp mm, Value operand,
+                                    ArrayRef<SmallVector<Operation *>> groups,
+                                    const DenseMap<Operation *, size_t> &groupOf) const {
+    Operation *def = operand.getDefiningOp();
+    auto it = def ? groupOf.find(def) : groupOf.end();
+    if (it == groupOf.end())
+      return std::nullopt;
+    ArrayRef<Operation *> g = groups[it->second];
+    if (g.empty() || g.back() != def || !llvm::all_of(g, isInnerView) ||
+        !llvm::all_of(def->getUsers(), [&](Operation *u) { return u == mm.getOperation(); }))
+      return std::nullopt;
+    return it->second;
+  }
+
+  /// With matmuls-take-views: batched matmul `mm` (isBatchedMatMul) takes
+  /// in the groups of views that compute its operands (viewGroupOf): its
+  /// lowering folds the transposes into its operands' indexing maps and
+  /// reads the slices in place, so the views cost no kernel and no copy.
+  void absorbMatmulViews(MatMulOp mm, SmallVector<SmallVector<Operation *>> &groups,
+                         DenseMap<Operation *, size_t> &groupOf) {
+    if (!isBatchedMatMul(mm))
+      return;
+    size_t mmGroup = groupOf[mm];
+    SmallVector<size_t> producers;
+    for (Value in : {mm.getLhs(), mm.getRhs()})
+      if (std::optional<size_t> g = viewGroupOf(mm, in, groups, groupOf);
+          g && !llvm::is_contained(producers, *g))
+        producers.push_back(*g);
+    if (producers.empty())
+      return;
+    llvm::sort(producers, [&](size_t a, size_t b) {
+      return groups[a].front()->isBeforeInBlock(groups[b].front());
+    });
+    SmallVector<Operation *> merged;
+    for (size_t g : producers) {
+      merged.append(groups[g].begin(), groups[g].end());
+      groups[g].clear();
+    }
+    merged.append(groups[mmGroup].begin(), groups[mmGroup].end());
+    for (Operation *op : merged)
+      groupOf[op] = mmGroup;
+    groups[mmGroup] = std::move(merged);
+  }
+
   /// Whether `op` joins elementwise chains: an elementwise op, or with
   /// transposes-in-chains a transpose that keeps the innermost dimension
   /// in place (not a split matmul's, which joins its matmul). One that
@@ -281,6 +375,26 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
   /// computed whole by every thread).
   bool isChainHead(Operation *op) const {
     return isChainLink(op) || (slicesInChains && isa<SliceOp>(op));
+  }
+
+  /// With matmuls-take-views: the group of the slice that transpose `op`
+  /// (one that moves the innermost dimension, so no chain link) alone
+  /// reads, when that slice is alone in its group: one kernel transposes
+  /// the slice in place (an attention's K, sliced from a joint projection
+  /// and transposed for Q K^T), its reads along the lanes as for any
+  /// transpose.
+  std::optional<size_t> sliceOfTranspose(Operation *op,
+                                         ArrayRef<SmallVector<Operation *>> groups,
+                                         const DenseMap<Operation *, size_t> &groupOf) const {
+    auto t = dyn_cast<TransposeOp>(op);
+    if (!matmulsTakeViews || !t || isChainLink(t))
+      return std::nullopt;
+    auto slice = t.getInput().getDefiningOp<SliceOp>();
+    auto it = slice ? groupOf.find(slice) : groupOf.end();
+    if (it == groupOf.end() || groups[it->second].size() != 1 || !slice->hasOneUse() ||
+        !isInnerView(slice))
+      return std::nullopt;
+    return it->second;
   }
 
   /// Whether the results of `producer` and `consumer`, neighbours in a
@@ -339,6 +453,22 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
              "that ends at its input, and " + describe(producerGroup.front()) +
              " heads another kind of group";
     }
+    if (matmulsTakeViews && isa<MatMulOp>(consumer)) {
+      if (!isBatchedMatMul(consumer))
+        return "a matmul takes in the views that compute its operands only when it is "
+               "batched ([B.., M, K] x [B.., K, N])";
+      if (auto other = llvm::find_if(producerGroup, [](Operation *op) { return !isInnerView(op); });
+          other != producerGroup.end())
+        return isa<TransposeOp>(*other)
+                   ? "a matmul takes in only transposes that keep the innermost dimension, "
+                     "and " + describe(*other) + " moves it"
+                   : "a matmul takes in only slices and transposes, and " + describe(*other) +
+                         " is neither";
+      if (users > 1)
+        return llvm::formatv("the value has {0} users; a matmul takes in only views it "
+                             "alone uses", users).str();
+      return "the producer's dispatch ends at another op";
+    }
     if (!isChainLink(consumer))
       return shortName(consumer).str() +
              (transposesInChains ? " takes no producer into its dispatch (only elementwise "
@@ -349,11 +479,11 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
       return shortName(producer).str() +
              " takes no transpose into its dispatch (only elementwise ops and "
              "transposes do)";
-    if (isa<MatMulOp, GemmOp>(producer) && !isFusionRoot(producer, batchRowEpilogues))
+    if (isa<MatMulOp, GemmOp>(producer) && !isRoot(producer))
       return shortName(producer).str() +
              " with a result of rank other than 2 takes no epilogue (its "
              "tiles are computed through a reshape)";
-    if (!isChainHead(producer) && !isFusionRoot(producer, batchRowEpilogues))
+    if (!isChainHead(producer) && !isRoot(producer))
       return shortName(producer).str() +
              (transposesInChains ? " takes no consumer into its dispatch (only conv, 2-D "
                                    "matmul/gemm, elementwise ops and transposes do)"
@@ -483,7 +613,7 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
       // Only a group that takes epilogues (a fusion root's, or an
       // elementwise chain) takes the graph.
       if (!ok || !from || *from >= g || groups[*from].size() + ops.size() > kMaxChain ||
-          !(isFusionRoot(groupHead(groups[*from]), batchRowEpilogues) ||
+          !(isRoot(groupHead(groups[*from])) ||
             llvm::all_of(groups[*from], isElementwiseLike)))
         continue;
       Type type = tail.getType();
@@ -529,7 +659,7 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
             SmallVector<Operation *> &g = groups[it->second];
             // A root computes its epilogue on its own tiles: no transpose.
             bool linkable = roots ? groupHead(g) == producer && isElementwiseLike(op) &&
-                                        isFusionRoot(producer, batchRowEpilogues)
+                                        isRoot(producer)
                                   : isChainHead(producer);
             if (!linkable || g.back() != producer || g.size() >= kMaxChain ||
                 producer->getNumResults() != 1 || !chainTypesMatch(producer, op) ||
@@ -551,6 +681,8 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
       if (TransposeOp t = splitTranspose(op); !join && t && groupOf.count(t) &&
                                                 groups[groupOf[t]].size() == 1)
         join = groupOf[t];
+      if (std::optional<size_t> s = sliceOfTranspose(op, groups, groupOf); !join && s)
+        join = s;
       if (join) {
         groups[*join].push_back(op);
         groupOf[op] = *join;
@@ -559,6 +691,8 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
         groups.push_back({op});
         if (auto concat = dyn_cast<ConcatOp>(op))
           absorbConcatProducers(concat, groups, groupOf);
+        if (auto mm = dyn_cast<MatMulOp>(op); mm && matmulsTakeViews)
+          absorbMatmulViews(mm, groups, groupOf);
       }
     }
     llvm::SmallDenseSet<size_t> dags;
@@ -716,9 +850,59 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     }
   }
 
+  /// matmul(x * c, y) -> matmul(x, y) * c, and likewise x / c, c * x and
+  /// the right operand, for a constant c of one element and a batched
+  /// matmul (or one that heads its elementwise chain) that alone uses the
+  /// product: the scale becomes the matmul's epilogue, and x, an
+  /// attention's Q scaled by 1 / sqrt(d), a view that the matmul takes in
+  /// (matmuls-take-views). Exact where c is a power of two (BERT's 8);
+  /// otherwise the products round differently, within an ulp or so of
+  /// each sum's terms.
+  void moveScalesPastMatmuls(func::FuncOp func) {
+    SmallVector<MatMulOp> matmuls;
+    func.walk([&](MatMulOp mm) { matmuls.push_back(mm); });
+    auto scalar = [](Value v) {
+      auto c = v.getDefiningOp<ConstantOp>();
+      auto type = dyn_cast<RankedTensorType>(v.getType());
+      return c && type && type.hasStaticShape() && type.getNumElements() == 1 &&
+             isa<FloatType>(type.getElementType());
+    };
+    for (MatMulOp mm : matmuls) {
+      if (!isRoot(mm) || !isa<FloatType>(mm.getType().getElementType()))
+        continue;
+      for (OpOperand &use : mm->getOpOperands()) {
+        Operation *scale = use.get().getDefiningOp();
+        if (!isa_and_nonnull<MulOp, DivOp>(scale) || !scale->hasOneUse())
+          continue;
+        Value lhs = scale->getOperand(0), rhs = scale->getOperand(1);
+        Value x, c;
+        if (scalar(rhs))
+          x = lhs, c = rhs;
+        else if (isa<MulOp>(scale) && scalar(lhs))
+          x = rhs, c = lhs;
+        if (!x || x.getType() != scale->getResult(0).getType() ||
+            cast<ShapedType>(c.getType()).getRank() > mm.getType().getRank())
+          continue;
+        use.set(x);
+        OpBuilder builder(mm->getContext());
+        builder.setInsertionPointAfter(mm);
+        Operation *moved = builder.clone(*scale);
+        moved->setOperands({mm.getResult(), c});
+        if (isa<MulOp>(scale) && c == lhs)
+          moved->setOperands({c, mm.getResult()});
+        moved->getResult(0).setType(mm.getType());
+        mm.getResult().replaceAllUsesExcept(moved->getResult(0), moved);
+        scale->erase();
+        break;
+      }
+    }
+  }
+
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     OpBuilder builder(&getContext());
+    if (matmulsTakeViews)
+      moveScalesPastMatmuls(func);
     if (slicesInChains)
       moveReshapesAboveSlices(func);
     moveReshapesAboveSplitSums(func);

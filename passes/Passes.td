@@ -335,7 +335,16 @@ def FormDispatches : Pass<"weft-form-dispatches", "mlir::func::FuncOp"> {
            "reads at computed indices), and a reshape of a slice along its "
            "input's last dimension that splits that dimension moves above "
            "the slice, so that the slice meets its consumer: an attention's "
-           "Q, K and V (the CUDA targets)">
+           "Q, K and V (the CUDA targets)">,
+    Option<"matmulsTakeViews", "matmuls-take-views", "bool", "false",
+           "A batched MatMul ([B.., M, K] x [B.., K, N]) takes into its "
+           "dispatch the slices and transposes keeping the innermost "
+           "dimension that alone compute its operands from its inputs (its "
+           "lowering reads them in place) and heads its elementwise chain; "
+           "a scale by a one-element constant of a matmul's operand moves "
+           "to its result; a transpose that moves the innermost dimension "
+           "joins the slice it alone reads: an attention's Q, K and V (the "
+           "CUDA targets)">
   ];
   let dependentDialects = ["::weft::WeftDialect"];
 }

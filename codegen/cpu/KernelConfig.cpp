@@ -374,7 +374,7 @@ TilingInterface weft::cpu::findDispatchRoot(func::FuncOp fn) {
 bool weft::cpu::isWorkgroupSetup(Operation *op) {
   return isa<bufferization::ToTensorOp, bufferization::MaterializeInDestinationOp,
              tensor::EmptyOp, arith::ConstantOp, func::ReturnOp, scf::ForallOp,
-             tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op);
+             tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::ExtractSliceOp>(op);
 }
 
 LogicalResult weft::cpu::tileRootIntoForall(TilingInterface root, ArrayRef<OpFoldResult> sizes) {

@@ -128,7 +128,7 @@ mlir::linalg::LinalgOp epilogueRoot(mlir::Operation *op);
 mlir::TilingInterface findDispatchRoot(mlir::func::FuncOp fn);
 
 /// Ops that may stay outside a workgroup (or GPU thread) loop: they compute
-/// nothing per element.
+/// nothing per element (reshapes and slices are views of their source).
 bool isWorkgroupSetup(mlir::Operation *op);
 
 /// Tiles `root` with `sizes` (0: untiled) into an scf.forall, fusing its

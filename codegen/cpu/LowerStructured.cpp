@@ -129,6 +129,18 @@ FailureOr<Value> cpu::lowerStructured(OpBuilder &b, Operation *op, bool &handled
       })
       .Case([&](SliceOp s) -> FailureOr<Value> {
         ArrayRef<int64_t> starts = s.getStarts(), steps = s.getSteps();
+        // A slice that other ops of its dispatch read (the CUDA targets'
+        // chains and matmul operands, weft-form-dispatches) is a view of
+        // its input that they read in place: their indexing maps, not a
+        // gather's computed indices, then address it.
+        if (!s->use_empty() &&
+            llvm::none_of(s->getUsers(), [](Operation *u) { return isa<YieldOp>(u); }) &&
+            llvm::all_of(steps, [](int64_t step) { return step >= 1; }))
+          return tensor::ExtractSliceOp::create(
+                     b, l, s.getType(), s.getInput(), ValueRange{}, ValueRange{}, ValueRange{},
+                     b.getDenseI64ArrayAttr(starts), b.getDenseI64ArrayAttr(s.getType().getShape()),
+                     b.getDenseI64ArrayAttr(steps))
+              .getResult();
         auto index = [&](OpBuilder &nb, Location nl, ValueRange v) -> Value {
           int64_t d = cast<arith::ConstantIndexOp>(v[1].getDefiningOp()).value();
           Value st = arith::ConstantIndexOp::create(nb, nl, starts[d]);

@@ -394,25 +394,37 @@ def const(c, value, dtype=np.int64):
     return name
 
 
+def qkv_heads(c, s, e, h, scale):
+    """Multi-head attention's Q, K and V: a [S, 1, 3E] projection sliced
+    along its last dimension, each part viewed as [S, H, E / H] and
+    transposed to heads first; Q scaled (`scale`: an op and its constant),
+    K transposed for Q K^T."""
+    p = c.node("MatMul", [c.input((s, 1, e)), c.weight((e, 3 * e), e)])
+    heads = []
+    for i in range(3):
+        part = c.node("Slice", [p, const(c, [i * e]), const(c, [(i + 1) * e]), const(c, [2])])
+        hd = c.node("Reshape", [part, const(c, [s, h, e // h])])
+        t = c.node("Transpose", [hd], perm=[1, 2, 0] if i == 1 else [1, 0, 2])
+        if i == 0:
+            t = c.node(scale[0], [t, const(c, scale[1], np.float32)])
+        heads.append(t)
+    return heads
+
+
 def chain_cases():
     """Data movement chained with elementwise ops (the CUDA targets fuse a
     slice, a transpose and the ops after it into one kernel)."""
-    # Multi-head attention's Q, K and V: a [S, 1, 3E] projection sliced
-    # along its last dimension, each part viewed as [S, H, E / H] and
-    # transposed to heads first; Q scaled, K transposed for Q K^T.
     s, e, h = 16, 32, 4
     c = Case("gpuchain_qkv_heads")
-    p = c.node("MatMul", [c.input((s, 1, e)), c.weight((e, 3 * e), e)])
-    outs = []
-    for i in range(3):
-        part = c.node("Slice", [p, const(c, [i * e]), const(c, [(i + 1) * e]), const(c, [2])])
-        heads = c.node("Reshape", [part, const(c, [s, h, e // h])])
-        perm = [1, 2, 0] if i == 1 else [1, 0, 2]
-        t = c.node("Transpose", [heads], perm=perm)
-        if i == 0:
-            t = c.node("Div", [t, const(c, 2.0, np.float32)])
-        outs.append(t)
-    yield c.finish(outs)
+    yield c.finish(qkv_heads(c, s, e, h, ("Div", 2.0)))
+    # The whole attention: Q (scaled by a Mul of 1 / sqrt(E / H), not a
+    # power of two) and V go into their batched matmuls as views of the
+    # projection, the scale becomes Q K^T's epilogue; K's slice and
+    # transpose are one kernel; the context's heads back to [S, H, E / H].
+    c = Case("gpuchain_attention")
+    q, k, v = qkv_heads(c, s, e, h, ("Mul", 1 / np.sqrt(e // h)))
+    scores = c.node("Softmax", [c.node("MatMul", [q, k])], axis=-1)
+    yield c.finish(c.node("Transpose", [c.node("MatMul", [scores, v])], perm=[1, 0, 2]))
     # Heads back to [S, H, E / H], then a residual add: a transpose in the
     # chain of the add; a relu before a transpose.
     c = Case("gpuchain_transpose_residual")

@@ -1,6 +1,7 @@
 // RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-form-dispatches{explain-fusion=true}))' | FileCheck %s
 // RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-form-dispatches))' | FileCheck %s --check-prefix=OFF
 // RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-form-dispatches{explain-fusion=true transposes-in-chains=true}))' | FileCheck %s --check-prefix=PERM
+// RUN: weft-opt %s --pass-pipeline='builtin.module(func.func(weft-form-dispatches{explain-fusion=true transposes-in-chains=true slices-in-chains=true matmuls-take-views=true}))' | FileCheck %s --check-prefix=VIEW
 
 // With explain-fusion, every dispatch names the ONNX nodes it holds and,
 // for each edge to another dispatch, the rule that kept the two apart
@@ -69,3 +70,28 @@ func.func @explain(%x: tensor<4xf32>, %y: tensor<3x4xf32>, %a: tensor<2x3x4xf32>
 #q = loc("q"("Cos"))
 #p = loc("p"("Sigmoid"))
 #pq = loc("pq"("Add"))
+
+// With matmuls-take-views (the CUDA targets) a batched matmul says why a
+// view stays apart: K's transpose moves the innermost dimension, and W's
+// view is also returned.
+// VIEW-LABEL: func.func @explain_views
+// VIEW: "output to explain_views_dispatch_1 (transpose of 'kt' (Transpose) -> matmul of 'qk' (MatMul)): a matmul takes in only transposes that keep the innermost dimension, and transpose of 'kt' (Transpose) moves it"
+// VIEW-SAME: weft.fusion_nodes = ["slice of 'k' (Slice)", "transpose of 'kt' (Transpose)"]
+// VIEW: "output to explain_views_dispatch_3 (transpose of 'wt' (Transpose) -> matmul of 'wm' (MatMul)): the value has 2 users; a matmul takes in only views it alone uses"
+// VIEW: "input from explain_views_dispatch_1 (matmul of 'qk' (MatMul) -> matmul of 'wm' (MatMul)): a matmul takes in only slices and transposes, and matmul of 'qk' (MatMul) is neither"
+// VIEW-SAME: weft.fusion_nodes = ["matmul of 'wm' (MatMul)"]
+func.func @explain_views(%p: tensor<8x12x8xf32>, %q: tensor<4x8x8xf32>) -> (tensor<4x8x8xf32>, tensor<4x8x8xf32>, tensor<4x8x8xf32>) {
+  %k = weft.slice %p {starts = array<i64: 0, 4, 0>, sizes = array<i64: 8, 4, 8>, steps = array<i64: 1, 1, 1>} : (tensor<8x12x8xf32>) -> tensor<8x4x8xf32> loc(#loc_k)
+  %kt = weft.transpose %k {perm = array<i64: 1, 2, 0>} : (tensor<8x4x8xf32>) -> tensor<4x8x8xf32> loc(#loc_kt)
+  %s = weft.matmul %q, %kt : (tensor<4x8x8xf32>, tensor<4x8x8xf32>) -> tensor<4x8x8xf32> loc(#loc_qk)
+  %w = weft.slice %p {starts = array<i64: 0, 8, 0>, sizes = array<i64: 8, 4, 8>, steps = array<i64: 1, 1, 1>} : (tensor<8x12x8xf32>) -> tensor<8x4x8xf32> loc(#loc_w)
+  %wt = weft.transpose %w {perm = array<i64: 1, 0, 2>} : (tensor<8x4x8xf32>) -> tensor<4x8x8xf32> loc(#loc_wt)
+  %m = weft.matmul %s, %wt : (tensor<4x8x8xf32>, tensor<4x8x8xf32>) -> tensor<4x8x8xf32> loc(#loc_wm)
+  return %s, %m, %wt : tensor<4x8x8xf32>, tensor<4x8x8xf32>, tensor<4x8x8xf32>
+}
+#loc_k = loc("k"("Slice"))
+#loc_kt = loc("kt"("Transpose"))
+#loc_qk = loc("qk"("MatMul"))
+#loc_w = loc("w"("Slice"))
+#loc_wt = loc("wt"("Transpose"))
+#loc_wm = loc("wm"("MatMul"))

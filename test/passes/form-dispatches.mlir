@@ -6,6 +6,7 @@
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{pads-into-convs=true}))' | FileCheck %s --check-prefix=PAD
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{transposes-in-chains=true}))' | FileCheck %s --check-prefix=PERM
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{transposes-in-chains=true slices-in-chains=true}))' | FileCheck %s --check-prefix=SLICE
+// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-form-dispatches{transposes-in-chains=true slices-in-chains=true matmuls-take-views=true}))' | FileCheck %s --check-prefix=VIEW
 
 // An elementwise chain (each link used only by the next, one shape) shares
 // one dispatch and yields only its last value; a small constant is cloned
@@ -522,4 +523,67 @@ func.func @residual_norm(%x: tensor<4x8xf32>, %r: tensor<4x8xf32>) -> (tensor<4x
   %3 = weft.add %x, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   %4 = weft.layer_norm %3, %g {axis = 1 : i64, epsilon = 1.0e-5 : f32} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
   return %2, %3, %4 : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+// With matmuls-take-views an attention's batched matmuls take in the
+// slices and transposes that cut Q and V out of a joint projection (their
+// transposes keep the innermost dimension), Q's scale by 1/2 moves to the
+// scores as their epilogue, and K's transpose, which moves the innermost
+// dimension, joins K's slice in a dispatch of its own: six dispatches
+// instead of nine. A view that another op also reads (the returned W)
+// stays apart.
+// VIEW-LABEL: func.func @attention_views
+// VIEW: weft.dispatch
+// VIEW-NEXT: ^bb0
+// VIEW-NEXT: weft.slice %{{.*}} {sizes = array<i64: 8, 4, 8>, starts = array<i64: 0, 4, 0>
+// VIEW-NEXT: weft.transpose %{{.*}} {perm = array<i64: 1, 2, 0>}
+// VIEW-NEXT: weft.yield
+// VIEW: weft.dispatch
+// VIEW-NEXT: ^bb0
+// VIEW-NEXT: weft.slice %{{.*}} {sizes = array<i64: 8, 4, 8>, starts = array<i64: 0, 0, 0>
+// VIEW-NEXT: weft.transpose %{{.*}} {perm = array<i64: 1, 0, 2>}
+// VIEW-NEXT: weft.matmul
+// VIEW-NEXT: weft.constant dense<2.000000e+00>
+// VIEW-NEXT: weft.div
+// VIEW-NEXT: weft.yield
+// VIEW: weft.dispatch
+// VIEW-NEXT: ^bb0
+// VIEW-NEXT: weft.softmax
+// VIEW-NEXT: weft.yield
+// VIEW: weft.dispatch
+// VIEW-NEXT: ^bb0
+// VIEW-NEXT: weft.slice %{{.*}} {sizes = array<i64: 8, 4, 8>, starts = array<i64: 0, 8, 0>
+// VIEW-NEXT: weft.transpose %{{.*}} {perm = array<i64: 1, 0, 2>}
+// VIEW-NEXT: weft.matmul
+// VIEW-NEXT: weft.yield
+// VIEW: weft.dispatch
+// VIEW-NEXT: ^bb0
+// VIEW-NEXT: weft.slice
+// VIEW-NEXT: weft.transpose
+// VIEW-NEXT: weft.yield
+// VIEW: weft.dispatch
+// VIEW-NEXT: ^bb0
+// VIEW-NEXT: weft.matmul
+// VIEW-NEXT: weft.yield
+// SLICE-LABEL: func.func @attention_views
+// SLICE-COUNT-9: weft.dispatch
+// SLICE-NOT: weft.dispatch
+func.func @attention_views(%p: tensor<8x12x8xf32>) -> (tensor<4x8x8xf32>, tensor<4x8x8xf32>, tensor<4x8x8xf32>) {
+  %c = weft.constant dense<2.0> : tensor<f32>
+  %q = weft.slice %p {starts = array<i64: 0, 0, 0>, sizes = array<i64: 8, 4, 8>, steps = array<i64: 1, 1, 1>} : (tensor<8x12x8xf32>) -> tensor<8x4x8xf32>
+  %qt = weft.transpose %q {perm = array<i64: 1, 0, 2>} : (tensor<8x4x8xf32>) -> tensor<4x8x8xf32>
+  %qs = weft.div %qt, %c : (tensor<4x8x8xf32>, tensor<f32>) -> tensor<4x8x8xf32>
+  %k = weft.slice %p {starts = array<i64: 0, 4, 0>, sizes = array<i64: 8, 4, 8>, steps = array<i64: 1, 1, 1>} : (tensor<8x12x8xf32>) -> tensor<8x4x8xf32>
+  %kt = weft.transpose %k {perm = array<i64: 1, 2, 0>} : (tensor<8x4x8xf32>) -> tensor<4x8x8xf32>
+  %s = weft.matmul %qs, %kt : (tensor<4x8x8xf32>, tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %a = weft.softmax %s {axis = 2 : i64, log = false} : tensor<4x8x8xf32>
+  %v = weft.slice %p {starts = array<i64: 0, 8, 0>, sizes = array<i64: 8, 4, 8>, steps = array<i64: 1, 1, 1>} : (tensor<8x12x8xf32>) -> tensor<8x4x8xf32>
+  %vt = weft.transpose %v {perm = array<i64: 1, 0, 2>} : (tensor<8x4x8xf32>) -> tensor<4x8x8xf32>
+  %o = weft.matmul %a, %vt : (tensor<4x8x8xf32>, tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %w = weft.slice %p {starts = array<i64: 0, 0, 0>, sizes = array<i64: 8, 4, 8>, steps = array<i64: 1, 1, 1>} : (tensor<8x12x8xf32>) -> tensor<8x4x8xf32>
+  %wt = weft.transpose %w {perm = array<i64: 1, 0, 2>} : (tensor<8x4x8xf32>) -> tensor<4x8x8xf32>
+  %m = weft.matmul %a, %wt : (tensor<4x8x8xf32>, tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  return %o, %m, %wt : tensor<4x8x8xf32>, tensor<4x8x8xf32>, tensor<4x8x8xf32>
 }
