@@ -307,6 +307,14 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     groups[concatGroup] = std::move(merged);
   }
 
+  /// With matmuls-take-views: whether transpose `op` (one that keeps the
+  /// innermost dimension) of batched matmul `root`'s result joins it (the
+  /// lowering writes the product in the transposed order: an attention's
+  /// context, heads back after the sequence).
+  bool transposesResult(Operation *root, Operation *op) const {
+    return matmulsTakeViews && isBatchedMatMul(root) && isa<TransposeOp>(op) && isInnerView(op);
+  }
+
   /// With matmuls-take-views: the group that computes `operand` of batched
   /// matmul `mm` from values outside it through inner views alone
   /// (isInnerView: an attention's Q, K or V sliced from a joint projection
@@ -475,7 +483,8 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
                                    "ops, transposes and concat do)"
                                  : " takes no producer into its dispatch (only elementwise "
                                    "ops and concat do)");
-    if (isa<TransposeOp>(consumer) && !isChainHead(producer))
+    if (isa<TransposeOp>(consumer) && !isChainHead(producer) &&
+        !transposesResult(producer, consumer))
       return shortName(producer).str() +
              " takes no transpose into its dispatch (only elementwise ops and "
              "transposes do)";
@@ -658,8 +667,8 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
               continue;
             SmallVector<Operation *> &g = groups[it->second];
             // A root computes its epilogue on its own tiles: no transpose.
-            bool linkable = roots ? groupHead(g) == producer && isElementwiseLike(op) &&
-                                        isRoot(producer)
+            bool linkable = roots ? groupHead(g) == producer && isRoot(producer) &&
+                                        (isElementwiseLike(op) || transposesResult(producer, op))
                                   : isChainHead(producer);
             if (!linkable || g.back() != producer || g.size() >= kMaxChain ||
                 producer->getNumResults() != 1 || !chainTypesMatch(producer, op) ||

@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace weft::cpu {
@@ -95,6 +96,61 @@ void dropSignedness(ModuleOp module) {
   });
 }
 
+/// A contraction whose only user, an all-parallel generic, reads its result
+/// through a permutation (a transpose after a batched matmul, which the
+/// elementwise fusion folded into the ops after it) writes its result in
+/// that user's order instead: its output map composed with the
+/// permutation's inverse, its zero fill of that shape. The user then reads
+/// it through the identity, as the contraction's epilogue, and nothing is
+/// transposed in memory.
+void writeContractionsInConsumerOrder(Region &body) {
+  SmallVector<linalg::GenericOp> contractions;
+  body.walk([&](linalg::GenericOp g) {
+    if (g.getNumReductionLoops() > 0)
+      contractions.push_back(g);
+  });
+  IRRewriter rw(body.getContext());
+  for (linalg::GenericOp g : contractions) {
+    if (g.getNumDpsInits() != 1 || g->getNumResults() != 1 || !g.hasPureTensorSemantics() ||
+        !g->getResult(0).hasOneUse())
+      continue;
+    OpOperand &use = *g->getResult(0).getUses().begin();
+    auto user = dyn_cast<linalg::GenericOp>(use.getOwner());
+    auto fill = g.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
+    if (!user || !fill || !user.isDpsInput(&use) || user.getNumReductionLoops() != 0 ||
+        user.getNumDpsInits() != 1 || !user.hasPureTensorSemantics())
+      continue;
+    AffineMap perm = user.getMatchingIndexingMap(&use);
+    SmallVector<int64_t> shape = user.getStaticLoopRanges();
+    if (!perm.isPermutation() || perm.isIdentity() ||
+        !user.getMatchingIndexingMap(user.getDpsInitOperand(0)).isIdentity() ||
+        ShapedType::isDynamicShape(shape))
+      continue;
+    Location loc = g.getLoc();
+    Type element = getElementTypeOrSelf(g->getResult(0).getType());
+    rw.setInsertionPoint(g);
+    Value empty = tensor::EmptyOp::create(rw, loc, shape, element);
+    Value init =
+        linalg::FillOp::create(rw, loc, ValueRange{fill.getInputs()[0]}, ValueRange{empty})
+            .getResult(0);
+    SmallVector<AffineMap> maps = g.getIndexingMapsArray();
+    maps.back() = inversePermutation(perm).compose(maps.back());
+    auto moved = linalg::GenericOp::create(rw, loc, TypeRange{init.getType()}, g.getDpsInputs(),
+                                           ValueRange{init}, maps, g.getIteratorTypesArray());
+    moved->setDiscardableAttrs(g->getDiscardableAttrDictionary());
+    rw.inlineRegionBefore(g.getRegion(), moved.getRegion(), moved.getRegion().begin());
+    SmallVector<AffineMap> userMaps = user.getIndexingMapsArray();
+    userMaps[use.getOperandNumber()] = rw.getMultiDimIdentityMap(user.getNumLoops());
+    rw.modifyOpInPlace(user, [&] {
+      use.set(moved->getResult(0));
+      user.setIndexingMapsAttr(rw.getAffineMapArrayAttr(userMaps));
+    });
+    rw.eraseOp(g);
+    if (fill->use_empty())
+      rw.eraseOp(fill);
+  }
+}
+
 struct LowerToLinalgPass : weft::cpu::impl::LowerToLinalgBase<LowerToLinalgPass> {
   void runOnOperation() override {
     dropSignedness(getOperation());
@@ -166,6 +222,7 @@ struct LowerToLinalgPass : weft::cpu::impl::LowerToLinalgBase<LowerToLinalgPass>
         });
         if (failed(applyPatternsGreedily(dispatch.getBody(), std::move(patterns))))
           return signalPassFailure();
+        writeContractionsInConsumerOrder(dispatch.getBody());
       }
       // A matmul [B.., M, K] x [K, N] is a 2-D one whose result is
       // expanded back (lowerMatMul); its epilogue (a weft-form-dispatches

@@ -596,3 +596,32 @@ func.func @scatter_top_k(%x: tensor<5x3xf32>, %i: tensor<2x1xi64>, %u: tensor<2x
   }
   return %0, %1 : tensor<5x3xf32>, tensor<2x3xi64>
 }
+
+// -----
+
+// An attention's product with V as the CUDA targets form it
+// (weft-form-dispatches{matmuls-take-views}): V a slice of the joint
+// projection, read in place (tensor.extract_slice), its transpose folded
+// into the contraction's map for V, and the transpose of the result folded
+// into its output map: the contraction writes [S, H, D] itself, and the
+// transpose that remains is an identity copy of it (its epilogue).
+// CHECK-DAG: #[[P:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+// CHECK-DAG: #[[V:.*]] = affine_map<(d0, d1, d2, d3) -> (d3, d0, d2)>
+// CHECK-DAG: #[[O:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d0, d2)>
+// CHECK-LABEL: func.func @attention_context
+// CHECK: %[[S:.*]] = tensor.extract_slice %{{.*}}[0, 8, 0] [8, 4, 8] [1, 1, 1] : tensor<8x12x8xf32> to tensor<8x4x8xf32>
+// CHECK: %[[F:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<8x4x8xf32>)
+// CHECK: %[[M:.*]] = linalg.generic {indexing_maps = [#[[P]], #[[V]], #[[O]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%{{.*}}, %[[S]] : tensor<4x8x8xf32>, tensor<8x4x8xf32>) outs(%[[F]] : tensor<8x4x8xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[M]] : tensor<8x4x8xf32>)
+// CHECK-NOT: linalg.transpose
+func.func @attention_context(%a: tensor<4x8x8xf32>, %p: tensor<8x12x8xf32>) -> tensor<8x4x8xf32> {
+  %0 = weft.dispatch(%a, %p) : (tensor<4x8x8xf32>, tensor<8x12x8xf32>) -> tensor<8x4x8xf32> {
+  ^bb0(%x: tensor<4x8x8xf32>, %y: tensor<8x12x8xf32>):
+    %v = weft.slice %y {starts = array<i64: 0, 8, 0>, sizes = array<i64: 8, 4, 8>, steps = array<i64: 1, 1, 1>} : (tensor<8x12x8xf32>) -> tensor<8x4x8xf32>
+    %vt = weft.transpose %v {perm = array<i64: 1, 0, 2>} : (tensor<8x4x8xf32>) -> tensor<4x8x8xf32>
+    %o = weft.matmul %x, %vt : (tensor<4x8x8xf32>, tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+    %ot = weft.transpose %o {perm = array<i64: 1, 0, 2>} : (tensor<4x8x8xf32>) -> tensor<8x4x8xf32>
+    weft.yield %ot : tensor<8x4x8xf32>
+  }
+  return %0 : tensor<8x4x8xf32>
+}
