@@ -116,9 +116,12 @@ TransposeOp splitTranspose(Operation *op) {
 }
 
 /// The padding of the image of convolution `op`, when `op` is its only user
-/// and runs in the CUDA backend's blocks (gpuConvTakesBlocks): it joins
-/// the convolution's region, whose blocks then read the unpadded image.
-/// Only f32 NCHW convolutions padded along their height and width.
+/// and runs in the CUDA backend's blocks (gpuConvTakesBlocks) or is
+/// depthwise: it joins the convolution's region, whose blocks then read the
+/// unpadded image, or whose threads read their windows of it with bounds
+/// checks (a depthwise convolution does 9 products per output of a 3x3
+/// window: memory bound, the padded copy a whole extra pass over its
+/// image). Only f32 NCHW convolutions padded along their height and width.
 PadOp convPadding(Operation *op) {
   auto conv = dyn_cast<ConvOp>(op);
   auto pad = conv ? conv.getInput().getDefiningOp<PadOp>() : PadOp();
@@ -136,10 +139,11 @@ PadOp convPadding(Operation *op) {
       return {};
   int64_t groups = conv.getGroup();
   int64_t positions = y.getDimSize(2) * y.getDimSize(3);
+  bool depthwise = groups > 1 && groups == x.getDimSize(1) && w.getDimSize(1) == 1;
   if (y.getDimSize(1) % groups != 0 ||
-      !gpuConvTakesBlocks(y.getDimSize(1) / groups, positions,
-                          w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3),
-                          y.getNumElements()))
+      (!depthwise && !gpuConvTakesBlocks(y.getDimSize(1) / groups, positions,
+                                         w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3),
+                                         y.getNumElements())))
     return {};
   return pad;
 }
@@ -447,8 +451,8 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     }
     if (padsIntoConvs && isa<PadOp>(producer) && isa<ConvOp>(consumer))
       return "a conv takes its padding into its dispatch only where it runs in "
-             "the GPU's blocks (f32, NCHW, padded along height and width, "
-             "enough outputs)";
+             "the GPU's blocks or is depthwise (f32, NCHW, padded along height and "
+             "width; in blocks: enough outputs)";
     if (normsTakeProducers && isa<LayerNormOp>(consumer)) {
       if (users > 1)
         return llvm::formatv("the value has {0} users; a layer_norm takes in only "

@@ -15,6 +15,11 @@
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
@@ -157,6 +162,151 @@ void inlinePerThread(RewriterBase &rewriter, ArrayRef<scf::ForallOp> loops, Valu
   }
 }
 
+/// The most elements of a thread's private window that unrollGather
+/// unrolls (5 x 8 for 4 outputs of a 5x5 window).
+constexpr int64_t kMaxWindowElements = 40;
+/// The longest loop over a window's taps that keepWindowsInRegisters
+/// unrolls (a 5x5 filter's rows and columns).
+constexpr int64_t kMaxUnrolledTaps = 5;
+
+/// Whether `v` is (a view of) a thread's private array.
+bool isPrivate(Value v) {
+  Value buffer = viewedBuffer(v);
+  return buffer && isa_and_nonnull<memref::AllocaOp>(buffer.getDefiningOp());
+}
+
+/// The reads of private array `alloca`, written whole once by a vector of
+/// elements (unrollGather's) and read at constant indices through views of
+/// static layouts, take those elements instead: nothing of the window goes
+/// through memory, whatever later lowering makes of strided reads (at
+/// stride 2 a loop of element loads, which ptxas left in local memory).
+void forwardWindow(memref::AllocaOp alloca) {
+  MemRefType type = alloca.getType();
+  if (!type.hasStaticShape() || !type.getLayout().isIdentity())
+    return;
+  vector::TransferWriteOp write;
+  SmallVector<vector::TransferReadOp> reads;
+  SmallVector<Value> views = {alloca.getResult()};
+  for (size_t i = 0; i < views.size(); ++i)
+    for (Operation *user : views[i].getUsers()) {
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user); view && view.getViewSource() == views[i]) {
+        views.push_back(user->getResult(0));
+      } else if (auto r = dyn_cast<vector::TransferReadOp>(user)) {
+        reads.push_back(r);
+      } else if (auto w = dyn_cast<vector::TransferWriteOp>(user); w && i == 0 && !write) {
+        write = w;
+      } else {
+        return;
+      }
+    }
+  auto elements = write ? write.getVector().getDefiningOp<vector::FromElementsOp>()
+                        : vector::FromElementsOp();
+  if (!elements || write.getMask() || write.getVectorType().getShape() != type.getShape() ||
+      !llvm::all_of(write.getIndices(), [](Value i) { return isZeroInteger(i); }))
+    return;
+  int64_t size = type.getNumElements();
+  for (vector::TransferReadOp read : reads) {
+    auto viewType = dyn_cast<MemRefType>(read.getBase().getType());
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (!viewType || failed(viewType.getStridesAndOffset(strides, offset)) ||
+        ShapedType::isDynamic(offset) || ShapedType::isDynamicShape(strides) ||
+        read.getMask() || !read.getPermutationMap().isMinorIdentity() ||
+        read->getBlock() != write->getBlock() || !write->isBeforeInBlock(read))
+      return;
+    SmallVector<int64_t> at;
+    for (Value i : read.getIndices()) {
+      std::optional<int64_t> c = getConstantIntValue(i);
+      if (!c)
+        return;
+      at.push_back(*c);
+    }
+    VectorType vt = read.getVectorType();
+    int64_t lead = viewType.getRank() - vt.getRank();
+    SmallVector<Value> values;
+    SmallVector<int64_t> vstrides = computeStrides(vt.getShape());
+    for (int64_t e = 0; e < vt.getNumElements(); ++e) {
+      SmallVector<int64_t> pos = delinearize(e, vstrides);
+      int64_t linear = offset;
+      for (int64_t d = 0; d < viewType.getRank(); ++d)
+        linear += (at[d] + (d >= lead ? pos[d - lead] : 0)) * strides[d];
+      if (linear < 0 || linear >= size)
+        return;
+      values.push_back(elements.getElements()[linear]);
+    }
+    OpBuilder b(read);
+    read.replaceAllUsesWith(
+        vector::FromElementsOp::create(b, read.getLoc(), vt, values).getResult());
+    read->erase();
+  }
+  write->erase();
+}
+
+/// What keeps a thread's unrolled window (unrollGather) in registers: a
+/// copy of the whole window into another private array becomes a write of
+/// its vector there, and the loops over the window's taps (a 3x3 filter's,
+/// whose reads of the window have offsets of their indices, and at stride
+/// 2 element loops of their own) are unrolled, so that every read is at a
+/// constant offset. Left as loops, a stride-2 depthwise convolution's
+/// kernel got 176 bytes of stack (sm_90).
+void keepWindowsInRegisters(func::FuncOp fn) {
+  SmallVector<linalg::CopyOp> copies;
+  fn.walk([&](linalg::CopyOp copy) { copies.push_back(copy); });
+  for (linalg::CopyOp copy : copies) {
+    Value from = copy.getInputs()[0];
+    auto alloca = from.getDefiningOp<memref::AllocaOp>();
+    if (!alloca || !isPrivate(copy.getOutputs()[0]) || !alloca.getResult().hasNUses(2))
+      continue;
+    vector::TransferWriteOp write;
+    for (Operation *user : alloca->getUsers())
+      if (auto w = dyn_cast<vector::TransferWriteOp>(user))
+        write = w;
+    if (!write || write.getMask() || write.getVectorType().getShape() != alloca.getType().getShape() ||
+        !llvm::all_of(write.getIndices(), [](Value i) { return isZeroInteger(i); }) ||
+        write->getBlock() != copy->getBlock() || !write->isBeforeInBlock(copy))
+      continue;
+    OpBuilder b(copy);
+    Value out = copy.getOutputs()[0];
+    SmallVector<Value> zeros(alloca.getType().getRank(),
+                             arith::ConstantIndexOp::create(b, copy.getLoc(), 0));
+    vector::TransferWriteOp::create(b, copy.getLoc(), write.getVector(), out, zeros,
+                                    SmallVector<bool>(zeros.size(), true));
+    copy->erase();
+    write->erase();
+    alloca->erase();
+  }
+  SmallVector<scf::ForOp> taps;
+  fn.walk([&](scf::ForOp loop) {
+    std::optional<APInt> trips = loop.getStaticTripCount();
+    if (!trips || trips->ugt(kMaxUnrolledTaps))
+      return;
+    bool readsWindow = loop.getBody()
+                           ->walk([](vector::TransferReadOp read) {
+                             return isPrivate(read.getBase()) ? WalkResult::interrupt()
+                                                              : WalkResult::advance();
+                           })
+                           .wasInterrupted();
+    if (readsWindow)
+      taps.push_back(loop);
+  });
+  // Inner loops first (a post-order walk).
+  for (scf::ForOp loop : taps)
+    (void)loopUnrollFull(loop);
+  if (taps.empty())
+    return;
+  // The unrolled reads' views at constant offsets (folded), then each read
+  // of a window forwarded from the gathered elements.
+  MLIRContext *ctx = fn.getContext();
+  RewritePatternSet patterns(ctx);
+  for (RegisteredOperationName op : ctx->getRegisteredOperations())
+    op.getCanonicalizationPatterns(patterns, ctx);
+  (void)applyPatternsGreedily(fn, std::move(patterns));
+  SmallVector<memref::AllocaOp> allocas;
+  fn.walk([&](memref::AllocaOp a) { allocas.push_back(a); });
+  for (memref::AllocaOp a : allocas)
+    forwardWindow(a);
+}
+
 struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLanesPass> {
   using DistributeLanesBase::DistributeLanesBase;
 
@@ -262,6 +412,20 @@ struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLan
       }
       return distributeBlock(fn, threadLoops);
     }
+    // A thread's private window gathered with bounds checks (a depthwise
+    // convolution's window of its unpadded image: 3 x 6 elements for 4
+    // outputs of a 3x3 window, 3 x 9 at stride 2) unrolled, so that its
+    // elements stay in registers: as a loop into a private array, ptxas
+    // gave MobileNetV2's depthwise kernels 112 to 176 bytes of stack.
+    SmallVector<linalg::GenericOp> windows;
+    fn.walk([&](linalg::GenericOp g) {
+      if (g.getNumDpsInits() == 1 &&
+          isa_and_nonnull<memref::AllocaOp>(viewedBuffer(g.getDpsInits()[0]).getDefiningOp()))
+        windows.push_back(g);
+    });
+    for (linalg::GenericOp g : windows)
+      unrollGather(g, kMaxWindowElements);
+    keepWindowsInRegisters(fn);
     SmallVector<scf::ForallOp> laneLoops;
     fn.walk([&](scf::ForallOp forall) {
       if (isLaneLoop(forall))

@@ -249,13 +249,13 @@ mlir::LogicalResult pipelineSteps(mlir::func::FuncOp fn, mlir::scf::ForOp steps,
 /// A gather that a block's threads compute straight into a shared buffer
 /// (a convolution's columns: each element a load from the image at
 /// computed indices) as straight-line code: the body of `gather` (a
-/// linalg.generic writing at most 16 elements, no inputs, its init unread,
+/// linalg.generic writing at most `maxElements`, no inputs, its init unread,
 /// no effects but loads of other buffers) once per element, its
 /// linalg.index ops the element's indices, then one vector write of the
 /// elements, so that pipelineSteps can issue its loads a step early
 /// like the other global reads. `gather` is left as it is where it does
 /// not qualify.
-void unrollGather(mlir::linalg::GenericOp gather);
+void unrollGather(mlir::linalg::GenericOp gather, int64_t maxElements = 16);
 
 /// Tiles `root` and fuses its producers into one scf.forall iteration per
 /// tile of `sizes` (0: a loop left whole), as cpu::tileRootIntoForall

@@ -218,6 +218,15 @@ bool convImageComputedInside(Operation *root) {
   return isa_and_nonnull<linalg::LinalgOp>(image.getDefiningOp());
 }
 
+/// Whether the convolution that `root` is (or whose elementwise epilogue
+/// `root` is) is depthwise (one input channel per group), whose padding
+/// weft-form-dispatches fuses in for its threads to read their windows
+/// with bounds checks.
+bool isDepthwise(Operation *root) {
+  auto conv = dyn_cast_or_null<linalg::Conv2DNgchwGfchwOp>(rootContraction(root).getOperation());
+  return conv && cast<ShapedType>(conv.getDpsInputs()[0].getType()).getDimSize(2) == 1;
+}
+
 /// Whether `op`'s result may depend on what its output buffer held before:
 /// it reads its init, and following the inits of the ops that read theirs
 /// ends neither at an op that does not (a fill, a broadcast bias, a copy of
@@ -624,7 +633,7 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     // (of its filter and its image's columns).
     if (whole.none() && succeeded(convBlocks(fn, count)))
       return success();
-    if (convImageComputedInside(root.getOperation()))
+    if (convImageComputedInside(root.getOperation()) && !isDepthwise(root.getOperation()))
       root->emitWarning("this dispatch's convolution does not run in the GPU's blocks, so the "
                         "padding of its image fused into it is computed by each thread for "
                         "its window");

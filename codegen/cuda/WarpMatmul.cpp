@@ -623,12 +623,11 @@ void cuda::carryTilesInRegisters(scf::ForOp &steps) {
   }
 }
 
-void cuda::unrollGather(linalg::GenericOp gather) {
-  constexpr int64_t kMaxElements = 16;
+void cuda::unrollGather(linalg::GenericOp gather, int64_t maxElements) {
   auto out = dyn_cast<MemRefType>(gather.getDpsInits()[0].getType());
   if (gather.getNumDpsInputs() != 0 || gather.getNumDpsInits() != 1 ||
       !gather.hasPureBufferSemantics() || !out || !out.hasStaticShape() ||
-      out.getNumElements() > kMaxElements || out.getRank() == 0 ||
+      out.getNumElements() > maxElements || out.getRank() == 0 ||
       !gather.getIndexingMapsArray()[0].isIdentity() ||
       gather.payloadUsesValueFromOperand(gather.getDpsInitOperand(0)))
     return;

@@ -310,6 +310,8 @@ def depthwise_cases():
     yield dw("dw_c32_k3_s1_p1_b2_13x13", 2, 32, 13, 13, 3, pads=1)
     yield dw("dw_c16_k3_s2_asym_14x14", 1, 16, 14, 14, 3, stride=2, pads=[0, 0, 1, 1])
     yield dw("dw_c24_k5_s2_p2_b2_14x14", 2, 24, 14, 14, 5, stride=2, pads=2)
+    # 16 x 16 outputs at stride 2: 4 per GPU thread, a 3 x 9 window each.
+    yield dw("dw_c32_k3_s2_p1_32x32", 1, 32, 32, 32, 3, stride=2, pads=1)
     # MobileNet block: the depthwise conv consumes a conv's output.
     c = Case("conv_f32_relu_dw_c32_k3_p1_13x11")
     y = c.node("Relu", [conv(c, c.input((1, 3, 13, 11)), 3, 32, 3, pads=1)])
