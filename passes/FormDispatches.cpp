@@ -282,75 +282,37 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
   /// kernel instead of one per branch plus a copy).
   void absorbConcatProducers(ConcatOp concat, SmallVector<SmallVector<Operation *>> &groups,
                              DenseMap<Operation *, size_t> &groupOf) {
-    size_t concatGroup = groupOf[concat];
     SmallVector<size_t> producers;
-    for (Value in : concat.getInputs()) {
-      Operation *def = in.getDefiningOp();
-      auto it = def ? groupOf.find(def) : groupOf.end();
-      if (it == groupOf.end() || llvm::is_contained(producers, it->second))
-        continue;
-      SmallVector<Operation *> &g = groups[it->second];
-      bool absorbable = g.back() == def && llvm::all_of(g, isElementwiseLike) &&
-                        llvm::all_of(def->getUsers(), [&](Operation *u) { return u == concat; });
-      if (absorbable)
-        producers.push_back(it->second);
-    }
-    if (producers.empty())
-      return;
-    llvm::sort(producers, [&](size_t a, size_t b) {
-      return groups[a].front()->isBeforeInBlock(groups[b].front());
-    });
-    SmallVector<Operation *> merged;
-    for (size_t g : producers)
-      merged.append(groups[g].begin(), groups[g].end());
-    merged.push_back(concat);
-    for (size_t g : producers)
-      groups[g].clear();
-    for (Operation *op : merged)
-      groupOf[op] = concatGroup;
-    groups[concatGroup] = std::move(merged);
+    for (Value in : concat.getInputs())
+      if (std::optional<size_t> g =
+              producerGroupOf(concat, in, isElementwiseLike, groups, groupOf);
+          g && !llvm::is_contained(producers, *g))
+        producers.push_back(*g);
+    mergeProducers(groupOf[concat], producers, groups, groupOf);
   }
 
-  /// With matmuls-take-views: whether transpose `op` (one that keeps the
-  /// innermost dimension) of batched matmul `root`'s result joins it (the
-  /// lowering writes the product in the transposed order: an attention's
-  /// context, heads back after the sequence).
-  bool transposesResult(Operation *root, Operation *op) const {
-    return matmulsTakeViews && isBatchedMatMul(root) && isa<TransposeOp>(op) && isInnerView(op);
-  }
-
-  /// With matmuls-take-views: the group that computes `operand` of batched
-  /// matmul `mm` from values outside it through inner views alone
-  /// (isInnerView: an attention's Q, K or V sliced from a joint projection
-  /// and its heads moved to the front), when `mm` alone uses it.
-  std::optional<size_t> viewGroupOf(MatMulOp mm, Value operand,
-                                    ArrayRef<SmallVector<Operation *>> groups,
-                                    const DenseMap<Operation *, size_t> &groupOf) const {
+  /// The group that computes `operand` of `consumer` and ends there, when
+  /// each of its ops satisfies `member` and `consumer` alone uses the value.
+  static std::optional<size_t> producerGroupOf(Operation *consumer, Value operand,
+                                               function_ref<bool(Operation *)> member,
+                                               ArrayRef<SmallVector<Operation *>> groups,
+                                               const DenseMap<Operation *, size_t> &groupOf) {
     Operation *def = operand.getDefiningOp();
     auto it = def ? groupOf.find(def) : groupOf.end();
     if (it == groupOf.end())
       return std::nullopt;
     ArrayRef<Operation *> g = groups[it->second];
-    if (g.empty() || g.back() != def || !llvm::all_of(g, isInnerView) ||
-        !llvm::all_of(def->getUsers(), [&](Operation *u) { return u == mm.getOperation(); }))
+    if (g.empty() || g.back() != def || !llvm::all_of(g, member) ||
+        !llvm::all_of(def->getUsers(), [&](Operation *u) { return u == consumer; }))
       return std::nullopt;
     return it->second;
   }
 
-  /// With matmuls-take-views: batched matmul `mm` (isBatchedMatMul) takes
-  /// in the groups of views that compute its operands (viewGroupOf): its
-  /// lowering folds the transposes into its operands' indexing maps and
-  /// reads the slices in place, so the views cost no kernel and no copy.
-  void absorbMatmulViews(MatMulOp mm, SmallVector<SmallVector<Operation *>> &groups,
-                         DenseMap<Operation *, size_t> &groupOf) {
-    if (!isBatchedMatMul(mm))
-      return;
-    size_t mmGroup = groupOf[mm];
-    SmallVector<size_t> producers;
-    for (Value in : {mm.getLhs(), mm.getRhs()})
-      if (std::optional<size_t> g = viewGroupOf(mm, in, groups, groupOf);
-          g && !llvm::is_contained(producers, *g))
-        producers.push_back(*g);
+  /// Moves the ops of groups `producers` (in program order) in front of
+  /// those of group `target`, leaving the producers' groups empty.
+  static void mergeProducers(size_t target, SmallVector<size_t> producers,
+                             SmallVector<SmallVector<Operation *>> &groups,
+                             DenseMap<Operation *, size_t> &groupOf) {
     if (producers.empty())
       return;
     llvm::sort(producers, [&](size_t a, size_t b) {
@@ -361,10 +323,37 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
       merged.append(groups[g].begin(), groups[g].end());
       groups[g].clear();
     }
-    merged.append(groups[mmGroup].begin(), groups[mmGroup].end());
+    merged.append(groups[target].begin(), groups[target].end());
     for (Operation *op : merged)
-      groupOf[op] = mmGroup;
-    groups[mmGroup] = std::move(merged);
+      groupOf[op] = target;
+    groups[target] = std::move(merged);
+  }
+
+  /// With matmuls-take-views: whether transpose `op` (one that keeps the
+  /// innermost dimension) of batched matmul `root`'s result joins it (the
+  /// lowering writes the product in the transposed order: an attention's
+  /// context, heads back after the sequence).
+  bool transposesResult(Operation *root, Operation *op) const {
+    return matmulsTakeViews && isBatchedMatMul(root) && isa<TransposeOp>(op) && isInnerView(op);
+  }
+
+  /// With matmuls-take-views: batched matmul `mm` (isBatchedMatMul) takes
+  /// in the groups that compute its operands from values outside them
+  /// through inner views alone (isInnerView: an attention's Q or V sliced
+  /// from a joint projection and its heads moved to the front), when it
+  /// alone uses them: its lowering folds the transposes into its operands'
+  /// indexing maps and reads the slices in place, so the views cost no
+  /// kernel and no copy.
+  void absorbMatmulViews(MatMulOp mm, SmallVector<SmallVector<Operation *>> &groups,
+                         DenseMap<Operation *, size_t> &groupOf) {
+    if (!isBatchedMatMul(mm))
+      return;
+    SmallVector<size_t> producers;
+    for (Value in : {mm.getLhs(), mm.getRhs()})
+      if (std::optional<size_t> g = producerGroupOf(mm, in, isInnerView, groups, groupOf);
+          g && !llvm::is_contained(producers, *g))
+        producers.push_back(*g);
+    mergeProducers(groupOf[mm], producers, groups, groupOf);
   }
 
   /// Whether `op` joins elementwise chains: an elementwise op, or with

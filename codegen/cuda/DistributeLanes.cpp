@@ -18,8 +18,8 @@
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
@@ -175,6 +175,13 @@ bool isPrivate(Value v) {
   return buffer && isa_and_nonnull<memref::AllocaOp>(buffer.getDefiningOp());
 }
 
+/// Whether `write` writes all of buffer `type` at once: its whole shape,
+/// from index 0, unmasked.
+bool writesWhole(vector::TransferWriteOp write, MemRefType type) {
+  return write && !write.getMask() && write.getVectorType().getShape() == type.getShape() &&
+         llvm::all_of(write.getIndices(), [](Value i) { return isZeroInteger(i); });
+}
+
 /// The reads of private array `alloca`, written whole once by a vector of
 /// elements (unrollGather's) and read at constant indices through views of
 /// static layouts, take those elements instead: nothing of the window goes
@@ -201,8 +208,7 @@ void forwardWindow(memref::AllocaOp alloca) {
     }
   auto elements = write ? write.getVector().getDefiningOp<vector::FromElementsOp>()
                         : vector::FromElementsOp();
-  if (!elements || write.getMask() || write.getVectorType().getShape() != type.getShape() ||
-      !llvm::all_of(write.getIndices(), [](Value i) { return isZeroInteger(i); }))
+  if (!elements || !writesWhole(write, type))
     return;
   int64_t size = type.getNumElements();
   for (vector::TransferReadOp read : reads) {
@@ -261,9 +267,8 @@ void keepWindowsInRegisters(func::FuncOp fn) {
     for (Operation *user : alloca->getUsers())
       if (auto w = dyn_cast<vector::TransferWriteOp>(user))
         write = w;
-    if (!write || write.getMask() || write.getVectorType().getShape() != alloca.getType().getShape() ||
-        !llvm::all_of(write.getIndices(), [](Value i) { return isZeroInteger(i); }) ||
-        write->getBlock() != copy->getBlock() || !write->isBeforeInBlock(copy))
+    if (!writesWhole(write, alloca.getType()) || write->getBlock() != copy->getBlock() ||
+        !write->isBeforeInBlock(copy))
       continue;
     OpBuilder b(copy);
     Value out = copy.getOutputs()[0];
@@ -419,8 +424,7 @@ struct DistributeLanesPass : weft::cuda::impl::DistributeLanesBase<DistributeLan
     // gave MobileNetV2's depthwise kernels 112 to 176 bytes of stack.
     SmallVector<linalg::GenericOp> windows;
     fn.walk([&](linalg::GenericOp g) {
-      if (g.getNumDpsInits() == 1 &&
-          isa_and_nonnull<memref::AllocaOp>(viewedBuffer(g.getDpsInits()[0]).getDefiningOp()))
+      if (g.getNumDpsInits() == 1 && isPrivate(g.getDpsInits()[0]))
         windows.push_back(g);
     });
     for (linalg::GenericOp g : windows)
