@@ -101,7 +101,6 @@ static const char *known_result_name(cu_result_t r) {
   switch (r) {
   case 3: return "CUDA_ERROR_NOT_INITIALIZED";
   case 34: return "CUDA_ERROR_STUB_LIBRARY (a stub, not a driver, was loaded)";
-  case 35: return "CUDA_ERROR_INSUFFICIENT_DRIVER";
   case 100: return "CUDA_ERROR_NO_DEVICE";
   case 101: return "CUDA_ERROR_INVALID_DEVICE";
   default: return NULL;
@@ -239,6 +238,11 @@ typedef struct weft_cuda_device_t {
   bool synchronous;
   /* Models replay their launches as a CUDA graph (WEFT_CUDA_GRAPHS=0: no). */
   bool graphs;
+  /* Held through a model's run: the models on this device share its
+   * stream, and while one captures its launches as a graph, whatever
+   * another queued on the stream would be captured into that graph rather
+   * than run. */
+  pthread_mutex_t run_lock;
   char name[256];
 } weft_cuda_device_t;
 
@@ -252,6 +256,7 @@ static void cuda_destroy(weft_device_t *device) {
     driver.stream_synchronize(cuda->stream);
     driver.stream_destroy(cuda->stream);
   }
+  pthread_mutex_destroy(&cuda->run_lock);
   driver.primary_ctx_release(cuda->handle);
   weft_allocator_t allocator = device->allocator;
   allocator.free(allocator.user_data, cuda);
@@ -341,6 +346,7 @@ weft_status_t weft_cuda_device_create(const weft_cuda_device_options_t *options,
     allocator->free(allocator->user_data, cuda);
     return status;
   }
+  pthread_mutex_init(&cuda->run_lock, NULL);
   *out_device = &cuda->base;
   return NULL;
 }
@@ -533,6 +539,13 @@ void weft_cuda_model_destroy(weft_cuda_model_t *model) {
     return;
   if (driver.ctx_set_current(model->device->context) == CU_SUCCESS) {
     driver.stream_synchronize(model->device->stream);
+    /* The graph launches the module's functions: it goes first. */
+    if (model->graph)
+      driver.graph_exec_destroy(model->graph);
+    if (model->start)
+      driver.event_destroy(model->start);
+    if (model->end)
+      driver.event_destroy(model->end);
     if (model->kernels.module)
       driver.module_unload(model->kernels.module);
     if (model->arena)
@@ -541,12 +554,6 @@ void weft_cuda_model_destroy(weft_cuda_model_t *model) {
       driver.mem_free(model->weights);
     if (model->staging)
       driver.mem_free(model->staging);
-    if (model->graph)
-      driver.graph_exec_destroy(model->graph);
-    if (model->start)
-      driver.event_destroy(model->start);
-    if (model->end)
-      driver.event_destroy(model->end);
   }
   weft_allocator_t allocator = model->allocator;
   if (model->kernels.functions)
@@ -669,6 +676,11 @@ static weft_status_t load_image(weft_cuda_model_t *model, const weft_model_info_
                                image->arch ? image->arch : "?");
   }
   weft_cuda_device_t *cuda = model->device;
+  if (!used)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "model '%s' has no kernel image (it was compiled for no "
+                              "architecture)",
+                              weft_model_name(info));
   return cuda_error(r, WEFT_UNAVAILABLE,
                     "model '%s' has no kernels for %s (compute capability %d.%d); it was "
                     "compiled for %s (weftc --cuda-arch=sm_%d%d adds it)",
@@ -719,11 +731,17 @@ weft_status_t weft_cuda_model_create(const weft_model_info_t *info, weft_device_
   }
   for (int32_t k = 0; k < info->num_kernels; ++k) {
     const char *name = info->kernel_names[k];
-    if (!name || (r = driver.module_get_function(&model->kernels.functions[k],
-                                                 model->kernels.module, name)) != CU_SUCCESS) {
+    if (!name) {
+      status = weft_status_create(WEFT_INVALID_ARGUMENT,
+                                  "weft_model_create: model '%s' has no name for kernel %d",
+                                  weft_model_name(info), (int)k);
+      goto fail;
+    }
+    if ((r = driver.module_get_function(&model->kernels.functions[k], model->kernels.module,
+                                        name)) != CU_SUCCESS) {
       status = cuda_error(r, WEFT_INVALID_ARGUMENT,
                           "weft_model_create: model '%s' has no kernel '%s' in its image",
-                          weft_model_name(info), name ? name : "(null)");
+                          weft_model_name(info), name);
       goto fail;
     }
   }
@@ -806,9 +824,9 @@ static void capture_graph(weft_cuda_model_t *model, const weft_model_info_t *inf
   weft_status_free(status);
 }
 
-weft_status_t weft_cuda_model_run(weft_cuda_model_t *model, const weft_model_info_t *info,
-                                  const weft_tensor_view_t *inputs,
-                                  const weft_tensor_view_t *outputs) {
+static weft_status_t run_model(weft_cuda_model_t *model, const weft_model_info_t *info,
+                               const weft_tensor_view_t *inputs,
+                               const weft_tensor_view_t *outputs) {
   weft_cuda_device_t *cuda = model->device;
   void *input_data[WEFT_MAX_MODEL_IO];
   void *output_data[WEFT_MAX_MODEL_IO];
@@ -818,7 +836,8 @@ weft_status_t weft_cuda_model_run(weft_cuda_model_t *model, const weft_model_inf
   if (r != CU_SUCCESS)
     return cuda_error(r, WEFT_INTERNAL, "model '%s': the GPU's context", weft_model_name(info));
   model->last_ms = -1;
-  for (int32_t i = 0; i < info->num_inputs; ++i) {
+  weft_status_t status = NULL;
+  for (int32_t i = 0; i < info->num_inputs && !status; ++i) {
     size_t bytes = weft_info_byte_size(&info->inputs[i]);
     if (inputs[i].memory == WEFT_MEMORY_DEVICE) {
       input_data[i] = inputs[i].data;
@@ -828,9 +847,13 @@ weft_status_t weft_cuda_model_run(weft_cuda_model_t *model, const weft_model_inf
     input_data[i] = (void *)(uintptr_t)slot;
     if (bytes && (r = driver.memcpy_htod_async(slot, inputs[i].data, bytes, cuda->stream)) !=
                      CU_SUCCESS)
-      return cuda_error(r, WEFT_INTERNAL, "model '%s': copying input %d to the GPU",
-                        weft_model_name(info), (int)i);
+      status = cuda_error(r, WEFT_INTERNAL, "model '%s': copying input %d to the GPU",
+                          weft_model_name(info), (int)i);
   }
+  /* A failed copy launches nothing, but still waits for the copies queued
+   * before it (below). */
+  if (status)
+    goto wait;
   for (int32_t i = 0; i < info->num_outputs; ++i)
     output_data[i] = outputs[i].memory == WEFT_MEMORY_DEVICE
                          ? outputs[i].data
@@ -842,7 +865,6 @@ weft_status_t weft_cuda_model_run(weft_cuda_model_t *model, const weft_model_inf
     host_views &= outputs[i].memory != WEFT_MEMORY_DEVICE;
   if (host_views && model->graph_state == 0)
     capture_graph(model, info, input_data, output_data);
-  weft_status_t status = NULL;
   if (host_views && model->graph_state == 1) {
     if ((r = driver.graph_launch(model->graph, cuda->stream)) != CU_SUCCESS)
       status = cuda_error(r, WEFT_INTERNAL, "model '%s': launching its CUDA graph failed",
@@ -862,7 +884,9 @@ weft_status_t weft_cuda_model_run(weft_cuda_model_t *model, const weft_model_inf
       status = cuda_error(r, WEFT_INTERNAL, "model '%s': copying output %d from the GPU",
                           weft_model_name(info), (int)i);
   }
-  cu_result_t recorded = driver.event_record(model->end, cuda->stream);
+  cu_result_t recorded;
+wait:
+  recorded = driver.event_record(model->end, cuda->stream);
   /* Wait even after a failed launch: nothing may still use the caller's
    * buffers when the run returns. */
   r = driver.stream_synchronize(cuda->stream);
@@ -874,5 +898,14 @@ weft_status_t weft_cuda_model_run(weft_cuda_model_t *model, const weft_model_inf
   if (!status && recorded == CU_SUCCESS &&
       driver.event_elapsed_time(&ms, model->start, model->end) == CU_SUCCESS)
     model->last_ms = ms;
+  return status;
+}
+
+weft_status_t weft_cuda_model_run(weft_cuda_model_t *model, const weft_model_info_t *info,
+                                  const weft_tensor_view_t *inputs,
+                                  const weft_tensor_view_t *outputs) {
+  pthread_mutex_lock(&model->device->run_lock);
+  weft_status_t status = run_model(model, info, inputs, outputs);
+  pthread_mutex_unlock(&model->device->run_lock);
   return status;
 }

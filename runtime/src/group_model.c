@@ -197,6 +197,10 @@ static weft_status_t call_entry(weft_group_model_t *m, int32_t l, void *const *i
   weft_device_t *device = weft_device_group_device(m->group, rank);
   if (m->ranks) {
     rank_device_t *rd = &m->ranks[l];
+    /* A model compiled for one device has no SPMD entry: it runs alone on
+     * a group of one. */
+    if (weft_model_num_devices(info) == 1)
+      return info->device_entry(device, rd->kernels, rd->arena, rd->weights, in, out);
     return info->spmd_device_entry(m->groups, rank, device, rd->kernels, rd->arena,
                                    rd->weights, in, out);
   }

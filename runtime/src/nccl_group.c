@@ -296,7 +296,7 @@ static team_t *team_for(nccl_group_t *g, int32_t rank) { return &g->teams[g->tea
 
 /* How many ranks meet in `rank`'s collectives. */
 static int32_t members(nccl_group_t *g, int32_t rank) {
-  return g->host ? g->members : members(g, rank);
+  return g->host ? g->members : team_for(g, rank)->size;
 }
 
 /* Compares `mine` with the peers' calls: on the host in one process,

@@ -122,17 +122,23 @@ weft_status_t copyEntry(weft_device_t *, void *, void *const *in, void *const *o
   return nullptr;
 }
 
-TEST(GroupModel, AOneDeviceModelRunsOnAGroupOfOne) {
-  GroupPtr g = makeCpuGroup(1);
-  const weft_tensor_info_t io[] = {{"x", WEFT_DTYPE_F32, 2, kSpmdMatrix, nullptr, 0}};
+const weft_tensor_info_t kCopyIo[] = {{"x", WEFT_DTYPE_F32, 2, kSpmdMatrix, nullptr, 0}};
+
+/// A one-device model copying x [2, 12] to its output, named `name`.
+weft_model_info_t copyModel(const char *name) {
   weft_model_info_t info = {};
   info.abi_version = WEFT_MODEL_ABI_VERSION;
-  info.name = "copy";
+  info.name = name;
   info.num_inputs = 1;
-  info.inputs = io;
+  info.inputs = kCopyIo;
   info.num_outputs = 1;
-  info.outputs = io;
-  info.entry = copyEntry;
+  info.outputs = kCopyIo;
+  return info;
+}
+
+/// Runs `info` (a copying model) on a group of one CPU device.
+void expectCopiesOnAGroupOfOne(const weft_model_info_t &info) {
+  GroupPtr g = makeCpuGroup(1);
   weft_group_model_t *raw = nullptr;
   ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), nullptr, &raw)));
   GroupModelPtr model(raw);
@@ -140,6 +146,30 @@ TEST(GroupModel, AOneDeviceModelRunsOnAGroupOfOne) {
   weft_tensor_view_t in = spmdView(run.x, 2, kSpmdMatrix), out = spmdView(run.y, 2, kSpmdMatrix);
   ASSERT_TRUE(isOk(weft_group_model_run(raw, &in, 1, &out, 1)));
   EXPECT_EQ(run.y, run.x);
+}
+
+TEST(GroupModel, AOneDeviceModelRunsOnAGroupOfOne) {
+  weft_model_info_t info = copyModel("copy");
+  info.entry = copyEntry;
+  expectCopiesOnAGroupOfOne(info);
+}
+
+weft_status_t copyDeviceEntry(weft_device_t *, const weft_kernel_table_t *, void *,
+                              const void *, void *const *in, void *const *out) {
+  std::memcpy(out[0], in[0], 24 * sizeof(float));
+  return nullptr;
+}
+
+// A CUDA model compiled for one device (its device_entry, no SPMD entry),
+// with --target=cuda-on-cpu: on a group of one CPU device it runs through
+// device_entry.
+TEST(GroupModel, AOneDeviceCudaOnCpuModelRunsOnAGroupOfOne) {
+  static const weft_workgroup_fn_t noKernels[1] = {nullptr};
+  weft_model_info_t info = copyModel("copy_cuda_on_cpu");
+  info.target = WEFT_DEVICE_CUDA;
+  info.host_kernels = noKernels;
+  info.device_entry = copyDeviceEntry;
+  expectCopiesOnAGroupOfOne(info);
 }
 
 // A 2 x 2 grid: device r = 2d + t holds part d of the split tensors, and

@@ -104,7 +104,10 @@ typedef struct weft_tensor_view_t {
   int32_t rank;
   int64_t shape[WEFT_MAX_RANK];
   /* WEFT_MEMORY_HOST unless `data` is device memory of a CUDA model's
-   * device (then the run reads or writes it there, without a copy). */
+   * device (then the run reads or writes it there, without a copy). The
+   * run's stream does not wait for other streams (the default one
+   * included): whatever writes a device input must have finished before
+   * weft_model_run is called. */
   weft_memory_t memory;
 } weft_tensor_view_t;
 
@@ -537,7 +540,9 @@ const weft_model_info_t *weft_model_get_info(const weft_model_t *model);
  * share memory with each other). Then runs the model. Never allocates. A tensor with no elements
  * may have NULL data. One instance runs one call at a time (its arena holds
  * that run's intermediates): a concurrent second call on the same instance
- * returns WEFT_INVALID_ARGUMENT; use one instance per application thread. */
+ * returns WEFT_INVALID_ARGUMENT; use one instance per application thread.
+ * On a CUDA device the instances of one device share its stream and run one
+ * at a time (a run waits for the one in progress). */
 weft_status_t weft_model_run(weft_model_t *model,
                              const weft_tensor_view_t *inputs,
                              size_t num_inputs,
