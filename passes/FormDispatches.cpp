@@ -143,6 +143,7 @@ PadOp convPadding(Operation *op) {
   if (y.getDimSize(1) % groups != 0 ||
       (!depthwise && !gpuConvTakesBlocks(y.getDimSize(1) / groups, positions,
                                          w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3),
+                                         w.getDimSize(2) * w.getDimSize(3),
                                          y.getNumElements())))
     return {};
   return pad;

@@ -85,7 +85,13 @@ def SplitReduction : Pass<"weft-split-reduction", "mlir::func::FuncOp"> {
     holds part s's output channel f at s * F + f (a constant filter is
     permuted at compile time), its result viewed as [N, S, F, OH, OW] and
     summed over axis 1, the bias added after. The grouped convolution and
-    the sum are marked `weft.split_reduction`.
+    the sum are marked `weft.split_reduction`. A convolution that the
+    blocks do not take, with fewer than 65536 outputs of at least 512
+    products over at least 64 input channels and an image of 8 positions
+    or more (which would run a warp per output, its lanes reading channels
+    an image plane apart), splits the same way in S of 2, 4, 8, 16 (the
+    smallest reaching 65536 outputs, or the largest keeping 64 products a
+    part), whose parts run one output per thread.
   }];
   let options = [
     Option<"maxBlocks", "max-blocks", "int64_t", "66",

@@ -26,6 +26,9 @@
 // An f32 NCHW convolution is split the same way over its input channels
 // (SplitConvReduction below): ResNet-50 at batch 1 runs its stage-4 3x3
 // convolutions (256 x 196 outputs: 16 blocks of 2304 products) in 8 parts.
+// A matmul or convolution that would otherwise run a warp per output, its
+// lanes reading B's column or the input channels a sector or more apart,
+// splits too, into parts that run one output per thread (threadParts).
 //
 // Only f32 matmuls whose parts still take shared-memory blocks (4 x 4
 // thread tiles: M and N multiples of 4, S x M x N >= 262144 outputs; parts
@@ -53,6 +56,43 @@ namespace {
 
 /// The fewest reduction steps a part keeps.
 constexpr int64_t kMinStepsPerPart = 4;
+/// Floats in a 32-byte sector of global memory.
+constexpr int64_t kSectorFloats = 8;
+/// The shortest loop along which a warp's lanes split a reduction
+/// (weft-cuda-tile-threads: at least 64), and the fewest products a part
+/// computed one output per thread keeps.
+constexpr int64_t kMinLaneLength = 64, kMinThreadPartProducts = 64;
+
+/// The parts S for a reduction that would run one output per warp, its
+/// lanes splitting it (fewer than kGpuMaxWarpOutputs `outputs` of at least
+/// kGpuMinWarpReduction products each; weft-cuda-tile-threads), along a
+/// loop of `length` elements that neighbouring lanes read `stride` floats
+/// apart in one operand (`window` products per element of the loop): from
+/// a sector's width apart, each lane's 4 bytes cost it a 32-byte sector
+/// (MobileNetV2's 1x1 convolutions from 576 and 960 channels at 14 x 14
+/// and 7 x 7, the lanes reading channels an image plane apart: 0.22 of the
+/// fetched sectors used, weft-gpu-sim). Split in S parts, the parts run
+/// one output per thread (each under kGpuMinWarpReduction products),
+/// neighbouring threads reading neighbouring elements: S is the smallest
+/// of 2, 4, 8 and 16 that brings the parts to kGpuMaxWarpOutputs outputs,
+/// or the largest that keeps whole parts of at least
+/// kMinThreadPartProducts products; 0 where none applies. Estimates, not
+/// measured on a GPU.
+int64_t threadParts(int64_t length, int64_t window, int64_t stride, int64_t outputs) {
+  int64_t reduction = length * window;
+  if (stride < kSectorFloats || outputs >= kGpuMaxWarpOutputs ||
+      reduction < kGpuMinWarpReduction || length < kMinLaneLength)
+    return 0;
+  int64_t parts = 0;
+  for (int64_t s : {2, 4, 8, 16}) {
+    if (length % s != 0 || reduction / s < kMinThreadPartProducts)
+      break;
+    parts = s;
+    if (s * outputs >= kGpuMaxWarpOutputs)
+      break;
+  }
+  return parts;
+}
 
 /// The product `lhs` [d.., K] x `rhs` [K, N] (f32, static) of result type
 /// `type` as the sum of S partial products, or null where the split does
@@ -67,18 +107,23 @@ Value splitProduct(PatternRewriter &rw, Location loc, Value lhs, Value rhs,
     return {};
   int64_t k = a.getShape().back(), n = b.getDimSize(1);
   int64_t m = a.getNumElements() / k;
-  if (b.getDimSize(0) != k || m % 4 != 0 || n % 4 != 0 || type.getNumElements() != m * n)
+  if (b.getDimSize(0) != k || type.getNumElements() != m * n)
     return {};
   int64_t blocks = llvm::divideCeil(m, kGpuBlockRows) * llvm::divideCeil(n, kGpuBlockCols);
   if (blocks >= maxBlocks)
     return {};
   int64_t parts = 0;
   for (int64_t s : {8, 4, 2})
-    if (blocks * s <= targetBlocks && k % (s * kGpuBlockStep) == 0 &&
-        k / s >= kMinStepsPerPart * kGpuBlockStep && s * m * n >= kGpuMinBlockOutputs) {
+    if (m % 4 == 0 && n % 4 == 0 && blocks * s <= targetBlocks &&
+        k % (s * kGpuBlockStep) == 0 && k / s >= kMinStepsPerPart * kGpuBlockStep &&
+        s * m * n >= kGpuMinBlockOutputs) {
       parts = s;
       break;
     }
+  // Few outputs, whose warps' lanes would read B's column N floats apart
+  // (a matrix-vector product with B [K, N]).
+  if (!parts)
+    parts = threadParts(k, 1, n, m * n);
   if (!parts)
     return {};
   Type f32 = a.getElementType();
@@ -164,11 +209,15 @@ struct SplitConvReduction : OpRewritePattern<ConvOp> {
       int64_t k = c / s * kh * kw;
       if (c % s == 0 && blocks * s <= targetBlocks && k % kGpuBlockStep == 0 &&
           k >= kMinStepsPerPart * kGpuBlockStep &&
-          gpuConvTakesBlocks(f, positions, k, s * type.getNumElements())) {
+          gpuConvTakesBlocks(f, positions, k, kh * kw, s * type.getNumElements())) {
         parts = s;
         break;
       }
     }
+    // Few outputs, whose warps' lanes would read the input channels an
+    // image plane apart.
+    if (!parts && !gpuConvTakesBlocks(f, positions, c * kh * kw, kh * kw, type.getNumElements()))
+      parts = threadParts(c, kh * kw, x.getDimSize(2) * x.getDimSize(3), type.getNumElements());
     if (!parts)
       return failure();
     Location loc = op.getLoc();

@@ -427,7 +427,10 @@ LogicalResult cuda::stageBlockThroughWorkgroupMemory(scf::ForallOp block, bool w
   if (reductions.size() != 1 || ShapedType::isDynamicShape(ranges))
     return failure();
   unsigned k = reductions[0];
-  if (ranges[k] % kBlockReductionStep != 0 || ranges[k] < 2 * kBlockReductionStep)
+  bool gathered = llvm::any_of(mm.getDpsInputs(),
+                               [&](Value in) { return (bool)stagedProducer(in, block); });
+  if (ranges[k] % kBlockReductionStep != 0 || ranges[k] < kBlockReductionStep ||
+      (ranges[k] < 2 * kBlockReductionStep && !gathered))
     return failure();
   for (Value in : mm.getDpsInputs())
     if (!readableFromOutside(in, block) && !stagedProducer(in, block))

@@ -58,7 +58,8 @@ constexpr int64_t kRowForRedundancy = 1024, kRowForThreads = 2048;
 /// fewer than kMaxThreadsForSplitReduction outputs (ResNet-50's 7x7 stage:
 /// 25088 outputs of 2048 or 4608 products each, one chain of dependent FMAs
 /// per thread otherwise). Estimates, not measured on a GPU.
-constexpr int64_t kMinSplitReduction = 512, kMaxThreadsForSplitReduction = 65536;
+constexpr int64_t kMinSplitReduction = kGpuMinWarpReduction,
+                  kMaxThreadsForSplitReduction = kGpuMaxWarpOutputs;
 /// A single-thread dispatch writing at least this many elements is worth a
 /// warning.
 constexpr int64_t kWarnSerialElements = 4096;
@@ -275,7 +276,8 @@ ThreadTiles convMatmulTiles(Operation *root) {
 /// epilogue reads), when it is a matmul large enough for blocks: the
 /// first of 64 x 64, 32 x 128 and 128 x 32 that divides its rows and
 /// columns, with one reduction loop a multiple of kBlockReductionStep (at
-/// least two of them). Where none divides, the one that computes the
+/// least two of them, or one where an operand is gathered in the
+/// dispatch). Where none divides, the one that computes the
 /// fewest outputs twice, its last block along a loop that it does not
 /// divide moved back to end at the loop's end (overlapping the one before;
 /// see tileBlocks), if the result does not read the output. Convolutions
@@ -293,7 +295,15 @@ std::optional<std::array<int64_t, 2>> chooseBlockTile(Operation *root, const Thr
       reductions.size() != 1)
     return std::nullopt;
   int64_t k = ranges[reductions[0]];
-  if (k % kBlockReductionStep != 0 || k < 2 * kBlockReductionStep)
+  // One step leaves nothing to overlap: blocks pay for themselves only
+  // where an operand is computed in the dispatch (a convolution's columns,
+  // gathered: thread tiles would read its image through strided windows).
+  bool gathered = llvm::any_of(contraction.getDpsInputs(), [](Value in) {
+    auto producer = in.getDefiningOp<linalg::GenericOp>();
+    return producer && producer.getNumReductionLoops() == 0;
+  });
+  if (k % kBlockReductionStep != 0 || k < kBlockReductionStep ||
+      (k < 2 * kBlockReductionStep && !gathered))
     return std::nullopt;
   static const std::array<int64_t, 2> blockTiles[] = {{64, 64}, {32, 128}, {128, 32}};
   int64_t rows = rootRanges[tiles.rowLoop], cols = rootRanges[tiles.colLoop];
@@ -724,6 +734,13 @@ struct TileThreadsPass : weft::cuda::impl::TileThreadsBase<TileThreadsPass> {
     linalg::LinalgOp contraction = rootContraction(root.getOperation());
     if (!isa_and_nonnull<linalg::Conv2DNchwFchwOp, linalg::Conv2DNgchwGfchwOp>(
             contraction.getOperation()))
+      return failure();
+    // The filter [(g,) f, c, kh, kw]: a reduction of c * kh * kw products.
+    auto filter = dyn_cast<RankedTensorType>(contraction.getDpsInputs()[1].getType());
+    if (!filter || !filter.hasStaticShape())
+      return failure();
+    ArrayRef<int64_t> taps = filter.getShape().take_back(3);
+    if (!gpuBlockReduction(taps[0] * taps[1] * taps[2], taps[1] * taps[2]))
       return failure();
     func::FuncOp trial = fn.clone();
     llvm::scope_exit erase([&] { trial.erase(); });

@@ -294,6 +294,12 @@ def gpu_conv_cases():
     yield conv_case("gpuconv_c128_f256_g2_k3_p1_28x28", 1, 128, 28, 28, 256, 3, pads=1,
                     group=2)
     yield conv_case("gpuconv_c64_f30_k3_p1_56x56", 1, 64, 56, 56, 30, 3, pads=1)
+    # MobileNetV2's stem: 27 products padded to one step of 32.
+    yield conv_case("gpuconv_c3_f32_k3_s2_p1_128x128", 1, 3, 128, 128, 32, 3, stride=2, pads=1)
+    # MobileNetV2's 1x1 convolutions of few outputs from many channels: in
+    # 4 and 8 parts of one output per thread.
+    yield conv_case("gpuconv_c576_f96_k1_14x14", 1, 576, 14, 14, 96, 1)
+    yield conv_case("gpuconv_c960_f160_k1_7x7", 1, 960, 7, 7, 160, 1)
 
 
 def depthwise_cases():
@@ -429,6 +435,11 @@ def chain_cases():
     yield c.finish(c.node("Transpose", [c.node("MatMul", [scores, v])], perm=[1, 0, 2]))
     # Heads back to [S, H, E / H], then a residual add: a transpose in the
     # chain of the add; a relu before a transpose.
+    # A matrix-vector product with B [K, N], a bias and a Relu: 16 parts of
+    # one output per thread, then their sum with the bias and the Relu.
+    c = Case("gpuchain_matvec_bias_relu_1x3072x768")
+    y = c.node("MatMul", [c.input((1, 3072)), c.weight((3072, 768), 3072)])
+    yield c.finish(c.node("Relu", [c.node("Add", [y, c.weight((768,), 1)])]))
     c = Case("gpuchain_transpose_residual")
     x = c.input((h, s, e // h))
     t = c.node("Transpose", [c.node("Relu", [x])], perm=[1, 0, 2])

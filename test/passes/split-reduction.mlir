@@ -104,22 +104,19 @@ func.func @conv7x7(%x: tensor<1x512x9x9xf32>) -> tensor<1x512x7x7xf32> {
 // -----
 
 // Not split: enough blocks already (128 x 2304 = 72 blocks), too short a
-// reduction (4 parts of fewer than 4 steps), too few outputs for the
-// parts to take blocks, f16.
+// reduction (4 parts of fewer than 4 steps), f16.
 // CHECK-LABEL: func.func @unsplit
 // CHECK-NOT: weft.split_reduction
 // CHECK: return
-func.func @unsplit(%x: tensor<128x768xf32>, %y: tensor<128x256xf32>, %z: tensor<16x4096xf32>,
-                   %h: tensor<128x3072xf16>) -> (tensor<128x2304xf32>, tensor<128x768xf32>, tensor<16x64xf32>, tensor<128x768xf16>) {
+func.func @unsplit(%x: tensor<128x768xf32>, %y: tensor<128x256xf32>,
+                   %h: tensor<128x3072xf16>) -> (tensor<128x2304xf32>, tensor<128x768xf32>, tensor<128x768xf16>) {
   %w1 = weft.constant dense<0.5> : tensor<768x2304xf32>
   %0 = weft.matmul %x, %w1 : (tensor<128x768xf32>, tensor<768x2304xf32>) -> tensor<128x2304xf32>
   %w2 = weft.constant dense<0.5> : tensor<256x768xf32>
   %1 = weft.matmul %y, %w2 : (tensor<128x256xf32>, tensor<256x768xf32>) -> tensor<128x768xf32>
-  %w3 = weft.constant dense<0.5> : tensor<4096x64xf32>
-  %2 = weft.matmul %z, %w3 : (tensor<16x4096xf32>, tensor<4096x64xf32>) -> tensor<16x64xf32>
   %w4 = weft.constant dense<0.5> : tensor<3072x768xf16>
   %3 = weft.matmul %h, %w4 : (tensor<128x3072xf16>, tensor<3072x768xf16>) -> tensor<128x768xf16>
-  return %0, %1, %2, %3 : tensor<128x2304xf32>, tensor<128x768xf32>, tensor<16x64xf32>, tensor<128x768xf16>
+  return %0, %1, %3 : tensor<128x2304xf32>, tensor<128x768xf32>, tensor<128x768xf16>
 }
 
 // -----
@@ -190,21 +187,22 @@ func.func @conv7x7(%x: tensor<1x512x9x9xf32>) -> tensor<1x512x7x7xf32> {
 // -----
 
 // Not split: enough blocks already (256 x 3136 outputs: 196 blocks), 28
-// positions (no block of 32 reaches across them), a reduction of 64 products (too
+// positions (no block of 32 reaches across them; 256 products, too few
+// for a warp per output), a reduction of 64 products (too
 // short for 2 parts of 4 steps of 32), a grouped convolution,
 // channels-last, padding not yet moved out.
 // CHECK-LABEL: func.func @conv_unsplit
 // CHECK-NOT: weft.split_reduction
 // CHECK: return
-func.func @conv_unsplit(%a: tensor<1x64x56x56xf32>, %b: tensor<1x512x4x7xf32>,
+func.func @conv_unsplit(%a: tensor<1x64x56x56xf32>, %b: tensor<1x256x4x7xf32>,
                         %c: tensor<1x64x28x28xf32>, %d: tensor<1x256x14x14xf32>,
                         %e: tensor<1x14x14x256xf32>, %f: tensor<1x256x14x14xf32>)
     -> (tensor<1x256x56x56xf32>, tensor<1x512x4x7xf32>, tensor<1x256x28x28xf32>,
         tensor<1x256x14x14xf32>, tensor<1x14x14x256xf32>, tensor<1x256x14x14xf32>) {
   %wa = weft.constant dense<0.5> : tensor<256x64x1x1xf32>
   %0 = weft.conv %a, %wa {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x64x56x56xf32>, tensor<256x64x1x1xf32>) -> tensor<1x256x56x56xf32>
-  %wb = weft.constant dense<0.5> : tensor<512x512x1x1xf32>
-  %1 = weft.conv %b, %wb {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x512x4x7xf32>, tensor<512x512x1x1xf32>) -> tensor<1x512x4x7xf32>
+  %wb = weft.constant dense<0.5> : tensor<512x256x1x1xf32>
+  %1 = weft.conv %b, %wb {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x256x4x7xf32>, tensor<512x256x1x1xf32>) -> tensor<1x512x4x7xf32>
   %wc = weft.constant dense<0.5> : tensor<256x64x1x1xf32>
   %2 = weft.conv %c, %wc {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x64x28x28xf32>, tensor<256x64x1x1xf32>) -> tensor<1x256x28x28xf32>
   %wd = weft.constant dense<0.5> : tensor<256x128x1x1xf32>
@@ -214,4 +212,84 @@ func.func @conv_unsplit(%a: tensor<1x64x56x56xf32>, %b: tensor<1x512x4x7xf32>,
   %wf = weft.constant dense<0.5> : tensor<256x256x3x3xf32>
   %5 = weft.conv %f, %wf {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x256x14x14xf32>, tensor<256x256x3x3xf32>) -> tensor<1x256x14x14xf32>
   return %0, %1, %2, %3, %4, %5 : tensor<1x256x56x56xf32>, tensor<1x512x4x7xf32>, tensor<1x256x28x28xf32>, tensor<1x256x14x14xf32>, tensor<1x14x14x256xf32>, tensor<1x256x14x14xf32>
+}
+
+// -----
+
+// MobileNetV2's 1x1 convolution from 960 to 160 channels at 7 x 7: 7840
+// outputs of 960 products, too few for blocks even in parts, would each
+// go to a warp whose lanes read channels 49 floats apart. In 8 parts of
+// 120 channels (62720 outputs) each output is a thread's, neighbouring
+// threads reading neighbouring positions; the sum adds the bias and heads
+// the residual add.
+// CHECK-LABEL: func.func @pointwise7x7
+// CHECK: %[[C:.*]] = weft.conv %arg0, %{{.*}} {{{.*}}group = 8 : i64{{.*}}weft.split_reduction} : (tensor<1x960x7x7xf32>, tensor<1280x120x1x1xf32>) -> tensor<1x1280x7x7xf32>
+// CHECK: %[[P:.*]] = weft.reshape %[[C]] : (tensor<1x1280x7x7xf32>) -> tensor<1x8x160x7x7xf32>
+// CHECK: weft.reduce sum %[[P]] {axes = array<i64: 1>, keepdims = false, weft.split_reduction} : (tensor<1x8x160x7x7xf32>) -> tensor<1x160x7x7xf32>
+// DISPATCH-LABEL: func.func @pointwise7x7
+// DISPATCH: weft.dispatch
+// DISPATCH: weft.conv
+// DISPATCH-NEXT: weft.yield
+// DISPATCH: weft.dispatch
+// DISPATCH-NEXT: ^bb0
+// DISPATCH-NEXT: weft.reduce sum
+// DISPATCH-NEXT: weft.add
+// DISPATCH-NEXT: weft.add
+// DISPATCH-NEXT: weft.yield
+func.func @pointwise7x7(%x: tensor<1x960x7x7xf32>, %b: tensor<160xf32>, %r: tensor<1x160x7x7xf32>) -> tensor<1x160x7x7xf32> {
+  %w = weft.constant dense<0.5> : tensor<160x960x1x1xf32>
+  %0 = weft.conv %x, %w, %b {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x960x7x7xf32>, tensor<160x960x1x1xf32>, tensor<160xf32>) -> tensor<1x160x7x7xf32>
+  %1 = weft.add %0, %r : (tensor<1x160x7x7xf32>, tensor<1x160x7x7xf32>) -> tensor<1x160x7x7xf32>
+  return %1 : tensor<1x160x7x7xf32>
+}
+
+// -----
+
+// A warp per output stays where its lanes read neighbouring channels (an
+// image of one position: a squeeze-and-excitation block's 1x1
+// convolutions); 4 parts where they reach enough outputs (576 to 96
+// channels at 14 x 14: 18816 outputs, 4 parts of 144 channels, not 8).
+// (The 960 channels above split in 8, not 16: 16 parts would keep 60
+// products each, fewer than 64.)
+// CHECK-LABEL: func.func @pointwise_few
+// CHECK-NOT: group = 2
+// CHECK-NOT: group = 8
+// CHECK: weft.conv {{.*}}group = 4 : i64{{.*}} -> tensor<1x384x14x14xf32>
+// CHECK-NOT: group = 8
+// CHECK: return
+func.func @pointwise_few(%a: tensor<1x1024x1x1xf32>, %c: tensor<1x576x14x14xf32>)
+    -> (tensor<1x4096x1x1xf32>, tensor<1x96x14x14xf32>) {
+  %wa = weft.constant dense<0.5> : tensor<4096x1024x1x1xf32>
+  %0 = weft.conv %a, %wa {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x1024x1x1xf32>, tensor<4096x1024x1x1xf32>) -> tensor<1x4096x1x1xf32>
+  %wc = weft.constant dense<0.5> : tensor<96x576x1x1xf32>
+  %2 = weft.conv %c, %wc {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x576x14x14xf32>, tensor<96x576x1x1xf32>) -> tensor<1x96x14x14xf32>
+  return %0, %2 : tensor<1x4096x1x1xf32>, tensor<1x96x14x14xf32>
+}
+
+// -----
+
+// A matrix-vector product with B [K, N] (a decoder step's projection):
+// 1 x 768 outputs of 3072 products would each go to a warp whose lanes
+// read B's column 768 floats apart. In 16 parts of 192 (12288 outputs)
+// each output is a thread's, neighbouring threads reading neighbouring
+// columns; a [16, 4096] x [4096, 64] product likewise (1024 outputs, 16
+// parts of 256). A row of 4 columns (lanes 4 floats apart, within a
+// sector) keeps its warps.
+// CHECK-LABEL: func.func @matvec
+// CHECK: weft.matmul {{.*}} : (tensor<16x1x192xf32>, tensor<16x192x768xf32>) -> tensor<16x1x768xf32>
+// CHECK: weft.reduce sum {{.*}} -> tensor<1x768xf32>
+// CHECK: weft.matmul {{.*}} : (tensor<16x16x256xf32>, tensor<16x256x64xf32>) -> tensor<16x16x64xf32>
+// CHECK: weft.reduce sum {{.*}} -> tensor<16x64xf32>
+// CHECK: weft.matmul %arg2, {{.*}} : (tensor<1x4096xf32>, tensor<4096x4xf32>) -> tensor<1x4xf32>
+// CHECK-NOT: weft.reduce
+// CHECK: return
+func.func @matvec(%x: tensor<1x3072xf32>, %z: tensor<16x4096xf32>, %v: tensor<1x4096xf32>)
+    -> (tensor<1x768xf32>, tensor<16x64xf32>, tensor<1x4xf32>) {
+  %w = weft.constant dense<0.5> : tensor<3072x768xf32>
+  %0 = weft.matmul %x, %w : (tensor<1x3072xf32>, tensor<3072x768xf32>) -> tensor<1x768xf32>
+  %w3 = weft.constant dense<0.5> : tensor<4096x64xf32>
+  %1 = weft.matmul %z, %w3 : (tensor<16x4096xf32>, tensor<4096x64xf32>) -> tensor<16x64xf32>
+  %w4 = weft.constant dense<0.5> : tensor<4096x4xf32>
+  %2 = weft.matmul %v, %w4 : (tensor<1x4096xf32>, tensor<4096x4xf32>) -> tensor<1x4xf32>
+  return %0, %1, %2 : tensor<1x768xf32>, tensor<16x64xf32>, tensor<1x4xf32>
 }

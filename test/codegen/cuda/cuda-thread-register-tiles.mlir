@@ -50,17 +50,16 @@
 // TILE-SAME: weft.workgroup_count = 262144 : i64
 // TILE: scf.forall (%{{.*}}, %{{.*}}) in (512, 512)
 
-// An NCHW convolution with 64 x 56 x 56 outputs of 3 input channels (27
-// products, one step: too short for blocks): 4 x 4 tiles would leave
-// 12544 threads, so a thread takes 4 output channels x 2 output columns
-// (25088 threads); each input channel and window element is one
+// An NCHW convolution with 64 x 56 x 56 outputs of 1 input channel (9
+// products, too few for blocks even padded to a step of 32): 4 x 4 tiles
+// would leave 12544 threads, so a thread takes 4 output channels x 2
+// output columns (25088 threads); each window element is one
 // (4 x 1) x (1 x 2) outer product of filter and input elements.
 // TILE-LABEL: func.func private @conv_nchw
 // TILE-SAME: weft.workgroup_count = 25088 : i64
 // TILE: scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) = (0, 0, 0) to (64, 56, 56) step (4, 1, 2)
-// TILE: linalg.conv_2d_nchw_fchw {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x3x3x4xf32>, tensor<4x3x3x3xf32>) outs(%{{.*}} : tensor<1x4x1x2xf32>)
+// TILE: linalg.conv_2d_nchw_fchw {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x1x3x4xf32>, tensor<4x1x3x3xf32>) outs(%{{.*}} : tensor<1x4x1x2xf32>)
 // REG-LABEL: func.func private @conv_nchw
-// REG: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<4x2xf32>)
 // REG: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<4x2xf32>)
 // REG: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<4x2xf32>)
 // REG: vector.contract {{.*}} : vector<4x1xf32>, vector<1x2xf32> into vector<4x2xf32>
@@ -122,13 +121,13 @@ func.func private @transposed_b(%arg0: memref<512x64xf32>, %arg1: memref<512x64x
   bufferization.materialize_in_destination %m in restrict writable %arg2 : (tensor<512x512xf32>, memref<512x512xf32>) -> ()
   return
 }
-func.func private @conv_nchw(%arg0: memref<1x3x58x58xf32>, %arg1: memref<64x3x3x3xf32>, %arg2: memref<1x64x56x56xf32>) attributes {weft.dispatch_fn} {
+func.func private @conv_nchw(%arg0: memref<1x1x58x58xf32>, %arg1: memref<64x1x3x3xf32>, %arg2: memref<1x64x56x56xf32>) attributes {weft.dispatch_fn} {
   %zero = arith.constant 0.0 : f32
-  %x = bufferization.to_tensor %arg0 restrict : memref<1x3x58x58xf32> to tensor<1x3x58x58xf32>
-  %w = bufferization.to_tensor %arg1 restrict : memref<64x3x3x3xf32> to tensor<64x3x3x3xf32>
+  %x = bufferization.to_tensor %arg0 restrict : memref<1x1x58x58xf32> to tensor<1x1x58x58xf32>
+  %w = bufferization.to_tensor %arg1 restrict : memref<64x1x3x3xf32> to tensor<64x1x3x3xf32>
   %d = bufferization.to_tensor %arg2 restrict writable : memref<1x64x56x56xf32> to tensor<1x64x56x56xf32>
   %f = linalg.fill ins(%zero : f32) outs(%d : tensor<1x64x56x56xf32>) -> tensor<1x64x56x56xf32>
-  %c = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x3x58x58xf32>, tensor<64x3x3x3xf32>) outs(%f : tensor<1x64x56x56xf32>) -> tensor<1x64x56x56xf32>
+  %c = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x1x58x58xf32>, tensor<64x1x3x3xf32>) outs(%f : tensor<1x64x56x56xf32>) -> tensor<1x64x56x56xf32>
   bufferization.materialize_in_destination %c in restrict writable %arg2 : (tensor<1x64x56x56xf32>, memref<1x64x56x56xf32>) -> ()
   return
 }
