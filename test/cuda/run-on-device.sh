@@ -14,8 +14,11 @@
 #       every output with onnxruntime's (the node cases' own outputs; the
 #       models' from onnxruntime on the CPU, within 1e-3 relative), times
 #       the models, times the same architectures in PyTorch on the GPU
-#       (eager and torch.compile) when torch is there, and prints one
-#       summary)
+#       (eager and torch.compile, f32 with TF32 off) when torch is there,
+#       and prints one summary. Each pass has a time limit (a hung kernel
+#       costs that pass, not the run); a fault that leaves the GPU's
+#       context unusable fails its entry and resets the context; NCCL is
+#       taken from PyTorch's wheels where the loader does not find it)
 #
 # Models: the test MLP, CNN and encoder block, the 4-layer transformer
 # encoder and MobileNetV2 of bench/export_models.py (exported with Debian's
@@ -44,10 +47,12 @@
 # for a machine that keeps files between calls, and `run` uses them when
 # they are there.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-ROOT=$(pwd)
 MODE=${1:-}
 DIR=${2:-.device}
+# DIR as the caller named it, then from the checkout's root.
+case "$DIR" in /*) ;; *) [ -n "${2:-}" ] && DIR=$(pwd)/$DIR ;; esac
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
 
 # onnxruntime's CPU outputs (output_0.pb) for exported models ROOT/NAME.onnx.
 reference_outputs() {
@@ -89,9 +94,12 @@ prepare() {
   # The encoder block with --cuda-tf32 (its matmuls on tensor cores),
   # compared within TF32's tolerance (with --cuda-3xtf32 in the big bundle).
   models+=(--tf32-model "encoder_tf32=$work/models/encoder.onnx:$work/models/encoder_data/test_data_set_0")
+  # The host code for any x86-64 with AVX2 (the GPU machine's CPU is not
+  # this one).
   python3 test/cuda/make_bundle.py --weftc "$BUILD/bin/weftc" \
     --runtime "$BUILD/lib/libweft_runtime.so" --out "$DIR/bundle" \
-    --xfail test/conformance/cuda.xfail --weftc-arg=--target=cuda "${models[@]}" \
+    --xfail test/conformance/cuda.xfail --weftc-arg=--target=cuda \
+    --weftc-arg=--cpu=x86-64-v3 "${models[@]}" \
     --split-arg=--devices=cuda:0,cuda:1 --split-arg=--parallel=tensor || exit 2
   tar -C "$DIR" -cJf "$DIR/bundle.tar.xz" bundle || exit 2
   if [ "${WEFT_BIG:-0}" = 1 ]; then
@@ -111,7 +119,7 @@ prepare() {
     done
     python3 test/cuda/make_bundle.py --weftc "$BUILD/bin/weftc" \
       --runtime "$BUILD/lib/libweft_runtime.so" --out "$DIR/big" --no-cases \
-      --weftc-arg=--target=cuda \
+      --weftc-arg=--target=cuda --weftc-arg=--cpu=x86-64-v3 \
       --model "resnet50=$work/real/resnet50.onnx:$work/real/resnet50_data/test_data_set_0" \
       --model "bert_base=$work/bert/bert_base.onnx:$work/bert/bert_base_data/test_data_set_0" \
       --tf32-model "bert_base_tf32=$work/bert/bert_base.onnx:$work/bert/bert_base_data/test_data_set_0" \
@@ -131,12 +139,16 @@ prepare() {
   ls -la "$DIR"
 }
 
-# PyTorch on the GPU, the same architectures and input shapes as the bundle's
-# models (weights random: latency does not depend on them).
+# Writes to $1 the timing of PyTorch on the GPU, the same architectures
+# and input shapes as the bundle's models named on its command line
+# (weights random: latency does not depend on them), in f32 (TF32 off, as
+# Weft's default builds; its TF32 builds are labelled apart).
 torch_reference() {
-  python3 - "$@" <<'PY'
+  cat > "$1" <<'PY'
 import statistics, sys, time
 import torch, torchvision
+torch.backends.cudnn.allow_tf32 = False
+torch.backends.cuda.matmul.allow_tf32 = False
 def bench(fn, x, runs=50):
     with torch.no_grad():
         for _ in range(5):
@@ -166,37 +178,68 @@ for name in sys.argv[1:]:
         text = f"torch.compile {compiled:.3f} ms"
     except Exception as e:  # a compile failure is reported, not fatal
         text = f"torch.compile failed ({type(e).__name__})"
-    print(f"{name}: torch eager {eager:.3f} ms, {text} (GPU time by CUDA events)")
+    print(f"{name}: torch eager {eager:.3f} ms, {text} (f32, TF32 off; GPU time by CUDA "
+          f"events, no copies)")
 PY
+}
+
+# Python's tarfile (the GPU machine need not have xz), extracting plain
+# files only where this Python can filter.
+extract() {
+  python3 - "$1" "$2" <<'PY'
+import sys, tarfile
+with tarfile.open(sys.argv[1]) as t:
+    if hasattr(tarfile, "data_filter"):
+        t.extractall(sys.argv[2], filter="data")
+    else:
+        t.extractall(sys.argv[2])
+PY
+}
+
+# Runs "$@" (a pass of the bundle) within `limit` seconds, its output (its
+# progress on stderr too) into `file` and the terminal, then its exit status.
+pass_of() {
+  local limit=$1 file=$2
+  shift 2
+  timeout -k 5 "$limit" "$@" 2>&1 | tee "$file"
+  local status=${PIPESTATUS[0]} why=""
+  [ "$status" = 124 ] || [ "$status" = 137 ] && why=" (stopped at its limit of ${limit} s)"
+  echo "exit status $status$why: $*" | tee -a "$file"
 }
 
 run() {
   command -v nvidia-smi >/dev/null && nvidia-smi -L || { echo "run-on-device: no GPU" >&2; exit 2; }
   GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
-  # Python's tarfile: the GPU machine need not have xz.
-  python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \
-    "$DIR/bundle.tar.xz" "$DIR" || exit 2
+  extract "$DIR/bundle.tar.xz" "$DIR" || exit 2
   local out=${OUT:-$DIR/out}
   mkdir -p "$out"
-  python3 test/cuda/run_bundle.py "$DIR/bundle" --device cuda --report "$out/bundle.json" \
-    2>&1 | tee "$out/bundle.txt"
+  # NCCL as PyTorch's wheels install it (not on the loader's path).
+  local nccl
+  nccl=$(python3 -c 'import os, nvidia.nccl as n; print(os.path.join(list(n.__path__)[0], "lib"))' \
+    2>/dev/null) && [ -d "$nccl" ] && export LD_LIBRARY_PATH=$nccl${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  pass_of 300 "$out/bundle.txt" python3 -u test/cuda/run_bundle.py "$DIR/bundle" --device cuda \
+    --report "$out/bundle.json"
   # The models again, each kernel launched on its own instead of replayed
   # from a CUDA graph: what the graphs save.
-  WEFT_CUDA_GRAPHS=0 python3 test/cuda/run_bundle.py "$DIR/bundle" --device cuda \
-    --only-models --label " [WEFT_CUDA_GRAPHS=0]" 2>&1 | tee "$out/nographs.txt"
+  pass_of 120 "$out/nographs.txt" env WEFT_CUDA_GRAPHS=0 python3 -u test/cuda/run_bundle.py \
+    "$DIR/bundle" --device cuda --only-models --label " [WEFT_CUDA_GRAPHS=0]"
+  local references=(transformer mobilenet_v2)
   if ls "$DIR"/big.tar.part-* >/dev/null 2>&1; then
-    cat "$DIR"/big.tar.part-* > "$DIR/big.tar" &&
-      python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \
-        "$DIR/big.tar" "$DIR" &&
-      python3 test/cuda/run_bundle.py "$DIR/big" --device cuda --report "$out/big.json" \
-        2>&1 | tee "$out/big.txt"
+    references+=(resnet50)
+    cat "$DIR"/big.tar.part-* > "$DIR/big.tar" && extract "$DIR/big.tar" "$DIR" &&
+      pass_of 240 "$out/big.txt" python3 -u test/cuda/run_bundle.py "$DIR/big" --device cuda \
+        --report "$out/big.json"
   fi
   if python3 -c 'import torch, torchvision; assert torch.cuda.is_available()' 2>/dev/null; then
-    torch_reference transformer mobilenet_v2 resnet50 2>&1 | tee "$out/torch.txt"
+    torch_reference "$out/torch_reference.py"
+    pass_of 240 "$out/torch.txt" python3 -u "$out/torch_reference.py" "${references[@]}"
+  else
+    echo "reference: torch not available (no GPU timings to compare with)" | tee "$out/torch.txt"
   fi
   echo
   echo "run-on-device summary ($(date -u +%F), $GPU):"
-  grep -h -E '^(bundle:|FAIL|SKIP|nccl:|[a-z_0-9]+: (median|torch))' "$out"/*.txt | sed 's/^/  /'
+  grep -h -E '^(bundle:|FAIL|SKIP|RESET|nccl:|run_bundle: (cannot|the GPU)|Traceback|exit status [1-9]|[a-z_0-9]+: (median|torch))' \
+    "$out"/*.txt | sed 's/^/  /'
 }
 
 case "$MODE" in

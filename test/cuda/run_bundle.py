@@ -5,14 +5,18 @@ each output compared with the expected one as weft-run --compare does, and
 the models timed (whole runs, copies included, by the host clock). A model
 compiled for N devices runs on a group of N (GPUs joined by NCCL, or CPU
 devices); with fewer GPUs than that it is skipped and said so. On a GPU a
-one-GPU NCCL group first checks its collectives. Prints one line per
-failure or skip, then
+one-GPU NCCL group first checks its collectives. The models run before
+the node cases. A fault that leaves the GPU's context unusable (an illegal
+or misaligned address, ...) fails its entry, and the context is reset
+(said in a RESET line) so that the entries after it still run. Prints each
+entry's name to stderr as it starts, one line per failure or skip, then
 
     bundle: N passed, M failed, K skipped
 
 and, per model, its median latency. Exits 1 when anything failed."""
 
 import argparse
+import ctypes
 import json
 import os
 import statistics
@@ -72,6 +76,28 @@ def run_entry(runtime, place, bundle, entry, rtol, atol, bench_runs):
     return True, "", median
 
 
+# Driver errors after which a context stays unusable until it is reset.
+STICKY_ERRORS = ("CUDA_ERROR_ILLEGAL_ADDRESS", "CUDA_ERROR_MISALIGNED_ADDRESS",
+                 "CUDA_ERROR_LAUNCH_FAILED", "CUDA_ERROR_ILLEGAL_INSTRUCTION",
+                 "CUDA_ERROR_INVALID_ADDRESS_SPACE", "CUDA_ERROR_INVALID_PC",
+                 "CUDA_ERROR_HARDWARE_STACK_ERROR", "CUDA_ERROR_ASSERT",
+                 "CUDA_ERROR_LAUNCH_TIMEOUT", "CUDA_ERROR_ECC_UNCORRECTABLE")
+
+
+def reset_primary_context(ordinal):
+    """Resets GPU `ordinal`'s primary context (every runtime object on it
+    must be destroyed first); returns an error text or ''."""
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+        handle = ctypes.c_int()
+        r = cuda.cuDeviceGet(ctypes.byref(handle), ctypes.c_int(ordinal))
+        if r == 0:
+            r = cuda.cuDevicePrimaryCtxReset_v2(handle)
+        return "" if r == 0 else f"cuDevicePrimaryCtxReset failed ({r})"
+    except (OSError, AttributeError) as e:
+        return f"no reset: {e}"
+
+
 def nccl_check(runtime, ordinal):
     """One GPU as an NCCL group: an all-reduce and a broadcast of host
     buffers (copied through the GPU) give their values."""
@@ -112,13 +138,21 @@ def main(argv=None):
         manifest = json.load(f)
     runtime = weft.Runtime(os.path.join(args.bundle, "libweft_runtime.so"))
     kind, _, ordinal = args.device.partition(":")
+    ordinal = int(ordinal or 0)
     try:
-        device = runtime.device(kind, int(ordinal or 0), args.threads)
+        device = runtime.device(kind, ordinal, args.threads)
     except weft.WeftError as e:
         print(f"run_bundle: {e}")
         return 2
     name = runtime.device_name(device)
     groups = {}
+
+    def close_all():
+        for group in groups.values():
+            if not isinstance(group, weft.WeftError):
+                runtime.lib.weft_device_group_destroy(group)
+        groups.clear()
+        runtime.lib.weft_device_destroy(device)
 
     def place(n):
         if n == 1:
@@ -132,24 +166,43 @@ def main(argv=None):
             raise Skip(f"needs {n} devices: {groups[n]}")
         return groups[n]
 
-    if kind == "cuda":
-        print(nccl_check(runtime, int(ordinal or 0)), flush=True)
+    if kind == "cuda" and not args.only_models:
+        print(nccl_check(runtime, ordinal), flush=True)
     passed, failed, skipped, lines, report = 0, 0, 0, [], []
-    for entry in manifest["entries"]:
+    entries = sorted(manifest["entries"], key=lambda e: e.get("kind") != "model")
+    for entry in entries:
         if args.only_models and entry.get("kind") != "model":
             continue
         rtol = entry.get("rtol", manifest["rtol"])
         atol = entry.get("atol", manifest["atol"])
+        print(f"run_bundle: {entry['name']}", file=sys.stderr, flush=True)
         try:
             ok, detail, median = run_entry(runtime, place, args.bundle, entry, rtol, atol,
                                            args.bench)
         except weft.WeftError as e:
             ok, detail, median = False, str(e), None
+            sticky = next((s for s in STICKY_ERRORS if s in detail), None)
+            if kind == "cuda" and sticky:
+                close_all()
+                problem = reset_primary_context(ordinal)
+                try:
+                    device = runtime.device(kind, ordinal, args.threads)
+                except weft.WeftError as again:
+                    problem = problem or str(again)
+                    device = None
+                print(f"RESET after {sticky} in {entry['name']}"
+                      + (f": {problem}" if problem else ""), flush=True)
+                if device is None:
+                    print(f"FAIL {entry['name']}: {detail}", flush=True)
+                    print("run_bundle: the GPU could not be used again; stopped")
+                    return 2
         except Skip as e:
             print(f"SKIP {entry['name']}: {e}", flush=True)
             skipped += 1
             report.append({"name": entry["name"], "ok": None, "detail": str(e)})
             continue
+        except Exception as e:  # a broken entry (a file, a shape) fails alone
+            ok, detail, median = False, f"{type(e).__name__}: {e}", None
         passed += ok
         failed += not ok
         if not ok:
@@ -162,14 +215,11 @@ def main(argv=None):
         report.append({"name": entry["name"], "ok": bool(ok), "detail": detail,
                        "median_ms": median[0] if median else None,
                        "gpu_median_ms": median[1] if median else None})
-    for group in groups.values():
-        if not isinstance(group, weft.WeftError):
-            runtime.lib.weft_device_group_destroy(group)
-    runtime.lib.weft_device_destroy(device)
+    close_all()
     if args.report:
         with open(args.report, "w") as f:
             json.dump({"device": name, "entries": report}, f, indent=1)
-    print(f"bundle: {passed} passed, {failed} failed, {skipped} skipped")
+    print(f"bundle: {passed} passed, {failed} failed, {skipped} skipped{args.label}")
     for line in lines:
         print(line)
     return 1 if failed else 0

@@ -49,7 +49,7 @@ tensors by shape (tensors of one shape in the model's order).
                    padding fused, so the blocks gather from the unpadded
                    image
     softmax        Softmax(x[64, 256]): a warp per row, shuffles
-    gemv_warps     x[4, 784] x w[784, 64]: a warp per output
+    gemv_warps     x[4, 784] x w[784, 4]: a warp per output
     register_tiles x[256, 96] x w[96, 256]: 4 x 4 outputs per thread
     layer_norm     LayerNormalization of rows of 1000: a warp per row, the
                    rows not a multiple of 32
@@ -203,10 +203,12 @@ def models(rng):
            {"x": (F32, xm)}, {"w": (F32, wm)}, ("y", F32, (1, 64, 64, 64)), {},
            lambda: conv2d(xm.astype(np.float64), wm.astype(np.float64), 2, 3), 1e-4)
     # Few outputs of long reductions: a warp per output, its lanes
-    # splitting the 784 products (24 x 32 + 16), shuffles combining them.
+    # splitting the 784 products (24 x 32 + 16), shuffles combining them
+    # (B's rows of 4 share a sector, so the reduction is not split in parts
+    # of one output per thread).
     xg = rng.uniform(-1, 1, (4, 784)).astype(np.float32)
-    wg = rng.uniform(-1, 1, (784, 64)).astype(np.float32)
-    yield ("gemv_warps", [], mm, {"x": (F32, xg)}, {"w": (F32, wg)}, ("y", F32, (4, 64)), {},
+    wg = rng.uniform(-1, 1, (784, 4)).astype(np.float32)
+    yield ("gemv_warps", [], mm, {"x": (F32, xg)}, {"w": (F32, wg)}, ("y", F32, (4, 4)), {},
            lambda: xg.astype(np.float64) @ wg.astype(np.float64), 1e-4)
     # Register tiles without blocks (4 x 4 outputs per thread).
     xt = rng.uniform(-1, 1, (256, 96)).astype(np.float32)
