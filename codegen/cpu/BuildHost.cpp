@@ -439,6 +439,11 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
                   : e.isInteger(32) ? 6 : e.isInteger(64) ? 7 : 0;
         if (!dtype || reduce.getReduction() != shard::ReductionKind::Sum)
           return op->emitError("only sums of f32, f64 and integers are built");
+        // NCCL reduces no 16-bit integers (cuda-on-cpu refuses them too,
+        // as the check of what the GPUs would run).
+        if (cuda && e.isInteger(16))
+          return op->emitError("a sum of 16-bit integers across CUDA devices is not built "
+                               "(NCCL reduces 8-, 32- and 64-bit integers)");
         auto fn = runtimeFn("weft_group_all_reduce", ptr, {ptr, i32, i32, i32, ptr, ptr, i64});
         Value dtypeV = LLVM::ConstantOp::create(hb, loc, i32, hb.getI32IntegerAttr(dtype));
         Value sum = LLVM::ConstantOp::create(hb, loc, i32, hb.getI32IntegerAttr(0));

@@ -361,6 +361,13 @@ static weft_status_t plan_staging(nccl_group_t *g, int32_t rank, const void *sen
   out->send = send;
   out->recv = recv;
   out->on_host = g->host && (out->host_send || out->host_recv);
+  /* Across processes host memory goes through MPI, which cannot read a
+   * device buffer beside it. */
+  if (g->host && send_bytes && recv_bytes && out->host_send != out->host_recv)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "%s at rank %d: one buffer in host memory and one in device "
+                              "memory; across processes a collective takes both in one kind",
+                              what, (int)rank);
   if (g->host)
     return NULL;
   /* In place, the one buffer is staged once: recv at the bounce's start. */
@@ -406,16 +413,17 @@ static weft_status_t stage_out(nccl_group_t *g, int32_t rank, const staged_t *s,
  * current: the common start of every collective. */
 static weft_status_t begin(nccl_group_t *g, int32_t rank, call_t *mine, const void *send,
                            size_t send_bytes, void *recv, size_t recv_bytes, staged_t *s) {
-  weft_status_t why =
-      plan_staging(g, rank, send, send_bytes, recv, recv_bytes, s, call_name(mine->kind));
+  /* The GPU's context first: telling device from host memory needs it
+   * current on this thread. */
+  weft_status_t why = weft_cuda_enter(g->base.devices[rank - g->base.first_local]);
+  if (!why)
+    why = plan_staging(g, rank, send, send_bytes, recv, recv_bytes, s, call_name(mine->kind));
   if (why)
     return refuse(g, rank, mine->kind, why);
   mine->host = s->on_host;
   weft_status_t status = agree(g, rank, mine);
   if (!status && s->on_host)
     return NULL; /* the caller hands the call to g->host */
-  if (!status)
-    status = weft_cuda_enter(g->base.devices[rank - g->base.first_local]);
   if (!status)
     status = stage_in(g, rank, s, send, send_bytes);
   return status;
@@ -571,13 +579,14 @@ static weft_status_t point_to_point(weft_device_group_t *base, int32_t rank, int
   if (bytes == 0)
     return NULL;
   staged_t s;
-  weft_status_t status = plan_staging(g, rank, sending ? buffer : NULL, sending ? bytes : 0,
-                                      sending ? NULL : buffer, sending ? 0 : bytes, &s, what);
+  /* The GPU's context first: telling device from host memory needs it. */
+  weft_status_t status = weft_cuda_enter(base->devices[rank - base->first_local]);
+  if (!status)
+    status = plan_staging(g, rank, sending ? buffer : NULL, sending ? bytes : 0,
+                          sending ? NULL : buffer, sending ? 0 : bytes, &s, what);
   if (!status && s.on_host) /* across processes a pair passes the same kind of memory */
     return sending ? weft_group_send(g->host, rank, peer, buffer, bytes)
                    : weft_group_recv(g->host, rank, peer, buffer, bytes);
-  if (!status)
-    status = weft_cuda_enter(base->devices[rank - base->first_local]);
   if (!status)
     status = stage_in(g, rank, &s, buffer, sending ? bytes : 0);
   if (status)
