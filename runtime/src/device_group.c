@@ -81,6 +81,7 @@ typedef struct team_t {
   pthread_cond_t cv;
   uint64_t generation;
   int32_t arrived;
+  bool aborted; /* a rank of the run failed: barriers give up */
   slot_t *slots;
 } team_t;
 
@@ -97,30 +98,50 @@ typedef struct inproc_group_t {
   bool box_ready;
   pthread_mutex_t box_mu;
   pthread_cond_t box_cv;
+  bool box_aborted; /* a rank of the run failed: messages give up */
   mailbox_t *boxes; /* [from * size + to] */
 } inproc_group_t;
 
-/* With t->mu held: waits until every member has arrived. */
-static void barrier(team_t *t) {
+/* With t->mu held: waits until every member has arrived; false when the
+ * run was aborted first (a member failed and will not come). */
+static bool barrier(team_t *t) {
+  if (t->aborted)
+    return false;
   uint64_t gen = t->generation;
   if (++t->arrived == t->size) {
     t->arrived = 0;
     __atomic_store_n(&t->generation, gen + 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&t->cv);
-    return;
+    return true;
   }
   /* Poll a while before sleeping: the last peer is usually close. */
   pthread_mutex_unlock(&t->mu);
   weft_spin_while_equal(&t->generation, gen);
   pthread_mutex_lock(&t->mu);
-  while (gen == t->generation)
+  while (gen == t->generation && !t->aborted)
     pthread_cond_wait(&t->cv, &t->mu);
+  return gen != t->generation;
 }
 
-static void barrier_unlocked(team_t *t) {
+static bool barrier_unlocked(team_t *t) {
   pthread_mutex_lock(&t->mu);
-  barrier(t);
+  bool met = barrier(t);
   pthread_mutex_unlock(&t->mu);
+  return met;
+}
+
+static weft_status_t aborted_status(const char *what) {
+  return weft_status_create(WEFT_UNAVAILABLE,
+                            "%s: another rank of the run failed before it (see its status)",
+                            what);
+}
+
+/* The two closing barriers of a collective (phase 3, and no peer still
+ * reading this member's buffers). */
+static weft_status_t finish(team_t *t, int kind) {
+  if (!barrier_unlocked(t) || !barrier_unlocked(t))
+    return aborted_status(kind_name(kind));
+  return NULL;
 }
 
 static void inproc_destroy(weft_device_group_t *base) {
@@ -395,7 +416,10 @@ static void reduce(weft_dtype_t dtype, int op, void *dst, int64_t dst_offset,
 static weft_status_t join(team_t *t, int32_t me, const slot_t *mine) {
   pthread_mutex_lock(&t->mu);
   t->slots[me] = *mine;
-  barrier(t);
+  if (!barrier(t)) {
+    pthread_mutex_unlock(&t->mu);
+    return aborted_status(kind_name(mine->kind));
+  }
   const slot_t *first = &t->slots[0];
   int32_t bad = -1, differs = -1;
   for (int32_t q = 0; q < t->size; ++q) {
@@ -489,7 +513,8 @@ static weft_status_t inproc_all_reduce(weft_device_group_t *base, int32_t rank,
    * recv (only it reads that chunk, so in place is safe). */
   int64_t lo = chunk_begin(count, n, me), hi = chunk_begin(count, n, me + 1);
   reduce(dtype, op, recv, lo, t->slots, 0, n, lo, hi);
-  barrier_unlocked(t);
+  if (!barrier_unlocked(t))
+    return aborted_status("all_reduce");
   /* Phase 3: the other chunks, from their owners' recv. */
   size_t elt = weft_dtype_size(dtype);
   for (int32_t q = 0; q < n; ++q) {
@@ -500,8 +525,7 @@ static weft_status_t inproc_all_reduce(weft_device_group_t *base, int32_t rank,
       memcpy((char *)recv + qlo * elt, (const char *)t->slots[q].recv + qlo * elt,
              (size_t)(qhi - qlo) * elt);
   }
-  barrier_unlocked(t);
-  return NULL;
+  return barrier_unlocked(t) ? NULL : aborted_status("all_reduce");
 }
 
 static weft_status_t inproc_reduce_scatter(weft_device_group_t *base, int32_t rank,
@@ -526,9 +550,7 @@ static weft_status_t inproc_reduce_scatter(weft_device_group_t *base, int32_t ra
   if ((status = join(t, me, &mine)))
     return status;
   reduce(dtype, op, recv, 0, t->slots, count * me, t->size, 0, count);
-  barrier_unlocked(t);
-  barrier_unlocked(t);
-  return NULL;
+  return finish(t, KIND_REDUCE_SCATTER);
 }
 
 static weft_status_t inproc_all_gather(weft_device_group_t *base, int32_t rank,
@@ -548,9 +570,7 @@ static weft_status_t inproc_all_gather(weft_device_group_t *base, int32_t rank,
     if (bytes && to != from)
       memmove(to, from, bytes);
   }
-  barrier_unlocked(t);
-  barrier_unlocked(t);
-  return NULL;
+  return finish(t, KIND_ALL_GATHER);
 }
 
 static weft_status_t inproc_all_to_all(weft_device_group_t *base, int32_t rank,
@@ -570,9 +590,7 @@ static weft_status_t inproc_all_to_all(weft_device_group_t *base, int32_t rank,
   for (int32_t q = 0; q < t->size && bytes; ++q)
     memcpy((char *)recv + (size_t)q * bytes,
            (const char *)t->slots[q].send + (size_t)me * bytes, bytes);
-  barrier_unlocked(t);
-  barrier_unlocked(t);
-  return NULL;
+  return finish(t, KIND_ALL_TO_ALL);
 }
 
 static weft_status_t inproc_broadcast(weft_device_group_t *base, int32_t rank, int32_t root,
@@ -593,9 +611,7 @@ static weft_status_t inproc_broadcast(weft_device_group_t *base, int32_t rank, i
   const void *from = t->slots[group_->position[root]].send;
   if (rank != root && bytes && from != buffer)
     memmove(buffer, from, bytes);
-  barrier_unlocked(t);
-  barrier_unlocked(t);
-  return NULL;
+  return finish(t, KIND_BROADCAST);
 }
 
 /*===------------------------------------------------------------------===*
@@ -612,8 +628,12 @@ static weft_status_t inproc_send(weft_device_group_t *base, int32_t rank, int32_
   mailbox_t *box = &group->boxes[(size_t)rank * (size_t)group->size + (size_t)peer];
   pthread_mutex_lock(&group->box_mu);
   /* One message in flight per direction: the previous one must be taken. */
-  while (box->posted != box->taken)
+  while (box->posted != box->taken && !group->box_aborted)
     pthread_cond_wait(&group->box_cv, &group->box_mu);
+  if (group->box_aborted) {
+    pthread_mutex_unlock(&group->box_mu);
+    return aborted_status("send");
+  }
   box->data = buffer;
   box->bytes = bytes;
   box->mismatch = false;
@@ -625,10 +645,12 @@ static weft_status_t inproc_send(weft_device_group_t *base, int32_t rank, int32_
   pthread_mutex_unlock(&group->box_mu);
   weft_spin_while_equal(&box->taken, mine - 1);
   pthread_mutex_lock(&group->box_mu);
-  while (box->taken < mine)
+  while (box->taken < mine && !group->box_aborted)
     pthread_cond_wait(&group->box_cv, &group->box_mu);
-  bool mismatch = box->mismatch;
+  bool mismatch = box->mismatch, taken = box->taken >= mine;
   pthread_mutex_unlock(&group->box_mu);
+  if (!taken)
+    return aborted_status("send");
   if (mismatch)
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "send: rank %d sent %zu bytes to rank %d, which expected "
@@ -648,8 +670,12 @@ static weft_status_t inproc_recv(weft_device_group_t *base, int32_t rank, int32_
   /* Only this rank moves `taken`; poll for the sender before sleeping. */
   weft_spin_while_equal(&box->posted, __atomic_load_n(&box->taken, __ATOMIC_ACQUIRE));
   pthread_mutex_lock(&group->box_mu);
-  while (box->posted == box->taken)
+  while (box->posted == box->taken && !group->box_aborted)
     pthread_cond_wait(&group->box_cv, &group->box_mu);
+  if (box->posted == box->taken) {
+    pthread_mutex_unlock(&group->box_mu);
+    return aborted_status("recv");
+  }
   size_t sent = box->bytes;
   bool match = sent == bytes;
   if (match && bytes)
@@ -665,8 +691,52 @@ static weft_status_t inproc_recv(weft_device_group_t *base, int32_t rank, int32_
   return NULL;
 }
 
+/*===------------------------------------------------------------------===*
+ * A failed run
+ *===------------------------------------------------------------------===*/
+
+static void inproc_abort(weft_device_group_t *base) {
+  inproc_group_t *group = (inproc_group_t *)base;
+  for (int32_t i = 0; i < group->num_teams; ++i) {
+    team_t *t = &group->teams[i];
+    pthread_mutex_lock(&t->mu);
+    t->aborted = true;
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+  }
+  if (base->parent) /* a split's messages are its parent's */
+    return;
+  pthread_mutex_lock(&group->box_mu);
+  group->box_aborted = true;
+  pthread_cond_broadcast(&group->box_cv);
+  pthread_mutex_unlock(&group->box_mu);
+}
+
+/* Every member left (the caller waited for them): the barriers' counts
+ * and the mailboxes start over. */
+static void inproc_recover(weft_device_group_t *base) {
+  inproc_group_t *group = (inproc_group_t *)base;
+  for (int32_t i = 0; i < group->num_teams; ++i) {
+    team_t *t = &group->teams[i];
+    pthread_mutex_lock(&t->mu);
+    t->aborted = false;
+    t->arrived = 0;
+    pthread_mutex_unlock(&t->mu);
+  }
+  if (base->parent)
+    return;
+  pthread_mutex_lock(&group->box_mu);
+  group->box_aborted = false;
+  for (size_t i = 0; i < (size_t)group->size * (size_t)group->size; ++i) {
+    group->boxes[i].posted = 0;
+    group->boxes[i].taken = 0;
+    group->boxes[i].mismatch = false;
+  }
+  pthread_mutex_unlock(&group->box_mu);
+}
+
 static const weft_group_vtable_t inproc_vtable = {
-    inproc_destroy,      inproc_all_reduce, inproc_reduce_scatter, inproc_all_gather,
-    inproc_all_to_all,   inproc_broadcast,  inproc_send,           inproc_recv,
-    inproc_split,
+    inproc_destroy,    inproc_all_reduce, inproc_reduce_scatter, inproc_all_gather,
+    inproc_all_to_all, inproc_broadcast,  inproc_send,           inproc_recv,
+    inproc_split,      inproc_abort,      inproc_recover,
 };

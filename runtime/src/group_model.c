@@ -96,6 +96,8 @@ struct weft_group_model_t {
   pthread_cond_t cv;
   uint64_t generation; /* written under mu, polled without it */
   int32_t finished; /* written under mu, polled without it */
+  /* The local rank (+ 1) whose failure aborted the run; 0: none. */
+  int32_t aborted_by;
   bool stop;
   atomic_bool running;
 };
@@ -368,6 +370,25 @@ static weft_status_t run_local_rank(weft_group_model_t *m, int32_t l) {
   return status;
 }
 
+/* A rank failed: the ranks waiting for it in a collective or a message
+ * of the model's groups fail too, rather than wait forever (in one
+ * process; across processes agree_on_failure handles it). */
+static void abort_run(weft_group_model_t *m, int32_t l) {
+  int32_t none = 0;
+  __atomic_compare_exchange_n(&m->aborted_by, &none, l + 1, false, __ATOMIC_ACQ_REL,
+                              __ATOMIC_ACQUIRE);
+  weft_group_abort(m->group);
+  for (int32_t k = 0; k < WEFT_MAX_GRID_AXES; ++k)
+    weft_group_abort(m->splits[k]);
+}
+
+/* After a failed run, every rank back: the groups are ready again. */
+static void recover_run(weft_group_model_t *m) {
+  weft_group_recover(m->group);
+  for (int32_t k = 0; k < WEFT_MAX_GRID_AXES; ++k)
+    weft_group_recover(m->splits[k]);
+}
+
 static void *rank_thread(void *arg) {
   weft_group_model_t *m = ((void **)arg)[0];
   int32_t l = (int32_t)(intptr_t)((void **)arg)[1];
@@ -386,6 +407,8 @@ static void *rank_thread(void *arg) {
     seen = m->generation;
     pthread_mutex_unlock(&m->mu);
     weft_status_t status = run_local_rank(m, l);
+    if (status)
+      abort_run(m, l);
     pthread_mutex_lock(&m->mu);
     m->statuses[l] = status;
     __atomic_store_n(&m->finished, m->finished + 1, __ATOMIC_RELEASE);
@@ -681,6 +704,8 @@ static weft_status_t run_in_process(weft_group_model_t *m, void *const *in, void
     pthread_mutex_unlock(&m->mu);
   }
   m->statuses[0] = run_local_rank(m, 0);
+  if (m->statuses[0])
+    abort_run(m, 0);
   if (m->num_local > 1) {
     uint64_t start = weft_now_ns();
     for (uint32_t i = 1; __atomic_load_n(&m->finished, __ATOMIC_ACQUIRE) < m->num_local - 1 &&
@@ -692,7 +717,18 @@ static weft_status_t run_in_process(weft_group_model_t *m, void *const *in, void
       pthread_cond_wait(&m->cv, &m->mu);
     pthread_mutex_unlock(&m->mu);
   }
-  return first_failure(m->statuses, m->num_local);
+  /* The failure that aborted the run, not its peers' "another rank
+   * failed". */
+  int32_t by = __atomic_exchange_n(&m->aborted_by, 0, __ATOMIC_ACQ_REL);
+  if (by > 1) {
+    weft_status_t first = m->statuses[0];
+    m->statuses[0] = m->statuses[by - 1];
+    m->statuses[by - 1] = first;
+  }
+  weft_status_t failed = first_failure(m->statuses, m->num_local);
+  if (failed)
+    recover_run(m);
+  return failed;
 }
 
 static weft_status_t agree_on_failure(weft_group_model_t *m, weft_status_t failed);

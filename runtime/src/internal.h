@@ -62,6 +62,13 @@ typedef struct weft_group_vtable_t {
    * per rank) and `group` is not a split itself. */
   weft_status_t (*split)(weft_device_group_t *group, const int32_t *colors,
                          const weft_allocator_t *allocator, weft_device_group_t **out);
+  /* A rank of a run failed: wakes every rank waiting in this group's
+   * collectives or messages, which then fail too instead of waiting for it
+   * (NULL where the backend cannot: across MPI processes). */
+  void (*abort)(weft_device_group_t *group);
+  /* After an aborted run, once no rank is inside the group: ready for the
+   * next one. */
+  void (*recover)(weft_device_group_t *group);
 } weft_group_vtable_t;
 
 /* The common head of every device group; backends embed it first. Ranks
@@ -76,6 +83,16 @@ struct weft_device_group_t {
   int32_t num_local;
   weft_device_t **devices;
 };
+
+static inline void weft_group_abort(weft_device_group_t *group) {
+  if (group && group->vtable->abort)
+    group->vtable->abort(group);
+}
+
+static inline void weft_group_recover(weft_device_group_t *group) {
+  if (group && group->vtable->recover)
+    group->vtable->recover(group);
+}
 
 /* Peers of a barrier or a run usually arrive within microseconds: waiting
  * threads poll for this long (a pause between reads; the clock is read

@@ -159,6 +159,7 @@ typedef struct team_t {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int32_t size, arrived;
+  bool aborted; /* a rank of the run failed: meetings give up */
   uint64_t meetings;
   uint64_t *made; /* [size]: calls made by each member */
   call_t *calls[2];
@@ -176,18 +177,24 @@ static weft_status_t compare_calls(const call_t *row, int32_t n);
  * status every member gets alike (NULL: all agree and are valid). */
 static weft_status_t meet(team_t *t, int32_t member, const call_t *mine) {
   pthread_mutex_lock(&t->mu);
+  bool met = !t->aborted;
   call_t *row = t->calls[t->made[member]++ & 1];
   row[member] = *mine;
   uint64_t meeting = t->meetings;
-  if (++t->arrived == t->size) {
+  if (met && ++t->arrived == t->size) {
     t->arrived = 0;
     t->meetings++;
     pthread_cond_broadcast(&t->cv);
-  } else {
-    while (t->meetings == meeting)
+  } else if (met) {
+    while (t->meetings == meeting && !t->aborted)
       pthread_cond_wait(&t->cv, &t->mu);
+    met = t->meetings != meeting;
   }
   pthread_mutex_unlock(&t->mu);
+  if (!met)
+    return weft_status_create(WEFT_UNAVAILABLE,
+                              "%s: another rank of the run failed before it (see its status)",
+                              call_name(mine->kind));
   return compare_calls(row, t->size);
 }
 
@@ -615,10 +622,35 @@ static weft_status_t nccl_split(weft_device_group_t *base, const int32_t *colors
                                 weft_device_group_t **out);
 static weft_status_t split_across(nccl_group_t *g, nccl_group_t *parent, const int32_t *colors);
 
+/* A failed run in one process: the ranks waiting to agree on a collective
+ * give up. (Peers that already queued NCCL work wait in it on the GPU:
+ * that would need ncclCommAbort, which is not used.) */
+static void nccl_abort(weft_device_group_t *base) {
+  nccl_group_t *g = (nccl_group_t *)base;
+  for (int32_t k = 0; k < g->num_teams; ++k) {
+    pthread_mutex_lock(&g->teams[k].mu);
+    g->teams[k].aborted = true;
+    pthread_cond_broadcast(&g->teams[k].cv);
+    pthread_mutex_unlock(&g->teams[k].mu);
+  }
+}
+
+static void nccl_recover(weft_device_group_t *base) {
+  nccl_group_t *g = (nccl_group_t *)base;
+  for (int32_t k = 0; k < g->num_teams; ++k) {
+    team_t *t = &g->teams[k];
+    pthread_mutex_lock(&t->mu);
+    t->aborted = false;
+    t->arrived = 0;
+    memset(t->made, 0, sizeof(uint64_t) * (size_t)t->size);
+    pthread_mutex_unlock(&t->mu);
+  }
+}
+
 static const weft_group_vtable_t nccl_vtable = {
-    nccl_destroy,   nccl_all_reduce, nccl_reduce_scatter, nccl_all_gather,
-    nccl_all_to_all, nccl_broadcast, nccl_send,           nccl_recv,
-    nccl_split};
+    nccl_destroy,    nccl_all_reduce, nccl_reduce_scatter, nccl_all_gather,
+    nccl_all_to_all, nccl_broadcast,  nccl_send,           nccl_recv,
+    nccl_split,      nccl_abort,      nccl_recover};
 
 /* A group or split of `size` ranks with its bookkeeping arrays. */
 static nccl_group_t *new_group(const weft_allocator_t *a, int32_t size) {

@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
 
 using namespace weft_test;
 
@@ -98,23 +99,53 @@ TEST(GroupModel, ViewsAreCheckedAsWholeTensors) {
   EXPECT_NE(c.message.find("output 'v' overlaps input 'x'"), std::string::npos) << c.message;
 }
 
+// Rank 1 fails before the collective that rank 0 waits in (the sum of
+// spmdEntry), or before the message rank 0 waits for.
+weft_status_t failBeforeTheSum(weft_device_group_t *const *groups, int32_t rank,
+                               weft_device_t *device, void *arena, void *const *in,
+                               void *const *out) {
+  if (rank == 1)
+    return weft_status_create(WEFT_INTERNAL, "device 1 gave up before the sum");
+  return spmdEntry(groups, rank, device, arena, in, out);
+}
+
+weft_status_t failBeforeTheMessage(weft_device_group_t *const *groups, int32_t rank,
+                                   weft_device_t *, void *arena, void *const *,
+                                   void *const *) {
+  if (rank == 1)
+    return weft_status_create(WEFT_INTERNAL, "device 1 gave up before sending");
+  return weft_group_recv(groups[0], rank, 1, arena, sizeof(float));
+}
+
+// A device's failure is the run's status, after the collective or before
+// a collective or a message that its peer waits in (the run is aborted:
+// the peer fails too instead of waiting forever, and the run reports the
+// failure that caused it); the instance stays usable, twice over.
 TEST(GroupModel, ADevicesFailureIsTheRunsStatus) {
   GroupPtr g = makeCpuGroup(2);
   weft_model_info_t info = spmdModelInfo();
-  info.spmd_entry = failOnRankOne;
   weft_group_model_t *raw = nullptr;
   ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), nullptr, &raw)));
   GroupModelPtr model(raw);
   SpmdRun run;
   auto in = run.inputs();
   auto out = run.outputs();
-  Captured c = capture(weft_group_model_run(raw, in.data(), in.size(), out.data(), out.size()));
-  EXPECT_EQ(c.code, WEFT_INTERNAL);
-  EXPECT_EQ(c.message, "device 1 gave up");
-  // The instance stays usable.
-  info.spmd_entry = spmdEntry;
-  ASSERT_TRUE(isOk(weft_group_model_run(raw, in.data(), in.size(), out.data(), out.size())));
-  EXPECT_EQ(run.mismatch(), "");
+  const std::pair<weft_spmd_entry_fn_t, const char *> failures[] = {
+      {failOnRankOne, "device 1 gave up"},
+      {failBeforeTheSum, "device 1 gave up before the sum"},
+      {failBeforeTheMessage, "device 1 gave up before sending"}};
+  for (int round = 0; round < 2; ++round) {
+    for (const auto &[entry, message] : failures) {
+      info.spmd_entry = entry;
+      Captured c =
+          capture(weft_group_model_run(raw, in.data(), in.size(), out.data(), out.size()));
+      EXPECT_EQ(c.code, WEFT_INTERNAL);
+      EXPECT_EQ(c.message, message);
+    }
+    info.spmd_entry = spmdEntry;
+    ASSERT_TRUE(isOk(weft_group_model_run(raw, in.data(), in.size(), out.data(), out.size())));
+    EXPECT_EQ(run.mismatch(), "");
+  }
 }
 
 weft_status_t copyEntry(weft_device_t *, void *, void *const *in, void *const *out) {

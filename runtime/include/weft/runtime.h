@@ -580,7 +580,10 @@ const weft_model_info_t *weft_group_model_get_info(
  * tensors, checked as weft_model_run checks them. In one process the call
  * splits the inputs (a part that is contiguous is read in place), runs the
  * devices concurrently (the first on the calling thread) and returns when
- * all have finished, with the first failing device's status. Under MPI
+ * all have finished, with the first failing device's status; a device
+ * that fails aborts the run, so that its peers waiting for it in a
+ * collective or a message fail too rather than wait (a GPU's NCCL work
+ * already queued is not aborted). Under MPI
  * every process calls it: rank 0 passes the views, the other ranks pass
  * NULL and 0 (their views are not read); rank 0 sends each device its
  * part, and receives the outputs' parts; every rank returns the same
