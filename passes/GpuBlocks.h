@@ -32,6 +32,9 @@ inline constexpr int64_t kGpuMinConvBlockOutputs = 65536;
 /// split the reduction, when it has fewer than kGpuMaxWarpOutputs outputs
 /// (weft-cuda-tile-threads). Estimates, not measured on a GPU.
 inline constexpr int64_t kGpuMinWarpReduction = 512, kGpuMaxWarpOutputs = 65536;
+/// The shortest loop whose elements a warp's lanes share (a row of a
+/// softmax, or the loop a warp per output splits).
+inline constexpr int64_t kGpuMinLaneLength = 64;
 
 /// Whether a convolution's reduction of `reduction` = C / groups * KH * KW
 /// products (`window` = KH * KW) suits a block, padded with zeros to whole

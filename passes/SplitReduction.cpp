@@ -58,10 +58,8 @@ namespace {
 constexpr int64_t kMinStepsPerPart = 4;
 /// Floats in a 32-byte sector of global memory.
 constexpr int64_t kSectorFloats = 8;
-/// The shortest loop along which a warp's lanes split a reduction
-/// (weft-cuda-tile-threads: at least 64), and the fewest products a part
-/// computed one output per thread keeps.
-constexpr int64_t kMinLaneLength = 64, kMinThreadPartProducts = 64;
+/// The fewest products a part computed one output per thread keeps.
+constexpr int64_t kMinThreadPartProducts = 64;
 
 /// The parts S for a reduction that would run one output per warp, its
 /// lanes splitting it (fewer than kGpuMaxWarpOutputs `outputs` of at least
@@ -81,7 +79,7 @@ constexpr int64_t kMinLaneLength = 64, kMinThreadPartProducts = 64;
 int64_t threadParts(int64_t length, int64_t window, int64_t stride, int64_t outputs) {
   int64_t reduction = length * window;
   if (stride < kSectorFloats || outputs >= kGpuMaxWarpOutputs ||
-      reduction < kGpuMinWarpReduction || length < kMinLaneLength)
+      reduction < kGpuMinWarpReduction || length < kGpuMinLaneLength)
     return 0;
   int64_t parts = 0;
   for (int64_t s : {2, 4, 8, 16}) {

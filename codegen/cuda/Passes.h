@@ -54,7 +54,7 @@ inline constexpr int64_t kThreadsPerBlock = 256;
 /// each lane taking every 32nd element of the row's whole multiples of 32
 /// and the first n % 32 lanes one element each of the rest.
 inline constexpr int64_t kWarpLanes = 32;
-inline constexpr int64_t kMinLaneRow = 64;
+inline constexpr int64_t kMinLaneRow = kGpuMinLaneLength;
 /// Whether a loop of `extent` iterations can be shared by a warp's lanes.
 inline bool isLaneable(int64_t extent) { return extent >= kMinLaneRow; }
 
