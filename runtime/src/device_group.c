@@ -738,5 +738,5 @@ static void inproc_recover(weft_device_group_t *base) {
 static const weft_group_vtable_t inproc_vtable = {
     inproc_destroy,    inproc_all_reduce, inproc_reduce_scatter, inproc_all_gather,
     inproc_all_to_all, inproc_broadcast,  inproc_send,           inproc_recv,
-    inproc_split,      inproc_abort,      inproc_recover,
+    inproc_split,      inproc_abort,      inproc_recover,    NULL,
 };

@@ -371,15 +371,20 @@ static weft_status_t run_local_rank(weft_group_model_t *m, int32_t l) {
 }
 
 /* A rank failed: the ranks waiting for it in a collective or a message
- * of the model's groups fail too, rather than wait forever (in one
- * process; across processes agree_on_failure handles it). */
+ * of the model's groups fail too, rather than wait forever (across
+ * processes too: the group tells every process). */
+static void abort_groups(weft_group_model_t *m) {
+  weft_group_abort(m->group);
+  for (int32_t k = 0; k < WEFT_MAX_GRID_AXES; ++k)
+    weft_group_abort(m->splits[k]);
+}
+
+/* In one process: local rank l failed, the run's status is its own. */
 static void abort_run(weft_group_model_t *m, int32_t l) {
   int32_t none = 0;
   __atomic_compare_exchange_n(&m->aborted_by, &none, l + 1, false, __ATOMIC_ACQ_REL,
                               __ATOMIC_ACQUIRE);
-  weft_group_abort(m->group);
-  for (int32_t k = 0; k < WEFT_MAX_GRID_AXES; ++k)
-    weft_group_abort(m->splits[k]);
+  abort_groups(m);
 }
 
 /* After a failed run, every rank back: the groups are ready again. */
@@ -799,6 +804,10 @@ static weft_status_t run_distributed(weft_group_model_t *m, void *const *in, voi
   if (!failed)
     failed = m->ranks ? run_device_rank(m, 0, local_in, local_out)
                       : call_entry(m, 0, local_in, local_out);
+  /* The peers may wait for this rank in the entry's collectives or for
+   * its parts of the outputs. */
+  if (failed)
+    abort_groups(m);
   /* The writers send their parts of the outputs to rank 0. */
   for (int32_t o = 0; o < info->num_outputs; ++o) {
     const weft_tensor_info_t *ti = &info->outputs[o];
@@ -828,13 +837,35 @@ static weft_status_t run_distributed(weft_group_model_t *m, void *const *in, voi
   return agree_on_failure(m, failed);
 }
 
-/* Every rank learns whether some rank failed, so all return alike. */
+/* Every rank learns whether some rank failed, so all return alike; after
+ * a failure the groups are made ready for the next run. */
 static weft_status_t agree_on_failure(weft_group_model_t *m, weft_status_t failed) {
   const weft_model_info_t *info = m->info;
+  weft_device_group_t *g = m->group;
+  if (g->vtable->conclude) {
+    bool any = false, interrupted = false;
+    weft_status_t agreed = g->vtable->conclude(g, failed != NULL, &any, &interrupted);
+    if (agreed) {
+      keep(&failed, agreed);
+      return failed;
+    }
+    if (any)
+      recover_run(m);
+    /* A peer's failure ended this rank's run: report it as the peer's. */
+    if (failed && interrupted) {
+      weft_status_free(failed);
+      failed = NULL;
+    }
+    if (any && !failed)
+      failed = weft_status_create(WEFT_INTERNAL,
+                                  "model '%s': another device of the group failed this run "
+                                  "(its process reports why)",
+                                  weft_model_name(info));
+    return failed;
+  }
   int32_t flag = failed ? 1 : 0, any = 0;
   weft_status_t agreed =
-      weft_group_all_reduce(m->group, m->first_local, WEFT_DTYPE_I32, WEFT_REDUCE_MAX, &flag,
-                            &any, 1);
+      weft_group_all_reduce(g, m->first_local, WEFT_DTYPE_I32, WEFT_REDUCE_MAX, &flag, &any, 1);
   if (agreed) {
     keep(&failed, agreed);
     return failed;

@@ -64,11 +64,20 @@ typedef struct weft_group_vtable_t {
                          const weft_allocator_t *allocator, weft_device_group_t **out);
   /* A rank of a run failed: wakes every rank waiting in this group's
    * collectives or messages, which then fail too instead of waiting for it
-   * (NULL where the backend cannot: across MPI processes). */
+   * (across MPI processes: every process, through a note to each). */
   void (*abort)(weft_device_group_t *group);
   /* After an aborted run, once no rank is inside the group: ready for the
-   * next one. */
+   * next one (across processes every process calls it, in the same order
+   * of groups and splits: it is collective there). */
   void (*recover)(weft_device_group_t *group);
+  /* Across processes, the end of every run (NULL in one process): each
+   * process says whether its run failed and learns whether any did
+   * (*any_failed) and whether a peer's abort interrupted this process
+   * (*interrupted: its own status then is only "another rank failed").
+   * Never waits for anything but the other processes' end of the same
+   * run. */
+  weft_status_t (*conclude)(weft_device_group_t *group, bool failed, bool *any_failed,
+                            bool *interrupted);
 } weft_group_vtable_t;
 
 /* The common head of every device group; backends embed it first. Ranks

@@ -3,7 +3,16 @@
  * arguments across the ranks (one all-reduce of a small descriptor, with
  * MAX over the values and their negations, which gives min and max at
  * once), so ranks that disagree all fail instead of handing MPI calls that
- * do not match. */
+ * do not match.
+ *
+ * A process whose run fails sends every other process a note (weft_group_
+ * abort); the waits for a peer (an agreement, a message's handshake) also
+ * listen for notes, so a process waiting for a failed peer gives up instead
+ * of waiting forever. A wait given up leaves its MPI request pending (MPI
+ * cannot cancel a collective), so after a failed run, which every process
+ * learns at the end of the run (conclude, on a communicator used for
+ * nothing else), all processes replace the communicators that carried the
+ * run (recover). */
 #include "internal.h"
 #include "weft/runtime_mpi.h"
 
@@ -14,10 +23,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum { FIELDS = 7 };
+
+/* The buffers of one agreement; one given up stays with its request. */
+typedef struct agreement_t {
+  struct agreement_t *next;
+  long long both[2 * FIELDS], all[2 * FIELDS];
+} agreement_t;
+
+/* What a group and its splits share: the notes of a failed run. */
+typedef struct mpi_shared_t {
+  MPI_Comm control; /* the end of each run only; source of new communicators */
+  MPI_Comm notes;   /* "my run failed", one int from each failed process */
+  MPI_Request listening; /* the posted receive of a note */
+  int heard, told;       /* its buffer; the sent notes' */
+  bool aborted;     /* this run failed here or a note came: stop waiting */
+  bool interrupted; /* a note ended a wait of this process */
+  bool lost;        /* the communicators could not be replaced */
+  /* A message's handshake: the size sent and the answer (both sides). */
+  unsigned long long size_out, size_in;
+  int answer_in;
+} mpi_shared_t;
+
 typedef struct mpi_group_t {
   weft_device_group_t base; /* first: the generic head */
   weft_allocator_t allocator;
-  MPI_Comm comm;
+  MPI_Comm comm;     /* the collectives' and messages' traffic */
+  MPI_Comm pristine; /* a split's: carries nothing, source of a new comm */
+  mpi_shared_t *shared; /* owned by the whole group, borrowed by a split */
+  agreement_t *agreement; /* NULL: allocated at the next agreement */
+  agreement_t *abandoned; /* given up, freed with the group */
   int32_t rank; /* in the whole group (MPI_COMM_WORLD) */
   weft_device_t *device; /* owned by a group, borrowed by a split */
   /* Who meets in this group's collectives: this process at `position` of
@@ -42,6 +77,35 @@ static void finalize_at_exit(void) {
   MPI_Finalized(&finalized);
   if (!finalized)
     MPI_Finalize();
+}
+
+static void mpi_destroy(weft_device_group_t *base);
+
+/* A duplicate of `from` whose errors come back as codes, not as an abort. */
+static int new_comm(MPI_Comm from, MPI_Comm *out) {
+  int code = MPI_Comm_dup(from, out);
+  if (code == MPI_SUCCESS)
+    code = MPI_Comm_set_errhandler(*out, MPI_ERRORS_RETURN);
+  return code;
+}
+
+enum { TAG_NOTE = 4 };
+
+static int listen_for_notes(mpi_shared_t *s) {
+  return MPI_Irecv(&s->heard, 1, MPI_INT, MPI_ANY_SOURCE, TAG_NOTE, s->notes, &s->listening);
+}
+
+/* Ends a posted receive that no peer will match any more. */
+static void cancel_receive(MPI_Request *request) {
+  if (*request == MPI_REQUEST_NULL)
+    return;
+  MPI_Cancel(request);
+  MPI_Wait(request, MPI_STATUS_IGNORE);
+}
+
+static void free_comm(MPI_Comm *comm) {
+  if (*comm != MPI_COMM_NULL)
+    MPI_Comm_free(comm);
 }
 
 weft_status_t weft_mpi_device_group_create(const weft_mpi_device_group_options_t *options,
@@ -88,27 +152,36 @@ weft_status_t weft_mpi_device_group_create(const weft_mpi_device_group_options_t
     a->free(a->user_data, g);
     return status;
   }
-  /* Errors come back as codes, not as an abort. */
-  int code = MPI_Comm_dup(MPI_COMM_WORLD, &g->comm);
-  if (code == MPI_SUCCESS)
-    code = MPI_Comm_set_errhandler(g->comm, MPI_ERRORS_RETURN);
-  if (code != MPI_SUCCESS) {
-    weft_device_destroy(g->device);
-    a->free(a->user_data, g);
-    return mpi_failure(code, "MPI_Comm_dup");
-  }
+  g->comm = g->pristine = MPI_COMM_NULL;
+  g->base.vtable = &mpi_vtable;
+  g->shared = a->alloc(a->user_data, sizeof(mpi_shared_t), 64);
   g->member_of = a->alloc(a->user_data, sizeof(int32_t) * (size_t)size, 64);
-  if (!g->member_of) {
-    MPI_Comm_free(&g->comm);
-    weft_device_destroy(g->device);
-    a->free(a->user_data, g);
+  if (!g->shared || !g->member_of) {
+    if (g->shared)
+      a->free(a->user_data, g->shared);
+    g->shared = NULL;
+    mpi_destroy(&g->base);
     return weft_status_create(WEFT_OUT_OF_MEMORY, "cannot allocate a device group");
+  }
+  mpi_shared_t *shared = g->shared;
+  memset(shared, 0, sizeof(*shared));
+  shared->control = shared->notes = MPI_COMM_NULL;
+  shared->listening = MPI_REQUEST_NULL;
+  int code = new_comm(MPI_COMM_WORLD, &shared->control);
+  if (code == MPI_SUCCESS)
+    code = new_comm(shared->control, &g->comm);
+  if (code == MPI_SUCCESS)
+    code = new_comm(shared->control, &shared->notes);
+  if (code == MPI_SUCCESS)
+    code = listen_for_notes(shared);
+  if (code != MPI_SUCCESS) {
+    mpi_destroy(&g->base);
+    return mpi_failure(code, "MPI_Comm_dup");
   }
   for (int32_t r = 0; r < size; ++r)
     g->member_of[r] = r;
   g->position = rank;
   g->members = size;
-  g->base.vtable = &mpi_vtable;
   g->base.size = size;
   g->base.first_local = rank;
   g->base.num_local = 1;
@@ -199,16 +272,37 @@ weft_status_t weft_mpi_cuda_device_group_create(
   return weft_nccl_member_create(host, device, rank, size, unique.id, a, out_group);
 }
 
+static void free_agreements(const weft_allocator_t *a, agreement_t *list) {
+  while (list) {
+    agreement_t *next = list->next;
+    a->free(a->user_data, list);
+    list = next;
+  }
+}
+
 static void mpi_destroy(weft_device_group_t *base) {
   mpi_group_t *g = (mpi_group_t *)base;
+  mpi_shared_t *shared = base->parent ? NULL : g->shared;
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (!finalized)
-    MPI_Comm_free(&g->comm);
+  if (!finalized) {
+    free_comm(&g->comm);
+    free_comm(&g->pristine);
+    if (shared) {
+      cancel_receive(&shared->listening);
+      free_comm(&shared->notes);
+      free_comm(&shared->control);
+    }
+  }
   if (!base->parent)
     weft_device_destroy(g->device);
   weft_allocator_t a = g->allocator;
-  a.free(a.user_data, g->member_of);
+  free_agreements(&a, g->agreement);
+  free_agreements(&a, g->abandoned);
+  if (shared)
+    a.free(a.user_data, shared);
+  if (g->member_of)
+    a.free(a.user_data, g->member_of);
   a.free(a.user_data, g);
 }
 
@@ -231,19 +325,20 @@ static weft_status_t mpi_split(weft_device_group_t *base, const int32_t *colors,
   *g = *parent;
   g->allocator = *a;
   g->member_of = member_of;
+  g->agreement = g->abandoned = NULL;
+  g->base.parent = base;
   g->members = 0;
   for (int32_t r = 0; r < n; ++r)
     member_of[r] = colors[r] == colors[parent->rank] ? g->members++ : -1;
   g->position = member_of[parent->rank];
-  int code = MPI_Comm_split(parent->comm, colors[parent->rank], parent->rank, &g->comm);
+  g->comm = g->pristine = MPI_COMM_NULL;
+  int code = MPI_Comm_split(parent->comm, colors[parent->rank], parent->rank, &g->pristine);
   if (code == MPI_SUCCESS)
-    code = MPI_Comm_set_errhandler(g->comm, MPI_ERRORS_RETURN);
+    code = new_comm(g->pristine, &g->comm);
   if (code != MPI_SUCCESS) {
-    a->free(a->user_data, member_of);
-    a->free(a->user_data, g);
+    mpi_destroy(&g->base);
     return mpi_failure(code, "split: MPI_Comm_split");
   }
-  g->base.parent = base;
   *out = &g->base;
   return NULL;
 }
@@ -253,7 +348,6 @@ static weft_status_t mpi_split(weft_device_group_t *base, const int32_t *colors,
  *===------------------------------------------------------------------===*/
 
 enum { KIND_ALL_REDUCE = 1, KIND_REDUCE_SCATTER, KIND_ALL_GATHER, KIND_ALL_TO_ALL, KIND_BROADCAST };
-enum { FIELDS = 7 };
 
 static const char *kind_name(long long kind) {
   static const char *names[] = {"?", "all_reduce", "reduce_scatter", "all_gather",
@@ -261,20 +355,99 @@ static const char *kind_name(long long kind) {
   return kind >= 1 && kind <= 5 ? names[kind] : "?";
 }
 
+/*===------------------------------------------------------------------===*
+ * Waiting for peers, and giving up when one's run failed
+ *===------------------------------------------------------------------===*/
+
+static weft_status_t aborted_status(const mpi_shared_t *s, const char *what) {
+  if (s->lost)
+    return weft_status_create(WEFT_UNAVAILABLE,
+                              "%s: MPI could not renew the group's communicators after a "
+                              "failed run",
+                              what);
+  return weft_status_create(WEFT_UNAVAILABLE,
+                            "%s: another rank of the run failed before it (see its status)",
+                            what);
+}
+
+/* Waits for `n` requests or a note, whichever comes first. After a note
+ * the messages' requests are ended (receives, where `receives` has bit i,
+ * cancelled; sends, of a few bytes that MPI has sent, freed) and a
+ * collective's (`collective`: MPI can neither cancel nor free it) is left
+ * to the caller, pending. */
+static weft_status_t await(mpi_group_t *g, MPI_Request *requests, int n, unsigned receives,
+                           bool collective, const char *what) {
+  mpi_shared_t *s = g->shared;
+  MPI_Request all[3];
+  int pending = 0;
+  for (int i = 0; i < n; ++i) {
+    all[i] = requests[i];
+    pending += all[i] != MPI_REQUEST_NULL;
+  }
+  all[n] = s->listening;
+  while (pending > 0) {
+    int index = MPI_UNDEFINED;
+    int code = MPI_Waitany(n + 1, all, &index, MPI_STATUS_IGNORE);
+    if (code != MPI_SUCCESS)
+      return mpi_failure(code, what);
+    if (index == n) {
+      s->listening = MPI_REQUEST_NULL;
+      s->aborted = s->interrupted = true;
+      for (int i = 0; i < n; ++i) {
+        if (all[i] == MPI_REQUEST_NULL)
+          continue;
+        if (collective)
+          continue;
+        if (receives & (1u << i))
+          cancel_receive(&all[i]);
+        else
+          MPI_Request_free(&all[i]);
+      }
+      for (int i = 0; i < n; ++i)
+        requests[i] = all[i];
+      return aborted_status(s, what);
+    }
+    if (index == MPI_UNDEFINED)
+      break;
+    --pending;
+  }
+  for (int i = 0; i < n; ++i)
+    requests[i] = MPI_REQUEST_NULL;
+  return NULL;
+}
+
 /* Compares this rank's (kind, dtype, op, count, bytes, root) with every
  * rank's; `bad` says this rank's own arguments are invalid. Returns NULL when
  * all agree and none is bad. */
 static weft_status_t agree(mpi_group_t *g, long long kind, long long dtype, long long op,
                            long long count, long long bytes, long long root, bool bad) {
+  if (g->shared->aborted)
+    return aborted_status(g->shared, kind_name(kind));
+  if (!g->agreement) {
+    g->agreement = g->allocator.alloc(g->allocator.user_data, sizeof(agreement_t), 64);
+    if (!g->agreement)
+      return weft_status_create(WEFT_OUT_OF_MEMORY, "%s: out of memory", kind_name(kind));
+    g->agreement->next = NULL;
+  }
   long long mine[FIELDS] = {kind, dtype, op, count, bytes, root, bad ? 1 : 0};
-  long long both[2 * FIELDS], all[2 * FIELDS];
+  long long *both = g->agreement->both, *all = g->agreement->all;
   for (int i = 0; i < FIELDS; ++i) {
     both[i] = mine[i];
     both[FIELDS + i] = -mine[i];
   }
-  int code = MPI_Allreduce(both, all, 2 * FIELDS, MPI_LONG_LONG, MPI_MAX, g->comm);
+  MPI_Request request = MPI_REQUEST_NULL;
+  int code = MPI_Iallreduce(both, all, 2 * FIELDS, MPI_LONG_LONG, MPI_MAX, g->comm, &request);
   if (code != MPI_SUCCESS)
     return mpi_failure(code, kind_name(kind));
+  weft_status_t waited = await(g, &request, 1, 0, true, kind_name(kind));
+  if (waited) {
+    if (request != MPI_REQUEST_NULL) { /* its buffers stay with it */
+      g->agreement->next = g->abandoned;
+      g->abandoned = g->agreement;
+      g->agreement = NULL;
+    }
+    return waited;
+  }
   if (all[FIELDS - 1] != 0)
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "%s: a rank passed invalid arguments (see its status)",
@@ -463,13 +636,25 @@ static weft_status_t mpi_send(weft_device_group_t *base, int32_t rank, int32_t p
   if (bytes > INT_MAX || (bytes && !buffer))
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "send: NULL buffer or more than INT_MAX bytes");
-  unsigned long long size = bytes;
-  int answer = 0;
-  int code = MPI_Sendrecv(&size, 1, MPI_UNSIGNED_LONG_LONG, peer, TAG_SIZE, &answer, 1, MPI_INT,
-                          peer, TAG_ANSWER, g->comm, MPI_STATUS_IGNORE);
-  if (code != MPI_SUCCESS)
+  mpi_shared_t *s = g->shared;
+  if (s->aborted)
+    return aborted_status(s, "send");
+  /* The handshake waits for the peer, which may have failed. */
+  s->size_out = bytes;
+  s->answer_in = 0;
+  MPI_Request handshake[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
+  int code = MPI_Irecv(&s->answer_in, 1, MPI_INT, peer, TAG_ANSWER, g->comm, &handshake[0]);
+  if (code == MPI_SUCCESS)
+    code = MPI_Isend(&s->size_out, 1, MPI_UNSIGNED_LONG_LONG, peer, TAG_SIZE, g->comm,
+                     &handshake[1]);
+  if (code != MPI_SUCCESS) {
+    cancel_receive(&handshake[0]);
     return mpi_failure(code, "send");
-  if (!answer)
+  }
+  weft_status_t waited = await(g, handshake, 2, 1u << 0, false, "send");
+  if (waited)
+    return waited;
+  if (!s->answer_in)
     return weft_status_create(WEFT_INVALID_ARGUMENT,
                               "send: rank %d sent %zu bytes to rank %d, which expected another "
                               "size",
@@ -486,11 +671,19 @@ static weft_status_t mpi_recv(weft_device_group_t *base, int32_t rank, int32_t p
   if (base->parent) /* a split's messages are its parent's */
     return base->parent->vtable->recv(base->parent, rank, peer, buffer, bytes);
   bool valid = bytes <= INT_MAX && (!bytes || buffer);
-  unsigned long long size = 0;
-  int code = MPI_Recv(&size, 1, MPI_UNSIGNED_LONG_LONG, peer, TAG_SIZE, g->comm,
-                      MPI_STATUS_IGNORE);
+  mpi_shared_t *s = g->shared;
+  if (s->aborted)
+    return aborted_status(s, "recv");
+  MPI_Request request = MPI_REQUEST_NULL;
+  int code = MPI_Irecv(&s->size_in, 1, MPI_UNSIGNED_LONG_LONG, peer, TAG_SIZE, g->comm,
+                       &request);
   if (code != MPI_SUCCESS)
     return mpi_failure(code, "recv");
+  weft_status_t waited = await(g, &request, 1, 1u << 0, false, "recv");
+  if (waited)
+    return waited;
+  /* Past the handshake both sides are committed: plain calls. */
+  unsigned long long size = s->size_in;
   int answer = valid && size == bytes;
   code = MPI_Send(&answer, 1, MPI_INT, peer, TAG_ANSWER, g->comm);
   if (code != MPI_SUCCESS)
@@ -508,8 +701,66 @@ static weft_status_t mpi_recv(weft_device_group_t *base, int32_t rank, int32_t p
   return code == MPI_SUCCESS ? NULL : mpi_failure(code, "recv");
 }
 
+/*===------------------------------------------------------------------===*
+ * A failed run
+ *===------------------------------------------------------------------===*/
+
+/* This process's run failed: a note to every other process, once. */
+static void mpi_abort(weft_device_group_t *base) {
+  mpi_group_t *g = (mpi_group_t *)base;
+  mpi_shared_t *s = g->shared;
+  if (s->aborted)
+    return;
+  s->aborted = true;
+  s->told = 1;
+  for (int32_t r = 0; r < base->size; ++r) {
+    if (r == g->rank)
+      continue;
+    MPI_Request request = MPI_REQUEST_NULL;
+    if (MPI_Isend(&s->told, 1, MPI_INT, r, TAG_NOTE, s->notes, &request) == MPI_SUCCESS)
+      MPI_Request_free(&request);
+  }
+}
+
+static weft_status_t mpi_conclude(weft_device_group_t *base, bool failed, bool *any_failed,
+                                  bool *interrupted) {
+  mpi_group_t *g = (mpi_group_t *)base;
+  mpi_shared_t *s = g->shared;
+  int mine = failed || s->aborted ? 1 : 0, any = 0;
+  *interrupted = s->interrupted;
+  int code = MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, s->control);
+  *any_failed = code != MPI_SUCCESS || any != 0;
+  return code == MPI_SUCCESS ? NULL : mpi_failure(code, "the end of the run");
+}
+
+/* After a failed run: new communicators in place of those that may hold
+ * requests given up (collective: every process, the group before its
+ * splits). */
+static void mpi_recover(weft_device_group_t *base) {
+  mpi_group_t *g = (mpi_group_t *)base;
+  mpi_shared_t *s = g->shared;
+  MPI_Comm fresh = MPI_COMM_NULL, notes = MPI_COMM_NULL;
+  int code = new_comm(base->parent ? g->pristine : s->control, &fresh);
+  if (!base->parent && code == MPI_SUCCESS)
+    code = new_comm(s->control, &notes);
+  if (code != MPI_SUCCESS) {
+    free_comm(&fresh);
+    s->lost = s->aborted = true;
+    return;
+  }
+  free_comm(&g->comm); /* MPI frees it once its requests end, if ever */
+  g->comm = fresh;
+  if (base->parent)
+    return;
+  cancel_receive(&s->listening);
+  free_comm(&s->notes);
+  s->notes = notes;
+  s->aborted = s->interrupted = s->lost = false;
+  if (listen_for_notes(s) != MPI_SUCCESS)
+    s->lost = s->aborted = true;
+}
+
 static const weft_group_vtable_t mpi_vtable = {
-    mpi_destroy,    mpi_all_reduce, mpi_reduce_scatter, mpi_all_gather,
-    mpi_all_to_all, mpi_broadcast,  mpi_send,           mpi_recv,
-    mpi_split,
+    mpi_destroy, mpi_all_reduce, mpi_reduce_scatter, mpi_all_gather, mpi_all_to_all,
+    mpi_broadcast, mpi_send, mpi_recv, mpi_split, mpi_abort, mpi_recover, mpi_conclude,
 };

@@ -650,7 +650,7 @@ static void nccl_recover(weft_device_group_t *base) {
 static const weft_group_vtable_t nccl_vtable = {
     nccl_destroy,    nccl_all_reduce, nccl_reduce_scatter, nccl_all_gather,
     nccl_all_to_all, nccl_broadcast,  nccl_send,           nccl_recv,
-    nccl_split,      nccl_abort,      nccl_recover};
+    nccl_split,      nccl_abort,      nccl_recover,    NULL};
 
 /* A group or split of `size` ranks with its bookkeeping arrays. */
 static nccl_group_t *new_group(const weft_allocator_t *a, int32_t size) {

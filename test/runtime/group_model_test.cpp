@@ -99,24 +99,6 @@ TEST(GroupModel, ViewsAreCheckedAsWholeTensors) {
   EXPECT_NE(c.message.find("output 'v' overlaps input 'x'"), std::string::npos) << c.message;
 }
 
-// Rank 1 fails before the collective that rank 0 waits in (the sum of
-// spmdEntry), or before the message rank 0 waits for.
-weft_status_t failBeforeTheSum(weft_device_group_t *const *groups, int32_t rank,
-                               weft_device_t *device, void *arena, void *const *in,
-                               void *const *out) {
-  if (rank == 1)
-    return weft_status_create(WEFT_INTERNAL, "device 1 gave up before the sum");
-  return spmdEntry(groups, rank, device, arena, in, out);
-}
-
-weft_status_t failBeforeTheMessage(weft_device_group_t *const *groups, int32_t rank,
-                                   weft_device_t *, void *arena, void *const *,
-                                   void *const *) {
-  if (rank == 1)
-    return weft_status_create(WEFT_INTERNAL, "device 1 gave up before sending");
-  return weft_group_recv(groups[0], rank, 1, arena, sizeof(float));
-}
-
 // A device's failure is the run's status, after the collective or before
 // a collective or a message that its peer waits in (the run is aborted:
 // the peer fails too instead of waiting forever, and the run reports the
@@ -133,6 +115,7 @@ TEST(GroupModel, ADevicesFailureIsTheRunsStatus) {
   const std::pair<weft_spmd_entry_fn_t, const char *> failures[] = {
       {failOnRankOne, "device 1 gave up"},
       {failBeforeTheSum, "device 1 gave up before the sum"},
+      {failBeforeTheSplitSum, "device 1 gave up before the split's sum"},
       {failBeforeTheMessage, "device 1 gave up before sending"}};
   for (int round = 0; round < 2; ++round) {
     for (const auto &[entry, message] : failures) {

@@ -9,6 +9,7 @@
 #include "weft/runtime_mpi.h"
 
 #include <cstring>
+#include <utility>
 #include <vector>
 
 using namespace weft_test;
@@ -192,24 +193,49 @@ TEST(MpiGroup, ModelRunsOneDevicePerProcess) {
       << c.message;
 }
 
+// Rank 1's run fails after the entry's collective, or before a collective
+// (of the group or of its split) or a message that rank 0 waits in: rank
+// 0 does not wait forever but fails with "another device failed", and the
+// group still runs the model afterwards, twice over.
 TEST(MpiGroup, ADevicesFailureReachesEveryProcess) {
   GroupPtr g = makeGroup();
   int32_t r = weft_mpi_device_group_rank(g.get());
   weft_model_info_t info = spmdModelInfo();
-  info.spmd_entry = failOnRankOne;
   weft_group_model_t *raw = nullptr;
   ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), nullptr, &raw)));
   GroupModelPtr model(raw);
-  SpmdRun run;
-  auto in = run.inputs();
-  auto out = run.outputs();
-  Captured c = capture(r == 0 ? weft_group_model_run(raw, in.data(), in.size(), out.data(),
-                                                     out.size())
-                              : weft_group_model_run(raw, nullptr, 0, nullptr, 0));
-  EXPECT_EQ(c.code, WEFT_INTERNAL);
-  EXPECT_NE(c.message.find(r == 1 ? "device 1 gave up" : "another device of the group failed"),
-            std::string::npos)
-      << c.message;
+  const std::pair<weft_spmd_entry_fn_t, const char *> failures[] = {
+      {failOnRankOne, "device 1 gave up"},
+      {failBeforeTheSum, "device 1 gave up before the sum"},
+      {failBeforeTheSplitSum, "device 1 gave up before the split's sum"},
+      {failBeforeTheMessage, "device 1 gave up before sending"}};
+  for (int round = 0; round < 2; ++round) {
+    for (const auto &[entry, message] : failures) {
+      info.spmd_entry = entry;
+      SpmdRun run;
+      auto in = run.inputs();
+      auto out = run.outputs();
+      Captured c = capture(r == 0 ? weft_group_model_run(raw, in.data(), in.size(),
+                                                         out.data(), out.size())
+                                  : weft_group_model_run(raw, nullptr, 0, nullptr, 0));
+      EXPECT_EQ(c.code, WEFT_INTERNAL) << message;
+      if (r == 1)
+        EXPECT_EQ(c.message, message);
+      else
+        EXPECT_EQ(c.message, "model 'spmd_test': another device of the group failed this run "
+                             "(its process reports why)");
+    }
+    info.spmd_entry = spmdEntry;
+    SpmdRun run;
+    auto in = run.inputs();
+    auto out = run.outputs();
+    if (r == 0) {
+      ASSERT_TRUE(isOk(weft_group_model_run(raw, in.data(), in.size(), out.data(), out.size())));
+      EXPECT_EQ(run.mismatch(), "");
+    } else {
+      ASSERT_TRUE(isOk(weft_group_model_run(raw, nullptr, 0, nullptr, 0)));
+    }
+  }
 }
 
 TEST(MpiGroup, ModelNeedsAsManyProcessesAsDevices) {

@@ -70,6 +70,35 @@ inline weft_status_t failOnRankOne(weft_device_group_t *const *groups, int32_t r
   return status;
 }
 
+// Rank 1 fails before the collective that rank 0 waits in (the sum of
+// spmdEntry), before a sum of the model's one-axis split (groups[1]), or
+// before the message rank 0 waits for.
+inline weft_status_t failBeforeTheSum(weft_device_group_t *const *groups, int32_t rank,
+                                      weft_device_t *device, void *arena, void *const *in,
+                                      void *const *out) {
+  if (rank == 1)
+    return weft_status_create(WEFT_INTERNAL, "device 1 gave up before the sum");
+  return spmdEntry(groups, rank, device, arena, in, out);
+}
+
+inline weft_status_t failBeforeTheSplitSum(weft_device_group_t *const *groups, int32_t rank,
+                                           weft_device_t *, void *arena, void *const *,
+                                           void *const *) {
+  if (rank == 1)
+    return weft_status_create(WEFT_INTERNAL, "device 1 gave up before the split's sum");
+  float *partial = static_cast<float *>(arena);
+  return weft_group_all_reduce(groups[1], rank, WEFT_DTYPE_F32, WEFT_REDUCE_SUM, partial,
+                               partial + 1, 1);
+}
+
+inline weft_status_t failBeforeTheMessage(weft_device_group_t *const *groups, int32_t rank,
+                                          weft_device_t *, void *arena, void *const *,
+                                          void *const *) {
+  if (rank == 1)
+    return weft_status_create(WEFT_INTERNAL, "device 1 gave up before sending");
+  return weft_group_recv(groups[0], rank, 1, arena, sizeof(float));
+}
+
 inline weft_model_info_t spmdModelInfo() {
   weft_model_info_t info = {};
   info.abi_version = WEFT_MODEL_ABI_VERSION;
