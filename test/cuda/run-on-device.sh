@@ -238,7 +238,7 @@ run() {
   fi
   echo
   echo "run-on-device summary ($(date -u +%F), $GPU):"
-  grep -h -E '^(bundle:|FAIL|SKIP|RESET|nccl:|run_bundle: (cannot|the GPU)|Traceback|exit status [1-9]|[a-z_0-9]+: (median|torch))' \
+  grep -h -E '^(bundle:|FAIL|SKIP|RESET|nccl:|device memory views:|run_bundle: (cannot|the GPU)|Traceback|exit status [1-9]|[a-z_0-9]+: (median|torch))' \
     "$out"/*.txt | sed 's/^/  /'
 }
 

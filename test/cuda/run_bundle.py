@@ -2,7 +2,9 @@
 """Runs a bundle from make_bundle.py through libweft_runtime's C API
 (ctypes; needs numpy only): every entry's libraries on the chosen device,
 each output compared with the expected one as weft-run --compare does, and
-the models timed (whole runs, copies included, by the host clock). A model
+the models timed (whole runs, copies included, by the host clock). On a
+GPU each one-device model also runs once on inputs and outputs in device
+memory (views with WEFT_MEMORY_DEVICE), compared alike. A model
 compiled for N devices runs on a group of N (GPUs joined by NCCL, or CPU
 devices); with fewer GPUs than that it is skipped and said so. On a GPU a
 one-GPU NCCL group first checks its collectives. The models run before
@@ -33,9 +35,11 @@ class Skip(Exception):
     pass
 
 
-def run_entry(runtime, place, bundle, entry, rtol, atol, bench_runs):
+def run_entry(runtime, place, bundle, entry, rtol, atol, bench_runs, gpu=None):
     """Returns (ok, detail, (wall median ms, GPU median ms or None) or None).
-    place(n): the device (n == 1) or the group of n devices to run on."""
+    place(n): the device (n == 1) or the group of n devices to run on. With
+    `gpu` (a CudaMemory) a one-device model also runs once on inputs and
+    outputs in device memory, compared alike."""
     median = None
     for s in entry["sets"]:
         path = os.path.join(bundle, s["lib"])
@@ -48,29 +52,34 @@ def run_entry(runtime, place, bundle, entry, rtol, atol, bench_runs):
             # as weft-run takes it.
             inputs = [np.require(weft.as_stored(a, d).reshape(shape), requirements="C")
                       for a, (d, shape) in zip(inputs, model.inputs())]
-            got = model.run(inputs)
-            if len(expected) != len(got):
-                return False, f"{len(got)} outputs, {len(expected)} expected", None
-            for k, ((dtype, shape), g, e) in enumerate(zip(model.outputs(), got, expected)):
-                if tuple(e.shape) != tuple(shape):
-                    return False, f"output {k}: shape {shape}, expected {e.shape}", None
-                ok, worst, index = weft.compare(g, weft.as_stored(e, dtype), dtype, rtol, atol)
-                if not ok:
-                    return False, (f"output {k}: mismatch at flat index {index}: got "
-                                   f"{g.ravel()[index]!r} expected {e.ravel()[index]!r}"), None
+            runs = [("", None)]
+            if gpu and not model.split:
+                runs.append((" (device memory views)", gpu))
+            for how, memory in runs:
+                got = model.run(inputs, memory)
+                if len(expected) != len(got):
+                    return False, f"{len(got)} outputs, {len(expected)} expected{how}", None
+                for k, ((dtype, shape), g, e) in enumerate(zip(model.outputs(), got, expected)):
+                    if tuple(e.shape) != tuple(shape):
+                        return False, f"output {k}: shape {shape}, expected {e.shape}{how}", None
+                    ok, worst, index = weft.compare(g, weft.as_stored(e, dtype), dtype, rtol,
+                                                    atol)
+                    if not ok:
+                        return False, (f"output {k}{how}: mismatch at flat index {index}: got "
+                                       f"{g.ravel()[index]!r} expected {e.ravel()[index]!r}"), None
             if entry.get("bench") and bench_runs:
                 for _ in range(3):
                     model.run(inputs)
-                times, gpu = [], []
+                times, gpu_ms = [], []
                 for _ in range(bench_runs):
                     start = time.perf_counter()
                     model.run(inputs)
                     times.append(time.perf_counter() - start)
                     ms = model.device_time()
                     if ms is not None:
-                        gpu.append(ms)
+                        gpu_ms.append(ms)
                 median = (statistics.median(times) * 1e3,
-                          statistics.median(gpu) if gpu else None)
+                          statistics.median(gpu_ms) if gpu_ms else None)
         finally:
             model.close()
     return True, "", median
@@ -147,6 +156,18 @@ def main(argv=None):
     name = runtime.device_name(device)
     groups = {}
 
+    def device_memory():
+        """Device memory for the models' second run, or None (said why)."""
+        if kind != "cuda":
+            return None
+        try:
+            return weft.CudaMemory(ordinal)
+        except (OSError, AttributeError, weft.WeftError) as e:
+            print(f"device memory views: not checked ({e})", flush=True)
+            return None
+
+    gpu = device_memory()
+
     def close_all():
         for group in groups.values():
             if not isinstance(group, weft.WeftError):
@@ -178,13 +199,17 @@ def main(argv=None):
         print(f"run_bundle: {entry['name']}", file=sys.stderr, flush=True)
         try:
             ok, detail, median = run_entry(runtime, place, args.bundle, entry, rtol, atol,
-                                           args.bench)
+                                           args.bench,
+                                           gpu if entry.get("kind") == "model" else None)
         except weft.WeftError as e:
             ok, detail, median = False, str(e), None
             sticky = next((s for s in STICKY_ERRORS if s in detail), None)
             if kind == "cuda" and sticky:
                 close_all()
+                if gpu:
+                    gpu.close()
                 problem = reset_primary_context(ordinal)
+                gpu = device_memory()
                 try:
                     device = runtime.device(kind, ordinal, args.threads)
                 except weft.WeftError as again:
@@ -208,14 +233,17 @@ def main(argv=None):
         if not ok:
             print(f"FAIL {entry['name']}: {detail}", flush=True)
         if median is not None:
-            wall, gpu = median
-            gpu_text = f", GPU time {gpu:.3f} ms by CUDA events" if gpu is not None else ""
+            wall, gpu_ms = median
+            gpu_text = (f", GPU time {gpu_ms:.3f} ms by CUDA events" if gpu_ms is not None
+                        else "")
             lines.append(f"{entry['name']}: median {wall:.3f} ms over {args.bench} runs "
                          f"({name}, copies in and out included{gpu_text}){args.label}")
         report.append({"name": entry["name"], "ok": bool(ok), "detail": detail,
                        "median_ms": median[0] if median else None,
                        "gpu_median_ms": median[1] if median else None})
     close_all()
+    if gpu:
+        gpu.close()
     if args.report:
         with open(args.report, "w") as f:
             json.dump({"device": name, "entries": report}, f, indent=1)

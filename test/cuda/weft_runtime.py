@@ -15,7 +15,7 @@ import numpy as np
 ABI_VERSION = 7
 MAX_RANK = 8
 DEVICE_CPU, DEVICE_CUDA = 0, 1
-MEMORY_HOST = 0
+MEMORY_HOST, MEMORY_DEVICE = 0, 1
 
 # weft_dtype_t -> numpy dtype of the stored bytes (bf16 as its bits).
 DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32,
@@ -199,26 +199,107 @@ class Model:
         return self._tensors(self.info.outputs, self.info.num_outputs)
 
     @staticmethod
-    def _view(array, dtype):
+    def _view(array, dtype, device_data=None):
+        """A view of `array`, or of `device_data` (a CUdeviceptr of
+        array's bytes) in the model's GPU memory."""
         view = TensorView()
-        view.data = array.ctypes.data if array.size else None
+        if device_data is not None:
+            view.data = device_data if array.size else None
+            view.memory = MEMORY_DEVICE
+        else:
+            view.data = array.ctypes.data if array.size else None
+            view.memory = MEMORY_HOST
         view.dtype = dtype
         view.rank = array.ndim
         for d, n in enumerate(array.shape):
             view.shape[d] = n
-        view.memory = MEMORY_HOST
         return view
 
-    def run(self, inputs):
-        """inputs: numpy arrays in the model's dtypes; returns the outputs."""
+    def run(self, inputs, gpu=None):
+        """inputs: numpy arrays in the model's dtypes; returns the outputs.
+        With `gpu` (a CudaMemory on the model's GPU) the model reads its
+        inputs from and writes its outputs to device memory (views with
+        WEFT_MEMORY_DEVICE), copied from and to the arrays here."""
         outputs = [np.zeros(shape, DTYPES[dtype]) for dtype, shape in self.outputs()]
-        ins = (TensorView * max(len(inputs), 1))(
-            *[self._view(a, d) for a, (d, _) in zip(inputs, self.inputs())])
-        outs = (TensorView * max(len(outputs), 1))(
-            *[self._view(a, d) for a, (d, _) in zip(outputs, self.outputs())])
-        run = self.runtime.lib.weft_group_model_run if self.split else self.runtime.lib.weft_model_run
-        self.runtime.check(run(self.handle, ins, len(inputs), outs, len(outputs)), "model run")
-        return outputs
+        held = []
+        try:
+            if gpu:
+                in_data = [gpu.upload(a) for a in inputs]
+                out_data = [gpu.alloc(a.nbytes) for a in outputs]
+                held = in_data + out_data
+            else:
+                in_data, out_data = [None] * len(inputs), [None] * len(outputs)
+            ins = (TensorView * max(len(inputs), 1))(
+                *[self._view(a, d, p) for a, (d, _), p in zip(inputs, self.inputs(), in_data)])
+            outs = (TensorView * max(len(outputs), 1))(
+                *[self._view(a, d, p) for a, (d, _), p in zip(outputs, self.outputs(),
+                                                               out_data)])
+            run = (self.runtime.lib.weft_group_model_run if self.split
+                   else self.runtime.lib.weft_model_run)
+            self.runtime.check(run(self.handle, ins, len(inputs), outs, len(outputs)),
+                               "model run" + (" (device memory views)" if gpu else ""))
+            if gpu:
+                for a, p in zip(outputs, out_data):
+                    gpu.download(a, p)
+            return outputs
+        finally:
+            for p in held:
+                gpu.free(p)
+
+
+class CudaMemory:
+    """Device memory of GPU `ordinal` through the driver API, in its
+    primary context (the one the runtime's CUDA device uses)."""
+
+    def __init__(self, ordinal=0):
+        self.cuda = ctypes.CDLL("libcuda.so.1")
+        self.device = ctypes.c_int()
+        self.context = ctypes.c_void_p()
+        self._check(self.cuda.cuInit(0), "cuInit")
+        self._check(self.cuda.cuDeviceGet(ctypes.byref(self.device), ordinal), "cuDeviceGet")
+        self._check(self.cuda.cuDevicePrimaryCtxRetain(ctypes.byref(self.context), self.device),
+                    "cuDevicePrimaryCtxRetain")
+
+    def _check(self, result, what):
+        if result != 0:
+            raise WeftError(f"{what} failed (CUresult {result})")
+
+    def _enter(self):
+        self._check(self.cuda.cuCtxSetCurrent(self.context), "cuCtxSetCurrent")
+
+    def alloc(self, nbytes):
+        self._enter()
+        pointer = ctypes.c_uint64()
+        self._check(self.cuda.cuMemAlloc_v2(ctypes.byref(pointer), ctypes.c_size_t(max(nbytes, 16))),
+                    "cuMemAlloc")
+        return pointer.value
+
+    def upload(self, array):
+        pointer = self.alloc(array.nbytes)
+        if array.nbytes:
+            self._check(self.cuda.cuMemcpyHtoD_v2(ctypes.c_uint64(pointer),
+                                                  ctypes.c_void_p(array.ctypes.data),
+                                                  ctypes.c_size_t(array.nbytes)), "cuMemcpyHtoD")
+            # From pageable memory the copy may still be in flight when
+            # cuMemcpyHtoD returns, and the run's stream does not wait for it.
+            self._check(self.cuda.cuCtxSynchronize(), "cuCtxSynchronize")
+        return pointer
+
+    def download(self, array, pointer):
+        self._enter()
+        if array.nbytes:
+            self._check(self.cuda.cuMemcpyDtoH_v2(ctypes.c_void_p(array.ctypes.data),
+                                                  ctypes.c_uint64(pointer),
+                                                  ctypes.c_size_t(array.nbytes)), "cuMemcpyDtoH")
+
+    def free(self, pointer):
+        self._enter()
+        self.cuda.cuMemFree_v2(ctypes.c_uint64(pointer))
+
+    def close(self):
+        if self.context:
+            self.cuda.cuDevicePrimaryCtxRelease_v2(self.device)
+            self.context = ctypes.c_void_p()
 
 
 def as_stored(array, dtype):
