@@ -554,10 +554,11 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
   /// of an elementwise chain of at most kMaxNormProducerOps ops (possibly
   /// headed by a split reduction's sum: BERT's residual add after a
   /// projection) and `norm` its only user. Each lane keeps its share of
-  /// the row in private arrays that must stay in registers: with BERT's
-  /// split sum, bias add and residual add (3 ops) ptxas gave those kernels
-  /// 1008 bytes of stack (sm_90), with the sum and one add none.
-  static constexpr size_t kMaxNormProducerOps = 2;
+  /// the row in private arrays that must stay in registers, and the chain
+  /// is recomputed in each of the norm's three passes: BERT's split sum,
+  /// bias add and residual add (3 ops) fit (no stack on sm_90 once
+  /// weft-cuda-unroll-private-loops indexes the arrays at constants).
+  static constexpr size_t kMaxNormProducerOps = 3;
   std::optional<size_t> normProducerGroup(LayerNormOp norm,
                                           ArrayRef<SmallVector<Operation *>> groups,
                                           const DenseMap<Operation *, size_t> &groupOf) const {

@@ -315,7 +315,7 @@ def FormDispatches : Pass<"weft-form-dispatches", "mlir::func::FuncOp"> {
            "collapses the chain to 2-D (the CUDA targets)">,
     Option<"normsTakeProducers", "norms-take-producers", "bool", "false",
            "A layer normalization joins the group of the elementwise chain "
-           "(or split reduction's sum and its chain) of at most 2 ops that "
+           "(or split reduction's sum and its chain) of at most 3 ops that "
            "computes its input, when it is that value's only user: each "
            "row's warp recomputes the chain's values it reads (the CUDA "
            "targets)">,

@@ -194,6 +194,42 @@ def DistributeLanes : Pass<"weft-cuda-distribute-lanes", "mlir::func::FuncOp"> {
                            "::mlir::LLVM::LLVMDialect"];
 }
 
+def UnrollPrivateLoops : Pass<"weft-cuda-unroll-private-loops", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Unroll the short loops that index a thread's private arrays";
+  let description = [{
+    A thread's private arrays (`memref.alloca` in the default memory space:
+    a lane's share of a normalized row, its partial sums) live in
+    registers only when every access is at a constant index; otherwise
+    ptxas puts them on the stack, in local memory. After
+    `convert-linalg-to-loops` the loops over such arrays index them with
+    their induction variable, and LLVM unrolls them only while their body
+    is small: a layer normalization that recomputes a split sum, a bias
+    add and a residual add in each of its three passes got 1008 bytes of
+    stack on sm_90. This pass fully unrolls, innermost first, each
+    `scf.for` with a constant trip count of at most `max-trips` whose
+    induction variable reaches an access of a private array (a load, a
+    store, a vector transfer or a view of it), while the unrolled body
+    stays within `max-ops` operations.
+
+    Before:
+    ```mlir
+    %a = memref.alloca() : memref<24xf32>
+    scf.for %i = %c0 to %c24 step %c1 {
+      %x = memref.load %src[%i] : memref<24xf32, strided<[32], offset: ?>>
+      memref.store %x, %a[%i] : memref<24xf32>
+    }
+    ```
+    After: 24 loads and stores at constant indices of `%a`.
+  }];
+  let options = [
+    Option<"maxTrips", "max-trips", "int64_t", "32",
+           "The longest loop unrolled">,
+    Option<"maxOps", "max-ops", "int64_t", "4096",
+           "The most operations an unrolled loop's body may hold">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
+}
+
 def OutlineKernels : Pass<"weft-cuda-outline-kernels", "mlir::ModuleOp"> {
   let summary = "Move every distributed dispatch function into a gpu.module as a kernel";
   let description = [{

@@ -89,6 +89,9 @@ void cuda::buildCudaCodegenPipeline(OpPassManager &pm, const CudaPipelineOptions
   OpPassManager &gpuModule = pm.nest<gpu::GPUModuleOp>();
   gpuModule.addPass(createConvertLinalgToLoopsPass());
   cleanup(gpuModule);
+  // A lane's private arrays indexed at constants, so they stay in registers.
+  gpuModule.addPass(createUnrollPrivateLoops());
+  cleanup(gpuModule);
   // Register tiles' vector transfers become loads and stores of whole
   // vectors where contiguous; contractions become outer products.
   gpuModule.addPass(createConvertVectorToSCFPass(VectorTransferToSCFOptions().enableFullUnroll()));

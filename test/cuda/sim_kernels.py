@@ -53,6 +53,10 @@ tensors by shape (tensors of one shape in the model's order).
     register_tiles x[256, 96] x w[96, 256]: 4 x 4 outputs per thread
     layer_norm     LayerNormalization of rows of 1000: a warp per row, the
                    rows not a multiple of 32
+    norm_chain     LayerNormalization(x[128, 768] x w[768, 768] + b + r):
+                   the matmul's reduction split in parts, their sum, the
+                   bias and the residual recomputed in the normalization's
+                   passes (a lane's private arrays, their loops unrolled)
     elementwise    Tanh(x * z) of 131072 elements, 4 per thread
     row_slice      x[128, 1, 2304][:, :, 768:1536]: a row gather, 4
                    neighbours per thread read as one vector
@@ -228,6 +232,33 @@ def models(rng):
                                                axis=-1, epsilon=1e-5)],
            {"x": (F32, xl)}, {"g": (F32, gl), "b": (F32, bl)}, ("y", F32, (16, 1000)), {},
            layer_norm, 1e-5)
+    # BERT's residual block: a split sum, a bias add and a residual add
+    # recomputed in each of the normalization's three passes over a lane's
+    # 24 elements, whose private arrays need their loops unrolled. The
+    # parts' products are given for every split the pass may choose (the
+    # kernel takes the one of its shape); they sum to x @ w. The residual
+    # comes first: the kernel's [128, 768] operand binds to it, not to x.
+    xs = rng.uniform(-1, 1, (128, 768)).astype(np.float32)
+    ws = rng.uniform(-0.1, 0.1, (768, 768)).astype(np.float32)
+    bs, rs = (rng.uniform(-1, 1, shape).astype(np.float32) for shape in ((768,), (128, 768)))
+    gs = rng.uniform(0.5, 1.5, (768,)).astype(np.float32)
+    betas = rng.uniform(-1, 1, (768,)).astype(np.float32)
+    split_parts = {f"parts{n}": np.stack([xs[:, k:k + 768 // n] @ ws[k:k + 768 // n]
+                                          for k in range(0, 768, 768 // n)])
+                   for n in (2, 4, 8, 16)}
+    def norm_chain():
+        z = xs.astype(np.float64) @ ws.astype(np.float64) + bs + rs
+        mean = z.mean(axis=1, keepdims=True)
+        var = ((z - mean) ** 2).mean(axis=1, keepdims=True)
+        return (z - mean) / np.sqrt(var + 1e-5) * gs + betas
+    yield ("norm_chain", [],
+           [helper.make_node("MatMul", ["x", "w"], ["m"]), helper.make_node("Add", ["m", "b"], ["c"]),
+            helper.make_node("Add", ["c", "r"], ["z"]),
+            helper.make_node("LayerNormalization", ["z", "g", "beta"], ["y"], axis=-1,
+                             epsilon=1e-5)],
+           {"r": (F32, rs), "x": (F32, xs)}, {"w": (F32, ws), "b": (F32, bs), "g": (F32, gs),
+                                              "beta": (F32, betas)},
+           ("y", F32, (128, 768)), split_parts, norm_chain, 1e-4)
     # An elementwise kernel of 4 neighbouring elements per thread.
     xe = rng.uniform(-2, 2, (256, 512)).astype(np.float32)
     ye = rng.uniform(-2, 2, (256, 512)).astype(np.float32)

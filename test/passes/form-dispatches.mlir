@@ -527,6 +527,44 @@ func.func @residual_norm(%x: tensor<4x8xf32>, %r: tensor<4x8xf32>) -> (tensor<4x
 
 // -----
 
+// A chain of 3 ops (BERT's bias add, residual add and one more) joins its
+// normalization; one of 4 stays apart.
+// NORM-LABEL: func.func @residual_norm_chains
+// NORM: weft.dispatch
+// NORM-NEXT: ^bb0
+// NORM-NEXT: weft.add
+// NORM-NEXT: weft.add
+// NORM-NEXT: weft.relu
+// NORM: weft.layer_norm
+// NORM-NEXT: weft.yield
+// NORM: weft.dispatch
+// NORM-NEXT: ^bb0
+// NORM-NEXT: weft.add
+// NORM-NEXT: weft.add
+// NORM-NEXT: weft.relu
+// NORM-NEXT: weft.neg
+// NORM-NEXT: weft.yield
+// NORM: weft.dispatch
+// NORM-NEXT: ^bb0
+// NORM-NOT: weft.add
+// NORM: weft.layer_norm
+// NORM-NEXT: weft.yield
+func.func @residual_norm_chains(%x: tensor<4x8xf32>, %b: tensor<8xf32>, %r: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %g = weft.constant dense<1.0> : tensor<8xf32>
+  %0 = weft.add %x, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %1 = weft.add %0, %r : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %2 = weft.relu %1 : tensor<4x8xf32>
+  %3 = weft.layer_norm %2, %g {axis = 1 : i64, epsilon = 1.0e-5 : f32} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %4 = weft.add %r, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %5 = weft.add %4, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %6 = weft.relu %5 : tensor<4x8xf32>
+  %7 = weft.neg %6 : tensor<4x8xf32>
+  %8 = weft.layer_norm %7, %g {axis = 1 : i64, epsilon = 1.0e-5 : f32} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  return %3, %8 : tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// -----
+
 // With matmuls-take-views an attention's batched matmuls take in the
 // slices and transposes that cut Q and V out of a joint projection (their
 // transposes keep the innermost dimension), Q's scale by 1/2 moves to the
