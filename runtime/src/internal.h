@@ -70,7 +70,8 @@ typedef struct weft_group_vtable_t {
    * next one (across processes every process calls it, in the same order
    * of groups and splits: it is collective there). */
   void (*recover)(weft_device_group_t *group);
-  /* Across processes, the end of every run (NULL in one process): each
+  /* Across processes, the end of every run (NULL, or only this process's
+   * failure returned, in one process): each
    * process says whether its run failed and learns whether any did
    * (*any_failed) and whether a peer's abort interrupted this process
    * (*interrupted: its own status then is only "another rank failed").

@@ -622,11 +622,13 @@ static weft_status_t nccl_split(weft_device_group_t *base, const int32_t *colors
                                 weft_device_group_t **out);
 static weft_status_t split_across(nccl_group_t *g, nccl_group_t *parent, const int32_t *colors);
 
-/* A failed run in one process: the ranks waiting to agree on a collective
- * give up. (Peers that already queued NCCL work wait in it on the GPU:
- * that would need ncclCommAbort, which is not used.) */
+/* A failed run: the ranks waiting to agree on a collective give up (in one
+ * process the teams wake them; across processes the MPI group's notes
+ * do). Peers that already queued NCCL work wait in it on the GPU: that
+ * would need ncclCommAbort, which is not used. */
 static void nccl_abort(weft_device_group_t *base) {
   nccl_group_t *g = (nccl_group_t *)base;
+  weft_group_abort(g->host);
   for (int32_t k = 0; k < g->num_teams; ++k) {
     pthread_mutex_lock(&g->teams[k].mu);
     g->teams[k].aborted = true;
@@ -637,6 +639,7 @@ static void nccl_abort(weft_device_group_t *base) {
 
 static void nccl_recover(weft_device_group_t *base) {
   nccl_group_t *g = (nccl_group_t *)base;
+  weft_group_recover(g->host);
   for (int32_t k = 0; k < g->num_teams; ++k) {
     team_t *t = &g->teams[k];
     pthread_mutex_lock(&t->mu);
@@ -647,10 +650,22 @@ static void nccl_recover(weft_device_group_t *base) {
   }
 }
 
+/* Across processes, the end of a run is the MPI group's. */
+static weft_status_t nccl_conclude(weft_device_group_t *base, bool failed, bool *any_failed,
+                                   bool *interrupted) {
+  nccl_group_t *g = (nccl_group_t *)base;
+  if (!g->host || !g->host->vtable->conclude) {
+    *any_failed = failed;
+    *interrupted = false;
+    return NULL;
+  }
+  return g->host->vtable->conclude(g->host, failed, any_failed, interrupted);
+}
+
 static const weft_group_vtable_t nccl_vtable = {
     nccl_destroy,    nccl_all_reduce, nccl_reduce_scatter, nccl_all_gather,
     nccl_all_to_all, nccl_broadcast,  nccl_send,           nccl_recv,
-    nccl_split,      nccl_abort,      nccl_recover,    NULL};
+    nccl_split,      nccl_abort,      nccl_recover,        nccl_conclude};
 
 /* A group or split of `size` ranks with its bookkeeping arrays. */
 static nccl_group_t *new_group(const weft_allocator_t *a, int32_t size) {
