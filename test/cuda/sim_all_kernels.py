@@ -83,6 +83,70 @@ def print_profiles(profiles, top):
         f"{k} {s[1] / s[0]:.3f}" if s[0] else f"{k} -" for k, s in sums.items()))
 
 
+def compile_model(weftc, model, workdir, weftc_args=()):
+    """Compiles `model` for CUDA keeping the IR; returns the GPU module's
+    path just before the NVVM lowering, or raises RuntimeError with
+    weftc's message."""
+    os.makedirs(workdir, exist_ok=True)
+    dump = os.path.join(workdir, "ir")
+    subprocess.run(["rm", "-rf", dump])
+    proc = subprocess.run([weftc, model, "--target=cuda", "--emit=ptx", *weftc_args,
+                           "--dump-ir-dir", dump, "-o", os.path.join(workdir, "model.ptx")],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr)
+    return gpu_module(dump)
+
+
+def run_kernels(sim, module, workdir, blocks="first,last", profile=False, seed=3):
+    """Runs every kernel of GPU module `module` in weft-gpu-sim on random
+    data. Returns (kernels run, failure lines, profiles)."""
+    text = open(module).read()
+    rng = np.random.default_rng(seed)
+    failures, profiles, runs = [], [], 0
+    for m in re.finditer(r"gpu\.func @(\w+)\((.*?)\) (?:workgroup\(.*?\) )?kernel attributes "
+                         r"\{(.*?)\}", text):
+        name, signature, attrs = m.groups()
+        grid = int(re.search(r"known_grid_size = array<i32: (\d+)", attrs).group(1))
+        cmd = [sim, module, "--kernel", name]
+        bad = False
+        for i, (shape, elem) in enumerate(re.findall(r"memref<((?:\d+x)*)(\w+)", signature)):
+            dims = [int(d) for d in shape.split("x") if d]
+            count = int(np.prod(dims)) if dims else 1
+            if elem not in DTYPES and elem != "bf16":
+                failures.append(f"FAIL {name}: argument {i} of element type {elem}")
+                bad = True
+                break
+            if elem == "bf16":
+                data = (rng.uniform(-1, 1, count).astype(np.float32).view(np.uint32) >> 16)
+                data = data.astype(np.uint16)
+            elif elem.startswith("f"):
+                data = rng.uniform(-1, 1, count).astype(DTYPES[elem])
+            else:
+                data = np.zeros(count, DTYPES[elem])
+            path = os.path.join(workdir, f"{name}_arg{i}.bin")
+            data.tofile(path)
+            cmd += ["--arg", f"{i}={path}"]
+        runs += 1
+        if bad:
+            continue
+        if blocks == "all":
+            chosen = range(grid)
+        elif blocks == "first,last":
+            chosen = sorted({0, grid - 1})
+        else:
+            chosen = sorted({int(b) for b in np.linspace(0, grid - 1, int(blocks))})
+        cmd += ["--blocks", ",".join(map(str, chosen))]
+        if profile:
+            cmd += ["--profile", "--profile-top", "3"]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            failures.append(f"FAIL {name}: {proc.stderr.strip()}")
+        elif profile:
+            profiles.append((name, grid, parse_profile(proc.stdout)))
+    return runs, failures, profiles
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
@@ -96,61 +160,18 @@ def main(argv=None):
     parser.add_argument("--blocks", default="first,last",
                         help="first,last (default), all, or a count of evenly spread blocks")
     args = parser.parse_args(argv)
-    os.makedirs(args.workdir, exist_ok=True)
-    dump = os.path.join(args.workdir, "ir")
-    subprocess.run(["rm", "-rf", dump])
-    proc = subprocess.run([args.weftc, args.model, "--target=cuda", "--emit=ptx", *args.weftc_args,
-                           "--dump-ir-dir", dump, "-o", os.path.join(args.workdir, "model.ptx")],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        print(proc.stderr)
+    try:
+        module = compile_model(args.weftc, args.model, args.workdir, args.weftc_args)
+    except RuntimeError as e:
+        print(e)
         return 1
-    module = gpu_module(dump)
-    text = open(module).read()
-    rng = np.random.default_rng(3)
-    failures = runs = 0
-    profiles = []
-    for m in re.finditer(r"gpu\.func @(\w+)\((.*?)\) (?:workgroup\(.*?\) )?kernel attributes "
-                         r"\{(.*?)\}", text):
-        name, signature, attrs = m.groups()
-        grid = int(re.search(r"known_grid_size = array<i32: (\d+)", attrs).group(1))
-        cmd = [args.sim, module, "--kernel", name]
-        for i, (shape, elem) in enumerate(re.findall(r"memref<((?:\d+x)*)(\w+)", signature)):
-            dims = [int(d) for d in shape.split("x") if d]
-            count = int(np.prod(dims)) if dims else 1
-            if elem not in DTYPES and elem != "bf16":
-                print(f"FAIL {name}: argument {i} of element type {elem}")
-                failures += 1
-                break
-            if elem == "bf16":
-                data = (rng.uniform(-1, 1, count).astype(np.float32).view(np.uint32) >> 16)
-                data = data.astype(np.uint16)
-            elif elem.startswith("f"):
-                data = rng.uniform(-1, 1, count).astype(DTYPES[elem])
-            else:
-                data = np.zeros(count, DTYPES[elem])
-            path = os.path.join(args.workdir, f"{name}_arg{i}.bin")
-            data.tofile(path)
-            cmd += ["--arg", f"{i}={path}"]
-        if args.blocks == "all":
-            blocks = range(grid)
-        elif args.blocks == "first,last":
-            blocks = sorted({0, grid - 1})
-        else:
-            blocks = sorted({int(b) for b in np.linspace(0, grid - 1, int(args.blocks))})
-        cmd += ["--blocks", ",".join(map(str, blocks))]
-        if args.profile:
-            cmd += ["--profile", "--profile-top", "3"]
-        runs += 1
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            print(f"FAIL {name}: {proc.stderr.strip()}")
-            failures += 1
-        elif args.profile:
-            profiles.append((name, grid, parse_profile(proc.stdout)))
+    runs, failures, profiles = run_kernels(args.sim, module, args.workdir, args.blocks,
+                                           args.profile)
+    for line in failures:
+        print(line)
     if args.profile:
         print_profiles(profiles, args.top)
-    print(f"sim_all_kernels: {runs - failures} of {runs} kernels ran without a race, an "
+    print(f"sim_all_kernels: {runs - len(failures)} of {runs} kernels ran without a race, an "
           f"out-of-bounds access or a deadlock")
     return 1 if failures else 0
 

@@ -18,6 +18,12 @@
 // RUN: weft-gpu-sim %s --kernel async_copy 2>&1 | FileCheck %s --check-prefix=ASYNC
 // RUN: not weft-gpu-sim %s --kernel async_unwaited 2>&1 | FileCheck %s --check-prefix=UNWAITED
 // RUN: not weft-gpu-sim %s --kernel async_misaligned 2>&1 | FileCheck %s --check-prefix=ASYNCALIGN
+// A one-thread kernel's temporaries in byte scratch (memref.view), and the
+// math functions libdevice provides: the values come out.
+// RUN: weft-gpu-sim %s --kernel typed_view --out 1=%t.view.bin 2>&1 | FileCheck %s --check-prefix=VIEW
+// RUN: %python -c "import numpy as np; print(' '.join('%%.5f' %% v for v in np.fromfile('%t.view.bin', np.float32)))" | FileCheck %s --check-prefix=VIEWVALUES
+// VIEWVALUES: 1.04720 1.54308 0.78540 -2.00000
+// RUN: not weft-gpu-sim %s --kernel view_out_of_bounds 2>&1 | FileCheck %s --check-prefix=VIEWBOUNDS
 
 // BARRIER: weft-gpu-sim.mlir":[[@LINE+8]]:5): 'gpu.barrier': deadlock: thread 0 waits at a barrier that not all threads reach
 gpu.module @kernels {
@@ -297,6 +303,45 @@ gpu.module @kernels {
     %copy = nvgpu.device_async_copy %in[%from], %s[%at], 4 : memref<132xf32> to memref<128xf32, #gpu.address_space<workgroup>>
     %group = nvgpu.device_async_create_group %copy
     nvgpu.device_async_wait %group {numGroups = 0 : i32}
+    gpu.return
+  }
+
+  // VIEW: weft-gpu-sim: typed_view: 1 of 1 blocks of 1 threads ran
+  gpu.func @typed_view(%scratch: memref<64xi8>, %out: memref<4xf32>) kernel attributes {known_block_size = array<i32: 1, 1, 1>, known_grid_size = array<i32: 1, 1, 1>} {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    %c3 = arith.constant 3 : index
+    %c16 = arith.constant 16 : index
+    %half = arith.constant 0.5 : f32
+    %one = arith.constant 1.0 : f32
+    %two = arith.constant 2.0 : f32
+    %minus = arith.constant -1.0 : f32
+    %v = memref.view %scratch[%c16][] : memref<64xi8> to memref<4xf32>
+    %a = math.acos %half : f32
+    %b = math.cosh %one : f32
+    %c = math.atan %one : f32
+    %d = math.copysign %two, %minus : f32
+    memref.store %a, %v[%c0] : memref<4xf32>
+    memref.store %b, %v[%c1] : memref<4xf32>
+    memref.store %c, %v[%c2] : memref<4xf32>
+    memref.store %d, %v[%c3] : memref<4xf32>
+    %w = memref.view %scratch[%c16][] : memref<64xi8> to memref<2x2xf32>
+    %x0 = memref.load %w[%c0, %c0] : memref<2x2xf32>
+    %x1 = memref.load %w[%c0, %c1] : memref<2x2xf32>
+    %x2 = memref.load %w[%c1, %c0] : memref<2x2xf32>
+    %x3 = memref.load %w[%c1, %c1] : memref<2x2xf32>
+    memref.store %x0, %out[%c0] : memref<4xf32>
+    memref.store %x1, %out[%c1] : memref<4xf32>
+    memref.store %x2, %out[%c2] : memref<4xf32>
+    memref.store %x3, %out[%c3] : memref<4xf32>
+    gpu.return
+  }
+
+  // VIEWBOUNDS: 'memref.view': a view of 32 bytes at byte 48 of a buffer of 64
+  gpu.func @view_out_of_bounds(%scratch: memref<64xi8>) kernel attributes {known_block_size = array<i32: 1, 1, 1>, known_grid_size = array<i32: 1, 1, 1>} {
+    %c48 = arith.constant 48 : index
+    %v = memref.view %scratch[%c48][] : memref<64xi8> to memref<8xf32>
     gpu.return
   }
 }

@@ -111,7 +111,10 @@ void Sim::step(Thread &th, Operation *op) {
           arith::NegFOp, math::AbsFOp, math::SqrtOp, math::RsqrtOp, math::ExpOp, math::Exp2Op,
           math::ExpM1Op, math::LogOp, math::Log2Op, math::Log1pOp, math::TanhOp, math::ErfOp,
           math::SinOp, math::CosOp, math::FloorOp, math::CeilOp, math::RoundOp,
-          math::RoundEvenOp, math::TruncOp, math::PowFOp, math::FmaOp, vector::FMAOp>(op))
+          math::RoundEvenOp, math::TruncOp, math::PowFOp, math::FmaOp, vector::FMAOp,
+          math::TanOp, math::SinhOp, math::CoshOp, math::AsinOp, math::AcosOp, math::AtanOp,
+          math::Atan2Op, math::AsinhOp, math::AcoshOp, math::AtanhOp, math::CopySignOp,
+          math::ErfcOp, math::CbrtOp>(op))
     return set(th, op->getResult(0),
                map(th, op, [&](ArrayRef<double> a) { return floatOp(op, a, re); }));
   if (auto cmp = dyn_cast<arith::CmpIOp>(op)) {
@@ -243,6 +246,9 @@ void Sim::step(Thread &th, Operation *op) {
   }
   if (auto c = dyn_cast<memref::CastOp>(op))
     return set(th, c.getResult(), get(th, c.getSource()));
+  if (auto v = dyn_cast<memref::ViewOp>(op))
+    return set(th, v.getResult(), typedView(op, get(th, v.getSource()), index(th, v.getByteShift()),
+                                            v.getType()));
   if (auto a = dyn_cast<memref::AllocaOp>(op))
     return set(th, a.getResult(), allocate(a.getType(), Buffer::Private, "private buffer"));
   if (auto g = dyn_cast<memref::GetGlobalOp>(op))

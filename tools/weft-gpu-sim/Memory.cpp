@@ -242,6 +242,32 @@ Val Sim::wholeBuffer(int b) {
   return v;
 }
 
+Val Sim::typedView(Operation *op, const Val &bytes, int64_t shift, MemRefType type) {
+  if (!type.hasStaticShape() || !type.getLayout().isIdentity())
+    fail(op, "a view of dynamic shape or with a layout");
+  const Buffer &source = buffers[bytes.buffer];
+  unsigned width = bitWidth(type.getElementType()) / 8;
+  int64_t start = bytes.offset + shift, total = (int64_t)source.data.size();
+  if (bitWidth(source.element) != 8 || width == 0)
+    fail(op, "a view of a buffer that does not hold bytes");
+  if (shift < 0 || start + type.getNumElements() * (int64_t)width > total)
+    fail(op, "a view of " + Twine(type.getNumElements() * (int64_t)width) + " bytes at byte " +
+                 Twine(start) + " of a buffer of " + Twine(total));
+  auto key = std::make_tuple(bytes.buffer, start, type.getElementType().getAsOpaquePointer());
+  auto it = typedViews.find(key);
+  int id;
+  if (it != typedViews.end()) {
+    id = it->second;
+  } else {
+    auto flat = MemRefType::get({(total - start) / (int64_t)width}, type.getElementType());
+    id = allocate(flat, source.space, source.name + " (typed view)").buffer;
+    typedViews[key] = id;
+  }
+  Val v = allocateView(type);
+  v.buffer = id;
+  return v;
+}
+
 Val Sim::allocateView(MemRefType type) {
   Val v;
   SmallVector<int64_t> strides;

@@ -255,6 +255,32 @@ double floatOp(Operation *op, ArrayRef<double> a, Type t) {
     r = std::pow(a[0], a[1]);
   else if (isa<math::FmaOp, vector::FMAOp>(op))
     r = std::fma(a[0], a[1], a[2]);
+  else if (isa<math::TanOp>(op))
+    r = std::tan(a[0]);
+  else if (isa<math::SinhOp>(op))
+    r = std::sinh(a[0]);
+  else if (isa<math::CoshOp>(op))
+    r = std::cosh(a[0]);
+  else if (isa<math::AsinOp>(op))
+    r = std::asin(a[0]);
+  else if (isa<math::AcosOp>(op))
+    r = std::acos(a[0]);
+  else if (isa<math::AtanOp>(op))
+    r = std::atan(a[0]);
+  else if (isa<math::Atan2Op>(op))
+    r = std::atan2(a[0], a[1]);
+  else if (isa<math::AsinhOp>(op))
+    r = std::asinh(a[0]);
+  else if (isa<math::AcoshOp>(op))
+    r = std::acosh(a[0]);
+  else if (isa<math::AtanhOp>(op))
+    r = std::atanh(a[0]);
+  else if (isa<math::CopySignOp>(op))
+    r = std::copysign(a[0], a[1]);
+  else if (isa<math::ErfcOp>(op))
+    r = std::erfc(a[0]);
+  else if (isa<math::CbrtOp>(op))
+    r = std::cbrt(a[0]);
   else
     fail(op, "unsupported float operation");
   return roundTo(t, r);

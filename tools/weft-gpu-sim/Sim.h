@@ -23,6 +23,7 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace weft::gpusim {
@@ -95,6 +96,15 @@ private:
   int64_t blockSize, blockId = 0, gridDim = 1;
   std::vector<Thread> threads;
   std::map<mlir::Operation *, int> globals;
+  /// Typed views of byte buffers (memref.view): by (byte buffer, byte
+  /// offset, element type), the buffer holding their elements.
+  std::map<std::tuple<int, int64_t, const void *>, int> typedViews;
+
+  /// memref.view of `bytes` (an i8 buffer) at `shift` bytes as `type`
+  /// (Memory.cpp). Views at one offset of one element type share their
+  /// elements; views at other offsets do not alias (fine for the
+  /// temporaries of one thread that the scratch planner places there).
+  Val typedView(mlir::Operation *op, const Val &bytes, int64_t shift, mlir::MemRefType type);
 
   // A thread's values.
 
