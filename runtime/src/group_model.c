@@ -840,41 +840,33 @@ static weft_status_t run_distributed(weft_group_model_t *m, void *const *in, voi
 /* Every rank learns whether some rank failed, so all return alike; after
  * a failure the groups are made ready for the next run. */
 static weft_status_t agree_on_failure(weft_group_model_t *m, weft_status_t failed) {
-  const weft_model_info_t *info = m->info;
   weft_device_group_t *g = m->group;
+  bool any = false, interrupted = false;
+  weft_status_t agreed;
   if (g->vtable->conclude) {
-    bool any = false, interrupted = false;
-    weft_status_t agreed = g->vtable->conclude(g, failed != NULL, &any, &interrupted);
-    if (agreed) {
-      keep(&failed, agreed);
-      return failed;
-    }
-    if (any)
-      recover_run(m);
-    /* A peer's failure ended this rank's run: report it as the peer's. */
-    if (failed && interrupted) {
-      weft_status_free(failed);
-      failed = NULL;
-    }
-    if (any && !failed)
-      failed = weft_status_create(WEFT_INTERNAL,
-                                  "model '%s': another device of the group failed this run "
-                                  "(its process reports why)",
-                                  weft_model_name(info));
-    return failed;
+    agreed = g->vtable->conclude(g, failed != NULL, &any, &interrupted);
+  } else {
+    int32_t flag = failed ? 1 : 0, max = 0;
+    agreed = weft_group_all_reduce(g, m->first_local, WEFT_DTYPE_I32, WEFT_REDUCE_MAX, &flag,
+                                   &max, 1);
+    any = max != 0;
   }
-  int32_t flag = failed ? 1 : 0, any = 0;
-  weft_status_t agreed =
-      weft_group_all_reduce(g, m->first_local, WEFT_DTYPE_I32, WEFT_REDUCE_MAX, &flag, &any, 1);
   if (agreed) {
     keep(&failed, agreed);
     return failed;
+  }
+  if (any && g->vtable->conclude)
+    recover_run(m);
+  /* A peer's failure ended this rank's run: report it as the peer's. */
+  if (failed && interrupted) {
+    weft_status_free(failed);
+    failed = NULL;
   }
   if (any && !failed)
     failed = weft_status_create(WEFT_INTERNAL,
                                 "model '%s': another device of the group failed this run "
                                 "(its process reports why)",
-                                weft_model_name(info));
+                                weft_model_name(m->info));
   return failed;
 }
 

@@ -112,13 +112,8 @@ TEST(GroupModel, ADevicesFailureIsTheRunsStatus) {
   SpmdRun run;
   auto in = run.inputs();
   auto out = run.outputs();
-  const std::pair<weft_spmd_entry_fn_t, const char *> failures[] = {
-      {failOnRankOne, "device 1 gave up"},
-      {failBeforeTheSum, "device 1 gave up before the sum"},
-      {failBeforeTheSplitSum, "device 1 gave up before the split's sum"},
-      {failBeforeTheMessage, "device 1 gave up before sending"}};
   for (int round = 0; round < 2; ++round) {
-    for (const auto &[entry, message] : failures) {
+    for (const auto &[entry, message] : kRankOneFailures) {
       info.spmd_entry = entry;
       Captured c =
           capture(weft_group_model_run(raw, in.data(), in.size(), out.data(), out.size()));

@@ -160,6 +160,20 @@ TEST(MpiGroup, PointToPointInOrderWithSizeChecks) {
   EXPECT_EQ(into, 0.0);
 }
 
+/// Runs the spmd model at rank r (rank 0 with the tensors): it succeeds
+/// and rank 0 gets the right outputs.
+void expectRunsWell(weft_group_model_t *model, int32_t r) {
+  SpmdRun run;
+  auto in = run.inputs();
+  auto out = run.outputs();
+  if (r == 0) {
+    ASSERT_TRUE(isOk(weft_group_model_run(model, in.data(), in.size(), out.data(), out.size())));
+    EXPECT_EQ(run.mismatch(), "");
+  } else {
+    ASSERT_TRUE(isOk(weft_group_model_run(model, nullptr, 0, nullptr, 0)));
+  }
+}
+
 TEST(MpiGroup, ModelRunsOneDevicePerProcess) {
   GroupPtr g = makeGroup();
   int32_t r = weft_mpi_device_group_rank(g.get());
@@ -167,17 +181,8 @@ TEST(MpiGroup, ModelRunsOneDevicePerProcess) {
   weft_group_model_t *raw = nullptr;
   ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), nullptr, &raw)));
   GroupModelPtr model(raw);
-  for (int round = 0; round < 2; ++round) {
-    SpmdRun run;
-    auto in = run.inputs();
-    auto out = run.outputs();
-    if (r == 0) {
-      ASSERT_TRUE(isOk(weft_group_model_run(raw, in.data(), in.size(), out.data(), out.size())));
-      EXPECT_EQ(run.mismatch(), "");
-    } else {
-      ASSERT_TRUE(isOk(weft_group_model_run(raw, nullptr, 0, nullptr, 0)));
-    }
-  }
+  for (int round = 0; round < 2; ++round)
+    expectRunsWell(raw, r);
   // Rank 0's views fail their checks: every rank returns an error, no data moves.
   SpmdRun run;
   auto in = run.inputs();
@@ -204,13 +209,8 @@ TEST(MpiGroup, ADevicesFailureReachesEveryProcess) {
   weft_group_model_t *raw = nullptr;
   ASSERT_TRUE(isOk(weft_group_model_create(&info, g.get(), nullptr, &raw)));
   GroupModelPtr model(raw);
-  const std::pair<weft_spmd_entry_fn_t, const char *> failures[] = {
-      {failOnRankOne, "device 1 gave up"},
-      {failBeforeTheSum, "device 1 gave up before the sum"},
-      {failBeforeTheSplitSum, "device 1 gave up before the split's sum"},
-      {failBeforeTheMessage, "device 1 gave up before sending"}};
   for (int round = 0; round < 2; ++round) {
-    for (const auto &[entry, message] : failures) {
+    for (const auto &[entry, message] : kRankOneFailures) {
       info.spmd_entry = entry;
       SpmdRun run;
       auto in = run.inputs();
@@ -226,15 +226,7 @@ TEST(MpiGroup, ADevicesFailureReachesEveryProcess) {
                              "(its process reports why)");
     }
     info.spmd_entry = spmdEntry;
-    SpmdRun run;
-    auto in = run.inputs();
-    auto out = run.outputs();
-    if (r == 0) {
-      ASSERT_TRUE(isOk(weft_group_model_run(raw, in.data(), in.size(), out.data(), out.size())));
-      EXPECT_EQ(run.mismatch(), "");
-    } else {
-      ASSERT_TRUE(isOk(weft_group_model_run(raw, nullptr, 0, nullptr, 0)));
-    }
+    expectRunsWell(raw, r);
   }
 }
 

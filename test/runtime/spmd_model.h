@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace weft_test {
@@ -98,6 +99,13 @@ inline weft_status_t failBeforeTheMessage(weft_device_group_t *const *groups, in
     return weft_status_create(WEFT_INTERNAL, "device 1 gave up before sending");
   return weft_group_recv(groups[0], rank, 1, arena, sizeof(float));
 }
+
+// Rank 1's failures above, each with its message.
+inline const std::pair<weft_spmd_entry_fn_t, const char *> kRankOneFailures[] = {
+    {failOnRankOne, "device 1 gave up"},
+    {failBeforeTheSum, "device 1 gave up before the sum"},
+    {failBeforeTheSplitSum, "device 1 gave up before the split's sum"},
+    {failBeforeTheMessage, "device 1 gave up before sending"}};
 
 inline weft_model_info_t spmdModelInfo() {
   weft_model_info_t info = {};
