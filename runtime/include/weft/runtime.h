@@ -586,8 +586,10 @@ const weft_model_info_t *weft_group_model_get_info(
  * already queued is not aborted). Under MPI
  * every process calls it: rank 0 passes the views, the other ranks pass
  * NULL and 0 (their views are not read); rank 0 sends each device its
- * part, and receives the outputs' parts; every rank returns the same
- * status code. Never allocates. */
+ * part, and receives the outputs' parts; a process whose run fails tells
+ * the others, whose waits for it give up, and every rank returns the same
+ * status code (after a failed run the processes renew their MPI
+ * communicators, together). Never allocates. */
 weft_status_t weft_group_model_run(weft_group_model_t *model,
                                    const weft_tensor_view_t *inputs,
                                    size_t num_inputs,

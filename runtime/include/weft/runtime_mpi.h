@@ -26,7 +26,10 @@ typedef struct weft_mpi_device_group_options_t {
 
 /* Initializes MPI when nobody has (MPI_THREAD_SERIALIZED, finalized at
  * exit) and creates the group: MPI_COMM_WORLD's size, one CPU device at this
- * process's rank (weft_device_group_device answers NULL for the others).
+ * process's rank (weft_device_group_device answers NULL for the others),
+ * on duplicates of MPI_COMM_WORLD of its own (traffic, the end of each
+ * model run, notes of a failed run: created here and, after a failed run,
+ * by every process together).
  * Collectives must be called by one thread of the process at a time.
  * Before a collective moves data, the ranks compare its arguments with one
  * small all-reduce, so a mismatch fails every rank with a message instead
