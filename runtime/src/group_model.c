@@ -379,6 +379,14 @@ static void abort_groups(weft_group_model_t *m) {
     weft_group_abort(m->splits[k]);
 }
 
+/* Keeps the first failure of a rank split across processes, and on it
+ * aborts the run at once, before this rank waits for anyone else. */
+static void keep_or_abort(weft_group_model_t *m, weft_status_t *failed, weft_status_t status) {
+  keep(failed, status);
+  if (*failed)
+    abort_groups(m);
+}
+
 /* In one process: local rank l failed, the run's status is its own. */
 static void abort_run(weft_group_model_t *m, int32_t l) {
   int32_t none = 0;
@@ -771,13 +779,13 @@ static weft_status_t run_distributed(weft_group_model_t *m, void *const *in, voi
     if (whole(info, ti)) {
       local_in[i] = rank == 0 ? in[i] : staged;
       if (bytes)
-        keep(&failed, weft_group_broadcast(g, rank, 0, local_in[i], bytes));
+        keep_or_abort(m, &failed, weft_group_broadcast(g, rank, 0, local_in[i], bytes));
       continue;
     }
     if (rank != 0) {
       local_in[i] = staged;
       if (bytes)
-        keep(&failed, weft_group_recv(g, rank, 0, staged, bytes));
+        keep_or_abort(m, &failed, weft_group_recv(g, rank, 0, staged, bytes));
       continue;
     }
     for (int32_t r = 1; r < n && bytes; ++r) {
@@ -787,7 +795,7 @@ static weft_status_t run_distributed(weft_group_model_t *m, void *const *in, voi
         copy_part(ti, parts, in[i], staged, part, true);
         from = staged;
       }
-      keep(&failed, weft_group_send(g, rank, r, from, bytes));
+      keep_or_abort(m, &failed, weft_group_send(g, rank, r, from, bytes));
     }
     local_in[i] = staged ? staged : part_address(ti, parts, in[i], 0);
     if (staged)
@@ -816,7 +824,7 @@ static weft_status_t run_distributed(weft_group_model_t *m, void *const *in, voi
       continue;
     if (rank != 0) {
       if (writer(info, ti, rank))
-        keep(&failed, weft_group_send(g, rank, 0, local_out[o], bytes));
+        keep_or_abort(m, &failed, weft_group_send(g, rank, 0, local_out[o], bytes));
       continue;
     }
     void *staged = local_out[o] == m->staging[info->num_inputs + o] ? local_out[o] : NULL;
@@ -827,10 +835,11 @@ static weft_status_t run_distributed(weft_group_model_t *m, void *const *in, voi
         continue;
       int32_t part = weft_model_part_of(info, r);
       if (staged) {
-        keep(&failed, weft_group_recv(g, rank, r, staged, bytes));
+        keep_or_abort(m, &failed, weft_group_recv(g, rank, r, staged, bytes));
         copy_part(ti, parts, out[o], staged, part, false);
       } else {
-        keep(&failed, weft_group_recv(g, rank, r, part_address(ti, parts, out[o], part), bytes));
+        keep_or_abort(m, &failed,
+                      weft_group_recv(g, rank, r, part_address(ti, parts, out[o], part), bytes));
       }
     }
   }

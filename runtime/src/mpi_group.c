@@ -6,13 +6,18 @@
  * do not match.
  *
  * A process whose run fails sends every other process a note (weft_group_
- * abort); the waits for a peer (an agreement, a message's handshake) also
- * listen for notes, so a process waiting for a failed peer gives up instead
- * of waiting forever. A wait given up leaves its MPI request pending (MPI
- * cannot cancel a collective), so after a failed run, which every process
- * learns at the end of the run (conclude, on a communicator used for
- * nothing else), all processes replace the communicators that carried the
- * run (recover). */
+ * abort). The waits for a peer (an agreement, a message's handshake) also
+ * listen for notes, and give up when the note's sender takes part in what
+ * they wait for; a process that gives up sends its own notes. So an
+ * agreement completes for all of its members or for none (a failed
+ * process posts nothing more), and the data moved after one, or after a
+ * handshake, always arrives. A wait given up leaves its MPI request pending
+ * (MPI cannot cancel a collective), so after a failed run, which every
+ * process learns at the end of the run (conclude, on a communicator used
+ * for nothing else), all processes replace the communicators that carried
+ * the run (recover); each failed run leaves at most one such request per
+ * group or split, and the old communicators it holds. Notes carry the
+ * number of recoveries so far, so that one delivered late is ignored. */
 #include "internal.h"
 #include "weft/runtime_mpi.h"
 
@@ -31,14 +36,24 @@ typedef struct agreement_t {
   long long both[2 * FIELDS], all[2 * FIELDS];
 } agreement_t;
 
+/* A note sent: its buffer stays until the group is destroyed (MPI may
+ * read it until the send completes, and nobody waits for that). */
+typedef struct note_t {
+  struct note_t *next;
+  int epoch;
+} note_t;
+
 /* What a group and its splits share: the notes of a failed run. */
 typedef struct mpi_shared_t {
   MPI_Comm control; /* the end of each run only; source of new communicators */
-  MPI_Comm notes;   /* "my run failed", one int from each failed process */
+  MPI_Comm notes;   /* "my run failed": from each failed process, its epoch */
   MPI_Request listening; /* the posted receive of a note */
-  int heard, told;       /* its buffer; the sent notes' */
-  bool aborted;     /* this run failed here or a note came: stop waiting */
-  bool interrupted; /* a note ended a wait of this process */
+  int heard;             /* its buffer */
+  int epoch;             /* recoveries so far (alike in every process) */
+  uint8_t *failed;       /* per rank: failed this run (a note came, or here) */
+  note_t *sent;          /* the notes' buffers */
+  bool aborted;     /* this process's run failed: it waits for nobody */
+  bool interrupted; /* a peer's failure ended this process's run */
   bool lost;        /* the communicators could not be replaced */
   /* A message's handshake: the size sent and the answer (both sides). */
   unsigned long long size_out, size_in;
@@ -167,6 +182,12 @@ weft_status_t weft_mpi_device_group_create(const weft_mpi_device_group_options_t
   memset(shared, 0, sizeof(*shared));
   shared->control = shared->notes = MPI_COMM_NULL;
   shared->listening = MPI_REQUEST_NULL;
+  shared->failed = a->alloc(a->user_data, (size_t)size, 64);
+  if (!shared->failed) {
+    mpi_destroy(&g->base);
+    return weft_status_create(WEFT_OUT_OF_MEMORY, "cannot allocate a device group");
+  }
+  memset(shared->failed, 0, (size_t)size);
   int code = new_comm(MPI_COMM_WORLD, &shared->control);
   if (code == MPI_SUCCESS)
     code = new_comm(shared->control, &g->comm);
@@ -299,8 +320,16 @@ static void mpi_destroy(weft_device_group_t *base) {
   weft_allocator_t a = g->allocator;
   free_agreements(&a, g->agreement);
   free_agreements(&a, g->abandoned);
-  if (shared)
+  if (shared) {
+    while (shared->sent) {
+      note_t *next = shared->sent->next;
+      a.free(a.user_data, shared->sent);
+      shared->sent = next;
+    }
+    if (shared->failed)
+      a.free(a.user_data, shared->failed);
     a.free(a.user_data, shared);
+  }
   if (g->member_of)
     a.free(a.user_data, g->member_of);
   a.free(a.user_data, g);
@@ -370,13 +399,36 @@ static weft_status_t aborted_status(const mpi_shared_t *s, const char *what) {
                             what);
 }
 
-/* Waits for `n` requests or a note, whichever comes first. After a note
- * the messages' requests are ended (receives, where `receives` has bit i,
- * cancelled; sends, of a few bytes that MPI has sent, freed) and a
- * collective's (`collective`: MPI can neither cancel nor free it) is left
- * to the caller, pending. */
+static void notify_peers(mpi_group_t *g);
+
+/* Whether a rank known to have failed this run takes part in group `g`'s
+ * collectives (`peer` < 0) or is `peer`. */
+static bool waits_for_failed(const mpi_group_t *g, int32_t peer) {
+  const mpi_shared_t *s = g->shared;
+  if (peer >= 0)
+    return s->failed[peer] != 0;
+  for (int32_t r = 0; r < g->base.size; ++r)
+    if (s->failed[r] && g->member_of[r] >= 0)
+      return true;
+  return false;
+}
+
+/* This process gives up what it waits for (a failed peer takes part):
+ * its run has failed, and its own peers learn it. */
+static weft_status_t give_up(mpi_group_t *g, const char *what) {
+  g->shared->interrupted = !g->shared->aborted;
+  notify_peers(g);
+  return aborted_status(g->shared, what);
+}
+
+/* Waits for `n` requests (a collective's agreement, or a message's
+ * handshake with `peer`) unless a note says that a process taking part has
+ * failed: then the messages' requests are ended (receives, where
+ * `receives` has bit i, cancelled; sends, of a few bytes that MPI has sent,
+ * freed) and a collective's (`collective`: MPI can neither cancel nor free
+ * it) is left to the caller, pending. */
 static weft_status_t await(mpi_group_t *g, MPI_Request *requests, int n, unsigned receives,
-                           bool collective, const char *what) {
+                           bool collective, int32_t peer, const char *what) {
   mpi_shared_t *s = g->shared;
   MPI_Request all[3];
   int pending = 0;
@@ -384,36 +436,40 @@ static weft_status_t await(mpi_group_t *g, MPI_Request *requests, int n, unsigne
     all[i] = requests[i];
     pending += all[i] != MPI_REQUEST_NULL;
   }
-  all[n] = s->listening;
-  while (pending > 0) {
+  weft_status_t status = NULL;
+  while (pending > 0 && !status) {
+    all[n] = s->listening;
     int index = MPI_UNDEFINED;
-    int code = MPI_Waitany(n + 1, all, &index, MPI_STATUS_IGNORE);
-    if (code != MPI_SUCCESS)
-      return mpi_failure(code, what);
-    if (index == n) {
+    MPI_Status got;
+    int code = MPI_Waitany(n + 1, all, &index, &got);
+    if (code != MPI_SUCCESS) {
+      status = mpi_failure(code, what);
+    } else if (index == n) {
+      /* A note: its sender failed this run (one of an earlier run, late,
+       * is ignored). Listen for the next. */
       s->listening = MPI_REQUEST_NULL;
-      s->aborted = s->interrupted = true;
-      for (int i = 0; i < n; ++i) {
-        if (all[i] == MPI_REQUEST_NULL)
-          continue;
-        if (collective)
-          continue;
-        if (receives & (1u << i))
-          cancel_receive(&all[i]);
-        else
-          MPI_Request_free(&all[i]);
-      }
-      for (int i = 0; i < n; ++i)
-        requests[i] = all[i];
-      return aborted_status(s, what);
-    }
-    if (index == MPI_UNDEFINED)
+      if (s->heard == s->epoch && got.MPI_SOURCE >= 0 && got.MPI_SOURCE < g->base.size)
+        s->failed[got.MPI_SOURCE] = 1;
+      if (listen_for_notes(s) != MPI_SUCCESS)
+        s->lost = true;
+      if (s->lost || waits_for_failed(g, peer))
+        status = give_up(g, what);
+    } else if (index == MPI_UNDEFINED) {
       break;
-    --pending;
+    } else {
+      --pending;
+    }
   }
-  for (int i = 0; i < n; ++i)
-    requests[i] = MPI_REQUEST_NULL;
-  return NULL;
+  for (int i = 0; i < n; ++i) {
+    if (status && all[i] != MPI_REQUEST_NULL && !collective) {
+      if (receives & (1u << i))
+        cancel_receive(&all[i]);
+      else
+        MPI_Request_free(&all[i]);
+    }
+    requests[i] = status ? all[i] : MPI_REQUEST_NULL;
+  }
+  return status;
 }
 
 /* Compares this rank's (kind, dtype, op, count, bytes, root) with every
@@ -423,6 +479,8 @@ static weft_status_t agree(mpi_group_t *g, long long kind, long long dtype, long
                            long long count, long long bytes, long long root, bool bad) {
   if (g->shared->aborted)
     return aborted_status(g->shared, kind_name(kind));
+  if (waits_for_failed(g, -1))
+    return give_up(g, kind_name(kind));
   if (!g->agreement) {
     g->agreement = g->allocator.alloc(g->allocator.user_data, sizeof(agreement_t), 64);
     if (!g->agreement)
@@ -439,7 +497,7 @@ static weft_status_t agree(mpi_group_t *g, long long kind, long long dtype, long
   int code = MPI_Iallreduce(both, all, 2 * FIELDS, MPI_LONG_LONG, MPI_MAX, g->comm, &request);
   if (code != MPI_SUCCESS)
     return mpi_failure(code, kind_name(kind));
-  weft_status_t waited = await(g, &request, 1, 0, true, kind_name(kind));
+  weft_status_t waited = await(g, &request, 1, 0, true, -1, kind_name(kind));
   if (waited) {
     if (request != MPI_REQUEST_NULL) { /* its buffers stay with it */
       g->agreement->next = g->abandoned;
@@ -639,6 +697,8 @@ static weft_status_t mpi_send(weft_device_group_t *base, int32_t rank, int32_t p
   mpi_shared_t *s = g->shared;
   if (s->aborted)
     return aborted_status(s, "send");
+  if (waits_for_failed(g, peer))
+    return give_up(g, "send");
   /* The handshake waits for the peer, which may have failed. */
   s->size_out = bytes;
   s->answer_in = 0;
@@ -651,7 +711,7 @@ static weft_status_t mpi_send(weft_device_group_t *base, int32_t rank, int32_t p
     cancel_receive(&handshake[0]);
     return mpi_failure(code, "send");
   }
-  weft_status_t waited = await(g, handshake, 2, 1u << 0, false, "send");
+  weft_status_t waited = await(g, handshake, 2, 1u << 0, false, peer, "send");
   if (waited)
     return waited;
   if (!s->answer_in)
@@ -674,12 +734,14 @@ static weft_status_t mpi_recv(weft_device_group_t *base, int32_t rank, int32_t p
   mpi_shared_t *s = g->shared;
   if (s->aborted)
     return aborted_status(s, "recv");
+  if (waits_for_failed(g, peer))
+    return give_up(g, "recv");
   MPI_Request request = MPI_REQUEST_NULL;
   int code = MPI_Irecv(&s->size_in, 1, MPI_UNSIGNED_LONG_LONG, peer, TAG_SIZE, g->comm,
                        &request);
   if (code != MPI_SUCCESS)
     return mpi_failure(code, "recv");
-  weft_status_t waited = await(g, &request, 1, 1u << 0, false, "recv");
+  weft_status_t waited = await(g, &request, 1, 1u << 0, false, peer, "recv");
   if (waited)
     return waited;
   /* Past the handshake both sides are committed: plain calls. */
@@ -706,21 +768,28 @@ static weft_status_t mpi_recv(weft_device_group_t *base, int32_t rank, int32_t p
  *===------------------------------------------------------------------===*/
 
 /* This process's run failed: a note to every other process, once. */
-static void mpi_abort(weft_device_group_t *base) {
-  mpi_group_t *g = (mpi_group_t *)base;
+static void notify_peers(mpi_group_t *g) {
   mpi_shared_t *s = g->shared;
   if (s->aborted)
     return;
   s->aborted = true;
-  s->told = 1;
-  for (int32_t r = 0; r < base->size; ++r) {
+  s->failed[g->rank] = 1;
+  for (int32_t r = 0; r < g->base.size; ++r) {
     if (r == g->rank)
       continue;
+    note_t *note = g->allocator.alloc(g->allocator.user_data, sizeof(note_t), 16);
+    if (!note)
+      continue; /* that peer then learns it at the end of the run */
+    note->epoch = s->epoch;
+    note->next = s->sent;
+    s->sent = note;
     MPI_Request request = MPI_REQUEST_NULL;
-    if (MPI_Isend(&s->told, 1, MPI_INT, r, TAG_NOTE, s->notes, &request) == MPI_SUCCESS)
+    if (MPI_Isend(&note->epoch, 1, MPI_INT, r, TAG_NOTE, s->notes, &request) == MPI_SUCCESS)
       MPI_Request_free(&request);
   }
 }
+
+static void mpi_abort(weft_device_group_t *base) { notify_peers((mpi_group_t *)base); }
 
 static weft_status_t mpi_conclude(weft_device_group_t *base, bool failed, bool *any_failed,
                                   bool *interrupted) {
@@ -756,6 +825,8 @@ static void mpi_recover(weft_device_group_t *base) {
   free_comm(&s->notes);
   s->notes = notes;
   s->aborted = s->interrupted = s->lost = false;
+  memset(s->failed, 0, (size_t)base->size);
+  ++s->epoch;
   if (listen_for_notes(s) != MPI_SUCCESS)
     s->lost = s->aborted = true;
 }
