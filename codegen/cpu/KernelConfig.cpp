@@ -335,8 +335,10 @@ linalg::GenericOp weft::cpu::epilogueOf(linalg::LinalgOp root) {
   if (!epilogue.getMatchingIndexingMap(&use).isIdentity() ||
       !epilogue.getMatchingIndexingMap(epilogue.getDpsInitOperand(0)).isIdentity())
     return {};
+  // Operands may broadcast along loops they lack or along unit dimensions
+  // (a bias [1, N] over [M, N] rows reads row 0: a zero in its map).
   for (AffineMap m : epilogue.getIndexingMapsArray())
-    if (!m.isProjectedPermutation())
+    if (!m.isProjectedPermutation(/*allowZeroInResults=*/true))
       return {};
   return epilogue;
 }

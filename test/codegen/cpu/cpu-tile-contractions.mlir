@@ -422,3 +422,45 @@ func.func private @unit_batch(%arg0: memref<1x16x32xf32>, %arg1: memref<32x64xf3
   bufferization.materialize_in_destination %m in restrict writable %arg2 : (tensor<1x16x64xf32>, memref<1x16x64xf32>) -> ()
   return
 }
+
+// -----
+
+// The same matmul with its bias row (a zero in the bias's map: row 0 for
+// every row) tiled through the epilogue: the bias is read as a broadcast
+// vector and added to the accumulator the reduction loop returns, and only
+// the sum is written; the convolution's result never reaches a tensor.
+// CHECK-LABEL: func.func private @matmul_bias
+// CHECK: %[[ACC:.*]] = scf.for {{.*}} -> (vector<8x32xf32>)
+// CHECK: vector.contract
+// CHECK: %[[BIAS:.*]] = vector.transfer_read %{{.*}} : tensor<1x1x1x8x32xf32>, vector<8x32xf32>
+// CHECK: %[[SUM:.*]] = arith.addf %[[ACC]], %[[BIAS]] : vector<8x32xf32>
+// CHECK: vector.transfer_write %[[SUM]]
+// CHECK-NOT: linalg.
+// CHECK: return
+#mbx = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1 + d5, d2 + d6, d7)>
+#mbw = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d3, d5, d6, d7, d4)>
+#mbo = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d2, d3, d4)>
+#mbid = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
+#mbrow = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, 0, d3, d4)>
+func.func private @matmul_bias(%arg0: memref<1x1x16x256xf32>, %arg1: memref<8x1x1x256x32xf32>, %arg2: memref<1x1x1x8x32xf32>, %arg3: memref<1x1x16x8x32xf32>) attributes {weft.dispatch_fn, weft.workgroup_count = 1 : i64} {
+  %zero = arith.constant 0.000000e+00 : f32
+  %x = bufferization.to_tensor %arg0 restrict : memref<1x1x16x256xf32> to tensor<1x1x16x256xf32>
+  %w = bufferization.to_tensor %arg1 restrict : memref<8x1x1x256x32xf32> to tensor<8x1x1x256x32xf32>
+  %b = bufferization.to_tensor %arg2 restrict : memref<1x1x1x8x32xf32> to tensor<1x1x1x8x32xf32>
+  %o = bufferization.to_tensor %arg3 restrict writable : memref<1x1x16x8x32xf32> to tensor<1x1x16x8x32xf32>
+  %e = tensor.empty() : tensor<1x1x16x8x32xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x1x16x8x32xf32>) -> tensor<1x1x16x8x32xf32>
+  %c = linalg.generic {indexing_maps = [#mbx, #mbw, #mbo], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%x, %w : tensor<1x1x16x256xf32>, tensor<8x1x1x256x32xf32>) outs(%f : tensor<1x1x16x8x32xf32>) attrs = {weft.blocked_conv = array<i64: 1, 1>} {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %m = arith.mulf %in, %in_0 : f32
+    %s = arith.addf %out, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<1x1x16x8x32xf32>
+  %r = linalg.generic {indexing_maps = [#mbid, #mbrow, #mbid], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%c, %b : tensor<1x1x16x8x32xf32>, tensor<1x1x1x8x32xf32>) outs(%o : tensor<1x1x16x8x32xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %s = arith.addf %in, %in_0 : f32
+    linalg.yield %s : f32
+  } -> tensor<1x1x16x8x32xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg3 : (tensor<1x1x16x8x32xf32>, memref<1x1x16x8x32xf32>) -> ()
+  return
+}

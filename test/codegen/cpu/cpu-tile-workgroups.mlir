@@ -148,6 +148,51 @@ func.func private @two_dims(%arg0: memref<1x2x8xf32>, %arg1: memref<1x2x8xf32>) 
   return
 }
 
+// A matmul by a constant weight, as the blocked 1x1 convolution it runs as
+// (16 rows x 8 blocks of 32 columns, 256 products), whose epilogue adds a
+// bias row to every row: the bias's map reads row 0 for each row (a zero in
+// its map). The split is still the convolution's own, along its filter
+// blocks (8 workgroups, each reading one block of the filter), not along
+// the rows (each workgroup would read the whole filter: BERT-base's
+// feed-forward layers ran 1.6x slower so).
+// CHECK-LABEL: func.func private @matmul_bias
+// CHECK-SAME: weft.workgroup_count = 8 : i64
+// CHECK: scf.forall (%[[J:.*]]) in (8)
+// CHECK-DAG: tensor.extract_slice %{{.*}}[%[[J]], 0, 0, 0, 0] [1, 1, 1, 256, 32]
+// CHECK-DAG: tensor.extract_slice %{{.*}}[0, 0, 0, %[[J]], 0] [1, 1, 1, 1, 32]
+// CHECK: arith.addf
+// CHECK: scf.forall.in_parallel
+// With 4 workgroups, 2 filter blocks each.
+// SMALL-LABEL: func.func private @matmul_bias
+// SMALL: scf.forall (%{{.*}}) = (0) to (8) step (2)
+#mbx = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1 + d5, d2 + d6, d7)>
+#mbw = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d3, d5, d6, d7, d4)>
+#mbo = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d2, d3, d4)>
+#mbid = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
+#mbrow = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, 0, d3, d4)>
+func.func private @matmul_bias(%arg0: memref<1x1x16x256xf32>, %arg1: memref<8x1x1x256x32xf32>, %arg2: memref<1x1x1x8x32xf32>, %arg3: memref<1x1x16x8x32xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.000000e+00 : f32
+  %x = bufferization.to_tensor %arg0 restrict : memref<1x1x16x256xf32> to tensor<1x1x16x256xf32>
+  %w = bufferization.to_tensor %arg1 restrict : memref<8x1x1x256x32xf32> to tensor<8x1x1x256x32xf32>
+  %b = bufferization.to_tensor %arg2 restrict : memref<1x1x1x8x32xf32> to tensor<1x1x1x8x32xf32>
+  %o = bufferization.to_tensor %arg3 restrict writable : memref<1x1x16x8x32xf32> to tensor<1x1x16x8x32xf32>
+  %e = tensor.empty() : tensor<1x1x16x8x32xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x1x16x8x32xf32>) -> tensor<1x1x16x8x32xf32>
+  %c = linalg.generic {indexing_maps = [#mbx, #mbw, #mbo], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%x, %w : tensor<1x1x16x256xf32>, tensor<8x1x1x256x32xf32>) outs(%f : tensor<1x1x16x8x32xf32>) attrs = {weft.blocked_conv = array<i64: 1, 1>} {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %m = arith.mulf %in, %in_0 : f32
+    %s = arith.addf %out, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<1x1x16x8x32xf32>
+  %r = linalg.generic {indexing_maps = [#mbid, #mbrow, #mbid], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%c, %b : tensor<1x1x16x8x32xf32>, tensor<1x1x1x8x32xf32>) outs(%o : tensor<1x1x16x8x32xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %s = arith.addf %in, %in_0 : f32
+    linalg.yield %s : f32
+  } -> tensor<1x1x16x8x32xf32>
+  bufferization.materialize_in_destination %r in restrict writable %arg3 : (tensor<1x1x16x8x32xf32>, memref<1x1x16x8x32xf32>) -> ()
+  return
+}
+
 // Only dispatch functions are tiled.
 // CHECK-LABEL: func.func @host
 // CHECK-NOT: weft.workgroup_count
