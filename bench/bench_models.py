@@ -8,8 +8,8 @@ Models (default: all of them):
                          f16, checked within 4e-3 absolute)
   resnet50, resnet18,    exported from PyTorch by bench/export_models.py,
   mobilenet_v2,          which runs under --export-python (Debian's
-  transformer            /usr/bin/python3, the interpreter with torch); this
-                         script then writes their reference outputs
+  transformer,           /usr/bin/python3, the interpreter with torch); this
+  bert_base              script then writes their reference outputs
                          (output_0.pb) with onnxruntime
 
 Each model is compiled with `weftc --emit=lib` and the wall time of that
@@ -64,7 +64,8 @@ MAKE_MODELS = os.path.join(HERE, os.pardir, "test", "models", "make_models.py")
 EXPORT_MODELS = os.path.join(HERE, "export_models.py")
 
 SMALL_MODELS = ("mlp", "cnn", "gemm_large", "gemm_f16", "lstm_long")  # from make_models.py
-REAL_MODELS = ("resnet50", "resnet18", "mobilenet_v2", "transformer")  # export_models.py
+REAL_MODELS = ("resnet50", "resnet18", "mobilenet_v2", "transformer",
+               "bert_base")  # export_models.py
 ALL_MODELS = SMALL_MODELS + REAL_MODELS
 # gemm_large is f32[512,1024] @ f32[1024,1024]: 2*M*K*N floating-point
 # operations, the count its GFLOP/s columns divide by.

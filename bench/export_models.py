@@ -17,6 +17,12 @@ Models:
     transformer   nn.TransformerEncoder, 4 post-norm layers, d_model 256,
                   4 heads, feed-forward 1024, batch_first,
                   x: f32[1,128,256] -> f32[1,128,256]
+    bert_base     a BERT-base-sized encoder: token (30522 x 768) and position
+                  (128 x 768) embeddings + LayerNorm -> nn.TransformerEncoder,
+                  12 post-norm layers, d_model 768, 12 heads, feed-forward
+                  3072, GELU, batch_first; ids: int64[1,128] -> f32[1,128,768].
+                  The encoder deep-copies one layer, so its twelve weight
+                  sets are equal and the exporter stores them once (122 MB)
 
 With random weights the BatchNorm running statistics (mean 0, variance 1)
 do not match the activations, so the CNNs' outputs shrink or grow layer after
@@ -26,7 +32,7 @@ momentum=None (a cumulative average), the model runs three random batches in
 train() mode under torch.no_grad(), and is then put in eval(), so the
 exported outputs are O(1). The exporter folds BatchNorm into the Convs.
 
-The TransformerEncoder is exported in eval() mode but NOT under
+The TransformerEncoders are exported in eval() mode but NOT under
 torch.no_grad(): with gradients off, PyTorch takes its fused "fast path"
 kernel, which has no ONNX export.
 
@@ -47,7 +53,7 @@ import glob
 import os
 import sys
 
-MODEL_NAMES = ("resnet50", "resnet18", "mobilenet_v2", "transformer")
+MODEL_NAMES = ("resnet50", "resnet18", "mobilenet_v2", "transformer", "bert_base")
 CNNS = ("resnet50", "resnet18", "mobilenet_v2")
 OPSET = 17
 # weftc links libonnx 1.12, which refuses models with an IR version newer
@@ -60,6 +66,8 @@ CALIBRATION_BATCH_SIZE = 4
 
 TRANSFORMER = {"d_model": 256, "nhead": 4, "dim_feedforward": 1024,
                "num_layers": 4, "seq_len": 128}
+BERT = {"vocab": 30522, "d_model": 768, "nhead": 12, "dim_feedforward": 3072,
+        "num_layers": 12, "seq_len": 128}
 
 
 def import_torch():
@@ -78,6 +86,8 @@ def import_torch():
 def input_shape(name):
     if name == "transformer":
         return (1, TRANSFORMER["seq_len"], TRANSFORMER["d_model"])
+    if name == "bert_base":
+        return (1, BERT["seq_len"])
     return IMAGE_SHAPE
 
 
@@ -112,11 +122,40 @@ def build_transformer(torch):
     return model
 
 
+def build_bert(torch):
+    """Token and position embeddings, LayerNorm and a GELU
+    nn.TransformerEncoder of BERT-base's sizes, random weights, eval()."""
+    b = BERT
+
+    class Bert(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tokens = torch.nn.Embedding(b["vocab"], b["d_model"])
+            self.positions = torch.nn.Embedding(b["seq_len"], b["d_model"])
+            self.norm = torch.nn.LayerNorm(b["d_model"])
+            layer = torch.nn.TransformerEncoderLayer(
+                d_model=b["d_model"], nhead=b["nhead"], dim_feedforward=b["dim_feedforward"],
+                dropout=0.1, activation="gelu", batch_first=True)
+            self.encoder = torch.nn.TransformerEncoder(layer, num_layers=b["num_layers"],
+                                                       enable_nested_tensor=False)
+
+        def forward(self, ids):
+            where = torch.arange(ids.shape[1]).unsqueeze(0)
+            return self.encoder(self.norm(self.tokens(ids) + self.positions(where)))
+
+    model = Bert()
+    model.eval()
+    return model
+
+
 def test_input(name, seed):
     """The input the model is checked and benchmarked with: standard normal,
-    like the normalised images and embeddings the models are built for."""
+    like the normalised images and embeddings the models are built for;
+    token ids drawn uniformly from the vocabulary for bert_base."""
     import numpy as np
     rng = np.random.default_rng([seed, MODEL_NAMES.index(name), 1])
+    if name == "bert_base":
+        return rng.integers(0, BERT["vocab"], input_shape(name)).astype(np.int64)
     return rng.standard_normal(input_shape(name)).astype(np.float32)
 
 
@@ -140,7 +179,12 @@ def export(name, outdir, seed):
     import onnx
     import torch
     torch.manual_seed(seed * len(MODEL_NAMES) + MODEL_NAMES.index(name))
-    model = build_transformer(torch) if name == "transformer" else build_cnn(name, torch)
+    if name == "transformer":
+        model = build_transformer(torch)
+    elif name == "bert_base":
+        model = build_bert(torch)
+    else:
+        model = build_cnn(name, torch)
     example = torch.from_numpy(test_input(name, seed))
     path = os.path.join(outdir, f"{name}.onnx")
     tmp = path + ".tmp"
