@@ -557,7 +557,7 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
         dispatches.explainFusion = o.explainFusion;
         dispatches.batchRowEpilogues = cuda || cudaOnCpu;
         dispatches.normsTakeProducers = cuda || cudaOnCpu;
-        dispatches.elementwiseDags = cuda || cudaOnCpu;
+        dispatches.elementwiseDags = true;
         dispatches.padsIntoConvs = cuda || cudaOnCpu;
         dispatches.transposesInChains = cuda || cudaOnCpu;
         dispatches.slicesInChains = cuda || cudaOnCpu;

@@ -323,7 +323,7 @@ def FormDispatches : Pass<"weft-form-dispatches", "mlir::func::FuncOp"> {
            "A group of elementwise ops fed only by the last value of one "
            "earlier group (all of whose users it holds) and by constants "
            "joins that group: an epilogue such as GELU's, whose input has "
-           "two users (the CUDA targets)">,
+           "two users (weftc sets it for every target)">,
     Option<"padsIntoConvs", "pads-into-convs", "bool", "false",
            "An f32 NCHW convolution that the CUDA backend runs in blocks "
            "joins the dispatch of the padding of its image (a weft.pad of "

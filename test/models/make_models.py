@@ -41,6 +41,11 @@ Models:
     resnet18    x: f32[2,3,224,224] -> ResNet-18 (7x7 stem, max pool, four
                 stages of two basic blocks with batch norm, global average
                 pool, Gemm 1000), random weights with He scaling
+    gelu_mlp    x: f32[16,128] -> MatMul 512 + bias -> GELU as PyTorch exports
+                it (x / sqrt(2) -> Erf -> + 1 -> * x -> * 0.5: the biased
+                sum has two users) -> MatMul 128 + bias
+    silu_conv   x: f32[1,16,32,32] -> Conv 32 3x3 (pads 1) + SiLU (x *
+                Sigmoid(x): two users) -> Conv 32 1x1 + SiLU
 
 Everything is a pure function of --seed, so two runs give identical files.
 Only onnx, onnxruntime and numpy are needed.
@@ -62,7 +67,7 @@ IR_VERSION = 8
 
 MODEL_NAMES = ("mlp", "cnn", "gemm_large", "dwconv", "rnn_if", "det_head", "lstm_long",
                "mlp_batch", "encoder", "resnet18", "long_rows", "odd_rows", "gemm_f16",
-               "bottleneck")
+               "bottleneck", "gelu_mlp", "silu_conv")
 
 
 def _weight(rng, shape, fan_in):
@@ -417,6 +422,62 @@ def make_odd_rows(rng):
     return make_long_rows(rng, rows=4, width=1000, name="odd_rows")
 
 
+def make_gelu_mlp(rng, batch=16, sizes=(128, 512, 128)):
+    f32 = TensorProto.FLOAT
+    inits, nodes = [], []
+
+    def const(name, value):
+        inits.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def node(op, inputs, name):
+        nodes.append(helper.make_node(op, inputs, [name], name=name))
+        return name
+
+    def linear(x, name, fan_in, fan_out):
+        w = const(f"{name}.weight", _weight(rng, (fan_in, fan_out), fan_in))
+        b = const(f"{name}.bias", _weight(rng, (fan_out,), fan_in))
+        return node("Add", [node("MatMul", [x, w], f"{name}.matmul"), b], name)
+
+    up = linear("x", "up", sizes[0], sizes[1])
+    sqrt2 = const("sqrt2", np.array(np.sqrt(2.0), np.float32))
+    one = const("one", np.array(1.0, np.float32))
+    half = const("half", np.array(0.5, np.float32))
+    erf = node("Erf", [node("Div", [up, sqrt2], "gelu.div")], "gelu.erf")
+    gelu = node("Mul", [node("Mul", [up, node("Add", [erf, one], "gelu.add")], "gelu.mul"),
+                        half], "gelu")
+    y = linear(gelu, "y", sizes[1], sizes[2])
+    graph = helper.make_graph(
+        nodes, "gelu_mlp", [helper.make_tensor_value_info("x", f32, [batch, sizes[0]])],
+        [helper.make_tensor_value_info(y, f32, [batch, sizes[2]])], inits)
+    return _finish(graph, "Linear -> GELU (erf, as PyTorch exports it) -> Linear")
+
+
+def make_silu_conv(rng, channels=(16, 32, 32), size=32):
+    f32 = TensorProto.FLOAT
+    inits, nodes = [], []
+
+    def conv_silu(x, name, c_in, c_out, k):
+        w, b = f"{name}.weight", f"{name}.bias"
+        inits.append(numpy_helper.from_array(_weight(rng, (c_out, c_in, k, k), c_in * k * k), w))
+        inits.append(numpy_helper.from_array(_weight(rng, (c_out,), c_in * k * k), b))
+        pad = k // 2
+        nodes.append(helper.make_node("Conv", [x, w, b], [name], name=name,
+                                      pads=[pad, pad, pad, pad]))
+        nodes.append(helper.make_node("Sigmoid", [name], [f"{name}.gate"], name=f"{name}.gate"))
+        nodes.append(helper.make_node("Mul", [name, f"{name}.gate"], [f"{name}.silu"],
+                                      name=f"{name}.silu"))
+        return f"{name}.silu"
+
+    h = conv_silu("x", "conv0", channels[0], channels[1], 3)
+    y = conv_silu(h, "conv1", channels[1], channels[2], 1)
+    graph = helper.make_graph(
+        nodes, "silu_conv",
+        [helper.make_tensor_value_info("x", f32, [1, channels[0], size, size])],
+        [helper.make_tensor_value_info(y, f32, [1, channels[2], size, size])], inits)
+    return _finish(graph, "3x3 and 1x1 convolutions, each with a SiLU")
+
+
 def make_input(name, rng):
     """The input each model is tested and benchmarked with."""
     if name == "mlp":
@@ -453,6 +514,10 @@ def make_input(name, rng):
         return {"x": rng.standard_normal((4, 1000)).astype(np.float32) * 3.0}
     if name == "bottleneck":
         return {"x": rng.uniform(0.0, 1.0, (2, 128, 28, 28)).astype(np.float32)}
+    if name == "gelu_mlp":
+        return {"x": rng.standard_normal((16, 128)).astype(np.float32)}
+    if name == "silu_conv":
+        return {"x": rng.standard_normal((1, 16, 32, 32)).astype(np.float32)}
     raise ValueError(f"unknown model {name!r}")
 
 
@@ -461,7 +526,8 @@ BUILDERS = {"mlp": make_mlp, "cnn": make_cnn, "gemm_large": make_gemm_large,
             "dwconv": make_dwconv, "rnn_if": make_rnn_if, "det_head": make_det_head,
             "lstm_long": make_lstm_long, "mlp_batch": make_mlp_batch, "encoder": make_encoder,
             "resnet18": make_resnet18, "long_rows": make_long_rows, "odd_rows": make_odd_rows,
-            "bottleneck": make_bottleneck}
+            "bottleneck": make_bottleneck, "gelu_mlp": make_gelu_mlp,
+            "silu_conv": make_silu_conv}
 
 
 def reference_outputs(model_path, feeds):
