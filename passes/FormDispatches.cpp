@@ -578,59 +578,104 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     return it->second;
   }
 
-  /// With elementwise-dags: a group of elementwise ops whose only inputs
-  /// from other groups are the last value of one earlier group (a fusion
-  /// root's or an elementwise chain), all of whose users it holds, joins
-  /// that group (GELU's x / sqrt(2), erf, + 1
-  /// and the products with x and 0.5 after a matmul's bias add, whose
-  /// value has two users): the epilogue is then a small graph on the
-  /// root's tiles rather than a chain. Its other operands must be
-  /// constants or the function's arguments (they dominate the joined
-  /// region), its ops of the tail's type.
+  /// With elementwise-dags: the elementwise groups that together read the
+  /// last value of one earlier group (a fusion root's or an elementwise
+  /// chain) and nothing else of other groups but each other's last values
+  /// and constants, holding every user of that value and of each other's
+  /// last values but one group's, join that group: the epilogue is then a
+  /// small graph on the root's tiles rather than a chain. GELU after a
+  /// matmul's bias add, whose sum has two users: as PyTorch's exporter
+  /// writes it (x / sqrt(2), erf, + 1, the products with x and 0.5: one
+  /// group) and as Hugging Face's BERT writes it ((x * 0.5) * (1 + erf(x /
+  /// sqrt(2))): two groups, one reading the other). The groups' other
+  /// operands must be constants or the function's arguments (they dominate
+  /// the joined region), their ops of the tail's type; the joined ops keep
+  /// their order in the block, so the one group whose value leaves the
+  /// graph ends it.
   llvm::SmallDenseSet<size_t> mergeDagTails(SmallVector<SmallVector<Operation *>> &groups,
                                             DenseMap<Operation *, size_t> &groupOf) {
     llvm::SmallDenseSet<size_t> joined;
-    for (size_t g = 0; g < groups.size(); ++g) {
-      SmallVector<Operation *> &ops = groups[g];
-      if (ops.empty() || !llvm::all_of(ops, [](Operation *op) {
-            return isElementwiseLike(op) && op->getNumResults() == 1;
-          }))
+    auto isElementwiseGroup = [&](size_t g) {
+      return !groups[g].empty() && llvm::all_of(groups[g], [](Operation *op) {
+        return isElementwiseLike(op) && op->getNumResults() == 1;
+      });
+    };
+    for (size_t f = 0; f < groups.size(); ++f) {
+      SmallVector<Operation *> &from = groups[f];
+      if (from.empty() || from.back()->getNumResults() != 1 ||
+          !(isRoot(groupHead(from)) || llvm::all_of(from, isElementwiseLike)))
         continue;
-      llvm::SmallPtrSet<Operation *, 16> inGroup(ops.begin(), ops.end());
-      std::optional<size_t> from;
-      Value tail;
-      bool ok = true;
-      for (Operation *op : ops)
-        for (Value v : op->getOperands()) {
-          Operation *def = v.getDefiningOp();
-          if (!def || isa<ConstantOp>(def) || inGroup.contains(def))
-            continue;
-          auto it = groupOf.find(def);
-          if (it == groupOf.end() || (from && *from != it->second) ||
-              groups[it->second].empty() || groups[it->second].back() != def) {
-            ok = false;
-            continue;
-          }
-          from = it->second;
-          tail = v;
-        }
-      // Only a group that takes epilogues (a fusion root's, or an
-      // elementwise chain) takes the graph.
-      if (!ok || !from || *from >= g || groups[*from].size() + ops.size() > kMaxChain ||
-          !(isRoot(groupHead(groups[*from])) ||
-            llvm::all_of(groups[*from], isElementwiseLike)))
-        continue;
+      Operation *tailOp = from.back();
+      Value tail = tailOp->getResult(0);
       Type type = tail.getType();
-      if (!llvm::all_of(tail.getUsers(), [&](Operation *u) { return inGroup.contains(u); }) ||
-          !llvm::all_of(ops, [&](Operation *op) { return op->getResult(0).getType() == type; }))
-        continue;
-      SmallVector<Operation *> &target = groups[*from];
-      for (Operation *op : ops) {
-        target.push_back(op);
-        groupOf[op] = *from;
+      // The graph: the groups of the tail's users, each an elementwise
+      // group.
+      llvm::SetVector<size_t> graph;
+      bool ok = true;
+      auto addUsersOf = [&](Value v) {
+        for (Operation *u : v.getUsers()) {
+          auto it = groupOf.find(u);
+          if (it == groupOf.end() || it->second == f || !isElementwiseGroup(it->second)) {
+            ok = false;
+            return;
+          }
+          graph.insert(it->second);
+        }
+      };
+      addUsersOf(tail);
+      size_t ends = 0, size = from.size();
+      for (size_t i = 0; ok && i < graph.size(); ++i) {
+        size_t h = graph[i];
+        for (Operation *op : groups[h]) {
+          if (op->getResult(0).getType() != type)
+            ok = false;
+          for (Value v : op->getOperands()) {
+            Operation *def = v.getDefiningOp();
+            if (!def || isa<ConstantOp>(def) || def == tailOp)
+              continue;
+            auto it = groupOf.find(def);
+            if (it == groupOf.end() || (it->second != h && groups[it->second].back() != def))
+              ok = false;
+          }
+        }
+        size += groups[h].size();
+        if (!ok || size > kMaxChain)
+          break;
       }
-      ops.clear();
-      joined.insert(*from);
+      if (!ok || graph.empty() || size > kMaxChain)
+        continue;
+      // Operands from groups outside the graph (or from F's other ops)
+      // fail; so does a graph with more than one end (a group whose value
+      // is used outside the graph).
+      for (size_t h : graph) {
+        for (Operation *op : groups[h])
+          for (Value v : op->getOperands()) {
+            Operation *def = v.getDefiningOp();
+            if (!def || isa<ConstantOp>(def) || def == tailOp)
+              continue;
+            if (!graph.contains(groupOf.lookup(def)))
+              ok = false;
+          }
+        Value last = groups[h].back()->getResult(0);
+        if (llvm::any_of(last.getUsers(), [&](Operation *u) {
+              auto it = groupOf.find(u);
+              return it == groupOf.end() || !graph.contains(it->second);
+            }))
+          ++ends;
+      }
+      if (!ok || ends != 1)
+        continue;
+      size_t own = from.size();
+      for (size_t h : graph) {
+        for (Operation *op : groups[h]) {
+          from.push_back(op);
+          groupOf[op] = f;
+        }
+        groups[h].clear();
+      }
+      llvm::sort(from.begin() + own, from.end(),
+                 [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+      joined.insert(f);
     }
     return joined;
   }

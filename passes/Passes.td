@@ -320,10 +320,11 @@ def FormDispatches : Pass<"weft-form-dispatches", "mlir::func::FuncOp"> {
            "row's warp recomputes the chain's values it reads (the CUDA "
            "targets)">,
     Option<"elementwiseDags", "elementwise-dags", "bool", "false",
-           "A group of elementwise ops fed only by the last value of one "
-           "earlier group (all of whose users it holds) and by constants "
-           "joins that group: an epilogue such as GELU's, whose input has "
-           "two users (weftc sets it for every target)">,
+           "The elementwise groups fed only by the last value of one "
+           "earlier group, by each other's last values and by constants, "
+           "holding all their users but one group's, join that group: an "
+           "epilogue such as GELU's, whose input has two users (weftc sets "
+           "it for every target)">,
     Option<"padsIntoConvs", "pads-into-convs", "bool", "false",
            "An f32 NCHW convolution that the CUDA backend runs in blocks "
            "joins the dispatch of the padding of its image (a weft.pad of "

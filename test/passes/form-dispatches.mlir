@@ -288,7 +288,7 @@ func.func @loop_swap(%m: tensor<i64>, %a: tensor<4xf32>, %b: tensor<4xf32>) -> t
 
 // GELU after a matmul's bias add: the sum has two users (the division and
 // the product with x), so the chain stops there and GELU is a dispatch of
-// its own. With elementwise-dags (the CUDA targets) the GELU group, fed
+// its own. With elementwise-dags (weftc's setting) the GELU group, fed
 // only by the bias add and constants, joins the matmul's dispatch as a
 // graph-shaped epilogue. A transpose (which takes no epilogue) keeps its
 // consumers apart either way.
@@ -332,6 +332,54 @@ func.func @gelu(%x: tensor<8x16xf32>, %t: tensor<4x8xf32>) -> (tensor<8x32xf32>,
   %m = weft.mul %tt, %tt : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
   %z = weft.add %m, %tt : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
   return %y, %z : tensor<8x32xf32>, tensor<8x4xf32>
+}
+
+// -----
+
+// GELU as Hugging Face's BERT writes it, (x * 0.5) * (1 + erf(x / sqrt 2)):
+// two groups read the bias add, the product with 0.5 and the erf chain,
+// and the first ends with the product of both. With elementwise-dags both
+// join the matmul's dispatch, in their order in the block. A graph with two
+// ends (each group's value used outside it) stays apart.
+// DAG-LABEL: func.func @gelu_two_groups
+// DAG: weft.dispatch(%arg0) {weft.elementwise_dag}
+// DAG: weft.matmul
+// DAG: weft.add
+// DAG: weft.mul
+// DAG: weft.div
+// DAG: weft.erf
+// DAG: weft.add
+// DAG: %[[Y:.*]] = weft.mul
+// DAG-NEXT: weft.yield %[[Y]]
+// DAG: weft.dispatch(%arg0) : (tensor<8x16xf32>) -> tensor<8x32xf32> {
+// DAG: weft.matmul
+// DAG: %[[K:.*]] = weft.add
+// DAG-NEXT: weft.yield %[[K]]
+// DAG: weft.dispatch
+// DAG: weft.mul
+// DAG-NEXT: weft.yield
+// DAG: weft.dispatch
+// DAG-NEXT: ^bb0
+// DAG-NEXT: weft.erf
+// DAG-NEXT: weft.yield
+func.func @gelu_two_groups(%x: tensor<8x16xf32>) -> (tensor<8x32xf32>, tensor<8x32xf32>, tensor<8x32xf32>) {
+  %w = weft.constant dense<0.5> : tensor<16x32xf32>
+  %c = weft.constant dense<0.25> : tensor<32xf32>
+  %s = weft.constant dense<1.41421354> : tensor<f32>
+  %one = weft.constant dense<1.0> : tensor<f32>
+  %half = weft.constant dense<0.5> : tensor<f32>
+  %0 = weft.matmul %x, %w : (tensor<8x16xf32>, tensor<16x32xf32>) -> tensor<8x32xf32>
+  %h = weft.add %0, %c : (tensor<8x32xf32>, tensor<32xf32>) -> tensor<8x32xf32>
+  %a = weft.mul %h, %half : (tensor<8x32xf32>, tensor<f32>) -> tensor<8x32xf32>
+  %d = weft.div %h, %s : (tensor<8x32xf32>, tensor<f32>) -> tensor<8x32xf32>
+  %e = weft.erf %d : tensor<8x32xf32>
+  %f = weft.add %e, %one : (tensor<8x32xf32>, tensor<f32>) -> tensor<8x32xf32>
+  %y = weft.mul %a, %f : (tensor<8x32xf32>, tensor<8x32xf32>) -> tensor<8x32xf32>
+  %1 = weft.matmul %x, %w : (tensor<8x16xf32>, tensor<16x32xf32>) -> tensor<8x32xf32>
+  %k = weft.add %1, %c : (tensor<8x32xf32>, tensor<32xf32>) -> tensor<8x32xf32>
+  %p = weft.mul %k, %half : (tensor<8x32xf32>, tensor<f32>) -> tensor<8x32xf32>
+  %q = weft.erf %k : tensor<8x32xf32>
+  return %y, %p, %q : tensor<8x32xf32>, tensor<8x32xf32>, tensor<8x32xf32>
 }
 
 // -----
