@@ -623,9 +623,10 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
         }
       };
       addUsersOf(tail);
+      if (!ok || graph.empty())
+        continue;
       size_t ends = 0, size = from.size();
-      for (size_t i = 0; ok && i < graph.size(); ++i) {
-        size_t h = graph[i];
+      for (size_t h : graph) {
         for (Operation *op : groups[h]) {
           if (op->getResult(0).getType() != type)
             ok = false;
@@ -642,7 +643,7 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
         if (!ok || size > kMaxChain)
           break;
       }
-      if (!ok || graph.empty() || size > kMaxChain)
+      if (!ok || size > kMaxChain)
         continue;
       // Operands from groups outside the graph (or from F's other ops)
       // fail; so does a graph with more than one end (a group whose value
@@ -653,10 +654,15 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
             Operation *def = v.getDefiningOp();
             if (!def || isa<ConstantOp>(def) || def == tailOp)
               continue;
-            if (!graph.contains(groupOf.lookup(def)))
+            auto it = groupOf.find(def);
+            if (it == groupOf.end() || !graph.contains(it->second))
               ok = false;
           }
+        // A value no op reads would end the joined ops without being the
+        // dispatch's result (weftc removes such ops before this pass).
         Value last = groups[h].back()->getResult(0);
+        if (last.use_empty())
+          ok = false;
         if (llvm::any_of(last.getUsers(), [&](Operation *u) {
               auto it = groupOf.find(u);
               return it == groupOf.end() || !graph.contains(it->second);

@@ -384,6 +384,35 @@ func.func @gelu_two_groups(%x: tensor<8x16xf32>) -> (tensor<8x32xf32>, tensor<8x
 
 // -----
 
+// A group whose value no op reads (weftc removes such ops first) does not
+// join a graph: it would end the joined ops without being their result.
+// DAG-LABEL: func.func @gelu_dead_branch
+// DAG: %[[H:.*]] = weft.dispatch(%arg0) : (tensor<8x16xf32>) -> tensor<8x32xf32> {
+// DAG: weft.matmul
+// DAG: %[[S:.*]] = weft.add
+// DAG-NEXT: weft.yield %[[S]]
+// DAG: %[[Y:.*]] = weft.dispatch(%[[H]])
+// DAG: weft.erf
+// DAG: weft.mul
+// DAG-NEXT: weft.yield
+// DAG: weft.dispatch(%[[H]])
+// DAG: weft.mul
+// DAG-NEXT: weft.yield
+// DAG: return %[[Y]]
+func.func @gelu_dead_branch(%x: tensor<8x16xf32>) -> tensor<8x32xf32> {
+  %w = weft.constant dense<0.5> : tensor<16x32xf32>
+  %c = weft.constant dense<0.25> : tensor<32xf32>
+  %half = weft.constant dense<0.5> : tensor<f32>
+  %0 = weft.matmul %x, %w : (tensor<8x16xf32>, tensor<16x32xf32>) -> tensor<8x32xf32>
+  %h = weft.add %0, %c : (tensor<8x32xf32>, tensor<32xf32>) -> tensor<8x32xf32>
+  %e = weft.erf %h : tensor<8x32xf32>
+  %y = weft.mul %e, %h : (tensor<8x32xf32>, tensor<8x32xf32>) -> tensor<8x32xf32>
+  %dead = weft.mul %h, %half : (tensor<8x32xf32>, tensor<f32>) -> tensor<8x32xf32>
+  return %y : tensor<8x32xf32>
+}
+
+// -----
+
 // With pads-into-convs (the CUDA targets) a convolution that runs in the
 // GPU's blocks (f32, 256 x 784 outputs per image, 1152 products) takes in
 // the padding of its image, and its epilogue follows; by default the
