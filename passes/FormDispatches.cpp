@@ -612,64 +612,42 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
       // group.
       llvm::SetVector<size_t> graph;
       bool ok = true;
-      auto addUsersOf = [&](Value v) {
-        for (Operation *u : v.getUsers()) {
-          auto it = groupOf.find(u);
-          if (it == groupOf.end() || it->second == f || !isElementwiseGroup(it->second)) {
-            ok = false;
-            return;
-          }
+      for (Operation *u : tail.getUsers()) {
+        auto it = groupOf.find(u);
+        ok = ok && it != groupOf.end() && it->second != f && isElementwiseGroup(it->second);
+        if (ok)
           graph.insert(it->second);
-        }
-      };
-      addUsersOf(tail);
-      if (!ok || graph.empty())
-        continue;
+      }
+      // Each graph op reads constants, arguments, the tail, its own group or
+      // another graph group's last value, all of the tail's type; one group
+      // only (the graph's end) is read outside the graph, and each group's
+      // value is read (an unread one would end the joined ops without being
+      // the dispatch's result; weftc removes such ops before this pass).
       size_t ends = 0, size = from.size();
+      auto inGraph = [&](Operation *op) {
+        auto it = groupOf.find(op);
+        return it != groupOf.end() && graph.contains(it->second);
+      };
       for (size_t h : graph) {
+        if (!ok)
+          break;
         for (Operation *op : groups[h]) {
-          if (op->getResult(0).getType() != type)
-            ok = false;
+          ok = ok && op->getResult(0).getType() == type;
           for (Value v : op->getOperands()) {
             Operation *def = v.getDefiningOp();
             if (!def || isa<ConstantOp>(def) || def == tailOp)
               continue;
-            auto it = groupOf.find(def);
-            if (it == groupOf.end() || (it->second != h && groups[it->second].back() != def))
-              ok = false;
+            ok = ok && inGraph(def) &&
+                 (groupOf.lookup(def) == h || groups[groupOf.lookup(def)].back() == def);
           }
         }
-        size += groups[h].size();
-        if (!ok || size > kMaxChain)
-          break;
-      }
-      if (!ok || size > kMaxChain)
-        continue;
-      // Operands from groups outside the graph (or from F's other ops)
-      // fail; so does a graph with more than one end (a group whose value
-      // is used outside the graph).
-      for (size_t h : graph) {
-        for (Operation *op : groups[h])
-          for (Value v : op->getOperands()) {
-            Operation *def = v.getDefiningOp();
-            if (!def || isa<ConstantOp>(def) || def == tailOp)
-              continue;
-            auto it = groupOf.find(def);
-            if (it == groupOf.end() || !graph.contains(it->second))
-              ok = false;
-          }
-        // A value no op reads would end the joined ops without being the
-        // dispatch's result (weftc removes such ops before this pass).
         Value last = groups[h].back()->getResult(0);
-        if (last.use_empty())
-          ok = false;
-        if (llvm::any_of(last.getUsers(), [&](Operation *u) {
-              auto it = groupOf.find(u);
-              return it == groupOf.end() || !graph.contains(it->second);
-            }))
+        ok = ok && !last.use_empty();
+        if (llvm::any_of(last.getUsers(), [&](Operation *u) { return !inGraph(u); }))
           ++ends;
+        size += groups[h].size();
       }
-      if (!ok || ends != 1)
+      if (!ok || graph.empty() || ends != 1 || size > kMaxChain)
         continue;
       size_t own = from.size();
       for (size_t h : graph) {

@@ -89,6 +89,28 @@ def _finish(graph, doc):
     return model
 
 
+class _Nodes:
+    """Initializers and nodes of a graph being built, with the helpers
+    the transformer-style test models share."""
+
+    def __init__(self, rng):
+        self.rng, self.inits, self.nodes = rng, [], []
+
+    def const(self, name, value):
+        self.inits.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def node(self, op, inputs, name, **attrs):
+        self.nodes.append(helper.make_node(op, inputs, [name], name=name, **attrs))
+        return name
+
+    def linear(self, x, name, fan_in, fan_out):
+        """MatMul by a [fan_in, fan_out] weight, then Add of a bias."""
+        w = self.const(f"{name}.weight", _weight(self.rng, (fan_in, fan_out), fan_in))
+        b = self.const(f"{name}.bias", _weight(self.rng, (fan_out,), fan_in))
+        return self.node("Add", [self.node("MatMul", [x, w], f"{name}.matmul"), b], name)
+
+
 def make_mlp(rng, sizes=(784, 512, 256, 10), batch=1, name="mlp",
              doc="784-512-256-10 MLP classifier with softmax"):
     inits, nodes = [], []
@@ -303,20 +325,8 @@ def make_mlp_batch(rng):
 def make_encoder(rng, batch=4, seq=32, hidden=512, heads=8, ffn=2048):
     f32 = TensorProto.FLOAT
     head = hidden // heads
-    inits, nodes = [], []
-
-    def const(name, value):
-        inits.append(numpy_helper.from_array(np.asarray(value), name))
-        return name
-
-    def node(op, inputs, name, **attrs):
-        nodes.append(helper.make_node(op, inputs, [name], name=name, **attrs))
-        return name
-
-    def linear(x, name, fan_in, fan_out):
-        w = const(f"{name}.weight", _weight(rng, (fan_in, fan_out), fan_in))
-        b = const(f"{name}.bias", _weight(rng, (fan_out,), fan_in))
-        return node("Add", [node("MatMul", [x, w], f"{name}.matmul"), b], name)
+    g = _Nodes(rng)
+    inits, nodes, const, node, linear = g.inits, g.nodes, g.const, g.node, g.linear
 
     def layer_norm(x, name):
         g = const(f"{name}.weight", (1.0 + 0.1 * rng.standard_normal(hidden)).astype(np.float32))
@@ -424,21 +434,8 @@ def make_odd_rows(rng):
 
 def make_gelu_mlp(rng, batch=16, sizes=(128, 512, 128)):
     f32 = TensorProto.FLOAT
-    inits, nodes = [], []
-
-    def const(name, value):
-        inits.append(numpy_helper.from_array(np.asarray(value), name))
-        return name
-
-    def node(op, inputs, name):
-        nodes.append(helper.make_node(op, inputs, [name], name=name))
-        return name
-
-    def linear(x, name, fan_in, fan_out):
-        w = const(f"{name}.weight", _weight(rng, (fan_in, fan_out), fan_in))
-        b = const(f"{name}.bias", _weight(rng, (fan_out,), fan_in))
-        return node("Add", [node("MatMul", [x, w], f"{name}.matmul"), b], name)
-
+    g = _Nodes(rng)
+    inits, nodes, const, node, linear = g.inits, g.nodes, g.const, g.node, g.linear
     up = linear("x", "up", sizes[0], sizes[1])
     sqrt2 = const("sqrt2", np.array(np.sqrt(2.0), np.float32))
     one = const("one", np.array(1.0, np.float32))
