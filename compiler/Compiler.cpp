@@ -374,14 +374,19 @@ static void printFusion(ModuleOp module) {
           os << (i ? ", " : " ") << n.getValue();
       os << "\n";
       auto offsets = d->getAttrOfType<DenseI64ArrayAttr>(kResultOffsetsAttr);
+      auto layouts = d->getAttrOfType<ArrayAttr>(kResultLayoutsAttr);
       for (auto [i, r] : llvm::enumerate(d.getResults())) {
         os << "  result " << i << ": " << r.getType();
         if (offsets && (int64_t)i < offsets.size() && offsets[i] >= 0)
           os << " at arena offset " << offsets[i];
         else
           os << " in a model output";
+        if (layouts && i < layouts.size() && isa<StridedLayoutAttr>(layouts[i]))
+          os << ", written inside the padded buffer that reads it";
         os << "\n";
       }
+      if (d->hasAttr(kPadInPlaceAttr))
+        os << "  in place: writes only the border; its input was written inside it\n";
       if (auto apart = d->getAttrOfType<ArrayAttr>("weft.fusion_apart"))
         for (auto why : apart.getAsRange<StringAttr>())
           os << "  apart: " << why.getValue() << "\n";
@@ -563,6 +568,10 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
         dispatches.slicesInChains = cuda || cudaOnCpu;
         dispatches.matmulsTakeViews = cuda || cudaOnCpu;
         pm.addNestedPass<func::FuncOp>(createFormDispatches(dispatches));
+        // The CPU kernels write a padded convolution's input inside its
+        // padding (a GPU convolution reads the unpadded image instead).
+        if (!cuda && !cudaOnCpu)
+          pm.addNestedPass<func::FuncOp>(createPadInPlace());
         PlanMemoryOptions memory;
         memory.alignment = o.alignment;
         pm.addNestedPass<func::FuncOp>(createPlanMemory(memory));

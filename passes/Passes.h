@@ -33,6 +33,19 @@ inline constexpr llvm::StringLiteral kGatherPaddingAttr = "weft.gather_padding";
 /// chain (weft-form-dispatches' elementwise-dags): its lowering fuses a
 /// value with several elementwise users into each of them.
 inline constexpr llvm::StringLiteral kElementwiseDagAttr = "weft.elementwise_dag";
+/// On a weft.dispatch that is one constant weft.pad, and on that pad
+/// (weft-pad-in-place): the dispatch that computes its input wrote it into
+/// the interior of this dispatch's result, so only the border is left to
+/// write.
+inline constexpr llvm::StringLiteral kPadInPlaceAttr = "weft.pad_in_place";
+/// On a weft.dispatch: one entry per result, a unit attribute for a
+/// contiguous result or a #strided layout (in elements, offset 0) for one
+/// written in place inside a larger buffer (weft-pad-in-place).
+inline constexpr llvm::StringLiteral kResultLayoutsAttr = "weft.result_layouts";
+/// For a dispatch marked kPadInPlaceAttr: the producer's result that was
+/// written inside its result, and in `interiorBytes` where that interior
+/// starts in it; null for any other dispatch.
+mlir::OpResult padInPlaceSource(DispatchOp padDispatch, int64_t &interiorBytes);
 /// Name of the function attribute holding the arena size in bytes.
 inline constexpr llvm::StringLiteral kArenaSizeAttr = "weft.arena_size";
 /// The most bytes of intermediate tensors live at once (each rounded up to

@@ -358,6 +358,40 @@ def FormDispatches : Pass<"weft-form-dispatches", "mlir::func::FuncOp"> {
   let dependentDialects = ["::weft::WeftDialect"];
 }
 
+def PadInPlace : Pass<"weft-pad-in-place", "mlir::func::FuncOp"> {
+  let summary = "Let a dispatch write its result inside the padded buffer that reads it";
+  let description = [{
+    For a dispatch that is one constant `weft.pad` (a convolution's or max
+    pooling's padding) whose input, through single-use reshapes, is a
+    result of another dispatch that nothing else reads and that is not a
+    function result: that producer writes the value straight into the
+    interior of the padded buffer instead of a buffer of its own, and the
+    pad dispatch writes only the border. The producer must consist of
+    elementwise ops and channels-last convolutions only (their lowerings
+    write through any strided view; a matmul's epilogue, computed on 2-D
+    rows, could not), and the reshapes must keep the interior a
+    strided view (splitting dimensions, or merging contiguous ones).
+
+    The producer gets `weft.result_layouts`, one entry per result: a unit
+    attribute, or the `#strided` layout (elements, offset 0) of the result
+    inside the padded buffer; the pad dispatch and its pad get
+    `weft.pad_in_place`. weft-plan-memory places the result inside the
+    padded buffer, whose live range then starts at the producer.
+
+    After:
+    ```mlir
+    %0 = weft.dispatch(%x) {weft.result_layouts = [strided<[3248, 58, 1]>]}
+        : (tensor<1x56x56xf32>) -> tensor<1x56x56xf32> { ... }
+    %1 = weft.dispatch(%0) {weft.pad_in_place} : (tensor<1x56x56xf32>) -> tensor<1x58x58xf32> {
+    ^bb0(%a: tensor<1x56x56xf32>):
+      %2 = weft.pad %a {high = array<i64: 0, 1, 1>, low = array<i64: 0, 1, 1>,
+                        value = 0.0 : f32, weft.pad_in_place} : ...
+      weft.yield %2 : tensor<1x58x58xf32>
+    }
+    ```
+  }];
+}
+
 def PlanMemory : Pass<"weft-plan-memory", "mlir::func::FuncOp"> {
   let summary = "Assign every intermediate tensor a static offset in one arena";
   let description = [{

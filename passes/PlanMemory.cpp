@@ -131,22 +131,44 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
     auto ret = cast<func::ReturnOp>(block.getTerminator());
     llvm::SmallPtrSet<Value, 8> returned(ret.getOperands().begin(),
                                          ret.getOperands().end());
+    // A result written in place inside a padded buffer (weft-pad-in-place)
+    // has no bytes of its own: it lies at the interior's offset in the
+    // padded buffer, which is live from the producer on.
+    llvm::DenseMap<Value, std::pair<Value, int64_t>> insidePadding;
+    llvm::DenseMap<Value, Operation *> paddingWrittenBy;
+    for (DispatchOp d : dispatches) {
+      int64_t interiorBytes = 0;
+      if (OpResult r = padInPlaceSource(d, interiorBytes)) {
+        if (returned.contains(d->getResult(0)) || returned.contains(r)) {
+          d.emitError("a buffer padded in place is a function result");
+          return signalPassFailure();
+        }
+        insidePadding[r] = {d->getResult(0), interiorBytes};
+        paddingWrittenBy[d->getResult(0)] = r.getOwner();
+      } else if (d->hasAttr(kPadInPlaceAttr)) {
+        d.emitError("weft.pad_in_place without a producer that writes the interior");
+        return signalPassFailure();
+      }
+    }
     std::vector<Buffer> buffers;
     SmallVector<Operation *> writers(dispatches.begin(), dispatches.end());
     writers.append(collectives.begin(), collectives.end());
     for (Operation *op : writers) {
       for (Value r : op->getResults()) {
-        if (returned.contains(r))
+        if (returned.contains(r) || insidePadding.count(r))
           continue;
         int64_t size = llvm::alignTo(std::max<int64_t>(byteSize(r.getType()), 1),
                                      alignment);
         // An unused result is still written: it lives at least during its
         // own dispatch.
-        auto ranges = liveRanges(r, index[op]);
+        int64_t start = index[op];
+        if (Operation *producer = paddingWrittenBy.lookup(r))
+          start = std::min(start, index[producer]);
+        auto ranges = liveRanges(r, start);
         int64_t hull = index[op];
         for (const Buffer::Range &range : ranges)
           hull = std::max(hull, range.hi);
-        buffers.push_back({r, size, index[op], hull, ranges});
+        buffers.push_back({r, size, start, hull, ranges});
       }
     }
 
@@ -266,6 +288,8 @@ struct PlanMemoryPass : weft::impl::PlanMemoryBase<PlanMemoryPass> {
     llvm::DenseMap<Value, int64_t> offsets;
     for (Buffer &b : buffers)
       offsets[b.value] = b.offset;
+    for (auto &[inner, padded] : insidePadding)
+      offsets[inner] = offsets.lookup(padded.first) + padded.second;
     OpBuilder builder(&getContext());
     for (Operation *op : writers) {
       SmallVector<int64_t> offs;

@@ -96,12 +96,23 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
         return LLVM::ConstantOp::create(ib, loc, i64, ib.getI64IntegerAttr(v));
       };
       desc = LLVM::InsertValueOp::create(ib, loc, desc, c(0), ArrayRef<int64_t>{2});
-      int64_t stride = 1;
+      // Row-major, or the static strides of a result written inside a
+      // larger buffer (weft-pad-in-place).
+      SmallVector<int64_t> strides(rank, 1);
+      int64_t offset = 0;
+      if (mt.getLayout().isIdentity()) {
+        for (int64_t d = rank - 2; d >= 0; --d)
+          strides[d] = strides[d + 1] * mt.getShape()[d + 1];
+      } else if (failed(mt.getStridesAndOffset(strides, offset)) || offset != 0 ||
+                 ShapedType::isDynamicShape(strides)) {
+        fn.emitError("dispatch buffer ") << i << " has no static strided layout";
+        wrapper.erase();
+        return {};
+      }
       for (int64_t d = rank - 1; d >= 0; --d) {
         desc = LLVM::InsertValueOp::create(ib, loc, desc, c(mt.getShape()[d]),
                                            ArrayRef<int64_t>{3, d});
-        desc = LLVM::InsertValueOp::create(ib, loc, desc, c(stride), ArrayRef<int64_t>{4, d});
-        stride *= mt.getShape()[d];
+        desc = LLVM::InsertValueOp::create(ib, loc, desc, c(strides[d]), ArrayRef<int64_t>{4, d});
       }
       args.push_back(UnrealizedConversionCastOp::create(ib, loc, TypeRange{mt}, desc).getResult(0));
     }
@@ -153,7 +164,10 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     for (auto fn : llvm::to_vector(module.getOps<func::FuncOp>()))
       if (fn->hasAttr(kDispatchFnAttr) && (!cuda || hostKernels)) {
         b.setInsertionPointAfter(fn);
-        wrappers[fn.getName()] = buildWrapper(b, fn);
+        func::FuncOp wrapper = buildWrapper(b, fn);
+        if (!wrapper)
+          return signalPassFailure();
+        wrappers[fn.getName()] = wrapper;
       }
 
     // The host function: (device, arena, inputs, outputs), or for a model

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/LowerStructured.h"
 #include "codegen/cpu/Passes.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -51,6 +52,48 @@ Value gatherGeneric(OpBuilder &b, Location l, RankedTensorType type, Value input
   if (rowContiguous && rank > 0)
     generic->setAttr(kRowGatherAttr, b.getUnitAttr());
   return generic.getResult(0);
+}
+
+/// The border of a pad whose interior its input's producer already wrote
+/// there (weft-pad-in-place): fills of the padding's slabs only, each
+/// element once (dimension d's slabs span the interior of the dimensions
+/// before it and all of the ones after it). The chain starts from an
+/// empty tensor marked kPadInPlaceAttr, which outlining replaces with the
+/// output buffer, the slabs' windows included, so the interior is left as
+/// it is.
+Value lowerPadBorder(OpBuilder &b, PadOp p, Value padValue) {
+  Location l = p.getLoc();
+  auto type = p.getType();
+  ArrayRef<int64_t> shape = type.getShape(), low = p.getLow(), high = p.getHigh();
+  Value acc = emptyLike(b, l, type);
+  acc.getDefiningOp()->setAttr(kPadInPlaceAttr, b.getUnitAttr());
+  int64_t rank = type.getRank();
+  for (int64_t d = 0; d < rank; ++d) {
+    for (auto [start, size] : {std::pair<int64_t, int64_t>{0, low[d]},
+                               std::pair<int64_t, int64_t>{shape[d] - high[d], high[d]}}) {
+      if (size == 0)
+        continue;
+      SmallVector<int64_t> offsets(rank, 0), sizes(shape), strides(rank, 1);
+      for (int64_t e = 0; e < d; ++e) {
+        offsets[e] = low[e];
+        sizes[e] = shape[e] - low[e] - high[e];
+      }
+      offsets[d] = start;
+      sizes[d] = size;
+      if (llvm::is_contained(sizes, 0))
+        continue;
+      auto attrs = [&](ArrayRef<int64_t> v) {
+        return llvm::to_vector(llvm::map_range(
+            v, [&](int64_t x) -> OpFoldResult { return b.getIndexAttr(x); }));
+      };
+      Value slab = tensor::ExtractSliceOp::create(b, l, acc, attrs(offsets), attrs(sizes),
+                                                  attrs(strides));
+      Value filled = linalg::FillOp::create(b, l, padValue, slab).getResult(0);
+      acc = tensor::InsertSliceOp::create(b, l, filled, acc, attrs(offsets), attrs(sizes),
+                                          attrs(strides));
+    }
+  }
+  return acc;
 }
 
 } // namespace
@@ -95,6 +138,8 @@ FailureOr<Value> cpu::lowerStructured(OpBuilder &b, Operation *op, bool &handled
         auto in = p.getInput().getType();
         ArrayRef<int64_t> low = p.getLow();
         Value pv = arith::ConstantOp::create(b, l, p.getValue());
+        if (p->hasAttr(kPadInPlaceAttr))
+          return lowerPadBorder(b, p, pv);
         // Index pairs are (iv, dim) so one callback serves every dimension.
         // A dimension without padding reads the source at the output index
         // itself (no clamp, no bounds test), which keeps an unpadded

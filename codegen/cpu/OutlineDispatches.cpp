@@ -24,8 +24,10 @@ using namespace weft::cpu;
 
 namespace {
 
-MemRefType bufferType(Type t) {
+MemRefType bufferType(Type t, Attribute layout = {}) {
   auto tt = cast<RankedTensorType>(t);
+  if (auto strided = dyn_cast_or_null<StridedLayoutAttr>(layout))
+    return MemRefType::get(tt.getShape(), tt.getElementType(), strided);
   return MemRefType::get(tt.getShape(), tt.getElementType());
 }
 
@@ -99,8 +101,11 @@ struct OutlineDispatchesPass : weft::cpu::impl::OutlineDispatchesBase<OutlineDis
     SmallVector<Type> argTypes;
     for (Value in : dispatch.getInputs())
       argTypes.push_back(bufferType(in.getType()));
-    for (Type r : dispatch.getResultTypes())
-      argTypes.push_back(bufferType(r));
+    // A result written inside a larger buffer (weft-pad-in-place) is a
+    // strided view of it.
+    auto layouts = dispatch->getAttrOfType<ArrayAttr>(kResultLayoutsAttr);
+    for (auto [i, r] : llvm::enumerate(dispatch.getResultTypes()))
+      argTypes.push_back(bufferType(r, layouts && i < layouts.size() ? layouts[i] : Attribute()));
     b.setInsertionPoint(parent);
     std::string name = (parent.getName() + "_dispatch_" + Twine(index)).str();
     auto fn = func::FuncOp::create(b, loc, name, b.getFunctionType(argTypes, {}));
@@ -141,9 +146,15 @@ struct OutlineDispatchesPass : weft::cpu::impl::OutlineDispatchesBase<OutlineDis
                 sb, seed.getLoc(), srcType, dest,
                 cast<tensor::ExpandShapeOp>(reshape).getReassociationIndices());
         }
-        if (use)
+        if (use) {
           use->set(dest);
-        else
+          // Windows of the seed that the chain fills (a pad's border,
+          // weft-pad-in-place) are windows of the output buffer too.
+          if (seed->hasAttr(kPadInPlaceAttr))
+            for (OpOperand &other : llvm::make_early_inc_range(seed->getUses()))
+              if (isa<tensor::ExtractSliceOp>(other.getOwner()))
+                other.set(dest);
+        } else
           seed.replaceAllUsesWith(dest);
         if (seed->use_empty())
           seed.erase();

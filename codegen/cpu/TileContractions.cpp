@@ -714,7 +714,13 @@ struct TileContractionsPass
     target.l1Bytes = l1Bytes;
     target.l1Ways = l1Ways;
     target.outerLoopsAsBatch = gpuThreads;
-    if (!gpuThreads) {
+    // A result written inside a padded buffer (weft-pad-in-place) is not
+    // contiguous across its rows, so they cannot be viewed as one.
+    bool stridedResult = llvm::any_of(fn.getArgumentTypes(), [](Type t) {
+      auto m = dyn_cast<MemRefType>(t);
+      return m && !m.getLayout().isIdentity();
+    });
+    if (!gpuThreads && !stridedResult) {
       SmallVector<linalg::LinalgOp> pointwise;
       fn.walk([&](linalg::LinalgOp op) {
         if (op.hasPureTensorSemantics() && flattensRows(op))

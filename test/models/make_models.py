@@ -46,6 +46,15 @@ Models:
                 sum has two users) -> MatMul 128 + bias
     silu_conv   x: f32[1,16,32,32] -> Conv 32 3x3 (pads 1) + SiLU (x *
                 Sigmoid(x): two users) -> Conv 32 1x1 + SiLU
+    padded_in_place
+                x: f32[2,16,20,28] -> inverted residual blocks whose padded
+                convolutions read buffers their producers wrote inside the
+                padding: Conv 96 1x1 + Clip(0, 6) -> depthwise 3x3 (pads 1)
+                + Clip -> Conv 16 1x1, + x -> Relu -> Conv 24 3x3 (pads 1
+                on rows, 2 on columns) -> MaxPool 3x3 stride 2 (pads 1: a
+                -inf border around negative values) -> depthwise 3x3
+                stride 2 (pads 1) + Relu -> Conv 20 3x3 (pads 1; 20
+                channels: no blocked filter)
 
 Everything is a pure function of --seed, so two runs give identical files.
 Only onnx, onnxruntime and numpy are needed.
@@ -67,7 +76,7 @@ IR_VERSION = 8
 
 MODEL_NAMES = ("mlp", "cnn", "gemm_large", "dwconv", "rnn_if", "det_head", "lstm_long",
                "mlp_batch", "encoder", "resnet18", "long_rows", "odd_rows", "gemm_f16",
-               "bottleneck", "gelu_mlp", "silu_conv")
+               "bottleneck", "gelu_mlp", "silu_conv", "padded_in_place")
 
 
 def _weight(rng, shape, fan_in):
@@ -475,6 +484,45 @@ def make_silu_conv(rng, channels=(16, 32, 32), size=32):
     return _finish(graph, "3x3 and 1x1 convolutions, each with a SiLU")
 
 
+def make_padded_in_place(rng):
+    f32 = TensorProto.FLOAT
+    inits, nodes = [], []
+
+    def conv(x, name, c_in, c_out, k, pads=(0, 0, 0, 0), stride=1, group=1):
+        w, b = f"{name}.weight", f"{name}.bias"
+        fan_in = c_in // group * k * k
+        inits.append(numpy_helper.from_array(
+            _weight(rng, (c_out, c_in // group, k, k), fan_in), w))
+        inits.append(numpy_helper.from_array(_weight(rng, (c_out,), fan_in), b))
+        nodes.append(helper.make_node("Conv", [x, w, b], [name], name=name, kernel_shape=[k, k],
+                                      pads=list(pads), strides=[stride, stride], group=group))
+        return name
+
+    def clip(x, name):
+        lo, hi = f"{name}.lo", f"{name}.hi"
+        inits.append(numpy_helper.from_array(np.array(0.0, np.float32), lo))
+        inits.append(numpy_helper.from_array(np.array(6.0, np.float32), hi))
+        nodes.append(helper.make_node("Clip", [x, lo, hi], [f"{name}.out"], name=name))
+        return f"{name}.out"
+
+    h = clip(conv("x", "expand", 16, 96, 1), "expand.clip")
+    h = clip(conv(h, "dw", 96, 96, 3, pads=(1, 1, 1, 1), group=96), "dw.clip")
+    h = conv(h, "project", 96, 16, 1)
+    nodes.append(helper.make_node("Add", [h, "x"], ["residual"], name="residual"))
+    nodes.append(helper.make_node("Relu", ["residual"], ["residual.relu"], name="residual.relu"))
+    h = conv("residual.relu", "wide", 16, 24, 3, pads=(1, 2, 1, 2))
+    nodes.append(helper.make_node("MaxPool", [h], ["pool"], name="pool", kernel_shape=[3, 3],
+                                  pads=[1, 1, 1, 1], strides=[2, 2]))
+    h = conv("pool", "dw2", 24, 24, 3, pads=(1, 1, 1, 1), stride=2, group=24)
+    nodes.append(helper.make_node("Relu", [h], ["dw2.relu"], name="dw2.relu"))
+    y = conv("dw2.relu", "head", 24, 20, 3, pads=(1, 1, 1, 1))
+    graph = helper.make_graph(
+        nodes, "padded_in_place",
+        [helper.make_tensor_value_info("x", f32, [2, 16, 20, 28])],
+        [helper.make_tensor_value_info(y, f32, [2, 20, 5, 8])], inits)
+    return _finish(graph, "padded convolutions and pooling after the ops that compute their inputs")
+
+
 def make_input(name, rng):
     """The input each model is tested and benchmarked with."""
     if name == "mlp":
@@ -515,6 +563,8 @@ def make_input(name, rng):
         return {"x": rng.standard_normal((16, 128)).astype(np.float32)}
     if name == "silu_conv":
         return {"x": rng.standard_normal((1, 16, 32, 32)).astype(np.float32)}
+    if name == "padded_in_place":
+        return {"x": rng.standard_normal((2, 16, 20, 28)).astype(np.float32)}
     raise ValueError(f"unknown model {name!r}")
 
 
@@ -524,7 +574,7 @@ BUILDERS = {"mlp": make_mlp, "cnn": make_cnn, "gemm_large": make_gemm_large,
             "lstm_long": make_lstm_long, "mlp_batch": make_mlp_batch, "encoder": make_encoder,
             "resnet18": make_resnet18, "long_rows": make_long_rows, "odd_rows": make_odd_rows,
             "bottleneck": make_bottleneck, "gelu_mlp": make_gelu_mlp,
-            "silu_conv": make_silu_conv}
+            "silu_conv": make_silu_conv, "padded_in_place": make_padded_in_place}
 
 
 def reference_outputs(model_path, feeds):
