@@ -3,8 +3,13 @@
  *
  * The pool is created once with num_threads - 1 workers; the thread that calls
  * weft_device_dispatch runs workgroups too. A dispatch publishes a job (fn,
- * bindings, count) under `mutex` and bumps `generation`; workers claim
- * workgroup ids from the atomic `next` counter until it passes `count`. Each
+ * bindings, count) under `mutex` and bumps `generation`. The ids are cut into
+ * one contiguous range per thread (the caller's first, then each worker's):
+ * a thread claims the ids of its own range from that range's atomic counter,
+ * then those left in the others'. Consecutive dispatches split the same way
+ * (a row-split producer and its consumer) so keep each thread on the same
+ * rows, whose bytes are then still in that core's cache; a thread that
+ * starts late only loses its range to the others. Each
  * worker that picks up a job counts itself in `active` while it may still
  * touch the job, and the caller returns only once `active` is back to zero, so
  * a worker can never mix the function of one dispatch with the ids of the
@@ -131,23 +136,53 @@ typedef struct weft_cpu_device_t {
 
   int32_t num_workers;
   pthread_t *workers;
+  /* Workers take their index (1..num_workers) from this as they start. */
+  _Atomic int32_t worker_index;
 
-  /* The hot counter gets its own cache line. */
-  _Alignas(WEFT_CACHE_LINE) _Atomic int64_t next;
+  /* The current job's ids, one range per thread (num_workers + 1):
+   * `next` is claimed with fetch-add, `end` written under `mutex`. */
+  struct weft_cpu_range_t *ranges;
 } weft_cpu_device_t;
+
+typedef struct weft_cpu_range_t {
+  /* Each hot counter gets its own cache line. */
+  _Alignas(WEFT_CACHE_LINE) _Atomic int64_t next;
+  int64_t end;
+} weft_cpu_range_t;
 
 /* The device whose workgroups this thread is running, if any: a workgroup
  * that dispatches on its own device runs that inner dispatch inline instead
  * of deadlocking on dispatch_mutex. */
 static _Thread_local weft_cpu_device_t *tls_running_device;
 
+/* Runs the ids of thread `self`'s range, then those left in the other
+ * threads' ranges. Every id is claimed once: each range's counter hands out
+ * each of its ids to exactly one fetch-add. */
 static void run_workgroups(weft_cpu_device_t *cpu, weft_workgroup_fn_t fn,
-                           void *const *bindings, int64_t count) {
-  for (;;) {
-    int64_t id = atomic_fetch_add_explicit(&cpu->next, 1, memory_order_relaxed);
-    if (id >= count)
-      return;
-    fn(bindings, id);
+                           void *const *bindings, int32_t self) {
+  int32_t parts = cpu->num_workers + 1;
+  for (int32_t k = 0; k < parts; ++k) {
+    weft_cpu_range_t *range = &cpu->ranges[(self + k) % parts];
+    int64_t end = range->end;
+    for (;;) {
+      int64_t id = atomic_fetch_add_explicit(&range->next, 1, memory_order_relaxed);
+      if (id >= end)
+        break;
+      fn(bindings, id);
+    }
+  }
+}
+
+/* Cuts [0, count) into one contiguous range per thread, the first
+ * count % parts ranges one id longer. Called with `mutex` held. */
+static void split_ids(weft_cpu_device_t *cpu, int64_t count) {
+  int32_t parts = cpu->num_workers + 1;
+  int64_t base = count / parts, extra = count % parts, begin = 0;
+  for (int32_t t = 0; t < parts; ++t) {
+    int64_t size = base + (t < extra ? 1 : 0);
+    atomic_store_explicit(&cpu->ranges[t].next, begin, memory_order_relaxed);
+    cpu->ranges[t].end = begin + size;
+    begin += size;
   }
 }
 
@@ -160,6 +195,7 @@ static void run_inline(weft_workgroup_fn_t fn, void *const *bindings,
 static void *worker_main(void *arg) {
   weft_cpu_device_t *cpu = arg;
   tls_running_device = cpu;
+  int32_t self = atomic_fetch_add_explicit(&cpu->worker_index, 1, memory_order_relaxed) + 1;
   uint64_t seen = 0;
   for (;;) {
     for (int i = 0; i < WEFT_SPIN_ITERATIONS &&
@@ -180,11 +216,10 @@ static void *worker_main(void *arg) {
     seen = atomic_load_explicit(&cpu->generation, memory_order_relaxed);
     weft_workgroup_fn_t fn = cpu->fn;
     void *const *bindings = cpu->bindings;
-    int64_t count = cpu->count;
     atomic_fetch_add_explicit(&cpu->active, 1, memory_order_relaxed);
     pthread_mutex_unlock(&cpu->mutex);
 
-    run_workgroups(cpu, fn, bindings, count);
+    run_workgroups(cpu, fn, bindings, self);
 
     pthread_mutex_lock(&cpu->mutex);
     if (atomic_fetch_sub_explicit(&cpu->active, 1, memory_order_release) == 1)
@@ -221,7 +256,7 @@ static weft_status_t cpu_dispatch(weft_device_t *device, weft_workgroup_fn_t fn,
     cpu->fn = fn;
     cpu->bindings = bindings;
     cpu->count = count;
-    atomic_store_explicit(&cpu->next, 0, memory_order_relaxed);
+    split_ids(cpu, count);
     atomic_fetch_add_explicit(&cpu->generation, 1, memory_order_release);
     /* Wake only as many sleepers as there is work for; spinners see the new
      * generation on their own. */
@@ -233,7 +268,7 @@ static weft_status_t cpu_dispatch(weft_device_t *device, weft_workgroup_fn_t fn,
     }
     pthread_mutex_unlock(&cpu->mutex);
 
-    run_workgroups(cpu, fn, bindings, count);
+    run_workgroups(cpu, fn, bindings, 0);
 
     /* Every id is claimed now; workers that claimed one are still counted in
      * `active`, so `active == 0` means all workgroups have finished. */
@@ -268,6 +303,8 @@ static void free_cpu_device(weft_cpu_device_t *cpu) {
   pthread_mutex_destroy(&cpu->dispatch_mutex);
   if (cpu->workers)
     allocator.free(allocator.user_data, cpu->workers);
+  if (cpu->ranges)
+    allocator.free(allocator.user_data, cpu->ranges);
   allocator.free(allocator.user_data, cpu);
 }
 
@@ -318,7 +355,7 @@ weft_status_t weft_cpu_device_create(const weft_cpu_device_options_t *options,
   cpu->num_workers = num_threads - 1;
   atomic_init(&cpu->generation, 0);
   atomic_init(&cpu->active, 0);
-  atomic_init(&cpu->next, 0);
+  atomic_init(&cpu->worker_index, 0);
   pthread_mutex_init(&cpu->dispatch_mutex, NULL);
   pthread_mutex_init(&cpu->mutex, NULL);
   pthread_cond_init(&cpu->work_cond, NULL);
@@ -333,7 +370,10 @@ weft_status_t weft_cpu_device_create(const weft_cpu_device_options_t *options,
       allocator->alloc(allocator->user_data,
                        sizeof(pthread_t) * (size_t)cpu->num_workers,
                        _Alignof(pthread_t));
-  if (!cpu->workers) {
+  cpu->ranges = allocator->alloc(allocator->user_data,
+                                 sizeof(weft_cpu_range_t) * (size_t)(cpu->num_workers + 1),
+                                 _Alignof(weft_cpu_range_t));
+  if (!cpu->workers || !cpu->ranges) {
     free_cpu_device(cpu);
     return weft_status_create(WEFT_OUT_OF_MEMORY,
                               "weft_cpu_device_create: out of memory");
