@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
@@ -25,14 +26,6 @@ using namespace mlir;
 using namespace weft;
 
 namespace {
-
-/// Row-major strides (in elements) of `shape`.
-SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {
-  SmallVector<int64_t> strides(shape.size(), 1);
-  for (int64_t d = (int64_t)shape.size() - 2; d >= 0; --d)
-    strides[d] = strides[d + 1] * shape[d + 1];
-  return strides;
-}
 
 /// The strides of a tensor of shape `to` that views, without copying, the
 /// elements of a tensor of shape `from` laid out with `fromStrides` (the
@@ -195,7 +188,7 @@ struct PadInPlacePass : weft::impl::PadInPlaceBase<PadInPlacePass> {
       auto out = cast<RankedTensorType>(pad.getType());
       auto resultType = cast<RankedTensorType>(v.getType());
       std::optional<SmallVector<int64_t>> strides =
-          reshapeStrides(in.getShape(), rowMajorStrides(out.getShape()), resultType.getShape());
+          reshapeStrides(in.getShape(), computeSuffixProduct(out.getShape()), resultType.getShape());
       if (!strides)
         continue;
       SmallVector<Attribute> entries =
@@ -230,7 +223,7 @@ OpResult weft::padInPlaceSource(DispatchOp padDispatch, int64_t &interiorBytes) 
       !isa<StridedLayoutAttr>(layouts[i]))
     return {};
   auto out = cast<RankedTensorType>(pad.getType());
-  SmallVector<int64_t> strides = rowMajorStrides(out.getShape());
+  SmallVector<int64_t> strides = computeSuffixProduct(out.getShape());
   int64_t elements = 0;
   for (auto [low, stride] : llvm::zip(pad.getLow(), strides))
     elements += low * stride;

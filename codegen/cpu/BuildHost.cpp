@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/SymbolTable.h"
 
 namespace weft::cpu {
@@ -98,11 +99,10 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
       desc = LLVM::InsertValueOp::create(ib, loc, desc, c(0), ArrayRef<int64_t>{2});
       // Row-major, or the static strides of a result written inside a
       // larger buffer (weft-pad-in-place).
-      SmallVector<int64_t> strides(rank, 1);
+      SmallVector<int64_t> strides;
       int64_t offset = 0;
       if (mt.getLayout().isIdentity()) {
-        for (int64_t d = rank - 2; d >= 0; --d)
-          strides[d] = strides[d + 1] * mt.getShape()[d + 1];
+        strides = computeSuffixProduct(mt.getShape());
       } else if (failed(mt.getStridesAndOffset(strides, offset)) || offset != 0 ||
                  ShapedType::isDynamicShape(strides)) {
         fn.emitError("dispatch buffer ") << i << " has no static strided layout";

@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -82,10 +83,7 @@ Value lowerPadBorder(OpBuilder &b, PadOp p, Value padValue) {
       sizes[d] = size;
       if (llvm::is_contained(sizes, 0))
         continue;
-      auto attrs = [&](ArrayRef<int64_t> v) {
-        return llvm::to_vector(llvm::map_range(
-            v, [&](int64_t x) -> OpFoldResult { return b.getIndexAttr(x); }));
-      };
+      auto attrs = [&](ArrayRef<int64_t> v) { return getAsIndexOpFoldResult(b.getContext(), v); };
       Value slab = tensor::ExtractSliceOp::create(b, l, acc, attrs(offsets), attrs(sizes),
                                                   attrs(strides));
       Value filled = linalg::FillOp::create(b, l, padValue, slab).getResult(0);

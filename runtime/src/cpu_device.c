@@ -128,7 +128,6 @@ typedef struct weft_cpu_device_t {
   pthread_cond_t done_cond; /* the caller: `active` dropped to zero */
   weft_workgroup_fn_t fn;
   void *const *bindings;
-  int64_t count;
   bool shutdown;
   /* Written under `mutex`, read without it by spinning threads. */
   _Atomic uint64_t generation;
@@ -255,7 +254,6 @@ static weft_status_t cpu_dispatch(weft_device_t *device, weft_workgroup_fn_t fn,
     wait_for_idle_locked(cpu);
     cpu->fn = fn;
     cpu->bindings = bindings;
-    cpu->count = count;
     split_ids(cpu, count);
     atomic_fetch_add_explicit(&cpu->generation, 1, memory_order_release);
     /* Wake only as many sleepers as there is work for; spinners see the new
