@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Compares Weft's latency with onnxruntime's on small and real models.
+"""Compares Weft's latency with onnxruntime's (and OpenVINO's, where it is
+installed) on small and real models.
 
 Models (default: all of them):
 
@@ -30,13 +31,21 @@ round, for every thread count T, each engine runs --warmup untimed and
   ort    one InferenceSession per T, kept for all rounds, with
          intra_op_num_threads=T, inter_op_num_threads=1 and all graph
          optimizations; the median of N timed session.run calls
+  ov     OpenVINO, when its Python package imports and --no-openvino is not
+         given: one CPU model compiled per T from the same .onnx file with
+         INFERENCE_NUM_THREADS=T, NUM_STREAMS=1, PERFORMANCE_HINT=LATENCY and
+         INFERENCE_PRECISION_HINT=f32 (its default on CPUs with AVX-512 BF16
+         or AMX is bf16, which would not compute what the others compute);
+         the median of N timed infer calls of one infer request. Its
+         outputs are compared with onnxruntime's once (the "ov diff" line)
   numpy  gemm_large only: `a @ b` on f32 arrays of the MatMul's shapes, with
          OpenBLAS limited to T threads (threadpoolctl if installed,
          otherwise a subprocess with OPENBLAS_NUM_THREADS=T)
 
 The table shows the median over rounds of each round's median, the median
-of the per-round weft/ort ratios (each ratio pairs measurements taken
-seconds apart), the lowest and highest per-round ratio, and GFLOP/s for
+of the per-round weft/ort and weft/ov ratios (each ratio pairs
+measurements taken seconds apart), the lowest and highest per-round
+weft/ort ratio, and GFLOP/s for
 gemm_large and gemm_f16. The load average is printed before and after.
 
 A benchmark, not a test: it exits non-zero only if something could not be
@@ -75,7 +84,9 @@ MODEL_FLOPS["gemm_f16"] = MODEL_FLOPS["gemm_large"]  # the same MatMul in f16
 # Outputs rounded to f16 (|y| up to about 4) may differ by a rounding step
 # of 2^-9 near 4: gemm_f16 is checked within two such steps besides --atol.
 MODEL_ATOL = {"gemm_f16": 4e-3}
-ENGINES = ("weft", "ort", "numpy")
+ENGINES = ("weft", "ort", "ov", "numpy")
+# The engines whose per-round times are paired with Weft's for a ratio.
+PEERS = ("ort", "ov")
 
 DEFAULT_EXPORT_PYTHON = "/usr/bin/python3"
 EXPORT_TIMEOUT_S = 1200
@@ -107,6 +118,11 @@ try:
     from threadpoolctl import threadpool_limits
 except ImportError:
     threadpool_limits = None
+
+try:
+    import openvino
+except ImportError:
+    openvino = None
 
 
 def run(cmd, timeout, env=None):
@@ -279,6 +295,30 @@ def ort_session(model_path, threads):
     return ort.InferenceSession(model_path, opts, providers=["CPUExecutionProvider"])
 
 
+def ov_compiled(core, model_path, threads):
+    """The model compiled by OpenVINO for its CPU plugin with `threads`
+    inference threads, one stream, and f32 arithmetic."""
+    config = {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1,
+              "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+    return core.compile_model(model_path, "CPU", config)
+
+
+def ov_max_abs_diff(request, feeds, ort_outputs):
+    """Largest |ov - ort| over all outputs (None if a shape differs)."""
+    got_outputs = request.infer(feeds).to_tuple()
+    if len(got_outputs) != len(ort_outputs):
+        return None
+    worst = 0.0
+    for got, ref in zip(got_outputs, ort_outputs):
+        got, ref = np.asarray(got), np.asarray(ref)
+        if got.shape != ref.shape:
+            return None
+        if ref.size:
+            worst = max(worst, float(np.max(np.abs(got.astype(np.float64)
+                                                   - ref.astype(np.float64)))))
+    return worst
+
+
 def median_ms_of(fn, runs, warmup):
     """Median wall time of `runs` calls of fn after `warmup` untimed ones."""
     for _ in range(warmup):
@@ -337,29 +377,36 @@ def median_or_none(values):
 
 def summarize(row):
     """Medians over rounds, and the per-round weft/ort ratios' median and
-    range, from the per-round samples in row["samples"]."""
+    range (and weft/ov's median), from the per-round samples in
+    row["samples"]."""
     s = row["samples"]
     for engine in ENGINES:
         row[engine] = median_or_none(s[engine])
     # Only rounds in which both engines produced a time are paired.
-    ratios = [w / o for w, o in zip(s["weft_paired"], s["ort_paired"])]
-    row["ratio"] = median_or_none(ratios)
-    row["ratio_range"] = (min(ratios), max(ratios)) if len(ratios) > 1 else None
+    for peer in PEERS:
+        ratios = [w / o for w, o in zip(s[f"weft_with_{peer}"], s[f"{peer}_paired"])]
+        row[f"ratio_{peer}"] = median_or_none(ratios)
+        row[f"range_{peer}"] = (min(ratios), max(ratios)) if len(ratios) > 1 else None
 
 
-def print_table(rows):
-    header = ("model", "threads", "weft ms", "ort ms", "weft/ort", "ratio min-max",
-              "weft GFLOP/s", "ort GFLOP/s", "numpy GFLOP/s", "check")
+def print_table(rows, with_ov):
+    header = ("model", "threads", "weft ms", "ort ms", "weft/ort", "ratio min-max")
+    if with_ov:
+        header += ("ov ms", "weft/ov")
+    header += ("weft GFLOP/s", "ort GFLOP/s", "numpy GFLOP/s", "check")
     table = [header]
     for r in rows:
         flops = MODEL_FLOPS.get(r["model"])
         gflops = lambda ms: None if (ms is None or flops is None) else flops / (ms * 1e6)
-        rng = r["ratio_range"]
-        table.append((r["model"], str(r["threads"]), fmt(r["weft"], ".3f"),
-                      fmt(r["ort"], ".3f"), fmt(r["ratio"], ".2f"),
-                      "-" if rng is None else f"{rng[0]:.2f}-{rng[1]:.2f}",
-                      fmt(gflops(r["weft"]), ".1f"), fmt(gflops(r["ort"]), ".1f"),
-                      fmt(gflops(r["numpy"]), ".1f"), r["check"]))
+        rng = r["range_ort"]
+        cells = (r["model"], str(r["threads"]), fmt(r["weft"], ".3f"),
+                 fmt(r["ort"], ".3f"), fmt(r["ratio_ort"], ".2f"),
+                 "-" if rng is None else f"{rng[0]:.2f}-{rng[1]:.2f}")
+        if with_ov:
+            cells += (fmt(r["ov"], ".3f"), fmt(r["ratio_ov"], ".2f"))
+        cells += (fmt(gflops(r["weft"]), ".1f"), fmt(gflops(r["ort"]), ".1f"),
+                  fmt(gflops(r["numpy"]), ".1f"), r["check"])
+        table.append(cells)
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for i, row in enumerate(table):
         print("  ".join(c.ljust(w) if j == 0 else c.rjust(w)
@@ -382,6 +429,8 @@ def print_scaling(rows, threads):
                 continue
             line = (f"  {model}: {t}-thread/{base_t}-thread speedup: "
                     f"weft {speedup(base, r, 'weft')}, ort {speedup(base, r, 'ort')}")
+            if base["ov"] or r["ov"]:
+                line += f", ov {speedup(base, r, 'ov')}"
             if base["numpy"] or r["numpy"]:
                 line += f", numpy {speedup(base, r, 'numpy')}"
             lines.append(line)
@@ -397,7 +446,7 @@ def print_compile_times(compile_s):
         print(f"  {model.ljust(width)}  " + ("failed" if seconds is None else f"{seconds:.2f} s"))
 
 
-def measure_model(args, model, model_path, data_dir, lib, threads, rows_out):
+def measure_model(args, model, model_path, data_dir, lib, threads, rows_out, ov_core):
     """Checks and times one compiled model (lib None: it did not build);
     appends one row per thread count to rows_out and returns the number of
     failures."""
@@ -405,7 +454,9 @@ def measure_model(args, model, model_path, data_dir, lib, threads, rows_out):
     rows = {}
     for t in threads:
         rows[t] = {"model": model, "threads": t,
-                   "samples": {k: [] for k in ENGINES + ("weft_paired", "ort_paired")},
+                   "samples": {k: [] for k in ENGINES
+                               + tuple(f"weft_with_{p}" for p in PEERS)
+                               + tuple(f"{p}_paired" for p in PEERS)},
                    "check": "no build" if lib is None else ""}
     with tempfile.TemporaryDirectory(prefix="weft-check-") as scratch:
         if lib is not None:
@@ -419,22 +470,44 @@ def measure_model(args, model, model_path, data_dir, lib, threads, rows_out):
                     print(f"{model} threads={t}: weft-run --compare failed:\n"
                           f"{last_lines(detail)}", file=sys.stderr)
 
+    ort_outputs = None
     try:
         feeds = load_feeds(model_path, data_dir)
         sessions = {}
         for t in threads:
             sessions[t] = ort_session(model_path, t)
-            sessions[t].run(None, feeds)  # the first run allocates; not timed
+            # The first run allocates; not timed.
+            ort_outputs = sessions[t].run(None, feeds)
     except Exception as e:  # onnxruntime raises its own exception types
         print(f"{model}: onnxruntime failed: {e}", file=sys.stderr)
         sessions = None
         failures += 1
+
+    # OpenVINO is a reference, not the subject: a model it cannot compile
+    # or run is reported and left out, not counted as a failure.
+    ov_requests = None
+    if ov_core is not None:
+        try:
+            ov_requests = {}
+            for t in threads:
+                ov_requests[t] = ov_compiled(ov_core, model_path, t).create_infer_request()
+                ov_requests[t].infer(feeds)
+            if ort_outputs is not None:
+                diff = ov_max_abs_diff(ov_requests[threads[0]], feeds, ort_outputs)
+                print(f"{model}: ov diff: largest |ov - ort| "
+                      + ("n/a (output shapes differ)" if diff is None else f"{diff:.2g}"),
+                      flush=True)
+        except Exception as e:  # OpenVINO raises its own exception types
+            print(f"{model}: OpenVINO failed, left out: {e}", file=sys.stderr)
+            ov_requests = None
 
     engines = []
     if lib is not None:
         engines.append("weft")
     if sessions is not None:
         engines.append("ort")
+    if ov_requests is not None:
+        engines.append("ov")
     if model == "gemm_large":
         engines.append("numpy")
     broken = set()  # (engine, threads) that failed once; not retried
@@ -455,6 +528,10 @@ def measure_model(args, model, model_path, data_dir, lib, threads, rows_out):
                     sess = sessions[t]
                     ms, err = median_ms_of(lambda: sess.run(None, feeds), args.runs,
                                            args.warmup), ""
+                elif engine == "ov":
+                    request = ov_requests[t]
+                    ms, err = median_ms_of(lambda: request.infer(feeds), args.runs,
+                                           args.warmup), ""
                 else:
                     ms, err = numpy_median_ms(t, args.runs, args.warmup)
                 if ms is None:
@@ -467,9 +544,10 @@ def measure_model(args, model, model_path, data_dir, lib, threads, rows_out):
                     continue
                 times[engine] = ms
                 rows[t]["samples"][engine].append(ms)
-            if "weft" in times and "ort" in times:
-                rows[t]["samples"]["weft_paired"].append(times["weft"])
-                rows[t]["samples"]["ort_paired"].append(times["ort"])
+            for peer in PEERS:
+                if "weft" in times and peer in times:
+                    rows[t]["samples"][f"weft_with_{peer}"].append(times["weft"])
+                    rows[t]["samples"][f"{peer}_paired"].append(times[peer])
     for t in threads:
         summarize(rows[t])
         rows_out.append(rows[t])
@@ -511,6 +589,9 @@ def main(argv=None):
     parser.add_argument("--force-export", action="store_true",
                         help="export the PyTorch models again even if --workdir "
                         "has them")
+    parser.add_argument("--no-openvino", action="store_true",
+                        help="leave OpenVINO out even if its Python package is "
+                        "installed")
     parser.add_argument("--compile-timeout", type=int, default=1800,
                         help="seconds one weftc run may take (default: %(default)s)")
     args = parser.parse_args(argv)
@@ -555,7 +636,12 @@ def main(argv=None):
                     os.path.join(workdir, f"{model}_data", "test_data_set_0"))
 
         cpus = os.cpu_count()
-        print(f"Weft vs onnxruntime {ort.__version__} and numpy {np.__version__}: "
+        ov_core = None
+        if openvino is not None and not args.no_openvino:
+            ov_core = openvino.Core()
+        ov_text = (f", OpenVINO {openvino.__version__} (f32)" if ov_core is not None
+                   else "")
+        print(f"Weft vs onnxruntime {ort.__version__}{ov_text} and numpy {np.__version__}: "
               f"median over {args.rounds} interleaved rounds of the median of "
               f"{args.runs} runs, CPU wall-clock on this machine ({cpu_description()}).")
         # Other work on the machine skews multi-thread cells most; say so.
@@ -569,7 +655,11 @@ def main(argv=None):
                      "OPENBLAS_NUM_THREADS in a subprocess (no threadpoolctl)"))
         print(f"check: |weft - ort| <= {args.atol:g} + {args.rtol:g} * |ort|, "
               "with the largest |weft - ort|")
-        print("weft/ort: median of per-round ratios; < 1 means Weft is faster.\n",
+        if ov_core is None:
+            print("OpenVINO: " + ("left out (--no-openvino)" if openvino is not None
+                                  else "not installed (pip install openvino)"))
+        print("weft/ort" + (", weft/ov" if ov_core is not None else "")
+              + ": median of per-round ratios; < 1 means Weft is faster.\n",
               flush=True)
 
         # Loads weftc and its shared libraries once, untimed, so the first
@@ -590,9 +680,9 @@ def main(argv=None):
             else:
                 progress(f"{model}: weftc took {seconds:.2f} s")
             failures += measure_model(args, model, model_path, data_dir, lib,
-                                      threads, rows)
+                                      threads, rows, ov_core)
 
-        print_table(rows)
+        print_table(rows, ov_core is not None)
         print_scaling(rows, threads)
         print_compile_times(compile_s)
         print(f"\nLoad average (1, 5, 15 min) at end: {load_text()}")
