@@ -486,6 +486,7 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
   describeTarget(*tm, o.cpu == "native", cpuOptions);
   cpuOptions.modelName = name;
   cpuOptions.targetWorkgroups = o.targetWorkgroups;
+  cpuOptions.prefetchWeights = o.prefetchWeights;
   if (o.alignment < 16 || o.alignment > 4096 || !llvm::isPowerOf2_64(o.alignment))
     return fail(ctx, "invalid --alignment " + std::to_string(o.alignment) +
                          ": it must be a power of two from 16 to 4096");

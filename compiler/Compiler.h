@@ -52,6 +52,9 @@ struct CompileOptions {
   /// (weft-split-reduction).
   bool cudaSplitReduction = true;
   std::string cudaToolkit = "/usr/local/cuda";
+  /// CPU: prefetch the next workgroup's filter slab into L2 while one
+  /// computes (weft-cpu-prefetch-weights).
+  bool prefetchWeights = true;
   std::string dumpIrDir;   ///< IR after every pass, one tree per stage
   std::string runtimeLibDir; ///< where libweft_runtime.so lives (for --emit=lib)
   int64_t targetWorkgroups = 32;

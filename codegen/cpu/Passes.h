@@ -57,6 +57,7 @@ struct CpuPipelineOptions {
   int64_t l1Bytes = 32 * 1024;  ///< data cache per core
   int64_t l1Ways = 8;           ///< its associativity
   int64_t alignment = 64;       ///< bytes; temporaries and weights
+  bool prefetchWeights = true;  ///< weft-cpu-prefetch-weights
 };
 
 /// Dispatch bodies (linalg on tensors) -> bufferized, tiled, vectorized

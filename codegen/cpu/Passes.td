@@ -211,6 +211,34 @@ def ExpandBF16 : Pass<"weft-cpu-expand-bf16", "mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def PrefetchWeights : Pass<"weft-cpu-prefetch-weights", "mlir::func::FuncOp"> {
+  let summary = "Prefetch the next workgroup's filter slab while computing this one";
+  let description = [{
+    A workgroup of a blocked matmul or convolution reads one slab of a
+    filter argument (index `f(wg, ivs)` of its first dimension, `wg` the
+    workgroup id, `ivs` the induction variables of loops that pick one of
+    the workgroup's slabs) once per register tile of rows. When the
+    weights come from DRAM, the first of those passes waits on memory.
+    For each loop nest that walks one slab (the consecutive `scf.for` ops
+    with static bounds around a `vector.transfer_read` of an
+    identity-layout argument, inside the loops that pick the slab; the
+    read's other indices must not use the workgroup id), this pass inserts
+    `memref.prefetch` ops (read, locality 2: into L2) of the slab at
+    `min(f(wg + 1, ivs), last)`: at step t of the nest's T steps, line
+    floor(t * L / T) of its L lines (up to 4 lines per step where L > T),
+    computed with a multiply and a shift, so the next workgroup's slab
+    arrives over the whole of this one's work instead of in one burst.
+    Slabs under `min-slab-bytes`
+    are left to the hardware prefetchers.
+  }];
+  let options = [
+    Option<"minSlabBytes", "min-slab-bytes", "int64_t", "16384",
+           "Smallest slab (bytes) that gets prefetched">
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::affine::AffineDialect"];
+}
+
 def PlanScratch : Pass<"weft-cpu-plan-scratch", "mlir::func::FuncOp"> {
   let summary = "Move workgroup temporaries from the stack into planned memory";
   let description = [{

@@ -60,6 +60,8 @@ void cpu::buildCpuCodegenPipeline(OpPassManager &pm, const CpuPipelineOptions &o
   TileAndVectorizeOptions vectorize;
   vectorize.vectorWidth = o.vectorWidth;
   pm.addNestedPass<func::FuncOp>(createTileAndVectorize(vectorize));
+  if (o.prefetchWeights)
+    pm.addNestedPass<func::FuncOp>(createPrefetchWeights());
   PlanScratchOptions scratch;
   scratch.alignment = o.alignment;
   pm.addNestedPass<func::FuncOp>(createPlanScratch(scratch));

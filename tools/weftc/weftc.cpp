@@ -72,6 +72,12 @@ static cl::opt<bool> cudaTf32(
              "to 10-bit mantissas, sums in f32; faster, less exact. --target=cuda-on-cpu "
              "rounds the same way"),
     cl::init(false));
+static cl::opt<bool> prefetchWeights(
+    "prefetch-weights", cl::cat(weftcCategory),
+    cl::desc("CPU: while a workgroup of a matmul or convolution computes, prefetch the "
+             "filter slab of the next workgroup into L2 (on by default; "
+             "--prefetch-weights=false turns it off)"),
+    cl::init(true));
 static cl::opt<bool> cudaSplitK(
     "cuda-split-k", cl::cat(weftcCategory),
     cl::desc("Split the reduction of an f32 matmul or convolution that fills few GPU blocks "
@@ -283,6 +289,7 @@ int main(int argc, char **argv) {
   options.cudaTf32 = cudaTf32;
   options.cudaTf32x3 = cudaTf32x3;
   options.cudaSplitReduction = cudaSplitK;
+  options.prefetchWeights = prefetchWeights;
   bool textual = emit == weft::EmitKind::Weft || emit == weft::EmitKind::Linalg ||
                  emit == weft::EmitKind::LLVM || emit == weft::EmitKind::Asm ||
                  emit == weft::EmitKind::Ptx;
