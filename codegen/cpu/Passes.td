@@ -228,6 +228,10 @@ def PrefetchWeights : Pass<"weft-cpu-prefetch-weights", "mlir::func::FuncOp"> {
     floor(t * L / T) of its L lines (up to 4 lines per step where L > T),
     computed with a multiply and a shift, so the next workgroup's slab
     arrives over the whole of this one's work instead of in one burst.
+    Where the innermost loop's trip count is a multiple of 4 (at least 8)
+    and a quarter of the steps still covers the lines, that loop is
+    unrolled 4 times first: one prefetch, and one loop test, per four
+    reduction steps.
     Slabs under `min-slab-bytes`
     are left to the hardware prefetchers.
   }];

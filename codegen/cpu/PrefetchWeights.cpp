@@ -8,9 +8,10 @@
 // This pass spreads the reading of the next workgroup's slab over the whole
 // of the current workgroup's loops: at every step of the loop nest that
 // reads the slab, one cache line of the next slab is prefetched into L2, the
-// lines advancing evenly with the steps. The next workgroup (the next one
-// of the thread's own contiguous range, see runtime/src/cpu_device.c) then
-// finds its slab in L2.
+// lines advancing evenly with the steps (the innermost loop unrolled 4
+// times where the lines allow, so one prefetch serves four steps). The
+// next workgroup (the next one of the thread's own contiguous range, see
+// runtime/src/cpu_device.c) then finds its slab in L2.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/Passes.h"
@@ -18,6 +19,7 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -37,6 +39,8 @@ constexpr int64_t kLineBytes = 64;
 /// At most this many lines are prefetched per step; a slab that needs more
 /// per step is read by too little work to hide its latency anyway.
 constexpr int64_t kMaxLinesPerStep = 4;
+/// Reduction steps per iteration of an unrolled innermost loop.
+constexpr int64_t kUnroll = 4;
 
 /// The computation of a slab index `v`: pure ops without regions (in
 /// def-before-use order) whose leaves are the workgroup id `wg`, constants
@@ -149,6 +153,18 @@ struct PrefetchWeightsPass : weft::cpu::impl::PrefetchWeightsBase<PrefetchWeight
       for (int64_t t : trips)
         steps *= t;
       int64_t lines = (slabBytes + kLineBytes - 1) / kLineBytes;
+      // The innermost loop is unrolled kUnroll times where that leaves at
+      // least one step per line: one prefetch then serves kUnroll
+      // reduction steps, and the loop control is paid once for them too.
+      if (trips.back() % kUnroll == 0 && trips.back() >= 2 * kUnroll &&
+          steps / kUnroll >= lines) {
+        FailureOr<UnrolledLoopInfo> unrolled = loopUnrollByFactor(nest.back(), kUnroll);
+        if (succeeded(unrolled) && unrolled->mainLoopOp && !unrolled->epilogueLoopOp) {
+          nest.back() = *unrolled->mainLoopOp;
+          trips.back() /= kUnroll;
+          steps /= kUnroll;
+        }
+      }
       int64_t perStep = (lines + steps - 1) / steps;
       if (perStep > kMaxLinesPerStep)
         continue;

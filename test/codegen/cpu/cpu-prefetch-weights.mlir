@@ -177,3 +177,38 @@ func.func private @strided(%w: memref<4x64x32xf32, strided<[4096, 64, 1]>>, %out
   vector.transfer_write %acc, %out[%wg, %c0] {in_bounds = [true]} : vector<32xf32>, memref<4x32xf32>
   return
 }
+
+// -----
+
+// With 16 x 64 steps for 128 lines the k loop is unrolled 4 times: one
+// prefetch serves four reduction steps (16 x 16 = 256 unrolled steps,
+// g = 64 * i + k with k stepping by 4 up to G = 1024, line = g * 2^29 >>
+// 32 = g / 8: half a line per unrolled step).
+// CHECK: #[[G:.*]] = affine_map<(d0, d1) -> (d0 * 64 + d1)>
+// CHECK-LABEL: func.func private @unrolled
+// CHECK: %[[SCALE:.*]] = arith.constant 536870912 : index
+// CHECK: scf.for %[[I:[^ ]*]] =
+// CHECK: scf.for %[[K:[^ ]*]] = %{{.*}} to %{{.*}} step %[[C4:[^ ]*]] iter_args
+// CHECK: %[[STEP:.*]] = affine.apply #[[G]](%[[I]], %[[K]])
+// CHECK: arith.muli %[[STEP]], %[[SCALE]]
+// CHECK: memref.prefetch
+// CHECK-COUNT-4: vector.transfer_read
+// CHECK-NOT: memref.prefetch
+// CHECK: scf.yield
+func.func private @unrolled(%w: memref<4x64x32xf32>, %out: memref<16x4x32xf32>, %wg: index) attributes {weft.dispatch_fn, weft.workgroup_count = 4 : i64} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %c64 = arith.constant 64 : index
+  %zero = arith.constant 0.0 : f32
+  %acc0 = arith.constant dense<0.0> : vector<32xf32>
+  scf.for %i = %c0 to %c16 step %c1 {
+    %acc = scf.for %k = %c0 to %c64 step %c1 iter_args(%x = %acc0) -> (vector<32xf32>) {
+      %b = vector.transfer_read %w[%wg, %k, %c0], %zero {in_bounds = [true]} : memref<4x64x32xf32>, vector<32xf32>
+      %y = arith.addf %b, %x : vector<32xf32>
+      scf.yield %y : vector<32xf32>
+    }
+    vector.transfer_write %acc, %out[%i, %wg, %c0] {in_bounds = [true]} : vector<32xf32>, memref<16x4x32xf32>
+  }
+  return
+}
