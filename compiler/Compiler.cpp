@@ -135,8 +135,10 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(MLIRContext &ctx,
 std::string hostL1Data(const char *name) {
   for (int index = 0; index < 8; ++index) {
     std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
+    // Read as a stream: sysfs reports every file as 4096 bytes long,
+    // which a sized read of the whole file does not get.
     auto read = [&](const std::string &file) -> std::string {
-      auto buf = llvm::MemoryBuffer::getFile(dir + file, /*IsText=*/true);
+      auto buf = llvm::MemoryBuffer::getFileAsStream(dir + file);
       return buf ? (*buf)->getBuffer().trim().str() : std::string();
     };
     if (read("level") == "1" && read("type") == "Data")
@@ -170,6 +172,10 @@ int64_t hostL1DataBytes() {
 }
 
 } // namespace
+
+weft::HostL1DataCache weft::hostL1DataCache() {
+  return {hostL1DataBytes(), hostL1DataWays()};
+}
 
 void weft::describeTarget(llvm::TargetMachine &tm, bool native, cpu::CpuPipelineOptions &o) {
   const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();

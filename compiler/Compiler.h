@@ -85,6 +85,14 @@ struct CompileOptions {
   bool explainParallel = false; ///< print the plan (stderr)
 };
 
+/// The host's level-1 data cache as Linux's sysfs describes it (cpu0):
+/// its size in bytes and its ways, each 0 where it cannot be read.
+struct HostL1DataCache {
+  int64_t bytes = 0;
+  int64_t ways = 0;
+};
+HostL1DataCache hostL1DataCache();
+
 /// Sizes the CPU kernels for `tm`'s CPU: vector width and registers from
 /// its features (AVX-512: 16 f32 lanes, 32 registers; AVX/AVX2: 8 and 16;
 /// SSE: 4 and 16), the L1 data cache from the host when `native` (else

@@ -170,6 +170,19 @@ int main(int argc, char **argv) {
   mlir::registerPassManagerCLOptions();
   mlir::registerDefaultTimingManagerCLOptions();
   cl::HideUnrelatedOptions(weftcCategory);
+  // What --cpu=native sizes the kernels for, beside LLVM's version.
+  cl::AddExtraVersionPrinter([](llvm::raw_ostream &os) {
+    weft::HostL1DataCache l1 = weft::hostL1DataCache();
+    os << "weftc: host L1 data cache (--cpu=native): ";
+    if (l1.bytes)
+      os << l1.bytes << " bytes, ";
+    else
+      os << "size unknown (32768 bytes assumed), ";
+    if (l1.ways)
+      os << l1.ways << "-way\n";
+    else
+      os << "ways unknown (8 assumed)\n";
+  });
   cl::ParseCommandLineOptions(argc, argv, "Weft ahead-of-time ONNX compiler\n");
 
   if (inputPath.empty() && calibrate.empty()) {
