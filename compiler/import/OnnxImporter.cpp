@@ -28,6 +28,7 @@
 #include <onnx/checker.h>
 
 #include <functional>
+#include <map>
 #include <onnx/defs/schema.h>
 #include <onnx/version_converter/convert.h>
 
@@ -100,6 +101,7 @@ private:
   LogicalResult findOpset();
   LogicalResult check();
   LogicalResult upgrade();
+  LogicalResult checkUpgradeInputs();
   LogicalResult checkSupported(const ConverterTable &table);
   FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &info,
                                         std::string &unpinned);
@@ -444,6 +446,51 @@ LogicalResult Importer::check() {
   return success();
 }
 
+/// libonnx's Gemm 6 -> 7 adapter indexes its inputs' shapes as 2-D without
+/// checking their rank (a rank-0 A read out of bounds and crashed). Gemm
+/// takes 2-D A and B; one of another known rank is refused here, naming it.
+LogicalResult Importer::checkUpgradeInputs() {
+  std::map<std::string, int> ranks;
+  // False after reporting the first Gemm input of a known rank other than 2.
+  std::function<bool(const onnx::GraphProto &)> visit = [&](const onnx::GraphProto &g) {
+    auto note = [&](const onnx::ValueInfoProto &v) {
+      if (v.type().has_tensor_type() && v.type().tensor_type().has_shape())
+        ranks[v.name()] = v.type().tensor_type().shape().dim_size();
+    };
+    for (const auto &v : g.input())
+      note(v);
+    for (const auto &v : g.value_info())
+      note(v);
+    for (const auto &v : g.output())
+      note(v);
+    for (const auto &t : g.initializer())
+      ranks[t.name()] = t.dims_size();
+    for (int i = 0; i < g.node_size(); ++i) {
+      const auto &node = g.node(i);
+      for (const auto &a : node.attribute()) {
+        if (a.has_g() && !visit(a.g()))
+          return false;
+        for (const auto &sub : a.graphs())
+          if (!visit(sub))
+            return false;
+      }
+      if (node.op_type() != "Gemm" || !isDefaultDomain(node.domain()))
+        continue;
+      for (int in = 0; in < std::min(node.input_size(), 2); ++in) {
+        auto it = ranks.find(node.input(in));
+        if (it != ranks.end() && it->second != 2) {
+          error() << "node '" << displayName(node, i) << "' (Gemm) takes a 2-D "
+                  << (in == 0 ? "A" : "B") << "; '" << node.input(in) << "' has rank "
+                  << it->second;
+          return false;
+        }
+      }
+    }
+    return true;
+  };
+  return success(visit(model.graph()));
+}
+
 LogicalResult Importer::upgrade() {
   if (opset == 0 || opset >= kMinOpset)
     return success();
@@ -451,6 +498,8 @@ LogicalResult Importer::upgrade() {
   // their inputs; shape inference records them as value_info. Its own
   // failures are not the user's problem here.
   inferShapesGuarded(model);
+  if (failed(checkUpgradeInputs()))
+    return failure();
   std::string message;
   try {
     model = onnx::version_conversion::ConvertVersion(model, kMinOpset);
