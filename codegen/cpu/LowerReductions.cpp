@@ -194,8 +194,8 @@ ReductionLoops reductionLoops(RankedTensorType type, function_ref<bool(int64_t)>
 
 } // namespace
 
-/// softmax(x) = exp(x - max) / sum(exp(x - max)); log-softmax subtracts
-/// log(sum) instead of dividing.
+/// softmax(x) = exp(x - max) * (1 / sum(exp(x - max))); log-softmax
+/// subtracts log(sum) instead.
 FailureOr<Value> cpu::detail::lowerSoftmax(OpBuilder &b, SoftmaxOp op) {
   Location l = op.getLoc();
   auto type = op.getType();
@@ -227,15 +227,32 @@ FailureOr<Value> cpu::detail::lowerSoftmax(OpBuilder &b, SoftmaxOp op) {
                   .getResult(0);
   SmallVector<IT> par(rank, IT::parallel);
   bool log = op.getLog();
+  // Softmax multiplies by 1 / sum, computed once per row: a division per
+  // element cost about a fifth of a 12 x 128 x 128 softmax (AVX-512
+  // divides a vector in about 16 cycles). Log-softmax subtracts log(sum).
+  Value rowFactor = sum;
+  if (!log) {
+    int64_t keptRank = redType.getRank();
+    AffineMap keptId = AffineMap::getMultiDimIdentityMap(keptRank, b.getContext());
+    rowFactor = linalg::GenericOp::create(
+                    b, l, TypeRange{redType}, ValueRange{sum},
+                    ValueRange{emptyLike(b, l, redType)}, ArrayRef<AffineMap>{keptId, keptId},
+                    SmallVector<IT>(keptRank, IT::parallel),
+                    [](OpBuilder &nb, Location nl, ValueRange a) {
+                      Value one = scalarConstant(nb, nl, a[0].getType(), 1.0);
+                      linalg::YieldOp::create(
+                          nb, nl, arith::DivFOp::create(nb, nl, one, a[0]).getResult());
+                    })
+                    .getResult(0);
+  }
   return linalg::GenericOp::create(
-             b, l, TypeRange{type}, ValueRange{x, max, sum},
+             b, l, TypeRange{type}, ValueRange{x, max, rowFactor},
              ValueRange{emptyLike(b, l, type)}, ArrayRef<AffineMap>{id, red, red, id}, par,
              [log](OpBuilder &nb, Location nl, ValueRange a) {
                Value shifted = arith::SubFOp::create(nb, nl, a[0], a[1]);
                Value r = log ? (Value)arith::SubFOp::create(nb, nl, shifted,
                                                             math::LogOp::create(nb, nl, a[2]))
-                             : arith::DivFOp::create(nb, nl, math::ExpOp::create(nb, nl, shifted),
-                                                     a[2]);
+                             : mul(nb, nl, math::ExpOp::create(nb, nl, shifted), a[2]);
                linalg::YieldOp::create(nb, nl, r);
              })
       .getResult(0);

@@ -300,8 +300,9 @@ func.func @reduce(%x: tensor<2x3x4xf32>, %y: tensor<1x3x8x8xf32>) -> (tensor<2x1
 
 // -----
 
-// Softmax: a max reduction, a sum of shifted exponentials, then one
-// elementwise pass; log-softmax subtracts the log of the sum instead.
+// Softmax: a max reduction, a sum of shifted exponentials, the sum's
+// reciprocal per row, then one elementwise pass that multiplies by it (no
+// division per element); log-softmax subtracts the log of the sum instead.
 // CHECK-LABEL: func.func @softmax
 // CHECK: %[[MAX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[X:.*]] : tensor<2x3x4xf32>) outs(%{{.*}} : tensor<2x4xf32>)
 // CHECK: arith.maximumf
@@ -309,9 +310,13 @@ func.func @reduce(%x: tensor<2x3x4xf32>, %y: tensor<1x3x8x8xf32>) -> (tensor<2x1
 // CHECK: arith.subf
 // CHECK: math.exp
 // CHECK: arith.addf
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]} ins(%[[X]], %[[MAX]], %[[SUM]] : tensor<2x3x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>)
-// CHECK: math.exp
-// CHECK: arith.divf
+// CHECK: %[[INV:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[SUM]] : tensor<2x4xf32>) outs(%{{.*}} : tensor<2x4xf32>)
+// CHECK: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK: arith.divf %[[ONE]], %{{.*}} : f32
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]} ins(%[[X]], %[[MAX]], %[[INV]] : tensor<2x3x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>)
+// CHECK: %[[E:.*]] = math.exp
+// CHECK-NOT: arith.divf
+// CHECK: arith.mulf %[[E]], %{{.*}} : f32
 // CHECK: weft.dispatch
 // CHECK: linalg.generic
 // CHECK: linalg.generic
