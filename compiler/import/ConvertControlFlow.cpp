@@ -15,7 +15,8 @@
 // the host program runs at run time over state buffers in the arena, with
 // carried values of fixed types. Scan unrolls over the scan axis's static
 // size within the same budget; a longer Scan becomes a weft.loop whose body
-// gathers each step's slices by the iteration number.
+// gathers each step's slices by the iteration number. Opset 8's batched
+// Scan runs one such Scan per batch element.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/import/ImportContext.h"
@@ -434,6 +435,20 @@ LogicalResult convertLoop(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
+/// Element `index` of `x` along `axis`, that axis dropped.
+FailureOr<Value> takeSlice(ImportContext &ctx, Value x, int64_t axis, int64_t index) {
+  auto shape = ImportContext::typeOf(x).getShape();
+  SmallVector<int64_t> starts(shape.size(), 0), sizes(shape), steps(shape.size(), 1);
+  starts[axis] = index;
+  sizes[axis] = 1;
+  auto s = ctx.createInferred<SliceOp>(x, starts, sizes, steps);
+  if (failed(s))
+    return failure();
+  SmallVector<int64_t> dropped(shape);
+  dropped.erase(dropped.begin() + axis);
+  return ctx.reshape(*s, dropped);
+}
+
 /// A Scan too long to unroll: a weft.loop over its steps whose body
 /// gathers each scan input's slice by the iteration number (counted from
 /// the end for a reverse direction); the scan outputs stack in step order,
@@ -441,7 +456,8 @@ LogicalResult convertLoop(ImportContext &ctx, const Node &node, int64_t) {
 LogicalResult scanAtRunTime(ImportContext &ctx, const Node &node, const onnx::GraphProto &body,
                             ArrayRef<Value> states, ArrayRef<Value> scanIns,
                             ArrayRef<int64_t> axes, ArrayRef<int64_t> inDirs,
-                            ArrayRef<int64_t> outAxes, ArrayRef<int64_t> outDirs, int64_t length) {
+                            ArrayRef<int64_t> outAxes, ArrayRef<int64_t> outDirs, int64_t length,
+                            SmallVectorImpl<Value> &results) {
   OpBuilder &b = ctx.getBuilder();
   Location loc = ctx.getLoc();
   int numStates = states.size(), numScanOutputs = outAxes.size();
@@ -517,7 +533,7 @@ LogicalResult scanAtRunTime(ImportContext &ctx, const Node &node, const onnx::Gr
     YieldOp::create(b, loc, yielded);
   }
   for (int i = 0; i < numStates && i < node.output_size(); ++i)
-    ctx.setOutput(node, i, loop.getResult(i));
+    results[i] = loop.getResult(i);
   for (auto [j, k] : llvm::enumerate(used)) {
     Value stacked = loop.getResult(numStates + j);
     auto shape = ImportContext::typeOf(stacked).getShape();
@@ -543,7 +559,187 @@ LogicalResult scanAtRunTime(ImportContext &ctx, const Node &node, const onnx::Gr
         return failure();
       stacked = *moved;
     }
-    ctx.setOutput(node, numStates + k, stacked);
+    results[numStates + k] = stacked;
+  }
+  return success();
+}
+
+/// One Scan with opset 9's semantics: `states` carried through `body`,
+/// `scanIns` sliced along `inAxes` (from the end where `inDirs` says so),
+/// the scan outputs stacked along `outAxes`. Fills `results` (one entry
+/// per output of `node`; null where the node leaves an output out).
+LogicalResult scanOnce(ImportContext &ctx, const Node &node, const onnx::GraphProto &body,
+                       SmallVector<Value> states, ArrayRef<Value> scanIns,
+                       ArrayRef<int64_t> inAxes, ArrayRef<int64_t> inDirs,
+                       ArrayRef<int64_t> outAxes, ArrayRef<int64_t> outDirs,
+                       SmallVectorImpl<Value> &results) {
+  int numStates = states.size(), numScanInputs = scanIns.size(),
+      numScanOutputs = outAxes.size();
+  results.assign(node.output_size(), Value());
+  int64_t length = -1;
+  SmallVector<int64_t> axes;
+  for (int j = 0; j < numScanInputs; ++j) {
+    int64_t rank = ImportContext::typeOf(scanIns[j]).getRank();
+    auto axis = ctx.normalizeAxis(inAxes[j], rank, "scan_input_axes");
+    if (failed(axis))
+      return failure();
+    int64_t len = ImportContext::typeOf(scanIns[j]).getShape()[*axis];
+    if (length >= 0 && len != length)
+      return ctx.fail("scan inputs have different lengths (" + Twine(length) + " and " +
+                      Twine(len) + ")");
+    length = len;
+    axes.push_back(*axis);
+  }
+  if (length > kMaxUnrolled || length * std::max(body.node_size(), 1) > kMaxUnrolledNodes)
+    return scanAtRunTime(ctx, node, body, states, scanIns, axes, inDirs, outAxes, outDirs,
+                         length, results);
+  SmallVector<SmallVector<Value>> scans(numScanOutputs);
+  for (int64_t t = 0; t < length; ++t) {
+    SmallVector<Value> inputs(states);
+    for (int j = 0; j < numScanInputs; ++j) {
+      auto x = takeSlice(ctx, scanIns[j], axes[j], inDirs[j] ? length - 1 - t : t);
+      if (failed(x))
+        return failure();
+      inputs.push_back(*x);
+    }
+    auto outs = ctx.importSubgraph(body, "body", inputs);
+    if (failed(outs))
+      return failure();
+    for (int i = 0; i < numStates; ++i)
+      states[i] = (*outs)[i];
+    for (int k = 0; k < numScanOutputs; ++k)
+      scans[k].push_back((*outs)[numStates + k]);
+  }
+  for (int i = 0; i < numStates && i < node.output_size(); ++i)
+    results[i] = states[i];
+  for (int k = 0; k < numScanOutputs && numStates + k < node.output_size(); ++k) {
+    if (!ImportContext::hasOutput(node, numStates + k))
+      continue;
+    if (scans[k].empty())
+      return ctx.fail("a scan of zero steps has no output element shape");
+    int64_t rank = ImportContext::typeOf(scans[k][0]).getRank() + 1;
+    auto axis = ctx.normalizeAxis(outAxes[k], rank, "scan_output_axes");
+    if (failed(axis))
+      return failure();
+    auto stacked = stack(ctx, scans[k], *axis, outDirs[k] != 0);
+    if (failed(stacked))
+      return failure();
+    results[numStates + k] = *stacked;
+  }
+  return success();
+}
+
+/// Opset 8's Scan: a batch axis first on every state and scan input (the
+/// scan axis is the second), `sequence_lens` first among the inputs and
+/// `directions` for the scan inputs. Each batch element runs a Scan of its
+/// own and the results stack along the batch axis. Lengths must be known
+/// at compile time; a shorter sequence's scan outputs are zero past its
+/// length, as onnxruntime leaves them.
+LogicalResult convertBatchedScan(ImportContext &ctx, const Node &node,
+                                 const onnx::GraphProto &body, int64_t numScanInputs) {
+  int numInputs = node.input_size() - 1;
+  if (numInputs < 1 || numScanInputs < 1 || numScanInputs > numInputs)
+    return ctx.fail("num_scan_inputs must be in [1, " + Twine(std::max(numInputs, 1)) +
+                    "] (opset 8: the first input is sequence_lens)");
+  int numStates = numInputs - numScanInputs;
+  int numScanOutputs = body.output_size() - numStates;
+  if (numScanOutputs < 0 || body.input_size() != numInputs)
+    return ctx.fail("the body's inputs and outputs do not match the node's states and scans");
+  SmallVector<int64_t> dirs = ctx.getInts(node, "directions",
+                                          SmallVector<int64_t>(numScanInputs, 0));
+  if ((int64_t)dirs.size() != numScanInputs)
+    return ctx.fail("directions needs one entry per scan input");
+  SmallVector<Value> ins;
+  int64_t batch = -1, length = -1;
+  for (int i = 0; i < numInputs; ++i) {
+    auto v = ctx.input(node, i + 1);
+    if (failed(v))
+      return failure();
+    auto shape = ImportContext::typeOf(*v).getShape();
+    bool scan = i >= numStates;
+    if ((int64_t)shape.size() < (scan ? 2 : 1))
+      return ctx.fail("input '" + node.input(i + 1) + "' needs a batch axis" +
+                      (scan ? " and a scan axis" : "") + " (opset 8)");
+    if (batch >= 0 && shape[0] != batch)
+      return ctx.fail("inputs have different batch sizes (" + Twine(batch) + " and " +
+                      Twine(shape[0]) + ")");
+    batch = shape[0];
+    if (scan) {
+      if (length >= 0 && shape[1] != length)
+        return ctx.fail("scan inputs have different lengths (" + Twine(length) + " and " +
+                        Twine(shape[1]) + ")");
+      length = shape[1];
+    }
+    ins.push_back(*v);
+  }
+  SmallVector<int64_t> lengths(batch, length);
+  if (ImportContext::hasInput(node, 0)) {
+    auto given = ctx.constantInts(node, 0, "sequence_lens");
+    if (failed(given))
+      return failure();
+    if ((int64_t)given->size() != batch)
+      return ctx.fail("sequence_lens has " + Twine(given->size()) + " entries for a batch of " +
+                      Twine(batch));
+    for (auto [b, len] : llvm::enumerate(*given)) {
+      if (len < 0 || len > length)
+        return ctx.fail("sequence_lens[" + Twine(b) + "] = " + Twine(len) +
+                        " is outside [0, " + Twine(length) + "]");
+      if (len == 0 && numScanOutputs > 0)
+        return ctx.fail("sequence_lens[" + Twine(b) + "] is 0: a scan of zero steps has no "
+                        "output element shape");
+      lengths[b] = len;
+    }
+  }
+  SmallVector<int64_t> zeros(numScanInputs, 0), outAxes(numScanOutputs, 0),
+      outDirs(numScanOutputs, 0);
+  SmallVector<SmallVector<Value>> perBatch(node.output_size());
+  for (int64_t b = 0; b < batch; ++b) {
+    SmallVector<Value> states, scans;
+    for (int i = 0; i < numInputs; ++i) {
+      auto x = takeSlice(ctx, ins[i], 0, b);
+      if (failed(x))
+        return failure();
+      if (i >= numStates && lengths[b] != length) {
+        auto shape = ImportContext::typeOf(*x).getShape();
+        SmallVector<int64_t> starts(shape.size(), 0), sizes(shape), steps(shape.size(), 1);
+        sizes[0] = lengths[b];
+        x = ctx.createInferred<SliceOp>(*x, starts, sizes, steps);
+        if (failed(x))
+          return failure();
+      }
+      (i < numStates ? states : scans).push_back(*x);
+    }
+    SmallVector<Value> results;
+    if (lengths[b] == 0) {
+      results.assign(node.output_size(), Value());
+      for (int i = 0; i < numStates && i < node.output_size(); ++i)
+        results[i] = states[i];
+    } else if (failed(scanOnce(ctx, node, body, states, scans, zeros, dirs, outAxes, outDirs,
+                               results))) {
+      return failure();
+    }
+    for (int k = numStates; k < (int)results.size(); ++k) {
+      if (!results[k] || lengths[b] == length)
+        continue;
+      auto type = ImportContext::typeOf(results[k]);
+      SmallVector<int64_t> padShape(type.getShape());
+      padShape[0] = length - lengths[b];
+      Value pad = ctx.splat(RankedTensorType::get(padShape, type.getElementType()), 0.0);
+      auto padded = ctx.createInferred<ConcatOp>(ValueRange{results[k], pad}, int64_t(0));
+      if (failed(padded))
+        return failure();
+      results[k] = *padded;
+    }
+    for (auto [k, v] : llvm::enumerate(results))
+      perBatch[k].push_back(v);
+  }
+  for (int k = 0; k < node.output_size(); ++k) {
+    if (!ImportContext::hasOutput(node, k) || perBatch[k].empty() || !perBatch[k][0])
+      continue;
+    auto stacked = stack(ctx, perBatch[k], 0, false);
+    if (failed(stacked))
+      return failure();
+    ctx.setOutput(node, k, *stacked);
   }
   return success();
 }
@@ -553,8 +749,11 @@ LogicalResult convertScan(ImportContext &ctx, const Node &node, int64_t) {
   if (!body)
     return ctx.fail("needs a graph attribute 'body'");
   int64_t numScanInputs = ctx.getInt(node, "num_scan_inputs", -1);
-  // Opset 8's batched form (sequence_lens first, a batch axis on every
-  // input) never reaches here: models below opset 11 are converted first.
+  // Models below opset 11 are upgraded first; the importer puts opset 8's
+  // Scans back as they were after libonnx's 8 -> 9 adapter (which drops
+  // the first axis of every input and output and ignores sequence_lens).
+  if (ctx.getOriginalOpset() < 9)
+    return convertBatchedScan(ctx, node, *body, numScanInputs);
   int numInputs = node.input_size();
   if (numScanInputs < 1 || numScanInputs > numInputs)
     return ctx.fail("num_scan_inputs must be in [1, " + Twine(numInputs) + "]");
@@ -580,73 +779,13 @@ LogicalResult convertScan(ImportContext &ctx, const Node &node, int64_t) {
       return failure();
     ins.push_back(*v);
   }
-  // Slices element `index` along `axis` and drops that axis.
-  auto take = [&](Value x, int64_t axis, int64_t index) -> FailureOr<Value> {
-    auto shape = ImportContext::typeOf(x).getShape();
-    SmallVector<int64_t> starts(shape.size(), 0), sizes(shape), steps(shape.size(), 1);
-    starts[axis] = index;
-    sizes[axis] = 1;
-    auto s = ctx.createInferred<SliceOp>(x, starts, sizes, steps);
-    if (failed(s))
-      return failure();
-    SmallVector<int64_t> dropped(shape);
-    dropped.erase(dropped.begin() + axis);
-    return ctx.reshape(*s, dropped);
-  };
-  SmallVector<Value> states(ins.begin(), ins.begin() + numStates),
-      scanIns(ins.begin() + numStates, ins.end());
-  {
-    int64_t length = -1;
-    SmallVector<int64_t> axes;
-    for (int j = 0; j < numScanInputs; ++j) {
-      int64_t rank = ImportContext::typeOf(scanIns[j]).getRank();
-      auto axis = ctx.normalizeAxis(inAxes[j], rank, "scan_input_axes");
-      if (failed(axis))
-        return failure();
-      int64_t len = ImportContext::typeOf(scanIns[j]).getShape()[*axis];
-      if (length >= 0 && len != length)
-        return ctx.fail("scan inputs have different lengths (" + Twine(length) + " and " +
-                        Twine(len) + ")");
-      length = len;
-      axes.push_back(*axis);
-    }
-    if (length > kMaxUnrolled || length * std::max(body->node_size(), 1) > kMaxUnrolledNodes)
-      return scanAtRunTime(ctx, node, *body, states, scanIns, axes, inDirs, outAxes, outDirs,
-                           length);
-    SmallVector<SmallVector<Value>> scans(numScanOutputs);
-    for (int64_t t = 0; t < length; ++t) {
-      SmallVector<Value> inputs(states);
-      for (int j = 0; j < numScanInputs; ++j) {
-        auto x = take(scanIns[j], axes[j], inDirs[j] ? length - 1 - t : t);
-        if (failed(x))
-          return failure();
-        inputs.push_back(*x);
-      }
-      auto outs = ctx.importSubgraph(*body, "body", inputs);
-      if (failed(outs))
-        return failure();
-      for (int i = 0; i < numStates; ++i)
-        states[i] = (*outs)[i];
-      for (int k = 0; k < numScanOutputs; ++k)
-        scans[k].push_back((*outs)[numStates + k]);
-    }
-    for (int i = 0; i < numStates && i < node.output_size(); ++i)
-      ctx.setOutput(node, i, states[i]);
-    for (int k = 0; k < numScanOutputs && numStates + k < node.output_size(); ++k) {
-      if (!ImportContext::hasOutput(node, numStates + k))
-        continue;
-      if (scans[k].empty())
-        return ctx.fail("a scan of zero steps has no output element shape");
-      int64_t rank = ImportContext::typeOf(scans[k][0]).getRank() + 1;
-      auto axis = ctx.normalizeAxis(outAxes[k], rank, "scan_output_axes");
-      if (failed(axis))
-        return failure();
-      auto stacked = stack(ctx, scans[k], *axis, outDirs[k] != 0);
-      if (failed(stacked))
-        return failure();
-      ctx.setOutput(node, numStates + k, *stacked);
-    }
-  }
+  SmallVector<Value> states(ins.begin(), ins.begin() + numStates), results;
+  if (failed(scanOnce(ctx, node, *body, states, ArrayRef<Value>(ins).drop_front(numStates),
+                      inAxes, inDirs, outAxes, outDirs, results)))
+    return failure();
+  for (auto [i, v] : llvm::enumerate(results))
+    if (v)
+      ctx.setOutput(node, i, v);
   return success();
 }
 

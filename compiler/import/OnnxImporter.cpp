@@ -491,6 +491,40 @@ LogicalResult Importer::checkUpgradeInputs() {
   return success(visit(model.graph()));
 }
 
+/// Undoes what libonnx's Scan 8 -> 9 adapter did to `model` (upgraded
+/// from `original`): it drops the first axis of every input and output of
+/// a Scan, the graph's own inputs and outputs included, and ignores
+/// sequence_lens. The Scan nodes and the graph's input and output types
+/// are put back as they were; the Scan converter reads opset 8's batched
+/// form itself. (Nested graphs are not upgraded.)
+static void restoreScans(onnx::ModelProto &model, const onnx::GraphProto &original) {
+  std::map<std::string, const onnx::NodeProto *> scans;
+  for (const auto &node : original.node())
+    if (node.op_type() == "Scan" && isDefaultDomain(node.domain()) && node.output_size())
+      scans[node.output(0)] = &node;
+  if (scans.empty())
+    return;
+  std::map<std::string, const onnx::TypeProto *> types;
+  for (const auto &v : original.input())
+    types[v.name()] = &v.type();
+  for (const auto &v : original.output())
+    types[v.name()] = &v.type();
+  onnx::GraphProto &graph = *model.mutable_graph();
+  for (auto &node : *graph.mutable_node())
+    if (node.op_type() == "Scan" && node.output_size())
+      if (auto it = scans.find(node.output(0)); it != scans.end())
+        node.CopyFrom(*it->second);
+  auto restore = [&](onnx::ValueInfoProto &v) {
+    if (auto it = types.find(v.name()); it != types.end())
+      v.mutable_type()->CopyFrom(*it->second);
+  };
+  for (auto &v : *graph.mutable_input())
+    restore(v);
+  for (auto &v : *graph.mutable_output())
+    restore(v);
+  graph.clear_value_info();
+}
+
 LogicalResult Importer::upgrade() {
   if (opset == 0 || opset >= kMinOpset)
     return success();
@@ -500,6 +534,9 @@ LogicalResult Importer::upgrade() {
   inferShapesGuarded(model);
   if (failed(checkUpgradeInputs()))
     return failure();
+  std::optional<onnx::GraphProto> beforeScan9;
+  if (opset < 9)
+    beforeScan9 = model.graph();
   std::string message;
   try {
     model = onnx::version_conversion::ConvertVersion(model, kMinOpset);
@@ -511,6 +548,8 @@ LogicalResult Importer::upgrade() {
   if (!message.empty())
     return error() << "cannot upgrade opset " << opset << " to " << kMinOpset
                    << ": " << StringRef(message).trim();
+  if (beforeScan9)
+    restoreScans(model, *beforeScan9);
   int64_t before = opset;
   opset = 0;
   if (failed(findOpset()) || opset < kMinOpset)

@@ -9,7 +9,8 @@ shape (a Reshape's shape or a Slice's starts fed as a graph input), the
 case is compiled for each data set's value of that input with
 `--input-value NAME=test_data_set_N/input_K.pb`, as a user of an
 ahead-of-time compiler would; the input stays in the ABI and weft-run still
-passes it (the runtime checks it is that value).
+passes it (the runtime checks it is that value). The suites store bfloat16
+tensors as UINT16 bit patterns; weft-run reads them so (--u16-as-bf16).
 
 Failures are classified as:
   compile-diagnostic  weftc exited non-zero with an "error" message
@@ -315,7 +316,8 @@ def run_case(case, case_dir, opts, runner):
                         TIMEOUT, f"weftc timed out after {opts.compile_timeout:g} s")
                     return Result(case, s, f"{os.path.basename(data_dir)}: {d}",
                                   time.monotonic() - start)
-            cmd = [opts.weft_run, lib, "--input-dir", data_dir, "--compare"]
+            # The suites store bfloat16 tensors as their UINT16 bit patterns.
+            cmd = [opts.weft_run, lib, "--input-dir", data_dir, "--compare", "--u16-as-bf16"]
             cmd += opts.weft_run_args
             rc, out = runner.run(cmd, opts.run_timeout, cwd=work)
             if rc == 0:

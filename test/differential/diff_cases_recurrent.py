@@ -271,6 +271,25 @@ def gen_control_flow(g):
                       "scan_output_directions": [out_dir]})],
                    [In("s0", "f32", (3,), ("range", -1, 1)), In("x", "f32", xs, ("range", -1, 1)),
                     In("y", "f32", ys, ("range", -1, 1))], ["s_final", "outs"], opset=16, atol=1e-4))
+    # Opset 8's Scan: a batch axis first, sequence_lens first among the
+    # inputs (omitted, or a constant with a shorter sequence, whose scan
+    # outputs are zero past its length), `directions`; one scan of 300
+    # steps per batch element runs as a loop.
+    for tag, batch, steps, lens, dirs in [("batch2", 2, 4, None, [0, 1]),
+                                          ("batch3_lens", 3, 4, [4, 2, 1], [1, 0]),
+                                          ("batch2_loop_300", 2, 300, None, [0, 1])]:
+        body = helper.make_graph(
+            [helper.make_node("Add", ["s", "xt"], ["s_out"]), helper.make_node("Mul", ["s_out", "yt"], ["o"])],
+            "body", [vi("s", f32, [3]), vi("xt", f32, [3]), vi("yt", f32, [3])],
+            [vi("s_out", f32, [3]), vi("o", f32, [3])])
+        g.add(Case(f"Scan.f32.opset8_{tag}", "Scan",
+                   [("Scan", ["L" if lens else "", "s0", "x", "y"], ["s_final", "outs"],
+                     {"body": body, "num_scan_inputs": 2, "directions": dirs})],
+                   [In("s0", "f32", (batch, 3), ("range", -1, 1)),
+                    In("x", "f32", (batch, steps, 3), ("range", -1, 1)),
+                    In("y", "f32", (batch, steps, 3), ("range", -1, 1))], ["s_final", "outs"],
+                   consts=[Const("L", np.array(lens, dtype=np.int64))] if lens else (),
+                   opset=8, atol=1e-4))
     for tag, size, align in [("2d_2x3x4x5", [2, 3, 4, 5], 0), ("2d_align_1x1x3x1", [1, 1, 3, 1], 1),
                              ("3d_2x1x2x3x4", [2, 1, 2, 3, 4], 0), ("3d_align_1x2x3x2x2", [1, 2, 3, 2, 2], 1)]:
         k = len(size) - 2

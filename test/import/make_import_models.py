@@ -204,6 +204,26 @@ def old_opset():
                  [tensor("y", F32, [2, 3, 4])], inits, opset=9)
 
 
+def scan8_models():
+    """Opset 8's batched Scan (upgraded to 11 around it): a batch of 2, the
+    second scan input reversed; and one whose sequence_lens is a graph input
+    (refused: the lengths must be known at compile time)."""
+    body = helper.make_graph(
+        [helper.make_node("Add", ["s", "xt"], ["s_out"]), helper.make_node("Mul", ["s_out", "yt"], ["o"])],
+        "body", [tensor("s", F32, [3]), tensor("xt", F32, [3]), tensor("yt", F32, [3])],
+        [tensor("s_out", F32, [3]), tensor("o", F32, [3])])
+    ins = [tensor("s0", F32, [2, 3]), tensor("x", F32, [2, 4, 3]), tensor("y", F32, [2, 4, 3])]
+    outs = [tensor("s_final", F32, [2, 3]), tensor("outs", F32, [2, 4, 3])]
+    scan = dict(body=body, num_scan_inputs=2, directions=[0, 1])
+    return {
+        "scan8.onnx": model([helper.make_node("Scan", ["", "s0", "x", "y"], ["s_final", "outs"],
+                                              name="scan", **scan)], ins, outs, opset=8),
+        "scan8_runtime_lens.onnx": model(
+            [helper.make_node("Scan", ["L", "s0", "x", "y"], ["s_final", "outs"], name="scan", **scan)],
+            [tensor("L", TensorProto.INT64, [2])] + ins, outs, opset=8),
+    }
+
+
 def opset18():
     """Opset 18 (beyond libonnx 1.12's checker): Reduce* and Pad take axes as inputs, Split takes num_outputs."""
     inits = [
@@ -543,6 +563,8 @@ def main():
     save(outdir, "conv_pool.onnx", conv_pool())
     save(outdir, "old_opset.onnx", old_opset())
     save(outdir, "opset18.onnx", opset18())
+    for name, m in scan8_models().items():
+        save(outdir, name, m)
     save(outdir, "shape_subgraph.onnx", shape_subgraph())
     save(outdir, "tensor_ops.onnx", tensor_ops())
     save(outdir, "constants.onnx", constants())

@@ -80,6 +80,13 @@ llvm::Expected<HostTensor> HostTensor::allocate(weft_dtype_t dtype,
   return std::move(tensor);
 }
 
+bool HostTensor::reinterpretAs(weft_dtype_t dtype) {
+  if (weft_dtype_size(dtype) != weft_dtype_size(dtype_) || weft_dtype_size(dtype) == 0)
+    return false;
+  dtype_ = dtype;
+  return true;
+}
+
 weft_tensor_view_t HostTensor::view() {
   weft_tensor_view_t view;
   std::memset(&view, 0, sizeof(view));

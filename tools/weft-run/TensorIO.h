@@ -49,6 +49,10 @@ public:
   void *data() { return storage_.get(); }
   const void *data() const { return storage_.get(); }
 
+  /// Relabels the elements as `dtype`, of the same size, keeping their bits
+  /// (false, and nothing changed, when the sizes differ).
+  bool reinterpretAs(weft_dtype_t dtype);
+
   /// A view of this tensor for weft_model_run; valid while the tensor lives.
   weft_tensor_view_t view();
 

@@ -109,6 +109,12 @@ static cl::opt<std::string>
                         "compiled for)"),
                cl::value_desc("kind"), cl::cat(runCategory));
 
+static cl::opt<bool> u16AsBf16(
+    "u16-as-bf16",
+    cl::desc("Read a UINT16 tensor file as bfloat16 bit patterns where the model's input or "
+             "output is bfloat16 (the ONNX backend test data stores bfloat16 so)"),
+    cl::cat(runCategory));
+
 // Created by registerThreadsOption(): libLLVM.so already registers a global
 // option of that name when it loads, and a second registration aborts.
 static std::optional<cl::opt<int>> numThreads;
@@ -269,6 +275,17 @@ readTensorFiles(llvm::StringRef dir, llvm::StringRef kind, int32_t count,
                      (info.name ? info.name : "") + "' has only " +
                      llvm::Twine(count) + " " + kind + "(s)");
   return std::move(tensors);
+}
+
+/// --u16-as-bf16: UINT16 tensors that stand for the model's bfloat16
+/// inputs or outputs (same position, same shape) take that type.
+static void relabelBf16(const weft_tensor_info_t *infos, std::vector<HostTensor> &tensors) {
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    llvm::ArrayRef<int64_t> shape(infos[i].shape, static_cast<size_t>(infos[i].rank));
+    if (infos[i].dtype == WEFT_DTYPE_BF16 && tensors[i].dtype() == WEFT_DTYPE_U16 &&
+        tensors[i].shape() == shape)
+      tensors[i].reinterpretAs(WEFT_DTYPE_BF16);
+  }
 }
 
 static llvm::Error checkInputs(const weft_model_info_t &info,
@@ -648,6 +665,8 @@ static llvm::Error runModel(int &exitCode) {
       readTensorFiles(inputDir, "input", info.num_inputs, info);
   if (!inputs)
     return inputs.takeError();
+  if (u16AsBf16)
+    relabelBf16(info.inputs, *inputs);
   if (!skipInputCheck)
     if (llvm::Error error = checkInputs(info, *inputs))
       return error;
@@ -659,6 +678,8 @@ static llvm::Error runModel(int &exitCode) {
     if (!loaded)
       return loaded.takeError();
     expected = std::move(*loaded);
+    if (u16AsBf16)
+      relabelBf16(info.outputs, expected);
   }
 
   std::vector<HostTensor> outputs;
