@@ -20,6 +20,10 @@ static int dtypeCode(Type t) {
   if (t.isF64()) return 11;
   if (t.isF16()) return 10;
   if (t.isBF16()) return 16;
+  if (isa<Float8E4M3FNType>(t)) return 17;
+  if (isa<Float8E4M3FNUZType>(t)) return 18;
+  if (isa<Float8E5M2Type>(t)) return 19;
+  if (isa<Float8E5M2FNUZType>(t)) return 20;
   if (t.isInteger(1)) return 9;
   if (t.isUnsignedInteger(8)) return 2;
   if (t.isUnsignedInteger(16)) return 4;
@@ -38,6 +42,8 @@ static const char *dtypeName(int code) {
   case 16: return "bf16"; case 9: return "bool"; case 3: return "i8";
   case 5: return "i16"; case 6: return "i32"; case 7: return "i64";
   case 2: return "u8"; case 4: return "u16"; case 12: return "u32"; case 13: return "u64";
+  case 17: return "f8e4m3fn"; case 18: return "f8e4m3fnuz"; case 19: return "f8e5m2";
+  case 20: return "f8e5m2fnuz";
   }
   return "invalid";
 }

@@ -433,10 +433,175 @@ Value compare(CompareOp op, OpBuilder &b, Location l, Value x, Value y) {
   return arith::CmpIOp::create(b, l, p, x, y);
 }
 
+//===----------------------------------------------------------------------===//
+// 8-bit floats: conversions as integer arithmetic on the bits (LLVM has no
+// such types; they are stored as i8), with ONNX's saturation rules.
+//===----------------------------------------------------------------------===//
+
+/// The layout of an 8-bit float type: exponent bias, mantissa bits, and
+/// which encodings ONNX gives it.
+struct Float8Format {
+  int bias, mantissa;
+  bool fnuz;     // no infinities, no -0; 0x80 is the one NaN
+  bool ieee;     // E5M2: infinities and NaNs as IEEE lays them out
+  int maxBits;   // the largest finite magnitude's bits
+};
+
+std::optional<Float8Format> float8Format(Type t) {
+  if (isa<Float8E4M3FNType>(t))
+    return Float8Format{7, 3, false, false, 0x7e};
+  if (isa<Float8E4M3FNUZType>(t))
+    return Float8Format{8, 3, true, false, 0x7f};
+  if (isa<Float8E5M2Type>(t))
+    return Float8Format{15, 2, false, true, 0x7b};
+  if (isa<Float8E5M2FNUZType>(t))
+    return Float8Format{16, 2, true, false, 0x7f};
+  return std::nullopt;
+}
+
+Value i32c(OpBuilder &b, Location l, int64_t v) {
+  return arith::ConstantOp::create(b, l, b.getI32IntegerAttr((int32_t)v));
+}
+
+/// An 8-bit float widened to f32 (exactly).
+Value float8ToF32(OpBuilder &b, Location l, Value x, const Float8Format &f) {
+  Type i32 = b.getI32Type();
+  auto eq = [&](Value a, Value c) {
+    return arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, a, c);
+  };
+  Value byte = arith::BitcastOp::create(b, l, b.getI8Type(), x);
+  Value bits = arith::ExtUIOp::create(b, l, i32, byte);
+  Value sign = arith::ShLIOp::create(b, l, arith::AndIOp::create(b, l, bits, i32c(b, l, 0x80)),
+                                     i32c(b, l, 24));
+  Value mag = arith::AndIOp::create(b, l, bits, i32c(b, l, 0x7f));
+  Value exp = arith::ShRUIOp::create(b, l, mag, i32c(b, l, f.mantissa));
+  Value man = arith::AndIOp::create(b, l, mag, i32c(b, l, (1 << f.mantissa) - 1));
+  // Normal: rebias the exponent, move the mantissa to the top.
+  Value normal = arith::OrIOp::create(
+      b, l,
+      arith::ShLIOp::create(b, l, arith::AddIOp::create(b, l, exp, i32c(b, l, 127 - f.bias)),
+                            i32c(b, l, 23)),
+      arith::ShLIOp::create(b, l, man, i32c(b, l, 23 - f.mantissa)));
+  // Subnormal (and zero): mantissa * 2^(1 - bias - mantissa bits), exact.
+  Value sub = arith::MulFOp::create(
+      b, l, arith::UIToFPOp::create(b, l, b.getF32Type(), man),
+      cst(b, l, b.getF32Type(), std::ldexp(1.0, 1 - f.bias - f.mantissa)));
+  Value subBits = arith::BitcastOp::create(b, l, i32, sub);
+  Value magBits = arith::SelectOp::create(b, l, eq(exp, i32c(b, l, 0)), subBits, normal);
+  Value nan = i32c(b, l, 0x7fc00000);
+  Value result;
+  if (f.fnuz) {
+    result = arith::SelectOp::create(b, l, eq(bits, i32c(b, l, 0x80)), nan,
+                                     arith::OrIOp::create(b, l, sign, magBits));
+  } else if (f.ieee) {
+    Value top = eq(exp, i32c(b, l, (1 << (7 - f.mantissa)) - 1));
+    Value special = arith::SelectOp::create(b, l, eq(man, i32c(b, l, 0)),
+                                            i32c(b, l, 0x7f800000), nan);
+    result = arith::OrIOp::create(b, l, sign,
+                                  arith::SelectOp::create(b, l, top, special, magBits));
+  } else {
+    result = arith::OrIOp::create(
+        b, l, sign, arith::SelectOp::create(b, l, eq(mag, i32c(b, l, 0x7f)), nan, magBits));
+  }
+  return arith::BitcastOp::create(b, l, b.getF32Type(), result);
+}
+
+/// An f32 rounded to nearest even into an 8-bit float. Saturating, values
+/// past the largest finite one (infinities too) become it; otherwise NaN
+/// (E5M2: infinity). NaN stays NaN; FNUZ formats have no -0.
+Value f32ToFloat8(OpBuilder &b, Location l, Value x, Type to, const Float8Format &f,
+                  bool saturate) {
+  Type i32 = b.getI32Type();
+  auto cmp = [&](arith::CmpIPredicate p, Value a, Value c) {
+    return arith::CmpIOp::create(b, l, p, a, c);
+  };
+  auto sel = [&](Value c, Value t, Value e) { return arith::SelectOp::create(b, l, c, t, e); };
+  using P = arith::CmpIPredicate;
+  Value u = arith::BitcastOp::create(b, l, i32, x);
+  Value sign = arith::AndIOp::create(b, l, arith::ShRUIOp::create(b, l, u, i32c(b, l, 24)),
+                                     i32c(b, l, 0x80));
+  Value a = arith::AndIOp::create(b, l, u, i32c(b, l, 0x7fffffff));
+  int drop = 23 - f.mantissa;
+  // Normal results: round the mantissa to nearest even, then rebias.
+  Value odd = arith::AndIOp::create(b, l, arith::ShRUIOp::create(b, l, a, i32c(b, l, drop)),
+                                    i32c(b, l, 1));
+  Value rounded = arith::ShRUIOp::create(
+      b, l,
+      arith::AddIOp::create(b, l, arith::AddIOp::create(b, l, a, i32c(b, l, (1 << (drop - 1)) - 1)),
+                            odd),
+      i32c(b, l, drop));
+  Value normal = arith::SubIOp::create(b, l, rounded, i32c(b, l, (127 - f.bias) << f.mantissa));
+  // Subnormal results: the significand (implicit bit included) shifted
+  // right, rounding to nearest even; 2^mantissa is the smallest normal.
+  Value exp = arith::ShRUIOp::create(b, l, a, i32c(b, l, 23));
+  Value sig = arith::OrIOp::create(b, l, arith::AndIOp::create(b, l, a, i32c(b, l, 0x7fffff)),
+                                   i32c(b, l, 0x800000));
+  // (Clamped to [1, 31], where the lane is not subnormal too.)
+  Value shift = arith::MaxSIOp::create(
+      b, l,
+      arith::MinSIOp::create(
+          b, l, arith::SubIOp::create(b, l, i32c(b, l, 127 + 1 - f.bias + drop), exp),
+          i32c(b, l, 31)),
+      i32c(b, l, 1));
+  Value half = arith::ShLIOp::create(b, l, i32c(b, l, 1),
+                                     arith::SubIOp::create(b, l, shift, i32c(b, l, 1)));
+  Value subOdd = arith::AndIOp::create(b, l, arith::ShRUIOp::create(b, l, sig, shift),
+                                       i32c(b, l, 1));
+  Value subRounded = arith::ShRUIOp::create(
+      b, l,
+      arith::AddIOp::create(
+          b, l, arith::AddIOp::create(b, l, sig, arith::SubIOp::create(b, l, half, i32c(b, l, 1))),
+          subOdd),
+      shift);
+  // f32 zeros and subnormals are far below every 8-bit float's range.
+  Value sub = sel(cmp(P::eq, exp, i32c(b, l, 0)), i32c(b, l, 0), subRounded);
+  Value isNormal = cmp(P::uge, a, i32c(b, l, (127 + 1 - f.bias) << 23));
+  Value mag = sel(isNormal, normal, sub);
+  Value isNan = cmp(P::ugt, a, i32c(b, l, 0x7f800000));
+  Value tooBig = cmp(P::sgt, mag, i32c(b, l, f.maxBits)); // infinities too
+  int nanBits = f.fnuz ? 0x80 : 0x7f;
+  Value result;
+  if (f.fnuz) {
+    // 0x80 is NaN: no sign on NaN, on zero or on an unsaturated overflow.
+    Value signed_ = sel(cmp(P::eq, mag, i32c(b, l, 0)), i32c(b, l, 0),
+                        arith::OrIOp::create(b, l, sign, mag));
+    Value over = saturate ? (Value)arith::OrIOp::create(b, l, sign, i32c(b, l, f.maxBits))
+                          : i32c(b, l, nanBits);
+    result = sel(isNan, i32c(b, l, nanBits), sel(tooBig, over, signed_));
+  } else {
+    int overBits = saturate ? f.maxBits : f.ieee ? 0x7c : nanBits;
+    Value m = sel(isNan, i32c(b, l, nanBits), sel(tooBig, i32c(b, l, overBits), mag));
+    result = arith::OrIOp::create(b, l, sign, m);
+  }
+  Value byte = arith::TruncIOp::create(b, l, b.getI8Type(), result);
+  return arith::BitcastOp::create(b, l, to, byte);
+}
+
+Value castScalarImpl(OpBuilder &b, Location l, Value x, Type to, bool fromUnsigned,
+                     bool toUnsigned);
+
 /// Converts one element; `fromUnsigned`/`toUnsigned` give the signedness
-/// the (signless) integer types had in the weft dialect.
+/// the (signless) integer types had in the weft dialect. Conversions from
+/// and to 8-bit floats go through f32 (`saturate` applies to the latter).
 Value castScalar(OpBuilder &b, Location l, Value x, Type to, bool fromUnsigned,
-                 bool toUnsigned) {
+                 bool toUnsigned, bool saturate = true) {
+  Type f32 = b.getF32Type();
+  if (x.getType() == to)
+    return x;
+  if (auto f = float8Format(x.getType())) {
+    x = float8ToF32(b, l, x, *f);
+    fromUnsigned = false;
+  }
+  if (auto f = float8Format(to)) {
+    // f64 narrows to f32 first, as ONNX's reference does.
+    Value wide = castScalarImpl(b, l, x, f32, fromUnsigned, false);
+    return f32ToFloat8(b, l, wide, to, *f, saturate);
+  }
+  return castScalarImpl(b, l, x, to, fromUnsigned, toUnsigned);
+}
+
+Value castScalarImpl(OpBuilder &b, Location l, Value x, Type to, bool fromUnsigned,
+                     bool toUnsigned) {
   Type from = x.getType();
   if (from == to)
     return x;
@@ -495,7 +660,7 @@ FailureOr<Value> cpu::lowerElementwise(OpBuilder &b, Operation *op, bool &handle
             r = arith::MinSIOp::create(nb, l, arith::MaxSIOp::create(nb, l, args[0], lo), hi);
         } else if (isa<CastOp>(op)) {
           r = castScalar(nb, l, args[0], outType.getElementType(), hasUnsignedOperands(op),
-                         hasUnsignedResult(op));
+                         hasUnsignedResult(op), !cast<CastOp>(op).getNoSaturate());
         } else if (auto cmp = dyn_cast<CompareOp>(op)) {
           r = compare(cmp, nb, l, args[0], args[1]);
         } else if (isa<WhereOp>(op)) {

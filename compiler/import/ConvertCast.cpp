@@ -30,6 +30,10 @@ DenseElementsAttr foldCast(DenseElementsAttr attr, Type to) {
                 attr.getNumElements() > ImportContext::kFoldLimit))
     return {};
   Type from = attr.getElementType();
+  // To an 8-bit float: saturation is ONNX's, not APFloat's (weft.cast
+  // converts at run time).
+  if (isa<FloatType>(to) && to.getIntOrFloatBitWidth() == 8)
+    return {};
   auto type = RankedTensorType::get(attr.getType().getShape(), to);
   auto convert = [&](Attribute value) -> Attribute {
     // Bools and unsigned integers extend with zeros, signed ones with signs.
@@ -81,18 +85,25 @@ DenseElementsAttr foldCast(DenseElementsAttr attr, Type to) {
   return DenseElementsAttr::get(type, values);
 }
 
-LogicalResult castTo(ImportContext &ctx, const Node &node, Value x, Type to) {
+bool isFloat8(Type t) { return isa<FloatType>(t) && t.getIntOrFloatBitWidth() == 8; }
+
+/// `x` converted to `to`; `saturate` (ONNX's attribute, opset 19 on) says
+/// what an 8-bit float result does with values out of its range.
+Value castTensor(ImportContext &ctx, Value x, Type to, bool saturate = true) {
   auto inType = ImportContext::typeOf(x);
-  if (inType.getElementType() == to) {
-    ctx.setOutput(node, 0, x);
-    return success();
-  }
-  if (auto folded = foldCast(ImportContext::getConstantValue(x), to)) {
-    ctx.setOutput(node, 0, ctx.constant(folded));
-    return success();
-  }
+  if (inType.getElementType() == to)
+    return x;
+  if (auto folded = foldCast(ImportContext::getConstantValue(x), to))
+    return ctx.constant(folded);
   auto outType = RankedTensorType::get(inType.getShape(), to);
-  ctx.setOutput(node, 0, ctx.create<CastOp>(outType, x));
+  auto op = CastOp::create(ctx.getBuilder(), ctx.getLoc(), outType, x);
+  if (!saturate && isFloat8(to))
+    op.setNoSaturate(true);
+  return op;
+}
+
+LogicalResult castTo(ImportContext &ctx, const Node &node, Value x, Type to) {
+  ctx.setOutput(node, 0, castTensor(ctx, x, to, ctx.getInt(node, "saturate", 1) != 0));
   return success();
 }
 
@@ -172,9 +183,9 @@ LogicalResult convertDequantize(ImportContext &ctx, const Node &node, int64_t) {
     return failure();
   auto xt = ImportContext::typeOf(*x);
   Type elt = ImportContext::typeOf(*scale).getElementType();
-  if (!isa<FloatType>(elt) || !xt.getElementType().isInteger() ||
+  if (!isa<FloatType>(elt) || !(xt.getElementType().isInteger() || isFloat8(xt.getElementType())) ||
       xt.getElementType().isInteger(1))
-    return ctx.fail("expects an integer input and a floating-point scale");
+    return ctx.fail("expects an integer or 8-bit float input and a floating-point scale");
   int64_t axis = ctx.getInt(node, "axis", 1);
   int64_t block = ctx.getInt(node, "block_size", 0);
   if (block < 0)
@@ -205,7 +216,9 @@ LogicalResult convertDequantize(ImportContext &ctx, const Node &node, int64_t) {
 }
 
 // QuantizeLinear: saturate(round_half_even(x / scale) + zero_point) to the
-// zero point's integer type (uint8 without one, or output_dtype).
+// zero point's integer type (uint8 without one, or output_dtype); to an
+// 8-bit float, x / scale + zero_point converted (rounding to nearest even,
+// saturating unless `saturate` is 0).
 LogicalResult convertQuantize(ImportContext &ctx, const Node &node, int64_t) {
   auto x = ctx.input(node, 0);
   auto scale = ctx.input(node, 1);
@@ -225,8 +238,10 @@ LogicalResult convertQuantize(ImportContext &ctx, const Node &node, int64_t) {
   } else if (ImportContext::hasAttr(node, "output_dtype")) {
     target = convertElementType(ctx.getContext(), (int32_t)ctx.getInt(node, "output_dtype", 2));
   }
-  if (!target || !target.isInteger() || target.isInteger(1) || target.getIntOrFloatBitWidth() > 32)
-    return ctx.fail("quantizes to 8-, 16- or 32-bit integers only");
+  bool toFloat8 = target && isFloat8(target);
+  if (!target || (!toFloat8 && (!target.isInteger() || target.isInteger(1) ||
+                                target.getIntOrFloatBitWidth() > 32)))
+    return ctx.fail("quantizes to 8-, 16- or 32-bit integers or 8-bit floats only");
   int64_t axis = ctx.getInt(node, "axis", 1);
   int64_t block = ctx.getInt(node, "block_size", 0);
   if (block < 0)
@@ -241,7 +256,7 @@ LogicalResult convertQuantize(ImportContext &ctx, const Node &node, int64_t) {
   auto q = ctx.createInferred<DivOp>(castValue(ctx, *x, work), castValue(ctx, *s, work));
   if (failed(q))
     return failure();
-  Value v = ctx.create<RoundOp>(*q);
+  Value v = toFloat8 ? *q : ctx.create<RoundOp>(*q);
   if (zp) {
     auto z = quantParam(ctx, zp, xt, axis, block, "zero_point");
     if (failed(z))
@@ -250,6 +265,10 @@ LogicalResult convertQuantize(ImportContext &ctx, const Node &node, int64_t) {
     if (failed(shifted))
       return failure();
     v = *shifted;
+  }
+  if (toFloat8) {
+    ctx.setOutput(node, 0, castTensor(ctx, v, target, ctx.getInt(node, "saturate", 1) != 0));
+    return success();
   }
   unsigned width = target.getIntOrFloatBitWidth();
   bool isUnsigned = target.isUnsignedInteger();

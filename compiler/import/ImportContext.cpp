@@ -36,6 +36,14 @@ Type weft::convertElementType(MLIRContext *context, int32_t onnxType) {
     return b.getBF16Type();
   case onnx::TensorProto_DataType_BOOL:
     return b.getI1Type();
+  case 17: // FLOAT8E4M3FN (libonnx 1.12's enum predates it)
+    return b.getType<Float8E4M3FNType>();
+  case 18: // FLOAT8E4M3FNUZ (libonnx 1.12's enum predates it)
+    return b.getType<Float8E4M3FNUZType>();
+  case 19: // FLOAT8E5M2 (libonnx 1.12's enum predates it)
+    return b.getType<Float8E5M2Type>();
+  case 20: // FLOAT8E5M2FNUZ (libonnx 1.12's enum predates it)
+    return b.getType<Float8E5M2FNUZType>();
   case onnx::TensorProto_DataType_INT8:
     return b.getIntegerType(8);
   case onnx::TensorProto_DataType_INT16:
@@ -214,7 +222,7 @@ weft::convertTensorProto(MLIRContext *context, const onnx::TensorProto &tensor,
       bits.push_back(v != 0);
     return DenseElementsAttr::get(type, ArrayRef<bool>(bits));
   }
-  default: // INT8/16/32, UINT8/16, FLOAT16, BFLOAT16
+  default: // INT8/16/32, UINT8/16, FLOAT16, BFLOAT16, FLOAT8*
     if (failed(checkCount(tensor.int32_data_size(), "int32_data")))
       return failure();
     for (int32_t v : tensor.int32_data())

@@ -9,6 +9,10 @@ size_t weft_dtype_size(weft_dtype_t dtype) {
   case WEFT_DTYPE_U8:
   case WEFT_DTYPE_I8:
   case WEFT_DTYPE_BOOL:
+  case WEFT_DTYPE_F8E4M3FN:
+  case WEFT_DTYPE_F8E4M3FNUZ:
+  case WEFT_DTYPE_F8E5M2:
+  case WEFT_DTYPE_F8E5M2FNUZ:
     return 1;
   case WEFT_DTYPE_U16:
   case WEFT_DTYPE_I16:
@@ -56,6 +60,14 @@ const char *weft_dtype_name(weft_dtype_t dtype) {
     return "u64";
   case WEFT_DTYPE_BF16:
     return "bf16";
+  case WEFT_DTYPE_F8E4M3FN:
+    return "f8e4m3fn";
+  case WEFT_DTYPE_F8E4M3FNUZ:
+    return "f8e4m3fnuz";
+  case WEFT_DTYPE_F8E5M2:
+    return "f8e5m2";
+  case WEFT_DTYPE_F8E5M2FNUZ:
+    return "f8e5m2fnuz";
   case WEFT_DTYPE_INVALID:
     return "invalid";
   default:

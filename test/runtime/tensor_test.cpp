@@ -21,6 +21,10 @@ TEST(Dtype, SizesAndNamesOfEveryValue) {
       {WEFT_DTYPE_F16, 2, "f16"},  {WEFT_DTYPE_F64, 8, "f64"},
       {WEFT_DTYPE_U32, 4, "u32"},  {WEFT_DTYPE_U64, 8, "u64"},
       {WEFT_DTYPE_BF16, 2, "bf16"},
+      {WEFT_DTYPE_F8E4M3FN, 1, "f8e4m3fn"},
+      {WEFT_DTYPE_F8E4M3FNUZ, 1, "f8e4m3fnuz"},
+      {WEFT_DTYPE_F8E5M2, 1, "f8e5m2"},
+      {WEFT_DTYPE_F8E5M2FNUZ, 1, "f8e5m2fnuz"},
   };
   for (const DtypeCase &c : cases) {
     EXPECT_EQ(weft_dtype_size(c.dtype), c.size) << c.name;

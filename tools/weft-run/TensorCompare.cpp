@@ -9,6 +9,8 @@
 
 #include "TensorCompare.h"
 
+#include "llvm/ADT/APFloat.h"
+
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -54,9 +56,25 @@ static T load(const HostTensor &tensor, int64_t index) {
   return value;
 }
 
+/// The semantics of an 8-bit float dtype; null for the others.
+static const llvm::fltSemantics *float8Semantics(weft_dtype_t dtype) {
+  switch (dtype) {
+  case WEFT_DTYPE_F8E4M3FN:
+    return &llvm::APFloat::Float8E4M3FN();
+  case WEFT_DTYPE_F8E4M3FNUZ:
+    return &llvm::APFloat::Float8E4M3FNUZ();
+  case WEFT_DTYPE_F8E5M2:
+    return &llvm::APFloat::Float8E5M2();
+  case WEFT_DTYPE_F8E5M2FNUZ:
+    return &llvm::APFloat::Float8E5M2FNUZ();
+  default:
+    return nullptr;
+  }
+}
+
 static bool isFloating(weft_dtype_t dtype) {
   return dtype == WEFT_DTYPE_F32 || dtype == WEFT_DTYPE_F64 ||
-         dtype == WEFT_DTYPE_F16 || dtype == WEFT_DTYPE_BF16;
+         dtype == WEFT_DTYPE_F16 || dtype == WEFT_DTYPE_BF16 || float8Semantics(dtype);
 }
 
 static double loadFloating(const HostTensor &tensor, int64_t index) {
@@ -70,6 +88,9 @@ static double loadFloating(const HostTensor &tensor, int64_t index) {
   case WEFT_DTYPE_BF16:
     return bfloat16ToFloat(load<uint16_t>(tensor, index));
   default:
+    if (const llvm::fltSemantics *sem = float8Semantics(tensor.dtype()))
+      return llvm::APFloat(*sem, llvm::APInt(8, load<uint8_t>(tensor, index)))
+          .convertToDouble();
     return 0.0;
   }
 }
@@ -102,7 +123,12 @@ static std::string formatElement(const HostTensor &tensor, int64_t index) {
   case WEFT_DTYPE_F32:
   case WEFT_DTYPE_F16:
   case WEFT_DTYPE_BF16:
-    // f16 and bf16 values are exact in float, so float round-trip suffices.
+  case WEFT_DTYPE_F8E4M3FN:
+  case WEFT_DTYPE_F8E4M3FNUZ:
+  case WEFT_DTYPE_F8E5M2:
+  case WEFT_DTYPE_F8E5M2FNUZ:
+    // f16, bf16 and f8 values are exact in float, so float round-trip
+    // suffices.
     os << formatFloating(loadFloating(tensor, index), /*isDouble=*/false);
     break;
   case WEFT_DTYPE_I8:

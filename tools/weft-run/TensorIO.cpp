@@ -117,6 +117,10 @@ bool weft::isSupportedDtype(int32_t onnxDataType) {
   case WEFT_DTYPE_U32:
   case WEFT_DTYPE_U64:
   case WEFT_DTYPE_BF16:
+  case WEFT_DTYPE_F8E4M3FN:
+  case WEFT_DTYPE_F8E4M3FNUZ:
+  case WEFT_DTYPE_F8E5M2:
+  case WEFT_DTYPE_F8E5M2FNUZ:
     return true;
   default:
     return false;
@@ -181,7 +185,7 @@ static TypedField typedFieldFor(weft_dtype_t dtype) {
   case WEFT_DTYPE_U64:
     return TypedField::UInt64;
   default:
-    // int32, and the narrow types whose values (or, for f16/bf16, bit
+    // int32, and the narrow types whose values (or, for f16/bf16/f8, bit
     // patterns) are widened into int32_data.
     return TypedField::Int32;
   }
@@ -251,6 +255,10 @@ static void copyTypedData(const onnx::TensorProto &proto, HostTensor &tensor) {
   case WEFT_DTYPE_BF16:
     return copyTypedField<uint16_t>(proto.int32_data(), dst);
   case WEFT_DTYPE_U8:
+  case WEFT_DTYPE_F8E4M3FN:
+  case WEFT_DTYPE_F8E4M3FNUZ:
+  case WEFT_DTYPE_F8E5M2:
+  case WEFT_DTYPE_F8E5M2FNUZ:
     return copyTypedField<uint8_t>(proto.int32_data(), dst);
   case WEFT_DTYPE_BOOL: {
     auto *out = static_cast<uint8_t *>(dst);

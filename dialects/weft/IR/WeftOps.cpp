@@ -192,6 +192,9 @@ LogicalResult ClipOp::verify() {
 LogicalResult CastOp::verify() {
   if (getInput().getType().getShape() != getOutput().getType().getShape())
     return emitOpError("input and output shapes differ");
+  Type out = getOutput().getType().getElementType();
+  if (getNoSaturate() && (!isa<FloatType>(out) || out.getIntOrFloatBitWidth() != 8))
+    return emitOpError("no_saturate needs an 8-bit float result");
   return success();
 }
 

@@ -139,7 +139,13 @@ def Weft_ClipOp : Weft_Op<"clip", [Pure, SameOperandsAndResultType,
 
 def Weft_CastOp : Weft_Op<"cast", [Pure, Elementwise]> {
   let summary = "Elementwise element-type conversion (ONNX Cast)";
-  let arguments = (ins Weft_Tensor:$input);
+  let description = [{
+    Floats round to nearest even. A conversion to an 8-bit float saturates
+    (ONNX Cast's `saturate = 1`): out-of-range values and infinities become
+    the largest finite value of their sign. With `no_saturate` (allowed
+    only then) they become NaN, or infinity for f8E5M2.
+  }];
+  let arguments = (ins Weft_Tensor:$input, UnitAttr:$no_saturate);
   let results = (outs Weft_Tensor:$output);
   let assemblyFormat = "$input attr-dict `:` type($input) `to` type($output)";
   let hasVerifier = 1;

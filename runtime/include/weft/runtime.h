@@ -73,6 +73,11 @@ typedef enum weft_dtype_t {
   WEFT_DTYPE_U32 = 12,
   WEFT_DTYPE_U64 = 13,
   WEFT_DTYPE_BF16 = 16,
+  /* 8-bit floats (ONNX FLOAT8E4M3FN ... FLOAT8E5M2FNUZ), one byte each. */
+  WEFT_DTYPE_F8E4M3FN = 17,
+  WEFT_DTYPE_F8E4M3FNUZ = 18,
+  WEFT_DTYPE_F8E5M2 = 19,
+  WEFT_DTYPE_F8E5M2FNUZ = 20,
   /* Not dtypes: they make every int32 value a valid weft_dtype_t, so C++
    * callers may pass any number (the runtime answers "unknown") without
    * undefined behaviour, and the enum stays 32 bits wide. */

@@ -44,6 +44,14 @@ func.func @cast_shape(%x: tensor<4xf32>) {
 
 // -----
 
+func.func @cast_no_saturate_not_f8(%x: tensor<4xf32>) {
+  // expected-error @below {{'weft.cast' op no_saturate needs an 8-bit float result}}
+  %0 = weft.cast %x {no_saturate} : tensor<4xf32> to tensor<4xi8>
+  return
+}
+
+// -----
+
 func.func @constant_type() {
   // expected-error @below {{'weft.constant' op failed to verify that all of {value, result} have same type}}
   %0 = "weft.constant"() {value = dense<1.0> : tensor<4xf32>} : () -> tensor<2xf32>

@@ -105,6 +105,8 @@ func.func @clip_cast(%x: tensor<8xf32>) -> tensor<8xi32> {
   %0 = weft.clip %x {min = 0.0 : f32, max = 6.0 : f32} : tensor<8xf32>
   // CHECK: weft.cast %{{.*}} : tensor<8xf32> to tensor<8xi32>
   %1 = weft.cast %0 : tensor<8xf32> to tensor<8xi32>
+  // CHECK: weft.cast %{{.*}} {no_saturate} : tensor<8xf32> to tensor<8xf8E5M2>
+  %f8 = weft.cast %0 {no_saturate} : tensor<8xf32> to tensor<8xf8E5M2>
   return %1 : tensor<8xi32>
 }
 
