@@ -57,6 +57,7 @@ import math
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -75,7 +76,11 @@ EXPORT_MODELS = os.path.join(HERE, "export_models.py")
 SMALL_MODELS = ("mlp", "cnn", "gemm_large", "gemm_f16", "lstm_long")  # from make_models.py
 REAL_MODELS = ("resnet50", "resnet18", "mobilenet_v2", "transformer",
                "bert_base")  # export_models.py
-ALL_MODELS = SMALL_MODELS + REAL_MODELS
+# Quantized with onnxruntime's quantization tool (QDQ format: per-channel
+# int8 weights, uint8 activations, calibrated on seeded random images)
+# from the real model named before "_qdq".
+QDQ_MODELS = ("resnet18_qdq",)
+ALL_MODELS = SMALL_MODELS + REAL_MODELS + QDQ_MODELS
 # gemm_large is f32[512,1024] @ f32[1024,1024]: 2*M*K*N floating-point
 # operations, the count its GFLOP/s columns divide by.
 GEMM_LARGE_MKN = (512, 1024, 1024)
@@ -84,6 +89,11 @@ MODEL_FLOPS["gemm_f16"] = MODEL_FLOPS["gemm_large"]  # the same MatMul in f16
 # Outputs rounded to f16 (|y| up to about 4) may differ by a rounding step
 # of 2^-9 near 4: gemm_f16 is checked within two such steps besides --atol.
 MODEL_ATOL = {"gemm_f16": 4e-3}
+# onnxruntime runs a QDQ model on int8 kernels whose requantization rounds
+# differently from the graph's f32 QuantizeLinear (which Weft computes): its
+# outputs differ from its own literal run of the graph by up to 2 output
+# steps (0.023 for resnet18_qdq), as Weft's do.
+MODEL_ATOL["resnet18_qdq"] = 0.05
 ENGINES = ("weft", "ort", "ov", "numpy")
 # The engines whose per-round times are paired with Weft's for a ratio.
 PEERS = ("ort", "ov")
@@ -194,6 +204,45 @@ def export_real_models(python, workdir, models, force):
     ok, out = run(cmd, EXPORT_TIMEOUT_S)
     if not ok:
         return "export_models.py failed:\n" + last_lines(out, 20)
+    return None
+
+
+def make_qdq_model(workdir, model):
+    """Writes MODEL.onnx (QDQ int8) from the real model it names and copies
+    that model's input; returns an error message or None."""
+    base = model[:-len("_qdq")]
+    try:
+        from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
+                                              quantize_static)
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+    except ImportError as e:
+        return f"{model}: onnxruntime.quantization is unusable ({e}); pip install ml_dtypes"
+    src = os.path.join(workdir, f"{base}.onnx")
+    dst = os.path.join(workdir, f"{model}.onnx")
+    in_dir = os.path.join(workdir, f"{base}_data", "test_data_set_0")
+    out_dir = os.path.join(workdir, f"{model}_data", "test_data_set_0")
+    os.makedirs(out_dir, exist_ok=True)
+    shutil.copy(os.path.join(in_dir, "input_0.pb"), os.path.join(out_dir, "input_0.pb"))
+    if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
+        return None
+    name, = graph_inputs(src)[:1]
+    shape = [d.dim_value for d in onnx.load(src, load_external_data=False).graph.input[0]
+             .type.tensor_type.shape.dim]
+
+    class Images(CalibrationDataReader):
+        def __init__(self):
+            rng = np.random.default_rng(0)
+            self.feeds = iter([{name: rng.standard_normal(shape).astype(np.float32)}
+                               for _ in range(8)])
+
+        def get_next(self):
+            return next(self.feeds, None)
+
+    pre = os.path.join(workdir, f"{base}_qdq_pre.onnx")
+    quant_pre_process(src, pre)
+    quantize_static(pre, dst, Images(), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    per_channel=True)
     return None
 
 
@@ -616,7 +665,9 @@ def main(argv=None):
         workdir = os.path.abspath(args.workdir or tmp)
         os.makedirs(workdir, exist_ok=True)
         small = [m for m in models if m in SMALL_MODELS]
+        qdq = [m for m in models if m in QDQ_MODELS]
         real = [m for m in models if m in REAL_MODELS]
+        real += [b for b in (m[:-len("_qdq")] for m in qdq) if b not in real]
         if small:
             progress(f"writing {', '.join(small)} with make_models.py")
             error = make_small_models(workdir, small)
@@ -634,6 +685,15 @@ def main(argv=None):
                 write_reference_outputs(
                     os.path.join(workdir, f"{model}.onnx"),
                     os.path.join(workdir, f"{model}_data", "test_data_set_0"))
+        for model in qdq:
+            progress(f"quantizing {model[:-len('_qdq')]} (QDQ, int8)")
+            error = make_qdq_model(workdir, model)
+            if error:
+                print(f"{error}; left out", file=sys.stderr)
+                models.remove(model)
+                continue
+            write_reference_outputs(os.path.join(workdir, f"{model}.onnx"),
+                                    os.path.join(workdir, f"{model}_data", "test_data_set_0"))
 
         cpus = os.cpu_count()
         ov_core = None

@@ -12,6 +12,7 @@
 #include "llvm/ADT/APSInt.h"
 
 #include <cmath>
+#include <cstring>
 
 using namespace mlir;
 using namespace weft;
@@ -135,12 +136,7 @@ LogicalResult convertCastLike(ImportContext &ctx, const Node &node, int64_t) {
 // Quantization
 //===----------------------------------------------------------------------===//
 
-Value castValue(ImportContext &ctx, Value v, Type elt) {
-  auto type = ImportContext::typeOf(v);
-  if (type.getElementType() == elt)
-    return v;
-  return ctx.create<CastOp>(RankedTensorType::get(type.getShape(), elt), v);
-}
+Value castValue(ImportContext &ctx, Value v, Type elt) { return castTensor(ctx, v, elt); }
 
 /// A scale or zero point laid out to broadcast against `x`: a scalar (or
 /// one element) as is, a 1-D tensor along `axis`, or (block_size > 0) a
@@ -175,6 +171,90 @@ FailureOr<Value> quantParam(ImportContext &ctx, Value param, RankedTensorType x,
   return ctx.reshape(param, shape);
 }
 
+/// The elements of an integer or 8-bit float constant as floats (null
+/// for other types): raw bytes read directly, 8-bit floats by a table.
+std::optional<std::vector<float>> constantAsFloats(DenseElementsAttr attr) {
+  Type t = attr.getElementType();
+  int64_t n = attr.getNumElements();
+  ArrayRef<char> raw = attr.getRawData();
+  unsigned width = t.getIntOrFloatBitWidth();
+  if (t.isInteger(1) || (t.isInteger() && width != 8 && width != 16 && width != 32))
+    return std::nullopt;
+  std::vector<float> out(n);
+  auto at = [&](int64_t i) { return attr.isSplat() ? 0 : i * (width / 8); };
+  if (auto ft = dyn_cast<FloatType>(t)) {
+    if (width != 8)
+      return std::nullopt;
+    float table[256];
+    for (unsigned b = 0; b < 256; ++b)
+      table[b] = APFloat(ft.getFloatSemantics(), APInt(8, b)).convertToFloat();
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = table[(uint8_t)raw[at(i)]];
+    return out;
+  }
+  bool isUnsigned = t.isUnsignedInteger();
+  for (int64_t i = 0; i < n; ++i) {
+    const char *p = raw.data() + at(i);
+    int64_t v = 0;
+    if (width == 8) {
+      v = isUnsigned ? (int64_t)(uint8_t)*p : (int64_t)(int8_t)*p;
+    } else if (width == 16) {
+      uint16_t u;
+      std::memcpy(&u, p, 2);
+      v = isUnsigned ? (int64_t)u : (int64_t)(int16_t)u;
+    } else {
+      uint32_t u;
+      std::memcpy(&u, p, 4);
+      v = isUnsigned ? (int64_t)u : (int64_t)(int32_t)u;
+    }
+    out[i] = (float)v;
+  }
+  return out;
+}
+
+/// DequantizeLinear of constants (quantized weights), evaluated at compile
+/// time whatever their size so the kernels see constant f32 weights (a
+/// convolution's filter is re-laid out only when constant): (x - zp) *
+/// scale in f32, as the kernels would compute it. `x`'s `axis` (normalized)
+/// indexes a per-axis scale, or with `block` > 0 a blocked one of x's rank.
+DenseElementsAttr foldDequantize(DenseElementsAttr x, DenseElementsAttr scale,
+                                 DenseElementsAttr zp, int64_t axis, int64_t block) {
+  if (!x || !scale || !scale.getElementType().isF32())
+    return {};
+  auto xs = constantAsFloats(x);
+  std::optional<std::vector<float>> zs;
+  if (zp && !(zs = constantAsFloats(zp)))
+    return {};
+  if (!xs)
+    return {};
+  auto shape = x.getType().getShape();
+  int64_t n = x.getNumElements(), outer = 1, inner = 1, dim = 1;
+  int64_t params = scale.getNumElements();
+  bool perTensor = params == 1 && block == 0;
+  if (!perTensor) {
+    for (int64_t d = 0; d < (int64_t)shape.size(); ++d)
+      (d < axis ? outer : d > axis ? inner : dim) *= shape[d];
+  }
+  int64_t groups = block > 0 ? (dim + block - 1) / block : dim;
+  auto scales = scale.getValues<float>();
+  std::vector<float> scaleVec(scales.begin(), scales.end());
+  std::vector<float> out(n);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t p = 0;
+    if (!perTensor) {
+      int64_t in = i % inner, a = (i / inner) % dim, o = i / (inner * dim);
+      int64_t g = block > 0 ? a / block : a;
+      p = block > 0 ? (o * groups + g) * inner + in : g;
+    }
+    float v = (*xs)[i];
+    if (zs)
+      v -= (*zs)[zs->size() == 1 ? 0 : p];
+    out[i] = v * scaleVec[params == 1 ? 0 : p];
+  }
+  auto type = RankedTensorType::get(shape, scale.getElementType());
+  return DenseElementsAttr::get(type, ArrayRef<float>(out));
+}
+
 // DequantizeLinear: (x - zero_point) * scale, in the scale's type.
 LogicalResult convertDequantize(ImportContext &ctx, const Node &node, int64_t) {
   auto x = ctx.input(node, 0);
@@ -193,6 +273,28 @@ LogicalResult convertDequantize(ImportContext &ctx, const Node &node, int64_t) {
   auto s = quantParam(ctx, *scale, xt, axis, block, "scale");
   if (failed(s))
     return failure();
+  // Quantized weights: folded now, whatever their size (quantParam checked
+  // the parameters' shapes).
+  if (auto xc = ImportContext::getConstantValue(*x)) {
+    DenseElementsAttr zc;
+    bool zpKnown = !ImportContext::hasInput(node, 2);
+    if (!zpKnown) {
+      auto zp = ctx.input(node, 2);
+      if (failed(zp))
+        return failure();
+      zc = ImportContext::getConstantValue(*zp);
+      zpKnown = zc && zc.getElementType() == xt.getElementType();
+    }
+    auto normalized = xt.getRank() ? ctx.normalizeAxis(axis, xt.getRank()) : FailureOr<int64_t>(0);
+    if (failed(normalized))
+      return failure();
+    if (zpKnown)
+      if (auto folded = foldDequantize(xc, ImportContext::getConstantValue(*scale), zc,
+                                       *normalized, block)) {
+        ctx.setOutput(node, 0, ctx.constant(folded));
+        return success();
+      }
+  }
   Value v = castValue(ctx, *x, elt);
   if (ImportContext::hasInput(node, 2)) {
     auto zp = ctx.input(node, 2);

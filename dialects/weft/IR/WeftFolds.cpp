@@ -14,6 +14,7 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -31,9 +32,56 @@ OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
                                      [](const APFloat &a) { return -a; });
 }
 
+/// True when every element of float tensor `v` is an integer in [lo, hi]
+/// (or NaN): a clip to such bounds of a rounding, or of a rounding plus
+/// integral constants. QuantizeLinear makes these before its conversion.
+static bool isIntegralWithin(Value v, double lo, double hi) {
+  auto clip = v.getDefiningOp<ClipOp>();
+  if (!clip)
+    return false;
+  auto min = dyn_cast<FloatAttr>(clip.getMin()), max = dyn_cast<FloatAttr>(clip.getMax());
+  if (!min || !max)
+    return false;
+  auto integralIn = [&](double d) { return std::nearbyint(d) == d && d >= lo && d <= hi; };
+  if (!integralIn(min.getValueAsDouble()) || !integralIn(max.getValueAsDouble()))
+    return false;
+  auto isIntegral = [](Value x) {
+    if (x.getDefiningOp<RoundOp>())
+      return true;
+    DenseElementsAttr c;
+    if (!matchPattern(x, m_Constant(&c)) || !isa<FloatType>(c.getElementType()))
+      return false;
+    return llvm::all_of(c.getValues<APFloat>(), [](const APFloat &f) { return f.isInteger(); });
+  };
+  Value in = clip.getInput();
+  if (in.getDefiningOp<RoundOp>())
+    return true;
+  if (auto add = in.getDefiningOp<AddOp>())
+    return isIntegral(add.getLhs()) && isIntegral(add.getRhs()) &&
+           add.getLhs().getType() == add.getType();
+  return false;
+}
+
 OpFoldResult CastOp::fold(FoldAdaptor a) {
   if (getInput().getType() == getOutput().getType())
     return getInput();
+  // A float quantized to integers and straight back (QuantizeLinear then
+  // DequantizeLinear): the integers are exact in the float, so the value
+  // comes back unchanged, and the elementwise chain around it stays one.
+  if (auto inner = getInput().getDefiningOp<CastOp>()) {
+    Value v = inner.getInput();
+    auto mid = dyn_cast<IntegerType>(inner.getOutput().getType().getElementType());
+    auto ft = dyn_cast<FloatType>(getOutput().getType().getElementType());
+    if (mid && ft && v.getType() == getOutput().getType() && mid.getWidth() > 1 &&
+        mid.getWidth() <= 16 && ft.getFPMantissaWidth() > (int)mid.getWidth()) {
+      bool isUnsigned = mid.isUnsigned();
+      double lo = isUnsigned ? 0 : -std::ldexp(1.0, mid.getWidth() - 1);
+      double hi = isUnsigned ? std::ldexp(1.0, mid.getWidth()) - 1
+                             : std::ldexp(1.0, mid.getWidth() - 1) - 1;
+      if (isIntegralWithin(v, lo, hi))
+        return v;
+    }
+  }
   // A float constant converted to another float type (a 16-bit model's
   // weights widened for f32 kernels) is converted once, at compile time,
   // rounding to nearest even as the kernels' conversions do.

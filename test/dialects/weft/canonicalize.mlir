@@ -224,6 +224,54 @@ func.func @cast(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf16>) {
 
 // -----
 
+// QuantizeLinear then DequantizeLinear: the float is rounded, shifted by an
+// integral zero point and clipped to the integer type's range, so the
+// conversion to the integers and back gives it back unchanged. Not so
+// without the rounding, with a zero point of 0.5, or with clip bounds past
+// the type's range.
+// CHECK-LABEL: func.func @quantize_roundtrip
+// CHECK-SAME: (%[[X:.*]]: tensor<4xf32>)
+// CHECK: %[[R:.*]] = weft.round %[[X]]
+// CHECK: %[[A:.*]] = weft.add %[[R]]
+// CHECK: %[[C:.*]] = weft.clip %[[A]]
+// CHECK: %[[C2:.*]] = weft.clip %[[R]]
+// CHECK: %[[C3:.*]] = weft.clip %[[X]]
+// CHECK: %[[Q3:.*]] = weft.cast %[[C3]] : tensor<4xf32> to tensor<4xui8>
+// CHECK: %[[D3:.*]] = weft.cast %[[Q3]] : tensor<4xui8> to tensor<4xf32>
+// CHECK: %[[H:.*]] = weft.add %[[R]]
+// CHECK: %[[C4:.*]] = weft.clip %[[H]]
+// CHECK: %[[Q4:.*]] = weft.cast %[[C4]]
+// CHECK: %[[D4:.*]] = weft.cast %[[Q4]]
+// CHECK: %[[C5:.*]] = weft.clip %[[R]]
+// CHECK: %[[Q5:.*]] = weft.cast %[[C5]] : tensor<4xf32> to tensor<4xi8>
+// CHECK: %[[D5:.*]] = weft.cast %[[Q5]]
+// CHECK: return %[[C]], %[[C2]], %[[D3]], %[[D4]], %[[D5]]
+func.func @quantize_roundtrip(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %r = weft.round %x : tensor<4xf32>
+  %zp = weft.constant dense<3.0> : tensor<f32>
+  %a = weft.add %r, %zp : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %c = weft.clip %a {min = 0.0 : f32, max = 255.0 : f32} : tensor<4xf32>
+  %q = weft.cast %c : tensor<4xf32> to tensor<4xui8>
+  %d = weft.cast %q : tensor<4xui8> to tensor<4xf32>
+  %c2 = weft.clip %r {min = -128.0 : f32, max = 127.0 : f32} : tensor<4xf32>
+  %q2 = weft.cast %c2 : tensor<4xf32> to tensor<4xi8>
+  %d2 = weft.cast %q2 : tensor<4xi8> to tensor<4xf32>
+  %c3 = weft.clip %x {min = 0.0 : f32, max = 255.0 : f32} : tensor<4xf32>
+  %q3 = weft.cast %c3 : tensor<4xf32> to tensor<4xui8>
+  %d3 = weft.cast %q3 : tensor<4xui8> to tensor<4xf32>
+  %half = weft.constant dense<0.5> : tensor<f32>
+  %h = weft.add %r, %half : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %c4 = weft.clip %h {min = 0.0 : f32, max = 255.0 : f32} : tensor<4xf32>
+  %q4 = weft.cast %c4 : tensor<4xf32> to tensor<4xui8>
+  %d4 = weft.cast %q4 : tensor<4xui8> to tensor<4xf32>
+  %c5 = weft.clip %r {min = 0.0 : f32, max = 255.0 : f32} : tensor<4xf32>
+  %q5 = weft.cast %c5 : tensor<4xf32> to tensor<4xi8>
+  %d5 = weft.cast %q5 : tensor<4xi8> to tensor<4xf32>
+  return %d, %d2, %d3, %d4, %d5 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+}
+
+// -----
+
 // Unused pure ops are erased; constants are deduplicated.
 // CHECK-LABEL: func.func @dead_and_duplicate
 // CHECK-NEXT: %[[C:.*]] = weft.constant dense<5.000000e-01> : tensor<4xf32>

@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""Checks QDQ-quantized models (QuantizeLinear/DequantizeLinear around f32
+operators, as onnxruntime's quantization tool writes them) against
+onnxruntime running the same graph literally (graph optimizations off, so
+each QuantizeLinear rounds in f32 as ONNX specifies).
+
+Models: a QDQ convolution block (per-channel int8 filters, an int32 bias,
+uint8 activations, Relu, a 1x1 convolution, a residual Add), a QDQ MatMul
+with per-column int8 weights and a bias, and a MatMul whose int8 weights
+are quantized in blocks of 16 rows (opset 21). A different order of f32
+additions may move a value across a rounding boundary, which changes one
+quantization step and is carried on from there, so outputs may differ by
+up to 2 steps of their scale (onnxruntime's own optimized graph differs
+from its literal one by as much); each line prints how many elements
+differ at all. Prints one PASS/FAIL line per model and target; exits
+non-zero on any failure.
+"""
+
+import argparse
+import os
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+import check_models  # its run(): a command's status and output, never raising
+
+F32 = TensorProto.FLOAT
+
+
+class Builder:
+    """Nodes and initializers of one QDQ graph."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.nodes, self.inits, self.n = [], [], 0
+
+    def name(self, tag):
+        self.n += 1
+        return f"{tag}{self.n}"
+
+    def const(self, value, tag):
+        name = self.name(tag)
+        self.inits.append(numpy_helper.from_array(value, name))
+        return name
+
+    def qdq(self, x, scale, zp=128, dtype=np.uint8):
+        """QuantizeLinear then DequantizeLinear of activation `x`."""
+        s = self.const(np.array(scale, np.float32), "s")
+        z = self.const(np.array(zp, dtype), "z")
+        q, d = self.name("q"), self.name("dq")
+        self.nodes += [helper.make_node("QuantizeLinear", [x, s, z], [q]),
+                       helper.make_node("DequantizeLinear", [q, s, z], [d])]
+        return d
+
+    def weight(self, w, axis, block=0):
+        """DequantizeLinear of `w` quantized to int8 along `axis` (per
+        channel, or in blocks of `block` along it)."""
+        if block:
+            shape = list(w.shape)
+            groups = w.reshape(shape[:axis] + [shape[axis] // block, block] + shape[axis + 1:])
+            scale = np.abs(groups).max(axis=axis + 1) / 127 + 1e-6
+            rep = np.repeat(scale, block, axis=axis)
+        else:
+            red = tuple(i for i in range(w.ndim) if i != axis)
+            scale = np.abs(w).max(axis=red) / 127 + 1e-6
+            rep = scale.reshape([-1 if i == axis else 1 for i in range(w.ndim)])
+        q = np.clip(np.round(w / rep), -127, 127).astype(np.int8)
+        qn = self.const(q, "wq")
+        sn = self.const(scale.astype(np.float32), "ws")
+        zn = self.const(np.zeros(scale.shape, np.int8), "wz")
+        d = self.name("w")
+        attrs = {"axis": axis}
+        if block:
+            attrs["block_size"] = block
+        self.nodes.append(helper.make_node("DequantizeLinear", [qn, sn, zn], [d], **attrs))
+        return d, scale
+
+    def bias(self, b, scale):
+        q = np.round(b / scale).astype(np.int32)
+        qn = self.const(q, "bq")
+        sn = self.const(scale.astype(np.float32), "bs")
+        d = self.name("b")
+        self.nodes.append(helper.make_node("DequantizeLinear", [qn, sn], [d], axis=0))
+        return d
+
+    def op(self, op, ins, **attrs):
+        out = self.name(op.lower())
+        self.nodes.append(helper.make_node(op, ins, [out], **attrs))
+        return out
+
+    def model(self, x_shape, out, out_shape, opset):
+        self.nodes[-1].output[0] = "y"
+        g = helper.make_graph(self.nodes, "qdq", [helper.make_tensor_value_info("x", F32, x_shape)],
+                              [helper.make_tensor_value_info("y", F32, out_shape)], self.inits)
+        return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], ir_version=10)
+
+
+def conv_block(rng):
+    b = Builder(rng)
+    sx, sa = 0.02, 0.05
+    x = b.qdq("x", sx)
+    w, ws = b.weight(rng.standard_normal((16, 8, 3, 3)).astype(np.float32) * 0.2, 0)
+    c = b.op("Conv", [x, w, b.bias(rng.standard_normal(16) * 0.1, sx * ws)], pads=[1, 1, 1, 1])
+    c = b.qdq(b.op("Relu", [b.qdq(c, sa)]), sa)
+    w2, ws2 = b.weight(rng.standard_normal((8, 16, 1, 1)).astype(np.float32) * 0.3, 0)
+    c2 = b.qdq(b.op("Conv", [c, w2, b.bias(rng.standard_normal(8) * 0.1, sa * ws2)]), 0.04)
+    out = b.qdq(b.op("Add", [c2, x]), 0.04)
+    return b.model([1, 8, 20, 20], out, [1, 8, 20, 20], 13), 0.04
+
+
+def matmul(rng):
+    b = Builder(rng)
+    x = b.qdq("x", 0.03)
+    w, ws = b.weight(rng.standard_normal((64, 48)).astype(np.float32) * 0.2, 1)
+    m = b.op("MatMul", [x, w])
+    bias = b.const((rng.standard_normal(48) * 0.1).astype(np.float32), "bias")
+    b.qdq(b.op("Add", [m, bias]), 0.06)
+    return b.model([6, 64], None, [6, 48], 13), 0.06
+
+
+def blocked(rng):
+    b = Builder(rng)
+    x = b.qdq("x", 0.03)
+    w, _ = b.weight(rng.standard_normal((64, 32)).astype(np.float32) * 0.2, 0, block=16)
+    b.qdq(b.op("MatMul", [x, w]), 0.05)
+    return b.model([5, 64], None, [5, 32], 21), 0.05
+
+
+MODELS = {"qdq_conv_block": conv_block, "qdq_matmul": matmul, "qdq_matmul_blocked": blocked}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--weftc", required=True)
+    p.add_argument("--weft-run", required=True)
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--target", action="append", default=None,
+                   help="weftc --target (repeatable; default cpu)")
+    args = p.parse_args()
+    targets = args.target or ["cpu"]
+    rng = np.random.default_rng(5)
+    failed = 0
+    for name, make in MODELS.items():
+        model, out_scale = make(rng)
+        d = os.path.join(args.workdir, name)
+        data = os.path.join(d, "data")
+        os.makedirs(data, exist_ok=True)
+        path = os.path.join(d, "model.onnx")
+        onnx.save(model, path)
+        shape = [dim.dim_value for dim in model.graph.input[0].type.tensor_type.shape.dim]
+        x = rng.uniform(-2, 2, shape).astype(np.float32)
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        want = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"]).run(
+            None, {"x": x})[0]
+        onnx.save_tensor(numpy_helper.from_array(x, "x"), os.path.join(data, "input_0.pb"))
+        onnx.save_tensor(numpy_helper.from_array(want, "y"), os.path.join(data, "output_0.pb"))
+        for target in targets:
+            lib = os.path.join(d, f"model_{target}.so")
+            ok, log = check_models.run([args.weftc, path, "--emit=lib", "-o", lib,
+                                        f"--target={target}"], 300)
+            detail = ""
+            if ok:
+                # Within 2 output steps (plus f32 noise on them).
+                ok, log = check_models.run([args.weft_run, lib, "--input-dir", data, "--compare",
+                                            "--rtol", "0", "--atol", str(2 * out_scale + 1e-5),
+                                            "--output-dir", os.path.join(d, "out_" + target)], 120)
+            if ok:
+                got = numpy_helper.to_array(onnx.load_tensor(
+                    os.path.join(d, "out_" + target, "output_0.pb")))
+                steps = np.abs(got - want) / out_scale
+                detail = (f"{int((steps > 0.01).sum())} of {got.size} elements one or more steps "
+                          f"apart, at most {steps.max():.0f}")
+            else:
+                detail = log.strip().splitlines()[-1] if log.strip() else "failed"
+            print(f"{'PASS' if ok else 'FAIL'} {name} target={target}: {detail}")
+            failed += not ok
+    print(f"qdq: {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
