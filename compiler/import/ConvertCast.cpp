@@ -178,8 +178,12 @@ std::optional<std::vector<float>> constantAsFloats(DenseElementsAttr attr) {
   int64_t n = attr.getNumElements();
   ArrayRef<char> raw = attr.getRawData();
   unsigned width = t.getIntOrFloatBitWidth();
-  if (t.isInteger(1) || (t.isInteger() && width != 8 && width != 16 && width != 32))
+  if (t.isInteger(1) || (t.isInteger() && width != 4 && width != 8 && width != 16 && width != 32))
     return std::nullopt;
+  // i4 attributes hold a byte per element, the value in its low bits.
+  bool nibble = width == 4;
+  if (nibble)
+    width = 8;
   std::vector<float> out(n);
   auto at = [&](int64_t i) { return attr.isSplat() ? 0 : i * (width / 8); };
   if (auto ft = dyn_cast<FloatType>(t)) {
@@ -198,6 +202,8 @@ std::optional<std::vector<float>> constantAsFloats(DenseElementsAttr attr) {
     int64_t v = 0;
     if (width == 8) {
       v = isUnsigned ? (int64_t)(uint8_t)*p : (int64_t)(int8_t)*p;
+      if (nibble)
+        v = (v & 0xf) - (!isUnsigned && (v & 0x8) ? 16 : 0);
     } else if (width == 16) {
       uint16_t u;
       std::memcpy(&u, p, 2);

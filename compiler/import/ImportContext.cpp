@@ -124,10 +124,66 @@ static void appendBytes(std::vector<char> &out, uint64_t value, size_t width) {
   out.insert(out.end(), buf, buf + width);
 }
 
+/// A constant of ONNX's 4-bit integers (INT4 = 22, UINT4 = 21), packed two
+/// to a byte (the first element in the low nibble) in raw_data or in
+/// int32_data (one packed byte per entry), as an i4 / ui4 tensor (one byte
+/// per element in the attribute). Weft takes 4-bit integers only as
+/// constants (quantized weights, which DequantizeLinear folds); the
+/// importer refuses any 4-bit value computed at run time.
+static FailureOr<DenseElementsAttr> convertInt4Proto(MLIRContext *context,
+                                                     const onnx::TensorProto &tensor,
+                                                     Location loc, StringRef what,
+                                                     ArrayRef<int64_t> shape,
+                                                     int64_t numElements) {
+  bool isSigned = tensor.data_type() == 22;
+  Type elt = IntegerType::get(context, 4,
+                              isSigned ? IntegerType::Signless : IntegerType::Unsigned);
+  int64_t packed = (numElements + 1) / 2;
+  std::vector<uint8_t> bytes;
+  if (tensor.has_raw_data()) {
+    const std::string &raw = tensor.raw_data();
+    if ((int64_t)raw.size() != packed)
+      return emitError(loc) << what << " has " << raw.size()
+                            << " bytes of raw data but its shape needs " << packed
+                            << " (two 4-bit values a byte)";
+    bytes.assign(raw.begin(), raw.end());
+  } else {
+    if (tensor.int32_data_size() != packed)
+      return emitError(loc) << what << " has " << tensor.int32_data_size()
+                            << " values in int32_data but its shape needs " << packed
+                            << " (two 4-bit values an entry)";
+    for (int32_t v : tensor.int32_data())
+      bytes.push_back((uint8_t)v);
+  }
+  std::vector<char> values(numElements);
+  for (int64_t i = 0; i < numElements; ++i) {
+    int v = (bytes[i / 2] >> (4 * (i % 2))) & 0xf;
+    values[i] = (char)(isSigned && v >= 8 ? v - 16 : v);
+  }
+  return fromBytes(RankedTensorType::get(shape, elt),
+                   ArrayRef<char>(values.data(), values.size()));
+}
+
 FailureOr<DenseElementsAttr>
 weft::convertTensorProto(MLIRContext *context, const onnx::TensorProto &tensor,
                          Location loc, StringRef what) {
   int32_t dt = tensor.data_type();
+  if (dt == 21 || dt == 22) {
+    SmallVector<int64_t> shape;
+    int64_t numElements = 1;
+    for (int64_t d : tensor.dims()) {
+      if (d < 0)
+        return emitError(loc) << what << " has negative dimension " << d;
+      if (d != 0 && numElements > (int64_t(1) << 50) / d)
+        return emitError(loc) << what << " is too large";
+      numElements *= d;
+      shape.push_back(d);
+    }
+    if (tensor.data_location() == onnx::TensorProto_DataLocation_EXTERNAL)
+      return emitError(loc) << what << " keeps its data externally and it was "
+                                       "not loaded";
+    return convertInt4Proto(context, tensor, loc, what, shape, numElements);
+  }
   Type elt = convertElementType(context, dt);
   if (!elt)
     return emitError(loc) << what << " has element type " << onnxTypeName(dt)

@@ -726,6 +726,10 @@ LogicalResult Importer::checkOutputType(const onnx::ValueInfoProto &info,
   if (!info.type().has_tensor_type())
     return error() << "graph output '" << info.name() << "' is not a tensor";
   auto actual = cast<RankedTensorType>(value.getType());
+  if (actual.getElementType().isInteger(4))
+    return error() << "graph output '" << info.name()
+                   << "' holds 4-bit integers, which Weft takes only as constants "
+                      "inside the model";
   const auto &tt = info.type().tensor_type();
   if (Type elt = convertElementType(&context, tt.elem_type()))
     if (elt != actual.getElementType())
@@ -891,6 +895,34 @@ Importer::build(const ConverterTable &table) {
   if (!inputValues.empty())
     func->setAttr("weft.input_values", builder.getArrayAttr(specialized));
 
+  // 4-bit integers exist only as constants (quantized weights): kernels
+  // would store them a byte each but load vectors of them packed.
+  bool narrow = false;
+  func.walk([&](Operation *op) {
+    if (narrow || isa<ConstantOp>(op))
+      return;
+    auto types = llvm::concat<const Type>(op->getOperandTypes(), op->getResultTypes());
+    for (Type t : types)
+      if (auto tt = dyn_cast<RankedTensorType>(t))
+        if (tt.getElementType().isInteger(4)) {
+          std::string node, type;
+          llvm::raw_string_ostream(type) << tt;
+          if (auto name = dyn_cast<NameLoc>(op->getLoc())) {
+            node = "node '" + name.getName().str() + "'";
+            if (auto kind = dyn_cast<NameLoc>(name.getChildLoc()))
+              node += " (" + kind.getName().str() + ")";
+            node += ": ";
+          }
+          op->emitError() << node << "computes on 4-bit integers (" << type
+                          << ") at run time; Weft takes INT4/UINT4 only as constants "
+                             "(quantized weights that DequantizeLinear turns into floats "
+                             "at compile time, with an f32 scale)";
+          narrow = true;
+          return;
+        }
+  });
+  if (narrow)
+    return failure();
   if (failed(mlir::verify(*module)))
     return failure();
   return module;

@@ -6,8 +6,8 @@ each QuantizeLinear rounds in f32 as ONNX specifies).
 
 Models: a QDQ convolution block (per-channel int8 filters, an int32 bias,
 uint8 activations, Relu, a 1x1 convolution, a residual Add), a QDQ MatMul
-with per-column int8 weights and a bias, and a MatMul whose int8 weights
-are quantized in blocks of 16 rows (opset 21). A different order of f32
+with per-column int8 weights and a bias, and MatMuls whose int8, INT4 or
+UINT4 weights are quantized in blocks of 16 rows (opset 21). A different order of f32
 additions may move a value across a rounding boundary, which changes one
 quantization step and is carried on from there, so outputs may differ by
 up to 2 steps of their scale (onnxruntime's own optimized graph differs
@@ -129,7 +129,29 @@ def blocked(rng):
     return b.model([5, 64], None, [5, 32], 21), 0.05
 
 
-MODELS = {"qdq_conv_block": conv_block, "qdq_matmul": matmul, "qdq_matmul_blocked": blocked}
+def int4_blocked(rng, signed=True):
+    """A MatMul by INT4 (or UINT4, zero point 8) weights in blocks of 16
+    rows, as 4-bit weight-only quantization writes them (opset 21)."""
+    b = Builder(rng)
+    x = b.qdq("x", 0.03)
+    w = rng.standard_normal((64, 24)).astype(np.float32) * 0.2
+    scale = (np.abs(w.reshape(4, 16, 24)).max(axis=1) / 7 + 1e-6).astype(np.float32)
+    zero = 0 if signed else 8
+    q = np.clip(np.round(w / np.repeat(scale, 16, axis=0)) + zero, -8 if signed else 0,
+                7 if signed else 15).astype(np.int64)
+    t = TensorProto.INT4 if signed else TensorProto.UINT4
+    b.inits += [helper.make_tensor("w4", t, [64, 24], q.flatten().tolist()),
+                numpy_helper.from_array(scale, "w4s"),
+                helper.make_tensor("w4z", t, [4, 24], [zero] * 96)]
+    b.nodes.append(helper.make_node("DequantizeLinear", ["w4", "w4s", "w4z"], ["w4f"], axis=0,
+                                    block_size=16))
+    b.qdq(b.op("MatMul", [x, "w4f"]), 0.05)
+    return b.model([5, 64], None, [5, 24], 21), 0.05
+
+
+MODELS = {"qdq_conv_block": conv_block, "qdq_matmul": matmul, "qdq_matmul_blocked": blocked,
+          "qdq_matmul_int4": int4_blocked,
+          "qdq_matmul_uint4": lambda rng: int4_blocked(rng, signed=False)}
 
 
 def main():

@@ -224,6 +224,41 @@ def scan8_models():
     }
 
 
+def int4_models():
+    """4-bit integers: DequantizeLinear of INT4 weights (blocks of 2 rows,
+    folded at import); and what is refused: an INT4 input, QuantizeLinear
+    to INT4 at run time, INT4 weights dequantized with an f16 scale (which
+    would leave them to the kernels)."""
+    q = [1, -2, 7, -8, 0, 3, -1, 5]
+    w4 = helper.make_tensor("w4", TensorProto.INT4, [4, 2], q)
+    s = numpy_helper.from_array(np.array([[0.5, 0.25], [2.0, 1.0]], np.float32), "s")
+    dq = helper.make_node("DequantizeLinear", ["w4", "s"], ["w"], name="dq", axis=0, block_size=2)
+    mm = helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")
+    io = ([tensor("x", F32, [3, 4])], [tensor("y", F32, [3, 2])])
+    # Past the import's small-constant folding (8192 elements).
+    big4 = helper.make_tensor("w4", TensorProto.INT4, [128, 64], [i % 16 - 8 for i in range(8192)])
+    s16 = numpy_helper.from_array(np.full([4, 64], 0.5, np.float16), "s")
+    dq16 = helper.make_node("DequantizeLinear", ["w4", "s"], ["w"], name="dq", axis=0,
+                            block_size=32)
+    mm16 = helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")
+    z4 = helper.make_tensor("z4", TensorProto.INT4, [], [0])
+    ql = helper.make_node("QuantizeLinear", ["x", "qs", "z4"], ["q"], name="quant")
+    dl = helper.make_node("DequantizeLinear", ["q", "qs", "z4"], ["y"], name="dequant")
+    qs = numpy_helper.from_array(np.array(0.1, np.float32), "qs")
+    return {
+        "int4_weights.onnx": model([dq, mm], *io, [w4, s], opset=21),
+        "int4_input.onnx": model([helper.make_node("DequantizeLinear", ["x4", "qs"], ["y"],
+                                                   name="dq")],
+                                 [tensor("x4", TensorProto.INT4, [4])],
+                                 [tensor("y", F32, [4])], [qs], opset=21),
+        "int4_quantize.onnx": model([ql, dl], [tensor("x", F32, [4])], [tensor("y", F32, [4])],
+                                    [qs, z4], opset=21),
+        "int4_f16_scale.onnx": model([dq16, mm16], [tensor("x", TensorProto.FLOAT16, [3, 128])],
+                                     [tensor("y", TensorProto.FLOAT16, [3, 64])], [big4, s16],
+                                     opset=21),
+    }
+
+
 def opset18():
     """Opset 18 (beyond libonnx 1.12's checker): Reduce* and Pad take axes as inputs, Split takes num_outputs."""
     inits = [
@@ -564,6 +599,8 @@ def main():
     save(outdir, "old_opset.onnx", old_opset())
     save(outdir, "opset18.onnx", opset18())
     for name, m in scan8_models().items():
+        save(outdir, name, m)
+    for name, m in int4_models().items():
         save(outdir, name, m)
     save(outdir, "shape_subgraph.onnx", shape_subgraph())
     save(outdir, "tensor_ops.onnx", tensor_ops())
