@@ -76,11 +76,13 @@ EXPORT_MODELS = os.path.join(HERE, "export_models.py")
 SMALL_MODELS = ("mlp", "cnn", "gemm_large", "gemm_f16", "lstm_long")  # from make_models.py
 REAL_MODELS = ("resnet50", "resnet18", "mobilenet_v2", "transformer",
                "bert_base")  # export_models.py
-# Quantized with onnxruntime's quantization tool (QDQ format: per-channel
-# int8 weights, uint8 activations, calibrated on seeded random images)
-# from the real model named before "_qdq".
-QDQ_MODELS = ("resnet18_qdq",)
-ALL_MODELS = SMALL_MODELS + REAL_MODELS + QDQ_MODELS
+# Quantized with onnxruntime's quantization tool from a real model: static
+# QDQ (per-channel int8 weights, uint8 activations, calibrated on seeded
+# random inputs) or dynamic (int8 weights, MatMulInteger on uint8
+# activations quantized at run time).
+QUANT_MODELS = {"resnet18_qdq": ("resnet18", "static"),
+                "transformer_dynq": ("transformer", "dynamic")}
+ALL_MODELS = SMALL_MODELS + REAL_MODELS + tuple(QUANT_MODELS)
 # gemm_large is f32[512,1024] @ f32[1024,1024]: 2*M*K*N floating-point
 # operations, the count its GFLOP/s columns divide by.
 GEMM_LARGE_MKN = (512, 1024, 1024)
@@ -207,13 +209,13 @@ def export_real_models(python, workdir, models, force):
     return None
 
 
-def make_qdq_model(workdir, model):
-    """Writes MODEL.onnx (QDQ int8) from the real model it names and copies
-    that model's input; returns an error message or None."""
-    base = model[:-len("_qdq")]
+def make_quant_model(workdir, model):
+    """Writes MODEL.onnx (int8) from its real model (QUANT_MODELS) and
+    copies that model's input; returns an error message or None."""
+    base, kind = QUANT_MODELS[model]
     try:
         from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
-                                              quantize_static)
+                                              quantize_dynamic, quantize_static)
         from onnxruntime.quantization.shape_inference import quant_pre_process
     except ImportError as e:
         return f"{model}: onnxruntime.quantization is unusable ({e}); pip install ml_dtypes"
@@ -224,6 +226,9 @@ def make_qdq_model(workdir, model):
     os.makedirs(out_dir, exist_ok=True)
     shutil.copy(os.path.join(in_dir, "input_0.pb"), os.path.join(out_dir, "input_0.pb"))
     if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
+        return None
+    if kind == "dynamic":
+        quantize_dynamic(src, dst, weight_type=QuantType.QInt8)
         return None
     name, = graph_inputs(src)[:1]
     shape = [d.dim_value for d in onnx.load(src, load_external_data=False).graph.input[0]
@@ -238,7 +243,7 @@ def make_qdq_model(workdir, model):
         def get_next(self):
             return next(self.feeds, None)
 
-    pre = os.path.join(workdir, f"{base}_qdq_pre.onnx")
+    pre = os.path.join(workdir, f"{model}_pre.onnx")
     quant_pre_process(src, pre)
     quantize_static(pre, dst, Images(), quant_format=QuantFormat.QDQ,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
@@ -665,9 +670,9 @@ def main(argv=None):
         workdir = os.path.abspath(args.workdir or tmp)
         os.makedirs(workdir, exist_ok=True)
         small = [m for m in models if m in SMALL_MODELS]
-        qdq = [m for m in models if m in QDQ_MODELS]
+        quant = [m for m in models if m in QUANT_MODELS]
         real = [m for m in models if m in REAL_MODELS]
-        real += [b for b in (m[:-len("_qdq")] for m in qdq) if b not in real]
+        real += [b for b in dict.fromkeys(QUANT_MODELS[m][0] for m in quant) if b not in real]
         if small:
             progress(f"writing {', '.join(small)} with make_models.py")
             error = make_small_models(workdir, small)
@@ -685,9 +690,9 @@ def main(argv=None):
                 write_reference_outputs(
                     os.path.join(workdir, f"{model}.onnx"),
                     os.path.join(workdir, f"{model}_data", "test_data_set_0"))
-        for model in qdq:
-            progress(f"quantizing {model[:-len('_qdq')]} (QDQ, int8)")
-            error = make_qdq_model(workdir, model)
+        for model in quant:
+            progress(f"quantizing {QUANT_MODELS[model][0]} ({QUANT_MODELS[model][1]}, int8)")
+            error = make_quant_model(workdir, model)
             if error:
                 print(f"{error}; left out", file=sys.stderr)
                 models.remove(model)

@@ -171,9 +171,10 @@ FailureOr<Value> quantParam(ImportContext &ctx, Value param, RankedTensorType x,
   return ctx.reshape(param, shape);
 }
 
-/// The elements of an integer or 8-bit float constant as floats (null
-/// for other types): raw bytes read directly, 8-bit floats by a table.
-std::optional<std::vector<float>> constantAsFloats(DenseElementsAttr attr) {
+} // namespace
+
+// Raw bytes read directly, 8-bit floats through a table.
+std::optional<std::vector<float>> weft::constantAsFloats(DenseElementsAttr attr) {
   Type t = attr.getElementType();
   int64_t n = attr.getNumElements();
   ArrayRef<char> raw = attr.getRawData();
@@ -217,6 +218,8 @@ std::optional<std::vector<float>> constantAsFloats(DenseElementsAttr attr) {
   }
   return out;
 }
+
+namespace {
 
 /// DequantizeLinear of constants (quantized weights), evaluated at compile
 /// time whatever their size so the kernels see constant f32 weights (a

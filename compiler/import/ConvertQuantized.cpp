@@ -1,7 +1,9 @@
 //===- ConvertQuantized.cpp - integer and quantized matmul/conv -> weft ----===//
 //
 // MatMulInteger and QLinearMatMul accumulate exactly in i32: both operands
-// are widened and their zero points subtracted before one i32 matmul.
+// are widened and their zero points subtracted before one i32 matmul; by a
+// constant B whose columns keep every partial sum within 2^24, the same
+// product runs exactly as an f32 matmul instead (the fast kernels).
 // ConvInteger and QLinearConv do the same in f64, whose 53-bit mantissa
 // holds every i32 accumulator exactly. The QLinear forms then requantize as
 // onnxruntime does: the accumulator (as f32) times the f32 multiplier
@@ -11,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/import/ImportContext.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace mlir;
@@ -149,12 +152,75 @@ FailureOr<Value> integerProduct(ImportContext &ctx, Value a, Value b) {
   return ctx.createInferred<MatMulOp>(a, b);
 }
 
+/// The i32 product of A (8-bit, zero point input `aZp`) and a constant B
+/// (8-bit, zero point input `bZp`, a constant) computed as an f32 matmul,
+/// when that is exact: |A - a_zp| <= 255, so every partial sum of a column
+/// n is an integer of magnitude at most 255 * sum_k |B[k][n] - b_zp| (the
+/// actual weights), and f32 holds every integer up to 2^24. The f32 matmul
+/// takes the fast kernels (a constant B is blocked like a 1x1 conv); its
+/// result is marked integral (round, clip to 2^24) so a later conversion
+/// back to f32 folds away. Null where it does not apply or is not exact.
+FailureOr<Value> exactProductInF32(ImportContext &ctx, const Node &node, Value a, Value b,
+                                   int aZp, int bZp) {
+  auto at = ImportContext::typeOf(a), bt = ImportContext::typeOf(b);
+  auto bc = ImportContext::getConstantValue(b);
+  if (!bc || !isQuantType(at.getElementType()) || !isQuantType(bt.getElementType()) ||
+      at.getRank() < 2 || bt.getRank() < 2)
+    return Value();
+  std::optional<std::vector<float>> zb;
+  if (ImportContext::hasInput(node, bZp)) {
+    auto z = ctx.input(node, bZp);
+    if (failed(z))
+      return failure();
+    auto zc = ImportContext::getConstantValue(*z);
+    if (!zc || zc.getElementType() != bt.getElementType())
+      return Value();
+    zb = constantAsFloats(zc);
+  }
+  auto bv = constantAsFloats(bc);
+  if (!bv)
+    return Value();
+  int64_t n = bt.getShape().back(), k = bt.getShape()[bt.getRank() - 2];
+  if (zb && zb->size() != 1 && (int64_t)zb->size() != n)
+    return Value(); // the general path reports it
+  std::vector<double> colSum(bv->size() / std::max<int64_t>(k, 1) + 1, 0.0);
+  for (size_t i = 0; i < bv->size(); ++i) {
+    int64_t col = i % n, batch = i / (n * k);
+    if (zb)
+      (*bv)[i] -= (*zb)[zb->size() == 1 ? 0 : col];
+    colSum[batch * n + col] += std::fabs((*bv)[i]);
+  }
+  constexpr double kExact = 16777216.0; // 2^24
+  if (255.0 * *std::max_element(colSum.begin(), colSum.end()) >= kExact)
+    return Value();
+  Type f32 = Float32Type::get(ctx.getContext());
+  auto ca = centered(ctx, node, a, aZp, at.getRank() - 2, f32, "A");
+  if (failed(ca))
+    return failure();
+  Value cb = ctx.constant(DenseElementsAttr::get(RankedTensorType::get(bt.getShape(), f32),
+                                                 ArrayRef<float>(*bv)));
+  auto y = integerProduct(ctx, *ca, cb);
+  if (failed(y))
+    return failure();
+  Value r = ctx.create<RoundOp>(*y);
+  Value c = ctx.create<ClipOp>(r, cast<TypedAttr>(FloatAttr::get(f32, -kExact)),
+                               cast<TypedAttr>(FloatAttr::get(f32, kExact)));
+  return castTo(ctx, c, IntegerType::get(ctx.getContext(), 32));
+}
+
 // MatMulInteger(A, B, a_zero_point, b_zero_point) -> int32. The A zero
 // point may be per row (along M), B's per column (along N).
 LogicalResult convertMatMulInteger(ImportContext &ctx, const Node &node, int64_t) {
   auto a = ctx.input(node, 0), b = ctx.input(node, 1);
   if (failed(a) || failed(b))
     return failure();
+  auto fast = exactProductInF32(ctx, node, *a, *b, 2, 3);
+  if (failed(fast))
+    return failure();
+  if (*fast) {
+    ctx.setOutput(node, 0, *fast);
+    return success();
+  }
   Type i32 = IntegerType::get(ctx.getContext(), 32);
   int64_t ar = ImportContext::typeOf(*a).getRank(), br = ImportContext::typeOf(*b).getRank();
   auto ca = centered(ctx, node, *a, 2, ar - 2, i32, "A");
@@ -178,13 +244,18 @@ LogicalResult convertQLinearMatMul(ImportContext &ctx, const Node &node, int64_t
   int64_t ar = at.getRank(), br = bt.getRank();
   if (ar < 2 || br < 2)
     return ctx.fail("expects operands of rank >= 2");
-  auto ca = centered(ctx, node, *a, 2, ar - 2, i32, "a");
-  auto cb = centered(ctx, node, *b, 5, br - 1, i32, "b");
-  if (failed(ca) || failed(cb))
-    return failure();
-  auto acc = integerProduct(ctx, *ca, *cb);
+  auto acc = exactProductInF32(ctx, node, *a, *b, 2, 5);
   if (failed(acc))
     return failure();
+  if (!*acc) {
+    auto ca = centered(ctx, node, *a, 2, ar - 2, i32, "a");
+    auto cb = centered(ctx, node, *b, 5, br - 1, i32, "b");
+    if (failed(ca) || failed(cb))
+      return failure();
+    acc = integerProduct(ctx, *ca, *cb);
+    if (failed(acc))
+      return failure();
+  }
   int64_t rank = ImportContext::typeOf(*acc).getRank();
   auto m = multiplier(ctx,
                       scaleInput(ctx, node, 1, rank, rank - 2, at.getShape()[ar - 2], "a_scale"),

@@ -61,8 +61,14 @@ void registerNormConverters(ConverterTable &table);
 
 /// Maps an ONNX TensorProto data type to the MLIR element type Weft uses:
 /// signless integers for ONNX's signed types, unsigned integers (ui8..ui64)
-/// for its unsigned ones, i1 for bool. Returns a null type for strings, complex and 8-bit/4-bit floats.
+/// for its unsigned ones, i1 for bool, the f8 types for ONNX's 8-bit floats.
+/// Returns a null type for strings, complex numbers and 4-bit integers
+/// (which only constants hold: convertTensorProto reads them as i4/ui4).
 mlir::Type convertElementType(mlir::MLIRContext *context, int32_t onnxType);
+
+/// The elements of a constant of 4- to 32-bit integers or 8-bit floats as
+/// floats (exact for every such value); nullopt for other types.
+std::optional<std::vector<float>> constantAsFloats(mlir::DenseElementsAttr attr);
 
 /// Human-readable name of an ONNX data type, for diagnostics.
 llvm::StringRef onnxTypeName(int32_t onnxType);

@@ -162,9 +162,33 @@ def gen_quantized_linear(g):
                   In("b", d, (4, 6)), Const("bs", f(0.03)), Const("bz", q(d, ())),
                   Const("ys", f(0.2)), Const("yz", q(d, ()))],
                  opset=10, exact=True, dtypes=d)
+        # A constant B whose partial sums stay within 2^24 runs as an exact
+        # f32 matmul; a long K of large weights (4096 x 127 x 255) keeps
+        # the i32 one.
+        g.single("MatMulInteger", "const_b_per_col_16x64_64x32",
+                 [In("a", d, (16, 64)), Const("b", q(d, (64, 32))), Const("az", q(d, ())),
+                  Const("bz", q(d, (32,)))], opset=10, exact=True, dtypes=d)
+        g.single("MatMulInteger", "const_b_batch_2x4x8_2x8x6",
+                 [In("a", d, (2, 4, 8)), Const("b", q(d, (2, 8, 6))), Const("az", q(d, ())),
+                  Const("bz", q(d, ()))], opset=10, exact=True, dtypes=d)
+        g.single("MatMulInteger", "const_b_long_k_2x4096_4096x3",
+                 [In("a", d, (2, 4096)), Const("b", np.full((4096, 3), 127 if d == "i8" else 255,
+                                                            dt(d).np))],
+                 opset=10, exact=True, dtypes=d)
+        g.single("QLinearMatMul", "const_b_5x32_32x7",
+                 [In("a", d, (5, 32)), Const("as", f(0.02)), Const("az", q(d, ())),
+                  Const("b", q(d, (32, 7))), Const("bs", f(0.015)), Const("bz", q(d, ())),
+                  Const("ys", f(0.9)), Const("yz", q(d, ()))],
+                 opset=10, exact=True, dtypes=d)
         g.single("ConvInteger", "k3_pads_1x2x5x5", [In("x", d, (1, 2, 5, 5)), Const("w", q(d, (3, 2, 3, 3))),
                                                     Const("xz", q(d, ())), Const("wz", q(d, ()))],
                  attrs={"pads": [1, 1, 1, 1]}, opset=10, exact=True, dtypes=d)
+    # Dynamic quantization's form: uint8 activations, int8 weights (|w| < 64:
+    # onnxruntime's u8 x s8 kernel saturates int16 pair sums beyond).
+    g.single("MatMulInteger", "const_b_16x96_96x24",
+             [In("a", "u8", (16, 96)), Const("b", rng.integers(-63, 64, (96, 24)).astype(np.int8)),
+              Const("az", q("u8", ())), Const("bz", np.zeros((), np.int8))],
+             opset=10, exact=True, dtypes="u8_i8")
     g.single("QLinearConv", "u8_bias_per_channel_1x3x6x6",
              [In("x", "u8", (1, 3, 6, 6)), Const("xs", f(0.05)), Const("xz", q("u8", ())),
               # |w| < 64: onnxruntime's u8 x s8 kernel adds product pairs in

@@ -14,6 +14,7 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -73,12 +74,14 @@ OpFoldResult CastOp::fold(FoldAdaptor a) {
     auto mid = dyn_cast<IntegerType>(inner.getOutput().getType().getElementType());
     auto ft = dyn_cast<FloatType>(getOutput().getType().getElementType());
     if (mid && ft && v.getType() == getOutput().getType() && mid.getWidth() > 1 &&
-        mid.getWidth() <= 16 && ft.getFPMantissaWidth() > (int)mid.getWidth()) {
+        mid.getWidth() <= 64) {
+      // Integers the integer type holds and the float holds exactly.
       bool isUnsigned = mid.isUnsigned();
+      double exact = std::ldexp(1.0, ft.getFPMantissaWidth());
       double lo = isUnsigned ? 0 : -std::ldexp(1.0, mid.getWidth() - 1);
       double hi = isUnsigned ? std::ldexp(1.0, mid.getWidth()) - 1
                              : std::ldexp(1.0, mid.getWidth() - 1) - 1;
-      if (isIntegralWithin(v, lo, hi))
+      if (isIntegralWithin(v, std::max(lo, -exact), std::min(hi, exact)))
         return v;
     }
   }
