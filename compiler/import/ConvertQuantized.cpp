@@ -5,7 +5,8 @@
 // constant B whose columns keep every partial sum within 2^24, the same
 // product runs exactly as an f32 matmul instead (the fast kernels).
 // ConvInteger and QLinearConv do the same in f64, whose 53-bit mantissa
-// holds every i32 accumulator exactly. The QLinear forms then requantize as
+// holds every i32 accumulator exactly, or in f32 by a constant filter that
+// keeps every partial sum (and the bias) within 2^24. The QLinear forms then requantize as
 // onnxruntime does: the accumulator (as f32) times the f32 multiplier
 // a_scale * b_scale / y_scale, rounded half to even, plus the output zero
 // point, saturated to the output type.
@@ -266,7 +267,7 @@ LogicalResult convertQLinearMatMul(ImportContext &ctx, const Node &node, int64_t
   return requantize(ctx, node, *acc, *m, 7);
 }
 
-/// A convolution of two centered f64 operands with the node's window
+/// A convolution of two centered operands (f32 or f64) with the node's window
 /// attributes, through the Conv converter: the operands are bound under
 /// private names and a copy of the node (op type Conv) reads them.
 FailureOr<Value> centeredConv(ImportContext &ctx, const Node &node, Value x, Value w,
@@ -288,21 +289,75 @@ FailureOr<Value> centeredConv(ImportContext &ctx, const Node &node, Value x, Val
   return ctx.lookup(yn);
 }
 
+constexpr double kExactF32 = 16777216.0; // 2^24: f32 holds every integer up to it
+
+/// A constant 8-bit filter minus its (constant) zero point, as f32, when a
+/// convolution by it accumulates exactly in f32: each output channel's
+/// partial sums (255 x its sum of |w - zp|, |x - x_zp| <= 255) plus
+/// `biasBound` stay within 2^24. Null otherwise.
+DenseElementsAttr exactConvFilter(ImportContext &ctx, const Node &node, Value w, int zpIndex,
+                                  double biasBound) {
+  auto wt = ImportContext::typeOf(w);
+  auto wc = ImportContext::getConstantValue(w);
+  if (!wc || !isQuantType(wt.getElementType()) || wt.getRank() < 3)
+    return {};
+  std::optional<std::vector<float>> zp;
+  if (ImportContext::hasInput(node, zpIndex)) {
+    auto z = ctx.input(node, zpIndex);
+    if (failed(z))
+      return {};
+    auto zc = ImportContext::getConstantValue(*z);
+    if (!zc || zc.getElementType() != wt.getElementType())
+      return {};
+    zp = constantAsFloats(zc);
+  }
+  auto wv = constantAsFloats(wc);
+  int64_t oc = wt.getShape()[0];
+  if (!wv || oc == 0 || (zp && zp->size() != 1 && (int64_t)zp->size() != oc))
+    return {};
+  int64_t per = wv->size() / oc;
+  double worst = 0;
+  for (int64_t c = 0; c < oc; ++c) {
+    double sum = 0;
+    for (int64_t i = c * per; i < (c + 1) * per; ++i) {
+      if (zp)
+        (*wv)[i] -= (*zp)[zp->size() == 1 ? 0 : c];
+      sum += std::fabs((*wv)[i]);
+    }
+    worst = std::max(worst, sum);
+  }
+  if (255.0 * worst + biasBound >= kExactF32)
+    return {};
+  return DenseElementsAttr::get(RankedTensorType::get(wt.getShape(), Float32Type::get(
+                                                          ctx.getContext())),
+                                ArrayRef<float>(*wv));
+}
+
 // ConvInteger(x, w, x_zero_point, w_zero_point) -> int32; the weight's
-// zero point may be per output channel.
+// zero point may be per output channel. In f32 when exact (a constant
+// filter, see exactConvFilter; the result marked integral so a conversion
+// back to f32 folds), else in f64.
 LogicalResult convertConvInteger(ImportContext &ctx, const Node &node, int64_t opset) {
   auto x = ctx.input(node, 0), w = ctx.input(node, 1);
   if (failed(x) || failed(w))
     return failure();
-  Type f64 = Float64Type::get(ctx.getContext());
-  auto cx = centered(ctx, node, *x, 2, -1, f64, "x");
-  auto cw = centered(ctx, node, *w, 3, 0, f64, "w");
+  Type f32 = Float32Type::get(ctx.getContext());
+  DenseElementsAttr exact = exactConvFilter(ctx, node, *w, 3, 0);
+  Type work = exact ? f32 : (Type)Float64Type::get(ctx.getContext());
+  auto cx = centered(ctx, node, *x, 2, -1, work, "x");
+  auto cw = exact ? FailureOr<Value>(ctx.constant(exact)) : centered(ctx, node, *w, 3, 0, work, "w");
   if (failed(cx) || failed(cw))
     return failure();
   auto y = centeredConv(ctx, node, *cx, *cw, opset);
   if (failed(y))
     return failure();
-  ctx.setOutput(node, 0, castTo(ctx, *y, IntegerType::get(ctx.getContext(), 32)));
+  Value acc = *y;
+  if (exact) {
+    Value r = ctx.create<RoundOp>(acc);
+    acc = ctx.create<ClipOp>(r, cast<TypedAttr>(FloatAttr::get(f32, -kExactF32)),
+                             cast<TypedAttr>(FloatAttr::get(f32, kExactF32)));
+  }
+  ctx.setOutput(node, 0, castTo(ctx, acc, IntegerType::get(ctx.getContext(), 32)));
   return success();
 }
 
@@ -312,9 +367,21 @@ LogicalResult convertQLinearConv(ImportContext &ctx, const Node &node, int64_t o
   auto x = ctx.input(node, 0), w = ctx.input(node, 3);
   if (failed(x) || failed(w))
     return failure();
-  Type f64 = Float64Type::get(ctx.getContext());
-  auto cx = centered(ctx, node, *x, 2, -1, f64, "x");
-  auto cw = centered(ctx, node, *w, 5, 0, f64, "w");
+  // In f32 when exact with the bias added (a constant one), else in f64.
+  DenseElementsAttr exact;
+  if (!ImportContext::hasInput(node, 8)) {
+    exact = exactConvFilter(ctx, node, *w, 5, 0);
+  } else if (auto bias = ctx.input(node, 8); succeeded(bias)) {
+    if (auto bc = ImportContext::getConstantValue(*bias); bc && bc.getElementType().isInteger(32)) {
+      double most = 0;
+      for (const APInt &v : bc.getValues<APInt>())
+        most = std::max(most, std::fabs((double)v.getSExtValue()));
+      exact = exactConvFilter(ctx, node, *w, 5, most);
+    }
+  }
+  Type work = exact ? (Type)Float32Type::get(ctx.getContext()) : Float64Type::get(ctx.getContext());
+  auto cx = centered(ctx, node, *x, 2, -1, work, "x");
+  auto cw = exact ? FailureOr<Value>(ctx.constant(exact)) : centered(ctx, node, *w, 5, 0, work, "w");
   if (failed(cx) || failed(cw))
     return failure();
   auto acc = centeredConv(ctx, node, *cx, *cw, opset);
@@ -332,7 +399,7 @@ LogicalResult convertQLinearConv(ImportContext &ctx, const Node &node, int64_t o
       return ctx.fail("B must be int32 with one value per output channel");
     SmallVector<int64_t> shape(rank, 1);
     shape[1] = channels;
-    auto b = ctx.reshape(castTo(ctx, *bias, f64), shape);
+    auto b = ctx.reshape(castTo(ctx, *bias, work), shape);
     if (failed(b))
       return failure();
     auto added = ctx.createInferred<AddOp>(sum, *b);

@@ -183,6 +183,24 @@ def gen_quantized_linear(g):
         g.single("ConvInteger", "k3_pads_1x2x5x5", [In("x", d, (1, 2, 5, 5)), Const("w", q(d, (3, 2, 3, 3))),
                                                     Const("xz", q(d, ())), Const("wz", q(d, ()))],
                  attrs={"pads": [1, 1, 1, 1]}, opset=10, exact=True, dtypes=d)
+    # Convolutions by constant filters accumulate in f32 when exact; 64
+    # input channels of 3x3 weights of 127 (255 x 576 x 127 > 2^24), or a
+    # bias of 2^25, keep them in f64.
+    g.single("ConvInteger", "exact_f32_1x8x6x6", [In("x", "u8", (1, 8, 6, 6)),
+                                                  Const("w", q("u8", (4, 8, 3, 3))),
+                                                  Const("xz", q("u8", ())), Const("wz", q("u8", ()))],
+             attrs={"pads": [1, 1, 1, 1]}, opset=10, exact=True, dtypes="u8")
+    g.single("ConvInteger", "past_2p24_1x64x4x4", [In("x", "u8", (1, 64, 4, 4)),
+                                                   Const("w", np.full((2, 64, 3, 3), 127, np.uint8)),
+                                                   Const("wz", np.zeros((), np.uint8))],
+             opset=10, exact=True, dtypes="u8")
+    g.single("QLinearConv", "u8_big_bias_1x3x6x6",
+             [In("x", "u8", (1, 3, 6, 6)), Const("xs", f(0.05)), Const("xz", q("u8", ())),
+              Const("w", rng.integers(-63, 64, (4, 3, 3, 3)).astype(np.int8)),
+              Const("ws", f(0.01, 0.02, 0.015, 0.03)),
+              Const("wz", np.zeros(4, np.int8)), Const("ys", f(2.5e5)), Const("yz", q("u8", ())),
+              Const("B", np.array([2**25, -2**25, 3, 2**25 + 1], np.int32))],
+             opset=10, exact=True, dtypes="u8")
     # Dynamic quantization's form: uint8 activations, int8 weights (|w| < 64:
     # onnxruntime's u8 x s8 kernel saturates int16 pair sums beyond).
     g.single("MatMulInteger", "const_b_16x96_96x24",
