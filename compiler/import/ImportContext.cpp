@@ -168,24 +168,9 @@ FailureOr<DenseElementsAttr>
 weft::convertTensorProto(MLIRContext *context, const onnx::TensorProto &tensor,
                          Location loc, StringRef what) {
   int32_t dt = tensor.data_type();
-  if (dt == 21 || dt == 22) {
-    SmallVector<int64_t> shape;
-    int64_t numElements = 1;
-    for (int64_t d : tensor.dims()) {
-      if (d < 0)
-        return emitError(loc) << what << " has negative dimension " << d;
-      if (d != 0 && numElements > (int64_t(1) << 50) / d)
-        return emitError(loc) << what << " is too large";
-      numElements *= d;
-      shape.push_back(d);
-    }
-    if (tensor.data_location() == onnx::TensorProto_DataLocation_EXTERNAL)
-      return emitError(loc) << what << " keeps its data externally and it was "
-                                       "not loaded";
-    return convertInt4Proto(context, tensor, loc, what, shape, numElements);
-  }
+  bool int4 = dt == 21 || dt == 22;
   Type elt = convertElementType(context, dt);
-  if (!elt)
+  if (!elt && !int4)
     return emitError(loc) << what << " has element type " << onnxTypeName(dt)
                           << ", which Weft does not support";
   SmallVector<int64_t> shape;
@@ -198,10 +183,12 @@ weft::convertTensorProto(MLIRContext *context, const onnx::TensorProto &tensor,
     numElements *= d;
     shape.push_back(d);
   }
-  auto type = RankedTensorType::get(shape, elt);
   if (tensor.data_location() == onnx::TensorProto_DataLocation_EXTERNAL)
     return emitError(loc) << what << " keeps its data externally and it was "
                                      "not loaded";
+  if (int4)
+    return convertInt4Proto(context, tensor, loc, what, shape, numElements);
+  auto type = RankedTensorType::get(shape, elt);
   bool isBool = elt.isInteger(1);
   size_t width = isBool ? 1 : elt.getIntOrFloatBitWidth() / 8;
 
