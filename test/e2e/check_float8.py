@@ -9,11 +9,12 @@ E5M2FNUZ) it writes models that
     neighbours (ties round to even) and the values just either side of
     them, values past the largest finite one, infinities, NaN, signed
     zeros, numbers far below the smallest subnormal and seeded random
-    numbers over the whole exponent range (4,133 in all, so the vector
+    numbers over the whole exponent range (3,049 to 3,081 a type, so the vector
     loop and its tail both run);
   * narrow f16 values the same way (a sweep of every f16 finite exponent);
   * QuantizeLinear (f32 to the type, a scale of 0.37) and DequantizeLinear
     (every pattern times 2.5, minus a zero point of 0);
+  * transposes around a reshape of every pattern, then widened;
 runs them through onnxruntime and through weftc + weft-run for every
 --target given, and compares the outputs' bytes (NaNs by class only: any
 NaN pattern of the type matches any other). Prints one PASS/FAIL line per
@@ -128,6 +129,21 @@ def cases(rng):
                single("QuantizeLinear", [("x", TensorProto.FLOAT, [len(x32)])],
                       [("y", t, [len(x32)])], {}, [scale, zp]),
                numpy_helper.from_array(x32, "x"))
+        # Data movement on the type: transposes around a reshape, then
+        # widened to compare.
+        shape = numpy_helper.from_array(np.array([8, 32], np.int64), "shape")
+        g = helper.make_graph(
+            [helper.make_node("Transpose", ["x"], ["t"], perm=[1, 0, 2]),
+             helper.make_node("Reshape", ["t", "shape"], ["r"]),
+             helper.make_node("Transpose", ["r"], ["r2"], perm=[1, 0]),
+             helper.make_node("Cast", ["r2"], ["y"], to=TensorProto.FLOAT)], "g",
+            [helper.make_tensor_value_info("x", t, [4, 8, 8])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [32, 8])], [shape])
+        x3 = f8_tensor(name, bits, "x")
+        x3.ClearField("dims")
+        x3.dims.extend([4, 8, 8])
+        yield (f"move_{name}", helper.make_model(g, opset_imports=[helper.make_opsetid("", 21)],
+                                                 ir_version=10), x3)
         scale2 = numpy_helper.from_array(np.array(2.5, np.float32), "s")
         yield (f"dequantize_{name}_to_f32",
                single("DequantizeLinear", [("x", t, [256])], [("y", TensorProto.FLOAT, [256])],
@@ -218,7 +234,7 @@ def main():
         if x.data_type in TYPES.values():
             # numpy has no 8-bit floats: the raw bytes go in as an OrtValue
             # of the ONNX type.
-            arr = np.frombuffer(x.raw_data, np.uint8).copy()
+            arr = np.frombuffer(x.raw_data, np.uint8).copy().reshape(list(x.dims))
             value = ort.OrtValue.ortvalue_from_numpy_with_onnx_type(arr, x.data_type)
         else:
             value = ort.OrtValue.ortvalue_from_numpy(numpy_helper.to_array(x))
