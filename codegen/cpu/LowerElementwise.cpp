@@ -577,29 +577,7 @@ Value f32ToFloat8(OpBuilder &b, Location l, Value x, Type to, const Float8Format
   return arith::BitcastOp::create(b, l, to, byte);
 }
 
-Value castScalarImpl(OpBuilder &b, Location l, Value x, Type to, bool fromUnsigned,
-                     bool toUnsigned);
-
-/// Converts one element; `fromUnsigned`/`toUnsigned` give the signedness
-/// the (signless) integer types had in the weft dialect. Conversions from
-/// and to 8-bit floats go through f32 (`saturate` applies to the latter).
-Value castScalar(OpBuilder &b, Location l, Value x, Type to, bool fromUnsigned,
-                 bool toUnsigned, bool saturate = true) {
-  Type f32 = b.getF32Type();
-  if (x.getType() == to)
-    return x;
-  if (auto f = float8Format(x.getType())) {
-    x = float8ToF32(b, l, x, *f);
-    fromUnsigned = false;
-  }
-  if (auto f = float8Format(to)) {
-    // f64 narrows to f32 first, as ONNX's reference does.
-    Value wide = castScalarImpl(b, l, x, f32, fromUnsigned, false);
-    return f32ToFloat8(b, l, wide, to, *f, saturate);
-  }
-  return castScalarImpl(b, l, x, to, fromUnsigned, toUnsigned);
-}
-
+/// Converts one element between types that are not 8-bit floats.
 Value castScalarImpl(OpBuilder &b, Location l, Value x, Type to, bool fromUnsigned,
                      bool toUnsigned) {
   Type from = x.getType();
@@ -628,6 +606,26 @@ Value castScalarImpl(OpBuilder &b, Location l, Value x, Type to, bool fromUnsign
     return fromUnsigned ? (Value)arith::ExtUIOp::create(b, l, to, x)
                         : arith::ExtSIOp::create(b, l, to, x);
   return arith::TruncIOp::create(b, l, to, x);
+}
+
+/// Converts one element; `fromUnsigned`/`toUnsigned` give the signedness
+/// the (signless) integer types had in the weft dialect. Conversions from
+/// and to 8-bit floats go through f32 (`saturate` applies to the latter).
+Value castScalar(OpBuilder &b, Location l, Value x, Type to, bool fromUnsigned,
+                 bool toUnsigned, bool saturate = true) {
+  Type f32 = b.getF32Type();
+  if (x.getType() == to)
+    return x;
+  if (auto f = float8Format(x.getType())) {
+    x = float8ToF32(b, l, x, *f);
+    fromUnsigned = false;
+  }
+  if (auto f = float8Format(to)) {
+    // f64 narrows to f32 first, as ONNX's reference does.
+    Value wide = castScalarImpl(b, l, x, f32, fromUnsigned, false);
+    return f32ToFloat8(b, l, wide, to, *f, saturate);
+  }
+  return castScalarImpl(b, l, x, to, fromUnsigned, toUnsigned);
 }
 
 } // namespace

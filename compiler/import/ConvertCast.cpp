@@ -136,8 +136,6 @@ LogicalResult convertCastLike(ImportContext &ctx, const Node &node, int64_t) {
 // Quantization
 //===----------------------------------------------------------------------===//
 
-Value castValue(ImportContext &ctx, Value v, Type elt) { return castTensor(ctx, v, elt); }
-
 /// A scale or zero point laid out to broadcast against `x`: a scalar (or
 /// one element) as is, a 1-D tensor along `axis`, or (block_size > 0) a
 /// tensor of x's rank whose `axis` holds one entry per block, repeated.
@@ -304,7 +302,7 @@ LogicalResult convertDequantize(ImportContext &ctx, const Node &node, int64_t) {
         return success();
       }
   }
-  Value v = castValue(ctx, *x, elt);
+  Value v = castTensor(ctx, *x, elt);
   if (ImportContext::hasInput(node, 2)) {
     auto zp = ctx.input(node, 2);
     if (failed(zp))
@@ -314,7 +312,7 @@ LogicalResult convertDequantize(ImportContext &ctx, const Node &node, int64_t) {
     auto z = quantParam(ctx, *zp, xt, axis, block, "zero_point");
     if (failed(z))
       return failure();
-    auto centered = ctx.createInferred<SubOp>(v, castValue(ctx, *z, elt));
+    auto centered = ctx.createInferred<SubOp>(v, castTensor(ctx, *z, elt));
     if (failed(centered))
       return failure();
     v = *centered;
@@ -364,7 +362,7 @@ LogicalResult convertQuantize(ImportContext &ctx, const Node &node, int64_t) {
   auto s = quantParam(ctx, *scale, xt, axis, block, "scale");
   if (failed(s))
     return failure();
-  auto q = ctx.createInferred<DivOp>(castValue(ctx, *x, work), castValue(ctx, *s, work));
+  auto q = ctx.createInferred<DivOp>(castTensor(ctx, *x, work), castTensor(ctx, *s, work));
   if (failed(q))
     return failure();
   Value v = toFloat8 ? *q : ctx.create<RoundOp>(*q);
@@ -372,7 +370,7 @@ LogicalResult convertQuantize(ImportContext &ctx, const Node &node, int64_t) {
     auto z = quantParam(ctx, zp, xt, axis, block, "zero_point");
     if (failed(z))
       return failure();
-    auto shifted = ctx.createInferred<AddOp>(v, castValue(ctx, *z, work));
+    auto shifted = ctx.createInferred<AddOp>(v, castTensor(ctx, *z, work));
     if (failed(shifted))
       return failure();
     v = *shifted;
@@ -387,7 +385,7 @@ LogicalResult convertQuantize(ImportContext &ctx, const Node &node, int64_t) {
   double hi = isUnsigned ? std::ldexp(1.0, width) - 1 : std::ldexp(1.0, width - 1) - 1;
   auto clamped = ctx.create<ClipOp>(v, cast<TypedAttr>(FloatAttr::get(work, lo)),
                                     cast<TypedAttr>(FloatAttr::get(work, hi)));
-  ctx.setOutput(node, 0, castValue(ctx, clamped, target));
+  ctx.setOutput(node, 0, castTensor(ctx, clamped, target));
   return success();
 }
 
@@ -435,10 +433,10 @@ LogicalResult convertDynamicQuantize(ImportContext &ctx, const Node &node, int64
   auto shifted = ctx.createInferred<AddOp>(ctx.create<RoundOp>(*q), zpRounded);
   if (failed(shifted))
     return failure();
-  ctx.setOutput(node, 0, castValue(ctx, clip255(*shifted), u8));
+  ctx.setOutput(node, 0, castTensor(ctx, clip255(*shifted), u8));
   ctx.setOutput(node, 1, *scale);
   if (ImportContext::hasOutput(node, 2))
-    ctx.setOutput(node, 2, castValue(ctx, zpRounded, u8));
+    ctx.setOutput(node, 2, castTensor(ctx, zpRounded, u8));
   return success();
 }
 
