@@ -181,6 +181,7 @@ void weft::describeTarget(llvm::TargetMachine &tm, bool native, cpu::CpuPipeline
   const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
   const llvm::Triple &triple = tm.getTargetTriple();
   if (triple.isX86()) {
+    o.vnni = sti->checkFeatures("+avx512vnni,+avx512bw");
     if (sti->checkFeatures("+avx512f")) {
       o.vectorWidth = 16;
       o.vectorRegisters = 32;
@@ -426,6 +427,26 @@ static LogicalResult printKernelAssembly(MLIRContext &ctx, ModuleOp module, Stri
   return writeText(ctx, path, text);
 }
 
+/// Whether the CPU that code is compiled for has AVX-512 VNNI, the 8-bit
+/// dot products the integer convolution kernels use.
+static bool targetHasVnni(const CompileOptions &o) {
+  if (o.cpu == "native") {
+    llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+    return features.lookup("avx512vnni") && features.lookup("avx512bw");
+  }
+  llvm::InitializeNativeTarget();
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return false;
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(target->createMCSubtargetInfo(triple, "", ""));
+  if (!sti || !sti->isCPUStringValid(o.cpu))
+    return false; // the target machine reports the unknown CPU
+  sti.reset(target->createMCSubtargetInfo(triple, o.cpu, ""));
+  return sti && sti->checkFeatures("+avx512vnni,+avx512bw");
+}
+
 LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
   if (failed(checkOutputPaths(ctx, o)))
     return failure();
@@ -438,6 +459,10 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
   // into one program.
   ImportOptions importOptions = o.import;
   importOptions.entryName = name;
+  // Integer convolutions on one CPU device (the partitioner splits float
+  // convolutions only).
+  importOptions.integerConvolutions =
+      o.target == "cpu" && o.devices == 1 && o.integerKernels.value_or(targetHasVnni(o));
   auto imported = importOnnxFile(ctx, o.inputPath, importOptions);
   if (failed(imported))
     return failure();
@@ -469,6 +494,15 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
       return fail(ctx, "--devices=cpu:" + std::to_string(resolved.devices) +
                            " with --parallel=none: give a plan that splits the model (data, "
                            "tensor or auto)");
+  }
+  if (resolved.devices > 1 && importOptions.integerConvolutions) {
+    // The model's annotations split it: import it again with float
+    // convolutions.
+    importOptions.integerConvolutions = false;
+    imported = importOnnxFile(ctx, o.inputPath, importOptions);
+    if (failed(imported))
+      return failure();
+    module = imported->get();
   }
   return compileImported(ctx, resolved, module, name);
 }

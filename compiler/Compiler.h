@@ -14,6 +14,7 @@
 #include "passes/CostModel.h"
 #include "mlir/IR/MLIRContext.h"
 
+#include <optional>
 #include <string>
 
 namespace llvm {
@@ -55,6 +56,12 @@ struct CompileOptions {
   /// CPU: prefetch the next workgroup's filter slab into L2 while one
   /// computes (weft-cpu-prefetch-weights).
   bool prefetchWeights = true;
+  /// Whether a QDQ model's convolutions of uint8 activations by int8
+  /// weights run on 8-bit integer kernels (ImportOptions::
+  /// integerConvolutions) or on the dequantized values. Unset: where the
+  /// CPU target has AVX-512 VNNI (without it the integer kernels widen
+  /// to 32-bit multiply-adds, slower than the float ones).
+  std::optional<bool> integerKernels;
   std::string dumpIrDir;   ///< IR after every pass, one tree per stage
   std::string runtimeLibDir; ///< where libweft_runtime.so lives (for --emit=lib)
   int64_t targetWorkgroups = 32;

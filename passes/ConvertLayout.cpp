@@ -61,8 +61,11 @@ struct ConvToChannelsLast : OpRewritePattern<ConvOp> {
       : OpRewritePattern(ctx), filterBlock(filterBlock) {}
   int64_t filterBlock;
   LogicalResult matchAndRewrite(ConvOp op, PatternRewriter &rw) const override {
-    if (op.getChannelsLast() || !op.getFilter().getDefiningOp<ConstantOp>() ||
-        !isa<FloatType>(op.getType().getElementType()))
+    if (op.getChannelsLast() || !op.getFilter().getDefiningOp<ConstantOp>())
+      return failure();
+    if (isa<IntegerType>(op.getType().getElementType()))
+      return integerConv(op, rw);
+    if (!isa<FloatType>(op.getType().getElementType()))
       return failure();
     auto in = op.getInput().getType();
     auto w = op.getFilter().getType();
@@ -99,6 +102,33 @@ struct ConvToChannelsLast : OpRewritePattern<ConvOp> {
       ArrayRef<int64_t> bs = blocked.getShape();
       conv = ReshapeOp::create(rw, loc, withShape(blocked, {bs[0], bs[1], bs[2], f}), conv);
     }
+    rw.replaceOp(op, transpose(rw, loc, conv, kToNCHW));
+    return success();
+  }
+
+  /// An integer convolution (uint8 x int8 -> i32) always takes the rank-6
+  /// blocked filter [F/B, KH, KW, C/4, B, 4] of the 8-bit dot-product
+  /// kernels: B output channels (filterBlock or half of it) x 4 input
+  /// channels per (kh, kw) step.
+  LogicalResult integerConv(ConvOp op, PatternRewriter &rw) const {
+    auto w = op.getFilter().getType();
+    ArrayRef<int64_t> fs = w.getShape();
+    int64_t f = fs[0], c = fs[1];
+    int64_t block = f % filterBlock == 0 ? filterBlock : filterBlock / 2;
+    if (op.getGroup() != 1 || c % 4 != 0 || block < 1 || f % block != 0)
+      return failure();
+    Location loc = op.getLoc();
+    Value x = transpose(rw, loc, op.getInput(), kToNHWC);
+    // [F, C, KH, KW] -> [F/B, B, C/4, 4, KH, KW] -> [F/B, KH, KW, C/4, B, 4].
+    Value split = ReshapeOp::create(
+        rw, loc, withShape(w, {f / block, block, c / 4, 4, fs[2], fs[3]}), op.getFilter());
+    Value filter = transpose(rw, loc, split, {0, 4, 5, 2, 1, 3});
+    Value conv = ConvOp::create(rw, loc, x, filter, Value(), op.getStridesAttr(),
+                                op.getDilationsAttr(), op.getPadsAttr(), op.getGroupAttr(),
+                                rw.getUnitAttr());
+    auto blocked = cast<RankedTensorType>(conv.getType());
+    ArrayRef<int64_t> bs = blocked.getShape();
+    conv = ReshapeOp::create(rw, loc, withShape(blocked, {bs[0], bs[1], bs[2], f}), conv);
     rw.replaceOp(op, transpose(rw, loc, conv, kToNCHW));
     return success();
   }

@@ -24,8 +24,10 @@ int64_t bytesOf(Type type) {
 ConvAxes weft::convAxes(ConvOp c) {
   if (!c.getChannelsLast())
     return {1, 1, 0, 1}; // NCHW, FCHW
-  if (cast<RankedTensorType>(c.getFilter().getType()).getRank() == 5)
-    return {3, 3, 0, 3}; // NHWC, blocked [F/B, KH, KW, C, B], output [N, OH, OW, F/B, B]
+  // NHWC, blocked [F/B, KH, KW, C, B] (integer: [F/B, KH, KW, C/4, B, 4]),
+  // output [N, OH, OW, F/B, B].
+  if (cast<RankedTensorType>(c.getFilter().getType()).getRank() >= 5)
+    return {3, 3, 0, 3};
   return {3, 3, 3, 2};   // NHWC, HWCF
 }
 
@@ -44,7 +46,7 @@ int64_t CostModel::flops(Operation *op) {
     ArrayRef<int64_t> f = shapeOf(c.getFilter());
     int64_t taps = 1;
     for (auto [d, n] : llvm::enumerate(f))
-      if ((int64_t)d != ax.filterF && !(f.size() == 5 && d == 4))
+      if ((int64_t)d != ax.filterF && !(f.size() >= 5 && d == 4))
         taps *= n;
     return 2 * out * taps;
   }

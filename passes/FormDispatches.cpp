@@ -400,13 +400,20 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
   }
 
   /// Whether the results of `producer` and `consumer`, neighbours in a
-  /// chain, fit one iteration space: the same type, or where one is a
+  /// chain, fit one iteration space: the same type, a cast between integers
+  /// and floats of the same shape (an integer convolution's sums to f32, a
+  /// quantization's rounded values to uint8), or where one is a
   /// transpose, the same element type and number of elements (the other's
-  /// dimensions permuted).
+  /// dimensions permuted). (Casts between float types stay apart: 16-bit
+  /// floats are widened per dispatch, see WidenAccumulators.)
   bool chainTypesMatch(Operation *producer, Operation *consumer) const {
     auto from = cast<ShapedType>(producer->getResult(0).getType());
     auto to = cast<ShapedType>(consumer->getResult(0).getType());
     if (from == to)
+      return true;
+    if (isa<CastOp>(consumer) && from.hasStaticShape() && from.getShape() == to.getShape() &&
+        isa<IntegerType>(from.getElementType()) != isa<IntegerType>(to.getElementType()) &&
+        !from.getElementType().isInteger(1) && !to.getElementType().isInteger(1))
       return true;
     if (!(transposesInChains && (isa<TransposeOp>(producer) || isa<TransposeOp>(consumer))))
       return false;

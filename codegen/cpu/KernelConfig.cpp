@@ -167,12 +167,17 @@ std::optional<ConvTiles> weft::cpu::chooseConvTiles(linalg::LinalgOp op,
     t.blocked = true;
   else if (!isa<linalg::Conv2DNhwcHwcfOp>(op))
     return std::nullopt;
-  for (OpOperand &o : op->getOpOperands())
-    if (!getElementTypeOrSelf(o.get().getType()).isF32())
-      return std::nullopt;
   SmallVector<int64_t> bounds = op.getStaticLoopRanges();
   if (ShapedType::isDynamicShape(bounds))
     return std::nullopt;
+  // The integer form: i8 input and filter (uint8 x int8), i32 output.
+  t.integer = t.blocked && bounds.size() == 9;
+  for (OpOperand &o : op->getOpOperands()) {
+    Type elt = getElementTypeOrSelf(o.get().getType());
+    bool output = op.isDpsInit(&o);
+    if (t.integer ? !elt.isSignlessInteger(output ? 32 : 8) : !elt.isF32())
+      return std::nullopt;
+  }
   // Loops: (n, oh, ow, f, kh, kw, c), blocked (n, oh, ow, fb, fi, kh, kw, c)
   // or depthwise (n, oh, ow, c, kh, kw).
   int64_t ow = bounds[2], vw = target.vectorWidth;
@@ -185,10 +190,13 @@ std::optional<ConvTiles> weft::cpu::chooseConvTiles(linalg::LinalgOp op,
     t.strideW = strides ? strides.getValues<int64_t>()[1] : 1;
   }
   auto inputType = cast<ShapedType>(op.getDpsInputOperand(0)->get().getType());
-  int64_t columnBytes = t.strideW * inputType.getDimSize(3) * 4;
+  int64_t elementBytes = t.integer ? 1 : 4; // input and filter
+  int64_t columnBytes = t.strideW * inputType.getDimSize(3) * elementBytes;
   // Register tile width: two vectors or one (a blocked filter's block must
   // be a multiple of it; a block of half a vector is its own tile).
   SmallVector<int64_t> widths;
+  if (t.integer && channels % vw != 0)
+    return std::nullopt; // the dot-product steps fill whole vectors
   if (t.blocked) {
     if (channels > 2 * vw || (channels % vw != 0 && channels != vw / 2))
       return std::nullopt;
@@ -217,7 +225,7 @@ std::optional<ConvTiles> weft::cpu::chooseConvTiles(linalg::LinalgOp op,
   for (int64_t nr : widths) {
     int64_t nv = std::max<int64_t>(nr / vw, 1);
     int64_t maxMr = maxRegisterRows(nv, target);
-    bool filterFromL2 = windowSteps * nr * 4 > target.l1Bytes / 2;
+    bool filterFromL2 = windowSteps * nr * elementBytes > target.l1Bytes / 2;
     SmallVector<int64_t> rows = nv == 2 ? capped({8, 7, 6, 5, 4, 3, 2, 1}, maxMr)
                                         : capped({14, 12, 8, 7, 6, 5, 4, 3, 2, 1}, maxMr);
     for (int64_t mr : rows) {
@@ -268,8 +276,9 @@ bool weft::cpu::flattensRows(linalg::LinalgOp op) {
     return false;
   SmallVector<int64_t> bounds = op.getStaticLoopRanges();
   auto input = cast<ShapedType>(op.getDpsInputOperand(0)->get().getType());
-  // Loops (n, oh, ow, fb, fi, kh, kw, c); input [N, H, W, C].
-  return bounds.size() == 8 && !ShapedType::isDynamicShape(bounds) && input.hasStaticShape() &&
+  // Loops (n, oh, ow, fb, fi, kh, kw, c[g, c4]); input [N, H, W, C].
+  return (bounds.size() == 8 || bounds.size() == 9) && !ShapedType::isDynamicShape(bounds) &&
+         input.hasStaticShape() &&
          bounds[5] == 1 && bounds[6] == 1 && bounds[1] > 1 &&
          input.getDimSize(1) == bounds[1] && input.getDimSize(2) == bounds[2];
 }
@@ -293,7 +302,7 @@ WorkgroupSplit weft::cpu::chooseWorkgroupSplit(Operation *op, ArrayRef<int64_t> 
     split.granule[3] = conv->blocked ? 1 : vectorGranule(bounds[3]);
     auto bytes = [](Value v) {
       auto t = cast<ShapedType>(v.getType());
-      return t.getNumElements() * 4;
+      return t.getNumElements() * t.getElementTypeBitWidth() / 8;
     };
     int64_t filterBytes = bytes(linalgOp.getDpsInputOperand(1)->get());
     int64_t inputBytes = bytes(linalgOp.getDpsInputOperand(0)->get());

@@ -21,7 +21,9 @@
 namespace weft::cpu {
 
 /// On a linalg.generic: a channels-last convolution with a blocked filter,
-/// loops (n, oh, ow, fb, fi, kh, kw, c); the value is its two strides.
+/// loops (n, oh, ow, fb, fi, kh, kw, c), or an integer one, loops (n, oh,
+/// ow, fb, fi, kh, kw, cg, c4) with c = 4 cg + c4; the value is its two
+/// strides.
 inline constexpr llvm::StringLiteral kBlockedConvAttr = "weft.blocked_conv";
 
 /// What the kernels are sized for.
@@ -68,6 +70,7 @@ std::optional<ContractionTiles> chooseContractionTiles(mlir::linalg::LinalgOp op
 struct ConvTiles {
   bool depthwise = false;
   bool blocked = false; ///< a kBlockedConvAttr generic (nr divides its filter block)
+  bool integer = false; ///< the integer form: uint8 x int8 -> i32, steps of 4 channels
   int64_t mr = 1, nr = 1; ///< ow % mr columns, if any, are one peeled tile
   int64_t strideW = 1; ///< the input columns a tile reads are this far apart
 };
@@ -76,7 +79,8 @@ struct ConvTiles {
 /// row of output columns in the fewest estimated cycles, with at most 7 of
 /// its input columns in one L1 set), or std::nullopt when it is not a
 /// static f32 channels-last convolution whose channels fill whole vectors
-/// (a blocked filter's block may also be half of one).
+/// (a blocked filter's block may also be half of one), or an integer
+/// blocked one whose block fills whole vectors of i32.
 std::optional<ConvTiles> chooseConvTiles(mlir::linalg::LinalgOp op,
                                          const TargetInfo &target);
 

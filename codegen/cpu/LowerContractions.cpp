@@ -197,6 +197,37 @@ Value blockedConv(OpBuilder &b, Location l, ConvOp op) {
   return gen.getResult(0);
 }
 
+/// An integer convolution with a rank-6 filter [F/B, KH, KW, C/4, B, 4]:
+/// one generic over (n, oh, ow, fb, fi, kh, kw, cg, c4) writing the blocked
+/// i32 output [N, OH, OW, F/B, B] from zero, each step adding zext(input)
+/// x sext(filter) (the input is uint8, the filter int8; both are i8 here).
+/// It carries `weft.blocked_conv` like the float one.
+Value blockedIntegerConv(OpBuilder &b, Location l, ConvOp op) {
+  auto out5 = op.getType();
+  MLIRContext *ctx = b.getContext();
+  Value init = filled(b, l, out5, 0.0);
+  ArrayRef<int64_t> s = op.getStrides(), dl = op.getDilations();
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  AffineMap xMap = AffineMap::get(9, 0, {d(0), d(1) * s[0] + d(5) * dl[0],
+                                         d(2) * s[1] + d(6) * dl[1], d(7) * 4 + d(8)}, ctx);
+  AffineMap wMap = AffineMap::get(9, 0, {d(3), d(5), d(6), d(7), d(4), d(8)}, ctx);
+  AffineMap oMap = AffineMap::get(9, 0, {d(0), d(1), d(2), d(3), d(4)}, ctx);
+  SmallVector<IT> iters(5, IT::parallel);
+  iters.append(4, IT::reduction);
+  Type acc = out5.getElementType();
+  auto gen = linalg::GenericOp::create(
+      b, l, TypeRange{out5}, ValueRange{op.getInput(), op.getFilter()}, ValueRange{init},
+      ArrayRef<AffineMap>{xMap, wMap, oMap}, iters,
+      [acc](OpBuilder &nb, Location nl, ValueRange a) {
+        Value x = arith::ExtUIOp::create(nb, nl, acc, a[0]);
+        Value w = arith::ExtSIOp::create(nb, nl, acc, a[1]);
+        Value p = arith::MulIOp::create(nb, nl, x, w);
+        linalg::YieldOp::create(nb, nl, arith::AddIOp::create(nb, nl, a[2], p).getResult());
+      });
+  gen->setAttr(kBlockedConvAttr, b.getDenseI64ArrayAttr(s));
+  return gen.getResult(0);
+}
+
 } // namespace
 
 FailureOr<Value> cpu::detail::lowerConv(OpBuilder &b, ConvOp op) {
@@ -207,6 +238,11 @@ FailureOr<Value> cpu::detail::lowerConv(OpBuilder &b, ConvOp op) {
   bool cl = op.getChannelsLast();
   if (cl && op.getFilter().getType().getRank() == 5)
     return blockedConv(b, l, op);
+  if (cl && op.getFilter().getType().getRank() == 6)
+    return blockedIntegerConv(b, l, op);
+  if (isa<IntegerType>(op.getFilter().getType().getElementType()))
+    return op.emitError("an integer convolution needs its channels-last blocked filter "
+                        "(weft-convert-layout)");
   // The bias broadcast over the output (a grouped convolution builds its own).
   auto init = [&] { return accumulatorInit(b, l, type, op.getBias(), 1.0, {cl ? 3 : 1}); };
   auto strides = b.getI64TensorAttr(op.getStrides());

@@ -58,6 +58,7 @@ struct CpuPipelineOptions {
   int64_t l1Ways = 8;           ///< its associativity
   int64_t alignment = 64;       ///< bytes; temporaries and weights
   bool prefetchWeights = true;  ///< weft-cpu-prefetch-weights
+  bool vnni = false;            ///< AVX-512 VNNI (8-bit dot products)
 };
 
 /// Dispatch bodies (linalg on tensors) -> bufferized, tiled, vectorized

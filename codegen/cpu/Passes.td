@@ -132,7 +132,12 @@ def TileContractions : Pass<"weft-cpu-tile-contractions", "mlir::func::FuncOp"> 
     the convolution's result never reaches memory. When `mr` does not
     divide the output width, the epilogue (or the convolution) is split with
     `linalg::splitOp` at the last whole tile and the remaining columns are
-    one tile of their own, so every tile keeps a static shape. A pointwise
+    one tile of their own, so every tile keeps a static shape. An integer
+    convolution (the rank-6 blocked filter, uint8 x int8 -> i32) is tiled
+    the same way with steps of four input channels, each step built
+    directly as vector ops: the four input bytes of each column broadcast
+    to every lane, against the filter's 4 x nr bytes, into the i32
+    accumulator. A pointwise
     convolution (1x1, unit strides) over several output rows is first
     rewritten, with its accumulator initialization and epilogue, over
     [N, 1, OH * OW, ...] views of its tensors, so its tiles run along the
@@ -184,10 +189,15 @@ def TileContractions : Pass<"weft-cpu-tile-contractions", "mlir::func::FuncOp"> 
            "elementwise ops of 2 to 16 elements inside "
            "the thread loop as vectors (read whole before written); "
            "convolutions in other layouts, row reductions and row gathers "
-           "are left alone">
+           "are left alone">,
+    Option<"vnni", "vnni", "bool", "false",
+           "The target has AVX-512 VNNI: an integer convolution's step (4 input "
+           "channels, uint8 x int8) is one vpdpbusd per 16 output channels and "
+           "column; without it the same step is widened to i32 multiply-adds">
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
-    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::LLVM::LLVMDialect"];
 }
 
 def ExpandBF16 : Pass<"weft-cpu-expand-bf16", "mlir::func::FuncOp"> {

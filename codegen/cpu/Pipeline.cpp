@@ -50,6 +50,7 @@ void cpu::buildCpuCodegenPipeline(OpPassManager &pm, const CpuPipelineOptions &o
   contractions.vectorRegisters = o.vectorRegisters;
   contractions.l1Bytes = o.l1Bytes;
   contractions.l1Ways = o.l1Ways;
+  contractions.vnni = o.vnni;
   pm.addNestedPass<func::FuncOp>(createTileContractions(contractions));
   cleanup(pm);
   pm.addPass(createBufferize());

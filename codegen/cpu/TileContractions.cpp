@@ -439,10 +439,15 @@ struct TileContractionsPass
     SmallVector<int64_t> steps(nLoops, 1);
     for (int64_t d = 0; d < nParallel; ++d)
       steps[d] = 0;
+    // An integer convolution's step takes its four input channels at once.
+    if (t.integer)
+      steps[nLoops - 1] = 0;
     FailureOr<scf::SCFTilingResult> r = tileWith(rw, current, steps);
     if (failed(r))
       return failure();
     current = cast<linalg::LinalgOp>(r->tiledOps.back());
+    if (t.integer)
+      return integerStep(rw, current, t, mr, nParallel);
 
     // The step's operands: input [1, 1, (mr-1)*s+1, c], filter [1, 1, 1, nr]
     // (depthwise [1, 1, nr], blocked [1, 1, 1, 1, nr]), output [1, 1, mr, nr]
@@ -506,6 +511,112 @@ struct TileContractionsPass
                                                outSizes, unit);
     rw.replaceOp(current, back);
     return vectorizeInPlace(rw, step);
+  }
+
+  /// One step of an integer convolution's register tile, built as vector
+  /// ops: input [1, 1, (mr-1)*s+1, 4] (uint8), filter [1, 1, 1, 1, nr, 4]
+  /// (int8, the nr x 4 bytes contiguous), output [1, 1, mr, 1, nr] (i32).
+  /// Each column's four input bytes are broadcast to every lane as one i32;
+  /// with VNNI, `vpdpbusd` then adds, for each of 16 output channels, the
+  /// four products of those bytes with the channel's four filter bytes to
+  /// its accumulator. Without it, the same sums as widened i32
+  /// multiply-adds, one input channel at a time.
+  LogicalResult integerStep(RewriterBase &rw, linalg::LinalgOp current, const ConvTiles &t,
+                            int64_t mr, int64_t nParallel) {
+    Location loc = current.getLoc();
+    rw.setInsertionPoint(current);
+    Value in = current.getDpsInputOperand(0)->get();
+    Value filter = current.getDpsInputOperand(1)->get();
+    Value out = current.getDpsInitOperand(0)->get();
+    Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
+    int64_t nr = t.nr, lanes = 16;
+    if (nr % lanes != 0)
+      return failure();
+    auto idx = [&](int64_t v) -> OpFoldResult { return rw.getIndexAttr(v); };
+    auto index = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(rw, loc, v);
+    };
+    Value zero = index(0);
+    // The filter's nr x 4 bytes as one vector.
+    auto filterType = cast<RankedTensorType>(filter.getType());
+    SmallVector<OpFoldResult> filterSizes(filterType.getRank(), idx(1));
+    filterSizes[filterType.getRank() - 2] = idx(nr);
+    filterSizes.back() = idx(4);
+    Value panel = tensor::ExtractSliceOp::create(
+        rw, loc, RankedTensorType::get({nr, 4}, i8), filter,
+        SmallVector<OpFoldResult>(filterType.getRank(), idx(0)), filterSizes,
+        SmallVector<OpFoldResult>(filterType.getRank(), idx(1)));
+    Value flat = tensor::CollapseShapeOp::create(rw, loc, RankedTensorType::get({nr * 4}, i8),
+                                                 panel, ArrayRef<ReassociationIndices>{{0, 1}});
+    Value pad8 = arith::ConstantOp::create(rw, loc, rw.getIntegerAttr(i8, 0));
+    Value weights = vector::TransferReadOp::create(rw, loc, VectorType::get({nr * 4}, i8), flat,
+                                                   ValueRange{zero}, pad8, ArrayRef<bool>{true});
+    // The accumulator tile.
+    SmallVector<OpFoldResult> outOffsets(nParallel, idx(0));
+    SmallVector<OpFoldResult> outSizes(nParallel, idx(1));
+    outSizes[2] = idx(mr);
+    outSizes.back() = idx(nr);
+    SmallVector<OpFoldResult> unit(nParallel, idx(1));
+    auto accType = RankedTensorType::get({mr, nr}, i32);
+    Value accTile =
+        tensor::ExtractSliceOp::create(rw, loc, accType, out, outOffsets, outSizes, unit);
+    Value pad32 = arith::ConstantOp::create(rw, loc, rw.getIntegerAttr(i32, 0));
+    Value acc = vector::TransferReadOp::create(rw, loc, VectorType::get({mr, nr}, i32), accTile,
+                                               ValueRange{zero, zero}, pad32,
+                                               ArrayRef<bool>{true, true});
+    auto lane32 = VectorType::get({lanes}, i32);
+    auto lane8 = VectorType::get({4 * lanes}, i8);
+    SmallVector<Value> filterParts;
+    for (int64_t j = 0; j < nr / lanes; ++j)
+      filterParts.push_back(vector::ExtractStridedSliceOp::create(
+          rw, loc, weights, ArrayRef<int64_t>{4 * lanes * j}, ArrayRef<int64_t>{4 * lanes},
+          ArrayRef<int64_t>{1}));
+    StringAttr vpdpbusd = rw.getStringAttr("llvm.x86.avx512.vpdpbusd.512");
+    for (int64_t m = 0; m < mr; ++m) {
+      // Column m's four input bytes, at input column m * strideW.
+      Value bytes = vector::TransferReadOp::create(
+          rw, loc, VectorType::get({4}, i8), in,
+          ValueRange{zero, zero, index(m * t.strideW), zero}, pad8, ArrayRef<bool>{true});
+      Value row = vector::ExtractOp::create(rw, loc, acc, ArrayRef<int64_t>{m});
+      if (vnni) {
+        Value word = vector::BitCastOp::create(rw, loc, VectorType::get({1}, i32), bytes);
+        Value scalar = vector::ExtractOp::create(rw, loc, word, ArrayRef<int64_t>{0});
+        Value spread = vector::BroadcastOp::create(rw, loc, lane32, scalar);
+        Value a = vector::BitCastOp::create(rw, loc, lane8, spread);
+        for (int64_t j = 0; j < nr / lanes; ++j) {
+          Value part = vector::ExtractStridedSliceOp::create(
+              rw, loc, row, ArrayRef<int64_t>{lanes * j}, ArrayRef<int64_t>{lanes},
+              ArrayRef<int64_t>{1});
+          Value dot = LLVM::CallIntrinsicOp::create(rw, loc, lane32, vpdpbusd,
+                                                    ValueRange{part, a, filterParts[j]})
+                          .getResult(0);
+          row = vector::InsertStridedSliceOp::create(rw, loc, dot, row,
+                                                     ArrayRef<int64_t>{lanes * j},
+                                                     ArrayRef<int64_t>{1});
+        }
+      } else {
+        auto wide = VectorType::get({nr}, i32);
+        for (int64_t k = 0; k < 4; ++k) {
+          Value x = vector::ExtractOp::create(rw, loc, bytes, ArrayRef<int64_t>{k});
+          Value xv = vector::BroadcastOp::create(rw, loc, wide,
+                                                 arith::ExtUIOp::create(rw, loc, i32, x));
+          SmallVector<int64_t> picks;
+          for (int64_t n = 0; n < nr; ++n)
+            picks.push_back(4 * n + k);
+          Value w = vector::ShuffleOp::create(rw, loc, weights, weights, picks);
+          Value wv = arith::ExtSIOp::create(rw, loc, wide, w);
+          row = arith::AddIOp::create(rw, loc, row, arith::MulIOp::create(rw, loc, xv, wv));
+        }
+      }
+      acc = vector::InsertOp::create(rw, loc, row, acc, ArrayRef<int64_t>{m});
+    }
+    Value written = vector::TransferWriteOp::create(rw, loc, acc, accTile,
+                                                    ValueRange{zero, zero},
+                                                    ArrayRef<bool>{true, true})
+                        .getResult();
+    Value back = tensor::InsertSliceOp::create(rw, loc, written, out, outOffsets, outSizes, unit);
+    rw.replaceOp(current, back);
+    return success();
   }
 
   /// A grouped convolution ([N, G, C, H, W] x [G, F, C, KH, KW]) over one

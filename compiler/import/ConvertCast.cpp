@@ -298,7 +298,11 @@ LogicalResult convertDequantize(ImportContext &ctx, const Node &node, int64_t) {
     if (zpKnown)
       if (auto folded = foldDequantize(xc, ImportContext::getConstantValue(*scale), zc,
                                        *normalized, block)) {
-        ctx.setOutput(node, 0, ctx.constant(folded));
+        Value result = ctx.constant(folded);
+        if (block == 0)
+          ctx.recordDequantized(result, {*x, *scale, zc ? ctx.input(node, 2).value() : Value(),
+                                         *normalized});
+        ctx.setOutput(node, 0, result);
         return success();
       }
   }
@@ -320,6 +324,14 @@ LogicalResult convertDequantize(ImportContext &ctx, const Node &node, int64_t) {
   auto y = ctx.createInferred<MulOp>(v, *s);
   if (failed(y))
     return failure();
+  if (block == 0) {
+    // (A per-tensor scale leaves the axis unused, and it need not be valid.)
+    int64_t rank = xt.getRank(), a = axis < 0 ? axis + rank : axis;
+    ctx.recordDequantized(*y, {*x, *scale,
+                               ImportContext::hasInput(node, 2) ? ctx.input(node, 2).value()
+                                                                : Value(),
+                               a >= 0 && a < rank ? a : -1});
+  }
   ctx.setOutput(node, 0, *y);
   return success();
 }

@@ -171,6 +171,108 @@ FailureOr<Value> weft::convolve3D(ImportContext &ctx, Value x, Value w, Value bi
 
 namespace {
 
+/// Conv(DequantizeLinear(x), DequantizeLinear(w)) of a QDQ model as an
+/// integer convolution (see ImportOptions::integerConvolutions): x uint8
+/// with one scale and a constant zero point, w a constant int8 filter
+/// whose zero point is 0 and whose scale is one value or one per output
+/// channel, group 1, 2-D, input channels in groups of four and output
+/// channels in groups of 16 (the kernels' operand layout). The window sum
+/// of (x - x_zp) * w is the integer convolution of x padded by x_zp, minus
+/// x_zp times each output channel's filter sum: exact in i32, then times
+/// x_scale * w_scale plus the bias in f32, one rounding as in onnxruntime's
+/// int8 kernels. Null when the operands are not of that form.
+FailureOr<Value> integerConv(ImportContext &ctx, Value x, Value w, Value bias,
+                             const Window &window, int64_t group) {
+  auto dx = ctx.dequantizedFrom(x), dw = ctx.dequantizedFrom(w);
+  if (!ctx.integerConvolutions() || !dx || !dw || group != 1)
+    return Value();
+  auto qx = ImportContext::typeOf(dx->q), qw = ImportContext::typeOf(dw->q);
+  DenseElementsAttr wq = ImportContext::getConstantValue(dw->q);
+  DenseElementsAttr wScale = ImportContext::getConstantValue(dw->scale);
+  if (qx.getRank() != 4 || !qx.getElementType().isUnsignedInteger(8) || !wq ||
+      !qw.getElementType().isSignlessInteger(8) || qw.getRank() != 4 || !wScale ||
+      !wScale.getElementType().isF32() || !qx.hasStaticShape())
+    return Value();
+  int64_t f = qw.getShape()[0], c = qw.getShape()[1];
+  if (c % 4 != 0 || f % 16 != 0 || c != qx.getShape()[1] ||
+      (wScale.getNumElements() != 1 && (wScale.getNumElements() != f || dw->axis != 0)))
+    return Value();
+  // The weights' zero point is 0 (absent, or constant zeros).
+  if (dw->zeroPoint) {
+    DenseElementsAttr z = ImportContext::getConstantValue(dw->zeroPoint);
+    if (!z || llvm::any_of(z.getValues<APInt>(), [](const APInt &v) { return !v.isZero(); }))
+      return Value();
+  }
+  // x: one scale (f32) and a constant zero point.
+  auto xsType = ImportContext::typeOf(dx->scale);
+  if (xsType.getNumElements() != 1 || !xsType.getElementType().isF32())
+    return Value();
+  uint64_t xZp = 0;
+  if (dx->zeroPoint) {
+    DenseElementsAttr z = ImportContext::getConstantValue(dx->zeroPoint);
+    if (!z || z.getNumElements() != 1)
+      return Value();
+    xZp = (*z.getValues<APInt>().begin()).getZExtValue();
+  }
+  if (bias) {
+    auto bt = ImportContext::typeOf(bias);
+    if (!bt.getElementType().isF32() || bt.getRank() != 1 || bt.getShape()[0] != f)
+      return Value();
+  }
+  MLIRContext *mctx = ctx.getContext();
+  Type f32 = Float32Type::get(mctx), i32 = IntegerType::get(mctx, 32);
+  // Padding by the zero point, the dequantized 0.
+  Value input = dx->q;
+  ArrayRef<int64_t> p = window.pads;
+  if (llvm::any_of(p, [](int64_t v) { return v != 0; })) {
+    auto padded = ctx.createInferred<PadOp>(
+        input, ArrayRef<int64_t>{0, 0, p[0], p[1]}, ArrayRef<int64_t>{0, 0, p[2], p[3]},
+        cast<TypedAttr>(IntegerAttr::get(qx.getElementType(), xZp)));
+    if (failed(padded))
+      return failure();
+    input = *padded;
+  }
+  auto acc = ctx.createInferred<ConvOp>(input, dw->q, Value(),
+                                        ArrayRef<int64_t>(window.strides),
+                                        ArrayRef<int64_t>(window.dilations),
+                                        ArrayRef<int64_t>{0, 0, 0, 0}, (uint64_t)1);
+  if (failed(acc))
+    return failure();
+  Value sum = *acc;
+  auto perChannel = [&](Type elt) { return RankedTensorType::get({1, f, 1, 1}, elt); };
+  if (xZp != 0) {
+    SmallVector<int32_t> correction(f, 0);
+    int64_t per = wq.getNumElements() / f;
+    int64_t i = 0;
+    for (const APInt &v : wq.getValues<APInt>())
+      correction[i++ / per] += (int32_t)xZp * (int32_t)v.getSExtValue();
+    Value corr = ctx.constant(DenseElementsAttr::get(perChannel(i32), ArrayRef<int32_t>(correction)));
+    auto centered = ctx.createInferred<SubOp>(sum, corr);
+    if (failed(centered))
+      return failure();
+    sum = *centered;
+  }
+  Value real = ctx.create<CastOp>(ImportContext::typeOf(sum).clone(f32), sum);
+  // x_scale * w_scale per output channel.
+  auto ws = ctx.reshape(dw->scale, wScale.getNumElements() == 1 ? SmallVector<int64_t>{}
+                                                                : SmallVector<int64_t>{1, f, 1, 1});
+  auto xs = ctx.reshape(dx->scale, {});
+  if (failed(ws) || failed(xs))
+    return failure();
+  auto multiplier = ctx.createInferred<MulOp>(*xs, *ws);
+  if (failed(multiplier))
+    return failure();
+  auto y = ctx.createInferred<MulOp>(real, *multiplier);
+  if (failed(y))
+    return failure();
+  if (!bias)
+    return *y;
+  auto b = ctx.reshape(bias, {1, f, 1, 1});
+  if (failed(b))
+    return failure();
+  return ctx.createInferred<AddOp>(*y, *b);
+}
+
 LogicalResult convertConv(ImportContext &ctx, const Node &node, int64_t) {
   auto x = ctx.input(node, 0);
   if (failed(x))
@@ -206,6 +308,11 @@ LogicalResult convertConv(ImportContext &ctx, const Node &node, int64_t) {
     WEFT_TRY(result, convolve3D(ctx, *x, *w, *bias, window->strides, window->dilations,
                                 window->pads, group));
     ctx.setOutput(node, 0, result);
+    return success();
+  }
+  WEFT_TRY(integer, integerConv(ctx, *x, *w, *bias, *window, group));
+  if (integer) {
+    ctx.setOutput(node, 0, integer);
     return success();
   }
   auto result = ctx.createInferred<ConvOp>(

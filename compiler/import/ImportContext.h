@@ -160,6 +160,25 @@ public:
   /// Binds output `index` of `node` (ignored when that output is unnamed).
   void setOutput(const onnx::NodeProto &node, int index, mlir::Value value);
 
+  /// What a DequantizeLinear computed a value from: (q - zeroPoint) * scale,
+  /// q an integer tensor, the scale (and the zero point, null when absent)
+  /// one value or one per slice along `axis` of q. Converters of ops with
+  /// integer kernels (Conv) look their operands up here.
+  struct Dequantized {
+    mlir::Value q, scale, zeroPoint;
+    int64_t axis = 1;
+  };
+  void recordDequantized(mlir::Value result, const Dequantized &d) { dequantized[result] = d; }
+  std::optional<Dequantized> dequantizedFrom(mlir::Value v) const {
+    auto it = dequantized.find(v);
+    if (it == dequantized.end())
+      return std::nullopt;
+    return it->second;
+  }
+  /// See ImportOptions::integerConvolutions.
+  bool integerConvolutions() const { return integerConvs; }
+  void setIntegerConvolutions(bool on) { integerConvs = on; }
+
   //===--------------------------------------------------------------------===//
   // Attributes (every getter takes the ONNX default explicitly)
   //===--------------------------------------------------------------------===//
@@ -297,6 +316,8 @@ private:
   std::string nodeName;
   std::string opType;
   bool attributeError = false;
+  bool integerConvs = false;
+  llvm::DenseMap<mlir::Value, Dequantized> dequantized;
   llvm::StringMap<mlir::Value> values;
   llvm::StringMap<const onnx::TensorProto *> lazyInitializers;
   llvm::StringMap<std::string> unproduced;

@@ -829,6 +829,7 @@ Importer::build(const ConverterTable &table) {
   builder.setInsertionPointToEnd(body);
 
   ImportContext ctx(builder, opset);
+  ctx.setIntegerConvolutions(options.integerConvolutions);
   ctx.setOriginalOpset(originalOpset);
   ctx.setConverters(&table);
   SmallVector<Attribute> specialized;

@@ -30,6 +30,11 @@ struct ImportOptions {
   llvm::StringMap<std::string> inputValues;
   /// Name of the generated function.
   std::string entryName = "main";
+  /// Convolutions of DequantizeLinear'd 8-bit values (a QDQ model's uint8
+  /// activations and constant int8 weights) become integer convolutions
+  /// with the rescaling after them, for a target with 8-bit dot-product
+  /// kernels; otherwise they compute on the dequantized f32 values.
+  bool integerConvolutions = false;
 };
 
 /// Imports the model at `path`. The module holds one function `entryName`

@@ -111,6 +111,35 @@ def conv_block(rng):
     return b.model([1, 8, 20, 20], out, [1, 8, 20, 20], 13), 0.04
 
 
+def int8_convs(rng):
+    """Convolutions that take the 8-bit integer kernels where the CPU has
+    them: input channels in fours, output channels in sixteens, uint8
+    activations with a zero point of 128 or 0, per-channel or per-tensor
+    int8 filters; padded, strided, dilated, 1x1 and 3x3, a width (13) that
+    leaves a partial register tile, one without a bias."""
+    b = Builder(rng)
+    x = b.qdq("x", 0.02)
+    w, ws = b.weight(rng.standard_normal((32, 4, 3, 3)).astype(np.float32) * 0.3, 0)
+    c = b.op("Conv", [x, w, b.bias(rng.standard_normal(32) * 0.1, 0.02 * ws)], pads=[1, 1, 1, 1])
+    c = b.qdq(b.op("Relu", [c]), 0.05, zp=0)
+    w, ws = b.weight(rng.standard_normal((48, 32, 3, 3)).astype(np.float32) * 0.05, 0)
+    c = b.op("Conv", [c, w, b.bias(rng.standard_normal(48) * 0.1, 0.05 * ws)],
+             pads=[1, 1, 1, 1], strides=[2, 2])
+    c = b.qdq(c, 0.04)
+    # A per-tensor filter scale, dilation 2, no padding, no bias.
+    wf = rng.standard_normal((16, 48, 3, 3)).astype(np.float32) * 0.03
+    scale = np.float32(np.abs(wf).max() / 127)
+    wq = np.clip(np.round(wf / scale), -127, 127).astype(np.int8)
+    d = b.name("w")
+    b.nodes.append(helper.make_node("DequantizeLinear", [b.const(wq, "wq"),
+                                                        b.const(np.array(scale), "ws")], [d]))
+    c = b.qdq(b.op("Conv", [c, d], dilations=[2, 2]), 0.05)
+    w, ws = b.weight(rng.standard_normal((64, 16, 1, 1)).astype(np.float32) * 0.2, 0)
+    c = b.op("Conv", [c, w, b.bias(rng.standard_normal(64) * 0.1, 0.05 * ws)])
+    b.qdq(c, 0.05)
+    return b.model([1, 4, 25, 26], None, [1, 64, 9, 9], 13), 0.05
+
+
 def matmul(rng):
     b = Builder(rng)
     x = b.qdq("x", 0.03)
@@ -149,7 +178,8 @@ def int4_blocked(rng, signed=True):
     return b.model([5, 64], None, [5, 24], 21), 0.05
 
 
-MODELS = {"qdq_conv_block": conv_block, "qdq_matmul": matmul, "qdq_matmul_blocked": blocked,
+MODELS = {"qdq_conv_block": conv_block, "qdq_int8_convs": int8_convs, "qdq_matmul": matmul,
+          "qdq_matmul_blocked": blocked,
           "qdq_matmul_int4": int4_blocked,
           "qdq_matmul_uint4": lambda rng: int4_blocked(rng, signed=False)}
 
@@ -161,12 +191,18 @@ def main():
     p.add_argument("--workdir", required=True)
     p.add_argument("--target", action="append", default=None,
                    help="weftc --target (repeatable; default cpu)")
+    p.add_argument("--weftc-arg", action="append", default=[],
+                   help="an extra weftc argument for every compile (repeatable)")
+    p.add_argument("--only", action="append", default=None,
+                   help="check only this model (repeatable)")
     args = p.parse_args()
     targets = args.target or ["cpu"]
     rng = np.random.default_rng(5)
     failed = 0
     for name, make in MODELS.items():
         model, out_scale = make(rng)
+        if args.only and name not in args.only:
+            continue
         d = os.path.join(args.workdir, name)
         data = os.path.join(d, "data")
         os.makedirs(data, exist_ok=True)
@@ -183,7 +219,7 @@ def main():
         for target in targets:
             lib = os.path.join(d, f"model_{target}.so")
             ok, log = check_models.run([args.weftc, path, "--emit=lib", "-o", lib,
-                                        f"--target={target}"], 300)
+                                        f"--target={target}"] + args.weftc_arg, 300)
             detail = ""
             if ok:
                 # Within 2 output steps (plus f32 noise on them).

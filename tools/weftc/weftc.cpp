@@ -78,6 +78,13 @@ static cl::opt<bool> prefetchWeights(
              "filter slab of the next workgroup into L2 (on by default; "
              "--prefetch-weights=false turns it off)"),
     cl::init(true));
+static cl::opt<bool> int8Kernels(
+    "int8-kernels", cl::cat(weftcCategory),
+    cl::desc("CPU: run a QDQ model's convolutions (uint8 activations, int8 weights) on 8-bit "
+             "integer kernels; by default where the target has AVX-512 VNNI (without it they "
+             "widen to 32-bit multiply-adds); --int8-kernels=false computes them on the "
+             "dequantized f32 values"),
+    cl::init(true));
 static cl::opt<bool> cudaSplitK(
     "cuda-split-k", cl::cat(weftcCategory),
     cl::desc("Split the reduction of an f32 matmul or convolution that fills few GPU blocks "
@@ -303,6 +310,8 @@ int main(int argc, char **argv) {
   options.cudaTf32x3 = cudaTf32x3;
   options.cudaSplitReduction = cudaSplitK;
   options.prefetchWeights = prefetchWeights;
+  if (int8Kernels.getNumOccurrences())
+    options.integerKernels = int8Kernels;
   bool textual = emit == weft::EmitKind::Weft || emit == weft::EmitKind::Linalg ||
                  emit == weft::EmitKind::LLVM || emit == weft::EmitKind::Asm ||
                  emit == weft::EmitKind::Ptx;

@@ -42,7 +42,9 @@ int64_t windowOutputSize(int64_t in, int64_t kernel, int64_t stride,
 /// Dimension positions of a convolution's (or pooling's) input and filter:
 /// NCHW/FCHW by default, NHWC/HWCF with `channels_last`, and with a rank-5
 /// channels-last filter the blocked layout [F/B, KH, KW, C, B] (`f` is then
-/// the block index; convOutputChannels gives F).
+/// the block index; convOutputChannels gives F), with a rank-6 one (an
+/// 8-bit integer convolution's) [F/B, KH, KW, C/4, B, 4], where `fc` holds
+/// groups of four input channels.
 struct ConvDims {
   int64_t c, h, w;   ///< input channels, rows, columns
   int64_t f, fc;     ///< filter output and input channels

@@ -69,7 +69,11 @@ OpFoldResult CastOp::fold(FoldAdaptor a) {
   // A float quantized to integers and straight back (QuantizeLinear then
   // DequantizeLinear): the integers are exact in the float, so the value
   // comes back unchanged, and the elementwise chain around it stays one.
-  if (auto inner = getInput().getDefiningOp<CastOp>()) {
+  // Unless the integers are stored anyway for another user (an integer
+  // convolution): reading them back is then cheaper than storing the
+  // floats as well.
+  auto inner = getInput().getDefiningOp<CastOp>();
+  if (inner && llvm::all_of(inner->getUsers(), [](Operation *u) { return isa<CastOp>(u); })) {
     Value v = inner.getInput();
     auto mid = dyn_cast<IntegerType>(inner.getOutput().getType().getElementType());
     auto ft = dyn_cast<FloatType>(getOutput().getType().getElementType());

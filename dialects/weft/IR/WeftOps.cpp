@@ -274,7 +274,7 @@ static LogicalResult checkWindowAttrs(Operation *op, ArrayRef<int64_t> strides,
 
 /// Where each dimension of a convolution's input and filter is.
 ConvDims weft::convDims(bool channelsLast, int64_t filterRank) {
-  if (channelsLast && filterRank == 5)
+  if (channelsLast && (filterRank == 5 || filterRank == 6))
     return ConvDims{/*c=*/3, /*h=*/1, /*w=*/2, /*f=*/0, /*fc=*/3, /*kh=*/1, /*kw=*/2};
   if (channelsLast)
     return ConvDims{/*c=*/3, /*h=*/1, /*w=*/2, /*f=*/3, /*fc=*/2, /*kh=*/0, /*kw=*/1};
@@ -282,7 +282,7 @@ ConvDims weft::convDims(bool channelsLast, int64_t filterRank) {
 }
 
 int64_t weft::convOutputChannels(ArrayRef<int64_t> filterShape, bool channelsLast) {
-  if (filterShape.size() == 5)
+  if (filterShape.size() == 5 || filterShape.size() == 6)
     return filterShape[0] * filterShape[4];
   return filterShape[convDims(channelsLast).f];
 }
@@ -290,7 +290,7 @@ int64_t weft::convOutputChannels(ArrayRef<int64_t> filterShape, bool channelsLas
 static LogicalResult inferConvOp(MLIRContext *, std::optional<Location> loc,
                                  ConvOp::Adaptor a, SmallVectorImpl<Type> &r) {
   auto in = tensorOf(a.getInput()), w = tensorOf(a.getFilter());
-  bool blocked = a.getChannelsLast() && w.getRank() == 5;
+  bool blocked = a.getChannelsLast() && (w.getRank() == 5 || w.getRank() == 6);
   if (in.getRank() != 4 || (w.getRank() != 4 && !blocked))
     return emitInferError(loc, "conv supports 2-D (rank-4 NCHW) inputs only");
   ArrayRef<int64_t> s = a.getStrides(), d = a.getDilations(), p = a.getPads();
@@ -309,7 +309,11 @@ static LogicalResult inferConvOp(MLIRContext *, std::optional<Location> loc,
   // A blocked filter gives a blocked output: [N, OH, OW, F/B, B].
   if (blocked)
     shape = {n, oh, ow, w.getShape()[0], w.getShape()[4]};
-  r.push_back(RankedTensorType::get(shape, in.getElementType()));
+  // An 8-bit integer convolution accumulates in i32.
+  Type elt = in.getElementType();
+  if (isa<IntegerType>(elt))
+    elt = IntegerType::get(elt.getContext(), 32);
+  r.push_back(RankedTensorType::get(shape, elt));
   return success();
 }
 WEFT_INFER(ConvOp)
@@ -318,16 +322,32 @@ LogicalResult ConvOp::verify() {
   if (failed(checkWindowAttrs(*this, getStrides(), getDilations(), getPads())))
     return failure();
   auto in = getInput().getType(), w = getFilter().getType();
-  bool blocked = getChannelsLast() && w.getRank() == 5;
+  bool integer = isa<IntegerType>(in.getElementType());
+  bool blocked = getChannelsLast() && (w.getRank() == 5 || (integer && w.getRank() == 6));
   if (in.getRank() != 4 || (w.getRank() != 4 && !blocked))
     return emitOpError(getChannelsLast()
                            ? "expects rank-4 NHWC input and HWCF (or blocked) filter"
                            : "expects rank-4 NCHW input and FCHW filter");
   if (blocked && getGroup() != 1)
     return emitOpError("a blocked filter needs group 1");
+  if (integer || isa<IntegerType>(w.getElementType())) {
+    // The integer form: uint8 input, int8 filter, exact i32 sums.
+    if (!in.getElementType().isUnsignedInteger(8) || !w.getElementType().isSignlessInteger(8))
+      return emitOpError("an integer convolution takes a ui8 input and an i8 filter");
+    if (getGroup() != 1 || getBias())
+      return emitOpError("an integer convolution has group 1 and no bias");
+    if (w.getRank() == 6 && w.getShape()[5] != 4)
+      return emitOpError("a rank-6 filter holds groups of 4 input channels");
+  }
   ConvDims cd = convDims(getChannelsLast(), w.getRank());
   int64_t g = getGroup();
   int64_t c = in.getShape()[cd.c];
+  if (w.getRank() == 6) {
+    if (c != 4 * w.getShape()[cd.fc])
+      return emitOpError("filter expects ")
+             << 4 * w.getShape()[cd.fc] << " input channels but the input has " << c;
+    return success();
+  }
   int64_t f = convOutputChannels(w.getShape(), getChannelsLast());
   if (g <= 0 || c % g != 0 || f % g != 0)
     return emitOpError("group ") << g << " does not divide the channels";

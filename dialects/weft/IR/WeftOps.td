@@ -273,6 +273,15 @@ def Weft_ConvOp : Weft_InferredOp<"conv"> {
     tile computes are contiguous for every (kh, kw, c) (group 1 only); the
     output is then blocked the same way, [N, OH, OW, F/B, B], which is NHWC
     in memory (a `weft.reshape` gives the 4-D view).
+
+    The integer form takes a ui8 input and an i8 filter (group 1, no bias,
+    zero padding: a quantized input is padded by its zero point beforehand
+    with a `weft.pad`) and gives the exact sums of their products as i32.
+    Its channels-last filter may be blocked as rank 6, [F/B, KH, KW, C/4,
+    B, 4], holding (f, kh, kw, c) at [f / B, kh, kw, c / 4, f % B, c % 4]:
+    for every (kh, kw) and group of four input channels, the four filter
+    values of each output channel are adjacent, the operand layout of the
+    CPU's 8-bit dot-product instructions (AVX-512 VNNI).
   }];
   let arguments = (ins Weft_Tensor:$input, Weft_Tensor:$filter,
                    Optional<Weft_Tensor>:$bias, DenseI64ArrayAttr:$strides,
