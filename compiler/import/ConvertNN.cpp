@@ -175,8 +175,9 @@ namespace {
 /// integer convolution (see ImportOptions::integerConvolutions): x uint8
 /// with one scale and a constant zero point, w a constant int8 filter
 /// whose zero point is 0 and whose scale is one value or one per output
-/// channel, group 1, 2-D, input channels in groups of four and output
-/// channels in groups of 16 (the kernels' operand layout). The window sum
+/// channel, group 1, 2-D, output channels in groups of 16 (the kernels'
+/// operand layout; input channels go in groups of four, a last partial
+/// group completed by zero weights, a ResNet's 3-channel image). The window sum
 /// of (x - x_zp) * w is the integer convolution of x padded by x_zp, minus
 /// x_zp times each output channel's filter sum: exact in i32, then times
 /// x_scale * w_scale plus the bias in f32, one rounding as in onnxruntime's
@@ -194,7 +195,7 @@ FailureOr<Value> integerConv(ImportContext &ctx, Value x, Value w, Value bias,
       !wScale.getElementType().isF32() || !qx.hasStaticShape())
     return Value();
   int64_t f = qw.getShape()[0], c = qw.getShape()[1];
-  if (c % 4 != 0 || f % 16 != 0 || c != qx.getShape()[1] ||
+  if (f % 16 != 0 || c != qx.getShape()[1] ||
       (wScale.getNumElements() != 1 && (wScale.getNumElements() != f || dw->axis != 0)))
     return Value();
   // The weights' zero point is 0 (absent, or constant zeros).
@@ -221,18 +222,33 @@ FailureOr<Value> integerConv(ImportContext &ctx, Value x, Value w, Value bias,
   }
   MLIRContext *mctx = ctx.getContext();
   Type f32 = Float32Type::get(mctx), i32 = IntegerType::get(mctx, 32);
-  // Padding by the zero point, the dequantized 0.
-  Value input = dx->q;
+  // Padding by the zero point, the dequantized 0; channels up to a
+  // multiple of 4 (their filter weights are 0).
+  Value input = dx->q, filter = dw->q;
   ArrayRef<int64_t> p = window.pads;
-  if (llvm::any_of(p, [](int64_t v) { return v != 0; })) {
+  int64_t extra = llvm::alignTo(c, 4) - c;
+  if (extra || llvm::any_of(p, [](int64_t v) { return v != 0; })) {
     auto padded = ctx.createInferred<PadOp>(
-        input, ArrayRef<int64_t>{0, 0, p[0], p[1]}, ArrayRef<int64_t>{0, 0, p[2], p[3]},
+        input, ArrayRef<int64_t>{0, 0, p[0], p[1]}, ArrayRef<int64_t>{0, extra, p[2], p[3]},
         cast<TypedAttr>(IntegerAttr::get(qx.getElementType(), xZp)));
     if (failed(padded))
       return failure();
     input = *padded;
   }
-  auto acc = ctx.createInferred<ConvOp>(input, dw->q, Value(),
+  if (extra) {
+    ArrayRef<int64_t> ws = qw.getShape();
+    int64_t window = ws[2] * ws[3];
+    std::vector<int8_t> wide(f * (c + extra) * window, 0);
+    int64_t i = 0;
+    for (const APInt &v : wq.getValues<APInt>()) {
+      int64_t o = i / (c * window), rest = i % (c * window);
+      wide[o * (c + extra) * window + rest] = (int8_t)v.getSExtValue();
+      ++i;
+    }
+    auto type = RankedTensorType::get({f, c + extra, ws[2], ws[3]}, qw.getElementType());
+    filter = ctx.constant(DenseElementsAttr::get(type, ArrayRef<int8_t>(wide)));
+  }
+  auto acc = ctx.createInferred<ConvOp>(input, filter, Value(),
                                         ArrayRef<int64_t>(window.strides),
                                         ArrayRef<int64_t>(window.dilations),
                                         ArrayRef<int64_t>{0, 0, 0, 0}, (uint64_t)1);

@@ -116,10 +116,11 @@ def int8_convs(rng):
     them: input channels in fours, output channels in sixteens, uint8
     activations with a zero point of 128 or 0, per-channel or per-tensor
     int8 filters; padded, strided, dilated, 1x1 and 3x3, a width (13) that
-    leaves a partial register tile, one without a bias."""
+    leaves a partial register tile, one without a bias; 3 input channels
+    (an image's: completed to 4 by zero weights)."""
     b = Builder(rng)
     x = b.qdq("x", 0.02)
-    w, ws = b.weight(rng.standard_normal((32, 4, 3, 3)).astype(np.float32) * 0.3, 0)
+    w, ws = b.weight(rng.standard_normal((32, 3, 3, 3)).astype(np.float32) * 0.3, 0)
     c = b.op("Conv", [x, w, b.bias(rng.standard_normal(32) * 0.1, 0.02 * ws)], pads=[1, 1, 1, 1])
     c = b.qdq(b.op("Relu", [c]), 0.05, zp=0)
     w, ws = b.weight(rng.standard_normal((48, 32, 3, 3)).astype(np.float32) * 0.05, 0)
@@ -137,7 +138,7 @@ def int8_convs(rng):
     w, ws = b.weight(rng.standard_normal((64, 16, 1, 1)).astype(np.float32) * 0.2, 0)
     c = b.op("Conv", [c, w, b.bias(rng.standard_normal(64) * 0.1, 0.05 * ws)])
     b.qdq(c, 0.05)
-    return b.model([1, 4, 25, 26], None, [1, 64, 9, 9], 13), 0.05
+    return b.model([1, 3, 25, 26], None, [1, 64, 9, 9], 13), 0.05
 
 
 def matmul(rng):
