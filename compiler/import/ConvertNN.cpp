@@ -171,104 +171,40 @@ FailureOr<Value> weft::convolve3D(ImportContext &ctx, Value x, Value w, Value bi
 
 namespace {
 
-/// Conv(DequantizeLinear(x), DequantizeLinear(w)) of a QDQ model as an
-/// integer convolution (see ImportOptions::integerConvolutions): x uint8
-/// with one scale and a constant zero point, w a constant int8 filter
-/// whose zero point is 0 and whose scale is one value or one per output
-/// channel, group 1, 2-D, output channels in groups of 16 (the kernels'
-/// operand layout; input channels go in groups of four, a last partial
-/// group completed by zero weights, a ResNet's 3-channel image). The window sum
-/// of (x - x_zp) * w is the integer convolution of x padded by x_zp, minus
-/// x_zp times each output channel's filter sum: exact in i32, then times
-/// x_scale * w_scale plus the bias in f32, one rounding as in onnxruntime's
-/// int8 kernels. Null when the operands are not of that form.
-FailureOr<Value> integerConv(ImportContext &ctx, Value x, Value w, Value bias,
-                             const Window &window, int64_t group) {
+/// Conv(DequantizeLinear(x), DequantizeLinear(w)) of a QDQ model on the
+/// integer kernels (see integerConvSums): x uint8 with one f32 scale and a
+/// constant zero point, w a constant int8 filter whose zero point is 0
+/// and whose f32 scale is one value or one per output channel. The exact
+/// i32 sums of (x - x_zp) * w, times x_scale * w_scale, plus the bias in
+/// f32: one rounding, as in onnxruntime's int8 kernels. Null when the
+/// operands are not of that form.
+FailureOr<Value> dequantizedIntegerConv(ImportContext &ctx, Value x, Value w, Value bias,
+                                        const Window &window, int64_t group) {
   auto dx = ctx.dequantizedFrom(x), dw = ctx.dequantizedFrom(w);
   if (!ctx.integerConvolutions() || !dx || !dw || group != 1)
     return Value();
-  auto qx = ImportContext::typeOf(dx->q), qw = ImportContext::typeOf(dw->q);
-  DenseElementsAttr wq = ImportContext::getConstantValue(dw->q);
   DenseElementsAttr wScale = ImportContext::getConstantValue(dw->scale);
-  if (qx.getRank() != 4 || !qx.getElementType().isUnsignedInteger(8) || !wq ||
-      !qw.getElementType().isSignlessInteger(8) || qw.getRank() != 4 || !wScale ||
-      !wScale.getElementType().isF32() || !qx.hasStaticShape())
+  auto qw = ImportContext::typeOf(dw->q);
+  if (!wScale || !wScale.getElementType().isF32() || qw.getRank() != 4)
     return Value();
-  int64_t f = qw.getShape()[0], c = qw.getShape()[1];
-  if (f % 16 != 0 || c != qx.getShape()[1] ||
-      (wScale.getNumElements() != 1 && (wScale.getNumElements() != f || dw->axis != 0)))
+  int64_t f = qw.getShape()[0];
+  if (wScale.getNumElements() != 1 && (wScale.getNumElements() != f || dw->axis != 0))
     return Value();
-  // The weights' zero point is 0 (absent, or constant zeros).
-  if (dw->zeroPoint) {
-    DenseElementsAttr z = ImportContext::getConstantValue(dw->zeroPoint);
-    if (!z || llvm::any_of(z.getValues<APInt>(), [](const APInt &v) { return !v.isZero(); }))
-      return Value();
-  }
-  // x: one scale (f32) and a constant zero point.
   auto xsType = ImportContext::typeOf(dx->scale);
   if (xsType.getNumElements() != 1 || !xsType.getElementType().isF32())
     return Value();
-  uint64_t xZp = 0;
-  if (dx->zeroPoint) {
-    DenseElementsAttr z = ImportContext::getConstantValue(dx->zeroPoint);
-    if (!z || z.getNumElements() != 1)
-      return Value();
-    xZp = (*z.getValues<APInt>().begin()).getZExtValue();
-  }
   if (bias) {
     auto bt = ImportContext::typeOf(bias);
     if (!bt.getElementType().isF32() || bt.getRank() != 1 || bt.getShape()[0] != f)
       return Value();
   }
-  MLIRContext *mctx = ctx.getContext();
-  Type f32 = Float32Type::get(mctx), i32 = IntegerType::get(mctx, 32);
-  // Padding by the zero point, the dequantized 0; channels up to a
-  // multiple of 4 (their filter weights are 0).
-  Value input = dx->q, filter = dw->q;
-  ArrayRef<int64_t> p = window.pads;
-  int64_t extra = llvm::alignTo(c, 4) - c;
-  if (extra || llvm::any_of(p, [](int64_t v) { return v != 0; })) {
-    auto padded = ctx.createInferred<PadOp>(
-        input, ArrayRef<int64_t>{0, 0, p[0], p[1]}, ArrayRef<int64_t>{0, extra, p[2], p[3]},
-        cast<TypedAttr>(IntegerAttr::get(qx.getElementType(), xZp)));
-    if (failed(padded))
-      return failure();
-    input = *padded;
-  }
-  if (extra) {
-    ArrayRef<int64_t> ws = qw.getShape();
-    int64_t window = ws[2] * ws[3];
-    std::vector<int8_t> wide(f * (c + extra) * window, 0);
-    int64_t i = 0;
-    for (const APInt &v : wq.getValues<APInt>()) {
-      int64_t o = i / (c * window), rest = i % (c * window);
-      wide[o * (c + extra) * window + rest] = (int8_t)v.getSExtValue();
-      ++i;
-    }
-    auto type = RankedTensorType::get({f, c + extra, ws[2], ws[3]}, qw.getElementType());
-    filter = ctx.constant(DenseElementsAttr::get(type, ArrayRef<int8_t>(wide)));
-  }
-  auto acc = ctx.createInferred<ConvOp>(input, filter, Value(),
-                                        ArrayRef<int64_t>(window.strides),
-                                        ArrayRef<int64_t>(window.dilations),
-                                        ArrayRef<int64_t>{0, 0, 0, 0}, (uint64_t)1);
-  if (failed(acc))
-    return failure();
-  Value sum = *acc;
-  auto perChannel = [&](Type elt) { return RankedTensorType::get({1, f, 1, 1}, elt); };
-  if (xZp != 0) {
-    SmallVector<int32_t> correction(f, 0);
-    int64_t per = wq.getNumElements() / f;
-    int64_t i = 0;
-    for (const APInt &v : wq.getValues<APInt>())
-      correction[i++ / per] += (int32_t)xZp * (int32_t)v.getSExtValue();
-    Value corr = ctx.constant(DenseElementsAttr::get(perChannel(i32), ArrayRef<int32_t>(correction)));
-    auto centered = ctx.createInferred<SubOp>(sum, corr);
-    if (failed(centered))
-      return failure();
-    sum = *centered;
-  }
-  Value real = ctx.create<CastOp>(ImportContext::typeOf(sum).clone(f32), sum);
+  WEFT_TRY(sum, integerConvSums(ctx, dx->q, dx->zeroPoint, dw->q, dw->zeroPoint, window.strides,
+                                window.dilations, window.pads));
+  if (!sum)
+    return Value();
+  Value real = ctx.create<CastOp>(ImportContext::typeOf(sum).clone(Float32Type::get(
+                                      ctx.getContext())),
+                                  sum);
   // x_scale * w_scale per output channel.
   auto ws = ctx.reshape(dw->scale, wScale.getNumElements() == 1 ? SmallVector<int64_t>{}
                                                                 : SmallVector<int64_t>{1, f, 1, 1});
@@ -326,7 +262,7 @@ LogicalResult convertConv(ImportContext &ctx, const Node &node, int64_t) {
     ctx.setOutput(node, 0, result);
     return success();
   }
-  WEFT_TRY(integer, integerConv(ctx, *x, *w, *bias, *window, group));
+  WEFT_TRY(integer, dequantizedIntegerConv(ctx, *x, *w, *bias, *window, group));
   if (integer) {
     ctx.setOutput(node, 0, integer);
     return success();
@@ -446,4 +382,73 @@ void weft::registerNNConverters(ConverterTable &t) {
   t["MatMul"] = convertMatMul;
   t["Gemm"] = convertGemm;
   t["Conv"] = convertConvAnyRank;
+}
+
+FailureOr<Value> weft::integerConvSums(ImportContext &ctx, Value x, Value xZeroPoint, Value w,
+                                       Value wZeroPoint, ArrayRef<int64_t> strides,
+                                       ArrayRef<int64_t> dilations, ArrayRef<int64_t> pads) {
+  if (!ctx.integerConvolutions())
+    return Value();
+  auto qx = ImportContext::typeOf(x), qw = ImportContext::typeOf(w);
+  DenseElementsAttr wq = ImportContext::getConstantValue(w);
+  if (qx.getRank() != 4 || !qx.getElementType().isUnsignedInteger(8) || !qx.hasStaticShape() ||
+      !wq || !qw.getElementType().isSignlessInteger(8) || qw.getRank() != 4 ||
+      strides.size() != 2 || dilations.size() != 2 || pads.size() != 4)
+    return Value();
+  int64_t f = qw.getShape()[0], c = qw.getShape()[1];
+  if (f % 16 != 0 || c != qx.getShape()[1])
+    return Value();
+  // The filter's zero point is 0 (absent, or constant zeros).
+  if (wZeroPoint) {
+    DenseElementsAttr z = ImportContext::getConstantValue(wZeroPoint);
+    if (!z || llvm::any_of(z.getValues<APInt>(), [](const APInt &v) { return !v.isZero(); }))
+      return Value();
+  }
+  // The input's: one constant.
+  uint64_t xZp = 0;
+  if (xZeroPoint) {
+    DenseElementsAttr z = ImportContext::getConstantValue(xZeroPoint);
+    if (!z || z.getNumElements() != 1 || !z.getElementType().isUnsignedInteger(8))
+      return Value();
+    xZp = (*z.getValues<APInt>().begin()).getZExtValue();
+  }
+  // Padding by the zero point (the centered 0); channels up to a multiple
+  // of 4 (their filter weights are 0).
+  Value input = x, filter = w;
+  int64_t extra = llvm::alignTo(c, 4) - c;
+  if (extra || llvm::any_of(pads, [](int64_t v) { return v != 0; })) {
+    auto padded = ctx.createInferred<PadOp>(
+        input, ArrayRef<int64_t>{0, 0, pads[0], pads[1]},
+        ArrayRef<int64_t>{0, extra, pads[2], pads[3]},
+        cast<TypedAttr>(IntegerAttr::get(qx.getElementType(), xZp)));
+    if (failed(padded))
+      return failure();
+    input = *padded;
+  }
+  ArrayRef<int64_t> ws = qw.getShape();
+  int64_t window = ws[2] * ws[3];
+  if (extra) {
+    std::vector<int8_t> wide(f * (c + extra) * window, 0);
+    int64_t i = 0;
+    for (const APInt &v : wq.getValues<APInt>()) {
+      int64_t o = i / (c * window), rest = i % (c * window);
+      wide[o * (c + extra) * window + rest] = (int8_t)v.getSExtValue();
+      ++i;
+    }
+    auto type = RankedTensorType::get({f, c + extra, ws[2], ws[3]}, qw.getElementType());
+    filter = ctx.constant(DenseElementsAttr::get(type, ArrayRef<int8_t>(wide)));
+  }
+  auto acc = ctx.createInferred<ConvOp>(input, filter, Value(), strides, dilations,
+                                        ArrayRef<int64_t>{0, 0, 0, 0}, (uint64_t)1);
+  if (failed(acc) || xZp == 0)
+    return acc;
+  // Minus x_zp times each output channel's filter sum.
+  SmallVector<int32_t> correction(f, 0);
+  int64_t per = c * window, i = 0;
+  for (const APInt &v : wq.getValues<APInt>())
+    correction[i++ / per] += (int32_t)xZp * (int32_t)v.getSExtValue();
+  Value corr = ctx.constant(DenseElementsAttr::get(
+      RankedTensorType::get({1, f, 1, 1}, IntegerType::get(ctx.getContext(), 32)),
+      ArrayRef<int32_t>(correction)));
+  return ctx.createInferred<SubOp>(*acc, corr);
 }

@@ -4,15 +4,18 @@
 // are widened and their zero points subtracted before one i32 matmul; by a
 // constant B whose columns keep every partial sum within 2^24, the same
 // product runs exactly as an f32 matmul instead (the fast kernels).
-// ConvInteger and QLinearConv do the same in f64, whose 53-bit mantissa
-// holds every i32 accumulator exactly, or in f32 by a constant filter that
-// keeps every partial sum (and the bias) within 2^24. The QLinear forms then requantize as
+// ConvInteger and QLinearConv run on the integer convolution kernels where
+// those apply (uint8 input, constant int8 filter with a zero point of 0,
+// see integerConvSums), else in f64, whose 53-bit mantissa holds every i32
+// accumulator exactly, or in f32 by a constant filter that keeps every
+// partial sum (and the bias) within 2^24. The QLinear forms then requantize as
 // onnxruntime does: the accumulator (as f32) times the f32 multiplier
 // a_scale * b_scale / y_scale, rounded half to even, plus the output zero
 // point, saturated to the output type.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/import/ImportContext.h"
+#include "compiler/import/SpatialWindows.h"
 
 #include <algorithm>
 #include <cmath>
@@ -333,14 +336,53 @@ DenseElementsAttr exactConvFilter(ImportContext &ctx, const Node &node, Value w,
                                 ArrayRef<float>(*wv));
 }
 
+/// A 2-D ConvInteger/QLinearConv (x input 0, its zero point input `xZp`, w
+/// input `wIndex`, its zero point `wZp`) on the integer kernels: the exact
+/// i32 sums of integerConvSums. Null where those do not apply (uint8 x,
+/// a constant int8 filter with a zero point of 0, group 1; the general path
+/// reports malformed attributes).
+FailureOr<Value> integerKernelSums(ImportContext &ctx, const Node &node, Value x, Value w,
+                                   int xZp, int wZp) {
+  auto xt = ImportContext::typeOf(x), wt = ImportContext::typeOf(w);
+  if (!ctx.integerConvolutions() || xt.getRank() != 4 || wt.getRank() != 4 ||
+      !xt.hasStaticShape() || !wt.hasStaticShape() || ctx.getInt(node, "group", 1) != 1)
+    return Value();
+  ArrayRef<int64_t> kernel = wt.getShape().drop_front(2);
+  if (auto ks = ctx.getOptionalInts(node, "kernel_shape"); ks && ArrayRef<int64_t>(*ks) != kernel)
+    return Value();
+  if (llvm::any_of(kernel, [](int64_t k) { return k < 1; }))
+    return Value();
+  auto window = windows::readWindow(ctx, node, xt.getShape().drop_front(2), kernel);
+  if (failed(window))
+    return failure();
+  auto zp = [&](int index) -> FailureOr<Value> {
+    if (!ImportContext::hasInput(node, index))
+      return Value();
+    return ctx.input(node, index);
+  };
+  auto xz = zp(xZp), wz = zp(wZp);
+  if (failed(xz) || failed(wz))
+    return failure();
+  return integerConvSums(ctx, x, *xz, w, *wz, window->strides, window->dilations,
+                         window->pads);
+}
+
 // ConvInteger(x, w, x_zero_point, w_zero_point) -> int32; the weight's
-// zero point may be per output channel. In f32 when exact (a constant
-// filter, see exactConvFilter; the result marked integral so a conversion
-// back to f32 folds), else in f64.
+// zero point may be per output channel. On the integer kernels where they
+// apply (integerKernelSums), else in f32 when exact (a constant filter,
+// see exactConvFilter; the result marked integral so a conversion back to
+// f32 folds), else in f64.
 LogicalResult convertConvInteger(ImportContext &ctx, const Node &node, int64_t opset) {
   auto x = ctx.input(node, 0), w = ctx.input(node, 1);
   if (failed(x) || failed(w))
     return failure();
+  auto sums = integerKernelSums(ctx, node, *x, *w, 2, 3);
+  if (failed(sums))
+    return failure();
+  if (*sums) {
+    ctx.setOutput(node, 0, *sums);
+    return success();
+  }
   Type f32 = Float32Type::get(ctx.getContext());
   DenseElementsAttr exact = exactConvFilter(ctx, node, *w, 3, 0);
   Type work = exact ? f32 : (Type)Float64Type::get(ctx.getContext());
@@ -367,9 +409,16 @@ LogicalResult convertQLinearConv(ImportContext &ctx, const Node &node, int64_t o
   auto x = ctx.input(node, 0), w = ctx.input(node, 3);
   if (failed(x) || failed(w))
     return failure();
-  // In f32 when exact with the bias added (a constant one), else in f64.
+  // On the integer kernels (exact i32 sums, the bias added in i32) where
+  // they apply; else in f32 when exact with the bias added (a constant
+  // one), else in f64.
+  auto sums = integerKernelSums(ctx, node, *x, *w, 2, 5);
+  if (failed(sums))
+    return failure();
   DenseElementsAttr exact;
-  if (!ImportContext::hasInput(node, 8)) {
+  if (*sums) {
+    // (exact stays null: the sums are i32 already.)
+  } else if (!ImportContext::hasInput(node, 8)) {
     exact = exactConvFilter(ctx, node, *w, 5, 0);
   } else if (auto bias = ctx.input(node, 8); succeeded(bias)) {
     if (auto bc = ImportContext::getConstantValue(*bias); bc && bc.getElementType().isInteger(32)) {
@@ -379,14 +428,19 @@ LogicalResult convertQLinearConv(ImportContext &ctx, const Node &node, int64_t o
       exact = exactConvFilter(ctx, node, *w, 5, most);
     }
   }
-  Type work = exact ? (Type)Float32Type::get(ctx.getContext()) : Float64Type::get(ctx.getContext());
-  auto cx = centered(ctx, node, *x, 2, -1, work, "x");
-  auto cw = exact ? FailureOr<Value>(ctx.constant(exact)) : centered(ctx, node, *w, 5, 0, work, "w");
-  if (failed(cx) || failed(cw))
-    return failure();
-  auto acc = centeredConv(ctx, node, *cx, *cw, opset);
-  if (failed(acc))
-    return failure();
+  Type work = *sums ? (Type)IntegerType::get(ctx.getContext(), 32)
+              : exact ? (Type)Float32Type::get(ctx.getContext())
+                      : Float64Type::get(ctx.getContext());
+  FailureOr<Value> acc = *sums;
+  if (!*sums) {
+    auto cx = centered(ctx, node, *x, 2, -1, work, "x");
+    auto cw = exact ? FailureOr<Value>(ctx.constant(exact)) : centered(ctx, node, *w, 5, 0, work, "w");
+    if (failed(cx) || failed(cw))
+      return failure();
+    acc = centeredConv(ctx, node, *cx, *cw, opset);
+    if (failed(acc))
+      return failure();
+  }
   auto yt = ImportContext::typeOf(*acc);
   int64_t rank = yt.getRank(), channels = yt.getShape()[1];
   Value sum = *acc;

@@ -331,6 +331,21 @@ convolve3D(ImportContext &ctx, mlir::Value x, mlir::Value w, mlir::Value bias,
            llvm::ArrayRef<int64_t> strides, llvm::ArrayRef<int64_t> dilations,
            llvm::ArrayRef<int64_t> pads, int64_t group);
 
+/// The exact i32 sums of the 2-D convolution of (x - xZeroPoint) by w on the
+/// integer kernels (ImportOptions::integerConvolutions): x uint8 NCHW with
+/// a constant scalar zero point (or none), w a constant int8 filter [F, C,
+/// KH, KW] whose zero point (if given) is constant zeros, F a multiple of
+/// 16, group 1. The input is padded by its zero point (`pads` is [top,
+/// left, bottom, right]) and its channels up to a multiple of 4 against
+/// zero weights; the zero point's share is subtracted per output channel.
+/// Null when the integer kernels are off or the operands do not qualify.
+mlir::FailureOr<mlir::Value> integerConvSums(ImportContext &ctx, mlir::Value x,
+                                             mlir::Value xZeroPoint, mlir::Value w,
+                                             mlir::Value wZeroPoint,
+                                             llvm::ArrayRef<int64_t> strides,
+                                             llvm::ArrayRef<int64_t> dilations,
+                                             llvm::ArrayRef<int64_t> pads);
+
 /// Gives a weft.loop its body block, whose arguments are the iteration (a
 /// tensor<i64>), the condition (a tensor<i1>) and one per initial value.
 mlir::Block *addLoopBody(weft::LoopOp loop);

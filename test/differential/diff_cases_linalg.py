@@ -216,6 +216,19 @@ def gen_quantized_linear(g):
               Const("wz", np.zeros(4, np.int8)), Const("ys", f(2.5)), Const("yz", q("u8", ())),
               Const("B", rng.integers(-2000, 2000, (4,)).astype(np.int32))],
              attrs={"pads": [1, 1, 1, 1], "strides": [2, 2]}, opset=10, exact=True, dtypes="u8")
+    # uint8 x int8 with 16 or 32 output channels: the integer convolution
+    # kernels (6 input channels completed to 8 by zero weights).
+    g.single("QLinearConv", "u8_i8_16ch_1x6x9x11",
+             [In("x", "u8", (1, 6, 9, 11)), Const("xs", f(0.05)), Const("xz", q("u8", ())),
+              Const("w", rng.integers(-63, 64, (16, 6, 3, 3)).astype(np.int8)),
+              Const("ws", (rng.uniform(0.005, 0.03, 16)).astype(np.float32)),
+              Const("wz", np.zeros(16, np.int8)), Const("ys", f(1.5)), Const("yz", q("u8", ())),
+              Const("B", rng.integers(-2000, 2000, (16,)).astype(np.int32))],
+             attrs={"pads": [1, 2, 1, 0], "strides": [2, 1]}, opset=10, exact=True, dtypes="u8")
+    g.single("ConvInteger", "u8_i8_32ch_dilated_1x8x10x10",
+             [In("x", "u8", (1, 8, 10, 10)), Const("w", rng.integers(-63, 64, (32, 8, 3, 3)).astype(np.int8)),
+              Const("xz", q("u8", ())), Const("wz", np.zeros((), np.int8))],
+             attrs={"dilations": [2, 2], "pads": [1, 1, 1, 1]}, opset=10, exact=True, dtypes="u8_i8")
     g.single("QLinearConv", "i8_group_1x4x5x5",
              [In("x", "i8", (1, 4, 5, 5)), Const("xs", f(0.05)), Const("xz", q("i8", ())),
               Const("w", q("i8", (4, 2, 2, 2))), Const("ws", f(0.02)), Const("wz", np.array(0, np.int8)),
