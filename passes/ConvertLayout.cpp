@@ -472,11 +472,21 @@ struct SinkMatMulReshape : RewritePattern {
   SinkMatMulReshape(MLIRContext *ctx)
       : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx) {}
   LogicalResult matchAndRewrite(Operation *op, PatternRewriter &rw) const override {
-    // Casts stay where they are: sinking through the casts around a 16-bit
-    // matmul run in f32 (weft-decompose{widen-half-contractions}) never
-    // settled (the transformer encoder in f16 failed to compile).
-    if (!isLayoutFree(op) || op->getNumResults() != 1 || isa<CastOp>(op))
+    // Casts between float types stay where they are: sinking through the
+    // casts around a 16-bit matmul run in f32 (weft-decompose{widen-half-
+    // contractions}) never settled (the transformer encoder in f16 failed
+    // to compile). Casts from or to integers (an integer matmul's sums to
+    // f32, a quantization to uint8) move.
+    if (!isLayoutFree(op) || op->getNumResults() != 1)
       return failure();
+    if (auto c = dyn_cast<CastOp>(op)) {
+      auto integer = [](Type t) {
+        t = getElementTypeOrSelf(t);
+        return isa<IntegerType>(t) && !t.isInteger(1);
+      };
+      if (!integer(c.getInput().getType()) && !integer(c.getType()))
+        return failure();
+    }
     auto resultType = dyn_cast<RankedTensorType>(op->getResult(0).getType());
     if (!resultType || resultType.getRank() < 1 || !resultType.hasStaticShape())
       return failure();

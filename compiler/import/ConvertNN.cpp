@@ -26,6 +26,41 @@ using Node = onnx::NodeProto;
 
 // numpy matmul: a 1-D left operand is a row vector, a 1-D right operand a
 // column vector, and the added dimension is dropped from the result.
+/// MatMul(DequantizeLinear(a), DequantizeLinear(b)) of a QDQ model on the
+/// integer kernels (see integerMatMulSums): a uint8 with one f32 scale, b
+/// a constant int8 [K, N] whose zero point is 0 and whose f32 scale is one
+/// value or one per column. The exact i32 product times a_scale *
+/// b_scale, in f32. Null when the operands are not of that form.
+FailureOr<Value> dequantizedIntegerMatMul(ImportContext &ctx, Value a, Value b) {
+  auto da = ctx.dequantizedFrom(a), db = ctx.dequantizedFrom(b);
+  if (!ctx.integerConvolutions() || !da || !db)
+    return Value();
+  DenseElementsAttr bScale = ImportContext::getConstantValue(db->scale);
+  auto qb = ImportContext::typeOf(db->q);
+  if (!bScale || !bScale.getElementType().isF32() || qb.getRank() != 2)
+    return Value();
+  int64_t n = qb.getShape()[1];
+  if (bScale.getNumElements() != 1 && (bScale.getNumElements() != n || db->axis != 1))
+    return Value();
+  auto asType = ImportContext::typeOf(da->scale);
+  if (asType.getNumElements() != 1 || !asType.getElementType().isF32())
+    return Value();
+  WEFT_TRY(sum, integerMatMulSums(ctx, da->q, da->zeroPoint, db->q, db->zeroPoint));
+  if (!sum)
+    return Value();
+  Value real = ctx.create<CastOp>(
+      ImportContext::typeOf(sum).clone(Float32Type::get(ctx.getContext())), sum);
+  auto bs = ctx.reshape(db->scale, bScale.getNumElements() == 1 ? SmallVector<int64_t>{}
+                                                                : SmallVector<int64_t>{n});
+  auto as = ctx.reshape(da->scale, {});
+  if (failed(bs) || failed(as))
+    return failure();
+  auto multiplier = ctx.createInferred<MulOp>(*as, *bs);
+  if (failed(multiplier))
+    return failure();
+  return ctx.createInferred<MulOp>(real, *multiplier);
+}
+
 LogicalResult convertMatMul(ImportContext &ctx, const Node &node, int64_t) {
   auto a = ctx.input(node, 0);
   if (failed(a))
@@ -33,6 +68,11 @@ LogicalResult convertMatMul(ImportContext &ctx, const Node &node, int64_t) {
   auto b = ctx.input(node, 1);
   if (failed(b))
     return failure();
+  WEFT_TRY(integer, dequantizedIntegerMatMul(ctx, *a, *b));
+  if (integer) {
+    ctx.setOutput(node, 0, integer);
+    return success();
+  }
   auto at = ImportContext::typeOf(*a), bt = ImportContext::typeOf(*b);
   if (at.getRank() == 0 || bt.getRank() == 0)
     return ctx.fail("MatMul operands must have rank >= 1");
@@ -405,6 +445,7 @@ FailureOr<Value> weft::integerConvSums(ImportContext &ctx, Value x, Value xZeroP
       return Value();
   }
   // The input's: one constant.
+  bool padded = llvm::any_of(pads, [](int64_t v) { return v != 0; });
   uint64_t xZp = 0;
   if (xZeroPoint) {
     DenseElementsAttr z = ImportContext::getConstantValue(xZeroPoint);
@@ -416,7 +457,7 @@ FailureOr<Value> weft::integerConvSums(ImportContext &ctx, Value x, Value xZeroP
   // of 4 (their filter weights are 0).
   Value input = x, filter = w;
   int64_t extra = llvm::alignTo(c, 4) - c;
-  if (extra || llvm::any_of(pads, [](int64_t v) { return v != 0; })) {
+  if (extra || padded) {
     auto padded = ctx.createInferred<PadOp>(
         input, ArrayRef<int64_t>{0, 0, pads[0], pads[1]},
         ArrayRef<int64_t>{0, extra, pads[2], pads[3]},
@@ -451,4 +492,80 @@ FailureOr<Value> weft::integerConvSums(ImportContext &ctx, Value x, Value xZeroP
       RankedTensorType::get({1, f, 1, 1}, IntegerType::get(ctx.getContext(), 32)),
       ArrayRef<int32_t>(correction)));
   return ctx.createInferred<SubOp>(*acc, corr);
+}
+
+FailureOr<Value> weft::integerMatMulSums(ImportContext &ctx, Value a, Value aZeroPoint, Value b,
+                                         Value bZeroPoint) {
+  if (!ctx.integerConvolutions())
+    return Value();
+  auto at = ImportContext::typeOf(a), bt = ImportContext::typeOf(b);
+  DenseElementsAttr bq = ImportContext::getConstantValue(b);
+  if (!bq || at.getRank() < 2 || bt.getRank() != 2 || !at.hasStaticShape() ||
+      !at.getElementType().isUnsignedInteger(8) || !bt.getElementType().isSignlessInteger(8))
+    return Value();
+  int64_t k = bt.getShape()[0], n = bt.getShape()[1];
+  if (at.getShape().back() != k || n % 16 != 0 || k < 1)
+    return Value();
+  int64_t m = at.getNumElements() / k;
+  // B^T as a 1x1 filter [N, K, 1, 1].
+  std::vector<int8_t> filter(n * k);
+  int64_t i = 0;
+  for (const APInt &v : bq.getValues<APInt>()) {
+    filter[(i % n) * k + i / n] = (int8_t)v.getSExtValue();
+    ++i;
+  }
+  Value w = ctx.constant(DenseElementsAttr::get(
+      RankedTensorType::get({n, k, 1, 1}, bt.getElementType()), ArrayRef<int8_t>(filter)));
+  // A's rows as the columns of a one-row NCHW image (the layout pass
+  // cancels the transposes: its channels-last form is A's own layout).
+  auto rows = ctx.reshape(a, {1, 1, m, k});
+  if (failed(rows))
+    return failure();
+  auto image = ctx.createInferred<TransposeOp>(*rows, ArrayRef<int64_t>{0, 3, 1, 2});
+  if (failed(image))
+    return failure();
+  // A's zero point: one value, constant or computed at run time.
+  if (aZeroPoint) {
+    auto zt = ImportContext::typeOf(aZeroPoint);
+    if (zt.getNumElements() != 1 || !zt.getElementType().isUnsignedInteger(8))
+      return Value();
+  }
+  auto sums = integerConvSums(ctx, *image, Value(), w, bZeroPoint, {1, 1}, {1, 1},
+                              {0, 0, 0, 0});
+  if (failed(sums) || !*sums)
+    return sums;
+  auto back = ctx.createInferred<TransposeOp>(*sums, ArrayRef<int64_t>{0, 2, 3, 1});
+  if (failed(back))
+    return failure();
+  SmallVector<int64_t> shape(at.getShape().drop_back());
+  shape.push_back(n);
+  auto product = ctx.reshape(*back, shape);
+  if (failed(product) || !aZeroPoint)
+    return product;
+  // Minus a_zp times each column's sum of B, on the [.., M, N] result (an
+  // operand of N values, which joins the kernel's epilogue).
+  Type i32 = IntegerType::get(ctx.getContext(), 32);
+  SmallVector<int32_t> columns(n, 0);
+  i = 0;
+  for (const APInt &v : bq.getValues<APInt>())
+    columns[i++ % n] += (int32_t)v.getSExtValue();
+  auto columnType = RankedTensorType::get({n}, i32);
+  Value corr;
+  if (DenseElementsAttr z = ImportContext::getConstantValue(aZeroPoint)) {
+    int32_t zp = (int32_t)(*z.getValues<APInt>().begin()).getZExtValue();
+    for (int32_t &v : columns)
+      v *= zp;
+    corr = ctx.constant(DenseElementsAttr::get(columnType, ArrayRef<int32_t>(columns)));
+  } else {
+    auto scalar = ctx.reshape(aZeroPoint, {});
+    if (failed(scalar))
+      return failure();
+    Value zp32 = ctx.create<CastOp>(RankedTensorType::get({}, i32), *scalar);
+    auto scaled = ctx.createInferred<MulOp>(
+        ctx.constant(DenseElementsAttr::get(columnType, ArrayRef<int32_t>(columns))), zp32);
+    if (failed(scaled))
+      return failure();
+    corr = *scaled;
+  }
+  return ctx.createInferred<SubOp>(*product, corr);
 }

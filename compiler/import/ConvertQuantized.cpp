@@ -1,9 +1,11 @@
 //===- ConvertQuantized.cpp - integer and quantized matmul/conv -> weft ----===//
 //
-// MatMulInteger and QLinearMatMul accumulate exactly in i32: both operands
-// are widened and their zero points subtracted before one i32 matmul; by a
-// constant B whose columns keep every partial sum within 2^24, the same
-// product runs exactly as an f32 matmul instead (the fast kernels).
+// MatMulInteger and QLinearMatMul accumulate exactly in i32: on the integer
+// convolution kernels by a constant int8 B (uint8 A with one zero point,
+// B's zero point 0; integerMatMulSums), else both operands are widened and
+// their zero points subtracted before one i32 matmul; by a constant B whose
+// columns keep every partial sum within 2^24, the same product runs
+// exactly as an f32 matmul instead (the fast kernels).
 // ConvInteger and QLinearConv run on the integer convolution kernels where
 // those apply (uint8 input, constant int8 filter with a zero point of 0,
 // see integerConvSums), else in f64, whose 53-bit mantissa holds every i32
@@ -212,12 +214,38 @@ FailureOr<Value> exactProductInF32(ImportContext &ctx, const Node &node, Value a
   return castTo(ctx, c, IntegerType::get(ctx.getContext(), 32));
 }
 
+/// A MatMulInteger/QLinearMatMul (A, its zero point input `aZp`, B, its
+/// zero point `bZp`) on the integer kernels: the exact i32 product of
+/// integerMatMulSums (uint8 A with one zero point, a constant int8 B whose
+/// zero point is 0). Null where those do not apply.
+FailureOr<Value> integerKernelProduct(ImportContext &ctx, const Node &node, Value a, Value b,
+                                      int aZp, int bZp) {
+  if (!ctx.integerConvolutions())
+    return Value();
+  auto zp = [&](int index) -> FailureOr<Value> {
+    if (!ImportContext::hasInput(node, index))
+      return Value();
+    return ctx.input(node, index);
+  };
+  auto az = zp(aZp), bz = zp(bZp);
+  if (failed(az) || failed(bz))
+    return failure();
+  return integerMatMulSums(ctx, a, *az, b, *bz);
+}
+
 // MatMulInteger(A, B, a_zero_point, b_zero_point) -> int32. The A zero
 // point may be per row (along M), B's per column (along N).
 LogicalResult convertMatMulInteger(ImportContext &ctx, const Node &node, int64_t) {
   auto a = ctx.input(node, 0), b = ctx.input(node, 1);
   if (failed(a) || failed(b))
     return failure();
+  auto sums = integerKernelProduct(ctx, node, *a, *b, 2, 3);
+  if (failed(sums))
+    return failure();
+  if (*sums) {
+    ctx.setOutput(node, 0, *sums);
+    return success();
+  }
   auto fast = exactProductInF32(ctx, node, *a, *b, 2, 3);
   if (failed(fast))
     return failure();
@@ -248,7 +276,9 @@ LogicalResult convertQLinearMatMul(ImportContext &ctx, const Node &node, int64_t
   int64_t ar = at.getRank(), br = bt.getRank();
   if (ar < 2 || br < 2)
     return ctx.fail("expects operands of rank >= 2");
-  auto acc = exactProductInF32(ctx, node, *a, *b, 2, 5);
+  auto acc = integerKernelProduct(ctx, node, *a, *b, 2, 5);
+  if (succeeded(acc) && !*acc)
+    acc = exactProductInF32(ctx, node, *a, *b, 2, 5);
   if (failed(acc))
     return failure();
   if (!*acc) {

@@ -346,6 +346,15 @@ mlir::FailureOr<mlir::Value> integerConvSums(ImportContext &ctx, mlir::Value x,
                                              llvm::ArrayRef<int64_t> dilations,
                                              llvm::ArrayRef<int64_t> pads);
 
+/// The exact i32 product of (a - aZeroPoint) [.., M, K] and a constant int8
+/// b [K, N] (N a multiple of 16; b's zero point, if given, constant zeros)
+/// on the integer kernels, as a 1x1 integer convolution over one row of M
+/// columns (integerConvSums; aZeroPoint one uint8 value, constant or not).
+/// Null when the integer kernels are off or the operands do not qualify.
+mlir::FailureOr<mlir::Value> integerMatMulSums(ImportContext &ctx, mlir::Value a,
+                                               mlir::Value aZeroPoint, mlir::Value b,
+                                               mlir::Value bZeroPoint);
+
 /// Gives a weft.loop its body block, whose arguments are the iteration (a
 /// tensor<i64>), the condition (a tensor<i1>) and one per initial value.
 mlir::Block *addLoopBody(weft::LoopOp loop);

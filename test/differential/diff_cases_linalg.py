@@ -229,6 +229,19 @@ def gen_quantized_linear(g):
              [In("x", "u8", (1, 8, 10, 10)), Const("w", rng.integers(-63, 64, (32, 8, 3, 3)).astype(np.int8)),
               Const("xz", q("u8", ())), Const("wz", np.zeros((), np.int8))],
              attrs={"dilations": [2, 2], "pads": [1, 1, 1, 1]}, opset=10, exact=True, dtypes="u8_i8")
+    # ... and products by constant int8 weights of 16k columns, as 1x1
+    # integer convolutions (a zero point computed at run time, as
+    # DynamicQuantizeLinear gives it; K = 36 and 18, 18 completed to 20).
+    g.single("MatMulInteger", "u8_i8_kernels_runtime_zp_12x36_36x32",
+             [In("a", "u8", (12, 36)), Const("b", rng.integers(-63, 64, (36, 32)).astype(np.int8)),
+              In("az", "u8", ()), Const("bz", np.zeros((), np.int8))],
+             opset=10, exact=True, dtypes="u8_i8")
+    g.single("QLinearMatMul", "u8_i8_kernels_2x5x18_18x16",
+             [In("a", "u8", (2, 5, 18)), Const("as", f(0.02)), Const("az", q("u8", ())),
+              Const("b", rng.integers(-63, 64, (18, 16)).astype(np.int8)),
+              Const("bs", (rng.uniform(0.005, 0.03, 16)).astype(np.float32)),
+              Const("bz", np.zeros(16, np.int8)), Const("ys", f(0.3)), Const("yz", q("u8", ()))],
+             opset=10, exact=True, dtypes="u8")
     g.single("QLinearConv", "i8_group_1x4x5x5",
              [In("x", "i8", (1, 4, 5, 5)), Const("xs", f(0.05)), Const("xz", q("i8", ())),
               Const("w", q("i8", (4, 2, 2, 2))), Const("ws", f(0.02)), Const("wz", np.array(0, np.int8)),
