@@ -26,6 +26,30 @@ using Node = onnx::NodeProto;
 
 // numpy matmul: a 1-D left operand is a row vector, a 1-D right operand a
 // column vector, and the added dimension is dropped from the result.
+/// x_scale * w_scale of a product of dequantized operands on the integer
+/// kernels: x's scale one f32 value, w's a constant f32 of one value or
+/// one per slice along `axis` of w, laid out as `perSlice` (whose element
+/// count is the number of slices) to broadcast against the product. Null
+/// when the scales are not of that form.
+FailureOr<Value> productScale(ImportContext &ctx, const ImportContext::Dequantized &dx,
+                              const ImportContext::Dequantized &dw, int64_t axis,
+                              ArrayRef<int64_t> perSlice) {
+  DenseElementsAttr wScale = ImportContext::getConstantValue(dw.scale);
+  auto xsType = ImportContext::typeOf(dx.scale);
+  int64_t slices = 1;
+  for (int64_t d : perSlice)
+    slices *= d;
+  if (!wScale || !wScale.getElementType().isF32() || xsType.getNumElements() != 1 ||
+      !xsType.getElementType().isF32() ||
+      (wScale.getNumElements() != 1 && (wScale.getNumElements() != slices || dw.axis != axis)))
+    return Value();
+  auto ws = ctx.reshape(dw.scale, wScale.getNumElements() == 1 ? ArrayRef<int64_t>{} : perSlice);
+  auto xs = ctx.reshape(dx.scale, {});
+  if (failed(ws) || failed(xs))
+    return failure();
+  return ctx.createInferred<MulOp>(*xs, *ws);
+}
+
 /// MatMul(DequantizeLinear(a), DequantizeLinear(b)) of a QDQ model on the
 /// integer kernels (see integerMatMulSums): a uint8 with one f32 scale, b
 /// a constant int8 [K, N] whose zero point is 0 and whose f32 scale is one
@@ -33,32 +57,18 @@ using Node = onnx::NodeProto;
 /// b_scale, in f32. Null when the operands are not of that form.
 FailureOr<Value> dequantizedIntegerMatMul(ImportContext &ctx, Value a, Value b) {
   auto da = ctx.dequantizedFrom(a), db = ctx.dequantizedFrom(b);
-  if (!ctx.integerConvolutions() || !da || !db)
+  if (!ctx.integerConvolutions() || !da || !db || ImportContext::typeOf(db->q).getRank() != 2)
     return Value();
-  DenseElementsAttr bScale = ImportContext::getConstantValue(db->scale);
-  auto qb = ImportContext::typeOf(db->q);
-  if (!bScale || !bScale.getElementType().isF32() || qb.getRank() != 2)
-    return Value();
-  int64_t n = qb.getShape()[1];
-  if (bScale.getNumElements() != 1 && (bScale.getNumElements() != n || db->axis != 1))
-    return Value();
-  auto asType = ImportContext::typeOf(da->scale);
-  if (asType.getNumElements() != 1 || !asType.getElementType().isF32())
+  int64_t n = ImportContext::typeOf(db->q).getShape()[1];
+  WEFT_TRY(multiplier, productScale(ctx, *da, *db, 1, {n}));
+  if (!multiplier)
     return Value();
   WEFT_TRY(sum, integerMatMulSums(ctx, da->q, da->zeroPoint, db->q, db->zeroPoint));
   if (!sum)
     return Value();
   Value real = ctx.create<CastOp>(
       ImportContext::typeOf(sum).clone(Float32Type::get(ctx.getContext())), sum);
-  auto bs = ctx.reshape(db->scale, bScale.getNumElements() == 1 ? SmallVector<int64_t>{}
-                                                                : SmallVector<int64_t>{n});
-  auto as = ctx.reshape(da->scale, {});
-  if (failed(bs) || failed(as))
-    return failure();
-  auto multiplier = ctx.createInferred<MulOp>(*as, *bs);
-  if (failed(multiplier))
-    return failure();
-  return ctx.createInferred<MulOp>(real, *multiplier);
+  return ctx.createInferred<MulOp>(real, multiplier);
 }
 
 LogicalResult convertMatMul(ImportContext &ctx, const Node &node, int64_t) {
@@ -221,17 +231,12 @@ namespace {
 FailureOr<Value> dequantizedIntegerConv(ImportContext &ctx, Value x, Value w, Value bias,
                                         const Window &window, int64_t group) {
   auto dx = ctx.dequantizedFrom(x), dw = ctx.dequantizedFrom(w);
-  if (!ctx.integerConvolutions() || !dx || !dw || group != 1)
+  if (!ctx.integerConvolutions() || !dx || !dw || group != 1 ||
+      ImportContext::typeOf(dw->q).getRank() != 4)
     return Value();
-  DenseElementsAttr wScale = ImportContext::getConstantValue(dw->scale);
-  auto qw = ImportContext::typeOf(dw->q);
-  if (!wScale || !wScale.getElementType().isF32() || qw.getRank() != 4)
-    return Value();
-  int64_t f = qw.getShape()[0];
-  if (wScale.getNumElements() != 1 && (wScale.getNumElements() != f || dw->axis != 0))
-    return Value();
-  auto xsType = ImportContext::typeOf(dx->scale);
-  if (xsType.getNumElements() != 1 || !xsType.getElementType().isF32())
+  int64_t f = ImportContext::typeOf(dw->q).getShape()[0];
+  WEFT_TRY(multiplier, productScale(ctx, *dx, *dw, 0, {1, f, 1, 1}));
+  if (!multiplier)
     return Value();
   if (bias) {
     auto bt = ImportContext::typeOf(bias);
@@ -245,16 +250,7 @@ FailureOr<Value> dequantizedIntegerConv(ImportContext &ctx, Value x, Value w, Va
   Value real = ctx.create<CastOp>(ImportContext::typeOf(sum).clone(Float32Type::get(
                                       ctx.getContext())),
                                   sum);
-  // x_scale * w_scale per output channel.
-  auto ws = ctx.reshape(dw->scale, wScale.getNumElements() == 1 ? SmallVector<int64_t>{}
-                                                                : SmallVector<int64_t>{1, f, 1, 1});
-  auto xs = ctx.reshape(dx->scale, {});
-  if (failed(ws) || failed(xs))
-    return failure();
-  auto multiplier = ctx.createInferred<MulOp>(*xs, *ws);
-  if (failed(multiplier))
-    return failure();
-  auto y = ctx.createInferred<MulOp>(real, *multiplier);
+  auto y = ctx.createInferred<MulOp>(real, multiplier);
   if (failed(y))
     return failure();
   if (!bias)

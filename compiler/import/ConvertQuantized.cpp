@@ -222,12 +222,7 @@ FailureOr<Value> integerKernelProduct(ImportContext &ctx, const Node &node, Valu
                                       int aZp, int bZp) {
   if (!ctx.integerConvolutions())
     return Value();
-  auto zp = [&](int index) -> FailureOr<Value> {
-    if (!ImportContext::hasInput(node, index))
-      return Value();
-    return ctx.input(node, index);
-  };
-  auto az = zp(aZp), bz = zp(bZp);
+  auto az = ctx.optionalInput(node, aZp), bz = ctx.optionalInput(node, bZp);
   if (failed(az) || failed(bz))
     return failure();
   return integerMatMulSums(ctx, a, *az, b, *bz);
@@ -385,12 +380,7 @@ FailureOr<Value> integerKernelSums(ImportContext &ctx, const Node &node, Value x
   auto window = windows::readWindow(ctx, node, xt.getShape().drop_front(2), kernel);
   if (failed(window))
     return failure();
-  auto zp = [&](int index) -> FailureOr<Value> {
-    if (!ImportContext::hasInput(node, index))
-      return Value();
-    return ctx.input(node, index);
-  };
-  auto xz = zp(xZp), wz = zp(wZp);
+  auto xz = ctx.optionalInput(node, xZp), wz = ctx.optionalInput(node, wZp);
   if (failed(xz) || failed(wz))
     return failure();
   return integerConvSums(ctx, x, *xz, w, *wz, window->strides, window->dilations,

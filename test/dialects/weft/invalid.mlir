@@ -243,6 +243,38 @@ func.func @conv_bias(%x: tensor<1x4x8x8xf32>, %w: tensor<6x4x3x3xf32>, %b: tenso
 
 // -----
 
+func.func @conv_integer_types(%x: tensor<1x8x6x6xi8>, %w: tensor<16x8x3x3xi8>) {
+  // expected-error @below {{'weft.conv' op an integer convolution takes a ui8 input and an i8 filter}}
+  %0 = weft.conv %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 1 : i64} : (tensor<1x8x6x6xi8>, tensor<16x8x3x3xi8>) -> tensor<1x16x4x4xi32>
+  return
+}
+
+// -----
+
+func.func @conv_integer_bias(%x: tensor<1x8x6x6xui8>, %w: tensor<16x8x3x3xi8>, %b: tensor<16xi32>) {
+  // expected-error @below {{'weft.conv' op an integer convolution has group 1 and no bias}}
+  %0 = weft.conv %x, %w, %b {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 1 : i64} : (tensor<1x8x6x6xui8>, tensor<16x8x3x3xi8>, tensor<16xi32>) -> tensor<1x16x4x4xi32>
+  return
+}
+
+// -----
+
+func.func @conv_integer_groups_of_four(%x: tensor<1x6x6x8xui8>, %w: tensor<1x3x3x4x16x2xi8>) {
+  // expected-error @below {{'weft.conv' op a rank-6 filter holds groups of 4 input channels}}
+  %0 = weft.conv %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 1 : i64, channels_last} : (tensor<1x6x6x8xui8>, tensor<1x3x3x4x16x2xi8>) -> tensor<1x4x4x1x16xi32>
+  return
+}
+
+// -----
+
+func.func @conv_integer_channels(%x: tensor<1x6x6x8xui8>, %w: tensor<1x3x3x1x16x4xi8>) {
+  // expected-error @below {{'weft.conv' op filter expects 4 input channels but the input has 8}}
+  %0 = weft.conv %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 1 : i64, channels_last} : (tensor<1x6x6x8xui8>, tensor<1x3x3x1x16x4xi8>) -> tensor<1x4x4x1x16xi32>
+  return
+}
+
+// -----
+
 func.func @conv_stride(%x: tensor<1x4x8x8xf32>, %w: tensor<6x4x3x3xf32>) {
   // expected-error @below {{'weft.conv' op strides and dilations must be positive}}
   %0 = weft.conv %x, %w {strides = array<i64: 0, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 1 : i64} : (tensor<1x4x8x8xf32>, tensor<6x4x3x3xf32>) -> tensor<1x6x6x6xf32>

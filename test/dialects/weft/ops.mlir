@@ -187,6 +187,18 @@ func.func @contractions(%a: tensor<2x1x8x4xf32>, %b: tensor<3x4x5xf32>,
   return
 }
 
+// The integer convolution: uint8 x int8 -> i32, NCHW or channels-last with
+// the rank-6 dot-product filter [F/B, KH, KW, C/4, B, 4].
+// CHECK-LABEL: func.func @integer_conv
+func.func @integer_conv(%x: tensor<1x8x6x6xui8>, %w: tensor<16x8x3x3xi8>,
+                        %xc: tensor<1x6x6x8xui8>, %wb: tensor<1x3x3x2x16x4xi8>) {
+  // CHECK: weft.conv {{.*}} : (tensor<1x8x6x6xui8>, tensor<16x8x3x3xi8>) -> tensor<1x16x4x4xi32>
+  %0 = weft.conv %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 1 : i64} : (tensor<1x8x6x6xui8>, tensor<16x8x3x3xi8>) -> tensor<1x16x4x4xi32>
+  // CHECK: weft.conv {{.*}}channels_last{{.*}} : (tensor<1x6x6x8xui8>, tensor<1x3x3x2x16x4xi8>) -> tensor<1x4x4x1x16xi32>
+  %1 = weft.conv %xc, %wb {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 1 : i64, channels_last} : (tensor<1x6x6x8xui8>, tensor<1x3x3x2x16x4xi8>) -> tensor<1x4x4x1x16xi32>
+  return
+}
+
 // CHECK-LABEL: func.func @nn
 func.func @nn(%x: tensor<1x4x8x8xf32>, %w: tensor<6x2x3x3xf32>, %bias: tensor<6xf32>,
               %p: tensor<4xf32>) {
