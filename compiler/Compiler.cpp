@@ -457,6 +457,9 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
     return fail(ctx, "invalid model name '" + escapeForCComment(name) + "': " + *why);
   // Every emitted symbol starts with the model name, so several models link
   // into one program.
+  if (o.integerKernels.value_or(false) && (o.target != "cpu" || o.devices != 1))
+    return fail(ctx, "--int8-kernels needs --target=cpu and one device (the integer kernels "
+                     "are the CPU's, and the partitioner splits float convolutions only)");
   ImportOptions importOptions = o.import;
   importOptions.entryName = name;
   // Integer convolutions on one CPU device (the partitioner splits float
@@ -572,6 +575,10 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
         // A GPU thread computes one pooled output, reading the unpadded
         // input: no padded copy of it in the arena and no kernel to make it.
         decompose.poolPadsApart = !cuda && !cudaOnCpu;
+        // The CPU's row reductions are vectorized; a whole-tensor one is
+        // reduced as the row it is in memory (on one device: the
+        // partitioner's rules split reductions over the axes they keep).
+        decompose.flattenFullReductions = !cuda && !cudaOnCpu && o.devices == 1;
         pm.addNestedPass<func::FuncOp>(createDecompose(decompose));
         // A GPU's matmul of few blocks and a long reduction: parts of the
         // reduction side by side, summed after.

@@ -203,6 +203,31 @@ struct WidenHalfContraction : OpRewritePattern<Op> {
   }
 };
 
+/// reduce(x) over every axis -> reshape(reduce(reshape(x, [N]), axis 0)):
+/// one reduction loop over contiguous elements, which the CPU kernels
+/// vectorize as a row reduction (several loops stay scalar). The result's
+/// shape (keepdims or not) comes back through a reshape.
+struct FlattenFullReduction : OpRewritePattern<ReduceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ReduceOp op, PatternRewriter &rw) const override {
+    auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
+    if (!in || !in.hasStaticShape() || in.getRank() < 2 || in.getNumElements() == 0)
+      return failure();
+    ArrayRef<int64_t> axes = op.getAxes();
+    if (!axes.empty() && (int64_t)axes.size() != in.getRank())
+      return failure();
+    Location loc = op.getLoc();
+    Value flat = ReshapeOp::create(
+        rw, loc, RankedTensorType::get({in.getNumElements()}, in.getElementType()),
+        op.getInput());
+    auto reduced = ReduceOp::create(rw, loc, op.getKindAttr(), flat,
+                                    rw.getDenseI64ArrayAttr({0}), rw.getBoolAttr(false));
+    reduced->setDiscardableAttrs(op->getDiscardableAttrDictionary());
+    rw.replaceOpWithNewOp<ReshapeOp>(op, op.getType(), reduced.getResult());
+    return success();
+  }
+};
+
 struct DecomposePass : weft::impl::DecomposeBase<DecomposePass> {
   using DecomposeBase::DecomposeBase;
   void runOnOperation() override {
@@ -211,6 +236,8 @@ struct DecomposePass : weft::impl::DecomposeBase<DecomposePass> {
     if (poolPadsApart)
       patterns.add<DecomposeMaxPoolPadding>(&getContext());
     patterns.add<PretransposeGemmWeights>(&getContext(), pretransposeMinRows);
+    if (flattenFullReductions)
+      patterns.add<FlattenFullReduction>(&getContext());
     if (widenHalfContractions)
       patterns.add<WidenHalfContraction<MatMulOp>, WidenHalfContraction<GemmOp>,
                    WidenHalfContraction<ConvOp>>(&getContext());

@@ -23,7 +23,11 @@ def Decompose : Pass<"weft-decompose", "mlir::func::FuncOp"> {
     `widen-half-contractions` (the CPU target) an f16 or bf16 MatMul,
     Gemm or Conv runs on f32 casts of its operands and its result is cast
     back: the same sums (f32, one rounding) on the f32 kernels; weights
-    become f32 constants (twice the bytes).
+    become f32 constants (twice the bytes). With `flatten-full-reductions`
+    (the CPU target) a reduction over every axis of a static tensor of
+    rank 2 or more reduces its 1-D view instead (reshapes move no data), a
+    row reduction that the kernels vectorize (DynamicQuantizeLinear's min
+    and max, a whole-tensor ReduceMean).
 
     Before:
     ```mlir
@@ -43,6 +47,9 @@ def Decompose : Pass<"weft-decompose", "mlir::func::FuncOp"> {
            "Compute f16 and bf16 MatMuls, Gemms and Convs on f32 casts of "
            "their operands (the CPU target's f32 kernels), casting the "
            "result back; constant operands fold into f32 constants">,
+    Option<"flattenFullReductions", "flatten-full-reductions", "bool", "false",
+           "Reduce a static tensor of rank 2 or more over every axis as its "
+           "1-D view">,
     Option<"poolPadsApart", "pool-pads-apart", "bool", "true",
            "Move a max pooling's padding into its own `weft.pad`; off (the "
            "CUDA targets), every padded pool keeps its pads and is marked "

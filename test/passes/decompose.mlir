@@ -2,6 +2,7 @@
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-decompose),canonicalize)' | FileCheck %s --check-prefix=CANON
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-decompose{pretranspose-min-rows=16}))' | FileCheck %s --check-prefix=MINROWS
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-decompose{pool-pads-apart=false}))' | FileCheck %s --check-prefix=GATHER
+// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(weft-decompose{flatten-full-reductions}))' | FileCheck %s --check-prefix=FLAT
 
 // Constant parameters: s = scale / sqrt(var + eps) = [1, 2] and
 // t = bias - mean * s = [0.5, -5], shaped [C, 1, 1] to broadcast on axis 1.
@@ -177,4 +178,25 @@ func.func @linear_batch(%x: tensor<16x8xf32>) -> tensor<16x4xf32> {
   %b = weft.constant dense<0.5> : tensor<4xf32>
   %y = weft.gemm %x, %w, %b {alpha = 1.0 : f32, beta = 1.0 : f32, trans_a = false, trans_b = true} : (tensor<16x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<16x4xf32>
   return %y : tensor<16x4xf32>
+}
+
+// -----
+
+// With flatten-full-reductions, a reduction over every axis (none listed,
+// or all) reduces the tensor's 1-D view; keepdims comes back through a
+// reshape. A reduction over some axes stays.
+// FLAT-LABEL: func.func @full_reductions
+// FLAT: %[[F0:.*]] = weft.reshape %{{.*}} : (tensor<4x128xf32>) -> tensor<512xf32>
+// FLAT: %[[M:.*]] = weft.reduce max %[[F0]] {axes = array<i64: 0>, keepdims = false} : (tensor<512xf32>) -> tensor<f32>
+// FLAT: %[[F1:.*]] = weft.reshape %{{.*}} : (tensor<4x128xf32>) -> tensor<512xf32>
+// FLAT: %[[S:.*]] = weft.reduce mean %[[F1]] {axes = array<i64: 0>, keepdims = false} : (tensor<512xf32>) -> tensor<f32>
+// FLAT: weft.reshape %[[S]] : (tensor<f32>) -> tensor<1x1xf32>
+// FLAT: weft.reduce sum %{{.*}} {axes = array<i64: 1>, keepdims = false} : (tensor<4x128xf32>) -> tensor<4xf32>
+// CHECK-LABEL: func.func @full_reductions
+// CHECK: weft.reduce max %{{.*}} {axes = array<i64>, keepdims = false} : (tensor<4x128xf32>) -> tensor<f32>
+func.func @full_reductions(%x: tensor<4x128xf32>) -> (tensor<f32>, tensor<1x1xf32>, tensor<4xf32>) {
+  %0 = weft.reduce max %x {axes = array<i64>, keepdims = false} : (tensor<4x128xf32>) -> tensor<f32>
+  %1 = weft.reduce mean %x {axes = array<i64: 0, 1>, keepdims = true} : (tensor<4x128xf32>) -> tensor<1x1xf32>
+  %2 = weft.reduce sum %x {axes = array<i64: 1>, keepdims = false} : (tensor<4x128xf32>) -> tensor<4xf32>
+  return %0, %1, %2 : tensor<f32>, tensor<1x1xf32>, tensor<4xf32>
 }
