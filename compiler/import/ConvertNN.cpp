@@ -441,7 +441,7 @@ FailureOr<Value> weft::integerConvSums(ImportContext &ctx, Value x, Value xZeroP
       return Value();
   }
   // The input's: one constant.
-  bool padded = llvm::any_of(pads, [](int64_t v) { return v != 0; });
+  bool spatialPads = llvm::any_of(pads, [](int64_t v) { return v != 0; });
   uint64_t xZp = 0;
   if (xZeroPoint) {
     DenseElementsAttr z = ImportContext::getConstantValue(xZeroPoint);
@@ -453,7 +453,7 @@ FailureOr<Value> weft::integerConvSums(ImportContext &ctx, Value x, Value xZeroP
   // of 4 (their filter weights are 0).
   Value input = x, filter = w;
   int64_t extra = llvm::alignTo(c, 4) - c;
-  if (extra || padded) {
+  if (extra || spatialPads) {
     auto padded = ctx.createInferred<PadOp>(
         input, ArrayRef<int64_t>{0, 0, pads[0], pads[1]},
         ArrayRef<int64_t>{0, extra, pads[2], pads[3]},
@@ -464,6 +464,17 @@ FailureOr<Value> weft::integerConvSums(ImportContext &ctx, Value x, Value xZeroP
   }
   ArrayRef<int64_t> ws = qw.getShape();
   int64_t window = ws[2] * ws[3];
+  // Every i32 sum must be exact: 255 x a channel's sum of |w| (and the
+  // zero point's share) within 2^31 (a long reduction of large weights
+  // keeps the other paths).
+  {
+    SmallVector<int64_t> magnitude(f, 0);
+    int64_t i = 0;
+    for (const APInt &v : wq.getValues<APInt>())
+      magnitude[i++ / (c * window)] += std::abs(v.getSExtValue());
+    if (255 * *llvm::max_element(magnitude) >= (int64_t(1) << 31))
+      return Value();
+  }
   if (extra) {
     std::vector<int8_t> wide(f * (c + extra) * window, 0);
     int64_t i = 0;

@@ -361,8 +361,8 @@ DenseElementsAttr exactConvFilter(ImportContext &ctx, const Node &node, Value w,
                                 ArrayRef<float>(*wv));
 }
 
-/// A 2-D ConvInteger/QLinearConv (x input 0, its zero point input `xZp`, w
-/// input `wIndex`, its zero point `wZp`) on the integer kernels: the exact
+/// A 2-D ConvInteger/QLinearConv (x, its zero point input `xZp`, w, its
+/// zero point input `wZp`) on the integer kernels: the exact
 /// i32 sums of integerConvSums. Null where those do not apply (uint8 x,
 /// a constant int8 filter with a zero point of 0, group 1; the general path
 /// reports malformed attributes).

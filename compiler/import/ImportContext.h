@@ -338,7 +338,8 @@ convolve3D(ImportContext &ctx, mlir::Value x, mlir::Value w, mlir::Value bias,
 /// 16, group 1. The input is padded by its zero point (`pads` is [top,
 /// left, bottom, right]) and its channels up to a multiple of 4 against
 /// zero weights; the zero point's share is subtracted per output channel.
-/// Null when the integer kernels are off or the operands do not qualify.
+/// Null when the integer kernels are off, the operands do not qualify, or
+/// a sum could leave i32 (255 x a channel's sum of |w| >= 2^31).
 mlir::FailureOr<mlir::Value> integerConvSums(ImportContext &ctx, mlir::Value x,
                                              mlir::Value xZeroPoint, mlir::Value w,
                                              mlir::Value wZeroPoint,
