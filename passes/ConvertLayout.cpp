@@ -72,19 +72,14 @@ struct ConvToChannelsLast : OpRewritePattern<ConvOp> {
     int64_t g = op.getGroup(), c = in.getShape()[1], f = w.getShape()[0];
     bool depthwise = g == c && f == c && w.getShape()[1] == 1;
     if (g != 1 && !depthwise)
-      return failure();
+      return groupedConv(op, rw);
     Location loc = op.getLoc();
     Value x = transpose(rw, loc, op.getInput(), kToNHWC);
     Value filter;
     ArrayRef<int64_t> fs = w.getShape();
     // The widest block (filterBlock, or a half or a quarter of it) that
     // divides F: 24 channels are three blocks of 8, not a scalar kernel.
-    int64_t block = 0;
-    for (int64_t b = filterBlock; g == 1 && b > 1 && 4 * b >= filterBlock; b /= 2)
-      if (f % b == 0) {
-        block = b;
-        break;
-      }
+    int64_t block = g == 1 ? widestBlock(f) : 0;
     if (block) {
       // [F, C, KH, KW] -> [F/B, B, C, KH, KW] -> [F/B, KH, KW, C, B].
       Value split = ReshapeOp::create(
@@ -102,6 +97,74 @@ struct ConvToChannelsLast : OpRewritePattern<ConvOp> {
       ArrayRef<int64_t> bs = blocked.getShape();
       conv = ReshapeOp::create(rw, loc, withShape(blocked, {bs[0], bs[1], bs[2], f}), conv);
     }
+    rw.replaceOp(op, transpose(rw, loc, conv, kToNCHW));
+    return success();
+  }
+
+  /// The widest block (filterBlock, or a half or a quarter of it) that
+  /// divides `channels`, or 0.
+  int64_t widestBlock(int64_t channels) const {
+    for (int64_t b = filterBlock; b > 1 && 4 * b >= filterBlock; b /= 2)
+      if (channels % b == 0)
+        return b;
+    return 0;
+  }
+
+  /// A grouped (not depthwise) f32 convolution with a blocked filter
+  /// [F/B, KH, KW, C/G, B]: each block of B output channels lies in one
+  /// group and reads that group's C/G input channels, so the kernels run
+  /// it as a plain blocked convolution whose input channels are offset by
+  /// the group. When no block divides a group's F/G output channels (4
+  /// in ResNeXt's first stage), up to four neighbouring groups are merged
+  /// into one whose filter is zero outside the groups' own input channels
+  /// (block diagonal): at most four times the multiply-adds, on whole
+  /// vectors instead of scalar code.
+  LogicalResult groupedConv(ConvOp op, PatternRewriter &rw) const {
+    auto w = op.getFilter().getType();
+    if (!w.getElementType().isF32() || !w.hasStaticShape() ||
+        !op.getInput().getType().hasStaticShape())
+      return failure();
+    ArrayRef<int64_t> fs = w.getShape();
+    int64_t g = op.getGroup(), f = fs[0], cg = fs[1], fg = f / g;
+    int64_t merge = 0, block = 0;
+    for (int64_t m = 1; m <= 4 && !block; ++m)
+      if (g % m == 0 && (block = widestBlock(m * fg)))
+        merge = m;
+    if (!block)
+      return failure();
+    Value weights = op.getFilter();
+    if (merge > 1) {
+      auto values = dyn_cast<DenseElementsAttr>(
+          op.getFilter().getDefiningOp<ConstantOp>().getValue());
+      if (!values)
+        return failure();
+      // [F, m * Cg, KH, KW]: output channel o of merged group j reads its
+      // own group's Cg channels at (o / Fg) % m * Cg; the rest are zeros.
+      int64_t taps = fs[2] * fs[3], wide = merge * cg;
+      SmallVector<float> out(f * wide * taps, 0.0f);
+      auto in = values.getValues<float>();
+      for (int64_t o = 0; o < f; ++o)
+        for (int64_t ci = 0; ci < cg; ++ci)
+          for (int64_t t = 0; t < taps; ++t)
+            out[(o * wide + (o / fg) % merge * cg + ci) * taps + t] =
+                values.isSplat() ? values.getSplatValue<float>() : in[(o * cg + ci) * taps + t];
+      weights = ConstantOp::create(
+          rw, op.getFilter().getLoc(),
+          DenseElementsAttr::get(withShape(w, {f, wide, fs[2], fs[3]}), ArrayRef<float>(out)));
+      g /= merge;
+      cg = wide;
+    }
+    Location loc = op.getLoc();
+    Value x = transpose(rw, loc, op.getInput(), kToNHWC);
+    Value split = ReshapeOp::create(
+        rw, loc, withShape(w, {f / block, block, cg, fs[2], fs[3]}), weights);
+    Value filter = transpose(rw, loc, split, {0, 3, 4, 2, 1});
+    Value conv = ConvOp::create(rw, loc, x, filter, op.getBias(), op.getStridesAttr(),
+                                op.getDilationsAttr(), op.getPadsAttr(),
+                                rw.getI64IntegerAttr(g), rw.getUnitAttr());
+    auto blocked = cast<RankedTensorType>(conv.getType());
+    ArrayRef<int64_t> bs = blocked.getShape();
+    conv = ReshapeOp::create(rw, loc, withShape(blocked, {bs[0], bs[1], bs[2], f}), conv);
     rw.replaceOp(op, transpose(rw, loc, conv, kToNCHW));
     return success();
   }

@@ -190,6 +190,13 @@ std::optional<ConvTiles> weft::cpu::chooseConvTiles(linalg::LinalgOp op,
     t.strideW = strides ? strides.getValues<int64_t>()[1] : 1;
   }
   auto inputType = cast<ShapedType>(op.getDpsInputOperand(0)->get().getType());
+  // Grouped (float blocked only): the input has G times the channels that
+  // one block reduces over.
+  if (t.blocked && !t.integer && inputType.hasStaticShape()) {
+    int64_t groups = inputType.getDimSize(3) / bounds[7];
+    if (groups > 1)
+      t.blocksPerGroup = bounds[3] / groups;
+  }
   int64_t elementBytes = t.integer ? 1 : 4; // input and filter
   int64_t columnBytes = t.strideW * inputType.getDimSize(3) * elementBytes;
   // Register tile width: two vectors or one (a blocked filter's block must
@@ -299,7 +306,7 @@ WorkgroupSplit weft::cpu::chooseWorkgroupSplit(Operation *op, ArrayRef<int64_t> 
     // (n, oh, ow, f|c|fb, ...): columns stay whole (they are the register
     // tile's rows); channels split in whole vector pairs, filter blocks
     // (whole register tiles already) one by one.
-    split.granule[3] = conv->blocked ? 1 : vectorGranule(bounds[3]);
+    split.granule[3] = conv->blocked ? conv->blocksPerGroup : vectorGranule(bounds[3]);
     auto bytes = [](Value v) {
       auto t = cast<ShapedType>(v.getType());
       return t.getNumElements() * t.getElementTypeBitWidth() / 8;

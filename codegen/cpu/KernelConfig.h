@@ -73,6 +73,10 @@ struct ConvTiles {
   bool integer = false; ///< the integer form: uint8 x int8 -> i32, steps of 4 channels
   int64_t mr = 1, nr = 1; ///< ow % mr columns, if any, are one peeled tile
   int64_t strideW = 1; ///< the input columns a tile reads are this far apart
+  /// A grouped blocked convolution's filter blocks per group (its input
+  /// map divides fb by this): workgroups split fb in multiples of it, so a
+  /// workgroup's local block index finds the same group. 1 otherwise.
+  int64_t blocksPerGroup = 1;
 };
 
 /// The direct-convolution tiling of `op` (the register tile that covers a

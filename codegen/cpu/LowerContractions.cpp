@@ -152,7 +152,7 @@ FailureOr<Value> cpu::detail::lowerGemm(OpBuilder &b, GemmOp op) {
 
 namespace {
 
-/// A channels-last convolution with a blocked filter [F/B, KH, KW, C, B]:
+/// A channels-last convolution with a blocked filter [F/B, KH, KW, C/G, B]:
 /// one generic over (n, oh, ow, fb, fi, kh, kw, c) writing the blocked
 /// output [N, OH, OW, F/B, B]. It carries `weft.blocked_conv` = the
 /// strides, which tells the CPU kernel config what it is.
@@ -181,8 +181,15 @@ Value blockedConv(OpBuilder &b, Location l, ConvOp op) {
   }
   ArrayRef<int64_t> s = op.getStrides(), dl = op.getDilations();
   auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  // Grouped: block fb lies in group fb / (F/B/G), whose C/G input channels
+  // start at that group's offset.
+  AffineExpr channel = d(7);
+  if (int64_t g = op.getGroup(); g > 1) {
+    int64_t blocksPerGroup = fb / g, cg = w.getShape()[3];
+    channel = (blocksPerGroup == 1 ? d(3) : d(3).floorDiv(blocksPerGroup)) * cg + d(7);
+  }
   AffineMap xMap = AffineMap::get(8, 0, {d(0), d(1) * s[0] + d(5) * dl[0],
-                                         d(2) * s[1] + d(6) * dl[1], d(7)}, ctx);
+                                         d(2) * s[1] + d(6) * dl[1], channel}, ctx);
   AffineMap wMap = AffineMap::get(8, 0, {d(3), d(5), d(6), d(7), d(4)}, ctx);
   AffineMap oMap = AffineMap::get(8, 0, {d(0), d(1), d(2), d(3), d(4)}, ctx);
   SmallVector<IT> iters(5, IT::parallel);

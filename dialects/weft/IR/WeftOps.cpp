@@ -328,8 +328,11 @@ LogicalResult ConvOp::verify() {
     return emitOpError(getChannelsLast()
                            ? "expects rank-4 NHWC input and HWCF (or blocked) filter"
                            : "expects rank-4 NCHW input and FCHW filter");
-  if (blocked && getGroup() != 1)
-    return emitOpError("a blocked filter needs group 1");
+  // A grouped blocked filter: every block lies in one group.
+  if (blocked && getGroup() != 1 &&
+      (integer || getGroup() <= 0 || w.getShape()[0] % getGroup() != 0))
+    return emitOpError("a blocked filter's group must divide its blocks (and integer "
+                       "convolutions have group 1)");
   if (integer || isa<IntegerType>(w.getElementType())) {
     // The integer form: uint8 input, int8 filter, exact i32 sums.
     if (!in.getElementType().isUnsignedInteger(8) || !w.getElementType().isSignlessInteger(8))
