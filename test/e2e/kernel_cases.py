@@ -326,6 +326,25 @@ def depthwise_cases():
     yield conv_case("grouped_g2_c16_f32_k3_p1_13x11", 1, 16, 13, 11, 32, 3, pads=1, group=2)
     yield conv_case("grouped_g2_c6_f34_k3_s2_p1_b2_7x9", 2, 6, 7, 9, 34, 3, stride=2, pads=1,
                     group=2)
+    # Grouped on the blocked kernels: each filter block reads its group's
+    # input channels. One block per group (F/G = 16 or 32), two (F/G = 64,
+    # pointwise: rows flattened, workgroups split in whole groups), groups
+    # merged into block-diagonal ones where F/G is below a block (ResNeXt's
+    # 4 channels per group; 2 with dilation), and F/G = 4 in 3 groups,
+    # which no merge fits (the generic kernel).
+    yield conv_case("grouped_g4_c64_f128_k3_p1_b2_9x9", 2, 64, 9, 9, 128, 3, pads=1, group=4)
+    yield conv_case("grouped_g2_c32_f128_k1_14x14", 1, 32, 14, 14, 128, 1, group=2)
+    yield conv_case("grouped_g32_c128_f128_k3_s2_p1_14x14", 1, 128, 14, 14, 128, 3, stride=2,
+                    pads=1, group=32)
+    yield conv_case("grouped_g8_c16_f16_k3_d2_p2_13x11_nobias", 1, 16, 13, 11, 16, 3, pads=2,
+                    dilation=2, group=8, bias=False)
+    yield conv_case("grouped_g3_c12_f12_k3_p1_7x7", 1, 12, 7, 7, 12, 3, pads=1, group=3)
+    # ResNeXt block: 1x1 -> relu -> grouped 3x3 -> relu -> 1x1 + residual.
+    c = Case("grouped_resnext_block_c64_g8_14x14")
+    x = c.input((1, 64, 14, 14))
+    y = c.node("Relu", [conv(c, x, 64, 64, 1)])
+    y = c.node("Relu", [conv(c, y, 64, 64, 3, pads=1, group=8)])
+    yield c.finish(c.node("Relu", [c.node("Add", [conv(c, y, 64, 64, 1), x])]))
 
 
 def pool_cases():

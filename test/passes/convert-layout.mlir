@@ -55,8 +55,9 @@ func.func @dw_pool_mean(%x: tensor<1x8x8x8xf32>) -> tensor<1x8x1x1xf32> {
 
 // -----
 
-// Grouped (not depthwise) convolutions and filters that are not constants
-// keep NCHW: re-laying them would cost a transpose while the model runs.
+// Filters that are not constants keep NCHW: re-laying them would cost a
+// transpose while the model runs. Without a filter block, neither does a
+// grouped (not depthwise) convolution.
 // CHECK-LABEL: func.func @grouped
 // CHECK-NOT: channels_last
 // CHECK-NOT: weft.transpose
@@ -85,6 +86,34 @@ func.func @blocked(%x: tensor<1x1x3x3xf32>) -> tensor<1x2x3x2xf32> {
   %w = weft.constant dense<[[[[1.0, 2.0]]], [[[3.0, 4.0]]]]> : tensor<2x1x1x2xf32>
   %0 = weft.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x1x3x3xf32>, tensor<2x1x1x2xf32>) -> tensor<1x2x3x2xf32>
   return %0 : tensor<1x2x3x2xf32>
+}
+
+// -----
+
+// A grouped convolution takes a blocked filter when a block divides each
+// group's output channels: [F/B, KH, KW, C/G, B], block f / 2 in group
+// f / 2 here, element (f, c) at [f / 2, 0, 0, c, f % 2].
+// BLOCK-LABEL: func.func @grouped_blocked
+// BLOCK: %[[W:.*]] = weft.constant dense<{{\[\[\[\[\[}}1.000000e+00, 3.000000e+00], [2.000000e+00, 4.000000e+00]]]], {{\[\[\[\[}}5.000000e+00, 7.000000e+00], [6.000000e+00, 8.000000e+00]]]]]> : tensor<2x1x1x2x2xf32>
+// BLOCK: weft.conv %{{.*}}, %[[W]] {channels_last, {{.*}}group = 2 : i64{{.*}}} : (tensor<1x3x3x4xf32>, tensor<2x1x1x2x2xf32>) -> tensor<1x3x3x2x2xf32>
+func.func @grouped_blocked(%x: tensor<1x4x3x3xf32>) -> tensor<1x4x3x3xf32> {
+  %w = weft.constant dense<[[[[1.0]], [[2.0]]], [[[3.0]], [[4.0]]], [[[5.0]], [[6.0]]], [[[7.0]], [[8.0]]]]> : tensor<4x2x1x1xf32>
+  %0 = weft.conv %x, %w {dilations = array<i64: 1, 1>, group = 2 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x4x3x3xf32>, tensor<4x2x1x1xf32>) -> tensor<1x4x3x3xf32>
+  return %0 : tensor<1x4x3x3xf32>
+}
+
+// -----
+
+// One output channel per group is less than a block of 2: pairs of groups
+// merge into one of 4 input channels whose filter is zero outside each
+// channel's own group (block diagonal), group 4 -> 2.
+// BLOCK-LABEL: func.func @grouped_merged
+// BLOCK: %[[W:.*]] = weft.constant dense<{{\[\[\[\[\[}}1.000000e+00, 0.000000e+00], [2.000000e+00, 0.000000e+00], [0.000000e+00, 3.000000e+00], [0.000000e+00, 4.000000e+00]]]], {{\[\[\[\[}}5.000000e+00, 0.000000e+00], [6.000000e+00, 0.000000e+00], [0.000000e+00, 7.000000e+00], [0.000000e+00, 8.000000e+00]]]]]> : tensor<2x1x1x4x2xf32>
+// BLOCK: weft.conv %{{.*}}, %[[W]] {channels_last, {{.*}}group = 2 : i64{{.*}}} : (tensor<1x3x3x8xf32>, tensor<2x1x1x4x2xf32>) -> tensor<1x3x3x2x2xf32>
+func.func @grouped_merged(%x: tensor<1x8x3x3xf32>) -> tensor<1x4x3x3xf32> {
+  %w = weft.constant dense<[[[[1.0]], [[2.0]]], [[[3.0]], [[4.0]]], [[[5.0]], [[6.0]]], [[[7.0]], [[8.0]]]]> : tensor<4x2x1x1xf32>
+  %0 = weft.conv %x, %w {dilations = array<i64: 1, 1>, group = 4 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x8x3x3xf32>, tensor<4x2x1x1xf32>) -> tensor<1x4x3x3xf32>
+  return %0 : tensor<1x4x3x3xf32>
 }
 
 // -----

@@ -193,6 +193,34 @@ func.func private @matmul_bias(%arg0: memref<1x1x16x256xf32>, %arg1: memref<8x1x
   return
 }
 
+// A grouped blocked convolution (4 groups of 16 input channels, 2 filter
+// blocks of 32 channels per group: the input map divides the block index
+// by 2). Workgroups split the blocks in whole groups, so each one's input
+// slice starts at its group's first channel and spans its 16.
+// CHECK-LABEL: func.func private @grouped_conv
+// CHECK: scf.forall (%[[G:.*]]) = (0) to (8) step (2)
+// CHECK-DAG: %[[C:.*]] = affine.apply #{{.*}}(%[[G]])
+// CHECK-DAG: tensor.extract_slice %{{.*}}[0, 0, 0, %[[C]]] [1, 1, 16, 16]
+// CHECK-DAG: tensor.extract_slice %{{.*}}[%[[G]], 0, 0, 0, 0] [2, 1, 1, 16, 32]
+// SMALL-LABEL: func.func private @grouped_conv
+// SMALL: scf.forall (%{{.*}}) = (0) to (8) step (2)
+#gx = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1 + d5, d2 + d6, (d3 floordiv 2) * 16 + d7)>
+func.func private @grouped_conv(%arg0: memref<1x1x16x64xf32>, %arg1: memref<8x1x1x16x32xf32>, %arg3: memref<1x1x16x8x32xf32>) attributes {weft.dispatch_fn} {
+  %zero = arith.constant 0.000000e+00 : f32
+  %x = bufferization.to_tensor %arg0 restrict : memref<1x1x16x64xf32> to tensor<1x1x16x64xf32>
+  %w = bufferization.to_tensor %arg1 restrict : memref<8x1x1x16x32xf32> to tensor<8x1x1x16x32xf32>
+  %e = tensor.empty() : tensor<1x1x16x8x32xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x1x16x8x32xf32>) -> tensor<1x1x16x8x32xf32>
+  %c = linalg.generic {indexing_maps = [#gx, #mbw, #mbo], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%x, %w : tensor<1x1x16x64xf32>, tensor<8x1x1x16x32xf32>) outs(%f : tensor<1x1x16x8x32xf32>) attrs = {weft.blocked_conv = array<i64: 1, 1>} {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %m = arith.mulf %in, %in_0 : f32
+    %s = arith.addf %out, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<1x1x16x8x32xf32>
+  bufferization.materialize_in_destination %c in restrict writable %arg3 : (tensor<1x1x16x8x32xf32>, memref<1x1x16x8x32xf32>) -> ()
+  return
+}
+
 // Only dispatch functions are tiled.
 // CHECK-LABEL: func.func @host
 // CHECK-NOT: weft.workgroup_count

@@ -243,6 +243,14 @@ func.func @conv_bias(%x: tensor<1x4x8x8xf32>, %w: tensor<6x4x3x3xf32>, %b: tenso
 
 // -----
 
+func.func @conv_blocked_group_splits_block(%x: tensor<1x6x6x32xf32>, %w: tensor<2x3x3x8x32xf32>) {
+  // expected-error @below {{'weft.conv' op a blocked filter's group must divide its blocks (and integer convolutions have group 1)}}
+  %0 = weft.conv %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 4 : i64, channels_last} : (tensor<1x6x6x32xf32>, tensor<2x3x3x8x32xf32>) -> tensor<1x4x4x2x32xf32>
+  return
+}
+
+// -----
+
 func.func @conv_integer_types(%x: tensor<1x8x6x6xi8>, %w: tensor<16x8x3x3xi8>) {
   // expected-error @below {{'weft.conv' op an integer convolution takes a ui8 input and an i8 filter}}
   %0 = weft.conv %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 1 : i64} : (tensor<1x8x6x6xi8>, tensor<16x8x3x3xi8>) -> tensor<1x16x4x4xi32>

@@ -199,6 +199,15 @@ func.func @integer_conv(%x: tensor<1x8x6x6xui8>, %w: tensor<16x8x3x3xi8>,
   return
 }
 
+// A grouped channels-last convolution with a blocked filter
+// [F/B, KH, KW, C/G, B]: every block of B output channels in one group.
+// CHECK-LABEL: func.func @grouped_blocked_conv
+func.func @grouped_blocked_conv(%x: tensor<1x6x6x32xf32>, %w: tensor<4x3x3x8x16xf32>) {
+  // CHECK: weft.conv {{.*}}group = 4 : i64{{.*}} : (tensor<1x6x6x32xf32>, tensor<4x3x3x8x16xf32>) -> tensor<1x4x4x4x16xf32>
+  %0 = weft.conv %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 4 : i64, channels_last} : (tensor<1x6x6x32xf32>, tensor<4x3x3x8x16xf32>) -> tensor<1x4x4x4x16xf32>
+  return
+}
+
 // CHECK-LABEL: func.func @nn
 func.func @nn(%x: tensor<1x4x8x8xf32>, %w: tensor<6x2x3x3xf32>, %bias: tensor<6xf32>,
               %p: tensor<4xf32>) {
