@@ -213,11 +213,17 @@ std::optional<ConvTiles> weft::cpu::chooseConvTiles(linalg::LinalgOp op,
       if (channels % (nv * vw) == 0)
         widths.push_back(nv * vw);
   } else {
-    if (channels % vw != 0)
-      return std::nullopt;
-    for (int64_t nv : {2, 1})
-      if (channels % (nv * vw) == 0)
-        widths.push_back(nv * vw);
+    // Channels past the last whole vector are one narrower tile; channels
+    // that fill no vector are one tile of their own width.
+    int64_t whole = channels - channels % vw;
+    if (whole == 0) {
+      widths.push_back(channels);
+    } else {
+      t.channelTail = channels % vw;
+      for (int64_t nv : {2, 1})
+        if (whole % (nv * vw) == 0)
+          widths.push_back(nv * vw);
+    }
   }
   // The filter panel one tile streams (window x input channels x nr).
   int64_t windowSteps = 1;
@@ -306,7 +312,10 @@ WorkgroupSplit weft::cpu::chooseWorkgroupSplit(Operation *op, ArrayRef<int64_t> 
     // (n, oh, ow, f|c|fb, ...): columns stay whole (they are the register
     // tile's rows); channels split in whole vector pairs, filter blocks
     // (whole register tiles already) one by one.
-    split.granule[3] = conv->blocked ? conv->blocksPerGroup : vectorGranule(bounds[3]);
+    // (A narrower last channel tile keeps the channels whole.)
+    split.granule[3] = conv->blocked       ? conv->blocksPerGroup
+                       : conv->channelTail ? bounds[3]
+                                           : vectorGranule(bounds[3]);
     auto bytes = [](Value v) {
       auto t = cast<ShapedType>(v.getType());
       return t.getNumElements() * t.getElementTypeBitWidth() / 8;

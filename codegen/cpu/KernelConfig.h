@@ -77,14 +77,20 @@ struct ConvTiles {
   /// map divides fb by this): workgroups split fb in multiples of it, so a
   /// workgroup's local block index finds the same group. 1 otherwise.
   int64_t blocksPerGroup = 1;
+  /// A plain (HWCF) or depthwise convolution whose channels are not a
+  /// multiple of the vector width: its last `channelTail` channels are a
+  /// register tile of their own, that many lanes wide (peeled like the
+  /// columns' remainder); nr divides the channels before them.
+  int64_t channelTail = 0;
 };
 
 /// The direct-convolution tiling of `op` (the register tile that covers a
 /// row of output columns in the fewest estimated cycles, with at most 7 of
 /// its input columns in one L1 set), or std::nullopt when it is not a
-/// static f32 channels-last convolution whose channels fill whole vectors
-/// (a blocked filter's block may also be half of one), or an integer
-/// blocked one whose block fills whole vectors of i32.
+/// static f32 channels-last convolution (a blocked filter's block must fill
+/// whole vectors or half of one; other channels may end in a narrower
+/// tile, see channelTail), or an integer blocked one whose block fills
+/// whole vectors of i32.
 std::optional<ConvTiles> chooseConvTiles(mlir::linalg::LinalgOp op,
                                          const TargetInfo &target);
 

@@ -372,8 +372,40 @@ struct TileContractionsPass
   /// their own: every tile keeps a static shape and vectorizes.
   LogicalResult tileConv(RewriterBase &rw, linalg::LinalgOp op, const ConvTiles &t,
                          SmallVectorImpl<Operation *> &epilogueTiles) {
-    int64_t ow = op.getStaticLoopRanges()[2];
     linalg::GenericOp epilogue = epilogueOf(op);
+    if (!t.channelTail)
+      return tileConvColumns(rw, op, epilogue, t, epilogueTiles);
+    // Channels past the last whole vector: the epilogue (or, without one,
+    // the convolution) is split there, and each side is tiled on its own,
+    // the tail with register tiles as wide as it is.
+    int64_t channels = op.getStaticLoopRanges()[3];
+    ConvTiles head = t, tail = t;
+    head.channelTail = tail.channelTail = 0;
+    tail.nr = t.channelTail;
+    Operation *target = epilogue ? epilogue.getOperation() : op.getOperation();
+    rw.setInsertionPoint(target);
+    auto [whole, rest] = linalg::splitOp(rw, cast<TilingInterface>(target), /*dimension=*/3,
+                                         rw.getIndexAttr(channels - t.channelTail));
+    if (!whole || !rest)
+      return failure();
+    if (epilogue)
+      return success(
+          succeeded(tileConvColumns(rw, op, cast<linalg::GenericOp>(whole.getOperation()), head,
+                                    epilogueTiles)) &&
+          succeeded(tileConvColumns(rw, op, cast<linalg::GenericOp>(rest.getOperation()), tail,
+                                    epilogueTiles)));
+    return success(succeeded(tileConvColumns(rw, cast<linalg::LinalgOp>(whole.getOperation()),
+                                             {}, head, epilogueTiles)) &&
+                   succeeded(tileConvColumns(rw, cast<linalg::LinalgOp>(rest.getOperation()),
+                                             {}, tail, epilogueTiles)));
+  }
+
+  /// tileConv for one side of a channel split (or all channels): `op` with
+  /// its `epilogue`, if any.
+  LogicalResult tileConvColumns(RewriterBase &rw, linalg::LinalgOp op,
+                                linalg::GenericOp epilogue, const ConvTiles &t,
+                                SmallVectorImpl<Operation *> &epilogueTiles) {
+    int64_t ow = op.getStaticLoopRanges()[2];
     if (ow % t.mr == 0)
       return tileConvPart(rw, op, epilogue, t, t.mr, epilogueTiles);
     Operation *target = epilogue ? epilogue.getOperation() : op.getOperation();
