@@ -345,6 +345,33 @@ def depthwise_cases():
     y = c.node("Relu", [conv(c, x, 64, 64, 1)])
     y = c.node("Relu", [conv(c, y, 64, 64, 3, pads=1, group=8)])
     yield c.finish(c.node("Relu", [c.node("Add", [conv(c, y, 64, 64, 1), x])]))
+    # Channels that are not a multiple of the vector width (plain convs
+    # whose F no filter block divides, depthwise convs): the channels past
+    # the last whole vector are one narrower register tile (116 = 112 + 4,
+    # 58 = 48 + 10), with the epilogue split the same way; fewer channels
+    # than a vector are one tile of their width.
+    c = Case("tail_conv_f116_c58_k1_relu_14x14")
+    yield c.finish(c.node("Relu", [conv(c, c.input((1, 58, 14, 14)), 58, 116, 1)]))
+    c = Case("tail_dw_c58_k3_s2_p1_relu_b2_15x15")
+    yield c.finish(c.node("Relu", [conv(c, c.input((2, 58, 15, 15)), 58, 58, 3, stride=2,
+                                        pads=1, group=58)]))
+    yield conv_case("tail_conv_f3_c16_k3_p1_13x11", 1, 16, 13, 11, 3, 3, pads=1)
+    yield conv_case("tail_dw_c5_k3_p1_9x9_nobias", 1, 5, 9, 9, 5, 3, pads=1, group=5,
+                    bias=False)
+    # A ShuffleNetV2 unit: split, 1x1 -> relu -> depthwise 3x3 -> 1x1 ->
+    # relu on one half, concat with the other, channel shuffle.
+    c = Case("tail_shufflenet_unit_c116_14x14")
+    x = c.input((1, 116, 14, 14))
+    half = const(c, [58, 58])
+    a, b = c.fresh("t"), c.fresh("t")
+    c.nodes.append(helper.make_node("Split", [x, half], [a, b], axis=1))
+    y = c.node("Relu", [conv(c, b, 58, 58, 1)])
+    y = conv(c, y, 58, 58, 3, pads=1, group=58)
+    y = c.node("Relu", [conv(c, y, 58, 58, 1)])
+    y = c.node("Concat", [a, y], axis=1)
+    y = c.node("Reshape", [y, const(c, [1, 2, 58, 14, 14])])
+    y = c.node("Transpose", [y], perm=[0, 2, 1, 3, 4])
+    yield c.finish(c.node("Reshape", [y, const(c, [1, 116, 14, 14])]))
 
 
 def pool_cases():
