@@ -14,6 +14,11 @@ Models:
     resnet50      torchvision resnet50,     x: f32[1,3,224,224] -> f32[1,1000]
     resnet18      torchvision resnet18,     x: f32[1,3,224,224] -> f32[1,1000]
     mobilenet_v2  torchvision mobilenet_v2, x: f32[1,3,224,224] -> f32[1,1000]
+    resnext50_32x4d, regnet_x_400mf, shufflenet_v2_x1_0, efficientnet_b0
+                  the torchvision models of those names, the same input and
+                  output (grouped convolutions of 4 to 32 channels per
+                  group; 58/116/232-channel convolutions and channel
+                  shuffles; depthwise convolutions with squeeze-excitation)
     transformer   nn.TransformerEncoder, 4 post-norm layers, d_model 256,
                   4 heads, feed-forward 1024, batch_first,
                   x: f32[1,128,256] -> f32[1,128,256]
@@ -53,8 +58,10 @@ import glob
 import os
 import sys
 
-MODEL_NAMES = ("resnet50", "resnet18", "mobilenet_v2", "transformer", "bert_base")
-CNNS = ("resnet50", "resnet18", "mobilenet_v2")
+MODEL_NAMES = ("resnet50", "resnet18", "mobilenet_v2", "transformer", "bert_base",
+               "resnext50_32x4d", "regnet_x_400mf", "shufflenet_v2_x1_0", "efficientnet_b0")
+CNNS = ("resnet50", "resnet18", "mobilenet_v2", "resnext50_32x4d", "regnet_x_400mf",
+        "shufflenet_v2_x1_0", "efficientnet_b0")
 OPSET = 17
 # weftc links libonnx 1.12, which refuses models with an IR version newer
 # than 8, the version that goes with opset 17.
