@@ -415,14 +415,20 @@ struct SinkThroughElementwise : RewritePattern {
     if (!resultType)
       return failure();
     int64_t rank = resultType.getRank();
-    // The permutation: every non-constant operand must be a transpose by it.
+    // The permutation: every non-constant operand must be a transpose by
+    // it, or a value whose transpose back only moves unit dimensions (a
+    // reshape: squeeze-excitation's per-channel scale [1, C, 1, 1] against
+    // an image that came from channels-last).
     std::optional<SmallVector<int64_t>> perm;
+    SmallVector<Value> others;
     for (Value v : op->getOperands()) {
       if (v.getDefiningOp<ConstantOp>())
         continue;
       auto t = v.getDefiningOp<TransposeOp>();
-      if (!t || t.getType().getRank() != rank)
-        return failure();
+      if (!t || t.getType().getRank() != rank) {
+        others.push_back(v);
+        continue;
+      }
       if (!perm)
         perm = llvm::to_vector(t.getPerm());
       else if (ArrayRef<int64_t>(*perm) != t.getPerm())
@@ -431,13 +437,40 @@ struct SinkThroughElementwise : RewritePattern {
     if (!perm)
       return failure();
     SmallVector<int64_t> inv = inversePerm(*perm);
+    // Whether transposing a value of `shape` by `p` keeps the order of its
+    // dimensions that are not 1 (then it is a reshape).
+    auto reshapeLike = [&](ArrayRef<int64_t> shape, ArrayRef<int64_t> p) {
+      SmallVector<int64_t> kept, moved;
+      for (int64_t d = 0; d < rank; ++d) {
+        if (shape[d] != 1)
+          kept.push_back(d);
+        if (shape[p[d]] != 1)
+          moved.push_back(p[d]);
+      }
+      return kept == moved;
+    };
+    // Only worth it where the result's transpose moves data: else the
+    // canonical reshapes of both sides would turn it back and forth.
+    if (!others.empty() && reshapeLike(resultType.getShape(), inv))
+      return failure();
+    for (Value v : others) {
+      auto vt = dyn_cast<RankedTensorType>(v.getType());
+      if (!vt || vt.getRank() > rank || !vt.hasStaticShape())
+        return failure();
+      SmallVector<int64_t> full(rank - vt.getRank(), 1);
+      llvm::append_range(full, vt.getShape());
+      if (!reshapeLike(full, inv))
+        return failure();
+    }
     SmallVector<Value> operands;
     for (Value v : op->getOperands()) {
-      if (auto t = v.getDefiningOp<TransposeOp>()) {
+      auto t = v.getDefiningOp<TransposeOp>();
+      if (t && !llvm::is_contained(others, v)) {
         operands.push_back(t.getInput());
         continue;
       }
-      // A constant broadcasts from the right: give it the full rank first.
+      // A constant (or a value whose transpose is a reshape) broadcasts
+      // from the right: give it the full rank first.
       auto ct = cast<RankedTensorType>(v.getType());
       Value c = v;
       if (ct.getRank() < rank) {

@@ -254,3 +254,41 @@ func.func @matmul_epilogue(%a: tensor<2x3x8xf32>, %x: tensor<2x3x32xf32>) -> ten
   %3 = weft.add %2, %c : (tensor<2x3x32xf32>, tensor<32xf32>) -> tensor<2x3x32xf32>
   return %3 : tensor<2x3x32xf32>
 }
+
+// -----
+
+// Squeeze-excitation: the per-channel scale [1, C, 1, 1] comes from 1x1
+// convs on the pooled image, a reshape of their channels-last result, not a
+// transpose; the scaling Mul still goes channels-last with the image (its
+// scale's transpose is a reshape), so only the model's output is
+// transposed. The SiLU on the [1, 8, 1, 1] squeeze, whose own transposes are
+// reshapes, is left as it is (rewriting it would never end).
+// MM-LABEL: func.func @se
+// MM: weft.transpose {{.*}} -> tensor<1x10x10x32xf32>
+// MM-NOT: weft.transpose
+// MM: weft.mul {{.*}} : (tensor<1x8x8x32xf32>, tensor<1x8x8x32xf32>) -> tensor<1x8x8x32xf32>
+// MM-NOT: weft.transpose
+// MM: weft.mul {{.*}} : (tensor<1x8x1x1xf32>, tensor<1x8x1x1xf32>) -> tensor<1x8x1x1xf32>
+// MM-NOT: weft.transpose
+// MM: weft.mul {{.*}} : (tensor<1x8x8x32xf32>, tensor<1x1x1x32xf32>) -> tensor<1x8x8x32xf32>
+// MM-NEXT: weft.transpose {{.*}} {perm = array<i64: 0, 3, 1, 2>} : (tensor<1x8x8x32xf32>) -> tensor<1x32x8x8xf32>
+// MM-NEXT: return
+func.func @se(%x: tensor<1x32x8x8xf32>) -> tensor<1x32x8x8xf32> {
+  %w = weft.constant dense<1.0> : tensor<32x1x3x3xf32>
+  %w1 = weft.constant dense<0.5> : tensor<8x32x1x1xf32>
+  %b1 = weft.constant dense<0.5> : tensor<8xf32>
+  %w2 = weft.constant dense<0.25> : tensor<32x8x1x1xf32>
+  %b2 = weft.constant dense<0.5> : tensor<32xf32>
+  %p = weft.pad %x {low = array<i64: 0, 0, 1, 1>, high = array<i64: 0, 0, 1, 1>, value = 0.0 : f32} : (tensor<1x32x8x8xf32>) -> tensor<1x32x10x10xf32>
+  %0 = weft.conv %p, %w {dilations = array<i64: 1, 1>, group = 32 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x32x10x10xf32>, tensor<32x1x3x3xf32>) -> tensor<1x32x8x8xf32>
+  %s0 = weft.sigmoid %0 : tensor<1x32x8x8xf32>
+  %m0 = weft.mul %0, %s0 : (tensor<1x32x8x8xf32>, tensor<1x32x8x8xf32>) -> tensor<1x32x8x8xf32>
+  %1 = weft.reduce mean %m0 {axes = array<i64: 2, 3>, keepdims = true} : (tensor<1x32x8x8xf32>) -> tensor<1x32x1x1xf32>
+  %2 = weft.conv %1, %w1, %b1 {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x32x1x1xf32>, tensor<8x32x1x1xf32>, tensor<8xf32>) -> tensor<1x8x1x1xf32>
+  %s2 = weft.sigmoid %2 : tensor<1x8x1x1xf32>
+  %m2 = weft.mul %2, %s2 : (tensor<1x8x1x1xf32>, tensor<1x8x1x1xf32>) -> tensor<1x8x1x1xf32>
+  %3 = weft.conv %m2, %w2, %b2 {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x8x1x1xf32>, tensor<32x8x1x1xf32>, tensor<32xf32>) -> tensor<1x32x1x1xf32>
+  %4 = weft.sigmoid %3 : tensor<1x32x1x1xf32>
+  %5 = weft.mul %m0, %4 : (tensor<1x32x8x8xf32>, tensor<1x32x1x1xf32>) -> tensor<1x32x8x8xf32>
+  return %5 : tensor<1x32x8x8xf32>
+}
