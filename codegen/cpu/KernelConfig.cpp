@@ -137,16 +137,30 @@ weft::cpu::chooseContractionTiles(linalg::LinalgOp op, const TargetInfo &target)
     return std::nullopt;
   int64_t vw = target.vectorWidth;
   int64_t n = t.bounds[t.n], m = t.bounds[t.m], k = t.bounds[t.k];
-  if (n % vw != 0)
+  if (n % vw != 0 && !target.peelTails)
     return std::nullopt;
-  t.nr = n % (2 * vw) == 0 ? 2 * vw : vw;
+  if (n < vw) {
+    t.nr = n; // one tile of n lanes
+  } else {
+    t.nTail = n % vw; // a tile of the columns past the last whole vector
+    int64_t whole = n - t.nTail;
+    t.nr = whole % (2 * vw) == 0 ? 2 * vw : vw;
+  }
   // Accumulators take mr * nr / vw registers; leave room for the B vectors
   // and the broadcast A element.
-  int64_t maxMr = maxRegisterRows(t.nr / vw, target);
-  if (t.nr == 2 * vw)
-    t.mr = firstDivisor(m, capped({8, 6, 4, 2, 1}, maxMr));
-  else
-    t.mr = firstDivisor(m, capped({16, 12, 8, 6, 4, 2, 1}, maxMr));
+  int64_t maxMr = maxRegisterRows(std::max<int64_t>(t.nr / vw, 1), target);
+  SmallVector<int64_t> heights = t.nr == 2 * vw ? capped({8, 6, 4, 2, 1}, maxMr)
+                                                : capped({16, 12, 8, 6, 4, 2, 1}, maxMr);
+  t.mr = firstDivisor(m, heights);
+  // No good height divides m (197 rows of a ViT's attention): the tallest
+  // tile, and the rows left over as one shorter tile.
+  if (target.peelTails && t.mr < 4 && m > 4)
+    for (int64_t h : heights)
+      if (h <= m) {
+        t.mr = h;
+        t.mTail = m % h;
+        break;
+      }
   // A reduction block keeps its B panel (kBlock x nr) in half of L1.
   int64_t maxBlock = std::max<int64_t>(1, target.l1Bytes / 2 / (t.nr * 4));
   t.kBlock = k;
@@ -331,8 +345,9 @@ WorkgroupSplit weft::cpu::chooseWorkgroupSplit(Operation *op, ArrayRef<int64_t> 
       split.order.append(t->batch.begin(), t->batch.end());
       split.order.push_back(t->m);
       split.order.push_back(t->n);
-      split.granule[t->m] = t->mr;
-      split.granule[t->n] = t->nr;
+      // (Rows or columns that end in a tail stay whole.)
+      split.granule[t->m] = t->mTail ? t->bounds[t->m] : t->mr;
+      split.granule[t->n] = t->nTail ? t->bounds[t->n] : t->nr;
       return split;
     }
   }

@@ -37,6 +37,10 @@ struct TargetInfo {
   /// others are tiled by 1 like batch loops. GPU threads only: the CPU
   /// backend gives such products another kernel (a 1x1 convolution).
   bool outerLoopsAsBatch = false;
+  /// Whether a contraction's n that is not a multiple of the vector width
+  /// (or an m that no good register tile height divides) may end in a
+  /// narrower (shorter) tile of its own. The CPU's kernels only.
+  bool peelTails = false;
 };
 
 /// The first value of `choices` (in order of preference) that divides `n`,
@@ -51,12 +55,16 @@ struct ContractionTiles {
   llvm::SmallVector<int64_t> batch;  ///< batch loop positions
   int64_t m = 0, n = 0, k = 0;       ///< loop positions
   int64_t mr = 1, nr = 1, kBlock = 1;
+  /// With TargetInfo::peelTails: the last nTail columns (n % vector width)
+  /// and the last mTail rows are register tiles of their own, that wide
+  /// and that tall; mr and nr divide the rest.
+  int64_t mTail = 0, nTail = 0;
 };
 
 /// The register/cache tiling of `op` when it is a contraction this backend
 /// vectorizes as outer products (static shape, one m/n/k dim each, f32,
-/// n innermost in the output and in B, n a multiple of the vector width);
-/// std::nullopt otherwise.
+/// n innermost in the output and in B, n a multiple of the vector width or,
+/// with peelTails, any); std::nullopt otherwise.
 std::optional<ContractionTiles> chooseContractionTiles(mlir::linalg::LinalgOp op,
                                                        const TargetInfo &target);
 

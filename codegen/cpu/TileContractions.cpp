@@ -224,8 +224,39 @@ struct TileContractionsPass
     : weft::cpu::impl::TileContractionsBase<TileContractionsPass> {
   using TileContractionsBase::TileContractionsBase;
 
-  LogicalResult tileOne(RewriterBase &rw, linalg::LinalgOp op,
-                        const ContractionTiles &t) {
+  /// Tiles the contraction `op`: its columns past the last whole vector
+  /// and its rows past the last whole register tile (t.nTail, t.mTail), if
+  /// any, are split off first and tiled as one narrower or shorter tile.
+  LogicalResult tileOne(RewriterBase &rw, linalg::LinalgOp op, const ContractionTiles &t) {
+    SmallVector<std::pair<linalg::LinalgOp, ContractionTiles>> parts = {{op, t}};
+    for (auto [dim, tail] : {std::pair{t.n, t.nTail}, std::pair{t.m, t.mTail}}) {
+      if (!tail)
+        continue;
+      SmallVector<std::pair<linalg::LinalgOp, ContractionTiles>> split;
+      for (auto &[part, tiles] : parts) {
+        rw.setInsertionPoint(part);
+        auto [whole, rest] =
+            linalg::splitOp(rw, cast<TilingInterface>(part.getOperation()), dim,
+                            rw.getIndexAttr(tiles.bounds[dim] - tail));
+        if (!whole || !rest)
+          return failure();
+        ContractionTiles head = tiles, end = tiles;
+        head.bounds[dim] -= tail;
+        end.bounds[dim] = tail;
+        (dim == t.n ? end.nr : end.mr) = tail;
+        split.push_back({cast<linalg::LinalgOp>(whole.getOperation()), head});
+        split.push_back({cast<linalg::LinalgOp>(rest.getOperation()), end});
+      }
+      parts = std::move(split);
+    }
+    for (auto &[part, tiles] : parts)
+      if (failed(tileWhole(rw, part, tiles)))
+        return failure();
+    return success();
+  }
+
+  /// tileOne for a contraction whose tiles divide it.
+  LogicalResult tileWhole(RewriterBase &rw, linalg::LinalgOp op, const ContractionTiles &t) {
     int64_t nLoops = op.getNumLoops();
     // Level 1: reduction blocks that keep the operand panels cache-resident.
     linalg::LinalgOp current = op;
@@ -857,6 +888,7 @@ struct TileContractionsPass
     target.l1Bytes = l1Bytes;
     target.l1Ways = l1Ways;
     target.outerLoopsAsBatch = gpuThreads;
+    target.peelTails = !gpuThreads;
     // A result written inside a padded buffer (weft-pad-in-place) is not
     // contiguous across its rows, so they cannot be viewed as one.
     bool stridedResult = llvm::any_of(fn.getArgumentTypes(), [](Type t) {

@@ -50,6 +50,7 @@ struct TileWorkgroupsPass : weft::cpu::impl::TileWorkgroupsBase<TileWorkgroupsPa
     target.vectorRegisters = vectorRegisters;
     target.l1Bytes = l1Bytes;
     target.l1Ways = l1Ways;
+    target.peelTails = true;
     WorkgroupSplit split = chooseWorkgroupSplit(planOp, planBounds, target);
     SmallVector<int64_t> tiles(bounds.size(), 0);
     count = 1;

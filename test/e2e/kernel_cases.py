@@ -154,8 +154,8 @@ def pool_case(name, shape, op, k, stride, pads=0, **attrs):
 
 def matmul_cases():
     # (M, K, N): N = 16, 32, 48, 80, 160 take the vector path, 17 and 33
-    # compute 32 and 48 zero-padded columns and slice, 1 and 15 stay
-    # scalar; M and K are 1, prime, or odd multiples past a tile.
+    # compute 32 and 48 zero-padded columns and slice, 1 and 15 are one
+    # tile as wide as N; M and K are 1, prime, or odd multiples past a tile.
     for m, k, n in [(1, 1, 1), (1, 7, 16), (7, 13, 32), (13, 64, 48), (31, 97, 80),
                     (64, 130, 33), (17, 256, 160), (3, 5, 17), (5, 3, 15), (2, 33, 64)]:
         yield matmul_case(f"matmul_{m}x{k}x{n}", m, k, n)
@@ -169,6 +169,20 @@ def matmul_cases():
     # Both operands are graph inputs (no constant weight to pre-pack).
     c = Case("matmul_batched_inputs_3x11x24_3x24x16")
     yield c.finish(c.node("MatMul", [c.input((3, 11, 24)), c.input((3, 24, 16))]))
+    # Columns past the last whole vector and rows past the last whole tile
+    # are tiles of their own: a ViT-B/16 attention's Q K^T (197 = 192 + 5
+    # columns; 197 rows, prime, as 24 tiles of 8 and one of 5), 29 = 16 +
+    # 13 columns over 13 = 12 + 1 rows, 10 columns (one narrow tile) over 5
+    # = 4 + 1 rows, and a Gemm by a run-time transposed B of 19 columns.
+    c = Case("matmul_inputs_vit_qk_12x197x64_12x64x197")
+    yield c.finish(c.node("MatMul", [c.input((12, 197, 64)), c.input((12, 64, 197))]))
+    c = Case("matmul_inputs_3x13x7_3x7x29")
+    yield c.finish(c.node("MatMul", [c.input((3, 13, 7)), c.input((3, 7, 29))]))
+    c = Case("matmul_inputs_softmax_2x5x9_2x9x10")
+    y = c.node("MatMul", [c.input((2, 5, 9)), c.input((2, 9, 10))])
+    yield c.finish(c.node("Softmax", [y], axis=-1))
+    c = Case("gemm_inputs_transB_9x21x19")
+    yield c.finish(c.node("Gemm", [c.input((9, 21)), c.input((19, 21))], transB=1))
 
     # nn.Linear as PyTorch exports it: [M,K] @ [N,K]^T + [N].
     c = Case("gemm_transB_bias_5x37x48")

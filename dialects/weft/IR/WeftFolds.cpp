@@ -249,6 +249,49 @@ OpFoldResult OrOp::fold(FoldAdaptor a) {
 OpFoldResult XorOp::fold(FoldAdaptor a) {
   return foldIntBinary(*this, a.getOperands(), [](const APInt &l, const APInt &r) { return l ^ r; });
 }
+// Where on constants, broadcast to the result: shape computations that
+// exporters build with it (PyTorch writes x.expand(n, -1, -1) as a Where
+// that turns the -1s into 1s) fold before Expand or Reshape read them.
+OpFoldResult WhereOp::fold(FoldAdaptor a) {
+  auto type = dyn_cast<RankedTensorType>(getType());
+  auto cond = dyn_cast_or_null<DenseIntElementsAttr>(a.getCondition());
+  auto lhs = dyn_cast_or_null<DenseElementsAttr>(a.getLhs());
+  auto rhs = dyn_cast_or_null<DenseElementsAttr>(a.getRhs());
+  if (!type || !type.hasStaticShape() || !cond || !lhs || !rhs ||
+      type.getNumElements() > (1 << 16) || !cond.getElementType().isInteger(1) ||
+      lhs.getElementType() != type.getElementType() ||
+      rhs.getElementType() != type.getElementType())
+    return {};
+  int64_t rank = type.getRank();
+  ArrayRef<int64_t> shape = type.getShape();
+  // The flat index into `attr` (broadcast from the right) of the result's
+  // element at `at`.
+  auto sourceIndex = [&](DenseElementsAttr attr, ArrayRef<int64_t> at) -> int64_t {
+    if (attr.isSplat())
+      return 0;
+    ArrayRef<int64_t> s = cast<ShapedType>(attr.getType()).getShape();
+    int64_t offset = rank - (int64_t)s.size(), flat = 0;
+    for (auto [d, n] : llvm::enumerate(s))
+      flat = flat * n + (n == 1 ? 0 : at[offset + d]);
+    return flat;
+  };
+  auto c = cond.getValues<bool>();
+  auto l = lhs.getValues<Attribute>();
+  auto r = rhs.getValues<Attribute>();
+  SmallVector<Attribute> out;
+  out.reserve(type.getNumElements());
+  SmallVector<int64_t> at(rank, 0);
+  for (int64_t i = 0, e = type.getNumElements(); i < e; ++i) {
+    out.push_back(c[sourceIndex(cond, at)] ? l[sourceIndex(lhs, at)] : r[sourceIndex(rhs, at)]);
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      if (++at[d] < shape[d])
+        break;
+      at[d] = 0;
+    }
+  }
+  return DenseElementsAttr::get(type, out);
+}
+
 OpFoldResult ModOp::fold(FoldAdaptor) { return {}; }
 OpFoldResult FModOp::fold(FoldAdaptor) { return {}; }
 OpFoldResult ShlOp::fold(FoldAdaptor) { return {}; }

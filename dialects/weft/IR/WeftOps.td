@@ -222,6 +222,7 @@ def Weft_WhereOp : Weft_InferredOp<"where"> {
   let arguments = (ins Weft_Tensor:$condition, Weft_Tensor:$lhs, Weft_Tensor:$rhs);
   let results = (outs Weft_Tensor:$output);
   let assemblyFormat = "$condition `,` $lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
 }
 
 //===----------------------------------------------------------------------===//
