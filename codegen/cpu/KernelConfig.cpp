@@ -289,10 +289,13 @@ std::optional<int64_t> weft::cpu::chooseRowReduction(linalg::LinalgOp op,
     if (map.isFunctionOfDim(r) && !innermostIs(map, r))
       return std::nullopt;
   }
+  // With peelTails, the elements past the last whole vector are reduced
+  // after the others (see TileContractions).
   int64_t vw = target.vectorWidth, extent = bounds[r];
-  if (extent % (2 * vw) == 0 && extent >= 4 * vw)
+  int64_t whole = target.peelTails ? extent - extent % vw : extent;
+  if (whole % (2 * vw) == 0 && whole >= 4 * vw)
     return 2 * vw;
-  if (extent % vw == 0 && extent >= 2 * vw)
+  if (whole % vw == 0 && whole >= 2 * vw)
     return vw;
   return std::nullopt;
 }

@@ -112,10 +112,11 @@ bool flattensRows(mlir::linalg::LinalgOp op);
 
 /// For a row reduction (an f32 linalg.generic whose one reduction loop is
 /// its innermost loop and contiguous in every input that uses it, of a
-/// static extent that is a multiple of the vector width, and not a
-/// contraction): the width of the partial accumulator it keeps along the
-/// row (one or two vectors), reduced across lanes once per row instead of
-/// once per vector. std::nullopt otherwise.
+/// static extent that is a multiple of the vector width (with peelTails,
+/// whose whole vectors are at least two), and not a contraction): the
+/// width of the partial accumulator it keeps along the row (one or two
+/// vectors), reduced across lanes once per row instead of once per vector.
+/// std::nullopt otherwise.
 std::optional<int64_t> chooseRowReduction(mlir::linalg::LinalgOp op, const TargetInfo &target);
 
 /// How a dispatch root's iteration space is split into workgroups: the

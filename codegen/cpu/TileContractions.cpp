@@ -794,6 +794,18 @@ struct TileContractionsPass
   /// is still correct, only slower.
   void tileRowReduction(RewriterBase &rw, linalg::LinalgOp op, int64_t width) {
     int64_t nLoops = op.getNumLoops();
+    // A row that is not a multiple of `width`: its last elements are a
+    // reduction of their own, onto the result of the rest (left to the
+    // generic code: fewer than one vector per row).
+    int64_t extent = op.getStaticLoopRanges().back();
+    if (extent % width != 0) {
+      rw.setInsertionPoint(op);
+      auto [whole, rest] = linalg::splitOp(rw, cast<TilingInterface>(op.getOperation()),
+                                           nLoops - 1, rw.getIndexAttr(extent - extent % width));
+      if (!whole || !rest)
+        return;
+      op = cast<linalg::LinalgOp>(whole.getOperation());
+    }
     linalg::LinalgOp row = op;
     if (nLoops > 1) {
       SmallVector<int64_t> sizes(nLoops, 1);

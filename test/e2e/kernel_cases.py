@@ -453,6 +453,15 @@ def normalization_cases():
                                                  c.weight((5, 1), 1)], axis=1))
     c = Case("softmax_axis_last_4x7x48")
     yield c.finish(c.node("Softmax", [c.input((4, 7, 48))], axis=-1))
+    # Rows that end past the last whole vector: the whole vectors reduce
+    # with partial accumulators, the last elements after them (ViT-B/16's
+    # attention rows of 197; 45 = 32 + 13; 100 = 96 + 4).
+    c = Case("softmax_axis_last_3x5x197")
+    yield c.finish(c.node("Softmax", [c.input((3, 5, 197))], axis=-1))
+    c = Case("reducemax_rows_4x45")
+    yield c.finish(c.node("ReduceMax", [c.input((4, 45))], axes=[1], keepdims=0))
+    c = Case("reducesum_rows_2x3x100")
+    yield c.finish(c.node("ReduceSum", [c.input((2, 3, 100)), const(c, [-1])], keepdims=1))
 
 
 def const(c, value, dtype=np.int64):
