@@ -14,7 +14,7 @@ Models (default: all of them):
   resnext50_32x4d,       (output_0.pb) with onnxruntime
   regnet_x_400mf,
   shufflenet_v2_x1_0,
-  efficientnet_b0
+  efficientnet_b0, vit_b_16
 
 Each model is compiled with `weftc --emit=lib` and the wall time of that
 compile is reported. Before anything is timed, the library is run once per
@@ -79,7 +79,7 @@ EXPORT_MODELS = os.path.join(HERE, "export_models.py")
 SMALL_MODELS = ("mlp", "cnn", "gemm_large", "gemm_f16", "lstm_long")  # from make_models.py
 REAL_MODELS = ("resnet50", "resnet18", "mobilenet_v2", "transformer",
                "bert_base", "resnext50_32x4d", "regnet_x_400mf", "shufflenet_v2_x1_0",
-               "efficientnet_b0")  # export_models.py
+               "efficientnet_b0", "vit_b_16")  # export_models.py
 # Quantized with onnxruntime's quantization tool from a real model: static
 # QDQ (per-channel int8 weights, uint8 activations, calibrated on seeded
 # random inputs) or dynamic (int8 weights, MatMulInteger on uint8

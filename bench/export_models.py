@@ -19,6 +19,10 @@ Models:
                   output (grouped convolutions of 4 to 32 channels per
                   group; 58/116/232-channel convolutions and channel
                   shuffles; depthwise convolutions with squeeze-excitation)
+    vit_b_16      torchvision vit_b_16 (ViT-B/16: 16x16 patches, 197 tokens, 12
+                  layers of hidden 768), x: f32[1,3,224,224] -> f32[1,1000];
+                  torchvision initializes its classifier to zeros, so it is
+                  drawn from N(0, 0.02) here, else every output would be 0
     transformer   nn.TransformerEncoder, 4 post-norm layers, d_model 256,
                   4 heads, feed-forward 1024, batch_first,
                   x: f32[1,128,256] -> f32[1,128,256]
@@ -59,7 +63,8 @@ import os
 import sys
 
 MODEL_NAMES = ("resnet50", "resnet18", "mobilenet_v2", "transformer", "bert_base",
-               "resnext50_32x4d", "regnet_x_400mf", "shufflenet_v2_x1_0", "efficientnet_b0")
+               "resnext50_32x4d", "regnet_x_400mf", "shufflenet_v2_x1_0", "efficientnet_b0",
+               "vit_b_16")
 CNNS = ("resnet50", "resnet18", "mobilenet_v2", "resnext50_32x4d", "regnet_x_400mf",
         "shufflenet_v2_x1_0", "efficientnet_b0")
 OPSET = 17
@@ -190,6 +195,11 @@ def export(name, outdir, seed):
         model = build_transformer(torch)
     elif name == "bert_base":
         model = build_bert(torch)
+    elif name == "vit_b_16":
+        import torchvision
+        model = torchvision.models.vit_b_16(weights=None)
+        torch.nn.init.normal_(model.heads.head.weight, std=0.02)
+        model.eval()
     else:
         model = build_cnn(name, torch)
     example = torch.from_numpy(test_input(name, seed))
