@@ -396,39 +396,50 @@ struct TileContractionsPass
     return tiledRoot;
   }
 
+  /// Splits a convolution's work along loop `dim` at `point`: its
+  /// `epilogue`, if any (both halves then read slices of the one
+  /// convolution, and each fuses the tiles of it that it needs), else the
+  /// convolution itself. `tile` gets each half as (convolution, epilogue,
+  /// whether it is the second half).
+  LogicalResult splitConv(
+      RewriterBase &rw, linalg::LinalgOp op, linalg::GenericOp epilogue, int64_t dim,
+      int64_t point,
+      llvm::function_ref<LogicalResult(linalg::LinalgOp, linalg::GenericOp, bool)> tile) {
+    Operation *target = epilogue ? epilogue.getOperation() : op.getOperation();
+    rw.setInsertionPoint(target);
+    auto [whole, rest] =
+        linalg::splitOp(rw, cast<TilingInterface>(target), dim, rw.getIndexAttr(point));
+    if (!whole || !rest)
+      return failure();
+    for (auto [half, second] : {std::pair{whole, false}, std::pair{rest, true}}) {
+      LogicalResult done =
+          epilogue ? tile(op, cast<linalg::GenericOp>(half.getOperation()), second)
+                   : tile(cast<linalg::LinalgOp>(half.getOperation()), {}, second);
+      if (failed(done))
+        return failure();
+    }
+    return success(); // an original op is dead now; the cleanup erases it
+  }
+
   /// Tiles a channels-last convolution (with its epilogue, if any) into
   /// register tiles of t.mr columns. When t.mr does not divide the output
-  /// width, the epilogue (or, without one, the convolution) is first split
-  /// at the last whole tile, and the remaining columns become one tile of
-  /// their own: every tile keeps a static shape and vectorizes.
+  /// width, the columns are split at the last whole tile, and the remaining
+  /// ones become one tile of their own; channels past the last whole vector
+  /// (t.channelTail) are split off the same way, into tiles as wide as
+  /// they are: every tile keeps a static shape and vectorizes.
   LogicalResult tileConv(RewriterBase &rw, linalg::LinalgOp op, const ConvTiles &t,
                          SmallVectorImpl<Operation *> &epilogueTiles) {
     linalg::GenericOp epilogue = epilogueOf(op);
     if (!t.channelTail)
       return tileConvColumns(rw, op, epilogue, t, epilogueTiles);
-    // Channels past the last whole vector: the epilogue (or, without one,
-    // the convolution) is split there, and each side is tiled on its own,
-    // the tail with register tiles as wide as it is.
-    int64_t channels = op.getStaticLoopRanges()[3];
     ConvTiles head = t, tail = t;
     head.channelTail = tail.channelTail = 0;
     tail.nr = t.channelTail;
-    Operation *target = epilogue ? epilogue.getOperation() : op.getOperation();
-    rw.setInsertionPoint(target);
-    auto [whole, rest] = linalg::splitOp(rw, cast<TilingInterface>(target), /*dimension=*/3,
-                                         rw.getIndexAttr(channels - t.channelTail));
-    if (!whole || !rest)
-      return failure();
-    if (epilogue)
-      return success(
-          succeeded(tileConvColumns(rw, op, cast<linalg::GenericOp>(whole.getOperation()), head,
-                                    epilogueTiles)) &&
-          succeeded(tileConvColumns(rw, op, cast<linalg::GenericOp>(rest.getOperation()), tail,
-                                    epilogueTiles)));
-    return success(succeeded(tileConvColumns(rw, cast<linalg::LinalgOp>(whole.getOperation()),
-                                             {}, head, epilogueTiles)) &&
-                   succeeded(tileConvColumns(rw, cast<linalg::LinalgOp>(rest.getOperation()),
-                                             {}, tail, epilogueTiles)));
+    int64_t channels = op.getStaticLoopRanges()[3];
+    return splitConv(rw, op, epilogue, /*dim=*/3, channels - t.channelTail,
+                     [&](linalg::LinalgOp o, linalg::GenericOp e, bool second) {
+                       return tileConvColumns(rw, o, e, second ? tail : head, epilogueTiles);
+                     });
   }
 
   /// tileConv for one side of a channel split (or all channels): `op` with
@@ -439,27 +450,11 @@ struct TileContractionsPass
     int64_t ow = op.getStaticLoopRanges()[2];
     if (ow % t.mr == 0)
       return tileConvPart(rw, op, epilogue, t, t.mr, epilogueTiles);
-    Operation *target = epilogue ? epilogue.getOperation() : op.getOperation();
-    rw.setInsertionPoint(target);
-    auto [whole, rest] = linalg::splitOp(rw, cast<TilingInterface>(target), /*dimension=*/2,
-                                         rw.getIndexAttr(ow - ow % t.mr));
-    if (!whole || !rest)
-      return failure();
-    if (epilogue) {
-      // Both halves of the epilogue read slices of the one convolution; each
-      // fuses the tiles of it that it needs.
-      if (failed(tileConvPart(rw, op, cast<linalg::GenericOp>(whole.getOperation()), t, t.mr,
-                              epilogueTiles)) ||
-          failed(tileConvPart(rw, op, cast<linalg::GenericOp>(rest.getOperation()), t,
-                              ow % t.mr, epilogueTiles)))
-        return failure();
-      return success(); // the original is dead now; the cleanup erases it
-    }
-    if (failed(tileConvPart(rw, cast<linalg::LinalgOp>(whole.getOperation()), {}, t, t.mr,
-                            epilogueTiles)))
-      return failure();
-    return tileConvPart(rw, cast<linalg::LinalgOp>(rest.getOperation()), {}, t, ow % t.mr,
-                        epilogueTiles);
+    return splitConv(rw, op, epilogue, /*dim=*/2, ow - ow % t.mr,
+                     [&](linalg::LinalgOp o, linalg::GenericOp e, bool second) {
+                       return tileConvPart(rw, o, e, t, second ? ow % t.mr : t.mr,
+                                           epilogueTiles);
+                     });
   }
 
   /// Tiles `op` (or, with an `epilogue`, the epilogue and the slices of
