@@ -181,7 +181,7 @@ void weft::describeTarget(llvm::TargetMachine &tm, bool native, cpu::CpuPipeline
   const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
   const llvm::Triple &triple = tm.getTargetTriple();
   if (triple.isX86()) {
-    o.vnni = sti->checkFeatures("+avx512vnni,+avx512bw");
+    o.vnni = sti->checkFeatures("+avx512vnni,+avx512bw,+avx512vl");
     if (sti->checkFeatures("+avx512f")) {
       o.vectorWidth = 16;
       o.vectorRegisters = 32;
@@ -432,7 +432,8 @@ static LogicalResult printKernelAssembly(MLIRContext &ctx, ModuleOp module, Stri
 static bool targetHasVnni(const CompileOptions &o) {
   if (o.cpu == "native") {
     llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-    return features.lookup("avx512vnni") && features.lookup("avx512bw");
+    return features.lookup("avx512vnni") && features.lookup("avx512bw") &&
+           features.lookup("avx512vl");
   }
   llvm::InitializeNativeTarget();
   llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
@@ -444,7 +445,7 @@ static bool targetHasVnni(const CompileOptions &o) {
   if (!sti || !sti->isCPUStringValid(o.cpu))
     return false; // the target machine reports the unknown CPU
   sti.reset(target->createMCSubtargetInfo(triple, o.cpu, ""));
-  return sti && sti->checkFeatures("+avx512vnni,+avx512bw");
+  return sti && sti->checkFeatures("+avx512vnni,+avx512bw,+avx512vl");
 }
 
 LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {

@@ -171,14 +171,18 @@ struct ConvToChannelsLast : OpRewritePattern<ConvOp> {
 
   /// An integer convolution (uint8 x int8 -> i32) always takes the rank-6
   /// blocked filter [F/B, KH, KW, C/4, B, 4] of the 8-bit dot-product
-  /// kernels: B output channels (filterBlock or half of it) x 4 input
-  /// channels per (kh, kw) step.
+  /// kernels: B output channels x 4 input channels per (kh, kw) step, B
+  /// the widest of filterBlock, a half, a quarter... of it down to 4 that
+  /// divides F (the dot products come in 16, 8 and 4 lanes of i32: 24
+  /// channels are three blocks of 8, 1,000 classes 125).
   LogicalResult integerConv(ConvOp op, PatternRewriter &rw) const {
     auto w = op.getFilter().getType();
     ArrayRef<int64_t> fs = w.getShape();
     int64_t f = fs[0], c = fs[1];
-    int64_t block = f % filterBlock == 0 ? filterBlock : filterBlock / 2;
-    if (op.getGroup() != 1 || c % 4 != 0 || block < 1 || f % block != 0)
+    int64_t block = filterBlock;
+    while (block > 4 && f % block != 0)
+      block /= 2;
+    if (op.getGroup() != 1 || c % 4 != 0 || block < 4 || f % block != 0)
       return failure();
     Location loc = op.getLoc();
     Value x = transpose(rw, loc, op.getInput(), kToNHWC);

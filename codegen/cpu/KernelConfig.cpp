@@ -216,12 +216,16 @@ std::optional<ConvTiles> weft::cpu::chooseConvTiles(linalg::LinalgOp op,
   // Register tile width: two vectors or one (a blocked filter's block must
   // be a multiple of it; a block of half a vector is its own tile).
   SmallVector<int64_t> widths;
-  if (t.integer && channels % vw != 0)
-    return std::nullopt; // the dot-product steps fill whole vectors
+  // The integer dot products fill whole vectors of i32, or one of 8 or 4
+  // lanes (a block of that many channels).
+  bool narrowInteger = t.integer && channels < vw && channels >= 4 && llvm::isPowerOf2_64(channels);
+  if (t.integer && channels % vw != 0 && !narrowInteger)
+    return std::nullopt;
   if (t.blocked) {
-    if (channels > 2 * vw || (channels % vw != 0 && channels != vw / 2))
+    bool narrow = channels == vw / 2 || narrowInteger;
+    if (channels > 2 * vw || (channels % vw != 0 && !narrow))
       return std::nullopt;
-    if (channels == vw / 2)
+    if (narrow)
       widths.push_back(channels);
     for (int64_t nv : {2, 1})
       if (channels % (nv * vw) == 0)

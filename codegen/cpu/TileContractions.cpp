@@ -575,7 +575,7 @@ struct TileContractionsPass
   /// ops: input [1, 1, (mr-1)*s+1, 4] (uint8), filter [1, 1, 1, 1, nr, 4]
   /// (int8, the nr x 4 bytes contiguous), output [1, 1, mr, 1, nr] (i32).
   /// Each column's four input bytes are broadcast to every lane as one i32;
-  /// with VNNI, `vpdpbusd` then adds, for each of 16 output channels, the
+  /// with VNNI, `vpdpbusd` then adds, for each of 16 (8, 4) output channels, the
   /// four products of those bytes with the channel's four filter bytes to
   /// its accumulator. Without it, the same sums as widened i32
   /// multiply-adds, one input channel at a time.
@@ -587,8 +587,10 @@ struct TileContractionsPass
     Value filter = current.getDpsInputOperand(1)->get();
     Value out = current.getDpsInitOperand(0)->get();
     Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
-    int64_t nr = t.nr, lanes = 16;
-    if (nr % lanes != 0)
+    // vpdpbusd on 16 lanes of i32, or 8 or 4 (its 256- and 128-bit forms)
+    // for a block that narrow.
+    int64_t nr = t.nr, lanes = std::min<int64_t>(nr, 16);
+    if (nr % lanes != 0 || (lanes != 16 && lanes != 8 && lanes != 4))
       return failure();
     auto idx = [&](int64_t v) -> OpFoldResult { return rw.getIndexAttr(v); };
     auto index = [&](int64_t v) -> Value {
@@ -629,7 +631,8 @@ struct TileContractionsPass
       filterParts.push_back(vector::ExtractStridedSliceOp::create(
           rw, loc, weights, ArrayRef<int64_t>{4 * lanes * j}, ArrayRef<int64_t>{4 * lanes},
           ArrayRef<int64_t>{1}));
-    StringAttr vpdpbusd = rw.getStringAttr("llvm.x86.avx512.vpdpbusd.512");
+    StringAttr vpdpbusd =
+        rw.getStringAttr("llvm.x86.avx512.vpdpbusd." + std::to_string(32 * lanes));
     for (int64_t m = 0; m < mr; ++m) {
       // Column m's four input bytes, at input column m * strideW.
       Value bytes = vector::TransferReadOp::create(

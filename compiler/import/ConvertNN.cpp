@@ -118,6 +118,62 @@ LogicalResult convertMatMul(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
+/// Gemm(DequantizeLinear(a), DequantizeLinear(b), c) of a QDQ model (a
+/// classifier) on the integer kernels, as dequantizedIntegerMatMul: a
+/// uint8 [M, K] (transA 0) with one f32 scale, b a constant int8 [K, N]
+/// (or [N, K] with transB, re-laid at compile time) whose zero point is 0
+/// and whose f32 scale is one value or one per column (per row of the
+/// transposed form). alpha joins the scale; beta * c is added in f32. Null
+/// when the operands are not of that form.
+FailureOr<Value> dequantizedIntegerGemm(ImportContext &ctx, const Node &node, Value a, Value b,
+                                        Value c) {
+  auto da = ctx.dequantizedFrom(a), db = ctx.dequantizedFrom(b);
+  if (!ctx.integerConvolutions() || !da || !db || ctx.getInt(node, "transA", 0) != 0)
+    return Value();
+  auto bt = ImportContext::typeOf(db->q);
+  DenseElementsAttr bq = ImportContext::getConstantValue(db->q);
+  if (!bq || bt.getRank() != 2 || !bt.getElementType().isSignlessInteger(8))
+    return Value();
+  bool transB = ctx.getInt(node, "transB", 0) != 0;
+  int64_t k = bt.getShape()[transB ? 1 : 0], n = bt.getShape()[transB ? 0 : 1];
+  WEFT_TRY(multiplier, productScale(ctx, *da, *db, transB ? 0 : 1, {n}));
+  if (!multiplier)
+    return Value();
+  Value q = db->q;
+  if (transB) {
+    std::vector<int8_t> kn(k * n);
+    int64_t i = 0;
+    for (const APInt &v : bq.getValues<APInt>()) {
+      kn[(i % k) * n + i / k] = (int8_t)v.getSExtValue();
+      ++i;
+    }
+    q = ctx.constant(DenseElementsAttr::get(
+        RankedTensorType::get({k, n}, bt.getElementType()), ArrayRef<int8_t>(kn)));
+  }
+  WEFT_TRY(sum, integerMatMulSums(ctx, da->q, da->zeroPoint, q, db->zeroPoint));
+  if (!sum)
+    return Value();
+  auto f32 = Float32Type::get(ctx.getContext());
+  auto scalar = [&](float v) {
+    return ctx.constant(DenseElementsAttr::get(RankedTensorType::get({}, f32), v));
+  };
+  float alpha = ctx.getFloat(node, "alpha", 1.0f), beta = ctx.getFloat(node, "beta", 1.0f);
+  if (alpha != 1.0f) {
+    WEFT_TRY(scaled, ctx.createInferred<MulOp>(multiplier, scalar(alpha)));
+    multiplier = scaled;
+  }
+  Value real = ctx.create<CastOp>(ImportContext::typeOf(sum).clone(f32), sum);
+  WEFT_TRY(y, ctx.createInferred<MulOp>(real, multiplier));
+  if (!c || beta == 0.0f)
+    return y;
+  Value term = c;
+  if (beta != 1.0f) {
+    WEFT_TRY(scaledC, ctx.createInferred<MulOp>(c, scalar(beta)));
+    term = scaledC;
+  }
+  return ctx.createInferred<AddOp>(y, term);
+}
+
 LogicalResult convertGemm(ImportContext &ctx, const Node &node, int64_t) {
   auto a = ctx.input(node, 0);
   if (failed(a))
@@ -131,6 +187,11 @@ LogicalResult convertGemm(ImportContext &ctx, const Node &node, int64_t) {
   if (ImportContext::typeOf(*a).getRank() != 2 ||
       ImportContext::typeOf(*b).getRank() != 2)
     return ctx.fail("Gemm operands A and B must be 2-D");
+  WEFT_TRY(integer, dequantizedIntegerGemm(ctx, node, *a, *b, *c));
+  if (integer) {
+    ctx.setOutput(node, 0, integer);
+    return success();
+  }
   OpBuilder &bld = ctx.getBuilder();
   auto result = ctx.createInferred<GemmOp>(
       *a, *b, *c, bld.getF32FloatAttr(ctx.getFloat(node, "alpha", 1.0f)),
@@ -432,7 +493,7 @@ FailureOr<Value> weft::integerConvSums(ImportContext &ctx, Value x, Value xZeroP
       strides.size() != 2 || dilations.size() != 2 || pads.size() != 4)
     return Value();
   int64_t f = qw.getShape()[0], c = qw.getShape()[1];
-  if (f % 16 != 0 || c != qx.getShape()[1])
+  if (f < 1 || c != qx.getShape()[1])
     return Value();
   // The filter's zero point is 0 (absent, or constant zeros).
   if (wZeroPoint) {
@@ -449,10 +510,12 @@ FailureOr<Value> weft::integerConvSums(ImportContext &ctx, Value x, Value xZeroP
       return Value();
     xZp = (*z.getValues<APInt>().begin()).getZExtValue();
   }
-  // Padding by the zero point (the centered 0); channels up to a multiple
-  // of 4 (their filter weights are 0).
+  // Padding by the zero point (the centered 0); input channels up to a
+  // multiple of 4 (their filter weights are 0). Output channels go up to a
+  // multiple of 4 too (the narrowest dot product), by zero filters whose
+  // sums a slice drops.
   Value input = x, filter = w;
-  int64_t extra = llvm::alignTo(c, 4) - c;
+  int64_t extra = llvm::alignTo(c, 4) - c, fAll = llvm::alignTo(f, 4);
   if (extra || spatialPads) {
     auto padded = ctx.createInferred<PadOp>(
         input, ArrayRef<int64_t>{0, 0, pads[0], pads[1]},
@@ -475,30 +538,38 @@ FailureOr<Value> weft::integerConvSums(ImportContext &ctx, Value x, Value xZeroP
     if (255 * *llvm::max_element(magnitude) >= (int64_t(1) << 31))
       return Value();
   }
-  if (extra) {
-    std::vector<int8_t> wide(f * (c + extra) * window, 0);
+  if (extra || fAll != f) {
+    std::vector<int8_t> wide(fAll * (c + extra) * window, 0);
     int64_t i = 0;
     for (const APInt &v : wq.getValues<APInt>()) {
       int64_t o = i / (c * window), rest = i % (c * window);
       wide[o * (c + extra) * window + rest] = (int8_t)v.getSExtValue();
       ++i;
     }
-    auto type = RankedTensorType::get({f, c + extra, ws[2], ws[3]}, qw.getElementType());
+    auto type = RankedTensorType::get({fAll, c + extra, ws[2], ws[3]}, qw.getElementType());
     filter = ctx.constant(DenseElementsAttr::get(type, ArrayRef<int8_t>(wide)));
   }
-  auto acc = ctx.createInferred<ConvOp>(input, filter, Value(), strides, dilations,
-                                        ArrayRef<int64_t>{0, 0, 0, 0}, (uint64_t)1);
-  if (failed(acc) || xZp == 0)
-    return acc;
-  // Minus x_zp times each output channel's filter sum.
-  SmallVector<int32_t> correction(f, 0);
-  int64_t per = c * window, i = 0;
-  for (const APInt &v : wq.getValues<APInt>())
-    correction[i++ / per] += (int32_t)xZp * (int32_t)v.getSExtValue();
-  Value corr = ctx.constant(DenseElementsAttr::get(
-      RankedTensorType::get({1, f, 1, 1}, IntegerType::get(ctx.getContext(), 32)),
-      ArrayRef<int32_t>(correction)));
-  return ctx.createInferred<SubOp>(*acc, corr);
+  WEFT_TRY(acc, ctx.createInferred<ConvOp>(input, filter, Value(), strides, dilations,
+                                           ArrayRef<int64_t>{0, 0, 0, 0}, (uint64_t)1));
+  Value sums = acc;
+  if (xZp != 0) {
+    // Minus x_zp times each output channel's filter sum.
+    SmallVector<int32_t> correction(fAll, 0);
+    int64_t per = c * window, i = 0;
+    for (const APInt &v : wq.getValues<APInt>())
+      correction[i++ / per] += (int32_t)xZp * (int32_t)v.getSExtValue();
+    Value corr = ctx.constant(DenseElementsAttr::get(
+        RankedTensorType::get({1, fAll, 1, 1}, IntegerType::get(ctx.getContext(), 32)),
+        ArrayRef<int32_t>(correction)));
+    WEFT_TRY(corrected, ctx.createInferred<SubOp>(sums, corr));
+    sums = corrected;
+  }
+  if (fAll == f)
+    return sums;
+  ArrayRef<int64_t> os = ImportContext::typeOf(sums).getShape();
+  return ctx.createInferred<SliceOp>(sums, ArrayRef<int64_t>{0, 0, 0, 0},
+                                     ArrayRef<int64_t>{os[0], f, os[2], os[3]},
+                                     ArrayRef<int64_t>{1, 1, 1, 1});
 }
 
 FailureOr<Value> weft::integerMatMulSums(ImportContext &ctx, Value a, Value aZeroPoint, Value b,
@@ -511,7 +582,7 @@ FailureOr<Value> weft::integerMatMulSums(ImportContext &ctx, Value a, Value aZer
       !at.getElementType().isUnsignedInteger(8) || !bt.getElementType().isSignlessInteger(8))
     return Value();
   int64_t k = bt.getShape()[0], n = bt.getShape()[1];
-  if (at.getShape().back() != k || n % 16 != 0 || k < 1)
+  if (at.getShape().back() != k || n < 1 || k < 1)
     return Value();
   int64_t m = at.getNumElements() / k;
   // B^T as a 1x1 filter [N, K, 1, 1].

@@ -334,10 +334,11 @@ convolve3D(ImportContext &ctx, mlir::Value x, mlir::Value w, mlir::Value bias,
 /// The exact i32 sums of the 2-D convolution of (x - xZeroPoint) by w on the
 /// integer kernels (ImportOptions::integerConvolutions): x uint8 NCHW with
 /// a constant scalar zero point (or none), w a constant int8 filter [F, C,
-/// KH, KW] whose zero point (if given) is constant zeros, F a multiple of
-/// 16, group 1. The input is padded by its zero point (`pads` is [top,
-/// left, bottom, right]) and its channels up to a multiple of 4 against
-/// zero weights; the zero point's share is subtracted per output channel.
+/// KH, KW] whose zero point (if given) is constant zeros, group 1. The
+/// input is padded by its zero point (`pads` is [top, left, bottom,
+/// right]) and its channels up to a multiple of 4 against zero weights;
+/// the output channels, up to a multiple of 4 by zero filters, are sliced
+/// back to F; the zero point's share is subtracted per output channel.
 /// Null when the integer kernels are off, the operands do not qualify, or
 /// a sum could leave i32 (255 x a channel's sum of |w| >= 2^31).
 mlir::FailureOr<mlir::Value> integerConvSums(ImportContext &ctx, mlir::Value x,
@@ -348,7 +349,7 @@ mlir::FailureOr<mlir::Value> integerConvSums(ImportContext &ctx, mlir::Value x,
                                              llvm::ArrayRef<int64_t> pads);
 
 /// The exact i32 product of (a - aZeroPoint) [.., M, K] and a constant int8
-/// b [K, N] (N a multiple of 16; b's zero point, if given, constant zeros)
+/// b [K, N] (b's zero point, if given, constant zeros)
 /// on the integer kernels, as a 1x1 integer convolution over one row of M
 /// columns (integerConvSums; aZeroPoint one uint8 value, constant or not).
 /// Null when the integer kernels are off or the operands do not qualify.

@@ -6,8 +6,10 @@ each QuantizeLinear rounds in f32 as ONNX specifies).
 
 Models: a QDQ convolution block (per-channel int8 filters, an int32 bias,
 uint8 activations, Relu, a 1x1 convolution, a residual Add), a QDQ MatMul
-with per-column int8 weights and a bias, and MatMuls whose int8, INT4 or
-UINT4 weights are quantized in blocks of 16 rows (opset 21). A different order of f32
+with per-column int8 weights and a bias, MatMuls whose int8, INT4 or
+UINT4 weights are quantized in blocks of 16 rows (opset 21), convolutions
+of 24, 12 and 10 output channels, and Gemms by int8 weights (transposed or
+not, alpha, beta, a bias). A different order of f32
 additions may move a value across a rounding boundary, which changes one
 quantization step and is carried on from there, so outputs may differ by
 up to 2 steps of their scale (onnxruntime's own optimized graph differs
@@ -141,6 +143,39 @@ def int8_convs(rng):
     return b.model([1, 3, 25, 26], None, [1, 64, 9, 9], 13), 0.05
 
 
+def int8_narrow(rng):
+    """Convolutions whose output channels are no multiple of 16: 24 (three
+    blocks of 8, 256-bit dot products), 12 (three of 4, 128-bit) and 10
+    (completed to 12 by zero filters, the extra sums sliced off)."""
+    b = Builder(rng)
+    x = b.qdq("x", 0.02)
+    w, ws = b.weight(rng.standard_normal((24, 8, 3, 3)).astype(np.float32) * 0.2, 0)
+    c = b.op("Conv", [x, w, b.bias(rng.standard_normal(24) * 0.1, 0.02 * ws)], pads=[1, 1, 1, 1])
+    c = b.qdq(c, 0.05)
+    w, ws = b.weight(rng.standard_normal((12, 24, 1, 1)).astype(np.float32) * 0.2, 0)
+    c = b.qdq(b.op("Relu", [b.op("Conv", [c, w])]), 0.05, zp=0)
+    w, ws = b.weight(rng.standard_normal((10, 12, 3, 3)).astype(np.float32) * 0.2, 0)
+    c = b.op("Conv", [c, w, b.bias(rng.standard_normal(10) * 0.1, 0.05 * ws)],
+             pads=[1, 1, 1, 1])
+    b.qdq(c, 0.05)
+    return b.model([1, 8, 14, 13], None, [1, 10, 14, 13], 13), 0.05
+
+
+def gemm(rng):
+    """Gemms by int8 weights, as a classifier's: B [N, K] with transB
+    (per-row scales), alpha, beta and a bias of N; then B [K, N] with
+    per-column scales and a bias of [1, N]."""
+    b = Builder(rng)
+    x = b.qdq("x", 0.03)
+    w, _ = b.weight(rng.standard_normal((20, 64)).astype(np.float32) * 0.2, 0)
+    bias = b.const((rng.standard_normal(20) * 0.1).astype(np.float32), "bias")
+    g = b.qdq(b.op("Gemm", [x, w, bias], transB=1, alpha=0.5, beta=2.0), 0.05)
+    w, _ = b.weight(rng.standard_normal((20, 24)).astype(np.float32) * 0.2, 1)
+    bias = b.const((rng.standard_normal((1, 24)) * 0.1).astype(np.float32), "bias")
+    b.qdq(b.op("Gemm", [g, w, bias]), 0.05)
+    return b.model([6, 64], None, [6, 24], 13), 0.05
+
+
 def matmul(rng):
     b = Builder(rng)
     x = b.qdq("x", 0.03)
@@ -182,7 +217,8 @@ def int4_blocked(rng, signed=True):
 MODELS = {"qdq_conv_block": conv_block, "qdq_int8_convs": int8_convs, "qdq_matmul": matmul,
           "qdq_matmul_blocked": blocked,
           "qdq_matmul_int4": int4_blocked,
-          "qdq_matmul_uint4": lambda rng: int4_blocked(rng, signed=False)}
+          "qdq_matmul_uint4": lambda rng: int4_blocked(rng, signed=False),
+          "qdq_int8_narrow": int8_narrow, "qdq_gemm": gemm}
 
 
 def main():

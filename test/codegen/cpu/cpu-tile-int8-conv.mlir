@@ -54,3 +54,68 @@ func.func private @int8_blocked(%arg0: memref<1x4x17x8xi8>, %arg1: memref<2x3x3x
   bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<1x2x8x2x32xi32>, memref<1x2x8x2x32xi32>) -> ()
   return
 }
+
+// -----
+
+// A block of 8 output channels (24 channels: three blocks): one 256-bit
+// vpdpbusd of 8 lanes per column and step against 32 filter bytes; a
+// block of 4 (12 channels) takes the 128-bit form. The vectorizer's
+// default 16 lanes of f32 do not apply.
+// CHECK-LABEL: func.func private @int8_block8
+// CHECK: vector.transfer_read %{{.*}} : tensor<32xi8>, vector<32xi8>
+// CHECK: %[[S:.*]] = vector.broadcast %{{.*}} : i32 to vector<8xi32>
+// CHECK: %[[A:.*]] = vector.bitcast %[[S]] : vector<8xi32> to vector<32xi8>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%{{.*}}, %[[A]], %{{.*}}) : (vector<8xi32>, vector<32xi8>, vector<32xi8>) -> vector<8xi32>
+// CHECK-NOT: vpdpbusd.512
+// CHECK: return
+// WIDE-LABEL: func.func private @int8_block8
+// WIDE-NOT: llvm.call_intrinsic
+// WIDE: arith.extsi {{.*}} : vector<8xi8> to vector<8xi32>
+// WIDE: return
+#x = affine_map<(n, oh, ow, fb, fi, kh, kw, cg, c4) -> (n, oh + kh, ow + kw, cg * 4 + c4)>
+#w = affine_map<(n, oh, ow, fb, fi, kh, kw, cg, c4) -> (fb, kh, kw, cg, fi, c4)>
+#o = affine_map<(n, oh, ow, fb, fi, kh, kw, cg, c4) -> (n, oh, ow, fb, fi)>
+func.func private @int8_block8(%arg0: memref<1x6x6x8xi8>, %arg1: memref<3x1x1x2x8x4xi8>, %arg2: memref<1x6x6x3x8xi32>) attributes {weft.dispatch_fn, weft.workgroup_count = 1 : i64} {
+  %zero = arith.constant 0 : i32
+  %x = bufferization.to_tensor %arg0 restrict : memref<1x6x6x8xi8> to tensor<1x6x6x8xi8>
+  %w = bufferization.to_tensor %arg1 restrict : memref<3x1x1x2x8x4xi8> to tensor<3x1x1x2x8x4xi8>
+  %o5 = bufferization.to_tensor %arg2 restrict writable : memref<1x6x6x3x8xi32> to tensor<1x6x6x3x8xi32>
+  %f = linalg.fill ins(%zero : i32) outs(%o5 : tensor<1x6x6x3x8xi32>) -> tensor<1x6x6x3x8xi32>
+  %r = linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "reduction"]} ins(%x, %w : tensor<1x6x6x8xi8>, tensor<3x1x1x2x8x4xi8>) outs(%f : tensor<1x6x6x3x8xi32>) attrs = {weft.blocked_conv = array<i64: 1, 1>} {
+  ^bb0(%a: i8, %b: i8, %acc: i32):
+    %xa = arith.extui %a : i8 to i32
+    %wb = arith.extsi %b : i8 to i32
+    %p = arith.muli %xa, %wb : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  } -> tensor<1x6x6x3x8xi32>
+  bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<1x6x6x3x8xi32>, memref<1x6x6x3x8xi32>) -> ()
+  return
+}
+
+// -----
+
+// CHECK-LABEL: func.func private @int8_block4
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.128"(%{{.*}}, %{{.*}}, %{{.*}}) : (vector<4xi32>, vector<16xi8>, vector<16xi8>) -> vector<4xi32>
+// CHECK-NOT: vpdpbusd.512
+// CHECK: return
+#x = affine_map<(n, oh, ow, fb, fi, kh, kw, cg, c4) -> (n, oh + kh, ow + kw, cg * 4 + c4)>
+#w = affine_map<(n, oh, ow, fb, fi, kh, kw, cg, c4) -> (fb, kh, kw, cg, fi, c4)>
+#o = affine_map<(n, oh, ow, fb, fi, kh, kw, cg, c4) -> (n, oh, ow, fb, fi)>
+func.func private @int8_block4(%arg0: memref<1x6x6x4xi8>, %arg1: memref<3x1x1x1x4x4xi8>, %arg2: memref<1x6x6x3x4xi32>) attributes {weft.dispatch_fn, weft.workgroup_count = 1 : i64} {
+  %zero = arith.constant 0 : i32
+  %x = bufferization.to_tensor %arg0 restrict : memref<1x6x6x4xi8> to tensor<1x6x6x4xi8>
+  %w = bufferization.to_tensor %arg1 restrict : memref<3x1x1x1x4x4xi8> to tensor<3x1x1x1x4x4xi8>
+  %o5 = bufferization.to_tensor %arg2 restrict writable : memref<1x6x6x3x4xi32> to tensor<1x6x6x3x4xi32>
+  %f = linalg.fill ins(%zero : i32) outs(%o5 : tensor<1x6x6x3x4xi32>) -> tensor<1x6x6x3x4xi32>
+  %r = linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "reduction"]} ins(%x, %w : tensor<1x6x6x4xi8>, tensor<3x1x1x1x4x4xi8>) outs(%f : tensor<1x6x6x3x4xi32>) attrs = {weft.blocked_conv = array<i64: 1, 1>} {
+  ^bb0(%a: i8, %b: i8, %acc: i32):
+    %xa = arith.extui %a : i8 to i32
+    %wb = arith.extsi %b : i8 to i32
+    %p = arith.muli %xa, %wb : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  } -> tensor<1x6x6x3x4xi32>
+  bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<1x6x6x3x4xi32>, memref<1x6x6x3x4xi32>) -> ()
+  return
+}
