@@ -15,6 +15,12 @@ Models (default: all of them):
   regnet_x_400mf,
   shufflenet_v2_x1_0,
   efficientnet_b0, vit_b_16
+  resnet18_qdq,          quantized from those by onnxruntime's tool (static
+  mobilenet_v2_qdq,      QDQ, or dynamic: transformer_dynq, bert_base_dynq;
+  resnet50_qdq,          needs `pip install ml_dtypes`), checked within
+  efficientnet_b0_qdq,   the tolerances MODEL_ATOL gives them
+  transformer_dynq,
+  bert_base_dynq
 
 Each model is compiled with `weftc --emit=lib` and the wall time of that
 compile is reported. Before anything is timed, the library is run once per
@@ -86,6 +92,9 @@ REAL_MODELS = ("resnet50", "resnet18", "mobilenet_v2", "transformer",
 # activations quantized at run time).
 QUANT_MODELS = {"resnet18_qdq": ("resnet18", "static"),
                 "mobilenet_v2_qdq": ("mobilenet_v2", "static"),
+                "resnet50_qdq": ("resnet50", "static"),
+                "efficientnet_b0_qdq": ("efficientnet_b0", "static"),
+                "bert_base_dynq": ("bert_base", "dynamic"),
                 "transformer_dynq": ("transformer", "dynamic")}
 ALL_MODELS = SMALL_MODELS + REAL_MODELS + tuple(QUANT_MODELS)
 # gemm_large is f32[512,1024] @ f32[1024,1024]: 2*M*K*N floating-point
@@ -105,6 +114,14 @@ MODEL_ATOL["resnet18_qdq"] = 0.05
 # optimized outputs differ from its literal run by up to 7 steps of 0.0037
 # (0.026), Weft's by 8 (0.029), and the two by 6 (0.022).
 MODEL_ATOL["mobilenet_v2_qdq"] = 0.04
+# The same measure for the others (largest |difference| of outputs whose
+# largest |value| is 1.79, 0.39 and 4.2): resnet50_qdq onnxruntime
+# optimized against literal 0.147, Weft against literal 0.161, against
+# optimized 0.103; efficientnet_b0_qdq 0.037, 0.034, 0.034; bert_base_dynq
+# (DynamicQuantizeLinear and MatMulInteger) 1.5e-3, 1.8e-4, 1.5e-3.
+MODEL_ATOL["resnet50_qdq"] = 0.2
+MODEL_ATOL["efficientnet_b0_qdq"] = 0.06
+MODEL_ATOL["bert_base_dynq"] = 3e-3
 ENGINES = ("weft", "ort", "ov", "numpy")
 # The engines whose per-round times are paired with Weft's for a ratio.
 PEERS = ("ort", "ov")
