@@ -63,10 +63,14 @@ struct ConvToChannelsLast : OpRewritePattern<ConvOp> {
   LogicalResult matchAndRewrite(ConvOp op, PatternRewriter &rw) const override {
     if (op.getChannelsLast() || !op.getFilter().getDefiningOp<ConstantOp>())
       return failure();
-    if (isa<IntegerType>(op.getType().getElementType()))
-      return integerConv(op, rw);
-    if (!isa<FloatType>(op.getType().getElementType()))
+    // An integer depthwise convolution takes the float one's layout (HWCF
+    // filter KH x KW x 1 x C); the others the dot-product blocks.
+    if (isa<IntegerType>(op.getType().getElementType())) {
+      if (op.getGroup() == 1)
+        return integerConv(op, rw);
+    } else if (!isa<FloatType>(op.getType().getElementType())) {
       return failure();
+    }
     auto in = op.getInput().getType();
     auto w = op.getFilter().getType();
     int64_t g = op.getGroup(), c = in.getShape()[1], f = w.getShape()[0];

@@ -175,7 +175,8 @@ weft::cpu::chooseContractionTiles(linalg::LinalgOp op, const TargetInfo &target)
 std::optional<ConvTiles> weft::cpu::chooseConvTiles(linalg::LinalgOp op,
                                                     const TargetInfo &target) {
   ConvTiles t;
-  if (isa<linalg::DepthwiseConv2DNhwcHwcOp>(op))
+  bool integerDepthwise = op->hasAttr(kIntegerDepthwiseAttr);
+  if (isa<linalg::DepthwiseConv2DNhwcHwcOp>(op) || integerDepthwise)
     t.depthwise = true;
   else if (op->hasAttr(kBlockedConvAttr))
     t.blocked = true;
@@ -184,8 +185,8 @@ std::optional<ConvTiles> weft::cpu::chooseConvTiles(linalg::LinalgOp op,
   SmallVector<int64_t> bounds = op.getStaticLoopRanges();
   if (ShapedType::isDynamicShape(bounds))
     return std::nullopt;
-  // The integer form: i8 input and filter (uint8 x int8), i32 output.
-  t.integer = t.blocked && bounds.size() == 9;
+  // The integer forms: i8 input and filter (uint8 x int8), i32 output.
+  t.integer = (t.blocked && bounds.size() == 9) || integerDepthwise;
   for (OpOperand &o : op->getOpOperands()) {
     Type elt = getElementTypeOrSelf(o.get().getType());
     bool output = op.isDpsInit(&o);
@@ -219,7 +220,7 @@ std::optional<ConvTiles> weft::cpu::chooseConvTiles(linalg::LinalgOp op,
   // The integer dot products fill whole vectors of i32, or one of 8 or 4
   // lanes (a block of that many channels).
   bool narrowInteger = t.integer && channels < vw && channels >= 4 && llvm::isPowerOf2_64(channels);
-  if (t.integer && channels % vw != 0 && !narrowInteger)
+  if (t.integer && t.blocked && channels % vw != 0 && !narrowInteger)
     return std::nullopt;
   if (t.blocked) {
     bool narrow = channels == vw / 2 || narrowInteger;

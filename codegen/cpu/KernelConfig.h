@@ -26,6 +26,12 @@ namespace weft::cpu {
 /// strides.
 inline constexpr llvm::StringLiteral kBlockedConvAttr = "weft.blocked_conv";
 
+/// On a linalg.generic: a channels-last integer depthwise convolution,
+/// loops (n, oh, ow, c, kh, kw) like linalg.depthwise_conv_2d_nhwc_hwc's,
+/// uint8 input and int8 filter [KH, KW, C] (both i8 here) widened to its
+/// i32 sums; it carries the named op's `strides` and `dilations` too.
+inline constexpr llvm::StringLiteral kIntegerDepthwiseAttr = "weft.integer_depthwise";
+
 /// What the kernels are sized for.
 struct TargetInfo {
   int64_t vectorWidth = 16;       ///< f32 lanes per vector register
@@ -68,8 +74,9 @@ struct ContractionTiles {
 std::optional<ContractionTiles> chooseContractionTiles(mlir::linalg::LinalgOp op,
                                                        const TargetInfo &target);
 
-/// A channels-last convolution (linalg conv_2d_nhwc_hwcf, or
-/// depthwise_conv_2d_nhwc_hwc) computed directly, without im2col: each
+/// A channels-last convolution (linalg conv_2d_nhwc_hwcf,
+/// depthwise_conv_2d_nhwc_hwc, or the blocked and integer generics)
+/// computed directly, without im2col: each
 /// register tile is `mr` output columns x `nr` channels, accumulated over
 /// the window and the input channels one element at a time. For a plain
 /// convolution a step is an (mr x 1) x (1 x nr) outer product of input
@@ -78,7 +85,9 @@ std::optional<ContractionTiles> chooseContractionTiles(mlir::linalg::LinalgOp op
 struct ConvTiles {
   bool depthwise = false;
   bool blocked = false; ///< a kBlockedConvAttr generic (nr divides its filter block)
-  bool integer = false; ///< the integer form: uint8 x int8 -> i32, steps of 4 channels
+  /// The integer form: uint8 x int8 -> i32; blocked, steps of 4 channels;
+  /// depthwise (kIntegerDepthwiseAttr), widened multiply-adds.
+  bool integer = false;
   int64_t mr = 1, nr = 1; ///< ow % mr columns, if any, are one peeled tile
   int64_t strideW = 1; ///< the input columns a tile reads are this far apart
   /// A grouped blocked convolution's filter blocks per group (its input

@@ -235,6 +235,42 @@ Value blockedIntegerConv(OpBuilder &b, Location l, ConvOp op) {
   return gen.getResult(0);
 }
 
+/// An integer depthwise convolution (channels-last, filter [KH, KW, 1, C]):
+/// one generic over (n, oh, ow, c, kh, kw) writing i32 sums from zero, each
+/// step adding zext(input) x sext(filter), tagged kIntegerDepthwiseAttr.
+/// (linalg's named depthwise op would sign-extend the uint8 input.)
+Value integerDepthwiseConv(OpBuilder &b, Location l, ConvOp op) {
+  auto type = op.getType();
+  auto w = op.getFilter().getType();
+  MLIRContext *ctx = b.getContext();
+  auto hwc = RankedTensorType::get({w.getShape()[0], w.getShape()[1], w.getShape()[3]},
+                                   w.getElementType());
+  Value filter = tensor::CollapseShapeOp::create(
+      b, l, hwc, op.getFilter(), ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+  ArrayRef<int64_t> s = op.getStrides(), dl = op.getDilations();
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  AffineMap xMap = AffineMap::get(
+      6, 0, {d(0), d(1) * s[0] + d(4) * dl[0], d(2) * s[1] + d(5) * dl[1], d(3)}, ctx);
+  AffineMap wMap = AffineMap::get(6, 0, {d(4), d(5), d(3)}, ctx);
+  AffineMap oMap = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx);
+  SmallVector<IT> iters(4, IT::parallel);
+  iters.append(2, IT::reduction);
+  Type acc = type.getElementType();
+  auto gen = linalg::GenericOp::create(
+      b, l, TypeRange{type}, ValueRange{op.getInput(), filter},
+      ValueRange{filled(b, l, type, 0.0)}, ArrayRef<AffineMap>{xMap, wMap, oMap}, iters,
+      [acc](OpBuilder &nb, Location nl, ValueRange a) {
+        Value x = arith::ExtUIOp::create(nb, nl, acc, a[0]);
+        Value wv = arith::ExtSIOp::create(nb, nl, acc, a[1]);
+        Value p = arith::MulIOp::create(nb, nl, x, wv);
+        linalg::YieldOp::create(nb, nl, arith::AddIOp::create(nb, nl, a[2], p).getResult());
+      });
+  gen->setAttr(kIntegerDepthwiseAttr, b.getUnitAttr());
+  gen->setAttr("strides", b.getI64TensorAttr(s));
+  gen->setAttr("dilations", b.getI64TensorAttr(dl));
+  return gen.getResult(0);
+}
+
 } // namespace
 
 FailureOr<Value> cpu::detail::lowerConv(OpBuilder &b, ConvOp op) {
@@ -247,9 +283,12 @@ FailureOr<Value> cpu::detail::lowerConv(OpBuilder &b, ConvOp op) {
     return blockedConv(b, l, op);
   if (cl && op.getFilter().getType().getRank() == 6)
     return blockedIntegerConv(b, l, op);
-  if (isa<IntegerType>(op.getFilter().getType().getElementType()))
+  if (isa<IntegerType>(op.getFilter().getType().getElementType())) {
+    if (cl && op.getGroup() != 1 && op.getFilter().getType().getRank() == 4)
+      return integerDepthwiseConv(b, l, op);
     return op.emitError("an integer convolution needs its channels-last blocked filter "
                         "(weft-convert-layout)");
+  }
   // The bias broadcast over the output (a grouped convolution builds its own).
   auto init = [&] { return accumulatorInit(b, l, type, op.getBias(), 1.0, {cl ? 3 : 1}); };
   auto strides = b.getI64TensorAttr(op.getStrides());

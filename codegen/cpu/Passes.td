@@ -192,7 +192,8 @@ def TileContractions : Pass<"weft-cpu-tile-contractions", "mlir::func::FuncOp"> 
            "are left alone">,
     Option<"vnni", "vnni", "bool", "false",
            "The target has AVX-512 VNNI: an integer convolution's step (4 input "
-           "channels, uint8 x int8) is one vpdpbusd per 16 output channels and "
+           "channels, uint8 x int8) is one vpdpbusd per 16 output channels (8 or 4 "
+           "for a block that narrow) and "
            "column; without it the same step is widened to i32 multiply-adds">
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",

@@ -497,14 +497,16 @@ struct TileContractionsPass
     SmallVector<int64_t> steps(nLoops, 1);
     for (int64_t d = 0; d < nParallel; ++d)
       steps[d] = 0;
-    // An integer convolution's step takes its four input channels at once.
-    if (t.integer)
+    // An integer blocked convolution's step takes its four input channels
+    // at once.
+    bool dotProducts = t.integer && t.blocked;
+    if (dotProducts)
       steps[nLoops - 1] = 0;
     FailureOr<scf::SCFTilingResult> r = tileWith(rw, current, steps);
     if (failed(r))
       return failure();
     current = cast<linalg::LinalgOp>(r->tiledOps.back());
-    if (t.integer)
+    if (dotProducts)
       return integerStep(rw, current, t, mr, nParallel);
 
     // The step's operands: input [1, 1, (mr-1)*s+1, c], filter [1, 1, 1, nr]
@@ -515,7 +517,11 @@ struct TileContractionsPass
     Value in = current.getDpsInputOperand(0)->get();
     Value filter = current.getDpsInputOperand(1)->get();
     Value out = current.getDpsInitOperand(0)->get();
-    Type f32 = rw.getF32Type();
+    // f32 throughout, or an integer depthwise one's i8 input and filter
+    // into i32 sums.
+    Type inElt = getElementTypeOrSelf(in.getType());
+    Type filterElt = getElementTypeOrSelf(filter.getType());
+    Type accElt = getElementTypeOrSelf(out.getType());
     auto idx = [&](int64_t v) -> OpFoldResult { return rw.getIndexAttr(v); };
     int64_t cols = t.depthwise ? t.nr : 1;
     // The plain convolution's rows are one input channel: slice them as a
@@ -523,13 +529,13 @@ struct TileContractionsPass
     // keeps a unit dimension is ambiguous to expand-strided-metadata.
     Value rows = tensor::ExtractSliceOp::create(
         rw, loc,
-        t.depthwise ? RankedTensorType::get({mr, cols}, f32)
-                    : RankedTensorType::get({mr}, f32),
+        t.depthwise ? RankedTensorType::get({mr, cols}, inElt)
+                    : RankedTensorType::get({mr}, inElt),
         in, SmallVector<OpFoldResult>(4, idx(0)),
         SmallVector<OpFoldResult>{idx(1), idx(1), idx(mr), idx(cols)},
         SmallVector<OpFoldResult>{idx(1), idx(1), idx(t.strideW), idx(1)});
     if (!t.depthwise)
-      rows = tensor::ExpandShapeOp::create(rw, loc, RankedTensorType::get({mr, 1}, f32),
+      rows = tensor::ExpandShapeOp::create(rw, loc, RankedTensorType::get({mr, 1}, inElt),
                                            rows, ArrayRef<ReassociationIndices>{{0, 1}});
     auto filterType = cast<RankedTensorType>(filter.getType());
     SmallVector<OpFoldResult> filterSizes(filterType.getRank(), idx(1));
@@ -538,7 +544,7 @@ struct TileContractionsPass
         rw, loc,
         RankedTensorType::get(t.depthwise ? SmallVector<int64_t>{t.nr}
                                           : SmallVector<int64_t>{1, t.nr},
-                              f32),
+                              filterElt),
         filter, SmallVector<OpFoldResult>(filterType.getRank(), idx(0)), filterSizes,
         SmallVector<OpFoldResult>(filterType.getRank(), idx(1)));
     SmallVector<OpFoldResult> outOffsets(nParallel, idx(0));
@@ -546,7 +552,7 @@ struct TileContractionsPass
     outSizes[2] = idx(mr);
     outSizes.back() = idx(t.nr);
     SmallVector<OpFoldResult> unit(nParallel, idx(1));
-    auto accType = RankedTensorType::get({mr, t.nr}, f32);
+    auto accType = RankedTensorType::get({mr, t.nr}, accElt);
     Value acc = tensor::ExtractSliceOp::create(rw, loc, accType, out, outOffsets, outSizes, unit);
     linalg::LinalgOp step;
     if (!t.depthwise) {
@@ -560,9 +566,17 @@ struct TileContractionsPass
           rw, loc, TypeRange{accType}, ValueRange{rows, row}, ValueRange{acc},
           ArrayRef<AffineMap>{id, col, id},
           SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
-          [](OpBuilder &b, Location l, ValueRange a) {
-            linalg::YieldOp::create(b, l,
-                                    math::FmaOp::create(b, l, a[0], a[1], a[2]).getResult());
+          [integer = t.integer, accElt](OpBuilder &b, Location l, ValueRange a) {
+            if (!integer) {
+              linalg::YieldOp::create(b, l,
+                                      math::FmaOp::create(b, l, a[0], a[1], a[2]).getResult());
+              return;
+            }
+            // uint8 x int8, widened to the i32 sums.
+            Value x = arith::ExtUIOp::create(b, l, accElt, a[0]);
+            Value w = arith::ExtSIOp::create(b, l, accElt, a[1]);
+            Value p = arith::MulIOp::create(b, l, x, w);
+            linalg::YieldOp::create(b, l, arith::AddIOp::create(b, l, a[2], p).getResult());
           });
     }
     Value back = tensor::InsertSliceOp::create(rw, loc, step->getResult(0), out, outOffsets,

@@ -292,8 +292,13 @@ namespace {
 FailureOr<Value> dequantizedIntegerConv(ImportContext &ctx, Value x, Value w, Value bias,
                                         const Window &window, int64_t group) {
   auto dx = ctx.dequantizedFrom(x), dw = ctx.dequantizedFrom(w);
-  if (!ctx.integerConvolutions() || !dx || !dw || group != 1 ||
-      ImportContext::typeOf(dw->q).getRank() != 4)
+  if (!ctx.integerConvolutions() || !dx || !dw || ImportContext::typeOf(dw->q).getRank() != 4)
+    return Value();
+  // Group 1, or depthwise (see integerDepthwiseSums).
+  ArrayRef<int64_t> ws = ImportContext::typeOf(dw->q).getShape();
+  bool depthwise = group > 1 && ws[0] == group && ws[1] == 1 &&
+                   ImportContext::typeOf(dx->q).getShape()[1] == group;
+  if (group != 1 && !depthwise)
     return Value();
   int64_t f = ImportContext::typeOf(dw->q).getShape()[0];
   WEFT_TRY(multiplier, productScale(ctx, *dx, *dw, 0, {1, f, 1, 1}));
@@ -304,8 +309,9 @@ FailureOr<Value> dequantizedIntegerConv(ImportContext &ctx, Value x, Value w, Va
     if (!bt.getElementType().isF32() || bt.getRank() != 1 || bt.getShape()[0] != f)
       return Value();
   }
-  WEFT_TRY(sum, integerConvSums(ctx, dx->q, dx->zeroPoint, dw->q, dw->zeroPoint, window.strides,
-                                window.dilations, window.pads));
+  WEFT_TRY(sum, (depthwise ? integerDepthwiseSums : integerConvSums)(
+                    ctx, dx->q, dx->zeroPoint, dw->q, dw->zeroPoint, window.strides,
+                    window.dilations, window.pads));
   if (!sum)
     return Value();
   Value real = ctx.create<CastOp>(ImportContext::typeOf(sum).clone(Float32Type::get(
@@ -570,6 +576,63 @@ FailureOr<Value> weft::integerConvSums(ImportContext &ctx, Value x, Value xZeroP
   return ctx.createInferred<SliceOp>(sums, ArrayRef<int64_t>{0, 0, 0, 0},
                                      ArrayRef<int64_t>{os[0], f, os[2], os[3]},
                                      ArrayRef<int64_t>{1, 1, 1, 1});
+}
+
+FailureOr<Value> weft::integerDepthwiseSums(ImportContext &ctx, Value x, Value xZeroPoint,
+                                            Value w, Value wZeroPoint,
+                                            ArrayRef<int64_t> strides,
+                                            ArrayRef<int64_t> dilations,
+                                            ArrayRef<int64_t> pads) {
+  if (!ctx.integerConvolutions())
+    return Value();
+  auto qx = ImportContext::typeOf(x), qw = ImportContext::typeOf(w);
+  DenseElementsAttr wq = ImportContext::getConstantValue(w);
+  if (qx.getRank() != 4 || !qx.getElementType().isUnsignedInteger(8) || !qx.hasStaticShape() ||
+      !wq || !qw.getElementType().isSignlessInteger(8) || qw.getRank() != 4 ||
+      strides.size() != 2 || dilations.size() != 2 || pads.size() != 4)
+    return Value();
+  int64_t c = qx.getShape()[1];
+  if (c < 2 || qw.getShape()[0] != c || qw.getShape()[1] != 1)
+    return Value();
+  if (wZeroPoint) {
+    DenseElementsAttr z = ImportContext::getConstantValue(wZeroPoint);
+    if (!z || llvm::any_of(z.getValues<APInt>(), [](const APInt &v) { return !v.isZero(); }))
+      return Value();
+  }
+  uint64_t xZp = 0;
+  if (xZeroPoint) {
+    DenseElementsAttr z = ImportContext::getConstantValue(xZeroPoint);
+    if (!z || z.getNumElements() != 1 || !z.getElementType().isUnsignedInteger(8))
+      return Value();
+    xZp = (*z.getValues<APInt>().begin()).getZExtValue();
+  }
+  // A window's 255 x 127 x KH x KW stays far inside i32 for any window a
+  // model has (2^31 / 32385 taps); refuse the absurd rest.
+  int64_t window = qw.getShape()[2] * qw.getShape()[3];
+  if (window > 65536)
+    return Value();
+  // Padding by the zero point (the centered 0).
+  Value input = x;
+  if (llvm::any_of(pads, [](int64_t v) { return v != 0; })) {
+    WEFT_TRY(padded, ctx.createInferred<PadOp>(
+                         input, ArrayRef<int64_t>{0, 0, pads[0], pads[1]},
+                         ArrayRef<int64_t>{0, 0, pads[2], pads[3]},
+                         cast<TypedAttr>(IntegerAttr::get(qx.getElementType(), xZp))));
+    input = padded;
+  }
+  WEFT_TRY(acc, ctx.createInferred<ConvOp>(input, w, Value(), strides, dilations,
+                                           ArrayRef<int64_t>{0, 0, 0, 0}, (uint64_t)c));
+  if (xZp == 0)
+    return acc;
+  // Minus x_zp times each channel's filter sum.
+  SmallVector<int32_t> correction(c, 0);
+  int64_t i = 0;
+  for (const APInt &v : wq.getValues<APInt>())
+    correction[i++ / window] += (int32_t)xZp * (int32_t)v.getSExtValue();
+  Value corr = ctx.constant(DenseElementsAttr::get(
+      RankedTensorType::get({1, c, 1, 1}, IntegerType::get(ctx.getContext(), 32)),
+      ArrayRef<int32_t>(correction)));
+  return ctx.createInferred<SubOp>(acc, corr);
 }
 
 FailureOr<Value> weft::integerMatMulSums(ImportContext &ctx, Value a, Value aZeroPoint, Value b,

@@ -348,6 +348,16 @@ mlir::FailureOr<mlir::Value> integerConvSums(ImportContext &ctx, mlir::Value x,
                                              llvm::ArrayRef<int64_t> dilations,
                                              llvm::ArrayRef<int64_t> pads);
 
+/// integerConvSums for a depthwise convolution (group C, w [C, 1, KH, KW]):
+/// the exact i32 sums of (x - xZeroPoint) * w per channel, on the integer
+/// depthwise kernels (widened multiply-adds on uint8 input rows).
+mlir::FailureOr<mlir::Value> integerDepthwiseSums(ImportContext &ctx, mlir::Value x,
+                                                  mlir::Value xZeroPoint, mlir::Value w,
+                                                  mlir::Value wZeroPoint,
+                                                  llvm::ArrayRef<int64_t> strides,
+                                                  llvm::ArrayRef<int64_t> dilations,
+                                                  llvm::ArrayRef<int64_t> pads);
+
 /// The exact i32 product of (a - aZeroPoint) [.., M, K] and a constant int8
 /// b [K, N] (b's zero point, if given, constant zeros)
 /// on the integer kernels, as a 1x1 integer convolution over one row of M

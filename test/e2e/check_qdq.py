@@ -8,8 +8,8 @@ Models: a QDQ convolution block (per-channel int8 filters, an int32 bias,
 uint8 activations, Relu, a 1x1 convolution, a residual Add), a QDQ MatMul
 with per-column int8 weights and a bias, MatMuls whose int8, INT4 or
 UINT4 weights are quantized in blocks of 16 rows (opset 21), convolutions
-of 24, 12 and 10 output channels, and Gemms by int8 weights (transposed or
-not, alpha, beta, a bias). A different order of f32
+of 24, 12 and 10 output channels, Gemms by int8 weights (transposed or
+not, alpha, beta, a bias) and depthwise convolutions. A different order of f32
 additions may move a value across a rounding boundary, which changes one
 quantization step and is carried on from there, so outputs may differ by
 up to 2 steps of their scale (onnxruntime's own optimized graph differs
@@ -115,7 +115,7 @@ def conv_block(rng):
 
 def int8_convs(rng):
     """Convolutions that take the 8-bit integer kernels where the CPU has
-    them: input channels in fours, output channels in sixteens, uint8
+    them: input channels in fours, output channels in blocks of 16, uint8
     activations with a zero point of 128 or 0, per-channel or per-tensor
     int8 filters; padded, strided, dilated, 1x1 and 3x3, a width (13) that
     leaves a partial register tile, one without a bias; 3 input channels
@@ -159,6 +159,32 @@ def int8_narrow(rng):
              pads=[1, 1, 1, 1])
     b.qdq(c, 0.05)
     return b.model([1, 8, 14, 13], None, [1, 10, 14, 13], 13), 0.05
+
+
+def depthwise(rng):
+    """Depthwise convolutions on the integer depthwise kernels: 24 channels
+    (16 + a tail of 8), 3x3 padded by the zero point 128; stride 2; a 5x5
+    window with dilation 2 and a zero point of 0; a per-tensor filter
+    scale; one without a bias."""
+    b = Builder(rng)
+    x = b.qdq("x", 0.02)
+    w, ws = b.weight(rng.standard_normal((24, 1, 3, 3)).astype(np.float32) * 0.3, 0)
+    c = b.op("Conv", [x, w, b.bias(rng.standard_normal(24) * 0.1, 0.02 * ws)],
+             pads=[1, 1, 1, 1], group=24)
+    c = b.qdq(b.op("Relu", [b.qdq(c, 0.04)]), 0.04, zp=0)
+    w, ws = b.weight(rng.standard_normal((24, 1, 3, 3)).astype(np.float32) * 0.3, 0)
+    c = b.op("Conv", [c, w, b.bias(rng.standard_normal(24) * 0.1, 0.04 * ws)],
+             pads=[1, 1, 1, 1], strides=[2, 2], group=24)
+    c = b.qdq(c, 0.05)
+    wf = rng.standard_normal((24, 1, 5, 5)).astype(np.float32) * 0.1
+    scale = np.float32(np.abs(wf).max() / 127)
+    wq = np.clip(np.round(wf / scale), -127, 127).astype(np.int8)
+    d = b.name("w")
+    b.nodes.append(helper.make_node("DequantizeLinear", [b.const(wq, "wq"),
+                                                        b.const(np.array(scale), "ws")], [d]))
+    c = b.op("Conv", [c, d], pads=[4, 4, 4, 4], dilations=[2, 2], group=24)
+    b.qdq(c, 0.05)
+    return b.model([1, 24, 17, 18], None, [1, 24, 9, 9], 13), 0.05
 
 
 def gemm(rng):
@@ -218,7 +244,7 @@ MODELS = {"qdq_conv_block": conv_block, "qdq_int8_convs": int8_convs, "qdq_matmu
           "qdq_matmul_blocked": blocked,
           "qdq_matmul_int4": int4_blocked,
           "qdq_matmul_uint4": lambda rng: int4_blocked(rng, signed=False),
-          "qdq_int8_narrow": int8_narrow, "qdq_gemm": gemm}
+          "qdq_int8_narrow": int8_narrow, "qdq_gemm": gemm, "qdq_depthwise": depthwise}
 
 
 def main():

@@ -337,8 +337,14 @@ LogicalResult ConvOp::verify() {
     // The integer form: uint8 input, int8 filter, exact i32 sums.
     if (!in.getElementType().isUnsignedInteger(8) || !w.getElementType().isSignlessInteger(8))
       return emitOpError("an integer convolution takes a ui8 input and an i8 filter");
-    if (getGroup() != 1 || getBias())
-      return emitOpError("an integer convolution has group 1 and no bias");
+    // Group 1, or depthwise (one input channel per group, one filter each).
+    ConvDims dims = convDims(getChannelsLast(), w.getRank());
+    int64_t channels = in.getShape()[dims.c];
+    bool depthwise = w.getRank() == 4 && getGroup() == channels &&
+                     convOutputChannels(w.getShape(), getChannelsLast()) == channels &&
+                     w.getShape()[dims.fc] == 1;
+    if ((getGroup() != 1 && !depthwise) || getBias())
+      return emitOpError("an integer convolution has group 1 (or is depthwise) and no bias");
     if (w.getRank() == 6 && w.getShape()[5] != 4)
       return emitOpError("a rank-6 filter holds groups of 4 input channels");
   }

@@ -119,3 +119,44 @@ func.func private @int8_block4(%arg0: memref<1x6x6x4xi8>, %arg1: memref<3x1x1x1x
   bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<1x6x6x3x4xi32>, memref<1x6x6x3x4xi32>) -> ()
   return
 }
+
+// -----
+
+// An integer depthwise convolution (uint8 x int8 -> i32, 24 channels):
+// register tiles of 8 columns x 16 channels and one of the 8 channels past
+// them, each step widening 8 input rows and the filter row to i32 and
+// adding their products to the accumulator, which stays in registers.
+// CHECK-LABEL: func.func private @int8_depthwise
+// CHECK: scf.for {{.*}} -> (vector<8x16xi32>)
+// CHECK: %[[X:.*]] = vector.transfer_read {{.*}} : tensor<1x6x10x24xi8>, vector<8x16xi8>
+// CHECK: %[[W:.*]] = vector.transfer_read {{.*}} : tensor<3x3x24xi8>, vector<8x16xi8>
+// CHECK: %[[XW:.*]] = arith.extui %[[X]] : vector<8x16xi8> to vector<8x16xi32>
+// CHECK: %[[WW:.*]] = arith.extsi %[[W]] : vector<8x16xi8> to vector<8x16xi32>
+// CHECK: %[[P:.*]] = arith.muli %[[XW]], %[[WW]] : vector<8x16xi32>
+// CHECK: arith.addi %{{.*}}, %[[P]] : vector<8x16xi32>
+// CHECK: scf.for {{.*}} -> (vector<8x8xi32>)
+// CHECK: arith.muli {{.*}} : vector<8x8xi32>
+// CHECK-NOT: linalg.generic
+// CHECK: return
+// WIDE-LABEL: func.func private @int8_depthwise
+// WIDE: arith.muli {{.*}} : vector<8x16xi32>
+#x = affine_map<(n, oh, ow, c, kh, kw) -> (n, oh * 2 + kh, ow + kw, c)>
+#w = affine_map<(n, oh, ow, c, kh, kw) -> (kh, kw, c)>
+#o = affine_map<(n, oh, ow, c, kh, kw) -> (n, oh, ow, c)>
+func.func private @int8_depthwise(%arg0: memref<1x6x10x24xi8>, %arg1: memref<3x3x24xi8>, %arg2: memref<1x2x8x24xi32>) attributes {weft.dispatch_fn, weft.workgroup_count = 1 : i64} {
+  %zero = arith.constant 0 : i32
+  %x = bufferization.to_tensor %arg0 restrict : memref<1x6x10x24xi8> to tensor<1x6x10x24xi8>
+  %w = bufferization.to_tensor %arg1 restrict : memref<3x3x24xi8> to tensor<3x3x24xi8>
+  %o = bufferization.to_tensor %arg2 restrict writable : memref<1x2x8x24xi32> to tensor<1x2x8x24xi32>
+  %f = linalg.fill ins(%zero : i32) outs(%o : tensor<1x2x8x24xi32>) -> tensor<1x2x8x24xi32>
+  %r = linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%x, %w : tensor<1x6x10x24xi8>, tensor<3x3x24xi8>) outs(%f : tensor<1x2x8x24xi32>) attrs = {dilations = dense<1> : tensor<2xi64>, strides = dense<[2, 1]> : tensor<2xi64>, weft.integer_depthwise} {
+  ^bb0(%a: i8, %b: i8, %acc: i32):
+    %xa = arith.extui %a : i8 to i32
+    %wb = arith.extsi %b : i8 to i32
+    %p = arith.muli %xa, %wb : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  } -> tensor<1x2x8x24xi32>
+  bufferization.materialize_in_destination %r in restrict writable %arg2 : (tensor<1x2x8x24xi32>, memref<1x2x8x24xi32>) -> ()
+  return
+}

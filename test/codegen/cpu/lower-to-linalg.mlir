@@ -630,3 +630,28 @@ func.func @attention_context(%a: tensor<4x8x8xf32>, %p: tensor<8x12x8xf32>) -> t
   }
   return %0 : tensor<8x4x8xf32>
 }
+
+// -----
+
+// An integer depthwise convolution (channels-last, uint8 x int8 -> i32) is
+// a generic that zero-extends the input and sign-extends the filter
+// (linalg's named depthwise op would sign-extend both), tagged for the
+// depthwise register tiles, with the named op's strides and dilations.
+// CHECK-DAG: #[[X:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1 * 2 + d4, d2 + d5, d3)>
+// CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5, d3)>
+// CHECK-LABEL: func.func @integer_depthwise
+// CHECK: %[[F:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] : tensor<3x3x1x24xi8> into tensor<3x3x24xi8>
+// CHECK: linalg.generic {indexing_maps = [#[[X]], #[[W]], #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%{{.*}}, %[[F]] : tensor<1x6x7x24xi8>, tensor<3x3x24xi8>) outs(%{{.*}} : tensor<1x2x5x24xi32>)
+// CHECK-SAME: strides = dense<[2, 1]> : tensor<2xi64>, weft.integer_depthwise
+// CHECK: arith.extui %{{.*}} : i8 to i32
+// CHECK: arith.extsi %{{.*}} : i8 to i32
+// CHECK: arith.muli
+// CHECK: arith.addi
+func.func @integer_depthwise(%x: tensor<1x6x7x24xui8>, %w: tensor<3x3x1x24xi8>) -> tensor<1x2x5x24xi32> {
+  %0 = weft.dispatch(%x, %w) : (tensor<1x6x7x24xui8>, tensor<3x3x1x24xi8>) -> tensor<1x2x5x24xi32> {
+  ^bb0(%i: tensor<1x6x7x24xui8>, %f: tensor<3x3x1x24xi8>):
+    %r = weft.conv %i, %f {strides = array<i64: 2, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 24 : i64, channels_last} : (tensor<1x6x7x24xui8>, tensor<3x3x1x24xi8>) -> tensor<1x2x5x24xi32>
+    weft.yield %r : tensor<1x2x5x24xi32>
+  }
+  return %0 : tensor<1x2x5x24xi32>
+}

@@ -260,8 +260,17 @@ func.func @conv_integer_types(%x: tensor<1x8x6x6xi8>, %w: tensor<16x8x3x3xi8>) {
 // -----
 
 func.func @conv_integer_bias(%x: tensor<1x8x6x6xui8>, %w: tensor<16x8x3x3xi8>, %b: tensor<16xi32>) {
-  // expected-error @below {{'weft.conv' op an integer convolution has group 1 and no bias}}
+  // expected-error @below {{'weft.conv' op an integer convolution has group 1 (or is depthwise) and no bias}}
   %0 = weft.conv %x, %w, %b {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 1 : i64} : (tensor<1x8x6x6xui8>, tensor<16x8x3x3xi8>, tensor<16xi32>) -> tensor<1x16x4x4xi32>
+  return
+}
+
+// -----
+
+// Two groups of four channels: neither group 1 nor depthwise.
+func.func @conv_integer_grouped(%x: tensor<1x8x6x6xui8>, %w: tensor<16x4x3x3xi8>) {
+  // expected-error @below {{'weft.conv' op an integer convolution has group 1 (or is depthwise) and no bias}}
+  %0 = weft.conv %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 2 : i64} : (tensor<1x8x6x6xui8>, tensor<16x4x3x3xi8>) -> tensor<1x16x4x4xi32>
   return
 }
 

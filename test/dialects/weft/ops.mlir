@@ -199,6 +199,18 @@ func.func @integer_conv(%x: tensor<1x8x6x6xui8>, %w: tensor<16x8x3x3xi8>,
   return
 }
 
+// A depthwise integer convolution: NCHW [C, 1, KH, KW] or channels-last
+// [KH, KW, 1, C] filter, group C.
+// CHECK-LABEL: func.func @integer_depthwise
+func.func @integer_depthwise(%x: tensor<1x8x6x6xui8>, %w: tensor<8x1x3x3xi8>,
+                             %xc: tensor<1x6x6x8xui8>, %wc: tensor<3x3x1x8xi8>) {
+  // CHECK: weft.conv {{.*}}group = 8 : i64{{.*}} : (tensor<1x8x6x6xui8>, tensor<8x1x3x3xi8>) -> tensor<1x8x4x4xi32>
+  %0 = weft.conv %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 8 : i64} : (tensor<1x8x6x6xui8>, tensor<8x1x3x3xi8>) -> tensor<1x8x4x4xi32>
+  // CHECK: weft.conv {{.*}}channels_last{{.*}} : (tensor<1x6x6x8xui8>, tensor<3x3x1x8xi8>) -> tensor<1x4x4x8xi32>
+  %1 = weft.conv %xc, %wc {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 8 : i64, channels_last} : (tensor<1x6x6x8xui8>, tensor<3x3x1x8xi8>) -> tensor<1x4x4x8xi32>
+  return
+}
+
 // A grouped channels-last convolution with a blocked filter
 // [F/B, KH, KW, C/G, B]: every block of B output channels in one group.
 // CHECK-LABEL: func.func @grouped_blocked_conv
