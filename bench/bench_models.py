@@ -18,9 +18,11 @@ Models (default: all of them):
   resnet18_qdq,          quantized from those by onnxruntime's tool (static
   mobilenet_v2_qdq,      QDQ, or dynamic: transformer_dynq, bert_base_dynq;
   resnet50_qdq,          needs `pip install ml_dtypes`), checked within
-  efficientnet_b0_qdq,   the tolerances MODEL_ATOL gives them
-  transformer_dynq,
-  bert_base_dynq
+  efficientnet_b0_qdq,   the tolerances MODEL_ATOL gives them; _s8: int8
+  transformer_dynq,      activations, the tool's default
+  bert_base_dynq,
+  resnet18_qdq_s8,
+  mobilenet_v2_qdq_s8
 
 Each model is compiled with `weftc --emit=lib` and the wall time of that
 compile is reported. Before anything is timed, the library is run once per
@@ -87,14 +89,17 @@ REAL_MODELS = ("resnet50", "resnet18", "mobilenet_v2", "transformer",
                "bert_base", "resnext50_32x4d", "regnet_x_400mf", "shufflenet_v2_x1_0",
                "efficientnet_b0", "vit_b_16")  # export_models.py
 # Quantized with onnxruntime's quantization tool from a real model: static
-# QDQ (per-channel int8 weights, uint8 activations, calibrated on seeded
-# random inputs) or dynamic (int8 weights, MatMulInteger on uint8
-# activations quantized at run time).
+# QDQ (per-channel int8 weights, uint8 activations, or int8 ones for
+# static_s8, calibrated on seeded random inputs) or dynamic (int8 weights,
+# MatMulInteger on uint8 activations quantized at run time).
 QUANT_MODELS = {"resnet18_qdq": ("resnet18", "static"),
                 "mobilenet_v2_qdq": ("mobilenet_v2", "static"),
                 "resnet50_qdq": ("resnet50", "static"),
                 "efficientnet_b0_qdq": ("efficientnet_b0", "static"),
                 "bert_base_dynq": ("bert_base", "dynamic"),
+                # int8 activations: the tool's default (S8S8).
+                "resnet18_qdq_s8": ("resnet18", "static_s8"),
+                "mobilenet_v2_qdq_s8": ("mobilenet_v2", "static_s8"),
                 "transformer_dynq": ("transformer", "dynamic")}
 ALL_MODELS = SMALL_MODELS + REAL_MODELS + tuple(QUANT_MODELS)
 # gemm_large is f32[512,1024] @ f32[1024,1024]: 2*M*K*N floating-point
@@ -271,8 +276,9 @@ def make_quant_model(workdir, model):
 
     pre = os.path.join(workdir, f"{model}_pre.onnx")
     quant_pre_process(src, pre)
+    activations = QuantType.QInt8 if kind == "static_s8" else QuantType.QUInt8
     quantize_static(pre, dst, Images(), quant_format=QuantFormat.QDQ,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    activation_type=activations, weight_type=QuantType.QInt8,
                     per_channel=True)
     return None
 

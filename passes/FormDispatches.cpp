@@ -402,7 +402,9 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
   /// Whether the results of `producer` and `consumer`, neighbours in a
   /// chain, fit one iteration space: the same type, a cast between integers
   /// and floats of the same shape (an integer convolution's sums to f32, a
-  /// quantization's rounded values to uint8), or where one is a
+  /// quantization's rounded values to uint8) or between integers of 8 bits
+  /// and more (an int8 activation shifted to the integer kernels' uint8),
+  /// or where one is a
   /// transpose, the same element type and number of elements (the other's
   /// dimensions permuted). (Casts between float types stay apart: 16-bit
   /// floats are widened per dispatch, see WidenAccumulators.)
@@ -412,9 +414,12 @@ struct FormDispatchesPass : weft::impl::FormDispatchesBase<FormDispatchesPass> {
     if (from == to)
       return true;
     if (isa<CastOp>(consumer) && from.hasStaticShape() && from.getShape() == to.getShape() &&
-        isa<IntegerType>(from.getElementType()) != isa<IntegerType>(to.getElementType()) &&
-        !from.getElementType().isInteger(1) && !to.getElementType().isInteger(1))
-      return true;
+        !from.getElementType().isInteger(1) && !to.getElementType().isInteger(1)) {
+      bool fromInt = isa<IntegerType>(from.getElementType());
+      bool toInt = isa<IntegerType>(to.getElementType());
+      if (fromInt != toInt || (fromInt && toInt))
+        return true;
+    }
     if (!(transposesInChains && (isa<TransposeOp>(producer) || isa<TransposeOp>(consumer))))
       return false;
     return from.hasStaticShape() && to.hasStaticShape() &&

@@ -51,7 +51,7 @@ FailureOr<Value> productScale(ImportContext &ctx, const ImportContext::Dequantiz
 }
 
 /// MatMul(DequantizeLinear(a), DequantizeLinear(b)) of a QDQ model on the
-/// integer kernels (see integerMatMulSums): a uint8 with one f32 scale, b
+/// integer kernels (see integerMatMulSums): a uint8 or int8 with one f32 scale, b
 /// a constant int8 [K, N] whose zero point is 0 and whose f32 scale is one
 /// value or one per column. The exact i32 product times a_scale *
 /// b_scale, in f32. Null when the operands are not of that form.
@@ -120,7 +120,7 @@ LogicalResult convertMatMul(ImportContext &ctx, const Node &node, int64_t) {
 
 /// Gemm(DequantizeLinear(a), DequantizeLinear(b), c) of a QDQ model (a
 /// classifier) on the integer kernels, as dequantizedIntegerMatMul: a
-/// uint8 [M, K] (transA 0) with one f32 scale, b a constant int8 [K, N]
+/// uint8 or int8 [M, K] (transA 0) with one f32 scale, b a constant int8 [K, N]
 /// (or [N, K] with transB, re-laid at compile time) whose zero point is 0
 /// and whose f32 scale is one value or one per column (per row of the
 /// transposed form). alpha joins the scale; beta * c is added in f32. Null
@@ -283,7 +283,7 @@ FailureOr<Value> weft::convolve3D(ImportContext &ctx, Value x, Value w, Value bi
 namespace {
 
 /// Conv(DequantizeLinear(x), DequantizeLinear(w)) of a QDQ model on the
-/// integer kernels (see integerConvSums): x uint8 with one f32 scale and a
+/// integer kernels (see integerConvSums): x uint8 or int8 with one f32 scale and a
 /// constant zero point, w a constant int8 filter whose zero point is 0
 /// and whose f32 scale is one value or one per output channel. The exact
 /// i32 sums of (x - x_zp) * w, times x_scale * w_scale, plus the bias in
@@ -487,6 +487,36 @@ void weft::registerNNConverters(ConverterTable &t) {
   t["Conv"] = convertConvAnyRank;
 }
 
+/// The uint8 input of the integer kernels, whose dot products multiply
+/// unsigned by signed bytes: a uint8 `x` as it is; an int8 one as the
+/// uint8 x + 128 (a widening cast, an add and a narrowing one, which fuse
+/// into x's producer), its zero point moved by 128 too. `zeroPoint` must be
+/// absent (0) or one constant of x's type; `zp` gets it, in uint8 terms.
+/// Null when x or its zero point do not qualify.
+static FailureOr<Value> uint8Input(ImportContext &ctx, Value x, Value zeroPoint, uint64_t &zp) {
+  auto t = ImportContext::typeOf(x);
+  Type elt = t.getElementType();
+  bool isSigned = elt.isSignlessInteger(8);
+  if (!elt.isUnsignedInteger(8) && !isSigned)
+    return Value();
+  zp = isSigned ? 128 : 0;
+  if (zeroPoint) {
+    DenseElementsAttr z = ImportContext::getConstantValue(zeroPoint);
+    if (!z || z.getNumElements() != 1 || z.getElementType() != elt)
+      return Value();
+    const APInt &v = *z.getValues<APInt>().begin();
+    zp = isSigned ? (uint64_t)(v.getSExtValue() + 128) : v.getZExtValue();
+  }
+  if (!isSigned)
+    return x;
+  MLIRContext *mctx = ctx.getContext();
+  Type i32 = IntegerType::get(mctx, 32);
+  Value wide = ctx.create<CastOp>(t.clone(i32), x);
+  Value offset = ctx.constant(DenseElementsAttr::get(RankedTensorType::get({}, i32), int32_t(128)));
+  WEFT_TRY(shifted, ctx.createInferred<AddOp>(wide, offset));
+  return ctx.create<CastOp>(t.clone(IntegerType::get(mctx, 8, IntegerType::Unsigned)), shifted);
+}
+
 FailureOr<Value> weft::integerConvSums(ImportContext &ctx, Value x, Value xZeroPoint, Value w,
                                        Value wZeroPoint, ArrayRef<int64_t> strides,
                                        ArrayRef<int64_t> dilations, ArrayRef<int64_t> pads) {
@@ -494,9 +524,9 @@ FailureOr<Value> weft::integerConvSums(ImportContext &ctx, Value x, Value xZeroP
     return Value();
   auto qx = ImportContext::typeOf(x), qw = ImportContext::typeOf(w);
   DenseElementsAttr wq = ImportContext::getConstantValue(w);
-  if (qx.getRank() != 4 || !qx.getElementType().isUnsignedInteger(8) || !qx.hasStaticShape() ||
-      !wq || !qw.getElementType().isSignlessInteger(8) || qw.getRank() != 4 ||
-      strides.size() != 2 || dilations.size() != 2 || pads.size() != 4)
+  if (qx.getRank() != 4 || !qx.hasStaticShape() || !wq ||
+      !qw.getElementType().isSignlessInteger(8) || qw.getRank() != 4 || strides.size() != 2 ||
+      dilations.size() != 2 || pads.size() != 4)
     return Value();
   int64_t f = qw.getShape()[0], c = qw.getShape()[1];
   if (f < 1 || c != qx.getShape()[1])
@@ -507,26 +537,24 @@ FailureOr<Value> weft::integerConvSums(ImportContext &ctx, Value x, Value xZeroP
     if (!z || llvm::any_of(z.getValues<APInt>(), [](const APInt &v) { return !v.isZero(); }))
       return Value();
   }
-  // The input's: one constant.
+  // The input's: one constant (uint8, or int8 with the input shifted).
   bool spatialPads = llvm::any_of(pads, [](int64_t v) { return v != 0; });
   uint64_t xZp = 0;
-  if (xZeroPoint) {
-    DenseElementsAttr z = ImportContext::getConstantValue(xZeroPoint);
-    if (!z || z.getNumElements() != 1 || !z.getElementType().isUnsignedInteger(8))
-      return Value();
-    xZp = (*z.getValues<APInt>().begin()).getZExtValue();
-  }
+  WEFT_TRY(unsignedX, uint8Input(ctx, x, xZeroPoint, xZp));
+  if (!unsignedX)
+    return Value();
   // Padding by the zero point (the centered 0); input channels up to a
   // multiple of 4 (their filter weights are 0). Output channels go up to a
   // multiple of 4 too (the narrowest dot product), by zero filters whose
   // sums a slice drops.
-  Value input = x, filter = w;
+  Value input = unsignedX, filter = w;
   int64_t extra = llvm::alignTo(c, 4) - c, fAll = llvm::alignTo(f, 4);
   if (extra || spatialPads) {
     auto padded = ctx.createInferred<PadOp>(
         input, ArrayRef<int64_t>{0, 0, pads[0], pads[1]},
         ArrayRef<int64_t>{0, extra, pads[2], pads[3]},
-        cast<TypedAttr>(IntegerAttr::get(qx.getElementType(), xZp)));
+        cast<TypedAttr>(
+            IntegerAttr::get(ImportContext::typeOf(unsignedX).getElementType(), xZp)));
     if (failed(padded))
       return failure();
     input = *padded;
@@ -587,9 +615,9 @@ FailureOr<Value> weft::integerDepthwiseSums(ImportContext &ctx, Value x, Value x
     return Value();
   auto qx = ImportContext::typeOf(x), qw = ImportContext::typeOf(w);
   DenseElementsAttr wq = ImportContext::getConstantValue(w);
-  if (qx.getRank() != 4 || !qx.getElementType().isUnsignedInteger(8) || !qx.hasStaticShape() ||
-      !wq || !qw.getElementType().isSignlessInteger(8) || qw.getRank() != 4 ||
-      strides.size() != 2 || dilations.size() != 2 || pads.size() != 4)
+  if (qx.getRank() != 4 || !qx.hasStaticShape() || !wq ||
+      !qw.getElementType().isSignlessInteger(8) || qw.getRank() != 4 || strides.size() != 2 ||
+      dilations.size() != 2 || pads.size() != 4)
     return Value();
   int64_t c = qx.getShape()[1];
   if (c < 2 || qw.getShape()[0] != c || qw.getShape()[1] != 1)
@@ -600,24 +628,22 @@ FailureOr<Value> weft::integerDepthwiseSums(ImportContext &ctx, Value x, Value x
       return Value();
   }
   uint64_t xZp = 0;
-  if (xZeroPoint) {
-    DenseElementsAttr z = ImportContext::getConstantValue(xZeroPoint);
-    if (!z || z.getNumElements() != 1 || !z.getElementType().isUnsignedInteger(8))
-      return Value();
-    xZp = (*z.getValues<APInt>().begin()).getZExtValue();
-  }
+  WEFT_TRY(unsignedX, uint8Input(ctx, x, xZeroPoint, xZp));
+  if (!unsignedX)
+    return Value();
   // A window's 255 x 127 x KH x KW stays far inside i32 for any window a
   // model has (2^31 / 32385 taps); refuse the absurd rest.
   int64_t window = qw.getShape()[2] * qw.getShape()[3];
   if (window > 65536)
     return Value();
   // Padding by the zero point (the centered 0).
-  Value input = x;
+  Value input = unsignedX;
   if (llvm::any_of(pads, [](int64_t v) { return v != 0; })) {
     WEFT_TRY(padded, ctx.createInferred<PadOp>(
                          input, ArrayRef<int64_t>{0, 0, pads[0], pads[1]},
                          ArrayRef<int64_t>{0, 0, pads[2], pads[3]},
-                         cast<TypedAttr>(IntegerAttr::get(qx.getElementType(), xZp))));
+                         cast<TypedAttr>(IntegerAttr::get(
+                             ImportContext::typeOf(unsignedX).getElementType(), xZp))));
     input = padded;
   }
   WEFT_TRY(acc, ctx.createInferred<ConvOp>(input, w, Value(), strides, dilations,
@@ -641,8 +667,11 @@ FailureOr<Value> weft::integerMatMulSums(ImportContext &ctx, Value a, Value aZer
     return Value();
   auto at = ImportContext::typeOf(a), bt = ImportContext::typeOf(b);
   DenseElementsAttr bq = ImportContext::getConstantValue(b);
+  // A uint8 or int8 (see uint8Input, through integerConvSums).
+  bool signedA = at.getElementType().isSignlessInteger(8);
   if (!bq || at.getRank() < 2 || bt.getRank() != 2 || !at.hasStaticShape() ||
-      !at.getElementType().isUnsignedInteger(8) || !bt.getElementType().isSignlessInteger(8))
+      (!at.getElementType().isUnsignedInteger(8) && !signedA) ||
+      !bt.getElementType().isSignlessInteger(8))
     return Value();
   int64_t k = bt.getShape()[0], n = bt.getShape()[1];
   if (at.getShape().back() != k || n < 1 || k < 1)
@@ -657,18 +686,29 @@ FailureOr<Value> weft::integerMatMulSums(ImportContext &ctx, Value a, Value aZer
   }
   Value w = ctx.constant(DenseElementsAttr::get(
       RankedTensorType::get({n, k, 1, 1}, bt.getElementType()), ArrayRef<int8_t>(filter)));
+  // An int8 A shifted to uint8 here, before the reshape, so the shift
+  // joins A's producer (its zero point moves by `shift`, below).
+  Value unsignedA = a;
+  int32_t shift = 0;
+  if (signedA) {
+    uint64_t unused;
+    WEFT_TRY(shifted, uint8Input(ctx, a, Value(), unused));
+    unsignedA = shifted;
+    shift = 128;
+  }
   // A's rows as the columns of a one-row NCHW image (the layout pass
   // cancels the transposes: its channels-last form is A's own layout).
-  auto rows = ctx.reshape(a, {1, 1, m, k});
+  auto rows = ctx.reshape(unsignedA, {1, 1, m, k});
   if (failed(rows))
     return failure();
   auto image = ctx.createInferred<TransposeOp>(*rows, ArrayRef<int64_t>{0, 3, 1, 2});
   if (failed(image))
     return failure();
-  // A's zero point: one value, constant or computed at run time.
+  // A's zero point: one value of A's type, constant or computed at run
+  // time.
   if (aZeroPoint) {
     auto zt = ImportContext::typeOf(aZeroPoint);
-    if (zt.getNumElements() != 1 || !zt.getElementType().isUnsignedInteger(8))
+    if (zt.getNumElements() != 1 || zt.getElementType() != at.getElementType())
       return Value();
   }
   auto sums = integerConvSums(ctx, *image, Value(), w, bZeroPoint, {1, 1}, {1, 1},
@@ -681,10 +721,10 @@ FailureOr<Value> weft::integerMatMulSums(ImportContext &ctx, Value a, Value aZer
   SmallVector<int64_t> shape(at.getShape().drop_back());
   shape.push_back(n);
   auto product = ctx.reshape(*back, shape);
-  if (failed(product) || !aZeroPoint)
+  if (failed(product) || (!aZeroPoint && !shift))
     return product;
-  // Minus a_zp times each column's sum of B, on the [.., M, N] result (an
-  // operand of N values, which joins the kernel's epilogue).
+  // Minus a_zp (+ shift) times each column's sum of B, on the [.., M, N]
+  // result (an operand of N values, which joins the kernel's epilogue).
   Type i32 = IntegerType::get(ctx.getContext(), 32);
   SmallVector<int32_t> columns(n, 0);
   i = 0;
@@ -692,8 +732,13 @@ FailureOr<Value> weft::integerMatMulSums(ImportContext &ctx, Value a, Value aZer
     columns[i++ % n] += (int32_t)v.getSExtValue();
   auto columnType = RankedTensorType::get({n}, i32);
   Value corr;
-  if (DenseElementsAttr z = ImportContext::getConstantValue(aZeroPoint)) {
-    int32_t zp = (int32_t)(*z.getValues<APInt>().begin()).getZExtValue();
+  DenseElementsAttr z = aZeroPoint ? ImportContext::getConstantValue(aZeroPoint) : nullptr;
+  if (!aZeroPoint || z) {
+    int32_t zp = shift;
+    if (z) {
+      const APInt &v = *z.getValues<APInt>().begin();
+      zp += (int32_t)(signedA ? v.getSExtValue() : (int64_t)v.getZExtValue());
+    }
     for (int32_t &v : columns)
       v *= zp;
     corr = ctx.constant(DenseElementsAttr::get(columnType, ArrayRef<int32_t>(columns)));
@@ -702,6 +747,12 @@ FailureOr<Value> weft::integerMatMulSums(ImportContext &ctx, Value a, Value aZer
     if (failed(scalar))
       return failure();
     Value zp32 = ctx.create<CastOp>(RankedTensorType::get({}, i32), *scalar);
+    if (shift) {
+      WEFT_TRY(moved, ctx.createInferred<AddOp>(
+                          zp32, ctx.constant(DenseElementsAttr::get(
+                                    RankedTensorType::get({}, i32), shift))));
+      zp32 = moved;
+    }
     auto scaled = ctx.createInferred<MulOp>(
         ctx.constant(DenseElementsAttr::get(columnType, ArrayRef<int32_t>(columns))), zp32);
     if (failed(scaled))

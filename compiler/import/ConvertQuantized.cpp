@@ -1,13 +1,13 @@
 //===- ConvertQuantized.cpp - integer and quantized matmul/conv -> weft ----===//
 //
 // MatMulInteger and QLinearMatMul accumulate exactly in i32: on the integer
-// convolution kernels by a constant int8 B (uint8 A with one zero point,
+// convolution kernels by a constant int8 B (uint8 or int8 A with one zero point,
 // B's zero point 0; integerMatMulSums), else both operands are widened and
 // their zero points subtracted before one i32 matmul; by a constant B whose
 // columns keep every partial sum within 2^24, the same product runs
 // exactly as an f32 matmul instead (the fast kernels).
 // ConvInteger and QLinearConv run on the integer convolution kernels where
-// those apply (uint8 input, constant int8 filter with a zero point of 0,
+// those apply (uint8 or int8 input, constant int8 filter with a zero point of 0,
 // see integerConvSums), else in f64, whose 53-bit mantissa holds every i32
 // accumulator exactly, or in f32 by a constant filter that keeps every
 // partial sum (and the bias) within 2^24. The QLinear forms then requantize as
@@ -216,7 +216,7 @@ FailureOr<Value> exactProductInF32(ImportContext &ctx, const Node &node, Value a
 
 /// A MatMulInteger/QLinearMatMul (A, its zero point input `aZp`, B, its
 /// zero point `bZp`) on the integer kernels: the exact i32 product of
-/// integerMatMulSums (uint8 A with one zero point, a constant int8 B whose
+/// integerMatMulSums (uint8 or int8 A with one zero point, a constant int8 B whose
 /// zero point is 0). Null where those do not apply.
 FailureOr<Value> integerKernelProduct(ImportContext &ctx, const Node &node, Value a, Value b,
                                       int aZp, int bZp) {
@@ -363,7 +363,7 @@ DenseElementsAttr exactConvFilter(ImportContext &ctx, const Node &node, Value w,
 
 /// A 2-D ConvInteger/QLinearConv (x, its zero point input `xZp`, w, its
 /// zero point input `wZp`) on the integer kernels: the exact
-/// i32 sums of integerConvSums. Null where those do not apply (uint8 x,
+/// i32 sums of integerConvSums. Null where those do not apply (uint8 or int8 x,
 /// a constant int8 filter with a zero point of 0, group 1; the general path
 /// reports malformed attributes).
 FailureOr<Value> integerKernelSums(ImportContext &ctx, const Node &node, Value x, Value w,

@@ -332,7 +332,8 @@ convolve3D(ImportContext &ctx, mlir::Value x, mlir::Value w, mlir::Value bias,
            llvm::ArrayRef<int64_t> pads, int64_t group);
 
 /// The exact i32 sums of the 2-D convolution of (x - xZeroPoint) by w on the
-/// integer kernels (ImportOptions::integerConvolutions): x uint8 NCHW with
+/// integer kernels (ImportOptions::integerConvolutions): x uint8 or int8 (shifted
+/// to uint8 by 128, its zero point with it) NCHW with
 /// a constant scalar zero point (or none), w a constant int8 filter [F, C,
 /// KH, KW] whose zero point (if given) is constant zeros, group 1. The
 /// input is padded by its zero point (`pads` is [top, left, bottom,
@@ -361,7 +362,8 @@ mlir::FailureOr<mlir::Value> integerDepthwiseSums(ImportContext &ctx, mlir::Valu
 /// The exact i32 product of (a - aZeroPoint) [.., M, K] and a constant int8
 /// b [K, N] (b's zero point, if given, constant zeros)
 /// on the integer kernels, as a 1x1 integer convolution over one row of M
-/// columns (integerConvSums; aZeroPoint one uint8 value, constant or not).
+/// columns (integerConvSums; a uint8 or int8, aZeroPoint one value of its
+/// type, constant or not).
 /// Null when the integer kernels are off or the operands do not qualify.
 mlir::FailureOr<mlir::Value> integerMatMulSums(ImportContext &ctx, mlir::Value a,
                                                mlir::Value aZeroPoint, mlir::Value b,

@@ -9,7 +9,7 @@ uint8 activations, Relu, a 1x1 convolution, a residual Add), a QDQ MatMul
 with per-column int8 weights and a bias, MatMuls whose int8, INT4 or
 UINT4 weights are quantized in blocks of 16 rows (opset 21), convolutions
 of 24, 12 and 10 output channels, Gemms by int8 weights (transposed or
-not, alpha, beta, a bias) and depthwise convolutions. A different order of f32
+not, alpha, beta, a bias), depthwise convolutions, and int8 activations. A different order of f32
 additions may move a value across a rounding boundary, which changes one
 quantization step and is carried on from there, so outputs may differ by
 up to 2 steps of their scale (onnxruntime's own optimized graph differs
@@ -187,6 +187,29 @@ def depthwise(rng):
     return b.model([1, 24, 17, 18], None, [1, 24, 9, 9], 13), 0.05
 
 
+def s8(rng):
+    """int8 activations (onnxruntime's default S8S8 form), on the integer
+    kernels as uint8 shifted by 128: zero points 0, -10 and 3; a 3x3 and a
+    1x1 convolution, a depthwise one, a Gemm and a MatMul."""
+    b = Builder(rng)
+    x = b.qdq("x", 0.02, zp=0, dtype=np.int8)
+    w, ws = b.weight(rng.standard_normal((16, 8, 3, 3)).astype(np.float32) * 0.2, 0)
+    c = b.op("Conv", [x, w, b.bias(rng.standard_normal(16) * 0.1, 0.02 * ws)], pads=[1, 1, 1, 1])
+    c = b.qdq(b.op("Relu", [b.qdq(c, 0.05, zp=-10, dtype=np.int8)]), 0.05, zp=-10, dtype=np.int8)
+    w, ws = b.weight(rng.standard_normal((16, 1, 3, 3)).astype(np.float32) * 0.3, 0)
+    c = b.op("Conv", [c, w, b.bias(rng.standard_normal(16) * 0.1, 0.05 * ws)],
+             pads=[1, 1, 1, 1], strides=[2, 2], group=16)
+    c = b.qdq(c, 0.05, zp=3, dtype=np.int8)
+    w, ws = b.weight(rng.standard_normal((24, 16, 1, 1)).astype(np.float32) * 0.2, 0)
+    c = b.qdq(b.op("Conv", [c, w]), 0.05, zp=0, dtype=np.int8)
+    f = b.qdq(b.op("Flatten", [c]), 0.05, zp=0, dtype=np.int8)
+    w, _ = b.weight(rng.standard_normal((20, 24 * 25)).astype(np.float32) * 0.05, 0)
+    g = b.qdq(b.op("Gemm", [f, w], transB=1), 0.05, zp=-3, dtype=np.int8)
+    w, _ = b.weight(rng.standard_normal((20, 16)).astype(np.float32) * 0.2, 1)
+    b.qdq(b.op("MatMul", [g, w]), 0.05, zp=0, dtype=np.int8)
+    return b.model([1, 8, 10, 10], None, [1, 16], 13), 0.05
+
+
 def gemm(rng):
     """Gemms by int8 weights, as a classifier's: B [N, K] with transB
     (per-row scales), alpha, beta and a bias of N; then B [K, N] with
@@ -244,7 +267,8 @@ MODELS = {"qdq_conv_block": conv_block, "qdq_int8_convs": int8_convs, "qdq_matmu
           "qdq_matmul_blocked": blocked,
           "qdq_matmul_int4": int4_blocked,
           "qdq_matmul_uint4": lambda rng: int4_blocked(rng, signed=False),
-          "qdq_int8_narrow": int8_narrow, "qdq_gemm": gemm, "qdq_depthwise": depthwise}
+          "qdq_int8_narrow": int8_narrow, "qdq_gemm": gemm, "qdq_depthwise": depthwise,
+          "qdq_s8": s8}
 
 
 def main():
