@@ -21,8 +21,9 @@ Models (default: all of them):
   efficientnet_b0_qdq,   the tolerances MODEL_ATOL gives them; _s8: int8
   transformer_dynq,      activations, the tool's default
   bert_base_dynq,
-  resnet18_qdq_s8,
-  mobilenet_v2_qdq_s8
+  resnet18_qdq_s8,       resnet18_qop: the QOperator format (QLinearConv,
+  mobilenet_v2_qdq_s8,   com.microsoft QLinearAdd, QGemm...; OpenVINO does
+  resnet18_qop           not run those)
 
 Each model is compiled with `weftc --emit=lib` and the wall time of that
 compile is reported. Before anything is timed, the library is run once per
@@ -100,6 +101,8 @@ QUANT_MODELS = {"resnet18_qdq": ("resnet18", "static"),
                 # int8 activations: the tool's default (S8S8).
                 "resnet18_qdq_s8": ("resnet18", "static_s8"),
                 "mobilenet_v2_qdq_s8": ("mobilenet_v2", "static_s8"),
+                # The QOperator format: QLinearConv and com.microsoft ops.
+                "resnet18_qop": ("resnet18", "qoperator"),
                 "transformer_dynq": ("transformer", "dynamic")}
 ALL_MODELS = SMALL_MODELS + REAL_MODELS + tuple(QUANT_MODELS)
 # gemm_large is f32[512,1024] @ f32[1024,1024]: 2*M*K*N floating-point
@@ -132,6 +135,7 @@ MODEL_ATOL["bert_base_dynq"] = 3e-3
 # mobilenet_v2_qdq.
 MODEL_ATOL["resnet18_qdq_s8"] = 0.05
 MODEL_ATOL["mobilenet_v2_qdq_s8"] = 0.04
+MODEL_ATOL["resnet18_qop"] = 0.05
 ENGINES = ("weft", "ort", "ov", "numpy")
 # The engines whose per-round times are paired with Weft's for a ratio.
 PEERS = ("ort", "ov")
@@ -282,7 +286,8 @@ def make_quant_model(workdir, model):
     pre = os.path.join(workdir, f"{model}_pre.onnx")
     quant_pre_process(src, pre)
     activations = QuantType.QInt8 if kind == "static_s8" else QuantType.QUInt8
-    quantize_static(pre, dst, Images(), quant_format=QuantFormat.QDQ,
+    quantize_static(pre, dst, Images(),
+                    quant_format=QuantFormat.QOperator if kind == "qoperator" else QuantFormat.QDQ,
                     activation_type=activations, weight_type=QuantType.QInt8,
                     per_channel=True)
     return None

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/import/OnnxImporter.h"
+#include "compiler/import/ContribOps.h"
 #include "compiler/import/DeviceAnnotations.h"
 #include "compiler/import/GuardedShapeInference.h"
 #include "compiler/import/ImportContext.h"
@@ -937,6 +938,8 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
   originalOpset = opset;
   if (failed(check()) || failed(upgrade()) || failed(loadInputValues()))
     return failure();
+  if (auto why = expandQuantizedContribOps(model))
+    return error() << *why;
   ConverterTable table = buildConverterTable();
   if (failed(checkSupported(table)))
     return failure();

@@ -9,7 +9,9 @@ uint8 activations, Relu, a 1x1 convolution, a residual Add), a QDQ MatMul
 with per-column int8 weights and a bias, MatMuls whose int8, INT4 or
 UINT4 weights are quantized in blocks of 16 rows (opset 21), convolutions
 of 24, 12 and 10 output channels, Gemms by int8 weights (transposed or
-not, alpha, beta, a bias), depthwise convolutions, and int8 activations. A different order of f32
+not, alpha, beta, a bias), depthwise convolutions, int8 activations, and
+onnxruntime's com.microsoft QLinearAdd/QLinearMul/QLinearGlobalAveragePool/
+QGemm. A different order of f32
 additions may move a value across a rounding boundary, which changes one
 quantization step and is carried on from there, so outputs may differ by
 up to 2 steps of their scale (onnxruntime's own optimized graph differs
@@ -210,6 +212,48 @@ def s8(rng):
     return b.model([1, 8, 10, 10], None, [1, 16], 13), 0.05
 
 
+def qoperator(rng):
+    """onnxruntime's com.microsoft operators of its QOperator format,
+    which Weft rewrites into DequantizeLinear -> op -> QuantizeLinear:
+    QLinearMul, QLinearAdd, QLinearGlobalAveragePool, a QGemm with transB,
+    alpha, an int32 bias and a uint8 result, and one with per-column scales
+    and an f32 result."""
+    b = Builder(rng)
+
+    def c(value, tag):
+        return b.const(np.asarray(value), tag)
+
+    def ms(op, ins, **attrs):
+        out = b.name(op.lower())
+        b.nodes.append(helper.make_node(op, ins, [out], domain="com.microsoft", **attrs))
+        return out
+
+    u8 = np.uint8
+    q0 = b.op("QuantizeLinear", ["x", c(np.float32(0.02), "s"), c(u8(128), "z")])
+    qa = ms("QLinearMul", [q0, c(np.float32(0.02), "s"), c(u8(128), "z"), q0,
+                           c(np.float32(0.02), "s"), c(u8(128), "z"),
+                           c(np.float32(0.01), "s"), c(u8(100), "z")])
+    qb = ms("QLinearAdd", [qa, c(np.float32(0.01), "s"), c(u8(100), "z"), q0,
+                           c(np.float32(0.02), "s"), c(u8(128), "z"),
+                           c(np.float32(0.03), "s"), c(u8(120), "z")])
+    qg = ms("QLinearGlobalAveragePool", [qb, c(np.float32(0.03), "s"), c(u8(120), "z"),
+                                         c(np.float32(0.02), "s"), c(u8(110), "z")])
+    f = b.op("Flatten", [qg])
+    w1 = rng.integers(-100, 100, (6, 8)).astype(np.int8)
+    s1 = (rng.uniform(0.5, 1.5, 6) * 0.01).astype(np.float32)
+    bias = rng.integers(-500, 500, 6).astype(np.int32)
+    qy = ms("QGemm", [f, c(np.float32(0.02), "s"), c(u8(110), "z"), c(w1, "w"), c(s1, "s"),
+                      c(np.zeros(6, np.int8), "z"), c(bias, "b"), c(np.float32(0.05), "s"),
+                      c(u8(128), "z")], transB=1, alpha=0.5)
+    w2 = rng.integers(-100, 100, (6, 4)).astype(np.int8)
+    s2 = (rng.uniform(0.5, 1.5, 4) * 0.01).astype(np.float32)
+    ms("QGemm", [qy, c(np.float32(0.05), "s"), c(u8(128), "z"), c(w2, "w"), c(s2, "s"),
+                 c(np.zeros(4, np.int8), "z")])
+    m = b.model([2, 8, 6, 6], None, [2, 4], 13)
+    m.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return m, 0.05
+
+
 def gemm(rng):
     """Gemms by int8 weights, as a classifier's: B [N, K] with transB
     (per-row scales), alpha, beta and a bias of N; then B [K, N] with
@@ -268,7 +312,7 @@ MODELS = {"qdq_conv_block": conv_block, "qdq_int8_convs": int8_convs, "qdq_matmu
           "qdq_matmul_int4": int4_blocked,
           "qdq_matmul_uint4": lambda rng: int4_blocked(rng, signed=False),
           "qdq_int8_narrow": int8_narrow, "qdq_gemm": gemm, "qdq_depthwise": depthwise,
-          "qdq_s8": s8}
+          "qdq_s8": s8, "qop_contrib": qoperator}
 
 
 def main():
