@@ -517,26 +517,40 @@ static FailureOr<Value> uint8Input(ImportContext &ctx, Value x, Value zeroPoint,
   return ctx.create<CastOp>(t.clone(IntegerType::get(mctx, 8, IntegerType::Unsigned)), shifted);
 }
 
+/// The constant int8 filter of an integer convolution whose operands
+/// qualify: x a static rank-4 tensor, w a constant rank-4 int8 filter whose
+/// zero point is absent or constant zeros, a 2-D window. Null otherwise
+/// (x's type and zero point are uint8Input's business).
+static DenseElementsAttr integerFilter(Value x, Value w, Value wZeroPoint,
+                                       ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
+                                       ArrayRef<int64_t> pads) {
+  auto qx = ImportContext::typeOf(x), qw = ImportContext::typeOf(w);
+  DenseElementsAttr wq = ImportContext::getConstantValue(w);
+  if (qx.getRank() != 4 || !qx.hasStaticShape() || !wq ||
+      !qw.getElementType().isSignlessInteger(8) || qw.getRank() != 4 || strides.size() != 2 ||
+      dilations.size() != 2 || pads.size() != 4)
+    return nullptr;
+  if (wZeroPoint) {
+    DenseElementsAttr z = ImportContext::getConstantValue(wZeroPoint);
+    if (!z || llvm::any_of(z.getValues<APInt>(), [](const APInt &v) { return !v.isZero(); }))
+      return nullptr;
+  }
+  return wq;
+}
+
 FailureOr<Value> weft::integerConvSums(ImportContext &ctx, Value x, Value xZeroPoint, Value w,
                                        Value wZeroPoint, ArrayRef<int64_t> strides,
                                        ArrayRef<int64_t> dilations, ArrayRef<int64_t> pads) {
   if (!ctx.integerConvolutions())
     return Value();
   auto qx = ImportContext::typeOf(x), qw = ImportContext::typeOf(w);
-  DenseElementsAttr wq = ImportContext::getConstantValue(w);
-  if (qx.getRank() != 4 || !qx.hasStaticShape() || !wq ||
-      !qw.getElementType().isSignlessInteger(8) || qw.getRank() != 4 || strides.size() != 2 ||
-      dilations.size() != 2 || pads.size() != 4)
+  // The filter: constant int8, its zero point 0.
+  DenseElementsAttr wq = integerFilter(x, w, wZeroPoint, strides, dilations, pads);
+  if (!wq)
     return Value();
   int64_t f = qw.getShape()[0], c = qw.getShape()[1];
   if (f < 1 || c != qx.getShape()[1])
     return Value();
-  // The filter's zero point is 0 (absent, or constant zeros).
-  if (wZeroPoint) {
-    DenseElementsAttr z = ImportContext::getConstantValue(wZeroPoint);
-    if (!z || llvm::any_of(z.getValues<APInt>(), [](const APInt &v) { return !v.isZero(); }))
-      return Value();
-  }
   // The input's: one constant (uint8, or int8 with the input shifted).
   bool spatialPads = llvm::any_of(pads, [](int64_t v) { return v != 0; });
   uint64_t xZp = 0;
@@ -614,19 +628,12 @@ FailureOr<Value> weft::integerDepthwiseSums(ImportContext &ctx, Value x, Value x
   if (!ctx.integerConvolutions())
     return Value();
   auto qx = ImportContext::typeOf(x), qw = ImportContext::typeOf(w);
-  DenseElementsAttr wq = ImportContext::getConstantValue(w);
-  if (qx.getRank() != 4 || !qx.hasStaticShape() || !wq ||
-      !qw.getElementType().isSignlessInteger(8) || qw.getRank() != 4 || strides.size() != 2 ||
-      dilations.size() != 2 || pads.size() != 4)
+  DenseElementsAttr wq = integerFilter(x, w, wZeroPoint, strides, dilations, pads);
+  if (!wq)
     return Value();
   int64_t c = qx.getShape()[1];
   if (c < 2 || qw.getShape()[0] != c || qw.getShape()[1] != 1)
     return Value();
-  if (wZeroPoint) {
-    DenseElementsAttr z = ImportContext::getConstantValue(wZeroPoint);
-    if (!z || llvm::any_of(z.getValues<APInt>(), [](const APInt &v) { return !v.isZero(); }))
-      return Value();
-  }
   uint64_t xZp = 0;
   WEFT_TRY(unsignedX, uint8Input(ctx, x, xZeroPoint, xZp));
   if (!unsignedX)

@@ -82,6 +82,17 @@ class Builder:
         self.nodes.append(helper.make_node("DequantizeLinear", [qn, sn, zn], [d], **attrs))
         return d, scale
 
+    def tensor_weight(self, wf):
+        """DequantizeLinear of `wf` quantized to int8 with one scale (no
+        zero point)."""
+        scale = np.float32(np.abs(wf).max() / 127)
+        wq = np.clip(np.round(wf / scale), -127, 127).astype(np.int8)
+        d = self.name("w")
+        self.nodes.append(helper.make_node("DequantizeLinear", [self.const(wq, "wq"),
+                                                               self.const(np.array(scale), "ws")],
+                                           [d]))
+        return d
+
     def bias(self, b, scale):
         q = np.round(b / scale).astype(np.int32)
         qn = self.const(q, "bq")
@@ -132,12 +143,7 @@ def int8_convs(rng):
              pads=[1, 1, 1, 1], strides=[2, 2])
     c = b.qdq(c, 0.04)
     # A per-tensor filter scale, dilation 2, no padding, no bias.
-    wf = rng.standard_normal((16, 48, 3, 3)).astype(np.float32) * 0.03
-    scale = np.float32(np.abs(wf).max() / 127)
-    wq = np.clip(np.round(wf / scale), -127, 127).astype(np.int8)
-    d = b.name("w")
-    b.nodes.append(helper.make_node("DequantizeLinear", [b.const(wq, "wq"),
-                                                        b.const(np.array(scale), "ws")], [d]))
+    d = b.tensor_weight(rng.standard_normal((16, 48, 3, 3)).astype(np.float32) * 0.03)
     c = b.qdq(b.op("Conv", [c, d], dilations=[2, 2]), 0.05)
     w, ws = b.weight(rng.standard_normal((64, 16, 1, 1)).astype(np.float32) * 0.2, 0)
     c = b.op("Conv", [c, w, b.bias(rng.standard_normal(64) * 0.1, 0.05 * ws)])
@@ -178,12 +184,7 @@ def depthwise(rng):
     c = b.op("Conv", [c, w, b.bias(rng.standard_normal(24) * 0.1, 0.04 * ws)],
              pads=[1, 1, 1, 1], strides=[2, 2], group=24)
     c = b.qdq(c, 0.05)
-    wf = rng.standard_normal((24, 1, 5, 5)).astype(np.float32) * 0.1
-    scale = np.float32(np.abs(wf).max() / 127)
-    wq = np.clip(np.round(wf / scale), -127, 127).astype(np.int8)
-    d = b.name("w")
-    b.nodes.append(helper.make_node("DequantizeLinear", [b.const(wq, "wq"),
-                                                        b.const(np.array(scale), "ws")], [d]))
+    d = b.tensor_weight(rng.standard_normal((24, 1, 5, 5)).astype(np.float32) * 0.1)
     c = b.op("Conv", [c, d], pads=[4, 4, 4, 4], dilations=[2, 2], group=24)
     b.qdq(c, 0.05)
     return b.model([1, 24, 17, 18], None, [1, 24, 9, 9], 13), 0.05
