@@ -2,7 +2,8 @@
 //
 // onnxruntime's quantization tool, in its QOperator format, writes a few
 // operators of its own domain (com.microsoft) beside QLinearConv and
-// QLinearMatMul: QLinearAdd, QLinearMul, QLinearGlobalAveragePool and
+// QLinearMatMul: QLinearAdd, QLinearMul, QLinearGlobalAveragePool,
+// QLinearAveragePool, QLinearConcat, QLinearSigmoid, QLinearLeakyRelu and
 // QGemm. Each is a float operator between a dequantization of its inputs
 // and a quantization of its result, and is rewritten here into exactly
 // those default-domain nodes before the converters run, so a QGemm by
@@ -119,6 +120,50 @@ expand(const onnx::NodeProto &node, std::set<std::string> &names) {
     std::string c = e.fresh("sum");
     e.add(op == "QLinearAdd" ? "Add" : "Mul", {a, b}, c);
     e.add("QuantizeLinear", {c, e.in(6), e.in(7)}, node.output(0));
+    return std::move(e.out);
+  }
+  if (op == "QLinearSigmoid" || op == "QLinearLeakyRelu") {
+    // (X, X_scale, X_zero_point, Y_scale, Y_zero_point) -> Y
+    if (auto why = needs(4))
+      return *why;
+    std::string x = e.dequantize(0, 1, 2);
+    std::string y = e.fresh("act");
+    onnx::NodeProto &act = e.add(op == "QLinearSigmoid" ? "Sigmoid" : "LeakyRelu", {x}, y);
+    if (op == "QLinearLeakyRelu")
+      setFloat(act, "alpha", floatAttr(node, "alpha", 0.01f));
+    e.add("QuantizeLinear", {y, e.in(3), e.in(4)}, node.output(0));
+    return std::move(e.out);
+  }
+  if (op == "QLinearConcat") {
+    // (Y_scale, Y_zero_point, then (X, X_scale, X_zero_point) per input)
+    // -> Y
+    if (auto why = needs(5))
+      return *why;
+    if ((node.input_size() - 2) % 3 != 0)
+      return std::string("QLinearConcat takes Y_scale, Y_zero_point and a (value, scale, "
+                         "zero point) triple per input");
+    std::vector<std::string> parts;
+    for (int i = 2; i < node.input_size(); i += 3)
+      parts.push_back(e.dequantize(i, i + 1, i + 2));
+    std::string y = e.fresh("concat");
+    setInt(e.add("Concat", parts, y), "axis", intAttr(node, "axis", 0));
+    e.add("QuantizeLinear", {y, e.in(0), e.in(1)}, node.output(0));
+    return std::move(e.out);
+  }
+  if (op == "QLinearAveragePool") {
+    // (X, x_scale, x_zero_point, y_scale, y_zero_point) -> Y, with
+    // AveragePool's attributes.
+    if (auto why = needs(4))
+      return *why;
+    if (intAttr(node, "channels_last", 0) != 0)
+      return std::string("QLinearAveragePool with channels_last = 1 is not supported");
+    std::string x = e.dequantize(0, 1, 2);
+    std::string y = e.fresh("pool");
+    onnx::NodeProto &pool = e.add("AveragePool", {x}, y);
+    for (const auto &a : node.attribute())
+      if (a.name() != "channels_last")
+        *pool.add_attribute() = a;
+    e.add("QuantizeLinear", {y, e.in(3), e.in(4)}, node.output(0));
     return std::move(e.out);
   }
   if (op == "QLinearGlobalAveragePool") {

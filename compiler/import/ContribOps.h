@@ -14,7 +14,8 @@ namespace weft {
 
 /// Rewrites the quantized operators of onnxruntime's com.microsoft domain
 /// that its quantization tool writes (QLinearAdd, QLinearMul,
-/// QLinearGlobalAveragePool with channels_last 0, QGemm) into the
+/// QLinearGlobalAveragePool and QLinearAveragePool with channels_last 0,
+/// QLinearConcat, QLinearSigmoid, QLinearLeakyRelu, QGemm) into the
 /// default-domain DequantizeLinear -> float op -> QuantizeLinear nodes they
 /// stand for, in every graph of `model`. Other com.microsoft operators are
 /// left for the unsupported-operator report. Returns an error message

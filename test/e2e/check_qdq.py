@@ -11,7 +11,7 @@ UINT4 weights are quantized in blocks of 16 rows (opset 21), convolutions
 of 24, 12 and 10 output channels, Gemms by int8 weights (transposed or
 not, alpha, beta, a bias), depthwise convolutions, int8 activations, and
 onnxruntime's com.microsoft QLinearAdd/QLinearMul/QLinearGlobalAveragePool/
-QGemm. A different order of f32
+QGemm/QLinearSigmoid/QLinearLeakyRelu/QLinearConcat/QLinearAveragePool. A different order of f32
 additions may move a value across a rounding boundary, which changes one
 quantization step and is carried on from there, so outputs may differ by
 up to 2 steps of their scale (onnxruntime's own optimized graph differs
@@ -255,6 +255,36 @@ def qoperator(rng):
     return m, 0.05
 
 
+def qoperator_more(rng):
+    """More com.microsoft operators: QLinearSigmoid, QLinearLeakyRelu,
+    QLinearConcat of the two, a padded QLinearAveragePool."""
+    b = Builder(rng)
+
+    def c(value, tag):
+        return b.const(np.asarray(value), tag)
+
+    def ms(op, ins, **attrs):
+        out = b.name(op.lower())
+        b.nodes.append(helper.make_node(op, ins, [out], domain="com.microsoft", **attrs))
+        return out
+
+    u8, f32 = np.uint8, np.float32
+    q0 = b.op("QuantizeLinear", ["x", c(f32(0.02), "s"), c(u8(128), "z")])
+    sg = ms("QLinearSigmoid", [q0, c(f32(0.02), "s"), c(u8(128), "z"), c(f32(0.004), "s"),
+                               c(u8(0), "z")])
+    lr = ms("QLinearLeakyRelu", [q0, c(f32(0.02), "s"), c(u8(128), "z"), c(f32(0.01), "s"),
+                                 c(u8(40), "z")], alpha=0.2)
+    cat = ms("QLinearConcat", [c(f32(0.01), "s"), c(u8(30), "z"), sg, c(f32(0.004), "s"),
+                               c(u8(0), "z"), lr, c(f32(0.01), "s"), c(u8(40), "z")], axis=1)
+    pool = ms("QLinearAveragePool", [cat, c(f32(0.01), "s"), c(u8(30), "z"),
+                                     c(f32(0.008), "s"), c(u8(20), "z")],
+              kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=1)
+    b.op("DequantizeLinear", [pool, c(f32(0.008), "s"), c(u8(20), "z")])
+    m = b.model([1, 4, 6, 6], None, [1, 8, 3, 3], 13)
+    m.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return m, 0.008
+
+
 def gemm(rng):
     """Gemms by int8 weights, as a classifier's: B [N, K] with transB
     (per-row scales), alpha, beta and a bias of N; then B [K, N] with
@@ -313,7 +343,7 @@ MODELS = {"qdq_conv_block": conv_block, "qdq_int8_convs": int8_convs, "qdq_matmu
           "qdq_matmul_int4": int4_blocked,
           "qdq_matmul_uint4": lambda rng: int4_blocked(rng, signed=False),
           "qdq_int8_narrow": int8_narrow, "qdq_gemm": gemm, "qdq_depthwise": depthwise,
-          "qdq_s8": s8, "qop_contrib": qoperator}
+          "qdq_s8": s8, "qop_contrib": qoperator, "qop_contrib_more": qoperator_more}
 
 
 def main():
