@@ -14,6 +14,7 @@
 #include "compiler/import/ContribOps.h"
 
 #include <functional>
+#include <map>
 #include <set>
 
 using namespace weft;
@@ -122,15 +123,26 @@ expand(const onnx::NodeProto &node, std::set<std::string> &names) {
     e.add("QuantizeLinear", {c, e.in(6), e.in(7)}, node.output(0));
     return std::move(e.out);
   }
-  if (op == "QLinearSigmoid" || op == "QLinearLeakyRelu") {
-    // (X, X_scale, X_zero_point, Y_scale, Y_zero_point) -> Y
+  // One quantized input, one float op, one quantized result: (X,
+  // X_scale, X_zero_point, Y_scale, Y_zero_point) -> Y. The float op takes
+  // the node's attributes (LeakyRelu's alpha, AveragePool's window), which
+  // mean the same there and default alike.
+  static const std::map<std::string, std::string> unary = {
+      {"QLinearSigmoid", "Sigmoid"},
+      {"QLinearLeakyRelu", "LeakyRelu"},
+      {"QLinearAveragePool", "AveragePool"},
+      {"QLinearGlobalAveragePool", "GlobalAveragePool"}};
+  if (auto it = unary.find(op); it != unary.end()) {
     if (auto why = needs(4))
       return *why;
+    if (intAttr(node, "channels_last", 0) != 0)
+      return op + " with channels_last = 1 is not supported";
     std::string x = e.dequantize(0, 1, 2);
-    std::string y = e.fresh("act");
-    onnx::NodeProto &act = e.add(op == "QLinearSigmoid" ? "Sigmoid" : "LeakyRelu", {x}, y);
-    if (op == "QLinearLeakyRelu")
-      setFloat(act, "alpha", floatAttr(node, "alpha", 0.01f));
+    std::string y = e.fresh("float");
+    onnx::NodeProto &floatOp = e.add(it->second, {x}, y);
+    for (const auto &attr : node.attribute())
+      if (attr.name() != "channels_last")
+        *floatOp.add_attribute() = attr;
     e.add("QuantizeLinear", {y, e.in(3), e.in(4)}, node.output(0));
     return std::move(e.out);
   }
@@ -148,34 +160,6 @@ expand(const onnx::NodeProto &node, std::set<std::string> &names) {
     std::string y = e.fresh("concat");
     setInt(e.add("Concat", parts, y), "axis", intAttr(node, "axis", 0));
     e.add("QuantizeLinear", {y, e.in(0), e.in(1)}, node.output(0));
-    return std::move(e.out);
-  }
-  if (op == "QLinearAveragePool") {
-    // (X, x_scale, x_zero_point, y_scale, y_zero_point) -> Y, with
-    // AveragePool's attributes.
-    if (auto why = needs(4))
-      return *why;
-    if (intAttr(node, "channels_last", 0) != 0)
-      return std::string("QLinearAveragePool with channels_last = 1 is not supported");
-    std::string x = e.dequantize(0, 1, 2);
-    std::string y = e.fresh("pool");
-    onnx::NodeProto &pool = e.add("AveragePool", {x}, y);
-    for (const auto &a : node.attribute())
-      if (a.name() != "channels_last")
-        *pool.add_attribute() = a;
-    e.add("QuantizeLinear", {y, e.in(3), e.in(4)}, node.output(0));
-    return std::move(e.out);
-  }
-  if (op == "QLinearGlobalAveragePool") {
-    // (X, x_scale, x_zero_point, y_scale, y_zero_point) -> Y
-    if (auto why = needs(4))
-      return *why;
-    if (intAttr(node, "channels_last", 0) != 0)
-      return std::string("QLinearGlobalAveragePool with channels_last = 1 is not supported");
-    std::string x = e.dequantize(0, 1, 2);
-    std::string mean = e.fresh("mean");
-    e.add("GlobalAveragePool", {x}, mean);
-    e.add("QuantizeLinear", {mean, e.in(3), e.in(4)}, node.output(0));
     return std::move(e.out);
   }
   if (op == "QGemm") {

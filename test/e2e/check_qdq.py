@@ -93,6 +93,16 @@ class Builder:
                                            [d]))
         return d
 
+    def scalar(self, value, tag):
+        """An initializer holding `value` (a numpy scalar or array)."""
+        return self.const(np.asarray(value), tag)
+
+    def contrib(self, op, ins, **attrs):
+        """A node of onnxruntime's com.microsoft domain."""
+        out = self.name(op.lower())
+        self.nodes.append(helper.make_node(op, ins, [out], domain="com.microsoft", **attrs))
+        return out
+
     def bias(self, b, scale):
         q = np.round(b / scale).astype(np.int32)
         qn = self.const(q, "bq")
@@ -221,13 +231,7 @@ def qoperator(rng):
     and an f32 result."""
     b = Builder(rng)
 
-    def c(value, tag):
-        return b.const(np.asarray(value), tag)
-
-    def ms(op, ins, **attrs):
-        out = b.name(op.lower())
-        b.nodes.append(helper.make_node(op, ins, [out], domain="com.microsoft", **attrs))
-        return out
+    c, ms = b.scalar, b.contrib
 
     u8 = np.uint8
     q0 = b.op("QuantizeLinear", ["x", c(np.float32(0.02), "s"), c(u8(128), "z")])
@@ -260,13 +264,7 @@ def qoperator_more(rng):
     QLinearConcat of the two, a padded QLinearAveragePool."""
     b = Builder(rng)
 
-    def c(value, tag):
-        return b.const(np.asarray(value), tag)
-
-    def ms(op, ins, **attrs):
-        out = b.name(op.lower())
-        b.nodes.append(helper.make_node(op, ins, [out], domain="com.microsoft", **attrs))
-        return out
+    c, ms = b.scalar, b.contrib
 
     u8, f32 = np.uint8, np.float32
     q0 = b.op("QuantizeLinear", ["x", c(f32(0.02), "s"), c(u8(128), "z")])
