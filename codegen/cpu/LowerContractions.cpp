@@ -204,6 +204,15 @@ Value blockedConv(OpBuilder &b, Location l, ConvOp op) {
   return gen.getResult(0);
 }
 
+/// The body of an integer convolution's generic: the accumulator a[2]
+/// plus zext(a[0]) x sext(a[1]) in `acc` (uint8 input, int8 filter).
+void integerMultiplyAdd(OpBuilder &b, Location l, Type acc, ValueRange a) {
+  Value x = arith::ExtUIOp::create(b, l, acc, a[0]);
+  Value w = arith::ExtSIOp::create(b, l, acc, a[1]);
+  Value p = arith::MulIOp::create(b, l, x, w);
+  linalg::YieldOp::create(b, l, arith::AddIOp::create(b, l, a[2], p).getResult());
+}
+
 /// An integer convolution with a rank-6 filter [F/B, KH, KW, C/4, B, 4]:
 /// one generic over (n, oh, ow, fb, fi, kh, kw, cg, c4) writing the blocked
 /// i32 output [N, OH, OW, F/B, B] from zero, each step adding zext(input)
@@ -225,12 +234,7 @@ Value blockedIntegerConv(OpBuilder &b, Location l, ConvOp op) {
   auto gen = linalg::GenericOp::create(
       b, l, TypeRange{out5}, ValueRange{op.getInput(), op.getFilter()}, ValueRange{init},
       ArrayRef<AffineMap>{xMap, wMap, oMap}, iters,
-      [acc](OpBuilder &nb, Location nl, ValueRange a) {
-        Value x = arith::ExtUIOp::create(nb, nl, acc, a[0]);
-        Value w = arith::ExtSIOp::create(nb, nl, acc, a[1]);
-        Value p = arith::MulIOp::create(nb, nl, x, w);
-        linalg::YieldOp::create(nb, nl, arith::AddIOp::create(nb, nl, a[2], p).getResult());
-      });
+      [acc](OpBuilder &nb, Location nl, ValueRange a) { integerMultiplyAdd(nb, nl, acc, a); });
   gen->setAttr(kBlockedConvAttr, b.getDenseI64ArrayAttr(s));
   return gen.getResult(0);
 }
@@ -259,12 +263,7 @@ Value integerDepthwiseConv(OpBuilder &b, Location l, ConvOp op) {
   auto gen = linalg::GenericOp::create(
       b, l, TypeRange{type}, ValueRange{op.getInput(), filter},
       ValueRange{filled(b, l, type, 0.0)}, ArrayRef<AffineMap>{xMap, wMap, oMap}, iters,
-      [acc](OpBuilder &nb, Location nl, ValueRange a) {
-        Value x = arith::ExtUIOp::create(nb, nl, acc, a[0]);
-        Value wv = arith::ExtSIOp::create(nb, nl, acc, a[1]);
-        Value p = arith::MulIOp::create(nb, nl, x, wv);
-        linalg::YieldOp::create(nb, nl, arith::AddIOp::create(nb, nl, a[2], p).getResult());
-      });
+      [acc](OpBuilder &nb, Location nl, ValueRange a) { integerMultiplyAdd(nb, nl, acc, a); });
   gen->setAttr(kIntegerDepthwiseAttr, b.getUnitAttr());
   gen->setAttr("strides", b.getI64TensorAttr(s));
   gen->setAttr("dilations", b.getI64TensorAttr(dl));
