@@ -514,6 +514,14 @@ LogicalResult weft::compileModel(MLIRContext &ctx, const CompileOptions &o) {
 /// The flow after import, with the parallel plan resolved.
 static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, ModuleOp module,
                                      const std::string &name) {
+  // Outputs sized at run time come back through the one-device CPU entry.
+  bool runTimeSizes = false;
+  module.walk([&](func::FuncOp f) { runTimeSizes |= f->hasAttr("weft.num_extents"); });
+  if (runTimeSizes && (o.target != "cpu" || o.devices > 1))
+    return fail(ctx, "the model has outputs whose sizes the run decides (NonZero, Compress, "
+                     "NonMaxSuppression); they are supported on one CPU device only, not " +
+                         (o.target != "cpu" ? "with --target=" + o.target
+                                            : "on " + std::to_string(o.devices) + " devices"));
   if (!o.dumpIrDir.empty()) {
     llvm::sys::fs::create_directories(o.dumpIrDir);
     if (failed(printModule(ctx, module, o.dumpIrDir + "/0-import.mlir")))

@@ -90,6 +90,22 @@ FailureOr<ModelDesc> weft::describeModel(ModuleOp module) {
   if (failed(fill(inTypes, "weft.input_names", "input_", desc.inputs)) ||
       failed(fill(outTypes, "weft.output_names", "output_", desc.outputs)))
     return failure();
+  // The run-time sizes are results after the outputs, not outputs.
+  if (auto n = module->getAttrOfType<IntegerAttr>("weft.num_extents")) {
+    desc.numExtents = n.getInt();
+    auto dims = module->getAttrOfType<ArrayAttr>("weft.output_extents");
+    if (desc.numExtents < 0 || desc.numExtents > (int64_t)desc.outputs.size() || !dims ||
+        dims.size() != desc.outputs.size() - desc.numExtents)
+      return module.emitError("malformed weft.output_extents");
+    desc.outputs.resize(desc.outputs.size() - desc.numExtents);
+    for (auto [t, a] : llvm::zip(desc.outputs, dims)) {
+      auto slots = dyn_cast<DenseI64ArrayAttr>(a);
+      if (!slots || slots.size() != (int64_t)t.shape.size())
+        return module.emitError("malformed weft.output_extents");
+      if (llvm::any_of(slots.asArrayRef(), [](int64_t k) { return k >= 0; }))
+        t.runTimeDims.assign(slots.asArrayRef().begin(), slots.asArrayRef().end());
+    }
+  }
   desc.weightBytes = bytes("weft.weight_bytes");
   desc.deviceWeightBytes = bytes("weft.device_weight_bytes");
   if (auto n = module->getAttrOfType<IntegerAttr>("weft.num_devices"))
@@ -159,7 +175,7 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
                                     llvm::GlobalValue::PrivateLinkage, init,
                                     "__weft_str_" + label);
   };
-  auto *tensorTy = llvm::StructType::get(ctx, {ptr, i32, i32, ptr, ptr, i32});
+  auto *tensorTy = llvm::StructType::get(ctx, {ptr, i32, i32, ptr, ptr, i32, ptr});
   auto tensors = [&](const std::vector<TensorDesc> &list, const char *kind) -> llvm::Constant * {
     std::vector<llvm::Constant *> elems;
     for (auto [i, t] : llvm::enumerate(list)) {
@@ -178,10 +194,20 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
                                          llvm::GlobalValue::PrivateLinkage, bytes,
                                          "__weft_value_" + label);
       }
+      llvm::Constant *runTime = llvm::ConstantPointerNull::get(ptr);
+      if (!t.runTimeDims.empty()) {
+        std::vector<llvm::Constant *> slots;
+        for (int64_t k : t.runTimeDims)
+          slots.push_back(llvm::ConstantInt::get(i32, k));
+        auto *slotsTy = llvm::ArrayType::get(i32, slots.size());
+        runTime = new llvm::GlobalVariable(m, slotsTy, true, llvm::GlobalValue::PrivateLinkage,
+                                           llvm::ConstantArray::get(slotsTy, slots),
+                                           "__weft_run_time_dims_" + label);
+      }
       elems.push_back(llvm::ConstantStruct::get(
           tensorTy, {str(t.name, label), llvm::ConstantInt::get(i32, t.dtype),
                      llvm::ConstantInt::get(i32, t.shape.size()), shape, value,
-                     llvm::ConstantInt::get(i32, t.splitAxis)}));
+                     llvm::ConstantInt::get(i32, t.splitAxis), runTime}));
     }
     auto *arrTy = llvm::ArrayType::get(tensorTy, elems.size());
     return new llvm::GlobalVariable(m, arrTy, true, llvm::GlobalValue::PrivateLinkage,
@@ -274,7 +300,7 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
   auto *infoTy = llvm::StructType::get(ctx, {i32, ptr, i32, ptr, i32, ptr, i64, i64, ptr, i32,
                                              ptr, ptr, i64, i32, i32, ptr, i32, ptr,
                                              i32, ptr, i32, ptr, i32, ptr, ptr, i64, ptr,
-                                             ptr, i64, i64, i32, ptr});
+                                             ptr, i64, i64, i32, ptr, i32});
   auto *info = new llvm::GlobalVariable(
       m, infoTy, true, llvm::GlobalValue::PrivateLinkage,
       llvm::ConstantStruct::get(
@@ -297,7 +323,8 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
                    hostKernels, fnOrNull(spmdDeviceEntry),
                    llvm::ConstantInt::get(i64, desc.weightsSharedSize),
                    llvm::ConstantInt::get(i64, desc.weightPartSize),
-                   llvm::ConstantInt::get(i32, numParts), partOf}),
+                   llvm::ConstantInt::get(i32, numParts), partOf,
+                   llvm::ConstantInt::get(i32, desc.numExtents)}),
       "__weft_model_info");
   auto addGetter = [&](const std::string &name) {
     auto *fn = llvm::Function::Create(llvm::FunctionType::get(ptr, false),
@@ -313,7 +340,8 @@ void weft::emitModelInfo(llvm::Module &m, const ModelDesc &desc, bool exportGene
 static std::string shapeString(const TensorDesc &t) {
   std::string s = "[";
   for (size_t i = 0; i < t.shape.size(); ++i)
-    s += (i ? "," : "") + std::to_string(t.shape[i]);
+    s += (i ? "," : "") + std::string(!t.runTimeDims.empty() && t.runTimeDims[i] >= 0 ? "<=" : "") +
+         std::to_string(t.shape[i]);
   return s + "]";
 }
 
@@ -349,7 +377,8 @@ std::string weft::renderHeader(const ModelDesc &d) {
      << " * Link the object with libweft_runtime. Create the model once on a\n"
      << (group ? " * device group, run it any number of times (run does not allocate), destroy it.\n"
                : " * device, run it any number of times (run does not allocate), destroy it.\n")
-     << " * Tensors are dense row-major; shapes and dtypes are fixed:\n";
+     << " * Tensors are dense row-major; shapes and dtypes are fixed"
+     << (d.numExtents > 0 ? " (but see <=N below)" : "") << ":\n";
   for (auto [i, t] : llvm::enumerate(d.inputs))
     os << " *   input  " << i << " '" << escapeForCComment(t.name) << "': " << dtypeName(t.dtype) << " "
        << shapeString(t)
@@ -357,7 +386,12 @@ std::string weft::renderHeader(const ModelDesc &d) {
        << splitText(t) << "\n";
   for (auto [i, t] : llvm::enumerate(d.outputs))
     os << " *   output " << i << " '" << escapeForCComment(t.name) << "': " << dtypeName(t.dtype) << " "
-       << shapeString(t) << splitText(t) << "\n";
+       << shapeString(t) << splitText(t)
+       << "\n";
+  if (d.numExtents > 0)
+    os << " * A dim written <=N is sized by each run, up to N: pass a buffer of the\n"
+       << " * largest shape; after a run, weft_model_output_shape gives the run's shape,\n"
+       << " * whose elements fill the start of the buffer, dense and row-major.\n";
   bool gpus = d.cuda && d.hostKernels.empty();
   if (group && gpus)
     os << " * Devices: " << d.numDevices << " GPUs (plan: " << d.parallelPlan

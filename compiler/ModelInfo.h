@@ -27,11 +27,16 @@ struct TensorDesc {
   std::optional<std::vector<uint8_t>> value;
   /// Multi-device models: the axis cut into one part per device, or -1.
   int64_t splitAxis = -1;
+  /// Outputs: per dim, -1 or the index of the run-time size giving it
+  /// (empty when every dim is fixed).
+  std::vector<int64_t> runTimeDims;
 };
 
 struct ModelDesc {
   std::string name;
   std::vector<TensorDesc> inputs, outputs;
+  /// Sizes each run decides; the entry writes them after the outputs.
+  int64_t numExtents = 0;
   uint64_t arenaSize = 0;
   uint64_t arenaAlignment = 64;
   uint64_t arenaTensors = 0;    ///< bytes of planned intermediate tensors

@@ -934,7 +934,7 @@ struct BuildHostPass : weft::cpu::impl::BuildHostBase<BuildHostPass> {
     // Keep what later stages need to describe the model.
     for (StringRef attr : {"weft.input_names", "weft.output_names", "weft.input_values",
                            "weft.num_devices", "weft.parallel_plan", "weft.input_splits",
-                           "weft.output_splits"})
+                           "weft.output_splits", "weft.output_extents", "weft.num_extents"})
       if (Attribute a = entryFn->getAttr(attr))
         module->setAttr(attr, a);
     // The ABI types keep the signedness that weft-lower-to-linalg dropped.

@@ -1,10 +1,13 @@
-//===- LowerIndexing.cpp - gathers, scatters, top-k -> linalg, scf --------===//
+//===- LowerIndexing.cpp - indexing, run-time sizes -> linalg, scf -------===//
 //
 // Ops that move elements by run-time indices. Gathers are parallel
 // linalg.generics that read their data with tensor.extract at clamped
 // indices (a row gather marked for the vectorizer); scatters and TopK's
 // indices are serial scf loop nests over a copy of the data, so
-// duplicates and ties resolve as a sequential reference would.
+// duplicates and ties resolve as a sequential reference would. NonZero and
+// NonMaxSuppression, whose results are sized at run time, are serial loops
+// too, writing a result padded to its bound and the count beside it;
+// weft.compact packs such a padded result in the run-time shape's order.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/LowerStructured.h"
@@ -348,4 +351,277 @@ Value cpu::detail::lowerTopK(OpBuilder &b, TopKOp op) {
         return {passes.getResult(0)};
       });
   return nest.results[0];
+}
+
+namespace {
+
+Value indexToI64(OpBuilder &b, Location l, Value i) {
+  return arith::IndexCastOp::create(b, l, b.getI64Type(), i);
+}
+
+/// An i64 scalar from a 0-d tensor, as an index clamped to [0, hi].
+Value clampedExtent(OpBuilder &b, Location l, Value scalar, int64_t hi) {
+  Value v = arith::IndexCastOp::create(
+      b, l, b.getIndexType(), tensor::ExtractOp::create(b, l, scalar, ValueRange{}));
+  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+  Value top = arith::ConstantIndexOp::create(b, l, hi);
+  return arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, v, zero), top);
+}
+
+Value zerosLike(OpBuilder &b, Location l, RankedTensorType type) {
+  Value zero = arith::ConstantOp::create(b, l, cast<TypedAttr>(b.getZeroAttr(type.getElementType())));
+  return linalg::FillOp::create(b, l, zero, emptyLike(b, l, type)).getResult(0);
+}
+
+} // namespace
+
+/// One serial pass over the elements in row-major order: every element's
+/// coordinates are written at column `count`, which advances past nonzero
+/// ones only, so no branch is taken and no write lands past the element.
+Value cpu::detail::lowerNonZero(OpBuilder &b, NonZeroOp op) {
+  Location l = op.getLoc();
+  auto in = op.getInput().getType();
+  auto type = op.getType();
+  int64_t rank = type.getShape()[0] - 1, n = in.getNumElements();
+  Type elt = in.getElementType();
+  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+  Value one = arith::ConstantIndexOp::create(b, l, 1);
+  auto loop = scf::ForOp::create(
+      b, l, zero, arith::ConstantIndexOp::create(b, l, n), one,
+      ValueRange{zerosLike(b, l, type), zero},
+      [&](OpBuilder &nb, Location nl, Value i, ValueRange acc) {
+        SmallVector<Value> coords(in.getRank());
+        Value rest = i;
+        for (int64_t d = in.getRank() - 1; d >= 0; --d) {
+          Value size = arith::ConstantIndexOp::create(nb, nl, in.getShape()[d]);
+          coords[d] = arith::RemUIOp::create(nb, nl, rest, size);
+          rest = arith::DivUIOp::create(nb, nl, rest, size);
+        }
+        Value x = tensor::ExtractOp::create(nb, nl, op.getInput(), coords);
+        Value nz;
+        if (isFloat(elt))
+          nz = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::UNE, x,
+                                     arith::ConstantOp::create(nb, nl, cast<TypedAttr>(nb.getZeroAttr(elt))));
+        else
+          nz = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne, x,
+                                     arith::ConstantOp::create(nb, nl, cast<TypedAttr>(nb.getZeroAttr(elt))));
+        Value out = acc[0];
+        for (int64_t d = 0; d < rank; ++d) {
+          Value c = in.getRank() ? coords[d] : zero;
+          out = tensor::InsertOp::create(nb, nl, indexToI64(nb, nl, c), out,
+                                         ValueRange{arith::ConstantIndexOp::create(nb, nl, d), acc[1]});
+        }
+        Value count = arith::AddIOp::create(
+            nb, nl, acc[1], arith::SelectOp::create(nb, nl, nz, one, zero));
+        scf::YieldOp::create(nb, nl, ValueRange{out, count});
+      });
+  return tensor::InsertOp::create(b, l, indexToI64(b, l, loop.getResult(1)), loop.getResult(0),
+                                  ValueRange{arith::ConstantIndexOp::create(b, l, rank), zero});
+}
+
+/// Per batch and class: the candidates above the score threshold are
+/// listed, then taken best first (a scan of the list, the taken one
+/// replaced by the list's last), each kept unless it overlaps a box kept
+/// before it for the class. O(candidates x steps) per class, serial.
+Value cpu::detail::lowerNonMaxSuppression(OpBuilder &b, NonMaxSuppressionOp op) {
+  Location l = op.getLoc();
+  auto boxesT = op.getBoxes().getType();
+  auto scoresT = op.getScores().getType();
+  auto type = op.getType();
+  int64_t B = boxesT.getShape()[0], N = boxesT.getShape()[1], C = scoresT.getShape()[1];
+  int64_t rows = type.getShape()[0];
+  bool center = op.getCenterPointBox();
+  auto cst = [&](OpBuilder &nb, Location nl, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(nb, nl, v);
+  };
+  Value zero = cst(b, l, 0), one = cst(b, l, 1);
+  Value maxPer = clampedExtent(b, l, op.getMaxPerClass(), op.getBoundPerClass());
+  Value iouT = tensor::ExtractOp::create(b, l, op.getIouThreshold(), ValueRange{});
+  Value scoreT = tensor::ExtractOp::create(b, l, op.getScoreThreshold(), ValueRange{});
+  Type i64 = b.getI64Type();
+  auto candType = RankedTensorType::get({std::max<int64_t>(N, 1)}, i64);
+  Value cands = emptyLike(b, l, candType);
+
+  using P = arith::CmpFPredicate;
+  auto fcmp = [](OpBuilder &nb, Location nl, P p, Value x, Value y) -> Value {
+    return arith::CmpFOp::create(nb, nl, p, x, y);
+  };
+  // [xmin, ymin, xmax, ymax] of box `i` of batch `bi`.
+  auto corners = [&](OpBuilder &nb, Location nl, Value bi, Value i) {
+    SmallVector<Value> v;
+    for (int64_t k = 0; k < 4; ++k)
+      v.push_back(tensor::ExtractOp::create(nb, nl, op.getBoxes(), ValueRange{bi, i, cst(nb, nl, k)}));
+    if (center) {
+      Value half = arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0.5f));
+      Value hw = arith::MulFOp::create(nb, nl, v[2], half);
+      Value hh = arith::MulFOp::create(nb, nl, v[3], half);
+      return SmallVector<Value>{arith::SubFOp::create(nb, nl, v[0], hw),
+                                arith::SubFOp::create(nb, nl, v[1], hh),
+                                arith::AddFOp::create(nb, nl, v[0], hw),
+                                arith::AddFOp::create(nb, nl, v[1], hh)};
+    }
+    return SmallVector<Value>{arith::MinimumFOp::create(nb, nl, v[1], v[3]),
+                              arith::MinimumFOp::create(nb, nl, v[0], v[2]),
+                              arith::MaximumFOp::create(nb, nl, v[1], v[3]),
+                              arith::MaximumFOp::create(nb, nl, v[0], v[2])};
+  };
+  // Whether boxes p and q overlap by more than the threshold; boxes of no
+  // area, or no intersection, never do.
+  auto suppresses = [&](OpBuilder &nb, Location nl, ArrayRef<Value> p, ArrayRef<Value> q) {
+    Value zf = arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0.0f));
+    Value ix0 = arith::MaximumFOp::create(nb, nl, p[0], q[0]);
+    Value iy0 = arith::MaximumFOp::create(nb, nl, p[1], q[1]);
+    Value ix1 = arith::MinimumFOp::create(nb, nl, p[2], q[2]);
+    Value iy1 = arith::MinimumFOp::create(nb, nl, p[3], q[3]);
+    Value inter = arith::MulFOp::create(nb, nl, arith::SubFOp::create(nb, nl, ix1, ix0),
+                                        arith::SubFOp::create(nb, nl, iy1, iy0));
+    auto area = [&](ArrayRef<Value> c) -> Value {
+      return arith::MulFOp::create(nb, nl, arith::SubFOp::create(nb, nl, c[2], c[0]),
+                                   arith::SubFOp::create(nb, nl, c[3], c[1]));
+    };
+    Value a1 = area(p), a2 = area(q);
+    Value uni = arith::SubFOp::create(nb, nl, arith::AddFOp::create(nb, nl, a1, a2), inter);
+    Value iou = arith::DivFOp::create(nb, nl, inter, uni);
+    Value ok = fcmp(nb, nl, P::OGT, ix1, ix0);
+    for (Value c : {fcmp(nb, nl, P::OGT, iy1, iy0), fcmp(nb, nl, P::OGT, inter, zf),
+                    fcmp(nb, nl, P::OGT, a1, zf), fcmp(nb, nl, P::OGT, a2, zf),
+                    fcmp(nb, nl, P::OGT, uni, zf), fcmp(nb, nl, P::OGT, iou, iouT)})
+      ok = arith::AndIOp::create(nb, nl, ok, c);
+    return ok;
+  };
+
+  // A NaN threshold (the input omitted) admits every box.
+  Value noThreshold = fcmp(b, l, P::UNO, scoreT, scoreT);
+  scf::LoopNest nest = scf::buildLoopNest(
+      b, l, ValueRange{zero, zero}, ValueRange{cst(b, l, B), cst(b, l, C)}, ValueRange{one, one},
+      ValueRange{zerosLike(b, l, type), zero, cands},
+      [&](OpBuilder &ob, Location ol, ValueRange bc, ValueRange acc) -> scf::ValueVector {
+        Value bi = bc[0], ci = bc[1];
+        auto score = [&](OpBuilder &nb, Location nl, Value i) -> Value {
+          return tensor::ExtractOp::create(nb, nl, op.getScores(), ValueRange{bi, ci, i});
+        };
+        auto list = scf::ForOp::create(
+            ob, ol, zero, cst(ob, ol, N), one, ValueRange{acc[2], zero},
+            [&](OpBuilder &nb, Location nl, Value i, ValueRange st) {
+              Value above = arith::OrIOp::create(nb, nl, noThreshold,
+                                                 fcmp(nb, nl, P::OGT, score(nb, nl, i), scoreT));
+              Value next = tensor::InsertOp::create(nb, nl, indexToI64(nb, nl, i), st[0],
+                                                    ValueRange{st[1]});
+              Value k = arith::AddIOp::create(nb, nl, st[1],
+                                              arith::SelectOp::create(nb, nl, above, one, zero));
+              scf::YieldOp::create(nb, nl, ValueRange{next, k});
+            });
+        // (result, total, candidates, candidate count, selected in class)
+        SmallVector<Value> init{acc[0], acc[1], list.getResult(0), list.getResult(1), zero};
+        SmallVector<Type> types = llvm::to_vector(ValueRange(init).getTypes());
+        auto loop = scf::WhileOp::create(
+            ob, ol, types, init,
+            [&](OpBuilder &nb, Location nl, ValueRange st) {
+              Value more = arith::AndIOp::create(
+                  nb, nl, arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ugt, st[3], zero),
+                  arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, st[4], maxPer));
+              scf::ConditionOp::create(nb, nl, more, st);
+            },
+            [&](OpBuilder &nb, Location nl, ValueRange st) {
+              auto candAt = [&](OpBuilder &sb, Location sl, Value j) -> Value {
+                Value raw = tensor::ExtractOp::create(sb, sl, st[2], ValueRange{j});
+                return arith::IndexCastOp::create(sb, sl, sb.getIndexType(), raw);
+              };
+              Value first = candAt(nb, nl, zero);
+              auto scan = scf::ForOp::create(
+                  nb, nl, one, st[3], one, ValueRange{zero, first, score(nb, nl, first)},
+                  [&](OpBuilder &sb, Location sl, Value j, ValueRange best) {
+                    Value idx = candAt(sb, sl, j);
+                    Value s = score(sb, sl, idx);
+                    Value wins = arith::OrIOp::create(
+                        sb, sl, fcmp(sb, sl, P::OGT, s, best[2]),
+                        arith::AndIOp::create(
+                            sb, sl, fcmp(sb, sl, P::OEQ, s, best[2]),
+                            arith::CmpIOp::create(sb, sl, arith::CmpIPredicate::ult, idx, best[1])));
+                    scf::YieldOp::create(sb, sl,
+                                         ValueRange{arith::SelectOp::create(sb, sl, wins, j, best[0]),
+                                                    arith::SelectOp::create(sb, sl, wins, idx, best[1]),
+                                                    arith::SelectOp::create(sb, sl, wins, s, best[2])});
+                  });
+              Value pos = scan.getResult(0), pick = scan.getResult(1);
+              Value last = arith::SubIOp::create(nb, nl, st[3], one);
+              Value remaining = tensor::InsertOp::create(
+                  nb, nl, tensor::ExtractOp::create(nb, nl, st[2], ValueRange{last}), st[2],
+                  ValueRange{pos});
+              SmallVector<Value> box = corners(nb, nl, bi, pick);
+              Value firstOfClass = arith::SubIOp::create(nb, nl, st[1], st[4]);
+              auto check = scf::ForOp::create(
+                  nb, nl, firstOfClass, st[1], one,
+                  ValueRange{arith::ConstantOp::create(nb, nl, nb.getBoolAttr(false))},
+                  [&](OpBuilder &sb, Location sl, Value t, ValueRange sup) {
+                    Value other = arith::IndexCastOp::create(
+                        sb, sl, sb.getIndexType(),
+                        tensor::ExtractOp::create(sb, sl, st[0], ValueRange{t, cst(sb, sl, 2)}));
+                    Value hit = suppresses(sb, sl, box, corners(sb, sl, bi, other));
+                    scf::YieldOp::create(sb, sl, ValueRange{arith::OrIOp::create(sb, sl, sup[0], hit)});
+                  });
+              Value keep = arith::XOrIOp::create(
+                  nb, nl, check.getResult(0), arith::ConstantOp::create(nb, nl, nb.getBoolAttr(true)));
+              Value zi = arith::ConstantOp::create(nb, nl, nb.getI64IntegerAttr(0));
+              Value out = st[0];
+              for (auto [k, v] : llvm::enumerate(SmallVector<Value>{bi, ci, pick}))
+                out = tensor::InsertOp::create(
+                    nb, nl, arith::SelectOp::create(nb, nl, keep, indexToI64(nb, nl, v), zi), out,
+                    ValueRange{st[1], cst(nb, nl, k)});
+              Value inc = arith::SelectOp::create(nb, nl, keep, one, zero);
+              scf::YieldOp::create(nb, nl,
+                                   ValueRange{out, arith::AddIOp::create(nb, nl, st[1], inc), remaining,
+                                              last, arith::AddIOp::create(nb, nl, st[4], inc)});
+            });
+        return {loop.getResult(0), loop.getResult(1), loop.getResult(2)};
+      });
+  return tensor::InsertOp::create(b, l, indexToI64(b, l, nest.results[1]), nest.results[0],
+                                  ValueRange{cst(b, l, rows - 1), zero});
+}
+
+/// A gather whose coordinates unravel the flat position in the run-time
+/// shape; positions past its element count read nothing and give zero.
+Value cpu::detail::lowerCompact(OpBuilder &b, CompactOp op) {
+  Location l = op.getLoc();
+  auto type = op.getType();
+  int64_t rank = type.getRank();
+  SmallVector<Value> sizes;
+  for (int64_t d = 0; d < rank; ++d)
+    sizes.push_back(arith::ConstantIndexOp::create(b, l, type.getShape()[d]));
+  for (auto [k, d] : llvm::enumerate(op.getDims()))
+    sizes[d] = clampedExtent(b, l, op.getExtents()[k], type.getShape()[d]);
+  Value one = arith::ConstantIndexOp::create(b, l, 1);
+  Value total = one;
+  SmallVector<Value> divisors;
+  for (Value s : sizes) {
+    total = arith::MulIOp::create(b, l, total, s);
+    divisors.push_back(arith::MaxUIOp::create(b, l, s, one));
+  }
+  Value zero = arith::ConstantOp::create(b, l, cast<TypedAttr>(b.getZeroAttr(type.getElementType())));
+  auto generic = linalg::GenericOp::create(
+      b, l, TypeRange{type}, ValueRange{}, ValueRange{emptyLike(b, l, type)},
+      SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, b.getContext())},
+      SmallVector<IT>(rank, IT::parallel), [&](OpBuilder &nb, Location nl, ValueRange) {
+        Value flat = arith::ConstantIndexOp::create(nb, nl, 0);
+        for (int64_t d = 0; d < rank; ++d)
+          flat = arith::AddIOp::create(
+              nb, nl,
+              arith::MulIOp::create(nb, nl, flat,
+                                    arith::ConstantIndexOp::create(nb, nl, type.getShape()[d])),
+              linalg::IndexOp::create(nb, nl, d));
+        Value valid = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, flat, total);
+        SmallVector<Value> coords(rank);
+        Value rest = flat;
+        for (int64_t d = rank - 1; d >= 0; --d) {
+          coords[d] = arith::RemUIOp::create(nb, nl, rest, divisors[d]);
+          rest = arith::DivUIOp::create(nb, nl, rest, divisors[d]);
+        }
+        // Past the count the coordinates may leave the tensor: read element 0.
+        Value origin = arith::ConstantIndexOp::create(nb, nl, 0);
+        for (Value &c : coords)
+          c = arith::SelectOp::create(nb, nl, valid, c, origin);
+        Value v = tensor::ExtractOp::create(nb, nl, op.getInput(), coords);
+        linalg::YieldOp::create(nb, nl, ValueRange{arith::SelectOp::create(nb, nl, valid, v, zero)});
+      });
+  return generic.getResult(0);
 }

@@ -206,6 +206,9 @@ FailureOr<Value> cpu::lowerStructured(OpBuilder &b, Operation *op, bool &handled
       .Case([&](ScatterNDOp s) -> FailureOr<Value> { return lowerScatterND(b, s); })
       .Case([&](ScatterElementsOp s) -> FailureOr<Value> { return lowerScatterElements(b, s); })
       .Case([&](TopKOp t) -> FailureOr<Value> { return lowerTopK(b, t); })
+      .Case([&](NonZeroOp n) -> FailureOr<Value> { return lowerNonZero(b, n); })
+      .Case([&](NonMaxSuppressionOp n) -> FailureOr<Value> { return lowerNonMaxSuppression(b, n); })
+      .Case([&](CompactOp c) -> FailureOr<Value> { return lowerCompact(b, c); })
       .Case([&](BatchNormOp bn) -> FailureOr<Value> {
         return bn.emitError("batch_norm must be decomposed before lowering");
       })

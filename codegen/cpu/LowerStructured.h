@@ -52,6 +52,10 @@ mlir::Value lowerGatherND(mlir::OpBuilder &b, GatherNDOp op);
 mlir::Value lowerScatterND(mlir::OpBuilder &b, ScatterNDOp op);
 mlir::Value lowerScatterElements(mlir::OpBuilder &b, ScatterElementsOp op);
 mlir::Value lowerTopK(mlir::OpBuilder &b, TopKOp op);
+// Results sized at run time, padded to a bound (LowerIndexing.cpp).
+mlir::Value lowerNonZero(mlir::OpBuilder &b, NonZeroOp op);
+mlir::Value lowerNonMaxSuppression(mlir::OpBuilder &b, NonMaxSuppressionOp op);
+mlir::Value lowerCompact(mlir::OpBuilder &b, CompactOp op);
 
 } // namespace detail
 } // namespace cpu

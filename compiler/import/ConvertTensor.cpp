@@ -422,38 +422,10 @@ LogicalResult convertSlice(ImportContext &ctx, const Node &node,
     return failure();
   auto shape = ImportContext::typeOf(*x).getShape();
   int64_t rank = shape.size();
-  SmallVector<int64_t> starts, ends, axes, steps;
-  if (opset < 10) {
-    starts = ctx.getInts(node, "starts", {});
-    ends = ctx.getInts(node, "ends", {});
-    axes = ctx.getInts(node, "axes",
-                       llvm::to_vector(llvm::seq<int64_t>(0, starts.size())));
-  } else {
-    auto s = ctx.constantInts(node, 1, "starts");
-    if (failed(s))
-      return failure();
-    auto e = ctx.constantInts(node, 2, "ends");
-    if (failed(e))
-      return failure();
-    starts = *s;
-    ends = *e;
-    if (ImportContext::hasInput(node, 3)) {
-      auto a = ctx.constantInts(node, 3, "axes");
-      if (failed(a))
-        return failure();
-      axes = *a;
-    } else {
-      axes = llvm::to_vector(llvm::seq<int64_t>(0, starts.size()));
-    }
-    if (ImportContext::hasInput(node, 4)) {
-      auto st = ctx.constantInts(node, 4, "steps");
-      if (failed(st))
-        return failure();
-      steps = *st;
-    }
-  }
-  if (steps.empty())
-    steps.assign(starts.size(), 1);
+  auto args = readSliceArguments(ctx, node, opset);
+  if (failed(args))
+    return failure();
+  auto &[starts, ends, axes, steps] = *args;
   if (ends.size() != starts.size() || axes.size() != starts.size() ||
       steps.size() != starts.size())
     return ctx.fail("starts, ends, axes and steps must have the same length");
@@ -940,6 +912,43 @@ LogicalResult convertSpaceToDepth(ImportContext &ctx, const Node &node,
 }
 
 } // namespace
+
+FailureOr<SliceArguments> weft::readSliceArguments(ImportContext &ctx,
+                                                   const onnx::NodeProto &node,
+                                                   int64_t opset) {
+  SliceArguments a;
+  if (opset < 10) {
+    a.starts = ctx.getInts(node, "starts", {});
+    a.ends = ctx.getInts(node, "ends", {});
+    a.axes = ctx.getInts(node, "axes", llvm::to_vector(llvm::seq<int64_t>(0, a.starts.size())));
+  } else {
+    auto s = ctx.constantInts(node, 1, "starts");
+    if (failed(s))
+      return failure();
+    auto e = ctx.constantInts(node, 2, "ends");
+    if (failed(e))
+      return failure();
+    a.starts = *s;
+    a.ends = *e;
+    if (ImportContext::hasInput(node, 3)) {
+      auto axes = ctx.constantInts(node, 3, "axes");
+      if (failed(axes))
+        return failure();
+      a.axes = *axes;
+    } else {
+      a.axes = llvm::to_vector(llvm::seq<int64_t>(0, a.starts.size()));
+    }
+    if (ImportContext::hasInput(node, 4)) {
+      auto steps = ctx.constantInts(node, 4, "steps");
+      if (failed(steps))
+        return failure();
+      a.steps = *steps;
+    }
+  }
+  if (a.steps.empty())
+    a.steps.assign(a.starts.size(), 1);
+  return a;
+}
 
 void weft::registerTensorConverters(ConverterTable &t) {
   t["Reshape"] = convertReshape;

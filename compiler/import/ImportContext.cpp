@@ -807,6 +807,7 @@ FailureOr<SmallVector<Value>> ImportContext::importSubgraph(const onnx::GraphPro
   auto savedValues = values;
   auto savedLazy = lazyInitializers;
   auto savedUnproduced = unproduced;
+  auto savedRunTimeDims = runTimeDimsOf;
   auto leaveScope = [&] {
     // Outer initializers first used here were built at the function's top:
     // they stay defined.
@@ -817,6 +818,7 @@ FailureOr<SmallVector<Value>> ImportContext::importSubgraph(const onnx::GraphPro
     values = std::move(savedValues);
     lazyInitializers = std::move(savedLazy);
     unproduced = std::move(savedUnproduced);
+    runTimeDimsOf = std::move(savedRunTimeDims);
   };
   // On every exit, failures included: a caller may go on (a branch that
   // cannot be compiled for these shapes becomes a run-time error).
@@ -844,7 +846,8 @@ FailureOr<SmallVector<Value>> ImportContext::importSubgraph(const onnx::GraphPro
                   op);
     }
     beginNode(node, name);
-    if (failed(convert(*this, node, opset)) || attributeError)
+    if (failed(convert(*this, node, opset)) || attributeError ||
+        failed(propagateRunTimeDims(*this, node)))
       return failure();
     for (int j = 0; j < node.output_size(); ++j)
       if (!node.output(j).empty() && !isDefined(node.output(j)))
@@ -857,6 +860,12 @@ FailureOr<SmallVector<Value>> ImportContext::importSubgraph(const onnx::GraphPro
     if (auto producer = unproducedBy(out.name())) {
       (void)fail(what + " output '" + out.name() + "' is " + *producer +
                  ", which Weft does not support");
+      return failure();
+    }
+    if (!runTimeDims(out.name()).empty()) {
+      (void)fail(what + " output '" + out.name() + "' has a size decided at run time (" +
+                 runTimeDims(out.name())[0].origin +
+                 "); such values cannot leave a subgraph, whose shapes are static");
       return failure();
     }
     auto v = lookup(out.name());

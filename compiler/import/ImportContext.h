@@ -58,6 +58,23 @@ void registerLinalgConverters(ConverterTable &table);
 void registerSignalConverters(ConverterTable &table);
 void registerSamplingConverters(ConverterTable &table);
 void registerNormConverters(ConverterTable &table);
+void registerRunTimeSizeConverters(ConverterTable &table);
+
+/// A Slice node's starts, ends, axes and steps as written (attributes
+/// before opset 10, constant inputs after; steps default to 1), not yet
+/// checked or normalized.
+struct SliceArguments {
+  llvm::SmallVector<int64_t> starts, ends, axes, steps;
+};
+mlir::FailureOr<SliceArguments> readSliceArguments(ImportContext &ctx,
+                                                   const onnx::NodeProto &node,
+                                                   int64_t opset);
+
+/// After `node` was converted: gives its outputs the run-time-sized dims
+/// of its inputs (see ImportContext::RunTimeDim), or reports why the op
+/// cannot take such an input (ConvertRunTimeSizes.cpp).
+mlir::LogicalResult propagateRunTimeDims(ImportContext &ctx,
+                                         const onnx::NodeProto &node);
 
 /// Maps an ONNX TensorProto data type to the MLIR element type Weft uses:
 /// signless integers for ONNX's signed types, unsigned integers (ui8..ui64)
@@ -175,6 +192,28 @@ public:
       return std::nullopt;
     return it->second;
   }
+  /// A dimension whose size only the run decides (NonZero's count of
+  /// elements, the boxes NonMaxSuppression keeps): the value is padded to
+  /// its static size along `dim`, and `extent` (an i64 scalar tensor)
+  /// holds the run's size. `origin` says what decided it, for messages.
+  struct RunTimeDim {
+    int64_t dim;
+    mlir::Value extent;
+    std::string origin;
+  };
+  void setRunTimeDims(llvm::StringRef name, llvm::ArrayRef<RunTimeDim> dims) {
+    if (dims.empty())
+      runTimeDimsOf.erase(name);
+    else
+      runTimeDimsOf[name] = llvm::SmallVector<RunTimeDim, 1>(dims);
+  }
+  llvm::ArrayRef<RunTimeDim> runTimeDims(llvm::StringRef name) const {
+    auto it = runTimeDimsOf.find(name);
+    if (it == runTimeDimsOf.end())
+      return {};
+    return it->second;
+  }
+
   /// See ImportOptions::integerConvolutions.
   bool integerConvolutions() const { return integerConvs; }
   void setIntegerConvolutions(bool on) { integerConvs = on; }
@@ -321,6 +360,7 @@ private:
   llvm::StringMap<mlir::Value> values;
   llvm::StringMap<const onnx::TensorProto *> lazyInitializers;
   llvm::StringMap<std::string> unproduced;
+  llvm::StringMap<llvm::SmallVector<RunTimeDim, 1>> runTimeDimsOf;
   const ConverterTable *converters = nullptr;
 };
 

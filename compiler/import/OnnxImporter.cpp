@@ -76,6 +76,7 @@ ConverterTable buildConverterTable() {
   registerSamplingConverters(table);
   registerNormConverters(table);
   registerLinalgConverters(table);
+  registerRunTimeSizeConverters(table);
   return table;
 }
 
@@ -107,7 +108,8 @@ private:
   FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &info,
                                         std::string &unpinned);
   LogicalResult loadInputValues();
-  LogicalResult checkOutputType(const onnx::ValueInfoProto &info, Value value);
+  LogicalResult checkOutputType(const onnx::ValueInfoProto &info, Value value,
+                                ArrayRef<ImportContext::RunTimeDim> runTime = {});
   FailureOr<OwningOpRef<ModuleOp>> build(const ConverterTable &table);
 
   InFlightDiagnostic error() { return emitError(fileLoc); }
@@ -719,7 +721,8 @@ Importer::inputType(const onnx::ValueInfoProto &info, std::string &unpinned) {
 }
 
 LogicalResult Importer::checkOutputType(const onnx::ValueInfoProto &info,
-                                        Value value) {
+                                        Value value,
+                                        ArrayRef<ImportContext::RunTimeDim> runTime) {
   // An output declared without a type takes the computed one, as in
   // onnxruntime and newer ONNX releases.
   if (!info.has_type() || info.type().value_case() == onnx::TypeProto::VALUE_NOT_SET)
@@ -749,7 +752,13 @@ LogicalResult Importer::checkOutputType(const onnx::ValueInfoProto &info,
       return success();
     declared.push_back(dim.dim_value());
   }
-  if (ArrayRef<int64_t>(declared) != actual.getShape()) {
+  // A dim the run sizes may be declared with any size up to its bound (an
+  // exporter writes the size its sample run gave).
+  SmallVector<int64_t> computed(actual.getShape());
+  for (const auto &d : runTime)
+    if (d.dim < (int64_t)declared.size() && declared[d.dim] <= computed[d.dim])
+      computed[d.dim] = declared[d.dim];
+  if (ArrayRef<int64_t>(declared) != ArrayRef<int64_t>(computed)) {
     std::string decl;
     llvm::raw_string_ostream os(decl);
     os << "[";
@@ -856,7 +865,8 @@ Importer::build(const ConverterTable &table) {
     std::string name = displayName(node, i);
     ctx.beginNode(node, name);
     ConvertFn convert = table.lookup(node.op_type());
-    if (failed(convert(ctx, node, opset)) || ctx.hadAttributeError())
+    if (failed(convert(ctx, node, opset)) || ctx.hadAttributeError() ||
+        failed(propagateRunTimeDims(ctx, node)))
       return failure();
     for (int j = 0; j < node.output_size(); ++j)
       if (!node.output(j).empty() && !ctx.isDefined(node.output(j)))
@@ -876,10 +886,44 @@ Importer::build(const ConverterTable &table) {
       return error() << "graph output '" << out.name()
                      << "' is not computed by any node";
     auto value = ctx.lookup(out.name());
-    if (failed(value) || failed(checkOutputType(out, *value)))
+    if (failed(value) || failed(checkOutputType(out, *value, ctx.runTimeDims(out.name()))))
       return failure();
     results.push_back(*value);
     outputNames.push_back(builder.getStringAttr(out.name()));
+  }
+  // Outputs sized at run time: each is packed in its run-time shape's
+  // row-major order (unless its padding already trails its elements), and
+  // the sizes follow the outputs as i64 scalars, which the runtime reads
+  // ("weft.output_extents" says which dim of which output each one sizes).
+  SmallVector<Value> extents;
+  SmallVector<Attribute> outputExtents;
+  for (auto [i, out] : llvm::enumerate(graph.output())) {
+    auto type = cast<RankedTensorType>(results[i].getType());
+    SmallVector<int64_t> slots(type.getRank(), -1);
+    SmallVector<ImportContext::RunTimeDim> dims(ctx.runTimeDims(out.name()));
+    llvm::sort(dims, [](const auto &a, const auto &b) { return a.dim < b.dim; });
+    SmallVector<Value> sizes;
+    SmallVector<int64_t> at;
+    for (const auto &d : dims) {
+      auto it = llvm::find(extents, d.extent);
+      slots[d.dim] = it - extents.begin();
+      if (it == extents.end())
+        extents.push_back(d.extent);
+      sizes.push_back(d.extent);
+      at.push_back(d.dim);
+    }
+    int64_t before = 1;
+    for (int64_t d = 0; !dims.empty() && d < dims[0].dim; ++d)
+      before *= type.getShape()[d];
+    if (!dims.empty() && (dims.size() > 1 || before != 1))
+      results[i] = CompactOp::create(builder, NameLoc::get(builder.getStringAttr(out.name())),
+                                     type, results[i], sizes, at);
+    outputExtents.push_back(builder.getDenseI64ArrayAttr(slots));
+  }
+  if (!extents.empty()) {
+    func->setAttr("weft.output_extents", builder.getArrayAttr(outputExtents));
+    func->setAttr("weft.num_extents", builder.getI64IntegerAttr(extents.size()));
+    llvm::append_range(results, extents);
   }
   func::ReturnOp::create(builder, fileLoc, results);
   // Shape inputs, folded shape arithmetic and attribute-like initializers

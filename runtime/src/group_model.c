@@ -549,6 +549,11 @@ weft_status_t weft_group_model_create(const weft_model_info_t *info,
   weft_status_t status = weft_check_model_info(info, who);
   if (status)
     return status;
+  if (info->num_extents > 0)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "%s: model '%s' has outputs sized at run time; create it on "
+                              "a device with weft_model_create",
+                              who, weft_model_name(info));
   if (!group)
     return weft_status_create(WEFT_INVALID_ARGUMENT, "%s: group is NULL", who);
   bool cuda = info->target == WEFT_DEVICE_CUDA;

@@ -22,6 +22,11 @@ struct weft_model_t {
   weft_kernel_table_t host_kernels; /* a CUDA model compiled for the CPU */
   /* One run at a time: the arena holds the intermediates of a single run. */
   atomic_bool running;
+  /* The sizes the entry writes (info->num_extents), and those of the last
+   * successful run, which weft_model_output_shape reads. */
+  int64_t extents_out[WEFT_MAX_RUN_TIME_SIZES];
+  int64_t extents[WEFT_MAX_RUN_TIME_SIZES];
+  bool have_extents;
 };
 
 const char *weft_model_name(const weft_model_info_t *info) {
@@ -143,6 +148,33 @@ static weft_status_t check_transfers(const weft_model_info_t *info, const char *
   return NULL;
 }
 
+/* Sizes decided at run time: only on one CPU device, each output dim naming
+ * one of them. */
+static weft_status_t check_run_time_dims(const weft_model_info_t *info, const char *who) {
+  int32_t n = info->num_extents;
+  if (n < 0 || n > WEFT_MAX_RUN_TIME_SIZES ||
+      (n > 0 && (info->target != WEFT_DEVICE_CPU || weft_model_num_devices(info) != 1)))
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "%s: model '%s' has %d sizes decided at run time; the runtime "
+                              "supports 0 to %d, on one CPU device",
+                              who, weft_model_name(info), (int)n, WEFT_MAX_RUN_TIME_SIZES);
+  for (int32_t i = 0; i < info->num_inputs; ++i)
+    if (info->inputs[i].run_time_dims)
+      return weft_status_create(WEFT_INVALID_ARGUMENT,
+                                "%s: model '%s': input %d claims dims sized at run time", who,
+                                weft_model_name(info), (int)i);
+  for (int32_t i = 0; i < info->num_outputs; ++i) {
+    const weft_tensor_info_t *t = &info->outputs[i];
+    for (int32_t d = 0; t->run_time_dims && d < t->rank; ++d)
+      if (t->run_time_dims[d] < -1 || t->run_time_dims[d] >= n)
+        return weft_status_create(WEFT_INVALID_ARGUMENT,
+                                  "%s: model '%s': output %d's dim %d names size %d of %d",
+                                  who, weft_model_name(info), (int)i, (int)d,
+                                  (int)t->run_time_dims[d], (int)n);
+  }
+  return NULL;
+}
+
 weft_status_t weft_check_model_info(const weft_model_info_t *info, const char *who) {
   if (!info)
     return weft_status_create(WEFT_INVALID_ARGUMENT, "%s: model info is NULL", who);
@@ -218,6 +250,9 @@ weft_status_t weft_check_model_info(const weft_model_info_t *info, const char *w
   status = check_transfers(info, who);
   if (status)
     return status;
+  status = check_run_time_dims(info, who);
+  if (status)
+    return status;
   uint64_t alignment = weft_model_arena_alignment(info);
   if (alignment > SIZE_MAX || !weft_is_pow2((size_t)alignment))
     return weft_status_create(WEFT_INVALID_ARGUMENT,
@@ -286,6 +321,7 @@ weft_status_t weft_model_create(const weft_model_info_t *info,
   model->cuda = NULL;
   memset(&model->host_kernels, 0, sizeof(model->host_kernels));
   atomic_init(&model->running, false);
+  model->have_extents = false;
   if (on_host) {
     model->host_kernels.count = info->num_kernels;
     model->host_kernels.names = info->kernel_names;
@@ -538,7 +574,7 @@ weft_status_t weft_model_run(weft_model_t *model,
                               "weft_model_run: model is NULL");
   const weft_model_info_t *info = model->info;
   void *input_data[WEFT_MAX_MODEL_IO];
-  void *output_data[WEFT_MAX_MODEL_IO];
+  void *output_data[WEFT_MAX_MODEL_IO + WEFT_MAX_RUN_TIME_SIZES];
   weft_status_t status =
       weft_check_run_views(info, inputs, num_inputs, outputs, num_outputs, &model->arena,
                            model->arena ? 1 : 0, input_data, output_data);
@@ -550,6 +586,10 @@ weft_status_t weft_model_run(weft_model_t *model,
                               "model '%s': already running on another thread; "
                               "create one model instance per thread",
                               weft_model_name(info));
+  /* The run's sizes land after the outputs. */
+  for (int32_t k = 0; k < info->num_extents; ++k)
+    output_data[info->num_outputs + k] = &model->extents_out[k];
+  model->have_extents = false;
   if (model->cuda)
     status = weft_cuda_model_run(model->cuda, info, inputs, outputs);
   else if (model->host_kernels.host)
@@ -559,6 +599,37 @@ weft_status_t weft_model_run(weft_model_t *model,
   else
     status = info->entry(model->device, weft_arena_data(model->arena), input_data,
                          output_data);
+  if (!status && info->num_extents > 0) {
+    memcpy(model->extents, model->extents_out, sizeof(int64_t) * (size_t)info->num_extents);
+    model->have_extents = true;
+  }
   atomic_store_explicit(&model->running, false, memory_order_release);
   return status;
+}
+
+weft_status_t weft_model_output_shape(const weft_model_t *model, int32_t output,
+                                      int32_t *out_rank, int64_t *out_shape) {
+  if (!model || !out_rank || !out_shape)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "weft_model_output_shape: model, out_rank or out_shape is NULL");
+  const weft_model_info_t *info = model->info;
+  if (output < 0 || output >= info->num_outputs)
+    return weft_status_create(WEFT_INVALID_ARGUMENT,
+                              "weft_model_output_shape: model '%s' has %d outputs, not %d",
+                              weft_model_name(info), (int)info->num_outputs, (int)output + 1);
+  const weft_tensor_info_t *t = &info->outputs[output];
+  if (t->run_time_dims && !model->have_extents)
+    return weft_status_create(WEFT_UNAVAILABLE,
+                              "weft_model_output_shape: output %d of model '%s' is sized by "
+                              "each run, and no run has succeeded yet",
+                              (int)output, weft_model_name(info));
+  *out_rank = t->rank;
+  for (int32_t d = 0; d < t->rank; ++d) {
+    int32_t k = t->run_time_dims ? t->run_time_dims[d] : -1;
+    int64_t size = k < 0 ? t->shape[d] : model->extents[k];
+    /* The kernels never exceed the bound; clamp anyway, so that a caller
+     * never reads past its buffer. */
+    out_shape[d] = size < 0 ? 0 : size > t->shape[d] ? t->shape[d] : size;
+  }
+  return NULL;
 }

@@ -2,7 +2,7 @@
 on a GPU machine that has Python and numpy but not Weft's toolchain, a
 bundle made here (make_bundle.py) runs through these (run_bundle.py).
 
-Mirrors runtime/include/weft/runtime.h at model ABI 7; load_model() refuses
+Mirrors runtime/include/weft/runtime.h at model ABI 8; load_model() refuses
 a library of another ABI version, so a change of the header that is not
 carried here fails loudly (test/tools/run-bundle.test runs this on the CPU).
 """
@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-ABI_VERSION = 7
+ABI_VERSION = 8
 MAX_RANK = 8
 DEVICE_CPU, DEVICE_CUDA = 0, 1
 MEMORY_HOST, MEMORY_DEVICE = 0, 1
@@ -27,7 +27,8 @@ BF16 = 16
 class TensorInfo(ctypes.Structure):
     _fields_ = [("name", ctypes.c_char_p), ("dtype", ctypes.c_int32), ("rank", ctypes.c_int32),
                 ("shape", ctypes.POINTER(ctypes.c_int64)), ("value", ctypes.c_void_p),
-                ("split_axis", ctypes.c_int32)]
+                ("split_axis", ctypes.c_int32),
+                ("run_time_dims", ctypes.POINTER(ctypes.c_int32))]
 
 
 class ModelInfo(ctypes.Structure):
@@ -46,7 +47,8 @@ class ModelInfo(ctypes.Structure):
                 ("weights", ctypes.c_void_p), ("weights_size", ctypes.c_uint64),
                 ("host_kernels", ctypes.c_void_p), ("spmd_device_entry", ctypes.c_void_p),
                 ("weights_shared_size", ctypes.c_uint64), ("weight_part_size", ctypes.c_uint64),
-                ("num_weight_parts", ctypes.c_int32), ("weight_part_of", ctypes.c_void_p)]
+                ("num_weight_parts", ctypes.c_int32), ("weight_part_of", ctypes.c_void_p),
+                ("num_extents", ctypes.c_int32)]
 
 
 class TensorView(ctypes.Structure):

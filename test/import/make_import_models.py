@@ -67,7 +67,7 @@ def unsupported():
     """Two unsupported op types, one of them on two nodes, plus a custom domain."""
     nodes = [
         helper.make_node("Unique", ["x"], ["v1"], name="top1"),
-        helper.make_node("NonZero", ["x"], ["nz"], name="nz0"),
+        helper.make_node("Bernoulli", ["x"], ["nz"], name="nz0"),
         helper.make_node("Unique", ["x"], ["v2"], name="top2"),
         helper.make_node("Relu", ["v1"], ["y"], name="ok"),
         helper.make_node("FusedThing", ["x"], ["z"], name="custom0",
@@ -76,7 +76,7 @@ def unsupported():
     g = helper.make_graph(
         nodes, "g", [tensor("x", F32, [4])],
         [tensor("y", F32, [2]), tensor("v2", F32, [2]),
-         tensor("nz", TensorProto.INT64, [1, "n"]), tensor("z", F32, [4])],
+         tensor("nz", F32, [4]), tensor("z", F32, [4])],
         [numpy_helper.from_array(np.array([2], dtype=np.int64), "k")])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17),
                                             helper.make_opsetid("com.example", 1)])
@@ -396,7 +396,7 @@ def if_models():
         models[tag] = model([node], inputs, [tensor("y", F32, [4])], inits)
     node = helper.make_node("If", ["c"], ["y"], name="branch",
                             then_branch=branch("then", "Relu", "t"),
-                            else_branch=branch("else", "NonZero", "e"))
+                            else_branch=branch("else", "Bernoulli", "e"))
     models["if_unsupported.onnx"] = model([node], [tensor("c", TensorProto.BOOL, []),
                                                    tensor("x", F32, [4])], [tensor("y", F32, [4])])
     # An else branch that cannot run with x's static shape (4 elements do
@@ -499,11 +499,9 @@ def write_if_data(outdir):
 
 
 def old_unsupported():
-    """Opset 9 Compress: upgraded to opset 11 first, then reported."""
-    nodes = [helper.make_node("Compress", ["x", "c"], ["y"], name="cp", axis=0)]
-    return model(nodes, [tensor("x", F32, [3, 3]),
-                         tensor("c", TensorProto.BOOL, [3])],
-                 [tensor("y", F32, [2, 3])], opset=9)
+    """Opset 9 RandomNormalLike: upgraded to opset 11 first, then reported."""
+    nodes = [helper.make_node("RandomNormalLike", ["x"], ["y"], name="cp")]
+    return model(nodes, [tensor("x", F32, [3, 3])], [tensor("y", F32, [3, 3])], opset=9)
 
 
 def bad_conv():

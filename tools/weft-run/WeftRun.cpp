@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -706,10 +707,32 @@ static llvm::Error runModel(int &exitCode) {
   if (llvm::Error error = takeStatus(runner.run(inputViews, outputViews)))
     return error;
 
-  if (!outputDir.empty())
-    if (llvm::Error error = writeOutputs(outputDir, outputs))
+  // An output sized by the run holds the run's shape at the start of its
+  // buffer: written and compared as that shape.
+  std::vector<HostTensor> results;
+  for (int32_t i = 0; i < info.num_outputs; ++i) {
+    if (!info.outputs[i].run_time_dims || !runner.model) {
+      results.push_back(std::move(outputs[i]));
+      continue;
+    }
+    int32_t rank = 0;
+    int64_t shape[WEFT_MAX_RANK];
+    if (llvm::Error error =
+            takeStatus(weft_model_output_shape(runner.model.get(), i, &rank, shape)))
       return error;
-  if (compareOutputs && !compareWithExpected(info, outputs, expected))
+    llvm::Expected<HostTensor> result = HostTensor::allocate(
+        outputs[i].dtype(), llvm::ArrayRef<int64_t>(shape, static_cast<size_t>(rank)),
+        outputs[i].name());
+    if (!result)
+      return result.takeError();
+    if (result->byteSize() > 0)
+      std::memcpy(result->data(), outputs[i].data(), result->byteSize());
+    results.push_back(std::move(*result));
+  }
+  if (!outputDir.empty())
+    if (llvm::Error error = writeOutputs(outputDir, results))
+      return error;
+  if (compareOutputs && !compareWithExpected(info, results, expected))
     exitCode = 1;
   if (benchRuns > 0)
     if (llvm::Error error = runBenchmark(runner, inputViews, outputViews))

@@ -762,6 +762,72 @@ LogicalResult TopKOp::verify() {
   return inferTopKOp(getContext(), getLoc(), Adaptor(*this), types);
 }
 
+static LogicalResult inferNonZeroOp(MLIRContext *ctx, std::optional<Location>,
+                                    NonZeroOp::Adaptor a, SmallVectorImpl<Type> &r) {
+  auto input = tensorOf(a.getInput());
+  int64_t rank = std::max<int64_t>(input.getRank(), 1);
+  r.push_back(RankedTensorType::get({rank + 1, std::max<int64_t>(input.getNumElements(), 1)},
+                                    IntegerType::get(ctx, 64)));
+  return success();
+}
+WEFT_INFER(NonZeroOp)
+LogicalResult NonZeroOp::verify() {
+  SmallVector<Type> types;
+  return inferNonZeroOp(getContext(), getLoc(), Adaptor(*this), types);
+}
+
+static bool isScalarOf(RankedTensorType t, Type elt) {
+  return t.getRank() == 0 && t.getElementType() == elt;
+}
+
+static LogicalResult inferNonMaxSuppressionOp(MLIRContext *ctx, std::optional<Location> loc,
+                                              NonMaxSuppressionOp::Adaptor a,
+                                              SmallVectorImpl<Type> &r) {
+  auto boxes = tensorOf(a.getBoxes()), scores = tensorOf(a.getScores());
+  Type f32 = Float32Type::get(ctx), i64 = IntegerType::get(ctx, 64);
+  if (boxes.getRank() != 3 || boxes.getShape()[2] != 4 || !boxes.getElementType().isF32())
+    return emitInferError(loc, "boxes must be f32 [B, N, 4]");
+  if (scores.getRank() != 3 || !scores.getElementType().isF32() ||
+      scores.getShape()[0] != boxes.getShape()[0] || scores.getShape()[2] != boxes.getShape()[1])
+    return emitInferError(loc, "scores must be f32 [B, C, N] for boxes [B, N, 4]");
+  if (!isScalarOf(tensorOf(a.getMaxPerClass()), i64) ||
+      !isScalarOf(tensorOf(a.getIouThreshold()), f32) ||
+      !isScalarOf(tensorOf(a.getScoreThreshold()), f32))
+    return emitInferError(loc, "max_per_class must be an i64 scalar and the thresholds f32 scalars");
+  int64_t bound = a.getBoundPerClass();
+  if (bound < 0 || bound > boxes.getShape()[1])
+    return emitInferError(loc, "bound_per_class must be in [0, N]");
+  int64_t rows = boxes.getShape()[0] * scores.getShape()[1] * bound + 1;
+  r.push_back(RankedTensorType::get({rows, 3}, i64));
+  return success();
+}
+WEFT_INFER(NonMaxSuppressionOp)
+LogicalResult NonMaxSuppressionOp::verify() {
+  SmallVector<Type> types;
+  return inferNonMaxSuppressionOp(getContext(), getLoc(), Adaptor(*this), types);
+}
+
+static LogicalResult inferCompactOp(MLIRContext *ctx, std::optional<Location> loc,
+                                    CompactOp::Adaptor a, SmallVectorImpl<Type> &r) {
+  auto input = tensorOf(a.getInput());
+  ArrayRef<int64_t> dims = a.getDims();
+  if (dims.size() != a.getExtents().size() || dims.empty())
+    return emitInferError(loc, "needs one extent per dim, and at least one");
+  for (auto [k, d] : llvm::enumerate(dims)) {
+    if (d < 0 || d >= input.getRank() || (k && dims[k - 1] >= d))
+      return emitInferError(loc, "dims must be increasing dims of the input");
+    if (!isScalarOf(tensorOf(a.getExtents()[k]), IntegerType::get(ctx, 64)))
+      return emitInferError(loc, "each extent must be an i64 scalar");
+  }
+  r.push_back(input);
+  return success();
+}
+WEFT_INFER(CompactOp)
+LogicalResult CompactOp::verify() {
+  SmallVector<Type> types;
+  return inferCompactOp(getContext(), getLoc(), Adaptor(*this), types);
+}
+
 static LogicalResult inferGatherNDOp(MLIRContext *, std::optional<Location> loc,
                                      GatherNDOp::Adaptor a, SmallVectorImpl<Type> &r) {
   auto data = tensorOf(a.getData()), indices = tensorOf(a.getIndices());

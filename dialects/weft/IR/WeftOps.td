@@ -559,6 +559,70 @@ def Weft_TopKOp : Weft_InferredOp<"top_k"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Data-dependent sizes: results padded to a bound, their count in-band
+//===----------------------------------------------------------------------===//
+
+def Weft_NonZeroOp : Weft_InferredOp<"non_zero"> {
+  let summary = "Coordinates of the nonzero elements and their count (ONNX NonZero)";
+  let description = [{
+    For an input of rank r (a scalar counts as one element of rank 1) with
+    n elements, the i64 result is `[r + 1, max(n, 1)]`. Rows `0..r` hold,
+    in column j, the coordinates of the j-th nonzero element in row-major
+    order, for j below the count; the columns past it hold the coordinates
+    of some element of the input (never out of range). Row r holds the
+    count at column 0 and zeros after it. A NaN is nonzero. The importer
+    slices the coordinates and the count apart: the count is the run-time
+    size of the coordinates' second dimension.
+  }];
+  let arguments = (ins Weft_Tensor:$input);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Weft_NonMaxSuppressionOp : Weft_InferredOp<"non_max_suppression"> {
+  let summary = "Greedy non-maximum suppression per batch and class (ONNX NonMaxSuppression)";
+  let description = [{
+    `boxes` is f32 `[B, N, 4]` (corners `y1, x1, y2, x2` in either order,
+    or with `center_point_box` the center, width and height), `scores` f32
+    `[B, C, N]`; `max_per_class` (i64), `iou_threshold` and
+    `score_threshold` (f32) are scalars read at run time, and
+    `bound_per_class` is the most boxes a class can select (the run-time
+    maximum is clamped to it). For each batch and class in turn, the boxes
+    whose score is above `score_threshold` are taken by decreasing score
+    (equal scores by increasing index), and one is selected unless its
+    intersection over union with a box already selected for the class is
+    above `iou_threshold` (boxes of no area never suppress), until
+    `max_per_class` are selected. The i64 result is
+    `[B * C * bound_per_class + 1, 3]`: rows `[batch, class, box]` of the
+    selected boxes in that order, zero rows after them, and in the last
+    row the count of selected boxes, then zeros.
+  }];
+  let arguments = (ins Weft_Tensor:$boxes, Weft_Tensor:$scores, Weft_Tensor:$max_per_class,
+                   Weft_Tensor:$iou_threshold, Weft_Tensor:$score_threshold,
+                   I64Attr:$bound_per_class, BoolAttr:$center_point_box);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$boxes `,` $scores `,` $max_per_class `,` $iou_threshold `,` $score_threshold attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Weft_CompactOp : Weft_InferredOp<"compact"> {
+  let summary = "Packs a tensor padded along run-time-sized dims into row-major order";
+  let description = [{
+    `input` holds a tensor whose dims `dims[k]` have the run-time sizes
+    `extents[k]` (0-d i64, clamped to `[0, bound]`), each padded to its
+    bound (the input's static size). The result, of the input's type,
+    holds that tensor's elements in row-major order of its run-time shape,
+    followed by zeros: what a caller that reads the run-time shape expects.
+  }];
+  let arguments = (ins Weft_Tensor:$input, Variadic<Weft_Tensor>:$extents,
+                   DenseI64ArrayAttr:$dims);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$input `[` $extents `]` attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Structure: dispatch regions
 //===----------------------------------------------------------------------===//
 

@@ -381,6 +381,14 @@ typedef struct weft_tensor_info_t {
    * the axis is instead cut into num_micro_batches equal micro-batches,
    * which stream through the stages. */
   int32_t split_axis;
+  /* Outputs only: NULL when every dim is fixed. Else `rank` entries: -1 for
+   * a fixed dim, k >= 0 for a dim whose size each run decides (NonZero's
+   * count, the boxes NonMaxSuppression keeps), given by the run's size k
+   * (see weft_model_info_t.num_extents); shape[d] is then the most it can
+   * be. The caller passes a view of that largest shape; the run writes the
+   * tensor of its own shape, dense and row-major, at the start of it, and
+   * weft_model_output_shape tells that shape. */
+  const int32_t *run_time_dims;
 } weft_tensor_info_t;
 
 /* The entry point weftc emits for a model. `inputs`/`outputs` are data
@@ -516,9 +524,15 @@ typedef struct weft_model_info_t {
   uint64_t weight_part_size;
   int32_t num_weight_parts;
   const int32_t *weight_part_of;
+  /* How many sizes a run decides (see weft_tensor_info_t.run_time_dims), at
+   * most WEFT_MAX_RUN_TIME_SIZES: the entry takes one more output pointer
+   * for each, after the outputs, to an int64_t it writes. Only a model for
+   * one CPU device has any. */
+  int32_t num_extents;
 } weft_model_info_t;
 
-#define WEFT_MODEL_ABI_VERSION 7u
+#define WEFT_MODEL_ABI_VERSION 8u
+#define WEFT_MAX_RUN_TIME_SIZES 64
 #define WEFT_MAX_GRID_AXES 4
 
 typedef struct weft_model_t weft_model_t;
@@ -553,6 +567,14 @@ weft_status_t weft_model_run(weft_model_t *model,
                              size_t num_inputs,
                              const weft_tensor_view_t *outputs,
                              size_t num_outputs);
+
+/* The shape of output `output` in the model's last successful run: its
+ * rank in *out_rank and its dims in out_shape (room for WEFT_MAX_RANK). A
+ * fixed-shape output always has its compiled shape; one with dims sized at
+ * run time (weft_tensor_info_t.run_time_dims) has the run's sizes, and
+ * WEFT_UNAVAILABLE before a run succeeded. */
+weft_status_t weft_model_output_shape(const weft_model_t *model, int32_t output,
+                                      int32_t *out_rank, int64_t *out_shape);
 
 /* The GPU time of the model's last completed run, from its first copy in to
  * its last copy out (CUDA events on the device's stream), in milliseconds.

@@ -779,6 +779,38 @@ func.func @top_k_too_many(%x: tensor<5x3xf32>) {
 
 // -----
 
+func.func @nms_bound(%b: tensor<1x6x4xf32>, %s: tensor<1x2x6xf32>, %m: tensor<i64>, %t: tensor<f32>) {
+  // expected-error @below {{bound_per_class must be in [0, N]}}
+  %0 = weft.non_max_suppression %b, %s, %m, %t, %t {bound_per_class = 7 : i64, center_point_box = false} : (tensor<1x6x4xf32>, tensor<1x2x6xf32>, tensor<i64>, tensor<f32>, tensor<f32>) -> tensor<15x3xi64>
+  return
+}
+
+// -----
+
+func.func @nms_scores(%b: tensor<1x6x4xf32>, %s: tensor<1x2x5xf32>, %m: tensor<i64>, %t: tensor<f32>) {
+  // expected-error @below {{scores must be f32 [B, C, N] for boxes [B, N, 4]}}
+  %0 = weft.non_max_suppression %b, %s, %m, %t, %t {bound_per_class = 2 : i64, center_point_box = false} : (tensor<1x6x4xf32>, tensor<1x2x5xf32>, tensor<i64>, tensor<f32>, tensor<f32>) -> tensor<5x3xi64>
+  return
+}
+
+// -----
+
+func.func @compact_dims(%p: tensor<2x12xi64>, %n: tensor<i64>) {
+  // expected-error @below {{dims must be increasing dims of the input}}
+  %0 = weft.compact %p[%n] {dims = array<i64: 2>} : (tensor<2x12xi64>, tensor<i64>) -> tensor<2x12xi64>
+  return
+}
+
+// -----
+
+func.func @compact_extent(%p: tensor<2x12xi64>, %n: tensor<i32>) {
+  // expected-error @below {{each extent must be an i64 scalar}}
+  %0 = weft.compact %p[%n] {dims = array<i64: 1>} : (tensor<2x12xi64>, tensor<i32>) -> tensor<2x12xi64>
+  return
+}
+
+// -----
+
 func.func @loop_trip_count_type(%m: tensor<i32>, %c: tensor<i1>, %x: tensor<4xf32>) {
   // expected-error @below {{max_trips must be a tensor holding one i64, got 'tensor<i32>'}}
   %r = weft.loop(%m, %c, %x) : (tensor<i32>, tensor<i1>, tensor<4xf32>) -> tensor<4xf32> {
