@@ -519,7 +519,7 @@ static LogicalResult compileImported(MLIRContext &ctx, const CompileOptions &o, 
   module.walk([&](func::FuncOp f) { runTimeSizes |= f->hasAttr("weft.num_extents"); });
   if (runTimeSizes && (o.target != "cpu" || o.devices > 1))
     return fail(ctx, "the model has outputs whose sizes the run decides (NonZero, Compress, "
-                     "NonMaxSuppression); they are supported on one CPU device only, not " +
+                     "NonMaxSuppression, Unique); they are supported on one CPU device only, not " +
                          (o.target != "cpu" ? "with --target=" + o.target
                                             : "on " + std::to_string(o.devices) + " devices"));
   if (!o.dumpIrDir.empty()) {

@@ -386,6 +386,10 @@ Value cpu::detail::lowerNonZero(OpBuilder &b, NonZeroOp op) {
   Type elt = in.getElementType();
   Value zero = arith::ConstantIndexOp::create(b, l, 0);
   Value one = arith::ConstantIndexOp::create(b, l, 1);
+  // Dims sized at run time: coordinates at or past the size are padding.
+  SmallVector<std::pair<int64_t, Value>> sized;
+  for (auto [k, d] : llvm::enumerate(op.getDims()))
+    sized.push_back({d, clampedExtent(b, l, op.getExtents()[k], in.getShape()[d])});
   auto loop = scf::ForOp::create(
       b, l, zero, arith::ConstantIndexOp::create(b, l, n), one,
       ValueRange{zerosLike(b, l, type), zero},
@@ -405,6 +409,9 @@ Value cpu::detail::lowerNonZero(OpBuilder &b, NonZeroOp op) {
         else
           nz = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne, x,
                                      arith::ConstantOp::create(nb, nl, cast<TypedAttr>(nb.getZeroAttr(elt))));
+        for (auto [d, size] : sized)
+          nz = arith::AndIOp::create(
+              nb, nl, nz, arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, coords[d], size));
         Value out = acc[0];
         for (int64_t d = 0; d < rank; ++d) {
           Value c = in.getRank() ? coords[d] : zero;
@@ -436,6 +443,7 @@ Value cpu::detail::lowerNonMaxSuppression(OpBuilder &b, NonMaxSuppressionOp op) 
   };
   Value zero = cst(b, l, 0), one = cst(b, l, 1);
   Value maxPer = clampedExtent(b, l, op.getMaxPerClass(), op.getBoundPerClass());
+  Value numBoxes = clampedExtent(b, l, op.getNumBoxes(), N);
   Value iouT = tensor::ExtractOp::create(b, l, op.getIouThreshold(), ValueRange{});
   Value scoreT = tensor::ExtractOp::create(b, l, op.getScoreThreshold(), ValueRange{});
   Type i64 = b.getI64Type();
@@ -501,7 +509,7 @@ Value cpu::detail::lowerNonMaxSuppression(OpBuilder &b, NonMaxSuppressionOp op) 
           return tensor::ExtractOp::create(nb, nl, op.getScores(), ValueRange{bi, ci, i});
         };
         auto list = scf::ForOp::create(
-            ob, ol, zero, cst(ob, ol, N), one, ValueRange{acc[2], zero},
+            ob, ol, zero, numBoxes, one, ValueRange{acc[2], zero},
             [&](OpBuilder &nb, Location nl, Value i, ValueRange st) {
               Value above = arith::OrIOp::create(nb, nl, noThreshold,
                                                  fcmp(nb, nl, P::OGT, score(nb, nl, i), scoreT));
@@ -624,4 +632,138 @@ Value cpu::detail::lowerCompact(OpBuilder &b, CompactOp op) {
         linalg::YieldOp::create(nb, nl, ValueRange{arith::SelectOp::create(nb, nl, valid, v, zero)});
       });
   return generic.getResult(0);
+}
+
+/// Serial, O(n x distinct x slice): each slice is compared with the first
+/// occurrence of every distinct slice so far; sorted order then comes from
+/// each distinct slice's rank (how many compare below it).
+Value cpu::detail::lowerUnique(OpBuilder &b, UniqueOp op) {
+  Location l = op.getLoc();
+  auto in = op.getInput().getType();
+  auto type = op.getType();
+  int64_t axis = op.getAxis(), n = in.getShape()[axis], m = type.getShape()[1];
+  Type elt = in.getElementType();
+  bool f = isFloat(elt), u = hasUnsignedOperands(op) || elt.isInteger(1);
+  SmallVector<int64_t> others;
+  int64_t sliceSize = 1;
+  for (int64_t d = 0; d < in.getRank(); ++d)
+    if (d != axis) {
+      others.push_back(d);
+      sliceSize *= in.getShape()[d];
+    }
+  auto cst = [](OpBuilder &nb, Location nl, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(nb, nl, v);
+  };
+  Value zero = cst(b, l, 0), one = cst(b, l, 1);
+  Value falseV = arith::ConstantOp::create(b, l, b.getBoolAttr(false));
+  Value trueV = arith::ConstantOp::create(b, l, b.getBoolAttr(true));
+  // Element e (row-major over the other dims) of slice `s`.
+  auto read = [&](OpBuilder &nb, Location nl, Value s, Value e) -> Value {
+    SmallVector<Value> at(in.getRank());
+    at[axis] = s;
+    Value rest = e;
+    for (int64_t k = others.size() - 1; k >= 0; --k) {
+      Value size = cst(nb, nl, in.getShape()[others[k]]);
+      at[others[k]] = arith::RemUIOp::create(nb, nl, rest, size);
+      rest = arith::DivUIOp::create(nb, nl, rest, size);
+    }
+    return tensor::ExtractOp::create(nb, nl, op.getInput(), at);
+  };
+  // (slice p before slice q, p equal to q), lexicographically.
+  auto compare = [&](OpBuilder &nb, Location nl, Value p, Value q) -> std::pair<Value, Value> {
+    auto loop = scf::ForOp::create(
+        nb, nl, zero, cst(nb, nl, sliceSize), one, ValueRange{falseV, falseV},
+        [&](OpBuilder &eb, Location el, Value e, ValueRange st) {
+          Value a = read(eb, el, p, e), c = read(eb, el, q, e);
+          Value lt, ne;
+          if (f) {
+            lt = arith::CmpFOp::create(eb, el, arith::CmpFPredicate::OLT, a, c);
+            ne = arith::CmpFOp::create(eb, el, arith::CmpFPredicate::UNE, a, c);
+          } else {
+            lt = arith::CmpIOp::create(eb, el, u ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt,
+                                       a, c);
+            ne = arith::CmpIOp::create(eb, el, arith::CmpIPredicate::ne, a, c);
+          }
+          scf::YieldOp::create(eb, el,
+                               ValueRange{arith::OrIOp::create(eb, el, st[0], ne),
+                                          arith::SelectOp::create(eb, el, st[0], st[1], lt)});
+        });
+    Value equal = arith::XOrIOp::create(nb, nl, loop.getResult(0), trueV);
+    return {loop.getResult(1), equal};
+  };
+  auto at = [&](OpBuilder &nb, Location nl, Value t, int64_t row, Value col) -> Value {
+    Value v = tensor::ExtractOp::create(nb, nl, t, ValueRange{cst(nb, nl, row), col});
+    return arith::IndexCastOp::create(nb, nl, nb.getIndexType(), v);
+  };
+  auto put = [&](OpBuilder &nb, Location nl, Value t, int64_t row, Value col, Value v) -> Value {
+    return tensor::InsertOp::create(nb, nl, indexToI64(nb, nl, v), t,
+                                    ValueRange{cst(nb, nl, row), col});
+  };
+
+  auto first = scf::ForOp::create(
+      b, l, zero, cst(b, l, n), one, ValueRange{zerosLike(b, l, type), zero},
+      [&](OpBuilder &nb, Location nl, Value i, ValueRange st) {
+        auto find = scf::ForOp::create(
+            nb, nl, zero, st[1], one, ValueRange{falseV, zero},
+            [&](OpBuilder &fb, Location fl, Value k, ValueRange found) {
+              Value eq = compare(fb, fl, at(fb, fl, st[0], 0, k), i).second;
+              Value take = arith::AndIOp::create(
+                  fb, fl, eq, arith::XOrIOp::create(fb, fl, found[0], trueV));
+              scf::YieldOp::create(fb, fl,
+                                   ValueRange{arith::OrIOp::create(fb, fl, found[0], eq),
+                                              arith::SelectOp::create(fb, fl, take, k, found[1])});
+            });
+        Value seen = find.getResult(0);
+        Value slot = arith::SelectOp::create(nb, nl, seen, find.getResult(1), st[1]);
+        Value res = put(nb, nl, st[0], 0, slot,
+                        arith::SelectOp::create(nb, nl, seen, at(nb, nl, st[0], 0, slot), i));
+        res = put(nb, nl, res, 2, slot,
+                  arith::AddIOp::create(nb, nl, at(nb, nl, res, 2, slot), one));
+        res = put(nb, nl, res, 1, i, slot);
+        Value count = arith::AddIOp::create(nb, nl, st[1],
+                                            arith::SelectOp::create(nb, nl, seen, zero, one));
+        scf::YieldOp::create(nb, nl, ValueRange{res, count});
+      });
+  Value res = first.getResult(0), count = first.getResult(1);
+  if (op.getSorted()) {
+    auto rankType = RankedTensorType::get({m}, b.getI64Type());
+    auto ranks = scf::ForOp::create(
+        b, l, zero, count, one, ValueRange{emptyLike(b, l, rankType)},
+        [&](OpBuilder &nb, Location nl, Value k, ValueRange st) {
+          Value mine = at(nb, nl, res, 0, k);
+          auto below = scf::ForOp::create(
+              nb, nl, zero, count, one, ValueRange{zero},
+              [&](OpBuilder &cb, Location cl, Value t, ValueRange c) {
+                Value less = compare(cb, cl, at(cb, cl, res, 0, t), mine).first;
+                scf::YieldOp::create(
+                    cb, cl, ValueRange{arith::AddIOp::create(
+                                cb, cl, c[0], arith::SelectOp::create(cb, cl, less, one, zero))});
+              });
+          scf::YieldOp::create(nb, nl,
+                               ValueRange{tensor::InsertOp::create(
+                                   nb, nl, indexToI64(nb, nl, below.getResult(0)), st[0],
+                                   ValueRange{k})});
+        });
+    Value rank = ranks.getResult(0);
+    auto rankOf = [&](OpBuilder &nb, Location nl, Value k) -> Value {
+      return arith::IndexCastOp::create(nb, nl, nb.getIndexType(),
+                                        tensor::ExtractOp::create(nb, nl, rank, ValueRange{k}));
+    };
+    auto moved = scf::ForOp::create(
+        b, l, zero, count, one, ValueRange{zerosLike(b, l, type)},
+        [&](OpBuilder &nb, Location nl, Value k, ValueRange st) {
+          Value r = rankOf(nb, nl, k);
+          Value out = put(nb, nl, st[0], 0, r, at(nb, nl, res, 0, k));
+          out = put(nb, nl, out, 2, r, at(nb, nl, res, 2, k));
+          scf::YieldOp::create(nb, nl, ValueRange{out});
+        });
+    auto inverse = scf::ForOp::create(
+        b, l, zero, cst(b, l, n), one, ValueRange{moved.getResult(0)},
+        [&](OpBuilder &nb, Location nl, Value i, ValueRange st) {
+          Value r = rankOf(nb, nl, at(nb, nl, res, 1, i));
+          scf::YieldOp::create(nb, nl, ValueRange{put(nb, nl, st[0], 1, i, r)});
+        });
+    res = inverse.getResult(0);
+  }
+  return put(b, l, res, 3, zero, count);
 }

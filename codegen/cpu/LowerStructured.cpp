@@ -209,6 +209,7 @@ FailureOr<Value> cpu::lowerStructured(OpBuilder &b, Operation *op, bool &handled
       .Case([&](NonZeroOp n) -> FailureOr<Value> { return lowerNonZero(b, n); })
       .Case([&](NonMaxSuppressionOp n) -> FailureOr<Value> { return lowerNonMaxSuppression(b, n); })
       .Case([&](CompactOp c) -> FailureOr<Value> { return lowerCompact(b, c); })
+      .Case([&](UniqueOp un) -> FailureOr<Value> { return lowerUnique(b, un); })
       .Case([&](BatchNormOp bn) -> FailureOr<Value> {
         return bn.emitError("batch_norm must be decomposed before lowering");
       })

@@ -56,6 +56,7 @@ mlir::Value lowerTopK(mlir::OpBuilder &b, TopKOp op);
 mlir::Value lowerNonZero(mlir::OpBuilder &b, NonZeroOp op);
 mlir::Value lowerNonMaxSuppression(mlir::OpBuilder &b, NonMaxSuppressionOp op);
 mlir::Value lowerCompact(mlir::OpBuilder &b, CompactOp op);
+mlir::Value lowerUnique(mlir::OpBuilder &b, UniqueOp op);
 
 } // namespace detail
 } // namespace cpu

@@ -1,7 +1,7 @@
 //===- ConvertRunTimeSizes.cpp - ops whose result sizes the run decides ---===//
 //
-// NonZero, Compress and NonMaxSuppression produce as many elements as the
-// data asks for. Weft's shapes are static, so such a result is computed
+// NonZero, Compress, NonMaxSuppression and Unique produce as many elements
+// as the data asks for. Weft's shapes are static, so such a result is computed
 // padded to the most it can hold (its bound), and the run's size travels
 // beside it as an i64 scalar (ImportContext::RunTimeDim). The ops after it
 // that cannot be misled by the padding pass the dim on
@@ -84,9 +84,22 @@ Value foldNonZero(ImportContext &ctx, DenseElementsAttr attr) {
   return ctx.constant(DenseElementsAttr::get(out, ArrayRef<int64_t>(coords)));
 }
 
-/// The nonzero elements' coordinates [rank, bound] and their count.
-FailureOr<std::pair<Value, Value>> nonZero(ImportContext &ctx, Value x) {
-  auto nz = ctx.createInferred<NonZeroOp>(x);
+/// The nonzero elements' coordinates [rank, bound] and their count. One
+/// value's are computed once, so that two selections by the same mask
+/// (PyTorch's boxes[keep] and scores[keep]) share their run-time count.
+FailureOr<std::pair<Value, Value>> nonZero(ImportContext &ctx, Value x,
+                                           ArrayRef<RunTimeDim> sized) {
+  if (auto known = ctx.nonZeroOf(x))
+    return *known;
+  SmallVector<RunTimeDim> dims(sized);
+  llvm::sort(dims, [](const RunTimeDim &a, const RunTimeDim &b) { return a.dim < b.dim; });
+  SmallVector<Value> extents;
+  SmallVector<int64_t> at;
+  for (const RunTimeDim &d : dims) {
+    extents.push_back(d.extent);
+    at.push_back(d.dim);
+  }
+  auto nz = ctx.createInferred<NonZeroOp>(x, extents, at);
   if (failed(nz))
     return failure();
   int64_t rank = ImportContext::typeOf(*nz).getShape()[0] - 1;
@@ -94,18 +107,19 @@ FailureOr<std::pair<Value, Value>> nonZero(ImportContext &ctx, Value x) {
   auto count = element(ctx, *nz, rank);
   if (failed(coords) || failed(count))
     return failure();
+  ctx.recordNonZero(x, *coords, *count);
   return std::make_pair(*coords, *count);
 }
 
 LogicalResult convertNonZero(ImportContext &ctx, const Node &node, int64_t) {
   auto x = ctx.input(node, 0);
-  if (failed(x) || failed(refuseRunTimeInput(ctx, node)))
+  if (failed(x))
     return failure();
   if (auto attr = ImportContext::getConstantValue(*x)) {
     ctx.setOutput(node, 0, foldNonZero(ctx, attr));
     return success();
   }
-  auto r = nonZero(ctx, *x);
+  auto r = nonZero(ctx, *x, ctx.runTimeDims(node.input(0)));
   if (failed(r))
     return failure();
   ctx.setOutput(node, 0, r->first);
@@ -114,31 +128,55 @@ LogicalResult convertNonZero(ImportContext &ctx, const Node &node, int64_t) {
   return success();
 }
 
+/// The input and the axis an op with an optional `axis` works along: the
+/// flattened input and 0 when the attribute is absent.
+FailureOr<std::pair<Value, int64_t>> alongAxis(ImportContext &ctx, const Node &node, Value x) {
+  auto type = ImportContext::typeOf(x);
+  if (ImportContext::hasAttr(node, "axis")) {
+    auto a = ctx.normalizeAxis(ctx.getInt(node, "axis", 0), type.getRank());
+    if (failed(a))
+      return failure();
+    return std::make_pair(x, *a);
+  }
+  auto flat = ctx.reshape(x, {type.getNumElements()});
+  if (failed(flat))
+    return failure();
+  return std::make_pair(*flat, int64_t(0));
+}
+
 // Compress: the slices (or, without an axis, the flattened elements) whose
 // condition is true, gathered by the condition's NonZero.
 LogicalResult convertCompress(ImportContext &ctx, const Node &node, int64_t) {
   auto x = ctx.input(node, 0);
   auto cond = ctx.input(node, 1);
-  if (failed(x) || failed(cond) || failed(refuseRunTimeInput(ctx, node)))
+  if (failed(x) || failed(cond))
     return failure();
+  // Inputs sized at run time: the condition along its one dim, the data
+  // along the selected axis with the same size, or along others (kept).
+  ArrayRef<RunTimeDim> condDims = ctx.runTimeDims(node.input(1));
+  ArrayRef<RunTimeDim> dataDims = ctx.runTimeDims(node.input(0));
+  if (!dataDims.empty() && !ImportContext::hasAttr(node, "axis"))
+    return refuseRunTimeInput(ctx, node);
   auto ct = ImportContext::typeOf(*cond);
   if (ct.getRank() != 1 || !ct.getElementType().isInteger(1))
     return ctx.fail("the condition must be a 1-D bool tensor");
-  Value data = *x;
-  int64_t axis = 0;
-  if (ImportContext::hasAttr(node, "axis")) {
-    auto a = ctx.normalizeAxis(ctx.getInt(node, "axis", 0), ImportContext::typeOf(*x).getRank());
-    if (failed(a))
-      return failure();
-    axis = *a;
-  } else {
-    auto flat = ctx.reshape(*x, {ImportContext::typeOf(*x).getNumElements()});
-    if (failed(flat))
-      return failure();
-    data = *flat;
-  }
+  auto along = alongAxis(ctx, node, *x);
+  if (failed(along))
+    return failure();
+  Value data = along->first;
+  int64_t axis = along->second;
   auto dt = ImportContext::typeOf(data);
   int64_t length = ct.getShape()[0], dim = dt.getShape()[axis];
+  SmallVector<RunTimeDim> kept;
+  for (const RunTimeDim &d : dataDims) {
+    if (d.dim != axis) {
+      kept.push_back(d);
+      continue;
+    }
+    if (condDims.empty() || condDims[0].extent != d.extent)
+      return ctx.fail("input '" + node.input(0) + "' is sized at run time along the axis (" +
+                      d.origin + ") and the condition is not: their lengths may differ");
+  }
   if (length > dim)
     return ctx.fail("the condition has " + Twine(length) + " elements, more than the " +
                     Twine(dim) + " it selects from");
@@ -165,7 +203,7 @@ LogicalResult convertCompress(ImportContext &ctx, const Node &node, int64_t) {
       return none();
     index = *flat;
   } else {
-    auto r = nonZero(ctx, *cond);
+    auto r = nonZero(ctx, *cond, condDims);
     if (failed(r))
       return failure();
     auto flat = ctx.reshape(r->first, {ImportContext::typeOf(r->first).getShape()[1]});
@@ -179,8 +217,8 @@ LogicalResult convertCompress(ImportContext &ctx, const Node &node, int64_t) {
     return failure();
   ctx.setOutput(node, 0, *out);
   if (count)
-    ctx.setRunTimeDims(node.output(0),
-                       {{axis, count, "the count of true conditions of " + nodeLabel(ctx)}});
+    kept.push_back({axis, count, "the count of true conditions of " + nodeLabel(ctx)});
+  ctx.setRunTimeDims(node.output(0), kept);
   return success();
 }
 
@@ -201,8 +239,24 @@ FailureOr<Value> scalarInput(ImportContext &ctx, const Node &node, int index, Ty
 LogicalResult convertNonMaxSuppression(ImportContext &ctx, const Node &node, int64_t) {
   auto boxes = ctx.input(node, 0);
   auto scores = ctx.input(node, 1);
-  if (failed(boxes) || failed(scores) || failed(refuseRunTimeInput(ctx, node)))
+  if (failed(boxes) || failed(scores))
     return failure();
+  // Boxes selected at run time (the boxes above a score, say): their count
+  // bounds the candidates, the padding is never one.
+  ArrayRef<RunTimeDim> boxDims = ctx.runTimeDims(node.input(0));
+  ArrayRef<RunTimeDim> scoreDims = ctx.runTimeDims(node.input(1));
+  Value selectedBoxes;
+  if (!boxDims.empty() || !scoreDims.empty()) {
+    if (boxDims.size() != 1 || scoreDims.size() != 1 || boxDims[0].dim != 1 ||
+        scoreDims[0].dim != 2 || boxDims[0].extent != scoreDims[0].extent)
+      return ctx.fail("boxes and scores sized at run time must share one run-time count of "
+                      "boxes (boxes' dim 1, scores' dim 2), from the same selection (" +
+                      (boxDims.empty() ? scoreDims : boxDims)[0].origin + ")");
+    selectedBoxes = boxDims[0].extent;
+  }
+  for (int i = 2; i < node.input_size(); ++i)
+    if (!node.input(i).empty() && !ctx.runTimeDims(node.input(i)).empty())
+      return ctx.fail("input '" + node.input(i) + "' is sized at run time");
   auto bt = ImportContext::typeOf(*boxes), st = ImportContext::typeOf(*scores);
   if (!bt.getElementType().isF32() || !st.getElementType().isF32())
     return ctx.fail("boxes and scores must be float tensors");
@@ -250,8 +304,10 @@ LogicalResult convertNonMaxSuppression(ImportContext &ctx, const Node &node, int
   if (failed(m) || failed(iou) || failed(score))
     return failure();
   maxPer = *m;
-  auto r = ctx.createInferred<NonMaxSuppressionOp>(*boxes, *scores, maxPer, *iou, *score, bound,
-                                                   centerPoint != 0);
+  if (!selectedBoxes)
+    selectedBoxes = ctx.splat(RankedTensorType::get({}, b.getI64Type()), (double)n);
+  auto r = ctx.createInferred<NonMaxSuppressionOp>(*boxes, *scores, selectedBoxes, maxPer, *iou,
+                                                   *score, bound, centerPoint != 0);
   if (failed(r))
     return failure();
   auto selected = rows(ctx, *r, 0, total);
@@ -261,6 +317,58 @@ LogicalResult convertNonMaxSuppression(ImportContext &ctx, const Node &node, int
   ctx.setOutput(node, 0, *selected);
   ctx.setRunTimeDims(node.output(0),
                      {{0, *count, "the count of boxes " + nodeLabel(ctx) + " keeps"}});
+  return success();
+}
+
+// Unique: weft.unique gives the first occurrences (in output order), the
+// inverse indices, the counts and their count; the values are gathered.
+LogicalResult convertUnique(ImportContext &ctx, const Node &node, int64_t) {
+  auto x = ctx.input(node, 0);
+  if (failed(x) || failed(refuseRunTimeInput(ctx, node)))
+    return failure();
+  auto along = alongAxis(ctx, node, *x);
+  if (failed(along))
+    return failure();
+  Value data = along->first;
+  int64_t axis = along->second;
+  auto dt = ImportContext::typeOf(data);
+  int64_t n = dt.getShape()[axis];
+  auto i64 = ctx.getBuilder().getI64Type();
+  if (n == 0) {
+    auto empty = [&](ArrayRef<int64_t> shape, Type elt) {
+      return ctx.constant(
+          DenseElementsAttr::get(RankedTensorType::get(shape, elt), ArrayRef<Attribute>{}));
+    };
+    ctx.setOutput(node, 0, empty(dt.getShape(), dt.getElementType()));
+    for (int j = 1; j < 4; ++j)
+      ctx.setOutput(node, j, empty({0}, i64));
+    return success();
+  }
+  bool sorted = ctx.getInt(node, "sorted", 1) != 0;
+  auto r = ctx.createInferred<UniqueOp>(data, axis, sorted);
+  if (failed(r))
+    return failure();
+  auto row = [&](int64_t k) -> FailureOr<Value> {
+    auto s = rows(ctx, *r, k, 1);
+    if (failed(s))
+      return failure();
+    return ctx.reshape(*s, {n});
+  };
+  auto firsts = row(0), inverse = row(1), counts = row(2);
+  auto count = element(ctx, *r, 3);
+  if (failed(firsts) || failed(inverse) || failed(counts) || failed(count))
+    return failure();
+  auto values = ctx.createInferred<GatherOp>(data, *firsts, axis);
+  if (failed(values))
+    return failure();
+  std::string origin = "the count of distinct values of " + nodeLabel(ctx);
+  Value outs[] = {*values, *firsts, *inverse, *counts};
+  int64_t dims[] = {axis, 0, -1, 0};
+  for (int j = 0; j < 4; ++j) {
+    ctx.setOutput(node, j, outs[j]);
+    if (dims[j] >= 0 && ImportContext::hasOutput(node, j))
+      ctx.setRunTimeDims(node.output(j), {{dims[j], *count, origin}});
+  }
   return success();
 }
 
@@ -644,7 +752,7 @@ LogicalResult Propagation::run() {
 LogicalResult weft::propagateRunTimeDims(ImportContext &ctx, const onnx::NodeProto &node) {
   // The converters of the ops that decide sizes set their outputs' dims.
   StringRef op = node.op_type();
-  if (op == "NonZero" || op == "Compress" || op == "NonMaxSuppression")
+  if (op == "NonZero" || op == "Compress" || op == "NonMaxSuppression" || op == "Unique")
     return success();
   return Propagation(ctx, node).run();
 }
@@ -653,4 +761,5 @@ void weft::registerRunTimeSizeConverters(ConverterTable &t) {
   t["NonZero"] = convertNonZero;
   t["Compress"] = convertCompress;
   t["NonMaxSuppression"] = convertNonMaxSuppression;
+  t["Unique"] = convertUnique;
 }

@@ -808,6 +808,7 @@ FailureOr<SmallVector<Value>> ImportContext::importSubgraph(const onnx::GraphPro
   auto savedLazy = lazyInitializers;
   auto savedUnproduced = unproduced;
   auto savedRunTimeDims = runTimeDimsOf;
+  auto savedNonZeros = nonZeros;
   auto leaveScope = [&] {
     // Outer initializers first used here were built at the function's top:
     // they stay defined.
@@ -819,6 +820,7 @@ FailureOr<SmallVector<Value>> ImportContext::importSubgraph(const onnx::GraphPro
     lazyInitializers = std::move(savedLazy);
     unproduced = std::move(savedUnproduced);
     runTimeDimsOf = std::move(savedRunTimeDims);
+    nonZeros = std::move(savedNonZeros);
   };
   // On every exit, failures included: a caller may go on (a branch that
   // cannot be compiled for these shapes becomes a run-time error).

@@ -214,6 +214,18 @@ public:
     return it->second;
   }
 
+  /// The NonZero of a value already computed in this scope (coordinates,
+  /// count), so that selections by one mask share one run-time count.
+  std::optional<std::pair<mlir::Value, mlir::Value>> nonZeroOf(mlir::Value v) const {
+    auto it = nonZeros.find(v);
+    if (it == nonZeros.end())
+      return std::nullopt;
+    return it->second;
+  }
+  void recordNonZero(mlir::Value v, mlir::Value coords, mlir::Value count) {
+    nonZeros[v] = {coords, count};
+  }
+
   /// See ImportOptions::integerConvolutions.
   bool integerConvolutions() const { return integerConvs; }
   void setIntegerConvolutions(bool on) { integerConvs = on; }
@@ -361,6 +373,7 @@ private:
   llvm::StringMap<const onnx::TensorProto *> lazyInitializers;
   llvm::StringMap<std::string> unproduced;
   llvm::StringMap<llvm::SmallVector<RunTimeDim, 1>> runTimeDimsOf;
+  llvm::DenseMap<mlir::Value, std::pair<mlir::Value, mlir::Value>> nonZeros;
   const ConverterTable *converters = nullptr;
 };
 

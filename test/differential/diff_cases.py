@@ -514,6 +514,37 @@ def gen_topk(g):
              exact=True, dtypes="f32")
 
 
+def gen_run_time_sizes(g):
+    """Ops whose output sizes the data decides: NonZero (NaN and -0.0 in the
+    edge set), Compress, Unique (ties from small ranges) and
+    NonMaxSuppression (ties among scores, boxes in either corner order)."""
+    for d in ["f32", "f64", "f16", "i8", "i32", "i64", "u8", "bool"]:
+        g.single("NonZero", "2x3x4", [In("x", d, (2, 3, 4))], exact=True, dtypes=d)
+    for tag, shape in [("1d_50", (50,)), ("empty_0x3", (0, 3)), ("scalar", ())]:
+        g.single("NonZero", tag, [In("x", "f32", shape)], exact=True, dtypes="f32")
+    for tag, attrs, cond in [("flat_3x4", {}, 12), ("axis0_3x4", {"axis": 0}, 3),
+                             ("axis1_short_3x4", {"axis": 1}, 2), ("axis_neg1_3x4", {"axis": -1}, 4)]:
+        g.single("Compress", tag, [In("x", "f32", (3, 4)), In("c", "bool", (cond,))], attrs=attrs,
+                 exact=True, dtypes="f32")
+    g.single("Compress", "axis0_i64_5x2", [In("x", "i64", (5, 2)), In("c", "bool", (5,))],
+             attrs={"axis": 0}, exact=True, dtypes="i64")
+    for d in ["f32", "i64", "i8", "f64"]:
+        for srt in (1, 0):
+            g.single("Unique", f"flat_sorted{srt}_4x5", [In("x", d, (4, 5), ("range", -3, 3))],
+                     attrs={"sorted": srt}, outputs=4, exact=True, dtypes=d)
+    for tag, attrs in [("axis0_6x2", {"axis": 0}), ("axis1_sorted0_6x2", {"axis": 1, "sorted": 0}),
+                       ("axis_neg1_6x2", {"axis": -1})]:
+        g.single("Unique", tag, [In("x", "i64", (6, 2), ("range", 0, 2))], attrs=attrs, outputs=4,
+                 exact=True, dtypes="i64")
+    boxes, scores = In("b", "f32", (2, 10, 4), ("range", 0, 8)), In("s", "f32", (2, 3, 10), ("range", 0, 1))
+    limits = [Const("m", i64(3)), Const("iou", np.float32(0.3)), Const("thr", np.float32(0.4))]
+    for tag, args, attrs in [("limits", limits, {}), ("center", limits, {"center_point_box": 1}),
+                             ("no_threshold", limits[:2], {}), ("no_limit", [], {}),
+                             ("limit_fed", [In("m", "i64", (1,), ("range", 0, 4))] + limits[1:], {})]:
+        g.single("NonMaxSuppression", tag, [boxes, scores] + args, attrs=attrs, exact=True,
+                 dtypes="f32")
+
+
 def gen_widened(g):
     """Ops computed in a wider type: unsigned max pooling, bool ReduceMax
     and ReduceMin."""
@@ -702,7 +733,7 @@ def gen_invalid(g):
 
 
 FAMILIES = [gen_binary, gen_variadic, gen_compare, gen_unary, gen_clip_cast, gen_matmul, gen_conv,
-            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_windows, gen_rnn, gen_control_flow, gen_unpool_reverse, gen_lp_pool_crop, gen_pool_3d, gen_einsum, gen_grid_sample, gen_group_norm, gen_det, gen_widened, gen_quantized_linear, gen_arg, gen_losses, gen_one_hot_like,
+            gen_pool, gen_norm, gen_softmax, gen_reduce, gen_shape_ops, gen_gather, gen_scatter, gen_topk, gen_run_time_sizes, gen_windows, gen_rnn, gen_control_flow, gen_unpool_reverse, gen_lp_pool_crop, gen_pool_3d, gen_einsum, gen_grid_sample, gen_group_norm, gen_det, gen_widened, gen_quantized_linear, gen_arg, gen_losses, gen_one_hot_like,
             gen_resize, gen_conv_transpose, gen_lrn_mvn, gen_quantize, gen_cumsum, gen_window_1d,
             gen_constant_ops, gen_signal, gen_roi_align, gen_deform_conv,
             gen_chains,

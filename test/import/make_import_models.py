@@ -66,9 +66,9 @@ def mlp():
 def unsupported():
     """Two unsupported op types, one of them on two nodes, plus a custom domain."""
     nodes = [
-        helper.make_node("Unique", ["x"], ["v1"], name="top1"),
+        helper.make_node("RandomUniformLike", ["x"], ["v1"], name="top1"),
         helper.make_node("Bernoulli", ["x"], ["nz"], name="nz0"),
-        helper.make_node("Unique", ["x"], ["v2"], name="top2"),
+        helper.make_node("RandomUniformLike", ["x"], ["v2"], name="top2"),
         helper.make_node("Relu", ["v1"], ["y"], name="ok"),
         helper.make_node("FusedThing", ["x"], ["z"], name="custom0",
                          domain="com.example"),

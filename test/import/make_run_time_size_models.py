@@ -137,6 +137,84 @@ def nms_data(outdir):
     write_case(outdir, "nms_case", [BOXES, scores], [sel, BOXES[0][sel[:, 2]]])
 
 
+def filtered_nms():
+    """The graph torchvision exports for boxes[keep], scores[keep] (keep =
+    scores > 0.3, one NonZero each), nms(boxes, scores, 0.5), and the kept
+    boxes and scores gathered: NonMaxSuppression of boxes the run selected,
+    with an int64-max box limit, and a second score threshold on the kept
+    scores' own NonZero."""
+    nodes = [
+        helper.make_node("Greater", ["scores", "thr"], ["keep"], name="keep"),
+        helper.make_node("NonZero", ["keep"], ["nz0"], name="nz0"),
+        helper.make_node("Transpose", ["nz0"], ["t0"], perm=[1, 0], name="t0"),
+        helper.make_node("GatherND", ["boxes", "t0"], ["b"], name="b"),
+        helper.make_node("NonZero", ["keep"], ["nz1"], name="nz1"),
+        helper.make_node("Transpose", ["nz1"], ["t1"], perm=[1, 0], name="t1"),
+        helper.make_node("GatherND", ["scores", "t1"], ["s"], name="s"),
+        helper.make_node("Unsqueeze", ["b", "ax0"], ["b3"], name="b3"),
+        helper.make_node("Unsqueeze", ["s", "ax0"], ["s2"], name="s2"),
+        helper.make_node("Unsqueeze", ["s2", "ax0"], ["s3"], name="s3"),
+        helper.make_node("NonMaxSuppression", ["b3", "s3", "max_out", "iou"], ["sel"],
+                         name="nms"),
+        helper.make_node("Gather", ["sel", "col"], ["ids"], axis=1, name="ids"),
+        helper.make_node("Gather", ["b", "ids"], ["kept_boxes"], axis=0, name="kept_boxes"),
+        helper.make_node("Gather", ["s", "ids"], ["kept_scores"], axis=0, name="kept_scores"),
+        helper.make_node("Greater", ["kept_scores", "high"], ["strong"], name="strong"),
+        helper.make_node("Compress", ["kept_scores", "strong"], ["strong_scores"], axis=0,
+                         name="strong_scores"),
+    ]
+    return model(nodes, [tensor("boxes", F32, [12, 4]), tensor("scores", F32, [12])],
+                 [tensor("kept_boxes", F32, ["k", 4]), tensor("kept_scores", F32, ["k"]),
+                  tensor("strong_scores", F32, ["h"])],
+                 [const("thr", np.float32(0.3)), const("ax0", np.array([0], np.int64)),
+                  const("max_out", np.array([2**63 - 1], np.int64)),
+                  const("iou", np.array([0.5], np.float32)), const("col", np.int64(2)),
+                  const("high", np.float32(0.8))], opset=13)
+
+
+def filtered_nms_data(outdir):
+    rng = np.random.default_rng(7)
+    corner = rng.uniform(0, 10, (12, 2)).astype(np.float32)
+    size = rng.uniform(1, 4, (12, 2)).astype(np.float32)
+    # Corners as y1, x1, y2, x2, a few boxes shifted copies of others.
+    boxes = np.concatenate([corner, corner + size], axis=1)
+    boxes[5] = boxes[2] + 0.1
+    boxes[9] = boxes[2] - 0.1
+    for tag, scores in [("filtered_some", rng.uniform(0, 1, 12).astype(np.float32)),
+                        ("filtered_none", np.full(12, 0.1, np.float32))]:
+        keep = scores > np.float32(0.3)
+        b, s = boxes[keep], scores[keep]
+        sel = nms_reference(b[None], s[None, None], len(s), 0.5, -np.inf)
+        ids = sel[:, 2]
+        write_case(outdir, tag, [boxes, scores], [b[ids], s[ids], s[ids][s[ids] > 0.8]])
+
+
+def unique():
+    """Unique of a matrix's rows (axis 0, first-occurrence order) and of all
+    its elements (sorted), each with its four outputs."""
+    nodes = [helper.make_node("Unique", ["x"], ["rows", "ri", "rinv", "rc"], axis=0, sorted=0,
+                              name="rows"),
+             helper.make_node("Unique", ["x"], ["vals", "vi", "vinv", "vc"], name="vals")]
+    return model(nodes, [tensor("x", I64, [6, 2])],
+                 [tensor("rows", I64, ["r", 2]), tensor("ri", I64, ["r"]),
+                  tensor("rinv", I64, [6]), tensor("rc", I64, ["r"]),
+                  tensor("vals", I64, ["v"]), tensor("vi", I64, ["v"]),
+                  tensor("vinv", I64, [12]), tensor("vc", I64, ["v"])])
+
+
+def unique_data(outdir):
+    x = np.array([[3, 1], [2, 2], [3, 1], [-5, 0], [2, 2], [3, 1]], np.int64)
+    _, first, inverse, counts = np.unique(x, axis=0, return_index=True, return_inverse=True,
+                                          return_counts=True)
+    order = np.argsort(first, kind="stable")  # first-occurrence order
+    position = np.empty_like(order)
+    position[order] = np.arange(len(order))
+    rows = [x[first[order]], first[order], position[inverse.reshape(-1)], counts[order]]
+    vals = list(np.unique(x, return_index=True, return_inverse=True, return_counts=True))
+    vals[2] = vals[2].reshape(-1)
+    write_case(outdir, "unique_case", [x], [np.asarray(t, np.int64) for t in rows + vals])
+
+
 def refused():
     """A run-time size met by ops that would read the padding."""
     x = [tensor("x", F32, [8])]
@@ -201,6 +279,10 @@ def main():
     compress_data(outdir)
     save("nms.onnx", nms())
     nms_data(outdir)
+    save("unique.onnx", unique())
+    unique_data(outdir)
+    save("filtered_nms.onnx", filtered_nms())
+    filtered_nms_data(outdir)
     for name, m in refused().items():
         save(name, m)
     save("folded.onnx", folded())

@@ -340,7 +340,7 @@ LogicalResult ConvOp::verify() {
     // Group 1, or depthwise (one input channel per group, one filter each).
     ConvDims dims = convDims(getChannelsLast(), w.getRank());
     int64_t channels = in.getShape()[dims.c];
-    bool depthwise = w.getRank() == 4 && getGroup() == channels &&
+    bool depthwise = w.getRank() == 4 && (int64_t)getGroup() == channels &&
                      convOutputChannels(w.getShape(), getChannelsLast()) == channels &&
                      w.getShape()[dims.fc] == 1;
     if ((getGroup() != 1 && !depthwise) || getBias())
@@ -762,9 +762,30 @@ LogicalResult TopKOp::verify() {
   return inferTopKOp(getContext(), getLoc(), Adaptor(*this), types);
 }
 
-static LogicalResult inferNonZeroOp(MLIRContext *ctx, std::optional<Location>,
+static bool isScalarOf(RankedTensorType t, Type elt) {
+  return t.getRank() == 0 && t.getElementType() == elt;
+}
+
+/// `dims` name increasing dims of a tensor of `rank`, one per i64 scalar of
+/// `extents`.
+static LogicalResult checkExtents(MLIRContext *ctx, std::optional<Location> loc, int64_t rank,
+                                  ArrayRef<int64_t> dims, ValueRange extents) {
+  if (dims.size() != extents.size())
+    return emitInferError(loc, "needs one extent per dim");
+  for (auto [k, d] : llvm::enumerate(dims)) {
+    if (d < 0 || d >= rank || (k && dims[k - 1] >= d))
+      return emitInferError(loc, "dims must be increasing dims of the input");
+    if (!isScalarOf(tensorOf(extents[k]), IntegerType::get(ctx, 64)))
+      return emitInferError(loc, "each extent must be an i64 scalar");
+  }
+  return success();
+}
+
+static LogicalResult inferNonZeroOp(MLIRContext *ctx, std::optional<Location> loc,
                                     NonZeroOp::Adaptor a, SmallVectorImpl<Type> &r) {
   auto input = tensorOf(a.getInput());
+  if (failed(checkExtents(ctx, loc, input.getRank(), a.getDims(), a.getExtents())))
+    return failure();
   int64_t rank = std::max<int64_t>(input.getRank(), 1);
   r.push_back(RankedTensorType::get({rank + 1, std::max<int64_t>(input.getNumElements(), 1)},
                                     IntegerType::get(ctx, 64)));
@@ -774,10 +795,6 @@ WEFT_INFER(NonZeroOp)
 LogicalResult NonZeroOp::verify() {
   SmallVector<Type> types;
   return inferNonZeroOp(getContext(), getLoc(), Adaptor(*this), types);
-}
-
-static bool isScalarOf(RankedTensorType t, Type elt) {
-  return t.getRank() == 0 && t.getElementType() == elt;
 }
 
 static LogicalResult inferNonMaxSuppressionOp(MLIRContext *ctx, std::optional<Location> loc,
@@ -790,10 +807,11 @@ static LogicalResult inferNonMaxSuppressionOp(MLIRContext *ctx, std::optional<Lo
   if (scores.getRank() != 3 || !scores.getElementType().isF32() ||
       scores.getShape()[0] != boxes.getShape()[0] || scores.getShape()[2] != boxes.getShape()[1])
     return emitInferError(loc, "scores must be f32 [B, C, N] for boxes [B, N, 4]");
-  if (!isScalarOf(tensorOf(a.getMaxPerClass()), i64) ||
+  if (!isScalarOf(tensorOf(a.getNumBoxes()), i64) || !isScalarOf(tensorOf(a.getMaxPerClass()), i64) ||
       !isScalarOf(tensorOf(a.getIouThreshold()), f32) ||
       !isScalarOf(tensorOf(a.getScoreThreshold()), f32))
-    return emitInferError(loc, "max_per_class must be an i64 scalar and the thresholds f32 scalars");
+    return emitInferError(
+        loc, "num_boxes and max_per_class must be i64 scalars and the thresholds f32 scalars");
   int64_t bound = a.getBoundPerClass();
   if (bound < 0 || bound > boxes.getShape()[1])
     return emitInferError(loc, "bound_per_class must be in [0, N]");
@@ -807,18 +825,29 @@ LogicalResult NonMaxSuppressionOp::verify() {
   return inferNonMaxSuppressionOp(getContext(), getLoc(), Adaptor(*this), types);
 }
 
+static LogicalResult inferUniqueOp(MLIRContext *ctx, std::optional<Location> loc,
+                                   UniqueOp::Adaptor a, SmallVectorImpl<Type> &r) {
+  auto input = tensorOf(a.getInput());
+  int64_t axis = a.getAxis();
+  if (axis < 0 || axis >= input.getRank())
+    return emitInferError(loc, "axis out of range for the input's rank");
+  r.push_back(RankedTensorType::get({4, std::max<int64_t>(input.getShape()[axis], 1)},
+                                    IntegerType::get(ctx, 64)));
+  return success();
+}
+WEFT_INFER(UniqueOp)
+LogicalResult UniqueOp::verify() {
+  SmallVector<Type> types;
+  return inferUniqueOp(getContext(), getLoc(), Adaptor(*this), types);
+}
+
 static LogicalResult inferCompactOp(MLIRContext *ctx, std::optional<Location> loc,
                                     CompactOp::Adaptor a, SmallVectorImpl<Type> &r) {
   auto input = tensorOf(a.getInput());
-  ArrayRef<int64_t> dims = a.getDims();
-  if (dims.size() != a.getExtents().size() || dims.empty())
-    return emitInferError(loc, "needs one extent per dim, and at least one");
-  for (auto [k, d] : llvm::enumerate(dims)) {
-    if (d < 0 || d >= input.getRank() || (k && dims[k - 1] >= d))
-      return emitInferError(loc, "dims must be increasing dims of the input");
-    if (!isScalarOf(tensorOf(a.getExtents()[k]), IntegerType::get(ctx, 64)))
-      return emitInferError(loc, "each extent must be an i64 scalar");
-  }
+  if (a.getDims().empty())
+    return emitInferError(loc, "needs at least one dim");
+  if (failed(checkExtents(ctx, loc, input.getRank(), a.getDims(), a.getExtents())))
+    return failure();
   r.push_back(input);
   return success();
 }

@@ -572,11 +572,14 @@ def Weft_NonZeroOp : Weft_InferredOp<"non_zero"> {
     of some element of the input (never out of range). Row r holds the
     count at column 0 and zeros after it. A NaN is nonzero. The importer
     slices the coordinates and the count apart: the count is the run-time
-    size of the coordinates' second dimension.
+    size of the coordinates' second dimension. An input itself sized at run
+    time along `dims[k]` (to `extents[k]`, i64 scalars) is read only within
+    those sizes: its padding is never counted.
   }];
-  let arguments = (ins Weft_Tensor:$input);
+  let arguments = (ins Weft_Tensor:$input, Variadic<Weft_Tensor>:$extents,
+                   DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$dims);
   let results = (outs Weft_Tensor:$output);
-  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = "$input (`[` $extents^ `]`)? attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 
@@ -585,10 +588,11 @@ def Weft_NonMaxSuppressionOp : Weft_InferredOp<"non_max_suppression"> {
   let description = [{
     `boxes` is f32 `[B, N, 4]` (corners `y1, x1, y2, x2` in either order,
     or with `center_point_box` the center, width and height), `scores` f32
-    `[B, C, N]`; `max_per_class` (i64), `iou_threshold` and
-    `score_threshold` (f32) are scalars read at run time, and
-    `bound_per_class` is the most boxes a class can select (the run-time
-    maximum is clamped to it). For each batch and class in turn, the boxes
+    `[B, C, N]`; `num_boxes` (i64: the boxes past it are padding, as when
+    the boxes were selected at run time), `max_per_class` (i64),
+    `iou_threshold` and `score_threshold` (f32) are scalars read at run
+    time, and `bound_per_class` is the most boxes a class can select (the
+    run-time maximum is clamped to it). For each batch and class in turn, the boxes
     whose score is above `score_threshold` are taken by decreasing score
     (equal scores by increasing index), and one is selected unless its
     intersection over union with a box already selected for the class is
@@ -598,11 +602,30 @@ def Weft_NonMaxSuppressionOp : Weft_InferredOp<"non_max_suppression"> {
     selected boxes in that order, zero rows after them, and in the last
     row the count of selected boxes, then zeros.
   }];
-  let arguments = (ins Weft_Tensor:$boxes, Weft_Tensor:$scores, Weft_Tensor:$max_per_class,
+  let arguments = (ins Weft_Tensor:$boxes, Weft_Tensor:$scores, Weft_Tensor:$num_boxes,
+                   Weft_Tensor:$max_per_class,
                    Weft_Tensor:$iou_threshold, Weft_Tensor:$score_threshold,
                    I64Attr:$bound_per_class, BoolAttr:$center_point_box);
   let results = (outs Weft_Tensor:$output);
-  let assemblyFormat = "$boxes `,` $scores `,` $max_per_class `,` $iou_threshold `,` $score_threshold attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = "$boxes `,` $scores `,` $num_boxes `,` $max_per_class `,` $iou_threshold `,` $score_threshold attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Weft_UniqueOp : Weft_InferredOp<"unique"> {
+  let summary = "The distinct slices along an axis, where they occur, and how often (ONNX Unique)";
+  let description = [{
+    For an input with n slices along `axis` (a slice: the elements sharing
+    one index on it), the i64 result is `[4, max(n, 1)]`. Row 0 holds,
+    for each distinct slice in output order (ascending, compared
+    lexicographically, when `sorted`; else in order of first occurrence),
+    the index of its first occurrence; row 1, for each slice of the input,
+    the position of its value in that order; row 2 how many times each
+    distinct slice occurs; row 3 their count at column 0. Columns past the
+    count hold zeros. Floats compare as numbers: NaNs are all distinct.
+  }];
+  let arguments = (ins Weft_Tensor:$input, I64Attr:$axis, BoolAttr:$sorted);
+  let results = (outs Weft_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 

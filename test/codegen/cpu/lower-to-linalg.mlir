@@ -624,9 +624,17 @@ func.func @scatter_top_k(%x: tensor<5x3xf32>, %i: tensor<2x1xi64>, %u: tensor<2x
 // CHECK: linalg.generic
 // CHECK: arith.divui
 // CHECK: tensor.extract %{{.*}} : tensor<2x12xi64>
+// Unique: a pass finding each slice's first equal, then the ranks.
+// CHECK: weft.dispatch
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: arith.cmpf une
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: arith.cmpf olt
 func.func @run_time_sizes(%x: tensor<3x4xf32>, %b: tensor<1x6x4xf32>, %s: tensor<1x2x6xf32>,
                           %m: tensor<i64>, %t: tensor<f32>, %p: tensor<2x12xi64>, %n: tensor<i64>)
-    -> (tensor<3x12xi64>, tensor<5x3xi64>, tensor<2x12xi64>) {
+    -> (tensor<3x12xi64>, tensor<5x3xi64>, tensor<2x12xi64>, tensor<4x4xi64>) {
   %0 = weft.dispatch(%x) : (tensor<3x4xf32>) -> tensor<3x12xi64> {
   ^bb0(%a: tensor<3x4xf32>):
     %r = weft.non_zero %a : (tensor<3x4xf32>) -> tensor<3x12xi64>
@@ -634,7 +642,7 @@ func.func @run_time_sizes(%x: tensor<3x4xf32>, %b: tensor<1x6x4xf32>, %s: tensor
   }
   %1 = weft.dispatch(%b, %s, %m, %t) : (tensor<1x6x4xf32>, tensor<1x2x6xf32>, tensor<i64>, tensor<f32>) -> tensor<5x3xi64> {
   ^bb0(%bb: tensor<1x6x4xf32>, %ss: tensor<1x2x6xf32>, %mm: tensor<i64>, %tt: tensor<f32>):
-    %r = weft.non_max_suppression %bb, %ss, %mm, %tt, %tt {bound_per_class = 2 : i64, center_point_box = false} : (tensor<1x6x4xf32>, tensor<1x2x6xf32>, tensor<i64>, tensor<f32>, tensor<f32>) -> tensor<5x3xi64>
+    %r = weft.non_max_suppression %bb, %ss, %mm, %mm, %tt, %tt {bound_per_class = 2 : i64, center_point_box = false} : (tensor<1x6x4xf32>, tensor<1x2x6xf32>, tensor<i64>, tensor<i64>, tensor<f32>, tensor<f32>) -> tensor<5x3xi64>
     weft.yield %r : tensor<5x3xi64>
   }
   %2 = weft.dispatch(%p, %n) : (tensor<2x12xi64>, tensor<i64>) -> tensor<2x12xi64> {
@@ -642,7 +650,12 @@ func.func @run_time_sizes(%x: tensor<3x4xf32>, %b: tensor<1x6x4xf32>, %s: tensor
     %r = weft.compact %pp[%nn] {dims = array<i64: 1>} : (tensor<2x12xi64>, tensor<i64>) -> tensor<2x12xi64>
     weft.yield %r : tensor<2x12xi64>
   }
-  return %0, %1, %2 : tensor<3x12xi64>, tensor<5x3xi64>, tensor<2x12xi64>
+  %3 = weft.dispatch(%x) : (tensor<3x4xf32>) -> tensor<4x4xi64> {
+  ^bb0(%a: tensor<3x4xf32>):
+    %r = weft.unique %a {axis = 1 : i64, sorted = true} : (tensor<3x4xf32>) -> tensor<4x4xi64>
+    weft.yield %r : tensor<4x4xi64>
+  }
+  return %0, %1, %2, %3 : tensor<3x12xi64>, tensor<5x3xi64>, tensor<2x12xi64>, tensor<4x4xi64>
 }
 
 // -----

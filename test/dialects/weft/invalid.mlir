@@ -781,7 +781,7 @@ func.func @top_k_too_many(%x: tensor<5x3xf32>) {
 
 func.func @nms_bound(%b: tensor<1x6x4xf32>, %s: tensor<1x2x6xf32>, %m: tensor<i64>, %t: tensor<f32>) {
   // expected-error @below {{bound_per_class must be in [0, N]}}
-  %0 = weft.non_max_suppression %b, %s, %m, %t, %t {bound_per_class = 7 : i64, center_point_box = false} : (tensor<1x6x4xf32>, tensor<1x2x6xf32>, tensor<i64>, tensor<f32>, tensor<f32>) -> tensor<15x3xi64>
+  %0 = weft.non_max_suppression %b, %s, %m, %m, %t, %t {bound_per_class = 7 : i64, center_point_box = false} : (tensor<1x6x4xf32>, tensor<1x2x6xf32>, tensor<i64>, tensor<i64>, tensor<f32>, tensor<f32>) -> tensor<15x3xi64>
   return
 }
 
@@ -789,7 +789,7 @@ func.func @nms_bound(%b: tensor<1x6x4xf32>, %s: tensor<1x2x6xf32>, %m: tensor<i6
 
 func.func @nms_scores(%b: tensor<1x6x4xf32>, %s: tensor<1x2x5xf32>, %m: tensor<i64>, %t: tensor<f32>) {
   // expected-error @below {{scores must be f32 [B, C, N] for boxes [B, N, 4]}}
-  %0 = weft.non_max_suppression %b, %s, %m, %t, %t {bound_per_class = 2 : i64, center_point_box = false} : (tensor<1x6x4xf32>, tensor<1x2x5xf32>, tensor<i64>, tensor<f32>, tensor<f32>) -> tensor<5x3xi64>
+  %0 = weft.non_max_suppression %b, %s, %m, %m, %t, %t {bound_per_class = 2 : i64, center_point_box = false} : (tensor<1x6x4xf32>, tensor<1x2x5xf32>, tensor<i64>, tensor<i64>, tensor<f32>, tensor<f32>) -> tensor<5x3xi64>
   return
 }
 
@@ -798,6 +798,14 @@ func.func @nms_scores(%b: tensor<1x6x4xf32>, %s: tensor<1x2x5xf32>, %m: tensor<i
 func.func @compact_dims(%p: tensor<2x12xi64>, %n: tensor<i64>) {
   // expected-error @below {{dims must be increasing dims of the input}}
   %0 = weft.compact %p[%n] {dims = array<i64: 2>} : (tensor<2x12xi64>, tensor<i64>) -> tensor<2x12xi64>
+  return
+}
+
+// -----
+
+func.func @unique_axis(%x: tensor<3x4xf32>) {
+  // expected-error @below {{axis out of range for the input's rank}}
+  %0 = weft.unique %x {axis = 2 : i64, sorted = true} : (tensor<3x4xf32>) -> tensor<4x4xi64>
   return
 }
 

@@ -388,10 +388,14 @@ func.func @run_time_sizes(%x: tensor<3x4xf32>, %b: tensor<1x6x4xf32>, %s: tensor
                           %m: tensor<i64>, %t: tensor<f32>, %p: tensor<2x12xi64>, %n: tensor<i64>) {
   // CHECK: weft.non_zero %{{.*}} : (tensor<3x4xf32>) -> tensor<3x12xi64>
   %0 = weft.non_zero %x : (tensor<3x4xf32>) -> tensor<3x12xi64>
-  // CHECK: weft.non_max_suppression %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {bound_per_class = 2 : i64, center_point_box = false} : (tensor<1x6x4xf32>, tensor<1x2x6xf32>, tensor<i64>, tensor<f32>, tensor<f32>) -> tensor<5x3xi64>
-  %1 = weft.non_max_suppression %b, %s, %m, %t, %t {bound_per_class = 2 : i64, center_point_box = false} : (tensor<1x6x4xf32>, tensor<1x2x6xf32>, tensor<i64>, tensor<f32>, tensor<f32>) -> tensor<5x3xi64>
+  // CHECK: weft.non_max_suppression %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {bound_per_class = 2 : i64, center_point_box = false} : (tensor<1x6x4xf32>, tensor<1x2x6xf32>, tensor<i64>, tensor<i64>, tensor<f32>, tensor<f32>) -> tensor<5x3xi64>
+  %1 = weft.non_max_suppression %b, %s, %m, %m, %t, %t {bound_per_class = 2 : i64, center_point_box = false} : (tensor<1x6x4xf32>, tensor<1x2x6xf32>, tensor<i64>, tensor<i64>, tensor<f32>, tensor<f32>) -> tensor<5x3xi64>
   // CHECK: weft.compact %{{.*}}[%{{.*}}] {dims = array<i64: 1>} : (tensor<2x12xi64>, tensor<i64>) -> tensor<2x12xi64>
   %2 = weft.compact %p[%n] {dims = array<i64: 1>} : (tensor<2x12xi64>, tensor<i64>) -> tensor<2x12xi64>
+  // CHECK: weft.unique %{{.*}} {axis = 1 : i64, sorted = true} : (tensor<3x4xf32>) -> tensor<4x4xi64>
+  %3 = weft.unique %x {axis = 1 : i64, sorted = true} : (tensor<3x4xf32>) -> tensor<4x4xi64>
+  // CHECK: weft.non_zero %{{.*}}[%{{.*}}] {dims = array<i64: 1>} : (tensor<2x12xi64>, tensor<i64>) -> tensor<3x24xi64>
+  %4 = weft.non_zero %p[%n] {dims = array<i64: 1>} : (tensor<2x12xi64>, tensor<i64>) -> tensor<3x24xi64>
   return
 }
 
