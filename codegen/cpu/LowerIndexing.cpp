@@ -426,10 +426,10 @@ Value cpu::detail::lowerNonZero(OpBuilder &b, NonZeroOp op) {
                                   ValueRange{arith::ConstantIndexOp::create(b, l, rank), zero});
 }
 
-/// Per batch and class: the candidates above the score threshold are
-/// listed, then taken best first (a scan of the list, the taken one
-/// replaced by the list's last), each kept unless it overlaps a box kept
-/// before it for the class. O(candidates x steps) per class, serial.
+/// Per batch and class: the candidates above the score threshold go into a
+/// binary heap, then are taken best first, each kept unless it overlaps a
+/// box kept before it for the class (the check stops at the first that
+/// does). O(candidates log candidates + steps x kept) per class, serial.
 Value cpu::detail::lowerNonMaxSuppression(OpBuilder &b, NonMaxSuppressionOp op) {
   Location l = op.getLoc();
   auto boxesT = op.getBoxes().getType();
@@ -508,6 +508,51 @@ Value cpu::detail::lowerNonMaxSuppression(OpBuilder &b, NonMaxSuppressionOp op) 
         auto score = [&](OpBuilder &nb, Location nl, Value i) -> Value {
           return tensor::ExtractOp::create(nb, nl, op.getScores(), ValueRange{bi, ci, i});
         };
+        auto candidate = [&](OpBuilder &nb, Location nl, Value heap, Value j) -> Value {
+          Value raw = tensor::ExtractOp::create(nb, nl, heap, ValueRange{j});
+          return arith::IndexCastOp::create(nb, nl, nb.getIndexType(), raw);
+        };
+        // Box p goes before box q: a higher score, or the same and a lower index.
+        auto before = [&](OpBuilder &nb, Location nl, Value p, Value q) -> Value {
+          Value sp = score(nb, nl, p), sq = score(nb, nl, q);
+          return arith::OrIOp::create(
+              nb, nl, fcmp(nb, nl, P::OGT, sp, sq),
+              arith::AndIOp::create(
+                  nb, nl, fcmp(nb, nl, P::OEQ, sp, sq),
+                  arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, p, q)));
+        };
+        // Moves heap entry i down until both children (below n) come after it.
+        auto siftDown = [&](OpBuilder &nb, Location nl, Value heap, Value start, Value n) -> Value {
+          Type idx = nb.getIndexType();
+          auto loop = scf::WhileOp::create(
+              nb, nl, TypeRange{heap.getType(), idx, nb.getI1Type()},
+              ValueRange{heap, start, arith::ConstantOp::create(nb, nl, nb.getBoolAttr(true))},
+              [&](OpBuilder &cb, Location cl, ValueRange st) {
+                scf::ConditionOp::create(cb, cl, st[2], st);
+              },
+              [&](OpBuilder &wb, Location wl, ValueRange st) {
+                Value i = st[1];
+                Value best = i, bestBox = candidate(wb, wl, st[0], i);
+                for (int64_t k = 1; k <= 2; ++k) {
+                  Value child = arith::AddIOp::create(
+                      wb, wl, arith::MulIOp::create(wb, wl, i, cst(wb, wl, 2)), cst(wb, wl, k));
+                  Value inside = arith::CmpIOp::create(wb, wl, arith::CmpIPredicate::ult, child, n);
+                  // Read a child past the end as the entry itself (never better).
+                  Value at = arith::SelectOp::create(wb, wl, inside, child, i);
+                  Value box = candidate(wb, wl, st[0], at);
+                  Value wins = arith::AndIOp::create(wb, wl, inside, before(wb, wl, box, bestBox));
+                  best = arith::SelectOp::create(wb, wl, wins, at, best);
+                  bestBox = arith::SelectOp::create(wb, wl, wins, box, bestBox);
+                }
+                Value moves = arith::CmpIOp::create(wb, wl, arith::CmpIPredicate::ne, best, i);
+                Value mine = tensor::ExtractOp::create(wb, wl, st[0], ValueRange{i});
+                Value theirs = tensor::ExtractOp::create(wb, wl, st[0], ValueRange{best});
+                Value h = tensor::InsertOp::create(wb, wl, theirs, st[0], ValueRange{i});
+                h = tensor::InsertOp::create(wb, wl, mine, h, ValueRange{best});
+                scf::YieldOp::create(wb, wl, ValueRange{h, best, moves});
+              });
+          return loop.getResult(0);
+        };
         auto list = scf::ForOp::create(
             ob, ol, zero, numBoxes, one, ValueRange{acc[2], zero},
             [&](OpBuilder &nb, Location nl, Value i, ValueRange st) {
@@ -519,8 +564,18 @@ Value cpu::detail::lowerNonMaxSuppression(OpBuilder &b, NonMaxSuppressionOp op) 
                                               arith::SelectOp::create(nb, nl, above, one, zero));
               scf::YieldOp::create(nb, nl, ValueRange{next, k});
             });
+        // A binary max-heap of the candidates (by score, then lower
+        // index), as onnxruntime's priority queue: built bottom-up once.
+        Value count = list.getResult(1);
+        Value half = arith::DivUIOp::create(ob, ol, count, cst(ob, ol, 2));
+        auto heap = scf::ForOp::create(
+            ob, ol, zero, half, one, ValueRange{list.getResult(0)},
+            [&](OpBuilder &hb, Location hl, Value j, ValueRange h) {
+              Value i = arith::SubIOp::create(hb, hl, arith::SubIOp::create(hb, hl, half, one), j);
+              scf::YieldOp::create(hb, hl, ValueRange{siftDown(hb, hl, h[0], i, count)});
+            });
         // (result, total, candidates, candidate count, selected in class)
-        SmallVector<Value> init{acc[0], acc[1], list.getResult(0), list.getResult(1), zero};
+        SmallVector<Value> init{acc[0], acc[1], heap.getResult(0), count, zero};
         SmallVector<Type> types = llvm::to_vector(ValueRange(init).getTypes());
         auto loop = scf::WhileOp::create(
             ob, ol, types, init,
@@ -531,45 +586,36 @@ Value cpu::detail::lowerNonMaxSuppression(OpBuilder &b, NonMaxSuppressionOp op) 
               scf::ConditionOp::create(nb, nl, more, st);
             },
             [&](OpBuilder &nb, Location nl, ValueRange st) {
-              auto candAt = [&](OpBuilder &sb, Location sl, Value j) -> Value {
-                Value raw = tensor::ExtractOp::create(sb, sl, st[2], ValueRange{j});
-                return arith::IndexCastOp::create(sb, sl, sb.getIndexType(), raw);
-              };
-              Value first = candAt(nb, nl, zero);
-              auto scan = scf::ForOp::create(
-                  nb, nl, one, st[3], one, ValueRange{zero, first, score(nb, nl, first)},
-                  [&](OpBuilder &sb, Location sl, Value j, ValueRange best) {
-                    Value idx = candAt(sb, sl, j);
-                    Value s = score(sb, sl, idx);
-                    Value wins = arith::OrIOp::create(
-                        sb, sl, fcmp(sb, sl, P::OGT, s, best[2]),
-                        arith::AndIOp::create(
-                            sb, sl, fcmp(sb, sl, P::OEQ, s, best[2]),
-                            arith::CmpIOp::create(sb, sl, arith::CmpIPredicate::ult, idx, best[1])));
-                    scf::YieldOp::create(sb, sl,
-                                         ValueRange{arith::SelectOp::create(sb, sl, wins, j, best[0]),
-                                                    arith::SelectOp::create(sb, sl, wins, idx, best[1]),
-                                                    arith::SelectOp::create(sb, sl, wins, s, best[2])});
-                  });
-              Value pos = scan.getResult(0), pick = scan.getResult(1);
+              // The heap's top is the best candidate; its last entry takes
+              // its place and sinks.
+              Value pick = candidate(nb, nl, st[2], zero);
               Value last = arith::SubIOp::create(nb, nl, st[3], one);
               Value remaining = tensor::InsertOp::create(
                   nb, nl, tensor::ExtractOp::create(nb, nl, st[2], ValueRange{last}), st[2],
-                  ValueRange{pos});
+                  ValueRange{zero});
+              remaining = siftDown(nb, nl, remaining, zero, last);
               SmallVector<Value> box = corners(nb, nl, bi, pick);
               Value firstOfClass = arith::SubIOp::create(nb, nl, st[1], st[4]);
-              auto check = scf::ForOp::create(
-                  nb, nl, firstOfClass, st[1], one,
-                  ValueRange{arith::ConstantOp::create(nb, nl, nb.getBoolAttr(false))},
-                  [&](OpBuilder &sb, Location sl, Value t, ValueRange sup) {
+              Value total = st[1];
+              auto check = scf::WhileOp::create(
+                  nb, nl, TypeRange{nb.getIndexType(), nb.getI1Type()},
+                  ValueRange{firstOfClass, arith::ConstantOp::create(nb, nl, nb.getBoolAttr(false))},
+                  [&](OpBuilder &cb, Location cl, ValueRange c) {
+                    Value more = arith::AndIOp::create(
+                        cb, cl, arith::CmpIOp::create(cb, cl, arith::CmpIPredicate::ult, c[0], total),
+                        arith::XOrIOp::create(cb, cl, c[1],
+                                              arith::ConstantOp::create(cb, cl, cb.getBoolAttr(true))));
+                    scf::ConditionOp::create(cb, cl, more, c);
+                  },
+                  [&](OpBuilder &sb, Location sl, ValueRange c) {
                     Value other = arith::IndexCastOp::create(
                         sb, sl, sb.getIndexType(),
-                        tensor::ExtractOp::create(sb, sl, st[0], ValueRange{t, cst(sb, sl, 2)}));
+                        tensor::ExtractOp::create(sb, sl, st[0], ValueRange{c[0], cst(sb, sl, 2)}));
                     Value hit = suppresses(sb, sl, box, corners(sb, sl, bi, other));
-                    scf::YieldOp::create(sb, sl, ValueRange{arith::OrIOp::create(sb, sl, sup[0], hit)});
+                    scf::YieldOp::create(sb, sl, ValueRange{arith::AddIOp::create(sb, sl, c[0], one), hit});
                   });
               Value keep = arith::XOrIOp::create(
-                  nb, nl, check.getResult(0), arith::ConstantOp::create(nb, nl, nb.getBoolAttr(true)));
+                  nb, nl, check.getResult(1), arith::ConstantOp::create(nb, nl, nb.getBoolAttr(true)));
               Value zi = arith::ConstantOp::create(nb, nl, nb.getI64IntegerAttr(0));
               Value out = st[0];
               for (auto [k, v] : llvm::enumerate(SmallVector<Value>{bi, ci, pick}))
