@@ -429,7 +429,8 @@ Value cpu::detail::lowerNonZero(OpBuilder &b, NonZeroOp op) {
 /// Per batch and class: the candidates above the score threshold go into a
 /// binary heap, then are taken best first, each kept unless it overlaps a
 /// box kept before it for the class (the check stops at the first that
-/// does). O(candidates log candidates + steps x kept) per class, serial.
+/// does), against a table of every box's corners and area made first.
+/// O(candidates log candidates + steps x kept) per class, serial.
 Value cpu::detail::lowerNonMaxSuppression(OpBuilder &b, NonMaxSuppressionOp op) {
   Location l = op.getLoc();
   auto boxesT = op.getBoxes().getType();
@@ -455,7 +456,7 @@ Value cpu::detail::lowerNonMaxSuppression(OpBuilder &b, NonMaxSuppressionOp op) 
     return arith::CmpFOp::create(nb, nl, p, x, y);
   };
   // [xmin, ymin, xmax, ymax] of box `i` of batch `bi`.
-  auto corners = [&](OpBuilder &nb, Location nl, Value bi, Value i) {
+  auto cornersOf = [&](OpBuilder &nb, Location nl, Value bi, Value i) {
     SmallVector<Value> v;
     for (int64_t k = 0; k < 4; ++k)
       v.push_back(tensor::ExtractOp::create(nb, nl, op.getBoxes(), ValueRange{bi, i, cst(nb, nl, k)}));
@@ -473,6 +474,28 @@ Value cpu::detail::lowerNonMaxSuppression(OpBuilder &b, NonMaxSuppressionOp op) 
                               arith::MaximumFOp::create(nb, nl, v[1], v[3]),
                               arith::MaximumFOp::create(nb, nl, v[0], v[2])};
   };
+  // Every box's corners and area, computed once: [B, N, 5].
+  auto tableType = RankedTensorType::get({B, N, 5}, b.getF32Type());
+  scf::LoopNest fill = scf::buildLoopNest(
+      b, l, ValueRange{zero, zero}, ValueRange{cst(b, l, B), cst(b, l, N)}, ValueRange{one, one},
+      ValueRange{emptyLike(b, l, tableType)},
+      [&](OpBuilder &nb, Location nl, ValueRange bn, ValueRange acc) -> scf::ValueVector {
+        SmallVector<Value> c = cornersOf(nb, nl, bn[0], bn[1]);
+        c.push_back(arith::MulFOp::create(nb, nl, arith::SubFOp::create(nb, nl, c[2], c[0]),
+                                          arith::SubFOp::create(nb, nl, c[3], c[1])));
+        Value t = acc[0];
+        for (auto [k, v] : llvm::enumerate(c))
+          t = tensor::InsertOp::create(nb, nl, v, t, ValueRange{bn[0], bn[1], cst(nb, nl, k)});
+        return {t};
+      });
+  Value table = fill.results[0];
+  // [xmin, ymin, xmax, ymax, area] of box `i` of batch `bi`.
+  auto corners = [&](OpBuilder &nb, Location nl, Value bi, Value i) {
+    SmallVector<Value> v;
+    for (int64_t k = 0; k < 5; ++k)
+      v.push_back(tensor::ExtractOp::create(nb, nl, table, ValueRange{bi, i, cst(nb, nl, k)}));
+    return v;
+  };
   // Whether boxes p and q overlap by more than the threshold; boxes of no
   // area, or no intersection, never do.
   auto suppresses = [&](OpBuilder &nb, Location nl, ArrayRef<Value> p, ArrayRef<Value> q) {
@@ -483,11 +506,7 @@ Value cpu::detail::lowerNonMaxSuppression(OpBuilder &b, NonMaxSuppressionOp op) 
     Value iy1 = arith::MinimumFOp::create(nb, nl, p[3], q[3]);
     Value inter = arith::MulFOp::create(nb, nl, arith::SubFOp::create(nb, nl, ix1, ix0),
                                         arith::SubFOp::create(nb, nl, iy1, iy0));
-    auto area = [&](ArrayRef<Value> c) -> Value {
-      return arith::MulFOp::create(nb, nl, arith::SubFOp::create(nb, nl, c[2], c[0]),
-                                   arith::SubFOp::create(nb, nl, c[3], c[1]));
-    };
-    Value a1 = area(p), a2 = area(q);
+    Value a1 = p[4], a2 = q[4];
     Value uni = arith::SubFOp::create(nb, nl, arith::AddFOp::create(nb, nl, a1, a2), inter);
     Value iou = arith::DivFOp::create(nb, nl, inter, uni);
     Value ok = fcmp(nb, nl, P::OGT, ix1, ix0);
